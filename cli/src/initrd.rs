@@ -1,0 +1,172 @@
+//! What goes into the initrd: the standard directories, the program, the `--add`ed files.
+//! The archive itself is written by `kernel_core::cpio` (newc), the format the kernel reads.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The directories every initrd has.
+const STANDARD_DIRS: &[(&str, u32)] = &[("bin", 0o755), ("dev", 0o755), ("tmp", 0o1777), ("etc", 0o755)];
+
+/// One `--add HOST[:GUEST]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddSpec {
+    pub host: PathBuf,
+    /// Absolute path in the initrd.
+    pub guest: String,
+}
+
+impl AddSpec {
+    /// `HOST[:GUEST]`. The text after the last `:` is GUEST when it starts with `/`;
+    /// otherwise the whole argument is HOST (so a host path may contain `:`) and GUEST is
+    /// `/bin/<file name of HOST>`.
+    pub fn parse(spec: &str) -> Result<AddSpec, String> {
+        let (host, guest) = match spec.rsplit_once(':') {
+            Some((host, guest)) if guest.starts_with('/') => (host, Some(guest)),
+            _ => (spec, None),
+        };
+        if host.is_empty() {
+            return Err(format!("`{spec}`: HOST is empty (expected HOST[:GUEST])"));
+        }
+        let guest = match guest {
+            Some(guest) => guest.to_string(),
+            None => {
+                let name = Path::new(host)
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .ok_or_else(|| format!("`{spec}`: HOST has no file name to put under /bin"))?;
+                format!("/bin/{name}")
+            }
+        };
+        normalize_guest(&guest).map_err(|e| format!("`{spec}`: {e}"))?;
+        Ok(AddSpec { host: PathBuf::from(host), guest })
+    }
+}
+
+/// A guest path as the archive names it: absolute on input, without the leading `/`,
+/// with no empty, `.` or `..` components.
+pub fn normalize_guest(guest: &str) -> Result<String, String> {
+    let Some(relative) = guest.strip_prefix('/') else {
+        return Err(format!("GUEST `{guest}` must be an absolute path"));
+    };
+    let parts: Vec<&str> = relative.split('/').collect();
+    if parts.iter().any(|p| p.is_empty() || *p == "." || *p == "..") {
+        return Err(format!("GUEST `{guest}` must name a file: no empty, `.` or `..` components, no trailing `/`"));
+    }
+    Ok(parts.join("/"))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Entry {
+    Dir { mode: u32 },
+    File { mode: u32, data: Vec<u8> },
+}
+
+/// The initrd's contents before packing. Paths are archive paths (no leading `/`).
+#[derive(Debug, Default)]
+pub struct Initrd {
+    entries: BTreeMap<String, Entry>,
+}
+
+impl Initrd {
+    /// An initrd holding the standard directories.
+    pub fn new() -> Initrd {
+        let mut initrd = Initrd::default();
+        for &(dir, mode) in STANDARD_DIRS {
+            initrd.entries.insert(dir.to_string(), Entry::Dir { mode });
+        }
+        initrd
+    }
+
+    /// Add a file at absolute `guest` path, creating its parent directories. Two files at
+    /// one path, or a file where a directory is, is an error.
+    pub fn add_file(&mut self, guest: &str, mode: u32, data: Vec<u8>) -> Result<(), String> {
+        let path = normalize_guest(guest)?;
+        let mut parent = String::new();
+        let components: Vec<&str> = path.split('/').collect();
+        for dir in &components[..components.len() - 1] {
+            if !parent.is_empty() {
+                parent.push('/');
+            }
+            parent.push_str(dir);
+            match self.entries.get(&parent) {
+                None => {
+                    self.entries.insert(parent.clone(), Entry::Dir { mode: 0o755 });
+                }
+                Some(Entry::Dir { .. }) => {}
+                Some(Entry::File { .. }) => return Err(format!("/{parent} is a file in the initrd, not a directory")),
+            }
+        }
+        match self.entries.get(&path) {
+            None => {
+                self.entries.insert(path, Entry::File { mode: mode & 0o7777, data });
+                Ok(())
+            }
+            Some(Entry::Dir { .. }) => Err(format!("{guest} is a directory in the initrd")),
+            Some(Entry::File { .. }) => Err(format!("{guest} is given twice")),
+        }
+    }
+
+    #[cfg(test)]
+    fn contains(&self, guest: &str) -> bool {
+        normalize_guest(guest).is_ok_and(|p| self.entries.contains_key(&p))
+    }
+
+    /// The archive (newc). Sorted order puts every directory before what it contains.
+    pub fn pack(&self) -> Vec<u8> {
+        let mut writer = kernel_core::cpio::Writer::new();
+        for (path, entry) in &self.entries {
+            match entry {
+                Entry::Dir { mode } => writer.add_directory(path, *mode),
+                Entry::File { mode, data } => writer.add_file(path, *mode, data),
+            };
+        }
+        writer.finish()
+    }
+
+    #[cfg(test)]
+    fn paths(&self) -> Vec<&str> {
+        self.entries.keys().map(String::as_str).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn add_spec_with_and_without_guest() {
+        assert_eq!(
+            AddSpec::parse("/bin/busybox:/bin/sh").unwrap(),
+            AddSpec { host: "/bin/busybox".into(), guest: "/bin/sh".into() }
+        );
+        assert_eq!(AddSpec::parse("data/x.txt").unwrap(), AddSpec { host: "data/x.txt".into(), guest: "/bin/x.txt".into() });
+        assert_eq!(
+            AddSpec::parse("a:b:/etc/motd").unwrap(),
+            AddSpec { host: "a:b".into(), guest: "/etc/motd".into() }
+        );
+        // No `/` after the colon: the whole argument is the host path.
+        assert_eq!(AddSpec::parse("odd:name").unwrap(), AddSpec { host: "odd:name".into(), guest: "/bin/odd:name".into() });
+    }
+
+    #[test]
+    fn bad_add_specs() {
+        for spec in [":/bin/x", "", "x:/", "x:/bin/", "x:/bin/../etc", "x:/a//b", "/", ".."] {
+            assert!(AddSpec::parse(spec).is_err(), "{spec:?}");
+        }
+    }
+
+    #[test]
+    fn parents_are_created_and_clashes_refused() {
+        let mut initrd = Initrd::new();
+        initrd.add_file("/bin/hello", 0o755, b"x".to_vec()).unwrap();
+        initrd.add_file("/usr/share/doc/readme", 0o644, b"y".to_vec()).unwrap();
+        assert_eq!(
+            initrd.paths(),
+            ["bin", "bin/hello", "dev", "etc", "tmp", "usr", "usr/share", "usr/share/doc", "usr/share/doc/readme"]
+        );
+        assert!(initrd.contains("/bin/hello"));
+        assert!(initrd.add_file("/bin/hello", 0o755, vec![]).is_err());
+        assert!(initrd.add_file("/bin", 0o755, vec![]).is_err());
+        assert!(initrd.add_file("/bin/hello/x", 0o755, vec![]).is_err());
+    }
+}

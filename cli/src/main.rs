@@ -1,0 +1,486 @@
+//! `timeshare`: boot the timeshare kernel under QEMU with a program, relay its console,
+//! and exit with its status.
+//!
+//! `cli/build.rs` builds the kernel and the user programs; this binary finds them through
+//! `env!` paths, packs an initrd, starts QEMU (`session`), and maps how the run ended to an
+//! exit status (`outcome`).
+
+mod control;
+mod initrd;
+mod outcome;
+mod qemu;
+mod session;
+mod terminal;
+
+use std::ffi::OsString;
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use kernel_core::cmdline::{self, KernelOptions, SchedPolicy, QUANTUM_MS_RANGE};
+
+use initrd::{AddSpec, Initrd};
+use outcome::{Verdict, EXIT_KERNEL_FAILURE, EXIT_USAGE};
+use qemu::{Accel, Machine};
+use session::{LogSink, Session};
+
+/// The kernel, the Rust user programs and the C user programs, as built by build.rs.
+const KERNEL: &str = env!("TIMESHARE_KERNEL");
+const USER_BIN_DIR: &str = env!("TIMESHARE_USER_BIN_DIR");
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "timeshare",
+    version,
+    about = "Boot the timeshare kernel under QEMU and run static x86_64 Linux programs on it",
+    long_about = "Boot the timeshare kernel (limited direct execution: programs run directly on the \
+                  CPU in user mode; system calls, faults and timer interrupts bring the kernel back) \
+                  under QEMU, and run static x86_64 Linux programs on it.\n\n\
+                  With no subcommand, runs `timeshare demo`.",
+    after_help = "Exit status: the program's exit status, or 128+N when signal N ended it; \
+                  124 when --timeout was reached; 125 when the kernel (or QEMU) failed; 2 for usage errors.\n\
+                  On a terminal, stdin is raw: keys go to the guest (Ctrl-C included); type Ctrl-A x to kill the machine."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Boot the built-in demo workload (the default)
+    Demo(DemoArgs),
+    /// Run a static x86_64 Linux program as the first process (pid 1)
+    #[command(
+        after_help = "PROGRAM is placed in the initrd at /bin/<name> and runs with ARGS, cwd /, and the \
+                      environment PATH=/bin. Its stdout is the host's stdout, byte for byte; its stderr is the \
+                      host's stderr. Options go before PROGRAM: everything after it is passed to the program."
+    )]
+    Run(RunArgs),
+}
+
+#[derive(Args, Debug)]
+struct DemoArgs {
+    #[command(flatten)]
+    boot: BootArgs,
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    #[command(flatten)]
+    boot: BootArgs,
+    /// A static x86_64 Linux executable on the host
+    #[arg(value_name = "PROGRAM")]
+    program: PathBuf,
+    /// Arguments for PROGRAM (argv[1..])
+    #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<OsString>,
+}
+
+/// The options of every boot.
+#[derive(Args, Debug)]
+struct BootArgs {
+    /// Put the host file HOST in the initrd at GUEST (default /bin/<file name>); repeatable
+    #[arg(long = "add", value_name = "HOST[:GUEST]", value_parser = AddSpec::parse)]
+    add: Vec<AddSpec>,
+    /// Kill the machine after SECS seconds (exit status 124)
+    #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
+    timeout: Option<Duration>,
+    /// Scheduling policy
+    #[arg(long, value_name = "POLICY", value_parser = parse_sched)]
+    sched: Option<SchedPolicy>,
+    /// Scheduling quantum in milliseconds (1..=1000)
+    #[arg(long, value_name = "N", value_parser = parse_quantum)]
+    quantum_ms: Option<u32>,
+    /// Deterministic clock: the guest's time counts instructions (QEMU -icount shift=0,sleep=off)
+    #[arg(long)]
+    icount: bool,
+    /// QEMU accelerator; kvm only works on hosts with real VT-x/AMD-V (not under a nested software hypervisor)
+    #[arg(long, value_enum, value_name = "ACCEL", default_value_t = Accel::Tcg)]
+    accel: Accel,
+    /// Show the kernel log (and QEMU's own messages) on stderr
+    #[arg(short, long)]
+    verbose: bool,
+    /// Write the kernel log to FILE
+    #[arg(long, value_name = "FILE")]
+    log: Option<PathBuf>,
+    /// Guest memory in MiB
+    #[arg(long, value_name = "MIB", default_value_t = 256, value_parser = clap::value_parser!(u32).range(16..=1 << 20))]
+    memory: u32,
+    /// Pass ARG to QEMU as is (repeatable; after everything else)
+    #[arg(long = "qemu-arg", value_name = "ARG", allow_hyphen_values = true)]
+    qemu_arg: Vec<OsString>,
+}
+
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text.parse().map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if !(secs > 0.0 && secs.is_finite()) {
+        return Err(format!("`{text}`: the timeout must be positive"));
+    }
+    Duration::try_from_secs_f64(secs).map_err(|e| format!("`{text}`: {e}"))
+}
+
+fn parse_sched(text: &str) -> Result<SchedPolicy, String> {
+    SchedPolicy::from_word(text).ok_or_else(|| format!("unknown policy (known: {})", SchedPolicy::WORDS.join(", ")))
+}
+
+fn parse_quantum(text: &str) -> Result<u32, String> {
+    text.parse::<u32>()
+        .ok()
+        .filter(|n| QUANTUM_MS_RANGE.contains(n))
+        .ok_or_else(|| format!("expected a number of milliseconds in {}..={}", QUANTUM_MS_RANGE.start(), QUANTUM_MS_RANGE.end()))
+}
+
+/// An error that ends `timeshare` before or instead of a boot, with its exit status.
+struct Failure {
+    status: u8,
+    message: String,
+}
+
+fn usage(message: impl Into<String>) -> Failure {
+    Failure { status: EXIT_USAGE, message: message.into() }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Command::Demo(DemoArgs { boot: BootArgs::default() })) {
+        Command::Demo(args) => demo(args),
+        Command::Run(args) => run(args),
+    };
+    terminal::restore();
+    match result {
+        Ok(status) => ExitCode::from(status),
+        Err(failure) => {
+            eprintln!("timeshare: {}", failure.message);
+            ExitCode::from(failure.status)
+        }
+    }
+}
+
+impl Default for BootArgs {
+    fn default() -> Self {
+        // The defaults clap would give an empty command line.
+        match Cli::try_parse_from(["timeshare", "demo"]).map(|cli| cli.command) {
+            Ok(Some(Command::Demo(args))) => args.boot,
+            _ => unreachable!("`timeshare demo` parses"),
+        }
+    }
+}
+
+/// The demo's first program: `/bin/demo` once it exists, `/bin/hello` until then.
+fn demo_init(programs: &[(String, PathBuf)]) -> Option<String> {
+    ["demo", "hello"]
+        .into_iter()
+        .find(|wanted| programs.iter().any(|(name, _)| name == wanted))
+        .map(|name| format!("/bin/{name}"))
+}
+
+fn demo(args: DemoArgs) -> Result<u8, Failure> {
+    let programs = rust_user_programs(Path::new(USER_BIN_DIR));
+    let init = demo_init(&programs).ok_or_else(|| Failure {
+        status: EXIT_KERNEL_FAILURE,
+        message: format!("no demo program (demo or hello) was built in {USER_BIN_DIR}"),
+    })?;
+    let mut initrd = Initrd::new();
+    for (name, path) in &programs {
+        let data = fs::read(path).map_err(|e| usage(format!("{}: {}", path.display(), describe(&e))))?;
+        initrd.add_file(&format!("/bin/{name}"), 0o755, data).map_err(usage)?;
+    }
+    boot(&args.boot, initrd, init, Vec::new())
+}
+
+/// The Rust user programs: the ELF executables directly in `dir`, by file name.
+fn rust_user_programs(dir: &Path) -> Vec<(String, PathBuf)> {
+    let Ok(entries) = fs::read_dir(dir) else { return Vec::new() };
+    let mut programs: Vec<(String, PathBuf)> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| Some((e.file_name().into_string().ok()?, e.path())))
+        .filter(|(_, path)| is_elf(path))
+        .collect();
+    programs.sort();
+    programs
+}
+
+fn is_elf(path: &Path) -> bool {
+    let mut magic = [0u8; 4];
+    File::open(path).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic)).is_ok() && magic == *b"\x7fELF"
+}
+
+fn run(args: RunArgs) -> Result<u8, Failure> {
+    let shown = args.program.display().to_string();
+    let data = fs::read(&args.program).map_err(|e| usage(format!("{shown}: {}", describe(&e))))?;
+    check_program(&data).map_err(|reason| usage(format!("{shown}: {reason}")))?;
+    let name = args
+        .program
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| usage(format!("{shown}: the file name must be valid UTF-8")))?;
+    let init = format!("/bin/{name}");
+    let mut initrd = Initrd::new();
+    initrd.add_file(&init, 0o755, data).map_err(usage)?;
+    let init_args = args.args.iter().map(|a| a.as_encoded_bytes().to_vec()).collect();
+    boot(&args.boot, initrd, init, init_args)
+}
+
+/// Refuse on the host what the kernel would refuse: not a static x86_64 executable.
+fn check_program(data: &[u8]) -> Result<(), String> {
+    kernel_core::elf::parse(data).map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// An io::Error without the "(os error N)" suffix.
+fn describe(error: &std::io::Error) -> String {
+    let text = error.to_string();
+    match text.find(" (os error ") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    }
+}
+
+/// The kernel command line for a first program and the boot options.
+fn kernel_options(boot: &BootArgs, init: String, init_args: Vec<Vec<u8>>) -> KernelOptions {
+    let defaults = KernelOptions::default();
+    KernelOptions {
+        init,
+        init_args,
+        init_env: vec![b"PATH=/bin".to_vec()],
+        quantum_ms: boot.quantum_ms.unwrap_or(defaults.quantum_ms),
+        sched: boot.sched.unwrap_or(defaults.sched),
+        ..defaults
+    }
+}
+
+/// Add the `--add` files, pack the initrd, boot, and judge the run.
+fn boot(boot: &BootArgs, mut initrd: Initrd, init: String, init_args: Vec<Vec<u8>>) -> Result<u8, Failure> {
+    for spec in &boot.add {
+        let shown = spec.host.display();
+        let meta = fs::metadata(&spec.host).map_err(|e| usage(format!("--add {shown}: {}", describe(&e))))?;
+        if !meta.is_file() {
+            return Err(usage(format!("--add {shown}: not a regular file")));
+        }
+        let data = fs::read(&spec.host).map_err(|e| usage(format!("--add {shown}: {}", describe(&e))))?;
+        use std::os::unix::fs::PermissionsExt;
+        initrd.add_file(&spec.guest, meta.permissions().mode(), data).map_err(|e| usage(format!("--add {shown}: {e}")))?;
+    }
+    let log = match &boot.log {
+        Some(path) => LogSink::File(
+            File::create(path).map_err(|e| usage(format!("--log {}: {}", path.display(), describe(&e))))?,
+        ),
+        None if boot.verbose => LogSink::Stderr,
+        None => LogSink::Memory,
+    };
+    let qemu = qemu::find().map_err(|message| Failure { status: EXIT_KERNEL_FAILURE, message })?;
+
+    let workdir = TempDir::new().map_err(|e| Failure { status: EXIT_KERNEL_FAILURE, message: format!("cannot create a temporary directory: {e}") })?;
+    let initrd_path = workdir.path().join("initrd.cpio");
+    fs::write(&initrd_path, initrd.pack())
+        .map_err(|e| Failure { status: EXIT_KERNEL_FAILURE, message: format!("{}: {}", initrd_path.display(), describe(&e)) })?;
+    let machine = Machine {
+        kernel: PathBuf::from(KERNEL),
+        initrd: initrd_path,
+        cmdline: cmdline::render(&kernel_options(boot, init, init_args)),
+        memory_mib: boot.memory,
+        accel: boot.accel,
+        icount: boot.icount,
+        extra: boot.qemu_arg.clone(),
+    };
+
+    terminal::catch_signals();
+    if terminal::stdin_is_our_terminal() {
+        // Best effort: without raw mode the guest still runs, with the host's line editing.
+        let _ = terminal::enter_raw_mode();
+    }
+    let report = Session { qemu, machine: &machine, timeout: boot.timeout, log, verbose: boot.verbose }
+        .run()
+        .map_err(|e| Failure { status: EXIT_KERNEL_FAILURE, message: e.to_string() });
+    terminal::restore();
+    drop(workdir);
+    let report = report?;
+
+    let verdict = outcome::judge(report.end, &report.control, !report.qemu_stderr.trim().is_empty());
+    match &verdict {
+        Verdict::Program(_) => {}
+        Verdict::TimedOut => {
+            let secs = boot.timeout.map_or(0.0, |t| t.as_secs_f64());
+            eprintln!("timeshare: timed out after {secs} s; the machine was stopped");
+        }
+        Verdict::Interrupted(signal) => eprintln!("timeshare: interrupted by signal {signal}; the machine was stopped"),
+        Verdict::Escaped => eprintln!("timeshare: Ctrl-A x: the machine was stopped"),
+        Verdict::KernelFailure(reason) => report_kernel_failure(reason, boot, &report),
+    }
+    Ok(verdict.exit_status())
+}
+
+/// Tell the user why the kernel failed: the reason, the kernel log's tail (unless it was
+/// already on stderr), and QEMU's own messages.
+fn report_kernel_failure(reason: &str, boot: &BootArgs, report: &session::Report) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "timeshare: kernel failure: {reason}");
+    if !boot.verbose || boot.log.is_some() {
+        const SHOWN: usize = 30;
+        let tail = &report.log_tail[report.log_tail.len().saturating_sub(SHOWN)..];
+        if tail.is_empty() {
+            let _ = writeln!(err, "timeshare: the kernel log is empty");
+        } else {
+            let _ = writeln!(err, "timeshare: the kernel log ends with:");
+            for line in tail {
+                let _ = writeln!(err, "  | {line}");
+            }
+        }
+        if let Some(path) = &boot.log {
+            let _ = writeln!(err, "timeshare: the whole kernel log is in {}", path.display());
+        }
+    }
+    let qemu_said = report.qemu_stderr.trim_end();
+    if !qemu_said.is_empty() && !boot.verbose {
+        let _ = writeln!(err, "timeshare: QEMU said:");
+        for line in qemu_said.lines() {
+            let _ = writeln!(err, "  | {line}");
+        }
+    }
+}
+
+/// A fresh private directory for one run's files, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> std::io::Result<TempDir> {
+        use std::os::unix::fs::DirBuilderExt;
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let base = std::env::temp_dir();
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        loop {
+            let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+            let path = base.join(format!("timeshare-{}-{nanos:09}-{n}", std::process::id()));
+            // create (not create_all): fails if the name is taken, so no two runs share it.
+            match fs::DirBuilder::new().mode(0o700).create(&path) {
+                Ok(()) => return Ok(TempDir(path)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("timeshare").chain(args.iter().copied()))
+    }
+
+    fn run_args(args: &[&str]) -> RunArgs {
+        match parse(args).unwrap().command {
+            Some(Command::Run(run)) => run,
+            other => panic!("not a run: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn no_subcommand_is_the_demo() {
+        assert!(parse(&[]).unwrap().command.is_none());
+        let boot = BootArgs::default();
+        assert_eq!(boot.memory, 256);
+        assert_eq!(boot.accel, Accel::Tcg);
+        assert!(boot.timeout.is_none() && !boot.icount && !boot.verbose && boot.add.is_empty());
+    }
+
+    #[test]
+    fn run_options_and_program_arguments() {
+        let run = run_args(&[
+            "run", "--add", "/bin/busybox:/bin/sh", "--add", "x.txt", "--timeout", "2.5", "--sched", "rr",
+            "--quantum-ms", "5", "--icount", "--accel", "kvm", "-v", "--log", "k.log", "--memory", "512",
+            "--qemu-arg", "-d", "--qemu-arg=int", "./prog", "a", "-b", "--timeout", "--", "c",
+        ]);
+        let boot = &run.boot;
+        assert_eq!(boot.add.len(), 2);
+        assert_eq!(boot.add[0].guest, "/bin/sh");
+        assert_eq!(boot.add[1].guest, "/bin/x.txt");
+        assert_eq!(boot.timeout, Some(Duration::from_millis(2500)));
+        assert_eq!(boot.sched, Some(SchedPolicy::RoundRobin));
+        assert_eq!(boot.quantum_ms, Some(5));
+        assert!(boot.icount && boot.verbose);
+        assert_eq!(boot.accel, Accel::Kvm);
+        assert_eq!(boot.log.as_deref(), Some(Path::new("k.log")));
+        assert_eq!(boot.memory, 512);
+        assert_eq!(boot.qemu_arg, ["-d", "int"]);
+        assert_eq!(run.program, Path::new("./prog"));
+        assert_eq!(run.args, ["a", "-b", "--timeout", "--", "c"]);
+    }
+
+    #[test]
+    fn bad_options_are_usage_errors() {
+        for args in [
+            &["run"][..],
+            &["run", "--sched", "fifo", "p"],
+            &["run", "--quantum-ms", "0", "p"],
+            &["run", "--quantum-ms", "1001", "p"],
+            &["run", "--timeout", "0", "p"],
+            &["run", "--timeout", "soon", "p"],
+            &["run", "--accel", "hvf", "p"],
+            &["run", "--memory", "1", "p"],
+            &["run", "--add", ":/bin/x", "p"],
+            &["bogus"],
+        ] {
+            let error = parse(args).expect_err(&format!("{args:?}"));
+            assert_eq!(error.exit_code(), i32::from(EXIT_USAGE), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn kernel_options_for_a_run() {
+        let run = run_args(&["run", "--quantum-ms", "7", "./hello", "a b", ""]);
+        let args = run.args.iter().map(|a| a.as_encoded_bytes().to_vec()).collect();
+        let options = kernel_options(&run.boot, "/bin/hello".into(), args);
+        assert_eq!(options.init, "/bin/hello");
+        assert_eq!(options.init_args, [b"a b".to_vec(), Vec::new()]);
+        assert_eq!(options.init_env, [b"PATH=/bin".to_vec()]);
+        assert_eq!(options.quantum_ms, 7);
+        assert_eq!(cmdline::parse(&cmdline::render(&options)), Ok(options));
+    }
+
+    #[test]
+    fn demo_init_prefers_demo() {
+        let progs = |names: &[&str]| names.iter().map(|n| (n.to_string(), PathBuf::from(n))).collect::<Vec<_>>();
+        assert_eq!(demo_init(&progs(&["hello", "spin"])).as_deref(), Some("/bin/hello"));
+        assert_eq!(demo_init(&progs(&["demo", "hello"])).as_deref(), Some("/bin/demo"));
+        assert_eq!(demo_init(&progs(&["spin"])), None);
+    }
+
+    #[test]
+    fn program_checks() {
+        assert_eq!(check_program(b"#!/bin/sh\n").unwrap_err(), "not an ELF file");
+        let dynamic = fs::read("/bin/sh").unwrap();
+        assert!(check_program(&dynamic).unwrap_err().contains("dynamic"), "{:?}", check_program(&dynamic));
+        let hello = Path::new(env!("TIMESHARE_USER_C_DIR")).join("hello");
+        if hello.exists() {
+            check_program(&fs::read(hello).unwrap()).unwrap();
+        }
+    }
+
+    #[test]
+    fn temp_dirs_are_fresh_and_removed() {
+        let a = TempDir::new().unwrap();
+        let b = TempDir::new().unwrap();
+        assert_ne!(a.path(), b.path());
+        let kept = a.path().to_path_buf();
+        assert!(kept.is_dir());
+        drop(a);
+        assert!(!kept.exists());
+    }
+}

@@ -1,0 +1,410 @@
+//! One QEMU run: start QEMU with the four channels, relay them, wait for the end.
+//!
+//! Every channel is a socketpair: QEMU inherits one end (`-chardev socket,fd=N`), this
+//! process relays the other with one thread per channel. Relaying (rather than letting
+//! QEMU write to our stdout itself) is what guarantees that the host's stdout carries the
+//! guest's console bytes and nothing else: QEMU's own stdout goes to /dev/null, its stderr
+//! is captured and only shown when something went wrong (or with --verbose).
+//! When QEMU exits its ends close, so every relay thread sees EOF after the last byte:
+//! joining them guarantees that all output is out before `timeshare` exits.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use crate::control::{Record, Summary};
+use crate::outcome::QemuEnd;
+use crate::qemu::{self, ChannelFds, Machine};
+use crate::terminal;
+
+/// Where the kernel log (port 0xea) goes. A bounded tail is kept in memory in every case.
+pub enum LogSink {
+    Stderr,
+    File(File),
+    Memory,
+}
+
+pub struct Session<'a> {
+    pub qemu: PathBuf,
+    pub machine: &'a Machine,
+    pub timeout: Option<Duration>,
+    pub log: LogSink,
+    /// Pass QEMU's own stderr through as it comes (otherwise shown only on failure).
+    pub verbose: bool,
+}
+
+pub struct Report {
+    pub end: QemuEnd,
+    pub control: Summary,
+    /// The last lines of the kernel log.
+    pub log_tail: Vec<String>,
+    /// What QEMU itself printed on its stderr (its tail).
+    pub qemu_stderr: String,
+}
+
+/// Lines of kernel log kept in memory for a failure report.
+const LOG_TAIL_LINES: usize = 60;
+/// Bytes of QEMU's own stderr kept.
+const QEMU_STDERR_LIMIT: usize = 64 * 1024;
+/// How often the waiting loop looks at QEMU, the clock and the signals.
+const POLL: Duration = Duration::from_millis(5);
+
+impl Session<'_> {
+    pub fn run(self) -> io::Result<Report> {
+        let (console, console_guest) = socketpair()?;
+        let (stderr, stderr_guest) = socketpair()?;
+        let (klog, klog_guest) = socketpair()?;
+        let (control, control_guest) = socketpair()?;
+        let fds = ChannelFds {
+            console: console_guest.as_raw_fd(),
+            stderr: stderr_guest.as_raw_fd(),
+            klog: klog_guest.as_raw_fd(),
+            control: control_guest.as_raw_fd(),
+        };
+        let inherited = [fds.console, fds.stderr, fds.klog, fds.control];
+
+        let mut command = Command::new(&self.qemu);
+        command
+            .args(qemu::arguments(self.machine, fds))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            // Its own process group: a Ctrl-C on the terminal reaches only us, and we
+            // decide (kill QEMU, restore the terminal, exit 130).
+            .process_group(0);
+        // SAFETY: only async-signal-safe calls (fcntl, prctl) between fork and exec.
+        unsafe {
+            command.pre_exec(move || {
+                for fd in inherited {
+                    if libc::fcntl(fd, libc::F_SETFD, 0) != 0 {
+                        return Err(io::Error::last_os_error());
+                    }
+                }
+                // If timeshare dies (even by SIGKILL), QEMU goes with it.
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let started = Instant::now();
+        let mut child = command
+            .spawn()
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot start {}: {e}", self.qemu.display())))?;
+        // Only QEMU holds the guest ends now: when it exits, our ends see EOF.
+        drop((console_guest, stderr_guest, klog_guest, control_guest));
+
+        let escaped = Arc::new(AtomicBool::new(false));
+        let console_in = console.try_clone()?;
+        spawn_stdin_relay(console_in, escaped.clone());
+        let relays = [
+            spawn_relay("console", console, io::stdout),
+            spawn_relay("stderr", stderr, io::stderr),
+        ];
+        let klog_thread = spawn_log(klog, self.log);
+        let control_thread = thread::Builder::new().name("control".into()).spawn(move || read_control(control))?;
+        let qemu_stderr = child.stderr.take().expect("stderr is piped");
+        let verbose = self.verbose;
+        let qemu_stderr_thread =
+            thread::Builder::new().name("qemu-stderr".into()).spawn(move || read_qemu_stderr(qemu_stderr, verbose))?;
+
+        let end = wait(&mut child, started, self.timeout, &escaped)?;
+
+        for relay in relays {
+            let _ = relay.join();
+        }
+        let log_tail = klog_thread.join().unwrap_or_default();
+        let control = control_thread.join().unwrap_or_default();
+        let qemu_stderr = qemu_stderr_thread.join().unwrap_or_default();
+        Ok(Report { end, control, log_tail, qemu_stderr })
+    }
+}
+
+/// A connected pair of unix stream sockets, both ends close-on-exec, neither on 0, 1 or 2
+/// (so that setting up QEMU's stdio cannot clobber them).
+fn socketpair() -> io::Result<(UnixStream, OwnedFd)> {
+    let (ours, theirs) = UnixStream::pair()?;
+    Ok((UnixStream::from(above_stdio(ours.into())?), above_stdio(theirs.into())?))
+}
+
+fn above_stdio(fd: OwnedFd) -> io::Result<OwnedFd> {
+    if fd.as_raw_fd() > 2 {
+        return Ok(fd);
+    }
+    // SAFETY: F_DUPFD_CLOEXEC returns a new descriptor that we then own.
+    let new: RawFd = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 3) };
+    if new < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    use std::os::fd::FromRawFd;
+    Ok(unsafe { OwnedFd::from_raw_fd(new) })
+}
+
+/// Wait for QEMU to exit, the timeout, a signal, or the console escape (the last three
+/// kill QEMU).
+fn wait(child: &mut Child, started: Instant, timeout: Option<Duration>, escaped: &AtomicBool) -> io::Result<QemuEnd> {
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(QemuEnd::Exited(status.code()));
+        }
+        let reason = if timeout.is_some_and(|t| started.elapsed() >= t) {
+            Some(QemuEnd::TimedOut)
+        } else if let Some(signal) = terminal::received() {
+            Some(QemuEnd::Interrupted(signal))
+        } else if escaped.load(Ordering::SeqCst) {
+            Some(QemuEnd::Escaped)
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(reason);
+        }
+        thread::sleep(POLL);
+    }
+}
+
+/// Copy a channel to a host stream as the bytes come, flushing each time. If the host
+/// stream fails (a closed pipe), keep draining the channel so that QEMU never blocks.
+fn spawn_relay<W: Write + 'static>(name: &str, mut from: UnixStream, to: fn() -> W) -> JoinHandle<()> {
+    thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            let mut to = to();
+            let mut open = true;
+            let mut buf = [0u8; 8192];
+            loop {
+                match from.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        if open && (to.write_all(&buf[..n]).is_err() || to.flush().is_err()) {
+                            open = false;
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => break,
+                }
+            }
+        })
+        .expect("spawn a relay thread")
+}
+
+/// Host stdin to the console. At EOF (or once QEMU is gone) it stops. On a terminal (when
+/// we are its foreground job; in the background stdin is not read at all), the
+/// escape Ctrl-A x asks to kill QEMU; Ctrl-A Ctrl-A sends one Ctrl-A.
+fn spawn_stdin_relay(mut to: UnixStream, escaped: Arc<AtomicBool>) {
+    let interactive = terminal::stdin_is_terminal();
+    if interactive && !terminal::stdin_is_our_terminal() {
+        // A background job reading the terminal would be stopped (SIGTTIN).
+        return;
+    }
+    // Detached: a read from the terminal cannot be interrupted, and the process exits
+    // when the run is over.
+    let _ = thread::Builder::new().name("stdin".into()).spawn(move || {
+        let mut stdin = io::stdin().lock();
+        let mut escape = Escape::default();
+        let mut buf = [0u8; 4096];
+        let mut out = Vec::with_capacity(buf.len() + 1);
+        loop {
+            let n = match stdin.read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => return,
+            };
+            out.clear();
+            if interactive {
+                if escape.filter(&buf[..n], &mut out) {
+                    escaped.store(true, Ordering::SeqCst);
+                    return;
+                }
+            } else {
+                out.extend_from_slice(&buf[..n]);
+            }
+            if to.write_all(&out).is_err() {
+                return;
+            }
+        }
+    });
+}
+
+/// The console escape: Ctrl-A x quits, Ctrl-A Ctrl-A is a literal Ctrl-A, Ctrl-A followed
+/// by anything else passes both through.
+#[derive(Default)]
+pub struct Escape {
+    pending: bool,
+}
+
+pub const ESCAPE_KEY: u8 = 0x01; // Ctrl-A
+
+impl Escape {
+    /// Append to `out` what goes to the guest; true when the quit sequence was typed.
+    pub fn filter(&mut self, input: &[u8], out: &mut Vec<u8>) -> bool {
+        for &byte in input {
+            if self.pending {
+                self.pending = false;
+                match byte {
+                    b'x' | b'X' => return true,
+                    ESCAPE_KEY => out.push(ESCAPE_KEY),
+                    other => out.extend_from_slice(&[ESCAPE_KEY, other]),
+                }
+            } else if byte == ESCAPE_KEY {
+                self.pending = true;
+            } else {
+                out.push(byte);
+            }
+        }
+        false
+    }
+}
+
+/// The kernel log: to its sink as it comes; the last lines kept for a failure report.
+fn spawn_log(mut from: UnixStream, sink: LogSink) -> JoinHandle<Vec<String>> {
+    thread::Builder::new()
+        .name("klog".into())
+        .spawn(move || {
+            let mut sink: Option<Box<dyn Write>> = match sink {
+                LogSink::Stderr => Some(Box::new(io::stderr())),
+                LogSink::File(file) => Some(Box::new(file)),
+                LogSink::Memory => None,
+            };
+            let mut tail = Tail::new(LOG_TAIL_LINES);
+            let mut buf = [0u8; 8192];
+            loop {
+                match from.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        tail.push(&buf[..n]);
+                        if let Some(out) = sink.as_mut() {
+                            if out.write_all(&buf[..n]).and_then(|()| out.flush()).is_err() {
+                                sink = None;
+                            }
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => break,
+                }
+            }
+            tail.into_lines()
+        })
+        .expect("spawn the kernel log thread")
+}
+
+/// The last `capacity` lines of a byte stream (an unfinished last line included).
+pub struct Tail {
+    capacity: usize,
+    lines: std::collections::VecDeque<String>,
+    partial: Vec<u8>,
+}
+
+/// Longest line kept (a runaway line without `\n` must not grow without bound).
+const MAX_LINE: usize = 4096;
+
+impl Tail {
+    pub fn new(capacity: usize) -> Tail {
+        Tail { capacity, lines: Default::default(), partial: Vec::new() }
+    }
+
+    pub fn push(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            if byte == b'\n' {
+                let line = String::from_utf8_lossy(&self.partial).trim_end_matches('\r').to_string();
+                self.partial.clear();
+                self.lines.push_back(line);
+                if self.lines.len() > self.capacity {
+                    self.lines.pop_front();
+                }
+            } else if self.partial.len() < MAX_LINE {
+                self.partial.push(byte);
+            }
+        }
+    }
+
+    pub fn into_lines(mut self) -> Vec<String> {
+        if !self.partial.is_empty() {
+            self.push(b"\n");
+        }
+        self.lines.into()
+    }
+}
+
+/// Read the control channel to its end.
+fn read_control(from: UnixStream) -> Summary {
+    let mut summary = Summary::default();
+    let mut reader = io::BufReader::new(from);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match io::BufRead::read_until(&mut reader, b'\n', &mut line) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => summary.add(&Record::parse(&String::from_utf8_lossy(&line))),
+        }
+    }
+    summary
+}
+
+fn read_qemu_stderr(mut from: std::process::ChildStderr, verbose: bool) -> String {
+    let mut kept = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match from.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                if verbose {
+                    let _ = io::stderr().write_all(&buf[..n]);
+                }
+                kept.extend_from_slice(&buf[..n]);
+                if kept.len() > QEMU_STDERR_LIMIT {
+                    kept.drain(..kept.len() - QEMU_STDERR_LIMIT);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    String::from_utf8_lossy(&kept).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filtered(input: &[&[u8]]) -> (Vec<u8>, bool) {
+        let mut escape = Escape::default();
+        let mut out = Vec::new();
+        for chunk in input {
+            if escape.filter(chunk, &mut out) {
+                return (out, true);
+            }
+        }
+        (out, false)
+    }
+
+    #[test]
+    fn escape_sequence() {
+        assert_eq!(filtered(&[b"ab\x03c\n"]), (b"ab\x03c\n".to_vec(), false));
+        assert_eq!(filtered(&[b"ab\x01", b"xyz"]), (b"ab".to_vec(), true));
+        assert_eq!(filtered(&[b"\x01\x01q"]), (b"\x01q".to_vec(), false));
+        assert_eq!(filtered(&[b"\x01c"]), (b"\x01c".to_vec(), false));
+    }
+
+    #[test]
+    fn tail_keeps_the_last_lines() {
+        let mut tail = Tail::new(2);
+        tail.push(b"one\ntwo\r\nth");
+        tail.push(b"ree\nfour");
+        assert_eq!(tail.into_lines(), ["three", "four"]);
+        let mut tail = Tail::new(5);
+        tail.push(&vec![b'x'; 10_000]);
+        let lines = tail.into_lines();
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0].len(), MAX_LINE);
+    }
+}

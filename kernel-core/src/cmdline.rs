@@ -1,0 +1,688 @@
+//! The kernel command line, parsed into typed options. The host CLI writes it
+//! with `render` and the kernel reads it with `parse`, so the two always agree.
+//!
+//! Syntax: whitespace-separated words.
+//! ```text
+//! init=/bin/sh log=debug quantum_ms=5 sched=rr seed=42 env=HOME=/ env=TERM=vt100 -- -c echo%20hi
+//! ```
+//! - `key=value` options; each may appear once, except `env`, which adds one
+//!   environment string per occurrence (`PATH=/bin` is the default when none is
+//!   given). The bare word `noenv` starts init with an empty environment.
+//! - After `--`, each word is one argument of init (argv[1..]).
+//! - Values of `init` and `env` and the arguments after `--` are
+//!   percent-encoded (see `encode_arg`), so any byte string fits in a word.
+
+use alloc::string::{String, ToString};
+use alloc::vec;
+use alloc::vec::Vec;
+use core::fmt;
+
+/// Declares an enum of command-line keywords together with its word table, so
+/// that adding a value is adding one line.
+macro_rules! keyword_enum {
+    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$variant_meta:meta])* $variant:ident => $word:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum $name {
+            $($(#[$variant_meta])* $variant,)+
+        }
+
+        impl $name {
+            /// Every accepted word, in declaration order.
+            pub const WORDS: &'static [&'static str] = &[$($word),+];
+
+            /// The word that names this value on the command line.
+            pub fn word(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $word,)+
+                }
+            }
+
+            /// The value named by `word`, or `None` if no value has that name.
+            pub fn from_word(word: &str) -> Option<Self> {
+                match word {
+                    $($word => Some(Self::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+keyword_enum! {
+    /// How much the kernel logs; each level includes the ones before it, so
+    /// `message_level <= configured_level` decides whether a message is shown.
+    pub enum LogLevel {
+        Error => "error",
+        Warn => "warn",
+        Info => "info",
+        Debug => "debug",
+        Trace => "trace",
+    }
+}
+
+keyword_enum! {
+    /// The scheduling policy.
+    pub enum SchedPolicy {
+        /// Round robin: every runnable process gets one quantum in turn.
+        RoundRobin => "rr",
+    }
+}
+
+/// Everything the command line configures.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KernelOptions {
+    /// The absolute path of the first program.
+    pub init: String,
+    /// Its arguments after `argv[0]` (which is `init`).
+    pub init_args: Vec<Vec<u8>>,
+    /// Its environment strings.
+    pub init_env: Vec<Vec<u8>>,
+    pub log_level: LogLevel,
+    /// The scheduling quantum, `QUANTUM_MS_RANGE`.
+    pub quantum_ms: u32,
+    pub sched: SchedPolicy,
+    /// Seeds every pseudo-random choice, so runs are reproducible.
+    pub seed: u64,
+}
+
+/// The quanta `quantum_ms` accepts.
+pub const QUANTUM_MS_RANGE: core::ops::RangeInclusive<u32> = 1..=1000;
+
+impl Default for KernelOptions {
+    /// The options of an empty command line.
+    fn default() -> Self {
+        Self {
+            init: "/bin/init".to_string(),
+            init_args: Vec::new(),
+            init_env: vec![b"PATH=/bin".to_vec()],
+            log_level: LogLevel::Info,
+            quantum_ms: 10,
+            sched: SchedPolicy::RoundRobin,
+            seed: 1,
+        }
+    }
+}
+
+/// The word that makes the environment empty.
+const NO_ENV: &str = "noenv";
+/// Every option key.
+const KEYS: [&str; 7] = ["init", "log", "quantum_ms", "sched", "seed", "env", NO_ENV];
+/// The word that ends the options; every later word is an argument of init.
+const ARGS_SEPARATOR: &str = "--";
+/// The encoding of an empty argument: `%` followed by a non-hex character, so it
+/// cannot be confused with an escaped byte.
+const EMPTY_ARG: &str = "%_";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CmdlineError {
+    UnknownOption {
+        word: String,
+    },
+    DuplicateOption {
+        key: &'static str,
+    },
+    MissingValue {
+        key: &'static str,
+    },
+    BadValue {
+        key: &'static str,
+        value: String,
+        expected: String,
+    },
+    /// `noenv` together with `env=...`.
+    ConflictingOptions {
+        first: &'static str,
+        second: &'static str,
+    },
+    BadEncoding {
+        word: String,
+    },
+}
+
+impl fmt::Display for CmdlineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnknownOption { word } => {
+                write!(f, "unknown kernel option `{word}` (known: {})", KEYS.join(", "))
+            }
+            Self::DuplicateOption { key } => write!(f, "kernel option `{key}` given twice"),
+            Self::MissingValue { key } => write!(f, "kernel option `{key}` needs a value: `{key}=...`"),
+            Self::BadValue { key, value, expected } => {
+                write!(f, "bad value `{value}` for {key}: expected {expected}")
+            }
+            Self::ConflictingOptions { first, second } => {
+                write!(f, "kernel options `{first}` and `{second}` contradict each other")
+            }
+            Self::BadEncoding { word } => write!(
+                f,
+                "bad percent-encoding in `{word}`: `%` must be followed by two hex digits, or be the whole word `{EMPTY_ARG}`"
+            ),
+        }
+    }
+}
+
+/// Parses a kernel command line. Unknown keys, repeated keys (other than `env`),
+/// missing or malformed values and bad percent-encoding are errors naming the
+/// offending word; an empty line gives `KernelOptions::default()`.
+pub fn parse(cmdline: &str) -> Result<KernelOptions, CmdlineError> {
+    let mut options = KernelOptions::default();
+    let mut seen: Vec<&'static str> = Vec::new();
+    let mut env: Option<Vec<Vec<u8>>> = None;
+    let mut words = cmdline.split_ascii_whitespace();
+    for word in words.by_ref() {
+        if word == ARGS_SEPARATOR {
+            break;
+        }
+        let (key, value) = match word.split_once('=') {
+            Some((key, value)) => (key, Some(value)),
+            None => (word, None),
+        };
+        let key = known_key(key).ok_or_else(|| CmdlineError::UnknownOption {
+            word: word.to_string(),
+        })?;
+        if key != "env" {
+            if seen.contains(&key) {
+                return Err(CmdlineError::DuplicateOption { key });
+            }
+            seen.push(key);
+        }
+        if key == NO_ENV {
+            if let Some(value) = value {
+                return Err(bad_value(key, value, "no value (a bare word)"));
+            }
+            if env.is_some() {
+                return Err(CmdlineError::ConflictingOptions {
+                    first: "env",
+                    second: NO_ENV,
+                });
+            }
+            env = Some(Vec::new());
+            continue;
+        }
+        let value = value.ok_or(CmdlineError::MissingValue { key })?;
+        match key {
+            "init" => options.init = parse_init(value)?,
+            "log" => {
+                options.log_level = LogLevel::from_word(value)
+                    .ok_or_else(|| bad_value(key, value, &one_of(LogLevel::WORDS)))?;
+            }
+            "quantum_ms" => {
+                options.quantum_ms = parse_decimal(value)
+                    .and_then(|n| u32::try_from(n).ok())
+                    .filter(|n| QUANTUM_MS_RANGE.contains(n))
+                    .ok_or_else(|| bad_value(key, value, "1..=1000"))?;
+            }
+            "sched" => {
+                options.sched = SchedPolicy::from_word(value)
+                    .ok_or_else(|| bad_value(key, value, &one_of(SchedPolicy::WORDS)))?;
+            }
+            "seed" => {
+                options.seed = parse_decimal(value)
+                    .ok_or_else(|| bad_value(key, value, "a decimal number up to 2^64-1"))?;
+            }
+            _ => {
+                if seen.contains(&NO_ENV) {
+                    return Err(CmdlineError::ConflictingOptions {
+                        first: NO_ENV,
+                        second: "env",
+                    });
+                }
+                env.get_or_insert_with(Vec::new).push(decode_arg(value)?);
+            }
+        }
+    }
+    if let Some(env) = env {
+        options.init_env = env;
+    }
+    options.init_args = words.map(decode_arg).collect::<Result<_, _>>()?;
+    Ok(options)
+}
+
+/// The static spelling of an option key, or `None` if it is not one.
+fn known_key(key: &str) -> Option<&'static str> {
+    KEYS.into_iter().find(|known| *known == key)
+}
+
+fn bad_value(key: &'static str, value: &str, expected: &str) -> CmdlineError {
+    CmdlineError::BadValue {
+        key,
+        value: value.to_string(),
+        expected: expected.to_string(),
+    }
+}
+
+/// "one of a, b, c": the expectation for a keyword value.
+fn one_of(words: &[&str]) -> String {
+    alloc::format!("one of {}", words.join(", "))
+}
+
+/// A decimal `u64` made of digits only (no sign, no spaces).
+fn parse_decimal(value: &str) -> Option<u64> {
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    value.parse().ok()
+}
+
+/// The init path: percent-decoded, UTF-8, absolute.
+fn parse_init(value: &str) -> Result<String, CmdlineError> {
+    let expected = "an absolute path such as /bin/init";
+    let path =
+        String::from_utf8(decode_arg(value)?).map_err(|_| bad_value("init", value, expected))?;
+    if !path.starts_with('/') {
+        return Err(bad_value("init", value, expected));
+    }
+    Ok(path)
+}
+
+/// Encodes a byte string as one command-line word: printable ASCII other than
+/// `%` (0x21..=0x7e) stays as is, every other byte (whitespace, control bytes,
+/// `%`, bytes >= 0x7f) becomes `%XX` with two uppercase hex digits, and the empty
+/// string becomes `%_`. `decode_arg` inverts it exactly.
+pub fn encode_arg(arg: &[u8]) -> String {
+    if arg.is_empty() {
+        return EMPTY_ARG.to_string();
+    }
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut word = String::with_capacity(arg.len());
+    for &byte in arg {
+        if (0x21..=0x7e).contains(&byte) && byte != b'%' {
+            word.push(char::from(byte));
+        } else {
+            word.push('%');
+            for nibble in [byte >> 4, byte & 0xf] {
+                word.push(char::from(
+                    HEX.get(usize::from(nibble)).copied().unwrap_or(b'0'),
+                ));
+            }
+        }
+    }
+    word
+}
+
+/// Decodes one word written by `encode_arg`: `%XX` (either case) is the byte XX,
+/// the whole word `%_` is the empty string, any other character stands for its
+/// own UTF-8 bytes. Any other `%` is `BadEncoding`.
+pub fn decode_arg(word: &str) -> Result<Vec<u8>, CmdlineError> {
+    if word == EMPTY_ARG {
+        return Ok(Vec::new());
+    }
+    let bad = || CmdlineError::BadEncoding {
+        word: word.to_string(),
+    };
+    let mut bytes = word.bytes();
+    let mut decoded = Vec::with_capacity(word.len());
+    while let Some(byte) = bytes.next() {
+        if byte != b'%' {
+            decoded.push(byte);
+            continue;
+        }
+        let high = bytes.next().and_then(hex_value).ok_or_else(bad)?;
+        let low = bytes.next().and_then(hex_value).ok_or_else(bad)?;
+        decoded.push(high << 4 | low);
+    }
+    Ok(decoded)
+}
+
+fn hex_value(digit: u8) -> Option<u8> {
+    char::from(digit)
+        .to_digit(16)
+        .and_then(|value| u8::try_from(value).ok())
+}
+
+/// Writes `options` as a command line that `parse` turns back into the same
+/// options (for every value `parse` can produce). All options are written out,
+/// so the line documents the whole configuration.
+pub fn render(options: &KernelOptions) -> String {
+    let mut words: Vec<String> = vec![
+        alloc::format!("init={}", encode_arg(options.init.as_bytes())),
+        alloc::format!("log={}", options.log_level.word()),
+        alloc::format!("quantum_ms={}", options.quantum_ms),
+        alloc::format!("sched={}", options.sched.word()),
+        alloc::format!("seed={}", options.seed),
+    ];
+    if options.init_env.is_empty() {
+        words.push(NO_ENV.to_string());
+    }
+    words.extend(
+        options
+            .init_env
+            .iter()
+            .map(|var| alloc::format!("env={}", encode_arg(var))),
+    );
+    if !options.init_args.is_empty() {
+        words.push(ARGS_SEPARATOR.to_string());
+        words.extend(options.init_args.iter().map(|arg| encode_arg(arg)));
+    }
+    words.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::Rng;
+
+    #[test]
+    fn empty_line_gives_defaults() {
+        let options = parse("").unwrap();
+        assert_eq!(options, KernelOptions::default());
+        assert_eq!(options.init, "/bin/init");
+        assert_eq!(options.init_env, [b"PATH=/bin".to_vec()]);
+        assert_eq!(options.log_level, LogLevel::Info);
+        assert_eq!(options.quantum_ms, 10);
+        assert_eq!(options.sched, SchedPolicy::RoundRobin);
+        assert_eq!(options.seed, 1);
+        assert_eq!(parse(" \t\n ").unwrap(), KernelOptions::default());
+    }
+
+    #[test]
+    fn every_option() {
+        let line = "init=/bin/sh log=trace quantum_ms=1000 sched=rr seed=18446744073709551615 \
+                    env=HOME=/ env=A%20B=c -- -c echo%20hi %_";
+        let options = parse(line).unwrap();
+        assert_eq!(
+            options,
+            KernelOptions {
+                init: "/bin/sh".into(),
+                init_args: vec![b"-c".to_vec(), b"echo hi".to_vec(), Vec::new()],
+                init_env: vec![b"HOME=/".to_vec(), b"A B=c".to_vec()],
+                log_level: LogLevel::Trace,
+                quantum_ms: 1000,
+                sched: SchedPolicy::RoundRobin,
+                seed: u64::MAX,
+            }
+        );
+    }
+
+    #[test]
+    fn words_after_the_separator_are_arguments_even_if_they_look_like_options() {
+        let options = parse("-- init=/x -- noenv").unwrap();
+        assert_eq!(options.init, "/bin/init");
+        assert_eq!(
+            options.init_args,
+            [b"init=/x".to_vec(), b"--".to_vec(), b"noenv".to_vec()]
+        );
+        assert!(parse("--").unwrap().init_args.is_empty());
+    }
+
+    #[test]
+    fn log_levels_are_ordered_by_verbosity() {
+        for (word, level) in [
+            ("error", LogLevel::Error),
+            ("warn", LogLevel::Warn),
+            ("info", LogLevel::Info),
+            ("debug", LogLevel::Debug),
+            ("trace", LogLevel::Trace),
+        ] {
+            assert_eq!(
+                parse(&alloc::format!("log={word}")).unwrap().log_level,
+                level
+            );
+            assert_eq!(LogLevel::from_word(word), Some(level));
+            assert_eq!(level.word(), word);
+        }
+        assert!(LogLevel::Error < LogLevel::Warn && LogLevel::Debug < LogLevel::Trace);
+        assert_eq!(LogLevel::WORDS, ["error", "warn", "info", "debug", "trace"]);
+        assert_eq!(LogLevel::from_word("INFO"), None);
+    }
+
+    #[test]
+    fn unknown_options_name_the_word() {
+        let error = parse("log=info foo").unwrap_err();
+        assert_eq!(error, CmdlineError::UnknownOption { word: "foo".into() });
+        assert_eq!(
+            error.to_string(),
+            "unknown kernel option `foo` (known: init, log, quantum_ms, sched, seed, env, noenv)"
+        );
+        assert!(
+            matches!(parse("quantum=5"), Err(CmdlineError::UnknownOption { word }) if word == "quantum=5")
+        );
+        assert!(matches!(
+            parse("=5"),
+            Err(CmdlineError::UnknownOption { .. })
+        ));
+        assert!(matches!(
+            parse("-"),
+            Err(CmdlineError::UnknownOption { .. })
+        ));
+    }
+
+    #[test]
+    fn bad_values_name_the_value_and_the_expectation() {
+        let error = parse("quantum_ms=abc").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "bad value `abc` for quantum_ms: expected 1..=1000"
+        );
+        for bad in [
+            "0",
+            "1001",
+            "-1",
+            "+5",
+            " ",
+            "",
+            "4294967306",
+            "99999999999999999999999",
+        ] {
+            let line = alloc::format!("quantum_ms={bad}");
+            assert!(
+                matches!(
+                    parse(&line),
+                    Err(CmdlineError::BadValue {
+                        key: "quantum_ms",
+                        ..
+                    })
+                ),
+                "{line}"
+            );
+        }
+        assert_eq!(parse("quantum_ms=1").unwrap().quantum_ms, 1);
+        assert_eq!(
+            parse("log=loud").unwrap_err().to_string(),
+            "bad value `loud` for log: expected one of error, warn, info, debug, trace"
+        );
+        assert_eq!(
+            parse("sched=mlfq").unwrap_err().to_string(),
+            "bad value `mlfq` for sched: expected one of rr"
+        );
+        assert!(matches!(
+            parse("seed=0x10"),
+            Err(CmdlineError::BadValue { key: "seed", .. })
+        ));
+        assert!(matches!(
+            parse("seed=18446744073709551616"),
+            Err(CmdlineError::BadValue { .. })
+        ));
+        assert!(matches!(
+            parse("init=bin/sh"),
+            Err(CmdlineError::BadValue { key: "init", .. })
+        ));
+        assert!(matches!(
+            parse("init=%_"),
+            Err(CmdlineError::BadValue { key: "init", .. })
+        ));
+        assert!(matches!(
+            parse("init=/bin/%FF"),
+            Err(CmdlineError::BadValue { key: "init", .. })
+        ));
+        assert_eq!(parse("init=/my%20bin/x").unwrap().init, "/my bin/x");
+    }
+
+    #[test]
+    fn duplicates_and_missing_values() {
+        assert_eq!(
+            parse("seed=1 seed=2"),
+            Err(CmdlineError::DuplicateOption { key: "seed" })
+        );
+        assert_eq!(
+            parse("noenv noenv"),
+            Err(CmdlineError::DuplicateOption { key: "noenv" })
+        );
+        assert_eq!(
+            parse("init"),
+            Err(CmdlineError::MissingValue { key: "init" })
+        );
+        assert_eq!(parse("env"), Err(CmdlineError::MissingValue { key: "env" }));
+        assert!(parse("seed=1 -- seed=2").is_ok());
+        assert_eq!(
+            CmdlineError::DuplicateOption { key: "seed" }.to_string(),
+            "kernel option `seed` given twice"
+        );
+    }
+
+    #[test]
+    fn environment_options() {
+        assert_eq!(
+            parse("env=A=1 env=A=1").unwrap().init_env,
+            [b"A=1".to_vec(), b"A=1".to_vec()]
+        );
+        assert_eq!(parse("env=%_").unwrap().init_env, [Vec::new()]);
+        assert_eq!(
+            parse("env=").unwrap().init_env,
+            [Vec::new()],
+            "an empty value is an empty string"
+        );
+        assert!(parse("noenv").unwrap().init_env.is_empty());
+        assert_eq!(
+            parse("noenv env=A=1"),
+            Err(CmdlineError::ConflictingOptions {
+                first: "noenv",
+                second: "env"
+            })
+        );
+        assert_eq!(
+            parse("env=A=1 noenv"),
+            Err(CmdlineError::ConflictingOptions {
+                first: "env",
+                second: "noenv"
+            })
+        );
+        assert_eq!(
+            parse("env= noenv").unwrap_err().to_string(),
+            "kernel options `env` and `noenv` contradict each other"
+        );
+        assert!(matches!(
+            parse("noenv=1"),
+            Err(CmdlineError::BadValue { key: "noenv", .. })
+        ));
+    }
+
+    #[test]
+    fn encoding_examples() {
+        assert_eq!(encode_arg(b"hello"), "hello");
+        assert_eq!(encode_arg(b""), "%_");
+        assert_eq!(encode_arg(b"a b\tc\n"), "a%20b%09c%0A");
+        assert_eq!(encode_arg(b"100%"), "100%25");
+        assert_eq!(encode_arg(&[0, 0x7f, 0x80, 0xff]), "%00%7F%80%FF");
+        assert_eq!(encode_arg("é".as_bytes()), "%C3%A9");
+        assert_eq!(encode_arg(b"%_"), "%25_");
+        assert_eq!(encode_arg(b"!~=-"), "!~=-");
+    }
+
+    #[test]
+    fn decoding_examples_and_errors() {
+        assert_eq!(decode_arg("a%20b").unwrap(), b"a b");
+        assert_eq!(decode_arg("%c3%A9").unwrap(), "é".as_bytes());
+        assert_eq!(decode_arg("é").unwrap(), "é".as_bytes());
+        assert_eq!(decode_arg("%_").unwrap(), b"");
+        assert_eq!(decode_arg("").unwrap(), b"");
+        for bad in ["%", "%2", "%zz", "%2g", "a%_", "%_a", "%%", "%é0", "100%"] {
+            assert_eq!(
+                decode_arg(bad),
+                Err(CmdlineError::BadEncoding { word: bad.into() }),
+                "{bad}"
+            );
+        }
+        assert!(
+            matches!(parse("-- ok %4"), Err(CmdlineError::BadEncoding { word }) if word == "%4")
+        );
+        assert!(matches!(
+            parse("env=%"),
+            Err(CmdlineError::BadEncoding { .. })
+        ));
+    }
+
+    #[test]
+    fn every_byte_string_round_trips() {
+        for byte in 0..=255u8 {
+            let arg = [byte, b'x', byte];
+            let word = encode_arg(&arg);
+            assert!(!word.contains(|c: char| c.is_ascii_whitespace()), "{word}");
+            assert_eq!(decode_arg(&word).unwrap(), arg);
+        }
+        let mut rng = Rng::new(3);
+        for _ in 0..2_000 {
+            let arg: Vec<u8> = (0..rng.below(12)).map(|_| rng.next_u64() as u8).collect();
+            let word = encode_arg(&arg);
+            assert_eq!(decode_arg(&word).unwrap(), arg);
+            assert_eq!(word.split_ascii_whitespace().count(), 1);
+        }
+    }
+
+    #[test]
+    fn render_then_parse_is_identity() {
+        let mut cases = vec![
+            KernelOptions::default(),
+            KernelOptions {
+                init_env: Vec::new(),
+                ..KernelOptions::default()
+            },
+            KernelOptions {
+                init: "/bin/with space/%sh".into(),
+                init_args: vec![
+                    Vec::new(),
+                    b"--".to_vec(),
+                    b"noenv".to_vec(),
+                    vec![0, 0xff, b' '],
+                ],
+                init_env: vec![Vec::new(), b"X= y".to_vec()],
+                log_level: LogLevel::Error,
+                quantum_ms: 1,
+                sched: SchedPolicy::RoundRobin,
+                seed: 0,
+            },
+        ];
+        let mut rng = Rng::new(5);
+        for _ in 0..500 {
+            let random_bytes = |rng: &mut Rng| {
+                (0..rng.below(6))
+                    .map(|_| rng.next_u64() as u8)
+                    .collect::<Vec<u8>>()
+            };
+            cases.push(KernelOptions {
+                init: alloc::format!("/{}", rng.next_u64()),
+                init_args: (0..rng.below(4)).map(|_| random_bytes(&mut rng)).collect(),
+                init_env: (0..rng.below(4)).map(|_| random_bytes(&mut rng)).collect(),
+                log_level: LogLevel::from_word(LogLevel::WORDS[rng.below(5) as usize]).unwrap(),
+                quantum_ms: 1 + rng.below(1000) as u32,
+                sched: SchedPolicy::RoundRobin,
+                seed: rng.next_u64(),
+            });
+        }
+        for options in cases {
+            let line = render(&options);
+            assert_eq!(parse(&line).as_ref(), Ok(&options), "{line}");
+        }
+        assert_eq!(
+            render(&KernelOptions::default()),
+            "init=/bin/init log=info quantum_ms=10 sched=rr seed=1 env=PATH=/bin"
+        );
+    }
+
+    #[test]
+    fn hostile_lines_never_panic() {
+        let alphabet = [
+            "=", "%", "--", " ", "env", "noenv", "init", "/", "%_", "é", "\t", "seed", "9", "%4",
+            "log",
+        ];
+        let mut rng = Rng::new(11);
+        for _ in 0..20_000 {
+            let line: String = (0..rng.below(10))
+                .map(|_| alphabet[rng.below(alphabet.len() as u64) as usize])
+                .collect();
+            let _ = parse(&line);
+            let _ = decode_arg(&line);
+        }
+    }
+}

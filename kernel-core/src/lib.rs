@@ -1,0 +1,23 @@
+//! Policy, not mechanism: everything here is safe `no_std` code that the kernel
+//! links and the host unit-tests (ELF and cpio parsing, the initial user stack,
+//! the kernel command line, syscall argument decoding, scheduling policies).
+//!
+//! Every parser here faces hostile input (user memory, files in the initrd, the
+//! command line), so no function panics on any input: reads are bounds-checked and
+//! arithmetic is checked.
+#![no_std]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+#[cfg(test)]
+extern crate std;
+
+pub mod abi;
+mod bytes;
+pub mod cmdline;
+pub mod cpio;
+pub mod elf;
+pub mod initstack;
+pub mod sched;
+#[cfg(test)]
+mod test_support;

@@ -1,0 +1,112 @@
+//! Round robin: one FIFO queue; each task runs for one quantum, then goes to the back.
+
+use alloc::collections::VecDeque;
+
+use super::{Arrival, Scheduler, TaskId};
+
+pub struct RoundRobin {
+    queue: VecDeque<TaskId>,
+    quantum_ticks: u32,
+    /// Ticks the running task has used of its current quantum.
+    used_ticks: u32,
+}
+
+impl RoundRobin {
+    /// A round-robin policy giving each task `quantum_ticks` timer ticks (at least 1).
+    pub fn new(quantum_ticks: u32) -> RoundRobin {
+        RoundRobin { queue: VecDeque::new(), quantum_ticks: quantum_ticks.max(1), used_ticks: 0 }
+    }
+}
+
+impl Scheduler for RoundRobin {
+    fn enqueue(&mut self, task: TaskId, _arrival: Arrival) {
+        self.queue.push_back(task);
+    }
+
+    fn pick_next(&mut self) -> Option<TaskId> {
+        self.used_ticks = 0;
+        self.queue.pop_front()
+    }
+
+    fn tick(&mut self, _task: TaskId) -> bool {
+        self.used_ticks += 1;
+        self.used_ticks >= self.quantum_ticks
+    }
+
+    fn remove(&mut self, task: TaskId) {
+        self.queue.retain(|&queued| queued != task);
+    }
+
+    fn queued(&self) -> usize {
+        self.queue.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::vec::Vec;
+
+    /// Runs `ticks` ticks of a simulated CPU on which every task stays runnable,
+    /// returning which task held the CPU at each tick.
+    fn simulate(policy: &mut dyn Scheduler, ticks: usize) -> Vec<TaskId> {
+        let mut running = policy.pick_next();
+        let mut timeline = Vec::new();
+        for _ in 0..ticks {
+            let task = running.expect("a runnable task");
+            timeline.push(task);
+            if policy.tick(task) {
+                policy.enqueue(task, Arrival::Preempted);
+                running = policy.pick_next();
+            }
+        }
+        timeline
+    }
+
+    #[test]
+    fn tasks_take_turns_one_quantum_each() {
+        let mut policy = RoundRobin::new(2);
+        for task in [1, 2, 3] {
+            policy.enqueue(task, Arrival::New);
+        }
+        assert_eq!(simulate(&mut policy, 8), [1, 1, 2, 2, 3, 3, 1, 1]);
+    }
+
+    #[test]
+    fn equal_tasks_get_equal_shares() {
+        let mut policy = RoundRobin::new(10);
+        for task in 1..=3 {
+            policy.enqueue(task, Arrival::New);
+        }
+        let timeline = simulate(&mut policy, 3000);
+        for task in 1..=3 {
+            assert_eq!(timeline.iter().filter(|&&t| t == task).count(), 1000);
+        }
+    }
+
+    #[test]
+    fn a_woken_task_waits_its_turn_and_a_removed_one_never_runs() {
+        let mut policy = RoundRobin::new(1);
+        policy.enqueue(1, Arrival::New);
+        policy.enqueue(2, Arrival::New);
+        assert_eq!(policy.pick_next(), Some(1));
+        policy.enqueue(3, Arrival::Woken);
+        policy.remove(2);
+        assert_eq!(policy.queued(), 1);
+        assert_eq!(policy.pick_next(), Some(3));
+        assert_eq!(policy.pick_next(), None);
+    }
+
+    #[test]
+    fn a_fresh_quantum_starts_at_each_pick() {
+        let mut policy = RoundRobin::new(3);
+        policy.enqueue(1, Arrival::New);
+        assert_eq!(policy.pick_next(), Some(1));
+        assert!(!policy.tick(1));
+        policy.enqueue(1, Arrival::Yielded);
+        assert_eq!(policy.pick_next(), Some(1));
+        assert!(!policy.tick(1));
+        assert!(!policy.tick(1));
+        assert!(policy.tick(1));
+    }
+}

@@ -1,0 +1,114 @@
+//! What this CPU can do, and the control-register settings that follow from it.
+
+use core::arch::asm;
+use core::arch::x86_64::{__cpuid, __cpuid_count};
+use spin::Once;
+use x86_64::registers::control::{Cr4, Cr4Flags};
+
+/// CPU features the kernel cares about, read once from CPUID.
+pub struct Features {
+    pub pcid: bool,
+    pub smep: bool,
+    pub smap: bool,
+    pub xsave: bool,
+    pub rdrand: bool,
+    pub rdtscp: bool,
+    pub huge_pages_1g: bool,
+    /// The TSC frequency CPUID reports (leaf 0x15/0x16), if it does.
+    pub tsc_hz_from_cpuid: Option<u64>,
+    /// AT_HWCAP for user programs: CPUID.1:EDX, as Linux reports it.
+    pub hwcap: u64,
+}
+
+static FEATURES: Once<Features> = Once::new();
+
+/// The features of the boot CPU (detected on first use).
+pub fn features() -> &'static Features {
+    FEATURES.call_once(|| {
+        // SAFETY: CPUID is always available in long mode and has no side effects.
+        let (leaf1, leaf7, ext1, max_leaf) = unsafe {
+            (__cpuid(1), __cpuid_count(7, 0), __cpuid(0x8000_0001), __cpuid(0).eax)
+        };
+        let tsc_hz_from_cpuid = if max_leaf >= 0x15 {
+            // SAFETY: as above; the leaf exists since max_leaf >= 0x15.
+            let tsc = unsafe { __cpuid(0x15) };
+            (tsc.eax != 0 && tsc.ebx != 0 && tsc.ecx != 0)
+                .then(|| u64::from(tsc.ecx) * u64::from(tsc.ebx) / u64::from(tsc.eax))
+        } else {
+            None
+        };
+        Features {
+            pcid: leaf1.ecx & (1 << 17) != 0,
+            smep: leaf7.ebx & (1 << 7) != 0,
+            smap: leaf7.ebx & (1 << 20) != 0,
+            xsave: leaf1.ecx & (1 << 26) != 0,
+            rdrand: leaf1.ecx & (1 << 30) != 0,
+            rdtscp: ext1.edx & (1 << 27) != 0,
+            huge_pages_1g: ext1.edx & (1 << 26) != 0,
+            tsc_hz_from_cpuid,
+            hwcap: u64::from(leaf1.edx),
+        }
+    })
+}
+
+/// Turns on the protections and features the rest of the kernel assumes: global
+/// kernel pages, PCIDs, SMEP and SMAP (the kernel never touches user memory through
+/// user addresses, so SMAP needs no stac/clac anywhere), and XSAVE.
+pub fn enable_features() {
+    let features = features();
+    let mut flags = Cr4::read() | Cr4Flags::PAGE_GLOBAL;
+    if features.xsave {
+        flags |= Cr4Flags::OSXSAVE;
+    }
+    if features.smep {
+        flags |= Cr4Flags::SUPERVISOR_MODE_EXECUTION_PROTECTION;
+    }
+    if features.smap {
+        flags |= Cr4Flags::SUPERVISOR_MODE_ACCESS_PREVENTION;
+    }
+    // SAFETY: every flag set is supported (checked above) and compatible with the
+    // kernel's code; PCIDE is set separately once CR3's low bits are known to be zero.
+    unsafe { Cr4::write(flags) };
+}
+
+/// Reads the time-stamp counter.
+#[inline(always)]
+pub fn rdtsc() -> u64 {
+    // SAFETY: RDTSC only reads a counter (CR4.TSD is clear, so it is allowed).
+    unsafe { core::arch::x86_64::_rdtsc() }
+}
+
+/// A hardware random number, if the CPU has RDRAND and it delivers.
+pub fn rdrand() -> Option<u64> {
+    if !features().rdrand {
+        return None;
+    }
+    for _ in 0..10 {
+        let value: u64;
+        let ok: u8;
+        // SAFETY: RDRAND exists (checked); it writes only the named registers.
+        unsafe { asm!("rdrand {v}", "setc {ok}", v = out(reg) value, ok = out(reg_byte) ok, options(nomem, nostack)) };
+        if ok != 0 {
+            return Some(value);
+        }
+    }
+    None
+}
+
+/// Waits for the next interrupt with interrupts enabled only for that wait. The
+/// kernel otherwise always runs with interrupts off (DESIGN.md: precompiled core uses
+/// the red zone), so this is the one place an interrupt can arrive in kernel mode;
+/// the kernel is built with `-C no-redzone`, so our own frames are safe here.
+pub fn wait_for_interrupt() {
+    // SAFETY: `sti; hlt` halts until an interrupt, whose handler runs and returns here;
+    // `cli` restores the kernel's interrupts-off invariant.
+    unsafe { asm!("sti", "hlt", "cli", options(nomem, nostack)) };
+}
+
+/// The faulting linear address of the last page fault.
+pub fn read_cr2() -> u64 {
+    let value: u64;
+    // SAFETY: reading CR2 has no side effects.
+    unsafe { asm!("mov {}, cr2", out(reg) value, options(nomem, nostack, preserves_flags)) };
+    value
+}

@@ -1,0 +1,68 @@
+//! The program's FPU/SSE/AVX registers. The kernel uses SSE itself (precompiled
+//! `core` does), so the entry code saves the user's state with XSAVE on every entry
+//! and restores it with XRSTOR on every return; each process has its own save area
+//! on its kernel stack, so a context switch needs nothing more.
+
+use core::arch::asm;
+use core::arch::x86_64::__cpuid_count;
+use spin::Once;
+
+use super::cpu;
+
+/// XCR0 components enabled for programs: x87, SSE, AVX, and AVX-512 when present
+/// (opmask, upper ZMM halves, ZMM16-31). Glibc and musl read XCR0 to pick code paths.
+const WANTED_COMPONENTS: u64 = 0b1110_0111;
+
+struct Layout {
+    /// Bytes the XSAVE area needs for the enabled components.
+    size: usize,
+    /// The area as it is after `fninit` and a default MXCSR: a new program's state.
+    initial: alloc::vec::Vec<u8>,
+}
+
+static LAYOUT: Once<Layout> = Once::new();
+
+/// Alignment XSAVE requires of its area.
+pub const AREA_ALIGN: usize = 64;
+
+/// Enables every supported component in XCR0 and records the initial state. Runs
+/// once at boot, after `cpu::enable_features` set CR4.OSXSAVE, and after the heap.
+pub fn init() {
+    assert!(cpu::features().xsave, "this CPU lacks XSAVE; run QEMU with -cpu max");
+    LAYOUT.call_once(|| {
+        // SAFETY: CPUID leaf 0xd exists when XSAVE does.
+        let supported = unsafe { __cpuid_count(0xd, 0) };
+        let components = (u64::from(supported.edx) << 32 | u64::from(supported.eax)) & WANTED_COMPONENTS;
+        // SAFETY: CR4.OSXSAVE is set, and `components` only holds supported bits
+        // including x87 and SSE, which XSETBV requires.
+        unsafe {
+            asm!("xsetbv", in("ecx") 0, in("eax") components as u32, in("edx") (components >> 32) as u32,
+                 options(nomem, nostack));
+        }
+        // SAFETY: as above; EBX of leaf 0xd now reports the size for the enabled set.
+        let size = unsafe { __cpuid_count(0xd, 0) }.ebx as usize;
+        let mut initial = alloc::vec![0u8; size + AREA_ALIGN];
+        let offset = initial.as_ptr().align_offset(AREA_ALIGN);
+        // SAFETY: the area is `size` bytes at a 64-byte boundary inside `initial`;
+        // fninit and ldmxcsr only reset this CPU's (still unused) FPU registers.
+        unsafe {
+            let mxcsr: u32 = 0x1f80;
+            asm!("fninit", "ldmxcsr [{mxcsr}]", "xsave64 [{area}]",
+                 mxcsr = in(reg) &mxcsr, area = in(reg) initial.as_mut_ptr().add(offset),
+                 in("eax") u32::MAX, in("edx") u32::MAX, options(nostack));
+        }
+        initial.drain(..offset);
+        initial.truncate(size);
+        Layout { size, initial }
+    });
+}
+
+/// Size in bytes of one process's save area.
+pub fn area_size() -> usize {
+    LAYOUT.get().expect("fpu::init ran at boot").size
+}
+
+/// The FPU state a freshly exec'd program starts with.
+pub fn initial_state() -> &'static [u8] {
+    &LAYOUT.get().expect("fpu::init ran at boot").initial
+}

@@ -1,0 +1,22 @@
+//! Everything that is x86_64-specific, and the only home of `asm!`: the PVH entry,
+//! segments and the TSS, the trap table and the user/kernel crossing, the context
+//! switch, the MMU registers, the FPU, the APIC timer and the devices on I/O ports.
+
+mod boot;
+pub mod apic;
+pub mod cpu;
+pub mod debugcon;
+pub mod entry;
+pub mod fpu;
+pub mod gdt;
+pub mod idt;
+pub mod paging;
+pub mod percpu;
+pub mod pic;
+pub mod port;
+pub mod power;
+pub mod pvh;
+pub mod rtc;
+pub mod serial;
+pub mod switch;
+pub mod tls;

@@ -1,0 +1,123 @@
+//! Per-CPU data, reached through the GS base while in the kernel. The entry code
+//! reads the first fields at fixed offsets (the `OFFSET_*` constants) to find the
+//! kernel stack of the process that was running and to save its user rsp.
+
+use core::cell::{Cell, UnsafeCell};
+use core::mem::offset_of;
+use x86_64::registers::model_specific::{GsBase, KernelGsBase};
+use x86_64::structures::gdt::GlobalDescriptorTable;
+use x86_64::structures::tss::TaskStateSegment;
+use x86_64::VirtAddr;
+
+use super::{gdt, paging};
+
+/// Size of each emergency stack (double fault, NMI, machine check).
+const IST_STACK_SIZE: usize = 16 * 1024;
+pub const IST_DOUBLE_FAULT: u16 = 1;
+pub const IST_NMI: u16 = 2;
+pub const IST_MACHINE_CHECK: u16 = 3;
+
+#[repr(C, align(16))]
+struct IstStack([u8; IST_STACK_SIZE]);
+
+#[repr(C)]
+pub struct PerCpu {
+    /// Kernel rsp saved by `enter_user`; a trap from user mode resumes there.
+    kernel_resume_rsp: Cell<u64>,
+    /// The user's rsp between SYSCALL and the push of the trap frame.
+    user_rsp_scratch: Cell<u64>,
+    /// Top of the running process's kernel stack (where its trap frame ends).
+    kernel_stack_top: Cell<u64>,
+    /// The running process's FPU/SSE/AVX save area (on its kernel stack).
+    fpu_area: Cell<u64>,
+    /// This structure's own address, so `PerCpu::this` is one load.
+    self_address: Cell<u64>,
+    id: usize,
+    /// Which address space (by unique id) last used each PCID on this CPU: the TLB
+    /// may hold its translations under that tag.
+    pcid_owners: [Cell<u64>; paging::PCID_COUNT as usize],
+    tss: UnsafeCell<TaskStateSegment>,
+    gdt: UnsafeCell<GlobalDescriptorTable<10>>,
+    ist_stacks: UnsafeCell<[IstStack; 3]>,
+}
+
+pub const OFFSET_KERNEL_RESUME_RSP: usize = offset_of!(PerCpu, kernel_resume_rsp);
+pub const OFFSET_USER_RSP_SCRATCH: usize = offset_of!(PerCpu, user_rsp_scratch);
+pub const OFFSET_KERNEL_STACK_TOP: usize = offset_of!(PerCpu, kernel_stack_top);
+pub const OFFSET_FPU_AREA: usize = offset_of!(PerCpu, fpu_area);
+const OFFSET_SELF_ADDRESS: usize = offset_of!(PerCpu, self_address);
+
+// SAFETY: each PerCpu is used only by its own CPU, with interrupts off in the kernel,
+// so its cells are never accessed concurrently.
+unsafe impl Sync for PerCpu {}
+
+static BOOT_CPU: PerCpu = PerCpu {
+    kernel_resume_rsp: Cell::new(0),
+    user_rsp_scratch: Cell::new(0),
+    kernel_stack_top: Cell::new(0),
+    fpu_area: Cell::new(0),
+    self_address: Cell::new(0),
+    id: 0,
+    pcid_owners: [const { Cell::new(0) }; paging::PCID_COUNT as usize],
+    tss: UnsafeCell::new(TaskStateSegment::new()),
+    gdt: UnsafeCell::new(GlobalDescriptorTable::empty()),
+    ist_stacks: UnsafeCell::new([const { IstStack([0; IST_STACK_SIZE]) }; 3]),
+};
+
+impl PerCpu {
+    /// This CPU's data. Valid after `init_boot_cpu`.
+    pub fn this() -> &'static PerCpu {
+        let address: u64;
+        // SAFETY: in the kernel, GS base points at this CPU's PerCpu (set by
+        // `init_boot_cpu`, kept by swapgs discipline in the entry code).
+        unsafe {
+            core::arch::asm!("mov {}, gs:[{off}]", out(reg) address, off = const OFFSET_SELF_ADDRESS,
+                             options(nostack, readonly, preserves_flags));
+            &*(address as *const PerCpu)
+        }
+    }
+
+    /// This CPU's number.
+    pub fn id(&self) -> usize {
+        self.id
+    }
+
+    /// Points the CPU at the kernel stack and FPU area of the process about to run:
+    /// interrupts from ring 3 (TSS.RSP0) and SYSCALL (the entry code) will push its
+    /// trap frame just below `stack_top`, and its FPU state goes to `fpu_area`.
+    pub fn set_user_context(&self, stack_top: u64, fpu_area: u64) {
+        self.kernel_stack_top.set(stack_top);
+        self.fpu_area.set(fpu_area);
+        // SAFETY: the TSS belongs to this CPU; the CPU reads RSP0 only on an interrupt
+        // from ring 3, which cannot happen while we are here with interrupts off.
+        unsafe { (*self.tss.get()).privilege_stack_table[0] = VirtAddr::new(stack_top) };
+    }
+}
+
+impl PerCpu {
+    /// Records that address space `owner` now uses `pcid` on this CPU, and says
+    /// whether it already did (so the TLB entries tagged `pcid` are its own).
+    pub fn claim_pcid(&self, pcid: u16, owner: u64) -> bool {
+        self.pcid_owners[usize::from(pcid)].replace(owner) == owner
+    }
+}
+
+/// Sets up the boot CPU's GDT, TSS (with emergency stacks) and GS base. Must run
+/// once, before the IDT is loaded and before anything calls `PerCpu::this`.
+pub fn init_boot_cpu() {
+    let cpu = &BOOT_CPU;
+    cpu.self_address.set(cpu as *const PerCpu as u64);
+    // SAFETY: boot runs once on one CPU; nothing else references the TSS, GDT or IST
+    // stacks yet, and they are static, so the addresses given to the CPU stay valid.
+    unsafe {
+        let tss = &mut *cpu.tss.get();
+        let stacks = &*cpu.ist_stacks.get();
+        for (index, stack) in [IST_DOUBLE_FAULT, IST_NMI, IST_MACHINE_CHECK].into_iter().zip(stacks) {
+            let top = stack.0.as_ptr() as u64 + IST_STACK_SIZE as u64;
+            tss.interrupt_stack_table[usize::from(index) - 1] = VirtAddr::new(top);
+        }
+        gdt::load(&mut *cpu.gdt.get(), cpu.tss.get());
+    }
+    GsBase::write(VirtAddr::new(cpu as *const PerCpu as u64));
+    KernelGsBase::write(VirtAddr::new(0));
+}

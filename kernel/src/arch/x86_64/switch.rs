@@ -1,0 +1,90 @@
+//! The context switch: the kernel's own register save (MISSION.md point 8). The
+//! user registers were already saved by the trap into the trap frame; here we save
+//! the *kernel* registers of one process's kernel thread and load another's, so the
+//! final return-from-trap resumes the other program.
+
+use core::arch::global_asm;
+use core::cell::UnsafeCell;
+
+global_asm!(
+    r#"
+    .section .text.switch, "ax"
+    /* switch_kernel_stacks(save_rsp_to: rdi, new_rsp: rsi): the System V callee-saved
+       registers go on the old stack, its rsp into *rdi; then the new stack's. */
+    .global switch_kernel_stacks
+switch_kernel_stacks:
+    push %rbp
+    push %rbx
+    push %r12
+    push %r13
+    push %r14
+    push %r15
+    mov %rsp, (%rdi)
+    mov %rsi, %rsp
+    pop %r15
+    pop %r14
+    pop %r13
+    pop %r12
+    pop %rbx
+    pop %rbp
+    ret
+    "#,
+    options(att_syntax)
+);
+
+extern "C" {
+    fn switch_kernel_stacks(save_rsp_to: *mut u64, new_rsp: u64);
+}
+
+/// A suspended kernel thread: the stack pointer at which `switch_kernel_stacks`
+/// left its callee-saved registers and return address.
+pub struct KernelContext {
+    rsp: UnsafeCell<u64>,
+}
+
+// SAFETY: a context is written only by the CPU switching away from it and read only by
+// the CPU switching to it; the scheduler never runs one thread on two CPUs.
+unsafe impl Sync for KernelContext {}
+
+/// Number of registers `switch_kernel_stacks` pops before `ret`.
+const SAVED_REGISTERS: usize = 6;
+
+impl KernelContext {
+    /// A context that will not be switched to (the slot a switch saves into).
+    pub const fn empty() -> KernelContext {
+        KernelContext { rsp: UnsafeCell::new(0) }
+    }
+
+    /// A context that, when switched to, starts `entry` on the stack below
+    /// `stack_top` (16-byte aligned), as if `entry` had just been called.
+    ///
+    /// # Safety
+    /// `[stack_top - 64, stack_top)` must be writable memory that belongs to the new
+    /// thread's stack and stays allocated while the thread can run.
+    pub unsafe fn new(stack_top: u64, entry: extern "C" fn() -> !) -> KernelContext {
+        // At `entry`, rsp must be 8 mod 16 as after a call: put the return slot at a
+        // 16-byte boundary and the six zeroed register slots just below it.
+        let return_slot = (stack_top - 16) & !15;
+        let rsp = return_slot - (SAVED_REGISTERS as u64) * 8;
+        // SAFETY: the caller guarantees these bytes are this stack's.
+        unsafe {
+            let registers = rsp as *mut u64;
+            for index in 0..SAVED_REGISTERS {
+                registers.add(index).write(0);
+            }
+            (return_slot as *mut u64).write(entry as usize as u64);
+        }
+        KernelContext { rsp: UnsafeCell::new(rsp) }
+    }
+}
+
+/// Saves the running kernel thread into `from` and resumes `to`. Returns when some
+/// other thread switches back to `from`.
+///
+/// Invariant (the scheduler's): `to` was saved by a previous `switch` or made by
+/// `KernelContext::new`, and is not running on any CPU; interrupts are off.
+pub fn switch(from: &KernelContext, to: &KernelContext) {
+    // SAFETY: `to` holds a valid suspended stack (invariant above); `from`'s cell is
+    // ours to write since we are the thread running in it.
+    unsafe { switch_kernel_stacks(from.rsp.get(), *to.rsp.get()) }
+}

@@ -1,0 +1,534 @@
+//! A user address space: its page-table tree (the lower half private, the upper half
+//! the kernel's), the regions the program may use, and the one API through which the
+//! kernel reads and writes user memory.
+//!
+//! User memory is never touched through user addresses (SMAP stays on and no
+//! stac/clac is needed): every access walks the tree, checks the region's
+//! permissions, faults the page in if it is allowed, and copies through the direct
+//! map. A bad user pointer therefore becomes an error value, never a kernel fault.
+
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
+use x86_64::structures::paging::PageTableFlags as Flags;
+use x86_64::PhysAddr;
+
+use super::frame::{self, Frame};
+use super::page_table::{self, OutOfMemory, PageTableTree};
+use super::{kernel_tree, PAGE_SIZE};
+use crate::arch::x86_64::paging;
+
+/// User addresses are below this (Linux's TASK_SIZE).
+pub const USER_END: u64 = 0x0000_7fff_ffff_f000;
+/// The initial stack ends here, as on Linux with address randomisation off.
+pub const STACK_TOP: u64 = USER_END;
+/// The stack region's size (Linux's default RLIMIT_STACK).
+pub const STACK_SIZE: u64 = 8 << 20;
+/// mmap places mappings top-down from here.
+const MMAP_TOP: u64 = 0x0000_7fff_f7ff_f000;
+/// Nothing is mapped below this (Linux's vm.mmap_min_addr).
+pub const MMAP_MIN: u64 = 0x1_0000;
+/// A software bit in the leaf entry: read-only because the frame is shared after
+/// fork, to be copied on the first write.
+const COPY_ON_WRITE: Flags = Flags::BIT_9;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Protection {
+    pub read: bool,
+    pub write: bool,
+    pub execute: bool,
+}
+
+impl Protection {
+    pub const READ_WRITE: Protection = Protection { read: true, write: true, execute: false };
+
+    fn is_none(self) -> bool {
+        !self.read && !self.write && !self.execute
+    }
+
+    /// Leaf flags for a page of this protection. PROT_NONE pages stay mapped but
+    /// unreachable from user mode (no U bit), so they keep their contents.
+    fn leaf_flags(self) -> Flags {
+        let mut flags = Flags::PRESENT;
+        if !self.is_none() {
+            flags |= Flags::USER_ACCESSIBLE;
+        }
+        if self.write {
+            flags |= Flags::WRITABLE;
+        }
+        if !self.execute {
+            flags |= Flags::NO_EXECUTE;
+        }
+        flags
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Region {
+    end: u64,
+    protection: Protection,
+}
+
+/// The kind of user access being made.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Access {
+    Read,
+    Write,
+    Execute,
+}
+
+/// Why a user access was refused.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Fault {
+    /// No region covers the address (SIGSEGV with SEGV_MAPERR; -EFAULT).
+    Unmapped,
+    /// A region covers it, but not for this kind of access (SEGV_ACCERR; -EFAULT).
+    Protection,
+    /// The access was allowed but no frame was left to back it.
+    OutOfMemory,
+}
+
+impl From<OutOfMemory> for Fault {
+    fn from(_: OutOfMemory) -> Fault {
+        Fault::OutOfMemory
+    }
+}
+
+/// Why a user string could not be read.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum StringFault {
+    Fault(Fault),
+    TooLong,
+}
+
+/// Where an mmap may go.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Placement {
+    /// Anywhere; the address is a hint.
+    Hint(u64),
+    /// Exactly here, replacing what was there (MAP_FIXED).
+    Replace(u64),
+    /// Exactly here, failing if something is there (MAP_FIXED_NOREPLACE).
+    NoReplace(u64),
+}
+
+/// Why an mmap/munmap/mprotect was refused (the syscall layer maps it to errno).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum MapError {
+    InvalidArgument,
+    NoMemory,
+    Exists,
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+pub struct AddressSpace {
+    /// Unique for the kernel's lifetime (the PCID bookkeeping relies on it).
+    id: u64,
+    tree: PageTableTree,
+    /// Regions by start address; they never overlap.
+    regions: BTreeMap<u64, Region>,
+    heap_start: u64,
+    heap_end: u64,
+    resident_pages: usize,
+    peak_resident_pages: usize,
+}
+
+impl AddressSpace {
+    /// An empty address space: only the kernel's upper half is mapped.
+    pub fn new() -> Result<AddressSpace, OutOfMemory> {
+        let root = frame::alloc_zeroed().ok_or(OutOfMemory)?;
+        // SAFETY: both are page tables (the kernel's root and a fresh zeroed frame);
+        // the new one is not shared yet and the kernel's upper half is only read.
+        unsafe {
+            let kernel = page_table::table(kernel_tree().0);
+            let new = page_table::table(root.address());
+            for slot in 256..512 {
+                new[slot] = kernel[slot].clone();
+            }
+        }
+        Ok(AddressSpace {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            tree: PageTableTree(root.address()),
+            regions: BTreeMap::new(),
+            heap_start: 0,
+            heap_end: 0,
+            resident_pages: 0,
+            peak_resident_pages: 0,
+        })
+    }
+
+    /// Makes this the CPU's address space.
+    pub fn activate(&self) {
+        // SAFETY: the tree's upper half is the kernel's (copied in `new`).
+        unsafe { paging::switch_address_space(self.tree.0, self.id) };
+    }
+
+    /// Pages currently backed by frames, and the most there ever were.
+    pub fn resident_pages(&self) -> (usize, usize) {
+        (self.resident_pages, self.peak_resident_pages)
+    }
+
+    fn count_mapped(&mut self, pages: isize) {
+        self.resident_pages = self.resident_pages.saturating_add_signed(pages);
+        self.peak_resident_pages = self.peak_resident_pages.max(self.resident_pages);
+    }
+
+    fn region_at(&self, address: u64) -> Option<(u64, Region)> {
+        self.regions
+            .range(..=address)
+            .next_back()
+            .filter(|(_, region)| address < region.end)
+            .map(|(&start, &region)| (start, region))
+    }
+
+    /// Whether no region overlaps `[start, end)`.
+    fn is_free(&self, start: u64, end: u64) -> bool {
+        self.regions.range(..end).next_back().is_none_or(|(_, region)| region.end <= start)
+    }
+
+    /// Declares `[start, end)` (page-aligned, free) usable with `protection`; pages
+    /// are backed on first touch.
+    pub fn add_region(&mut self, start: u64, end: u64, protection: Protection) {
+        debug_assert!(start % PAGE_SIZE == 0 && end % PAGE_SIZE == 0 && start < end && end <= USER_END);
+        debug_assert!(self.is_free(start, end), "overlapping regions");
+        self.regions.insert(start, Region { end, protection });
+    }
+
+    /// Sets where the program break starts (the page after the loaded image).
+    pub fn set_heap_start(&mut self, address: u64) {
+        self.heap_start = address;
+        self.heap_end = address;
+    }
+
+    /// Writes `bytes` at `address` for the loader, regardless of the region's write
+    /// permission (a read-only text segment still has to be filled once).
+    pub fn load(&mut self, address: u64, bytes: &[u8]) -> Result<(), Fault> {
+        self.copy_pages(address, bytes.len(), None, |frame, offset, range| {
+            let piece = &bytes[range];
+            // SAFETY: `frame` backs the page; the piece fits in it from `offset`.
+            unsafe { core::ptr::copy_nonoverlapping(piece.as_ptr(), frame.bytes().add(offset), piece.len()) };
+        })
+    }
+
+    /// Copies user memory at `address` into `buffer`.
+    pub fn read(&mut self, address: u64, buffer: &mut [u8]) -> Result<(), Fault> {
+        self.copy_pages(address, buffer.len(), Some(Access::Read), |frame, offset, range| {
+            let piece = &mut buffer[range];
+            // SAFETY: as in `load`, in the other direction.
+            unsafe { core::ptr::copy_nonoverlapping(frame.bytes().add(offset), piece.as_mut_ptr(), piece.len()) };
+        })
+    }
+
+    /// Copies `bytes` into user memory at `address`.
+    pub fn write(&mut self, address: u64, bytes: &[u8]) -> Result<(), Fault> {
+        self.copy_pages(address, bytes.len(), Some(Access::Write), |frame, offset, range| {
+            let piece = &bytes[range];
+            // SAFETY: as in `load`.
+            unsafe { core::ptr::copy_nonoverlapping(piece.as_ptr(), frame.bytes().add(offset), piece.len()) };
+        })
+    }
+
+    /// Reads a NUL-terminated string of at most `max` bytes (without the NUL).
+    pub fn read_c_string(&mut self, address: u64, max: usize) -> Result<Vec<u8>, StringFault> {
+        let mut string = Vec::new();
+        let mut cursor = address;
+        loop {
+            let frame = self.user_frame(cursor, Some(Access::Read)).map_err(StringFault::Fault)?;
+            let offset = (cursor % PAGE_SIZE) as usize;
+            // SAFETY: the frame backs the page at `cursor`; we read within it.
+            let page = unsafe { core::slice::from_raw_parts(frame.bytes().add(offset), PAGE_SIZE as usize - offset) };
+            match page.iter().position(|&byte| byte == 0) {
+                Some(end) => {
+                    string.extend_from_slice(&page[..end]);
+                    return if string.len() > max { Err(StringFault::TooLong) } else { Ok(string) };
+                }
+                None => string.extend_from_slice(page),
+            }
+            if string.len() > max {
+                return Err(StringFault::TooLong);
+            }
+            cursor += page.len() as u64;
+        }
+    }
+
+    /// Runs `copy(frame, offset_in_frame, range_in_buffer)` for each page piece of
+    /// `[address, address + length)`, after checking `access` (None: the loader).
+    fn copy_pages(&mut self, address: u64, length: usize, access: Option<Access>, mut copy: impl FnMut(Frame, usize, core::ops::Range<usize>)) -> Result<(), Fault> {
+        let end = address.checked_add(length as u64).ok_or(Fault::Unmapped)?;
+        if end > USER_END {
+            return Err(Fault::Unmapped);
+        }
+        let mut cursor = address;
+        while cursor < end {
+            let page_end = (cursor / PAGE_SIZE + 1) * PAGE_SIZE;
+            let piece_end = page_end.min(end);
+            let frame = self.user_frame(cursor, access)?;
+            let done = (cursor - address) as usize;
+            copy(frame, (cursor % PAGE_SIZE) as usize, done..done + (piece_end - cursor) as usize);
+            cursor = piece_end;
+        }
+        Ok(())
+    }
+
+    /// The frame behind the user page at `address`, faulting it in if `access` is
+    /// allowed (None: the loader, which may write anything inside a region).
+    fn user_frame(&mut self, address: u64, access: Option<Access>) -> Result<Frame, Fault> {
+        if address >= USER_END {
+            return Err(Fault::Unmapped);
+        }
+        if let Some((frame, flags)) = self.tree.translate(address & !(PAGE_SIZE - 1)) {
+            let usable = match access {
+                None => true,
+                Some(Access::Write) => flags.contains(Flags::WRITABLE | Flags::USER_ACCESSIBLE),
+                Some(_) => flags.contains(Flags::USER_ACCESSIBLE),
+            };
+            if usable {
+                return Ok(frame);
+            }
+        }
+        self.fault_in(address, access)
+    }
+
+    /// Resolves a fault at `address`: backs an untouched page with a zeroed frame,
+    /// or gives a copy-on-write page its own copy. Fails if no region allows the
+    /// access (None: the loader, allowed anywhere inside a region).
+    pub fn fault_in(&mut self, address: u64, access: Option<Access>) -> Result<Frame, Fault> {
+        let (_, region) = self.region_at(address).ok_or(Fault::Unmapped)?;
+        let protection = region.protection;
+        let allowed = match access {
+            Some(Access::Read) => !protection.is_none(),
+            Some(Access::Write) => protection.write,
+            Some(Access::Execute) => protection.execute,
+            None => true,
+        };
+        if !allowed {
+            return Err(Fault::Protection);
+        }
+        let page = address & !(PAGE_SIZE - 1);
+        let wants_write = access == Some(Access::Write);
+        match self.tree.translate(page) {
+            None => {
+                let frame = frame::alloc_zeroed().ok_or(Fault::OutOfMemory)?;
+                if let Err(error) = self.tree.map(page, frame, protection.leaf_flags()) {
+                    frame::release(frame);
+                    return Err(error.into());
+                }
+                self.count_mapped(1);
+                Ok(frame)
+            }
+            Some((frame, flags)) if wants_write && flags.contains(COPY_ON_WRITE) => self.break_sharing(page, frame, protection),
+            Some((frame, flags)) if access.is_none() || !wants_write || flags.contains(Flags::WRITABLE) => Ok(frame),
+            Some(_) => Err(Fault::Protection),
+        }
+    }
+
+    /// Gives the copy-on-write page at `page` a frame of its own (or takes back the
+    /// shared one if no one else holds it any more) and makes it writable.
+    fn break_sharing(&mut self, page: u64, shared: Frame, protection: Protection) -> Result<Frame, Fault> {
+        let own = if frame::references(shared) == 1 {
+            shared
+        } else {
+            let copy = frame::alloc().ok_or(Fault::OutOfMemory)?;
+            frame::copy(shared, copy);
+            frame::release(shared);
+            copy
+        };
+        let entry = self.tree.leaf(page, false)?.ok_or(Fault::Unmapped)?;
+        entry.set_addr(PhysAddr::new(own.address()), protection.leaf_flags() | Flags::WRITABLE);
+        paging::flush_page(page);
+        Ok(own)
+    }
+
+    /// A copy of this address space sharing every frame copy-on-write (fork). This
+    /// address space must be the current one: its own writable pages become
+    /// read-only, and its TLB entries for them are flushed.
+    pub fn fork(&mut self) -> Result<AddressSpace, OutOfMemory> {
+        let mut child = AddressSpace::new()?;
+        child.regions = self.regions.clone();
+        child.heap_start = self.heap_start;
+        child.heap_end = self.heap_end;
+        let child_tree = child.tree;
+        let mut result = Ok(());
+        let mut shared = 0;
+        self.tree.for_each_leaf(0, USER_END, |address, entry| {
+            if result.is_err() {
+                return;
+            }
+            let mut flags = entry.flags();
+            if flags.contains(Flags::WRITABLE) {
+                flags = (flags - Flags::WRITABLE) | COPY_ON_WRITE;
+                entry.set_flags(flags);
+            }
+            let frame = Frame::from_address(entry.addr().as_u64());
+            match child_tree.map(address, frame, flags) {
+                Ok(()) => {
+                    frame::share(frame);
+                    shared += 1;
+                }
+                Err(error) => result = Err(error),
+            }
+        });
+        paging::flush_address_space();
+        child.count_mapped(shared);
+        result.map(|()| child)
+    }
+
+    /// Moves the program break (brk). Returns the new break, or the old one when the
+    /// request cannot be met, as Linux does.
+    pub fn set_break(&mut self, requested: u64) -> u64 {
+        if requested < self.heap_start || requested >= MMAP_TOP {
+            return self.heap_end;
+        }
+        let old_top = self.heap_end.next_multiple_of(PAGE_SIZE);
+        let new_top = requested.next_multiple_of(PAGE_SIZE);
+        if new_top > old_top {
+            if !self.is_free(old_top, new_top) {
+                return self.heap_end;
+            }
+            if old_top > self.heap_start {
+                self.regions.remove(&self.heap_start);
+            }
+            self.regions.insert(self.heap_start, Region { end: new_top, protection: Protection::READ_WRITE });
+        } else if new_top < old_top {
+            self.unmap_pages(new_top, old_top);
+            self.regions.remove(&self.heap_start);
+            if new_top > self.heap_start {
+                self.regions.insert(self.heap_start, Region { end: new_top, protection: Protection::READ_WRITE });
+            }
+        }
+        self.heap_end = requested;
+        requested
+    }
+
+    /// Maps `length` bytes of zero-filled anonymous memory (mmap).
+    pub fn map_anonymous(&mut self, placement: Placement, length: u64, protection: Protection) -> Result<u64, MapError> {
+        if length == 0 {
+            return Err(MapError::InvalidArgument);
+        }
+        let length = length.checked_next_multiple_of(PAGE_SIZE).ok_or(MapError::NoMemory)?;
+        let start = match placement {
+            Placement::Replace(address) | Placement::NoReplace(address) => {
+                let end = checked_user_range(address, length)?;
+                if matches!(placement, Placement::NoReplace(_)) && !self.is_free(address, end) {
+                    return Err(MapError::Exists);
+                }
+                self.remove_range(address, end);
+                address
+            }
+            Placement::Hint(hint) => {
+                let hint = hint & !(PAGE_SIZE - 1);
+                match checked_user_range(hint, length) {
+                    Ok(end) if hint >= MMAP_MIN && self.is_free(hint, end) => hint,
+                    _ => self.find_gap(length).ok_or(MapError::NoMemory)?,
+                }
+            }
+        };
+        self.add_region(start, start + length, protection);
+        Ok(start)
+    }
+
+    /// The highest free gap of `length` bytes below MMAP_TOP.
+    fn find_gap(&self, length: u64) -> Option<u64> {
+        let mut gap_end = MMAP_TOP;
+        for (&start, region) in self.regions.range(..MMAP_TOP).rev() {
+            if region.end <= gap_end && gap_end - region.end >= length {
+                return Some(gap_end - length);
+            }
+            gap_end = gap_end.min(start);
+        }
+        (gap_end >= MMAP_MIN + length).then(|| gap_end - length)
+    }
+
+    /// Removes `[address, address + length)` from the address space (munmap).
+    pub fn unmap(&mut self, address: u64, length: u64) -> Result<(), MapError> {
+        if length == 0 {
+            return Err(MapError::InvalidArgument);
+        }
+        let length = length.checked_next_multiple_of(PAGE_SIZE).ok_or(MapError::InvalidArgument)?;
+        let end = checked_user_range(address, length).map_err(|_| MapError::InvalidArgument)?;
+        self.remove_range(address, end);
+        Ok(())
+    }
+
+    /// Changes the protection of `[address, address + length)` (mprotect). Every
+    /// page of the range must be inside a region.
+    pub fn protect(&mut self, address: u64, length: u64, protection: Protection) -> Result<(), MapError> {
+        let length = length.checked_next_multiple_of(PAGE_SIZE).ok_or(MapError::NoMemory)?;
+        let end = checked_user_range(address, length)?;
+        if length == 0 {
+            return Ok(());
+        }
+        let mut cursor = address;
+        while cursor < end {
+            let (_, region) = self.region_at(cursor).ok_or(MapError::NoMemory)?;
+            cursor = region.end;
+        }
+        self.split_at(address);
+        self.split_at(end);
+        for (_, region) in self.regions.range_mut(address..end) {
+            region.protection = protection;
+        }
+        self.tree.for_each_leaf(address, end, |page, entry| {
+            let mut flags = protection.leaf_flags();
+            if entry.flags().contains(COPY_ON_WRITE) {
+                flags = (flags - Flags::WRITABLE) | COPY_ON_WRITE;
+            }
+            entry.set_flags(flags);
+            paging::flush_page(page);
+        });
+        Ok(())
+    }
+
+    /// Splits the region containing `address` in two at it (no-op at a boundary).
+    fn split_at(&mut self, address: u64) {
+        if let Some((start, region)) = self.region_at(address) {
+            if start < address {
+                self.regions.insert(start, Region { end: address, ..region });
+                self.regions.insert(address, region);
+            }
+        }
+    }
+
+    /// Removes every region piece and page inside `[start, end)`.
+    fn remove_range(&mut self, start: u64, end: u64) {
+        self.split_at(start);
+        self.split_at(end);
+        let inside: Vec<u64> = self.regions.range(start..end).map(|(&region_start, _)| region_start).collect();
+        for region_start in inside {
+            self.regions.remove(&region_start);
+        }
+        self.unmap_pages(start, end);
+    }
+
+    /// Unmaps and releases every page in `[start, end)`.
+    fn unmap_pages(&mut self, start: u64, end: u64) {
+        let mut released = 0;
+        self.tree.for_each_leaf(start, end, |page, entry| {
+            frame::release(Frame::from_address(entry.addr().as_u64()));
+            entry.set_unused();
+            paging::flush_page(page);
+            released += 1;
+        });
+        self.count_mapped(-released);
+    }
+}
+
+impl Drop for AddressSpace {
+    /// Releases every frame and table of the lower half. The address space must not
+    /// be live on any CPU (exit switches to the next one first).
+    fn drop(&mut self) {
+        page_table::free_user_half(self.tree, frame::release);
+    }
+}
+
+/// The end of `[address, address + length)`, if it is page-aligned user space.
+fn checked_user_range(address: u64, length: u64) -> Result<u64, MapError> {
+    if address % PAGE_SIZE != 0 {
+        return Err(MapError::InvalidArgument);
+    }
+    match address.checked_add(length) {
+        Some(end) if end <= USER_END && address >= MMAP_MIN => Ok(end),
+        _ => Err(MapError::NoMemory),
+    }
+}

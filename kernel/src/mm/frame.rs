@@ -1,0 +1,136 @@
+//! Physical memory, one 4 KiB frame at a time. Free frames form a stack threaded
+//! through the frames themselves (each free frame holds the address of the next, read
+//! through the direct map), so allocating and freeing are O(1). A reference count per
+//! frame lets copy-on-write fork share a frame between address spaces.
+
+use spin::Mutex;
+
+use super::{phys_to_virt, PAGE_SIZE};
+
+/// A physical frame, by its (page-aligned) physical address.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Frame(u64);
+
+impl Frame {
+    pub fn from_address(address: u64) -> Frame {
+        debug_assert_eq!(address % PAGE_SIZE, 0);
+        Frame(address)
+    }
+
+    pub fn address(self) -> u64 {
+        self.0
+    }
+
+    /// The frame's bytes, through the direct map.
+    pub fn bytes(self) -> *mut u8 {
+        phys_to_virt(self.0) as *mut u8
+    }
+
+    fn number(self) -> usize {
+        (self.0 / PAGE_SIZE) as usize
+    }
+}
+
+struct FrameAllocator {
+    /// Physical address of the first free frame, 0 when none is left.
+    free_head: u64,
+    free_count: usize,
+    /// Reference count per frame number; 0 for free or unmanaged frames.
+    references: &'static mut [u16],
+}
+
+static FRAMES: Mutex<FrameAllocator> = Mutex::new(FrameAllocator { free_head: 0, free_count: 0, references: &mut [] });
+
+/// Hands the allocator its reference-count table (one u16 per frame, zeroed, covering
+/// every managed frame number). Called once by `memory::init`.
+pub(super) fn init(references: &'static mut [u16]) {
+    FRAMES.lock().references = references;
+}
+
+/// Adds a frame that is free RAM to the pool. Used at boot only.
+pub(super) fn add_free(frame: Frame) {
+    let mut frames = FRAMES.lock();
+    let head = frames.free_head;
+    // SAFETY: the frame is free RAM reachable through the direct map; nothing else
+    // references it, so its first word may hold the link.
+    unsafe { (frame.bytes() as *mut u64).write(head) };
+    frames.free_head = frame.address();
+    frames.free_count += 1;
+}
+
+/// Takes a frame (contents undefined) with reference count 1.
+pub fn alloc() -> Option<Frame> {
+    let mut frames = FRAMES.lock();
+    if frames.free_head == 0 {
+        return None;
+    }
+    let frame = Frame(frames.free_head);
+    // SAFETY: a free frame's first word holds the next free frame's address (add_free
+    // and free keep this invariant), and the frame is ours now.
+    frames.free_head = unsafe { (frame.bytes() as *const u64).read() };
+    frames.free_count -= 1;
+    frames.references[frame.number()] = 1;
+    Some(frame)
+}
+
+/// Takes a frame filled with zeros.
+pub fn alloc_zeroed() -> Option<Frame> {
+    let frame = alloc()?;
+    zero(frame);
+    Some(frame)
+}
+
+/// Adds one reference to a frame that is in use (a copy-on-write share).
+pub fn share(frame: Frame) {
+    let mut frames = FRAMES.lock();
+    let count = &mut frames.references[frame.number()];
+    debug_assert!(*count > 0, "sharing a free frame");
+    *count += 1;
+}
+
+/// The number of references to a frame in use.
+pub fn references(frame: Frame) -> u16 {
+    FRAMES.lock().references[frame.number()]
+}
+
+/// Drops one reference; the last one returns the frame to the pool.
+pub fn release(frame: Frame) {
+    let mut frames = FRAMES.lock();
+    let count = &mut frames.references[frame.number()];
+    debug_assert!(*count > 0, "releasing a free frame");
+    *count -= 1;
+    if *count == 0 {
+        let head = frames.free_head;
+        // SAFETY: the last reference is gone, so the frame is unused memory that is ours
+        // to link into the free stack.
+        unsafe { (frame.bytes() as *mut u64).write(head) };
+        frames.free_head = frame.address();
+        frames.free_count += 1;
+    }
+}
+
+/// How many frames are free now.
+pub fn free_count() -> usize {
+    FRAMES.lock().free_count
+}
+
+/// Fills a frame with zeros, 8 bytes per store (`rep stosq`: under `-icount` every
+/// iteration of a string instruction counts, so wider is faster).
+pub fn zero(frame: Frame) {
+    // SAFETY: the frame is a whole page of RAM owned by the caller, reached through the
+    // direct map; DF is clear in the kernel.
+    unsafe {
+        core::arch::asm!("rep stosq", inout("rcx") PAGE_SIZE / 8 => _, inout("rdi") frame.bytes() => _,
+                         in("rax") 0u64, options(nostack, preserves_flags));
+    }
+}
+
+/// Copies one frame's contents into another, 8 bytes at a time.
+pub fn copy(from: Frame, to: Frame) {
+    // SAFETY: both are whole pages of RAM reached through the direct map; `to` is
+    // owned by the caller and distinct from `from`.
+    unsafe {
+        core::arch::asm!("rep movsq", inout("rcx") PAGE_SIZE / 8 => _, inout("rdi") to.bytes() => _,
+                         inout("rsi") from.bytes() => _, options(nostack, preserves_flags));
+    }
+}

@@ -1,0 +1,148 @@
+//! Four-level x86_64 page tables, walked through the direct map. A `PageTableTree`
+//! is just the physical address of a PML4; who owns which part of it is decided by
+//! the callers (`kernel_map` for the shared upper half, `AddressSpace` for the user
+//! half).
+
+use x86_64::structures::paging::page_table::PageTableEntry;
+use x86_64::structures::paging::{PageTable, PageTableFlags as Flags};
+use x86_64::PhysAddr;
+
+use super::frame::{self, Frame};
+use super::phys_to_virt;
+
+/// Flags of the intermediate entries: leaf entries alone decide permissions.
+const USER_TABLE: Flags = Flags::PRESENT.union(Flags::WRITABLE).union(Flags::USER_ACCESSIBLE);
+const KERNEL_TABLE: Flags = Flags::PRESENT.union(Flags::WRITABLE);
+
+/// Out of physical memory while building a table.
+#[derive(Debug)]
+pub struct OutOfMemory;
+
+/// A page-table tree, by the physical address of its root (PML4).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct PageTableTree(pub u64);
+
+/// The index of `address` in the table of `level` (4 = PML4 ... 1 = PT).
+pub fn index(address: u64, level: u32) -> usize {
+    ((address >> (12 + 9 * (level - 1))) & 511) as usize
+}
+
+/// The table stored in a frame.
+///
+/// # Safety
+/// `frame` must hold a page table and the caller must not create two live mutable
+/// references to the same table.
+pub unsafe fn table(frame: u64) -> &'static mut PageTable {
+    // SAFETY: the caller's contract; the direct map covers all RAM.
+    unsafe { &mut *(phys_to_virt(frame) as *mut PageTable) }
+}
+
+impl PageTableTree {
+    /// The 4 KiB leaf entry for `address`, creating missing intermediate tables when
+    /// `create` (user ones when `address` is in the lower half).
+    pub fn leaf(self, address: u64, create: bool) -> Result<Option<&'static mut PageTableEntry>, OutOfMemory> {
+        self.entry(address, 1, create)
+    }
+
+    /// The entry for `address` in the table of `level` (1 = PT, 2 = PD), walking (and
+    /// with `create`, building) the levels above it. None if the walk meets an absent
+    /// entry without `create`, or a huge page above `level`.
+    pub fn entry(self, address: u64, level: u32, create: bool) -> Result<Option<&'static mut PageTableEntry>, OutOfMemory> {
+        let table_flags = if address >> 47 == 0 { USER_TABLE } else { KERNEL_TABLE };
+        let mut table_address = self.0;
+        for upper in (level + 1..=4).rev() {
+            // SAFETY: table_address is the root or came from a present non-huge entry, so
+            // it is a page table of this tree; the reference does not outlive this step.
+            let entry = unsafe { &mut table(table_address)[index(address, upper)] };
+            if entry.is_unused() {
+                if !create {
+                    return Ok(None);
+                }
+                let new_table = frame::alloc_zeroed().ok_or(OutOfMemory)?;
+                entry.set_addr(PhysAddr::new(new_table.address()), table_flags);
+            } else if entry.flags().contains(Flags::HUGE_PAGE) {
+                return Ok(None);
+            }
+            table_address = entry.addr().as_u64();
+        }
+        // SAFETY: as above, for the last level.
+        Ok(Some(unsafe { &mut table(table_address)[index(address, level)] }))
+    }
+
+    /// Maps the 4 KiB page at `address` to `frame` with `flags`.
+    pub fn map(self, address: u64, frame: Frame, flags: Flags) -> Result<(), OutOfMemory> {
+        let entry = self.leaf(address, true)?.ok_or(OutOfMemory)?;
+        entry.set_addr(PhysAddr::new(frame.address()), flags | Flags::PRESENT);
+        Ok(())
+    }
+
+    /// The frame and flags `address` is mapped to, if it is (4 KiB pages only).
+    pub fn translate(self, address: u64) -> Option<(Frame, Flags)> {
+        let entry = self.leaf(address, false).ok()??;
+        (!entry.is_unused()).then(|| (Frame::from_address(entry.addr().as_u64()), entry.flags()))
+    }
+
+    /// Removes the mapping of `address` and returns what it was. The caller flushes
+    /// the TLB and releases the frame.
+    pub fn unmap(self, address: u64) -> Option<(Frame, Flags)> {
+        let entry = self.leaf(address, false).ok()??;
+        if entry.is_unused() {
+            return None;
+        }
+        let old = (Frame::from_address(entry.addr().as_u64()), entry.flags());
+        entry.set_unused();
+        Some(old)
+    }
+}
+
+impl PageTableTree {
+    /// Calls `visit` with the address and entry of every present 4 KiB leaf mapping
+    /// in `[start, end)`, skipping absent subtrees whole.
+    pub fn for_each_leaf(self, start: u64, end: u64, mut visit: impl FnMut(u64, &mut PageTableEntry)) {
+        walk(self.0, 4, 0, start, end, &mut visit);
+    }
+}
+
+/// Recursive helper of `for_each_leaf`: `table` is at `level` and maps the region
+/// starting at `base`.
+fn walk(table_address: u64, level: u32, base: u64, start: u64, end: u64, visit: &mut dyn FnMut(u64, &mut PageTableEntry)) {
+    let span = 1u64 << (12 + 9 * (level - 1));
+    // SAFETY: `table_address` is a table of the tree (the root, or from a present
+    // non-huge entry one level up); no other reference to it is live.
+    let entries = unsafe { table(table_address) };
+    for (slot, entry) in entries.iter_mut().enumerate() {
+        let entry_start = base + slot as u64 * span;
+        if entry_start >= end || entry_start + span <= start || entry.is_unused() {
+            continue;
+        }
+        if level == 1 {
+            visit(entry_start, entry);
+        } else if !entry.flags().contains(Flags::HUGE_PAGE) {
+            walk(entry.addr().as_u64(), level - 1, entry_start, start, end, visit);
+        }
+    }
+}
+
+/// Frees every table of the lower (user) half of a tree, and the root itself,
+/// calling `release_leaf` for each present leaf frame first.
+pub fn free_user_half(tree: PageTableTree, mut release_leaf: impl FnMut(Frame)) {
+    free_tables(tree.0, 4, &mut release_leaf);
+}
+
+fn free_tables(table_address: u64, level: u32, release_leaf: &mut dyn FnMut(Frame)) {
+    // SAFETY: as in `walk`; the tree is being destroyed, so nothing else uses it.
+    let entries = unsafe { table(table_address) };
+    let user_slots = if level == 4 { 256 } else { 512 };
+    for entry in entries.iter_mut().take(user_slots) {
+        if entry.is_unused() {
+            continue;
+        }
+        let target = Frame::from_address(entry.addr().as_u64());
+        if level == 1 {
+            release_leaf(target);
+        } else {
+            free_tables(target.address(), level - 1, release_leaf);
+        }
+    }
+    frame::release(Frame::from_address(table_address));
+}

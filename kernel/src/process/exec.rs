@@ -1,0 +1,141 @@
+//! Loading a program: the "allocate memory, load the program, set up the stack with
+//! argv" steps of the LDE protocol (MISSION.md point 5), shared by the first process
+//! and execve.
+
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use super::{Creation, Process};
+use crate::arch::x86_64::entry::TrapFrame;
+use crate::arch::x86_64::{cpu, fpu, tls};
+use crate::fs::console::{self, Output};
+use crate::fs::initrd::{self, NodeId, NodeKind};
+use crate::fs::FdTable;
+use crate::mm::address_space::{AddressSpace, Protection, STACK_SIZE, STACK_TOP};
+use crate::mm::kstack::UserState;
+use crate::mm::PAGE_SIZE;
+use crate::sched::{self, WaitChannel};
+use crate::signal::SignalState;
+use kernel_core::abi::errno::{EACCES, ENOEXEC, ENOMEM};
+use kernel_core::elf::{self, Segment};
+use kernel_core::initstack::{self, AuxValues};
+
+/// A program loaded into a fresh address space, ready to start.
+pub struct Image {
+    pub memory: AddressSpace,
+    pub entry: u64,
+    pub stack_pointer: u64,
+    /// The file name, for the process's name.
+    pub name: String,
+}
+
+/// Loads the executable at `path` (resolved from directory `cwd`) with its argument
+/// and environment strings. Errors are Linux's: ENOENT/ENOTDIR/ELOOP from the path,
+/// EACCES for something that is not an executable file, ENOEXEC for a file that is
+/// not a static x86_64 ELF program (logged with the reason), E2BIG, ENOMEM.
+pub fn load(path: &[u8], cwd: NodeId, argv: &[&[u8]], envp: &[&[u8]]) -> Result<Image, i64> {
+    let tree = initrd::tree();
+    let node = tree.node(tree.resolve(cwd, path, true)?);
+    let NodeKind::File(bytes) = node.kind else { return Err(EACCES) };
+    if node.mode & 0o111 == 0 {
+        return Err(EACCES);
+    }
+    let program = elf::parse(bytes).map_err(|error| {
+        info!("exec {}: {error}", String::from_utf8_lossy(path));
+        ENOEXEC
+    })?;
+
+    let mut memory = AddressSpace::new().map_err(|_| ENOMEM)?;
+    for (start, end, protection) in page_regions(&program.segments) {
+        memory.add_region(start, end, protection);
+    }
+    for segment in &program.segments {
+        let file_bytes = &bytes[segment.file_offset as usize..(segment.file_offset + segment.file_size) as usize];
+        memory.load(segment.vaddr, file_bytes).map_err(|_| ENOMEM)?;
+    }
+    memory.set_heap_start(program.image_end);
+    memory.add_region(STACK_TOP - STACK_SIZE, STACK_TOP, Protection::READ_WRITE);
+
+    let mut random = [0u8; 16];
+    crate::random::fill(&mut random);
+    let aux = AuxValues {
+        phdr: program.phdr_vaddr,
+        phent: u64::from(program.phdr_entry_size),
+        phnum: u64::from(program.phdr_count),
+        entry: program.entry,
+        base: 0,
+        uid: 0,
+        gid: 0,
+        hwcap: cpu::features().hwcap,
+        clock_ticks: 100,
+    };
+    let stack = initstack::build(STACK_TOP, argv, envp, path, random, &aux).map_err(initstack::StackError::errno)?;
+    memory.load(stack.initial_sp, &stack.bytes).map_err(|_| ENOMEM)?;
+
+    let name = path.rsplit(|&byte| byte == b'/').next().unwrap_or(path);
+    Ok(Image { memory, entry: program.entry, stack_pointer: stack.initial_sp, name: String::from_utf8_lossy(name).into_owned() })
+}
+
+/// The page-aligned regions covering the segments: segments sharing a page get
+/// one region with the union of their permissions (the ELF checks guarantee that
+/// union is never writable and executable).
+fn page_regions(segments: &[Segment]) -> Vec<(u64, u64, Protection)> {
+    let mut regions: Vec<(u64, u64, Protection)> = Vec::new();
+    for segment in segments {
+        let start = segment.vaddr & !(PAGE_SIZE - 1);
+        let end = segment.end().next_multiple_of(PAGE_SIZE);
+        let protection = Protection { read: segment.flags.read, write: segment.flags.write, execute: segment.flags.execute };
+        match regions.iter_mut().find(|(other_start, other_end, _)| start < *other_end && *other_start < end) {
+            Some((other_start, other_end, other)) => {
+                *other_start = (*other_start).min(start);
+                *other_end = (*other_end).max(end);
+                other.read |= protection.read;
+                other.write |= protection.write;
+                other.execute |= protection.execute;
+            }
+            None => regions.push((start, end, protection)),
+        }
+    }
+    regions
+}
+
+/// Replaces the current process's program with `image` (the point of no return of
+/// execve): new address space, registers as Linux starts a program, fresh FPU
+/// state, no TLS, close-on-exec descriptors closed.
+pub fn replace_image(process: &Process, user: &mut UserState, image: Image) {
+    image.memory.activate();
+    let old = process.memory.lock().replace(image.memory);
+    drop(old);
+    *user.frame = TrapFrame::new_user(image.entry, image.stack_pointer);
+    user.fpu.copy_from_slice(fpu::initial_state());
+    process.fs_base.store(0, core::sync::atomic::Ordering::Relaxed);
+    process.gs_base.store(0, core::sync::atomic::Ordering::Relaxed);
+    tls::set_user_tls(0, 0);
+    process.files.lock().close_on_exec_all();
+    process.details.lock().name = image.name;
+    sched::wake_all(WaitChannel::VforkDone(process.pid));
+}
+
+/// Creates the first process: `path` with `argv` and `envp`, descriptors 0 and 1 on
+/// the terminal and 2 on the host's stderr channel, cwd `/`.
+pub fn spawn_init(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Arc<Process>, i64> {
+    let image = load(path, initrd::ROOT, argv, envp)?;
+    let mut files = FdTable::default();
+    let terminal = console::open(Output::Terminal);
+    files.insert(terminal, false)?;
+    files.duplicate(0, 1, false)?;
+    files.insert(console::open(Output::ErrorChannel), false)?;
+    let frame = TrapFrame::new_user(image.entry, image.stack_pointer);
+    super::create(0, Creation {
+        name: image.name,
+        cwd: initrd::ROOT,
+        memory: image.memory,
+        files,
+        signals: SignalState::default(),
+        frame: &frame,
+        fpu_state: fpu::initial_state(),
+        fs_base: 0,
+        gs_base: 0,
+    })
+}

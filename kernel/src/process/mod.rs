@@ -1,0 +1,224 @@
+//! Processes: the process-list entry of the LDE protocol (MISSION.md point 5), the
+//! table that relates them (parents, children, zombies), and the kernel thread each
+//! one runs in the kernel.
+
+pub mod exec;
+pub mod lifecycle;
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use spin::Mutex;
+
+use crate::arch::x86_64::entry::TrapFrame;
+use crate::arch::x86_64::switch::KernelContext;
+use crate::fs::FdTable;
+use crate::mm::address_space::AddressSpace;
+use crate::mm::kstack::KernelStack;
+use crate::signal::SignalState;
+use crate::{sched, trap};
+use kernel_core::abi::errno::{EAGAIN, ENOMEM};
+
+pub type Pid = u32;
+
+/// The first process; orphans are re-parented to it, and its exit ends the machine.
+pub const INIT_PID: Pid = 1;
+/// More live processes than this and fork fails with EAGAIN (a fork bomb stops here).
+pub const MAX_PROCESSES: usize = 512;
+
+/// How a process ended.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ExitStatus {
+    Exited(u8),
+    Killed { signal: u8, core_dumped: bool },
+}
+
+impl ExitStatus {
+    /// The status word wait4 reports.
+    pub fn wait_status(self) -> i32 {
+        match self {
+            ExitStatus::Exited(code) => kernel_core::abi::wait::exited(code),
+            ExitStatus::Killed { signal, core_dumped } => kernel_core::abi::wait::signaled(signal, core_dumped),
+        }
+    }
+}
+
+/// What the process's kernel thread counts (MISSION: per-process accounting).
+#[derive(Default)]
+pub struct Stats {
+    pub user_cycles: AtomicU64,
+    pub system_cycles: AtomicU64,
+    pub voluntary_switches: AtomicU64,
+    pub involuntary_switches: AtomicU64,
+    pub system_calls: AtomicU64,
+    pub faults: AtomicU64,
+}
+
+impl Stats {
+    pub fn add(counter: &AtomicU64, amount: u64) {
+        counter.fetch_add(amount, Ordering::Relaxed);
+    }
+}
+
+/// A process: one address space, one kernel thread on its own kernel stack.
+pub struct Process {
+    pub pid: Pid,
+    kernel_stack: KernelStack,
+    /// The kernel registers saved when this process's thread is switched out.
+    pub context: KernelContext,
+    /// None once the process has exited.
+    pub memory: Mutex<Option<AddressSpace>>,
+    pub files: Mutex<FdTable>,
+    pub signals: Mutex<SignalState>,
+    pub details: Mutex<Details>,
+    /// The FS base (TLS pointer) the program set with arch_prctl, and its GS base.
+    pub fs_base: AtomicU64,
+    pub gs_base: AtomicU64,
+    pub stats: Stats,
+    /// Set when a signal ends a blocking wait early (see `sched::block`).
+    pub interrupted: AtomicBool,
+    /// Set once the process has decided to exit; its thread leaves `trap::serve`.
+    exit_status: Mutex<Option<ExitStatus>>,
+}
+
+/// Descriptive state, changed rarely.
+pub struct Details {
+    /// The program's name (the file name of the last exec), as in `ps`.
+    pub name: String,
+    pub cwd: crate::fs::initrd::NodeId,
+    /// set_tid_address: zeroed at exit.
+    pub clear_child_tid: u64,
+}
+
+impl Process {
+    /// Records that the process is ending; the first reason wins (exit_group racing
+    /// a fatal signal, for instance).
+    pub fn begin_exit(&self, status: ExitStatus) {
+        let mut exit = self.exit_status.lock();
+        if exit.is_none() {
+            *exit = Some(status);
+        }
+    }
+
+    pub fn exit_status(&self) -> Option<ExitStatus> {
+        *self.exit_status.lock()
+    }
+
+    pub fn name(&self) -> String {
+        self.details.lock().name.clone()
+    }
+
+    /// The top of this process's kernel stack and its FPU area, for the CPU.
+    pub fn kernel_stack_layout(&self) -> (u64, u64) {
+        (self.kernel_stack.top(), self.kernel_stack.fpu_area())
+    }
+}
+
+/// One row of the process table: the relations that outlive a process's run.
+struct Entry {
+    process: Arc<Process>,
+    parent: Pid,
+    children: Vec<Pid>,
+    process_group: Pid,
+    session: Pid,
+    /// Set when the process has exited and waits to be reaped.
+    zombie: Option<ExitStatus>,
+}
+
+struct Table {
+    entries: BTreeMap<Pid, Entry>,
+    next_pid: Pid,
+}
+
+static TABLE: Mutex<Table> = Mutex::new(Table { entries: BTreeMap::new(), next_pid: INIT_PID });
+
+/// The process with `pid`, if it exists (zombies included).
+pub fn find(pid: Pid) -> Option<Arc<Process>> {
+    TABLE.lock().entries.get(&pid).map(|entry| entry.process.clone())
+}
+
+/// The parent of `pid` (0 for init).
+pub fn parent_of(pid: Pid) -> Pid {
+    TABLE.lock().entries.get(&pid).map_or(0, |entry| entry.parent)
+}
+
+/// The pids and names of every process, for the process-table dump.
+pub fn list() -> Vec<(Pid, Pid, bool, Arc<Process>)> {
+    TABLE.lock().entries.iter().map(|(&pid, entry)| (pid, entry.parent, entry.zombie.is_some(), entry.process.clone())).collect()
+}
+
+/// Everything a new process starts with.
+pub struct Creation<'a> {
+    pub name: String,
+    pub cwd: crate::fs::initrd::NodeId,
+    pub memory: AddressSpace,
+    pub files: FdTable,
+    pub signals: SignalState,
+    pub frame: &'a TrapFrame,
+    pub fpu_state: &'a [u8],
+    pub fs_base: u64,
+    pub gs_base: u64,
+}
+
+/// Creates a process under `parent` (0 for init): its kernel stack with the
+/// initial trap frame and FPU state, an entry in the table, and a place in the run
+/// queue. It starts by returning from the trap into `frame`.
+pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
+    let kernel_stack = KernelStack::new().ok_or(ENOMEM)?;
+    let context = kernel_stack.prepare(creation.frame, creation.fpu_state, kernel_thread);
+    let mut table = TABLE.lock();
+    if table.entries.len() >= MAX_PROCESSES {
+        return Err(EAGAIN);
+    }
+    let pid = table.next_pid;
+    table.next_pid += 1;
+    let process = Arc::new(Process {
+        pid,
+        kernel_stack,
+        context,
+        memory: Mutex::new(Some(creation.memory)),
+        files: Mutex::new(creation.files),
+        signals: Mutex::new(creation.signals),
+        details: Mutex::new(Details { name: creation.name, cwd: creation.cwd, clear_child_tid: 0 }),
+        fs_base: AtomicU64::new(creation.fs_base),
+        gs_base: AtomicU64::new(creation.gs_base),
+        stats: Stats::default(),
+        interrupted: AtomicBool::new(false),
+        exit_status: Mutex::new(None),
+    });
+    let (process_group, session) = match table.entries.get_mut(&parent) {
+        Some(parent_entry) => {
+            parent_entry.children.push(pid);
+            (parent_entry.process_group, parent_entry.session)
+        }
+        None => (pid, pid),
+    };
+    table.entries.insert(pid, Entry { process: process.clone(), parent, children: Vec::new(), process_group, session, zombie: None });
+    drop(table);
+    sched::make_runnable(pid, kernel_core::sched::Arrival::New);
+    Ok(process)
+}
+
+/// Where every process's kernel thread begins (its first context switch returns
+/// here): it takes its saved user state, serves the program until it exits, and
+/// ends as a zombie.
+extern "C" fn kernel_thread() -> ! {
+    {
+        let process = sched::current();
+        let mut user = process.kernel_stack.claim_user_state();
+        trap::serve(&process, &mut user);
+    }
+    lifecycle::finish_exit()
+}
+
+/// The process group and session of `pid`.
+pub fn group_and_session(pid: Pid) -> Option<(Pid, Pid)> {
+    TABLE.lock().entries.get(&pid).map(|entry| (entry.process_group, entry.session))
+}
+
+/// Pids of live (not zombie) processes in process group `group`.
+pub fn members_of_group(group: Pid) -> Vec<Pid> {
+    TABLE.lock().entries.iter().filter(|(_, entry)| entry.process_group == group && entry.zombie.is_none()).map(|(&pid, _)| pid).collect()
+}

@@ -1,0 +1,276 @@
+//! The scheduler's mechanism: which process runs on this CPU, the run queue (whose
+//! order is the policy's business, see `kernel_core::sched`), blocking and waking,
+//! and the context switch itself (MISSION.md points 7-8).
+//!
+//! Every switch goes through `switch_away`: the policy picks the next process, the
+//! CPU is pointed at that process's kernel stack, address space and TLS, and the
+//! kernel registers are swapped. The final return-from-trap, later, then resumes the
+//! *other* program. When nothing is runnable, the CPU switches to its idle context
+//! (the boot stack), which halts until an interrupt.
+//!
+//! Interrupts are off whenever the kernel runs, so on one CPU nothing interleaves
+//! with a check-then-block sequence; the locks here keep the data consistent for the
+//! day more CPUs share it.
+
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::Ordering;
+use spin::Mutex;
+
+use crate::arch::x86_64::percpu::PerCpu;
+use crate::arch::x86_64::switch::{self, KernelContext};
+use crate::arch::x86_64::{cpu, tls};
+use crate::process::{self, Pid, Process, Stats};
+use crate::{console, time};
+use kernel_core::sched::{Arrival, Scheduler};
+
+/// CPUs the per-CPU tables have room for.
+const MAX_CPUS: usize = 8;
+
+/// What a blocked process waits for.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub enum WaitChannel {
+    /// A child of this process changed state (wait4).
+    Children(Pid),
+    /// This process's sleep deadline passed (nanosleep).
+    Sleep(Pid),
+    /// This vfork child exec'd or exited (its parent waits).
+    VforkDone(Pid),
+    /// A pipe got data or lost its last writer.
+    PipeReadable(u64),
+    /// A pipe got room or lost its last reader.
+    PipeWritable(u64),
+    /// The console received input.
+    ConsoleInput,
+}
+
+/// A wait cut short by a signal.
+#[derive(Debug)]
+pub struct Interrupted;
+
+struct RunQueue {
+    policy: Option<Box<dyn Scheduler>>,
+    /// Blocked processes by what they wait for, and the reverse.
+    waiters: BTreeMap<WaitChannel, Vec<Pid>>,
+    blocked: BTreeMap<Pid, WaitChannel>,
+    /// Sleep deadlines (monotonic ns) of sleeping processes.
+    sleepers: BTreeMap<(u64, Pid), ()>,
+}
+
+impl RunQueue {
+    fn policy(&mut self) -> &mut dyn Scheduler {
+        self.policy.as_deref_mut().expect("sched::init ran at boot")
+    }
+}
+
+static QUEUE: Mutex<RunQueue> =
+    Mutex::new(RunQueue { policy: None, waiters: BTreeMap::new(), blocked: BTreeMap::new(), sleepers: BTreeMap::new() });
+
+/// The process running on each CPU (None while the CPU idles).
+static CURRENT: [Mutex<Option<Arc<Process>>>; MAX_CPUS] = [const { Mutex::new(None) }; MAX_CPUS];
+/// Each CPU's idle context: its boot stack, where `run` loops.
+static IDLE: [KernelContext; MAX_CPUS] = [const { KernelContext::empty() }; MAX_CPUS];
+/// Where a dead thread's last switch saves its registers, never to be used again.
+static DEAD: [KernelContext; MAX_CPUS] = [const { KernelContext::empty() }; MAX_CPUS];
+
+fn cpu_index() -> usize {
+    PerCpu::this().id()
+}
+
+/// Installs the scheduling policy. Called once at boot.
+pub fn init(policy: Box<dyn Scheduler>) {
+    QUEUE.lock().policy = Some(policy);
+}
+
+/// The process whose kernel thread is running on this CPU.
+pub fn current() -> Arc<Process> {
+    CURRENT[cpu_index()].lock().clone().expect("called from a process's kernel thread")
+}
+
+/// Puts `pid` in the run queue.
+pub fn make_runnable(pid: Pid, arrival: Arrival) {
+    QUEUE.lock().policy().enqueue(pid, arrival);
+}
+
+/// Points this CPU at `next`: kernel stack for traps, address space, TLS bases.
+fn load_process(next: &Process) {
+    let (stack_top, fpu_area) = next.kernel_stack_layout();
+    PerCpu::this().set_user_context(stack_top, fpu_area);
+    if let Some(memory) = next.memory.lock().as_ref() {
+        memory.activate();
+    }
+    tls::set_user_tls(next.fs_base.load(Ordering::Relaxed), next.gs_base.load(Ordering::Relaxed));
+}
+
+/// Gives the CPU away from `me`, which is re-queued with `requeue` (or not, when it
+/// blocks or exits), and returns when `me` is scheduled again.
+///
+/// Invariant: `me` is this CPU's current process, and the caller holds no lock.
+fn switch_away(me: &Process, requeue: Option<Arrival>) {
+    let next = {
+        let mut queue = QUEUE.lock();
+        if let Some(arrival) = requeue {
+            queue.policy().enqueue(me.pid, arrival);
+        }
+        queue.policy().pick_next()
+    };
+    let counter = match requeue {
+        Some(Arrival::Preempted) => &me.stats.involuntary_switches,
+        _ => &me.stats.voluntary_switches,
+    };
+    if next == Some(me.pid) {
+        return;
+    }
+    Stats::add(counter, 1);
+    let next = next.and_then(process::find);
+    let cpu = cpu_index();
+    *CURRENT[cpu].lock() = next.clone();
+    match next {
+        Some(next) => {
+            load_process(&next);
+            switch::switch(&me.context, &next.context);
+        }
+        None => switch::switch(&me.context, &IDLE[cpu]),
+    }
+}
+
+/// The current process gives up the CPU but stays runnable (sched_yield, or the
+/// timer's preemption with `Arrival::Preempted`).
+pub fn yield_cpu(arrival: Arrival) {
+    let me = current();
+    switch_away(&me, Some(arrival));
+}
+
+/// Blocks the current process until `wake_all(channel)`, or until a signal arrives
+/// (Err(Interrupted): the system call then fails with EINTR or restarts).
+pub fn block(channel: WaitChannel) -> Result<(), Interrupted> {
+    let me = current();
+    if me.signals.lock().has_deliverable() {
+        return Err(Interrupted);
+    }
+    {
+        let mut queue = QUEUE.lock();
+        queue.waiters.entry(channel).or_default().push(me.pid);
+        queue.blocked.insert(me.pid, channel);
+    }
+    switch_away(&me, None);
+    if me.interrupted.swap(false, Ordering::Relaxed) {
+        Err(Interrupted)
+    } else {
+        Ok(())
+    }
+}
+
+/// Blocks the current process until monotonic time `deadline_ns`.
+pub fn sleep_until(deadline_ns: u64) -> Result<(), Interrupted> {
+    let pid = current().pid;
+    if time::monotonic_ns() >= deadline_ns {
+        return Ok(());
+    }
+    QUEUE.lock().sleepers.insert((deadline_ns, pid), ());
+    let result = block(WaitChannel::Sleep(pid));
+    QUEUE.lock().sleepers.retain(|&(_, sleeper), _| sleeper != pid);
+    result
+}
+
+/// Makes every process blocked on `channel` runnable again.
+pub fn wake_all(channel: WaitChannel) {
+    let mut queue = QUEUE.lock();
+    for pid in queue.waiters.remove(&channel).unwrap_or_default() {
+        queue.blocked.remove(&pid);
+        queue.policy().enqueue(pid, Arrival::Woken);
+    }
+}
+
+/// A signal arrived for `pid`: if it is blocked, end its wait early.
+pub fn interrupt(pid: Pid) {
+    let mut queue = QUEUE.lock();
+    let Some(channel) = queue.blocked.remove(&pid) else { return };
+    if let Some(waiters) = queue.waiters.get_mut(&channel) {
+        waiters.retain(|&waiter| waiter != pid);
+    }
+    if let Some(process) = process::find(pid) {
+        process.interrupted.store(true, Ordering::Relaxed);
+    }
+    queue.policy().enqueue(pid, Arrival::Woken);
+}
+
+/// Wakes the sleepers whose deadline has passed.
+fn wake_sleepers() {
+    let now = time::monotonic_ns();
+    let due: Vec<Pid> = {
+        let mut queue = QUEUE.lock();
+        let mut due = Vec::new();
+        while let Some((&(deadline, pid), _)) = queue.sleepers.first_key_value() {
+            if deadline > now {
+                break;
+            }
+            queue.sleepers.remove(&(deadline, pid));
+            due.push(pid);
+        }
+        due
+    };
+    for pid in due {
+        wake_all(WaitChannel::Sleep(pid));
+    }
+}
+
+/// The timer ticked while a program ran: wake due sleepers, charge the tick to the
+/// running process, and preempt it if the policy says its quantum is used up.
+pub fn tick_while_running() {
+    time::count_tick();
+    console::poll_input();
+    wake_sleepers();
+    let me = current();
+    let expired = QUEUE.lock().policy().tick(me.pid);
+    if expired {
+        switch_away(&me, Some(Arrival::Preempted));
+    }
+}
+
+/// The timer ticked while the CPU idled.
+pub fn tick_while_idle() {
+    time::count_tick();
+    console::poll_input();
+    wake_sleepers();
+}
+
+/// Removes an exited process from the policy's records (wait4 reaped it).
+pub fn forget(pid: Pid) {
+    QUEUE.lock().policy().remove(pid);
+}
+
+/// The current process has exited: switch away for good, through the idle context.
+/// Its kernel stack stays allocated (the zombie's) until its parent reaps it, which
+/// cannot happen before this switch completes. The dead thread keeps no reference
+/// to any process on its stack, so nothing it held is leaked.
+pub fn exit_current() -> ! {
+    let cpu = cpu_index();
+    drop(CURRENT[cpu].lock().take());
+    switch::switch(&DEAD[cpu], &IDLE[cpu]);
+    unreachable!("a dead kernel thread was resumed");
+}
+
+/// The idle loop of a CPU, on its boot stack: run whatever is runnable, otherwise
+/// halt until the next interrupt. Never returns.
+pub fn run() -> ! {
+    let cpu = cpu_index();
+    loop {
+        let next = QUEUE.lock().policy().pick_next().and_then(process::find);
+        match next {
+            Some(next) => {
+                *CURRENT[cpu].lock() = Some(next.clone());
+                load_process(&next);
+                // `next` stays referenced from this frame until the CPU idles again;
+                // the idle thread never exits, so the reference is dropped then.
+                switch::switch(&IDLE[cpu], &next.context);
+            }
+            None => {
+                console::poll_input();
+                cpu::wait_for_interrupt();
+            }
+        }
+    }
+}

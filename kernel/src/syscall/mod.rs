@@ -1,0 +1,139 @@
+//! System calls, by Linux x86_64 number (MISSION.md points 3-4). The number selects
+//! a handler from one table; anything not in it returns -ENOSYS. Handlers see the
+//! caller's registers and reach its memory only through the copy-in/copy-out API of
+//! `AddressSpace`, so a bad pointer is an EFAULT, never a kernel fault.
+
+mod info;
+mod io;
+mod memory;
+mod process;
+mod signal;
+mod time;
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use crate::mm::address_space::{AddressSpace, StringFault};
+use crate::mm::kstack::UserState;
+use crate::process::{Process, Stats};
+use kernel_core::abi::errno::{EFAULT, ENAMETOOLONG, ENOSYS};
+use kernel_core::abi::sysno;
+
+/// What a handler gets: the calling process and its saved user state.
+pub struct Context<'a, 'u> {
+    pub process: &'a Arc<Process>,
+    pub user: &'a mut UserState<'u>,
+}
+
+/// A handler: the six argument registers in, the result or a (positive) errno out.
+type Handler = fn(&mut Context, [u64; 6]) -> Result<u64, i64>;
+
+/// Every implemented call. Keep sorted by number.
+const HANDLERS: &[(usize, Handler)] = &[
+    (sysno::READ, io::read),
+    (sysno::WRITE, io::write),
+    (sysno::CLOSE, io::close),
+    (sysno::MMAP, memory::mmap),
+    (sysno::MPROTECT, memory::mprotect),
+    (sysno::MUNMAP, memory::munmap),
+    (sysno::BRK, memory::brk),
+    (sysno::RT_SIGPROCMASK, signal::rt_sigprocmask),
+    (sysno::IOCTL, io::ioctl),
+    (sysno::READV, io::readv),
+    (sysno::WRITEV, io::writev),
+    (sysno::PIPE, io::pipe),
+    (sysno::SCHED_YIELD, process::sched_yield),
+    (sysno::DUP, io::dup),
+    (sysno::DUP2, io::dup2),
+    (sysno::NANOSLEEP, time::nanosleep),
+    (sysno::GETPID, process::getpid),
+    (sysno::CLONE, process::clone),
+    (sysno::FORK, process::fork),
+    (sysno::VFORK, process::vfork),
+    (sysno::EXECVE, process::execve),
+    (sysno::EXIT, process::exit),
+    (sysno::WAIT4, process::wait4),
+    (sysno::KILL, process::kill),
+    (sysno::UNAME, info::uname),
+    (sysno::GETTIMEOFDAY, time::gettimeofday),
+    (sysno::GETUID, info::getuid),
+    (sysno::GETGID, info::getuid),
+    (sysno::GETEUID, info::getuid),
+    (sysno::GETEGID, info::getuid),
+    (sysno::GETPPID, process::getppid),
+    (sysno::ARCH_PRCTL, process::arch_prctl),
+    (sysno::GETTID, process::getpid),
+    (sysno::SET_TID_ADDRESS, process::set_tid_address),
+    (sysno::CLOCK_GETTIME, time::clock_gettime),
+    (sysno::CLOCK_NANOSLEEP, time::clock_nanosleep),
+    (sysno::EXIT_GROUP, process::exit),
+    (sysno::DUP3, io::dup3),
+    (sysno::PIPE2, io::pipe2),
+];
+
+/// Table size: every x86_64 number fits (the highest is in the 460s).
+const TABLE_SIZE: usize = 512;
+
+/// The table indexed by number, built at compile time from `HANDLERS`.
+static TABLE: [Option<Handler>; TABLE_SIZE] = {
+    let mut table: [Option<Handler>; TABLE_SIZE] = [None; TABLE_SIZE];
+    let mut index = 0;
+    while index < HANDLERS.len() {
+        table[HANDLERS[index].0] = Some(HANDLERS[index].1);
+        index += 1;
+    }
+    table
+};
+
+/// Serves the system call in the caller's registers; the result goes in rax.
+pub fn dispatch(process: &Arc<Process>, user: &mut UserState) {
+    Stats::add(&process.stats.system_calls, 1);
+    let (number, args) = user.frame.syscall_args();
+    let handler = usize::try_from(number).ok().and_then(|number| TABLE.get(number)).copied().flatten();
+    let result = match handler {
+        Some(handler) => handler(&mut Context { process, user }, args),
+        None => Err(ENOSYS),
+    };
+    user.frame.rax = match result {
+        Ok(value) => value,
+        Err(errno) => (-errno) as u64,
+    };
+}
+
+/// Whether `number` has a handler.
+pub fn is_implemented(number: usize) -> bool {
+    TABLE.get(number).is_some_and(Option::is_some)
+}
+
+impl Context<'_, '_> {
+    /// Runs `f` on the caller's address space.
+    pub fn memory<T>(&self, f: impl FnOnce(&mut AddressSpace) -> T) -> T {
+        let mut memory = self.process.memory.lock();
+        f(memory.as_mut().expect("a running process has an address space"))
+    }
+
+    /// Copies `buffer.len()` bytes from user address `address`.
+    pub fn copy_in(&self, address: u64, buffer: &mut [u8]) -> Result<(), i64> {
+        self.memory(|memory| memory.read(address, buffer)).map_err(|_| EFAULT)
+    }
+
+    /// Copies `bytes` to user address `address`.
+    pub fn copy_out(&self, address: u64, bytes: &[u8]) -> Result<(), i64> {
+        self.memory(|memory| memory.write(address, bytes)).map_err(|_| EFAULT)
+    }
+
+    /// Reads a u64 from user memory.
+    pub fn read_u64(&self, address: u64) -> Result<u64, i64> {
+        let mut bytes = [0u8; 8];
+        self.copy_in(address, &mut bytes)?;
+        Ok(u64::from_le_bytes(bytes))
+    }
+
+    /// Reads a NUL-terminated string of at most `max` bytes.
+    pub fn read_string(&self, address: u64, max: usize) -> Result<Vec<u8>, i64> {
+        self.memory(|memory| memory.read_c_string(address, max)).map_err(|fault| match fault {
+            StringFault::TooLong => ENAMETOOLONG,
+            StringFault::Fault(_) => EFAULT,
+        })
+    }
+}

@@ -1,0 +1,108 @@
+//! The one dispatcher: every entry from user mode ends here, says why it happened
+//! (`ReturnReason`), is handled, and leaves by return-from-trap (`enter_user`).
+//! This loop *is* a process's life in the kernel: limited direct execution, one trap
+//! at a time.
+
+use alloc::sync::Arc;
+
+use crate::arch::x86_64::entry::{self, Exception, ReturnReason};
+use crate::arch::x86_64::{apic, cpu};
+use crate::mm::address_space::Access;
+use crate::mm::kstack::UserState;
+use crate::process::{Process, Stats};
+use crate::{sched, signal, syscall};
+use kernel_core::abi::signal::{SIGBUS, SIGFPE, SIGILL, SIGSEGV, SIGTRAP};
+
+/// Runs the program until it exits: return to user mode, take the next trap, handle
+/// it, deliver signals, repeat. Returns once the process has begun to exit.
+///
+/// Invariant: `process` is the current process and `user` its own saved state.
+pub fn serve(process: &Arc<Process>, user: &mut UserState) {
+    loop {
+        let entered = cpu::rdtsc();
+        let reason = entry::enter_user(user.frame);
+        let returned = cpu::rdtsc();
+        Stats::add(&process.stats.user_cycles, returned.wrapping_sub(entered));
+        match reason {
+            ReturnReason::SystemCall => syscall::dispatch(process, user),
+            ReturnReason::Exception(exception) => fault(process, user, exception),
+            ReturnReason::Interrupt(vector) => interrupt_from_user(vector),
+        }
+        signal::deliver(process, user);
+        Stats::add(&process.stats.system_cycles, cpu::rdtsc().wrapping_sub(returned));
+        if process.exit_status().is_some() {
+            return;
+        }
+    }
+}
+
+/// A CPU exception in user mode. A page fault the address space can resolve
+/// (demand paging, copy-on-write) is fixed and the instruction retried; anything
+/// else gets the signal Linux sends for it.
+fn fault(process: &Process, user: &mut UserState, exception: Exception) {
+    Stats::add(&process.stats.faults, 1);
+    let signal = match exception {
+        Exception::PageFault { address, access } => {
+            let kind = if access.instruction_fetch {
+                Access::Execute
+            } else if access.write {
+                Access::Write
+            } else {
+                Access::Read
+            };
+            let resolved = process.memory.lock().as_mut().map(|memory| memory.fault_in(address, Some(kind)));
+            match resolved {
+                Some(Ok(_)) => return,
+                Some(Err(error)) => {
+                    debug!("pid {} ({}): {:?} page fault at {:#x} (rip {:#x}): {:?}", process.pid, process.name(), kind, address, user.frame.rip, error);
+                    SIGSEGV
+                }
+                None => SIGSEGV,
+            }
+        }
+        Exception::DivideError => SIGFPE,
+        Exception::X87Floating | Exception::SimdFloating => SIGFPE,
+        Exception::Debug | Exception::Breakpoint => SIGTRAP,
+        Exception::InvalidOpcode => SIGILL,
+        Exception::AlignmentCheck => SIGBUS,
+        Exception::Overflow
+        | Exception::BoundRange
+        | Exception::GeneralProtection { .. }
+        | Exception::StackSegment
+        | Exception::SegmentNotPresent
+        | Exception::InvalidTss
+        | Exception::DeviceNotAvailable
+        | Exception::Other { .. } => SIGSEGV,
+    };
+    info!("pid {} ({}): {:?} at rip {:#x}: {}", process.pid, process.name(), exception, user.frame.rip,
+          kernel_core::abi::signal::name(signal).unwrap_or("signal"));
+    signal::force(process, signal);
+}
+
+/// A device interrupt that arrived while the program ran.
+fn interrupt_from_user(vector: u8) {
+    match vector {
+        apic::TIMER_VECTOR => {
+            apic::end_of_interrupt();
+            sched::tick_while_running();
+        }
+        apic::SPURIOUS_VECTOR => {}
+        other => {
+            apic::end_of_interrupt();
+            debug!("unexpected interrupt vector {other}");
+        }
+    }
+}
+
+/// A device interrupt that arrived while the kernel idled (the only time interrupts
+/// are enabled in kernel mode).
+pub fn interrupt_in_kernel(vector: u8) {
+    match vector {
+        apic::TIMER_VECTOR => {
+            apic::end_of_interrupt();
+            sched::tick_while_idle();
+        }
+        apic::SPURIOUS_VECTOR => {}
+        _ => apic::end_of_interrupt(),
+    }
+}
