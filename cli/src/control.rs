@@ -82,7 +82,18 @@ mod tests {
 
     #[test]
     fn unknown_and_malformed_lines_are_other() {
-        for line in ["", "trace 1 2 3", "exit", "exit 256", "exit -1", "exit 3 4", "signal 0", "signal x", "timeshare: hello", "EXIT 1"] {
+        for line in [
+            "",
+            "trace 1 2 3",
+            "exit",
+            "exit 256",
+            "exit -1",
+            "exit 3 4",
+            "signal 0",
+            "signal x",
+            "timeshare: hello",
+            "EXIT 1",
+        ] {
             assert!(matches!(Record::parse(line), Record::Other(_)), "{line:?}");
         }
     }
@@ -93,7 +104,13 @@ mod tests {
         for line in ["trace x", "exit 3", "signal 9", "exit 4"] {
             s.add(&Record::parse(line));
         }
-        assert_eq!(s, Summary { end: Some(ProgramEnd::Exited(3)), panicked: false });
+        assert_eq!(
+            s,
+            Summary {
+                end: Some(ProgramEnd::Exited(3)),
+                panicked: false
+            }
+        );
         s.add(&Record::Panic);
         assert!(s.panicked);
     }

@@ -76,7 +76,11 @@ struct RunArgs {
     #[arg(value_name = "PROGRAM")]
     program: PathBuf,
     /// Arguments for PROGRAM (argv[1..])
-    #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(
+        value_name = "ARGS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
     args: Vec<OsString>,
 }
 
@@ -90,7 +94,7 @@ struct BootArgs {
     #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
     timeout: Option<Duration>,
     /// Scheduling policy
-    #[arg(long, value_name = "POLICY", value_parser = parse_sched)]
+    #[arg(long, value_name = "POLICY", value_parser = sched_parser())]
     sched: Option<SchedPolicy>,
     /// Scheduling quantum in milliseconds (1..=1000)
     #[arg(long, value_name = "N", value_parser = parse_quantum)]
@@ -116,22 +120,33 @@ struct BootArgs {
 }
 
 fn parse_timeout(text: &str) -> Result<Duration, String> {
-    let secs: f64 = text.parse().map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
     if !(secs > 0.0 && secs.is_finite()) {
         return Err(format!("`{text}`: the timeout must be positive"));
     }
     Duration::try_from_secs_f64(secs).map_err(|e| format!("`{text}`: {e}"))
 }
 
-fn parse_sched(text: &str) -> Result<SchedPolicy, String> {
-    SchedPolicy::from_word(text).ok_or_else(|| format!("unknown policy (known: {})", SchedPolicy::WORDS.join(", ")))
+/// The policies kernel_core knows, by their command-line words (listed in --help).
+fn sched_parser() -> impl clap::builder::TypedValueParser<Value = SchedPolicy> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(SchedPolicy::WORDS.iter().copied())
+        .map(|word| SchedPolicy::from_word(&word).expect("one of SchedPolicy::WORDS"))
 }
 
 fn parse_quantum(text: &str) -> Result<u32, String> {
     text.parse::<u32>()
         .ok()
         .filter(|n| QUANTUM_MS_RANGE.contains(n))
-        .ok_or_else(|| format!("expected a number of milliseconds in {}..={}", QUANTUM_MS_RANGE.start(), QUANTUM_MS_RANGE.end()))
+        .ok_or_else(|| {
+            format!(
+                "expected a number of milliseconds in {}..={}",
+                QUANTUM_MS_RANGE.start(),
+                QUANTUM_MS_RANGE.end()
+            )
+        })
 }
 
 /// An error that ends `timeshare` before or instead of a boot, with its exit status.
@@ -141,12 +156,17 @@ struct Failure {
 }
 
 fn usage(message: impl Into<String>) -> Failure {
-    Failure { status: EXIT_USAGE, message: message.into() }
+    Failure {
+        status: EXIT_USAGE,
+        message: message.into(),
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command.unwrap_or(Command::Demo(DemoArgs { boot: BootArgs::default() })) {
+    let result = match cli.command.unwrap_or(Command::Demo(DemoArgs {
+        boot: BootArgs::default(),
+    })) {
         Command::Demo(args) => demo(args),
         Command::Run(args) => run(args),
     };
@@ -186,15 +206,20 @@ fn demo(args: DemoArgs) -> Result<u8, Failure> {
     })?;
     let mut initrd = Initrd::new();
     for (name, path) in &programs {
-        let data = fs::read(path).map_err(|e| usage(format!("{}: {}", path.display(), describe(&e))))?;
-        initrd.add_file(&format!("/bin/{name}"), 0o755, data).map_err(usage)?;
+        let data =
+            fs::read(path).map_err(|e| usage(format!("{}: {}", path.display(), describe(&e))))?;
+        initrd
+            .add_file(&format!("/bin/{name}"), 0o755, data)
+            .map_err(usage)?;
     }
     boot(&args.boot, initrd, init, Vec::new())
 }
 
 /// The Rust user programs: the ELF executables directly in `dir`, by file name.
 fn rust_user_programs(dir: &Path) -> Vec<(String, PathBuf)> {
-    let Ok(entries) = fs::read_dir(dir) else { return Vec::new() };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
     let mut programs: Vec<(String, PathBuf)> = entries
         .filter_map(|e| e.ok())
         .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
@@ -207,7 +232,10 @@ fn rust_user_programs(dir: &Path) -> Vec<(String, PathBuf)> {
 
 fn is_elf(path: &Path) -> bool {
     let mut magic = [0u8; 4];
-    File::open(path).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic)).is_ok() && magic == *b"\x7fELF"
+    File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok()
+        && magic == *b"\x7fELF"
 }
 
 fn run(args: RunArgs) -> Result<u8, Failure> {
@@ -222,13 +250,19 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
     let init = format!("/bin/{name}");
     let mut initrd = Initrd::new();
     initrd.add_file(&init, 0o755, data).map_err(usage)?;
-    let init_args = args.args.iter().map(|a| a.as_encoded_bytes().to_vec()).collect();
+    let init_args = args
+        .args
+        .iter()
+        .map(|a| a.as_encoded_bytes().to_vec())
+        .collect();
     boot(&args.boot, initrd, init, init_args)
 }
 
 /// Refuse on the host what the kernel would refuse: not a static x86_64 executable.
 fn check_program(data: &[u8]) -> Result<(), String> {
-    kernel_core::elf::parse(data).map(|_| ()).map_err(|e| e.to_string())
+    kernel_core::elf::parse(data)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// An io::Error without the "(os error N)" suffix.
@@ -254,30 +288,49 @@ fn kernel_options(boot: &BootArgs, init: String, init_args: Vec<Vec<u8>>) -> Ker
 }
 
 /// Add the `--add` files, pack the initrd, boot, and judge the run.
-fn boot(boot: &BootArgs, mut initrd: Initrd, init: String, init_args: Vec<Vec<u8>>) -> Result<u8, Failure> {
+fn boot(
+    boot: &BootArgs,
+    mut initrd: Initrd,
+    init: String,
+    init_args: Vec<Vec<u8>>,
+) -> Result<u8, Failure> {
     for spec in &boot.add {
         let shown = spec.host.display();
-        let meta = fs::metadata(&spec.host).map_err(|e| usage(format!("--add {shown}: {}", describe(&e))))?;
+        let meta = fs::metadata(&spec.host)
+            .map_err(|e| usage(format!("--add {shown}: {}", describe(&e))))?;
         if !meta.is_file() {
             return Err(usage(format!("--add {shown}: not a regular file")));
         }
-        let data = fs::read(&spec.host).map_err(|e| usage(format!("--add {shown}: {}", describe(&e))))?;
+        let data =
+            fs::read(&spec.host).map_err(|e| usage(format!("--add {shown}: {}", describe(&e))))?;
         use std::os::unix::fs::PermissionsExt;
-        initrd.add_file(&spec.guest, meta.permissions().mode(), data).map_err(|e| usage(format!("--add {shown}: {e}")))?;
+        initrd
+            .add_file(&spec.guest, meta.permissions().mode(), data)
+            .map_err(|e| usage(format!("--add {shown}: {e}")))?;
     }
     let log = match &boot.log {
         Some(path) => LogSink::File(
-            File::create(path).map_err(|e| usage(format!("--log {}: {}", path.display(), describe(&e))))?,
+            File::create(path)
+                .map_err(|e| usage(format!("--log {}: {}", path.display(), describe(&e))))?,
         ),
         None if boot.verbose => LogSink::Stderr,
         None => LogSink::Memory,
     };
-    let qemu = qemu::find().map_err(|message| Failure { status: EXIT_KERNEL_FAILURE, message })?;
+    let qemu = qemu::find().map_err(|message| Failure {
+        status: EXIT_KERNEL_FAILURE,
+        message,
+    })?;
 
-    let workdir = TempDir::new().map_err(|e| Failure { status: EXIT_KERNEL_FAILURE, message: format!("cannot create a temporary directory: {e}") })?;
+    let workdir = TempDir::new().map_err(|e| Failure {
+        status: EXIT_KERNEL_FAILURE,
+        message: format!("cannot create a temporary directory: {e}"),
+    })?;
     let initrd_path = workdir.path().join("initrd.cpio");
-    fs::write(&initrd_path, initrd.pack())
-        .map_err(|e| Failure { status: EXIT_KERNEL_FAILURE, message: format!("{}: {}", initrd_path.display(), describe(&e)) })?;
+    let archive = initrd.pack().map_err(usage)?;
+    fs::write(&initrd_path, archive).map_err(|e| Failure {
+        status: EXIT_KERNEL_FAILURE,
+        message: format!("{}: {}", initrd_path.display(), describe(&e)),
+    })?;
     let machine = Machine {
         kernel: PathBuf::from(KERNEL),
         initrd: initrd_path,
@@ -293,21 +346,36 @@ fn boot(boot: &BootArgs, mut initrd: Initrd, init: String, init_args: Vec<Vec<u8
         // Best effort: without raw mode the guest still runs, with the host's line editing.
         let _ = terminal::enter_raw_mode();
     }
-    let report = Session { qemu, machine: &machine, timeout: boot.timeout, log, verbose: boot.verbose }
-        .run()
-        .map_err(|e| Failure { status: EXIT_KERNEL_FAILURE, message: e.to_string() });
+    let report = Session {
+        qemu,
+        machine: &machine,
+        timeout: boot.timeout,
+        log,
+        verbose: boot.verbose,
+    }
+    .run()
+    .map_err(|e| Failure {
+        status: EXIT_KERNEL_FAILURE,
+        message: e.to_string(),
+    });
     terminal::restore();
     drop(workdir);
     let report = report?;
 
-    let verdict = outcome::judge(report.end, &report.control, !report.qemu_stderr.trim().is_empty());
+    let verdict = outcome::judge(
+        report.end,
+        &report.control,
+        !report.qemu_stderr.trim().is_empty(),
+    );
     match &verdict {
         Verdict::Program(_) => {}
         Verdict::TimedOut => {
             let secs = boot.timeout.map_or(0.0, |t| t.as_secs_f64());
             eprintln!("timeshare: timed out after {secs} s; the machine was stopped");
         }
-        Verdict::Interrupted(signal) => eprintln!("timeshare: interrupted by signal {signal}; the machine was stopped"),
+        Verdict::Interrupted(signal) => {
+            eprintln!("timeshare: interrupted by signal {signal}; the machine was stopped")
+        }
         Verdict::Escaped => eprintln!("timeshare: Ctrl-A x: the machine was stopped"),
         Verdict::KernelFailure(reason) => report_kernel_failure(reason, boot, &report),
     }
@@ -331,7 +399,11 @@ fn report_kernel_failure(reason: &str, boot: &BootArgs, report: &session::Report
             }
         }
         if let Some(path) = &boot.log {
-            let _ = writeln!(err, "timeshare: the whole kernel log is in {}", path.display());
+            let _ = writeln!(
+                err,
+                "timeshare: the whole kernel log is in {}",
+                path.display()
+            );
         }
     }
     let qemu_said = report.qemu_stderr.trim_end();
@@ -352,7 +424,9 @@ impl TempDir {
         use std::sync::atomic::{AtomicU32, Ordering};
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let base = std::env::temp_dir();
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
         loop {
             let n = COUNTER.fetch_add(1, Ordering::Relaxed);
             let path = base.join(format!("timeshare-{}-{nanos:09}-{n}", std::process::id()));
@@ -403,9 +477,34 @@ mod tests {
     #[test]
     fn run_options_and_program_arguments() {
         let run = run_args(&[
-            "run", "--add", "/bin/busybox:/bin/sh", "--add", "x.txt", "--timeout", "2.5", "--sched", "rr",
-            "--quantum-ms", "5", "--icount", "--accel", "kvm", "-v", "--log", "k.log", "--memory", "512",
-            "--qemu-arg", "-d", "--qemu-arg=int", "./prog", "a", "-b", "--timeout", "--", "c",
+            "run",
+            "--add",
+            "/bin/busybox:/bin/sh",
+            "--add",
+            "x.txt",
+            "--timeout",
+            "2.5",
+            "--sched",
+            "rr",
+            "--quantum-ms",
+            "5",
+            "--icount",
+            "--accel",
+            "kvm",
+            "-v",
+            "--log",
+            "k.log",
+            "--memory",
+            "512",
+            "--qemu-arg",
+            "-d",
+            "--qemu-arg=int",
+            "./prog",
+            "a",
+            "-b",
+            "--timeout",
+            "--",
+            "c",
         ]);
         let boot = &run.boot;
         assert_eq!(boot.add.len(), 2);
@@ -445,7 +544,11 @@ mod tests {
     #[test]
     fn kernel_options_for_a_run() {
         let run = run_args(&["run", "--quantum-ms", "7", "./hello", "a b", ""]);
-        let args = run.args.iter().map(|a| a.as_encoded_bytes().to_vec()).collect();
+        let args = run
+            .args
+            .iter()
+            .map(|a| a.as_encoded_bytes().to_vec())
+            .collect();
         let options = kernel_options(&run.boot, "/bin/hello".into(), args);
         assert_eq!(options.init, "/bin/hello");
         assert_eq!(options.init_args, [b"a b".to_vec(), Vec::new()]);
@@ -456,17 +559,35 @@ mod tests {
 
     #[test]
     fn demo_init_prefers_demo() {
-        let progs = |names: &[&str]| names.iter().map(|n| (n.to_string(), PathBuf::from(n))).collect::<Vec<_>>();
-        assert_eq!(demo_init(&progs(&["hello", "spin"])).as_deref(), Some("/bin/hello"));
-        assert_eq!(demo_init(&progs(&["demo", "hello"])).as_deref(), Some("/bin/demo"));
+        let progs = |names: &[&str]| {
+            names
+                .iter()
+                .map(|n| (n.to_string(), PathBuf::from(n)))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            demo_init(&progs(&["hello", "spin"])).as_deref(),
+            Some("/bin/hello")
+        );
+        assert_eq!(
+            demo_init(&progs(&["demo", "hello"])).as_deref(),
+            Some("/bin/demo")
+        );
         assert_eq!(demo_init(&progs(&["spin"])), None);
     }
 
     #[test]
     fn program_checks() {
-        assert_eq!(check_program(b"#!/bin/sh\n").unwrap_err(), "not an ELF file");
+        assert_eq!(
+            check_program(b"#!/bin/sh\n").unwrap_err(),
+            "not an ELF file"
+        );
         let dynamic = fs::read("/bin/sh").unwrap();
-        assert!(check_program(&dynamic).unwrap_err().contains("dynamic"), "{:?}", check_program(&dynamic));
+        assert!(
+            check_program(&dynamic).unwrap_err().contains("dynamic"),
+            "{:?}",
+            check_program(&dynamic)
+        );
         let hello = Path::new(env!("TIMESHARE_USER_C_DIR")).join("hello");
         if hello.exists() {
             check_program(&fs::read(hello).unwrap()).unwrap();

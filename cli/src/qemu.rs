@@ -66,16 +66,34 @@ pub fn arguments(machine: &Machine, fds: ChannelFds) -> Vec<OsString> {
     let mut push = |items: &[&str]| args.extend(items.iter().map(OsString::from));
     push(&["-M", "pc", "-cpu", "max", "-accel", machine.accel.as_str()]);
     push(&["-m", &format!("{}M", machine.memory_mib), "-smp", "1"]);
-    push(&["-display", "none", "-no-reboot", "-nodefaults", "-monitor", "none"]);
-    push(&["-device", &format!("isa-debug-exit,iobase={PORT_DEBUG_EXIT:#x},iosize=0x04")]);
-    push(&["-chardev", &format!("socket,id=console,fd={}", fds.console), "-serial", "chardev:console"]);
+    push(&[
+        "-display",
+        "none",
+        "-no-reboot",
+        "-nodefaults",
+        "-monitor",
+        "none",
+    ]);
+    push(&[
+        "-device",
+        &format!("isa-debug-exit,iobase={PORT_DEBUG_EXIT:#x},iosize=0x04"),
+    ]);
+    push(&[
+        "-chardev",
+        &format!("socket,id=console,fd={}", fds.console),
+        "-serial",
+        "chardev:console",
+    ]);
     for (id, fd, port) in [
         ("stderr", fds.stderr, PORT_STDERR),
         ("klog", fds.klog, PORT_KLOG),
         ("control", fds.control, PORT_CONTROL),
     ] {
         push(&["-chardev", &format!("socket,id={id},fd={fd}")]);
-        push(&["-device", &format!("isa-debugcon,iobase={port:#x},chardev={id}")]);
+        push(&[
+            "-device",
+            &format!("isa-debugcon,iobase={port:#x},chardev={id}"),
+        ]);
     }
     if machine.icount {
         push(&["-icount", "shift=0,sleep=off"]);
@@ -98,12 +116,15 @@ pub fn find() -> Result<PathBuf, String> {
     std::env::split_paths(&path)
         .map(|dir| dir.join(QEMU))
         .find(|candidate| is_executable(candidate))
-        .ok_or_else(|| format!("{QEMU} not found on PATH; install it with `apt-get install qemu-system-x86`"))
+        .ok_or_else(|| {
+            format!("{QEMU} not found on PATH; install it with `apt-get install qemu-system-x86`")
+        })
 }
 
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    path.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    path.metadata()
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 #[cfg(test)]
@@ -122,10 +143,19 @@ mod tests {
         }
     }
 
-    const FDS: ChannelFds = ChannelFds { console: 10, stderr: 11, klog: 12, control: 13 };
+    const FDS: ChannelFds = ChannelFds {
+        console: 10,
+        stderr: 11,
+        klog: 12,
+        control: 13,
+    };
 
     fn joined(m: &Machine) -> String {
-        arguments(m, FDS).iter().map(|a| a.to_str().unwrap()).collect::<Vec<_>>().join(" ")
+        arguments(m, FDS)
+            .iter()
+            .map(|a| a.to_str().unwrap())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     #[test]

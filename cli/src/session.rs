@@ -94,9 +94,12 @@ impl Session<'_> {
             });
         }
         let started = Instant::now();
-        let mut child = command
-            .spawn()
-            .map_err(|e| io::Error::new(e.kind(), format!("cannot start {}: {e}", self.qemu.display())))?;
+        let mut child = command.spawn().map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("cannot start {}: {e}", self.qemu.display()),
+            )
+        })?;
         // Only QEMU holds the guest ends now: when it exits, our ends see EOF.
         drop((console_guest, stderr_guest, klog_guest, control_guest));
 
@@ -108,11 +111,14 @@ impl Session<'_> {
             spawn_relay("stderr", stderr, io::stderr),
         ];
         let klog_thread = spawn_log(klog, self.log);
-        let control_thread = thread::Builder::new().name("control".into()).spawn(move || read_control(control))?;
+        let control_thread = thread::Builder::new()
+            .name("control".into())
+            .spawn(move || read_control(control))?;
         let qemu_stderr = child.stderr.take().expect("stderr is piped");
         let verbose = self.verbose;
-        let qemu_stderr_thread =
-            thread::Builder::new().name("qemu-stderr".into()).spawn(move || read_qemu_stderr(qemu_stderr, verbose))?;
+        let qemu_stderr_thread = thread::Builder::new()
+            .name("qemu-stderr".into())
+            .spawn(move || read_qemu_stderr(qemu_stderr, verbose))?;
 
         let end = wait(&mut child, started, self.timeout, &escaped)?;
 
@@ -122,7 +128,12 @@ impl Session<'_> {
         let log_tail = klog_thread.join().unwrap_or_default();
         let control = control_thread.join().unwrap_or_default();
         let qemu_stderr = qemu_stderr_thread.join().unwrap_or_default();
-        Ok(Report { end, control, log_tail, qemu_stderr })
+        Ok(Report {
+            end,
+            control,
+            log_tail,
+            qemu_stderr,
+        })
     }
 }
 
@@ -130,7 +141,10 @@ impl Session<'_> {
 /// (so that setting up QEMU's stdio cannot clobber them).
 fn socketpair() -> io::Result<(UnixStream, OwnedFd)> {
     let (ours, theirs) = UnixStream::pair()?;
-    Ok((UnixStream::from(above_stdio(ours.into())?), above_stdio(theirs.into())?))
+    Ok((
+        UnixStream::from(above_stdio(ours.into())?),
+        above_stdio(theirs.into())?,
+    ))
 }
 
 fn above_stdio(fd: OwnedFd) -> io::Result<OwnedFd> {
@@ -148,7 +162,12 @@ fn above_stdio(fd: OwnedFd) -> io::Result<OwnedFd> {
 
 /// Wait for QEMU to exit, the timeout, a signal, or the console escape (the last three
 /// kill QEMU).
-fn wait(child: &mut Child, started: Instant, timeout: Option<Duration>, escaped: &AtomicBool) -> io::Result<QemuEnd> {
+fn wait(
+    child: &mut Child,
+    started: Instant,
+    timeout: Option<Duration>,
+    escaped: &AtomicBool,
+) -> io::Result<QemuEnd> {
     loop {
         if let Some(status) = child.try_wait()? {
             return Ok(QemuEnd::Exited(status.code()));
@@ -173,7 +192,11 @@ fn wait(child: &mut Child, started: Instant, timeout: Option<Duration>, escaped:
 
 /// Copy a channel to a host stream as the bytes come, flushing each time. If the host
 /// stream fails (a closed pipe), keep draining the channel so that QEMU never blocks.
-fn spawn_relay<W: Write + 'static>(name: &str, mut from: UnixStream, to: fn() -> W) -> JoinHandle<()> {
+fn spawn_relay<W: Write + 'static>(
+    name: &str,
+    mut from: UnixStream,
+    to: fn() -> W,
+) -> JoinHandle<()> {
     thread::Builder::new()
         .name(name.into())
         .spawn(move || {
@@ -309,13 +332,19 @@ const MAX_LINE: usize = 4096;
 
 impl Tail {
     pub fn new(capacity: usize) -> Tail {
-        Tail { capacity, lines: Default::default(), partial: Vec::new() }
+        Tail {
+            capacity,
+            lines: Default::default(),
+            partial: Vec::new(),
+        }
     }
 
     pub fn push(&mut self, bytes: &[u8]) {
         for &byte in bytes {
             if byte == b'\n' {
-                let line = String::from_utf8_lossy(&self.partial).trim_end_matches('\r').to_string();
+                let line = String::from_utf8_lossy(&self.partial)
+                    .trim_end_matches('\r')
+                    .to_string();
                 self.partial.clear();
                 self.lines.push_back(line);
                 if self.lines.len() > self.capacity {

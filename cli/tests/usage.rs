@@ -11,12 +11,19 @@ fn refused(args: &[&str], message: &str) {
     let output = timeshare_with(args);
     assert_status(&output, 2);
     assert!(output.stdout.is_empty(), "stdout: {:?}", stdout(&output));
-    assert!(stderr(&output).contains(message), "stderr: {:?}, expected {message:?}", stderr(&output));
+    assert!(
+        stderr(&output).contains(message),
+        "stderr: {:?}, expected {message:?}",
+        stderr(&output)
+    );
 }
 
 #[test]
 fn a_missing_program() {
-    refused(&["run", "/no/such/program"], "timeshare: /no/such/program: No such file or directory");
+    refused(
+        &["run", "/no/such/program"],
+        "timeshare: /no/such/program: No such file or directory",
+    );
 }
 
 #[test]
@@ -34,7 +41,15 @@ fn a_dynamically_linked_program() {
 #[test]
 fn a_missing_add_file() {
     let hello = c_program("hello");
-    refused(&["run", "--add", "/no/such/file:/etc/x", hello.to_str().unwrap()], "--add /no/such/file: No such file or directory");
+    refused(
+        &[
+            "run",
+            "--add",
+            "/no/such/file:/etc/x",
+            hello.to_str().unwrap(),
+        ],
+        "--add /no/such/file: No such file or directory",
+    );
 }
 
 #[test]
@@ -53,7 +68,18 @@ fn help_names_every_option() {
     let output = timeshare_with(&["run", "--help"]);
     assert_status(&output, 0);
     let help = stdout(&output);
-    for option in ["--add", "--timeout", "--sched", "--quantum-ms", "--icount", "--accel", "--verbose", "--log", "--memory", "--qemu-arg"] {
+    for option in [
+        "--add",
+        "--timeout",
+        "--sched",
+        "--quantum-ms",
+        "--icount",
+        "--accel",
+        "--verbose",
+        "--log",
+        "--memory",
+        "--qemu-arg",
+    ] {
         assert!(help.contains(option), "{option} missing from:\n{help}");
     }
 }

@@ -1,24 +1,119 @@
+//! timeshare: a small x86_64 kernel that virtualizes the CPU by limited direct
+//! execution. `kernel_start` is the boot sequence, and reads as the LDE protocol's
+//! "at boot" column: install the trap table, start the timer, then create the first
+//! process and return-from-trap into it.
 #![no_std]
 #![no_main]
+#![deny(unsafe_code)]
 
-
+extern crate alloc;
 extern crate freestanding;
 
+#[macro_use]
+mod log;
+#[allow(unsafe_code)]
 mod arch;
+mod fs;
+#[allow(unsafe_code)]
+mod mm;
+mod process;
+mod random;
+mod sched;
+mod signal;
+mod syscall;
+mod time;
+mod trap;
 
+use alloc::boxed::Box;
+use alloc::vec::Vec;
 use core::panic::PanicInfo;
 
+use arch::x86_64::debugcon::{self, Channel};
+use arch::x86_64::power::{self, Shutdown};
+use arch::x86_64::{apic, cpu, entry, fpu, idt, percpu, pic, pvh, serial};
+use kernel_core::cmdline::{self, SchedPolicy};
+use kernel_core::sched::RoundRobin;
+
+/// APIC timer interrupts per second: the scheduler's tick.
+const TICK_HZ: u64 = 1000;
+
+/// The boot sequence. Entered from the PVH trampoline in 64-bit mode on the boot
+/// stack, with the boot page tables and interrupts off; never returns.
+#[allow(unsafe_code)] // `no_mangle`: the PVH trampoline calls it by name
 #[no_mangle]
-extern "C" fn kernel_start(start_info_phys: u64) -> ! {
-    for b in b"timeshare: hello\n" {
-        arch::x86_64::port::outb(0xe9, *b); arch::x86_64::port::outb(0xea, *b); arch::x86_64::port::outb(0xeb, *b);
+extern "C" fn kernel_start(start_info: u64) -> ! {
+    time::mark_boot();
+    serial::init();
+
+    // What the machine has: memory map, command line, initrd.
+    let boot = pvh::read(start_info);
+
+    // Memory: frames, the kernel heap, and page tables of our own.
+    let memory = mm::init(&boot);
+
+    // The trap table: segments and TSS, the IDT for all 256 vectors, SYSCALL.
+    percpu::init_boot_cpu();
+    idt::load();
+    entry::init_syscall();
+
+    // The CPU features the kernel relies on (SMEP, SMAP, XSAVE for the user's FPU).
+    cpu::enable_features();
+    fpu::init();
+
+    let cmdline = core::str::from_utf8(mm::physical_bytes(boot.cmdline)).unwrap_or("");
+    let options = match cmdline::parse(cmdline) {
+        Ok(options) => options,
+        Err(error) => fail(format_args!("bad kernel command line: {error}")),
+    };
+    log::set_level(options.log_level);
+    random::seed(options.seed);
+    info!("timeshare: {} MiB free, command line `{cmdline}`", memory.total_frames * 4096 >> 20);
+
+    // The timer: calibrated against the PIT, then ticking before any program runs,
+    // so no program can keep the CPU.
+    pic::disable();
+    apic::init(memory.apic_registers);
+    let rates = apic::calibrate();
+    time::init(rates.tsc_hz);
+    info!("tsc {} MHz, apic timer {} MHz, quantum {} ms", rates.tsc_hz / 1_000_000, rates.apic_timer_hz / 1_000_000, options.quantum_ms);
+    apic::start_periodic_timer((rates.apic_timer_hz / TICK_HZ) as u32);
+    let policy = match options.sched {
+        SchedPolicy::RoundRobin => Box::new(RoundRobin::new(options.quantum_ms * (TICK_HZ as u32) / 1000)),
+    };
+    sched::init(policy);
+
+    // The file system from the initrd.
+    let Some(initrd) = boot.initrd else { fail(format_args!("no initrd: nothing to run")) };
+    match fs::initrd::init(mm::physical_bytes(initrd)) {
+        Ok(files) => info!("initrd: {files} entries"),
+        Err(error) => fail(format_args!("bad initrd: {error}")),
     }
-    let _ = start_info_phys;
-    arch::x86_64::port::outb(0xf4, 0);
-    loop {}
+
+    // The first process: a process-list entry, memory, the program, its stack with
+    // argv, and a kernel stack holding the registers it starts with.
+    let path = options.init.as_bytes();
+    let mut argv: Vec<&[u8]> = Vec::with_capacity(options.init_args.len() + 1);
+    argv.push(path);
+    argv.extend(options.init_args.iter().map(Vec::as_slice));
+    let envp: Vec<&[u8]> = options.init_env.iter().map(Vec::as_slice).collect();
+    if let Err(errno) = process::exec::spawn_init(path, &argv, &envp) {
+        fail(format_args!("cannot run {}: {}", options.init, kernel_core::abi::errno::name(errno).unwrap_or("error")));
+    }
+
+    // Return-from-trap into it, through the scheduler; this CPU idles here after.
+    sched::run()
+}
+
+/// Ends the boot with a clear message (on the log and the control channel).
+fn fail(message: core::fmt::Arguments) -> ! {
+    error!("{message}");
+    debugcon::write(Channel::Control, b"panic\n");
+    power::shutdown(Shutdown::Failure)
 }
 
 #[panic_handler]
-fn panic(_info: &PanicInfo) -> ! {
-    loop {}
+fn panic(info: &PanicInfo) -> ! {
+    error!("kernel panic: {info}");
+    debugcon::write(Channel::Control, b"panic\n");
+    power::shutdown(Shutdown::Failure)
 }

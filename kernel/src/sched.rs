@@ -23,7 +23,8 @@ use crate::arch::x86_64::percpu::PerCpu;
 use crate::arch::x86_64::switch::{self, KernelContext};
 use crate::arch::x86_64::{cpu, tls};
 use crate::process::{self, Pid, Process, Stats};
-use crate::{console, time};
+use crate::fs::console;
+use crate::time;
 use kernel_core::sched::{Arrival, Scheduler};
 
 /// CPUs the per-CPU tables have room for.

@@ -15,7 +15,10 @@ pub const TIMEOUT_SECS: &str = "120";
 /// The `timeshare` binary, with stdin from /dev/null and output captured.
 pub fn timeshare() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_timeshare"));
-    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     command
 }
 
@@ -30,7 +33,11 @@ pub fn c_program(name: &str) -> PathBuf {
 }
 
 fn existing(path: PathBuf) -> PathBuf {
-    assert!(path.is_file(), "{} was not built (see cli/build.rs)", path.display());
+    assert!(
+        path.is_file(),
+        "{} was not built (see cli/build.rs)",
+        path.display()
+    );
     path
 }
 

@@ -159,7 +159,7 @@ pub fn init(boot: &BootInfo) -> Memory {
         } else {
             (range.start.max(BOOT_MAPPED), range.end)
         };
-        for address in (start..end).step_by(PAGE_SIZE as usize).rev() {
+        for address in (start..end).step_by(PAGE_SIZE as usize) {
             frame::add_free(Frame::from_address(address));
         }
     };
@@ -219,4 +219,21 @@ fn build_kernel_tree(boot: &BootInfo) -> PageTableTree {
 /// The kernel's page-table tree (its upper half is every address space's).
 pub fn kernel_tree() -> PageTableTree {
     *KERNEL_TREE.get().expect("mm::init ran")
+}
+
+/// Switches to the kernel's own tree (no user half), so the current address space
+/// can be freed (exit).
+pub fn activate_kernel_tree() {
+    // SAFETY: the kernel tree maps the kernel, the same as every address space's
+    // upper half.
+    unsafe { paging::activate(kernel_tree().0, 0, false) };
+}
+
+/// The bytes of physical memory `[start, end)`, which must be reserved for the
+/// kernel's lifetime (the initrd and command line are, by `init`).
+pub fn physical_bytes(range: PhysRange) -> &'static [u8] {
+    // SAFETY: the range is RAM the frame allocator never hands out (the caller passes
+    // a range from BootInfo::reserved), reached through the direct map, and nobody
+    // writes it.
+    unsafe { core::slice::from_raw_parts(phys_to_virt(range.start) as *const u8, (range.end - range.start) as usize) }
 }

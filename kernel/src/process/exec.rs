@@ -113,7 +113,11 @@ pub fn replace_image(process: &Process, user: &mut UserState, image: Image) {
     process.gs_base.store(0, core::sync::atomic::Ordering::Relaxed);
     tls::set_user_tls(0, 0);
     process.files.lock().close_on_exec_all();
-    process.details.lock().name = image.name;
+    {
+        let mut details = process.details.lock();
+        details.name = image.name;
+        details.execed = true;
+    }
     sched::wake_all(WaitChannel::VforkDone(process.pid));
 }
 

@@ -90,6 +90,8 @@ pub struct Details {
     pub cwd: crate::fs::initrd::NodeId,
     /// set_tid_address: zeroed at exit.
     pub clear_child_tid: u64,
+    /// Whether it has exec'd since it was created (ends a vfork parent's wait).
+    pub execed: bool,
 }
 
 impl Process {
@@ -181,7 +183,7 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
         memory: Mutex::new(Some(creation.memory)),
         files: Mutex::new(creation.files),
         signals: Mutex::new(creation.signals),
-        details: Mutex::new(Details { name: creation.name, cwd: creation.cwd, clear_child_tid: 0 }),
+        details: Mutex::new(Details { name: creation.name, cwd: creation.cwd, clear_child_tid: 0, execed: false }),
         fs_base: AtomicU64::new(creation.fs_base),
         gs_base: AtomicU64::new(creation.gs_base),
         stats: Stats::default(),

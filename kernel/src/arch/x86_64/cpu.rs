@@ -25,13 +25,9 @@ static FEATURES: Once<Features> = Once::new();
 /// The features of the boot CPU (detected on first use).
 pub fn features() -> &'static Features {
     FEATURES.call_once(|| {
-        // SAFETY: CPUID is always available in long mode and has no side effects.
-        let (leaf1, leaf7, ext1, max_leaf) = unsafe {
-            (__cpuid(1), __cpuid_count(7, 0), __cpuid(0x8000_0001), __cpuid(0).eax)
-        };
+        let (leaf1, leaf7, ext1, max_leaf) = (__cpuid(1), __cpuid_count(7, 0), __cpuid(0x8000_0001), __cpuid(0).eax);
         let tsc_hz_from_cpuid = if max_leaf >= 0x15 {
-            // SAFETY: as above; the leaf exists since max_leaf >= 0x15.
-            let tsc = unsafe { __cpuid(0x15) };
+            let tsc = __cpuid(0x15);
             (tsc.eax != 0 && tsc.ebx != 0 && tsc.ecx != 0)
                 .then(|| u64::from(tsc.ecx) * u64::from(tsc.ebx) / u64::from(tsc.eax))
         } else {

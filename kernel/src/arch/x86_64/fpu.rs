@@ -30,8 +30,7 @@ pub const AREA_ALIGN: usize = 64;
 pub fn init() {
     assert!(cpu::features().xsave, "this CPU lacks XSAVE; run QEMU with -cpu max");
     LAYOUT.call_once(|| {
-        // SAFETY: CPUID leaf 0xd exists when XSAVE does.
-        let supported = unsafe { __cpuid_count(0xd, 0) };
+        let supported = __cpuid_count(0xd, 0);
         let components = (u64::from(supported.edx) << 32 | u64::from(supported.eax)) & WANTED_COMPONENTS;
         // SAFETY: CR4.OSXSAVE is set, and `components` only holds supported bits
         // including x87 and SSE, which XSETBV requires.
@@ -39,8 +38,8 @@ pub fn init() {
             asm!("xsetbv", in("ecx") 0, in("eax") components as u32, in("edx") (components >> 32) as u32,
                  options(nomem, nostack));
         }
-        // SAFETY: as above; EBX of leaf 0xd now reports the size for the enabled set.
-        let size = unsafe { __cpuid_count(0xd, 0) }.ebx as usize;
+        // EBX of leaf 0xd now reports the size for the enabled set.
+        let size = __cpuid_count(0xd, 0).ebx as usize;
         let mut initial = alloc::vec![0u8; size + AREA_ALIGN];
         let offset = initial.as_ptr().align_offset(AREA_ALIGN);
         // SAFETY: the area is `size` bytes at a 64-byte boundary inside `initial`;

@@ -11,8 +11,8 @@ use x86_64::VirtAddr;
 
 use super::{gdt, percpu};
 
-/// Vectors where the CPU pushes an error code itself; the other stubs push a 0.
-/// 8 #DF, 10 #TS, 11 #NP, 12 #SS, 13 #GP, 14 #PF, 17 #AC, 21 #CP, 29 #VC, 30 #SX.
+// Vectors where the CPU pushes an error code itself; the other stubs push a 0.
+// 8 #DF, 10 #TS, 11 #NP, 12 #SS, 13 #GP, 14 #PF, 17 #AC, 21 #CP, 29 #VC, 30 #SX.
 global_asm!(
     r#"
     .section .text.trap_stubs, "ax"

@@ -1,0 +1,210 @@
+//! Process life: identity, fork/vfork/clone, execve, exit, wait4, kill, yield, and
+//! the thread-pointer calls every static program makes at startup.
+
+use alloc::vec::Vec;
+use core::sync::atomic::Ordering;
+
+use super::Context;
+use crate::arch::x86_64::tls;
+use crate::fs::initrd::PATH_MAX;
+use crate::mm::address_space::USER_END;
+use crate::process::lifecycle::{self, WaitTarget};
+use crate::process::{self, exec, ExitStatus, Pid};
+use crate::sched::{self, WaitChannel};
+use crate::signal;
+use kernel_core::abi::errno::{E2BIG, EINVAL, ENOSYS, EPERM, ESRCH};
+use kernel_core::abi::wait::decode_wait4_options;
+use kernel_core::abi::{decode_clone, signal as signals, CloneKind, ARCH_GET_FS, ARCH_GET_GS, ARCH_SET_FS, ARCH_SET_GS};
+use kernel_core::initstack::MAX_ARG_COUNT;
+use kernel_core::sched::Arrival;
+
+pub fn getpid(context: &mut Context, _args: [u64; 6]) -> Result<u64, i64> {
+    Ok(u64::from(context.process.pid))
+}
+
+pub fn getppid(context: &mut Context, _args: [u64; 6]) -> Result<u64, i64> {
+    Ok(u64::from(process::parent_of(context.process.pid)))
+}
+
+pub fn sched_yield(_context: &mut Context, _args: [u64; 6]) -> Result<u64, i64> {
+    sched::yield_cpu(Arrival::Yielded);
+    Ok(0)
+}
+
+pub fn exit(context: &mut Context, [status, ..]: [u64; 6]) -> Result<u64, i64> {
+    context.process.begin_exit(ExitStatus::Exited(status as u8));
+    Ok(0)
+}
+
+pub fn set_tid_address(context: &mut Context, [address, ..]: [u64; 6]) -> Result<u64, i64> {
+    context.process.details.lock().clear_child_tid = address;
+    Ok(u64::from(context.process.pid))
+}
+
+pub fn arch_prctl(context: &mut Context, [code, address, ..]: [u64; 6]) -> Result<u64, i64> {
+    let process = context.process;
+    match code {
+        ARCH_SET_FS | ARCH_SET_GS => {
+            if address >= USER_END {
+                return Err(EPERM);
+            }
+            let slot = if code == ARCH_SET_FS { &process.fs_base } else { &process.gs_base };
+            slot.store(address, Ordering::Relaxed);
+            tls::set_user_tls(process.fs_base.load(Ordering::Relaxed), process.gs_base.load(Ordering::Relaxed));
+            Ok(0)
+        }
+        ARCH_GET_FS | ARCH_GET_GS => {
+            let slot = if code == ARCH_GET_FS { &process.fs_base } else { &process.gs_base };
+            context.copy_out(address, &slot.load(Ordering::Relaxed).to_le_bytes())?;
+            Ok(0)
+        }
+        _ => Err(EINVAL),
+    }
+}
+
+pub fn fork(context: &mut Context, _args: [u64; 6]) -> Result<u64, i64> {
+    let child = lifecycle::fork(context.process, context.user)?;
+    Ok(u64::from(child.pid))
+}
+
+/// vfork, as a fork whose parent then waits until the child execs or exits: the
+/// same observable behaviour for every program that uses vfork as POSIX allows
+/// (the child only calls execve or _exit), without sharing the address space.
+pub fn vfork(context: &mut Context, _args: [u64; 6]) -> Result<u64, i64> {
+    let child = lifecycle::fork(context.process, context.user)?;
+    wait_for_vfork_child(child.pid);
+    Ok(u64::from(child.pid))
+}
+
+fn wait_for_vfork_child(child: Pid) {
+    // The child may already have exec'd or exited; its table entry then says so.
+    while process::find(child).is_some_and(|child| child.exit_status().is_none() && !child_has_execed(&child)) {
+        if sched::block(WaitChannel::VforkDone(child)).is_err() {
+            break;
+        }
+    }
+}
+
+fn child_has_execed(child: &process::Process) -> bool {
+    child.details.lock().execed
+}
+
+/// clone with the fork-like flags: a new process (optionally on a new stack, with a
+/// TLS pointer, and writing its tid where asked). Threads and shared-memory clones
+/// are not supported: ENOSYS; flags that need sharing timeshare does not do: EINVAL.
+pub fn clone(context: &mut Context, [flags, stack, parent_tid, child_tid, tls_pointer, _]: [u64; 6]) -> Result<u64, i64> {
+    let request = decode_clone(flags)?;
+    if request.unsupported_flags != 0 {
+        return Err(EINVAL);
+    }
+    if matches!(request.kind, CloneKind::Thread | CloneKind::SharedMemory) {
+        return Err(ENOSYS);
+    }
+    let mut frame = *context.user.frame;
+    if stack != 0 {
+        frame.rsp = stack;
+    }
+    let saved = core::mem::replace(context.user.frame, frame);
+    let result = lifecycle::fork(context.process, context.user);
+    *context.user.frame = saved;
+    let child = result?;
+    if request.set_tls {
+        child.fs_base.store(tls_pointer, Ordering::Relaxed);
+    }
+    let tid = child.pid.to_le_bytes();
+    if request.child_settid {
+        child.memory.lock().as_mut().map(|memory| memory.write(child_tid, &tid));
+    }
+    if request.child_cleartid {
+        child.details.lock().clear_child_tid = child_tid;
+    }
+    if request.parent_settid {
+        context.copy_out(parent_tid, &tid)?;
+    }
+    if request.kind == CloneKind::Vfork {
+        wait_for_vfork_child(child.pid);
+    }
+    Ok(u64::from(child.pid))
+}
+
+/// Reads a NULL-terminated array of string pointers (argv or envp).
+fn read_string_array(context: &Context, address: u64) -> Result<Vec<Vec<u8>>, i64> {
+    let mut strings = Vec::new();
+    if address == 0 {
+        return Ok(strings);
+    }
+    loop {
+        let pointer = context.read_u64(address + 8 * strings.len() as u64)?;
+        if pointer == 0 {
+            return Ok(strings);
+        }
+        if strings.len() >= MAX_ARG_COUNT {
+            return Err(E2BIG);
+        }
+        strings.push(context.read_string(pointer, kernel_core::initstack::MAX_ARG_BYTES)?);
+    }
+}
+
+pub fn execve(context: &mut Context, [path, argv, envp, ..]: [u64; 6]) -> Result<u64, i64> {
+    let path = context.read_string(path, PATH_MAX - 1)?;
+    let argv = read_string_array(context, argv)?;
+    let envp = read_string_array(context, envp)?;
+    let argv: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
+    let envp: Vec<&[u8]> = envp.iter().map(Vec::as_slice).collect();
+    let cwd = context.process.details.lock().cwd;
+    let image = exec::load(&path, cwd, &argv, &envp)?;
+    exec::replace_image(context.process, context.user, image);
+    Ok(0)
+}
+
+pub fn wait4(context: &mut Context, [pid, status_address, options, usage_address, ..]: [u64; 6]) -> Result<u64, i64> {
+    let options = decode_wait4_options(options)?;
+    let target = match pid as i32 {
+        -1 => WaitTarget::Any,
+        0 => WaitTarget::Group(process::group_and_session(context.process.pid).map_or(0, |(group, _)| group)),
+        pid if pid > 0 => WaitTarget::Pid(pid as Pid),
+        pid => WaitTarget::Group(pid.unsigned_abs()),
+    };
+    let Some(reaped) = lifecycle::wait(context.process.pid, target, options.no_hang)? else { return Ok(0) };
+    if status_address != 0 {
+        context.copy_out(status_address, &reaped.status.wait_status().to_le_bytes())?;
+    }
+    if usage_address != 0 {
+        context.copy_out(usage_address, &rusage(reaped.user_cycles, reaped.system_cycles))?;
+    }
+    Ok(u64::from(reaped.pid))
+}
+
+/// A `struct rusage` (144 bytes) with the CPU times filled in.
+fn rusage(user_cycles: u64, system_cycles: u64) -> [u8; 144] {
+    let mut usage = [0u8; 144];
+    let user = kernel_core::abi::Timeval::from_nanos(crate::time::cycles_to_ns(user_cycles)).to_bytes();
+    let system = kernel_core::abi::Timeval::from_nanos(crate::time::cycles_to_ns(system_cycles)).to_bytes();
+    usage[..16].copy_from_slice(&user);
+    usage[16..32].copy_from_slice(&system);
+    usage
+}
+
+pub fn kill(context: &mut Context, [pid, signal_number, ..]: [u64; 6]) -> Result<u64, i64> {
+    let signal_number = match signal_number as i32 {
+        0 => None,
+        _ => Some(signals::decode(signal_number).ok_or(EINVAL)?),
+    };
+    let targets: Vec<Pid> = match pid as i32 {
+        pid if pid > 0 => alloc::vec![pid as Pid],
+        0 => process::group_and_session(context.process.pid).map(|(group, _)| process::members_of_group(group)).unwrap_or_default(),
+        -1 => process::list().into_iter().filter(|&(pid, _, zombie, _)| pid != process::INIT_PID && !zombie).map(|(pid, ..)| pid).collect(),
+        group => process::members_of_group(group.unsigned_abs()),
+    };
+    let mut found = false;
+    for target in targets.into_iter().filter_map(process::find) {
+        if target.exit_status().is_some() && pid as i32 <= 0 {
+            continue;
+        }
+        found = true;
+        if let Some(signal_number) = signal_number {
+            signal::send(&target, signal_number);
+        }
+    }
+    if found { Ok(0) } else { Err(ESRCH) }
+}

@@ -1,0 +1,80 @@
+//! Clocks and sleeping.
+
+use core::sync::atomic::Ordering;
+
+use super::Context;
+use crate::sched;
+use crate::time;
+use kernel_core::abi::errno::{EINTR, EINVAL};
+use kernel_core::abi::{decode_clock, ClockId, Timespec, Timeval};
+
+/// TIMER_ABSTIME: clock_nanosleep's deadline is absolute.
+const TIMER_ABSTIME: u64 = 1;
+
+/// The current value of `clock` in nanoseconds.
+fn now(context: &Context, clock: ClockId) -> u64 {
+    match clock {
+        ClockId::Realtime | ClockId::RealtimeCoarse => time::realtime_ns(),
+        ClockId::Monotonic | ClockId::MonotonicRaw | ClockId::MonotonicCoarse | ClockId::Boottime => time::monotonic_ns(),
+        ClockId::ProcessCputime | ClockId::ThreadCputime => {
+            let stats = &context.process.stats;
+            time::cycles_to_ns(stats.user_cycles.load(Ordering::Relaxed) + stats.system_cycles.load(Ordering::Relaxed))
+        }
+    }
+}
+
+pub fn clock_gettime(context: &mut Context, [clock, address, ..]: [u64; 6]) -> Result<u64, i64> {
+    let clock = decode_clock(clock)?;
+    context.copy_out(address, &Timespec::from_nanos(now(context, clock)).to_bytes())?;
+    Ok(0)
+}
+
+pub fn gettimeofday(context: &mut Context, [time_address, zone_address, ..]: [u64; 6]) -> Result<u64, i64> {
+    if time_address != 0 {
+        context.copy_out(time_address, &Timeval::from_nanos(time::realtime_ns()).to_bytes())?;
+    }
+    if zone_address != 0 {
+        context.copy_out(zone_address, &[0u8; 8])?;
+    }
+    Ok(0)
+}
+
+fn read_timespec(context: &Context, address: u64) -> Result<u64, i64> {
+    let mut raw = [0u8; 16];
+    context.copy_in(address, &mut raw)?;
+    Ok(Timespec::from_bytes(raw)?.as_nanos())
+}
+
+/// Sleeps until monotonic `deadline`; on a signal, reports the time left in
+/// `remaining` (if given) and fails with EINTR.
+fn sleep(context: &Context, deadline: u64, remaining: u64) -> Result<u64, i64> {
+    if sched::sleep_until(deadline).is_err() {
+        if remaining != 0 {
+            let left = deadline.saturating_sub(time::monotonic_ns());
+            context.copy_out(remaining, &Timespec::from_nanos(left).to_bytes())?;
+        }
+        return Err(EINTR);
+    }
+    Ok(0)
+}
+
+pub fn nanosleep(context: &mut Context, [request, remaining, ..]: [u64; 6]) -> Result<u64, i64> {
+    let duration = read_timespec(context, request)?;
+    sleep(context, time::monotonic_ns().saturating_add(duration), remaining)
+}
+
+pub fn clock_nanosleep(context: &mut Context, [clock, flags, request, remaining, ..]: [u64; 6]) -> Result<u64, i64> {
+    let clock = decode_clock(clock)?;
+    if matches!(clock, ClockId::ThreadCputime | ClockId::ProcessCputime | ClockId::MonotonicRaw | ClockId::RealtimeCoarse | ClockId::MonotonicCoarse) {
+        return Err(EINVAL);
+    }
+    let value = read_timespec(context, request)?;
+    let deadline = if flags & TIMER_ABSTIME != 0 {
+        // An absolute time on `clock`, converted to the monotonic clock.
+        time::monotonic_ns().saturating_add(value.saturating_sub(now(context, clock)))
+    } else {
+        time::monotonic_ns().saturating_add(value)
+    };
+    let remaining = if flags & TIMER_ABSTIME != 0 { 0 } else { remaining };
+    sleep(context, deadline, remaining)
+}
