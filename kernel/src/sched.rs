@@ -22,7 +22,7 @@ use spin::Mutex;
 use crate::arch::x86_64::percpu::PerCpu;
 use crate::arch::x86_64::switch::{self, KernelContext};
 use crate::arch::x86_64::{cpu, tls};
-use crate::process::{self, Pid, Process, Stats};
+use crate::process::{self, Mode, Pid, Process, Stats};
 use crate::fs::console;
 use crate::time;
 use kernel_core::sched::{Arrival, Scheduler};
@@ -125,6 +125,7 @@ fn switch_away(me: &Process, requeue: Option<Arrival>) {
         return;
     }
     Stats::add(counter, 1);
+    me.charge(Mode::Kernel);
     let next = next.and_then(process::find);
     let cpu = cpu_index();
     *CURRENT[cpu].lock() = next.clone();
@@ -135,6 +136,7 @@ fn switch_away(me: &Process, requeue: Option<Arrival>) {
         }
         None => switch::switch(&me.context, &IDLE[cpu]),
     }
+    me.resume_accounting();
 }
 
 /// The current process gives up the CPU but stays runnable (sched_yield, or the

@@ -6,10 +6,10 @@
 use alloc::sync::Arc;
 
 use crate::arch::x86_64::entry::{self, Exception, ReturnReason};
-use crate::arch::x86_64::{apic, cpu};
+use crate::arch::x86_64::apic;
 use crate::mm::address_space::Access;
 use crate::mm::kstack::UserState;
-use crate::process::{Process, Stats};
+use crate::process::{Mode, Process, Stats};
 use crate::{sched, signal, syscall};
 use kernel_core::abi::signal::{SIGBUS, SIGFPE, SIGILL, SIGSEGV, SIGTRAP};
 
@@ -19,17 +19,15 @@ use kernel_core::abi::signal::{SIGBUS, SIGFPE, SIGILL, SIGSEGV, SIGTRAP};
 /// Invariant: `process` is the current process and `user` its own saved state.
 pub fn serve(process: &Arc<Process>, user: &mut UserState) {
     loop {
-        let entered = cpu::rdtsc();
+        process.charge(Mode::Kernel);
         let reason = entry::enter_user(user.frame);
-        let returned = cpu::rdtsc();
-        Stats::add(&process.stats.user_cycles, returned.wrapping_sub(entered));
+        process.charge(Mode::User);
         match reason {
             ReturnReason::SystemCall => syscall::dispatch(process, user),
             ReturnReason::Exception(exception) => fault(process, user, exception),
             ReturnReason::Interrupt(vector) => interrupt_from_user(vector),
         }
         signal::deliver(process, user);
-        Stats::add(&process.stats.system_cycles, cpu::rdtsc().wrapping_sub(returned));
         if process.exit_status().is_some() {
             return;
         }

@@ -62,6 +62,13 @@ impl Stats {
     }
 }
 
+/// Which side of the boundary CPU time was spent on.
+#[derive(Clone, Copy)]
+pub enum Mode {
+    User,
+    Kernel,
+}
+
 /// A process: one address space, one kernel thread on its own kernel stack.
 pub struct Process {
     pub pid: Pid,
@@ -77,6 +84,8 @@ pub struct Process {
     pub fs_base: AtomicU64,
     pub gs_base: AtomicU64,
     pub stats: Stats,
+    /// TSC at the last accounting point (a mode change or the start of a run).
+    accounted_until: AtomicU64,
     /// Set when a signal ends a blocking wait early (see `sched::block`).
     pub interrupted: AtomicBool,
     /// Set once the process has decided to exit; its thread leaves `trap::serve`.
@@ -110,6 +119,24 @@ impl Process {
 
     pub fn name(&self) -> String {
         self.details.lock().name.clone()
+    }
+
+    /// Charges the CPU time since the last accounting point to `mode` (at each
+    /// crossing between user and kernel mode, and before a switch away).
+    pub fn charge(&self, mode: Mode) {
+        let now = crate::arch::x86_64::cpu::rdtsc();
+        let elapsed = now.wrapping_sub(self.accounted_until.swap(now, Ordering::Relaxed));
+        let counter = match mode {
+            Mode::User => &self.stats.user_cycles,
+            Mode::Kernel => &self.stats.system_cycles,
+        };
+        Stats::add(counter, elapsed);
+    }
+
+    /// Starts the clock again when the process gets the CPU back: time spent
+    /// switched out is nobody's CPU time.
+    pub fn resume_accounting(&self) {
+        self.accounted_until.store(crate::arch::x86_64::cpu::rdtsc(), Ordering::Relaxed);
     }
 
     /// The top of this process's kernel stack and its FPU area, for the CPU.
@@ -187,6 +214,7 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
         fs_base: AtomicU64::new(creation.fs_base),
         gs_base: AtomicU64::new(creation.gs_base),
         stats: Stats::default(),
+        accounted_until: AtomicU64::new(0),
         interrupted: AtomicBool::new(false),
         exit_status: Mutex::new(None),
     });
@@ -209,6 +237,7 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
 extern "C" fn kernel_thread() -> ! {
     {
         let process = sched::current();
+        process.resume_accounting();
         let mut user = process.kernel_stack.claim_user_state();
         trap::serve(&process, &mut user);
     }

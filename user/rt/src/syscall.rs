@@ -69,6 +69,7 @@ pub mod mmap_flags {
 /// Clock ids for `clock_gettime`.
 pub mod clock {
     pub const MONOTONIC: usize = 1;
+    pub const PROCESS_CPUTIME_ID: usize = 2;
 }
 
 /// Signal numbers and `rt_sigprocmask` operations.
