@@ -11,6 +11,8 @@ pub enum Record {
     Signal(u8),
     /// `panic`: the kernel failed; the kernel log says why.
     Panic,
+    /// `ready`: the console takes input from now on.
+    Ready,
     /// Anything else (a kind this CLI does not know, or a malformed known kind).
     Other(String),
 }
@@ -32,6 +34,7 @@ impl Record {
                 _ => Record::Other(line.to_string()),
             },
             ("panic", _) => Record::Panic,
+            ("ready", None) => Record::Ready,
             _ => Record::Other(line.to_string()),
         }
     }
@@ -62,7 +65,7 @@ impl Summary {
                 self.end.get_or_insert(ProgramEnd::Signaled(n));
             }
             Record::Panic => self.panicked = true,
-            Record::Other(_) => {}
+            Record::Ready | Record::Other(_) => {}
         }
     }
 }

@@ -20,7 +20,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use kernel_core::cmdline::{self, KernelOptions, SchedPolicy, QUANTUM_MS_RANGE};
+use kernel_core::cmdline::{self, ConsoleMode, KernelOptions, SchedPolicy, QUANTUM_MS_RANGE};
 
 use initrd::{AddSpec, Initrd};
 use outcome::{Verdict, EXIT_KERNEL_FAILURE, EXIT_USAGE};
@@ -283,6 +283,7 @@ fn kernel_options(boot: &BootArgs, init: String, init_args: Vec<Vec<u8>>) -> Ker
         init_env: vec![b"PATH=/bin".to_vec()],
         quantum_ms: boot.quantum_ms.unwrap_or(defaults.quantum_ms),
         sched: boot.sched.unwrap_or(defaults.sched),
+        console: if terminal::stdin_is_our_terminal() { ConsoleMode::Terminal } else { ConsoleMode::Stream },
         ..defaults
     }
 }

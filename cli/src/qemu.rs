@@ -1,9 +1,10 @@
-//! The QEMU command line: the machine, and the four channels the kernel is written
+//! The QEMU command line: the machine, and the five channels the kernel is written
 //! against (see `session` for the host side of them).
 //!
 //! | channel      | guest side              | chardev id | host side                          |
 //! |--------------|-------------------------|------------|------------------------------------|
 //! | console      | COM1, port 0x3f8        | `console`  | stdout (guest fd 1), stdin in      |
+//! | host control | COM2, port 0x2f8 (in)   | `hostctl`  | `e` once the host's stdin ended    |
 //! | stderr       | debugcon, port 0xe9     | `stderr`   | stderr (guest fd 2)                |
 //! | kernel log   | debugcon, port 0xea     | `klog`     | --verbose / --log FILE / in memory |
 //! | control      | debugcon, port 0xeb     | `control`  | parsed by `control`                |
@@ -50,6 +51,7 @@ pub struct Machine {
 #[derive(Debug, Clone, Copy)]
 pub struct ChannelFds {
     pub console: RawFd,
+    pub host_control: RawFd,
     pub stderr: RawFd,
     pub klog: RawFd,
     pub control: RawFd,
@@ -83,6 +85,12 @@ pub fn arguments(machine: &Machine, fds: ChannelFds) -> Vec<OsString> {
         &format!("socket,id=console,fd={}", fds.console),
         "-serial",
         "chardev:console",
+    ]);
+    push(&[
+        "-chardev",
+        &format!("socket,id=hostctl,fd={}", fds.host_control),
+        "-serial",
+        "chardev:hostctl",
     ]);
     for (id, fd, port) in [
         ("stderr", fds.stderr, PORT_STDERR),
@@ -145,6 +153,7 @@ mod tests {
 
     const FDS: ChannelFds = ChannelFds {
         console: 10,
+        host_control: 14,
         stderr: 11,
         klog: 12,
         control: 13,
@@ -165,6 +174,7 @@ mod tests {
             "-M pc -cpu max -accel tcg -m 256M -smp 1 -display none -no-reboot -nodefaults -monitor none \
              -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
              -chardev socket,id=console,fd=10 -serial chardev:console \
+             -chardev socket,id=hostctl,fd=14 -serial chardev:hostctl \
              -chardev socket,id=stderr,fd=11 -device isa-debugcon,iobase=0xe9,chardev=stderr \
              -chardev socket,id=klog,fd=12 -device isa-debugcon,iobase=0xea,chardev=klog \
              -chardev socket,id=control,fd=13 -device isa-debugcon,iobase=0xeb,chardev=control \

@@ -60,16 +60,18 @@ const POLL: Duration = Duration::from_millis(5);
 impl Session<'_> {
     pub fn run(self) -> io::Result<Report> {
         let (console, console_guest) = socketpair()?;
+        let (host_control, host_control_guest) = socketpair()?;
         let (stderr, stderr_guest) = socketpair()?;
         let (klog, klog_guest) = socketpair()?;
         let (control, control_guest) = socketpair()?;
         let fds = ChannelFds {
             console: console_guest.as_raw_fd(),
+            host_control: host_control_guest.as_raw_fd(),
             stderr: stderr_guest.as_raw_fd(),
             klog: klog_guest.as_raw_fd(),
             control: control_guest.as_raw_fd(),
         };
-        let inherited = [fds.console, fds.stderr, fds.klog, fds.control];
+        let inherited = [fds.console, fds.host_control, fds.stderr, fds.klog, fds.control];
 
         let mut command = Command::new(&self.qemu);
         command
@@ -101,11 +103,12 @@ impl Session<'_> {
             )
         })?;
         // Only QEMU holds the guest ends now: when it exits, our ends see EOF.
-        drop((console_guest, stderr_guest, klog_guest, control_guest));
+        drop((console_guest, host_control_guest, stderr_guest, klog_guest, control_guest));
 
         let escaped = Arc::new(AtomicBool::new(false));
+        let ready = Arc::new(Ready::default());
         let console_in = console.try_clone()?;
-        spawn_stdin_relay(console_in, escaped.clone());
+        spawn_stdin_relay(console_in, host_control, ready.clone(), escaped.clone());
         let relays = [
             spawn_relay("console", console, io::stdout),
             spawn_relay("stderr", stderr, io::stderr),
@@ -113,7 +116,7 @@ impl Session<'_> {
         let klog_thread = spawn_log(klog, self.log);
         let control_thread = thread::Builder::new()
             .name("control".into())
-            .spawn(move || read_control(control))?;
+            .spawn(move || read_control(control, &ready))?;
         let qemu_stderr = child.stderr.take().expect("stderr is piped");
         let verbose = self.verbose;
         let qemu_stderr_thread = thread::Builder::new()
@@ -219,10 +222,37 @@ fn spawn_relay<W: Write + 'static>(
         .expect("spawn a relay thread")
 }
 
-/// Host stdin to the console. At EOF (or once QEMU is gone) it stops. On a terminal (when
-/// we are its foreground job; in the background stdin is not read at all), the
-/// escape Ctrl-A x asks to kill QEMU; Ctrl-A Ctrl-A sends one Ctrl-A.
-fn spawn_stdin_relay(mut to: UnixStream, escaped: Arc<AtomicBool>) {
+/// Set once the kernel's `ready` record arrived: its console takes input from then on
+/// (bytes sent earlier could be lost when it resets the UART).
+#[derive(Default)]
+pub struct Ready {
+    arrived: std::sync::Mutex<bool>,
+    changed: std::sync::Condvar,
+}
+
+impl Ready {
+    fn announce(&self) {
+        *self.arrived.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.changed.notify_all();
+    }
+
+    fn wait(&self) {
+        let mut arrived = self.arrived.lock().unwrap_or_else(|e| e.into_inner());
+        while !*arrived {
+            arrived = self.changed.wait(arrived).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+/// The byte on the host-control channel that tells the kernel the host's input ended.
+const END_OF_INPUT: u8 = b'e';
+
+/// Host stdin to the console, once the kernel is ready for it. At EOF the kernel is
+/// told (host control `e`: a piped stdin then ends in the guest too), and the relay
+/// stops. On a terminal (when we are its foreground job; in the background stdin is
+/// not read at all), the escape Ctrl-A x asks to kill QEMU; Ctrl-A Ctrl-A sends one
+/// Ctrl-A.
+fn spawn_stdin_relay(mut to: UnixStream, mut host_control: UnixStream, ready: Arc<Ready>, escaped: Arc<AtomicBool>) {
     let interactive = terminal::stdin_is_terminal();
     if interactive && !terminal::stdin_is_our_terminal() {
         // A background job reading the terminal would be stopped (SIGTTIN).
@@ -235,9 +265,13 @@ fn spawn_stdin_relay(mut to: UnixStream, escaped: Arc<AtomicBool>) {
         let mut escape = Escape::default();
         let mut buf = [0u8; 4096];
         let mut out = Vec::with_capacity(buf.len() + 1);
+        ready.wait();
         loop {
             let n = match stdin.read(&mut buf) {
-                Ok(0) => return,
+                Ok(0) => {
+                    let _ = host_control.write_all(&[END_OF_INPUT]);
+                    return;
+                }
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => return,
@@ -364,8 +398,8 @@ impl Tail {
     }
 }
 
-/// Read the control channel to its end.
-fn read_control(from: UnixStream) -> Summary {
+/// Read the control channel to its end, announcing `ready` when it comes.
+fn read_control(from: UnixStream, ready: &Ready) -> Summary {
     let mut summary = Summary::default();
     let mut reader = io::BufReader::new(from);
     let mut line = Vec::new();
@@ -373,7 +407,13 @@ fn read_control(from: UnixStream) -> Summary {
         line.clear();
         match io::BufRead::read_until(&mut reader, b'\n', &mut line) {
             Ok(0) | Err(_) => break,
-            Ok(_) => summary.add(&Record::parse(&String::from_utf8_lossy(&line))),
+            Ok(_) => {
+                let record = Record::parse(&String::from_utf8_lossy(&line));
+                if record == Record::Ready {
+                    ready.announce();
+                }
+                summary.add(&record);
+            }
         }
     }
     summary

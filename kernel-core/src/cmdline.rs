@@ -62,6 +62,17 @@ keyword_enum! {
 }
 
 keyword_enum! {
+    /// What the console's input is on the host, which decides what the program's
+    /// standard input is: a terminal (line editing, echo, Ctrl-C, Ctrl-D as end of
+    /// input, the terminal ioctls) or a plain byte stream that ends when the host's
+    /// input ends (a pipe or a file: no echo, not a tty).
+    pub enum ConsoleMode {
+        Terminal => "tty",
+        Stream => "pipe",
+    }
+}
+
+keyword_enum! {
     /// The scheduling policy.
     pub enum SchedPolicy {
         /// Round robin: every runnable process gets one quantum in turn.
@@ -84,6 +95,7 @@ pub struct KernelOptions {
     pub sched: SchedPolicy,
     /// Seeds every pseudo-random choice, so runs are reproducible.
     pub seed: u64,
+    pub console: ConsoleMode,
 }
 
 /// The quanta `quantum_ms` accepts.
@@ -100,6 +112,7 @@ impl Default for KernelOptions {
             quantum_ms: 10,
             sched: SchedPolicy::RoundRobin,
             seed: 1,
+            console: ConsoleMode::Terminal,
         }
     }
 }
@@ -107,7 +120,7 @@ impl Default for KernelOptions {
 /// The word that makes the environment empty.
 const NO_ENV: &str = "noenv";
 /// Every option key.
-const KEYS: [&str; 7] = ["init", "log", "quantum_ms", "sched", "seed", "env", NO_ENV];
+const KEYS: [&str; 8] = ["init", "log", "quantum_ms", "sched", "seed", "console", "env", NO_ENV];
 /// The word that ends the options; every later word is an argument of init.
 const ARGS_SEPARATOR: &str = "--";
 /// The encoding of an empty argument: `%` followed by a non-hex character, so it
@@ -220,6 +233,10 @@ pub fn parse(cmdline: &str) -> Result<KernelOptions, CmdlineError> {
             "seed" => {
                 options.seed = parse_decimal(value)
                     .ok_or_else(|| bad_value(key, value, "a decimal number up to 2^64-1"))?;
+            }
+            "console" => {
+                options.console = ConsoleMode::from_word(value)
+                    .ok_or_else(|| bad_value(key, value, &one_of(ConsoleMode::WORDS)))?;
             }
             _ => {
                 if seen.contains(&NO_ENV) {
@@ -341,6 +358,7 @@ pub fn render(options: &KernelOptions) -> String {
         alloc::format!("quantum_ms={}", options.quantum_ms),
         alloc::format!("sched={}", options.sched.word()),
         alloc::format!("seed={}", options.seed),
+        alloc::format!("console={}", options.console.word()),
     ];
     if options.init_env.is_empty() {
         words.push(NO_ENV.to_string());
@@ -378,7 +396,7 @@ mod tests {
 
     #[test]
     fn every_option() {
-        let line = "init=/bin/sh log=trace quantum_ms=1000 sched=rr seed=18446744073709551615 \
+        let line = "init=/bin/sh log=trace quantum_ms=1000 sched=rr seed=18446744073709551615 console=pipe \
                     env=HOME=/ env=A%20B=c -- -c echo%20hi %_";
         let options = parse(line).unwrap();
         assert_eq!(
@@ -391,6 +409,7 @@ mod tests {
                 quantum_ms: 1000,
                 sched: SchedPolicy::RoundRobin,
                 seed: u64::MAX,
+                console: ConsoleMode::Stream,
             }
         );
     }
@@ -433,7 +452,7 @@ mod tests {
         assert_eq!(error, CmdlineError::UnknownOption { word: "foo".into() });
         assert_eq!(
             error.to_string(),
-            "unknown kernel option `foo` (known: init, log, quantum_ms, sched, seed, env, noenv)"
+            "unknown kernel option `foo` (known: init, log, quantum_ms, sched, seed, console, env, noenv)"
         );
         assert!(
             matches!(parse("quantum=5"), Err(CmdlineError::UnknownOption { word }) if word == "quantum=5")
@@ -641,6 +660,7 @@ mod tests {
                 quantum_ms: 1,
                 sched: SchedPolicy::RoundRobin,
                 seed: 0,
+                console: ConsoleMode::Stream,
             },
         ];
         let mut rng = Rng::new(5);
@@ -658,6 +678,7 @@ mod tests {
                 quantum_ms: 1 + rng.below(1000) as u32,
                 sched: SchedPolicy::RoundRobin,
                 seed: rng.next_u64(),
+                console: ConsoleMode::from_word(ConsoleMode::WORDS[rng.below(2) as usize]).unwrap(),
             });
         }
         for options in cases {
@@ -666,7 +687,7 @@ mod tests {
         }
         assert_eq!(
             render(&KernelOptions::default()),
-            "init=/bin/init log=info quantum_ms=10 sched=rr seed=1 env=PATH=/bin"
+            "init=/bin/init log=info quantum_ms=10 sched=rr seed=1 console=tty env=PATH=/bin"
         );
     }
 

@@ -30,7 +30,7 @@ use core::panic::PanicInfo;
 
 use arch::x86_64::debugcon::{self, Channel};
 use arch::x86_64::power::{self, Shutdown};
-use arch::x86_64::{apic, cpu, entry, fpu, idt, percpu, pic, pvh, serial};
+use arch::x86_64::{apic, cpu, entry, fpu, idt, ioapic, percpu, pic, pvh, serial};
 use kernel_core::cmdline::{self, SchedPolicy};
 use kernel_core::sched::RoundRobin;
 
@@ -43,7 +43,6 @@ const TICK_HZ: u64 = 1000;
 #[no_mangle]
 extern "C" fn kernel_start(start_info: u64) -> ! {
     time::mark_boot();
-    serial::init();
 
     // What the machine has: memory map, command line, initrd.
     let boot = pvh::read(start_info);
@@ -73,6 +72,7 @@ extern "C" fn kernel_start(start_info: u64) -> ! {
     // so no program can keep the CPU.
     pic::disable();
     apic::init(memory.apic_registers);
+    ioapic::init(memory.ioapic_registers);
     let rates = apic::calibrate();
     time::init(rates.tsc_hz);
     info!("tsc {} MHz, apic timer {} MHz, quantum {} ms", rates.tsc_hz / 1_000_000, rates.apic_timer_hz / 1_000_000, options.quantum_ms);
@@ -81,6 +81,11 @@ extern "C" fn kernel_start(start_info: u64) -> ! {
         SchedPolicy::RoundRobin => Box::new(RoundRobin::new(options.quantum_ms * (TICK_HZ as u32) / 1000)),
     };
     sched::init(policy);
+
+    // The console, by interrupt; then the host may start sending input.
+    serial::init();
+    fs::console::init(options.console);
+    debugcon::write(Channel::Control, b"ready\n");
 
     // The file system from the initrd.
     let Some(initrd) = boot.initrd else { fail(format_args!("no initrd: nothing to run")) };

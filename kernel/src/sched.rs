@@ -23,7 +23,6 @@ use crate::arch::x86_64::percpu::PerCpu;
 use crate::arch::x86_64::switch::{self, KernelContext};
 use crate::arch::x86_64::{cpu, tls};
 use crate::process::{self, Mode, Pid, Process, Stats};
-use crate::fs::console;
 use crate::time;
 use kernel_core::sched::{Arrival, Scheduler};
 
@@ -224,7 +223,6 @@ fn wake_sleepers() {
 /// running process, and preempt it if the policy says its quantum is used up.
 pub fn tick_while_running() {
     time::count_tick();
-    console::poll_input();
     wake_sleepers();
     let me = current();
     let expired = QUEUE.lock().policy().tick(me.pid);
@@ -236,7 +234,6 @@ pub fn tick_while_running() {
 /// The timer ticked while the CPU idled.
 pub fn tick_while_idle() {
     time::count_tick();
-    console::poll_input();
     wake_sleepers();
 }
 
@@ -270,10 +267,7 @@ pub fn run() -> ! {
                 // the idle thread never exits, so the reference is dropped then.
                 switch::switch(&IDLE[cpu], &next.context);
             }
-            None => {
-                console::poll_input();
-                cpu::wait_for_interrupt();
-            }
+            None => cpu::wait_for_interrupt(),
         }
     }
 }

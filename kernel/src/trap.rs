@@ -10,6 +10,7 @@ use crate::arch::x86_64::apic;
 use crate::mm::address_space::Access;
 use crate::mm::kstack::UserState;
 use crate::process::{Mode, Process, Stats};
+use crate::fs::console;
 use crate::{sched, signal, syscall};
 use kernel_core::abi::signal::{SIGBUS, SIGFPE, SIGILL, SIGSEGV, SIGTRAP};
 
@@ -77,30 +78,33 @@ fn fault(process: &Process, user: &mut UserState, exception: Exception) {
     signal::force(process, signal);
 }
 
-/// A device interrupt that arrived while the program ran.
+/// A device interrupt that arrived while the program ran. The timer may take the
+/// CPU away from it (preemption).
 fn interrupt_from_user(vector: u8) {
-    match vector {
-        apic::TIMER_VECTOR => {
-            apic::end_of_interrupt();
-            sched::tick_while_running();
-        }
-        apic::SPURIOUS_VECTOR => {}
-        other => {
-            apic::end_of_interrupt();
-            debug!("unexpected interrupt vector {other}");
-        }
+    device_interrupt(vector);
+    if vector == apic::TIMER_VECTOR {
+        sched::tick_while_running();
     }
 }
 
 /// A device interrupt that arrived while the kernel idled (the only time interrupts
 /// are enabled in kernel mode).
 pub fn interrupt_in_kernel(vector: u8) {
-    match vector {
-        apic::TIMER_VECTOR => {
-            apic::end_of_interrupt();
-            sched::tick_while_idle();
-        }
-        apic::SPURIOUS_VECTOR => {}
-        _ => apic::end_of_interrupt(),
+    device_interrupt(vector);
+    if vector == apic::TIMER_VECTOR {
+        sched::tick_while_idle();
     }
+}
+
+/// What every device interrupt needs, wherever it arrived: the device's own
+/// handling, then the end-of-interrupt to the APIC (not for spurious ones).
+fn device_interrupt(vector: u8) {
+    match vector {
+        apic::SPURIOUS_VECTOR => return,
+        apic::CONSOLE_VECTOR => console::receive(),
+        apic::HOST_CONTROL_VECTOR => console::receive_host_control(),
+        apic::TIMER_VECTOR => {}
+        other => debug!("unexpected interrupt vector {other}"),
+    }
+    apic::end_of_interrupt();
 }

@@ -17,7 +17,7 @@ mod page_table;
 use x86_64::structures::paging::PageTableFlags as Flags;
 use x86_64::PhysAddr;
 
-use crate::arch::x86_64::{apic, paging, pvh::{BootInfo, PhysRange}};
+use crate::arch::x86_64::{apic, ioapic, paging, pvh::{BootInfo, PhysRange}};
 use frame::Frame;
 use page_table::PageTableTree;
 
@@ -52,8 +52,9 @@ static KERNEL_TREE: spin::Once<PageTableTree> = spin::Once::new();
 
 /// What `init` produced that later boot steps need.
 pub struct Memory {
-    /// Virtual address of the local APIC's registers.
+    /// Virtual addresses of the local APIC's and the I/O APIC's registers.
     pub apic_registers: u64,
+    pub ioapic_registers: u64,
     /// Free frames when the first process is about to be created.
     pub total_frames: usize,
 }
@@ -177,7 +178,7 @@ pub fn init(boot: &BootInfo) -> Memory {
     for range in free.iter() {
         add_frames(range, false);
     }
-    Memory { apic_registers: DEVICE_REGISTERS_BASE, total_frames: frame::free_count() }
+    Memory { apic_registers: DEVICE_REGISTERS_BASE, ioapic_registers: DEVICE_REGISTERS_BASE + PAGE_SIZE, total_frames: frame::free_count() }
 }
 
 /// The kernel's tree: direct map, image, device registers.
@@ -213,6 +214,7 @@ fn build_kernel_tree(boot: &BootInfo) -> PageTableTree {
 
     let uncached = data | Flags::NO_CACHE | Flags::WRITE_THROUGH;
     tree.map(DEVICE_REGISTERS_BASE, Frame::from_address(apic::PHYSICAL_BASE), uncached).expect(table_memory);
+    tree.map(DEVICE_REGISTERS_BASE + PAGE_SIZE, Frame::from_address(ioapic::PHYSICAL_BASE), uncached).expect(table_memory);
     tree
 }
 

@@ -106,7 +106,9 @@ fn page_regions(segments: &[Segment]) -> Vec<(u64, u64, Protection)> {
 pub fn replace_image(process: &Process, user: &mut UserState, image: Image) {
     image.memory.activate();
     let old = process.memory.lock().replace(image.memory);
-    drop(old);
+    if let Some(old) = old {
+        process.stats.record_peak(&old);
+    }
     *user.frame = TrapFrame::new_user(image.entry, image.stack_pointer);
     user.fpu.copy_from_slice(fpu::initial_state());
     process.fs_base.store(0, core::sync::atomic::Ordering::Relaxed);

@@ -4,7 +4,7 @@
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use super::{Creation, Entry, ExitStatus, Pid, Process, INIT_PID, TABLE};
+use super::{Creation, Entry, ExitStatus, Pid, Process, Stats, INIT_PID, TABLE};
 use crate::arch::x86_64::debugcon::{self, Channel};
 use crate::arch::x86_64::power::{self, Shutdown};
 use crate::mm::kstack::UserState;
@@ -47,7 +47,10 @@ pub fn finish_exit() -> ! {
         crate::log::write(crate::log::LogLevel::Debug, format_args!("pid {} ({}) exits: {:?}", process.pid, process.name(), status));
         process.files.lock().close_all();
         crate::mm::activate_kernel_tree();
-        drop(process.memory.lock().take());
+        if let Some(memory) = process.memory.lock().take() {
+            process.stats.record_peak(&memory);
+        }
+        report_accounting(&process, status);
         if process.pid == INIT_PID {
             report_and_power_off(status);
         }
@@ -57,6 +60,30 @@ pub fn finish_exit() -> ! {
         }
     }
     sched::exit_current()
+}
+
+/// Sends the host the process's accounting (the closing table of the demo and of
+/// `--stats`), as one control record.
+fn report_accounting(process: &Process, status: ExitStatus) {
+    let stats = &process.stats;
+    let exit = match status {
+        ExitStatus::Exited(code) => alloc::format!("exit={code}"),
+        ExitStatus::Killed { signal, .. } => alloc::format!("signal={signal}"),
+    };
+    let record = alloc::format!(
+        "process pid={} ppid={} {exit} user_ns={} system_ns={} voluntary={} involuntary={} syscalls={} faults={} peak_kib={} name={}\n",
+        process.pid,
+        super::parent_of(process.pid),
+        crate::time::cycles_to_ns(Stats::load(&stats.user_cycles)),
+        crate::time::cycles_to_ns(Stats::load(&stats.system_cycles)),
+        Stats::load(&stats.voluntary_switches),
+        Stats::load(&stats.involuntary_switches),
+        Stats::load(&stats.system_calls),
+        Stats::load(&stats.faults),
+        Stats::load(&stats.peak_pages) * 4,
+        kernel_core::cmdline::encode_arg(process.name().as_bytes()),
+    );
+    debugcon::write(Channel::Control, record.as_bytes());
 }
 
 /// Tells the host how init ended, then powers off.
@@ -112,6 +139,8 @@ pub struct Reaped {
     pub status: ExitStatus,
     pub user_cycles: u64,
     pub system_cycles: u64,
+    pub voluntary_switches: u64,
+    pub involuntary_switches: u64,
 }
 
 /// Waits for a child of `parent` matching `target` to end and reaps it. With
@@ -139,12 +168,13 @@ pub fn wait(parent: Pid, target: WaitTarget, no_hang: bool) -> Result<Option<Rea
                 drop(table);
                 sched::forget(pid);
                 let stats = &entry.process.stats;
-                let load = |counter: &core::sync::atomic::AtomicU64| counter.load(core::sync::atomic::Ordering::Relaxed);
                 return Ok(Some(Reaped {
                     pid,
                     status: entry.zombie.expect("found as a zombie"),
-                    user_cycles: load(&stats.user_cycles),
-                    system_cycles: load(&stats.system_cycles),
+                    user_cycles: Stats::load(&stats.user_cycles),
+                    system_cycles: Stats::load(&stats.system_cycles),
+                    voluntary_switches: Stats::load(&stats.voluntary_switches),
+                    involuntary_switches: Stats::load(&stats.involuntary_switches),
                 }));
             }
         }

@@ -54,11 +54,22 @@ pub struct Stats {
     pub involuntary_switches: AtomicU64,
     pub system_calls: AtomicU64,
     pub faults: AtomicU64,
+    /// Most pages ever resident in one of its address spaces.
+    pub peak_pages: AtomicU64,
 }
 
 impl Stats {
     pub fn add(counter: &AtomicU64, amount: u64) {
         counter.fetch_add(amount, Ordering::Relaxed);
+    }
+
+    /// Notes the peak residency of an address space that is going away.
+    pub fn record_peak(&self, memory: &AddressSpace) {
+        self.peak_pages.fetch_max(memory.resident_pages().1 as u64, Ordering::Relaxed);
+    }
+
+    pub fn load(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
     }
 }
 

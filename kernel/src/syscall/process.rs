@@ -14,7 +14,7 @@ use crate::sched::{self, WaitChannel};
 use crate::signal;
 use kernel_core::abi::errno::{E2BIG, EINVAL, ENOSYS, EPERM, ESRCH};
 use kernel_core::abi::wait::decode_wait4_options;
-use kernel_core::abi::{decode_clone, signal as signals, CloneKind, ARCH_GET_FS, ARCH_GET_GS, ARCH_SET_FS, ARCH_SET_GS};
+use kernel_core::abi::{decode_clone, signal as signals, CloneKind, Timeval, ARCH_GET_FS, ARCH_GET_GS, ARCH_SET_FS, ARCH_SET_GS};
 use kernel_core::initstack::MAX_ARG_COUNT;
 use kernel_core::sched::Arrival;
 
@@ -170,18 +170,21 @@ pub fn wait4(context: &mut Context, [pid, status_address, options, usage_address
         context.copy_out(status_address, &reaped.status.wait_status().to_le_bytes())?;
     }
     if usage_address != 0 {
-        context.copy_out(usage_address, &rusage(reaped.user_cycles, reaped.system_cycles))?;
+        context.copy_out(usage_address, &rusage(&reaped))?;
     }
     Ok(u64::from(reaped.pid))
 }
 
-/// A `struct rusage` (144 bytes) with the CPU times filled in.
-fn rusage(user_cycles: u64, system_cycles: u64) -> [u8; 144] {
+/// A `struct rusage` (144 bytes) with what timeshare counts: CPU times and context
+/// switches (ru_nvcsw, ru_nivcsw); the other fields are 0.
+fn rusage(reaped: &lifecycle::Reaped) -> [u8; 144] {
     let mut usage = [0u8; 144];
-    let user = kernel_core::abi::Timeval::from_nanos(crate::time::cycles_to_ns(user_cycles)).to_bytes();
-    let system = kernel_core::abi::Timeval::from_nanos(crate::time::cycles_to_ns(system_cycles)).to_bytes();
+    let user = Timeval::from_nanos(crate::time::cycles_to_ns(reaped.user_cycles)).to_bytes();
+    let system = Timeval::from_nanos(crate::time::cycles_to_ns(reaped.system_cycles)).to_bytes();
     usage[..16].copy_from_slice(&user);
     usage[16..32].copy_from_slice(&system);
+    usage[128..136].copy_from_slice(&reaped.voluntary_switches.to_le_bytes());
+    usage[136..144].copy_from_slice(&reaped.involuntary_switches.to_le_bytes());
     usage
 }
 

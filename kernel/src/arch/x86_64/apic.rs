@@ -8,6 +8,10 @@ use super::{cpu, port};
 
 /// The vector of the timer interrupt.
 pub const TIMER_VECTOR: u8 = 32;
+/// The vector of COM2 (the host's control input).
+pub const HOST_CONTROL_VECTOR: u8 = 35;
+/// The vector of COM1 (the console's input).
+pub const CONSOLE_VECTOR: u8 = 36;
 /// The vector the APIC uses for spurious interrupts (no EOI needed).
 pub const SPURIOUS_VECTOR: u8 = 255;
 

@@ -9,6 +9,7 @@ pub mod debugcon;
 pub mod entry;
 pub mod fpu;
 pub mod gdt;
+pub mod ioapic;
 pub mod idt;
 pub mod paging;
 pub mod percpu;
