@@ -51,8 +51,3 @@ pub fn uptime_ms() -> u64 {
 pub fn count_tick() -> u64 {
     TICKS.fetch_add(1, Ordering::Relaxed) + 1
 }
-
-/// Timer ticks since the timer started.
-pub fn ticks() -> u64 {
-    TICKS.load(Ordering::Relaxed)
-}

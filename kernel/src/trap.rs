@@ -52,10 +52,7 @@ fn fault(process: &Process, user: &mut UserState, exception: Exception) {
             let resolved = process.memory.lock().as_mut().map(|memory| memory.fault_in(address, Some(kind)));
             match resolved {
                 Some(Ok(_)) => return,
-                Some(Err(error)) => {
-                    debug!("pid {} ({}): {:?} page fault at {:#x} (rip {:#x}): {:?}", process.pid, process.name(), kind, address, user.frame.rip, error);
-                    SIGSEGV
-                }
+                Some(Err(_)) => SIGSEGV,
                 None => SIGSEGV,
             }
         }
@@ -73,7 +70,7 @@ fn fault(process: &Process, user: &mut UserState, exception: Exception) {
         | Exception::DeviceNotAvailable
         | Exception::Other { .. } => SIGSEGV,
     };
-    info!("pid {} ({}): {:?} at rip {:#x}: {}", process.pid, process.name(), exception, user.frame.rip,
+    info!("pid {} ({}): {exception} at rip {:#x}: {}", process.pid, process.name(), user.frame.rip,
           kernel_core::abi::signal::name(signal).unwrap_or("signal"));
     signal::force(process, signal);
 }

@@ -35,11 +35,13 @@ struct FrameAllocator {
     /// Physical address of the first free frame, 0 when none is left.
     free_head: u64,
     free_count: usize,
+    /// Frames ever given to the allocator.
+    total_count: usize,
     /// Reference count per frame number; 0 for free or unmanaged frames.
     references: &'static mut [u16],
 }
 
-static FRAMES: Mutex<FrameAllocator> = Mutex::new(FrameAllocator { free_head: 0, free_count: 0, references: &mut [] });
+static FRAMES: Mutex<FrameAllocator> = Mutex::new(FrameAllocator { free_head: 0, free_count: 0, total_count: 0, references: &mut [] });
 
 /// Hands the allocator its reference-count table (one u16 per frame, zeroed, covering
 /// every managed frame number). Called once by `memory::init`.
@@ -56,6 +58,7 @@ pub(super) fn add_free(frame: Frame) {
     unsafe { (frame.bytes() as *mut u64).write(head) };
     frames.free_head = frame.address();
     frames.free_count += 1;
+    frames.total_count += 1;
 }
 
 /// Takes a frame (contents undefined) with reference count 1.
@@ -107,6 +110,11 @@ pub fn release(frame: Frame) {
         frames.free_head = frame.address();
         frames.free_count += 1;
     }
+}
+
+/// How many frames the allocator manages.
+pub fn total_count() -> usize {
+    FRAMES.lock().total_count
 }
 
 /// How many frames are free now.

@@ -179,6 +179,11 @@ pub fn find(pid: Pid) -> Option<Arc<Process>> {
     TABLE.lock().entries.get(&pid).map(|entry| entry.process.clone())
 }
 
+/// How many processes exist (zombies included).
+pub fn count() -> usize {
+    TABLE.lock().entries.len()
+}
+
 /// The parent of `pid` (0 for init).
 pub fn parent_of(pid: Pid) -> Pid {
     TABLE.lock().entries.get(&pid).map_or(0, |entry| entry.parent)

@@ -56,6 +56,7 @@ const HANDLERS: &[(usize, Handler)] = &[
     (sysno::KILL, process::kill),
     (sysno::UNAME, info::uname),
     (sysno::GETTIMEOFDAY, time::gettimeofday),
+    (sysno::SYSINFO, info::sysinfo),
     (sysno::GETUID, info::getuid),
     (sysno::GETGID, info::getuid),
     (sysno::GETEUID, info::getuid),

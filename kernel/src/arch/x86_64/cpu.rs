@@ -12,10 +12,6 @@ pub struct Features {
     pub smap: bool,
     pub xsave: bool,
     pub rdrand: bool,
-    pub rdtscp: bool,
-    pub huge_pages_1g: bool,
-    /// The TSC frequency CPUID reports (leaf 0x15/0x16), if it does.
-    pub tsc_hz_from_cpuid: Option<u64>,
     /// AT_HWCAP for user programs: CPUID.1:EDX, as Linux reports it.
     pub hwcap: u64,
 }
@@ -25,23 +21,13 @@ static FEATURES: Once<Features> = Once::new();
 /// The features of the boot CPU (detected on first use).
 pub fn features() -> &'static Features {
     FEATURES.call_once(|| {
-        let (leaf1, leaf7, ext1, max_leaf) = (__cpuid(1), __cpuid_count(7, 0), __cpuid(0x8000_0001), __cpuid(0).eax);
-        let tsc_hz_from_cpuid = if max_leaf >= 0x15 {
-            let tsc = __cpuid(0x15);
-            (tsc.eax != 0 && tsc.ebx != 0 && tsc.ecx != 0)
-                .then(|| u64::from(tsc.ecx) * u64::from(tsc.ebx) / u64::from(tsc.eax))
-        } else {
-            None
-        };
+        let (leaf1, leaf7) = (__cpuid(1), __cpuid_count(7, 0));
         Features {
             pcid: leaf1.ecx & (1 << 17) != 0,
             smep: leaf7.ebx & (1 << 7) != 0,
             smap: leaf7.ebx & (1 << 20) != 0,
             xsave: leaf1.ecx & (1 << 26) != 0,
             rdrand: leaf1.ecx & (1 << 30) != 0,
-            rdtscp: ext1.edx & (1 << 27) != 0,
-            huge_pages_1g: ext1.edx & (1 << 26) != 0,
-            tsc_hz_from_cpuid,
             hwcap: u64::from(leaf1.edx),
         }
     })

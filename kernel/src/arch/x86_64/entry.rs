@@ -113,6 +113,33 @@ pub enum Exception {
     Other { vector: u8 },
 }
 
+impl core::fmt::Display for Exception {
+    fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+        match self {
+            Exception::DivideError => write!(f, "divide error"),
+            Exception::Debug => write!(f, "debug trap"),
+            Exception::Breakpoint => write!(f, "breakpoint"),
+            Exception::Overflow => write!(f, "overflow"),
+            Exception::BoundRange => write!(f, "bound range exceeded"),
+            Exception::InvalidOpcode => write!(f, "invalid opcode"),
+            Exception::DeviceNotAvailable => write!(f, "device not available"),
+            Exception::InvalidTss => write!(f, "invalid TSS"),
+            Exception::SegmentNotPresent => write!(f, "segment not present"),
+            Exception::StackSegment => write!(f, "stack-segment fault"),
+            Exception::GeneralProtection { error_code } => write!(f, "general protection fault (error {error_code:#x})"),
+            Exception::PageFault { address, access } => {
+                let kind = if access.instruction_fetch { "execute" } else if access.write { "write" } else { "read" };
+                let why = if access.present { "protection violation" } else { "not mapped" };
+                write!(f, "page fault: {kind} at {address:#x} ({why})")
+            }
+            Exception::X87Floating => write!(f, "x87 floating-point error"),
+            Exception::AlignmentCheck => write!(f, "alignment check"),
+            Exception::SimdFloating => write!(f, "SIMD floating-point error"),
+            Exception::Other { vector } => write!(f, "exception {vector}"),
+        }
+    }
+}
+
 /// What the faulting access was, from the page-fault error code.
 #[derive(Clone, Copy, Debug)]
 pub struct PageFaultAccess {
@@ -336,7 +363,7 @@ pub fn init_syscall() {
     let mask = RFlags::INTERRUPT_FLAG | RFlags::TRAP_FLAG | RFlags::DIRECTION_FLAG
         | RFlags::ALIGNMENT_CHECK | RFlags::NESTED_TASK | RFlags::IOPL_HIGH | RFlags::IOPL_LOW;
     SFMask::write(mask);
-    LStar::write(VirtAddr::new(syscall_entry as usize as u64));
+    LStar::write(VirtAddr::new(syscall_entry as *const () as u64));
     Star::write(
         SegmentSelector::new(gdt::USER_CS >> 3, PrivilegeLevel::Ring3),
         SegmentSelector::new(gdt::USER_DS >> 3, PrivilegeLevel::Ring3),
