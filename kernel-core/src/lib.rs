@@ -19,5 +19,6 @@ pub mod cpio;
 pub mod elf;
 pub mod initstack;
 pub mod sched;
+pub mod tty;
 #[cfg(test)]
 mod test_support;

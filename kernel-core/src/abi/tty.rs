@@ -18,6 +18,8 @@ pub const FIONCLEX: u64 = 0x5450;
 pub const FIOCLEX: u64 = 0x5451;
 
 // c_iflag
+pub const INLCR: u32 = 0o100;
+pub const IGNCR: u32 = 0o200;
 pub const ICRNL: u32 = 0o400;
 pub const IXON: u32 = 0o2000;
 // c_oflag
@@ -36,6 +38,7 @@ pub const ECHOK: u32 = 0o40;
 pub const ECHONL: u32 = 0o100;
 pub const ECHOCTL: u32 = 0o1000;
 pub const ECHOKE: u32 = 0o4000;
+pub const NOFLSH: u32 = 0o200;
 pub const IEXTEN: u32 = 0o10_0000;
 
 // Indices into c_cc.

@@ -2,22 +2,28 @@
 //! COM1 (stdout) or the host's stderr channel, byte for byte. Input arrives on COM1,
 //! by interrupt, into a buffer readers block on.
 //!
-//! Its input is a terminal or a stream, as the host's is (`console=` option): a
-//! stream ends when the host CLI reports the end of its input on COM2, and is not a
-//! tty for ioctls, as a pipe would not be on Linux.
+//! Its input is a terminal or a stream, as the host's is (`console=` option). A
+//! terminal runs the line discipline (`kernel_core::tty`: line editing, echo,
+//! Ctrl-C/Ctrl-\/Ctrl-Z as signals to the foreground group, Ctrl-D as end of input).
+//! A stream passes bytes through, ends when the host CLI reports the end of its input
+//! on COM2, and is not a tty for ioctls, as a pipe would not be on Linux.
 
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 use spin::{Lazy, Mutex, Once};
 
 use super::File;
 use crate::arch::x86_64::debugcon::{self, Channel};
 use crate::arch::x86_64::serial;
 use crate::mm::address_space::AddressSpace;
+use crate::process::{self, Pid, INIT_PID};
 use crate::sched::{self, WaitChannel};
-use kernel_core::abi::errno::{EFAULT, EINTR, ENOTTY};
-use kernel_core::abi::{Termios, Winsize, TCGETS, TCSETS, TCSETSF, TCSETSW, TIOCGWINSZ};
+use crate::signal;
+use kernel_core::abi::errno::{EFAULT, EINTR, EINVAL, ENOTTY, EPERM};
+use kernel_core::abi::{Termios, Winsize, FIONREAD, TCGETS, TCSETS, TCSETSF, TCSETSW, TIOCGPGRP, TIOCGWINSZ, TIOCSPGRP};
 use kernel_core::cmdline::ConsoleMode;
+use kernel_core::tty::{LineDiscipline, ReadOutcome};
 
 /// Where a console descriptor's output goes.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -33,13 +39,19 @@ pub struct Console {
 }
 
 struct Input {
-    bytes: VecDeque<u8>,
-    /// The host said its input ended (stream mode).
+    /// Terminal mode: the line discipline (editing, echo, signal keys).
+    discipline: LineDiscipline,
+    /// Stream mode: bytes as they came, and whether the host's input ended.
+    stream: VecDeque<u8>,
     ended: bool,
-    settings: Termios,
+    /// The terminal's foreground process group (TIOCGPGRP/TIOCSPGRP): where the
+    /// signal keys send their signals.
+    foreground_group: Pid,
 }
 
-static INPUT: Lazy<Mutex<Input>> = Lazy::new(|| Mutex::new(Input { bytes: VecDeque::new(), ended: false, settings: Termios::default() }));
+static INPUT: Lazy<Mutex<Input>> = Lazy::new(|| {
+    Mutex::new(Input { discipline: LineDiscipline::default(), stream: VecDeque::new(), ended: false, foreground_group: INIT_PID })
+});
 static MODE: Once<ConsoleMode> = Once::new();
 
 /// The host-control byte that means "the host's input has ended".
@@ -64,12 +76,31 @@ pub fn open(output: Output) -> Arc<dyn File> {
     Arc::new(Console { output })
 }
 
-/// COM1 interrupt: moves the received bytes into the buffer and wakes readers.
+/// COM1 interrupt: passes the received bytes through the line discipline (terminal)
+/// or queues them (stream), echoes, signals the foreground group for the signal
+/// keys, and wakes readers.
 pub fn receive() {
+    let mut echo = Vec::new();
+    let mut signals = Vec::new();
     let mut received = false;
     while let Some(byte) = serial::try_read() {
-        INPUT.lock().bytes.push_back(byte);
         received = true;
+        let mut input = INPUT.lock();
+        if is_terminal() {
+            if let Some(signal) = input.discipline.receive(byte, &mut echo) {
+                signals.push((signal, input.foreground_group));
+            }
+        } else {
+            input.stream.push_back(byte);
+        }
+    }
+    if !echo.is_empty() {
+        serial::write(&echo);
+    }
+    for (signal, group) in signals {
+        for member in process::members_of_group(group).into_iter().filter_map(process::find) {
+            signal::send(&member, signal);
+        }
     }
     if received {
         sched::wake_all(WaitChannel::ConsoleInput);
@@ -86,24 +117,35 @@ pub fn receive_host_control() {
     }
 }
 
+/// One attempt to read: Some(count) (0 at end of file), or None when nothing is
+/// there yet.
+fn try_read(buffer: &mut [u8]) -> Option<usize> {
+    let mut input = INPUT.lock();
+    if is_terminal() {
+        return match input.discipline.read(buffer) {
+            ReadOutcome::Data(count) => Some(count),
+            ReadOutcome::EndOfFile => Some(0),
+            ReadOutcome::Empty => None,
+        };
+    }
+    if input.stream.is_empty() {
+        return input.ended.then_some(0);
+    }
+    let count = buffer.len().min(input.stream.len());
+    for (slot, byte) in buffer.iter_mut().zip(input.stream.drain(..count)) {
+        *slot = byte;
+    }
+    Some(count)
+}
+
 impl File for Console {
     fn read(&self, buffer: &mut [u8]) -> Result<usize, i64> {
         if buffer.is_empty() {
             return Ok(0);
         }
         loop {
-            {
-                let mut input = INPUT.lock();
-                if !input.bytes.is_empty() {
-                    let count = buffer.len().min(input.bytes.len());
-                    for (slot, byte) in buffer.iter_mut().zip(input.bytes.drain(..count)) {
-                        *slot = byte;
-                    }
-                    return Ok(count);
-                }
-                if input.ended {
-                    return Ok(0);
-                }
+            if let Some(count) = try_read(buffer) {
+                return Ok(count);
             }
             sched::block(WaitChannel::ConsoleInput).map_err(|_| EINTR)?;
         }
@@ -118,16 +160,43 @@ impl File for Console {
     }
 
     fn ioctl(&self, request: u64, argument: u64, memory: &mut AddressSpace) -> Result<u64, i64> {
+        let write = |memory: &mut AddressSpace, bytes: &[u8]| memory.write(argument, bytes).map_err(|_| EFAULT);
+        if request == FIONREAD {
+            let input = INPUT.lock();
+            let unread = if is_terminal() { input.discipline.unread_bytes() } else { input.stream.len() };
+            drop(input);
+            write(memory, &(unread as i32).to_le_bytes())?;
+            return Ok(0);
+        }
         if !is_terminal() {
             return Err(ENOTTY);
         }
         match request {
-            TIOCGWINSZ => memory.write(argument, &WINDOW.to_bytes()).map_err(|_| EFAULT)?,
-            TCGETS => memory.write(argument, &INPUT.lock().settings.to_bytes()).map_err(|_| EFAULT)?,
+            TIOCGWINSZ => write(memory, &WINDOW.to_bytes())?,
+            TCGETS => {
+                let settings = INPUT.lock().discipline.settings();
+                write(memory, &settings.to_bytes())?;
+            }
             TCSETS | TCSETSW | TCSETSF => {
                 let mut raw = [0u8; Termios::SIZE];
                 memory.read(argument, &mut raw).map_err(|_| EFAULT)?;
-                INPUT.lock().settings = Termios::from_bytes(raw);
+                INPUT.lock().discipline.set_settings(Termios::from_bytes(raw), request == TCSETSF);
+            }
+            TIOCGPGRP => {
+                let group = INPUT.lock().foreground_group;
+                write(memory, &group.to_le_bytes())?;
+            }
+            TIOCSPGRP => {
+                let mut raw = [0u8; 4];
+                memory.read(argument, &mut raw).map_err(|_| EFAULT)?;
+                let group = i32::from_le_bytes(raw);
+                if group < 0 {
+                    return Err(EINVAL);
+                }
+                if process::members_of_group(group as Pid).is_empty() {
+                    return Err(EPERM);
+                }
+                INPUT.lock().foreground_group = group as Pid;
             }
             _ => return Err(ENOTTY),
         }
