@@ -26,6 +26,9 @@ use crate::process::{self, Mode, Pid, Process, Stats};
 use crate::time;
 use kernel_core::sched::{Arrival, Scheduler};
 
+/// Nanoseconds between timer ticks (the kernel's clock interrupt runs at 1 kHz).
+pub const TICK_NS: u64 = 1_000_000;
+
 /// CPUs the per-CPU tables have room for.
 const MAX_CPUS: usize = 8;
 

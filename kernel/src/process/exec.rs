@@ -136,6 +136,8 @@ pub fn spawn_init(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Arc<Pro
     super::create(0, Creation {
         name: image.name,
         cwd: initrd::ROOT,
+        limits: super::default_limits(),
+        umask: super::DEFAULT_UMASK,
         memory: image.memory,
         files,
         signals: SignalState::default(),

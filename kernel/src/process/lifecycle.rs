@@ -12,6 +12,7 @@ use crate::sched::{self, WaitChannel};
 use crate::signal;
 use kernel_core::abi::errno::{ECHILD, EINTR, ENOMEM};
 use kernel_core::abi::signal::SIGCHLD;
+use kernel_core::abi::Rusage;
 
 /// Creates a child that is a copy of `parent` (fork): its memory shared
 /// copy-on-write, its descriptors duplicated, its registers the parent's except
@@ -24,6 +25,8 @@ pub fn fork(parent: &Process, user: &UserState) -> Result<Arc<Process>, i64> {
     let creation = Creation {
         name: details.name.clone(),
         cwd: details.cwd,
+        limits: details.limits,
+        umask: details.umask,
         memory,
         files: parent.files.lock().clone(),
         signals: parent.signals.lock().for_child(),
@@ -133,14 +136,11 @@ pub enum WaitTarget {
     Group(Pid),
 }
 
-/// A reaped child: its pid, status and CPU times (cycles).
+/// A reaped child: its pid, status and resource usage.
 pub struct Reaped {
     pub pid: Pid,
     pub status: ExitStatus,
-    pub user_cycles: u64,
-    pub system_cycles: u64,
-    pub voluntary_switches: u64,
-    pub involuntary_switches: u64,
+    pub usage: Rusage,
 }
 
 /// Waits for a child of `parent` matching `target` to end and reaps it. With
@@ -165,17 +165,16 @@ pub fn wait(parent: Pid, target: WaitTarget, no_hang: bool) -> Result<Option<Rea
                 if let Some(parent_entry) = table.entries.get_mut(&parent) {
                     parent_entry.children.retain(|&child| child != pid);
                 }
+                let parent_process = table.entries.get(&parent).map(|entry| entry.process.clone());
                 drop(table);
                 sched::forget(pid);
                 let stats = &entry.process.stats;
-                return Ok(Some(Reaped {
-                    pid,
-                    status: entry.zombie.expect("found as a zombie"),
-                    user_cycles: Stats::load(&stats.user_cycles),
-                    system_cycles: Stats::load(&stats.system_cycles),
-                    voluntary_switches: Stats::load(&stats.voluntary_switches),
-                    involuntary_switches: Stats::load(&stats.involuntary_switches),
-                }));
+                if let Some(parent_process) = parent_process {
+                    let totals = &parent_process.stats;
+                    Stats::add(&totals.children_user_cycles, Stats::load(&stats.user_cycles) + Stats::load(&stats.children_user_cycles));
+                    Stats::add(&totals.children_system_cycles, Stats::load(&stats.system_cycles) + Stats::load(&stats.children_system_cycles));
+                }
+                return Ok(Some(Reaped { pid, status: entry.zombie.expect("found as a zombie"), usage: entry.process.usage() }));
             }
         }
         if no_hang {

@@ -20,6 +20,7 @@ use crate::mm::kstack::KernelStack;
 use crate::signal::SignalState;
 use crate::{sched, trap};
 use kernel_core::abi::errno::{EAGAIN, ENOMEM};
+use kernel_core::abi::{Rlimit, Rusage, RLIMIT_CORE, RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_STACK, RLIM_INFINITY, RLIM_NLIMITS};
 
 pub type Pid = u32;
 
@@ -54,6 +55,10 @@ pub struct Stats {
     pub involuntary_switches: AtomicU64,
     pub system_calls: AtomicU64,
     pub faults: AtomicU64,
+    /// CPU time of the children it reaped (and their reaped children), for
+    /// RUSAGE_CHILDREN and times().
+    pub children_user_cycles: AtomicU64,
+    pub children_system_cycles: AtomicU64,
     /// Most pages ever resident in one of its address spaces.
     pub peak_pages: AtomicU64,
 }
@@ -112,7 +117,28 @@ pub struct Details {
     pub clear_child_tid: u64,
     /// Whether it has exec'd since it was created (ends a vfork parent's wait).
     pub execed: bool,
+    /// Inherited across fork and exec.
+    pub limits: Limits,
+    pub umask: u32,
 }
+
+/// Resource limits, by RLIMIT_* number. Reported and settable; the kernel's own
+/// bounds (descriptors, processes, the stack region) are what is enforced.
+pub type Limits = [Rlimit; RLIM_NLIMITS];
+
+/// The limits init starts with: Linux's defaults, with the descriptor and process
+/// limits timeshare enforces.
+pub fn default_limits() -> Limits {
+    let mut limits = [Rlimit::UNLIMITED; RLIM_NLIMITS];
+    limits[RLIMIT_STACK as usize] = Rlimit { current: crate::mm::address_space::STACK_SIZE, maximum: RLIM_INFINITY };
+    limits[RLIMIT_CORE as usize] = Rlimit { current: 0, maximum: RLIM_INFINITY };
+    limits[RLIMIT_NOFILE as usize] = Rlimit { current: crate::fs::MAX_DESCRIPTORS as u64, maximum: crate::fs::MAX_DESCRIPTORS as u64 };
+    limits[RLIMIT_NPROC as usize] = Rlimit { current: MAX_PROCESSES as u64, maximum: MAX_PROCESSES as u64 };
+    limits
+}
+
+/// The umask init starts with.
+pub const DEFAULT_UMASK: u32 = 0o022;
 
 impl Process {
     /// Records that the process is ending; the first reason wins (exit_group racing
@@ -148,6 +174,20 @@ impl Process {
     /// switched out is nobody's CPU time.
     pub fn resume_accounting(&self) {
         self.accounted_until.store(crate::arch::x86_64::cpu::rdtsc(), Ordering::Relaxed);
+    }
+
+    /// Its resource usage so far (getrusage, wait4).
+    pub fn usage(&self) -> Rusage {
+        let stats = &self.stats;
+        let resident_now = self.memory.lock().as_ref().map_or(0, |memory| memory.resident_pages().1 as u64);
+        Rusage {
+            user_ns: crate::time::cycles_to_ns(Stats::load(&stats.user_cycles)),
+            system_ns: crate::time::cycles_to_ns(Stats::load(&stats.system_cycles)),
+            max_rss_kib: Stats::load(&stats.peak_pages).max(resident_now) * 4,
+            minor_faults: Stats::load(&stats.faults),
+            voluntary_switches: Stats::load(&stats.voluntary_switches),
+            involuntary_switches: Stats::load(&stats.involuntary_switches),
+        }
     }
 
     /// The top of this process's kernel stack and its FPU area, for the CPU.
@@ -201,6 +241,8 @@ pub struct Creation<'a> {
     pub memory: AddressSpace,
     pub files: FdTable,
     pub signals: SignalState,
+    pub limits: Limits,
+    pub umask: u32,
     pub frame: &'a TrapFrame,
     pub fpu_state: &'a [u8],
     pub fs_base: u64,
@@ -226,7 +268,7 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
         memory: Mutex::new(Some(creation.memory)),
         files: Mutex::new(creation.files),
         signals: Mutex::new(creation.signals),
-        details: Mutex::new(Details { name: creation.name, cwd: creation.cwd, clear_child_tid: 0, execed: false }),
+        details: Mutex::new(Details { name: creation.name, cwd: creation.cwd, clear_child_tid: 0, execed: false, limits: creation.limits, umask: creation.umask }),
         fs_base: AtomicU64::new(creation.fs_base),
         gs_base: AtomicU64::new(creation.gs_base),
         stats: Stats::default(),

@@ -3,6 +3,7 @@
 use super::Context;
 use crate::mm::{frame, PAGE_SIZE};
 use crate::{process, time};
+use kernel_core::abi::errno::EINVAL;
 use kernel_core::abi::Utsname;
 
 /// The identity timeshare reports. The system name is "Linux" because programs
@@ -39,4 +40,28 @@ pub fn sysinfo(context: &mut Context, [address, ..]: [u64; 6]) -> Result<u64, i6
     info[104..108].copy_from_slice(&(PAGE_SIZE as u32).to_le_bytes());
     context.copy_out(address, &info)?;
     Ok(0)
+}
+
+const GRND_NONBLOCK: u64 = 0x1;
+const GRND_RANDOM: u64 = 0x2;
+const GRND_INSECURE: u64 = 0x4;
+
+/// getrandom: fills the buffer (the generator never blocks). Linux's limits: one
+/// call returns at most 32 MiB - 1 bytes; GRND_RANDOM with GRND_INSECURE is EINVAL.
+pub fn getrandom(context: &mut Context, [address, length, flags, ..]: [u64; 6]) -> Result<u64, i64> {
+    if flags & !(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) != 0 || flags & (GRND_RANDOM | GRND_INSECURE) == (GRND_RANDOM | GRND_INSECURE) {
+        return Err(EINVAL);
+    }
+    let length = length.min((32 << 20) - 1);
+    let mut chunk = [0u8; 256];
+    let mut done = 0;
+    while done < length {
+        let piece = (length - done).min(chunk.len() as u64) as usize;
+        crate::random::fill(&mut chunk[..piece]);
+        if let Err(errno) = context.copy_out(address + done, &chunk[..piece]) {
+            return if done > 0 { Ok(done) } else { Err(errno) };
+        }
+        done += piece as u64;
+    }
+    Ok(done)
 }

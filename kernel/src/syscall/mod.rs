@@ -7,6 +7,7 @@ mod info;
 mod io;
 mod memory;
 mod process;
+mod resource;
 mod signal;
 mod time;
 
@@ -55,31 +56,45 @@ const HANDLERS: &[(usize, Handler)] = &[
     (sysno::WAIT4, process::wait4),
     (sysno::KILL, process::kill),
     (sysno::UNAME, info::uname),
+    (sysno::UMASK, resource::umask),
     (sysno::GETTIMEOFDAY, time::gettimeofday),
+    (sysno::GETRLIMIT, resource::getrlimit),
+    (sysno::GETRUSAGE, resource::getrusage),
     (sysno::SYSINFO, info::sysinfo),
+    (sysno::TIMES, resource::times),
     (sysno::GETUID, info::getuid),
     (sysno::GETGID, info::getuid),
     (sysno::GETEUID, info::getuid),
     (sysno::GETEGID, info::getuid),
     (sysno::GETPPID, process::getppid),
+    (sysno::PRCTL, process::prctl),
     (sysno::ARCH_PRCTL, process::arch_prctl),
+    (sysno::SETRLIMIT, resource::setrlimit),
     (sysno::GETTID, process::getpid),
+    (sysno::TIME, time::time),
+    (sysno::SCHED_SETAFFINITY, resource::sched_setaffinity),
+    (sysno::SCHED_GETAFFINITY, resource::sched_getaffinity),
     (sysno::SET_TID_ADDRESS, process::set_tid_address),
     (sysno::CLOCK_GETTIME, time::clock_gettime),
+    (sysno::CLOCK_GETRES, time::clock_getres),
     (sysno::CLOCK_NANOSLEEP, time::clock_nanosleep),
     (sysno::EXIT_GROUP, process::exit),
     (sysno::DUP3, io::dup3),
     (sysno::PIPE2, io::pipe2),
+    (sysno::PRLIMIT64, resource::prlimit64),
+    (sysno::GETRANDOM, info::getrandom),
 ];
 
 /// Table size: every x86_64 number fits (the highest is in the 460s).
 const TABLE_SIZE: usize = 512;
 
-/// The table indexed by number, built at compile time from `HANDLERS`.
+/// The table indexed by number, built at compile time from `HANDLERS` (which must
+/// be strictly sorted: a duplicate or misplaced entry fails the build).
 static TABLE: [Option<Handler>; TABLE_SIZE] = {
     let mut table: [Option<Handler>; TABLE_SIZE] = [None; TABLE_SIZE];
     let mut index = 0;
     while index < HANDLERS.len() {
+        assert!(index == 0 || HANDLERS[index - 1].0 < HANDLERS[index].0, "HANDLERS must be sorted by number");
         table[HANDLERS[index].0] = Some(HANDLERS[index].1);
         index += 1;
     }

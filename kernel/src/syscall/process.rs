@@ -14,7 +14,7 @@ use crate::sched::{self, WaitChannel};
 use crate::signal;
 use kernel_core::abi::errno::{E2BIG, EINVAL, ENOSYS, EPERM, ESRCH};
 use kernel_core::abi::wait::decode_wait4_options;
-use kernel_core::abi::{decode_clone, signal as signals, CloneKind, Timeval, ARCH_GET_FS, ARCH_GET_GS, ARCH_SET_FS, ARCH_SET_GS};
+use kernel_core::abi::{decode_clone, signal as signals, CloneKind, ARCH_GET_FS, ARCH_GET_GS, ARCH_SET_FS, ARCH_SET_GS};
 use kernel_core::initstack::MAX_ARG_COUNT;
 use kernel_core::sched::Arrival;
 
@@ -170,22 +170,9 @@ pub fn wait4(context: &mut Context, [pid, status_address, options, usage_address
         context.copy_out(status_address, &reaped.status.wait_status().to_le_bytes())?;
     }
     if usage_address != 0 {
-        context.copy_out(usage_address, &rusage(&reaped))?;
+        context.copy_out(usage_address, &reaped.usage.to_bytes())?;
     }
     Ok(u64::from(reaped.pid))
-}
-
-/// A `struct rusage` (144 bytes) with what timeshare counts: CPU times and context
-/// switches (ru_nvcsw, ru_nivcsw); the other fields are 0.
-fn rusage(reaped: &lifecycle::Reaped) -> [u8; 144] {
-    let mut usage = [0u8; 144];
-    let user = Timeval::from_nanos(crate::time::cycles_to_ns(reaped.user_cycles)).to_bytes();
-    let system = Timeval::from_nanos(crate::time::cycles_to_ns(reaped.system_cycles)).to_bytes();
-    usage[..16].copy_from_slice(&user);
-    usage[16..32].copy_from_slice(&system);
-    usage[128..136].copy_from_slice(&reaped.voluntary_switches.to_le_bytes());
-    usage[136..144].copy_from_slice(&reaped.involuntary_switches.to_le_bytes());
-    usage
 }
 
 pub fn kill(context: &mut Context, [pid, signal_number, ..]: [u64; 6]) -> Result<u64, i64> {
@@ -210,4 +197,42 @@ pub fn kill(context: &mut Context, [pid, signal_number, ..]: [u64; 6]) -> Result
         }
     }
     if found { Ok(0) } else { Err(ESRCH) }
+}
+
+const PR_SET_NAME: u64 = 15;
+const PR_GET_NAME: u64 = 16;
+/// The size of a process name (comm), NUL included.
+const TASK_COMM_LEN: usize = 16;
+
+/// prctl: the process name (PR_SET_NAME/PR_GET_NAME); other options are EINVAL.
+pub fn prctl(context: &mut Context, [option, address, ..]: [u64; 6]) -> Result<u64, i64> {
+    match option {
+        PR_SET_NAME => {
+            let mut name = [0u8; TASK_COMM_LEN];
+            let length = {
+                let mut length = 0;
+                while length < TASK_COMM_LEN - 1 {
+                    let mut byte = [0u8; 1];
+                    context.copy_in(address + length as u64, &mut byte)?;
+                    if byte[0] == 0 {
+                        break;
+                    }
+                    name[length] = byte[0];
+                    length += 1;
+                }
+                length
+            };
+            context.process.details.lock().name = alloc::string::String::from_utf8_lossy(&name[..length]).into_owned();
+            Ok(0)
+        }
+        PR_GET_NAME => {
+            let mut name = [0u8; TASK_COMM_LEN];
+            let current = context.process.name();
+            let length = current.len().min(TASK_COMM_LEN - 1);
+            name[..length].copy_from_slice(&current.as_bytes()[..length]);
+            context.copy_out(address, &name)?;
+            Ok(0)
+        }
+        _ => Err(EINVAL),
+    }
 }

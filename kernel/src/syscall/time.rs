@@ -39,6 +39,29 @@ pub fn gettimeofday(context: &mut Context, [time_address, zone_address, ..]: [u6
     Ok(0)
 }
 
+/// clock_getres: 1 ns for the clocks read from the TSC, one timer tick for the
+/// coarse ones.
+pub fn clock_getres(context: &mut Context, [clock, address, ..]: [u64; 6]) -> Result<u64, i64> {
+    let clock = decode_clock(clock)?;
+    let resolution = match clock {
+        ClockId::RealtimeCoarse | ClockId::MonotonicCoarse => crate::sched::TICK_NS,
+        _ => 1,
+    };
+    if address != 0 {
+        context.copy_out(address, &Timespec::from_nanos(resolution).to_bytes())?;
+    }
+    Ok(0)
+}
+
+/// time: seconds since the epoch, also stored at `address` if given.
+pub fn time(context: &mut Context, [address, ..]: [u64; 6]) -> Result<u64, i64> {
+    let seconds = time::realtime_ns() / 1_000_000_000;
+    if address != 0 {
+        context.copy_out(address, &seconds.to_le_bytes())?;
+    }
+    Ok(seconds)
+}
+
 fn read_timespec(context: &Context, address: u64) -> Result<u64, i64> {
     let mut raw = [0u8; 16];
     context.copy_in(address, &mut raw)?;

@@ -1,0 +1,127 @@
+//! Resource limits (getrlimit/setrlimit/prlimit64) and usage (getrusage, wait4).
+
+use super::errno::EINVAL;
+use super::time::Timeval;
+
+pub const RLIMIT_CPU: u32 = 0;
+pub const RLIMIT_FSIZE: u32 = 1;
+pub const RLIMIT_DATA: u32 = 2;
+pub const RLIMIT_STACK: u32 = 3;
+pub const RLIMIT_CORE: u32 = 4;
+pub const RLIMIT_RSS: u32 = 5;
+pub const RLIMIT_NPROC: u32 = 6;
+pub const RLIMIT_NOFILE: u32 = 7;
+pub const RLIMIT_MEMLOCK: u32 = 8;
+pub const RLIMIT_AS: u32 = 9;
+pub const RLIMIT_LOCKS: u32 = 10;
+pub const RLIMIT_SIGPENDING: u32 = 11;
+pub const RLIMIT_MSGQUEUE: u32 = 12;
+pub const RLIMIT_NICE: u32 = 13;
+pub const RLIMIT_RTPRIO: u32 = 14;
+pub const RLIMIT_RTTIME: u32 = 15;
+/// Number of resources (valid ones are `0..RLIM_NLIMITS`).
+pub const RLIM_NLIMITS: usize = 16;
+pub const RLIM_INFINITY: u64 = u64::MAX;
+
+pub const RUSAGE_SELF: i32 = 0;
+pub const RUSAGE_CHILDREN: i32 = -1;
+pub const RUSAGE_THREAD: i32 = 1;
+
+/// `struct rlimit` (16 bytes): soft then hard limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rlimit {
+    pub current: u64,
+    pub maximum: u64,
+}
+
+impl Rlimit {
+    pub const SIZE: usize = 16;
+    pub const UNLIMITED: Rlimit = Rlimit { current: RLIM_INFINITY, maximum: RLIM_INFINITY };
+
+    pub fn to_bytes(&self) -> [u8; Self::SIZE] {
+        let mut bytes = [0u8; Self::SIZE];
+        bytes[..8].copy_from_slice(&self.current.to_le_bytes());
+        bytes[8..].copy_from_slice(&self.maximum.to_le_bytes());
+        bytes
+    }
+
+    /// Reads a limit to set: EINVAL when the soft limit exceeds the hard one, as Linux.
+    pub fn from_bytes(bytes: [u8; Self::SIZE]) -> Result<Rlimit, i64> {
+        let mut current = [0u8; 8];
+        let mut maximum = [0u8; 8];
+        current.copy_from_slice(&bytes[..8]);
+        maximum.copy_from_slice(&bytes[8..]);
+        let limit = Rlimit { current: u64::from_le_bytes(current), maximum: u64::from_le_bytes(maximum) };
+        if limit.current > limit.maximum {
+            return Err(EINVAL);
+        }
+        Ok(limit)
+    }
+}
+
+/// The resource number in a raw argument, or EINVAL.
+pub fn decode_resource(raw: u64) -> Result<usize, i64> {
+    usize::try_from(super::uint_arg(raw)).ok().filter(|&resource| resource < RLIM_NLIMITS).ok_or(EINVAL)
+}
+
+/// What timeshare counts of a process's resource use, as `struct rusage` reports it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Rusage {
+    pub user_ns: u64,
+    pub system_ns: u64,
+    pub max_rss_kib: u64,
+    pub minor_faults: u64,
+    pub voluntary_switches: u64,
+    pub involuntary_switches: u64,
+}
+
+impl Rusage {
+    pub const SIZE: usize = 144;
+
+    /// `struct rusage`: two timevals, then 14 longs of which ru_maxrss (index 0),
+    /// ru_minflt (4), ru_nvcsw (12) and ru_nivcsw (13) are counted; the rest are 0.
+    pub fn to_bytes(&self) -> [u8; Self::SIZE] {
+        let mut bytes = [0u8; Self::SIZE];
+        bytes[..16].copy_from_slice(&Timeval::from_nanos(self.user_ns).to_bytes());
+        bytes[16..32].copy_from_slice(&Timeval::from_nanos(self.system_ns).to_bytes());
+        for (index, value) in [(0, self.max_rss_kib), (4, self.minor_faults), (12, self.voluntary_switches), (13, self.involuntary_switches)] {
+            let offset = 32 + 8 * index;
+            bytes[offset..offset + 8].copy_from_slice(&value.to_le_bytes());
+        }
+        bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rlimit_round_trip_and_soft_above_hard_is_invalid() {
+        let limit = Rlimit { current: 1024, maximum: 4096 };
+        assert_eq!(Rlimit::from_bytes(limit.to_bytes()), Ok(limit));
+        let inverted = Rlimit { current: 5, maximum: 4 };
+        assert_eq!(Rlimit::from_bytes(inverted.to_bytes()), Err(EINVAL));
+        assert_eq!(Rlimit::UNLIMITED.to_bytes(), [0xff; 16]);
+    }
+
+    #[test]
+    fn resources_are_checked() {
+        assert_eq!(decode_resource(7), Ok(7));
+        assert_eq!(decode_resource(16), Err(EINVAL));
+        assert_eq!(decode_resource(0xffff_ffff_0000_0003), Ok(3));
+    }
+
+    #[test]
+    fn rusage_layout() {
+        let usage = Rusage { user_ns: 1_500_000_000, system_ns: 2_000, max_rss_kib: 7, minor_faults: 9, voluntary_switches: 3, involuntary_switches: 4 };
+        let bytes = usage.to_bytes();
+        assert_eq!(&bytes[..8], &1u64.to_le_bytes());
+        assert_eq!(&bytes[8..16], &500_000u64.to_le_bytes());
+        assert_eq!(&bytes[24..32], &2u64.to_le_bytes());
+        assert_eq!(&bytes[32..40], &7u64.to_le_bytes());
+        assert_eq!(&bytes[64..72], &9u64.to_le_bytes());
+        assert_eq!(&bytes[128..136], &3u64.to_le_bytes());
+        assert_eq!(&bytes[136..144], &4u64.to_le_bytes());
+    }
+}

@@ -1,0 +1,124 @@
+//! Resources: limits, usage, the file-creation mask, CPU affinity.
+
+use super::Context;
+use crate::process::{self, Stats};
+use crate::time;
+use kernel_core::abi::errno::{EFAULT, EINVAL, ESRCH};
+use kernel_core::abi::{decode_resource, Rlimit, Rusage, RUSAGE_CHILDREN, RUSAGE_SELF, RUSAGE_THREAD};
+
+/// prlimit64(pid, resource, new, old): reads and/or sets a limit of the caller or
+/// of another process (every process runs as root, so any may be changed). Raising
+/// a hard limit is allowed (root), as on Linux.
+pub fn prlimit64(context: &mut Context, [pid, resource, new_address, old_address, ..]: [u64; 6]) -> Result<u64, i64> {
+    let resource = decode_resource(resource)?;
+    let target = match pid as i32 {
+        0 => context.process.clone(),
+        pid if pid > 0 => process::find(pid as u32).filter(|process| process.exit_status().is_none()).ok_or(ESRCH)?,
+        _ => return Err(EINVAL),
+    };
+    let new = if new_address != 0 {
+        let mut raw = [0u8; Rlimit::SIZE];
+        context.copy_in(new_address, &mut raw)?;
+        Some(Rlimit::from_bytes(raw)?)
+    } else {
+        None
+    };
+    let old = {
+        let mut details = target.details.lock();
+        let old = details.limits[resource];
+        if let Some(new) = new {
+            details.limits[resource] = new;
+        }
+        old
+    };
+    if old_address != 0 {
+        context.copy_out(old_address, &old.to_bytes())?;
+    }
+    Ok(0)
+}
+
+pub fn getrlimit(context: &mut Context, [resource, address, ..]: [u64; 6]) -> Result<u64, i64> {
+    prlimit64(context, [0, resource, 0, address, 0, 0])
+}
+
+pub fn setrlimit(context: &mut Context, [resource, address, ..]: [u64; 6]) -> Result<u64, i64> {
+    if address == 0 {
+        return Err(EFAULT);
+    }
+    prlimit64(context, [0, resource, address, 0, 0, 0])
+}
+
+/// The usage of the reaped children of `process`.
+fn children_usage(process: &process::Process) -> Rusage {
+    Rusage {
+        user_ns: time::cycles_to_ns(Stats::load(&process.stats.children_user_cycles)),
+        system_ns: time::cycles_to_ns(Stats::load(&process.stats.children_system_cycles)),
+        ..Rusage::default()
+    }
+}
+
+pub fn getrusage(context: &mut Context, [who, address, ..]: [u64; 6]) -> Result<u64, i64> {
+    let usage = match who as i32 {
+        RUSAGE_SELF | RUSAGE_THREAD => context.process.usage(),
+        RUSAGE_CHILDREN => children_usage(context.process),
+        _ => return Err(EINVAL),
+    };
+    context.copy_out(address, &usage.to_bytes())?;
+    Ok(0)
+}
+
+/// Clock ticks per second of times() (Linux's USER_HZ, also AT_CLKTCK).
+const USER_HZ: u64 = 100;
+
+/// times: CPU times in clock ticks; returns ticks since boot.
+pub fn times(context: &mut Context, [address, ..]: [u64; 6]) -> Result<u64, i64> {
+    if address != 0 {
+        let own = context.process.usage();
+        let children = children_usage(context.process);
+        let ticks = |ns: u64| ns / (1_000_000_000 / USER_HZ);
+        let mut buffer = [0u8; 32];
+        for (slot, value) in buffer.chunks_exact_mut(8).zip([own.user_ns, own.system_ns, children.user_ns, children.system_ns]) {
+            slot.copy_from_slice(&ticks(value).to_le_bytes());
+        }
+        context.copy_out(address, &buffer)?;
+    }
+    Ok(time::monotonic_ns() / (1_000_000_000 / USER_HZ))
+}
+
+pub fn umask(context: &mut Context, [mask, ..]: [u64; 6]) -> Result<u64, i64> {
+    let mut details = context.process.details.lock();
+    let old = details.umask;
+    details.umask = mask as u32 & 0o777;
+    Ok(u64::from(old))
+}
+
+/// The CPUs a process may run on: the one CPU there is.
+const CPU_MASK: u64 = 1;
+
+/// sched_getaffinity: writes the mask (8 bytes) and returns its size, as Linux does.
+pub fn sched_getaffinity(context: &mut Context, [pid, length, address, ..]: [u64; 6]) -> Result<u64, i64> {
+    if pid != 0 && process::find(pid as u32).is_none() {
+        return Err(ESRCH);
+    }
+    if length < 8 || length % 8 != 0 {
+        return Err(EINVAL);
+    }
+    context.copy_out(address, &CPU_MASK.to_le_bytes())?;
+    Ok(8)
+}
+
+/// sched_setaffinity: accepted when the mask includes the one CPU.
+pub fn sched_setaffinity(context: &mut Context, [pid, length, address, ..]: [u64; 6]) -> Result<u64, i64> {
+    if pid != 0 && process::find(pid as u32).is_none() {
+        return Err(ESRCH);
+    }
+    if length == 0 {
+        return Err(EINVAL);
+    }
+    let mut first = [0u8; 1];
+    context.copy_in(address, &mut first)?;
+    if u64::from(first[0]) & CPU_MASK == 0 {
+        return Err(EINVAL);
+    }
+    Ok(0)
+}
