@@ -13,6 +13,8 @@ pub enum Record {
     Panic,
     /// `ready`: the console takes input from now on.
     Ready,
+    /// `process key=value...`: one process's accounting, when it exited.
+    Process(ProcessRecord),
     /// Anything else (a kind this CLI does not know, or a malformed known kind).
     Other(String),
 }
@@ -35,8 +37,57 @@ impl Record {
             },
             ("panic", _) => Record::Panic,
             ("ready", None) => Record::Ready,
+            ("process", Some(_)) => match ProcessRecord::parse(line) {
+                Some(record) => Record::Process(record),
+                None => Record::Other(line.to_string()),
+            },
             _ => Record::Other(line.to_string()),
         }
+    }
+}
+
+/// One process's accounting, as the kernel reports it when the process exits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessRecord {
+    pub pid: u32,
+    pub ppid: u32,
+    pub end: ProgramEnd,
+    pub user_ns: u64,
+    pub system_ns: u64,
+    pub voluntary: u64,
+    pub involuntary: u64,
+    pub syscalls: u64,
+    pub faults: u64,
+    pub peak_kib: u64,
+    pub name: String,
+}
+
+impl ProcessRecord {
+    /// Parses `process pid=.. ppid=.. exit=N|signal=N user_ns=.. ... name=..` (the
+    /// name percent-encoded as kernel_core::cmdline::encode_arg writes it).
+    fn parse(line: &str) -> Option<ProcessRecord> {
+        let fields: std::collections::HashMap<&str, &str> =
+            line.split_ascii_whitespace().skip(1).filter_map(|word| word.split_once('=')).collect();
+        let number = |key: &str| fields.get(key)?.parse::<u64>().ok();
+        let end = match (number("exit"), number("signal")) {
+            (Some(code), None) => ProgramEnd::Exited(u8::try_from(code).ok()?),
+            (None, Some(signal)) => ProgramEnd::Signaled(u8::try_from(signal).ok()?),
+            _ => return None,
+        };
+        let name = kernel_core::cmdline::decode_arg(fields.get("name")?).ok()?;
+        Some(ProcessRecord {
+            pid: u32::try_from(number("pid")?).ok()?,
+            ppid: u32::try_from(number("ppid")?).ok()?,
+            end,
+            user_ns: number("user_ns")?,
+            system_ns: number("system_ns")?,
+            voluntary: number("voluntary")?,
+            involuntary: number("involuntary")?,
+            syscalls: number("syscalls")?,
+            faults: number("faults")?,
+            peak_kib: number("peak_kib")?,
+            name: String::from_utf8_lossy(&name).into_owned(),
+        })
     }
 }
 
@@ -47,6 +98,30 @@ pub struct Summary {
     pub end: Option<ProgramEnd>,
     /// Whether a `panic` record came (at any point: it wins over an earlier `exit`).
     pub panicked: bool,
+    /// Every process that exited, in order.
+    pub processes: Vec<ProcessRecord>,
+}
+
+impl Summary {
+    /// The per-process table (the demo's closing table, `--stats`).
+    pub fn process_table(&self) -> String {
+        let mut table = String::from("  pid  ppid  name          end        user ms   sys ms  switches (vol/invol)  syscalls  faults  peak KiB\n");
+        let mut processes = self.processes.clone();
+        processes.sort_by_key(|process| process.pid);
+        for process in &processes {
+            let end = match process.end {
+                ProgramEnd::Exited(code) => format!("exit {code}"),
+                ProgramEnd::Signaled(signal) => format!("signal {signal}"),
+            };
+            let ms = |ns: u64| ns as f64 / 1e6;
+            table.push_str(&format!(
+                "{:>5} {:>5}  {:<12}  {:<9} {:>8.1} {:>8.1}  {:>9} / {:<9}  {:>8}  {:>6}  {:>8}\n",
+                process.pid, process.ppid, process.name, end, ms(process.user_ns), ms(process.system_ns),
+                process.voluntary, process.involuntary, process.syscalls, process.faults, process.peak_kib
+            ));
+        }
+        table
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +140,7 @@ impl Summary {
                 self.end.get_or_insert(ProgramEnd::Signaled(n));
             }
             Record::Panic => self.panicked = true,
+            Record::Process(ref process) => self.processes.push(process.clone()),
             Record::Ready | Record::Other(_) => {}
         }
     }
@@ -81,6 +157,21 @@ mod tests {
         assert_eq!(Record::parse("signal 9\r\n"), Record::Signal(9));
         assert_eq!(Record::parse("panic"), Record::Panic);
         assert_eq!(Record::parse("panic at mm/frame.rs:12"), Record::Panic);
+    }
+
+    #[test]
+    fn process_records_parse_and_make_a_table() {
+        let line = "process pid=3 ppid=1 exit=0 user_ns=183000000 system_ns=16500000 voluntary=0 involuntary=20 syscalls=43187 faults=1 peak_kib=28 name=my%20prog";
+        let Record::Process(record) = Record::parse(line) else { panic!("a process record") };
+        assert_eq!((record.pid, record.ppid, record.end, record.involuntary), (3, 1, ProgramEnd::Exited(0), 20));
+        assert_eq!(record.name, "my prog");
+        let killed = Record::parse("process pid=2 ppid=1 signal=9 user_ns=1 system_ns=1 voluntary=0 involuntary=0 syscalls=1 faults=0 peak_kib=4 name=spin");
+        assert!(matches!(killed, Record::Process(ProcessRecord { end: ProgramEnd::Signaled(9), .. })));
+        assert!(matches!(Record::parse("process pid=2"), Record::Other(_)));
+        let mut summary = Summary::default();
+        summary.add(&Record::Process(record));
+        let table = summary.process_table();
+        assert!(table.lines().nth(1).is_some_and(|row| row.contains("my prog") && row.contains("exit 0") && row.contains("183.0")), "{table}");
     }
 
     #[test]
@@ -111,7 +202,8 @@ mod tests {
             s,
             Summary {
                 end: Some(ProgramEnd::Exited(3)),
-                panicked: false
+                panicked: false,
+                processes: Vec::new(),
             }
         );
         s.add(&Record::Panic);

@@ -117,6 +117,17 @@ struct BootArgs {
     /// Pass ARG to QEMU as is (repeatable; after everything else)
     #[arg(long = "qemu-arg", value_name = "ARG", allow_hyphen_values = true)]
     qemu_arg: Vec<OsString>,
+    /// At exit, print a table of every process (CPU time, switches, system calls, faults, peak memory) on stderr
+    #[arg(long)]
+    stats: bool,
+}
+
+/// Where the per-process table goes at the end of a run.
+#[derive(Clone, Copy)]
+enum StatsTable {
+    None,
+    Stdout,
+    Stderr,
 }
 
 fn parse_timeout(text: &str) -> Result<Duration, String> {
@@ -212,7 +223,7 @@ fn demo(args: DemoArgs) -> Result<u8, Failure> {
             .add_file(&format!("/bin/{name}"), 0o755, data)
             .map_err(usage)?;
     }
-    boot(&args.boot, initrd, init, Vec::new())
+    boot(&args.boot, initrd, init, Vec::new(), StatsTable::Stdout)
 }
 
 /// The Rust user programs: the ELF executables directly in `dir`, by file name.
@@ -255,7 +266,8 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
         .iter()
         .map(|a| a.as_encoded_bytes().to_vec())
         .collect();
-    boot(&args.boot, initrd, init, init_args)
+    let stats = if args.boot.stats { StatsTable::Stderr } else { StatsTable::None };
+    boot(&args.boot, initrd, init, init_args, stats)
 }
 
 /// Refuse on the host what the kernel would refuse: not a static x86_64 executable.
@@ -294,6 +306,7 @@ fn boot(
     mut initrd: Initrd,
     init: String,
     init_args: Vec<Vec<u8>>,
+    stats: StatsTable,
 ) -> Result<u8, Failure> {
     for spec in &boot.add {
         let shown = spec.host.display();
@@ -368,6 +381,13 @@ fn boot(
         &report.control,
         !report.qemu_stderr.trim().is_empty(),
     );
+    if !report.control.processes.is_empty() {
+        match stats {
+            StatsTable::None => {}
+            StatsTable::Stdout => print!("\nWhat the kernel counted for each process:\n{}", report.control.process_table()),
+            StatsTable::Stderr => eprint!("{}", report.control.process_table()),
+        }
+    }
     match &verdict {
         Verdict::Program(_) => {}
         Verdict::TimedOut => {
