@@ -100,7 +100,7 @@ pub fn make_runnable(pid: Pid, arrival: Arrival) {
 /// Points this CPU at `next`: kernel stack for traps, address space, TLS bases.
 fn load_process(next: &Process) {
     let (stack_top, fpu_area) = next.kernel_stack_layout();
-    PerCpu::this().set_user_context(stack_top, fpu_area);
+    PerCpu::this().set_user_context(stack_top, fpu_area, next.kernel_resume_point.load(Ordering::Relaxed));
     if let Some(memory) = next.memory.lock().as_ref() {
         memory.activate();
     }
@@ -127,6 +127,7 @@ fn switch_away(me: &Process, requeue: Option<Arrival>) {
         return;
     }
     Stats::add(counter, 1);
+    me.kernel_resume_point.store(PerCpu::this().kernel_resume_point(), Ordering::Relaxed);
     me.charge(Mode::Kernel);
     let next = next.and_then(process::find);
     let cpu = cpu_index();

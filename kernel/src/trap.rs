@@ -21,10 +21,14 @@ use kernel_core::abi::signal::{SIGBUS, SIGFPE, SIGILL, SIGSEGV, SIGTRAP};
 pub fn serve(process: &Arc<Process>, user: &mut UserState) {
     loop {
         process.charge(Mode::Kernel);
-        let reason = entry::enter_user(user.frame);
+        let reason = {
+            let mut fast_path = syscall::FastPath { process, fpu: &mut *user.fpu };
+            entry::enter_user(&mut *user.frame, &mut fast_path)
+        };
         process.charge(Mode::User);
         match reason {
-            ReturnReason::SystemCall => syscall::dispatch(process, user),
+            ReturnReason::SystemCall { served: false } => syscall::dispatch(process, user),
+            ReturnReason::SystemCall { served: true } => {}
             ReturnReason::Exception(exception) => fault(process, user, exception),
             ReturnReason::Interrupt(vector) => interrupt_from_user(vector),
         }

@@ -100,6 +100,9 @@ pub struct Process {
     pub fs_base: AtomicU64,
     pub gs_base: AtomicU64,
     pub stats: Stats,
+    /// Where its kernel thread waits in `enter_user` while the program runs
+    /// (`PerCpu::set_user_context`), kept while it is switched out.
+    pub kernel_resume_point: AtomicU64,
     /// TSC at the last accounting point (a mode change or the start of a run).
     accounted_until: AtomicU64,
     /// Set when a signal ends a blocking wait early (see `sched::block`).
@@ -152,6 +155,12 @@ impl Process {
 
     pub fn exit_status(&self) -> Option<ExitStatus> {
         *self.exit_status.lock()
+    }
+
+    /// Whether the kernel must act before the program continues: a signal to
+    /// deliver or an exit to carry out.
+    pub fn needs_attention(&self) -> bool {
+        self.exit_status().is_some() || self.signals.lock().has_deliverable()
     }
 
     pub fn name(&self) -> String {
@@ -272,6 +281,7 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
         fs_base: AtomicU64::new(creation.fs_base),
         gs_base: AtomicU64::new(creation.gs_base),
         stats: Stats::default(),
+        kernel_resume_point: AtomicU64::new(0),
         accounted_until: AtomicU64::new(0),
         interrupted: AtomicBool::new(false),
         exit_status: Mutex::new(None),

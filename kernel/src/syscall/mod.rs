@@ -15,6 +15,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use crate::mm::address_space::{AddressSpace, StringFault};
+use crate::arch::x86_64::entry::{SyscallExit, SystemCallHandler, TrapFrame};
 use crate::mm::kstack::UserState;
 use crate::process::{Process, Stats};
 use kernel_core::abi::errno::{EFAULT, ENAMETOOLONG, ENOSYS};
@@ -100,6 +101,44 @@ static TABLE: [Option<Handler>; TABLE_SIZE] = {
     }
     table
 };
+
+/// Calls that need the program's complete register frame (they copy or replace it),
+/// so the fast path defers them to the full path.
+const FULL_FRAME: &[usize] = &[sysno::RT_SIGRETURN, sysno::CLONE, sysno::FORK, sysno::VFORK, sysno::EXECVE, sysno::EXECVEAT, sysno::CLONE3];
+
+/// `FULL_FRAME` as a table indexed by number.
+static NEEDS_FULL_FRAME: [bool; TABLE_SIZE] = {
+    let mut table = [false; TABLE_SIZE];
+    let mut index = 0;
+    while index < FULL_FRAME.len() {
+        table[FULL_FRAME[index]] = true;
+        index += 1;
+    }
+    table
+};
+
+/// The fast path's handler: serves a process's system calls while it runs, in the
+/// SYSCALL entry itself, and lets it continue with SYSRET unless something (a
+/// signal, an exit) needs the kernel's full return path.
+pub struct FastPath<'a> {
+    pub process: &'a Arc<Process>,
+    pub fpu: &'a mut [u8],
+}
+
+impl SystemCallHandler for FastPath<'_> {
+    fn system_call(&mut self, frame: &mut TrapFrame) -> SyscallExit {
+        let number = frame.rax;
+        if usize::try_from(number).ok().and_then(|number| NEEDS_FULL_FRAME.get(number)).copied().unwrap_or(false) {
+            return SyscallExit::Defer;
+        }
+        dispatch(self.process, &mut UserState { frame, fpu: &mut *self.fpu });
+        if self.process.needs_attention() {
+            SyscallExit::Finish
+        } else {
+            SyscallExit::Resume
+        }
+    }
+}
 
 /// Serves the system call in the caller's registers; the result goes in rax.
 pub fn dispatch(process: &Arc<Process>, user: &mut UserState) {

@@ -9,7 +9,7 @@
 //!
 //! Kernel stack of a process, top down:
 //!   [TrapFrame: user registers] [FPU save area] [kernel frames ... enter_user]
-//! TSS.RSP0 and the per-CPU `kernel_stack_top` point just above the TrapFrame, so
+//! TSS.RSP0 points just above the TrapFrame (and the per-CPU `trap_frame` at it), so
 //! the hardware's push (SS, RSP, RFLAGS, CS, RIP, error code) and the stub's pushes
 //! fill exactly the TrapFrame.
 
@@ -22,8 +22,15 @@ use x86_64::{PrivilegeLevel, VirtAddr};
 
 use super::{cpu, gdt, percpu};
 
-/// The `vector` value the SYSCALL entry records (not an IDT vector).
+/// The `vector` value the SYSCALL entry records (not an IDT vector) ...
 const SYSCALL_VECTOR: u64 = 256;
+/// ... and the one for a call the fast path already served (only its aftermath, a
+/// signal or an exit, is left to do).
+const SYSCALL_SERVED_VECTOR: u64 = 257;
+/// The `vector` `return_by_iret` sets: any value below SYSCALL_VECTOR makes
+/// `enter_user_mode` return with IRETQ, and no entry records this one (the next entry
+/// overwrites it before `decode` reads it).
+const RESTORED_CONTEXT: u64 = 255;
 
 /// The user registers, as saved on the kernel stack at every entry from ring 3.
 #[derive(Clone, Copy, Default, Debug)]
@@ -83,6 +90,14 @@ impl TrapFrame {
     /// keeping only the bits a program may control.
     pub fn set_user_rflags(&mut self, value: u64) {
         self.rflags = (value & USER_RFLAGS_MASK) | RFLAGS_IF;
+    }
+
+    /// Makes the next return to user mode restore every register from this frame
+    /// with IRETQ. Needed when the frame no longer holds what SYSCALL left (rt_sigreturn
+    /// installs a whole interrupted context): SYSRET would load rcx and r11 with rip
+    /// and rflags instead of their saved values.
+    pub fn return_by_iret(&mut self) {
+        self.vector = RESTORED_CONTEXT;
     }
 
     /// The system call number and its six arguments, in the Linux x86_64 ABI.
@@ -153,7 +168,8 @@ pub struct PageFaultAccess {
 #[derive(Clone, Copy, Debug)]
 pub enum ReturnReason {
     /// The program executed SYSCALL; number and arguments are in the trap frame.
-    SystemCall,
+    /// `served`: the fast path already ran it (its result is in rax).
+    SystemCall { served: bool },
     /// The program caused an exception.
     Exception(Exception),
     /// A device interrupted the program (the timer, for instance).
@@ -169,36 +185,80 @@ kernel_mxcsr:
 
     .section .text.entry, "ax"
 
-    /* SYSCALL: rcx = user rip, r11 = user rflags, rsp still the user's. Interrupts
-       are off (FMASK). Build the same frame an interrupt would have built. */
+    /* SYSCALL: rcx = user rip, r11 = user rflags, rsp still the user's; interrupts
+       are off (FMASK). The fast path: save only what the kernel's Rust code may
+       clobber (the caller-saved registers; it preserves the callee-saved ones), call
+       the handler the serve loop registered, and SYSRET straight back. */
     .global syscall_entry
 syscall_entry:
     swapgs
     mov %rsp, %gs:{user_rsp}
-    mov %gs:{stack_top}, %rsp
-    pushq ${user_ds}
-    pushq %gs:{user_rsp}
-    push %r11
-    pushq ${user_cs}
-    push %rcx
-    pushq $0
-    pushq ${syscall_vector}
-    push %rax
-    push %rbx
-    push %rcx
-    push %rdx
-    push %rsi
-    push %rdi
-    push %rbp
-    push %r8
-    push %r9
-    push %r10
-    push %r11
-    push %r12
-    push %r13
-    push %r14
-    push %r15
-    jmp arrived_from_user
+    mov %gs:{trap_frame}, %rsp
+    mov %rcx, {f_rip}(%rsp)
+    mov %r11, {f_rflags}(%rsp)
+    mov %gs:{user_rsp}, %rcx
+    mov %rcx, {f_rsp}(%rsp)
+    mov %rax, {f_rax}(%rsp)
+    mov %rdi, {f_rdi}(%rsp)
+    mov %rsi, {f_rsi}(%rsp)
+    mov %rdx, {f_rdx}(%rsp)
+    mov %r10, {f_r10}(%rsp)
+    mov %r8, {f_r8}(%rsp)
+    mov %r9, {f_r9}(%rsp)
+    mov %gs:{fpu_area}, %rdi
+    mov $-1, %eax
+    mov $-1, %edx
+    xsave64 (%rdi)
+    ldmxcsr kernel_mxcsr(%rip)
+    /* The handler runs below the serve loop's frames (the resume rsp, 8 mod 16:
+       one more slot aligns the stack for the call). */
+    mov %rsp, %rdi
+    mov %gs:{handler}, %rsi
+    mov %gs:{resume_rsp}, %rsp
+    sub $8, %rsp
+    call *%gs:{handler_shim}
+    mov %gs:{trap_frame}, %rsp
+    test %al, %al
+    jnz syscall_slow_return
+    mov %gs:{fpu_area}, %rdi
+    mov $-1, %eax
+    mov $-1, %edx
+    xrstor64 (%rdi)
+    mov {f_rax}(%rsp), %rax
+    mov {f_rdi}(%rsp), %rdi
+    mov {f_rsi}(%rsp), %rsi
+    mov {f_rdx}(%rsp), %rdx
+    mov {f_r10}(%rsp), %r10
+    mov {f_r8}(%rsp), %r8
+    mov {f_r9}(%rsp), %r9
+    mov {f_rip}(%rsp), %rcx
+    mov {f_rflags}(%rsp), %r11
+    mov {f_rsp}(%rsp), %rsp
+    swapgs
+    sysretq
+
+    /* The handler asked for the full path: complete the frame (the callee-saved
+       registers still hold the program's values), note whether the call was already
+       served, and return out of enter_user_mode into the serve loop. */
+syscall_slow_return:
+    mov %rbx, {f_rbx}(%rsp)
+    mov %rbp, {f_rbp}(%rsp)
+    mov %r12, {f_r12}(%rsp)
+    mov %r13, {f_r13}(%rsp)
+    mov %r14, {f_r14}(%rsp)
+    mov %r15, {f_r15}(%rsp)
+    mov {f_rip}(%rsp), %rcx
+    mov %rcx, {f_rcx}(%rsp)
+    mov {f_rflags}(%rsp), %rcx
+    mov %rcx, {f_r11}(%rsp)
+    movq $0, {f_error}(%rsp)
+    cmp ${exit_defer}, %al
+    je 1f
+    movq ${served_vector}, {f_vector}(%rsp)
+    jmp resume_kernel
+1:
+    movq ${syscall_vector}, {f_vector}(%rsp)
+    jmp resume_kernel
 
     /* Every IDT stub jumps here with [rsp] = vector, error code, then the CPU's frame. */
     .global trap_common
@@ -232,6 +292,7 @@ arrived_from_user:
     mov $-1, %edx
     xsave64 (%rdi)
     ldmxcsr kernel_mxcsr(%rip)
+resume_kernel:
     mov %gs:{resume_rsp}, %rsp
     pop %r15
     pop %r14
@@ -257,8 +318,8 @@ enter_user_mode:
     mov $-1, %edx
     xrstor64 (%rsi)
     mov %rdi, %rsp
-    cmpq ${syscall_vector}, {vector_offset}(%rsp)
-    jne 1f
+    cmpq ${syscall_vector}, {f_vector}(%rsp)
+    jb 1f
     /* SYSRET fast path: the rip was checked canonical by enter_user. */
     pop %r15
     pop %r14
@@ -340,13 +401,34 @@ trap_in_kernel:
     iretq
     "#,
     user_rsp = const percpu::OFFSET_USER_RSP_SCRATCH,
-    stack_top = const percpu::OFFSET_KERNEL_STACK_TOP,
     fpu_area = const percpu::OFFSET_FPU_AREA,
     resume_rsp = const percpu::OFFSET_KERNEL_RESUME_RSP,
-    user_ds = const gdt::USER_DS,
-    user_cs = const gdt::USER_CS,
     syscall_vector = const SYSCALL_VECTOR,
-    vector_offset = const offset_of!(TrapFrame, vector),
+    served_vector = const SYSCALL_SERVED_VECTOR,
+    exit_defer = const SyscallExit::Defer as u8,
+    handler = const percpu::OFFSET_SYSCALL_HANDLER,
+    handler_shim = const percpu::OFFSET_SYSCALL_SHIM,
+    trap_frame = const percpu::OFFSET_TRAP_FRAME,
+    f_rip = const offset_of!(TrapFrame, rip),
+    f_rflags = const offset_of!(TrapFrame, rflags),
+    f_rsp = const offset_of!(TrapFrame, rsp),
+    f_vector = const offset_of!(TrapFrame, vector),
+    f_error = const offset_of!(TrapFrame, error_code),
+    f_rax = const offset_of!(TrapFrame, rax),
+    f_rbx = const offset_of!(TrapFrame, rbx),
+    f_rcx = const offset_of!(TrapFrame, rcx),
+    f_rdx = const offset_of!(TrapFrame, rdx),
+    f_rsi = const offset_of!(TrapFrame, rsi),
+    f_rdi = const offset_of!(TrapFrame, rdi),
+    f_rbp = const offset_of!(TrapFrame, rbp),
+    f_r8 = const offset_of!(TrapFrame, r8),
+    f_r9 = const offset_of!(TrapFrame, r9),
+    f_r10 = const offset_of!(TrapFrame, r10),
+    f_r11 = const offset_of!(TrapFrame, r11),
+    f_r12 = const offset_of!(TrapFrame, r12),
+    f_r13 = const offset_of!(TrapFrame, r13),
+    f_r14 = const offset_of!(TrapFrame, r14),
+    f_r15 = const offset_of!(TrapFrame, r15),
     kernel_trap = sym kernel_trap,
     options(att_syntax)
 );
@@ -373,24 +455,61 @@ pub fn init_syscall() {
     .expect("the GDT layout matches what SYSCALL/SYSRET require");
 }
 
+/// How a system call served on the fast path returns to the program.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub enum SyscallExit {
+    /// Straight back with SYSRET: nothing else to do.
+    Resume = 0,
+    /// Served, but something needs the kernel first (a signal, an exit): return out
+    /// of `enter_user` with `SystemCall { served: true }`.
+    Finish = 1,
+    /// Not served: it needs the complete register frame (fork, execve, sigreturn):
+    /// return out of `enter_user` with `SystemCall { served: false }`.
+    Defer = 2,
+}
+
+/// What serves system calls while `enter_user` runs the program.
+pub trait SystemCallHandler {
+    /// Serves the call in `frame` (number in rax, result to rax). The frame's
+    /// callee-saved slots (rbx, rbp, r12-r15) are *not* filled on this path: a call
+    /// that needs them must answer `Defer` without doing anything.
+    fn system_call(&mut self, frame: &mut TrapFrame) -> SyscallExit;
+}
+
+/// Called by `syscall_entry` with the frame and the handler `enter_user` registered.
+extern "C" fn system_call_shim<H: SystemCallHandler>(frame: *mut TrapFrame, handler: *mut H) -> SyscallExit {
+    // SAFETY: `enter_user` stored `handler` from a `&mut H` it holds for as long as
+    // the program runs, and the frame is the current process's trap frame, which
+    // `enter_user` also holds mutably; the program cannot run during this call, so
+    // these are the only live references to either.
+    unsafe { (*handler).system_call(&mut *frame) }
+}
+
 /// Whether `address` is a canonical lower-half (user) address.
 fn is_user_canonical(address: u64) -> bool {
     address >> 47 == 0
 }
 
 /// Runs the program described by `frame` (whose FPU state is in the area the per-CPU
-/// data names) in ring 3 until it traps back into the kernel, and says why.
+/// data names) in ring 3 until it traps back into the kernel in a way `handler` does
+/// not finish by itself, and says why. System calls go to `handler` first (the fast
+/// path, which returns straight to the program when it can).
 ///
 /// Invariant: `frame` is the trap frame at the top of the *current* process's kernel
 /// stack, and `PerCpu::set_user_context` was called for that stack. The kernel never
 /// returns to a non-canonical rip or rsp (SYSRET would fault in ring 0, IRETQ too):
-/// such a frame is reported as a #GP of the program instead, as Linux does.
-pub fn enter_user(frame: &mut TrapFrame) -> ReturnReason {
+/// such a frame is reported as a #GP of the program instead, as Linux does. The fast
+/// path's SYSRET needs no check: it returns to the instruction after a SYSCALL, and
+/// user space ends a page below the canonical boundary (USER_END), so that address is
+/// always canonical.
+pub fn enter_user<H: SystemCallHandler>(frame: &mut TrapFrame, handler: &mut H) -> ReturnReason {
     if !is_user_canonical(frame.rip) || !is_user_canonical(frame.rsp) {
         return ReturnReason::Exception(Exception::GeneralProtection { error_code: 0 });
     }
     frame.cs = u64::from(gdt::USER_CS);
     frame.ss = u64::from(gdt::USER_DS);
+    percpu::PerCpu::this().set_system_call_handler(handler as *mut H as u64, system_call_shim::<H> as *const () as u64);
     // SAFETY: the frame holds a canonical user rip/rsp, user selectors and sanitized
     // RFLAGS (every writer goes through this module), so IRETQ/SYSRET cannot fault in
     // ring 0 or grant privilege; the kernel stack and FPU area are the current
@@ -403,7 +522,8 @@ pub fn enter_user(frame: &mut TrapFrame) -> ReturnReason {
 /// Reads the reason for the last entry from the frame the entry code filled.
 fn decode(frame: &TrapFrame) -> ReturnReason {
     let exception = match frame.vector {
-        SYSCALL_VECTOR => return ReturnReason::SystemCall,
+        SYSCALL_VECTOR => return ReturnReason::SystemCall { served: false },
+        SYSCALL_SERVED_VECTOR => return ReturnReason::SystemCall { served: true },
         0 => Exception::DivideError,
         1 => Exception::Debug,
         3 => Exception::Breakpoint,

@@ -14,6 +14,8 @@ use super::cpu;
 const WANTED_COMPONENTS: u64 = 0b1110_0111;
 
 struct Layout {
+    /// The components enabled in XCR0.
+    components: u64,
     /// Bytes the XSAVE area needs for the enabled components.
     size: usize,
     /// The area as it is after `fninit` and a default MXCSR: a new program's state.
@@ -52,13 +54,27 @@ pub fn init() {
         }
         initial.drain(..offset);
         initial.truncate(size);
-        Layout { size, initial }
+        Layout { components, size, initial }
     });
 }
 
 /// Size in bytes of one process's save area.
 pub fn area_size() -> usize {
     LAYOUT.get().expect("fpu::init ran at boot").size
+}
+
+/// The XSAVE components enabled in XCR0: what an XSAVE image may hold and what the
+/// entry code's XRSTOR restores.
+pub fn components() -> u64 {
+    LAYOUT.get().expect("fpu::init ran at boot").components
+}
+
+/// The MXCSR bits this CPU supports: the MXCSR_MASK XSAVE stored in the initial
+/// state, or 0xffbf when it stored 0 (as the SDM says to assume). Loading MXCSR with
+/// any other bit set faults.
+pub fn mxcsr_mask() -> u32 {
+    let stored = initial_state().get(28..32).map_or(0, |bytes| u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]));
+    if stored == 0 { 0xffbf } else { stored }
 }
 
 /// The FPU state a freshly exec'd program starts with.
