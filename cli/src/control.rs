@@ -15,6 +15,8 @@ pub enum Record {
     Ready,
     /// `process key=value...`: one process's accounting, when it exited.
     Process(ProcessRecord),
+    /// `trace ...`: about the event trace (see `TraceRecord`).
+    Trace(TraceRecord),
     /// Anything else (a kind this CLI does not know, or a malformed known kind).
     Other(String),
 }
@@ -39,6 +41,10 @@ impl Record {
             ("ready", None) => Record::Ready,
             ("process", Some(_)) => match ProcessRecord::parse(line) {
                 Some(record) => Record::Process(record),
+                None => Record::Other(line.to_string()),
+            },
+            ("trace", Some(_)) => match TraceRecord::parse(line) {
+                Some(record) => Record::Trace(record),
                 None => Record::Other(line.to_string()),
             },
             _ => Record::Other(line.to_string()),
@@ -91,6 +97,46 @@ impl ProcessRecord {
     }
 }
 
+/// What the kernel says about its event trace (kernel/src/trace.rs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TraceRecord {
+    /// `trace ring=PHYS events=N`: the ring is at guest physical address PHYS and
+    /// holds N events; the host may start reading it.
+    Ring { physical: u64, capacity: u32 },
+    /// `trace events=N dropped=M`: at power-off, N events were recorded in all and M
+    /// dropped because the ring was full.
+    Totals { recorded: u64, dropped: u64 },
+    /// `trace unavailable`: the kernel had no memory for the ring.
+    Unavailable,
+}
+
+impl TraceRecord {
+    fn parse(line: &str) -> Option<TraceRecord> {
+        let mut words = line.split_ascii_whitespace().skip(1);
+        let first = words.next()?;
+        if first == "unavailable" {
+            return words.next().is_none().then_some(TraceRecord::Unavailable);
+        }
+        let fields: std::collections::HashMap<&str, &str> =
+            std::iter::once(first).chain(words).filter_map(|word| word.split_once('=')).collect();
+        let number = |key: &str| -> Option<u64> {
+            let text = *fields.get(key)?;
+            match text.strip_prefix("0x") {
+                Some(hex) => u64::from_str_radix(hex, 16).ok(),
+                None => text.parse().ok(),
+            }
+        };
+        match fields.len() {
+            2 if fields.contains_key("ring") => Some(TraceRecord::Ring {
+                physical: number("ring")?,
+                capacity: u32::try_from(number("events")?).ok()?,
+            }),
+            2 => Some(TraceRecord::Totals { recorded: number("events")?, dropped: number("dropped")? }),
+            _ => None,
+        }
+    }
+}
+
 /// What the control channel said about the run, folded over all its records.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Summary {
@@ -100,6 +146,8 @@ pub struct Summary {
     pub panicked: bool,
     /// Every process that exited, in order.
     pub processes: Vec<ProcessRecord>,
+    /// The trace's totals at power-off (`trace events=N dropped=M`), when traced.
+    pub trace_totals: Option<(u64, u64)>,
 }
 
 impl Summary {
@@ -141,7 +189,8 @@ impl Summary {
             }
             Record::Panic => self.panicked = true,
             Record::Process(ref process) => self.processes.push(process.clone()),
-            Record::Ready | Record::Other(_) => {}
+            Record::Trace(TraceRecord::Totals { recorded, dropped }) => self.trace_totals = Some((recorded, dropped)),
+            Record::Ready | Record::Trace(_) | Record::Other(_) => {}
         }
     }
 }
@@ -175,6 +224,25 @@ mod tests {
     }
 
     #[test]
+    fn trace_records_parse() {
+        assert_eq!(
+            Record::parse("trace ring=0x1f00000 events=65536\n"),
+            Record::Trace(TraceRecord::Ring { physical: 0x1f0_0000, capacity: 65536 })
+        );
+        assert_eq!(
+            Record::parse("trace events=123 dropped=4"),
+            Record::Trace(TraceRecord::Totals { recorded: 123, dropped: 4 })
+        );
+        assert_eq!(Record::parse("trace unavailable"), Record::Trace(TraceRecord::Unavailable));
+        for bad in ["trace", "trace ring=x events=1", "trace events=1", "trace ring=0x10 events=1 extra=2", "trace unavailable now"] {
+            assert!(matches!(Record::parse(bad), Record::Other(_)), "{bad}");
+        }
+        let mut summary = Summary::default();
+        summary.add(&Record::parse("trace events=10 dropped=2"));
+        assert_eq!(summary.trace_totals, Some((10, 2)));
+    }
+
+    #[test]
     fn unknown_and_malformed_lines_are_other() {
         for line in [
             "",
@@ -204,6 +272,7 @@ mod tests {
                 end: Some(ProgramEnd::Exited(3)),
                 panicked: false,
                 processes: Vec::new(),
+                trace_totals: None,
             }
         );
         s.add(&Record::Panic);

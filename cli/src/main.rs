@@ -5,18 +5,24 @@
 //! `env!` paths, packs an initrd, starts QEMU (`session`), and maps how the run ended to an
 //! exit status (`outcome`).
 
+mod bench;
 mod control;
 mod initrd;
+mod linux;
 mod outcome;
 mod qemu;
+mod sched_sim;
 mod session;
 mod terminal;
+mod trace;
+mod trace_ring;
 
 use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
@@ -26,6 +32,7 @@ use initrd::{AddSpec, Initrd};
 use outcome::{Verdict, EXIT_KERNEL_FAILURE, EXIT_USAGE};
 use qemu::{Accel, Machine};
 use session::{LogSink, Session};
+use trace_ring::GuestRam;
 
 /// The kernel, the Rust user programs and the C user programs, as built by build.rs.
 const KERNEL: &str = env!("TIMESHARE_KERNEL");
@@ -60,6 +67,22 @@ enum Command {
                       host's stderr. Options go before PROGRAM: everything after it is passed to the program."
     )]
     Run(RunArgs),
+    /// Simulate the scheduling policies on the host and draw the textbook's figures as SVG
+    #[command(
+        after_help = "Drives the kernel's own policy code (kernel-core/src/sched) over synthetic workloads \
+                      with a simulated 1 ms tick; writes the figures into DIR and prints the simulated \
+                      counterparts of the kernel experiments (see docs/scheduling.md)."
+    )]
+    SchedSim(sched_sim::SimArgs),
+    /// Measure the mechanism (system call, context switch, fork, exec, signal, timer tick, boot) beside Linux
+    #[command(
+        after_help = "Boots timeshare and, beside it, Debian's Linux (fetched once with apt-get download and \
+                      cached) under the same QEMU with the same benchmark program (user/c/bench.c), in two \
+                      modes: -icount (guest ns = instructions: deterministic) and plain TCG (wall time). \
+                      Prints one row per figure with both systems and the ratio timeshare/Linux \
+                      (see docs/bench.md). Exit status 1 when a timeshare figure is missing."
+    )]
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Args, Debug)]
@@ -96,9 +119,21 @@ struct BootArgs {
     /// Scheduling policy
     #[arg(long, value_name = "POLICY", value_parser = sched_parser())]
     sched: Option<SchedPolicy>,
-    /// Scheduling quantum in milliseconds (1..=1000)
+    /// Scheduling quantum in milliseconds (1..=1000): rr, stride and lottery's quantum, fair's latency target
     #[arg(long, value_name = "N", value_parser = parse_quantum)]
     quantum_ms: Option<u32>,
+    /// Seed of every pseudo-random choice in the kernel (lottery's draws): the same seed replays a run under --icount
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// MLFQ: number of priority levels (1..=16; default 3)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=16))]
+    mlfq_levels: Option<u32>,
+    /// MLFQ: quantum (= allotment) of each level in ms, top first, the last repeating (default 10,20,40)
+    #[arg(long, value_name = "MS,MS,...", value_parser = parse_mlfq_quanta)]
+    mlfq_quanta_ms: Option<MlfqQuanta>,
+    /// MLFQ: priority boost period in ms, 0 for never (default 100)
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u32).range(0..=3_600_000))]
+    mlfq_boost_ms: Option<u32>,
     /// Deterministic clock: the guest's time counts instructions (QEMU -icount shift=0,sleep=off)
     #[arg(long)]
     icount: bool,
@@ -120,6 +155,34 @@ struct BootArgs {
     /// At exit, print a table of every process (CPU time, switches, system calls, faults, peak memory) on stderr
     #[arg(long)]
     stats: bool,
+    /// Record every trap, system call, interrupt and context switch; write them to FILE as
+    /// Chrome Trace Event Format JSON (open it in Perfetto or chrome://tracing)
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
+    /// Record the schedule and draw it as an SVG timeline in FILE: a lane per process
+    #[arg(long, value_name = "FILE.svg")]
+    timeline: Option<PathBuf>,
+    /// The kernel's trace buffer, in events of 32 bytes (a power of two, 8..=4194304);
+    /// events that find it full are dropped and counted
+    #[arg(long, value_name = "EVENTS", default_value_t = DEFAULT_TRACE_EVENTS, value_parser = parse_trace_events)]
+    trace_buffer: u32,
+}
+
+/// The trace buffer's default size: 4 MiB of guest kernel heap, room for a few
+/// hundred milliseconds of the busiest workload between two reads by the host.
+const DEFAULT_TRACE_EVENTS: u32 = 1 << 17;
+
+fn parse_trace_events(text: &str) -> Result<u32, String> {
+    text.parse::<u32>()
+        .ok()
+        .filter(|n| cmdline::TRACE_EVENTS_RANGE.contains(n) && n.is_power_of_two())
+        .ok_or_else(|| {
+            format!(
+                "expected a power of two from {} to {}",
+                cmdline::TRACE_EVENTS_RANGE.start(),
+                cmdline::TRACE_EVENTS_RANGE.end()
+            )
+        })
 }
 
 /// Where the per-process table goes at the end of a run.
@@ -145,6 +208,15 @@ fn sched_parser() -> impl clap::builder::TypedValueParser<Value = SchedPolicy> {
     use clap::builder::TypedValueParser;
     clap::builder::PossibleValuesParser::new(SchedPolicy::WORDS.iter().copied())
         .map(|word| SchedPolicy::from_word(&word).expect("one of SchedPolicy::WORDS"))
+}
+
+/// One value holding a list (an alias, so that clap does not take `Vec` for "repeatable").
+type MlfqQuanta = Vec<u32>;
+
+fn parse_mlfq_quanta(text: &str) -> Result<MlfqQuanta, String> {
+    cmdline::parse(&format!("mlfq_quanta_ms={text}"))
+        .map(|options| options.mlfq_quanta_ms)
+        .map_err(|_| "expected 1 to 16 comma-separated milliseconds in 1..=1000, such as 10,20,40".to_string())
 }
 
 fn parse_quantum(text: &str) -> Result<u32, String> {
@@ -180,6 +252,8 @@ fn main() -> ExitCode {
     })) {
         Command::Demo(args) => demo(args),
         Command::Run(args) => run(args),
+        Command::Bench(args) => Ok(bench::main(args)),
+        Command::SchedSim(args) => sched_sim::run(args).map_err(|message| Failure { status: 1, message }),
     };
     terminal::restore();
     match result {
@@ -224,6 +298,13 @@ fn demo(args: DemoArgs) -> Result<u8, Failure> {
             .map_err(usage)?;
     }
     boot(&args.boot, initrd, init, Vec::new(), StatsTable::Stdout)
+}
+
+impl BootArgs {
+    /// Whether the kernel must record its event trace.
+    fn tracing(&self) -> bool {
+        self.trace.is_some() || self.timeline.is_some()
+    }
 }
 
 /// The Rust user programs: the ELF executables directly in `dir`, by file name.
@@ -295,7 +376,12 @@ fn kernel_options(boot: &BootArgs, init: String, init_args: Vec<Vec<u8>>) -> Ker
         init_env: vec![b"PATH=/bin".to_vec()],
         quantum_ms: boot.quantum_ms.unwrap_or(defaults.quantum_ms),
         sched: boot.sched.unwrap_or(defaults.sched),
+        seed: boot.seed.unwrap_or(defaults.seed),
+        mlfq_levels: boot.mlfq_levels.unwrap_or(defaults.mlfq_levels),
+        mlfq_quanta_ms: boot.mlfq_quanta_ms.clone().unwrap_or_else(|| defaults.mlfq_quanta_ms.clone()),
+        mlfq_boost_ms: boot.mlfq_boost_ms.unwrap_or(defaults.mlfq_boost_ms),
         console: if terminal::stdin_is_our_terminal() { ConsoleMode::Terminal } else { ConsoleMode::Stream },
+        trace_events: if boot.tracing() { boot.trace_buffer } else { 0 },
         ..defaults
     }
 }
@@ -330,10 +416,30 @@ fn boot(
         None if boot.verbose => LogSink::Stderr,
         None => LogSink::Memory,
     };
+    let trace_files = [(&boot.trace, "--trace"), (&boot.timeline, "--timeline")].map(|(path, option)| {
+        path.as_ref()
+            .map(|path| {
+                File::create(path)
+                    .map(|file| (path.clone(), file))
+                    .map_err(|e| usage(format!("{option} {}: {}", path.display(), describe(&e))))
+            })
+            .transpose()
+    });
+    let [json_file, svg_file] = trace_files;
+    let (json_file, svg_file) = (json_file?, svg_file?);
     let qemu = qemu::find().map_err(|message| Failure {
         status: EXIT_KERNEL_FAILURE,
         message,
     })?;
+    let guest_ram = if boot.tracing() {
+        let ram = GuestRam::create(boot.memory).map_err(|e| Failure {
+            status: EXIT_KERNEL_FAILURE,
+            message: format!("cannot create the shared guest memory for the trace: {e}"),
+        })?;
+        Some(Arc::new(ram))
+    } else {
+        None
+    };
 
     let workdir = TempDir::new().map_err(|e| Failure {
         status: EXIT_KERNEL_FAILURE,
@@ -345,6 +451,7 @@ fn boot(
         status: EXIT_KERNEL_FAILURE,
         message: format!("{}: {}", initrd_path.display(), describe(&e)),
     })?;
+    let program = init.rsplit('/').next().unwrap_or(&init).to_string();
     let machine = Machine {
         kernel: PathBuf::from(KERNEL),
         initrd: initrd_path,
@@ -366,6 +473,7 @@ fn boot(
         timeout: boot.timeout,
         log,
         verbose: boot.verbose,
+        guest_ram,
     }
     .run()
     .map_err(|e| Failure {
@@ -381,6 +489,9 @@ fn boot(
         &report.control,
         !report.qemu_stderr.trim().is_empty(),
     );
+    if let Some(capture) = &report.trace {
+        write_trace(capture, report.control.trace_totals, json_file, svg_file, &program, &scheduler(boot));
+    }
     if !report.control.processes.is_empty() {
         match stats {
             StatsTable::None => {}
@@ -401,6 +512,59 @@ fn boot(
         Verdict::KernelFailure(reason) => report_kernel_failure(reason, boot, &report),
     }
     Ok(verdict.exit_status())
+}
+
+/// The scheduling policy and its quantum, as the timeline's subtitle names them.
+fn scheduler(boot: &BootArgs) -> String {
+    let defaults = KernelOptions::default();
+    let policy = boot.sched.unwrap_or(defaults.sched);
+    let quantum_ms = boot.quantum_ms.unwrap_or(defaults.quantum_ms);
+    match policy {
+        SchedPolicy::Mlfq => format!("policy {}", policy.word()),
+        SchedPolicy::Fair => format!("policy {}, latency target {quantum_ms} ms", policy.word()),
+        _ => format!("policy {}, quantum {quantum_ms} ms", policy.word()),
+    }
+}
+
+/// Writes the trace's JSON and SVG files, and says on stderr what went wrong, if
+/// anything (no trace at all, events dropped or lost, a file that could not be
+/// written). `totals` is what the kernel said it recorded and dropped at power-off.
+fn write_trace(
+    capture: &trace_ring::Capture,
+    totals: Option<(u64, u64)>,
+    json: Option<(PathBuf, File)>,
+    svg: Option<(PathBuf, File)>,
+    title: &str,
+    scheduler: &str,
+) {
+    if let Some(error) = &capture.error {
+        eprintln!("timeshare: trace: {error}");
+    } else if capture.capacity == 0 {
+        eprintln!("timeshare: trace: the kernel made no trace buffer (too little memory for --trace-buffer? the kernel log says: --verbose)");
+    }
+    if let Some((recorded, _)) = totals.filter(|&(recorded, _)| recorded != capture.events.len() as u64) {
+        eprintln!("timeshare: trace: the kernel recorded {recorded} events but {} were read", capture.events.len());
+    }
+    if capture.dropped > 0 {
+        eprintln!(
+            "timeshare: trace: {} events dropped because the trace buffer ({} events) was full; a larger --trace-buffer keeps them",
+            capture.dropped, capture.capacity
+        );
+    }
+    let timeline = trace::Timeline::build(&capture.events, capture.tsc_hz, capture.dropped);
+    let written = |path: &Path, result: std::io::Result<()>| {
+        if let Err(e) = result {
+            eprintln!("timeshare: {}: {}", path.display(), describe(&e));
+        }
+    };
+    if let Some((path, file)) = json {
+        let mut out = std::io::BufWriter::new(file);
+        written(&path, trace::chrome_json(&timeline, &mut out).and_then(|()| out.flush()));
+    }
+    if let Some((path, mut file)) = svg {
+        let options = trace::SvgOptions { scheduler: scheduler.to_string(), title: title.to_string() };
+        written(&path, file.write_all(trace::svg(&timeline, &options).as_bytes()));
+    }
 }
 
 /// Tell the user why the kernel failed: the reason, the kernel log's tail (unless it was
@@ -550,6 +714,13 @@ mod tests {
             &["run", "--sched", "fifo", "p"],
             &["run", "--quantum-ms", "0", "p"],
             &["run", "--quantum-ms", "1001", "p"],
+            &["run", "--seed", "-1", "p"],
+            &["run", "--mlfq-levels", "0", "p"],
+            &["run", "--mlfq-levels", "17", "p"],
+            &["run", "--mlfq-quanta-ms", "10,0", "p"],
+            &["run", "--mlfq-quanta-ms", "", "p"],
+            &["run", "--mlfq-boost-ms", "3600001", "p"],
+            &["sched-sim", "--bench", "x"],
             &["run", "--timeout", "0", "p"],
             &["run", "--timeout", "soon", "p"],
             &["run", "--accel", "hvf", "p"],
@@ -576,6 +747,28 @@ mod tests {
         assert_eq!(options.init_env, [b"PATH=/bin".to_vec()]);
         assert_eq!(options.quantum_ms, 7);
         assert_eq!(cmdline::parse(&cmdline::render(&options)), Ok(options));
+    }
+
+    #[test]
+    fn scheduling_options_reach_the_kernel_command_line() {
+        let run = run_args(&[
+            "run", "--sched", "mlfq", "--seed", "7", "--mlfq-levels", "4", "--mlfq-quanta-ms", "5,50", "--mlfq-boost-ms", "0", "./p",
+        ]);
+        let options = kernel_options(&run.boot, "/bin/p".into(), Vec::new());
+        assert_eq!(options.sched, SchedPolicy::Mlfq);
+        assert_eq!(options.seed, 7);
+        assert_eq!((options.mlfq_levels, options.mlfq_boost_ms), (4, 0));
+        assert_eq!(options.mlfq_quanta_ms, [5, 50]);
+        let defaults = kernel_options(&run_args(&["run", "./p"]).boot, "/bin/p".into(), Vec::new());
+        assert_eq!(defaults.sched, SchedPolicy::RoundRobin);
+        assert_eq!(defaults.mlfq_quanta_ms, KernelOptions::default().mlfq_quanta_ms);
+        for word in SchedPolicy::WORDS {
+            assert_eq!(run_args(&["run", "--sched", word, "./p"]).boot.sched.map(SchedPolicy::word), Some(*word));
+        }
+        match parse(&["sched-sim", "--out", "figs", "--seed", "3"]).unwrap().command {
+            Some(Command::SchedSim(_)) => {}
+            other => panic!("not sched-sim: {other:?}"),
+        }
     }
 
     #[test]

@@ -85,7 +85,7 @@ mod tests {
     use super::*;
 
     fn summary(end: Option<ProgramEnd>, panicked: bool) -> Summary {
-        Summary { end, panicked, processes: Vec::new() }
+        Summary { end, panicked, ..Summary::default() }
     }
 
     #[test]

@@ -11,6 +11,10 @@
 //!
 //! Each chardev is one end of a socketpair inherited by QEMU (`socket,fd=N`), so nothing
 //! but the guest's bytes travels on it and nothing lands in the file system.
+//!
+//! When tracing, a sixth channel: the guest's RAM itself is a memory file (memfd) that
+//! QEMU inherits and maps shared (`memory-backend-file` on `/proc/self/fd/N`), so the
+//! host reads the kernel's trace ring while the machine runs (see `trace_reader`).
 
 use std::ffi::OsString;
 use std::os::fd::RawFd;
@@ -55,6 +59,8 @@ pub struct ChannelFds {
     pub stderr: RawFd,
     pub klog: RawFd,
     pub control: RawFd,
+    /// The memory file that holds guest RAM, shared with the host (tracing only).
+    pub guest_ram: Option<RawFd>,
 }
 
 pub const PORT_STDERR: u16 = 0xe9;
@@ -68,6 +74,17 @@ pub fn arguments(machine: &Machine, fds: ChannelFds) -> Vec<OsString> {
     let mut push = |items: &[&str]| args.extend(items.iter().map(OsString::from));
     push(&["-M", "pc", "-cpu", "max", "-accel", machine.accel.as_str()]);
     push(&["-m", &format!("{}M", machine.memory_mib), "-smp", "1"]);
+    if let Some(fd) = fds.guest_ram {
+        push(&[
+            "-object",
+            &format!(
+                "memory-backend-file,id=ram,size={}M,mem-path=/proc/self/fd/{fd},share=on",
+                machine.memory_mib
+            ),
+            "-machine",
+            "memory-backend=ram",
+        ]);
+    }
     push(&[
         "-display",
         "none",
@@ -157,6 +174,7 @@ mod tests {
         stderr: 11,
         klog: 12,
         control: 13,
+        guest_ram: None,
     };
 
     fn joined(m: &Machine) -> String {
@@ -194,6 +212,19 @@ mod tests {
         assert!(line.contains("-m 1024M "), "{line}");
         assert!(line.contains(" -icount shift=0,sleep=off "), "{line}");
         assert!(line.ends_with(" -append init=/bin/hello -d int"), "{line}");
+    }
+
+    #[test]
+    fn traced_machines_share_their_ram() {
+        let fds = ChannelFds { guest_ram: Some(15), ..FDS };
+        let line = arguments(&machine(), fds).iter().map(|a| a.to_str().unwrap()).collect::<Vec<_>>().join(" ");
+        assert!(
+            line.contains(
+                "-m 256M -smp 1 -object memory-backend-file,id=ram,size=256M,mem-path=/proc/self/fd/15,share=on \
+                 -machine memory-backend=ram "
+            ),
+            "{line}"
+        );
     }
 
     #[test]

@@ -20,10 +20,11 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use crate::control::{Record, Summary};
+use crate::control::{Record, Summary, TraceRecord};
 use crate::outcome::QemuEnd;
 use crate::qemu::{self, ChannelFds, Machine};
 use crate::terminal;
+use crate::trace_ring::{self, Capture, GuestRam};
 
 /// Where the kernel log (port 0xea) goes. A bounded tail is kept in memory in every case.
 pub enum LogSink {
@@ -39,6 +40,8 @@ pub struct Session<'a> {
     pub log: LogSink,
     /// Pass QEMU's own stderr through as it comes (otherwise shown only on failure).
     pub verbose: bool,
+    /// Guest RAM shared with us, to read the kernel's trace ring (when tracing).
+    pub guest_ram: Option<Arc<GuestRam>>,
 }
 
 pub struct Report {
@@ -48,6 +51,8 @@ pub struct Report {
     pub log_tail: Vec<String>,
     /// What QEMU itself printed on its stderr (its tail).
     pub qemu_stderr: String,
+    /// The kernel's event trace (when tracing).
+    pub trace: Option<Capture>,
 }
 
 /// Lines of kernel log kept in memory for a failure report.
@@ -70,8 +75,10 @@ impl Session<'_> {
             stderr: stderr_guest.as_raw_fd(),
             klog: klog_guest.as_raw_fd(),
             control: control_guest.as_raw_fd(),
+            guest_ram: self.guest_ram.as_ref().map(|ram| ram.raw_fd()),
         };
-        let inherited = [fds.console, fds.host_control, fds.stderr, fds.klog, fds.control];
+        let mut inherited = vec![fds.console, fds.host_control, fds.stderr, fds.klog, fds.control];
+        inherited.extend(fds.guest_ram);
 
         let mut command = Command::new(&self.qemu);
         command
@@ -85,7 +92,7 @@ impl Session<'_> {
         // SAFETY: only async-signal-safe calls (fcntl, prctl) between fork and exec.
         unsafe {
             command.pre_exec(move || {
-                for fd in inherited {
+                for &fd in &inherited {
                     if libc::fcntl(fd, libc::F_SETFD, 0) != 0 {
                         return Err(io::Error::last_os_error());
                     }
@@ -114,16 +121,26 @@ impl Session<'_> {
             spawn_relay("stderr", stderr, io::stderr),
         ];
         let klog_thread = spawn_log(klog, self.log);
+        let machine_stopped = Arc::new(AtomicBool::new(false));
+        let (trace_ring, trace_thread) = match self.guest_ram {
+            Some(ram) => {
+                let (announce, announced) = std::sync::mpsc::channel();
+                (Some(announce), Some(trace_ring::spawn_reader(ram, announced, machine_stopped.clone())))
+            }
+            None => (None, None),
+        };
         let control_thread = thread::Builder::new()
             .name("control".into())
-            .spawn(move || read_control(control, &ready))?;
+            .spawn(move || read_control(control, &ready, trace_ring))?;
         let qemu_stderr = child.stderr.take().expect("stderr is piped");
         let verbose = self.verbose;
         let qemu_stderr_thread = thread::Builder::new()
             .name("qemu-stderr".into())
             .spawn(move || read_qemu_stderr(qemu_stderr, verbose))?;
 
-        let end = wait(&mut child, started, self.timeout, &escaped)?;
+        let end = wait(&mut child, started, self.timeout, &escaped);
+        machine_stopped.store(true, Ordering::SeqCst);
+        let end = end?;
 
         for relay in relays {
             let _ = relay.join();
@@ -131,11 +148,13 @@ impl Session<'_> {
         let log_tail = klog_thread.join().unwrap_or_default();
         let control = control_thread.join().unwrap_or_default();
         let qemu_stderr = qemu_stderr_thread.join().unwrap_or_default();
+        let trace = trace_thread.map(|thread| thread.join().unwrap_or_default());
         Ok(Report {
             end,
             control,
             log_tail,
             qemu_stderr,
+            trace,
         })
     }
 }
@@ -398,8 +417,9 @@ impl Tail {
     }
 }
 
-/// Read the control channel to its end, announcing `ready` when it comes.
-fn read_control(from: UnixStream, ready: &Ready) -> Summary {
+/// Read the control channel to its end, announcing `ready` when it comes, and where
+/// the trace ring is (to the trace reader) when the kernel says.
+fn read_control(from: UnixStream, ready: &Ready, trace_ring: Option<std::sync::mpsc::Sender<(u64, u32)>>) -> Summary {
     let mut summary = Summary::default();
     let mut reader = io::BufReader::new(from);
     let mut line = Vec::new();
@@ -411,6 +431,9 @@ fn read_control(from: UnixStream, ready: &Ready) -> Summary {
                 let record = Record::parse(&String::from_utf8_lossy(&line));
                 if record == Record::Ready {
                     ready.announce();
+                }
+                if let (Record::Trace(TraceRecord::Ring { physical, capacity }), Some(reader)) = (&record, &trace_ring) {
+                    let _ = reader.send((*physical, *capacity));
                 }
                 summary.add(&record);
             }

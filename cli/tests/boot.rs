@@ -6,7 +6,6 @@ mod common;
 use common::*;
 
 #[test]
-#[ignore = "needs the kernel's user mode (issue 2)"]
 fn hello_world_in_user_mode() {
     let output = run(&c_program("hello"), &[]);
     assert_status(&output, 3);

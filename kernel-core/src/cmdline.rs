@@ -3,7 +3,7 @@
 //!
 //! Syntax: whitespace-separated words.
 //! ```text
-//! init=/bin/sh log=debug quantum_ms=5 sched=rr seed=42 env=HOME=/ env=TERM=vt100 -- -c echo%20hi
+//! init=/bin/sh log=debug quantum_ms=5 sched=rr seed=42 trace=65536 env=HOME=/ env=TERM=vt100 -- -c echo%20hi
 //! ```
 //! - `key=value` options; each may appear once, except `env`, which adds one
 //!   environment string per occurrence (`PATH=/bin` is the default when none is
@@ -77,6 +77,14 @@ keyword_enum! {
     pub enum SchedPolicy {
         /// Round robin: every runnable process gets one quantum in turn.
         RoundRobin => "rr",
+        /// Multi-level feedback queue (OSTEP's five rules; `mlfq_*` options).
+        Mlfq => "mlfq",
+        /// Stride scheduling: deterministic proportional share by nice weight.
+        Stride => "stride",
+        /// Lottery scheduling: proportional share by a seeded draw of nice-weighted tickets.
+        Lottery => "lottery",
+        /// Virtual-runtime fair share (CFS-like), weighted by nice.
+        Fair => "fair",
     }
 }
 
@@ -96,10 +104,30 @@ pub struct KernelOptions {
     /// Seeds every pseudo-random choice, so runs are reproducible.
     pub seed: u64,
     pub console: ConsoleMode,
+    /// MLFQ: the number of priority levels, `MLFQ_LEVELS_RANGE`.
+    pub mlfq_levels: u32,
+    /// MLFQ: the quantum (= allotment) of each level in ms, top level first; the
+    /// last one repeats for the levels below, extra ones are unused. 1 to
+    /// `MLFQ_MAX_LEVELS` values, each in `QUANTUM_MS_RANGE`.
+    pub mlfq_quanta_ms: Vec<u32>,
+    /// MLFQ: the priority boost period in ms (0: never), up to `MLFQ_BOOST_MS_MAX`.
+    pub mlfq_boost_ms: u32,
+    /// The event trace's ring, in events (`TRACE_EVENTS_RANGE`, a power of two), or
+    /// 0 for no trace (see `crate::trace`).
+    pub trace_events: u32,
 }
+
+/// The ring sizes `trace` accepts besides 0 (off).
+pub const TRACE_EVENTS_RANGE: core::ops::RangeInclusive<u32> = crate::trace::MIN_CAPACITY..=crate::trace::MAX_CAPACITY;
 
 /// The quanta `quantum_ms` accepts.
 pub const QUANTUM_MS_RANGE: core::ops::RangeInclusive<u32> = 1..=1000;
+/// The most MLFQ levels.
+pub const MLFQ_MAX_LEVELS: u32 = 16;
+/// The MLFQ level counts `mlfq_levels` accepts.
+pub const MLFQ_LEVELS_RANGE: core::ops::RangeInclusive<u32> = 1..=MLFQ_MAX_LEVELS;
+/// The longest boost period `mlfq_boost_ms` accepts (one hour).
+pub const MLFQ_BOOST_MS_MAX: u32 = 3_600_000;
 
 impl Default for KernelOptions {
     /// The options of an empty command line.
@@ -113,6 +141,10 @@ impl Default for KernelOptions {
             sched: SchedPolicy::RoundRobin,
             seed: 1,
             console: ConsoleMode::Terminal,
+            mlfq_levels: 3,
+            mlfq_quanta_ms: vec![10, 20, 40],
+            mlfq_boost_ms: 100,
+            trace_events: 0,
         }
     }
 }
@@ -120,7 +152,7 @@ impl Default for KernelOptions {
 /// The word that makes the environment empty.
 const NO_ENV: &str = "noenv";
 /// Every option key.
-const KEYS: [&str; 8] = ["init", "log", "quantum_ms", "sched", "seed", "console", "env", NO_ENV];
+const KEYS: [&str; 12] = ["init", "log", "quantum_ms", "sched", "seed", "console", "trace", "mlfq_levels", "mlfq_quanta_ms", "mlfq_boost_ms", "env", NO_ENV];
 /// The word that ends the options; every later word is an argument of init.
 const ARGS_SEPARATOR: &str = "--";
 /// The encoding of an empty argument: `%` followed by a non-hex character, so it
@@ -238,6 +270,29 @@ pub fn parse(cmdline: &str) -> Result<KernelOptions, CmdlineError> {
                 options.console = ConsoleMode::from_word(value)
                     .ok_or_else(|| bad_value(key, value, &one_of(ConsoleMode::WORDS)))?;
             }
+            "mlfq_levels" => {
+                options.mlfq_levels = parse_decimal(value)
+                    .and_then(|n| u32::try_from(n).ok())
+                    .filter(|n| MLFQ_LEVELS_RANGE.contains(n))
+                    .ok_or_else(|| bad_value(key, value, "1..=16"))?;
+            }
+            "mlfq_quanta_ms" => {
+                options.mlfq_quanta_ms = parse_quanta(value).ok_or_else(|| {
+                    bad_value(key, value, "1 to 16 comma-separated numbers in 1..=1000, such as 10,20,40")
+                })?;
+            }
+            "mlfq_boost_ms" => {
+                options.mlfq_boost_ms = parse_decimal(value)
+                    .and_then(|n| u32::try_from(n).ok())
+                    .filter(|n| *n <= MLFQ_BOOST_MS_MAX)
+                    .ok_or_else(|| bad_value(key, value, "0..=3600000 (0: never)"))?;
+            }
+            "trace" => {
+                options.trace_events = parse_decimal(value)
+                    .and_then(|n| u32::try_from(n).ok())
+                    .filter(|&n| n == 0 || (TRACE_EVENTS_RANGE.contains(&n) && n.is_power_of_two()))
+                    .ok_or_else(|| bad_value(key, value, "0 (off) or a power of two from 8 to 4194304"))?;
+            }
             _ => {
                 if seen.contains(&NO_ENV) {
                     return Err(CmdlineError::ConflictingOptions {
@@ -282,6 +337,15 @@ fn parse_decimal(value: &str) -> Option<u64> {
     value.parse().ok()
 }
 
+/// A comma-separated list of 1 to `MLFQ_MAX_LEVELS` quanta in `QUANTUM_MS_RANGE`.
+fn parse_quanta(value: &str) -> Option<Vec<u32>> {
+    let quanta = value
+        .split(',')
+        .map(|part| parse_decimal(part).and_then(|n| u32::try_from(n).ok()).filter(|n| QUANTUM_MS_RANGE.contains(n)))
+        .collect::<Option<Vec<u32>>>()?;
+    (quanta.len() <= MLFQ_MAX_LEVELS as usize).then_some(quanta)
+}
+
 /// The init path: percent-decoded, UTF-8, absolute.
 fn parse_init(value: &str) -> Result<String, CmdlineError> {
     let expected = "an absolute path such as /bin/init";
@@ -298,24 +362,32 @@ fn parse_init(value: &str) -> Result<String, CmdlineError> {
 /// `%`, bytes >= 0x7f) becomes `%XX` with two uppercase hex digits, and the empty
 /// string becomes `%_`. `decode_arg` inverts it exactly.
 pub fn encode_arg(arg: &[u8]) -> String {
+    let mut word = String::with_capacity(arg.len());
+    encode_arg_into(arg, |piece| word.push_str(piece));
+    word
+}
+
+/// `encode_arg` without allocating: hands the encoded word to `emit` piece by piece
+/// (each piece one character or one `%XX`).
+pub fn encode_arg_into(arg: &[u8], mut emit: impl FnMut(&str)) {
     if arg.is_empty() {
-        return EMPTY_ARG.to_string();
+        emit(EMPTY_ARG);
+        return;
     }
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut word = String::with_capacity(arg.len());
     for &byte in arg {
         if (0x21..=0x7e).contains(&byte) && byte != b'%' {
-            word.push(char::from(byte));
+            let single = [byte];
+            emit(core::str::from_utf8(&single).unwrap_or("?"));
         } else {
-            word.push('%');
-            for nibble in [byte >> 4, byte & 0xf] {
-                word.push(char::from(
-                    HEX.get(usize::from(nibble)).copied().unwrap_or(b'0'),
-                ));
-            }
+            let escaped = [
+                b'%',
+                HEX.get(usize::from(byte >> 4)).copied().unwrap_or(b'0'),
+                HEX.get(usize::from(byte & 0xf)).copied().unwrap_or(b'0'),
+            ];
+            emit(core::str::from_utf8(&escaped).unwrap_or("?"));
         }
     }
-    word
 }
 
 /// Decodes one word written by `encode_arg`: `%XX` (either case) is the byte XX,
@@ -348,6 +420,11 @@ fn hex_value(digit: u8) -> Option<u8> {
         .and_then(|value| u8::try_from(value).ok())
 }
 
+/// `1,2,3`.
+fn join_numbers(numbers: &[u32]) -> String {
+    numbers.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+}
+
 /// Writes `options` as a command line that `parse` turns back into the same
 /// options (for every value `parse` can produce). All options are written out,
 /// so the line documents the whole configuration.
@@ -359,6 +436,10 @@ pub fn render(options: &KernelOptions) -> String {
         alloc::format!("sched={}", options.sched.word()),
         alloc::format!("seed={}", options.seed),
         alloc::format!("console={}", options.console.word()),
+        alloc::format!("mlfq_levels={}", options.mlfq_levels),
+        alloc::format!("mlfq_quanta_ms={}", join_numbers(&options.mlfq_quanta_ms)),
+        alloc::format!("mlfq_boost_ms={}", options.mlfq_boost_ms),
+        alloc::format!("trace={}", options.trace_events),
     ];
     if options.init_env.is_empty() {
         words.push(NO_ENV.to_string());
@@ -397,7 +478,7 @@ mod tests {
     #[test]
     fn every_option() {
         let line = "init=/bin/sh log=trace quantum_ms=1000 sched=rr seed=18446744073709551615 console=pipe \
-                    env=HOME=/ env=A%20B=c -- -c echo%20hi %_";
+                    trace=64 env=HOME=/ env=A%20B=c -- -c echo%20hi %_";
         let options = parse(line).unwrap();
         assert_eq!(
             options,
@@ -410,6 +491,10 @@ mod tests {
                 sched: SchedPolicy::RoundRobin,
                 seed: u64::MAX,
                 console: ConsoleMode::Stream,
+                trace_events: 64,
+                mlfq_levels: 3,
+                mlfq_quanta_ms: vec![10, 20, 40],
+                mlfq_boost_ms: 100,
             }
         );
     }
@@ -452,7 +537,7 @@ mod tests {
         assert_eq!(error, CmdlineError::UnknownOption { word: "foo".into() });
         assert_eq!(
             error.to_string(),
-            "unknown kernel option `foo` (known: init, log, quantum_ms, sched, seed, console, env, noenv)"
+            "unknown kernel option `foo` (known: init, log, quantum_ms, sched, seed, console, trace, mlfq_levels, mlfq_quanta_ms, mlfq_boost_ms, env, noenv)"
         );
         assert!(
             matches!(parse("quantum=5"), Err(CmdlineError::UnknownOption { word }) if word == "quantum=5")
@@ -502,8 +587,8 @@ mod tests {
             "bad value `loud` for log: expected one of error, warn, info, debug, trace"
         );
         assert_eq!(
-            parse("sched=mlfq").unwrap_err().to_string(),
-            "bad value `mlfq` for sched: expected one of rr"
+            parse("sched=cfs").unwrap_err().to_string(),
+            "bad value `cfs` for sched: expected one of rr, mlfq, stride, lottery, fair"
         );
         assert!(matches!(
             parse("seed=0x10"),
@@ -526,6 +611,57 @@ mod tests {
             Err(CmdlineError::BadValue { key: "init", .. })
         ));
         assert_eq!(parse("init=/my%20bin/x").unwrap().init, "/my bin/x");
+    }
+
+    #[test]
+    fn trace_rings_are_off_or_a_power_of_two() {
+        assert_eq!(parse("").unwrap().trace_events, 0);
+        assert_eq!(parse("trace=0").unwrap().trace_events, 0);
+        assert_eq!(parse("trace=8").unwrap().trace_events, 8);
+        assert_eq!(parse("trace=4194304").unwrap().trace_events, 1 << 22);
+        for bad in ["4", "12", "8388608", "-8", "x", "", "65536k"] {
+            let line = alloc::format!("trace={bad}");
+            assert!(
+                matches!(parse(&line), Err(CmdlineError::BadValue { key: "trace", .. })),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn scheduling_policies_and_their_knobs() {
+        for (word, policy) in [
+            ("rr", SchedPolicy::RoundRobin),
+            ("mlfq", SchedPolicy::Mlfq),
+            ("stride", SchedPolicy::Stride),
+            ("lottery", SchedPolicy::Lottery),
+            ("fair", SchedPolicy::Fair),
+        ] {
+            assert_eq!(parse(&alloc::format!("sched={word}")).unwrap().sched, policy);
+        }
+        let options = parse("sched=mlfq mlfq_levels=4 mlfq_quanta_ms=5,1000 mlfq_boost_ms=0").unwrap();
+        assert_eq!((options.mlfq_levels, options.mlfq_boost_ms), (4, 0));
+        assert_eq!(options.mlfq_quanta_ms, [5, 1000]);
+        assert_eq!(parse("mlfq_boost_ms=3600000").unwrap().mlfq_boost_ms, MLFQ_BOOST_MS_MAX);
+        let sixteen = alloc::format!("mlfq_quanta_ms={}", ["7"; 16].join(","));
+        assert_eq!(parse(&sixteen).unwrap().mlfq_quanta_ms, [7; 16]);
+        let seventeen = alloc::format!("mlfq_quanta_ms={}", ["7"; 17].join(","));
+        for (key, bad) in [
+            ("mlfq_levels", "mlfq_levels=0"),
+            ("mlfq_levels", "mlfq_levels=17"),
+            ("mlfq_levels", "mlfq_levels=x"),
+            ("mlfq_quanta_ms", "mlfq_quanta_ms="),
+            ("mlfq_quanta_ms", "mlfq_quanta_ms=10,"),
+            ("mlfq_quanta_ms", "mlfq_quanta_ms=,10"),
+            ("mlfq_quanta_ms", "mlfq_quanta_ms=0"),
+            ("mlfq_quanta_ms", "mlfq_quanta_ms=10,1001"),
+            ("mlfq_quanta_ms", "mlfq_quanta_ms=10;20"),
+            ("mlfq_quanta_ms", seventeen.as_str()),
+            ("mlfq_boost_ms", "mlfq_boost_ms=3600001"),
+            ("mlfq_boost_ms", "mlfq_boost_ms=-1"),
+        ] {
+            assert!(matches!(parse(bad), Err(CmdlineError::BadValue { key: k, .. }) if k == key), "{bad}");
+        }
     }
 
     #[test]
@@ -661,6 +797,10 @@ mod tests {
                 sched: SchedPolicy::RoundRobin,
                 seed: 0,
                 console: ConsoleMode::Stream,
+                trace_events: 1 << 22,
+                mlfq_levels: 16,
+                mlfq_quanta_ms: vec![1],
+                mlfq_boost_ms: 0,
             },
         ];
         let mut rng = Rng::new(5);
@@ -676,9 +816,13 @@ mod tests {
                 init_env: (0..rng.below(4)).map(|_| random_bytes(&mut rng)).collect(),
                 log_level: LogLevel::from_word(LogLevel::WORDS[rng.below(5) as usize]).unwrap(),
                 quantum_ms: 1 + rng.below(1000) as u32,
-                sched: SchedPolicy::RoundRobin,
+                sched: SchedPolicy::from_word(SchedPolicy::WORDS[rng.below(5) as usize]).unwrap(),
                 seed: rng.next_u64(),
                 console: ConsoleMode::from_word(ConsoleMode::WORDS[rng.below(2) as usize]).unwrap(),
+                trace_events: if rng.below(2) == 0 { 0 } else { 8 << rng.below(20) },
+                mlfq_levels: 1 + rng.below(16) as u32,
+                mlfq_quanta_ms: (0..1 + rng.below(16)).map(|_| 1 + rng.below(1000) as u32).collect(),
+                mlfq_boost_ms: rng.below(u64::from(MLFQ_BOOST_MS_MAX) + 1) as u32,
             });
         }
         for options in cases {
@@ -687,7 +831,7 @@ mod tests {
         }
         assert_eq!(
             render(&KernelOptions::default()),
-            "init=/bin/init log=info quantum_ms=10 sched=rr seed=1 console=tty env=PATH=/bin"
+            "init=/bin/init log=info quantum_ms=10 sched=rr seed=1 console=tty mlfq_levels=3 mlfq_quanta_ms=10,20,40 mlfq_boost_ms=100 trace=0 env=PATH=/bin"
         );
     }
 

@@ -1,6 +1,7 @@
 //! Policy, not mechanism: everything here is safe `no_std` code that the kernel
 //! links and the host unit-tests (ELF and cpio parsing, the initial user stack,
-//! the kernel command line, syscall argument decoding, scheduling policies).
+//! the kernel command line, syscall argument decoding, scheduling policies, the
+//! event trace's format, the initrd's file tree and path resolution).
 //!
 //! Every parser here faces hostile input (user memory, files in the initrd, the
 //! command line), so no function panics on any input: reads are bounds-checked and
@@ -18,7 +19,10 @@ pub mod cmdline;
 pub mod cpio;
 pub mod elf;
 pub mod initstack;
+pub mod record;
 pub mod sched;
+pub mod tree;
+pub mod trace;
 pub mod tty;
 #[cfg(test)]
 mod test_support;

@@ -17,6 +17,10 @@ use crate::abi::{
     VKILL, VMIN, VQUIT, VSUSP, VWERASE,
 };
 
+/// Ctrl-P: with ISIG on, asks the console for the process table (as in xv6; Linux
+/// has no such key, BSD's is Ctrl-T).
+pub const PROCESS_TABLE_KEY: u8 = 0x10;
+
 /// Bytes a canonical line may hold (Linux's N_TTY_BUF_SIZE); further input is dropped.
 pub const MAX_LINE: usize = 4096;
 /// Bytes of unread input kept in total.
@@ -114,6 +118,12 @@ impl LineDiscipline {
     /// Bytes a read could return now (FIONREAD).
     pub fn unread_bytes(&self) -> usize {
         self.pending_bytes
+    }
+
+    /// Whether `byte` is the process-table key (`PROCESS_TABLE_KEY` while ISIG is
+    /// on): the console then prints the table instead of passing the byte on.
+    pub fn is_process_table_key(&self, byte: u8) -> bool {
+        byte == PROCESS_TABLE_KEY && self.flag(ISIG)
     }
 
     /// Takes one received byte. Echo goes to `echo`; returns a signal the
@@ -302,6 +312,17 @@ mod tests {
         let (echo, _) = type_in(&mut tty, b"\r");
         assert_eq!(echo, b"\n");
         assert_eq!(read_string(&mut tty).0, b"ls -l\n");
+    }
+
+    #[test]
+    fn ctrl_p_asks_for_the_process_table_only_with_isig() {
+        let mut tty = LineDiscipline::default();
+        assert!(tty.is_process_table_key(0x10));
+        assert!(!tty.is_process_table_key(b'p'));
+        let mut settings = tty.settings();
+        settings.lflag &= !ISIG;
+        tty.set_settings(settings, false);
+        assert!(!tty.is_process_table_key(0x10));
     }
 
     #[test]

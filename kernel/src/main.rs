@@ -22,17 +22,16 @@ mod sched;
 mod signal;
 mod syscall;
 mod time;
+mod trace;
 mod trap;
 
-use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::panic::PanicInfo;
 
 use arch::x86_64::debugcon::{self, Channel};
 use arch::x86_64::power::{self, Shutdown};
 use arch::x86_64::{apic, cpu, entry, fpu, idt, ioapic, percpu, pic, pvh, serial};
-use kernel_core::cmdline::{self, SchedPolicy};
-use kernel_core::sched::RoundRobin;
+use kernel_core::cmdline;
 
 /// APIC timer interrupts per second: the scheduler's tick.
 const TICK_HZ: u64 = 1000;
@@ -75,12 +74,11 @@ extern "C" fn kernel_start(start_info: u64) -> ! {
     ioapic::init(memory.ioapic_registers);
     let rates = apic::calibrate();
     time::init(rates.tsc_hz);
-    info!("tsc {} MHz, apic timer {} MHz, quantum {} ms", rates.tsc_hz / 1_000_000, rates.apic_timer_hz / 1_000_000, options.quantum_ms);
+    info!("tsc {} MHz, apic timer {} MHz, quantum {} ms, sched {}", rates.tsc_hz / 1_000_000, rates.apic_timer_hz / 1_000_000, options.quantum_ms, options.sched.word());
     apic::start_periodic_timer((rates.apic_timer_hz / TICK_HZ) as u32);
-    let policy = match options.sched {
-        SchedPolicy::RoundRobin => Box::new(RoundRobin::new(options.quantum_ms * (TICK_HZ as u32) / 1000)),
-    };
-    sched::init(policy);
+    trace::init(options.trace_events, rates.tsc_hz);
+    // The scheduling policy (`sched=`, kernel-core/src/sched): who runs next.
+    sched::init(kernel_core::sched::from_options(&options, TICK_HZ as u32));
 
     // The console, by interrupt; then the host may start sending input.
     serial::init();

@@ -23,8 +23,9 @@ use crate::arch::x86_64::percpu::PerCpu;
 use crate::arch::x86_64::switch::{self, KernelContext};
 use crate::arch::x86_64::{cpu, tls};
 use crate::process::{self, Mode, Pid, Process, Stats};
-use crate::time;
+use crate::{time, trace};
 use kernel_core::sched::{Arrival, Scheduler};
+use kernel_core::trace::{SwitchReason, WaitKind, What};
 
 /// Nanoseconds between timer ticks (the kernel's clock interrupt runs at 1 kHz).
 pub const TICK_NS: u64 = 1_000_000;
@@ -37,7 +38,7 @@ const MAX_CPUS: usize = 8;
 pub enum WaitChannel {
     /// A child of this process changed state (wait4).
     Children(Pid),
-    /// This process's sleep deadline passed (nanosleep).
+    /// A plain sleep (nanosleep): only its deadline or a signal ends it.
     Sleep(Pid),
     /// This vfork child exec'd or exited (its parent waits).
     VforkDone(Pid),
@@ -47,6 +48,36 @@ pub enum WaitChannel {
     PipeWritable(u64),
     /// The console received input.
     ConsoleInput,
+    /// This process is stopped (job control) until SIGCONT or SIGKILL.
+    Stopped(Pid),
+    /// A poll or select waits for any of its files. Rather than registering with
+    /// each file, pollers share this one channel, which every wake of a pipe or
+    /// console channel also wakes (see `wake_all`); woken pollers re-check their
+    /// files and block again if none is ready. Simple and never misses an event; the
+    /// cost, waking every poller on any pipe or console activity, is small for the
+    /// handful of processes timeshare runs.
+    Poll,
+}
+
+impl WaitChannel {
+    /// Whether waking this channel can make a file ready for poll.
+    fn wakes_pollers(self) -> bool {
+        matches!(self, WaitChannel::PipeReadable(_) | WaitChannel::PipeWritable(_) | WaitChannel::ConsoleInput)
+    }
+
+    /// How the trace names this channel: its kind, and the pid or pipe it is about.
+    fn traced(self) -> (WaitKind, u64) {
+        match self {
+            WaitChannel::Children(pid) => (WaitKind::Children, u64::from(pid)),
+            WaitChannel::Sleep(pid) => (WaitKind::Sleep, u64::from(pid)),
+            WaitChannel::VforkDone(pid) => (WaitKind::VforkDone, u64::from(pid)),
+            WaitChannel::PipeReadable(pipe) => (WaitKind::PipeReadable, pipe),
+            WaitChannel::PipeWritable(pipe) => (WaitKind::PipeWritable, pipe),
+            WaitChannel::ConsoleInput => (WaitKind::ConsoleInput, 0),
+            WaitChannel::Stopped(pid) => (WaitKind::Stopped, u64::from(pid)),
+            WaitChannel::Poll => (WaitKind::Poll, 0),
+        }
+    }
 }
 
 /// A wait cut short by a signal.
@@ -92,15 +123,29 @@ pub fn current() -> Arc<Process> {
     CURRENT[cpu_index()].lock().clone().expect("called from a process's kernel thread")
 }
 
+/// The pid of the process running on this CPU, None while it idles (an interrupt
+/// handler may run then).
+pub fn current_pid() -> Option<Pid> {
+    CURRENT[cpu_index()].lock().as_ref().map(|process| process.pid)
+}
+
 /// Puts `pid` in the run queue.
 pub fn make_runnable(pid: Pid, arrival: Arrival) {
     QUEUE.lock().policy().enqueue(pid, arrival);
+}
+
+/// Tells the policy the nice value of `pid` (before its first `make_runnable`, and
+/// on setpriority); what it does with it is the policy's business.
+pub fn set_nice(pid: Pid, nice: i8) {
+    QUEUE.lock().policy().set_nice(pid, nice);
 }
 
 /// Points this CPU at `next`: kernel stack for traps, address space, TLS bases.
 fn load_process(next: &Process) {
     let (stack_top, fpu_area) = next.kernel_stack_layout();
     PerCpu::this().set_user_context(stack_top, fpu_area, next.kernel_resume_point.load(Ordering::Relaxed));
+    let [handler, shim] = &next.system_call_handler;
+    PerCpu::this().set_system_call_handler(handler.load(Ordering::Relaxed), shim.load(Ordering::Relaxed));
     if let Some(memory) = next.memory.lock().as_ref() {
         memory.activate();
     }
@@ -117,7 +162,9 @@ fn switch_away(me: &Process, requeue: Option<Arrival>) {
         if let Some(arrival) = requeue {
             queue.policy().enqueue(me.pid, arrival);
         }
-        queue.policy().pick_next()
+        let next = queue.policy().pick_next();
+        trace::record(me.pid, || What::Schedule { chosen: next.unwrap_or(0), queued: queue.policy().queued() as u64 });
+        next
     };
     let counter = match requeue {
         Some(Arrival::Preempted) => &me.stats.involuntary_switches,
@@ -128,7 +175,18 @@ fn switch_away(me: &Process, requeue: Option<Arrival>) {
     }
     Stats::add(counter, 1);
     me.kernel_resume_point.store(PerCpu::this().kernel_resume_point(), Ordering::Relaxed);
+    let (handler, shim) = PerCpu::this().system_call_handler();
+    me.system_call_handler[0].store(handler, Ordering::Relaxed);
+    me.system_call_handler[1].store(shim, Ordering::Relaxed);
     me.charge(Mode::Kernel);
+    trace::record(me.pid, || What::Switch {
+        to: next.unwrap_or(0),
+        reason: match requeue {
+            Some(Arrival::Preempted) => SwitchReason::Preempted,
+            Some(_) => SwitchReason::Yielded,
+            None => SwitchReason::Blocked,
+        },
+    });
     let next = next.and_then(process::find);
     let cpu = cpu_index();
     *CURRENT[cpu].lock() = next.clone();
@@ -156,36 +214,85 @@ pub fn block(channel: WaitChannel) -> Result<(), Interrupted> {
     if me.signals.lock().has_deliverable() {
         return Err(Interrupted);
     }
-    {
-        let mut queue = QUEUE.lock();
-        queue.waiters.entry(channel).or_default().push(me.pid);
-        queue.blocked.insert(me.pid, channel);
-    }
-    switch_away(&me, None);
-    if me.interrupted.swap(false, Ordering::Relaxed) {
+    if wait_on(&me, channel) {
         Err(Interrupted)
     } else {
         Ok(())
     }
 }
 
+/// Blocks the current process until `wake_all(channel)` or `interrupt`, whatever
+/// signals are pending: how a stopped process waits, which only SIGCONT and SIGKILL
+/// resume (its caller checks why it woke).
+pub fn block_ignoring_signals(channel: WaitChannel) {
+    let me = current();
+    wait_on(&me, channel);
+}
+
+/// Parks `me` on `channel` until it is woken; true if `interrupt` woke it.
+fn wait_on(me: &Process, channel: WaitChannel) -> bool {
+    {
+        let mut queue = QUEUE.lock();
+        queue.waiters.entry(channel).or_default().push(me.pid);
+        queue.blocked.insert(me.pid, channel);
+    }
+    trace::record(me.pid, || {
+        let (wait, detail) = channel.traced();
+        What::Block { wait, detail }
+    });
+    switch_away(me, None);
+    me.interrupted.swap(false, Ordering::Relaxed)
+}
+
 /// Blocks the current process until monotonic time `deadline_ns`.
 pub fn sleep_until(deadline_ns: u64) -> Result<(), Interrupted> {
+    block_until(WaitChannel::Sleep(current().pid), deadline_ns)
+}
+
+/// Blocks like `block`, but wakes by monotonic time `deadline_ns` at the latest
+/// (at once if it has passed). Ok does not say which of the two woke it.
+pub fn block_until(channel: WaitChannel, deadline_ns: u64) -> Result<(), Interrupted> {
     let pid = current().pid;
     if time::monotonic_ns() >= deadline_ns {
         return Ok(());
     }
     QUEUE.lock().sleepers.insert((deadline_ns, pid), ());
-    let result = block(WaitChannel::Sleep(pid));
+    let result = block(channel);
     QUEUE.lock().sleepers.retain(|&(_, sleeper), _| sleeper != pid);
     result
 }
 
-/// Makes every process blocked on `channel` runnable again.
+/// Makes every process blocked on `channel` runnable again (and the pollers, for
+/// a channel that can make a file ready).
 pub fn wake_all(channel: WaitChannel) {
     let mut queue = QUEUE.lock();
     for pid in queue.waiters.remove(&channel).unwrap_or_default() {
         queue.blocked.remove(&pid);
+        trace::record(pid, || What::Wake { wait: channel.traced().0, interrupted: false });
+        queue.policy().enqueue(pid, Arrival::Woken);
+    }
+    drop(queue);
+    if channel.wakes_pollers() {
+        wake_all(WaitChannel::Poll);
+    }
+}
+
+/// Takes `pid` off whatever channel it is blocked on, which it returns; None if it
+/// is not blocked.
+fn unblock(queue: &mut RunQueue, pid: Pid) -> Option<WaitChannel> {
+    let channel = queue.blocked.remove(&pid)?;
+    if let Some(waiters) = queue.waiters.get_mut(&channel) {
+        waiters.retain(|&waiter| waiter != pid);
+    }
+    Some(channel)
+}
+
+/// Makes `pid` runnable again if it is blocked, whatever it waits for (its
+/// deadline passed).
+fn wake_one(pid: Pid) {
+    let mut queue = QUEUE.lock();
+    if let Some(channel) = unblock(&mut queue, pid) {
+        trace::record(pid, || What::Wake { wait: channel.traced().0, interrupted: false });
         queue.policy().enqueue(pid, Arrival::Woken);
     }
 }
@@ -193,13 +300,11 @@ pub fn wake_all(channel: WaitChannel) {
 /// A signal arrived for `pid`: if it is blocked, end its wait early.
 pub fn interrupt(pid: Pid) {
     let mut queue = QUEUE.lock();
-    let Some(channel) = queue.blocked.remove(&pid) else { return };
-    if let Some(waiters) = queue.waiters.get_mut(&channel) {
-        waiters.retain(|&waiter| waiter != pid);
-    }
+    let Some(channel) = unblock(&mut queue, pid) else { return };
     if let Some(process) = process::find(pid) {
         process.interrupted.store(true, Ordering::Relaxed);
     }
+    trace::record(pid, || What::Wake { wait: channel.traced().0, interrupted: true });
     queue.policy().enqueue(pid, Arrival::Woken);
 }
 
@@ -219,7 +324,7 @@ fn wake_sleepers() {
         due
     };
     for pid in due {
-        wake_all(WaitChannel::Sleep(pid));
+        wake_one(pid);
     }
 }
 
@@ -241,6 +346,19 @@ pub fn tick_while_idle() {
     wake_sleepers();
 }
 
+/// What `pid` is doing, for the process table: running on a CPU, blocked (and on
+/// what), or runnable (waiting in the run queue). Zombies are the process table's
+/// business.
+pub fn state(pid: Pid) -> alloc::string::String {
+    if CURRENT.iter().any(|current| current.lock().as_ref().is_some_and(|process| process.pid == pid)) {
+        return "running".into();
+    }
+    match QUEUE.lock().blocked.get(&pid) {
+        Some(channel) => alloc::format!("blocked ({})", channel.traced().0.describe()),
+        None => "runnable".into(),
+    }
+}
+
 /// Removes an exited process from the policy's records (wait4 reaped it).
 pub fn forget(pid: Pid) {
     QUEUE.lock().policy().remove(pid);
@@ -252,7 +370,9 @@ pub fn forget(pid: Pid) {
 /// to any process on its stack, so nothing it held is leaked.
 pub fn exit_current() -> ! {
     let cpu = cpu_index();
-    drop(CURRENT[cpu].lock().take());
+    if let Some(me) = CURRENT[cpu].lock().take() {
+        trace::record(me.pid, || What::Switch { to: 0, reason: SwitchReason::Exited });
+    }
     switch::switch(&DEAD[cpu], &IDLE[cpu]);
     unreachable!("a dead kernel thread was resumed");
 }
@@ -265,6 +385,8 @@ pub fn run() -> ! {
         let next = QUEUE.lock().policy().pick_next().and_then(process::find);
         match next {
             Some(next) => {
+                trace::record(0, || What::Schedule { chosen: next.pid, queued: QUEUE.lock().policy().queued() as u64 });
+                trace::record(0, || What::Switch { to: next.pid, reason: SwitchReason::Dispatched });
                 *CURRENT[cpu].lock() = Some(next.clone());
                 load_process(&next);
                 // `next` stays referenced from this frame until the CPU idles again;

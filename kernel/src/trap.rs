@@ -7,12 +7,14 @@ use alloc::sync::Arc;
 
 use crate::arch::x86_64::entry::{self, Exception, ReturnReason};
 use crate::arch::x86_64::apic;
-use crate::mm::address_space::Access;
+use crate::mm::address_space::{Access, Fault};
 use crate::mm::kstack::UserState;
 use crate::process::{Mode, Process, Stats};
 use crate::fs::console;
-use crate::{sched, signal, syscall};
-use kernel_core::abi::signal::{SIGBUS, SIGFPE, SIGILL, SIGSEGV, SIGTRAP};
+use crate::{sched, signal, syscall, trace};
+use kernel_core::trace::{TrapReason, What};
+use kernel_core::abi::signal::{fpe_code, SigInfo, SIGBUS, SIGFPE, SIGILL, SIGSEGV, SIGTRAP, SI_KERNEL};
+use kernel_core::abi::signal::{BUS_ADRALN, FPE_INTDIV, ILL_ILLOPN, SEGV_ACCERR, SEGV_MAPERR, TRAP_TRACE};
 
 /// Runs the program until it exits: return to user mode, take the next trap, handle
 /// it, deliver signals, repeat. Returns once the process has begun to exit.
@@ -21,13 +23,17 @@ use kernel_core::abi::signal::{SIGBUS, SIGFPE, SIGILL, SIGSEGV, SIGTRAP};
 pub fn serve(process: &Arc<Process>, user: &mut UserState) {
     loop {
         process.charge(Mode::Kernel);
+        trace::record(process.pid, || What::TrapExit);
         let reason = {
             let mut fast_path = syscall::FastPath { process, fpu: &mut *user.fpu };
             entry::enter_user(&mut *user.frame, &mut fast_path)
         };
         process.charge(Mode::User);
+        if trace::enabled() {
+            record_entry(process, reason);
+        }
         match reason {
-            ReturnReason::SystemCall { served: false } => syscall::dispatch(process, user),
+            ReturnReason::SystemCall { served: false } => syscall::dispatch_recorded(process, user, trace::enabled()),
             ReturnReason::SystemCall { served: true } => {}
             ReturnReason::Exception(exception) => fault(process, user, exception),
             ReturnReason::Interrupt(vector) => interrupt_from_user(vector),
@@ -39,12 +45,33 @@ pub fn serve(process: &Arc<Process>, user: &mut UserState) {
     }
 }
 
+/// Records why the process trapped: an exception or an interrupt (a system call is
+/// recorded by `syscall::dispatch_recorded`, with its number).
+fn record_entry(process: &Process, reason: ReturnReason) {
+    let (reason, number, argument) = match reason {
+        ReturnReason::SystemCall { .. } => return,
+        ReturnReason::Exception(exception) => {
+            let address = match exception {
+                Exception::PageFault { address, .. } => address,
+                _ => 0,
+            };
+            (TrapReason::Exception, exception.vector(), address)
+        }
+        ReturnReason::Interrupt(vector) => (TrapReason::Interrupt, vector, 0),
+    };
+    trace::record(process.pid, || What::TrapEnter { reason, number: u64::from(number), argument });
+}
+
 /// A CPU exception in user mode. A page fault the address space can resolve
 /// (demand paging, copy-on-write) is fixed and the instruction retried; anything
-/// else gets the signal Linux sends for it.
+/// else gets the signal, si_code and si_addr Linux sends for it (a page fault outside
+/// every region SEGV_MAPERR, one against a region's protection SEGV_ACCERR), and the
+/// trap number, error code and fault address go to the signal frame's sigcontext.
 fn fault(process: &Process, user: &mut UserState, exception: Exception) {
     Stats::add(&process.stats.faults, 1);
-    let signal = match exception {
+    let rip = user.frame.rip;
+    let from_kernel = |signal| SigInfo::sent(signal, SI_KERNEL, 0, 0);
+    let (info, trap_number, address) = match exception {
         Exception::PageFault { address, access } => {
             let kind = if access.instruction_fetch {
                 Access::Execute
@@ -54,29 +81,40 @@ fn fault(process: &Process, user: &mut UserState, exception: Exception) {
                 Access::Read
             };
             let resolved = process.memory.lock().as_mut().map(|memory| memory.fault_in(address, Some(kind)));
-            match resolved {
+            let code = match resolved {
                 Some(Ok(_)) => return,
-                Some(Err(_)) => SIGSEGV,
-                None => SIGSEGV,
-            }
+                Some(Err(Fault::Protection)) => SEGV_ACCERR,
+                Some(Err(_)) | None => SEGV_MAPERR,
+            };
+            (SigInfo::fault(SIGSEGV, code, address), 14, address)
         }
-        Exception::DivideError => SIGFPE,
-        Exception::X87Floating | Exception::SimdFloating => SIGFPE,
-        Exception::Debug | Exception::Breakpoint => SIGTRAP,
-        Exception::InvalidOpcode => SIGILL,
-        Exception::AlignmentCheck => SIGBUS,
-        Exception::Overflow
-        | Exception::BoundRange
-        | Exception::GeneralProtection { .. }
-        | Exception::StackSegment
-        | Exception::SegmentNotPresent
-        | Exception::InvalidTss
-        | Exception::DeviceNotAvailable
-        | Exception::Other { .. } => SIGSEGV,
+        Exception::DivideError => (SigInfo::fault(SIGFPE, FPE_INTDIV, rip), 0, 0),
+        Exception::X87Floating => {
+            let word = |at: usize| u16::from_le_bytes([user.fpu[at], user.fpu[at + 1]]);
+            let (control, status) = (word(0), word(2));
+            (SigInfo::fault(SIGFPE, fpe_code(Some((status, control)), 0), rip), 16, 0)
+        }
+        Exception::SimdFloating => {
+            let mxcsr = u32::from_le_bytes([user.fpu[24], user.fpu[25], user.fpu[26], user.fpu[27]]);
+            (SigInfo::fault(SIGFPE, fpe_code(None, mxcsr), rip), 19, 0)
+        }
+        Exception::Debug => (SigInfo::fault(SIGTRAP, TRAP_TRACE, rip), 1, 0),
+        Exception::Breakpoint => (from_kernel(SIGTRAP), 3, 0),
+        Exception::InvalidOpcode => (SigInfo::fault(SIGILL, ILL_ILLOPN, rip), 6, 0),
+        Exception::AlignmentCheck => (SigInfo::fault(SIGBUS, BUS_ADRALN, 0), 17, 0),
+        Exception::SegmentNotPresent => (from_kernel(SIGBUS), 11, 0),
+        Exception::StackSegment => (from_kernel(SIGBUS), 12, 0),
+        Exception::GeneralProtection { .. } => (from_kernel(SIGSEGV), 13, 0),
+        Exception::Overflow => (from_kernel(SIGSEGV), 4, 0),
+        Exception::BoundRange => (from_kernel(SIGSEGV), 5, 0),
+        Exception::DeviceNotAvailable => (from_kernel(SIGSEGV), 7, 0),
+        Exception::InvalidTss => (from_kernel(SIGSEGV), 10, 0),
+        Exception::Other { vector } => (from_kernel(SIGSEGV), u64::from(vector), 0),
     };
-    info!("pid {} ({}): {exception} at rip {:#x}: {}", process.pid, process.name(), user.frame.rip,
-          kernel_core::abi::signal::name(signal).unwrap_or("signal"));
-    signal::force(process, signal);
+    info!("pid {} ({}): {exception} at rip {:#x}: {}", process.pid, process.name(), rip,
+          kernel_core::abi::signal::name(info.signo()).unwrap_or("signal"));
+    let trap = signal::TrapRecord { number: trap_number, error_code: user.frame.error_code, address };
+    signal::force_fault(process, info, trap);
 }
 
 /// A device interrupt that arrived while the program ran. The timer may take the
@@ -91,6 +129,7 @@ fn interrupt_from_user(vector: u8) {
 /// A device interrupt that arrived while the kernel idled (the only time interrupts
 /// are enabled in kernel mode).
 pub fn interrupt_in_kernel(vector: u8) {
+    trace::record(0, || What::TrapEnter { reason: TrapReason::Interrupt, number: u64::from(vector), argument: 0 });
     device_interrupt(vector);
     if vector == apic::TIMER_VECTOR {
         sched::tick_while_idle();

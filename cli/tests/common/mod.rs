@@ -46,8 +46,8 @@ pub fn run(program: &Path, args: &[&str]) -> Output {
     run_with(&[], program, args)
 }
 
-/// `timeshare run --timeout TIMEOUT_SECS OPTIONS... PROGRAM ARGS...` (an explicit
-/// `--timeout` in OPTIONS wins: clap keeps the last one).
+/// `timeshare run --timeout TIMEOUT_SECS OPTIONS... PROGRAM ARGS...` (OPTIONS must not
+/// hold another `--timeout`: clap refuses it twice; use `timeshare_with` for that).
 pub fn run_with(options: &[&str], program: &Path, args: &[&str]) -> Output {
     timeshare()
         .args(["run", "--timeout", TIMEOUT_SECS])
@@ -103,4 +103,149 @@ pub fn assert_status(output: &Output, expected: i32) {
         stdout(output),
         stderr(output),
     );
+}
+
+/// An exit status the way `timeshare run` reports it: the exit code, or 128 + the
+/// number of the signal that ended the process.
+pub fn shell_status(status: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status
+        .code()
+        .or_else(|| status.signal().map(|signal| 128 + signal))
+        .expect("an exit code or a signal")
+}
+
+/// Runs `program` natively on this Linux host the way `timeshare run` starts it in
+/// the guest: argv[0] = `/bin/<file name>`, environment exactly `PATH=/bin`, cwd `/`,
+/// stdin /dev/null, stdout and stderr on pipes; and, to match "Linux pinned to one
+/// CPU" (`taskset -c 0`), with its CPU affinity set to CPU 0.
+pub fn host_run(program: &Path, args: &[&str]) -> Output {
+    use std::os::unix::process::CommandExt;
+    let name = program.file_name().unwrap().to_str().unwrap();
+    let mut command = Command::new(program);
+    command
+        .arg0(format!("/bin/{name}"))
+        .args(args)
+        .env_clear()
+        .env("PATH", "/bin")
+        .current_dir("/")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // SAFETY: sched_setaffinity is async-signal-safe and touches only a local set.
+    unsafe {
+        command.pre_exec(|| {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(0, &mut set);
+            // Best effort: a host where CPU 0 is not allowed runs unpinned.
+            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+            Ok(())
+        });
+    }
+    command.output().expect("run the program on the host")
+}
+
+/// Runs `program ARGS` both natively on the host (`host_run`) and under `timeshare
+/// run OPTIONS` and asserts the same stdout, byte for byte, and the same exit status
+/// (128 + N for signal N on both sides). Returns (host, timeshare) outputs; the
+/// caller asserts what the output must be.
+#[track_caller]
+pub fn same_as_host(options: &[&str], program: &Path, args: &[&str]) -> (Output, Output) {
+    let host = host_run(program, args);
+    let guest = run_with(options, program, args);
+    let name = program.file_name().unwrap().to_string_lossy();
+    assert_eq!(
+        stdout(&guest),
+        stdout(&host),
+        "{name} {args:?}: stdout under timeshare (left) differs from the host's (right)\n\
+         --- timeshare stderr ---\n{}\n--- host stderr ---\n{}",
+        stderr(&guest),
+        stderr(&host),
+    );
+    assert_eq!(
+        guest.status.code(),
+        Some(shell_status(host.status)),
+        "{name} {args:?}: exit status under timeshare (left) differs from the host's (right)\n\
+         --- stdout ---\n{}\n--- timeshare stderr ---\n{}\n--- host stderr ---\n{}",
+        stdout(&guest),
+        stderr(&guest),
+        stderr(&host),
+    );
+    (host, guest)
+}
+
+/// Asserts stdout is exactly `expected`, showing stderr when it is not.
+#[track_caller]
+pub fn assert_stdout(output: &Output, expected: &str) {
+    assert_eq!(
+        stdout(output),
+        expected,
+        "stdout differs (left: got)\n--- stderr ---\n{}",
+        stderr(output)
+    );
+}
+
+/// A directory for files a test makes (under cargo's per-target tmp dir), fresh for
+/// this test. The path is absolute, so the same path can name a file on the host and,
+/// through `--add HOST:HOST`, in the guest.
+pub fn scratch_dir(test: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("scratch-{test}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create the scratch directory");
+    dir
+}
+
+/// Writes `bytes` to `dir/name` with mode 0755 (so that execve of it reaches the
+/// format check, not EACCES) and returns its path.
+pub fn executable_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).expect("write the file");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    path
+}
+
+/// `--add PATH:PATH` for each path: the same absolute path on the host and in the guest.
+pub fn add_same_paths(paths: &[PathBuf]) -> Vec<String> {
+    paths
+        .iter()
+        .flat_map(|path| {
+            let path = path.to_str().expect("a UTF-8 path");
+            ["--add".to_string(), format!("{path}:{path}")]
+        })
+        .collect()
+}
+
+/// Malformed variants of a valid static ELF (`elf`), by name. The first four fail
+/// execve with ENOEXEC on Linux too; the others Linux would run (32-bit) or start and
+/// then kill, so only timeshare is asked about them.
+pub fn malformed_elves(elf: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
+    let u16_at = |offset: usize| u16::from_le_bytes([elf[offset], elf[offset + 1]]) as usize;
+    let u64_at = |offset: usize| u64::from_le_bytes(elf[offset..offset + 8].try_into().unwrap()) as usize;
+    let (phoff, phentsize, phnum) = (u64_at(32), u16_at(54), u16_at(56));
+    let first_load = (0..phnum)
+        .map(|i| phoff + i * phentsize)
+        .find(|&ph| u32::from_le_bytes(elf[ph..ph + 4].try_into().unwrap()) == 1)
+        .expect("a PT_LOAD segment");
+
+    let mut aarch64 = elf.to_vec();
+    aarch64[18..20].copy_from_slice(&183u16.to_le_bytes()); // e_machine = EM_AARCH64
+    let mut class32 = elf.to_vec();
+    class32[4] = 1; // ELFCLASS32
+    let mut kernel_entry = elf.to_vec();
+    kernel_entry[24..32].copy_from_slice(&0xffff_ffff_8000_1000u64.to_le_bytes());
+    let mut kernel_segment = elf.to_vec();
+    kernel_segment[first_load + 16..first_load + 24].copy_from_slice(&0xffff_ffff_8000_0000u64.to_le_bytes());
+    let mut segment_past_end = elf.to_vec();
+    segment_past_end[first_load + 32..first_load + 40].copy_from_slice(&(1u64 << 40).to_le_bytes()); // p_filesz
+    vec![
+        ("text", b"#not a program\n".to_vec()),
+        ("empty", Vec::new()),
+        ("aarch64", aarch64),
+        ("truncated", elf[..64].to_vec()),
+        ("class32", class32),
+        ("kernel-entry", kernel_entry),
+        ("kernel-segment", kernel_segment),
+        ("segment-past-end", segment_past_end),
+    ]
 }

@@ -1,6 +1,7 @@
-//! `open` flags and the `*at` conventions (directory fd, `AT_*` flags).
+//! `open` flags and the `*at` conventions (directory fd, `AT_*` flags), the open
+//! file description's status flags (`fcntl`), `lseek` and `access` arguments.
 
-use super::errno::EBADF;
+use super::errno::{EBADF, EINVAL, ENXIO};
 
 pub const O_RDONLY: u32 = 0o0;
 pub const O_WRONLY: u32 = 0o1;
@@ -23,6 +24,32 @@ pub const O_CLOEXEC: u32 = 0o200_0000;
 pub const O_SYNC: u32 = 0o400_0000 | O_DSYNC;
 pub const O_PATH: u32 = 0o1000_0000;
 pub const O_TMPFILE: u32 = 0o2000_0000 | O_DIRECTORY;
+
+/// Every flag `open` knows (Linux's `VALID_OPEN_FLAGS`); other bits are ignored.
+const VALID_OPEN_FLAGS: u32 = O_ACCMODE
+    | O_CREAT
+    | O_EXCL
+    | O_NOCTTY
+    | O_TRUNC
+    | O_APPEND
+    | O_NONBLOCK
+    | O_SYNC
+    | O_DSYNC
+    | O_ASYNC
+    | O_DIRECT
+    | O_LARGEFILE
+    | O_DIRECTORY
+    | O_NOFOLLOW
+    | O_NOATIME
+    | O_CLOEXEC
+    | O_PATH
+    | O_TMPFILE;
+/// Flags that act only while opening and are not kept in the open file description.
+const OPEN_TIME_FLAGS: u32 = O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC;
+/// The status flags `F_SETFL` may change. (Linux's list also has O_ASYNC, O_DIRECT
+/// and O_NOATIME; timeshare has no signal-driven I/O, no caches to bypass and no
+/// access times, so it ignores them like unknown bits.)
+pub const SETFL_FLAGS: u32 = O_APPEND | O_NONBLOCK;
 
 /// The directory fd meaning "relative to the current directory" (a C `int`).
 pub const AT_FDCWD: i32 = -100;
@@ -56,6 +83,14 @@ pub struct OpenRequest {
     /// `O_TMPFILE`: an unnamed file in the given directory; a file system without
     /// support answers `EOPNOTSUPP`.
     pub tmpfile: bool,
+    /// The open checks write permission (Linux's `MAY_WRITE` in `acc_mode`): a
+    /// write access mode, access mode 3, or `O_TRUNC`.
+    pub needs_write: bool,
+    /// The status flags the open file description starts with, as `F_GETFL`
+    /// reports them: the flags minus those that act only at open time, plus
+    /// `O_LARGEFILE` (implied on 64-bit); for `O_PATH`, only `O_PATH`,
+    /// `O_DIRECTORY` and `O_NOFOLLOW`.
+    pub status: u32,
 }
 
 /// Decodes the flags of `open`/`openat` (a C `int`) as Linux's
@@ -72,17 +107,19 @@ pub fn decode_open(flags: u64) -> OpenRequest {
             no_follow: has(O_NOFOLLOW),
             close_on_exec: has(O_CLOEXEC),
             path_only: true,
+            status: flags & (O_PATH | O_DIRECTORY | O_NOFOLLOW),
             ..OpenRequest::default()
         };
     }
     let access = flags & O_ACCMODE;
     let tmpfile = has(O_TMPFILE);
+    let truncate = has(O_TRUNC);
     OpenRequest {
         read: access == O_RDONLY || access == O_RDWR,
         write: access == O_WRONLY || access == O_RDWR,
         create: has(O_CREAT),
         exclusive: has(O_CREAT | O_EXCL),
-        truncate: has(O_TRUNC),
+        truncate,
         append: has(O_APPEND),
         nonblocking: has(O_NONBLOCK),
         directory: has(O_DIRECTORY) && !tmpfile,
@@ -90,7 +127,144 @@ pub fn decode_open(flags: u64) -> OpenRequest {
         close_on_exec: has(O_CLOEXEC),
         path_only: false,
         tmpfile,
+        needs_write: access != O_RDONLY || truncate,
+        status: (flags & VALID_OPEN_FLAGS & !OPEN_TIME_FLAGS) | O_LARGEFILE,
     }
+}
+
+/// The status flags after `F_SETFL` with argument `requested`: the changeable
+/// ones (`SETFL_FLAGS`) taken from `requested`, the rest kept from `current`.
+pub fn set_status_flags(current: u32, requested: u64) -> u32 {
+    (current & !SETFL_FLAGS) | (super::uint_arg(requested) & SETFL_FLAGS)
+}
+
+// `fcntl` commands and the descriptor flag.
+pub const F_DUPFD: u32 = 0;
+pub const F_GETFD: u32 = 1;
+pub const F_SETFD: u32 = 2;
+pub const F_GETFL: u32 = 3;
+pub const F_SETFL: u32 = 4;
+pub const F_DUPFD_CLOEXEC: u32 = 1030;
+pub const FD_CLOEXEC: u64 = 1;
+
+/// A decoded `fcntl` command (a C `int`), for the commands timeshare serves;
+/// others are `EINVAL`, as Linux answers commands it does not know.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FcntlCommand {
+    /// F_DUPFD / F_DUPFD_CLOEXEC: a new descriptor at or above the argument.
+    Duplicate { close_on_exec: bool },
+    GetDescriptorFlags,
+    SetDescriptorFlags,
+    GetStatusFlags,
+    SetStatusFlags,
+}
+
+impl FcntlCommand {
+    /// Whether the command works on an `O_PATH` descriptor (Linux's
+    /// `check_fcntl_cmd`); the others fail with `EBADF` there.
+    pub fn allowed_on_path(self) -> bool {
+        !matches!(self, FcntlCommand::SetStatusFlags)
+    }
+}
+
+/// Decodes `fcntl`'s command argument.
+pub fn decode_fcntl(raw: u64) -> Result<FcntlCommand, i64> {
+    match super::uint_arg(raw) {
+        F_DUPFD => Ok(FcntlCommand::Duplicate { close_on_exec: false }),
+        F_DUPFD_CLOEXEC => Ok(FcntlCommand::Duplicate { close_on_exec: true }),
+        F_GETFD => Ok(FcntlCommand::GetDescriptorFlags),
+        F_SETFD => Ok(FcntlCommand::SetDescriptorFlags),
+        F_GETFL => Ok(FcntlCommand::GetStatusFlags),
+        F_SETFL => Ok(FcntlCommand::SetStatusFlags),
+        _ => Err(EINVAL),
+    }
+}
+
+// `lseek` origins.
+pub const SEEK_SET: u32 = 0;
+pub const SEEK_CUR: u32 = 1;
+pub const SEEK_END: u32 = 2;
+pub const SEEK_DATA: u32 = 3;
+pub const SEEK_HOLE: u32 = 4;
+
+/// Where an `lseek` offset counts from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Whence {
+    Set,
+    Current,
+    End,
+    /// The next data at or after the offset (a file without holes: the offset).
+    Data,
+    /// The next hole at or after the offset (a file without holes: its end).
+    Hole,
+}
+
+/// Decodes `lseek`'s `whence` (a C `unsigned int`); anything else is `EINVAL`.
+pub fn decode_whence(raw: u64) -> Result<Whence, i64> {
+    match super::uint_arg(raw) {
+        SEEK_SET => Ok(Whence::Set),
+        SEEK_CUR => Ok(Whence::Current),
+        SEEK_END => Ok(Whence::End),
+        SEEK_DATA => Ok(Whence::Data),
+        SEEK_HOLE => Ok(Whence::Hole),
+        _ => Err(EINVAL),
+    }
+}
+
+/// The position `lseek` moves a regular file of `size` bytes to, from position
+/// `current`, as Linux's `generic_file_llseek` computes it: a result below 0 (or
+/// past `i64::MAX`) is `EINVAL`; `SEEK_DATA`/`SEEK_HOLE` at or past the end are
+/// `ENXIO`. Positions past the end are allowed.
+pub fn seek_file(whence: Whence, offset: i64, current: u64, size: u64) -> Result<u64, i64> {
+    let base = match whence {
+        Whence::Set => 0,
+        Whence::Current => current,
+        Whence::End => size,
+        Whence::Data | Whence::Hole => {
+            let offset = u64::try_from(offset).map_err(|_| ENXIO)?;
+            if offset >= size {
+                return Err(ENXIO);
+            }
+            return Ok(if whence == Whence::Data { offset } else { size });
+        }
+    };
+    let target = i64::try_from(base).ok().and_then(|base| base.checked_add(offset)).ok_or(EINVAL)?;
+    u64::try_from(target).map_err(|_| EINVAL)
+}
+
+/// The position `lseek` moves a directory to (Linux's `dcache_dir_lseek`, the
+/// in-memory file systems' rule): from the start or the current position only;
+/// `SEEK_END` and the others are `EINVAL`, as is a negative result. The position
+/// counts entries, so one past the end just reads nothing more.
+pub fn seek_directory(whence: Whence, offset: i64, current: u64) -> Result<u64, i64> {
+    match whence {
+        Whence::Set | Whence::Current => seek_file(whence, offset, current, 0),
+        Whence::End | Whence::Data | Whence::Hole => Err(EINVAL),
+    }
+}
+
+// `access` modes.
+pub const F_OK: u32 = 0;
+pub const X_OK: u32 = 1;
+pub const W_OK: u32 = 2;
+pub const R_OK: u32 = 4;
+
+/// A decoded `access`/`faccessat` mode (a C `int`): which permissions to check.
+/// Bits other than `R_OK | W_OK | X_OK` are `EINVAL`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AccessRequest {
+    pub read: bool,
+    pub write: bool,
+    pub execute: bool,
+}
+
+/// Decodes the mode of `access`/`faccessat`/`faccessat2`.
+pub fn decode_access(raw: u64) -> Result<AccessRequest, i64> {
+    let mode = super::uint_arg(raw);
+    if mode & !(R_OK | W_OK | X_OK) != 0 {
+        return Err(EINVAL);
+    }
+    Ok(AccessRequest { read: mode & R_OK != 0, write: mode & W_OK != 0, execute: mode & X_OK != 0 })
 }
 
 /// The directory a `*at` path is relative to.
@@ -111,6 +285,37 @@ pub fn decode_dirfd(raw: u64) -> Result<DirFd, i64> {
     }
 }
 
+/// What the `AT_*` flags of a path call ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AtFlags {
+    /// Follow a final symlink (no `AT_SYMLINK_NOFOLLOW`).
+    pub follow: bool,
+    /// An empty path names the directory fd itself (`AT_EMPTY_PATH`).
+    pub empty_path: bool,
+}
+
+/// Decodes `AT_*` flags, of which only those in `valid` are allowed (else `EINVAL`,
+/// as Linux checks before looking at the path).
+fn decode_at_flags(raw: u64, valid: u32) -> Result<AtFlags, i64> {
+    let flags = super::uint_arg(raw);
+    if flags & !valid != 0 {
+        return Err(EINVAL);
+    }
+    Ok(AtFlags { follow: flags & AT_SYMLINK_NOFOLLOW == 0, empty_path: flags & AT_EMPTY_PATH != 0 })
+}
+
+/// Decodes the flags of `faccessat2`: `AT_EACCESS`, `AT_SYMLINK_NOFOLLOW` and
+/// `AT_EMPTY_PATH`. (`AT_EACCESS` changes nothing when real and effective ids are
+/// equal, as they always are on timeshare.)
+pub fn decode_faccessat2_flags(raw: u64) -> Result<AtFlags, i64> {
+    decode_at_flags(raw, AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)
+}
+
+/// Decodes the flags of `newfstatat`: `AT_SYMLINK_NOFOLLOW`, `AT_EMPTY_PATH` and
+/// `AT_NO_AUTOMOUNT` (meaningless without automounts).
+pub fn decode_stat_flags(raw: u64) -> Result<AtFlags, i64> {
+    decode_at_flags(raw, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT)
+}
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,6 +342,8 @@ mod tests {
                 create: true,
                 truncate: true,
                 close_on_exec: true,
+                needs_write: true,
+                status: O_WRONLY | O_LARGEFILE,
                 ..OpenRequest::default()
             }
         );
@@ -168,6 +375,7 @@ mod tests {
                 no_follow: true,
                 close_on_exec: true,
                 path_only: true,
+                status: O_PATH | O_DIRECTORY | O_NOFOLLOW,
                 ..OpenRequest::default()
             }
         );
@@ -183,9 +391,14 @@ mod tests {
     #[test]
     fn unknown_and_upper_bits_are_ignored() {
         assert_eq!(decode_open(0xffff_ffff_0000_0000), open(O_RDONLY));
+        // Hints without effect here: only F_GETFL sees them.
+        let hints = O_LARGEFILE | O_NOATIME | O_SYNC | O_DIRECT | O_ASYNC;
         assert_eq!(
-            open(O_LARGEFILE | O_NOATIME | O_SYNC | O_DIRECT | O_NOCTTY | O_ASYNC),
-            open(0)
+            open(hints | O_NOCTTY),
+            OpenRequest {
+                status: hints,
+                ..open(0)
+            }
         );
     }
 
@@ -201,6 +414,113 @@ mod tests {
         assert_eq!(decode_dirfd(0x7fff_ffff), Ok(DirFd::Fd(0x7fff_ffff)));
         assert_eq!(decode_dirfd(u64::MAX), Err(EBADF));
         assert_eq!(decode_dirfd(0x8000_0000), Err(EBADF));
+    }
+
+    #[test]
+    fn status_flags_as_f_getfl_reports_them() {
+        // Values seen with F_GETFL on Linux 6.18 after these opens.
+        assert_eq!(open(O_RDONLY).status, 0x8000);
+        assert_eq!(
+            open(O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW).status,
+            0x38800
+        );
+        assert_eq!(
+            open(O_WRONLY | O_APPEND | O_TRUNC | O_CREAT | O_EXCL | O_NOCTTY).status,
+            0x8401
+        );
+        assert_eq!(open(O_ACCMODE).status, 0x8003);
+        assert_eq!(
+            open(O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_RDWR).status,
+            0x230000
+        );
+        assert_eq!(open(O_PATH).status, O_PATH);
+        assert_eq!(decode_open(0xffff_ffff_8000_0000).status, O_LARGEFILE);
+    }
+
+    #[test]
+    fn write_permission_is_needed_for_writes_and_truncation() {
+        assert!(!open(O_RDONLY).needs_write);
+        assert!(!open(O_RDONLY | O_APPEND | O_CREAT).needs_write);
+        for flags in [O_WRONLY, O_RDWR, O_ACCMODE, O_RDONLY | O_TRUNC] {
+            assert!(open(flags).needs_write, "{flags:#o}");
+        }
+        assert!(!open(O_PATH | O_RDWR | O_TRUNC).needs_write);
+    }
+
+    #[test]
+    fn setfl_changes_only_append_and_nonblock() {
+        let current = O_LARGEFILE | O_RDWR | O_APPEND;
+        assert_eq!(set_status_flags(current, 0), O_LARGEFILE | O_RDWR);
+        assert_eq!(
+            set_status_flags(current, u64::from(O_NONBLOCK | O_WRONLY | O_DIRECTORY | O_ASYNC)),
+            O_LARGEFILE | O_RDWR | O_NONBLOCK
+        );
+        assert_eq!(set_status_flags(O_PATH, u64::MAX), O_PATH | O_APPEND | O_NONBLOCK);
+    }
+
+    #[test]
+    fn fcntl_commands() {
+        assert_eq!(decode_fcntl(0), Ok(FcntlCommand::Duplicate { close_on_exec: false }));
+        assert_eq!(decode_fcntl(1030), Ok(FcntlCommand::Duplicate { close_on_exec: true }));
+        assert_eq!(decode_fcntl(1), Ok(FcntlCommand::GetDescriptorFlags));
+        assert_eq!(decode_fcntl(2), Ok(FcntlCommand::SetDescriptorFlags));
+        assert_eq!(decode_fcntl(3), Ok(FcntlCommand::GetStatusFlags));
+        assert_eq!(decode_fcntl(0x1_0000_0004), Ok(FcntlCommand::SetStatusFlags));
+        for bad in [5, 6, 7, 999, 1031, u64::MAX] {
+            assert_eq!(decode_fcntl(bad), Err(EINVAL), "{bad}");
+        }
+        assert!(!FcntlCommand::SetStatusFlags.allowed_on_path());
+        assert!(FcntlCommand::GetStatusFlags.allowed_on_path());
+    }
+
+    #[test]
+    fn lseek_on_a_file() {
+        assert_eq!(decode_whence(7), Err(EINVAL));
+        assert_eq!(decode_whence(0x1_0000_0002), Ok(Whence::End));
+        assert_eq!(seek_file(Whence::Set, 5, 3, 10), Ok(5));
+        assert_eq!(seek_file(Whence::Current, -3, 3, 10), Ok(0));
+        assert_eq!(seek_file(Whence::Current, -4, 3, 10), Err(EINVAL));
+        assert_eq!(seek_file(Whence::End, -1, 3, 10), Ok(9));
+        assert_eq!(seek_file(Whence::End, 100, 3, 10), Ok(110));
+        assert_eq!(seek_file(Whence::Set, -1, 3, 10), Err(EINVAL));
+        assert_eq!(seek_file(Whence::Set, i64::MAX, 3, 10), Ok(i64::MAX as u64));
+        assert_eq!(seek_file(Whence::End, i64::MAX, 0, 10), Err(EINVAL));
+        assert_eq!(seek_file(Whence::Current, i64::MIN, u64::MAX, 10), Err(EINVAL));
+        // Values seen on Linux with a 1221-byte file.
+        assert_eq!(seek_file(Whence::Data, 3, 0, 1221), Ok(3));
+        assert_eq!(seek_file(Whence::Hole, 3, 0, 1221), Ok(1221));
+        assert_eq!(seek_file(Whence::Data, 300_000, 0, 1221), Err(ENXIO));
+        assert_eq!(seek_file(Whence::Hole, -1, 0, 1221), Err(ENXIO));
+    }
+
+    #[test]
+    fn lseek_on_a_directory() {
+        assert_eq!(seek_directory(Whence::Set, 5, 2), Ok(5));
+        assert_eq!(seek_directory(Whence::Current, 1, 2), Ok(3));
+        assert_eq!(seek_directory(Whence::Current, -3, 2), Err(EINVAL));
+        for whence in [Whence::End, Whence::Data, Whence::Hole] {
+            assert_eq!(seek_directory(whence, 0, 2), Err(EINVAL));
+        }
+    }
+
+    #[test]
+    fn access_modes_and_flags() {
+        assert_eq!(decode_access(0), Ok(AccessRequest::default()));
+        assert_eq!(
+            decode_access(7),
+            Ok(AccessRequest { read: true, write: true, execute: true })
+        );
+        assert_eq!(decode_access(0x1_0000_0002).map(|mode| mode.write), Ok(true));
+        assert_eq!(decode_access(8), Err(EINVAL));
+        let follow = AtFlags { follow: true, empty_path: false };
+        assert_eq!(decode_faccessat2_flags(u64::from(AT_EACCESS)), Ok(follow));
+        assert_eq!(
+            decode_faccessat2_flags(u64::from(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)),
+            Ok(AtFlags { follow: false, empty_path: true })
+        );
+        assert_eq!(decode_faccessat2_flags(0x4), Err(EINVAL));
+        assert_eq!(decode_stat_flags(u64::from(AT_NO_AUTOMOUNT)), Ok(follow));
+        assert_eq!(decode_stat_flags(u64::from(AT_EACCESS)), Err(EINVAL));
     }
 
     #[test]

@@ -36,8 +36,11 @@ pub mod errno;
 mod fs;
 mod io;
 mod mmap;
+mod poll;
 mod resource;
+pub mod sigframe;
 pub mod signal;
+mod stat;
 pub mod sysno;
 mod time;
 mod tty;
@@ -48,6 +51,8 @@ pub use clone::*;
 pub use fs::*;
 pub use io::*;
 pub use mmap::*;
+pub use poll::*;
+pub use stat::*;
 pub use resource::*;
 pub use time::*;
 pub use tty::*;
@@ -62,7 +67,7 @@ pub const ARCH_GET_GS: u64 = 0x1004;
 /// The low 32 bits of a register holding a C `int` argument, as a signed value.
 /// The truncation is the ABI: the upper half of the register is not part of an
 /// `int` argument.
-fn int_arg(raw: u64) -> i32 {
+pub fn int_arg(raw: u64) -> i32 {
     raw as u32 as i32
 }
 

@@ -1,6 +1,7 @@
-//! Resource limits (getrlimit/setrlimit/prlimit64) and usage (getrusage, wait4).
+//! Resource limits (getrlimit/setrlimit/prlimit64), usage (getrusage, wait4) and
+//! priorities (getpriority/setpriority).
 
-use super::errno::EINVAL;
+use super::errno::{EINVAL, ESRCH};
 use super::time::Timeval;
 
 pub const RLIMIT_CPU: u32 = 0;
@@ -92,9 +93,69 @@ impl Rusage {
     }
 }
 
+// getpriority/setpriority: what `who` names.
+pub const PRIO_PROCESS: i32 = 0;
+pub const PRIO_PGRP: i32 = 1;
+pub const PRIO_USER: i32 = 2;
+
+/// The processes a getpriority/setpriority call names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PriorityTarget {
+    /// One process (0: the caller).
+    Process(u32),
+    /// A process group (0: the caller's).
+    Group(u32),
+    /// Every process of a user (0: the caller's; every process runs as uid 0).
+    User(u32),
+}
+
+/// Decodes (which, who): EINVAL for an unknown `which`, ESRCH for a negative
+/// `who` (Linux finds no process, group or user by that id).
+pub fn decode_priority_target(which: u64, who: u64) -> Result<PriorityTarget, i64> {
+    let who = u32::try_from(super::int_arg(who)).map_err(|_| ESRCH)?;
+    match super::int_arg(which) {
+        PRIO_PROCESS => Ok(PriorityTarget::Process(who)),
+        PRIO_PGRP => Ok(PriorityTarget::Group(who)),
+        PRIO_USER => Ok(PriorityTarget::User(who)),
+        _ => Err(EINVAL),
+    }
+}
+
+/// The nice value setpriority sets for its `prio` argument (an int): clamped to
+/// -20..=19, as Linux does.
+pub fn nice_from_priority_arg(prio: u64) -> i8 {
+    crate::sched::clamp_nice(i64::from(super::int_arg(prio)))
+}
+
+/// What the raw getpriority system call returns for the lowest nice value among
+/// the targets: `20 - nice`, 1..=40, so that it is never negative (the C library
+/// turns it back into a nice value).
+pub fn priority_result(nice: i8) -> u64 {
+    (20 - i64::from(crate::sched::clamp_nice(i64::from(nice)))) as u64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn priority_arguments() {
+        assert_eq!(decode_priority_target(0, 0), Ok(PriorityTarget::Process(0)));
+        assert_eq!(decode_priority_target(0, 42), Ok(PriorityTarget::Process(42)));
+        assert_eq!(decode_priority_target(1, 7), Ok(PriorityTarget::Group(7)));
+        assert_eq!(decode_priority_target(2, 0), Ok(PriorityTarget::User(0)));
+        assert_eq!(decode_priority_target(0xffff_ffff_0000_0000, 5), Ok(PriorityTarget::Process(5)));
+        assert_eq!(decode_priority_target(3, 0), Err(EINVAL));
+        assert_eq!(decode_priority_target(u64::MAX, 0), Err(EINVAL));
+        assert_eq!(decode_priority_target(0, u64::MAX), Err(ESRCH));
+        assert_eq!(nice_from_priority_arg(5), 5);
+        assert_eq!(nice_from_priority_arg(-100i64 as u64), -20);
+        assert_eq!(nice_from_priority_arg(1000), 19);
+        assert_eq!(nice_from_priority_arg(0x1_0000_0003), 3);
+        assert_eq!(priority_result(0), 20);
+        assert_eq!(priority_result(-20), 40);
+        assert_eq!(priority_result(19), 1);
+    }
 
     #[test]
     fn rlimit_round_trip_and_soft_above_hard_is_invalid() {

@@ -1,4 +1,8 @@
-//! Linux x86_64 signal numbers and their default dispositions (signal(7)).
+//! Linux x86_64 signals: numbers and default dispositions (signal(7)), signal sets,
+//! `struct sigaction`, `siginfo_t`, and the rule that decides whether a system call
+//! a signal cut short fails with EINTR or starts again.
+
+use crate::bytes::{pack, Fields};
 
 numbered_names! { u8;
     SIGHUP = 1,
@@ -75,6 +79,311 @@ pub fn default_action(sig: u8) -> DefaultAction {
     }
 }
 
+/// A set of signals, bit `n - 1` for signal `n` (Linux's 64-bit `sigset_t`).
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub struct SignalSet(pub u64);
+
+impl SignalSet {
+    /// The set's bit for `signal` (`1..=NSIG`; anything else has no bit).
+    fn bit(signal: u8) -> u64 {
+        match signal {
+            1..=NSIG => 1u64 << (signal - 1),
+            _ => 0,
+        }
+    }
+
+    /// The set holding only `signal`.
+    pub fn of(signal: u8) -> SignalSet {
+        SignalSet(Self::bit(signal))
+    }
+
+    pub fn contains(self, signal: u8) -> bool {
+        self.0 & Self::bit(signal) != 0
+    }
+
+    pub fn insert(&mut self, signal: u8) {
+        self.0 |= Self::bit(signal);
+    }
+
+    pub fn remove(&mut self, signal: u8) {
+        self.0 &= !Self::bit(signal);
+    }
+
+    pub fn union(self, other: SignalSet) -> SignalSet {
+        SignalSet(self.0 | other.0)
+    }
+
+    pub fn without(self, other: SignalSet) -> SignalSet {
+        SignalSet(self.0 & !other.0)
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The set without SIGKILL and SIGSTOP, which can never be blocked or caught.
+    pub fn blockable(self) -> SignalSet {
+        SignalSet(self.0 & !(Self::bit(SIGKILL) | Self::bit(SIGSTOP)))
+    }
+
+    /// The signal to act on first among `self`: a synchronous one (a fault the
+    /// program caused) before any other, then the lowest number, as Linux's
+    /// `next_signal` picks.
+    pub fn first(self) -> Option<u8> {
+        let synchronous = [SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE, SIGSYS]
+            .iter()
+            .fold(0, |mask, &signal| mask | Self::bit(signal));
+        let candidates = if self.0 & synchronous != 0 { self.0 & synchronous } else { self.0 };
+        (candidates != 0).then(|| candidates.trailing_zeros() as u8 + 1)
+    }
+}
+
+/// The stop signals (default action: stop the process).
+pub const STOP_SIGNALS: [u8; 4] = [SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU];
+
+// `sa_flags` bits (x86_64).
+pub const SA_NOCLDSTOP: u64 = 0x1;
+pub const SA_NOCLDWAIT: u64 = 0x2;
+pub const SA_SIGINFO: u64 = 0x4;
+pub const SA_UNSUPPORTED: u64 = 0x400;
+pub const SA_EXPOSE_TAGBITS: u64 = 0x800;
+pub const SA_RESTORER: u64 = 0x0400_0000;
+pub const SA_ONSTACK: u64 = 0x0800_0000;
+pub const SA_RESTART: u64 = 0x1000_0000;
+pub const SA_NODEFER: u64 = 0x4000_0000;
+pub const SA_RESETHAND: u64 = 0x8000_0000;
+/// The flags Linux keeps (`UAPI_SA_FLAGS`); it clears the others, so a program can
+/// tell from the old action which flags the kernel knows.
+const KNOWN_SA_FLAGS: u64 = SA_NOCLDSTOP | SA_NOCLDWAIT | SA_SIGINFO | SA_EXPOSE_TAGBITS | SA_RESTORER
+    | SA_ONSTACK | SA_RESTART | SA_NODEFER | SA_RESETHAND;
+
+/// `sa_handler` values that are not addresses.
+pub const SIG_DFL: u64 = 0;
+pub const SIG_IGN: u64 = 1;
+
+/// The kernel's `struct sigaction` on x86_64 (what `rt_sigaction` copies): handler,
+/// flags, restorer, mask, 8 bytes each.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SigAction {
+    pub handler: u64,
+    pub flags: u64,
+    pub restorer: u64,
+    pub mask: SignalSet,
+}
+
+/// What a process does with a signal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Disposition {
+    /// SIG_DFL: the signal's default action.
+    Default(DefaultAction),
+    /// SIG_IGN.
+    Ignore,
+    /// A handler at this address.
+    Handler(u64),
+}
+
+impl SigAction {
+    pub const SIZE: usize = 32;
+    /// SIG_DFL with no flags: what every signal starts with.
+    pub const DEFAULT: SigAction = SigAction { handler: SIG_DFL, flags: 0, restorer: 0, mask: SignalSet(0) };
+
+    /// Decodes a user `struct sigaction` as Linux stores it: unknown flags cleared,
+    /// SIGKILL and SIGSTOP dropped from the mask.
+    pub fn from_bytes(raw: [u8; Self::SIZE]) -> SigAction {
+        let mut fields = Fields::new(&raw);
+        SigAction {
+            handler: fields.u64(),
+            flags: fields.u64() & KNOWN_SA_FLAGS,
+            restorer: fields.u64(),
+            mask: SignalSet(fields.u64()).blockable(),
+        }
+    }
+
+    pub fn to_bytes(&self) -> [u8; Self::SIZE] {
+        pack(&[
+            &self.handler.to_le_bytes(),
+            &self.flags.to_le_bytes(),
+            &self.restorer.to_le_bytes(),
+            &self.mask.0.to_le_bytes(),
+        ])
+    }
+
+    pub fn disposition(&self, signal: u8) -> Disposition {
+        match self.handler {
+            SIG_DFL => Disposition::Default(default_action(signal)),
+            SIG_IGN => Disposition::Ignore,
+            handler => Disposition::Handler(handler),
+        }
+    }
+
+    /// Whether `signal` is discarded on arrival under this action: SIG_IGN, or SIG_DFL
+    /// for a signal whose default is to do nothing (SIGCONT included: its effect,
+    /// continuing the process, happens when it is sent). Linux's `sig_handler_ignored`.
+    pub fn ignores(&self, signal: u8) -> bool {
+        matches!(
+            self.disposition(signal),
+            Disposition::Ignore | Disposition::Default(DefaultAction::Ignore | DefaultAction::Continue)
+        )
+    }
+
+    /// The action after execve: a handler (code that no longer exists) becomes
+    /// SIG_DFL, an ignored signal stays ignored; flags, restorer and mask are cleared
+    /// (Linux's `flush_signal_handlers`).
+    pub fn after_exec(&self) -> SigAction {
+        let handler = if self.handler == SIG_IGN { SIG_IGN } else { SIG_DFL };
+        SigAction { handler, ..SigAction::DEFAULT }
+    }
+}
+
+// `si_code` values (asm-generic/siginfo.h).
+pub const SI_USER: i32 = 0;
+pub const SI_KERNEL: i32 = 0x80;
+pub const SI_QUEUE: i32 = -1;
+pub const SI_TKILL: i32 = -6;
+pub const ILL_ILLOPN: i32 = 2;
+pub const FPE_INTDIV: i32 = 1;
+pub const FPE_FLTDIV: i32 = 3;
+pub const FPE_FLTOVF: i32 = 4;
+pub const FPE_FLTUND: i32 = 5;
+pub const FPE_FLTRES: i32 = 6;
+pub const FPE_FLTINV: i32 = 7;
+pub const SEGV_MAPERR: i32 = 1;
+pub const SEGV_ACCERR: i32 = 2;
+pub const BUS_ADRALN: i32 = 1;
+pub const TRAP_BRKPT: i32 = 1;
+pub const TRAP_TRACE: i32 = 2;
+pub const CLD_EXITED: i32 = 1;
+pub const CLD_KILLED: i32 = 2;
+pub const CLD_DUMPED: i32 = 3;
+pub const CLD_STOPPED: i32 = 5;
+pub const CLD_CONTINUED: i32 = 6;
+
+/// The `si_code` of a floating-point exception, from the x87 status and control
+/// words (`#MF`) or from MXCSR (`#XM`): the first unmasked exception flag in Linux's
+/// order (invalid, divide by zero, overflow, underflow or denormal, precision), or 0
+/// when no unmasked flag is set.
+pub fn fpe_code(x87: Option<(u16, u16)>, mxcsr: u32) -> i32 {
+    let raised = match x87 {
+        Some((status, control)) => u32::from(status & !control),
+        None => !(mxcsr >> 7) & mxcsr,
+    };
+    [(0x01, FPE_FLTINV), (0x04, FPE_FLTDIV), (0x08, FPE_FLTOVF), (0x12, FPE_FLTUND), (0x20, FPE_FLTRES)]
+        .iter()
+        .find(|&&(bits, _)| raised & bits != 0)
+        .map_or(0, |&(_, code)| code)
+}
+
+/// A `siginfo_t`: 128 bytes, `si_signo`, `si_errno`, `si_code`, then a union whose
+/// member depends on the signal and the code. Kept in its user form: the kernel only
+/// builds it (or takes it from `rt_sigqueueinfo`) and copies it out.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct SigInfo([u8; SigInfo::SIZE]);
+
+impl core::fmt::Debug for SigInfo {
+    fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+        write!(f, "SigInfo {{ signo: {}, code: {} }}", self.signo(), self.code())
+    }
+}
+
+impl SigInfo {
+    pub const SIZE: usize = 128;
+
+    /// Header and union fields, the union starting at byte 16.
+    fn build(signal: u8, code: i32, union: &[&[u8]]) -> SigInfo {
+        let head: [u8; 16] = pack(&[&i32::from(signal).to_le_bytes(), &0i32.to_le_bytes(), &code.to_le_bytes()]);
+        let mut parts: [&[u8]; 8] = [&[]; 8];
+        parts[0] = &head;
+        for (slot, part) in parts[1..].iter_mut().zip(union) {
+            *slot = part;
+        }
+        SigInfo(pack(&parts))
+    }
+
+    /// A signal sent by a process (kill: `SI_USER`, tkill: `SI_TKILL`) or by the
+    /// kernel (`SI_KERNEL`, pid and uid 0): `si_pid`, `si_uid`.
+    pub fn sent(signal: u8, code: i32, pid: u32, uid: u32) -> SigInfo {
+        SigInfo::build(signal, code, &[&pid.to_le_bytes(), &uid.to_le_bytes()])
+    }
+
+    /// A signal the program caused by faulting: `si_addr`.
+    pub fn fault(signal: u8, code: i32, address: u64) -> SigInfo {
+        SigInfo::build(signal, code, &[&address.to_le_bytes()])
+    }
+
+    /// SIGCHLD about a child: `si_pid`, `si_uid`, `si_status` (exit code or signal),
+    /// `si_utime`, `si_stime` (clock ticks).
+    pub fn child(code: i32, pid: u32, uid: u32, status: i32, user_ticks: u64, system_ticks: u64) -> SigInfo {
+        SigInfo::build(
+            SIGCHLD,
+            code,
+            &[&pid.to_le_bytes(), &uid.to_le_bytes(), &status.to_le_bytes(), &[0; 4], &user_ticks.to_le_bytes(), &system_ticks.to_le_bytes()],
+        )
+    }
+
+    /// What `rt_sigqueueinfo` gives: the program's own bytes, with `si_signo` set
+    /// to the signal actually sent (as Linux does).
+    pub fn queued(signal: u8, raw: [u8; Self::SIZE]) -> SigInfo {
+        let mut info = SigInfo(raw);
+        info.0[..4].copy_from_slice(&i32::from(signal).to_le_bytes());
+        info
+    }
+
+    pub fn signo(&self) -> u8 {
+        let raw = Fields::new(&self.0).u32();
+        u8::try_from(raw).unwrap_or(0)
+    }
+
+    pub fn code(&self) -> i32 {
+        let mut fields = Fields::new(&self.0);
+        fields.u64();
+        fields.u32() as i32
+    }
+
+    pub fn to_bytes(&self) -> [u8; Self::SIZE] {
+        self.0
+    }
+}
+
+// Kernel-internal results of a system call a signal cut short (never seen by a
+// program): Linux's values, outside the errno range, so a handler can return them
+// through the ordinary `Err(errno)` path.
+/// Restart if no handler runs or the handler has SA_RESTART; EINTR otherwise.
+pub const ERESTARTSYS: i64 = 512;
+/// Always restart.
+pub const ERESTARTNOINTR: i64 = 513;
+/// Restart if no handler runs; EINTR otherwise.
+pub const ERESTARTNOHAND: i64 = 514;
+/// Like ERESTARTNOHAND, but restart through `restart_syscall`, which resumes with
+/// state the call saved (nanosleep: the remaining time).
+pub const ERESTART_RESTARTBLOCK: i64 = 516;
+
+/// How an interrupted system call resumes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resumption {
+    /// It fails with EINTR.
+    Interrupted,
+    /// It is executed again: same number, same arguments.
+    Again,
+    /// `restart_syscall` is executed instead.
+    RestartSyscall,
+}
+
+/// What becomes of a system call that ended with `errno`, given the flags of the
+/// handler about to run (`None`: no handler runs, the signal was ignored, stopped
+/// the process or had no effect). `None` when `errno` is not a restart code.
+/// Linux's `handle_signal` and `arch_do_signal_or_restart`.
+pub fn resumption(errno: i64, handler_flags: Option<u64>) -> Option<Resumption> {
+    let resumption = match (errno, handler_flags) {
+        (ERESTARTSYS | ERESTARTNOINTR | ERESTARTNOHAND, None) => Resumption::Again,
+        (ERESTART_RESTARTBLOCK, None) => Resumption::RestartSyscall,
+        (ERESTARTNOINTR, Some(_)) => Resumption::Again,
+        (ERESTARTSYS, Some(flags)) if flags & SA_RESTART != 0 => Resumption::Again,
+        (ERESTARTSYS | ERESTARTNOHAND | ERESTART_RESTARTBLOCK, Some(_)) => Resumption::Interrupted,
+        _ => return None,
+    };
+    Some(resumption)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,5 +447,110 @@ mod tests {
         assert_eq!(decode(u64::MAX), None);
         assert_eq!(decode(0xffff_ffff_0000_0009), Some(SIGKILL));
         assert_eq!(decode(0x1_0000_0000), None);
+    }
+    #[test]
+    fn signal_sets_have_linux_bits_and_ignore_bad_numbers() {
+        let mut set = SignalSet::default();
+        set.insert(SIGHUP);
+        set.insert(SIGRTMAX);
+        assert_eq!(set.0, 1 | 1 << 63);
+        for bad in [0, 65, 255] {
+            set.insert(bad);
+            set.remove(bad);
+            assert!(!set.contains(bad));
+        }
+        assert_eq!(set.0, 1 | 1 << 63);
+        assert_eq!(SignalSet(u64::MAX).blockable().0, u64::MAX & !(1 << 8) & !(1 << 18));
+        assert_eq!(SignalSet::of(SIGINT).union(SignalSet::of(SIGTERM)).without(SignalSet::of(SIGINT)), SignalSet::of(SIGTERM));
+    }
+
+    #[test]
+    fn faults_are_taken_before_other_signals() {
+        assert_eq!(SignalSet::default().first(), None);
+        assert_eq!(SignalSet::of(SIGTERM).union(SignalSet::of(SIGINT)).first(), Some(SIGINT));
+        let set = SignalSet::of(SIGHUP).union(SignalSet::of(SIGSEGV)).union(SignalSet::of(SIGFPE));
+        assert_eq!(set.first(), Some(SIGFPE));
+        assert_eq!(SignalSet::of(64).first(), Some(64));
+    }
+
+    #[test]
+    fn sigaction_round_trips_and_is_cleaned_as_linux_does() {
+        let mut raw = [0u8; 32];
+        raw[..8].copy_from_slice(&0x401000u64.to_le_bytes());
+        raw[8..16].copy_from_slice(&(SA_SIGINFO | SA_RESTORER | SA_UNSUPPORTED | 1 << 40).to_le_bytes());
+        raw[16..24].copy_from_slice(&0x402000u64.to_le_bytes());
+        raw[24..].copy_from_slice(&u64::MAX.to_le_bytes());
+        let action = SigAction::from_bytes(raw);
+        assert_eq!(action.handler, 0x401000);
+        assert_eq!(action.flags, SA_SIGINFO | SA_RESTORER);
+        assert_eq!(action.restorer, 0x402000);
+        assert_eq!(action.mask, SignalSet(u64::MAX).blockable());
+        assert_eq!(SigAction::from_bytes(action.to_bytes()), action);
+        assert_eq!(action.disposition(SIGINT), Disposition::Handler(0x401000));
+    }
+
+    #[test]
+    fn ignoring_covers_sig_ign_and_default_ignore() {
+        let ignore = SigAction { handler: SIG_IGN, ..SigAction::DEFAULT };
+        assert!(ignore.ignores(SIGTERM));
+        assert!(SigAction::DEFAULT.ignores(SIGCHLD));
+        assert!(SigAction::DEFAULT.ignores(SIGCONT));
+        assert!(!SigAction::DEFAULT.ignores(SIGTERM));
+        assert!(!SigAction::DEFAULT.ignores(SIGSTOP));
+        let handled = SigAction { handler: 0x400000, flags: SA_RESTART, ..SigAction::DEFAULT };
+        assert!(!handled.ignores(SIGCHLD));
+        assert_eq!(handled.after_exec(), SigAction::DEFAULT);
+        assert_eq!(ignore.after_exec(), ignore);
+    }
+
+    #[test]
+    fn siginfo_fields_sit_at_linux_offsets() {
+        let sent = SigInfo::sent(SIGUSR1, SI_USER, 42, 7).to_bytes();
+        assert_eq!(&sent[..16], &[10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(&sent[16..24], &[42, 0, 0, 0, 7, 0, 0, 0]);
+        assert!(sent[24..].iter().all(|&b| b == 0));
+        let fault = SigInfo::fault(SIGSEGV, SEGV_ACCERR, 0xdead_beef);
+        assert_eq!(fault.signo(), SIGSEGV);
+        assert_eq!(fault.code(), SEGV_ACCERR);
+        assert_eq!(&fault.to_bytes()[16..24], &0xdead_beefu64.to_le_bytes());
+        let child = SigInfo::child(CLD_EXITED, 5, 0, 3, 11, 22).to_bytes();
+        assert_eq!(&child[16..20], &5u32.to_le_bytes());
+        assert_eq!(&child[24..28], &3i32.to_le_bytes());
+        assert_eq!(&child[32..40], &11u64.to_le_bytes());
+        assert_eq!(&child[40..48], &22u64.to_le_bytes());
+        let tkill = SigInfo::sent(SIGTERM, SI_TKILL, 1, 0);
+        assert_eq!(tkill.code(), -6);
+        let queued = SigInfo::queued(SIGUSR2, [0xff; 128]);
+        assert_eq!(queued.signo(), SIGUSR2);
+        assert_eq!(queued.code(), -1);
+        assert_eq!(SigInfo::queued(0, [0xff; 128]).signo(), 0);
+    }
+
+    #[test]
+    fn restart_rules_follow_linux() {
+        use Resumption::*;
+        assert_eq!(resumption(ERESTARTSYS, None), Some(Again));
+        assert_eq!(resumption(ERESTARTSYS, Some(SA_RESTART)), Some(Again));
+        assert_eq!(resumption(ERESTARTSYS, Some(0)), Some(Interrupted));
+        assert_eq!(resumption(ERESTARTNOHAND, None), Some(Again));
+        assert_eq!(resumption(ERESTARTNOHAND, Some(SA_RESTART)), Some(Interrupted));
+        assert_eq!(resumption(ERESTARTNOINTR, Some(0)), Some(Again));
+        assert_eq!(resumption(ERESTART_RESTARTBLOCK, None), Some(RestartSyscall));
+        assert_eq!(resumption(ERESTART_RESTARTBLOCK, Some(SA_RESTART)), Some(Interrupted));
+        assert_eq!(resumption(4, None), None);
+        assert_eq!(resumption(515, Some(0)), None);
+    }
+
+    #[test]
+    fn fpe_codes_pick_the_first_unmasked_flag() {
+        // MXCSR: flags in bits 0-5, masks in bits 7-12.
+        assert_eq!(fpe_code(None, 0x1f80), 0);
+        assert_eq!(fpe_code(None, 0x1f80 & !(1 << 9) | 1 << 2), FPE_FLTDIV);
+        assert_eq!(fpe_code(None, 0x0005), FPE_FLTINV);
+        assert_eq!(fpe_code(None, 0x1f80 | 0x3f), 0);
+        assert_eq!(fpe_code(Some((0x0004, 0x037b)), 0), FPE_FLTDIV);
+        assert_eq!(fpe_code(Some((0x0010, 0x0000)), 0), FPE_FLTUND);
+        assert_eq!(fpe_code(Some((0x0020, 0x0000)), 0), FPE_FLTRES);
+        assert_eq!(fpe_code(Some((0x0008, 0x037f)), 0), 0);
     }
 }

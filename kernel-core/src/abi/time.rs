@@ -113,6 +113,27 @@ impl Timeval {
     pub fn to_bytes(&self) -> [u8; 16] {
         pack(&[&self.sec.to_le_bytes(), &self.usec.to_le_bytes()])
     }
+
+    /// Reads a user-supplied timeval (select's timeout), valid as Linux demands
+    /// (`sec >= 0`, `0 <= usec < 1e6`), else `EINVAL`.
+    pub fn from_bytes(bytes: [u8; 16]) -> Result<Self, i64> {
+        let mut fields = Fields::new(&bytes);
+        let timeval = Self {
+            sec: fields.i64(),
+            usec: fields.i64(),
+        };
+        let usec_valid = u64::try_from(timeval.usec).is_ok_and(|usec| usec < NANOS_PER_SEC / NANOS_PER_MICRO);
+        if timeval.sec < 0 || !usec_valid {
+            return Err(EINVAL);
+        }
+        Ok(timeval)
+    }
+
+    /// The total in nanoseconds, saturating at `u64::MAX`; negative fields count
+    /// as zero.
+    pub fn as_nanos(&self) -> u64 {
+        Timespec { sec: self.sec, nsec: self.usec.saturating_mul(NANOS_PER_MICRO as i64) }.as_nanos()
+    }
 }
 
 /// Whole seconds and the remaining nanoseconds (below 1e9). The seconds fit an
@@ -189,6 +210,17 @@ mod tests {
             Timeval { sec: 2, usec: 1 }
         );
         assert_eq!(Timeval::from_nanos(u64::MAX).sec, 18_446_744_073);
+    }
+
+    #[test]
+    fn timeval_validation_and_nanoseconds() {
+        let bytes = |sec: i64, usec: i64| Timeval { sec, usec }.to_bytes();
+        assert_eq!(Timeval::from_bytes(bytes(1, 999_999)), Ok(Timeval { sec: 1, usec: 999_999 }));
+        assert_eq!(Timeval::from_bytes(bytes(0, 1_000_000)), Err(EINVAL));
+        assert_eq!(Timeval::from_bytes(bytes(0, -1)), Err(EINVAL));
+        assert_eq!(Timeval::from_bytes(bytes(-1, 0)), Err(EINVAL));
+        assert_eq!(Timeval { sec: 2, usec: 5 }.as_nanos(), 2_000_005_000);
+        assert_eq!(Timeval { sec: i64::MAX, usec: 1 }.as_nanos(), u64::MAX);
     }
 
     #[test]

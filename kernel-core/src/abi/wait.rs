@@ -32,6 +32,16 @@ pub fn signaled(sig: u8, core: bool) -> i32 {
     (i32::from(sig) & SIGNAL_MASK) | if core { CORE_DUMPED } else { 0 }
 }
 
+/// The status of a child stopped by signal `sig` (`WIFSTOPPED`, `WSTOPSIG`).
+pub fn stopped(sig: u8) -> i32 {
+    (i32::from(sig) << 8) | STOPPED
+}
+
+/// The status of a child that SIGCONT continued (`WIFCONTINUED`).
+pub fn continued() -> i32 {
+    0xffff
+}
+
 /// The exit code if `status` describes a normal exit (`WIFEXITED`).
 pub fn exit_code(status: i32) -> Option<u8> {
     (status & SIGNAL_MASK == 0).then_some(((status >> 8) & 0xff) as u8)
@@ -98,7 +108,10 @@ mod tests {
 
     #[test]
     fn stopped_statuses_are_neither_exit_nor_signal() {
-        let stopped_by_sigstop = (19 << 8) | 0x7f;
+        let stopped_by_sigstop = stopped(19);
+        assert_eq!(stopped_by_sigstop, 0x137f);
+        assert_eq!(term_signal(continued()), None);
+        assert_eq!(exit_code(continued()), None);
         assert_eq!(exit_code(stopped_by_sigstop), None);
         assert_eq!(term_signal(stopped_by_sigstop), None);
         assert_eq!(term_signal(0xffff), None);

@@ -1,11 +1,57 @@
 //! Scheduling policy, separated from the mechanism. The kernel tells a policy when
 //! tasks become runnable, asks it which task runs next, and reports each timer tick
 //! of the running task; the policy answers whether to preempt. Each policy is one
-//! small file; the kernel and the host simulator drive the same code.
+//! small file; the kernel and the host simulator (`sim`) drive the same code.
+//!
+//! | policy | file | what decides |
+//! |---|---|---|
+//! | round robin | `round_robin.rs` | one FIFO queue, one quantum each |
+//! | MLFQ | `mlfq.rs` | OSTEP's five rules: levels, allotments, boost |
+//! | stride | `stride.rs` | lowest pass runs; pass grows by 2^30 / weight per tick |
+//! | lottery | `lottery.rs` | a seeded draw among the queued tasks' tickets (= weight) |
+//! | fair | `fair.rs` | lowest virtual runtime runs (CFS-like), with a minimum granularity |
+//!
+//! Weights come from the nice value through Linux's `sched_prio_to_weight` table
+//! (`weight`): nice 0 is 1024 and each step is about 1.25x.
+//!
+//! Time is counted in ticks: a policy learns how long a task ran only from the
+//! `tick` calls made while it was running (sampled accounting, as in classic Unix).
 
+mod fair;
+mod lottery;
+mod mlfq;
 mod round_robin;
+pub mod sim;
+mod stride;
 
+pub use fair::{Fair, FairConfig};
+pub use lottery::Lottery;
+pub use mlfq::{Allotment, Mlfq, MlfqConfig};
 pub use round_robin::RoundRobin;
+pub use stride::Stride;
+
+/// The policy the kernel command line asks for, with its knobs in ticks of a
+/// `tick_hz` clock (each at least one tick): `quantum_ms` is the quantum of rr,
+/// stride and lottery and fair's latency target; `mlfq_*` configure MLFQ; `seed`
+/// seeds lottery's draws.
+pub fn from_options(options: &crate::cmdline::KernelOptions, tick_hz: u32) -> alloc::boxed::Box<dyn Scheduler> {
+    use crate::cmdline::SchedPolicy;
+    use alloc::boxed::Box;
+    use alloc::vec::Vec;
+    let ticks = |ms: u32| ((u64::from(ms) * u64::from(tick_hz) / 1000).clamp(1, u64::from(u32::MAX))) as u32;
+    let quantum = ticks(options.quantum_ms);
+    match options.sched {
+        SchedPolicy::RoundRobin => Box::new(RoundRobin::new(quantum)),
+        SchedPolicy::Mlfq => {
+            let quanta: Vec<u32> = options.mlfq_quanta_ms.iter().map(|&ms| ticks(ms)).collect();
+            let boost = if options.mlfq_boost_ms == 0 { 0 } else { ticks(options.mlfq_boost_ms) };
+            Box::new(Mlfq::new(MlfqConfig::new(options.mlfq_levels as usize, &quanta, boost)))
+        }
+        SchedPolicy::Stride => Box::new(Stride::new(quantum)),
+        SchedPolicy::Lottery => Box::new(Lottery::new(quantum, options.seed)),
+        SchedPolicy::Fair => Box::new(Fair::new(FairConfig::with_latency(quantum))),
+    }
+}
 
 /// A task, as the kernel names it to the policy (its pid).
 pub type TaskId = u32;
@@ -27,6 +73,10 @@ pub enum Arrival {
 /// three places: queued in the policy (after `enqueue`, until `pick_next` returns
 /// it), running (after `pick_next`, until it is enqueued again, blocks or exits), or
 /// blocked (known to the kernel only).
+///
+/// No method may panic, whatever the order of calls (an unknown task, a task
+/// enqueued twice, a tick for a task that is not running): a policy that sees a
+/// call it does not expect does something harmless.
 pub trait Scheduler: Send {
     /// `task` becomes runnable.
     fn enqueue(&mut self, task: TaskId, arrival: Arrival);
@@ -43,4 +93,109 @@ pub trait Scheduler: Send {
 
     /// Number of queued (runnable, not running) tasks.
     fn queued(&self) -> usize;
+
+    /// The nice value of `task` is now `nice` (clamped to `NICE_RANGE`). The kernel
+    /// calls it before a new task's first `enqueue` (the nice value is inherited
+    /// across fork) and on setpriority. Policies without priorities ignore it.
+    fn set_nice(&mut self, _task: TaskId, _nice: i8) {}
+}
+
+/// A boxed policy is a policy (so the simulator can drive `from_options`'s result).
+impl<S: Scheduler + ?Sized> Scheduler for alloc::boxed::Box<S> {
+    fn enqueue(&mut self, task: TaskId, arrival: Arrival) {
+        (**self).enqueue(task, arrival)
+    }
+    fn pick_next(&mut self) -> Option<TaskId> {
+        (**self).pick_next()
+    }
+    fn tick(&mut self, task: TaskId) -> bool {
+        (**self).tick(task)
+    }
+    fn remove(&mut self, task: TaskId) {
+        (**self).remove(task)
+    }
+    fn queued(&self) -> usize {
+        (**self).queued()
+    }
+    fn set_nice(&mut self, task: TaskId, nice: i8) {
+        (**self).set_nice(task, nice)
+    }
+}
+
+/// The nice values: -20 (most favoured) to 19 (least).
+pub const NICE_RANGE: core::ops::RangeInclusive<i8> = -20..=19;
+
+/// The weight of nice 0.
+pub const NICE_0_WEIGHT: u32 = 1024;
+
+/// Linux's `sched_prio_to_weight` (kernel/sched/core.c): the weight of nice -20..=19.
+/// Each step of nice is about 10% of CPU when two tasks compete (a ratio of 1.25).
+const PRIO_TO_WEIGHT: [u32; 40] = [
+    /* -20 */ 88761, 71755, 56483, 46273, 36291, //
+    /* -15 */ 29154, 23254, 18705, 14949, 11916, //
+    /* -10 */ 9548, 7620, 6100, 4904, 3906, //
+    /*  -5 */ 3121, 2501, 1991, 1586, 1277, //
+    /*   0 */ 1024, 820, 655, 526, 423, //
+    /*   5 */ 335, 272, 215, 172, 137, //
+    /*  10 */ 110, 87, 70, 56, 45, //
+    /*  15 */ 36, 29, 23, 18, 15, //
+];
+
+/// `nice` brought into `NICE_RANGE`.
+pub fn clamp_nice(nice: i64) -> i8 {
+    nice.clamp(i64::from(*NICE_RANGE.start()), i64::from(*NICE_RANGE.end())) as i8
+}
+
+/// The weight (tickets, share) of a task with this nice value (clamped).
+pub fn weight(nice: i8) -> u32 {
+    let index = i64::from(clamp_nice(i64::from(nice))) + 20;
+    PRIO_TO_WEIGHT.get(index as usize).copied().unwrap_or(NICE_0_WEIGHT)
+}
+
+/// Virtual time one tick costs a task of weight 1024: stride's pass and fair's
+/// virtual runtime grow by `VIRTUAL_TICK * 1024 / weight` per tick, which is
+/// `2^30 / weight` (1.05e6 at nice 0, 12,097 at nice -20, 71.6e6 at nice 19).
+pub const VIRTUAL_TICK: u64 = 1 << 20;
+
+/// The virtual time one tick costs a task of `weight` (never 0).
+pub fn virtual_tick(weight: u32) -> u64 {
+    (VIRTUAL_TICK * u64::from(NICE_0_WEIGHT)) / u64::from(weight.max(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_policy_can_be_built_from_the_command_line() {
+        use crate::cmdline::{parse, SchedPolicy};
+        for word in SchedPolicy::WORDS {
+            let line = alloc::format!("sched={word} quantum_ms=1 mlfq_levels=16 mlfq_quanta_ms=1 mlfq_boost_ms=0");
+            let mut policy = from_options(&parse(&line).unwrap(), 1000);
+            policy.set_nice(1, 5);
+            policy.enqueue(1, Arrival::New);
+            assert_eq!(policy.pick_next(), Some(1), "{word}");
+            // A 1 ms quantum, and zero-tick knobs at a slow clock, are one tick.
+            assert!(policy.tick(1) || *word == "fair", "{word}");
+            let _ = from_options(&parse(&line).unwrap(), 1);
+        }
+    }
+
+    #[test]
+    fn weights_follow_linux() {
+        assert_eq!(weight(0), 1024);
+        assert_eq!(weight(5), 335);
+        assert_eq!(weight(-20), 88761);
+        assert_eq!(weight(19), 15);
+        assert_eq!(weight(-128), 88761);
+        assert_eq!(weight(127), 15);
+        for nice in -20..19i8 {
+            let ratio = f64::from(weight(nice)) / f64::from(weight(nice + 1));
+            assert!((1.15..1.35).contains(&ratio), "nice {nice}: {ratio}");
+        }
+        assert_eq!(clamp_nice(-1000), -20);
+        assert_eq!(clamp_nice(i64::MAX), 19);
+        assert_eq!(virtual_tick(1024), 1 << 20);
+        assert_eq!(virtual_tick(0), 1 << 30);
+    }
 }

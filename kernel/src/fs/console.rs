@@ -20,8 +20,11 @@ use crate::mm::address_space::AddressSpace;
 use crate::process::{self, Pid, INIT_PID};
 use crate::sched::{self, WaitChannel};
 use crate::signal;
-use kernel_core::abi::errno::{EFAULT, EINTR, EINVAL, ENOTTY, EPERM};
+use kernel_core::abi::errno::{EFAULT, EINVAL, ENOTTY, EPERM};
+use kernel_core::abi::signal::ERESTARTSYS;
 use kernel_core::abi::{Termios, Winsize, FIONREAD, TCGETS, TCSETS, TCSETSF, TCSETSW, TIOCGPGRP, TIOCGWINSZ, TIOCSPGRP};
+use kernel_core::abi::{makedev, Stat, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM};
+use kernel_core::cpio::S_IFCHR;
 use kernel_core::cmdline::ConsoleMode;
 use kernel_core::tty::{LineDiscipline, ReadOutcome};
 
@@ -78,7 +81,7 @@ pub fn open(output: Output) -> Arc<dyn File> {
 
 /// COM1 interrupt: passes the received bytes through the line discipline (terminal)
 /// or queues them (stream), echoes, signals the foreground group for the signal
-/// keys, and wakes readers.
+/// keys, prints the process table for Ctrl-P, and wakes readers.
 pub fn receive() {
     let mut echo = Vec::new();
     let mut signals = Vec::new();
@@ -86,7 +89,10 @@ pub fn receive() {
     while let Some(byte) = serial::try_read() {
         received = true;
         let mut input = INPUT.lock();
-        if is_terminal() {
+        if is_terminal() && input.discipline.is_process_table_key(byte) {
+            drop(input);
+            echo.extend_from_slice(process::table_dump().as_bytes());
+        } else if is_terminal() {
             if let Some(signal) = input.discipline.receive(byte, &mut echo) {
                 signals.push((signal, input.foreground_group));
             }
@@ -98,9 +104,7 @@ pub fn receive() {
         serial::write(&echo);
     }
     for (signal, group) in signals {
-        for member in process::members_of_group(group).into_iter().filter_map(process::find) {
-            signal::send(&member, signal);
-        }
+        signal::send_to_group(group, signal);
     }
     if received {
         sched::wake_all(WaitChannel::ConsoleInput);
@@ -147,8 +151,22 @@ impl File for Console {
             if let Some(count) = try_read(buffer) {
                 return Ok(count);
             }
-            sched::block(WaitChannel::ConsoleInput).map_err(|_| EINTR)?;
+            sched::block(WaitChannel::ConsoleInput).map_err(|_| ERESTARTSYS)?;
         }
+    }
+
+    /// Readable when a read would not wait: a line or end of file in terminal mode,
+    /// a byte or the end of the host's input in stream mode. Always writable.
+    fn poll(&self) -> u16 {
+        let input = INPUT.lock();
+        let readable = if is_terminal() { input.discipline.readable() } else { !input.stream.is_empty() || input.ended };
+        let readable = if readable { POLLIN | POLLRDNORM } else { 0 };
+        readable | POLLOUT | POLLWRNORM
+    }
+
+    /// What Linux reports for /dev/console: a character device, 5:1.
+    fn stat(&self) -> Stat {
+        Stat { dev: makedev(0, 6), ino: 1, nlink: 1, mode: S_IFCHR | 0o600, rdev: makedev(5, 1), blksize: 1024, ..Stat::default() }
     }
 
     fn write(&self, bytes: &[u8]) -> Result<usize, i64> {

@@ -1,24 +1,36 @@
-//! Files and descriptors. An open file is an `Arc<dyn File>`: the console, a pipe
-//! end, a file or directory of the initrd. A process's descriptor table maps small
-//! integers to them; fork copies the table (sharing the open files, as Linux does),
-//! exec keeps it minus the close-on-exec ones.
+//! Files and descriptors. A file is an `Arc<dyn File>`: the console, a pipe end, a
+//! file, directory or device of the initrd. Opening one makes an open file
+//! description (`OpenFile`: the file, its status flags, its position); a process's
+//! descriptor table maps small integers to those. dup and fork share descriptions
+//! (so the position and the flags), as Linux does; exec keeps the table minus the
+//! close-on-exec descriptors.
 
 pub mod console;
 pub mod initrd;
+pub mod open;
 pub mod pipe;
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, Ordering};
+use spin::Mutex;
 
 use crate::mm::address_space::AddressSpace;
-use kernel_core::abi::errno::{EBADF, EINVAL, EMFILE, ENOTTY, ESPIPE};
+use initrd::NodeId;
+use kernel_core::abi::errno::{EAGAIN, EBADF, EINVAL, EMFILE, ENOTDIR, ENOTTY, ESPIPE};
+use kernel_core::abi::{
+    seek_directory, seek_file, set_status_flags, Stat, Whence, DEFAULT_POLLMASK, O_ACCMODE, O_NONBLOCK, O_PATH, O_RDONLY, O_RDWR, O_WRONLY,
+    POLLERR, POLLHUP, POLLIN, POLLOUT,
+};
 
 /// Descriptors a process may have open (RLIMIT_NOFILE).
 pub const MAX_DESCRIPTORS: usize = 1024;
 
-/// An open file.
+/// A file. Access rights, O_NONBLOCK and the position are the open file
+/// description's business (`OpenFile`), which calls these.
 pub trait File: Send + Sync {
-    /// Reads into `buffer`, blocking until at least one byte or end of file (0).
+    /// Reads into `buffer` (a stream: pipes, the console, devices), blocking until
+    /// at least one byte or end of file (0).
     fn read(&self, _buffer: &mut [u8]) -> Result<usize, i64> {
         Err(EBADF)
     }
@@ -28,25 +40,71 @@ pub trait File: Send + Sync {
         Err(EBADF)
     }
 
+    /// Like `write`, but EAGAIN where `write` would wait for room (O_NONBLOCK). The
+    /// default suits files whose `poll` says exactly when a write would not block
+    /// and that then take all of it; a pipe, which may take only part, overrides it.
+    fn write_nonblocking(&self, bytes: &[u8]) -> Result<usize, i64> {
+        if self.poll() & (POLLOUT | POLLERR) == 0 {
+            return Err(EAGAIN);
+        }
+        self.write(bytes)
+    }
+
     /// A device-specific request; `memory` is the caller's, for the argument.
     fn ioctl(&self, _request: u64, _argument: u64, _memory: &mut AddressSpace) -> Result<u64, i64> {
         Err(ENOTTY)
     }
 
-    /// Moves the file position (lseek); only regular files and directories have one.
-    fn seek(&self, _position: SeekFrom) -> Result<u64, i64> {
+    /// Whether and how the file has a position.
+    fn positioning(&self) -> Positioning {
+        Positioning::Stream
+    }
+
+    /// Reads at byte (or, for a directory, entry) `offset`: the read of files whose
+    /// positioning is `Sized` or `Directory`, which never block.
+    fn read_at(&self, _offset: u64, _buffer: &mut [u8]) -> Result<usize, i64> {
         Err(ESPIPE)
+    }
+
+    /// Fills `out` with `linux_dirent64` records from entry `*position` on,
+    /// advancing it; returns the bytes used (0 at the end). EINVAL when not even
+    /// one record fits; ENOTDIR for anything but a directory.
+    fn read_directory(&self, _position: &mut u64, _out: &mut [u8]) -> Result<usize, i64> {
+        Err(ENOTDIR)
+    }
+
+    /// What poll reports now (POLLIN, POLLOUT, POLLHUP, POLLERR...). Files that never
+    /// block are always ready.
+    fn poll(&self) -> u16 {
+        DEFAULT_POLLMASK
+    }
+
+    /// What fstat reports.
+    fn stat(&self) -> Stat;
+
+    /// The node of the initrd tree this file is (None for pipes and the console):
+    /// a directory fd names where `*at` paths start, and fchdir goes there.
+    fn node(&self) -> Option<NodeId> {
+        None
     }
 
     /// Called when the last descriptor for this open file is closed.
     fn release(&self) {}
 }
 
-/// An lseek request.
-pub enum SeekFrom {
-    Start(u64),
-    Current(i64),
-    End(i64),
+/// How a file's position behaves.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Positioning {
+    /// Pipes and terminals: no position; lseek and pread fail with ESPIPE.
+    Stream,
+    /// Devices such as /dev/null: reads ignore the position, lseek leaves it at 0
+    /// and pread reads as read does.
+    Ignored,
+    /// A regular file of this many bytes: reads happen at the position, which lseek
+    /// moves anywhere from 0 (also past the end).
+    Sized(u64),
+    /// A directory: the position counts the entries getdents64 has returned.
+    Directory,
 }
 
 /// One descriptor: the open file and its close-on-exec flag.
@@ -56,10 +114,126 @@ pub struct Descriptor {
     pub close_on_exec: bool,
 }
 
-/// An open file description, shared by dup'ed and inherited descriptors. Its
-/// `release` runs when the last of them closes (pipes use it to signal EOF).
+/// An open file description, shared by dup'ed and inherited descriptors: the
+/// file, its status flags (access mode, O_APPEND, O_NONBLOCK... as F_GETFL reports
+/// them) and its position. The file's `release` runs when the last descriptor
+/// closes (pipes use it to signal EOF).
+///
+/// No file with a position is ever writable (the tree is read-only), so writes
+/// never use or move the position.
 pub struct OpenFile {
     pub file: Arc<dyn File>,
+    status: AtomicU32,
+    position: Mutex<u64>,
+}
+
+impl OpenFile {
+    /// A description of `file` with status flags `status` (an `OpenRequest`'s
+    /// status, or an access mode such as O_RDWR), at position 0.
+    pub fn new(file: Arc<dyn File>, status: u32) -> Arc<OpenFile> {
+        Arc::new(OpenFile { file, status: AtomicU32::new(status), position: Mutex::new(0) })
+    }
+
+    /// The status flags (F_GETFL).
+    pub fn status(&self) -> u32 {
+        self.status.load(Ordering::Relaxed)
+    }
+
+    /// F_SETFL: changes O_APPEND and O_NONBLOCK to those in `requested`.
+    pub fn set_status(&self, requested: u64) {
+        self.status.store(set_status_flags(self.status(), requested), Ordering::Relaxed);
+    }
+
+    /// An O_PATH description: it only names a file.
+    pub fn is_path_only(&self) -> bool {
+        self.status() & O_PATH != 0
+    }
+
+    /// Open for reading (O_RDONLY or O_RDWR, not O_PATH).
+    pub fn readable(&self) -> bool {
+        !self.is_path_only() && matches!(self.status() & O_ACCMODE, O_RDONLY | O_RDWR)
+    }
+
+    /// Open for writing (O_WRONLY or O_RDWR, not O_PATH).
+    pub fn writable(&self) -> bool {
+        !self.is_path_only() && matches!(self.status() & O_ACCMODE, O_WRONLY | O_RDWR)
+    }
+
+    /// Reads and writes fail with EAGAIN rather than wait (O_NONBLOCK).
+    fn nonblocking(&self) -> bool {
+        self.status() & O_NONBLOCK != 0
+    }
+
+    /// read: EBADF unless open for reading; EAGAIN instead of blocking under
+    /// O_NONBLOCK (what poll reports decides: a file that is readable, hung up or
+    /// in error does not block); at the position for files that have one, which
+    /// then advances.
+    pub fn read(&self, buffer: &mut [u8]) -> Result<usize, i64> {
+        if !self.readable() {
+            return Err(EBADF);
+        }
+        match self.file.positioning() {
+            Positioning::Stream | Positioning::Ignored => {
+                if self.nonblocking() && self.file.poll() & (POLLIN | POLLHUP | POLLERR) == 0 {
+                    return Err(EAGAIN);
+                }
+                self.file.read(buffer)
+            }
+            Positioning::Sized(_) | Positioning::Directory => {
+                let mut position = self.position.lock();
+                let count = self.file.read_at(*position, buffer)?;
+                *position += count as u64;
+                Ok(count)
+            }
+        }
+    }
+
+    /// pread64: like read at `offset`, without using or moving the position; ESPIPE
+    /// for streams (checked before the access mode, as Linux does).
+    pub fn read_at(&self, offset: u64, buffer: &mut [u8]) -> Result<usize, i64> {
+        let positioning = self.file.positioning();
+        if positioning == Positioning::Stream {
+            return Err(ESPIPE);
+        }
+        if !self.readable() {
+            return Err(EBADF);
+        }
+        match positioning {
+            Positioning::Ignored => self.file.read(buffer),
+            _ => self.file.read_at(offset, buffer),
+        }
+    }
+
+    /// write: EBADF unless open for writing; EAGAIN instead of blocking under
+    /// O_NONBLOCK.
+    pub fn write(&self, bytes: &[u8]) -> Result<usize, i64> {
+        if !self.writable() {
+            return Err(EBADF);
+        }
+        if self.nonblocking() {
+            self.file.write_nonblocking(bytes)
+        } else {
+            self.file.write(bytes)
+        }
+    }
+
+    /// lseek: moves the position `offset` from `whence` and returns it.
+    pub fn seek(&self, whence: Whence, offset: i64) -> Result<u64, i64> {
+        let mut position = self.position.lock();
+        *position = match self.file.positioning() {
+            Positioning::Stream => return Err(ESPIPE),
+            Positioning::Ignored => 0,
+            Positioning::Sized(size) => seek_file(whence, offset, *position, size)?,
+            Positioning::Directory => seek_directory(whence, offset, *position)?,
+        };
+        Ok(*position)
+    }
+
+    /// getdents64: directory records from the position on, which advances.
+    pub fn read_directory(&self, out: &mut [u8]) -> Result<usize, i64> {
+        let mut position = self.position.lock();
+        self.file.read_directory(&mut position, out)
+    }
 }
 
 impl Drop for OpenFile {
@@ -75,10 +249,22 @@ pub struct FdTable {
 }
 
 impl FdTable {
-    /// The descriptor `fd`.
-    pub fn get(&self, fd: u64) -> Result<Arc<dyn File>, i64> {
-        let descriptor = usize::try_from(fd).ok().and_then(|fd| self.slots.get(fd)).and_then(Option::as_ref).ok_or(EBADF)?;
-        Ok(descriptor.file.file.clone())
+    /// The open file of descriptor `fd`, for a call that uses the file (read,
+    /// ioctl, poll...): EBADF for a closed descriptor and for an O_PATH one, which
+    /// only names a file (Linux's `fdget`).
+    pub fn get(&self, fd: u64) -> Result<Arc<OpenFile>, i64> {
+        let file = self.get_path(fd)?;
+        if file.is_path_only() {
+            return Err(EBADF);
+        }
+        Ok(file)
+    }
+
+    /// The open file of descriptor `fd`, O_PATH ones included, for the calls that
+    /// only need to know which file it is (fstat, fchdir, a `*at` directory,
+    /// fcntl; Linux's `fdget_raw`).
+    pub fn get_path(&self, fd: u64) -> Result<Arc<OpenFile>, i64> {
+        Ok(self.descriptor(fd)?.file.clone())
     }
 
     fn descriptor(&self, fd: u64) -> Result<&Descriptor, i64> {
@@ -100,9 +286,9 @@ impl FdTable {
         Ok(fd as u64)
     }
 
-    /// Installs a new open file at the lowest free number.
-    pub fn insert(&mut self, file: Arc<dyn File>, close_on_exec: bool) -> Result<u64, i64> {
-        self.insert_from(0, Arc::new(OpenFile { file }), close_on_exec)
+    /// Installs an open file at the lowest free number.
+    pub fn insert(&mut self, file: Arc<OpenFile>, close_on_exec: bool) -> Result<u64, i64> {
+        self.insert_from(0, file, close_on_exec)
     }
 
     /// Closes `fd`.
@@ -134,6 +320,7 @@ impl FdTable {
         Ok(self.descriptor(fd)?.close_on_exec)
     }
 
+    /// Sets or clears the close-on-exec flag of `fd` (F_SETFD, FIOCLEX).
     pub fn set_close_on_exec(&mut self, fd: u64, value: bool) -> Result<(), i64> {
         self.descriptor(fd)?;
         if let Some(Some(descriptor)) = self.slots.get_mut(fd as usize) {

@@ -14,7 +14,7 @@ use x86_64::structures::paging::PageTableFlags as Flags;
 use x86_64::PhysAddr;
 
 use super::frame::{self, Frame};
-use super::page_table::{self, OutOfMemory, PageTableTree};
+use super::page_table::{OutOfMemory, PageTableTree};
 use super::{kernel_tree, PAGE_SIZE};
 use crate::arch::x86_64::paging;
 
@@ -22,8 +22,11 @@ use crate::arch::x86_64::paging;
 pub const USER_END: u64 = 0x0000_7fff_ffff_f000;
 /// The initial stack ends here, as on Linux with address randomisation off.
 pub const STACK_TOP: u64 = USER_END;
-/// The stack region's size (Linux's default RLIMIT_STACK).
+/// The most the stack region grows to (Linux's default RLIMIT_STACK).
 pub const STACK_SIZE: u64 = 8 << 20;
+/// The stack region's size at exec; it grows down on demand up to STACK_SIZE, so
+/// only the part a program uses is ever walked (fork, exit).
+const INITIAL_STACK_SIZE: u64 = 128 << 10;
 /// mmap places mappings top-down from here.
 const MMAP_TOP: u64 = 0x0000_7fff_f7ff_f000;
 /// Nothing is mapped below this (Linux's vm.mmap_min_addr).
@@ -67,6 +70,8 @@ impl Protection {
 struct Region {
     end: u64,
     protection: Protection,
+    /// The stack: a fault just below it extends it (down to STACK_SIZE).
+    grows_down: bool,
 }
 
 /// The kind of user access being made.
@@ -126,7 +131,10 @@ pub struct AddressSpace {
     /// Unique for the kernel's lifetime (the PCID bookkeeping relies on it).
     id: u64,
     tree: PageTableTree,
-    /// Regions by start address; they never overlap.
+    /// Every table of the lower half (the root excepted): what exit frees.
+    tables: Vec<Frame>,
+    /// Regions by start address; they never overlap. Every mapped user page lies in
+    /// one, so walking the regions finds every page.
     regions: BTreeMap<u64, Region>,
     heap_start: u64,
     heap_end: u64,
@@ -137,19 +145,14 @@ pub struct AddressSpace {
 impl AddressSpace {
     /// An empty address space: only the kernel's upper half is mapped.
     pub fn new() -> Result<AddressSpace, OutOfMemory> {
-        let root = frame::alloc_zeroed().ok_or(OutOfMemory)?;
-        // SAFETY: both are page tables (the kernel's root and a fresh zeroed frame);
-        // the new one is not shared yet and the kernel's upper half is only read.
-        unsafe {
-            let kernel = page_table::table(kernel_tree().0);
-            let new = page_table::table(root.address());
-            for slot in 256..512 {
-                new[slot] = kernel[slot].clone();
-            }
-        }
+        // The kernel's root has an empty lower half: a copy of it is exactly an empty
+        // address space sharing the kernel's upper half.
+        let root = frame::alloc().ok_or(OutOfMemory)?;
+        frame::copy(Frame::from_address(kernel_tree().0), root);
         Ok(AddressSpace {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             tree: PageTableTree(root.address()),
+            tables: Vec::new(),
             regions: BTreeMap::new(),
             heap_start: 0,
             heap_end: 0,
@@ -192,7 +195,30 @@ impl AddressSpace {
     pub fn add_region(&mut self, start: u64, end: u64, protection: Protection) {
         debug_assert!(start % PAGE_SIZE == 0 && end % PAGE_SIZE == 0 && start < end && end <= USER_END);
         debug_assert!(self.is_free(start, end), "overlapping regions");
-        self.regions.insert(start, Region { end, protection });
+        self.regions.insert(start, Region { end, protection, grows_down: false });
+    }
+
+    /// Declares the stack: read-write, ending at `top`, growing down on demand to
+    /// STACK_SIZE.
+    pub fn add_stack(&mut self, top: u64) {
+        let start = top - INITIAL_STACK_SIZE;
+        debug_assert!(self.is_free(start, top), "overlapping regions");
+        self.regions.insert(start, Region { end: top, protection: Protection::READ_WRITE, grows_down: true });
+    }
+
+    /// The region holding `address`, extending the stack down to it if `address` is
+    /// below the stack within its size limit (and nothing else is in between).
+    fn region_or_stack_growth(&mut self, address: u64) -> Option<Region> {
+        if let Some((_, region)) = self.region_at(address) {
+            return Some(region);
+        }
+        let (&start, &above) = self.regions.range(address..).next()?;
+        if !above.grows_down || address < above.end.saturating_sub(STACK_SIZE) {
+            return None;
+        }
+        self.regions.remove(&start);
+        self.regions.insert(address & !(PAGE_SIZE - 1), above);
+        Some(above)
     }
 
     /// Sets where the program break starts (the page after the loaded image).
@@ -294,7 +320,7 @@ impl AddressSpace {
     /// or gives a copy-on-write page its own copy. Fails if no region allows the
     /// access (None: the loader, allowed anywhere inside a region).
     pub fn fault_in(&mut self, address: u64, access: Option<Access>) -> Result<Frame, Fault> {
-        let (_, region) = self.region_at(address).ok_or(Fault::Unmapped)?;
+        let region = self.region_or_stack_growth(address).ok_or(Fault::Unmapped)?;
         let protection = region.protection;
         let allowed = match access {
             Some(Access::Read) => !protection.is_none(),
@@ -310,7 +336,7 @@ impl AddressSpace {
         match self.tree.translate(page) {
             None => {
                 let frame = frame::alloc_zeroed().ok_or(Fault::OutOfMemory)?;
-                if let Err(error) = self.tree.map(page, frame, protection.leaf_flags()) {
+                if let Err(error) = self.tree.map(page, frame, protection.leaf_flags(), &mut self.tables) {
                     frame::release(frame);
                     return Err(error.into());
                 }
@@ -334,7 +360,7 @@ impl AddressSpace {
             frame::release(shared);
             copy
         };
-        let entry = self.tree.leaf(page, false)?.ok_or(Fault::Unmapped)?;
+        let entry = self.tree.leaf(page, None)?.ok_or(Fault::Unmapped)?;
         entry.set_addr(PhysAddr::new(own.address()), protection.leaf_flags() | Flags::WRITABLE);
         paging::flush_page(page);
         Ok(own)
@@ -349,26 +375,29 @@ impl AddressSpace {
         child.heap_start = self.heap_start;
         child.heap_end = self.heap_end;
         let child_tree = child.tree;
+        let child_tables = &mut child.tables;
         let mut result = Ok(());
         let mut shared = 0;
-        self.tree.for_each_leaf(0, USER_END, |address, entry| {
-            if result.is_err() {
-                return;
-            }
-            let mut flags = entry.flags();
-            if flags.contains(Flags::WRITABLE) {
-                flags = (flags - Flags::WRITABLE) | COPY_ON_WRITE;
-                entry.set_flags(flags);
-            }
-            let frame = Frame::from_address(entry.addr().as_u64());
-            match child_tree.map(address, frame, flags) {
-                Ok(()) => {
-                    frame::share(frame);
-                    shared += 1;
+        for (&start, region) in &self.regions {
+            self.tree.for_each_leaf(start, region.end, |address, entry| {
+                if result.is_err() {
+                    return;
                 }
-                Err(error) => result = Err(error),
-            }
-        });
+                let mut flags = entry.flags();
+                if flags.contains(Flags::WRITABLE) {
+                    flags = (flags - Flags::WRITABLE) | COPY_ON_WRITE;
+                    entry.set_flags(flags);
+                }
+                let frame = Frame::from_address(entry.addr().as_u64());
+                match child_tree.map(address, frame, flags, child_tables) {
+                    Ok(()) => {
+                        frame::share(frame);
+                        shared += 1;
+                    }
+                    Err(error) => result = Err(error),
+                }
+            });
+        }
         paging::flush_address_space();
         child.count_mapped(shared);
         result.map(|()| child)
@@ -389,12 +418,12 @@ impl AddressSpace {
             if old_top > self.heap_start {
                 self.regions.remove(&self.heap_start);
             }
-            self.regions.insert(self.heap_start, Region { end: new_top, protection: Protection::READ_WRITE });
+            self.regions.insert(self.heap_start, Region { end: new_top, protection: Protection::READ_WRITE, grows_down: false });
         } else if new_top < old_top {
             self.unmap_pages(new_top, old_top);
             self.regions.remove(&self.heap_start);
             if new_top > self.heap_start {
-                self.regions.insert(self.heap_start, Region { end: new_top, protection: Protection::READ_WRITE });
+                self.regions.insert(self.heap_start, Region { end: new_top, protection: Protection::READ_WRITE, grows_down: false });
             }
         }
         self.heap_end = requested;
@@ -518,7 +547,13 @@ impl Drop for AddressSpace {
     /// Releases every frame and table of the lower half. The address space must not
     /// be live on any CPU (exit switches to the next one first).
     fn drop(&mut self) {
-        page_table::free_user_half(self.tree, frame::release);
+        for (&start, region) in &self.regions {
+            self.tree.for_each_leaf(start, region.end, |_, entry| frame::release(Frame::from_address(entry.addr().as_u64())));
+        }
+        for &table in &self.tables {
+            frame::release(table);
+        }
+        frame::release(Frame::from_address(self.tree.0));
     }
 }
 

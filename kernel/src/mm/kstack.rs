@@ -59,7 +59,8 @@ impl KernelStack {
         for page in 0..STACK_PAGES {
             // On failure, Drop unmaps whatever was mapped so far.
             let frame = frame::alloc()?;
-            if kernel_tree().map(stack.bottom() + page * PAGE_SIZE, frame, flags).is_err() {
+            // The tables made here (under the shared upper half) stay for good.
+            if kernel_tree().map(stack.bottom() + page * PAGE_SIZE, frame, flags, &mut Vec::new()).is_err() {
                 frame::release(frame);
                 return None;
             }

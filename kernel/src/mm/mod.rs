@@ -35,6 +35,13 @@ pub fn phys_to_virt(address: u64) -> u64 {
     DIRECT_MAP_BASE + address
 }
 
+/// The physical address behind a direct-map address, or None for any other. The
+/// kernel heap lies in the direct map (one physically contiguous region), so this
+/// is how the host is told where a heap buffer is in guest RAM.
+pub fn direct_map_physical(address: u64) -> Option<u64> {
+    (DIRECT_MAP_BASE..KERNEL_STACKS_BASE).contains(&address).then(|| address - DIRECT_MAP_BASE)
+}
+
 extern "C" {
     static __kernel_phys_start: u8;
     static __text_start: u8;
@@ -186,12 +193,14 @@ fn build_kernel_tree(boot: &BootInfo) -> PageTableTree {
     let root = frame::alloc_zeroed().expect("memory for the kernel's page tables");
     let tree = PageTableTree(root.address());
     let table_memory = "memory for the kernel's page tables";
+    // The kernel's tables are never freed: nothing needs the list of them.
+    let mut tables = alloc::vec::Vec::new();
 
     let data = Flags::PRESENT | Flags::WRITABLE | Flags::NO_EXECUTE | Flags::GLOBAL;
     for range in boot.ram() {
         let start = range.start & !(HUGE_PAGE_SIZE - 1);
         for physical in (start..range.end).step_by(HUGE_PAGE_SIZE as usize) {
-            let entry = tree.entry(phys_to_virt(physical), 2, true).expect(table_memory).expect(table_memory);
+            let entry = tree.entry(phys_to_virt(physical), 2, Some(&mut tables)).expect(table_memory).expect(table_memory);
             entry.set_addr(PhysAddr::new(physical), data | Flags::HUGE_PAGE);
         }
     }
@@ -209,12 +218,12 @@ fn build_kernel_tree(boot: &BootInfo) -> PageTableTree {
             data
         };
         let physical = Frame::from_address(virtual_address - KERNEL_VMA);
-        tree.map(virtual_address, physical, flags).expect(table_memory);
+        tree.map(virtual_address, physical, flags, &mut tables).expect(table_memory);
     }
 
     let uncached = data | Flags::NO_CACHE | Flags::WRITE_THROUGH;
-    tree.map(DEVICE_REGISTERS_BASE, Frame::from_address(apic::PHYSICAL_BASE), uncached).expect(table_memory);
-    tree.map(DEVICE_REGISTERS_BASE + PAGE_SIZE, Frame::from_address(ioapic::PHYSICAL_BASE), uncached).expect(table_memory);
+    tree.map(DEVICE_REGISTERS_BASE, Frame::from_address(apic::PHYSICAL_BASE), uncached, &mut tables).expect(table_memory);
+    tree.map(DEVICE_REGISTERS_BASE + PAGE_SIZE, Frame::from_address(ioapic::PHYSICAL_BASE), uncached, &mut tables).expect(table_memory);
     tree
 }
 

@@ -5,6 +5,7 @@
 
 use x86_64::structures::paging::page_table::PageTableEntry;
 use x86_64::structures::paging::{PageTable, PageTableFlags as Flags};
+use alloc::vec::Vec;
 use x86_64::PhysAddr;
 
 use super::frame::{self, Frame};
@@ -38,16 +39,17 @@ pub unsafe fn table(frame: u64) -> &'static mut PageTable {
 }
 
 impl PageTableTree {
-    /// The 4 KiB leaf entry for `address`, creating missing intermediate tables when
-    /// `create` (user ones when `address` is in the lower half).
-    pub fn leaf(self, address: u64, create: bool) -> Result<Option<&'static mut PageTableEntry>, OutOfMemory> {
-        self.entry(address, 1, create)
+    /// The 4 KiB leaf entry for `address`. With `tables`, missing intermediate tables
+    /// are created (user ones in the lower half) and recorded there; without, an
+    /// absent one ends the walk with None.
+    pub fn leaf(self, address: u64, tables: Option<&mut Vec<Frame>>) -> Result<Option<&'static mut PageTableEntry>, OutOfMemory> {
+        self.entry(address, 1, tables)
     }
 
     /// The entry for `address` in the table of `level` (1 = PT, 2 = PD), walking (and
-    /// with `create`, building) the levels above it. None if the walk meets an absent
-    /// entry without `create`, or a huge page above `level`.
-    pub fn entry(self, address: u64, level: u32, create: bool) -> Result<Option<&'static mut PageTableEntry>, OutOfMemory> {
+    /// with `tables`, building) the levels above it. None if the walk meets an absent
+    /// entry without `tables`, or a huge page above `level`.
+    pub fn entry(self, address: u64, level: u32, mut tables: Option<&mut Vec<Frame>>) -> Result<Option<&'static mut PageTableEntry>, OutOfMemory> {
         let table_flags = if address >> 47 == 0 { USER_TABLE } else { KERNEL_TABLE };
         let mut table_address = self.0;
         for upper in (level + 1..=4).rev() {
@@ -55,10 +57,9 @@ impl PageTableTree {
             // it is a page table of this tree; the reference does not outlive this step.
             let entry = unsafe { &mut table(table_address)[index(address, upper)] };
             if entry.is_unused() {
-                if !create {
-                    return Ok(None);
-                }
+                let Some(created) = tables.as_deref_mut() else { return Ok(None) };
                 let new_table = frame::alloc_zeroed().ok_or(OutOfMemory)?;
+                created.push(new_table);
                 entry.set_addr(PhysAddr::new(new_table.address()), table_flags);
             } else if entry.flags().contains(Flags::HUGE_PAGE) {
                 return Ok(None);
@@ -69,23 +70,24 @@ impl PageTableTree {
         Ok(Some(unsafe { &mut table(table_address)[index(address, level)] }))
     }
 
-    /// Maps the 4 KiB page at `address` to `frame` with `flags`.
-    pub fn map(self, address: u64, frame: Frame, flags: Flags) -> Result<(), OutOfMemory> {
-        let entry = self.leaf(address, true)?.ok_or(OutOfMemory)?;
+    /// Maps the 4 KiB page at `address` to `frame` with `flags`, creating the tables
+    /// on the way (recorded in `tables`).
+    pub fn map(self, address: u64, frame: Frame, flags: Flags, tables: &mut Vec<Frame>) -> Result<(), OutOfMemory> {
+        let entry = self.leaf(address, Some(tables))?.ok_or(OutOfMemory)?;
         entry.set_addr(PhysAddr::new(frame.address()), flags | Flags::PRESENT);
         Ok(())
     }
 
     /// The frame and flags `address` is mapped to, if it is (4 KiB pages only).
     pub fn translate(self, address: u64) -> Option<(Frame, Flags)> {
-        let entry = self.leaf(address, false).ok()??;
+        let entry = self.leaf(address, None).ok()??;
         (!entry.is_unused()).then(|| (Frame::from_address(entry.addr().as_u64()), entry.flags()))
     }
 
     /// Removes the mapping of `address` and returns what it was. The caller flushes
     /// the TLB and releases the frame.
     pub fn unmap(self, address: u64) -> Option<(Frame, Flags)> {
-        let entry = self.leaf(address, false).ok()??;
+        let entry = self.leaf(address, None).ok()??;
         if entry.is_unused() {
             return None;
         }
@@ -97,52 +99,34 @@ impl PageTableTree {
 
 impl PageTableTree {
     /// Calls `visit` with the address and entry of every present 4 KiB leaf mapping
-    /// in `[start, end)`, skipping absent subtrees whole.
+    /// in `[start, end)` (a non-empty lower-half range), skipping absent subtrees
+    /// whole and never looking at entries outside the range.
     pub fn for_each_leaf(self, start: u64, end: u64, mut visit: impl FnMut(u64, &mut PageTableEntry)) {
-        walk(self.0, 4, 0, start, end, &mut visit);
+        if start < end {
+            walk(self.0, 4, 0, start, end, &mut visit);
+        }
     }
 }
 
 /// Recursive helper of `for_each_leaf`: `table` is at `level` and maps the region
-/// starting at `base`.
+/// starting at `base`; only the entries overlapping `[start, end)` are looked at.
 fn walk(table_address: u64, level: u32, base: u64, start: u64, end: u64, visit: &mut dyn FnMut(u64, &mut PageTableEntry)) {
     let span = 1u64 << (12 + 9 * (level - 1));
+    let first = (start.saturating_sub(base) / span) as usize;
+    let last = ((end - 1).saturating_sub(base) / span).min(511) as usize;
     // SAFETY: `table_address` is a table of the tree (the root, or from a present
     // non-huge entry one level up); no other reference to it is live.
     let entries = unsafe { table(table_address) };
-    for (slot, entry) in entries.iter_mut().enumerate() {
-        let entry_start = base + slot as u64 * span;
-        if entry_start >= end || entry_start + span <= start || entry.is_unused() {
-            continue;
-        }
-        if level == 1 {
-            visit(entry_start, entry);
-        } else if !entry.flags().contains(Flags::HUGE_PAGE) {
-            walk(entry.addr().as_u64(), level - 1, entry_start, start, end, visit);
-        }
-    }
-}
-
-/// Frees every table of the lower (user) half of a tree, and the root itself,
-/// calling `release_leaf` for each present leaf frame first.
-pub fn free_user_half(tree: PageTableTree, mut release_leaf: impl FnMut(Frame)) {
-    free_tables(tree.0, 4, &mut release_leaf);
-}
-
-fn free_tables(table_address: u64, level: u32, release_leaf: &mut dyn FnMut(Frame)) {
-    // SAFETY: as in `walk`; the tree is being destroyed, so nothing else uses it.
-    let entries = unsafe { table(table_address) };
-    let user_slots = if level == 4 { 256 } else { 512 };
-    for entry in entries.iter_mut().take(user_slots) {
+    for slot in first..=last {
+        let entry = &mut entries[slot];
         if entry.is_unused() {
             continue;
         }
-        let target = Frame::from_address(entry.addr().as_u64());
+        let entry_start = base + slot as u64 * span;
         if level == 1 {
-            release_leaf(target);
-        } else {
-            free_tables(target.address(), level - 1, release_leaf);
+            visit(entry_start, entry);
+        } else if !entry.flags().contains(Flags::HUGE_PAGE) {
+            walk(entry.addr().as_u64(), level - 1, entry_start, start.max(entry_start), end.min(entry_start + span), visit);
         }
     }
-    frame::release(Frame::from_address(table_address));
 }

@@ -10,14 +10,15 @@ use super::{Creation, Process};
 use crate::arch::x86_64::entry::TrapFrame;
 use crate::arch::x86_64::{cpu, fpu, tls};
 use crate::fs::console::{self, Output};
-use crate::fs::initrd::{self, NodeId, NodeKind};
-use crate::fs::FdTable;
-use crate::mm::address_space::{AddressSpace, Protection, STACK_SIZE, STACK_TOP};
+use crate::fs::initrd::{self, NodeId, NodeKind, Origin};
+use crate::fs::{FdTable, OpenFile};
+use crate::mm::address_space::{AddressSpace, Protection, STACK_TOP};
 use crate::mm::kstack::UserState;
 use crate::mm::PAGE_SIZE;
 use crate::sched::{self, WaitChannel};
 use crate::signal::SignalState;
 use kernel_core::abi::errno::{EACCES, ENOEXEC, ENOMEM};
+use kernel_core::abi::{O_LARGEFILE, O_RDWR};
 use kernel_core::elf::{self, Segment};
 use kernel_core::initstack::{self, AuxValues};
 
@@ -28,15 +29,18 @@ pub struct Image {
     pub stack_pointer: u64,
     /// The file name, for the process's name.
     pub name: String,
+    /// The program file (for /proc/self/exe).
+    pub node: NodeId,
 }
 
-/// Loads the executable at `path` (resolved from directory `cwd`) with its argument
+/// Loads the executable at `path` (resolved from `origin`) with its argument
 /// and environment strings. Errors are Linux's: ENOENT/ENOTDIR/ELOOP from the path,
 /// EACCES for something that is not an executable file, ENOEXEC for a file that is
 /// not a static x86_64 ELF program (logged with the reason), E2BIG, ENOMEM.
-pub fn load(path: &[u8], cwd: NodeId, argv: &[&[u8]], envp: &[&[u8]]) -> Result<Image, i64> {
+pub fn load(path: &[u8], origin: Origin, argv: &[&[u8]], envp: &[&[u8]]) -> Result<Image, i64> {
     let tree = initrd::tree();
-    let node = tree.node(tree.resolve(cwd, path, true)?);
+    let id = tree.resolve(origin, path, true)?;
+    let node = tree.node(id);
     let NodeKind::File(bytes) = node.kind else { return Err(EACCES) };
     if node.mode & 0o111 == 0 {
         return Err(EACCES);
@@ -55,7 +59,7 @@ pub fn load(path: &[u8], cwd: NodeId, argv: &[&[u8]], envp: &[&[u8]]) -> Result<
         memory.load(segment.vaddr, file_bytes).map_err(|_| ENOMEM)?;
     }
     memory.set_heap_start(program.image_end);
-    memory.add_region(STACK_TOP - STACK_SIZE, STACK_TOP, Protection::READ_WRITE);
+    memory.add_stack(STACK_TOP);
 
     let mut random = [0u8; 16];
     crate::random::fill(&mut random);
@@ -74,7 +78,7 @@ pub fn load(path: &[u8], cwd: NodeId, argv: &[&[u8]], envp: &[&[u8]]) -> Result<
     memory.load(stack.initial_sp, &stack.bytes).map_err(|_| ENOMEM)?;
 
     let name = path.rsplit(|&byte| byte == b'/').next().unwrap_or(path);
-    Ok(Image { memory, entry: program.entry, stack_pointer: stack.initial_sp, name: String::from_utf8_lossy(name).into_owned() })
+    Ok(Image { memory, entry: program.entry, stack_pointer: stack.initial_sp, name: String::from_utf8_lossy(name).into_owned(), node: id })
 }
 
 /// The page-aligned regions covering the segments: segments sharing a page get
@@ -102,7 +106,7 @@ fn page_regions(segments: &[Segment]) -> Vec<(u64, u64, Protection)> {
 
 /// Replaces the current process's program with `image` (the point of no return of
 /// execve): new address space, registers as Linux starts a program, fresh FPU
-/// state, no TLS, close-on-exec descriptors closed.
+/// state, no TLS, close-on-exec descriptors closed, caught signals back to SIG_DFL.
 pub fn replace_image(process: &Process, user: &mut UserState, image: Image) {
     image.memory.activate();
     let old = process.memory.lock().replace(image.memory);
@@ -115,27 +119,32 @@ pub fn replace_image(process: &Process, user: &mut UserState, image: Image) {
     process.gs_base.store(0, core::sync::atomic::Ordering::Relaxed);
     tls::set_user_tls(0, 0);
     process.files.lock().close_on_exec_all();
+    process.signals.lock().reset_for_exec();
+    crate::trace::record(process.pid, || kernel_core::trace::What::Exec);
+    crate::trace::record_name(process.pid, &image.name);
     {
         let mut details = process.details.lock();
         details.name = image.name;
+        details.exe = image.node;
         details.execed = true;
     }
     sched::wake_all(WaitChannel::VforkDone(process.pid));
 }
 
 /// Creates the first process: `path` with `argv` and `envp`, descriptors 0 and 1 on
-/// the terminal and 2 on the host's stderr channel, cwd `/`.
+/// the terminal and 2 on the host's stderr channel (all open for reading and
+/// writing, as /dev/console is on Linux), cwd `/`.
 pub fn spawn_init(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Arc<Process>, i64> {
-    let image = load(path, initrd::ROOT, argv, envp)?;
+    let image = load(path, Origin { start: initrd::ROOT, exe: None }, argv, envp)?;
     let mut files = FdTable::default();
-    let terminal = console::open(Output::Terminal);
-    files.insert(terminal, false)?;
+    files.insert(OpenFile::new(console::open(Output::Terminal), O_RDWR | O_LARGEFILE), false)?;
     files.duplicate(0, 1, false)?;
-    files.insert(console::open(Output::ErrorChannel), false)?;
+    files.insert(OpenFile::new(console::open(Output::ErrorChannel), O_RDWR | O_LARGEFILE), false)?;
     let frame = TrapFrame::new_user(image.entry, image.stack_pointer);
     super::create(0, Creation {
         name: image.name,
         cwd: initrd::ROOT,
+        exe: image.node,
         limits: super::default_limits(),
         umask: super::DEFAULT_UMASK,
         memory: image.memory,

@@ -9,10 +9,12 @@ use crate::arch::x86_64::debugcon::{self, Channel};
 use crate::arch::x86_64::power::{self, Shutdown};
 use crate::mm::kstack::UserState;
 use crate::sched::{self, WaitChannel};
-use crate::signal;
-use kernel_core::abi::errno::{ECHILD, EINTR, ENOMEM};
-use kernel_core::abi::signal::SIGCHLD;
+use crate::signal::{self, JobEvent};
+use kernel_core::abi::errno::{ECHILD, ENOMEM};
+use kernel_core::abi::signal::ERESTARTSYS;
+use kernel_core::abi::wait::{self as wait_status, WaitOptions};
 use kernel_core::abi::Rusage;
+use kernel_core::record::Record;
 
 /// Creates a child that is a copy of `parent` (fork): its memory shared
 /// copy-on-write, its descriptors duplicated, its registers the parent's except
@@ -25,6 +27,7 @@ pub fn fork(parent: &Process, user: &UserState) -> Result<Arc<Process>, i64> {
     let creation = Creation {
         name: details.name.clone(),
         cwd: details.cwd,
+        exe: details.exe,
         limits: details.limits,
         umask: details.umask,
         memory,
@@ -54,12 +57,13 @@ pub fn finish_exit() -> ! {
             process.stats.record_peak(&memory);
         }
         report_accounting(&process, status);
+        crate::trace::record(process.pid, || kernel_core::trace::What::Exit { status: status.wait_status() as u64 });
         if process.pid == INIT_PID {
             report_and_power_off(status);
         }
         let parent = become_zombie(process.pid, status);
         if let Some(parent) = parent {
-            signal::send(&parent, SIGCHLD);
+            signal::notify_exit(&parent, &process, status);
         }
     }
     sched::exit_current()
@@ -69,24 +73,22 @@ pub fn finish_exit() -> ! {
 /// `--stats`), as one control record.
 fn report_accounting(process: &Process, status: ExitStatus) {
     let stats = &process.stats;
-    let exit = match status {
-        ExitStatus::Exited(code) => alloc::format!("exit={code}"),
-        ExitStatus::Killed { signal, .. } => alloc::format!("signal={signal}"),
+    let mut record = Record::new("process");
+    record.number("pid", u64::from(process.pid)).number("ppid", u64::from(super::parent_of(process.pid)));
+    match status {
+        ExitStatus::Exited(code) => record.number("exit", u64::from(code)),
+        ExitStatus::Killed { signal, .. } => record.number("signal", u64::from(signal)),
     };
-    let record = alloc::format!(
-        "process pid={} ppid={} {exit} user_ns={} system_ns={} voluntary={} involuntary={} syscalls={} faults={} peak_kib={} name={}\n",
-        process.pid,
-        super::parent_of(process.pid),
-        crate::time::cycles_to_ns(Stats::load(&stats.user_cycles)),
-        crate::time::cycles_to_ns(Stats::load(&stats.system_cycles)),
-        Stats::load(&stats.voluntary_switches),
-        Stats::load(&stats.involuntary_switches),
-        Stats::load(&stats.system_calls),
-        Stats::load(&stats.faults),
-        Stats::load(&stats.peak_pages) * 4,
-        kernel_core::cmdline::encode_arg(process.name().as_bytes()),
-    );
-    debugcon::write(Channel::Control, record.as_bytes());
+    record
+        .number("user_ns", crate::time::cycles_to_ns(Stats::load(&stats.user_cycles)))
+        .number("system_ns", crate::time::cycles_to_ns(Stats::load(&stats.system_cycles)))
+        .number("voluntary", Stats::load(&stats.voluntary_switches))
+        .number("involuntary", Stats::load(&stats.involuntary_switches))
+        .number("syscalls", Stats::load(&stats.system_calls))
+        .number("faults", Stats::load(&stats.faults))
+        .number("peak_kib", Stats::load(&stats.peak_pages) * 4)
+        .text("name", process.details.lock().name.as_bytes());
+    debugcon::write(Channel::Control, record.line());
 }
 
 /// Tells the host how init ended, then powers off.
@@ -96,6 +98,7 @@ fn report_and_power_off(status: ExitStatus) -> ! {
         ExitStatus::Killed { signal, .. } => alloc::format!("signal {signal}\n"),
     };
     debugcon::write(Channel::Control, record.as_bytes());
+    crate::trace::finish();
     power::shutdown(Shutdown::PowerOff)
 }
 
@@ -136,17 +139,20 @@ pub enum WaitTarget {
     Group(Pid),
 }
 
-/// A reaped child: its pid, status and resource usage.
-pub struct Reaped {
+/// What wait4 reports about a child: its pid, the status word and its resource
+/// usage.
+pub struct ChildReport {
     pub pid: Pid,
-    pub status: ExitStatus,
+    pub status: i32,
     pub usage: Rusage,
 }
 
-/// Waits for a child of `parent` matching `target` to end and reaps it. With
-/// `no_hang`, returns Ok(None) instead of waiting. ECHILD when no child matches;
-/// EINTR when a signal cuts the wait short.
-pub fn wait(parent: Pid, target: WaitTarget, no_hang: bool) -> Result<Option<Reaped>, i64> {
+/// Waits for a child of `parent` matching `target` to end and reaps it; with
+/// WUNTRACED / WCONTINUED in `options`, a child that stopped or continued is
+/// reported too (once each time). Children are considered in the order they were
+/// created, as Linux does. With WNOHANG, returns Ok(None) instead of waiting. ECHILD
+/// when no child matches; ERESTARTSYS when a signal cuts the wait short.
+pub fn wait(parent: Pid, target: WaitTarget, options: WaitOptions) -> Result<Option<ChildReport>, i64> {
     loop {
         {
             let mut table = TABLE.lock();
@@ -160,26 +166,40 @@ pub fn wait(parent: Pid, target: WaitTarget, no_hang: bool) -> Result<Option<Rea
             if candidates.is_empty() {
                 return Err(ECHILD);
             }
-            if let Some(&pid) = candidates.iter().find(|pid| table.entries[pid].zombie.is_some()) {
-                let entry = table.entries.remove(&pid).expect("candidate is in the table");
-                if let Some(parent_entry) = table.entries.get_mut(&parent) {
-                    parent_entry.children.retain(|&child| child != pid);
+            for pid in candidates {
+                let entry = &table.entries[&pid];
+                if entry.zombie.is_some() {
+                    let entry = table.entries.remove(&pid).expect("candidate is in the table");
+                    if let Some(parent_entry) = table.entries.get_mut(&parent) {
+                        parent_entry.children.retain(|&child| child != pid);
+                    }
+                    let parent_process = table.entries.get(&parent).map(|entry| entry.process.clone());
+                    drop(table);
+                    sched::forget(pid);
+                    let stats = &entry.process.stats;
+                    if let Some(parent_process) = parent_process {
+                        let totals = &parent_process.stats;
+                        Stats::add(&totals.children_user_cycles, Stats::load(&stats.user_cycles) + Stats::load(&stats.children_user_cycles));
+                        Stats::add(&totals.children_system_cycles, Stats::load(&stats.system_cycles) + Stats::load(&stats.children_system_cycles));
+                    }
+                    let status = entry.zombie.expect("found as a zombie").wait_status();
+                    return Ok(Some(ChildReport { pid, status, usage: entry.process.usage() }));
                 }
-                let parent_process = table.entries.get(&parent).map(|entry| entry.process.clone());
-                drop(table);
-                sched::forget(pid);
-                let stats = &entry.process.stats;
-                if let Some(parent_process) = parent_process {
-                    let totals = &parent_process.stats;
-                    Stats::add(&totals.children_user_cycles, Stats::load(&stats.user_cycles) + Stats::load(&stats.children_user_cycles));
-                    Stats::add(&totals.children_system_cycles, Stats::load(&stats.system_cycles) + Stats::load(&stats.children_system_cycles));
-                }
-                return Ok(Some(Reaped { pid, status: entry.zombie.expect("found as a zombie"), usage: entry.process.usage() }));
+                let event = entry.process.signals.lock().take_job_event(|event| match event {
+                    JobEvent::Stopped(_) => options.untraced,
+                    JobEvent::Continued => options.continued,
+                });
+                let status = match event {
+                    Some(JobEvent::Stopped(signal)) => wait_status::stopped(signal),
+                    Some(JobEvent::Continued) => wait_status::continued(),
+                    None => continue,
+                };
+                return Ok(Some(ChildReport { pid, status, usage: entry.process.usage() }));
             }
         }
-        if no_hang {
+        if options.no_hang {
             return Ok(None);
         }
-        sched::block(WaitChannel::Children(parent)).map_err(|_| EINTR)?;
+        sched::block(WaitChannel::Children(parent)).map_err(|_| ERESTARTSYS)?;
     }
 }

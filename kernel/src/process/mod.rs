@@ -9,7 +9,7 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI8, AtomicU64, Ordering};
 use spin::Mutex;
 
 use crate::arch::x86_64::entry::TrapFrame;
@@ -19,7 +19,7 @@ use crate::mm::address_space::AddressSpace;
 use crate::mm::kstack::KernelStack;
 use crate::signal::SignalState;
 use crate::{sched, trap};
-use kernel_core::abi::errno::{EAGAIN, ENOMEM};
+use kernel_core::abi::errno::{EACCES, EAGAIN, ENOMEM, EPERM, ESRCH};
 use kernel_core::abi::{Rlimit, Rusage, RLIMIT_CORE, RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_STACK, RLIM_INFINITY, RLIM_NLIMITS};
 
 pub type Pid = u32;
@@ -103,10 +103,16 @@ pub struct Process {
     /// Where its kernel thread waits in `enter_user` while the program runs
     /// (`PerCpu::set_user_context`), kept while it is switched out.
     pub kernel_resume_point: AtomicU64,
+    /// Its fast-path system-call handler and shim (see `PerCpu::system_call_handler`),
+    /// saved at a switch away and given back to the CPU when it runs again.
+    pub system_call_handler: [AtomicU64; 2],
     /// TSC at the last accounting point (a mode change or the start of a run).
     accounted_until: AtomicU64,
     /// Set when a signal ends a blocking wait early (see `sched::block`).
     pub interrupted: AtomicBool,
+    /// Its nice value, -20..=19 (setpriority); inherited across fork, kept by exec,
+    /// and told to the scheduling policy (`sched::set_nice`).
+    pub nice: AtomicI8,
     /// Set once the process has decided to exit; its thread leaves `trap::serve`.
     exit_status: Mutex<Option<ExitStatus>>,
 }
@@ -116,6 +122,8 @@ pub struct Details {
     /// The program's name (the file name of the last exec), as in `ps`.
     pub name: String,
     pub cwd: crate::fs::initrd::NodeId,
+    /// The program file it runs: where /proc/self/exe leads.
+    pub exe: crate::fs::initrd::NodeId,
     /// set_tid_address: zeroed at exit.
     pub clear_child_tid: u64,
     /// Whether it has exec'd since it was created (ends a vfork parent's wait).
@@ -165,6 +173,12 @@ impl Process {
 
     pub fn name(&self) -> String {
         self.details.lock().name.clone()
+    }
+
+    /// What its path lookups start from: its cwd, and its program for /proc/self/exe.
+    pub fn origin(&self) -> crate::fs::initrd::Origin {
+        let details = self.details.lock();
+        crate::fs::initrd::Origin { start: details.cwd, exe: Some(details.exe) }
     }
 
     /// Charges the CPU time since the last accounting point to `mode` (at each
@@ -243,10 +257,25 @@ pub fn list() -> Vec<(Pid, Pid, bool, Arc<Process>)> {
     TABLE.lock().entries.iter().map(|(&pid, entry)| (pid, entry.parent, entry.zombie.is_some(), entry.process.clone())).collect()
 }
 
+/// The process table as text, one line per process: pid, parent, state, CPU time
+/// and program (the console's Ctrl-P, like xv6's procdump).
+pub fn table_dump() -> String {
+    use core::fmt::Write;
+    let mut text = String::from("\n  PID  PPID  STATE                 CPU ms  NAME\n");
+    for (pid, parent, zombie, process) in list() {
+        let state = if zombie { "zombie".into() } else { sched::state(pid) };
+        let cycles = Stats::load(&process.stats.user_cycles) + Stats::load(&process.stats.system_cycles);
+        let cpu_ms = crate::time::cycles_to_ns(cycles) as f64 / 1e6;
+        let _ = writeln!(text, "{pid:>5} {parent:>5}  {state:<20} {cpu_ms:>7.1}  {}", process.name());
+    }
+    text
+}
+
 /// Everything a new process starts with.
 pub struct Creation<'a> {
     pub name: String,
     pub cwd: crate::fs::initrd::NodeId,
+    pub exe: crate::fs::initrd::NodeId,
     pub memory: AddressSpace,
     pub files: FdTable,
     pub signals: SignalState,
@@ -270,6 +299,9 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
     }
     let pid = table.next_pid;
     table.next_pid += 1;
+    crate::trace::record(pid, || kernel_core::trace::What::Create { parent });
+    crate::trace::record_name(pid, &creation.name);
+    let nice = table.entries.get(&parent).map_or(0, |entry| entry.process.nice.load(Ordering::Relaxed));
     let process = Arc::new(Process {
         pid,
         kernel_stack,
@@ -277,13 +309,15 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
         memory: Mutex::new(Some(creation.memory)),
         files: Mutex::new(creation.files),
         signals: Mutex::new(creation.signals),
-        details: Mutex::new(Details { name: creation.name, cwd: creation.cwd, clear_child_tid: 0, execed: false, limits: creation.limits, umask: creation.umask }),
+        details: Mutex::new(Details { name: creation.name, cwd: creation.cwd, exe: creation.exe, clear_child_tid: 0, execed: false, limits: creation.limits, umask: creation.umask }),
         fs_base: AtomicU64::new(creation.fs_base),
         gs_base: AtomicU64::new(creation.gs_base),
         stats: Stats::default(),
         kernel_resume_point: AtomicU64::new(0),
+        system_call_handler: [AtomicU64::new(0), AtomicU64::new(0)],
         accounted_until: AtomicU64::new(0),
         interrupted: AtomicBool::new(false),
+        nice: AtomicI8::new(nice),
         exit_status: Mutex::new(None),
     });
     let (process_group, session) = match table.entries.get_mut(&parent) {
@@ -295,6 +329,7 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
     };
     table.entries.insert(pid, Entry { process: process.clone(), parent, children: Vec::new(), process_group, session, zombie: None });
     drop(table);
+    sched::set_nice(pid, nice);
     sched::make_runnable(pid, kernel_core::sched::Arrival::New);
     Ok(process)
 }
@@ -315,6 +350,69 @@ extern "C" fn kernel_thread() -> ! {
 /// The process group and session of `pid`.
 pub fn group_and_session(pid: Pid) -> Option<(Pid, Pid)> {
     TABLE.lock().entries.get(&pid).map(|entry| (entry.process_group, entry.session))
+}
+
+/// setpgid(pid, group) called by `caller`, with Linux's rules in Linux's order: pid 0
+/// is the caller, group 0 is `pid` itself; the target is the caller or one of its
+/// children (ESRCH), a child in the caller's session (EPERM) that has not exec'd yet
+/// (EACCES); a session leader cannot move (EPERM); and the group must be the target's
+/// own pid or an existing group of the caller's session (EPERM).
+pub fn set_process_group(caller: Pid, pid: Pid, group: Pid) -> Result<(), i64> {
+    let pid = if pid == 0 { caller } else { pid };
+    let group = if group == 0 { pid } else { group };
+    let execed = find(pid).is_some_and(|target| target.details.lock().execed);
+    let mut table = TABLE.lock();
+    let caller_session = table.entries.get(&caller).ok_or(ESRCH)?.session;
+    let target = table.entries.get(&pid).filter(|entry| entry.zombie.is_none()).ok_or(ESRCH)?;
+    if pid != caller {
+        if target.parent != caller {
+            return Err(ESRCH);
+        }
+        if target.session != caller_session {
+            return Err(EPERM);
+        }
+        if execed {
+            return Err(EACCES);
+        }
+    }
+    if target.session == pid {
+        return Err(EPERM);
+    }
+    let group_exists = table.entries.values().any(|entry| entry.process_group == group && entry.session == caller_session);
+    if group != pid && !group_exists {
+        return Err(EPERM);
+    }
+    table.entries.get_mut(&pid).ok_or(ESRCH)?.process_group = group;
+    Ok(())
+}
+
+/// setsid by `caller`: a new session and process group, both named by its pid, or
+/// EPERM if a process group by that number already exists (a group leader cannot
+/// leave its group). Returns the session id.
+pub fn create_session(caller: Pid) -> Result<Pid, i64> {
+    let mut table = TABLE.lock();
+    if table.entries.values().any(|entry| entry.process_group == caller) {
+        return Err(EPERM);
+    }
+    let entry = table.entries.get_mut(&caller).ok_or(ESRCH)?;
+    entry.process_group = caller;
+    entry.session = caller;
+    Ok(caller)
+}
+
+/// Whether process group `group` is orphaned (POSIX): no live member has a parent in
+/// another group of the same session, so no job-control shell is left to continue
+/// it, and the terminal's stop signals are not acted on. A member whose parent is
+/// the host (the first process) counts as having one: it was started by a shell,
+/// as the same program on Linux would have been.
+pub fn is_orphaned_group(group: Pid) -> bool {
+    let table = TABLE.lock();
+    !table.entries.values().filter(|entry| entry.process_group == group && entry.zombie.is_none()).any(|entry| {
+        match table.entries.get(&entry.parent) {
+            Some(parent) => parent.process_group != group && parent.session == entry.session,
+            None => entry.parent == 0,
+        }
+    })
 }
 
 /// Pids of live (not zombie) processes in process group `group`.

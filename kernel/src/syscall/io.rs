@@ -1,55 +1,147 @@
-//! Descriptor I/O: read, write and their vector forms, ioctl, close, dup, pipe.
+//! Descriptor I/O: read, write and their vector and positioned forms, lseek,
+//! sendfile, ioctl, fcntl, close, dup, pipe.
 
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 
 use super::Context;
-use crate::fs::{pipe, File};
-use crate::mm::address_space::USER_END;
+use crate::fs::{pipe, OpenFile, Positioning};
+use crate::mm::address_space::{Access, USER_END};
 use crate::mm::PAGE_SIZE;
-use kernel_core::abi::errno::{EFAULT, EINVAL};
-use kernel_core::abi::{Iovec, IOV_MAX, O_CLOEXEC};
+use kernel_core::abi::errno::{EBADF, EFAULT, EINVAL, ESPIPE};
+use kernel_core::abi::{
+    decode_fcntl, decode_whence, FcntlCommand, Iovec, Whence, FD_CLOEXEC, FIOCLEX, FIONBIO, FIONCLEX, IOV_MAX, O_APPEND, O_CLOEXEC, O_NONBLOCK,
+    O_RDONLY, O_WRONLY,
+};
 
 /// Bytes moved through the kernel per step of a read or write.
 const CHUNK: usize = 64 * 1024;
+/// The most one read, write or sendfile moves (Linux's MAX_RW_COUNT).
+const MAX_RW_COUNT: u64 = 0x7fff_f000;
 
 /// Linux's access_ok: the whole buffer must lie in user space, or the call fails
 /// with EFAULT before doing anything (a blocking read must not wait first).
-fn check_user_range(address: u64, length: u64) -> Result<(), i64> {
+pub(super) fn check_user_range(address: u64, length: u64) -> Result<(), i64> {
     match address.checked_add(length) {
         Some(end) if end <= USER_END => Ok(()),
         _ => Err(EFAULT),
     }
 }
 
-fn file(context: &Context, fd: u64) -> Result<Arc<dyn File>, i64> {
+/// The open file of descriptor `fd` (not an O_PATH one: EBADF).
+fn file(context: &Context, fd: u64) -> Result<Arc<OpenFile>, i64> {
     context.process.files.lock().get(fd)
 }
 
-/// Reads once from `file` into user memory at `address` (up to `length` bytes).
-fn read_into(context: &Context, file: &dyn File, address: u64, length: u64) -> Result<u64, i64> {
-    check_user_range(address, length)?;
-    let mut buffer = vec![0u8; (length as usize).min(CHUNK)];
-    let count = file.read(&mut buffer)?;
-    context.copy_out(address, &buffer[..count])?;
-    Ok(count as u64)
+/// The total length of `buffers`, capped at MAX_RW_COUNT, after checking that each
+/// lies in user space.
+fn total_length(buffers: &[Iovec]) -> Result<u64, i64> {
+    let mut total = 0u64;
+    for buffer in buffers {
+        check_user_range(buffer.base, buffer.len)?;
+        total = total.saturating_add(buffer.len);
+    }
+    Ok(total.min(MAX_RW_COUNT))
 }
 
-/// Writes user memory at `[address, address + length)` to `file`, chunk by chunk.
-/// Stops at a short write; a fault part-way writes what came before it (the count
-/// returned says how much), as on Linux.
-fn write_from(context: &Context, file: &dyn File, address: u64, length: u64) -> Result<u64, i64> {
-    check_user_range(address, length)?;
+/// Reads with `read` into the user `buffers` (one for read, several for readv,
+/// filled in order). One call for a stream, which returns what is there now (so a
+/// readv never waits for more once a first read returned something); for a file
+/// that never blocks (`repeat`), calls until the buffers are full or the file ends.
+/// Each call asks for no more than the buffers can take (see `writable_prefix`), so
+/// a bad buffer costs no data: EFAULT if not one byte fits, else a short count.
+/// An error after some bytes ends the read with their count.
+fn read_to_user(context: &Context, buffers: &[Iovec], repeat: bool, mut read: impl FnMut(&mut [u8]) -> Result<usize, i64>) -> Result<u64, i64> {
+    let total = total_length(buffers)?;
     let mut done = 0u64;
-    while done < length {
-        let chunk = (length - done).min(CHUNK as u64) as usize;
-        let mut buffer: Vec<u8> = vec![0u8; chunk];
-        let readable = readable_prefix(context, address + done, &mut buffer);
+    loop {
+        let chunk = (total - done).min(CHUNK as u64) as usize;
+        let writable = writable_prefix(context, buffers, done, chunk);
+        if writable == 0 && chunk > 0 {
+            return if done > 0 { Ok(done) } else { Err(EFAULT) };
+        }
+        let mut buffer = vec![0u8; writable];
+        let count = match read(&mut buffer) {
+            Ok(count) => count,
+            Err(_) if done > 0 => break,
+            Err(errno) => return Err(errno),
+        };
+        if let Err(errno) = scatter(context, buffers, done, &buffer[..count]) {
+            return if done > 0 { Ok(done) } else { Err(errno) };
+        }
+        done += count as u64;
+        if !repeat || count < chunk || done == total {
+            break;
+        }
+    }
+    Ok(done)
+}
+
+/// The user memory `length` bytes of `buffers` (taken as one sequence) occupy from
+/// byte `offset` on: (address, length) pieces, in order, none crossing a page.
+/// The buffers lie in user space (`total_length` checked them).
+fn pieces(buffers: &[Iovec], offset: u64, length: usize) -> impl Iterator<Item = (u64, usize)> + '_ {
+    let mut skip = offset;
+    let mut left = length as u64;
+    buffers.iter().flat_map(move |buffer| {
+        let start = skip.min(buffer.len);
+        skip -= start;
+        let take = (buffer.len - start).min(left);
+        left -= take;
+        let (first, end) = (buffer.base + start, buffer.base + start + take);
+        core::iter::successors((take > 0).then_some(first), move |&address| {
+            let next = (address / PAGE_SIZE + 1) * PAGE_SIZE;
+            (next < end).then_some(next)
+        })
+        .map(move |address| (address, (((address / PAGE_SIZE + 1) * PAGE_SIZE).min(end) - address) as usize))
+    })
+}
+
+/// How many of `length` bytes of the user `buffers` from byte `offset` on can be
+/// written, page by page, faulting the pages in as the copy will. Asking a file for
+/// no more than that is how a read into a bad buffer leaves the data where it was
+/// (in the pipe, or after the position), as Linux does when its copy fails.
+fn writable_prefix(context: &Context, buffers: &[Iovec], offset: u64, length: usize) -> usize {
+    let mut writable = 0;
+    for (address, length) in pieces(buffers, offset, length) {
+        if context.memory(|memory| memory.fault_in(address, Some(Access::Write))).is_err() {
+            break;
+        }
+        writable += length;
+    }
+    writable
+}
+
+/// Copies `bytes` into the user `buffers`, from byte `offset` of their
+/// concatenation on.
+fn scatter(context: &Context, buffers: &[Iovec], offset: u64, bytes: &[u8]) -> Result<(), i64> {
+    let mut copied = 0;
+    for (address, length) in pieces(buffers, offset, bytes.len()) {
+        context.copy_out(address, &bytes[copied..copied + length])?;
+        copied += length;
+    }
+    Ok(())
+}
+
+/// Writes the user `buffers` (in order) to `file`, chunk by chunk. Stops at a short
+/// write; a fault or an error part-way ends the write with the count so far (only
+/// an error before any byte is returned as such), as on Linux.
+fn write_from_user(context: &Context, file: &OpenFile, buffers: &[Iovec]) -> Result<u64, i64> {
+    let total = total_length(buffers)?;
+    let mut done = 0u64;
+    while done < total {
+        let chunk = (total - done).min(CHUNK as u64) as usize;
+        let mut buffer = vec![0u8; chunk];
+        let readable = gather(context, buffers, done, &mut buffer);
         if readable == 0 {
             return if done > 0 { Ok(done) } else { Err(EFAULT) };
         }
-        let written = file.write(&buffer[..readable])?;
+        let written = match file.write(&buffer[..readable]) {
+            Ok(written) => written,
+            Err(_) if done > 0 => break,
+            Err(errno) => return Err(errno),
+        };
         done += written as u64;
         if written < chunk {
             break;
@@ -58,29 +150,51 @@ fn write_from(context: &Context, file: &dyn File, address: u64, length: u64) -> 
     Ok(done)
 }
 
-/// Copies as much of `buffer.len()` bytes from user `address` as can be read, page
-/// by page, and returns how many.
-fn readable_prefix(context: &Context, address: u64, buffer: &mut [u8]) -> usize {
+/// Copies into `out` the bytes of the user `buffers` from byte `offset` of their
+/// concatenation on, page by page, stopping at the first unreadable page; returns
+/// how many it copied.
+fn gather(context: &Context, buffers: &[Iovec], offset: u64, out: &mut [u8]) -> usize {
     let mut copied = 0;
-    while copied < buffer.len() {
-        let cursor = address + copied as u64;
-        let piece = (PAGE_SIZE - cursor % PAGE_SIZE).min((buffer.len() - copied) as u64) as usize;
-        if context.copy_in(cursor, &mut buffer[copied..copied + piece]).is_err() {
+    for (address, length) in pieces(buffers, offset, out.len()) {
+        if context.copy_in(address, &mut out[copied..copied + length]).is_err() {
             break;
         }
-        copied += piece;
+        copied += length;
     }
     copied
 }
 
-pub fn read(context: &mut Context, [fd, address, length, ..]: [u64; 6]) -> Result<u64, i64> {
-    let file = file(context, fd)?;
-    read_into(context, &*file, address, length)
+/// Whether reads of `file` never block, so one read call may be repeated to fill
+/// the buffers (regular files, directories, /dev/zero).
+fn never_blocks(file: &OpenFile) -> bool {
+    file.file.positioning() != Positioning::Stream
 }
 
+/// read: see `OpenFile::read` (access mode, O_NONBLOCK, the position).
+pub fn read(context: &mut Context, [fd, address, length, ..]: [u64; 6]) -> Result<u64, i64> {
+    let file = file(context, fd)?;
+    read_to_user(context, &[Iovec { base: address, len: length }], never_blocks(&file), |buffer| file.read(buffer))
+}
+
+/// write: see `OpenFile::write`.
 pub fn write(context: &mut Context, [fd, address, length, ..]: [u64; 6]) -> Result<u64, i64> {
     let file = file(context, fd)?;
-    write_from(context, &*file, address, length)
+    write_from_user(context, &file, &[Iovec { base: address, len: length }])
+}
+
+/// pread64: reads at `offset` without moving the position. EINVAL for a negative
+/// offset, ESPIPE for pipes and terminals.
+pub fn pread64(context: &mut Context, [fd, address, length, offset, ..]: [u64; 6]) -> Result<u64, i64> {
+    let offset = u64::try_from(offset as i64).map_err(|_| EINVAL)?;
+    let file = file(context, fd)?;
+    // An empty read makes the descriptor checks (ESPIPE, EBADF) before the buffer's.
+    file.read_at(offset, &mut [])?;
+    let mut at = offset;
+    read_to_user(context, &[Iovec { base: address, len: length }], true, |buffer| {
+        let count = file.read_at(at, buffer)?;
+        at += count as u64;
+        Ok(count)
+    })
 }
 
 /// The iovec array of readv/writev.
@@ -98,61 +212,154 @@ fn read_iovecs(context: &Context, address: u64, count: u64) -> Result<Vec<Iovec>
     Ok(iovecs)
 }
 
+/// readv: one read spread over the buffers, in order.
 pub fn readv(context: &mut Context, [fd, address, count, ..]: [u64; 6]) -> Result<u64, i64> {
     let file = file(context, fd)?;
     let iovecs = read_iovecs(context, address, count)?;
-    let mut total = 0;
-    for iovec in iovecs.iter().filter(|iovec| iovec.len > 0) {
-        let count = read_into(context, &*file, iovec.base, iovec.len)?;
-        total += count;
-        if count < iovec.len {
-            break;
-        }
-    }
-    Ok(total)
+    read_to_user(context, &iovecs, never_blocks(&file), |buffer| file.read(buffer))
 }
 
+/// writev: the buffers, in order, written as one sequence.
 pub fn writev(context: &mut Context, [fd, address, count, ..]: [u64; 6]) -> Result<u64, i64> {
     let file = file(context, fd)?;
     let iovecs = read_iovecs(context, address, count)?;
-    let mut total = 0;
-    for iovec in iovecs.iter().filter(|iovec| iovec.len > 0) {
-        let result = write_from(context, &*file, iovec.base, iovec.len);
-        let count = match result {
-            Ok(count) => count,
-            Err(_) if total > 0 => break,
+    write_from_user(context, &file, &iovecs)
+}
+
+/// lseek: EINVAL for an unknown `whence` (checked before ESPIPE, as Linux does).
+pub fn lseek(context: &mut Context, [fd, offset, whence, ..]: [u64; 6]) -> Result<u64, i64> {
+    let file = file(context, fd)?;
+    let whence = decode_whence(whence)?;
+    file.seek(whence, offset as i64)
+}
+
+/// sendfile: copies up to `count` bytes from regular file `in_fd` (at `*offset`
+/// when given, which is then updated, else at its position, which advances) to
+/// `out_fd`. EINVAL for an input that is not a regular file (BusyBox then falls
+/// back on read and write), ESPIPE for an offset on a stream, EINVAL for an output
+/// opened with O_APPEND, as Linux answers.
+pub fn sendfile(context: &mut Context, [out_fd, in_fd, offset_address, count, ..]: [u64; 6]) -> Result<u64, i64> {
+    // The checks in Linux's order (do_sendfile, then do_splice_direct).
+    let input = file(context, in_fd)?;
+    if !input.readable() {
+        return Err(EBADF);
+    }
+    let offset = if offset_address != 0 {
+        let offset = context.read_u64(offset_address)? as i64;
+        if input.file.positioning() == Positioning::Stream {
+            return Err(ESPIPE);
+        }
+        Some(u64::try_from(offset).map_err(|_| EINVAL)?)
+    } else {
+        None
+    };
+    let output = file(context, out_fd)?;
+    if !output.writable() {
+        return Err(EBADF);
+    }
+    if output.status() & O_APPEND != 0 || !matches!(input.file.positioning(), Positioning::Sized(_)) {
+        return Err(EINVAL);
+    }
+    let start = match offset {
+        Some(offset) => offset,
+        None => input.seek(Whence::Current, 0)?,
+    };
+    let count = count.min(MAX_RW_COUNT);
+    let mut done = 0u64;
+    let mut buffer = vec![0u8; CHUNK];
+    while done < count {
+        let chunk = (count - done).min(CHUNK as u64) as usize;
+        let read = input.read_at(start + done, &mut buffer[..chunk])?;
+        if read == 0 {
+            break;
+        }
+        let written = match output.write(&buffer[..read]) {
+            Ok(written) => written,
+            Err(_) if done > 0 => break,
             Err(errno) => return Err(errno),
         };
-        total += count;
-        if count < iovec.len {
+        done += written as u64;
+        if written < read {
             break;
         }
     }
-    Ok(total)
+    match offset {
+        Some(_) => context.copy_out(offset_address, &(start + done).to_le_bytes())?,
+        None => {
+            input.seek(Whence::Set, (start + done) as i64)?;
+        }
+    }
+    Ok(done)
 }
 
+/// ioctl: the requests Linux serves for every descriptor (FIOCLEX and FIONCLEX
+/// set and clear close-on-exec, FIONBIO sets O_NONBLOCK from an int), then the
+/// file's own.
 pub fn ioctl(context: &mut Context, [fd, request, argument, ..]: [u64; 6]) -> Result<u64, i64> {
     let file = file(context, fd)?;
-    context.memory(|memory| file.ioctl(request, argument, memory))
+    match request {
+        FIOCLEX | FIONCLEX => {
+            context.process.files.lock().set_close_on_exec(fd, request == FIOCLEX)?;
+            Ok(0)
+        }
+        FIONBIO => {
+            let mut value = [0u8; 4];
+            context.copy_in(argument, &mut value)?;
+            let others = file.status() & !O_NONBLOCK;
+            let nonblocking = if value != [0; 4] { O_NONBLOCK } else { 0 };
+            file.set_status(u64::from(others | nonblocking));
+            Ok(0)
+        }
+        _ => context.memory(|memory| file.file.ioctl(request, argument, memory)),
+    }
 }
 
+/// fcntl: F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD/F_SETFD (FD_CLOEXEC), F_GETFL/F_SETFL
+/// (O_APPEND and O_NONBLOCK change; the access mode is reported); other commands
+/// are EINVAL. On an O_PATH descriptor all but F_SETFL work (that one is EBADF).
+pub fn fcntl(context: &mut Context, [fd, command, argument, ..]: [u64; 6]) -> Result<u64, i64> {
+    let mut files = context.process.files.lock();
+    let file = files.get_path(fd)?;
+    let command = decode_fcntl(command)?;
+    if file.is_path_only() && !command.allowed_on_path() {
+        return Err(EBADF);
+    }
+    match command {
+        FcntlCommand::Duplicate { close_on_exec } => {
+            let minimum = usize::try_from(argument as i32).map_err(|_| EINVAL)?;
+            files.duplicate(fd, minimum, close_on_exec)
+        }
+        FcntlCommand::GetDescriptorFlags => Ok(if files.close_on_exec(fd)? { FD_CLOEXEC } else { 0 }),
+        FcntlCommand::SetDescriptorFlags => files.set_close_on_exec(fd, argument & FD_CLOEXEC != 0).map(|()| 0),
+        FcntlCommand::GetStatusFlags => Ok(u64::from(file.status())),
+        FcntlCommand::SetStatusFlags => {
+            file.set_status(argument);
+            Ok(0)
+        }
+    }
+}
+
+/// close: O_PATH descriptors included.
 pub fn close(context: &mut Context, [fd, ..]: [u64; 6]) -> Result<u64, i64> {
     context.process.files.lock().close(fd).map(|()| 0)
 }
 
+/// dup: the lowest free descriptor, sharing the open file description.
 pub fn dup(context: &mut Context, [fd, ..]: [u64; 6]) -> Result<u64, i64> {
     context.process.files.lock().duplicate(fd, 0, false)
 }
 
+/// dup2: onto `new` (closed first); onto itself only checks that `old` is open.
 pub fn dup2(context: &mut Context, [old, new, ..]: [u64; 6]) -> Result<u64, i64> {
     let mut files = context.process.files.lock();
     if old == new {
-        files.get(old)?;
+        files.get_path(old)?;
         return Ok(new);
     }
     files.duplicate_to(old, new, false)
 }
 
+/// dup3: dup2 with O_CLOEXEC; onto itself is EINVAL.
 pub fn dup3(context: &mut Context, [old, new, flags, ..]: [u64; 6]) -> Result<u64, i64> {
     if old == new || flags & !u64::from(O_CLOEXEC) != 0 {
         return Err(EINVAL);
@@ -160,20 +367,23 @@ pub fn dup3(context: &mut Context, [old, new, flags, ..]: [u64; 6]) -> Result<u6
     context.process.files.lock().duplicate_to(old, new, flags != 0)
 }
 
+/// pipe: pipe2 without flags.
 pub fn pipe(context: &mut Context, [address, ..]: [u64; 6]) -> Result<u64, i64> {
     pipe2(context, [address, 0, 0, 0, 0, 0])
 }
 
+/// pipe2 with O_CLOEXEC and O_NONBLOCK (on both ends); other flags are EINVAL.
 pub fn pipe2(context: &mut Context, [address, flags, ..]: [u64; 6]) -> Result<u64, i64> {
-    if flags & !u64::from(O_CLOEXEC) != 0 {
+    if flags & !u64::from(O_CLOEXEC | O_NONBLOCK) != 0 {
         return Err(EINVAL);
     }
-    let close_on_exec = flags != 0;
+    let close_on_exec = flags & u64::from(O_CLOEXEC) != 0;
+    let nonblocking = flags as u32 & O_NONBLOCK;
     let (read_end, write_end) = pipe::create();
     let (read_fd, write_fd) = {
         let mut files = context.process.files.lock();
-        let read_fd = files.insert(read_end, close_on_exec)?;
-        match files.insert(write_end, close_on_exec) {
+        let read_fd = files.insert(OpenFile::new(read_end, O_RDONLY | nonblocking), close_on_exec)?;
+        match files.insert(OpenFile::new(write_end, O_WRONLY | nonblocking), close_on_exec) {
             Ok(write_fd) => (read_fd, write_fd),
             Err(errno) => {
                 files.close(read_fd)?;

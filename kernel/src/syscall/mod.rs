@@ -3,10 +3,14 @@
 //! caller's registers and reach its memory only through the copy-in/copy-out API of
 //! `AddressSpace`, so a bad pointer is an EFAULT, never a kernel fault.
 
+mod fs;
+mod group;
 mod info;
 mod io;
 mod memory;
+mod poll;
 mod process;
+mod priority;
 mod resource;
 mod signal;
 mod time;
@@ -20,6 +24,7 @@ use crate::mm::kstack::UserState;
 use crate::process::{Process, Stats};
 use kernel_core::abi::errno::{EFAULT, ENAMETOOLONG, ENOSYS};
 use kernel_core::abi::sysno;
+use kernel_core::trace::{TrapReason, What};
 
 /// What a handler gets: the calling process and its saved user state.
 pub struct Context<'a, 'u> {
@@ -34,21 +39,34 @@ type Handler = fn(&mut Context, [u64; 6]) -> Result<u64, i64>;
 const HANDLERS: &[(usize, Handler)] = &[
     (sysno::READ, io::read),
     (sysno::WRITE, io::write),
+    (sysno::OPEN, fs::open),
     (sysno::CLOSE, io::close),
+    (sysno::STAT, fs::stat),
+    (sysno::FSTAT, fs::fstat),
+    (sysno::LSTAT, fs::lstat),
+    (sysno::POLL, poll::poll),
+    (sysno::LSEEK, io::lseek),
     (sysno::MMAP, memory::mmap),
     (sysno::MPROTECT, memory::mprotect),
     (sysno::MUNMAP, memory::munmap),
     (sysno::BRK, memory::brk),
+    (sysno::RT_SIGACTION, signal::rt_sigaction),
     (sysno::RT_SIGPROCMASK, signal::rt_sigprocmask),
+    (sysno::RT_SIGRETURN, signal::rt_sigreturn),
     (sysno::IOCTL, io::ioctl),
+    (sysno::PREAD64, io::pread64),
     (sysno::READV, io::readv),
     (sysno::WRITEV, io::writev),
+    (sysno::ACCESS, fs::access),
     (sysno::PIPE, io::pipe),
+    (sysno::SELECT, poll::select),
     (sysno::SCHED_YIELD, process::sched_yield),
     (sysno::DUP, io::dup),
     (sysno::DUP2, io::dup2),
+    (sysno::PAUSE, signal::pause),
     (sysno::NANOSLEEP, time::nanosleep),
     (sysno::GETPID, process::getpid),
+    (sysno::SENDFILE, io::sendfile),
     (sysno::CLONE, process::clone),
     (sysno::FORK, process::fork),
     (sysno::VFORK, process::vfork),
@@ -57,6 +75,11 @@ const HANDLERS: &[(usize, Handler)] = &[
     (sysno::WAIT4, process::wait4),
     (sysno::KILL, process::kill),
     (sysno::UNAME, info::uname),
+    (sysno::FCNTL, io::fcntl),
+    (sysno::GETCWD, fs::getcwd),
+    (sysno::CHDIR, fs::chdir),
+    (sysno::FCHDIR, fs::fchdir),
+    (sysno::READLINK, fs::readlink),
     (sysno::UMASK, resource::umask),
     (sysno::GETTIMEOFDAY, time::gettimeofday),
     (sysno::GETRLIMIT, resource::getrlimit),
@@ -67,23 +90,46 @@ const HANDLERS: &[(usize, Handler)] = &[
     (sysno::GETGID, info::getuid),
     (sysno::GETEUID, info::getuid),
     (sysno::GETEGID, info::getuid),
+    (sysno::SETPGID, group::setpgid),
     (sysno::GETPPID, process::getppid),
+    (sysno::GETPGRP, group::getpgrp),
+    (sysno::SETSID, group::setsid),
+    (sysno::GETPGID, group::getpgid),
+    (sysno::GETSID, group::getsid),
+    (sysno::RT_SIGPENDING, signal::rt_sigpending),
+    (sysno::RT_SIGTIMEDWAIT, signal::rt_sigtimedwait),
+    (sysno::RT_SIGQUEUEINFO, signal::rt_sigqueueinfo),
+    (sysno::RT_SIGSUSPEND, signal::rt_sigsuspend),
+    (sysno::SIGALTSTACK, signal::sigaltstack),
+    (sysno::GETPRIORITY, priority::getpriority),
+    (sysno::SETPRIORITY, priority::setpriority),
     (sysno::PRCTL, process::prctl),
     (sysno::ARCH_PRCTL, process::arch_prctl),
     (sysno::SETRLIMIT, resource::setrlimit),
     (sysno::GETTID, process::getpid),
+    (sysno::TKILL, signal::tkill),
     (sysno::TIME, time::time),
     (sysno::SCHED_SETAFFINITY, resource::sched_setaffinity),
     (sysno::SCHED_GETAFFINITY, resource::sched_getaffinity),
+    (sysno::GETDENTS64, fs::getdents64),
     (sysno::SET_TID_ADDRESS, process::set_tid_address),
+    (sysno::RESTART_SYSCALL, time::restart_syscall),
     (sysno::CLOCK_GETTIME, time::clock_gettime),
     (sysno::CLOCK_GETRES, time::clock_getres),
     (sysno::CLOCK_NANOSLEEP, time::clock_nanosleep),
     (sysno::EXIT_GROUP, process::exit),
+    (sysno::TGKILL, signal::tgkill),
+    (sysno::OPENAT, fs::openat),
+    (sysno::NEWFSTATAT, fs::newfstatat),
+    (sysno::READLINKAT, fs::readlinkat),
+    (sysno::FACCESSAT, fs::faccessat),
+    (sysno::PSELECT6, poll::pselect6),
+    (sysno::PPOLL, poll::ppoll),
     (sysno::DUP3, io::dup3),
     (sysno::PIPE2, io::pipe2),
     (sysno::PRLIMIT64, resource::prlimit64),
     (sysno::GETRANDOM, info::getrandom),
+    (sysno::FACCESSAT2, fs::faccessat2),
 ];
 
 /// Table size: every x86_64 number fits (the highest is in the 460s).
@@ -131,12 +177,31 @@ impl SystemCallHandler for FastPath<'_> {
         if usize::try_from(number).ok().and_then(|number| NEEDS_FULL_FRAME.get(number)).copied().unwrap_or(false) {
             return SyscallExit::Defer;
         }
-        dispatch(self.process, &mut UserState { frame, fpu: &mut *self.fpu });
+        // Read once: with tracing off, a call pays one load and untaken branches.
+        let tracing = crate::trace::enabled();
+        dispatch_recorded(self.process, &mut UserState { frame, fpu: &mut *self.fpu }, tracing);
         if self.process.needs_attention() {
             SyscallExit::Finish
         } else {
+            if tracing {
+                crate::trace::record(self.process.pid, || What::TrapExit);
+            }
             SyscallExit::Resume
         }
+    }
+}
+
+/// `dispatch`, with the call's entry (number, first argument) and its result in the
+/// event trace when `tracing` (`trace::enabled()`, read by the caller).
+#[inline(always)]
+pub fn dispatch_recorded(process: &Arc<Process>, user: &mut UserState, tracing: bool) {
+    let (number, args) = user.frame.syscall_args();
+    if tracing {
+        crate::trace::record(process.pid, || What::TrapEnter { reason: TrapReason::SystemCall, number, argument: args[0] });
+    }
+    dispatch(process, user);
+    if tracing {
+        crate::trace::record(process.pid, || What::SyscallExit { number, result: user.frame.rax as i64 });
     }
 }
 
@@ -151,7 +216,11 @@ pub fn dispatch(process: &Arc<Process>, user: &mut UserState) {
     };
     user.frame.rax = match result {
         Ok(value) => value,
-        Err(errno) => (-errno) as u64,
+        Err(errno) => {
+            // A signal cut the call short: signal::deliver finishes it.
+            crate::signal::note_result(process, number, errno);
+            (-errno) as u64
+        }
     };
 }
 

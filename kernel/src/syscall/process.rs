@@ -151,8 +151,7 @@ pub fn execve(context: &mut Context, [path, argv, envp, ..]: [u64; 6]) -> Result
     let envp = read_string_array(context, envp)?;
     let argv: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
     let envp: Vec<&[u8]> = envp.iter().map(Vec::as_slice).collect();
-    let cwd = context.process.details.lock().cwd;
-    let image = exec::load(&path, cwd, &argv, &envp)?;
+    let image = exec::load(&path, context.process.origin(), &argv, &envp)?;
     exec::replace_image(context.process, context.user, image);
     Ok(0)
 }
@@ -165,14 +164,14 @@ pub fn wait4(context: &mut Context, [pid, status_address, options, usage_address
         pid if pid > 0 => WaitTarget::Pid(pid as Pid),
         pid => WaitTarget::Group(pid.unsigned_abs()),
     };
-    let Some(reaped) = lifecycle::wait(context.process.pid, target, options.no_hang)? else { return Ok(0) };
+    let Some(report) = lifecycle::wait(context.process.pid, target, options)? else { return Ok(0) };
     if status_address != 0 {
-        context.copy_out(status_address, &reaped.status.wait_status().to_le_bytes())?;
+        context.copy_out(status_address, &report.status.to_le_bytes())?;
     }
     if usage_address != 0 {
-        context.copy_out(usage_address, &reaped.usage.to_bytes())?;
+        context.copy_out(usage_address, &report.usage.to_bytes())?;
     }
-    Ok(u64::from(reaped.pid))
+    Ok(u64::from(report.pid))
 }
 
 pub fn kill(context: &mut Context, [pid, signal_number, ..]: [u64; 6]) -> Result<u64, i64> {
@@ -183,7 +182,12 @@ pub fn kill(context: &mut Context, [pid, signal_number, ..]: [u64; 6]) -> Result
     let targets: Vec<Pid> = match pid as i32 {
         pid if pid > 0 => alloc::vec![pid as Pid],
         0 => process::group_and_session(context.process.pid).map(|(group, _)| process::members_of_group(group)).unwrap_or_default(),
-        -1 => process::list().into_iter().filter(|&(pid, _, zombie, _)| pid != process::INIT_PID && !zombie).map(|(pid, ..)| pid).collect(),
+        // Everyone but init and the caller, as Linux.
+        -1 => process::list()
+            .into_iter()
+            .filter(|&(pid, _, zombie, _)| pid != process::INIT_PID && pid != context.process.pid && !zombie)
+            .map(|(pid, ..)| pid)
+            .collect(),
         group => process::members_of_group(group.unsigned_abs()),
     };
     let mut found = false;

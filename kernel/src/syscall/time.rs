@@ -4,8 +4,10 @@ use core::sync::atomic::Ordering;
 
 use super::Context;
 use crate::sched;
+use crate::signal::SleepRestart;
 use crate::time;
 use kernel_core::abi::errno::{EINTR, EINVAL};
+use kernel_core::abi::signal::{ERESTARTNOHAND, ERESTART_RESTARTBLOCK};
 use kernel_core::abi::{decode_clock, ClockId, Timespec, Timeval};
 
 /// TIMER_ABSTIME: clock_nanosleep's deadline is absolute.
@@ -62,28 +64,57 @@ pub fn time(context: &mut Context, [address, ..]: [u64; 6]) -> Result<u64, i64> 
     Ok(seconds)
 }
 
-fn read_timespec(context: &Context, address: u64) -> Result<u64, i64> {
+/// A `struct timespec` from user memory, in nanoseconds (EINVAL when malformed).
+pub(super) fn read_timespec(context: &Context, address: u64) -> Result<u64, i64> {
     let mut raw = [0u8; 16];
     context.copy_in(address, &mut raw)?;
     Ok(Timespec::from_bytes(raw)?.as_nanos())
 }
 
-/// Sleeps until monotonic `deadline`; on a signal, reports the time left in
-/// `remaining` (if given) and fails with EINTR.
-fn sleep(context: &Context, deadline: u64, remaining: u64) -> Result<u64, i64> {
-    if sched::sleep_until(deadline).is_err() {
-        if remaining != 0 {
-            let left = deadline.saturating_sub(time::monotonic_ns());
-            context.copy_out(remaining, &Timespec::from_nanos(left).to_bytes())?;
-        }
-        return Err(EINTR);
+/// How a sleep resumes after a signal without a handler.
+enum Sleep {
+    /// A relative sleep: the time left goes to this user address (0: nowhere), and
+    /// `restart_syscall` sleeps on to the same deadline.
+    Relative { remaining: u64 },
+    /// An absolute deadline: the same call again.
+    Absolute,
+}
+
+/// Sleeps until monotonic `deadline`. When a signal cuts the sleep short, as Linux: a
+/// relative sleep reports the time left and ends with ERESTART_RESTARTBLOCK, an
+/// absolute one with ERESTARTNOHAND; either way the program sees EINTR after a
+/// handler (SA_RESTART or not), and the sleep goes on if no handler runs.
+fn sleep(context: &Context, deadline: u64, kind: Sleep) -> Result<u64, i64> {
+    if sched::sleep_until(deadline).is_ok() {
+        return Ok(0);
     }
-    Ok(0)
+    match kind {
+        Sleep::Absolute => Err(ERESTARTNOHAND),
+        Sleep::Relative { remaining } => {
+            if remaining != 0 {
+                let left = deadline.saturating_sub(time::monotonic_ns());
+                context.copy_out(remaining, &Timespec::from_nanos(left).to_bytes())?;
+            }
+            context.process.signals.lock().sleep_restart = Some(SleepRestart { deadline_ns: deadline, remaining });
+            Err(ERESTART_RESTARTBLOCK)
+        }
+    }
 }
 
 pub fn nanosleep(context: &mut Context, [request, remaining, ..]: [u64; 6]) -> Result<u64, i64> {
     let duration = read_timespec(context, request)?;
-    sleep(context, time::monotonic_ns().saturating_add(duration), remaining)
+    sleep(context, time::monotonic_ns().saturating_add(duration), Sleep::Relative { remaining })
+}
+
+/// restart_syscall: what the kernel substitutes for an interrupted relative sleep
+/// when no handler ran: it sleeps on to the original deadline. With nothing to
+/// resume (a handler's rt_sigreturn cancels it), EINTR, as Linux.
+pub fn restart_syscall(context: &mut Context, _args: [u64; 6]) -> Result<u64, i64> {
+    let restart = context.process.signals.lock().sleep_restart.take();
+    match restart {
+        Some(restart) => sleep(context, restart.deadline_ns, Sleep::Relative { remaining: restart.remaining }),
+        None => Err(EINTR),
+    }
 }
 
 pub fn clock_nanosleep(context: &mut Context, [clock, flags, request, remaining, ..]: [u64; 6]) -> Result<u64, i64> {
@@ -98,6 +129,6 @@ pub fn clock_nanosleep(context: &mut Context, [clock, flags, request, remaining,
     } else {
         time::monotonic_ns().saturating_add(value)
     };
-    let remaining = if flags & TIMER_ABSTIME != 0 { 0 } else { remaining };
-    sleep(context, deadline, remaining)
+    let kind = if flags & TIMER_ABSTIME != 0 { Sleep::Absolute } else { Sleep::Relative { remaining } };
+    sleep(context, deadline, kind)
 }

@@ -155,6 +155,30 @@ impl core::fmt::Display for Exception {
     }
 }
 
+impl Exception {
+    /// The exception's vector in the IDT.
+    pub fn vector(&self) -> u8 {
+        match self {
+            Exception::DivideError => 0,
+            Exception::Debug => 1,
+            Exception::Breakpoint => 3,
+            Exception::Overflow => 4,
+            Exception::BoundRange => 5,
+            Exception::InvalidOpcode => 6,
+            Exception::DeviceNotAvailable => 7,
+            Exception::InvalidTss => 10,
+            Exception::SegmentNotPresent => 11,
+            Exception::StackSegment => 12,
+            Exception::GeneralProtection { .. } => 13,
+            Exception::PageFault { .. } => 14,
+            Exception::X87Floating => 16,
+            Exception::AlignmentCheck => 17,
+            Exception::SimdFloating => 19,
+            Exception::Other { vector } => *vector,
+        }
+    }
+}
+
 /// What the faulting access was, from the page-fault error code.
 #[derive(Clone, Copy, Debug)]
 pub struct PageFaultAccess {

@@ -97,6 +97,14 @@ impl PerCpu {
         self.syscall_shim.set(shim);
     }
 
+    /// The system-call handler and shim registered now: like the resume point, they
+    /// belong to the running process and must follow it across switches (a process
+    /// switched out inside a fast-path call returns to its program without passing
+    /// through `enter_user` again).
+    pub fn system_call_handler(&self) -> (u64, u64) {
+        (self.syscall_handler.get(), self.syscall_shim.get())
+    }
+
     /// Where the running process's kernel thread waits in `enter_user` while its
     /// program runs (saved at a switch away, given back to `set_user_context`).
     pub fn kernel_resume_point(&self) -> u64 {

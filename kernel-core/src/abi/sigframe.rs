@@ -1,0 +1,627 @@
+//! The x86_64 signal frame as Linux builds it on the user stack (`struct rt_sigframe`:
+//! arch/x86/include/asm/sigframe.h, uapi asm/ucontext.h, asm/sigcontext.h), where it
+//! goes (the red zone, the alternate signal stack, alignment), and the XSAVE image
+//! that follows it, so that musl and glibc handlers, `ucontext` readers and
+//! `siglongjmp` out of a handler work unchanged.
+//!
+//! Frame, from the stack pointer the handler starts with, upwards:
+//! ```text
+//!   frame + 0    pretcode: the sa_restorer the handler's `ret` goes to (rt_sigreturn)
+//!   frame + 8    struct ucontext (304 bytes): uc_flags, uc_link, uc_stack,
+//!                uc_mcontext (struct sigcontext, 256 bytes), uc_sigmask
+//!   frame + 312  siginfo_t (128 bytes)
+//!   ...          padding
+//!   fpstate      the XSAVE image (64-byte aligned) + FP_XSTATE_MAGIC2
+//! ```
+//! Decoding runs on what a program left in its memory for `rt_sigreturn`: it never
+//! panics, and whatever it returns is checked again before the kernel uses it.
+
+use alloc::vec::Vec;
+
+use crate::bytes::{pack, Fields};
+
+/// Bytes below the stack pointer that leaf functions may use without moving it
+/// (the System V red zone): a frame goes below them.
+pub const RED_ZONE: u64 = 128;
+pub const SIGCONTEXT_SIZE: usize = 256;
+pub const UCONTEXT_SIZE: usize = 304;
+/// Offset of `uc` in the frame (after pretcode).
+pub const UCONTEXT_OFFSET: u64 = 8;
+/// Offset of `info` in the frame.
+pub const SIGINFO_OFFSET: u64 = UCONTEXT_OFFSET + UCONTEXT_SIZE as u64;
+/// `sizeof(struct rt_sigframe)`.
+pub const FRAME_SIZE: u64 = SIGINFO_OFFSET + 128;
+
+// `uc_flags`: what Linux sets for a 64-bit program on a CPU with XSAVE.
+pub const UC_FP_XSTATE: u64 = 0x1;
+pub const UC_SIGCONTEXT_SS: u64 = 0x2;
+pub const UC_STRICT_RESTORE_SS: u64 = 0x4;
+
+// sigaltstack.
+pub const SS_ONSTACK: i32 = 1;
+pub const SS_DISABLE: i32 = 2;
+pub const SS_AUTODISARM: i32 = 1 << 31;
+pub const MINSIGSTKSZ: u64 = 2048;
+
+/// The general registers of an interrupted context, as `struct sigcontext` holds
+/// them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Registers {
+    pub r8: u64,
+    pub r9: u64,
+    pub r10: u64,
+    pub r11: u64,
+    pub r12: u64,
+    pub r13: u64,
+    pub r14: u64,
+    pub r15: u64,
+    pub rdi: u64,
+    pub rsi: u64,
+    pub rbp: u64,
+    pub rbx: u64,
+    pub rdx: u64,
+    pub rax: u64,
+    pub rcx: u64,
+    pub rsp: u64,
+    pub rip: u64,
+    pub rflags: u64,
+}
+
+/// `struct sigcontext` (x86_64).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SigContext {
+    pub registers: Registers,
+    pub cs: u16,
+    pub gs: u16,
+    pub fs: u16,
+    pub ss: u16,
+    pub err: u64,
+    pub trapno: u64,
+    pub oldmask: u64,
+    pub cr2: u64,
+    /// Address of the XSAVE image, 0 for none.
+    pub fpstate: u64,
+}
+
+impl SigContext {
+    /// The 256 bytes, in Linux's field order; `reserved1[8]` is zero.
+    pub fn to_bytes(&self) -> [u8; SIGCONTEXT_SIZE] {
+        let r = &self.registers;
+        let words = [
+            r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rdi, r.rsi, r.rbp, r.rbx, r.rdx, r.rax, r.rcx,
+            r.rsp, r.rip, r.rflags,
+        ];
+        let mut registers = [0u8; 18 * 8];
+        for (chunk, word) in registers.chunks_exact_mut(8).zip(words) {
+            chunk.copy_from_slice(&word.to_le_bytes());
+        }
+        pack(&[
+            &registers,
+            &self.cs.to_le_bytes(),
+            &self.gs.to_le_bytes(),
+            &self.fs.to_le_bytes(),
+            &self.ss.to_le_bytes(),
+            &self.err.to_le_bytes(),
+            &self.trapno.to_le_bytes(),
+            &self.oldmask.to_le_bytes(),
+            &self.cr2.to_le_bytes(),
+            &self.fpstate.to_le_bytes(),
+        ])
+    }
+
+    pub fn from_bytes(raw: &[u8; SIGCONTEXT_SIZE]) -> SigContext {
+        let mut f = Fields::new(raw);
+        let registers = Registers {
+            r8: f.u64(),
+            r9: f.u64(),
+            r10: f.u64(),
+            r11: f.u64(),
+            r12: f.u64(),
+            r13: f.u64(),
+            r14: f.u64(),
+            r15: f.u64(),
+            rdi: f.u64(),
+            rsi: f.u64(),
+            rbp: f.u64(),
+            rbx: f.u64(),
+            rdx: f.u64(),
+            rax: f.u64(),
+            rcx: f.u64(),
+            rsp: f.u64(),
+            rip: f.u64(),
+            rflags: f.u64(),
+        };
+        SigContext {
+            registers,
+            cs: f.u16(),
+            gs: f.u16(),
+            fs: f.u16(),
+            ss: f.u16(),
+            err: f.u64(),
+            trapno: f.u64(),
+            oldmask: f.u64(),
+            cr2: f.u64(),
+            fpstate: f.u64(),
+        }
+    }
+}
+
+/// `stack_t`: `ss_sp`, `ss_flags` (an int, padded), `ss_size`; 24 bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StackT {
+    pub sp: u64,
+    pub flags: i32,
+    pub size: u64,
+}
+
+impl StackT {
+    pub const SIZE: usize = 24;
+
+    pub fn to_bytes(&self) -> [u8; Self::SIZE] {
+        pack(&[&self.sp.to_le_bytes(), &self.flags.to_le_bytes(), &[0; 4], &self.size.to_le_bytes()])
+    }
+
+    pub fn from_bytes(raw: &[u8; Self::SIZE]) -> StackT {
+        let mut f = Fields::new(raw);
+        let sp = f.u64();
+        let flags = f.u32() as i32;
+        f.u32();
+        StackT { sp, flags, size: f.u64() }
+    }
+}
+
+/// The kernel's `struct ucontext` (x86_64): 304 bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UContext {
+    pub flags: u64,
+    pub link: u64,
+    pub stack: StackT,
+    pub mcontext: SigContext,
+    pub sigmask: u64,
+}
+
+impl UContext {
+    pub fn to_bytes(&self) -> [u8; UCONTEXT_SIZE] {
+        pack(&[
+            &self.flags.to_le_bytes(),
+            &self.link.to_le_bytes(),
+            &self.stack.to_bytes(),
+            &self.mcontext.to_bytes(),
+            &self.sigmask.to_le_bytes(),
+        ])
+    }
+
+    pub fn from_bytes(raw: &[u8; UCONTEXT_SIZE]) -> UContext {
+        let mut f = Fields::new(raw);
+        let flags = f.u64();
+        let link = f.u64();
+        let stack = StackT::from_bytes(&f.take());
+        let mcontext = SigContext::from_bytes(&f.take());
+        UContext { flags, link, stack, mcontext, sigmask: f.u64() }
+    }
+}
+
+/// The first `SIGINFO_OFFSET` bytes of a frame: pretcode and the ucontext. (The
+/// siginfo is written only for SA_SIGINFO handlers, as Linux does.)
+pub fn frame_head(restorer: u64, context: &UContext) -> [u8; SIGINFO_OFFSET as usize] {
+    pack(&[&restorer.to_le_bytes(), &context.to_bytes()])
+}
+
+/// A process's alternate signal stack (sigaltstack), as Linux keeps it: base, size
+/// (0 when disabled) and the flags it was set with (only SS_AUTODISARM matters).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AltStack {
+    pub base: u64,
+    pub size: u64,
+    pub flags: i32,
+}
+
+impl AltStack {
+    /// Whether `sp` lies on the stack (`__on_sig_stack`: above the base, at most at
+    /// its top, as a stack pointer that has pushed something would be).
+    pub fn contains(&self, sp: u64) -> bool {
+        sp > self.base && sp - self.base <= self.size
+    }
+
+    /// Whether a program running at `sp` counts as running on the stack
+    /// (`on_sig_stack`): never with SS_AUTODISARM, which disarms the stack while a
+    /// handler runs on it.
+    pub fn is_on(&self, sp: u64) -> bool {
+        self.flags & SS_AUTODISARM == 0 && self.contains(sp)
+    }
+
+    /// `sas_ss_flags(sp)`: SS_DISABLE, SS_ONSTACK, or 0 (usable).
+    pub fn state_at(&self, sp: u64) -> i32 {
+        if self.size == 0 {
+            SS_DISABLE
+        } else if self.is_on(sp) {
+            SS_ONSTACK
+        } else {
+            0
+        }
+    }
+
+    /// What `sigaltstack` reports as the old stack for a program running at `sp`.
+    pub fn report(&self, sp: u64) -> StackT {
+        StackT { sp: self.base, flags: self.state_at(sp) | (self.flags & SS_AUTODISARM), size: self.size }
+    }
+
+    /// What a signal frame records in `uc_stack` (what sigreturn re-installs).
+    pub fn saved(&self) -> StackT {
+        StackT { sp: self.base, flags: self.flags, size: self.size }
+    }
+
+    /// `sigaltstack(new)` by a program running at `sp`, as Linux's `do_sigaltstack`:
+    /// EPERM while running on the current stack, EINVAL for unknown modes, ENOMEM
+    /// below MINSIGSTKSZ; SS_DISABLE forgets the stack.
+    pub fn replaced(&self, new: StackT, sp: u64) -> Result<AltStack, i64> {
+        use super::errno::{EINVAL, ENOMEM, EPERM};
+        if self.is_on(sp) {
+            return Err(EPERM);
+        }
+        match new.flags & !SS_AUTODISARM {
+            SS_DISABLE => Ok(AltStack { base: 0, size: 0, flags: new.flags }),
+            0 | SS_ONSTACK if new.size < MINSIGSTKSZ => Err(ENOMEM),
+            0 | SS_ONSTACK => Ok(AltStack { base: new.sp, size: new.size, flags: new.flags }),
+            _ => Err(EINVAL),
+        }
+    }
+}
+
+/// Where a signal frame goes: the frame itself (the handler's stack pointer) and
+/// the XSAVE image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Placement {
+    pub frame: u64,
+    pub fpstate: u64,
+}
+
+/// Places a frame for a program interrupted at stack pointer `sp`, with an XSAVE
+/// image of `xstate_size` bytes (magic included), as Linux's `get_sigframe`: below
+/// the red zone, or at the top of the alternate stack for an SA_ONSTACK handler
+/// when that stack is usable and not already in use; the image 64-byte aligned; the
+/// frame so that `(frame + 8) % 16 == 0`, as right after a call. None when the frame
+/// would not fit (an address underflow, or an overflow of the alternate stack):
+/// the signal then becomes a SIGSEGV.
+pub fn place(sp: u64, on_stack: bool, alt: &AltStack, xstate_size: u64) -> Option<Placement> {
+    let nested = alt.is_on(sp);
+    let mut top = sp.checked_sub(RED_ZONE)?;
+    let mut entering = false;
+    if on_stack && alt.state_at(top) == 0 {
+        top = alt.base.checked_add(alt.size)?;
+        entering = true;
+    }
+    let fpstate = top.checked_sub(xstate_size)? & !63;
+    let frame = (fpstate.checked_sub(FRAME_SIZE)? & !15).checked_sub(8)?;
+    if (nested || entering) && !alt.contains(frame) {
+        return None;
+    }
+    Some(Placement { frame, fpstate })
+}
+
+/// The XSAVE image in signal frames, in the standard (non-compacted) format:
+/// the 512-byte legacy (FXSAVE) region, the 64-byte header, then the components.
+pub mod xstate {
+    use super::*;
+
+    pub const MAGIC1: u32 = 0x4650_5853;
+    pub const MAGIC2: u32 = 0x4650_5845;
+    pub const MAGIC2_SIZE: usize = 4;
+    pub const LEGACY_SIZE: usize = 512;
+    const HEADER_SIZE: usize = 64;
+    /// The smallest XSAVE image (legacy region and header).
+    pub const MIN_SIZE: usize = LEGACY_SIZE + HEADER_SIZE;
+    /// x87 and SSE: the components the legacy region holds.
+    pub const FP_SSE: u64 = 0b11;
+    /// Where the legacy region's software-reserved bytes (`struct _fpx_sw_bytes`) are.
+    const SW_BYTES: usize = 464;
+    const MXCSR: usize = 24;
+    const XSTATE_BV: usize = LEGACY_SIZE;
+    const XCOMP_BV: usize = LEGACY_SIZE + 8;
+
+    fn u32_at(bytes: &[u8], at: usize) -> u32 {
+        bytes.get(at..).map_or(0, |rest| Fields::new(rest).u32())
+    }
+
+    fn u64_at(bytes: &[u8], at: usize) -> u64 {
+        bytes.get(at..).map_or(0, |rest| Fields::new(rest).u64())
+    }
+
+    fn put(bytes: &mut [u8], at: usize, value: &[u8]) {
+        if let Some(slot) = bytes.get_mut(at..at.saturating_add(value.len())) {
+            slot.copy_from_slice(value);
+        }
+    }
+
+    /// The image a signal frame gets from a process's XSAVE `area` (XCR0 =
+    /// `features`): the area with Linux's software bytes in the legacy region
+    /// (magic1, the image's sizes and features), x87 and SSE always marked present in
+    /// XSTATE_BV (so a handler that edits only the legacy region is heard), and
+    /// MAGIC2 after it.
+    pub fn frame_image(area: &[u8], features: u64) -> Vec<u8> {
+        let mut image = Vec::with_capacity(area.len() + MAGIC2_SIZE);
+        image.extend_from_slice(area);
+        image.extend_from_slice(&MAGIC2.to_le_bytes());
+        let size = area.len() as u32;
+        let sw: [u8; 48] = pack(&[
+            &MAGIC1.to_le_bytes(),
+            &(size + MAGIC2_SIZE as u32).to_le_bytes(),
+            &features.to_le_bytes(),
+            &size.to_le_bytes(),
+        ]);
+        put(&mut image, SW_BYTES, &sw);
+        let present = u64_at(area, XSTATE_BV) | FP_SSE;
+        put(&mut image, XSTATE_BV, &present.to_le_bytes());
+        image
+    }
+
+    /// Whether a frame's legacy region declares a full XSAVE image of exactly
+    /// `area_size` bytes (then `area_size + MAGIC2_SIZE` bytes are to be read and
+    /// MAGIC2 checked), rather than an FXSAVE-only one.
+    pub fn declares_full_image(legacy: &[u8], area_size: usize) -> bool {
+        let magic1 = u32_at(legacy, SW_BYTES);
+        let extended_size = u32_at(legacy, SW_BYTES + 4) as usize;
+        let xstate_size = u32_at(legacy, SW_BYTES + 16) as usize;
+        magic1 == MAGIC1 && xstate_size == area_size && extended_size == area_size + MAGIC2_SIZE
+    }
+
+    /// The state `rt_sigreturn` installs from a frame's image at user address
+    /// `address`, or None where Linux's XRSTOR/FXRSTOR from that image would fault
+    /// (and the program gets SIGSEGV). `source` is either the full image with MAGIC2
+    /// (when `declares_full_image` said so and it is `area_size + 4` bytes) or at
+    /// least the legacy region (an FXSAVE-only image: its x87/SSE state over the
+    /// `initial` state). Components the image does not declare are reset to their
+    /// initial state, as Linux does.
+    ///
+    /// The result is what the kernel's own XRSTOR (standard format, all of XCR0 =
+    /// `features`) is given on every return to user mode, so it must never fault:
+    /// XSTATE_BV within `features`, XCOMP_BV and the next 8 header bytes zero (the
+    /// remaining reserved header bytes are cleared, being ignored), MXCSR within
+    /// `mxcsr_mask`. Alignment as the instructions require: 64 bytes for XRSTOR, 16
+    /// for FXRSTOR.
+    pub fn restore(address: u64, source: &[u8], initial: &[u8], features: u64, mxcsr_mask: u32) -> Option<Vec<u8>> {
+        let area_size = initial.len();
+        let full = source.len() == area_size + MAGIC2_SIZE
+            && declares_full_image(source, area_size)
+            && u32_at(source, area_size) == MAGIC2;
+        let mut area = initial.to_vec();
+        let present = if full {
+            if address % 64 != 0 {
+                return None;
+            }
+            area.copy_from_slice(source.get(..area_size)?);
+            let declared = u64_at(source, SW_BYTES + 8);
+            let present = u64_at(source, XSTATE_BV);
+            if present & !features != 0 || u64_at(source, XCOMP_BV) != 0 || u64_at(source, XCOMP_BV + 8) != 0 {
+                return None;
+            }
+            present & declared
+        } else {
+            if address % 16 != 0 {
+                return None;
+            }
+            area.get_mut(..LEGACY_SIZE)?.copy_from_slice(source.get(..LEGACY_SIZE)?);
+            FP_SSE
+        };
+        if u32_at(&area, MXCSR) & !mxcsr_mask != 0 {
+            return None;
+        }
+        area.get_mut(XSTATE_BV..MIN_SIZE)?.fill(0);
+        put(&mut area, XSTATE_BV, &(present & features).to_le_bytes());
+        Some(area)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::xstate::*;
+    use super::*;
+
+    #[test]
+    fn structure_sizes_match_linux() {
+        assert_eq!(SigContext::default().to_bytes().len(), 256);
+        assert_eq!(UContext::default().to_bytes().len(), 304);
+        assert_eq!(FRAME_SIZE, 440);
+        assert_eq!(SIGINFO_OFFSET, 312);
+        assert_eq!(StackT::SIZE, 24);
+    }
+
+    #[test]
+    fn sigcontext_fields_sit_at_linux_offsets() {
+        let registers = Registers {
+            r8: 1, r9: 2, r10: 3, r11: 4, r12: 5, r13: 6, r14: 7, r15: 8, rdi: 9, rsi: 10, rbp: 11, rbx: 12,
+            rdx: 13, rax: 14, rcx: 15, rsp: 16, rip: 17, rflags: 18,
+        };
+        let context = SigContext {
+            registers, cs: 0x33, gs: 0, fs: 0, ss: 0x2b, err: 19, trapno: 20, oldmask: 21, cr2: 22, fpstate: 23,
+        };
+        let bytes = context.to_bytes();
+        let word = |offset: usize| u64::from_le_bytes(bytes[offset..offset + 8].try_into().unwrap());
+        for index in 0..18 {
+            assert_eq!(word(index * 8), index as u64 + 1, "register {index}");
+        }
+        assert_eq!(&bytes[144..152], &[0x33, 0, 0, 0, 0, 0, 0x2b, 0]);
+        assert_eq!((word(152), word(160), word(168), word(176), word(184)), (19, 20, 21, 22, 23));
+        assert!(bytes[192..].iter().all(|&b| b == 0));
+        assert_eq!(SigContext::from_bytes(&bytes), context);
+    }
+
+    #[test]
+    fn ucontext_round_trips_with_linux_offsets() {
+        let context = UContext {
+            flags: UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS,
+            link: 0,
+            stack: StackT { sp: 0x7000, flags: SS_AUTODISARM, size: 8192 },
+            mcontext: SigContext { cr2: 0xabc, ..SigContext::default() },
+            sigmask: 0x8000_0000_0000_0001,
+        };
+        let bytes = context.to_bytes();
+        assert_eq!(&bytes[..8], &7u64.to_le_bytes());
+        assert_eq!(&bytes[16..24], &0x7000u64.to_le_bytes());
+        assert_eq!(&bytes[24..28], &SS_AUTODISARM.to_le_bytes());
+        assert_eq!(&bytes[32..40], &8192u64.to_le_bytes());
+        assert_eq!(&bytes[40 + 176..40 + 184], &0xabcu64.to_le_bytes());
+        assert_eq!(&bytes[296..304], &0x8000_0000_0000_0001u64.to_le_bytes());
+        assert_eq!(UContext::from_bytes(&bytes), context);
+        let head = frame_head(0x401234, &context);
+        assert_eq!(&head[..8], &0x401234u64.to_le_bytes());
+        assert_eq!(&head[8..], &bytes[..]);
+    }
+
+    #[test]
+    fn decoding_any_bytes_never_panics() {
+        for fill in [0u8, 0x55, 0xff] {
+            let context = UContext::from_bytes(&[fill; UCONTEXT_SIZE]);
+            assert_eq!(context.flags, u64::from_le_bytes([fill; 8]));
+            let _ = StackT::from_bytes(&[fill; 24]);
+        }
+    }
+
+    #[test]
+    fn frames_go_below_the_red_zone_aligned_as_after_a_call() {
+        let none = AltStack::default();
+        for sp in [0x7fff_ffff_e000u64, 0x7fff_ffff_dff8, 0x7fff_ffff_d123] {
+            let placement = place(sp, false, &none, 836).unwrap();
+            assert_eq!((placement.frame + 8) % 16, 0);
+            assert_eq!(placement.fpstate % 64, 0);
+            assert!(placement.fpstate + 836 <= sp - RED_ZONE);
+            assert!(placement.frame + FRAME_SIZE <= placement.fpstate);
+            assert!(placement.fpstate - (placement.frame + FRAME_SIZE) < 64 + 16);
+        }
+        assert_eq!(place(100, false, &none, 836), None);
+        assert_eq!(place(0, false, &none, 836), None);
+    }
+
+    #[test]
+    fn sa_onstack_switches_to_the_alternate_stack_once() {
+        let alt = AltStack { base: 0x10_0000, size: 0x4000, flags: 0 };
+        let sp = 0x7fff_0000_0000;
+        let first = place(sp, true, &alt, 836).unwrap();
+        assert!(alt.contains(first.frame) && first.fpstate + 836 <= 0x10_4000);
+        // A handler without SA_ONSTACK stays on the current stack.
+        assert!(place(sp, false, &alt, 836).unwrap().frame > 0x7ffe_0000_0000);
+        // Nested: already on the alternate stack, continue below.
+        let nested = place(first.frame, true, &alt, 836).unwrap();
+        assert!(nested.frame < first.frame && alt.contains(nested.frame));
+        // Overflowing it is a SIGSEGV, not a write below it.
+        assert_eq!(place(0x10_0200, true, &alt, 836), None);
+        // A stack too small for one frame.
+        let tiny = AltStack { base: 0x10_0000, size: 1024, flags: 0 };
+        assert_eq!(place(sp, true, &tiny, 836), None);
+        // SS_AUTODISARM: never "on" it, so a new signal starts again at its top.
+        let disarming = AltStack { flags: SS_AUTODISARM, ..alt };
+        assert_eq!(place(first.frame, true, &disarming, 836), Some(first));
+    }
+
+    #[test]
+    fn sigaltstack_rules_follow_linux() {
+        use crate::abi::errno::{EINVAL, ENOMEM, EPERM};
+        let none = AltStack::default();
+        assert_eq!(none.report(0x1000).flags, SS_DISABLE);
+        let set = none.replaced(StackT { sp: 0x10_0000, flags: 0, size: 0x4000 }, 0x7000_0000).unwrap();
+        assert_eq!(set, AltStack { base: 0x10_0000, size: 0x4000, flags: 0 });
+        assert_eq!(set.report(0x10_1000), StackT { sp: 0x10_0000, flags: SS_ONSTACK, size: 0x4000 });
+        assert_eq!(set.report(0x7000_0000).flags, 0);
+        assert_eq!(set.replaced(StackT::default(), 0x10_1000), Err(EPERM));
+        assert_eq!(none.replaced(StackT { sp: 1, flags: 0, size: MINSIGSTKSZ - 1 }, 0), Err(ENOMEM));
+        assert_eq!(none.replaced(StackT { sp: 1, flags: 4, size: 1 << 20 }, 0), Err(EINVAL));
+        assert_eq!(none.replaced(StackT { sp: 1, flags: SS_ONSTACK, size: MINSIGSTKSZ }, 0).unwrap().size, MINSIGSTKSZ);
+        let disabled = set.replaced(StackT { sp: 5, flags: SS_DISABLE, size: 5 }, 0).unwrap();
+        assert_eq!((disabled.base, disabled.size), (0, 0));
+        let auto = none.replaced(StackT { sp: 0x10_0000, flags: SS_AUTODISARM, size: 0x4000 }, 0).unwrap();
+        assert_eq!(auto.report(0x10_1000).flags, SS_AUTODISARM);
+        assert!(auto.replaced(StackT { flags: SS_DISABLE, ..StackT::default() }, 0x10_1000).is_ok());
+    }
+
+    const AREA: usize = 832;
+    const FEATURES: u64 = 0b111;
+    const MASK: u32 = 0xffff;
+
+    fn initial() -> Vec<u8> {
+        let mut area = alloc::vec![0u8; AREA];
+        area[24..28].copy_from_slice(&0x1f80u32.to_le_bytes());
+        area[28..32].copy_from_slice(&MASK.to_le_bytes());
+        area
+    }
+
+    #[test]
+    fn frame_images_carry_linux_magic() {
+        let mut area = initial();
+        area[512] = 0b100;
+        let image = frame_image(&area, FEATURES);
+        assert_eq!(image.len(), AREA + 4);
+        assert_eq!(&image[464..468], &MAGIC1.to_le_bytes());
+        assert_eq!(&image[468..472], &(AREA as u32 + 4).to_le_bytes());
+        assert_eq!(&image[472..480], &FEATURES.to_le_bytes());
+        assert_eq!(&image[480..484], &(AREA as u32).to_le_bytes());
+        assert_eq!(&image[AREA..], &MAGIC2.to_le_bytes());
+        assert_eq!(image[512], 0b111);
+        assert!(declares_full_image(&image, AREA));
+        assert!(!declares_full_image(&image, AREA + 64));
+        assert!(!declares_full_image(&area, AREA));
+    }
+
+    #[test]
+    fn a_frame_image_restores_to_the_saved_state() {
+        let mut area = initial();
+        area[160..176].copy_from_slice(&[7; 16]); // xmm0
+        area[512] = 0b111;
+        let image = frame_image(&area, FEATURES);
+        let restored = restore(0x7000_0040, &image, &initial(), FEATURES, MASK).unwrap();
+        assert_eq!(&restored[..464], &area[..464]);
+        assert_eq!(&restored[512..], &area[512..]);
+    }
+
+    #[test]
+    fn images_xrstor_would_fault_on_are_refused() {
+        let good = frame_image(&initial(), FEATURES);
+        let refused = |edit: &dyn Fn(&mut Vec<u8>)| {
+            let mut image = good.clone();
+            edit(&mut image);
+            restore(0x7000_0000, &image, &initial(), FEATURES, MASK).is_none()
+        };
+        assert!(!refused(&|_| {}));
+        assert!(refused(&|image| image[24..28].copy_from_slice(&0xffff_ffffu32.to_le_bytes())));
+        assert!(refused(&|image| image[512..520].copy_from_slice(&(1u64 << 63).to_le_bytes())));
+        assert!(refused(&|image| image[512] = 0b1000));
+        assert!(refused(&|image| image[520] = 1));
+        assert!(refused(&|image| image[535] = 1));
+        // Ignored reserved header bytes are cleared, not refused.
+        let mut image = good.clone();
+        image[540] = 9;
+        assert_eq!(restore(0x7000_0000, &image, &initial(), FEATURES, MASK).unwrap()[540], 0);
+        // Misaligned for XRSTOR.
+        assert_eq!(restore(0x7000_0010, &good, &initial(), FEATURES, MASK), None);
+    }
+
+    #[test]
+    fn legacy_only_images_restore_x87_and_sse_and_reset_the_rest() {
+        let mut legacy = initial();
+        legacy.truncate(LEGACY_SIZE);
+        legacy[160] = 0x42;
+        let mut start = initial();
+        start[600] = 0x99;
+        let restored = restore(0x7000_0010, &legacy, &start, FEATURES, MASK).unwrap();
+        assert_eq!(restored[160], 0x42);
+        assert_eq!(restored[512], 0b11);
+        assert_eq!(restored[600], 0x99);
+        assert_eq!(restore(0x7000_0008, &legacy, &start, FEATURES, MASK), None);
+        legacy[24..28].copy_from_slice(&0x0001_0000u32.to_le_bytes());
+        assert_eq!(restore(0x7000_0010, &legacy, &start, FEATURES, MASK), None);
+        // A full image whose MAGIC2 is missing counts as legacy-only.
+        let mut image = frame_image(&initial(), FEATURES);
+        image[AREA] = 0;
+        assert_eq!(restore(0x7000_0000, &image, &start, FEATURES, MASK).unwrap()[600], 0x99);
+        // Too short to hold even the legacy region.
+        assert_eq!(restore(0x7000_0000, &[0; 100], &start, FEATURES, MASK), None);
+    }
+
+    #[test]
+    fn restored_state_stays_within_the_enabled_features() {
+        let mut image = frame_image(&initial(), FEATURES);
+        image[472..480].copy_from_slice(&u64::MAX.to_le_bytes());
+        let restored = restore(0x7000_0000, &image, &initial(), 0b11, MASK);
+        // XSTATE_BV 0b011 (frame_image forced FP/SSE) within XCR0 0b11: accepted.
+        assert_eq!(restored.unwrap()[512], 0b11);
+    }
+}

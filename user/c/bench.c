@@ -1,0 +1,858 @@
+/* bench: the benchmark programs of `timeshare bench` (docs/bench.md), one static binary
+ * that runs unchanged on timeshare (as /bin/bench) and on Linux (as /init).
+ *
+ *   bench [--scale X] [--check] [NAME...]   run the benchmarks (all, or those NAMEd)
+ *   bench --list                            the row names, one a line
+ *   bench --exit-now                        exit 42 at once (fork+execve+wait execs this)
+ *
+ * Each benchmark times many iterations of one operation with CLOCK_MONOTONIC and prints
+ * one line per figure, easy to parse:
+ *     bench NAME VALUE UNIT        e.g. "bench null-syscall 122.4 ns"
+ *     bench-error NAME REASON      the figure could not be had (a check failed, a call
+ *                                  is missing, the benchmark died)
+ * then "bench-done FAILURES" at the end. Every benchmark checks its own work (bytes
+ * arrive in order, children exit with the expected status, every signal ran its
+ * handler): a failed check is a bench-error, never a figure.
+ *
+ * Each benchmark group runs in a child process of its own, so a crash (say, a signal
+ * that kills instead of reaching its handler) costs only its rows, and no benchmark
+ * runs as pid 1 (which Linux treats specially). --scale multiplies every iteration
+ * count (default 1). --check adds the slower checks (whole 4 KiB buffers compared,
+ * sched_yield must alternate the two processes) and makes the exit status 1 when any
+ * row failed. As pid 1 (init on Linux) the program powers the machine off at the end
+ * instead of exiting (exiting init panics Linux); where that call does not exist it
+ * exits. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- time ---------------------------------------------------------------------- */
+
+static uint64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
+}
+
+static inline uint64_t rdtsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+/* ---- output -------------------------------------------------------------------- */
+
+static int check_mode;
+static double scale = 1.0;
+static char *self_path;
+static char **self_envp;
+/* CLOCK_MONOTONIC and the TSC as main began: the boot figures. */
+static uint64_t boot_ns, boot_tsc;
+
+/* One line straight to fd 1 (no stdio buffers to duplicate across fork). */
+static void out(const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line - 1, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if (n > (int)sizeof line - 2)
+        n = sizeof line - 2;
+    line[n++] = '\n';
+    for (int done = 0; done < n;) {
+        ssize_t w = write(1, line + done, n - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return;
+        done += w;
+    }
+}
+
+/* The status of the group being run: 0, or 3 once a bench-error was printed. */
+static int group_status;
+
+static void figure(const char *name, double value, const char *unit)
+{
+    out("bench %s %.3f %s", name, value, unit);
+}
+
+/* Report NAME's error and leave the (void) benchmark function. */
+#define FAIL(...)              \
+    do {                       \
+        error(__VA_ARGS__);    \
+        return;                \
+    } while (0)
+
+static void error(const char *name, const char *fmt, ...)
+{
+    char reason[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof reason, fmt, ap);
+    va_end(ap);
+    out("bench-error %s %s", name, reason);
+    group_status = 3;
+}
+
+/* An iteration count: BASE times the scale, at least MIN. */
+static long count(long base, long min)
+{
+    double n = (double)base * scale;
+    if (n < (double)min)
+        return min;
+    if (n > 1e12)
+        return 1000000000000L;
+    return (long)n;
+}
+
+/* "exited N" / "killed by signal N" */
+static const char *describe(int status)
+{
+    static char text[64];
+    if (WIFEXITED(status))
+        snprintf(text, sizeof text, "exited %d", WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        snprintf(text, sizeof text, "killed by signal %d", WTERMSIG(status));
+    else
+        snprintf(text, sizeof text, "wait status 0x%x", status);
+    return text;
+}
+
+/* Wait for PID; true when it exited with EXPECTED, else a bench-error for NAME. */
+static int reap(const char *name, pid_t pid, int expected)
+{
+    int status;
+    pid_t got;
+    while ((got = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+        ;
+    if (got != pid) {
+        error(name, "waitpid: %s", strerror(errno));
+        return 0;
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != expected) {
+        error(name, "child %s (expected exit %d)", describe(status), expected);
+        return 0;
+    }
+    return 1;
+}
+
+static int read_full(int fd, void *buf, size_t n)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t r = read(fd, (char *)buf + done, n - done);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        done += r;
+    }
+    return 0;
+}
+
+static int write_full(int fd, const void *buf, size_t n)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = write(fd, (const char *)buf + done, n - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        done += w;
+    }
+    return 0;
+}
+
+/* ---- null system call ---------------------------------------------------------- */
+
+/* getpid by the SYSCALL instruction itself: no libc wrapper, no caching. */
+static inline long raw_getpid(void)
+{
+    long r;
+    __asm__ volatile("syscall" : "=a"(r) : "a"(39L) : "rcx", "r11", "memory");
+    return r;
+}
+
+static void bench_null_syscall(void)
+{
+    const char *name = "null-syscall";
+    long n = count(200000, 100);
+    long pid = getpid(), bad = 0;
+    for (long i = 0; i < n / 10 + 10; i++)
+        bad += raw_getpid() != pid;
+    uint64_t t0 = now_ns();
+    for (long i = 0; i < n; i++)
+        bad += raw_getpid() != pid;
+    uint64_t t1 = now_ns();
+    if (bad)
+        FAIL(name, "getpid returned something else than %ld %ld times", pid, bad);
+    figure(name, (double)(t1 - t0) / n, "ns");
+}
+
+/* ---- 1-byte write to /dev/null ------------------------------------------------- */
+
+static int open_dev_null(void)
+{
+    int fd = open("/dev/null", O_WRONLY);
+    if (fd < 0 && errno == ENOENT) {
+        /* Linux's initramfs may have no /dev/null: make one. */
+        mkdir("/dev", 0755);
+        mknod("/dev/null", S_IFCHR | 0666, makedev(1, 3));
+        fd = open("/dev/null", O_WRONLY);
+    }
+    return fd;
+}
+
+static void bench_write_devnull(void)
+{
+    const char *name = "write-devnull";
+    int fd = open_dev_null();
+    if (fd < 0)
+        FAIL(name, "open /dev/null: %s", strerror(errno));
+    long n = count(100000, 100), bad = 0;
+    char byte = 'x';
+    for (long i = 0; i < n / 10 + 10; i++)
+        bad += write(fd, &byte, 1) != 1;
+    uint64_t t0 = now_ns();
+    for (long i = 0; i < n; i++)
+        bad += write(fd, &byte, 1) != 1;
+    uint64_t t1 = now_ns();
+    close(fd);
+    if (bad)
+        FAIL(name, "%ld writes did not write 1 byte", bad);
+    figure(name, (double)(t1 - t0) / n, "ns");
+}
+
+/* ---- 4 KiB through a pipe ------------------------------------------------------ */
+
+#define PAGE 4096
+
+/* Stamp iteration I into a buffer: every 8-byte word holds I ^ its index. */
+static void stamp(uint64_t *buf, uint64_t i)
+{
+    for (int w = 0; w < PAGE / 8; w++)
+        buf[w] = i ^ (uint64_t)w;
+}
+
+static int stamped(const uint64_t *buf, uint64_t i)
+{
+    if (!check_mode) /* the first and last words only: keep the loop about the kernel */
+        return buf[0] == i && buf[PAGE / 8 - 1] == (i ^ (PAGE / 8 - 1));
+    for (int w = 0; w < PAGE / 8; w++)
+        if (buf[w] != (i ^ (uint64_t)w))
+            return 0;
+    return 1;
+}
+
+/* One process, one pipe: write 4 KiB then read it back (the pipe never blocks).
+ * pipe-write-read-4k times the pair; pipe-read-4k times each read alone with the TSC
+ * around it, less what an empty pair of TSC reads costs. */
+static void bench_pipe_4k(void)
+{
+    const char *both = "pipe-write-read-4k", *rd = "pipe-read-4k";
+    int p[2];
+    if (pipe(p) != 0) {
+        error(both, "pipe: %s", strerror(errno));
+        FAIL(rd, "pipe: %s", strerror(errno));
+    }
+    static uint64_t wbuf[PAGE / 8], rbuf[PAGE / 8];
+    long n = count(20000, 50), bad = 0;
+    for (long i = 0; i < n / 10 + 10; i++) {
+        wbuf[0] = i;
+        bad += write(p[1], wbuf, PAGE) != PAGE;
+        bad += read(p[0], rbuf, PAGE) != PAGE;
+    }
+    if (bad) {
+        error(both, "a 4 KiB write or read was short or failed (%s)", strerror(errno));
+        FAIL(rd, "a 4 KiB write or read was short or failed");
+    }
+
+    uint64_t t0 = now_ns(), c0 = rdtsc();
+    for (long i = 0; i < n; i++) {
+        if (check_mode)
+            stamp(wbuf, i);
+        else
+            wbuf[0] = i, wbuf[PAGE / 8 - 1] = i ^ (PAGE / 8 - 1);
+        bad += write(p[1], wbuf, PAGE) != PAGE;
+        bad += read(p[0], rbuf, PAGE) != PAGE || !stamped(rbuf, i);
+    }
+    uint64_t t1 = now_ns(), c1 = rdtsc();
+    if (bad)
+        error(both, "%ld of %ld 4 KiB transfers were short or wrong", bad, n);
+    else
+        figure(both, (double)(t1 - t0) / n, "ns");
+
+    /* TSC ticks per ns, from the loop above (exactly 1 under QEMU -icount shift=0). */
+    double tsc_per_ns = t1 > t0 ? (double)(c1 - c0) / (double)(t1 - t0) : 0;
+    uint64_t empty = 0, reads = 0;
+    for (long i = 0; i < n; i++) {
+        uint64_t a = rdtsc();
+        uint64_t b = rdtsc();
+        empty += b - a;
+    }
+    for (long i = 0; i < n; i++) {
+        wbuf[0] = i, wbuf[PAGE / 8 - 1] = i ^ (PAGE / 8 - 1);
+        bad += write(p[1], wbuf, PAGE) != PAGE;
+        uint64_t a = rdtsc();
+        ssize_t r = read(p[0], rbuf, PAGE);
+        uint64_t b = rdtsc();
+        reads += b - a;
+        bad += r != PAGE || rbuf[0] != (uint64_t)i;
+    }
+    close(p[0]);
+    close(p[1]);
+    if (bad)
+        FAIL(rd, "%ld 4 KiB transfers were short or wrong", bad);
+    if (tsc_per_ns <= 0)
+        FAIL(rd, "the TSC did not advance");
+    double ticks = reads > empty ? (double)(reads - empty) : 0;
+    figure(rd, ticks / tsc_per_ns / n, "ns");
+}
+
+/* ---- context switch: sched_yield ping-pong ------------------------------------- */
+
+/* Two processes on one CPU each call sched_yield N times: every call hands the CPU to
+ * the other. Figure: elapsed / (2N), one switch (yield call included). With --check,
+ * both record the TSC after each yield and the parent checks that the child ran
+ * between its yields (when both are on one CPU). */
+static void bench_yield(void)
+{
+    const char *name = "yield-switch";
+    long n = count(20000, 50);
+    int ready[2], back[2];
+    uint64_t *mine = 0;
+    if (check_mode) {
+        /* Pin to one CPU (a no-op in the single-CPU guests). */
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &set);
+        sched_setaffinity(0, sizeof set, &set);
+        mine = mmap(0, n * sizeof *mine, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (mine == MAP_FAILED)
+            FAIL(name, "mmap: %s", strerror(errno));
+    }
+    if (pipe(ready) != 0 || pipe(back) != 0)
+        FAIL(name, "pipe: %s", strerror(errno));
+    pid_t pid = fork();
+    if (pid < 0)
+        FAIL(name, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        char go = 'g';
+        if (write_full(ready[1], &go, 1) != 0)
+            _exit(1);
+        for (long i = 0; i < n; i++) {
+            sched_yield();
+            if (mine)
+                mine[i] = rdtsc();
+        }
+        if (mine && write_full(back[1], mine, n * sizeof *mine) != 0)
+            _exit(2);
+        _exit(0);
+    }
+    char go;
+    if (read_full(ready[0], &go, 1) != 0 || go != 'g') {
+        reap(name, pid, 0);
+        FAIL(name, "the child did not start");
+    }
+    uint64_t t0 = now_ns();
+    for (long i = 0; i < n; i++) {
+        sched_yield();
+        if (mine)
+            mine[i] = rdtsc();
+    }
+    uint64_t *theirs = 0;
+    if (mine) {
+        theirs = mmap(0, n * sizeof *theirs, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (theirs == MAP_FAILED || read_full(back[0], theirs, n * sizeof *theirs) != 0) {
+            reap(name, pid, 0);
+            FAIL(name, "the child's timestamps did not arrive");
+        }
+    }
+    int ok = reap(name, pid, 0);
+    uint64_t t1 = now_ns();
+    if (!ok)
+        return;
+    if (mine) {
+        /* How many gaps between two of our yields hold at least one of the child's. */
+        long alternated = 0, j = 0;
+        for (long i = 1; i < n; i++) {
+            while (j < n && theirs[j] <= mine[i - 1])
+                j++;
+            if (j < n && theirs[j] < mine[i])
+                alternated++;
+        }
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        cpu_set_t set;
+        int pinned = sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) == 1;
+        if ((pinned || cpus == 1) && alternated * 2 < n - 1)
+            FAIL(name, "sched_yield did not switch: the child ran between only %ld of %ld yields",
+                 alternated, n - 1);
+    }
+    figure(name, (double)(t1 - t0) / (2.0 * n), "ns");
+}
+
+/* ---- context switch: pipe ping-pong -------------------------------------------- */
+
+/* A byte goes to the child through one pipe and comes back through another: a round
+ * trip is two switches and four system calls. The child checks the sequence it
+ * receives, the parent the sequence it gets back. */
+static void bench_pipe_pingpong(void)
+{
+    const char *name = "pipe-pingpong";
+    long n = count(10000, 50), warm = n / 10 + 10;
+    int down[2], up[2];
+    if (pipe(down) != 0 || pipe(up) != 0)
+        FAIL(name, "pipe: %s", strerror(errno));
+    pid_t pid = fork();
+    if (pid < 0)
+        FAIL(name, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        close(down[1]);
+        close(up[0]);
+        long wrong = 0;
+        for (long i = 0; i < warm + n; i++) {
+            unsigned char b;
+            if (read_full(down[0], &b, 1) != 0)
+                _exit(2);
+            wrong += b != (unsigned char)i;
+            b ^= 0x5a;
+            if (write_full(up[1], &b, 1) != 0)
+                _exit(3);
+        }
+        _exit(wrong ? 1 : 0);
+    }
+    close(down[0]);
+    close(up[1]);
+    long wrong = 0, broken = 0;
+    uint64_t t0 = 0;
+    for (long i = 0; i < warm + n && !broken; i++) {
+        if (i == warm)
+            t0 = now_ns();
+        unsigned char b = (unsigned char)i;
+        if (write_full(down[1], &b, 1) != 0 || read_full(up[0], &b, 1) != 0)
+            broken = 1;
+        wrong += b != (unsigned char)(i ^ 0x5a);
+    }
+    uint64_t t1 = now_ns();
+    close(down[1]);
+    close(up[0]);
+    if (!reap(name, pid, 0))
+        return;
+    if (broken)
+        FAIL(name, "a pipe read or write failed");
+    if (wrong)
+        FAIL(name, "%ld bytes came back wrong or out of order", wrong);
+    figure(name, (double)(t1 - t0) / n, "ns");
+}
+
+/* ---- lmbench lat_ctx: a token around a ring of processes ----------------------- */
+
+#define RING_MAX 16
+#define STOP 0xffffffffu
+
+/* Member i reads the token from pipe i and writes it, plus one, to pipe i+1 mod N; so
+ * the token seen by member i is always i mod N. Member 0 is this process. Figure: per
+ * hop (one pipe read + write + switch); lmbench's own lat_ctx subtracts the pipe
+ * overhead and this does not. */
+static void bench_ring(int members)
+{
+    char name[32];
+    snprintf(name, sizeof name, "lat-ctx-%d", members);
+    long rounds = count(20000 / members, 10);
+    int p[RING_MAX][2];
+    for (int i = 0; i < members; i++)
+        if (pipe(p[i]) != 0)
+            FAIL(name, "pipe: %s", strerror(errno));
+    pid_t pids[RING_MAX] = {0};
+    for (int m = 1; m < members; m++) {
+        pids[m] = fork();
+        if (pids[m] < 0)
+            FAIL(name, "fork: %s", strerror(errno));
+        if (pids[m] == 0) {
+            int in = p[m][0], to = p[(m + 1) % members][1];
+            for (int i = 0; i < members; i++) {
+                if (p[i][0] != in)
+                    close(p[i][0]);
+                if (p[i][1] != to)
+                    close(p[i][1]);
+            }
+            long wrong = 0;
+            for (;;) {
+                uint32_t token;
+                if (read_full(in, &token, sizeof token) != 0)
+                    _exit(2);
+                if (token != STOP) {
+                    wrong += token % members != (uint32_t)m;
+                    token++;
+                }
+                if (write_full(to, &token, sizeof token) != 0)
+                    _exit(3);
+                if (token == STOP)
+                    _exit(wrong ? 1 : 0);
+            }
+        }
+    }
+    int in = p[0][0], to = p[1 % members][1];
+    for (int i = 0; i < members; i++) {
+        if (p[i][0] != in)
+            close(p[i][0]);
+        if (p[i][1] != to)
+            close(p[i][1]);
+    }
+    uint32_t token = 1;
+    long wrong = 0, broken = 0;
+    uint64_t t0 = 0;
+    for (long r = 0; r < rounds + 1 && !broken; r++) {
+        if (r == 1) /* round 0 warms up */
+            t0 = now_ns();
+        if (write_full(to, &token, sizeof token) != 0 || read_full(in, &token, sizeof token) != 0)
+            broken = 1;
+        wrong += token % members != 0;
+        token++;
+    }
+    uint64_t t1 = now_ns();
+    uint32_t stop = STOP;
+    write_full(to, &stop, sizeof stop);
+    read_full(in, &stop, sizeof stop);
+    close(in);
+    close(to);
+    int ok = 1;
+    for (int m = 1; m < members; m++)
+        ok &= reap(name, pids[m], 0);
+    if (!ok)
+        return;
+    if (broken)
+        FAIL(name, "a pipe read or write failed");
+    if (wrong || token != (uint32_t)(members * (rounds + 1) + 1))
+        FAIL(name, "the token went astray (%ld wrong)", wrong);
+    figure(name, (double)(t1 - t0) / ((double)rounds * members), "ns");
+}
+
+static void bench_lat_ctx(void)
+{
+    for (int members = 2; members <= RING_MAX; members *= 2)
+        bench_ring(members);
+}
+
+/* ---- process creation ---------------------------------------------------------- */
+
+static void bench_fork(void)
+{
+    const char *name = "fork-exit-wait";
+    long n = count(1000, 10);
+    uint64_t t0 = 0;
+    for (long i = 0; i < n + 5; i++) {
+        if (i == 5)
+            t0 = now_ns();
+        pid_t pid = fork();
+        if (pid < 0)
+            FAIL(name, "fork: %s", strerror(errno));
+        if (pid == 0)
+            _exit(7);
+        if (!reap(name, pid, 7))
+            return;
+    }
+    uint64_t t1 = now_ns();
+    figure(name, (double)(t1 - t0) / n, "ns");
+}
+
+/* The child execs this very program with --exit-now, which exits 42 at once. */
+static void bench_exec(void)
+{
+    const char *name = "fork-exec-wait";
+    long n = count(300, 5);
+    char *argv[] = {self_path, "--exit-now", 0};
+    uint64_t t0 = 0;
+    for (long i = 0; i < n + 2; i++) {
+        if (i == 2)
+            t0 = now_ns();
+        pid_t pid = fork();
+        if (pid < 0)
+            FAIL(name, "fork: %s", strerror(errno));
+        if (pid == 0) {
+            execve(self_path, argv, self_envp);
+            _exit(127);
+        }
+        if (!reap(name, pid, 42))
+            return;
+    }
+    uint64_t t1 = now_ns();
+    figure(name, (double)(t1 - t0) / n, "ns");
+}
+
+/* ---- signal delivery round trip ------------------------------------------------ */
+
+static volatile long handled;
+
+static void on_signal(int sig)
+{
+    if (sig == SIGUSR1)
+        handled++;
+}
+
+/* kill(self) with a handler installed: the kernel delivers the signal on the way out
+ * of kill, the handler runs in user mode, and sigreturn comes back into the kernel. */
+static void bench_signal(void)
+{
+    const char *name = "signal-roundtrip";
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGUSR1, &sa, 0) != 0)
+        FAIL(name, "sigaction: %s", strerror(errno));
+    pid_t self = getpid();
+    long n = count(20000, 50), warm = n / 10 + 10, bad = 0;
+    for (long i = 0; i < warm; i++)
+        bad += kill(self, SIGUSR1) != 0;
+    uint64_t t0 = now_ns();
+    for (long i = 0; i < n; i++)
+        bad += kill(self, SIGUSR1) != 0;
+    uint64_t t1 = now_ns();
+    if (bad)
+        FAIL(name, "kill failed %ld times (%s)", bad, strerror(errno));
+    if (handled != warm + n)
+        FAIL(name, "the handler ran %ld times for %ld signals", (long)handled, warm + n);
+    figure(name, (double)(t1 - t0) / n, "ns");
+}
+
+/* ---- the timer tick ------------------------------------------------------------ */
+
+/* A spinner reads the TSC in a tight loop. A gap much longer than one iteration is
+ * time the CPU spent elsewhere: the timer interrupt (and whatever the kernel did on
+ * it). Figures: the share of the CPU lost, the ticks per second, and the cost of one
+ * (lost time / gaps). The TSC is converted to ns with CLOCK_MONOTONIC over the run. */
+static void bench_timer(void)
+{
+    const char *share = "timer-tick-share", *rate = "timer-tick-rate", *cost = "timer-tick-cost";
+    /* The loop's own gap: the smallest of many. */
+    uint64_t prev = rdtsc(), small = ~0ULL;
+    for (int i = 0; i < 100000; i++) {
+        uint64_t t = rdtsc();
+        if (t - prev < small)
+            small = t - prev;
+        prev = t;
+    }
+    uint64_t t0 = now_ns(), c0 = rdtsc();
+    /* The spin's length in TSC ticks: calibrate on a first 10 ms (no clock calls
+     * inside the measured loop: on a kernel without vDSO they are system calls). */
+    uint64_t cal_ns = 10000000;
+    while (now_ns() - t0 < cal_ns)
+        ;
+    uint64_t t1 = now_ns(), c1 = rdtsc();
+    double tsc_per_ns = (double)(c1 - c0) / (double)(t1 - t0);
+    double spin_ns = 500e6 * scale;
+    if (spin_ns < 20e6)
+        spin_ns = 20e6;
+    uint64_t threshold = small * 20;
+    if ((double)threshold < 100 * tsc_per_ns)
+        threshold = (uint64_t)(100 * tsc_per_ns);
+    uint64_t length = (uint64_t)(spin_ns * tsc_per_ns);
+    uint64_t lost = 0, gaps = 0;
+    uint64_t s0 = now_ns(), start = rdtsc();
+    prev = start;
+    for (;;) {
+        uint64_t t = rdtsc();
+        uint64_t gap = t - prev;
+        if (gap > threshold) {
+            lost += gap;
+            gaps++;
+        }
+        prev = t;
+        if (t - start >= length)
+            break;
+    }
+    uint64_t end = prev, s1 = now_ns();
+    double total = (double)(end - start);
+    double seconds = (double)(s1 - s0) / 1e9;
+    if (total <= 0 || seconds <= 0) {
+        error(share, "the TSC or the clock did not advance");
+        error(rate, "the TSC or the clock did not advance");
+        FAIL(cost, "the TSC or the clock did not advance");
+    }
+    figure(share, 100.0 * (double)lost / total, "%");
+    figure(rate, (double)gaps / seconds, "Hz");
+    if (gaps == 0)
+        FAIL(cost, "no interruption seen in %.0f ms of spinning", seconds * 1e3);
+    figure(cost, (double)lost / (double)gaps / tsc_per_ns, "ns");
+}
+
+/* ---- boot ---------------------------------------------------------------------- */
+
+/* CLOCK_MONOTONIC as main began: both kernels start it at boot, so it is the time from
+ * the kernel's start to the first user instruction (as init). boot-poweron is the TSC
+ * at the same moment, which counts from the machine's reset, firmware included (in ns
+ * under QEMU -icount; converted with the TSC rate otherwise). */
+static void bench_boot(void)
+{
+    figure("boot", (double)boot_ns, "ns");
+    uint64_t t0 = now_ns(), c0 = rdtsc();
+    while (now_ns() - t0 < 5000000)
+        ;
+    uint64_t t1 = now_ns(), c1 = rdtsc();
+    double tsc_per_ns = (double)(c1 - c0) / (double)(t1 - t0);
+    if (tsc_per_ns <= 0)
+        FAIL("boot-poweron", "the TSC did not advance");
+    figure("boot-poweron", (double)boot_tsc / tsc_per_ns, "ns");
+}
+
+/* ---- the table of benchmarks --------------------------------------------------- */
+
+struct group {
+    const char *name;
+    void (*run)(void);
+    const char *rows[5];
+};
+
+static const struct group groups[] = {
+    {"boot", bench_boot, {"boot", "boot-poweron"}},
+    {"null-syscall", bench_null_syscall, {"null-syscall"}},
+    {"write-devnull", bench_write_devnull, {"write-devnull"}},
+    {"pipe-4k", bench_pipe_4k, {"pipe-write-read-4k", "pipe-read-4k"}},
+    {"yield-switch", bench_yield, {"yield-switch"}},
+    {"pipe-pingpong", bench_pipe_pingpong, {"pipe-pingpong"}},
+    {"lat-ctx", bench_lat_ctx, {"lat-ctx-2", "lat-ctx-4", "lat-ctx-8", "lat-ctx-16"}},
+    {"fork-exit-wait", bench_fork, {"fork-exit-wait"}},
+    {"fork-exec-wait", bench_exec, {"fork-exec-wait"}},
+    {"signal-roundtrip", bench_signal, {"signal-roundtrip"}},
+    {"timer-tick", bench_timer, {"timer-tick-share", "timer-tick-rate", "timer-tick-cost"}},
+};
+#define GROUPS (sizeof groups / sizeof groups[0])
+
+/* Is group G selected by NAMES (a group's name or one of its rows'; none = all)? */
+static int selected(const struct group *g, char **names, int count)
+{
+    if (count == 0)
+        return 1;
+    for (int i = 0; i < count; i++) {
+        if (strcmp(names[i], g->name) == 0)
+            return 1;
+        for (int r = 0; r < 5 && g->rows[r]; r++)
+            if (strcmp(names[i], g->rows[r]) == 0)
+                return 1;
+    }
+    return 0;
+}
+
+/* Run group G in a child; rows it could not report become bench-errors. */
+static int run_group(const struct group *g)
+{
+    pid_t pid = fork();
+    if (pid < 0) { /* no fork: run it here */
+        group_status = 0;
+        g->run();
+        return group_status != 0;
+    }
+    if (pid == 0) {
+        /* A benchmark that hangs is killed (SIGALRM) after a generous guest time, and
+         * only its rows are lost (where the kernel has alarm). */
+        alarm((unsigned)(120 + 240 * scale));
+        group_status = 0;
+        g->run();
+        _exit(group_status);
+    }
+    int status;
+    pid_t got;
+    while ((got = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+        ;
+    if (got == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+    if (got == pid && WIFEXITED(status) && WEXITSTATUS(status) == 3)
+        return 1; /* it said what failed */
+    for (int r = 0; r < 5 && g->rows[r]; r++)
+        out("bench-error %s the benchmark process %s", g->rows[r],
+            got == pid ? describe(status) : "could not be waited for");
+    return 1;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: bench [--scale X] [--check] [NAME...] | --list | --exit-now\n");
+}
+
+int main(int argc, char **argv, char **envp)
+{
+    boot_ns = now_ns();
+    boot_tsc = rdtsc();
+    if (argc > 1 && strcmp(argv[1], "--exit-now") == 0)
+        _exit(42);
+    /* The program's own path for fork-exec-wait: argv[0] (/init on Linux, /bin/bench on
+     * timeshare), or, when that names no file (run natively with another argv[0]),
+     * /proc/self/exe. */
+    self_path = argv[0];
+    if (access(self_path, X_OK) != 0 && access("/proc/self/exe", X_OK) == 0)
+        self_path = "/proc/self/exe";
+    self_envp = envp;
+
+    char *names[64];
+    int named = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--check") == 0) {
+            check_mode = 1;
+        } else if (strcmp(argv[i], "--scale") == 0 && i + 1 < argc) {
+            char *end;
+            scale = strtod(argv[++i], &end);
+            if (*end || !(scale > 0)) {
+                usage();
+                return 2;
+            }
+        } else if (strcmp(argv[i], "--list") == 0) {
+            for (size_t g = 0; g < GROUPS; g++)
+                for (int r = 0; r < 5 && groups[g].rows[r]; r++)
+                    out("%s", groups[g].rows[r]);
+            return 0;
+        } else if (argv[i][0] == '-' || named == 64) {
+            usage();
+            return 2;
+        } else {
+            names[named++] = argv[i];
+        }
+    }
+    for (int i = 0; i < named; i++) {
+        int known = 0;
+        for (size_t g = 0; g < GROUPS; g++)
+            known |= selected(&groups[g], &names[i], 1);
+        if (!known) {
+            fprintf(stderr, "bench: no benchmark named %s\n", names[i]);
+            usage();
+            return 2;
+        }
+    }
+
+    int failures = 0;
+    for (size_t g = 0; g < GROUPS; g++)
+        if (selected(&groups[g], names, named))
+            failures += run_group(&groups[g]);
+    out("bench-done %d", failures);
+
+    if (getpid() == 1) {
+        /* init: power off (exiting would panic Linux). Let the console drain first. */
+        tcdrain(1);
+        sync();
+        reboot(RB_POWER_OFF);
+        /* Not there (timeshare): init's exit powers the machine off. */
+    }
+    return check_mode && failures ? 1 : 0;
+}
