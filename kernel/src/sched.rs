@@ -13,7 +13,6 @@
 //! day more CPUs share it.
 
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
@@ -86,11 +85,12 @@ pub struct Interrupted;
 
 struct RunQueue {
     policy: Option<Box<dyn Scheduler>>,
-    /// Blocked processes by what they wait for, and the reverse.
-    waiters: BTreeMap<WaitChannel, Vec<Pid>>,
-    blocked: BTreeMap<Pid, WaitChannel>,
-    /// Sleep deadlines (monotonic ns) of sleeping processes.
-    sleepers: BTreeMap<(u64, Pid), ()>,
+    /// Blocked processes and what each waits for, oldest first. A plain list: there
+    /// are few blocked processes, and blocking and waking (every pipe round trip)
+    /// then never allocate.
+    blocked: Vec<(Pid, WaitChannel)>,
+    /// Deadlines (monotonic ns) of processes waiting with a timeout.
+    sleepers: Vec<(u64, Pid)>,
 }
 
 impl RunQueue {
@@ -99,8 +99,7 @@ impl RunQueue {
     }
 }
 
-static QUEUE: Mutex<RunQueue> =
-    Mutex::new(RunQueue { policy: None, waiters: BTreeMap::new(), blocked: BTreeMap::new(), sleepers: BTreeMap::new() });
+static QUEUE: Mutex<RunQueue> = Mutex::new(RunQueue { policy: None, blocked: Vec::new(), sleepers: Vec::new() });
 
 /// The process running on each CPU (None while the CPU idles).
 static CURRENT: [Mutex<Option<Arc<Process>>>; MAX_CPUS] = [const { Mutex::new(None) }; MAX_CPUS];
@@ -231,11 +230,7 @@ pub fn block_ignoring_signals(channel: WaitChannel) {
 
 /// Parks `me` on `channel` until it is woken; true if `interrupt` woke it.
 fn wait_on(me: &Process, channel: WaitChannel) -> bool {
-    {
-        let mut queue = QUEUE.lock();
-        queue.waiters.entry(channel).or_default().push(me.pid);
-        queue.blocked.insert(me.pid, channel);
-    }
+    QUEUE.lock().blocked.push((me.pid, channel));
     trace::record(me.pid, || {
         let (wait, detail) = channel.traced();
         What::Block { wait, detail }
@@ -256,35 +251,35 @@ pub fn block_until(channel: WaitChannel, deadline_ns: u64) -> Result<(), Interru
     if time::monotonic_ns() >= deadline_ns {
         return Ok(());
     }
-    QUEUE.lock().sleepers.insert((deadline_ns, pid), ());
+    QUEUE.lock().sleepers.push((deadline_ns, pid));
     let result = block(channel);
-    QUEUE.lock().sleepers.retain(|&(_, sleeper), _| sleeper != pid);
+    QUEUE.lock().sleepers.retain(|&(_, sleeper)| sleeper != pid);
     result
 }
 
 /// Makes every process blocked on `channel` runnable again (and the pollers, for
-/// a channel that can make a file ready).
+/// a channel that can make a file ready), in the order they blocked.
 pub fn wake_all(channel: WaitChannel) {
+    let pollers_too = channel.wakes_pollers();
     let mut queue = QUEUE.lock();
-    for pid in queue.waiters.remove(&channel).unwrap_or_default() {
-        queue.blocked.remove(&pid);
-        trace::record(pid, || What::Wake { wait: channel.traced().0, interrupted: false });
+    let mut index = 0;
+    while index < queue.blocked.len() {
+        let (pid, waits_for) = queue.blocked[index];
+        if waits_for != channel && !(pollers_too && waits_for == WaitChannel::Poll) {
+            index += 1;
+            continue;
+        }
+        queue.blocked.remove(index);
+        trace::record(pid, || What::Wake { wait: waits_for.traced().0, interrupted: false });
         queue.policy().enqueue(pid, Arrival::Woken);
-    }
-    drop(queue);
-    if channel.wakes_pollers() {
-        wake_all(WaitChannel::Poll);
     }
 }
 
 /// Takes `pid` off whatever channel it is blocked on, which it returns; None if it
 /// is not blocked.
 fn unblock(queue: &mut RunQueue, pid: Pid) -> Option<WaitChannel> {
-    let channel = queue.blocked.remove(&pid)?;
-    if let Some(waiters) = queue.waiters.get_mut(&channel) {
-        waiters.retain(|&waiter| waiter != pid);
-    }
-    Some(channel)
+    let index = queue.blocked.iter().position(|&(blocked, _)| blocked == pid)?;
+    Some(queue.blocked.remove(index).1)
 }
 
 /// Makes `pid` runnable again if it is blocked, whatever it waits for (its
@@ -311,20 +306,13 @@ pub fn interrupt(pid: Pid) {
 /// Wakes the sleepers whose deadline has passed.
 fn wake_sleepers() {
     let now = time::monotonic_ns();
-    let due: Vec<Pid> = {
-        let mut queue = QUEUE.lock();
-        let mut due = Vec::new();
-        while let Some((&(deadline, pid), _)) = queue.sleepers.first_key_value() {
-            if deadline > now {
-                break;
-            }
-            queue.sleepers.remove(&(deadline, pid));
-            due.push(pid);
-        }
-        due
-    };
-    for pid in due {
-        wake_one(pid);
+    loop {
+        let due = {
+            let mut queue = QUEUE.lock();
+            let Some(index) = queue.sleepers.iter().position(|&(deadline, _)| deadline <= now) else { return };
+            queue.sleepers.swap_remove(index).1
+        };
+        wake_one(due);
     }
 }
 
@@ -353,7 +341,8 @@ pub fn state(pid: Pid) -> alloc::string::String {
     if CURRENT.iter().any(|current| current.lock().as_ref().is_some_and(|process| process.pid == pid)) {
         return "running".into();
     }
-    match QUEUE.lock().blocked.get(&pid) {
+    let channel = QUEUE.lock().blocked.iter().find(|&&(blocked, _)| blocked == pid).map(|&(_, channel)| channel);
+    match channel {
         Some(channel) => alloc::format!("blocked ({})", channel.traced().0.describe()),
         None => "runnable".into(),
     }

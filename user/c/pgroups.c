@@ -101,6 +101,8 @@ int main(int argc, char **argv) {
     child = fork();
     if (child == 0) {
         pid_t grandchild = waiter(gate);
+        close(gate[0]);
+        close(gate[1]);
         write(report[1], &grandchild, sizeof grandchild);
         waitpid(grandchild, &status, 0);
         _exit(0);

@@ -297,6 +297,12 @@ impl AddressSpace {
         Ok(())
     }
 
+    /// Makes sure the user page at `address` can take `access` from the kernel (a
+    /// write into a copy-on-write page gets its own copy now), without copying.
+    pub fn prepare(&mut self, address: u64, access: Access) -> Result<(), Fault> {
+        self.user_frame(address, Some(access)).map(|_| ())
+    }
+
     /// The frame behind the user page at `address`, faulting it in if `access` is
     /// allowed (None: the loader, which may write anything inside a region).
     fn user_frame(&mut self, address: u64, access: Option<Access>) -> Result<Frame, Fault> {

@@ -61,8 +61,10 @@ fn read_to_user(context: &Context, buffers: &[Iovec], repeat: bool, mut read: im
         if writable == 0 && chunk > 0 {
             return if done > 0 { Ok(done) } else { Err(EFAULT) };
         }
-        let mut buffer = vec![0u8; writable];
-        let count = match read(&mut buffer) {
+        let mut small = [0u8; SMALL];
+        let mut large = Vec::new();
+        let buffer = scratch(&mut small, &mut large, writable);
+        let count = match read(buffer) {
             Ok(count) => count,
             Err(_) if done > 0 => break,
             Err(errno) => return Err(errno),
@@ -102,10 +104,24 @@ fn pieces(buffers: &[Iovec], offset: u64, length: usize) -> impl Iterator<Item =
 /// written, page by page, faulting the pages in as the copy will. Asking a file for
 /// no more than that is how a read into a bad buffer leaves the data where it was
 /// (in the pipe, or after the position), as Linux does when its copy fails.
+/// Transfers up to this size use a buffer on the kernel stack (most of them: a
+/// pipe round trip moves one byte each way), larger ones one on the heap.
+const SMALL: usize = 256;
+
+/// A zeroed scratch buffer of `length` bytes: `small` when it fits, else `large`.
+fn scratch<'a>(small: &'a mut [u8; SMALL], large: &'a mut Vec<u8>, length: usize) -> &'a mut [u8] {
+    if length <= SMALL {
+        &mut small[..length]
+    } else {
+        large.resize(length, 0);
+        large
+    }
+}
+
 fn writable_prefix(context: &Context, buffers: &[Iovec], offset: u64, length: usize) -> usize {
     let mut writable = 0;
     for (address, length) in pieces(buffers, offset, length) {
-        if context.memory(|memory| memory.fault_in(address, Some(Access::Write))).is_err() {
+        if context.memory(|memory| memory.prepare(address, Access::Write)).is_err() {
             break;
         }
         writable += length;
@@ -132,8 +148,10 @@ fn write_from_user(context: &Context, file: &OpenFile, buffers: &[Iovec]) -> Res
     let mut done = 0u64;
     while done < total {
         let chunk = (total - done).min(CHUNK as u64) as usize;
-        let mut buffer = vec![0u8; chunk];
-        let readable = gather(context, buffers, done, &mut buffer);
+        let mut small = [0u8; SMALL];
+        let mut large = Vec::new();
+        let buffer = scratch(&mut small, &mut large, chunk);
+        let readable = gather(context, buffers, done, buffer);
         if readable == 0 {
             return if done > 0 { Ok(done) } else { Err(EFAULT) };
         }
