@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use kernel_core::cmdline::{self, ConsoleMode, KernelOptions, SchedPolicy, QUANTUM_MS_RANGE};
+use kernel_core::cmdline::{self, ConsoleMode, Switch, KernelOptions, SchedPolicy, QUANTUM_MS_RANGE};
 
 use initrd::{AddSpec, Initrd};
 use outcome::{Verdict, EXIT_KERNEL_FAILURE, EXIT_USAGE};
@@ -455,7 +455,10 @@ fn boot(
     let machine = Machine {
         kernel: PathBuf::from(KERNEL),
         initrd: initrd_path,
-        cmdline: cmdline::render(&kernel_options(boot, init, init_args)),
+        cmdline: cmdline::render(&KernelOptions {
+            accounting: if matches!(stats, StatsTable::None) { Switch::Off } else { Switch::On },
+            ..kernel_options(boot, init, init_args)
+        }),
         memory_mib: boot.memory,
         accel: boot.accel,
         icount: boot.icount,

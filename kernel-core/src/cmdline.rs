@@ -73,6 +73,14 @@ keyword_enum! {
 }
 
 keyword_enum! {
+    /// A feature that is on or off.
+    pub enum Switch {
+        Off => "off",
+        On => "on",
+    }
+}
+
+keyword_enum! {
     /// The scheduling policy.
     pub enum SchedPolicy {
         /// Round robin: every runnable process gets one quantum in turn.
@@ -115,6 +123,9 @@ pub struct KernelOptions {
     /// The event trace's ring, in events (`TRACE_EVENTS_RANGE`, a power of two), or
     /// 0 for no trace (see `crate::trace`).
     pub trace_events: u32,
+    /// Whether each process's accounting goes to the host when it exits (the
+    /// `process` control records behind the demo's table and `--stats`).
+    pub accounting: Switch,
 }
 
 /// The ring sizes `trace` accepts besides 0 (off).
@@ -145,6 +156,7 @@ impl Default for KernelOptions {
             mlfq_quanta_ms: vec![10, 20, 40],
             mlfq_boost_ms: 100,
             trace_events: 0,
+            accounting: Switch::Off,
         }
     }
 }
@@ -152,7 +164,7 @@ impl Default for KernelOptions {
 /// The word that makes the environment empty.
 const NO_ENV: &str = "noenv";
 /// Every option key.
-const KEYS: [&str; 12] = ["init", "log", "quantum_ms", "sched", "seed", "console", "trace", "mlfq_levels", "mlfq_quanta_ms", "mlfq_boost_ms", "env", NO_ENV];
+const KEYS: [&str; 13] = ["init", "log", "quantum_ms", "sched", "seed", "console", "trace", "accounting", "mlfq_levels", "mlfq_quanta_ms", "mlfq_boost_ms", "env", NO_ENV];
 /// The word that ends the options; every later word is an argument of init.
 const ARGS_SEPARATOR: &str = "--";
 /// The encoding of an empty argument: `%` followed by a non-hex character, so it
@@ -286,6 +298,9 @@ pub fn parse(cmdline: &str) -> Result<KernelOptions, CmdlineError> {
                     .and_then(|n| u32::try_from(n).ok())
                     .filter(|n| *n <= MLFQ_BOOST_MS_MAX)
                     .ok_or_else(|| bad_value(key, value, "0..=3600000 (0: never)"))?;
+            }
+            "accounting" => {
+                options.accounting = Switch::from_word(value).ok_or_else(|| bad_value(key, value, &one_of(Switch::WORDS)))?;
             }
             "trace" => {
                 options.trace_events = parse_decimal(value)
@@ -440,6 +455,7 @@ pub fn render(options: &KernelOptions) -> String {
         alloc::format!("mlfq_quanta_ms={}", join_numbers(&options.mlfq_quanta_ms)),
         alloc::format!("mlfq_boost_ms={}", options.mlfq_boost_ms),
         alloc::format!("trace={}", options.trace_events),
+        alloc::format!("accounting={}", options.accounting.word()),
     ];
     if options.init_env.is_empty() {
         words.push(NO_ENV.to_string());
@@ -478,7 +494,7 @@ mod tests {
     #[test]
     fn every_option() {
         let line = "init=/bin/sh log=trace quantum_ms=1000 sched=rr seed=18446744073709551615 console=pipe \
-                    trace=64 env=HOME=/ env=A%20B=c -- -c echo%20hi %_";
+                    trace=64 accounting=on env=HOME=/ env=A%20B=c -- -c echo%20hi %_";
         let options = parse(line).unwrap();
         assert_eq!(
             options,
@@ -492,6 +508,7 @@ mod tests {
                 seed: u64::MAX,
                 console: ConsoleMode::Stream,
                 trace_events: 64,
+                accounting: Switch::On,
                 mlfq_levels: 3,
                 mlfq_quanta_ms: vec![10, 20, 40],
                 mlfq_boost_ms: 100,
@@ -537,7 +554,7 @@ mod tests {
         assert_eq!(error, CmdlineError::UnknownOption { word: "foo".into() });
         assert_eq!(
             error.to_string(),
-            "unknown kernel option `foo` (known: init, log, quantum_ms, sched, seed, console, trace, mlfq_levels, mlfq_quanta_ms, mlfq_boost_ms, env, noenv)"
+            "unknown kernel option `foo` (known: init, log, quantum_ms, sched, seed, console, trace, accounting, mlfq_levels, mlfq_quanta_ms, mlfq_boost_ms, env, noenv)"
         );
         assert!(
             matches!(parse("quantum=5"), Err(CmdlineError::UnknownOption { word }) if word == "quantum=5")
@@ -798,6 +815,7 @@ mod tests {
                 seed: 0,
                 console: ConsoleMode::Stream,
                 trace_events: 1 << 22,
+                accounting: Switch::Off,
                 mlfq_levels: 16,
                 mlfq_quanta_ms: vec![1],
                 mlfq_boost_ms: 0,
@@ -820,6 +838,7 @@ mod tests {
                 seed: rng.next_u64(),
                 console: ConsoleMode::from_word(ConsoleMode::WORDS[rng.below(2) as usize]).unwrap(),
                 trace_events: if rng.below(2) == 0 { 0 } else { 8 << rng.below(20) },
+                accounting: Switch::from_word(Switch::WORDS[rng.below(2) as usize]).unwrap(),
                 mlfq_levels: 1 + rng.below(16) as u32,
                 mlfq_quanta_ms: (0..1 + rng.below(16)).map(|_| 1 + rng.below(1000) as u32).collect(),
                 mlfq_boost_ms: rng.below(u64::from(MLFQ_BOOST_MS_MAX) + 1) as u32,
@@ -831,7 +850,7 @@ mod tests {
         }
         assert_eq!(
             render(&KernelOptions::default()),
-            "init=/bin/init log=info quantum_ms=10 sched=rr seed=1 console=tty mlfq_levels=3 mlfq_quanta_ms=10,20,40 mlfq_boost_ms=100 trace=0 env=PATH=/bin"
+            "init=/bin/init log=info quantum_ms=10 sched=rr seed=1 console=tty mlfq_levels=3 mlfq_quanta_ms=10,20,40 mlfq_boost_ms=100 trace=0 accounting=off env=PATH=/bin"
         );
     }
 

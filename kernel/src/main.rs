@@ -31,7 +31,7 @@ use core::panic::PanicInfo;
 use arch::x86_64::debugcon::{self, Channel};
 use arch::x86_64::power::{self, Shutdown};
 use arch::x86_64::{apic, cpu, entry, fpu, idt, ioapic, percpu, pic, pvh, serial};
-use kernel_core::cmdline;
+use kernel_core::cmdline::{self, Switch};
 
 /// APIC timer interrupts per second: the scheduler's tick.
 const TICK_HZ: u64 = 1000;
@@ -64,6 +64,7 @@ extern "C" fn kernel_start(start_info: u64) -> ! {
         Err(error) => fail(format_args!("bad kernel command line: {error}")),
     };
     log::set_level(options.log_level);
+    process::lifecycle::report_exits(options.accounting == Switch::On);
     random::seed(options.seed);
     info!("timeshare: {} MiB free, command line `{cmdline}`", memory.total_frames * 4096 >> 20);
 

@@ -157,7 +157,8 @@ pub fn init(boot: &BootInfo) -> Memory {
     frame::init(references);
 
     let total_ram: u64 = boot.ram().iter().map(|range| range.end - range.start).sum();
-    let heap_bytes = (total_ram / 8).clamp(4 << 20, 64 << 20);
+    // Whole pages: the heap must not reach into the frame after its last page.
+    let heap_bytes = (total_ram / 8).clamp(4 << 20, 64 << 20) & !(PAGE_SIZE - 1);
     let heap_start = free.take_contiguous(heap_bytes / PAGE_SIZE);
     heap::init(phys_to_virt(heap_start), heap_bytes as usize);
 

@@ -2,6 +2,7 @@
 //! parent reaps them, orphans re-parented to init, SIGCHLD to the parent).
 
 use alloc::sync::Arc;
+use core::sync::atomic::{AtomicBool, Ordering};
 use alloc::vec::Vec;
 
 use super::{Creation, Entry, ExitStatus, Pid, Process, Stats, INIT_PID, TABLE};
@@ -35,8 +36,8 @@ pub fn fork(parent: &Process, user: &UserState) -> Result<Arc<Process>, i64> {
         signals: parent.signals.lock().for_child(),
         frame: &frame,
         fpu_state: user.fpu,
-        fs_base: parent.fs_base.load(core::sync::atomic::Ordering::Relaxed),
-        gs_base: parent.gs_base.load(core::sync::atomic::Ordering::Relaxed),
+        fs_base: parent.fs_base.load(Ordering::Relaxed),
+        gs_base: parent.gs_base.load(Ordering::Relaxed),
     };
     drop(details);
     super::create(parent.pid, creation)
@@ -56,7 +57,9 @@ pub fn finish_exit() -> ! {
         if let Some(memory) = process.memory.lock().take() {
             process.stats.record_peak(&memory);
         }
-        report_accounting(&process, status);
+        if ACCOUNTING.load(Ordering::Relaxed) {
+            report_accounting(&process, status);
+        }
         crate::trace::record(process.pid, || kernel_core::trace::What::Exit { status: status.wait_status() as u64 });
         if process.pid == INIT_PID {
             report_and_power_off(status);
@@ -67,6 +70,14 @@ pub fn finish_exit() -> ! {
         }
     }
     sched::exit_current()
+}
+
+/// Whether exits are reported to the host (the `accounting=` kernel option).
+static ACCOUNTING: AtomicBool = AtomicBool::new(false);
+
+/// Turns the exit accounting records on (at boot, from the command line).
+pub fn report_exits(on: bool) {
+    ACCOUNTING.store(on, Ordering::Relaxed);
 }
 
 /// Sends the host the process's accounting (the closing table of the demo and of

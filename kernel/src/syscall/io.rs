@@ -45,6 +45,20 @@ fn total_length(buffers: &[Iovec]) -> Result<u64, i64> {
     Ok(total.min(MAX_RW_COUNT))
 }
 
+/// Transfers up to this size use a buffer on the kernel stack (most of them: a
+/// pipe round trip moves one byte each way), larger ones one on the heap.
+const SMALL: usize = 128;
+
+/// A zeroed scratch buffer of `length` bytes: `small` when it fits, else `large`.
+fn scratch<'a>(small: &'a mut [u8; SMALL], large: &'a mut Vec<u8>, length: usize) -> &'a mut [u8] {
+    if length <= SMALL {
+        &mut small[..length]
+    } else {
+        large.resize(length, 0);
+        large
+    }
+}
+
 /// Reads with `read` into the user `buffers` (one for read, several for readv,
 /// filled in order). One call for a stream, which returns what is there now (so a
 /// readv never waits for more once a first read returned something); for a file
@@ -54,6 +68,11 @@ fn total_length(buffers: &[Iovec]) -> Result<u64, i64> {
 /// An error after some bytes ends the read with their count.
 fn read_to_user(context: &Context, buffers: &[Iovec], repeat: bool, mut read: impl FnMut(&mut [u8]) -> Result<usize, i64>) -> Result<u64, i64> {
     let total = total_length(buffers)?;
+    if let [only] = buffers {
+        if fits_one_page(only) {
+            return read_small(context, only, &mut read);
+        }
+    }
     let mut done = 0u64;
     loop {
         let chunk = (total - done).min(CHUNK as u64) as usize;
@@ -80,6 +99,32 @@ fn read_to_user(context: &Context, buffers: &[Iovec], repeat: bool, mut read: im
     Ok(done)
 }
 
+/// Whether `buffer` is small and inside one page: the common case (a pipe round
+/// trip moves one byte each way), served without the general machinery below.
+fn fits_one_page(buffer: &Iovec) -> bool {
+    buffer.len <= SMALL as u64 && buffer.base % PAGE_SIZE + buffer.len <= PAGE_SIZE
+}
+
+/// `read_to_user` for one small buffer in one page: the page is made writable
+/// first (so a bad buffer costs no data), then one read and one copy.
+fn read_small(context: &Context, buffer: &Iovec, read: &mut impl FnMut(&mut [u8]) -> Result<usize, i64>) -> Result<u64, i64> {
+    if buffer.len > 0 && context.memory(|memory| memory.prepare(buffer.base, Access::Write)).is_err() {
+        return Err(EFAULT);
+    }
+    let mut bytes = [0u8; SMALL];
+    let count = read(&mut bytes[..buffer.len as usize])?;
+    context.copy_out(buffer.base, &bytes[..count])?;
+    Ok(count as u64)
+}
+
+/// `write_from_user` for one small buffer in one page: one copy, one write.
+fn write_small(context: &Context, file: &OpenFile, buffer: &Iovec) -> Result<u64, i64> {
+    let mut bytes = [0u8; SMALL];
+    let bytes = &mut bytes[..buffer.len as usize];
+    context.copy_in(buffer.base, bytes)?;
+    Ok(file.write(bytes)? as u64)
+}
+
 /// The user memory `length` bytes of `buffers` (taken as one sequence) occupy from
 /// byte `offset` on: (address, length) pieces, in order, none crossing a page.
 /// The buffers lie in user space (`total_length` checked them).
@@ -104,20 +149,6 @@ fn pieces(buffers: &[Iovec], offset: u64, length: usize) -> impl Iterator<Item =
 /// written, page by page, faulting the pages in as the copy will. Asking a file for
 /// no more than that is how a read into a bad buffer leaves the data where it was
 /// (in the pipe, or after the position), as Linux does when its copy fails.
-/// Transfers up to this size use a buffer on the kernel stack (most of them: a
-/// pipe round trip moves one byte each way), larger ones one on the heap.
-const SMALL: usize = 256;
-
-/// A zeroed scratch buffer of `length` bytes: `small` when it fits, else `large`.
-fn scratch<'a>(small: &'a mut [u8; SMALL], large: &'a mut Vec<u8>, length: usize) -> &'a mut [u8] {
-    if length <= SMALL {
-        &mut small[..length]
-    } else {
-        large.resize(length, 0);
-        large
-    }
-}
-
 fn writable_prefix(context: &Context, buffers: &[Iovec], offset: u64, length: usize) -> usize {
     let mut writable = 0;
     for (address, length) in pieces(buffers, offset, length) {
@@ -145,6 +176,11 @@ fn scatter(context: &Context, buffers: &[Iovec], offset: u64, bytes: &[u8]) -> R
 /// an error before any byte is returned as such), as on Linux.
 fn write_from_user(context: &Context, file: &OpenFile, buffers: &[Iovec]) -> Result<u64, i64> {
     let total = total_length(buffers)?;
+    if let [only] = buffers {
+        if fits_one_page(only) {
+            return write_small(context, file, only);
+        }
+    }
     let mut done = 0u64;
     while done < total {
         let chunk = (total - done).min(CHUNK as u64) as usize;

@@ -12,7 +12,7 @@ use crate::process::lifecycle::{self, WaitTarget};
 use crate::process::{self, exec, ExitStatus, Pid};
 use crate::sched::{self, WaitChannel};
 use crate::signal;
-use kernel_core::abi::errno::{E2BIG, EINVAL, ENOSYS, EPERM, ESRCH};
+use kernel_core::abi::errno::{E2BIG, ENAMETOOLONG, EINVAL, ENOSYS, EPERM, ESRCH};
 use kernel_core::abi::wait::decode_wait4_options;
 use kernel_core::abi::{decode_clone, signal as signals, CloneKind, ARCH_GET_FS, ARCH_GET_GS, ARCH_SET_FS, ARCH_SET_GS};
 use kernel_core::initstack::MAX_ARG_COUNT;
@@ -141,14 +141,25 @@ fn read_string_array(context: &Context, address: u64) -> Result<Vec<Vec<u8>>, i6
         if strings.len() >= MAX_ARG_COUNT {
             return Err(E2BIG);
         }
-        strings.push(context.read_string(pointer, kernel_core::initstack::MAX_ARG_BYTES)?);
+        // One string longer than Linux's MAX_ARG_STRLEN is "argument list too long".
+        let string = context.read_string(pointer, MAX_ARG_STRLEN).map_err(|errno| if errno == ENAMETOOLONG { E2BIG } else { errno })?;
+        strings.push(string);
     }
 }
 
+/// The longest single argument or environment string (Linux's MAX_ARG_STRLEN,
+/// 32 pages, NUL included).
+const MAX_ARG_STRLEN: usize = 32 * 4096 - 1;
+
 pub fn execve(context: &mut Context, [path, argv, envp, ..]: [u64; 6]) -> Result<u64, i64> {
     let path = context.read_string(path, PATH_MAX - 1)?;
-    let argv = read_string_array(context, argv)?;
+    let mut argv = read_string_array(context, argv)?;
     let envp = read_string_array(context, envp)?;
+    // As Linux since 5.18: a program never starts with argc 0 (an empty argv gets
+    // one empty string), which programs that assume argv[0] exists rely on.
+    if argv.is_empty() {
+        argv.push(Vec::new());
+    }
     let argv: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
     let envp: Vec<&[u8]> = envp.iter().map(Vec::as_slice).collect();
     let image = exec::load(&path, context.process.origin(), &argv, &envp)?;

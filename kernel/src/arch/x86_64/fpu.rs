@@ -58,6 +58,12 @@ pub fn init() {
     });
 }
 
+/// Whether AVX is usable (enabled in XCR0): the kernel may then use the ymm
+/// registers, whose user values the entry code has saved.
+pub fn avx_enabled() -> bool {
+    LAYOUT.get().is_some_and(|layout| layout.components & 0b100 != 0)
+}
+
 /// Size in bytes of one process's save area.
 pub fn area_size() -> usize {
     LAYOUT.get().expect("fpu::init ran at boot").size

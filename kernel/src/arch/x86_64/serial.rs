@@ -49,6 +49,14 @@ pub fn write(bytes: &[u8]) {
     }
 }
 
+/// Waits until the console UART has sent every byte it holds (transmitter empty),
+/// so nothing written before a power-off is lost.
+pub fn drain() {
+    while port::inb(COM1 + 5) & 0x40 == 0 {
+        core::hint::spin_loop();
+    }
+}
+
 /// The next byte received on the console, if one is waiting.
 pub fn try_read() -> Option<u8> {
     CONSOLE.lock().try_receive().ok()
