@@ -133,6 +133,10 @@ pub struct AddressSpace {
     tree: PageTableTree,
     /// Every table of the lower half (the root excepted): what exit frees.
     tables: Vec<Frame>,
+    /// The last user page the kernel translated (page, frame, flags): most system
+    /// calls touch one buffer, often the same one again. Forgotten by every change
+    /// to an existing mapping (`forget_translation`).
+    last_translation: Option<(u64, Frame, Flags)>,
     /// Regions by start address; they never overlap. Every mapped user page lies in
     /// one, so walking the regions finds every page.
     regions: BTreeMap<u64, Region>,
@@ -153,6 +157,7 @@ impl AddressSpace {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             tree: PageTableTree(root.address()),
             tables: Vec::new(),
+            last_translation: None,
             regions: BTreeMap::new(),
             heap_start: 0,
             heap_end: 0,
@@ -309,7 +314,13 @@ impl AddressSpace {
         if address >= USER_END {
             return Err(Fault::Unmapped);
         }
-        if let Some((frame, flags)) = self.tree.translate(address & !(PAGE_SIZE - 1)) {
+        let page = address & !(PAGE_SIZE - 1);
+        let translation = match self.last_translation {
+            Some((cached, frame, flags)) if cached == page => Some((frame, flags)),
+            _ => self.tree.translate(page),
+        };
+        if let Some((frame, flags)) = translation {
+            self.last_translation = Some((page, frame, flags));
             let usable = match access {
                 None => true,
                 Some(Access::Write) => flags.contains(Flags::WRITABLE | Flags::USER_ACCESSIBLE),
@@ -358,6 +369,7 @@ impl AddressSpace {
     /// Gives the copy-on-write page at `page` a frame of its own (or takes back the
     /// shared one if no one else holds it any more) and makes it writable.
     fn break_sharing(&mut self, page: u64, shared: Frame, protection: Protection) -> Result<Frame, Fault> {
+        self.forget_translation();
         let own = if frame::references(shared) == 1 {
             shared
         } else {
@@ -376,6 +388,7 @@ impl AddressSpace {
     /// address space must be the current one: its own writable pages become
     /// read-only, and its TLB entries for them are flushed.
     pub fn fork(&mut self) -> Result<AddressSpace, OutOfMemory> {
+        self.forget_translation();
         let mut child = AddressSpace::new()?;
         child.regions = self.regions.clone();
         child.heap_start = self.heap_start;
@@ -489,6 +502,7 @@ impl AddressSpace {
     /// Changes the protection of `[address, address + length)` (mprotect). Every
     /// page of the range must be inside a region.
     pub fn protect(&mut self, address: u64, length: u64, protection: Protection) -> Result<(), MapError> {
+        self.forget_translation();
         let length = length.checked_next_multiple_of(PAGE_SIZE).ok_or(MapError::NoMemory)?;
         let end = checked_user_range(address, length)?;
         if length == 0 {
@@ -537,7 +551,13 @@ impl AddressSpace {
     }
 
     /// Unmaps and releases every page in `[start, end)`.
+    /// Drops the cached translation: an existing mapping is about to change.
+    fn forget_translation(&mut self) {
+        self.last_translation = None;
+    }
+
     fn unmap_pages(&mut self, start: u64, end: u64) {
+        self.forget_translation();
         let mut released = 0;
         self.tree.for_each_leaf(start, end, |page, entry| {
             frame::release(Frame::from_address(entry.addr().as_u64()));

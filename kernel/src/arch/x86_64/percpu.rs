@@ -33,6 +33,9 @@ pub struct PerCpu {
     fpu_area: Cell<u64>,
     /// This structure's own address, so `PerCpu::this` is one load.
     self_address: Cell<u64>,
+    /// The user FS and GS bases loaded in the MSRs now (see `tls::set_user_tls`).
+    user_fs_base: Cell<u64>,
+    user_gs_base: Cell<u64>,
     /// The system-call handler of the program running now, and the shim that calls
     /// it (see `entry::enter_user`).
     syscall_handler: Cell<u64>,
@@ -64,6 +67,8 @@ static BOOT_CPU: PerCpu = PerCpu {
     trap_frame: Cell::new(0),
     fpu_area: Cell::new(0),
     self_address: Cell::new(0),
+    user_fs_base: Cell::new(0),
+    user_gs_base: Cell::new(0),
     syscall_handler: Cell::new(0),
     syscall_shim: Cell::new(0),
     id: 0,
@@ -84,6 +89,17 @@ impl PerCpu {
                              options(nostack, readonly, preserves_flags));
             &*(address as *const PerCpu)
         }
+    }
+
+    /// The user TLS bases the MSRs hold.
+    pub fn user_tls(&self) -> (u64, u64) {
+        (self.user_fs_base.get(), self.user_gs_base.get())
+    }
+
+    /// Records the user TLS bases just loaded into the MSRs.
+    pub fn set_user_tls(&self, fs_base: u64, gs_base: u64) {
+        self.user_fs_base.set(fs_base);
+        self.user_gs_base.set(gs_base);
     }
 
     /// This CPU's number.
