@@ -16,6 +16,8 @@
 //! caught by `enter_user`, as a #GP of the program.
 
 use alloc::vec;
+use core::sync::atomic::{AtomicBool, Ordering};
+use spin::{Mutex, MutexGuard};
 use alloc::vec::Vec;
 
 use crate::arch::x86_64::entry::TrapFrame;
@@ -628,4 +630,54 @@ fn child_info(child: &Process, code: i32, status: i32) -> SigInfo {
     let user = ticks(Stats::load(&child.stats.user_cycles));
     let system = ticks(Stats::load(&child.stats.system_cycles));
     SigInfo::child(code, child.pid, 0, status, user, system)
+}
+
+/// A process's signal state behind its lock, with an atomic summary the system-call
+/// fast path reads without locking: whether something is deliverable. Every change
+/// to the state goes through a `lock()` guard, which refreshes the summary when it
+/// is dropped, so the summary is never stale once the lock is released.
+pub struct Signals {
+    state: Mutex<SignalState>,
+    deliverable: AtomicBool,
+}
+
+impl Signals {
+    pub fn new(state: SignalState) -> Signals {
+        let deliverable = AtomicBool::new(state.has_deliverable());
+        Signals { state: Mutex::new(state), deliverable }
+    }
+
+    pub fn lock(&self) -> SignalsGuard<'_> {
+        SignalsGuard { state: self.state.lock(), deliverable: &self.deliverable }
+    }
+
+    /// `has_deliverable`, without taking the lock.
+    pub fn deliverable(&self) -> bool {
+        self.deliverable.load(Ordering::Relaxed)
+    }
+}
+
+/// The locked signal state; refreshes `Signals::deliverable` when dropped.
+pub struct SignalsGuard<'a> {
+    state: MutexGuard<'a, SignalState>,
+    deliverable: &'a AtomicBool,
+}
+
+impl core::ops::Deref for SignalsGuard<'_> {
+    type Target = SignalState;
+    fn deref(&self) -> &SignalState {
+        &self.state
+    }
+}
+
+impl core::ops::DerefMut for SignalsGuard<'_> {
+    fn deref_mut(&mut self) -> &mut SignalState {
+        &mut self.state
+    }
+}
+
+impl Drop for SignalsGuard<'_> {
+    fn drop(&mut self) {
+        self.deliverable.store(self.state.has_deliverable(), Ordering::Relaxed);
+    }
 }

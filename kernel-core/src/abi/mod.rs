@@ -41,6 +41,7 @@ mod resource;
 pub mod sigframe;
 pub mod signal;
 mod stat;
+pub mod support;
 pub mod sysno;
 mod time;
 mod tty;

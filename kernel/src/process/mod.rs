@@ -17,7 +17,7 @@ use crate::arch::x86_64::switch::KernelContext;
 use crate::fs::FdTable;
 use crate::mm::address_space::AddressSpace;
 use crate::mm::kstack::KernelStack;
-use crate::signal::SignalState;
+use crate::signal::{SignalState, Signals};
 use crate::{sched, trap};
 use kernel_core::abi::errno::{EACCES, EAGAIN, ENOMEM, EPERM, ESRCH};
 use kernel_core::abi::{Rlimit, Rusage, RLIMIT_CORE, RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_STACK, RLIM_INFINITY, RLIM_NLIMITS};
@@ -94,7 +94,7 @@ pub struct Process {
     /// None once the process has exited.
     pub memory: Mutex<Option<AddressSpace>>,
     pub files: Mutex<FdTable>,
-    pub signals: Mutex<SignalState>,
+    pub signals: Signals,
     pub details: Mutex<Details>,
     /// The FS base (TLS pointer) the program set with arch_prctl, and its GS base.
     pub fs_base: AtomicU64,
@@ -115,6 +115,8 @@ pub struct Process {
     pub nice: AtomicI8,
     /// Set once the process has decided to exit; its thread leaves `trap::serve`.
     exit_status: Mutex<Option<ExitStatus>>,
+    /// `exit_status` is set (read without the lock by the fast path).
+    exiting: AtomicBool,
 }
 
 /// Descriptive state, changed rarely.
@@ -158,6 +160,7 @@ impl Process {
         let mut exit = self.exit_status.lock();
         if exit.is_none() {
             *exit = Some(status);
+            self.exiting.store(true, Ordering::Relaxed);
         }
     }
 
@@ -168,7 +171,7 @@ impl Process {
     /// Whether the kernel must act before the program continues: a signal to
     /// deliver or an exit to carry out.
     pub fn needs_attention(&self) -> bool {
-        self.exit_status().is_some() || self.signals.lock().has_deliverable()
+        self.exiting.load(Ordering::Relaxed) || self.signals.deliverable()
     }
 
     pub fn name(&self) -> String {
@@ -308,7 +311,7 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
         context,
         memory: Mutex::new(Some(creation.memory)),
         files: Mutex::new(creation.files),
-        signals: Mutex::new(creation.signals),
+        signals: Signals::new(creation.signals),
         details: Mutex::new(Details { name: creation.name, cwd: creation.cwd, exe: creation.exe, clear_child_tid: 0, execed: false, limits: creation.limits, umask: creation.umask }),
         fs_base: AtomicU64::new(creation.fs_base),
         gs_base: AtomicU64::new(creation.gs_base),
@@ -319,6 +322,7 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
         interrupted: AtomicBool::new(false),
         nice: AtomicI8::new(nice),
         exit_status: Mutex::new(None),
+        exiting: AtomicBool::new(false),
     });
     let (process_group, session) = match table.entries.get_mut(&parent) {
         Some(parent_entry) => {

@@ -23,6 +23,7 @@ use crate::arch::x86_64::entry::{SyscallExit, SystemCallHandler, TrapFrame};
 use crate::mm::kstack::UserState;
 use crate::process::{Process, Stats};
 use kernel_core::abi::errno::{EFAULT, ENAMETOOLONG, ENOSYS};
+use kernel_core::abi::support::SUPPORT;
 use kernel_core::abi::sysno;
 use kernel_core::trace::{TrapReason, What};
 
@@ -137,31 +138,50 @@ const TABLE_SIZE: usize = 512;
 
 /// The table indexed by number, built at compile time from `HANDLERS` (which must
 /// be strictly sorted: a duplicate or misplaced entry fails the build).
-static TABLE: [Option<Handler>; TABLE_SIZE] = {
-    let mut table: [Option<Handler>; TABLE_SIZE] = [None; TABLE_SIZE];
+static TABLE: [Entry; TABLE_SIZE] = {
+    let mut table = [Entry::NONE; TABLE_SIZE];
     let mut index = 0;
     while index < HANDLERS.len() {
         assert!(index == 0 || HANDLERS[index - 1].0 < HANDLERS[index].0, "HANDLERS must be sorted by number");
-        table[HANDLERS[index].0] = Some(HANDLERS[index].1);
+        table[HANDLERS[index].0].handler = Some(HANDLERS[index].1);
+        index += 1;
+    }
+    let mut index = 0;
+    while index < FULL_FRAME.len() {
+        table[FULL_FRAME[index]].full_frame = true;
+        index += 1;
+    }
+    // The published support list (docs/syscalls.md comes from it) must name exactly
+    // the calls served here.
+    assert!(SUPPORT.len() == HANDLERS.len(), "kernel_core::abi::support::SUPPORT and HANDLERS list different calls");
+    let mut index = 0;
+    while index < SUPPORT.len() {
+        assert!(table[SUPPORT[index].0].handler.is_some(), "a call in SUPPORT has no handler");
         index += 1;
     }
     table
 };
+
+/// What the table knows of one number.
+#[derive(Clone, Copy)]
+struct Entry {
+    handler: Option<Handler>,
+    /// Needs the complete register frame (see `FULL_FRAME`).
+    full_frame: bool,
+}
+
+impl Entry {
+    const NONE: Entry = Entry { handler: None, full_frame: false };
+
+    /// The entry of system call `number` (NONE for an unknown one).
+    fn of(number: u64) -> Entry {
+        usize::try_from(number).ok().and_then(|number| TABLE.get(number)).copied().unwrap_or(Entry::NONE)
+    }
+}
 
 /// Calls that need the program's complete register frame (they copy or replace it),
 /// so the fast path defers them to the full path.
 const FULL_FRAME: &[usize] = &[sysno::RT_SIGRETURN, sysno::CLONE, sysno::FORK, sysno::VFORK, sysno::EXECVE, sysno::EXECVEAT, sysno::CLONE3];
-
-/// `FULL_FRAME` as a table indexed by number.
-static NEEDS_FULL_FRAME: [bool; TABLE_SIZE] = {
-    let mut table = [false; TABLE_SIZE];
-    let mut index = 0;
-    while index < FULL_FRAME.len() {
-        table[FULL_FRAME[index]] = true;
-        index += 1;
-    }
-    table
-};
 
 /// The fast path's handler: serves a process's system calls while it runs, in the
 /// SYSCALL entry itself, and lets it continue with SYSRET unless something (a
@@ -173,21 +193,34 @@ pub struct FastPath<'a> {
 
 impl SystemCallHandler for FastPath<'_> {
     fn system_call(&mut self, frame: &mut TrapFrame) -> SyscallExit {
-        let number = frame.rax;
-        if usize::try_from(number).ok().and_then(|number| NEEDS_FULL_FRAME.get(number)).copied().unwrap_or(false) {
+        let entry = Entry::of(frame.rax);
+        if entry.full_frame {
             return SyscallExit::Defer;
         }
-        // Read once: with tracing off, a call pays one load and untaken branches.
-        let tracing = crate::trace::enabled();
-        dispatch_recorded(self.process, &mut UserState { frame, fpu: &mut *self.fpu }, tracing);
+        if crate::trace::enabled() {
+            return self.system_call_traced(frame);
+        }
+        serve(self.process, &mut UserState { frame, fpu: &mut *self.fpu }, entry);
         if self.process.needs_attention() {
             SyscallExit::Finish
         } else {
-            if tracing {
-                crate::trace::record(self.process.pid, || What::TrapExit);
-            }
             SyscallExit::Resume
         }
+    }
+}
+
+impl FastPath<'_> {
+    /// `system_call` with tracing on: the same, recorded. Kept out of line so the
+    /// usual path stays short.
+    #[cold]
+    #[inline(never)]
+    fn system_call_traced(&mut self, frame: &mut TrapFrame) -> SyscallExit {
+        dispatch_recorded(self.process, &mut UserState { frame, fpu: &mut *self.fpu }, true);
+        if self.process.needs_attention() {
+            return SyscallExit::Finish;
+        }
+        crate::trace::record(self.process.pid, || What::TrapExit);
+        SyscallExit::Resume
     }
 }
 
@@ -207,26 +240,29 @@ pub fn dispatch_recorded(process: &Arc<Process>, user: &mut UserState, tracing: 
 
 /// Serves the system call in the caller's registers; the result goes in rax.
 pub fn dispatch(process: &Arc<Process>, user: &mut UserState) {
+    serve(process, user, Entry::of(user.frame.rax));
+}
+
+/// Runs the handler of `entry` on the caller's registers; the result goes in rax.
+fn serve(process: &Arc<Process>, user: &mut UserState, entry: Entry) {
     Stats::add(&process.stats.system_calls, 1);
     let (number, args) = user.frame.syscall_args();
-    let handler = usize::try_from(number).ok().and_then(|number| TABLE.get(number)).copied().flatten();
-    let result = match handler {
+    let result = match entry.handler {
         Some(handler) => handler(&mut Context { process, user }, args),
         None => Err(ENOSYS),
     };
     user.frame.rax = match result {
         Ok(value) => value,
-        Err(errno) => {
-            // A signal cut the call short: signal::deliver finishes it.
-            crate::signal::note_result(process, number, errno);
-            (-errno) as u64
-        }
+        Err(errno) => failed(process, number, errno),
     };
 }
 
-/// Whether `number` has a handler.
-pub fn is_implemented(number: usize) -> bool {
-    TABLE.get(number).is_some_and(Option::is_some)
+/// The rax of a failed call; a signal may have cut it short, and then
+/// signal::deliver finishes it (restart or EINTR).
+#[cold]
+fn failed(process: &Process, number: u64, errno: i64) -> u64 {
+    crate::signal::note_result(process, number, errno);
+    (-errno) as u64
 }
 
 impl Context<'_, '_> {

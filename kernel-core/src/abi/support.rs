@@ -1,0 +1,181 @@
+//! How much of each Linux x86_64 system call timeshare implements. The kernel
+//! checks at compile time that its dispatch table serves exactly the calls listed
+//! here, so this list is the table's own description; `compatibility_table` turns
+//! it into the docs page (docs/syscalls.md, kept current by a test).
+
+use alloc::format;
+use alloc::string::String;
+
+use super::sysno::{self, *};
+
+/// How completely a call behaves like Linux's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Support {
+    /// As Linux, for everything a program can ask of it here.
+    Full,
+    /// Implemented, with the limits said.
+    Partial(&'static str),
+}
+
+use Support::{Full, Partial};
+
+const READ_ONLY_FS: &str = "the file system is the read-only initrd: creating files or opening them for writing is EROFS";
+const TIMES_ZERO: &str = "file timestamps are 0";
+const RUSAGE: &str = "rusage counts CPU times, maximum resident size, minor faults and context switches; the other fields are 0";
+const LIMITS: &str = "limits are recorded and reported; enforced are the descriptor (1024) and process (512) limits and the stack size";
+
+/// Every implemented call, by number (strictly increasing).
+pub const SUPPORT: &[(usize, Support)] = &[
+    (READ, Full),
+    (WRITE, Full),
+    (OPEN, Partial(READ_ONLY_FS)),
+    (CLOSE, Full),
+    (STAT, Partial(TIMES_ZERO)),
+    (FSTAT, Partial(TIMES_ZERO)),
+    (LSTAT, Partial(TIMES_ZERO)),
+    (POLL, Full),
+    (LSEEK, Full),
+    (MMAP, Partial("anonymous private mappings; file-backed and shared mappings are ENODEV")),
+    (MPROTECT, Full),
+    (MUNMAP, Full),
+    (BRK, Full),
+    (RT_SIGACTION, Full),
+    (RT_SIGPROCMASK, Full),
+    (RT_SIGRETURN, Full),
+    (IOCTL, Partial("terminal (TCGETS, TCSETS*, TIOCGWINSZ, TIOCGPGRP, TIOCSPGRP), FIONREAD, FIONBIO, FIOCLEX, FIONCLEX; anything else ENOTTY")),
+    (PREAD64, Full),
+    (READV, Full),
+    (WRITEV, Full),
+    (ACCESS, Partial(READ_ONLY_FS)),
+    (PIPE, Full),
+    (SELECT, Full),
+    (SCHED_YIELD, Full),
+    (DUP, Full),
+    (DUP2, Full),
+    (PAUSE, Full),
+    (NANOSLEEP, Full),
+    (GETPID, Full),
+    (SENDFILE, Partial("the input must be a regular file (otherwise EINVAL, as Linux for such inputs)")),
+    (CLONE, Partial("fork-like flags; threads and shared address spaces are ENOSYS; CLONE_VM|CLONE_VFORK runs as vfork below")),
+    (FORK, Full),
+    (VFORK, Partial("the child gets a copy-on-write copy of the address space (not the parent's own), and the parent waits until it execs or exits")),
+    (EXECVE, Full),
+    (EXIT, Full),
+    (WAIT4, Partial(RUSAGE)),
+    (KILL, Full),
+    (UNAME, Full),
+    (FCNTL, Partial("F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL (O_APPEND, O_NONBLOCK); locks, owners, leases and pipe sizes are EINVAL")),
+    (GETCWD, Full),
+    (CHDIR, Full),
+    (FCHDIR, Full),
+    (READLINK, Full),
+    (UMASK, Full),
+    (GETTIMEOFDAY, Full),
+    (GETRLIMIT, Full),
+    (GETRUSAGE, Partial(RUSAGE)),
+    (SYSINFO, Partial("no load averages, swap, shared or buffer memory (0)")),
+    (TIMES, Full),
+    (GETUID, Full),
+    (GETGID, Full),
+    (GETEUID, Full),
+    (GETEGID, Full),
+    (SETPGID, Full),
+    (GETPPID, Full),
+    (GETPGRP, Full),
+    (SETSID, Full),
+    (GETPGID, Full),
+    (GETSID, Full),
+    (RT_SIGPENDING, Full),
+    (RT_SIGTIMEDWAIT, Full),
+    (RT_SIGQUEUEINFO, Full),
+    (RT_SIGSUSPEND, Full),
+    (SIGALTSTACK, Full),
+    (GETPRIORITY, Full),
+    (SETPRIORITY, Full),
+    (PRCTL, Partial("PR_SET_NAME and PR_GET_NAME; other options are EINVAL")),
+    (ARCH_PRCTL, Partial("ARCH_SET_FS, ARCH_GET_FS, ARCH_SET_GS, ARCH_GET_GS; other codes are EINVAL")),
+    (SETRLIMIT, Partial(LIMITS)),
+    (GETTID, Full),
+    (TKILL, Full),
+    (TIME, Full),
+    (SCHED_SETAFFINITY, Partial("one CPU: a mask must include CPU 0")),
+    (SCHED_GETAFFINITY, Full),
+    (GETDENTS64, Full),
+    (SET_TID_ADDRESS, Partial("the address is recorded and cleared at exit; no futex wake (there are no threads)")),
+    (RESTART_SYSCALL, Full),
+    (CLOCK_GETTIME, Full),
+    (CLOCK_GETRES, Full),
+    (CLOCK_NANOSLEEP, Full),
+    (EXIT_GROUP, Full),
+    (TGKILL, Full),
+    (OPENAT, Partial(READ_ONLY_FS)),
+    (NEWFSTATAT, Partial(TIMES_ZERO)),
+    (READLINKAT, Full),
+    (FACCESSAT, Partial(READ_ONLY_FS)),
+    (PSELECT6, Full),
+    (PPOLL, Full),
+    (DUP3, Full),
+    (PIPE2, Full),
+    (PRLIMIT64, Partial(LIMITS)),
+    (GETRANDOM, Full),
+    (FACCESSAT2, Partial(READ_ONLY_FS)),
+];
+
+/// How `number` is supported; None: not implemented (ENOSYS).
+pub fn support(number: usize) -> Option<Support> {
+    SUPPORT.iter().find(|&&(implemented, _)| implemented == number).map(|&(_, support)| support)
+}
+
+/// The highest number the table covers (Linux x86_64's last, today).
+const LAST_NUMBER: usize = 470;
+
+/// The compatibility table, as Markdown: every Linux x86_64 system call by number
+/// and name, and whether timeshare implements it fully, partially (and what is
+/// missing), or not at all (ENOSYS).
+pub fn compatibility_table() -> String {
+    let full = SUPPORT.iter().filter(|(_, support)| *support == Full).count();
+    let mut page = String::from("# System call compatibility\n\n");
+    page.push_str("Generated from the kernel's system call table (`kernel-core/src/abi/support.rs`, which the kernel's dispatch table is checked against at compile time). ");
+    page.push_str("Regenerate with `TIMESHARE_UPDATE_DOCS=1 cargo test -p kernel-core compatibility`.\n\n");
+    page.push_str(&format!("{} calls implemented ({} fully, {} partially); every other number returns -ENOSYS.\n\n", SUPPORT.len(), full, SUPPORT.len() - full));
+    page.push_str("| nr | name | status | what is missing |\n|---:|---|---|---|\n");
+    for number in 0..=LAST_NUMBER {
+        let Some(name) = sysno::name(number) else { continue };
+        let (status, note) = match support(number) {
+            Some(Full) => ("full", ""),
+            Some(Partial(note)) => ("partial", note),
+            None => ("absent", "ENOSYS"),
+        };
+        page.push_str(&format!("| {number} | {name} | {status} | {note} |\n"));
+    }
+    page
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_list_is_sorted_without_duplicates_and_names_real_calls() {
+        for pair in SUPPORT.windows(2) {
+            assert!(pair[0].0 < pair[1].0, "{} before {}", pair[0].0, pair[1].0);
+        }
+        for &(number, _) in SUPPORT {
+            assert!(sysno::name(number).is_some(), "{number} is not a Linux x86_64 system call");
+        }
+    }
+
+    #[test]
+    fn compatibility_table_in_the_docs_is_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/syscalls.md");
+        let generated = compatibility_table();
+        if std::env::var_os("TIMESHARE_UPDATE_DOCS").is_some() {
+            std::fs::write(&path, &generated).expect("write docs/syscalls.md");
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "docs/syscalls.md is out of date: run `TIMESHARE_UPDATE_DOCS=1 cargo test -p kernel-core compatibility`"
+        );
+    }
+}
