@@ -7,6 +7,7 @@
 
 mod bench;
 mod control;
+mod fuzz;
 mod initrd;
 mod linux;
 mod outcome;
@@ -83,6 +84,17 @@ enum Command {
                       (see docs/bench.md). Exit status 1 when a timeshare figure is missing."
     )]
     Bench(bench::BenchArgs),
+    /// Fuzz the kernel's system calls: N random calls from several processes; exit 0 if the kernel survived
+    #[command(
+        after_help = "Boots timeshare with the fuzzer (user/c/fuzz.c) as the first process: it forks workers \
+                      that make random system calls (numbers across the whole table and beyond, arguments \
+                      biased toward edge values and valid, invalid, kernel and non-canonical pointers), respawns \
+                      the ones that die, kills the ones that stop making progress, and at the end checks that \
+                      every process was reaped, free memory is back to its baseline and the console answers. \
+                      Exit status 0 when the kernel survived and the invariants held, 1 otherwise (with the seed \
+                      and the last calls of every worker); the same --seed makes the same calls."
+    )]
+    Fuzz(fuzz::FuzzArgs),
 }
 
 #[derive(Args, Debug)]
@@ -253,6 +265,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo(args),
         Command::Run(args) => run(args),
         Command::Bench(args) => Ok(bench::main(args)),
+        Command::Fuzz(args) => Ok(fuzz::main(args)),
         Command::SchedSim(args) => sched_sim::run(args).map_err(|message| Failure { status: 1, message }),
     };
     terminal::restore();

@@ -274,7 +274,6 @@ fn stack_overflow_is_sigsegv_same_as_host() {
 }
 
 #[test]
-#[ignore = "kernel bug: a process killed by SIGSEGV (etc.) has the core-dump bit 0x80 in its wait status though no core is written"]
 fn crash_wait_status_has_no_core_dump_bit_same_as_host() {
     let (_, output) = same_as_host(&[], &c_program("hostile"), &["corebit"]);
     assert_status(&output, 0);

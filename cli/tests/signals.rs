@@ -68,6 +68,7 @@ fn sigpipe_kills_by_default_and_is_epipe_when_handled_or_ignored() {
 fn blocked_signals_wait_and_arrive_when_unblocked() {
     let output = same_output("sigmask", &[], 0);
     assert_has(&output, "unblocked: delivered 2 in order 21 (a signal pending twice arrives once)");
+    assert_has(&output, "sigwaitinfo: 12, code -1 (SI_QUEUE -1) value 7, handler ran 0 time(s), still pending no");
     assert_has(&output, "fork child: handler inherited yes, SIGTERM blocked yes, SIGTERM pending no");
     assert_has(
         &output,
@@ -112,6 +113,8 @@ fn stop_and_continue_with_wuntraced_and_wcontinued() {
     assert_has(&output, "while stopped it wrote nothing");
     assert_has(&output, "with a handler: SIGCHLD codes CLD_STOPPED CLD_CONTINUED CLD_STOPPED CLD_KILLED");
     assert_has(&output, "SA_NOCLDSTOP: SIGCHLD codes CLD_KILLED");
+    assert_has(&output, "stopped, an ignored signal, SIGCONT, SIGKILL: killed by 9, then a SIGCHLD: yes");
+    assert_has(&output, "stopped, then SIGTERM: still there yes, after SIGCONT: killed by 15");
 }
 
 #[test]
@@ -135,4 +138,13 @@ fn forged_signal_frames_kill_only_the_forger() {
         let (_, guest) = same_as_host(&[], &c_program("sigforge"), &[case]);
         assert_status(&guest, 139);
     }
+}
+
+#[test]
+fn ignoring_sigchld_keeps_no_zombies() {
+    let output = same_output("sigchld", &[], 0);
+    assert_has(&output, "SIGCHLD ignored: wait -1 ECHILD");
+    // More children than the process table holds: none of them lingers.
+    assert_has(&output, "SIGCHLD ignored: 600 children forked, none waited for");
+    assert_has(&output, "SA_NOCLDWAIT: wait -1 ECHILD, handler heard SIGCHLD yes");
 }

@@ -210,7 +210,7 @@ pub fn yield_cpu(arrival: Arrival) {
 /// (Err(Interrupted): the system call then fails with EINTR or restarts).
 pub fn block(channel: WaitChannel) -> Result<(), Interrupted> {
     let me = current();
-    if me.signals.lock().has_deliverable() {
+    if me.signals.deliverable() {
         return Err(Interrupted);
     }
     if wait_on(&me, channel) {

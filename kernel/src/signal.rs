@@ -16,9 +16,9 @@
 //! caught by `enter_user`, as a #GP of the program.
 
 use alloc::vec;
+use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
 use spin::{Mutex, MutexGuard};
-use alloc::vec::Vec;
 
 use crate::arch::x86_64::entry::TrapFrame;
 use crate::arch::x86_64::{fpu, gdt};
@@ -32,7 +32,7 @@ use kernel_core::abi::sigframe::{UC_FP_XSTATE, UC_SIGCONTEXT_SS, UC_STRICT_RESTO
 pub use kernel_core::abi::signal::SignalSet;
 use kernel_core::abi::signal::{resumption, DefaultAction, Disposition, Resumption, SigAction, SigInfo};
 use kernel_core::abi::signal::{CLD_CONTINUED, CLD_DUMPED, CLD_EXITED, CLD_KILLED, CLD_STOPPED, NSIG, STOP_SIGNALS};
-use kernel_core::abi::signal::{SA_NOCLDSTOP, SA_NODEFER, SA_ONSTACK, SA_RESETHAND, SA_RESTORER, SA_SIGINFO};
+use kernel_core::abi::signal::{SA_NOCLDSTOP, SA_NOCLDWAIT, SA_NODEFER, SA_ONSTACK, SA_RESETHAND, SA_RESTORER, SA_SIGINFO};
 use kernel_core::abi::signal::{SIGCHLD, SIGCONT, SIGKILL, SIGSEGV, SIGSTOP, SIG_DFL, SIG_IGN, SI_KERNEL, SI_USER};
 use kernel_core::abi::sysno;
 
@@ -160,6 +160,13 @@ impl SignalState {
         if action.ignores(signal) {
             self.discard(SignalSet::of(signal));
         }
+    }
+
+    /// Whether children's ends are of no interest: SIGCHLD ignored, or SA_NOCLDWAIT.
+    /// Their zombies are then not kept for wait4.
+    pub fn ignores_children(&self) -> bool {
+        let action = self.action(SIGCHLD);
+        action.handler == SIG_IGN || action.flags & SA_NOCLDWAIT != 0
     }
 
     pub fn alt_stack(&self) -> AltStack {
@@ -354,8 +361,11 @@ pub fn deliver(process: &Process, user: &mut UserState) {
                 }
             }
             Disposition::Ignore | Disposition::Default(DefaultAction::Ignore | DefaultAction::Continue) => {}
-            Disposition::Default(DefaultAction::Terminate) => process.begin_exit(ExitStatus::Killed { signal, core_dumped: false }),
-            Disposition::Default(DefaultAction::CoreDump) => process.begin_exit(ExitStatus::Killed { signal, core_dumped: true }),
+            // timeshare writes no core files (RLIMIT_CORE is 0, as on a default
+            // Linux system), so a "core" signal terminates without the core flag.
+            Disposition::Default(DefaultAction::Terminate | DefaultAction::CoreDump) => {
+                process.begin_exit(ExitStatus::Killed { signal, core_dumped: false })
+            }
             Disposition::Default(DefaultAction::Stop) => {
                 let group = process::group_and_session(process.pid).map_or(0, |(group, _)| group);
                 // The terminal's stop signals mean nothing to an orphaned group: no
@@ -579,6 +589,7 @@ fn set_registers(frame: &mut TrapFrame, registers: &Registers) {
 /// Stops the process (job control): the parent hears of it (wait4 WUNTRACED, and
 /// SIGCHLD unless its SIGCHLD action has SA_NOCLDSTOP), and the process waits here
 /// until SIGCONT continues it (the parent hears of that too) or SIGKILL arrives.
+/// Any other signal, even a fatal one, waits for SIGCONT, as on Linux.
 fn stop(process: &Process, signal: u8) {
     {
         let mut state = process.signals.lock();
@@ -589,17 +600,18 @@ fn stop(process: &Process, signal: u8) {
     loop {
         {
             let mut state = process.signals.lock();
+            if !state.stopped {
+                break;
+            }
             if state.pending.contains(SIGKILL) {
                 state.stopped = false;
                 return;
             }
-            if !state.stopped {
-                break;
-            }
         }
         sched::block_ignoring_signals(WaitChannel::Stopped(process.pid));
     }
-    // Like Linux, the continued process itself tells its parent, once it runs.
+    // Like Linux, the continued process itself tells its parent, once it runs (even
+    // if SIGKILL followed SIGCONT: the parent hears of both).
     notify_parent_of_job(process, CLD_CONTINUED, SIGCONT);
 }
 

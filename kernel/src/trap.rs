@@ -80,7 +80,19 @@ fn fault(process: &Process, user: &mut UserState, exception: Exception) {
             } else {
                 Access::Read
             };
-            let resolved = process.memory.lock().as_mut().map(|memory| memory.fault_in(address, Some(kind)));
+            // An access the CPU made in supervisor mode (error code bit 2 clear) while
+            // the program ran is an implicit one (a descriptor table; QEMU's IRETQ
+            // reads its frame so, which SMAP refuses), and a reserved bit (bit 3)
+            // is not the program's doing: nothing to fault in, and resolving it
+            // would retry the instruction into the same fault forever.
+            const PF_USER: u64 = 1 << 2;
+            const PF_RESERVED: u64 = 1 << 3;
+            let implicit = user.frame.error_code & PF_USER == 0 || user.frame.error_code & PF_RESERVED != 0;
+            let resolved = if implicit {
+                Some(Err(Fault::Protection))
+            } else {
+                process.memory.lock().as_mut().map(|memory| memory.fault_in(address, Some(kind)))
+            };
             let code = match resolved {
                 Some(Ok(_)) => return,
                 Some(Err(Fault::Protection)) => SEGV_ACCERR,

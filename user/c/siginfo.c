@@ -38,6 +38,7 @@ static const char *yes(int condition) { return condition ? "yes" : "no"; }
 
 int main(void) {
     pid_t me = getpid();
+    long result;
     sigset_t extra;
     sigemptyset(&extra);
     sigaddset(&extra, SIGTERM);
@@ -64,11 +65,17 @@ int main(void) {
     sigaction(SIGUSR2, NULL, &now_action);
     printf("  SA_RESETHAND: handler now SIG_DFL %s\n", yes(now_action.sa_handler == SIG_DFL));
 
+    siginfo_t forged;
+    memset(&forged, 0, sizeof forged);
+    forged.si_code = SI_USER;
+    result = syscall(SYS_rt_sigqueueinfo, 999999, SIGUSR2, &forged);
+    printf("rt_sigqueueinfo claiming SI_USER to another process: %ld errno %d (EPERM %d)\n", result, errno, EPERM);
+
     install(SIGWINCH, 0, NULL);
     syscall(SYS_tgkill, me, me, SIGWINCH);
     printf("tgkill: signo %d code %d (SI_TKILL %d) pid is mine %s\n", last.si_signo, last.si_code, SI_TKILL,
            yes(last.si_pid == me));
-    long result = syscall(SYS_tgkill, me + 100000, me, SIGWINCH);
+    result = syscall(SYS_tgkill, me + 100000, me, SIGWINCH);
     printf("tgkill to another group: %ld errno %d (ESRCH %d)\n", result, errno, ESRCH);
     result = syscall(SYS_tkill, 0, SIGWINCH);
     printf("tkill tid 0: %ld errno %d (EINVAL %d)\n", result, errno, EINVAL);

@@ -1,14 +1,17 @@
 /* The mask: a blocked signal stays pending (sigpending) and is delivered as soon
  * as it is unblocked, before sigprocmask returns; several pending signals arrive
  * lowest number first; SIGKILL/SIGSTOP cannot be blocked; setting SIG_IGN discards
- * a pending signal; sigsuspend waits with a temporary mask. A fork child inherits
+ * a pending signal; sigsuspend waits with a temporary mask; sigtimedwait and
+ * sigwaitinfo take a signal without running its handler. A fork child inherits
  * the handlers and the mask but not the pending signals; execve keeps the mask and
  * ignored signals, and resets caught ones to SIG_DFL. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static char order[64];
@@ -91,6 +94,24 @@ int main(int argc, char **argv) {
     printf("sigsuspend: delivered %d, old mask back (SIGUSR1 blocked %s, SIGUSR2 blocked %s)\n", count,
            yes(sigismember(&mask, SIGUSR1)), yes(sigismember(&mask, SIGUSR2)));
     sigprocmask(SIG_UNBLOCK, &usr1, NULL);
+
+    /* sigtimedwait: takes a pending signal of the set (blocked) without its handler. */
+    count = 0;
+    sigset_t usr2 = only(SIGUSR2);
+    sigprocmask(SIG_BLOCK, &usr2, NULL);
+    struct timespec zero = {0, 0}, short_wait = {0, 30 * 1000 * 1000};
+    int taken = sigtimedwait(&usr2, NULL, &zero);
+    printf("sigtimedwait, nothing pending, no wait: %d %s\n", taken, errno == EAGAIN ? "EAGAIN" : strerror(errno));
+    taken = sigtimedwait(&usr2, NULL, &short_wait);
+    printf("sigtimedwait 30 ms, nothing comes: %d %s\n", taken, errno == EAGAIN ? "EAGAIN" : strerror(errno));
+    union sigval value = {.sival_int = 7};
+    sigqueue(getpid(), SIGUSR2, value);
+    siginfo_t info;
+    taken = sigwaitinfo(&usr2, &info);
+    sigpending(&pending);
+    printf("sigwaitinfo: %d, code %d (SI_QUEUE %d) value %d, handler ran %d time(s), still pending %s\n", taken,
+           info.si_code, SI_QUEUE, info.si_value.sival_int, count, yes(sigismember(&pending, SIGUSR2)));
+    sigprocmask(SIG_UNBLOCK, &usr2, NULL);
 
     /* fork: handlers and mask inherited, pending signals not. */
     sigset_t term = only(SIGTERM);

@@ -1,8 +1,10 @@
 /* Job control: SIGSTOP stops a child (it runs no more: the pipe it writes to stays
  * empty), waitpid(WUNTRACED) reports it once, SIGCONT continues it and
  * waitpid(WCONTINUED) reports that; the parent's SIGCHLD handler hears CLD_STOPPED,
- * CLD_CONTINUED, then CLD_KILLED; with SA_NOCLDSTOP only the end. A stopped child
- * still dies of SIGKILL. A stop signal discards a pending SIGCONT and vice versa. */
+ * CLD_CONTINUED, then CLD_KILLED (and CLD_CONTINUED even when SIGKILL follows
+ * SIGCONT at once); with SA_NOCLDSTOP only the end. A stopped child dies of SIGKILL
+ * at once, of SIGTERM only once continued. A stop signal discards a pending SIGCONT
+ * and vice versa. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -96,6 +98,41 @@ int main(void) {
     waitpid(child, &status, 0);
     printf("stopped, then SIGKILL: %s\n", describe(status));
     print_codes("with a handler");
+
+    /* SIGCONT then SIGKILL: the parent hears of it by SIGCHLD, taken with
+       sigwaitinfo. Whether that first SIGCHLD says CLD_CONTINUED or CLD_KILLED depends
+       on whether the child ran between the two kills (it reports its own
+       continuation, on Linux too), so only its arrival is printed. */
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, NULL);
+    child = writer(ends[1]);
+    kill(child, SIGSTOP);
+    waitpid(child, &status, WUNTRACED);
+    siginfo_t info;
+    sigwaitinfo(&chld, &info);
+    kill(child, SIGCHLD);
+    kill(child, SIGCONT);
+    waitpid(child, &status, WCONTINUED);
+    kill(child, SIGKILL);
+    waitpid(child, &status, 0);
+    sigwaitinfo(&chld, &info);
+    printf("stopped, an ignored signal, SIGCONT, SIGKILL: %s, then a SIGCHLD: %s\n", describe(status),
+           info.si_code == CLD_CONTINUED || info.si_code == CLD_KILLED ? "yes" : "no");
+    sigprocmask(SIG_UNBLOCK, &chld, NULL);
+
+    /* A stopped process dies of SIGKILL at once, of SIGTERM only once continued. */
+    child = writer(ends[1]);
+    kill(child, SIGSTOP);
+    waitpid(child, &status, WUNTRACED);
+    kill(child, SIGTERM);
+    sleep_ms(50);
+    waited = waitpid(child, &status, WNOHANG);
+    printf("stopped, then SIGTERM: still there %s", waited == 0 ? "yes" : "no");
+    kill(child, SIGCONT);
+    waitpid(child, &status, 0);
+    printf(", after SIGCONT: %s\n", describe(status));
 
     action.sa_flags |= SA_NOCLDSTOP;
     sigaction(SIGCHLD, &action, NULL);

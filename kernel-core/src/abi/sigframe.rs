@@ -345,7 +345,7 @@ pub mod xstate {
         let size = area.len() as u32;
         let sw: [u8; 48] = pack(&[
             &MAGIC1.to_le_bytes(),
-            &(size + MAGIC2_SIZE as u32).to_le_bytes(),
+            &size.saturating_add(MAGIC2_SIZE as u32).to_le_bytes(),
             &features.to_le_bytes(),
             &size.to_le_bytes(),
         ]);
@@ -614,6 +614,29 @@ mod tests {
         assert_eq!(restore(0x7000_0000, &image, &start, FEATURES, MASK).unwrap()[600], 0x99);
         // Too short to hold even the legacy region.
         assert_eq!(restore(0x7000_0000, &[0; 100], &start, FEATURES, MASK), None);
+    }
+
+    #[test]
+    fn arbitrary_input_never_panics() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..2000 {
+            let length = (next() % (AREA as u64 + 64)) as usize;
+            let source: Vec<u8> = (0..length).map(|_| next() as u8).collect();
+            let _ = restore(next(), &source, &initial(), next(), next() as u32);
+            let _ = restore(next() & !63, &source, &source, FEATURES, MASK);
+            let _ = declares_full_image(&source, length);
+            let _ = frame_image(&source, next());
+            let alt = AltStack { base: next(), size: next(), flags: next() as i32 };
+            let _ = place(next(), next() & 1 == 0, &alt, next());
+            let _ = alt.replaced(StackT { sp: next(), flags: next() as i32, size: next() }, next());
+            let _ = alt.report(next());
+        }
     }
 
     #[test]

@@ -87,7 +87,7 @@ pub const SUPPORT: &[(usize, Support)] = &[
     (GETSID, Full),
     (RT_SIGPENDING, Full),
     (RT_SIGTIMEDWAIT, Full),
-    (RT_SIGQUEUEINFO, Full),
+    (RT_SIGQUEUEINFO, Partial("real-time signals do not queue: one sent while the same one is pending is lost, as for standard signals")),
     (RT_SIGSUSPEND, Full),
     (SIGALTSTACK, Full),
     (GETPRIORITY, Full),

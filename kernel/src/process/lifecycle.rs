@@ -5,7 +5,7 @@ use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, Ordering};
 use alloc::vec::Vec;
 
-use super::{Creation, Entry, ExitStatus, Pid, Process, Stats, INIT_PID, TABLE};
+use super::{Creation, Entry, ExitStatus, Pid, Process, Stats, Table, INIT_PID, TABLE};
 use crate::arch::x86_64::debugcon::{self, Channel};
 use crate::arch::x86_64::power::{self, Shutdown};
 use crate::mm::kstack::UserState;
@@ -21,6 +21,7 @@ use kernel_core::record::Record;
 /// copy-on-write, its descriptors duplicated, its registers the parent's except
 /// that the system call returns 0 in the child. Returns the child.
 pub fn fork(parent: &Process, user: &UserState) -> Result<Arc<Process>, i64> {
+    release_detached();
     let memory = parent.memory.lock().as_mut().ok_or(ENOMEM)?.fork().map_err(|_| ENOMEM)?;
     let mut frame = *user.frame;
     frame.rax = 0;
@@ -114,7 +115,10 @@ fn report_and_power_off(status: ExitStatus) -> ! {
 }
 
 /// Marks `pid` a zombie, re-parents its children to init, and wakes the waiters.
-/// Returns the parent, to be signalled.
+/// Returns the parent, to be signalled. A zombie whose (new) parent ignores SIGCHLD
+/// or set SA_NOCLDWAIT is detached instead of waiting to be reaped: nobody will
+/// wait for it (Linux reaps it at once; here `release_detached` does, once its
+/// kernel stack is no longer in use).
 fn become_zombie(pid: Pid, status: ExitStatus) -> Option<Arc<Process>> {
     let mut table = TABLE.lock();
     let (parent, children) = {
@@ -122,15 +126,32 @@ fn become_zombie(pid: Pid, status: ExitStatus) -> Option<Arc<Process>> {
         entry.zombie = Some(status);
         (entry.parent, core::mem::take(&mut entry.children))
     };
+    let ignores_children =
+        |table: &Table, parent: Pid| table.entries.get(&parent).is_some_and(|entry| entry.process.signals.lock().ignores_children());
+    let init_ignores = ignores_children(&table, INIT_PID);
     let mut orphan_zombies = false;
-    for child in &children {
-        if let Some(entry) = table.entries.get_mut(child) {
+    let mut adopted = Vec::new();
+    for child in children {
+        if let Some(entry) = table.entries.get_mut(&child) {
+            if entry.zombie.is_some() && init_ignores {
+                entry.parent = DETACHED;
+                continue;
+            }
             entry.parent = INIT_PID;
             orphan_zombies |= entry.zombie.is_some();
+            adopted.push(child);
         }
     }
     if let Some(init) = table.entries.get_mut(&INIT_PID) {
-        init.children.extend(children);
+        init.children.extend(adopted);
+    }
+    if ignores_children(&table, parent) {
+        if let Some(parent_entry) = table.entries.get_mut(&parent) {
+            parent_entry.children.retain(|&child| child != pid);
+        }
+        if let Some(entry) = table.entries.get_mut(&pid) {
+            entry.parent = DETACHED;
+        }
     }
     let parent_process = table.entries.get(&parent).map(|entry| entry.process.clone());
     drop(table);
@@ -140,6 +161,31 @@ fn become_zombie(pid: Pid, status: ExitStatus) -> Option<Arc<Process>> {
     sched::wake_all(WaitChannel::Children(parent));
     sched::wake_all(WaitChannel::VforkDone(pid));
     parent_process
+}
+
+/// The parent of a zombie nobody will wait for.
+const DETACHED: Pid = 0;
+
+/// Removes the detached zombies from the table (see `become_zombie`). Called where
+/// the current process is alive, so every zombie's thread has switched away for good
+/// and its kernel stack can go.
+fn release_detached() {
+    let released: Vec<Pid> = {
+        let mut table = TABLE.lock();
+        let detached: Vec<Pid> = table
+            .entries
+            .iter()
+            .filter(|(&pid, entry)| entry.zombie.is_some() && entry.parent == DETACHED && pid != INIT_PID)
+            .map(|(&pid, _)| pid)
+            .collect();
+        for pid in &detached {
+            table.entries.remove(pid);
+        }
+        detached
+    };
+    for pid in released {
+        sched::forget(pid);
+    }
 }
 
 /// Which children a wait4 accepts.
@@ -164,6 +210,7 @@ pub struct ChildReport {
 /// created, as Linux does. With WNOHANG, returns Ok(None) instead of waiting. ECHILD
 /// when no child matches; ERESTARTSYS when a signal cuts the wait short.
 pub fn wait(parent: Pid, target: WaitTarget, options: WaitOptions) -> Result<Option<ChildReport>, i64> {
+    release_detached();
     loop {
         {
             let mut table = TABLE.lock();

@@ -34,12 +34,16 @@ pub fn rt_sigaction(context: &mut Context, [signal, new, old, set_size, ..]: [u6
     } else {
         None
     };
-    let previous = context.process.signals.lock().action(signal);
+    let previous = {
+        let mut state = context.process.signals.lock();
+        let previous = state.action(signal);
+        if let Some(action) = requested {
+            state.set_action(signal, action);
+        }
+        previous
+    };
     if old != 0 {
         context.copy_out(old, &previous.to_bytes())?;
-    }
-    if let Some(action) = requested {
-        context.process.signals.lock().set_action(signal, action);
     }
     Ok(0)
 }
@@ -159,12 +163,13 @@ pub fn sigaltstack(context: &mut Context, [new, old, ..]: [u64; 6]) -> Result<u6
         None
     };
     let current = context.process.signals.lock().alt_stack();
+    let replaced = requested.map(|requested| current.replaced(requested, sp)).transpose()?;
+    if let Some(replaced) = replaced {
+        context.process.signals.lock().set_alt_stack(replaced);
+    }
+    // As Linux, the old stack is reported only when the call succeeds.
     if old != 0 {
         context.copy_out(old, &current.report(sp).to_bytes())?;
-    }
-    if let Some(requested) = requested {
-        let replaced = current.replaced(requested, sp)?;
-        context.process.signals.lock().set_alt_stack(replaced);
     }
     Ok(0)
 }
