@@ -85,14 +85,14 @@ fn lookup(context: &Context, dirfd: u64, path: &[u8], flags: AtFlags) -> Result<
 }
 
 /// open: openat relative to the cwd.
-pub fn open(context: &mut Context, [path, flags, mode, ..]: [u64; 6]) -> Result<u64, i64> {
-    openat(context, [AT_FDCWD as u64, path, flags, mode, 0, 0])
+pub fn open(context: &mut Context, &[path, flags, mode, ..]: &[u64; 6]) -> Result<u64, i64> {
+    openat(context, &[AT_FDCWD as u64, path, flags, mode, 0, 0])
 }
 
 /// openat: see `fs::open::open` for the checks; the new descriptor is the lowest
 /// free one, close-on-exec with O_CLOEXEC. The mode (for O_CREAT) never matters:
 /// nothing can be created.
-pub fn openat(context: &mut Context, [dirfd, path, flags, _mode, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn openat(context: &mut Context, &[dirfd, path, flags, _mode, ..]: &[u64; 6]) -> Result<u64, i64> {
     let request = decode_open(flags);
     let path = read_path(context, path)?;
     if path.is_empty() {
@@ -110,23 +110,23 @@ fn copy_stat(context: &Context, address: u64, stat: &Stat) -> Result<u64, i64> {
 }
 
 /// stat: newfstatat relative to the cwd, following a final symlink.
-pub fn stat(context: &mut Context, [path, address, ..]: [u64; 6]) -> Result<u64, i64> {
-    newfstatat(context, [AT_FDCWD as u64, path, address, 0, 0, 0])
+pub fn stat(context: &mut Context, &[path, address, ..]: &[u64; 6]) -> Result<u64, i64> {
+    newfstatat(context, &[AT_FDCWD as u64, path, address, 0, 0, 0])
 }
 
 /// lstat: newfstatat relative to the cwd, not following a final symlink.
-pub fn lstat(context: &mut Context, [path, address, ..]: [u64; 6]) -> Result<u64, i64> {
-    newfstatat(context, [AT_FDCWD as u64, path, address, u64::from(AT_SYMLINK_NOFOLLOW), 0, 0])
+pub fn lstat(context: &mut Context, &[path, address, ..]: &[u64; 6]) -> Result<u64, i64> {
+    newfstatat(context, &[AT_FDCWD as u64, path, address, u64::from(AT_SYMLINK_NOFOLLOW), 0, 0])
 }
 
 /// fstat: works on every descriptor, O_PATH ones included.
-pub fn fstat(context: &mut Context, [fd, address, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn fstat(context: &mut Context, &[fd, address, ..]: &[u64; 6]) -> Result<u64, i64> {
     let file = context.process.files.lock().get_path(fd)?;
     copy_stat(context, address, &file.file.stat())
 }
 
 /// newfstatat with AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH and AT_NO_AUTOMOUNT.
-pub fn newfstatat(context: &mut Context, [dirfd, path, address, flags, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn newfstatat(context: &mut Context, &[dirfd, path, address, flags, ..]: &[u64; 6]) -> Result<u64, i64> {
     let flags = decode_stat_flags(flags)?;
     let path = read_path(context, path)?;
     let target = lookup(context, dirfd, &path, flags)?;
@@ -136,7 +136,7 @@ pub fn newfstatat(context: &mut Context, [dirfd, path, address, flags, ..]: [u64
 /// getdents64: as many whole records as fit in `length` bytes, from the
 /// directory's position on (`.` and `..` first). EFAULT for a buffer outside user
 /// space, ENOTDIR for anything but a directory, EINVAL when not one record fits.
-pub fn getdents64(context: &mut Context, [fd, address, length, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn getdents64(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Result<u64, i64> {
     let file = context.process.files.lock().get(fd)?;
     let length = u64::from(length as u32);
     check_user_range(address, length)?;
@@ -147,14 +147,14 @@ pub fn getdents64(context: &mut Context, [fd, address, length, ..]: [u64; 6]) ->
 }
 
 /// readlink: readlinkat relative to the cwd.
-pub fn readlink(context: &mut Context, [path, address, size, ..]: [u64; 6]) -> Result<u64, i64> {
-    readlinkat(context, [AT_FDCWD as u64, path, address, size, 0, 0])
+pub fn readlink(context: &mut Context, &[path, address, size, ..]: &[u64; 6]) -> Result<u64, i64> {
+    readlinkat(context, &[AT_FDCWD as u64, path, address, size, 0, 0])
 }
 
 /// readlinkat: the link's target, truncated to `size` bytes, without a NUL.
 /// EINVAL for a size ≤ 0 or a path that is no link; an empty path names `dirfd`
 /// (ENOENT unless that is an O_PATH descriptor of a link).
-pub fn readlinkat(context: &mut Context, [dirfd, path, address, size, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn readlinkat(context: &mut Context, &[dirfd, path, address, size, ..]: &[u64; 6]) -> Result<u64, i64> {
     let size = usize::try_from(size as i32).ok().filter(|&size| size > 0).ok_or(EINVAL)?;
     let path = read_path(context, path)?;
     let target = lookup(context, dirfd, &path, AtFlags { follow: false, empty_path: true })?;
@@ -168,20 +168,20 @@ pub fn readlinkat(context: &mut Context, [dirfd, path, address, size, ..]: [u64;
 }
 
 /// access: faccessat2 relative to the cwd, without flags.
-pub fn access(context: &mut Context, [path, mode, ..]: [u64; 6]) -> Result<u64, i64> {
-    faccessat2(context, [AT_FDCWD as u64, path, mode, 0, 0, 0])
+pub fn access(context: &mut Context, &[path, mode, ..]: &[u64; 6]) -> Result<u64, i64> {
+    faccessat2(context, &[AT_FDCWD as u64, path, mode, 0, 0, 0])
 }
 
 /// faccessat: faccessat2 without flags (the system call has none).
-pub fn faccessat(context: &mut Context, [dirfd, path, mode, ..]: [u64; 6]) -> Result<u64, i64> {
-    faccessat2(context, [dirfd, path, mode, 0, 0, 0])
+pub fn faccessat(context: &mut Context, &[dirfd, path, mode, ..]: &[u64; 6]) -> Result<u64, i64> {
+    faccessat2(context, &[dirfd, path, mode, 0, 0, 0])
 }
 
 /// faccessat2, for a process that is root (as every process is): reading and
 /// writing are allowed by permission bits, but writing a regular file, directory
 /// or link of the read-only tree is EROFS; executing needs an x bit somewhere,
 /// except for directories (EACCES).
-pub fn faccessat2(context: &mut Context, [dirfd, path, mode, flags, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn faccessat2(context: &mut Context, &[dirfd, path, mode, flags, ..]: &[u64; 6]) -> Result<u64, i64> {
     let wanted = decode_access(mode)?;
     let flags = decode_faccessat2_flags(flags)?;
     let path = read_path(context, path)?;
@@ -199,7 +199,7 @@ pub fn faccessat2(context: &mut Context, [dirfd, path, mode, flags, ..]: [u64; 6
 
 /// getcwd: the absolute path with its NUL; ERANGE when `size` is too small.
 /// Returns the length copied, NUL included (the system call's convention).
-pub fn getcwd(context: &mut Context, [address, size, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn getcwd(context: &mut Context, &[address, size, ..]: &[u64; 6]) -> Result<u64, i64> {
     let cwd = context.process.details.lock().cwd;
     let mut path = initrd::tree().path_of(cwd).into_bytes();
     path.push(0);
@@ -218,14 +218,14 @@ fn change_directory(context: &Context, node: Option<NodeId>) -> Result<u64, i64>
 }
 
 /// chdir: to the directory `path` names (symlinks followed).
-pub fn chdir(context: &mut Context, [path, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn chdir(context: &mut Context, &[path, ..]: &[u64; 6]) -> Result<u64, i64> {
     let path = read_path(context, path)?;
     let target = lookup(context, AT_FDCWD as u64, &path, AtFlags { follow: true, empty_path: false })?;
     change_directory(context, target.node())
 }
 
 /// fchdir: to the directory a descriptor (O_PATH ones included) names.
-pub fn fchdir(context: &mut Context, [fd, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn fchdir(context: &mut Context, &[fd, ..]: &[u64; 6]) -> Result<u64, i64> {
     let file = context.process.files.lock().get_path(fd)?;
     change_directory(context, file.file.node())
 }

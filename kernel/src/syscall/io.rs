@@ -225,20 +225,20 @@ fn never_blocks(file: &OpenFile) -> bool {
 }
 
 /// read: see `OpenFile::read` (access mode, O_NONBLOCK, the position).
-pub fn read(context: &mut Context, [fd, address, length, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn read(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Result<u64, i64> {
     let file = file(context, fd)?;
     read_to_user(context, &[Iovec { base: address, len: length }], never_blocks(&file), |buffer| file.read(buffer))
 }
 
 /// write: see `OpenFile::write`.
-pub fn write(context: &mut Context, [fd, address, length, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn write(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Result<u64, i64> {
     let file = file(context, fd)?;
     write_from_user(context, &file, &[Iovec { base: address, len: length }])
 }
 
 /// pread64: reads at `offset` without moving the position. EINVAL for a negative
 /// offset, ESPIPE for pipes and terminals.
-pub fn pread64(context: &mut Context, [fd, address, length, offset, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn pread64(context: &mut Context, &[fd, address, length, offset, ..]: &[u64; 6]) -> Result<u64, i64> {
     let offset = u64::try_from(offset as i64).map_err(|_| EINVAL)?;
     let file = file(context, fd)?;
     // An empty read makes the descriptor checks (ESPIPE, EBADF) before the buffer's.
@@ -267,21 +267,21 @@ fn read_iovecs(context: &Context, address: u64, count: u64) -> Result<Vec<Iovec>
 }
 
 /// readv: one read spread over the buffers, in order.
-pub fn readv(context: &mut Context, [fd, address, count, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn readv(context: &mut Context, &[fd, address, count, ..]: &[u64; 6]) -> Result<u64, i64> {
     let file = file(context, fd)?;
     let iovecs = read_iovecs(context, address, count)?;
     read_to_user(context, &iovecs, never_blocks(&file), |buffer| file.read(buffer))
 }
 
 /// writev: the buffers, in order, written as one sequence.
-pub fn writev(context: &mut Context, [fd, address, count, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn writev(context: &mut Context, &[fd, address, count, ..]: &[u64; 6]) -> Result<u64, i64> {
     let file = file(context, fd)?;
     let iovecs = read_iovecs(context, address, count)?;
     write_from_user(context, &file, &iovecs)
 }
 
 /// lseek: EINVAL for an unknown `whence` (checked before ESPIPE, as Linux does).
-pub fn lseek(context: &mut Context, [fd, offset, whence, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn lseek(context: &mut Context, &[fd, offset, whence, ..]: &[u64; 6]) -> Result<u64, i64> {
     let file = file(context, fd)?;
     let whence = decode_whence(whence)?;
     file.seek(whence, offset as i64)
@@ -292,7 +292,7 @@ pub fn lseek(context: &mut Context, [fd, offset, whence, ..]: [u64; 6]) -> Resul
 /// `out_fd`. EINVAL for an input that is not a regular file (BusyBox then falls
 /// back on read and write), ESPIPE for an offset on a stream, EINVAL for an output
 /// opened with O_APPEND, as Linux answers.
-pub fn sendfile(context: &mut Context, [out_fd, in_fd, offset_address, count, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn sendfile(context: &mut Context, &[out_fd, in_fd, offset_address, count, ..]: &[u64; 6]) -> Result<u64, i64> {
     // The checks in Linux's order (do_sendfile, then do_splice_direct).
     let input = file(context, in_fd)?;
     if !input.readable() {
@@ -349,7 +349,7 @@ pub fn sendfile(context: &mut Context, [out_fd, in_fd, offset_address, count, ..
 /// ioctl: the requests Linux serves for every descriptor (FIOCLEX and FIONCLEX
 /// set and clear close-on-exec, FIONBIO sets O_NONBLOCK from an int), then the
 /// file's own.
-pub fn ioctl(context: &mut Context, [fd, request, argument, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn ioctl(context: &mut Context, &[fd, request, argument, ..]: &[u64; 6]) -> Result<u64, i64> {
     let file = file(context, fd)?;
     match request {
         FIOCLEX | FIONCLEX => {
@@ -371,7 +371,7 @@ pub fn ioctl(context: &mut Context, [fd, request, argument, ..]: [u64; 6]) -> Re
 /// fcntl: F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD/F_SETFD (FD_CLOEXEC), F_GETFL/F_SETFL
 /// (O_APPEND and O_NONBLOCK change; the access mode is reported); other commands
 /// are EINVAL. On an O_PATH descriptor all but F_SETFL work (that one is EBADF).
-pub fn fcntl(context: &mut Context, [fd, command, argument, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn fcntl(context: &mut Context, &[fd, command, argument, ..]: &[u64; 6]) -> Result<u64, i64> {
     let mut files = context.process.files.lock();
     let file = files.get_path(fd)?;
     let command = decode_fcntl(command)?;
@@ -394,17 +394,17 @@ pub fn fcntl(context: &mut Context, [fd, command, argument, ..]: [u64; 6]) -> Re
 }
 
 /// close: O_PATH descriptors included.
-pub fn close(context: &mut Context, [fd, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn close(context: &mut Context, &[fd, ..]: &[u64; 6]) -> Result<u64, i64> {
     context.process.files.lock().close(fd).map(|()| 0)
 }
 
 /// dup: the lowest free descriptor, sharing the open file description.
-pub fn dup(context: &mut Context, [fd, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn dup(context: &mut Context, &[fd, ..]: &[u64; 6]) -> Result<u64, i64> {
     context.process.files.lock().duplicate(fd, 0, false)
 }
 
 /// dup2: onto `new` (closed first); onto itself only checks that `old` is open.
-pub fn dup2(context: &mut Context, [old, new, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn dup2(context: &mut Context, &[old, new, ..]: &[u64; 6]) -> Result<u64, i64> {
     let mut files = context.process.files.lock();
     if old == new {
         files.get_path(old)?;
@@ -414,7 +414,7 @@ pub fn dup2(context: &mut Context, [old, new, ..]: [u64; 6]) -> Result<u64, i64>
 }
 
 /// dup3: dup2 with O_CLOEXEC; onto itself is EINVAL.
-pub fn dup3(context: &mut Context, [old, new, flags, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn dup3(context: &mut Context, &[old, new, flags, ..]: &[u64; 6]) -> Result<u64, i64> {
     if old == new || flags & !u64::from(O_CLOEXEC) != 0 {
         return Err(EINVAL);
     }
@@ -422,12 +422,12 @@ pub fn dup3(context: &mut Context, [old, new, flags, ..]: [u64; 6]) -> Result<u6
 }
 
 /// pipe: pipe2 without flags.
-pub fn pipe(context: &mut Context, [address, ..]: [u64; 6]) -> Result<u64, i64> {
-    pipe2(context, [address, 0, 0, 0, 0, 0])
+pub fn pipe(context: &mut Context, &[address, ..]: &[u64; 6]) -> Result<u64, i64> {
+    pipe2(context, &[address, 0, 0, 0, 0, 0])
 }
 
 /// pipe2 with O_CLOEXEC and O_NONBLOCK (on both ends); other flags are EINVAL.
-pub fn pipe2(context: &mut Context, [address, flags, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn pipe2(context: &mut Context, &[address, flags, ..]: &[u64; 6]) -> Result<u64, i64> {
     if flags & !u64::from(O_CLOEXEC | O_NONBLOCK) != 0 {
         return Err(EINVAL);
     }

@@ -34,7 +34,7 @@ pub struct Context<'a, 'u> {
 }
 
 /// A handler: the six argument registers in, the result or a (positive) errno out.
-type Handler = fn(&mut Context, [u64; 6]) -> Result<u64, i64>;
+type Handler = fn(&mut Context, &[u64; 6]) -> Result<u64, i64>;
 
 /// Every implemented call. Keep sorted by number.
 const HANDLERS: &[(usize, Handler)] = &[
@@ -246,9 +246,12 @@ pub fn dispatch(process: &Arc<Process>, user: &mut UserState) {
 /// Runs the handler of `entry` on the caller's registers; the result goes in rax.
 fn serve(process: &Arc<Process>, user: &mut UserState, entry: Entry) {
     Stats::add(&process.stats.system_calls, 1);
-    let (number, args) = user.frame.syscall_args();
+    let (number, arguments) = user.frame.syscall_args();
+    // A copy (the adjacent registers make it three vector moves): handlers such as
+    // execve and sigreturn rewrite the frame the arguments came from.
+    let arguments = *arguments;
     let result = match entry.handler {
-        Some(handler) => handler(&mut Context { process, user }, args),
+        Some(handler) => handler(&mut Context { process, user }, &arguments),
         None => Err(ENOSYS),
     };
     user.frame.rax = match result {

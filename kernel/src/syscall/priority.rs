@@ -42,14 +42,14 @@ fn targets(context: &Context, which: u64, who: u64) -> Result<Vec<Arc<Process>>,
 
 /// getpriority(which, who): `20 - nice` of the most favoured target (1..=40), as the
 /// raw system call returns it (the C library's wrapper returns `20 - result`).
-pub fn getpriority(context: &mut Context, [which, who, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn getpriority(context: &mut Context, &[which, who, ..]: &[u64; 6]) -> Result<u64, i64> {
     let lowest = targets(context, which, who)?.iter().map(|process| process.nice.load(Ordering::Relaxed)).min().unwrap_or(0);
     Ok(priority_result(lowest))
 }
 
 /// setpriority(which, who, nice): sets the nice value (clamped to -20..=19) of every
 /// target and tells the policy.
-pub fn setpriority(context: &mut Context, [which, who, prio, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn setpriority(context: &mut Context, &[which, who, prio, ..]: &[u64; 6]) -> Result<u64, i64> {
     let nice = nice_from_priority_arg(prio);
     for process in targets(context, which, who)? {
         process.nice.store(nice, Ordering::Relaxed);

@@ -18,30 +18,30 @@ use kernel_core::abi::{decode_clone, signal as signals, CloneKind, ARCH_GET_FS, 
 use kernel_core::initstack::MAX_ARG_COUNT;
 use kernel_core::sched::Arrival;
 
-pub fn getpid(context: &mut Context, _args: [u64; 6]) -> Result<u64, i64> {
+pub fn getpid(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
     Ok(u64::from(context.process.pid))
 }
 
-pub fn getppid(context: &mut Context, _args: [u64; 6]) -> Result<u64, i64> {
+pub fn getppid(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
     Ok(u64::from(process::parent_of(context.process.pid)))
 }
 
-pub fn sched_yield(_context: &mut Context, _args: [u64; 6]) -> Result<u64, i64> {
+pub fn sched_yield(_context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
     sched::yield_cpu(Arrival::Yielded);
     Ok(0)
 }
 
-pub fn exit(context: &mut Context, [status, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn exit(context: &mut Context, &[status, ..]: &[u64; 6]) -> Result<u64, i64> {
     context.process.begin_exit(ExitStatus::Exited(status as u8));
     Ok(0)
 }
 
-pub fn set_tid_address(context: &mut Context, [address, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn set_tid_address(context: &mut Context, &[address, ..]: &[u64; 6]) -> Result<u64, i64> {
     context.process.details.lock().clear_child_tid = address;
     Ok(u64::from(context.process.pid))
 }
 
-pub fn arch_prctl(context: &mut Context, [code, address, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn arch_prctl(context: &mut Context, &[code, address, ..]: &[u64; 6]) -> Result<u64, i64> {
     let process = context.process;
     match code {
         ARCH_SET_FS | ARCH_SET_GS => {
@@ -62,7 +62,7 @@ pub fn arch_prctl(context: &mut Context, [code, address, ..]: [u64; 6]) -> Resul
     }
 }
 
-pub fn fork(context: &mut Context, _args: [u64; 6]) -> Result<u64, i64> {
+pub fn fork(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
     let child = lifecycle::fork(context.process, context.user)?;
     Ok(u64::from(child.pid))
 }
@@ -70,7 +70,7 @@ pub fn fork(context: &mut Context, _args: [u64; 6]) -> Result<u64, i64> {
 /// vfork, as a fork whose parent then waits until the child execs or exits: the
 /// same observable behaviour for every program that uses vfork as POSIX allows
 /// (the child only calls execve or _exit), without sharing the address space.
-pub fn vfork(context: &mut Context, _args: [u64; 6]) -> Result<u64, i64> {
+pub fn vfork(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
     let child = lifecycle::fork(context.process, context.user)?;
     wait_for_vfork_child(child.pid);
     Ok(u64::from(child.pid))
@@ -92,7 +92,7 @@ fn child_has_execed(child: &process::Process) -> bool {
 /// clone with the fork-like flags: a new process (optionally on a new stack, with a
 /// TLS pointer, and writing its tid where asked). Threads and shared-memory clones
 /// are not supported: ENOSYS; flags that need sharing timeshare does not do: EINVAL.
-pub fn clone(context: &mut Context, [flags, stack, parent_tid, child_tid, tls_pointer, _]: [u64; 6]) -> Result<u64, i64> {
+pub fn clone(context: &mut Context, &[flags, stack, parent_tid, child_tid, tls_pointer, _]: &[u64; 6]) -> Result<u64, i64> {
     let request = decode_clone(flags)?;
     if request.unsupported_flags != 0 {
         return Err(EINVAL);
@@ -151,7 +151,7 @@ fn read_string_array(context: &Context, address: u64) -> Result<Vec<Vec<u8>>, i6
 /// 32 pages, NUL included).
 const MAX_ARG_STRLEN: usize = 32 * 4096 - 1;
 
-pub fn execve(context: &mut Context, [path, argv, envp, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn execve(context: &mut Context, &[path, argv, envp, ..]: &[u64; 6]) -> Result<u64, i64> {
     let path = context.read_string(path, PATH_MAX - 1)?;
     let mut argv = read_string_array(context, argv)?;
     let envp = read_string_array(context, envp)?;
@@ -167,7 +167,7 @@ pub fn execve(context: &mut Context, [path, argv, envp, ..]: [u64; 6]) -> Result
     Ok(0)
 }
 
-pub fn wait4(context: &mut Context, [pid, status_address, options, usage_address, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn wait4(context: &mut Context, &[pid, status_address, options, usage_address, ..]: &[u64; 6]) -> Result<u64, i64> {
     let options = decode_wait4_options(options)?;
     let target = match pid as i32 {
         -1 => WaitTarget::Any,
@@ -185,7 +185,7 @@ pub fn wait4(context: &mut Context, [pid, status_address, options, usage_address
     Ok(u64::from(report.pid))
 }
 
-pub fn kill(context: &mut Context, [pid, signal_number, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn kill(context: &mut Context, &[pid, signal_number, ..]: &[u64; 6]) -> Result<u64, i64> {
     let signal_number = match signal_number as i32 {
         0 => None,
         _ => Some(signals::decode(signal_number).ok_or(EINVAL)?),
@@ -220,7 +220,7 @@ const PR_GET_NAME: u64 = 16;
 const TASK_COMM_LEN: usize = 16;
 
 /// prctl: the process name (PR_SET_NAME/PR_GET_NAME); other options are EINVAL.
-pub fn prctl(context: &mut Context, [option, address, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn prctl(context: &mut Context, &[option, address, ..]: &[u64; 6]) -> Result<u64, i64> {
     match option {
         PR_SET_NAME => {
             let mut name = [0u8; TASK_COMM_LEN];

@@ -9,7 +9,7 @@ use kernel_core::abi::{decode_resource, Rlimit, Rusage, RUSAGE_CHILDREN, RUSAGE_
 /// prlimit64(pid, resource, new, old): reads and/or sets a limit of the caller or
 /// of another process (every process runs as root, so any may be changed). Raising
 /// a hard limit is allowed (root), as on Linux.
-pub fn prlimit64(context: &mut Context, [pid, resource, new_address, old_address, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn prlimit64(context: &mut Context, &[pid, resource, new_address, old_address, ..]: &[u64; 6]) -> Result<u64, i64> {
     let resource = decode_resource(resource)?;
     let target = match pid as i32 {
         0 => context.process.clone(),
@@ -37,15 +37,15 @@ pub fn prlimit64(context: &mut Context, [pid, resource, new_address, old_address
     Ok(0)
 }
 
-pub fn getrlimit(context: &mut Context, [resource, address, ..]: [u64; 6]) -> Result<u64, i64> {
-    prlimit64(context, [0, resource, 0, address, 0, 0])
+pub fn getrlimit(context: &mut Context, &[resource, address, ..]: &[u64; 6]) -> Result<u64, i64> {
+    prlimit64(context, &[0, resource, 0, address, 0, 0])
 }
 
-pub fn setrlimit(context: &mut Context, [resource, address, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn setrlimit(context: &mut Context, &[resource, address, ..]: &[u64; 6]) -> Result<u64, i64> {
     if address == 0 {
         return Err(EFAULT);
     }
-    prlimit64(context, [0, resource, address, 0, 0, 0])
+    prlimit64(context, &[0, resource, address, 0, 0, 0])
 }
 
 /// The usage of the reaped children of `process`.
@@ -57,7 +57,7 @@ fn children_usage(process: &process::Process) -> Rusage {
     }
 }
 
-pub fn getrusage(context: &mut Context, [who, address, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn getrusage(context: &mut Context, &[who, address, ..]: &[u64; 6]) -> Result<u64, i64> {
     let usage = match who as i32 {
         RUSAGE_SELF | RUSAGE_THREAD => context.process.usage(),
         RUSAGE_CHILDREN => children_usage(context.process),
@@ -71,7 +71,7 @@ pub fn getrusage(context: &mut Context, [who, address, ..]: [u64; 6]) -> Result<
 const USER_HZ: u64 = 100;
 
 /// times: CPU times in clock ticks; returns ticks since boot.
-pub fn times(context: &mut Context, [address, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn times(context: &mut Context, &[address, ..]: &[u64; 6]) -> Result<u64, i64> {
     if address != 0 {
         let own = context.process.usage();
         let children = children_usage(context.process);
@@ -85,7 +85,7 @@ pub fn times(context: &mut Context, [address, ..]: [u64; 6]) -> Result<u64, i64>
     Ok(time::monotonic_ns() / (1_000_000_000 / USER_HZ))
 }
 
-pub fn umask(context: &mut Context, [mask, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn umask(context: &mut Context, &[mask, ..]: &[u64; 6]) -> Result<u64, i64> {
     let mut details = context.process.details.lock();
     let old = details.umask;
     details.umask = mask as u32 & 0o777;
@@ -96,7 +96,7 @@ pub fn umask(context: &mut Context, [mask, ..]: [u64; 6]) -> Result<u64, i64> {
 const CPU_MASK: u64 = 1;
 
 /// sched_getaffinity: writes the mask (8 bytes) and returns its size, as Linux does.
-pub fn sched_getaffinity(context: &mut Context, [pid, length, address, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn sched_getaffinity(context: &mut Context, &[pid, length, address, ..]: &[u64; 6]) -> Result<u64, i64> {
     if pid != 0 && process::find(pid as u32).is_none() {
         return Err(ESRCH);
     }
@@ -108,7 +108,7 @@ pub fn sched_getaffinity(context: &mut Context, [pid, length, address, ..]: [u64
 }
 
 /// sched_setaffinity: accepted when the mask includes the one CPU.
-pub fn sched_setaffinity(context: &mut Context, [pid, length, address, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn sched_setaffinity(context: &mut Context, &[pid, length, address, ..]: &[u64; 6]) -> Result<u64, i64> {
     if pid != 0 && process::find(pid as u32).is_none() {
         return Err(ESRCH);
     }

@@ -22,7 +22,7 @@ const SIGSET_SIZE: u64 = 8;
 
 /// rt_sigaction(signal, act, oldact, sigsetsize): EINVAL for a bad signal or size,
 /// or for changing SIGKILL/SIGSTOP (reading them is fine).
-pub fn rt_sigaction(context: &mut Context, [signal, new, old, set_size, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn rt_sigaction(context: &mut Context, &[signal, new, old, set_size, ..]: &[u64; 6]) -> Result<u64, i64> {
     let signal = signals::decode(signal).ok_or(EINVAL)?;
     if set_size != SIGSET_SIZE || (new != 0 && matches!(signal, SIGKILL | SIGSTOP)) {
         return Err(EINVAL);
@@ -48,7 +48,7 @@ pub fn rt_sigaction(context: &mut Context, [signal, new, old, set_size, ..]: [u6
     Ok(0)
 }
 
-pub fn rt_sigprocmask(context: &mut Context, [how, set, old_set, set_size, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn rt_sigprocmask(context: &mut Context, &[how, set, old_set, set_size, ..]: &[u64; 6]) -> Result<u64, i64> {
     if set_size != SIGSET_SIZE {
         return Err(EINVAL);
     }
@@ -71,7 +71,7 @@ pub fn rt_sigprocmask(context: &mut Context, [how, set, old_set, set_size, ..]: 
 
 /// rt_sigpending(set, sigsetsize): the pending signals that are blocked; as Linux,
 /// a size up to 8 bytes writes that many.
-pub fn rt_sigpending(context: &mut Context, [set, set_size, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn rt_sigpending(context: &mut Context, &[set, set_size, ..]: &[u64; 6]) -> Result<u64, i64> {
     if set_size > SIGSET_SIZE {
         return Err(EINVAL);
     }
@@ -82,7 +82,7 @@ pub fn rt_sigpending(context: &mut Context, [set, set_size, ..]: [u64; 6]) -> Re
 
 /// rt_sigreturn: back from a handler (see `signal::sigreturn`). A frame that cannot
 /// be restored is a SIGSEGV, as on Linux.
-pub fn rt_sigreturn(context: &mut Context, _args: [u64; 6]) -> Result<u64, i64> {
+pub fn rt_sigreturn(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
     match signal::sigreturn(context.process, context.user) {
         Ok(rax) => Ok(rax),
         Err(()) => {
@@ -100,13 +100,13 @@ fn sleep_until_signal() -> Result<u64, i64> {
     Err(ERESTARTNOHAND)
 }
 
-pub fn pause(_context: &mut Context, _args: [u64; 6]) -> Result<u64, i64> {
+pub fn pause(_context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
     sleep_until_signal()
 }
 
 /// rt_sigsuspend(mask, sigsetsize): waits for a signal with `mask` as the mask; the
 /// old mask comes back once the handler returns.
-pub fn rt_sigsuspend(context: &mut Context, [mask, set_size, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn rt_sigsuspend(context: &mut Context, &[mask, set_size, ..]: &[u64; 6]) -> Result<u64, i64> {
     if set_size != SIGSET_SIZE {
         return Err(EINVAL);
     }
@@ -119,7 +119,7 @@ pub fn rt_sigsuspend(context: &mut Context, [mask, set_size, ..]: [u64; 6]) -> R
 /// (blocked or not) without running its handler, waiting up to `timeout` (forever if
 /// null) with `set` unblocked. EAGAIN when the time runs out, EINTR when another
 /// signal arrives (it is then delivered).
-pub fn rt_sigtimedwait(context: &mut Context, [set, info, timeout, set_size, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn rt_sigtimedwait(context: &mut Context, &[set, info, timeout, set_size, ..]: &[u64; 6]) -> Result<u64, i64> {
     if set_size != SIGSET_SIZE {
         return Err(EINVAL);
     }
@@ -153,7 +153,7 @@ pub fn rt_sigtimedwait(context: &mut Context, [set, info, timeout, set_size, ..]
 
 /// sigaltstack(new, old): see `AltStack::replaced` for the rules; the program's
 /// stack pointer decides whether it runs on the alternate stack now.
-pub fn sigaltstack(context: &mut Context, [new, old, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn sigaltstack(context: &mut Context, &[new, old, ..]: &[u64; 6]) -> Result<u64, i64> {
     let sp = context.user.frame.rsp;
     let requested = if new != 0 {
         let mut raw = [0u8; StackT::SIZE];
@@ -204,12 +204,12 @@ fn thread_kill_info(context: &Context, signal: u64) -> Result<Option<SigInfo>, i
     }
 }
 
-pub fn tkill(context: &mut Context, [tid, signal, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn tkill(context: &mut Context, &[tid, signal, ..]: &[u64; 6]) -> Result<u64, i64> {
     let info = thread_kill_info(context, signal)?;
     send_to_thread(None, tid, info)
 }
 
-pub fn tgkill(context: &mut Context, [group, tid, signal, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn tgkill(context: &mut Context, &[group, tid, signal, ..]: &[u64; 6]) -> Result<u64, i64> {
     let info = thread_kill_info(context, signal)?;
     send_to_thread(Some(group), tid, info)
 }
@@ -217,7 +217,7 @@ pub fn tgkill(context: &mut Context, [group, tid, signal, ..]: [u64; 6]) -> Resu
 /// rt_sigqueueinfo(pid, signal, info): sends the program's own siginfo. As Linux, a
 /// process may only claim to be the kernel or kill (si_code >= 0, or SI_TKILL) to
 /// itself: EPERM otherwise.
-pub fn rt_sigqueueinfo(context: &mut Context, [pid, signal, info, ..]: [u64; 6]) -> Result<u64, i64> {
+pub fn rt_sigqueueinfo(context: &mut Context, &[pid, signal, info, ..]: &[u64; 6]) -> Result<u64, i64> {
     let mut raw = [0u8; SigInfo::SIZE];
     context.copy_in(info, &mut raw)?;
     let pid = int_arg(pid);

@@ -40,16 +40,18 @@ pub struct TrapFrame {
     pub r14: u64,
     pub r13: u64,
     pub r12: u64,
-    pub r11: u64,
-    pub r10: u64,
-    pub r9: u64,
-    pub r8: u64,
     pub rbp: u64,
+    pub rbx: u64,
+    /// The six system-call argument registers, in argument order and adjacent, so
+    /// a handler reads them in place (`syscall_args`).
     pub rdi: u64,
     pub rsi: u64,
     pub rdx: u64,
+    pub r10: u64,
+    pub r8: u64,
+    pub r9: u64,
+    pub r11: u64,
     pub rcx: u64,
-    pub rbx: u64,
     pub rax: u64,
     /// Which entry: an IDT vector, or SYSCALL_VECTOR.
     vector: u64,
@@ -101,8 +103,19 @@ impl TrapFrame {
     }
 
     /// The system call number and its six arguments, in the Linux x86_64 ABI.
-    pub fn syscall_args(&self) -> (u64, [u64; 6]) {
-        (self.rax, [self.rdi, self.rsi, self.rdx, self.r10, self.r8, self.r9])
+    pub fn syscall_args(&self) -> (u64, &[u64; 6]) {
+        const _: () = assert!(
+            offset_of!(TrapFrame, r9) - offset_of!(TrapFrame, rdi) == 5 * 8
+                && offset_of!(TrapFrame, rsi) == offset_of!(TrapFrame, rdi) + 8
+                && offset_of!(TrapFrame, rdx) == offset_of!(TrapFrame, rdi) + 16
+                && offset_of!(TrapFrame, r10) == offset_of!(TrapFrame, rdi) + 24
+                && offset_of!(TrapFrame, r8) == offset_of!(TrapFrame, rdi) + 32
+        );
+        // SAFETY: the struct is repr(C) and the six argument registers are adjacent
+        // u64 fields in argument order (checked above), so they form a [u64; 6];
+        // the borrow of `self` covers them.
+        let arguments = unsafe { &*(&self.rdi as *const u64 as *const [u64; 6]) };
+        (self.rax, arguments)
     }
 }
 
@@ -291,16 +304,16 @@ trap_common:
     jz trap_in_kernel
     swapgs
     push %rax
-    push %rbx
     push %rcx
+    push %r11
+    push %r9
+    push %r8
+    push %r10
     push %rdx
     push %rsi
     push %rdi
+    push %rbx
     push %rbp
-    push %r8
-    push %r9
-    push %r10
-    push %r11
     push %r12
     push %r13
     push %r14
@@ -349,16 +362,16 @@ enter_user_mode:
     pop %r14
     pop %r13
     pop %r12
-    pop %r11
-    pop %r10
-    pop %r9
-    pop %r8
     pop %rbp
+    pop %rbx
     pop %rdi
     pop %rsi
     pop %rdx
+    pop %r10
+    pop %r8
+    pop %r9
+    pop %r11
     pop %rcx
-    pop %rbx
     pop %rax
     mov 16(%rsp), %rcx           /* rip */
     mov 32(%rsp), %r11           /* rflags */
@@ -370,16 +383,16 @@ enter_user_mode:
     pop %r14
     pop %r13
     pop %r12
-    pop %r11
-    pop %r10
-    pop %r9
-    pop %r8
     pop %rbp
+    pop %rbx
     pop %rdi
     pop %rsi
     pop %rdx
+    pop %r10
+    pop %r8
+    pop %r9
+    pop %r11
     pop %rcx
-    pop %rbx
     pop %rax
     add $16, %rsp                /* vector, error code */
     swapgs
@@ -389,16 +402,16 @@ enter_user_mode:
        bug. No stack switch, no swapgs: GS already points at the per-CPU data. */
 trap_in_kernel:
     push %rax
-    push %rbx
     push %rcx
+    push %r11
+    push %r9
+    push %r8
+    push %r10
     push %rdx
     push %rsi
     push %rdi
+    push %rbx
     push %rbp
-    push %r8
-    push %r9
-    push %r10
-    push %r11
     push %r12
     push %r13
     push %r14
@@ -410,16 +423,16 @@ trap_in_kernel:
     pop %r14
     pop %r13
     pop %r12
-    pop %r11
-    pop %r10
-    pop %r9
-    pop %r8
     pop %rbp
+    pop %rbx
     pop %rdi
     pop %rsi
     pop %rdx
+    pop %r10
+    pop %r8
+    pop %r9
+    pop %r11
     pop %rcx
-    pop %rbx
     pop %rax
     add $16, %rsp
     iretq
