@@ -178,6 +178,20 @@ struct BootArgs {
     /// events that find it full are dropped and counted
     #[arg(long, value_name = "EVENTS", default_value_t = DEFAULT_TRACE_EVENTS, value_parser = parse_trace_events)]
     trace_buffer: u32,
+    /// Debug only: a kernel command-line option for testing the kernel itself, such as
+    /// `selftest=panic` (see kernel-core's cmdline); repeatable
+    #[arg(long = "kernel-arg", value_name = "KEY=VALUE", hide = true, value_parser = parse_kernel_arg)]
+    kernel_arg: Vec<String>,
+}
+
+/// A `--kernel-arg`: one `key=value` word the kernel's command-line parser accepts
+/// (for the options the CLI has no flag of its own for: `selftest`).
+fn parse_kernel_arg(text: &str) -> Result<String, String> {
+    let options = cmdline::parse(text).map_err(|e| e.to_string())?;
+    if options.selftest.is_none() {
+        return Err(format!("`{text}`: only selftest=... is passed this way"));
+    }
+    Ok(text.to_string())
 }
 
 /// The trace buffer's default size: 4 MiB of guest kernel heap, room for a few
@@ -395,6 +409,7 @@ fn kernel_options(boot: &BootArgs, init: String, init_args: Vec<Vec<u8>>) -> Ker
         mlfq_boost_ms: boot.mlfq_boost_ms.unwrap_or(defaults.mlfq_boost_ms),
         console: if terminal::stdin_is_our_terminal() { ConsoleMode::Terminal } else { ConsoleMode::Stream },
         trace_events: if boot.tracing() { boot.trace_buffer } else { 0 },
+        selftest: boot.kernel_arg.iter().filter_map(|word| cmdline::parse(word).ok()?.selftest).last(),
         ..defaults
     }
 }

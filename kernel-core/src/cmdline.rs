@@ -81,6 +81,27 @@ keyword_enum! {
 }
 
 keyword_enum! {
+    /// A check the kernel makes on purpose right before the first process starts
+    /// (`selftest=`): it does what must end the machine, so that a test can see the
+    /// protection really holds (the CPU faults, the kernel reports it and fails),
+    /// and that a kernel failure really fails the run.
+    pub enum SelfTest {
+        /// Panic at once.
+        Panic => "panic",
+        /// Read a user page from the kernel: SMAP must fault.
+        Smap => "smap",
+        /// Run a user page's code in the kernel: SMEP must fault.
+        Smep => "smep",
+        /// Run a kernel data page's bytes: NX must fault.
+        Nx => "nx",
+        /// Write the kernel's text: the page is read-only (CR0.WP), it must fault.
+        Text => "text",
+        /// Write the guard page below a kernel stack: it is unmapped, it must fault.
+        Guard => "guard",
+    }
+}
+
+keyword_enum! {
     /// The scheduling policy.
     pub enum SchedPolicy {
         /// Round robin: every runnable process gets one quantum in turn.
@@ -126,6 +147,8 @@ pub struct KernelOptions {
     /// Whether each process's accounting goes to the host when it exits (the
     /// `process` control records behind the demo's table and `--stats`).
     pub accounting: Switch,
+    /// A self-test to fail on purpose before the first process (none normally).
+    pub selftest: Option<SelfTest>,
 }
 
 /// The ring sizes `trace` accepts besides 0 (off).
@@ -157,6 +180,7 @@ impl Default for KernelOptions {
             mlfq_boost_ms: 100,
             trace_events: 0,
             accounting: Switch::Off,
+            selftest: None,
         }
     }
 }
@@ -164,7 +188,7 @@ impl Default for KernelOptions {
 /// The word that makes the environment empty.
 const NO_ENV: &str = "noenv";
 /// Every option key.
-const KEYS: [&str; 13] = ["init", "log", "quantum_ms", "sched", "seed", "console", "trace", "accounting", "mlfq_levels", "mlfq_quanta_ms", "mlfq_boost_ms", "env", NO_ENV];
+const KEYS: [&str; 14] = ["init", "log", "quantum_ms", "sched", "seed", "console", "trace", "accounting", "mlfq_levels", "mlfq_quanta_ms", "mlfq_boost_ms", "selftest", "env", NO_ENV];
 /// The word that ends the options; every later word is an argument of init.
 const ARGS_SEPARATOR: &str = "--";
 /// The encoding of an empty argument: `%` followed by a non-hex character, so it
@@ -301,6 +325,9 @@ pub fn parse(cmdline: &str) -> Result<KernelOptions, CmdlineError> {
             }
             "accounting" => {
                 options.accounting = Switch::from_word(value).ok_or_else(|| bad_value(key, value, &one_of(Switch::WORDS)))?;
+            }
+            "selftest" => {
+                options.selftest = Some(SelfTest::from_word(value).ok_or_else(|| bad_value(key, value, &one_of(SelfTest::WORDS)))?);
             }
             "trace" => {
                 options.trace_events = parse_decimal(value)
@@ -457,6 +484,9 @@ pub fn render(options: &KernelOptions) -> String {
         alloc::format!("trace={}", options.trace_events),
         alloc::format!("accounting={}", options.accounting.word()),
     ];
+    if let Some(test) = options.selftest {
+        words.push(alloc::format!("selftest={}", test.word()));
+    }
     if options.init_env.is_empty() {
         words.push(NO_ENV.to_string());
     }
@@ -509,6 +539,7 @@ mod tests {
                 console: ConsoleMode::Stream,
                 trace_events: 64,
                 accounting: Switch::On,
+                selftest: None,
                 mlfq_levels: 3,
                 mlfq_quanta_ms: vec![10, 20, 40],
                 mlfq_boost_ms: 100,
@@ -554,7 +585,7 @@ mod tests {
         assert_eq!(error, CmdlineError::UnknownOption { word: "foo".into() });
         assert_eq!(
             error.to_string(),
-            "unknown kernel option `foo` (known: init, log, quantum_ms, sched, seed, console, trace, accounting, mlfq_levels, mlfq_quanta_ms, mlfq_boost_ms, env, noenv)"
+            "unknown kernel option `foo` (known: init, log, quantum_ms, sched, seed, console, trace, accounting, mlfq_levels, mlfq_quanta_ms, mlfq_boost_ms, selftest, env, noenv)"
         );
         assert!(
             matches!(parse("quantum=5"), Err(CmdlineError::UnknownOption { word }) if word == "quantum=5")
@@ -816,6 +847,7 @@ mod tests {
                 console: ConsoleMode::Stream,
                 trace_events: 1 << 22,
                 accounting: Switch::Off,
+                selftest: Some(SelfTest::Guard),
                 mlfq_levels: 16,
                 mlfq_quanta_ms: vec![1],
                 mlfq_boost_ms: 0,
@@ -839,6 +871,10 @@ mod tests {
                 console: ConsoleMode::from_word(ConsoleMode::WORDS[rng.below(2) as usize]).unwrap(),
                 trace_events: if rng.below(2) == 0 { 0 } else { 8 << rng.below(20) },
                 accounting: Switch::from_word(Switch::WORDS[rng.below(2) as usize]).unwrap(),
+                selftest: match rng.below(7) as usize {
+                    0 => None,
+                    n => SelfTest::from_word(SelfTest::WORDS[n - 1]),
+                },
                 mlfq_levels: 1 + rng.below(16) as u32,
                 mlfq_quanta_ms: (0..1 + rng.below(16)).map(|_| 1 + rng.below(1000) as u32).collect(),
                 mlfq_boost_ms: rng.below(u64::from(MLFQ_BOOST_MS_MAX) + 1) as u32,

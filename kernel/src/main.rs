@@ -16,6 +16,7 @@ mod arch;
 mod fs;
 #[allow(unsafe_code)]
 mod mm;
+mod oom;
 mod process;
 mod random;
 mod sched;
@@ -67,6 +68,8 @@ extern "C" fn kernel_start(start_info: u64) -> ! {
     process::lifecycle::report_exits(options.accounting == Switch::On);
     random::seed(options.seed);
     info!("timeshare: {} MiB free, command line `{cmdline}`", memory.total_frames * 4096 >> 20);
+    // The protections limited direct execution relies on, checked where they live.
+    mm::selftest::check();
 
     // The timer: calibrated against the PIT, then ticking before any program runs,
     // so no program can keep the CPU.
@@ -93,6 +96,11 @@ extern "C" fn kernel_start(start_info: u64) -> ! {
         Err(error) => fail(format_args!("bad initrd: {error}")),
     }
 
+    // `selftest=`: a forbidden access on purpose, which must end the machine.
+    if let Some(test) = options.selftest {
+        mm::selftest::run(test);
+    }
+
     // The first process: a process-list entry, memory, the program, its stack with
     // argv, and a kernel stack holding the registers it starts with.
     let path = options.init.as_bytes();
@@ -109,7 +117,7 @@ extern "C" fn kernel_start(start_info: u64) -> ! {
 }
 
 /// Ends the boot with a clear message (on the log and the control channel).
-fn fail(message: core::fmt::Arguments) -> ! {
+pub(crate) fn fail(message: core::fmt::Arguments) -> ! {
     error!("{message}");
     debugcon::write(Channel::Control, b"panic\n");
     power::shutdown(Shutdown::Failure)
@@ -118,6 +126,21 @@ fn fail(message: core::fmt::Arguments) -> ! {
 #[panic_handler]
 fn panic(info: &PanicInfo) -> ! {
     error!("kernel panic: {info}");
+    // Which program the kernel was serving, and its registers when it last entered
+    // the kernel: a system call's number and arguments reproduce it.
+    if let Some(pid) = sched::try_current_pid() {
+        match entry::last_user_entry() {
+            Some(frame) => {
+                let (number, args) = frame.syscall_args();
+                error!(
+                    "current: pid {pid}; its last entry from user mode: rax {number:#x} (its system call, if it made one), \
+                     rdi {:#x} rsi {:#x} rdx {:#x} r10 {:#x} r8 {:#x} r9 {:#x}, rip {:#x} rsp {:#x}",
+                    args[0], args[1], args[2], args[3], args[4], args[5], frame.rip, frame.rsp
+                );
+            }
+            None => error!("current: pid {pid}"),
+        }
+    }
     debugcon::write(Channel::Control, b"panic\n");
     power::shutdown(Shutdown::Failure)
 }

@@ -128,6 +128,12 @@ pub fn current_pid() -> Option<Pid> {
     CURRENT[cpu_index()].lock().as_ref().map(|process| process.pid)
 }
 
+/// `current_pid` for the panic report: None also when the record is locked (the
+/// panic may have struck while it was).
+pub fn try_current_pid() -> Option<Pid> {
+    CURRENT[cpu_index()].try_lock()?.as_ref().map(|process| process.pid)
+}
+
 /// Puts `pid` in the run queue.
 pub fn make_runnable(pid: Pid, arrival: Arrival) {
     QUEUE.lock().policy().enqueue(pid, arrival);

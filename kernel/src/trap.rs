@@ -95,6 +95,14 @@ fn fault(process: &Process, user: &mut UserState, exception: Exception) {
             };
             let code = match resolved {
                 Some(Ok(_)) => return,
+                // No frame left for programs: the OOM killer frees some (the access
+                // is then retried) or ends this process.
+                Some(Err(Fault::OutOfMemory)) => {
+                    if crate::oom::out_of_memory(process) == crate::oom::Verdict::KillCurrent {
+                        signal::force(process, kernel_core::abi::signal::SIGKILL);
+                    }
+                    return;
+                }
                 Some(Err(Fault::Protection)) => SEGV_ACCERR,
                 Some(Err(_)) | None => SEGV_MAPERR,
             };

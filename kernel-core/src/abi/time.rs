@@ -114,16 +114,18 @@ impl Timeval {
         pack(&[&self.sec.to_le_bytes(), &self.usec.to_le_bytes()])
     }
 
-    /// Reads a user-supplied timeval (select's timeout), valid as Linux demands
-    /// (`sec >= 0`, `0 <= usec < 1e6`), else `EINVAL`.
+    /// Reads a user-supplied timeval (select's timeout) as Linux's select does:
+    /// whole seconds in `usec` carry into `sec` (1 s + 1000000 us is 2 s), and the
+    /// result must be a valid time (`sec >= 0`, `0 <= usec < 1e6`), else `EINVAL`.
     pub fn from_bytes(bytes: [u8; 16]) -> Result<Self, i64> {
         let mut fields = Fields::new(&bytes);
+        let (sec, usec) = (fields.i64(), fields.i64());
+        const MICROS_PER_SEC: i64 = (NANOS_PER_SEC / NANOS_PER_MICRO) as i64;
         let timeval = Self {
-            sec: fields.i64(),
-            usec: fields.i64(),
+            sec: sec.saturating_add(usec / MICROS_PER_SEC),
+            usec: usec % MICROS_PER_SEC,
         };
-        let usec_valid = u64::try_from(timeval.usec).is_ok_and(|usec| usec < NANOS_PER_SEC / NANOS_PER_MICRO);
-        if timeval.sec < 0 || !usec_valid {
+        if timeval.sec < 0 || timeval.usec < 0 {
             return Err(EINVAL);
         }
         Ok(timeval)
@@ -216,8 +218,11 @@ mod tests {
     fn timeval_validation_and_nanoseconds() {
         let bytes = |sec: i64, usec: i64| Timeval { sec, usec }.to_bytes();
         assert_eq!(Timeval::from_bytes(bytes(1, 999_999)), Ok(Timeval { sec: 1, usec: 999_999 }));
-        assert_eq!(Timeval::from_bytes(bytes(0, 1_000_000)), Err(EINVAL));
+        assert_eq!(Timeval::from_bytes(bytes(0, 1_000_000)), Ok(Timeval { sec: 1, usec: 0 }));
+        assert_eq!(Timeval::from_bytes(bytes(1, 2_500_000)), Ok(Timeval { sec: 3, usec: 500_000 }));
+        assert_eq!(Timeval::from_bytes(bytes(2, -1_000_000)), Ok(Timeval { sec: 1, usec: 0 }));
         assert_eq!(Timeval::from_bytes(bytes(0, -1)), Err(EINVAL));
+        assert_eq!(Timeval::from_bytes(bytes(0, -1_000_000)), Err(EINVAL));
         assert_eq!(Timeval::from_bytes(bytes(-1, 0)), Err(EINVAL));
         assert_eq!(Timeval { sec: 2, usec: 5 }.as_nanos(), 2_000_005_000);
         assert_eq!(Timeval { sec: i64::MAX, usec: 1 }.as_nanos(), u64::MAX);

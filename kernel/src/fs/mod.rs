@@ -17,7 +17,7 @@ use spin::Mutex;
 
 use crate::mm::address_space::AddressSpace;
 use initrd::NodeId;
-use kernel_core::abi::errno::{EAGAIN, EBADF, EINVAL, EMFILE, ENOTDIR, ENOTTY, ESPIPE};
+use kernel_core::abi::errno::{EAGAIN, EBADF, EINVAL, EMFILE, ENFILE, ENOTDIR, ENOTTY, ESPIPE};
 use kernel_core::abi::{
     seek_directory, seek_file, set_status_flags, Stat, Whence, DEFAULT_POLLMASK, O_ACCMODE, O_NONBLOCK, O_PATH, O_RDONLY, O_RDWR, O_WRONLY,
     POLLERR, POLLHUP, POLLIN, POLLOUT,
@@ -242,11 +242,28 @@ impl Drop for OpenFile {
     }
 }
 
+/// The slot of descriptor `fd`: a descriptor is a C `int` (or `unsigned int`), so
+/// only the low half of its register counts, as on Linux.
+fn index(fd: u64) -> usize {
+    fd as u32 as usize
+}
+
 /// A process's descriptor table.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct FdTable {
     slots: Vec<Option<Descriptor>>,
+    /// RLIMIT_NOFILE: descriptors are below this (at most MAX_DESCRIPTORS).
+    limit: usize,
 }
+
+impl Default for FdTable {
+    fn default() -> FdTable {
+        FdTable { slots: Vec::new(), limit: MAX_DESCRIPTORS }
+    }
+}
+
+/// What one descriptor and its open file may take of the kernel heap.
+const DESCRIPTOR_HEAP_COST: usize = 512;
 
 impl FdTable {
     /// The open file of descriptor `fd`, for a call that uses the file (read,
@@ -268,17 +285,29 @@ impl FdTable {
     }
 
     fn descriptor(&self, fd: u64) -> Result<&Descriptor, i64> {
-        usize::try_from(fd).ok().and_then(|fd| self.slots.get(fd)).and_then(Option::as_ref).ok_or(EBADF)
+        self.slots.get(index(fd)).and_then(Option::as_ref).ok_or(EBADF)
     }
 
-    /// Installs `file` at the lowest free descriptor number ≥ `minimum`.
+    /// RLIMIT_NOFILE changed: new descriptors are below `limit` (those already
+    /// open above it stay).
+    pub fn set_limit(&mut self, limit: u64) {
+        self.limit = usize::try_from(limit).unwrap_or(usize::MAX).min(MAX_DESCRIPTORS);
+    }
+
+    /// Installs `file` at the lowest free descriptor number ≥ `minimum`: EINVAL if
+    /// `minimum` is not below RLIMIT_NOFILE, EMFILE if every number from it up to
+    /// the limit is taken, ENFILE when the kernel has no memory left for more open
+    /// files (the system's file table is full).
     pub fn insert_from(&mut self, minimum: usize, file: Arc<OpenFile>, close_on_exec: bool) -> Result<u64, i64> {
-        if minimum >= MAX_DESCRIPTORS {
+        if minimum >= self.limit {
             return Err(EINVAL);
         }
-        let fd = (minimum..MAX_DESCRIPTORS)
+        let fd = (minimum..self.limit)
             .find(|&fd| self.slots.get(fd).is_none_or(Option::is_none))
             .ok_or(EMFILE)?;
+        if crate::mm::heap::spare() < DESCRIPTOR_HEAP_COST {
+            return Err(ENFILE);
+        }
         if fd >= self.slots.len() {
             self.slots.resize(fd + 1, None);
         }
@@ -294,7 +323,7 @@ impl FdTable {
     /// Closes `fd`.
     pub fn close(&mut self, fd: u64) -> Result<(), i64> {
         self.descriptor(fd)?;
-        self.slots[fd as usize] = None;
+        self.slots[index(fd)] = None;
         Ok(())
     }
 
@@ -307,12 +336,15 @@ impl FdTable {
     /// dup2/dup3: makes `new` refer to the open file of `old`, closing `new` first.
     pub fn duplicate_to(&mut self, old: u64, new: u64, close_on_exec: bool) -> Result<u64, i64> {
         let file = self.descriptor(old)?.file.clone();
-        let new_index = usize::try_from(new).ok().filter(|&fd| fd < MAX_DESCRIPTORS).ok_or(EBADF)?;
+        let new_index = Some(index(new)).filter(|&fd| fd < self.limit).ok_or(EBADF)?;
+        if crate::mm::heap::spare() < DESCRIPTOR_HEAP_COST {
+            return Err(ENFILE);
+        }
         if new_index >= self.slots.len() {
             self.slots.resize(new_index + 1, None);
         }
         self.slots[new_index] = Some(Descriptor { file, close_on_exec });
-        Ok(new)
+        Ok(new_index as u64)
     }
 
     /// The close-on-exec flag of `fd`.
@@ -323,7 +355,7 @@ impl FdTable {
     /// Sets or clears the close-on-exec flag of `fd` (F_SETFD, FIOCLEX).
     pub fn set_close_on_exec(&mut self, fd: u64, value: bool) -> Result<(), i64> {
         self.descriptor(fd)?;
-        if let Some(Some(descriptor)) = self.slots.get_mut(fd as usize) {
+        if let Some(Some(descriptor)) = self.slots.get_mut(index(fd)) {
             descriptor.close_on_exec = value;
         }
         Ok(())

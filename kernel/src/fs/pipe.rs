@@ -13,7 +13,7 @@ use super::File;
 use crate::mm::address_space::AddressSpace;
 use crate::sched::{self, WaitChannel};
 use crate::signal;
-use kernel_core::abi::errno::{EAGAIN, EFAULT, ENOTTY, EPIPE};
+use kernel_core::abi::errno::{EAGAIN, EFAULT, ENOMEM, ENOTTY, EPIPE};
 use kernel_core::abi::signal::{ERESTARTSYS, SIGPIPE};
 use kernel_core::abi::{makedev, Stat, FIONREAD, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM};
 use kernel_core::cpio::S_IFIFO;
@@ -136,7 +136,21 @@ impl WriteEnd {
         if whole && room < bytes.len() {
             return Ok(0);
         }
-        let count = room.min(bytes.len());
+        let mut count = room.min(bytes.len());
+        // A buffer that must grow takes kernel heap: only what the heap can spare
+        // (see `heap::spare`). Without it, what fits in the buffer as it is; and
+        // if that is nothing on an empty pipe, ENOMEM, as Linux's pipe_write when
+        // no page is left (waiting would not make room).
+        let unused = state.bytes.capacity() - state.bytes.len();
+        if count > unused {
+            let grown = (state.bytes.capacity() * 2).max(state.bytes.len() + count);
+            if crate::mm::heap::spare() < grown {
+                count = unused;
+                if count == 0 || (whole && count < bytes.len()) {
+                    return if state.bytes.is_empty() { Err(ENOMEM) } else { Ok(0) };
+                }
+            }
+        }
         state.bytes.extend(&bytes[..count]);
         drop(state);
         if count > 0 {

@@ -127,6 +127,15 @@ pub enum MapError {
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
+/// The most regions one address space may have (Linux's default vm.max_map_count):
+/// more is ENOMEM, as on Linux.
+pub const MAX_REGIONS: usize = 65530;
+/// What one region's record may take of the kernel heap (its share of a tree node).
+const REGION_HEAP_COST: usize = 128;
+/// What a fork takes of the kernel heap besides the regions' records (the process,
+/// its descriptor table and signal state).
+const FORK_HEAP_COST: usize = 64 << 10;
+
 pub struct AddressSpace {
     /// Unique for the kernel's lifetime (the PCID bookkeeping relies on it).
     id: u64,
@@ -144,6 +153,8 @@ pub struct AddressSpace {
     heap_end: u64,
     resident_pages: usize,
     peak_resident_pages: usize,
+    /// RLIMIT_AS: the most bytes the regions may cover (u64::MAX: no limit).
+    size_limit: u64,
 }
 
 impl AddressSpace {
@@ -163,7 +174,36 @@ impl AddressSpace {
             heap_end: 0,
             resident_pages: 0,
             peak_resident_pages: 0,
+            size_limit: u64::MAX,
         })
+    }
+
+    /// Sets RLIMIT_AS: the most bytes the regions may cover. Regions already there
+    /// stay; growth beyond it (mmap, brk, the stack) fails from now on.
+    pub fn set_size_limit(&mut self, bytes: u64) {
+        self.size_limit = bytes;
+    }
+
+    /// Whether `more` bytes of new regions fit under RLIMIT_AS, with `freed` bytes
+    /// of the existing ones about to go (a MAP_FIXED mapping replaces them).
+    fn within_size_limit(&self, more: u64, freed: u64) -> bool {
+        if self.size_limit == u64::MAX {
+            return true;
+        }
+        let total: u64 = self.regions.iter().map(|(&start, region)| region.end - start).sum();
+        total.saturating_sub(freed).saturating_add(more) <= self.size_limit
+    }
+
+    /// Bytes of regions inside `[start, end)`.
+    fn bytes_in(&self, start: u64, end: u64) -> u64 {
+        let first = self.region_at(start).map_or(start, |(region_start, _)| region_start);
+        self.regions.range(first..end).map(|(&s, region)| region.end.min(end) - s.max(start)).sum()
+    }
+
+    /// Whether `more` regions may be added: at most MAX_REGIONS, and room in the
+    /// kernel heap for their records (see `heap::spare`).
+    fn room_for_regions(&self, more: usize) -> bool {
+        self.regions.len() + more <= MAX_REGIONS && super::heap::spare() >= more * REGION_HEAP_COST
     }
 
     /// Makes this the CPU's address space.
@@ -219,6 +259,9 @@ impl AddressSpace {
         }
         let (&start, &above) = self.regions.range(address..).next()?;
         if !above.grows_down || address < above.end.saturating_sub(STACK_SIZE) {
+            return None;
+        }
+        if !self.within_size_limit(start - (address & !(PAGE_SIZE - 1)), 0) {
             return None;
         }
         self.regions.remove(&start);
@@ -352,7 +395,7 @@ impl AddressSpace {
         let wants_write = access == Some(Access::Write);
         match self.tree.translate(page) {
             None => {
-                let frame = frame::alloc_zeroed().ok_or(Fault::OutOfMemory)?;
+                let frame = frame::alloc_for_user_zeroed().ok_or(Fault::OutOfMemory)?;
                 if let Err(error) = self.tree.map(page, frame, protection.leaf_flags(), &mut self.tables) {
                     frame::release(frame);
                     return Err(error.into());
@@ -373,7 +416,7 @@ impl AddressSpace {
         let own = if frame::references(shared) == 1 {
             shared
         } else {
-            let copy = frame::alloc().ok_or(Fault::OutOfMemory)?;
+            let copy = frame::alloc_for_user().ok_or(Fault::OutOfMemory)?;
             frame::copy(shared, copy);
             frame::release(shared);
             copy
@@ -388,8 +431,12 @@ impl AddressSpace {
     /// address space must be the current one: its own writable pages become
     /// read-only, and its TLB entries for them are flushed.
     pub fn fork(&mut self) -> Result<AddressSpace, OutOfMemory> {
+        if super::heap::spare() < self.regions.len() * REGION_HEAP_COST + FORK_HEAP_COST {
+            return Err(OutOfMemory);
+        }
         self.forget_translation();
         let mut child = AddressSpace::new()?;
+        child.size_limit = self.size_limit;
         child.regions = self.regions.clone();
         child.heap_start = self.heap_start;
         child.heap_end = self.heap_end;
@@ -431,7 +478,7 @@ impl AddressSpace {
         let old_top = self.heap_end.next_multiple_of(PAGE_SIZE);
         let new_top = requested.next_multiple_of(PAGE_SIZE);
         if new_top > old_top {
-            if !self.is_free(old_top, new_top) {
+            if !self.is_free(old_top, new_top) || !self.room_for_regions(1) || !self.within_size_limit(new_top - old_top, 0) {
                 return self.heap_end;
             }
             if old_top > self.heap_start {
@@ -455,6 +502,17 @@ impl AddressSpace {
             return Err(MapError::InvalidArgument);
         }
         let length = length.checked_next_multiple_of(PAGE_SIZE).ok_or(MapError::NoMemory)?;
+        // The new region, and the pieces of the ones a MAP_FIXED mapping cuts.
+        if !self.room_for_regions(3) {
+            return Err(MapError::NoMemory);
+        }
+        let replaced = match placement {
+            Placement::Replace(address) if self.size_limit != u64::MAX => self.bytes_in(address, address.saturating_add(length)),
+            _ => 0,
+        };
+        if !self.within_size_limit(length, replaced) {
+            return Err(MapError::NoMemory);
+        }
         let start = match placement {
             Placement::Replace(address) | Placement::NoReplace(address) => {
                 let end = checked_user_range(address, length)?;
@@ -495,6 +553,10 @@ impl AddressSpace {
         }
         let length = length.checked_next_multiple_of(PAGE_SIZE).ok_or(MapError::InvalidArgument)?;
         let end = checked_user_range(address, length).map_err(|_| MapError::InvalidArgument)?;
+        // Unmapping the middle of a region leaves two.
+        if !self.room_for_regions(1) {
+            return Err(MapError::NoMemory);
+        }
         self.remove_range(address, end);
         Ok(())
     }
@@ -512,6 +574,9 @@ impl AddressSpace {
         while cursor < end {
             let (_, region) = self.region_at(cursor).ok_or(MapError::NoMemory)?;
             cursor = region.end;
+        }
+        if !self.room_for_regions(2) {
+            return Err(MapError::NoMemory);
         }
         self.split_at(address);
         self.split_at(end);

@@ -77,6 +77,32 @@ pub fn alloc() -> Option<Frame> {
     Some(frame)
 }
 
+/// Takes a frame for a program's page (demand paging, copy-on-write), unless that
+/// would leave fewer than the kernel's reserve: programs may not take the frames
+/// the kernel needs to go on (page tables, kernel stacks for fork, the exit of the
+/// processes the OOM killer ends), however much they ask for.
+pub fn alloc_for_user() -> Option<Frame> {
+    {
+        let frames = FRAMES.lock();
+        if frames.free_count <= user_reserve(frames.total_count) {
+            return None;
+        }
+    }
+    alloc()
+}
+
+/// The frames programs' pages may not take: 1/64 of memory, at least 1 MiB.
+fn user_reserve(total: usize) -> usize {
+    (total / 64).max(256)
+}
+
+/// `alloc_for_user`, filled with zeros.
+pub fn alloc_for_user_zeroed() -> Option<Frame> {
+    let frame = alloc_for_user()?;
+    zero(frame);
+    Some(frame)
+}
+
 /// Takes a frame filled with zeros.
 pub fn alloc_zeroed() -> Option<Frame> {
     let frame = alloc()?;

@@ -73,6 +73,11 @@ impl KernelStack {
         KERNEL_STACKS_BASE + self.slot * SLOT_SIZE + PAGE_SIZE
     }
 
+    /// The unmapped page just below the stack.
+    pub fn guard_page(&self) -> u64 {
+        self.bottom() - PAGE_SIZE
+    }
+
     /// One past the highest address: TSS.RSP0 while this process runs.
     pub fn top(&self) -> u64 {
         self.bottom() + STACK_PAGES * PAGE_SIZE

@@ -10,8 +10,9 @@
 
 pub mod address_space;
 pub mod frame;
-mod heap;
+pub mod heap;
 pub mod kstack;
+pub mod selftest;
 mod page_table;
 
 use x86_64::structures::paging::PageTableFlags as Flags;

@@ -107,7 +107,9 @@ fn page_regions(segments: &[Segment]) -> Vec<(u64, u64, Protection)> {
 /// Replaces the current process's program with `image` (the point of no return of
 /// execve): new address space, registers as Linux starts a program, fresh FPU
 /// state, no TLS, close-on-exec descriptors closed, caught signals back to SIG_DFL.
-pub fn replace_image(process: &Process, user: &mut UserState, image: Image) {
+pub fn replace_image(process: &Process, user: &mut UserState, mut image: Image) {
+    let size_limit = process.details.lock().limits[kernel_core::abi::RLIMIT_AS as usize].current;
+    image.memory.set_size_limit(size_limit);
     image.memory.activate();
     let old = process.memory.lock().replace(image.memory);
     if let Some(old) = old {

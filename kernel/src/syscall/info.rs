@@ -56,9 +56,12 @@ pub fn getrandom(context: &mut Context, &[address, length, flags, ..]: &[u64; 6]
     let mut chunk = [0u8; 256];
     let mut done = 0;
     while done < length {
-        let piece = (length - done).min(chunk.len() as u64) as usize;
+        // Pieces end at page boundaries, so a buffer that runs off its mapping gets
+        // every byte up to the end of it, as on Linux.
+        let at = address.wrapping_add(done);
+        let piece = (length - done).min(chunk.len() as u64).min(PAGE_SIZE - at % PAGE_SIZE) as usize;
         crate::random::fill(&mut chunk[..piece]);
-        if let Err(errno) = context.copy_out(address + done, &chunk[..piece]) {
+        if let Err(errno) = context.copy_out(at, &chunk[..piece]) {
             return if done > 0 { Ok(done) } else { Err(errno) };
         }
         done += piece as u64;

@@ -406,16 +406,16 @@ pub fn dup(context: &mut Context, &[fd, ..]: &[u64; 6]) -> Result<u64, i64> {
 /// dup2: onto `new` (closed first); onto itself only checks that `old` is open.
 pub fn dup2(context: &mut Context, &[old, new, ..]: &[u64; 6]) -> Result<u64, i64> {
     let mut files = context.process.files.lock();
-    if old == new {
+    if old as u32 == new as u32 {
         files.get_path(old)?;
-        return Ok(new);
+        return Ok(u64::from(new as u32));
     }
     files.duplicate_to(old, new, false)
 }
 
 /// dup3: dup2 with O_CLOEXEC; onto itself is EINVAL.
 pub fn dup3(context: &mut Context, &[old, new, flags, ..]: &[u64; 6]) -> Result<u64, i64> {
-    if old == new || flags & !u64::from(O_CLOEXEC) != 0 {
+    if old as u32 == new as u32 || flags & !u64::from(O_CLOEXEC) != 0 {
         return Err(EINVAL);
     }
     context.process.files.lock().duplicate_to(old, new, flags != 0)

@@ -173,9 +173,10 @@ struct Entry {
 impl Entry {
     const NONE: Entry = Entry { handler: None, full_frame: false };
 
-    /// The entry of system call `number` (NONE for an unknown one).
+    /// The entry of system call `number` (NONE for an unknown one). As on Linux, the
+    /// number is an int: the upper half of rax is not part of it.
     fn of(number: u64) -> Entry {
-        usize::try_from(number).ok().and_then(|number| TABLE.get(number)).copied().unwrap_or(Entry::NONE)
+        TABLE.get(number as u32 as usize).copied().unwrap_or(Entry::NONE)
     }
 }
 

@@ -127,14 +127,18 @@ pub fn clone(context: &mut Context, &[flags, stack, parent_tid, child_tid, tls_p
     Ok(u64::from(child.pid))
 }
 
-/// Reads a NULL-terminated array of string pointers (argv or envp).
-fn read_string_array(context: &Context, address: u64) -> Result<Vec<Vec<u8>>, i64> {
+/// Reads a NULL-terminated array of string pointers (argv or envp), taking each
+/// string's bytes (NUL included) from `budget`, which argv and envp share: E2BIG as
+/// soon as they would not fit on the new stack (`initstack::MAX_ARG_BYTES`), so a
+/// program cannot make the kernel copy more than that (8192 pointers to one long
+/// string would otherwise be a gigabyte of kernel heap).
+fn read_string_array(context: &Context, address: u64, budget: &mut usize) -> Result<Vec<Vec<u8>>, i64> {
     let mut strings = Vec::new();
     if address == 0 {
         return Ok(strings);
     }
     loop {
-        let pointer = context.read_u64(address + 8 * strings.len() as u64)?;
+        let pointer = context.read_u64(address.wrapping_add(8 * strings.len() as u64))?;
         if pointer == 0 {
             return Ok(strings);
         }
@@ -143,6 +147,7 @@ fn read_string_array(context: &Context, address: u64) -> Result<Vec<Vec<u8>>, i6
         }
         // One string longer than Linux's MAX_ARG_STRLEN is "argument list too long".
         let string = context.read_string(pointer, MAX_ARG_STRLEN).map_err(|errno| if errno == ENAMETOOLONG { E2BIG } else { errno })?;
+        *budget = budget.checked_sub(string.len() + 1).ok_or(E2BIG)?;
         strings.push(string);
     }
 }
@@ -153,8 +158,9 @@ const MAX_ARG_STRLEN: usize = 32 * 4096 - 1;
 
 pub fn execve(context: &mut Context, &[path, argv, envp, ..]: &[u64; 6]) -> Result<u64, i64> {
     let path = context.read_string(path, PATH_MAX - 1)?;
-    let mut argv = read_string_array(context, argv)?;
-    let envp = read_string_array(context, envp)?;
+    let mut budget = kernel_core::initstack::MAX_ARG_BYTES;
+    let mut argv = read_string_array(context, argv, &mut budget)?;
+    let envp = read_string_array(context, envp, &mut budget)?;
     // As Linux since 5.18: a program never starts with argc 0 (an empty argv gets
     // one empty string), which programs that assume argv[0] exists rely on.
     if argv.is_empty() {
@@ -170,6 +176,8 @@ pub fn execve(context: &mut Context, &[path, argv, envp, ..]: &[u64; 6]) -> Resu
 pub fn wait4(context: &mut Context, &[pid, status_address, options, usage_address, ..]: &[u64; 6]) -> Result<u64, i64> {
     let options = decode_wait4_options(options)?;
     let target = match pid as i32 {
+        // -INT_MIN names no process group (Linux's check).
+        i32::MIN => return Err(ESRCH),
         -1 => WaitTarget::Any,
         0 => WaitTarget::Group(process::group_and_session(context.process.pid).map_or(0, |(group, _)| group)),
         pid if pid > 0 => WaitTarget::Pid(pid as Pid),

@@ -4,7 +4,7 @@ use super::Context;
 use crate::process::{self, Stats};
 use crate::time;
 use kernel_core::abi::errno::{EFAULT, EINVAL, ESRCH};
-use kernel_core::abi::{decode_resource, Rlimit, Rusage, RUSAGE_CHILDREN, RUSAGE_SELF, RUSAGE_THREAD};
+use kernel_core::abi::{decode_resource, RLIMIT_AS, RLIMIT_NOFILE, Rlimit, Rusage, RUSAGE_CHILDREN, RUSAGE_SELF, RUSAGE_THREAD};
 
 /// prlimit64(pid, resource, new, old): reads and/or sets a limit of the caller or
 /// of another process (every process runs as root, so any may be changed). Raising
@@ -31,6 +31,16 @@ pub fn prlimit64(context: &mut Context, &[pid, resource, new_address, old_addres
         }
         old
     };
+    // The limits the kernel enforces (as Linux does) take effect at once.
+    if let Some(new) = new {
+        if resource == RLIMIT_AS as usize {
+            if let Some(memory) = target.memory.lock().as_mut() {
+                memory.set_size_limit(new.current);
+            }
+        } else if resource == RLIMIT_NOFILE as usize {
+            target.files.lock().set_limit(new.current);
+        }
+    }
     if old_address != 0 {
         context.copy_out(old_address, &old.to_bytes())?;
     }
@@ -38,6 +48,10 @@ pub fn prlimit64(context: &mut Context, &[pid, resource, new_address, old_addres
 }
 
 pub fn getrlimit(context: &mut Context, &[resource, address, ..]: &[u64; 6]) -> Result<u64, i64> {
+    // Unlike prlimit64's, getrlimit's pointer is not optional.
+    if address == 0 {
+        return Err(EFAULT);
+    }
     prlimit64(context, &[0, resource, 0, address, 0, 0])
 }
 

@@ -528,6 +528,11 @@ fn is_user_canonical(address: u64) -> bool {
     address >> 47 == 0
 }
 
+/// Whether `address` is canonical (bits 63..47 all equal), in either half.
+fn is_canonical(address: u64) -> bool {
+    matches!((address as i64) >> 47, 0 | -1)
+}
+
 /// Runs the program described by `frame` (whose FPU state is in the area the per-CPU
 /// data names) in ring 3 until it traps back into the kernel in a way `handler` does
 /// not finish by itself, and says why. System calls go to `handler` first (the fast
@@ -536,13 +541,22 @@ fn is_user_canonical(address: u64) -> bool {
 /// Invariant: `frame` is the trap frame at the top of the *current* process's kernel
 /// stack, and `PerCpu::set_user_context` was called for that stack. The kernel never
 /// returns to a non-canonical rip or rsp (SYSRET would fault in ring 0, IRETQ too):
-/// such a frame is reported as a #GP of the program instead, as Linux does. The fast
+/// such a frame is reported as the program's fault instead, the one Linux ends up
+/// with: a #GP for a rip outside user space, a stack-segment fault (SIGBUS) for a
+/// non-canonical rsp. The fast
 /// path's SYSRET needs no check: it returns to the instruction after a SYSCALL, and
 /// user space ends a page below the canonical boundary (USER_END), so that address is
 /// always canonical.
 pub fn enter_user<H: SystemCallHandler>(frame: &mut TrapFrame, handler: &mut H) -> ReturnReason {
-    if !is_user_canonical(frame.rip) || !is_user_canonical(frame.rsp) {
+    if !is_user_canonical(frame.rip) {
         return ReturnReason::Exception(Exception::GeneralProtection { error_code: 0 });
+    }
+    if !is_canonical(frame.rsp) {
+        // Linux returns with it, and the program's first use of its stack raises a
+        // stack-segment fault (SIGBUS): report that fault now. (A canonical rsp in
+        // the kernel's half returns as is: IRETQ and SYSRET do not look at it, and
+        // the program's first push page-faults in user mode, as on Linux.)
+        return ReturnReason::Exception(Exception::StackSegment);
     }
     frame.cs = u64::from(gdt::USER_CS);
     frame.ss = u64::from(gdt::USER_DS);
@@ -554,6 +568,21 @@ pub fn enter_user<H: SystemCallHandler>(frame: &mut TrapFrame, handler: &mut H) 
     // function (callee-saved registers restored) when the program traps.
     unsafe { enter_user_mode(frame) };
     decode(frame)
+}
+
+/// The registers of the last entry from user mode on this CPU (the trap frame of
+/// the process that ran last), for the panic report: the system call being served
+/// (its number in rax, unless its result is already there) or where the program
+/// was. None before any program ran, or if that kernel stack is gone.
+pub fn last_user_entry() -> Option<TrapFrame> {
+    let address = percpu::PerCpu::this().trap_frame_address();
+    let mapped = |at: u64| crate::mm::kernel_tree().translate(at & !0xfff).is_some();
+    if address == 0 || !mapped(address) || !mapped(address + TRAP_FRAME_SIZE - 1) {
+        return None;
+    }
+    // SAFETY: the frame lies in a mapped kernel stack (checked just above), is
+    // aligned, and any bit pattern is a valid TrapFrame; only read.
+    Some(unsafe { core::ptr::read_volatile(address as *const TrapFrame) })
 }
 
 /// Reads the reason for the last entry from the frame the entry code filled.

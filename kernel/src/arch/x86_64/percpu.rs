@@ -134,6 +134,11 @@ impl PerCpu {
     /// for a thread that has not entered user mode yet: it sets it when it does).
     /// The resume point must follow the process: the fast system-call path returns
     /// to user mode without passing through `enter_user` again.
+    /// Where the running process's trap frame is (0 before any process ran).
+    pub fn trap_frame_address(&self) -> u64 {
+        self.trap_frame.get()
+    }
+
     pub fn set_user_context(&self, stack_top: u64, fpu_area: u64, resume_point: u64) {
         self.trap_frame.set(stack_top - super::entry::TRAP_FRAME_SIZE);
         self.fpu_area.set(fpu_area);

@@ -1,0 +1,68 @@
+//! Out of memory: what happens when a program's page fault finds no frame left for
+//! programs (the frame allocator keeps a reserve for the kernel, see
+//! `frame::alloc_for_user`). As Linux's OOM killer, the kernel ends the process
+//! that holds the most memory, with SIGKILL, and the faulting program tries again
+//! once that memory is back; if the faulting program is itself the biggest, it is
+//! the one that goes. So a memory hog cannot starve the others (nor the kernel) for
+//! long: it is killed, and everything it held is freed by its exit.
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use spin::Mutex;
+
+use crate::process::{self, Pid, Process, INIT_PID};
+use crate::{sched, signal};
+use kernel_core::abi::signal::SIGKILL;
+use kernel_core::sched::Arrival;
+
+/// Processes killed for memory that have not finished exiting yet: their memory is
+/// on its way back, so no one else is killed meanwhile.
+static VICTIMS: Mutex<Vec<Pid>> = Mutex::new(Vec::new());
+
+/// What the faulting process does next.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Verdict {
+    /// Memory is being freed (another process was killed, or is exiting): retry the
+    /// access. The caller has already given the CPU away once.
+    Retry,
+    /// The faulting process is the one to go.
+    KillCurrent,
+}
+
+/// A page fault of `current` found no frame. Picks and kills a victim (see the
+/// module's comment) and says what `current` does.
+pub fn out_of_memory(current: &Process) -> Verdict {
+    let live: Vec<(Pid, Arc<Process>)> =
+        process::list().into_iter().filter(|&(_, _, zombie, _)| !zombie).map(|(pid, _, _, process)| (pid, process)).collect();
+    // Victims still exiting: their memory is about to come back.
+    let pending = {
+        let mut victims = VICTIMS.lock();
+        victims.retain(|pid| live.iter().any(|(live, process)| live == pid && process.memory.lock().is_some()));
+        !victims.is_empty()
+    };
+    if pending {
+        sched::yield_cpu(Arrival::Yielded);
+        return Verdict::Retry;
+    }
+    // The biggest by resident pages; init only if no one else holds any.
+    let size = |process: &Process| process.memory.lock().as_ref().map_or(0, |memory| memory.resident_pages().0);
+    let victim = live
+        .iter()
+        .filter(|(_, process)| process.exit_status().is_none())
+        .map(|(pid, process)| (*pid != INIT_PID, size(process), *pid, process))
+        .filter(|&(_, pages, _, _)| pages > 0)
+        .max_by_key(|&(not_init, pages, _, _)| (not_init, pages));
+    match victim {
+        Some((_, pages, pid, process)) if pid != current.pid => {
+            info!("out of memory: pid {} ({}) faulted; killing pid {pid} ({}), {} KiB resident", current.pid, current.name(), process.name(), pages * 4);
+            VICTIMS.lock().push(pid);
+            signal::send_info(process, kernel_core::abi::signal::SigInfo::sent(SIGKILL, kernel_core::abi::signal::SI_KERNEL, 0, 0));
+            sched::yield_cpu(Arrival::Yielded);
+            Verdict::Retry
+        }
+        _ => {
+            info!("out of memory: killing pid {} ({}), the biggest", current.pid, current.name());
+            Verdict::KillCurrent
+        }
+    }
+}
