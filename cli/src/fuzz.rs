@@ -47,7 +47,7 @@ pub struct FuzzArgs {
     #[arg(long)]
     pub icount: bool,
     /// Show every line of the fuzzer (workers spawned and ended, watchdog kills with
-    /// their calls) and the kernel log
+    /// their calls)
     #[arg(short, long)]
     pub verbose: bool,
     /// Write the kernel log to FILE
@@ -105,6 +105,9 @@ struct Observed {
     /// pid -> (worker, generation)
     workers: Vec<(u32, u32, u32)>,
     last_progress: Option<(u64, Vec<(u32, u64)>)>,
+    /// Each worker's latest (generation, calls reported): from its last spawn or
+    /// progress line, whichever came last.
+    state: Vec<(u32, u64)>,
     invariants: Vec<(String, bool, String)>,
     done: Option<(u64, u64, u64)>,
     /// When the first and the last progress lines came (for the rate).
@@ -112,6 +115,8 @@ struct Observed {
     latest_progress: Option<(Instant, u64)>,
     /// The fuzzer's own failure lines.
     failures: Vec<String>,
+    /// Its last lines (spawns, deaths, watchdog kills), shown when the run fails.
+    recent: std::collections::VecDeque<String>,
 }
 
 /// Files the fuzzer tries to execve: not programs (ENOEXEC or EACCES), at /fuzz/*.
@@ -166,11 +171,10 @@ fn fuzz(args: &FuzzArgs) -> Result<u8, String> {
     if args.icount {
         command.arg("--icount");
     }
-    if let Some(log) = &args.log {
-        command.arg("--log").arg(log);
-    } else if args.verbose {
-        command.arg("--verbose");
-    }
+    // The kernel log goes to a file (--log's, or one of ours), to show its end if
+    // the run fails.
+    let log = args.log.clone().unwrap_or_else(|| dir.join("kernel.log"));
+    command.arg("--log").arg(&log);
     for (path, name) in &garbage {
         command.arg("--add").arg(format!("{}:/fuzz/{name}", path.display()));
     }
@@ -232,11 +236,24 @@ fn fuzz(args: &FuzzArgs) -> Result<u8, String> {
             println!("{line}");
         }
         match parse_line(&line) {
-            Some(Line::Spawn { worker, gen, pid }) => observed.workers.push((pid, worker, gen)),
+            Some(Line::Spawn { worker, gen, pid }) => {
+                observed.workers.push((pid, worker, gen));
+                let index = worker as usize;
+                if observed.state.len() <= index {
+                    observed.state.resize(index + 1, (0, 0));
+                }
+                observed.state[index] = (gen, 0);
+            }
             Some(Line::Progress { done, total, workers }) => {
                 let now = Instant::now();
                 observed.first_progress.get_or_insert((now, done));
                 observed.latest_progress = Some((now, done));
+                for (index, &state) in workers.iter().enumerate() {
+                    if observed.state.len() <= index {
+                        observed.state.resize(index + 1, (0, 0));
+                    }
+                    observed.state[index] = state;
+                }
                 observed.last_progress = Some((done, workers));
                 let rate = rate(&observed).map_or(String::new(), |rate| format!(", {rate:.0} calls/s"));
                 let percent = if total > 0 { done * 100 / total } else { 100 };
@@ -254,6 +271,12 @@ fn fuzz(args: &FuzzArgs) -> Result<u8, String> {
             Some(Line::Other) if line.contains("FAIL") => observed.failures.push(line.clone()),
             Some(Line::Other) | None => {}
         }
+        if line.starts_with("fuzz: ") && !line.starts_with("fuzz: progress") && !line.starts_with("fuzz:   ") {
+            observed.recent.push_back(line.clone());
+            if observed.recent.len() > 20 {
+                observed.recent.pop_front();
+            }
+        }
     }
     if live && !verbose {
         println!();
@@ -261,6 +284,7 @@ fn fuzz(args: &FuzzArgs) -> Result<u8, String> {
     let status = child.wait().map_err(|e| format!("waiting for timeshare: {e}"))?;
     let _ = reader.join();
     let stderr_text = errors.join().unwrap_or_default();
+    let kernel_log = std::fs::read_to_string(&log).unwrap_or_default();
     let _ = std::fs::remove_dir_all(&dir);
     let wall = started.elapsed();
 
@@ -296,14 +320,27 @@ fn fuzz(args: &FuzzArgs) -> Result<u8, String> {
     for line in &observed.failures {
         println!("  {line}");
     }
-    let kernel_said: Vec<&str> = stderr_text.lines().filter(|line| !line.trim().is_empty()).collect();
-    if !kernel_said.is_empty() && !verbose {
-        println!("  timeshare said (the kernel log's tail):");
-        for line in &kernel_said[kernel_said.len().saturating_sub(40)..] {
+    if !observed.recent.is_empty() {
+        println!("  the fuzzer's last lines:");
+        for line in &observed.recent {
             println!("    {line}");
         }
     }
-    print_last_calls(&fuzz, args.seed, &observed, &stderr_text);
+    let said: Vec<&str> = stderr_text.lines().filter(|line| !line.trim().is_empty()).collect();
+    if !said.is_empty() && !verbose {
+        println!("  timeshare said:");
+        for line in &said[said.len().saturating_sub(10)..] {
+            println!("    {line}");
+        }
+    }
+    let kernel_lines: Vec<&str> = kernel_log.lines().collect();
+    if !kernel_lines.is_empty() {
+        println!("  the kernel log ends with{}:", args.log.as_ref().map_or(String::new(), |path| format!(" (all of it in {})", path.display())));
+        for line in &kernel_lines[kernel_lines.len().saturating_sub(30)..] {
+            println!("    {line}");
+        }
+    }
+    print_last_calls(&fuzz, args.seed, &observed, &kernel_log);
     println!(
         "  reproduce with: timeshare fuzz --calls {} --seed {} --workers {}{}",
         args.calls,
@@ -323,42 +360,71 @@ fn rate(observed: &Observed) -> Option<f64> {
 }
 
 /// The calls each worker was making when the run ended: from its last progress
-/// report on (it reports every 64 calls), regenerated by the fuzz binary itself.
-/// A worker the kernel names in its panic message comes first.
+/// report on (it reports every 64 calls; the fuzzer passes reports on every 1000
+/// calls or so), regenerated by the fuzz binary itself. For the worker the kernel
+/// names in its panic report, the call it was serving is looked for further on (by
+/// its number and first argument), and the calls leading up to it are shown.
 fn print_last_calls(fuzz: &Path, seed: u64, observed: &Observed, kernel_log: &str) {
-    let Some((_, workers)) = &observed.last_progress else { return };
-    let blamed = blamed_pid(kernel_log).and_then(|pid| observed.workers.iter().find(|(p, ..)| *p == pid));
-    if let Some((pid, worker, gen)) = blamed {
-        println!("  the kernel was serving pid {pid}: worker {worker}, generation {gen}");
+    let workers = &observed.state;
+    let report = blamed(kernel_log);
+    let blamed = report.and_then(|(pid, ..)| observed.workers.iter().find(|(p, ..)| *p == pid).copied());
+    let replay = |worker: usize, gen: u32, from: u64, count: u64| -> Option<Vec<String>> {
+        let output = Command::new(fuzz)
+            .args(["print", &seed.to_string(), &worker.to_string(), &gen.to_string(), &from.to_string(), &count.to_string()])
+            .output()
+            .ok()
+            .filter(|output| output.status.success())?;
+        Some(String::from_utf8_lossy(&output.stdout).lines().map(|line| line.trim_start_matches("fuzz:").trim().to_string()).collect())
+    };
+    if let (Some((pid, worker, gen)), Some((_, number, argument))) = (blamed, report) {
+        let name = number.and_then(|number| kernel_core::abi::sysno::name(number as usize));
+        println!("  the kernel was serving pid {pid}{}: worker {worker}, generation {gen}", name.map_or(String::new(), |name| format!(", in {name}")));
+        let from = workers.get(worker as usize).filter(|(g, _)| *g == gen).map_or(0, |&(_, at)| at);
+        if let (Some(name), Some(calls)) = (name, replay(worker as usize, gen, from, 4096)) {
+            let wanted = (format!(" {name}("), argument.map(|value| format!("{value:#x}")));
+            let found = calls.iter().position(|line| line.contains(&wanted.0) && wanted.1.as_ref().is_none_or(|value| line.contains(value.as_str())));
+            if let Some(found) = found {
+                println!("  its calls up to the one the kernel failed in:");
+                for line in &calls[found.saturating_sub(15)..=found] {
+                    println!("    {line}");
+                }
+            }
+        }
     }
     let mut order: Vec<usize> = (0..workers.len()).collect();
     if let Some((_, worker, _)) = blamed {
-        order.sort_by_key(|&i| i != *worker as usize);
+        order.sort_by_key(|&i| i != worker as usize);
     }
     for index in order {
         let (gen, at) = workers[index];
         let from = at.saturating_sub(8);
-        let output = Command::new(fuzz)
-            .args(["print", &seed.to_string(), &index.to_string(), &gen.to_string(), &from.to_string(), &(at - from + 64).to_string()])
-            .output();
-        match output {
-            Ok(output) if output.status.success() => {
+        match replay(index, gen, from, at - from + 64) {
+            Some(lines) => {
                 println!("  worker {index}, generation {gen}, calls {from}.. (its last report was at {at}):");
-                for line in String::from_utf8_lossy(&output.stdout).lines() {
-                    println!("    {}", line.trim_start_matches("fuzz:").trim());
+                for line in lines {
+                    println!("    {line}");
                 }
             }
-            _ => println!("  (cannot replay worker {index}'s calls here: `{} print ...` does not run on this host)", fuzz.display()),
+            None => println!("  (cannot replay worker {index}'s calls here: `{} print ...` does not run on this host)", fuzz.display()),
         }
     }
 }
 
-/// The pid the kernel's panic report names (`... pid N ...` on a line of the panic).
-fn blamed_pid(log: &str) -> Option<u32> {
+/// The pid the kernel's panic report names (`current: pid N; its last entry from
+/// user mode: rax 0x.. ..., rdi 0x..`), the system call number in that rax and its
+/// first argument.
+fn blamed(log: &str) -> Option<(u32, Option<u64>, Option<u64>)> {
     let at = log.find("kernel panic")?;
     let after = &log[at..];
     let index = after.find("pid ")?;
-    after[index + 4..].split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+    let pid = after[index + 4..].split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()?;
+    let register = |name: &str| {
+        after
+            .find(&format!("{name} 0x"))
+            .and_then(|at| after[at + name.len() + 3..].split(|c: char| !c.is_ascii_hexdigit()).next())
+            .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+    };
+    Some((pid, register("rax"), register("rdi")))
 }
 
 #[cfg(test)]
@@ -384,8 +450,12 @@ mod tests {
 
     #[test]
     fn the_blamed_pid_comes_from_the_panic() {
-        assert_eq!(blamed_pid("x\nkernel panic: oops\n  current: pid 17 (fuzz)"), Some(17));
-        assert_eq!(blamed_pid("pid 3 exits\nno panic"), None);
+        assert_eq!(
+            blamed("x\nkernel panic: oops\ncurrent: pid 17; its last entry from user mode: rax 0x3f (its), rdi 0xffff rsi 0x1"),
+            Some((17, Some(0x3f), Some(0xffff)))
+        );
+        assert_eq!(blamed("x\nkernel panic: oops\ncurrent: pid 17"), Some((17, None, None)));
+        assert_eq!(blamed("pid 3 exits\nno panic"), None);
     }
 
     #[test]

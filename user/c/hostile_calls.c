@@ -62,6 +62,8 @@ static const char *errno_name(int e)
     case EMFILE: return "EMFILE";
     case ENAMETOOLONG: return "ENAMETOOLONG";
     case EINTR: return "EINTR";
+    case ENOEXEC: return "ENOEXEC";
+    case EACCES: return "EACCES";
     default: {
         static char text[32];
         snprintf(text, sizeof text, "errno %d", e);

@@ -200,6 +200,11 @@ impl AddressSpace {
         self.regions.range(first..end).map(|(&s, region)| region.end.min(end) - s.max(start)).sum()
     }
 
+    /// Whether `[start, end)` lies strictly inside one region (removing it splits it).
+    fn splits_one_region(&self, start: u64, end: u64) -> bool {
+        self.region_at(start).is_some_and(|(region_start, region)| region_start < start && end < region.end)
+    }
+
     /// Whether `more` regions may be added: at most MAX_REGIONS, and room in the
     /// kernel heap for their records (see `heap::spare`).
     fn room_for_regions(&self, more: usize) -> bool {
@@ -553,8 +558,9 @@ impl AddressSpace {
         }
         let length = length.checked_next_multiple_of(PAGE_SIZE).ok_or(MapError::InvalidArgument)?;
         let end = checked_user_range(address, length).map_err(|_| MapError::InvalidArgument)?;
-        // Unmapping the middle of a region leaves two.
-        if !self.room_for_regions(1) {
+        // Unmapping the middle of a region leaves two (Linux's ENOMEM at the limit);
+        // anything else leaves no more regions than there were.
+        if self.splits_one_region(address, end) && !self.room_for_regions(1) {
             return Err(MapError::NoMemory);
         }
         self.remove_range(address, end);
@@ -575,7 +581,8 @@ impl AddressSpace {
             let (_, region) = self.region_at(cursor).ok_or(MapError::NoMemory)?;
             cursor = region.end;
         }
-        if !self.room_for_regions(2) {
+        let splits = [address, end].iter().filter(|&&at| self.region_at(at).is_some_and(|(start, _)| start < at)).count();
+        if !self.room_for_regions(splits) {
             return Err(MapError::NoMemory);
         }
         self.split_at(address);
