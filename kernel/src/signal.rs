@@ -20,7 +20,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
 use spin::{Mutex, MutexGuard};
 
-use crate::arch::x86_64::entry::TrapFrame;
+use crate::arch::x86_64::frame::TrapFrame;
 use crate::arch::x86_64::{fpu, gdt};
 use crate::mm::kstack::UserState;
 use crate::process::{self, ExitStatus, Pid, Process, Stats};

@@ -5,7 +5,8 @@
 
 use alloc::sync::Arc;
 
-use crate::arch::x86_64::entry::{self, Exception, ReturnReason};
+use crate::arch::x86_64::entry;
+use crate::arch::x86_64::frame::{Exception, ReturnReason};
 use crate::arch::x86_64::apic;
 use crate::mm::address_space::{Access, Fault};
 use crate::mm::kstack::UserState;

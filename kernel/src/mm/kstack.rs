@@ -13,7 +13,7 @@ use x86_64::structures::paging::PageTableFlags as Flags;
 
 use super::frame;
 use super::{kernel_tree, KERNEL_STACKS_BASE, PAGE_SIZE};
-use crate::arch::x86_64::entry::{TrapFrame, TRAP_FRAME_SIZE};
+use crate::arch::x86_64::frame::{TrapFrame, TRAP_FRAME_SIZE};
 use crate::arch::x86_64::fpu;
 use crate::arch::x86_64::paging;
 use crate::arch::x86_64::switch::KernelContext;

@@ -7,7 +7,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use super::{Creation, Process};
-use crate::arch::x86_64::entry::TrapFrame;
+use crate::arch::x86_64::frame::TrapFrame;
 use crate::arch::x86_64::{cpu, fpu, tls};
 use crate::fs::console::{self, Output};
 use crate::fs::initrd::{self, NodeId, NodeKind, Origin};

@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicI8, AtomicU64, Ordering};
 use spin::Mutex;
 
-use crate::arch::x86_64::entry::TrapFrame;
+use crate::arch::x86_64::frame::TrapFrame;
 use crate::arch::x86_64::switch::KernelContext;
 use crate::fs::FdTable;
 use crate::mm::address_space::AddressSpace;

@@ -19,7 +19,8 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use crate::mm::address_space::{AddressSpace, StringFault};
-use crate::arch::x86_64::entry::{SyscallExit, SystemCallHandler, TrapFrame};
+use crate::arch::x86_64::entry::{SyscallExit, SystemCallHandler};
+use crate::arch::x86_64::frame::TrapFrame;
 use crate::mm::kstack::UserState;
 use crate::process::{Process, Stats};
 use kernel_core::abi::errno::{EFAULT, ENAMETOOLONG, ENOSYS};

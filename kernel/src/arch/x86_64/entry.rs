@@ -14,205 +14,14 @@
 //! fill exactly the TrapFrame.
 
 use core::arch::global_asm;
-use core::mem::{offset_of, size_of};
+use core::mem::offset_of;
 use x86_64::registers::model_specific::{LStar, SFMask, Star};
 use x86_64::registers::rflags::RFlags;
 use x86_64::registers::segmentation::SegmentSelector;
 use x86_64::{PrivilegeLevel, VirtAddr};
 
+use super::frame::{Exception, ReturnReason, TrapFrame, SYSCALL_SERVED_VECTOR, SYSCALL_VECTOR, TRAP_FRAME_SIZE};
 use super::{cpu, gdt, percpu};
-
-/// The `vector` value the SYSCALL entry records (not an IDT vector) ...
-const SYSCALL_VECTOR: u64 = 256;
-/// ... and the one for a call the fast path already served (only its aftermath, a
-/// signal or an exit, is left to do).
-const SYSCALL_SERVED_VECTOR: u64 = 257;
-/// The `vector` `return_by_iret` sets: any value below SYSCALL_VECTOR makes
-/// `enter_user_mode` return with IRETQ, and no entry records this one (the next entry
-/// overwrites it before `decode` reads it).
-const RESTORED_CONTEXT: u64 = 255;
-
-/// The user registers, as saved on the kernel stack at every entry from ring 3.
-#[derive(Clone, Copy, Default, Debug)]
-#[repr(C)]
-pub struct TrapFrame {
-    pub r15: u64,
-    pub r14: u64,
-    pub r13: u64,
-    pub r12: u64,
-    pub rbp: u64,
-    pub rbx: u64,
-    /// The six system-call argument registers, in argument order and adjacent, so
-    /// a handler reads them in place (`syscall_args`).
-    pub rdi: u64,
-    pub rsi: u64,
-    pub rdx: u64,
-    pub r10: u64,
-    pub r8: u64,
-    pub r9: u64,
-    pub r11: u64,
-    pub rcx: u64,
-    pub rax: u64,
-    /// Which entry: an IDT vector, or SYSCALL_VECTOR.
-    vector: u64,
-    pub error_code: u64,
-    pub rip: u64,
-    cs: u64,
-    pub rflags: u64,
-    pub rsp: u64,
-    ss: u64,
-}
-
-const _: () = assert!(size_of::<TrapFrame>() % 16 == 0);
-pub const TRAP_FRAME_SIZE: u64 = size_of::<TrapFrame>() as u64;
-
-/// User RFLAGS bits a program may set through a signal frame (Linux's FIX_EFLAGS:
-/// CF PF AF ZF SF TF DF OF RF AC).
-/// IF is always set in user mode; IOPL, NT, VM and the rest are never allowed.
-const USER_RFLAGS_MASK: u64 = 0x0005_0dd5;
-const RFLAGS_IF: u64 = 1 << 9;
-
-impl TrapFrame {
-    /// A frame that starts a program at `entry` with stack pointer `stack`: every
-    /// general register zero (as Linux starts a new image), user selectors,
-    /// interrupts enabled.
-    pub fn new_user(entry: u64, stack: u64) -> TrapFrame {
-        TrapFrame {
-            rip: entry,
-            rsp: stack,
-            cs: u64::from(gdt::USER_CS),
-            ss: u64::from(gdt::USER_DS),
-            rflags: RFLAGS_IF,
-            vector: SYSCALL_VECTOR,
-            ..TrapFrame::default()
-        }
-    }
-
-    /// Replaces RFLAGS with a value that came from the program (a signal frame),
-    /// keeping only the bits a program may control.
-    pub fn set_user_rflags(&mut self, value: u64) {
-        self.rflags = (value & USER_RFLAGS_MASK) | RFLAGS_IF;
-    }
-
-    /// Makes the next return to user mode restore every register from this frame
-    /// with IRETQ. Needed when the frame no longer holds what SYSCALL left (rt_sigreturn
-    /// installs a whole interrupted context): SYSRET would load rcx and r11 with rip
-    /// and rflags instead of their saved values.
-    pub fn return_by_iret(&mut self) {
-        self.vector = RESTORED_CONTEXT;
-    }
-
-    /// The system call number and its six arguments, in the Linux x86_64 ABI.
-    pub fn syscall_args(&self) -> (u64, &[u64; 6]) {
-        const _: () = assert!(
-            offset_of!(TrapFrame, r9) - offset_of!(TrapFrame, rdi) == 5 * 8
-                && offset_of!(TrapFrame, rsi) == offset_of!(TrapFrame, rdi) + 8
-                && offset_of!(TrapFrame, rdx) == offset_of!(TrapFrame, rdi) + 16
-                && offset_of!(TrapFrame, r10) == offset_of!(TrapFrame, rdi) + 24
-                && offset_of!(TrapFrame, r8) == offset_of!(TrapFrame, rdi) + 32
-        );
-        // SAFETY: the struct is repr(C) and the six argument registers are adjacent
-        // u64 fields in argument order (checked above), so they form a [u64; 6];
-        // the borrow of `self` covers them.
-        let arguments = unsafe { &*(&self.rdi as *const u64 as *const [u64; 6]) };
-        (self.rax, arguments)
-    }
-}
-
-/// A CPU exception raised by the program.
-#[derive(Clone, Copy, Debug)]
-pub enum Exception {
-    DivideError,
-    Debug,
-    Breakpoint,
-    Overflow,
-    BoundRange,
-    InvalidOpcode,
-    DeviceNotAvailable,
-    InvalidTss,
-    SegmentNotPresent,
-    StackSegment,
-    GeneralProtection { error_code: u64 },
-    PageFault { address: u64, access: PageFaultAccess },
-    X87Floating,
-    AlignmentCheck,
-    SimdFloating,
-    /// Any other vector below 32 (reserved or machine-level).
-    Other { vector: u8 },
-}
-
-impl core::fmt::Display for Exception {
-    fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
-        match self {
-            Exception::DivideError => write!(f, "divide error"),
-            Exception::Debug => write!(f, "debug trap"),
-            Exception::Breakpoint => write!(f, "breakpoint"),
-            Exception::Overflow => write!(f, "overflow"),
-            Exception::BoundRange => write!(f, "bound range exceeded"),
-            Exception::InvalidOpcode => write!(f, "invalid opcode"),
-            Exception::DeviceNotAvailable => write!(f, "device not available"),
-            Exception::InvalidTss => write!(f, "invalid TSS"),
-            Exception::SegmentNotPresent => write!(f, "segment not present"),
-            Exception::StackSegment => write!(f, "stack-segment fault"),
-            Exception::GeneralProtection { error_code } => write!(f, "general protection fault (error {error_code:#x})"),
-            Exception::PageFault { address, access } => {
-                let kind = if access.instruction_fetch { "execute" } else if access.write { "write" } else { "read" };
-                let why = if access.present { "protection violation" } else { "not mapped" };
-                write!(f, "page fault: {kind} at {address:#x} ({why})")
-            }
-            Exception::X87Floating => write!(f, "x87 floating-point error"),
-            Exception::AlignmentCheck => write!(f, "alignment check"),
-            Exception::SimdFloating => write!(f, "SIMD floating-point error"),
-            Exception::Other { vector } => write!(f, "exception {vector}"),
-        }
-    }
-}
-
-impl Exception {
-    /// The exception's vector in the IDT.
-    pub fn vector(&self) -> u8 {
-        match self {
-            Exception::DivideError => 0,
-            Exception::Debug => 1,
-            Exception::Breakpoint => 3,
-            Exception::Overflow => 4,
-            Exception::BoundRange => 5,
-            Exception::InvalidOpcode => 6,
-            Exception::DeviceNotAvailable => 7,
-            Exception::InvalidTss => 10,
-            Exception::SegmentNotPresent => 11,
-            Exception::StackSegment => 12,
-            Exception::GeneralProtection { .. } => 13,
-            Exception::PageFault { .. } => 14,
-            Exception::X87Floating => 16,
-            Exception::AlignmentCheck => 17,
-            Exception::SimdFloating => 19,
-            Exception::Other { vector } => *vector,
-        }
-    }
-}
-
-/// What the faulting access was, from the page-fault error code.
-#[derive(Clone, Copy, Debug)]
-pub struct PageFaultAccess {
-    /// The page was present (a protection violation, not a missing page).
-    pub present: bool,
-    pub write: bool,
-    pub instruction_fetch: bool,
-}
-
-/// Why the CPU came back from user mode.
-#[derive(Clone, Copy, Debug)]
-pub enum ReturnReason {
-    /// The program executed SYSCALL; number and arguments are in the trap frame.
-    /// `served`: the fast path already ran it (its result is in rax).
-    SystemCall { served: bool },
-    /// The program caused an exception.
-    Exception(Exception),
-    /// A device interrupted the program (the timer, for instance).
-    Interrupt(u8),
-}
-
 global_asm!(
     r#"
     .section .rodata
@@ -567,7 +376,7 @@ pub fn enter_user<H: SystemCallHandler>(frame: &mut TrapFrame, handler: &mut H) 
     // process's (this function's invariant). enter_user_mode returns like a normal
     // function (callee-saved registers restored) when the program traps.
     unsafe { enter_user_mode(frame) };
-    decode(frame)
+    frame.return_reason()
 }
 
 /// The registers of the last entry from user mode on this CPU (the trap frame of
@@ -583,39 +392,6 @@ pub fn last_user_entry() -> Option<TrapFrame> {
     // SAFETY: the frame lies in a mapped kernel stack (checked just above), is
     // aligned, and any bit pattern is a valid TrapFrame; only read.
     Some(unsafe { core::ptr::read_volatile(address as *const TrapFrame) })
-}
-
-/// Reads the reason for the last entry from the frame the entry code filled.
-fn decode(frame: &TrapFrame) -> ReturnReason {
-    let exception = match frame.vector {
-        SYSCALL_VECTOR => return ReturnReason::SystemCall { served: false },
-        SYSCALL_SERVED_VECTOR => return ReturnReason::SystemCall { served: true },
-        0 => Exception::DivideError,
-        1 => Exception::Debug,
-        3 => Exception::Breakpoint,
-        4 => Exception::Overflow,
-        5 => Exception::BoundRange,
-        6 => Exception::InvalidOpcode,
-        7 => Exception::DeviceNotAvailable,
-        10 => Exception::InvalidTss,
-        11 => Exception::SegmentNotPresent,
-        12 => Exception::StackSegment,
-        13 => Exception::GeneralProtection { error_code: frame.error_code },
-        14 => Exception::PageFault {
-            address: cpu::read_cr2(),
-            access: PageFaultAccess {
-                present: frame.error_code & 1 != 0,
-                write: frame.error_code & 2 != 0,
-                instruction_fetch: frame.error_code & 16 != 0,
-            },
-        },
-        16 => Exception::X87Floating,
-        17 => Exception::AlignmentCheck,
-        19 => Exception::SimdFloating,
-        vector @ 0..=31 => Exception::Other { vector: vector as u8 },
-        vector => return ReturnReason::Interrupt(vector as u8),
-    };
-    ReturnReason::Exception(exception)
 }
 
 /// A trap taken in ring 0. Interrupts (only possible inside `wait_for_interrupt`)

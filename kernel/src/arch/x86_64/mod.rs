@@ -8,6 +8,7 @@ pub mod cpu;
 pub mod debugcon;
 pub mod entry;
 pub mod fpu;
+pub mod frame;
 pub mod gdt;
 pub mod ioapic;
 pub mod idt;

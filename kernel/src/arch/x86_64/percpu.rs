@@ -140,7 +140,7 @@ impl PerCpu {
     }
 
     pub fn set_user_context(&self, stack_top: u64, fpu_area: u64, resume_point: u64) {
-        self.trap_frame.set(stack_top - super::entry::TRAP_FRAME_SIZE);
+        self.trap_frame.set(stack_top - super::frame::TRAP_FRAME_SIZE);
         self.fpu_area.set(fpu_area);
         self.kernel_resume_rsp.set(resume_point);
         // SAFETY: the TSS belongs to this CPU; the CPU reads RSP0 only on an interrupt
