@@ -22,8 +22,63 @@ use x86_64::{PrivilegeLevel, VirtAddr};
 
 use super::frame::{Exception, ReturnReason, TrapFrame, SYSCALL_SERVED_VECTOR, SYSCALL_VECTOR, TRAP_FRAME_SIZE};
 use super::{cpu, gdt, percpu};
+
 global_asm!(
     r#"
+    /* The general registers of a TrapFrame, pushed in the reverse of its field
+       order (so the last push, r15, is its first field) and popped back. */
+    .macro push_general_registers
+    push %rax
+    push %rcx
+    push %r11
+    push %r9
+    push %r8
+    push %r10
+    push %rdx
+    push %rsi
+    push %rdi
+    push %rbx
+    push %rbp
+    push %r12
+    push %r13
+    push %r14
+    push %r15
+    .endm
+    .macro pop_general_registers
+    pop %r15
+    pop %r14
+    pop %r13
+    pop %r12
+    pop %rbp
+    pop %rbx
+    pop %rdi
+    pop %rsi
+    pop %rdx
+    pop %r10
+    pop %r8
+    pop %r9
+    pop %r11
+    pop %rcx
+    pop %rax
+    .endm
+
+    /* The program's FPU/SSE/AVX state to this CPU's FPU area (every component the
+       CPU enables), then the kernel's own MXCSR: clobbers rdi, rax, rdx. */
+    .macro save_user_fpu
+    mov %gs:{fpu_area}, %rdi
+    mov $-1, %eax
+    mov $-1, %edx
+    xsave64 (%rdi)
+    ldmxcsr kernel_mxcsr(%rip)
+    .endm
+    /* And back, through the scratch register given: clobbers it, rax, rdx. */
+    .macro restore_user_fpu scratch
+    mov %gs:{fpu_area}, \scratch
+    mov $-1, %eax
+    mov $-1, %edx
+    xrstor64 (\scratch)
+    .endm
+
     .section .rodata
     .balign 4
 kernel_mxcsr:
@@ -51,11 +106,7 @@ syscall_entry:
     mov %r10, {f_r10}(%rsp)
     mov %r8, {f_r8}(%rsp)
     mov %r9, {f_r9}(%rsp)
-    mov %gs:{fpu_area}, %rdi
-    mov $-1, %eax
-    mov $-1, %edx
-    xsave64 (%rdi)
-    ldmxcsr kernel_mxcsr(%rip)
+    save_user_fpu
     /* The handler runs below the serve loop's frames (the resume rsp, 8 mod 16:
        one more slot aligns the stack for the call). */
     mov %rsp, %rdi
@@ -66,10 +117,7 @@ syscall_entry:
     mov %gs:{trap_frame}, %rsp
     test %al, %al
     jnz syscall_slow_return
-    mov %gs:{fpu_area}, %rdi
-    mov $-1, %eax
-    mov $-1, %edx
-    xrstor64 (%rdi)
+    restore_user_fpu %rdi
     mov {f_rax}(%rsp), %rax
     mov {f_rdi}(%rsp), %rdi
     mov {f_rsi}(%rsp), %rsi
@@ -112,32 +160,14 @@ trap_common:
     testb $3, 24(%rsp)           /* CS of the interrupted code: ring 3? */
     jz trap_in_kernel
     swapgs
-    push %rax
-    push %rcx
-    push %r11
-    push %r9
-    push %r8
-    push %r10
-    push %rdx
-    push %rsi
-    push %rdi
-    push %rbx
-    push %rbp
-    push %r12
-    push %r13
-    push %r14
-    push %r15
+    push_general_registers
     cld                          /* interrupt gates keep the user's DF and AC */
     pushfq
     andq $~(1 << 18), (%rsp)
     popfq
 
 arrived_from_user:
-    mov %gs:{fpu_area}, %rdi
-    mov $-1, %eax
-    mov $-1, %edx
-    xsave64 (%rdi)
-    ldmxcsr kernel_mxcsr(%rip)
+    save_user_fpu
 resume_kernel:
     mov %gs:{resume_rsp}, %rsp
     pop %r15
@@ -159,50 +189,19 @@ enter_user_mode:
     push %r14
     push %r15
     mov %rsp, %gs:{resume_rsp}
-    mov %gs:{fpu_area}, %rsi
-    mov $-1, %eax
-    mov $-1, %edx
-    xrstor64 (%rsi)
+    restore_user_fpu %rsi
     mov %rdi, %rsp
     cmpq ${syscall_vector}, {f_vector}(%rsp)
     jb 1f
     /* SYSRET fast path: the rip was checked canonical by enter_user. */
-    pop %r15
-    pop %r14
-    pop %r13
-    pop %r12
-    pop %rbp
-    pop %rbx
-    pop %rdi
-    pop %rsi
-    pop %rdx
-    pop %r10
-    pop %r8
-    pop %r9
-    pop %r11
-    pop %rcx
-    pop %rax
+    pop_general_registers
     mov 16(%rsp), %rcx           /* rip */
     mov 32(%rsp), %r11           /* rflags */
     mov 40(%rsp), %rsp           /* the user's stack */
     swapgs
     sysretq
 1:
-    pop %r15
-    pop %r14
-    pop %r13
-    pop %r12
-    pop %rbp
-    pop %rbx
-    pop %rdi
-    pop %rsi
-    pop %rdx
-    pop %r10
-    pop %r8
-    pop %r9
-    pop %r11
-    pop %rcx
-    pop %rax
+    pop_general_registers
     add $16, %rsp                /* vector, error code */
     swapgs
     iretq
@@ -210,39 +209,11 @@ enter_user_mode:
     /* A trap while in ring 0: an interrupt during `wait_for_interrupt`, or a kernel
        bug. No stack switch, no swapgs: GS already points at the per-CPU data. */
 trap_in_kernel:
-    push %rax
-    push %rcx
-    push %r11
-    push %r9
-    push %r8
-    push %r10
-    push %rdx
-    push %rsi
-    push %rdi
-    push %rbx
-    push %rbp
-    push %r12
-    push %r13
-    push %r14
-    push %r15
+    push_general_registers
     cld
     mov %rsp, %rdi
     call {kernel_trap}
-    pop %r15
-    pop %r14
-    pop %r13
-    pop %r12
-    pop %rbp
-    pop %rbx
-    pop %rdi
-    pop %rsi
-    pop %rdx
-    pop %r10
-    pop %r8
-    pop %r9
-    pop %r11
-    pop %rcx
-    pop %rax
+    pop_general_registers
     add $16, %rsp
     iretq
     "#,
