@@ -225,7 +225,8 @@ fn names_build_target(config: &str) -> bool {
 }
 
 /// `musl-gcc -static -O2 -o <out_dir>/NAME user/c/NAME.c` for every C program, when the
-/// output is missing or older than anything in `user/c` (headers included).
+/// output is missing or older than anything in `user/c` (headers included, such as the
+/// shared `user/c/include/testlib.h`).
 fn build_c_programs(root: &Path, out_dir: &Path) {
     let c_dir = root.join("user/c");
     let mut sources: Vec<String> = match fs::read_dir(&c_dir) {
@@ -244,6 +245,10 @@ fn build_c_programs(root: &Path, out_dir: &Path) {
     }
     for source in &sources {
         println!("cargo:rerun-if-changed={}", c_dir.join(source).display());
+    }
+    let include_dir = c_dir.join("include");
+    if include_dir.is_dir() {
+        println!("cargo:rerun-if-changed={}", include_dir.display());
     }
     let musl_gcc = find_musl_gcc().unwrap_or_else(|| {
         fail("musl-gcc not found: the C test programs in user/c need it. Install it with `apt-get install musl-tools`.")
@@ -281,11 +286,22 @@ fn find_musl_gcc() -> Option<PathBuf> {
     on_path.or_else(|| Some(PathBuf::from("/usr/bin/musl-gcc")).filter(|p| p.is_file()))
 }
 
+/// The newest modification time of anything below `dir`, subdirectories included (a
+/// directory's own time changes only when entries come or go, not when a file in it is
+/// edited).
 fn newest_mtime(dir: &Path) -> Option<SystemTime> {
     fs::read_dir(dir)
         .ok()?
         .filter_map(|e| e.ok())
-        .filter_map(|e| e.metadata().ok()?.modified().ok())
+        .filter_map(|e| {
+            let meta = e.metadata().ok()?;
+            let own = meta.modified().ok();
+            if meta.is_dir() {
+                own.max(newest_mtime(&e.path()))
+            } else {
+                own
+            }
+        })
         .max()
 }
 

@@ -41,21 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* ---- time ---------------------------------------------------------------------- */
-
-static uint64_t now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
-}
-
-static inline uint64_t rdtsc(void)
-{
-    uint32_t lo, hi;
-    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return ((uint64_t)hi << 32) | lo;
-}
+#include "include/testlib.h"
 
 /* ---- output -------------------------------------------------------------------- */
 
@@ -126,19 +112,6 @@ static long count(long base, long min)
     return (long)n;
 }
 
-/* "exited N" / "killed by signal N" */
-static const char *describe(int status)
-{
-    static char text[64];
-    if (WIFEXITED(status))
-        snprintf(text, sizeof text, "exited %d", WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        snprintf(text, sizeof text, "killed by signal %d", WTERMSIG(status));
-    else
-        snprintf(text, sizeof text, "wait status 0x%x", status);
-    return text;
-}
-
 /* Wait for PID; true when it exited with EXPECTED, else a bench-error for NAME. */
 static int reap(const char *name, pid_t pid, int expected)
 {
@@ -151,49 +124,13 @@ static int reap(const char *name, pid_t pid, int expected)
         return 0;
     }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != expected) {
-        error(name, "child %s (expected exit %d)", describe(status), expected);
+        error(name, "child %s (expected exit %d)", describe_as(status, "wait status"), expected);
         return 0;
     }
     return 1;
 }
 
-static int read_full(int fd, void *buf, size_t n)
-{
-    size_t done = 0;
-    while (done < n) {
-        ssize_t r = read(fd, (char *)buf + done, n - done);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        done += r;
-    }
-    return 0;
-}
-
-static int write_full(int fd, const void *buf, size_t n)
-{
-    size_t done = 0;
-    while (done < n) {
-        ssize_t w = write(fd, (const char *)buf + done, n - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        done += w;
-    }
-    return 0;
-}
-
 /* ---- null system call ---------------------------------------------------------- */
-
-/* getpid by the SYSCALL instruction itself: no libc wrapper, no caching. */
-static inline long raw_getpid(void)
-{
-    long r;
-    __asm__ volatile("syscall" : "=a"(r) : "a"(39L) : "rcx", "r11", "memory");
-    return r;
-}
 
 static void bench_null_syscall(void)
 {
@@ -202,10 +139,10 @@ static void bench_null_syscall(void)
     long pid = getpid(), bad = 0;
     for (long i = 0; i < n / 10 + 10; i++)
         bad += raw_getpid() != pid;
-    uint64_t t0 = now_ns();
+    uint64_t t0 = now_ns(CLOCK_MONOTONIC);
     for (long i = 0; i < n; i++)
         bad += raw_getpid() != pid;
-    uint64_t t1 = now_ns();
+    uint64_t t1 = now_ns(CLOCK_MONOTONIC);
     if (bad)
         FAIL(name, "getpid returned something else than %ld %ld times", pid, bad);
     figure(name, (double)(t1 - t0) / n, "ns");
@@ -235,10 +172,10 @@ static void bench_write_devnull(void)
     char byte = 'x';
     for (long i = 0; i < n / 10 + 10; i++)
         bad += write(fd, &byte, 1) != 1;
-    uint64_t t0 = now_ns();
+    uint64_t t0 = now_ns(CLOCK_MONOTONIC);
     for (long i = 0; i < n; i++)
         bad += write(fd, &byte, 1) != 1;
-    uint64_t t1 = now_ns();
+    uint64_t t1 = now_ns(CLOCK_MONOTONIC);
     close(fd);
     if (bad)
         FAIL(name, "%ld writes did not write 1 byte", bad);
@@ -289,7 +226,7 @@ static void bench_pipe_4k(void)
         FAIL(rd, "a 4 KiB write or read was short or failed");
     }
 
-    uint64_t t0 = now_ns(), c0 = rdtsc();
+    uint64_t t0 = now_ns(CLOCK_MONOTONIC), c0 = rdtsc();
     for (long i = 0; i < n; i++) {
         if (check_mode)
             stamp(wbuf, i);
@@ -298,7 +235,7 @@ static void bench_pipe_4k(void)
         bad += write(p[1], wbuf, PAGE) != PAGE;
         bad += read(p[0], rbuf, PAGE) != PAGE || !stamped(rbuf, i);
     }
-    uint64_t t1 = now_ns(), c1 = rdtsc();
+    uint64_t t1 = now_ns(CLOCK_MONOTONIC), c1 = rdtsc();
     if (bad)
         error(both, "%ld of %ld 4 KiB transfers were short or wrong", bad, n);
     else
@@ -376,7 +313,7 @@ static void bench_yield(void)
         reap(name, pid, 0);
         FAIL(name, "the child did not start");
     }
-    uint64_t t0 = now_ns();
+    uint64_t t0 = now_ns(CLOCK_MONOTONIC);
     for (long i = 0; i < n; i++) {
         sched_yield();
         if (mine)
@@ -391,7 +328,7 @@ static void bench_yield(void)
         }
     }
     int ok = reap(name, pid, 0);
-    uint64_t t1 = now_ns();
+    uint64_t t1 = now_ns(CLOCK_MONOTONIC);
     if (!ok)
         return;
     if (mine) {
@@ -449,13 +386,13 @@ static void bench_pipe_pingpong(void)
     uint64_t t0 = 0;
     for (long i = 0; i < warm + n && !broken; i++) {
         if (i == warm)
-            t0 = now_ns();
+            t0 = now_ns(CLOCK_MONOTONIC);
         unsigned char b = (unsigned char)i;
         if (write_full(down[1], &b, 1) != 0 || read_full(up[0], &b, 1) != 0)
             broken = 1;
         wrong += b != (unsigned char)(i ^ 0x5a);
     }
-    uint64_t t1 = now_ns();
+    uint64_t t1 = now_ns(CLOCK_MONOTONIC);
     close(down[1]);
     close(up[0]);
     if (!reap(name, pid, 0))
@@ -526,13 +463,13 @@ static void bench_ring(int members)
     uint64_t t0 = 0;
     for (long r = 0; r < rounds + 1 && !broken; r++) {
         if (r == 1) /* round 0 warms up */
-            t0 = now_ns();
+            t0 = now_ns(CLOCK_MONOTONIC);
         if (write_full(to, &token, sizeof token) != 0 || read_full(in, &token, sizeof token) != 0)
             broken = 1;
         wrong += token % members != 0;
         token++;
     }
-    uint64_t t1 = now_ns();
+    uint64_t t1 = now_ns(CLOCK_MONOTONIC);
     uint32_t stop = STOP;
     write_full(to, &stop, sizeof stop);
     read_full(in, &stop, sizeof stop);
@@ -565,7 +502,7 @@ static void bench_fork(void)
     uint64_t t0 = 0;
     for (long i = 0; i < n + 5; i++) {
         if (i == 5)
-            t0 = now_ns();
+            t0 = now_ns(CLOCK_MONOTONIC);
         pid_t pid = fork();
         if (pid < 0)
             FAIL(name, "fork: %s", strerror(errno));
@@ -574,7 +511,7 @@ static void bench_fork(void)
         if (!reap(name, pid, 7))
             return;
     }
-    uint64_t t1 = now_ns();
+    uint64_t t1 = now_ns(CLOCK_MONOTONIC);
     figure(name, (double)(t1 - t0) / n, "ns");
 }
 
@@ -587,7 +524,7 @@ static void bench_exec(void)
     uint64_t t0 = 0;
     for (long i = 0; i < n + 2; i++) {
         if (i == 2)
-            t0 = now_ns();
+            t0 = now_ns(CLOCK_MONOTONIC);
         pid_t pid = fork();
         if (pid < 0)
             FAIL(name, "fork: %s", strerror(errno));
@@ -598,7 +535,7 @@ static void bench_exec(void)
         if (!reap(name, pid, 42))
             return;
     }
-    uint64_t t1 = now_ns();
+    uint64_t t1 = now_ns(CLOCK_MONOTONIC);
     figure(name, (double)(t1 - t0) / n, "ns");
 }
 
@@ -627,10 +564,10 @@ static void bench_signal(void)
     long n = count(20000, 50), warm = n / 10 + 10, bad = 0;
     for (long i = 0; i < warm; i++)
         bad += kill(self, SIGUSR1) != 0;
-    uint64_t t0 = now_ns();
+    uint64_t t0 = now_ns(CLOCK_MONOTONIC);
     for (long i = 0; i < n; i++)
         bad += kill(self, SIGUSR1) != 0;
-    uint64_t t1 = now_ns();
+    uint64_t t1 = now_ns(CLOCK_MONOTONIC);
     if (bad)
         FAIL(name, "kill failed %ld times (%s)", bad, strerror(errno));
     if (handled != warm + n)
@@ -655,13 +592,13 @@ static void bench_timer(void)
             small = t - prev;
         prev = t;
     }
-    uint64_t t0 = now_ns(), c0 = rdtsc();
+    uint64_t t0 = now_ns(CLOCK_MONOTONIC), c0 = rdtsc();
     /* The spin's length in TSC ticks: calibrate on a first 10 ms (no clock calls
      * inside the measured loop: on a kernel without vDSO they are system calls). */
     uint64_t cal_ns = 10000000;
-    while (now_ns() - t0 < cal_ns)
+    while (now_ns(CLOCK_MONOTONIC) - t0 < cal_ns)
         ;
-    uint64_t t1 = now_ns(), c1 = rdtsc();
+    uint64_t t1 = now_ns(CLOCK_MONOTONIC), c1 = rdtsc();
     double tsc_per_ns = (double)(c1 - c0) / (double)(t1 - t0);
     double spin_ns = 500e6 * scale;
     if (spin_ns < 20e6)
@@ -671,7 +608,7 @@ static void bench_timer(void)
         threshold = (uint64_t)(100 * tsc_per_ns);
     uint64_t length = (uint64_t)(spin_ns * tsc_per_ns);
     uint64_t lost = 0, gaps = 0;
-    uint64_t s0 = now_ns(), start = rdtsc();
+    uint64_t s0 = now_ns(CLOCK_MONOTONIC), start = rdtsc();
     prev = start;
     for (;;) {
         uint64_t t = rdtsc();
@@ -684,7 +621,7 @@ static void bench_timer(void)
         if (t - start >= length)
             break;
     }
-    uint64_t end = prev, s1 = now_ns();
+    uint64_t end = prev, s1 = now_ns(CLOCK_MONOTONIC);
     double total = (double)(end - start);
     double seconds = (double)(s1 - s0) / 1e9;
     if (total <= 0 || seconds <= 0) {
@@ -708,10 +645,10 @@ static void bench_timer(void)
 static void bench_boot(void)
 {
     figure("boot", (double)boot_ns, "ns");
-    uint64_t t0 = now_ns(), c0 = rdtsc();
-    while (now_ns() - t0 < 5000000)
+    uint64_t t0 = now_ns(CLOCK_MONOTONIC), c0 = rdtsc();
+    while (now_ns(CLOCK_MONOTONIC) - t0 < 5000000)
         ;
-    uint64_t t1 = now_ns(), c1 = rdtsc();
+    uint64_t t1 = now_ns(CLOCK_MONOTONIC), c1 = rdtsc();
     double tsc_per_ns = (double)(c1 - c0) / (double)(t1 - t0);
     if (tsc_per_ns <= 0)
         FAIL("boot-poweron", "the TSC did not advance");
@@ -783,7 +720,7 @@ static int run_group(const struct group *g)
         return 1; /* it said what failed */
     for (int r = 0; r < 5 && g->rows[r]; r++)
         out("bench-error %s the benchmark process %s", g->rows[r],
-            got == pid ? describe(status) : "could not be waited for");
+            got == pid ? describe_as(status, "wait status") : "could not be waited for");
     return 1;
 }
 
@@ -794,7 +731,7 @@ static void usage(void)
 
 int main(int argc, char **argv, char **envp)
 {
-    boot_ns = now_ns();
+    boot_ns = now_ns(CLOCK_MONOTONIC);
     boot_tsc = rdtsc();
     if (argc > 1 && strcmp(argv[1], "--exit-now") == 0)
         _exit(42);

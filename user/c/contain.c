@@ -15,6 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "include/testlib.h"
+
 static const struct {
     const char *name;
     int signal;
@@ -25,30 +27,19 @@ static const struct {
     { "ud2", SIGILL },    { "div0", SIGFPE },    { "int3", SIGTRAP },
 };
 
-static const char *signal_name(int s)
-{
-    switch (s) {
-    case SIGSEGV: return "SIGSEGV";
-    case SIGILL:  return "SIGILL";
-    case SIGFPE:  return "SIGFPE";
-    case SIGTRAP: return "SIGTRAP";
-    case SIGKILL: return "SIGKILL";
-    default:      return "?";
-    }
-}
+/* The signals named in the output (any other: "?"). */
+static const int named[] = { SIGSEGV, SIGILL, SIGFPE, SIGTRAP, SIGKILL, 0 };
 
 int main(int argc, char **argv)
 {
-    int failures = 0, go[2];
+    int go[2];
     char c;
 
     if (argc != 2) {
         fprintf(stderr, "usage: contain OFFEND\n");
         return 2;
     }
-    /* No core files on a Linux host (timeshare has no setrlimit: ENOSYS, ignored). */
-    struct rlimit none = { 0, 0 };
-    setrlimit(RLIMIT_CORE, &none);
+    no_core_files();
 
     /* The bystander: blocked reading `go` until the end. */
     if (pipe(go) != 0)
@@ -82,7 +73,7 @@ int main(int argc, char **argv)
             failures++;
         } else if (WIFSIGNALED(status)) {
             int s = WTERMSIG(status);
-            printf("%-8s killed by signal %d (%s)\n", cases[i].name, s, signal_name(s));
+            printf("%-8s killed by signal %d (%s)\n", cases[i].name, s, signal_name_in(s, named, "?"));
             failures += s != cases[i].signal;
         } else {
             printf("%-8s exited %d\n", cases[i].name, WEXITSTATUS(status));

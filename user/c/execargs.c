@@ -24,9 +24,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "include/testlib.h"
+
 extern char **environ;
 
-static int failures;
 static const char *self;
 
 static const char *errno_name(int e)
@@ -43,29 +44,6 @@ static const char *errno_name(int e)
     case ENAMETOOLONG: return "ENAMETOOLONG";
     default:      return strerror(e);
     }
-}
-
-static const char *describe(int status)
-{
-    static char text[64];
-    if (WIFEXITED(status))
-        snprintf(text, sizeof text, "exited %d", WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        snprintf(text, sizeof text, "killed by signal %d", WTERMSIG(status));
-    else
-        snprintf(text, sizeof text, "status 0x%x", status);
-    return text;
-}
-
-static pid_t fork_or_die(void)
-{
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid < 0) {
-        printf("FAIL fork: %s\n", strerror(errno));
-        exit(100);
-    }
-    return pid;
 }
 
 static void wait_expect(pid_t pid, const char *what, int want_exit)

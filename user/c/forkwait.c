@@ -16,44 +16,12 @@
 #include <time.h>
 #include <unistd.h>
 
-static int failures;
+#include "include/testlib.h"
 
 static void fail(const char *what)
 {
     printf("FAIL %s\n", what);
     failures++;
-}
-
-/* A wait status in words: "exited N", "killed by signal N", or the raw value. */
-static const char *describe(int status)
-{
-    static char text[64];
-    if (WIFEXITED(status))
-        snprintf(text, sizeof text, "exited %d", WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        snprintf(text, sizeof text, "killed by signal %d", WTERMSIG(status));
-    else
-        snprintf(text, sizeof text, "status 0x%x", status);
-    return text;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
-    while (nanosleep(&t, &t) != 0 && errno == EINTR)
-        ;
-}
-
-static pid_t fork_or_die(void)
-{
-    pid_t pid;
-    fflush(stdout);
-    pid = fork();
-    if (pid < 0) {
-        printf("FAIL fork: %s\n", strerror(errno));
-        exit(100);
-    }
-    return pid;
 }
 
 /* waitpid(pid) and the decoded status; "wait failed: ERR" when it fails. */

@@ -11,15 +11,9 @@
 #include <stdio.h>
 #include <sys/syscall.h>
 
-#define N 20000
+#include "include/testlib.h"
 
-/* getpid through the syscall instruction, clobbering only what the ABI allows. */
-static inline long raw_getpid(void)
-{
-    long ret;
-    __asm__ volatile("syscall" : "=a"(ret) : "a"((long)SYS_getpid) : "rcx", "r11", "memory");
-    return ret;
-}
+#define N 20000
 
 /* sum of 1/i^2 and of 1/i for i = 1..N, in doubles, one system call per term. */
 static void sums(double *squares, double *harmonic)
@@ -46,8 +40,6 @@ static long double sum_x87(void)
     }
     return s;
 }
-
-static int failures;
 
 /* Print ok/FAIL for a test comparing doubles bit for bit. */
 static void check(const char *name, double got, double want)

@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "include/testlib.h"
+
 #define YIELD_ROUNDS 100
 #define SPIN_ROUNDS 10
 #define SPIN_MS 25
@@ -42,104 +44,52 @@ static int avx_usable(void)
     return (lo & 6) == 6; /* XCR0: SSE and AVX state enabled by the OS */
 }
 
-static uint64_t rdtsc(void)
-{
-    unsigned lo, hi;
-    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return ((uint64_t)hi << 32) | lo;
-}
-
-static uint64_t now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
-}
-
 /* One round: load all registers from `in`, then either `yields` sched_yield system
  * calls (spin == 0) or spin until `spin` TSC cycles have passed, then store all
  * registers to `out`. Returns the largest gap seen between two TSC reads while
- * spinning (a gap means somebody else had the CPU). */
+ * spinning (a gap means somebody else had the CPU). ROUND(mov, reg, end) is the
+ * body for registers `reg` (xmm or ymm) moved with `mov`, `end` run last. */
+#define EACH_REGISTER(X, mov, reg)                                                                  \
+    X(mov, reg, 0) X(mov, reg, 1) X(mov, reg, 2) X(mov, reg, 3) X(mov, reg, 4) X(mov, reg, 5)       \
+    X(mov, reg, 6) X(mov, reg, 7) X(mov, reg, 8) X(mov, reg, 9) X(mov, reg, 10) X(mov, reg, 11)     \
+    X(mov, reg, 12) X(mov, reg, 13) X(mov, reg, 14) X(mov, reg, 15)
+#define LOAD(mov, reg, n) mov " " #n "*32(%[in]), %%" reg #n "\n"
+#define STORE(mov, reg, n) mov " %%" reg #n ", " #n "*32(%[out])\n"
+#define ROUND(mov, reg, end)                                                                        \
+    uint64_t gap;                                                                                   \
+    __asm__ volatile(                                                                               \
+        EACH_REGISTER(LOAD, mov, reg)                                                               \
+        "xor %%r10d, %%r10d\n"                                                                      \
+        "test %[spin], %[spin]\n jz 2f\n"                                                           \
+        /* spin: r8 = deadline, r9 = previous TSC, r10 = largest gap */                             \
+        "rdtsc\n shl $32, %%rdx\n or %%rdx, %%rax\n mov %%rax, %%r9\n"                              \
+        "lea (%%rax, %[spin]), %%r8\n"                                                              \
+        "1: rdtsc\n shl $32, %%rdx\n or %%rdx, %%rax\n"                                             \
+        "mov %%rax, %%rdx\n sub %%r9, %%rdx\n cmp %%r10, %%rdx\n cmova %%rdx, %%r10\n"              \
+        "mov %%rax, %%r9\n cmp %%r8, %%rax\n jb 1b\n jmp 4f\n"                                      \
+        /* yields */                                                                                \
+        "2: mov %[yields], %%r8\n"                                                                  \
+        "3: mov $24, %%eax\n syscall\n dec %%r8\n jnz 3b\n"                                         \
+        "4:\n"                                                                                      \
+        EACH_REGISTER(STORE, mov, reg)                                                              \
+        end                                                                                         \
+        "mov %%r10, %[gap]\n"                                                                       \
+        : [gap] "=m"(gap)                                                                           \
+        : [in] "r"(in), [out] "r"(out), [yields] "r"(yields), [spin] "r"(spin)                      \
+        : "rax", "rcx", "rdx", "r8", "r9", "r10", "r11", "memory", "cc",                            \
+          "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",                           \
+          "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");                    \
+    return gap
+
 static uint64_t round_xmm(const regs_t *in, regs_t *out, long yields, uint64_t spin)
 {
-    uint64_t gap;
-    __asm__ volatile(
-        "movdqu 0*32(%[in]), %%xmm0\n movdqu 1*32(%[in]), %%xmm1\n"
-        "movdqu 2*32(%[in]), %%xmm2\n movdqu 3*32(%[in]), %%xmm3\n"
-        "movdqu 4*32(%[in]), %%xmm4\n movdqu 5*32(%[in]), %%xmm5\n"
-        "movdqu 6*32(%[in]), %%xmm6\n movdqu 7*32(%[in]), %%xmm7\n"
-        "movdqu 8*32(%[in]), %%xmm8\n movdqu 9*32(%[in]), %%xmm9\n"
-        "movdqu 10*32(%[in]), %%xmm10\n movdqu 11*32(%[in]), %%xmm11\n"
-        "movdqu 12*32(%[in]), %%xmm12\n movdqu 13*32(%[in]), %%xmm13\n"
-        "movdqu 14*32(%[in]), %%xmm14\n movdqu 15*32(%[in]), %%xmm15\n"
-        "xor %%r10d, %%r10d\n"
-        "test %[spin], %[spin]\n jz 2f\n"
-        /* spin: r8 = deadline, r9 = previous TSC, r10 = largest gap */
-        "rdtsc\n shl $32, %%rdx\n or %%rdx, %%rax\n mov %%rax, %%r9\n"
-        "lea (%%rax, %[spin]), %%r8\n"
-        "1: rdtsc\n shl $32, %%rdx\n or %%rdx, %%rax\n"
-        "mov %%rax, %%rdx\n sub %%r9, %%rdx\n cmp %%r10, %%rdx\n cmova %%rdx, %%r10\n"
-        "mov %%rax, %%r9\n cmp %%r8, %%rax\n jb 1b\n jmp 4f\n"
-        /* yields */
-        "2: mov %[yields], %%r8\n"
-        "3: mov $24, %%eax\n syscall\n dec %%r8\n jnz 3b\n"
-        "4:\n"
-        "movdqu %%xmm0, 0*32(%[out])\n movdqu %%xmm1, 1*32(%[out])\n"
-        "movdqu %%xmm2, 2*32(%[out])\n movdqu %%xmm3, 3*32(%[out])\n"
-        "movdqu %%xmm4, 4*32(%[out])\n movdqu %%xmm5, 5*32(%[out])\n"
-        "movdqu %%xmm6, 6*32(%[out])\n movdqu %%xmm7, 7*32(%[out])\n"
-        "movdqu %%xmm8, 8*32(%[out])\n movdqu %%xmm9, 9*32(%[out])\n"
-        "movdqu %%xmm10, 10*32(%[out])\n movdqu %%xmm11, 11*32(%[out])\n"
-        "movdqu %%xmm12, 12*32(%[out])\n movdqu %%xmm13, 13*32(%[out])\n"
-        "movdqu %%xmm14, 14*32(%[out])\n movdqu %%xmm15, 15*32(%[out])\n"
-        "mov %%r10, %[gap]\n"
-        : [gap] "=m"(gap)
-        : [in] "r"(in), [out] "r"(out), [yields] "r"(yields), [spin] "r"(spin)
-        : "rax", "rcx", "rdx", "r8", "r9", "r10", "r11", "memory", "cc",
-          "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
-          "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
-    return gap;
+    ROUND("movdqu", "xmm", "");
 }
 
 /* The same with the full 256-bit ymm registers. */
 static uint64_t round_ymm(const regs_t *in, regs_t *out, long yields, uint64_t spin)
 {
-    uint64_t gap;
-    __asm__ volatile(
-        "vmovdqu 0*32(%[in]), %%ymm0\n vmovdqu 1*32(%[in]), %%ymm1\n"
-        "vmovdqu 2*32(%[in]), %%ymm2\n vmovdqu 3*32(%[in]), %%ymm3\n"
-        "vmovdqu 4*32(%[in]), %%ymm4\n vmovdqu 5*32(%[in]), %%ymm5\n"
-        "vmovdqu 6*32(%[in]), %%ymm6\n vmovdqu 7*32(%[in]), %%ymm7\n"
-        "vmovdqu 8*32(%[in]), %%ymm8\n vmovdqu 9*32(%[in]), %%ymm9\n"
-        "vmovdqu 10*32(%[in]), %%ymm10\n vmovdqu 11*32(%[in]), %%ymm11\n"
-        "vmovdqu 12*32(%[in]), %%ymm12\n vmovdqu 13*32(%[in]), %%ymm13\n"
-        "vmovdqu 14*32(%[in]), %%ymm14\n vmovdqu 15*32(%[in]), %%ymm15\n"
-        "xor %%r10d, %%r10d\n"
-        "test %[spin], %[spin]\n jz 2f\n"
-        "rdtsc\n shl $32, %%rdx\n or %%rdx, %%rax\n mov %%rax, %%r9\n"
-        "lea (%%rax, %[spin]), %%r8\n"
-        "1: rdtsc\n shl $32, %%rdx\n or %%rdx, %%rax\n"
-        "mov %%rax, %%rdx\n sub %%r9, %%rdx\n cmp %%r10, %%rdx\n cmova %%rdx, %%r10\n"
-        "mov %%rax, %%r9\n cmp %%r8, %%rax\n jb 1b\n jmp 4f\n"
-        "2: mov %[yields], %%r8\n"
-        "3: mov $24, %%eax\n syscall\n dec %%r8\n jnz 3b\n"
-        "4:\n"
-        "vmovdqu %%ymm0, 0*32(%[out])\n vmovdqu %%ymm1, 1*32(%[out])\n"
-        "vmovdqu %%ymm2, 2*32(%[out])\n vmovdqu %%ymm3, 3*32(%[out])\n"
-        "vmovdqu %%ymm4, 4*32(%[out])\n vmovdqu %%ymm5, 5*32(%[out])\n"
-        "vmovdqu %%ymm6, 6*32(%[out])\n vmovdqu %%ymm7, 7*32(%[out])\n"
-        "vmovdqu %%ymm8, 8*32(%[out])\n vmovdqu %%ymm9, 9*32(%[out])\n"
-        "vmovdqu %%ymm10, 10*32(%[out])\n vmovdqu %%ymm11, 11*32(%[out])\n"
-        "vmovdqu %%ymm12, 12*32(%[out])\n vmovdqu %%ymm13, 13*32(%[out])\n"
-        "vmovdqu %%ymm14, 14*32(%[out])\n vmovdqu %%ymm15, 15*32(%[out])\n"
-        "vzeroupper\n"
-        "mov %%r10, %[gap]\n"
-        : [gap] "=m"(gap)
-        : [in] "r"(in), [out] "r"(out), [yields] "r"(yields), [spin] "r"(spin)
-        : "rax", "rcx", "rdx", "r8", "r9", "r10", "r11", "memory", "cc",
-          "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
-          "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
-    return gap;
+    ROUND("vmovdqu", "ymm", "vzeroupper\n");
 }
 
 /* Process `id`'s values for `round`: every byte differs between processes,
@@ -196,10 +146,10 @@ int main(void)
 
     avx = avx_usable();
     /* The TSC rate, against CLOCK_MONOTONIC over a 20 ms sleep. */
-    uint64_t t0 = now_ns(), c0 = rdtsc();
+    uint64_t t0 = now_ns(CLOCK_MONOTONIC), c0 = rdtsc();
     struct timespec t = { 0, 20000000 };
     nanosleep(&t, NULL);
-    uint64_t t1 = now_ns(), c1 = rdtsc();
+    uint64_t t1 = now_ns(CLOCK_MONOTONIC), c1 = rdtsc();
     cycles_per_ms = (c1 - c0) * 1000000ULL / (t1 - t0 ? t1 - t0 : 1);
     if (cycles_per_ms == 0)
         cycles_per_ms = 1;

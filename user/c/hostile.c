@@ -27,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int failures;
+#include "include/testlib.h"
 
 static const char *errno_name(int e)
 {
@@ -40,29 +40,6 @@ static const char *errno_name(int e)
     case ENAMETOOLONG: return "ENAMETOOLONG";
     default:           return strerror(e);
     }
-}
-
-static const char *describe(int status)
-{
-    static char text[64];
-    if (WIFEXITED(status))
-        snprintf(text, sizeof text, "exited %d", WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        snprintf(text, sizeof text, "killed by signal %d", WTERMSIG(status));
-    else
-        snprintf(text, sizeof text, "status 0x%x", status);
-    return text;
-}
-
-static pid_t fork_or_die(void)
-{
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid < 0) {
-        printf("FAIL fork: %s\n", strerror(errno));
-        exit(100);
-    }
-    return pid;
 }
 
 static int wait_for(pid_t pid)
@@ -91,12 +68,6 @@ static void exec_self(const char *argv0, char *const args[], char *const env[])
     syscall(SYS_execve, argv0, args, env);
     if (errno == ENOENT)
         syscall(SYS_execve, "/proc/self/exe", args, env);
-}
-
-static void no_core_files(void)
-{
-    struct rlimit none = { 0, 0 };
-    setrlimit(RLIMIT_CORE, &none); /* timeshare: ENOSYS, and no core files anyway */
 }
 
 int main(int argc, char **argv)

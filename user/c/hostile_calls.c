@@ -35,6 +35,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "include/testlib.h"
+
 #define KERNEL ((void *)0xffffffff80000000UL)
 
 static char *page;     /* one mapped page; the page after it is unmapped */
@@ -138,83 +140,49 @@ static void close2(int fds[2])
     close(fds[1]);
 }
 
-static long p_read(int k)
+/* syscall(n, FD, a, b) where FD is end `end` of a new pipe that holds `data` (NULL:
+ * nothing); the pipe is closed again, errno kept (the probe's result). */
+static long on_pipe(const char *data, int end, long n, long a, long b)
 {
     int p[2];
-    pipe_with("0123456789abcdef", p);
-    long r = syscall(SYS_read, p[0], bad(k, 8), 16);
+    pipe_with(data, p);
+    long r = syscall(n, p[end], a, b);
     int e = errno;
     close2(p);
     errno = e;
     return r;
 }
 
-static long p_write(int k)
+/* syscall(n, FD, a, b, c) where FD is open(path, flags); closed again, errno kept. */
+static long on_file(const char *path, int flags, long n, long a, long b, long c)
 {
-    int p[2];
-    pipe_with(NULL, p);
-    long r = syscall(SYS_write, p[1], bad(k, 8), 16);
-    int e = errno;
-    close2(p);
-    errno = e;
-    return r;
-}
-
-static long p_readv_array(int k)
-{
-    int p[2];
-    pipe_with("0123456789abcdef", p);
-    long r = syscall(SYS_readv, p[0], bad(k, 8), 1);
-    int e = errno;
-    close2(p);
-    errno = e;
-    return r;
-}
-
-static long p_readv_buffer(int k)
-{
-    int p[2];
-    pipe_with("0123456789abcdef", p);
-    struct iovec v = { bad(k, 8), 16 };
-    long r = syscall(SYS_readv, p[0], &v, 1);
-    int e = errno;
-    close2(p);
-    errno = e;
-    return r;
-}
-
-static long p_writev_array(int k)
-{
-    int p[2];
-    pipe_with(NULL, p);
-    long r = syscall(SYS_writev, p[1], bad(k, 8), 1);
-    int e = errno;
-    close2(p);
-    errno = e;
-    return r;
-}
-
-static long p_writev_buffer(int k)
-{
-    int p[2];
-    pipe_with(NULL, p);
-    struct iovec v[2] = { { "abc", 3 }, { bad(k, 8), 16 } };
-    long r = syscall(SYS_writev, p[1], v, 2);
-    int e = errno;
-    close2(p);
-    errno = e;
-    return r;
-}
-
-static long p_pread(int k)
-{
-    int fd = open("/proc/self/exe", O_RDONLY);
-    long r = syscall(SYS_pread64, fd, bad(k, 8), 16, 0);
+    int fd = open(path, flags);
+    long r = syscall(n, fd, a, b, c);
     int e = errno;
     close(fd);
     errno = e;
     return r;
 }
+
+static long p_read(int k) { return on_pipe("0123456789abcdef", 0, SYS_read, (long)bad(k, 8), 16); }
+static long p_write(int k) { return on_pipe(NULL, 1, SYS_write, (long)bad(k, 8), 16); }
+static long p_readv_array(int k) { return on_pipe("0123456789abcdef", 0, SYS_readv, (long)bad(k, 8), 1); }
+
+static long p_readv_buffer(int k)
+{
+    struct iovec v = { bad(k, 8), 16 };
+    return on_pipe("0123456789abcdef", 0, SYS_readv, (long)&v, 1);
+}
+
+static long p_writev_array(int k) { return on_pipe(NULL, 1, SYS_writev, (long)bad(k, 8), 1); }
+
+static long p_writev_buffer(int k)
+{
+    struct iovec v[2] = { { "abc", 3 }, { bad(k, 8), 16 } };
+    return on_pipe(NULL, 1, SYS_writev, (long)v, 2);
+}
+
+static long p_pread(int k) { return on_file("/proc/self/exe", O_RDONLY, SYS_pread64, (long)bad(k, 8), 16, 0); }
 
 static long p_open(int k)
 {
@@ -243,15 +211,7 @@ static long p_stat_path(int k)
 static long p_stat_buffer(int k) { return syscall(SYS_stat, "/", bad(k, 64)); }
 static long p_lstat_buffer(int k) { return syscall(SYS_lstat, "/", bad(k, 64)); }
 
-static long p_fstat(int k)
-{
-    int fd = open("/dev/null", O_RDONLY);
-    long r = syscall(SYS_fstat, fd, bad(k, 64));
-    int e = errno;
-    close(fd);
-    errno = e;
-    return r;
-}
+static long p_fstat(int k) { return on_file("/dev/null", O_RDONLY, SYS_fstat, (long)bad(k, 64), 0, 0); }
 
 static long p_newfstatat_path(int k)
 {
@@ -261,15 +221,7 @@ static long p_newfstatat_path(int k)
 
 static long p_newfstatat_buffer(int k) { return syscall(SYS_newfstatat, AT_FDCWD, "/", bad(k, 64), 0); }
 
-static long p_getdents64(int k)
-{
-    int fd = open("/", O_RDONLY | O_DIRECTORY);
-    long r = syscall(SYS_getdents64, fd, bad(k, 16), 4096);
-    int e = errno;
-    close(fd);
-    errno = e;
-    return r;
-}
+static long p_getdents64(int k) { return on_file("/", O_RDONLY | O_DIRECTORY, SYS_getdents64, (long)bad(k, 16), 4096, 0); }
 
 static long p_readlink_path(int k)
 {
@@ -307,13 +259,14 @@ static long p_clock_nanosleep(int k)
     return r;
 }
 
-/* pipe with a bad array: fails, and leaves no descriptor behind (the next open
- * gets the same lowest number as before). */
-static long p_pipe(int k)
+/* pipe (`n`: pipe, or pipe2 with `flags`) with a bad array: fails, and leaves no
+ * descriptor behind (the next open gets the same lowest number as before): -2 if
+ * it left one. */
+static long pipe_leaves_nothing(long n, int k, long flags)
 {
     int before = open("/dev/null", O_RDONLY);
     close(before);
-    long r = syscall(SYS_pipe, bad(k, 4));
+    long r = syscall(n, bad(k, 4), flags);
     int e = errno;
     int after = open("/dev/null", O_RDONLY);
     close(after);
@@ -321,17 +274,8 @@ static long p_pipe(int k)
     return r == -1 && after != before ? -2 : r;
 }
 
-static long p_pipe2(int k)
-{
-    int before = open("/dev/null", O_RDONLY);
-    close(before);
-    long r = syscall(SYS_pipe2, bad(k, 4), O_CLOEXEC);
-    int e = errno;
-    int after = open("/dev/null", O_RDONLY);
-    close(after);
-    errno = e;
-    return r == -1 && after != before ? -2 : r;
-}
+static long p_pipe(int k) { return pipe_leaves_nothing(SYS_pipe, k, 0); }
+static long p_pipe2(int k) { return pipe_leaves_nothing(SYS_pipe2, k, O_CLOEXEC); }
 
 /* wait4 with a bad status pointer: the child is reaped all the same (a second wait4
  * finds nothing: ECHILD), as Linux does. */
@@ -470,47 +414,11 @@ static long p_sysinfo(int k) { return syscall(SYS_sysinfo, bad(k, 64)); }
 static long p_getrusage(int k) { return syscall(SYS_getrusage, RUSAGE_SELF, bad(k, 64)); }
 static long p_times(int k) { return syscall(SYS_times, bad(k, 16)) == -1 ? -1 : 0; }
 static long p_arch_prctl(int k) { return syscall(SYS_arch_prctl, 0x1003 /* ARCH_GET_FS */, bad(k, 4)); }
-static long p_ioctl_fionread(int k)
-{
-    int p[2];
-    pipe_with("abc", p);
-    long r = syscall(SYS_ioctl, p[0], FIONREAD, bad(k, 2));
-    int e = errno;
-    close2(p);
-    errno = e;
-    return r;
-}
-static long p_ioctl_fionbio(int k)
-{
-    int p[2];
-    pipe_with(NULL, p);
-    long r = syscall(SYS_ioctl, p[0], FIONBIO, bad(k, 2));
-    int e = errno;
-    close2(p);
-    errno = e;
-    return r;
-}
+static long p_ioctl_fionread(int k) { return on_pipe("abc", 0, SYS_ioctl, FIONREAD, (long)bad(k, 2)); }
+static long p_ioctl_fionbio(int k) { return on_pipe(NULL, 0, SYS_ioctl, FIONBIO, (long)bad(k, 2)); }
 /* Not a terminal (a pipe): ENOTTY before the pointer is looked at. */
-static long p_ioctl_tcgets(int k)
-{
-    int p[2];
-    pipe_with(NULL, p);
-    long r = syscall(SYS_ioctl, p[0], TCGETS, bad(k, 8));
-    int e = errno;
-    close2(p);
-    errno = e;
-    return r;
-}
-static long p_ioctl_tiocgwinsz(int k)
-{
-    int p[2];
-    pipe_with(NULL, p);
-    long r = syscall(SYS_ioctl, p[1], TIOCGWINSZ, bad(k, 4));
-    int e = errno;
-    close2(p);
-    errno = e;
-    return r;
-}
+static long p_ioctl_tcgets(int k) { return on_pipe(NULL, 0, SYS_ioctl, TCGETS, (long)bad(k, 8)); }
+static long p_ioctl_tiocgwinsz(int k) { return on_pipe(NULL, 1, SYS_ioctl, TIOCGWINSZ, (long)bad(k, 4)); }
 static long p_access(int k) { return syscall(SYS_access, k == P_HALF ? half_string("/") : bad(k, 0), F_OK); }
 static long p_faccessat(int k) { return syscall(SYS_faccessat, AT_FDCWD, k == P_HALF ? half_string("/") : bad(k, 0), F_OK); }
 static long p_chdir(int k) { return syscall(SYS_chdir, k == P_HALF ? half_string("/") : bad(k, 0)); }
@@ -825,9 +733,7 @@ int main(int argc, char **argv)
         return 100;
     munmap(page + 4096, 2 * 4096);
     unmapped = page + 2 * 4096;
-    /* No core files on a Linux host. */
-    struct rlimit none = { 0, 0 };
-    setrlimit(RLIMIT_CORE, &none);
+    no_core_files();
 
     /* Only what is asked for, by name: never everything by default (an execve that
      * wrongly succeeded must not start the whole suite again). */

@@ -20,7 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-typedef long (*Case)(void);
+#include "include/testlib.h"
 
 /* x86-64 machine code of `mov $42, %eax; ret`. */
 static const unsigned char code42[] = { 0xb8, 0x2a, 0x00, 0x00, 0x00, 0xc3 };
@@ -237,12 +237,7 @@ static long c_write_text_after_fork(void)
     return WIFSIGNALED(status) ? WTERMSIG(status) : 100 + WEXITSTATUS(status); /* SIGSEGV */
 }
 
-struct Entry {
-    const char *name;
-    Case run;
-};
-
-static const struct Entry cases[] = {
+static const struct child_case cases[] = {
     { "swapgs", c_swapgs },
     { "rdmsr", c_rdmsr },
     { "lidt", c_lidt },
@@ -299,68 +294,10 @@ static const struct Entry cases[] = {
     { "copy-on-write after fork (control: 12)", c_cow_isolation },
     { "write the text in a fork child (11: SIGSEGV)", c_write_text_after_fork },
 };
-#define CASES (sizeof cases / sizeof cases[0])
-
-static const char *signal_name(int s)
-{
-    switch (s) {
-    case SIGSEGV: return "SIGSEGV";
-    case SIGILL: return "SIGILL";
-    case SIGBUS: return "SIGBUS";
-    case SIGTRAP: return "SIGTRAP";
-    case SIGFPE: return "SIGFPE";
-    case SIGKILL: return "SIGKILL";
-    default: return "another signal";
-    }
-}
-
-static void run(const struct Entry *c)
-{
-    int p[2];
-    if (pipe(p) != 0)
-        return;
-    fflush(stdout);
-    pid_t child = fork();
-    if (child == 0) {
-        close(p[0]);
-        long r = c->run();
-        /* Returned: say what (through the pipe, as the parent prints everything). */
-        write(p[1], &r, sizeof r);
-        _exit(0);
-    }
-    close(p[1]);
-    long r = 0;
-    ssize_t got = read(p[0], &r, sizeof r);
-    close(p[0]);
-    int status;
-    waitpid(child, &status, 0);
-    if (WIFSIGNALED(status))
-        printf("%s: killed by %s\n", c->name, signal_name(WTERMSIG(status)));
-    else if (got == sizeof r)
-        printf("%s: returned %ld\n", c->name, r);
-    else
-        printf("%s: exited %d\n", c->name, WEXITSTATUS(status));
-}
 
 int main(int argc, char **argv)
 {
-    /* No core files on a Linux host. */
-    struct rlimit none = { 0, 0 };
-    setrlimit(RLIMIT_CORE, &none);
-    int ran = 0;
-    for (size_t i = 0; i < CASES; i++) {
-        int wanted = 0;
-        for (int a = 1; a < argc; a++)
-            wanted |= !strcmp(argv[a], "all") || !strcmp(argv[a], cases[i].name);
-        if (wanted) {
-            run(&cases[i]);
-            ran++;
-        }
-    }
-    if (!ran) {
-        fprintf(stderr, "usage: hostile_insn all | CASE...\n");
-        return 2;
-    }
-    printf("still running\n");
-    return 0;
+    /* The signals named in the output (any other: "another signal"). */
+    static const int named[] = { SIGSEGV, SIGILL, SIGBUS, SIGTRAP, SIGFPE, SIGKILL, 0 };
+    return run_child_cases(cases, sizeof cases / sizeof cases[0], named, argc, argv, "usage: hostile_insn all | CASE...");
 }

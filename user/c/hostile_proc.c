@@ -27,14 +27,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *self_path;
+#include "include/testlib.h"
 
-static void sleep_ms(long ms)
-{
-    struct timespec t = { ms / 1000, (ms % 1000) * 1000000 };
-    while (nanosleep(&t, &t) != 0 && errno == EINTR)
-        ;
-}
+static const char *self_path;
 
 static const char *status_text(int status)
 {
@@ -42,15 +37,8 @@ static const char *status_text(int status)
     if (WIFEXITED(status))
         snprintf(text, sizeof text, "exited %d", WEXITSTATUS(status));
     else if (WIFSIGNALED(status)) {
-        const char *name;
-        switch (WTERMSIG(status)) {
-        case SIGKILL: name = "SIGKILL"; break;
-        case SIGTERM: name = "SIGTERM"; break;
-        case SIGSEGV: name = "SIGSEGV"; break;
-        case SIGBUS: name = "SIGBUS"; break;
-        default: name = "another signal";
-        }
-        snprintf(text, sizeof text, "killed by %s", name);
+        static const int named[] = { SIGKILL, SIGTERM, SIGSEGV, SIGBUS, 0 };
+        snprintf(text, sizeof text, "killed by %s", signal_name_in(WTERMSIG(status), named, "another signal"));
     } else
         snprintf(text, sizeof text, "status %#x", status);
     return text;
@@ -75,24 +63,25 @@ static pid_t spawn_spinner(int block_everything)
 
 /* ---- Same as Linux ---- */
 
-static void c_loop_sigkill(void)
+/* A loop left to spin 30 ms, then sent `signal`: how it ended. */
+static const char *loop_sent(int signal)
 {
     pid_t pid = spawn_spinner(0);
     sleep_ms(30);
-    kill(pid, SIGKILL);
+    kill(pid, signal);
     int status;
     waitpid(pid, &status, 0);
-    printf("a loop that never makes a system call, sent SIGKILL: %s\n", status_text(status));
+    return status_text(status);
+}
+
+static void c_loop_sigkill(void)
+{
+    printf("a loop that never makes a system call, sent SIGKILL: %s\n", loop_sent(SIGKILL));
 }
 
 static void c_loop_sigterm(void)
 {
-    pid_t pid = spawn_spinner(0);
-    sleep_ms(30);
-    kill(pid, SIGTERM);
-    int status;
-    waitpid(pid, &status, 0);
-    printf("a loop sent SIGTERM: %s\n", status_text(status));
+    printf("a loop sent SIGTERM: %s\n", loop_sent(SIGTERM));
 }
 
 static void c_loop_blocking_everything(void)
@@ -323,6 +312,45 @@ static long free_memory(int *procs)
     return (long)(info.freeram * info.mem_unit);
 }
 
+/* "WHAT: yes" when free memory is back to `before` (else "no", and both on stderr). */
+static void memory_back(const char *what, long before, long after)
+{
+    printf("%s: %s\n", what, after >= before ? "yes" : "no");
+    if (after < before)
+        fprintf(stderr, "hostile_proc: free memory before %ld KiB, after %ld KiB\n", before >> 10, after >> 10);
+}
+
+/* A child that exits 3 at once: "a new child: exited 3" (fork still works). */
+static void new_child(void)
+{
+    int status;
+    pid_t child = fork();
+    if (child == 0)
+        _exit(3);
+    waitpid(child, &status, 0);
+    printf("a new child: %s\n", status_text(status));
+}
+
+/* `n` children (at most 32) at once, each exiting with what `child` returns: how
+ * many of them exited 0. */
+static int children_exiting_zero(int n, int (*child)(void))
+{
+    pid_t kids[32];
+    fflush(stdout);
+    for (int i = 0; i < n; i++) {
+        kids[i] = fork();
+        if (kids[i] == 0)
+            _exit(child());
+    }
+    int ok = 0;
+    for (int i = 0; i < n; i++) {
+        int status;
+        waitpid(kids[i], &status, 0);
+        ok += WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    }
+    return ok;
+}
+
 /* A bystander: echoes one byte back per byte it reads, until EOF. */
 static pid_t spawn_bystander(int to[2], int from[2])
 {
@@ -438,14 +466,8 @@ static void c_fork_bomb(void)
     int procs_after;
     long after = free_memory(&procs_after);
     printf("processes back to what they were: %s\n", procs_after == procs_before ? "yes" : "no");
-    printf("free memory back to what it was: %s\n", after >= before ? "yes" : "no");
-    if (after < before)
-        fprintf(stderr, "hostile_proc: free memory before %ld KiB, after %ld KiB\n", before >> 10, after >> 10);
-    other = fork();
-    if (other == 0)
-        _exit(3);
-    waitpid(other, &status, 0);
-    printf("a new child: %s\n", status_text(status));
+    memory_back("free memory back to what it was", before, after);
+    new_child();
     printf("the bystander still answers: %s\n", bystander_answers(to, from) ? "yes" : "no");
     close(to[1]);
     waitpid(bystander, &status, 0);
@@ -491,15 +513,8 @@ static void c_memory_hog(void)
            : WIFEXITED(status) && WEXITSTATUS(status) == 9   ? "refused memory"
                                                               : status_text(status));
     printf("the bystander still answers: %s\n", bystander_answers(to, from) ? "yes" : "no");
-    long after = free_memory(NULL);
-    printf("free memory back to what it was: %s\n", after >= before ? "yes" : "no");
-    if (after < before)
-        fprintf(stderr, "hostile_proc: free memory before %ld KiB, after %ld KiB\n", before >> 10, after >> 10);
-    pid_t child = fork();
-    if (child == 0)
-        _exit(3);
-    waitpid(child, &status, 0);
-    printf("a new child: %s\n", status_text(status));
+    memory_back("free memory back to what it was", before, free_memory(NULL));
+    new_child();
     close(to[1]);
     waitpid(bystander, &status, 0);
 }
@@ -545,10 +560,7 @@ static void c_memory_hogs_together(void)
     long before = free_memory(NULL);
     int status = hogs_together();
     printf("fork while 8 hogs hold the memory: %s\n", status >= 0 ? status_text(status) : strerror(errno));
-    long after = free_memory(NULL);
-    printf("every hog gone, free memory back to what it was: %s\n", after >= before ? "yes" : "no");
-    if (after < before)
-        fprintf(stderr, "hostile_proc: free memory before %ld KiB, after %ld KiB\n", before >> 10, after >> 10);
+    memory_back("every hog gone, free memory back to what it was", before, free_memory(NULL));
 }
 
 /* Mappings by the tens of thousands (the kernel keeps a record of each). */
@@ -567,66 +579,49 @@ static void c_many_mappings(void)
 }
 
 /* The same in many processes at once: the kernel's own memory is shared by all. */
+static int map_until_enomem(void)
+{
+    char *base = (char *)0x100000000UL;
+    long n;
+    for (n = 0; n < 70000; n++)
+        if (mmap(base + n * 4096, 4096, (n & 1) ? PROT_READ : PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+            break;
+    return errno == ENOMEM ? 0 : 1;
+}
+
 static void c_many_mappings_everywhere(void)
 {
-    pid_t kids[32];
-    int ok = 0;
-    fflush(stdout);
-    for (int i = 0; i < 32; i++) {
-        kids[i] = fork();
-        if (kids[i] == 0) {
-            char *base = (char *)0x100000000UL;
-            long n;
-            for (n = 0; n < 70000; n++)
-                if (mmap(base + n * 4096, 4096, (n & 1) ? PROT_READ : PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
-                    break;
-            _exit(errno == ENOMEM ? 0 : 1);
-        }
-    }
-    for (int i = 0; i < 32; i++) {
-        int status;
-        waitpid(kids[i], &status, 0);
-        ok += WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    }
-    printf("32 processes mapping until ENOMEM: %d of 32 got ENOMEM\n", ok);
+    printf("32 processes mapping until ENOMEM: %d of 32 got ENOMEM\n", children_exiting_zero(32, map_until_enomem));
     printf("mmap afterwards: %s\n", mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) != MAP_FAILED ? "ok" : strerror(errno));
 }
 
 /* Pipes full of data, in many processes: pipe buffers are kernel memory too. */
-static void c_many_full_pipes(void)
+static int fill_pipes_until_refused(void)
 {
-    pid_t kids[16];
-    fflush(stdout);
-    for (int i = 0; i < 16; i++) {
-        kids[i] = fork();
-        if (kids[i] == 0) {
-            static char buf[65536];
-            int n, e = 0;
-            for (n = 0; n < 600; n++) {
-                int p[2];
-                if (pipe2(p, O_NONBLOCK)) {
-                    e = errno;
-                    break;
-                }
-                ssize_t w;
-                while ((w = write(p[1], buf, sizeof buf)) > 0)
-                    ;
-                if (w < 0 && errno != EAGAIN) {
-                    e = errno;
-                    break;
-                }
-            }
-            /* Stopped by EMFILE, ENFILE or ENOMEM: the kernel's limits, not a crash. */
-            _exit(e == EMFILE || e == ENFILE || e == ENOMEM ? 0 : 1);
+    static char buf[65536];
+    int n, e = 0;
+    for (n = 0; n < 600; n++) {
+        int p[2];
+        if (pipe2(p, O_NONBLOCK)) {
+            e = errno;
+            break;
+        }
+        ssize_t w;
+        while ((w = write(p[1], buf, sizeof buf)) > 0)
+            ;
+        if (w < 0 && errno != EAGAIN) {
+            e = errno;
+            break;
         }
     }
-    int ok = 0;
-    for (int i = 0; i < 16; i++) {
-        int status;
-        waitpid(kids[i], &status, 0);
-        ok += WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    }
-    printf("16 processes filling pipes until refused: %d of 16 were refused cleanly\n", ok);
+    /* Stopped by EMFILE, ENFILE or ENOMEM: the kernel's limits, not a crash. */
+    return e == EMFILE || e == ENFILE || e == ENOMEM ? 0 : 1;
+}
+
+static void c_many_full_pipes(void)
+{
+    printf("16 processes filling pipes until refused: %d of 16 were refused cleanly\n",
+           children_exiting_zero(16, fill_pipes_until_refused));
     int p[2];
     printf("a pipe afterwards: %s\n", pipe(p) == 0 && write(p[1], "x", 1) == 1 ? "ok" : strerror(errno));
 }
@@ -700,8 +695,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "hostile_proc: the limits cases run only as the first process of timeshare\n");
         return 2;
     }
-    struct rlimit none = { 0, 0 };
-    setrlimit(RLIMIT_CORE, &none);
+    no_core_files();
     for (size_t i = 0; i < CASES; i++) {
         if (strcmp(cases[i].group, argv[1]))
             continue;

@@ -21,6 +21,8 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "include/testlib.h"
+
 #define KERNEL 0xffffffff80000000UL
 #define NONCANONICAL 0x0000800000000000UL
 
@@ -265,12 +267,7 @@ static long c_forge_garbage_fpu_state(void)
 static long c_forge_data_segment_as_code(void) { return forged(6); }
 static long c_forge_rip_top(void) { return forged(7); }
 
-struct Entry {
-    const char *name;
-    long (*run)(void);
-};
-
-static const struct Entry cases[] = {
+static const struct child_case cases[] = {
     { "handler in the kernel", c_handler_kernel },
     { "handler at a non-canonical address", c_handler_noncanonical },
     { "handler unmapped", c_handler_unmapped },
@@ -299,66 +296,10 @@ static const struct Entry cases[] = {
     { "sigreturn with the data segment as CS", c_forge_data_segment_as_code },
     { "sigreturn to the top of the address space", c_forge_rip_top },
 };
-#define CASES (sizeof cases / sizeof cases[0])
-
-static const char *signal_name(int s)
-{
-    switch (s) {
-    case SIGSEGV: return "SIGSEGV";
-    case SIGILL: return "SIGILL";
-    case SIGBUS: return "SIGBUS";
-    case SIGTRAP: return "SIGTRAP";
-    case SIGUSR1: return "SIGUSR1";
-    case SIGKILL: return "SIGKILL";
-    default: return "another signal";
-    }
-}
-
-static void run(const struct Entry *c)
-{
-    int p[2];
-    if (pipe(p) != 0)
-        return;
-    fflush(stdout);
-    pid_t child = fork();
-    if (child == 0) {
-        close(p[0]);
-        long r = c->run();
-        write(p[1], &r, sizeof r);
-        _exit(0);
-    }
-    close(p[1]);
-    long r = 0;
-    ssize_t got = read(p[0], &r, sizeof r);
-    close(p[0]);
-    int status;
-    waitpid(child, &status, 0);
-    if (WIFSIGNALED(status))
-        printf("%s: killed by %s\n", c->name, signal_name(WTERMSIG(status)));
-    else if (got == sizeof r)
-        printf("%s: returned %ld\n", c->name, r);
-    else
-        printf("%s: exited %d\n", c->name, WEXITSTATUS(status));
-}
 
 int main(int argc, char **argv)
 {
-    struct rlimit none = { 0, 0 };
-    setrlimit(RLIMIT_CORE, &none);
-    int ran = 0;
-    for (size_t i = 0; i < CASES; i++) {
-        int wanted = 0;
-        for (int a = 1; a < argc; a++)
-            wanted |= !strcmp(argv[a], "all") || !strcmp(argv[a], cases[i].name);
-        if (wanted) {
-            run(&cases[i]);
-            ran++;
-        }
-    }
-    if (!ran) {
-        fprintf(stderr, "usage: hostile_sig all | CASE...\n");
-        return 2;
-    }
-    printf("still running\n");
-    return 0;
+    /* The signals named in the output (any other: "another signal"). */
+    static const int named[] = { SIGSEGV, SIGILL, SIGBUS, SIGTRAP, SIGUSR1, SIGKILL, 0 };
+    return run_child_cases(cases, sizeof cases / sizeof cases[0], named, argc, argv, "usage: hostile_sig all | CASE...");
 }

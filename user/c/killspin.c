@@ -15,36 +15,12 @@
 #include <time.h>
 #include <unistd.h>
 
-static int failures;
-
-static void sleep_ms(long ms)
-{
-    struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
-    while (nanosleep(&t, &t) != 0 && errno == EINTR)
-        ;
-}
-
-static const char *describe(int status)
-{
-    static char text[64];
-    if (WIFEXITED(status))
-        snprintf(text, sizeof text, "exited %d", WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        snprintf(text, sizeof text, "killed by signal %d", WTERMSIG(status));
-    else
-        snprintf(text, sizeof text, "status 0x%x", status);
-    return text;
-}
+#include "include/testlib.h"
 
 /* A child that tells the parent it runs (one byte on `ready`), then spins forever. */
 static pid_t spinner(int ready)
 {
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid < 0) {
-        printf("FAIL fork: %s\n", strerror(errno));
-        exit(100);
-    }
+    pid_t pid = fork_or_die();
     if (pid == 0) {
         write(ready, "r", 1);
         for (;;)

@@ -29,6 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "include/testlib.h"
+
 #define MAX_CHILDREN 16
 
 static const int weights[40] = {
@@ -38,33 +40,12 @@ static const int weights[40] = {
     110, 87, 70, 56, 45, 36, 29, 23, 18, 15,
 };
 
-static uint64_t now_ns(clockid_t clock)
-{
-    struct timespec t;
-    clock_gettime(clock, &t);
-    return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
-}
-
 struct report {
     int index;
     int nice;
     uint64_t cpu_ns;
     uint64_t loops;
 };
-
-static int read_all(int fd, void *buffer, size_t size)
-{
-    size_t got = 0;
-    while (got < size) {
-        ssize_t n = read(fd, (char *)buffer + got, size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        got += (size_t)n;
-    }
-    return 0;
-}
 
 int main(int argc, char **argv)
 {
@@ -112,7 +93,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "nicehogs: getpriority says %d, not %d\n", got, nices[i]);
                 _exit(2);
             }
-            if (read_all(go[0], &deadline, sizeof deadline) != 0)
+            if (read_full(go[0], &deadline, sizeof deadline) != 0)
                 _exit(2);
             uint64_t cpu0 = now_ns(CLOCK_PROCESS_CPUTIME_ID);
             while (now_ns(CLOCK_MONOTONIC) < deadline) {
@@ -134,7 +115,7 @@ int main(int argc, char **argv)
     close(go[1]);
     for (int i = 0; i < n; i++) {
         struct report r;
-        if (read_all(results[0], &r, sizeof r) != 0 || r.index < 0 || r.index >= n) {
+        if (read_full(results[0], &r, sizeof r) != 0 || r.index < 0 || r.index >= n) {
             fprintf(stderr, "nicehogs: a child did not report\n");
             return 2;
         }

@@ -11,12 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static uint64_t now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
-}
+#include "include/testlib.h"
 
 int main(int argc, char **argv)
 {
@@ -25,10 +20,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: nullcall [N]\n");
         return 2;
     }
-    uint64_t start = now_ns();
+    uint64_t start = now_ns(CLOCK_MONOTONIC);
     for (long i = 0; i < n; i++)
         syscall(SYS_getpid); /* not getpid(): no libc caching, one trap per call */
-    uint64_t elapsed = now_ns() - start;
+    uint64_t elapsed = now_ns(CLOCK_MONOTONIC) - start;
     printf("%ld calls, %llu ns, %llu ns per call\n", n, (unsigned long long)elapsed,
            (unsigned long long)(elapsed / (uint64_t)n));
     return 0;

@@ -9,7 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char *yes(int condition) { return condition ? "yes" : "no"; }
+#include "include/testlib.h"
 
 static const char *error_name(int result) {
     if (result == 0) return "ok";

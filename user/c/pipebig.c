@@ -12,9 +12,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define TOTAL (1024 * 1024)
+#include "include/testlib.h"
 
-static int failures;
+#define TOTAL (1024 * 1024)
 
 static void check(int ok, const char *what)
 {
@@ -44,29 +44,6 @@ static uint64_t fnv1a(uint64_t hash, const unsigned char *bytes, size_t n)
     return hash;
 }
 #define FNV_OFFSET 0xcbf29ce484222325ULL
-
-static const char *describe(int status)
-{
-    static char text[64];
-    if (WIFEXITED(status))
-        snprintf(text, sizeof text, "exited %d", WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        snprintf(text, sizeof text, "killed by signal %d", WTERMSIG(status));
-    else
-        snprintf(text, sizeof text, "status 0x%x", status);
-    return text;
-}
-
-static pid_t fork_or_die(void)
-{
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid < 0) {
-        printf("FAIL fork: %s\n", strerror(errno));
-        exit(100);
-    }
-    return pid;
-}
 
 static const char *wait_for(pid_t pid)
 {

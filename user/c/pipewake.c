@@ -19,32 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int failures;
-
-static uint64_t now_ns(clockid_t clock)
-{
-    struct timespec t;
-    clock_gettime(clock, &t);
-    return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
-    while (nanosleep(&t, &t) != 0 && errno == EINTR)
-        ;
-}
-
-static pid_t fork_or_die(void)
-{
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid < 0) {
-        printf("FAIL fork: %s\n", strerror(errno));
-        exit(100);
-    }
-    return pid;
-}
+#include "include/testlib.h"
 
 /* Waits for `pid`; returns its exit status, or -1 (and counts a failure) if it did
  * not exit normally. */
@@ -56,13 +31,6 @@ static int exit_code(pid_t pid)
         return -1;
     }
     return WEXITSTATUS(status);
-}
-
-static void report(const char *what, int ok)
-{
-    printf("%s: %s\n", what, ok ? "yes" : "no");
-    if (!ok)
-        failures++;
 }
 
 int main(void)

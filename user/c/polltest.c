@@ -150,10 +150,15 @@ static void selecting(void)
     show_set("read end writable", &write_set, p[0]);
     show_set("write end writable", &write_set, p[1]);
     printf("\n");
+    /* A low closed fd: Linux clamps nfds to the size of the process's fd table (64
+     * slots at least, more once many fds were open), so a closed fd 99 gives EBADF in
+     * one process and 0 in another. */
+    int closed = dup(0);
+    close(closed);
     FD_ZERO(&read_set);
-    FD_SET(99, &read_set);
+    FD_SET(closed, &read_set);
     timeout = (struct timeval){0, 0};
-    result = select(100, &read_set, NULL, NULL, &timeout);
+    result = select(closed + 1, &read_set, NULL, NULL, &timeout);
     printf("select with a closed fd: %d %s\n", result, result < 0 && errno == EBADF ? "EBADF" : "");
     timeout = (struct timeval){0, 1000000};
     result = select(1, NULL, NULL, NULL, &timeout);

@@ -9,14 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int failures;
-
-static void check(const char *what, int ok)
-{
-    printf("%s: %s\n", what, ok ? "yes" : "no");
-    if (!ok)
-        failures++;
-}
+#include "include/testlib.h"
 
 static int nice_of(int which, int who)
 {
@@ -27,15 +20,15 @@ static int nice_of(int which, int who)
 
 int main(void)
 {
-    check("starts at nice 0", nice_of(PRIO_PROCESS, 0) == 0);
-    check("setpriority(self, 5)", setpriority(PRIO_PROCESS, 0, 5) == 0);
-    check("getpriority(self) is 5", nice_of(PRIO_PROCESS, 0) == 5);
-    check("getpriority(own pid) is 5", nice_of(PRIO_PROCESS, getpid()) == 5);
-    check("the raw system call returns 20 - nice = 15", syscall(SYS_getpriority, PRIO_PROCESS, 0) == 15);
-    check("nice(3) returns 8", nice(3) == 8);
-    check("setpriority(self, 100) clamps to 19", setpriority(PRIO_PROCESS, 0, 100) == 0 && nice_of(PRIO_PROCESS, 0) == 19);
-    check("setpriority(self, -100) clamps to -20 (root)", setpriority(PRIO_PROCESS, 0, -100) == 0 && nice_of(PRIO_PROCESS, 0) == -20);
-    check("the raw system call returns 40 at nice -20", syscall(SYS_getpriority, PRIO_PROCESS, 0) == 40);
+    report("starts at nice 0", nice_of(PRIO_PROCESS, 0) == 0);
+    report("setpriority(self, 5)", setpriority(PRIO_PROCESS, 0, 5) == 0);
+    report("getpriority(self) is 5", nice_of(PRIO_PROCESS, 0) == 5);
+    report("getpriority(own pid) is 5", nice_of(PRIO_PROCESS, getpid()) == 5);
+    report("the raw system call returns 20 - nice = 15", syscall(SYS_getpriority, PRIO_PROCESS, 0) == 15);
+    report("nice(3) returns 8", nice(3) == 8);
+    report("setpriority(self, 100) clamps to 19", setpriority(PRIO_PROCESS, 0, 100) == 0 && nice_of(PRIO_PROCESS, 0) == 19);
+    report("setpriority(self, -100) clamps to -20 (root)", setpriority(PRIO_PROCESS, 0, -100) == 0 && nice_of(PRIO_PROCESS, 0) == -20);
+    report("the raw system call returns 40 at nice -20", syscall(SYS_getpriority, PRIO_PROCESS, 0) == 40);
     setpriority(PRIO_PROCESS, 0, 7);
 
     int down[2], up[2];
@@ -55,28 +48,28 @@ int main(void)
     close(down[0]);
     close(up[1]);
     read(up[0], &byte, 1);
-    check("setpriority(child, 12)", setpriority(PRIO_PROCESS, child, 12) == 0);
-    check("getpriority(child) is 12", nice_of(PRIO_PROCESS, child) == 12);
-    check("the parent is still at 7", nice_of(PRIO_PROCESS, 0) == 7);
+    report("setpriority(child, 12)", setpriority(PRIO_PROCESS, child, 12) == 0);
+    report("getpriority(child) is 12", nice_of(PRIO_PROCESS, child) == 12);
+    report("the parent is still at 7", nice_of(PRIO_PROCESS, 0) == 7);
     write(down[1], "x", 1);
     int status;
     waitpid(child, &status, 0);
-    check("the child inherited 7 and then saw 12", WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    report("the child inherited 7 and then saw 12", WIFEXITED(status) && WEXITSTATUS(status) == 0);
 
     errno = 0;
-    check("getpriority(no such pid) fails with ESRCH", getpriority(PRIO_PROCESS, 99999) == -1 && errno == ESRCH);
+    report("getpriority(no such pid) fails with ESRCH", getpriority(PRIO_PROCESS, 99999) == -1 && errno == ESRCH);
     errno = 0;
-    check("setpriority(no such pid) fails with ESRCH", setpriority(PRIO_PROCESS, 99999, 1) == -1 && errno == ESRCH);
+    report("setpriority(no such pid) fails with ESRCH", setpriority(PRIO_PROCESS, 99999, 1) == -1 && errno == ESRCH);
     errno = 0;
-    check("getpriority(which = 7) fails with EINVAL", getpriority(7, 0) == -1 && errno == EINVAL);
+    report("getpriority(which = 7) fails with EINVAL", getpriority(7, 0) == -1 && errno == EINVAL);
     setpgid(0, 0); /* a group of its own */
-    check("getpriority(own group) is 7", nice_of(PRIO_PGRP, 0) == 7);
-    check("setpriority(own group, 3)", setpriority(PRIO_PGRP, 0, 3) == 0 && nice_of(PRIO_PROCESS, 0) == 3);
-    check("getpriority(PRIO_USER, root) is at most 3", nice_of(PRIO_USER, 0) <= 3 && nice_of(PRIO_USER, 0) >= -20);
-    check("sched_yield returns 0", sched_yield() == 0);
+    report("getpriority(own group) is 7", nice_of(PRIO_PGRP, 0) == 7);
+    report("setpriority(own group, 3)", setpriority(PRIO_PGRP, 0, 3) == 0 && nice_of(PRIO_PROCESS, 0) == 3);
+    report("getpriority(PRIO_USER, root) is at most 3", nice_of(PRIO_USER, 0) <= 3 && nice_of(PRIO_USER, 0) >= -20);
+    report("sched_yield returns 0", sched_yield() == 0);
     cpu_set_t set;
     CPU_ZERO(&set);
-    check("sched_getaffinity includes CPU 0", sched_getaffinity(0, sizeof set, &set) == 0 && CPU_ISSET(0, &set));
+    report("sched_getaffinity includes CPU 0", sched_getaffinity(0, sizeof set, &set) == 0 && CPU_ISSET(0, &set));
     printf("%s\n", failures ? "FAIL" : "done");
     return failures;
 }

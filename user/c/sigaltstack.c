@@ -14,6 +14,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "include/testlib.h"
+
 #define ALT_SIZE (64 * 1024)
 static char *alt;
 static sigjmp_buf escape;
@@ -74,11 +76,7 @@ int main(void) {
     printf("set: flags %s, size %zu, base matches %s\n", flags(old.ss_flags), old.ss_size,
            old.ss_sp == alt ? "yes" : "no");
 
-    struct sigaction action;
-    memset(&action, 0, sizeof action);
-    action.sa_sigaction = on_segv;
-    action.sa_flags = SA_SIGINFO | SA_ONSTACK;
-    sigaction(SIGSEGV, &action, NULL);
+    handle_signal(SIGSEGV, on_segv, SA_ONSTACK);
     if (sigsetjmp(escape, 1) == 0) {
         recurse(NULL);
     }

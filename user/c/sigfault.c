@@ -14,6 +14,8 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "include/testlib.h"
+
 static sigjmp_buf escape;
 static volatile int caught_signal, caught_code;
 static void *volatile caught_address;
@@ -33,13 +35,9 @@ static const char read_only[] = "constant";
 static volatile int zero = 0;
 
 int main(void) {
-    struct sigaction action;
-    memset(&action, 0, sizeof action);
-    action.sa_sigaction = on_fault;
-    action.sa_flags = SA_SIGINFO;
-    sigaction(SIGSEGV, &action, NULL);
-    sigaction(SIGFPE, &action, NULL);
-    sigaction(SIGTRAP, &action, NULL);
+    handle_signal(SIGSEGV, on_fault, 0);
+    handle_signal(SIGFPE, on_fault, 0);
+    handle_signal(SIGTRAP, on_fault, 0);
 
     for (int round = 0; round < 3; round++) {
         if (sigsetjmp(escape, 1) == 0) {

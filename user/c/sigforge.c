@@ -16,6 +16,8 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "include/testlib.h"
+
 static int forgery;
 
 static const char *const names[] = {
@@ -56,11 +58,7 @@ static void run(int which) {
         static uint64_t zeros[128] __attribute__((aligned(16)));
         __asm__ volatile("mov %0, %%rsp\n mov $15, %%eax\n syscall\n ud2" : : "r"(zeros + 64) : "memory");
     }
-    struct sigaction action;
-    memset(&action, 0, sizeof action);
-    action.sa_sigaction = forge;
-    action.sa_flags = SA_SIGINFO;
-    sigaction(SIGUSR1, &action, NULL);
+    handle_signal(SIGUSR1, forge, 0);
     raise(SIGUSR1);
     if (which == 7) __asm__ volatile("cli");
     printf("survived\n");

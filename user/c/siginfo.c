@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "include/testlib.h"
+
 static siginfo_t last;
 static sigset_t mask_inside;
 static volatile int calls;
@@ -33,8 +35,6 @@ static void install(int signal, int flags, const sigset_t *mask) {
     if (mask) action.sa_mask = *mask;
     if (sigaction(signal, &action, NULL) != 0) perror("sigaction");
 }
-
-static const char *yes(int condition) { return condition ? "yes" : "no"; }
 
 int main(void) {
     pid_t me = getpid();

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "include/testlib.h"
+
 static char order[64];
 static volatile int count;
 
@@ -27,8 +29,6 @@ static sigset_t only(int signal) {
     sigaddset(&set, signal);
     return set;
 }
-
-static const char *yes(int condition) { return condition ? "yes" : "no"; }
 
 static int after_exec(void) {
     struct sigaction usr1, usr2;

@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "include/testlib.h"
+
 static volatile int handled;
 static volatile int code, from_self;
 
@@ -40,11 +42,7 @@ int main(void) {
     waitpid(child, &status, 0);
     printf("default: %s %d\n", WIFSIGNALED(status) ? "killed by signal" : "exited", WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 
-    struct sigaction action;
-    memset(&action, 0, sizeof action);
-    action.sa_sigaction = on_pipe;
-    action.sa_flags = SA_SIGINFO;
-    sigaction(SIGPIPE, &action, NULL);
+    handle_signal(SIGPIPE, on_pipe, 0);
     int out = broken_pipe();
     ssize_t written = write(out, "x", 1);
     int error = errno;
@@ -58,7 +56,7 @@ int main(void) {
            handled);
 
     /* Blocked: the write fails, SIGPIPE stays pending until unblocked. */
-    sigaction(SIGPIPE, &action, NULL);
+    handle_signal(SIGPIPE, on_pipe, 0);
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGPIPE);

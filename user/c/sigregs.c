@@ -17,6 +17,8 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "include/testlib.h"
+
 /* check_registers(out, mode): loads 1..15 into rax, rbx, rcx, rdx, rsi, rdi, rbp,
  * r8..r15, 0x1000+i into xmm i; mode 0: sets CF and DF and executes ud2; mode 1:
  * spins until `arrived` is set. Then stores the 15 registers, xmm0-15 and (mode 0)
@@ -127,7 +129,7 @@ static void on_usr1(int signal) {
     arrived = 1;
 }
 
-static int report(const char *what, const uint64_t *out, int with_flags) {
+static int report_registers(const char *what, const uint64_t *out, int with_flags) {
     int bad = 0;
     for (int i = 0; i < 15; i++) {
         /* out[15 - 1 - i]: pushed rax first, so r15 is at out[0]. */
@@ -158,14 +160,10 @@ int main(void) {
     uint64_t out[32];
     int bad = 0;
 
-    struct sigaction action;
-    memset(&action, 0, sizeof action);
-    action.sa_sigaction = on_ill;
-    action.sa_flags = SA_SIGINFO;
-    sigaction(SIGILL, &action, NULL);
+    handle_signal(SIGILL, on_ill, 0);
     fesetround(FE_DOWNWARD);
     check_registers(out, 0);
-    bad |= report("SIGILL (synchronous)", out, 1);
+    bad |= report_registers("SIGILL (synchronous)", out, 1);
     printf("handler saw: rip at ud2 %s, rax %llu, r11 %llu, trapno %llu, si_code %d (ILL_ILLOPN %d), si_addr at ud2 %s\n",
            handler_rip == (uint64_t)ud2_site ? "yes" : "no", (unsigned long long)handler_rax,
            (unsigned long long)handler_r11, (unsigned long long)handler_trapno, handler_si_code, ILL_ILLOPN,
@@ -189,7 +187,7 @@ int main(void) {
     }
     if (write(ready[1], "go", 1) != 1) return 2;
     check_registers(out, 1);
-    bad |= report("SIGUSR1 (asynchronous)", out, 0);
+    bad |= report_registers("SIGUSR1 (asynchronous)", out, 0);
     int status;
     waitpid(child, &status, 0);
     return bad;

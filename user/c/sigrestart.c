@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "include/testlib.h"
+
 static volatile int handled;
 
 static void on_usr1(int signal) {
@@ -27,11 +29,6 @@ static void handle(int flags) {
     action.sa_handler = on_usr1;
     action.sa_flags = flags;
     sigaction(SIGUSR1, &action, NULL);
-}
-
-static void sleep_ms(long ms) {
-    struct timespec time = {ms / 1000, (ms % 1000) * 1000000};
-    while (nanosleep(&time, &time) != 0) {}
 }
 
 /* A child that sends SIGUSR1 to the parent every 10 ms, `count` times (forever if

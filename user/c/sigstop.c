@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "include/testlib.h"
+
 static int codes[16];
 static volatile int ncodes;
 
@@ -24,12 +26,7 @@ static void on_chld(int signal, siginfo_t *info, void *context) {
     if (ncodes < 16) codes[ncodes++] = info->si_code;
 }
 
-static void sleep_ms(long ms) {
-    struct timespec time = {ms / 1000, (ms % 1000) * 1000000};
-    while (nanosleep(&time, &time) != 0) {}
-}
-
-static const char *describe(int status) {
+static const char *job_status(int status) {
     static char text[64];
     if (WIFSTOPPED(status)) snprintf(text, sizeof text, "stopped by %d", WSTOPSIG(status));
     else if (WIFCONTINUED(status)) snprintf(text, sizeof text, "continued");
@@ -66,11 +63,7 @@ static int drain(int in) {
 }
 
 int main(void) {
-    struct sigaction action;
-    memset(&action, 0, sizeof action);
-    action.sa_sigaction = on_chld;
-    action.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigaction(SIGCHLD, &action, NULL);
+    handle_signal(SIGCHLD, on_chld, SA_RESTART);
 
     int ends[2];
     if (pipe(ends) != 0) return 2;
@@ -80,7 +73,7 @@ int main(void) {
     kill(child, SIGSTOP);
     int status;
     pid_t waited = waitpid(child, &status, WUNTRACED);
-    printf("after SIGSTOP: %s (the child: %s)\n", describe(status), waited == child ? "yes" : "no");
+    printf("after SIGSTOP: %s (the child: %s)\n", job_status(status), waited == child ? "yes" : "no");
     waited = waitpid(child, &status, WUNTRACED | WNOHANG);
     printf("reported once: waitpid again gives %d\n", (int)waited);
     drain(ends[0]);
@@ -89,14 +82,14 @@ int main(void) {
     printf("while stopped it wrote %s\n", written == 0 ? "nothing" : "something");
     kill(child, SIGCONT);
     waited = waitpid(child, &status, WCONTINUED);
-    printf("after SIGCONT: %s\n", describe(status));
+    printf("after SIGCONT: %s\n", job_status(status));
     sleep_ms(50);
     printf("continued, it writes again: %s\n", drain(ends[0]) > 0 ? "yes" : "no");
     kill(child, SIGSTOP);
     waitpid(child, &status, WUNTRACED);
     kill(child, SIGKILL);
     waitpid(child, &status, 0);
-    printf("stopped, then SIGKILL: %s\n", describe(status));
+    printf("stopped, then SIGKILL: %s\n", job_status(status));
     print_codes("with a handler");
 
     /* SIGCONT then SIGKILL: the parent hears of it by SIGCHLD, taken with
@@ -118,7 +111,7 @@ int main(void) {
     kill(child, SIGKILL);
     waitpid(child, &status, 0);
     sigwaitinfo(&chld, &info);
-    printf("stopped, an ignored signal, SIGCONT, SIGKILL: %s, then a SIGCHLD: %s\n", describe(status),
+    printf("stopped, an ignored signal, SIGCONT, SIGKILL: %s, then a SIGCHLD: %s\n", job_status(status),
            info.si_code == CLD_CONTINUED || info.si_code == CLD_KILLED ? "yes" : "no");
     sigprocmask(SIG_UNBLOCK, &chld, NULL);
 
@@ -132,10 +125,9 @@ int main(void) {
     printf("stopped, then SIGTERM: still there %s", waited == 0 ? "yes" : "no");
     kill(child, SIGCONT);
     waitpid(child, &status, 0);
-    printf(", after SIGCONT: %s\n", describe(status));
+    printf(", after SIGCONT: %s\n", job_status(status));
 
-    action.sa_flags |= SA_NOCLDSTOP;
-    sigaction(SIGCHLD, &action, NULL);
+    handle_signal(SIGCHLD, on_chld, SA_RESTART | SA_NOCLDSTOP);
     ncodes = 0;
     child = writer(ends[1]);
     kill(child, SIGSTOP);
@@ -144,7 +136,7 @@ int main(void) {
     waitpid(child, &status, WCONTINUED);
     kill(child, SIGTERM);
     waitpid(child, &status, 0);
-    printf("SA_NOCLDSTOP: %s\n", describe(status));
+    printf("SA_NOCLDSTOP: %s\n", job_status(status));
     print_codes("SA_NOCLDSTOP");
 
     /* Sending a stop signal discards a pending SIGCONT, and sending SIGCONT discards

@@ -16,26 +16,12 @@
 #include <time.h>
 #include <unistd.h>
 
-static int failures;
-
-static uint64_t now_ns(clockid_t clock)
-{
-    struct timespec t;
-    clock_gettime(clock, &t);
-    return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
-}
+#include "include/testlib.h"
 
 static struct timespec timespec_of(uint64_t ns)
 {
     struct timespec t = { (time_t)(ns / 1000000000ULL), (long)(ns % 1000000000ULL) };
     return t;
-}
-
-static void report(const char *what, int ok)
-{
-    printf("%s: %s\n", what, ok ? "yes" : "no");
-    if (!ok)
-        failures++;
 }
 
 int main(void)

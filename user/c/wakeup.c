@@ -23,14 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_HOGS 8
+#include "include/testlib.h"
 
-static uint64_t now_ns(clockid_t clock)
-{
-    struct timespec t;
-    clock_gettime(clock, &t);
-    return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
-}
+#define MAX_HOGS 8
 
 int main(int argc, char **argv)
 {

@@ -20,7 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int failures;
+#include "include/testlib.h"
 
 static void snapshot(unsigned long *freeram, unsigned *procs)
 {
@@ -53,17 +53,6 @@ static void compare(const char *what, unsigned long before, unsigned long after,
                p == -1 ? strerror(error) : "a child was left");
         failures++;
     }
-}
-
-static pid_t fork_or_die(void)
-{
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid < 0) {
-        printf("FAIL fork: %s\n", strerror(errno));
-        exit(100);
-    }
-    return pid;
 }
 
 static void reap(pid_t pid, int want)
