@@ -141,10 +141,12 @@ const TABLE_SIZE: usize = 512;
 /// be strictly sorted: a duplicate or misplaced entry fails the build).
 static TABLE: [Entry; TABLE_SIZE] = {
     let mut table = [Entry::NONE; TABLE_SIZE];
+    let mut implemented = [false; TABLE_SIZE];
     let mut index = 0;
     while index < HANDLERS.len() {
         assert!(index == 0 || HANDLERS[index - 1].0 < HANDLERS[index].0, "HANDLERS must be sorted by number");
-        table[HANDLERS[index].0].handler = Some(HANDLERS[index].1);
+        table[HANDLERS[index].0].handler = HANDLERS[index].1;
+        implemented[HANDLERS[index].0] = true;
         index += 1;
     }
     let mut index = 0;
@@ -157,7 +159,7 @@ static TABLE: [Entry; TABLE_SIZE] = {
     assert!(SUPPORT.len() == HANDLERS.len(), "kernel_core::abi::support::SUPPORT and HANDLERS list different calls");
     let mut index = 0;
     while index < SUPPORT.len() {
-        assert!(table[SUPPORT[index].0].handler.is_some(), "a call in SUPPORT has no handler");
+        assert!(implemented[SUPPORT[index].0], "a call in SUPPORT has no handler");
         index += 1;
     }
     table
@@ -166,19 +168,25 @@ static TABLE: [Entry; TABLE_SIZE] = {
 /// What the table knows of one number.
 #[derive(Clone, Copy)]
 struct Entry {
-    handler: Option<Handler>,
+    /// `not_implemented` for a number no call has.
+    handler: Handler,
     /// Needs the complete register frame (see `FULL_FRAME`).
     full_frame: bool,
 }
 
 impl Entry {
-    const NONE: Entry = Entry { handler: None, full_frame: false };
+    const NONE: Entry = Entry { handler: not_implemented, full_frame: false };
 
     /// The entry of system call `number` (NONE for an unknown one). As on Linux, the
     /// number is an int: the upper half of rax is not part of it.
     fn of(number: u64) -> Entry {
         TABLE.get(number as u32 as usize).copied().unwrap_or(Entry::NONE)
     }
+}
+
+/// What every number without a call of its own answers, as on Linux.
+fn not_implemented(_: &mut Context, _: &[u64; 6]) -> Result<u64, i64> {
+    Err(ENOSYS)
 }
 
 /// Calls that need the program's complete register frame (they copy or replace it),
@@ -252,10 +260,7 @@ fn serve(process: &Arc<Process>, user: &mut UserState, entry: Entry) {
     // A copy (the adjacent registers make it three vector moves): handlers such as
     // execve and sigreturn rewrite the frame the arguments came from.
     let arguments = *arguments;
-    let result = match entry.handler {
-        Some(handler) => handler(&mut Context { process, user }, &arguments),
-        None => Err(ENOSYS),
-    };
+    let result = (entry.handler)(&mut Context { process, user }, &arguments);
     user.frame.rax = match result {
         Ok(value) => value,
         Err(errno) => failed(process, number, errno),

@@ -107,12 +107,11 @@ syscall_entry:
     mov %r8, {f_r8}(%rsp)
     mov %r9, {f_r9}(%rsp)
     save_user_fpu
-    /* The handler runs below the serve loop's frames (the resume rsp, 8 mod 16:
-       one more slot aligns the stack for the call). */
-    mov %rsp, %rdi
-    mov %gs:{handler}, %rsi
+    /* The handler runs below the serve loop's frames (the resume rsp is 16-byte
+       aligned, as a call needs). Arguments in the shim's order: handler, frame. */
+    mov %rsp, %rsi
+    mov %gs:{handler}, %rdi
     mov %gs:{resume_rsp}, %rsp
-    sub $8, %rsp
     call *%gs:{handler_shim}
     mov %gs:{trap_frame}, %rsp
     test %al, %al
@@ -170,6 +169,7 @@ arrived_from_user:
     save_user_fpu
 resume_kernel:
     mov %gs:{resume_rsp}, %rsp
+    add $8, %rsp                 /* the alignment slot */
     pop %r15
     pop %r14
     pop %r13
@@ -188,6 +188,7 @@ enter_user_mode:
     push %r13
     push %r14
     push %r15
+    sub $8, %rsp                 /* aligns the resume rsp to 16 for the fast path's call */
     mov %rsp, %gs:{resume_rsp}
     restore_user_fpu %rsi
     mov %rdi, %rsp
@@ -294,8 +295,9 @@ pub trait SystemCallHandler {
     fn system_call(&mut self, frame: &mut TrapFrame) -> SyscallExit;
 }
 
-/// Called by `syscall_entry` with the frame and the handler `enter_user` registered.
-extern "C" fn system_call_shim<H: SystemCallHandler>(frame: *mut TrapFrame, handler: *mut H) -> SyscallExit {
+/// Called by `syscall_entry` with the handler `enter_user` registered and the frame,
+/// in the order of `system_call`'s own arguments (so the shim is a bare jump).
+extern "C" fn system_call_shim<H: SystemCallHandler>(handler: *mut H, frame: *mut TrapFrame) -> SyscallExit {
     // SAFETY: `enter_user` stored `handler` from a `&mut H` it holds for as long as
     // the program runs, and the frame is the current process's trap frame, which
     // `enter_user` also holds mutably; the program cannot run during this call, so
