@@ -433,8 +433,8 @@ fn enter_handler(process: &Process, user: &mut UserState, handler: u64, info: &S
         let state = process.signals.lock();
         (state.alt_stack, state.saved_mask.unwrap_or(state.blocked), state.last_trap)
     };
-    let image = xstate::frame_image(user.fpu, fpu::components());
-    let place = sigframe::place(user.frame.rsp, action.flags & SA_ONSTACK != 0, &alt_stack, image.len() as u64).ok_or(())?;
+    let image_size = (user.fpu.len() + xstate::MAGIC2_SIZE) as u64;
+    let place = sigframe::place(user.frame.rsp, action.flags & SA_ONSTACK != 0, &alt_stack, image_size).ok_or(())?;
     let context = UContext {
         flags: UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS,
         link: 0,
@@ -456,7 +456,10 @@ fn enter_handler(process: &Process, user: &mut UserState, handler: u64, info: &S
     {
         let mut memory = process.memory.lock();
         let memory = memory.as_mut().ok_or(())?;
-        memory.write(place.fpstate, &image).map_err(drop)?;
+        xstate::write_frame_image(user.fpu, fpu::components(), |offset, bytes| {
+            memory.write(place.fpstate + offset as u64, bytes)
+        })
+        .map_err(drop)?;
         memory.write(place.frame, &sigframe::frame_head(action.restorer, &context)).map_err(drop)?;
         if action.flags & SA_SIGINFO != 0 {
             memory.write(place.frame + SIGINFO_OFFSET, &info.to_bytes()).map_err(drop)?;
@@ -488,10 +491,11 @@ fn enter_handler(process: &Process, user: &mut UserState, handler: u64, info: &S
 /// rt_sigreturn: restores the context saved in the frame at rsp - 8 (the handler's
 /// `ret` popped the restorer address): registers, RFLAGS (the bits a program may
 /// set), mask, FPU state, alternate stack. Returns the restored rax; the return to
-/// user mode takes the IRETQ path, so rcx and r11 come back too. Err, with nothing
-/// restored, when the frame cannot be read or would make the return fault: CS or
-/// SS not the user selectors (Linux's IRET would fault on them), or an XSAVE image
-/// XRSTOR would refuse (see `xstate::restore`). The caller forces SIGSEGV.
+/// user mode takes the IRETQ path, so rcx and r11 come back too. Err, with no
+/// register, mask or stack restored, when the frame cannot be read or would make the
+/// return fault: CS or SS not the user selectors (Linux's IRET would fault on them),
+/// or an XSAVE image XRSTOR would refuse (see `xstate::restore`: the FPU state is
+/// then reset, as Linux resets it). The caller forces SIGSEGV.
 pub fn sigreturn(process: &Process, user: &mut UserState) -> Result<u64, ()> {
     let frame = user.frame.rsp.wrapping_sub(8);
     let mut raw = [0u8; UCONTEXT_SIZE];
@@ -505,14 +509,13 @@ pub fn sigreturn(process: &Process, user: &mut UserState) -> Result<u64, ()> {
     if saved.ss | 3 != gdt::USER_DS && context.flags & UC_STRICT_RESTORE_SS != 0 {
         return Err(());
     }
-    let fpu_state = match saved.fpstate {
-        0 => fpu::initial_state().to_vec(),
-        address => read_xstate(process, address)?,
-    };
+    match saved.fpstate {
+        0 => user.fpu.copy_from_slice(fpu::initial_state()),
+        address => restore_xstate(process, address, user.fpu)?,
+    }
     set_registers(user.frame, &saved.registers);
     user.frame.set_user_rflags(saved.registers.rflags);
     user.frame.return_by_iret();
-    user.fpu.copy_from_slice(&fpu_state);
     let mut state = process.signals.lock();
     state.set_blocked(SignalSet(context.sigmask));
     state.sleep_restart = None;
@@ -524,17 +527,14 @@ pub fn sigreturn(process: &Process, user: &mut UserState) -> Result<u64, ()> {
     Ok(saved.registers.rax)
 }
 
-/// The XSAVE image a frame's fpstate points to, checked and turned into the state
-/// the kernel will restore (see `xstate::restore`).
-fn read_xstate(process: &Process, address: u64) -> Result<Vec<u8>, ()> {
-    let area_size = fpu::area_size();
-    let mut source = vec![0u8; xstate::LEGACY_SIZE];
-    read_user(process, address, &mut source)?;
-    if xstate::declares_full_image(&source, area_size) {
-        source = vec![0u8; area_size + xstate::MAGIC2_SIZE];
-        read_user(process, address, &mut source)?;
-    }
-    xstate::restore(address, &source, fpu::initial_state(), fpu::components(), fpu::mxcsr_mask()).ok_or(())
+/// Installs in `area` the XSAVE image a frame's fpstate points to, read from user
+/// memory and checked (see `xstate::restore`; a refused image leaves the initial
+/// state).
+fn restore_xstate(process: &Process, address: u64, area: &mut [u8]) -> Result<(), ()> {
+    let mut memory = process.memory.lock();
+    let memory = memory.as_mut().ok_or(())?;
+    let read = |offset: usize, buffer: &mut [u8]| memory.read(address.wrapping_add(offset as u64), buffer);
+    xstate::restore(address, area, fpu::initial_state(), fpu::components(), fpu::mxcsr_mask(), read).then_some(()).ok_or(())
 }
 
 fn read_user(process: &Process, address: u64, buffer: &mut [u8]) -> Result<(), ()> {

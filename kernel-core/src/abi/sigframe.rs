@@ -16,7 +16,6 @@
 //! Decoding runs on what a program left in its memory for `rt_sigreturn`: it never
 //! panics, and whatever it returns is checked again before the kernel uses it.
 
-use alloc::vec::Vec;
 
 use crate::bytes::{pack, Fields};
 
@@ -333,31 +332,32 @@ pub mod xstate {
         }
     }
 
-    /// The image a signal frame gets from a process's XSAVE `area` (XCR0 =
-    /// `features`): the area with Linux's software bytes in the legacy region
-    /// (magic1, the image's sizes and features), x87 and SSE always marked present in
-    /// XSTATE_BV (so a handler that edits only the legacy region is heard), and
-    /// MAGIC2 after it.
-    pub fn frame_image(area: &[u8], features: u64) -> Vec<u8> {
-        let mut image = Vec::with_capacity(area.len() + MAGIC2_SIZE);
-        image.extend_from_slice(area);
-        image.extend_from_slice(&MAGIC2.to_le_bytes());
+    /// Writes, through `write(offset, bytes)`, the image a signal frame gets from a
+    /// process's XSAVE `area` (XCR0 = `features`): the area, then over it Linux's
+    /// software bytes in the legacy region (magic1, the image's sizes and features),
+    /// XSTATE_BV with x87 and SSE always marked present (so a handler that edits only
+    /// the legacy region is heard), and MAGIC2 after it. Written in place rather than
+    /// built in a buffer: the area (KiBs with AVX-512) is copied once, to its frame.
+    pub fn write_frame_image<E>(area: &[u8], features: u64, mut write: impl FnMut(usize, &[u8]) -> Result<(), E>) -> Result<(), E> {
+        write(0, area)?;
         let size = area.len() as u32;
-        let sw: [u8; 48] = pack(&[
-            &MAGIC1.to_le_bytes(),
-            &size.saturating_add(MAGIC2_SIZE as u32).to_le_bytes(),
-            &features.to_le_bytes(),
-            &size.to_le_bytes(),
-        ]);
-        put(&mut image, SW_BYTES, &sw);
-        let present = u64_at(area, XSTATE_BV) | FP_SSE;
-        put(&mut image, XSTATE_BV, &present.to_le_bytes());
-        image
+        if area.len() >= MIN_SIZE {
+            let sw: [u8; 48] = pack(&[
+                &MAGIC1.to_le_bytes(),
+                &size.saturating_add(MAGIC2_SIZE as u32).to_le_bytes(),
+                &features.to_le_bytes(),
+                &size.to_le_bytes(),
+            ]);
+            write(SW_BYTES, &sw)?;
+            let present = u64_at(area, XSTATE_BV) | FP_SSE;
+            write(XSTATE_BV, &present.to_le_bytes())?;
+        }
+        write(area.len(), &MAGIC2.to_le_bytes())
     }
 
     /// Whether a frame's legacy region declares a full XSAVE image of exactly
-    /// `area_size` bytes (then `area_size + MAGIC2_SIZE` bytes are to be read and
-    /// MAGIC2 checked), rather than an FXSAVE-only one.
+    /// `area_size` bytes (then MAGIC2 is to be checked after it), rather than an
+    /// FXSAVE-only one.
     pub fn declares_full_image(legacy: &[u8], area_size: usize) -> bool {
         let magic1 = u32_at(legacy, SW_BYTES);
         let extended_size = u32_at(legacy, SW_BYTES + 4) as usize;
@@ -365,34 +365,53 @@ pub mod xstate {
         magic1 == MAGIC1 && xstate_size == area_size && extended_size == area_size + MAGIC2_SIZE
     }
 
-    /// The state `rt_sigreturn` installs from a frame's image at user address
-    /// `address`, or None where Linux's XRSTOR/FXRSTOR from that image would fault
-    /// (and the program gets SIGSEGV). `source` is either the full image with MAGIC2
-    /// (when `declares_full_image` said so and it is `area_size + 4` bytes) or at
-    /// least the legacy region (an FXSAVE-only image: its x87/SSE state over the
-    /// `initial` state). Components the image does not declare are reset to their
-    /// initial state, as Linux does.
+    /// Installs in `area` (a process's XSAVE area, as large as `initial`) the state
+    /// `rt_sigreturn` takes from the frame image at user address `address`, read
+    /// through `read(offset, buffer)`, and says whether it could. The image is full
+    /// (its legacy region declares one of the area's size and MAGIC2 follows it) or
+    /// FXSAVE-only: its x87/SSE state over the `initial` state. Components the image
+    /// does not declare get their initial state, as on Linux.
     ///
-    /// The result is what the kernel's own XRSTOR (standard format, all of XCR0 =
-    /// `features`) is given on every return to user mode, so it must never fault:
-    /// XSTATE_BV within `features`, XCOMP_BV and the next 8 header bytes zero (the
-    /// remaining reserved header bytes are cleared, being ignored), MXCSR within
+    /// False where a read fails or where Linux's XRSTOR/FXRSTOR from that image
+    /// would fault (the program then gets SIGSEGV); `area` then holds the `initial`
+    /// state, as Linux resets the FPU when it refuses a frame's image.
+    ///
+    /// What it installs is what the kernel's own XRSTOR (standard format, all of
+    /// XCR0 = `features`) is given on every return to user mode, so it must never
+    /// fault: XSTATE_BV within `features`, XCOMP_BV and the next 8 header bytes zero
+    /// (the remaining reserved header bytes are cleared, being ignored), MXCSR within
     /// `mxcsr_mask`. Alignment as the instructions require: 64 bytes for XRSTOR, 16
     /// for FXRSTOR.
-    pub fn restore(address: u64, source: &[u8], initial: &[u8], features: u64, mxcsr_mask: u32) -> Option<Vec<u8>> {
-        let area_size = initial.len();
-        let full = source.len() == area_size + MAGIC2_SIZE
-            && declares_full_image(source, area_size)
-            && u32_at(source, area_size) == MAGIC2;
-        let mut area = initial.to_vec();
+    pub fn restore<E>(address: u64, area: &mut [u8], initial: &[u8], features: u64, mxcsr_mask: u32,
+                      read: impl FnMut(usize, &mut [u8]) -> Result<(), E>) -> bool {
+        if area.len() != initial.len() || area.len() < MIN_SIZE {
+            return false;
+        }
+        let restored = read_checked(address, area, initial, features, mxcsr_mask, read).is_some();
+        if !restored {
+            area.copy_from_slice(initial);
+        }
+        restored
+    }
+
+    /// `restore` until its first refusal (None), which leaves `area` half written.
+    fn read_checked<E>(address: u64, area: &mut [u8], initial: &[u8], features: u64, mxcsr_mask: u32,
+                       mut read: impl FnMut(usize, &mut [u8]) -> Result<(), E>) -> Option<()> {
+        let area_size = area.len();
+        read(0, &mut area[..LEGACY_SIZE]).ok()?;
+        let full = declares_full_image(area, area_size) && {
+            let mut magic2 = [0u8; MAGIC2_SIZE];
+            read(area_size, &mut magic2).ok()?;
+            u32::from_le_bytes(magic2) == MAGIC2
+        };
         let present = if full {
             if address % 64 != 0 {
                 return None;
             }
-            area.copy_from_slice(source.get(..area_size)?);
-            let declared = u64_at(source, SW_BYTES + 8);
-            let present = u64_at(source, XSTATE_BV);
-            if present & !features != 0 || u64_at(source, XCOMP_BV) != 0 || u64_at(source, XCOMP_BV + 8) != 0 {
+            read(LEGACY_SIZE, &mut area[LEGACY_SIZE..]).ok()?;
+            let declared = u64_at(area, SW_BYTES + 8);
+            let present = u64_at(area, XSTATE_BV);
+            if present & !features != 0 || u64_at(area, XCOMP_BV) != 0 || u64_at(area, XCOMP_BV + 8) != 0 {
                 return None;
             }
             present & declared
@@ -400,15 +419,15 @@ pub mod xstate {
             if address % 16 != 0 {
                 return None;
             }
-            area.get_mut(..LEGACY_SIZE)?.copy_from_slice(source.get(..LEGACY_SIZE)?);
+            area[LEGACY_SIZE..].copy_from_slice(&initial[LEGACY_SIZE..]);
             FP_SSE
         };
-        if u32_at(&area, MXCSR) & !mxcsr_mask != 0 {
+        if u32_at(area, MXCSR) & !mxcsr_mask != 0 {
             return None;
         }
-        area.get_mut(XSTATE_BV..MIN_SIZE)?.fill(0);
-        put(&mut area, XSTATE_BV, &(present & features).to_le_bytes());
-        Some(area)
+        area[XSTATE_BV..MIN_SIZE].fill(0);
+        put(area, XSTATE_BV, &(present & features).to_le_bytes());
+        Some(())
     }
 }
 
@@ -416,6 +435,7 @@ pub mod xstate {
 mod tests {
     use super::xstate::*;
     use super::*;
+    use alloc::vec::Vec;
 
     #[test]
     fn structure_sizes_match_linux() {
@@ -544,6 +564,35 @@ mod tests {
         area
     }
 
+    /// The image `write_frame_image` writes, gathered in one buffer.
+    fn frame_image(area: &[u8], features: u64) -> Vec<u8> {
+        let mut image = alloc::vec![0u8; area.len() + MAGIC2_SIZE];
+        write_frame_image(area, features, |at, bytes| {
+            image[at..at + bytes.len()].copy_from_slice(bytes);
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+        image
+    }
+
+    /// `restore` from an image in memory (reads past its end fail), into an area
+    /// that held other state: the installed area, or None (and then the area must
+    /// hold the initial state).
+    fn restore_from(address: u64, source: &[u8], initial: &[u8], features: u64, mask: u32) -> Option<Vec<u8>> {
+        let mut area = alloc::vec![0x5a; initial.len()];
+        let read = |at: usize, buffer: &mut [u8]| {
+            buffer.copy_from_slice(source.get(at..at + buffer.len()).ok_or(())?);
+            Ok::<(), ()>(())
+        };
+        if restore(address, &mut area, initial, features, mask, read) {
+            return Some(area);
+        }
+        if initial.len() >= MIN_SIZE {
+            assert_eq!(area, initial, "a refused image leaves the initial state");
+        }
+        None
+    }
+
     #[test]
     fn frame_images_carry_linux_magic() {
         let mut area = initial();
@@ -567,7 +616,7 @@ mod tests {
         area[160..176].copy_from_slice(&[7; 16]); // xmm0
         area[512] = 0b111;
         let image = frame_image(&area, FEATURES);
-        let restored = restore(0x7000_0040, &image, &initial(), FEATURES, MASK).unwrap();
+        let restored = restore_from(0x7000_0040, &image, &initial(), FEATURES, MASK).unwrap();
         assert_eq!(&restored[..464], &area[..464]);
         assert_eq!(&restored[512..], &area[512..]);
     }
@@ -578,7 +627,7 @@ mod tests {
         let refused = |edit: &dyn Fn(&mut Vec<u8>)| {
             let mut image = good.clone();
             edit(&mut image);
-            restore(0x7000_0000, &image, &initial(), FEATURES, MASK).is_none()
+            restore_from(0x7000_0000, &image, &initial(), FEATURES, MASK).is_none()
         };
         assert!(!refused(&|_| {}));
         assert!(refused(&|image| image[24..28].copy_from_slice(&0xffff_ffffu32.to_le_bytes())));
@@ -589,9 +638,9 @@ mod tests {
         // Ignored reserved header bytes are cleared, not refused.
         let mut image = good.clone();
         image[540] = 9;
-        assert_eq!(restore(0x7000_0000, &image, &initial(), FEATURES, MASK).unwrap()[540], 0);
+        assert_eq!(restore_from(0x7000_0000, &image, &initial(), FEATURES, MASK).unwrap()[540], 0);
         // Misaligned for XRSTOR.
-        assert_eq!(restore(0x7000_0010, &good, &initial(), FEATURES, MASK), None);
+        assert_eq!(restore_from(0x7000_0010, &good, &initial(), FEATURES, MASK), None);
     }
 
     #[test]
@@ -601,19 +650,19 @@ mod tests {
         legacy[160] = 0x42;
         let mut start = initial();
         start[600] = 0x99;
-        let restored = restore(0x7000_0010, &legacy, &start, FEATURES, MASK).unwrap();
+        let restored = restore_from(0x7000_0010, &legacy, &start, FEATURES, MASK).unwrap();
         assert_eq!(restored[160], 0x42);
         assert_eq!(restored[512], 0b11);
         assert_eq!(restored[600], 0x99);
-        assert_eq!(restore(0x7000_0008, &legacy, &start, FEATURES, MASK), None);
+        assert_eq!(restore_from(0x7000_0008, &legacy, &start, FEATURES, MASK), None);
         legacy[24..28].copy_from_slice(&0x0001_0000u32.to_le_bytes());
-        assert_eq!(restore(0x7000_0010, &legacy, &start, FEATURES, MASK), None);
+        assert_eq!(restore_from(0x7000_0010, &legacy, &start, FEATURES, MASK), None);
         // A full image whose MAGIC2 is missing counts as legacy-only.
         let mut image = frame_image(&initial(), FEATURES);
         image[AREA] = 0;
-        assert_eq!(restore(0x7000_0000, &image, &start, FEATURES, MASK).unwrap()[600], 0x99);
+        assert_eq!(restore_from(0x7000_0000, &image, &start, FEATURES, MASK).unwrap()[600], 0x99);
         // Too short to hold even the legacy region.
-        assert_eq!(restore(0x7000_0000, &[0; 100], &start, FEATURES, MASK), None);
+        assert_eq!(restore_from(0x7000_0000, &[0; 100], &start, FEATURES, MASK), None);
     }
 
     #[test]
@@ -628,8 +677,8 @@ mod tests {
         for _ in 0..2000 {
             let length = (next() % (AREA as u64 + 64)) as usize;
             let source: Vec<u8> = (0..length).map(|_| next() as u8).collect();
-            let _ = restore(next(), &source, &initial(), next(), next() as u32);
-            let _ = restore(next() & !63, &source, &source, FEATURES, MASK);
+            let _ = restore_from(next(), &source, &initial(), next(), next() as u32);
+            let _ = restore_from(next() & !63, &source, &source, FEATURES, MASK);
             let _ = declares_full_image(&source, length);
             let _ = frame_image(&source, next());
             let alt = AltStack { base: next(), size: next(), flags: next() as i32 };
@@ -643,7 +692,7 @@ mod tests {
     fn restored_state_stays_within_the_enabled_features() {
         let mut image = frame_image(&initial(), FEATURES);
         image[472..480].copy_from_slice(&u64::MAX.to_le_bytes());
-        let restored = restore(0x7000_0000, &image, &initial(), 0b11, MASK);
+        let restored = restore_from(0x7000_0000, &image, &initial(), 0b11, MASK);
         // XSTATE_BV 0b011 (frame_image forced FP/SSE) within XCR0 0b11: accepted.
         assert_eq!(restored.unwrap()[512], 0b11);
     }

@@ -198,8 +198,17 @@ pub fn kill(context: &mut Context, &[pid, signal_number, ..]: &[u64; 6]) -> Resu
         0 => None,
         _ => Some(signals::decode(signal_number).ok_or(EINVAL)?),
     };
+    let send = |target: &process::Process| {
+        if let Some(signal_number) = signal_number {
+            signal::send(target, signal_number);
+        }
+    };
+    if pid as i32 > 0 {
+        // One process (the common case, kept free of the group lists' allocation).
+        send(&*process::find(pid as i32 as Pid).ok_or(ESRCH)?);
+        return Ok(0);
+    }
     let targets: Vec<Pid> = match pid as i32 {
-        pid if pid > 0 => alloc::vec![pid as Pid],
         0 => process::group_and_session(context.process.pid).map(|(group, _)| process::members_of_group(group)).unwrap_or_default(),
         // Everyone but init and the caller, as Linux.
         -1 => process::list()
@@ -211,13 +220,11 @@ pub fn kill(context: &mut Context, &[pid, signal_number, ..]: &[u64; 6]) -> Resu
     };
     let mut found = false;
     for target in targets.into_iter().filter_map(process::find) {
-        if target.exit_status().is_some() && pid as i32 <= 0 {
+        if target.exit_status().is_some() {
             continue;
         }
         found = true;
-        if let Some(signal_number) = signal_number {
-            signal::send(&target, signal_number);
-        }
+        send(&target);
     }
     if found { Ok(0) } else { Err(ESRCH) }
 }
