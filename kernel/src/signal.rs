@@ -15,7 +15,6 @@
 //! image the kernel's own XRSTOR would fault on; a non-canonical rip or rsp is
 //! caught by `enter_user`, as a #GP of the program.
 
-use alloc::vec;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
 use spin::{Mutex, MutexGuard};

@@ -44,6 +44,13 @@ pub struct UserState<'a> {
     pub fpu: &'a mut [u8],
 }
 
+impl UserState<'_> {
+    /// The same state, lent for a shorter while (to a system call's context).
+    pub fn reborrow(&mut self) -> UserState<'_> {
+        UserState { frame: &mut *self.frame, fpu: &mut *self.fpu }
+    }
+}
+
 impl KernelStack {
     /// Allocates and maps a stack. None when out of frames.
     pub fn new() -> Option<KernelStack> {

@@ -31,7 +31,7 @@ use kernel_core::trace::{TrapReason, What};
 /// What a handler gets: the calling process and its saved user state.
 pub struct Context<'a, 'u> {
     pub process: &'a Arc<Process>,
-    pub user: &'a mut UserState<'u>,
+    pub user: UserState<'u>,
 }
 
 /// A handler: the six argument registers in, the result or a (positive) errno out.
@@ -195,23 +195,25 @@ const FULL_FRAME: &[usize] = &[sysno::RT_SIGRETURN, sysno::CLONE, sysno::FORK, s
 
 /// The fast path's handler: serves a process's system calls while it runs, in the
 /// SYSCALL entry itself, and lets it continue with SYSRET unless something (a
-/// signal, an exit) needs the kernel's full return path.
-pub struct FastPath<'a> {
-    pub process: &'a Arc<Process>,
-    pub fpu: &'a mut [u8],
-}
+/// signal, an exit) needs the kernel's full return path. It holds the handlers'
+/// context ready-made, as every call on this path gets the same one.
+pub struct FastPath<'a, 'u>(pub Context<'a, 'u>);
 
-impl SystemCallHandler for FastPath<'_> {
-    fn system_call(&mut self, frame: &mut TrapFrame) -> SyscallExit {
-        let entry = Entry::of(frame.rax);
+impl SystemCallHandler for FastPath<'_, '_> {
+    fn frame(&mut self) -> &mut TrapFrame {
+        self.0.user.frame
+    }
+
+    fn system_call(&mut self) -> SyscallExit {
+        let entry = Entry::of(self.0.user.frame.rax);
         if entry.full_frame {
             return SyscallExit::Defer;
         }
         if crate::trace::enabled() {
-            return self.system_call_traced(frame);
+            return self.system_call_traced();
         }
-        serve(self.process, &mut UserState { frame, fpu: &mut *self.fpu }, entry);
-        if self.process.needs_attention() {
+        serve(&mut self.0, entry);
+        if self.0.process.needs_attention() {
             SyscallExit::Finish
         } else {
             SyscallExit::Resume
@@ -219,17 +221,17 @@ impl SystemCallHandler for FastPath<'_> {
     }
 }
 
-impl FastPath<'_> {
+impl FastPath<'_, '_> {
     /// `system_call` with tracing on: the same, recorded. Kept out of line so the
     /// usual path stays short.
     #[cold]
     #[inline(never)]
-    fn system_call_traced(&mut self, frame: &mut TrapFrame) -> SyscallExit {
-        dispatch_recorded(self.process, &mut UserState { frame, fpu: &mut *self.fpu }, true);
-        if self.process.needs_attention() {
+    fn system_call_traced(&mut self) -> SyscallExit {
+        dispatch_recorded(&mut self.0, true);
+        if self.0.process.needs_attention() {
             return SyscallExit::Finish;
         }
-        crate::trace::record(self.process.pid, || What::TrapExit);
+        crate::trace::record(self.0.process.pid, || What::TrapExit);
         SyscallExit::Resume
     }
 }
@@ -237,33 +239,33 @@ impl FastPath<'_> {
 /// `dispatch`, with the call's entry (number, first argument) and its result in the
 /// event trace when `tracing` (`trace::enabled()`, read by the caller).
 #[inline(always)]
-pub fn dispatch_recorded(process: &Arc<Process>, user: &mut UserState, tracing: bool) {
-    let (number, args) = user.frame.syscall_args();
+pub fn dispatch_recorded(context: &mut Context, tracing: bool) {
+    let (number, args) = context.user.frame.syscall_args();
     if tracing {
-        crate::trace::record(process.pid, || What::TrapEnter { reason: TrapReason::SystemCall, number, argument: args[0] });
+        crate::trace::record(context.process.pid, || What::TrapEnter { reason: TrapReason::SystemCall, number, argument: args[0] });
     }
-    dispatch(process, user);
+    dispatch(context);
     if tracing {
-        crate::trace::record(process.pid, || What::SyscallExit { number, result: user.frame.rax as i64 });
+        crate::trace::record(context.process.pid, || What::SyscallExit { number, result: context.user.frame.rax as i64 });
     }
 }
 
 /// Serves the system call in the caller's registers; the result goes in rax.
-pub fn dispatch(process: &Arc<Process>, user: &mut UserState) {
-    serve(process, user, Entry::of(user.frame.rax));
+pub fn dispatch(context: &mut Context) {
+    serve(context, Entry::of(context.user.frame.rax));
 }
 
 /// Runs the handler of `entry` on the caller's registers; the result goes in rax.
-fn serve(process: &Arc<Process>, user: &mut UserState, entry: Entry) {
-    Stats::add(&process.stats.system_calls, 1);
-    let (number, arguments) = user.frame.syscall_args();
+fn serve(context: &mut Context, entry: Entry) {
+    Stats::add(&context.process.stats.system_calls, 1);
+    let (number, arguments) = context.user.frame.syscall_args();
     // A copy (the adjacent registers make it three vector moves): handlers such as
     // execve and sigreturn rewrite the frame the arguments came from.
     let arguments = *arguments;
-    let result = (entry.handler)(&mut Context { process, user }, &arguments);
-    user.frame.rax = match result {
+    let result = (entry.handler)(context, &arguments);
+    context.user.frame.rax = match result {
         Ok(value) => value,
-        Err(errno) => failed(process, number, errno),
+        Err(errno) => failed(context.process, number, errno),
     };
 }
 

@@ -63,7 +63,7 @@ pub fn arch_prctl(context: &mut Context, &[code, address, ..]: &[u64; 6]) -> Res
 }
 
 pub fn fork(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
-    let child = lifecycle::fork(context.process, context.user)?;
+    let child = lifecycle::fork(context.process, &mut context.user)?;
     Ok(u64::from(child.pid))
 }
 
@@ -71,7 +71,7 @@ pub fn fork(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
 /// same observable behaviour for every program that uses vfork as POSIX allows
 /// (the child only calls execve or _exit), without sharing the address space.
 pub fn vfork(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
-    let child = lifecycle::fork(context.process, context.user)?;
+    let child = lifecycle::fork(context.process, &mut context.user)?;
     wait_for_vfork_child(child.pid);
     Ok(u64::from(child.pid))
 }
@@ -105,7 +105,7 @@ pub fn clone(context: &mut Context, &[flags, stack, parent_tid, child_tid, tls_p
         frame.rsp = stack;
     }
     let saved = core::mem::replace(context.user.frame, frame);
-    let result = lifecycle::fork(context.process, context.user);
+    let result = lifecycle::fork(context.process, &mut context.user);
     *context.user.frame = saved;
     let child = result?;
     if request.set_tls {
@@ -169,7 +169,7 @@ pub fn execve(context: &mut Context, &[path, argv, envp, ..]: &[u64; 6]) -> Resu
     let argv: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
     let envp: Vec<&[u8]> = envp.iter().map(Vec::as_slice).collect();
     let image = exec::load(&path, context.process.origin(), &argv, &envp)?;
-    exec::replace_image(context.process, context.user, image);
+    exec::replace_image(context.process, &mut context.user, image);
     Ok(0)
 }
 

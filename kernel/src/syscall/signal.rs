@@ -83,7 +83,7 @@ pub fn rt_sigpending(context: &mut Context, &[set, set_size, ..]: &[u64; 6]) -> 
 /// rt_sigreturn: back from a handler (see `signal::sigreturn`). A frame that cannot
 /// be restored is a SIGSEGV, as on Linux.
 pub fn rt_sigreturn(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
-    match signal::sigreturn(context.process, context.user) {
+    match signal::sigreturn(context.process, &mut context.user) {
         Ok(rax) => Ok(rax),
         Err(()) => {
             info!("pid {} ({}): bad signal frame at rsp {:#x}", context.process.pid, context.process.name(), context.user.frame.rsp);

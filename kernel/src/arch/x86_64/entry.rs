@@ -108,8 +108,7 @@ syscall_entry:
     mov %r9, {f_r9}(%rsp)
     save_user_fpu
     /* The handler runs below the serve loop's frames (the resume rsp is 16-byte
-       aligned, as a call needs). Arguments in the shim's order: handler, frame. */
-    mov %rsp, %rsi
+       aligned, as a call needs); the handler holds the frame. */
     mov %gs:{handler}, %rdi
     mov %gs:{resume_rsp}, %rsp
     call *%gs:{handler_shim}
@@ -287,22 +286,26 @@ pub enum SyscallExit {
     Defer = 2,
 }
 
-/// What serves system calls while `enter_user` runs the program.
+/// What serves system calls while `enter_user` runs the program: it holds the
+/// program's trap frame, which the entry code fills.
 pub trait SystemCallHandler {
-    /// Serves the call in `frame` (number in rax, result to rax). The frame's
+    /// The trap frame at the top of the current process's kernel stack.
+    fn frame(&mut self) -> &mut TrapFrame;
+
+    /// Serves the call in `frame()` (number in rax, result to rax). The frame's
     /// callee-saved slots (rbx, rbp, r12-r15) are *not* filled on this path: a call
     /// that needs them must answer `Defer` without doing anything.
-    fn system_call(&mut self, frame: &mut TrapFrame) -> SyscallExit;
+    fn system_call(&mut self) -> SyscallExit;
 }
 
-/// Called by `syscall_entry` with the handler `enter_user` registered and the frame,
-/// in the order of `system_call`'s own arguments (so the shim is a bare jump).
-extern "C" fn system_call_shim<H: SystemCallHandler>(handler: *mut H, frame: *mut TrapFrame) -> SyscallExit {
+/// Called by `syscall_entry` with the handler `enter_user` registered (the frame
+/// is the handler's own, so the shim is a bare jump).
+extern "C" fn system_call_shim<H: SystemCallHandler>(handler: *mut H) -> SyscallExit {
     // SAFETY: `enter_user` stored `handler` from a `&mut H` it holds for as long as
-    // the program runs, and the frame is the current process's trap frame, which
-    // `enter_user` also holds mutably; the program cannot run during this call, so
-    // these are the only live references to either.
-    unsafe { (*handler).system_call(&mut *frame) }
+    // the program runs; the program cannot run during this call, and the entry code
+    // finished writing the handler's frame before calling, so this is the only live
+    // reference to either.
+    unsafe { (*handler).system_call() }
 }
 
 /// Whether `address` is a canonical lower-half (user) address.
@@ -329,7 +332,8 @@ fn is_canonical(address: u64) -> bool {
 /// path's SYSRET needs no check: it returns to the instruction after a SYSCALL, and
 /// user space ends a page below the canonical boundary (USER_END), so that address is
 /// always canonical.
-pub fn enter_user<H: SystemCallHandler>(frame: &mut TrapFrame, handler: &mut H) -> ReturnReason {
+pub fn enter_user<H: SystemCallHandler>(handler: &mut H) -> ReturnReason {
+    let frame = handler.frame();
     if !is_user_canonical(frame.rip) {
         return ReturnReason::Exception(Exception::GeneralProtection { error_code: 0 });
     }
@@ -342,6 +346,7 @@ pub fn enter_user<H: SystemCallHandler>(frame: &mut TrapFrame, handler: &mut H) 
     }
     frame.cs = u64::from(gdt::USER_CS);
     frame.ss = u64::from(gdt::USER_DS);
+    let frame: *mut TrapFrame = frame;
     percpu::PerCpu::this().set_system_call_handler(handler as *mut H as u64, system_call_shim::<H> as *const () as u64);
     // SAFETY: the frame holds a canonical user rip/rsp, user selectors and sanitized
     // RFLAGS (every writer goes through this module), so IRETQ/SYSRET cannot fault in
@@ -349,7 +354,7 @@ pub fn enter_user<H: SystemCallHandler>(frame: &mut TrapFrame, handler: &mut H) 
     // process's (this function's invariant). enter_user_mode returns like a normal
     // function (callee-saved registers restored) when the program traps.
     unsafe { enter_user_mode(frame) };
-    frame.return_reason()
+    handler.frame().return_reason()
 }
 
 /// The registers of the last entry from user mode on this CPU (the trap frame of
