@@ -64,6 +64,13 @@ impl WaitChannel {
         matches!(self, WaitChannel::PipeReadable(_) | WaitChannel::PipeWritable(_) | WaitChannel::ConsoleInput)
     }
 
+    /// This channel's bit in `RunQueue::waiting`: its detail and kind hashed, so
+    /// that the channels of one kind (pipes by id, processes by pid) spread out.
+    fn summary_bit(self) -> u64 {
+        let (kind, detail) = self.traced();
+        1 << ((detail << 3 | kind as u64) % 64)
+    }
+
     /// How the trace names this channel: its kind, and the pid or pipe it is about.
     fn traced(self) -> (WaitKind, u64) {
         match self {
@@ -89,17 +96,26 @@ struct RunQueue {
     /// are few blocked processes, and blocking and waking (every pipe round trip)
     /// then never allocate.
     blocked: Vec<(Pid, WaitChannel)>,
+    /// The `summary_bit`s of the blocked entries' channels, and perhaps a few more
+    /// (taking an entry off leaves its bit; `wake_all` recomputes): most wakes, of a
+    /// pipe nobody waits on, end at this test instead of a scan.
+    waiting: u64,
     /// Deadlines (monotonic ns) of processes waiting with a timeout.
     sleepers: Vec<(u64, Pid)>,
 }
 
 impl RunQueue {
     fn policy(&mut self) -> &mut dyn Scheduler {
-        self.policy.as_deref_mut().expect("sched::init ran at boot")
+        installed(&mut self.policy)
     }
 }
 
-static QUEUE: Mutex<RunQueue> = Mutex::new(RunQueue { policy: None, blocked: Vec::new(), sleepers: Vec::new() });
+/// The policy `init` installed (a separate borrow from the blocked list's).
+fn installed(policy: &mut Option<Box<dyn Scheduler>>) -> &mut dyn Scheduler {
+    policy.as_deref_mut().expect("sched::init ran at boot")
+}
+
+static QUEUE: Mutex<RunQueue> = Mutex::new(RunQueue { policy: None, blocked: Vec::new(), waiting: 0, sleepers: Vec::new() });
 
 /// The process running on each CPU (None while the CPU idles).
 static CURRENT: [Mutex<Option<Arc<Process>>>; MAX_CPUS] = [const { Mutex::new(None) }; MAX_CPUS];
@@ -236,7 +252,11 @@ pub fn block_ignoring_signals(channel: WaitChannel) {
 
 /// Parks `me` on `channel` until it is woken; true if `interrupt` woke it.
 fn wait_on(me: &Process, channel: WaitChannel) -> bool {
-    QUEUE.lock().blocked.push((me.pid, channel));
+    {
+        let mut queue = QUEUE.lock();
+        queue.blocked.push((me.pid, channel));
+        queue.waiting |= channel.summary_bit();
+    }
     trace::record(me.pid, || {
         let (wait, detail) = channel.traced();
         What::Block { wait, detail }
@@ -265,20 +285,40 @@ pub fn block_until(channel: WaitChannel, deadline_ns: u64) -> Result<(), Interru
 
 /// Makes every process blocked on `channel` runnable again (and the pollers, for
 /// a channel that can make a file ready), in the order they blocked.
+///
+/// Every pipe transfer calls this, mostly for a channel nobody waits on: inlined,
+/// the test of `waiting` that ends those calls folds the channel's bit into a
+/// constant at each call site.
+#[inline]
 pub fn wake_all(channel: WaitChannel) {
     let pollers_too = channel.wakes_pollers();
+    let wanted = channel.summary_bit() | if pollers_too { WaitChannel::Poll.summary_bit() } else { 0 };
     let mut queue = QUEUE.lock();
-    let mut index = 0;
-    while index < queue.blocked.len() {
-        let (pid, waits_for) = queue.blocked[index];
-        if waits_for != channel && !(pollers_too && waits_for == WaitChannel::Poll) {
-            index += 1;
-            continue;
-        }
-        queue.blocked.remove(index);
-        trace::record(pid, || What::Wake { wait: waits_for.traced().0, interrupted: false });
-        queue.policy().enqueue(pid, Arrival::Woken);
+    if queue.waiting & wanted != 0 {
+        wake_waiters(&mut queue, channel, pollers_too);
     }
+}
+
+/// `wake_all`'s scan, for when the summary says someone may wait on `channel`: wakes
+/// the entries that do, and recomputes the summary from the others, which it moves
+/// up in place, in order (one pass, never a shift per woken entry).
+fn wake_waiters(queue: &mut RunQueue, channel: WaitChannel, pollers_too: bool) {
+    let RunQueue { policy, blocked, waiting, .. } = queue;
+    let policy = installed(policy);
+    *waiting = 0;
+    let mut kept = 0;
+    for index in 0..blocked.len() {
+        let (pid, waits_for) = blocked[index];
+        if waits_for == channel || (pollers_too && waits_for == WaitChannel::Poll) {
+            trace::record(pid, || What::Wake { wait: waits_for.traced().0, interrupted: false });
+            policy.enqueue(pid, Arrival::Woken);
+        } else {
+            blocked[kept] = blocked[index];
+            kept += 1;
+            *waiting |= waits_for.summary_bit();
+        }
+    }
+    blocked.truncate(kept);
 }
 
 /// Takes `pid` off whatever channel it is blocked on, which it returns; None if it
