@@ -162,6 +162,8 @@ pub fn set_nice(pid: Pid, nice: i8) {
 }
 
 /// Points this CPU at `next`: kernel stack for traps, address space, TLS bases.
+/// Inlined: it is on every switch.
+#[inline(always)]
 fn load_process(next: &Process) {
     let (stack_top, fpu_area) = next.kernel_stack_layout();
     PerCpu::this().set_user_context(stack_top, fpu_area, next.kernel_resume_point.load(Ordering::Relaxed));
@@ -173,41 +175,57 @@ fn load_process(next: &Process) {
     tls::set_user_tls(next.fs_base.load(Ordering::Relaxed), next.gs_base.load(Ordering::Relaxed));
 }
 
-/// Gives the CPU away from `me`, which is re-queued with `requeue` (or not, when it
-/// blocks or exits), and returns when `me` is scheduled again.
+/// Why the running process gives the CPU away.
+#[derive(Clone, Copy)]
+enum Leaving {
+    /// It stays runnable: back into the policy's queue.
+    Requeued(Arrival),
+    /// It waits on the channel until woken (see `wait_on`).
+    Blocked(WaitChannel),
+}
+
+/// Gives the CPU away from `me`, which is re-queued or parked as `leaving` says, and
+/// returns when `me` is scheduled again. Parking `me` and picking the next process
+/// share one hold of the queue lock.
+///
+/// Inlined into its three callers, each of which passes one kind of `leaving`: the
+/// matches on it then fold away.
 ///
 /// Invariant: `me` is this CPU's current process, and the caller holds no lock.
-fn switch_away(me: &Process, requeue: Option<Arrival>) {
+#[inline(always)]
+fn switch_away(me: &Process, leaving: Leaving) {
     let next = {
         let mut queue = QUEUE.lock();
-        if let Some(arrival) = requeue {
-            queue.policy().enqueue(me.pid, arrival);
+        match leaving {
+            Leaving::Requeued(arrival) => queue.policy().enqueue(me.pid, arrival),
+            Leaving::Blocked(channel) => {
+                queue.blocked.push((me.pid, channel));
+                queue.waiting |= channel.summary_bit();
+                trace::record(me.pid, || {
+                    let (wait, detail) = channel.traced();
+                    What::Block { wait, detail }
+                });
+            }
         }
         let next = queue.policy().pick_next();
         trace::record(me.pid, || What::Schedule { chosen: next.unwrap_or(0), queued: queue.policy().queued() as u64 });
         next
     };
-    let counter = match requeue {
-        Some(Arrival::Preempted) => &me.stats.involuntary_switches,
-        _ => &me.stats.voluntary_switches,
-    };
     if next == Some(me.pid) {
         return;
     }
+    let (counter, reason) = match leaving {
+        Leaving::Requeued(Arrival::Preempted) => (&me.stats.involuntary_switches, SwitchReason::Preempted),
+        Leaving::Requeued(_) => (&me.stats.voluntary_switches, SwitchReason::Yielded),
+        Leaving::Blocked(_) => (&me.stats.voluntary_switches, SwitchReason::Blocked),
+    };
     Stats::add(counter, 1);
     me.kernel_resume_point.store(PerCpu::this().kernel_resume_point(), Ordering::Relaxed);
     let (handler, shim) = PerCpu::this().system_call_handler();
     me.system_call_handler[0].store(handler, Ordering::Relaxed);
     me.system_call_handler[1].store(shim, Ordering::Relaxed);
     me.charge(Mode::Kernel);
-    trace::record(me.pid, || What::Switch {
-        to: next.unwrap_or(0),
-        reason: match requeue {
-            Some(Arrival::Preempted) => SwitchReason::Preempted,
-            Some(_) => SwitchReason::Yielded,
-            None => SwitchReason::Blocked,
-        },
-    });
+    trace::record(me.pid, || What::Switch { to: next.unwrap_or(0), reason });
     let next = next.and_then(process::find);
     let cpu = cpu_index();
     *CURRENT[cpu].lock() = next.clone();
@@ -225,7 +243,7 @@ fn switch_away(me: &Process, requeue: Option<Arrival>) {
 /// timer's preemption with `Arrival::Preempted`).
 pub fn yield_cpu(arrival: Arrival) {
     let me = current();
-    switch_away(&me, Some(arrival));
+    switch_away(&me, Leaving::Requeued(arrival));
 }
 
 /// Blocks the current process until `wake_all(channel)`, or until a signal arrives
@@ -252,16 +270,7 @@ pub fn block_ignoring_signals(channel: WaitChannel) {
 
 /// Parks `me` on `channel` until it is woken; true if `interrupt` woke it.
 fn wait_on(me: &Process, channel: WaitChannel) -> bool {
-    {
-        let mut queue = QUEUE.lock();
-        queue.blocked.push((me.pid, channel));
-        queue.waiting |= channel.summary_bit();
-    }
-    trace::record(me.pid, || {
-        let (wait, detail) = channel.traced();
-        What::Block { wait, detail }
-    });
-    switch_away(me, None);
+    switch_away(me, Leaving::Blocked(channel));
     me.interrupted.swap(false, Ordering::Relaxed)
 }
 
@@ -370,7 +379,7 @@ pub fn tick_while_running() {
     let me = current();
     let expired = QUEUE.lock().policy().tick(me.pid);
     if expired {
-        switch_away(&me, Some(Arrival::Preempted));
+        switch_away(&me, Leaving::Requeued(Arrival::Preempted));
     }
 }
 
