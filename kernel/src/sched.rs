@@ -15,7 +15,7 @@
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicU32, Ordering};
 use spin::Mutex;
 
 use crate::arch::x86_64::percpu::PerCpu;
@@ -117,8 +117,13 @@ fn installed(policy: &mut Option<Box<dyn Scheduler>>) -> &mut dyn Scheduler {
 
 static QUEUE: Mutex<RunQueue> = Mutex::new(RunQueue { policy: None, blocked: Vec::new(), waiting: 0, sleepers: Vec::new() });
 
-/// The process running on each CPU (None while the CPU idles).
-static CURRENT: [Mutex<Option<Arc<Process>>>; MAX_CPUS] = [const { Mutex::new(None) }; MAX_CPUS];
+/// The pid of the process running on each CPU (`IDLING` while the CPU idles). A pid,
+/// not a reference: the process table keeps a running process alive (it is reaped
+/// only once its thread has switched away for good), and a switch then only stores a
+/// number.
+static CURRENT: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(IDLING) }; MAX_CPUS];
+/// CURRENT's value on an idle CPU (no process has pid 0).
+const IDLING: Pid = 0;
 /// Each CPU's idle context: its boot stack, where `run` loops.
 static IDLE: [KernelContext; MAX_CPUS] = [const { KernelContext::empty() }; MAX_CPUS];
 /// Where a dead thread's last switch saves its registers, never to be used again.
@@ -135,19 +140,13 @@ pub fn init(policy: Box<dyn Scheduler>) {
 
 /// The process whose kernel thread is running on this CPU.
 pub fn current() -> Arc<Process> {
-    CURRENT[cpu_index()].lock().clone().expect("called from a process's kernel thread")
+    current_pid().and_then(process::find).expect("called from a process's kernel thread")
 }
 
 /// The pid of the process running on this CPU, None while it idles (an interrupt
 /// handler may run then).
 pub fn current_pid() -> Option<Pid> {
-    CURRENT[cpu_index()].lock().as_ref().map(|process| process.pid)
-}
-
-/// `current_pid` for the panic report: None also when the record is locked (the
-/// panic may have struck while it was).
-pub fn try_current_pid() -> Option<Pid> {
-    CURRENT[cpu_index()].try_lock()?.as_ref().map(|process| process.pid)
+    Some(CURRENT[cpu_index()].load(Ordering::Relaxed)).filter(|&pid| pid != IDLING)
 }
 
 /// Puts `pid` in the run queue.
@@ -228,7 +227,7 @@ fn switch_away(me: &Process, leaving: Leaving) {
     trace::record(me.pid, || What::Switch { to: next.unwrap_or(0), reason });
     let next = next.and_then(process::find);
     let cpu = cpu_index();
-    *CURRENT[cpu].lock() = next.clone();
+    CURRENT[cpu].store(next.as_ref().map_or(IDLING, |next| next.pid), Ordering::Relaxed);
     match next {
         Some(next) => {
             load_process(&next);
@@ -393,7 +392,7 @@ pub fn tick_while_idle() {
 /// what), or runnable (waiting in the run queue). Zombies are the process table's
 /// business.
 pub fn state(pid: Pid) -> alloc::string::String {
-    if CURRENT.iter().any(|current| current.lock().as_ref().is_some_and(|process| process.pid == pid)) {
+    if CURRENT.iter().any(|current| current.load(Ordering::Relaxed) == pid) {
         return "running".into();
     }
     let channel = QUEUE.lock().blocked.iter().find(|&&(blocked, _)| blocked == pid).map(|&(_, channel)| channel);
@@ -414,8 +413,9 @@ pub fn forget(pid: Pid) {
 /// to any process on its stack, so nothing it held is leaked.
 pub fn exit_current() -> ! {
     let cpu = cpu_index();
-    if let Some(me) = CURRENT[cpu].lock().take() {
-        trace::record(me.pid, || What::Switch { to: 0, reason: SwitchReason::Exited });
+    let me = CURRENT[cpu].swap(IDLING, Ordering::Relaxed);
+    if me != IDLING {
+        trace::record(me, || What::Switch { to: 0, reason: SwitchReason::Exited });
     }
     switch::switch(&DEAD[cpu], &IDLE[cpu]);
     unreachable!("a dead kernel thread was resumed");
@@ -431,7 +431,7 @@ pub fn run() -> ! {
             Some(next) => {
                 trace::record(0, || What::Schedule { chosen: next.pid, queued: QUEUE.lock().policy().queued() as u64 });
                 trace::record(0, || What::Switch { to: next.pid, reason: SwitchReason::Dispatched });
-                *CURRENT[cpu].lock() = Some(next.clone());
+                CURRENT[cpu].store(next.pid, Ordering::Relaxed);
                 load_process(&next);
                 // `next` stays referenced from this frame until the CPU idles again;
                 // the idle thread never exits, so the reference is dropped then.

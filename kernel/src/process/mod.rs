@@ -233,16 +233,52 @@ struct Entry {
     zombie: Option<ExitStatus>,
 }
 
+/// Room in `Table::by_slot`: twice MAX_PROCESSES, so a free slot is always near.
+const SLOTS: usize = 2 * MAX_PROCESSES;
+
 struct Table {
     entries: BTreeMap<Pid, Entry>,
+    /// Every process of `entries` again, at index pid % SLOTS: `find` runs on every
+    /// context switch, and an index is cheaper than a tree search. Pids are handed
+    /// out so that no two processes share a slot.
+    by_slot: [Option<Arc<Process>>; SLOTS],
     next_pid: Pid,
 }
 
-static TABLE: Mutex<Table> = Mutex::new(Table { entries: BTreeMap::new(), next_pid: INIT_PID });
+fn slot(pid: Pid) -> usize {
+    pid as usize % SLOTS
+}
+
+impl Table {
+    /// The next unused pid whose slot is free (there are more slots than processes,
+    /// so the search ends), which it consumes.
+    fn allocate_pid(&mut self) -> Pid {
+        while self.by_slot[slot(self.next_pid)].is_some() {
+            self.next_pid += 1;
+        }
+        self.next_pid += 1;
+        self.next_pid - 1
+    }
+
+    /// Adds `pid`'s row (its slot was reserved by `allocate_pid`).
+    fn insert(&mut self, pid: Pid, entry: Entry) {
+        self.by_slot[slot(pid)] = Some(entry.process.clone());
+        self.entries.insert(pid, entry);
+    }
+
+    /// Takes `pid`'s row out of the table, freeing its slot.
+    fn remove(&mut self, pid: Pid) -> Option<Entry> {
+        let entry = self.entries.remove(&pid)?;
+        self.by_slot[slot(pid)] = None;
+        Some(entry)
+    }
+}
+
+static TABLE: Mutex<Table> = Mutex::new(Table { entries: BTreeMap::new(), by_slot: [const { None }; SLOTS], next_pid: INIT_PID });
 
 /// The process with `pid`, if it exists (zombies included).
 pub fn find(pid: Pid) -> Option<Arc<Process>> {
-    TABLE.lock().entries.get(&pid).map(|entry| entry.process.clone())
+    TABLE.lock().by_slot[slot(pid)].as_ref().filter(|process| process.pid == pid).cloned()
 }
 
 /// How many processes exist (zombies included).
@@ -300,8 +336,7 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
     if table.entries.len() >= MAX_PROCESSES {
         return Err(EAGAIN);
     }
-    let pid = table.next_pid;
-    table.next_pid += 1;
+    let pid = table.allocate_pid();
     crate::trace::record(pid, || kernel_core::trace::What::Create { parent });
     crate::trace::record_name(pid, &creation.name);
     let nice = table.entries.get(&parent).map_or(0, |entry| entry.process.nice.load(Ordering::Relaxed));
@@ -331,7 +366,7 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
         }
         None => (pid, pid),
     };
-    table.entries.insert(pid, Entry { process: process.clone(), parent, children: Vec::new(), process_group, session, zombie: None });
+    table.insert(pid, Entry { process: process.clone(), parent, children: Vec::new(), process_group, session, zombie: None });
     drop(table);
     sched::set_nice(pid, nice);
     sched::make_runnable(pid, kernel_core::sched::Arrival::New);
