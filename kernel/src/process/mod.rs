@@ -89,6 +89,9 @@ pub enum Mode {
 pub struct Process {
     pub pid: Pid,
     kernel_stack: KernelStack,
+    /// Its kernel stack's top and FPU area (see `kernel_stack_layout`), worked out
+    /// once: every switch to the process hands them to the CPU.
+    kernel_stack_layout: (u64, u64),
     /// The kernel registers saved when this process's thread is switched out.
     pub context: KernelContext,
     /// None once the process has exited.
@@ -218,7 +221,7 @@ impl Process {
 
     /// The top of this process's kernel stack and its FPU area, for the CPU.
     pub fn kernel_stack_layout(&self) -> (u64, u64) {
-        (self.kernel_stack.top(), self.kernel_stack.fpu_area())
+        self.kernel_stack_layout
     }
 }
 
@@ -342,6 +345,7 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
     let nice = table.entries.get(&parent).map_or(0, |entry| entry.process.nice.load(Ordering::Relaxed));
     let process = Arc::new(Process {
         pid,
+        kernel_stack_layout: (kernel_stack.top(), kernel_stack.fpu_area()),
         kernel_stack,
         context,
         memory: Mutex::new(Some(creation.memory)),
