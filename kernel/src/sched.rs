@@ -160,10 +160,12 @@ pub fn set_nice(pid: Pid, nice: i8) {
     QUEUE.lock().policy().set_nice(pid, nice);
 }
 
-/// Points this CPU at `next`: kernel stack for traps, address space, TLS bases.
-/// Inlined: it is on every switch.
+/// Points this CPU at `next`: kernel stack for traps, address space, TLS bases; and
+/// starts `next`'s clock at time stamp `now` (the switch's one clock read: the
+/// process switching away was charged up to it). Inlined: it is on every switch.
 #[inline(always)]
-fn load_process(next: &Process) {
+fn load_process(next: &Process, now: u64) {
+    next.resume_accounting(now);
     let (stack_top, fpu_area) = next.kernel_stack_layout();
     PerCpu::this().set_user_context(stack_top, fpu_area, next.kernel_resume_point.load(Ordering::Relaxed));
     let [handler, shim] = &next.system_call_handler;
@@ -174,8 +176,11 @@ fn load_process(next: &Process) {
     tls::set_user_tls(next.fs_base.load(Ordering::Relaxed), next.gs_base.load(Ordering::Relaxed));
 }
 
-/// Why the running process gives the CPU away.
+/// Why the running process gives the CPU away. An explicit tag (rather than one
+/// packed into the channel's) is a constant where `switch_away` is inlined, so its
+/// matches fold away there.
 #[derive(Clone, Copy)]
+#[repr(u8)]
 enum Leaving {
     /// It stays runnable: back into the policy's queue.
     Requeued(Arrival),
@@ -223,19 +228,18 @@ fn switch_away(me: &Process, leaving: Leaving) {
     let (handler, shim) = PerCpu::this().system_call_handler();
     me.system_call_handler[0].store(handler, Ordering::Relaxed);
     me.system_call_handler[1].store(shim, Ordering::Relaxed);
-    me.charge(Mode::Kernel);
+    let now = me.charge(Mode::Kernel);
     trace::record(me.pid, || What::Switch { to: next.unwrap_or(0), reason });
     let next = next.and_then(process::find);
     let cpu = cpu_index();
     CURRENT[cpu].store(next.as_ref().map_or(IDLING, |next| next.pid), Ordering::Relaxed);
     match next {
         Some(next) => {
-            load_process(&next);
+            load_process(&next, now);
             switch::switch(&me.context, &next.context);
         }
         None => switch::switch(&me.context, &IDLE[cpu]),
     }
-    me.resume_accounting();
 }
 
 /// The current process gives up the CPU but stays runnable (sched_yield, or the
@@ -268,6 +272,8 @@ pub fn block_ignoring_signals(channel: WaitChannel) {
 }
 
 /// Parks `me` on `channel` until it is woken; true if `interrupt` woke it.
+/// Inlined into `block`, which every blocking pipe transfer goes through.
+#[inline(always)]
 fn wait_on(me: &Process, channel: WaitChannel) -> bool {
     switch_away(me, Leaving::Blocked(channel));
     me.interrupted.swap(false, Ordering::Relaxed)
@@ -432,7 +438,7 @@ pub fn run() -> ! {
                 trace::record(0, || What::Schedule { chosen: next.pid, queued: QUEUE.lock().policy().queued() as u64 });
                 trace::record(0, || What::Switch { to: next.pid, reason: SwitchReason::Dispatched });
                 CURRENT[cpu].store(next.pid, Ordering::Relaxed);
-                load_process(&next);
+                load_process(&next, cpu::rdtsc());
                 // `next` stays referenced from this frame until the CPU idles again;
                 // the idle thread never exits, so the reference is dropped then.
                 switch::switch(&IDLE[cpu], &next.context);

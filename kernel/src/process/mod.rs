@@ -188,8 +188,9 @@ impl Process {
     }
 
     /// Charges the CPU time since the last accounting point to `mode` (at each
-    /// crossing between user and kernel mode, and before a switch away).
-    pub fn charge(&self, mode: Mode) {
+    /// crossing between user and kernel mode, and before a switch away), and
+    /// returns the time stamp it charged up to.
+    pub fn charge(&self, mode: Mode) -> u64 {
         let now = crate::arch::x86_64::cpu::rdtsc();
         let elapsed = now.wrapping_sub(self.accounted_until.swap(now, Ordering::Relaxed));
         let counter = match mode {
@@ -197,12 +198,13 @@ impl Process {
             Mode::Kernel => &self.stats.system_cycles,
         };
         Stats::add(counter, elapsed);
+        now
     }
 
-    /// Starts the clock again when the process gets the CPU back: time spent
-    /// switched out is nobody's CPU time.
-    pub fn resume_accounting(&self) {
-        self.accounted_until.store(crate::arch::x86_64::cpu::rdtsc(), Ordering::Relaxed);
+    /// Starts the clock again, at time stamp `now`, when the process gets the CPU
+    /// back: time spent switched out is nobody's CPU time.
+    pub fn resume_accounting(&self, now: u64) {
+        self.accounted_until.store(now, Ordering::Relaxed);
     }
 
     /// Its resource usage so far (getrusage, wait4).
@@ -383,7 +385,6 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
 extern "C" fn kernel_thread() -> ! {
     {
         let process = sched::current();
-        process.resume_accounting();
         let mut user = process.kernel_stack.claim_user_state();
         trap::serve(&process, &mut user);
     }

@@ -30,8 +30,11 @@ pub fn enable_pcid() {
 /// this same address space (every change to a live tree flushes the pages it
 /// touches, so those entries are current).
 ///
+/// Inlined: every context switch comes here.
+///
 /// # Safety
 /// As for `activate`.
+#[inline]
 pub unsafe fn switch_address_space(root: u64, id: u64) {
     // The id's low bits, with 0 (the kernel's PCID) folded onto 1: a mask rather
     // than a division on every switch. Two spaces sharing a PCID only cost a flush.
