@@ -64,15 +64,9 @@ impl WaitChannel {
         matches!(self, WaitChannel::PipeReadable(_) | WaitChannel::PipeWritable(_) | WaitChannel::ConsoleInput)
     }
 
-    /// This channel's bit in `RunQueue::waiting`: its detail and kind hashed, so
-    /// that the channels of one kind (pipes by id, processes by pid) spread out.
-    fn summary_bit(self) -> u64 {
-        let (kind, detail) = self.traced();
-        1 << ((detail << 3 | kind as u64) % 64)
-    }
-
     /// How the trace names this channel: its kind, and the pid or pipe it is about.
-    fn traced(self) -> (WaitKind, u64) {
+    /// This pair is also how the blocked list keeps the channel (`WaitKey`).
+    fn traced(self) -> WaitKey {
         match self {
             WaitChannel::Children(pid) => (WaitKind::Children, u64::from(pid)),
             WaitChannel::Sleep(pid) => (WaitKind::Sleep, u64::from(pid)),
@@ -86,6 +80,16 @@ impl WaitChannel {
     }
 }
 
+/// A channel as the blocked list keeps it (`WaitChannel::traced`): two integers to
+/// compare where the enum's comparison goes through a jump table.
+type WaitKey = (WaitKind, u64);
+
+/// This channel's bit in `RunQueue::waiting`: its detail and kind hashed, so that
+/// the channels of one kind (pipes by id, processes by pid) spread out.
+fn summary_bit((kind, detail): WaitKey) -> u64 {
+    1 << ((detail << 3 | kind as u64) % 64)
+}
+
 /// A wait cut short by a signal.
 #[derive(Debug)]
 pub struct Interrupted;
@@ -95,7 +99,7 @@ struct RunQueue {
     /// Blocked processes and what each waits for, oldest first. A plain list: there
     /// are few blocked processes, and blocking and waking (every pipe round trip)
     /// then never allocate.
-    blocked: Vec<(Pid, WaitChannel)>,
+    blocked: Vec<(Pid, WaitKey)>,
     /// The `summary_bit`s of the blocked entries' channels, and perhaps a few more
     /// (taking an entry off leaves its bit; `wake_all` recomputes): most wakes, of a
     /// pipe nobody waits on, end at this test instead of a scan.
@@ -203,12 +207,10 @@ fn switch_away(me: &Process, leaving: Leaving) {
         match leaving {
             Leaving::Requeued(arrival) => queue.policy().enqueue(me.pid, arrival),
             Leaving::Blocked(channel) => {
-                queue.blocked.push((me.pid, channel));
-                queue.waiting |= channel.summary_bit();
-                trace::record(me.pid, || {
-                    let (wait, detail) = channel.traced();
-                    What::Block { wait, detail }
-                });
+                let key = channel.traced();
+                queue.blocked.push((me.pid, key));
+                queue.waiting |= summary_bit(key);
+                trace::record(me.pid, || What::Block { wait: key.0, detail: key.1 });
             }
         }
         let next = queue.policy().pick_next();
@@ -306,48 +308,50 @@ pub fn block_until(channel: WaitChannel, deadline_ns: u64) -> Result<(), Interru
 #[inline]
 pub fn wake_all(channel: WaitChannel) {
     let pollers_too = channel.wakes_pollers();
-    let wanted = channel.summary_bit() | if pollers_too { WaitChannel::Poll.summary_bit() } else { 0 };
+    let key = channel.traced();
+    let wanted = summary_bit(key) | if pollers_too { summary_bit(WaitChannel::Poll.traced()) } else { 0 };
     let mut queue = QUEUE.lock();
     if queue.waiting & wanted != 0 {
-        wake_waiters(&mut queue, channel, pollers_too);
+        wake_waiters(&mut queue, key, pollers_too);
     }
 }
 
 /// `wake_all`'s scan, for when the summary says someone may wait on `channel`: wakes
 /// the entries that do, and recomputes the summary from the others, which it moves
 /// up in place, in order (one pass, never a shift per woken entry).
-fn wake_waiters(queue: &mut RunQueue, channel: WaitChannel, pollers_too: bool) {
+fn wake_waiters(queue: &mut RunQueue, channel: WaitKey, pollers_too: bool) {
     let RunQueue { policy, blocked, waiting, .. } = queue;
     let policy = installed(policy);
     *waiting = 0;
     let mut kept = 0;
     for index in 0..blocked.len() {
         let (pid, waits_for) = blocked[index];
-        if waits_for == channel || (pollers_too && waits_for == WaitChannel::Poll) {
-            trace::record(pid, || What::Wake { wait: waits_for.traced().0, interrupted: false });
+        if waits_for == channel || (pollers_too && waits_for.0 == WaitKind::Poll) {
+            trace::record(pid, || What::Wake { wait: waits_for.0, interrupted: false });
             policy.enqueue(pid, Arrival::Woken);
         } else {
             blocked[kept] = blocked[index];
             kept += 1;
-            *waiting |= waits_for.summary_bit();
+            *waiting |= summary_bit(waits_for);
         }
     }
     blocked.truncate(kept);
 }
 
-/// Takes `pid` off whatever channel it is blocked on, which it returns; None if it
-/// is not blocked.
-fn unblock(queue: &mut RunQueue, pid: Pid) -> Option<WaitChannel> {
+/// Takes `pid` off whatever channel it is blocked on, whose kind it returns; None
+/// if it is not blocked.
+fn unblock(queue: &mut RunQueue, pid: Pid) -> Option<WaitKind> {
     let index = queue.blocked.iter().position(|&(blocked, _)| blocked == pid)?;
-    Some(queue.blocked.remove(index).1)
+    let (_, (kind, _)) = queue.blocked.remove(index);
+    Some(kind)
 }
 
 /// Makes `pid` runnable again if it is blocked, whatever it waits for (its
 /// deadline passed).
 fn wake_one(pid: Pid) {
     let mut queue = QUEUE.lock();
-    if let Some(channel) = unblock(&mut queue, pid) {
-        trace::record(pid, || What::Wake { wait: channel.traced().0, interrupted: false });
+    if let Some(wait) = unblock(&mut queue, pid) {
+        trace::record(pid, || What::Wake { wait, interrupted: false });
         queue.policy().enqueue(pid, Arrival::Woken);
     }
 }
@@ -355,11 +359,11 @@ fn wake_one(pid: Pid) {
 /// A signal arrived for `pid`: if it is blocked, end its wait early.
 pub fn interrupt(pid: Pid) {
     let mut queue = QUEUE.lock();
-    let Some(channel) = unblock(&mut queue, pid) else { return };
+    let Some(wait) = unblock(&mut queue, pid) else { return };
     if let Some(process) = process::find(pid) {
         process.interrupted.store(true, Ordering::Relaxed);
     }
-    trace::record(pid, || What::Wake { wait: channel.traced().0, interrupted: true });
+    trace::record(pid, || What::Wake { wait, interrupted: true });
     queue.policy().enqueue(pid, Arrival::Woken);
 }
 
@@ -401,9 +405,9 @@ pub fn state(pid: Pid) -> alloc::string::String {
     if CURRENT.iter().any(|current| current.load(Ordering::Relaxed) == pid) {
         return "running".into();
     }
-    let channel = QUEUE.lock().blocked.iter().find(|&&(blocked, _)| blocked == pid).map(|&(_, channel)| channel);
+    let channel = QUEUE.lock().blocked.iter().find(|&&(blocked, _)| blocked == pid).map(|&(_, (kind, _))| kind);
     match channel {
-        Some(channel) => alloc::format!("blocked ({})", channel.traced().0.describe()),
+        Some(kind) => alloc::format!("blocked ({})", kind.describe()),
         None => "runnable".into(),
     }
 }
