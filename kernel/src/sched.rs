@@ -101,8 +101,8 @@ struct RunQueue {
     /// then never allocate.
     blocked: Vec<(Pid, WaitKey)>,
     /// The `summary_bit`s of the blocked entries' channels, and perhaps a few more
-    /// (taking an entry off leaves its bit; `wake_all` recomputes): most wakes, of a
-    /// pipe nobody waits on, end at this test instead of a scan.
+    /// (taking an entry off leaves its bit; `wake_waiters` recomputes them all): most
+    /// wakes, of a pipe nobody waits on, end at a test of it instead of a scan.
     waiting: u64,
     /// Deadlines (monotonic ns) of processes waiting with a timeout.
     sleepers: Vec<(u64, Pid)>,

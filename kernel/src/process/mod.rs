@@ -250,6 +250,7 @@ struct Table {
     next_pid: Pid,
 }
 
+/// Where `pid` is kept in `Table::by_slot`.
 fn slot(pid: Pid) -> usize {
     pid as usize % SLOTS
 }
