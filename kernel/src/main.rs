@@ -128,7 +128,7 @@ fn panic(info: &PanicInfo) -> ! {
     error!("kernel panic: {info}");
     // Which program the kernel was serving, and its registers when it last entered
     // the kernel: a system call's number and arguments reproduce it.
-    if let Some(pid) = sched::try_current_pid() {
+    if let Some(pid) = sched::current_pid() {
         match entry::last_user_entry() {
             Some(frame) => {
                 let (number, args) = frame.syscall_args();

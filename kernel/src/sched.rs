@@ -15,7 +15,7 @@
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicU32, Ordering};
 use spin::Mutex;
 
 use crate::arch::x86_64::percpu::PerCpu;
@@ -65,7 +65,8 @@ impl WaitChannel {
     }
 
     /// How the trace names this channel: its kind, and the pid or pipe it is about.
-    fn traced(self) -> (WaitKind, u64) {
+    /// This pair is also how the blocked list keeps the channel (`WaitKey`).
+    fn traced(self) -> WaitKey {
         match self {
             WaitChannel::Children(pid) => (WaitKind::Children, u64::from(pid)),
             WaitChannel::Sleep(pid) => (WaitKind::Sleep, u64::from(pid)),
@@ -79,6 +80,16 @@ impl WaitChannel {
     }
 }
 
+/// A channel as the blocked list keeps it (`WaitChannel::traced`): two integers to
+/// compare where the enum's comparison goes through a jump table.
+type WaitKey = (WaitKind, u64);
+
+/// This channel's bit in `RunQueue::waiting`: its detail and kind hashed, so that
+/// the channels of one kind (pipes by id, processes by pid) spread out.
+fn summary_bit((kind, detail): WaitKey) -> u64 {
+    1 << ((detail << 3 | kind as u64) % 64)
+}
+
 /// A wait cut short by a signal.
 #[derive(Debug)]
 pub struct Interrupted;
@@ -88,21 +99,35 @@ struct RunQueue {
     /// Blocked processes and what each waits for, oldest first. A plain list: there
     /// are few blocked processes, and blocking and waking (every pipe round trip)
     /// then never allocate.
-    blocked: Vec<(Pid, WaitChannel)>,
+    blocked: Vec<(Pid, WaitKey)>,
+    /// The `summary_bit`s of the blocked entries' channels, and perhaps a few more
+    /// (taking an entry off leaves its bit; `wake_waiters` recomputes them all): most
+    /// wakes, of a pipe nobody waits on, end at a test of it instead of a scan.
+    waiting: u64,
     /// Deadlines (monotonic ns) of processes waiting with a timeout.
     sleepers: Vec<(u64, Pid)>,
 }
 
 impl RunQueue {
     fn policy(&mut self) -> &mut dyn Scheduler {
-        self.policy.as_deref_mut().expect("sched::init ran at boot")
+        installed(&mut self.policy)
     }
 }
 
-static QUEUE: Mutex<RunQueue> = Mutex::new(RunQueue { policy: None, blocked: Vec::new(), sleepers: Vec::new() });
+/// The policy `init` installed (a separate borrow from the blocked list's).
+fn installed(policy: &mut Option<Box<dyn Scheduler>>) -> &mut dyn Scheduler {
+    policy.as_deref_mut().expect("sched::init ran at boot")
+}
 
-/// The process running on each CPU (None while the CPU idles).
-static CURRENT: [Mutex<Option<Arc<Process>>>; MAX_CPUS] = [const { Mutex::new(None) }; MAX_CPUS];
+static QUEUE: Mutex<RunQueue> = Mutex::new(RunQueue { policy: None, blocked: Vec::new(), waiting: 0, sleepers: Vec::new() });
+
+/// The pid of the process running on each CPU (`IDLING` while the CPU idles). A pid,
+/// not a reference: the process table keeps a running process alive (it is reaped
+/// only once its thread has switched away for good), and a switch then only stores a
+/// number.
+static CURRENT: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(IDLING) }; MAX_CPUS];
+/// CURRENT's value on an idle CPU (no process has pid 0).
+const IDLING: Pid = 0;
 /// Each CPU's idle context: its boot stack, where `run` loops.
 static IDLE: [KernelContext; MAX_CPUS] = [const { KernelContext::empty() }; MAX_CPUS];
 /// Where a dead thread's last switch saves its registers, never to be used again.
@@ -119,19 +144,13 @@ pub fn init(policy: Box<dyn Scheduler>) {
 
 /// The process whose kernel thread is running on this CPU.
 pub fn current() -> Arc<Process> {
-    CURRENT[cpu_index()].lock().clone().expect("called from a process's kernel thread")
+    current_pid().and_then(process::find).expect("called from a process's kernel thread")
 }
 
 /// The pid of the process running on this CPU, None while it idles (an interrupt
 /// handler may run then).
 pub fn current_pid() -> Option<Pid> {
-    CURRENT[cpu_index()].lock().as_ref().map(|process| process.pid)
-}
-
-/// `current_pid` for the panic report: None also when the record is locked (the
-/// panic may have struck while it was).
-pub fn try_current_pid() -> Option<Pid> {
-    CURRENT[cpu_index()].try_lock()?.as_ref().map(|process| process.pid)
+    Some(CURRENT[cpu_index()].load(Ordering::Relaxed)).filter(|&pid| pid != IDLING)
 }
 
 /// Puts `pid` in the run queue.
@@ -145,8 +164,12 @@ pub fn set_nice(pid: Pid, nice: i8) {
     QUEUE.lock().policy().set_nice(pid, nice);
 }
 
-/// Points this CPU at `next`: kernel stack for traps, address space, TLS bases.
-fn load_process(next: &Process) {
+/// Points this CPU at `next`: kernel stack for traps, address space, TLS bases; and
+/// starts `next`'s clock at time stamp `now` (the switch's one clock read: the
+/// process switching away was charged up to it). Inlined: it is on every switch.
+#[inline(always)]
+fn load_process(next: &Process, now: u64) {
+    next.resume_accounting(now);
     let (stack_top, fpu_area) = next.kernel_stack_layout();
     PerCpu::this().set_user_context(stack_top, fpu_area, next.kernel_resume_point.load(Ordering::Relaxed));
     let [handler, shim] = &next.system_call_handler;
@@ -157,59 +180,75 @@ fn load_process(next: &Process) {
     tls::set_user_tls(next.fs_base.load(Ordering::Relaxed), next.gs_base.load(Ordering::Relaxed));
 }
 
-/// Gives the CPU away from `me`, which is re-queued with `requeue` (or not, when it
-/// blocks or exits), and returns when `me` is scheduled again.
+/// Why the running process gives the CPU away. An explicit tag (rather than one
+/// packed into the channel's) is a constant where `switch_away` is inlined, so its
+/// matches fold away there.
+#[derive(Clone, Copy)]
+#[repr(u8)]
+enum Leaving {
+    /// It stays runnable: back into the policy's queue.
+    Requeued(Arrival),
+    /// It waits on the channel until woken (see `wait_on`).
+    Blocked(WaitChannel),
+}
+
+/// Gives the CPU away from `me`, which is re-queued or parked as `leaving` says, and
+/// returns when `me` is scheduled again. Parking `me` and picking the next process
+/// share one hold of the queue lock.
+///
+/// Inlined into its three callers, each of which passes one kind of `leaving`: the
+/// matches on it then fold away.
 ///
 /// Invariant: `me` is this CPU's current process, and the caller holds no lock.
-fn switch_away(me: &Process, requeue: Option<Arrival>) {
+#[inline(always)]
+fn switch_away(me: &Process, leaving: Leaving) {
     let next = {
         let mut queue = QUEUE.lock();
-        if let Some(arrival) = requeue {
-            queue.policy().enqueue(me.pid, arrival);
+        match leaving {
+            Leaving::Requeued(arrival) => queue.policy().enqueue(me.pid, arrival),
+            Leaving::Blocked(channel) => {
+                let key = channel.traced();
+                queue.blocked.push((me.pid, key));
+                queue.waiting |= summary_bit(key);
+                trace::record(me.pid, || What::Block { wait: key.0, detail: key.1 });
+            }
         }
         let next = queue.policy().pick_next();
         trace::record(me.pid, || What::Schedule { chosen: next.unwrap_or(0), queued: queue.policy().queued() as u64 });
         next
     };
-    let counter = match requeue {
-        Some(Arrival::Preempted) => &me.stats.involuntary_switches,
-        _ => &me.stats.voluntary_switches,
-    };
     if next == Some(me.pid) {
         return;
     }
+    let (counter, reason) = match leaving {
+        Leaving::Requeued(Arrival::Preempted) => (&me.stats.involuntary_switches, SwitchReason::Preempted),
+        Leaving::Requeued(_) => (&me.stats.voluntary_switches, SwitchReason::Yielded),
+        Leaving::Blocked(_) => (&me.stats.voluntary_switches, SwitchReason::Blocked),
+    };
     Stats::add(counter, 1);
     me.kernel_resume_point.store(PerCpu::this().kernel_resume_point(), Ordering::Relaxed);
     let (handler, shim) = PerCpu::this().system_call_handler();
     me.system_call_handler[0].store(handler, Ordering::Relaxed);
     me.system_call_handler[1].store(shim, Ordering::Relaxed);
-    me.charge(Mode::Kernel);
-    trace::record(me.pid, || What::Switch {
-        to: next.unwrap_or(0),
-        reason: match requeue {
-            Some(Arrival::Preempted) => SwitchReason::Preempted,
-            Some(_) => SwitchReason::Yielded,
-            None => SwitchReason::Blocked,
-        },
-    });
+    let now = me.charge(Mode::Kernel);
+    trace::record(me.pid, || What::Switch { to: next.unwrap_or(0), reason });
     let next = next.and_then(process::find);
     let cpu = cpu_index();
-    *CURRENT[cpu].lock() = next.clone();
+    CURRENT[cpu].store(next.as_ref().map_or(IDLING, |next| next.pid), Ordering::Relaxed);
     match next {
         Some(next) => {
-            load_process(&next);
+            load_process(&next, now);
             switch::switch(&me.context, &next.context);
         }
         None => switch::switch(&me.context, &IDLE[cpu]),
     }
-    me.resume_accounting();
 }
 
 /// The current process gives up the CPU but stays runnable (sched_yield, or the
 /// timer's preemption with `Arrival::Preempted`).
 pub fn yield_cpu(arrival: Arrival) {
     let me = current();
-    switch_away(&me, Some(arrival));
+    switch_away(&me, Leaving::Requeued(arrival));
 }
 
 /// Blocks the current process until `wake_all(channel)`, or until a signal arrives
@@ -235,13 +274,10 @@ pub fn block_ignoring_signals(channel: WaitChannel) {
 }
 
 /// Parks `me` on `channel` until it is woken; true if `interrupt` woke it.
+/// Inlined into `block`, which every blocking pipe transfer goes through.
+#[inline(always)]
 fn wait_on(me: &Process, channel: WaitChannel) -> bool {
-    QUEUE.lock().blocked.push((me.pid, channel));
-    trace::record(me.pid, || {
-        let (wait, detail) = channel.traced();
-        What::Block { wait, detail }
-    });
-    switch_away(me, None);
+    switch_away(me, Leaving::Blocked(channel));
     me.interrupted.swap(false, Ordering::Relaxed)
 }
 
@@ -265,35 +301,57 @@ pub fn block_until(channel: WaitChannel, deadline_ns: u64) -> Result<(), Interru
 
 /// Makes every process blocked on `channel` runnable again (and the pollers, for
 /// a channel that can make a file ready), in the order they blocked.
+///
+/// Every pipe transfer calls this, mostly for a channel nobody waits on: inlined,
+/// the test of `waiting` that ends those calls folds the channel's bit into a
+/// constant at each call site.
+#[inline]
 pub fn wake_all(channel: WaitChannel) {
     let pollers_too = channel.wakes_pollers();
+    let key = channel.traced();
+    let wanted = summary_bit(key) | if pollers_too { summary_bit(WaitChannel::Poll.traced()) } else { 0 };
     let mut queue = QUEUE.lock();
-    let mut index = 0;
-    while index < queue.blocked.len() {
-        let (pid, waits_for) = queue.blocked[index];
-        if waits_for != channel && !(pollers_too && waits_for == WaitChannel::Poll) {
-            index += 1;
-            continue;
-        }
-        queue.blocked.remove(index);
-        trace::record(pid, || What::Wake { wait: waits_for.traced().0, interrupted: false });
-        queue.policy().enqueue(pid, Arrival::Woken);
+    if queue.waiting & wanted != 0 {
+        wake_waiters(&mut queue, key, pollers_too);
     }
 }
 
-/// Takes `pid` off whatever channel it is blocked on, which it returns; None if it
-/// is not blocked.
-fn unblock(queue: &mut RunQueue, pid: Pid) -> Option<WaitChannel> {
+/// `wake_all`'s scan, for when the summary says someone may wait on `channel`: wakes
+/// the entries that do, and recomputes the summary from the others, which it moves
+/// up in place, in order (one pass, never a shift per woken entry).
+fn wake_waiters(queue: &mut RunQueue, channel: WaitKey, pollers_too: bool) {
+    let RunQueue { policy, blocked, waiting, .. } = queue;
+    let policy = installed(policy);
+    *waiting = 0;
+    let mut kept = 0;
+    for index in 0..blocked.len() {
+        let (pid, waits_for) = blocked[index];
+        if waits_for == channel || (pollers_too && waits_for.0 == WaitKind::Poll) {
+            trace::record(pid, || What::Wake { wait: waits_for.0, interrupted: false });
+            policy.enqueue(pid, Arrival::Woken);
+        } else {
+            blocked[kept] = blocked[index];
+            kept += 1;
+            *waiting |= summary_bit(waits_for);
+        }
+    }
+    blocked.truncate(kept);
+}
+
+/// Takes `pid` off whatever channel it is blocked on, whose kind it returns; None
+/// if it is not blocked.
+fn unblock(queue: &mut RunQueue, pid: Pid) -> Option<WaitKind> {
     let index = queue.blocked.iter().position(|&(blocked, _)| blocked == pid)?;
-    Some(queue.blocked.remove(index).1)
+    let (_, (kind, _)) = queue.blocked.remove(index);
+    Some(kind)
 }
 
 /// Makes `pid` runnable again if it is blocked, whatever it waits for (its
 /// deadline passed).
 fn wake_one(pid: Pid) {
     let mut queue = QUEUE.lock();
-    if let Some(channel) = unblock(&mut queue, pid) {
-        trace::record(pid, || What::Wake { wait: channel.traced().0, interrupted: false });
+    if let Some(wait) = unblock(&mut queue, pid) {
+        trace::record(pid, || What::Wake { wait, interrupted: false });
         queue.policy().enqueue(pid, Arrival::Woken);
     }
 }
@@ -301,11 +359,11 @@ fn wake_one(pid: Pid) {
 /// A signal arrived for `pid`: if it is blocked, end its wait early.
 pub fn interrupt(pid: Pid) {
     let mut queue = QUEUE.lock();
-    let Some(channel) = unblock(&mut queue, pid) else { return };
+    let Some(wait) = unblock(&mut queue, pid) else { return };
     if let Some(process) = process::find(pid) {
         process.interrupted.store(true, Ordering::Relaxed);
     }
-    trace::record(pid, || What::Wake { wait: channel.traced().0, interrupted: true });
+    trace::record(pid, || What::Wake { wait, interrupted: true });
     queue.policy().enqueue(pid, Arrival::Woken);
 }
 
@@ -330,7 +388,7 @@ pub fn tick_while_running() {
     let me = current();
     let expired = QUEUE.lock().policy().tick(me.pid);
     if expired {
-        switch_away(&me, Some(Arrival::Preempted));
+        switch_away(&me, Leaving::Requeued(Arrival::Preempted));
     }
 }
 
@@ -344,12 +402,12 @@ pub fn tick_while_idle() {
 /// what), or runnable (waiting in the run queue). Zombies are the process table's
 /// business.
 pub fn state(pid: Pid) -> alloc::string::String {
-    if CURRENT.iter().any(|current| current.lock().as_ref().is_some_and(|process| process.pid == pid)) {
+    if CURRENT.iter().any(|current| current.load(Ordering::Relaxed) == pid) {
         return "running".into();
     }
-    let channel = QUEUE.lock().blocked.iter().find(|&&(blocked, _)| blocked == pid).map(|&(_, channel)| channel);
+    let channel = QUEUE.lock().blocked.iter().find(|&&(blocked, _)| blocked == pid).map(|&(_, (kind, _))| kind);
     match channel {
-        Some(channel) => alloc::format!("blocked ({})", channel.traced().0.describe()),
+        Some(kind) => alloc::format!("blocked ({})", kind.describe()),
         None => "runnable".into(),
     }
 }
@@ -365,8 +423,9 @@ pub fn forget(pid: Pid) {
 /// to any process on its stack, so nothing it held is leaked.
 pub fn exit_current() -> ! {
     let cpu = cpu_index();
-    if let Some(me) = CURRENT[cpu].lock().take() {
-        trace::record(me.pid, || What::Switch { to: 0, reason: SwitchReason::Exited });
+    let me = CURRENT[cpu].swap(IDLING, Ordering::Relaxed);
+    if me != IDLING {
+        trace::record(me, || What::Switch { to: 0, reason: SwitchReason::Exited });
     }
     switch::switch(&DEAD[cpu], &IDLE[cpu]);
     unreachable!("a dead kernel thread was resumed");
@@ -382,8 +441,8 @@ pub fn run() -> ! {
             Some(next) => {
                 trace::record(0, || What::Schedule { chosen: next.pid, queued: QUEUE.lock().policy().queued() as u64 });
                 trace::record(0, || What::Switch { to: next.pid, reason: SwitchReason::Dispatched });
-                *CURRENT[cpu].lock() = Some(next.clone());
-                load_process(&next);
+                CURRENT[cpu].store(next.pid, Ordering::Relaxed);
+                load_process(&next, cpu::rdtsc());
                 // `next` stays referenced from this frame until the CPU idles again;
                 // the idle thread never exits, so the reference is dropped then.
                 switch::switch(&IDLE[cpu], &next.context);

@@ -179,7 +179,7 @@ fn release_detached() {
             .map(|(&pid, _)| pid)
             .collect();
         for pid in &detached {
-            table.entries.remove(pid);
+            table.remove(*pid);
         }
         detached
     };
@@ -227,7 +227,7 @@ pub fn wait(parent: Pid, target: WaitTarget, options: WaitOptions) -> Result<Opt
             for pid in candidates {
                 let entry = &table.entries[&pid];
                 if entry.zombie.is_some() {
-                    let entry = table.entries.remove(&pid).expect("candidate is in the table");
+                    let entry = table.remove(pid).expect("candidate is in the table");
                     if let Some(parent_entry) = table.entries.get_mut(&parent) {
                         parent_entry.children.retain(|&child| child != pid);
                     }

@@ -89,6 +89,9 @@ pub enum Mode {
 pub struct Process {
     pub pid: Pid,
     kernel_stack: KernelStack,
+    /// Its kernel stack's top and FPU area (see `kernel_stack_layout`), worked out
+    /// once: every switch to the process hands them to the CPU.
+    kernel_stack_layout: (u64, u64),
     /// The kernel registers saved when this process's thread is switched out.
     pub context: KernelContext,
     /// None once the process has exited.
@@ -185,8 +188,9 @@ impl Process {
     }
 
     /// Charges the CPU time since the last accounting point to `mode` (at each
-    /// crossing between user and kernel mode, and before a switch away).
-    pub fn charge(&self, mode: Mode) {
+    /// crossing between user and kernel mode, and before a switch away), and
+    /// returns the time stamp it charged up to.
+    pub fn charge(&self, mode: Mode) -> u64 {
         let now = crate::arch::x86_64::cpu::rdtsc();
         let elapsed = now.wrapping_sub(self.accounted_until.swap(now, Ordering::Relaxed));
         let counter = match mode {
@@ -194,12 +198,13 @@ impl Process {
             Mode::Kernel => &self.stats.system_cycles,
         };
         Stats::add(counter, elapsed);
+        now
     }
 
-    /// Starts the clock again when the process gets the CPU back: time spent
-    /// switched out is nobody's CPU time.
-    pub fn resume_accounting(&self) {
-        self.accounted_until.store(crate::arch::x86_64::cpu::rdtsc(), Ordering::Relaxed);
+    /// Starts the clock again, at time stamp `now`, when the process gets the CPU
+    /// back: time spent switched out is nobody's CPU time.
+    pub fn resume_accounting(&self, now: u64) {
+        self.accounted_until.store(now, Ordering::Relaxed);
     }
 
     /// Its resource usage so far (getrusage, wait4).
@@ -218,7 +223,7 @@ impl Process {
 
     /// The top of this process's kernel stack and its FPU area, for the CPU.
     pub fn kernel_stack_layout(&self) -> (u64, u64) {
-        (self.kernel_stack.top(), self.kernel_stack.fpu_area())
+        self.kernel_stack_layout
     }
 }
 
@@ -233,16 +238,53 @@ struct Entry {
     zombie: Option<ExitStatus>,
 }
 
+/// Room in `Table::by_slot`: twice MAX_PROCESSES, so a free slot is always near.
+const SLOTS: usize = 2 * MAX_PROCESSES;
+
 struct Table {
     entries: BTreeMap<Pid, Entry>,
+    /// Every process of `entries` again, at index pid % SLOTS: `find` runs on every
+    /// context switch, and an index is cheaper than a tree search. Pids are handed
+    /// out so that no two processes share a slot.
+    by_slot: [Option<Arc<Process>>; SLOTS],
     next_pid: Pid,
 }
 
-static TABLE: Mutex<Table> = Mutex::new(Table { entries: BTreeMap::new(), next_pid: INIT_PID });
+/// Where `pid` is kept in `Table::by_slot`.
+fn slot(pid: Pid) -> usize {
+    pid as usize % SLOTS
+}
+
+impl Table {
+    /// The next unused pid whose slot is free (there are more slots than processes,
+    /// so the search ends), which it consumes.
+    fn allocate_pid(&mut self) -> Pid {
+        while self.by_slot[slot(self.next_pid)].is_some() {
+            self.next_pid += 1;
+        }
+        self.next_pid += 1;
+        self.next_pid - 1
+    }
+
+    /// Adds `pid`'s row (its slot was reserved by `allocate_pid`).
+    fn insert(&mut self, pid: Pid, entry: Entry) {
+        self.by_slot[slot(pid)] = Some(entry.process.clone());
+        self.entries.insert(pid, entry);
+    }
+
+    /// Takes `pid`'s row out of the table, freeing its slot.
+    fn remove(&mut self, pid: Pid) -> Option<Entry> {
+        let entry = self.entries.remove(&pid)?;
+        self.by_slot[slot(pid)] = None;
+        Some(entry)
+    }
+}
+
+static TABLE: Mutex<Table> = Mutex::new(Table { entries: BTreeMap::new(), by_slot: [const { None }; SLOTS], next_pid: INIT_PID });
 
 /// The process with `pid`, if it exists (zombies included).
 pub fn find(pid: Pid) -> Option<Arc<Process>> {
-    TABLE.lock().entries.get(&pid).map(|entry| entry.process.clone())
+    TABLE.lock().by_slot[slot(pid)].as_ref().filter(|process| process.pid == pid).cloned()
 }
 
 /// How many processes exist (zombies included).
@@ -300,13 +342,13 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
     if table.entries.len() >= MAX_PROCESSES {
         return Err(EAGAIN);
     }
-    let pid = table.next_pid;
-    table.next_pid += 1;
+    let pid = table.allocate_pid();
     crate::trace::record(pid, || kernel_core::trace::What::Create { parent });
     crate::trace::record_name(pid, &creation.name);
     let nice = table.entries.get(&parent).map_or(0, |entry| entry.process.nice.load(Ordering::Relaxed));
     let process = Arc::new(Process {
         pid,
+        kernel_stack_layout: (kernel_stack.top(), kernel_stack.fpu_area()),
         kernel_stack,
         context,
         memory: Mutex::new(Some(creation.memory)),
@@ -331,7 +373,7 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
         }
         None => (pid, pid),
     };
-    table.entries.insert(pid, Entry { process: process.clone(), parent, children: Vec::new(), process_group, session, zombie: None });
+    table.insert(pid, Entry { process: process.clone(), parent, children: Vec::new(), process_group, session, zombie: None });
     drop(table);
     sched::set_nice(pid, nice);
     sched::make_runnable(pid, kernel_core::sched::Arrival::New);
@@ -344,7 +386,6 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
 extern "C" fn kernel_thread() -> ! {
     {
         let process = sched::current();
-        process.resume_accounting();
         let mut user = process.kernel_stack.claim_user_state();
         trap::serve(&process, &mut user);
     }
