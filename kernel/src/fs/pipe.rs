@@ -4,8 +4,9 @@
 //! reader is left. A write of at most PIPE_BUF bytes goes in whole or waits (POSIX's
 //! atomicity); under O_NONBLOCK, EAGAIN instead of waiting.
 
-use alloc::collections::VecDeque;
 use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 use spin::Mutex;
 
@@ -26,10 +27,96 @@ const PIPE_BUF: usize = 4096;
 /// device too.
 const PIPE_DEVICE: u64 = makedev(0, 12);
 
+/// The pipe's bytes: a ring of `len` bytes from `head` on in `storage`, whose
+/// length is zero or a power of two (at most CAPACITY), so positions wrap with a
+/// mask. It grows on demand (see `WriteEnd::try_write`), never shrinks, and starts
+/// over at 0 when emptied so that small transfers stay in one piece.
+#[derive(Default)]
+struct Ring {
+    storage: Vec<u8>,
+    head: usize,
+    len: usize,
+}
+
+/// The smallest buffer a pipe allocates (most pipes carry a few bytes at a time).
+const MINIMUM_STORAGE: usize = 64;
+
+impl Ring {
+    /// Bytes `storage` has room for without growing.
+    fn unused(&self) -> usize {
+        self.storage.len() - self.len
+    }
+
+    /// Moves up to `out.len()` bytes from the front into `out`; returns how many.
+    fn take(&mut self, out: &mut [u8]) -> usize {
+        let count = out.len().min(self.len);
+        if count == 0 {
+            return 0;
+        }
+        let first = count.min(self.storage.len() - self.head);
+        out[..first].copy_from_slice(&self.storage[self.head..self.head + first]);
+        if first < count {
+            out[first..count].copy_from_slice(&self.storage[..count - first]);
+        }
+        self.len -= count;
+        self.head = if self.len == 0 { 0 } else { (self.head + count) & (self.storage.len() - 1) };
+        count
+    }
+
+    /// Appends `bytes` (at least one), which fit in `storage` (`unused`).
+    fn put(&mut self, bytes: &[u8]) {
+        let size = self.storage.len();
+        let tail = (self.head + self.len) & (size - 1);
+        let first = bytes.len().min(size - tail);
+        self.storage[tail..tail + first].copy_from_slice(&bytes[..first]);
+        if first < bytes.len() {
+            self.storage[..bytes.len() - first].copy_from_slice(&bytes[first..]);
+        }
+        self.len += bytes.len();
+    }
+
+    /// The storage size that holds `needed` bytes (at most CAPACITY).
+    fn grown_size(needed: usize) -> usize {
+        needed.next_power_of_two().clamp(MINIMUM_STORAGE, CAPACITY)
+    }
+
+    /// Replaces `storage` by one of `size` bytes (a power of two, holding `len`),
+    /// the bytes moved to its start.
+    fn grow(&mut self, size: usize) {
+        let mut storage = vec![0u8; size];
+        let count = self.take(&mut storage);
+        self.storage = storage;
+        self.len = count;
+    }
+}
+
 struct State {
-    bytes: VecDeque<u8>,
+    bytes: Ring,
     reader_open: bool,
     writer_open: bool,
+    /// Someone may wait for data or end of file: a reader blocked, or a poller
+    /// asked (pollers block on `WaitChannel::Poll`, which the pipe's wake also
+    /// wakes). Without it, new data wakes no one: most writes find no reader
+    /// waiting, and `wake_all` has to scan every blocked process to see that.
+    readers_wait: bool,
+    /// The same for room or the last reader leaving: a writer blocked, or a poller.
+    writers_wait: bool,
+}
+
+impl State {
+    /// Wakes the readers and pollers if any may wait (see `readers_wait`).
+    fn wake_readers(&mut self, id: u64) {
+        if core::mem::take(&mut self.readers_wait) {
+            sched::wake_all(WaitChannel::PipeReadable(id));
+        }
+    }
+
+    /// Wakes the writers and pollers if any may wait (see `writers_wait`).
+    fn wake_writers(&mut self, id: u64) {
+        if core::mem::take(&mut self.writers_wait) {
+            sched::wake_all(WaitChannel::PipeWritable(id));
+        }
+    }
 }
 
 struct Pipe {
@@ -46,7 +133,7 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 pub fn create() -> (Arc<dyn File>, Arc<dyn File>) {
     let pipe = Arc::new(Pipe {
         id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-        state: Mutex::new(State { bytes: VecDeque::new(), reader_open: true, writer_open: true }),
+        state: Mutex::new(State { bytes: Ring::default(), reader_open: true, writer_open: true, readers_wait: false, writers_wait: false }),
     });
     (Arc::new(ReadEnd(pipe.clone())), Arc::new(WriteEnd(pipe)))
 }
@@ -62,7 +149,7 @@ impl Pipe {
         if request != FIONREAD {
             return Err(ENOTTY);
         }
-        let unread = self.state.lock().bytes.len() as i32;
+        let unread = self.state.lock().bytes.len as i32;
         memory.write(argument, &unread.to_le_bytes()).map_err(|_| EFAULT)?;
         Ok(0)
     }
@@ -74,30 +161,27 @@ impl File for ReadEnd {
         loop {
             {
                 let mut state = pipe.state.lock();
-                if !state.bytes.is_empty() || buffer.is_empty() {
-                    let count = buffer.len().min(state.bytes.len());
-                    let (front, back) = state.bytes.as_slices();
-                    let from_front = count.min(front.len());
-                    buffer[..from_front].copy_from_slice(&front[..from_front]);
-                    buffer[from_front..count].copy_from_slice(&back[..count - from_front]);
-                    state.bytes.drain(..count);
-                    drop(state);
-                    sched::wake_all(WaitChannel::PipeWritable(pipe.id));
+                if state.bytes.len > 0 || buffer.is_empty() {
+                    let count = state.bytes.take(buffer);
+                    state.wake_writers(pipe.id);
                     return Ok(count);
                 }
                 if !state.writer_open {
                     return Ok(0);
                 }
+                state.readers_wait = true;
             }
             sched::block(WaitChannel::PipeReadable(pipe.id)).map_err(|_| ERESTARTSYS)?;
         }
     }
 
-    /// Readable with data; hung up once no writer is left.
+    /// Readable with data; hung up once no writer is left. The caller may block on
+    /// `WaitChannel::Poll` next: new data or the last writer leaving must wake it.
     fn poll(&self) -> u16 {
-        let state = self.0.state.lock();
+        let mut state = self.0.state.lock();
+        state.readers_wait = true;
         let mut events = 0;
-        if !state.bytes.is_empty() {
+        if state.bytes.len > 0 {
             events |= POLLIN | POLLRDNORM;
         }
         if !state.writer_open {
@@ -115,8 +199,9 @@ impl File for ReadEnd {
     }
 
     fn release(&self) {
-        self.0.state.lock().reader_open = false;
-        sched::wake_all(WaitChannel::PipeWritable(self.0.id));
+        let mut state = self.0.state.lock();
+        state.reader_open = false;
+        state.wake_writers(self.0.id);
     }
 }
 
@@ -132,29 +217,35 @@ impl WriteEnd {
             signal::send(&sched::current(), SIGPIPE);
             return Err(EPIPE);
         }
-        let room = CAPACITY - state.bytes.len();
-        if whole && room < bytes.len() {
-            return Ok(0);
+        let room = CAPACITY - state.bytes.len;
+        if room < bytes.len() {
+            // Not all of it fits: unless under O_NONBLOCK, the caller waits for room.
+            state.writers_wait = true;
+            if whole {
+                return Ok(0);
+            }
         }
         let mut count = room.min(bytes.len());
         // A buffer that must grow takes kernel heap: only what the heap can spare
         // (see `heap::spare`). Without it, what fits in the buffer as it is; and
         // if that is nothing on an empty pipe, ENOMEM, as Linux's pipe_write when
         // no page is left (waiting would not make room).
-        let unused = state.bytes.capacity() - state.bytes.len();
+        let unused = state.bytes.unused();
         if count > unused {
-            let grown = (state.bytes.capacity() * 2).max(state.bytes.len() + count);
-            if crate::mm::heap::spare() < grown {
+            let size = Ring::grown_size(state.bytes.len + count);
+            if crate::mm::heap::spare() < size {
                 count = unused;
+                state.writers_wait = true;
                 if count == 0 || (whole && count < bytes.len()) {
-                    return if state.bytes.is_empty() { Err(ENOMEM) } else { Ok(0) };
+                    return if state.bytes.len == 0 { Err(ENOMEM) } else { Ok(0) };
                 }
+            } else {
+                state.bytes.grow(size);
             }
         }
-        state.bytes.extend(&bytes[..count]);
-        drop(state);
         if count > 0 {
-            sched::wake_all(WaitChannel::PipeReadable(pipe.id));
+            state.bytes.put(&bytes[..count]);
+            state.wake_readers(pipe.id);
         }
         Ok(count)
     }
@@ -188,11 +279,13 @@ impl File for WriteEnd {
         }
     }
 
-    /// Writable while a PIPE_BUF write fits; in error once no reader is left.
+    /// Writable while a PIPE_BUF write fits; in error once no reader is left. As
+    /// for the read end, what changes that must wake the caller.
     fn poll(&self) -> u16 {
-        let state = self.0.state.lock();
+        let mut state = self.0.state.lock();
+        state.writers_wait = true;
         let mut events = 0;
-        if CAPACITY - state.bytes.len() >= PIPE_BUF {
+        if CAPACITY - state.bytes.len >= PIPE_BUF {
             events |= POLLOUT | POLLWRNORM;
         }
         if !state.reader_open {
@@ -210,7 +303,8 @@ impl File for WriteEnd {
     }
 
     fn release(&self) {
-        self.0.state.lock().writer_open = false;
-        sched::wake_all(WaitChannel::PipeReadable(self.0.id));
+        let mut state = self.0.state.lock();
+        state.writer_open = false;
+        state.wake_readers(self.0.id);
     }
 }
