@@ -40,6 +40,20 @@ pub trait File: Send + Sync {
         Err(EBADF)
     }
 
+    /// `read` straight into `out` (the caller's memory), for files that can copy
+    /// there themselves (pipes): one copy instead of two, and a bad buffer fails
+    /// the read (EFAULT) with the bytes left in the file. EAGAIN instead of waiting
+    /// if `nonblocking`. None: the file cannot, the caller reads into a buffer.
+    fn read_to(&self, _out: &mut dyn Sink, _nonblocking: bool) -> Option<Result<usize, i64>> {
+        None
+    }
+
+    /// `write` straight from `from` (the caller's memory), as `read_to`: a fault
+    /// part-way ends the write with the count so far (EFAULT if none).
+    fn write_from(&self, _from: &dyn Source, _nonblocking: bool) -> Option<Result<usize, i64>> {
+        None
+    }
+
     /// Like `write`, but EAGAIN where `write` would wait for room (O_NONBLOCK). The
     /// default suits files whose `poll` says exactly when a write would not block
     /// and that then take all of it; a pipe, which may take only part, overrides it.
@@ -90,6 +104,50 @@ pub trait File: Send + Sync {
 
     /// Called when the last descriptor for this open file is closed.
     fn release(&self) {}
+}
+
+/// Where `File::read_to` puts bytes: a kernel buffer, or user memory.
+pub trait Sink {
+    /// Bytes it takes.
+    fn len(&self) -> usize;
+
+    /// Copies `bytes` in from byte `offset` on (within `len`); returns how many it
+    /// took: fewer where user memory refuses them, from there on.
+    fn put(&mut self, offset: usize, bytes: &[u8]) -> usize;
+}
+
+/// Where `File::write_from` takes bytes from: a kernel buffer, or user memory.
+pub trait Source {
+    /// Bytes it holds.
+    fn len(&self) -> usize;
+
+    /// Copies into `out` its bytes from `offset` on (within `len`); returns how
+    /// many it gave: fewer where user memory refuses them, from there on.
+    fn get(&self, offset: usize, out: &mut [u8]) -> usize;
+}
+
+/// A kernel buffer, which takes all it is given.
+impl Sink for [u8] {
+    fn len(&self) -> usize {
+        <[u8]>::len(self)
+    }
+
+    fn put(&mut self, offset: usize, bytes: &[u8]) -> usize {
+        self[offset..offset + bytes.len()].copy_from_slice(bytes);
+        bytes.len()
+    }
+}
+
+/// A kernel buffer, which gives all it is asked for.
+impl Source for [u8] {
+    fn len(&self) -> usize {
+        <[u8]>::len(self)
+    }
+
+    fn get(&self, offset: usize, out: &mut [u8]) -> usize {
+        out.copy_from_slice(&self[offset..offset + out.len()]);
+        out.len()
+    }
 }
 
 /// How a file's position behaves.
@@ -188,6 +246,15 @@ impl OpenFile {
         }
     }
 
+    /// `read` straight into the caller's memory, for the files that can (see
+    /// `File::read_to`); None for the others, which `read` serves.
+    pub fn read_to(&self, out: &mut dyn Sink) -> Option<Result<usize, i64>> {
+        if !self.readable() {
+            return Some(Err(EBADF));
+        }
+        self.file.read_to(out, self.nonblocking())
+    }
+
     /// pread64: like read at `offset`, without using or moving the position; ESPIPE
     /// for streams (checked before the access mode, as Linux does).
     pub fn read_at(&self, offset: u64, buffer: &mut [u8]) -> Result<usize, i64> {
@@ -215,6 +282,14 @@ impl OpenFile {
         } else {
             self.file.write(bytes)
         }
+    }
+
+    /// `write` straight from the caller's memory, as `read_to`.
+    pub fn write_from(&self, from: &dyn Source) -> Option<Result<usize, i64>> {
+        if !self.writable() {
+            return Some(Err(EBADF));
+        }
+        self.file.write_from(from, self.nonblocking())
     }
 
     /// lseek: moves the position `offset` from `whence` and returns it.

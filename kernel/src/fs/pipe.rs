@@ -3,6 +3,10 @@
 //! block on a full one until room appears, and get EPIPE (and SIGPIPE) once no
 //! reader is left. A write of at most PIPE_BUF bytes goes in whole or waits (POSIX's
 //! atomicity); under O_NONBLOCK, EAGAIN instead of waiting.
+//!
+//! read and write copy straight between the pipe's buffer and the caller's memory
+//! (`File::read_to`, `File::write_from`), holding the pipe's lock: one copy, and a
+//! bad buffer leaves the bytes where they were.
 
 use alloc::sync::Arc;
 use alloc::vec;
@@ -10,7 +14,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 use spin::Mutex;
 
-use super::File;
+use super::{File, Sink, Source};
 use crate::mm::address_space::AddressSpace;
 use crate::sched::{self, WaitChannel};
 use crate::signal;
@@ -47,32 +51,35 @@ impl Ring {
         self.storage.len() - self.len
     }
 
-    /// Moves up to `out.len()` bytes from the front into `out`; returns how many.
-    fn take(&mut self, out: &mut [u8]) -> usize {
-        let count = out.len().min(self.len);
+    /// Moves up to `count` bytes (at most `len`) from the front into `out`;
+    /// returns how many `out` took (fewer: it refused the rest, which stays).
+    fn take(&mut self, out: &mut (impl Sink + ?Sized), count: usize) -> usize {
         if count == 0 {
             return 0;
         }
         let first = count.min(self.storage.len() - self.head);
-        out[..first].copy_from_slice(&self.storage[self.head..self.head + first]);
-        if first < count {
-            out[first..count].copy_from_slice(&self.storage[..count - first]);
+        let mut taken = out.put(0, &self.storage[self.head..self.head + first]);
+        if taken == first && first < count {
+            taken += out.put(first, &self.storage[..count - first]);
         }
-        self.len -= count;
-        self.head = if self.len == 0 { 0 } else { (self.head + count) & (self.storage.len() - 1) };
-        count
+        self.len -= taken;
+        self.head = if self.len == 0 { 0 } else { (self.head + taken) & (self.storage.len() - 1) };
+        taken
     }
 
-    /// Appends `bytes` (at least one), which fit in `storage` (`unused`).
-    fn put(&mut self, bytes: &[u8]) {
+    /// Appends `count` bytes (at least one, fitting in `storage`: see `unused`)
+    /// of `from`, from its byte `offset` on; returns how many it gave (fewer: it
+    /// refused the rest).
+    fn put(&mut self, from: &(impl Source + ?Sized), offset: usize, count: usize) -> usize {
         let size = self.storage.len();
         let tail = (self.head + self.len) & (size - 1);
-        let first = bytes.len().min(size - tail);
-        self.storage[tail..tail + first].copy_from_slice(&bytes[..first]);
-        if first < bytes.len() {
-            self.storage[..bytes.len() - first].copy_from_slice(&bytes[first..]);
+        let first = count.min(size - tail);
+        let mut given = from.get(offset, &mut self.storage[tail..tail + first]);
+        if given == first && first < count {
+            given += from.get(offset + first, &mut self.storage[..count - first]);
         }
-        self.len += bytes.len();
+        self.len += given;
+        given
     }
 
     /// The storage size that holds `needed` bytes (at most CAPACITY).
@@ -84,7 +91,7 @@ impl Ring {
     /// the bytes moved to its start.
     fn grow(&mut self, size: usize) {
         let mut storage = vec![0u8; size];
-        let count = self.take(&mut storage);
+        let count = self.take(storage.as_mut_slice(), self.len);
         self.storage = storage;
         self.len = count;
     }
@@ -155,24 +162,44 @@ impl Pipe {
     }
 }
 
-impl File for ReadEnd {
-    fn read(&self, buffer: &mut [u8]) -> Result<usize, i64> {
+impl ReadEnd {
+    /// Reads into `out` what the pipe holds (at most `out.len()`), waiting for a
+    /// first byte unless `nonblocking` (EAGAIN, even for an empty read, as the
+    /// poll check of `OpenFile::read` answers) or end of file (0). Bytes `out`
+    /// refuses stay in the pipe; EFAULT if it took none.
+    fn read_into(&self, out: &mut (impl Sink + ?Sized), nonblocking: bool) -> Result<usize, i64> {
         let pipe = &self.0;
         loop {
             {
                 let mut state = pipe.state.lock();
-                if state.bytes.len > 0 || buffer.is_empty() {
-                    let count = state.bytes.take(buffer);
-                    state.wake_writers(pipe.id);
-                    return Ok(count);
+                if state.bytes.len > 0 || (out.len() == 0 && !nonblocking) {
+                    let count = out.len().min(state.bytes.len);
+                    let taken = state.bytes.take(out, count);
+                    if taken > 0 {
+                        state.wake_writers(pipe.id);
+                    }
+                    return if taken == 0 && count > 0 { Err(EFAULT) } else { Ok(taken) };
                 }
                 if !state.writer_open {
                     return Ok(0);
+                }
+                if nonblocking {
+                    return Err(EAGAIN);
                 }
                 state.readers_wait = true;
             }
             sched::block(WaitChannel::PipeReadable(pipe.id)).map_err(|_| ERESTARTSYS)?;
         }
+    }
+}
+
+impl File for ReadEnd {
+    fn read(&self, buffer: &mut [u8]) -> Result<usize, i64> {
+        self.read_into(buffer, false)
+    }
+
+    fn read_to(&self, out: &mut dyn Sink, nonblocking: bool) -> Option<Result<usize, i64>> {
+        Some(self.read_into(out, nonblocking))
     }
 
     /// Readable with data; hung up once no writer is left. The caller may block on
@@ -205,27 +232,36 @@ impl File for ReadEnd {
     }
 }
 
+/// What one attempt at a write took.
+struct Attempt {
+    taken: usize,
+    /// The source refused a byte (a bad user buffer): the write ends there.
+    fault: bool,
+}
+
 impl WriteEnd {
-    /// One attempt to write without waiting: EPIPE (and SIGPIPE) when no reader is
-    /// left, else the bytes taken (0 when there is no room, or, if `whole`, not room
-    /// for all of them).
-    fn try_write(&self, bytes: &[u8], whole: bool) -> Result<usize, i64> {
+    /// One attempt to write `from` from its byte `offset` on without waiting:
+    /// EPIPE (and SIGPIPE) when no reader is left, else what it took (nothing when
+    /// there is no room, or, if `whole`, not room for all of it).
+    fn try_write(&self, from: &(impl Source + ?Sized), offset: usize, whole: bool) -> Result<Attempt, i64> {
         let pipe = &self.0;
+        let wanted = from.len() - offset;
         let mut state = pipe.state.lock();
         if !state.reader_open {
             drop(state);
             signal::send(&sched::current(), SIGPIPE);
             return Err(EPIPE);
         }
+        let nothing = Attempt { taken: 0, fault: false };
         let room = CAPACITY - state.bytes.len;
-        if room < bytes.len() {
+        if room < wanted {
             // Not all of it fits: unless under O_NONBLOCK, the caller waits for room.
             state.writers_wait = true;
             if whole {
-                return Ok(0);
+                return Ok(nothing);
             }
         }
-        let mut count = room.min(bytes.len());
+        let mut count = room.min(wanted);
         // A buffer that must grow takes kernel heap: only what the heap can spare
         // (see `heap::spare`). Without it, what fits in the buffer as it is; and
         // if that is nothing on an empty pipe, ENOMEM, as Linux's pipe_write when
@@ -236,47 +272,64 @@ impl WriteEnd {
             if crate::mm::heap::spare() < size {
                 count = unused;
                 state.writers_wait = true;
-                if count == 0 || (whole && count < bytes.len()) {
-                    return if state.bytes.len == 0 { Err(ENOMEM) } else { Ok(0) };
+                if count == 0 || (whole && count < wanted) {
+                    return if state.bytes.len == 0 { Err(ENOMEM) } else { Ok(nothing) };
                 }
             } else {
                 state.bytes.grow(size);
             }
         }
-        if count > 0 {
-            state.bytes.put(&bytes[..count]);
+        if count == 0 {
+            return Ok(nothing);
+        }
+        let taken = state.bytes.put(from, offset, count);
+        if taken > 0 {
             state.wake_readers(pipe.id);
         }
-        Ok(count)
+        Ok(Attempt { taken, fault: taken < count })
+    }
+
+    /// Writes all of `from`, waiting for room as often as needed unless
+    /// `nonblocking` (then what fits now, all of it for a write of at most
+    /// PIPE_BUF, or EAGAIN). A signal, the last reader leaving or a fault in
+    /// `from` ends it with the count so far (or the error).
+    fn write_from_source(&self, from: &(impl Source + ?Sized), nonblocking: bool) -> Result<usize, i64> {
+        let length = from.len();
+        let whole = length <= PIPE_BUF;
+        let mut written = 0;
+        loop {
+            let ended = match self.try_write(from, written, whole) {
+                Ok(attempt) => {
+                    written += attempt.taken;
+                    if written == length {
+                        return Ok(written);
+                    }
+                    match (attempt.fault, nonblocking) {
+                        (true, _) => Some(EFAULT),
+                        (false, true) => Some(EAGAIN),
+                        (false, false) => sched::block(WaitChannel::PipeWritable(self.0.id)).err().map(|_| ERESTARTSYS),
+                    }
+                }
+                Err(errno) => Some(errno),
+            };
+            if let Some(errno) = ended {
+                return if written > 0 { Ok(written) } else { Err(errno) };
+            }
+        }
     }
 }
 
 impl File for WriteEnd {
-    /// Writes everything, waiting for room as often as needed; a signal or the
-    /// last reader leaving ends the wait with the count so far (or the error).
     fn write(&self, bytes: &[u8]) -> Result<usize, i64> {
-        let whole = bytes.len() <= PIPE_BUF;
-        let mut written = 0;
-        loop {
-            match self.try_write(&bytes[written..], whole) {
-                Ok(count) => written += count,
-                Err(errno) => return if written > 0 { Ok(written) } else { Err(errno) },
-            }
-            if written == bytes.len() {
-                return Ok(written);
-            }
-            if sched::block(WaitChannel::PipeWritable(self.0.id)).is_err() {
-                return if written > 0 { Ok(written) } else { Err(ERESTARTSYS) };
-            }
-        }
+        self.write_from_source(bytes, false)
     }
 
-    /// Takes what fits now (all of it for a write of at most PIPE_BUF), or EAGAIN.
     fn write_nonblocking(&self, bytes: &[u8]) -> Result<usize, i64> {
-        match self.try_write(bytes, bytes.len() <= PIPE_BUF)? {
-            0 if !bytes.is_empty() => Err(EAGAIN),
-            count => Ok(count),
-        }
+        self.write_from_source(bytes, true)
+    }
+
+    fn write_from(&self, from: &dyn Source, nonblocking: bool) -> Option<Result<usize, i64>> {
+        Some(self.write_from_source(from, nonblocking))
     }
 
     /// Writable while a PIPE_BUF write fits; in error once no reader is left. As

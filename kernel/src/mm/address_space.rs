@@ -292,20 +292,90 @@ impl AddressSpace {
 
     /// Copies user memory at `address` into `buffer`.
     pub fn read(&mut self, address: u64, buffer: &mut [u8]) -> Result<(), Fault> {
-        self.copy_pages(address, buffer.len(), Some(Access::Read), |frame, offset, range| {
-            let piece = &mut buffer[range];
-            // SAFETY: as in `load`, in the other direction.
-            unsafe { core::ptr::copy_nonoverlapping(frame.bytes().add(offset), piece.as_mut_ptr(), piece.len()) };
-        })
+        self.fetch(address, buffer).1
     }
 
     /// Copies `bytes` into user memory at `address`.
     pub fn write(&mut self, address: u64, bytes: &[u8]) -> Result<(), Fault> {
-        self.copy_pages(address, bytes.len(), Some(Access::Write), |frame, offset, range| {
+        self.store(address, bytes).1
+    }
+
+    /// Copies user memory at `address` into `buffer`, page by page until one
+    /// refuses: how many bytes it copied (a read of a partly bad buffer takes the
+    /// good part, as Linux's copies do).
+    pub fn read_prefix(&mut self, address: u64, buffer: &mut [u8]) -> usize {
+        self.fetch(address, buffer).0
+    }
+
+    /// Copies `bytes` into user memory at `address`, page by page until one
+    /// refuses: how many bytes it copied.
+    pub fn write_prefix(&mut self, address: u64, bytes: &[u8]) -> usize {
+        self.store(address, bytes).0
+    }
+
+    /// `read`, and how many bytes it copied before a fault (all of them if none).
+    #[inline(always)]
+    fn fetch(&mut self, address: u64, buffer: &mut [u8]) -> (usize, Result<(), Fault>) {
+        if let Some(source) = self.cached_bytes(address, buffer.len(), Access::Read) {
+            // SAFETY: `cached_bytes` gave the direct map's view of that much user
+            // memory, readable; `buffer` is kernel memory, apart from it.
+            unsafe { core::ptr::copy_nonoverlapping(source, buffer.as_mut_ptr(), buffer.len()) };
+            return (buffer.len(), Ok(()));
+        }
+        self.fetch_pages(address, buffer)
+    }
+
+    /// `fetch` page by page, faulting pages in: what the cached translation does
+    /// not cover.
+    #[inline(never)]
+    fn fetch_pages(&mut self, address: u64, buffer: &mut [u8]) -> (usize, Result<(), Fault>) {
+        let mut copied = 0;
+        let result = self.copy_pages(address, buffer.len(), Some(Access::Read), |frame, offset, range| {
+            copied = range.end;
+            let piece = &mut buffer[range];
+            // SAFETY: as in `load`, in the other direction.
+            unsafe { core::ptr::copy_nonoverlapping(frame.bytes().add(offset), piece.as_mut_ptr(), piece.len()) };
+        });
+        (copied, result)
+    }
+
+    /// `write`, and how many bytes it copied before a fault (all of them if none).
+    #[inline(always)]
+    fn store(&mut self, address: u64, bytes: &[u8]) -> (usize, Result<(), Fault>) {
+        if let Some(target) = self.cached_bytes(address, bytes.len(), Access::Write) {
+            // SAFETY: `cached_bytes` gave the direct map's view of that much user
+            // memory, writable; `bytes` is kernel memory, apart from it.
+            unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), target, bytes.len()) };
+            return (bytes.len(), Ok(()));
+        }
+        self.store_pages(address, bytes)
+    }
+
+    /// `store` page by page, faulting pages in, as `fetch_pages`.
+    #[inline(never)]
+    fn store_pages(&mut self, address: u64, bytes: &[u8]) -> (usize, Result<(), Fault>) {
+        let mut copied = 0;
+        let result = self.copy_pages(address, bytes.len(), Some(Access::Write), |frame, offset, range| {
+            copied = range.end;
             let piece = &bytes[range];
             // SAFETY: as in `load`.
             unsafe { core::ptr::copy_nonoverlapping(piece.as_ptr(), frame.bytes().add(offset), piece.len()) };
-        })
+        });
+        (copied, result)
+    }
+
+    /// Where the direct map shows user memory `[address, address + length)`, if
+    /// it lies in the page whose translation is cached and that page takes
+    /// `access` as it is: most copies are small and hit the page of the last one,
+    /// so they need no walk, no fault-in and no page loop.
+    #[inline(always)]
+    fn cached_bytes(&self, address: u64, length: usize, access: Access) -> Option<*mut u8> {
+        let (page, frame, flags) = self.last_translation?;
+        let offset = address.wrapping_sub(page);
+        if offset >= PAGE_SIZE || length as u64 > PAGE_SIZE - offset || !allows(flags, Some(access)) {
+            return None;
+        }
+        Some(frame.bytes().wrapping_add(offset as usize))
     }
 
     /// Reads a NUL-terminated string of at most `max` bytes (without the NUL).
@@ -369,12 +439,7 @@ impl AddressSpace {
         };
         if let Some((frame, flags)) = translation {
             self.last_translation = Some((page, frame, flags));
-            let usable = match access {
-                None => true,
-                Some(Access::Write) => flags.contains(Flags::WRITABLE | Flags::USER_ACCESSIBLE),
-                Some(_) => flags.contains(Flags::USER_ACCESSIBLE),
-            };
-            if usable {
+            if allows(flags, access) {
                 return Ok(frame);
             }
         }
@@ -652,6 +717,16 @@ impl Drop for AddressSpace {
             frame::release(table);
         }
         frame::release(Frame::from_address(self.tree.0));
+    }
+}
+
+/// Whether a page whose leaf entry has `flags` takes `access` from the kernel as
+/// it is (None: the loader, which may write anything).
+fn allows(flags: Flags, access: Option<Access>) -> bool {
+    match access {
+        None => true,
+        Some(Access::Write) => flags.contains(Flags::WRITABLE | Flags::USER_ACCESSIBLE),
+        Some(_) => flags.contains(Flags::USER_ACCESSIBLE),
     }
 }
 

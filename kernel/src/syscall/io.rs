@@ -6,7 +6,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use super::Context;
-use crate::fs::{pipe, OpenFile, Positioning};
+use crate::fs::{pipe, OpenFile, Positioning, Sink, Source};
 use crate::mm::address_space::{Access, USER_END};
 use crate::mm::PAGE_SIZE;
 use kernel_core::abi::errno::{EBADF, EFAULT, EINVAL, ESPIPE};
@@ -224,16 +224,56 @@ fn never_blocks(file: &OpenFile) -> bool {
     file.file.positioning() != Positioning::Stream
 }
 
-/// read: see `OpenFile::read` (access mode, O_NONBLOCK, the position).
-pub fn read(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Result<u64, i64> {
-    let file = file(context, fd)?;
-    read_to_user(context, &[Iovec { base: address, len: length }], never_blocks(&file), |buffer| file.read(buffer))
+/// One buffer of the caller's memory, in user space (`total_length` checked it),
+/// that a file copies straight to or from (see `File::read_to`): the one copy of
+/// a pipe's read or write.
+struct UserBuffer<'a, 'c, 'u> {
+    context: &'a Context<'c, 'u>,
+    address: u64,
+    length: usize,
 }
 
-/// write: see `OpenFile::write`.
+impl Sink for UserBuffer<'_, '_, '_> {
+    fn len(&self) -> usize {
+        self.length
+    }
+
+    fn put(&mut self, offset: usize, bytes: &[u8]) -> usize {
+        self.context.memory(|memory| memory.write_prefix(self.address + offset as u64, bytes))
+    }
+}
+
+impl Source for UserBuffer<'_, '_, '_> {
+    fn len(&self) -> usize {
+        self.length
+    }
+
+    fn get(&self, offset: usize, out: &mut [u8]) -> usize {
+        self.context.memory(|memory| memory.read_prefix(self.address + offset as u64, out))
+    }
+}
+
+/// read: see `OpenFile::read` (access mode, O_NONBLOCK, the position). Files that
+/// can (pipes) copy straight into the buffer, the others through the kernel.
+pub fn read(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Result<u64, i64> {
+    let file = file(context, fd)?;
+    let buffers = [Iovec { base: address, len: length }];
+    let length = total_length(&buffers)? as usize;
+    if let Some(result) = file.read_to(&mut UserBuffer { context, address, length }) {
+        return result.map(|count| count as u64);
+    }
+    read_to_user(context, &buffers, never_blocks(&file), |buffer| file.read(buffer))
+}
+
+/// write: see `OpenFile::write`; as read, straight from the buffer for pipes.
 pub fn write(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Result<u64, i64> {
     let file = file(context, fd)?;
-    write_from_user(context, &file, &[Iovec { base: address, len: length }])
+    let buffers = [Iovec { base: address, len: length }];
+    let length = total_length(&buffers)? as usize;
+    if let Some(result) = file.write_from(&UserBuffer { context, address, length }) {
+        return result.map(|count| count as u64);
+    }
+    write_from_user(context, &file, &buffers)
 }
 
 /// pread64: reads at `offset` without moving the position. EINVAL for a negative
