@@ -7,7 +7,7 @@ use alloc::sync::Arc;
 
 use super::console::{self, Output};
 use super::initrd::{self, Device, NodeId, NodeKind, Origin};
-use super::{File, OpenFile, Positioning};
+use super::{File, OpenFile, Positioning, Sink, Source};
 use kernel_core::abi::errno::{EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR, EROFS};
 use kernel_core::abi::{OpenRequest, Stat};
 
@@ -167,6 +167,17 @@ impl File for DataDevice {
 
     fn write(&self, bytes: &[u8]) -> Result<usize, i64> {
         Ok(bytes.len())
+    }
+
+    /// /dev/null's reads end without touching the buffer, as on Linux (which only
+    /// checks that it lies in user space); /dev/zero's fill it the usual way.
+    fn read_to(&self, _out: &mut dyn Sink, _nonblocking: bool) -> Option<Result<usize, i64>> {
+        (self.device == Device::Null).then_some(Ok(0))
+    }
+
+    /// Writes vanish unread, as on Linux.
+    fn write_from(&self, from: &dyn Source, _nonblocking: bool) -> Option<Result<usize, i64>> {
+        Some(Ok(from.len()))
     }
 
     fn positioning(&self) -> Positioning {

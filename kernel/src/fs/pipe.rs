@@ -169,11 +169,12 @@ impl ReadEnd {
     /// refuses stay in the pipe; EFAULT if it took none.
     fn read_into(&self, out: &mut (impl Sink + ?Sized), nonblocking: bool) -> Result<usize, i64> {
         let pipe = &self.0;
+        let length = out.len();
         loop {
             {
                 let mut state = pipe.state.lock();
-                if state.bytes.len > 0 || (out.len() == 0 && !nonblocking) {
-                    let count = out.len().min(state.bytes.len);
+                if state.bytes.len > 0 || (length == 0 && !nonblocking) {
+                    let count = length.min(state.bytes.len);
                     let taken = state.bytes.take(out, count);
                     if taken > 0 {
                         state.wake_writers(pipe.id);
@@ -240,12 +241,12 @@ struct Attempt {
 }
 
 impl WriteEnd {
-    /// One attempt to write `from` from its byte `offset` on without waiting:
-    /// EPIPE (and SIGPIPE) when no reader is left, else what it took (nothing when
-    /// there is no room, or, if `whole`, not room for all of it).
-    fn try_write(&self, from: &(impl Source + ?Sized), offset: usize, whole: bool) -> Result<Attempt, i64> {
+    /// One attempt to write the `wanted` bytes of `from` from its byte `offset` on
+    /// (the rest of it) without waiting: EPIPE (and SIGPIPE) when no reader is
+    /// left, else what it took (nothing when there is no room, or, if `whole`, not
+    /// room for all of it).
+    fn try_write(&self, from: &(impl Source + ?Sized), offset: usize, wanted: usize, whole: bool) -> Result<Attempt, i64> {
         let pipe = &self.0;
-        let wanted = from.len() - offset;
         let mut state = pipe.state.lock();
         if !state.reader_open {
             drop(state);
@@ -298,7 +299,7 @@ impl WriteEnd {
         let whole = length <= PIPE_BUF;
         let mut written = 0;
         loop {
-            let ended = match self.try_write(from, written, whole) {
+            let ended = match self.try_write(from, written, length - written, whole) {
                 Ok(attempt) => {
                     written += attempt.taken;
                     if written == length {
