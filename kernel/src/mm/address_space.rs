@@ -143,9 +143,14 @@ pub struct AddressSpace {
     /// Every table of the lower half (the root excepted): what exit frees.
     tables: Vec<Frame>,
     /// The last user page the kernel translated (page, frame, flags): most system
-    /// calls touch one buffer, often the same one again. Forgotten by every change
-    /// to an existing mapping (`forget_translation`).
+    /// calls touch one buffer, often the same one again, and a small copy there
+    /// checks only this (`cached_bytes`).
     last_translation: Option<(u64, Frame, Flags)>,
+    /// The pages translated before it, each in the slot its page number picks
+    /// (`translation_slot`), for calls that alternate between a few pages (a
+    /// 4 KiB buffer spans two; a read and a write of two buffers, four). Both
+    /// are forgotten by every change to an existing mapping (`forget_translations`).
+    translations: [Option<(u64, Frame, Flags)>; TRANSLATION_SLOTS],
     /// Regions by start address; they never overlap. Every mapped user page lies in
     /// one, so walking the regions finds every page.
     regions: BTreeMap<u64, Region>,
@@ -169,6 +174,7 @@ impl AddressSpace {
             tree: PageTableTree(root.address()),
             tables: Vec::new(),
             last_translation: None,
+            translations: [None; TRANSLATION_SLOTS],
             regions: BTreeMap::new(),
             heap_start: 0,
             heap_end: 0,
@@ -365,8 +371,8 @@ impl AddressSpace {
     }
 
     /// Where the direct map shows user memory `[address, address + length)`, if
-    /// it lies in the page whose translation is cached and that page takes
-    /// `access` as it is: most copies are small and hit the page of the last one,
+    /// it lies in one page whose translation is cached and that page takes
+    /// `access` as it is: most copies are small and hit a page used just before,
     /// so they need no walk, no fault-in and no page loop.
     #[inline(always)]
     fn cached_bytes(&self, address: u64, length: usize, access: Access) -> Option<*mut u8> {
@@ -433,12 +439,17 @@ impl AddressSpace {
             return Err(Fault::Unmapped);
         }
         let page = address & !(PAGE_SIZE - 1);
+        let slot = translation_slot(page);
         let translation = match self.last_translation {
             Some((cached, frame, flags)) if cached == page => Some((frame, flags)),
-            _ => self.tree.translate(page),
+            _ => match self.translations[slot] {
+                Some((cached, frame, flags)) if cached == page => Some((frame, flags)),
+                _ => self.tree.translate(page),
+            },
         };
         if let Some((frame, flags)) = translation {
             self.last_translation = Some((page, frame, flags));
+            self.translations[slot] = Some((page, frame, flags));
             if allows(flags, access) {
                 return Ok(frame);
             }
@@ -482,7 +493,7 @@ impl AddressSpace {
     /// Gives the copy-on-write page at `page` a frame of its own (or takes back the
     /// shared one if no one else holds it any more) and makes it writable.
     fn break_sharing(&mut self, page: u64, shared: Frame, protection: Protection) -> Result<Frame, Fault> {
-        self.forget_translation();
+        self.forget_translations();
         let own = if frame::references(shared) == 1 {
             shared
         } else {
@@ -504,7 +515,7 @@ impl AddressSpace {
         if super::heap::spare() < self.regions.len() * REGION_HEAP_COST + FORK_HEAP_COST {
             return Err(OutOfMemory);
         }
-        self.forget_translation();
+        self.forget_translations();
         let mut child = AddressSpace::new()?;
         child.size_limit = self.size_limit;
         child.regions = self.regions.clone();
@@ -635,7 +646,7 @@ impl AddressSpace {
     /// Changes the protection of `[address, address + length)` (mprotect). Every
     /// page of the range must be inside a region.
     pub fn protect(&mut self, address: u64, length: u64, protection: Protection) -> Result<(), MapError> {
-        self.forget_translation();
+        self.forget_translations();
         let length = length.checked_next_multiple_of(PAGE_SIZE).ok_or(MapError::NoMemory)?;
         let end = checked_user_range(address, length)?;
         if length == 0 {
@@ -687,14 +698,15 @@ impl AddressSpace {
         self.unmap_pages(start, end);
     }
 
-    /// Unmaps and releases every page in `[start, end)`.
-    /// Drops the cached translation: an existing mapping is about to change.
-    fn forget_translation(&mut self) {
+    /// Drops the cached translations: an existing mapping is about to change.
+    fn forget_translations(&mut self) {
         self.last_translation = None;
+        self.translations = [None; TRANSLATION_SLOTS];
     }
 
+    /// Unmaps and releases every page in `[start, end)`.
     fn unmap_pages(&mut self, start: u64, end: u64) {
-        self.forget_translation();
+        self.forget_translations();
         let mut released = 0;
         self.tree.for_each_leaf(start, end, |page, entry| {
             frame::release(Frame::from_address(entry.addr().as_u64()));
@@ -718,6 +730,15 @@ impl Drop for AddressSpace {
         }
         frame::release(Frame::from_address(self.tree.0));
     }
+}
+
+/// Translations an address space keeps (a power of two).
+const TRANSLATION_SLOTS: usize = 4;
+
+/// The slot of `AddressSpace::translations` for the page holding `address`:
+/// neighbouring pages get different ones.
+fn translation_slot(address: u64) -> usize {
+    (address / PAGE_SIZE) as usize % TRANSLATION_SLOTS
 }
 
 /// Whether a page whose leaf entry has `flags` takes `access` from the kernel as
