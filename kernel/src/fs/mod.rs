@@ -207,14 +207,17 @@ impl OpenFile {
         self.status() & O_PATH != 0
     }
 
-    /// Open for reading (O_RDONLY or O_RDWR, not O_PATH).
+    /// Open for reading (O_RDONLY or O_RDWR, not O_PATH). The flags are read
+    /// once: every read and write asks.
     pub fn readable(&self) -> bool {
-        !self.is_path_only() && matches!(self.status() & O_ACCMODE, O_RDONLY | O_RDWR)
+        let status = self.status();
+        status & O_PATH == 0 && matches!(status & O_ACCMODE, O_RDONLY | O_RDWR)
     }
 
-    /// Open for writing (O_WRONLY or O_RDWR, not O_PATH).
+    /// Open for writing (O_WRONLY or O_RDWR, not O_PATH), as `readable`.
     pub fn writable(&self) -> bool {
-        !self.is_path_only() && matches!(self.status() & O_ACCMODE, O_WRONLY | O_RDWR)
+        let status = self.status();
+        status & O_PATH == 0 && matches!(status & O_ACCMODE, O_WRONLY | O_RDWR)
     }
 
     /// Reads and writes fail with EAGAIN rather than wait (O_NONBLOCK).
