@@ -16,7 +16,7 @@ use x86_64::PhysAddr;
 use super::frame::{self, Frame};
 use super::page_table::{OutOfMemory, PageTableTree};
 use super::{kernel_tree, PAGE_SIZE};
-use crate::arch::x86_64::paging;
+use crate::arch::x86_64::{fpu, paging};
 
 /// User addresses are below this (Linux's TASK_SIZE).
 pub const USER_END: u64 = 0x0000_7fff_ffff_f000;
@@ -292,7 +292,7 @@ impl AddressSpace {
         self.copy_pages(address, bytes.len(), None, |frame, offset, range| {
             let piece = &bytes[range];
             // SAFETY: `frame` backs the page; the piece fits in it from `offset`.
-            unsafe { core::ptr::copy_nonoverlapping(piece.as_ptr(), frame.bytes().add(offset), piece.len()) };
+            unsafe { copy_bytes(piece.as_ptr(), frame.bytes().add(offset), piece.len()) };
         })
     }
 
@@ -325,7 +325,7 @@ impl AddressSpace {
         if let Some(source) = self.cached_bytes(address, buffer.len(), Access::Read) {
             // SAFETY: `cached_bytes` gave the direct map's view of that much user
             // memory, readable; `buffer` is kernel memory, apart from it.
-            unsafe { core::ptr::copy_nonoverlapping(source, buffer.as_mut_ptr(), buffer.len()) };
+            unsafe { copy_bytes(source, buffer.as_mut_ptr(), buffer.len()) };
             return (buffer.len(), Ok(()));
         }
         self.fetch_pages(address, buffer)
@@ -340,7 +340,7 @@ impl AddressSpace {
             copied = range.end;
             let piece = &mut buffer[range];
             // SAFETY: as in `load`, in the other direction.
-            unsafe { core::ptr::copy_nonoverlapping(frame.bytes().add(offset), piece.as_mut_ptr(), piece.len()) };
+            unsafe { copy_bytes(frame.bytes().add(offset), piece.as_mut_ptr(), piece.len()) };
         });
         (copied, result)
     }
@@ -351,7 +351,7 @@ impl AddressSpace {
         if let Some(target) = self.cached_bytes(address, bytes.len(), Access::Write) {
             // SAFETY: `cached_bytes` gave the direct map's view of that much user
             // memory, writable; `bytes` is kernel memory, apart from it.
-            unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), target, bytes.len()) };
+            unsafe { copy_bytes(bytes.as_ptr(), target, bytes.len()) };
             return (bytes.len(), Ok(()));
         }
         self.store_pages(address, bytes)
@@ -365,7 +365,7 @@ impl AddressSpace {
             copied = range.end;
             let piece = &bytes[range];
             // SAFETY: as in `load`.
-            unsafe { core::ptr::copy_nonoverlapping(piece.as_ptr(), frame.bytes().add(offset), piece.len()) };
+            unsafe { copy_bytes(piece.as_ptr(), frame.bytes().add(offset), piece.len()) };
         });
         (copied, result)
     }
@@ -730,6 +730,73 @@ impl Drop for AddressSpace {
         }
         frame::release(Frame::from_address(self.tree.0));
     }
+}
+
+/// Copies `length` bytes from `from` to `to`: with memcpy (8 bytes a step) when
+/// short, else with `copy_wide`. Inline: the short copy of a pipe's byte must cost
+/// no more than memcpy's call.
+///
+/// # Safety
+///
+/// `from` and `to` are valid for `length` bytes (kernel memory, or user memory
+/// through the direct map) and do not overlap.
+#[inline(always)]
+unsafe fn copy_bytes(from: *const u8, to: *mut u8, length: usize) {
+    if length >= WIDE_COPY {
+        // SAFETY: the caller's promise.
+        unsafe { copy_wide(from, to, length) }
+    } else {
+        // SAFETY: the caller's promise.
+        unsafe { core::ptr::copy_nonoverlapping(from, to, length) }
+    }
+}
+
+/// Copies at least this many bytes 128 at a time (see `copy_wide`).
+const WIDE_COPY: usize = 256;
+
+/// `copy_bytes` for a long copy: 128 bytes a step with AVX when the CPU has it,
+/// the rest with memcpy. Under `-icount` every step of memcpy's `rep movsq`
+/// counts, so a 4 KiB pipe transfer is 512 of them against 32 loops of 12
+/// instructions here.
+///
+/// # Safety
+///
+/// As `copy_bytes`.
+#[inline(never)]
+unsafe fn copy_wide(mut from: *const u8, mut to: *mut u8, length: usize) {
+    let mut rest = length;
+    if fpu::avx_enabled() {
+        // SAFETY: the caller's promise covers the `length / 128 * 128` bytes
+        // copied here; AVX is enabled (XCR0, the user's registers saved at entry)
+        // and the registers used are declared clobbered.
+        unsafe {
+            core::arch::asm!(
+                "2:",
+                "vmovdqu ymm0, [{from}]",
+                "vmovdqu ymm1, [{from} + 32]",
+                "vmovdqu ymm2, [{from} + 64]",
+                "vmovdqu ymm3, [{from} + 96]",
+                "vmovdqu [{to}], ymm0",
+                "vmovdqu [{to} + 32], ymm1",
+                "vmovdqu [{to} + 64], ymm2",
+                "vmovdqu [{to} + 96], ymm3",
+                "add {from}, 128",
+                "add {to}, 128",
+                "dec {count}",
+                "jnz 2b",
+                "vzeroupper",
+                from = inout(reg) from,
+                to = inout(reg) to,
+                count = inout(reg) length / 128 => _,
+                out("xmm0") _, out("xmm1") _, out("xmm2") _, out("xmm3") _,
+                options(nostack),
+            );
+        }
+        rest = length % 128;
+    }
+    // SAFETY: the last `rest` bytes of the caller's range, where the loop left
+    // `from` and `to`.
+    unsafe { core::ptr::copy_nonoverlapping(from, to, rest) };
 }
 
 /// Translations an address space keeps (a power of two).
