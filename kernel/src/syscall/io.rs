@@ -66,6 +66,9 @@ fn scratch<'a>(small: &'a mut [u8; SMALL], large: &'a mut Vec<u8>, length: usize
 /// Each call asks for no more than the buffers can take (see `writable_prefix`), so
 /// a bad buffer costs no data: EFAULT if not one byte fits, else a short count.
 /// An error after some bytes ends the read with their count.
+/// Out of line: inlined into `read`, its buffers made every pipe read set up a
+/// large stack frame it does not use.
+#[inline(never)]
 fn read_to_user(context: &Context, buffers: &[Iovec], repeat: bool, mut read: impl FnMut(&mut [u8]) -> Result<usize, i64>) -> Result<u64, i64> {
     let total = total_length(buffers)?;
     if let [only] = buffers {
