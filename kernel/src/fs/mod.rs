@@ -15,7 +15,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
 use spin::Mutex;
 
-use crate::mm::address_space::AddressSpace;
+use crate::mm::address_space::{AddressSpace, UserBuffer};
 use initrd::NodeId;
 use kernel_core::abi::errno::{EAGAIN, EBADF, EINVAL, EMFILE, ENFILE, ENOTDIR, ENOTTY, ESPIPE};
 use kernel_core::abi::{
@@ -44,13 +44,13 @@ pub trait File: Send + Sync {
     /// there themselves (pipes): one copy instead of two, and a bad buffer fails
     /// the read (EFAULT) with the bytes left in the file. EAGAIN instead of waiting
     /// if `nonblocking`. None: the file cannot, the caller reads into a buffer.
-    fn read_to(&self, _out: &mut dyn Sink, _nonblocking: bool) -> Option<Result<usize, i64>> {
+    fn read_to(&self, _out: &mut UserBuffer, _nonblocking: bool) -> Option<Result<usize, i64>> {
         None
     }
 
     /// `write` straight from `from` (the caller's memory), as `read_to`: a fault
     /// part-way ends the write with the count so far (EFAULT if none).
-    fn write_from(&self, _from: &dyn Source, _nonblocking: bool) -> Option<Result<usize, i64>> {
+    fn write_from(&self, _from: &UserBuffer, _nonblocking: bool) -> Option<Result<usize, i64>> {
         None
     }
 
@@ -106,7 +106,7 @@ pub trait File: Send + Sync {
     fn release(&self) {}
 }
 
-/// Where `File::read_to` puts bytes: a kernel buffer, or user memory.
+/// Where a pipe's read puts bytes: a kernel buffer, or user memory.
 pub trait Sink {
     /// Bytes it takes.
     fn len(&self) -> usize;
@@ -116,7 +116,7 @@ pub trait Sink {
     fn put(&mut self, offset: usize, bytes: &[u8]) -> usize;
 }
 
-/// Where `File::write_from` takes bytes from: a kernel buffer, or user memory.
+/// Where a pipe's write takes bytes from: a kernel buffer, or user memory.
 pub trait Source {
     /// Bytes it holds.
     fn len(&self) -> usize;
@@ -147,6 +147,31 @@ impl Source for [u8] {
     fn get(&self, offset: usize, out: &mut [u8]) -> usize {
         out.copy_from_slice(&self[offset..offset + out.len()]);
         out.len()
+    }
+}
+
+/// The caller's memory. Its copies are inlined into the pipe's: a one-byte copy
+/// is a lock, a compare and a memcpy, which a call would outweigh.
+impl Sink for UserBuffer<'_> {
+    fn len(&self) -> usize {
+        self.length()
+    }
+
+    #[inline(always)]
+    fn put(&mut self, offset: usize, bytes: &[u8]) -> usize {
+        self.write_prefix(offset, bytes)
+    }
+}
+
+/// The caller's memory.
+impl Source for UserBuffer<'_> {
+    fn len(&self) -> usize {
+        self.length()
+    }
+
+    #[inline(always)]
+    fn get(&self, offset: usize, out: &mut [u8]) -> usize {
+        self.read_prefix(offset, out)
     }
 }
 
@@ -251,7 +276,7 @@ impl OpenFile {
 
     /// `read` straight into the caller's memory, for the files that can (see
     /// `File::read_to`); None for the others, which `read` serves.
-    pub fn read_to(&self, out: &mut dyn Sink) -> Option<Result<usize, i64>> {
+    pub fn read_to(&self, out: &mut UserBuffer) -> Option<Result<usize, i64>> {
         if !self.readable() {
             return Some(Err(EBADF));
         }
@@ -288,7 +313,7 @@ impl OpenFile {
     }
 
     /// `write` straight from the caller's memory, as `read_to`.
-    pub fn write_from(&self, from: &dyn Source) -> Option<Result<usize, i64>> {
+    pub fn write_from(&self, from: &UserBuffer) -> Option<Result<usize, i64>> {
         if !self.writable() {
             return Some(Err(EBADF));
         }

@@ -15,7 +15,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use spin::Mutex;
 
 use super::{File, Sink, Source};
-use crate::mm::address_space::AddressSpace;
+use crate::mm::address_space::{AddressSpace, UserBuffer};
 use crate::sched::{self, WaitChannel};
 use crate::signal;
 use kernel_core::abi::errno::{EAGAIN, EFAULT, ENOMEM, ENOTTY, EPIPE};
@@ -199,7 +199,7 @@ impl File for ReadEnd {
         self.read_into(buffer, false)
     }
 
-    fn read_to(&self, out: &mut dyn Sink, nonblocking: bool) -> Option<Result<usize, i64>> {
+    fn read_to(&self, out: &mut UserBuffer, nonblocking: bool) -> Option<Result<usize, i64>> {
         Some(self.read_into(out, nonblocking))
     }
 
@@ -329,7 +329,7 @@ impl File for WriteEnd {
         self.write_from_source(bytes, true)
     }
 
-    fn write_from(&self, from: &dyn Source, nonblocking: bool) -> Option<Result<usize, i64>> {
+    fn write_from(&self, from: &UserBuffer, nonblocking: bool) -> Option<Result<usize, i64>> {
         Some(self.write_from_source(from, nonblocking))
     }
 

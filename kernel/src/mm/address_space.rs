@@ -10,6 +10,7 @@
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
+use spin::Mutex;
 use x86_64::structures::paging::PageTableFlags as Flags;
 use x86_64::PhysAddr;
 
@@ -729,6 +730,49 @@ impl Drop for AddressSpace {
             frame::release(table);
         }
         frame::release(Frame::from_address(self.tree.0));
+    }
+}
+
+/// A buffer in a process's memory, checked to lie in user space, that a file
+/// copies straight to or from (`fs::File::read_to`, `write_from`): each copy
+/// locks the address space for its own length only, so the file may block
+/// between copies.
+pub struct UserBuffer<'a> {
+    memory: &'a Mutex<Option<AddressSpace>>,
+    address: u64,
+    length: usize,
+}
+
+impl<'a> UserBuffer<'a> {
+    /// The `length` bytes at `address` (in user space) of the process whose
+    /// address space `memory` holds.
+    pub fn new(memory: &'a Mutex<Option<AddressSpace>>, address: u64, length: usize) -> UserBuffer<'a> {
+        UserBuffer { memory, address, length }
+    }
+
+    /// Its length in bytes.
+    pub fn length(&self) -> usize {
+        self.length
+    }
+
+    /// Copies `bytes` in from byte `offset` on (within the length), as
+    /// `AddressSpace::write_prefix`: how many it took.
+    #[inline(always)]
+    pub fn write_prefix(&self, offset: usize, bytes: &[u8]) -> usize {
+        self.space(|memory| memory.write_prefix(self.address + offset as u64, bytes))
+    }
+
+    /// Copies into `out` its bytes from `offset` on (within the length), as
+    /// `AddressSpace::read_prefix`: how many it gave.
+    #[inline(always)]
+    pub fn read_prefix(&self, offset: usize, out: &mut [u8]) -> usize {
+        self.space(|memory| memory.read_prefix(self.address + offset as u64, out))
+    }
+
+    /// Runs `f` on the address space, locked.
+    #[inline(always)]
+    fn space<T>(&self, f: impl FnOnce(&mut AddressSpace) -> T) -> T {
+        f(self.memory.lock().as_mut().expect("a running process has an address space"))
     }
 }
 

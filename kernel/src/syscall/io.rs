@@ -6,8 +6,8 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use super::Context;
-use crate::fs::{pipe, OpenFile, Positioning, Sink, Source};
-use crate::mm::address_space::{Access, USER_END};
+use crate::fs::{pipe, OpenFile, Positioning};
+use crate::mm::address_space::{Access, UserBuffer, USER_END};
 use crate::mm::PAGE_SIZE;
 use kernel_core::abi::errno::{EBADF, EFAULT, EINVAL, ESPIPE};
 use kernel_core::abi::{
@@ -227,42 +227,13 @@ fn never_blocks(file: &OpenFile) -> bool {
     file.file.positioning() != Positioning::Stream
 }
 
-/// One buffer of the caller's memory, in user space (`total_length` checked it),
-/// that a file copies straight to or from (see `File::read_to`): the one copy of
-/// a pipe's read or write.
-struct UserBuffer<'a, 'c, 'u> {
-    context: &'a Context<'c, 'u>,
-    address: u64,
-    length: usize,
-}
-
-impl Sink for UserBuffer<'_, '_, '_> {
-    fn len(&self) -> usize {
-        self.length
-    }
-
-    fn put(&mut self, offset: usize, bytes: &[u8]) -> usize {
-        self.context.memory(|memory| memory.write_prefix(self.address + offset as u64, bytes))
-    }
-}
-
-impl Source for UserBuffer<'_, '_, '_> {
-    fn len(&self) -> usize {
-        self.length
-    }
-
-    fn get(&self, offset: usize, out: &mut [u8]) -> usize {
-        self.context.memory(|memory| memory.read_prefix(self.address + offset as u64, out))
-    }
-}
-
 /// read: see `OpenFile::read` (access mode, O_NONBLOCK, the position). Files that
 /// can (pipes) copy straight into the buffer, the others through the kernel.
 pub fn read(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Result<u64, i64> {
     let file = file(context, fd)?;
     let buffers = [Iovec { base: address, len: length }];
     let length = total_length(&buffers)? as usize;
-    if let Some(result) = file.read_to(&mut UserBuffer { context, address, length }) {
+    if let Some(result) = file.read_to(&mut UserBuffer::new(&context.process.memory, address, length)) {
         return result.map(|count| count as u64);
     }
     read_to_user(context, &buffers, never_blocks(&file), |buffer| file.read(buffer))
@@ -273,7 +244,7 @@ pub fn write(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Re
     let file = file(context, fd)?;
     let buffers = [Iovec { base: address, len: length }];
     let length = total_length(&buffers)? as usize;
-    if let Some(result) = file.write_from(&UserBuffer { context, address, length }) {
+    if let Some(result) = file.write_from(&UserBuffer::new(&context.process.memory, address, length)) {
         return result.map(|count| count as u64);
     }
     write_from_user(context, &file, &buffers)
