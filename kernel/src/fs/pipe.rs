@@ -164,16 +164,16 @@ impl Pipe {
 
 impl ReadEnd {
     /// Reads into `out` what the pipe holds (at most `out.len()`), waiting for a
-    /// first byte unless `nonblocking` (EAGAIN, even for an empty read, as the
-    /// poll check of `OpenFile::read` answers) or end of file (0). Bytes `out`
-    /// refuses stay in the pipe; EFAULT if it took none.
+    /// first byte unless `nonblocking` (EAGAIN) or end of file (0); an empty read
+    /// returns 0 at once, as Linux's pipe_read. Bytes `out` refuses stay in the
+    /// pipe; EFAULT if it took none.
     fn read_into(&self, out: &mut (impl Sink + ?Sized), nonblocking: bool) -> Result<usize, i64> {
         let pipe = &self.0;
         let length = out.len();
         loop {
             {
                 let mut state = pipe.state.lock();
-                if state.bytes.len > 0 || (length == 0 && !nonblocking) {
+                if state.bytes.len > 0 || length == 0 {
                     let count = length.min(state.bytes.len);
                     let taken = state.bytes.take(out, count);
                     if taken > 0 {
