@@ -271,9 +271,7 @@ fn failed(process: &Process, number: u64, errno: i64) -> u64 {
 }
 
 impl Context<'_, '_> {
-    /// Runs `f` on the caller's address space. Inline: a pipe's one-byte copy
-    /// through it is a lock, a compare and a memcpy, which a call would outweigh.
-    #[inline(always)]
+    /// Runs `f` on the caller's address space.
     pub fn memory<T>(&self, f: impl FnOnce(&mut AddressSpace) -> T) -> T {
         let mut memory = self.process.memory.lock();
         f(memory.as_mut().expect("a running process has an address space"))
