@@ -15,7 +15,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
 use spin::Mutex;
 
-use crate::mm::address_space::AddressSpace;
+use crate::mm::address_space::{AddressSpace, UserBuffer};
 use initrd::NodeId;
 use kernel_core::abi::errno::{EAGAIN, EBADF, EINVAL, EMFILE, ENFILE, ENOTDIR, ENOTTY, ESPIPE};
 use kernel_core::abi::{
@@ -38,6 +38,20 @@ pub trait File: Send + Sync {
     /// Writes from `bytes`, blocking until at least one byte is taken.
     fn write(&self, _bytes: &[u8]) -> Result<usize, i64> {
         Err(EBADF)
+    }
+
+    /// `read` straight into `out` (the caller's memory), for files that can copy
+    /// there themselves (pipes): one copy instead of two, and a bad buffer fails
+    /// the read (EFAULT) with the bytes left in the file. EAGAIN instead of waiting
+    /// if `nonblocking`. None: the file cannot, the caller reads into a buffer.
+    fn read_to(&self, _out: &mut UserBuffer, _nonblocking: bool) -> Option<Result<usize, i64>> {
+        None
+    }
+
+    /// `write` straight from `from` (the caller's memory), as `read_to`: a fault
+    /// part-way ends the write with the count so far (EFAULT if none).
+    fn write_from(&self, _from: &UserBuffer, _nonblocking: bool) -> Option<Result<usize, i64>> {
+        None
     }
 
     /// Like `write`, but EAGAIN where `write` would wait for room (O_NONBLOCK). The
@@ -90,6 +104,75 @@ pub trait File: Send + Sync {
 
     /// Called when the last descriptor for this open file is closed.
     fn release(&self) {}
+}
+
+/// Where a pipe's read puts bytes: a kernel buffer, or user memory.
+pub trait Sink {
+    /// Bytes it takes.
+    fn len(&self) -> usize;
+
+    /// Copies `bytes` in from byte `offset` on (within `len`); returns how many it
+    /// took: fewer where user memory refuses them, from there on.
+    fn put(&mut self, offset: usize, bytes: &[u8]) -> usize;
+}
+
+/// Where a pipe's write takes bytes from: a kernel buffer, or user memory.
+pub trait Source {
+    /// Bytes it holds.
+    fn len(&self) -> usize;
+
+    /// Copies into `out` its bytes from `offset` on (within `len`); returns how
+    /// many it gave: fewer where user memory refuses them, from there on.
+    fn get(&self, offset: usize, out: &mut [u8]) -> usize;
+}
+
+/// A kernel buffer, which takes all it is given.
+impl Sink for [u8] {
+    fn len(&self) -> usize {
+        <[u8]>::len(self)
+    }
+
+    fn put(&mut self, offset: usize, bytes: &[u8]) -> usize {
+        self[offset..offset + bytes.len()].copy_from_slice(bytes);
+        bytes.len()
+    }
+}
+
+/// A kernel buffer, which gives all it is asked for.
+impl Source for [u8] {
+    fn len(&self) -> usize {
+        <[u8]>::len(self)
+    }
+
+    fn get(&self, offset: usize, out: &mut [u8]) -> usize {
+        out.copy_from_slice(&self[offset..offset + out.len()]);
+        out.len()
+    }
+}
+
+/// The caller's memory. Its copies are inlined into the pipe's: a one-byte copy
+/// is a lock, a compare and a memcpy, which a call would outweigh.
+impl Sink for UserBuffer<'_> {
+    fn len(&self) -> usize {
+        self.length()
+    }
+
+    #[inline(always)]
+    fn put(&mut self, offset: usize, bytes: &[u8]) -> usize {
+        self.write_prefix(offset, bytes)
+    }
+}
+
+/// The caller's memory.
+impl Source for UserBuffer<'_> {
+    fn len(&self) -> usize {
+        self.length()
+    }
+
+    #[inline(always)]
+    fn get(&self, offset: usize, out: &mut [u8]) -> usize {
+        self.read_prefix(offset, out)
+    }
 }
 
 /// How a file's position behaves.
@@ -149,14 +232,17 @@ impl OpenFile {
         self.status() & O_PATH != 0
     }
 
-    /// Open for reading (O_RDONLY or O_RDWR, not O_PATH).
+    /// Open for reading (O_RDONLY or O_RDWR, not O_PATH). The flags are read
+    /// once: every read and write asks.
     pub fn readable(&self) -> bool {
-        !self.is_path_only() && matches!(self.status() & O_ACCMODE, O_RDONLY | O_RDWR)
+        let status = self.status();
+        status & O_PATH == 0 && matches!(status & O_ACCMODE, O_RDONLY | O_RDWR)
     }
 
-    /// Open for writing (O_WRONLY or O_RDWR, not O_PATH).
+    /// Open for writing (O_WRONLY or O_RDWR, not O_PATH), as `readable`.
     pub fn writable(&self) -> bool {
-        !self.is_path_only() && matches!(self.status() & O_ACCMODE, O_WRONLY | O_RDWR)
+        let status = self.status();
+        status & O_PATH == 0 && matches!(status & O_ACCMODE, O_WRONLY | O_RDWR)
     }
 
     /// Reads and writes fail with EAGAIN rather than wait (O_NONBLOCK).
@@ -188,6 +274,15 @@ impl OpenFile {
         }
     }
 
+    /// `read` straight into the caller's memory, for the files that can (see
+    /// `File::read_to`); None for the others, which `read` serves.
+    pub fn read_to(&self, out: &mut UserBuffer) -> Option<Result<usize, i64>> {
+        if !self.readable() {
+            return Some(Err(EBADF));
+        }
+        self.file.read_to(out, self.nonblocking())
+    }
+
     /// pread64: like read at `offset`, without using or moving the position; ESPIPE
     /// for streams (checked before the access mode, as Linux does).
     pub fn read_at(&self, offset: u64, buffer: &mut [u8]) -> Result<usize, i64> {
@@ -215,6 +310,14 @@ impl OpenFile {
         } else {
             self.file.write(bytes)
         }
+    }
+
+    /// `write` straight from the caller's memory, as `read_to`.
+    pub fn write_from(&self, from: &UserBuffer) -> Option<Result<usize, i64>> {
+        if !self.writable() {
+            return Some(Err(EBADF));
+        }
+        self.file.write_from(from, self.nonblocking())
     }
 
     /// lseek: moves the position `offset` from `whence` and returns it.

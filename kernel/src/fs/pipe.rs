@@ -3,14 +3,19 @@
 //! block on a full one until room appears, and get EPIPE (and SIGPIPE) once no
 //! reader is left. A write of at most PIPE_BUF bytes goes in whole or waits (POSIX's
 //! atomicity); under O_NONBLOCK, EAGAIN instead of waiting.
+//!
+//! read and write copy straight between the pipe's buffer and the caller's memory
+//! (`File::read_to`, `File::write_from`), holding the pipe's lock: one copy, and a
+//! bad buffer leaves the bytes where they were.
 
-use alloc::collections::VecDeque;
 use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 use spin::Mutex;
 
-use super::File;
-use crate::mm::address_space::AddressSpace;
+use super::{File, Sink, Source};
+use crate::mm::address_space::{AddressSpace, UserBuffer};
 use crate::sched::{self, WaitChannel};
 use crate::signal;
 use kernel_core::abi::errno::{EAGAIN, EFAULT, ENOMEM, ENOTTY, EPIPE};
@@ -26,10 +31,99 @@ const PIPE_BUF: usize = 4096;
 /// device too.
 const PIPE_DEVICE: u64 = makedev(0, 12);
 
+/// The pipe's bytes: a ring of `len` bytes from `head` on in `storage`, whose
+/// length is zero or a power of two (at most CAPACITY), so positions wrap with a
+/// mask. It grows on demand (see `WriteEnd::try_write`), never shrinks, and starts
+/// over at 0 when emptied so that small transfers stay in one piece.
+#[derive(Default)]
+struct Ring {
+    storage: Vec<u8>,
+    head: usize,
+    len: usize,
+}
+
+/// The smallest buffer a pipe allocates (most pipes carry a few bytes at a time).
+const MINIMUM_STORAGE: usize = 64;
+
+impl Ring {
+    /// Bytes `storage` has room for without growing.
+    fn unused(&self) -> usize {
+        self.storage.len() - self.len
+    }
+
+    /// Moves up to `count` bytes (at most `len`) from the front into `out`;
+    /// returns how many `out` took (fewer: it refused the rest, which stays).
+    fn take(&mut self, out: &mut (impl Sink + ?Sized), count: usize) -> usize {
+        if count == 0 {
+            return 0;
+        }
+        let first = count.min(self.storage.len() - self.head);
+        let mut taken = out.put(0, &self.storage[self.head..self.head + first]);
+        if taken == first && first < count {
+            taken += out.put(first, &self.storage[..count - first]);
+        }
+        self.len -= taken;
+        self.head = if self.len == 0 { 0 } else { (self.head + taken) & (self.storage.len() - 1) };
+        taken
+    }
+
+    /// Appends `count` bytes (at least one, fitting in `storage`: see `unused`)
+    /// of `from`, from its byte `offset` on; returns how many it gave (fewer: it
+    /// refused the rest).
+    fn put(&mut self, from: &(impl Source + ?Sized), offset: usize, count: usize) -> usize {
+        let size = self.storage.len();
+        let tail = (self.head + self.len) & (size - 1);
+        let first = count.min(size - tail);
+        let mut given = from.get(offset, &mut self.storage[tail..tail + first]);
+        if given == first && first < count {
+            given += from.get(offset + first, &mut self.storage[..count - first]);
+        }
+        self.len += given;
+        given
+    }
+
+    /// The storage size that holds `needed` bytes (at most CAPACITY).
+    fn grown_size(needed: usize) -> usize {
+        needed.next_power_of_two().clamp(MINIMUM_STORAGE, CAPACITY)
+    }
+
+    /// Replaces `storage` by one of `size` bytes (a power of two, holding `len`),
+    /// the bytes moved to its start.
+    fn grow(&mut self, size: usize) {
+        let mut storage = vec![0u8; size];
+        let count = self.take(storage.as_mut_slice(), self.len);
+        self.storage = storage;
+        self.len = count;
+    }
+}
+
 struct State {
-    bytes: VecDeque<u8>,
+    bytes: Ring,
     reader_open: bool,
     writer_open: bool,
+    /// Someone may wait for data or end of file: a reader blocked, or a poller
+    /// asked (pollers block on `WaitChannel::Poll`, which the pipe's wake also
+    /// wakes). Without it, new data wakes no one: most writes find no reader
+    /// waiting, and `wake_all` has to scan every blocked process to see that.
+    readers_wait: bool,
+    /// The same for room or the last reader leaving: a writer blocked, or a poller.
+    writers_wait: bool,
+}
+
+impl State {
+    /// Wakes the readers and pollers if any may wait (see `readers_wait`).
+    fn wake_readers(&mut self, id: u64) {
+        if core::mem::take(&mut self.readers_wait) {
+            sched::wake_all(WaitChannel::PipeReadable(id));
+        }
+    }
+
+    /// Wakes the writers and pollers if any may wait (see `writers_wait`).
+    fn wake_writers(&mut self, id: u64) {
+        if core::mem::take(&mut self.writers_wait) {
+            sched::wake_all(WaitChannel::PipeWritable(id));
+        }
+    }
 }
 
 struct Pipe {
@@ -46,7 +140,7 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 pub fn create() -> (Arc<dyn File>, Arc<dyn File>) {
     let pipe = Arc::new(Pipe {
         id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-        state: Mutex::new(State { bytes: VecDeque::new(), reader_open: true, writer_open: true }),
+        state: Mutex::new(State { bytes: Ring::default(), reader_open: true, writer_open: true, readers_wait: false, writers_wait: false }),
     });
     (Arc::new(ReadEnd(pipe.clone())), Arc::new(WriteEnd(pipe)))
 }
@@ -62,42 +156,60 @@ impl Pipe {
         if request != FIONREAD {
             return Err(ENOTTY);
         }
-        let unread = self.state.lock().bytes.len() as i32;
+        let unread = self.state.lock().bytes.len as i32;
         memory.write(argument, &unread.to_le_bytes()).map_err(|_| EFAULT)?;
         Ok(0)
     }
 }
 
-impl File for ReadEnd {
-    fn read(&self, buffer: &mut [u8]) -> Result<usize, i64> {
+impl ReadEnd {
+    /// Reads into `out` what the pipe holds (at most `out.len()`), waiting for a
+    /// first byte unless `nonblocking` (EAGAIN) or end of file (0); an empty read
+    /// returns 0 at once, as Linux's pipe_read. Bytes `out` refuses stay in the
+    /// pipe; EFAULT if it took none.
+    fn read_into(&self, out: &mut (impl Sink + ?Sized), nonblocking: bool) -> Result<usize, i64> {
         let pipe = &self.0;
+        let length = out.len();
         loop {
             {
                 let mut state = pipe.state.lock();
-                if !state.bytes.is_empty() || buffer.is_empty() {
-                    let count = buffer.len().min(state.bytes.len());
-                    let (front, back) = state.bytes.as_slices();
-                    let from_front = count.min(front.len());
-                    buffer[..from_front].copy_from_slice(&front[..from_front]);
-                    buffer[from_front..count].copy_from_slice(&back[..count - from_front]);
-                    state.bytes.drain(..count);
-                    drop(state);
-                    sched::wake_all(WaitChannel::PipeWritable(pipe.id));
-                    return Ok(count);
+                if state.bytes.len > 0 || length == 0 {
+                    let count = length.min(state.bytes.len);
+                    let taken = state.bytes.take(out, count);
+                    if taken > 0 {
+                        state.wake_writers(pipe.id);
+                    }
+                    return if taken == 0 && count > 0 { Err(EFAULT) } else { Ok(taken) };
                 }
                 if !state.writer_open {
                     return Ok(0);
                 }
+                if nonblocking {
+                    return Err(EAGAIN);
+                }
+                state.readers_wait = true;
             }
             sched::block(WaitChannel::PipeReadable(pipe.id)).map_err(|_| ERESTARTSYS)?;
         }
     }
+}
 
-    /// Readable with data; hung up once no writer is left.
+impl File for ReadEnd {
+    fn read(&self, buffer: &mut [u8]) -> Result<usize, i64> {
+        self.read_into(buffer, false)
+    }
+
+    fn read_to(&self, out: &mut UserBuffer, nonblocking: bool) -> Option<Result<usize, i64>> {
+        Some(self.read_into(out, nonblocking))
+    }
+
+    /// Readable with data; hung up once no writer is left. The caller may block on
+    /// `WaitChannel::Poll` next: new data or the last writer leaving must wake it.
     fn poll(&self) -> u16 {
-        let state = self.0.state.lock();
+        let mut state = self.0.state.lock();
+        state.readers_wait = true;
         let mut events = 0;
-        if !state.bytes.is_empty() {
+        if state.bytes.len > 0 {
             events |= POLLIN | POLLRDNORM;
         }
         if !state.writer_open {
@@ -115,16 +227,25 @@ impl File for ReadEnd {
     }
 
     fn release(&self) {
-        self.0.state.lock().reader_open = false;
-        sched::wake_all(WaitChannel::PipeWritable(self.0.id));
+        let mut state = self.0.state.lock();
+        state.reader_open = false;
+        state.wake_writers(self.0.id);
     }
 }
 
+/// What one attempt at a write took.
+struct Attempt {
+    taken: usize,
+    /// The source refused a byte (a bad user buffer): the write ends there.
+    fault: bool,
+}
+
 impl WriteEnd {
-    /// One attempt to write without waiting: EPIPE (and SIGPIPE) when no reader is
-    /// left, else the bytes taken (0 when there is no room, or, if `whole`, not room
-    /// for all of them).
-    fn try_write(&self, bytes: &[u8], whole: bool) -> Result<usize, i64> {
+    /// One attempt to write the `wanted` bytes of `from` from its byte `offset` on
+    /// (the rest of it) without waiting: EPIPE (and SIGPIPE) when no reader is
+    /// left, else what it took (nothing when there is no room, or, if `whole`, not
+    /// room for all of it).
+    fn try_write(&self, from: &(impl Source + ?Sized), offset: usize, wanted: usize, whole: bool) -> Result<Attempt, i64> {
         let pipe = &self.0;
         let mut state = pipe.state.lock();
         if !state.reader_open {
@@ -132,67 +253,93 @@ impl WriteEnd {
             signal::send(&sched::current(), SIGPIPE);
             return Err(EPIPE);
         }
-        let room = CAPACITY - state.bytes.len();
-        if whole && room < bytes.len() {
-            return Ok(0);
+        let nothing = Attempt { taken: 0, fault: false };
+        let room = CAPACITY - state.bytes.len;
+        if room < wanted {
+            // Not all of it fits: unless under O_NONBLOCK, the caller waits for room.
+            state.writers_wait = true;
+            if whole {
+                return Ok(nothing);
+            }
         }
-        let mut count = room.min(bytes.len());
+        let mut count = room.min(wanted);
         // A buffer that must grow takes kernel heap: only what the heap can spare
         // (see `heap::spare`). Without it, what fits in the buffer as it is; and
         // if that is nothing on an empty pipe, ENOMEM, as Linux's pipe_write when
         // no page is left (waiting would not make room).
-        let unused = state.bytes.capacity() - state.bytes.len();
+        let unused = state.bytes.unused();
         if count > unused {
-            let grown = (state.bytes.capacity() * 2).max(state.bytes.len() + count);
-            if crate::mm::heap::spare() < grown {
+            let size = Ring::grown_size(state.bytes.len + count);
+            if crate::mm::heap::spare() < size {
                 count = unused;
-                if count == 0 || (whole && count < bytes.len()) {
-                    return if state.bytes.is_empty() { Err(ENOMEM) } else { Ok(0) };
+                state.writers_wait = true;
+                if count == 0 || (whole && count < wanted) {
+                    return if state.bytes.len == 0 { Err(ENOMEM) } else { Ok(nothing) };
                 }
+            } else {
+                state.bytes.grow(size);
             }
         }
-        state.bytes.extend(&bytes[..count]);
-        drop(state);
-        if count > 0 {
-            sched::wake_all(WaitChannel::PipeReadable(pipe.id));
+        if count == 0 {
+            return Ok(nothing);
         }
-        Ok(count)
+        let taken = state.bytes.put(from, offset, count);
+        if taken > 0 {
+            state.wake_readers(pipe.id);
+        }
+        Ok(Attempt { taken, fault: taken < count })
+    }
+
+    /// Writes all of `from`, waiting for room as often as needed unless
+    /// `nonblocking` (then what fits now, all of it for a write of at most
+    /// PIPE_BUF, or EAGAIN). A signal, the last reader leaving or a fault in
+    /// `from` ends it with the count so far (or the error).
+    fn write_from_source(&self, from: &(impl Source + ?Sized), nonblocking: bool) -> Result<usize, i64> {
+        let length = from.len();
+        let whole = length <= PIPE_BUF;
+        let mut written = 0;
+        loop {
+            let ended = match self.try_write(from, written, length - written, whole) {
+                Ok(attempt) => {
+                    written += attempt.taken;
+                    if written == length {
+                        return Ok(written);
+                    }
+                    match (attempt.fault, nonblocking) {
+                        (true, _) => Some(EFAULT),
+                        (false, true) => Some(EAGAIN),
+                        (false, false) => sched::block(WaitChannel::PipeWritable(self.0.id)).err().map(|_| ERESTARTSYS),
+                    }
+                }
+                Err(errno) => Some(errno),
+            };
+            if let Some(errno) = ended {
+                return if written > 0 { Ok(written) } else { Err(errno) };
+            }
+        }
     }
 }
 
 impl File for WriteEnd {
-    /// Writes everything, waiting for room as often as needed; a signal or the
-    /// last reader leaving ends the wait with the count so far (or the error).
     fn write(&self, bytes: &[u8]) -> Result<usize, i64> {
-        let whole = bytes.len() <= PIPE_BUF;
-        let mut written = 0;
-        loop {
-            match self.try_write(&bytes[written..], whole) {
-                Ok(count) => written += count,
-                Err(errno) => return if written > 0 { Ok(written) } else { Err(errno) },
-            }
-            if written == bytes.len() {
-                return Ok(written);
-            }
-            if sched::block(WaitChannel::PipeWritable(self.0.id)).is_err() {
-                return if written > 0 { Ok(written) } else { Err(ERESTARTSYS) };
-            }
-        }
+        self.write_from_source(bytes, false)
     }
 
-    /// Takes what fits now (all of it for a write of at most PIPE_BUF), or EAGAIN.
     fn write_nonblocking(&self, bytes: &[u8]) -> Result<usize, i64> {
-        match self.try_write(bytes, bytes.len() <= PIPE_BUF)? {
-            0 if !bytes.is_empty() => Err(EAGAIN),
-            count => Ok(count),
-        }
+        self.write_from_source(bytes, true)
     }
 
-    /// Writable while a PIPE_BUF write fits; in error once no reader is left.
+    fn write_from(&self, from: &UserBuffer, nonblocking: bool) -> Option<Result<usize, i64>> {
+        Some(self.write_from_source(from, nonblocking))
+    }
+
+    /// Writable while a PIPE_BUF write fits; in error once no reader is left. As
+    /// for the read end, what changes that must wake the caller.
     fn poll(&self) -> u16 {
-        let state = self.0.state.lock();
+        let mut state = self.0.state.lock();
+        state.writers_wait = true;
         let mut events = 0;
-        if CAPACITY - state.bytes.len() >= PIPE_BUF {
+        if CAPACITY - state.bytes.len >= PIPE_BUF {
             events |= POLLOUT | POLLWRNORM;
         }
         if !state.reader_open {
@@ -210,7 +357,8 @@ impl File for WriteEnd {
     }
 
     fn release(&self) {
-        self.0.state.lock().writer_open = false;
-        sched::wake_all(WaitChannel::PipeReadable(self.0.id));
+        let mut state = self.0.state.lock();
+        state.writer_open = false;
+        state.wake_readers(self.0.id);
     }
 }

@@ -10,13 +10,14 @@
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
+use spin::Mutex;
 use x86_64::structures::paging::PageTableFlags as Flags;
 use x86_64::PhysAddr;
 
 use super::frame::{self, Frame};
 use super::page_table::{OutOfMemory, PageTableTree};
 use super::{kernel_tree, PAGE_SIZE};
-use crate::arch::x86_64::paging;
+use crate::arch::x86_64::{fpu, paging};
 
 /// User addresses are below this (Linux's TASK_SIZE).
 pub const USER_END: u64 = 0x0000_7fff_ffff_f000;
@@ -143,9 +144,14 @@ pub struct AddressSpace {
     /// Every table of the lower half (the root excepted): what exit frees.
     tables: Vec<Frame>,
     /// The last user page the kernel translated (page, frame, flags): most system
-    /// calls touch one buffer, often the same one again. Forgotten by every change
-    /// to an existing mapping (`forget_translation`).
+    /// calls touch one buffer, often the same one again, and a small copy there
+    /// checks only this (`cached_bytes`).
     last_translation: Option<(u64, Frame, Flags)>,
+    /// The pages translated before it, each in the slot its page number picks
+    /// (`translation_slot`), for calls that alternate between a few pages (a
+    /// 4 KiB buffer spans two; a read and a write of two buffers, four). Both
+    /// are forgotten by every change to an existing mapping (`forget_translations`).
+    translations: [Option<(u64, Frame, Flags)>; TRANSLATION_SLOTS],
     /// Regions by start address; they never overlap. Every mapped user page lies in
     /// one, so walking the regions finds every page.
     regions: BTreeMap<u64, Region>,
@@ -169,6 +175,7 @@ impl AddressSpace {
             tree: PageTableTree(root.address()),
             tables: Vec::new(),
             last_translation: None,
+            translations: [None; TRANSLATION_SLOTS],
             regions: BTreeMap::new(),
             heap_start: 0,
             heap_end: 0,
@@ -286,26 +293,98 @@ impl AddressSpace {
         self.copy_pages(address, bytes.len(), None, |frame, offset, range| {
             let piece = &bytes[range];
             // SAFETY: `frame` backs the page; the piece fits in it from `offset`.
-            unsafe { core::ptr::copy_nonoverlapping(piece.as_ptr(), frame.bytes().add(offset), piece.len()) };
+            unsafe { copy_bytes(piece.as_ptr(), frame.bytes().add(offset), piece.len()) };
         })
     }
 
     /// Copies user memory at `address` into `buffer`.
     pub fn read(&mut self, address: u64, buffer: &mut [u8]) -> Result<(), Fault> {
-        self.copy_pages(address, buffer.len(), Some(Access::Read), |frame, offset, range| {
-            let piece = &mut buffer[range];
-            // SAFETY: as in `load`, in the other direction.
-            unsafe { core::ptr::copy_nonoverlapping(frame.bytes().add(offset), piece.as_mut_ptr(), piece.len()) };
-        })
+        self.fetch(address, buffer).1
     }
 
     /// Copies `bytes` into user memory at `address`.
     pub fn write(&mut self, address: u64, bytes: &[u8]) -> Result<(), Fault> {
-        self.copy_pages(address, bytes.len(), Some(Access::Write), |frame, offset, range| {
+        self.store(address, bytes).1
+    }
+
+    /// Copies user memory at `address` into `buffer`, page by page until one
+    /// refuses: how many bytes it copied (a read of a partly bad buffer takes the
+    /// good part, as Linux's copies do).
+    #[inline(always)]
+    pub fn read_prefix(&mut self, address: u64, buffer: &mut [u8]) -> usize {
+        self.fetch(address, buffer).0
+    }
+
+    /// Copies `bytes` into user memory at `address`, page by page until one
+    /// refuses: how many bytes it copied.
+    #[inline(always)]
+    pub fn write_prefix(&mut self, address: u64, bytes: &[u8]) -> usize {
+        self.store(address, bytes).0
+    }
+
+    /// `read`, and how many bytes it copied before a fault (all of them if none).
+    #[inline(always)]
+    fn fetch(&mut self, address: u64, buffer: &mut [u8]) -> (usize, Result<(), Fault>) {
+        if let Some(source) = self.cached_bytes(address, buffer.len(), Access::Read) {
+            // SAFETY: `cached_bytes` gave the direct map's view of that much user
+            // memory, readable; `buffer` is kernel memory, apart from it.
+            unsafe { copy_bytes(source, buffer.as_mut_ptr(), buffer.len()) };
+            return (buffer.len(), Ok(()));
+        }
+        self.fetch_pages(address, buffer)
+    }
+
+    /// `fetch` page by page, faulting pages in: what the cached translation does
+    /// not cover.
+    #[inline(never)]
+    fn fetch_pages(&mut self, address: u64, buffer: &mut [u8]) -> (usize, Result<(), Fault>) {
+        let mut copied = 0;
+        let result = self.copy_pages(address, buffer.len(), Some(Access::Read), |frame, offset, range| {
+            copied = range.end;
+            let piece = &mut buffer[range];
+            // SAFETY: as in `load`, in the other direction.
+            unsafe { copy_bytes(frame.bytes().add(offset), piece.as_mut_ptr(), piece.len()) };
+        });
+        (copied, result)
+    }
+
+    /// `write`, and how many bytes it copied before a fault (all of them if none).
+    #[inline(always)]
+    fn store(&mut self, address: u64, bytes: &[u8]) -> (usize, Result<(), Fault>) {
+        if let Some(target) = self.cached_bytes(address, bytes.len(), Access::Write) {
+            // SAFETY: `cached_bytes` gave the direct map's view of that much user
+            // memory, writable; `bytes` is kernel memory, apart from it.
+            unsafe { copy_bytes(bytes.as_ptr(), target, bytes.len()) };
+            return (bytes.len(), Ok(()));
+        }
+        self.store_pages(address, bytes)
+    }
+
+    /// `store` page by page, faulting pages in, as `fetch_pages`.
+    #[inline(never)]
+    fn store_pages(&mut self, address: u64, bytes: &[u8]) -> (usize, Result<(), Fault>) {
+        let mut copied = 0;
+        let result = self.copy_pages(address, bytes.len(), Some(Access::Write), |frame, offset, range| {
+            copied = range.end;
             let piece = &bytes[range];
             // SAFETY: as in `load`.
-            unsafe { core::ptr::copy_nonoverlapping(piece.as_ptr(), frame.bytes().add(offset), piece.len()) };
-        })
+            unsafe { copy_bytes(piece.as_ptr(), frame.bytes().add(offset), piece.len()) };
+        });
+        (copied, result)
+    }
+
+    /// Where the direct map shows user memory `[address, address + length)`, if
+    /// it lies in one page whose translation is cached and that page takes
+    /// `access` as it is: most copies are small and hit a page used just before,
+    /// so they need no walk, no fault-in and no page loop.
+    #[inline(always)]
+    fn cached_bytes(&self, address: u64, length: usize, access: Access) -> Option<*mut u8> {
+        let (page, frame, flags) = self.last_translation?;
+        let offset = address.wrapping_sub(page);
+        if offset >= PAGE_SIZE || length as u64 > PAGE_SIZE - offset || !allows(flags, Some(access)) {
+            return None;
+        }
+        Some(frame.bytes().wrapping_add(offset as usize))
     }
 
     /// Reads a NUL-terminated string of at most `max` bytes (without the NUL).
@@ -363,18 +442,18 @@ impl AddressSpace {
             return Err(Fault::Unmapped);
         }
         let page = address & !(PAGE_SIZE - 1);
+        let slot = translation_slot(page);
         let translation = match self.last_translation {
             Some((cached, frame, flags)) if cached == page => Some((frame, flags)),
-            _ => self.tree.translate(page),
+            _ => match self.translations[slot] {
+                Some((cached, frame, flags)) if cached == page => Some((frame, flags)),
+                _ => self.tree.translate(page),
+            },
         };
         if let Some((frame, flags)) = translation {
             self.last_translation = Some((page, frame, flags));
-            let usable = match access {
-                None => true,
-                Some(Access::Write) => flags.contains(Flags::WRITABLE | Flags::USER_ACCESSIBLE),
-                Some(_) => flags.contains(Flags::USER_ACCESSIBLE),
-            };
-            if usable {
+            self.translations[slot] = Some((page, frame, flags));
+            if allows(flags, access) {
                 return Ok(frame);
             }
         }
@@ -417,7 +496,7 @@ impl AddressSpace {
     /// Gives the copy-on-write page at `page` a frame of its own (or takes back the
     /// shared one if no one else holds it any more) and makes it writable.
     fn break_sharing(&mut self, page: u64, shared: Frame, protection: Protection) -> Result<Frame, Fault> {
-        self.forget_translation();
+        self.forget_translations();
         let own = if frame::references(shared) == 1 {
             shared
         } else {
@@ -439,7 +518,7 @@ impl AddressSpace {
         if super::heap::spare() < self.regions.len() * REGION_HEAP_COST + FORK_HEAP_COST {
             return Err(OutOfMemory);
         }
-        self.forget_translation();
+        self.forget_translations();
         let mut child = AddressSpace::new()?;
         child.size_limit = self.size_limit;
         child.regions = self.regions.clone();
@@ -570,7 +649,7 @@ impl AddressSpace {
     /// Changes the protection of `[address, address + length)` (mprotect). Every
     /// page of the range must be inside a region.
     pub fn protect(&mut self, address: u64, length: u64, protection: Protection) -> Result<(), MapError> {
-        self.forget_translation();
+        self.forget_translations();
         let length = length.checked_next_multiple_of(PAGE_SIZE).ok_or(MapError::NoMemory)?;
         let end = checked_user_range(address, length)?;
         if length == 0 {
@@ -622,14 +701,15 @@ impl AddressSpace {
         self.unmap_pages(start, end);
     }
 
-    /// Unmaps and releases every page in `[start, end)`.
-    /// Drops the cached translation: an existing mapping is about to change.
-    fn forget_translation(&mut self) {
+    /// Drops the cached translations: an existing mapping is about to change.
+    fn forget_translations(&mut self) {
         self.last_translation = None;
+        self.translations = [None; TRANSLATION_SLOTS];
     }
 
+    /// Unmaps and releases every page in `[start, end)`.
     fn unmap_pages(&mut self, start: u64, end: u64) {
-        self.forget_translation();
+        self.forget_translations();
         let mut released = 0;
         self.tree.for_each_leaf(start, end, |page, entry| {
             frame::release(Frame::from_address(entry.addr().as_u64()));
@@ -652,6 +732,146 @@ impl Drop for AddressSpace {
             frame::release(table);
         }
         frame::release(Frame::from_address(self.tree.0));
+    }
+}
+
+/// A buffer in a process's memory, checked to lie in user space, that a file
+/// copies straight to or from (`fs::File::read_to`, `write_from`): each copy
+/// locks the address space for its own length only, so the file may block
+/// between copies.
+pub struct UserBuffer<'a> {
+    memory: &'a Mutex<Option<AddressSpace>>,
+    address: u64,
+    length: usize,
+}
+
+impl<'a> UserBuffer<'a> {
+    /// The `length` bytes at `address` (in user space) of the process whose
+    /// address space `memory` holds.
+    pub fn new(memory: &'a Mutex<Option<AddressSpace>>, address: u64, length: usize) -> UserBuffer<'a> {
+        UserBuffer { memory, address, length }
+    }
+
+    /// Its length in bytes.
+    pub fn length(&self) -> usize {
+        self.length
+    }
+
+    /// Copies `bytes` in from byte `offset` on (within the length), as
+    /// `AddressSpace::write_prefix`: how many it took.
+    #[inline(always)]
+    pub fn write_prefix(&self, offset: usize, bytes: &[u8]) -> usize {
+        self.space(|memory| memory.write_prefix(self.address + offset as u64, bytes))
+    }
+
+    /// Copies into `out` its bytes from `offset` on (within the length), as
+    /// `AddressSpace::read_prefix`: how many it gave.
+    #[inline(always)]
+    pub fn read_prefix(&self, offset: usize, out: &mut [u8]) -> usize {
+        self.space(|memory| memory.read_prefix(self.address + offset as u64, out))
+    }
+
+    /// Runs `f` on the address space, locked.
+    #[inline(always)]
+    fn space<T>(&self, f: impl FnOnce(&mut AddressSpace) -> T) -> T {
+        f(self.memory.lock().as_mut().expect("a running process has an address space"))
+    }
+}
+
+/// Copies `length` bytes from `from` to `to`: a few bytes with one `rep movsb`
+/// in place (a pipe's one-byte copy: memcpy's call and its two string
+/// instructions cost more than the copy), up to WIDE_COPY with memcpy (8 bytes a
+/// step), more with `copy_wide`.
+///
+/// # Safety
+///
+/// `from` and `to` are valid for `length` bytes (kernel memory, or user memory
+/// through the direct map) and do not overlap.
+#[inline(always)]
+unsafe fn copy_bytes(from: *const u8, to: *mut u8, length: usize) {
+    if length <= SHORT_COPY {
+        // SAFETY: the caller's promise; DF is clear in the kernel.
+        unsafe {
+            core::arch::asm!("rep movsb", inout("rcx") length => _, inout("rsi") from => _, inout("rdi") to => _,
+                             options(nostack, preserves_flags));
+        }
+    } else if length < WIDE_COPY {
+        // SAFETY: the caller's promise.
+        unsafe { core::ptr::copy_nonoverlapping(from, to, length) }
+    } else {
+        // SAFETY: the caller's promise.
+        unsafe { copy_wide(from, to, length) }
+    }
+}
+
+/// Copies of at most this many bytes are one `rep movsb`, which takes a step a
+/// byte: under `-icount` that beats memcpy's call up to about here.
+const SHORT_COPY: usize = 8;
+
+/// Copies at least this many bytes 128 at a time (see `copy_wide`).
+const WIDE_COPY: usize = 256;
+
+/// `copy_bytes` for a long copy: 128 bytes a step with AVX when the CPU has it,
+/// the rest with memcpy. Under `-icount` every step of memcpy's `rep movsq`
+/// counts, so a 4 KiB pipe transfer is 512 of them against 32 loops of 12
+/// instructions here.
+///
+/// # Safety
+///
+/// As `copy_bytes`.
+#[inline(never)]
+unsafe fn copy_wide(mut from: *const u8, mut to: *mut u8, length: usize) {
+    let mut rest = length;
+    if fpu::avx_enabled() {
+        // SAFETY: the caller's promise covers the `length / 128 * 128` bytes
+        // copied here; AVX is enabled (XCR0, the user's registers saved at entry)
+        // and the registers used are declared clobbered.
+        unsafe {
+            core::arch::asm!(
+                "2:",
+                "vmovdqu ymm0, [{from}]",
+                "vmovdqu ymm1, [{from} + 32]",
+                "vmovdqu ymm2, [{from} + 64]",
+                "vmovdqu ymm3, [{from} + 96]",
+                "vmovdqu [{to}], ymm0",
+                "vmovdqu [{to} + 32], ymm1",
+                "vmovdqu [{to} + 64], ymm2",
+                "vmovdqu [{to} + 96], ymm3",
+                "add {from}, 128",
+                "add {to}, 128",
+                "dec {count}",
+                "jnz 2b",
+                "vzeroupper",
+                from = inout(reg) from,
+                to = inout(reg) to,
+                count = inout(reg) length / 128 => _,
+                out("xmm0") _, out("xmm1") _, out("xmm2") _, out("xmm3") _,
+                options(nostack),
+            );
+        }
+        rest = length % 128;
+    }
+    // SAFETY: the last `rest` bytes of the caller's range, where the loop left
+    // `from` and `to`.
+    unsafe { core::ptr::copy_nonoverlapping(from, to, rest) };
+}
+
+/// Translations an address space keeps (a power of two).
+const TRANSLATION_SLOTS: usize = 4;
+
+/// The slot of `AddressSpace::translations` for the page holding `address`:
+/// neighbouring pages get different ones.
+fn translation_slot(address: u64) -> usize {
+    (address / PAGE_SIZE) as usize % TRANSLATION_SLOTS
+}
+
+/// Whether a page whose leaf entry has `flags` takes `access` from the kernel as
+/// it is (None: the loader, which may write anything).
+fn allows(flags: Flags, access: Option<Access>) -> bool {
+    match access {
+        None => true,
+        Some(Access::Write) => flags.contains(Flags::WRITABLE | Flags::USER_ACCESSIBLE),
+        Some(_) => flags.contains(Flags::USER_ACCESSIBLE),
     }
 }
 

@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 
 use super::Context;
 use crate::fs::{pipe, OpenFile, Positioning};
-use crate::mm::address_space::{Access, USER_END};
+use crate::mm::address_space::{Access, UserBuffer, USER_END};
 use crate::mm::PAGE_SIZE;
 use kernel_core::abi::errno::{EBADF, EFAULT, EINVAL, ESPIPE};
 use kernel_core::abi::{
@@ -66,6 +66,9 @@ fn scratch<'a>(small: &'a mut [u8; SMALL], large: &'a mut Vec<u8>, length: usize
 /// Each call asks for no more than the buffers can take (see `writable_prefix`), so
 /// a bad buffer costs no data: EFAULT if not one byte fits, else a short count.
 /// An error after some bytes ends the read with their count.
+/// Out of line: inlined into `read`, its buffers made every pipe read set up a
+/// large stack frame it does not use.
+#[inline(never)]
 fn read_to_user(context: &Context, buffers: &[Iovec], repeat: bool, mut read: impl FnMut(&mut [u8]) -> Result<usize, i64>) -> Result<u64, i64> {
     let total = total_length(buffers)?;
     if let [only] = buffers {
@@ -224,16 +227,27 @@ fn never_blocks(file: &OpenFile) -> bool {
     file.file.positioning() != Positioning::Stream
 }
 
-/// read: see `OpenFile::read` (access mode, O_NONBLOCK, the position).
+/// read: see `OpenFile::read` (access mode, O_NONBLOCK, the position). Files that
+/// can (pipes) copy straight into the buffer, the others through the kernel.
 pub fn read(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Result<u64, i64> {
     let file = file(context, fd)?;
-    read_to_user(context, &[Iovec { base: address, len: length }], never_blocks(&file), |buffer| file.read(buffer))
+    let buffers = [Iovec { base: address, len: length }];
+    let length = total_length(&buffers)? as usize;
+    if let Some(result) = file.read_to(&mut UserBuffer::new(&context.process.memory, address, length)) {
+        return result.map(|count| count as u64);
+    }
+    read_to_user(context, &buffers, never_blocks(&file), |buffer| file.read(buffer))
 }
 
-/// write: see `OpenFile::write`.
+/// write: see `OpenFile::write`; as read, straight from the buffer for pipes.
 pub fn write(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Result<u64, i64> {
     let file = file(context, fd)?;
-    write_from_user(context, &file, &[Iovec { base: address, len: length }])
+    let buffers = [Iovec { base: address, len: length }];
+    let length = total_length(&buffers)? as usize;
+    if let Some(result) = file.write_from(&UserBuffer::new(&context.process.memory, address, length)) {
+        return result.map(|count| count as u64);
+    }
+    write_from_user(context, &file, &buffers)
 }
 
 /// pread64: reads at `offset` without moving the position. EINVAL for a negative
