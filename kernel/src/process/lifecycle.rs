@@ -22,6 +22,13 @@ use kernel_core::record::Record;
 /// that the system call returns 0 in the child. Returns the child.
 pub fn fork(parent: &Process, user: &UserState) -> Result<Arc<Process>, i64> {
     release_detached();
+    if super::count() >= super::MAX_PROCESSES {
+        // Children that only wait for the CPU to exit hold slots (a parent that
+        // ignores SIGCHLD forking in a loop): let them run once before refusing, as
+        // a machine with more CPUs would have.
+        sched::yield_cpu(kernel_core::sched::Arrival::Yielded);
+        release_detached();
+    }
     let memory = parent.memory.lock().as_mut().ok_or(ENOMEM)?.fork().map_err(|_| ENOMEM)?;
     let mut frame = *user.frame;
     frame.rax = 0;
