@@ -17,7 +17,7 @@ use x86_64::PhysAddr;
 use super::frame::{self, Frame};
 use super::page_table::{OutOfMemory, PageTableTree};
 use super::{kernel_tree, PAGE_SIZE};
-use crate::arch::x86_64::{fpu, paging};
+use crate::arch::x86_64::paging;
 
 /// User addresses are below this (Linux's TASK_SIZE).
 pub const USER_END: u64 = 0x0000_7fff_ffff_f000;
@@ -781,7 +781,7 @@ impl<'a> UserBuffer<'a> {
 /// Copies `length` bytes from `from` to `to`: a few bytes with one `rep movsb`
 /// in place (a pipe's one-byte copy: memcpy's call and its two string
 /// instructions cost more than the copy), up to WIDE_COPY with memcpy (8 bytes a
-/// step), more with `copy_wide`.
+/// step), more with `frame::copy_wide`.
 ///
 /// # Safety
 ///
@@ -800,7 +800,7 @@ unsafe fn copy_bytes(from: *const u8, to: *mut u8, length: usize) {
         unsafe { core::ptr::copy_nonoverlapping(from, to, length) }
     } else {
         // SAFETY: the caller's promise.
-        unsafe { copy_wide(from, to, length) }
+        unsafe { frame::copy_wide(from, to, length) }
     }
 }
 
@@ -808,53 +808,9 @@ unsafe fn copy_bytes(from: *const u8, to: *mut u8, length: usize) {
 /// byte: under `-icount` that beats memcpy's call up to about here.
 const SHORT_COPY: usize = 8;
 
-/// Copies at least this many bytes 128 at a time (see `copy_wide`).
+/// Copies at least this many bytes 128 at a time (see `frame::copy_wide`).
 const WIDE_COPY: usize = 256;
 
-/// `copy_bytes` for a long copy: 128 bytes a step with AVX when the CPU has it,
-/// the rest with memcpy. Under `-icount` every step of memcpy's `rep movsq`
-/// counts, so a 4 KiB pipe transfer is 512 of them against 32 loops of 12
-/// instructions here.
-///
-/// # Safety
-///
-/// As `copy_bytes`.
-#[inline(never)]
-unsafe fn copy_wide(mut from: *const u8, mut to: *mut u8, length: usize) {
-    let mut rest = length;
-    if fpu::avx_enabled() {
-        // SAFETY: the caller's promise covers the `length / 128 * 128` bytes
-        // copied here; AVX is enabled (XCR0, the user's registers saved at entry)
-        // and the registers used are declared clobbered.
-        unsafe {
-            core::arch::asm!(
-                "2:",
-                "vmovdqu ymm0, [{from}]",
-                "vmovdqu ymm1, [{from} + 32]",
-                "vmovdqu ymm2, [{from} + 64]",
-                "vmovdqu ymm3, [{from} + 96]",
-                "vmovdqu [{to}], ymm0",
-                "vmovdqu [{to} + 32], ymm1",
-                "vmovdqu [{to} + 64], ymm2",
-                "vmovdqu [{to} + 96], ymm3",
-                "add {from}, 128",
-                "add {to}, 128",
-                "dec {count}",
-                "jnz 2b",
-                "vzeroupper",
-                from = inout(reg) from,
-                to = inout(reg) to,
-                count = inout(reg) length / 128 => _,
-                out("xmm0") _, out("xmm1") _, out("xmm2") _, out("xmm3") _,
-                options(nostack),
-            );
-        }
-        rest = length % 128;
-    }
-    // SAFETY: the last `rest` bytes of the caller's range, where the loop left
-    // `from` and `to`.
-    unsafe { core::ptr::copy_nonoverlapping(from, to, rest) };
-}
 
 /// Translations an address space keeps (a power of two).
 const TRANSLATION_SLOTS: usize = 4;
