@@ -164,16 +164,15 @@ pub fn set_nice(pid: Pid, nice: i8) {
     QUEUE.lock().policy().set_nice(pid, nice);
 }
 
-/// Points this CPU at `next`: kernel stack for traps, address space, TLS bases; and
+/// Points this CPU at `next`: kernel stack for traps (whose header says where its
+/// thread resumes and who serves its system calls), address space, TLS bases; and
 /// starts `next`'s clock at time stamp `now` (the switch's one clock read: the
 /// process switching away was charged up to it). Inlined: it is on every switch.
 #[inline(always)]
 fn load_process(next: &Process, now: u64) {
     next.resume_accounting(now);
-    let (stack_top, fpu_area) = next.kernel_stack_layout();
-    PerCpu::this().set_user_context(stack_top, fpu_area, next.kernel_resume_point.load(Ordering::Relaxed));
-    let [handler, shim] = &next.system_call_handler;
-    PerCpu::this().set_system_call_handler(handler.load(Ordering::Relaxed), shim.load(Ordering::Relaxed));
+    let (frame_end, fpu_area) = next.kernel_stack_layout();
+    PerCpu::this().set_user_context(frame_end, fpu_area);
     if let Some(memory) = next.memory.lock().as_ref() {
         memory.activate();
     }
@@ -226,10 +225,6 @@ fn switch_away(me: &Process, leaving: Leaving) {
         Leaving::Blocked(_) => (&me.stats.voluntary_switches, SwitchReason::Blocked),
     };
     Stats::add(counter, 1);
-    me.kernel_resume_point.store(PerCpu::this().kernel_resume_point(), Ordering::Relaxed);
-    let (handler, shim) = PerCpu::this().system_call_handler();
-    me.system_call_handler[0].store(handler, Ordering::Relaxed);
-    me.system_call_handler[1].store(shim, Ordering::Relaxed);
     let now = me.charge(Mode::Kernel);
     trace::record(me.pid, || What::Switch { to: next.unwrap_or(0), reason });
     let next = next.and_then(process::find);

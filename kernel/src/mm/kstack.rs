@@ -1,9 +1,9 @@
 //! Kernel stacks, one per process, in their own virtual region with an unmapped guard
 //! page below each, so an overflow faults instead of corrupting a neighbour.
 //!
-//! The top of each stack holds the process's saved user state (see
-//! `arch::x86_64::entry`): the trap frame, and below it the FPU save area; the
-//! kernel thread's own frames grow down from below those.
+//! The top of each stack holds the entry code's header and the process's saved
+//! user state (see `arch::x86_64::entry`): the trap frame, and below it the FPU
+//! save area; the kernel thread's own frames grow down from below those.
 
 use alloc::vec::Vec;
 use core::mem::size_of;
@@ -13,6 +13,7 @@ use x86_64::structures::paging::PageTableFlags as Flags;
 
 use super::frame;
 use super::{kernel_tree, KERNEL_STACKS_BASE, PAGE_SIZE};
+use crate::arch::x86_64::entry::{StackHeader, STACK_HEADER_SIZE};
 use crate::arch::x86_64::frame::{TrapFrame, TRAP_FRAME_SIZE};
 use crate::arch::x86_64::fpu;
 use crate::arch::x86_64::paging;
@@ -85,13 +86,14 @@ impl KernelStack {
         self.bottom() - PAGE_SIZE
     }
 
-    /// One past the highest address: TSS.RSP0 while this process runs.
-    pub fn top(&self) -> u64 {
-        self.bottom() + STACK_PAGES * PAGE_SIZE
+    /// One past the trap frame, just below the entry code's header at the very
+    /// top: TSS.RSP0 while this process runs.
+    pub fn frame_end(&self) -> u64 {
+        self.bottom() + STACK_PAGES * PAGE_SIZE - STACK_HEADER_SIZE
     }
 
     fn frame_address(&self) -> u64 {
-        self.top() - TRAP_FRAME_SIZE
+        self.frame_end() - TRAP_FRAME_SIZE
     }
 
     /// Where the FPU state is saved: 64-byte aligned, just below the trap frame.
@@ -99,16 +101,18 @@ impl KernelStack {
         (self.frame_address() - fpu::area_size() as u64) & !(fpu::AREA_ALIGN as u64 - 1)
     }
 
-    /// Writes the user state a new process starts with, and returns the kernel
+    /// Writes the user state a new process starts with (and a header saying its
+    /// thread has not entered user mode yet), and returns the kernel
     /// context that starts its kernel thread at `entry`. Must be called before the
     /// thread runs (panics if the state was already claimed).
     pub fn prepare(&self, frame: &TrapFrame, fpu_state: &[u8], entry: extern "C" fn() -> !) -> KernelContext {
         assert!(!self.claimed.load(Ordering::Relaxed), "preparing a running kernel stack");
         assert_eq!(fpu_state.len(), fpu::area_size());
         // SAFETY: the stack is mapped and not in use by any thread (not claimed); the
-        // frame and FPU area lie inside it and do not overlap; the context goes below
-        // the FPU area.
+        // header, frame and FPU area lie inside it and do not overlap; the context
+        // goes below the FPU area.
         unsafe {
+            (self.frame_end() as *mut StackHeader).write(StackHeader::new());
             (self.frame_address() as *mut TrapFrame).write(*frame);
             core::ptr::copy_nonoverlapping(fpu_state.as_ptr(), self.fpu_area() as *mut u8, fpu_state.len());
             KernelContext::new(self.fpu_area(), entry)

@@ -89,7 +89,7 @@ pub enum Mode {
 pub struct Process {
     pub pid: Pid,
     kernel_stack: KernelStack,
-    /// Its kernel stack's top and FPU area (see `kernel_stack_layout`), worked out
+    /// Its kernel stack's trap-frame end and FPU area (see `kernel_stack_layout`), worked out
     /// once: every switch to the process hands them to the CPU.
     kernel_stack_layout: (u64, u64),
     /// The kernel registers saved when this process's thread is switched out.
@@ -103,12 +103,6 @@ pub struct Process {
     pub fs_base: AtomicU64,
     pub gs_base: AtomicU64,
     pub stats: Stats,
-    /// Where its kernel thread waits in `enter_user` while the program runs
-    /// (`PerCpu::set_user_context`), kept while it is switched out.
-    pub kernel_resume_point: AtomicU64,
-    /// Its fast-path system-call handler and shim (see `PerCpu::system_call_handler`),
-    /// saved at a switch away and given back to the CPU when it runs again.
-    pub system_call_handler: [AtomicU64; 2],
     /// TSC at the last accounting point (a mode change or the start of a run).
     accounted_until: AtomicU64,
     /// Set when a signal ends a blocking wait early (see `sched::block`).
@@ -221,7 +215,8 @@ impl Process {
         }
     }
 
-    /// The top of this process's kernel stack and its FPU area, for the CPU.
+    /// Where this process's trap frame ends on its kernel stack, and its FPU area,
+    /// for the CPU.
     pub fn kernel_stack_layout(&self) -> (u64, u64) {
         self.kernel_stack_layout
     }
@@ -348,7 +343,7 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
     let nice = table.entries.get(&parent).map_or(0, |entry| entry.process.nice.load(Ordering::Relaxed));
     let process = Arc::new(Process {
         pid,
-        kernel_stack_layout: (kernel_stack.top(), kernel_stack.fpu_area()),
+        kernel_stack_layout: (kernel_stack.frame_end(), kernel_stack.fpu_area()),
         kernel_stack,
         context,
         memory: Mutex::new(Some(creation.memory)),
@@ -358,8 +353,6 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
         fs_base: AtomicU64::new(creation.fs_base),
         gs_base: AtomicU64::new(creation.gs_base),
         stats: Stats::default(),
-        kernel_resume_point: AtomicU64::new(0),
-        system_call_handler: [AtomicU64::new(0), AtomicU64::new(0)],
         accounted_until: AtomicU64::new(0),
         interrupted: AtomicBool::new(false),
         nice: AtomicI8::new(nice),

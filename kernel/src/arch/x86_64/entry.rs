@@ -8,10 +8,12 @@
 //! stack pointer `enter_user` left behind, and returns *why* as a `ReturnReason`.
 //!
 //! Kernel stack of a process, top down:
-//!   [TrapFrame: user registers] [FPU save area] [kernel frames ... enter_user]
+//!   [StackHeader] [TrapFrame: user registers] [FPU save area] [kernel frames ... enter_user]
 //! TSS.RSP0 points just above the TrapFrame (and the per-CPU `trap_frame` at it), so
 //! the hardware's push (SS, RSP, RFLAGS, CS, RIP, error code) and the stub's pushes
-//! fill exactly the TrapFrame.
+//! fill exactly the TrapFrame. The entry code finds the header at a fixed offset
+//! from the trap frame, so what it holds follows the process across context
+//! switches with nothing copied.
 
 use core::arch::global_asm;
 use core::mem::offset_of;
@@ -109,9 +111,10 @@ syscall_entry:
     save_user_fpu
     /* The handler runs below the serve loop's frames (the resume rsp is 16-byte
        aligned, as a call needs); the handler holds the frame. */
-    mov %gs:{handler}, %rdi
-    mov %gs:{resume_rsp}, %rsp
-    call *%gs:{handler_shim}
+    mov {h_handler}(%rsp), %rdi
+    mov {h_shim}(%rsp), %rax
+    mov {h_resume}(%rsp), %rsp
+    call *%rax
     mov %gs:{trap_frame}, %rsp
     test %al, %al
     jnz syscall_slow_return
@@ -166,8 +169,9 @@ trap_common:
 
 arrived_from_user:
     save_user_fpu
+    /* rsp is at the trap frame on both ways here. */
 resume_kernel:
-    mov %gs:{resume_rsp}, %rsp
+    mov {h_resume}(%rsp), %rsp
     add $8, %rsp                 /* the alignment slot */
     pop %r15
     pop %r14
@@ -188,7 +192,7 @@ enter_user_mode:
     push %r14
     push %r15
     sub $8, %rsp                 /* aligns the resume rsp to 16 for the fast path's call */
-    mov %rsp, %gs:{resume_rsp}
+    mov %rsp, {h_resume}(%rdi)
     restore_user_fpu %rsi
     mov %rdi, %rsp
     cmpq ${syscall_vector}, {f_vector}(%rsp)
@@ -219,12 +223,12 @@ trap_in_kernel:
     "#,
     user_rsp = const percpu::OFFSET_USER_RSP_SCRATCH,
     fpu_area = const percpu::OFFSET_FPU_AREA,
-    resume_rsp = const percpu::OFFSET_KERNEL_RESUME_RSP,
+    h_resume = const TRAP_FRAME_SIZE as usize + offset_of!(StackHeader, resume_rsp),
+    h_handler = const TRAP_FRAME_SIZE as usize + offset_of!(StackHeader, handler),
+    h_shim = const TRAP_FRAME_SIZE as usize + offset_of!(StackHeader, shim),
     syscall_vector = const SYSCALL_VECTOR,
     served_vector = const SYSCALL_SERVED_VECTOR,
     exit_defer = const SyscallExit::Defer as u8,
-    handler = const percpu::OFFSET_SYSCALL_HANDLER,
-    handler_shim = const percpu::OFFSET_SYSCALL_SHIM,
     trap_frame = const percpu::OFFSET_TRAP_FRAME,
     f_rip = const offset_of!(TrapFrame, rip),
     f_rflags = const offset_of!(TrapFrame, rflags),
@@ -249,6 +253,30 @@ trap_in_kernel:
     kernel_trap = sym kernel_trap,
     options(att_syntax)
 );
+
+/// What the entry code keeps about a process's kernel thread, just above its trap
+/// frame (see the module's stack layout): per process by construction, where the
+/// per-CPU data would have to be saved and restored at every switch.
+#[repr(C, align(16))]
+pub struct StackHeader {
+    /// Where the kernel thread waits in `enter_user_mode` while the program runs: a
+    /// trap from user mode resumes there, and the fast path's handler runs below it.
+    resume_rsp: u64,
+    /// The system-call handler `enter_user` registered, and the shim that calls it.
+    handler: u64,
+    shim: u64,
+}
+
+/// The header's room at the top of a kernel stack (a multiple of 16, so the trap
+/// frame below it ends where the CPU's aligned interrupt push begins).
+pub const STACK_HEADER_SIZE: u64 = core::mem::size_of::<StackHeader>() as u64;
+
+impl StackHeader {
+    /// The header of a thread that has not entered user mode yet.
+    pub const fn new() -> StackHeader {
+        StackHeader { resume_rsp: 0, handler: 0, shim: 0 }
+    }
+}
 
 extern "C" {
     fn syscall_entry();
@@ -347,7 +375,14 @@ pub fn enter_user<H: SystemCallHandler>(handler: &mut H) -> ReturnReason {
     frame.cs = u64::from(gdt::USER_CS);
     frame.ss = u64::from(gdt::USER_DS);
     let frame: *mut TrapFrame = frame;
-    percpu::PerCpu::this().set_system_call_handler(handler as *mut H as u64, system_call_shim::<H> as *const () as u64);
+    // SAFETY: the frame is the current process's, at the top of its kernel stack
+    // (invariant), and the stack keeps the header just above it; only this thread
+    // and the entry code, which cannot run now, touch that header.
+    unsafe {
+        let header = &mut *(frame.byte_add(TRAP_FRAME_SIZE as usize) as *mut StackHeader);
+        header.handler = handler as *mut H as u64;
+        header.shim = system_call_shim::<H> as *const () as u64;
+    }
     // SAFETY: the frame holds a canonical user rip/rsp, user selectors and sanitized
     // RFLAGS (every writer goes through this module), so IRETQ/SYSRET cannot fault in
     // ring 0 or grant privilege; the kernel stack and FPU area are the current

@@ -1,6 +1,7 @@
 //! Per-CPU data, reached through the GS base while in the kernel. The entry code
 //! reads the first fields at fixed offsets (the `OFFSET_*` constants) to find the
-//! kernel stack of the process that was running and to save its user rsp.
+//! kernel stack of the process that was running and to save its user rsp (what it
+//! keeps about that process's kernel thread is on the stack: `entry::StackHeader`).
 
 use core::cell::{Cell, UnsafeCell};
 use core::mem::offset_of;
@@ -22,8 +23,6 @@ struct IstStack([u8; IST_STACK_SIZE]);
 
 #[repr(C)]
 pub struct PerCpu {
-    /// Kernel rsp saved by `enter_user`; a trap from user mode resumes there.
-    kernel_resume_rsp: Cell<u64>,
     /// The user's rsp between SYSCALL and the push of the trap frame.
     user_rsp_scratch: Cell<u64>,
     /// The running process's trap frame (at the top of its kernel stack), where
@@ -36,10 +35,6 @@ pub struct PerCpu {
     /// The user FS and GS bases loaded in the MSRs now (see `tls::set_user_tls`).
     user_fs_base: Cell<u64>,
     user_gs_base: Cell<u64>,
-    /// The system-call handler of the program running now, and the shim that calls
-    /// it (see `entry::enter_user`).
-    syscall_handler: Cell<u64>,
-    syscall_shim: Cell<u64>,
     id: usize,
     /// Which address space (by unique id) last used each PCID on this CPU: the TLB
     /// may hold its translations under that tag.
@@ -49,28 +44,22 @@ pub struct PerCpu {
     ist_stacks: UnsafeCell<[IstStack; 3]>,
 }
 
-pub const OFFSET_KERNEL_RESUME_RSP: usize = offset_of!(PerCpu, kernel_resume_rsp);
 pub const OFFSET_USER_RSP_SCRATCH: usize = offset_of!(PerCpu, user_rsp_scratch);
 pub const OFFSET_TRAP_FRAME: usize = offset_of!(PerCpu, trap_frame);
 pub const OFFSET_FPU_AREA: usize = offset_of!(PerCpu, fpu_area);
 const OFFSET_SELF_ADDRESS: usize = offset_of!(PerCpu, self_address);
-pub const OFFSET_SYSCALL_HANDLER: usize = offset_of!(PerCpu, syscall_handler);
-pub const OFFSET_SYSCALL_SHIM: usize = offset_of!(PerCpu, syscall_shim);
 
 // SAFETY: each PerCpu is used only by its own CPU, with interrupts off in the kernel,
 // so its cells are never accessed concurrently.
 unsafe impl Sync for PerCpu {}
 
 static BOOT_CPU: PerCpu = PerCpu {
-    kernel_resume_rsp: Cell::new(0),
     user_rsp_scratch: Cell::new(0),
     trap_frame: Cell::new(0),
     fpu_area: Cell::new(0),
     self_address: Cell::new(0),
     user_fs_base: Cell::new(0),
     user_gs_base: Cell::new(0),
-    syscall_handler: Cell::new(0),
-    syscall_shim: Cell::new(0),
     id: 0,
     pcid_owners: [const { Cell::new(0) }; paging::PCID_COUNT as usize],
     tss: UnsafeCell::new(TaskStateSegment::new()),
@@ -107,45 +96,24 @@ impl PerCpu {
         self.id
     }
 
-    /// Registers who serves system calls until the next `enter_user`.
-    pub fn set_system_call_handler(&self, handler: u64, shim: u64) {
-        self.syscall_handler.set(handler);
-        self.syscall_shim.set(shim);
-    }
-
-    /// The system-call handler and shim registered now: like the resume point, they
-    /// belong to the running process and must follow it across switches (a process
-    /// switched out inside a fast-path call returns to its program without passing
-    /// through `enter_user` again).
-    pub fn system_call_handler(&self) -> (u64, u64) {
-        (self.syscall_handler.get(), self.syscall_shim.get())
-    }
-
-    /// Where the running process's kernel thread waits in `enter_user` while its
-    /// program runs (saved at a switch away, given back to `set_user_context`).
-    pub fn kernel_resume_point(&self) -> u64 {
-        self.kernel_resume_rsp.get()
-    }
-
-    /// Points the CPU at the kernel stack, FPU area and resume point of the process
-    /// about to run: interrupts from ring 3 (TSS.RSP0) and SYSCALL (the entry code)
-    /// will push its trap frame just below `stack_top`, its FPU state goes to
-    /// `fpu_area`, and a trap returns into its kernel thread at `resume_point` (0
-    /// for a thread that has not entered user mode yet: it sets it when it does).
-    /// The resume point must follow the process: the fast system-call path returns
-    /// to user mode without passing through `enter_user` again.
     /// Where the running process's trap frame is (0 before any process ran).
     pub fn trap_frame_address(&self) -> u64 {
         self.trap_frame.get()
     }
 
-    pub fn set_user_context(&self, stack_top: u64, fpu_area: u64, resume_point: u64) {
-        self.trap_frame.set(stack_top - super::frame::TRAP_FRAME_SIZE);
+    /// Points the CPU at the kernel stack and FPU area of the process about to run:
+    /// interrupts from ring 3 (TSS.RSP0) and SYSCALL (the entry code) will push its
+    /// trap frame just below `frame_end`, and its FPU state goes to `fpu_area`. The
+    /// entry code finds the rest (where its kernel thread resumes, its system-call
+    /// handler) in the header above the frame.
+    pub fn set_user_context(&self, frame_end: u64, fpu_area: u64) {
+        self.trap_frame.set(frame_end - super::frame::TRAP_FRAME_SIZE);
         self.fpu_area.set(fpu_area);
-        self.kernel_resume_rsp.set(resume_point);
+        // Kernel stacks are canonical by construction: truncating costs no check on
+        // this, every switch's, path.
         // SAFETY: the TSS belongs to this CPU; the CPU reads RSP0 only on an interrupt
         // from ring 3, which cannot happen while we are here with interrupts off.
-        unsafe { (*self.tss.get()).privilege_stack_table[0] = VirtAddr::new(stack_top) };
+        unsafe { (*self.tss.get()).privilege_stack_table[0] = VirtAddr::new_truncate(frame_end) };
     }
 }
 
