@@ -21,6 +21,7 @@ use spin::Mutex;
 use crate::arch::x86_64::percpu::PerCpu;
 use crate::arch::x86_64::switch::{self, KernelContext};
 use crate::arch::x86_64::{cpu, tls};
+use crate::mm::kstack;
 use crate::process::{self, Mode, Pid, Process, Stats};
 use crate::{time, trace};
 use kernel_core::sched::{Arrival, Scheduler};
@@ -147,6 +148,13 @@ pub fn current() -> Arc<Process> {
     current_pid().and_then(process::find).expect("called from a process's kernel thread")
 }
 
+/// Runs `f` with the process whose kernel thread is running on this CPU: like
+/// `current`, but borrowed from the kernel stack instead of looked up and counted,
+/// for the blocking and switching paths.
+fn with_current<R>(f: impl FnOnce(&Process) -> R) -> R {
+    kstack::with_running_process(f).expect("called from a process's kernel thread")
+}
+
 /// The pid of the process running on this CPU, None while it idles (an interrupt
 /// handler may run then).
 pub fn current_pid() -> Option<Pid> {
@@ -242,30 +250,26 @@ fn switch_away(me: &Process, leaving: Leaving) {
 /// The current process gives up the CPU but stays runnable (sched_yield, or the
 /// timer's preemption with `Arrival::Preempted`).
 pub fn yield_cpu(arrival: Arrival) {
-    let me = current();
-    switch_away(&me, Leaving::Requeued(arrival));
+    with_current(|me| switch_away(me, Leaving::Requeued(arrival)));
 }
 
 /// Blocks the current process until `wake_all(channel)`, or until a signal arrives
 /// (Err(Interrupted): the system call then fails with EINTR or restarts).
 pub fn block(channel: WaitChannel) -> Result<(), Interrupted> {
-    let me = current();
-    if me.signals.deliverable() {
-        return Err(Interrupted);
-    }
-    if wait_on(&me, channel) {
-        Err(Interrupted)
-    } else {
-        Ok(())
-    }
+    with_current(|me| {
+        if me.signals.deliverable() || wait_on(me, channel) {
+            Err(Interrupted)
+        } else {
+            Ok(())
+        }
+    })
 }
 
 /// Blocks the current process until `wake_all(channel)` or `interrupt`, whatever
 /// signals are pending: how a stopped process waits, which only SIGCONT and SIGKILL
 /// resume (its caller checks why it woke).
 pub fn block_ignoring_signals(channel: WaitChannel) {
-    let me = current();
-    wait_on(&me, channel);
+    with_current(|me| wait_on(me, channel));
 }
 
 /// Parks `me` on `channel` until it is woken; true if `interrupt` woke it.
@@ -380,11 +384,12 @@ fn wake_sleepers() {
 pub fn tick_while_running() {
     time::count_tick();
     wake_sleepers();
-    let me = current();
-    let expired = QUEUE.lock().policy().tick(me.pid);
-    if expired {
-        switch_away(&me, Leaving::Requeued(Arrival::Preempted));
-    }
+    with_current(|me| {
+        let expired = QUEUE.lock().policy().tick(me.pid);
+        if expired {
+            switch_away(me, Leaving::Requeued(Arrival::Preempted));
+        }
+    });
 }
 
 /// The timer ticked while the CPU idled.

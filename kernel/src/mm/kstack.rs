@@ -1,9 +1,10 @@
 //! Kernel stacks, one per process, in their own virtual region with an unmapped guard
 //! page below each, so an overflow faults instead of corrupting a neighbour.
 //!
-//! The top of each stack holds the entry code's header and the process's saved
-//! user state (see `arch::x86_64::entry`): the trap frame, and below it the FPU
-//! save area; the kernel thread's own frames grow down from below those.
+//! The top of each stack holds its owner (the process whose kernel thread runs on
+//! it), the entry code's header and the process's saved user state (see
+//! `arch::x86_64::entry`): the trap frame, and below it the FPU save area; the
+//! kernel thread's own frames grow down from below those.
 
 use alloc::vec::Vec;
 use core::mem::size_of;
@@ -13,11 +14,13 @@ use x86_64::structures::paging::PageTableFlags as Flags;
 
 use super::frame;
 use super::{kernel_tree, KERNEL_STACKS_BASE, PAGE_SIZE};
-use crate::arch::x86_64::entry::{StackHeader, STACK_HEADER_SIZE};
+use crate::arch::x86_64::entry::StackHeader;
 use crate::arch::x86_64::frame::{TrapFrame, TRAP_FRAME_SIZE};
 use crate::arch::x86_64::fpu;
 use crate::arch::x86_64::paging;
+use crate::arch::x86_64::percpu::PerCpu;
 use crate::arch::x86_64::switch::KernelContext;
+use crate::process::Process;
 
 /// 16 KiB of stack per process.
 const STACK_PAGES: u64 = 4;
@@ -30,6 +33,18 @@ struct Slots {
 }
 
 static SLOTS: Mutex<Slots> = Mutex::new(Slots { next_unused: 0, released: Vec::new() });
+
+/// What the top of a kernel stack holds above the trap frame: the entry code's
+/// header, then the stack's owner (null until `set_owner`).
+#[repr(C)]
+struct Crown {
+    entry: StackHeader,
+    owner: *const Process,
+}
+
+/// The room the crown takes (a multiple of 16: the trap frame below ends where
+/// the CPU's aligned interrupt push begins).
+const CROWN_SIZE: u64 = size_of::<Crown>().next_multiple_of(16) as u64;
 
 /// A process's kernel stack.
 pub struct KernelStack {
@@ -86,10 +101,10 @@ impl KernelStack {
         self.bottom() - PAGE_SIZE
     }
 
-    /// One past the trap frame, just below the entry code's header at the very
-    /// top: TSS.RSP0 while this process runs.
+    /// One past the trap frame, just below the crown at the very top: TSS.RSP0
+    /// while this process runs.
     pub fn frame_end(&self) -> u64 {
-        self.bottom() + STACK_PAGES * PAGE_SIZE - STACK_HEADER_SIZE
+        self.bottom() + STACK_PAGES * PAGE_SIZE - CROWN_SIZE
     }
 
     fn frame_address(&self) -> u64 {
@@ -112,11 +127,21 @@ impl KernelStack {
         // header, frame and FPU area lie inside it and do not overlap; the context
         // goes below the FPU area.
         unsafe {
-            (self.frame_end() as *mut StackHeader).write(StackHeader::new());
+            (self.frame_end() as *mut Crown).write(Crown { entry: StackHeader::new(), owner: core::ptr::null() });
             (self.frame_address() as *mut TrapFrame).write(*frame);
             core::ptr::copy_nonoverlapping(fpu_state.as_ptr(), self.fpu_area() as *mut u8, fpu_state.len());
             KernelContext::new(self.fpu_area(), entry)
         }
+    }
+
+    /// Records the process this stack belongs to, for `with_running_process`. Must
+    /// be called before the thread runs, with the process that owns this stack (and
+    /// so outlives every use of it).
+    pub fn set_owner(&self, owner: &Process) {
+        assert!(!self.claimed.load(Ordering::Relaxed), "a running kernel stack changing owner");
+        // SAFETY: the crown lies inside this mapped stack, which no thread runs on
+        // yet (not claimed), so nothing reads it meanwhile.
+        unsafe { (*(self.frame_end() as *mut Crown)).owner = owner };
     }
 
     /// Hands the saved user state to the process's kernel thread. Once only.
@@ -147,4 +172,36 @@ impl Drop for KernelStack {
         }
         SLOTS.lock().released.push(self.slot);
     }
+}
+
+/// Runs `f` with the process whose kernel thread is running on this CPU: the owner
+/// of the kernel stack the CPU is on, found without the process table (every
+/// blocking system call and every switch asks). None on a CPU's boot stack (its
+/// idle loop), or between the switch's `set_user_context` and its stack swap.
+///
+/// The stack is known as the one whose trap frame the per-CPU data names, checked
+/// to contain the stack pointer.
+#[inline(always)]
+pub fn with_running_process<R>(f: impl FnOnce(&Process) -> R) -> Option<R> {
+    let frame = PerCpu::this().trap_frame_address();
+    let rsp: u64;
+    // SAFETY: reads the stack pointer, nothing else.
+    unsafe { core::arch::asm!("mov {}, rsp", out(reg) rsp, options(nomem, nostack, preserves_flags)) };
+    // Below the frame and within the stack's pages under it (unsigned: a stack
+    // pointer above the frame wraps to a large distance).
+    const BELOW_FRAME: u64 = STACK_PAGES * PAGE_SIZE - CROWN_SIZE - TRAP_FRAME_SIZE;
+    if frame == 0 || frame.wrapping_sub(rsp) > BELOW_FRAME {
+        return None;
+    }
+    // SAFETY: the CPU runs on the stack whose frame `frame` is, so that stack is
+    // mapped, its crown (just above the frame) was written by `prepare` and
+    // `set_owner` before its thread first ran, and its owner is alive: it holds the
+    // stack, and the kernel thread running here keeps a reference to it (its
+    // `kernel_thread` frame, then the process table's zombie entry, which is
+    // reaped only after this thread switched away for good). The thread's frames
+    // above `f`'s stay put while it is switched out, so the reference holds for all
+    // of `f`.
+    // (A null owner, a stack whose `set_owner` was missed, reads as none.)
+    let owner = unsafe { (*((frame + TRAP_FRAME_SIZE) as *const Crown)).owner.as_ref() };
+    owner.map(f)
 }

@@ -359,6 +359,7 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
         exit_status: Mutex::new(None),
         exiting: AtomicBool::new(false),
     });
+    process.kernel_stack.set_owner(&process);
     let (process_group, session) = match table.entries.get_mut(&parent) {
         Some(parent_entry) => {
             parent_entry.children.push(pid);

@@ -267,10 +267,6 @@ pub struct StackHeader {
     shim: u64,
 }
 
-/// The header's room at the top of a kernel stack (a multiple of 16, so the trap
-/// frame below it ends where the CPU's aligned interrupt push begins).
-pub const STACK_HEADER_SIZE: u64 = core::mem::size_of::<StackHeader>() as u64;
-
 impl StackHeader {
     /// The header of a thread that has not entered user mode yet.
     pub const fn new() -> StackHeader {
