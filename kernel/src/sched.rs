@@ -321,13 +321,26 @@ pub fn wake_all(channel: WaitChannel) {
 fn wake_waiters(queue: &mut RunQueue, channel: WaitKey, pollers_too: bool) {
     let RunQueue { policy, blocked, waiting, .. } = queue;
     let policy = installed(policy);
+    let wakes = |waits_for: WaitKey| waits_for == channel || (pollers_too && waits_for.0 == WaitKind::Poll);
+    let wake = |policy: &mut dyn Scheduler, pid: Pid, waits_for: WaitKey| {
+        trace::record(pid, || What::Wake { wait: waits_for.0, interrupted: false });
+        policy.enqueue(pid, Arrival::Woken);
+    };
     *waiting = 0;
+    // Every transfer of a pipe ping-pong lands here with one process blocked, the
+    // one to wake: that case ends in the policy's call, with no loop state to keep
+    // across it.
+    if let [(pid, waits_for)] = blocked[..] {
+        if wakes(waits_for) {
+            blocked.clear();
+            return wake(policy, pid, waits_for);
+        }
+    }
     let mut kept = 0;
     for index in 0..blocked.len() {
         let (pid, waits_for) = blocked[index];
-        if waits_for == channel || (pollers_too && waits_for.0 == WaitKind::Poll) {
-            trace::record(pid, || What::Wake { wait: waits_for.0, interrupted: false });
-            policy.enqueue(pid, Arrival::Woken);
+        if wakes(waits_for) {
+            wake(policy, pid, waits_for);
         } else {
             blocked[kept] = blocked[index];
             kept += 1;

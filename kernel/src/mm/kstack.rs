@@ -188,17 +188,18 @@ pub fn with_running_process<R>(f: impl FnOnce(&Process) -> R) -> Option<R> {
     // SAFETY: reads the stack pointer, nothing else.
     unsafe { core::arch::asm!("mov {}, rsp", out(reg) rsp, options(nomem, nostack, preserves_flags)) };
     // Below the frame and within the stack's pages under it (unsigned: a stack
-    // pointer above the frame wraps to a large distance).
+    // pointer above the frame wraps to a large distance, as does any kernel stack
+    // pointer from frame 0, before any process ran).
     const BELOW_FRAME: u64 = STACK_PAGES * PAGE_SIZE - CROWN_SIZE - TRAP_FRAME_SIZE;
-    if frame == 0 || frame.wrapping_sub(rsp) > BELOW_FRAME {
+    if frame.wrapping_sub(rsp) > BELOW_FRAME {
         return None;
     }
     // SAFETY: the CPU runs on the stack whose frame `frame` is, so that stack is
     // mapped, its crown (just above the frame) was written by `prepare` and
     // `set_owner` before its thread first ran, and its owner is alive: it holds the
     // stack, and the kernel thread running here keeps a reference to it (its
-    // `kernel_thread` frame, then the process table's zombie entry, which is
-    // reaped only after this thread switched away for good). The thread's frames
+    // `kernel_thread` frame, then the process table's entry, which is reaped
+    // only after this thread switched away for good). The thread's frames
     // above `f`'s stay put while it is switched out, so the reference holds for all
     // of `f`.
     // (A null owner, a stack whose `set_owner` was missed, reads as none.)
