@@ -209,6 +209,11 @@ enum Leaving {
 /// Invariant: `me` is this CPU's current process, and the caller holds no lock.
 #[inline(always)]
 fn switch_away(me: &Process, leaving: Leaving) {
+    let reason = match leaving {
+        Leaving::Requeued(Arrival::Preempted) => SwitchReason::Preempted,
+        Leaving::Requeued(_) => SwitchReason::Yielded,
+        Leaving::Blocked(_) => SwitchReason::Blocked,
+    };
     let next = {
         let mut queue = QUEUE.lock();
         match leaving {
@@ -217,24 +222,31 @@ fn switch_away(me: &Process, leaving: Leaving) {
                 let key = channel.traced();
                 queue.blocked.push((me.pid, key));
                 queue.waiting |= summary_bit(key);
-                trace::record(me.pid, || What::Block { wait: key.0, detail: key.1 });
             }
         }
         let next = queue.policy().pick_next();
-        trace::record(me.pid, || What::Schedule { chosen: next.unwrap_or(0), queued: queue.policy().queued() as u64 });
+        // The switch's events, in order, under one test of the trace switch.
+        if trace::enabled() {
+            if let Leaving::Blocked(channel) = leaving {
+                let (wait, detail) = channel.traced();
+                trace::record(me.pid, || What::Block { wait, detail });
+            }
+            trace::record(me.pid, || What::Schedule { chosen: next.unwrap_or(0), queued: queue.policy().queued() as u64 });
+            if next != Some(me.pid) {
+                trace::record(me.pid, || What::Switch { to: next.unwrap_or(0), reason });
+            }
+        }
         next
     };
     if next == Some(me.pid) {
         return;
     }
-    let (counter, reason) = match leaving {
-        Leaving::Requeued(Arrival::Preempted) => (&me.stats.involuntary_switches, SwitchReason::Preempted),
-        Leaving::Requeued(_) => (&me.stats.voluntary_switches, SwitchReason::Yielded),
-        Leaving::Blocked(_) => (&me.stats.voluntary_switches, SwitchReason::Blocked),
+    let counter = match reason {
+        SwitchReason::Preempted => &me.stats.involuntary_switches,
+        _ => &me.stats.voluntary_switches,
     };
     Stats::add(counter, 1);
     let now = me.charge(Mode::Kernel);
-    trace::record(me.pid, || What::Switch { to: next.unwrap_or(0), reason });
     let next = next.and_then(process::find);
     let cpu = cpu_index();
     CURRENT[cpu].store(next.as_ref().map_or(IDLING, |next| next.pid), Ordering::Relaxed);
