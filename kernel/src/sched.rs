@@ -328,26 +328,39 @@ pub fn wake_all(channel: WaitChannel) {
 }
 
 /// `wake_all`'s scan, for when the summary says someone may wait on `channel`: wakes
-/// the entries that do, and recomputes the summary from the others, which it moves
-/// up in place, in order (one pass, never a shift per woken entry).
+/// the entries that do, in the order they blocked, and recomputes the summary from
+/// the others.
 fn wake_waiters(queue: &mut RunQueue, channel: WaitKey, pollers_too: bool) {
-    let RunQueue { policy, blocked, waiting, .. } = queue;
-    let policy = installed(policy);
     let wakes = |waits_for: WaitKey| waits_for == channel || (pollers_too && waits_for.0 == WaitKind::Poll);
-    let wake = |policy: &mut dyn Scheduler, pid: Pid, waits_for: WaitKey| {
-        trace::record(pid, || What::Wake { wait: waits_for.0, interrupted: false });
-        policy.enqueue(pid, Arrival::Woken);
-    };
-    *waiting = 0;
-    // Every transfer of a pipe ping-pong lands here with one process blocked, the
-    // one to wake: that case ends in the policy's call, with no loop state to keep
-    // across it.
-    if let [(pid, waits_for)] = blocked[..] {
+    // Every transfer of a pipe ping-pong lands here to wake one process, its
+    // partner, which blocked last: that case ends in the policy's call, with no
+    // loop state to keep across it. (A look at the last entry is all it costs
+    // the others.)
+    if let Some((&(pid, waits_for), others)) = queue.blocked.split_last() {
         if wakes(waits_for) {
-            blocked.clear();
-            return wake(policy, pid, waits_for);
+            let mut summary = 0;
+            if others.iter().all(|&(_, waits_for)| {
+                summary |= summary_bit(waits_for);
+                !wakes(waits_for)
+            }) {
+                queue.waiting = summary;
+                queue.blocked.pop();
+                return wake(queue.policy(), pid, waits_for);
+            }
         }
     }
+    wake_in_order(queue, wakes);
+}
+
+/// `wake_waiters`' general case: wakes the entries `wakes` picks and recomputes the
+/// summary from the others, which it moves up in place, in order (one pass, never
+/// a shift per woken entry). Out of line: its loop's registers would otherwise
+/// burden the common case.
+#[inline(never)]
+fn wake_in_order(queue: &mut RunQueue, wakes: impl Fn(WaitKey) -> bool) {
+    let RunQueue { policy, blocked, waiting, .. } = queue;
+    let policy = installed(policy);
+    *waiting = 0;
     let mut kept = 0;
     for index in 0..blocked.len() {
         let (pid, waits_for) = blocked[index];
@@ -360,6 +373,13 @@ fn wake_waiters(queue: &mut RunQueue, channel: WaitKey, pollers_too: bool) {
         }
     }
     blocked.truncate(kept);
+}
+
+/// Makes `pid`, which waited for `waits_for`, runnable again.
+#[inline(always)]
+fn wake(policy: &mut dyn Scheduler, pid: Pid, waits_for: WaitKey) {
+    trace::record(pid, || What::Wake { wait: waits_for.0, interrupted: false });
+    policy.enqueue(pid, Arrival::Woken);
 }
 
 /// Takes `pid` off whatever channel it is blocked on, whose kind it returns; None
