@@ -235,14 +235,12 @@ impl OpenFile {
     /// Open for reading (O_RDONLY or O_RDWR, not O_PATH). The flags are read
     /// once: every read and write asks.
     pub fn readable(&self) -> bool {
-        let status = self.status();
-        status & O_PATH == 0 && matches!(status & O_ACCMODE, O_RDONLY | O_RDWR)
+        readable(self.status())
     }
 
     /// Open for writing (O_WRONLY or O_RDWR, not O_PATH), as `readable`.
     pub fn writable(&self) -> bool {
-        let status = self.status();
-        status & O_PATH == 0 && matches!(status & O_ACCMODE, O_WRONLY | O_RDWR)
+        writable(self.status())
     }
 
     /// Reads and writes fail with EAGAIN rather than wait (O_NONBLOCK).
@@ -277,10 +275,11 @@ impl OpenFile {
     /// `read` straight into the caller's memory, for the files that can (see
     /// `File::read_to`); None for the others, which `read` serves.
     pub fn read_to(&self, out: &mut UserBuffer) -> Option<Result<usize, i64>> {
-        if !self.readable() {
+        let status = self.status();
+        if !readable(status) {
             return Some(Err(EBADF));
         }
-        self.file.read_to(out, self.nonblocking())
+        self.file.read_to(out, status & O_NONBLOCK != 0)
     }
 
     /// pread64: like read at `offset`, without using or moving the position; ESPIPE
@@ -314,10 +313,11 @@ impl OpenFile {
 
     /// `write` straight from the caller's memory, as `read_to`.
     pub fn write_from(&self, from: &UserBuffer) -> Option<Result<usize, i64>> {
-        if !self.writable() {
+        let status = self.status();
+        if !writable(status) {
             return Some(Err(EBADF));
         }
-        self.file.write_from(from, self.nonblocking())
+        self.file.write_from(from, status & O_NONBLOCK != 0)
     }
 
     /// lseek: moves the position `offset` from `whence` and returns it.
@@ -337,6 +337,16 @@ impl OpenFile {
         let mut position = self.position.lock();
         self.file.read_directory(&mut position, out)
     }
+}
+
+/// Status flags `status` allow reading (O_RDONLY or O_RDWR, not O_PATH).
+fn readable(status: u32) -> bool {
+    status & O_PATH == 0 && matches!(status & O_ACCMODE, O_RDONLY | O_RDWR)
+}
+
+/// Status flags `status` allow writing (O_WRONLY or O_RDWR, not O_PATH).
+fn writable(status: u32) -> bool {
+    status & O_PATH == 0 && matches!(status & O_ACCMODE, O_WRONLY | O_RDWR)
 }
 
 impl Drop for OpenFile {

@@ -34,6 +34,13 @@ fn file(context: &Context, fd: u64) -> Result<Arc<OpenFile>, i64> {
     context.process.files.lock().get(fd)
 }
 
+/// `file` for read and write, whose access check (`OpenFile::readable`,
+/// `writable`) refuses an O_PATH descriptor with the same EBADF: the lookup
+/// leaves that check to it.
+fn file_to_transfer(context: &Context, fd: u64) -> Result<Arc<OpenFile>, i64> {
+    context.process.files.lock().get_path(fd)
+}
+
 /// The total length of `buffers`, capped at MAX_RW_COUNT, after checking that each
 /// lies in user space.
 fn total_length(buffers: &[Iovec]) -> Result<u64, i64> {
@@ -230,7 +237,7 @@ fn never_blocks(file: &OpenFile) -> bool {
 /// read: see `OpenFile::read` (access mode, O_NONBLOCK, the position). Files that
 /// can (pipes) copy straight into the buffer, the others through the kernel.
 pub fn read(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Result<u64, i64> {
-    let file = file(context, fd)?;
+    let file = file_to_transfer(context, fd)?;
     let buffers = [Iovec { base: address, len: length }];
     let length = total_length(&buffers)? as usize;
     if let Some(result) = file.read_to(&mut UserBuffer::new(&context.process.memory, address, length)) {
@@ -241,7 +248,7 @@ pub fn read(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Res
 
 /// write: see `OpenFile::write`; as read, straight from the buffer for pipes.
 pub fn write(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Result<u64, i64> {
-    let file = file(context, fd)?;
+    let file = file_to_transfer(context, fd)?;
     let buffers = [Iovec { base: address, len: length }];
     let length = total_length(&buffers)? as usize;
     if let Some(result) = file.write_from(&UserBuffer::new(&context.process.memory, address, length)) {
