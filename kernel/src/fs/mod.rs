@@ -339,14 +339,16 @@ impl OpenFile {
     }
 }
 
-/// Status flags `status` allow reading (O_RDONLY or O_RDWR, not O_PATH).
+/// Status flags `status` allow reading (O_RDONLY or O_RDWR, not O_PATH). One
+/// mask and compare: with O_PATH set the masked value is neither.
 fn readable(status: u32) -> bool {
-    status & O_PATH == 0 && matches!(status & O_ACCMODE, O_RDONLY | O_RDWR)
+    matches!(status & (O_PATH | O_ACCMODE), O_RDONLY | O_RDWR)
 }
 
-/// Status flags `status` allow writing (O_WRONLY or O_RDWR, not O_PATH).
+/// Status flags `status` allow writing (O_WRONLY or O_RDWR, not O_PATH), as
+/// `readable`.
 fn writable(status: u32) -> bool {
-    status & O_PATH == 0 && matches!(status & O_ACCMODE, O_WRONLY | O_RDWR)
+    matches!(status & (O_PATH | O_ACCMODE), O_WRONLY | O_RDWR)
 }
 
 impl Drop for OpenFile {

@@ -53,6 +53,8 @@ impl Ring {
 
     /// Moves up to `count` bytes (at most `len`) from the front into `out`;
     /// returns how many `out` took (fewer: it refused the rest, which stays).
+    /// Inline: with a user buffer the copy is a few instructions (see `Sink`).
+    #[inline(always)]
     fn take(&mut self, out: &mut (impl Sink + ?Sized), count: usize) -> usize {
         if count == 0 {
             return 0;
@@ -69,7 +71,8 @@ impl Ring {
 
     /// Appends `count` bytes (at least one, fitting in `storage`: see `unused`)
     /// of `from`, from its byte `offset` on; returns how many it gave (fewer: it
-    /// refused the rest).
+    /// refused the rest). Inline, as `take`.
+    #[inline(always)]
     fn put(&mut self, from: &(impl Source + ?Sized), offset: usize, count: usize) -> usize {
         let size = self.storage.len();
         let tail = (self.head + self.len) & (size - 1);
@@ -115,6 +118,23 @@ impl State {
     fn wake_readers(&mut self, id: u64) {
         if core::mem::take(&mut self.readers_wait) {
             sched::wake_all(WaitChannel::PipeReadable(id));
+        }
+    }
+
+    /// Makes room in the buffer for `count` bytes (more than it has unused) if
+    /// the kernel heap can spare what a larger buffer takes (see `heap::spare`);
+    /// if not, the writer is to wait, and only what fits as it is goes in. Returns
+    /// how many bytes to write now. Out of line: most writes fit.
+    #[cold]
+    #[inline(never)]
+    fn make_room(&mut self, count: usize) -> usize {
+        let size = Ring::grown_size(self.bytes.len + count);
+        if crate::mm::heap::spare() < size {
+            self.writers_wait = true;
+            self.bytes.unused()
+        } else {
+            self.bytes.grow(size);
+            count
         }
     }
 
@@ -245,13 +265,13 @@ impl WriteEnd {
     /// (the rest of it) without waiting: EPIPE (and SIGPIPE) when no reader is
     /// left, else what it took (nothing when there is no room, or, if `whole`, not
     /// room for all of it).
+    #[inline(always)]
     fn try_write(&self, from: &(impl Source + ?Sized), offset: usize, wanted: usize, whole: bool) -> Result<Attempt, i64> {
         let pipe = &self.0;
         let mut state = pipe.state.lock();
         if !state.reader_open {
             drop(state);
-            signal::send(&sched::current(), SIGPIPE);
-            return Err(EPIPE);
+            return Err(broken_pipe());
         }
         let nothing = Attempt { taken: 0, fault: false };
         let room = CAPACITY - state.bytes.len;
@@ -263,21 +283,10 @@ impl WriteEnd {
             }
         }
         let mut count = room.min(wanted);
-        // A buffer that must grow takes kernel heap: only what the heap can spare
-        // (see `heap::spare`). Without it, what fits in the buffer as it is; and
-        // if that is nothing on an empty pipe, ENOMEM, as Linux's pipe_write when
-        // no page is left (waiting would not make room).
-        let unused = state.bytes.unused();
-        if count > unused {
-            let size = Ring::grown_size(state.bytes.len + count);
-            if crate::mm::heap::spare() < size {
-                count = unused;
-                state.writers_wait = true;
-                if count == 0 || (whole && count < wanted) {
-                    return if state.bytes.len == 0 { Err(ENOMEM) } else { Ok(nothing) };
-                }
-            } else {
-                state.bytes.grow(size);
+        if count > state.bytes.unused() {
+            count = state.make_room(count);
+            if count == 0 || (whole && count < wanted) {
+                return if state.bytes.len == 0 { Err(ENOMEM) } else { Ok(nothing) };
             }
         }
         if count == 0 {
@@ -293,13 +302,25 @@ impl WriteEnd {
     /// Writes all of `from`, waiting for room as often as needed unless
     /// `nonblocking` (then what fits now, all of it for a write of at most
     /// PIPE_BUF, or EAGAIN). A signal, the last reader leaving or a fault in
-    /// `from` ends it with the count so far (or the error).
+    /// `from` ends it with the count so far (or the error). The first attempt is
+    /// inline, the rest out of line, as for `ReadEnd::read_into`.
     fn write_from_source(&self, from: &(impl Source + ?Sized), nonblocking: bool) -> Result<usize, i64> {
+        let length = from.len();
+        match self.try_write(from, 0, length, length <= PIPE_BUF) {
+            Ok(attempt) if attempt.taken == length => Ok(length),
+            first => self.finish_write(from, nonblocking, first),
+        }
+    }
+
+    /// `write_from_source` after a first attempt that did not take everything.
+    #[inline(never)]
+    fn finish_write(&self, from: &(impl Source + ?Sized), nonblocking: bool, first: Result<Attempt, i64>) -> Result<usize, i64> {
         let length = from.len();
         let whole = length <= PIPE_BUF;
         let mut written = 0;
+        let mut attempt = first;
         loop {
-            let ended = match self.try_write(from, written, length - written, whole) {
+            let ended = match attempt {
                 Ok(attempt) => {
                     written += attempt.taken;
                     if written == length {
@@ -316,8 +337,17 @@ impl WriteEnd {
             if let Some(errno) = ended {
                 return if written > 0 { Ok(written) } else { Err(errno) };
             }
+            attempt = self.try_write(from, written, length - written, whole);
         }
     }
+}
+
+/// A write found no reader left: SIGPIPE for the writer, and the write's EPIPE.
+#[cold]
+#[inline(never)]
+fn broken_pipe() -> i64 {
+    signal::send(&sched::current(), SIGPIPE);
+    EPIPE
 }
 
 impl File for WriteEnd {

@@ -52,6 +52,12 @@ fn total_length(buffers: &[Iovec]) -> Result<u64, i64> {
     Ok(total.min(MAX_RW_COUNT))
 }
 
+/// `total_length` of one buffer, for read and write: no array to build.
+fn transfer_length(address: u64, length: u64) -> Result<u64, i64> {
+    check_user_range(address, length)?;
+    Ok(length.min(MAX_RW_COUNT))
+}
+
 /// Transfers up to this size use a buffer on the kernel stack (most of them: a
 /// pipe round trip moves one byte each way), larger ones one on the heap.
 const SMALL: usize = 128;
@@ -238,23 +244,21 @@ fn never_blocks(file: &OpenFile) -> bool {
 /// can (pipes) copy straight into the buffer, the others through the kernel.
 pub fn read(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Result<u64, i64> {
     let file = file_to_transfer(context, fd)?;
-    let buffers = [Iovec { base: address, len: length }];
-    let length = total_length(&buffers)? as usize;
-    if let Some(result) = file.read_to(&mut UserBuffer::new(&context.process.memory, address, length)) {
+    let length = transfer_length(address, length)?;
+    if let Some(result) = file.read_to(&mut UserBuffer::new(&context.process.memory, address, length as usize)) {
         return result.map(|count| count as u64);
     }
-    read_to_user(context, &buffers, never_blocks(&file), |buffer| file.read(buffer))
+    read_to_user(context, &[Iovec { base: address, len: length }], never_blocks(&file), |buffer| file.read(buffer))
 }
 
 /// write: see `OpenFile::write`; as read, straight from the buffer for pipes.
 pub fn write(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Result<u64, i64> {
     let file = file_to_transfer(context, fd)?;
-    let buffers = [Iovec { base: address, len: length }];
-    let length = total_length(&buffers)? as usize;
-    if let Some(result) = file.write_from(&UserBuffer::new(&context.process.memory, address, length)) {
+    let length = transfer_length(address, length)?;
+    if let Some(result) = file.write_from(&UserBuffer::new(&context.process.memory, address, length as usize)) {
         return result.map(|count| count as u64);
     }
-    write_from_user(context, &file, &buffers)
+    write_from_user(context, &file, &[Iovec { base: address, len: length }])
 }
 
 /// pread64: reads at `offset` without moving the position. EINVAL for a negative
