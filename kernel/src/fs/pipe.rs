@@ -8,6 +8,7 @@
 //! (`File::read_to`, `File::write_from`), holding the pipe's lock: one copy, and a
 //! bad buffer leaves the bytes where they were.
 
+use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -157,12 +158,12 @@ struct WriteEnd(Arc<Pipe>);
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// A new pipe: (read end, write end).
-pub fn create() -> (Arc<dyn File>, Arc<dyn File>) {
+pub fn create() -> (Box<dyn File>, Box<dyn File>) {
     let pipe = Arc::new(Pipe {
         id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         state: Mutex::new(State { bytes: Ring::default(), reader_open: true, writer_open: true, readers_wait: false, writers_wait: false }),
     });
-    (Arc::new(ReadEnd(pipe.clone())), Arc::new(WriteEnd(pipe)))
+    (Box::new(ReadEnd(pipe.clone())), Box::new(WriteEnd(pipe)))
 }
 
 impl Pipe {
