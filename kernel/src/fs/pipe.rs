@@ -60,8 +60,10 @@ impl Ring {
         if count == 0 {
             return 0;
         }
-        let first = count.min(self.storage.len() - self.head);
-        let mut taken = out.put(0, &self.storage[self.head..self.head + first]);
+        // Sliced from `head` first: the piece then needs no bounds check of its own.
+        let front = &self.storage[self.head..];
+        let first = count.min(front.len());
+        let mut taken = out.put(0, &front[..first]);
         if taken == first && first < count {
             taken += out.put(first, &self.storage[..count - first]);
         }
@@ -77,8 +79,10 @@ impl Ring {
     fn put(&mut self, from: &(impl Source + ?Sized), offset: usize, count: usize) -> usize {
         let size = self.storage.len();
         let tail = (self.head + self.len) & (size - 1);
-        let first = count.min(size - tail);
-        let mut given = from.get(offset, &mut self.storage[tail..tail + first]);
+        // As in `take`, one bounds check.
+        let back = &mut self.storage[tail..];
+        let first = count.min(back.len());
+        let mut given = from.get(offset, &mut back[..first]);
         if given == first && first < count {
             given += from.get(offset + first, &mut self.storage[..count - first]);
         }
