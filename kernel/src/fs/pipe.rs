@@ -119,6 +119,18 @@ struct State {
 }
 
 impl State {
+    /// Appends `count` bytes of `from` from its byte `offset` on (they fit: see
+    /// `Ring::put`) and wakes the readers of pipe `id` if any went in; returns
+    /// how many did.
+    #[inline(always)]
+    fn append(&mut self, from: &(impl Source + ?Sized), offset: usize, count: usize, id: u64) -> usize {
+        let taken = self.bytes.put(from, offset, count);
+        if taken > 0 {
+            self.wake_readers(id);
+        }
+        taken
+    }
+
     /// Wakes the readers and pollers if any may wait (see `readers_wait`).
     fn wake_readers(&mut self, id: u64) {
         if core::mem::take(&mut self.readers_wait) {
@@ -270,7 +282,6 @@ impl WriteEnd {
     /// (the rest of it) without waiting: EPIPE (and SIGPIPE) when no reader is
     /// left, else what it took (nothing when there is no room, or, if `whole`, not
     /// room for all of it).
-    #[inline(always)]
     fn try_write(&self, from: &(impl Source + ?Sized), offset: usize, wanted: usize, whole: bool) -> Result<Attempt, i64> {
         let pipe = &self.0;
         let mut state = pipe.state.lock();
@@ -297,35 +308,38 @@ impl WriteEnd {
         if count == 0 {
             return Ok(nothing);
         }
-        let taken = state.bytes.put(from, offset, count);
-        if taken > 0 {
-            state.wake_readers(pipe.id);
-        }
+        let taken = state.append(from, offset, count, pipe.id);
         Ok(Attempt { taken, fault: taken < count })
     }
 
     /// Writes all of `from`, waiting for room as often as needed unless
     /// `nonblocking` (then what fits now, all of it for a write of at most
     /// PIPE_BUF, or EAGAIN). A signal, the last reader leaving or a fault in
-    /// `from` ends it with the count so far (or the error). The first attempt is
-    /// inline, the rest out of line, as for `ReadEnd::read_into`.
+    /// `from` ends it with the count so far (or the error). A write that fits in
+    /// the buffer as it is (most: a reader keeps up) goes in here, in one piece;
+    /// the others in `write_in_attempts`, out of line, so that this one keeps
+    /// nothing in registers across a call it does not make.
     fn write_from_source(&self, from: &(impl Source + ?Sized), nonblocking: bool) -> Result<usize, i64> {
         let length = from.len();
-        match self.try_write(from, 0, length, length <= PIPE_BUF) {
-            Ok(attempt) if attempt.taken == length => Ok(length),
-            first => self.finish_write(from, nonblocking, first),
+        let pipe = &self.0;
+        let mut state = pipe.state.lock();
+        if state.reader_open && length > 0 && length <= state.bytes.unused() {
+            // As `write_in_attempts` would end: all of it, or a fault part-way.
+            let taken = state.append(from, 0, length, pipe.id);
+            return if taken == 0 { Err(EFAULT) } else { Ok(taken) };
         }
+        drop(state);
+        self.write_in_attempts(from, nonblocking)
     }
 
-    /// `write_from_source` after a first attempt that did not take everything.
+    /// `write_from_source` in general: attempt after attempt.
     #[inline(never)]
-    fn finish_write(&self, from: &(impl Source + ?Sized), nonblocking: bool, first: Result<Attempt, i64>) -> Result<usize, i64> {
+    fn write_in_attempts(&self, from: &(impl Source + ?Sized), nonblocking: bool) -> Result<usize, i64> {
         let length = from.len();
         let whole = length <= PIPE_BUF;
         let mut written = 0;
-        let mut attempt = first;
         loop {
-            let ended = match attempt {
+            let ended = match self.try_write(from, written, length - written, whole) {
                 Ok(attempt) => {
                     written += attempt.taken;
                     if written == length {
@@ -342,7 +356,6 @@ impl WriteEnd {
             if let Some(errno) = ended {
                 return if written > 0 { Ok(written) } else { Err(errno) };
             }
-            attempt = self.try_write(from, written, length - written, whole);
         }
     }
 }
