@@ -302,6 +302,8 @@ impl WriteEnd {
         if count > state.bytes.unused() {
             count = state.make_room(count);
             if count == 0 || (whole && count < wanted) {
+                // Nothing fits in an empty pipe: ENOMEM, as Linux's pipe_write
+                // when no page is left (waiting would not make room).
                 return if state.bytes.len == 0 { Err(ENOMEM) } else { Ok(nothing) };
             }
         }
