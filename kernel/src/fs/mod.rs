@@ -239,12 +239,13 @@ impl OpenFile {
     /// Open for reading (O_RDONLY or O_RDWR, not O_PATH). The flags are read
     /// once: every read and write asks.
     pub fn readable(&self) -> bool {
-        readable(self.status())
+        // One mask and compare: with O_PATH set the masked value is neither.
+        matches!(self.status() & (O_PATH | O_ACCMODE), O_RDONLY | O_RDWR)
     }
 
     /// Open for writing (O_WRONLY or O_RDWR, not O_PATH), as `readable`.
     pub fn writable(&self) -> bool {
-        writable(self.status())
+        matches!(self.status() & (O_PATH | O_ACCMODE), O_WRONLY | O_RDWR)
     }
 
     /// Reads and writes fail with EAGAIN rather than wait (O_NONBLOCK).
@@ -277,13 +278,10 @@ impl OpenFile {
     }
 
     /// `read` straight into the caller's memory, for the files that can (see
-    /// `File::read_to`); None for the others, which `read` serves.
+    /// `File::read_to`); None for the others, which `read` serves. The caller
+    /// has checked `readable` (before the buffer, as Linux does).
     pub fn read_to(&self, out: &mut UserBuffer) -> Option<Result<usize, i64>> {
-        let status = self.status();
-        if !readable(status) {
-            return Some(Err(EBADF));
-        }
-        self.file.read_to(out, status & O_NONBLOCK != 0)
+        self.file.read_to(out, self.nonblocking())
     }
 
     /// pread64: like read at `offset`, without using or moving the position; ESPIPE
@@ -315,13 +313,10 @@ impl OpenFile {
         }
     }
 
-    /// `write` straight from the caller's memory, as `read_to`.
+    /// `write` straight from the caller's memory, as `read_to` (the caller has
+    /// checked `writable`).
     pub fn write_from(&self, from: &UserBuffer) -> Option<Result<usize, i64>> {
-        let status = self.status();
-        if !writable(status) {
-            return Some(Err(EBADF));
-        }
-        self.file.write_from(from, status & O_NONBLOCK != 0)
+        self.file.write_from(from, self.nonblocking())
     }
 
     /// lseek: moves the position `offset` from `whence` and returns it.
@@ -341,18 +336,6 @@ impl OpenFile {
         let mut position = self.position.lock();
         self.file.read_directory(&mut position, out)
     }
-}
-
-/// Status flags `status` allow reading (O_RDONLY or O_RDWR, not O_PATH). One
-/// mask and compare: with O_PATH set the masked value is neither.
-fn readable(status: u32) -> bool {
-    matches!(status & (O_PATH | O_ACCMODE), O_RDONLY | O_RDWR)
-}
-
-/// Status flags `status` allow writing (O_WRONLY or O_RDWR, not O_PATH), as
-/// `readable`.
-fn writable(status: u32) -> bool {
-    matches!(status & (O_PATH | O_ACCMODE), O_WRONLY | O_RDWR)
 }
 
 impl Drop for OpenFile {

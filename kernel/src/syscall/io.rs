@@ -36,11 +36,17 @@ fn file(context: &Context, fd: u64) -> Result<Arc<OpenFile>, i64> {
     context.process.files.lock().get(fd)
 }
 
-/// `file` for read and write, whose access check (`OpenFile::readable`,
-/// `writable`) refuses an O_PATH descriptor with the same EBADF: the lookup
-/// leaves that check to it.
-fn file_to_transfer(context: &Context, fd: u64) -> Result<Arc<OpenFile>, i64> {
-    context.process.files.lock().get_path(fd)
+/// The open file of descriptor `fd` for read (`allowed`: `OpenFile::readable`)
+/// or write (`writable`): EBADF unless open for that, checked before the buffer
+/// as Linux's vfs_read and vfs_write do. The access check refuses an O_PATH
+/// descriptor with the same EBADF, so the lookup leaves that to it.
+fn file_to_transfer(context: &Context, fd: u64, allowed: fn(&OpenFile) -> bool) -> Result<Arc<OpenFile>, i64> {
+    let file = context.process.files.lock().get_path(fd)?;
+    if allowed(&file) {
+        Ok(file)
+    } else {
+        Err(EBADF)
+    }
 }
 
 /// The total length of `buffers`, capped at MAX_RW_COUNT, after checking that each
@@ -245,7 +251,7 @@ fn never_blocks(file: &OpenFile) -> bool {
 /// read: see `OpenFile::read` (access mode, O_NONBLOCK, the position). Files that
 /// can (pipes) copy straight into the buffer, the others through the kernel.
 pub fn read(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Result<u64, i64> {
-    let file = file_to_transfer(context, fd)?;
+    let file = file_to_transfer(context, fd, OpenFile::readable)?;
     let length = transfer_length(address, length)?;
     if let Some(result) = file.read_to(&mut UserBuffer::new(&context.process.memory, address, length as usize)) {
         return result.map(|count| count as u64);
@@ -255,7 +261,7 @@ pub fn read(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Res
 
 /// write: see `OpenFile::write`; as read, straight from the buffer for pipes.
 pub fn write(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Result<u64, i64> {
-    let file = file_to_transfer(context, fd)?;
+    let file = file_to_transfer(context, fd, OpenFile::writable)?;
     let length = transfer_length(address, length)?;
     if let Some(result) = file.write_from(&UserBuffer::new(&context.process.memory, address, length as usize)) {
         return result.map(|count| count as u64);
