@@ -85,7 +85,9 @@ fn write_with_null_and_kernel_pointers_is_efault_same_as_host() {
     assert_status(&output, 0);
     assert_stdout(
         &output,
-        "write(1, NULL, 5) = -1 EFAULT\nwrite(1, 0xffffffff80000000, 5) = -1 EFAULT\n",
+        "write(1, NULL, 5) = -1 EFAULT\nwrite(1, 0xffffffff80000000, 5) = -1 EFAULT\n\
+         read(pipe's write end, kernel, 5) = -1 EBADF\nwrite(pipe's read end, kernel, 5) = -1 EBADF\n\
+         read(O_PATH, kernel, 5) = -1 EBADF\nwrite(O_PATH, kernel, 5) = -1 EBADF\n",
     );
 }
 

@@ -16,7 +16,7 @@
 //! caught by `enter_user`, as a #GP of the program.
 
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicU8, Ordering};
 use spin::{Mutex, MutexGuard};
 
 use crate::arch::x86_64::frame::TrapFrame;
@@ -644,34 +644,52 @@ fn child_info(child: &Process, code: i32, status: i32) -> SigInfo {
 }
 
 /// A process's signal state behind its lock, with an atomic summary the system-call
-/// fast path reads without locking: whether something is deliverable. Every change
-/// to the state goes through a `lock()` guard, which refreshes the summary when it
-/// is dropped, so the summary is never stale once the lock is released.
+/// fast path reads without locking: whether something is deliverable, and whether
+/// the process is exiting. Every change to the state goes through a `lock()` guard,
+/// which refreshes the deliverable bit when it is dropped, so the summary is never
+/// stale once the lock is released; the exiting bit is set once and stays. One byte
+/// holds both so that after a system call one load tells whether the kernel must act.
 pub struct Signals {
     state: Mutex<SignalState>,
-    deliverable: AtomicBool,
+    attention: AtomicU8,
 }
+
+/// `Signals::attention`: a signal is deliverable (`SignalState::has_deliverable`).
+const DELIVERABLE: u8 = 1;
+/// `Signals::attention`: the process is exiting (`Process::begin_exit`).
+const EXITING: u8 = 2;
 
 impl Signals {
     pub fn new(state: SignalState) -> Signals {
-        let deliverable = AtomicBool::new(state.has_deliverable());
-        Signals { state: Mutex::new(state), deliverable }
+        let attention = AtomicU8::new(if state.has_deliverable() { DELIVERABLE } else { 0 });
+        Signals { state: Mutex::new(state), attention }
     }
 
     pub fn lock(&self) -> SignalsGuard<'_> {
-        SignalsGuard { state: self.state.lock(), deliverable: &self.deliverable }
+        SignalsGuard { state: self.state.lock(), attention: &self.attention }
     }
 
     /// `has_deliverable`, without taking the lock.
     pub fn deliverable(&self) -> bool {
-        self.deliverable.load(Ordering::Relaxed)
+        self.attention.load(Ordering::Relaxed) & DELIVERABLE != 0
+    }
+
+    /// Records that the process is exiting, for `needs_attention`.
+    pub fn set_exiting(&self) {
+        self.attention.fetch_or(EXITING, Ordering::Relaxed);
+    }
+
+    /// A signal is deliverable or the process is exiting (`Process::needs_attention`).
+    pub fn needs_attention(&self) -> bool {
+        self.attention.load(Ordering::Relaxed) != 0
     }
 }
 
-/// The locked signal state; refreshes `Signals::deliverable` when dropped.
+/// The locked signal state; refreshes the deliverable bit of `Signals::attention`
+/// when dropped.
 pub struct SignalsGuard<'a> {
     state: MutexGuard<'a, SignalState>,
-    deliverable: &'a AtomicBool,
+    attention: &'a AtomicU8,
 }
 
 impl core::ops::Deref for SignalsGuard<'_> {
@@ -688,7 +706,13 @@ impl core::ops::DerefMut for SignalsGuard<'_> {
 }
 
 impl Drop for SignalsGuard<'_> {
+    /// Read-modify-write, not a store: `set_exiting` does not take the lock, and
+    /// its bit must survive.
     fn drop(&mut self) {
-        self.deliverable.store(self.state.has_deliverable(), Ordering::Relaxed);
+        if self.state.has_deliverable() {
+            self.attention.fetch_or(DELIVERABLE, Ordering::Relaxed);
+        } else {
+            self.attention.fetch_and(!DELIVERABLE, Ordering::Relaxed);
+        }
     }
 }

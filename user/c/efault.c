@@ -1,7 +1,11 @@
 /* efault: hands write(2) a NULL buffer and a kernel address. The kernel must refuse
  * both with EFAULT rather than read the memory (or crash). Run with stdout on a pipe,
- * file or terminal: /dev/null accepts a write without looking at the buffer. */
+ * file or terminal: /dev/null accepts a write without looking at the buffer.
+ * Then the same kernel address to a read or write on a descriptor not open for it
+ * (the wrong end of a pipe, an O_PATH one): EBADF, which Linux checks first. */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -32,9 +36,33 @@ static void try_write(const char *what, const void *buf)
     fflush(stdout);
 }
 
+/* Print the result of a read or write `what` that returned `ret`. */
+static void report(const char *what, long ret)
+{
+    if (ret < 0)
+        printf("%s = %ld %s\n", what, ret, errno_name(errno));
+    else
+        printf("%s = %ld\n", what, ret);
+    fflush(stdout);
+}
+
 int main(void)
 {
+    void *kernel = (void *)0xffffffff80000000UL;
+    int fds[2];
+    int path;
+
     try_write("NULL", (void *)0);
-    try_write("0xffffffff80000000", (void *)0xffffffff80000000UL);
+    try_write("0xffffffff80000000", kernel);
+    if (pipe(fds) != 0 || (path = open("/", O_PATH)) < 0)
+        return 1;
+    errno = 0;
+    report("read(pipe's write end, kernel, 5)", syscall(SYS_read, fds[1], kernel, 5));
+    errno = 0;
+    report("write(pipe's read end, kernel, 5)", syscall(SYS_write, fds[0], kernel, 5));
+    errno = 0;
+    report("read(O_PATH, kernel, 5)", syscall(SYS_read, path, kernel, 5));
+    errno = 0;
+    report("write(O_PATH, kernel, 5)", syscall(SYS_write, path, kernel, 5));
     return 0;
 }

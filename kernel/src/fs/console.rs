@@ -9,7 +9,7 @@
 //! on COM2, and is not a tty for ioctls, as a pipe would not be on Linux.
 
 use alloc::collections::VecDeque;
-use alloc::sync::Arc;
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 use spin::{Lazy, Mutex, Once};
 
@@ -75,8 +75,8 @@ fn is_terminal() -> bool {
 }
 
 /// A console descriptor writing to `output`.
-pub fn open(output: Output) -> Arc<dyn File> {
-    Arc::new(Console { output })
+pub fn open(output: Output) -> Box<dyn File> {
+    Box::new(Console { output })
 }
 
 /// COM1 interrupt: passes the received bytes through the line discipline (terminal)

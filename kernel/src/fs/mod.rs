@@ -1,4 +1,4 @@
-//! Files and descriptors. A file is an `Arc<dyn File>`: the console, a pipe end, a
+//! Files and descriptors. A file is a `Box<dyn File>`: the console, a pipe end, a
 //! file, directory or device of the initrd. Opening one makes an open file
 //! description (`OpenFile`: the file, its status flags, its position); a process's
 //! descriptor table maps small integers to those. dup and fork share descriptions
@@ -10,6 +10,7 @@ pub mod initrd;
 pub mod open;
 pub mod pipe;
 
+use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
@@ -205,7 +206,10 @@ pub struct Descriptor {
 /// No file with a position is ever writable (the tree is read-only), so writes
 /// never use or move the position.
 pub struct OpenFile {
-    pub file: Arc<dyn File>,
+    /// Boxed, not shared: one open file description owns its file (descriptors
+    /// share the description), and a box's contents need no offset worked out
+    /// from the vtable's alignment on every call, as an `Arc<dyn>`'s do.
+    pub file: Box<dyn File>,
     status: AtomicU32,
     position: Mutex<u64>,
 }
@@ -213,7 +217,7 @@ pub struct OpenFile {
 impl OpenFile {
     /// A description of `file` with status flags `status` (an `OpenRequest`'s
     /// status, or an access mode such as O_RDWR), at position 0.
-    pub fn new(file: Arc<dyn File>, status: u32) -> Arc<OpenFile> {
+    pub fn new(file: Box<dyn File>, status: u32) -> Arc<OpenFile> {
         Arc::new(OpenFile { file, status: AtomicU32::new(status), position: Mutex::new(0) })
     }
 
@@ -235,14 +239,13 @@ impl OpenFile {
     /// Open for reading (O_RDONLY or O_RDWR, not O_PATH). The flags are read
     /// once: every read and write asks.
     pub fn readable(&self) -> bool {
-        let status = self.status();
-        status & O_PATH == 0 && matches!(status & O_ACCMODE, O_RDONLY | O_RDWR)
+        // One mask and compare: with O_PATH set the masked value is neither.
+        matches!(self.status() & (O_PATH | O_ACCMODE), O_RDONLY | O_RDWR)
     }
 
     /// Open for writing (O_WRONLY or O_RDWR, not O_PATH), as `readable`.
     pub fn writable(&self) -> bool {
-        let status = self.status();
-        status & O_PATH == 0 && matches!(status & O_ACCMODE, O_WRONLY | O_RDWR)
+        matches!(self.status() & (O_PATH | O_ACCMODE), O_WRONLY | O_RDWR)
     }
 
     /// Reads and writes fail with EAGAIN rather than wait (O_NONBLOCK).
@@ -275,11 +278,9 @@ impl OpenFile {
     }
 
     /// `read` straight into the caller's memory, for the files that can (see
-    /// `File::read_to`); None for the others, which `read` serves.
+    /// `File::read_to`); None for the others, which `read` serves. The caller
+    /// has checked `readable` (before the buffer, as Linux does).
     pub fn read_to(&self, out: &mut UserBuffer) -> Option<Result<usize, i64>> {
-        if !self.readable() {
-            return Some(Err(EBADF));
-        }
         self.file.read_to(out, self.nonblocking())
     }
 
@@ -312,11 +313,9 @@ impl OpenFile {
         }
     }
 
-    /// `write` straight from the caller's memory, as `read_to`.
+    /// `write` straight from the caller's memory, as `read_to` (the caller has
+    /// checked `writable`).
     pub fn write_from(&self, from: &UserBuffer) -> Option<Result<usize, i64>> {
-        if !self.writable() {
-            return Some(Err(EBADF));
-        }
         self.file.write_from(from, self.nonblocking())
     }
 

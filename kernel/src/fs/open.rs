@@ -3,6 +3,7 @@
 //! or an O_PATH handle. The tree is read-only: anything that would write to it
 //! fails with EROFS, after the errors Linux finds first.
 
+use alloc::boxed::Box;
 use alloc::sync::Arc;
 
 use super::console::{self, Output};
@@ -56,16 +57,16 @@ pub fn open(origin: Origin, path: &[u8], request: &OpenRequest) -> Result<Arc<Op
     }
     let kind = &tree.node(node).kind;
     if request.path_only {
-        return Ok(OpenFile::new(Arc::new(PathHandle(node)), request.status));
+        return Ok(OpenFile::new(Box::new(PathHandle(node)), request.status));
     }
-    let file: Arc<dyn File> = match kind {
+    let file: Box<dyn File> = match kind {
         NodeKind::Symlink(_) | NodeKind::SelfExe => return Err(ELOOP),
         NodeKind::Directory(_) if request.needs_write => return Err(EISDIR),
         NodeKind::File(_) if request.needs_write => return Err(EROFS),
-        NodeKind::Directory(_) => Arc::new(Directory(node)),
-        NodeKind::File(bytes) => Arc::new(RegularFile { node, bytes }),
+        NodeKind::Directory(_) => Box::new(Directory(node)),
+        NodeKind::File(bytes) => Box::new(RegularFile { node, bytes }),
         NodeKind::Device(Device::Console | Device::Tty) => console::open(Output::Terminal),
-        NodeKind::Device(device @ (Device::Null | Device::Zero)) => Arc::new(DataDevice { node, device: *device }),
+        NodeKind::Device(device @ (Device::Null | Device::Zero)) => Box::new(DataDevice { node, device: *device }),
     };
     Ok(OpenFile::new(file, request.status))
 }

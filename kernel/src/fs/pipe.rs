@@ -8,6 +8,7 @@
 //! (`File::read_to`, `File::write_from`), holding the pipe's lock: one copy, and a
 //! bad buffer leaves the bytes where they were.
 
+use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -53,12 +54,16 @@ impl Ring {
 
     /// Moves up to `count` bytes (at most `len`) from the front into `out`;
     /// returns how many `out` took (fewer: it refused the rest, which stays).
+    /// Inline: with a user buffer the copy is a few instructions (see `Sink`).
+    #[inline(always)]
     fn take(&mut self, out: &mut (impl Sink + ?Sized), count: usize) -> usize {
         if count == 0 {
             return 0;
         }
-        let first = count.min(self.storage.len() - self.head);
-        let mut taken = out.put(0, &self.storage[self.head..self.head + first]);
+        // Sliced from `head` first: the piece then needs no bounds check of its own.
+        let front = &self.storage[self.head..];
+        let first = count.min(front.len());
+        let mut taken = out.put(0, &front[..first]);
         if taken == first && first < count {
             taken += out.put(first, &self.storage[..count - first]);
         }
@@ -69,12 +74,15 @@ impl Ring {
 
     /// Appends `count` bytes (at least one, fitting in `storage`: see `unused`)
     /// of `from`, from its byte `offset` on; returns how many it gave (fewer: it
-    /// refused the rest).
+    /// refused the rest). Inline, as `take`.
+    #[inline(always)]
     fn put(&mut self, from: &(impl Source + ?Sized), offset: usize, count: usize) -> usize {
         let size = self.storage.len();
         let tail = (self.head + self.len) & (size - 1);
-        let first = count.min(size - tail);
-        let mut given = from.get(offset, &mut self.storage[tail..tail + first]);
+        // As in `take`, one bounds check.
+        let back = &mut self.storage[tail..];
+        let first = count.min(back.len());
+        let mut given = from.get(offset, &mut back[..first]);
         if given == first && first < count {
             given += from.get(offset + first, &mut self.storage[..count - first]);
         }
@@ -111,10 +119,39 @@ struct State {
 }
 
 impl State {
+    /// Appends `count` bytes of `from` from its byte `offset` on (they fit: see
+    /// `Ring::put`) and wakes the readers of pipe `id` if any went in; returns
+    /// how many did.
+    #[inline(always)]
+    fn append(&mut self, from: &(impl Source + ?Sized), offset: usize, count: usize, id: u64) -> usize {
+        let taken = self.bytes.put(from, offset, count);
+        if taken > 0 {
+            self.wake_readers(id);
+        }
+        taken
+    }
+
     /// Wakes the readers and pollers if any may wait (see `readers_wait`).
     fn wake_readers(&mut self, id: u64) {
         if core::mem::take(&mut self.readers_wait) {
             sched::wake_all(WaitChannel::PipeReadable(id));
+        }
+    }
+
+    /// Makes room in the buffer for `count` bytes (more than it has unused) if
+    /// the kernel heap can spare what a larger buffer takes (see `heap::spare`);
+    /// if not, the writer is to wait, and only what fits as it is goes in. Returns
+    /// how many bytes to write now. Out of line: most writes fit.
+    #[cold]
+    #[inline(never)]
+    fn make_room(&mut self, count: usize) -> usize {
+        let size = Ring::grown_size(self.bytes.len + count);
+        if crate::mm::heap::spare() < size {
+            self.writers_wait = true;
+            self.bytes.unused()
+        } else {
+            self.bytes.grow(size);
+            count
         }
     }
 
@@ -137,12 +174,12 @@ struct WriteEnd(Arc<Pipe>);
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// A new pipe: (read end, write end).
-pub fn create() -> (Arc<dyn File>, Arc<dyn File>) {
+pub fn create() -> (Box<dyn File>, Box<dyn File>) {
     let pipe = Arc::new(Pipe {
         id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         state: Mutex::new(State { bytes: Ring::default(), reader_open: true, writer_open: true, readers_wait: false, writers_wait: false }),
     });
-    (Arc::new(ReadEnd(pipe.clone())), Arc::new(WriteEnd(pipe)))
+    (Box::new(ReadEnd(pipe.clone())), Box::new(WriteEnd(pipe)))
 }
 
 impl Pipe {
@@ -250,8 +287,7 @@ impl WriteEnd {
         let mut state = pipe.state.lock();
         if !state.reader_open {
             drop(state);
-            signal::send(&sched::current(), SIGPIPE);
-            return Err(EPIPE);
+            return Err(broken_pipe());
         }
         let nothing = Attempt { taken: 0, fault: false };
         let room = CAPACITY - state.bytes.len;
@@ -263,38 +299,44 @@ impl WriteEnd {
             }
         }
         let mut count = room.min(wanted);
-        // A buffer that must grow takes kernel heap: only what the heap can spare
-        // (see `heap::spare`). Without it, what fits in the buffer as it is; and
-        // if that is nothing on an empty pipe, ENOMEM, as Linux's pipe_write when
-        // no page is left (waiting would not make room).
-        let unused = state.bytes.unused();
-        if count > unused {
-            let size = Ring::grown_size(state.bytes.len + count);
-            if crate::mm::heap::spare() < size {
-                count = unused;
-                state.writers_wait = true;
-                if count == 0 || (whole && count < wanted) {
-                    return if state.bytes.len == 0 { Err(ENOMEM) } else { Ok(nothing) };
-                }
-            } else {
-                state.bytes.grow(size);
+        if count > state.bytes.unused() {
+            count = state.make_room(count);
+            if count == 0 || (whole && count < wanted) {
+                // Nothing fits in an empty pipe: ENOMEM, as Linux's pipe_write
+                // when no page is left (waiting would not make room).
+                return if state.bytes.len == 0 { Err(ENOMEM) } else { Ok(nothing) };
             }
         }
         if count == 0 {
             return Ok(nothing);
         }
-        let taken = state.bytes.put(from, offset, count);
-        if taken > 0 {
-            state.wake_readers(pipe.id);
-        }
+        let taken = state.append(from, offset, count, pipe.id);
         Ok(Attempt { taken, fault: taken < count })
     }
 
     /// Writes all of `from`, waiting for room as often as needed unless
     /// `nonblocking` (then what fits now, all of it for a write of at most
     /// PIPE_BUF, or EAGAIN). A signal, the last reader leaving or a fault in
-    /// `from` ends it with the count so far (or the error).
+    /// `from` ends it with the count so far (or the error). A write that fits in
+    /// the buffer as it is (most: a reader keeps up) goes in here, in one piece;
+    /// the others in `write_in_attempts`, out of line, so that this one keeps
+    /// nothing in registers across a call it does not make.
     fn write_from_source(&self, from: &(impl Source + ?Sized), nonblocking: bool) -> Result<usize, i64> {
+        let length = from.len();
+        let pipe = &self.0;
+        let mut state = pipe.state.lock();
+        if state.reader_open && length > 0 && length <= state.bytes.unused() {
+            // As `write_in_attempts` would end: all of it, or a fault part-way.
+            let taken = state.append(from, 0, length, pipe.id);
+            return if taken == 0 { Err(EFAULT) } else { Ok(taken) };
+        }
+        drop(state);
+        self.write_in_attempts(from, nonblocking)
+    }
+
+    /// `write_from_source` in general: attempt after attempt.
+    #[inline(never)]
+    fn write_in_attempts(&self, from: &(impl Source + ?Sized), nonblocking: bool) -> Result<usize, i64> {
         let length = from.len();
         let whole = length <= PIPE_BUF;
         let mut written = 0;
@@ -318,6 +360,14 @@ impl WriteEnd {
             }
         }
     }
+}
+
+/// A write found no reader left: SIGPIPE for the writer, and the write's EPIPE.
+#[cold]
+#[inline(never)]
+fn broken_pipe() -> i64 {
+    signal::send(&sched::current(), SIGPIPE);
+    EPIPE
 }
 
 impl File for WriteEnd {

@@ -145,8 +145,9 @@ pub struct AddressSpace {
     tables: Vec<Frame>,
     /// The last user page the kernel translated (page, frame, flags): most system
     /// calls touch one buffer, often the same one again, and a small copy there
-    /// checks only this (`cached_bytes`).
-    last_translation: Option<(u64, Frame, Flags)>,
+    /// checks only this (`cached_bytes`). `no_translation()` when there is none: a
+    /// sentinel rather than an Option, so that check has no discriminant to test.
+    last_translation: (u64, Frame, Flags),
     /// The pages translated before it, each in the slot its page number picks
     /// (`translation_slot`), for calls that alternate between a few pages (a
     /// 4 KiB buffer spans two; a read and a write of two buffers, four). Both
@@ -174,7 +175,7 @@ impl AddressSpace {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             tree: PageTableTree(root.address()),
             tables: Vec::new(),
-            last_translation: None,
+            last_translation: no_translation(),
             translations: [None; TRANSLATION_SLOTS],
             regions: BTreeMap::new(),
             heap_start: 0,
@@ -379,7 +380,7 @@ impl AddressSpace {
     /// so they need no walk, no fault-in and no page loop.
     #[inline(always)]
     fn cached_bytes(&self, address: u64, length: usize, access: Access) -> Option<*mut u8> {
-        let (page, frame, flags) = self.last_translation?;
+        let (page, frame, flags) = self.last_translation;
         let offset = address.wrapping_sub(page);
         if offset >= PAGE_SIZE || length as u64 > PAGE_SIZE - offset || !allows(flags, Some(access)) {
             return None;
@@ -443,15 +444,13 @@ impl AddressSpace {
         }
         let page = address & !(PAGE_SIZE - 1);
         let slot = translation_slot(page);
-        let translation = match self.last_translation {
-            Some((cached, frame, flags)) if cached == page => Some((frame, flags)),
-            _ => match self.translations[slot] {
-                Some((cached, frame, flags)) if cached == page => Some((frame, flags)),
-                _ => self.tree.translate(page),
-            },
+        let translation = match (self.last_translation, self.translations[slot]) {
+            ((cached, frame, flags), _) if cached == page => Some((frame, flags)),
+            (_, Some((cached, frame, flags))) if cached == page => Some((frame, flags)),
+            _ => self.tree.translate(page),
         };
         if let Some((frame, flags)) = translation {
-            self.last_translation = Some((page, frame, flags));
+            self.last_translation = (page, frame, flags);
             self.translations[slot] = Some((page, frame, flags));
             if allows(flags, access) {
                 return Ok(frame);
@@ -703,7 +702,7 @@ impl AddressSpace {
 
     /// Drops the cached translations: an existing mapping is about to change.
     fn forget_translations(&mut self) {
-        self.last_translation = None;
+        self.last_translation = no_translation();
         self.translations = [None; TRANSLATION_SLOTS];
     }
 
@@ -811,6 +810,13 @@ const SHORT_COPY: usize = 8;
 /// Copies at least this many bytes 128 at a time (see `frame::copy_wide`).
 const WIDE_COPY: usize = 256;
 
+
+/// `AddressSpace::last_translation` when there is none: the last page of the
+/// address range, never a user page (`user_frame` never looks it up), and no
+/// access allowed, so `cached_bytes` refuses every address in it.
+fn no_translation() -> (u64, Frame, Flags) {
+    (!(PAGE_SIZE - 1), Frame::from_address(0), Flags::empty())
+}
 
 /// Translations an address space keeps (a power of two).
 const TRANSLATION_SLOTS: usize = 4;

@@ -112,8 +112,6 @@ pub struct Process {
     pub nice: AtomicI8,
     /// Set once the process has decided to exit; its thread leaves `trap::serve`.
     exit_status: Mutex<Option<ExitStatus>>,
-    /// `exit_status` is set (read without the lock by the fast path).
-    exiting: AtomicBool,
 }
 
 /// Descriptive state, changed rarely.
@@ -157,7 +155,7 @@ impl Process {
         let mut exit = self.exit_status.lock();
         if exit.is_none() {
             *exit = Some(status);
-            self.exiting.store(true, Ordering::Relaxed);
+            self.signals.set_exiting();
         }
     }
 
@@ -168,7 +166,7 @@ impl Process {
     /// Whether the kernel must act before the program continues: a signal to
     /// deliver or an exit to carry out.
     pub fn needs_attention(&self) -> bool {
-        self.exiting.load(Ordering::Relaxed) || self.signals.deliverable()
+        self.signals.needs_attention()
     }
 
     pub fn name(&self) -> String {
@@ -357,7 +355,6 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
         interrupted: AtomicBool::new(false),
         nice: AtomicI8::new(nice),
         exit_status: Mutex::new(None),
-        exiting: AtomicBool::new(false),
     });
     process.kernel_stack.set_owner(&process);
     let (process_group, session) = match table.entries.get_mut(&parent) {

@@ -23,15 +23,30 @@ const MAX_RW_COUNT: u64 = 0x7fff_f000;
 /// Linux's access_ok: the whole buffer must lie in user space, or the call fails
 /// with EFAULT before doing anything (a blocking read must not wait first).
 pub(super) fn check_user_range(address: u64, length: u64) -> Result<(), i64> {
-    match address.checked_add(length) {
-        Some(end) if end <= USER_END => Ok(()),
-        _ => Err(EFAULT),
+    // Compared with what is left above `address`: no sum that could wrap to test.
+    if address <= USER_END && length <= USER_END - address {
+        Ok(())
+    } else {
+        Err(EFAULT)
     }
 }
 
 /// The open file of descriptor `fd` (not an O_PATH one: EBADF).
 fn file(context: &Context, fd: u64) -> Result<Arc<OpenFile>, i64> {
     context.process.files.lock().get(fd)
+}
+
+/// The open file of descriptor `fd` for read (`allowed`: `OpenFile::readable`)
+/// or write (`writable`): EBADF unless open for that, checked before the buffer
+/// as Linux's vfs_read and vfs_write do. The access check refuses an O_PATH
+/// descriptor with the same EBADF, so the lookup leaves that to it.
+fn file_to_transfer(context: &Context, fd: u64, allowed: fn(&OpenFile) -> bool) -> Result<Arc<OpenFile>, i64> {
+    let file = context.process.files.lock().get_path(fd)?;
+    if allowed(&file) {
+        Ok(file)
+    } else {
+        Err(EBADF)
+    }
 }
 
 /// The total length of `buffers`, capped at MAX_RW_COUNT, after checking that each
@@ -43,6 +58,12 @@ fn total_length(buffers: &[Iovec]) -> Result<u64, i64> {
         total = total.saturating_add(buffer.len);
     }
     Ok(total.min(MAX_RW_COUNT))
+}
+
+/// `total_length` of one buffer, for read and write: no array to build.
+fn transfer_length(address: u64, length: u64) -> Result<u64, i64> {
+    check_user_range(address, length)?;
+    Ok(length.min(MAX_RW_COUNT))
 }
 
 /// Transfers up to this size use a buffer on the kernel stack (most of them: a
@@ -230,24 +251,22 @@ fn never_blocks(file: &OpenFile) -> bool {
 /// read: see `OpenFile::read` (access mode, O_NONBLOCK, the position). Files that
 /// can (pipes) copy straight into the buffer, the others through the kernel.
 pub fn read(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Result<u64, i64> {
-    let file = file(context, fd)?;
-    let buffers = [Iovec { base: address, len: length }];
-    let length = total_length(&buffers)? as usize;
-    if let Some(result) = file.read_to(&mut UserBuffer::new(&context.process.memory, address, length)) {
+    let file = file_to_transfer(context, fd, OpenFile::readable)?;
+    let length = transfer_length(address, length)?;
+    if let Some(result) = file.read_to(&mut UserBuffer::new(&context.process.memory, address, length as usize)) {
         return result.map(|count| count as u64);
     }
-    read_to_user(context, &buffers, never_blocks(&file), |buffer| file.read(buffer))
+    read_to_user(context, &[Iovec { base: address, len: length }], never_blocks(&file), |buffer| file.read(buffer))
 }
 
 /// write: see `OpenFile::write`; as read, straight from the buffer for pipes.
 pub fn write(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Result<u64, i64> {
-    let file = file(context, fd)?;
-    let buffers = [Iovec { base: address, len: length }];
-    let length = total_length(&buffers)? as usize;
-    if let Some(result) = file.write_from(&UserBuffer::new(&context.process.memory, address, length)) {
+    let file = file_to_transfer(context, fd, OpenFile::writable)?;
+    let length = transfer_length(address, length)?;
+    if let Some(result) = file.write_from(&UserBuffer::new(&context.process.memory, address, length as usize)) {
         return result.map(|count| count as u64);
     }
-    write_from_user(context, &file, &buffers)
+    write_from_user(context, &file, &[Iovec { base: address, len: length }])
 }
 
 /// pread64: reads at `offset` without moving the position. EINVAL for a negative
