@@ -25,12 +25,8 @@ use std::time::SystemTime;
 const TRIPLE: &str = "x86_64-unknown-linux-gnu";
 
 fn main() {
-    let manifest_dir =
-        PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let root = manifest_dir
-        .parent()
-        .expect("cli/ lives in the workspace root")
-        .to_path_buf();
+    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = manifest_dir.parent().expect("cli/ lives in the workspace root").to_path_buf();
     let target = root.join("target");
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
 
@@ -44,10 +40,7 @@ fn main() {
     cargo_build(&cargo, &root.join("kernel"), &kernel_target, "the kernel");
     let kernel = release_dir(&root.join("kernel"), &kernel_target).join("kernel");
     if !kernel.is_file() {
-        fail(&format!(
-            "the kernel build succeeded but {} does not exist",
-            kernel.display()
-        ));
+        fail(&format!("the kernel build succeeded but {} does not exist", kernel.display()));
     }
     println!("cargo:rustc-env=TIMESHARE_KERNEL={}", kernel.display());
 
@@ -63,18 +56,12 @@ fn main() {
         );
     }
     let user_bin_dir = release_dir(&user, &user_target);
-    println!(
-        "cargo:rustc-env=TIMESHARE_USER_BIN_DIR={}",
-        user_bin_dir.display()
-    );
+    println!("cargo:rustc-env=TIMESHARE_USER_BIN_DIR={}", user_bin_dir.display());
 
     // 3. The C user programs.
     let user_c_dir = target.join("user-c");
     build_c_programs(&root, &user_c_dir);
-    println!(
-        "cargo:rustc-env=TIMESHARE_USER_C_DIR={}",
-        user_c_dir.display()
-    );
+    println!("cargo:rustc-env=TIMESHARE_USER_C_DIR={}", user_c_dir.display());
 }
 
 /// Tell cargo which sources the nested builds depend on. A directory given to
@@ -83,13 +70,7 @@ fn main() {
 /// a sub-workspace appear are named even when missing (cargo then reruns this script on
 /// every build until they exist, which is what we want while `user/` is being written).
 fn watch_sources(dir: &Path) {
-    for always in [
-        "Cargo.toml",
-        "Cargo.lock",
-        ".cargo/config.toml",
-        "build.rs",
-        "c",
-    ] {
+    for always in ["Cargo.toml", "Cargo.lock", ".cargo/config.toml", "build.rs", "c"] {
         let path = dir.join(always);
         if path.exists() || always == "Cargo.toml" {
             println!("cargo:rerun-if-changed={}", path.display());
@@ -143,22 +124,14 @@ fn leaks_into_nested_cargo(name: &str) -> bool {
         "PROFILE",
         "DEBUG",
     ];
-    const PREFIXES: &[&str] = &[
-        "CARGO_CFG_",
-        "CARGO_FEATURE_",
-        "CARGO_PKG_",
-        "CARGO_MANIFEST_",
-        "DEP_",
-    ];
+    const PREFIXES: &[&str] = &["CARGO_CFG_", "CARGO_FEATURE_", "CARGO_PKG_", "CARGO_MANIFEST_", "DEP_"];
     if EXACT.contains(&name) || PREFIXES.iter().any(|p| name.starts_with(p)) {
         return true;
     }
     // Per-target flags given for the host build (`CARGO_TARGET_<TRIPLE>_RUSTFLAGS`,
     // `..._LINKER`, `..._RUNNER`): the kernel uses the same triple but its own flags.
     if let Some(rest) = name.strip_prefix("CARGO_TARGET_") {
-        return rest.ends_with("_RUSTFLAGS")
-            || rest.ends_with("_LINKER")
-            || rest.ends_with("_RUNNER");
+        return rest.ends_with("_RUSTFLAGS") || rest.ends_with("_LINKER") || rest.ends_with("_RUNNER");
     }
     false
 }
@@ -167,21 +140,13 @@ fn leaks_into_nested_cargo(name: &str) -> bool {
 /// script with the child's output when it fails.
 fn cargo_build(cargo: &OsString, workspace: &Path, target_dir: &Path, what: &str) {
     let mut cmd = Command::new(cargo);
-    cmd.current_dir(workspace)
-        .arg("build")
-        .arg("--release")
-        .arg("--target-dir")
-        .arg(target_dir);
+    cmd.current_dir(workspace).arg("build").arg("--release").arg("--target-dir").arg(target_dir);
     for (name, _) in env::vars_os() {
         if name.to_str().is_some_and(leaks_into_nested_cargo) {
             cmd.env_remove(&name);
         }
     }
-    let shown = format!(
-        "cd {} && cargo build --release --target-dir {}",
-        workspace.display(),
-        target_dir.display()
-    );
+    let shown = format!("cd {} && cargo build --release --target-dir {}", workspace.display(), target_dir.display());
     let output = run(&mut cmd, what, &shown);
     // The nested cargo reports on stderr; keep it in this script's stderr (cargo shows it
     // with -vv or on failure). Never let it reach our stdout: cargo parses that.
@@ -207,10 +172,7 @@ fn names_build_target(config: &str) -> bool {
     for line in config.lines() {
         let line = line.split('#').next().unwrap_or("").trim();
         if line.starts_with('[') {
-            table = line
-                .trim_matches(|c| c == '[' || c == ']')
-                .trim()
-                .to_string();
+            table = line.trim_matches(|c| c == '[' || c == ']').trim().to_string();
             continue;
         }
         let Some((key, _)) = line.split_once('=') else {
@@ -238,8 +200,7 @@ fn build_c_programs(root: &Path, out_dir: &Path) {
         Err(_) => Vec::new(),
     };
     sources.sort();
-    fs::create_dir_all(out_dir)
-        .unwrap_or_else(|e| fail(&format!("cannot create {}: {e}", out_dir.display())));
+    fs::create_dir_all(out_dir).unwrap_or_else(|e| fail(&format!("cannot create {}: {e}", out_dir.display())));
     if sources.is_empty() {
         return;
     }
@@ -264,25 +225,16 @@ fn build_c_programs(root: &Path, out_dir: &Path) {
             continue;
         }
         let mut cmd = Command::new(&musl_gcc);
-        cmd.current_dir(root)
-            .args(["-static", "-O2", "-o"])
-            .arg(&output)
-            .arg(format!("user/c/{source}"));
-        let shown = format!(
-            "musl-gcc -static -O2 -o {} user/c/{source}",
-            output.display()
-        );
+        cmd.current_dir(root).args(["-static", "-O2", "-o"]).arg(&output).arg(format!("user/c/{source}"));
+        let shown = format!("musl-gcc -static -O2 -o {} user/c/{source}", output.display());
         let out = run(&mut cmd, &format!("user/c/{source}"), &shown);
         eprint!("{}", String::from_utf8_lossy(&out.stderr));
     }
 }
 
 fn find_musl_gcc() -> Option<PathBuf> {
-    let on_path = env::var_os("PATH").and_then(|path| {
-        env::split_paths(&path)
-            .map(|dir| dir.join("musl-gcc"))
-            .find(|candidate| candidate.is_file())
-    });
+    let on_path = env::var_os("PATH")
+        .and_then(|path| env::split_paths(&path).map(|dir| dir.join("musl-gcc")).find(|candidate| candidate.is_file()));
     on_path.or_else(|| Some(PathBuf::from("/usr/bin/musl-gcc")).filter(|p| p.is_file()))
 }
 
@@ -308,16 +260,11 @@ fn newest_mtime(dir: &Path) -> Option<SystemTime> {
 /// Run a command to completion with its output captured; fail the build script, showing
 /// that output, when it cannot start or exits unsuccessfully.
 fn run(cmd: &mut Command, what: &str, shown: &str) -> Output {
-    let output = cmd
-        .output()
-        .unwrap_or_else(|e| fail(&format!("building {what}: cannot run `{shown}`: {e}")));
+    let output = cmd.output().unwrap_or_else(|e| fail(&format!("building {what}: cannot run `{shown}`: {e}")));
     if !output.status.success() {
         eprintln!("{}", String::from_utf8_lossy(&output.stdout));
         eprintln!("{}", String::from_utf8_lossy(&output.stderr));
-        fail(&format!(
-            "building {what} failed ({}): `{shown}` (its output is above)",
-            output.status
-        ));
+        fail(&format!("building {what} failed ({}): `{shown}` (its output is above)", output.status));
     }
     output
 }

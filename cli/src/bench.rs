@@ -79,7 +79,9 @@ impl Mode {
 
     fn describe(self) -> &'static str {
         match self {
-            Mode::Icount => "QEMU -icount shift=0,sleep=off: guest time counts instructions (1 ns = 1 instruction); deterministic",
+            Mode::Icount => {
+                "QEMU -icount shift=0,sleep=off: guest time counts instructions (1 ns = 1 instruction); deterministic"
+            }
             Mode::Tcg => "plain TCG: guest time follows the host's wall clock; noisy",
         }
     }
@@ -141,20 +143,42 @@ const fn row(name: &'static str, group: &'static str, unit: &'static str, what: 
 
 /// Every row, in the program's order (`bench --list`; a unit test keeps them equal).
 pub const ROWS: &[Row] = &[
-    Row { goal: Some(Goal::BelowNs(20e6)), ..row("boot", "boot", "ns", "kernel start to the first user instruction (CLOCK_MONOTONIC first thing in main)") },
+    Row {
+        goal: Some(Goal::BelowNs(20e6)),
+        ..row("boot", "boot", "ns", "kernel start to the first user instruction (CLOCK_MONOTONIC first thing in main)")
+    },
     row("boot-poweron", "boot", "ns", "machine reset to the first user instruction, firmware included (the TSC)"),
-    Row { goal: Some(Goal::Ratio(0.2)), ..row("null-syscall", "null-syscall", "ns", "getpid by an inline SYSCALL instruction") },
+    Row {
+        goal: Some(Goal::Ratio(0.2)),
+        ..row("null-syscall", "null-syscall", "ns", "getpid by an inline SYSCALL instruction")
+    },
     row("write-devnull", "write-devnull", "ns", "write(2) of 1 byte to /dev/null"),
     row("pipe-write-read-4k", "pipe-4k", "ns", "write 4 KiB into a pipe, read it back (one process)"),
     row("pipe-read-4k", "pipe-4k", "ns", "the read alone (TSC around it, less an empty TSC pair)"),
     row("yield-switch", "yield-switch", "ns", "sched_yield ping-pong of 2 processes: per switch"),
-    Row { goal: Some(Goal::Ratio(0.15)), ..row("pipe-pingpong", "pipe-pingpong", "ns", "1 byte there and back between 2 processes over 2 pipes: round trip") },
+    Row {
+        goal: Some(Goal::Ratio(0.15)),
+        ..row(
+            "pipe-pingpong",
+            "pipe-pingpong",
+            "ns",
+            "1 byte there and back between 2 processes over 2 pipes: round trip",
+        )
+    },
     row("lat-ctx-2", "lat-ctx", "ns", "a token around a ring of 2 processes through pipes: per hop"),
     row("lat-ctx-4", "lat-ctx", "ns", "the same, 4 processes: per hop"),
     row("lat-ctx-8", "lat-ctx", "ns", "the same, 8 processes: per hop"),
     row("lat-ctx-16", "lat-ctx", "ns", "the same, 16 processes: per hop"),
-    Row { goal: Some(Goal::Ratio(0.15)), ..row("fork-exit-wait", "fork-exit-wait", "ns", "fork, the child _exits, the parent waits") },
-    row("fork-exec-wait", "fork-exec-wait", "ns", "fork, the child execs the bench binary (exits at once), the parent waits"),
+    Row {
+        goal: Some(Goal::Ratio(0.15)),
+        ..row("fork-exit-wait", "fork-exit-wait", "ns", "fork, the child _exits, the parent waits")
+    },
+    row(
+        "fork-exec-wait",
+        "fork-exec-wait",
+        "ns",
+        "fork, the child execs the bench binary (exits at once), the parent waits",
+    ),
     row("signal-roundtrip", "signal-roundtrip", "ns", "kill(self) with a handler: delivery, handler, sigreturn"),
     row("timer-tick-share", "timer-tick", "%", "share of the CPU a lone spinner loses (default quantum / HZ)"),
     row("timer-tick-rate", "timer-tick", "Hz", "interruptions of the spinner per second"),
@@ -367,15 +391,17 @@ fn run_timeshare(mode: Mode, scale: f64, only: &[String], timeout: Duration) -> 
 }
 
 /// Linux: QEMU with the program as /init, its console on QEMU's stdout.
-fn run_linux(kernel: &linux::Kernel, qemu: &Path, initrd: &Path, mode: Mode, scale: f64, only: &[String], timeout: Duration) -> RunResult {
+fn run_linux(
+    kernel: &linux::Kernel,
+    qemu: &Path,
+    initrd: &Path,
+    mode: Mode,
+    scale: f64,
+    only: &[String],
+    timeout: Duration,
+) -> RunResult {
     let mut command = Command::new(qemu);
-    command.args(linux::qemu_arguments(
-        &kernel.vmlinuz,
-        initrd,
-        256,
-        mode == Mode::Icount,
-        &program_args(scale, only),
-    ));
+    command.args(linux::qemu_arguments(&kernel.vmlinuz, initrd, 256, mode == Mode::Icount, &program_args(scale, only)));
     drive(command, &format!("{} linux", mode.name()), timeout)
 }
 
@@ -490,9 +516,8 @@ impl Report {
             lines.push(cells);
         }
         let columns = lines[0].len();
-        let widths: Vec<usize> = (0..columns)
-            .map(|c| lines.iter().map(|l| l[c].chars().count()).max().unwrap_or(0))
-            .collect();
+        let widths: Vec<usize> =
+            (0..columns).map(|c| lines.iter().map(|l| l[c].chars().count()).max().unwrap_or(0)).collect();
         for (i, line) in lines.iter().enumerate() {
             let mut text = String::new();
             for (c, cell) in line.iter().enumerate() {
@@ -606,7 +631,10 @@ pub fn main(args: BenchArgs) -> u8 {
     let started = Instant::now();
     let bench = program();
     if !bench.is_file() {
-        eprintln!("timeshare bench: {} was not built (cli/build.rs builds user/c/bench.c with musl-gcc)", bench.display());
+        eprintln!(
+            "timeshare bench: {} was not built (cli/build.rs builds user/c/bench.c with musl-gcc)",
+            bench.display()
+        );
         return 125;
     }
     let qemu = match crate::qemu::find() {
@@ -621,10 +649,8 @@ pub fn main(args: BenchArgs) -> u8 {
         Some(mode) => vec![mode],
         None => vec![Mode::Icount, Mode::Tcg],
     };
-    let rows: Vec<&'static Row> = ROWS
-        .iter()
-        .filter(|r| args.only.is_empty() || args.only.iter().any(|o| o == r.name || o == r.group))
-        .collect();
+    let rows: Vec<&'static Row> =
+        ROWS.iter().filter(|r| args.only.is_empty() || args.only.iter().any(|o| o == r.name || o == r.group)).collect();
     let timeout = Duration::from_secs(args.timeout.unwrap_or(if args.quick { 300 } else { 1800 }));
 
     let linux: Result<linux::Kernel, String> = if args.quick || args.no_linux {
@@ -635,7 +661,9 @@ pub fn main(args: BenchArgs) -> u8 {
         linux::obtain(&mut |message| eprintln!("timeshare bench: {message}"))
     };
     match &linux {
-        Ok(kernel) => eprintln!("timeshare bench: reference Linux {} ({})", kernel.describe(), kernel.vmlinuz.display()),
+        Ok(kernel) => {
+            eprintln!("timeshare bench: reference Linux {} ({})", kernel.describe(), kernel.vmlinuz.display())
+        }
         Err(reason) if !(args.quick || args.no_linux) => {
             eprintln!("timeshare bench: the reference Linux cannot be had: {reason}");
             eprintln!("timeshare bench: timeshare's figures only");
@@ -694,7 +722,8 @@ pub fn main(args: BenchArgs) -> u8 {
         let _ = std::fs::remove_file(initrd);
     }
 
-    let report = Report { date: utc_now(), qemu: qemu_version, linux, scale, modes, rows, runs, elapsed: started.elapsed() };
+    let report =
+        Report { date: utc_now(), qemu: qemu_version, linux, scale, modes, rows, runs, elapsed: started.elapsed() };
     print!("{}", report.table());
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&report.json()).expect("JSON of plain values");
@@ -746,9 +775,7 @@ fn format_ratio(ratio: f64) -> String {
 
 /// Now, in UTC, as `2025-01-31T12:00:00Z`.
 fn utc_now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs()) as i64;
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
     let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // Civil from days (Howard Hinnant's algorithm).
     let z = days + 719_468;
@@ -760,12 +787,7 @@ fn utc_now() -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rest / 3600,
-        rest / 60 % 60,
-        rest % 60
-    )
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rest / 3600, rest / 60 % 60, rest % 60)
 }
 
 #[cfg(test)]

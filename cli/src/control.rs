@@ -127,10 +127,9 @@ impl TraceRecord {
             }
         };
         match fields.len() {
-            2 if fields.contains_key("ring") => Some(TraceRecord::Ring {
-                physical: number("ring")?,
-                capacity: u32::try_from(number("events")?).ok()?,
-            }),
+            2 if fields.contains_key("ring") => {
+                Some(TraceRecord::Ring { physical: number("ring")?, capacity: u32::try_from(number("events")?).ok()? })
+            }
             2 => Some(TraceRecord::Totals { recorded: number("events")?, dropped: number("dropped")? }),
             _ => None,
         }
@@ -164,8 +163,17 @@ impl Summary {
             let ms = |ns: u64| ns as f64 / 1e6;
             table.push_str(&format!(
                 "{:>5} {:>5}  {:<12}  {:<9} {:>8.1} {:>8.1}  {:>9} / {:<9}  {:>8}  {:>6}  {:>8}\n",
-                process.pid, process.ppid, process.name, end, ms(process.user_ns), ms(process.system_ns),
-                process.voluntary, process.involuntary, process.syscalls, process.faults, process.peak_kib
+                process.pid,
+                process.ppid,
+                process.name,
+                end,
+                ms(process.user_ns),
+                ms(process.system_ns),
+                process.voluntary,
+                process.involuntary,
+                process.syscalls,
+                process.faults,
+                process.peak_kib
             ));
         }
         table
@@ -220,7 +228,13 @@ mod tests {
         let mut summary = Summary::default();
         summary.add(&Record::Process(record));
         let table = summary.process_table();
-        assert!(table.lines().nth(1).is_some_and(|row| row.contains("my prog") && row.contains("exit 0") && row.contains("183.0")), "{table}");
+        assert!(
+            table
+                .lines()
+                .nth(1)
+                .is_some_and(|row| row.contains("my prog") && row.contains("exit 0") && row.contains("183.0")),
+            "{table}"
+        );
     }
 
     #[test]
@@ -234,7 +248,13 @@ mod tests {
             Record::Trace(TraceRecord::Totals { recorded: 123, dropped: 4 })
         );
         assert_eq!(Record::parse("trace unavailable"), Record::Trace(TraceRecord::Unavailable));
-        for bad in ["trace", "trace ring=x events=1", "trace events=1", "trace ring=0x10 events=1 extra=2", "trace unavailable now"] {
+        for bad in [
+            "trace",
+            "trace ring=x events=1",
+            "trace events=1",
+            "trace ring=0x10 events=1 extra=2",
+            "trace unavailable now",
+        ] {
             assert!(matches!(Record::parse(bad), Record::Other(_)), "{bad}");
         }
         let mut summary = Summary::default();
@@ -268,12 +288,7 @@ mod tests {
         }
         assert_eq!(
             s,
-            Summary {
-                end: Some(ProgramEnd::Exited(3)),
-                panicked: false,
-                processes: Vec::new(),
-                trace_totals: None,
-            }
+            Summary { end: Some(ProgramEnd::Exited(3)), panicked: false, processes: Vec::new(), trace_totals: None }
         );
         s.add(&Record::Panic);
         assert!(s.panicked);

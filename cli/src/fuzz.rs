@@ -58,11 +58,27 @@ pub struct FuzzArgs {
 /// One line of the fuzzer's output.
 #[derive(Debug, PartialEq)]
 pub enum Line {
-    Spawn { worker: u32, gen: u32, pid: u32 },
+    Spawn {
+        worker: u32,
+        gen: u32,
+        pid: u32,
+    },
     /// Calls done so far, the total, and each worker's (generation, calls reported).
-    Progress { done: u64, total: u64, workers: Vec<(u32, u64)> },
-    Invariant { name: String, ok: bool, detail: String },
-    Done { calls: u64, deaths: u64, watchdog: u64 },
+    Progress {
+        done: u64,
+        total: u64,
+        workers: Vec<(u32, u64)>,
+    },
+    Invariant {
+        name: String,
+        ok: bool,
+        detail: String,
+    },
+    Done {
+        calls: u64,
+        deaths: u64,
+        watchdog: u64,
+    },
     Other,
 }
 
@@ -94,7 +110,11 @@ pub fn parse_line(line: &str) -> Option<Line> {
             ok: *words.get(2)? == "ok",
             detail: words.get(3..).map(|rest| rest.join(" ")).unwrap_or_default(),
         },
-        "done" => Line::Done { calls: field(&words, "calls")?, deaths: field(&words, "deaths")?, watchdog: field(&words, "watchdog")? },
+        "done" => Line::Done {
+            calls: field(&words, "calls")?,
+            deaths: field(&words, "deaths")?,
+            watchdog: field(&words, "watchdog")?,
+        },
         _ => Line::Other,
     })
 }
@@ -160,7 +180,8 @@ pub fn main(args: FuzzArgs) -> u8 {
 
 fn fuzz(args: &FuzzArgs) -> Result<u8, String> {
     let fuzz = program();
-    let fuzz_bytes = std::fs::read(&fuzz).map_err(|e| format!("{}: {e} (it is built from user/c/fuzz.c)", fuzz.display()))?;
+    let fuzz_bytes =
+        std::fs::read(&fuzz).map_err(|e| format!("{}: {e} (it is built from user/c/fuzz.c)", fuzz.display()))?;
     let dir = std::env::temp_dir().join(format!("timeshare-fuzz-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let garbage = garbage_files(&dir, &fuzz_bytes).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -301,10 +322,17 @@ fn fuzz(args: &FuzzArgs) -> Result<u8, String> {
         );
     }
     for (name, ok, detail) in &observed.invariants {
-        println!("  invariant {name}: {}{}", if *ok { "held" } else { "FAILED" }, if detail.is_empty() { String::new() } else { format!(" ({detail})") });
+        println!(
+            "  invariant {name}: {}{}",
+            if *ok { "held" } else { "FAILED" },
+            if detail.is_empty() { String::new() } else { format!(" ({detail})") }
+        );
     }
     if survived {
-        println!("timeshare fuzz: the kernel survived {} calls with seed {}; every invariant held", args.calls, args.seed);
+        println!(
+            "timeshare fuzz: the kernel survived {} calls with seed {}; every invariant held",
+            args.calls, args.seed
+        );
         return Ok(0);
     }
 
@@ -335,7 +363,10 @@ fn fuzz(args: &FuzzArgs) -> Result<u8, String> {
     }
     let kernel_lines: Vec<&str> = kernel_log.lines().collect();
     if !kernel_lines.is_empty() {
-        println!("  the kernel log ends with{}:", args.log.as_ref().map_or(String::new(), |path| format!(" (all of it in {})", path.display())));
+        println!(
+            "  the kernel log ends with{}:",
+            args.log.as_ref().map_or(String::new(), |path| format!(" (all of it in {})", path.display()))
+        );
         for line in &kernel_lines[kernel_lines.len().saturating_sub(30)..] {
             println!("    {line}");
         }
@@ -370,19 +401,36 @@ fn print_last_calls(fuzz: &Path, seed: u64, observed: &Observed, kernel_log: &st
     let blamed = report.and_then(|(pid, ..)| observed.workers.iter().find(|(p, ..)| *p == pid).copied());
     let replay = |worker: usize, gen: u32, from: u64, count: u64| -> Option<Vec<String>> {
         let output = Command::new(fuzz)
-            .args(["print", &seed.to_string(), &worker.to_string(), &gen.to_string(), &from.to_string(), &count.to_string()])
+            .args([
+                "print",
+                &seed.to_string(),
+                &worker.to_string(),
+                &gen.to_string(),
+                &from.to_string(),
+                &count.to_string(),
+            ])
             .output()
             .ok()
             .filter(|output| output.status.success())?;
-        Some(String::from_utf8_lossy(&output.stdout).lines().map(|line| line.trim_start_matches("fuzz:").trim().to_string()).collect())
+        Some(
+            String::from_utf8_lossy(&output.stdout)
+                .lines()
+                .map(|line| line.trim_start_matches("fuzz:").trim().to_string())
+                .collect(),
+        )
     };
     if let (Some((pid, worker, gen)), Some((_, number, argument))) = (blamed, report) {
         let name = number.and_then(|number| kernel_core::abi::sysno::name(number as usize));
-        println!("  the kernel was serving pid {pid}{}: worker {worker}, generation {gen}", name.map_or(String::new(), |name| format!(", in {name}")));
+        println!(
+            "  the kernel was serving pid {pid}{}: worker {worker}, generation {gen}",
+            name.map_or(String::new(), |name| format!(", in {name}"))
+        );
         let from = workers.get(worker as usize).filter(|(g, _)| *g == gen).map_or(0, |&(_, at)| at);
         if let (Some(name), Some(calls)) = (name, replay(worker as usize, gen, from, 4096)) {
             let wanted = (format!(" {name}("), argument.map(|value| format!("{value:#x}")));
-            let found = calls.iter().position(|line| line.contains(&wanted.0) && wanted.1.as_ref().is_none_or(|value| line.contains(value.as_str())));
+            let found = calls.iter().position(|line| {
+                line.contains(&wanted.0) && wanted.1.as_ref().is_none_or(|value| line.contains(value.as_str()))
+            });
             if let Some(found) = found {
                 println!("  its calls up to the one the kernel failed in:");
                 for line in &calls[found.saturating_sub(15)..=found] {
@@ -405,7 +453,10 @@ fn print_last_calls(fuzz: &Path, seed: u64, observed: &Observed, kernel_log: &st
                     println!("    {line}");
                 }
             }
-            None => println!("  (cannot replay worker {index}'s calls here: `{} print ...` does not run on this host)", fuzz.display()),
+            None => println!(
+                "  (cannot replay worker {index}'s calls here: `{} print ...` does not run on this host)",
+                fuzz.display()
+            ),
         }
     }
 }
@@ -442,8 +493,14 @@ mod tests {
             parse_line("fuzz: invariant free-memory FAIL baseline=1 after=2"),
             Some(Line::Invariant { name: "free-memory".into(), ok: false, detail: "baseline=1 after=2".into() })
         );
-        assert_eq!(parse_line("fuzz: invariant console ok"), Some(Line::Invariant { name: "console".into(), ok: true, detail: String::new() }));
-        assert_eq!(parse_line("fuzz: done calls=20000 deaths=24 watchdog=6"), Some(Line::Done { calls: 20000, deaths: 24, watchdog: 6 }));
+        assert_eq!(
+            parse_line("fuzz: invariant console ok"),
+            Some(Line::Invariant { name: "console".into(), ok: true, detail: String::new() })
+        );
+        assert_eq!(
+            parse_line("fuzz: done calls=20000 deaths=24 watchdog=6"),
+            Some(Line::Done { calls: 20000, deaths: 24, watchdog: 6 })
+        );
         assert_eq!(parse_line("fuzz: ended w=1 gen=0 pid=5 exit 0 after=64"), Some(Line::Other));
         assert_eq!(parse_line("something else"), None);
     }

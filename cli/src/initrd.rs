@@ -5,12 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The directories every initrd has.
-const STANDARD_DIRS: &[(&str, u32)] = &[
-    ("bin", 0o755),
-    ("dev", 0o755),
-    ("tmp", 0o1777),
-    ("etc", 0o755),
-];
+const STANDARD_DIRS: &[(&str, u32)] = &[("bin", 0o755), ("dev", 0o755), ("tmp", 0o1777), ("etc", 0o755)];
 
 /// One `--add HOST[:GUEST]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,10 +38,7 @@ impl AddSpec {
             }
         };
         normalize_guest(&guest).map_err(|e| format!("`{spec}`: {e}"))?;
-        Ok(AddSpec {
-            host: PathBuf::from(host),
-            guest,
-        })
+        Ok(AddSpec { host: PathBuf::from(host), guest })
     }
 }
 
@@ -57,13 +49,8 @@ pub fn normalize_guest(guest: &str) -> Result<String, String> {
         return Err(format!("GUEST `{guest}` must be an absolute path"));
     };
     let parts: Vec<&str> = relative.split('/').collect();
-    if parts
-        .iter()
-        .any(|p| p.is_empty() || *p == "." || *p == "..")
-    {
-        return Err(format!(
-            "GUEST `{guest}` must name a file: no empty, `.` or `..` components, no trailing `/`"
-        ));
+    if parts.iter().any(|p| p.is_empty() || *p == "." || *p == "..") {
+        return Err(format!("GUEST `{guest}` must name a file: no empty, `.` or `..` components, no trailing `/`"));
     }
     Ok(parts.join("/"))
 }
@@ -103,26 +90,15 @@ impl Initrd {
             parent.push_str(dir);
             match self.entries.get(&parent) {
                 None => {
-                    self.entries
-                        .insert(parent.clone(), Entry::Dir { mode: 0o755 });
+                    self.entries.insert(parent.clone(), Entry::Dir { mode: 0o755 });
                 }
                 Some(Entry::Dir { .. }) => {}
-                Some(Entry::File { .. }) => {
-                    return Err(format!(
-                        "/{parent} is a file in the initrd, not a directory"
-                    ))
-                }
+                Some(Entry::File { .. }) => return Err(format!("/{parent} is a file in the initrd, not a directory")),
             }
         }
         match self.entries.get(&path) {
             None => {
-                self.entries.insert(
-                    path,
-                    Entry::File {
-                        mode: mode & 0o7777,
-                        data,
-                    },
-                );
+                self.entries.insert(path, Entry::File { mode: mode & 0o7777, data });
                 Ok(())
             }
             Some(Entry::Dir { .. }) => Err(format!("{guest} is a directory in the initrd")),
@@ -157,47 +133,23 @@ mod tests {
     fn add_spec_with_and_without_guest() {
         assert_eq!(
             AddSpec::parse("/bin/busybox:/bin/sh").unwrap(),
-            AddSpec {
-                host: "/bin/busybox".into(),
-                guest: "/bin/sh".into()
-            }
+            AddSpec { host: "/bin/busybox".into(), guest: "/bin/sh".into() }
         );
         assert_eq!(
             AddSpec::parse("data/x.txt").unwrap(),
-            AddSpec {
-                host: "data/x.txt".into(),
-                guest: "/bin/x.txt".into()
-            }
+            AddSpec { host: "data/x.txt".into(), guest: "/bin/x.txt".into() }
         );
-        assert_eq!(
-            AddSpec::parse("a:b:/etc/motd").unwrap(),
-            AddSpec {
-                host: "a:b".into(),
-                guest: "/etc/motd".into()
-            }
-        );
+        assert_eq!(AddSpec::parse("a:b:/etc/motd").unwrap(), AddSpec { host: "a:b".into(), guest: "/etc/motd".into() });
         // No `/` after the colon: the whole argument is the host path.
         assert_eq!(
             AddSpec::parse("odd:name").unwrap(),
-            AddSpec {
-                host: "odd:name".into(),
-                guest: "/bin/odd:name".into()
-            }
+            AddSpec { host: "odd:name".into(), guest: "/bin/odd:name".into() }
         );
     }
 
     #[test]
     fn bad_add_specs() {
-        for spec in [
-            ":/bin/x",
-            "",
-            "x:/",
-            "x:/bin/",
-            "x:/bin/../etc",
-            "x:/a//b",
-            "/",
-            "..",
-        ] {
+        for spec in [":/bin/x", "", "x:/", "x:/bin/", "x:/bin/../etc", "x:/a//b", "/", ".."] {
             assert!(AddSpec::parse(spec).is_err(), "{spec:?}");
         }
     }
@@ -206,22 +158,10 @@ mod tests {
     fn parents_are_created_and_clashes_refused() {
         let mut initrd = Initrd::new();
         initrd.add_file("/bin/hello", 0o755, b"x".to_vec()).unwrap();
-        initrd
-            .add_file("/usr/share/doc/readme", 0o644, b"y".to_vec())
-            .unwrap();
+        initrd.add_file("/usr/share/doc/readme", 0o644, b"y".to_vec()).unwrap();
         assert_eq!(
             initrd.paths(),
-            [
-                "bin",
-                "bin/hello",
-                "dev",
-                "etc",
-                "tmp",
-                "usr",
-                "usr/share",
-                "usr/share/doc",
-                "usr/share/doc/readme"
-            ]
+            ["bin", "bin/hello", "dev", "etc", "tmp", "usr", "usr/share", "usr/share/doc", "usr/share/doc/readme"]
         );
         assert!(initrd.add_file("/bin/hello", 0o755, vec![]).is_err());
         assert!(initrd.add_file("/bin", 0o755, vec![]).is_err());
@@ -232,12 +172,8 @@ mod tests {
     fn the_archive_is_what_the_kernel_reads() {
         use kernel_core::cpio::{entries, S_IFDIR, S_IFREG};
         let mut initrd = Initrd::new();
-        initrd
-            .add_file("/bin/hello", 0o755, b"\x7fELF...".to_vec())
-            .unwrap();
-        initrd
-            .add_file("/etc/motd", 0o100644, b"hi\n".to_vec())
-            .unwrap();
+        initrd.add_file("/bin/hello", 0o755, b"\x7fELF...".to_vec()).unwrap();
+        initrd.add_file("/etc/motd", 0o100644, b"hi\n".to_vec()).unwrap();
         let archive = initrd.pack().unwrap();
         let read: Vec<(String, u32, Vec<u8>)> = entries(&archive)
             .map(|e| e.map(|e| (e.path.to_string(), e.mode, e.data.to_vec())))

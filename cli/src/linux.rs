@@ -43,11 +43,7 @@ impl Kernel {
         }
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("vmlinuz");
         let release = name.strip_prefix("vmlinuz-").unwrap_or(name).to_string();
-        Ok(Kernel {
-            vmlinuz: path.to_path_buf(),
-            release,
-            package: None,
-        })
+        Ok(Kernel { vmlinuz: path.to_path_buf(), release, package: None })
     }
 }
 
@@ -100,10 +96,7 @@ fn current_package() -> Result<String, String> {
         .map(|p| p.trim().trim_matches(|c| c == '<' || c == '>').to_string())
         .find(|p| p.starts_with("linux-image-") && p.ends_with("-cloud-amd64"))
         .ok_or_else(|| {
-            format!(
-                "apt-cache does not know {META_PACKAGE} (run `apt-get update` first?){}",
-                tail_of(&output.stderr)
-            )
+            format!("apt-cache does not know {META_PACKAGE} (run `apt-get update` first?){}", tail_of(&output.stderr))
         })
 }
 
@@ -113,15 +106,8 @@ fn cached(dir: &Path) -> Option<Kernel> {
         return None;
     }
     let release = dir.file_name()?.to_str()?.to_string();
-    let package = fs::read_to_string(dir.join("version"))
-        .ok()
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty());
-    Some(Kernel {
-        vmlinuz,
-        release,
-        package,
-    })
+    let package = fs::read_to_string(dir.join("version")).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    Some(Kernel { vmlinuz, release, package })
 }
 
 fn newest_cached(cache: &Path) -> Option<Kernel> {
@@ -160,10 +146,7 @@ fn fetch_into(package: &str, release: &str, cache: &Path, scratch: &Path) -> Res
     let deb = fs::read_dir(scratch)
         .ok()
         .and_then(|entries| {
-            entries
-                .filter_map(|e| e.ok())
-                .map(|e| e.path())
-                .find(|p| p.extension().is_some_and(|x| x == "deb"))
+            entries.filter_map(|e| e.ok()).map(|e| e.path()).find(|p| p.extension().is_some_and(|x| x == "deb"))
         })
         .ok_or_else(|| format!("`apt-get download {package}` failed{}", tail_of(&output.stderr)))?;
     let version = Command::new("dpkg-deb")
@@ -257,10 +240,32 @@ pub fn initramfs(program: &[u8]) -> Vec<u8> {
 /// The QEMU arguments that boot `kernel` with `initrd` like timeshare's machine (same
 /// CPU model, memory, one CPU, TCG), the console (ttyS0) on QEMU's stdout, and
 /// `init_args` as init's arguments (after `--` on the kernel command line).
-pub fn qemu_arguments(kernel: &Path, initrd: &Path, memory_mib: u32, icount: bool, init_args: &[String]) -> Vec<OsString> {
+pub fn qemu_arguments(
+    kernel: &Path,
+    initrd: &Path,
+    memory_mib: u32,
+    icount: bool,
+    init_args: &[String],
+) -> Vec<OsString> {
     let mut args: Vec<OsString> = [
-        "-M", "pc", "-cpu", "max", "-accel", "tcg", "-m", &format!("{memory_mib}M"), "-smp", "1",
-        "-display", "none", "-no-reboot", "-nodefaults", "-monitor", "none", "-serial", "stdio",
+        "-M",
+        "pc",
+        "-cpu",
+        "max",
+        "-accel",
+        "tcg",
+        "-m",
+        &format!("{memory_mib}M"),
+        "-smp",
+        "1",
+        "-display",
+        "none",
+        "-no-reboot",
+        "-nodefaults",
+        "-monitor",
+        "none",
+        "-serial",
+        "stdio",
     ]
     .iter()
     .map(OsString::from)
@@ -292,9 +297,8 @@ mod tests {
     #[test]
     fn the_initramfs_is_newc_with_init_and_devices() {
         let archive = initramfs(b"\x7fELF-ish");
-        let entries: Vec<_> = kernel_core::cpio::entries(&archive)
-            .collect::<Result<Vec<_>, _>>()
-            .expect("a valid newc archive");
+        let entries: Vec<_> =
+            kernel_core::cpio::entries(&archive).collect::<Result<Vec<_>, _>>().expect("a valid newc archive");
         let names: Vec<&str> = entries.iter().map(|e| e.path).collect();
         assert_eq!(names, ["dev", "dev/console", "dev/null", "init"]);
         assert_eq!(entries[3].data, b"\x7fELF-ish");

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use kernel_core::cmdline::{self, ConsoleMode, Switch, KernelOptions, SchedPolicy, QUANTUM_MS_RANGE};
+use kernel_core::cmdline::{self, ConsoleMode, KernelOptions, SchedPolicy, Switch, QUANTUM_MS_RANGE};
 
 use initrd::{AddSpec, Initrd};
 use outcome::{Verdict, EXIT_KERNEL_FAILURE, EXIT_USAGE};
@@ -62,38 +62,30 @@ enum Command {
     /// Boot the built-in demo workload (the default)
     Demo(DemoArgs),
     /// Run a static x86_64 Linux program as the first process (pid 1)
-    #[command(
-        after_help = "PROGRAM is placed in the initrd at /bin/<name> and runs with ARGS, cwd /, and the \
+    #[command(after_help = "PROGRAM is placed in the initrd at /bin/<name> and runs with ARGS, cwd /, and the \
                       environment PATH=/bin. Its stdout is the host's stdout, byte for byte; its stderr is the \
-                      host's stderr. Options go before PROGRAM: everything after it is passed to the program."
-    )]
+                      host's stderr. Options go before PROGRAM: everything after it is passed to the program.")]
     Run(RunArgs),
     /// Simulate the scheduling policies on the host and draw the textbook's figures as SVG
-    #[command(
-        after_help = "Drives the kernel's own policy code (kernel-core/src/sched) over synthetic workloads \
+    #[command(after_help = "Drives the kernel's own policy code (kernel-core/src/sched) over synthetic workloads \
                       with a simulated 1 ms tick; writes the figures into DIR and prints the simulated \
-                      counterparts of the kernel experiments (see docs/scheduling.md)."
-    )]
+                      counterparts of the kernel experiments (see docs/scheduling.md).")]
     SchedSim(sched_sim::SimArgs),
     /// Measure the mechanism (system call, context switch, fork, exec, signal, timer tick, boot) beside Linux
-    #[command(
-        after_help = "Boots timeshare and, beside it, Debian's Linux (fetched once with apt-get download and \
+    #[command(after_help = "Boots timeshare and, beside it, Debian's Linux (fetched once with apt-get download and \
                       cached) under the same QEMU with the same benchmark program (user/c/bench.c), in two \
                       modes: -icount (guest ns = instructions: deterministic) and plain TCG (wall time). \
                       Prints one row per figure with both systems and the ratio timeshare/Linux \
-                      (see docs/bench.md). Exit status 1 when a timeshare figure is missing."
-    )]
+                      (see docs/bench.md). Exit status 1 when a timeshare figure is missing.")]
     Bench(bench::BenchArgs),
     /// Fuzz the kernel's system calls: N random calls from several processes; exit 0 if the kernel survived
-    #[command(
-        after_help = "Boots timeshare with the fuzzer (user/c/fuzz.c) as the first process: it forks workers \
+    #[command(after_help = "Boots timeshare with the fuzzer (user/c/fuzz.c) as the first process: it forks workers \
                       that make random system calls (numbers across the whole table and beyond, arguments \
                       biased toward edge values and valid, invalid, kernel and non-canonical pointers), respawns \
                       the ones that die, kills the ones that stop making progress, and at the end checks that \
                       every process was reaped, free memory is back to its baseline and the console answers. \
                       Exit status 0 when the kernel survived and the invariants held, 1 otherwise (with the seed \
-                      and the last calls of every worker); the same --seed makes the same calls."
-    )]
+                      and the last calls of every worker); the same --seed makes the same calls.")]
     Fuzz(fuzz::FuzzArgs),
 }
 
@@ -111,11 +103,7 @@ struct RunArgs {
     #[arg(value_name = "PROGRAM")]
     program: PathBuf,
     /// Arguments for PROGRAM (argv[1..])
-    #[arg(
-        value_name = "ARGS",
-        trailing_var_arg = true,
-        allow_hyphen_values = true
-    )]
+    #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
     args: Vec<OsString>,
 }
 
@@ -199,16 +187,15 @@ fn parse_kernel_arg(text: &str) -> Result<String, String> {
 const DEFAULT_TRACE_EVENTS: u32 = 1 << 17;
 
 fn parse_trace_events(text: &str) -> Result<u32, String> {
-    text.parse::<u32>()
-        .ok()
-        .filter(|n| cmdline::TRACE_EVENTS_RANGE.contains(n) && n.is_power_of_two())
-        .ok_or_else(|| {
+    text.parse::<u32>().ok().filter(|n| cmdline::TRACE_EVENTS_RANGE.contains(n) && n.is_power_of_two()).ok_or_else(
+        || {
             format!(
                 "expected a power of two from {} to {}",
                 cmdline::TRACE_EVENTS_RANGE.start(),
                 cmdline::TRACE_EVENTS_RANGE.end()
             )
-        })
+        },
+    )
 }
 
 /// Where the per-process table goes at the end of a run.
@@ -220,9 +207,7 @@ enum StatsTable {
 }
 
 fn parse_timeout(text: &str) -> Result<Duration, String> {
-    let secs: f64 = text
-        .parse()
-        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    let secs: f64 = text.parse().map_err(|_| format!("`{text}` is not a number of seconds"))?;
     if !(secs > 0.0 && secs.is_finite()) {
         return Err(format!("`{text}`: the timeout must be positive"));
     }
@@ -246,16 +231,9 @@ fn parse_mlfq_quanta(text: &str) -> Result<MlfqQuanta, String> {
 }
 
 fn parse_quantum(text: &str) -> Result<u32, String> {
-    text.parse::<u32>()
-        .ok()
-        .filter(|n| QUANTUM_MS_RANGE.contains(n))
-        .ok_or_else(|| {
-            format!(
-                "expected a number of milliseconds in {}..={}",
-                QUANTUM_MS_RANGE.start(),
-                QUANTUM_MS_RANGE.end()
-            )
-        })
+    text.parse::<u32>().ok().filter(|n| QUANTUM_MS_RANGE.contains(n)).ok_or_else(|| {
+        format!("expected a number of milliseconds in {}..={}", QUANTUM_MS_RANGE.start(), QUANTUM_MS_RANGE.end())
+    })
 }
 
 /// An error that ends `timeshare` before or instead of a boot, with its exit status.
@@ -265,17 +243,12 @@ struct Failure {
 }
 
 fn usage(message: impl Into<String>) -> Failure {
-    Failure {
-        status: EXIT_USAGE,
-        message: message.into(),
-    }
+    Failure { status: EXIT_USAGE, message: message.into() }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command.unwrap_or(Command::Demo(DemoArgs {
-        boot: BootArgs::default(),
-    })) {
+    let result = match cli.command.unwrap_or(Command::Demo(DemoArgs { boot: BootArgs::default() })) {
         Command::Demo(args) => demo(args),
         Command::Run(args) => run(args),
         Command::Bench(args) => Ok(bench::main(args)),
@@ -318,11 +291,8 @@ fn demo(args: DemoArgs) -> Result<u8, Failure> {
     })?;
     let mut initrd = Initrd::new();
     for (name, path) in &programs {
-        let data =
-            fs::read(path).map_err(|e| usage(format!("{}: {}", path.display(), describe(&e))))?;
-        initrd
-            .add_file(&format!("/bin/{name}"), 0o755, data)
-            .map_err(usage)?;
+        let data = fs::read(path).map_err(|e| usage(format!("{}: {}", path.display(), describe(&e))))?;
+        initrd.add_file(&format!("/bin/{name}"), 0o755, data).map_err(usage)?;
     }
     boot(&args.boot, initrd, init, Vec::new(), StatsTable::Stdout)
 }
@@ -351,10 +321,7 @@ fn rust_user_programs(dir: &Path) -> Vec<(String, PathBuf)> {
 
 fn is_elf(path: &Path) -> bool {
     let mut magic = [0u8; 4];
-    File::open(path)
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
-        .is_ok()
-        && magic == *b"\x7fELF"
+    File::open(path).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic)).is_ok() && magic == *b"\x7fELF"
 }
 
 fn run(args: RunArgs) -> Result<u8, Failure> {
@@ -369,20 +336,14 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
     let init = format!("/bin/{name}");
     let mut initrd = Initrd::new();
     initrd.add_file(&init, 0o755, data).map_err(usage)?;
-    let init_args = args
-        .args
-        .iter()
-        .map(|a| a.as_encoded_bytes().to_vec())
-        .collect();
+    let init_args = args.args.iter().map(|a| a.as_encoded_bytes().to_vec()).collect();
     let stats = if args.boot.stats { StatsTable::Stderr } else { StatsTable::None };
     boot(&args.boot, initrd, init, init_args, stats)
 }
 
 /// Refuse on the host what the kernel would refuse: not a static x86_64 executable.
 fn check_program(data: &[u8]) -> Result<(), String> {
-    kernel_core::elf::parse(data)
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    kernel_core::elf::parse(data).map(|_| ()).map_err(|e| e.to_string())
 }
 
 /// An io::Error without the "(os error N)" suffix.
@@ -424,23 +385,20 @@ fn boot(
 ) -> Result<u8, Failure> {
     for spec in &boot.add {
         let shown = spec.host.display();
-        let meta = fs::metadata(&spec.host)
-            .map_err(|e| usage(format!("--add {shown}: {}", describe(&e))))?;
+        let meta = fs::metadata(&spec.host).map_err(|e| usage(format!("--add {shown}: {}", describe(&e))))?;
         if !meta.is_file() {
             return Err(usage(format!("--add {shown}: not a regular file")));
         }
-        let data =
-            fs::read(&spec.host).map_err(|e| usage(format!("--add {shown}: {}", describe(&e))))?;
+        let data = fs::read(&spec.host).map_err(|e| usage(format!("--add {shown}: {}", describe(&e))))?;
         use std::os::unix::fs::PermissionsExt;
         initrd
             .add_file(&spec.guest, meta.permissions().mode(), data)
             .map_err(|e| usage(format!("--add {shown}: {e}")))?;
     }
     let log = match &boot.log {
-        Some(path) => LogSink::File(
-            File::create(path)
-                .map_err(|e| usage(format!("--log {}: {}", path.display(), describe(&e))))?,
-        ),
+        Some(path) => {
+            LogSink::File(File::create(path).map_err(|e| usage(format!("--log {}: {}", path.display(), describe(&e))))?)
+        }
         None if boot.verbose => LogSink::Stderr,
         None => LogSink::Memory,
     };
@@ -455,10 +413,7 @@ fn boot(
     });
     let [json_file, svg_file] = trace_files;
     let (json_file, svg_file) = (json_file?, svg_file?);
-    let qemu = qemu::find().map_err(|message| Failure {
-        status: EXIT_KERNEL_FAILURE,
-        message,
-    })?;
+    let qemu = qemu::find().map_err(|message| Failure { status: EXIT_KERNEL_FAILURE, message })?;
     let guest_ram = if boot.tracing() {
         let ram = GuestRam::create(boot.memory).map_err(|e| Failure {
             status: EXIT_KERNEL_FAILURE,
@@ -498,35 +453,23 @@ fn boot(
         // Best effort: without raw mode the guest still runs, with the host's line editing.
         let _ = terminal::enter_raw_mode();
     }
-    let report = Session {
-        qemu,
-        machine: &machine,
-        timeout: boot.timeout,
-        log,
-        verbose: boot.verbose,
-        guest_ram,
-    }
-    .run()
-    .map_err(|e| Failure {
-        status: EXIT_KERNEL_FAILURE,
-        message: e.to_string(),
-    });
+    let report = Session { qemu, machine: &machine, timeout: boot.timeout, log, verbose: boot.verbose, guest_ram }
+        .run()
+        .map_err(|e| Failure { status: EXIT_KERNEL_FAILURE, message: e.to_string() });
     terminal::restore();
     drop(workdir);
     let report = report?;
 
-    let verdict = outcome::judge(
-        report.end,
-        &report.control,
-        !report.qemu_stderr.trim().is_empty(),
-    );
+    let verdict = outcome::judge(report.end, &report.control, !report.qemu_stderr.trim().is_empty());
     if let Some(capture) = &report.trace {
         write_trace(capture, report.control.trace_totals, json_file, svg_file, &program, &scheduler(boot));
     }
     if !report.control.processes.is_empty() {
         match stats {
             StatsTable::None => {}
-            StatsTable::Stdout => print!("\nWhat the kernel counted for each process:\n{}", report.control.process_table()),
+            StatsTable::Stdout => {
+                print!("\nWhat the kernel counted for each process:\n{}", report.control.process_table())
+            }
             StatsTable::Stderr => eprint!("{}", report.control.process_table()),
         }
     }
@@ -615,11 +558,7 @@ fn report_kernel_failure(reason: &str, boot: &BootArgs, report: &session::Report
             }
         }
         if let Some(path) = &boot.log {
-            let _ = writeln!(
-                err,
-                "timeshare: the whole kernel log is in {}",
-                path.display()
-            );
+            let _ = writeln!(err, "timeshare: the whole kernel log is in {}", path.display());
         }
     }
     let qemu_said = report.qemu_stderr.trim_end();
@@ -640,9 +579,7 @@ impl TempDir {
         use std::sync::atomic::{AtomicU32, Ordering};
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let base = std::env::temp_dir();
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
         loop {
             let n = COUNTER.fetch_add(1, Ordering::Relaxed);
             let path = base.join(format!("timeshare-{}-{nanos:09}-{n}", std::process::id()));
@@ -767,11 +704,7 @@ mod tests {
     #[test]
     fn kernel_options_for_a_run() {
         let run = run_args(&["run", "--quantum-ms", "7", "./hello", "a b", ""]);
-        let args = run
-            .args
-            .iter()
-            .map(|a| a.as_encoded_bytes().to_vec())
-            .collect();
+        let args = run.args.iter().map(|a| a.as_encoded_bytes().to_vec()).collect();
         let options = kernel_options(&run.boot, "/bin/hello".into(), args);
         assert_eq!(options.init, "/bin/hello");
         assert_eq!(options.init_args, [b"a b".to_vec(), Vec::new()]);
@@ -783,7 +716,18 @@ mod tests {
     #[test]
     fn scheduling_options_reach_the_kernel_command_line() {
         let run = run_args(&[
-            "run", "--sched", "mlfq", "--seed", "7", "--mlfq-levels", "4", "--mlfq-quanta-ms", "5,50", "--mlfq-boost-ms", "0", "./p",
+            "run",
+            "--sched",
+            "mlfq",
+            "--seed",
+            "7",
+            "--mlfq-levels",
+            "4",
+            "--mlfq-quanta-ms",
+            "5,50",
+            "--mlfq-boost-ms",
+            "0",
+            "./p",
         ]);
         let options = kernel_options(&run.boot, "/bin/p".into(), Vec::new());
         assert_eq!(options.sched, SchedPolicy::Mlfq);
@@ -804,35 +748,17 @@ mod tests {
 
     #[test]
     fn demo_init_prefers_demo() {
-        let progs = |names: &[&str]| {
-            names
-                .iter()
-                .map(|n| (n.to_string(), PathBuf::from(n)))
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(
-            demo_init(&progs(&["hello", "spin"])).as_deref(),
-            Some("/bin/hello")
-        );
-        assert_eq!(
-            demo_init(&progs(&["demo", "hello"])).as_deref(),
-            Some("/bin/demo")
-        );
+        let progs = |names: &[&str]| names.iter().map(|n| (n.to_string(), PathBuf::from(n))).collect::<Vec<_>>();
+        assert_eq!(demo_init(&progs(&["hello", "spin"])).as_deref(), Some("/bin/hello"));
+        assert_eq!(demo_init(&progs(&["demo", "hello"])).as_deref(), Some("/bin/demo"));
         assert_eq!(demo_init(&progs(&["spin"])), None);
     }
 
     #[test]
     fn program_checks() {
-        assert_eq!(
-            check_program(b"#!/bin/sh\n").unwrap_err(),
-            "not an ELF file"
-        );
+        assert_eq!(check_program(b"#!/bin/sh\n").unwrap_err(), "not an ELF file");
         let dynamic = fs::read("/bin/sh").unwrap();
-        assert!(
-            check_program(&dynamic).unwrap_err().contains("dynamic"),
-            "{:?}",
-            check_program(&dynamic)
-        );
+        assert!(check_program(&dynamic).unwrap_err().contains("dynamic"), "{:?}", check_program(&dynamic));
         let hello = Path::new(env!("TIMESHARE_USER_C_DIR")).join("hello");
         if hello.exists() {
             check_program(&fs::read(hello).unwrap()).unwrap();

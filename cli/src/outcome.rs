@@ -97,11 +97,7 @@ mod tests {
     #[test]
     fn program_status_travels_through() {
         for code in [0u8, 1, 3, 124, 255] {
-            let v = judge(
-                QemuEnd::Exited(Some(1)),
-                &summary(Some(ProgramEnd::Exited(code)), false),
-                false,
-            );
+            let v = judge(QemuEnd::Exited(Some(1)), &summary(Some(ProgramEnd::Exited(code)), false), false);
             assert_eq!(v, Verdict::Program(code));
             assert_eq!(v.exit_status(), code);
         }
@@ -109,17 +105,9 @@ mod tests {
 
     #[test]
     fn a_signal_becomes_128_plus_n() {
-        let v = judge(
-            QemuEnd::Exited(Some(1)),
-            &summary(Some(ProgramEnd::Signaled(9)), false),
-            false,
-        );
+        let v = judge(QemuEnd::Exited(Some(1)), &summary(Some(ProgramEnd::Signaled(9)), false), false);
         assert_eq!(v.exit_status(), 137);
-        let v = judge(
-            QemuEnd::Exited(Some(1)),
-            &summary(Some(ProgramEnd::Signaled(11)), false),
-            false,
-        );
+        let v = judge(QemuEnd::Exited(Some(1)), &summary(Some(ProgramEnd::Signaled(11)), false), false);
         assert_eq!(v.exit_status(), 139);
     }
 
@@ -128,47 +116,27 @@ mod tests {
         let cases = [
             (QemuEnd::Exited(Some(3)), summary(None, true)),
             (QemuEnd::Exited(Some(3)), summary(None, false)),
-            (
-                QemuEnd::Exited(Some(1)),
-                summary(Some(ProgramEnd::Exited(0)), true),
-            ),
+            (QemuEnd::Exited(Some(1)), summary(Some(ProgramEnd::Exited(0)), true)),
             (QemuEnd::Exited(Some(1)), summary(None, false)),
-            (
-                QemuEnd::Exited(Some(0)),
-                summary(Some(ProgramEnd::Exited(0)), false),
-            ),
+            (QemuEnd::Exited(Some(0)), summary(Some(ProgramEnd::Exited(0)), false)),
             (QemuEnd::Exited(Some(2)), summary(None, false)),
             (QemuEnd::Exited(None), summary(None, false)),
         ];
         for (qemu, control) in cases {
             let v = judge(qemu, &control, false);
-            assert!(
-                matches!(v, Verdict::KernelFailure(_)),
-                "{qemu:?} {control:?}: {v:?}"
-            );
+            assert!(matches!(v, Verdict::KernelFailure(_)), "{qemu:?} {control:?}: {v:?}");
             assert_eq!(v.exit_status(), 125);
         }
         let v = judge(QemuEnd::Exited(Some(1)), &summary(None, false), true);
-        assert_eq!(
-            v,
-            Verdict::KernelFailure(
-                "QEMU failed (status 1) before the kernel reported anything".into()
-            )
-        );
+        assert_eq!(v, Verdict::KernelFailure("QEMU failed (status 1) before the kernel reported anything".into()));
     }
 
     #[test]
     fn timeouts_and_interruptions() {
         let done = summary(Some(ProgramEnd::Exited(0)), false);
         assert_eq!(judge(QemuEnd::TimedOut, &done, false).exit_status(), 124);
-        assert_eq!(
-            judge(QemuEnd::Interrupted(libc::SIGINT), &done, false).exit_status(),
-            130
-        );
-        assert_eq!(
-            judge(QemuEnd::Interrupted(libc::SIGTERM), &done, false).exit_status(),
-            143
-        );
+        assert_eq!(judge(QemuEnd::Interrupted(libc::SIGINT), &done, false).exit_status(), 130);
+        assert_eq!(judge(QemuEnd::Interrupted(libc::SIGTERM), &done, false).exit_status(), 143);
         assert_eq!(judge(QemuEnd::Escaped, &done, false).exit_status(), 130);
     }
 }

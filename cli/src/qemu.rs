@@ -77,48 +77,20 @@ pub fn arguments(machine: &Machine, fds: ChannelFds) -> Vec<OsString> {
     if let Some(fd) = fds.guest_ram {
         push(&[
             "-object",
-            &format!(
-                "memory-backend-file,id=ram,size={}M,mem-path=/proc/self/fd/{fd},share=on",
-                machine.memory_mib
-            ),
+            &format!("memory-backend-file,id=ram,size={}M,mem-path=/proc/self/fd/{fd},share=on", machine.memory_mib),
             "-machine",
             "memory-backend=ram",
         ]);
     }
-    push(&[
-        "-display",
-        "none",
-        "-no-reboot",
-        "-nodefaults",
-        "-monitor",
-        "none",
-    ]);
-    push(&[
-        "-device",
-        &format!("isa-debug-exit,iobase={PORT_DEBUG_EXIT:#x},iosize=0x04"),
-    ]);
-    push(&[
-        "-chardev",
-        &format!("socket,id=console,fd={}", fds.console),
-        "-serial",
-        "chardev:console",
-    ]);
-    push(&[
-        "-chardev",
-        &format!("socket,id=hostctl,fd={}", fds.host_control),
-        "-serial",
-        "chardev:hostctl",
-    ]);
-    for (id, fd, port) in [
-        ("stderr", fds.stderr, PORT_STDERR),
-        ("klog", fds.klog, PORT_KLOG),
-        ("control", fds.control, PORT_CONTROL),
-    ] {
+    push(&["-display", "none", "-no-reboot", "-nodefaults", "-monitor", "none"]);
+    push(&["-device", &format!("isa-debug-exit,iobase={PORT_DEBUG_EXIT:#x},iosize=0x04")]);
+    push(&["-chardev", &format!("socket,id=console,fd={}", fds.console), "-serial", "chardev:console"]);
+    push(&["-chardev", &format!("socket,id=hostctl,fd={}", fds.host_control), "-serial", "chardev:hostctl"]);
+    for (id, fd, port) in
+        [("stderr", fds.stderr, PORT_STDERR), ("klog", fds.klog, PORT_KLOG), ("control", fds.control, PORT_CONTROL)]
+    {
         push(&["-chardev", &format!("socket,id={id},fd={fd}")]);
-        push(&[
-            "-device",
-            &format!("isa-debugcon,iobase={port:#x},chardev={id}"),
-        ]);
+        push(&["-device", &format!("isa-debugcon,iobase={port:#x},chardev={id}")]);
     }
     if machine.icount {
         push(&["-icount", "shift=0,sleep=off"]);
@@ -141,15 +113,12 @@ pub fn find() -> Result<PathBuf, String> {
     std::env::split_paths(&path)
         .map(|dir| dir.join(QEMU))
         .find(|candidate| is_executable(candidate))
-        .ok_or_else(|| {
-            format!("{QEMU} not found on PATH; install it with `apt-get install qemu-system-x86`")
-        })
+        .ok_or_else(|| format!("{QEMU} not found on PATH; install it with `apt-get install qemu-system-x86`"))
 }
 
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    path.metadata()
-        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    path.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 #[cfg(test)]
@@ -168,21 +137,11 @@ mod tests {
         }
     }
 
-    const FDS: ChannelFds = ChannelFds {
-        console: 10,
-        host_control: 14,
-        stderr: 11,
-        klog: 12,
-        control: 13,
-        guest_ram: None,
-    };
+    const FDS: ChannelFds =
+        ChannelFds { console: 10, host_control: 14, stderr: 11, klog: 12, control: 13, guest_ram: None };
 
     fn joined(m: &Machine) -> String {
-        arguments(m, FDS)
-            .iter()
-            .map(|a| a.to_str().unwrap())
-            .collect::<Vec<_>>()
-            .join(" ")
+        arguments(m, FDS).iter().map(|a| a.to_str().unwrap()).collect::<Vec<_>>().join(" ")
     }
 
     #[test]

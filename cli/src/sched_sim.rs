@@ -35,7 +35,8 @@ pub struct SimArgs {
 }
 
 /// The policies, in the order the figures and tables list them.
-const POLICIES: [SchedPolicy; 5] = [SchedPolicy::RoundRobin, SchedPolicy::Mlfq, SchedPolicy::Stride, SchedPolicy::Lottery, SchedPolicy::Fair];
+const POLICIES: [SchedPolicy; 5] =
+    [SchedPolicy::RoundRobin, SchedPolicy::Mlfq, SchedPolicy::Stride, SchedPolicy::Lottery, SchedPolicy::Fair];
 
 /// A policy as the kernel builds it from its command line (the defaults: 10 ms
 /// quantum, MLFQ 10/20/40 ms with a 100 ms boost), with a 1 kHz tick.
@@ -81,7 +82,11 @@ fn shares(policy: Box<dyn Scheduler>, jobs: &[Job], ticks: u64) -> Vec<u64> {
 fn tables(seed: u64) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Simulated 1000 ms runs (the kernel's defaults; compare `timeshare run --icount --sched P nicehogs 1000 0 5` etc.):");
-    let _ = writeln!(out, "{:<8} {:>16} {:>8} {:>18} {:>14} {:>10} {:>10}", "policy", "nice 0/5 cpu ms", "ratio", "3 equal cpu ms", "max/min", "wake mean", "wake worst");
+    let _ = writeln!(
+        out,
+        "{:<8} {:>16} {:>8} {:>18} {:>14} {:>10} {:>10}",
+        "policy", "nice 0/5 cpu ms", "ratio", "3 equal cpu ms", "max/min", "wake mean", "wake worst"
+    );
     for sched in POLICIES {
         let pair = shares(policy(sched, 10, seed), &[Job::cpu(1), Job::cpu(2).nice(5)], 1000);
         let three = shares(policy(sched, 10, seed), &[Job::cpu(1), Job::cpu(2), Job::cpu(3)], 1000);
@@ -134,14 +139,40 @@ fn lottery_unfairness(seed: u64) -> String {
         total / trials as f64
     };
     let mut svg = Svg::new(640.0, 420.0);
-    let plot = Plot { left: 70.0, top: 50.0, width: 520.0, height: 300.0, x: Axis::log(1.0, 1000.0), y: Axis::linear(0.0, 1.0) };
+    let plot = Plot {
+        left: 70.0,
+        top: 50.0,
+        width: 520.0,
+        height: 300.0,
+        x: Axis::log(1.0, 1000.0),
+        y: Axis::linear(0.0, 1.0),
+    };
     svg.bold_text((320.0, 24.0), 15.0, "middle", "Lottery fairness study (OSTEP fig. 9.2)");
-    svg.text((320.0, 40.0), 11.0, "middle", "two jobs, equal tickets, same length; quantum 1 ms; lottery: mean of 100 seeded trials");
+    svg.text(
+        (320.0, 40.0),
+        11.0,
+        "middle",
+        "two jobs, equal tickets, same length; quantum 1 ms; lottery: mean of 100 seeded trials",
+    );
     let x_ticks: Vec<(f64, String)> = [1.0, 10.0, 100.0, 1000.0].iter().map(|&v| (v, format!("{v}"))).collect();
-    plot.axes(&mut svg, &x_ticks, &ticks(0.0, 1.0, 0.2, 1), "Job length (quanta of 1 ms)", "Unfairness (first finish / second finish)");
+    plot.axes(
+        &mut svg,
+        &x_ticks,
+        &ticks(0.0, 1.0, 0.2, 1),
+        "Job length (quanta of 1 ms)",
+        "Unfairness (first finish / second finish)",
+    );
     let mut legend = Vec::new();
-    for (index, (sched, trials, dash)) in [(SchedPolicy::Lottery, TRIALS, None), (SchedPolicy::Stride, 1, Some("6 3")), (SchedPolicy::Fair, 1, Some("2 3"))].into_iter().enumerate() {
-        let points: Vec<(f64, f64)> = lengths.iter().map(|&l| plot.at(l as f64, unfairness(sched, l, trials))).collect();
+    for (index, (sched, trials, dash)) in [
+        (SchedPolicy::Lottery, TRIALS, None),
+        (SchedPolicy::Stride, 1, Some("6 3")),
+        (SchedPolicy::Fair, 1, Some("2 3")),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let points: Vec<(f64, f64)> =
+            lengths.iter().map(|&l| plot.at(l as f64, unfairness(sched, l, trials))).collect();
         svg.polyline(&points, PALETTE[index], 2.0, dash);
         for &point in &points {
             svg.circle(point, 2.5, PALETTE[index]);
@@ -178,10 +209,24 @@ fn record_mlfq(config: MlfqConfig, jobs: &[Job], ticks: u64) -> Timeline {
 }
 
 /// Draws a timeline: one lane per level (Q0 on top), a box for every tick a job ran.
-fn draw_timeline(svg: &mut Svg, (left, top, width): (f64, f64, f64), levels: usize, title: &str, timeline: &Timeline, color: &dyn Fn(TaskId) -> &'static str) -> f64 {
+fn draw_timeline(
+    svg: &mut Svg,
+    (left, top, width): (f64, f64, f64),
+    levels: usize,
+    title: &str,
+    timeline: &Timeline,
+    color: &dyn Fn(TaskId) -> &'static str,
+) -> f64 {
     const LANE: f64 = 26.0;
     let height = LANE * levels as f64;
-    let plot = Plot { left, top: top + 18.0, width, height, x: Axis::linear(0.0, timeline.ticks as f64), y: Axis::linear(levels as f64, 0.0) };
+    let plot = Plot {
+        left,
+        top: top + 18.0,
+        width,
+        height,
+        x: Axis::linear(0.0, timeline.ticks as f64),
+        y: Axis::linear(levels as f64, 0.0),
+    };
     svg.bold_text((left, top + 10.0), 12.0, "start", title);
     for level in 0..levels {
         let y = plot.top + LANE * level as f64;
@@ -202,7 +247,14 @@ fn draw_timeline(svg: &mut Svg, (left, top, width): (f64, f64, f64), levels: usi
         }
         let y = plot.top + LANE * level as f64 + 3.0;
         let tip = format!("job {task} at Q{level}, {start}-{end} ms");
-        svg.rect(plot.px(start as f64), y, plot.px(end as f64) - plot.px(start as f64), LANE - 6.0, color(task), Some(&tip));
+        svg.rect(
+            plot.px(start as f64),
+            y,
+            plot.px(end as f64) - plot.px(start as f64),
+            LANE - 6.0,
+            color(task),
+            Some(&tip),
+        );
     }
     for &boost in &timeline.boosts {
         let x = plot.px(boost as f64);
@@ -225,14 +277,44 @@ fn defaults() -> MlfqConfig {
 /// boost every 100 ms).
 fn mlfq_basics() -> String {
     let mut svg = Svg::new(760.0, 420.0);
-    svg.bold_text((380.0, 22.0), 15.0, "middle", "MLFQ with the kernel's defaults: quanta 10/20/40 ms, boost every 100 ms (dashed)");
+    svg.bold_text(
+        (380.0, 22.0),
+        15.0,
+        "middle",
+        "MLFQ with the kernel's defaults: quanta 10/20/40 ms, boost every 100 ms (dashed)",
+    );
     let color = |task: TaskId| if task == 1 { PALETTE[0] } else { PALETTE[3] };
     let long = record_mlfq(defaults(), &[Job::cpu(1)], 300);
-    let mut y = draw_timeline(&mut svg, (50.0, 34.0, 690.0), 3, "A long-running job alone (fig. 8.2): one level down per allotment; back to Q0 at each boost", &long, &color);
+    let mut y = draw_timeline(
+        &mut svg,
+        (50.0, 34.0, 690.0),
+        3,
+        "A long-running job alone (fig. 8.2): one level down per allotment; back to Q0 at each boost",
+        &long,
+        &color,
+    );
     let short = record_mlfq(defaults(), &[Job::cpu(1), Job::cpu(2).arriving(150).work(20)], 300);
-    y = draw_timeline(&mut svg, (50.0, y + 8.0, 690.0), 3, "Along came a short job (fig. 8.3, red, 20 ms at 150 ms): it runs at once, in the top levels, and is done", &short, &color);
-    let interactive = record_mlfq(defaults(), &[Job::cpu(1), Job::cpu(2).arriving(50).pattern(Pattern::Interactive { run: 1, sleep: 4 })], 300);
-    y = draw_timeline(&mut svg, (50.0, y + 8.0, 690.0), 3, "An interactive job (fig. 8.4, red: 1 ms of CPU, 4 ms of sleep) stays above the CPU-bound one", &interactive, &color);
+    y = draw_timeline(
+        &mut svg,
+        (50.0, y + 8.0, 690.0),
+        3,
+        "Along came a short job (fig. 8.3, red, 20 ms at 150 ms): it runs at once, in the top levels, and is done",
+        &short,
+        &color,
+    );
+    let interactive = record_mlfq(
+        defaults(),
+        &[Job::cpu(1), Job::cpu(2).arriving(50).pattern(Pattern::Interactive { run: 1, sleep: 4 })],
+        300,
+    );
+    y = draw_timeline(
+        &mut svg,
+        (50.0, y + 8.0, 690.0),
+        3,
+        "An interactive job (fig. 8.4, red: 1 ms of CPU, 4 ms of sleep) stays above the CPU-bound one",
+        &interactive,
+        &color,
+    );
     svg.text((380.0, y + 6.0), 11.0, "middle", "time (ms)");
     svg.finish()
 }
@@ -246,13 +328,40 @@ fn mlfq_boost() -> String {
     for n in 0..100u32 {
         jobs.push(Job::cpu(10 + n).arriving(100 + 3 * u64::from(n)).work(3));
     }
-    let color = |task: TaskId| if task == 1 { PALETTE[0] } else if task.is_multiple_of(2) { GRAY } else { "#c8c8c8" };
+    let color = |task: TaskId| {
+        if task == 1 {
+            PALETTE[0]
+        } else if task.is_multiple_of(2) {
+            GRAY
+        } else {
+            "#c8c8c8"
+        }
+    };
     let mut svg = Svg::new(760.0, 300.0);
-    svg.bold_text((380.0, 22.0), 15.0, "middle", "Priority boost (OSTEP fig. 8.5): a long job (blue) and a stream of short jobs (gray)");
+    svg.bold_text(
+        (380.0, 22.0),
+        15.0,
+        "middle",
+        "Priority boost (OSTEP fig. 8.5): a long job (blue) and a stream of short jobs (gray)",
+    );
     let without = record_mlfq(MlfqConfig::new(3, &[10, 20, 40], 0), &jobs, 500);
-    let y = draw_timeline(&mut svg, (50.0, 34.0, 690.0), 3, "Without priority boost: the long job starves while the stream lasts", &without, &color);
+    let y = draw_timeline(
+        &mut svg,
+        (50.0, 34.0, 690.0),
+        3,
+        "Without priority boost: the long job starves while the stream lasts",
+        &without,
+        &color,
+    );
     let with = record_mlfq(MlfqConfig::new(3, &[10, 20, 40], 50), &jobs, 500);
-    let y = draw_timeline(&mut svg, (50.0, y + 10.0, 690.0), 3, "With a boost every 50 ms (dashed): the long job gets a Q0 allotment each period", &with, &color);
+    let y = draw_timeline(
+        &mut svg,
+        (50.0, y + 10.0, 690.0),
+        3,
+        "With a boost every 50 ms (dashed): the long job gets a Q0 allotment each period",
+        &with,
+        &color,
+    );
     svg.text((380.0, y + 6.0), 11.0, "middle", "time (ms)");
     svg.finish()
 }
@@ -263,12 +372,31 @@ fn mlfq_gaming() -> String {
     let jobs = [Job::cpu(1), Job::cpu(2).arriving(50).pattern(Pattern::Yielder { run: 9 })];
     let color = |task: TaskId| if task == 1 { PALETTE[0] } else { PALETTE[3] };
     let mut svg = Svg::new(760.0, 300.0);
-    svg.bold_text((380.0, 22.0), 15.0, "middle", "Gaming the scheduler (OSTEP fig. 8.6): red yields after 9 ms of each 10 ms quantum");
+    svg.bold_text(
+        (380.0, 22.0),
+        15.0,
+        "middle",
+        "Gaming the scheduler (OSTEP fig. 8.6): red yields after 9 ms of each 10 ms quantum",
+    );
     let mut gameable = MlfqConfig::new(3, &[10, 20, 40], 0);
     gameable.allotment = Allotment::PerBurst;
-    let y = draw_timeline(&mut svg, (50.0, 34.0, 690.0), 3, "Rules 4a/4b (the allotment restarts when a job gives up the CPU): the gamer keeps Q0", &record_mlfq(gameable, &jobs, 300), &color);
+    let y = draw_timeline(
+        &mut svg,
+        (50.0, 34.0, 690.0),
+        3,
+        "Rules 4a/4b (the allotment restarts when a job gives up the CPU): the gamer keeps Q0",
+        &record_mlfq(gameable, &jobs, 300),
+        &color,
+    );
     let fair = MlfqConfig::new(3, &[10, 20, 40], 0);
-    let y = draw_timeline(&mut svg, (50.0, y + 10.0, 690.0), 3, "Rule 4, as timeshare does it (the allotment counts across yields): the gamer moves down", &record_mlfq(fair, &jobs, 300), &color);
+    let y = draw_timeline(
+        &mut svg,
+        (50.0, y + 10.0, 690.0),
+        3,
+        "Rule 4, as timeshare does it (the allotment counts across yields): the gamer moves down",
+        &record_mlfq(fair, &jobs, 300),
+        &color,
+    );
     svg.text((380.0, y + 6.0), 11.0, "middle", "time (ms)");
     svg.finish()
 }
@@ -283,9 +411,22 @@ fn stride_vs_lottery(seed: u64) -> String {
     svg.bold_text((380.0, 22.0), 15.0, "middle", "Stride is deterministic, lottery is right on average (OSTEP ch. 9)");
     svg.text((380.0, 38.0), 11.0, "middle", "three CPU-bound jobs at nice 0, 3 and -4 (weights 1024, 526, 2501: about 100, 50 and 250 tickets); 10 ms quanta");
     for (panel, sched) in [SchedPolicy::Stride, SchedPolicy::Lottery].into_iter().enumerate() {
-        let plot = Plot { left: 70.0 + 360.0 * panel as f64, top: 70.0, width: 300.0, height: 260.0, x: Axis::linear(0.0, 1000.0), y: Axis::linear(0.0, 650.0) };
+        let plot = Plot {
+            left: 70.0 + 360.0 * panel as f64,
+            top: 70.0,
+            width: 300.0,
+            height: 260.0,
+            x: Axis::linear(0.0, 1000.0),
+            y: Axis::linear(0.0, 650.0),
+        };
         svg.bold_text((plot.left + plot.width / 2.0, 62.0), 12.0, "middle", sched.word());
-        plot.axes(&mut svg, &ticks(0.0, 1000.0, 250.0, 0), &ticks(0.0, 600.0, 100.0, 0), "time (ms)", "CPU received (ms)");
+        plot.axes(
+            &mut svg,
+            &ticks(0.0, 1000.0, 250.0, 0),
+            &ticks(0.0, 600.0, 100.0, 0),
+            "time (ms)",
+            "CPU received (ms)",
+        );
         let mut sim = Simulation::new(policy(sched, 10, seed), &jobs);
         let mut cumulative = vec![vec![plot.at(0.0, 0.0)]; jobs.len()];
         let mut counts = vec![0u64; jobs.len()];
@@ -306,7 +447,8 @@ fn stride_vs_lottery(seed: u64) -> String {
         }
         if panel == 0 {
             let labels: Vec<String> = nices.iter().map(|&n| format!("nice {n} (weight {})", weight(n))).collect();
-            let entries: Vec<(&str, Option<&str>, &str)> = labels.iter().enumerate().map(|(j, l)| (PALETTE[j], None, l.as_str())).collect();
+            let entries: Vec<(&str, Option<&str>, &str)> =
+                labels.iter().enumerate().map(|(j, l)| (PALETTE[j], None, l.as_str())).collect();
             svg.legend((plot.left + 10.0, plot.top + 14.0), &entries);
         }
     }
@@ -319,10 +461,24 @@ fn share_by_nice(seed: u64) -> String {
     let mut svg = Svg::new(640.0, 420.0);
     svg.bold_text((320.0, 24.0), 15.0, "middle", "Fair share by nice: nice 0 against nice d, CPU-bound, 10 s");
     svg.text((320.0, 40.0), 11.0, "middle", "dotted: the ratio of Linux's weights (1024 / weight(d), about 1.25^d)");
-    let plot = Plot { left: 70.0, top: 55.0, width: 520.0, height: 300.0, x: Axis::linear(0.0, 10.0), y: Axis::log(0.8, 12.0) };
+    let plot = Plot {
+        left: 70.0,
+        top: 55.0,
+        width: 520.0,
+        height: 300.0,
+        x: Axis::linear(0.0, 10.0),
+        y: Axis::log(0.8, 12.0),
+    };
     let y_ticks: Vec<(f64, String)> = [1.0, 2.0, 3.0, 5.0, 10.0].iter().map(|&v| (v, format!("{v}"))).collect();
-    plot.axes(&mut svg, &ticks(0.0, 10.0, 1.0, 0), &y_ticks, "nice value d of the second job", "CPU of nice 0 / CPU of nice d");
-    let ideal: Vec<(f64, f64)> = (0..=10).map(|d| plot.at(f64::from(d), f64::from(weight(0)) / f64::from(weight(d as i8)))).collect();
+    plot.axes(
+        &mut svg,
+        &ticks(0.0, 10.0, 1.0, 0),
+        &y_ticks,
+        "nice value d of the second job",
+        "CPU of nice 0 / CPU of nice d",
+    );
+    let ideal: Vec<(f64, f64)> =
+        (0..=10).map(|d| plot.at(f64::from(d), f64::from(weight(0)) / f64::from(weight(d as i8)))).collect();
     svg.polyline(&ideal, "#000000", 1.5, Some("2 3"));
     let mut legend = vec![("#000000", Some("2 3"), "weights")];
     // Overlapping lines stay visible: rr under mlfq, stride under fair.
@@ -350,14 +506,27 @@ fn wakeup_delay(seed: u64) -> String {
     let mut svg = Svg::new(640.0, 400.0);
     svg.bold_text((320.0, 24.0), 15.0, "middle", "Waking up beside two CPU hogs (simulated, 10 s)");
     svg.text((320.0, 40.0), 11.0, "middle", "a job runs 1 ms, sleeps 5 ms; delay = end of its sleep to running again");
-    let results: Vec<(SchedPolicy, f64, u64)> = POLICIES.into_iter().map(|s| {
-        let (mean, worst, _) = wake_delays(s, seed, 10_000);
-        (s, mean, worst)
-    }).collect();
+    let results: Vec<(SchedPolicy, f64, u64)> = POLICIES
+        .into_iter()
+        .map(|s| {
+            let (mean, worst, _) = wake_delays(s, seed, 10_000);
+            (s, mean, worst)
+        })
+        .collect();
     let top = results.iter().map(|r| r.2).max().unwrap_or(1).max(1) as f64;
-    let step = [1.0, 2.0, 5.0, 10.0, 20.0, 25.0, 50.0, 100.0, 200.0, 500.0].into_iter().find(|step| top * 1.15 / step <= 6.0).unwrap_or(1000.0);
+    let step = [1.0, 2.0, 5.0, 10.0, 20.0, 25.0, 50.0, 100.0, 200.0, 500.0]
+        .into_iter()
+        .find(|step| top * 1.15 / step <= 6.0)
+        .unwrap_or(1000.0);
     let y_max = (top * 1.15 / step).ceil() * step;
-    let plot = Plot { left: 70.0, top: 60.0, width: 520.0, height: 280.0, x: Axis::linear(0.0, POLICIES.len() as f64), y: Axis::linear(0.0, y_max) };
+    let plot = Plot {
+        left: 70.0,
+        top: 60.0,
+        width: 520.0,
+        height: 280.0,
+        x: Axis::linear(0.0, POLICIES.len() as f64),
+        y: Axis::linear(0.0, y_max),
+    };
     plot.axes(&mut svg, &[], &ticks(0.0, y_max, step, 0), "", "delay (ms)");
     for (index, (sched, mean, worst)) in results.iter().enumerate() {
         let x = plot.px(index as f64 + 0.5);
@@ -428,7 +597,15 @@ mod tests {
 
     #[test]
     fn every_figure_is_an_svg_document() {
-        for figure in [lottery_unfairness(1), mlfq_basics(), mlfq_boost(), mlfq_gaming(), stride_vs_lottery(1), share_by_nice(1), wakeup_delay(1)] {
+        for figure in [
+            lottery_unfairness(1),
+            mlfq_basics(),
+            mlfq_boost(),
+            mlfq_gaming(),
+            stride_vs_lottery(1),
+            share_by_nice(1),
+            wakeup_delay(1),
+        ] {
             assert!(figure.starts_with("<svg ") && figure.ends_with("</svg>\n"));
             assert!(!figure.contains("NaN") && !figure.contains("inf"), "{figure}");
         }

@@ -103,12 +103,9 @@ impl Session<'_> {
             });
         }
         let started = Instant::now();
-        let mut child = command.spawn().map_err(|e| {
-            io::Error::new(
-                e.kind(),
-                format!("cannot start {}: {e}", self.qemu.display()),
-            )
-        })?;
+        let mut child = command
+            .spawn()
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot start {}: {e}", self.qemu.display())))?;
         // Only QEMU holds the guest ends now: when it exits, our ends see EOF.
         drop((console_guest, host_control_guest, stderr_guest, klog_guest, control_guest));
 
@@ -116,10 +113,7 @@ impl Session<'_> {
         let ready = Arc::new(Ready::default());
         let console_in = console.try_clone()?;
         spawn_stdin_relay(console_in, host_control, ready.clone(), escaped.clone());
-        let relays = [
-            spawn_relay("console", console, io::stdout),
-            spawn_relay("stderr", stderr, io::stderr),
-        ];
+        let relays = [spawn_relay("console", console, io::stdout), spawn_relay("stderr", stderr, io::stderr)];
         let klog_thread = spawn_log(klog, self.log);
         let machine_stopped = Arc::new(AtomicBool::new(false));
         let (trace_ring, trace_thread) = match self.guest_ram {
@@ -129,14 +123,12 @@ impl Session<'_> {
             }
             None => (None, None),
         };
-        let control_thread = thread::Builder::new()
-            .name("control".into())
-            .spawn(move || read_control(control, &ready, trace_ring))?;
+        let control_thread =
+            thread::Builder::new().name("control".into()).spawn(move || read_control(control, &ready, trace_ring))?;
         let qemu_stderr = child.stderr.take().expect("stderr is piped");
         let verbose = self.verbose;
-        let qemu_stderr_thread = thread::Builder::new()
-            .name("qemu-stderr".into())
-            .spawn(move || read_qemu_stderr(qemu_stderr, verbose))?;
+        let qemu_stderr_thread =
+            thread::Builder::new().name("qemu-stderr".into()).spawn(move || read_qemu_stderr(qemu_stderr, verbose))?;
 
         let end = wait(&mut child, started, self.timeout, &escaped);
         machine_stopped.store(true, Ordering::SeqCst);
@@ -149,13 +141,7 @@ impl Session<'_> {
         let control = control_thread.join().unwrap_or_default();
         let qemu_stderr = qemu_stderr_thread.join().unwrap_or_default();
         let trace = trace_thread.map(|thread| thread.join().unwrap_or_default());
-        Ok(Report {
-            end,
-            control,
-            log_tail,
-            qemu_stderr,
-            trace,
-        })
+        Ok(Report { end, control, log_tail, qemu_stderr, trace })
     }
 }
 
@@ -163,10 +149,7 @@ impl Session<'_> {
 /// (so that setting up QEMU's stdio cannot clobber them).
 fn socketpair() -> io::Result<(UnixStream, OwnedFd)> {
     let (ours, theirs) = UnixStream::pair()?;
-    Ok((
-        UnixStream::from(above_stdio(ours.into())?),
-        above_stdio(theirs.into())?,
-    ))
+    Ok((UnixStream::from(above_stdio(ours.into())?), above_stdio(theirs.into())?))
 }
 
 fn above_stdio(fd: OwnedFd) -> io::Result<OwnedFd> {
@@ -184,12 +167,7 @@ fn above_stdio(fd: OwnedFd) -> io::Result<OwnedFd> {
 
 /// Wait for QEMU to exit, the timeout, a signal, or the console escape (the last three
 /// kill QEMU).
-fn wait(
-    child: &mut Child,
-    started: Instant,
-    timeout: Option<Duration>,
-    escaped: &AtomicBool,
-) -> io::Result<QemuEnd> {
+fn wait(child: &mut Child, started: Instant, timeout: Option<Duration>, escaped: &AtomicBool) -> io::Result<QemuEnd> {
     loop {
         if let Some(status) = child.try_wait()? {
             return Ok(QemuEnd::Exited(status.code()));
@@ -214,11 +192,7 @@ fn wait(
 
 /// Copy a channel to a host stream as the bytes come, flushing each time. If the host
 /// stream fails (a closed pipe), keep draining the channel so that QEMU never blocks.
-fn spawn_relay<W: Write + 'static>(
-    name: &str,
-    mut from: UnixStream,
-    to: fn() -> W,
-) -> JoinHandle<()> {
+fn spawn_relay<W: Write + 'static>(name: &str, mut from: UnixStream, to: fn() -> W) -> JoinHandle<()> {
     thread::Builder::new()
         .name(name.into())
         .spawn(move || {
@@ -385,19 +359,13 @@ const MAX_LINE: usize = 4096;
 
 impl Tail {
     pub fn new(capacity: usize) -> Tail {
-        Tail {
-            capacity,
-            lines: Default::default(),
-            partial: Vec::new(),
-        }
+        Tail { capacity, lines: Default::default(), partial: Vec::new() }
     }
 
     pub fn push(&mut self, bytes: &[u8]) {
         for &byte in bytes {
             if byte == b'\n' {
-                let line = String::from_utf8_lossy(&self.partial)
-                    .trim_end_matches('\r')
-                    .to_string();
+                let line = String::from_utf8_lossy(&self.partial).trim_end_matches('\r').to_string();
                 self.partial.clear();
                 self.lines.push_back(line);
                 if self.lines.len() > self.capacity {
@@ -432,7 +400,8 @@ fn read_control(from: UnixStream, ready: &Ready, trace_ring: Option<std::sync::m
                 if record == Record::Ready {
                     ready.announce();
                 }
-                if let (Record::Trace(TraceRecord::Ring { physical, capacity }), Some(reader)) = (&record, &trace_ring) {
+                if let (Record::Trace(TraceRecord::Ring { physical, capacity }), Some(reader)) = (&record, &trace_ring)
+                {
                     let _ = reader.send((*physical, *capacity));
                 }
                 summary.add(&record);

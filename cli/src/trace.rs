@@ -27,13 +27,28 @@ pub struct Slice {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Mark {
     /// A system call (entered at this instant), with its result once it returned.
-    Syscall { number: u64, result: Option<i64> },
-    Interrupt { vector: u64 },
-    Exception { vector: u64, address: u64 },
-    Block { wait: WaitKind },
-    Wake { wait: WaitKind, interrupted: bool },
+    Syscall {
+        number: u64,
+        result: Option<i64>,
+    },
+    Interrupt {
+        vector: u64,
+    },
+    Exception {
+        vector: u64,
+        address: u64,
+    },
+    Block {
+        wait: WaitKind,
+    },
+    Wake {
+        wait: WaitKind,
+        interrupted: bool,
+    },
     Exec,
-    Exit { status: u64 },
+    Exit {
+        status: u64,
+    },
 }
 
 /// One process (or, with pid 0, the idle loop) over the whole trace.
@@ -142,7 +157,11 @@ impl Timeline {
                     timeline.switches.push(Switch { tsc, from: pid, to, reason });
                     if let Some((holder, start, name)) = running.remove(&cpu) {
                         let slice = Slice { start, end: tsc, name, ended: Some((reason, to)) };
-                        lanes.entry(holder).or_insert_with(|| Lane { pid: holder, ..Lane::default() }).slices.push(slice);
+                        lanes
+                            .entry(holder)
+                            .or_insert_with(|| Lane { pid: holder, ..Lane::default() })
+                            .slices
+                            .push(slice);
                     }
                     let next = lanes.entry(to).or_insert_with(|| Lane { pid: to, ..Lane::default() });
                     let name = if to == 0 { "idle".to_string() } else { next.name() };
@@ -185,8 +204,13 @@ impl Timeline {
 }
 
 /// The switch reasons, in the order legends show them.
-pub const REASONS: [SwitchReason; 5] =
-    [SwitchReason::Preempted, SwitchReason::Yielded, SwitchReason::Blocked, SwitchReason::Exited, SwitchReason::Dispatched];
+pub const REASONS: [SwitchReason; 5] = [
+    SwitchReason::Preempted,
+    SwitchReason::Yielded,
+    SwitchReason::Blocked,
+    SwitchReason::Exited,
+    SwitchReason::Dispatched,
+];
 
 /// The names of the interrupt vectors the kernel uses (kernel/src/arch/x86_64/apic.rs).
 fn interrupt_name(vector: u64) -> String {
@@ -304,9 +328,11 @@ pub fn chrome_json(timeline: &Timeline, out: &mut impl Write) -> io::Result<()> 
                     ("syscall", syscall_name(number), format!("{{\"number\":{number},\"result\":{result}}}"))
                 }
                 Mark::Interrupt { vector } => ("interrupt", interrupt_name(vector), format!("{{\"vector\":{vector}}}")),
-                Mark::Exception { vector, address } => {
-                    ("exception", exception_name(vector), format!("{{\"vector\":{vector},\"address\":\"{address:#x}\"}}"))
-                }
+                Mark::Exception { vector, address } => (
+                    "exception",
+                    exception_name(vector),
+                    format!("{{\"vector\":{vector},\"address\":\"{address:#x}\"}}"),
+                ),
                 Mark::Block { wait } => ("sched", format!("block: {}", wait.describe()), "{}".to_string()),
                 Mark::Wake { wait, interrupted } => {
                     ("sched", format!("wake: {}", wait.describe()), format!("{{\"by_signal\":{interrupted}}}"))
@@ -374,7 +400,11 @@ fn xml(text: &str) -> String {
 fn nice_step(span: f64, ticks: f64) -> f64 {
     let raw = (span / ticks).max(1e-6);
     let magnitude = 10f64.powf(raw.log10().floor());
-    [1.0, 2.0, 5.0, 10.0].into_iter().map(|factor| factor * magnitude).find(|step| *step >= raw).unwrap_or(10.0 * magnitude)
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|factor| factor * magnitude)
+        .find(|step| *step >= raw)
+        .unwrap_or(10.0 * magnitude)
 }
 
 /// Draws the timeline as an SVG: one lane per process (in pid order) with its running
@@ -397,8 +427,13 @@ pub fn svg(timeline: &Timeline, options: &SvgOptions) -> String {
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="Helvetica, Arial, sans-serif" font-size="12">"#
     );
     let _ = writeln!(out, r#"<rect width="{WIDTH}" height="{height}" fill="white"/>"#);
-    let title = if options.title.is_empty() { "who held the CPU".to_string() } else { format!("who held the CPU: {}", options.title) };
-    let _ = writeln!(out, r#"<text x="12" y="24" font-size="16" font-weight="bold">timeshare — {}</text>"#, xml(&title));
+    let title = if options.title.is_empty() {
+        "who held the CPU".to_string()
+    } else {
+        format!("who held the CPU: {}", options.title)
+    };
+    let _ =
+        writeln!(out, r#"<text x="12" y="24" font-size="16" font-weight="bold">timeshare — {}</text>"#, xml(&title));
     let counts = timeline.switch_counts();
     let mut subtitle = format!(
         "{} processes, {:.1} ms, {} context switches ({} preempted at the end of a quantum, {} yielded, {} blocked, {} exited)",
@@ -633,7 +668,11 @@ mod tests {
         let [first, second] = &timeline.lanes[..] else { panic!("two lanes: {:?}", timeline.lanes) };
         assert_eq!(
             spans(first),
-            [(1_000, 2_000, Some((SwitchReason::Yielded, 2))), (3_000, 3_500, Some((SwitchReason::Blocked, 2))), (4_500, 5_000, None)]
+            [
+                (1_000, 2_000, Some((SwitchReason::Yielded, 2))),
+                (3_000, 3_500, Some((SwitchReason::Blocked, 2))),
+                (4_500, 5_000, None)
+            ]
         );
         assert_eq!(
             spans(second),
@@ -681,8 +720,19 @@ mod tests {
             .filter(|e| e["ph"] == "X")
             .map(|e| (e["tid"].as_u64().unwrap(), e["ts"].as_f64().unwrap(), e["dur"].as_f64().unwrap()))
             .collect();
-        assert_eq!(slices, [(0, 3000.0, 500.0), (1, 0.0, 1000.0), (1, 2000.0, 500.0), (1, 3500.0, 500.0), (2, 1000.0, 1000.0), (2, 2500.0, 500.0)]);
-        let syscalls: Vec<&str> = events.iter().filter(|e| e["cat"] == "syscall").map(|e| e["name"].as_str().unwrap()).collect();
+        assert_eq!(
+            slices,
+            [
+                (0, 3000.0, 500.0),
+                (1, 0.0, 1000.0),
+                (1, 2000.0, 500.0),
+                (1, 3500.0, 500.0),
+                (2, 1000.0, 1000.0),
+                (2, 2500.0, 500.0)
+            ]
+        );
+        let syscalls: Vec<&str> =
+            events.iter().filter(|e| e["cat"] == "syscall").map(|e| e["name"].as_str().unwrap()).collect();
         assert_eq!(syscalls, ["fork", "sched_yield"]);
         assert_eq!(events.iter().filter(|e| e["name"] == "timer interrupt").count(), 2);
     }
@@ -701,7 +751,8 @@ mod tests {
     #[test]
     fn the_svg_is_xml_with_a_lane_per_process() {
         let timeline = two_processes();
-        let text = svg(&timeline, &SvgOptions { scheduler: "policy rr, quantum 10 ms".into(), title: "pingpong & co".into() });
+        let text =
+            svg(&timeline, &SvgOptions { scheduler: "policy rr, quantum 10 ms".into(), title: "pingpong & co".into() });
         assert_eq!(svg_lanes(&text), [1, 2]);
         assert!(text.contains("quantum 10 ms"), "{text}");
         assert!(text.contains("1 preempted at the end of a quantum"));
@@ -721,7 +772,12 @@ mod tests {
         let mut holder = 0;
         for round in 0..slices {
             for pid in 1..=count {
-                events.push(switch(tsc, holder, pid, if round == 0 && holder == 0 { SwitchReason::Dispatched } else { SwitchReason::Preempted }));
+                events.push(switch(
+                    tsc,
+                    holder,
+                    pid,
+                    if round == 0 && holder == 0 { SwitchReason::Dispatched } else { SwitchReason::Preempted },
+                ));
                 holder = pid;
                 tsc += slice_tsc;
             }

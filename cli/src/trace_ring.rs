@@ -63,7 +63,14 @@ impl GuestRam {
         }
         // SAFETY: a new shared mapping of the whole file; nothing else is at that address.
         let base = unsafe {
-            libc::mmap(std::ptr::null_mut(), bytes, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, file.as_raw_fd(), 0)
+            libc::mmap(
+                std::ptr::null_mut(),
+                bytes,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                file.as_raw_fd(),
+                0,
+            )
         };
         if base == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
@@ -118,7 +125,11 @@ const POLL: Duration = Duration::from_millis(1);
 
 /// Starts the reader: it waits for the ring's announcement on `announced`, then copies
 /// events out until `machine_stopped` is set, and drains the ring once more after.
-pub fn spawn_reader(ram: Arc<GuestRam>, announced: Receiver<(u64, u32)>, machine_stopped: Arc<AtomicBool>) -> JoinHandle<Capture> {
+pub fn spawn_reader(
+    ram: Arc<GuestRam>,
+    announced: Receiver<(u64, u32)>,
+    machine_stopped: Arc<AtomicBool>,
+) -> JoinHandle<Capture> {
     thread::Builder::new()
         .name("trace".into())
         .spawn(move || {

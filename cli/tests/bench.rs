@@ -10,10 +10,8 @@ use std::process::Output;
 
 /// Every row the program reports (`bench --list`), in order.
 fn rows() -> Vec<String> {
-    let output = std::process::Command::new(c_program("bench"))
-        .arg("--list")
-        .output()
-        .expect("run bench --list on the host");
+    let output =
+        std::process::Command::new(c_program("bench")).arg("--list").output().expect("run bench --list on the host");
     assert!(output.status.success());
     let rows: Vec<String> = stdout(&output).lines().map(str::to_string).collect();
     assert!(rows.len() >= 15, "{rows:?}");
@@ -90,11 +88,7 @@ fn the_benchmark_refuses_unknown_names() {
 
 /// The JSON report: for each row, the figure of `system` in `mode`.
 fn json_figure(report: &serde_json::Value, row: &str, mode: &str, system: &str) -> Option<f64> {
-    report["rows"]
-        .as_array()?
-        .iter()
-        .find(|r| r["name"] == row)?[mode][system]
-        .as_f64()
+    report["rows"].as_array()?.iter().find(|r| r["name"] == row)?[mode][system].as_f64()
 }
 
 #[test]

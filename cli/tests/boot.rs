@@ -9,9 +9,5 @@ use common::*;
 fn hello_world_in_user_mode() {
     let output = run(&c_program("hello"), &[]);
     assert_status(&output, 3);
-    assert!(
-        stdout(&output).starts_with("hello, world\n"),
-        "stdout: {:?}",
-        stdout(&output)
-    );
+    assert!(stdout(&output).starts_with("hello, world\n"), "stdout: {:?}", stdout(&output));
 }

@@ -69,7 +69,9 @@ fn open_pty() -> (std::fs::File, OwnedFd) {
     let (mut controller, mut device) = (0, 0);
     // SAFETY: openpty writes two descriptors into the integers given; no names,
     // termios or window size are passed.
-    let status = unsafe { libc::openpty(&mut controller, &mut device, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) };
+    let status = unsafe {
+        libc::openpty(&mut controller, &mut device, std::ptr::null_mut(), std::ptr::null(), std::ptr::null())
+    };
     assert_eq!(status, 0, "openpty: {}", std::io::Error::last_os_error());
     // SAFETY: both descriptors were just opened and are owned by nobody else.
     unsafe { (std::fs::File::from_raw_fd(controller), OwnedFd::from_raw_fd(device)) }
@@ -132,7 +134,11 @@ fn an_interactive_shell_through_the_console() {
     terminal.write_all(b"cat\r").unwrap();
     std::thread::sleep(Duration::from_millis(300));
     terminal.write_all(b"through cat\r").unwrap();
-    assert!(read_until(&mut terminal, &mut seen, "through cat\r\nthrough cat", deadline), "cat did not echo back: {}", transcript(&seen));
+    assert!(
+        read_until(&mut terminal, &mut seen, "through cat\r\nthrough cat", deadline),
+        "cat did not echo back: {}",
+        transcript(&seen)
+    );
     terminal.write_all(b"\x04").unwrap();
 
     // Ctrl-C ends the foreground command, not the shell.

@@ -195,13 +195,23 @@ fn busybox_applets_read_the_initrd_as_on_linux() {
 
     for args in [vec!["ls", "-l", dir], vec!["ls", "-la", &path("sub")], vec!["ls", "-lR", dir]] {
         let (host, guest) = busybox_both(&adds, &args);
-        assert_eq!(mask_ls(&guest), mask_ls(&host), "busybox {args:?}, masked: timeshare (left) and the host (right) differ");
+        assert_eq!(
+            mask_ls(&guest),
+            mask_ls(&host),
+            "busybox {args:?}, masked: timeshare (left) and the host (right) differ"
+        );
     }
 
     // find lists in directory order, which is the file system's: compare sorted.
-    for args in [vec!["find", dir], vec!["find", dir, "-type", "f", "-size", "+1k"], vec!["find", dir, "-name", "*.txt"]] {
+    for args in
+        [vec!["find", dir], vec!["find", dir, "-type", "f", "-size", "+1k"], vec!["find", dir, "-name", "*.txt"]]
+    {
         let (host, guest) = busybox_both(&adds, &args);
-        assert_eq!(sorted_lines(&guest), sorted_lines(&host), "busybox {args:?}: timeshare (left) and the host (right) differ");
+        assert_eq!(
+            sorted_lines(&guest),
+            sorted_lines(&host),
+            "busybox {args:?}: timeshare (left) and the host (right) differ"
+        );
     }
 }
 
@@ -220,10 +230,7 @@ fn busybox_shell_reads_files_through_redirections_and_pipes() {
     let args = ["sh", "-c", script.as_str()];
     let (host, guest) = busybox_both(&adds, &args);
     assert_eq!(guest, host, "busybox sh -c: timeshare (left) and the host (right) differ");
-    assert_eq!(
-        guest,
-        format!("{dir}/sub/deeper\n{dir}\nhello\nworld\n100000\nbee\ntests passed\ncat failed with 1\n")
-    );
+    assert_eq!(guest, format!("{dir}/sub/deeper\n{dir}\nhello\nworld\n100000\nbee\ntests passed\ncat failed with 1\n"));
 }
 
 /// Runs `program` under timeshare with its stdin on a pipe: waits for `prompt` on

@@ -42,7 +42,9 @@ fn a_run_that_fails_reports_the_seed_and_the_last_calls() {
 fn the_fuzzer_replays_the_same_calls_on_paper() {
     // `fuzz print` regenerates a worker's calls from the seed alone (on the host).
     let fuzz = c_program("fuzz");
-    let print = |seed: &str| std::process::Command::new(&fuzz).args(["print", seed, "2", "0", "100", "20"]).output().expect("run fuzz print");
+    let print = |seed: &str| {
+        std::process::Command::new(&fuzz).args(["print", seed, "2", "0", "100", "20"]).output().expect("run fuzz print")
+    };
     let (a, b, c) = (print("5"), print("5"), print("6"));
     assert!(a.status.success());
     assert_eq!(a.stdout, b.stdout);
@@ -61,7 +63,12 @@ fn the_fuzzer_refuses_to_run_outside_timeshare() {
 
 #[test]
 fn bad_fuzz_options_are_usage_errors() {
-    for args in [&["fuzz", "--workers", "0"][..], &["fuzz", "--workers", "17"], &["fuzz", "--calls", "-1"], &["fuzz", "--seed", "x"]] {
+    for args in [
+        &["fuzz", "--workers", "0"][..],
+        &["fuzz", "--workers", "17"],
+        &["fuzz", "--calls", "-1"],
+        &["fuzz", "--seed", "x"],
+    ] {
         let output = timeshare_with(args);
         assert_status(&output, 2);
     }

@@ -22,7 +22,13 @@ use common::*;
 /// with Linux still passes). Every line must also satisfy `check`. Returns
 /// timeshare's stdout.
 #[track_caller]
-fn compare(options: &[&str], program: &str, args: &[&str], known: &[(&str, &str)], check: impl Fn(&str) -> bool) -> String {
+fn compare(
+    options: &[&str],
+    program: &str,
+    args: &[&str],
+    known: &[(&str, &str)],
+    check: impl Fn(&str) -> bool,
+) -> String {
     let program = c_program(program);
     let host = host_run(&program, args);
     let guest = run_with(options, &program, args);
@@ -51,7 +57,12 @@ fn compare(options: &[&str], program: &str, args: &[&str], known: &[(&str, &str)
             differences.push(format!("  Linux:     {linux}\n  timeshare: {ours}"));
         }
     }
-    assert!(differences.is_empty(), "timeshare differs from Linux:\n{}\n--- timeshare stderr ---\n{}", differences.join("\n"), stderr(&guest));
+    assert!(
+        differences.is_empty(),
+        "timeshare differs from Linux:\n{}\n--- timeshare stderr ---\n{}",
+        differences.join("\n"),
+        stderr(&guest)
+    );
     for line in &guest_lines {
         assert!(check(line), "unexpected outcome: {line}\n--- timeshare stdout ---\n{guest_out}");
     }
@@ -74,7 +85,11 @@ fn privileged_instructions_wild_jumps_and_memory_protection_same_as_host() {
     // data; executing the stack, data, bss, heap and non-executable mappings (NX);
     // PROT_NONE, read-only and unmapped pages; with controls that must work.
     let out = compare(&[], "hostile_insn", &["all"], &[], |line| {
-        line == "still running" || outcome(line).starts_with("killed by") || line.contains("(control") || line.contains("(1: IF still set)") || line.contains("(11: SIGSEGV)")
+        line == "still running"
+            || outcome(line).starts_with("killed by")
+            || line.contains("(control")
+            || line.contains("(1: IF still set)")
+            || line.contains("(11: SIGSEGV)")
     });
     assert!(out.lines().count() >= 50, "{out}");
     assert!(out.contains("iretq to the kernel code segment: killed by SIGSEGV\n"), "{out}");
@@ -101,7 +116,9 @@ fn bad_pointers_in_every_system_call_same_as_host() {
     let adds = add_same_paths(&[target.clone()]);
     let options: Vec<&str> = adds.iter().map(String::as_str).collect();
     let exec_target = format!("--exec-target={}", target.display());
-    let out = compare(&options, "hostile_calls", &["pointers", &exec_target], PIPE_PARTIAL_COPIES, |line| !line.contains("KILLED"));
+    let out = compare(&options, "hostile_calls", &["pointers", &exec_target], PIPE_PARTIAL_COPIES, |line| {
+        !line.contains("KILLED")
+    });
     assert!(out.lines().count() >= 70, "{out}");
     assert!(out.contains("uname: null=EFAULT kernel=EFAULT unmapped=EFAULT half=EFAULT\n"), "{out}");
     assert!(out.contains("getrandom: null=EFAULT kernel=EFAULT unmapped=EFAULT half=8\n"), "{out}");
@@ -156,7 +173,9 @@ fn loops_resource_limits_and_fpu_isolation_same_as_host() {
     // not starve a sleeper, RLIMIT_AS and RLIMIT_NOFILE, and FPU state (MXCSR, the
     // x87 control word, ymm) private to each process, reset by execve, fresh in a
     // handler.
-    let out = compare(&[], "hostile_proc", &["same", "all"], &[], |line| !line.contains(": no") && !line.contains("status 0x"));
+    let out = compare(&[], "hostile_proc", &["same", "all"], &[], |line| {
+        !line.contains(": no") && !line.contains("status 0x")
+    });
     assert!(out.contains("a loop that blocks and ignores every signal, after SIGTERM and SIGINT: still running\nthen SIGKILL: killed by SIGKILL\n"), "{out}");
     assert!(out.contains("mmap of 128 MiB under it: ENOMEM\n"), "{out}");
     assert!(out.contains("after execve: MXCSR 0x1f80, x87 control word 0x37f\n"), "{out}");

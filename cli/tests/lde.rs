@@ -21,20 +21,14 @@ fn rust_hello_without_arguments() {
 fn rust_hello_with_arguments() {
     let output = run(&user_program("hello"), &["a", "b c"]);
     assert_status(&output, 0);
-    assert_stdout(
-        &output,
-        "hello from user mode\nargv[0] = /bin/hello\nargv[1] = a\nargv[2] = b c\n",
-    );
+    assert_stdout(&output, "hello from user mode\nargv[0] = /bin/hello\nargv[1] = a\nargv[2] = b c\n");
 }
 
 #[test]
 fn musl_hello_with_arguments_same_as_host() {
     let (_, output) = same_as_host(&[], &c_program("hello"), &["alice", "b c"]);
     assert_status(&output, 3);
-    assert_stdout(
-        &output,
-        "hello, alice\nargv[0] = /bin/hello\nargv[1] = alice\nargv[2] = b c\nargc = 3\n",
-    );
+    assert_stdout(&output, "hello, alice\nargv[0] = /bin/hello\nargv[1] = alice\nargv[2] = b c\nargc = 3\n");
 }
 
 #[test]
@@ -62,9 +56,24 @@ fn syscall_exerciser_all_ok() {
     let output = run(&user_program("sysx"), &[]);
     assert_status(&output, 0);
     let expected = [
-        "getpid", "getppid", "gettid", "ids", "uname", "clock_monotonic", "gettimeofday",
-        "clock_invalid", "brk", "mmap", "mmap_bad_flags", "write_null", "write_kernel",
-        "write_unmapped", "read_kernel", "enosys", "arch_prctl_fs", "ioctl_tiocgwinsz",
+        "getpid",
+        "getppid",
+        "gettid",
+        "ids",
+        "uname",
+        "clock_monotonic",
+        "gettimeofday",
+        "clock_invalid",
+        "brk",
+        "mmap",
+        "mmap_bad_flags",
+        "write_null",
+        "write_kernel",
+        "write_unmapped",
+        "read_kernel",
+        "enosys",
+        "arch_prctl_fs",
+        "ioctl_tiocgwinsz",
         "rt_sigprocmask",
     ]
     .iter()
@@ -95,10 +104,7 @@ fn write_with_null_and_kernel_pointers_is_efault_same_as_host() {
 fn fpu_state_survives_system_calls_same_as_host() {
     let (_, output) = same_as_host(&[], &c_program("fpu"), &[]);
     assert_status(&output, 0);
-    assert_stdout(
-        &output,
-        "ok sse squares\nok sse harmonic\nok x87\nok rounding squares\nok rounding harmonic\n",
-    );
+    assert_stdout(&output, "ok sse squares\nok sse harmonic\nok x87\nok rounding squares\nok rounding harmonic\n");
 }
 
 #[test]
@@ -225,11 +231,7 @@ fn malformed_elf_files_are_refused_by_the_cli() {
 }
 
 fn malformed(elf: &[u8], name: &str) -> Vec<u8> {
-    malformed_elves(elf)
-        .into_iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, bytes)| bytes)
-        .unwrap()
+    malformed_elves(elf).into_iter().find(|(n, _)| *n == name).map(|(_, bytes)| bytes).unwrap()
 }
 
 #[test]
@@ -240,10 +242,8 @@ fn exec_of_malformed_files_fails_with_enoexec() {
     // linked program (the host's /bin/true) has an interpreter timeshare refuses.
     let dir = scratch_dir("exec_of_malformed_files_fails_with_enoexec");
     let elf = std::fs::read(c_program("hello")).unwrap();
-    let mut files: Vec<_> = malformed_elves(&elf)
-        .iter()
-        .map(|(name, bytes)| executable_file(&dir, name, bytes))
-        .collect();
+    let mut files: Vec<_> =
+        malformed_elves(&elf).iter().map(|(name, bytes)| executable_file(&dir, name, bytes)).collect();
     files.push(executable_file(&dir, "dynamic", &std::fs::read("/bin/true").unwrap()));
     let options = add_same_paths(&files);
     let execargs = c_program("execargs");
@@ -252,8 +252,15 @@ fn exec_of_malformed_files_fails_with_enoexec() {
     let output = run_with(&options, &execargs, &args);
     let out = stdout(&output);
     for name in [
-        "text", "empty", "aarch64", "truncated", "class32", "kernel-entry", "kernel-segment",
-        "segment-past-end", "dynamic",
+        "text",
+        "empty",
+        "aarch64",
+        "truncated",
+        "class32",
+        "kernel-entry",
+        "kernel-segment",
+        "segment-past-end",
+        "dynamic",
     ] {
         assert!(
             out.contains(&format!("execve of {name}: ENOEXEC\n")),
@@ -279,20 +286,14 @@ fn stack_overflow_is_sigsegv_same_as_host() {
 fn crash_wait_status_has_no_core_dump_bit_same_as_host() {
     let (_, output) = same_as_host(&[], &c_program("hostile"), &["corebit"]);
     assert_status(&output, 0);
-    assert_stdout(
-        &output,
-        "null write: raw wait status 0xb, WCOREDUMP no\nstill running\n",
-    );
+    assert_stdout(&output, "null write: raw wait status 0xb, WCOREDUMP no\nstill running\n");
 }
 
 #[test]
 fn read_into_a_bad_buffer_keeps_the_pipe_data_same_as_host() {
     let (_, output) = same_as_host(&[], &c_program("hostile"), &["readfault"]);
     assert_status(&output, 0);
-    assert_stdout(
-        &output,
-        "read into an unmapped buffer: -1 EFAULT\nthen read: 3 \"abc\"\nstill running\n",
-    );
+    assert_stdout(&output, "read into an unmapped buffer: -1 EFAULT\nthen read: 3 \"abc\"\nstill running\n");
 }
 
 #[test]
@@ -309,10 +310,7 @@ fn execve_with_oversized_arguments_is_e2big_same_as_host() {
 fn memory_exhaustion_ends_only_the_hog() {
     let output = run(&c_program("hostile"), &["oom"]);
     assert_status(&output, 0);
-    assert_stdout(
-        &output,
-        "memory hog: stopped\na new child after that: exited 3\nstill running\n",
-    );
+    assert_stdout(&output, "memory hog: stopped\na new child after that: exited 3\nstill running\n");
 }
 
 #[test]

@@ -116,11 +116,19 @@ fn assert_prompt_wakeups(policy: &str) {
     let worst_us = number(&output, "worst_us");
     assert!(worst_us < 40_000.0, "{policy}: worst wake-up delay {worst_us} us\n{}", stdout(&output));
     let text = stdout(&output);
-    let wakeups: u64 = text.split_whitespace().nth(1).and_then(|n| n.trim_end_matches(',').parse().ok()).expect("wakeups N");
+    let wakeups: u64 =
+        text.split_whitespace().nth(1).and_then(|n| n.trim_end_matches(',').parse().ok()).expect("wakeups N");
     // 1000 ms in periods of at least 5 ms: near 166 when every wake-up is prompt.
     assert!(wakeups >= 100, "{policy}: only {wakeups} wake-ups");
     // The hogs did compete: each got a good part of the CPU.
-    let hogs: Vec<u64> = text.lines().find(|l| l.starts_with("hogs cpu_ms")).unwrap().split_whitespace().skip(2).map(|n| n.parse().unwrap()).collect();
+    let hogs: Vec<u64> = text
+        .lines()
+        .find(|l| l.starts_with("hogs cpu_ms"))
+        .unwrap()
+        .split_whitespace()
+        .skip(2)
+        .map(|n| n.parse().unwrap())
+        .collect();
     assert!(hogs.iter().all(|&ms| ms >= 300), "{policy}: hogs got {hogs:?} ms");
 }
 
@@ -160,7 +168,18 @@ fn mlfq_knobs_reach_the_kernel() {
     // One level with a 1 ms quantum is round robin by the millisecond; the log says
     // which policy the kernel built.
     let output = run_with(
-        &["--icount", "--sched", "mlfq", "--mlfq-levels", "1", "--mlfq-quanta-ms", "1", "--mlfq-boost-ms", "0", "--verbose"],
+        &[
+            "--icount",
+            "--sched",
+            "mlfq",
+            "--mlfq-levels",
+            "1",
+            "--mlfq-quanta-ms",
+            "1",
+            "--mlfq-boost-ms",
+            "0",
+            "--verbose",
+        ],
         &c_program("nicehogs"),
         &["300", "0", "0"],
     );

@@ -89,7 +89,10 @@ fn interrupted_calls_fail_with_eintr_or_restart() {
 #[test]
 fn stack_overflow_is_caught_on_the_alternate_stack() {
     let output = same_output("sigaltstack", &[], 0);
-    assert_has(&output, "stack overflow caught: on the alternate stack yes, si_code 1 (SEGV_MAPERR 1 or SEGV_ACCERR 1)");
+    assert_has(
+        &output,
+        "stack overflow caught: on the alternate stack yes, si_code 1 (SEGV_MAPERR 1 or SEGV_ACCERR 1)",
+    );
     assert_has(&output, "inside the handler: flags SS_ONSTACK , changing it: EPERM");
 }
 

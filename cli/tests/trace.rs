@@ -70,7 +70,16 @@ fn two_processes_yielding_to_each_other_switch_exactly_as_expected() {
     let trace = output("pingpong", "json");
     let timeline = output("pingpong", "svg");
     let output = run_with(
-        &["--sched", "rr", "--quantum-ms", "100", "--trace", trace.to_str().unwrap(), "--timeline", timeline.to_str().unwrap()],
+        &[
+            "--sched",
+            "rr",
+            "--quantum-ms",
+            "100",
+            "--trace",
+            trace.to_str().unwrap(),
+            "--timeline",
+            timeline.to_str().unwrap(),
+        ],
         &c_program("pingpong"),
         &[&ROUNDS.to_string()],
     );
@@ -89,8 +98,12 @@ fn two_processes_yielding_to_each_other_switch_exactly_as_expected() {
     expected.push((0, "dispatched from idle".into(), Some(1)));
     expected.push((1, "still running at the end of the trace".into(), None));
     assert_eq!(slices(&trace), expected);
-    assert_eq!(tracks(&trace), [(0, "idle".to_string()), (1, "pingpong (pid 1)".to_string()), (2, "pingpong (pid 2)".to_string())]);
-    let sched_yields = trace["traceEvents"].as_array().unwrap().iter().filter(|event| event["name"] == "sched_yield").count();
+    assert_eq!(
+        tracks(&trace),
+        [(0, "idle".to_string()), (1, "pingpong (pid 1)".to_string()), (2, "pingpong (pid 2)".to_string())]
+    );
+    let sched_yields =
+        trace["traceEvents"].as_array().unwrap().iter().filter(|event| event["name"] == "sched_yield").count();
     assert_eq!(sched_yields, 2 * ROUNDS);
     assert_eq!(trace["otherData"]["dropped_events"], 0);
     assert_eq!(lanes(&timeline), [1, 2]);
@@ -108,7 +121,10 @@ fn the_demo_timeline_has_a_lane_per_process() {
     let text = std::fs::read_to_string(&timeline).unwrap();
     assert!(text.contains("demo → spin (pid 2)"), "the exec'd child is named after both programs");
     // spin never makes a system call after exec, so only the timer takes the CPU from it.
-    let preempted = text.lines().filter(|line| line.contains("<title>spin (pid 2)") && line.contains("preempted (quantum expired)")).count();
+    let preempted = text
+        .lines()
+        .filter(|line| line.contains("<title>spin (pid 2)") && line.contains("preempted (quantum expired)"))
+        .count();
     assert!(preempted >= 5, "{text}");
 }
 
@@ -126,7 +142,8 @@ fn without_tracing_the_kernel_records_nothing() {
 #[test]
 fn a_full_buffer_reports_how_many_events_it_dropped() {
     let trace = output("tiny", "json");
-    let output = run_with(&["--trace-buffer", "8", "--trace", trace.to_str().unwrap()], &c_program("nullcall"), &["20000"]);
+    let output =
+        run_with(&["--trace-buffer", "8", "--trace", trace.to_str().unwrap()], &c_program("nullcall"), &["20000"]);
     assert_status(&output, 0);
     let message = stderr(&output);
     assert!(message.contains("events dropped because the trace buffer (8 events) was full"), "{message}");

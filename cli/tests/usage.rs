@@ -11,19 +11,12 @@ fn refused(args: &[&str], message: &str) {
     let output = timeshare_with(args);
     assert_status(&output, 2);
     assert!(output.stdout.is_empty(), "stdout: {:?}", stdout(&output));
-    assert!(
-        stderr(&output).contains(message),
-        "stderr: {:?}, expected {message:?}",
-        stderr(&output)
-    );
+    assert!(stderr(&output).contains(message), "stderr: {:?}, expected {message:?}", stderr(&output));
 }
 
 #[test]
 fn a_missing_program() {
-    refused(
-        &["run", "/no/such/program"],
-        "timeshare: /no/such/program: No such file or directory",
-    );
+    refused(&["run", "/no/such/program"], "timeshare: /no/such/program: No such file or directory");
 }
 
 #[test]
@@ -42,12 +35,7 @@ fn a_dynamically_linked_program() {
 fn a_missing_add_file() {
     let hello = c_program("hello");
     refused(
-        &[
-            "run",
-            "--add",
-            "/no/such/file:/etc/x",
-            hello.to_str().unwrap(),
-        ],
+        &["run", "--add", "/no/such/file:/etc/x", hello.to_str().unwrap()],
         "--add /no/such/file: No such file or directory",
     );
 }

@@ -188,7 +188,22 @@ impl Default for KernelOptions {
 /// The word that makes the environment empty.
 const NO_ENV: &str = "noenv";
 /// Every option key.
-const KEYS: [&str; 14] = ["init", "log", "quantum_ms", "sched", "seed", "console", "trace", "accounting", "mlfq_levels", "mlfq_quanta_ms", "mlfq_boost_ms", "selftest", "env", NO_ENV];
+const KEYS: [&str; 14] = [
+    "init",
+    "log",
+    "quantum_ms",
+    "sched",
+    "seed",
+    "console",
+    "trace",
+    "accounting",
+    "mlfq_levels",
+    "mlfq_quanta_ms",
+    "mlfq_boost_ms",
+    "selftest",
+    "env",
+    NO_ENV,
+];
 /// The word that ends the options; every later word is an argument of init.
 const ARGS_SEPARATOR: &str = "--";
 /// The encoding of an empty argument: `%` followed by a non-hex character, so it
@@ -259,9 +274,7 @@ pub fn parse(cmdline: &str) -> Result<KernelOptions, CmdlineError> {
             Some((key, value)) => (key, Some(value)),
             None => (word, None),
         };
-        let key = known_key(key).ok_or_else(|| CmdlineError::UnknownOption {
-            word: word.to_string(),
-        })?;
+        let key = known_key(key).ok_or_else(|| CmdlineError::UnknownOption { word: word.to_string() })?;
         if key != "env" {
             if seen.contains(&key) {
                 return Err(CmdlineError::DuplicateOption { key });
@@ -273,10 +286,7 @@ pub fn parse(cmdline: &str) -> Result<KernelOptions, CmdlineError> {
                 return Err(bad_value(key, value, "no value (a bare word)"));
             }
             if env.is_some() {
-                return Err(CmdlineError::ConflictingOptions {
-                    first: "env",
-                    second: NO_ENV,
-                });
+                return Err(CmdlineError::ConflictingOptions { first: "env", second: NO_ENV });
             }
             env = Some(Vec::new());
             continue;
@@ -285,8 +295,8 @@ pub fn parse(cmdline: &str) -> Result<KernelOptions, CmdlineError> {
         match key {
             "init" => options.init = parse_init(value)?,
             "log" => {
-                options.log_level = LogLevel::from_word(value)
-                    .ok_or_else(|| bad_value(key, value, &one_of(LogLevel::WORDS)))?;
+                options.log_level =
+                    LogLevel::from_word(value).ok_or_else(|| bad_value(key, value, &one_of(LogLevel::WORDS)))?;
             }
             "quantum_ms" => {
                 options.quantum_ms = parse_decimal(value)
@@ -295,16 +305,16 @@ pub fn parse(cmdline: &str) -> Result<KernelOptions, CmdlineError> {
                     .ok_or_else(|| bad_value(key, value, "1..=1000"))?;
             }
             "sched" => {
-                options.sched = SchedPolicy::from_word(value)
-                    .ok_or_else(|| bad_value(key, value, &one_of(SchedPolicy::WORDS)))?;
+                options.sched =
+                    SchedPolicy::from_word(value).ok_or_else(|| bad_value(key, value, &one_of(SchedPolicy::WORDS)))?;
             }
             "seed" => {
-                options.seed = parse_decimal(value)
-                    .ok_or_else(|| bad_value(key, value, "a decimal number up to 2^64-1"))?;
+                options.seed =
+                    parse_decimal(value).ok_or_else(|| bad_value(key, value, "a decimal number up to 2^64-1"))?;
             }
             "console" => {
-                options.console = ConsoleMode::from_word(value)
-                    .ok_or_else(|| bad_value(key, value, &one_of(ConsoleMode::WORDS)))?;
+                options.console =
+                    ConsoleMode::from_word(value).ok_or_else(|| bad_value(key, value, &one_of(ConsoleMode::WORDS)))?;
             }
             "mlfq_levels" => {
                 options.mlfq_levels = parse_decimal(value)
@@ -324,10 +334,12 @@ pub fn parse(cmdline: &str) -> Result<KernelOptions, CmdlineError> {
                     .ok_or_else(|| bad_value(key, value, "0..=3600000 (0: never)"))?;
             }
             "accounting" => {
-                options.accounting = Switch::from_word(value).ok_or_else(|| bad_value(key, value, &one_of(Switch::WORDS)))?;
+                options.accounting =
+                    Switch::from_word(value).ok_or_else(|| bad_value(key, value, &one_of(Switch::WORDS)))?;
             }
             "selftest" => {
-                options.selftest = Some(SelfTest::from_word(value).ok_or_else(|| bad_value(key, value, &one_of(SelfTest::WORDS)))?);
+                options.selftest =
+                    Some(SelfTest::from_word(value).ok_or_else(|| bad_value(key, value, &one_of(SelfTest::WORDS)))?);
             }
             "trace" => {
                 options.trace_events = parse_decimal(value)
@@ -337,10 +349,7 @@ pub fn parse(cmdline: &str) -> Result<KernelOptions, CmdlineError> {
             }
             _ => {
                 if seen.contains(&NO_ENV) {
-                    return Err(CmdlineError::ConflictingOptions {
-                        first: NO_ENV,
-                        second: "env",
-                    });
+                    return Err(CmdlineError::ConflictingOptions { first: NO_ENV, second: "env" });
                 }
                 env.get_or_insert_with(Vec::new).push(decode_arg(value)?);
             }
@@ -359,11 +368,7 @@ fn known_key(key: &str) -> Option<&'static str> {
 }
 
 fn bad_value(key: &'static str, value: &str, expected: &str) -> CmdlineError {
-    CmdlineError::BadValue {
-        key,
-        value: value.to_string(),
-        expected: expected.to_string(),
-    }
+    CmdlineError::BadValue { key, value: value.to_string(), expected: expected.to_string() }
 }
 
 /// "one of a, b, c": the expectation for a keyword value.
@@ -391,8 +396,7 @@ fn parse_quanta(value: &str) -> Option<Vec<u32>> {
 /// The init path: percent-decoded, UTF-8, absolute.
 fn parse_init(value: &str) -> Result<String, CmdlineError> {
     let expected = "an absolute path such as /bin/init";
-    let path =
-        String::from_utf8(decode_arg(value)?).map_err(|_| bad_value("init", value, expected))?;
+    let path = String::from_utf8(decode_arg(value)?).map_err(|_| bad_value("init", value, expected))?;
     if !path.starts_with('/') {
         return Err(bad_value("init", value, expected));
     }
@@ -439,9 +443,7 @@ pub fn decode_arg(word: &str) -> Result<Vec<u8>, CmdlineError> {
     if word == EMPTY_ARG {
         return Ok(Vec::new());
     }
-    let bad = || CmdlineError::BadEncoding {
-        word: word.to_string(),
-    };
+    let bad = || CmdlineError::BadEncoding { word: word.to_string() };
     let mut bytes = word.bytes();
     let mut decoded = Vec::with_capacity(word.len());
     while let Some(byte) = bytes.next() {
@@ -457,9 +459,7 @@ pub fn decode_arg(word: &str) -> Result<Vec<u8>, CmdlineError> {
 }
 
 fn hex_value(digit: u8) -> Option<u8> {
-    char::from(digit)
-        .to_digit(16)
-        .and_then(|value| u8::try_from(value).ok())
+    char::from(digit).to_digit(16).and_then(|value| u8::try_from(value).ok())
 }
 
 /// `1,2,3`.
@@ -490,12 +490,7 @@ pub fn render(options: &KernelOptions) -> String {
     if options.init_env.is_empty() {
         words.push(NO_ENV.to_string());
     }
-    words.extend(
-        options
-            .init_env
-            .iter()
-            .map(|var| alloc::format!("env={}", encode_arg(var))),
-    );
+    words.extend(options.init_env.iter().map(|var| alloc::format!("env={}", encode_arg(var))));
     if !options.init_args.is_empty() {
         words.push(ARGS_SEPARATOR.to_string());
         words.extend(options.init_args.iter().map(|arg| encode_arg(arg)));
@@ -551,10 +546,7 @@ mod tests {
     fn words_after_the_separator_are_arguments_even_if_they_look_like_options() {
         let options = parse("-- init=/x -- noenv").unwrap();
         assert_eq!(options.init, "/bin/init");
-        assert_eq!(
-            options.init_args,
-            [b"init=/x".to_vec(), b"--".to_vec(), b"noenv".to_vec()]
-        );
+        assert_eq!(options.init_args, [b"init=/x".to_vec(), b"--".to_vec(), b"noenv".to_vec()]);
         assert!(parse("--").unwrap().init_args.is_empty());
     }
 
@@ -567,10 +559,7 @@ mod tests {
             ("debug", LogLevel::Debug),
             ("trace", LogLevel::Trace),
         ] {
-            assert_eq!(
-                parse(&alloc::format!("log={word}")).unwrap().log_level,
-                level
-            );
+            assert_eq!(parse(&alloc::format!("log={word}")).unwrap().log_level, level);
             assert_eq!(LogLevel::from_word(word), Some(level));
             assert_eq!(level.word(), word);
         }
@@ -587,47 +576,18 @@ mod tests {
             error.to_string(),
             "unknown kernel option `foo` (known: init, log, quantum_ms, sched, seed, console, trace, accounting, mlfq_levels, mlfq_quanta_ms, mlfq_boost_ms, selftest, env, noenv)"
         );
-        assert!(
-            matches!(parse("quantum=5"), Err(CmdlineError::UnknownOption { word }) if word == "quantum=5")
-        );
-        assert!(matches!(
-            parse("=5"),
-            Err(CmdlineError::UnknownOption { .. })
-        ));
-        assert!(matches!(
-            parse("-"),
-            Err(CmdlineError::UnknownOption { .. })
-        ));
+        assert!(matches!(parse("quantum=5"), Err(CmdlineError::UnknownOption { word }) if word == "quantum=5"));
+        assert!(matches!(parse("=5"), Err(CmdlineError::UnknownOption { .. })));
+        assert!(matches!(parse("-"), Err(CmdlineError::UnknownOption { .. })));
     }
 
     #[test]
     fn bad_values_name_the_value_and_the_expectation() {
         let error = parse("quantum_ms=abc").unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "bad value `abc` for quantum_ms: expected 1..=1000"
-        );
-        for bad in [
-            "0",
-            "1001",
-            "-1",
-            "+5",
-            " ",
-            "",
-            "4294967306",
-            "99999999999999999999999",
-        ] {
+        assert_eq!(error.to_string(), "bad value `abc` for quantum_ms: expected 1..=1000");
+        for bad in ["0", "1001", "-1", "+5", " ", "", "4294967306", "99999999999999999999999"] {
             let line = alloc::format!("quantum_ms={bad}");
-            assert!(
-                matches!(
-                    parse(&line),
-                    Err(CmdlineError::BadValue {
-                        key: "quantum_ms",
-                        ..
-                    })
-                ),
-                "{line}"
-            );
+            assert!(matches!(parse(&line), Err(CmdlineError::BadValue { key: "quantum_ms", .. })), "{line}");
         }
         assert_eq!(parse("quantum_ms=1").unwrap().quantum_ms, 1);
         assert_eq!(
@@ -638,26 +598,11 @@ mod tests {
             parse("sched=cfs").unwrap_err().to_string(),
             "bad value `cfs` for sched: expected one of rr, mlfq, stride, lottery, fair"
         );
-        assert!(matches!(
-            parse("seed=0x10"),
-            Err(CmdlineError::BadValue { key: "seed", .. })
-        ));
-        assert!(matches!(
-            parse("seed=18446744073709551616"),
-            Err(CmdlineError::BadValue { .. })
-        ));
-        assert!(matches!(
-            parse("init=bin/sh"),
-            Err(CmdlineError::BadValue { key: "init", .. })
-        ));
-        assert!(matches!(
-            parse("init=%_"),
-            Err(CmdlineError::BadValue { key: "init", .. })
-        ));
-        assert!(matches!(
-            parse("init=/bin/%FF"),
-            Err(CmdlineError::BadValue { key: "init", .. })
-        ));
+        assert!(matches!(parse("seed=0x10"), Err(CmdlineError::BadValue { key: "seed", .. })));
+        assert!(matches!(parse("seed=18446744073709551616"), Err(CmdlineError::BadValue { .. })));
+        assert!(matches!(parse("init=bin/sh"), Err(CmdlineError::BadValue { key: "init", .. })));
+        assert!(matches!(parse("init=%_"), Err(CmdlineError::BadValue { key: "init", .. })));
+        assert!(matches!(parse("init=/bin/%FF"), Err(CmdlineError::BadValue { key: "init", .. })));
         assert_eq!(parse("init=/my%20bin/x").unwrap().init, "/my bin/x");
     }
 
@@ -669,10 +614,7 @@ mod tests {
         assert_eq!(parse("trace=4194304").unwrap().trace_events, 1 << 22);
         for bad in ["4", "12", "8388608", "-8", "x", "", "65536k"] {
             let line = alloc::format!("trace={bad}");
-            assert!(
-                matches!(parse(&line), Err(CmdlineError::BadValue { key: "trace", .. })),
-                "{line}"
-            );
+            assert!(matches!(parse(&line), Err(CmdlineError::BadValue { key: "trace", .. })), "{line}");
         }
     }
 
@@ -714,61 +656,27 @@ mod tests {
 
     #[test]
     fn duplicates_and_missing_values() {
-        assert_eq!(
-            parse("seed=1 seed=2"),
-            Err(CmdlineError::DuplicateOption { key: "seed" })
-        );
-        assert_eq!(
-            parse("noenv noenv"),
-            Err(CmdlineError::DuplicateOption { key: "noenv" })
-        );
-        assert_eq!(
-            parse("init"),
-            Err(CmdlineError::MissingValue { key: "init" })
-        );
+        assert_eq!(parse("seed=1 seed=2"), Err(CmdlineError::DuplicateOption { key: "seed" }));
+        assert_eq!(parse("noenv noenv"), Err(CmdlineError::DuplicateOption { key: "noenv" }));
+        assert_eq!(parse("init"), Err(CmdlineError::MissingValue { key: "init" }));
         assert_eq!(parse("env"), Err(CmdlineError::MissingValue { key: "env" }));
         assert!(parse("seed=1 -- seed=2").is_ok());
-        assert_eq!(
-            CmdlineError::DuplicateOption { key: "seed" }.to_string(),
-            "kernel option `seed` given twice"
-        );
+        assert_eq!(CmdlineError::DuplicateOption { key: "seed" }.to_string(), "kernel option `seed` given twice");
     }
 
     #[test]
     fn environment_options() {
-        assert_eq!(
-            parse("env=A=1 env=A=1").unwrap().init_env,
-            [b"A=1".to_vec(), b"A=1".to_vec()]
-        );
+        assert_eq!(parse("env=A=1 env=A=1").unwrap().init_env, [b"A=1".to_vec(), b"A=1".to_vec()]);
         assert_eq!(parse("env=%_").unwrap().init_env, [Vec::new()]);
-        assert_eq!(
-            parse("env=").unwrap().init_env,
-            [Vec::new()],
-            "an empty value is an empty string"
-        );
+        assert_eq!(parse("env=").unwrap().init_env, [Vec::new()], "an empty value is an empty string");
         assert!(parse("noenv").unwrap().init_env.is_empty());
-        assert_eq!(
-            parse("noenv env=A=1"),
-            Err(CmdlineError::ConflictingOptions {
-                first: "noenv",
-                second: "env"
-            })
-        );
-        assert_eq!(
-            parse("env=A=1 noenv"),
-            Err(CmdlineError::ConflictingOptions {
-                first: "env",
-                second: "noenv"
-            })
-        );
+        assert_eq!(parse("noenv env=A=1"), Err(CmdlineError::ConflictingOptions { first: "noenv", second: "env" }));
+        assert_eq!(parse("env=A=1 noenv"), Err(CmdlineError::ConflictingOptions { first: "env", second: "noenv" }));
         assert_eq!(
             parse("env= noenv").unwrap_err().to_string(),
             "kernel options `env` and `noenv` contradict each other"
         );
-        assert!(matches!(
-            parse("noenv=1"),
-            Err(CmdlineError::BadValue { key: "noenv", .. })
-        ));
+        assert!(matches!(parse("noenv=1"), Err(CmdlineError::BadValue { key: "noenv", .. })));
     }
 
     #[test]
@@ -791,19 +699,10 @@ mod tests {
         assert_eq!(decode_arg("%_").unwrap(), b"");
         assert_eq!(decode_arg("").unwrap(), b"");
         for bad in ["%", "%2", "%zz", "%2g", "a%_", "%_a", "%%", "%é0", "100%"] {
-            assert_eq!(
-                decode_arg(bad),
-                Err(CmdlineError::BadEncoding { word: bad.into() }),
-                "{bad}"
-            );
+            assert_eq!(decode_arg(bad), Err(CmdlineError::BadEncoding { word: bad.into() }), "{bad}");
         }
-        assert!(
-            matches!(parse("-- ok %4"), Err(CmdlineError::BadEncoding { word }) if word == "%4")
-        );
-        assert!(matches!(
-            parse("env=%"),
-            Err(CmdlineError::BadEncoding { .. })
-        ));
+        assert!(matches!(parse("-- ok %4"), Err(CmdlineError::BadEncoding { word }) if word == "%4"));
+        assert!(matches!(parse("env=%"), Err(CmdlineError::BadEncoding { .. })));
     }
 
     #[test]
@@ -827,18 +726,10 @@ mod tests {
     fn render_then_parse_is_identity() {
         let mut cases = vec![
             KernelOptions::default(),
-            KernelOptions {
-                init_env: Vec::new(),
-                ..KernelOptions::default()
-            },
+            KernelOptions { init_env: Vec::new(), ..KernelOptions::default() },
             KernelOptions {
                 init: "/bin/with space/%sh".into(),
-                init_args: vec![
-                    Vec::new(),
-                    b"--".to_vec(),
-                    b"noenv".to_vec(),
-                    vec![0, 0xff, b' '],
-                ],
+                init_args: vec![Vec::new(), b"--".to_vec(), b"noenv".to_vec(), vec![0, 0xff, b' ']],
                 init_env: vec![Vec::new(), b"X= y".to_vec()],
                 log_level: LogLevel::Error,
                 quantum_ms: 1,
@@ -855,11 +746,7 @@ mod tests {
         ];
         let mut rng = Rng::new(5);
         for _ in 0..500 {
-            let random_bytes = |rng: &mut Rng| {
-                (0..rng.below(6))
-                    .map(|_| rng.next_u64() as u8)
-                    .collect::<Vec<u8>>()
-            };
+            let random_bytes = |rng: &mut Rng| (0..rng.below(6)).map(|_| rng.next_u64() as u8).collect::<Vec<u8>>();
             cases.push(KernelOptions {
                 init: alloc::format!("/{}", rng.next_u64()),
                 init_args: (0..rng.below(4)).map(|_| random_bytes(&mut rng)).collect(),
@@ -892,15 +779,11 @@ mod tests {
 
     #[test]
     fn hostile_lines_never_panic() {
-        let alphabet = [
-            "=", "%", "--", " ", "env", "noenv", "init", "/", "%_", "é", "\t", "seed", "9", "%4",
-            "log",
-        ];
+        let alphabet = ["=", "%", "--", " ", "env", "noenv", "init", "/", "%_", "é", "\t", "seed", "9", "%4", "log"];
         let mut rng = Rng::new(11);
         for _ in 0..20_000 {
-            let line: String = (0..rng.below(10))
-                .map(|_| alphabet[rng.below(alphabet.len() as u64) as usize])
-                .collect();
+            let line: String =
+                (0..rng.below(10)).map(|_| alphabet[rng.below(alphabet.len() as u64) as usize]).collect();
             let _ = parse(&line);
             let _ = decode_arg(&line);
         }

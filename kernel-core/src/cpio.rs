@@ -107,11 +107,7 @@ impl fmt::Display for CpioError {
 /// (bytes after it are ignored). A malformed entry yields one `Err` and ends the
 /// iteration, so it always terminates.
 pub fn entries(archive: &[u8]) -> Entries<'_> {
-    Entries {
-        archive,
-        offset: 0,
-        finished: false,
-    }
+    Entries { archive, offset: 0, finished: false }
 }
 
 /// The iterator returned by `entries`.
@@ -160,9 +156,8 @@ fn read_entry(archive: &[u8], offset: usize) -> Result<Option<(Entry<'_>, usize)
     if fields.take::<6>() != MAGIC {
         return Err(CpioError::BadMagic { offset });
     }
-    let mut next_field = |field: &'static str| {
-        parse_hex(&fields.take::<8>()).ok_or(CpioError::BadHeaderField { offset, field })
-    };
+    let mut next_field =
+        |field: &'static str| parse_hex(&fields.take::<8>()).ok_or(CpioError::BadHeaderField { offset, field });
     let inode = next_field("ino")?;
     let mode = next_field("mode")?;
     for field in ["uid", "gid", "nlink", "mtime"] {
@@ -178,14 +173,8 @@ fn read_entry(archive: &[u8], offset: usize) -> Result<Option<(Entry<'_>, usize)
         return Err(CpioError::EmptyName { offset });
     }
 
-    let name_end = name_start
-        .checked_add(namesize as usize)
-        .ok_or_else(truncated)?;
-    let name = match archive
-        .get(name_start..name_end)
-        .ok_or_else(truncated)?
-        .split_last()
-    {
+    let name_end = name_start.checked_add(namesize as usize).ok_or_else(truncated)?;
+    let name = match archive.get(name_start..name_end).ok_or_else(truncated)?.split_last() {
         Some((0, name)) if !name.contains(&0) => {
             core::str::from_utf8(name).map_err(|_| CpioError::BadName { offset })?
         }
@@ -195,23 +184,11 @@ fn read_entry(archive: &[u8], offset: usize) -> Result<Option<(Entry<'_>, usize)
         return Ok(None);
     }
     let data_start = align4(name_end).ok_or_else(truncated)?;
-    let data_end = data_start
-        .checked_add(filesize as usize)
-        .ok_or_else(truncated)?;
+    let data_end = data_start.checked_add(filesize as usize).ok_or_else(truncated)?;
     let data = archive.get(data_start..data_end).ok_or_else(truncated)?;
-    let path = normalize(name).ok_or_else(|| CpioError::BadPath {
-        path: name.to_string(),
-    })?;
+    let path = normalize(name).ok_or_else(|| CpioError::BadPath { path: name.to_string() })?;
     let next_offset = align4(data_end).ok_or_else(truncated)?;
-    Ok(Some((
-        Entry {
-            path,
-            mode,
-            data,
-            inode,
-        },
-        next_offset,
-    )))
+    Ok(Some((Entry { path, mode, data, inode }, next_offset)))
 }
 
 /// Eight ASCII hex digits (either case), nothing else.
@@ -239,9 +216,7 @@ fn normalize(name: &str) -> Option<&str> {
     if path.is_empty() || path == "." {
         return Some("");
     }
-    path.split('/')
-        .all(|component| !matches!(component, "" | "." | ".."))
-        .then_some(path)
+    path.split('/').all(|component| !matches!(component, "" | "." | "..")).then_some(path)
 }
 
 /// Builds a newc archive. Paths are normalized as `Entry::path` is (so `/bin/sh`
@@ -285,25 +260,12 @@ impl Writer {
     }
 
     fn add(&mut self, path: &str, mode: u32, nlink: u32, data: &[u8]) -> Result<(), CpioError> {
-        let bad_path = || CpioError::BadPath {
-            path: path.to_string(),
-        };
-        let normalized = normalize(path)
-            .filter(|p| !p.contains('\0') && *p != TRAILER)
-            .ok_or_else(bad_path)?;
-        let name = if normalized.is_empty() {
-            "."
-        } else {
-            normalized
-        };
-        let name_fits = name
-            .len()
-            .checked_add(1)
-            .is_some_and(|size| u32::try_from(size).is_ok());
+        let bad_path = || CpioError::BadPath { path: path.to_string() };
+        let normalized = normalize(path).filter(|p| !p.contains('\0') && *p != TRAILER).ok_or_else(bad_path)?;
+        let name = if normalized.is_empty() { "." } else { normalized };
+        let name_fits = name.len().checked_add(1).is_some_and(|size| u32::try_from(size).is_ok());
         if u32::try_from(data.len()).is_err() || !name_fits {
-            return Err(CpioError::TooLarge {
-                path: path.to_string(),
-            });
+            return Err(CpioError::TooLarge { path: path.to_string() });
         }
         self.entry_count = self.entry_count.saturating_add(1);
         self.push_entry(name, self.entry_count, mode, nlink, data);
@@ -316,11 +278,8 @@ impl Writer {
         let filesize = u32::try_from(data.len()).unwrap_or(u32::MAX);
         self.bytes.extend_from_slice(&MAGIC);
         // ino mode uid gid nlink mtime filesize devmajor devminor rdevmajor rdevminor namesize check
-        for value in [
-            inode, mode, 0, 0, nlink, 0, filesize, 0, 0, 0, 0, namesize, 0,
-        ] {
-            self.bytes
-                .extend_from_slice(alloc::format!("{value:08X}").as_bytes());
+        for value in [inode, mode, 0, 0, nlink, 0, filesize, 0, 0, 0, 0, namesize, 0] {
+            self.bytes.extend_from_slice(alloc::format!("{value:08X}").as_bytes());
         }
         self.bytes.extend_from_slice(name.as_bytes());
         self.bytes.push(0);
@@ -367,10 +326,7 @@ mod tests {
         let archive = sample();
         assert_eq!(archive.len() % 4, 0);
         let all = read_all(&archive).unwrap();
-        let summary: Vec<(&str, u32, &[u8], u32)> = all
-            .iter()
-            .map(|e| (e.path, e.mode, e.data, e.inode))
-            .collect();
+        let summary: Vec<(&str, u32, &[u8], u32)> = all.iter().map(|e| (e.path, e.mode, e.data, e.inode)).collect();
         assert_eq!(
             summary,
             vec![
@@ -422,20 +378,8 @@ mod tests {
     #[test]
     fn writer_refuses_bad_paths() {
         let mut writer = Writer::new();
-        for bad in [
-            "a/../b",
-            "..",
-            "a//b",
-            "a/./b",
-            "nul\0byte",
-            "TRAILER!!!",
-            "./TRAILER!!!",
-        ] {
-            assert_eq!(
-                writer.add_file(bad, 0o644, b""),
-                Err(CpioError::BadPath { path: bad.into() }),
-                "{bad}"
-            );
+        for bad in ["a/../b", "..", "a//b", "a/./b", "nul\0byte", "TRAILER!!!", "./TRAILER!!!"] {
+            assert_eq!(writer.add_file(bad, 0o644, b""), Err(CpioError::BadPath { path: bad.into() }), "{bad}");
         }
         assert!(read_all(&writer.finish()).unwrap().is_empty());
     }
@@ -544,20 +488,10 @@ mod tests {
             let mut fields = fields_for(2, 0);
             fields[index] = bad.into();
             let archive = entry_with(&fields, b"f\0", b"");
-            assert_eq!(
-                read_all(&archive),
-                Err(CpioError::BadHeaderField { offset: 0, field }),
-                "{bad}"
-            );
+            assert_eq!(read_all(&archive), Err(CpioError::BadHeaderField { offset: 0, field }), "{bad}");
         }
-        let error = CpioError::BadHeaderField {
-            offset: 0,
-            field: "filesize",
-        };
-        assert_eq!(
-            error.to_string(),
-            "cpio header at offset 0: field `filesize` is not 8 hex digits"
-        );
+        let error = CpioError::BadHeaderField { offset: 0, field: "filesize" };
+        assert_eq!(error.to_string(), "cpio header at offset 0: field `filesize` is not 8 hex digits");
     }
 
     #[test]
@@ -565,21 +499,13 @@ mod tests {
         let empty = entry_with(&fields_for(0, 0), b"", b"");
         assert_eq!(read_all(&empty), Err(CpioError::EmptyName { offset: 0 }));
         let unterminated = entry_with(&fields_for(2, 0), b"ab", b"");
-        assert_eq!(
-            read_all(&unterminated),
-            Err(CpioError::BadName { offset: 0 })
-        );
+        assert_eq!(read_all(&unterminated), Err(CpioError::BadName { offset: 0 }));
         let inner_nul = entry_with(&fields_for(4, 0), b"a\0b\0", b"");
         assert_eq!(read_all(&inner_nul), Err(CpioError::BadName { offset: 0 }));
         let not_utf8 = entry_with(&fields_for(3, 0), b"\xff\xfe\0", b"");
         assert_eq!(read_all(&not_utf8), Err(CpioError::BadName { offset: 0 }));
         let escaping = entry_with(&fields_for(10, 0), b"../../etc\0", b"");
-        assert_eq!(
-            read_all(&escaping),
-            Err(CpioError::BadPath {
-                path: "../../etc".into()
-            })
-        );
+        assert_eq!(read_all(&escaping), Err(CpioError::BadPath { path: "../../etc".into() }));
     }
 
     #[test]
@@ -588,16 +514,10 @@ mod tests {
         fields[FILESIZE] = "ffffffff".into();
         let mut huge_file = entry_with(&fields, b"f\0", b"");
         huge_file.extend_from_slice(&Writer::new().finish());
-        assert_eq!(
-            read_all(&huge_file),
-            Err(CpioError::Truncated { offset: 0 })
-        );
+        assert_eq!(read_all(&huge_file), Err(CpioError::Truncated { offset: 0 }));
         let mut fields = fields_for(2, 0);
         fields[NAMESIZE] = "FFFFFFFF".into();
-        assert_eq!(
-            read_all(&entry_with(&fields, b"f\0", b"")),
-            Err(CpioError::Truncated { offset: 0 })
-        );
+        assert_eq!(read_all(&entry_with(&fields, b"f\0", b"")), Err(CpioError::Truncated { offset: 0 }));
     }
 
     #[test]
@@ -606,12 +526,7 @@ mod tests {
         let without_trailer = &archive[..archive.len() - 124];
         let results: Vec<_> = entries(without_trailer).collect();
         assert_eq!(results.len(), 7);
-        assert_eq!(
-            results[6],
-            Err(CpioError::MissingTrailer {
-                offset: without_trailer.len()
-            })
-        );
+        assert_eq!(results[6], Err(CpioError::MissingTrailer { offset: without_trailer.len() }));
         assert_eq!(read_all(b""), Err(CpioError::MissingTrailer { offset: 0 }));
     }
 
@@ -632,11 +547,7 @@ mod tests {
         let complete = archive.len() - 3;
         for len in 0..=archive.len() {
             let results: Vec<_> = entries(&archive[..len]).collect();
-            assert_eq!(
-                results.last().is_some_and(Result::is_err),
-                len < complete,
-                "length {len}"
-            );
+            assert_eq!(results.last().is_some_and(Result::is_err), len < complete, "length {len}");
             assert!(results.len() <= 7);
         }
     }
@@ -676,9 +587,7 @@ mod tests {
             CpioError::Truncated { offset: 4 },
             CpioError::EmptyName { offset: 4 },
             CpioError::BadName { offset: 4 },
-            CpioError::BadPath {
-                path: "../x".into(),
-            },
+            CpioError::BadPath { path: "../x".into() },
             CpioError::MissingTrailer { offset: 4 },
             CpioError::TooLarge { path: "big".into() },
         ] {
@@ -691,24 +600,15 @@ mod tests {
     #[test]
     fn reads_gnu_cpio_output() {
         use std::os::unix::fs::{symlink, PermissionsExt};
-        if std::process::Command::new("cpio")
-            .arg("--version")
-            .output()
-            .is_err()
-        {
+        if std::process::Command::new("cpio").arg("--version").output().is_err() {
             std::eprintln!("skipping: the cpio tool is not installed");
             return;
         }
-        let root =
-            std::env::temp_dir().join(alloc::format!("kernel-core-cpio-{}", std::process::id()));
+        let root = std::env::temp_dir().join(alloc::format!("kernel-core-cpio-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(root.join("bin/nested")).unwrap();
         std::fs::write(root.join("bin/hello"), b"#!/bin/sh\necho hello\n").unwrap();
-        std::fs::set_permissions(
-            root.join("bin/hello"),
-            std::fs::Permissions::from_mode(0o751),
-        )
-        .unwrap();
+        std::fs::set_permissions(root.join("bin/hello"), std::fs::Permissions::from_mode(0o751)).unwrap();
         std::fs::write(root.join("bin/nested/odd name.txt"), vec![7u8; 1001]).unwrap();
         std::fs::write(root.join("empty"), b"").unwrap();
         symlink("bin/hello", root.join("link")).unwrap();
@@ -719,31 +619,12 @@ mod tests {
             .output();
         std::fs::remove_dir_all(&root).ok();
         let output = output.unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            std::string::String::from_utf8_lossy(&output.stderr)
-        );
+        assert!(output.status.success(), "{}", std::string::String::from_utf8_lossy(&output.stderr));
 
         let all = read_all(&output.stdout).unwrap();
-        let find = |path: &str| {
-            *all.iter()
-                .find(|e| e.path == path)
-                .unwrap_or_else(|| panic!("{path} missing"))
-        };
+        let find = |path: &str| *all.iter().find(|e| e.path == path).unwrap_or_else(|| panic!("{path} missing"));
         let paths: Vec<&str> = all.iter().map(|e| e.path).collect();
-        assert_eq!(
-            paths,
-            [
-                "",
-                "bin",
-                "bin/hello",
-                "bin/nested",
-                "bin/nested/odd name.txt",
-                "empty",
-                "link"
-            ]
-        );
+        assert_eq!(paths, ["", "bin", "bin/hello", "bin/nested", "bin/nested/odd name.txt", "empty", "link"]);
         assert_eq!(find("").mode & S_IFMT, S_IFDIR);
         assert_eq!(find("bin/nested").mode & S_IFMT, S_IFDIR);
         assert_eq!(find("bin/hello").mode, S_IFREG | 0o751);
@@ -774,11 +655,7 @@ mod tests {
         };
         child.stdin.take().unwrap().write_all(&sample()).unwrap();
         let output = child.wait_with_output().unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            std::string::String::from_utf8_lossy(&output.stderr)
-        );
+        assert!(output.status.success(), "{}", std::string::String::from_utf8_lossy(&output.stderr));
         assert_eq!(
             std::string::String::from_utf8(output.stdout).unwrap(),
             ".\nbin\nbin/init\netc/motd\nempty\nbin/sh\n"

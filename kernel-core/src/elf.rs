@@ -137,10 +137,9 @@ impl fmt::Display for ElfError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::NotElf => write!(f, "not an ELF file"),
-            Self::TruncatedHeader { len } => write!(
-                f,
-                "truncated ELF file: {len} bytes, shorter than the {ELF_HEADER_SIZE}-byte ELF64 header"
-            ),
+            Self::TruncatedHeader { len } => {
+                write!(f, "truncated ELF file: {len} bytes, shorter than the {ELF_HEADER_SIZE}-byte ELF64 header")
+            }
             Self::NotElf64 { class: 1 } => {
                 write!(f, "32-bit ELF file: timeshare runs 64-bit x86_64 programs only")
             }
@@ -159,18 +158,15 @@ impl fmt::Display for ElfError {
                 4 => write!(f, "a core dump, not an executable"),
                 other => write!(f, "ELF file type {other} is not an executable"),
             },
-            Self::DynamicallyLinked { interpreter } => write!(
-                f,
-                "dynamically linked (interpreter {interpreter}): timeshare runs static binaries only"
-            ),
-            Self::BadProgramHeaderSize { size } => write!(
-                f,
-                "program header entries are {size} bytes, expected {PROGRAM_HEADER_SIZE}"
-            ),
-            Self::TooManyProgramHeaders { count } => write!(
-                f,
-                "{count} program headers, more than the {MAX_PROGRAM_HEADERS} timeshare accepts"
-            ),
+            Self::DynamicallyLinked { interpreter } => {
+                write!(f, "dynamically linked (interpreter {interpreter}): timeshare runs static binaries only")
+            }
+            Self::BadProgramHeaderSize { size } => {
+                write!(f, "program header entries are {size} bytes, expected {PROGRAM_HEADER_SIZE}")
+            }
+            Self::TooManyProgramHeaders { count } => {
+                write!(f, "{count} program headers, more than the {MAX_PROGRAM_HEADERS} timeshare accepts")
+            }
             Self::ProgramHeadersOutsideFile => {
                 write!(f, "the program header table extends past the end of the file")
             }
@@ -181,24 +177,21 @@ impl fmt::Display for ElfError {
             Self::FileSizeExceedsMemSize { index } => {
                 write!(f, "segment {index} has more file bytes than memory bytes")
             }
-            Self::MisalignedSegment { index } => write!(
-                f,
-                "segment {index}: address and file offset disagree modulo its alignment or the page size"
-            ),
-            Self::SegmentOutsideUserSpace { index } => write!(
-                f,
-                "segment {index} lies outside user space [{MIN_SEGMENT_ADDRESS:#x}, {USER_SPACE_END:#x})"
-            ),
+            Self::MisalignedSegment { index } => {
+                write!(f, "segment {index}: address and file offset disagree modulo its alignment or the page size")
+            }
+            Self::SegmentOutsideUserSpace { index } => {
+                write!(f, "segment {index} lies outside user space [{MIN_SEGMENT_ADDRESS:#x}, {USER_SPACE_END:#x})")
+            }
             Self::WritableAndExecutable { index } => {
                 write!(f, "segment {index} is both writable and executable (W^X)")
             }
             Self::SegmentsOverlap { first, second } => {
                 write!(f, "segments {first} and {second} overlap in memory")
             }
-            Self::SharedPageWritableAndExecutable { first, second } => write!(
-                f,
-                "segments {first} and {second} share a page that would be writable and executable (W^X)"
-            ),
+            Self::SharedPageWritableAndExecutable { first, second } => {
+                write!(f, "segments {first} and {second} share a page that would be writable and executable (W^X)")
+            }
             Self::EntryNotExecutable { entry } => {
                 write!(f, "entry point {entry:#x} is not inside an executable segment")
             }
@@ -266,14 +259,9 @@ pub fn parse(file: &[u8]) -> Result<ElfImage, ElfError> {
     let header = read_header(file)?;
     let program_headers = read_program_headers(file, &header)?;
     if let Some(interp) = program_headers.iter().find(|p| p.kind == PT_INTERP) {
-        return Err(ElfError::DynamicallyLinked {
-            interpreter: interpreter_path(file, interp),
-        });
+        return Err(ElfError::DynamicallyLinked { interpreter: interpreter_path(file, interp) });
     }
-    let loads: Vec<&ProgramHeader> = program_headers
-        .iter()
-        .filter(|p| p.kind == PT_LOAD)
-        .collect();
+    let loads: Vec<&ProgramHeader> = program_headers.iter().filter(|p| p.kind == PT_LOAD).collect();
     for load in &loads {
         check_segment(file, load)?;
     }
@@ -289,25 +277,14 @@ pub fn parse(file: &[u8]) -> Result<ElfImage, ElfError> {
     check_shared_pages(&placed)?;
 
     let entry = header.entry.checked_add(load_bias);
-    let entry_is_executable = entry.is_some_and(|entry| {
-        placed
-            .iter()
-            .any(|(_, s)| s.flags.execute && s.contains(entry, 1))
-    });
+    let entry_is_executable =
+        entry.is_some_and(|entry| placed.iter().any(|(_, s)| s.flags.execute && s.contains(entry, 1)));
     let entry = match entry {
         Some(entry) if entry_is_executable => entry,
-        _ => {
-            return Err(ElfError::EntryNotExecutable {
-                entry: header.entry,
-            })
-        }
+        _ => return Err(ElfError::EntryNotExecutable { entry: header.entry }),
     };
     let phdr_vaddr = phdr_vaddr(&header, &program_headers, &placed, load_bias)?;
-    let image_end = placed
-        .iter()
-        .map(|(_, s)| page_up(s.end()))
-        .max()
-        .unwrap_or(0);
+    let image_end = placed.iter().map(|(_, s)| page_up(s.end())).max().unwrap_or(0);
     Ok(ElfImage {
         kind,
         load_bias,
@@ -325,9 +302,7 @@ fn read_header(file: &[u8]) -> Result<Header, ElfError> {
     if file.get(..ELF_MAGIC.len()) != Some(&ELF_MAGIC[..]) {
         return Err(ElfError::NotElf);
     }
-    let bytes = file
-        .get(..ELF_HEADER_SIZE)
-        .ok_or(ElfError::TruncatedHeader { len: file.len() })?;
+    let bytes = file.get(..ELF_HEADER_SIZE).ok_or(ElfError::TruncatedHeader { len: file.len() })?;
     let mut fields = Fields::new(bytes);
     let [_, _, _, _, class, data, ident_version, ..] = fields.take::<16>();
     let file_type = fields.u16();
@@ -362,12 +337,7 @@ fn read_header(file: &[u8]) -> Result<Header, ElfError> {
     if phnum > MAX_PROGRAM_HEADERS {
         return Err(ElfError::TooManyProgramHeaders { count: phnum });
     }
-    Ok(Header {
-        file_type,
-        entry,
-        phoff,
-        phnum,
-    })
+    Ok(Header { file_type, entry, phoff, phnum })
 }
 
 /// Reads every program header; the table must lie inside the file.
@@ -390,11 +360,7 @@ fn read_program_headers(file: &[u8], header: &Header) -> Result<Vec<ProgramHeade
             ProgramHeader {
                 index,
                 kind,
-                flags: SegmentFlags {
-                    read: flags & PF_R != 0,
-                    write: flags & PF_W != 0,
-                    execute: flags & PF_X != 0,
-                },
+                flags: SegmentFlags { read: flags & PF_R != 0, write: flags & PF_W != 0, execute: flags & PF_X != 0 },
                 offset,
                 vaddr,
                 file_size: fields.u64(),
@@ -430,8 +396,7 @@ fn check_segment(file: &[u8], load: &ProgramHeader) -> Result<(), ElfError> {
     }
     // The ELF rule (congruence modulo p_align) and the one mapping file pages
     // needs (congruence modulo the page size).
-    let congruent =
-        |modulus: u64| load.vaddr.checked_rem(modulus) == load.offset.checked_rem(modulus);
+    let congruent = |modulus: u64| load.vaddr.checked_rem(modulus) == load.offset.checked_rem(modulus);
     if (load.align > 1 && !congruent(load.align)) || !congruent(PAGE_SIZE) {
         return Err(ElfError::MisalignedSegment { index });
     }
@@ -445,21 +410,11 @@ fn check_segment(file: &[u8], load: &ProgramHeader) -> Result<(), ElfError> {
 /// Linux computes it: the base is aligned down to the largest power-of-two
 /// segment alignment (at least a page), then the bias is page-aligned.
 fn static_pie_bias(loads: &[&ProgramHeader]) -> Result<u64, ElfError> {
-    let alignment = loads
-        .iter()
-        .map(|load| load.align)
-        .filter(|align| align.is_power_of_two())
-        .fold(PAGE_SIZE, u64::max);
+    let alignment =
+        loads.iter().map(|load| load.align).filter(|align| align.is_power_of_two()).fold(PAGE_SIZE, u64::max);
     let base = ET_DYN_LOAD_BIAS & !(alignment - 1);
-    let lowest = loads
-        .iter()
-        .min_by_key(|load| load.vaddr)
-        .ok_or(ElfError::NoLoadableSegment)?;
-    base.checked_sub(lowest.vaddr)
-        .map(page_down)
-        .ok_or(ElfError::SegmentOutsideUserSpace {
-            index: lowest.index,
-        })
+    let lowest = loads.iter().min_by_key(|load| load.vaddr).ok_or(ElfError::NoLoadableSegment)?;
+    base.checked_sub(lowest.vaddr).map(page_down).ok_or(ElfError::SegmentOutsideUserSpace { index: lowest.index })
 }
 
 /// The segment at its biased address, which must lie in user space.
@@ -467,15 +422,13 @@ fn place(load: &ProgramHeader, bias: u64) -> Result<Segment, ElfError> {
     let vaddr = load.vaddr.checked_add(bias);
     let end = vaddr.and_then(|vaddr| vaddr.checked_add(load.mem_size));
     match (vaddr, end) {
-        (Some(vaddr), Some(end)) if vaddr >= MIN_SEGMENT_ADDRESS && end <= USER_SPACE_END => {
-            Ok(Segment {
-                vaddr,
-                mem_size: load.mem_size,
-                file_offset: load.offset,
-                file_size: load.file_size,
-                flags: load.flags,
-            })
-        }
+        (Some(vaddr), Some(end)) if vaddr >= MIN_SEGMENT_ADDRESS && end <= USER_SPACE_END => Ok(Segment {
+            vaddr,
+            mem_size: load.mem_size,
+            file_offset: load.offset,
+            file_size: load.file_size,
+            flags: load.flags,
+        }),
         _ => Err(ElfError::SegmentOutsideUserSpace { index: load.index }),
     }
 }
@@ -489,10 +442,7 @@ fn check_no_overlap(placed: &[(usize, Segment)]) -> Result<(), ElfError> {
     for pair in by_address.windows(2) {
         if let [(first, a), (second, b)] = pair {
             if a.end() > b.vaddr {
-                return Err(ElfError::SegmentsOverlap {
-                    first: *first,
-                    second: *second,
-                });
+                return Err(ElfError::SegmentsOverlap { first: *first, second: *second });
             }
         }
     }
@@ -531,18 +481,14 @@ fn phdr_vaddr(
     let table_len = u64::from(header.phnum) * u64::from(PROGRAM_HEADER_SIZE);
     if let Some(phdr) = program_headers.iter().find(|p| p.kind == PT_PHDR) {
         let start = phdr.vaddr.checked_add(bias);
-        let inside =
-            start.is_some_and(|start| placed.iter().any(|(_, s)| s.contains(start, table_len)));
+        let inside = start.is_some_and(|start| placed.iter().any(|(_, s)| s.contains(start, table_len)));
         return match start {
             Some(start) if inside => Ok(start),
             _ => Err(ElfError::ProgramHeadersNotLoaded),
         };
     }
     let mapped = placed.iter().find_map(|(_, s)| {
-        let offset = header
-            .phoff
-            .checked_sub(s.file_offset)
-            .filter(|&offset| offset < s.file_size)?;
+        let offset = header.phoff.checked_sub(s.file_offset).filter(|&offset| offset < s.file_size)?;
         s.vaddr.checked_add(offset)
     });
     Ok(mapped.unwrap_or(0))
@@ -582,15 +528,7 @@ mod tests {
     }
 
     fn load(flags: u32, offset: u64, vaddr: u64, file_size: u64, mem_size: u64) -> Phdr {
-        Phdr {
-            kind: PT_LOAD,
-            flags,
-            offset,
-            vaddr,
-            file_size,
-            mem_size,
-            align: PAGE_SIZE,
-        }
+        Phdr { kind: PT_LOAD, flags, offset, vaddr, file_size, mem_size, align: PAGE_SIZE }
     }
 
     /// A synthetic ELF64 file: header, program headers at offset 64, then
@@ -615,15 +553,7 @@ mod tests {
         /// 0x400000, data and bss in an RW segment one page up.
         fn valid() -> Self {
             let mut ident = [0u8; 16];
-            ident[..7].copy_from_slice(&[
-                0x7f,
-                b'E',
-                b'L',
-                b'F',
-                ELFCLASS64,
-                ELFDATA2LSB,
-                EV_CURRENT,
-            ]);
+            ident[..7].copy_from_slice(&[0x7f, b'E', b'L', b'F', ELFCLASS64, ELFDATA2LSB, EV_CURRENT]);
             Self {
                 ident,
                 file_type: ET_EXEC,
@@ -633,10 +563,7 @@ mod tests {
                 phoff: 64,
                 phentsize: PROGRAM_HEADER_SIZE,
                 phnum: None,
-                phdrs: vec![
-                    load(RX, 0, 0x400000, 0x1000, 0x1000),
-                    load(RW, 0x1000, 0x401000, 0x100, 0x2000),
-                ],
+                phdrs: vec![load(RX, 0, 0x400000, 0x1000, 0x1000), load(RW, 0x1000, 0x401000, 0x100, 0x2000)],
                 contents: Vec::new(),
                 file_len: 0x1100,
             }
@@ -701,22 +628,14 @@ mod tests {
                         mem_size: 0x1000,
                         file_offset: 0,
                         file_size: 0x1000,
-                        flags: SegmentFlags {
-                            read: true,
-                            write: false,
-                            execute: true
-                        },
+                        flags: SegmentFlags { read: true, write: false, execute: true },
                     },
                     Segment {
                         vaddr: 0x401000,
                         mem_size: 0x2000,
                         file_offset: 0x1000,
                         file_size: 0x100,
-                        flags: SegmentFlags {
-                            read: true,
-                            write: true,
-                            execute: false
-                        },
+                        flags: SegmentFlags { read: true, write: true, execute: false },
                     },
                 ],
                 image_end: 0x403000,
@@ -729,10 +648,7 @@ mod tests {
         let elf = TestElf::valid().with(|e| {
             e.file_type = ET_DYN;
             e.entry = 0x100;
-            e.phdrs = vec![
-                load(RX, 0, 0, 0x1000, 0x1000),
-                load(RW, 0x1000, 0x1000, 0x100, 0x2000),
-            ];
+            e.phdrs = vec![load(RX, 0, 0, 0x1000, 0x1000), load(RW, 0x1000, 0x1000, 0x100, 0x2000)];
         });
         let image = elf.parse().unwrap();
         assert_eq!(image.kind, ImageKind::StaticPie);
@@ -776,21 +692,12 @@ mod tests {
             e.entry = 0x6000_0000_0100;
             e.file_len = 0x1000;
         });
-        assert_eq!(
-            elf.parse(),
-            Err(ElfError::SegmentOutsideUserSpace { index: 0 })
-        );
+        assert_eq!(elf.parse(), Err(ElfError::SegmentOutsideUserSpace { index: 0 }));
     }
 
     #[test]
     fn not_elf() {
-        for file in [
-            &b""[..],
-            b"\x7fEL",
-            b"#!/bin/sh\necho hi\n",
-            b"MZ\x90\x00",
-            &[0u8; 64],
-        ] {
+        for file in [&b""[..], b"\x7fEL", b"#!/bin/sh\necho hi\n", b"MZ\x90\x00", &[0u8; 64]] {
             assert_eq!(parse(file), Err(ElfError::NotElf));
         }
         assert_eq!(ElfError::NotElf.to_string(), "not an ELF file");
@@ -799,10 +706,7 @@ mod tests {
     #[test]
     fn truncated_header() {
         let file = TestElf::valid().build();
-        assert_eq!(
-            parse(&file[..40]),
-            Err(ElfError::TruncatedHeader { len: 40 })
-        );
+        assert_eq!(parse(&file[..40]), Err(ElfError::TruncatedHeader { len: 40 }));
         assert_eq!(parse(&file[..4]), Err(ElfError::TruncatedHeader { len: 4 }));
     }
 
@@ -812,44 +716,21 @@ mod tests {
         let error = elf.clone().with(|e| e.ident[4] = 1).parse().unwrap_err();
         assert_eq!(error, ElfError::NotElf64 { class: 1 });
         assert!(error.to_string().contains("32-bit"));
-        assert_eq!(
-            elf.clone().with(|e| e.ident[4] = 7).parse(),
-            Err(ElfError::NotElf64 { class: 7 })
-        );
-        assert_eq!(
-            elf.clone().with(|e| e.ident[5] = 2).parse(),
-            Err(ElfError::NotLittleEndian)
-        );
-        assert_eq!(
-            elf.clone().with(|e| e.ident[6] = 0).parse(),
-            Err(ElfError::UnsupportedVersion)
-        );
-        assert_eq!(
-            elf.clone().with(|e| e.version = 2).parse(),
-            Err(ElfError::UnsupportedVersion)
-        );
+        assert_eq!(elf.clone().with(|e| e.ident[4] = 7).parse(), Err(ElfError::NotElf64 { class: 7 }));
+        assert_eq!(elf.clone().with(|e| e.ident[5] = 2).parse(), Err(ElfError::NotLittleEndian));
+        assert_eq!(elf.clone().with(|e| e.ident[6] = 0).parse(), Err(ElfError::UnsupportedVersion));
+        assert_eq!(elf.clone().with(|e| e.version = 2).parse(), Err(ElfError::UnsupportedVersion));
         let error = elf.clone().with(|e| e.machine = 183).parse().unwrap_err();
         assert_eq!(error, ElfError::WrongMachine { machine: 183 });
-        assert_eq!(
-            error.to_string(),
-            "built for AArch64 (64-bit ARM), not x86_64"
-        );
+        assert_eq!(error.to_string(), "built for AArch64 (64-bit ARM), not x86_64");
         let error = elf.with(|e| e.machine = 9999).parse().unwrap_err();
         assert!(error.to_string().contains("9999"));
     }
 
     #[test]
     fn not_an_executable() {
-        for (file_type, words) in [
-            (1, "relocatable"),
-            (4, "core dump"),
-            (0, "type 0"),
-            (0xfe00, "type"),
-        ] {
-            let error = TestElf::valid()
-                .with(|e| e.file_type = file_type)
-                .parse()
-                .unwrap_err();
+        for (file_type, words) in [(1, "relocatable"), (4, "core dump"), (0, "type 0"), (0xfe00, "type")] {
+            let error = TestElf::valid().with(|e| e.file_type = file_type).parse().unwrap_err();
             assert_eq!(error, ElfError::NotAnExecutable { file_type });
             assert!(error.to_string().contains(words), "{error}");
         }
@@ -888,31 +769,16 @@ mod tests {
             error.to_string(),
             "dynamically linked (interpreter /lib/ld-musl-x86_64.so.1): timeshare runs static binaries only"
         );
-        let pie = elf
-            .clone()
-            .with(|e| e.file_type = ET_DYN)
-            .parse()
-            .unwrap_err();
+        let pie = elf.clone().with(|e| e.file_type = ET_DYN).parse().unwrap_err();
         assert!(matches!(pie, ElfError::DynamicallyLinked { .. }));
-        let outside = elf
-            .with(|e| e.phdrs[0].offset = 0x10_0000)
-            .parse()
-            .unwrap_err();
-        assert_eq!(
-            outside,
-            ElfError::DynamicallyLinked {
-                interpreter: "<outside the file>".into()
-            }
-        );
+        let outside = elf.with(|e| e.phdrs[0].offset = 0x10_0000).parse().unwrap_err();
+        assert_eq!(outside, ElfError::DynamicallyLinked { interpreter: "<outside the file>".into() });
     }
 
     #[test]
     fn program_header_table_problems() {
         let elf = TestElf::valid();
-        assert_eq!(
-            elf.clone().with(|e| e.phentsize = 32).parse(),
-            Err(ElfError::BadProgramHeaderSize { size: 32 })
-        );
+        assert_eq!(elf.clone().with(|e| e.phentsize = 32).parse(), Err(ElfError::BadProgramHeaderSize { size: 32 }));
         assert_eq!(
             elf.clone().with(|e| e.phnum = Some(65)).parse(),
             Err(ElfError::TooManyProgramHeaders { count: 65 })
@@ -921,18 +787,9 @@ mod tests {
             elf.clone().with(|e| e.phnum = Some(0xffff)).parse(),
             Err(ElfError::TooManyProgramHeaders { count: 0xffff })
         );
-        assert_eq!(
-            elf.clone().with(|e| e.phoff = 0x1100).parse(),
-            Err(ElfError::ProgramHeadersOutsideFile)
-        );
-        assert_eq!(
-            elf.clone().with(|e| e.phoff = u64::MAX - 10).parse(),
-            Err(ElfError::ProgramHeadersOutsideFile)
-        );
-        assert_eq!(
-            elf.clone().with(|e| e.phnum = Some(0)).parse(),
-            Err(ElfError::NoLoadableSegment)
-        );
+        assert_eq!(elf.clone().with(|e| e.phoff = 0x1100).parse(), Err(ElfError::ProgramHeadersOutsideFile));
+        assert_eq!(elf.clone().with(|e| e.phoff = u64::MAX - 10).parse(), Err(ElfError::ProgramHeadersOutsideFile));
+        assert_eq!(elf.clone().with(|e| e.phnum = Some(0)).parse(), Err(ElfError::NoLoadableSegment));
         let notes_only = elf.with(|e| {
             for p in &mut e.phdrs {
                 p.kind = 4;
@@ -961,10 +818,7 @@ mod tests {
     #[test]
     fn file_size_must_not_exceed_memory_size() {
         let elf = TestElf::valid().with(|e| e.phdrs[1].mem_size = 0x80);
-        assert_eq!(
-            elf.parse(),
-            Err(ElfError::FileSizeExceedsMemSize { index: 1 })
-        );
+        assert_eq!(elf.parse(), Err(ElfError::FileSizeExceedsMemSize { index: 1 }));
     }
 
     #[test]
@@ -978,23 +832,14 @@ mod tests {
             e.phdrs[1].align = 0x20_0000;
             e.phdrs[1].vaddr = 0x402000;
         });
-        assert_eq!(
-            two_meg.parse(),
-            Err(ElfError::MisalignedSegment { index: 1 })
-        );
+        assert_eq!(two_meg.parse(), Err(ElfError::MisalignedSegment { index: 1 }));
         let unaligned_page = elf.clone().with(|e| {
             e.phdrs[1].align = 1;
             e.phdrs[1].vaddr = 0x401010;
         });
-        assert_eq!(
-            unaligned_page.parse(),
-            Err(ElfError::MisalignedSegment { index: 1 })
-        );
+        assert_eq!(unaligned_page.parse(), Err(ElfError::MisalignedSegment { index: 1 }));
         let odd_alignment = elf.with(|e| e.phdrs[1].align = 0x3000);
-        assert_eq!(
-            odd_alignment.parse(),
-            Err(ElfError::MisalignedSegment { index: 1 })
-        );
+        assert_eq!(odd_alignment.parse(), Err(ElfError::MisalignedSegment { index: 1 }));
     }
 
     #[test]
@@ -1004,49 +849,30 @@ mod tests {
             e.phdrs[0].vaddr = 0;
             e.entry = 0x100;
         });
-        assert_eq!(
-            null_page.parse(),
-            Err(ElfError::SegmentOutsideUserSpace { index: 0 })
-        );
+        assert_eq!(null_page.parse(), Err(ElfError::SegmentOutsideUserSpace { index: 0 }));
         let below_min = elf.clone().with(|e| {
             e.phdrs[0].vaddr = 0xf000;
             e.entry = 0xf100;
         });
-        assert_eq!(
-            below_min.parse(),
-            Err(ElfError::SegmentOutsideUserSpace { index: 0 })
-        );
+        assert_eq!(below_min.parse(), Err(ElfError::SegmentOutsideUserSpace { index: 0 }));
         let at_min = elf.clone().with(|e| {
             e.phdrs[0].vaddr = 0x10000;
             e.entry = 0x10100;
         });
         assert!(at_min.parse().is_ok());
-        let reaching_the_end = elf
-            .clone()
-            .with(|e| e.phdrs[1].vaddr = USER_SPACE_END - 0x1000);
-        assert_eq!(
-            reaching_the_end.parse(),
-            Err(ElfError::SegmentOutsideUserSpace { index: 1 })
-        );
+        let reaching_the_end = elf.clone().with(|e| e.phdrs[1].vaddr = USER_SPACE_END - 0x1000);
+        assert_eq!(reaching_the_end.parse(), Err(ElfError::SegmentOutsideUserSpace { index: 1 }));
         let ending_at_the_end = elf.clone().with(|e| {
             e.phdrs[1].vaddr = USER_SPACE_END - 0x2000;
         });
         assert_eq!(ending_at_the_end.parse().unwrap().image_end, USER_SPACE_END);
-        let kernel_half = elf
-            .clone()
-            .with(|e| e.phdrs[1].vaddr = 0xffff_ffff_8000_0000);
-        assert_eq!(
-            kernel_half.parse(),
-            Err(ElfError::SegmentOutsideUserSpace { index: 1 })
-        );
+        let kernel_half = elf.clone().with(|e| e.phdrs[1].vaddr = 0xffff_ffff_8000_0000);
+        assert_eq!(kernel_half.parse(), Err(ElfError::SegmentOutsideUserSpace { index: 1 }));
         let wrapping = elf.with(|e| {
             e.phdrs[1].vaddr = 0xffff_ffff_ffff_f000;
             e.phdrs[1].mem_size = 0x2000;
         });
-        assert_eq!(
-            wrapping.parse(),
-            Err(ElfError::SegmentOutsideUserSpace { index: 1 })
-        );
+        assert_eq!(wrapping.parse(), Err(ElfError::SegmentOutsideUserSpace { index: 1 }));
     }
 
     #[test]
@@ -1060,35 +886,17 @@ mod tests {
     #[test]
     fn overlapping_segments() {
         let elf = TestElf::valid().with(|e| e.phdrs[1].vaddr = 0x400000);
-        assert_eq!(
-            elf.parse(),
-            Err(ElfError::SegmentsOverlap {
-                first: 0,
-                second: 1
-            })
-        );
+        assert_eq!(elf.parse(), Err(ElfError::SegmentsOverlap { first: 0, second: 1 }));
         let contained = TestElf::valid().with(|e| {
             e.phdrs[0].mem_size = 0x10000;
             e.phdrs[1].flags = R;
         });
-        assert_eq!(
-            contained.parse(),
-            Err(ElfError::SegmentsOverlap {
-                first: 0,
-                second: 1
-            })
-        );
+        assert_eq!(contained.parse(), Err(ElfError::SegmentsOverlap { first: 0, second: 1 }));
         let reversed = TestElf::valid().with(|e| {
             e.phdrs.swap(0, 1);
             e.phdrs[1].mem_size = 0x1800;
         });
-        assert_eq!(
-            reversed.parse(),
-            Err(ElfError::SegmentsOverlap {
-                first: 1,
-                second: 0
-            })
-        );
+        assert_eq!(reversed.parse(), Err(ElfError::SegmentsOverlap { first: 1, second: 0 }));
     }
 
     #[test]
@@ -1103,13 +911,7 @@ mod tests {
             e.phdrs[1].align = 1;
             e.file_len = 0x900;
         });
-        assert_eq!(
-            elf.parse(),
-            Err(ElfError::SharedPageWritableAndExecutable {
-                first: 0,
-                second: 1
-            })
-        );
+        assert_eq!(elf.parse(), Err(ElfError::SharedPageWritableAndExecutable { first: 0, second: 1 }));
         let read_only_neighbour = elf.with(|e| e.phdrs[1].flags = R);
         assert!(read_only_neighbour.parse().is_ok());
     }
@@ -1126,13 +928,7 @@ mod tests {
             e.file_len = 0x300;
             e.entry = 0x400080;
         });
-        assert_eq!(
-            elf.parse(),
-            Err(ElfError::SharedPageWritableAndExecutable {
-                first: 0,
-                second: 2
-            })
-        );
+        assert_eq!(elf.parse(), Err(ElfError::SharedPageWritableAndExecutable { first: 0, second: 2 }));
     }
 
     #[test]
@@ -1149,12 +945,7 @@ mod tests {
             e.phdrs[1].vaddr = 0x1000;
             e.entry = u64::MAX - 5;
         });
-        assert_eq!(
-            pie.parse(),
-            Err(ElfError::EntryNotExecutable {
-                entry: u64::MAX - 5
-            })
-        );
+        assert_eq!(pie.parse(), Err(ElfError::EntryNotExecutable { entry: u64::MAX - 5 }));
     }
 
     #[test]
@@ -1163,38 +954,16 @@ mod tests {
             TestElf::valid().with(|e| {
                 e.phdrs.insert(
                     0,
-                    Phdr {
-                        kind: PT_PHDR,
-                        flags: R,
-                        offset: 64,
-                        vaddr,
-                        file_size: 168,
-                        mem_size: 168,
-                        align: 8,
-                    },
+                    Phdr { kind: PT_PHDR, flags: R, offset: 64, vaddr, file_size: 168, mem_size: 168, align: 8 },
                 );
             })
         };
         assert_eq!(with_phdr(0x400040).parse().unwrap().phdr_vaddr, 0x400040);
         assert_eq!(with_phdr(0x400040).parse().unwrap().phdr_count, 3);
-        assert_eq!(
-            with_phdr(0x402000).parse().unwrap().phdr_vaddr,
-            0x402000,
-            "inside the bss is still mapped"
-        );
-        assert_eq!(
-            with_phdr(0x300000).parse(),
-            Err(ElfError::ProgramHeadersNotLoaded)
-        );
-        assert_eq!(
-            with_phdr(0x402fc0).parse(),
-            Err(ElfError::ProgramHeadersNotLoaded),
-            "runs off the end"
-        );
-        assert_eq!(
-            with_phdr(u64::MAX).parse(),
-            Err(ElfError::ProgramHeadersNotLoaded)
-        );
+        assert_eq!(with_phdr(0x402000).parse().unwrap().phdr_vaddr, 0x402000, "inside the bss is still mapped");
+        assert_eq!(with_phdr(0x300000).parse(), Err(ElfError::ProgramHeadersNotLoaded));
+        assert_eq!(with_phdr(0x402fc0).parse(), Err(ElfError::ProgramHeadersNotLoaded), "runs off the end");
+        assert_eq!(with_phdr(u64::MAX).parse(), Err(ElfError::ProgramHeadersNotLoaded));
     }
 
     #[test]
@@ -1260,14 +1029,8 @@ mod tests {
             ElfError::FileSizeExceedsMemSize { index: 2 },
             ElfError::MisalignedSegment { index: 2 },
             ElfError::SegmentOutsideUserSpace { index: 2 },
-            ElfError::SegmentsOverlap {
-                first: 1,
-                second: 2,
-            },
-            ElfError::SharedPageWritableAndExecutable {
-                first: 1,
-                second: 2,
-            },
+            ElfError::SegmentsOverlap { first: 1, second: 2 },
+            ElfError::SharedPageWritableAndExecutable { first: 1, second: 2 },
             ElfError::EntryNotExecutable { entry: 0x1234 },
             ElfError::ProgramHeadersNotLoaded,
             ElfError::BadProgramHeaderSize { size: 3 },
@@ -1336,9 +1099,7 @@ mod tests {
         check_real_image(&image, &static_pie);
 
         let error = parse(&dynamic).unwrap_err();
-        assert!(
-            matches!(&error, ElfError::DynamicallyLinked { interpreter } if interpreter.contains("ld-linux"))
-        );
+        assert!(matches!(&error, ElfError::DynamicallyLinked { interpreter } if interpreter.contains("ld-linux")));
     }
 
     #[test]

@@ -106,10 +106,9 @@ impl StackError {
 impl fmt::Display for StackError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::TooBig => write!(
-                f,
-                "argument list too long (at most {MAX_ARG_COUNT} strings and {MAX_ARG_BYTES} bytes)"
-            ),
+            Self::TooBig => {
+                write!(f, "argument list too long (at most {MAX_ARG_COUNT} strings and {MAX_ARG_BYTES} bytes)")
+            }
             Self::InteriorNul => write!(f, "an argument or environment string contains a NUL byte"),
             Self::StackTopTooLow => write!(f, "the stack top is too low to hold the arguments"),
         }
@@ -137,9 +136,7 @@ pub fn build(
         return Err(StackError::InteriorNul);
     }
     let nul_terminated_len = |s: &[u8]| s.len().saturating_add(1);
-    let argument_bytes = strings.iter().fold(0usize, |total, s| {
-        total.saturating_add(nul_terminated_len(s))
-    });
+    let argument_bytes = strings.iter().fold(0usize, |total, s| total.saturating_add(nul_terminated_len(s)));
     let execfn_bytes = nul_terminated_len(execfn);
     if argument_bytes.saturating_add(execfn_bytes) > MAX_ARG_BYTES {
         return Err(StackError::TooBig);
@@ -149,9 +146,7 @@ pub fn build(
     // MAX_ARG_BYTES and MAX_ARG_COUNT), so only subtractions from `stack_top`
     // can fail.
     let below = |address: u64, size: usize| -> Result<u64, StackError> {
-        address
-            .checked_sub(size as u64)
-            .ok_or(StackError::StackTopTooLow)
+        address.checked_sub(size as u64).ok_or(StackError::StackTopTooLow)
     };
     let execfn_address = below(below(stack_top, END_MARKER.len())?, execfn_bytes)?;
     let strings_address = below(execfn_address, argument_bytes)?;
@@ -259,15 +254,9 @@ mod tests {
 
     impl Reader<'_> {
         fn offset(&self, address: u64) -> usize {
-            assert!(
-                address >= self.image.initial_sp,
-                "{address:#x} below the image"
-            );
+            assert!(address >= self.image.initial_sp, "{address:#x} below the image");
             let offset = (address - self.image.initial_sp) as usize;
-            assert!(
-                offset < self.image.bytes.len(),
-                "{address:#x} above the image"
-            );
+            assert!(offset < self.image.bytes.len(), "{address:#x} above the image");
             offset
         }
 
@@ -318,12 +307,7 @@ mod tests {
     }
 
     fn aux_value(parsed: &Parsed, key: u64) -> u64 {
-        let matches: Vec<u64> = parsed
-            .auxv
-            .iter()
-            .filter(|(k, _)| *k == key)
-            .map(|(_, v)| *v)
-            .collect();
+        let matches: Vec<u64> = parsed.auxv.iter().filter(|(k, _)| *k == key).map(|(_, v)| *v).collect();
         assert_eq!(matches.len(), 1, "AT_{key} appears once");
         matches[0]
     }
@@ -343,10 +327,7 @@ mod tests {
         assert_eq!(parsed.argv, argv.map(<[u8]>::to_vec));
         assert_eq!(parsed.envp, envp.map(<[u8]>::to_vec));
         let keys: Vec<u64> = parsed.auxv.iter().map(|(k, _)| *k).collect();
-        assert_eq!(
-            keys,
-            [16, 6, 17, 3, 4, 5, 7, 8, 9, 11, 12, 13, 14, 23, 25, 26, 31, 15, 0]
-        );
+        assert_eq!(keys, [16, 6, 17, 3, 4, 5, 7, 8, 9, 11, 12, 13, 14, 23, 25, 26, 31, 15, 0]);
         assert_eq!(aux_value(&parsed, AT_HWCAP), 0x178b_fbff);
         assert_eq!(aux_value(&parsed, AT_PAGESZ), 4096);
         assert_eq!(aux_value(&parsed, AT_CLKTCK), 100);
@@ -365,11 +346,7 @@ mod tests {
         assert_eq!(reader.bytes(aux_value(&parsed, AT_RANDOM), 16), random);
         assert_eq!(reader.string(aux_value(&parsed, AT_EXECFN)), b"/bin/sh");
         assert_eq!(reader.string(aux_value(&parsed, AT_PLATFORM)), b"x86_64");
-        assert_eq!(
-            aux_value(&parsed, AT_EXECFN),
-            TOP - 8 - 8,
-            "execfn sits just below the marker"
-        );
+        assert_eq!(aux_value(&parsed, AT_EXECFN), TOP - 8 - 8, "execfn sits just below the marker");
     }
 
     #[test]
@@ -383,40 +360,18 @@ mod tests {
     fn string_offsets_match_linux() {
         // Measured under Linux 6.x with `env -i A=1 BB=22 setarch -R ./st hello wo`:
         // distances below the stack top.
-        let image = build(
-            TOP,
-            &[b"./st", b"hello", b"wo"],
-            &[b"A=1", b"BB=22"],
-            b"./st",
-            [0; 16],
-            &aux(),
-        )
-        .unwrap();
+        let image = build(TOP, &[b"./st", b"hello", b"wo"], &[b"A=1", b"BB=22"], b"./st", [0; 16], &aux()).unwrap();
         let parsed = Reader { image: &image }.parse();
         let distance = |address: u64| TOP - address;
         assert_eq!(distance(aux_value(&parsed, AT_EXECFN)), 13);
         assert_eq!(distance(aux_value(&parsed, AT_PLATFORM)), 55);
         assert_eq!(distance(aux_value(&parsed, AT_RANDOM)), 71);
-        let argv_pointers: Vec<u64> = (1..=3)
-            .map(|i| Reader { image: &image }.word(image.initial_sp + 8 * i))
-            .collect();
-        assert_eq!(
-            argv_pointers
-                .iter()
-                .map(|&p| distance(p))
-                .collect::<Vec<_>>(),
-            [37, 32, 26]
-        );
-        let envp_pointers: Vec<u64> = (5..=6)
-            .map(|i| Reader { image: &image }.word(image.initial_sp + 8 * i))
-            .collect();
-        assert_eq!(
-            envp_pointers
-                .iter()
-                .map(|&p| distance(p))
-                .collect::<Vec<_>>(),
-            [23, 19]
-        );
+        let argv_pointers: Vec<u64> =
+            (1..=3).map(|i| Reader { image: &image }.word(image.initial_sp + 8 * i)).collect();
+        assert_eq!(argv_pointers.iter().map(|&p| distance(p)).collect::<Vec<_>>(), [37, 32, 26]);
+        let envp_pointers: Vec<u64> =
+            (5..=6).map(|i| Reader { image: &image }.word(image.initial_sp + 8 * i)).collect();
+        assert_eq!(envp_pointers.iter().map(|&p| distance(p)).collect::<Vec<_>>(), [23, 19]);
         // Linux has four more auxv entries (vDSO, MINSIGSTKSZ, two rseq): sp was 512 there.
         assert_eq!(distance(image.initial_sp), 512 - 4 * 16);
     }
@@ -444,13 +399,9 @@ mod tests {
             for len in 0..40usize {
                 let arg = vec![b'a'; len];
                 let args = [&arg[..]].repeat(len % 5);
-                let image =
-                    build(TOP - top_offset, &args, &[b"E=1"], b"/e", [1; 16], &aux()).unwrap();
+                let image = build(TOP - top_offset, &args, &[b"E=1"], b"/e", [1; 16], &aux()).unwrap();
                 assert_eq!(image.initial_sp % 16, 0);
-                assert_eq!(
-                    image.initial_sp + image.bytes.len() as u64,
-                    TOP - top_offset
-                );
+                assert_eq!(image.initial_sp + image.bytes.len() as u64, TOP - top_offset);
                 let parsed = Reader { image: &image }.parse();
                 assert_eq!(parsed.argv.len(), len % 5);
             }
@@ -460,38 +411,23 @@ mod tests {
     #[test]
     fn too_many_bytes_is_e2big() {
         let big = vec![b'x'; MAX_ARG_BYTES];
-        assert_eq!(
-            build(TOP, &[&big], &[], b"/p", [0; 16], &aux()),
-            Err(StackError::TooBig)
-        );
+        assert_eq!(build(TOP, &[&big], &[], b"/p", [0; 16], &aux()), Err(StackError::TooBig));
         assert_eq!(StackError::TooBig.errno(), crate::abi::errno::E2BIG);
         // Exactly at the limit: argument + NUL + "/p" + NUL.
         let fits = vec![b'x'; MAX_ARG_BYTES - 4];
         assert!(build(TOP, &[&fits], &[], b"/p", [0; 16], &aux()).is_ok());
         let one_over = vec![b'x'; MAX_ARG_BYTES - 3];
-        assert_eq!(
-            build(TOP, &[&one_over], &[], b"/p", [0; 16], &aux()),
-            Err(StackError::TooBig)
-        );
+        assert_eq!(build(TOP, &[&one_over], &[], b"/p", [0; 16], &aux()), Err(StackError::TooBig));
         let half = vec![b'x'; MAX_ARG_BYTES / 2];
-        assert_eq!(
-            build(TOP, &[&half], &[&half], b"", [0; 16], &aux()),
-            Err(StackError::TooBig)
-        );
+        assert_eq!(build(TOP, &[&half], &[&half], b"", [0; 16], &aux()), Err(StackError::TooBig));
     }
 
     #[test]
     fn too_many_strings_is_e2big() {
         let many: Vec<&[u8]> = vec![b"a"; MAX_ARG_COUNT + 1];
-        assert_eq!(
-            build(TOP, &many, &[], b"/p", [0; 16], &aux()),
-            Err(StackError::TooBig)
-        );
+        assert_eq!(build(TOP, &many, &[], b"/p", [0; 16], &aux()), Err(StackError::TooBig));
         let split = vec![&b"a"[..]; MAX_ARG_COUNT / 2 + 1];
-        assert_eq!(
-            build(TOP, &split, &split, b"/p", [0; 16], &aux()),
-            Err(StackError::TooBig)
-        );
+        assert_eq!(build(TOP, &split, &split, b"/p", [0; 16], &aux()), Err(StackError::TooBig));
         let just_enough: Vec<&[u8]> = vec![b"a"; MAX_ARG_COUNT];
         let image = build(TOP, &just_enough, &[], b"/p", [0; 16], &aux()).unwrap();
         assert_eq!(Reader { image: &image }.parse().argv.len(), MAX_ARG_COUNT);
@@ -501,23 +437,14 @@ mod tests {
     fn nul_bytes_inside_strings_are_refused() {
         let error = build(TOP, &[b"a\0b"], &[], b"/p", [0; 16], &aux());
         assert_eq!(error, Err(StackError::InteriorNul));
-        assert_eq!(
-            build(TOP, &[], &[b"\0"], b"/p", [0; 16], &aux()),
-            Err(StackError::InteriorNul)
-        );
-        assert_eq!(
-            build(TOP, &[], &[], b"/p\0", [0; 16], &aux()),
-            Err(StackError::InteriorNul)
-        );
+        assert_eq!(build(TOP, &[], &[b"\0"], b"/p", [0; 16], &aux()), Err(StackError::InteriorNul));
+        assert_eq!(build(TOP, &[], &[], b"/p\0", [0; 16], &aux()), Err(StackError::InteriorNul));
     }
 
     #[test]
     fn a_stack_top_near_zero_is_refused() {
         for top in [0, 8, 100, 300] {
-            assert_eq!(
-                build(top, &[b"arg"], &[], b"/p", [0; 16], &aux()),
-                Err(StackError::StackTopTooLow)
-            );
+            assert_eq!(build(top, &[b"arg"], &[], b"/p", [0; 16], &aux()), Err(StackError::StackTopTooLow));
         }
         let lowest = build(0x1000, &[b"arg"], &[], b"/p", [0; 16], &aux()).unwrap();
         assert!(lowest.initial_sp > 0);
@@ -525,11 +452,7 @@ mod tests {
 
     #[test]
     fn errors_have_messages_and_errnos() {
-        for error in [
-            StackError::TooBig,
-            StackError::InteriorNul,
-            StackError::StackTopTooLow,
-        ] {
+        for error in [StackError::TooBig, StackError::InteriorNul, StackError::StackTopTooLow] {
             assert!(!alloc::string::ToString::to_string(&error).is_empty());
             assert!(error.errno() > 0);
         }

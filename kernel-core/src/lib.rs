@@ -21,8 +21,8 @@ pub mod elf;
 pub mod initstack;
 pub mod record;
 pub mod sched;
-pub mod tree;
-pub mod trace;
-pub mod tty;
 #[cfg(test)]
 mod test_support;
+pub mod trace;
+pub mod tree;
+pub mod tty;

@@ -8,11 +8,7 @@ impl Rng {
     /// A generator whose sequence is fixed by `seed` (0 is replaced: xorshift
     /// would stay at 0 forever).
     pub(crate) fn new(seed: u64) -> Self {
-        Self(if seed == 0 {
-            0x9e37_79b9_7f4a_7c15
-        } else {
-            seed
-        })
+        Self(if seed == 0 { 0x9e37_79b9_7f4a_7c15 } else { seed })
     }
 
     /// The next pseudo-random value.

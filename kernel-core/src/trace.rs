@@ -375,7 +375,12 @@ mod tests {
     fn the_layout_is_pinned() {
         let event = Event { tsc: 0x1122, cpu: 1, pid: 5, what: What::Switch { to: 6, reason: SwitchReason::Yielded } };
         assert_eq!(event.encode(), [0x1122, 5 << 32 | 1 << 16 | 1 << 8 | 5, 6, 0]);
-        let enter = Event { tsc: 9, cpu: 0, pid: 1, what: What::TrapEnter { reason: TrapReason::Interrupt, number: 32, argument: 0 } };
+        let enter = Event {
+            tsc: 9,
+            cpu: 0,
+            pid: 1,
+            what: What::TrapEnter { reason: TrapReason::Interrupt, number: 32, argument: 0 },
+        };
         assert_eq!(enter.encode(), [9, 1 << 32 | 2 << 16 | 1, 32, 0]);
         assert_eq!(EVENT_BYTES, EVENT_WORDS * 8);
         assert_eq!(&MAGIC.to_le_bytes(), b"TSTRACE1");

@@ -97,7 +97,12 @@ impl<'a> Tree<'a> {
     /// (devices, FIFOs in the archive) are skipped.
     pub fn from_archive(archive: &'a [u8]) -> Result<(Tree<'a>, usize), CpioError> {
         let mut tree = Tree { nodes: Vec::new() };
-        tree.nodes.push(Node { kind: NodeKind::Directory(BTreeMap::new()), mode: S_IFDIR | 0o755, inode: 1, parent: ROOT });
+        tree.nodes.push(Node {
+            kind: NodeKind::Directory(BTreeMap::new()),
+            mode: S_IFDIR | 0o755,
+            inode: 1,
+            parent: ROOT,
+        });
         let mut files = 0;
         for entry in cpio::entries(archive) {
             let entry = entry?;
@@ -113,9 +118,12 @@ impl<'a> Tree<'a> {
             files += 1;
             tree.insert(entry.path, kind, entry.mode);
         }
-        for (name, device, permissions) in
-            [("dev/null", Device::Null, 0o666), ("dev/zero", Device::Zero, 0o666), ("dev/console", Device::Console, 0o600), ("dev/tty", Device::Tty, 0o666)]
-        {
+        for (name, device, permissions) in [
+            ("dev/null", Device::Null, 0o666),
+            ("dev/zero", Device::Zero, 0o666),
+            ("dev/console", Device::Console, 0o600),
+            ("dev/tty", Device::Tty, 0o666),
+        ] {
             tree.insert(name, NodeKind::Device(device), S_IFCHR | permissions);
         }
         tree.insert("proc/self/exe", NodeKind::SelfExe, S_IFLNK | 0o777);
@@ -195,7 +203,8 @@ impl<'a> Tree<'a> {
 
     fn walk(&self, origin: Origin, path: &[u8], follow_last: bool, symlinks: &mut usize) -> Result<NodeId, i64> {
         let mut current = if path.first() == Some(&b'/') { ROOT } else { origin.start };
-        let components: Vec<&[u8]> = path.split(|&byte| byte == b'/').filter(|component| !component.is_empty()).collect();
+        let components: Vec<&[u8]> =
+            path.split(|&byte| byte == b'/').filter(|component| !component.is_empty()).collect();
         let trailing_slash = path.last() == Some(&b'/');
         for (index, component) in components.iter().enumerate() {
             let NodeKind::Directory(children) = &self.nodes[current].kind else { return Err(ENOTDIR) };
@@ -216,7 +225,9 @@ impl<'a> Tree<'a> {
                 }
             }
             current = match &self.nodes[next].kind {
-                NodeKind::Symlink(target) if follow => self.walk(Origin { start: current, ..origin }, target.as_bytes(), true, symlinks)?,
+                NodeKind::Symlink(target) if follow => {
+                    self.walk(Origin { start: current, ..origin }, target.as_bytes(), true, symlinks)?
+                }
                 NodeKind::SelfExe if follow => origin.exe.ok_or(ENOENT)?,
                 _ => next,
             };
@@ -450,7 +461,9 @@ mod tests {
             assert_eq!(tree.link_target(motd, as_prog), Err(EINVAL));
             let rel = tree.resolve(at_root(), b"/etc/rel", false).unwrap();
             assert_eq!(tree.link_target(rel, as_prog), Ok(b"motd".to_vec()));
-            for (path, rdev) in [("/dev/null", 0x103), ("/dev/zero", 0x105), ("/dev/console", 0x501), ("/dev/tty", 0x500)] {
+            for (path, rdev) in
+                [("/dev/null", 0x103), ("/dev/zero", 0x105), ("/dev/console", 0x501), ("/dev/tty", 0x500)]
+            {
                 let device = tree.resolve(at_root(), path.as_bytes(), true).unwrap();
                 let stat = tree.stat(device);
                 assert_eq!((stat.mode & S_IFMT, stat.rdev), (S_IFCHR, rdev), "{path}");
@@ -486,10 +499,16 @@ mod tests {
                 .map_while(|position| tree.directory_entry(sub, position))
                 .map(|entry| (entry.name.to_vec(), entry.kind, entry.next_offset))
                 .collect();
-            assert_eq!(names, vec![(b".".to_vec(), DT_DIR, 1), (b"..".to_vec(), DT_DIR, 2), (b"deeper".to_vec(), DT_DIR, 3)]);
+            assert_eq!(
+                names,
+                vec![(b".".to_vec(), DT_DIR, 1), (b"..".to_vec(), DT_DIR, 2), (b"deeper".to_vec(), DT_DIR, 3)]
+            );
             assert_eq!(tree.directory_entry(sub, 1).unwrap().ino, tree.stat(etc).ino, ".. is the parent");
             assert_eq!(tree.directory_entry(ROOT, 1).unwrap().ino, 1, "the root is its own parent");
-            let kinds: Vec<(Vec<u8>, u8)> = (2..).map_while(|position| tree.directory_entry(etc, position)).map(|entry| (entry.name.to_vec(), entry.kind)).collect();
+            let kinds: Vec<(Vec<u8>, u8)> = (2..)
+                .map_while(|position| tree.directory_entry(etc, position))
+                .map(|entry| (entry.name.to_vec(), entry.kind))
+                .collect();
             assert_eq!(kinds.first(), Some(&(b"abs".to_vec(), DT_LNK)), "sorted by name");
             assert!(kinds.contains(&(b"motd".to_vec(), DT_REG)));
             let dev = tree.resolve(at_root(), b"/dev", true).unwrap();

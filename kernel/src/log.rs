@@ -60,7 +60,8 @@ pub fn write(level: LogLevel, args: fmt::Arguments) {
         LogLevel::Debug => "debug",
         LogLevel::Trace => "trace",
     };
-    let _ = write!(line, "[{:>6}.{:03}] {tag}: {args}\n", crate::time::uptime_ms() / 1000, crate::time::uptime_ms() % 1000);
+    let _ =
+        write!(line, "[{:>6}.{:03}] {tag}: {args}\n", crate::time::uptime_ms() / 1000, crate::time::uptime_ms() % 1000);
     line.flush();
 }
 

@@ -78,7 +78,13 @@ extern "C" fn kernel_start(start_info: u64) -> ! {
     ioapic::init(memory.ioapic_registers);
     let rates = apic::calibrate();
     time::init(rates.tsc_hz);
-    info!("tsc {} MHz, apic timer {} MHz, quantum {} ms, sched {}", rates.tsc_hz / 1_000_000, rates.apic_timer_hz / 1_000_000, options.quantum_ms, options.sched.word());
+    info!(
+        "tsc {} MHz, apic timer {} MHz, quantum {} ms, sched {}",
+        rates.tsc_hz / 1_000_000,
+        rates.apic_timer_hz / 1_000_000,
+        options.quantum_ms,
+        options.sched.word()
+    );
     apic::start_periodic_timer((rates.apic_timer_hz / TICK_HZ) as u32);
     trace::init(options.trace_events, rates.tsc_hz);
     // The scheduling policy (`sched=`, kernel-core/src/sched): who runs next.

@@ -32,8 +32,11 @@ pub enum Verdict {
 /// A page fault of `current` found no frame. Picks and kills a victim (see the
 /// module's comment) and says what `current` does.
 pub fn out_of_memory(current: &Process) -> Verdict {
-    let live: Vec<(Pid, Arc<Process>)> =
-        process::list().into_iter().filter(|&(_, _, zombie, _)| !zombie).map(|(pid, _, _, process)| (pid, process)).collect();
+    let live: Vec<(Pid, Arc<Process>)> = process::list()
+        .into_iter()
+        .filter(|&(_, _, zombie, _)| !zombie)
+        .map(|(pid, _, _, process)| (pid, process))
+        .collect();
     // Victims still exiting: their memory is about to come back.
     let pending = {
         let mut victims = VICTIMS.lock();
@@ -54,9 +57,18 @@ pub fn out_of_memory(current: &Process) -> Verdict {
         .max_by_key(|&(not_init, pages, _, _)| (not_init, pages));
     match victim {
         Some((_, pages, pid, process)) if pid != current.pid => {
-            info!("out of memory: pid {} ({}) faulted; killing pid {pid} ({}), {} KiB resident", current.pid, current.name(), process.name(), pages * 4);
+            info!(
+                "out of memory: pid {} ({}) faulted; killing pid {pid} ({}), {} KiB resident",
+                current.pid,
+                current.name(),
+                process.name(),
+                pages * 4
+            );
             VICTIMS.lock().push(pid);
-            signal::send_info(process, kernel_core::abi::signal::SigInfo::sent(SIGKILL, kernel_core::abi::signal::SI_KERNEL, 0, 0));
+            signal::send_info(
+                process,
+                kernel_core::abi::signal::SigInfo::sent(SIGKILL, kernel_core::abi::signal::SI_KERNEL, 0, 0),
+            );
             sched::yield_cpu(Arrival::Yielded);
             Verdict::Retry
         }

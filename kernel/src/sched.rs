@@ -120,7 +120,8 @@ fn installed(policy: &mut Option<Box<dyn Scheduler>>) -> &mut dyn Scheduler {
     policy.as_deref_mut().expect("sched::init ran at boot")
 }
 
-static QUEUE: Mutex<RunQueue> = Mutex::new(RunQueue { policy: None, blocked: Vec::new(), waiting: 0, sleepers: Vec::new() });
+static QUEUE: Mutex<RunQueue> =
+    Mutex::new(RunQueue { policy: None, blocked: Vec::new(), waiting: 0, sleepers: Vec::new() });
 
 /// The pid of the process running on each CPU (`IDLING` while the CPU idles). A pid,
 /// not a reference: the process table keeps a running process alive (it is reaped
@@ -231,7 +232,10 @@ fn switch_away(me: &Process, leaving: Leaving) {
                 let (wait, detail) = channel.traced();
                 trace::record(me.pid, || What::Block { wait, detail });
             }
-            trace::record(me.pid, || What::Schedule { chosen: next.unwrap_or(0), queued: queue.policy().queued() as u64 });
+            trace::record(me.pid, || What::Schedule {
+                chosen: next.unwrap_or(0),
+                queued: queue.policy().queued() as u64,
+            });
             if next != Some(me.pid) {
                 trace::record(me.pid, || What::Switch { to: next.unwrap_or(0), reason });
             }
@@ -268,13 +272,7 @@ pub fn yield_cpu(arrival: Arrival) {
 /// Blocks the current process until `wake_all(channel)`, or until a signal arrives
 /// (Err(Interrupted): the system call then fails with EINTR or restarts).
 pub fn block(channel: WaitChannel) -> Result<(), Interrupted> {
-    with_current(|me| {
-        if me.signals.deliverable() || wait_on(me, channel) {
-            Err(Interrupted)
-        } else {
-            Ok(())
-        }
-    })
+    with_current(|me| if me.signals.deliverable() || wait_on(me, channel) { Err(Interrupted) } else { Ok(()) })
 }
 
 /// Blocks the current process until `wake_all(channel)` or `interrupt`, whatever

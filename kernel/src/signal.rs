@@ -31,7 +31,9 @@ use kernel_core::abi::sigframe::{UC_FP_XSTATE, UC_SIGCONTEXT_SS, UC_STRICT_RESTO
 pub use kernel_core::abi::signal::SignalSet;
 use kernel_core::abi::signal::{resumption, DefaultAction, Disposition, Resumption, SigAction, SigInfo};
 use kernel_core::abi::signal::{CLD_CONTINUED, CLD_DUMPED, CLD_EXITED, CLD_KILLED, CLD_STOPPED, NSIG, STOP_SIGNALS};
-use kernel_core::abi::signal::{SA_NOCLDSTOP, SA_NOCLDWAIT, SA_NODEFER, SA_ONSTACK, SA_RESETHAND, SA_RESTORER, SA_SIGINFO};
+use kernel_core::abi::signal::{
+    SA_NOCLDSTOP, SA_NOCLDWAIT, SA_NODEFER, SA_ONSTACK, SA_RESETHAND, SA_RESTORER, SA_SIGINFO,
+};
 use kernel_core::abi::signal::{SIGCHLD, SIGCONT, SIGKILL, SIGSEGV, SIGSTOP, SIG_DFL, SIG_IGN, SI_KERNEL, SI_USER};
 use kernel_core::abi::sysno;
 
@@ -112,7 +114,12 @@ impl SignalState {
     /// What a fork child starts with: the parent's dispositions, mask and alternate
     /// stack; nothing pending.
     pub fn for_child(&self) -> SignalState {
-        SignalState { actions: self.actions, blocked: self.blocked, alt_stack: self.alt_stack, ..SignalState::default() }
+        SignalState {
+            actions: self.actions,
+            blocked: self.blocked,
+            alt_stack: self.alt_stack,
+            ..SignalState::default()
+        }
     }
 
     /// execve: handlers become SIG_DFL (ignored signals stay ignored), the alternate
@@ -424,7 +431,13 @@ const HANDLER_CLEARED_RFLAGS: u64 = (1 << 10) | (1 << 16) | (1 << 8);
 /// alternate stack is disarmed until sigreturn. Err (nothing changed but user
 /// memory) without SA_RESTORER, as Linux on x86_64, or when the stack cannot take
 /// the frame.
-fn enter_handler(process: &Process, user: &mut UserState, handler: u64, info: &SigInfo, action: &SigAction) -> Result<(), ()> {
+fn enter_handler(
+    process: &Process,
+    user: &mut UserState,
+    handler: u64,
+    info: &SigInfo,
+    action: &SigAction,
+) -> Result<(), ()> {
     if action.flags & SA_RESTORER == 0 {
         return Err(());
     }
@@ -533,7 +546,9 @@ fn restore_xstate(process: &Process, address: u64, area: &mut [u8]) -> Result<()
     let mut memory = process.memory.lock();
     let memory = memory.as_mut().ok_or(())?;
     let read = |offset: usize, buffer: &mut [u8]| memory.read(address.wrapping_add(offset as u64), buffer);
-    xstate::restore(address, area, fpu::initial_state(), fpu::components(), fpu::mxcsr_mask(), read).then_some(()).ok_or(())
+    xstate::restore(address, area, fpu::initial_state(), fpu::components(), fpu::mxcsr_mask(), read)
+        .then_some(())
+        .ok_or(())
 }
 
 fn read_user(process: &Process, address: u64, buffer: &mut [u8]) -> Result<(), ()> {

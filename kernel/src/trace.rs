@@ -65,7 +65,8 @@ pub fn init(capacity: u32, tsc_hz: u64) {
     words[format::CAPACITY_WORD].store(u64::from(capacity), Ordering::Relaxed);
     words[format::TSC_HZ_WORD].store(tsc_hz, Ordering::Relaxed);
     words[format::MAGIC_WORD].store(format::MAGIC, Ordering::Release);
-    let physical = crate::mm::direct_map_physical(words.as_ptr() as u64).expect("the kernel heap lies in the direct map");
+    let physical =
+        crate::mm::direct_map_physical(words.as_ptr() as u64).expect("the kernel heap lies in the direct map");
     let (header, slots) = words.split_at(format::HEADER_WORDS);
     RING.call_once(|| Ring {
         head: &header[format::HEAD_WORD],

@@ -5,17 +5,17 @@
 
 use alloc::sync::Arc;
 
+use crate::arch::x86_64::apic;
 use crate::arch::x86_64::entry;
 use crate::arch::x86_64::frame::{Exception, ReturnReason};
-use crate::arch::x86_64::apic;
+use crate::fs::console;
 use crate::mm::address_space::{Access, Fault};
 use crate::mm::kstack::UserState;
 use crate::process::{Mode, Process, Stats};
-use crate::fs::console;
 use crate::{sched, signal, syscall, trace};
-use kernel_core::trace::{TrapReason, What};
 use kernel_core::abi::signal::{fpe_code, SigInfo, SIGBUS, SIGFPE, SIGILL, SIGSEGV, SIGTRAP, SI_KERNEL};
 use kernel_core::abi::signal::{BUS_ADRALN, FPE_INTDIV, ILL_ILLOPN, SEGV_ACCERR, SEGV_MAPERR, TRAP_TRACE};
+use kernel_core::trace::{TrapReason, What};
 
 /// Runs the program until it exits: return to user mode, take the next trap, handle
 /// it, deliver signals, repeat. Returns once the process has begun to exit.
@@ -131,8 +131,13 @@ fn fault(process: &Process, user: &mut UserState, exception: Exception) {
         Exception::InvalidTss => (from_kernel(SIGSEGV), 10, 0),
         Exception::Other { vector } => (from_kernel(SIGSEGV), u64::from(vector), 0),
     };
-    info!("pid {} ({}): {exception} at rip {:#x}: {}", process.pid, process.name(), rip,
-          kernel_core::abi::signal::name(info.signo()).unwrap_or("signal"));
+    info!(
+        "pid {} ({}): {exception} at rip {:#x}: {}",
+        process.pid,
+        process.name(),
+        rip,
+        kernel_core::abi::signal::name(info.signo()).unwrap_or("signal")
+    );
     let trap = signal::TrapRecord { number: trap_number, error_code: user.frame.error_code, address };
     signal::force_fault(process, info, trap);
 }

@@ -23,7 +23,12 @@ impl Svg {
     }
 
     pub fn rect(&mut self, x: f64, y: f64, width: f64, height: f64, fill: &str, tooltip: Option<&str>) {
-        let _ = write!(self.body, r#"<rect x="{x:.2}" y="{y:.2}" width="{:.2}" height="{:.2}" fill="{fill}""#, width.max(0.0), height.max(0.0));
+        let _ = write!(
+            self.body,
+            r#"<rect x="{x:.2}" y="{y:.2}" width="{:.2}" height="{:.2}" fill="{fill}""#,
+            width.max(0.0),
+            height.max(0.0)
+        );
         match tooltip {
             Some(tip) => {
                 let _ = writeln!(self.body, "><title>{}</title></rect>", escape(tip));
@@ -34,7 +39,10 @@ impl Svg {
 
     pub fn line(&mut self, (x1, y1): (f64, f64), (x2, y2): (f64, f64), stroke: &str, width: f64, dash: Option<&str>) {
         let dash = dash.map(|d| format!(r#" stroke-dasharray="{d}""#)).unwrap_or_default();
-        let _ = writeln!(self.body, r#"<line x1="{x1:.2}" y1="{y1:.2}" x2="{x2:.2}" y2="{y2:.2}" stroke="{stroke}" stroke-width="{width}"{dash}/>"#);
+        let _ = writeln!(
+            self.body,
+            r#"<line x1="{x1:.2}" y1="{y1:.2}" x2="{x2:.2}" y2="{y2:.2}" stroke="{stroke}" stroke-width="{width}"{dash}/>"#
+        );
     }
 
     pub fn polyline(&mut self, points: &[(f64, f64)], stroke: &str, width: f64, dash: Option<&str>) {
@@ -46,7 +54,11 @@ impl Svg {
         for (x, y) in points {
             let _ = write!(list, "{x:.2},{y:.2} ");
         }
-        let _ = writeln!(self.body, r#"<polyline points="{}" fill="none" stroke="{stroke}" stroke-width="{width}" stroke-linejoin="round"{dash}/>"#, list.trim_end());
+        let _ = writeln!(
+            self.body,
+            r#"<polyline points="{}" fill="none" stroke="{stroke}" stroke-width="{width}" stroke-linejoin="round"{dash}/>"#,
+            list.trim_end()
+        );
     }
 
     pub fn circle(&mut self, (x, y): (f64, f64), radius: f64, fill: &str) {
@@ -55,16 +67,28 @@ impl Svg {
 
     /// Text at (x, y); `anchor` is start, middle or end.
     pub fn text(&mut self, (x, y): (f64, f64), size: f64, anchor: &str, text: &str) {
-        let _ = writeln!(self.body, r#"<text x="{x:.2}" y="{y:.2}" font-size="{size}" text-anchor="{anchor}">{}</text>"#, escape(text));
+        let _ = writeln!(
+            self.body,
+            r#"<text x="{x:.2}" y="{y:.2}" font-size="{size}" text-anchor="{anchor}">{}</text>"#,
+            escape(text)
+        );
     }
 
     pub fn bold_text(&mut self, (x, y): (f64, f64), size: f64, anchor: &str, text: &str) {
-        let _ = writeln!(self.body, r#"<text x="{x:.2}" y="{y:.2}" font-size="{size}" font-weight="bold" text-anchor="{anchor}">{}</text>"#, escape(text));
+        let _ = writeln!(
+            self.body,
+            r#"<text x="{x:.2}" y="{y:.2}" font-size="{size}" font-weight="bold" text-anchor="{anchor}">{}</text>"#,
+            escape(text)
+        );
     }
 
     /// Vertical text (an axis label), centred on (x, y).
     pub fn vertical_text(&mut self, (x, y): (f64, f64), size: f64, text: &str) {
-        let _ = writeln!(self.body, r#"<text x="{x:.2}" y="{y:.2}" font-size="{size}" text-anchor="middle" transform="rotate(-90 {x:.2} {y:.2})">{}</text>"#, escape(text));
+        let _ = writeln!(
+            self.body,
+            r#"<text x="{x:.2}" y="{y:.2}" font-size="{size}" text-anchor="middle" transform="rotate(-90 {x:.2} {y:.2})">{}</text>"#,
+            escape(text)
+        );
     }
 
     /// A legend: one row per (color, dashed, label), starting at (x, y).
@@ -154,7 +178,14 @@ impl Plot {
 
     /// The frame, the tick marks and labels (`x_ticks`, `y_ticks` as (value,
     /// label)), light grid lines, and the axis titles.
-    pub fn axes(&self, svg: &mut Svg, x_ticks: &[(f64, String)], y_ticks: &[(f64, String)], x_title: &str, y_title: &str) {
+    pub fn axes(
+        &self,
+        svg: &mut Svg,
+        x_ticks: &[(f64, String)],
+        y_ticks: &[(f64, String)],
+        x_title: &str,
+        y_title: &str,
+    ) {
         for (value, label) in x_ticks {
             let x = self.px(*value);
             svg.line((x, self.top), (x, self.bottom()), "#eeeeee", 1.0, None);

@@ -15,10 +15,7 @@ pub const TIMEOUT_SECS: &str = "120";
 /// The `timeshare` binary, with stdin from /dev/null and output captured.
 pub fn timeshare() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_timeshare"));
-    command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     command
 }
 
@@ -33,11 +30,7 @@ pub fn c_program(name: &str) -> PathBuf {
 }
 
 fn existing(path: PathBuf) -> PathBuf {
-    assert!(
-        path.is_file(),
-        "{} was not built (see cli/build.rs)",
-        path.display()
-    );
+    assert!(path.is_file(), "{} was not built (see cli/build.rs)", path.display());
     path
 }
 
@@ -109,10 +102,7 @@ pub fn assert_status(output: &Output, expected: i32) {
 /// number of the signal that ended the process.
 pub fn shell_status(status: std::process::ExitStatus) -> i32 {
     use std::os::unix::process::ExitStatusExt;
-    status
-        .code()
-        .or_else(|| status.signal().map(|signal| 128 + signal))
-        .expect("an exit code or a signal")
+    status.code().or_else(|| status.signal().map(|signal| 128 + signal)).expect("an exit code or a signal")
 }
 
 /// Runs `program` natively on this Linux host the way `timeshare run` starts it in
@@ -177,12 +167,7 @@ pub fn same_as_host(options: &[&str], program: &Path, args: &[&str]) -> (Output,
 /// Asserts stdout is exactly `expected`, showing stderr when it is not.
 #[track_caller]
 pub fn assert_stdout(output: &Output, expected: &str) {
-    assert_eq!(
-        stdout(output),
-        expected,
-        "stdout differs (left: got)\n--- stderr ---\n{}",
-        stderr(output)
-    );
+    assert_eq!(stdout(output), expected, "stdout differs (left: got)\n--- stderr ---\n{}", stderr(output));
 }
 
 /// A directory for files a test makes (under cargo's per-target tmp dir), fresh for

@@ -114,18 +114,10 @@ pub fn decode_clone(flags: u64) -> Result<CloneRequest, i64> {
     } else {
         CloneKind::Fork
     };
-    let vfork_without_shared_memory = if kind == CloneKind::Fork {
-        flags & CLONE_VFORK
-    } else {
-        0
-    };
+    let vfork_without_shared_memory = if kind == CloneKind::Fork { flags & CLONE_VFORK } else { 0 };
     Ok(CloneRequest {
         kind,
-        exit_signal: if kind == CloneKind::Thread {
-            0
-        } else {
-            exit_signal
-        },
+        exit_signal: if kind == CloneKind::Thread { 0 } else { exit_signal },
         set_tls: has(CLONE_SETTLS),
         parent_settid: has(CLONE_PARENT_SETTID),
         child_settid: has(CLONE_CHILD_SETTID),
@@ -196,18 +188,12 @@ mod tests {
         assert_eq!(request.kind, CloneKind::Thread);
         assert!(request.set_tls && request.parent_settid && request.child_cleartid);
         assert_eq!(request.exit_signal, 0);
-        assert_eq!(
-            request.unsupported_flags,
-            CLONE_FS | CLONE_FILES | CLONE_SIGHAND
-        );
+        assert_eq!(request.unsupported_flags, CLONE_FS | CLONE_FILES | CLONE_SIGHAND);
     }
 
     #[test]
     fn shared_memory_process() {
-        assert_eq!(
-            decode(CLONE_VM | CHLD).unwrap().kind,
-            CloneKind::SharedMemory
-        );
+        assert_eq!(decode(CLONE_VM | CHLD).unwrap().kind, CloneKind::SharedMemory);
     }
 
     #[test]
@@ -244,10 +230,7 @@ mod tests {
 
     #[test]
     fn upper_half_of_the_register_is_ignored() {
-        assert_eq!(
-            decode_clone(0xffff_ffff_0000_0000 | u64::from(CHLD)),
-            decode(CHLD)
-        );
+        assert_eq!(decode_clone(0xffff_ffff_0000_0000 | u64::from(CHLD)), decode(CHLD));
     }
 
     #[test]

@@ -148,22 +148,10 @@ mod tests {
     fn numbers_match_linux() {
         assert_eq!((EPERM, ENOENT, ESRCH, EINTR, EIO), (1, 2, 3, 4, 5));
         assert_eq!((E2BIG, ENOEXEC, EBADF, ECHILD, EAGAIN), (7, 8, 9, 10, 11));
-        assert_eq!(
-            (ENOMEM, EACCES, EFAULT, EEXIST, EXDEV),
-            (12, 13, 14, 17, 18)
-        );
-        assert_eq!(
-            (ENOTDIR, EISDIR, EINVAL, EMFILE, ENOTTY),
-            (20, 21, 22, 24, 25)
-        );
-        assert_eq!(
-            (ESPIPE, EPIPE, ERANGE, EDEADLK, ENAMETOOLONG),
-            (29, 32, 34, 35, 36)
-        );
-        assert_eq!(
-            (ENOSYS, ENOTEMPTY, ELOOP, EOPNOTSUPP, ETIMEDOUT),
-            (38, 39, 40, 95, 110)
-        );
+        assert_eq!((ENOMEM, EACCES, EFAULT, EEXIST, EXDEV), (12, 13, 14, 17, 18));
+        assert_eq!((ENOTDIR, EISDIR, EINVAL, EMFILE, ENOTTY), (20, 21, 22, 24, 25));
+        assert_eq!((ESPIPE, EPIPE, ERANGE, EDEADLK, ENAMETOOLONG), (29, 32, 34, 35, 36));
+        assert_eq!((ENOSYS, ENOTEMPTY, ELOOP, EOPNOTSUPP, ETIMEDOUT), (38, 39, 40, 95, 110));
         assert_eq!((EOWNERDEAD, ENOTRECOVERABLE, EHWPOISON), (130, 131, 133));
         assert_eq!((EWOULDBLOCK, EDEADLOCK), (EAGAIN, EDEADLK));
     }
@@ -172,11 +160,7 @@ mod tests {
     fn every_number_from_1_to_133_has_a_name_except_the_two_gaps() {
         // 41 and 58 are unused in Linux (old EWOULDBLOCK and EDEADLOCK slots).
         for errno in 1..=133 {
-            assert_eq!(
-                name(errno).is_some(),
-                errno != 41 && errno != 58,
-                "errno {errno}"
-            );
+            assert_eq!(name(errno).is_some(), errno != 41 && errno != 58, "errno {errno}");
         }
     }
 

@@ -152,7 +152,9 @@ pub const FD_CLOEXEC: u64 = 1;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FcntlCommand {
     /// F_DUPFD / F_DUPFD_CLOEXEC: a new descriptor at or above the argument.
-    Duplicate { close_on_exec: bool },
+    Duplicate {
+        close_on_exec: bool,
+    },
     GetDescriptorFlags,
     SetDescriptorFlags,
     GetStatusFlags,
@@ -351,8 +353,7 @@ mod tests {
 
     #[test]
     fn every_flag_decodes() {
-        let request =
-            open(O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_NONBLOCK | O_DIRECTORY | O_NOFOLLOW);
+        let request = open(O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_NONBLOCK | O_DIRECTORY | O_NOFOLLOW);
         assert!(request.read && request.write && request.create && request.exclusive);
         assert!(request.append && request.nonblocking && request.directory && request.no_follow);
         assert!(!request.path_only && !request.tmpfile && !request.truncate);
@@ -366,8 +367,7 @@ mod tests {
 
     #[test]
     fn o_path_keeps_only_three_flags() {
-        let request =
-            open(O_PATH | O_RDWR | O_CREAT | O_TRUNC | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        let request = open(O_PATH | O_RDWR | O_CREAT | O_TRUNC | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         assert_eq!(
             request,
             OpenRequest {
@@ -393,23 +393,13 @@ mod tests {
         assert_eq!(decode_open(0xffff_ffff_0000_0000), open(O_RDONLY));
         // Hints without effect here: only F_GETFL sees them.
         let hints = O_LARGEFILE | O_NOATIME | O_SYNC | O_DIRECT | O_ASYNC;
-        assert_eq!(
-            open(hints | O_NOCTTY),
-            OpenRequest {
-                status: hints,
-                ..open(0)
-            }
-        );
+        assert_eq!(open(hints | O_NOCTTY), OpenRequest { status: hints, ..open(0) });
     }
 
     #[test]
     fn dirfd_decoding() {
         assert_eq!(decode_dirfd(AT_FDCWD as u64), Ok(DirFd::Cwd));
-        assert_eq!(
-            decode_dirfd(0xffff_ff9c),
-            Ok(DirFd::Cwd),
-            "int -100 zero-extended"
-        );
+        assert_eq!(decode_dirfd(0xffff_ff9c), Ok(DirFd::Cwd), "int -100 zero-extended");
         assert_eq!(decode_dirfd(3), Ok(DirFd::Fd(3)));
         assert_eq!(decode_dirfd(0x7fff_ffff), Ok(DirFd::Fd(0x7fff_ffff)));
         assert_eq!(decode_dirfd(u64::MAX), Err(EBADF));
@@ -420,19 +410,10 @@ mod tests {
     fn status_flags_as_f_getfl_reports_them() {
         // Values seen with F_GETFL on Linux 6.18 after these opens.
         assert_eq!(open(O_RDONLY).status, 0x8000);
-        assert_eq!(
-            open(O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW).status,
-            0x38800
-        );
-        assert_eq!(
-            open(O_WRONLY | O_APPEND | O_TRUNC | O_CREAT | O_EXCL | O_NOCTTY).status,
-            0x8401
-        );
+        assert_eq!(open(O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW).status, 0x38800);
+        assert_eq!(open(O_WRONLY | O_APPEND | O_TRUNC | O_CREAT | O_EXCL | O_NOCTTY).status, 0x8401);
         assert_eq!(open(O_ACCMODE).status, 0x8003);
-        assert_eq!(
-            open(O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_RDWR).status,
-            0x230000
-        );
+        assert_eq!(open(O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_RDWR).status, 0x230000);
         assert_eq!(open(O_PATH).status, O_PATH);
         assert_eq!(decode_open(0xffff_ffff_8000_0000).status, O_LARGEFILE);
     }
@@ -506,10 +487,7 @@ mod tests {
     #[test]
     fn access_modes_and_flags() {
         assert_eq!(decode_access(0), Ok(AccessRequest::default()));
-        assert_eq!(
-            decode_access(7),
-            Ok(AccessRequest { read: true, write: true, execute: true })
-        );
+        assert_eq!(decode_access(7), Ok(AccessRequest { read: true, write: true, execute: true }));
         assert_eq!(decode_access(0x1_0000_0002).map(|mode| mode.write), Ok(true));
         assert_eq!(decode_access(8), Err(EINVAL));
         let follow = AtFlags { follow: true, empty_path: false };
@@ -525,13 +503,7 @@ mod tests {
 
     #[test]
     fn at_flag_values_match_linux() {
-        assert_eq!(
-            (AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH, AT_REMOVEDIR),
-            (0x100, 0x1000, 0x200)
-        );
-        assert_eq!(
-            (O_CREAT, O_DIRECTORY, O_CLOEXEC, O_PATH),
-            (0x40, 0x1_0000, 0x8_0000, 0x20_0000)
-        );
+        assert_eq!((AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH, AT_REMOVEDIR), (0x100, 0x1000, 0x200));
+        assert_eq!((O_CREAT, O_DIRECTORY, O_CLOEXEC, O_PATH), (0x40, 0x1_0000, 0x8_0000, 0x20_0000));
     }
 }

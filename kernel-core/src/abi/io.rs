@@ -20,10 +20,7 @@ impl Iovec {
     /// checked here: the caller validates it like any other user pointer.
     pub fn from_bytes(bytes: [u8; Self::SIZE]) -> Self {
         let mut fields = Fields::new(&bytes);
-        Self {
-            base: fields.u64(),
-            len: fields.u64(),
-        }
+        Self { base: fields.u64(), len: fields.u64() }
     }
 }
 
@@ -36,19 +33,7 @@ mod tests {
         let mut bytes = [0u8; 16];
         bytes[..8].copy_from_slice(&0x7fff_0000_1000u64.to_le_bytes());
         bytes[8..].copy_from_slice(&42u64.to_le_bytes());
-        assert_eq!(
-            Iovec::from_bytes(bytes),
-            Iovec {
-                base: 0x7fff_0000_1000,
-                len: 42
-            }
-        );
-        assert_eq!(
-            Iovec::from_bytes([0xff; 16]),
-            Iovec {
-                base: u64::MAX,
-                len: u64::MAX
-            }
-        );
+        assert_eq!(Iovec::from_bytes(bytes), Iovec { base: 0x7fff_0000_1000, len: 42 });
+        assert_eq!(Iovec::from_bytes([0xff; 16]), Iovec { base: u64::MAX, len: u64::MAX });
     }
 }

@@ -66,11 +66,7 @@ impl Prot {
     /// The rights named by the `PROT_READ`/`PROT_WRITE`/`PROT_EXEC` bits; other
     /// bits are the caller's to check.
     fn from_bits(prot: u64) -> Self {
-        Self {
-            read: prot & PROT_READ != 0,
-            write: prot & PROT_WRITE != 0,
-            execute: prot & PROT_EXEC != 0,
-        }
+        Self { read: prot & PROT_READ != 0, write: prot & PROT_WRITE != 0, execute: prot & PROT_EXEC != 0 }
     }
 }
 
@@ -117,9 +113,7 @@ pub fn decode_mmap(prot: u64, flags: u64) -> Result<MmapRequest, i64> {
     let sharing = match (flags & MAP_TYPE, anonymous) {
         (MAP_PRIVATE, _) => Sharing::Private,
         (MAP_SHARED, _) => Sharing::Shared,
-        (MAP_SHARED_VALIDATE, false) if flags & !VALIDATED_MAP_FLAGS != 0 => {
-            return Err(EOPNOTSUPP)
-        }
+        (MAP_SHARED_VALIDATE, false) if flags & !VALIDATED_MAP_FLAGS != 0 => return Err(EOPNOTSUPP),
         (MAP_SHARED_VALIDATE, false) => Sharing::Shared,
         _ => return Err(EINVAL),
     };
@@ -136,12 +130,7 @@ pub fn decode_mmap(prot: u64, flags: u64) -> Result<MmapRequest, i64> {
     } else {
         Fixed::No
     };
-    Ok(MmapRequest {
-        prot: Prot::from_bits(prot),
-        sharing,
-        fixed,
-        anonymous,
-    })
+    Ok(MmapRequest { prot: Prot::from_bits(prot), sharing, fixed, anonymous })
 }
 
 /// Decodes `mprotect`'s `prot` as Linux does: any bit beyond read, write, exec
@@ -161,43 +150,21 @@ mod tests {
     const RW: u64 = PROT_READ | PROT_WRITE;
 
     fn request(prot: Prot, sharing: Sharing, fixed: Fixed, anonymous: bool) -> MmapRequest {
-        MmapRequest {
-            prot,
-            sharing,
-            fixed,
-            anonymous,
-        }
+        MmapRequest { prot, sharing, fixed, anonymous }
     }
 
     #[test]
     fn malloc_style_anonymous_private_mapping() {
-        let rw = Prot {
-            read: true,
-            write: true,
-            execute: false,
-        };
-        assert_eq!(
-            decode_mmap(RW, MAP_PRIVATE | MAP_ANONYMOUS),
-            Ok(request(rw, Sharing::Private, Fixed::No, true))
-        );
+        let rw = Prot { read: true, write: true, execute: false };
+        assert_eq!(decode_mmap(RW, MAP_PRIVATE | MAP_ANONYMOUS), Ok(request(rw, Sharing::Private, Fixed::No, true)));
     }
 
     #[test]
     fn prot_bits_decode_and_unknown_prot_bits_are_ignored_by_mmap() {
-        let rx = Prot {
-            read: true,
-            write: false,
-            execute: true,
-        };
+        let rx = Prot { read: true, write: false, execute: true };
         let flags = MAP_PRIVATE | MAP_ANONYMOUS;
-        assert_eq!(
-            decode_mmap(PROT_READ | PROT_EXEC, flags).map(|r| r.prot),
-            Ok(rx)
-        );
-        assert_eq!(
-            decode_mmap(PROT_NONE, flags).map(|r| r.prot),
-            Ok(Prot::default())
-        );
+        assert_eq!(decode_mmap(PROT_READ | PROT_EXEC, flags).map(|r| r.prot), Ok(rx));
+        assert_eq!(decode_mmap(PROT_NONE, flags).map(|r| r.prot), Ok(Prot::default()));
         assert_eq!(decode_mmap(u64::MAX, flags).map(|r| r.prot.write), Ok(true));
     }
 
@@ -208,27 +175,15 @@ mod tests {
         for bad_type in [0x4, 0x5, 0x8, 0xf] {
             assert_eq!(decode_mmap(RW, bad_type), Err(EINVAL), "type {bad_type:#x}");
         }
-        assert_eq!(
-            decode_mmap(RW, MAP_SHARED).map(|r| r.sharing),
-            Ok(Sharing::Shared)
-        );
-        assert_eq!(
-            decode_mmap(RW, MAP_SHARED_VALIDATE).map(|r| r.sharing),
-            Ok(Sharing::Shared)
-        );
+        assert_eq!(decode_mmap(RW, MAP_SHARED).map(|r| r.sharing), Ok(Sharing::Shared));
+        assert_eq!(decode_mmap(RW, MAP_SHARED_VALIDATE).map(|r| r.sharing), Ok(Sharing::Shared));
     }
 
     #[test]
     fn shared_validate_refuses_unknown_flags_but_legacy_types_ignore_them() {
         let unknown = 1 << 40;
-        assert_eq!(
-            decode_mmap(RW, MAP_SHARED_VALIDATE | unknown),
-            Err(EOPNOTSUPP)
-        );
-        assert_eq!(
-            decode_mmap(RW, MAP_SHARED_VALIDATE | MAP_SYNC),
-            Err(EOPNOTSUPP)
-        );
+        assert_eq!(decode_mmap(RW, MAP_SHARED_VALIDATE | unknown), Err(EOPNOTSUPP));
+        assert_eq!(decode_mmap(RW, MAP_SHARED_VALIDATE | MAP_SYNC), Err(EOPNOTSUPP));
         assert!(decode_mmap(RW, MAP_SHARED | unknown | MAP_SYNC).is_ok());
         assert!(decode_mmap(RW, MAP_PRIVATE | unknown).is_ok());
         assert!(decode_mmap(RW, MAP_SHARED_VALIDATE | MAP_POPULATE | MAP_FIXED).is_ok());
@@ -238,28 +193,12 @@ mod tests {
     fn anonymous_special_cases() {
         let anon = MAP_ANONYMOUS;
         assert_eq!(decode_mmap(RW, MAP_SHARED_VALIDATE | anon), Err(EINVAL));
-        assert_eq!(
-            decode_mmap(RW, MAP_SHARED | anon | MAP_GROWSDOWN),
-            Err(EINVAL)
-        );
+        assert_eq!(decode_mmap(RW, MAP_SHARED | anon | MAP_GROWSDOWN), Err(EINVAL));
         assert!(decode_mmap(RW, MAP_PRIVATE | anon | MAP_GROWSDOWN).is_ok());
-        assert_eq!(
-            decode_mmap(RW, MAP_PRIVATE | MAP_GROWSDOWN),
-            Err(EINVAL),
-            "file-backed"
-        );
+        assert_eq!(decode_mmap(RW, MAP_PRIVATE | MAP_GROWSDOWN), Err(EINVAL), "file-backed");
         assert_eq!(
             decode_mmap(RW, MAP_SHARED | anon),
-            Ok(request(
-                Prot {
-                    read: true,
-                    write: true,
-                    execute: false
-                },
-                Sharing::Shared,
-                Fixed::No,
-                true
-            ))
+            Ok(request(Prot { read: true, write: true, execute: false }, Sharing::Shared, Fixed::No, true))
         );
     }
 
@@ -269,39 +208,20 @@ mod tests {
         let fixed = |flags| decode_mmap(RW, flags).map(|r| r.fixed);
         assert_eq!(fixed(base | MAP_FIXED), Ok(Fixed::Replace));
         assert_eq!(fixed(base | MAP_FIXED_NOREPLACE), Ok(Fixed::NoReplace));
-        assert_eq!(
-            fixed(base | MAP_FIXED | MAP_FIXED_NOREPLACE),
-            Ok(Fixed::NoReplace)
-        );
-        assert_eq!(
-            fixed(base | MAP_STACK | MAP_NORESERVE | MAP_POPULATE),
-            Ok(Fixed::No)
-        );
+        assert_eq!(fixed(base | MAP_FIXED | MAP_FIXED_NOREPLACE), Ok(Fixed::NoReplace));
+        assert_eq!(fixed(base | MAP_STACK | MAP_NORESERVE | MAP_POPULATE), Ok(Fixed::No));
     }
 
     #[test]
     fn huge_pages_are_out_of_memory() {
-        assert_eq!(
-            decode_mmap(RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB),
-            Err(ENOMEM)
-        );
+        assert_eq!(decode_mmap(RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB), Err(ENOMEM));
     }
 
     #[test]
     fn mprotect_is_strict() {
-        assert_eq!(
-            decode_mprotect(PROT_READ),
-            Ok(Prot {
-                read: true,
-                write: false,
-                execute: false
-            })
-        );
+        assert_eq!(decode_mprotect(PROT_READ), Ok(Prot { read: true, write: false, execute: false }));
         assert_eq!(decode_mprotect(PROT_NONE), Ok(Prot::default()));
-        assert_eq!(
-            decode_mprotect(RW | PROT_EXEC | PROT_SEM).map(|p| p.execute),
-            Ok(true)
-        );
+        assert_eq!(decode_mprotect(RW | PROT_EXEC | PROT_SEM).map(|p| p.execute), Ok(true));
         assert_eq!(decode_mprotect(0x10), Err(EINVAL));
         assert_eq!(decode_mprotect(PROT_READ | PROT_GROWSDOWN), Err(EINVAL));
         assert_eq!(decode_mprotect(PROT_GROWSDOWN | PROT_GROWSUP), Err(EINVAL));

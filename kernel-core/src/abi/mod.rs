@@ -53,8 +53,8 @@ pub use fs::*;
 pub use io::*;
 pub use mmap::*;
 pub use poll::*;
-pub use stat::*;
 pub use resource::*;
+pub use stat::*;
 pub use time::*;
 pub use tty::*;
 pub use uts::*;
@@ -91,9 +91,6 @@ mod tests {
 
     #[test]
     fn arch_prctl_codes_match_linux() {
-        assert_eq!(
-            [ARCH_SET_GS, ARCH_SET_FS, ARCH_GET_FS, ARCH_GET_GS],
-            [0x1001, 0x1002, 0x1003, 0x1004]
-        );
+        assert_eq!([ARCH_SET_GS, ARCH_SET_FS, ARCH_GET_FS, ARCH_GET_GS], [0x1001, 0x1002, 0x1003, 0x1004]);
     }
 }

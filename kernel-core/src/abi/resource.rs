@@ -85,7 +85,12 @@ impl Rusage {
         let mut bytes = [0u8; Self::SIZE];
         bytes[..16].copy_from_slice(&Timeval::from_nanos(self.user_ns).to_bytes());
         bytes[16..32].copy_from_slice(&Timeval::from_nanos(self.system_ns).to_bytes());
-        for (index, value) in [(0, self.max_rss_kib), (4, self.minor_faults), (12, self.voluntary_switches), (13, self.involuntary_switches)] {
+        for (index, value) in [
+            (0, self.max_rss_kib),
+            (4, self.minor_faults),
+            (12, self.voluntary_switches),
+            (13, self.involuntary_switches),
+        ] {
             let offset = 32 + 8 * index;
             bytes[offset..offset + 8].copy_from_slice(&value.to_le_bytes());
         }
@@ -175,7 +180,14 @@ mod tests {
 
     #[test]
     fn rusage_layout() {
-        let usage = Rusage { user_ns: 1_500_000_000, system_ns: 2_000, max_rss_kib: 7, minor_faults: 9, voluntary_switches: 3, involuntary_switches: 4 };
+        let usage = Rusage {
+            user_ns: 1_500_000_000,
+            system_ns: 2_000,
+            max_rss_kib: 7,
+            minor_faults: 9,
+            voluntary_switches: 3,
+            involuntary_switches: 4,
+        };
         let bytes = usage.to_bytes();
         assert_eq!(&bytes[..8], &1u64.to_le_bytes());
         assert_eq!(&bytes[8..16], &500_000u64.to_le_bytes());

@@ -16,7 +16,6 @@
 //! Decoding runs on what a program left in its memory for `rt_sigreturn`: it never
 //! panics, and whatever it returns is checked again before the kernel uses it.
 
-
 use crate::bytes::{pack, Fields};
 
 /// Bytes below the stack pointer that leaf functions may use without moving it
@@ -338,7 +337,11 @@ pub mod xstate {
     /// XSTATE_BV with x87 and SSE always marked present (so a handler that edits only
     /// the legacy region is heard), and MAGIC2 after it. Written in place rather than
     /// built in a buffer: the area (KiBs with AVX-512) is copied once, to its frame.
-    pub fn write_frame_image<E>(area: &[u8], features: u64, mut write: impl FnMut(usize, &[u8]) -> Result<(), E>) -> Result<(), E> {
+    pub fn write_frame_image<E>(
+        area: &[u8],
+        features: u64,
+        mut write: impl FnMut(usize, &[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
         write(0, area)?;
         let size = area.len() as u32;
         if area.len() >= MIN_SIZE {
@@ -382,8 +385,14 @@ pub mod xstate {
     /// (the remaining reserved header bytes are cleared, being ignored), MXCSR within
     /// `mxcsr_mask`. Alignment as the instructions require: 64 bytes for XRSTOR, 16
     /// for FXRSTOR.
-    pub fn restore<E>(address: u64, area: &mut [u8], initial: &[u8], features: u64, mxcsr_mask: u32,
-                      read: impl FnMut(usize, &mut [u8]) -> Result<(), E>) -> bool {
+    pub fn restore<E>(
+        address: u64,
+        area: &mut [u8],
+        initial: &[u8],
+        features: u64,
+        mxcsr_mask: u32,
+        read: impl FnMut(usize, &mut [u8]) -> Result<(), E>,
+    ) -> bool {
         if area.len() != initial.len() || area.len() < MIN_SIZE {
             return false;
         }
@@ -395,8 +404,14 @@ pub mod xstate {
     }
 
     /// `restore` until its first refusal (None), which leaves `area` half written.
-    fn read_checked<E>(address: u64, area: &mut [u8], initial: &[u8], features: u64, mxcsr_mask: u32,
-                       mut read: impl FnMut(usize, &mut [u8]) -> Result<(), E>) -> Option<()> {
+    fn read_checked<E>(
+        address: u64,
+        area: &mut [u8],
+        initial: &[u8],
+        features: u64,
+        mxcsr_mask: u32,
+        mut read: impl FnMut(usize, &mut [u8]) -> Result<(), E>,
+    ) -> Option<()> {
         let area_size = area.len();
         read(0, &mut area[..LEGACY_SIZE]).ok()?;
         let full = declares_full_image(area, area_size) && {
@@ -449,11 +464,36 @@ mod tests {
     #[test]
     fn sigcontext_fields_sit_at_linux_offsets() {
         let registers = Registers {
-            r8: 1, r9: 2, r10: 3, r11: 4, r12: 5, r13: 6, r14: 7, r15: 8, rdi: 9, rsi: 10, rbp: 11, rbx: 12,
-            rdx: 13, rax: 14, rcx: 15, rsp: 16, rip: 17, rflags: 18,
+            r8: 1,
+            r9: 2,
+            r10: 3,
+            r11: 4,
+            r12: 5,
+            r13: 6,
+            r14: 7,
+            r15: 8,
+            rdi: 9,
+            rsi: 10,
+            rbp: 11,
+            rbx: 12,
+            rdx: 13,
+            rax: 14,
+            rcx: 15,
+            rsp: 16,
+            rip: 17,
+            rflags: 18,
         };
         let context = SigContext {
-            registers, cs: 0x33, gs: 0, fs: 0, ss: 0x2b, err: 19, trapno: 20, oldmask: 21, cr2: 22, fpstate: 23,
+            registers,
+            cs: 0x33,
+            gs: 0,
+            fs: 0,
+            ss: 0x2b,
+            err: 19,
+            trapno: 20,
+            oldmask: 21,
+            cr2: 22,
+            fpstate: 23,
         };
         let bytes = context.to_bytes();
         let word = |offset: usize| u64::from_le_bytes(bytes[offset..offset + 8].try_into().unwrap());

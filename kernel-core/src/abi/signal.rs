@@ -61,17 +61,16 @@ pub enum DefaultAction {
 /// a real signal `1..=NSIG`. Signal 0 ("only check that the target exists") is
 /// `None` too: callers that accept it test for it first.
 pub fn decode(raw: u64) -> Option<u8> {
-    u8::try_from(super::int_arg(raw))
-        .ok()
-        .filter(|sig| (1..=NSIG).contains(sig))
+    u8::try_from(super::int_arg(raw)).ok().filter(|sig| (1..=NSIG).contains(sig))
 }
 
 /// The default action of `sig` as Linux defines it. Real-time signals (and any
 /// number without a name) terminate; validate numbers with `decode` first.
 pub fn default_action(sig: u8) -> DefaultAction {
     match sig {
-        SIGQUIT | SIGILL | SIGTRAP | SIGABRT | SIGBUS | SIGFPE | SIGSEGV | SIGXCPU | SIGXFSZ
-        | SIGSYS => DefaultAction::CoreDump,
+        SIGQUIT | SIGILL | SIGTRAP | SIGABRT | SIGBUS | SIGFPE | SIGSEGV | SIGXCPU | SIGXFSZ | SIGSYS => {
+            DefaultAction::CoreDump
+        }
         SIGCHLD | SIGURG | SIGWINCH => DefaultAction::Ignore,
         SIGSTOP | SIGTSTP | SIGTTIN | SIGTTOU => DefaultAction::Stop,
         SIGCONT => DefaultAction::Continue,
@@ -130,9 +129,8 @@ impl SignalSet {
     /// program caused) before any other, then the lowest number, as Linux's
     /// `next_signal` picks.
     pub fn first(self) -> Option<u8> {
-        let synchronous = [SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE, SIGSYS]
-            .iter()
-            .fold(0, |mask, &signal| mask | Self::bit(signal));
+        let synchronous =
+            [SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE, SIGSYS].iter().fold(0, |mask, &signal| mask | Self::bit(signal));
         let candidates = if self.0 & synchronous != 0 { self.0 & synchronous } else { self.0 };
         (candidates != 0).then(|| candidates.trailing_zeros() as u8 + 1)
     }
@@ -154,8 +152,15 @@ pub const SA_NODEFER: u64 = 0x4000_0000;
 pub const SA_RESETHAND: u64 = 0x8000_0000;
 /// The flags Linux keeps (`UAPI_SA_FLAGS`); it clears the others, so a program can
 /// tell from the old action which flags the kernel knows.
-const KNOWN_SA_FLAGS: u64 = SA_NOCLDSTOP | SA_NOCLDWAIT | SA_SIGINFO | SA_EXPOSE_TAGBITS | SA_RESTORER
-    | SA_ONSTACK | SA_RESTART | SA_NODEFER | SA_RESETHAND;
+const KNOWN_SA_FLAGS: u64 = SA_NOCLDSTOP
+    | SA_NOCLDWAIT
+    | SA_SIGINFO
+    | SA_EXPOSE_TAGBITS
+    | SA_RESTORER
+    | SA_ONSTACK
+    | SA_RESTART
+    | SA_NODEFER
+    | SA_RESETHAND;
 
 /// `sa_handler` values that are not addresses.
 pub const SIG_DFL: u64 = 0;
@@ -316,7 +321,14 @@ impl SigInfo {
         SigInfo::build(
             SIGCHLD,
             code,
-            &[&pid.to_le_bytes(), &uid.to_le_bytes(), &status.to_le_bytes(), &[0; 4], &user_ticks.to_le_bytes(), &system_ticks.to_le_bytes()],
+            &[
+                &pid.to_le_bytes(),
+                &uid.to_le_bytes(),
+                &status.to_le_bytes(),
+                &[0; 4],
+                &user_ticks.to_le_bytes(),
+                &system_ticks.to_le_bytes(),
+            ],
         )
     }
 
@@ -390,18 +402,9 @@ mod tests {
 
     #[test]
     fn numbers_match_linux_x86_64() {
-        assert_eq!(
-            (SIGHUP, SIGINT, SIGKILL, SIGSEGV, SIGPIPE),
-            (1, 2, 9, 11, 13)
-        );
-        assert_eq!(
-            (SIGTERM, SIGCHLD, SIGCONT, SIGSTOP, SIGSYS),
-            (15, 17, 18, 19, 31)
-        );
-        assert_eq!(
-            (SIGRTMIN, SIGRTMAX, NSIG, SIGIOT, SIGPOLL),
-            (32, 64, 64, 6, 29)
-        );
+        assert_eq!((SIGHUP, SIGINT, SIGKILL, SIGSEGV, SIGPIPE), (1, 2, 9, 11, 13));
+        assert_eq!((SIGTERM, SIGCHLD, SIGCONT, SIGSTOP, SIGSYS), (15, 17, 18, 19, 31));
+        assert_eq!((SIGRTMIN, SIGRTMAX, NSIG, SIGIOT, SIGPOLL), (32, 64, 64, 6, 29));
     }
 
     #[test]
@@ -461,7 +464,10 @@ mod tests {
         }
         assert_eq!(set.0, 1 | 1 << 63);
         assert_eq!(SignalSet(u64::MAX).blockable().0, u64::MAX & !(1 << 8) & !(1 << 18));
-        assert_eq!(SignalSet::of(SIGINT).union(SignalSet::of(SIGTERM)).without(SignalSet::of(SIGINT)), SignalSet::of(SIGTERM));
+        assert_eq!(
+            SignalSet::of(SIGINT).union(SignalSet::of(SIGTERM)).without(SignalSet::of(SIGINT)),
+            SignalSet::of(SIGTERM)
+        );
     }
 
     #[test]

@@ -111,12 +111,8 @@ impl Dirent64<'_> {
         let record_len = u16::try_from(length).ok()?;
         let slot = out.get_mut(..length)?;
         slot.fill(0);
-        let header = [
-            &self.ino.to_le_bytes()[..],
-            &self.next_offset.to_le_bytes(),
-            &record_len.to_le_bytes(),
-            &[self.kind],
-        ];
+        let header =
+            [&self.ino.to_le_bytes()[..], &self.next_offset.to_le_bytes(), &record_len.to_le_bytes(), &[self.kind]];
         for (target, byte) in slot.iter_mut().zip(header.iter().flat_map(|part| part.iter()).chain(self.name)) {
             *target = *byte;
         }

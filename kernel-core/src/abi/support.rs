@@ -19,10 +19,13 @@ pub enum Support {
 
 use Support::{Full, Partial};
 
-const READ_ONLY_FS: &str = "the file system is the read-only initrd: creating files or opening them for writing is EROFS";
+const READ_ONLY_FS: &str =
+    "the file system is the read-only initrd: creating files or opening them for writing is EROFS";
 const TIMES_ZERO: &str = "file timestamps are 0";
-const RUSAGE: &str = "rusage counts CPU times, maximum resident size, minor faults and context switches; the other fields are 0";
-const LIMITS: &str = "limits are recorded and reported; enforced are the descriptor (1024) and process (512) limits and the stack size";
+const RUSAGE: &str =
+    "rusage counts CPU times, maximum resident size, minor faults and context switches; the other fields are 0";
+const LIMITS: &str =
+    "limits are recorded and reported; enforced are the descriptor (1024) and process (512) limits and the stack size";
 
 /// Every implemented call, by number (strictly increasing).
 pub const SUPPORT: &[(usize, Support)] = &[
@@ -137,7 +140,12 @@ pub fn compatibility_table() -> String {
     let mut page = String::from("# System call compatibility\n\n");
     page.push_str("Generated from the kernel's system call table (`kernel-core/src/abi/support.rs`, which the kernel's dispatch table is checked against at compile time). ");
     page.push_str("Regenerate with `TIMESHARE_UPDATE_DOCS=1 cargo test -p kernel-core compatibility`.\n\n");
-    page.push_str(&format!("{} calls implemented ({} fully, {} partially); every other number returns -ENOSYS.\n\n", SUPPORT.len(), full, SUPPORT.len() - full));
+    page.push_str(&format!(
+        "{} calls implemented ({} fully, {} partially); every other number returns -ENOSYS.\n\n",
+        SUPPORT.len(),
+        full,
+        SUPPORT.len() - full
+    ));
     page.push_str("| nr | name | status | what is missing |\n|---:|---|---|---|\n");
     for number in 0..=LAST_NUMBER {
         let Some(name) = sysno::name(number) else { continue };

@@ -390,27 +390,12 @@ mod tests {
     #[test]
     fn numbers_the_kernel_relies_on() {
         assert_eq!((READ, WRITE, OPEN, CLOSE, MMAP, BRK), (0, 1, 2, 3, 9, 12));
-        assert_eq!(
-            (GETPID, CLONE, FORK, VFORK, EXECVE, EXIT),
-            (39, 56, 57, 58, 59, 60)
-        );
-        assert_eq!(
-            (WAIT4, KILL, UNAME, ARCH_PRCTL, GETTID),
-            (61, 62, 63, 158, 186)
-        );
-        assert_eq!(
-            (SET_TID_ADDRESS, CLOCK_GETTIME, EXIT_GROUP, OPENAT),
-            (218, 228, 231, 257)
-        );
-        assert_eq!(
-            (NEWFSTATAT, PIPE2, PRLIMIT64, GETRANDOM, RSEQ),
-            (262, 293, 302, 318, 334)
-        );
+        assert_eq!((GETPID, CLONE, FORK, VFORK, EXECVE, EXIT), (39, 56, 57, 58, 59, 60));
+        assert_eq!((WAIT4, KILL, UNAME, ARCH_PRCTL, GETTID), (61, 62, 63, 158, 186));
+        assert_eq!((SET_TID_ADDRESS, CLOCK_GETTIME, EXIT_GROUP, OPENAT), (218, 228, 231, 257));
+        assert_eq!((NEWFSTATAT, PIPE2, PRLIMIT64, GETRANDOM, RSEQ), (262, 293, 302, 318, 334));
         assert_eq!((PIDFD_SEND_SIGNAL, CLONE3, MSEAL), (424, 435, 462));
-        assert_eq!(
-            (WRITEV, IOCTL, RT_SIGACTION, RT_SIGPROCMASK),
-            (20, 16, 13, 14)
-        );
+        assert_eq!((WRITEV, IOCTL, RT_SIGACTION, RT_SIGPROCMASK), (20, 16, 13, 14));
     }
 
     #[test]
@@ -435,8 +420,7 @@ mod tests {
 
     #[test]
     fn table_matches_the_host_headers_when_present() {
-        let Ok(header) = std::fs::read_to_string("/usr/include/x86_64-linux-gnu/asm/unistd_64.h")
-        else {
+        let Ok(header) = std::fs::read_to_string("/usr/include/x86_64-linux-gnu/asm/unistd_64.h") else {
             return;
         };
         let mut checked = 0;

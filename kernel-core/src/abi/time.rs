@@ -57,10 +57,7 @@ impl Timespec {
     /// `nanos` nanoseconds split into seconds and nanoseconds.
     pub fn from_nanos(nanos: u64) -> Self {
         let (sec, nsec) = split_nanos(nanos);
-        Self {
-            sec,
-            nsec: nsec as i64,
-        }
+        Self { sec, nsec: nsec as i64 }
     }
 
     /// The total in nanoseconds, saturating at `u64::MAX`; negative fields count
@@ -80,10 +77,7 @@ impl Timespec {
     /// demands (`sec >= 0`, `0 <= nsec < 1e9`), else `EINVAL`.
     pub fn from_bytes(bytes: [u8; 16]) -> Result<Self, i64> {
         let mut fields = Fields::new(&bytes);
-        let timespec = Self {
-            sec: fields.i64(),
-            nsec: fields.i64(),
-        };
+        let timespec = Self { sec: fields.i64(), nsec: fields.i64() };
         let nsec_valid = u64::try_from(timespec.nsec).is_ok_and(|nsec| nsec < NANOS_PER_SEC);
         if timespec.sec < 0 || !nsec_valid {
             return Err(EINVAL);
@@ -103,10 +97,7 @@ impl Timeval {
     /// `nanos` nanoseconds as seconds and whole microseconds (rounded down).
     pub fn from_nanos(nanos: u64) -> Self {
         let (sec, nsec) = split_nanos(nanos);
-        Self {
-            sec,
-            usec: (nsec / NANOS_PER_MICRO) as i64,
-        }
+        Self { sec, usec: (nsec / NANOS_PER_MICRO) as i64 }
     }
 
     /// The bytes the kernel copies to user memory.
@@ -121,10 +112,7 @@ impl Timeval {
         let mut fields = Fields::new(&bytes);
         let (sec, usec) = (fields.i64(), fields.i64());
         const MICROS_PER_SEC: i64 = (NANOS_PER_SEC / NANOS_PER_MICRO) as i64;
-        let timeval = Self {
-            sec: sec.saturating_add(usec / MICROS_PER_SEC),
-            usec: usec % MICROS_PER_SEC,
-        };
+        let timeval = Self { sec: sec.saturating_add(usec / MICROS_PER_SEC), usec: usec % MICROS_PER_SEC };
         if timeval.sec < 0 || timeval.usec < 0 {
             return Err(EINVAL);
         }
@@ -166,10 +154,7 @@ mod tests {
 
     #[test]
     fn timespec_layout_and_round_trip() {
-        let timespec = Timespec {
-            sec: 0x0102_0304_0506_0708,
-            nsec: 999_999_999,
-        };
+        let timespec = Timespec { sec: 0x0102_0304_0506_0708, nsec: 999_999_999 };
         let bytes = timespec.to_bytes();
         assert_eq!(bytes[..8], [8, 7, 6, 5, 4, 3, 2, 1]);
         assert_eq!(bytes[8..], 999_999_999i64.to_le_bytes());
@@ -189,28 +174,12 @@ mod tests {
 
     #[test]
     fn nanosecond_conversions() {
-        assert_eq!(
-            Timespec::from_nanos(1_500_000_001),
-            Timespec {
-                sec: 1,
-                nsec: 500_000_001
-            }
-        );
+        assert_eq!(Timespec::from_nanos(1_500_000_001), Timespec { sec: 1, nsec: 500_000_001 });
         assert_eq!(Timespec::from_nanos(u64::MAX).as_nanos(), u64::MAX);
-        assert_eq!(
-            Timespec {
-                sec: i64::MAX,
-                nsec: 5
-            }
-            .as_nanos(),
-            u64::MAX
-        );
+        assert_eq!(Timespec { sec: i64::MAX, nsec: 5 }.as_nanos(), u64::MAX);
         assert_eq!(Timespec { sec: -5, nsec: -5 }.as_nanos(), 0);
         assert_eq!(Timespec { sec: 2, nsec: 3 }.as_nanos(), 2_000_000_003);
-        assert_eq!(
-            Timeval::from_nanos(2_000_001_999),
-            Timeval { sec: 2, usec: 1 }
-        );
+        assert_eq!(Timeval::from_nanos(2_000_001_999), Timeval { sec: 2, usec: 1 });
         assert_eq!(Timeval::from_nanos(u64::MAX).sec, 18_446_744_073);
     }
 

@@ -88,12 +88,7 @@ impl Winsize {
     /// Reads the argument of `TIOCSWINSZ`; every bit pattern is a valid size.
     pub fn from_bytes(bytes: [u8; Self::SIZE]) -> Self {
         let mut fields = Fields::new(&bytes);
-        Self {
-            rows: fields.u16(),
-            cols: fields.u16(),
-            xpixel: fields.u16(),
-            ypixel: fields.u16(),
-        }
+        Self { rows: fields.u16(), cols: fields.u16(), xpixel: fields.u16(), ypixel: fields.u16() }
     }
 }
 
@@ -182,25 +177,14 @@ mod tests {
 
     #[test]
     fn ioctl_numbers_match_linux() {
-        assert_eq!(
-            (TCGETS, TCSETS, TCSETSW, TCSETSF),
-            (0x5401, 0x5402, 0x5403, 0x5404)
-        );
-        assert_eq!(
-            (TIOCGPGRP, TIOCSPGRP, TIOCGWINSZ, TIOCSWINSZ),
-            (0x540f, 0x5410, 0x5413, 0x5414)
-        );
+        assert_eq!((TCGETS, TCSETS, TCSETSW, TCSETSF), (0x5401, 0x5402, 0x5403, 0x5404));
+        assert_eq!((TIOCGPGRP, TIOCSPGRP, TIOCGWINSZ, TIOCSWINSZ), (0x540f, 0x5410, 0x5413, 0x5414));
         assert_eq!(FIONREAD, 0x541b);
     }
 
     #[test]
     fn winsize_layout_and_round_trip() {
-        let size = Winsize {
-            rows: 24,
-            cols: 80,
-            xpixel: 0x1234,
-            ypixel: 0xffff,
-        };
+        let size = Winsize { rows: 24, cols: 80, xpixel: 0x1234, ypixel: 0xffff };
         let bytes = size.to_bytes();
         assert_eq!(bytes, [24, 0, 80, 0, 0x34, 0x12, 0xff, 0xff]);
         assert_eq!(Winsize::from_bytes(bytes), size);
@@ -214,13 +198,7 @@ mod tests {
         assert_eq!(termios.cflag, 0o277);
         assert_eq!(termios.lflag, 0o105073);
         assert_eq!(termios.line, 0);
-        assert_eq!(
-            termios.cc,
-            [
-                3, 0x1c, 0x7f, 0x15, 4, 0, 1, 0, 0x11, 0x13, 0x1a, 0, 0x12, 0x0f, 0x17, 0x16, 0, 0,
-                0
-            ]
-        );
+        assert_eq!(termios.cc, [3, 0x1c, 0x7f, 0x15, 4, 0, 1, 0, 0x11, 0x13, 0x1a, 0, 0x12, 0x0f, 0x17, 0x16, 0, 0, 0]);
     }
 
     #[test]

@@ -21,14 +21,7 @@ pub const UTSNAME_SIZE: usize = 6 * FIELD_LEN;
 impl Utsname<'_> {
     /// The 390 bytes `uname` copies to user memory: six NUL-padded 65-byte fields.
     pub fn to_bytes(&self) -> [u8; UTSNAME_SIZE] {
-        let fields = [
-            self.sysname,
-            self.nodename,
-            self.release,
-            self.version,
-            self.machine,
-            self.domainname,
-        ];
+        let fields = [self.sysname, self.nodename, self.release, self.version, self.machine, self.domainname];
         let mut out = [0u8; UTSNAME_SIZE];
         for (slot, text) in out.chunks_exact_mut(FIELD_LEN).zip(fields) {
             for (byte_slot, byte) in slot.iter_mut().zip(text.bytes().take(FIELD_LEN - 1)) {
@@ -62,14 +55,7 @@ mod tests {
         };
         let bytes = uts.to_bytes();
         assert_eq!(bytes.len(), 390);
-        let expected: [&[u8]; 6] = [
-            b"Linux",
-            b"timeshare",
-            b"6.1.0-timeshare",
-            b"#1 SMP",
-            b"x86_64",
-            b"(none)",
-        ];
+        let expected: [&[u8]; 6] = [b"Linux", b"timeshare", b"6.1.0-timeshare", b"#1 SMP", b"x86_64", b"(none)"];
         for (index, text) in expected.iter().enumerate() {
             assert_eq!(field(&bytes, index), *text);
         }
@@ -79,11 +65,7 @@ mod tests {
     #[test]
     fn long_fields_are_cut_to_keep_their_nul() {
         let long: String = core::iter::repeat_n('x', 100).collect();
-        let bytes = Utsname {
-            release: &long,
-            ..Utsname::default()
-        }
-        .to_bytes();
+        let bytes = Utsname { release: &long, ..Utsname::default() }.to_bytes();
         assert_eq!(field(&bytes, 2).len(), 64);
         assert_eq!(bytes[3 * FIELD_LEN - 1], 0);
         assert_eq!(field(&bytes, 3), b"");

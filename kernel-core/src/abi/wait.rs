@@ -123,14 +123,7 @@ mod tests {
     fn wait4_options_decode_as_linux() {
         assert_eq!(decode_wait4_options(0), Ok(WaitOptions::default()));
         let all = decode_wait4_options(u64::from(WNOHANG | WUNTRACED | WCONTINUED | WALL));
-        assert_eq!(
-            all,
-            Ok(WaitOptions {
-                no_hang: true,
-                untraced: true,
-                continued: true
-            })
-        );
+        assert_eq!(all, Ok(WaitOptions { no_hang: true, untraced: true, continued: true }));
         assert_eq!(decode_wait4_options(u64::from(WEXITED)), Err(EINVAL));
         assert_eq!(decode_wait4_options(u64::from(WNOWAIT)), Err(EINVAL));
         assert_eq!(decode_wait4_options(0x10), Err(EINVAL));

@@ -175,7 +175,8 @@ impl Scheduler for Fair {
         if u64::from(current.ran) >= slice {
             return true;
         }
-        if woken && leftmost.saturating_add(Self::ticks_to_virtual(config.wakeup_granularity_ticks)) < current.vruntime {
+        if woken && leftmost.saturating_add(Self::ticks_to_virtual(config.wakeup_granularity_ticks)) < current.vruntime
+        {
             return true;
         }
         current.ran >= config.min_granularity_ticks
@@ -238,7 +239,10 @@ mod tests {
         let total: u64 = nices.iter().map(|&n| u64::from(weight(n))).sum();
         for (share, &nice) in got.iter().zip(&nices) {
             let ideal = ticks as f64 * f64::from(weight(nice)) / total as f64;
-            assert!((*share as f64 - ideal).abs() <= ideal * 0.02 + 12.0, "nice {nice}: {share} vs {ideal:.0}: {got:?}");
+            assert!(
+                (*share as f64 - ideal).abs() <= ideal * 0.02 + 12.0,
+                "nice {nice}: {share} vs {ideal:.0}: {got:?}"
+            );
         }
     }
 
@@ -335,7 +339,10 @@ mod tests {
     fn hostile_call_sequences_never_panic() {
         for seed in 1..=5 {
             hostile_calls(&mut fair(), seed);
-            hostile_calls(&mut Fair::new(FairConfig { latency_ticks: 0, min_granularity_ticks: 0, wakeup_granularity_ticks: 0 }), seed);
+            hostile_calls(
+                &mut Fair::new(FairConfig { latency_ticks: 0, min_granularity_ticks: 0, wakeup_granularity_ticks: 0 }),
+                seed,
+            );
         }
     }
 }

@@ -56,7 +56,6 @@ impl Lottery {
             skip: None,
         }
     }
-
 }
 
 impl Scheduler for Lottery {

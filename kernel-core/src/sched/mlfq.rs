@@ -80,7 +80,13 @@ impl Mlfq {
             config.quanta_ticks.push(10);
         }
         let levels = config.quanta_ticks.len();
-        Mlfq { config, queues: (0..levels).map(|_| VecDeque::new()).collect(), tasks: BTreeMap::new(), ticks_since_boost: 0, boosts: 0 }
+        Mlfq {
+            config,
+            queues: (0..levels).map(|_| VecDeque::new()).collect(),
+            tasks: BTreeMap::new(),
+            ticks_since_boost: 0,
+            boosts: 0,
+        }
     }
 
     /// The level of `task` (0 is the top), if the policy knows it.
@@ -223,7 +229,12 @@ mod tests {
         assert_eq!(MlfqConfig::new(2, &[1, 2, 3], 0).quanta_ticks, [1, 2]);
         assert_eq!(MlfqConfig::new(0, &[], 0).quanta_ticks, [10]);
         assert_eq!(MlfqConfig::new(1, &[0], 0).quanta_ticks, [1]);
-        assert_eq!(Mlfq::new(MlfqConfig { quanta_ticks: Vec::new(), boost_ticks: 0, allotment: Allotment::PerLevel }).quanta().count(), 1);
+        assert_eq!(
+            Mlfq::new(MlfqConfig { quanta_ticks: Vec::new(), boost_ticks: 0, allotment: Allotment::PerLevel })
+                .quanta()
+                .count(),
+            1
+        );
     }
 
     #[test]
@@ -257,7 +268,8 @@ mod tests {
         // OSTEP fig. 8.4: the interactive job stays above the CPU-bound ones and runs
         // as soon as it wakes, except just after a boost, when the CPU-bound jobs are
         // back on top for one allotment (at most 2 x 10 ticks here).
-        let jobs = [Job::cpu(1), Job::cpu(2), Job::cpu(3).arriving(50).pattern(Pattern::Interactive { run: 1, sleep: 5 })];
+        let jobs =
+            [Job::cpu(1), Job::cpu(2), Job::cpu(3).arriving(50).pattern(Pattern::Interactive { run: 1, sleep: 5 })];
         let mut sim = Simulation::new(three_levels(100), &jobs);
         sim.run(3000);
         let delays = sim.wake_delays();

@@ -252,7 +252,8 @@ pub(crate) mod checks {
             let task = rng.below(12) as TaskId;
             match rng.below(7) {
                 0 => {
-                    let arrival = [Arrival::New, Arrival::Woken, Arrival::Preempted, Arrival::Yielded][rng.below(4) as usize];
+                    let arrival =
+                        [Arrival::New, Arrival::Woken, Arrival::Preempted, Arrival::Yielded][rng.below(4) as usize];
                     // The kernel never enqueues a queued task (see `Scheduler`).
                     if !queued.contains(&task) {
                         policy.enqueue(task, arrival);

@@ -45,7 +45,13 @@ pub struct Stride {
 impl Stride {
     /// A stride policy running each pick for `quantum_ticks` ticks (at least 1).
     pub fn new(quantum_ticks: u32) -> Stride {
-        Stride { quantum_ticks: quantum_ticks.max(1), tasks: BTreeMap::new(), queue: BTreeSet::new(), global_pass: 0, skip: None }
+        Stride {
+            quantum_ticks: quantum_ticks.max(1),
+            tasks: BTreeMap::new(),
+            queue: BTreeSet::new(),
+            global_pass: 0,
+            skip: None,
+        }
     }
 
     /// The pass of `task` (for tests and the simulator).

@@ -8,8 +8,8 @@
 //! A stream passes bytes through, ends when the host CLI reports the end of its input
 //! on COM2, and is not a tty for ioctls, as a pipe would not be on Linux.
 
-use alloc::collections::VecDeque;
 use alloc::boxed::Box;
+use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use spin::{Lazy, Mutex, Once};
 
@@ -22,10 +22,12 @@ use crate::sched::{self, WaitChannel};
 use crate::signal;
 use kernel_core::abi::errno::{EFAULT, EINVAL, ENOTTY, EPERM};
 use kernel_core::abi::signal::ERESTARTSYS;
-use kernel_core::abi::{Termios, Winsize, FIONREAD, TCGETS, TCSETS, TCSETSF, TCSETSW, TIOCGPGRP, TIOCGWINSZ, TIOCSPGRP};
 use kernel_core::abi::{makedev, Stat, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM};
-use kernel_core::cpio::S_IFCHR;
+use kernel_core::abi::{
+    Termios, Winsize, FIONREAD, TCGETS, TCSETS, TCSETSF, TCSETSW, TIOCGPGRP, TIOCGWINSZ, TIOCSPGRP,
+};
 use kernel_core::cmdline::ConsoleMode;
+use kernel_core::cpio::S_IFCHR;
 use kernel_core::tty::{LineDiscipline, ReadOutcome};
 
 /// Where a console descriptor's output goes.
@@ -53,7 +55,12 @@ struct Input {
 }
 
 static INPUT: Lazy<Mutex<Input>> = Lazy::new(|| {
-    Mutex::new(Input { discipline: LineDiscipline::default(), stream: VecDeque::new(), ended: false, foreground_group: INIT_PID })
+    Mutex::new(Input {
+        discipline: LineDiscipline::default(),
+        stream: VecDeque::new(),
+        ended: false,
+        foreground_group: INIT_PID,
+    })
 });
 static MODE: Once<ConsoleMode> = Once::new();
 
@@ -159,14 +166,23 @@ impl File for Console {
     /// a byte or the end of the host's input in stream mode. Always writable.
     fn poll(&self) -> u16 {
         let input = INPUT.lock();
-        let readable = if is_terminal() { input.discipline.readable() } else { !input.stream.is_empty() || input.ended };
+        let readable =
+            if is_terminal() { input.discipline.readable() } else { !input.stream.is_empty() || input.ended };
         let readable = if readable { POLLIN | POLLRDNORM } else { 0 };
         readable | POLLOUT | POLLWRNORM
     }
 
     /// What Linux reports for /dev/console: a character device, 5:1.
     fn stat(&self) -> Stat {
-        Stat { dev: makedev(0, 6), ino: 1, nlink: 1, mode: S_IFCHR | 0o600, rdev: makedev(5, 1), blksize: 1024, ..Stat::default() }
+        Stat {
+            dev: makedev(0, 6),
+            ino: 1,
+            nlink: 1,
+            mode: S_IFCHR | 0o600,
+            rdev: makedev(5, 1),
+            blksize: 1024,
+            ..Stat::default()
+        }
     }
 
     fn write(&self, bytes: &[u8]) -> Result<usize, i64> {

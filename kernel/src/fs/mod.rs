@@ -20,8 +20,8 @@ use crate::mm::address_space::{AddressSpace, UserBuffer};
 use initrd::NodeId;
 use kernel_core::abi::errno::{EAGAIN, EBADF, EINVAL, EMFILE, ENFILE, ENOTDIR, ENOTTY, ESPIPE};
 use kernel_core::abi::{
-    seek_directory, seek_file, set_status_flags, Stat, Whence, DEFAULT_POLLMASK, O_ACCMODE, O_NONBLOCK, O_PATH, O_RDONLY, O_RDWR, O_WRONLY,
-    POLLERR, POLLHUP, POLLIN, POLLOUT,
+    seek_directory, seek_file, set_status_flags, Stat, Whence, DEFAULT_POLLMASK, O_ACCMODE, O_NONBLOCK, O_PATH,
+    O_RDONLY, O_RDWR, O_WRONLY, POLLERR, POLLHUP, POLLIN, POLLOUT,
 };
 
 /// Descriptors a process may have open (RLIMIT_NOFILE).
@@ -404,9 +404,7 @@ impl FdTable {
         if minimum >= self.limit {
             return Err(EINVAL);
         }
-        let fd = (minimum..self.limit)
-            .find(|&fd| self.slots.get(fd).is_none_or(Option::is_none))
-            .ok_or(EMFILE)?;
+        let fd = (minimum..self.limit).find(|&fd| self.slots.get(fd).is_none_or(Option::is_none)).ok_or(EMFILE)?;
         if crate::mm::heap::spare() < DESCRIPTOR_HEAP_COST {
             return Err(ENFILE);
         }

@@ -177,7 +177,13 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 pub fn create() -> (Box<dyn File>, Box<dyn File>) {
     let pipe = Arc::new(Pipe {
         id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-        state: Mutex::new(State { bytes: Ring::default(), reader_open: true, writer_open: true, readers_wait: false, writers_wait: false }),
+        state: Mutex::new(State {
+            bytes: Ring::default(),
+            reader_open: true,
+            writer_open: true,
+            readers_wait: false,
+            writers_wait: false,
+        }),
     });
     (Box::new(ReadEnd(pipe.clone())), Box::new(WriteEnd(pipe)))
 }
@@ -185,7 +191,14 @@ pub fn create() -> (Box<dyn File>, Box<dyn File>) {
 impl Pipe {
     /// What fstat reports for either end: a FIFO whose inode number is the pipe's.
     fn stat(&self) -> Stat {
-        Stat { dev: PIPE_DEVICE, ino: self.id, nlink: 1, mode: S_IFIFO | 0o600, blksize: PIPE_BUF as i64, ..Stat::default() }
+        Stat {
+            dev: PIPE_DEVICE,
+            ino: self.id,
+            nlink: 1,
+            mode: S_IFIFO | 0o600,
+            blksize: PIPE_BUF as i64,
+            ..Stat::default()
+        }
     }
 
     /// FIONREAD (on either end, as on Linux): the bytes waiting to be read.
@@ -282,7 +295,13 @@ impl WriteEnd {
     /// (the rest of it) without waiting: EPIPE (and SIGPIPE) when no reader is
     /// left, else what it took (nothing when there is no room, or, if `whole`, not
     /// room for all of it).
-    fn try_write(&self, from: &(impl Source + ?Sized), offset: usize, wanted: usize, whole: bool) -> Result<Attempt, i64> {
+    fn try_write(
+        &self,
+        from: &(impl Source + ?Sized),
+        offset: usize,
+        wanted: usize,
+        whole: bool,
+    ) -> Result<Attempt, i64> {
         let pipe = &self.0;
         let mut state = pipe.state.lock();
         if !state.reader_open {

@@ -413,7 +413,13 @@ impl AddressSpace {
 
     /// Runs `copy(frame, offset_in_frame, range_in_buffer)` for each page piece of
     /// `[address, address + length)`, after checking `access` (None: the loader).
-    fn copy_pages(&mut self, address: u64, length: usize, access: Option<Access>, mut copy: impl FnMut(Frame, usize, core::ops::Range<usize>)) -> Result<(), Fault> {
+    fn copy_pages(
+        &mut self,
+        address: u64,
+        length: usize,
+        access: Option<Access>,
+        mut copy: impl FnMut(Frame, usize, core::ops::Range<usize>),
+    ) -> Result<(), Fault> {
         let end = address.checked_add(length as u64).ok_or(Fault::Unmapped)?;
         if end > USER_END {
             return Err(Fault::Unmapped);
@@ -486,7 +492,9 @@ impl AddressSpace {
                 self.count_mapped(1);
                 Ok(frame)
             }
-            Some((frame, flags)) if wants_write && flags.contains(COPY_ON_WRITE) => self.break_sharing(page, frame, protection),
+            Some((frame, flags)) if wants_write && flags.contains(COPY_ON_WRITE) => {
+                self.break_sharing(page, frame, protection)
+            }
             Some((frame, flags)) if access.is_none() || !wants_write || flags.contains(Flags::WRITABLE) => Ok(frame),
             Some(_) => Err(Fault::Protection),
         }
@@ -561,18 +569,27 @@ impl AddressSpace {
         let old_top = self.heap_end.next_multiple_of(PAGE_SIZE);
         let new_top = requested.next_multiple_of(PAGE_SIZE);
         if new_top > old_top {
-            if !self.is_free(old_top, new_top) || !self.room_for_regions(1) || !self.within_size_limit(new_top - old_top, 0) {
+            if !self.is_free(old_top, new_top)
+                || !self.room_for_regions(1)
+                || !self.within_size_limit(new_top - old_top, 0)
+            {
                 return self.heap_end;
             }
             if old_top > self.heap_start {
                 self.regions.remove(&self.heap_start);
             }
-            self.regions.insert(self.heap_start, Region { end: new_top, protection: Protection::READ_WRITE, grows_down: false });
+            self.regions.insert(
+                self.heap_start,
+                Region { end: new_top, protection: Protection::READ_WRITE, grows_down: false },
+            );
         } else if new_top < old_top {
             self.unmap_pages(new_top, old_top);
             self.regions.remove(&self.heap_start);
             if new_top > self.heap_start {
-                self.regions.insert(self.heap_start, Region { end: new_top, protection: Protection::READ_WRITE, grows_down: false });
+                self.regions.insert(
+                    self.heap_start,
+                    Region { end: new_top, protection: Protection::READ_WRITE, grows_down: false },
+                );
             }
         }
         self.heap_end = requested;
@@ -580,7 +597,12 @@ impl AddressSpace {
     }
 
     /// Maps `length` bytes of zero-filled anonymous memory (mmap).
-    pub fn map_anonymous(&mut self, placement: Placement, length: u64, protection: Protection) -> Result<u64, MapError> {
+    pub fn map_anonymous(
+        &mut self,
+        placement: Placement,
+        length: u64,
+        protection: Protection,
+    ) -> Result<u64, MapError> {
         if length == 0 {
             return Err(MapError::InvalidArgument);
         }
@@ -590,7 +612,9 @@ impl AddressSpace {
             return Err(MapError::NoMemory);
         }
         let replaced = match placement {
-            Placement::Replace(address) if self.size_limit != u64::MAX => self.bytes_in(address, address.saturating_add(length)),
+            Placement::Replace(address) if self.size_limit != u64::MAX => {
+                self.bytes_in(address, address.saturating_add(length))
+            }
             _ => 0,
         };
         if !self.within_size_limit(length, replaced) {
@@ -659,7 +683,8 @@ impl AddressSpace {
             let (_, region) = self.region_at(cursor).ok_or(MapError::NoMemory)?;
             cursor = region.end;
         }
-        let splits = [address, end].iter().filter(|&&at| self.region_at(at).is_some_and(|(start, _)| start < at)).count();
+        let splits =
+            [address, end].iter().filter(|&&at| self.region_at(at).is_some_and(|(start, _)| start < at)).count();
         if !self.room_for_regions(splits) {
             return Err(MapError::NoMemory);
         }
@@ -725,7 +750,9 @@ impl Drop for AddressSpace {
     /// be live on any CPU (exit switches to the next one first).
     fn drop(&mut self) {
         for (&start, region) in &self.regions {
-            self.tree.for_each_leaf(start, region.end, |_, entry| frame::release(Frame::from_address(entry.addr().as_u64())));
+            self.tree.for_each_leaf(start, region.end, |_, entry| {
+                frame::release(Frame::from_address(entry.addr().as_u64()))
+            });
         }
         for &table in &self.tables {
             frame::release(table);
@@ -809,7 +836,6 @@ const SHORT_COPY: usize = 8;
 
 /// Copies at least this many bytes 128 at a time (see `frame::copy_wide`).
 const WIDE_COPY: usize = 256;
-
 
 /// `AddressSpace::last_translation` when there is none: the last page of the
 /// address range, never a user page (`user_frame` never looks it up), and no

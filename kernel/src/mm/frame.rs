@@ -42,7 +42,8 @@ struct FrameAllocator {
     references: &'static mut [u16],
 }
 
-static FRAMES: Mutex<FrameAllocator> = Mutex::new(FrameAllocator { free_head: 0, free_count: 0, total_count: 0, references: &mut [] });
+static FRAMES: Mutex<FrameAllocator> =
+    Mutex::new(FrameAllocator { free_head: 0, free_count: 0, total_count: 0, references: &mut [] });
 
 /// Hands the allocator its reference-count table (one u16 per frame, zeroed, covering
 /// every managed frame number). Called once by `memory::init`.

@@ -12,13 +12,16 @@ pub mod address_space;
 pub mod frame;
 pub mod heap;
 pub mod kstack;
-pub mod selftest;
 mod page_table;
+pub mod selftest;
 
 use x86_64::structures::paging::PageTableFlags as Flags;
 use x86_64::PhysAddr;
 
-use crate::arch::x86_64::{apic, ioapic, paging, pvh::{BootInfo, PhysRange}};
+use crate::arch::x86_64::{
+    apic, ioapic, paging,
+    pvh::{BootInfo, PhysRange},
+};
 use frame::Frame;
 use page_table::PageTableTree;
 
@@ -187,7 +190,11 @@ pub fn init(boot: &BootInfo) -> Memory {
     for range in free.iter() {
         add_frames(range, false);
     }
-    Memory { apic_registers: DEVICE_REGISTERS_BASE, ioapic_registers: DEVICE_REGISTERS_BASE + PAGE_SIZE, total_frames: frame::free_count() }
+    Memory {
+        apic_registers: DEVICE_REGISTERS_BASE,
+        ioapic_registers: DEVICE_REGISTERS_BASE + PAGE_SIZE,
+        total_frames: frame::free_count(),
+    }
 }
 
 /// The kernel's tree: direct map, image, device registers.
@@ -202,7 +209,8 @@ fn build_kernel_tree(boot: &BootInfo) -> PageTableTree {
     for range in boot.ram() {
         let start = range.start & !(HUGE_PAGE_SIZE - 1);
         for physical in (start..range.end).step_by(HUGE_PAGE_SIZE as usize) {
-            let entry = tree.entry(phys_to_virt(physical), 2, Some(&mut tables)).expect(table_memory).expect(table_memory);
+            let entry =
+                tree.entry(phys_to_virt(physical), 2, Some(&mut tables)).expect(table_memory).expect(table_memory);
             entry.set_addr(PhysAddr::new(physical), data | Flags::HUGE_PAGE);
         }
     }
@@ -224,8 +232,10 @@ fn build_kernel_tree(boot: &BootInfo) -> PageTableTree {
     }
 
     let uncached = data | Flags::NO_CACHE | Flags::WRITE_THROUGH;
-    tree.map(DEVICE_REGISTERS_BASE, Frame::from_address(apic::PHYSICAL_BASE), uncached, &mut tables).expect(table_memory);
-    tree.map(DEVICE_REGISTERS_BASE + PAGE_SIZE, Frame::from_address(ioapic::PHYSICAL_BASE), uncached, &mut tables).expect(table_memory);
+    tree.map(DEVICE_REGISTERS_BASE, Frame::from_address(apic::PHYSICAL_BASE), uncached, &mut tables)
+        .expect(table_memory);
+    tree.map(DEVICE_REGISTERS_BASE + PAGE_SIZE, Frame::from_address(ioapic::PHYSICAL_BASE), uncached, &mut tables)
+        .expect(table_memory);
     tree
 }
 

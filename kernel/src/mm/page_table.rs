@@ -3,9 +3,9 @@
 //! the callers (`kernel_map` for the shared upper half, `AddressSpace` for the user
 //! half).
 
+use alloc::vec::Vec;
 use x86_64::structures::paging::page_table::PageTableEntry;
 use x86_64::structures::paging::{PageTable, PageTableFlags as Flags};
-use alloc::vec::Vec;
 use x86_64::PhysAddr;
 
 use super::frame::{self, Frame};
@@ -42,14 +42,23 @@ impl PageTableTree {
     /// The 4 KiB leaf entry for `address`. With `tables`, missing intermediate tables
     /// are created (user ones in the lower half) and recorded there; without, an
     /// absent one ends the walk with None.
-    pub fn leaf(self, address: u64, tables: Option<&mut Vec<Frame>>) -> Result<Option<&'static mut PageTableEntry>, OutOfMemory> {
+    pub fn leaf(
+        self,
+        address: u64,
+        tables: Option<&mut Vec<Frame>>,
+    ) -> Result<Option<&'static mut PageTableEntry>, OutOfMemory> {
         self.entry(address, 1, tables)
     }
 
     /// The entry for `address` in the table of `level` (1 = PT, 2 = PD), walking (and
     /// with `tables`, building) the levels above it. None if the walk meets an absent
     /// entry without `tables`, or a huge page above `level`.
-    pub fn entry(self, address: u64, level: u32, mut tables: Option<&mut Vec<Frame>>) -> Result<Option<&'static mut PageTableEntry>, OutOfMemory> {
+    pub fn entry(
+        self,
+        address: u64,
+        level: u32,
+        mut tables: Option<&mut Vec<Frame>>,
+    ) -> Result<Option<&'static mut PageTableEntry>, OutOfMemory> {
         let table_flags = if address >> 47 == 0 { USER_TABLE } else { KERNEL_TABLE };
         let mut table_address = self.0;
         for upper in (level + 1..=4).rev() {
@@ -110,7 +119,14 @@ impl PageTableTree {
 
 /// Recursive helper of `for_each_leaf`: `table` is at `level` and maps the region
 /// starting at `base`; only the entries overlapping `[start, end)` are looked at.
-fn walk(table_address: u64, level: u32, base: u64, start: u64, end: u64, visit: &mut dyn FnMut(u64, &mut PageTableEntry)) {
+fn walk(
+    table_address: u64,
+    level: u32,
+    base: u64,
+    start: u64,
+    end: u64,
+    visit: &mut dyn FnMut(u64, &mut PageTableEntry),
+) {
     let span = 1u64 << (12 + 9 * (level - 1));
     let first = (start.saturating_sub(base) / span) as usize;
     let last = ((end - 1).saturating_sub(base) / span).min(511) as usize;
@@ -126,7 +142,14 @@ fn walk(table_address: u64, level: u32, base: u64, start: u64, end: u64, visit: 
         if level == 1 {
             visit(entry_start, entry);
         } else if !entry.flags().contains(Flags::HUGE_PAGE) {
-            walk(entry.addr().as_u64(), level - 1, entry_start, start.max(entry_start), end.min(entry_start + span), visit);
+            walk(
+                entry.addr().as_u64(),
+                level - 1,
+                entry_start,
+                start.max(entry_start),
+                end.min(entry_start + span),
+                visit,
+            );
         }
     }
 }

@@ -62,7 +62,10 @@ pub fn check() -> usize {
         Some(flags) if flags.contains(Flags::NO_EXECUTE) => {}
         _ => missing.push("kernel data not executable"),
     }
-    if [text, rodata, data].iter().any(|&address| flags_at(address).is_some_and(|flags| flags.contains(Flags::USER_ACCESSIBLE))) {
+    if [text, rodata, data]
+        .iter()
+        .any(|&address| flags_at(address).is_some_and(|flags| flags.contains(Flags::USER_ACCESSIBLE)))
+    {
         missing.push("the kernel image out of user mode's reach");
     }
     match KernelStack::new() {
@@ -102,7 +105,9 @@ pub fn run(test: SelfTest) -> ! {
                 // SAFETY: none; this read is meant to fault (SMAP). If it does not,
                 // it reads a mapped page and the kernel stops below.
                 let byte = unsafe { core::ptr::read_volatile(USER_PAGE as *const u8) };
-                crate::fail(format_args!("selftest=smap: the kernel read user memory ({byte:#x}): SMAP is not enforced"));
+                crate::fail(format_args!(
+                    "selftest=smap: the kernel read user memory ({byte:#x}): SMAP is not enforced"
+                ));
             } else {
                 info!("selftest=smep: calling user address {USER_PAGE:#x} from the kernel; SMEP must fault");
                 // SAFETY: none; this call is meant to fault (SMEP). If it does not,

@@ -78,7 +78,13 @@ pub fn load(path: &[u8], origin: Origin, argv: &[&[u8]], envp: &[&[u8]]) -> Resu
     memory.load(stack.initial_sp, &stack.bytes).map_err(|_| ENOMEM)?;
 
     let name = path.rsplit(|&byte| byte == b'/').next().unwrap_or(path);
-    Ok(Image { memory, entry: program.entry, stack_pointer: stack.initial_sp, name: String::from_utf8_lossy(name).into_owned(), node: id })
+    Ok(Image {
+        memory,
+        entry: program.entry,
+        stack_pointer: stack.initial_sp,
+        name: String::from_utf8_lossy(name).into_owned(),
+        node: id,
+    })
 }
 
 /// The page-aligned regions covering the segments: segments sharing a page get
@@ -89,7 +95,8 @@ fn page_regions(segments: &[Segment]) -> Vec<(u64, u64, Protection)> {
     for segment in segments {
         let start = segment.vaddr & !(PAGE_SIZE - 1);
         let end = segment.end().next_multiple_of(PAGE_SIZE);
-        let protection = Protection { read: segment.flags.read, write: segment.flags.write, execute: segment.flags.execute };
+        let protection =
+            Protection { read: segment.flags.read, write: segment.flags.write, execute: segment.flags.execute };
         match regions.iter_mut().find(|(other_start, other_end, _)| start < *other_end && *other_start < end) {
             Some((other_start, other_end, other)) => {
                 *other_start = (*other_start).min(start);
@@ -143,18 +150,21 @@ pub fn spawn_init(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Arc<Pro
     files.duplicate(0, 1, false)?;
     files.insert(OpenFile::new(console::open(Output::ErrorChannel), O_RDWR | O_LARGEFILE), false)?;
     let frame = TrapFrame::new_user(image.entry, image.stack_pointer);
-    super::create(0, Creation {
-        name: image.name,
-        cwd: initrd::ROOT,
-        exe: image.node,
-        limits: super::default_limits(),
-        umask: super::DEFAULT_UMASK,
-        memory: image.memory,
-        files,
-        signals: SignalState::default(),
-        frame: &frame,
-        fpu_state: fpu::initial_state(),
-        fs_base: 0,
-        gs_base: 0,
-    })
+    super::create(
+        0,
+        Creation {
+            name: image.name,
+            cwd: initrd::ROOT,
+            exe: image.node,
+            limits: super::default_limits(),
+            umask: super::DEFAULT_UMASK,
+            memory: image.memory,
+            files,
+            signals: SignalState::default(),
+            frame: &frame,
+            fpu_state: fpu::initial_state(),
+            fs_base: 0,
+            gs_base: 0,
+        },
+    )
 }

@@ -2,8 +2,8 @@
 //! parent reaps them, orphans re-parented to init, SIGCHLD to the parent).
 
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicBool, Ordering};
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use super::{Creation, Entry, ExitStatus, Pid, Process, Stats, Table, INIT_PID, TABLE};
 use crate::arch::x86_64::debugcon::{self, Channel};
@@ -59,7 +59,10 @@ pub fn finish_exit() -> ! {
     {
         let process = sched::current();
         let status = process.exit_status().unwrap_or(ExitStatus::Exited(0));
-        crate::log::write(crate::log::LogLevel::Debug, format_args!("pid {} ({}) exits: {:?}", process.pid, process.name(), status));
+        crate::log::write(
+            crate::log::LogLevel::Debug,
+            format_args!("pid {} ({}) exits: {:?}", process.pid, process.name(), status),
+        );
         process.files.lock().close_all();
         crate::mm::activate_kernel_tree();
         if let Some(memory) = process.memory.lock().take() {
@@ -133,8 +136,9 @@ fn become_zombie(pid: Pid, status: ExitStatus) -> Option<Arc<Process>> {
         entry.zombie = Some(status);
         (entry.parent, core::mem::take(&mut entry.children))
     };
-    let ignores_children =
-        |table: &Table, parent: Pid| table.entries.get(&parent).is_some_and(|entry| entry.process.signals.lock().ignores_children());
+    let ignores_children = |table: &Table, parent: Pid| {
+        table.entries.get(&parent).is_some_and(|entry| entry.process.signals.lock().ignores_children())
+    };
     let init_ignores = ignores_children(&table, INIT_PID);
     let mut orphan_zombies = false;
     let mut adopted = Vec::new();
@@ -227,7 +231,10 @@ pub fn wait(parent: Pid, target: WaitTarget, options: WaitOptions) -> Result<Opt
                 WaitTarget::Pid(wanted) => pid == wanted,
                 WaitTarget::Group(group) => entry.process_group == group,
             };
-            let candidates: Vec<Pid> = children.into_iter().filter(|pid| table.entries.get(pid).is_some_and(|entry| matches(entry, *pid))).collect();
+            let candidates: Vec<Pid> = children
+                .into_iter()
+                .filter(|pid| table.entries.get(pid).is_some_and(|entry| matches(entry, *pid)))
+                .collect();
             if candidates.is_empty() {
                 return Err(ECHILD);
             }
@@ -244,8 +251,14 @@ pub fn wait(parent: Pid, target: WaitTarget, options: WaitOptions) -> Result<Opt
                     let stats = &entry.process.stats;
                     if let Some(parent_process) = parent_process {
                         let totals = &parent_process.stats;
-                        Stats::add(&totals.children_user_cycles, Stats::load(&stats.user_cycles) + Stats::load(&stats.children_user_cycles));
-                        Stats::add(&totals.children_system_cycles, Stats::load(&stats.system_cycles) + Stats::load(&stats.children_system_cycles));
+                        Stats::add(
+                            &totals.children_user_cycles,
+                            Stats::load(&stats.user_cycles) + Stats::load(&stats.children_user_cycles),
+                        );
+                        Stats::add(
+                            &totals.children_system_cycles,
+                            Stats::load(&stats.system_cycles) + Stats::load(&stats.children_system_cycles),
+                        );
                     }
                     let status = entry.zombie.expect("found as a zombie").wait_status();
                     return Ok(Some(ChildReport { pid, status, usage: entry.process.usage() }));

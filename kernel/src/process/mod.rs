@@ -20,7 +20,9 @@ use crate::mm::kstack::KernelStack;
 use crate::signal::{SignalState, Signals};
 use crate::{sched, trap};
 use kernel_core::abi::errno::{EACCES, EAGAIN, ENOMEM, EPERM, ESRCH};
-use kernel_core::abi::{Rlimit, Rusage, RLIMIT_CORE, RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_STACK, RLIM_INFINITY, RLIM_NLIMITS};
+use kernel_core::abi::{
+    Rlimit, Rusage, RLIMIT_CORE, RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_STACK, RLIM_INFINITY, RLIM_NLIMITS,
+};
 
 pub type Pid = u32;
 
@@ -140,7 +142,8 @@ pub fn default_limits() -> Limits {
     let mut limits = [Rlimit::UNLIMITED; RLIM_NLIMITS];
     limits[RLIMIT_STACK as usize] = Rlimit { current: crate::mm::address_space::STACK_SIZE, maximum: RLIM_INFINITY };
     limits[RLIMIT_CORE as usize] = Rlimit { current: 0, maximum: RLIM_INFINITY };
-    limits[RLIMIT_NOFILE as usize] = Rlimit { current: crate::fs::MAX_DESCRIPTORS as u64, maximum: crate::fs::MAX_DESCRIPTORS as u64 };
+    limits[RLIMIT_NOFILE as usize] =
+        Rlimit { current: crate::fs::MAX_DESCRIPTORS as u64, maximum: crate::fs::MAX_DESCRIPTORS as u64 };
     limits[RLIMIT_NPROC as usize] = Rlimit { current: MAX_PROCESSES as u64, maximum: MAX_PROCESSES as u64 };
     limits
 }
@@ -273,7 +276,8 @@ impl Table {
     }
 }
 
-static TABLE: Mutex<Table> = Mutex::new(Table { entries: BTreeMap::new(), by_slot: [const { None }; SLOTS], next_pid: INIT_PID });
+static TABLE: Mutex<Table> =
+    Mutex::new(Table { entries: BTreeMap::new(), by_slot: [const { None }; SLOTS], next_pid: INIT_PID });
 
 /// The process with `pid`, if it exists (zombies included).
 pub fn find(pid: Pid) -> Option<Arc<Process>> {
@@ -292,7 +296,12 @@ pub fn parent_of(pid: Pid) -> Pid {
 
 /// The pids and names of every process, for the process-table dump.
 pub fn list() -> Vec<(Pid, Pid, bool, Arc<Process>)> {
-    TABLE.lock().entries.iter().map(|(&pid, entry)| (pid, entry.parent, entry.zombie.is_some(), entry.process.clone())).collect()
+    TABLE
+        .lock()
+        .entries
+        .iter()
+        .map(|(&pid, entry)| (pid, entry.parent, entry.zombie.is_some(), entry.process.clone()))
+        .collect()
 }
 
 /// The process table as text, one line per process: pid, parent, state, CPU time
@@ -347,7 +356,15 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
         memory: Mutex::new(Some(creation.memory)),
         files: Mutex::new(creation.files),
         signals: Signals::new(creation.signals),
-        details: Mutex::new(Details { name: creation.name, cwd: creation.cwd, exe: creation.exe, clear_child_tid: 0, execed: false, limits: creation.limits, umask: creation.umask }),
+        details: Mutex::new(Details {
+            name: creation.name,
+            cwd: creation.cwd,
+            exe: creation.exe,
+            clear_child_tid: 0,
+            execed: false,
+            limits: creation.limits,
+            umask: creation.umask,
+        }),
         fs_base: AtomicU64::new(creation.fs_base),
         gs_base: AtomicU64::new(creation.gs_base),
         stats: Stats::default(),
@@ -364,7 +381,10 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
         }
         None => (pid, pid),
     };
-    table.insert(pid, Entry { process: process.clone(), parent, children: Vec::new(), process_group, session, zombie: None });
+    table.insert(
+        pid,
+        Entry { process: process.clone(), parent, children: Vec::new(), process_group, session, zombie: None },
+    );
     drop(table);
     sched::set_nice(pid, nice);
     sched::make_runnable(pid, kernel_core::sched::Arrival::New);
@@ -414,7 +434,8 @@ pub fn set_process_group(caller: Pid, pid: Pid, group: Pid) -> Result<(), i64> {
     if target.session == pid {
         return Err(EPERM);
     }
-    let group_exists = table.entries.values().any(|entry| entry.process_group == group && entry.session == caller_session);
+    let group_exists =
+        table.entries.values().any(|entry| entry.process_group == group && entry.session == caller_session);
     if group != pid && !group_exists {
         return Err(EPERM);
     }
@@ -453,5 +474,11 @@ pub fn is_orphaned_group(group: Pid) -> bool {
 
 /// Pids of live (not zombie) processes in process group `group`.
 pub fn members_of_group(group: Pid) -> Vec<Pid> {
-    TABLE.lock().entries.iter().filter(|(_, entry)| entry.process_group == group && entry.zombie.is_none()).map(|(&pid, _)| pid).collect()
+    TABLE
+        .lock()
+        .entries
+        .iter()
+        .filter(|(_, entry)| entry.process_group == group && entry.zombie.is_none())
+        .map(|(&pid, _)| pid)
+        .collect()
 }

@@ -13,7 +13,8 @@ use crate::fs::initrd::{self, NodeId, NodeKind, Origin, PATH_MAX};
 use crate::fs::{open, OpenFile};
 use kernel_core::abi::errno::{EACCES, EINVAL, ENOENT, ENOTDIR, ERANGE, EROFS};
 use kernel_core::abi::{
-    decode_access, decode_dirfd, decode_faccessat2_flags, decode_open, decode_stat_flags, AtFlags, DirFd, Stat, AT_FDCWD, AT_SYMLINK_NOFOLLOW,
+    decode_access, decode_dirfd, decode_faccessat2_flags, decode_open, decode_stat_flags, AtFlags, DirFd, Stat,
+    AT_FDCWD, AT_SYMLINK_NOFOLLOW,
 };
 use kernel_core::cpio::{S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
 

@@ -49,7 +49,9 @@ const GRND_INSECURE: u64 = 0x4;
 /// getrandom: fills the buffer (the generator never blocks). Linux's limits: one
 /// call returns at most 32 MiB - 1 bytes; GRND_RANDOM with GRND_INSECURE is EINVAL.
 pub fn getrandom(context: &mut Context, &[address, length, flags, ..]: &[u64; 6]) -> Result<u64, i64> {
-    if flags & !(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) != 0 || flags & (GRND_RANDOM | GRND_INSECURE) == (GRND_RANDOM | GRND_INSECURE) {
+    if flags & !(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) != 0
+        || flags & (GRND_RANDOM | GRND_INSECURE) == (GRND_RANDOM | GRND_INSECURE)
+    {
         return Err(EINVAL);
     }
     let length = length.min((32 << 20) - 1);

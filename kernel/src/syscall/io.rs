@@ -11,8 +11,8 @@ use crate::mm::address_space::{Access, UserBuffer, USER_END};
 use crate::mm::PAGE_SIZE;
 use kernel_core::abi::errno::{EBADF, EFAULT, EINVAL, ESPIPE};
 use kernel_core::abi::{
-    decode_fcntl, decode_whence, FcntlCommand, Iovec, Whence, FD_CLOEXEC, FIOCLEX, FIONBIO, FIONCLEX, IOV_MAX, O_APPEND, O_CLOEXEC, O_NONBLOCK,
-    O_RDONLY, O_WRONLY,
+    decode_fcntl, decode_whence, FcntlCommand, Iovec, Whence, FD_CLOEXEC, FIOCLEX, FIONBIO, FIONCLEX, IOV_MAX,
+    O_APPEND, O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_WRONLY,
 };
 
 /// Bytes moved through the kernel per step of a read or write.
@@ -90,7 +90,12 @@ fn scratch<'a>(small: &'a mut [u8; SMALL], large: &'a mut Vec<u8>, length: usize
 /// Out of line: inlined into `read`, its buffers made every pipe read set up a
 /// large stack frame it does not use.
 #[inline(never)]
-fn read_to_user(context: &Context, buffers: &[Iovec], repeat: bool, mut read: impl FnMut(&mut [u8]) -> Result<usize, i64>) -> Result<u64, i64> {
+fn read_to_user(
+    context: &Context,
+    buffers: &[Iovec],
+    repeat: bool,
+    mut read: impl FnMut(&mut [u8]) -> Result<usize, i64>,
+) -> Result<u64, i64> {
     let total = total_length(buffers)?;
     if let [only] = buffers {
         if fits_one_page(only) {
@@ -131,7 +136,11 @@ fn fits_one_page(buffer: &Iovec) -> bool {
 
 /// `read_to_user` for one small buffer in one page: the page is made writable
 /// first (so a bad buffer costs no data), then one read and one copy.
-fn read_small(context: &Context, buffer: &Iovec, read: &mut impl FnMut(&mut [u8]) -> Result<usize, i64>) -> Result<u64, i64> {
+fn read_small(
+    context: &Context,
+    buffer: &Iovec,
+    read: &mut impl FnMut(&mut [u8]) -> Result<usize, i64>,
+) -> Result<u64, i64> {
     if buffer.len > 0 && context.memory(|memory| memory.prepare(buffer.base, Access::Write)).is_err() {
         return Err(EFAULT);
     }
@@ -291,7 +300,10 @@ fn read_iovecs(context: &Context, address: u64, count: u64) -> Result<Vec<Iovec>
     }
     let mut raw = vec![0u8; count as usize * Iovec::SIZE];
     context.copy_in(address, &mut raw)?;
-    let iovecs: Vec<Iovec> = raw.chunks_exact(Iovec::SIZE).map(|bytes| Iovec::from_bytes(bytes.try_into().expect("chunk of Iovec::SIZE"))).collect();
+    let iovecs: Vec<Iovec> = raw
+        .chunks_exact(Iovec::SIZE)
+        .map(|bytes| Iovec::from_bytes(bytes.try_into().expect("chunk of Iovec::SIZE")))
+        .collect();
     let mut total: u64 = 0;
     for iovec in &iovecs {
         total = total.checked_add(iovec.len).filter(|&total| total <= isize::MAX as u64).ok_or(EINVAL)?;

@@ -9,8 +9,8 @@ mod info;
 mod io;
 mod memory;
 mod poll;
-mod process;
 mod priority;
+mod process;
 mod resource;
 mod signal;
 mod time;
@@ -18,9 +18,9 @@ mod time;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use crate::mm::address_space::{AddressSpace, StringFault};
 use crate::arch::x86_64::entry::{SyscallExit, SystemCallHandler};
 use crate::arch::x86_64::frame::TrapFrame;
+use crate::mm::address_space::{AddressSpace, StringFault};
 use crate::mm::kstack::UserState;
 use crate::process::{Process, Stats};
 use kernel_core::abi::errno::{EFAULT, ENAMETOOLONG, ENOSYS};
@@ -191,7 +191,8 @@ fn not_implemented(_: &mut Context, _: &[u64; 6]) -> Result<u64, i64> {
 
 /// Calls that need the program's complete register frame (they copy or replace it),
 /// so the fast path defers them to the full path.
-const FULL_FRAME: &[usize] = &[sysno::RT_SIGRETURN, sysno::CLONE, sysno::FORK, sysno::VFORK, sysno::EXECVE, sysno::EXECVEAT, sysno::CLONE3];
+const FULL_FRAME: &[usize] =
+    &[sysno::RT_SIGRETURN, sysno::CLONE, sysno::FORK, sysno::VFORK, sysno::EXECVE, sysno::EXECVEAT, sysno::CLONE3];
 
 /// The fast path's handler: serves a process's system calls while it runs, in the
 /// SYSCALL entry itself, and lets it continue with SYSRET unless something (a
@@ -242,11 +243,18 @@ impl FastPath<'_, '_> {
 pub fn dispatch_recorded(context: &mut Context, tracing: bool) {
     let (number, args) = context.user.frame.syscall_args();
     if tracing {
-        crate::trace::record(context.process.pid, || What::TrapEnter { reason: TrapReason::SystemCall, number, argument: args[0] });
+        crate::trace::record(context.process.pid, || What::TrapEnter {
+            reason: TrapReason::SystemCall,
+            number,
+            argument: args[0],
+        });
     }
     dispatch(context);
     if tracing {
-        crate::trace::record(context.process.pid, || What::SyscallExit { number, result: context.user.frame.rax as i64 });
+        crate::trace::record(context.process.pid, || What::SyscallExit {
+            number,
+            result: context.user.frame.rax as i64,
+        });
     }
 }
 

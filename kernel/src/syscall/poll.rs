@@ -23,7 +23,9 @@ use crate::signal::SignalSet;
 use crate::time;
 use kernel_core::abi::errno::EINVAL;
 use kernel_core::abi::signal::ERESTARTNOHAND;
-use kernel_core::abi::{poll_timeout_ns, reported, FdSet, Pollfd, Timespec, Timeval, POLLNVAL, SELECT_EXCEPT, SELECT_READ, SELECT_WRITE};
+use kernel_core::abi::{
+    poll_timeout_ns, reported, FdSet, Pollfd, Timespec, Timeval, POLLNVAL, SELECT_EXCEPT, SELECT_READ, SELECT_WRITE,
+};
 
 /// The size of the signal set ppoll and pselect6 take (64 signals).
 const SIGSET_SIZE: u64 = 8;
@@ -63,7 +65,11 @@ fn read_signal_mask(context: &Context, address: u64, size: u64) -> Result<Option
 /// a signal interrupts the wait, the mask stays until its handler has run (the
 /// signal frame records the caller's own, as for rt_sigsuspend); otherwise the
 /// caller's mask comes back at once.
-fn with_signal_mask(context: &Context, mask: Option<SignalSet>, wait: impl FnOnce() -> Result<u64, i64>) -> Result<u64, i64> {
+fn with_signal_mask(
+    context: &Context,
+    mask: Option<SignalSet>,
+    wait: impl FnOnce() -> Result<u64, i64>,
+) -> Result<u64, i64> {
     let Some(mask) = mask else { return wait() };
     context.process.signals.lock().suspend_with(mask);
     let result = wait();
@@ -91,7 +97,10 @@ pub fn poll(context: &mut Context, &[address, count, timeout, ..]: &[u64; 6]) ->
 
 /// ppoll: poll with a timespec timeout (NULL: none), updated with the time left,
 /// and a signal mask for the wait (see `with_signal_mask`).
-pub fn ppoll(context: &mut Context, &[address, count, timeout_address, mask_address, mask_size, _]: &[u64; 6]) -> Result<u64, i64> {
+pub fn ppoll(
+    context: &mut Context,
+    &[address, count, timeout_address, mask_address, mask_size, _]: &[u64; 6],
+) -> Result<u64, i64> {
     let deadline = match timeout_address {
         0 => None,
         _ => Some(deadline_after(read_timespec(context, timeout_address)?)),
@@ -106,7 +115,12 @@ pub fn ppoll(context: &mut Context, &[address, count, timeout_address, mask_addr
 
 /// After a wait that ended normally or by a signal, tells the caller the time
 /// left, as Linux does for ppoll and pselect6.
-fn write_remaining_timespec(context: &Context, address: u64, deadline: u64, result: &Result<u64, i64>) -> Result<(), i64> {
+fn write_remaining_timespec(
+    context: &Context,
+    address: u64,
+    deadline: u64,
+    result: &Result<u64, i64>,
+) -> Result<(), i64> {
     if matches!(result, Ok(_) | Err(ERESTARTNOHAND)) {
         context.copy_out(address, &Timespec::from_nanos(remaining(deadline)).to_bytes())?;
     }
@@ -124,8 +138,10 @@ fn poll_files(context: &Context, address: u64, count: u64, deadline: Option<u64>
     }
     let mut raw = alloc::vec![0u8; count * Pollfd::SIZE];
     context.copy_in(address, &mut raw)?;
-    let mut entries: Vec<Pollfd> =
-        raw.chunks_exact(Pollfd::SIZE).map(|bytes| Pollfd::from_bytes(bytes.try_into().expect("chunk of Pollfd::SIZE"))).collect();
+    let mut entries: Vec<Pollfd> = raw
+        .chunks_exact(Pollfd::SIZE)
+        .map(|bytes| Pollfd::from_bytes(bytes.try_into().expect("chunk of Pollfd::SIZE")))
+        .collect();
     let files: Vec<Option<Arc<OpenFile>>> = {
         let table = context.process.files.lock();
         entries.iter().map(|entry| u64::try_from(entry.fd).ok().and_then(|fd| table.get(fd).ok())).collect()
@@ -169,7 +185,10 @@ pub fn select(context: &mut Context, &[count, read, write, except, timeout_addre
 
 /// pselect6: select with a timespec timeout (updated with the time left) and a
 /// signal mask for the wait, passed as a pointer to {mask pointer, mask size}.
-pub fn pselect6(context: &mut Context, &[count, read, write, except, timeout_address, mask_argument]: &[u64; 6]) -> Result<u64, i64> {
+pub fn pselect6(
+    context: &mut Context,
+    &[count, read, write, except, timeout_address, mask_argument]: &[u64; 6],
+) -> Result<u64, i64> {
     let deadline = match timeout_address {
         0 => None,
         _ => Some(deadline_after(read_timespec(context, timeout_address)?)),
@@ -179,7 +198,8 @@ pub fn pselect6(context: &mut Context, &[count, read, write, except, timeout_add
         _ => {
             let mut raw = [0u8; 16];
             context.copy_in(mask_argument, &mut raw)?;
-            let [address, size] = [&raw[..8], &raw[8..]].map(|half| u64::from_le_bytes(half.try_into().expect("8 bytes")));
+            let [address, size] =
+                [&raw[..8], &raw[8..]].map(|half| u64::from_le_bytes(half.try_into().expect("8 bytes")));
             read_signal_mask(context, address, size)?
         }
     };

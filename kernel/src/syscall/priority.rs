@@ -24,13 +24,20 @@ fn targets(context: &Context, which: u64, who: u64) -> Result<Vec<Arc<Process>>,
         PriorityTarget::Process(0) => alloc::vec![context.process.clone()],
         PriorityTarget::Process(pid) => process::find(pid).into_iter().collect(),
         PriorityTarget::Group(group) => {
-            let group = if group == 0 { process::group_and_session(context.process.pid).map_or(0, |(group, _)| group) } else { group };
+            let group = if group == 0 {
+                process::group_and_session(context.process.pid).map_or(0, |(group, _)| group)
+            } else {
+                group
+            };
             process::members_of_group(group).into_iter().filter_map(process::find).filter(live).collect()
         }
         // Every process runs as uid 0.
-        PriorityTarget::User(0) => {
-            process::list().into_iter().filter(|(_, _, zombie, _)| !zombie).map(|(_, _, _, process)| process).filter(live).collect()
-        }
+        PriorityTarget::User(0) => process::list()
+            .into_iter()
+            .filter(|(_, _, zombie, _)| !zombie)
+            .map(|(_, _, _, process)| process)
+            .filter(live)
+            .collect(),
         PriorityTarget::User(_) => Vec::new(),
     };
     if found.is_empty() {
@@ -43,7 +50,8 @@ fn targets(context: &Context, which: u64, who: u64) -> Result<Vec<Arc<Process>>,
 /// getpriority(which, who): `20 - nice` of the most favoured target (1..=40), as the
 /// raw system call returns it (the C library's wrapper returns `20 - result`).
 pub fn getpriority(context: &mut Context, &[which, who, ..]: &[u64; 6]) -> Result<u64, i64> {
-    let lowest = targets(context, which, who)?.iter().map(|process| process.nice.load(Ordering::Relaxed)).min().unwrap_or(0);
+    let lowest =
+        targets(context, which, who)?.iter().map(|process| process.nice.load(Ordering::Relaxed)).min().unwrap_or(0);
     Ok(priority_result(lowest))
 }
 

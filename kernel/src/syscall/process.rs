@@ -12,9 +12,11 @@ use crate::process::lifecycle::{self, WaitTarget};
 use crate::process::{self, exec, ExitStatus, Pid};
 use crate::sched::{self, WaitChannel};
 use crate::signal;
-use kernel_core::abi::errno::{E2BIG, ENAMETOOLONG, EINVAL, ENOSYS, EPERM, ESRCH};
+use kernel_core::abi::errno::{E2BIG, EINVAL, ENAMETOOLONG, ENOSYS, EPERM, ESRCH};
 use kernel_core::abi::wait::decode_wait4_options;
-use kernel_core::abi::{decode_clone, signal as signals, CloneKind, ARCH_GET_FS, ARCH_GET_GS, ARCH_SET_FS, ARCH_SET_GS};
+use kernel_core::abi::{
+    decode_clone, signal as signals, CloneKind, ARCH_GET_FS, ARCH_GET_GS, ARCH_SET_FS, ARCH_SET_GS,
+};
 use kernel_core::initstack::MAX_ARG_COUNT;
 use kernel_core::sched::Arrival;
 
@@ -92,7 +94,10 @@ fn child_has_execed(child: &process::Process) -> bool {
 /// clone with the fork-like flags: a new process (optionally on a new stack, with a
 /// TLS pointer, and writing its tid where asked). Threads and shared-memory clones
 /// are not supported: ENOSYS; flags that need sharing timeshare does not do: EINVAL.
-pub fn clone(context: &mut Context, &[flags, stack, parent_tid, child_tid, tls_pointer, _]: &[u64; 6]) -> Result<u64, i64> {
+pub fn clone(
+    context: &mut Context,
+    &[flags, stack, parent_tid, child_tid, tls_pointer, _]: &[u64; 6],
+) -> Result<u64, i64> {
     let request = decode_clone(flags)?;
     if request.unsupported_flags != 0 {
         return Err(EINVAL);
@@ -146,7 +151,10 @@ fn read_string_array(context: &Context, address: u64, budget: &mut usize) -> Res
             return Err(E2BIG);
         }
         // One string longer than Linux's MAX_ARG_STRLEN is "argument list too long".
-        let string = context.read_string(pointer, MAX_ARG_STRLEN).map_err(|errno| if errno == ENAMETOOLONG { E2BIG } else { errno })?;
+        let string =
+            context
+                .read_string(pointer, MAX_ARG_STRLEN)
+                .map_err(|errno| if errno == ENAMETOOLONG { E2BIG } else { errno })?;
         *budget = budget.checked_sub(string.len() + 1).ok_or(E2BIG)?;
         strings.push(string);
     }
@@ -209,7 +217,9 @@ pub fn kill(context: &mut Context, &[pid, signal_number, ..]: &[u64; 6]) -> Resu
         return Ok(0);
     }
     let targets: Vec<Pid> = match pid as i32 {
-        0 => process::group_and_session(context.process.pid).map(|(group, _)| process::members_of_group(group)).unwrap_or_default(),
+        0 => process::group_and_session(context.process.pid)
+            .map(|(group, _)| process::members_of_group(group))
+            .unwrap_or_default(),
         // Everyone but init and the caller, as Linux.
         -1 => process::list()
             .into_iter()
@@ -226,7 +236,11 @@ pub fn kill(context: &mut Context, &[pid, signal_number, ..]: &[u64; 6]) -> Resu
         found = true;
         send(&target);
     }
-    if found { Ok(0) } else { Err(ESRCH) }
+    if found {
+        Ok(0)
+    } else {
+        Err(ESRCH)
+    }
 }
 
 const PR_SET_NAME: u64 = 15;

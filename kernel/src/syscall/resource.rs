@@ -4,7 +4,9 @@ use super::Context;
 use crate::process::{self, Stats};
 use crate::time;
 use kernel_core::abi::errno::{EFAULT, EINVAL, ESRCH};
-use kernel_core::abi::{decode_resource, RLIMIT_AS, RLIMIT_NOFILE, Rlimit, Rusage, RUSAGE_CHILDREN, RUSAGE_SELF, RUSAGE_THREAD};
+use kernel_core::abi::{
+    decode_resource, Rlimit, Rusage, RLIMIT_AS, RLIMIT_NOFILE, RUSAGE_CHILDREN, RUSAGE_SELF, RUSAGE_THREAD,
+};
 
 /// prlimit64(pid, resource, new, old): reads and/or sets a limit of the caller or
 /// of another process (every process runs as root, so any may be changed). Raising
@@ -91,7 +93,9 @@ pub fn times(context: &mut Context, &[address, ..]: &[u64; 6]) -> Result<u64, i6
         let children = children_usage(context.process);
         let ticks = |ns: u64| ns / (1_000_000_000 / USER_HZ);
         let mut buffer = [0u8; 32];
-        for (slot, value) in buffer.chunks_exact_mut(8).zip([own.user_ns, own.system_ns, children.user_ns, children.system_ns]) {
+        for (slot, value) in
+            buffer.chunks_exact_mut(8).zip([own.user_ns, own.system_ns, children.user_ns, children.system_ns])
+        {
             slot.copy_from_slice(&ticks(value).to_le_bytes());
         }
         context.copy_out(address, &buffer)?;

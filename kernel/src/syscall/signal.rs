@@ -12,7 +12,9 @@ use crate::time;
 use kernel_core::abi::errno::{EAGAIN, EINTR, EINVAL, EPERM, ESRCH};
 use kernel_core::abi::int_arg;
 use kernel_core::abi::sigframe::StackT;
-use kernel_core::abi::signal::{self as signals, SigAction, SigInfo, ERESTARTNOHAND, SIGKILL, SIGSEGV, SIGSTOP, SI_TKILL};
+use kernel_core::abi::signal::{
+    self as signals, SigAction, SigInfo, ERESTARTNOHAND, SIGKILL, SIGSEGV, SIGSTOP, SI_TKILL,
+};
 
 const SIG_BLOCK: u64 = 0;
 const SIG_UNBLOCK: u64 = 1;
@@ -86,7 +88,12 @@ pub fn rt_sigreturn(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64>
     match signal::sigreturn(context.process, &mut context.user) {
         Ok(rax) => Ok(rax),
         Err(()) => {
-            info!("pid {} ({}): bad signal frame at rsp {:#x}", context.process.pid, context.process.name(), context.user.frame.rsp);
+            info!(
+                "pid {} ({}): bad signal frame at rsp {:#x}",
+                context.process.pid,
+                context.process.name(),
+                context.user.frame.rsp
+            );
             signal::force(context.process, SIGSEGV);
             Ok(0)
         }

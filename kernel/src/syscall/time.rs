@@ -17,7 +17,9 @@ const TIMER_ABSTIME: u64 = 1;
 fn now(context: &Context, clock: ClockId) -> u64 {
     match clock {
         ClockId::Realtime | ClockId::RealtimeCoarse => time::realtime_ns(),
-        ClockId::Monotonic | ClockId::MonotonicRaw | ClockId::MonotonicCoarse | ClockId::Boottime => time::monotonic_ns(),
+        ClockId::Monotonic | ClockId::MonotonicRaw | ClockId::MonotonicCoarse | ClockId::Boottime => {
+            time::monotonic_ns()
+        }
         ClockId::ProcessCputime | ClockId::ThreadCputime => {
             let stats = &context.process.stats;
             time::cycles_to_ns(stats.user_cycles.load(Ordering::Relaxed) + stats.system_cycles.load(Ordering::Relaxed))
@@ -119,7 +121,14 @@ pub fn restart_syscall(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i
 
 pub fn clock_nanosleep(context: &mut Context, &[clock, flags, request, remaining, ..]: &[u64; 6]) -> Result<u64, i64> {
     let clock = decode_clock(clock)?;
-    if matches!(clock, ClockId::ThreadCputime | ClockId::ProcessCputime | ClockId::MonotonicRaw | ClockId::RealtimeCoarse | ClockId::MonotonicCoarse) {
+    if matches!(
+        clock,
+        ClockId::ThreadCputime
+            | ClockId::ProcessCputime
+            | ClockId::MonotonicRaw
+            | ClockId::RealtimeCoarse
+            | ClockId::MonotonicCoarse
+    ) {
         return Err(EINVAL);
     }
     let value = read_timespec(context, request)?;

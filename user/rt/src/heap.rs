@@ -42,19 +42,15 @@ unsafe impl GlobalAlloc for Bump {
             Some(block) => block,
             None => {
                 // Map a chunk big enough for this block even at the worst alignment.
-                let Some(len) = layout
-                    .size()
-                    .checked_add(layout.align())
-                    .and_then(|n| n.max(CHUNK).checked_next_multiple_of(PAGE))
+                let Some(len) =
+                    layout.size().checked_add(layout.align()).and_then(|n| n.max(CHUNK).checked_next_multiple_of(PAGE))
                 else {
                     return core::ptr::null_mut();
                 };
                 // SAFETY: a fresh anonymous mapping at an address the kernel picks
                 // cannot disturb any existing memory.
-                let base = unsafe {
-                    syscall::mmap(0, len, prot::READ | prot::WRITE,
-                                  map::PRIVATE | map::ANONYMOUS, -1, 0)
-                };
+                let base =
+                    unsafe { syscall::mmap(0, len, prot::READ | prot::WRITE, map::PRIVATE | map::ANONYMOUS, -1, 0) };
                 if base < 0 {
                     return core::ptr::null_mut();
                 }

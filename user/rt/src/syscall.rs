@@ -164,8 +164,7 @@ pub unsafe fn syscall4(nr: usize, a1: usize, a2: usize, a3: usize, a4: usize) ->
 /// Make system call `nr` with five arguments.
 /// # Safety
 /// See the comment above the raw calls.
-pub unsafe fn syscall5(nr: usize, a1: usize, a2: usize, a3: usize, a4: usize,
-                       a5: usize) -> isize {
+pub unsafe fn syscall5(nr: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize) -> isize {
     let ret;
     // SAFETY: as in syscall0.
     unsafe {
@@ -179,8 +178,7 @@ pub unsafe fn syscall5(nr: usize, a1: usize, a2: usize, a3: usize, a4: usize,
 /// Make system call `nr` with six arguments.
 /// # Safety
 /// See the comment above the raw calls.
-pub unsafe fn syscall6(nr: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize,
-                       a6: usize) -> isize {
+pub unsafe fn syscall6(nr: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize, a6: usize) -> isize {
     let ret;
     // SAFETY: as in syscall0.
     unsafe {
@@ -367,8 +365,7 @@ pub fn wait4(pid: isize, status: &mut i32, options: usize) -> isize {
 /// # Safety
 /// `path` must be a NUL-terminated string; `argv` and `envp` must each point to an
 /// array of pointers to NUL-terminated strings that ends with a null pointer.
-pub unsafe fn execve(path: *const u8, argv: *const *const u8, envp: *const *const u8)
-                     -> isize {
+pub unsafe fn execve(path: *const u8, argv: *const *const u8, envp: *const *const u8) -> isize {
     // SAFETY: the caller guarantees the strings and arrays are well-formed; the
     // kernel only reads them.
     unsafe { syscall3(nr::EXECVE, path as usize, argv as usize, envp as usize) }
@@ -428,8 +425,7 @@ pub unsafe fn brk(addr: usize) -> isize {
 /// # Safety
 /// With `addr` non-zero and MAP_FIXED the mapping replaces whatever was there: it must
 /// not be memory the program still uses. A file mapping needs a valid `fd`.
-pub unsafe fn mmap(addr: usize, len: usize, prot: usize, flags: usize, fd: i32,
-                   offset: usize) -> isize {
+pub unsafe fn mmap(addr: usize, len: usize, prot: usize, flags: usize, fd: i32, offset: usize) -> isize {
     // SAFETY: the caller guarantees existing memory is not replaced under the program.
     unsafe { syscall6(nr::MMAP, addr, len, prot, flags, fd as usize, offset) }
 }

@@ -283,8 +283,13 @@ extern "C" {
 /// (STAR), and which RFLAGS bits it clears (FMASK: interrupts, trap, direction,
 /// alignment check, nested task, so the kernel starts in a known state).
 pub fn init_syscall() {
-    let mask = RFlags::INTERRUPT_FLAG | RFlags::TRAP_FLAG | RFlags::DIRECTION_FLAG
-        | RFlags::ALIGNMENT_CHECK | RFlags::NESTED_TASK | RFlags::IOPL_HIGH | RFlags::IOPL_LOW;
+    let mask = RFlags::INTERRUPT_FLAG
+        | RFlags::TRAP_FLAG
+        | RFlags::DIRECTION_FLAG
+        | RFlags::ALIGNMENT_CHECK
+        | RFlags::NESTED_TASK
+        | RFlags::IOPL_HIGH
+        | RFlags::IOPL_LOW;
     SFMask::write(mask);
     LStar::write(VirtAddr::new(syscall_entry as *const () as u64));
     Star::write(
@@ -419,11 +424,28 @@ extern "C" fn kernel_trap(frame: &mut TrapFrame) {
          r8  {:#018x} r9  {:#018x} r10 {:#018x} r11 {:#018x}\n\
          r12 {:#018x} r13 {:#018x} r14 {:#018x} r15 {:#018x}\n\
          cs {:#x} ss {:#x} rflags {:#x}",
-        frame.vector, frame.error_code, frame.rip, cr2,
-        frame.rax, frame.rbx, frame.rcx, frame.rdx,
-        frame.rsi, frame.rdi, frame.rbp, frame.rsp,
-        frame.r8, frame.r9, frame.r10, frame.r11,
-        frame.r12, frame.r13, frame.r14, frame.r15,
-        frame.cs, frame.ss, frame.rflags
+        frame.vector,
+        frame.error_code,
+        frame.rip,
+        cr2,
+        frame.rax,
+        frame.rbx,
+        frame.rcx,
+        frame.rdx,
+        frame.rsi,
+        frame.rdi,
+        frame.rbp,
+        frame.rsp,
+        frame.r8,
+        frame.r9,
+        frame.r10,
+        frame.r11,
+        frame.r12,
+        frame.r13,
+        frame.r14,
+        frame.r15,
+        frame.cs,
+        frame.ss,
+        frame.rflags
     );
 }

@@ -79,8 +79,13 @@ pub fn components() -> u64 {
 /// state, or 0xffbf when it stored 0 (as the SDM says to assume). Loading MXCSR with
 /// any other bit set faults.
 pub fn mxcsr_mask() -> u32 {
-    let stored = initial_state().get(28..32).map_or(0, |bytes| u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]));
-    if stored == 0 { 0xffbf } else { stored }
+    let stored =
+        initial_state().get(28..32).map_or(0, |bytes| u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]));
+    if stored == 0 {
+        0xffbf
+    } else {
+        stored
+    }
 }
 
 /// The FPU state a freshly exec'd program starts with.

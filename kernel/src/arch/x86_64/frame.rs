@@ -116,13 +116,20 @@ pub enum Exception {
     InvalidTss,
     SegmentNotPresent,
     StackSegment,
-    GeneralProtection { error_code: u64 },
-    PageFault { address: u64, access: PageFaultAccess },
+    GeneralProtection {
+        error_code: u64,
+    },
+    PageFault {
+        address: u64,
+        access: PageFaultAccess,
+    },
     X87Floating,
     AlignmentCheck,
     SimdFloating,
     /// Any other vector below 32 (reserved or machine-level).
-    Other { vector: u8 },
+    Other {
+        vector: u8,
+    },
 }
 
 impl core::fmt::Display for Exception {
@@ -138,9 +145,17 @@ impl core::fmt::Display for Exception {
             Exception::InvalidTss => write!(f, "invalid TSS"),
             Exception::SegmentNotPresent => write!(f, "segment not present"),
             Exception::StackSegment => write!(f, "stack-segment fault"),
-            Exception::GeneralProtection { error_code } => write!(f, "general protection fault (error {error_code:#x})"),
+            Exception::GeneralProtection { error_code } => {
+                write!(f, "general protection fault (error {error_code:#x})")
+            }
             Exception::PageFault { address, access } => {
-                let kind = if access.instruction_fetch { "execute" } else if access.write { "write" } else { "read" };
+                let kind = if access.instruction_fetch {
+                    "execute"
+                } else if access.write {
+                    "write"
+                } else {
+                    "read"
+                };
                 let why = if access.present { "protection violation" } else { "not mapped" };
                 write!(f, "page fault: {kind} at {address:#x} ({why})")
             }

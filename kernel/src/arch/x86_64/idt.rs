@@ -59,7 +59,9 @@ const INTERRUPT_GATE_KERNEL: u8 = 0x8e;
 /// `int3` and `into` (so they become SIGTRAP/SIGSEGV as on Linux, not #GP).
 const INTERRUPT_GATE_USER: u8 = 0xee;
 
-static mut IDT: [Gate; 256] = [Gate { offset_low: 0, selector: 0, ist: 0, type_attributes: 0, offset_middle: 0, offset_high: 0, reserved: 0 }; 256];
+static mut IDT: [Gate; 256] =
+    [Gate { offset_low: 0, selector: 0, ist: 0, type_attributes: 0, offset_middle: 0, offset_high: 0, reserved: 0 };
+        256];
 
 /// Installs the trap table on this CPU. The gates are filled once (first call).
 pub fn load() {

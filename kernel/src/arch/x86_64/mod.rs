@@ -2,16 +2,16 @@
 //! segments and the TSS, the trap table and the user/kernel crossing, the context
 //! switch, the MMU registers, the FPU, the APIC timer and the devices on I/O ports.
 
-mod boot;
 pub mod apic;
+mod boot;
 pub mod cpu;
 pub mod debugcon;
 pub mod entry;
 pub mod fpu;
 pub mod frame;
 pub mod gdt;
-pub mod ioapic;
 pub mod idt;
+pub mod ioapic;
 pub mod paging;
 pub mod percpu;
 pub mod pic;

@@ -11,7 +11,8 @@ pub fn disable() {
     const SLAVE_COMMAND: u16 = 0xa0;
     const SLAVE_DATA: u16 = 0xa1;
     // ICW1 (init, expect ICW4), ICW2 (vector base), ICW3 (cascade wiring), ICW4 (8086 mode).
-    for (command, data, base, cascade) in [(MASTER_COMMAND, MASTER_DATA, 0x70, 4), (SLAVE_COMMAND, SLAVE_DATA, 0x78, 2)] {
+    for (command, data, base, cascade) in [(MASTER_COMMAND, MASTER_DATA, 0x70, 4), (SLAVE_COMMAND, SLAVE_DATA, 0x78, 2)]
+    {
         port::outb(command, 0x11);
         port::outb(data, base);
         port::outb(data, cascade);

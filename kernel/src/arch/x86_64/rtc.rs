@@ -12,7 +12,8 @@ pub fn read_epoch_seconds() -> u64 {
     // Wait out an update in progress, so the fields belong to one second.
     while read_register(0x0a) & 0x80 != 0 {}
     let status_b = read_register(0x0b);
-    let decode = |value: u8| if status_b & 0x04 != 0 { u64::from(value) } else { u64::from((value >> 4) * 10 + (value & 0x0f)) };
+    let decode =
+        |value: u8| if status_b & 0x04 != 0 { u64::from(value) } else { u64::from((value >> 4) * 10 + (value & 0x0f)) };
     let second = decode(read_register(0x00));
     let minute = decode(read_register(0x02));
     let hour = decode(read_register(0x04) & 0x7f);

@@ -10,7 +10,7 @@
 #![no_main]
 
 use rt::println;
-use rt::syscall::{self as sys, clock, signal, Timespec};
+use rt::syscall::{self as sys, Timespec, clock, signal};
 
 rt::entry!(main);
 

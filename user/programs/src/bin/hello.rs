@@ -3,7 +3,7 @@
 #![no_std]
 #![no_main]
 
-use rt::{println, Lossy};
+use rt::{Lossy, println};
 
 rt::entry!(main);
 

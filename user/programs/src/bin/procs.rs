@@ -13,8 +13,8 @@ extern crate alloc;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
-use rt::syscall::{self as sys, errno, Timespec};
 use rt::println;
+use rt::syscall::{self as sys, Timespec, errno};
 
 rt::entry!(main);
 
@@ -134,20 +134,23 @@ fn pipe() -> Check {
     sys::close(fds[0]);
     let status = wait(pid)?;
     let got = got?;
-    ensure(got == b"hello through a pipe" && status == 0,
-           || format!("read \"{}\", child ended with {}", rt::Lossy(&got),
-                      describe(status)))
+    ensure(got == b"hello through a pipe" && status == 0, || {
+        format!("read \"{}\", child ended with {}", rt::Lossy(&got), describe(status))
+    })
 }
 
 /// SIGKILL ends a child that is asleep in nanosleep.
 fn kill() -> Check {
-    let pid = spawn(|| loop {
-        sys::nanosleep(&Timespec { tv_sec: 1, tv_nsec: 0 }, None);
+    let pid = spawn(|| {
+        loop {
+            sys::nanosleep(&Timespec { tv_sec: 1, tv_nsec: 0 }, None);
+        }
     })?;
     let ret = sys::kill(pid, sys::signal::SIGKILL);
     let status = wait(pid)?;
-    ensure(ret == 0 && describe(status) == "signal 9",
-           || format!("kill returned {ret}, child ended with {}", describe(status)))
+    ensure(ret == 0 && describe(status) == "signal 9", || {
+        format!("kill returned {ret}, child ended with {}", describe(status))
+    })
 }
 
 /// A child redirects its stdout into a pipe with dup2 and execs this program again;
@@ -175,9 +178,9 @@ fn exec(args: rt::Args) -> Check {
     sys::close(fds[0]);
     let status = wait(pid)?;
     let got = got?;
-    ensure(got == b"exec child: argc 2\n" && status == 0,
-           || format!("read \"{}\", child ended with {}", rt::Lossy(&got),
-                      describe(status)))
+    ensure(got == b"exec child: argc 2\n" && status == 0, || {
+        format!("read \"{}\", child ended with {}", rt::Lossy(&got), describe(status))
+    })
 }
 
 /// With no children left, wait4 fails with ECHILD instead of blocking.

@@ -6,7 +6,7 @@
 #![no_main]
 
 use core::hint::black_box;
-use rt::syscall::{clock, clock_gettime, Timespec};
+use rt::syscall::{Timespec, clock, clock_gettime};
 use rt::{eprintln, println};
 
 rt::entry!(main);

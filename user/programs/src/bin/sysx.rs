@@ -15,7 +15,7 @@ use alloc::format;
 use alloc::string::String;
 use core::arch::asm;
 use rt::println;
-use rt::syscall::{self as sys, errno, mmap_flags as map, prot, Timespec, Timeval};
+use rt::syscall::{self as sys, Timespec, Timeval, errno, mmap_flags as map, prot};
 
 rt::entry!(main);
 
@@ -100,8 +100,9 @@ fn gettid() -> Check {
 fn ids() -> Check {
     let (uid, euid) = (sys::getuid(), sys::geteuid());
     let (gid, egid) = (sys::getgid(), sys::getegid());
-    ensure(uid >= 0 && uid == euid && gid >= 0 && gid == egid,
-           || format!("uid {uid} euid {euid} gid {gid} egid {egid}"))
+    ensure(uid >= 0 && uid == euid && gid >= 0 && gid == egid, || {
+        format!("uid {uid} euid {euid} gid {gid} egid {egid}")
+    })
 }
 
 fn uname() -> Check {
@@ -117,15 +118,13 @@ fn clock_monotonic() -> Check {
     let r1 = sys::clock_gettime(sys::clock::MONOTONIC, &mut t1);
     let r2 = sys::clock_gettime(sys::clock::MONOTONIC, &mut t2);
     ensure(r1 == 0 && r2 == 0, || format!("clock_gettime returned {r1}, {r2}"))?;
-    ensure((0..1_000_000_000).contains(&t1.tv_nsec) && t1 <= t2,
-           || format!("{t1:?} then {t2:?}"))
+    ensure((0..1_000_000_000).contains(&t1.tv_nsec) && t1 <= t2, || format!("{t1:?} then {t2:?}"))
 }
 
 fn gettimeofday() -> Check {
     let mut tv = Timeval::default();
     let ret = sys::gettimeofday(&mut tv);
-    ensure(ret == 0 && (0..1_000_000).contains(&tv.tv_usec),
-           || format!("gettimeofday returned {ret}, {tv:?}"))
+    ensure(ret == 0 && (0..1_000_000).contains(&tv.tv_usec), || format!("gettimeofday returned {ret}, {tv:?}"))
 }
 
 fn clock_invalid() -> Check {
@@ -157,9 +156,7 @@ fn brk() -> Check {
 fn mmap() -> Check {
     const LEN: usize = 3 * PAGE;
     // SAFETY: a fresh mapping where the kernel chooses cannot disturb our memory.
-    let addr = unsafe {
-        sys::mmap(0, LEN, prot::READ | prot::WRITE, map::PRIVATE | map::ANONYMOUS, -1, 0)
-    };
+    let addr = unsafe { sys::mmap(0, LEN, prot::READ | prot::WRITE, map::PRIVATE | map::ANONYMOUS, -1, 0) };
     ensure(addr > 0 && (addr as usize).is_multiple_of(PAGE), || format!("mmap returned {addr:#x}"))?;
     // SAFETY: the kernel just mapped LEN readable, writable bytes at addr.
     let mem = unsafe { core::slice::from_raw_parts_mut(addr as *mut u8, LEN) };
@@ -205,9 +202,7 @@ fn write_unmapped() -> Check {
 /// EFAULT. This check allows both and prints nothing that depends on which.
 fn write_partial_fault() -> Check {
     // SAFETY: a fresh two-page mapping where the kernel chooses.
-    let addr = unsafe {
-        sys::mmap(0, 2 * PAGE, prot::READ | prot::WRITE, map::PRIVATE | map::ANONYMOUS, -1, 0)
-    };
+    let addr = unsafe { sys::mmap(0, 2 * PAGE, prot::READ | prot::WRITE, map::PRIVATE | map::ANONYMOUS, -1, 0) };
     ensure(addr > 0, || format!("mmap returned {addr}"))?;
     let addr = addr as usize;
     // SAFETY: the second page is ours and not used by anything.
@@ -224,8 +219,9 @@ fn write_partial_fault() -> Check {
     sys::close(fds[1]);
     // SAFETY: the first page is not used again.
     unsafe { sys::munmap(addr, PAGE) };
-    ensure(ret == -errno::EFAULT || (0..=4).contains(&ret),
-           || format!("write across into an unmapped page returned {ret}"))
+    ensure(ret == -errno::EFAULT || (0..=4).contains(&ret), || {
+        format!("write across into an unmapped page returned {ret}")
+    })
 }
 
 /// read(2) into kernel memory must fail, even with data ready to be read.
