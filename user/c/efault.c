@@ -10,17 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/* The symbolic name of an errno value, for the few this test can meet. */
-static const char *errno_name(int e)
-{
-    switch (e) {
-    case EFAULT: return "EFAULT";
-    case EBADF:  return "EBADF";
-    case EINVAL: return "EINVAL";
-    case ENOSYS: return "ENOSYS";
-    default:     return "other";
-    }
-}
+#include "include/testlib.h"
 
 /* Make write(1, buf, 5) and print its result, and errno's name if it failed. */
 static void try_write(const char *what, const void *buf)
@@ -36,16 +26,6 @@ static void try_write(const char *what, const void *buf)
     fflush(stdout);
 }
 
-/* Print the result of a read or write `what` that returned `ret`. */
-static void report(const char *what, long ret)
-{
-    if (ret < 0)
-        printf("%s = %ld %s\n", what, ret, errno_name(errno));
-    else
-        printf("%s = %ld\n", what, ret);
-    fflush(stdout);
-}
-
 int main(void)
 {
     void *kernel = (void *)0xffffffff80000000UL;
@@ -57,12 +37,12 @@ int main(void)
     if (pipe(fds) != 0 || (path = open("/", O_PATH)) < 0)
         return 1;
     errno = 0;
-    report("read(pipe's write end, kernel, 5)", syscall(SYS_read, fds[1], kernel, 5));
+    show("read(pipe's write end, kernel, 5)", syscall(SYS_read, fds[1], kernel, 5));
     errno = 0;
-    report("write(pipe's read end, kernel, 5)", syscall(SYS_write, fds[0], kernel, 5));
+    show("write(pipe's read end, kernel, 5)", syscall(SYS_write, fds[0], kernel, 5));
     errno = 0;
-    report("read(O_PATH, kernel, 5)", syscall(SYS_read, path, kernel, 5));
+    show("read(O_PATH, kernel, 5)", syscall(SYS_read, path, kernel, 5));
     errno = 0;
-    report("write(O_PATH, kernel, 5)", syscall(SYS_write, path, kernel, 5));
+    show("write(O_PATH, kernel, 5)", syscall(SYS_write, path, kernel, 5));
     return 0;
 }

@@ -30,22 +30,6 @@ extern char **environ;
 
 static const char *self;
 
-static const char *errno_name(int e)
-{
-    switch (e) {
-    case 0:       return "no error";
-    case ENOENT:  return "ENOENT";
-    case ENOEXEC: return "ENOEXEC";
-    case EACCES:  return "EACCES";
-    case EFAULT:  return "EFAULT";
-    case ENOTDIR: return "ENOTDIR";
-    case E2BIG:   return "E2BIG";
-    case EBADF:   return "EBADF";
-    case ENAMETOOLONG: return "ENAMETOOLONG";
-    default:      return strerror(e);
-    }
-}
-
 static void wait_expect(pid_t pid, const char *what, int want_exit)
 {
     int status;

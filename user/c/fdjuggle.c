@@ -16,14 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Prints "what = result" or "what = -1 ENAME". */
-static void show(const char *what, long result)
-{
-    if (result >= 0)
-        printf("%s = %ld\n", what, result);
-    else
-        printf("%s = -1 %s\n", what, errno == EBADF ? "EBADF" : errno == EINVAL ? "EINVAL" : errno == EAGAIN ? "EAGAIN" : "other");
-}
+#include "include/testlib.h"
 
 /* Runs this program again (through /proc/self/exe) with `arguments`, with
  * stdout on `out` (if not -1); returns its exit status. */

@@ -23,37 +23,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "include/testlib.h"
+
 static const char *dir;
-
-/* The symbolic name of an errno value, for those this test can meet. */
-static const char *errno_name(int e)
-{
-    switch (e) {
-    case ENOENT: return "ENOENT";
-    case ENOTDIR: return "ENOTDIR";
-    case EISDIR: return "EISDIR";
-    case EEXIST: return "EEXIST";
-    case ENAMETOOLONG: return "ENAMETOOLONG";
-    case EBADF: return "EBADF";
-    case EINVAL: return "EINVAL";
-    case ESPIPE: return "ESPIPE";
-    case ERANGE: return "ERANGE";
-    case EACCES: return "EACCES";
-    case EFAULT: return "EFAULT";
-    case ELOOP: return "ELOOP";
-    case ENXIO: return "ENXIO";
-    default: return "other";
-    }
-}
-
-/* Prints "what = result" or "what = -1 ENAME". */
-static void show(const char *what, long result)
-{
-    if (result < 0)
-        printf("%s = -1 %s\n", what, errno_name(errno));
-    else
-        printf("%s = %ld\n", what, result);
-}
 
 /* DIR/name, in a static buffer (one at a time). */
 static const char *in_dir(const char *name)

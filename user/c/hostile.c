@@ -29,19 +29,6 @@
 
 #include "include/testlib.h"
 
-static const char *errno_name(int e)
-{
-    switch (e) {
-    case 0:            return "no error";
-    case EFAULT:       return "EFAULT";
-    case E2BIG:        return "E2BIG";
-    case EAGAIN:       return "EAGAIN";
-    case ENOMEM:       return "ENOMEM";
-    case ENAMETOOLONG: return "ENAMETOOLONG";
-    default:           return strerror(e);
-    }
-}
-
 static int wait_for(pid_t pid)
 {
     int status = -1;

@@ -40,41 +40,7 @@
 #define KERNEL ((void *)0xffffffff80000000UL)
 
 static char *page;     /* one mapped page; the page after it is unmapped */
-static char *unmapped; /* a page that was mapped and is no more */
-
-static const char *errno_name(int e)
-{
-    switch (e) {
-    case EFAULT: return "EFAULT";
-    case EINVAL: return "EINVAL";
-    case EBADF: return "EBADF";
-    case ENOSYS: return "ENOSYS";
-    case ENOMEM: return "ENOMEM";
-    case ERANGE: return "ERANGE";
-    case ENOTTY: return "ENOTTY";
-    case EAGAIN: return "EAGAIN";
-    case ECHILD: return "ECHILD";
-    case ENOENT: return "ENOENT";
-    case E2BIG: return "E2BIG";
-    case EPERM: return "EPERM";
-    case ESRCH: return "ESRCH";
-    case ENOTDIR: return "ENOTDIR";
-    case EISDIR: return "EISDIR";
-    case ESPIPE: return "ESPIPE";
-    case EMFILE: return "EMFILE";
-    case ENAMETOOLONG: return "ENAMETOOLONG";
-    case EINTR: return "EINTR";
-    case ENOEXEC: return "ENOEXEC";
-    case EACCES: return "EACCES";
-    default: {
-        static char text[32];
-        snprintf(text, sizeof text, "errno %d", e);
-        return text;
-    }
-    }
-}
-
-/* The result of a raw call as text: the errno's name, or the value. */
+static char *unmapped; /* The result of a raw call as text: the errno's name, or the value. */
 static const char *result(long r)
 {
     static char text[8][48];

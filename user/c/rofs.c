@@ -15,29 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char *errno_name(int e)
-{
-    switch (e) {
-    case EROFS: return "EROFS";
-    case ENOENT: return "ENOENT";
-    case ENOTDIR: return "ENOTDIR";
-    case EISDIR: return "EISDIR";
-    case EEXIST: return "EEXIST";
-    case EINVAL: return "EINVAL";
-    case ELOOP: return "ELOOP";
-    case EACCES: return "EACCES";
-    case EBADF: return "EBADF";
-    default: return "other";
-    }
-}
-
-static void show(const char *what, long result)
-{
-    if (result < 0)
-        printf("%s = -1 %s\n", what, errno_name(errno));
-    else
-        printf("%s = %ld\n", what, result);
-}
+#include "include/testlib.h"
 
 int main(int argc, char **argv)
 {

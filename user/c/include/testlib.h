@@ -66,6 +66,54 @@ static inline void report(const char *what, int ok)
         failures++;
 }
 
+/* The name of errno value `e` ("EFAULT"), "no error" for 0, else "errno N" (a
+ * static buffer: one at a time). */
+static inline const char *errno_name(int e)
+{
+    switch (e) {
+    case 0: return "no error";
+    case EPERM: return "EPERM";
+    case ENOENT: return "ENOENT";
+    case ESRCH: return "ESRCH";
+    case EINTR: return "EINTR";
+    case ENXIO: return "ENXIO";
+    case E2BIG: return "E2BIG";
+    case ENOEXEC: return "ENOEXEC";
+    case EBADF: return "EBADF";
+    case ECHILD: return "ECHILD";
+    case EAGAIN: return "EAGAIN";
+    case ENOMEM: return "ENOMEM";
+    case EACCES: return "EACCES";
+    case EFAULT: return "EFAULT";
+    case EEXIST: return "EEXIST";
+    case ENOTDIR: return "ENOTDIR";
+    case EISDIR: return "EISDIR";
+    case EINVAL: return "EINVAL";
+    case EMFILE: return "EMFILE";
+    case ENOTTY: return "ENOTTY";
+    case ESPIPE: return "ESPIPE";
+    case EROFS: return "EROFS";
+    case ERANGE: return "ERANGE";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
+    case ENOSYS: return "ENOSYS";
+    case ELOOP: return "ELOOP";
+    default: {
+        static char text[32];
+        snprintf(text, sizeof text, "errno %d", e);
+        return text;
+    }
+    }
+}
+
+/* Prints "what = result", or "what = -1 ENAME" for a failed call. */
+static inline void show(const char *what, long result)
+{
+    if (result < 0)
+        printf("%s = -1 %s\n", what, errno_name(errno));
+    else
+        printf("%s = %ld\n", what, result);
+}
+
 /* ---- Processes ---- */
 
 /* fork, with stdout flushed first (so that the child does not print the parent's
