@@ -389,10 +389,10 @@ static __attribute__((noinline)) void touch_stack(void)
         deep[i] = 0;
 }
 
-/* Forks as many children as it can, then kills and reaps them. */
-static void warm_up_fork_bomb(void)
+/* Forks children that pause for good until fork fails (errno says why) or 1024
+ * of them run; returns how many, their pids in `kids`. */
+static int fork_until_failure(pid_t kids[1024])
 {
-    static pid_t kids[1024];
     int n = 0;
     pid_t pid;
     while (n < 1024 && (pid = fork()) > 0)
@@ -400,6 +400,14 @@ static void warm_up_fork_bomb(void)
     if (pid == 0)
         for (;;)
             pause();
+    return n;
+}
+
+/* Forks as many children as it can, then kills and reaps them. */
+static void warm_up_fork_bomb(void)
+{
+    static pid_t kids[1024];
+    int n = fork_until_failure(kids);
     for (int i = 0; i < n; i++)
         kill(kids[i], SIGKILL);
     while (n-- > 0)
@@ -426,13 +434,7 @@ static void c_fork_bomb(void)
         close(report[0]);
         close(command[1]);
         static pid_t kids[1024];
-        int n = 0;
-        pid_t pid;
-        while (n < 1024 && (pid = fork()) > 0)
-            kids[n++] = pid;
-        if (pid == 0)
-            for (;;)
-                pause();
+        int n = fork_until_failure(kids);
         int e = errno;
         write(report[1], &e, sizeof e);
         char c;
