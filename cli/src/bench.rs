@@ -280,15 +280,7 @@ fn drive(mut command: Command, label: &str, timeout: Duration) -> RunResult {
     };
     let stdout = child.stdout.take().expect("piped");
     let mut stderr = child.stderr.take().expect("piped");
-    let (lines_tx, lines) = mpsc::channel::<String>();
-    let reader = thread::spawn(move || {
-        for line in BufReader::new(stdout).split(b'\n') {
-            let Ok(line) = line else { break };
-            if lines_tx.send(String::from_utf8_lossy(&line).into_owned()).is_err() {
-                break;
-            }
-        }
-    });
+    let (lines, reader) = line_reader(stdout);
     let errors = thread::spawn(move || {
         let mut text = Vec::new();
         let _ = stderr.read_to_end(&mut text);
@@ -788,6 +780,22 @@ fn utc_now() -> String {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rest / 3600, rest / 60 % 60, rest % 60)
+}
+
+/// The lines a child writes to `stdout` (a pipe), as they come, read by a thread of
+/// their own so that the caller can wait for them with a timeout; the thread ends with
+/// the pipe (or when the receiver is gone).
+pub(crate) fn line_reader(stdout: impl Read + Send + 'static) -> (mpsc::Receiver<String>, thread::JoinHandle<()>) {
+    let (lines_tx, lines) = mpsc::channel::<String>();
+    let reader = thread::spawn(move || {
+        for line in BufReader::new(stdout).split(b'\n') {
+            let Ok(line) = line else { break };
+            if lines_tx.send(String::from_utf8_lossy(&line).into_owned()).is_err() {
+                break;
+            }
+        }
+    });
+    (lines, reader)
 }
 
 #[cfg(test)]

@@ -11,11 +11,10 @@
 //! binary natively in its `print` mode: a worker's calls depend only on the seed,
 //! the worker and its generation).
 
-use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -238,15 +237,7 @@ fn fuzz(args: &FuzzArgs) -> Result<u8, String> {
         }
         String::from_utf8_lossy(&text).into_owned()
     });
-    let (lines_tx, lines) = mpsc::channel::<String>();
-    let reader = thread::spawn(move || {
-        for line in BufReader::new(stdout).split(b'\n') {
-            let Ok(line) = line else { break };
-            if lines_tx.send(String::from_utf8_lossy(&line).into_owned()).is_err() {
-                break;
-            }
-        }
-    });
+    let (lines, reader) = crate::bench::line_reader(stdout);
 
     let live = std::io::stdout().is_terminal();
     let mut observed = Observed::default();
