@@ -21,9 +21,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::SystemTime;
 
-/// The target the kernel and user workspaces name in their `.cargo/config.toml`.
-const TRIPLE: &str = "x86_64-unknown-linux-gnu";
-
 fn main() {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let root = manifest_dir.parent().expect("cli/ lives in the workspace root").to_path_buf();
@@ -129,7 +126,8 @@ fn leaks_into_nested_cargo(name: &str) -> bool {
         return true;
     }
     // Per-target flags given for the host build (`CARGO_TARGET_<TRIPLE>_RUSTFLAGS`,
-    // `..._LINKER`, `..._RUNNER`): the kernel uses the same triple but its own flags.
+    // `..._LINKER`, `..._RUNNER`): the user programs use the host's triple but their
+    // own flags.
     if let Some(rest) = name.strip_prefix("CARGO_TARGET_") {
         return rest.ends_with("_RUSTFLAGS") || rest.ends_with("_LINKER") || rest.ends_with("_RUNNER");
     }
@@ -158,16 +156,15 @@ fn cargo_build(cargo: &OsString, workspace: &Path, target_dir: &Path, what: &str
 /// workspace's `.cargo/config.toml` names a `[build] target`, else under `release`.
 fn release_dir(workspace: &Path, target_dir: &Path) -> PathBuf {
     let config = fs::read_to_string(workspace.join(".cargo/config.toml")).unwrap_or_default();
-    if names_build_target(&config) {
-        target_dir.join(TRIPLE).join("release")
-    } else {
-        target_dir.join("release")
+    match build_target(&config) {
+        Some(triple) => target_dir.join(triple).join("release"),
+        None => target_dir.join("release"),
     }
 }
 
-/// Whether a `.cargo/config.toml` sets `target` in its `[build]` table (a tiny TOML reader:
+/// The `target` a `.cargo/config.toml` sets in its `[build]` table (a tiny TOML reader:
 /// enough for `[build]\ntarget = "..."` and `build.target = "..."`).
-fn names_build_target(config: &str) -> bool {
+fn build_target(config: &str) -> Option<String> {
     let mut table = String::new();
     for line in config.lines() {
         let line = line.split('#').next().unwrap_or("").trim();
@@ -175,15 +172,15 @@ fn names_build_target(config: &str) -> bool {
             table = line.trim_matches(|c| c == '[' || c == ']').trim().to_string();
             continue;
         }
-        let Some((key, _)) = line.split_once('=') else {
+        let Some((key, value)) = line.split_once('=') else {
             continue;
         };
         let key = key.trim();
         if (table == "build" && key == "target") || (table.is_empty() && key == "build.target") {
-            return true;
+            return Some(value.trim().trim_matches('"').to_string());
         }
     }
-    false
+    None
 }
 
 /// `musl-gcc -static -O2 -o <out_dir>/NAME user/c/NAME.c` for every C program, when the
@@ -263,8 +260,15 @@ fn run(cmd: &mut Command, what: &str, shown: &str) -> Output {
     let output = cmd.output().unwrap_or_else(|e| fail(&format!("building {what}: cannot run `{shown}`: {e}")));
     if !output.status.success() {
         eprintln!("{}", String::from_utf8_lossy(&output.stdout));
-        eprintln!("{}", String::from_utf8_lossy(&output.stderr));
-        fail(&format!("building {what} failed ({}): `{shown}` (its output is above)", output.status));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        eprintln!("{stderr}");
+        // rustc's own note names the target; say how to get it.
+        let hint = if stderr.contains("target may not be installed") {
+            "; a Rust target is missing: `rustup target add x86_64-unknown-none` (the kernel's)"
+        } else {
+            ""
+        };
+        fail(&format!("building {what} failed ({}): `{shown}` (its output is above){hint}", output.status));
     }
     output
 }

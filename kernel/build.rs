@@ -3,8 +3,8 @@
 fn main() {
     let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
     println!("cargo:rerun-if-changed={dir}/linker.ld");
-    for arg in ["-nostartfiles", "-nostdlib", "-static", "-no-pie", "-Wl,--build-id=none"] {
+    for arg in ["--no-pie", "--build-id=none"] {
         println!("cargo:rustc-link-arg-bins={arg}");
     }
-    println!("cargo:rustc-link-arg-bins=-Wl,-T,{dir}/linker.ld");
+    println!("cargo:rustc-link-arg-bins=-T{dir}/linker.ld");
 }

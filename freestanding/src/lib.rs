@@ -1,6 +1,6 @@
 //! Symbols that precompiled `core`/`alloc` expect from libc or libgcc, for the two
-//! freestanding binaries we build against the `x86_64-unknown-linux-gnu` target:
-//! the kernel and the Rust user runtime. Shared here so neither keeps a copy.
+//! freestanding binaries: the kernel (target `x86_64-unknown-none`) and the Rust user
+//! runtime (`x86_64-unknown-linux-gnu`). Shared here so neither keeps a copy.
 //!
 //! The memory functions are written with string instructions (`rep movsq`/`movsb`,
 //! `rep stosq`/`stosb`) so LLVM cannot recognise a loop and turn it back into a call

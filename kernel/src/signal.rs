@@ -445,7 +445,7 @@ fn enter_handler(
         let state = process.signals.lock();
         (state.alt_stack, state.saved_mask.unwrap_or(state.blocked), state.last_trap)
     };
-    let image_size = (user.fpu.len() + xstate::MAGIC2_SIZE) as u64;
+    let image_size = (user.fpu().len() + xstate::MAGIC2_SIZE) as u64;
     let place = sigframe::place(user.frame.rsp, action.flags & SA_ONSTACK != 0, &alt_stack, image_size).ok_or(())?;
     let context = UContext {
         flags: UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS,
@@ -468,7 +468,7 @@ fn enter_handler(
     {
         let mut memory = process.memory.lock();
         let memory = memory.as_mut().ok_or(())?;
-        xstate::write_frame_image(user.fpu, fpu::components(), |offset, bytes| {
+        xstate::write_frame_image(user.fpu(), fpu::components(), |offset, bytes| {
             memory.write(place.fpstate + offset as u64, bytes)
         })
         .map_err(drop)?;
@@ -486,7 +486,7 @@ fn enter_handler(
     frame.rip = handler;
     frame.rsp = place.frame;
     frame.set_user_rflags(frame.rflags & !HANDLER_CLEARED_RFLAGS);
-    user.fpu.copy_from_slice(fpu::initial_state());
+    user.fpu().copy_from_slice(fpu::initial_state());
     let mut state = process.signals.lock();
     state.saved_mask = None;
     let mut blocked = state.blocked.union(action.mask);
@@ -522,8 +522,8 @@ pub fn sigreturn(process: &Process, user: &mut UserState) -> Result<u64, ()> {
         return Err(());
     }
     match saved.fpstate {
-        0 => user.fpu.copy_from_slice(fpu::initial_state()),
-        address => restore_xstate(process, address, user.fpu)?,
+        0 => user.fpu().copy_from_slice(fpu::initial_state()),
+        address => restore_xstate(process, address, user.fpu())?,
     }
     set_registers(user.frame, &saved.registers);
     user.frame.set_user_rflags(saved.registers.rflags);

@@ -110,12 +110,14 @@ fn fault(process: &Process, user: &mut UserState, exception: Exception) {
         }
         Exception::DivideError => (SigInfo::fault(SIGFPE, FPE_INTDIV, rip), 0, 0),
         Exception::X87Floating => {
-            let word = |at: usize| u16::from_le_bytes([user.fpu[at], user.fpu[at + 1]]);
+            let fpu = user.fpu();
+            let word = |at: usize| u16::from_le_bytes([fpu[at], fpu[at + 1]]);
             let (control, status) = (word(0), word(2));
             (SigInfo::fault(SIGFPE, fpe_code(Some((status, control)), 0), rip), 16, 0)
         }
         Exception::SimdFloating => {
-            let mxcsr = u32::from_le_bytes([user.fpu[24], user.fpu[25], user.fpu[26], user.fpu[27]]);
+            let fpu = user.fpu();
+            let mxcsr = u32::from_le_bytes([fpu[24], fpu[25], fpu[26], fpu[27]]);
             (SigInfo::fault(SIGFPE, fpe_code(None, mxcsr), rip), 19, 0)
         }
         Exception::Debug => (SigInfo::fault(SIGTRAP, TRAP_TRACE, rip), 1, 0),

@@ -151,11 +151,11 @@ pub fn free_count() -> usize {
 }
 
 /// Fills a frame with zeros: 32 bytes per store with AVX when the CPU has it (the
-/// user's vector registers are saved on every kernel entry, so the kernel may use
-/// them), else 8 with `rep stosq`. Under `-icount` every store, or every iteration
+/// program's vector registers are saved first: `fpu::borrow_vector_registers`),
+/// else 8 with `rep stosq`. Under `-icount` every store, or every iteration
 /// of a string instruction, counts, so wide stores matter.
 pub fn zero(frame: Frame) {
-    if fpu::avx_enabled() {
+    if fpu::borrow_vector_registers() {
         // SAFETY: the frame is a whole, 32-byte aligned page of RAM owned by the
         // caller, reached through the direct map; AVX is enabled (XCR0); ymm0 is
         // declared clobbered (the kernel keeps nothing in the upper halves).
@@ -198,7 +198,7 @@ pub fn copy(from: Frame, to: Frame) {
 }
 
 /// Copies `length` bytes from `from` to `to`, 128 a step with AVX when the CPU has
-/// it (the user's vector registers are saved on every kernel entry), the rest with
+/// it (the program's vector registers are saved first), the rest with
 /// memcpy. Under `-icount` every step of memcpy's `rep movsq` counts, so a 4 KiB
 /// page is 512 of them against 32 loops of 12 instructions here. For page copies
 /// and long copies to or from user memory (`AddressSpace`).
@@ -210,7 +210,7 @@ pub fn copy(from: Frame, to: Frame) {
 #[inline(never)]
 pub unsafe fn copy_wide(mut from: *const u8, mut to: *mut u8, length: usize) {
     let mut rest = length;
-    if fpu::avx_enabled() && length >= 128 {
+    if length >= 128 && fpu::borrow_vector_registers() {
         // SAFETY: the caller's promise covers the `length / 128 * 128` bytes
         // copied here; AVX is enabled (XCR0) and the registers used are declared
         // clobbered.

@@ -57,10 +57,17 @@ pub struct KernelStack {
 /// process's own kernel thread holds it (it is handed out once).
 pub struct UserState<'a> {
     pub frame: &'a mut TrapFrame,
-    pub fpu: &'a mut [u8],
+    fpu: &'a mut [u8],
 }
 
 impl UserState<'_> {
+    /// The program's FPU state, in its save area (saved there first if it was still
+    /// live in the registers: see `fpu`). A change reaches the program when it returns.
+    pub fn fpu(&mut self) -> &mut [u8] {
+        fpu::save_live();
+        self.fpu
+    }
+
     /// The same state, lent for a shorter while (to a system call's context).
     pub fn reborrow(&mut self) -> UserState<'_> {
         UserState { frame: &mut *self.frame, fpu: &mut *self.fpu }

@@ -123,7 +123,7 @@ pub fn replace_image(process: &Process, user: &mut UserState, mut image: Image) 
         process.stats.record_peak(&old);
     }
     *user.frame = TrapFrame::new_user(image.entry, image.stack_pointer);
-    user.fpu.copy_from_slice(fpu::initial_state());
+    user.fpu().copy_from_slice(fpu::initial_state());
     process.fs_base.store(0, core::sync::atomic::Ordering::Relaxed);
     process.gs_base.store(0, core::sync::atomic::Ordering::Relaxed);
     tls::set_user_tls(0, 0);

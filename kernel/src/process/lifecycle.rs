@@ -20,7 +20,7 @@ use kernel_core::record::Record;
 /// Creates a child that is a copy of `parent` (fork): its memory shared
 /// copy-on-write, its descriptors duplicated, its registers the parent's except
 /// that the system call returns 0 in the child. Returns the child.
-pub fn fork(parent: &Process, user: &UserState) -> Result<Arc<Process>, i64> {
+pub fn fork(parent: &Process, user: &mut UserState) -> Result<Arc<Process>, i64> {
     release_detached();
     if super::count() >= super::MAX_PROCESSES {
         // Children that only wait for the CPU to exit hold slots (a parent that
@@ -43,7 +43,7 @@ pub fn fork(parent: &Process, user: &UserState) -> Result<Arc<Process>, i64> {
         files: parent.files.lock().clone(),
         signals: parent.signals.lock().for_child(),
         frame: &frame,
-        fpu_state: user.fpu,
+        fpu_state: user.fpu(),
         fs_base: parent.fs_base.load(Ordering::Relaxed),
         gs_base: parent.gs_base.load(Ordering::Relaxed),
     };

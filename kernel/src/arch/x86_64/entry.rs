@@ -4,8 +4,9 @@
 //! process's trap frame (at the top of its kernel stack) and drops to ring 3 with
 //! SYSRET or IRETQ. It "returns" only when the program traps back in, by SYSCALL,
 //! an exception or an interrupt: the entry code pushes the user registers into that
-//! same trap frame, saves the user's FPU/SSE/AVX state, switches back to the kernel
-//! stack pointer `enter_user` left behind, and returns *why* as a `ReturnReason`.
+//! same trap frame, saves the user's FPU/SSE/AVX state (but on the system call fast
+//! path: see `fpu`), switches back to the kernel stack pointer `enter_user` left
+//! behind, and returns *why* as a `ReturnReason`.
 //!
 //! Kernel stack of a process, top down:
 //!   [StackHeader] [TrapFrame: user registers] [FPU save area] [kernel frames ... enter_user]
@@ -65,13 +66,13 @@ global_asm!(
     .endm
 
     /* The program's FPU/SSE/AVX state to this CPU's FPU area (every component the
-       CPU enables), then the kernel's own MXCSR: clobbers rdi, rax, rdx. */
+       CPU enables), noted in the per-CPU flag (see fpu.rs): clobbers rdi, rax, rdx. */
     .macro save_user_fpu
     mov %gs:{fpu_area}, %rdi
     mov $-1, %eax
     mov $-1, %edx
     xsave64 (%rdi)
-    ldmxcsr kernel_mxcsr(%rip)
+    movb $1, %gs:{fpu_saved}
     .endm
     /* And back, through the scratch register given: clobbers it, rax, rdx. */
     .macro restore_user_fpu scratch
@@ -79,19 +80,16 @@ global_asm!(
     mov $-1, %eax
     mov $-1, %edx
     xrstor64 (\scratch)
+    movb $0, %gs:{fpu_saved}
     .endm
-
-    .section .rodata
-    .balign 4
-kernel_mxcsr:
-    .long 0x1f80                 /* all SSE exceptions masked, round to nearest */
 
     .section .text.entry, "ax"
 
     /* SYSCALL: rcx = user rip, r11 = user rflags, rsp still the user's; interrupts
        are off (FMASK). The fast path: save only what the kernel's Rust code may
-       clobber (the caller-saved registers; it preserves the callee-saved ones), call
-       the handler the serve loop registered, and SYSRET straight back. */
+       clobber (the caller-saved general registers; it preserves the callee-saved
+       ones, and never touches the vector registers), call the handler the serve loop
+       registered, and SYSRET straight back. */
     .global syscall_entry
 syscall_entry:
     swapgs
@@ -108,7 +106,6 @@ syscall_entry:
     mov %r10, {f_r10}(%rsp)
     mov %r8, {f_r8}(%rsp)
     mov %r9, {f_r9}(%rsp)
-    save_user_fpu
     /* The handler runs below the serve loop's frames (the resume rsp is 16-byte
        aligned, as a call needs); the handler holds the frame. */
     mov {h_handler}(%rsp), %rdi
@@ -118,7 +115,9 @@ syscall_entry:
     mov %gs:{trap_frame}, %rsp
     test %al, %al
     jnz syscall_slow_return
-    restore_user_fpu %rdi
+    cmpb $0, %gs:{fpu_saved}
+    jne syscall_reload_fpu
+syscall_sysret:
     mov {f_rax}(%rsp), %rax
     mov {f_rdi}(%rsp), %rdi
     mov {f_rsi}(%rsp), %rsi
@@ -131,6 +130,10 @@ syscall_entry:
     mov {f_rsp}(%rsp), %rsp
     swapgs
     sysretq
+    /* The handler gave the vector registers away (it blocked, or copied with AVX). */
+syscall_reload_fpu:
+    restore_user_fpu %rdi
+    jmp syscall_sysret
 
     /* The handler asked for the full path: complete the frame (the callee-saved
        registers still hold the program's values), note whether the call was already
@@ -147,12 +150,13 @@ syscall_slow_return:
     mov {f_rflags}(%rsp), %rcx
     mov %rcx, {f_r11}(%rsp)
     movq $0, {f_error}(%rsp)
-    cmp ${exit_defer}, %al
-    je 1f
     movq ${served_vector}, {f_vector}(%rsp)
-    jmp resume_kernel
-1:
+    cmp ${exit_defer}, %al
+    jne 1f
     movq ${syscall_vector}, {f_vector}(%rsp)
+1:
+    cmpb $0, %gs:{fpu_saved}
+    je arrived_from_user         /* still live: save it, as every full path does */
     jmp resume_kernel
 
     /* Every IDT stub jumps here with [rsp] = vector, error code, then the CPU's frame. */
@@ -223,6 +227,7 @@ trap_in_kernel:
     "#,
     user_rsp = const percpu::OFFSET_USER_RSP_SCRATCH,
     fpu_area = const percpu::OFFSET_FPU_AREA,
+    fpu_saved = const percpu::OFFSET_FPU_SAVED,
     h_resume = const TRAP_FRAME_SIZE as usize + offset_of!(StackHeader, resume_rsp),
     h_handler = const TRAP_FRAME_SIZE as usize + offset_of!(StackHeader, handler),
     h_shim = const TRAP_FRAME_SIZE as usize + offset_of!(StackHeader, shim),

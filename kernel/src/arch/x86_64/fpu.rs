@@ -1,13 +1,24 @@
-//! The program's FPU/SSE/AVX registers. The kernel uses SSE itself (precompiled
-//! `core` does), so the entry code saves the user's state with XSAVE on every entry
-//! and restores it with XRSTOR on every return; each process has its own save area
-//! on its kernel stack, so a context switch needs nothing more.
+//! The program's FPU/SSE/AVX registers. The kernel is built soft-float (target
+//! x86_64-unknown-none): its code never touches these registers, so a system call
+//! served on the fast path leaves them live, untouched, as Linux does. They go to the
+//! process's save area (XSAVE; one per process, on its kernel stack) only when
+//! something needs them there:
+//! - every other entry from user mode (interrupts, exceptions, and system calls that
+//!   take the full path), which may inspect or rewrite the state (signals, exec,
+//!   fork, fault reports);
+//! - a context switch (`save_live`), before another program's state is loaded;
+//! - the kernel's own AVX copies (`borrow_vector_registers`).
+//!
+//! Invariant: while the kernel runs, the per-CPU "saved" flag says where the running
+//! program's state is: clear, in the registers; set, in its area, and the way back to
+//! user mode reloads it (XRSTOR) from there.
 
 use core::arch::asm;
 use core::arch::x86_64::__cpuid_count;
 use spin::Once;
 
 use super::cpu;
+use super::percpu::PerCpu;
 
 /// XCR0 components enabled for programs: x87, SSE, AVX, and AVX-512 when present
 /// (opmask, upper ZMM halves, ZMM16-31). Glibc and musl read XCR0 to pick code paths.
@@ -58,10 +69,33 @@ pub fn init() {
     });
 }
 
-/// Whether AVX is usable (enabled in XCR0): the kernel may then use the ymm
-/// registers, whose user values the entry code has saved.
-pub fn avx_enabled() -> bool {
-    LAYOUT.get().is_some_and(|layout| layout.components & 0b100 != 0)
+/// Saves the running program's FPU state to its area if it is still live in the
+/// registers (a fast-path system call), so that the registers are free and the area
+/// is the state. The way back to user mode then reloads it.
+pub fn save_live() {
+    let cpu = PerCpu::this();
+    if cpu.fpu_saved() {
+        return;
+    }
+    // SAFETY: the flag is clear only between a fast-path SYSCALL and its return, when
+    // the per-CPU area is the running process's (64-byte aligned, `area_size` bytes
+    // on its kernel stack) and the registers hold that program's state.
+    unsafe {
+        asm!("xsave64 [{area}]", area = in(reg) cpu.fpu_area(), in("eax") u32::MAX, in("edx") u32::MAX,
+             options(nostack));
+    }
+    cpu.set_fpu_saved();
+}
+
+/// Lends the vector registers to the kernel's own copies: true, with the program's
+/// state saved (`save_live`), when AVX is enabled (XCR0); false, touching nothing,
+/// when it is not (or before `init`).
+pub fn borrow_vector_registers() -> bool {
+    let avx = LAYOUT.get().is_some_and(|layout| layout.components & 0b100 != 0);
+    if avx {
+        save_live();
+    }
+    avx
 }
 
 /// Size in bytes of one process's save area.

@@ -30,6 +30,9 @@ pub struct PerCpu {
     trap_frame: Cell<u64>,
     /// The running process's FPU/SSE/AVX save area (on its kernel stack).
     fpu_area: Cell<u64>,
+    /// 1 when the running program's FPU state is in `fpu_area` (and must be reloaded
+    /// before it runs again), 0 while it is live in the registers (see `fpu`).
+    fpu_saved: Cell<u8>,
     /// This structure's own address, so `PerCpu::this` is one load.
     self_address: Cell<u64>,
     /// The user FS and GS bases loaded in the MSRs now (see `tls::set_user_tls`).
@@ -47,6 +50,7 @@ pub struct PerCpu {
 pub const OFFSET_USER_RSP_SCRATCH: usize = offset_of!(PerCpu, user_rsp_scratch);
 pub const OFFSET_TRAP_FRAME: usize = offset_of!(PerCpu, trap_frame);
 pub const OFFSET_FPU_AREA: usize = offset_of!(PerCpu, fpu_area);
+pub const OFFSET_FPU_SAVED: usize = offset_of!(PerCpu, fpu_saved);
 const OFFSET_SELF_ADDRESS: usize = offset_of!(PerCpu, self_address);
 
 // SAFETY: each PerCpu is used only by its own CPU, with interrupts off in the kernel,
@@ -57,6 +61,7 @@ static BOOT_CPU: PerCpu = PerCpu {
     user_rsp_scratch: Cell::new(0),
     trap_frame: Cell::new(0),
     fpu_area: Cell::new(0),
+    fpu_saved: Cell::new(1),
     self_address: Cell::new(0),
     user_fs_base: Cell::new(0),
     user_gs_base: Cell::new(0),
@@ -101,12 +106,32 @@ impl PerCpu {
         self.trap_frame.get()
     }
 
+    /// Where the running process's FPU state is saved.
+    pub fn fpu_area(&self) -> u64 {
+        self.fpu_area.get()
+    }
+
+    /// Whether the running program's FPU state is in its area (not live).
+    pub fn fpu_saved(&self) -> bool {
+        self.fpu_saved.get() != 0
+    }
+
+    /// Records that the running program's FPU state was just saved to its area.
+    pub fn set_fpu_saved(&self) {
+        self.fpu_saved.set(1);
+    }
+
     /// Points the CPU at the kernel stack and FPU area of the process about to run:
     /// interrupts from ring 3 (TSS.RSP0) and SYSCALL (the entry code) will push its
     /// trap frame just below `frame_end`, and its FPU state goes to `fpu_area`. The
     /// entry code finds the rest (where its kernel thread resumes, its system-call
     /// handler) in the header above the frame.
+    ///
+    /// The outgoing program's FPU state, if still live (a fast-path system call that
+    /// blocks), goes to its own area first: the way back to user mode loads from
+    /// `fpu_area`, which is about to name the next process's.
     pub fn set_user_context(&self, frame_end: u64, fpu_area: u64) {
+        super::fpu::save_live();
         self.trap_frame.set(frame_end - super::frame::TRAP_FRAME_SIZE);
         self.fpu_area.set(fpu_area);
         // Kernel stacks are canonical by construction: truncating costs no check on
