@@ -18,7 +18,7 @@ mod time;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use crate::arch::x86_64::entry::{SyscallExit, SystemCallHandler};
+use crate::arch::x86_64::entry::{SyscallExit, SystemCallEntry, SystemCallHandler, SYSCALL_TABLE_SIZE};
 use crate::arch::x86_64::frame::TrapFrame;
 use crate::mm::address_space::{AddressSpace, StringFault};
 use crate::mm::kstack::UserState;
@@ -37,105 +37,121 @@ pub struct Context<'a, 'u> {
 /// A handler: the six argument registers in, the result or a (positive) errno out.
 type Handler = fn(&mut Context, &[u64; 6]) -> Result<u64, i64>;
 
-/// Every implemented call. Keep sorted by number.
-const HANDLERS: &[(usize, Handler)] = &[
-    (sysno::READ, io::read),
-    (sysno::WRITE, io::write),
-    (sysno::OPEN, fs::open),
-    (sysno::CLOSE, io::close),
-    (sysno::STAT, fs::stat),
-    (sysno::FSTAT, fs::fstat),
-    (sysno::LSTAT, fs::lstat),
-    (sysno::POLL, poll::poll),
-    (sysno::LSEEK, io::lseek),
-    (sysno::MMAP, memory::mmap),
-    (sysno::MPROTECT, memory::mprotect),
-    (sysno::MUNMAP, memory::munmap),
-    (sysno::BRK, memory::brk),
-    (sysno::RT_SIGACTION, signal::rt_sigaction),
-    (sysno::RT_SIGPROCMASK, signal::rt_sigprocmask),
-    (sysno::RT_SIGRETURN, signal::rt_sigreturn),
-    (sysno::IOCTL, io::ioctl),
-    (sysno::PREAD64, io::pread64),
-    (sysno::READV, io::readv),
-    (sysno::WRITEV, io::writev),
-    (sysno::ACCESS, fs::access),
-    (sysno::PIPE, io::pipe),
-    (sysno::SELECT, poll::select),
-    (sysno::SCHED_YIELD, process::sched_yield),
-    (sysno::DUP, io::dup),
-    (sysno::DUP2, io::dup2),
-    (sysno::PAUSE, signal::pause),
-    (sysno::NANOSLEEP, time::nanosleep),
-    (sysno::GETPID, process::getpid),
-    (sysno::SENDFILE, io::sendfile),
-    (sysno::CLONE, process::clone),
-    (sysno::FORK, process::fork),
-    (sysno::VFORK, process::vfork),
-    (sysno::EXECVE, process::execve),
-    (sysno::EXIT, process::exit),
-    (sysno::WAIT4, process::wait4),
-    (sysno::KILL, process::kill),
-    (sysno::UNAME, info::uname),
-    (sysno::FCNTL, io::fcntl),
-    (sysno::GETCWD, fs::getcwd),
-    (sysno::CHDIR, fs::chdir),
-    (sysno::FCHDIR, fs::fchdir),
-    (sysno::READLINK, fs::readlink),
-    (sysno::UMASK, resource::umask),
-    (sysno::GETTIMEOFDAY, time::gettimeofday),
-    (sysno::GETRLIMIT, resource::getrlimit),
-    (sysno::GETRUSAGE, resource::getrusage),
-    (sysno::SYSINFO, info::sysinfo),
-    (sysno::TIMES, resource::times),
-    (sysno::GETUID, info::getuid),
-    (sysno::GETGID, info::getuid),
-    (sysno::GETEUID, info::getuid),
-    (sysno::GETEGID, info::getuid),
-    (sysno::SETPGID, group::setpgid),
-    (sysno::GETPPID, process::getppid),
-    (sysno::GETPGRP, group::getpgrp),
-    (sysno::SETSID, group::setsid),
-    (sysno::GETPGID, group::getpgid),
-    (sysno::GETSID, group::getsid),
-    (sysno::RT_SIGPENDING, signal::rt_sigpending),
-    (sysno::RT_SIGTIMEDWAIT, signal::rt_sigtimedwait),
-    (sysno::RT_SIGQUEUEINFO, signal::rt_sigqueueinfo),
-    (sysno::RT_SIGSUSPEND, signal::rt_sigsuspend),
-    (sysno::SIGALTSTACK, signal::sigaltstack),
-    (sysno::GETPRIORITY, priority::getpriority),
-    (sysno::SETPRIORITY, priority::setpriority),
-    (sysno::PRCTL, process::prctl),
-    (sysno::ARCH_PRCTL, process::arch_prctl),
-    (sysno::SETRLIMIT, resource::setrlimit),
-    (sysno::GETTID, process::getpid),
-    (sysno::TKILL, signal::tkill),
-    (sysno::TIME, time::time),
-    (sysno::SCHED_SETAFFINITY, resource::sched_setaffinity),
-    (sysno::SCHED_GETAFFINITY, resource::sched_getaffinity),
-    (sysno::GETDENTS64, fs::getdents64),
-    (sysno::SET_TID_ADDRESS, process::set_tid_address),
-    (sysno::RESTART_SYSCALL, time::restart_syscall),
-    (sysno::CLOCK_GETTIME, time::clock_gettime),
-    (sysno::CLOCK_GETRES, time::clock_getres),
-    (sysno::CLOCK_NANOSLEEP, time::clock_nanosleep),
-    (sysno::EXIT_GROUP, process::exit),
-    (sysno::TGKILL, signal::tgkill),
-    (sysno::OPENAT, fs::openat),
-    (sysno::NEWFSTATAT, fs::newfstatat),
-    (sysno::READLINKAT, fs::readlinkat),
-    (sysno::FACCESSAT, fs::faccessat),
-    (sysno::PSELECT6, poll::pselect6),
-    (sysno::PPOLL, poll::ppoll),
-    (sysno::DUP3, io::dup3),
-    (sysno::PIPE2, io::pipe2),
-    (sysno::PRLIMIT64, resource::prlimit64),
-    (sysno::GETRANDOM, info::getrandom),
-    (sysno::FACCESSAT2, fs::faccessat2),
-];
+/// Defines `HANDLERS`, every implemented call by number (keep sorted), and
+/// `FAST_ENTRIES`, the same calls as fast-path table entries: each entry is its own
+/// function with its handler inlined or called directly, so a call on the fast path
+/// costs the entry code's one indirect call.
+macro_rules! system_calls {
+    ($($number:ident => $handler:path,)*) => {
+        const HANDLERS: &[(usize, Handler)] = &[$((sysno::$number, $handler),)*];
+        const FAST_ENTRIES: &[(usize, FastEntry)] = &[$((sysno::$number, {
+            extern "C" fn entry(path: &mut FastPath) -> SyscallExit {
+                path.serve($handler)
+            }
+            entry
+        }),)*];
+    };
+}
 
-/// Table size: every x86_64 number fits (the highest is in the 460s).
-const TABLE_SIZE: usize = 512;
+system_calls! {
+    READ => io::read,
+    WRITE => io::write,
+    OPEN => fs::open,
+    CLOSE => io::close,
+    STAT => fs::stat,
+    FSTAT => fs::fstat,
+    LSTAT => fs::lstat,
+    POLL => poll::poll,
+    LSEEK => io::lseek,
+    MMAP => memory::mmap,
+    MPROTECT => memory::mprotect,
+    MUNMAP => memory::munmap,
+    BRK => memory::brk,
+    RT_SIGACTION => signal::rt_sigaction,
+    RT_SIGPROCMASK => signal::rt_sigprocmask,
+    RT_SIGRETURN => signal::rt_sigreturn,
+    IOCTL => io::ioctl,
+    PREAD64 => io::pread64,
+    READV => io::readv,
+    WRITEV => io::writev,
+    ACCESS => fs::access,
+    PIPE => io::pipe,
+    SELECT => poll::select,
+    SCHED_YIELD => process::sched_yield,
+    DUP => io::dup,
+    DUP2 => io::dup2,
+    PAUSE => signal::pause,
+    NANOSLEEP => time::nanosleep,
+    GETPID => process::getpid,
+    SENDFILE => io::sendfile,
+    CLONE => process::clone,
+    FORK => process::fork,
+    VFORK => process::vfork,
+    EXECVE => process::execve,
+    EXIT => process::exit,
+    WAIT4 => process::wait4,
+    KILL => process::kill,
+    UNAME => info::uname,
+    FCNTL => io::fcntl,
+    GETCWD => fs::getcwd,
+    CHDIR => fs::chdir,
+    FCHDIR => fs::fchdir,
+    READLINK => fs::readlink,
+    UMASK => resource::umask,
+    GETTIMEOFDAY => time::gettimeofday,
+    GETRLIMIT => resource::getrlimit,
+    GETRUSAGE => resource::getrusage,
+    SYSINFO => info::sysinfo,
+    TIMES => resource::times,
+    GETUID => info::getuid,
+    GETGID => info::getuid,
+    GETEUID => info::getuid,
+    GETEGID => info::getuid,
+    SETPGID => group::setpgid,
+    GETPPID => process::getppid,
+    GETPGRP => group::getpgrp,
+    SETSID => group::setsid,
+    GETPGID => group::getpgid,
+    GETSID => group::getsid,
+    RT_SIGPENDING => signal::rt_sigpending,
+    RT_SIGTIMEDWAIT => signal::rt_sigtimedwait,
+    RT_SIGQUEUEINFO => signal::rt_sigqueueinfo,
+    RT_SIGSUSPEND => signal::rt_sigsuspend,
+    SIGALTSTACK => signal::sigaltstack,
+    GETPRIORITY => priority::getpriority,
+    SETPRIORITY => priority::setpriority,
+    PRCTL => process::prctl,
+    ARCH_PRCTL => process::arch_prctl,
+    SETRLIMIT => resource::setrlimit,
+    GETTID => process::getpid,
+    TKILL => signal::tkill,
+    TIME => time::time,
+    SCHED_SETAFFINITY => resource::sched_setaffinity,
+    SCHED_GETAFFINITY => resource::sched_getaffinity,
+    GETDENTS64 => fs::getdents64,
+    SET_TID_ADDRESS => process::set_tid_address,
+    RESTART_SYSCALL => time::restart_syscall,
+    CLOCK_GETTIME => time::clock_gettime,
+    CLOCK_GETRES => time::clock_getres,
+    CLOCK_NANOSLEEP => time::clock_nanosleep,
+    EXIT_GROUP => process::exit,
+    TGKILL => signal::tgkill,
+    OPENAT => fs::openat,
+    NEWFSTATAT => fs::newfstatat,
+    READLINKAT => fs::readlinkat,
+    FACCESSAT => fs::faccessat,
+    PSELECT6 => poll::pselect6,
+    PPOLL => poll::ppoll,
+    DUP3 => io::dup3,
+    PIPE2 => io::pipe2,
+    PRLIMIT64 => resource::prlimit64,
+    GETRANDOM => info::getrandom,
+    FACCESSAT2 => fs::faccessat2,
+}
+
+/// Table size: every x86_64 number fits (the highest is in the 460s), and the last
+/// entry is free for the numbers past the end (see `SystemCallEntry`).
+const TABLE_SIZE: usize = SYSCALL_TABLE_SIZE;
 
 /// The table indexed by number, built at compile time from `HANDLERS` (which must
 /// be strictly sorted: a duplicate or misplaced entry fails the build).
@@ -162,7 +178,43 @@ static TABLE: [Entry; TABLE_SIZE] = {
         assert!(implemented[SUPPORT[index].0], "a call in SUPPORT has no handler");
         index += 1;
     }
+    assert!(!implemented[TABLE_SIZE - 1], "the last number serves those past the table: it must have no call");
     table
+};
+
+/// A fast-path table entry (`SystemCallEntry` of `FastPath`, for any lifetimes).
+type FastEntry = for<'r, 'a, 'u> extern "C" fn(&'r mut FastPath<'a, 'u>) -> SyscallExit;
+
+/// The fast path's table: `FAST_ENTRIES` by number, `Defer` for the calls that need
+/// the full frame, -ENOSYS for the rest. Same order of checks as `TABLE`.
+static FAST_TABLE: [FastEntry; TABLE_SIZE] = {
+    extern "C" fn unknown(path: &mut FastPath) -> SyscallExit {
+        path.serve(not_implemented)
+    }
+    extern "C" fn defer(_: &mut FastPath) -> SyscallExit {
+        SyscallExit::Defer
+    }
+    let mut table = [unknown as FastEntry; TABLE_SIZE];
+    let mut index = 0;
+    while index < FAST_ENTRIES.len() {
+        table[FAST_ENTRIES[index].0] = FAST_ENTRIES[index].1;
+        index += 1;
+    }
+    let mut index = 0;
+    while index < FULL_FRAME.len() {
+        table[FULL_FRAME[index]] = defer;
+        index += 1;
+    }
+    table
+};
+
+/// The fast path's table with tracing on: every number through the recorded
+/// dispatch (tracing is switched on at boot, before any program runs).
+static TRACED_TABLE: [FastEntry; TABLE_SIZE] = {
+    extern "C" fn traced(path: &mut FastPath) -> SyscallExit {
+        path.serve_traced()
+    }
+    [traced; TABLE_SIZE]
 };
 
 /// What the table knows of one number.
@@ -205,35 +257,45 @@ impl SystemCallHandler for FastPath<'_, '_> {
         self.0.user.frame
     }
 
-    fn system_call(&mut self) -> SyscallExit {
-        let entry = Entry::of(self.0.user.frame.rax);
-        if entry.full_frame {
-            return SyscallExit::Defer;
-        }
+    fn table(&self) -> &[SystemCallEntry<Self>; SYSCALL_TABLE_SIZE] {
         if crate::trace::enabled() {
-            return self.system_call_traced();
-        }
-        serve(&mut self.0, entry);
-        if self.0.process.needs_attention() {
-            SyscallExit::Finish
+            &TRACED_TABLE
         } else {
-            SyscallExit::Resume
+            &FAST_TABLE
         }
     }
 }
 
 impl FastPath<'_, '_> {
-    /// `system_call` with tracing on: the same, recorded. Kept out of line so the
-    /// usual path stays short.
-    #[cold]
-    #[inline(never)]
-    fn system_call_traced(&mut self) -> SyscallExit {
-        dispatch_recorded(&mut self.0, true);
-        if self.0.process.needs_attention() {
-            return SyscallExit::Finish;
+    /// Serves the call with `handler`, and says whether the program may go straight
+    /// back. Inlined into every table entry, where `handler` is a constant.
+    #[inline(always)]
+    fn serve(&mut self, handler: Handler) -> SyscallExit {
+        serve(&mut self.0, handler);
+        self.exit()
+    }
+
+    /// `serve` of whatever the number is, recorded in the trace.
+    fn serve_traced(&mut self) -> SyscallExit {
+        if Entry::of(self.0.user.frame.rax).full_frame {
+            return SyscallExit::Defer;
         }
-        crate::trace::record(self.0.process.pid, || What::TrapExit);
-        SyscallExit::Resume
+        dispatch_recorded(&mut self.0, true);
+        let exit = self.exit();
+        if exit == SyscallExit::Resume {
+            crate::trace::record(self.0.process.pid, || What::TrapExit);
+        }
+        exit
+    }
+
+    /// Straight back with SYSRET, unless the kernel must act first (a signal, an exit).
+    #[inline(always)]
+    fn exit(&self) -> SyscallExit {
+        if self.0.process.needs_attention() {
+            SyscallExit::Finish
+        } else {
+            SyscallExit::Resume
+        }
     }
 }
 
@@ -260,17 +322,18 @@ pub fn dispatch_recorded(context: &mut Context, tracing: bool) {
 
 /// Serves the system call in the caller's registers; the result goes in rax.
 pub fn dispatch(context: &mut Context) {
-    serve(context, Entry::of(context.user.frame.rax));
+    serve(context, Entry::of(context.user.frame.rax).handler);
 }
 
-/// Runs the handler of `entry` on the caller's registers; the result goes in rax.
-fn serve(context: &mut Context, entry: Entry) {
+/// Runs `handler` on the caller's registers; the result goes in rax.
+#[inline(always)]
+fn serve(context: &mut Context, handler: Handler) {
     Stats::add(&context.process.stats.system_calls, 1);
     let (number, arguments) = context.user.frame.syscall_args();
     // A copy (the adjacent registers make it three vector moves): handlers such as
     // execve and sigreturn rewrite the frame the arguments came from.
     let arguments = *arguments;
-    let result = (entry.handler)(context, &arguments);
+    let result = handler(context, &arguments);
     context.user.frame.rax = match result {
         Ok(value) => value,
         Err(errno) => failed(context.process, number, errno),

@@ -88,8 +88,8 @@ global_asm!(
     /* SYSCALL: rcx = user rip, r11 = user rflags, rsp still the user's; interrupts
        are off (FMASK). The fast path: save only what the kernel's Rust code may
        clobber (the caller-saved general registers; it preserves the callee-saved
-       ones, and never touches the vector registers), call the handler the serve loop
-       registered, and SYSRET straight back. */
+       ones, and never touches the vector registers), call the entry for the number
+       in the table the serve loop registered, and SYSRET straight back. */
     .global syscall_entry
 syscall_entry:
     swapgs
@@ -106,12 +106,16 @@ syscall_entry:
     mov %r10, {f_r10}(%rsp)
     mov %r8, {f_r8}(%rsp)
     mov %r9, {f_r9}(%rsp)
-    /* The handler runs below the serve loop's frames (the resume rsp is 16-byte
-       aligned, as a call needs); the handler holds the frame. */
+    /* The entry runs below the serve loop's frames (the resume rsp is 16-byte
+       aligned, as a call needs), given the handler, which holds the frame. */
     mov {h_handler}(%rsp), %rdi
-    mov {h_shim}(%rsp), %rax
+    mov {h_table}(%rsp), %rcx
     mov {h_resume}(%rsp), %rsp
-    call *%rax
+    mov %eax, %eax               /* the number is an int: rax's upper half is not part of it */
+    cmp ${table_size}, %rax
+    jae syscall_past_table
+syscall_call:
+    call *(%rcx,%rax,8)
     mov %gs:{trap_frame}, %rsp
     test %al, %al
     jnz syscall_slow_return
@@ -134,6 +138,10 @@ syscall_sysret:
 syscall_reload_fpu:
     restore_user_fpu %rdi
     jmp syscall_sysret
+    /* A number past the table's end: no call has one; the last entry is for such. */
+syscall_past_table:
+    mov ${table_last}, %eax
+    jmp syscall_call
 
     /* The handler asked for the full path: complete the frame (the callee-saved
        registers still hold the program's values), note whether the call was already
@@ -230,7 +238,9 @@ trap_in_kernel:
     fpu_saved = const percpu::OFFSET_FPU_SAVED,
     h_resume = const TRAP_FRAME_SIZE as usize + offset_of!(StackHeader, resume_rsp),
     h_handler = const TRAP_FRAME_SIZE as usize + offset_of!(StackHeader, handler),
-    h_shim = const TRAP_FRAME_SIZE as usize + offset_of!(StackHeader, shim),
+    h_table = const TRAP_FRAME_SIZE as usize + offset_of!(StackHeader, table),
+    table_size = const SYSCALL_TABLE_SIZE,
+    table_last = const SYSCALL_TABLE_SIZE - 1,
     syscall_vector = const SYSCALL_VECTOR,
     served_vector = const SYSCALL_SERVED_VECTOR,
     exit_defer = const SyscallExit::Defer as u8,
@@ -267,15 +277,15 @@ pub struct StackHeader {
     /// Where the kernel thread waits in `enter_user_mode` while the program runs: a
     /// trap from user mode resumes there, and the fast path's handler runs below it.
     resume_rsp: u64,
-    /// The system-call handler `enter_user` registered, and the shim that calls it.
+    /// The system-call handler `enter_user` registered, and its table of entries.
     handler: u64,
-    shim: u64,
+    table: u64,
 }
 
 impl StackHeader {
     /// The header of a thread that has not entered user mode yet.
     pub const fn new() -> StackHeader {
-        StackHeader { resume_rsp: 0, handler: 0, shim: 0 }
+        StackHeader { resume_rsp: 0, handler: 0, table: 0 }
     }
 }
 
@@ -320,26 +330,29 @@ pub enum SyscallExit {
     Defer = 2,
 }
 
+/// Entries in a system-call table: one per number below it. A number at or past
+/// the end is served by the last entry, which no call's number reaches.
+pub const SYSCALL_TABLE_SIZE: usize = 512;
+
+/// A table entry: serves the call in the handler's frame (number in rax, result to
+/// rax). The frame's callee-saved slots (rbx, rbp, r12-r15) are *not* filled on this
+/// path: a call that needs them must answer `Defer` without doing anything.
+///
+/// The entry code calls it with the handler `enter_user` registered, as the only
+/// live reference to it: `enter_user` holds the `&mut` for as long as the program
+/// runs, the program cannot run during the call, and the entry code has finished
+/// writing the frame.
+pub type SystemCallEntry<H> = extern "C" fn(&mut H) -> SyscallExit;
+
 /// What serves system calls while `enter_user` runs the program: it holds the
-/// program's trap frame, which the entry code fills.
-pub trait SystemCallHandler {
+/// program's trap frame, which the entry code fills, and the table the entry code
+/// calls by number, so a call costs one indirect call.
+pub trait SystemCallHandler: Sized {
     /// The trap frame at the top of the current process's kernel stack.
     fn frame(&mut self) -> &mut TrapFrame;
 
-    /// Serves the call in `frame()` (number in rax, result to rax). The frame's
-    /// callee-saved slots (rbx, rbp, r12-r15) are *not* filled on this path: a call
-    /// that needs them must answer `Defer` without doing anything.
-    fn system_call(&mut self) -> SyscallExit;
-}
-
-/// Called by `syscall_entry` with the handler `enter_user` registered (the frame
-/// is the handler's own, so the shim is a bare jump).
-extern "C" fn system_call_shim<H: SystemCallHandler>(handler: *mut H) -> SyscallExit {
-    // SAFETY: `enter_user` stored `handler` from a `&mut H` it holds for as long as
-    // the program runs; the program cannot run during this call, and the entry code
-    // finished writing the handler's frame before calling, so this is the only live
-    // reference to either.
-    unsafe { (*handler).system_call() }
+    /// The entry of every number (a static table: `enter_user` keeps its address).
+    fn table(&self) -> &[SystemCallEntry<Self>; SYSCALL_TABLE_SIZE];
 }
 
 /// Whether `address` is a canonical lower-half (user) address.
@@ -386,8 +399,8 @@ pub fn enter_user<H: SystemCallHandler>(handler: &mut H) -> ReturnReason {
     // and the entry code, which cannot run now, touch that header.
     unsafe {
         let header = &mut *(frame.byte_add(TRAP_FRAME_SIZE as usize) as *mut StackHeader);
+        header.table = handler.table().as_ptr() as u64;
         header.handler = handler as *mut H as u64;
-        header.shim = system_call_shim::<H> as *const () as u64;
     }
     // SAFETY: the frame holds a canonical user rip/rsp, user selectors and sanitized
     // RFLAGS (every writer goes through this module), so IRETQ/SYSRET cannot fault in
