@@ -351,7 +351,8 @@ pub trait SystemCallHandler: Sized {
     /// The trap frame at the top of the current process's kernel stack.
     fn frame(&mut self) -> &mut TrapFrame;
 
-    /// The entry of every number (a static table: `enter_user` keeps its address).
+    /// The entry of every number. The entry code keeps its address while the program
+    /// runs, during which the handler (and so whatever it lends) stays put.
     fn table(&self) -> &[SystemCallEntry<Self>; SYSCALL_TABLE_SIZE];
 }
 
@@ -396,7 +397,9 @@ pub fn enter_user<H: SystemCallHandler>(handler: &mut H) -> ReturnReason {
     let frame: *mut TrapFrame = frame;
     // SAFETY: the frame is the current process's, at the top of its kernel stack
     // (invariant), and the stack keeps the header just above it; only this thread
-    // and the entry code, which cannot run now, touch that header.
+    // and the entry code, which cannot run now, touch that header. What it records
+    // (the handler, its table) outlives the program's run: `handler` is borrowed for
+    // all of this function.
     unsafe {
         let header = &mut *(frame.byte_add(TRAP_FRAME_SIZE as usize) as *mut StackHeader);
         header.table = handler.table().as_ptr() as u64;
