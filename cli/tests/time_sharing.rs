@@ -255,7 +255,7 @@ fn sleepers_wake_on_the_timer_same_as_host() {
 }
 
 #[test]
-fn fpu_registers_survive_yields_and_preemption_in_two_processes_same_as_host() {
+fn fpu_registers_survive_yields_copies_and_preemption_in_two_processes_same_as_host() {
     let (_, output) = same_as_host(&[], &c_program("fpuyield"), &[]);
     eprint!("{}", stderr(&output));
     assert_status(&output, 0);
@@ -278,9 +278,11 @@ fn fpu_registers_survive_yields_and_preemption_in_two_processes_same_as_host() {
     assert_stdout(
         &output,
         "ok process 0: registers intact across sched_yield\n\
+         ok process 0: registers intact across 4 KiB pipe writes and reads\n\
          ok process 0: registers intact across preemption\n\
          ok process 0: own rounding mode kept\n\
          ok process 1: registers intact across sched_yield\n\
+         ok process 1: registers intact across 4 KiB pipe writes and reads\n\
          ok process 1: registers intact across preemption\n\
          ok process 1: own rounding mode kept\n",
     );
