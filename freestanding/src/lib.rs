@@ -29,16 +29,20 @@ pub unsafe extern "C" fn memcpy(dest: *mut u8, src: *const u8, n: usize) -> *mut
 /// `dest` and `src` must be valid for `n` bytes; they may overlap.
 #[no_mangle]
 pub unsafe extern "C" fn memmove(dest: *mut u8, src: *const u8, n: usize) -> *mut u8 {
-    if (dest as usize).wrapping_sub(src as usize) >= n {
-        // dest is below src or past its end: a forward copy never reads a byte it wrote.
+    if dest as usize <= src as usize || dest as usize - src as usize >= n {
+        // dest is at or below src, or past its end: a forward copy never reads a byte
+        // it wrote. (Vec::swap_remove of the last element moves it onto itself.)
         // SAFETY: as for memcpy, and the forward order is safe for this overlap.
         unsafe { memcpy(dest, src, n) }
     } else {
         // SAFETY: copy backwards with DF set, restoring DF before returning as the ABI
-        // requires; the ranges are valid by the caller's guarantee.
+        // requires; the ranges are valid by the caller's guarantee (n > 0 here). As
+        // memcpy, eight bytes per step: the top n % 8 bytes one at a time, then the
+        // rest a word at a time, from the top down.
         unsafe {
-            asm!("std", "rep movsb", "cld",
-                 inout("rcx") n => _, inout("rdi") dest.add(n - 1) => _,
+            asm!("std", "rep movsb", "sub rsi, 7", "sub rdi, 7", "mov rcx, {words}", "rep movsq", "cld",
+                 words = in(reg) n / 8,
+                 inout("rcx") n % 8 => _, inout("rdi") dest.add(n - 1) => _,
                  inout("rsi") src.add(n - 1) => _, options(nostack));
         }
         dest
