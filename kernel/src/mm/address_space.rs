@@ -299,11 +299,13 @@ impl AddressSpace {
     }
 
     /// Copies user memory at `address` into `buffer`.
+    #[inline]
     pub fn read(&mut self, address: u64, buffer: &mut [u8]) -> Result<(), Fault> {
         self.fetch(address, buffer).1
     }
 
     /// Copies `bytes` into user memory at `address`.
+    #[inline]
     pub fn write(&mut self, address: u64, bytes: &[u8]) -> Result<(), Fault> {
         self.store(address, bytes).1
     }

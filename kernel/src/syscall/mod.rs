@@ -15,7 +15,6 @@ mod resource;
 mod signal;
 mod time;
 
-use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use crate::arch::x86_64::entry::{SyscallExit, SystemCallEntry, SystemCallHandler, SYSCALL_TABLE_SIZE};
@@ -30,7 +29,7 @@ use kernel_core::trace::{TrapReason, What};
 
 /// What a handler gets: the calling process and its saved user state.
 pub struct Context<'a, 'u> {
-    pub process: &'a Arc<Process>,
+    pub process: &'a Process,
     pub user: UserState<'u>,
 }
 

@@ -13,11 +13,12 @@ use kernel_core::abi::{
 /// a hard limit is allowed (root), as on Linux.
 pub fn prlimit64(context: &mut Context, &[pid, resource, new_address, old_address, ..]: &[u64; 6]) -> Result<u64, i64> {
     let resource = decode_resource(resource)?;
-    let target = match pid as i32 {
-        0 => context.process.clone(),
-        pid if pid > 0 => process::find(pid as u32).filter(|process| process.exit_status().is_none()).ok_or(ESRCH)?,
+    let pid = match pid as i32 {
+        0 => context.process.pid,
+        pid if pid > 0 => pid as u32,
         _ => return Err(EINVAL),
     };
+    let target = process::find(pid).filter(|process| process.exit_status().is_none()).ok_or(ESRCH)?;
     let new = if new_address != 0 {
         let mut raw = [0u8; Rlimit::SIZE];
         context.copy_in(new_address, &mut raw)?;
