@@ -154,19 +154,14 @@ const TABLE_SIZE: usize = SYSCALL_TABLE_SIZE;
 
 /// The table indexed by number, built at compile time from `HANDLERS` (which must
 /// be strictly sorted: a duplicate or misplaced entry fails the build).
-static TABLE: [Entry; TABLE_SIZE] = {
-    let mut table = [Entry::NONE; TABLE_SIZE];
+static TABLE: [Handler; TABLE_SIZE] = {
+    let mut table = [not_implemented as Handler; TABLE_SIZE];
     let mut implemented = [false; TABLE_SIZE];
     let mut index = 0;
     while index < HANDLERS.len() {
         assert!(index == 0 || HANDLERS[index - 1].0 < HANDLERS[index].0, "HANDLERS must be sorted by number");
-        table[HANDLERS[index].0].handler = HANDLERS[index].1;
+        table[HANDLERS[index].0] = HANDLERS[index].1;
         implemented[HANDLERS[index].0] = true;
-        index += 1;
-    }
-    let mut index = 0;
-    while index < FULL_FRAME.len() {
-        table[FULL_FRAME[index]].full_frame = true;
         index += 1;
     }
     // The published support list (docs/syscalls.md comes from it) must name exactly
@@ -184,19 +179,16 @@ static TABLE: [Entry; TABLE_SIZE] = {
 /// A fast-path table entry (`SystemCallEntry` of `FastPath`, for any lifetimes).
 type FastEntry = for<'r, 'a, 'u> extern "C" fn(&'r mut FastPath<'a, 'u>) -> SyscallExit;
 
-/// The fast path's table: `FAST_ENTRIES` by number, `Defer` for the calls that need
-/// the full frame, -ENOSYS for the rest. Same order of checks as `TABLE`.
-static FAST_TABLE: [FastEntry; TABLE_SIZE] = {
-    extern "C" fn unknown(path: &mut FastPath) -> SyscallExit {
-        path.serve(not_implemented)
-    }
+/// A fast-path table: `calls` by number, `Defer` for the calls that need the full
+/// frame (`FULL_FRAME`), `others` for every other number.
+const fn fast_table(calls: &[(usize, FastEntry)], others: FastEntry) -> [FastEntry; TABLE_SIZE] {
     extern "C" fn defer(_: &mut FastPath) -> SyscallExit {
         SyscallExit::Defer
     }
-    let mut table = [unknown as FastEntry; TABLE_SIZE];
+    let mut table = [others; TABLE_SIZE];
     let mut index = 0;
-    while index < FAST_ENTRIES.len() {
-        table[FAST_ENTRIES[index].0] = FAST_ENTRIES[index].1;
+    while index < calls.len() {
+        table[calls[index].0] = calls[index].1;
         index += 1;
     }
     let mut index = 0;
@@ -205,6 +197,14 @@ static FAST_TABLE: [FastEntry; TABLE_SIZE] = {
         index += 1;
     }
     table
+}
+
+/// The fast path's table: `FAST_ENTRIES`, and -ENOSYS for numbers without a call.
+static FAST_TABLE: [FastEntry; TABLE_SIZE] = {
+    extern "C" fn unknown(path: &mut FastPath) -> SyscallExit {
+        path.serve(not_implemented)
+    }
+    fast_table(FAST_ENTRIES, unknown)
 };
 
 /// The fast path's table with tracing on: every number through the recorded
@@ -213,26 +213,13 @@ static TRACED_TABLE: [FastEntry; TABLE_SIZE] = {
     extern "C" fn traced(path: &mut FastPath) -> SyscallExit {
         path.serve_traced()
     }
-    [traced; TABLE_SIZE]
+    fast_table(&[], traced)
 };
 
-/// What the table knows of one number.
-#[derive(Clone, Copy)]
-struct Entry {
-    /// `not_implemented` for a number no call has.
-    handler: Handler,
-    /// Needs the complete register frame (see `FULL_FRAME`).
-    full_frame: bool,
-}
-
-impl Entry {
-    const NONE: Entry = Entry { handler: not_implemented, full_frame: false };
-
-    /// The entry of system call `number` (NONE for an unknown one). As on Linux, the
-    /// number is an int: the upper half of rax is not part of it.
-    fn of(number: u64) -> Entry {
-        TABLE.get(number as u32 as usize).copied().unwrap_or(Entry::NONE)
-    }
+/// The handler of system call `number` (`not_implemented` for an unknown one). As
+/// on Linux, the number is an int: the upper half of rax is not part of it.
+fn handler_of(number: u64) -> Handler {
+    TABLE.get(number as u32 as usize).copied().unwrap_or(not_implemented)
 }
 
 /// What every number without a call of its own answers, as on Linux.
@@ -276,9 +263,6 @@ impl FastPath<'_, '_> {
 
     /// `serve` of whatever the number is, recorded in the trace.
     fn serve_traced(&mut self) -> SyscallExit {
-        if Entry::of(self.0.user.frame.rax).full_frame {
-            return SyscallExit::Defer;
-        }
         dispatch_recorded(&mut self.0, true);
         let exit = self.exit();
         if exit == SyscallExit::Resume {
@@ -321,7 +305,7 @@ pub fn dispatch_recorded(context: &mut Context, tracing: bool) {
 
 /// Serves the system call in the caller's registers; the result goes in rax.
 pub fn dispatch(context: &mut Context) {
-    serve(context, Entry::of(context.user.frame.rax).handler);
+    serve(context, handler_of(context.user.frame.rax));
 }
 
 /// Runs `handler` on the caller's registers; the result goes in rax.
