@@ -28,6 +28,25 @@ use super::{cpu, gdt, percpu};
 
 global_asm!(
     r#"
+    /* The System V callee-saved registers, pushed and popped back: the kernel's in
+       enter_user_mode, the last six fields of a TrapFrame for the program's. */
+    .macro push_callee_saved
+    push %rbx
+    push %rbp
+    push %r12
+    push %r13
+    push %r14
+    push %r15
+    .endm
+    .macro pop_callee_saved
+    pop %r15
+    pop %r14
+    pop %r13
+    pop %r12
+    pop %rbp
+    pop %rbx
+    .endm
+
     /* The general registers of a TrapFrame, pushed in the reverse of its field
        order (so the last push, r15, is its first field) and popped back. */
     .macro push_general_registers
@@ -40,20 +59,10 @@ global_asm!(
     push %rdx
     push %rsi
     push %rdi
-    push %rbx
-    push %rbp
-    push %r12
-    push %r13
-    push %r14
-    push %r15
+    push_callee_saved
     .endm
     .macro pop_general_registers
-    pop %r15
-    pop %r14
-    pop %r13
-    pop %r12
-    pop %rbp
-    pop %rbx
+    pop_callee_saved
     pop %rdi
     pop %rsi
     pop %rdx
@@ -185,24 +194,14 @@ arrived_from_user:
 resume_kernel:
     mov {h_resume}(%rsp), %rsp
     add $8, %rsp                 /* the alignment slot */
-    pop %r15
-    pop %r14
-    pop %r13
-    pop %r12
-    pop %rbp
-    pop %rbx
+    pop_callee_saved
     ret                          /* out of enter_user_mode, into the kernel */
 
     /* enter_user_mode(frame: rdi): save the kernel's callee-saved registers, restore
        the program's state from its frame and FPU area, and return-from-trap. */
     .global enter_user_mode
 enter_user_mode:
-    push %rbx
-    push %rbp
-    push %r12
-    push %r13
-    push %r14
-    push %r15
+    push_callee_saved
     sub $8, %rsp                 /* aligns the resume rsp to 16 for the fast path's call */
     mov %rsp, {h_resume}(%rdi)
     restore_user_fpu %rsi

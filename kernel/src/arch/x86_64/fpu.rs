@@ -77,9 +77,10 @@ pub fn save_live() {
     if cpu.fpu_saved() {
         return;
     }
-    // SAFETY: the flag is clear only between a fast-path SYSCALL and its return, when
-    // the per-CPU area is the running process's (64-byte aligned, `area_size` bytes
-    // on its kernel stack) and the registers hold that program's state.
+    // SAFETY: the flag is clear only after a fast-path SYSCALL left the program's
+    // state in the registers, and until it is saved here or the program resumes; the
+    // per-CPU area is still that process's (`set_user_context` saves before changing
+    // it): 64-byte aligned, `area_size` bytes on its kernel stack.
     unsafe {
         asm!("xsave64 [{area}]", area = in(reg) cpu.fpu_area(), in("eax") u32::MAX, in("edx") u32::MAX,
              options(nostack));
