@@ -15,66 +15,6 @@ mod common;
 
 use common::*;
 
-/// Runs `program ARGS` on the host and under timeshare (with `options`) and compares
-/// stdout line by line. `known` lists lines where timeshare is documented to differ
-/// from Linux: (the line's name, the part before ": "; timeshare's line). Such a line
-/// may be either Linux's or the documented one (so a kernel that comes to agree
-/// with Linux still passes). Every line must also satisfy `check`. Returns
-/// timeshare's stdout.
-#[track_caller]
-fn compare(
-    options: &[&str],
-    program: &str,
-    args: &[&str],
-    known: &[(&str, &str)],
-    check: impl Fn(&str) -> bool,
-) -> String {
-    let program = c_program(program);
-    let host = host_run(&program, args);
-    let guest = run_with(options, &program, args);
-    let (host_out, guest_out) = (stdout(&host), stdout(&guest));
-    assert_eq!(
-        guest.status.code(),
-        Some(shell_status(host.status)),
-        "exit status under timeshare (left) differs from the host's\n--- timeshare stdout ---\n{guest_out}\n--- timeshare stderr ---\n{}\n--- host stdout ---\n{host_out}",
-        stderr(&guest)
-    );
-    let (host_lines, guest_lines): (Vec<&str>, Vec<&str>) = (host_out.lines().collect(), guest_out.lines().collect());
-    assert_eq!(
-        guest_lines.len(),
-        host_lines.len(),
-        "a different number of lines\n--- timeshare ---\n{guest_out}\n--- host ---\n{host_out}\n--- timeshare stderr ---\n{}",
-        stderr(&guest)
-    );
-    let mut differences = Vec::new();
-    for (linux, ours) in host_lines.iter().zip(&guest_lines) {
-        if linux == ours {
-            continue;
-        }
-        let name = linux.split(": ").next().unwrap_or(linux);
-        let documented = known.iter().any(|&(known_name, line)| known_name == name && line == *ours);
-        if !documented {
-            differences.push(format!("  Linux:     {linux}\n  timeshare: {ours}"));
-        }
-    }
-    assert!(
-        differences.is_empty(),
-        "timeshare differs from Linux:\n{}\n--- timeshare stderr ---\n{}",
-        differences.join("\n"),
-        stderr(&guest)
-    );
-    for line in &guest_lines {
-        assert!(check(line), "unexpected outcome: {line}\n--- timeshare stdout ---\n{guest_out}");
-    }
-    assert_eq!(guest_lines.last(), Some(&"still running"), "{guest_out}");
-    guest_out
-}
-
-/// A line's outcome, the part after the name.
-fn outcome(line: &str) -> &str {
-    line.rsplit(": ").next().unwrap_or(line)
-}
-
 #[test]
 fn privileged_instructions_wild_jumps_and_memory_protection_same_as_host() {
     // 55 cases: swapgs, rdmsr, lidt, ltr, lldt, mov to/from control and debug
@@ -84,7 +24,7 @@ fn privileged_instructions_wild_jumps_and_memory_protection_same_as_host() {
     // kernel direct-map and kernel-stack addresses; writes to text and read-only
     // data; executing the stack, data, bss, heap and non-executable mappings (NX);
     // PROT_NONE, read-only and unmapped pages; with controls that must work.
-    let out = compare(&[], "hostile_insn", &["all"], &[], |line| {
+    let out = compare_with_host(&[], "hostile_insn", &["all"], &[], |line| {
         line == "still running"
             || outcome(line).starts_with("killed by")
             || line.contains("(control")
@@ -116,7 +56,7 @@ fn bad_pointers_in_every_system_call_same_as_host() {
     let adds = add_same_paths(&[target.clone()]);
     let options: Vec<&str> = adds.iter().map(String::as_str).collect();
     let exec_target = format!("--exec-target={}", target.display());
-    let out = compare(&options, "hostile_calls", &["pointers", &exec_target], PIPE_PARTIAL_COPIES, |line| {
+    let out = compare_with_host(&options, "hostile_calls", &["pointers", &exec_target], PIPE_PARTIAL_COPIES, |line| {
         !line.contains("KILLED")
     });
     assert!(out.lines().count() >= 70, "{out}");
@@ -131,7 +71,8 @@ fn huge_and_zero_sizes_same_as_host() {
     let adds = add_same_paths(&[target.clone()]);
     let options: Vec<&str> = adds.iter().map(String::as_str).collect();
     let exec_target = format!("--exec-target={}", target.display());
-    let out = compare(&options, "hostile_calls", &["sizes", &exec_target], &[], |line| !line.contains("KILLED"));
+    let out =
+        compare_with_host(&options, "hostile_calls", &["sizes", &exec_target], &[], |line| !line.contains("KILLED"));
     assert!(out.contains("getrandom of 1<<26 bytes into the last page: 4096\n"), "{out}");
     assert!(out.contains("read of 1<<26 bytes of /dev/zero into the last page: 4096\n"), "{out}");
     assert!(out.contains("read of 1<<47 bytes of /dev/zero into the last page: EFAULT\n"), "{out}");
@@ -140,7 +81,7 @@ fn huge_and_zero_sizes_same_as_host() {
 
 #[test]
 fn negative_closed_and_huge_descriptors_same_as_host() {
-    let out = compare(&[], "hostile_calls", &["fds"], &[], |line| !line.contains("KILLED"));
+    let out = compare_with_host(&[], "hostile_calls", &["fds"], &[], |line| !line.contains("KILLED"));
     assert!(out.contains("read of -1: EBADF\n"), "{out}");
     assert!(out.contains("write to fd | 1<<32: 2\n"), "{out}");
     assert!(out.contains("dup until it fails: EMFILE, the highest descriptor 1023\n"), "{out}");
@@ -148,7 +89,7 @@ fn negative_closed_and_huge_descriptors_same_as_host() {
 
 #[test]
 fn unknown_system_call_numbers_same_as_host() {
-    let out = compare(&[], "hostile_calls", &["numbers"], &[], |line| !line.contains("KILLED"));
+    let out = compare_with_host(&[], "hostile_calls", &["numbers"], &[], |line| !line.contains("KILLED"));
     assert!(out.contains("system call 500: ENOSYS\n"), "{out}");
     assert!(out.contains("system call -1: ENOSYS\n"), "{out}");
     assert!(out.contains("system call getpid | 1<<32 is getpid: yes\n"), "{out}");
@@ -159,7 +100,7 @@ fn signal_delivery_turned_against_the_kernel_same_as_host() {
     // Handlers and restorers in the kernel or non-canonical, alternate stacks the
     // kernel cannot write, a kernel or non-canonical stack pointer at delivery,
     // faults in handlers, unbounded nesting, and forged frames beyond sigforge's.
-    let out = compare(&[], "hostile_sig", &["all"], &[], |line| {
+    let out = compare_with_host(&[], "hostile_sig", &["all"], &[], |line| {
         line == "still running" || outcome(line).starts_with("killed by") || line.contains("(-12: ENOMEM)")
     });
     assert!(out.contains("sigreturn to a non-canonical rsp: killed by SIGBUS\n"), "{out}");
@@ -173,7 +114,7 @@ fn loops_resource_limits_and_fpu_isolation_same_as_host() {
     // not starve a sleeper, RLIMIT_AS and RLIMIT_NOFILE, and FPU state (MXCSR, the
     // x87 control word, ymm) private to each process, reset by execve, fresh in a
     // handler.
-    let out = compare(&[], "hostile_proc", &["same", "all"], &[], |line| {
+    let out = compare_with_host(&[], "hostile_proc", &["same", "all"], &[], |line| {
         !line.contains(": no") && !line.contains("status 0x")
     });
     assert!(out.contains("a loop that blocks and ignores every signal, after SIGTERM and SIGINT: still running\nthen SIGKILL: killed by SIGKILL\n"), "{out}");

@@ -234,3 +234,63 @@ pub fn malformed_elves(elf: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
         ("segment-past-end", segment_past_end),
     ]
 }
+
+/// Runs `program ARGS` on the host and under timeshare (with `options`) and compares
+/// stdout line by line. `known` lists lines where timeshare is documented to differ
+/// from Linux: (the line's name, the part before ": "; timeshare's line). Such a line
+/// may be either Linux's or the documented one (so a kernel that comes to agree
+/// with Linux still passes). Every line must also satisfy `check`. Returns
+/// timeshare's stdout.
+#[track_caller]
+pub fn compare_with_host(
+    options: &[&str],
+    program: &str,
+    args: &[&str],
+    known: &[(&str, &str)],
+    check: impl Fn(&str) -> bool,
+) -> String {
+    let program = c_program(program);
+    let host = host_run(&program, args);
+    let guest = run_with(options, &program, args);
+    let (host_out, guest_out) = (stdout(&host), stdout(&guest));
+    assert_eq!(
+        guest.status.code(),
+        Some(shell_status(host.status)),
+        "exit status under timeshare (left) differs from the host's\n--- timeshare stdout ---\n{guest_out}\n--- timeshare stderr ---\n{}\n--- host stdout ---\n{host_out}",
+        stderr(&guest)
+    );
+    let (host_lines, guest_lines): (Vec<&str>, Vec<&str>) = (host_out.lines().collect(), guest_out.lines().collect());
+    assert_eq!(
+        guest_lines.len(),
+        host_lines.len(),
+        "a different number of lines\n--- timeshare ---\n{guest_out}\n--- host ---\n{host_out}\n--- timeshare stderr ---\n{}",
+        stderr(&guest)
+    );
+    let mut differences = Vec::new();
+    for (linux, ours) in host_lines.iter().zip(&guest_lines) {
+        if linux == ours {
+            continue;
+        }
+        let name = linux.split(": ").next().unwrap_or(linux);
+        let documented = known.iter().any(|&(known_name, line)| known_name == name && line == *ours);
+        if !documented {
+            differences.push(format!("  Linux:     {linux}\n  timeshare: {ours}"));
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "timeshare differs from Linux:\n{}\n--- timeshare stderr ---\n{}",
+        differences.join("\n"),
+        stderr(&guest)
+    );
+    for line in &guest_lines {
+        assert!(check(line), "unexpected outcome: {line}\n--- timeshare stdout ---\n{guest_out}");
+    }
+    assert_eq!(guest_lines.last(), Some(&"still running"), "{guest_out}");
+    guest_out
+}
+
+/// A line's outcome, the part after the name.
+pub fn outcome(line: &str) -> &str {
+    line.rsplit(": ").next().unwrap_or(line)
+}
