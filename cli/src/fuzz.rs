@@ -1,9 +1,12 @@
-//! `timeshare fuzz`: a system-call fuzzer against the kernel (issue 8).
+//! `timeshare fuzz`: a system-call fuzzer against the kernel.
 //!
 //! Boots timeshare (through `timeshare run`, this very binary) with `user/c/fuzz.c`
 //! as the first process: it forks workers that issue `--calls` random system calls
-//! between them, seeded by `--seed`, then checks the kernel's invariants (every
-//! process reaped, free memory back to its baseline, the console still answers).
+//! between them (and now and then goes into 32-bit code, loads segment registers,
+//! sets RFLAGS bits, or plays brk/mmap/munmap/mprotect/fork sequences), seeded by
+//! `--seed`, then checks the kernel's invariants (every process reaped, the first
+//! process's own memory unchanged, free memory back to its baseline, the console
+//! still answers).
 //! This module starts the machine, follows the fuzzer's `fuzz: ...` lines, shows
 //! progress and calls per second, and judges the run: exit 0 when the kernel
 //! survived and the invariants held, 1 otherwise, with the seed, the kernel's last

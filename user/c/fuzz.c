@@ -8,12 +8,20 @@
  *       worker's own buffers, NULL, unmapped, half-mapped, kernel and
  *       non-canonical pointers, descriptors open and closed, paths). Workers may
  *       die (a signal they sent themselves, a buffer they unmapped, a forged signal
- *       frame): they are respawned with the next generation; a worker that stops
+ *       frame): they are respawned with the next generation. A few calls in a
+ *       thousand are operations done in a child of the worker: a forged signal
+ *       frame, a trip into 32-bit code (with syscall, sysenter or int $0x80 there,
+ *       or a loop the timer interrupts), a segment register load, RFLAGS games (TF,
+ *       AC, NT, IOPL, DF), a sequence of brk/mmap/munmap/mprotect/fork with the
+ *       kernel copying into and out of the pages. A worker that stops
  *       making progress (blocked, stopped, looping) is killed from outside after
  *       WATCHDOG_MS and respawned. At the end every process is killed and reaped,
  *       and the invariants are checked: no child or zombie left (wait4: ECHILD;
- *       sysinfo: one process), free memory back to the baseline taken before the
- *       run (sysinfo freeram), and the console still answers.
+ *       sysinfo: one process), the runner's own memory unchanged (canary pages every
+ *       worker inherited, checked during the run and at its end), free memory back
+ *       to the baseline taken before the run (sysinfo freeram), and the console
+ *       still answers. The runner, pid 1, uses the TLS pointer every worker
+ *       inherits: a worker's register state leaking into it ends the run.
  *   fuzz print SEED WORKER GEN FROM COUNT
  *       Prints the calls FROM..FROM+COUNT of that worker generation without making
  *       them: the calls depend only on (SEED, WORKER, GEN), so a run can be
@@ -144,14 +152,16 @@ typedef struct {
     u64 value;
 } Arg;
 
-/* The operations besides a plain call. */
-enum { OP_CALL, OP_SIGRETURN, OP_EXECVE };
+/* The operations besides a plain call, each but execve in a child of the worker:
+ * a forged signal frame; a trip into 32-bit code (and a system call from there);
+ * a segment register load; RFLAGS games; a sequence of memory calls. */
+enum { OP_CALL, OP_SIGRETURN, OP_EXECVE, OP_COMPAT, OP_SEGMENT, OP_RFLAGS, OP_MEMORY };
 
 typedef struct {
     int op;
     long number;
     Arg arg[6];
-    u64 fill;   /* OP_SIGRETURN: seed of the frame's bytes */
+    u64 fill;   /* the other operations: seed of what they do */
 } Call;
 
 /* Per implemented (or common) call: its argument kinds, and a weight (0: never
@@ -585,6 +595,14 @@ static Call generate(Rng *r)
         call.fill = next(r);
         return call;
     }
+    if (special >= 8 && special < 32) {
+        /* 4 in 1000 each, the memory sequences 12. */
+        static const int ops[] = { OP_COMPAT, OP_SEGMENT, OP_RFLAGS, OP_MEMORY, OP_MEMORY, OP_MEMORY };
+        call.op = ops[(special - 8) / 4];
+        call.number = -1;
+        call.fill = next(r);
+        return call;
+    }
     if (special < 8) {
         call.op = OP_EXECVE;
         call.number = SYS_execve;
@@ -680,8 +698,15 @@ static void describe(char *out, size_t size, const Call *call)
 {
     const char *name = call_name(call->number);
     int used;
-    if (call->op == OP_SIGRETURN) {
-        snprintf(out, size, "rt_sigreturn with a forged frame (bytes seeded %#llx), in a child", (unsigned long long)call->fill);
+    static const char *const what[] = {
+        [OP_SIGRETURN] = "rt_sigreturn with a forged frame",
+        [OP_COMPAT] = "a trip into 32-bit code",
+        [OP_SEGMENT] = "a segment register load",
+        [OP_RFLAGS] = "RFLAGS games",
+        [OP_MEMORY] = "a brk/mmap/munmap/mprotect/fork sequence",
+    };
+    if (call->op != OP_CALL && call->op != OP_EXECVE) {
+        snprintf(out, size, "%s (seeded %#llx), in a child", what[call->op], (unsigned long long)call->fill);
         return;
     }
     if (name)
@@ -792,6 +817,19 @@ static void reap(pid_t child)
     sys4(SYS_wait4, child, 0, __WALL, 0);
 }
 
+/* Runs `body(seed)` in a child of the worker and waits for it: what it does to its
+ * own registers or memory may kill it, never the worker. */
+static void in_child(void (*body)(u64), u64 seed)
+{
+    pid_t child = (pid_t)sys0(SYS_fork);
+    if (child == 0) {
+        body(seed);
+        raw_exit(0);
+    }
+    if (child > 0)
+        reap(child);
+}
+
 /* The landing place of a forged signal frame: exits without touching the stack. */
 __asm__(".text\n"
         "fuzz_landing:\n"
@@ -804,16 +842,10 @@ extern char fuzz_landing[];
 static unsigned char frame_area[8192] __attribute__((aligned(64)));
 static unsigned char landing_stack[4096] __attribute__((aligned(16)));
 
-/* In a child: rt_sigreturn with a frame of random bytes whose fields are pushed
- * toward edge values (a kernel CS, a non-canonical rip, a garbage XSAVE image). */
+/* rt_sigreturn with a frame of random bytes whose fields are pushed toward edge
+ * values (a kernel CS, a non-canonical rip, a garbage XSAVE image). */
 static void forged_sigreturn(u64 seed)
 {
-    pid_t child = (pid_t)sys0(SYS_fork);
-    if (child != 0) {
-        if (child > 0)
-            reap(child);
-        return;
-    }
     Rng r = { seed };
     u64 *words = (u64 *)frame_area;
     for (size_t i = 0; i < sizeof frame_area / 8; i++)
@@ -873,6 +905,164 @@ static void forged_sigreturn(u64 seed)
     __builtin_unreachable();
 }
 
+/* fuzz_compat(variant, eax, iterations): far-returns into the 32-bit user code
+ * segment (0x23), and there 0: `syscall`, 1: `sysenter`, 2: `int $0x80` with eax
+ * as the number, 3: a loop long enough to be preempted; then jumps back to 64-bit
+ * code and exits 0. 4 and 5: `sysenter` and `int $0x80` from 64-bit code. The
+ * program is static and not PIE: its text lies below 4 GiB, where 32-bit code can
+ * run. No memory is touched in 32-bit code (DS is null there). */
+__asm__(".text\n"
+        "fuzz_compat:\n"
+        "  mov %rsi, %rax\n"
+        "  mov %rdx, %rcx\n"
+        "  cmp $4, %edi\n"
+        "  je 5f\n"
+        "  cmp $5, %edi\n"
+        "  je 6f\n"
+        "  lea fuzz_compat32(%rip), %r8\n"
+        "  push $0x23\n"
+        "  push %r8\n"
+        "  lretq\n"
+        "5:\n"
+        "  sysenter\n"
+        "  jmp fuzz_compat64\n"
+        "6:\n"
+        "  int $0x80\n"
+        "  jmp fuzz_compat64\n"
+        ".code32\n"
+        "fuzz_compat32:\n"
+        "  cmp $0, %edi\n"
+        "  jne 1f\n"
+        "  syscall\n"
+        "  jmp 4f\n"
+        "1:\n"
+        "  cmp $1, %edi\n"
+        "  jne 2f\n"
+        "  sysenter\n"
+        "  jmp 4f\n"
+        "2:\n"
+        "  cmp $2, %edi\n"
+        "  jne 3f\n"
+        "  int $0x80\n"
+        "  jmp 4f\n"
+        "3:\n"
+        "  dec %ecx\n"
+        "  jnz 3b\n"
+        "4:\n"
+        "  ljmp $0x33, $fuzz_compat64\n"
+        ".code64\n"
+        "fuzz_compat64:\n"
+        "  mov $60, %eax\n"
+        "  xor %edi, %edi\n"
+        "  syscall\n"
+        "  ud2\n");
+extern void fuzz_compat(u64 variant, u64 eax, u64 iterations);
+
+static void compat_trip(u64 seed)
+{
+    Rng r = { seed };
+    /* Numbers of the i386 table (exit, getpid, write, ...) and garbage. */
+    static const u64 numbers[] = { 1, 20, 4, 0, 0x7fffffff, 0xffffffff, 1000 };
+    u64 variant = below(&r, 6), number = chance(&r, 80) ? PICK(&r, numbers) : next(&r) & 0xffffffff;
+    fuzz_compat(variant, number, 1 + below(&r, 1 << 23));
+}
+
+/* Loads a data segment register with a selector of the kernel's, a user one, the
+ * null one or garbage, then keeps making system calls (through switches) with
+ * whatever base that left: the worker and its siblings share this TLS pointer,
+ * and must not notice. */
+static void segment_load(u64 seed)
+{
+    Rng r = { seed };
+    static const uint16_t selectors[] = { 0, 0x2b, 0x23, 0x33, 0x10, 0x18, 0x3, 0x8, 0x13, 0x40, 0x43, 0xffff };
+    uint16_t selector = chance(&r, 85) ? PICK(&r, selectors) : (uint16_t)next(&r);
+    switch (below(&r, 5)) {
+    case 0: __asm__ volatile("mov %0, %%fs" ::"r"(selector)); break;
+    case 1: __asm__ volatile("mov %0, %%gs" ::"r"(selector)); break;
+    case 2: __asm__ volatile("mov %0, %%ds" ::"r"(selector)); break;
+    case 3: __asm__ volatile("mov %0, %%es" ::"r"(selector)); break;
+    default: __asm__ volatile("mov %0, %%ss" ::"r"(selector)); break;
+    }
+    /* Only raw calls from here: libc's TLS may be gone. */
+    for (u64 i = 0, n = below(&r, 50); i < n; i++)
+        sys0(SYS_sched_yield);
+}
+
+/* Sets random RFLAGS bits (trap, direction, alignment check, nested task, IOPL,
+ * resume, ID, and any others the CPU takes), then makes system calls and an
+ * unaligned load, and exits, all without leaving the asm (the C ABI assumes DF
+ * clear). TF ends it with SIGTRAP, AC with SIGBUS at the unaligned load, as on Linux. */
+static void rflags_games(u64 seed)
+{
+    Rng r = { seed };
+    static const u64 bits[] = { 0x100, 0x400, 0x40000, 0x4000, 0x3000, 0x10000, 0x200000, 0x200 };
+    u64 set = 0;
+    for (int i = 0, n = 1 + (int)below(&r, 3); i < n; i++)
+        set |= PICK(&r, bits);
+    if (chance(&r, 10))
+        set = next(&r);
+    static u64 unaligned[2];
+    __asm__ volatile("pushfq\n"
+                     "xor %0, (%%rsp)\n"
+                     "popfq\n"
+                     "mov $39, %%eax\n"
+                     "syscall\n"
+                     "mov $24, %%eax\n"
+                     "syscall\n"
+                     "mov 1(%1), %%rax\n"
+                     "mov $60, %%eax\n"
+                     "xor %%edi, %%edi\n"
+                     "syscall\n"
+                     :
+                     : "r"(set), "r"(unaligned)
+                     : "rax", "rcx", "rdi", "r11", "memory", "cc");
+}
+
+/* Where a memory sequence works: the heap from the break it inherited, and a window
+ * of its own, each 64 pages with room for mappings to run past them. */
+#define WINDOW ((u64)0x50000000)
+#define WINDOW_PAGES 64
+
+/* A sequence of brk, mmap (fixed, over the heap too), munmap, mprotect and forks,
+ * with the kernel writing into and reading from the pages between (read from
+ * /dev/zero, write to /dev/null: EFAULT where nothing is mapped), and now and then
+ * a store of its own (which may fault: the child's SIGSEGV). Exits, so that the
+ * kernel must take everything back exactly once. */
+static void memory_sequence(u64 seed)
+{
+    Rng r = { seed };
+    u64 heap = (u64)sys1(SYS_brk, 0);
+    for (int step = 0, steps = 8 + (int)below(&r, 32); step < steps; step++) {
+        u64 base = chance(&r, 50) ? heap : WINDOW;
+        u64 address = base + below(&r, WINDOW_PAGES + 8) * 4096;
+        u64 length = (1 + below(&r, 16)) * 4096;
+        static const int protections[] = { PROT_NONE, PROT_READ, PROT_READ | PROT_WRITE, PROT_READ | PROT_EXEC };
+        int prot = PICK(&r, protections);
+        switch (below(&r, 8)) {
+        case 0: sys1(SYS_brk, heap + below(&r, WINDOW_PAGES + 8) * 4096 - (chance(&r, 10) ? 16 * 4096 : 0)); break;
+        case 1: sys6(SYS_mmap, (long)address, (long)length, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0); break;
+        case 2: sys2(SYS_munmap, address, length); break;
+        case 3: sys3(SYS_mprotect, address, length, prot); break;
+        case 4: sys3(SYS_read, 7, address, length); break;
+        case 5: sys3(SYS_write, 0, address, length); break;
+        case 6: {
+            pid_t child = (pid_t)sys0(SYS_fork);
+            if (child == 0) {
+                sys3(SYS_read, 7, address, length);
+                raw_exit(0);
+            }
+            if (child > 0)
+                reap(child);
+            break;
+        }
+        default:
+            if (chance(&r, 30))
+                *(volatile char *)address = 1;
+            break;
+        }
+    }
+}
+
 /* The calls of one generation of worker `w`, `quota` of them, reporting progress
  * on PROGRESS_FD. */
 static __attribute__((noreturn)) void worker(u64 seed, int w, int gen, long quota)
@@ -925,7 +1115,15 @@ static __attribute__((noreturn)) void worker(u64 seed, int w, int gen, long quot
 
         long result = 0;
         if (call.op == OP_SIGRETURN) {
-            forged_sigreturn(call.fill);
+            in_child(forged_sigreturn, call.fill);
+        } else if (call.op == OP_COMPAT) {
+            in_child(compat_trip, call.fill);
+        } else if (call.op == OP_SEGMENT) {
+            in_child(segment_load, call.fill);
+        } else if (call.op == OP_RFLAGS) {
+            in_child(rflags_games, call.fill);
+        } else if (call.op == OP_MEMORY) {
+            in_child(memory_sequence, call.fill);
         } else if (call.op == OP_EXECVE) {
             result = sys3(SYS_execve, a[0], a[1], a[2]);
         } else {
@@ -1002,6 +1200,47 @@ static void print_window(u64 seed, int w, int gen, long from, long count)
             printf("fuzz:   w%d gen %d #%ld %s\n", w, gen, i, text);
         }
     }
+}
+
+/* ---- The runner's own memory, which nothing a worker does may change ---- */
+
+/* Three canaries of the runner's, made before the baseline and inherited by every
+ * worker copy-on-write: pages of its data, pages above its break (the workers'
+ * memory sequences move their own inherited break over the same addresses), and a
+ * mapping. */
+#define CANARY_PAGES 16
+#define CANARY_BYTES ((u64)CANARY_PAGES * 4096)
+static unsigned char canary_inherited[CANARY_BYTES] __attribute__((aligned(4096)));
+static unsigned char *canaries[3];
+
+static void canary_fill(unsigned char *pages, u64 salt)
+{
+    u64 state = salt;
+    for (u64 i = 0; i < CANARY_BYTES / 8; i++)
+        ((u64 *)pages)[i] = splitmix(&state);
+}
+
+/* The pages of a canary whose bytes are no longer what `canary_fill` wrote. */
+static int canary_damage(const unsigned char *pages, u64 salt)
+{
+    u64 state = salt;
+    int damaged = 0;
+    for (u64 page = 0; page < CANARY_PAGES; page++) {
+        int same = 1;
+        for (u64 i = 0; i < 4096 / 8; i++)
+            same &= ((const u64 *)pages)[page * 512 + i] == splitmix(&state);
+        damaged += !same;
+    }
+    return damaged;
+}
+
+static int canaries_damaged(u64 seed)
+{
+    int damaged = 0;
+    for (int i = 0; i < 3; i++)
+        if (canaries[i])
+            damaged += canary_damage(canaries[i], seed + (u64)i);
+    return damaged;
 }
 
 static int spawn(struct Worker *wk, int index, u64 seed)
@@ -1100,6 +1339,16 @@ static int run(long calls, u64 seed, int workers)
         waitpid(pid, NULL, 0);
     }
     touch_stack();
+    canaries[0] = canary_inherited;
+    u64 heap = (u64)sys1(SYS_brk, 0);
+    if ((u64)sys1(SYS_brk, heap + CANARY_BYTES) == heap + CANARY_BYTES)
+        canaries[1] = (unsigned char *)heap;
+    void *mapped = mmap(NULL, CANARY_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mapped != MAP_FAILED)
+        canaries[2] = mapped;
+    for (int i = 0; i < 3; i++)
+        if (canaries[i])
+            canary_fill(canaries[i], seed + (u64)i);
     int procs = 0;
     u64 baseline = free_bytes(&procs);
     printf("fuzz: baseline free=%llu procs=%d\n", (unsigned long long)baseline, procs);
@@ -1112,7 +1361,15 @@ static int run(long calls, u64 seed, int workers)
         }
     }
 
+    int damage_seen = 0;
+    u64 checked_ms = now_ms();
+
     for (;;) {
+        if (!damage_seen && now_ms() - checked_ms >= 100) {
+            checked_ms = now_ms();
+            if ((damage_seen = canaries_damaged(seed)))
+                printf("fuzz: the runner's memory changed at %ld calls (%d pages)\n", total, damage_seen);
+        }
         struct pollfd fds[MAX_WORKERS];
         int running = 0;
         for (int i = 0; i < workers; i++) {
@@ -1214,6 +1471,12 @@ static int run(long calls, u64 seed, int workers)
     int echild = left < 0 && errno == ECHILD;
     printf("fuzz: invariant no-children %s\n", echild ? "ok" : "FAIL (a process outlived SIGKILL for 10 s)");
     failures += !echild;
+    int damaged = canaries_damaged(seed);
+    int canaries_made = !!canaries[0] + !!canaries[1] + !!canaries[2];
+    int intact = !damage_seen && !damaged && canaries_made == 3;
+    printf("fuzz: invariant memory-intact %s pages=%d damaged=%d\n", intact ? "ok" : "FAIL",
+           canaries_made * CANARY_PAGES, damage_seen > damaged ? damage_seen : damaged);
+    failures += !intact;
     int procs_after = 0;
     u64 after = free_bytes(&procs_after);
     /* Reaping is immediate, but give the kernel a moment in case it frees lazily. */
