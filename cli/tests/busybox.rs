@@ -1,5 +1,5 @@
-//! BusyBox (Debian's busybox-static, glibc-static) as a real program on timeshare
-//! (issue 4): `sh -c` scripts with pipelines, redirections, loops, command
+//! BusyBox (Debian's busybox-static, glibc-static) as a real program on timeshare:
+//! `sh -c` scripts with pipelines, redirections, loops, command
 //! substitution and exit codes print what they print on Linux, and an interactive
 //! `sh` works through the console as a terminal.
 

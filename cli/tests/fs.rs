@@ -1,5 +1,4 @@
-//! The read-only file system from the initrd and the descriptor calls (issue 4,
-//! items 1 and 2): our C programs and BusyBox applets run natively on this host and
+//! The read-only file system from the initrd and the descriptor calls: our C programs and BusyBox applets run natively on this host and
 //! under timeshare, on the same directory tree (built in a scratch directory and
 //! added to the initrd at the same absolute path), must print the same; what only a
 //! read-only file system answers is compared with a fixed text.

@@ -1,4 +1,4 @@
-//! Issue 8: `timeshare fuzz`. Random system calls from several processes (numbers
+//! `timeshare fuzz`. Random system calls from several processes (numbers
 //! across the whole table and beyond, arguments biased toward edge values and bad
 //! pointers) must leave the kernel alive with its invariants intact: every process
 //! reaped, free memory back to its baseline, the console answering.

@@ -1,4 +1,4 @@
-//! Issue 8: hostile programs. The kernel never falls: every program that misbehaves
+//! Hostile programs. The kernel never falls: every program that misbehaves
 //! ends (or is refused) the way Linux ends or refuses it, and only that program;
 //! the kernel and every other process go on.
 //!

@@ -1,4 +1,4 @@
-//! Issue 2, limited direct execution end to end, under QEMU: programs run in user
+//! Limited direct execution end to end, under QEMU: programs run in user
 //! mode, make system calls, get their output to the host byte for byte and their exit
 //! status back; the same static binaries print the same on this Linux host; a
 //! misbehaving program ends only itself, with the signal Linux uses; malformed

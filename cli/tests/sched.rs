@@ -1,4 +1,4 @@
-//! Issue 7, scheduling policies, under QEMU: the same C programs (user/c/nicehogs.c,
+//! Scheduling policies, under QEMU: the same C programs (user/c/nicehogs.c,
 //! wakeup.c, priority.c) behave under each `--sched` policy as the policy promises.
 //!
 //! Every run here uses `--icount`: guest time then counts instructions, so the CPU

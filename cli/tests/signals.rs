@@ -1,4 +1,4 @@
-//! Issue 4, signals with handlers, Linux style: each C program in `user/c` runs on this
+//! Signals with handlers, Linux style: each C program in `user/c` runs on this
 //! Linux host and under `timeshare run`, and must print the same and end the same way
 //! (the programs print pids only as comparisons). Each test also checks a line or two
 //! of the expected output, so that the two agreeing is not the only evidence.

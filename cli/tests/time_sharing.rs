@@ -1,4 +1,4 @@
-//! Issue 3, time sharing, under QEMU: processes fork, exec, wait, block on pipes and
+//! Time sharing, under QEMU: processes fork, exec, wait, block on pipes and
 //! sleep; a process that never gives up the CPU still loses it (and can be killed);
 //! CPU time is shared fairly; each process keeps its own FPU state; dead processes
 //! leave nothing behind. The C programs are also run natively on this Linux host
