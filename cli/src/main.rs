@@ -27,6 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use kernel_core::bootargs;
 use kernel_core::cmdline::{self, ConsoleMode, KernelOptions, SchedPolicy, Switch, QUANTUM_MS_RANGE};
 
 use initrd::{AddSpec, Initrd};
@@ -355,13 +356,15 @@ fn describe(error: &std::io::Error) -> String {
     }
 }
 
-/// The kernel command line for a first program and the boot options.
-fn kernel_options(boot: &BootArgs, init: String, init_args: Vec<Vec<u8>>) -> KernelOptions {
+/// The first program's environment.
+const INIT_ENV: &[u8] = b"PATH=/bin";
+
+/// The kernel command line for a first program and the boot options (its
+/// arguments travel in the initrd: see `kernel_core::bootargs`).
+fn kernel_options(boot: &BootArgs, init: String) -> KernelOptions {
     let defaults = KernelOptions::default();
     KernelOptions {
         init,
-        init_args,
-        init_env: vec![b"PATH=/bin".to_vec()],
         quantum_ms: boot.quantum_ms.unwrap_or(defaults.quantum_ms),
         sched: boot.sched.unwrap_or(defaults.sched),
         seed: boot.seed.unwrap_or(defaults.seed),
@@ -395,6 +398,10 @@ fn boot(
             .add_file(&spec.guest, meta.permissions().mode(), data)
             .map_err(|e| usage(format!("--add {shown}: {e}")))?;
     }
+    let mut archive = initrd.pack().map_err(usage)?;
+    let argv: Vec<&[u8]> = std::iter::once(init.as_bytes()).chain(init_args.iter().map(Vec::as_slice)).collect();
+    bootargs::append(&mut archive, &argv, &[INIT_ENV], init.as_bytes())
+        .map_err(|error| usage(format!("the program's arguments: {error}")))?;
     let log = match &boot.log {
         Some(path) => {
             LogSink::File(File::create(path).map_err(|e| usage(format!("--log {}: {}", path.display(), describe(&e))))?)
@@ -429,7 +436,6 @@ fn boot(
         message: format!("cannot create a temporary directory: {e}"),
     })?;
     let initrd_path = workdir.path().join("initrd.cpio");
-    let archive = initrd.pack().map_err(usage)?;
     fs::write(&initrd_path, archive).map_err(|e| Failure {
         status: EXIT_KERNEL_FAILURE,
         message: format!("{}: {}", initrd_path.display(), describe(&e)),
@@ -440,7 +446,7 @@ fn boot(
         initrd: initrd_path,
         cmdline: cmdline::render(&KernelOptions {
             accounting: if matches!(stats, StatsTable::None) { Switch::Off } else { Switch::On },
-            ..kernel_options(boot, init, init_args)
+            ..kernel_options(boot, init)
         }),
         memory_mib: boot.memory,
         accel: boot.accel,
@@ -704,11 +710,9 @@ mod tests {
     #[test]
     fn kernel_options_for_a_run() {
         let run = run_args(&["run", "--quantum-ms", "7", "./hello", "a b", ""]);
-        let args = run.args.iter().map(|a| a.as_encoded_bytes().to_vec()).collect();
-        let options = kernel_options(&run.boot, "/bin/hello".into(), args);
+        let options = kernel_options(&run.boot, "/bin/hello".into());
         assert_eq!(options.init, "/bin/hello");
-        assert_eq!(options.init_args, [b"a b".to_vec(), Vec::new()]);
-        assert_eq!(options.init_env, [b"PATH=/bin".to_vec()]);
+        assert!(options.init_args.is_empty(), "the arguments travel in the initrd");
         assert_eq!(options.quantum_ms, 7);
         assert_eq!(cmdline::parse(&cmdline::render(&options)), Ok(options));
     }
@@ -729,12 +733,12 @@ mod tests {
             "0",
             "./p",
         ]);
-        let options = kernel_options(&run.boot, "/bin/p".into(), Vec::new());
+        let options = kernel_options(&run.boot, "/bin/p".into());
         assert_eq!(options.sched, SchedPolicy::Mlfq);
         assert_eq!(options.seed, 7);
         assert_eq!((options.mlfq_levels, options.mlfq_boost_ms), (4, 0));
         assert_eq!(options.mlfq_quanta_ms, [5, 50]);
-        let defaults = kernel_options(&run_args(&["run", "./p"]).boot, "/bin/p".into(), Vec::new());
+        let defaults = kernel_options(&run_args(&["run", "./p"]).boot, "/bin/p".into());
         assert_eq!(defaults.sched, SchedPolicy::RoundRobin);
         assert_eq!(defaults.mlfq_quanta_ms, KernelOptions::default().mlfq_quanta_ms);
         for word in SchedPolicy::WORDS {
