@@ -131,6 +131,11 @@ impl ArgSpace {
     /// The most strings any exec can have: each needs a pointer in `ARG_SPACE`.
     pub const MAX_STRINGS: usize = ARG_SPACE / WORD as usize - 1;
 
+    /// The bytes of strings (NULs included) that may still be charged.
+    pub fn left(&self) -> usize {
+        self.left
+    }
+
     /// Charges a string of `length` bytes (without its NUL).
     pub fn take(&mut self, length: usize) -> Result<(), StackError> {
         let bytes = length.saturating_add(1);

@@ -176,7 +176,14 @@ fn read_strings(
             }
         })?;
         space.take(string.len()).map_err(StackError::errno)?;
-        strings.try_reserve(string.len() + 1).map_err(|_| ENOMEM)?;
+        // Room grows by doubling, but never past what the limits leave: 2 MiB of
+        // strings take one 2 MiB block of the heap, not the next power of two.
+        let needed = string.len() + 1;
+        if strings.capacity() - strings.len() < needed {
+            let most = strings.len() + needed + space.left();
+            let wanted = (2 * strings.capacity()).max(strings.len() + needed).min(most);
+            strings.try_reserve_exact(wanted - strings.len()).map_err(|_| ENOMEM)?;
+        }
         initstack::push_string(strings, &string).map_err(StackError::errno)?;
     }
     Ok(())
