@@ -347,6 +347,13 @@ fn check_program(data: &[u8]) -> Result<(), String> {
     kernel_core::elf::parse(data).map(|_| ()).map_err(|e| e.to_string())
 }
 
+/// The host's physical memory, in MiB: more guest memory than that QEMU cannot give.
+fn host_memory_mib() -> u64 {
+    // SAFETY: sysconf only reads system parameters.
+    let (pages, page_size) = unsafe { (libc::sysconf(libc::_SC_PHYS_PAGES), libc::sysconf(libc::_SC_PAGESIZE)) };
+    (pages.max(0) as u64).saturating_mul(page_size.max(0) as u64) >> 20
+}
+
 /// An io::Error without the "(os error N)" suffix.
 fn describe(error: &std::io::Error) -> String {
     let text = error.to_string();
@@ -386,6 +393,17 @@ fn boot(
     init_args: Vec<Vec<u8>>,
     stats: StatsTable,
 ) -> Result<u8, Failure> {
+    let host_mib = host_memory_mib();
+    if u64::from(boot.memory) > host_mib {
+        return Err(usage(format!("--memory {}: this host has {host_mib} MiB of memory in all", boot.memory)));
+    }
+    if boot.accel == Accel::Kvm {
+        fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/kvm")
+            .map_err(|e| usage(format!("--accel kvm: /dev/kvm: {} (use --accel tcg)", describe(&e))))?;
+    }
     for spec in &boot.add {
         let shown = spec.host.display();
         let meta = fs::metadata(&spec.host).map_err(|e| usage(format!("--add {shown}: {}", describe(&e))))?;
@@ -467,9 +485,12 @@ fn boot(
     let report = report?;
 
     let verdict = outcome::judge(report.end, &report.control, !report.qemu_stderr.trim().is_empty());
-    if let Some(capture) = &report.trace {
-        write_trace(capture, report.control.trace_totals, json_file, svg_file, &program, &scheduler(boot));
-    }
+    let trace_written = match &report.trace {
+        Some(capture) => {
+            write_trace(capture, report.control.trace_totals, json_file, svg_file, &program, &scheduler(boot))
+        }
+        None => true,
+    };
     if !report.control.processes.is_empty() {
         match stats {
             StatsTable::None => {}
@@ -489,9 +510,19 @@ fn boot(
             eprintln!("timeshare: interrupted by signal {signal}; the machine was stopped")
         }
         Verdict::Escaped => eprintln!("timeshare: Ctrl-A x: the machine was stopped"),
+        Verdict::QemuRefused => {
+            eprintln!("timeshare: QEMU could not start the machine:");
+            for line in report.qemu_stderr.trim_end().lines() {
+                eprintln!("  | {line}");
+            }
+        }
         Verdict::KernelFailure(reason) => report_kernel_failure(reason, boot, &report),
     }
-    Ok(verdict.exit_status())
+    match verdict.exit_status() {
+        // The program succeeded but what was asked of the run was not done.
+        0 if !trace_written => Ok(EXIT_USAGE),
+        status => Ok(status),
+    }
 }
 
 /// The scheduling policy and its quantum, as the timeline's subtitle names them.
@@ -509,6 +540,7 @@ fn scheduler(boot: &BootArgs) -> String {
 /// Writes the trace's JSON and SVG files, and says on stderr what went wrong, if
 /// anything (no trace at all, events dropped or lost, a file that could not be
 /// written). `totals` is what the kernel said it recorded and dropped at power-off.
+/// Returns whether every file was written.
 fn write_trace(
     capture: &trace_ring::Capture,
     totals: Option<(u64, u64)>,
@@ -516,7 +548,7 @@ fn write_trace(
     svg: Option<(PathBuf, File)>,
     title: &str,
     scheduler: &str,
-) {
+) -> bool {
     if let Some(error) = &capture.error {
         eprintln!("timeshare: trace: {error}");
     } else if capture.capacity == 0 {
@@ -532,19 +564,23 @@ fn write_trace(
         );
     }
     let timeline = trace::Timeline::build(&capture.events, capture.tsc_hz, capture.dropped);
-    let written = |path: &Path, result: std::io::Result<()>| {
-        if let Err(e) = result {
+    let written = |path: &Path, result: std::io::Result<()>| match result {
+        Ok(()) => true,
+        Err(e) => {
             eprintln!("timeshare: {}: {}", path.display(), describe(&e));
+            false
         }
     };
+    let mut all_written = true;
     if let Some((path, file)) = json {
         let mut out = std::io::BufWriter::new(file);
-        written(&path, trace::chrome_json(&timeline, &mut out).and_then(|()| out.flush()));
+        all_written &= written(&path, trace::chrome_json(&timeline, &mut out).and_then(|()| out.flush()));
     }
     if let Some((path, mut file)) = svg {
         let options = trace::SvgOptions { scheduler: scheduler.to_string(), title: title.to_string() };
-        written(&path, file.write_all(trace::svg(&timeline, &options).as_bytes()));
+        all_written &= written(&path, file.write_all(trace::svg(&timeline, &options).as_bytes()));
     }
+    all_written
 }
 
 /// Tell the user why the kernel failed: the reason, the kernel log's tail (unless it was
