@@ -143,6 +143,8 @@ pub struct Summary {
     pub end: Option<ProgramEnd>,
     /// Whether a `panic` record came (at any point: it wins over an earlier `exit`).
     pub panicked: bool,
+    /// Whether the kernel said `ready` (it booted as far as its console).
+    pub ready: bool,
     /// Every process that exited, in order.
     pub processes: Vec<ProcessRecord>,
     /// The trace's totals at power-off (`trace events=N dropped=M`), when traced.
@@ -198,7 +200,8 @@ impl Summary {
             Record::Panic => self.panicked = true,
             Record::Process(ref process) => self.processes.push(process.clone()),
             Record::Trace(TraceRecord::Totals { recorded, dropped }) => self.trace_totals = Some((recorded, dropped)),
-            Record::Ready | Record::Trace(_) | Record::Other(_) => {}
+            Record::Ready => self.ready = true,
+            Record::Trace(_) | Record::Other(_) => {}
         }
     }
 }
@@ -288,7 +291,13 @@ mod tests {
         }
         assert_eq!(
             s,
-            Summary { end: Some(ProgramEnd::Exited(3)), panicked: false, processes: Vec::new(), trace_totals: None }
+            Summary {
+                end: Some(ProgramEnd::Exited(3)),
+                panicked: false,
+                ready: false,
+                processes: Vec::new(),
+                trace_totals: None
+            }
         );
         s.add(&Record::Panic);
         assert!(s.panicked);

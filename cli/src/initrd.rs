@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use kernel_core::tree::{NAME_MAX, PATH_MAX};
+
 /// The directories every initrd has.
 const STANDARD_DIRS: &[(&str, u32)] = &[("bin", 0o755), ("dev", 0o755), ("tmp", 0o1777), ("etc", 0o755)];
 
@@ -42,8 +44,13 @@ impl AddSpec {
     }
 }
 
+/// The directories the kernel makes itself: a file at or under them would be hidden.
+const KERNEL_DIRS: &[&str] = &["proc", "dev"];
+
 /// A guest path as the archive names it: absolute on input, without the leading `/`,
-/// with no empty, `.` or `..` components.
+/// with no empty, `.` or `..` components, that the guest can open: no component over
+/// NAME_MAX bytes, at most PATH_MAX bytes with its NUL, not at or under a directory
+/// the kernel makes itself.
 pub fn normalize_guest(guest: &str) -> Result<String, String> {
     let Some(relative) = guest.strip_prefix('/') else {
         return Err(format!("GUEST `{guest}` must be an absolute path"));
@@ -51,6 +58,23 @@ pub fn normalize_guest(guest: &str) -> Result<String, String> {
     let parts: Vec<&str> = relative.split('/').collect();
     if parts.iter().any(|p| p.is_empty() || *p == "." || *p == "..") {
         return Err(format!("GUEST `{guest}` must name a file: no empty, `.` or `..` components, no trailing `/`"));
+    }
+    if guest.len() >= PATH_MAX {
+        return Err(format!(
+            "GUEST is {} bytes long: the guest opens paths of at most {} bytes",
+            guest.len(),
+            PATH_MAX - 1
+        ));
+    }
+    if let Some(long) = parts.iter().find(|p| p.len() > NAME_MAX) {
+        return Err(format!(
+            "GUEST has a component of {} bytes (`{}...`): the guest opens names of at most {NAME_MAX} bytes",
+            long.len(),
+            &long[..long.floor_char_boundary(16)]
+        ));
+    }
+    if let Some(dir) = KERNEL_DIRS.iter().find(|dir| parts[0] == **dir) {
+        return Err(format!("GUEST `{guest}` would be hidden by the kernel's own /{dir}"));
     }
     Ok(parts.join("/"))
 }
@@ -149,9 +173,17 @@ mod tests {
 
     #[test]
     fn bad_add_specs() {
-        for spec in [":/bin/x", "", "x:/", "x:/bin/", "x:/bin/../etc", "x:/a//b", "/", ".."] {
+        for spec in [":/bin/x", "", "x:/", "x:/bin/", "x:/bin/../etc", "x:/a//b", "/", "..", "x:/proc", "x:/dev/sda"] {
             assert!(AddSpec::parse(spec).is_err(), "{spec:?}");
         }
+        let longest_name = format!("x:/etc/{}", "n".repeat(NAME_MAX));
+        assert!(AddSpec::parse(&longest_name).is_ok());
+        assert!(AddSpec::parse(&format!("{longest_name}n")).unwrap_err().contains("at most 255 bytes"));
+        let longest_path = format!("x:/{}bc", "a/".repeat(2046));
+        assert_eq!(longest_path.len() - 2, PATH_MAX - 1);
+        assert!(AddSpec::parse(&longest_path).is_ok());
+        assert!(AddSpec::parse(&format!("{longest_path}f")).unwrap_err().contains("at most 4095 bytes"));
+        assert!(AddSpec::parse("x:/device/ok").is_ok(), "only /dev itself is the kernel's");
     }
 
     #[test]

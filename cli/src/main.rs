@@ -27,6 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use kernel_core::bootargs;
 use kernel_core::cmdline::{self, ConsoleMode, KernelOptions, SchedPolicy, Switch, QUANTUM_MS_RANGE};
 
 use initrd::{AddSpec, Initrd};
@@ -346,6 +347,13 @@ fn check_program(data: &[u8]) -> Result<(), String> {
     kernel_core::elf::parse(data).map(|_| ()).map_err(|e| e.to_string())
 }
 
+/// The host's physical memory, in MiB: more guest memory than that QEMU cannot give.
+fn host_memory_mib() -> u64 {
+    // SAFETY: sysconf only reads system parameters.
+    let (pages, page_size) = unsafe { (libc::sysconf(libc::_SC_PHYS_PAGES), libc::sysconf(libc::_SC_PAGESIZE)) };
+    (pages.max(0) as u64).saturating_mul(page_size.max(0) as u64) >> 20
+}
+
 /// An io::Error without the "(os error N)" suffix.
 fn describe(error: &std::io::Error) -> String {
     let text = error.to_string();
@@ -355,13 +363,15 @@ fn describe(error: &std::io::Error) -> String {
     }
 }
 
-/// The kernel command line for a first program and the boot options.
-fn kernel_options(boot: &BootArgs, init: String, init_args: Vec<Vec<u8>>) -> KernelOptions {
+/// The first program's environment.
+const INIT_ENV: &[u8] = b"PATH=/bin";
+
+/// The kernel command line for a first program and the boot options (its
+/// arguments travel in the initrd: see `kernel_core::bootargs`).
+fn kernel_options(boot: &BootArgs, init: String) -> KernelOptions {
     let defaults = KernelOptions::default();
     KernelOptions {
         init,
-        init_args,
-        init_env: vec![b"PATH=/bin".to_vec()],
         quantum_ms: boot.quantum_ms.unwrap_or(defaults.quantum_ms),
         sched: boot.sched.unwrap_or(defaults.sched),
         seed: boot.seed.unwrap_or(defaults.seed),
@@ -383,6 +393,17 @@ fn boot(
     init_args: Vec<Vec<u8>>,
     stats: StatsTable,
 ) -> Result<u8, Failure> {
+    let host_mib = host_memory_mib();
+    if u64::from(boot.memory) > host_mib {
+        return Err(usage(format!("--memory {}: this host has {host_mib} MiB of memory in all", boot.memory)));
+    }
+    if boot.accel == Accel::Kvm {
+        fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/kvm")
+            .map_err(|e| usage(format!("--accel kvm: /dev/kvm: {} (use --accel tcg)", describe(&e))))?;
+    }
     for spec in &boot.add {
         let shown = spec.host.display();
         let meta = fs::metadata(&spec.host).map_err(|e| usage(format!("--add {shown}: {}", describe(&e))))?;
@@ -395,6 +416,10 @@ fn boot(
             .add_file(&spec.guest, meta.permissions().mode(), data)
             .map_err(|e| usage(format!("--add {shown}: {e}")))?;
     }
+    let mut archive = initrd.pack().map_err(usage)?;
+    let argv: Vec<&[u8]> = std::iter::once(init.as_bytes()).chain(init_args.iter().map(Vec::as_slice)).collect();
+    bootargs::append(&mut archive, &argv, &[INIT_ENV], init.as_bytes())
+        .map_err(|error| usage(format!("the program's arguments: {error}")))?;
     let log = match &boot.log {
         Some(path) => {
             LogSink::File(File::create(path).map_err(|e| usage(format!("--log {}: {}", path.display(), describe(&e))))?)
@@ -429,7 +454,6 @@ fn boot(
         message: format!("cannot create a temporary directory: {e}"),
     })?;
     let initrd_path = workdir.path().join("initrd.cpio");
-    let archive = initrd.pack().map_err(usage)?;
     fs::write(&initrd_path, archive).map_err(|e| Failure {
         status: EXIT_KERNEL_FAILURE,
         message: format!("{}: {}", initrd_path.display(), describe(&e)),
@@ -440,7 +464,7 @@ fn boot(
         initrd: initrd_path,
         cmdline: cmdline::render(&KernelOptions {
             accounting: if matches!(stats, StatsTable::None) { Switch::Off } else { Switch::On },
-            ..kernel_options(boot, init, init_args)
+            ..kernel_options(boot, init)
         }),
         memory_mib: boot.memory,
         accel: boot.accel,
@@ -461,9 +485,12 @@ fn boot(
     let report = report?;
 
     let verdict = outcome::judge(report.end, &report.control, !report.qemu_stderr.trim().is_empty());
-    if let Some(capture) = &report.trace {
-        write_trace(capture, report.control.trace_totals, json_file, svg_file, &program, &scheduler(boot));
-    }
+    let trace_written = match &report.trace {
+        Some(capture) => {
+            write_trace(capture, report.control.trace_totals, json_file, svg_file, &program, &scheduler(boot))
+        }
+        None => true,
+    };
     if !report.control.processes.is_empty() {
         match stats {
             StatsTable::None => {}
@@ -483,9 +510,19 @@ fn boot(
             eprintln!("timeshare: interrupted by signal {signal}; the machine was stopped")
         }
         Verdict::Escaped => eprintln!("timeshare: Ctrl-A x: the machine was stopped"),
+        Verdict::QemuRefused => {
+            eprintln!("timeshare: QEMU could not start the machine:");
+            for line in report.qemu_stderr.trim_end().lines() {
+                eprintln!("  | {line}");
+            }
+        }
         Verdict::KernelFailure(reason) => report_kernel_failure(reason, boot, &report),
     }
-    Ok(verdict.exit_status())
+    match verdict.exit_status() {
+        // The program succeeded but what was asked of the run was not done.
+        0 if !trace_written => Ok(EXIT_USAGE),
+        status => Ok(status),
+    }
 }
 
 /// The scheduling policy and its quantum, as the timeline's subtitle names them.
@@ -503,6 +540,7 @@ fn scheduler(boot: &BootArgs) -> String {
 /// Writes the trace's JSON and SVG files, and says on stderr what went wrong, if
 /// anything (no trace at all, events dropped or lost, a file that could not be
 /// written). `totals` is what the kernel said it recorded and dropped at power-off.
+/// Returns whether every file was written.
 fn write_trace(
     capture: &trace_ring::Capture,
     totals: Option<(u64, u64)>,
@@ -510,7 +548,7 @@ fn write_trace(
     svg: Option<(PathBuf, File)>,
     title: &str,
     scheduler: &str,
-) {
+) -> bool {
     if let Some(error) = &capture.error {
         eprintln!("timeshare: trace: {error}");
     } else if capture.capacity == 0 {
@@ -526,19 +564,23 @@ fn write_trace(
         );
     }
     let timeline = trace::Timeline::build(&capture.events, capture.tsc_hz, capture.dropped);
-    let written = |path: &Path, result: std::io::Result<()>| {
-        if let Err(e) = result {
+    let written = |path: &Path, result: std::io::Result<()>| match result {
+        Ok(()) => true,
+        Err(e) => {
             eprintln!("timeshare: {}: {}", path.display(), describe(&e));
+            false
         }
     };
+    let mut all_written = true;
     if let Some((path, file)) = json {
         let mut out = std::io::BufWriter::new(file);
-        written(&path, trace::chrome_json(&timeline, &mut out).and_then(|()| out.flush()));
+        all_written &= written(&path, trace::chrome_json(&timeline, &mut out).and_then(|()| out.flush()));
     }
     if let Some((path, mut file)) = svg {
         let options = trace::SvgOptions { scheduler: scheduler.to_string(), title: title.to_string() };
-        written(&path, file.write_all(trace::svg(&timeline, &options).as_bytes()));
+        all_written &= written(&path, file.write_all(trace::svg(&timeline, &options).as_bytes()));
     }
+    all_written
 }
 
 /// Tell the user why the kernel failed: the reason, the kernel log's tail (unless it was
@@ -704,11 +746,9 @@ mod tests {
     #[test]
     fn kernel_options_for_a_run() {
         let run = run_args(&["run", "--quantum-ms", "7", "./hello", "a b", ""]);
-        let args = run.args.iter().map(|a| a.as_encoded_bytes().to_vec()).collect();
-        let options = kernel_options(&run.boot, "/bin/hello".into(), args);
+        let options = kernel_options(&run.boot, "/bin/hello".into());
         assert_eq!(options.init, "/bin/hello");
-        assert_eq!(options.init_args, [b"a b".to_vec(), Vec::new()]);
-        assert_eq!(options.init_env, [b"PATH=/bin".to_vec()]);
+        assert!(options.init_args.is_empty(), "the arguments travel in the initrd");
         assert_eq!(options.quantum_ms, 7);
         assert_eq!(cmdline::parse(&cmdline::render(&options)), Ok(options));
     }
@@ -729,12 +769,12 @@ mod tests {
             "0",
             "./p",
         ]);
-        let options = kernel_options(&run.boot, "/bin/p".into(), Vec::new());
+        let options = kernel_options(&run.boot, "/bin/p".into());
         assert_eq!(options.sched, SchedPolicy::Mlfq);
         assert_eq!(options.seed, 7);
         assert_eq!((options.mlfq_levels, options.mlfq_boost_ms), (4, 0));
         assert_eq!(options.mlfq_quanta_ms, [5, 50]);
-        let defaults = kernel_options(&run_args(&["run", "./p"]).boot, "/bin/p".into(), Vec::new());
+        let defaults = kernel_options(&run_args(&["run", "./p"]).boot, "/bin/p".into());
         assert_eq!(defaults.sched, SchedPolicy::RoundRobin);
         assert_eq!(defaults.mlfq_quanta_ms, KernelOptions::default().mlfq_quanta_ms);
         for word in SchedPolicy::WORDS {

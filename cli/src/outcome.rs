@@ -30,6 +30,9 @@ pub enum Verdict {
     TimedOut,
     Interrupted(i32),
     Escaped,
+    /// QEMU refused to start the machine (a bad `--qemu-arg`, memory the host cannot
+    /// give, an initrd too large for the guest): its own message says why.
+    QemuRefused,
     /// The kernel or QEMU failed; the reason is for the user.
     KernelFailure(String),
 }
@@ -41,6 +44,7 @@ impl Verdict {
             Verdict::TimedOut => EXIT_TIMEOUT,
             Verdict::Interrupted(signal) => 128u8.saturating_add(signal.clamp(0, 127) as u8),
             Verdict::Escaped => 130,
+            Verdict::QemuRefused => EXIT_USAGE,
             Verdict::KernelFailure(_) => EXIT_KERNEL_FAILURE,
         }
     }
@@ -66,7 +70,8 @@ pub fn judge(qemu: QemuEnd, control: &Summary, qemu_complained: bool) -> Verdict
         QemuEnd::Exited(Some(QEMU_POWEROFF)) => match control.end {
             Some(ProgramEnd::Exited(code)) => Verdict::Program(code),
             Some(ProgramEnd::Signaled(n)) => Verdict::Program(128 + n.min(127)),
-            None if qemu_complained => Verdict::KernelFailure("QEMU failed (status 1) before the kernel reported anything".into()),
+            None if qemu_complained && !control.ready => Verdict::QemuRefused,
+            None if qemu_complained => Verdict::KernelFailure("QEMU failed (status 1) before the kernel reported how the program ended".into()),
             None => Verdict::KernelFailure(
                 "the kernel powered off without reporting how the program ended (no `exit` or `signal` record on the control channel)".into(),
             ),
@@ -127,8 +132,18 @@ mod tests {
             assert!(matches!(v, Verdict::KernelFailure(_)), "{qemu:?} {control:?}: {v:?}");
             assert_eq!(v.exit_status(), 125);
         }
+        let ready = Summary { ready: true, ..summary(None, false) };
+        let v = judge(QemuEnd::Exited(Some(1)), &ready, true);
+        assert_eq!(
+            v,
+            Verdict::KernelFailure("QEMU failed (status 1) before the kernel reported how the program ended".into())
+        );
+    }
+
+    #[test]
+    fn qemu_refusing_to_start_is_a_usage_error() {
         let v = judge(QemuEnd::Exited(Some(1)), &summary(None, false), true);
-        assert_eq!(v, Verdict::KernelFailure("QEMU failed (status 1) before the kernel reported anything".into()));
+        assert_eq!((v.clone(), v.exit_status()), (Verdict::QemuRefused, EXIT_USAGE));
     }
 
     #[test]

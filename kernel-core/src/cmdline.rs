@@ -154,6 +154,12 @@ pub struct KernelOptions {
 /// The ring sizes `trace` accepts besides 0 (off).
 pub const TRACE_EVENTS_RANGE: core::ops::RangeInclusive<u32> = crate::trace::MIN_CAPACITY..=crate::trace::MAX_CAPACITY;
 
+/// The longest command line the kernel takes: QEMU's PVH loader copies it into a
+/// 4096-byte buffer, NUL included (a longer one is cut, or overwrites the start
+/// info). The first program's arguments therefore travel in the initrd
+/// (`crate::bootargs`), which keeps the line this short.
+pub const MAX_LEN: usize = 4095;
+
 /// The quanta `quantum_ms` accepts.
 pub const QUANTUM_MS_RANGE: core::ops::RangeInclusive<u32> = 1..=1000;
 /// The most MLFQ levels.

@@ -17,15 +17,14 @@
 //!   argc                                <- initial_sp
 //! ```
 
-use alloc::vec::Vec;
 use core::fmt;
 
-/// The most bytes of argument, environment and execfn strings (NULs included)
-/// `build` accepts; more is `E2BIG`.
-pub const MAX_ARG_BYTES: usize = 128 * 1024;
-/// The most argv plus envp strings `build` accepts; more is `E2BIG`. Bounds the
-/// pointer arrays at 64 KiB.
-pub const MAX_ARG_COUNT: usize = 8 * 1024;
+/// Linux's room for the strings of an exec and their pointers: a quarter of the
+/// default 8 MiB stack limit (`bprm_stack_limits` in fs/exec.c). More is `E2BIG`.
+pub const ARG_SPACE: usize = 2 << 20;
+/// The longest single string, its NUL included (Linux's `MAX_ARG_STRLEN`, 32
+/// pages). Longer is `E2BIG`.
+pub const MAX_ARG_STRLEN: usize = 32 * 4096;
 
 const AT_NULL: u64 = 0;
 const AT_PHDR: u64 = 3;
@@ -72,18 +71,10 @@ pub struct AuxValues {
     pub clock_ticks: u64,
 }
 
-/// The stack contents: `bytes` occupy `[stack_top - bytes.len(), stack_top)` and
-/// `initial_sp` (16-byte aligned) is the first of them, where argc lies.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StackImage {
-    pub bytes: Vec<u8>,
-    pub initial_sp: u64,
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StackError {
-    /// The strings exceed `MAX_ARG_BYTES` or there are more than `MAX_ARG_COUNT`
-    /// of them.
+    /// The strings and their pointers exceed `ARG_SPACE`, or one string exceeds
+    /// `MAX_ARG_STRLEN`.
     TooBig,
     /// A string contains a NUL byte, which would silently cut it short.
     InteriorNul,
@@ -106,69 +97,155 @@ impl StackError {
 impl fmt::Display for StackError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::TooBig => {
-                write!(f, "argument list too long (at most {MAX_ARG_COUNT} strings and {MAX_ARG_BYTES} bytes)")
-            }
+            Self::TooBig => write!(
+                f,
+                "argument list too long (Linux's limits: {ARG_SPACE} bytes of strings, NULs and 8-byte pointers \
+                 in all, {MAX_ARG_STRLEN} bytes per string with its NUL)"
+            ),
             Self::InteriorNul => write!(f, "an argument or environment string contains a NUL byte"),
             Self::StackTopTooLow => write!(f, "the stack top is too low to hold the arguments"),
         }
     }
 }
 
-/// Lays out the initial stack below `stack_top` for a program started with
-/// `argv` and `envp` (strings without their NUL terminators, which `build`
-/// adds), `execfn` (the path given to `execve`), 16 `random` bytes for
-/// `AT_RANDOM`, and `aux`. The result starts 16-byte aligned with argc at
-/// `initial_sp`, and every pointer in it points inside it.
-pub fn build(
-    stack_top: u64,
-    argv: &[&[u8]],
-    envp: &[&[u8]],
-    execfn: &[u8],
-    random: [u8; 16],
-    aux: &AuxValues,
-) -> Result<StackImage, StackError> {
-    let strings: Vec<&[u8]> = argv.iter().chain(envp).copied().collect();
-    if strings.len() > MAX_ARG_COUNT {
-        return Err(StackError::TooBig);
-    }
-    if strings.iter().chain([&execfn]).any(|s| s.contains(&0)) {
-        return Err(StackError::InteriorNul);
-    }
-    let nul_terminated_len = |s: &[u8]| s.len().saturating_add(1);
-    let argument_bytes = strings.iter().fold(0usize, |total, s| total.saturating_add(nul_terminated_len(s)));
-    let execfn_bytes = nul_terminated_len(execfn);
-    if argument_bytes.saturating_add(execfn_bytes) > MAX_ARG_BYTES {
-        return Err(StackError::TooBig);
+/// What is left of `ARG_SPACE` while the strings of one exec are gathered,
+/// charged as Linux charges them: first a pointer for each string (at least one
+/// for argv, which gets an empty `argv[0]` when it has none), then each string
+/// with its NUL, the program's path included.
+#[derive(Clone, Copy, Debug)]
+pub struct ArgSpace {
+    left: usize,
+}
+
+impl ArgSpace {
+    /// The space left once the pointers of `argc` arguments and `envc`
+    /// environment strings are charged.
+    pub fn new(argc: usize, envc: usize) -> Result<ArgSpace, StackError> {
+        let pointers = argc.max(1).checked_add(envc).and_then(|n| n.checked_mul(WORD as usize));
+        match pointers {
+            Some(pointers) if pointers < ARG_SPACE => Ok(ArgSpace { left: ARG_SPACE - pointers }),
+            _ => Err(StackError::TooBig),
+        }
     }
 
-    // Addresses, from the top down. Every size is now bounded (by
-    // MAX_ARG_BYTES and MAX_ARG_COUNT), so only subtractions from `stack_top`
-    // can fail.
+    /// The most strings any exec can have: each needs a pointer in `ARG_SPACE`.
+    pub const MAX_STRINGS: usize = ARG_SPACE / WORD as usize - 1;
+
+    /// The bytes of strings (NULs included) that may still be charged.
+    pub fn left(&self) -> usize {
+        self.left
+    }
+
+    /// Charges a string of `length` bytes (without its NUL).
+    pub fn take(&mut self, length: usize) -> Result<(), StackError> {
+        let bytes = length.saturating_add(1);
+        if bytes > MAX_ARG_STRLEN {
+            return Err(StackError::TooBig);
+        }
+        self.left = self.left.checked_sub(bytes).ok_or(StackError::TooBig)?;
+        Ok(())
+    }
+}
+
+/// A program's argv and envp strings, each NUL-terminated, back to back (argv
+/// first): the bytes its initial stack holds above the tables, as Linux gathers
+/// them for exec, so that they go onto the stack in one piece and a string costs
+/// no more memory than its bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Strings<'a> {
+    bytes: &'a [u8],
+    argc: usize,
+    envc: usize,
+}
+
+impl<'a> Strings<'a> {
+    /// `bytes` as `argc` arguments then `envc` environment strings; `None` unless
+    /// it is exactly that many NUL-terminated strings.
+    pub fn new(bytes: &'a [u8], argc: usize, envc: usize) -> Option<Strings<'a>> {
+        let terminated = bytes.last().is_none_or(|&last| last == 0);
+        let count = bytes.iter().filter(|&&byte| byte == 0).count();
+        (terminated && Some(count) == argc.checked_add(envc)).then_some(Strings { bytes, argc, envc })
+    }
+
+    pub fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    pub fn argc(&self) -> usize {
+        self.argc
+    }
+
+    pub fn envc(&self) -> usize {
+        self.envc
+    }
+
+    /// Every string, without its NUL: argv's, then envp's.
+    pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + Clone {
+        let bytes = self.bytes;
+        bytes.split_inclusive(|&byte| byte == 0).map(|string| &string[..string.len() - 1])
+    }
+
+    /// Whether a program may start with these strings and `execfn` as its path
+    /// under Linux's limits (`ArgSpace`).
+    pub fn check_limits(&self, execfn: &[u8]) -> Result<(), StackError> {
+        let mut space = ArgSpace::new(self.argc, self.envc)?;
+        space.take(execfn.len())?;
+        self.iter().try_for_each(|string| space.take(string.len()))
+    }
+}
+
+/// Appends `string` and its NUL to `bytes`, the contents of a `Strings`.
+pub fn push_string(bytes: &mut alloc::vec::Vec<u8>, string: &[u8]) -> Result<(), StackError> {
+    if string.contains(&0) {
+        return Err(StackError::InteriorNul);
+    }
+    bytes.extend_from_slice(string);
+    bytes.push(0);
+    Ok(())
+}
+
+/// The initial stack of a program, ready to be stored: it spans `[initial_sp,
+/// stack_top)`, starts 16-byte aligned with argc at `initial_sp`, and every
+/// pointer in it points inside it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StackImage<'a> {
+    pub initial_sp: u64,
+    strings: Strings<'a>,
+    strings_address: u64,
+    execfn: &'a [u8],
+    random: [u8; 16],
+    random_address: u64,
+    auxv: [(u64, u64); AUX_ENTRIES],
+}
+
+/// Lays out the initial stack below `stack_top` for a program started with
+/// `strings` (its argv and envp), `execfn` (the path given to `execve`), 16
+/// `random` bytes for `AT_RANDOM`, and `aux`.
+pub fn build<'a>(
+    stack_top: u64,
+    strings: Strings<'a>,
+    execfn: &'a [u8],
+    random: [u8; 16],
+    aux: &AuxValues,
+) -> Result<StackImage<'a>, StackError> {
+    if execfn.contains(&0) {
+        return Err(StackError::InteriorNul);
+    }
+    strings.check_limits(execfn)?;
+
+    // Addresses, from the top down. Every size is now bounded (by ARG_SPACE),
+    // so only subtractions from `stack_top` can fail.
     let below = |address: u64, size: usize| -> Result<u64, StackError> {
         address.checked_sub(size as u64).ok_or(StackError::StackTopTooLow)
     };
-    let execfn_address = below(below(stack_top, END_MARKER.len())?, execfn_bytes)?;
-    let strings_address = below(execfn_address, argument_bytes)?;
+    let execfn_address = below(below(stack_top, END_MARKER.len())?, execfn.len() + 1)?;
+    let strings_address = below(execfn_address, strings.bytes.len())?;
     let aligned_below_strings = align_down(strings_address);
     let platform_address = below(aligned_below_strings, PLATFORM.len())?;
     let random_address = below(platform_address, random.len())?;
-    let word_count = 1 + (argv.len() + 1) + (envp.len() + 1) + 2 * AUX_ENTRIES;
+    let word_count = 1 + (strings.argc + 1) + (strings.envc + 1) + 2 * AUX_ENTRIES;
     let initial_sp = align_down(below(random_address, word_count * WORD as usize)?);
-
-    let mut words = Vec::with_capacity(word_count);
-    words.push(argv.len() as u64);
-    let mut string_address = strings_address;
-    let mut string_pointers = strings.iter().map(|s| {
-        let address = string_address;
-        string_address = string_address.saturating_add(nul_terminated_len(s) as u64);
-        address
-    });
-    words.extend(string_pointers.by_ref().take(argv.len()));
-    words.push(0);
-    words.extend(string_pointers);
-    words.push(0);
-    let auxv: [(u64, u64); AUX_ENTRIES] = [
+    let auxv = [
         (AT_HWCAP, aux.hwcap),
         (AT_PAGESZ, crate::elf::PAGE_SIZE),
         (AT_CLKTCK, aux.clock_ticks),
@@ -189,22 +266,54 @@ pub fn build(
         (AT_PLATFORM, platform_address),
         (AT_NULL, 0),
     ];
-    words.extend(auxv.iter().flat_map(|&(key, value)| [key, value]));
+    Ok(StackImage { initial_sp, strings, strings_address, execfn, random, random_address, auxv })
+}
 
-    let mut bytes = Vec::new();
-    bytes.extend(words.iter().flat_map(|word| word.to_le_bytes()));
-    pad_to(&mut bytes, initial_sp, random_address);
-    bytes.extend_from_slice(&random);
-    bytes.extend_from_slice(PLATFORM);
-    pad_to(&mut bytes, initial_sp, strings_address);
-    for s in &strings {
-        bytes.extend_from_slice(s);
-        bytes.push(0);
+impl StackImage<'_> {
+    /// Hands the image to `store` as (address, bytes) pieces, from `initial_sp`
+    /// up, gaps included (as zeros): the tables in small chunks and the strings in
+    /// one piece, so that no copy of the whole image is ever made.
+    pub fn store<E>(&self, mut store: impl FnMut(u64, &[u8]) -> Result<(), E>) -> Result<(), E> {
+        const ZEROS: [u8; STACK_ALIGN as usize] = [0; STACK_ALIGN as usize];
+        let mut chunk = [0u8; 512];
+        let mut used = 0;
+        let mut address = self.initial_sp;
+        let pointers = self.strings.iter().scan(self.strings_address, |next, string| {
+            let pointer = *next;
+            *next += string.len() as u64 + 1;
+            Some(pointer)
+        });
+        let (argv, envp) = (pointers.clone().take(self.strings.argc), pointers.skip(self.strings.argc));
+        let words = core::iter::once(self.strings.argc as u64)
+            .chain(argv)
+            .chain([0])
+            .chain(envp)
+            .chain([0])
+            .chain(self.auxv.iter().flat_map(|&(key, value)| [key, value]));
+        for word in words {
+            chunk[used..used + WORD as usize].copy_from_slice(&word.to_le_bytes());
+            used += WORD as usize;
+            if used == chunk.len() {
+                store(address, &chunk)?;
+                address += used as u64;
+                used = 0;
+            }
+        }
+        store(address, &chunk[..used])?;
+        address += used as u64;
+        // Both gaps are alignment padding, under 16 bytes.
+        store(address, &ZEROS[..(self.random_address - address) as usize])?;
+        store(self.random_address, &self.random)?;
+        let platform_address = self.random_address + self.random.len() as u64;
+        store(platform_address, PLATFORM)?;
+        let platform_end = platform_address + PLATFORM.len() as u64;
+        store(platform_end, &ZEROS[..(self.strings_address - platform_end) as usize])?;
+        store(self.strings_address, self.strings.bytes)?;
+        let execfn_address = self.strings_address + self.strings.bytes.len() as u64;
+        store(execfn_address, self.execfn)?;
+        let nul_and_marker = [0u8; 1 + END_MARKER.len()];
+        store(execfn_address + self.execfn.len() as u64, &nul_and_marker)
     }
-    bytes.extend_from_slice(execfn);
-    bytes.push(0);
-    bytes.extend_from_slice(&END_MARKER);
-    Ok(StackImage { bytes, initial_sp })
 }
 
 /// `address` rounded down to the 16-byte stack alignment.
@@ -212,18 +321,11 @@ fn align_down(address: u64) -> u64 {
     address & !(STACK_ALIGN - 1)
 }
 
-/// Appends zeros until `bytes`, which starts at address `base`, reaches `address`.
-fn pad_to(bytes: &mut Vec<u8>, base: u64, address: u64) {
-    let target = address.saturating_sub(base);
-    while (bytes.len() as u64) < target {
-        bytes.push(0);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use alloc::vec;
+    use alloc::vec::Vec;
 
     const TOP: u64 = 0x7fff_ffff_f000;
 
@@ -248,8 +350,41 @@ mod tests {
         auxv: Vec<(u64, u64)>,
     }
 
+    /// A stack image as the bytes `store` hands out.
+    struct Image {
+        bytes: Vec<u8>,
+        initial_sp: u64,
+    }
+
+    /// `build` from separate strings, and the image stored into one buffer (each
+    /// piece must follow the one before).
+    fn image(
+        top: u64,
+        argv: &[&[u8]],
+        envp: &[&[u8]],
+        execfn: &[u8],
+        random: [u8; 16],
+        aux: &AuxValues,
+    ) -> Result<Image, StackError> {
+        let mut bytes = Vec::new();
+        for string in argv.iter().chain(envp) {
+            push_string(&mut bytes, string)?;
+        }
+        let strings = Strings::new(&bytes, argv.len(), envp.len()).expect("well-formed strings");
+        let stack = build(top, strings, execfn, random, aux)?;
+        let mut stored = Vec::new();
+        stack
+            .store(|address, piece| {
+                assert_eq!(address, stack.initial_sp + stored.len() as u64, "pieces in order, without gaps");
+                stored.extend_from_slice(piece);
+                Ok::<(), ()>(())
+            })
+            .unwrap();
+        Ok(Image { bytes: stored, initial_sp: stack.initial_sp })
+    }
+
     struct Reader<'a> {
-        image: &'a StackImage,
+        image: &'a Image,
     }
 
     impl Reader<'_> {
@@ -317,7 +452,7 @@ mod tests {
         let random = *b"0123456789abcdef";
         let argv: [&[u8]; 3] = [b"/bin/sh", b"-c", b"echo hi"];
         let envp: [&[u8]; 2] = [b"PATH=/bin", b"HOME=/"];
-        let image = build(TOP, &argv, &envp, b"/bin/sh", random, &aux()).unwrap();
+        let image = image(TOP, &argv, &envp, b"/bin/sh", random, &aux()).unwrap();
         assert_eq!(image.initial_sp % 16, 0);
         assert_eq!(image.initial_sp + image.bytes.len() as u64, TOP);
         assert_eq!(image.bytes[image.bytes.len() - 8..], [0; 8], "end marker");
@@ -351,7 +486,7 @@ mod tests {
 
     #[test]
     fn strings_are_laid_out_in_order_as_linux_does() {
-        let image = build(TOP, &[b"a", b"bc"], &[b"X=1"], b"/x", [0; 16], &aux()).unwrap();
+        let image = image(TOP, &[b"a", b"bc"], &[b"X=1"], b"/x", [0; 16], &aux()).unwrap();
         let tail = &image.bytes[image.bytes.len() - (2 + 3 + 4 + 3 + 8)..];
         assert_eq!(tail, b"a\0bc\0X=1\0/x\0\0\0\0\0\0\0\0\0");
     }
@@ -360,7 +495,7 @@ mod tests {
     fn string_offsets_match_linux() {
         // Measured under Linux 6.x with `env -i A=1 BB=22 setarch -R ./st hello wo`:
         // distances below the stack top.
-        let image = build(TOP, &[b"./st", b"hello", b"wo"], &[b"A=1", b"BB=22"], b"./st", [0; 16], &aux()).unwrap();
+        let image = image(TOP, &[b"./st", b"hello", b"wo"], &[b"A=1", b"BB=22"], b"./st", [0; 16], &aux()).unwrap();
         let parsed = Reader { image: &image }.parse();
         let distance = |address: u64| TOP - address;
         assert_eq!(distance(aux_value(&parsed, AT_EXECFN)), 13);
@@ -378,7 +513,7 @@ mod tests {
 
     #[test]
     fn empty_argv_and_envp() {
-        let image = build(TOP, &[], &[], b"", [7; 16], &aux()).unwrap();
+        let image = image(TOP, &[], &[], b"", [7; 16], &aux()).unwrap();
         let parsed = Reader { image: &image }.parse();
         assert!(parsed.argv.is_empty() && parsed.envp.is_empty());
         assert_eq!(image.initial_sp % 16, 0);
@@ -387,7 +522,7 @@ mod tests {
 
     #[test]
     fn empty_strings_survive() {
-        let image = build(TOP, &[b"", b"x"], &[b""], b"/p", [0; 16], &aux()).unwrap();
+        let image = image(TOP, &[b"", b"x"], &[b""], b"/p", [0; 16], &aux()).unwrap();
         let parsed = Reader { image: &image }.parse();
         assert_eq!(parsed.argv, vec![b"".to_vec(), b"x".to_vec()]);
         assert_eq!(parsed.envp, vec![b"".to_vec()]);
@@ -399,7 +534,7 @@ mod tests {
             for len in 0..40usize {
                 let arg = vec![b'a'; len];
                 let args = [&arg[..]].repeat(len % 5);
-                let image = build(TOP - top_offset, &args, &[b"E=1"], b"/e", [1; 16], &aux()).unwrap();
+                let image = image(TOP - top_offset, &args, &[b"E=1"], b"/e", [1; 16], &aux()).unwrap();
                 assert_eq!(image.initial_sp % 16, 0);
                 assert_eq!(image.initial_sp + image.bytes.len() as u64, TOP - top_offset);
                 let parsed = Reader { image: &image }.parse();
@@ -409,44 +544,82 @@ mod tests {
     }
 
     #[test]
-    fn too_many_bytes_is_e2big() {
-        let big = vec![b'x'; MAX_ARG_BYTES];
-        assert_eq!(build(TOP, &[&big], &[], b"/p", [0; 16], &aux()), Err(StackError::TooBig));
+    fn linux_limits_on_bytes_and_pointers() {
         assert_eq!(StackError::TooBig.errno(), crate::abi::errno::E2BIG);
-        // Exactly at the limit: argument + NUL + "/p" + NUL.
-        let fits = vec![b'x'; MAX_ARG_BYTES - 4];
-        assert!(build(TOP, &[&fits], &[], b"/p", [0; 16], &aux()).is_ok());
-        let one_over = vec![b'x'; MAX_ARG_BYTES - 3];
-        assert_eq!(build(TOP, &[&one_over], &[], b"/p", [0; 16], &aux()), Err(StackError::TooBig));
-        let half = vec![b'x'; MAX_ARG_BYTES / 2];
-        assert_eq!(build(TOP, &[&half], &[&half], b"", [0; 16], &aux()), Err(StackError::TooBig));
+        // One argument and "/p": two pointers (argv's and... none for envp) and
+        // the strings with their NULs fill ARG_SPACE exactly, as execve on Linux.
+        let string_room = |argc: usize, envc: usize| ARG_SPACE - 8 * (argc.max(1) + envc) - "/p\0".len();
+        let parts = 20;
+        let part = string_room(parts, 0) / parts;
+        let last = string_room(parts, 0) - part * (parts - 1);
+        let mut strings: Vec<Vec<u8>> = (0..parts - 1).map(|_| vec![b'x'; part - 1]).collect();
+        strings.push(vec![b'y'; last - 1]);
+        let argv: Vec<&[u8]> = strings.iter().map(Vec::as_slice).collect();
+        let fits = image(TOP, &argv, &[], b"/p", [0; 16], &aux()).unwrap();
+        assert_eq!(Reader { image: &fits }.parse().argv, strings);
+        strings.last_mut().unwrap().push(b'y');
+        let argv: Vec<&[u8]> = strings.iter().map(Vec::as_slice).collect();
+        assert_eq!(image(TOP, &argv, &[], b"/p", [0; 16], &aux()).err(), Some(StackError::TooBig));
+        // The same bytes moved to the environment: the same limit.
+        let (first, rest) = argv.split_at(1);
+        assert_eq!(image(TOP, first, rest, b"/p", [0; 16], &aux()).err(), Some(StackError::TooBig));
+        // An empty argv still costs one pointer (Linux gives it an empty argv[0]).
+        let alone = vec![b'e'; MAX_ARG_STRLEN - 1];
+        assert!(image(TOP, &[], &[&alone], b"/p", [0; 16], &aux()).is_ok());
     }
 
     #[test]
-    fn too_many_strings_is_e2big() {
-        let many: Vec<&[u8]> = vec![b"a"; MAX_ARG_COUNT + 1];
-        assert_eq!(build(TOP, &many, &[], b"/p", [0; 16], &aux()), Err(StackError::TooBig));
-        let split = vec![&b"a"[..]; MAX_ARG_COUNT / 2 + 1];
-        assert_eq!(build(TOP, &split, &split, b"/p", [0; 16], &aux()), Err(StackError::TooBig));
-        let just_enough: Vec<&[u8]> = vec![b"a"; MAX_ARG_COUNT];
-        let image = build(TOP, &just_enough, &[], b"/p", [0; 16], &aux()).unwrap();
-        assert_eq!(Reader { image: &image }.parse().argv.len(), MAX_ARG_COUNT);
+    fn one_string_is_at_most_max_arg_strlen() {
+        let longest = vec![b'x'; MAX_ARG_STRLEN - 1];
+        let parsed_argv = |image: &Image| Reader { image }.parse().argv;
+        let fits = image(TOP, &[&longest], &[], b"/p", [0; 16], &aux()).unwrap();
+        assert_eq!(parsed_argv(&fits), [longest.clone()]);
+        let too_long = vec![b'x'; MAX_ARG_STRLEN];
+        assert_eq!(image(TOP, &[&too_long], &[], b"/p", [0; 16], &aux()).err(), Some(StackError::TooBig));
+        assert_eq!(image(TOP, &[b"a"], &[&too_long], b"/p", [0; 16], &aux()).err(), Some(StackError::TooBig));
+        assert_eq!(image(TOP, &[b"a"], &[], &too_long, [0; 16], &aux()).err(), Some(StackError::TooBig));
+    }
+
+    #[test]
+    fn many_small_strings_up_to_the_pointer_space() {
+        // Strings of one byte cost 2 + 8 bytes each: far more than 8192 of them fit.
+        let count = (ARG_SPACE - 8 - 3) / 10;
+        let many: Vec<&[u8]> = vec![b"a"; count];
+        let fits = image(TOP, &many, &[], b"/p", [0; 16], &aux()).unwrap();
+        assert_eq!(Reader { image: &fits }.parse().argv.len(), count);
+        let one_more: Vec<&[u8]> = vec![b"a"; count + 1];
+        assert_eq!(image(TOP, &one_more, &[], b"/p", [0; 16], &aux()).err(), Some(StackError::TooBig));
+        assert_eq!(ArgSpace::new(ArgSpace::MAX_STRINGS, 0).map(|_| ()), Ok(()));
+        assert_eq!(ArgSpace::new(ArgSpace::MAX_STRINGS + 1, 0).map(|_| ()), Err(StackError::TooBig));
+        assert_eq!(ArgSpace::new(usize::MAX, 1).map(|_| ()), Err(StackError::TooBig));
+    }
+
+    #[test]
+    fn strings_must_be_exactly_the_counted_nul_terminated_strings() {
+        assert!(Strings::new(b"", 0, 0).is_some());
+        assert!(Strings::new(b"a\0\0b=c\0", 2, 1).is_some());
+        assert!(Strings::new(b"a\0b", 1, 0).is_none(), "unterminated");
+        assert!(Strings::new(b"a\0b\0", 1, 0).is_none(), "too many");
+        assert!(Strings::new(b"a\0", 1, 1).is_none(), "too few");
+        assert!(Strings::new(b"", usize::MAX, 1).is_none());
+        let strings = Strings::new(b"a\0\0b=c\0", 2, 1).unwrap();
+        assert_eq!(strings.iter().collect::<Vec<_>>(), [&b"a"[..], b"", b"b=c"]);
     }
 
     #[test]
     fn nul_bytes_inside_strings_are_refused() {
-        let error = build(TOP, &[b"a\0b"], &[], b"/p", [0; 16], &aux());
-        assert_eq!(error, Err(StackError::InteriorNul));
-        assert_eq!(build(TOP, &[], &[b"\0"], b"/p", [0; 16], &aux()), Err(StackError::InteriorNul));
-        assert_eq!(build(TOP, &[], &[], b"/p\0", [0; 16], &aux()), Err(StackError::InteriorNul));
+        let error = image(TOP, &[b"a\0b"], &[], b"/p", [0; 16], &aux());
+        assert_eq!(error.err(), Some(StackError::InteriorNul));
+        assert_eq!(image(TOP, &[], &[b"\0"], b"/p", [0; 16], &aux()).err(), Some(StackError::InteriorNul));
+        assert_eq!(image(TOP, &[], &[], b"/p\0", [0; 16], &aux()).err(), Some(StackError::InteriorNul));
     }
 
     #[test]
     fn a_stack_top_near_zero_is_refused() {
         for top in [0, 8, 100, 300] {
-            assert_eq!(build(top, &[b"arg"], &[], b"/p", [0; 16], &aux()), Err(StackError::StackTopTooLow));
+            assert_eq!(image(top, &[b"arg"], &[], b"/p", [0; 16], &aux()).err(), Some(StackError::StackTopTooLow));
         }
-        let lowest = build(0x1000, &[b"arg"], &[], b"/p", [0; 16], &aux()).unwrap();
+        let lowest = image(0x1000, &[b"arg"], &[], b"/p", [0; 16], &aux()).unwrap();
         assert!(lowest.initial_sp > 0);
     }
 

@@ -14,6 +14,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod abi;
+pub mod bootargs;
 mod bytes;
 pub mod cmdline;
 pub mod cpio;

@@ -24,7 +24,7 @@ pub const PATH_MAX: usize = 4096;
 /// Symlinks followed in one lookup before ELOOP (Linux's limit).
 const MAX_SYMLINKS: usize = 40;
 /// The longest file name in a directory (Linux's NAME_MAX).
-const NAME_MAX: usize = 255;
+pub const NAME_MAX: usize = 255;
 /// The root directory.
 pub const ROOT: NodeId = 0;
 /// The device number of the tree (`st_dev`): an anonymous device, as an in-memory

@@ -32,7 +32,9 @@ use core::panic::PanicInfo;
 use arch::x86_64::debugcon::{self, Channel};
 use arch::x86_64::power::{self, Shutdown};
 use arch::x86_64::{apic, cpu, entry, fpu, idt, ioapic, percpu, pic, pvh, serial};
+use kernel_core::bootargs;
 use kernel_core::cmdline::{self, Switch};
+use kernel_core::initstack::{self, Strings};
 
 /// APIC timer interrupts per second: the scheduler's tick.
 const TICK_HZ: u64 = 1000;
@@ -59,7 +61,11 @@ extern "C" fn kernel_start(start_info: u64) -> ! {
     cpu::enable_features();
     fpu::init();
 
-    let cmdline = core::str::from_utf8(mm::physical_bytes(boot.cmdline)).unwrap_or("");
+    let cmdline = mm::physical_bytes(boot.cmdline);
+    if cmdline.len() > cmdline::MAX_LEN {
+        fail(format_args!("the kernel command line is longer than {} bytes: QEMU cuts it", cmdline::MAX_LEN));
+    }
+    let cmdline = core::str::from_utf8(cmdline).unwrap_or("");
     let options = match cmdline::parse(cmdline) {
         Ok(options) => options,
         Err(error) => fail(format_args!("bad kernel command line: {error}")),
@@ -96,8 +102,13 @@ extern "C" fn kernel_start(start_info: u64) -> ! {
     debugcon::write(Channel::Control, b"ready\n");
 
     // The file system from the initrd.
+    // The initrd: the archive, then maybe the first program's argv and envp.
     let Some(initrd) = boot.initrd else { fail(format_args!("no initrd: nothing to run")) };
-    match fs::initrd::init(mm::physical_bytes(initrd)) {
+    let (archive, init_strings) = match bootargs::split(mm::physical_bytes(initrd)) {
+        Ok(split) => split,
+        Err(error) => fail(format_args!("bad initrd: {error}")),
+    };
+    match fs::initrd::init(archive) {
         Ok(files) => info!("initrd: {files} entries"),
         Err(error) => fail(format_args!("bad initrd: {error}")),
     }
@@ -108,13 +119,26 @@ extern "C" fn kernel_start(start_info: u64) -> ! {
     }
 
     // The first process: a process-list entry, memory, the program, its stack with
-    // argv, and a kernel stack holding the registers it starts with.
+    // argv, and a kernel stack holding the registers it starts with. Its argv and
+    // envp come from the initrd, or else from the command line (a kernel booted by
+    // hand with `-append`).
     let path = options.init.as_bytes();
-    let mut argv: Vec<&[u8]> = Vec::with_capacity(options.init_args.len() + 1);
-    argv.push(path);
-    argv.extend(options.init_args.iter().map(Vec::as_slice));
-    let envp: Vec<&[u8]> = options.init_env.iter().map(Vec::as_slice).collect();
-    if let Err(errno) = process::exec::spawn_init(path, &argv, &envp) {
+    let mut from_cmdline = Vec::new();
+    let strings = match init_strings {
+        Some(strings) => strings,
+        None => {
+            let argv = core::iter::once(path).chain(options.init_args.iter().map(Vec::as_slice));
+            let envp = options.init_env.iter().map(Vec::as_slice);
+            if let Err(error) =
+                argv.chain(envp).try_for_each(|string| initstack::push_string(&mut from_cmdline, string))
+            {
+                fail(format_args!("cannot run {}: {error}", options.init));
+            }
+            Strings::new(&from_cmdline, options.init_args.len() + 1, options.init_env.len())
+                .expect("one NUL-terminated string for each")
+        }
+    };
+    if let Err(errno) = process::exec::spawn_init(path, strings) {
         fail(format_args!("cannot run {}: {}", options.init, kernel_core::abi::errno::name(errno).unwrap_or("error")));
     }
 

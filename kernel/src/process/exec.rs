@@ -20,7 +20,7 @@ use crate::signal::SignalState;
 use kernel_core::abi::errno::{EACCES, ENOEXEC, ENOMEM};
 use kernel_core::abi::{O_LARGEFILE, O_RDWR};
 use kernel_core::elf::{self, Segment};
-use kernel_core::initstack::{self, AuxValues};
+use kernel_core::initstack::{self, AuxValues, Strings};
 
 /// A program loaded into a fresh address space, ready to start.
 pub struct Image {
@@ -34,10 +34,10 @@ pub struct Image {
 }
 
 /// Loads the executable at `path` (resolved from `origin`) with its argument
-/// and environment strings. Errors are Linux's: ENOENT/ENOTDIR/ELOOP from the path,
+/// and environment `strings`. Errors are Linux's: ENOENT/ENOTDIR/ELOOP from the path,
 /// EACCES for something that is not an executable file, ENOEXEC for a file that is
 /// not a static x86_64 ELF program (logged with the reason), E2BIG, ENOMEM.
-pub fn load(path: &[u8], origin: Origin, argv: &[&[u8]], envp: &[&[u8]]) -> Result<Image, i64> {
+pub fn load(path: &[u8], origin: Origin, strings: Strings) -> Result<Image, i64> {
     let tree = initrd::tree();
     let id = tree.resolve(origin, path, true)?;
     let node = tree.node(id);
@@ -74,8 +74,8 @@ pub fn load(path: &[u8], origin: Origin, argv: &[&[u8]], envp: &[&[u8]]) -> Resu
         hwcap: cpu::features().hwcap,
         clock_ticks: 100,
     };
-    let stack = initstack::build(STACK_TOP, argv, envp, path, random, &aux).map_err(initstack::StackError::errno)?;
-    memory.load(stack.initial_sp, &stack.bytes).map_err(|_| ENOMEM)?;
+    let stack = initstack::build(STACK_TOP, strings, path, random, &aux).map_err(initstack::StackError::errno)?;
+    stack.store(|address, bytes| memory.load(address, bytes)).map_err(|_| ENOMEM)?;
 
     let name = path.rsplit(|&byte| byte == b'/').next().unwrap_or(path);
     Ok(Image {
@@ -140,11 +140,11 @@ pub fn replace_image(process: &Process, user: &mut UserState, mut image: Image) 
     sched::wake_all(WaitChannel::VforkDone(process.pid));
 }
 
-/// Creates the first process: `path` with `argv` and `envp`, descriptors 0 and 1 on
+/// Creates the first process: `path` with its argv and envp `strings`, descriptors 0 and 1 on
 /// the terminal and 2 on the host's stderr channel (all open for reading and
 /// writing, as /dev/console is on Linux), cwd `/`.
-pub fn spawn_init(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Arc<Process>, i64> {
-    let image = load(path, Origin { start: initrd::ROOT, exe: None }, argv, envp)?;
+pub fn spawn_init(path: &[u8], strings: Strings) -> Result<Arc<Process>, i64> {
+    let image = load(path, Origin { start: initrd::ROOT, exe: None }, strings)?;
     let mut files = FdTable::default();
     files.insert(OpenFile::new(console::open(Output::Terminal), O_RDWR | O_LARGEFILE), false)?;
     files.duplicate(0, 1, false)?;

@@ -12,12 +12,12 @@ use crate::process::lifecycle::{self, WaitTarget};
 use crate::process::{self, exec, ExitStatus, Pid};
 use crate::sched::{self, WaitChannel};
 use crate::signal;
-use kernel_core::abi::errno::{E2BIG, EINVAL, ENAMETOOLONG, ENOSYS, EPERM, ESRCH};
+use kernel_core::abi::errno::{E2BIG, EINVAL, ENAMETOOLONG, ENOMEM, ENOSYS, EPERM, ESRCH};
 use kernel_core::abi::wait::decode_wait4_options;
 use kernel_core::abi::{
     decode_clone, signal as signals, CloneKind, ARCH_GET_FS, ARCH_GET_GS, ARCH_SET_FS, ARCH_SET_GS,
 };
-use kernel_core::initstack::MAX_ARG_COUNT;
+use kernel_core::initstack::{self, ArgSpace, StackError, Strings, MAX_ARG_STRLEN};
 use kernel_core::sched::Arrival;
 
 pub fn getpid(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
@@ -132,51 +132,80 @@ pub fn clone(
     Ok(u64::from(child.pid))
 }
 
-/// Reads a NULL-terminated array of string pointers (argv or envp), taking each
-/// string's bytes (NUL included) from `budget`, which argv and envp share: E2BIG as
-/// soon as they would not fit on the new stack (`initstack::MAX_ARG_BYTES`), so a
-/// program cannot make the kernel copy more than that (8192 pointers to one long
-/// string would otherwise be a gigabyte of kernel heap).
-fn read_string_array(context: &Context, address: u64, budget: &mut usize) -> Result<Vec<Vec<u8>>, i64> {
-    let mut strings = Vec::new();
+/// Counts the pointers of a NULL-terminated array (argv or envp), as Linux does
+/// before it copies anything; E2BIG once they alone would fill the argument space
+/// (`ArgSpace::MAX_STRINGS`), so a program cannot keep the kernel counting.
+fn count_pointers(context: &Context, address: u64) -> Result<usize, i64> {
     if address == 0 {
-        return Ok(strings);
+        return Ok(0);
     }
-    loop {
-        let pointer = context.read_u64(address.wrapping_add(8 * strings.len() as u64))?;
-        if pointer == 0 {
-            return Ok(strings);
-        }
-        if strings.len() >= MAX_ARG_COUNT {
+    let mut count = 0usize;
+    while context.read_u64(address.wrapping_add(8 * count as u64))? != 0 {
+        count += 1;
+        if count > ArgSpace::MAX_STRINGS {
             return Err(E2BIG);
         }
-        // One string longer than Linux's MAX_ARG_STRLEN is "argument list too long".
-        let string =
-            context
-                .read_string(pointer, MAX_ARG_STRLEN)
-                .map_err(|errno| if errno == ENAMETOOLONG { E2BIG } else { errno })?;
-        *budget = budget.checked_sub(string.len() + 1).ok_or(E2BIG)?;
-        strings.push(string);
     }
+    Ok(count)
 }
 
-/// The longest single argument or environment string (Linux's MAX_ARG_STRLEN,
-/// 32 pages, NUL included).
-const MAX_ARG_STRLEN: usize = 32 * 4096 - 1;
+/// Appends the first `count` strings of the array at `address` to `strings` (the
+/// contents of an `initstack::Strings`), charging each to `space`: E2BIG as soon as
+/// one would not fit Linux's limits, so a program cannot make the kernel copy more
+/// than those 2 MiB; ENOMEM when the kernel heap cannot hold the copy (a failed
+/// kernel allocation would be a panic).
+fn read_strings(
+    context: &Context,
+    address: u64,
+    count: usize,
+    space: &mut ArgSpace,
+    strings: &mut Vec<u8>,
+) -> Result<(), i64> {
+    for index in 0..count {
+        let pointer = context.read_u64(address.wrapping_add(8 * index as u64))?;
+        // Room for the longest string's copy and its growth on the way.
+        if crate::mm::heap::spare() < 2 * MAX_ARG_STRLEN {
+            return Err(ENOMEM);
+        }
+        // One string longer than Linux's MAX_ARG_STRLEN is "argument list too long".
+        let string = context.read_string(pointer, MAX_ARG_STRLEN - 1).map_err(|errno| {
+            if errno == ENAMETOOLONG {
+                E2BIG
+            } else {
+                errno
+            }
+        })?;
+        space.take(string.len()).map_err(StackError::errno)?;
+        // Room grows by doubling, but never past what the limits leave: 2 MiB of
+        // strings take one 2 MiB block of the heap, not the next power of two.
+        let needed = string.len() + 1;
+        if strings.capacity() - strings.len() < needed {
+            let most = strings.len() + needed + space.left();
+            let wanted = (2 * strings.capacity()).max(strings.len() + needed).min(most);
+            strings.try_reserve_exact(wanted - strings.len()).map_err(|_| ENOMEM)?;
+        }
+        initstack::push_string(strings, &string).map_err(StackError::errno)?;
+    }
+    Ok(())
+}
 
 pub fn execve(context: &mut Context, &[path, argv, envp, ..]: &[u64; 6]) -> Result<u64, i64> {
     let path = context.read_string(path, PATH_MAX - 1)?;
-    let mut budget = kernel_core::initstack::MAX_ARG_BYTES;
-    let mut argv = read_string_array(context, argv, &mut budget)?;
-    let envp = read_string_array(context, envp, &mut budget)?;
+    let argc = count_pointers(context, argv)?;
+    let envc = count_pointers(context, envp)?;
+    let mut space = ArgSpace::new(argc, envc).map_err(StackError::errno)?;
+    space.take(path.len()).map_err(StackError::errno)?;
+    let mut strings = Vec::new();
+    read_strings(context, argv, argc, &mut space, &mut strings)?;
     // As Linux since 5.18: a program never starts with argc 0 (an empty argv gets
     // one empty string), which programs that assume argv[0] exists rely on.
-    if argv.is_empty() {
-        argv.push(Vec::new());
+    if argc == 0 {
+        space.take(0).map_err(StackError::errno)?;
+        initstack::push_string(&mut strings, b"").map_err(StackError::errno)?;
     }
-    let argv: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
-    let envp: Vec<&[u8]> = envp.iter().map(Vec::as_slice).collect();
-    let image = exec::load(&path, context.process.origin(), &argv, &envp)?;
+    read_strings(context, envp, envc, &mut space, &mut strings)?;
+    let strings = Strings::new(&strings, argc.max(1), envc).expect("one NUL-terminated string for each");
+    let image = exec::load(&path, context.process.origin(), strings)?;
     exec::replace_image(context.process, &mut context.user, image);
     Ok(0)
 }

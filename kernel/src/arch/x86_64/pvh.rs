@@ -91,7 +91,10 @@ pub fn read(address: u64) -> BootInfo {
     // read-only firmware data nobody else touches during boot.
     unsafe {
         let info = &*(read_struct(address, size_of::<StartInfo>() as u64) as *const StartInfo);
-        assert_eq!(info.magic, START_INFO_MAGIC, "not a PVH start info");
+        assert_eq!(
+            info.magic, START_INFO_MAGIC,
+            "not a PVH start info (QEMU writes a kernel command line over 4095 bytes across it)"
+        );
         assert!(info.version >= 1, "PVH start info without a memory map");
         let mut boot = BootInfo {
             ram: [PhysRange::default(); MAX_REGIONS],
@@ -117,8 +120,10 @@ pub fn read(address: u64) -> BootInfo {
 
         if info.cmdline != 0 {
             let start = read_struct(info.cmdline, 1) as *const u8;
+            // One byte past the longest line the kernel takes, so that a longer
+            // one shows as such (the boot refuses it) instead of being cut.
             let mut length = 0;
-            while length < 4096 && *start.add(length) != 0 {
+            while length <= kernel_core::cmdline::MAX_LEN && *start.add(length) != 0 {
                 length += 1;
             }
             boot.cmdline = PhysRange { start: info.cmdline, end: info.cmdline + length as u64 };

@@ -1,0 +1,94 @@
+//! The CLI under bad input: what it cannot do is said clearly, with exit status 2 and
+//! not as a kernel failure (125), before booting wherever that can be known.
+
+mod common;
+
+use common::*;
+
+#[track_caller]
+fn refused(output: &std::process::Output, message: &str) {
+    assert_status(output, 2);
+    assert!(stderr(output).contains(message), "stderr: {:?}, expected {message:?}", stderr(output));
+}
+
+/// `timeshare run OPTIONS args` with no QEMU on PATH: exit status 2 can then only come
+/// from a refusal before the boot (otherwise: "qemu-system-x86_64 not found", 125).
+fn before_booting(options: &[&str]) -> std::process::Output {
+    timeshare()
+        .env("PATH", "/nonexistent")
+        .arg("run")
+        .args(options)
+        .arg(c_program("args"))
+        .output()
+        .expect("start timeshare")
+}
+
+#[test]
+fn qemu_s_own_refusals_are_reported_as_such() {
+    let args = c_program("args");
+    let bad_option = run_with(&["--qemu-arg", "-no-such-option"], &args, &[]);
+    refused(&bad_option, "QEMU could not start the machine");
+    refused(&bad_option, "-no-such-option");
+    // An initrd larger than 16 MiB of guest memory can hold.
+    let dir = scratch_dir("cli_input_big_initrd");
+    let big = dir.join("big");
+    std::fs::write(&big, vec![0u8; 20 << 20]).unwrap();
+    let spec = format!("{}:/big", big.display());
+    refused(&run_with(&["--memory", "16", "--add", &spec], &args, &[]), "initrd is too large");
+}
+
+#[test]
+fn memory_the_host_does_not_have_is_refused_before_booting() {
+    refused(&before_booting(&["--memory", "1048576"]), "--memory 1048576: this host has");
+    refused(&before_booting(&["--memory", "15"]), "--memory");
+}
+
+#[test]
+fn the_smallest_memory_boots() {
+    let (_, guest) = same_as_host(&["--memory", "16"], &c_program("args"), &["x"]);
+    assert!(stdout(&guest).contains("argv[1] = [x]"));
+}
+
+#[test]
+fn kvm_without_a_usable_dev_kvm_fails_fast() {
+    match std::fs::OpenOptions::new().read(true).write(true).open("/dev/kvm") {
+        Err(error) => {
+            let output = before_booting(&["--accel", "kvm"]);
+            refused(&output, "--accel kvm: /dev/kvm:");
+            eprintln!("/dev/kvm cannot be opened here ({error}): checked the refusal");
+        }
+        Ok(_) => eprintln!("/dev/kvm opens on this host: whether its KVM runs the kernel is not tested here"),
+    }
+}
+
+#[test]
+fn add_refuses_guest_paths_the_guest_cannot_open() {
+    let long_name = format!("/etc/{}", "n".repeat(256));
+    let long_path = format!("/{}bcd", "a/".repeat(2046));
+    for (guest, message) in [
+        (long_name.as_str(), "at most 255 bytes"),
+        (long_path.as_str(), "at most 4095 bytes"),
+        ("/proc/cpuinfo", "hidden by the kernel's own /proc"),
+        ("/proc", "hidden by the kernel's own /proc"),
+        ("/dev/null", "hidden by the kernel's own /dev"),
+        ("/bin/args", "/bin/args is given twice"),
+        ("/etc/../x", "no empty, `.` or `..` components"),
+        ("/etc//x", "no empty, `.` or `..` components"),
+    ] {
+        let spec = format!("{}:{guest}", c_program("hello").display());
+        refused(&before_booting(&["--add", &spec]), message);
+    }
+}
+
+#[test]
+fn trace_files_that_cannot_be_written() {
+    let dir = scratch_dir("cli_input_trace");
+    let missing = dir.join("missing/trace.json");
+    for option in ["--trace", "--timeline"] {
+        refused(&before_booting(&[option, dir.to_str().unwrap()]), "Is a directory");
+        refused(&before_booting(&[option, missing.to_str().unwrap()]), "No such file or directory");
+        // Opened, but every write fails: found at the end, after a successful program.
+        let output = run_with(&[option, "/dev/full"], &c_program("args"), &[]);
+        refused(&output, "/dev/full: No space left on device");
+    }
+}
