@@ -160,7 +160,7 @@ pub fn spawn_init(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Arc<Pro
             umask: super::DEFAULT_UMASK,
             memory: image.memory,
             files,
-            signals: SignalState::default(),
+            signals: SignalState::for_init(),
             frame: &frame,
             fpu_state: fpu::initial_state(),
             fs_base: 0,
