@@ -692,28 +692,30 @@ fn stop(process: &Process, signal: u8) {
 fn notify_parent_of_job(child: &Process, code: i32, signal: u8) {
     let Some(parent) = process::find(process::parent_of(child.pid)) else { return };
     if parent.signals.lock().action(SIGCHLD).flags & SA_NOCLDSTOP == 0 {
-        send_info(&parent, child_info(child, code, i32::from(signal)));
+        send_info(&parent, child_info(child, SIGCHLD, code, i32::from(signal)));
     }
     sched::wake_all(WaitChannel::Children(parent.pid));
 }
 
-/// Tells `parent` that `child` ended with `status`: SIGCHLD (CLD_EXITED, CLD_KILLED
-/// or CLD_DUMPED) with the status and the child's CPU times.
-pub fn notify_exit(parent: &Process, child: &Process, status: ExitStatus) {
+/// Tells `parent` that `child` ended with `status`: `exit_signal` (SIGCHLD unless
+/// clone chose another; none if 0 or no signal number, as Linux) with CLD_EXITED,
+/// CLD_KILLED or CLD_DUMPED, the status and the child's CPU times.
+pub fn notify_exit(parent: &Process, child: &Process, status: ExitStatus, exit_signal: u8) {
+    let Some(signal) = kernel_core::abi::signal::decode(u64::from(exit_signal)) else { return };
     let (code, value) = match status {
         ExitStatus::Exited(code) => (CLD_EXITED, i32::from(code)),
         ExitStatus::Killed { signal, core_dumped: false } => (CLD_KILLED, i32::from(signal)),
         ExitStatus::Killed { signal, core_dumped: true } => (CLD_DUMPED, i32::from(signal)),
     };
-    send_info(parent, child_info(child, code, value));
+    send_info(parent, child_info(child, signal, code, value));
 }
 
-/// SIGCHLD's siginfo about `child`; CPU times in clock ticks (USER_HZ = 100).
-fn child_info(child: &Process, code: i32, status: i32) -> SigInfo {
+/// The siginfo of `signal` about `child`; CPU times in clock ticks (USER_HZ = 100).
+fn child_info(child: &Process, signal: u8, code: i32, status: i32) -> SigInfo {
     let ticks = |cycles| crate::time::cycles_to_ns(cycles) / 10_000_000;
     let user = ticks(Stats::load(&child.stats.user_cycles));
     let system = ticks(Stats::load(&child.stats.system_cycles));
-    SigInfo::child(code, child.pid, 0, status, user, system)
+    SigInfo::child(signal, code, child.pid, 0, status, user, system)
 }
 
 /// A process's signal state behind its lock, with an atomic summary the system-call

@@ -18,6 +18,7 @@ use crate::mm::PAGE_SIZE;
 use crate::sched::{self, WaitChannel};
 use crate::signal::SignalState;
 use kernel_core::abi::errno::{EACCES, ENOEXEC, ENOMEM};
+use kernel_core::abi::signal::SIGCHLD;
 use kernel_core::abi::{O_LARGEFILE, O_RDWR};
 use kernel_core::elf::{self, Segment};
 use kernel_core::initstack::{self, AuxValues};
@@ -165,6 +166,9 @@ pub fn spawn_init(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Arc<Pro
             fpu_state: fpu::initial_state(),
             fs_base: 0,
             gs_base: 0,
+            exit_signal: SIGCHLD,
+            set_child_tid: 0,
+            clear_child_tid: 0,
         },
     )
 }

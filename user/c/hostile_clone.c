@@ -1,0 +1,253 @@
+/* hostile_clone: clone's corners and RLIMIT_NOFILE, compared line by line with the
+ * Linux host. Each case runs in a child of its own (so its children and signals are
+ * its own) and prints lines that name no pid.
+ *
+ *   hostile_clone all|CASE...   the cases, then "still running"
+ *
+ * clone: CLONE_PARENT_SETTID at a bad address (Linux still creates the child and
+ * returns its pid); the exit signal of the flags' low byte (SIGCHLD, another signal,
+ * none; only SIGCHLD children are waited for without __WALL/__WCLONE); CLONE_SETTLS
+ * outside user space (EPERM, no child). sigtimedwait for SIGCHLD, which is ignored
+ * by default. RLIMIT_NOFILE: raised to 4096 and used, the hard limit's bound. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "include/testlib.h"
+
+#define ARCH_SET_FS 0x1002
+#define ARCH_GET_FS 0x1003
+
+static const int named[] = { SIGCHLD, SIGUSR1, 0 };
+
+static long raw_clone(unsigned long flags, void *ptid, unsigned long tls)
+{
+    return syscall(SYS_clone, flags, 0, ptid, 0, tls);
+}
+
+/* "a child" for a pid, else the errno's name. */
+static const char *clone_result(long pid) { return pid > 0 ? "a child" : errno_name(errno); }
+
+/* waitpid(-1, options) in words: "the child, exited N", or the errno's name. */
+static const char *wait_any(int options, long child)
+{
+    static char text[96];
+    int status;
+    pid_t pid = waitpid(-1, &status, options);
+    if (pid < 0)
+        return errno_name(errno);
+    snprintf(text, sizeof text, "%s, %s", pid == child ? "the child" : "another process", describe(status));
+    return text;
+}
+
+/* A child that exits with `code` at once. */
+static long clone_exiting(unsigned long flags, void *ptid, unsigned long tls, int code)
+{
+    fflush(stdout);
+    long pid = raw_clone(flags, ptid, tls);
+    if (pid == 0)
+        _exit(code);
+    return pid;
+}
+
+static void c_parent_settid_bad_address(void)
+{
+    void *unmapped = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    munmap(unmapped, 4096);
+    struct {
+        const char *name;
+        void *ptid;
+    } bad[] = { { "NULL", NULL }, { "unmapped", unmapped }, { "kernel", (void *)0xffff800000000000UL } };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        long pid = clone_exiting(SIGCHLD | CLONE_PARENT_SETTID, bad[i].ptid, 0, 7);
+        printf("clone with CLONE_PARENT_SETTID at a %s address: %s\n", bad[i].name, clone_result(pid));
+        printf("  waitpid: %s\n", wait_any(0, pid));
+        printf("  waitpid again: %s\n", wait_any(0, pid));
+    }
+    pid_t tid = 0;
+    long pid = clone_exiting(SIGCHLD | CLONE_PARENT_SETTID, &tid, 0, 7);
+    printf("clone with CLONE_PARENT_SETTID at a good address: %s, the tid written: %s\n", clone_result(pid),
+           yes(tid == pid));
+    printf("  waitpid: %s\n", wait_any(0, pid));
+}
+
+/* Blocks SIGCHLD and SIGUSR1, so that whether the exit sent them is seen however
+ * late they come (sigtimedwait). */
+static void block_exit_signals(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+/* The signal a child's exit sent, waiting up to `ms`: "SIGNAME, CLD_EXITED N from
+ * the child" or "none". */
+static const char *exit_signal_seen(long child, long ms)
+{
+    static char text[96];
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGUSR1);
+    struct timespec timeout = { ms / 1000, (ms % 1000) * 1000000L };
+    siginfo_t info;
+    int signal = sigtimedwait(&set, &info, &timeout);
+    if (signal < 0)
+        return errno == EAGAIN ? "none" : errno_name(errno);
+    snprintf(text, sizeof text, "%s, %s %d from the child: %s", signal_name_in(signal, named, "another signal"),
+             info.si_code == CLD_EXITED ? "CLD_EXITED" : "another code", info.si_status, yes(info.si_pid == child));
+    return text;
+}
+
+static void exit_signal_case(const char *what, unsigned long exit_signal)
+{
+    block_exit_signals();
+    long pid = clone_exiting(exit_signal, NULL, 0, 9);
+    printf("clone with exit signal %s: %s\n", what, clone_result(pid));
+    printf("  waitpid(-1, 0): %s\n", wait_any(0, pid));
+    printf("  waitpid(pid, 0): %s\n", errno_name(waitpid(pid, NULL, 0) < 0 ? errno : 0));
+    printf("  waitpid(-1, __WCLONE): %s\n", wait_any(__WCLONE, pid));
+    printf("  the signal its exit sent: %s\n", exit_signal_seen(pid, exit_signal == SIGUSR1 ? 5000 : 200));
+    pid = clone_exiting(exit_signal, NULL, 0, 9);
+    printf("  another such child, waitpid(-1, __WALL): %s\n", wait_any(__WALL, pid));
+    exit_signal_seen(pid, exit_signal == SIGUSR1 ? 5000 : 0);
+}
+
+static void c_exit_signal_none(void) { exit_signal_case("0", 0); }
+static void c_exit_signal_sigusr1(void) { exit_signal_case("SIGUSR1", SIGUSR1); }
+static void c_exit_signal_not_a_signal(void) { exit_signal_case("65", 65); }
+static void c_exit_signal_255(void) { exit_signal_case("255", 255); }
+
+static void c_exit_signal_sigchld(void)
+{
+    block_exit_signals();
+    long pid = clone_exiting(SIGCHLD, NULL, 0, 9);
+    printf("clone with exit signal SIGCHLD: %s\n", clone_result(pid));
+    printf("  waitpid(-1, __WCLONE): %s\n", wait_any(__WCLONE | WNOHANG, pid));
+    printf("  waitpid(-1, 0): %s\n", wait_any(0, pid));
+    printf("  the signal its exit sent: %s\n", exit_signal_seen(pid, 5000));
+}
+
+/* clone(CLONE_SETTLS, tls) by the SYSCALL instruction, the child reading its FS base
+ * back the same way (its libc's TLS is gone, and so is its stack protector's
+ * canary): it exits 0 if the base is `tls`, 1 if not. */
+__attribute__((noinline, no_stack_protector)) static long clone_with_tls(unsigned long tls)
+{
+    long r;
+    register unsigned long r10 __asm__("r10") = 0;
+    register unsigned long r8 __asm__("r8") = tls;
+    __asm__ volatile("syscall"
+                     : "=a"(r)
+                     : "a"((long)SYS_clone), "D"((unsigned long)(SIGCHLD | CLONE_SETTLS)), "S"(0UL), "d"(0UL),
+                       "r"(r10), "r"(r8)
+                     : "rcx", "r11", "memory");
+    if (r == 0) {
+        unsigned long base = 0;
+        long got;
+        __asm__ volatile("syscall"
+                         : "=a"(got)
+                         : "a"((long)SYS_arch_prctl), "D"((long)ARCH_GET_FS), "S"(&base)
+                         : "rcx", "r11", "memory");
+        __asm__ volatile("syscall" : : "a"((long)SYS_exit), "D"((long)(base == tls ? 0 : 1)) : "rcx", "r11", "memory");
+        __builtin_unreachable();
+    }
+    if (r < 0) {
+        errno = (int)-r;
+        return -1;
+    }
+    return r;
+}
+
+static void c_settls_outside_user_space(void)
+{
+    struct {
+        const char *name;
+        unsigned long tls;
+    } bad[] = {
+        { "1<<47", 1UL << 47 },
+        { "the top page of user space", 0x7ffffffff000UL },
+        { "the kernel", 0xffff800000000000UL },
+        { "-1", ~0UL },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        fflush(stdout);
+        long pid = clone_with_tls(bad[i].tls);
+        printf("clone with CLONE_SETTLS at %s: %s\n", bad[i].name, clone_result(pid));
+        printf("  then waitpid(-1, __WALL): %s\n", wait_any(__WALL, pid));
+        printf("arch_prctl(ARCH_SET_FS, %s): %s\n", bad[i].name,
+               errno_name(syscall(SYS_arch_prctl, ARCH_SET_FS, bad[i].tls) < 0 ? errno : 0));
+    }
+    static char area[4096];
+    fflush(stdout);
+    long pid = clone_with_tls((unsigned long)area);
+    printf("clone with CLONE_SETTLS at a user address: %s\n", clone_result(pid));
+    printf("  the child, checking its FS base is that: %s\n", wait_any(0, pid));
+}
+
+/* sigtimedwait for SIGCHLD, whose default action ignores it: the exit of a child
+ * that outlives the start of the wait is still taken. */
+static void c_sigtimedwait_for_sigchld(void)
+{
+    block_exit_signals();
+    fflush(stdout);
+    pid_t child = fork_or_die();
+    if (child == 0) {
+        sleep_ms(100);
+        _exit(4);
+    }
+    printf("sigtimedwait for SIGCHLD (ignored by default): %s\n", exit_signal_seen(child, 5000));
+    waitpid(child, NULL, 0);
+}
+
+struct entry {
+    const char *name;
+    void (*run)(void);
+};
+
+static const struct entry cases[] = {
+    { "parent-settid", c_parent_settid_bad_address },
+    { "exit-signal-sigchld", c_exit_signal_sigchld },
+    { "exit-signal-none", c_exit_signal_none },
+    { "exit-signal-sigusr1", c_exit_signal_sigusr1 },
+    { "exit-signal-65", c_exit_signal_not_a_signal },
+    { "exit-signal-255", c_exit_signal_255 },
+    { "settls", c_settls_outside_user_space },
+    { "sigtimedwait-sigchld", c_sigtimedwait_for_sigchld },
+};
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: hostile_clone all|CASE...\n");
+        return 2;
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int wanted = 0;
+        for (int a = 1; a < argc; a++)
+            wanted |= !strcmp(argv[a], "all") || !strcmp(argv[a], cases[i].name);
+        if (!wanted)
+            continue;
+        pid_t child = fork_or_die();
+        if (child == 0) {
+            cases[i].run();
+            fflush(stdout);
+            _exit(0);
+        }
+        int status;
+        waitpid(child, &status, 0);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            printf("%s: %s\n", cases[i].name, describe(status));
+    }
+    printf("still running\n");
+    return 0;
+}
