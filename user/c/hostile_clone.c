@@ -11,6 +11,7 @@
  * by default. RLIMIT_NOFILE: raised to 4096 and used, the hard limit's bound. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -208,6 +209,65 @@ static void c_sigtimedwait_for_sigchld(void)
     waitpid(child, NULL, 0);
 }
 
+/* Descriptors are ints; the highest of a run of dups, and how the run ended. */
+static int dup_until_refused(int *highest)
+{
+    int fd;
+    while ((fd = dup(0)) >= 0)
+        *highest = fd;
+    return errno;
+}
+
+static void c_rlimit_nofile_raised(void)
+{
+    struct rlimit limit;
+    getrlimit(RLIMIT_NOFILE, &limit);
+    /* Only 0, 1 and 2 open, as under timeshare (a host's test runner may leave more). */
+    for (rlim_t fd = 3; fd < limit.rlim_cur; fd++)
+        close((int)fd);
+    printf("hard limit at least 4096: %s\n", yes(limit.rlim_max >= 4096));
+    limit.rlim_cur = 4096;
+    printf("setrlimit RLIMIT_NOFILE soft 4096: %s\n", errno_name(setrlimit(RLIMIT_NOFILE, &limit) ? errno : 0));
+    int first = dup(0), highest = first, fd = first;
+    for (int i = 1; i < 3000 && fd >= 0; i++)
+        if ((fd = dup(0)) >= 0)
+            highest = fd;
+    printf("3000 dups: %s\n", fd < 0 ? errno_name(errno) : highest - first == 2999 ? "consecutive descriptors" : "gaps");
+    int refusal = dup_until_refused(&highest);
+    printf("dup until refused: %s, the highest descriptor %d\n", errno_name(refusal), highest);
+    printf("dup2 onto 4096: %s\n", errno_name(dup2(0, 4096) < 0 ? errno : 0));
+    printf("dup3 onto 4096: %s\n", errno_name(syscall(SYS_dup3, 0, 4096, 0) < 0 ? errno : 0));
+    printf("dup2 onto 4095 (open): %s\n", dup2(0, 4095) == 4095 ? "4095" : errno_name(errno));
+    printf("fcntl F_DUPFD from 4096: %s\n", errno_name(fcntl(0, F_DUPFD, 4096) < 0 ? errno : 0));
+    printf("fcntl F_DUPFD from 100, all taken: %s\n", errno_name(fcntl(0, F_DUPFD, 100) < 0 ? errno : 0));
+    int p[2];
+    printf("pipe: %s\n", errno_name(pipe(p) < 0 ? errno : 0));
+    printf("open: %s\n", errno_name(open("/", O_RDONLY) < 0 ? errno : 0));
+    printf("poll of 4097 entries: %s\n", errno_name(poll(NULL, 4097, 0) < 0 ? errno : 0));
+    for (fd = 1000; fd < 2000; fd++)
+        close(fd);
+    printf("after closing 1000..1999, dup: %d\n", dup(0));
+    printf("fcntl F_DUPFD from 1500: %d\n", fcntl(0, F_DUPFD, 1500));
+    printf("then dup: %d\n", dup(0));
+    fflush(stdout);
+    pid_t child = fork_or_die();
+    if (child == 0)
+        _exit(fcntl(4095, F_GETFD) == 0 && fcntl(1999, F_GETFD) < 0 ? 0 : 1);
+    int status;
+    waitpid(child, &status, 0);
+    printf("a fork child has 4095 and not 1999: %s\n", describe(status));
+    limit.rlim_cur = 100;
+    printf("soft limit lowered to 100: %s\n", errno_name(setrlimit(RLIMIT_NOFILE, &limit) ? errno : 0));
+    printf("  dup: %s\n", errno_name(dup(0) < 0 ? errno : 0));
+    printf("  descriptor 4095 still open: %s\n", yes(fcntl(4095, F_GETFD) == 0));
+    printf("  dup2 onto 100: %s\n", errno_name(dup2(0, 100) < 0 ? errno : 0));
+    limit.rlim_cur = limit.rlim_max = RLIM_INFINITY;
+    printf("hard limit RLIM_INFINITY: %s\n", errno_name(setrlimit(RLIMIT_NOFILE, &limit) ? errno : 0));
+    limit.rlim_cur = 100;
+    limit.rlim_max = (1 << 20) + 1;
+    printf("hard limit 1<<20 + 1: %s\n", errno_name(setrlimit(RLIMIT_NOFILE, &limit) ? errno : 0));
+}
+
 struct entry {
     const char *name;
     void (*run)(void);
@@ -222,6 +282,7 @@ static const struct entry cases[] = {
     { "exit-signal-255", c_exit_signal_255 },
     { "settls", c_settls_outside_user_space },
     { "sigtimedwait-sigchld", c_sigtimedwait_for_sigchld },
+    { "rlimit-nofile", c_rlimit_nofile_raised },
 };
 
 int main(int argc, char **argv)

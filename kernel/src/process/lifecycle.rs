@@ -64,7 +64,7 @@ pub fn fork(parent: &Process, user: &mut UserState, setup: &ChildSetup) -> Resul
         limits: details.limits,
         umask: details.umask,
         memory,
-        files: parent.files.lock().clone(),
+        files: parent.files.lock().try_clone()?,
         signals: parent.signals.lock().for_child(),
         frame: &frame,
         fpu_state: user.fpu(),

@@ -21,7 +21,7 @@ use crate::signal::{SignalState, Signals};
 use crate::{sched, trap};
 use kernel_core::abi::errno::{EACCES, EAGAIN, ENOMEM, EPERM, ESRCH};
 use kernel_core::abi::{
-    Rlimit, Rusage, RLIMIT_CORE, RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_STACK, RLIM_INFINITY, RLIM_NLIMITS,
+    Rlimit, Rusage, NOFILE_DEFAULT, RLIMIT_CORE, RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_STACK, RLIM_INFINITY, RLIM_NLIMITS,
 };
 
 pub type Pid = u32;
@@ -145,8 +145,7 @@ pub fn default_limits() -> Limits {
     let mut limits = [Rlimit::UNLIMITED; RLIM_NLIMITS];
     limits[RLIMIT_STACK as usize] = Rlimit { current: crate::mm::address_space::STACK_SIZE, maximum: RLIM_INFINITY };
     limits[RLIMIT_CORE as usize] = Rlimit { current: 0, maximum: RLIM_INFINITY };
-    limits[RLIMIT_NOFILE as usize] =
-        Rlimit { current: crate::fs::MAX_DESCRIPTORS as u64, maximum: crate::fs::MAX_DESCRIPTORS as u64 };
+    limits[RLIMIT_NOFILE as usize] = NOFILE_DEFAULT;
     limits[RLIMIT_NPROC as usize] = Rlimit { current: MAX_PROCESSES as u64, maximum: MAX_PROCESSES as u64 };
     limits
 }
