@@ -22,3 +22,27 @@ fn clone_parent_tid_exit_signal_and_tls_same_as_host() {
         "{out}"
     );
 }
+
+#[test]
+fn the_descriptor_limit_reaches_nr_open_and_the_kernel_heap_holds() {
+    // Linux's nr_open (1<<20) bounds the hard limit; a process that dups up to it
+    // is refused (EMFILE, or ENFILE where the kernel heap spares no more) and the
+    // kernel goes on. The host's runner may not raise its hard limit: timeshare only.
+    let output = run(&c_program("hostile_clone"), &["limits", "all"]);
+    assert_status(&output, 0);
+    assert_stdout(
+        &output,
+        "setrlimit RLIMIT_NOFILE 1<<20: no error\n\
+         a child dups until refused: EMFILE at 1<<20, or ENFILE past 1<<16: yes\n\
+         then a pipe: no error\n\
+         then a fork: exited 3\n\
+         still running\n",
+    );
+}
+
+#[test]
+fn the_limits_cases_refuse_to_run_on_a_host() {
+    let output = host_run(&c_program("hostile_clone"), &["limits", "all"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stdout(&output).is_empty());
+}

@@ -2,7 +2,8 @@
  * Linux host. Each case runs in a child of its own (so its children and signals are
  * its own) and prints lines that name no pid.
  *
- *   hostile_clone all|CASE...   the cases, then "still running"
+ *   hostile_clone all|CASE...          the cases, then "still running"
+ *   hostile_clone limits all|CASE...   timeshare's own bounds, only as pid 1
  *
  * clone: CLONE_PARENT_SETTID at a bad address (Linux still creates the child and
  * returns its pid); the exit signal of the flags' low byte (SIGCHLD, another signal,
@@ -268,6 +269,33 @@ static void c_rlimit_nofile_raised(void)
     printf("hard limit 1<<20 + 1: %s\n", errno_name(setrlimit(RLIMIT_NOFILE, &limit) ? errno : 0));
 }
 
+/* timeshare only (the host's test runner may not raise its hard limit): the hard
+ * limit up to nr_open, and a process that uses it all is refused before the
+ * kernel heap runs short. */
+static void c_rlimit_nofile_to_nr_open(void)
+{
+    struct rlimit limit = { 1 << 20, 1 << 20 };
+    printf("setrlimit RLIMIT_NOFILE 1<<20: %s\n", errno_name(setrlimit(RLIMIT_NOFILE, &limit) ? errno : 0));
+    fflush(stdout);
+    pid_t child = fork_or_die();
+    if (child == 0) {
+        int highest = -1;
+        int refusal = dup_until_refused(&highest);
+        _exit(refusal == EMFILE ? highest == (1 << 20) - 1 : refusal == ENFILE ? highest >= 1 << 16 : 0);
+    }
+    int status;
+    waitpid(child, &status, 0);
+    printf("a child dups until refused: EMFILE at 1<<20, or ENFILE past 1<<16: %s\n",
+           yes(WIFEXITED(status) && WEXITSTATUS(status) == 1));
+    int p[2];
+    printf("then a pipe: %s\n", errno_name(pipe(p) < 0 ? errno : 0));
+    child = fork_or_die();
+    if (child == 0)
+        _exit(3);
+    waitpid(child, &status, 0);
+    printf("then a fork: %s\n", describe(status));
+}
+
 struct entry {
     const char *name;
     void (*run)(void);
@@ -283,19 +311,30 @@ static const struct entry cases[] = {
     { "settls", c_settls_outside_user_space },
     { "sigtimedwait-sigchld", c_sigtimedwait_for_sigchld },
     { "rlimit-nofile", c_rlimit_nofile_raised },
+    { "limits:rlimit-nofile-nr-open", c_rlimit_nofile_to_nr_open },
 };
 
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: hostile_clone all|CASE...\n");
+        fprintf(stderr, "usage: hostile_clone [limits] all|CASE...\n");
+        return 2;
+    }
+    int limits = !strcmp(argv[1], "limits");
+    if (limits && getpid() != 1) {
+        fprintf(stderr, "hostile_clone: the limits cases run only as the first process of timeshare\n");
         return 2;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        /* "limits:" cases run only with "limits", the others only without. */
+        const char *name = cases[i].name;
+        if ((strncmp(name, "limits:", 7) == 0) != limits)
+            continue;
+        name += limits ? 7 : 0;
         int wanted = 0;
-        for (int a = 1; a < argc; a++)
-            wanted |= !strcmp(argv[a], "all") || !strcmp(argv[a], cases[i].name);
+        for (int a = 1 + limits; a < argc; a++)
+            wanted |= !strcmp(argv[a], "all") || !strcmp(argv[a], name);
         if (!wanted)
             continue;
         pid_t child = fork_or_die();

@@ -437,13 +437,15 @@ impl FdTable {
         if fd < self.slots.len() {
             return Ok(());
         }
-        // Grown by doubling, as a Vec would, so that opening one after another
-        // costs amortized constant time.
-        let capacity = (fd + 1).max(self.slots.capacity().saturating_mul(2)).min(self.limit);
-        if spare < slots_size(capacity).saturating_add(DESCRIPTOR_HEAP_COST) {
-            return Err(ENFILE);
+        if fd >= self.slots.capacity() {
+            // Grown by doubling, as a Vec would, so that opening one after another
+            // costs amortized constant time.
+            let capacity = (fd + 1).max(self.slots.capacity().saturating_mul(2)).min(self.limit);
+            if spare < slots_size(capacity).saturating_add(DESCRIPTOR_HEAP_COST) {
+                return Err(ENFILE);
+            }
+            self.slots.try_reserve_exact(capacity - self.slots.len()).map_err(|_| ENFILE)?;
         }
-        self.slots.try_reserve_exact(capacity - self.slots.len()).map_err(|_| ENFILE)?;
         self.slots.resize(fd + 1, None);
         Ok(())
     }
