@@ -46,11 +46,16 @@ fn default_action_of_every_signal_seen_by_the_parent() {
 }
 
 #[test]
-fn self_kill_with_the_default_action_is_128_plus_n() {
+fn self_kill_with_the_default_action_ends_a_process_but_not_init() {
     for (signal, status) in [("15", 143), ("11", 139), ("9", 137), ("6", 134), ("10", 138)] {
-        let (_, guest) = same_as_host(&[], &c_program("sigdefault"), &["self", signal]);
-        assert_status(&guest, status);
-        assert_stdout(&guest, "");
+        // On the host the program is an ordinary process: killed, 128 + N.
+        let host = host_run(&c_program("sigdefault"), &["self", signal]);
+        assert_eq!(shell_status(host.status), status);
+        // Under timeshare it is pid 1, which Linux lets no signal it has no handler
+        // for end (a fault of its own does: see `forged_signal_frames_kill_only_the_forger`).
+        let guest = run(&c_program("sigdefault"), &["self", signal]);
+        assert_status(&guest, 0);
+        assert_stdout(&guest, &format!("survived signal {signal}\n"));
     }
     // Ignored by default: the program goes on.
     assert_eq!(same_output("sigdefault", &["self", "28"], 0), "survived signal 28\n");

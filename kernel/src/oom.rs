@@ -12,7 +12,6 @@ use spin::Mutex;
 
 use crate::process::{self, Pid, Process, INIT_PID};
 use crate::{sched, signal};
-use kernel_core::abi::signal::SIGKILL;
 use kernel_core::sched::Arrival;
 
 /// Processes killed for memory that have not finished exiting yet: their memory is
@@ -65,10 +64,7 @@ pub fn out_of_memory(current: &Process) -> Verdict {
                 pages * 4
             );
             VICTIMS.lock().push(pid);
-            signal::send_info(
-                process,
-                kernel_core::abi::signal::SigInfo::sent(SIGKILL, kernel_core::abi::signal::SI_KERNEL, 0, 0),
-            );
+            signal::kill_for_memory(process);
             sched::yield_cpu(Arrival::Yielded);
             Verdict::Retry
         }

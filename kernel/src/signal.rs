@@ -86,6 +86,13 @@ pub struct SignalState {
     pub sleep_restart: Option<SleepRestart>,
     /// Stopped by job control.
     stopped: bool,
+    /// rt_sigtimedwait's set while it waits: unblocked so that their arrival wakes
+    /// it, yet kept on arrival as blocked signals are (Linux's real_blocked).
+    awaited: SignalSet,
+    /// Init's protection (Linux's SIGNAL_UNKILLABLE): it takes no default action,
+    /// so a signal it has no handler for is dropped, SIGKILL and SIGSTOP included.
+    /// Lifted by a fault it cannot handle, which must end it.
+    unkillable: bool,
     /// The latest stop or continue, until the parent's wait4 reports it.
     job_event: Option<JobEvent>,
     last_trap: TrapRecord,
@@ -104,6 +111,8 @@ impl Default for SignalState {
             interruption: None,
             sleep_restart: None,
             stopped: false,
+            awaited: SignalSet::default(),
+            unkillable: false,
             job_event: None,
             last_trap: TrapRecord::default(),
         }
@@ -111,6 +120,11 @@ impl Default for SignalState {
 }
 
 impl SignalState {
+    /// What init starts with: the default state, protected as Linux protects init.
+    pub fn for_init() -> SignalState {
+        SignalState { unkillable: true, ..SignalState::default() }
+    }
+
     /// What a fork child starts with: the parent's dispositions, mask and alternate
     /// stack; nothing pending.
     pub fn for_child(&self) -> SignalState {
@@ -200,6 +214,34 @@ impl SignalState {
         }
     }
 
+    /// rt_sigtimedwait is about to wait for `wanted`: they are unblocked, and still
+    /// kept on arrival even if their action ignores them. Returns the mask to put
+    /// back with `end_await`.
+    pub fn await_signals(&mut self, wanted: SignalSet) -> SignalSet {
+        let mask = self.blocked;
+        self.awaited = wanted;
+        self.set_blocked(mask.without(wanted));
+        mask
+    }
+
+    /// The wait of `await_signals` is over: `mask` is the mask again.
+    pub fn end_await(&mut self, mask: SignalSet) {
+        self.awaited = SignalSet::default();
+        self.set_blocked(mask);
+    }
+
+    /// Whether `signal` is dropped on arrival (Linux's `sig_ignored`): never while
+    /// blocked or awaited (its action may change before it is taken); otherwise if
+    /// its action ignores it, or if the process is init and would take the default
+    /// action.
+    fn drops(&self, signal: u8) -> bool {
+        if self.blocked.contains(signal) || self.awaited.contains(signal) {
+            return false;
+        }
+        let action = self.action(signal);
+        action.ignores(signal) || (self.unkillable && action.handler == SIG_DFL)
+    }
+
     /// rt_sigtimedwait: takes the first pending signal of `wanted`, blocked or not.
     pub fn take_from(&mut self, wanted: SignalSet) -> Option<SigInfo> {
         let signal = SignalSet(self.pending.0 & wanted.0).first()?;
@@ -260,18 +302,25 @@ impl SignalState {
     /// The next signal to act on, its siginfo and the action to take (a one-shot
     /// handler is reset to SIG_DFL here, as Linux does when it picks the signal).
     fn next_to_deliver(&mut self) -> Option<(SigInfo, SigAction)> {
-        let signal = self.pending.without(self.blocked).first()?;
-        let info = self.unqueue(signal);
-        let action = self.action(signal);
-        if action.flags & SA_RESETHAND != 0 && matches!(action.disposition(signal), Disposition::Handler(_)) {
-            self.set_action(signal, SigAction { handler: SIG_DFL, ..action });
+        loop {
+            let signal = self.pending.without(self.blocked).first()?;
+            let info = self.unqueue(signal);
+            let action = self.action(signal);
+            // Init takes no default action: a signal kept while blocked, whose
+            // handler is gone by now, is dropped as it would have been on arrival.
+            if self.unkillable && action.handler == SIG_DFL {
+                continue;
+            }
+            if action.flags & SA_RESETHAND != 0 && matches!(action.disposition(signal), Disposition::Handler(_)) {
+                self.set_action(signal, SigAction { handler: SIG_DFL, ..action });
+            }
+            return Some((info, action));
         }
-        Some((info, action))
     }
 
     /// Linux's `force_sig_info`: a signal the program cannot escape (a fault it
     /// caused, a frame it broke). Blocked or ignored, it cannot be taken as such, so
-    /// it gets its default action, unblocked.
+    /// it gets its default action, unblocked; a default action ends even init.
     fn force(&mut self, info: SigInfo) {
         let signal = info.signo();
         let action = self.action(signal);
@@ -279,22 +328,24 @@ impl SignalState {
             self.set_action(signal, SigAction { handler: SIG_DFL, ..action });
             self.blocked.remove(signal);
         }
+        if self.action(signal).handler == SIG_DFL {
+            self.unkillable = false;
+        }
         self.queue(info);
     }
 }
 
 /// Sends `info` to `target`, as Linux's `send_signal`: job control first (see
-/// `SignalState::prepare`); a signal the target ignores is dropped unless blocked
-/// (it may be unignored before it is unblocked). If the target will act on it, a
-/// blocking wait is cut short so it does so promptly.
+/// `SignalState::prepare`); a signal the target ignores, or init has no handler
+/// for, is dropped unless blocked (see `SignalState::drops`). If the target will
+/// act on it, a blocking wait is cut short so it does so promptly.
 pub fn send_info(target: &Process, info: SigInfo) {
     let signal = info.signo();
     let (continued, wake) = {
         let mut state = target.signals.lock();
         let continued = state.prepare(signal);
-        let blocked = state.blocked.contains(signal);
-        let queued = (blocked || !state.action(signal).ignores(signal)) && state.queue(info);
-        (continued, queued && !blocked)
+        let queued = !state.drops(signal) && state.queue(info);
+        (continued, queued && !state.blocked.contains(signal))
     };
     if continued || wake {
         sched::interrupt(target.pid);
@@ -310,6 +361,13 @@ pub fn send(target: &Process, signal: u8) {
         None => SigInfo::sent(signal, SI_KERNEL, 0, 0),
     };
     send_info(target, info);
+}
+
+/// The OOM killer's SIGKILL, which even init does not refuse: the kernel picks it
+/// only when no other process holds memory to free.
+pub fn kill_for_memory(target: &Process) {
+    target.signals.lock().unkillable = false;
+    send_info(target, SigInfo::sent(SIGKILL, SI_KERNEL, 0, 0));
 }
 
 /// Sends `signal` from the kernel to every live member of process group `group`:
@@ -634,28 +692,30 @@ fn stop(process: &Process, signal: u8) {
 fn notify_parent_of_job(child: &Process, code: i32, signal: u8) {
     let Some(parent) = process::find(process::parent_of(child.pid)) else { return };
     if parent.signals.lock().action(SIGCHLD).flags & SA_NOCLDSTOP == 0 {
-        send_info(&parent, child_info(child, code, i32::from(signal)));
+        send_info(&parent, child_info(child, SIGCHLD, code, i32::from(signal)));
     }
     sched::wake_all(WaitChannel::Children(parent.pid));
 }
 
-/// Tells `parent` that `child` ended with `status`: SIGCHLD (CLD_EXITED, CLD_KILLED
-/// or CLD_DUMPED) with the status and the child's CPU times.
-pub fn notify_exit(parent: &Process, child: &Process, status: ExitStatus) {
+/// Tells `parent` that `child` ended with `status`: `exit_signal` (SIGCHLD unless
+/// clone chose another; none if 0 or no signal number, as Linux) with CLD_EXITED,
+/// CLD_KILLED or CLD_DUMPED, the status and the child's CPU times.
+pub fn notify_exit(parent: &Process, child: &Process, status: ExitStatus, exit_signal: u8) {
+    let Some(signal) = kernel_core::abi::signal::decode(u64::from(exit_signal)) else { return };
     let (code, value) = match status {
         ExitStatus::Exited(code) => (CLD_EXITED, i32::from(code)),
         ExitStatus::Killed { signal, core_dumped: false } => (CLD_KILLED, i32::from(signal)),
         ExitStatus::Killed { signal, core_dumped: true } => (CLD_DUMPED, i32::from(signal)),
     };
-    send_info(parent, child_info(child, code, value));
+    send_info(parent, child_info(child, signal, code, value));
 }
 
-/// SIGCHLD's siginfo about `child`; CPU times in clock ticks (USER_HZ = 100).
-fn child_info(child: &Process, code: i32, status: i32) -> SigInfo {
+/// The siginfo of `signal` about `child`; CPU times in clock ticks (USER_HZ = 100).
+fn child_info(child: &Process, signal: u8, code: i32, status: i32) -> SigInfo {
     let ticks = |cycles| crate::time::cycles_to_ns(cycles) / 10_000_000;
     let user = ticks(Stats::load(&child.stats.user_cycles));
     let system = ticks(Stats::load(&child.stats.system_cycles));
-    SigInfo::child(code, child.pid, 0, status, user, system)
+    SigInfo::child(signal, code, child.pid, 0, status, user, system)
 }
 
 /// A process's signal state behind its lock, with an atomic summary the system-call

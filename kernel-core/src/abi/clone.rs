@@ -1,7 +1,6 @@
 //! `clone` flags, decoded into the process-creation shapes the kernel models.
 
 use super::errno::EINVAL;
-use super::signal::NSIG;
 
 /// The low byte of the flags: the signal the parent gets when the child exits.
 pub const CSIGNAL: u32 = 0xff;
@@ -66,7 +65,8 @@ pub enum CloneKind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CloneRequest {
     pub kind: CloneKind,
-    /// Sent to the parent when the child exits; 0 sends nothing. Always 0 for
+    /// Sent to the parent when the child exits; 0, or a number that is no signal
+    /// (above 64, which clone takes as Linux's does), sends nothing. Always 0 for
     /// threads, which Linux never reports by signal.
     pub exit_signal: u8,
     /// Set the child's FS base (TLS) from the `tls` argument.
@@ -89,8 +89,8 @@ pub struct CloneRequest {
 /// (`CLONE_SIGHAND` without `CLONE_VM`, `CLONE_THREAD` without `CLONE_SIGHAND`,
 /// `CLONE_FS` with `CLONE_NEWNS` or `CLONE_NEWUSER`, a thread in new user or pid
 /// namespaces, `CLONE_PIDFD` with `CLONE_THREAD`/`CLONE_DETACHED` or (sharing its
-/// pointer in `clone(2)`) `CLONE_PARENT_SETTID`), and for an exit signal above
-/// `NSIG`, which `clone3` rejects and timeshare rejects for `clone` too.
+/// pointer in `clone(2)`) `CLONE_PARENT_SETTID`). Any exit signal byte is taken,
+/// as Linux's `clone` takes it (only `clone3` checks it).
 pub fn decode_clone(flags: u64) -> Result<CloneRequest, i64> {
     let flags = super::uint_arg(flags);
     let has = |flag: u32| flags & flag == flag;
@@ -102,7 +102,7 @@ pub fn decode_clone(flags: u64) -> Result<CloneRequest, i64> {
         || (has(CLONE_PIDFD) && flags & (CLONE_THREAD | CLONE_DETACHED) != 0)
         || has(CLONE_PIDFD | CLONE_PARENT_SETTID);
     let exit_signal = (flags & CSIGNAL) as u8;
-    if rejected || exit_signal > NSIG {
+    if rejected {
         return Err(EINVAL);
     }
     let kind = if has(CLONE_THREAD) {
@@ -215,10 +215,10 @@ mod tests {
     }
 
     #[test]
-    fn exit_signal_must_be_a_signal() {
+    fn any_exit_signal_byte_is_taken_as_linux_clone_takes_it() {
         assert_eq!(decode(64).unwrap().exit_signal, 64);
-        assert_eq!(decode(65), Err(EINVAL));
-        assert_eq!(decode(0xff), Err(EINVAL));
+        assert_eq!(decode(65).unwrap().exit_signal, 65);
+        assert_eq!(decode(0xff).unwrap().exit_signal, 0xff);
     }
 
     #[test]

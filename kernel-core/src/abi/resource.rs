@@ -1,7 +1,7 @@
 //! Resource limits (getrlimit/setrlimit/prlimit64), usage (getrusage, wait4) and
 //! priorities (getpriority/setpriority).
 
-use super::errno::{EINVAL, ESRCH};
+use super::errno::{EINVAL, EPERM, ESRCH};
 use super::time::Timeval;
 
 pub const RLIMIT_CPU: u32 = 0;
@@ -58,6 +58,22 @@ impl Rlimit {
         }
         Ok(limit)
     }
+}
+
+/// RLIMIT_NOFILE of the first process, soft and hard (Linux's INR_OPEN_CUR and
+/// INR_OPEN_MAX).
+pub const NOFILE_DEFAULT: Rlimit = Rlimit { current: 1024, maximum: 4096 };
+/// The most descriptors a process may be allowed (Linux's default fs.nr_open).
+pub const NR_OPEN: u64 = 1 << 20;
+
+/// Whether `new` may become `resource`'s limit (Linux's `do_prlimit`, for a
+/// process that may raise hard limits): RLIMIT_NOFILE's hard limit is at most
+/// `NR_OPEN`, EPERM above.
+pub fn check_new_limit(resource: usize, new: Rlimit) -> Result<Rlimit, i64> {
+    if resource == RLIMIT_NOFILE as usize && new.maximum > NR_OPEN {
+        return Err(EPERM);
+    }
+    Ok(new)
 }
 
 /// The resource number in a raw argument, or EINVAL.
@@ -169,6 +185,17 @@ mod tests {
         let inverted = Rlimit { current: 5, maximum: 4 };
         assert_eq!(Rlimit::from_bytes(inverted.to_bytes()), Err(EINVAL));
         assert_eq!(Rlimit::UNLIMITED.to_bytes(), [0xff; 16]);
+    }
+
+    #[test]
+    fn the_descriptor_hard_limit_stops_at_nr_open() {
+        let nofile = RLIMIT_NOFILE as usize;
+        let at = Rlimit { current: 1024, maximum: NR_OPEN };
+        assert_eq!(check_new_limit(nofile, at), Ok(at));
+        assert_eq!(check_new_limit(nofile, Rlimit { current: 1024, maximum: NR_OPEN + 1 }), Err(EPERM));
+        assert_eq!(check_new_limit(nofile, Rlimit::UNLIMITED), Err(EPERM));
+        assert_eq!(check_new_limit(RLIMIT_AS as usize, Rlimit::UNLIMITED), Ok(Rlimit::UNLIMITED));
+        assert!(NOFILE_DEFAULT.current <= NOFILE_DEFAULT.maximum && NOFILE_DEFAULT.maximum <= NR_OPEN);
     }
 
     #[test]

@@ -315,11 +315,20 @@ impl SigInfo {
         SigInfo::build(signal, code, &[&address.to_le_bytes()])
     }
 
-    /// SIGCHLD about a child: `si_pid`, `si_uid`, `si_status` (exit code or signal),
-    /// `si_utime`, `si_stime` (clock ticks).
-    pub fn child(code: i32, pid: u32, uid: u32, status: i32, user_ticks: u64, system_ticks: u64) -> SigInfo {
+    /// `signal` (SIGCHLD, or the exit signal clone chose) about a child: `si_pid`,
+    /// `si_uid`, `si_status` (exit code or signal), `si_utime`, `si_stime` (clock
+    /// ticks).
+    pub fn child(
+        signal: u8,
+        code: i32,
+        pid: u32,
+        uid: u32,
+        status: i32,
+        user_ticks: u64,
+        system_ticks: u64,
+    ) -> SigInfo {
         SigInfo::build(
-            SIGCHLD,
+            signal,
             code,
             &[
                 &pid.to_le_bytes(),
@@ -519,7 +528,7 @@ mod tests {
         assert_eq!(fault.signo(), SIGSEGV);
         assert_eq!(fault.code(), SEGV_ACCERR);
         assert_eq!(&fault.to_bytes()[16..24], &0xdead_beefu64.to_le_bytes());
-        let child = SigInfo::child(CLD_EXITED, 5, 0, 3, 11, 22).to_bytes();
+        let child = SigInfo::child(SIGCHLD, CLD_EXITED, 5, 0, 3, 11, 22).to_bytes();
         assert_eq!(&child[16..20], &5u32.to_le_bytes());
         assert_eq!(&child[24..28], &3i32.to_le_bytes());
         assert_eq!(&child[32..40], &11u64.to_le_bytes());

@@ -1,6 +1,7 @@
 //! Wait statuses as Linux encodes them for `wait4`, and its option flags.
 
 use super::errno::EINVAL;
+use super::signal::SIGCHLD;
 
 pub const WNOHANG: u32 = 0x1;
 pub const WUNTRACED: u32 = 0x2;
@@ -53,14 +54,26 @@ pub fn term_signal(status: i32) -> Option<u8> {
     (sig != 0 && sig != STOPPED).then_some(sig as u8)
 }
 
-/// The `wait4` options timeshare acts on; the thread-related flags Linux also
-/// accepts (`__WALL`, `__WCLONE`, `__WNOTHREAD`) are accepted and mean nothing for
-/// single-threaded processes.
+/// The `wait4` options timeshare acts on (`__WNOTHREAD`, which Linux also accepts,
+/// means nothing for single-threaded processes).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WaitOptions {
     pub no_hang: bool,
     pub untraced: bool,
     pub continued: bool,
+    /// `__WALL`: children whatever signal their exit sends.
+    pub all_children: bool,
+    /// `__WCLONE`: only "clone" children, whose exit sends no SIGCHLD.
+    pub clone_children: bool,
+}
+
+impl WaitOptions {
+    /// Whether a child whose exit sends `exit_signal` (clone's low byte; 0: none)
+    /// is one to wait for (Linux's `eligible_child`): a child that reports with
+    /// SIGCHLD without `__WCLONE`, any other with it, every one with `__WALL`.
+    pub fn accepts(&self, exit_signal: u8) -> bool {
+        self.all_children || (exit_signal == SIGCHLD) != self.clone_children
+    }
 }
 
 /// Decodes the `options` argument (a C `int`) of `wait4`: `EINVAL` for any bit
@@ -75,6 +88,8 @@ pub fn decode_wait4_options(options: u64) -> Result<WaitOptions, i64> {
         no_hang: options & WNOHANG != 0,
         untraced: options & WUNTRACED != 0,
         continued: options & WCONTINUED != 0,
+        all_children: options & WALL != 0,
+        clone_children: options & WCLONE != 0,
     })
 }
 
@@ -123,7 +138,16 @@ mod tests {
     fn wait4_options_decode_as_linux() {
         assert_eq!(decode_wait4_options(0), Ok(WaitOptions::default()));
         let all = decode_wait4_options(u64::from(WNOHANG | WUNTRACED | WCONTINUED | WALL));
-        assert_eq!(all, Ok(WaitOptions { no_hang: true, untraced: true, continued: true }));
+        assert_eq!(
+            all,
+            Ok(WaitOptions {
+                no_hang: true,
+                untraced: true,
+                continued: true,
+                all_children: true,
+                clone_children: false
+            })
+        );
         assert_eq!(decode_wait4_options(u64::from(WEXITED)), Err(EINVAL));
         assert_eq!(decode_wait4_options(u64::from(WNOWAIT)), Err(EINVAL));
         assert_eq!(decode_wait4_options(0x10), Err(EINVAL));
@@ -132,5 +156,21 @@ mod tests {
             Ok(true),
             "the upper half of an int argument is ignored"
         );
+    }
+
+    #[test]
+    fn clone_children_are_waited_for_only_with_wclone_or_wall() {
+        let options = |flags: u32| decode_wait4_options(u64::from(flags)).unwrap();
+        // fork's children report with SIGCHLD; clone's may send another signal or none.
+        for exit_signal in [0, 10, 64, 65, 255] {
+            assert!(!options(0).accepts(exit_signal), "{exit_signal}");
+            assert!(options(WCLONE).accepts(exit_signal));
+            assert!(options(WALL).accepts(exit_signal));
+            assert!(options(WALL | WCLONE).accepts(exit_signal));
+        }
+        assert!(options(0).accepts(SIGCHLD));
+        assert!(!options(WCLONE).accepts(SIGCHLD));
+        assert!(options(WALL).accepts(SIGCHLD));
+        assert!(options(WALL | WCLONE).accepts(SIGCHLD));
     }
 }

@@ -18,6 +18,7 @@ use crate::mm::PAGE_SIZE;
 use crate::sched::{self, WaitChannel};
 use crate::signal::SignalState;
 use kernel_core::abi::errno::{EACCES, ENOEXEC, ENOMEM};
+use kernel_core::abi::signal::SIGCHLD;
 use kernel_core::abi::{O_LARGEFILE, O_RDWR};
 use kernel_core::elf::{self, Segment};
 use kernel_core::initstack::{self, AuxValues, Strings};
@@ -160,11 +161,14 @@ pub fn spawn_init(path: &[u8], strings: Strings) -> Result<Arc<Process>, i64> {
             umask: super::DEFAULT_UMASK,
             memory: image.memory,
             files,
-            signals: SignalState::default(),
+            signals: SignalState::for_init(),
             frame: &frame,
             fpu_state: fpu::initial_state(),
             fs_base: 0,
             gs_base: 0,
+            exit_signal: SIGCHLD,
+            set_child_tid: 0,
+            clear_child_tid: 0,
         },
     )
 }

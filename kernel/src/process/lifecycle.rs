@@ -12,15 +12,36 @@ use crate::mm::kstack::UserState;
 use crate::sched::{self, WaitChannel};
 use crate::signal::{self, JobEvent};
 use kernel_core::abi::errno::{ECHILD, ENOMEM};
-use kernel_core::abi::signal::ERESTARTSYS;
+use kernel_core::abi::signal::{ERESTARTSYS, SIGCHLD};
 use kernel_core::abi::wait::{self as wait_status, WaitOptions};
 use kernel_core::abi::Rusage;
 use kernel_core::record::Record;
 
+/// What clone asks of a child beyond fork's copy of its parent.
+pub struct ChildSetup {
+    /// The signal the parent gets at the child's exit (see `Entry::exit_signal`).
+    pub exit_signal: u8,
+    /// The child's stack pointer, instead of the parent's.
+    pub stack: Option<u64>,
+    /// The child's FS base (TLS pointer), checked by the caller.
+    pub fs_base: Option<u64>,
+    /// Where the child writes its tid before it first runs (0: nowhere).
+    pub set_child_tid: u64,
+    /// Where its tid is zeroed at exit (0: nowhere).
+    pub clear_child_tid: u64,
+}
+
+impl ChildSetup {
+    /// fork and vfork: SIGCHLD at exit, nothing else.
+    pub const FORK: ChildSetup =
+        ChildSetup { exit_signal: SIGCHLD, stack: None, fs_base: None, set_child_tid: 0, clear_child_tid: 0 };
+}
+
 /// Creates a child that is a copy of `parent` (fork): its memory shared
 /// copy-on-write, its descriptors duplicated, its registers the parent's except
-/// that the system call returns 0 in the child. Returns the child.
-pub fn fork(parent: &Process, user: &mut UserState) -> Result<Arc<Process>, i64> {
+/// that the system call returns 0 in the child, shaped by `setup` before it can
+/// run. Returns the child.
+pub fn fork(parent: &Process, user: &mut UserState, setup: &ChildSetup) -> Result<Arc<Process>, i64> {
     release_detached();
     if super::count() >= super::MAX_PROCESSES {
         // Children that only wait for the CPU to exit hold slots (a parent that
@@ -32,6 +53,9 @@ pub fn fork(parent: &Process, user: &mut UserState) -> Result<Arc<Process>, i64>
     let memory = parent.memory.lock().as_mut().ok_or(ENOMEM)?.fork().map_err(|_| ENOMEM)?;
     let mut frame = *user.frame;
     frame.rax = 0;
+    if let Some(stack) = setup.stack {
+        frame.rsp = stack;
+    }
     let details = parent.details.lock();
     let creation = Creation {
         name: details.name.clone(),
@@ -40,12 +64,15 @@ pub fn fork(parent: &Process, user: &mut UserState) -> Result<Arc<Process>, i64>
         limits: details.limits,
         umask: details.umask,
         memory,
-        files: parent.files.lock().clone(),
+        files: parent.files.lock().try_clone()?,
         signals: parent.signals.lock().for_child(),
         frame: &frame,
         fpu_state: user.fpu(),
-        fs_base: parent.fs_base.load(Ordering::Relaxed),
+        fs_base: setup.fs_base.unwrap_or_else(|| parent.fs_base.load(Ordering::Relaxed)),
         gs_base: parent.gs_base.load(Ordering::Relaxed),
+        exit_signal: setup.exit_signal,
+        set_child_tid: setup.set_child_tid,
+        clear_child_tid: setup.clear_child_tid,
     };
     drop(details);
     super::create(parent.pid, creation)
@@ -75,9 +102,8 @@ pub fn finish_exit() -> ! {
         if process.pid == INIT_PID {
             report_and_power_off(status);
         }
-        let parent = become_zombie(process.pid, status);
-        if let Some(parent) = parent {
-            signal::notify_exit(&parent, &process, status);
+        if let Some((parent, exit_signal)) = become_zombie(process.pid, status) {
+            signal::notify_exit(&parent, &process, status, exit_signal);
         }
     }
     sched::exit_current()
@@ -124,17 +150,19 @@ fn report_and_power_off(status: ExitStatus) -> ! {
     power::shutdown(Shutdown::PowerOff)
 }
 
-/// Marks `pid` a zombie, re-parents its children to init, and wakes the waiters.
-/// Returns the parent, to be signalled. A zombie whose (new) parent ignores SIGCHLD
-/// or set SA_NOCLDWAIT is detached instead of waiting to be reaped: nobody will
-/// wait for it (Linux reaps it at once; here `release_detached` does, once its
-/// kernel stack is no longer in use).
-fn become_zombie(pid: Pid, status: ExitStatus) -> Option<Arc<Process>> {
+/// Marks `pid` a zombie, re-parents its children to init (which hears of their
+/// exits by SIGCHLD, whatever clone asked: Linux does not let them signal init
+/// anything else), and wakes the waiters. Returns the parent, to be signalled, and
+/// the signal. A zombie that reports with SIGCHLD to a (new) parent that ignores
+/// SIGCHLD or set SA_NOCLDWAIT is detached instead of waiting to be reaped: nobody
+/// will wait for it (Linux reaps it at once; here `release_detached` does, once
+/// its kernel stack is no longer in use).
+fn become_zombie(pid: Pid, status: ExitStatus) -> Option<(Arc<Process>, u8)> {
     let mut table = TABLE.lock();
-    let (parent, children) = {
+    let (parent, children, exit_signal) = {
         let entry = table.entries.get_mut(&pid)?;
         entry.zombie = Some(status);
-        (entry.parent, core::mem::take(&mut entry.children))
+        (entry.parent, core::mem::take(&mut entry.children), entry.exit_signal)
     };
     let ignores_children = |table: &Table, parent: Pid| {
         table.entries.get(&parent).is_some_and(|entry| entry.process.signals.lock().ignores_children())
@@ -144,6 +172,7 @@ fn become_zombie(pid: Pid, status: ExitStatus) -> Option<Arc<Process>> {
     let mut adopted = Vec::new();
     for child in children {
         if let Some(entry) = table.entries.get_mut(&child) {
+            entry.exit_signal = SIGCHLD;
             if entry.zombie.is_some() && init_ignores {
                 entry.parent = DETACHED;
                 continue;
@@ -156,7 +185,7 @@ fn become_zombie(pid: Pid, status: ExitStatus) -> Option<Arc<Process>> {
     if let Some(init) = table.entries.get_mut(&INIT_PID) {
         init.children.extend(adopted);
     }
-    if ignores_children(&table, parent) {
+    if exit_signal == SIGCHLD && ignores_children(&table, parent) {
         if let Some(parent_entry) = table.entries.get_mut(&parent) {
             parent_entry.children.retain(|&child| child != pid);
         }
@@ -164,7 +193,7 @@ fn become_zombie(pid: Pid, status: ExitStatus) -> Option<Arc<Process>> {
             entry.parent = DETACHED;
         }
     }
-    let parent_process = table.entries.get(&parent).map(|entry| entry.process.clone());
+    let parent_process = table.entries.get(&parent).map(|entry| (entry.process.clone(), exit_signal));
     drop(table);
     if orphan_zombies {
         sched::wake_all(WaitChannel::Children(INIT_PID));
@@ -215,21 +244,25 @@ pub struct ChildReport {
     pub usage: Rusage,
 }
 
-/// Waits for a child of `parent` matching `target` to end and reaps it; with
-/// WUNTRACED / WCONTINUED in `options`, a child that stopped or continued is
-/// reported too (once each time). Children are considered in the order they were
-/// created, as Linux does. With WNOHANG, returns Ok(None) instead of waiting. ECHILD
-/// when no child matches; ERESTARTSYS when a signal cuts the wait short.
+/// Waits for a child of `parent` matching `target` (and `options`' choice of
+/// SIGCHLD or clone children) to end and reaps it; with WUNTRACED / WCONTINUED in
+/// `options`, a child that stopped or continued is reported too (once each time).
+/// Children are considered in the order they were created, as Linux does. With
+/// WNOHANG, returns Ok(None) instead of waiting. ECHILD when no child matches;
+/// ERESTARTSYS when a signal cuts the wait short.
 pub fn wait(parent: Pid, target: WaitTarget, options: WaitOptions) -> Result<Option<ChildReport>, i64> {
     release_detached();
     loop {
         {
             let mut table = TABLE.lock();
             let children = table.entries.get(&parent).map(|entry| entry.children.clone()).unwrap_or_default();
-            let matches = |entry: &Entry, pid: Pid| match target {
-                WaitTarget::Any => true,
-                WaitTarget::Pid(wanted) => pid == wanted,
-                WaitTarget::Group(group) => entry.process_group == group,
+            let matches = |entry: &Entry, pid: Pid| {
+                options.accepts(entry.exit_signal)
+                    && match target {
+                        WaitTarget::Any => true,
+                        WaitTarget::Pid(wanted) => pid == wanted,
+                        WaitTarget::Group(group) => entry.process_group == group,
+                    }
             };
             let candidates: Vec<Pid> = children
                 .into_iter()

@@ -21,7 +21,7 @@ use crate::signal::{SignalState, Signals};
 use crate::{sched, trap};
 use kernel_core::abi::errno::{EACCES, EAGAIN, ENOMEM, EPERM, ESRCH};
 use kernel_core::abi::{
-    Rlimit, Rusage, RLIMIT_CORE, RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_STACK, RLIM_INFINITY, RLIM_NLIMITS,
+    Rlimit, Rusage, NOFILE_DEFAULT, RLIMIT_CORE, RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_STACK, RLIM_INFINITY, RLIM_NLIMITS,
 };
 
 pub type Pid = u32;
@@ -125,6 +125,9 @@ pub struct Details {
     pub exe: crate::fs::initrd::NodeId,
     /// set_tid_address: zeroed at exit.
     pub clear_child_tid: u64,
+    /// CLONE_CHILD_SETTID: where the child writes its tid before it first runs
+    /// (0: nowhere).
+    pub set_child_tid: u64,
     /// Whether it has exec'd since it was created (ends a vfork parent's wait).
     pub execed: bool,
     /// Inherited across fork and exec.
@@ -142,8 +145,7 @@ pub fn default_limits() -> Limits {
     let mut limits = [Rlimit::UNLIMITED; RLIM_NLIMITS];
     limits[RLIMIT_STACK as usize] = Rlimit { current: crate::mm::address_space::STACK_SIZE, maximum: RLIM_INFINITY };
     limits[RLIMIT_CORE as usize] = Rlimit { current: 0, maximum: RLIM_INFINITY };
-    limits[RLIMIT_NOFILE as usize] =
-        Rlimit { current: crate::fs::MAX_DESCRIPTORS as u64, maximum: crate::fs::MAX_DESCRIPTORS as u64 };
+    limits[RLIMIT_NOFILE as usize] = NOFILE_DEFAULT;
     limits[RLIMIT_NPROC as usize] = Rlimit { current: MAX_PROCESSES as u64, maximum: MAX_PROCESSES as u64 };
     limits
 }
@@ -230,6 +232,9 @@ struct Entry {
     children: Vec<Pid>,
     process_group: Pid,
     session: Pid,
+    /// The signal its parent gets when it exits (clone's low byte; 0, or above 64:
+    /// none). Only SIGCHLD children are wait4's without __WALL or __WCLONE.
+    exit_signal: u8,
     /// Set when the process has exited and waits to be reaped.
     zombie: Option<ExitStatus>,
 }
@@ -332,6 +337,9 @@ pub struct Creation<'a> {
     pub fpu_state: &'a [u8],
     pub fs_base: u64,
     pub gs_base: u64,
+    pub exit_signal: u8,
+    pub set_child_tid: u64,
+    pub clear_child_tid: u64,
 }
 
 /// Creates a process under `parent` (0 for init): its kernel stack with the
@@ -360,7 +368,8 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
             name: creation.name,
             cwd: creation.cwd,
             exe: creation.exe,
-            clear_child_tid: 0,
+            clear_child_tid: creation.clear_child_tid,
+            set_child_tid: creation.set_child_tid,
             execed: false,
             limits: creation.limits,
             umask: creation.umask,
@@ -383,7 +392,15 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
     };
     table.insert(
         pid,
-        Entry { process: process.clone(), parent, children: Vec::new(), process_group, session, zombie: None },
+        Entry {
+            process: process.clone(),
+            parent,
+            children: Vec::new(),
+            process_group,
+            session,
+            exit_signal: creation.exit_signal,
+            zombie: None,
+        },
     );
     drop(table);
     sched::set_nice(pid, nice);
@@ -392,11 +409,19 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
 }
 
 /// Where every process's kernel thread begins (its first context switch returns
-/// here): it takes its saved user state, serves the program until it exits, and
-/// ends as a zombie.
+/// here): it writes its tid where CLONE_CHILD_SETTID asked, takes its saved user
+/// state, serves the program until it exits, and ends as a zombie.
 extern "C" fn kernel_thread() -> ! {
     {
         let process = sched::current();
+        let set_child_tid = core::mem::take(&mut process.details.lock().set_child_tid);
+        if set_child_tid != 0 {
+            // As Linux's schedule_tail, a bad address is the program's problem: the
+            // write is skipped.
+            if let Some(memory) = process.memory.lock().as_mut() {
+                let _ = memory.write(set_child_tid, &process.pid.to_le_bytes());
+            }
+        }
         let mut user = process.kernel_stack.claim_user_state();
         trap::serve(&process, &mut user);
     }

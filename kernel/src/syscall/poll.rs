@@ -17,11 +17,11 @@ use alloc::vec::Vec;
 
 use super::time::read_timespec;
 use super::Context;
-use crate::fs::{OpenFile, MAX_DESCRIPTORS};
+use crate::fs::OpenFile;
 use crate::sched::{self, WaitChannel};
 use crate::signal::SignalSet;
 use crate::time;
-use kernel_core::abi::errno::EINVAL;
+use kernel_core::abi::errno::{EINVAL, ENOMEM};
 use kernel_core::abi::signal::ERESTARTNOHAND;
 use kernel_core::abi::{
     poll_timeout_ns, reported, FdSet, Pollfd, Timespec, Timeval, POLLNVAL, SELECT_EXCEPT, SELECT_READ, SELECT_WRITE,
@@ -128,13 +128,19 @@ fn write_remaining_timespec(
 }
 
 /// The core of poll and ppoll: EINVAL for more entries than descriptors a process
-/// may have; a negative fd is skipped (revents 0), a closed (or O_PATH) one gets
+/// may have (RLIMIT_NOFILE), ENOMEM when the kernel heap cannot spare them; a
+/// negative fd is skipped (revents 0), a closed (or O_PATH) one gets
 /// POLLNVAL; otherwise revents are the events asked for plus POLLERR and POLLHUP.
 /// Returns how many entries have revents, after writing them back.
 fn poll_files(context: &Context, address: u64, count: u64, deadline: Option<u64>) -> Result<u64, i64> {
     let count = count as u32 as usize;
-    if count > MAX_DESCRIPTORS {
+    if count > context.process.files.lock().limit() {
         return Err(EINVAL);
+    }
+    // The entries, their copy and their files, on the kernel heap.
+    let bytes = count.saturating_mul(Pollfd::SIZE + core::mem::size_of::<Pollfd>() + core::mem::size_of::<usize>());
+    if crate::mm::heap::spare() < bytes {
+        return Err(ENOMEM);
     }
     let mut raw = alloc::vec![0u8; count * Pollfd::SIZE];
     context.copy_in(address, &mut raw)?;
@@ -211,11 +217,20 @@ pub fn pselect6(
 }
 
 /// The core of select and pselect6. `count` (a C `int`) below 0 is EINVAL; it is
-/// capped at the descriptors a process may have. A set at address 0 is empty. A
+/// capped at the descriptors a process may have (or has, if more); ENOMEM when the
+/// kernel heap cannot spare the sets. A set at address 0 is empty. A
 /// descriptor in a set that is not open is EBADF. On success the sets are
 /// rewritten with the ready descriptors, and the number of bits set is returned.
 fn select_files(context: &Context, count: u64, addresses: [u64; 3], deadline: Option<u64>) -> Result<u64, i64> {
-    let count = usize::try_from(count as i32).map_err(|_| EINVAL)?.min(MAX_DESCRIPTORS);
+    let most = {
+        let files = context.process.files.lock();
+        files.limit().max(files.size())
+    };
+    let count = usize::try_from(count as i32).map_err(|_| EINVAL)?.min(most);
+    // The three sets, their copies in and the results, on the kernel heap.
+    if crate::mm::heap::spare() < FdSet::byte_len(count).saturating_mul(9) {
+        return Err(ENOMEM);
+    }
     let mut sets: [FdSet; 3] = Default::default();
     for (set, &address) in sets.iter_mut().zip(&addresses) {
         *set = match address {

@@ -8,7 +8,7 @@ use super::Context;
 use crate::arch::x86_64::tls;
 use crate::fs::initrd::PATH_MAX;
 use crate::mm::address_space::USER_END;
-use crate::process::lifecycle::{self, WaitTarget};
+use crate::process::lifecycle::{self, ChildSetup, WaitTarget};
 use crate::process::{self, exec, ExitStatus, Pid};
 use crate::sched::{self, WaitChannel};
 use crate::signal;
@@ -43,13 +43,20 @@ pub fn set_tid_address(context: &mut Context, &[address, ..]: &[u64; 6]) -> Resu
     Ok(u64::from(context.process.pid))
 }
 
+/// A base for FS or GS (arch_prctl, CLONE_SETTLS) must be a user address below the
+/// top page: EPERM otherwise, as Linux (TASK_SIZE_MAX).
+fn check_segment_base(address: u64) -> Result<u64, i64> {
+    if address >= USER_END {
+        return Err(EPERM);
+    }
+    Ok(address)
+}
+
 pub fn arch_prctl(context: &mut Context, &[code, address, ..]: &[u64; 6]) -> Result<u64, i64> {
     let process = context.process;
     match code {
         ARCH_SET_FS | ARCH_SET_GS => {
-            if address >= USER_END {
-                return Err(EPERM);
-            }
+            check_segment_base(address)?;
             let slot = if code == ARCH_SET_FS { &process.fs_base } else { &process.gs_base };
             slot.store(address, Ordering::Relaxed);
             tls::set_user_tls(process.fs_base.load(Ordering::Relaxed), process.gs_base.load(Ordering::Relaxed));
@@ -65,7 +72,7 @@ pub fn arch_prctl(context: &mut Context, &[code, address, ..]: &[u64; 6]) -> Res
 }
 
 pub fn fork(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
-    let child = lifecycle::fork(context.process, &mut context.user)?;
+    let child = lifecycle::fork(context.process, &mut context.user, &ChildSetup::FORK)?;
     Ok(u64::from(child.pid))
 }
 
@@ -73,7 +80,7 @@ pub fn fork(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
 /// same observable behaviour for every program that uses vfork as POSIX allows
 /// (the child only calls execve or _exit), without sharing the address space.
 pub fn vfork(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
-    let child = lifecycle::fork(context.process, &mut context.user)?;
+    let child = lifecycle::fork(context.process, &mut context.user, &ChildSetup::FORK)?;
     wait_for_vfork_child(child.pid);
     Ok(u64::from(child.pid))
 }
@@ -92,8 +99,10 @@ fn child_has_execed(child: &process::Process) -> bool {
 }
 
 /// clone with the fork-like flags: a new process (optionally on a new stack, with a
-/// TLS pointer, and writing its tid where asked). Threads and shared-memory clones
-/// are not supported: ENOSYS; flags that need sharing timeshare does not do: EINVAL.
+/// TLS pointer, writing its tid where asked, and reporting its exit with the signal
+/// of the flags' low byte). Threads and shared-memory clones are not supported:
+/// ENOSYS; flags that need sharing timeshare does not do: EINVAL; a TLS pointer
+/// outside user space: EPERM, and no child.
 pub fn clone(
     context: &mut Context,
     &[flags, stack, parent_tid, child_tid, tls_pointer, _]: &[u64; 6],
@@ -105,26 +114,18 @@ pub fn clone(
     if matches!(request.kind, CloneKind::Thread | CloneKind::SharedMemory) {
         return Err(ENOSYS);
     }
-    let mut frame = *context.user.frame;
-    if stack != 0 {
-        frame.rsp = stack;
-    }
-    let saved = core::mem::replace(context.user.frame, frame);
-    let result = lifecycle::fork(context.process, &mut context.user);
-    *context.user.frame = saved;
-    let child = result?;
-    if request.set_tls {
-        child.fs_base.store(tls_pointer, Ordering::Relaxed);
-    }
-    let tid = child.pid.to_le_bytes();
-    if request.child_settid {
-        child.memory.lock().as_mut().map(|memory| memory.write(child_tid, &tid));
-    }
-    if request.child_cleartid {
-        child.details.lock().clear_child_tid = child_tid;
-    }
+    let setup = ChildSetup {
+        exit_signal: request.exit_signal,
+        stack: Some(stack).filter(|&stack| stack != 0),
+        fs_base: if request.set_tls { Some(check_segment_base(tls_pointer)?) } else { None },
+        set_child_tid: if request.child_settid { child_tid } else { 0 },
+        clear_child_tid: if request.child_cleartid { child_tid } else { 0 },
+    };
+    let child = lifecycle::fork(context.process, &mut context.user, &setup)?;
     if request.parent_settid {
-        context.copy_out(parent_tid, &tid)?;
+        // As Linux, the child exists by now: a bad address loses the tid, not the
+        // child (clone still returns its pid).
+        let _ = context.copy_out(parent_tid, &child.pid.to_le_bytes());
     }
     if request.kind == CloneKind::Vfork {
         wait_for_vfork_child(child.pid);

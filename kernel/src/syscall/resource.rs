@@ -5,12 +5,13 @@ use crate::process::{self, Stats};
 use crate::time;
 use kernel_core::abi::errno::{EFAULT, EINVAL, ESRCH};
 use kernel_core::abi::{
-    decode_resource, Rlimit, Rusage, RLIMIT_AS, RLIMIT_NOFILE, RUSAGE_CHILDREN, RUSAGE_SELF, RUSAGE_THREAD,
+    check_new_limit, decode_resource, Rlimit, Rusage, RLIMIT_AS, RLIMIT_NOFILE, RUSAGE_CHILDREN, RUSAGE_SELF,
+    RUSAGE_THREAD,
 };
 
 /// prlimit64(pid, resource, new, old): reads and/or sets a limit of the caller or
 /// of another process (every process runs as root, so any may be changed). Raising
-/// a hard limit is allowed (root), as on Linux.
+/// a hard limit is allowed (root), as on Linux, RLIMIT_NOFILE's up to `NR_OPEN`.
 pub fn prlimit64(context: &mut Context, &[pid, resource, new_address, old_address, ..]: &[u64; 6]) -> Result<u64, i64> {
     let resource = decode_resource(resource)?;
     let pid = match pid as i32 {
@@ -22,7 +23,7 @@ pub fn prlimit64(context: &mut Context, &[pid, resource, new_address, old_addres
     let new = if new_address != 0 {
         let mut raw = [0u8; Rlimit::SIZE];
         context.copy_in(new_address, &mut raw)?;
-        Some(Rlimit::from_bytes(raw)?)
+        Some(check_new_limit(resource, Rlimit::from_bytes(raw)?)?)
     } else {
         None
     };

@@ -139,11 +139,10 @@ pub fn rt_sigtimedwait(context: &mut Context, &[set, info, timeout, set_size, ..
     let mut taken = process.signals.lock().take_from(wanted);
     let mut result = Ok(());
     if taken.is_none() && time::monotonic_ns() < deadline {
-        let blocked = process.signals.lock().blocked();
-        process.signals.lock().set_blocked(blocked.without(wanted));
+        let mask = process.signals.lock().await_signals(wanted);
         result = sched::sleep_until(deadline);
         let mut state = process.signals.lock();
-        state.set_blocked(blocked);
+        state.end_await(mask);
         taken = state.take_from(wanted);
     }
     match (taken, result) {
