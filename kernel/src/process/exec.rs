@@ -52,14 +52,14 @@ pub fn load(path: &[u8], origin: Origin, argv: &[&[u8]], envp: &[&[u8]]) -> Resu
 
     let mut memory = AddressSpace::new().map_err(|_| ENOMEM)?;
     for (start, end, protection) in page_regions(&program.segments) {
-        memory.add_region(start, end, protection);
+        memory.add_region(start, end, protection).map_err(|_| ENOMEM)?;
     }
     for segment in &program.segments {
         let file_bytes = &bytes[segment.file_offset as usize..(segment.file_offset + segment.file_size) as usize];
         memory.load(segment.vaddr, file_bytes).map_err(|_| ENOMEM)?;
     }
     memory.set_heap_start(program.image_end);
-    memory.add_stack(STACK_TOP);
+    memory.add_stack(STACK_TOP).map_err(|_| ENOMEM)?;
 
     let mut random = [0u8; 16];
     crate::random::fill(&mut random);

@@ -140,7 +140,8 @@ pub type Limits = [Rlimit; RLIM_NLIMITS];
 /// limits timeshare enforces.
 pub fn default_limits() -> Limits {
     let mut limits = [Rlimit::UNLIMITED; RLIM_NLIMITS];
-    limits[RLIMIT_STACK as usize] = Rlimit { current: crate::mm::address_space::STACK_SIZE, maximum: RLIM_INFINITY };
+    limits[RLIMIT_STACK as usize] =
+        Rlimit { current: kernel_core::region::DEFAULT_STACK_LIMIT, maximum: RLIM_INFINITY };
     limits[RLIMIT_CORE as usize] = Rlimit { current: 0, maximum: RLIM_INFINITY };
     limits[RLIMIT_NOFILE as usize] =
         Rlimit { current: crate::fs::MAX_DESCRIPTORS as u64, maximum: crate::fs::MAX_DESCRIPTORS as u64 };
