@@ -53,3 +53,14 @@ fn the_limits_cases_refuse_to_run_on_a_host() {
     let output = host_run(&c_program("hostile_mm"), &["limits", "all"]);
     assert_eq!(output.status.code(), Some(2));
 }
+
+#[test]
+fn the_stack_grows_within_rlimit_stack_same_as_host() {
+    // Recursion until SIGSEGV under 256 KiB, 1 MiB, the default (8 MiB) and a
+    // raised 16 MiB limit: as deep as Linux lets it, in whole units.
+    let out = compare_with_host(&[], "hostile_mm", &["same", "stack-limit"], &[], |line| {
+        line.starts_with("the default limit") || line == "still running" || line.contains("killed by SIGSEGV")
+    });
+    assert!(out.contains("recursion under a 256 KiB stack limit: killed by SIGSEGV, 3 x 64 KiB deep\n"), "{out}");
+    assert!(out.contains("recursion under a 16 MiB stack limit: killed by SIGSEGV, 15 MiB deep\n"), "{out}");
+}

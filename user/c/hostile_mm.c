@@ -150,6 +150,73 @@ static void c_break_bounds(void)
     printf("shrink to the start: %s\n", raw_brk(b) == b ? "moved" : "refused");
 }
 
+/* ---- The stack against RLIMIT_STACK ---- */
+
+static char *recursion_top;
+static int depth_pipe;
+static unsigned long depth_unit, depth_reported;
+
+/* Recurses for good (until a terabyte), 1 KiB and more a call, telling the pipe each time it is
+ * another `depth_unit` deeper. */
+static __attribute__((noinline)) void recurse(void)
+{
+    volatile char frame[1024];
+    frame[0] = 1;
+    unsigned long depth = (unsigned long)(recursion_top - (char *)frame);
+    if (depth / depth_unit > depth_reported) {
+        depth_reported = depth / depth_unit;
+        write(depth_pipe, &depth_reported, sizeof depth_reported);
+    }
+    if (depth < (1UL << 40))
+        recurse();
+    __asm__ volatile("" : : "r"(frame) : "memory");
+}
+
+/* A child that sets RLIMIT_STACK to `limit` (0: leaves it) and recurses: how it
+ * ended and how deep it got, in whole `unit`s. */
+static void recursion_under(const char *what, rlim_t limit, unsigned long unit, const char *unit_name)
+{
+    int p[2];
+    pipe(p);
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {
+        close(p[0]);
+        if (limit) {
+            struct rlimit stack = { limit, RLIM_INFINITY };
+            if (setrlimit(RLIMIT_STACK, &stack) != 0)
+                _exit(3);
+        }
+        char here;
+        recursion_top = &here;
+        depth_pipe = p[1];
+        depth_unit = unit;
+        recurse();
+        _exit(0);
+    }
+    close(p[1]);
+    unsigned long deepest = 0, got;
+    while (read(p[0], &got, sizeof got) == sizeof got)
+        deepest = got;
+    close(p[0]);
+    int status;
+    waitpid(child, &status, 0);
+    printf("%s: %s, %lu %s deep\n", what, status_text(status), deepest, unit_name);
+}
+
+/* Recursion until the stack may grow no more: RLIMIT_STACK (setrlimit takes effect
+ * at once), Linux's default 8 MiB, or a raised one. */
+static void c_stack_limit(void)
+{
+    recursion_under("recursion under a 256 KiB stack limit", 256 << 10, 64 << 10, "x 64 KiB");
+    recursion_under("recursion under a 1 MiB stack limit", 1 << 20, 64 << 10, "x 64 KiB");
+    recursion_under("recursion under the default limit", 0, 1 << 20, "MiB");
+    recursion_under("recursion under a 16 MiB stack limit", 16 << 20, 1 << 20, "MiB");
+    struct rlimit now;
+    getrlimit(RLIMIT_STACK, &now);
+    printf("the default limit: %lu KiB\n", (unsigned long)now.rlim_cur >> 10);
+}
+
 /* ---- timeshare only ---- */
 
 static long free_memory(void)
@@ -211,6 +278,7 @@ struct entry {
 static const struct entry cases[] = {
     { "same", "heap-cut-then-moved", c_heap_cut_then_moved },
     { "same", "break-bounds", c_break_bounds },
+    { "same", "stack-limit", c_stack_limit },
     { "limits", "heap-cut-memory-back", c_heap_cut_memory_back },
 };
 #define CASES (sizeof cases / sizeof cases[0])

@@ -134,6 +134,11 @@ impl AddressSpace {
         self.regions.set_size_limit(bytes);
     }
 
+    /// Sets RLIMIT_STACK: how far below its top the stack may grow from now on.
+    pub fn set_stack_limit(&mut self, bytes: u64) {
+        self.regions.set_stack_limit(bytes);
+    }
+
     /// Whether the kernel heap has room for `more` region records (see
     /// `heap::spare`); their count limit is the regions' own.
     fn room_for_regions(&self, more: usize) -> bool {

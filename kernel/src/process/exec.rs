@@ -115,8 +115,13 @@ fn page_regions(segments: &[Segment]) -> Vec<(u64, u64, Protection)> {
 /// execve): new address space, registers as Linux starts a program, fresh FPU
 /// state, no TLS, close-on-exec descriptors closed, caught signals back to SIG_DFL.
 pub fn replace_image(process: &Process, user: &mut UserState, mut image: Image) {
-    let size_limit = process.details.lock().limits[kernel_core::abi::RLIMIT_AS as usize].current;
+    let (size_limit, stack_limit) = {
+        let details = process.details.lock();
+        let limit = |resource: u32| details.limits[resource as usize].current;
+        (limit(kernel_core::abi::RLIMIT_AS), limit(kernel_core::abi::RLIMIT_STACK))
+    };
     image.memory.set_size_limit(size_limit);
+    image.memory.set_stack_limit(stack_limit);
     image.memory.activate();
     let old = process.memory.lock().replace(image.memory);
     if let Some(old) = old {
