@@ -64,3 +64,20 @@ fn the_stack_grows_within_rlimit_stack_same_as_host() {
     assert!(out.contains("recursion under a 256 KiB stack limit: killed by SIGSEGV, 3 x 64 KiB deep\n"), "{out}");
     assert!(out.contains("recursion under a 16 MiB stack limit: killed by SIGSEGV, 15 MiB deep\n"), "{out}");
 }
+
+#[test]
+fn an_oom_kill_spares_the_bystanders_whose_memory_the_kernel_fills() {
+    // A hog takes all memory while a bystander reads (pipe, /dev/zero), gets
+    // random bytes and takes a signal into freshly mapped pages: the kernel's own
+    // copies fault those in, through the OOM policy as the program's touches do.
+    let output =
+        run_with(&["--memory", "64", "--quantum-ms", "2"], &c_program("hostile_mm"), &["limits", "oom-bystander"]);
+    assert_status(&output, 0);
+    assert_stdout(
+        &output,
+        "hogs killed by SIGKILL: 5 of 5\n\
+         the bystander: exited 0\n\
+         free memory back to what it was: yes\n\
+         still running\n",
+    );
+}

@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -267,6 +268,133 @@ static void c_heap_cut_memory_back(void)
     memory_back("free memory back to what it was", before, free_memory());
 }
 
+/* A hog: maps and touches memory, giving the CPU away after every 32 pages (so
+ * that others run while it nears the end of memory), until the OOM killer ends
+ * it. */
+static pid_t spawn_hog(void)
+{
+    fflush(stdout);
+    pid_t hog = fork();
+    if (hog == 0) {
+        for (;;) {
+            char *b = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (b == MAP_FAILED)
+                _exit(9);
+            for (size_t i = 0; i < (1 << 20); i += PAGE) {
+                b[i] = 1;
+                if (i % (32 * PAGE) == 0)
+                    sched_yield();
+            }
+        }
+    }
+    return hog;
+}
+
+static volatile int handled;
+static void count_signal(int signal)
+{
+    (void)signal;
+    handled++;
+}
+
+/* What went wrong for the bystander (a bit each): EFAULT, a short count, a
+ * signal frame it never got. */
+enum { GOT_EFAULT = 1, GOT_SHORT = 2, MISSED_SIGNAL = 4, NO_MEMORY = 8 };
+
+/* One round of the bystander's work, every buffer freshly mapped and untouched,
+ * so that the kernel's copy is what faults it in: read() from a pipe and from
+ * /dev/zero, getrandom(), and a signal delivered on a fresh alternate stack. */
+static int bystander_round(int pipe_in, int pipe_out, int zero)
+{
+    enum { SIZE = 64 * PAGE };
+    int wrong = 0;
+    char *buffer = mmap(NULL, 3 * SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *stack = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (buffer == MAP_FAILED || stack == MAP_FAILED)
+        return NO_MEMORY;
+    static char message[PAGE];
+    ssize_t got = write(pipe_out, message, sizeof message);
+    ssize_t r = read(pipe_in, buffer, SIZE);
+    if (r < 0 && errno == EFAULT)
+        wrong |= GOT_EFAULT;
+    else if (got != (ssize_t)sizeof message || r != got)
+        wrong |= GOT_SHORT;
+    r = read(zero, buffer + SIZE, SIZE);
+    if (r < 0 && errno == EFAULT)
+        wrong |= GOT_EFAULT;
+    else if (r != SIZE)
+        wrong |= GOT_SHORT;
+    r = getrandom(buffer + 2 * SIZE, SIZE, 0);
+    if (r < 0 && errno == EFAULT)
+        wrong |= GOT_EFAULT;
+    else if (r != SIZE)
+        wrong |= GOT_SHORT;
+    stack_t fresh = { .ss_sp = stack, .ss_size = 4 * PAGE, .ss_flags = 0 };
+    sigaltstack(&fresh, NULL);
+    int before = handled;
+    raise(SIGUSR1);
+    if (handled != before + 1)
+        wrong |= MISSED_SIGNAL;
+    stack_t off = { .ss_flags = SS_DISABLE };
+    sigaltstack(&off, NULL);
+    munmap(buffer, 3 * SIZE);
+    munmap(stack, 4 * PAGE);
+    return wrong;
+}
+
+/* Works rounds until the pipe `stop` reaches EOF: exits with what went wrong. */
+static pid_t spawn_bystander(int stop[2])
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(stop[1]);
+        struct sigaction action = { .sa_handler = count_signal, .sa_flags = SA_ONSTACK };
+        sigaction(SIGUSR1, &action, NULL);
+        int p[2];
+        pipe(p);
+        int zero = open("/dev/zero", O_RDONLY);
+        fcntl(stop[0], F_SETFL, O_NONBLOCK);
+        int wrong = 0;
+        char c;
+        while (read(stop[0], &c, 1) != 0)
+            wrong |= bystander_round(p[0], p[1], zero);
+        _exit(wrong);
+    }
+    return pid;
+}
+
+/* Hogs exhaust memory, one after another, while a bystander works on freshly
+ * mapped buffers that the kernel's own copies fault in: the OOM killer ends each
+ * hog, the bystander never sees EFAULT, a short count or SIGSEGV, and every
+ * frame comes back. */
+static void c_oom_bystander(void)
+{
+    int status;
+    waitpid(spawn_hog(), &status, 0);
+    long before = free_memory();
+    int stop[2];
+    pipe(stop);
+    pid_t bystander = spawn_bystander(stop);
+    close(stop[0]);
+    int killed = 0;
+    for (int i = 0; i < 5; i++) {
+        waitpid(spawn_hog(), &status, 0);
+        killed += WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+    }
+    close(stop[1]);
+    waitpid(bystander, &status, 0);
+    printf("hogs killed by SIGKILL: %d of 5\n", killed);
+    printf("the bystander: %s\n", status_text(status));
+    if (WIFEXITED(status) && WEXITSTATUS(status))
+        fprintf(stderr, "hostile_mm: the bystander got%s%s%s%s\n", WEXITSTATUS(status) & GOT_EFAULT ? " EFAULT" : "",
+                WEXITSTATUS(status) & GOT_SHORT ? " a short count" : "",
+                WEXITSTATUS(status) & MISSED_SIGNAL ? " no signal" : "",
+                WEXITSTATUS(status) & NO_MEMORY ? " ENOMEM from mmap" : "");
+    sleep_ms(10);
+    memory_back("free memory back to what it was", before, free_memory());
+}
+
 /* ---- The cases and main ---- */
 
 struct entry {
@@ -280,6 +408,7 @@ static const struct entry cases[] = {
     { "same", "break-bounds", c_break_bounds },
     { "same", "stack-limit", c_stack_limit },
     { "limits", "heap-cut-memory-back", c_heap_cut_memory_back },
+    { "limits", "oom-bystander", c_oom_bystander },
 };
 #define CASES (sizeof cases / sizeof cases[0])
 

@@ -9,7 +9,6 @@
 
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
-use spin::Mutex;
 use x86_64::structures::paging::PageTableFlags as Flags;
 use x86_64::PhysAddr;
 
@@ -17,6 +16,7 @@ use super::frame::{self, Frame};
 use super::page_table::{OutOfMemory, PageTableTree};
 use super::{kernel_tree, PAGE_SIZE};
 use crate::arch::x86_64::paging;
+use crate::process::Process;
 use kernel_core::region::{Kind, Regions};
 pub use kernel_core::region::{MapError, Placement, Protection, USER_END};
 
@@ -200,22 +200,8 @@ impl AddressSpace {
         self.store(address, bytes).1
     }
 
-    /// Copies user memory at `address` into `buffer`, page by page until one
-    /// refuses: how many bytes it copied (a read of a partly bad buffer takes the
-    /// good part, as Linux's copies do).
-    #[inline(always)]
-    pub fn read_prefix(&mut self, address: u64, buffer: &mut [u8]) -> usize {
-        self.fetch(address, buffer).0
-    }
-
-    /// Copies `bytes` into user memory at `address`, page by page until one
-    /// refuses: how many bytes it copied.
-    #[inline(always)]
-    pub fn write_prefix(&mut self, address: u64, bytes: &[u8]) -> usize {
-        self.store(address, bytes).0
-    }
-
-    /// `read`, and how many bytes it copied before a fault (all of them if none).
+    /// `read`, and how many bytes it copied before a fault (all of them if none):
+    /// a read of a partly bad buffer takes the good part, as Linux's copies do.
     #[inline(always)]
     fn fetch(&mut self, address: u64, buffer: &mut [u8]) -> (usize, Result<(), Fault>) {
         if let Some(source) = self.cached_bytes(address, buffer.len(), Access::Read) {
@@ -550,18 +536,27 @@ impl Drop for AddressSpace {
 /// A buffer in a process's memory, checked to lie in user space, that a file
 /// copies straight to or from (`fs::File::read_to`, `write_from`): each copy
 /// locks the address space for its own length only, so the file may block
-/// between copies.
+/// between copies. A copy that finds no frame for a page fails as a bad buffer
+/// would and is recorded (`wanted_frame`): the file holds its own lock, so the
+/// OOM policy (which gives the CPU away) runs after the file is done, and the
+/// caller tries again.
 pub struct UserBuffer<'a> {
-    memory: &'a Mutex<Option<AddressSpace>>,
+    process: &'a Process,
     address: u64,
     length: usize,
+    wanted_frame: core::cell::Cell<bool>,
 }
 
 impl<'a> UserBuffer<'a> {
-    /// The `length` bytes at `address` (in user space) of the process whose
-    /// address space `memory` holds.
-    pub fn new(memory: &'a Mutex<Option<AddressSpace>>, address: u64, length: usize) -> UserBuffer<'a> {
-        UserBuffer { memory, address, length }
+    /// The `length` bytes at `address` (in user space) of `process`, the running
+    /// one.
+    pub fn new(process: &'a Process, address: u64, length: usize) -> UserBuffer<'a> {
+        UserBuffer { process, address, length, wanted_frame: core::cell::Cell::new(false) }
+    }
+
+    /// Whether a copy failed for want of a frame (see the type's comment).
+    pub fn wanted_frame(&self) -> bool {
+        self.wanted_frame.get()
     }
 
     /// Its length in bytes.
@@ -569,24 +564,29 @@ impl<'a> UserBuffer<'a> {
         self.length
     }
 
-    /// Copies `bytes` in from byte `offset` on (within the length), as
-    /// `AddressSpace::write_prefix`: how many it took.
+    /// Copies `bytes` in from byte `offset` on (within the length), page by page
+    /// until one refuses: how many it took.
     #[inline(always)]
     pub fn write_prefix(&self, offset: usize, bytes: &[u8]) -> usize {
-        self.space(|memory| memory.write_prefix(self.address + offset as u64, bytes))
+        self.space(|memory| memory.store(self.address + offset as u64, bytes)).0
     }
 
-    /// Copies into `out` its bytes from `offset` on (within the length), as
-    /// `AddressSpace::read_prefix`: how many it gave.
+    /// Copies into `out` its bytes from `offset` on (within the length), page by
+    /// page until one refuses: how many it gave (a partly bad buffer gives the
+    /// good part, as Linux's copies do).
     #[inline(always)]
     pub fn read_prefix(&self, offset: usize, out: &mut [u8]) -> usize {
-        self.space(|memory| memory.read_prefix(self.address + offset as u64, out))
+        self.space(|memory| memory.fetch(self.address + offset as u64, out)).0
     }
 
-    /// Runs `f` on the address space, locked.
+    /// Runs the copy `f` on the address space, locked, noting a want of frames.
     #[inline(always)]
-    fn space<T>(&self, f: impl FnOnce(&mut AddressSpace) -> T) -> T {
-        f(self.memory.lock().as_mut().expect("a running process has an address space"))
+    fn space(&self, f: impl FnOnce(&mut AddressSpace) -> (usize, Result<(), Fault>)) -> (usize, Result<(), Fault>) {
+        let outcome = f(self.process.memory.lock().as_mut().expect("a running process has an address space"));
+        if outcome.1 == Err(Fault::OutOfMemory) {
+            self.wanted_frame.set(true);
+        }
+        outcome
     }
 }
 

@@ -56,7 +56,7 @@ pub fn load(path: &[u8], origin: Origin, argv: &[&[u8]], envp: &[&[u8]]) -> Resu
     }
     for segment in &program.segments {
         let file_bytes = &bytes[segment.file_offset as usize..(segment.file_offset + segment.file_size) as usize];
-        memory.load(segment.vaddr, file_bytes).map_err(|_| ENOMEM)?;
+        load_retrying(&mut memory, segment.vaddr, file_bytes)?;
     }
     memory.set_heap_start(program.image_end);
     memory.add_stack(STACK_TOP).map_err(|_| ENOMEM)?;
@@ -75,7 +75,7 @@ pub fn load(path: &[u8], origin: Origin, argv: &[&[u8]], envp: &[&[u8]]) -> Resu
         clock_ticks: 100,
     };
     let stack = initstack::build(STACK_TOP, argv, envp, path, random, &aux).map_err(initstack::StackError::errno)?;
-    memory.load(stack.initial_sp, &stack.bytes).map_err(|_| ENOMEM)?;
+    load_retrying(&mut memory, stack.initial_sp, &stack.bytes)?;
 
     let name = path.rsplit(|&byte| byte == b'/').next().unwrap_or(path);
     Ok(Image {
@@ -85,6 +85,18 @@ pub fn load(path: &[u8], origin: Origin, argv: &[&[u8]], envp: &[&[u8]]) -> Resu
         name: String::from_utf8_lossy(name).into_owned(),
         node: id,
     })
+}
+
+/// `AddressSpace::load` into the new image of the running process (execve), the
+/// frames through the OOM policy as its own page faults' (`oom::retrying`); ENOMEM
+/// if there is none left (the first process, which nothing can make room for), or
+/// the process is the one the OOM killer ends.
+fn load_retrying(memory: &mut AddressSpace, address: u64, bytes: &[u8]) -> Result<(), i64> {
+    match sched::current_pid().and_then(super::find) {
+        Some(current) => crate::oom::retrying(&current, || memory.load(address, bytes)),
+        None => memory.load(address, bytes),
+    }
+    .map_err(|_| ENOMEM)
 }
 
 /// The page-aligned regions covering the segments: segments sharing a page get
