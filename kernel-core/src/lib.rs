@@ -1,7 +1,8 @@
 //! Policy, not mechanism: everything here is safe `no_std` code that the kernel
 //! links and the host unit-tests (ELF and cpio parsing, the initial user stack,
 //! the kernel command line, syscall argument decoding, scheduling policies, the
-//! event trace's format, the initrd's file tree and path resolution).
+//! event trace's format, the initrd's file tree and path resolution, the regions
+//! of an address space).
 //!
 //! Every parser here faces hostile input (user memory, files in the initrd, the
 //! command line), so no function panics on any input: reads are bounds-checked and
@@ -21,6 +22,7 @@ pub mod cpio;
 pub mod elf;
 pub mod initstack;
 pub mod record;
+pub mod region;
 pub mod sched;
 #[cfg(test)]
 mod test_support;

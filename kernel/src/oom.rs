@@ -5,13 +5,21 @@
 //! once that memory is back; if the faulting program is itself the biggest, it is
 //! the one that goes. So a memory hog cannot starve the others (nor the kernel) for
 //! long: it is killed, and everything it held is freed by its exit.
+//!
+//! The kernel's own copies into a program's memory (a read's buffer, a signal
+//! frame, a wait status, the initial stack) fault pages in on the program's
+//! behalf: they go through the same policy (`retrying`), so a process that did
+//! nothing wrong never sees EFAULT, a short count or SIGSEGV for memory it owns
+//! because another one took the rest.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use spin::Mutex;
 
+use crate::mm::address_space::{Fault, StringFault};
 use crate::process::{self, Pid, Process, INIT_PID};
 use crate::{sched, signal};
+use kernel_core::abi::signal::SIGKILL;
 use kernel_core::sched::Arrival;
 
 /// Processes killed for memory that have not finished exiting yet: their memory is
@@ -71,6 +79,57 @@ pub fn out_of_memory(current: &Process) -> Verdict {
         _ => {
             info!("out of memory: killing pid {} ({}), the biggest", current.pid, current.name());
             Verdict::KillCurrent
+        }
+    }
+}
+
+/// What an access to a program's memory came to: whether it failed for want of a
+/// frame (and may succeed once memory is freed).
+pub trait Outcome {
+    fn wants_frame(&self) -> bool;
+}
+
+impl<T> Outcome for Result<T, Fault> {
+    fn wants_frame(&self) -> bool {
+        matches!(self, Err(Fault::OutOfMemory))
+    }
+}
+
+impl<T> Outcome for Result<T, StringFault> {
+    fn wants_frame(&self) -> bool {
+        matches!(self, Err(StringFault::Fault(Fault::OutOfMemory)))
+    }
+}
+
+/// Runs `access` (a copy to or from `current`'s memory, on its behalf, that locks
+/// the address space itself and may be repeated) until it no longer fails for want
+/// of a frame, with the OOM policy between attempts as for a page fault of the
+/// program. Gives up, returning the failure, when `current` is the one to go: it
+/// is being killed and never sees that failure.
+#[inline(always)]
+pub fn retrying<T: Outcome>(current: &Process, mut access: impl FnMut() -> T) -> T {
+    loop {
+        let outcome = access();
+        if !outcome.wants_frame() || !reclaim_for(current) {
+            return outcome;
+        }
+    }
+}
+
+/// `current` needed a frame for its memory and none was left for programs: runs
+/// the policy (see `out_of_memory`), with no lock held. True if memory is on its
+/// way back and the access may be tried again; false if `current` is to die
+/// (killed now, or already an OOM victim or exiting).
+#[inline(never)]
+pub fn reclaim_for(current: &Process) -> bool {
+    if current.exit_status().is_some() || VICTIMS.lock().contains(&current.pid) {
+        return false;
+    }
+    match out_of_memory(current) {
+        Verdict::Retry => true,
+        Verdict::KillCurrent => {
+            signal::force(current, SIGKILL);
+            false
         }
     }
 }

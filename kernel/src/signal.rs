@@ -21,6 +21,7 @@ use spin::{Mutex, MutexGuard};
 
 use crate::arch::x86_64::frame::TrapFrame;
 use crate::arch::x86_64::{fpu, gdt};
+use crate::mm::address_space::Fault;
 use crate::mm::kstack::UserState;
 use crate::process::{self, ExitStatus, Pid, Process, Stats};
 use crate::sched::{self, WaitChannel};
@@ -523,18 +524,21 @@ fn enter_handler(
         },
         sigmask: mask.0,
     };
-    {
+    // A fresh stack page the frame needs goes through the OOM policy, as the
+    // program's own touch of it would.
+    crate::oom::retrying(process, || {
         let mut memory = process.memory.lock();
-        let memory = memory.as_mut().ok_or(())?;
+        let memory = memory.as_mut().ok_or(Fault::Unmapped)?;
         xstate::write_frame_image(user.fpu(), fpu::components(), |offset, bytes| {
             memory.write(place.fpstate + offset as u64, bytes)
-        })
-        .map_err(drop)?;
-        memory.write(place.frame, &sigframe::frame_head(action.restorer, &context)).map_err(drop)?;
+        })?;
+        memory.write(place.frame, &sigframe::frame_head(action.restorer, &context))?;
         if action.flags & SA_SIGINFO != 0 {
-            memory.write(place.frame + SIGINFO_OFFSET, &info.to_bytes()).map_err(drop)?;
+            memory.write(place.frame + SIGINFO_OFFSET, &info.to_bytes())?;
         }
-    }
+        Ok::<(), Fault>(())
+    })
+    .map_err(drop)?;
     let signal = info.signo();
     let frame = &mut *user.frame;
     frame.rdi = u64::from(signal);
@@ -610,8 +614,11 @@ fn restore_xstate(process: &Process, address: u64, area: &mut [u8]) -> Result<()
 }
 
 fn read_user(process: &Process, address: u64, buffer: &mut [u8]) -> Result<(), ()> {
-    let mut memory = process.memory.lock();
-    memory.as_mut().ok_or(())?.read(address, buffer).map_err(drop)
+    crate::oom::retrying(process, || {
+        let mut memory = process.memory.lock();
+        memory.as_mut().ok_or(Fault::Unmapped)?.read(address, buffer)
+    })
+    .map_err(drop)
 }
 
 fn registers_of(frame: &TrapFrame) -> Registers {

@@ -98,9 +98,7 @@ fn fault(process: &Process, user: &mut UserState, exception: Exception) {
                 // No frame left for programs: the OOM killer frees some (the access
                 // is then retried) or ends this process.
                 Some(Err(Fault::OutOfMemory)) => {
-                    if crate::oom::out_of_memory(process) == crate::oom::Verdict::KillCurrent {
-                        signal::force(process, kernel_core::abi::signal::SIGKILL);
-                    }
+                    crate::oom::reclaim_for(process);
                     return;
                 }
                 Some(Err(Fault::Protection)) => SEGV_ACCERR,

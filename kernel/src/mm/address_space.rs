@@ -7,10 +7,8 @@
 //! permissions, faults the page in if it is allowed, and copies through the direct
 //! map. A bad user pointer therefore becomes an error value, never a kernel fault.
 
-use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
-use spin::Mutex;
 use x86_64::structures::paging::PageTableFlags as Flags;
 use x86_64::PhysAddr;
 
@@ -18,61 +16,33 @@ use super::frame::{self, Frame};
 use super::page_table::{OutOfMemory, PageTableTree};
 use super::{kernel_tree, PAGE_SIZE};
 use crate::arch::x86_64::paging;
+use crate::process::Process;
+use kernel_core::region::{Kind, Regions};
+pub use kernel_core::region::{MapError, Placement, Protection, USER_END};
 
-/// User addresses are below this (Linux's TASK_SIZE).
-pub const USER_END: u64 = 0x0000_7fff_ffff_f000;
 /// The initial stack ends here, as on Linux with address randomisation off.
 pub const STACK_TOP: u64 = USER_END;
-/// The most the stack region grows to (Linux's default RLIMIT_STACK).
-pub const STACK_SIZE: u64 = 8 << 20;
-/// The stack region's size at exec; it grows down on demand up to STACK_SIZE, so
-/// only the part a program uses is ever walked (fork, exit).
+/// The stack region's size at exec; it grows down on demand within RLIMIT_STACK,
+/// so only the part a program uses is ever walked (fork, exit).
 const INITIAL_STACK_SIZE: u64 = 128 << 10;
-/// mmap places mappings top-down from here.
-const MMAP_TOP: u64 = 0x0000_7fff_f7ff_f000;
-/// Nothing is mapped below this (Linux's vm.mmap_min_addr).
-pub const MMAP_MIN: u64 = 0x1_0000;
 /// A software bit in the leaf entry: read-only because the frame is shared after
 /// fork, to be copied on the first write.
 const COPY_ON_WRITE: Flags = Flags::BIT_9;
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub struct Protection {
-    pub read: bool,
-    pub write: bool,
-    pub execute: bool,
-}
-
-impl Protection {
-    pub const READ_WRITE: Protection = Protection { read: true, write: true, execute: false };
-
-    fn is_none(self) -> bool {
-        !self.read && !self.write && !self.execute
+/// Leaf flags for a page of this protection. PROT_NONE pages stay mapped but
+/// unreachable from user mode (no U bit), so they keep their contents.
+fn leaf_flags(protection: Protection) -> Flags {
+    let mut flags = Flags::PRESENT;
+    if !protection.is_none() {
+        flags |= Flags::USER_ACCESSIBLE;
     }
-
-    /// Leaf flags for a page of this protection. PROT_NONE pages stay mapped but
-    /// unreachable from user mode (no U bit), so they keep their contents.
-    fn leaf_flags(self) -> Flags {
-        let mut flags = Flags::PRESENT;
-        if !self.is_none() {
-            flags |= Flags::USER_ACCESSIBLE;
-        }
-        if self.write {
-            flags |= Flags::WRITABLE;
-        }
-        if !self.execute {
-            flags |= Flags::NO_EXECUTE;
-        }
-        flags
+    if protection.write {
+        flags |= Flags::WRITABLE;
     }
-}
-
-#[derive(Clone, Copy, Debug)]
-struct Region {
-    end: u64,
-    protection: Protection,
-    /// The stack: a fault just below it extends it (down to STACK_SIZE).
-    grows_down: bool,
+    if !protection.execute {
+        flags |= Flags::NO_EXECUTE;
+    }
+    flags
 }
 
 /// The kind of user access being made.
@@ -107,30 +77,8 @@ pub enum StringFault {
     TooLong,
 }
 
-/// Where an mmap may go.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Placement {
-    /// Anywhere; the address is a hint.
-    Hint(u64),
-    /// Exactly here, replacing what was there (MAP_FIXED).
-    Replace(u64),
-    /// Exactly here, failing if something is there (MAP_FIXED_NOREPLACE).
-    NoReplace(u64),
-}
-
-/// Why an mmap/munmap/mprotect was refused (the syscall layer maps it to errno).
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum MapError {
-    InvalidArgument,
-    NoMemory,
-    Exists,
-}
-
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
-/// The most regions one address space may have (Linux's default vm.max_map_count):
-/// more is ENOMEM, as on Linux.
-pub const MAX_REGIONS: usize = 65530;
 /// What one region's record may take of the kernel heap (its share of a tree node).
 const REGION_HEAP_COST: usize = 128;
 /// What a fork takes of the kernel heap besides the regions' records (the process,
@@ -153,15 +101,12 @@ pub struct AddressSpace {
     /// 4 KiB buffer spans two; a read and a write of two buffers, four). Both
     /// are forgotten by every change to an existing mapping (`forget_translations`).
     translations: [Option<(u64, Frame, Flags)>; TRANSLATION_SLOTS],
-    /// Regions by start address; they never overlap. Every mapped user page lies in
-    /// one, so walking the regions finds every page.
-    regions: BTreeMap<u64, Region>,
-    heap_start: u64,
-    heap_end: u64,
+    /// Which pages the program may use and how, the break, and the limits on
+    /// them: every mapped user page lies in a region (a page leaves the tree when
+    /// it leaves the regions).
+    regions: Regions,
     resident_pages: usize,
     peak_resident_pages: usize,
-    /// RLIMIT_AS: the most bytes the regions may cover (u64::MAX: no limit).
-    size_limit: u64,
 }
 
 impl AddressSpace {
@@ -177,46 +122,27 @@ impl AddressSpace {
             tables: Vec::new(),
             last_translation: no_translation(),
             translations: [None; TRANSLATION_SLOTS],
-            regions: BTreeMap::new(),
-            heap_start: 0,
-            heap_end: 0,
+            regions: Regions::new(),
             resident_pages: 0,
             peak_resident_pages: 0,
-            size_limit: u64::MAX,
         })
     }
 
     /// Sets RLIMIT_AS: the most bytes the regions may cover. Regions already there
     /// stay; growth beyond it (mmap, brk, the stack) fails from now on.
     pub fn set_size_limit(&mut self, bytes: u64) {
-        self.size_limit = bytes;
+        self.regions.set_size_limit(bytes);
     }
 
-    /// Whether `more` bytes of new regions fit under RLIMIT_AS, with `freed` bytes
-    /// of the existing ones about to go (a MAP_FIXED mapping replaces them).
-    fn within_size_limit(&self, more: u64, freed: u64) -> bool {
-        if self.size_limit == u64::MAX {
-            return true;
-        }
-        let total: u64 = self.regions.iter().map(|(&start, region)| region.end - start).sum();
-        total.saturating_sub(freed).saturating_add(more) <= self.size_limit
+    /// Sets RLIMIT_STACK: how far below its top the stack may grow from now on.
+    pub fn set_stack_limit(&mut self, bytes: u64) {
+        self.regions.set_stack_limit(bytes);
     }
 
-    /// Bytes of regions inside `[start, end)`.
-    fn bytes_in(&self, start: u64, end: u64) -> u64 {
-        let first = self.region_at(start).map_or(start, |(region_start, _)| region_start);
-        self.regions.range(first..end).map(|(&s, region)| region.end.min(end) - s.max(start)).sum()
-    }
-
-    /// Whether `[start, end)` lies strictly inside one region (removing it splits it).
-    fn splits_one_region(&self, start: u64, end: u64) -> bool {
-        self.region_at(start).is_some_and(|(region_start, region)| region_start < start && end < region.end)
-    }
-
-    /// Whether `more` regions may be added: at most MAX_REGIONS, and room in the
-    /// kernel heap for their records (see `heap::spare`).
+    /// Whether the kernel heap has room for `more` region records (see
+    /// `heap::spare`); their count limit is the regions' own.
     fn room_for_regions(&self, more: usize) -> bool {
-        self.regions.len() + more <= MAX_REGIONS && super::heap::spare() >= more * REGION_HEAP_COST
+        super::heap::spare() >= more * REGION_HEAP_COST
     }
 
     /// Makes this the CPU's address space.
@@ -235,57 +161,21 @@ impl AddressSpace {
         self.peak_resident_pages = self.peak_resident_pages.max(self.resident_pages);
     }
 
-    fn region_at(&self, address: u64) -> Option<(u64, Region)> {
-        self.regions
-            .range(..=address)
-            .next_back()
-            .filter(|(_, region)| address < region.end)
-            .map(|(&start, &region)| (start, region))
-    }
-
-    /// Whether no region overlaps `[start, end)`.
-    fn is_free(&self, start: u64, end: u64) -> bool {
-        self.regions.range(..end).next_back().is_none_or(|(_, region)| region.end <= start)
-    }
-
     /// Declares `[start, end)` (page-aligned, free) usable with `protection`; pages
     /// are backed on first touch.
-    pub fn add_region(&mut self, start: u64, end: u64, protection: Protection) {
-        debug_assert!(start % PAGE_SIZE == 0 && end % PAGE_SIZE == 0 && start < end && end <= USER_END);
-        debug_assert!(self.is_free(start, end), "overlapping regions");
-        self.regions.insert(start, Region { end, protection, grows_down: false });
+    pub fn add_region(&mut self, start: u64, end: u64, protection: Protection) -> Result<(), MapError> {
+        self.regions.insert(start, end, protection, Kind::Anonymous)
     }
 
-    /// Declares the stack: read-write, ending at `top`, growing down on demand to
-    /// STACK_SIZE.
-    pub fn add_stack(&mut self, top: u64) {
-        let start = top - INITIAL_STACK_SIZE;
-        debug_assert!(self.is_free(start, top), "overlapping regions");
-        self.regions.insert(start, Region { end: top, protection: Protection::READ_WRITE, grows_down: true });
-    }
-
-    /// The region holding `address`, extending the stack down to it if `address` is
-    /// below the stack within its size limit (and nothing else is in between).
-    fn region_or_stack_growth(&mut self, address: u64) -> Option<Region> {
-        if let Some((_, region)) = self.region_at(address) {
-            return Some(region);
-        }
-        let (&start, &above) = self.regions.range(address..).next()?;
-        if !above.grows_down || address < above.end.saturating_sub(STACK_SIZE) {
-            return None;
-        }
-        if !self.within_size_limit(start - (address & !(PAGE_SIZE - 1)), 0) {
-            return None;
-        }
-        self.regions.remove(&start);
-        self.regions.insert(address & !(PAGE_SIZE - 1), above);
-        Some(above)
+    /// Declares the stack: read-write, ending at `top`, growing down on demand
+    /// within RLIMIT_STACK.
+    pub fn add_stack(&mut self, top: u64) -> Result<(), MapError> {
+        self.regions.insert(top - INITIAL_STACK_SIZE, top, Protection::READ_WRITE, Kind::Stack)
     }
 
     /// Sets where the program break starts (the page after the loaded image).
     pub fn set_heap_start(&mut self, address: u64) {
-        self.heap_start = address;
-        self.heap_end = address;
+        self.regions.set_break_start(address);
     }
 
     /// Writes `bytes` at `address` for the loader, regardless of the region's write
@@ -310,22 +200,8 @@ impl AddressSpace {
         self.store(address, bytes).1
     }
 
-    /// Copies user memory at `address` into `buffer`, page by page until one
-    /// refuses: how many bytes it copied (a read of a partly bad buffer takes the
-    /// good part, as Linux's copies do).
-    #[inline(always)]
-    pub fn read_prefix(&mut self, address: u64, buffer: &mut [u8]) -> usize {
-        self.fetch(address, buffer).0
-    }
-
-    /// Copies `bytes` into user memory at `address`, page by page until one
-    /// refuses: how many bytes it copied.
-    #[inline(always)]
-    pub fn write_prefix(&mut self, address: u64, bytes: &[u8]) -> usize {
-        self.store(address, bytes).0
-    }
-
-    /// `read`, and how many bytes it copied before a fault (all of them if none).
+    /// `read`, and how many bytes it copied before a fault (all of them if none):
+    /// a read of a partly bad buffer takes the good part, as Linux's copies do.
     #[inline(always)]
     fn fetch(&mut self, address: u64, buffer: &mut [u8]) -> (usize, Result<(), Fault>) {
         if let Some(source) = self.cached_bytes(address, buffer.len(), Access::Read) {
@@ -471,7 +347,7 @@ impl AddressSpace {
     /// or gives a copy-on-write page its own copy. Fails if no region allows the
     /// access (None: the loader, allowed anywhere inside a region).
     pub fn fault_in(&mut self, address: u64, access: Option<Access>) -> Result<Frame, Fault> {
-        let region = self.region_or_stack_growth(address).ok_or(Fault::Unmapped)?;
+        let region = self.regions.region_or_stack_growth(address).ok_or(Fault::Unmapped)?;
         let protection = region.protection;
         let allowed = match access {
             Some(Access::Read) => !protection.is_none(),
@@ -487,7 +363,7 @@ impl AddressSpace {
         match self.tree.translate(page) {
             None => {
                 let frame = frame::alloc_for_user_zeroed().ok_or(Fault::OutOfMemory)?;
-                if let Err(error) = self.tree.map(page, frame, protection.leaf_flags(), &mut self.tables) {
+                if let Err(error) = self.tree.map(page, frame, leaf_flags(protection), &mut self.tables) {
                     frame::release(frame);
                     return Err(error.into());
                 }
@@ -515,7 +391,7 @@ impl AddressSpace {
             copy
         };
         let entry = self.tree.leaf(page, None)?.ok_or(Fault::Unmapped)?;
-        entry.set_addr(PhysAddr::new(own.address()), protection.leaf_flags() | Flags::WRITABLE);
+        entry.set_addr(PhysAddr::new(own.address()), leaf_flags(protection) | Flags::WRITABLE);
         paging::flush_page(page);
         Ok(own)
     }
@@ -524,78 +400,50 @@ impl AddressSpace {
     /// address space must be the current one: its own writable pages become
     /// read-only, and its TLB entries for them are flushed.
     pub fn fork(&mut self) -> Result<AddressSpace, OutOfMemory> {
-        if super::heap::spare() < self.regions.len() * REGION_HEAP_COST + FORK_HEAP_COST {
+        if super::heap::spare() < self.regions.count() * REGION_HEAP_COST + FORK_HEAP_COST {
             return Err(OutOfMemory);
         }
         self.forget_translations();
         let mut child = AddressSpace::new()?;
-        child.size_limit = self.size_limit;
         child.regions = self.regions.clone();
-        child.heap_start = self.heap_start;
-        child.heap_end = self.heap_end;
         let child_tree = child.tree;
         let child_tables = &mut child.tables;
         let mut result = Ok(());
         let mut shared = 0;
-        for (&start, region) in &self.regions {
-            self.tree.for_each_leaf(start, region.end, |address, entry| {
-                if result.is_err() {
-                    return;
+        self.tree.for_each_leaf(0, USER_END, |address, entry| {
+            if result.is_err() {
+                return;
+            }
+            let mut flags = entry.flags();
+            if flags.contains(Flags::WRITABLE) {
+                flags = (flags - Flags::WRITABLE) | COPY_ON_WRITE;
+                entry.set_flags(flags);
+            }
+            let frame = Frame::from_address(entry.addr().as_u64());
+            match child_tree.map(address, frame, flags, child_tables) {
+                Ok(()) => {
+                    frame::share(frame);
+                    shared += 1;
                 }
-                let mut flags = entry.flags();
-                if flags.contains(Flags::WRITABLE) {
-                    flags = (flags - Flags::WRITABLE) | COPY_ON_WRITE;
-                    entry.set_flags(flags);
-                }
-                let frame = Frame::from_address(entry.addr().as_u64());
-                match child_tree.map(address, frame, flags, child_tables) {
-                    Ok(()) => {
-                        frame::share(frame);
-                        shared += 1;
-                    }
-                    Err(error) => result = Err(error),
-                }
-            });
-        }
+                Err(error) => result = Err(error),
+            }
+        });
         paging::flush_address_space();
         child.count_mapped(shared);
         result.map(|()| child)
     }
 
     /// Moves the program break (brk). Returns the new break, or the old one when the
-    /// request cannot be met, as Linux does.
+    /// request cannot be met, as Linux does (see `Regions::set_break`).
     pub fn set_break(&mut self, requested: u64) -> u64 {
-        if requested < self.heap_start || requested >= MMAP_TOP {
-            return self.heap_end;
+        if !self.room_for_regions(1) {
+            return self.regions.program_break();
         }
-        let old_top = self.heap_end.next_multiple_of(PAGE_SIZE);
-        let new_top = requested.next_multiple_of(PAGE_SIZE);
-        if new_top > old_top {
-            if !self.is_free(old_top, new_top)
-                || !self.room_for_regions(1)
-                || !self.within_size_limit(new_top - old_top, 0)
-            {
-                return self.heap_end;
-            }
-            if old_top > self.heap_start {
-                self.regions.remove(&self.heap_start);
-            }
-            self.regions.insert(
-                self.heap_start,
-                Region { end: new_top, protection: Protection::READ_WRITE, grows_down: false },
-            );
-        } else if new_top < old_top {
-            self.unmap_pages(new_top, old_top);
-            self.regions.remove(&self.heap_start);
-            if new_top > self.heap_start {
-                self.regions.insert(
-                    self.heap_start,
-                    Region { end: new_top, protection: Protection::READ_WRITE, grows_down: false },
-                );
-            }
+        let (now, released) = self.regions.set_break(requested);
+        if let Some(pages) = released {
+            self.unmap_pages(pages.start, pages.end);
         }
-        self.heap_end = requested;
-        requested
+        now
     }
 
     /// Maps `length` bytes of zero-filled anonymous memory (mmap).
@@ -605,98 +453,38 @@ impl AddressSpace {
         length: u64,
         protection: Protection,
     ) -> Result<u64, MapError> {
-        if length == 0 {
-            return Err(MapError::InvalidArgument);
-        }
-        let length = length.checked_next_multiple_of(PAGE_SIZE).ok_or(MapError::NoMemory)?;
         // The new region, and the pieces of the ones a MAP_FIXED mapping cuts.
         if !self.room_for_regions(3) {
             return Err(MapError::NoMemory);
         }
-        let replaced = match placement {
-            Placement::Replace(address) if self.size_limit != u64::MAX => {
-                self.bytes_in(address, address.saturating_add(length))
-            }
-            _ => 0,
-        };
-        if !self.within_size_limit(length, replaced) {
-            return Err(MapError::NoMemory);
+        let start = self.regions.map(placement, length, protection)?;
+        if let Placement::Replace(_) = placement {
+            self.unmap_pages(start, start + length.next_multiple_of(PAGE_SIZE));
         }
-        let start = match placement {
-            Placement::Replace(address) | Placement::NoReplace(address) => {
-                let end = checked_user_range(address, length)?;
-                if matches!(placement, Placement::NoReplace(_)) && !self.is_free(address, end) {
-                    return Err(MapError::Exists);
-                }
-                self.remove_range(address, end);
-                address
-            }
-            Placement::Hint(hint) => {
-                let hint = hint & !(PAGE_SIZE - 1);
-                match checked_user_range(hint, length) {
-                    Ok(end) if hint >= MMAP_MIN && self.is_free(hint, end) => hint,
-                    _ => self.find_gap(length).ok_or(MapError::NoMemory)?,
-                }
-            }
-        };
-        self.add_region(start, start + length, protection);
         Ok(start)
-    }
-
-    /// The highest free gap of `length` bytes below MMAP_TOP.
-    fn find_gap(&self, length: u64) -> Option<u64> {
-        let mut gap_end = MMAP_TOP;
-        for (&start, region) in self.regions.range(..MMAP_TOP).rev() {
-            if region.end <= gap_end && gap_end - region.end >= length {
-                return Some(gap_end - length);
-            }
-            gap_end = gap_end.min(start);
-        }
-        (gap_end >= MMAP_MIN + length).then(|| gap_end - length)
     }
 
     /// Removes `[address, address + length)` from the address space (munmap).
     pub fn unmap(&mut self, address: u64, length: u64) -> Result<(), MapError> {
-        if length == 0 {
-            return Err(MapError::InvalidArgument);
-        }
-        let length = length.checked_next_multiple_of(PAGE_SIZE).ok_or(MapError::InvalidArgument)?;
-        let end = checked_user_range(address, length).map_err(|_| MapError::InvalidArgument)?;
-        // Unmapping the middle of a region leaves two (Linux's ENOMEM at the limit);
-        // anything else leaves no more regions than there were.
-        if self.splits_one_region(address, end) && !self.room_for_regions(1) {
+        // Unmapping the middle of a region leaves two.
+        if self.splits(address, length) == 2 && !self.room_for_regions(1) {
             return Err(MapError::NoMemory);
         }
-        self.remove_range(address, end);
+        let pages = self.regions.unmap(address, length)?;
+        self.unmap_pages(pages.start, pages.end);
         Ok(())
     }
 
     /// Changes the protection of `[address, address + length)` (mprotect). Every
     /// page of the range must be inside a region.
     pub fn protect(&mut self, address: u64, length: u64, protection: Protection) -> Result<(), MapError> {
-        self.forget_translations();
-        let length = length.checked_next_multiple_of(PAGE_SIZE).ok_or(MapError::NoMemory)?;
-        let end = checked_user_range(address, length)?;
-        if length == 0 {
-            return Ok(());
-        }
-        let mut cursor = address;
-        while cursor < end {
-            let (_, region) = self.region_at(cursor).ok_or(MapError::NoMemory)?;
-            cursor = region.end;
-        }
-        let splits =
-            [address, end].iter().filter(|&&at| self.region_at(at).is_some_and(|(start, _)| start < at)).count();
-        if !self.room_for_regions(splits) {
+        if !self.room_for_regions(self.splits(address, length)) {
             return Err(MapError::NoMemory);
         }
-        self.split_at(address);
-        self.split_at(end);
-        for (_, region) in self.regions.range_mut(address..end) {
-            region.protection = protection;
-        }
-        self.tree.for_each_leaf(address, end, |page, entry| {
-            let mut flags = protection.leaf_flags();
+        let pages = self.regions.protect(address, length, protection)?;
+        self.forget_translations();
+        self.tree.for_each_leaf(pages.start, pages.end, |page, entry| {
+            let mut flags = leaf_flags(protection);
             if entry.flags().contains(COPY_ON_WRITE) {
                 flags = (flags - Flags::WRITABLE) | COPY_ON_WRITE;
             }
@@ -706,25 +494,11 @@ impl AddressSpace {
         Ok(())
     }
 
-    /// Splits the region containing `address` in two at it (no-op at a boundary).
-    fn split_at(&mut self, address: u64) {
-        if let Some((start, region)) = self.region_at(address) {
-            if start < address {
-                self.regions.insert(start, Region { end: address, ..region });
-                self.regions.insert(address, region);
-            }
-        }
-    }
-
-    /// Removes every region piece and page inside `[start, end)`.
-    fn remove_range(&mut self, start: u64, end: u64) {
-        self.split_at(start);
-        self.split_at(end);
-        let inside: Vec<u64> = self.regions.range(start..end).map(|(&region_start, _)| region_start).collect();
-        for region_start in inside {
-            self.regions.remove(&region_start);
-        }
-        self.unmap_pages(start, end);
+    /// How many regions a change to `[address, address + length)` would cut in
+    /// two (at most 2: one at each end).
+    fn splits(&self, address: u64, length: u64) -> usize {
+        let end = address.saturating_add(length).next_multiple_of(PAGE_SIZE);
+        [address, end].iter().filter(|&&at| self.regions.at(at).is_some_and(|region| region.start < at)).count()
     }
 
     /// Drops the cached translations: an existing mapping is about to change.
@@ -751,11 +525,7 @@ impl Drop for AddressSpace {
     /// Releases every frame and table of the lower half. The address space must not
     /// be live on any CPU (exit switches to the next one first).
     fn drop(&mut self) {
-        for (&start, region) in &self.regions {
-            self.tree.for_each_leaf(start, region.end, |_, entry| {
-                frame::release(Frame::from_address(entry.addr().as_u64()))
-            });
-        }
+        self.tree.for_each_leaf(0, USER_END, |_, entry| frame::release(Frame::from_address(entry.addr().as_u64())));
         for &table in &self.tables {
             frame::release(table);
         }
@@ -766,18 +536,27 @@ impl Drop for AddressSpace {
 /// A buffer in a process's memory, checked to lie in user space, that a file
 /// copies straight to or from (`fs::File::read_to`, `write_from`): each copy
 /// locks the address space for its own length only, so the file may block
-/// between copies.
+/// between copies. A copy that finds no frame for a page fails as a bad buffer
+/// would and is recorded (`wanted_frame`): the file holds its own lock, so the
+/// OOM policy (which gives the CPU away) runs after the file is done, and the
+/// caller tries again.
 pub struct UserBuffer<'a> {
-    memory: &'a Mutex<Option<AddressSpace>>,
+    process: &'a Process,
     address: u64,
     length: usize,
+    wanted_frame: core::cell::Cell<bool>,
 }
 
 impl<'a> UserBuffer<'a> {
-    /// The `length` bytes at `address` (in user space) of the process whose
-    /// address space `memory` holds.
-    pub fn new(memory: &'a Mutex<Option<AddressSpace>>, address: u64, length: usize) -> UserBuffer<'a> {
-        UserBuffer { memory, address, length }
+    /// The `length` bytes at `address` (in user space) of `process`, the running
+    /// one.
+    pub fn new(process: &'a Process, address: u64, length: usize) -> UserBuffer<'a> {
+        UserBuffer { process, address, length, wanted_frame: core::cell::Cell::new(false) }
+    }
+
+    /// Whether a copy failed for want of a frame (see the type's comment).
+    pub fn wanted_frame(&self) -> bool {
+        self.wanted_frame.get()
     }
 
     /// Its length in bytes.
@@ -785,24 +564,29 @@ impl<'a> UserBuffer<'a> {
         self.length
     }
 
-    /// Copies `bytes` in from byte `offset` on (within the length), as
-    /// `AddressSpace::write_prefix`: how many it took.
+    /// Copies `bytes` in from byte `offset` on (within the length), page by page
+    /// until one refuses: how many it took.
     #[inline(always)]
     pub fn write_prefix(&self, offset: usize, bytes: &[u8]) -> usize {
-        self.space(|memory| memory.write_prefix(self.address + offset as u64, bytes))
+        self.space(|memory| memory.store(self.address + offset as u64, bytes)).0
     }
 
-    /// Copies into `out` its bytes from `offset` on (within the length), as
-    /// `AddressSpace::read_prefix`: how many it gave.
+    /// Copies into `out` its bytes from `offset` on (within the length), page by
+    /// page until one refuses: how many it gave (a partly bad buffer gives the
+    /// good part, as Linux's copies do).
     #[inline(always)]
     pub fn read_prefix(&self, offset: usize, out: &mut [u8]) -> usize {
-        self.space(|memory| memory.read_prefix(self.address + offset as u64, out))
+        self.space(|memory| memory.fetch(self.address + offset as u64, out)).0
     }
 
-    /// Runs `f` on the address space, locked.
+    /// Runs the copy `f` on the address space, locked, noting a want of frames.
     #[inline(always)]
-    fn space<T>(&self, f: impl FnOnce(&mut AddressSpace) -> T) -> T {
-        f(self.memory.lock().as_mut().expect("a running process has an address space"))
+    fn space(&self, f: impl FnOnce(&mut AddressSpace) -> (usize, Result<(), Fault>)) -> (usize, Result<(), Fault>) {
+        let outcome = f(self.process.memory.lock().as_mut().expect("a running process has an address space"));
+        if outcome.1 == Err(Fault::OutOfMemory) {
+            self.wanted_frame.set(true);
+        }
+        outcome
     }
 }
 
@@ -862,16 +646,5 @@ fn allows(flags: Flags, access: Option<Access>) -> bool {
         None => true,
         Some(Access::Write) => flags.contains(Flags::WRITABLE | Flags::USER_ACCESSIBLE),
         Some(_) => flags.contains(Flags::USER_ACCESSIBLE),
-    }
-}
-
-/// The end of `[address, address + length)`, if it is page-aligned user space.
-fn checked_user_range(address: u64, length: u64) -> Result<u64, MapError> {
-    if address % PAGE_SIZE != 0 {
-        return Err(MapError::InvalidArgument);
-    }
-    match address.checked_add(length) {
-        Some(end) if end <= USER_END && address >= MMAP_MIN => Ok(end),
-        _ => Err(MapError::NoMemory),
     }
 }

@@ -97,7 +97,9 @@ pub fn run(test: SelfTest) -> ! {
             // A user page (user-accessible, executable, holding `ret`) in an address
             // space of its own, made current.
             let mut memory = AddressSpace::new().expect("memory for the self-test");
-            memory.add_region(USER_PAGE, USER_PAGE + 4096, Protection { read: true, write: false, execute: true });
+            memory
+                .add_region(USER_PAGE, USER_PAGE + 4096, Protection { read: true, write: false, execute: true })
+                .expect("a free page for the self-test");
             memory.load(USER_PAGE, &[0xc3]).expect("memory for the self-test");
             memory.activate();
             if test == SelfTest::Smap {

@@ -53,14 +53,14 @@ pub fn load(path: &[u8], origin: Origin, strings: Strings) -> Result<Image, i64>
 
     let mut memory = AddressSpace::new().map_err(|_| ENOMEM)?;
     for (start, end, protection) in page_regions(&program.segments) {
-        memory.add_region(start, end, protection);
+        memory.add_region(start, end, protection).map_err(|_| ENOMEM)?;
     }
     for segment in &program.segments {
         let file_bytes = &bytes[segment.file_offset as usize..(segment.file_offset + segment.file_size) as usize];
-        memory.load(segment.vaddr, file_bytes).map_err(|_| ENOMEM)?;
+        load_retrying(&mut memory, segment.vaddr, file_bytes)?;
     }
     memory.set_heap_start(program.image_end);
-    memory.add_stack(STACK_TOP);
+    memory.add_stack(STACK_TOP).map_err(|_| ENOMEM)?;
 
     let mut random = [0u8; 16];
     crate::random::fill(&mut random);
@@ -76,7 +76,7 @@ pub fn load(path: &[u8], origin: Origin, strings: Strings) -> Result<Image, i64>
         clock_ticks: 100,
     };
     let stack = initstack::build(STACK_TOP, strings, path, random, &aux).map_err(initstack::StackError::errno)?;
-    stack.store(|address, bytes| memory.load(address, bytes)).map_err(|_| ENOMEM)?;
+    stack.store(|address, bytes| load_retrying(&mut memory, address, bytes))?;
 
     let name = path.rsplit(|&byte| byte == b'/').next().unwrap_or(path);
     Ok(Image {
@@ -86,6 +86,18 @@ pub fn load(path: &[u8], origin: Origin, strings: Strings) -> Result<Image, i64>
         name: String::from_utf8_lossy(name).into_owned(),
         node: id,
     })
+}
+
+/// `AddressSpace::load` into the new image of the running process (execve), the
+/// frames through the OOM policy as its own page faults' (`oom::retrying`); ENOMEM
+/// if there is none left (the first process, which nothing can make room for), or
+/// the process is the one the OOM killer ends.
+fn load_retrying(memory: &mut AddressSpace, address: u64, bytes: &[u8]) -> Result<(), i64> {
+    match sched::current_pid().and_then(super::find) {
+        Some(current) => crate::oom::retrying(&current, || memory.load(address, bytes)),
+        None => memory.load(address, bytes),
+    }
+    .map_err(|_| ENOMEM)
 }
 
 /// The page-aligned regions covering the segments: segments sharing a page get
@@ -116,8 +128,13 @@ fn page_regions(segments: &[Segment]) -> Vec<(u64, u64, Protection)> {
 /// execve): new address space, registers as Linux starts a program, fresh FPU
 /// state, no TLS, close-on-exec descriptors closed, caught signals back to SIG_DFL.
 pub fn replace_image(process: &Process, user: &mut UserState, mut image: Image) {
-    let size_limit = process.details.lock().limits[kernel_core::abi::RLIMIT_AS as usize].current;
+    let (size_limit, stack_limit) = {
+        let details = process.details.lock();
+        let limit = |resource: u32| details.limits[resource as usize].current;
+        (limit(kernel_core::abi::RLIMIT_AS), limit(kernel_core::abi::RLIMIT_STACK))
+    };
     image.memory.set_size_limit(size_limit);
+    image.memory.set_stack_limit(stack_limit);
     image.memory.activate();
     let old = process.memory.lock().replace(image.memory);
     if let Some(old) = old {

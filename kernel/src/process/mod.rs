@@ -143,7 +143,8 @@ pub type Limits = [Rlimit; RLIM_NLIMITS];
 /// limits timeshare enforces.
 pub fn default_limits() -> Limits {
     let mut limits = [Rlimit::UNLIMITED; RLIM_NLIMITS];
-    limits[RLIMIT_STACK as usize] = Rlimit { current: crate::mm::address_space::STACK_SIZE, maximum: RLIM_INFINITY };
+    limits[RLIMIT_STACK as usize] =
+        Rlimit { current: kernel_core::region::DEFAULT_STACK_LIMIT, maximum: RLIM_INFINITY };
     limits[RLIMIT_CORE as usize] = Rlimit { current: 0, maximum: RLIM_INFINITY };
     limits[RLIMIT_NOFILE as usize] = NOFILE_DEFAULT;
     limits[RLIMIT_NPROC as usize] = Rlimit { current: MAX_PROCESSES as u64, maximum: MAX_PROCESSES as u64 };

@@ -141,7 +141,7 @@ fn read_small(
     buffer: &Iovec,
     read: &mut impl FnMut(&mut [u8]) -> Result<usize, i64>,
 ) -> Result<u64, i64> {
-    if buffer.len > 0 && context.memory(|memory| memory.prepare(buffer.base, Access::Write)).is_err() {
+    if buffer.len > 0 && context.user_memory(|memory| memory.prepare(buffer.base, Access::Write)).is_err() {
         return Err(EFAULT);
     }
     let mut bytes = [0u8; SMALL];
@@ -185,7 +185,7 @@ fn pieces(buffers: &[Iovec], offset: u64, length: usize) -> impl Iterator<Item =
 fn writable_prefix(context: &Context, buffers: &[Iovec], offset: u64, length: usize) -> usize {
     let mut writable = 0;
     for (address, length) in pieces(buffers, offset, length) {
-        if context.memory(|memory| memory.prepare(address, Access::Write)).is_err() {
+        if context.user_memory(|memory| memory.prepare(address, Access::Write)).is_err() {
             break;
         }
         writable += length;
@@ -262,7 +262,14 @@ fn never_blocks(file: &OpenFile) -> bool {
 pub fn read(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Result<u64, i64> {
     let file = file_to_transfer(context, fd, OpenFile::readable)?;
     let length = transfer_length(address, length)?;
-    if let Some(result) = file.read_to(&mut UserBuffer::new(&context.process.memory, address, length as usize)) {
+    loop {
+        let mut buffer = UserBuffer::new(context.process, address, length as usize);
+        let Some(result) = file.read_to(&mut buffer) else { break };
+        // Nothing was taken from the file: once memory is freed, the read can be
+        // made again (see `UserBuffer`).
+        if result == Err(EFAULT) && buffer.wanted_frame() && crate::oom::reclaim_for(context.process) {
+            continue;
+        }
         return result.map(|count| count as u64);
     }
     read_to_user(context, &[Iovec { base: address, len: length }], never_blocks(&file), |buffer| file.read(buffer))
@@ -272,7 +279,12 @@ pub fn read(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Res
 pub fn write(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Result<u64, i64> {
     let file = file_to_transfer(context, fd, OpenFile::writable)?;
     let length = transfer_length(address, length)?;
-    if let Some(result) = file.write_from(&UserBuffer::new(&context.process.memory, address, length as usize)) {
+    loop {
+        let buffer = UserBuffer::new(context.process, address, length as usize);
+        let Some(result) = file.write_from(&buffer) else { break };
+        if result == Err(EFAULT) && buffer.wanted_frame() && crate::oom::reclaim_for(context.process) {
+            continue;
+        }
         return result.map(|count| count as u64);
     }
     write_from_user(context, &file, &[Iovec { base: address, len: length }])

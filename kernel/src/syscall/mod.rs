@@ -338,14 +338,21 @@ impl Context<'_, '_> {
         f(memory.as_mut().expect("a running process has an address space"))
     }
 
+    /// Runs `access` on the caller's address space, again while it fails for want
+    /// of a frame and the OOM policy frees memory (`oom::retrying`): for accesses
+    /// that fault pages in on the caller's behalf.
+    pub fn user_memory<T: crate::oom::Outcome>(&self, mut access: impl FnMut(&mut AddressSpace) -> T) -> T {
+        crate::oom::retrying(self.process, || self.memory(&mut access))
+    }
+
     /// Copies `buffer.len()` bytes from user address `address`.
     pub fn copy_in(&self, address: u64, buffer: &mut [u8]) -> Result<(), i64> {
-        self.memory(|memory| memory.read(address, buffer)).map_err(|_| EFAULT)
+        self.user_memory(|memory| memory.read(address, buffer)).map_err(|_| EFAULT)
     }
 
     /// Copies `bytes` to user address `address`.
     pub fn copy_out(&self, address: u64, bytes: &[u8]) -> Result<(), i64> {
-        self.memory(|memory| memory.write(address, bytes)).map_err(|_| EFAULT)
+        self.user_memory(|memory| memory.write(address, bytes)).map_err(|_| EFAULT)
     }
 
     /// Reads a u64 from user memory.
@@ -357,7 +364,7 @@ impl Context<'_, '_> {
 
     /// Reads a NUL-terminated string of at most `max` bytes.
     pub fn read_string(&self, address: u64, max: usize) -> Result<Vec<u8>, i64> {
-        self.memory(|memory| memory.read_c_string(address, max)).map_err(|fault| match fault {
+        self.user_memory(|memory| memory.read_c_string(address, max)).map_err(|fault| match fault {
             StringFault::TooLong => ENAMETOOLONG,
             StringFault::Fault(_) => EFAULT,
         })

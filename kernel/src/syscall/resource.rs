@@ -5,8 +5,8 @@ use crate::process::{self, Stats};
 use crate::time;
 use kernel_core::abi::errno::{EFAULT, EINVAL, ESRCH};
 use kernel_core::abi::{
-    check_new_limit, decode_resource, Rlimit, Rusage, RLIMIT_AS, RLIMIT_NOFILE, RUSAGE_CHILDREN, RUSAGE_SELF,
-    RUSAGE_THREAD,
+    check_new_limit, decode_resource, Rlimit, Rusage, RLIMIT_AS, RLIMIT_NOFILE, RLIMIT_STACK, RUSAGE_CHILDREN,
+    RUSAGE_SELF, RUSAGE_THREAD,
 };
 
 /// prlimit64(pid, resource, new, old): reads and/or sets a limit of the caller or
@@ -40,6 +40,10 @@ pub fn prlimit64(context: &mut Context, &[pid, resource, new_address, old_addres
         if resource == RLIMIT_AS as usize {
             if let Some(memory) = target.memory.lock().as_mut() {
                 memory.set_size_limit(new.current);
+            }
+        } else if resource == RLIMIT_STACK as usize {
+            if let Some(memory) = target.memory.lock().as_mut() {
+                memory.set_stack_limit(new.current);
             }
         } else if resource == RLIMIT_NOFILE as usize {
             target.files.lock().set_limit(new.current);

@@ -1,0 +1,924 @@
+//! The regions of a user address space: which pages a program may use and how,
+//! as non-overlapping ranges `[start, end)` of pages, each with a protection and
+//! a kind. Pure bookkeeping: the kernel keeps the page tables and the frames and
+//! asks this which pages change (mmap, munmap, mprotect, brk, stack growth).
+//!
+//! The map is kept canonical, as Linux merges anonymous mappings: two adjacent
+//! regions never have the same protection and kind (they are one region), so the
+//! regions are a function of which pages are mapped how, and their count (limited
+//! to `MAX_REGIONS`, Linux's vm.max_map_count) is what Linux would count.
+
+use alloc::collections::BTreeMap;
+use core::ops::Range;
+
+pub const PAGE_SIZE: u64 = 4096;
+/// User addresses are below this (Linux's TASK_SIZE).
+pub const USER_END: u64 = 0x0000_7fff_ffff_f000;
+/// mmap places mappings top-down from here.
+pub const MMAP_TOP: u64 = 0x0000_7fff_f7ff_f000;
+/// Nothing is mapped below this (Linux's vm.mmap_min_addr).
+pub const MMAP_MIN: u64 = 0x1_0000;
+/// The most regions one address space may have (Linux's default
+/// vm.max_map_count): more is ENOMEM, as on Linux.
+pub const MAX_REGIONS: usize = 65530;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Protection {
+    pub read: bool,
+    pub write: bool,
+    pub execute: bool,
+}
+
+impl Protection {
+    pub const READ_WRITE: Protection = Protection { read: true, write: true, execute: false };
+
+    pub fn is_none(self) -> bool {
+        !self.read && !self.write && !self.execute
+    }
+}
+
+/// What a region is, beyond its protection.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    /// Zero-filled on first touch: the image, the heap, mmap.
+    Anonymous,
+    /// The stack: a fault just below it extends it down, within RLIMIT_STACK.
+    Stack,
+}
+
+/// One region.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Region {
+    pub start: u64,
+    pub end: u64,
+    pub protection: Protection,
+    pub kind: Kind,
+}
+
+/// Where an mmap may go.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Placement {
+    /// Anywhere; the address is a hint.
+    Hint(u64),
+    /// Exactly here, replacing what was there (MAP_FIXED).
+    Replace(u64),
+    /// Exactly here, failing if something is there (MAP_FIXED_NOREPLACE).
+    NoReplace(u64),
+}
+
+/// Why an mmap/munmap/mprotect was refused (the syscall layer maps it to errno).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum MapError {
+    InvalidArgument,
+    NoMemory,
+    Exists,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+struct Attributes {
+    protection: Protection,
+    kind: Kind,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Piece {
+    end: u64,
+    attributes: Attributes,
+}
+
+/// What an operation does to the pages of a range.
+#[derive(Clone, Copy)]
+enum Change {
+    /// They are no longer mapped (munmap, a lowered break).
+    Remove,
+    /// They are all mapped with these attributes, whatever was there (mmap).
+    Fill(Attributes),
+    /// The mapped ones take this protection and keep their kind (mprotect).
+    Protect(Protection),
+}
+
+/// The regions of one address space, the program break, and the limits on them.
+#[derive(Clone, Debug)]
+pub struct Regions {
+    /// By start address; never overlapping, never two adjacent alike.
+    by_start: BTreeMap<u64, Piece>,
+    /// Bytes the regions cover.
+    bytes: u64,
+    /// RLIMIT_AS: the most bytes the regions may cover (u64::MAX: no limit).
+    size_limit: u64,
+    /// RLIMIT_STACK: how far below its top the stack may grow.
+    stack_limit: u64,
+    max_count: usize,
+    /// Where the break starts (the page after the image) and where it is.
+    break_start: u64,
+    break_end: u64,
+}
+
+impl Default for Regions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Regions {
+    /// No regions, no limits but `MAX_REGIONS`, the stack limit Linux's default.
+    pub fn new() -> Regions {
+        Regions {
+            by_start: BTreeMap::new(),
+            bytes: 0,
+            size_limit: u64::MAX,
+            stack_limit: DEFAULT_STACK_LIMIT,
+            max_count: MAX_REGIONS,
+            break_start: 0,
+            break_end: 0,
+        }
+    }
+
+    /// How many regions there are.
+    pub fn count(&self) -> usize {
+        self.by_start.len()
+    }
+
+    /// Bytes the regions cover.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Sets RLIMIT_AS: regions already there stay; growth beyond it (mmap, brk,
+    /// the stack) fails from now on.
+    pub fn set_size_limit(&mut self, bytes: u64) {
+        self.size_limit = bytes;
+    }
+
+    /// Sets RLIMIT_STACK: from now on the stack grows to at most this many bytes
+    /// below its top (its pages already there stay).
+    pub fn set_stack_limit(&mut self, bytes: u64) {
+        self.stack_limit = bytes;
+    }
+
+    /// Every region, by address.
+    pub fn iter(&self) -> impl Iterator<Item = Region> + '_ {
+        self.by_start.iter().map(|(&start, piece)| region(start, piece))
+    }
+
+    /// The region holding `address`.
+    pub fn at(&self, address: u64) -> Option<Region> {
+        self.by_start
+            .range(..=address)
+            .next_back()
+            .filter(|(_, piece)| address < piece.end)
+            .map(|(&start, piece)| region(start, piece))
+    }
+
+    /// Declares `[start, end)` (page-aligned, user space, free) usable: the
+    /// loader's segments and stack.
+    pub fn insert(&mut self, start: u64, end: u64, protection: Protection, kind: Kind) -> Result<(), MapError> {
+        if start >= end || checked_range(start, end - start).is_err() {
+            return Err(MapError::InvalidArgument);
+        }
+        if !self.is_free(start, end) {
+            return Err(MapError::Exists);
+        }
+        self.change(start, end, Change::Fill(Attributes { protection, kind }))
+    }
+
+    /// Sets where the program break starts, and puts it there.
+    pub fn set_break_start(&mut self, address: u64) {
+        self.break_start = address;
+        self.break_end = address;
+    }
+
+    /// The program break.
+    pub fn program_break(&self) -> u64 {
+        self.break_end
+    }
+
+    /// Moves the program break, as Linux's brk: not below where it started; a
+    /// lower break unmaps the pages above it (refused when none of them is
+    /// mapped), a higher one maps `[old break, new break)` read-write, which must
+    /// be free, and a page above it too. Returns the break (the old one when the
+    /// request is refused) and the pages whose frames go.
+    pub fn set_break(&mut self, requested: u64) -> (u64, Option<Range<u64>>) {
+        let unchanged = (self.break_end, None);
+        if requested < self.break_start || requested > USER_END {
+            return unchanged;
+        }
+        let old_top = page_up(self.break_end);
+        let new_top = page_up(requested);
+        if new_top < old_top {
+            if self.overlapping(new_top, old_top).next().is_none()
+                || self.change(new_top, old_top, Change::Remove).is_err()
+            {
+                return unchanged;
+            }
+            self.break_end = requested;
+            return (requested, Some(new_top..old_top));
+        }
+        if new_top > old_top {
+            let heap = Attributes { protection: Protection::READ_WRITE, kind: Kind::Anonymous };
+            if new_top + PAGE_SIZE > USER_END
+                || !self.is_free(old_top, new_top + PAGE_SIZE)
+                || !self.within_size_limit(new_top - old_top, 0)
+                || self.change(old_top, new_top, Change::Fill(heap)).is_err()
+            {
+                return unchanged;
+            }
+        }
+        self.break_end = requested;
+        (requested, None)
+    }
+
+    /// Places `length` bytes of new mapping (mmap): where it went. The pages of a
+    /// MAP_FIXED mapping's range that were mapped go (the caller unmaps them).
+    pub fn map(&mut self, placement: Placement, length: u64, protection: Protection) -> Result<u64, MapError> {
+        if length == 0 {
+            return Err(MapError::InvalidArgument);
+        }
+        let length = length.checked_next_multiple_of(PAGE_SIZE).ok_or(MapError::NoMemory)?;
+        let start = match placement {
+            Placement::Replace(address) | Placement::NoReplace(address) => {
+                let end = checked_range(address, length)?;
+                if matches!(placement, Placement::NoReplace(_)) && !self.is_free(address, end) {
+                    return Err(MapError::Exists);
+                }
+                address
+            }
+            Placement::Hint(hint) => {
+                let hint = hint & !(PAGE_SIZE - 1);
+                match checked_range(hint, length) {
+                    Ok(end) if self.is_free(hint, end) => hint,
+                    _ => self.find_gap(length).ok_or(MapError::NoMemory)?,
+                }
+            }
+        };
+        let end = start + length;
+        if !self.within_size_limit(length, self.bytes_in(start, end)) {
+            return Err(MapError::NoMemory);
+        }
+        self.change(start, end, Change::Fill(Attributes { protection, kind: Kind::Anonymous }))?;
+        Ok(start)
+    }
+
+    /// Removes `[address, address + length)` (munmap): the pages whose frames go.
+    pub fn unmap(&mut self, address: u64, length: u64) -> Result<Range<u64>, MapError> {
+        if length == 0 {
+            return Err(MapError::InvalidArgument);
+        }
+        let length = length.checked_next_multiple_of(PAGE_SIZE).ok_or(MapError::InvalidArgument)?;
+        let end = checked_range(address, length).map_err(|_| MapError::InvalidArgument)?;
+        self.change(address, end, Change::Remove)?;
+        Ok(address..end)
+    }
+
+    /// Changes the protection of `[address, address + length)` (mprotect), every
+    /// page of which must be mapped (else ENOMEM and nothing changes): the pages
+    /// whose entries change.
+    pub fn protect(&mut self, address: u64, length: u64, protection: Protection) -> Result<Range<u64>, MapError> {
+        let length = length.checked_next_multiple_of(PAGE_SIZE).ok_or(MapError::NoMemory)?;
+        let end = checked_range(address, length)?;
+        if length == 0 {
+            return Ok(address..address);
+        }
+        if self.bytes_in(address, end) != length {
+            return Err(MapError::NoMemory);
+        }
+        self.change(address, end, Change::Protect(protection))?;
+        Ok(address..end)
+    }
+
+    /// The region holding `address`, after extending the stack down to it if
+    /// `address` lies below the stack (with nothing in between), within
+    /// RLIMIT_STACK of the stack's top (as Linux, the end of the region that
+    /// grows) and RLIMIT_AS.
+    pub fn region_or_stack_growth(&mut self, address: u64) -> Option<Region> {
+        if let Some(found) = self.at(address) {
+            return Some(found);
+        }
+        let (&start, &above) = self.by_start.range(address..).next()?;
+        let page = address & !(PAGE_SIZE - 1);
+        if above.attributes.kind != Kind::Stack
+            || above.end - page > self.stack_limit
+            || !self.within_size_limit(start - page, 0)
+        {
+            return None;
+        }
+        self.by_start.remove(&start);
+        self.by_start.insert(page, above);
+        self.bytes += start - page;
+        // It may now touch a piece of itself that mprotect split off below.
+        self.merge(page.saturating_sub(1), page + 1);
+        self.at(page)
+    }
+
+    /// Whether no region overlaps `[start, end)`.
+    pub fn is_free(&self, start: u64, end: u64) -> bool {
+        self.overlapping(start, end).next().is_none()
+    }
+
+    /// The highest free gap of `length` bytes below MMAP_TOP, above MMAP_MIN.
+    fn find_gap(&self, length: u64) -> Option<u64> {
+        let mut gap_end = MMAP_TOP;
+        for (&start, piece) in self.by_start.range(..MMAP_TOP).rev() {
+            if piece.end <= gap_end && gap_end - piece.end >= length {
+                return Some(gap_end - length);
+            }
+            gap_end = gap_end.min(start);
+        }
+        (gap_end >= MMAP_MIN + length).then(|| gap_end - length)
+    }
+
+    /// Whether `more` bytes of new regions fit under RLIMIT_AS, with `freed` bytes
+    /// of the existing ones about to go (a MAP_FIXED mapping replaces them).
+    fn within_size_limit(&self, more: u64, freed: u64) -> bool {
+        self.bytes.saturating_sub(freed).saturating_add(more) <= self.size_limit
+    }
+
+    /// Bytes of regions inside `[start, end)`.
+    fn bytes_in(&self, start: u64, end: u64) -> u64 {
+        self.overlapping(start, end).map(|(&s, piece)| piece.end.min(end) - s.max(start)).sum()
+    }
+
+    /// The regions overlapping `[start, end)` (start <= end).
+    fn overlapping(&self, start: u64, end: u64) -> impl Iterator<Item = (&u64, &Piece)> {
+        let first =
+            self.by_start.range(..=start).next_back().filter(|(_, piece)| piece.end > start).map_or(start, |(&s, _)| s);
+        self.by_start.range(first..end.max(first))
+    }
+
+    /// Applies `change` to `[start, end)` (page-aligned), merging what becomes
+    /// alike; refused (nothing changes) if the regions would be more than the
+    /// limit.
+    fn change(&mut self, start: u64, end: u64, change: Change) -> Result<(), MapError> {
+        let after = self.count_after(start, end, change);
+        if after > self.max_count {
+            return Err(MapError::NoMemory);
+        }
+        let inside = self.bytes_in(start, end);
+        self.split_at(start);
+        self.split_at(end);
+        match change {
+            Change::Remove | Change::Fill(_) => {
+                while let Some((&piece_start, _)) = self.by_start.range(start..end).next() {
+                    self.by_start.remove(&piece_start);
+                }
+                self.bytes -= inside;
+                if let Change::Fill(attributes) = change {
+                    self.by_start.insert(start, Piece { end, attributes });
+                    self.bytes += end - start;
+                }
+            }
+            Change::Protect(protection) => {
+                for (_, piece) in self.by_start.range_mut(start..end) {
+                    piece.attributes.protection = protection;
+                }
+            }
+        }
+        self.merge(start.saturating_sub(1), end.saturating_add(1));
+        debug_assert_eq!(self.by_start.len(), after);
+        Ok(())
+    }
+
+    /// How many regions there would be after `change` to `[start, end)`: the ones
+    /// touching the range are replaced by what is left of them and the new
+    /// pieces, alike neighbours counted once.
+    fn count_after(&self, start: u64, end: u64, change: Change) -> usize {
+        let (around_start, around_end) = (start.saturating_sub(1), end.saturating_add(1));
+        let touched = self.overlapping(around_start, around_end).count();
+        let mut pieces = 0;
+        let mut last: Option<(u64, Attributes)> = None;
+        let mut push = |piece_start: u64, piece_end: u64, attributes: Attributes| {
+            if piece_start >= piece_end {
+                return;
+            }
+            if last != Some((piece_start, attributes)) {
+                pieces += 1;
+            }
+            last = Some((piece_end, attributes));
+        };
+        if let Some((&s, piece)) = self.overlapping(around_start, start).next() {
+            push(s, piece.end.min(start), piece.attributes);
+        }
+        match change {
+            Change::Remove => {}
+            Change::Fill(attributes) => push(start, end, attributes),
+            Change::Protect(protection) => {
+                for (&s, piece) in self.overlapping(start, end) {
+                    let attributes = Attributes { protection, ..piece.attributes };
+                    push(s.max(start), piece.end.min(end), attributes);
+                }
+            }
+        }
+        if let Some((&s, piece)) = self.overlapping(end, around_end).next() {
+            push(s.max(end), piece.end, piece.attributes);
+        }
+        self.by_start.len() - touched + pieces
+    }
+
+    /// Splits the region containing `address` in two at it (nothing at a
+    /// boundary).
+    fn split_at(&mut self, address: u64) {
+        if let Some(found) = self.at(address) {
+            if found.start < address {
+                let piece = self.by_start[&found.start];
+                self.by_start.insert(found.start, Piece { end: address, ..piece });
+                self.by_start.insert(address, piece);
+            }
+        }
+    }
+
+    /// Merges the alike neighbours among the regions overlapping `[start, end)`.
+    fn merge(&mut self, start: u64, end: u64) {
+        let Some((&first, _)) = self.overlapping(start, end).next() else { return };
+        let mut cursor = first;
+        loop {
+            let current = self.by_start[&cursor];
+            let Some((&next_start, &next)) = self.by_start.range(cursor + 1..).next() else { return };
+            if next_start >= end {
+                return;
+            }
+            if next_start == current.end && next.attributes == current.attributes {
+                self.by_start.remove(&next_start);
+                self.by_start.insert(cursor, Piece { end: next.end, ..current });
+            } else {
+                cursor = next_start;
+            }
+        }
+    }
+}
+
+/// Linux's default RLIMIT_STACK.
+pub const DEFAULT_STACK_LIMIT: u64 = 8 << 20;
+
+fn region(start: u64, piece: &Piece) -> Region {
+    Region { start, end: piece.end, protection: piece.attributes.protection, kind: piece.attributes.kind }
+}
+
+fn page_up(address: u64) -> u64 {
+    address.next_multiple_of(PAGE_SIZE)
+}
+
+/// The end of `[address, address + length)`, if it is page-aligned and lies in
+/// the part of user space mappings may use.
+fn checked_range(address: u64, length: u64) -> Result<u64, MapError> {
+    if address % PAGE_SIZE != 0 {
+        return Err(MapError::InvalidArgument);
+    }
+    match address.checked_add(length) {
+        Some(end) if end <= USER_END && address >= MMAP_MIN => Ok(end),
+        _ => Err(MapError::NoMemory),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::Rng;
+    use alloc::vec::Vec;
+
+    const P: u64 = PAGE_SIZE;
+    const BASE: u64 = 0x4000_0000;
+    const RW: Protection = Protection::READ_WRITE;
+    const RO: Protection = Protection { read: true, write: false, execute: false };
+    const RX: Protection = Protection { read: true, write: false, execute: true };
+    const NONE: Protection = Protection { read: false, write: false, execute: false };
+
+    fn page(n: u64) -> u64 {
+        BASE + n * P
+    }
+
+    fn list(regions: &Regions) -> Vec<(u64, u64, Protection, Kind)> {
+        regions.iter().map(|r| ((r.start - BASE) / P, (r.end - BASE) / P, r.protection, r.kind)).collect()
+    }
+
+    fn heap_of(pages: u64) -> Regions {
+        let mut regions = Regions::new();
+        regions.insert(page(0), page(2), RX, Kind::Anonymous).unwrap();
+        regions.set_break_start(page(2));
+        assert_eq!(regions.set_break(page(2 + pages)), (page(2 + pages), None));
+        regions
+    }
+
+    #[test]
+    fn munmap_in_the_middle_splits_and_mprotect_back_merges() {
+        let mut regions = heap_of(8);
+        assert_eq!(regions.unmap(page(4), P), Ok(page(4)..page(5)));
+        assert_eq!(regions.protect(page(6), P, RO), Ok(page(6)..page(7)));
+        assert_eq!(
+            list(&regions),
+            [
+                (0, 2, RX, Kind::Anonymous),
+                (2, 4, RW, Kind::Anonymous),
+                (5, 6, RW, Kind::Anonymous),
+                (6, 7, RO, Kind::Anonymous),
+                (7, 10, RW, Kind::Anonymous)
+            ]
+        );
+        regions.protect(page(6), P, RW).unwrap();
+        regions.map(Placement::Replace(page(4)), P, RW).unwrap();
+        assert_eq!(list(&regions), [(0, 2, RX, Kind::Anonymous), (2, 10, RW, Kind::Anonymous)]);
+        assert_eq!(regions.bytes(), 10 * P);
+    }
+
+    #[test]
+    fn brk_grows_and_shrinks_only_between_the_old_and_new_break_after_a_cut() {
+        let mut regions = heap_of(8);
+        regions.unmap(page(4), P).unwrap();
+        regions.protect(page(6), P, RO).unwrap();
+        // The regions above the cut stay as they are; the new pages join the last.
+        assert_eq!(regions.set_break(page(14)), (page(14), None));
+        assert_eq!(list(&regions)[4..], [(7, 14, RW, Kind::Anonymous)]);
+        assert_eq!(regions.set_break(page(5)), (page(5), Some(page(5)..page(14))));
+        assert_eq!(list(&regions), [(0, 2, RX, Kind::Anonymous), (2, 4, RW, Kind::Anonymous)]);
+        assert_eq!(regions.bytes(), 4 * P);
+        // Nothing mapped between the new and the old break: refused, as Linux.
+        assert_eq!(regions.set_break(page(3) + 10), (page(5), None));
+        // Back up over the hole.
+        assert_eq!(regions.set_break(page(9)), (page(9), None));
+        assert_eq!(
+            list(&regions),
+            [(0, 2, RX, Kind::Anonymous), (2, 4, RW, Kind::Anonymous), (5, 9, RW, Kind::Anonymous)]
+        );
+    }
+
+    #[test]
+    fn brk_refuses_below_its_start_and_up_to_another_mapping() {
+        let mut regions = heap_of(0);
+        assert_eq!(regions.set_break(page(2) - 1), (page(2), None));
+        assert_eq!(regions.set_break(page(2) + 100), (page(2) + 100, None));
+        assert_eq!(regions.program_break(), page(2) + 100);
+        regions.map(Placement::Replace(page(10)), P, RO).unwrap();
+        // A page must stay free between the break and the next mapping.
+        assert_eq!(regions.set_break(page(10)).0, page(2) + 100);
+        assert_eq!(regions.set_break(page(9) + 1).0, page(2) + 100);
+        assert_eq!(regions.set_break(page(9)).0, page(9));
+        assert_eq!(regions.set_break(page(30)).0, page(9));
+        assert_eq!(regions.set_break(USER_END + 1).0, page(9));
+    }
+
+    #[test]
+    fn map_fixed_over_pieces_replaces_them() {
+        let mut regions = heap_of(8);
+        regions.protect(page(5), 2 * P, RO).unwrap();
+        assert_eq!(regions.map(Placement::NoReplace(page(4)), 4 * P, NONE), Err(MapError::Exists));
+        assert_eq!(regions.map(Placement::Replace(page(4)), 4 * P, NONE), Ok(page(4)));
+        assert_eq!(
+            list(&regions),
+            [
+                (0, 2, RX, Kind::Anonymous),
+                (2, 4, RW, Kind::Anonymous),
+                (4, 8, NONE, Kind::Anonymous),
+                (8, 10, RW, Kind::Anonymous)
+            ]
+        );
+        assert_eq!(regions.bytes(), 10 * P);
+        assert_eq!(regions.map(Placement::Replace(page(4) + 1), P, RW), Err(MapError::InvalidArgument));
+        assert_eq!(regions.map(Placement::Replace(USER_END), P, RW), Err(MapError::NoMemory));
+        assert_eq!(regions.map(Placement::Hint(0), 0, RW), Err(MapError::InvalidArgument));
+    }
+
+    #[test]
+    fn mmap_places_top_down_and_takes_a_free_hint() {
+        let mut regions = Regions::new();
+        assert_eq!(regions.map(Placement::Hint(0), 2 * P, RW), Ok(MMAP_TOP - 2 * P));
+        assert_eq!(regions.map(Placement::Hint(0), P, RO), Ok(MMAP_TOP - 3 * P));
+        assert_eq!(regions.map(Placement::Hint(MMAP_TOP - 2 * P), P, RO), Ok(MMAP_TOP - 4 * P));
+        assert_eq!(regions.map(Placement::Hint(page(3) + 5), P, RO), Ok(page(3)));
+        assert_eq!(regions.count(), 3);
+    }
+
+    #[test]
+    fn mprotect_needs_every_page_mapped() {
+        let mut regions = heap_of(4);
+        regions.unmap(page(3), P).unwrap();
+        assert_eq!(regions.protect(page(2), 3 * P, RO), Err(MapError::NoMemory));
+        assert_eq!(regions.protect(page(2) + 1, P, RO), Err(MapError::InvalidArgument));
+        assert_eq!(regions.protect(page(2), 0, RO), Ok(page(2)..page(2)));
+        assert_eq!(list(&regions)[1], (2, 3, RW, Kind::Anonymous));
+    }
+
+    #[test]
+    fn the_region_limit_counts_what_would_be_after_merging() {
+        let mut regions = heap_of(8);
+        regions.max_count = 2;
+        // A hole in the heap makes a third region: refused, nothing changed.
+        assert_eq!(regions.unmap(page(4), P), Err(MapError::NoMemory));
+        assert_eq!(regions.protect(page(4), P, RO), Err(MapError::NoMemory));
+        assert_eq!(regions.count(), 2);
+        // Cutting the end off, or a mapping that merges, adds none.
+        assert_eq!(regions.unmap(page(9), P), Ok(page(9)..page(10)));
+        assert_eq!(regions.map(Placement::Replace(page(9)), P, RW), Ok(page(9)));
+        assert_eq!(regions.map(Placement::Replace(page(10)), P, RW), Ok(page(10)));
+        assert_eq!(regions.map(Placement::Replace(page(20)), P, RW), Err(MapError::NoMemory));
+        assert_eq!(regions.count(), 2);
+    }
+
+    #[test]
+    fn the_stack_grows_down_within_its_limit() {
+        let mut regions = Regions::new();
+        regions.insert(page(100), page(104), RW, Kind::Stack).unwrap();
+        regions.set_stack_limit(16 * P);
+        assert_eq!(regions.region_or_stack_growth(page(101) + 8).map(|r| r.start), Some(page(100)));
+        let grown = regions.region_or_stack_growth(page(90) + 8).unwrap();
+        assert_eq!((grown.start, grown.end, grown.kind), (page(90), page(104), Kind::Stack));
+        assert_eq!(regions.region_or_stack_growth(page(88)).map(|r| r.start), Some(page(88)));
+        assert_eq!(regions.region_or_stack_growth(page(88) - 1), None);
+        assert_eq!(regions.bytes(), 16 * P);
+        // Not below another mapping.
+        regions.map(Placement::Replace(page(80)), P, RW).unwrap();
+        assert_eq!(regions.region_or_stack_growth(page(79)), None);
+        // Within RLIMIT_AS.
+        regions.set_stack_limit(u64::MAX);
+        regions.set_size_limit(18 * P);
+        assert_eq!(regions.region_or_stack_growth(page(87)).map(|r| r.start), Some(page(87)));
+        assert_eq!(regions.region_or_stack_growth(page(86)), None);
+    }
+
+    #[test]
+    fn rlimit_as_bounds_mmap_and_brk_counting_what_map_fixed_replaces() {
+        let mut regions = heap_of(2);
+        regions.set_size_limit(8 * P);
+        assert_eq!(regions.set_break(page(9)).0, page(4));
+        assert_eq!(regions.set_break(page(8)).0, page(8));
+        assert_eq!(regions.map(Placement::Hint(0), P, RW), Err(MapError::NoMemory));
+        assert_eq!(regions.map(Placement::Replace(page(4)), 2 * P, RO), Ok(page(4)));
+    }
+
+    // ---- The model: a page-by-page account, checked against the regions ----
+
+    type Attributes = (Protection, Kind);
+
+    /// What the regions should say, one page at a time, with the break and the
+    /// limits; each operation written from Linux's rules, not from the code above.
+    #[derive(Clone)]
+    struct Model {
+        pages: BTreeMap<u64, Attributes>,
+        break_start: u64,
+        break_end: u64,
+        size_limit: u64,
+        stack_limit: u64,
+        max_count: usize,
+    }
+
+    impl Model {
+        fn mapped(&self, start: u64, end: u64) -> usize {
+            self.pages.range(start..end).count()
+        }
+
+        fn bytes(&self) -> u64 {
+            self.pages.len() as u64 * P
+        }
+
+        /// The regions: maximal runs of adjacent pages mapped alike.
+        fn runs(pages: &BTreeMap<u64, Attributes>) -> Vec<Region> {
+            let mut runs: Vec<Region> = Vec::new();
+            for (&at, &(protection, kind)) in pages {
+                match runs.last_mut() {
+                    Some(last) if last.end == at && last.protection == protection && last.kind == kind => last.end += P,
+                    _ => runs.push(Region { start: at, end: at + P, protection, kind }),
+                }
+            }
+            runs
+        }
+
+        /// Replaces the pages with `pages` unless that makes too many regions.
+        fn commit(&mut self, pages: BTreeMap<u64, Attributes>) -> bool {
+            if Self::runs(&pages).len() > self.max_count {
+                return false;
+            }
+            self.pages = pages;
+            true
+        }
+
+        fn with(&self, start: u64, end: u64, value: Option<Attributes>) -> BTreeMap<u64, Attributes> {
+            let mut pages = self.pages.clone();
+            for at in (start..end).step_by(P as usize) {
+                match value {
+                    Some(attributes) => pages.insert(at, attributes),
+                    None => pages.remove(&at),
+                };
+            }
+            pages
+        }
+
+        fn map(&mut self, placement: Placement, length: u64, protection: Protection) -> Result<u64, MapError> {
+            if length == 0 {
+                return Err(MapError::InvalidArgument);
+            }
+            let length = length.next_multiple_of(P);
+            let in_range = |at: u64| at >= MMAP_MIN && at + length <= USER_END;
+            let start = match placement {
+                Placement::Replace(at) | Placement::NoReplace(at) => {
+                    if at % P != 0 {
+                        return Err(MapError::InvalidArgument);
+                    }
+                    if !in_range(at) {
+                        return Err(MapError::NoMemory);
+                    }
+                    if matches!(placement, Placement::NoReplace(_)) && self.mapped(at, at + length) > 0 {
+                        return Err(MapError::Exists);
+                    }
+                    at
+                }
+                Placement::Hint(hint) => {
+                    let hint = hint & !(P - 1);
+                    if in_range(hint) && self.mapped(hint, hint + length) == 0 {
+                        hint
+                    } else {
+                        // The highest free run below MMAP_TOP.
+                        let mut candidate = MMAP_TOP - length;
+                        loop {
+                            if candidate < MMAP_MIN {
+                                return Err(MapError::NoMemory);
+                            }
+                            match self.pages.range(candidate..candidate + length).next_back() {
+                                None => break candidate,
+                                Some((&taken, _)) => candidate = taken.saturating_sub(length),
+                            }
+                        }
+                    }
+                }
+            };
+            let replaced = self.mapped(start, start + length) as u64 * P;
+            if self.bytes() - replaced + length > self.size_limit {
+                return Err(MapError::NoMemory);
+            }
+            let pages = self.with(start, start + length, Some((protection, Kind::Anonymous)));
+            if !self.commit(pages) {
+                return Err(MapError::NoMemory);
+            }
+            Ok(start)
+        }
+
+        fn unmap(&mut self, address: u64, length: u64) -> Result<(), MapError> {
+            let length = length.next_multiple_of(P);
+            if length == 0 || address % P != 0 || address < MMAP_MIN || address + length > USER_END {
+                return Err(MapError::InvalidArgument);
+            }
+            let pages = self.with(address, address + length, None);
+            if !self.commit(pages) {
+                return Err(MapError::NoMemory);
+            }
+            Ok(())
+        }
+
+        fn protect(&mut self, address: u64, length: u64, protection: Protection) -> Result<(), MapError> {
+            let length = length.next_multiple_of(P);
+            if address % P != 0 {
+                return Err(MapError::InvalidArgument);
+            }
+            if address < MMAP_MIN || address + length > USER_END {
+                return Err(MapError::NoMemory);
+            }
+            if self.mapped(address, address + length) as u64 * P != length {
+                return Err(MapError::NoMemory);
+            }
+            let mut pages = self.pages.clone();
+            for (_, attributes) in pages.range_mut(address..address + length) {
+                attributes.0 = protection;
+            }
+            if !self.commit(pages) {
+                return Err(MapError::NoMemory);
+            }
+            Ok(())
+        }
+
+        fn set_break(&mut self, requested: u64) -> u64 {
+            if requested < self.break_start || requested > USER_END {
+                return self.break_end;
+            }
+            let (old_top, new_top) = (self.break_end.next_multiple_of(P), requested.next_multiple_of(P));
+            if new_top < old_top {
+                if self.mapped(new_top, old_top) == 0 || !self.commit(self.with(new_top, old_top, None)) {
+                    return self.break_end;
+                }
+            } else if new_top > old_top {
+                if new_top + P > USER_END
+                    || self.mapped(old_top, new_top + P) > 0
+                    || self.bytes() + (new_top - old_top) > self.size_limit
+                    || !self.commit(self.with(old_top, new_top, Some((RW, Kind::Anonymous))))
+                {
+                    return self.break_end;
+                }
+            }
+            self.break_end = requested;
+            requested
+        }
+
+        fn fault(&mut self, address: u64) -> Option<Attributes> {
+            let at = address & !(P - 1);
+            if let Some(&attributes) = self.pages.get(&at) {
+                return Some(attributes);
+            }
+            let (&above, &attributes) = self.pages.range(at..).next()?;
+            let runs = Self::runs(&self.pages);
+            let top = runs.iter().find(|run| run.start <= above && above < run.end)?.end;
+            if attributes.1 != Kind::Stack
+                || top - at > self.stack_limit
+                || self.bytes() + (above - at) > self.size_limit
+            {
+                return None;
+            }
+            self.pages = self.with(at, above, Some(attributes));
+            Some(attributes)
+        }
+    }
+
+    fn check(regions: &Regions, model: &Model, step: usize) {
+        let listed: Vec<Region> = regions.iter().collect();
+        assert_eq!(listed, Model::runs(&model.pages), "step {step}: the regions differ from the pages");
+        assert_eq!(regions.bytes(), model.bytes(), "step {step}");
+        assert_eq!(regions.program_break(), model.break_end, "step {step}");
+        assert!(regions.count() <= model.max_count, "step {step}");
+    }
+
+    /// Random protection, address and length in a small window, so that
+    /// operations keep landing on each other's pieces.
+    fn protection(rng: &mut Rng) -> Protection {
+        [RW, RO, RX, NONE][rng.below(4) as usize]
+    }
+
+    #[test]
+    fn random_operations_agree_with_a_page_by_page_model() {
+        const WINDOW: u64 = 48;
+        for seed in 1..=60 {
+            let mut rng = Rng::new(seed);
+            let mut regions = Regions::new();
+            regions.max_count = 6 + rng.below(10) as usize;
+            regions.insert(page(0), page(2), RX, Kind::Anonymous).unwrap();
+            regions.insert(page(2), page(3), RW, Kind::Anonymous).unwrap();
+            regions.insert(page(WINDOW - 4), page(WINDOW), RW, Kind::Stack).unwrap();
+            regions.set_break_start(page(3));
+            let mut model = Model {
+                pages: BTreeMap::new(),
+                break_start: page(3),
+                break_end: page(3),
+                size_limit: u64::MAX,
+                stack_limit: DEFAULT_STACK_LIMIT,
+                max_count: regions.max_count,
+            };
+            model.pages = model.with(page(0), page(2), Some((RX, Kind::Anonymous)));
+            model.pages = model.with(page(2), page(3), Some((RW, Kind::Anonymous)));
+            model.pages = model.with(page(WINDOW - 4), page(WINDOW), Some((RW, Kind::Stack)));
+            check(&regions, &model, 0);
+            for step in 1..=400 {
+                let address = page(rng.below(WINDOW + 4)) + if rng.below(16) == 0 { 1 + rng.below(P - 1) } else { 0 };
+                let length = rng.below(8) * P + if rng.below(8) == 0 { rng.below(P) } else { 0 };
+                match rng.below(9) {
+                    0 | 1 => {
+                        let placement = match rng.below(4) {
+                            0 => Placement::Hint(if rng.below(2) == 0 { 0 } else { address }),
+                            1 => Placement::NoReplace(address),
+                            _ => Placement::Replace(address),
+                        };
+                        let prot = protection(&mut rng);
+                        assert_eq!(
+                            regions.map(placement, length, prot),
+                            model.map(placement, length, prot),
+                            "step {step}"
+                        );
+                    }
+                    2 => assert_eq!(
+                        regions.unmap(address, length).map(|_| ()),
+                        model.unmap(address, length),
+                        "step {step}"
+                    ),
+                    3 | 4 => {
+                        let prot = protection(&mut rng);
+                        assert_eq!(
+                            regions.protect(address, length, prot).map(|_| ()),
+                            model.protect(address, length, prot),
+                            "step {step}"
+                        );
+                    }
+                    5 | 6 => {
+                        let requested = page(rng.below(WINDOW)) + rng.below(P) * rng.below(2);
+                        assert_eq!(regions.set_break(requested).0, model.set_break(requested), "step {step}");
+                    }
+                    7 => {
+                        let expected = model.fault(address).map(|(protection, _)| protection);
+                        assert_eq!(
+                            regions.region_or_stack_growth(address).map(|r| r.protection),
+                            expected,
+                            "step {step}"
+                        );
+                    }
+                    _ => match rng.below(3) {
+                        // fork: the copy goes on in place of the original.
+                        0 => regions = regions.clone(),
+                        1 => {
+                            let limit = (4 + rng.below(30)) * P;
+                            regions.set_stack_limit(limit);
+                            model.stack_limit = limit;
+                        }
+                        _ => {
+                            let limit = if rng.below(2) == 0 { u64::MAX } else { (8 + rng.below(40)) * P };
+                            regions.set_size_limit(limit);
+                            model.size_limit = limit;
+                        }
+                    },
+                }
+                check(&regions, &model, step);
+            }
+        }
+    }
+}
