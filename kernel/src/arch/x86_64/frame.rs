@@ -78,6 +78,20 @@ impl TrapFrame {
         self.rflags = (value & USER_RFLAGS_MASK) | RFLAGS_IF;
     }
 
+    /// The code segment the program runs in: `gdt::USER_CS` (64-bit code) or
+    /// `gdt::USER32_CS` (32-bit code, entered by a far jump).
+    pub fn code_segment(&self) -> u16 {
+        self.cs as u16
+    }
+
+    /// Sets the code segment the program returns to: `gdt::USER32_CS` resumes it in
+    /// 32-bit code; anything else is taken as 64-bit code (`gdt::USER_CS`), the only
+    /// other segment a program may run in.
+    pub fn set_code_segment(&mut self, selector: u16) {
+        let selector = if selector == gdt::USER32_CS { gdt::USER32_CS } else { gdt::USER_CS };
+        self.cs = u64::from(selector);
+    }
+
     /// Makes the next return to user mode restore every register from this frame
     /// with IRETQ. Needed when the frame no longer holds what SYSCALL left (rt_sigreturn
     /// installs a whole interrupted context): SYSRET would load rcx and r11 with rip
@@ -169,7 +183,7 @@ impl core::fmt::Display for Exception {
 
 impl Exception {
     /// The exception's vector in the IDT.
-    pub fn vector(&self) -> u8 {
+    pub const fn vector(&self) -> u8 {
         match self {
             Exception::DivideError => 0,
             Exception::Debug => 1,
