@@ -18,9 +18,9 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
 use spin::Mutex;
 
+use crate::arch::x86_64::cpu;
 use crate::arch::x86_64::percpu::PerCpu;
 use crate::arch::x86_64::switch::{self, KernelContext};
-use crate::arch::x86_64::{cpu, tls};
 use crate::mm::kstack;
 use crate::process::{self, Mode, Pid, Process, Stats};
 use crate::{time, trace};
@@ -185,7 +185,7 @@ fn load_process(next: &Process, now: u64) {
     if let Some(memory) = next.memory.lock().as_ref() {
         memory.activate();
     }
-    tls::set_user_tls(next.fs_base.load(Ordering::Relaxed), next.gs_base.load(Ordering::Relaxed));
+    next.segments.lock().load();
 }
 
 /// Why the running process gives the CPU away. An explicit tag (rather than one
@@ -251,6 +251,7 @@ fn switch_away(me: &Process, leaving: Leaving) {
     };
     Stats::add(counter, 1);
     let now = me.charge(Mode::Kernel);
+    me.segments.lock().save_running();
     let next = next.and_then(process::find);
     let cpu = cpu_index();
     CURRENT[cpu].store(next.as_ref().map_or(IDLING, |next| next.pid), Ordering::Relaxed);

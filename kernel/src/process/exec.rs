@@ -8,7 +8,8 @@ use alloc::vec::Vec;
 
 use super::{Creation, Process};
 use crate::arch::x86_64::frame::TrapFrame;
-use crate::arch::x86_64::{cpu, fpu, tls};
+use crate::arch::x86_64::tls::UserSegments;
+use crate::arch::x86_64::{cpu, fpu};
 use crate::fs::console::{self, Output};
 use crate::fs::initrd::{self, NodeId, NodeKind, Origin};
 use crate::fs::{FdTable, OpenFile};
@@ -124,9 +125,10 @@ pub fn replace_image(process: &Process, user: &mut UserState, mut image: Image) 
     }
     *user.frame = TrapFrame::new_user(image.entry, image.stack_pointer);
     user.fpu().copy_from_slice(fpu::initial_state());
-    process.fs_base.store(0, core::sync::atomic::Ordering::Relaxed);
-    process.gs_base.store(0, core::sync::atomic::Ordering::Relaxed);
-    tls::set_user_tls(0, 0);
+    let mut segments = process.segments.lock();
+    *segments = UserSegments::new();
+    segments.load();
+    drop(segments);
     process.files.lock().close_on_exec_all();
     process.signals.lock().reset_for_exec();
     crate::trace::record(process.pid, || kernel_core::trace::What::Exec);
@@ -163,8 +165,7 @@ pub fn spawn_init(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Arc<Pro
             signals: SignalState::default(),
             frame: &frame,
             fpu_state: fpu::initial_state(),
-            fs_base: 0,
-            gs_base: 0,
+            segments: UserSegments::new(),
         },
     )
 }

@@ -44,8 +44,12 @@ pub fn fork(parent: &Process, user: &mut UserState) -> Result<Arc<Process>, i64>
         signals: parent.signals.lock().for_child(),
         frame: &frame,
         fpu_state: user.fpu(),
-        fs_base: parent.fs_base.load(Ordering::Relaxed),
-        gs_base: parent.gs_base.load(Ordering::Relaxed),
+        segments: {
+            // The parent runs: its registers are the state to copy.
+            let mut segments = parent.segments.lock();
+            segments.save_running();
+            *segments
+        },
     };
     drop(details);
     super::create(parent.pid, creation)

@@ -2,7 +2,6 @@
 //! the thread-pointer calls every static program makes at startup.
 
 use alloc::vec::Vec;
-use core::sync::atomic::Ordering;
 
 use super::Context;
 use crate::arch::x86_64::tls;
@@ -50,14 +49,19 @@ pub fn arch_prctl(context: &mut Context, &[code, address, ..]: &[u64; 6]) -> Res
             if address >= USER_END {
                 return Err(EPERM);
             }
-            let slot = if code == ARCH_SET_FS { &process.fs_base } else { &process.gs_base };
-            slot.store(address, Ordering::Relaxed);
-            tls::set_user_tls(process.fs_base.load(Ordering::Relaxed), process.gs_base.load(Ordering::Relaxed));
+            let mut segments = process.segments.lock();
+            segments.save_running();
+            if code == ARCH_SET_FS {
+                segments.set_fs_base(address);
+            } else {
+                segments.set_gs_base(address);
+            }
+            segments.load();
             Ok(0)
         }
         ARCH_GET_FS | ARCH_GET_GS => {
-            let slot = if code == ARCH_GET_FS { &process.fs_base } else { &process.gs_base };
-            context.copy_out(address, &slot.load(Ordering::Relaxed).to_le_bytes())?;
+            let base = if code == ARCH_GET_FS { tls::running_fs_base() } else { tls::running_gs_base() };
+            context.copy_out(address, &base.to_le_bytes())?;
             Ok(0)
         }
         _ => Err(EINVAL),
@@ -114,7 +118,7 @@ pub fn clone(
     *context.user.frame = saved;
     let child = result?;
     if request.set_tls {
-        child.fs_base.store(tls_pointer, Ordering::Relaxed);
+        child.segments.lock().set_fs_base(tls_pointer);
     }
     let tid = child.pid.to_le_bytes();
     if request.child_settid {
