@@ -125,10 +125,7 @@ pub fn replace_image(process: &Process, user: &mut UserState, mut image: Image) 
     }
     *user.frame = TrapFrame::new_user(image.entry, image.stack_pointer);
     user.fpu().copy_from_slice(fpu::initial_state());
-    let mut segments = process.segments.lock();
-    *segments = UserSegments::new();
-    segments.load();
-    drop(segments);
+    process.segments.change_running(|segments| *segments = UserSegments::new());
     process.files.lock().close_on_exec_all();
     process.signals.lock().reset_for_exec();
     crate::trace::record(process.pid, || kernel_core::trace::What::Exec);

@@ -46,9 +46,8 @@ pub fn fork(parent: &Process, user: &mut UserState) -> Result<Arc<Process>, i64>
         fpu_state: user.fpu(),
         segments: {
             // The parent runs: its registers are the state to copy.
-            let mut segments = parent.segments.lock();
-            segments.save_running();
-            *segments
+            parent.segments.save_running();
+            parent.segments.get()
         },
     };
     drop(details);

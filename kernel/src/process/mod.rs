@@ -14,7 +14,7 @@ use spin::Mutex;
 
 use crate::arch::x86_64::frame::TrapFrame;
 use crate::arch::x86_64::switch::KernelContext;
-use crate::arch::x86_64::tls::UserSegments;
+use crate::arch::x86_64::tls::{SavedSegments, UserSegments};
 use crate::fs::FdTable;
 use crate::mm::address_space::AddressSpace;
 use crate::mm::kstack::KernelStack;
@@ -104,7 +104,7 @@ pub struct Process {
     pub details: Mutex<Details>,
     /// The program's segment selectors and FS/GS bases (its TLS pointer) while it
     /// is not running: its own thread saves them when it switches away.
-    pub segments: Mutex<UserSegments>,
+    pub segments: SavedSegments,
     pub stats: Stats,
     /// TSC at the last accounting point (a mode change or the start of a run).
     accounted_until: AtomicU64,
@@ -365,7 +365,7 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
             limits: creation.limits,
             umask: creation.umask,
         }),
-        segments: Mutex::new(creation.segments),
+        segments: SavedSegments::new(creation.segments),
         stats: Stats::default(),
         accounted_until: AtomicU64::new(0),
         interrupted: AtomicBool::new(false),

@@ -49,14 +49,13 @@ pub fn arch_prctl(context: &mut Context, &[code, address, ..]: &[u64; 6]) -> Res
             if address >= USER_END {
                 return Err(EPERM);
             }
-            let mut segments = process.segments.lock();
-            segments.save_running();
-            if code == ARCH_SET_FS {
-                segments.set_fs_base(address);
-            } else {
-                segments.set_gs_base(address);
-            }
-            segments.load();
+            process.segments.change_running(|segments| {
+                if code == ARCH_SET_FS {
+                    segments.set_fs_base(address)
+                } else {
+                    segments.set_gs_base(address)
+                }
+            });
             Ok(0)
         }
         ARCH_GET_FS | ARCH_GET_GS => {
@@ -118,7 +117,7 @@ pub fn clone(
     *context.user.frame = saved;
     let child = result?;
     if request.set_tls {
-        child.segments.lock().set_fs_base(tls_pointer);
+        child.segments.change(|segments| segments.set_fs_base(tls_pointer));
     }
     let tid = child.pid.to_le_bytes();
     if request.child_settid {
