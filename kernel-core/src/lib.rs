@@ -26,3 +26,4 @@ mod test_support;
 pub mod trace;
 pub mod tree;
 pub mod tty;
+pub mod umip;

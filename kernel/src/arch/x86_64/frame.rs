@@ -100,6 +100,59 @@ impl TrapFrame {
         self.vector = RESTORED_CONTEXT;
     }
 
+    /// The general registers in the instruction encoding's order (rax, rcx, rdx,
+    /// rbx, rsp, rbp, rsi, rdi, r8 .. r15).
+    pub fn general_registers(&self) -> [u64; 16] {
+        let mut registers = [0; 16];
+        for (number, value) in registers.iter_mut().enumerate() {
+            *value = *self.general_register(number as u8);
+        }
+        registers
+    }
+
+    fn general_register(&self, number: u8) -> &u64 {
+        match number & 15 {
+            0 => &self.rax,
+            1 => &self.rcx,
+            2 => &self.rdx,
+            3 => &self.rbx,
+            4 => &self.rsp,
+            5 => &self.rbp,
+            6 => &self.rsi,
+            7 => &self.rdi,
+            8 => &self.r8,
+            9 => &self.r9,
+            10 => &self.r10,
+            11 => &self.r11,
+            12 => &self.r12,
+            13 => &self.r13,
+            14 => &self.r14,
+            _ => &self.r15,
+        }
+    }
+
+    /// General register `number` (0 rax .. 15 r15, as `general_registers`), to write.
+    pub fn general_register_mut(&mut self, number: u8) -> &mut u64 {
+        match number & 15 {
+            0 => &mut self.rax,
+            1 => &mut self.rcx,
+            2 => &mut self.rdx,
+            3 => &mut self.rbx,
+            4 => &mut self.rsp,
+            5 => &mut self.rbp,
+            6 => &mut self.rsi,
+            7 => &mut self.rdi,
+            8 => &mut self.r8,
+            9 => &mut self.r9,
+            10 => &mut self.r10,
+            11 => &mut self.r11,
+            12 => &mut self.r12,
+            13 => &mut self.r13,
+            14 => &mut self.r14,
+            _ => &mut self.r15,
+        }
+    }
+
     /// The system call number and its six arguments, in the Linux x86_64 ABI.
     pub fn syscall_args(&self) -> (u64, &[u64; 6]) {
         const _: () = assert!(
