@@ -9,8 +9,9 @@
 //! back: from the descriptor (0 for every segment of this GDT), and to 0 for a null
 //! selector (on Intel CPUs, and under QEMU). So, as Linux does at a context switch,
 //! the outgoing program's selectors are read back from the CPU (with a base of 0
-//! where a selector is not null), and the incoming program's selectors and bases are
-//! all written: no value in these registers is ever assumed to still be there.
+//! where a selector is not null), and the incoming program's bases are always
+//! written (its selectors where they differ from the CPU's): no base is ever assumed
+//! to still be there.
 
 use core::arch::asm;
 use core::sync::atomic::{AtomicU16, AtomicU64, Ordering};
