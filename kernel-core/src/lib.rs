@@ -29,3 +29,4 @@ mod test_support;
 pub mod trace;
 pub mod tree;
 pub mod tty;
+pub mod umip;

@@ -18,9 +18,9 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
 use spin::Mutex;
 
+use crate::arch::x86_64::cpu;
 use crate::arch::x86_64::percpu::PerCpu;
 use crate::arch::x86_64::switch::{self, KernelContext};
-use crate::arch::x86_64::{cpu, tls};
 use crate::mm::kstack;
 use crate::process::{self, Mode, Pid, Process, Stats};
 use crate::{time, trace};
@@ -174,18 +174,22 @@ pub fn set_nice(pid: Pid, nice: i8) {
 }
 
 /// Points this CPU at `next`: kernel stack for traps (whose header says where its
-/// thread resumes and who serves its system calls), address space, TLS bases; and
+/// thread resumes and who serves its system calls), address space, segment
+/// registers (saving those of `previous`, the process switching away, if any); and
 /// starts `next`'s clock at time stamp `now` (the switch's one clock read: the
 /// process switching away was charged up to it). Inlined: it is on every switch.
 #[inline(always)]
-fn load_process(next: &Process, now: u64) {
+fn load_process(next: &Process, now: u64, previous: Option<&Process>) {
     next.resume_accounting(now);
     let (frame_end, fpu_area) = next.kernel_stack_layout();
     PerCpu::this().set_user_context(frame_end, fpu_area);
     if let Some(memory) = next.memory.lock().as_ref() {
         memory.activate();
     }
-    tls::set_user_tls(next.fs_base.load(Ordering::Relaxed), next.gs_base.load(Ordering::Relaxed));
+    match previous {
+        Some(previous) => previous.segments.switch_to(&next.segments),
+        None => next.segments.load(),
+    }
 }
 
 /// Why the running process gives the CPU away. An explicit tag (rather than one
@@ -256,10 +260,13 @@ fn switch_away(me: &Process, leaving: Leaving) {
     CURRENT[cpu].store(next.as_ref().map_or(IDLING, |next| next.pid), Ordering::Relaxed);
     match next {
         Some(next) => {
-            load_process(&next, now);
+            load_process(&next, now, Some(me));
             switch::switch(&me.context, &next.context);
         }
-        None => switch::switch(&me.context, &IDLE[cpu]),
+        None => {
+            me.segments.save_running();
+            switch::switch(&me.context, &IDLE[cpu])
+        }
     }
 }
 
@@ -485,7 +492,7 @@ pub fn run() -> ! {
                 trace::record(0, || What::Schedule { chosen: next.pid, queued: QUEUE.lock().policy().queued() as u64 });
                 trace::record(0, || What::Switch { to: next.pid, reason: SwitchReason::Dispatched });
                 CURRENT[cpu].store(next.pid, Ordering::Relaxed);
-                load_process(&next, cpu::rdtsc());
+                load_process(&next, cpu::rdtsc(), None);
                 // `next` stays referenced from this frame until the CPU idles again;
                 // the idle thread never exits, so the reference is dropped then.
                 switch::switch(&IDLE[cpu], &next.context);

@@ -512,7 +512,7 @@ fn enter_handler(
         stack: alt_stack.saved(),
         mcontext: SigContext {
             registers: registers_of(user.frame),
-            cs: gdt::USER_CS,
+            cs: user.frame.code_segment(),
             gs: 0,
             fs: 0,
             ss: gdt::USER_DS,
@@ -547,6 +547,9 @@ fn enter_handler(
     frame.rax = 0;
     frame.rip = handler;
     frame.rsp = place.frame;
+    // Handlers run in 64-bit code, whatever the program was running (as on Linux:
+    // the interrupted segment is in the frame, for rt_sigreturn).
+    frame.set_code_segment(gdt::USER_CS);
     frame.set_user_rflags(frame.rflags & !HANDLER_CLEARED_RFLAGS);
     user.fpu().copy_from_slice(fpu::initial_state());
     let mut state = process.signals.lock();
@@ -567,7 +570,7 @@ fn enter_handler(
 /// set), mask, FPU state, alternate stack. Returns the restored rax; the return to
 /// user mode takes the IRETQ path, so rcx and r11 come back too. Err, with no
 /// register, mask or stack restored, when the frame cannot be read or would make the
-/// return fault: CS or SS not the user selectors (Linux's IRET would fault on them),
+/// return fault: CS not one of the two user code segments (64- or 32-bit), SS not the user data one (Linux's IRET would fault on them),
 /// or an XSAVE image XRSTOR would refuse (see `xstate::restore`: the FPU state is
 /// then reset, as Linux resets it). The caller forces SIGSEGV.
 pub fn sigreturn(process: &Process, user: &mut UserState) -> Result<u64, ()> {
@@ -576,7 +579,8 @@ pub fn sigreturn(process: &Process, user: &mut UserState) -> Result<u64, ()> {
     read_user(process, frame.wrapping_add(UCONTEXT_OFFSET), &mut raw)?;
     let context = UContext::from_bytes(&raw);
     let saved = &context.mcontext;
-    if saved.cs | 3 != gdt::USER_CS {
+    let code_segment = saved.cs | 3;
+    if code_segment != gdt::USER_CS && code_segment != gdt::USER32_CS {
         return Err(());
     }
     // Without UC_STRICT_RESTORE_SS (an old frame format) Linux repairs a bad SS.
@@ -588,6 +592,7 @@ pub fn sigreturn(process: &Process, user: &mut UserState) -> Result<u64, ()> {
         address => restore_xstate(process, address, user.fpu())?,
     }
     set_registers(user.frame, &saved.registers);
+    user.frame.set_code_segment(code_segment);
     user.frame.set_user_rflags(saved.registers.rflags);
     user.frame.return_by_iret();
     let mut state = process.signals.lock();

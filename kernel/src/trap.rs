@@ -5,12 +5,13 @@
 
 use alloc::sync::Arc;
 
-use crate::arch::x86_64::apic;
 use crate::arch::x86_64::entry;
 use crate::arch::x86_64::frame::{Exception, ReturnReason};
+use crate::arch::x86_64::{apic, cpu, gdt, tls};
 use crate::fs::console;
 use crate::mm::address_space::{Access, Fault};
 use crate::mm::kstack::UserState;
+use crate::mm::PAGE_SIZE;
 use crate::process::{Mode, Process, Stats};
 use crate::{sched, signal, syscall, trace};
 use kernel_core::abi::signal::{fpe_code, SigInfo, SIGBUS, SIGFPE, SIGILL, SIGSEGV, SIGTRAP, SI_KERNEL};
@@ -69,6 +70,9 @@ fn record_entry(process: &Process, reason: ReturnReason) {
 /// trap number, error code and fault address go to the signal frame's sigcontext.
 fn fault(process: &Process, user: &mut UserState, exception: Exception) {
     Stats::add(&process.stats.faults, 1);
+    if matches!(exception, Exception::GeneralProtection { .. }) && emulate_umip_instruction(process, user) {
+        return;
+    }
     let rip = user.frame.rip;
     let from_kernel = |signal| SigInfo::sent(signal, SI_KERNEL, 0, 0);
     let (info, trap_number, address) = match exception {
@@ -140,6 +144,52 @@ fn fault(process: &Process, user: &mut UserState, exception: Exception) {
     );
     let trap = signal::TrapRecord { number: trap_number, error_code: user.frame.error_code, address };
     signal::force_fault(process, info, trap);
+}
+
+/// A #GP from an instruction UMIP refuses in user mode (sgdt, sidt, smsw, sldt,
+/// str) is emulated as Linux emulates it for a 64-bit program: the dummy values
+/// `kernel_core::umip` gives are stored in the operand and the program goes on
+/// after the instruction; an operand in memory the program cannot write is its
+/// SIGSEGV (SEGV_MAPERR at that address, as Linux reports it). False, with nothing
+/// done, for any other #GP (also in 32-bit code, whose encoding this does not
+/// decode: the program gets its SIGSEGV).
+fn emulate_umip_instruction(process: &Process, user: &mut UserState) -> bool {
+    use kernel_core::umip::{self, Operand};
+    if !cpu::features().umip || user.frame.code_segment() != gdt::USER_CS {
+        return false;
+    }
+    let rip = user.frame.rip;
+    let mut code = [0u8; umip::MAX_INSTRUCTION_LENGTH];
+    // The instruction may end where its mapping does: then read up to the page's end.
+    let fetched = process.memory.lock().as_mut().map_or(0, |memory| {
+        let to_page_end = code.len().min((PAGE_SIZE - rip % PAGE_SIZE) as usize);
+        [code.len(), to_page_end].into_iter().find(|&length| memory.read(rip, &mut code[..length]).is_ok()).unwrap_or(0)
+    });
+    let Some(decoded) = umip::decode(&code[..fetched]) else { return false };
+    let (bytes, size) = decoded.result();
+    let next_rip = rip.wrapping_add(decoded.length as u64);
+    match decoded.operand {
+        Operand::Register { number, size } => {
+            let register = user.frame.general_register_mut(number);
+            let mut value = register.to_le_bytes();
+            value[..size].copy_from_slice(&bytes[..size]);
+            *register = u64::from_le_bytes(value);
+        }
+        Operand::Memory(operand) => {
+            let registers = user.frame.general_registers();
+            let address = operand.address(&registers, next_rip, tls::running_fs_base(), tls::running_gs_base());
+            let written =
+                process.memory.lock().as_mut().is_some_and(|memory| memory.write(address, &bytes[..size]).is_ok());
+            if !written {
+                const PF_WRITE_USER: u64 = 0x6;
+                let trap = signal::TrapRecord { number: 14, error_code: PF_WRITE_USER, address };
+                signal::force_fault(process, SigInfo::fault(SIGSEGV, SEGV_MAPERR, address), trap);
+                return true;
+            }
+        }
+    }
+    user.frame.rip = next_rip;
+    true
 }
 
 /// A device interrupt that arrived while the program ran. The timer may take the

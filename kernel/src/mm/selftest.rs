@@ -45,6 +45,12 @@ pub fn check() -> usize {
     if cpu.smap && !cr4.contains(Cr4Flags::SUPERVISOR_MODE_ACCESS_PREVENTION) {
         missing.push("CR4.SMAP (the kernel could touch user memory directly)");
     }
+    if cpu.umip && !cr4.contains(Cr4Flags::USER_MODE_INSTRUCTION_PREVENTION) {
+        missing.push("CR4.UMIP (programs could read where the descriptor tables are)");
+    }
+    if !cr0.contains(Cr0Flags::ALIGNMENT_MASK) {
+        missing.push("CR0.AM (a program's RFLAGS.AC would not check alignment)");
+    }
     let tree = kernel_tree();
     let flags_at = |address: u64| tree.translate(address).map(|(_, flags)| flags);
     let text = &raw const __text_start as u64;
@@ -78,6 +84,10 @@ pub fn check() -> usize {
             "protections: CR0.WP, EFER.NXE{}{}; kernel text r-x, rodata r--, data rw- (no user access); kernel stack guard pages unmapped",
             if cpu.smep { ", SMEP" } else { " (no SMEP on this CPU)" },
             if cpu.smap { ", SMAP" } else { " (no SMAP on this CPU)" },
+        );
+        info!(
+            "user-mode limits: CR0.AM (alignment checks on RFLAGS.AC){}",
+            if cpu.umip { ", UMIP (sgdt, sidt, sldt, smsw, str emulated)" } else { " (no UMIP on this CPU)" }
         );
     }
     for what in &missing {

@@ -8,7 +8,8 @@ use alloc::vec::Vec;
 
 use super::{Creation, Process};
 use crate::arch::x86_64::frame::TrapFrame;
-use crate::arch::x86_64::{cpu, fpu, tls};
+use crate::arch::x86_64::tls::UserSegments;
+use crate::arch::x86_64::{cpu, fpu};
 use crate::fs::console::{self, Output};
 use crate::fs::initrd::{self, NodeId, NodeKind, Origin};
 use crate::fs::{FdTable, OpenFile};
@@ -142,9 +143,7 @@ pub fn replace_image(process: &Process, user: &mut UserState, mut image: Image) 
     }
     *user.frame = TrapFrame::new_user(image.entry, image.stack_pointer);
     user.fpu().copy_from_slice(fpu::initial_state());
-    process.fs_base.store(0, core::sync::atomic::Ordering::Relaxed);
-    process.gs_base.store(0, core::sync::atomic::Ordering::Relaxed);
-    tls::set_user_tls(0, 0);
+    process.segments.change_running(|segments| *segments = UserSegments::new());
     process.files.lock().close_on_exec_all();
     process.signals.lock().reset_for_exec();
     crate::trace::record(process.pid, || kernel_core::trace::What::Exec);
@@ -181,8 +180,7 @@ pub fn spawn_init(path: &[u8], strings: Strings) -> Result<Arc<Process>, i64> {
             signals: SignalState::for_init(),
             frame: &frame,
             fpu_state: fpu::initial_state(),
-            fs_base: 0,
-            gs_base: 0,
+            segments: UserSegments::new(),
             exit_signal: SIGCHLD,
             set_child_tid: 0,
             clear_child_tid: 0,

@@ -68,8 +68,15 @@ pub fn fork(parent: &Process, user: &mut UserState, setup: &ChildSetup) -> Resul
         signals: parent.signals.lock().for_child(),
         frame: &frame,
         fpu_state: user.fpu(),
-        fs_base: setup.fs_base.unwrap_or_else(|| parent.fs_base.load(Ordering::Relaxed)),
-        gs_base: parent.gs_base.load(Ordering::Relaxed),
+        segments: {
+            // The parent runs: its registers are the state to copy.
+            parent.segments.save_running();
+            let mut segments = parent.segments.get();
+            if let Some(base) = setup.fs_base {
+                segments.set_fs_base(base);
+            }
+            segments
+        },
         exit_signal: setup.exit_signal,
         set_child_tid: setup.set_child_tid,
         clear_child_tid: setup.clear_child_tid,

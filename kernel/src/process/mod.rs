@@ -14,6 +14,7 @@ use spin::Mutex;
 
 use crate::arch::x86_64::frame::TrapFrame;
 use crate::arch::x86_64::switch::KernelContext;
+use crate::arch::x86_64::tls::{SavedSegments, UserSegments};
 use crate::fs::FdTable;
 use crate::mm::address_space::AddressSpace;
 use crate::mm::kstack::KernelStack;
@@ -101,9 +102,9 @@ pub struct Process {
     pub files: Mutex<FdTable>,
     pub signals: Signals,
     pub details: Mutex<Details>,
-    /// The FS base (TLS pointer) the program set with arch_prctl, and its GS base.
-    pub fs_base: AtomicU64,
-    pub gs_base: AtomicU64,
+    /// The program's segment selectors and FS/GS bases (its TLS pointer) while it
+    /// is not running: its own thread saves them when it switches away.
+    pub segments: SavedSegments,
     pub stats: Stats,
     /// TSC at the last accounting point (a mode change or the start of a run).
     accounted_until: AtomicU64,
@@ -336,8 +337,7 @@ pub struct Creation<'a> {
     pub umask: u32,
     pub frame: &'a TrapFrame,
     pub fpu_state: &'a [u8],
-    pub fs_base: u64,
-    pub gs_base: u64,
+    pub segments: UserSegments,
     pub exit_signal: u8,
     pub set_child_tid: u64,
     pub clear_child_tid: u64,
@@ -375,8 +375,7 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
             limits: creation.limits,
             umask: creation.umask,
         }),
-        fs_base: AtomicU64::new(creation.fs_base),
-        gs_base: AtomicU64::new(creation.gs_base),
+        segments: SavedSegments::new(creation.segments),
         stats: Stats::default(),
         accounted_until: AtomicU64::new(0),
         interrupted: AtomicBool::new(false),

@@ -2,7 +2,6 @@
 //! the thread-pointer calls every static program makes at startup.
 
 use alloc::vec::Vec;
-use core::sync::atomic::Ordering;
 
 use super::Context;
 use crate::arch::x86_64::tls;
@@ -57,14 +56,18 @@ pub fn arch_prctl(context: &mut Context, &[code, address, ..]: &[u64; 6]) -> Res
     match code {
         ARCH_SET_FS | ARCH_SET_GS => {
             check_segment_base(address)?;
-            let slot = if code == ARCH_SET_FS { &process.fs_base } else { &process.gs_base };
-            slot.store(address, Ordering::Relaxed);
-            tls::set_user_tls(process.fs_base.load(Ordering::Relaxed), process.gs_base.load(Ordering::Relaxed));
+            process.segments.change_running(|segments| {
+                if code == ARCH_SET_FS {
+                    segments.set_fs_base(address)
+                } else {
+                    segments.set_gs_base(address)
+                }
+            });
             Ok(0)
         }
         ARCH_GET_FS | ARCH_GET_GS => {
-            let slot = if code == ARCH_GET_FS { &process.fs_base } else { &process.gs_base };
-            context.copy_out(address, &slot.load(Ordering::Relaxed).to_le_bytes())?;
+            let base = if code == ARCH_GET_FS { tls::running_fs_base() } else { tls::running_gs_base() };
+            context.copy_out(address, &base.to_le_bytes())?;
             Ok(0)
         }
         _ => Err(EINVAL),

@@ -3,7 +3,7 @@
 use core::arch::asm;
 use core::arch::x86_64::{__cpuid, __cpuid_count};
 use spin::Once;
-use x86_64::registers::control::{Cr4, Cr4Flags};
+use x86_64::registers::control::{Cr0, Cr0Flags, Cr4, Cr4Flags};
 
 /// CPU features the kernel cares about, read once from CPUID.
 pub struct Features {
@@ -12,6 +12,9 @@ pub struct Features {
     pub smap: bool,
     pub xsave: bool,
     pub rdrand: bool,
+    /// User-Mode Instruction Prevention: sgdt, sidt, sldt, smsw and str fault in
+    /// user mode (and are emulated with harmless values: `kernel_core::umip`).
+    pub umip: bool,
     /// AT_HWCAP for user programs: CPUID.1:EDX, as Linux reports it.
     pub hwcap: u64,
 }
@@ -28,6 +31,7 @@ pub fn features() -> &'static Features {
             smap: leaf7.ebx & (1 << 20) != 0,
             xsave: leaf1.ecx & (1 << 26) != 0,
             rdrand: leaf1.ecx & (1 << 30) != 0,
+            umip: leaf7.ecx & (1 << 2) != 0,
             hwcap: u64::from(leaf1.edx),
         }
     })
@@ -35,7 +39,11 @@ pub fn features() -> &'static Features {
 
 /// Turns on the protections and features the rest of the kernel assumes: global
 /// kernel pages, PCIDs, SMEP and SMAP (the kernel never touches user memory through
-/// user addresses, so SMAP needs no stac/clac anywhere), and XSAVE.
+/// user addresses, so SMAP needs no stac/clac anywhere), UMIP (the descriptor tables'
+/// addresses are not the program's business), XSAVE; and alignment checking for
+/// programs that ask for it with RFLAGS.AC (#AC, SIGBUS, as on Linux), which never
+/// applies to the kernel: the CPU checks alignment only at CPL 3, and the kernel
+/// runs with AC clear anyway (every entry clears it).
 pub fn enable_features() {
     let features = features();
     let mut flags = Cr4::read() | Cr4Flags::PAGE_GLOBAL;
@@ -48,6 +56,11 @@ pub fn enable_features() {
     if features.smap {
         flags |= Cr4Flags::SUPERVISOR_MODE_ACCESS_PREVENTION;
     }
+    if features.umip {
+        flags |= Cr4Flags::USER_MODE_INSTRUCTION_PREVENTION;
+    }
+    // SAFETY: AM only lets RFLAGS.AC turn on alignment checks in ring 3.
+    unsafe { Cr0::update(|cr0| cr0.insert(Cr0Flags::ALIGNMENT_MASK)) };
     // SAFETY: every flag set is supported (checked above) and compatible with the
     // kernel's code; PCIDE is set separately once CR3's low bits are known to be zero.
     unsafe { Cr4::write(flags) };

@@ -18,7 +18,7 @@
 
 use core::arch::global_asm;
 use core::mem::offset_of;
-use x86_64::registers::model_specific::{LStar, SFMask, Star};
+use x86_64::registers::model_specific::{LStar, Msr, SFMask, Star};
 use x86_64::registers::rflags::RFlags;
 use x86_64::registers::segmentation::SegmentSelector;
 use x86_64::{PrivilegeLevel, VirtAddr};
@@ -176,6 +176,31 @@ syscall_slow_return:
     je arrived_from_user         /* still live: save it, as every full path does */
     jmp resume_kernel
 
+    /* SYSCALL from 32-bit code (CSTAR). timeshare has no ia32 system calls; an Intel
+       CPU refuses SYSCALL outside 64-bit mode (#UD), so the program gets what it
+       would get there: the invalid-opcode exception, at the 2-byte instruction. The
+       CPU did not switch stacks and the user's rsp means nothing to ring 0: exactly
+       as on the 64-bit entry, the stack becomes this CPU's trap frame, where the
+       hardware frame an interrupt would have pushed is built by hand. rcx and r11
+       are the user rip and rflags now: their old values are gone (an Intel CPU
+       would have kept them), and the frame shows those. */
+    .global syscall32_entry
+syscall32_entry:
+    swapgs
+    mov %rsp, %gs:{user_rsp}
+    mov %gs:{trap_frame}, %rsp
+    add ${frame_size}, %rsp
+    pushq ${user_ss}
+    pushq %gs:{user_rsp}
+    push %r11                    /* rflags */
+    pushq ${user32_cs}
+    lea -2(%rcx), %rcx           /* back to the SYSCALL instruction */
+    push %rcx
+    pushq $0                     /* error code */
+    pushq ${invalid_opcode}      /* vector */
+    push_general_registers       /* FMASK cleared DF and AC, as on the 64-bit entry */
+    jmp arrived_from_user
+
     /* Every IDT stub jumps here with [rsp] = vector, error code, then the CPU's frame. */
     .global trap_common
 trap_common:
@@ -244,6 +269,10 @@ trap_in_kernel:
     served_vector = const SYSCALL_SERVED_VECTOR,
     exit_defer = const SyscallExit::Defer as u8,
     trap_frame = const percpu::OFFSET_TRAP_FRAME,
+    frame_size = const TRAP_FRAME_SIZE,
+    user_ss = const gdt::USER_DS,
+    user32_cs = const gdt::USER32_CS,
+    invalid_opcode = const Exception::InvalidOpcode.vector(),
     f_rip = const offset_of!(TrapFrame, rip),
     f_rflags = const offset_of!(TrapFrame, rflags),
     f_rsp = const offset_of!(TrapFrame, rsp),
@@ -290,12 +319,17 @@ impl StackHeader {
 
 extern "C" {
     fn syscall_entry();
+    fn syscall32_entry();
     fn enter_user_mode(frame: *mut TrapFrame);
 }
 
-/// Programs the SYSCALL instruction: where it enters (LSTAR), with which selectors
-/// (STAR), and which RFLAGS bits it clears (FMASK: interrupts, trap, direction,
-/// alignment check, nested task, so the kernel starts in a known state).
+/// Defines every instruction-level way into ring 0 besides the IDT: SYSCALL from
+/// 64-bit code (LSTAR), from 32-bit code (CSTAR: refused as an invalid opcode, see
+/// `syscall32_entry`), with which selectors (STAR), and which RFLAGS bits it clears
+/// (FMASK: interrupts, trap, direction, alignment check, nested task, I/O privilege,
+/// so the kernel starts in a known state); and SYSENTER, which timeshare does not
+/// offer: a null SYSENTER_CS makes it a #GP in the program (SIGSEGV, as on Linux
+/// without ia32 emulation), whatever the MSRs held at reset.
 pub fn init_syscall() {
     let mask = RFlags::INTERRUPT_FLAG
         | RFlags::TRAP_FLAG
@@ -306,6 +340,15 @@ pub fn init_syscall() {
         | RFlags::IOPL_LOW;
     SFMask::write(mask);
     LStar::write(VirtAddr::new(syscall_entry as *const () as u64));
+    // SAFETY: CSTAR exists on every x86_64 CPU and only says where SYSCALL from
+    // 32-bit code enters: at a stub that, like LSTAR's, trusts nothing of the
+    // program's.
+    unsafe { Msr::new(CSTAR).write(syscall32_entry as *const () as u64) };
+    for sysenter_msr in [SYSENTER_CS, SYSENTER_ESP, SYSENTER_EIP] {
+        // SAFETY: the SYSENTER MSRs exist on every x86_64 CPU; zero in all three
+        // disables SYSENTER and affects nothing else.
+        unsafe { Msr::new(sysenter_msr).write(0) };
+    }
     Star::write(
         SegmentSelector::new(gdt::USER_CS >> 3, PrivilegeLevel::Ring3),
         SegmentSelector::new(gdt::USER_DS >> 3, PrivilegeLevel::Ring3),
@@ -314,6 +357,12 @@ pub fn init_syscall() {
     )
     .expect("the GDT layout matches what SYSCALL/SYSRET require");
 }
+
+/// IA32_CSTAR, and IA32_SYSENTER_CS, _ESP and _EIP.
+const CSTAR: u32 = 0xc000_0083;
+const SYSENTER_CS: u32 = 0x174;
+const SYSENTER_ESP: u32 = 0x175;
+const SYSENTER_EIP: u32 = 0x176;
 
 /// How a system call served on the fast path returns to the program.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -375,13 +424,13 @@ fn is_canonical(address: u64) -> bool {
 /// returns to a non-canonical rip or rsp (SYSRET would fault in ring 0, IRETQ too):
 /// such a frame is reported as the program's fault instead, the one Linux ends up
 /// with: a #GP for a rip outside user space, a stack-segment fault (SIGBUS) for a
-/// non-canonical rsp. The fast
+/// non-canonical rsp. Nor to a code segment but the two user ones. The fast
 /// path's SYSRET needs no check: it returns to the instruction after a SYSCALL, and
 /// user space ends a page below the canonical boundary (USER_END), so that address is
 /// always canonical.
 pub fn enter_user<H: SystemCallHandler>(handler: &mut H) -> ReturnReason {
     let frame = handler.frame();
-    if !is_user_canonical(frame.rip) {
+    if !is_user_canonical(frame.rip) && frame.code_segment() != gdt::USER32_CS {
         return ReturnReason::Exception(Exception::GeneralProtection { error_code: 0 });
     }
     if !is_canonical(frame.rsp) {
@@ -391,7 +440,15 @@ pub fn enter_user<H: SystemCallHandler>(handler: &mut H) -> ReturnReason {
         // the program's first push page-faults in user mode, as on Linux.)
         return ReturnReason::Exception(Exception::StackSegment);
     }
-    frame.cs = u64::from(gdt::USER_CS);
+    // In 32-bit code the instruction pointer is EIP: its upper half is not part of
+    // it (IRETQ would fault in ring 0 on a rip past the segment's 4 GiB limit; the
+    // CPU Linux runs on drops the upper half, and so does this), and only IRETQ
+    // returns to 32-bit code (SYSRET would resume it as 64-bit code).
+    frame.set_code_segment(frame.code_segment());
+    if frame.code_segment() == gdt::USER32_CS {
+        frame.rip &= u64::from(u32::MAX);
+        frame.return_by_iret();
+    }
     frame.ss = u64::from(gdt::USER_DS);
     let frame: *mut TrapFrame = frame;
     // SAFETY: the frame is the current process's, at the top of its kernel stack

@@ -78,12 +78,79 @@ impl TrapFrame {
         self.rflags = (value & USER_RFLAGS_MASK) | RFLAGS_IF;
     }
 
+    /// The code segment the program runs in: `gdt::USER_CS` (64-bit code) or
+    /// `gdt::USER32_CS` (32-bit code, entered by a far jump).
+    pub fn code_segment(&self) -> u16 {
+        self.cs as u16
+    }
+
+    /// Sets the code segment the program returns to: `gdt::USER32_CS` resumes it in
+    /// 32-bit code; anything else is taken as 64-bit code (`gdt::USER_CS`), the only
+    /// other segment a program may run in.
+    pub fn set_code_segment(&mut self, selector: u16) {
+        let selector = if selector == gdt::USER32_CS { gdt::USER32_CS } else { gdt::USER_CS };
+        self.cs = u64::from(selector);
+    }
+
     /// Makes the next return to user mode restore every register from this frame
     /// with IRETQ. Needed when the frame no longer holds what SYSCALL left (rt_sigreturn
     /// installs a whole interrupted context): SYSRET would load rcx and r11 with rip
     /// and rflags instead of their saved values.
     pub fn return_by_iret(&mut self) {
         self.vector = RESTORED_CONTEXT;
+    }
+
+    /// The general registers in the instruction encoding's order (rax, rcx, rdx,
+    /// rbx, rsp, rbp, rsi, rdi, r8 .. r15).
+    pub fn general_registers(&self) -> [u64; 16] {
+        let mut registers = [0; 16];
+        for (number, value) in registers.iter_mut().enumerate() {
+            *value = *self.general_register(number as u8);
+        }
+        registers
+    }
+
+    fn general_register(&self, number: u8) -> &u64 {
+        match number & 15 {
+            0 => &self.rax,
+            1 => &self.rcx,
+            2 => &self.rdx,
+            3 => &self.rbx,
+            4 => &self.rsp,
+            5 => &self.rbp,
+            6 => &self.rsi,
+            7 => &self.rdi,
+            8 => &self.r8,
+            9 => &self.r9,
+            10 => &self.r10,
+            11 => &self.r11,
+            12 => &self.r12,
+            13 => &self.r13,
+            14 => &self.r14,
+            _ => &self.r15,
+        }
+    }
+
+    /// General register `number` (0 rax .. 15 r15, as `general_registers`), to write.
+    pub fn general_register_mut(&mut self, number: u8) -> &mut u64 {
+        match number & 15 {
+            0 => &mut self.rax,
+            1 => &mut self.rcx,
+            2 => &mut self.rdx,
+            3 => &mut self.rbx,
+            4 => &mut self.rsp,
+            5 => &mut self.rbp,
+            6 => &mut self.rsi,
+            7 => &mut self.rdi,
+            8 => &mut self.r8,
+            9 => &mut self.r9,
+            10 => &mut self.r10,
+            11 => &mut self.r11,
+            12 => &mut self.r12,
+            13 => &mut self.r13,
+            14 => &mut self.r14,
+            _ => &mut self.r15,
+        }
     }
 
     /// The system call number and its six arguments, in the Linux x86_64 ABI.
@@ -169,7 +236,7 @@ impl core::fmt::Display for Exception {
 
 impl Exception {
     /// The exception's vector in the IDT.
-    pub fn vector(&self) -> u8 {
+    pub const fn vector(&self) -> u8 {
         match self {
             Exception::DivideError => 0,
             Exception::Debug => 1,

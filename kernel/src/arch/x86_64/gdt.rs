@@ -17,6 +17,8 @@ use x86_64::PrivilegeLevel;
 
 pub const KERNEL_CS: u16 = 0x10;
 pub const KERNEL_DS: u16 = 0x18;
+/// The 32-bit user code segment (a program may far-jump to it: compatibility mode).
+pub const USER32_CS: u16 = 0x23;
 pub const USER_DS: u16 = 0x2b;
 pub const USER_CS: u16 = 0x33;
 const TSS_SELECTOR: u16 = 0x40;

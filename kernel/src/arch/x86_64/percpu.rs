@@ -35,9 +35,6 @@ pub struct PerCpu {
     fpu_saved: Cell<u8>,
     /// This structure's own address, so `PerCpu::this` is one load.
     self_address: Cell<u64>,
-    /// The user FS and GS bases loaded in the MSRs now (see `tls::set_user_tls`).
-    user_fs_base: Cell<u64>,
-    user_gs_base: Cell<u64>,
     id: usize,
     /// Which address space (by unique id) last used each PCID on this CPU: the TLB
     /// may hold its translations under that tag.
@@ -63,8 +60,6 @@ static BOOT_CPU: PerCpu = PerCpu {
     fpu_area: Cell::new(0),
     fpu_saved: Cell::new(1),
     self_address: Cell::new(0),
-    user_fs_base: Cell::new(0),
-    user_gs_base: Cell::new(0),
     id: 0,
     pcid_owners: [const { Cell::new(0) }; paging::PCID_COUNT as usize],
     tss: UnsafeCell::new(TaskStateSegment::new()),
@@ -83,17 +78,6 @@ impl PerCpu {
                              options(nostack, readonly, preserves_flags));
             &*(address as *const PerCpu)
         }
-    }
-
-    /// The user TLS bases the MSRs hold.
-    pub fn user_tls(&self) -> (u64, u64) {
-        (self.user_fs_base.get(), self.user_gs_base.get())
-    }
-
-    /// Records the user TLS bases just loaded into the MSRs.
-    pub fn set_user_tls(&self, fs_base: u64, gs_base: u64) {
-        self.user_fs_base.set(fs_base);
-        self.user_gs_base.set(gs_base);
     }
 
     /// This CPU's number.
