@@ -905,13 +905,16 @@ static void forged_sigreturn(u64 seed)
     __builtin_unreachable();
 }
 
-/* fuzz_compat(variant, eax, iterations): far-returns into the 32-bit user code
- * segment (0x23), and there 0: `syscall`, 1: `sysenter`, 2: `int $0x80` with eax
+/* fuzz_compat(variant, eax, iterations): far-jumps into the 32-bit user code
+ * segment (0x23) through memory (not lretq: QEMU's far return reads the user stack
+ * as a supervisor access, which SMAP refuses), and there 0: `syscall`, 1: `sysenter`, 2: `int $0x80` with eax
  * as the number, 3: a loop long enough to be preempted; then jumps back to 64-bit
  * code and exits 0. 4 and 5: `sysenter` and `int $0x80` from 64-bit code. The
  * program is static and not PIE: its text lies below 4 GiB, where 32-bit code can
  * run. No memory is touched in 32-bit code (DS is null there). */
-__asm__(".text\n"
+__asm__(".bss\n"
+        "fuzz_far_pointer: .skip 8\n"
+        ".text\n"
         "fuzz_compat:\n"
         "  mov %rsi, %rax\n"
         "  mov %rdx, %rcx\n"
@@ -919,10 +922,9 @@ __asm__(".text\n"
         "  je 5f\n"
         "  cmp $5, %edi\n"
         "  je 6f\n"
-        "  lea fuzz_compat32(%rip), %r8\n"
-        "  push $0x23\n"
-        "  push %r8\n"
-        "  lretq\n"
+        "  movl $fuzz_compat32, fuzz_far_pointer(%rip)\n"
+        "  movw $0x23, fuzz_far_pointer+4(%rip)\n"
+        "  ljmpl *fuzz_far_pointer(%rip)\n"
         "5:\n"
         "  sysenter\n"
         "  jmp fuzz_compat64\n"
