@@ -103,32 +103,8 @@ impl TrapFrame {
     /// The general registers in the instruction encoding's order (rax, rcx, rdx,
     /// rbx, rsp, rbp, rsi, rdi, r8 .. r15).
     pub fn general_registers(&self) -> [u64; 16] {
-        let mut registers = [0; 16];
-        for (number, value) in registers.iter_mut().enumerate() {
-            *value = *self.general_register(number as u8);
-        }
-        registers
-    }
-
-    fn general_register(&self, number: u8) -> &u64 {
-        match number & 15 {
-            0 => &self.rax,
-            1 => &self.rcx,
-            2 => &self.rdx,
-            3 => &self.rbx,
-            4 => &self.rsp,
-            5 => &self.rbp,
-            6 => &self.rsi,
-            7 => &self.rdi,
-            8 => &self.r8,
-            9 => &self.r9,
-            10 => &self.r10,
-            11 => &self.r11,
-            12 => &self.r12,
-            13 => &self.r13,
-            14 => &self.r14,
-            _ => &self.r15,
-        }
+        let mut frame = *self;
+        core::array::from_fn(|number| *frame.general_register_mut(number as u8))
     }
 
     /// General register `number` (0 rax .. 15 r15, as `general_registers`), to write.
