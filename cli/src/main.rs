@@ -186,6 +186,8 @@ fn parse_kernel_arg(text: &str) -> Result<String, String> {
 /// The trace buffer's default size: 4 MiB of guest kernel heap, room for a few
 /// hundred milliseconds of the busiest workload between two reads by the host.
 const DEFAULT_TRACE_EVENTS: u32 = 1 << 17;
+/// How long `--accel kvm` waits for the kernel to reach its console.
+const KVM_BOOT_DEADLINE: Duration = Duration::from_secs(10);
 
 fn parse_trace_events(text: &str) -> Result<u32, String> {
     text.parse::<u32>().ok().filter(|n| cmdline::TRACE_EVENTS_RANGE.contains(n) && n.is_power_of_two()).ok_or_else(
@@ -477,9 +479,20 @@ fn boot(
         // Best effort: without raw mode the guest still runs, with the host's line editing.
         let _ = terminal::enter_raw_mode();
     }
-    let report = Session { qemu, machine: &machine, timeout: boot.timeout, log, verbose: boot.verbose, guest_ram }
-        .run()
-        .map_err(|e| Failure { status: EXIT_KERNEL_FAILURE, message: e.to_string() });
+    // A kernel that boots at all reaches its console in well under a second under
+    // KVM; a host whose KVM cannot run it (a nested software hypervisor) never does.
+    let boot_deadline = (boot.accel == Accel::Kvm).then_some(KVM_BOOT_DEADLINE);
+    let report = Session {
+        qemu,
+        machine: &machine,
+        timeout: boot.timeout,
+        log,
+        verbose: boot.verbose,
+        guest_ram,
+        boot_deadline,
+    }
+    .run()
+    .map_err(|e| Failure { status: EXIT_KERNEL_FAILURE, message: e.to_string() });
     terminal::restore();
     drop(workdir);
     let report = report?;
@@ -516,6 +529,11 @@ fn boot(
                 eprintln!("  | {line}");
             }
         }
+        Verdict::NotBooted(after) => eprintln!(
+            "timeshare: --accel kvm: the kernel did not boot within {} s: this host's KVM cannot run it (a nested \
+             or software hypervisor?); use --accel tcg",
+            after.as_secs()
+        ),
         Verdict::KernelFailure(reason) => report_kernel_failure(reason, boot, &report),
     }
     match verdict.exit_status() {

@@ -20,6 +20,8 @@ pub enum QemuEnd {
     Interrupted(i32),
     /// The user typed the console escape (Ctrl-A x) and QEMU was killed.
     Escaped,
+    /// The kernel had not said `ready` after this long, and QEMU was killed.
+    NotBooted(std::time::Duration),
 }
 
 /// The verdict on a run.
@@ -33,6 +35,9 @@ pub enum Verdict {
     /// QEMU refused to start the machine (a bad `--qemu-arg`, memory the host cannot
     /// give, an initrd too large for the guest): its own message says why.
     QemuRefused,
+    /// The machine started but the kernel never got as far as its console (a host
+    /// whose KVM cannot run it): a usage error, like QEMU's refusals.
+    NotBooted(std::time::Duration),
     /// The kernel or QEMU failed; the reason is for the user.
     KernelFailure(String),
 }
@@ -44,7 +49,7 @@ impl Verdict {
             Verdict::TimedOut => EXIT_TIMEOUT,
             Verdict::Interrupted(signal) => 128u8.saturating_add(signal.clamp(0, 127) as u8),
             Verdict::Escaped => 130,
-            Verdict::QemuRefused => EXIT_USAGE,
+            Verdict::QemuRefused | Verdict::NotBooted(_) => EXIT_USAGE,
             Verdict::KernelFailure(_) => EXIT_KERNEL_FAILURE,
         }
     }
@@ -66,6 +71,7 @@ pub fn judge(qemu: QemuEnd, control: &Summary, qemu_complained: bool) -> Verdict
         QemuEnd::TimedOut => Verdict::TimedOut,
         QemuEnd::Interrupted(signal) => Verdict::Interrupted(signal),
         QemuEnd::Escaped => Verdict::Escaped,
+        QemuEnd::NotBooted(after) => Verdict::NotBooted(after),
         QemuEnd::Exited(_) if control.panicked => Verdict::KernelFailure("the kernel panicked".into()),
         QemuEnd::Exited(Some(QEMU_POWEROFF)) => match control.end {
             Some(ProgramEnd::Exited(code)) => Verdict::Program(code),
@@ -153,5 +159,8 @@ mod tests {
         assert_eq!(judge(QemuEnd::Interrupted(libc::SIGINT), &done, false).exit_status(), 130);
         assert_eq!(judge(QemuEnd::Interrupted(libc::SIGTERM), &done, false).exit_status(), 143);
         assert_eq!(judge(QemuEnd::Escaped, &done, false).exit_status(), 130);
+        // A kernel that never booted is the host's limit, not a kernel failure.
+        let never = summary(None, false);
+        assert_eq!(judge(QemuEnd::NotBooted(std::time::Duration::from_secs(10)), &never, false).exit_status(), 2);
     }
 }

@@ -42,6 +42,9 @@ pub struct Session<'a> {
     pub verbose: bool,
     /// Guest RAM shared with us, to read the kernel's trace ring (when tracing).
     pub guest_ram: Option<Arc<GuestRam>>,
+    /// Stop the machine if the kernel has not said `ready` by then (`--accel kvm`,
+    /// where a host's KVM may accept the machine and never run the kernel).
+    pub boot_deadline: Option<Duration>,
 }
 
 pub struct Report {
@@ -111,6 +114,7 @@ impl Session<'_> {
 
         let escaped = Arc::new(AtomicBool::new(false));
         let ready = Arc::new(Ready::default());
+        let booted = ready.clone();
         let console_in = console.try_clone()?;
         spawn_stdin_relay(console_in, host_control, ready.clone(), escaped.clone());
         let relays = [spawn_relay("console", console, io::stdout), spawn_relay("stderr", stderr, io::stderr)];
@@ -130,7 +134,8 @@ impl Session<'_> {
         let qemu_stderr_thread =
             thread::Builder::new().name("qemu-stderr".into()).spawn(move || read_qemu_stderr(qemu_stderr, verbose))?;
 
-        let end = wait(&mut child, started, self.timeout, &escaped);
+        let deadlines = Deadlines { run: self.timeout, boot: self.boot_deadline.map(|boot| (boot, booted)) };
+        let end = wait(&mut child, started, deadlines, &escaped);
         machine_stopped.store(true, Ordering::SeqCst);
         let end = end?;
 
@@ -165,15 +170,27 @@ fn above_stdio(fd: OwnedFd) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(new) })
 }
 
-/// Wait for QEMU to exit, the timeout, a signal, or the console escape (the last three
-/// kill QEMU).
-fn wait(child: &mut Child, started: Instant, timeout: Option<Duration>, escaped: &AtomicBool) -> io::Result<QemuEnd> {
+/// When `wait` stops the machine by itself: at `--timeout`, and when the kernel has
+/// not said `ready` by the boot deadline.
+struct Deadlines {
+    run: Option<Duration>,
+    boot: Option<(Duration, Arc<Ready>)>,
+}
+
+/// Wait for QEMU to exit, a deadline, a signal, or the console escape (all but the
+/// first kill QEMU).
+fn wait(child: &mut Child, started: Instant, deadlines: Deadlines, escaped: &AtomicBool) -> io::Result<QemuEnd> {
     loop {
         if let Some(status) = child.try_wait()? {
             return Ok(QemuEnd::Exited(status.code()));
         }
-        let reason = if timeout.is_some_and(|t| started.elapsed() >= t) {
+        let elapsed = started.elapsed();
+        let reason = if deadlines.run.is_some_and(|t| elapsed >= t) {
             Some(QemuEnd::TimedOut)
+        } else if let Some((boot, _)) =
+            deadlines.boot.as_ref().filter(|(boot, ready)| elapsed >= *boot && !ready.arrived())
+        {
+            Some(QemuEnd::NotBooted(*boot))
         } else if let Some(signal) = terminal::received() {
             Some(QemuEnd::Interrupted(signal))
         } else if escaped.load(Ordering::SeqCst) {
@@ -227,6 +244,10 @@ impl Ready {
     fn announce(&self) {
         *self.arrived.lock().unwrap_or_else(|e| e.into_inner()) = true;
         self.changed.notify_all();
+    }
+
+    fn arrived(&self) -> bool {
+        *self.arrived.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn wait(&self) {
