@@ -324,7 +324,8 @@ impl Regions {
             }
             gap_end = gap_end.min(start);
         }
-        (gap_end >= MMAP_MIN + length).then(|| gap_end - length)
+        // A length near 2^64 must not wrap into a small one.
+        MMAP_MIN.checked_add(length).is_some_and(|lowest_end| gap_end >= lowest_end).then(|| gap_end - length)
     }
 
     /// Whether `more` bytes of new regions fit under RLIMIT_AS, with `freed` bytes
@@ -349,6 +350,7 @@ impl Regions {
     /// alike; refused (nothing changes) if the regions would be more than the
     /// limit.
     fn change(&mut self, start: u64, end: u64, change: Change) -> Result<(), MapError> {
+        debug_assert!(start <= end && end <= USER_END, "change of {start:#x}..{end:#x}");
         let after = self.count_after(start, end, change);
         if after > self.max_count {
             return Err(MapError::NoMemory);
@@ -584,6 +586,22 @@ mod tests {
         assert_eq!(regions.map(Placement::Hint(MMAP_TOP - 2 * P), P, RO), Ok(MMAP_TOP - 4 * P));
         assert_eq!(regions.map(Placement::Hint(page(3) + 5), P, RO), Ok(page(3)));
         assert_eq!(regions.count(), 3);
+    }
+
+    #[test]
+    fn lengths_near_2_to_the_64_are_refused_without_wrapping() {
+        let mut regions = heap_of(4);
+        let before = list(&regions);
+        for length in [u64::MAX, u64::MAX - P + 1, 1 << 63, USER_END, USER_END - MMAP_MIN + P] {
+            for hint in [0, page(0), page(1) + 0x0d000, MMAP_TOP] {
+                assert_eq!(regions.map(Placement::Hint(hint), length, RW), Err(MapError::NoMemory), "{length:#x}");
+            }
+            assert_eq!(regions.map(Placement::Replace(page(0)), length, RW), Err(MapError::NoMemory));
+            assert_eq!(regions.map(Placement::NoReplace(page(0)), length, RW), Err(MapError::NoMemory));
+            assert!(regions.unmap(page(0), length).is_err());
+            assert!(regions.protect(page(0), length, RO).is_err());
+        }
+        assert_eq!(list(&regions), before);
     }
 
     #[test]
