@@ -11,7 +11,7 @@ use common::*;
 
 #[test]
 fn clone_parent_tid_exit_signal_and_tls_same_as_host() {
-    let out = compare_with_host(&[], "hostile_clone", &["all"], &[], |line| !line.contains("killed"));
+    let out = compare_with_host(&[], "hostile_clone", &["same", "all"], &[], |line| !line.contains("killed"));
     assert!(out.contains("clone with CLONE_PARENT_SETTID at a unmapped address: a child\n  waitpid: the child, exited 7\n  waitpid again: ECHILD\n"), "{out}");
     assert!(out.contains("clone with exit signal 0: a child\n  waitpid(-1, 0): ECHILD\n"), "{out}");
     assert!(out.contains("  the signal its exit sent: SIGUSR1, CLD_EXITED 9 from the child: yes\n"), "{out}");

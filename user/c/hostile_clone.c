@@ -2,7 +2,7 @@
  * Linux host. Each case runs in a child of its own (so its children and signals are
  * its own) and prints lines that name no pid.
  *
- *   hostile_clone all|CASE...          the cases, then "still running"
+ *   hostile_clone same all|CASE...     the cases, then "still running"
  *   hostile_clone limits all|CASE...   timeshare's own bounds, only as pid 1
  *
  * clone: CLONE_PARENT_SETTID at a bad address (Linux still creates the child and
@@ -296,58 +296,21 @@ static void c_rlimit_nofile_to_nr_open(void)
     printf("then a fork: %s\n", describe(status));
 }
 
-struct entry {
-    const char *name;
-    void (*run)(void);
+static const struct grouped_case cases[] = {
+    { "same", "parent-settid", c_parent_settid_bad_address },
+    { "same", "exit-signal-sigchld", c_exit_signal_sigchld },
+    { "same", "exit-signal-none", c_exit_signal_none },
+    { "same", "exit-signal-sigusr1", c_exit_signal_sigusr1 },
+    { "same", "exit-signal-65", c_exit_signal_not_a_signal },
+    { "same", "exit-signal-255", c_exit_signal_255 },
+    { "same", "settls", c_settls_outside_user_space },
+    { "same", "sigtimedwait-sigchld", c_sigtimedwait_for_sigchld },
+    { "same", "rlimit-nofile", c_rlimit_nofile_raised },
+    { "limits", "rlimit-nofile-nr-open", c_rlimit_nofile_to_nr_open },
 };
-
-static const struct entry cases[] = {
-    { "parent-settid", c_parent_settid_bad_address },
-    { "exit-signal-sigchld", c_exit_signal_sigchld },
-    { "exit-signal-none", c_exit_signal_none },
-    { "exit-signal-sigusr1", c_exit_signal_sigusr1 },
-    { "exit-signal-65", c_exit_signal_not_a_signal },
-    { "exit-signal-255", c_exit_signal_255 },
-    { "settls", c_settls_outside_user_space },
-    { "sigtimedwait-sigchld", c_sigtimedwait_for_sigchld },
-    { "rlimit-nofile", c_rlimit_nofile_raised },
-    { "limits:rlimit-nofile-nr-open", c_rlimit_nofile_to_nr_open },
-};
+#define CASES (sizeof cases / sizeof cases[0])
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: hostile_clone [limits] all|CASE...\n");
-        return 2;
-    }
-    int limits = !strcmp(argv[1], "limits");
-    if (limits && getpid() != 1) {
-        fprintf(stderr, "hostile_clone: the limits cases run only as the first process of timeshare\n");
-        return 2;
-    }
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        /* "limits:" cases run only with "limits", the others only without. */
-        const char *name = cases[i].name;
-        if ((strncmp(name, "limits:", 7) == 0) != limits)
-            continue;
-        name += limits ? 7 : 0;
-        int wanted = 0;
-        for (int a = 1 + limits; a < argc; a++)
-            wanted |= !strcmp(argv[a], "all") || !strcmp(argv[a], name);
-        if (!wanted)
-            continue;
-        pid_t child = fork_or_die();
-        if (child == 0) {
-            cases[i].run();
-            fflush(stdout);
-            _exit(0);
-        }
-        int status;
-        waitpid(child, &status, 0);
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-            printf("%s: %s\n", cases[i].name, describe(status));
-    }
-    printf("still running\n");
-    return 0;
+    return run_grouped_cases(cases, CASES, argc, argv, "hostile_clone", describe);
 }

@@ -38,14 +38,7 @@ static unsigned long raw_brk(unsigned long address)
 static const char *status_text(int status)
 {
     static const int named[] = { SIGKILL, SIGSEGV, SIGBUS, 0 };
-    static char text[64];
-    if (WIFEXITED(status))
-        snprintf(text, sizeof text, "exited %d", WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        snprintf(text, sizeof text, "killed by %s", signal_name_in(WTERMSIG(status), named, "another signal"));
-    else
-        snprintf(text, sizeof text, "status %#x", status);
-    return text;
+    return status_in_words(status, named);
 }
 
 /* How a child that reads (or writes) one byte at `address` ends: "exited 0" when
@@ -397,13 +390,7 @@ static void c_oom_bystander(void)
 
 /* ---- The cases and main ---- */
 
-struct entry {
-    const char *group;
-    const char *name;
-    void (*run)(void);
-};
-
-static const struct entry cases[] = {
+static const struct grouped_case cases[] = {
     { "same", "heap-cut-then-moved", c_heap_cut_then_moved },
     { "same", "break-bounds", c_break_bounds },
     { "same", "stack-limit", c_stack_limit },
@@ -414,36 +401,5 @@ static const struct entry cases[] = {
 
 int main(int argc, char **argv)
 {
-    if (argc < 3 || (strcmp(argv[1], "same") && strcmp(argv[1], "limits"))) {
-        fprintf(stderr, "usage: hostile_mm same|limits all|CASE...\n");
-        return 2;
-    }
-    if (!strcmp(argv[1], "limits") && getpid() != 1) {
-        fprintf(stderr, "hostile_mm: the limits cases run only as the first process of timeshare\n");
-        return 2;
-    }
-    no_core_files();
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    for (size_t i = 0; i < CASES; i++) {
-        if (strcmp(cases[i].group, argv[1]))
-            continue;
-        int wanted = 0;
-        for (int a = 2; a < argc; a++)
-            wanted |= !strcmp(argv[a], "all") || !strcmp(argv[a], cases[i].name);
-        if (!wanted)
-            continue;
-        fflush(stdout);
-        pid_t child = fork();
-        if (child == 0) {
-            cases[i].run();
-            fflush(stdout);
-            _exit(0);
-        }
-        int status;
-        waitpid(child, &status, 0);
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-            printf("%s: %s\n", cases[i].name, status_text(status));
-    }
-    printf("still running\n");
-    return 0;
+    return run_grouped_cases(cases, CASES, argc, argv, "hostile_mm", status_text);
 }

@@ -33,15 +33,8 @@ static const char *self_path;
 
 static const char *status_text(int status)
 {
-    static char text[64];
-    if (WIFEXITED(status))
-        snprintf(text, sizeof text, "exited %d", WEXITSTATUS(status));
-    else if (WIFSIGNALED(status)) {
-        static const int named[] = { SIGKILL, SIGTERM, SIGSEGV, SIGBUS, 0 };
-        snprintf(text, sizeof text, "killed by %s", signal_name_in(WTERMSIG(status), named, "another signal"));
-    } else
-        snprintf(text, sizeof text, "status %#x", status);
-    return text;
+    static const int named[] = { SIGKILL, SIGTERM, SIGSEGV, SIGBUS, 0 };
+    return status_in_words(status, named);
 }
 
 static pid_t spawn_spinner(int block_everything)
@@ -654,13 +647,7 @@ static void c_zombies(void)
     printf("reaped %d, all exited: %s; processes back: %s\n", reaped, sum_ok ? "yes" : "no", procs == procs_before ? "yes" : "no");
 }
 
-struct Entry {
-    const char *group;
-    const char *name;
-    void (*run)(void);
-};
-
-static const struct Entry cases[] = {
+static const struct grouped_case cases[] = {
     { "same", "loop-sigkill", c_loop_sigkill },
     { "same", "loop-sigterm", c_loop_sigterm },
     { "same", "loop-blocking-everything", c_loop_blocking_everything },
@@ -688,36 +675,5 @@ int main(int argc, char **argv)
         printf("after execve: MXCSR %#x, x87 control word %#x\n", get_mxcsr(), get_fcw());
         return 0;
     }
-    if (argc < 3 || (strcmp(argv[1], "same") && strcmp(argv[1], "limits"))) {
-        fprintf(stderr, "usage: hostile_proc same|limits all|CASE...\n");
-        return 2;
-    }
-    if (!strcmp(argv[1], "limits") && getpid() != 1) {
-        /* Fork bombs and memory hogs are for timeshare, where this is pid 1. */
-        fprintf(stderr, "hostile_proc: the limits cases run only as the first process of timeshare\n");
-        return 2;
-    }
-    no_core_files();
-    for (size_t i = 0; i < CASES; i++) {
-        if (strcmp(cases[i].group, argv[1]))
-            continue;
-        int wanted = 0;
-        for (int a = 2; a < argc; a++)
-            wanted |= !strcmp(argv[a], "all") || !strcmp(argv[a], cases[i].name);
-        if (!wanted)
-            continue;
-        fflush(stdout);
-        pid_t child = fork();
-        if (child == 0) {
-            cases[i].run();
-            fflush(stdout);
-            _exit(0);
-        }
-        int status;
-        waitpid(child, &status, 0);
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-            printf("%s: %s\n", cases[i].name, status_text(status));
-    }
-    printf("still running\n");
-    return 0;
+    return run_grouped_cases(cases, CASES, argc, argv, "hostile_proc", status_text);
 }

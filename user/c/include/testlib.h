@@ -214,6 +214,71 @@ static inline const char *signal_name_in(int s, const int *named, const char *ot
     return other;
 }
 
+/* A wait status in words, naming the signals of `named` (as signal_name_in):
+ * "exited N", "killed by SIGNAME" or "killed by another signal", "status 0xN" (a
+ * static buffer: one at a time). */
+static inline const char *status_in_words(int status, const int *named)
+{
+    static char text[64];
+    if (WIFEXITED(status))
+        snprintf(text, sizeof text, "exited %d", WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        snprintf(text, sizeof text, "killed by %s", signal_name_in(WTERMSIG(status), named, "another signal"));
+    else
+        snprintf(text, sizeof text, "status %#x", status);
+    return text;
+}
+
+/* ---- Cases in two groups, each in a child of its own (hostile_proc, hostile_mm,
+ * hostile_clone): "same" ones print what Linux prints too; "limits" ones are for
+ * timeshare alone, where the program is pid 1 (fork bombs, hogs, kernel tables) ---- */
+
+struct grouped_case {
+    const char *group;
+    const char *name;
+    void (*run)(void);
+};
+
+/* The main of such a program, `PROGRAM same|limits all|CASE...`: runs the group's
+ * cases named, in their order, each in a child; one that does not exit 0 gets a
+ * line "NAME: " and `status_text` of its status; then "still running", and 0.
+ * The limits group refuses to run but as pid 1; usage errors return 2. */
+static inline int run_grouped_cases(const struct grouped_case *cases, size_t count, int argc, char **argv,
+                                    const char *program, const char *(*status_text)(int))
+{
+    if (argc < 3 || (strcmp(argv[1], "same") && strcmp(argv[1], "limits"))) {
+        fprintf(stderr, "usage: %s same|limits all|CASE...\n", program);
+        return 2;
+    }
+    if (!strcmp(argv[1], "limits") && getpid() != 1) {
+        fprintf(stderr, "%s: the limits cases run only as the first process of timeshare\n", program);
+        return 2;
+    }
+    no_core_files();
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    for (size_t i = 0; i < count; i++) {
+        if (strcmp(cases[i].group, argv[1]))
+            continue;
+        int wanted = 0;
+        for (int a = 2; a < argc; a++)
+            wanted |= !strcmp(argv[a], "all") || !strcmp(argv[a], cases[i].name);
+        if (!wanted)
+            continue;
+        pid_t child = fork_or_die();
+        if (child == 0) {
+            cases[i].run();
+            fflush(stdout);
+            _exit(0);
+        }
+        int status;
+        waitpid(child, &status, 0);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            printf("%s: %s\n", cases[i].name, status_text(status));
+    }
+    printf("still running\n");
+    return 0;
+}
+
 /* ---- Cases that each run in a child of their own (hostile_insn, hostile_sig) ---- */
 
 struct child_case {
