@@ -66,17 +66,19 @@ fn the_stack_grows_within_rlimit_stack_same_as_host() {
 }
 
 #[test]
-fn an_oom_kill_spares_the_bystanders_whose_memory_the_kernel_fills() {
-    // A hog takes all memory while a bystander reads (pipe, /dev/zero), gets
-    // random bytes and takes a signal into freshly mapped pages: the kernel's own
-    // copies fault those in, through the OOM policy as the program's touches do.
-    let output =
-        run_with(&["--memory", "64", "--quantum-ms", "2"], &c_program("hostile_mm"), &["limits", "oom-bystander"]);
+fn the_kernel_s_copies_into_fresh_pages_go_through_the_oom_policy() {
+    // A hog holds every frame programs may have while the kernel copies into (or
+    // out of) fresh pages of another process: as that process's own touch would,
+    // the copy kills the hog (the biggest) and succeeds.
+    let output = run_with(&["--memory", "64"], &c_program("hostile_mm"), &["limits", "oom-kernel-copies"]);
     assert_status(&output, 0);
     assert_stdout(
         &output,
-        "hogs killed by SIGKILL: 5 of 5\n\
-         the bystander: exited 0\n\
+        "read from a pipe into fresh pages: 4096 bytes; the hog: killed by SIGKILL\n\
+         read from /dev/zero into fresh pages: 65536 bytes; the hog: killed by SIGKILL\n\
+         getrandom into fresh pages: 65536 bytes; the hog: killed by SIGKILL\n\
+         write to a pipe from fresh pages: 4096 bytes; the hog: killed by SIGKILL\n\
+         a signal frame on a fresh alternate stack: 1 bytes; the hog: killed by SIGKILL\n\
          free memory back to what it was: yes\n\
          still running\n",
     );

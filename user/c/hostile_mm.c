@@ -261,26 +261,112 @@ static void c_heap_cut_memory_back(void)
     memory_back("free memory back to what it was", before, free_memory());
 }
 
-/* A hog: maps and touches memory, giving the CPU away after every 32 pages (so
- * that others run while it nears the end of memory), until the OOM killer ends
- * it. */
-static pid_t spawn_hog(void)
+/* Pages of memory, from sysinfo. */
+static unsigned long pages_of(unsigned long amount, unsigned long unit)
+{
+    return amount * unit / PAGE;
+}
+
+/* A hog that takes every frame programs may have: it touches pages until free
+ * memory is down to the kernel's reserve (program pages may not take its last
+ * 1/64, at least 256 pages), leaving at most one frame above it; then it says so
+ * on `ready` and waits, asking nothing more, until the OOM killer ends it. */
+static pid_t spawn_full_hog(int ready)
 {
     fflush(stdout);
     pid_t hog = fork();
     if (hog == 0) {
+        struct sysinfo info;
+        sysinfo(&info);
+        unsigned long total = pages_of(info.totalram, info.mem_unit);
+        unsigned long reserve = total / 64 > 256 ? total / 64 : 256;
         for (;;) {
-            char *b = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            sysinfo(&info);
+            unsigned long free_pages = pages_of(info.freeram, info.mem_unit);
+            /* Two above the reserve: one for the page, one for a page table it
+             * may need (which the kernel may take from its reserve). */
+            if (free_pages < reserve + 2)
+                break;
+            unsigned long left = free_pages - reserve;
+            /* Half of what is left at a time, so that the page tables the pages
+             * need never take the frame a page was counted on. */
+            unsigned long batch = left > 64 ? left / 2 : 1;
+            char *b = mmap(NULL, batch * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
             if (b == MAP_FAILED)
                 _exit(9);
-            for (size_t i = 0; i < (1 << 20); i += PAGE) {
-                b[i] = 1;
-                if (i % (32 * PAGE) == 0)
-                    sched_yield();
-            }
+            for (unsigned long i = 0; i < batch; i++)
+                b[i * PAGE] = 1;
         }
+        write(ready, "", 1);
+        for (;;)
+            pause();
     }
     return hog;
+}
+
+/* Fills memory with a hog, runs `copy` (a copy the kernel makes into or out of
+ * fresh pages of this process, more than the one frame left), and prints what
+ * it gave and how the hog ended: the OOM killer must end the hog, and the copy
+ * succeed, as the process's own touch of those pages would. */
+static void with_memory_full(const char *what, long (*copy)(char *fresh, unsigned long size))
+{
+    enum { SIZE = 16 * PAGE };
+    char *fresh = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    int ready[2];
+    pipe(ready);
+    pid_t hog = spawn_full_hog(ready[1]);
+    char c;
+    int full = read(ready[0], &c, 1) == 1;
+    long result = full ? copy(fresh, SIZE) : -1;
+    int error = errno;
+    int status;
+    kill(hog, SIGKILL); /* Only if the OOM killer did not. */
+    waitpid(hog, &status, 0);
+    if (result < 0)
+        printf("%s: %s (memory full: %s)\n", what, errno_name(error), yes(full));
+    else
+        printf("%s: %ld bytes; the hog: %s\n", what, result, status_text(status));
+    close(ready[0]);
+    close(ready[1]);
+    munmap(fresh, SIZE);
+}
+
+static long read_from_a_pipe(char *fresh, unsigned long size)
+{
+    int p[2];
+    if (pipe(p) != 0)
+        return -1;
+    static char message[PAGE];
+    write(p[1], message, sizeof message);
+    long got = read(p[0], fresh + size - 2 * PAGE + 100, sizeof message);
+    close(p[0]);
+    close(p[1]);
+    return got;
+}
+
+static long read_from_dev_zero(char *fresh, unsigned long size)
+{
+    int zero = open("/dev/zero", O_RDONLY);
+    long got = read(zero, fresh, size);
+    close(zero);
+    return got;
+}
+
+static long random_bytes(char *fresh, unsigned long size)
+{
+    return getrandom(fresh, size, 0);
+}
+
+/* write() out of pages never touched: the kernel reads them (zeros). */
+static long write_to_a_pipe(char *fresh, unsigned long size)
+{
+    int p[2];
+    if (pipe(p) != 0)
+        return -1;
+    long put = write(p[1], fresh + size - 2 * PAGE + 100, PAGE);
+    close(p[0]);
+    close(p[1]);
+    return put;
 }
 
 static volatile int handled;
@@ -290,101 +376,53 @@ static void count_signal(int signal)
     handled++;
 }
 
-/* What went wrong for the bystander (a bit each): EFAULT, a short count, a
- * signal frame it never got. */
-enum { GOT_EFAULT = 1, GOT_SHORT = 2, MISSED_SIGNAL = 4, NO_MEMORY = 8 };
-
-/* One round of the bystander's work, every buffer freshly mapped and untouched,
- * so that the kernel's copy is what faults it in: read() from a pipe and from
- * /dev/zero, getrandom(), and a signal delivered on a fresh alternate stack. */
-static int bystander_round(int pipe_in, int pipe_out, int zero)
+/* A signal whose frame goes on an alternate stack of fresh pages, placed so that
+ * the frame spans two of them. */
+static long signal_on_fresh_stack(char *fresh, unsigned long size)
 {
-    enum { SIZE = 64 * PAGE };
-    int wrong = 0;
-    char *buffer = mmap(NULL, 3 * SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    char *stack = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (buffer == MAP_FAILED || stack == MAP_FAILED)
-        return NO_MEMORY;
-    static char message[PAGE];
-    ssize_t got = write(pipe_out, message, sizeof message);
-    ssize_t r = read(pipe_in, buffer, SIZE);
-    if (r < 0 && errno == EFAULT)
-        wrong |= GOT_EFAULT;
-    else if (got != (ssize_t)sizeof message || r != got)
-        wrong |= GOT_SHORT;
-    r = read(zero, buffer + SIZE, SIZE);
-    if (r < 0 && errno == EFAULT)
-        wrong |= GOT_EFAULT;
-    else if (r != SIZE)
-        wrong |= GOT_SHORT;
-    r = getrandom(buffer + 2 * SIZE, SIZE, 0);
-    if (r < 0 && errno == EFAULT)
-        wrong |= GOT_EFAULT;
-    else if (r != SIZE)
-        wrong |= GOT_SHORT;
-    stack_t fresh = { .ss_sp = stack, .ss_size = 4 * PAGE, .ss_flags = 0 };
-    sigaltstack(&fresh, NULL);
+    struct sigaction action = { .sa_handler = count_signal, .sa_flags = SA_ONSTACK };
+    sigaction(SIGUSR1, &action, NULL);
+    stack_t stack = { .ss_sp = fresh, .ss_size = size - PAGE + 1024, .ss_flags = 0 };
+    sigaltstack(&stack, NULL);
     int before = handled;
     raise(SIGUSR1);
-    if (handled != before + 1)
-        wrong |= MISSED_SIGNAL;
     stack_t off = { .ss_flags = SS_DISABLE };
     sigaltstack(&off, NULL);
-    munmap(buffer, 3 * SIZE);
-    munmap(stack, 4 * PAGE);
-    return wrong;
+    return handled == before + 1 ? 1 : -1;
 }
 
-/* Works rounds until the pipe `stop` reaches EOF: exits with what went wrong. */
-static pid_t spawn_bystander(int stop[2])
+/* Every kernel copy into (or out of) a program's fresh pages, each made when a
+ * hog holds every frame programs may have: the copy goes through the OOM policy
+ * as the program's own touch would (the hog, the biggest, is killed and the copy
+ * made), never EFAULT, a short count or SIGSEGV for the innocent; and every frame
+ * comes back. */
+static void oom_kernel_copies(void)
 {
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(stop[1]);
-        struct sigaction action = { .sa_handler = count_signal, .sa_flags = SA_ONSTACK };
-        sigaction(SIGUSR1, &action, NULL);
-        int p[2];
-        pipe(p);
-        int zero = open("/dev/zero", O_RDONLY);
-        fcntl(stop[0], F_SETFL, O_NONBLOCK);
-        int wrong = 0;
-        char c;
-        while (read(stop[0], &c, 1) != 0)
-            wrong |= bystander_round(p[0], p[1], zero);
-        _exit(wrong);
-    }
-    return pid;
+    with_memory_full("read from a pipe into fresh pages", read_from_a_pipe);
+    with_memory_full("read from /dev/zero into fresh pages", read_from_dev_zero);
+    with_memory_full("getrandom into fresh pages", random_bytes);
+    with_memory_full("write to a pipe from fresh pages", write_to_a_pipe);
+    with_memory_full("a signal frame on a fresh alternate stack", signal_on_fresh_stack);
 }
 
-/* Hogs exhaust memory, one after another, while a bystander works on freshly
- * mapped buffers that the kernel's own copies fault in: the OOM killer ends each
- * hog, the bystander never sees EFAULT, a short count or SIGSEGV, and every
- * frame comes back. */
-static void c_oom_bystander(void)
+/* In a child, whose exit gives back its page tables too; after a first round,
+ * quietly, which makes whatever the kernel keeps for good after its first OOM
+ * kill. */
+static void c_oom_kernel_copies(void)
 {
-    int status;
-    waitpid(spawn_hog(), &status, 0);
+    quietly(oom_kernel_copies, 1);
     long before = free_memory();
-    int stop[2];
-    pipe(stop);
-    pid_t bystander = spawn_bystander(stop);
-    close(stop[0]);
-    int killed = 0;
-    for (int i = 0; i < 5; i++) {
-        waitpid(spawn_hog(), &status, 0);
-        killed += WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {
+        oom_kernel_copies();
+        fflush(stdout);
+        _exit(0);
     }
-    close(stop[1]);
-    waitpid(bystander, &status, 0);
-    printf("hogs killed by SIGKILL: %d of 5\n", killed);
-    printf("the bystander: %s\n", status_text(status));
-    if (WIFEXITED(status) && WEXITSTATUS(status))
-        fprintf(stderr, "hostile_mm: the bystander got%s%s%s%s\n", WEXITSTATUS(status) & GOT_EFAULT ? " EFAULT" : "",
-                WEXITSTATUS(status) & GOT_SHORT ? " a short count" : "",
-                WEXITSTATUS(status) & MISSED_SIGNAL ? " no signal" : "",
-                WEXITSTATUS(status) & NO_MEMORY ? " ENOMEM from mmap" : "");
-    sleep_ms(10);
+    int status;
+    waitpid(child, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        printf("the copies: %s\n", status_text(status));
     memory_back("free memory back to what it was", before, free_memory());
 }
 
@@ -395,7 +433,7 @@ static const struct grouped_case cases[] = {
     { "same", "break-bounds", c_break_bounds },
     { "same", "stack-limit", c_stack_limit },
     { "limits", "heap-cut-memory-back", c_heap_cut_memory_back },
-    { "limits", "oom-bystander", c_oom_bystander },
+    { "limits", "oom-kernel-copies", c_oom_kernel_copies },
 };
 #define CASES (sizeof cases / sizeof cases[0])
 

@@ -112,6 +112,13 @@ pub trait Sink {
     /// Copies `bytes` in from byte `offset` on (within `len`); returns how many it
     /// took: fewer where user memory refuses them, from there on.
     fn put(&mut self, offset: usize, bytes: &[u8]) -> usize;
+
+    /// After a `put` that took fewer: whether it refused for want of a frame and
+    /// the OOM policy has freed memory since, so that the copy may go on (see
+    /// `UserBuffer::reclaimed_memory`). The caller must hold no lock.
+    fn reclaimed_memory(&self) -> bool {
+        false
+    }
 }
 
 /// Where a pipe's write takes bytes from: a kernel buffer, or user memory.
@@ -122,6 +129,11 @@ pub trait Source {
     /// Copies into `out` its bytes from `offset` on (within `len`); returns how
     /// many it gave: fewer where user memory refuses them, from there on.
     fn get(&self, offset: usize, out: &mut [u8]) -> usize;
+
+    /// As `Sink::reclaimed_memory`, after a `get` that gave fewer.
+    fn reclaimed_memory(&self) -> bool {
+        false
+    }
 }
 
 /// A kernel buffer, which takes all it is given.
@@ -159,6 +171,10 @@ impl Sink for UserBuffer<'_> {
     fn put(&mut self, offset: usize, bytes: &[u8]) -> usize {
         self.write_prefix(offset, bytes)
     }
+
+    fn reclaimed_memory(&self) -> bool {
+        UserBuffer::reclaimed_memory(self)
+    }
 }
 
 /// The caller's memory.
@@ -170,6 +186,10 @@ impl Source for UserBuffer<'_> {
     #[inline(always)]
     fn get(&self, offset: usize, out: &mut [u8]) -> usize {
         self.read_prefix(offset, out)
+    }
+
+    fn reclaimed_memory(&self) -> bool {
+        UserBuffer::reclaimed_memory(self)
     }
 }
 

@@ -52,20 +52,21 @@ impl Ring {
         self.storage.len() - self.len
     }
 
-    /// Moves up to `count` bytes (at most `len`) from the front into `out`;
-    /// returns how many `out` took (fewer: it refused the rest, which stays).
-    /// Inline: with a user buffer the copy is a few instructions (see `Sink`).
+    /// Moves up to `count` bytes (at most `len`) from the front into `out`, from
+    /// its byte `offset` on; returns how many `out` took (fewer: it refused the
+    /// rest, which stays). Inline: with a user buffer the copy is a few
+    /// instructions (see `Sink`).
     #[inline(always)]
-    fn take(&mut self, out: &mut (impl Sink + ?Sized), count: usize) -> usize {
+    fn take(&mut self, out: &mut (impl Sink + ?Sized), offset: usize, count: usize) -> usize {
         if count == 0 {
             return 0;
         }
         // Sliced from `head` first: the piece then needs no bounds check of its own.
         let front = &self.storage[self.head..];
         let first = count.min(front.len());
-        let mut taken = out.put(0, &front[..first]);
+        let mut taken = out.put(offset, &front[..first]);
         if taken == first && first < count {
-            taken += out.put(first, &self.storage[..count - first]);
+            taken += out.put(offset + first, &self.storage[..count - first]);
         }
         self.len -= taken;
         self.head = if self.len == 0 { 0 } else { (self.head + taken) & (self.storage.len() - 1) };
@@ -99,7 +100,7 @@ impl Ring {
     /// the bytes moved to its start.
     fn grow(&mut self, size: usize) {
         let mut storage = vec![0u8; size];
-        let count = self.take(storage.as_mut_slice(), self.len);
+        let count = self.take(storage.as_mut_slice(), 0, self.len);
         self.storage = storage;
         self.len = count;
     }
@@ -216,23 +217,34 @@ impl ReadEnd {
     /// Reads into `out` what the pipe holds (at most `out.len()`), waiting for a
     /// first byte unless `nonblocking` (EAGAIN) or end of file (0); an empty read
     /// returns 0 at once, as Linux's pipe_read. Bytes `out` refuses stay in the
-    /// pipe; EFAULT if it took none.
+    /// pipe; EFAULT if it took none. A refusal for want of memory is the program's
+    /// page fault, which the OOM policy resolves: then the read goes on (with what
+    /// is there by then).
     fn read_into(&self, out: &mut (impl Sink + ?Sized), nonblocking: bool) -> Result<usize, i64> {
         let pipe = &self.0;
         let length = out.len();
+        let mut done = 0;
         loop {
             {
                 let mut state = pipe.state.lock();
                 if state.bytes.len > 0 || length == 0 {
-                    let count = length.min(state.bytes.len);
-                    let taken = state.bytes.take(out, count);
+                    let count = (length - done).min(state.bytes.len);
+                    let taken = state.bytes.take(out, done, count);
                     if taken > 0 {
                         state.wake_writers(pipe.id);
                     }
-                    return if taken == 0 && count > 0 { Err(EFAULT) } else { Ok(taken) };
+                    done += taken;
+                    if taken < count {
+                        drop(state);
+                        if out.reclaimed_memory() {
+                            continue;
+                        }
+                        return if done == 0 { Err(EFAULT) } else { Ok(done) };
+                    }
+                    return Ok(done);
                 }
-                if !state.writer_open {
-                    return Ok(0);
+                if !state.writer_open || done > 0 {
+                    return Ok(done);
                 }
                 if nonblocking {
                     return Err(EAGAIN);
@@ -347,18 +359,33 @@ impl WriteEnd {
         if state.reader_open && length > 0 && length <= state.bytes.unused() {
             // As `write_in_attempts` would end: all of it, or a fault part-way.
             let taken = state.append(from, 0, length, pipe.id);
+            if taken == length {
+                return Ok(taken);
+            }
+            drop(state);
+            if from.reclaimed_memory() {
+                return self.write_in_attempts(from, taken, nonblocking);
+            }
             return if taken == 0 { Err(EFAULT) } else { Ok(taken) };
         }
         drop(state);
-        self.write_in_attempts(from, nonblocking)
+        self.write_in_attempts(from, 0, nonblocking)
     }
 
-    /// `write_from_source` in general: attempt after attempt.
+    /// `write_from_source` in general: attempt after attempt, from byte `written`
+    /// on. A refusal of `from` for want of memory is the program's page fault,
+    /// which the OOM policy resolves: the write goes on (the rest of a write of at
+    /// most PIPE_BUF then lands apart from its start if another writer came in
+    /// meanwhile, the one case where such a write is not atomic).
     #[inline(never)]
-    fn write_in_attempts(&self, from: &(impl Source + ?Sized), nonblocking: bool) -> Result<usize, i64> {
+    fn write_in_attempts(
+        &self,
+        from: &(impl Source + ?Sized),
+        mut written: usize,
+        nonblocking: bool,
+    ) -> Result<usize, i64> {
         let length = from.len();
         let whole = length <= PIPE_BUF;
-        let mut written = 0;
         loop {
             let ended = match self.try_write(from, written, length - written, whole) {
                 Ok(attempt) => {
@@ -367,6 +394,7 @@ impl WriteEnd {
                         return Ok(written);
                     }
                     match (attempt.fault, nonblocking) {
+                        (true, _) if from.reclaimed_memory() => None,
                         (true, _) => Some(EFAULT),
                         (false, true) => Some(EAGAIN),
                         (false, false) => sched::block(WaitChannel::PipeWritable(self.0.id)).err().map(|_| ERESTARTSYS),

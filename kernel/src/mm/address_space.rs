@@ -8,6 +8,7 @@
 //! map. A bad user pointer therefore becomes an error value, never a kernel fault.
 
 use alloc::vec::Vec;
+use core::cell::Cell;
 use core::sync::atomic::{AtomicU64, Ordering};
 use x86_64::structures::paging::page_table::PageTableEntry;
 use x86_64::structures::paging::PageTableFlags as Flags;
@@ -553,27 +554,22 @@ impl Drop for AddressSpace {
 /// A buffer in a process's memory, checked to lie in user space, that a file
 /// copies straight to or from (`fs::File::read_to`, `write_from`): each copy
 /// locks the address space for its own length only, so the file may block
-/// between copies. A copy that finds no frame for a page fails as a bad buffer
-/// would and is recorded (`wanted_frame`): the file holds its own lock, so the
-/// OOM policy (which gives the CPU away) runs after the file is done, and the
-/// caller tries again.
+/// between copies. A copy that finds no frame for a page stops there, as at a bad
+/// page, and notes it: the file holds its own lock, under which the OOM policy
+/// (which gives the CPU away) cannot run; the file drops it and asks
+/// `reclaimed_memory` whether to go on.
 pub struct UserBuffer<'a> {
     process: &'a Process,
     address: u64,
     length: usize,
-    wanted_frame: core::cell::Cell<bool>,
+    wanted_frame: Cell<bool>,
 }
 
 impl<'a> UserBuffer<'a> {
     /// The `length` bytes at `address` (in user space) of `process`, the running
     /// one.
     pub fn new(process: &'a Process, address: u64, length: usize) -> UserBuffer<'a> {
-        UserBuffer { process, address, length, wanted_frame: core::cell::Cell::new(false) }
-    }
-
-    /// Whether a copy failed for want of a frame (see the type's comment).
-    pub fn wanted_frame(&self) -> bool {
-        self.wanted_frame.get()
+        UserBuffer { process, address, length, wanted_frame: Cell::new(false) }
     }
 
     /// Its length in bytes.
@@ -585,7 +581,7 @@ impl<'a> UserBuffer<'a> {
     /// until one refuses: how many it took.
     #[inline(always)]
     pub fn write_prefix(&self, offset: usize, bytes: &[u8]) -> usize {
-        self.space(|memory| memory.store(self.address + offset as u64, bytes)).0
+        self.space(|memory| memory.store(self.address + offset as u64, bytes))
     }
 
     /// Copies into `out` its bytes from `offset` on (within the length), page by
@@ -593,17 +589,25 @@ impl<'a> UserBuffer<'a> {
     /// good part, as Linux's copies do).
     #[inline(always)]
     pub fn read_prefix(&self, offset: usize, out: &mut [u8]) -> usize {
-        self.space(|memory| memory.fetch(self.address + offset as u64, out)).0
+        self.space(|memory| memory.fetch(self.address + offset as u64, out))
     }
 
-    /// Runs the copy `f` on the address space, locked, noting a want of frames.
+    /// After a copy that stopped short: whether it was for want of a frame and the
+    /// OOM policy has freed memory since (as for the program's own fault), so the
+    /// copy may go on from where it stopped. Run with no lock held.
+    pub fn reclaimed_memory(&self) -> bool {
+        self.wanted_frame.replace(false) && crate::oom::reclaim_for(self.process)
+    }
+
+    /// Runs the copy `f` on the address space, locked: how many bytes it copied,
+    /// noting a want of frames.
     #[inline(always)]
-    fn space(&self, f: impl FnOnce(&mut AddressSpace) -> (usize, Result<(), Fault>)) -> (usize, Result<(), Fault>) {
-        let outcome = f(self.process.memory.lock().as_mut().expect("a running process has an address space"));
-        if outcome.1 == Err(Fault::OutOfMemory) {
+    fn space(&self, f: impl FnOnce(&mut AddressSpace) -> (usize, Result<(), Fault>)) -> usize {
+        let (copied, outcome) = f(self.process.memory.lock().as_mut().expect("a running process has an address space"));
+        if outcome == Err(Fault::OutOfMemory) {
             self.wanted_frame.set(true);
         }
-        outcome
+        copied
     }
 }
 
