@@ -52,13 +52,16 @@ pub fn load(path: &[u8], origin: Origin, strings: Strings) -> Result<Image, i64>
         ENOEXEC
     })?;
 
+    // execve's caller, for whom the frames are taken (None: the first process).
+    let current = sched::current_pid().and_then(super::find);
+    let current = current.as_deref();
     let mut memory = AddressSpace::new().map_err(|_| ENOMEM)?;
     for (start, end, protection) in page_regions(&program.segments) {
         memory.add_region(start, end, protection).map_err(|_| ENOMEM)?;
     }
     for segment in &program.segments {
         let file_bytes = &bytes[segment.file_offset as usize..(segment.file_offset + segment.file_size) as usize];
-        load_retrying(&mut memory, segment.vaddr, file_bytes)?;
+        load_retrying(current, &mut memory, segment.vaddr, file_bytes)?;
     }
     memory.set_heap_start(program.image_end);
     memory.add_stack(STACK_TOP).map_err(|_| ENOMEM)?;
@@ -77,7 +80,7 @@ pub fn load(path: &[u8], origin: Origin, strings: Strings) -> Result<Image, i64>
         clock_ticks: 100,
     };
     let stack = initstack::build(STACK_TOP, strings, path, random, &aux).map_err(initstack::StackError::errno)?;
-    stack.store(|address, bytes| load_retrying(&mut memory, address, bytes))?;
+    stack.store(|address, bytes| load_retrying(current, &mut memory, address, bytes))?;
 
     let name = path.rsplit(|&byte| byte == b'/').next().unwrap_or(path);
     Ok(Image {
@@ -89,13 +92,13 @@ pub fn load(path: &[u8], origin: Origin, strings: Strings) -> Result<Image, i64>
     })
 }
 
-/// `AddressSpace::load` into the new image of the running process (execve), the
-/// frames through the OOM policy as its own page faults' (`oom::retrying`); ENOMEM
-/// if there is none left (the first process, which nothing can make room for), or
-/// the process is the one the OOM killer ends.
-fn load_retrying(memory: &mut AddressSpace, address: u64, bytes: &[u8]) -> Result<(), i64> {
-    match sched::current_pid().and_then(super::find) {
-        Some(current) => crate::oom::retrying(&current, || memory.load(address, bytes)),
+/// `AddressSpace::load` into the new image of `current` (execve), the frames
+/// through the OOM policy as its own page faults' (`oom::retrying`); ENOMEM if
+/// there is none left (for the first process, `None`, which nothing can make room
+/// for), or `current` is the one the OOM killer ends.
+fn load_retrying(current: Option<&Process>, memory: &mut AddressSpace, address: u64, bytes: &[u8]) -> Result<(), i64> {
+    match current {
+        Some(current) => crate::oom::retrying(current, || memory.load(address, bytes)),
         None => memory.load(address, bytes),
     }
     .map_err(|_| ENOMEM)
