@@ -1,6 +1,6 @@
 //! The scheduler's mechanism: which process runs on this CPU, the run queue (whose
 //! order is the policy's business, see `kernel_core::sched`), blocking and waking,
-//! and the context switch itself (MISSION.md points 7-8).
+//! and the context switch itself.
 //!
 //! Every switch goes through `switch_away`: the policy picks the next process, the
 //! CPU is pointed at that process's kernel stack, address space and TLS, and the

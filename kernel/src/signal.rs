@@ -1,8 +1,7 @@
 //! Signals, Linux style. Each process has dispositions (sigaction), a mask, the
 //! pending signals with one siginfo each, and an alternate stack. Signals are sent by
 //! processes (kill), by the kernel (SIGCHLD, SIGPIPE, the terminal's keys) or by the
-//! program itself when it faults (MISSION.md point 2: the offender, and only it, is
-//! dealt with), and acted on in `deliver`, on the way back to user mode: a default
+//! program itself when it faults (the offender, and only it, is dealt with), and acted on in `deliver`, on the way back to user mode: a default
 //! action (terminate, core, stop, continue, ignore), or a handler, entered through a
 //! signal frame on the user stack that `sigreturn` takes apart again.
 //!

@@ -1,5 +1,5 @@
 //! Loading a program: the "allocate memory, load the program, set up the stack with
-//! argv" steps of the LDE protocol (MISSION.md point 5), shared by the first process
+//! argv" steps of the LDE protocol, shared by the first process
 //! and execve.
 
 use alloc::string::String;

@@ -1,4 +1,4 @@
-//! Processes: the process-list entry of the LDE protocol (MISSION.md point 5), the
+//! Processes: the process-list entry of the LDE protocol, the
 //! table that relates them (parents, children, zombies), and the kernel thread each
 //! one runs in the kernel.
 

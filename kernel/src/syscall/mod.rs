@@ -1,4 +1,4 @@
-//! System calls, by Linux x86_64 number (MISSION.md points 3-4). The number selects
+//! System calls, by Linux x86_64 number. The number selects
 //! a handler from one table; anything not in it returns -ENOSYS. Handlers see the
 //! caller's registers and reach its memory only through the copy-in/copy-out API of
 //! `AddressSpace`, so a bad pointer is an EFAULT, never a kernel fault.

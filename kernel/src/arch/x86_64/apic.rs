@@ -1,6 +1,7 @@
 //! The local APIC (xAPIC, through MMIO): the per-CPU interrupt controller, and its
 //! timer, which is what takes the CPU back from a program that never gives it up
-//! (MISSION.md point 6). Programmed at boot with privileged MMIO writes.
+//! (the non-cooperative way to regain control). Programmed at boot with privileged
+//! MMIO writes.
 
 use core::sync::atomic::{AtomicU64, Ordering};
 

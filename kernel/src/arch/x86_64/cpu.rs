@@ -91,9 +91,9 @@ pub fn rdrand() -> Option<u64> {
 }
 
 /// Waits for the next interrupt with interrupts enabled only for that wait. The
-/// kernel otherwise always runs with interrupts off (DESIGN.md: precompiled core uses
-/// the red zone), so this is the one place an interrupt can arrive in kernel mode;
-/// the kernel is built with `-C no-redzone`, so our own frames are safe here.
+/// kernel otherwise always runs with interrupts off, so this is the one place an
+/// interrupt can arrive in kernel mode; the kernel's target (x86_64-unknown-none)
+/// uses no red zone, so the frame the CPU pushes here overwrites nothing live.
 pub fn wait_for_interrupt() {
     // SAFETY: `sti; hlt` halts until an interrupt, whose handler runs and returns here;
     // `cli` restores the kernel's interrupts-off invariant.

@@ -1,4 +1,4 @@
-//! The context switch: the kernel's own register save (MISSION.md point 8). The
+//! The context switch: the kernel's own register save (the second of the two). The
 //! user registers were already saved by the trap into the trap frame; here we save
 //! the *kernel* registers of one process's kernel thread and load another's, so the
 //! final return-from-trap resumes the other program.
