@@ -8,7 +8,6 @@
 //! map. A bad user pointer therefore becomes an error value, never a kernel fault.
 
 use alloc::vec::Vec;
-use core::cell::Cell;
 use core::sync::atomic::{AtomicU64, Ordering};
 use x86_64::structures::paging::page_table::PageTableEntry;
 use x86_64::structures::paging::PageTableFlags as Flags;
@@ -109,6 +108,11 @@ pub struct AddressSpace {
     regions: Regions,
     resident_pages: usize,
     peak_resident_pages: usize,
+    /// Whether the last copy that went page by page (`fetch_pages`, `store_pages`:
+    /// every copy that stops short does) stopped for want of a frame: see
+    /// `UserBuffer::reclaimed_memory`. Kept here, on that out-of-line path, so that
+    /// the copies that succeed pay nothing for it.
+    wanted_frame: bool,
 }
 
 impl AddressSpace {
@@ -127,6 +131,7 @@ impl AddressSpace {
             regions: Regions::new(),
             resident_pages: 0,
             peak_resident_pages: 0,
+            wanted_frame: false,
         })
     }
 
@@ -237,6 +242,7 @@ impl AddressSpace {
             // SAFETY: as in `load`, in the other direction.
             unsafe { copy_bytes(frame.bytes().add(offset), piece.as_mut_ptr(), piece.len()) };
         });
+        self.wanted_frame = result == Err(Fault::OutOfMemory);
         (copied, result)
     }
 
@@ -262,6 +268,7 @@ impl AddressSpace {
             // SAFETY: as in `load`.
             unsafe { copy_bytes(piece.as_ptr(), frame.bytes().add(offset), piece.len()) };
         });
+        self.wanted_frame = result == Err(Fault::OutOfMemory);
         (copied, result)
     }
 
@@ -555,21 +562,20 @@ impl Drop for AddressSpace {
 /// copies straight to or from (`fs::File::read_to`, `write_from`): each copy
 /// locks the address space for its own length only, so the file may block
 /// between copies. A copy that finds no frame for a page stops there, as at a bad
-/// page, and notes it: the file holds its own lock, under which the OOM policy
-/// (which gives the CPU away) cannot run; the file drops it and asks
-/// `reclaimed_memory` whether to go on.
+/// page: the file holds its own lock, under which the OOM policy (which gives the
+/// CPU away) cannot run; the file drops it and asks `reclaimed_memory` whether to
+/// go on.
 pub struct UserBuffer<'a> {
     process: &'a Process,
     address: u64,
     length: usize,
-    wanted_frame: Cell<bool>,
 }
 
 impl<'a> UserBuffer<'a> {
     /// The `length` bytes at `address` (in user space) of `process`, the running
     /// one.
     pub fn new(process: &'a Process, address: u64, length: usize) -> UserBuffer<'a> {
-        UserBuffer { process, address, length, wanted_frame: Cell::new(false) }
+        UserBuffer { process, address, length }
     }
 
     /// Its length in bytes.
@@ -581,7 +587,7 @@ impl<'a> UserBuffer<'a> {
     /// until one refuses: how many it took.
     #[inline(always)]
     pub fn write_prefix(&self, offset: usize, bytes: &[u8]) -> usize {
-        self.space(|memory| memory.store(self.address + offset as u64, bytes))
+        self.space(|memory| memory.store(self.address + offset as u64, bytes).0)
     }
 
     /// Copies into `out` its bytes from `offset` on (within the length), page by
@@ -589,25 +595,23 @@ impl<'a> UserBuffer<'a> {
     /// good part, as Linux's copies do).
     #[inline(always)]
     pub fn read_prefix(&self, offset: usize, out: &mut [u8]) -> usize {
-        self.space(|memory| memory.fetch(self.address + offset as u64, out))
+        self.space(|memory| memory.fetch(self.address + offset as u64, out).0)
     }
 
-    /// After a copy that stopped short: whether it was for want of a frame and the
-    /// OOM policy has freed memory since (as for the program's own fault), so the
-    /// copy may go on from where it stopped. Run with no lock held.
+    /// Right after a copy that stopped short: whether it was for want of a frame
+    /// and the OOM policy has freed memory since (as for the program's own fault),
+    /// so the copy may go on from where it stopped. Run with no lock held. (Another
+    /// thread's copy in between could change the answer: this copy then ends short,
+    /// or the policy runs once more while memory is short anyway.)
     pub fn reclaimed_memory(&self) -> bool {
-        self.wanted_frame.replace(false) && crate::oom::reclaim_for(self.process)
+        let wanted = self.space(|memory| core::mem::take(&mut memory.wanted_frame));
+        wanted && crate::oom::reclaim_for(self.process)
     }
 
-    /// Runs the copy `f` on the address space, locked: how many bytes it copied,
-    /// noting a want of frames.
+    /// Runs `f` on the address space, locked.
     #[inline(always)]
-    fn space(&self, f: impl FnOnce(&mut AddressSpace) -> (usize, Result<(), Fault>)) -> usize {
-        let (copied, outcome) = f(self.process.memory.lock().as_mut().expect("a running process has an address space"));
-        if outcome == Err(Fault::OutOfMemory) {
-            self.wanted_frame.set(true);
-        }
-        copied
+    fn space<T>(&self, f: impl FnOnce(&mut AddressSpace) -> T) -> T {
+        f(self.process.memory.lock().as_mut().expect("a running process has an address space"))
     }
 }
 
