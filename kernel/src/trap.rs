@@ -6,7 +6,7 @@
 use alloc::sync::Arc;
 
 use crate::arch::x86_64::entry;
-use crate::arch::x86_64::frame::{Exception, ReturnReason};
+use crate::arch::x86_64::frame::{Exception, ReturnReason, PAGE_FAULT_VECTOR};
 use crate::arch::x86_64::{apic, cpu, gdt, tls};
 use crate::fs::console;
 use crate::mm::address_space::{Access, Fault};
@@ -75,7 +75,7 @@ fn fault(process: &Process, user: &mut UserState, exception: Exception) {
     }
     let rip = user.frame.rip;
     let from_kernel = |signal| SigInfo::sent(signal, SI_KERNEL, 0, 0);
-    let (info, trap_number, address) = match exception {
+    let (info, address) = match exception {
         Exception::PageFault { address, access } => {
             let kind = if access.instruction_fetch {
                 Access::Execute
@@ -108,32 +108,32 @@ fn fault(process: &Process, user: &mut UserState, exception: Exception) {
                 Some(Err(Fault::Protection)) => SEGV_ACCERR,
                 Some(Err(_)) | None => SEGV_MAPERR,
             };
-            (SigInfo::fault(SIGSEGV, code, address), 14, address)
+            (SigInfo::fault(SIGSEGV, code, address), address)
         }
-        Exception::DivideError => (SigInfo::fault(SIGFPE, FPE_INTDIV, rip), 0, 0),
+        Exception::DivideError => (SigInfo::fault(SIGFPE, FPE_INTDIV, rip), 0),
         Exception::X87Floating => {
             let fpu = user.fpu();
             let word = |at: usize| u16::from_le_bytes([fpu[at], fpu[at + 1]]);
             let (control, status) = (word(0), word(2));
-            (SigInfo::fault(SIGFPE, fpe_code(Some((status, control)), 0), rip), 16, 0)
+            (SigInfo::fault(SIGFPE, fpe_code(Some((status, control)), 0), rip), 0)
         }
         Exception::SimdFloating => {
             let fpu = user.fpu();
             let mxcsr = u32::from_le_bytes([fpu[24], fpu[25], fpu[26], fpu[27]]);
-            (SigInfo::fault(SIGFPE, fpe_code(None, mxcsr), rip), 19, 0)
+            (SigInfo::fault(SIGFPE, fpe_code(None, mxcsr), rip), 0)
         }
-        Exception::Debug => (SigInfo::fault(SIGTRAP, TRAP_TRACE, rip), 1, 0),
-        Exception::Breakpoint => (from_kernel(SIGTRAP), 3, 0),
-        Exception::InvalidOpcode => (SigInfo::fault(SIGILL, ILL_ILLOPN, rip), 6, 0),
-        Exception::AlignmentCheck => (SigInfo::fault(SIGBUS, BUS_ADRALN, 0), 17, 0),
-        Exception::SegmentNotPresent => (from_kernel(SIGBUS), 11, 0),
-        Exception::StackSegment => (from_kernel(SIGBUS), 12, 0),
-        Exception::GeneralProtection { .. } => (from_kernel(SIGSEGV), 13, 0),
-        Exception::Overflow => (from_kernel(SIGSEGV), 4, 0),
-        Exception::BoundRange => (from_kernel(SIGSEGV), 5, 0),
-        Exception::DeviceNotAvailable => (from_kernel(SIGSEGV), 7, 0),
-        Exception::InvalidTss => (from_kernel(SIGSEGV), 10, 0),
-        Exception::Other { vector } => (from_kernel(SIGSEGV), u64::from(vector), 0),
+        Exception::Debug => (SigInfo::fault(SIGTRAP, TRAP_TRACE, rip), 0),
+        Exception::Breakpoint => (from_kernel(SIGTRAP), 0),
+        Exception::InvalidOpcode => (SigInfo::fault(SIGILL, ILL_ILLOPN, rip), 0),
+        Exception::AlignmentCheck => (SigInfo::fault(SIGBUS, BUS_ADRALN, 0), 0),
+        Exception::SegmentNotPresent => (from_kernel(SIGBUS), 0),
+        Exception::StackSegment => (from_kernel(SIGBUS), 0),
+        Exception::GeneralProtection { .. } => (from_kernel(SIGSEGV), 0),
+        Exception::Overflow => (from_kernel(SIGSEGV), 0),
+        Exception::BoundRange => (from_kernel(SIGSEGV), 0),
+        Exception::DeviceNotAvailable => (from_kernel(SIGSEGV), 0),
+        Exception::InvalidTss => (from_kernel(SIGSEGV), 0),
+        Exception::Other { .. } => (from_kernel(SIGSEGV), 0),
     };
     info!(
         "pid {} ({}): {exception} at rip {:#x}: {}",
@@ -142,7 +142,7 @@ fn fault(process: &Process, user: &mut UserState, exception: Exception) {
         rip,
         kernel_core::abi::signal::name(info.signo()).unwrap_or("signal")
     );
-    let trap = signal::TrapRecord { number: trap_number, error_code: user.frame.error_code, address };
+    let trap = signal::TrapRecord { number: u64::from(exception.vector()), error_code: user.frame.error_code, address };
     signal::force_fault(process, info, trap);
 }
 
@@ -182,7 +182,8 @@ fn emulate_umip_instruction(process: &Process, user: &mut UserState) -> bool {
                 process.memory.lock().as_mut().is_some_and(|memory| memory.write(address, &bytes[..size]).is_ok());
             if !written {
                 const PF_WRITE_USER: u64 = 0x6;
-                let trap = signal::TrapRecord { number: 14, error_code: PF_WRITE_USER, address };
+                let trap =
+                    signal::TrapRecord { number: u64::from(PAGE_FAULT_VECTOR), error_code: PF_WRITE_USER, address };
                 signal::force_fault(process, SigInfo::fault(SIGSEGV, SEGV_MAPERR, address), trap);
                 return true;
             }

@@ -210,25 +210,43 @@ impl core::fmt::Display for Exception {
     }
 }
 
+/// The exceptions' vectors in the IDT, named once for both directions
+/// (`Exception::vector`, `TrapFrame::return_reason`).
+const DIVIDE_ERROR: u8 = 0;
+const DEBUG: u8 = 1;
+const BREAKPOINT: u8 = 3;
+const OVERFLOW: u8 = 4;
+const BOUND_RANGE: u8 = 5;
+const INVALID_OPCODE: u8 = 6;
+const DEVICE_NOT_AVAILABLE: u8 = 7;
+const INVALID_TSS: u8 = 10;
+const SEGMENT_NOT_PRESENT: u8 = 11;
+const STACK_SEGMENT: u8 = 12;
+const GENERAL_PROTECTION: u8 = 13;
+pub const PAGE_FAULT_VECTOR: u8 = 14;
+const X87_FLOATING: u8 = 16;
+const ALIGNMENT_CHECK: u8 = 17;
+const SIMD_FLOATING: u8 = 19;
+
 impl Exception {
     /// The exception's vector in the IDT.
     pub const fn vector(&self) -> u8 {
         match self {
-            Exception::DivideError => 0,
-            Exception::Debug => 1,
-            Exception::Breakpoint => 3,
-            Exception::Overflow => 4,
-            Exception::BoundRange => 5,
-            Exception::InvalidOpcode => 6,
-            Exception::DeviceNotAvailable => 7,
-            Exception::InvalidTss => 10,
-            Exception::SegmentNotPresent => 11,
-            Exception::StackSegment => 12,
-            Exception::GeneralProtection { .. } => 13,
-            Exception::PageFault { .. } => 14,
-            Exception::X87Floating => 16,
-            Exception::AlignmentCheck => 17,
-            Exception::SimdFloating => 19,
+            Exception::DivideError => DIVIDE_ERROR,
+            Exception::Debug => DEBUG,
+            Exception::Breakpoint => BREAKPOINT,
+            Exception::Overflow => OVERFLOW,
+            Exception::BoundRange => BOUND_RANGE,
+            Exception::InvalidOpcode => INVALID_OPCODE,
+            Exception::DeviceNotAvailable => DEVICE_NOT_AVAILABLE,
+            Exception::InvalidTss => INVALID_TSS,
+            Exception::SegmentNotPresent => SEGMENT_NOT_PRESENT,
+            Exception::StackSegment => STACK_SEGMENT,
+            Exception::GeneralProtection { .. } => GENERAL_PROTECTION,
+            Exception::PageFault { .. } => PAGE_FAULT_VECTOR,
+            Exception::X87Floating => X87_FLOATING,
+            Exception::AlignmentCheck => ALIGNMENT_CHECK,
+            Exception::SimdFloating => SIMD_FLOATING,
             Exception::Other { vector } => *vector,
         }
     }
@@ -262,18 +280,29 @@ impl TrapFrame {
         let exception = match self.vector {
             SYSCALL_VECTOR => return ReturnReason::SystemCall { served: false },
             SYSCALL_SERVED_VECTOR => return ReturnReason::SystemCall { served: true },
-            0 => Exception::DivideError,
-            1 => Exception::Debug,
-            3 => Exception::Breakpoint,
-            4 => Exception::Overflow,
-            5 => Exception::BoundRange,
-            6 => Exception::InvalidOpcode,
-            7 => Exception::DeviceNotAvailable,
-            10 => Exception::InvalidTss,
-            11 => Exception::SegmentNotPresent,
-            12 => Exception::StackSegment,
-            13 => Exception::GeneralProtection { error_code: self.error_code },
-            14 => Exception::PageFault {
+            vector @ 0..=31 => self.exception(vector as u8),
+            vector => return ReturnReason::Interrupt(vector as u8),
+        };
+        ReturnReason::Exception(exception)
+    }
+
+    /// The exception of `vector` (below 32), with what this frame and CR2 say
+    /// about it.
+    #[inline(always)]
+    fn exception(&self, vector: u8) -> Exception {
+        match vector {
+            DIVIDE_ERROR => Exception::DivideError,
+            DEBUG => Exception::Debug,
+            BREAKPOINT => Exception::Breakpoint,
+            OVERFLOW => Exception::Overflow,
+            BOUND_RANGE => Exception::BoundRange,
+            INVALID_OPCODE => Exception::InvalidOpcode,
+            DEVICE_NOT_AVAILABLE => Exception::DeviceNotAvailable,
+            INVALID_TSS => Exception::InvalidTss,
+            SEGMENT_NOT_PRESENT => Exception::SegmentNotPresent,
+            STACK_SEGMENT => Exception::StackSegment,
+            GENERAL_PROTECTION => Exception::GeneralProtection { error_code: self.error_code },
+            PAGE_FAULT_VECTOR => Exception::PageFault {
                 address: cpu::read_cr2(),
                 access: PageFaultAccess {
                     present: self.error_code & 1 != 0,
@@ -281,12 +310,10 @@ impl TrapFrame {
                     instruction_fetch: self.error_code & 16 != 0,
                 },
             },
-            16 => Exception::X87Floating,
-            17 => Exception::AlignmentCheck,
-            19 => Exception::SimdFloating,
-            vector @ 0..=31 => Exception::Other { vector: vector as u8 },
-            vector => return ReturnReason::Interrupt(vector as u8),
-        };
-        ReturnReason::Exception(exception)
+            X87_FLOATING => Exception::X87Floating,
+            ALIGNMENT_CHECK => Exception::AlignmentCheck,
+            SIMD_FLOATING => Exception::SimdFloating,
+            vector => Exception::Other { vector },
+        }
     }
 }
