@@ -101,8 +101,8 @@ extern "C" fn kernel_start(start_info: u64) -> ! {
     fs::console::init(options.console);
     debugcon::write(Channel::Control, b"ready\n");
 
-    // The file system from the initrd.
-    // The initrd: the archive, then maybe the first program's argv and envp.
+    // The file system from the initrd: the archive, then maybe the first program's
+    // argv and envp.
     let Some(initrd) = boot.initrd else { fail(format_args!("no initrd: nothing to run")) };
     let (archive, init_strings) = match bootargs::split(mm::physical_bytes(initrd)) {
         Ok(split) => split,
