@@ -14,6 +14,7 @@ mod outcome;
 mod qemu;
 mod sched_sim;
 mod session;
+mod svg;
 mod terminal;
 mod trace;
 mod trace_ring;

@@ -6,7 +6,7 @@
 //! With `--bench`, it also times `pick_next` and `tick` of each policy with many
 //! runnable tasks (build with `--release` for meaningful numbers).
 
-mod svg;
+mod plot;
 
 use std::fmt::Write as _;
 use std::fs;
@@ -18,7 +18,8 @@ use kernel_core::cmdline::{KernelOptions, SchedPolicy};
 use kernel_core::sched::sim::{Job, Pattern, Simulation};
 use kernel_core::sched::{self, weight, Allotment, Arrival, Mlfq, MlfqConfig, Scheduler, TaskId};
 
-use svg::{ticks, Axis, Plot, Svg, GRAY, PALETTE};
+use crate::svg::Svg;
+use plot::{box_legend, line_legend, ticks, Axis, Plot, GRAY, PALETTE};
 
 #[derive(Args, Debug)]
 pub struct SimArgs {
@@ -147,13 +148,9 @@ fn lottery_unfairness(seed: u64) -> String {
         x: Axis::log(1.0, 1000.0),
         y: Axis::linear(0.0, 1.0),
     };
-    svg.bold_text((320.0, 24.0), 15.0, "middle", "Lottery fairness study (OSTEP fig. 9.2)");
-    svg.text(
-        (320.0, 40.0),
-        11.0,
-        "middle",
-        "two jobs, equal tickets, same length; quantum 1 ms; lottery: mean of 100 seeded trials",
-    );
+    svg.text((320.0, 24.0), 15.0, "middle").attr("font-weight", "bold").text("Lottery fairness study (OSTEP fig. 9.2)");
+    svg.text((320.0, 40.0), 11.0, "middle")
+        .text("two jobs, equal tickets, same length; quantum 1 ms; lottery: mean of 100 seeded trials");
     let x_ticks: Vec<(f64, String)> = [1.0, 10.0, 100.0, 1000.0].iter().map(|&v| (v, format!("{v}"))).collect();
     plot.axes(
         &mut svg,
@@ -173,13 +170,17 @@ fn lottery_unfairness(seed: u64) -> String {
     {
         let points: Vec<(f64, f64)> =
             lengths.iter().map(|&l| plot.at(l as f64, unfairness(sched, l, trials))).collect();
-        svg.polyline(&points, PALETTE[index], 2.0, dash);
+        svg.polyline(&points, PALETTE[index])
+            .attr("stroke-width", 2.0)
+            .attr("stroke-linejoin", "round")
+            .optional_attr("stroke-dasharray", dash)
+            .end();
         for &point in &points {
             svg.circle(point, 2.5, PALETTE[index]);
         }
         legend.push((PALETTE[index], dash, sched.word()));
     }
-    svg.legend((plot.left + plot.width - 110.0, plot.bottom() - 50.0), &legend);
+    line_legend(&mut svg, (plot.left + plot.width - 110.0, plot.bottom() - 50.0), &legend);
     svg.finish()
 }
 
@@ -227,11 +228,11 @@ fn draw_timeline(
         x: Axis::linear(0.0, timeline.ticks as f64),
         y: Axis::linear(levels as f64, 0.0),
     };
-    svg.bold_text((left, top + 10.0), 12.0, "start", title);
+    svg.text((left, top + 10.0), 12.0, "start").attr("font-weight", "bold").text(title);
     for level in 0..levels {
         let y = plot.top + LANE * level as f64;
-        svg.rect(left, y, width, LANE, if level % 2 == 0 { "#f7f7f7" } else { "#ffffff" }, None);
-        svg.text((left - 8.0, y + LANE / 2.0 + 4.0), 11.0, "end", &format!("Q{level}"));
+        svg.rect(left, y, width, LANE, if level % 2 == 0 { "#f7f7f7" } else { "#ffffff" }).end();
+        svg.text((left - 8.0, y + LANE / 2.0 + 4.0), 11.0, "end").text(&format!("Q{level}"));
     }
     // One box per stretch of consecutive ticks of one job at one level.
     let mut index = 0;
@@ -247,24 +248,21 @@ fn draw_timeline(
         }
         let y = plot.top + LANE * level as f64 + 3.0;
         let tip = format!("job {task} at Q{level}, {start}-{end} ms");
-        svg.rect(
-            plot.px(start as f64),
-            y,
-            plot.px(end as f64) - plot.px(start as f64),
-            LANE - 6.0,
-            color(task),
-            Some(&tip),
-        );
+        svg.rect(plot.px(start as f64), y, plot.px(end as f64) - plot.px(start as f64), LANE - 6.0, color(task))
+            .tooltip(&tip);
     }
     for &boost in &timeline.boosts {
         let x = plot.px(boost as f64);
-        svg.line((x, plot.top - 3.0), (x, plot.bottom() + 3.0), "#333333", 1.0, Some("3 3"));
+        svg.line((x, plot.top - 3.0), (x, plot.bottom() + 3.0), "#333333")
+            .attr("stroke-width", 1.0)
+            .attr("stroke-dasharray", "3 3")
+            .end();
     }
     let tick_step = if timeline.ticks > 400 { 100.0 } else { 50.0 };
     for (value, label) in ticks(0.0, timeline.ticks as f64, tick_step, 0) {
         let x = plot.px(value);
-        svg.line((x, plot.bottom()), (x, plot.bottom() + 4.0), "#333333", 1.0, None);
-        svg.text((x, plot.bottom() + 15.0), 10.0, "middle", &label);
+        svg.line((x, plot.bottom()), (x, plot.bottom() + 4.0), "#333333").attr("stroke-width", 1.0).end();
+        svg.text((x, plot.bottom() + 15.0), 10.0, "middle").text(&label);
     }
     plot.bottom() + 22.0
 }
@@ -277,12 +275,9 @@ fn defaults() -> MlfqConfig {
 /// boost every 100 ms).
 fn mlfq_basics() -> String {
     let mut svg = Svg::new(760.0, 420.0);
-    svg.bold_text(
-        (380.0, 22.0),
-        15.0,
-        "middle",
-        "MLFQ with the kernel's defaults: quanta 10/20/40 ms, boost every 100 ms (dashed)",
-    );
+    svg.text((380.0, 22.0), 15.0, "middle")
+        .attr("font-weight", "bold")
+        .text("MLFQ with the kernel's defaults: quanta 10/20/40 ms, boost every 100 ms (dashed)");
     let color = |task: TaskId| if task == 1 { PALETTE[0] } else { PALETTE[3] };
     let long = record_mlfq(defaults(), &[Job::cpu(1)], 300);
     let mut y = draw_timeline(
@@ -315,7 +310,7 @@ fn mlfq_basics() -> String {
         &interactive,
         &color,
     );
-    svg.text((380.0, y + 6.0), 11.0, "middle", "time (ms)");
+    svg.text((380.0, y + 6.0), 11.0, "middle").text("time (ms)");
     svg.finish()
 }
 
@@ -338,12 +333,9 @@ fn mlfq_boost() -> String {
         }
     };
     let mut svg = Svg::new(760.0, 300.0);
-    svg.bold_text(
-        (380.0, 22.0),
-        15.0,
-        "middle",
-        "Priority boost (OSTEP fig. 8.5): a long job (blue) and a stream of short jobs (gray)",
-    );
+    svg.text((380.0, 22.0), 15.0, "middle")
+        .attr("font-weight", "bold")
+        .text("Priority boost (OSTEP fig. 8.5): a long job (blue) and a stream of short jobs (gray)");
     let without = record_mlfq(MlfqConfig::new(3, &[10, 20, 40], 0), &jobs, 500);
     let y = draw_timeline(
         &mut svg,
@@ -362,7 +354,7 @@ fn mlfq_boost() -> String {
         &with,
         &color,
     );
-    svg.text((380.0, y + 6.0), 11.0, "middle", "time (ms)");
+    svg.text((380.0, y + 6.0), 11.0, "middle").text("time (ms)");
     svg.finish()
 }
 
@@ -372,12 +364,9 @@ fn mlfq_gaming() -> String {
     let jobs = [Job::cpu(1), Job::cpu(2).arriving(50).pattern(Pattern::Yielder { run: 9 })];
     let color = |task: TaskId| if task == 1 { PALETTE[0] } else { PALETTE[3] };
     let mut svg = Svg::new(760.0, 300.0);
-    svg.bold_text(
-        (380.0, 22.0),
-        15.0,
-        "middle",
-        "Gaming the scheduler (OSTEP fig. 8.6): red yields after 9 ms of each 10 ms quantum",
-    );
+    svg.text((380.0, 22.0), 15.0, "middle")
+        .attr("font-weight", "bold")
+        .text("Gaming the scheduler (OSTEP fig. 8.6): red yields after 9 ms of each 10 ms quantum");
     let mut gameable = MlfqConfig::new(3, &[10, 20, 40], 0);
     gameable.allotment = Allotment::PerBurst;
     let y = draw_timeline(
@@ -397,7 +386,7 @@ fn mlfq_gaming() -> String {
         &record_mlfq(fair, &jobs, 300),
         &color,
     );
-    svg.text((380.0, y + 6.0), 11.0, "middle", "time (ms)");
+    svg.text((380.0, y + 6.0), 11.0, "middle").text("time (ms)");
     svg.finish()
 }
 
@@ -408,8 +397,10 @@ fn stride_vs_lottery(seed: u64) -> String {
     let total: u32 = nices.iter().map(|&n| weight(n)).sum();
     let jobs: Vec<Job> = nices.iter().enumerate().map(|(i, &n)| Job::cpu(i as TaskId + 1).nice(n)).collect();
     let mut svg = Svg::new(760.0, 400.0);
-    svg.bold_text((380.0, 22.0), 15.0, "middle", "Stride is deterministic, lottery is right on average (OSTEP ch. 9)");
-    svg.text((380.0, 38.0), 11.0, "middle", "three CPU-bound jobs at nice 0, 3 and -4 (weights 1024, 526, 2501: about 100, 50 and 250 tickets); 10 ms quanta");
+    svg.text((380.0, 22.0), 15.0, "middle")
+        .attr("font-weight", "bold")
+        .text("Stride is deterministic, lottery is right on average (OSTEP ch. 9)");
+    svg.text((380.0, 38.0), 11.0, "middle").text("three CPU-bound jobs at nice 0, 3 and -4 (weights 1024, 526, 2501: about 100, 50 and 250 tickets); 10 ms quanta");
     for (panel, sched) in [SchedPolicy::Stride, SchedPolicy::Lottery].into_iter().enumerate() {
         let plot = Plot {
             left: 70.0 + 360.0 * panel as f64,
@@ -419,7 +410,7 @@ fn stride_vs_lottery(seed: u64) -> String {
             x: Axis::linear(0.0, 1000.0),
             y: Axis::linear(0.0, 650.0),
         };
-        svg.bold_text((plot.left + plot.width / 2.0, 62.0), 12.0, "middle", sched.word());
+        svg.text((plot.left + plot.width / 2.0, 62.0), 12.0, "middle").attr("font-weight", "bold").text(sched.word());
         plot.axes(
             &mut svg,
             &ticks(0.0, 1000.0, 250.0, 0),
@@ -442,14 +433,17 @@ fn stride_vs_lottery(seed: u64) -> String {
         }
         for (j, &nice) in nices.iter().enumerate() {
             let ideal = 1000.0 * f64::from(weight(nice)) / f64::from(total);
-            svg.line(plot.at(0.0, 0.0), plot.at(1000.0, ideal), PALETTE[j], 1.0, Some("2 3"));
-            svg.polyline(&cumulative[j], PALETTE[j], 2.0, None);
+            svg.line(plot.at(0.0, 0.0), plot.at(1000.0, ideal), PALETTE[j])
+                .attr("stroke-width", 1.0)
+                .attr("stroke-dasharray", "2 3")
+                .end();
+            svg.polyline(&cumulative[j], PALETTE[j]).attr("stroke-width", 2.0).attr("stroke-linejoin", "round").end();
         }
         if panel == 0 {
             let labels: Vec<String> = nices.iter().map(|&n| format!("nice {n} (weight {})", weight(n))).collect();
             let entries: Vec<(&str, Option<&str>, &str)> =
                 labels.iter().enumerate().map(|(j, l)| (PALETTE[j], None, l.as_str())).collect();
-            svg.legend((plot.left + 10.0, plot.top + 14.0), &entries);
+            line_legend(&mut svg, (plot.left + 10.0, plot.top + 14.0), &entries);
         }
     }
     svg.finish()
@@ -459,8 +453,11 @@ fn stride_vs_lottery(seed: u64) -> String {
 /// against the ratio of their weights.
 fn share_by_nice(seed: u64) -> String {
     let mut svg = Svg::new(640.0, 420.0);
-    svg.bold_text((320.0, 24.0), 15.0, "middle", "Fair share by nice: nice 0 against nice d, CPU-bound, 10 s");
-    svg.text((320.0, 40.0), 11.0, "middle", "dotted: the ratio of Linux's weights (1024 / weight(d), about 1.25^d)");
+    svg.text((320.0, 24.0), 15.0, "middle")
+        .attr("font-weight", "bold")
+        .text("Fair share by nice: nice 0 against nice d, CPU-bound, 10 s");
+    svg.text((320.0, 40.0), 11.0, "middle")
+        .text("dotted: the ratio of Linux's weights (1024 / weight(d), about 1.25^d)");
     let plot = Plot {
         left: 70.0,
         top: 55.0,
@@ -479,7 +476,11 @@ fn share_by_nice(seed: u64) -> String {
     );
     let ideal: Vec<(f64, f64)> =
         (0..=10).map(|d| plot.at(f64::from(d), f64::from(weight(0)) / f64::from(weight(d as i8)))).collect();
-    svg.polyline(&ideal, "#000000", 1.5, Some("2 3"));
+    svg.polyline(&ideal, "#000000")
+        .attr("stroke-width", 1.5)
+        .attr("stroke-linejoin", "round")
+        .attr("stroke-dasharray", "2 3")
+        .end();
     let mut legend = vec![("#000000", Some("2 3"), "weights")];
     // Overlapping lines stay visible: rr under mlfq, stride under fair.
     let styles = [(4.5, None), (2.0, Some("6 3")), (4.5, None), (2.0, None), (2.0, Some("6 3"))];
@@ -491,21 +492,28 @@ fn share_by_nice(seed: u64) -> String {
                 plot.at(f64::from(d), got[0] as f64 / got[1].max(1) as f64)
             })
             .collect();
-        svg.polyline(&points, PALETTE[index], width, dash);
+        svg.polyline(&points, PALETTE[index])
+            .attr("stroke-width", width)
+            .attr("stroke-linejoin", "round")
+            .optional_attr("stroke-dasharray", dash)
+            .end();
         for &point in &points {
             svg.circle(point, 2.5, PALETTE[index]);
         }
         legend.push((PALETTE[index], dash, sched.word()));
     }
-    svg.legend((plot.left + 20.0, plot.top + 18.0), &legend);
+    line_legend(&mut svg, (plot.left + 20.0, plot.top + 18.0), &legend);
     svg.finish()
 }
 
 /// The mean and worst wake-up delay of an interactive job beside two CPU hogs.
 fn wakeup_delay(seed: u64) -> String {
     let mut svg = Svg::new(640.0, 400.0);
-    svg.bold_text((320.0, 24.0), 15.0, "middle", "Waking up beside two CPU hogs (simulated, 10 s)");
-    svg.text((320.0, 40.0), 11.0, "middle", "a job runs 1 ms, sleeps 5 ms; delay = end of its sleep to running again");
+    svg.text((320.0, 24.0), 15.0, "middle")
+        .attr("font-weight", "bold")
+        .text("Waking up beside two CPU hogs (simulated, 10 s)");
+    svg.text((320.0, 40.0), 11.0, "middle")
+        .text("a job runs 1 ms, sleeps 5 ms; delay = end of its sleep to running again");
     let results: Vec<(SchedPolicy, f64, u64)> = POLICIES
         .into_iter()
         .map(|s| {
@@ -532,12 +540,12 @@ fn wakeup_delay(seed: u64) -> String {
         let x = plot.px(index as f64 + 0.5);
         for (offset, value, color) in [(-22.0, *mean, PALETTE[0]), (2.0, *worst as f64, PALETTE[3])] {
             let y = plot.py(value);
-            svg.rect(x + offset, y, 20.0, plot.bottom() - y, color, None);
-            svg.text((x + offset + 10.0, y - 4.0), 10.0, "middle", &format!("{value:.1}"));
+            svg.rect(x + offset, y, 20.0, plot.bottom() - y, color).end();
+            svg.text((x + offset + 10.0, y - 4.0), 10.0, "middle").text(&format!("{value:.1}"));
         }
-        svg.text((x, plot.bottom() + 16.0), 12.0, "middle", sched.word());
+        svg.text((x, plot.bottom() + 16.0), 12.0, "middle").text(sched.word());
     }
-    svg.box_legend((plot.left + 20.0, plot.top + 4.0), &[(PALETTE[0], "mean"), (PALETTE[3], "worst")]);
+    box_legend(&mut svg, (plot.left + 20.0, plot.top + 4.0), &[(PALETTE[0], "mean"), (PALETTE[3], "worst")]);
     svg.finish()
 }
 

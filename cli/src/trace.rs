@@ -10,6 +10,8 @@ use std::io::{self, Write};
 
 use kernel_core::trace::{Event, NameAssembler, SwitchReason, TrapReason, WaitKind, What, EVENT_WORDS};
 
+use crate::svg::Svg;
+
 /// One process's stay on a CPU.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Slice {
@@ -390,11 +392,6 @@ fn reason_colour(reason: SwitchReason) -> &'static str {
     }
 }
 
-/// `text` escaped for XML character data and attribute values.
-fn xml(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
 /// A step of 1, 2 or 5 times a power of ten giving at most about `ticks` ticks over
 /// `span`.
 fn nice_step(span: f64, ticks: f64) -> f64 {
@@ -421,19 +418,13 @@ pub fn svg(timeline: &Timeline, options: &SvgOptions) -> String {
     let span_ms = timeline.ms(timeline.end).max(1e-3);
     let x_of = |tsc: u64| LABEL_WIDTH + timeline.ms(tsc) / span_ms * PLOT_WIDTH;
 
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="Helvetica, Arial, sans-serif" font-size="12">"#
-    );
-    let _ = writeln!(out, r#"<rect width="{WIDTH}" height="{height}" fill="white"/>"#);
+    let mut svg = Svg::new(WIDTH, height);
     let title = if options.title.is_empty() {
         "who held the CPU".to_string()
     } else {
         format!("who held the CPU: {}", options.title)
     };
-    let _ =
-        writeln!(out, r#"<text x="12" y="24" font-size="16" font-weight="bold">timeshare — {}</text>"#, xml(&title));
+    svg.text((12.0, 24.0), 16.0, "start").attr("font-weight", "bold").text(&format!("timeshare — {title}"));
     let counts = timeline.switch_counts();
     let mut subtitle = format!(
         "{} processes, {:.1} ms, {} context switches ({} preempted at the end of a quantum, {} yielded, {} blocked, {} exited)",
@@ -451,116 +442,86 @@ pub fn svg(timeline: &Timeline, options: &SvgOptions) -> String {
     if timeline.dropped > 0 {
         let _ = write!(subtitle, "; {} events dropped (trace buffer full)", timeline.dropped);
     }
-    let _ = writeln!(out, r##"<text x="12" y="44" fill="#444">{}</text>"##, xml(&subtitle));
+    svg.text((12.0, 44.0), 12.0, "start").attr("fill", "#444").text(&subtitle);
 
     // Legend: what the ticks at the end of an interval mean, and the aggregated bars.
     let mut x = 12.0;
-    let _ = writeln!(out, r#"<g class="legend">"#);
+    svg.element("g").attr("class", "legend").open();
     for reason in &REASONS[..4] {
-        let _ = writeln!(
-            out,
-            r#"<rect x="{x:.1}" y="58" width="3" height="14" fill="{}"/><text x="{:.1}" y="70">{}</text>"#,
-            reason_colour(*reason),
-            x + 7.0,
-            xml(reason.describe())
-        );
+        svg.rect(x, 58.0, 3.0, 14.0, reason_colour(*reason)).end();
+        svg.text((x + 7.0, 70.0), 12.0, "start").text(reason.describe());
         x += 24.0 + 6.6 * reason.describe().len() as f64;
     }
-    let _ = writeln!(
-        out,
-        r##"<rect x="{x:.1}" y="58" width="22" height="14" fill="#bab0ac"/><text x="{:.1}" y="70">running</text><rect x="{:.1}" y="58" width="22" height="14" fill="#bab0ac" fill-opacity="0.4"/><text x="{:.1}" y="70">many short intervals (opacity: share of time running)</text>"##,
-        x + 27.0,
-        x + 90.0,
-        x + 117.0
-    );
-    let _ = writeln!(out, "</g>");
+    svg.rect(x, 58.0, 22.0, 14.0, "#bab0ac").end();
+    svg.text((x + 27.0, 70.0), 12.0, "start").text("running");
+    svg.rect(x + 90.0, 58.0, 22.0, 14.0, "#bab0ac").attr("fill-opacity", 0.4).end();
+    svg.text((x + 117.0, 70.0), 12.0, "start").text("many short intervals (opacity: share of time running)");
+    svg.close("g");
 
     // The time axis: grid lines and labels in ms.
     let step = nice_step(span_ms, 10.0);
-    let _ = writeln!(out, r#"<g class="axis">"#);
+    svg.element("g").attr("class", "axis").open();
     let mut tick = 0.0;
     while tick <= span_ms + 1e-9 {
         let tx = LABEL_WIDTH + tick / span_ms * PLOT_WIDTH;
         let label = if step < 1.0 { format!("{tick:.1} ms") } else { format!("{tick:.0} ms") };
-        let _ = writeln!(
-            out,
-            r##"<line x1="{tx:.1}" y1="{}" x2="{tx:.1}" y2="{}" stroke="#ddd"/><text x="{tx:.1}" y="{}" text-anchor="middle" fill="#444">{label}</text>"##,
-            TOP - 6.0,
-            plot_bottom + 4.0,
-            plot_bottom + 18.0
-        );
+        svg.line((tx, TOP - 6.0), (tx, plot_bottom + 4.0), "#ddd").end();
+        svg.text((tx, plot_bottom + 18.0), 12.0, "middle").attr("fill", "#444").text(&label);
         tick += step;
     }
-    let _ = writeln!(
-        out,
-        r##"<text x="{}" y="{}" text-anchor="middle" fill="#444">time since the first process was created</text>"##,
-        LABEL_WIDTH + PLOT_WIDTH / 2.0,
-        plot_bottom + 36.0
-    );
-    let _ = writeln!(out, "</g>");
+    svg.text((LABEL_WIDTH + PLOT_WIDTH / 2.0, plot_bottom + 36.0), 12.0, "middle")
+        .attr("fill", "#444")
+        .text("time since the first process was created");
+    svg.close("g");
 
     for (index, lane) in lanes.iter().enumerate() {
         let top = TOP + lane_height * index as f64;
         let bar_top = top + (lane_height - bar_height) / 2.0;
         let colour = PALETTE[index % PALETTE.len()];
-        let _ = writeln!(out, r#"<g class="lane" data-pid="{}">"#, lane.pid);
+        svg.element("g").attr("class", "lane").attr("data-pid", lane.pid).open();
         if index % 2 == 1 {
-            let _ = writeln!(out, r##"<rect x="0" y="{top}" width="{WIDTH}" height="{lane_height}" fill="#f6f6f6"/>"##);
+            svg.rect(0.0, top, WIDTH, lane_height, "#f6f6f6").end();
         }
         let mut label = lane.label();
         if label.chars().count() > 28 {
             label = format!("{}…", label.chars().take(27).collect::<String>());
         }
-        let _ = writeln!(
-            out,
-            r#"<text x="{}" y="{}" text-anchor="end" dominant-baseline="middle">{}</text>"#,
-            LABEL_WIDTH - 8.0,
-            top + lane_height / 2.0,
-            xml(&label)
-        );
+        svg.text((LABEL_WIDTH - 8.0, top + lane_height / 2.0), 12.0, "end")
+            .attr("dominant-baseline", "middle")
+            .text(&label);
         for slice in lane.slices.iter().filter(|slice| x_of(slice.end) - x_of(slice.start) >= WIDE_PX) {
             let x0 = x_of(slice.start);
             let width = x_of(slice.end) - x0;
             let ended = slice.ended.map_or("still running", |(reason, _)| reason.describe());
-            let _ = writeln!(
-                out,
-                r#"<rect x="{x0:.2}" y="{bar_top}" width="{width:.2}" height="{bar_height}" fill="{colour}"><title>{} (pid {}): {:.3} – {:.3} ms, {}</title></rect>"#,
-                xml(&slice.name),
+            svg.rect(x0, bar_top, width, bar_height, colour).tooltip(&format!(
+                "{} (pid {}): {:.3} – {:.3} ms, {ended}",
+                slice.name,
                 lane.pid,
                 timeline.ms(slice.start),
-                timeline.ms(slice.end),
-                xml(ended)
-            );
+                timeline.ms(slice.end)
+            ));
             if let Some((reason, _)) = slice.ended.filter(|&(reason, _)| reason != SwitchReason::Dispatched) {
-                let _ = writeln!(
-                    out,
-                    r#"<rect class="reason" x="{:.2}" y="{}" width="2" height="{}" fill="{}"/>"#,
-                    x0 + width - 2.0,
-                    bar_top - 2.0,
-                    bar_height + 4.0,
-                    reason_colour(reason)
-                );
+                svg.rect(x0 + width - 2.0, bar_top - 2.0, 2.0, bar_height + 4.0, reason_colour(reason))
+                    .attr("class", "reason")
+                    .end();
             }
         }
         for run in aggregate(&lane.slices, &x_of) {
-            let _ = writeln!(
-                out,
-                r#"<rect x="{:.2}" y="{bar_top}" width="{:.2}" height="{bar_height}" fill="{colour}" fill-opacity="{:.2}"><title>{} (pid {}): {} intervals between {:.1} and {:.1} ms, running about {:.0}% of that time</title></rect>"#,
-                run.x,
-                run.width,
-                0.25 + 0.75 * run.level,
-                xml(&lane.name()),
-                lane.pid,
-                run.count,
-                (run.x - LABEL_WIDTH) / PLOT_WIDTH * span_ms,
-                (run.x + run.width - LABEL_WIDTH) / PLOT_WIDTH * span_ms,
-                run.share * 100.0
-            );
+            svg.rect(run.x, bar_top, run.width, bar_height, colour)
+                .attr("fill-opacity", format_args!("{:.2}", 0.25 + 0.75 * run.level))
+                .tooltip(&format!(
+                    "{} (pid {}): {} intervals between {:.1} and {:.1} ms, running about {:.0}% of that time",
+                    lane.name(),
+                    lane.pid,
+                    run.count,
+                    (run.x - LABEL_WIDTH) / PLOT_WIDTH * span_ms,
+                    (run.x + run.width - LABEL_WIDTH) / PLOT_WIDTH * span_ms,
+                    run.share * 100.0
+                ));
         }
-        let _ = writeln!(out, "</g>");
+        svg.close("g");
     }
-    let _ = writeln!(out, "</svg>");
-    out
+    svg.finish()
 }
 
 /// Intervals at least this wide (pixels) are drawn one by one, with their end reason.
