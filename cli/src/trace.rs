@@ -8,6 +8,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::{json, Value};
+
 use kernel_core::trace::{Event, NameAssembler, SwitchReason, TrapReason, WaitKind, What, EVENT_WORDS};
 
 use crate::svg::Svg;
@@ -256,25 +259,6 @@ fn syscall_name(number: u64) -> String {
         .map_or_else(|| format!("syscall {number}"), str::to_string)
 }
 
-/// `text` as a JSON string literal.
-fn json_string(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 /// The Chrome "pid" every track belongs to: the machine.
 const MACHINE_PID: u32 = 1;
 
@@ -283,82 +267,93 @@ const MACHINE_PID: u32 = 1;
 /// (tid 0); a complete event ("X") for each running interval; instant events ("i")
 /// for system calls, interrupts, faults, blocks, wake-ups, execs and exits.
 pub fn chrome_json(timeline: &Timeline, out: &mut impl Write) -> io::Result<()> {
-    let mut first = true;
-    let mut event = |out: &mut dyn Write, text: String| -> io::Result<()> {
-        let separator = if first { "\n" } else { ",\n" };
-        first = false;
-        write!(out, "{separator}{text}")
-    };
-    write!(out, "{{\"displayTimeUnit\":\"ms\",\"traceEvents\":[")?;
-    event(
-        out,
-        format!("{{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":{MACHINE_PID},\"args\":{{\"name\":\"timeshare (CPU 0)\"}}}}"),
-    )?;
-    for lane in std::iter::once(&timeline.idle).chain(&timeline.lanes) {
-        let tid = lane.pid;
-        let label = if tid == 0 { "idle".to_string() } else { lane.label() };
-        event(
-            out,
-            format!(
-                "{{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":{MACHINE_PID},\"tid\":{tid},\"args\":{{\"name\":{}}}}}",
-                json_string(&label)
-            ),
+    serde_json::to_writer(&mut *out, &ChromeTrace(timeline))?;
+    out.write_all(b"\n")
+}
+
+/// The trace document, serialized event by event as it is written: a long trace is
+/// never all in memory as JSON values.
+struct ChromeTrace<'a>(&'a Timeline);
+
+impl Serialize for ChromeTrace<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let timeline = self.0;
+        let mut document = serializer.serialize_map(Some(3))?;
+        document.serialize_entry("displayTimeUnit", "ms")?;
+        document.serialize_entry("traceEvents", &TraceEvents(timeline))?;
+        document.serialize_entry(
+            "otherData",
+            &json!({
+                "tsc_hz": timeline.tsc_hz,
+                "dropped_events": timeline.dropped,
+                "context_switches": timeline.switches.len(),
+            }),
         )?;
-        event(
-            out,
-            format!("{{\"ph\":\"M\",\"name\":\"thread_sort_index\",\"pid\":{MACHINE_PID},\"tid\":{tid},\"args\":{{\"sort_index\":{tid}}}}}"),
-        )?;
-        for slice in &lane.slices {
-            let args = match slice.ended {
-                Some((reason, next)) => format!("{{\"ended\":{},\"next\":{next}}}", json_string(reason.describe())),
-                None => "{\"ended\":\"still running at the end of the trace\"}".to_string(),
-            };
-            event(
-                out,
-                format!(
-                    "{{\"ph\":\"X\",\"cat\":\"run\",\"name\":{},\"pid\":{MACHINE_PID},\"tid\":{tid},\"ts\":{:.3},\"dur\":{:.3},\"args\":{args}}}",
-                    json_string(&slice.name),
-                    timeline.us(slice.start),
-                    timeline.us(slice.end) - timeline.us(slice.start),
-                ),
-            )?;
-        }
-        for &(tsc, mark) in &lane.marks {
-            let (category, name, args) = match mark {
-                Mark::Syscall { number, result } => {
-                    let result = result.map_or("null".to_string(), |value| value.to_string());
-                    ("syscall", syscall_name(number), format!("{{\"number\":{number},\"result\":{result}}}"))
-                }
-                Mark::Interrupt { vector } => ("interrupt", interrupt_name(vector), format!("{{\"vector\":{vector}}}")),
-                Mark::Exception { vector, address } => (
-                    "exception",
-                    exception_name(vector),
-                    format!("{{\"vector\":{vector},\"address\":\"{address:#x}\"}}"),
-                ),
-                Mark::Block { wait } => ("sched", format!("block: {}", wait.describe()), "{}".to_string()),
-                Mark::Wake { wait, interrupted } => {
-                    ("sched", format!("wake: {}", wait.describe()), format!("{{\"by_signal\":{interrupted}}}"))
-                }
-                Mark::Exec => ("process", "exec".to_string(), "{}".to_string()),
-                Mark::Exit { status } => ("process", "exit".to_string(), format!("{{\"wait_status\":{status}}}")),
-            };
-            event(
-                out,
-                format!(
-                    "{{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"{category}\",\"name\":{},\"pid\":{MACHINE_PID},\"tid\":{tid},\"ts\":{:.3},\"args\":{args}}}",
-                    json_string(&name),
-                    timeline.us(tsc)
-                ),
-            )?;
-        }
+        document.end()
     }
-    write!(
-        out,
-        "\n],\"otherData\":{{\"tsc_hz\":{},\"dropped_events\":{},\"context_switches\":{}}}}}\n",
-        timeline.tsc_hz,
-        timeline.dropped,
-        timeline.switches.len()
-    )
+}
+
+/// The `traceEvents` array.
+struct TraceEvents<'a>(&'a Timeline);
+
+impl Serialize for TraceEvents<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let timeline = self.0;
+        let machine = json!({
+            "ph": "M", "name": "process_name", "pid": MACHINE_PID, "args": {"name": "timeshare (CPU 0)"}
+        });
+        let lanes = std::iter::once(&timeline.idle).chain(&timeline.lanes);
+        serializer.collect_seq(std::iter::once(machine).chain(lanes.flat_map(|lane| lane_events(timeline, lane))))
+    }
+}
+
+/// A lane's track: its name and place, then its running intervals, then its instants.
+fn lane_events<'a>(timeline: &'a Timeline, lane: &'a Lane) -> impl Iterator<Item = Value> + 'a {
+    let tid = lane.pid;
+    let label = if tid == 0 { "idle".to_string() } else { lane.label() };
+    let track = [
+        json!({"ph": "M", "name": "thread_name", "pid": MACHINE_PID, "tid": tid, "args": {"name": label}}),
+        json!({"ph": "M", "name": "thread_sort_index", "pid": MACHINE_PID, "tid": tid, "args": {"sort_index": tid}}),
+    ];
+    let slices = lane.slices.iter().map(move |slice| {
+        let args = match slice.ended {
+            Some((reason, next)) => json!({"ended": reason.describe(), "next": next}),
+            None => json!({"ended": "still running at the end of the trace"}),
+        };
+        let (start, end) = (timeline.us(slice.start), timeline.us(slice.end));
+        json!({
+            "ph": "X", "cat": "run", "name": slice.name, "pid": MACHINE_PID, "tid": tid,
+            "ts": to_ns_precision(start), "dur": to_ns_precision(end - start), "args": args,
+        })
+    });
+    let marks = lane.marks.iter().map(move |&(tsc, mark)| {
+        let (category, name, args) = match mark {
+            Mark::Syscall { number, result } => {
+                ("syscall", syscall_name(number), json!({"number": number, "result": result}))
+            }
+            Mark::Interrupt { vector } => ("interrupt", interrupt_name(vector), json!({"vector": vector})),
+            Mark::Exception { vector, address } => {
+                ("exception", exception_name(vector), json!({"vector": vector, "address": format!("{address:#x}")}))
+            }
+            Mark::Block { wait } => ("sched", format!("block: {}", wait.describe()), json!({})),
+            Mark::Wake { wait, interrupted } => {
+                ("sched", format!("wake: {}", wait.describe()), json!({"by_signal": interrupted}))
+            }
+            Mark::Exec => ("process", "exec".to_string(), json!({})),
+            Mark::Exit { status } => ("process", "exit".to_string(), json!({"wait_status": status})),
+        };
+        json!({
+            "ph": "i", "s": "t", "cat": category, "name": name, "pid": MACHINE_PID, "tid": tid,
+            "ts": to_ns_precision(timeline.us(tsc)), "args": args,
+        })
+    });
+    track.into_iter().chain(slices).chain(marks)
+}
+
+/// Microseconds to the nanosecond: finer digits are float noise of the TSC-to-time
+/// conversion and would only lengthen the file.
+fn to_ns_precision(us: f64) -> f64 {
+    (us * 1e3).round() / 1e3
 }
 
 /// What the SVG says besides the timeline itself.
@@ -772,10 +767,5 @@ mod tests {
         assert_eq!(nice_step(45.0, 10.0), 5.0);
         assert_eq!(nice_step(12.0, 10.0), 2.0);
         assert_eq!(nice_step(3.0, 10.0), 0.5);
-    }
-
-    #[test]
-    fn json_strings_are_escaped() {
-        assert_eq!(json_string("a\"b\\c\nd\u{1}é"), r#""a\"b\\c\nd\u0001é""#);
     }
 }
