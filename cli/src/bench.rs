@@ -32,7 +32,7 @@ use guest::{qemu_version, run_linux, run_timeshare, RunResult};
 use report::{report_date, Report};
 use rows::{Mode, Row, System, ROWS};
 
-pub(crate) use guest::line_reader;
+pub(crate) use guest::{line_reader, timeshare_binary};
 
 /// The benchmark program, as built by build.rs from user/c/bench.c.
 pub fn program() -> PathBuf {

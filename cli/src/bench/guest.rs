@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
@@ -172,15 +172,9 @@ fn program_args(scale: f64, only: &[String]) -> Vec<String> {
 
 /// timeshare: `timeshare run [--icount] --timeout T bench ARGS` (this binary).
 pub fn run_timeshare(mode: Mode, scale: f64, only: &[String], timeout: Duration) -> RunResult {
-    // This very binary, even if a rebuild replaced the file since it started.
-    let exe = Path::new("/proc/self/exe");
-    let exe = if exe.exists() {
-        exe.to_path_buf()
-    } else {
-        match std::env::current_exe() {
-            Ok(exe) => exe,
-            Err(e) => return RunResult::failed(format!("cannot find the timeshare binary: {e}")),
-        }
+    let exe = match timeshare_binary() {
+        Ok(exe) => exe,
+        Err(reason) => return RunResult::failed(reason),
     };
     let mut command = Command::new(exe);
     command.arg("run").arg("--timeout").arg(timeout.as_secs().to_string());
@@ -189,6 +183,17 @@ pub fn run_timeshare(mode: Mode, scale: f64, only: &[String], timeout: Duration)
     }
     command.arg(program()).args(program_args(scale, only));
     drive(command, &format!("{} timeshare", mode.name()), timeout + Duration::from_secs(30))
+}
+
+/// This very binary, to boot a guest through `timeshare run`: the running file even if
+/// a rebuild has replaced it since.
+pub fn timeshare_binary() -> Result<PathBuf, String> {
+    let exe = Path::new("/proc/self/exe");
+    if exe.exists() {
+        Ok(exe.to_path_buf())
+    } else {
+        std::env::current_exe().map_err(|e| format!("cannot find the timeshare binary: {e}"))
+    }
 }
 
 /// Linux: QEMU with the program as /init, its console on QEMU's stdout.
