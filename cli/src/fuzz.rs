@@ -160,16 +160,6 @@ fn garbage_files(dir: &Path, fuzz: &[u8]) -> std::io::Result<Vec<(PathBuf, &'sta
     Ok(added)
 }
 
-/// This very binary (as `bench` finds it).
-fn timeshare_binary() -> Result<PathBuf, String> {
-    let exe = Path::new("/proc/self/exe");
-    if exe.exists() {
-        Ok(exe.to_path_buf())
-    } else {
-        std::env::current_exe().map_err(|e| format!("cannot find the timeshare binary: {e}"))
-    }
-}
-
 pub fn main(args: FuzzArgs) -> u8 {
     match fuzz(&args) {
         Ok(status) => status,
@@ -189,7 +179,7 @@ fn fuzz(args: &FuzzArgs) -> Result<u8, String> {
     let garbage = garbage_files(&dir, &fuzz_bytes).map_err(|e| format!("{}: {e}", dir.display()))?;
     let timeout = args.timeout.unwrap_or(120 + args.calls / 2000);
 
-    let mut command = Command::new(timeshare_binary()?);
+    let mut command = Command::new(crate::bench::timeshare_binary()?);
     command.arg("run").arg("--timeout").arg(timeout.to_string()).arg("--memory").arg(args.memory.to_string());
     if args.icount {
         command.arg("--icount");

@@ -1,0 +1,183 @@
+//! The figures `timeshare bench` reports (one row each, in the program's order), the
+//! goals some of them have, the two modes and the two systems they are measured in.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mode {
+    /// -icount shift=0,sleep=off: guest ns = instructions (deterministic)
+    Icount,
+    /// plain TCG: guest ns follow the host's wall clock (noisy)
+    Tcg,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Icount => "icount",
+            Mode::Tcg => "tcg",
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Mode::Icount => {
+                "QEMU -icount shift=0,sleep=off: guest time counts instructions (1 ns = 1 instruction); deterministic"
+            }
+            Mode::Tcg => "plain TCG: guest time follows the host's wall clock; noisy",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum System {
+    Timeshare,
+    Linux,
+}
+
+impl System {
+    pub fn name(self) -> &'static str {
+        match self {
+            System::Timeshare => "timeshare",
+            System::Linux => "linux",
+        }
+    }
+}
+
+/// The goal a row is held to, judged on the icount figures.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Goal {
+    /// timeshare / Linux at most this.
+    Ratio(f64),
+    /// timeshare's figure below this many ns.
+    BelowNs(f64),
+}
+
+impl Goal {
+    pub fn describe(self) -> String {
+        match self {
+            Goal::Ratio(r) => format!("<= {r:.2}x"),
+            Goal::BelowNs(ns) => format!("< {}", format_value(ns, "ns")),
+        }
+    }
+
+    pub fn met(self, timeshare: Option<f64>, ratio: Option<f64>) -> Option<bool> {
+        match self {
+            Goal::Ratio(r) => ratio.map(|x| x <= r),
+            Goal::BelowNs(ns) => timeshare.map(|x| x < ns),
+        }
+    }
+}
+
+/// One figure the benchmark program reports.
+pub struct Row {
+    pub name: &'static str,
+    /// The benchmark (a child process of the program) that reports it.
+    pub group: &'static str,
+    pub unit: &'static str,
+    pub what: &'static str,
+    pub goal: Option<Goal>,
+}
+
+const fn row(name: &'static str, group: &'static str, unit: &'static str, what: &'static str) -> Row {
+    Row { name, group, unit, what, goal: None }
+}
+
+/// Every row, in the program's order (`bench --list`; a unit test keeps them equal).
+pub const ROWS: &[Row] = &[
+    Row {
+        goal: Some(Goal::BelowNs(20e6)),
+        ..row("boot", "boot", "ns", "kernel start to the first user instruction (CLOCK_MONOTONIC first thing in main)")
+    },
+    row("boot-poweron", "boot", "ns", "machine reset to the first user instruction, firmware included (the TSC)"),
+    Row {
+        goal: Some(Goal::Ratio(0.2)),
+        ..row("null-syscall", "null-syscall", "ns", "getpid by an inline SYSCALL instruction")
+    },
+    row("write-devnull", "write-devnull", "ns", "write(2) of 1 byte to /dev/null"),
+    row("pipe-write-read-4k", "pipe-4k", "ns", "write 4 KiB into a pipe, read it back (one process)"),
+    row("pipe-read-4k", "pipe-4k", "ns", "the read alone (TSC around it, less an empty TSC pair)"),
+    row("yield-switch", "yield-switch", "ns", "sched_yield ping-pong of 2 processes: per switch"),
+    Row {
+        goal: Some(Goal::Ratio(0.15)),
+        ..row(
+            "pipe-pingpong",
+            "pipe-pingpong",
+            "ns",
+            "1 byte there and back between 2 processes over 2 pipes: round trip",
+        )
+    },
+    row("lat-ctx-2", "lat-ctx", "ns", "a token around a ring of 2 processes through pipes: per hop"),
+    row("lat-ctx-4", "lat-ctx", "ns", "the same, 4 processes: per hop"),
+    row("lat-ctx-8", "lat-ctx", "ns", "the same, 8 processes: per hop"),
+    row("lat-ctx-16", "lat-ctx", "ns", "the same, 16 processes: per hop"),
+    Row {
+        goal: Some(Goal::Ratio(0.15)),
+        ..row("fork-exit-wait", "fork-exit-wait", "ns", "fork, the child _exits, the parent waits")
+    },
+    row(
+        "fork-exec-wait",
+        "fork-exec-wait",
+        "ns",
+        "fork, the child execs the bench binary (exits at once), the parent waits",
+    ),
+    row("signal-roundtrip", "signal-roundtrip", "ns", "kill(self) with a handler: delivery, handler, sigreturn"),
+    row("timer-tick-share", "timer-tick", "%", "share of the CPU a lone spinner loses (default quantum / HZ)"),
+    row("timer-tick-rate", "timer-tick", "Hz", "interruptions of the spinner per second"),
+    row("timer-tick-cost", "timer-tick", "ns", "time lost per interruption"),
+];
+
+/// A figure with a unit a person reads at a glance.
+pub fn format_value(value: f64, unit: &str) -> String {
+    if !value.is_finite() {
+        return "n/a".to_string();
+    }
+    match unit {
+        "ns" => {
+            if value < 1e3 {
+                format!("{value:.1} ns")
+            } else if value < 1e6 {
+                format!("{:.2} us", value / 1e3)
+            } else if value < 1e9 {
+                format!("{:.2} ms", value / 1e6)
+            } else {
+                format!("{:.3} s", value / 1e9)
+            }
+        }
+        "%" => format!("{value:.3} %"),
+        "Hz" => format!("{value:.0} Hz"),
+        other => format!("{value} {other}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    use crate::bench::program;
+
+    #[test]
+    fn the_rows_are_the_programs() {
+        // The program is a static x86_64 Linux binary: it runs on this host too.
+        let output = Command::new(program()).arg("--list").output().expect("run bench --list");
+        assert!(output.status.success());
+        let listed: Vec<String> = String::from_utf8_lossy(&output.stdout).lines().map(str::to_string).collect();
+        let ours: Vec<&str> = ROWS.iter().map(|r| r.name).collect();
+        assert_eq!(listed, ours);
+    }
+
+    #[test]
+    fn goals() {
+        assert_eq!(Goal::Ratio(0.2).met(Some(50.0), Some(0.19)), Some(true));
+        assert_eq!(Goal::Ratio(0.2).met(Some(50.0), Some(0.21)), Some(false));
+        assert_eq!(Goal::Ratio(0.2).met(Some(50.0), None), None);
+        assert_eq!(Goal::BelowNs(20e6).met(Some(2e6), None), Some(true));
+    }
+
+    #[test]
+    fn values_read_well() {
+        assert_eq!(format_value(122.46, "ns"), "122.5 ns");
+        assert_eq!(format_value(12_400.0, "ns"), "12.40 us");
+        assert_eq!(format_value(1.58e9, "ns"), "1.580 s");
+        assert_eq!(format_value(0.0371, "%"), "0.037 %");
+    }
+}

@@ -1,0 +1,257 @@
+//! The trace's model: `Timeline::build` turns the kernel's raw events
+//! (`kernel_core::trace`) into running intervals per process (who held the CPU, from
+//! when to when, and why it stopped) plus the system calls, interrupts, faults, blocks
+//! and wake-ups in between.
+
+use std::collections::BTreeMap;
+
+use kernel_core::trace::{Event, NameAssembler, SwitchReason, TrapReason, WaitKind, What, EVENT_WORDS};
+
+/// One process's stay on a CPU.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slice {
+    /// TSC when it got the CPU and when it gave it up.
+    pub start: u64,
+    pub end: u64,
+    /// Its program then.
+    pub name: String,
+    /// Why it stopped, and who got the CPU then (0: idle); None when the trace
+    /// ended while it ran.
+    pub ended: Option<(SwitchReason, u32)>,
+}
+
+/// Something that happened to a process at one instant.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Mark {
+    /// A system call (entered at this instant), with its result once it returned.
+    Syscall {
+        number: u64,
+        result: Option<i64>,
+    },
+    Interrupt {
+        vector: u64,
+    },
+    Exception {
+        vector: u64,
+        address: u64,
+    },
+    Block {
+        wait: WaitKind,
+    },
+    Wake {
+        wait: WaitKind,
+        interrupted: bool,
+    },
+    Exec,
+    Exit {
+        status: u64,
+    },
+}
+
+/// One process (or, with pid 0, the idle loop) over the whole trace.
+#[derive(Debug, Clone, Default)]
+pub struct Lane {
+    pub pid: u32,
+    pub parent: u32,
+    /// Its programs, in order (a fork keeps the parent's, an exec adds one).
+    pub names: Vec<String>,
+    pub slices: Vec<Slice>,
+    pub marks: Vec<(u64, Mark)>,
+}
+
+impl Lane {
+    /// The current program's name ("pid N" before any name event).
+    pub fn name(&self) -> String {
+        self.names.last().cloned().unwrap_or_else(|| format!("pid {}", self.pid))
+    }
+
+    /// "demo → spin (pid 2)": every program it ran, and its pid.
+    pub fn label(&self) -> String {
+        let names = if self.names.is_empty() { "?".to_string() } else { self.names.join(" → ") };
+        format!("{names} (pid {})", self.pid)
+    }
+}
+
+/// A context switch, as the trace recorded it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Switch {
+    pub tsc: u64,
+    /// 0 stands for the idle loop.
+    pub from: u32,
+    pub to: u32,
+    pub reason: SwitchReason,
+}
+
+/// Everything the pictures need.
+#[derive(Debug, Clone, Default)]
+pub struct Timeline {
+    /// TSC of the first and last event.
+    pub start: u64,
+    pub end: u64,
+    pub tsc_hz: u64,
+    /// Processes by pid.
+    pub lanes: Vec<Lane>,
+    /// When the CPU idled (pid 0).
+    pub idle: Lane,
+    pub switches: Vec<Switch>,
+    /// Events the kernel dropped (ring full) and records that were not events.
+    pub dropped: u64,
+    pub undecodable: usize,
+}
+
+impl Timeline {
+    /// Rebuilds the schedule from raw events (as read from the ring, in order).
+    pub fn build(raw: &[[u64; EVENT_WORDS]], tsc_hz: u64, dropped: u64) -> Timeline {
+        let mut timeline = Timeline { tsc_hz: tsc_hz.max(1), dropped, ..Timeline::default() };
+        let mut lanes: BTreeMap<u32, Lane> = BTreeMap::new();
+        let mut names: BTreeMap<u32, NameAssembler> = BTreeMap::new();
+        // Per CPU: who runs there, since when, under which name.
+        let mut running: BTreeMap<u8, (u32, u64, String)> = BTreeMap::new();
+        // Per pid: where its system call in progress is in its marks.
+        let mut in_syscall: BTreeMap<u32, usize> = BTreeMap::new();
+        let mut first = None;
+        for words in raw {
+            let Ok(event) = Event::decode(*words) else {
+                timeline.undecodable += 1;
+                continue;
+            };
+            let Event { tsc, cpu, pid, what } = event;
+            first.get_or_insert(tsc);
+            timeline.end = timeline.end.max(tsc);
+            let lane = lanes.entry(pid).or_insert_with(|| Lane { pid, ..Lane::default() });
+            match what {
+                What::Create { parent } => lane.parent = parent,
+                What::Name { chunk, length, bytes } => {
+                    if let Some(name) = names.entry(pid).or_default().push(chunk, length, &bytes) {
+                        lane.names.push(String::from_utf8_lossy(&name).into_owned());
+                    }
+                }
+                What::Exec => lane.marks.push((tsc, Mark::Exec)),
+                What::TrapEnter { reason, number, argument } => {
+                    let mark = match reason {
+                        TrapReason::SystemCall => {
+                            in_syscall.insert(pid, lane.marks.len());
+                            Mark::Syscall { number, result: None }
+                        }
+                        TrapReason::Interrupt => Mark::Interrupt { vector: number },
+                        TrapReason::Exception => Mark::Exception { vector: number, address: argument },
+                    };
+                    lane.marks.push((tsc, mark));
+                }
+                What::SyscallExit { number, result } => {
+                    if let Some(index) = in_syscall.remove(&pid) {
+                        if let Some((_, Mark::Syscall { number: entered, result: slot })) = lane.marks.get_mut(index) {
+                            if *entered == number {
+                                *slot = Some(result);
+                            }
+                        }
+                    }
+                }
+                What::Block { wait, .. } => lane.marks.push((tsc, Mark::Block { wait })),
+                What::Wake { wait, interrupted } => lane.marks.push((tsc, Mark::Wake { wait, interrupted })),
+                What::Exit { status } => lane.marks.push((tsc, Mark::Exit { status })),
+                What::Switch { to, reason } => {
+                    timeline.switches.push(Switch { tsc, from: pid, to, reason });
+                    if let Some((holder, start, name)) = running.remove(&cpu) {
+                        let slice = Slice { start, end: tsc, name, ended: Some((reason, to)) };
+                        lanes
+                            .entry(holder)
+                            .or_insert_with(|| Lane { pid: holder, ..Lane::default() })
+                            .slices
+                            .push(slice);
+                    }
+                    let next = lanes.entry(to).or_insert_with(|| Lane { pid: to, ..Lane::default() });
+                    let name = if to == 0 { "idle".to_string() } else { next.name() };
+                    running.insert(cpu, (to, tsc, name));
+                }
+                What::TrapExit | What::Schedule { .. } => {}
+            }
+        }
+        for (_, (holder, start, name)) in running {
+            let slice = Slice { start, end: timeline.end, name, ended: None };
+            lanes.entry(holder).or_insert_with(|| Lane { pid: holder, ..Lane::default() }).slices.push(slice);
+        }
+        timeline.start = first.unwrap_or(0);
+        timeline.idle = lanes.remove(&0).unwrap_or_default();
+        timeline.idle.names = vec!["idle".to_string()];
+        timeline.lanes = lanes.into_values().collect();
+        timeline
+    }
+
+    /// Milliseconds from the trace's start to `tsc`.
+    pub fn ms(&self, tsc: u64) -> f64 {
+        tsc.saturating_sub(self.start) as f64 * 1e3 / self.tsc_hz as f64
+    }
+
+    /// Microseconds from the trace's start to `tsc`.
+    pub fn us(&self, tsc: u64) -> f64 {
+        self.ms(tsc) * 1e3
+    }
+
+    /// How many switches happened for each reason, in `REASONS` order.
+    pub fn switch_counts(&self) -> [usize; REASONS.len()] {
+        let mut counts = [0; REASONS.len()];
+        for switch in &self.switches {
+            if let Some(index) = REASONS.iter().position(|&reason| reason == switch.reason) {
+                counts[index] += 1;
+            }
+        }
+        counts
+    }
+}
+
+/// The switch reasons, in the order legends show them.
+pub const REASONS: [SwitchReason; 5] = [
+    SwitchReason::Preempted,
+    SwitchReason::Yielded,
+    SwitchReason::Blocked,
+    SwitchReason::Exited,
+    SwitchReason::Dispatched,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::fixtures::*;
+
+    #[test]
+    fn intervals_follow_the_switches() {
+        let timeline = two_processes();
+        assert_eq!((timeline.start, timeline.end), (1_000, 5_000));
+        let spans = |lane: &Lane| lane.slices.iter().map(|s| (s.start, s.end, s.ended)).collect::<Vec<_>>();
+        let [first, second] = &timeline.lanes[..] else { panic!("two lanes: {:?}", timeline.lanes) };
+        assert_eq!(
+            spans(first),
+            [
+                (1_000, 2_000, Some((SwitchReason::Yielded, 2))),
+                (3_000, 3_500, Some((SwitchReason::Blocked, 2))),
+                (4_500, 5_000, None)
+            ]
+        );
+        assert_eq!(
+            spans(second),
+            [(2_000, 3_000, Some((SwitchReason::Preempted, 1))), (3_500, 4_000, Some((SwitchReason::Exited, 0)))]
+        );
+        assert_eq!(spans(&timeline.idle), [(4_000, 4_500, Some((SwitchReason::Dispatched, 1)))]);
+        assert_eq!(timeline.idle.slices[0].name, "idle");
+        assert_eq!(second.label(), "pingpong → a \"quoted\" <name> & more (pid 2)");
+        assert_eq!(second.slices[1].name, "a \"quoted\" <name> & more");
+        assert_eq!(first.marks[0], (1_100, Mark::Syscall { number: 57, result: Some(2) }));
+        assert_eq!(first.marks[1], (2_000, Mark::Syscall { number: 24, result: Some(0) }));
+        assert_eq!(timeline.switch_counts(), [1, 1, 1, 1, 2]);
+        assert!((timeline.ms(2_000) - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn garbage_is_counted_not_fatal() {
+        let mut events = raw(&[switch(10, 0, 7, SwitchReason::Dispatched)]);
+        events.push([0, 0xff, 0, 0]);
+        let timeline = Timeline::build(&events, 0, 5);
+        assert_eq!(timeline.undecodable, 1);
+        assert_eq!(timeline.dropped, 5);
+        assert_eq!(timeline.lanes[0].label(), "? (pid 7)");
+        assert_eq!(timeline.lanes[0].slices.len(), 1);
+        let empty = Timeline::build(&[], 0, 0);
+        assert!(empty.lanes.is_empty());
+    }
+}
