@@ -153,7 +153,7 @@ pub fn current() -> Arc<Process> {
 /// `current`, but borrowed from the kernel stack instead of looked up and counted,
 /// for the blocking and switching paths.
 fn with_current<R>(f: impl FnOnce(&Process) -> R) -> R {
-    kstack::with_running_process(f).expect("called from a process's kernel thread")
+    kstack::with_running_owner(f).expect("called from a process's kernel thread")
 }
 
 /// The pid of the process running on this CPU, None while it idles (an interrupt

@@ -17,7 +17,7 @@ use crate::arch::x86_64::switch::KernelContext;
 use crate::arch::x86_64::tls::{SavedSegments, UserSegments};
 use crate::fs::FdTable;
 use crate::mm::address_space::AddressSpace;
-use crate::mm::kstack::KernelStack;
+use crate::mm::kstack::{KernelStack, StackOwner};
 use crate::signal::{SignalState, Signals};
 use crate::{sched, trap};
 use kernel_core::abi::errno::{EACCES, EAGAIN, ENOMEM, EPERM, ESRCH};
@@ -154,6 +154,12 @@ pub fn default_limits() -> Limits {
 
 /// The umask init starts with.
 pub const DEFAULT_UMASK: u32 = 0o022;
+
+impl StackOwner for Process {
+    fn kernel_stack(&self) -> &KernelStack {
+        &self.kernel_stack
+    }
+}
 
 impl Process {
     /// Records that the process is ending; the first reason wins (exit_group racing
@@ -382,7 +388,7 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
         nice: AtomicI8::new(nice),
         exit_status: Mutex::new(None),
     });
-    process.kernel_stack.set_owner(&process);
+    KernelStack::set_owner(&process);
     let (process_group, session) = match table.entries.get_mut(&parent) {
         Some(parent_entry) => {
             parent_entry.children.push(pid);

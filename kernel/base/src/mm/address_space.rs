@@ -17,9 +17,9 @@ use super::frame::{self, Frame};
 use super::page_table::{OutOfMemory, PageTableTree};
 use super::{kernel_tree, PAGE_SIZE};
 use crate::arch::x86_64::paging;
-use crate::process::Process;
 use kernel_core::region::{Kind, Regions};
 pub use kernel_core::region::{MapError, Placement, Protection, USER_END};
+use spin::Mutex;
 
 /// The initial stack ends here, as on Linux with address randomisation off.
 pub const STACK_TOP: u64 = USER_END;
@@ -566,16 +566,23 @@ impl Drop for AddressSpace {
 /// CPU away) cannot run; the file drops it and asks `reclaimed_memory` whether to
 /// go on.
 pub struct UserBuffer<'a> {
-    process: &'a Process,
+    memory: &'a Mutex<Option<AddressSpace>>,
+    /// The OOM policy, run for the buffer's owner: whether it freed memory.
+    reclaim: &'a dyn Fn() -> bool,
     address: u64,
     length: usize,
 }
 
 impl<'a> UserBuffer<'a> {
-    /// The `length` bytes at `address` (in user space) of `process`, the running
-    /// one.
-    pub fn new(process: &'a Process, address: u64, length: usize) -> UserBuffer<'a> {
-        UserBuffer { process, address, length }
+    /// The `length` bytes at `address` (in user space) of `memory`, the running
+    /// process's address space; `reclaim` runs the OOM policy for that process.
+    pub fn new(
+        memory: &'a Mutex<Option<AddressSpace>>,
+        reclaim: &'a dyn Fn() -> bool,
+        address: u64,
+        length: usize,
+    ) -> UserBuffer<'a> {
+        UserBuffer { memory, reclaim, address, length }
     }
 
     /// Its length in bytes.
@@ -605,13 +612,13 @@ impl<'a> UserBuffer<'a> {
     /// or the policy runs once more while memory is short anyway.)
     pub fn reclaimed_memory(&self) -> bool {
         let wanted = self.space(|memory| core::mem::take(&mut memory.wanted_frame));
-        wanted && crate::oom::reclaim_for(self.process)
+        wanted && (self.reclaim)()
     }
 
     /// Runs `f` on the address space, locked.
     #[inline(always)]
     fn space<T>(&self, f: impl FnOnce(&mut AddressSpace) -> T) -> T {
-        f(self.process.memory.lock().as_mut().expect("a running process has an address space"))
+        f(self.memory.lock().as_mut().expect("a running process has an address space"))
     }
 }
 

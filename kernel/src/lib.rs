@@ -1,53 +1,47 @@
 //! timeshare: a small x86_64 kernel that virtualizes the CPU by limited direct
-//! execution. `kernel_start` is the boot sequence, and reads as the LDE protocol's
-//! "at boot" column: install the trap table, start the timer, then create the first
-//! process and return-from-trap into it.
+//! execution. `main` is the boot sequence, and reads as the LDE protocol's "at boot"
+//! column: install the trap table, start the timer, then create the first process
+//! and return-from-trap into it.
+//!
+//! The kernel proper is safe Rust: all code the compiler cannot check (`asm!`, raw
+//! pointers, device and MMU access) lives in the base crate, `timeshare_base`, behind
+//! safe types.
 #![no_std]
-#![no_main]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
-extern crate freestanding;
-
 #[macro_use]
-mod log;
-#[allow(unsafe_code)]
-mod arch;
+extern crate timeshare_base;
+
 mod fs;
-#[allow(unsafe_code)]
-mod mm;
 mod oom;
 mod process;
 mod random;
 mod sched;
 mod signal;
 mod syscall;
-mod time;
 mod trace;
 mod trap;
 
+use timeshare_base::{arch, fail, log, mm, time};
+
 use alloc::vec::Vec;
-use core::panic::PanicInfo;
 
 use arch::x86_64::debugcon::{self, Channel};
-use arch::x86_64::power::{self, Shutdown};
-use arch::x86_64::{apic, cpu, entry, fpu, idt, ioapic, percpu, pic, pvh, serial};
+use arch::x86_64::{apic, cpu, entry, fpu, idt, ioapic, percpu, pic, serial};
 use kernel_core::bootargs;
 use kernel_core::cmdline::{self, Switch};
 use kernel_core::initstack::{self, Strings};
+use timeshare_base::BootInfo;
 
 /// APIC timer interrupts per second: the scheduler's tick.
 const TICK_HZ: u64 = 1000;
 
-/// The boot sequence. Entered from the PVH trampoline in 64-bit mode on the boot
-/// stack, with the boot page tables and interrupts off; never returns.
-#[allow(unsafe_code)] // `no_mangle`: the PVH trampoline calls it by name
-#[no_mangle]
-extern "C" fn kernel_start(start_info: u64) -> ! {
-    time::mark_boot();
-
-    // What the machine has: memory map, command line, initrd.
-    let boot = pvh::read(start_info);
+/// The boot sequence, given what the machine has (memory map, command line,
+/// initrd), on the boot stack with the boot page tables and interrupts off; never
+/// returns.
+pub fn main(boot: BootInfo) -> ! {
+    timeshare_base::register_panic_report(report_current_program);
 
     // Memory: frames, the kernel heap, and page tables of our own.
     let memory = mm::init(&boot);
@@ -56,6 +50,7 @@ extern "C" fn kernel_start(start_info: u64) -> ! {
     percpu::init_boot_cpu();
     idt::load();
     entry::init_syscall();
+    entry::register_kernel_interrupt(trap::interrupt_in_kernel);
 
     // The CPU features the kernel relies on (SMEP, SMAP, XSAVE for the user's FPU).
     cpu::enable_features();
@@ -146,18 +141,10 @@ extern "C" fn kernel_start(start_info: u64) -> ! {
     sched::run()
 }
 
-/// Ends the boot with a clear message (on the log and the control channel).
-pub(crate) fn fail(message: core::fmt::Arguments) -> ! {
-    error!("{message}");
-    debugcon::write(Channel::Control, b"panic\n");
-    power::shutdown(Shutdown::Failure)
-}
-
-#[panic_handler]
-fn panic(info: &PanicInfo) -> ! {
-    error!("kernel panic: {info}");
-    // Which program the kernel was serving, and its registers when it last entered
-    // the kernel: a system call's number and arguments reproduce it.
+/// The panic report's line about the program the kernel was serving, and its
+/// registers when it last entered the kernel: a system call's number and arguments
+/// reproduce it.
+fn report_current_program() {
     if let Some(pid) = sched::current_pid() {
         match entry::last_user_entry() {
             Some(frame) => {
@@ -171,6 +158,4 @@ fn panic(info: &PanicInfo) -> ! {
             None => error!("current: pid {pid}"),
         }
     }
-    debugcon::write(Channel::Control, b"panic\n");
-    power::shutdown(Shutdown::Failure)
 }

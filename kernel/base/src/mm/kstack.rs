@@ -1,12 +1,15 @@
 //! Kernel stacks, one per process, in their own virtual region with an unmapped guard
 //! page below each, so an overflow faults instead of corrupting a neighbour.
 //!
-//! The top of each stack holds its owner (the process whose kernel thread runs on
-//! it), the entry code's header and the process's saved user state (see
+//! The top of each stack holds its owner (the kernel's record of the process whose
+//! kernel thread runs on it: a `StackOwner`, of a type the base does not know), the
+//! entry code's header and the process's saved user state (see
 //! `arch::x86_64::entry`): the trap frame, and below it the FPU save area; the
 //! kernel thread's own frames grow down from below those.
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::any::TypeId;
 use core::mem::size_of;
 use core::sync::atomic::{AtomicBool, Ordering};
 use spin::Mutex;
@@ -20,7 +23,6 @@ use crate::arch::x86_64::frame::{TrapFrame, TRAP_FRAME_SIZE};
 use crate::arch::x86_64::paging;
 use crate::arch::x86_64::percpu::PerCpu;
 use crate::arch::x86_64::switch::KernelContext;
-use crate::process::Process;
 
 /// 16 KiB of stack per process.
 const STACK_PAGES: u64 = 4;
@@ -35,11 +37,19 @@ struct Slots {
 static SLOTS: Mutex<Slots> = Mutex::new(Slots { next_unused: 0, released: Vec::new() });
 
 /// What the top of a kernel stack holds above the trap frame: the entry code's
-/// header, then the stack's owner (null until `set_owner`).
+/// header, then the stack's owner (null until `set_owner`) and the owner's type
+/// (checked by `with_running_owner` before it lends the owner out as one).
 #[repr(C)]
 struct Crown {
     entry: StackHeader,
-    owner: *const Process,
+    owner: *const (),
+    owner_type: TypeId,
+}
+
+/// What owns a kernel stack: the record of the process whose kernel thread runs on
+/// it, which holds the stack (so lives as long as it).
+pub trait StackOwner: Sync + 'static {
+    fn kernel_stack(&self) -> &KernelStack;
 }
 
 /// The room the crown takes (a multiple of 16: the trap frame below ends where
@@ -134,21 +144,30 @@ impl KernelStack {
         // header, frame and FPU area lie inside it and do not overlap; the context
         // goes below the FPU area.
         unsafe {
-            (self.frame_end() as *mut Crown).write(Crown { entry: StackHeader::new(), owner: core::ptr::null() });
+            (self.frame_end() as *mut Crown).write(Crown {
+                entry: StackHeader::new(),
+                owner: core::ptr::null(),
+                owner_type: TypeId::of::<()>(),
+            });
             (self.frame_address() as *mut TrapFrame).write(*frame);
             core::ptr::copy_nonoverlapping(fpu_state.as_ptr(), self.fpu_area() as *mut u8, fpu_state.len());
             KernelContext::new(self.fpu_area(), entry)
         }
     }
 
-    /// Records the process this stack belongs to, for `with_running_process`. Must
-    /// be called before the thread runs, with the process that owns this stack (and
-    /// so outlives every use of it).
-    pub fn set_owner(&self, owner: &Process) {
-        assert!(!self.claimed.load(Ordering::Relaxed), "a running kernel stack changing owner");
+    /// Records `owner` as the owner of the stack it holds, for `with_running_owner`.
+    /// Must be called before the stack's thread runs (panics after). The owner
+    /// lives in its `Arc` (it must not be moved out of it while the stack is in use).
+    pub fn set_owner<T: StackOwner>(owner: &Arc<T>) {
+        let stack = owner.kernel_stack();
+        assert!(!stack.claimed.load(Ordering::Relaxed), "a running kernel stack changing owner");
         // SAFETY: the crown lies inside this mapped stack, which no thread runs on
         // yet (not claimed), so nothing reads it meanwhile.
-        unsafe { (*(self.frame_end() as *mut Crown)).owner = owner };
+        unsafe {
+            let crown = stack.frame_end() as *mut Crown;
+            (*crown).owner = Arc::as_ptr(owner).cast();
+            (*crown).owner_type = TypeId::of::<T>();
+        }
     }
 
     /// Hands the saved user state to the process's kernel thread. Once only.
@@ -181,15 +200,15 @@ impl Drop for KernelStack {
     }
 }
 
-/// Runs `f` with the process whose kernel thread is running on this CPU: the owner
-/// of the kernel stack the CPU is on, found without the process table (every
-/// blocking system call and every switch asks). None on a CPU's boot stack (its
+/// Runs `f` with the owner of the kernel stack this CPU is on (the process whose
+/// kernel thread is running here), found without the kernel's process table (every
+/// blocking system call and every switch asks). None if that owner is not a `T`. None on a CPU's boot stack (its
 /// idle loop), or between the switch's `set_user_context` and its stack swap.
 ///
 /// The stack is known as the one whose trap frame the per-CPU data names, checked
 /// to contain the stack pointer.
 #[inline(always)]
-pub fn with_running_process<R>(f: impl FnOnce(&Process) -> R) -> Option<R> {
+pub fn with_running_owner<T: StackOwner, R>(f: impl FnOnce(&T) -> R) -> Option<R> {
     let frame = PerCpu::this().trap_frame_address();
     let rsp: u64;
     // SAFETY: reads the stack pointer, nothing else.
@@ -203,13 +222,19 @@ pub fn with_running_process<R>(f: impl FnOnce(&Process) -> R) -> Option<R> {
     }
     // SAFETY: the CPU runs on the stack whose frame `frame` is, so that stack is
     // mapped, its crown (just above the frame) was written by `prepare` and
-    // `set_owner` before its thread first ran, and its owner is alive: it holds the
-    // stack, and the kernel thread running here keeps a reference to it (its
+    // `set_owner` before its thread first ran, its owner is a `T` (the type just
+    // checked), and alive: it holds the stack, and the kernel thread running here keeps a reference to it (its
     // `kernel_thread` frame, then the process table's entry, which is reaped
     // only after this thread switched away for good). The thread's frames
     // above `f`'s stay put while it is switched out, so the reference holds for all
     // of `f`.
     // (A null owner, a stack whose `set_owner` was missed, reads as none.)
-    let owner = unsafe { (*((frame + TRAP_FRAME_SIZE) as *const Crown)).owner.as_ref() };
+    let owner = unsafe {
+        let crown = &*((frame + TRAP_FRAME_SIZE) as *const Crown);
+        if crown.owner_type != TypeId::of::<T>() {
+            return None;
+        }
+        crown.owner.cast::<T>().as_ref()
+    };
     owner.map(f)
 }

@@ -485,12 +485,22 @@ pub fn last_user_entry() -> Option<TrapFrame> {
     Some(unsafe { core::ptr::read_volatile(address as *const TrapFrame) })
 }
 
+/// The kernel's handler for an interrupt taken in ring 0, given its vector.
+static KERNEL_INTERRUPT: spin::Once<fn(u8)> = spin::Once::new();
+
+/// Registers the kernel's handler for interrupts taken in ring 0 (while idle in
+/// `wait_for_interrupt`). Once, at boot, before interrupts are enabled.
+pub fn register_kernel_interrupt(handler: fn(u8)) {
+    KERNEL_INTERRUPT.call_once(|| handler);
+}
+
 /// A trap taken in ring 0. Interrupts (only possible inside `wait_for_interrupt`)
 /// are handed to the kernel; an exception is a kernel bug and ends the machine with
 /// a register dump, never a silent hang.
 extern "C" fn kernel_trap(frame: &mut TrapFrame) {
     if frame.vector >= 32 {
-        crate::trap::interrupt_in_kernel(frame.vector as u8);
+        let handler = KERNEL_INTERRUPT.get().expect("an interrupt in the kernel before its handler is registered");
+        handler(frame.vector as u8);
         return;
     }
     let cr2 = cpu::read_cr2();

@@ -65,6 +65,9 @@ pub fn write(level: LogLevel, args: fmt::Arguments) {
     line.flush();
 }
 
+#[macro_export]
 macro_rules! error { ($($arg:tt)*) => { $crate::log::write($crate::log::LogLevel::Error, format_args!($($arg)*)) } }
+#[macro_export]
 macro_rules! info { ($($arg:tt)*) => { $crate::log::write($crate::log::LogLevel::Info, format_args!($($arg)*)) } }
+#[macro_export]
 macro_rules! debug { ($($arg:tt)*) => { $crate::log::write($crate::log::LogLevel::Debug, format_args!($($arg)*)) } }
