@@ -24,6 +24,7 @@ pub fn init(tsc_hz: u64) {
 }
 
 /// Converts TSC cycles to nanoseconds (0 before calibration).
+#[inline]
 pub fn cycles_to_ns(cycles: u64) -> u64 {
     let hz = TSC_HZ.load(Ordering::Relaxed);
     if hz == 0 {
@@ -33,21 +34,25 @@ pub fn cycles_to_ns(cycles: u64) -> u64 {
 }
 
 /// Nanoseconds since boot (CLOCK_MONOTONIC).
+#[inline]
 pub fn monotonic_ns() -> u64 {
     cycles_to_ns(cpu::rdtsc().wrapping_sub(BOOT_TSC.load(Ordering::Relaxed)))
 }
 
 /// Nanoseconds since the Unix epoch (CLOCK_REALTIME).
+#[inline]
 pub fn realtime_ns() -> u64 {
     BOOT_EPOCH_NS.load(Ordering::Relaxed) + monotonic_ns()
 }
 
 /// Milliseconds since boot, for log lines.
+#[inline]
 pub fn uptime_ms() -> u64 {
     monotonic_ns() / 1_000_000
 }
 
 /// Counts one timer tick and returns the new count.
+#[inline]
 pub fn count_tick() -> u64 {
     TICKS.fetch_add(1, Ordering::Relaxed) + 1
 }

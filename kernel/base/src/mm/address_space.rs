@@ -153,6 +153,7 @@ impl AddressSpace {
     }
 
     /// Makes this the CPU's address space.
+    #[inline]
     pub fn activate(&self) {
         // SAFETY: the tree's upper half is the kernel's (copied in `new`).
         unsafe { paging::switch_address_space(self.tree.0, self.id) };

@@ -141,11 +141,13 @@ pub fn release(frame: Frame) {
 }
 
 /// How many frames the allocator manages.
+#[inline]
 pub fn total_count() -> usize {
     FRAMES.lock().total_count
 }
 
 /// How many frames are free now.
+#[inline]
 pub fn free_count() -> usize {
     FRAMES.lock().free_count
 }

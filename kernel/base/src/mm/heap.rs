@@ -14,6 +14,7 @@ pub(super) fn init(start: u64, size: usize) {
 }
 
 /// Heap bytes in use and in all.
+#[inline]
 pub fn usage() -> (usize, usize) {
     let heap = HEAP.lock();
     (heap.stats_alloc_actual(), heap.stats_total_bytes())
@@ -31,6 +32,7 @@ fn reserve(total: usize) -> usize {
 /// check this first and fail as Linux does when memory is short (ENOMEM, ENFILE,
 /// EAGAIN), so that no program, nor all of them together, can exhaust the heap:
 /// an allocation failure in the kernel is a panic.
+#[inline]
 pub fn spare() -> usize {
     let (used, total) = usage();
     total.saturating_sub(used).saturating_sub(reserve(total))

@@ -37,8 +37,9 @@ struct Slots {
 static SLOTS: Mutex<Slots> = Mutex::new(Slots { next_unused: 0, released: Vec::new() });
 
 /// What the top of a kernel stack holds above the trap frame: the entry code's
-/// header, then the stack's owner (null until `set_owner`) and the owner's type
-/// (checked by `with_running_owner` before it lends the owner out as one).
+/// header, then the stack's owner and the owner's type (checked by
+/// `with_running_owner` before it lends the owner out as one): `NoOwner` until
+/// `set_owner`, with a null owner.
 #[repr(C)]
 struct Crown {
     entry: StackHeader,
@@ -46,9 +47,13 @@ struct Crown {
     owner_type: TypeId,
 }
 
+/// The owner type of a stack that has none yet (private: no `StackOwner`).
+enum NoOwner {}
+
 /// What owns a kernel stack: the record of the process whose kernel thread runs on
 /// it, which holds the stack (so lives as long as it).
 pub trait StackOwner: Sync + 'static {
+    /// The stack it holds.
     fn kernel_stack(&self) -> &KernelStack;
 }
 
@@ -109,6 +114,7 @@ impl KernelStack {
     }
 
     /// Lowest mapped address (the guard page is just below).
+    #[inline]
     fn bottom(&self) -> u64 {
         KERNEL_STACKS_BASE + self.slot * SLOT_SIZE + PAGE_SIZE
     }
@@ -120,15 +126,18 @@ impl KernelStack {
 
     /// One past the trap frame, just below the crown at the very top: TSS.RSP0
     /// while this process runs.
+    #[inline]
     pub fn frame_end(&self) -> u64 {
         self.bottom() + STACK_PAGES * PAGE_SIZE - CROWN_SIZE
     }
 
+    #[inline]
     fn frame_address(&self) -> u64 {
         self.frame_end() - TRAP_FRAME_SIZE
     }
 
     /// Where the FPU state is saved: 64-byte aligned, just below the trap frame.
+    #[inline]
     pub fn fpu_area(&self) -> u64 {
         (self.frame_address() - fpu::area_size() as u64) & !(fpu::AREA_ALIGN as u64 - 1)
     }
@@ -147,7 +156,7 @@ impl KernelStack {
             (self.frame_end() as *mut Crown).write(Crown {
                 entry: StackHeader::new(),
                 owner: core::ptr::null(),
-                owner_type: TypeId::of::<()>(),
+                owner_type: TypeId::of::<NoOwner>(),
             });
             (self.frame_address() as *mut TrapFrame).write(*frame);
             core::ptr::copy_nonoverlapping(fpu_state.as_ptr(), self.fpu_area() as *mut u8, fpu_state.len());
@@ -202,8 +211,9 @@ impl Drop for KernelStack {
 
 /// Runs `f` with the owner of the kernel stack this CPU is on (the process whose
 /// kernel thread is running here), found without the kernel's process table (every
-/// blocking system call and every switch asks). None if that owner is not a `T`. None on a CPU's boot stack (its
-/// idle loop), or between the switch's `set_user_context` and its stack swap.
+/// blocking system call and every switch asks). None if that owner is not a `T`,
+/// on a CPU's boot stack (its idle loop), or between the switch's
+/// `set_user_context` and its stack swap.
 ///
 /// The stack is known as the one whose trap frame the per-CPU data names, checked
 /// to contain the stack pointer.
@@ -223,18 +233,19 @@ pub fn with_running_owner<T: StackOwner, R>(f: impl FnOnce(&T) -> R) -> Option<R
     // SAFETY: the CPU runs on the stack whose frame `frame` is, so that stack is
     // mapped, its crown (just above the frame) was written by `prepare` and
     // `set_owner` before its thread first ran, its owner is a `T` (the type just
-    // checked), and alive: it holds the stack, and the kernel thread running here keeps a reference to it (its
-    // `kernel_thread` frame, then the process table's entry, which is reaped
-    // only after this thread switched away for good). The thread's frames
-    // above `f`'s stay put while it is switched out, so the reference holds for all
-    // of `f`.
-    // (A null owner, a stack whose `set_owner` was missed, reads as none.)
+    // checked), and alive: it holds the stack, and the kernel thread running here
+    // keeps a reference to it (its `kernel_thread` frame, then the process table's
+    // entry, which is reaped only after this thread switched away for good). The
+    // thread's frames above `f`'s stay put while it is switched out, so the
+    // reference holds for all of `f`.
+    // (A stack whose `set_owner` was missed has owner type `NoOwner`, which is no
+    // `StackOwner`: it reads as none.)
     let owner = unsafe {
         let crown = &*((frame + TRAP_FRAME_SIZE) as *const Crown);
         if crown.owner_type != TypeId::of::<T>() {
             return None;
         }
-        crown.owner.cast::<T>().as_ref()
+        &*crown.owner.cast::<T>()
     };
-    owner.map(f)
+    Some(f(owner))
 }

@@ -35,6 +35,7 @@ const KERNEL_VMA: u64 = 0xffff_ffff_8000_0000;
 const BOOT_MAPPED: u64 = 4 << 30;
 
 /// The kernel-space address of physical memory at `address`.
+#[inline]
 pub fn phys_to_virt(address: u64) -> u64 {
     DIRECT_MAP_BASE + address
 }
@@ -42,6 +43,7 @@ pub fn phys_to_virt(address: u64) -> u64 {
 /// The physical address behind a direct-map address, or None for any other. The
 /// kernel heap lies in the direct map (one physically contiguous region), so this
 /// is how the host is told where a heap buffer is in guest RAM.
+#[inline]
 pub fn direct_map_physical(address: u64) -> Option<u64> {
     (DIRECT_MAP_BASE..KERNEL_STACKS_BASE).contains(&address).then(|| address - DIRECT_MAP_BASE)
 }

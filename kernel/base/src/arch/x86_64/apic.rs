@@ -109,6 +109,7 @@ pub fn start_periodic_timer(period_counts: u32) {
 }
 
 /// Tells the APIC the current interrupt has been handled, so it can deliver the next.
+#[inline]
 pub fn end_of_interrupt() {
     write(REGISTER_EOI, 0);
 }

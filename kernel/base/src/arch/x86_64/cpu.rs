@@ -22,6 +22,7 @@ pub struct Features {
 static FEATURES: Once<Features> = Once::new();
 
 /// The features of the boot CPU (detected on first use).
+#[inline]
 pub fn features() -> &'static Features {
     FEATURES.call_once(|| {
         let (leaf1, leaf7) = (__cpuid(1), __cpuid_count(7, 0));
@@ -74,6 +75,7 @@ pub fn rdtsc() -> u64 {
 }
 
 /// A hardware random number, if the CPU has RDRAND and it delivers.
+#[inline]
 pub fn rdrand() -> Option<u64> {
     if !features().rdrand {
         return None;

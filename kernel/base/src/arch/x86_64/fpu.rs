@@ -106,6 +106,7 @@ pub fn area_size() -> usize {
 
 /// The XSAVE components enabled in XCR0: what an XSAVE image may hold and what the
 /// entry code's XRSTOR restores.
+#[inline]
 pub fn components() -> u64 {
     LAYOUT.get().expect("fpu::init ran at boot").components
 }
@@ -124,6 +125,7 @@ pub fn mxcsr_mask() -> u32 {
 }
 
 /// The FPU state a freshly exec'd program starts with.
+#[inline]
 pub fn initial_state() -> &'static [u8] {
     &LAYOUT.get().expect("fpu::init ran at boot").initial
 }

@@ -102,6 +102,7 @@ impl TrapFrame {
 
     /// The general registers in the instruction encoding's order (rax, rcx, rdx,
     /// rbx, rsp, rbp, rsi, rdi, r8 .. r15).
+    #[inline]
     pub fn general_registers(&self) -> [u64; 16] {
         let mut frame = *self;
         core::array::from_fn(|number| *frame.general_register_mut(number as u8))
@@ -276,6 +277,7 @@ pub enum ReturnReason {
 impl TrapFrame {
     /// Why the program came back, read from what the entry code recorded in this
     /// frame (and, for a page fault, CR2, which still holds that fault's address).
+    #[inline]
     pub fn return_reason(&self) -> ReturnReason {
         let exception = match self.vector {
             SYSCALL_VECTOR => return ReturnReason::SystemCall { served: false },

@@ -42,6 +42,7 @@ pub fn init() {
 }
 
 /// Sends bytes exactly as given (no newline translation).
+#[inline]
 pub fn write(bytes: &[u8]) {
     let mut port = CONSOLE.lock();
     for &byte in bytes {
@@ -58,6 +59,7 @@ pub fn drain() {
 }
 
 /// The next byte received on the console, if one is waiting.
+#[inline]
 pub fn try_read() -> Option<u8> {
     CONSOLE.lock().try_receive().ok()
 }

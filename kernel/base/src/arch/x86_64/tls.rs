@@ -152,6 +152,7 @@ impl SavedSegments {
         }
     }
 
+    #[inline]
     fn set(&self, segments: UserSegments) {
         self.record_selectors(segments.selectors);
         self.fs_base.store(segments.fs_base, Ordering::Relaxed);
