@@ -45,6 +45,7 @@ pub fn main(boot: BootInfo) -> ! {
 
     // Memory: frames, the kernel heap, and page tables of our own.
     let memory = mm::init(&boot);
+    mm::address_space::register_reclaim_for_running(oom::reclaim_for_running);
 
     // The trap table: segments and TSS, the IDT for all 256 vectors, SYSCALL.
     percpu::init_boot_cpu();

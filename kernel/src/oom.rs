@@ -116,6 +116,12 @@ pub fn retrying<T: Outcome>(current: &Process, mut access: impl FnMut() -> T) ->
     }
 }
 
+/// `reclaim_for` the running process (for a copy to or from its memory that found
+/// no frame: `UserBuffer::reclaimed_memory`).
+pub fn reclaim_for_running() -> bool {
+    reclaim_for(&crate::sched::current())
+}
+
 /// `current` needed a frame for its memory and none was left for programs: runs
 /// the policy (see `out_of_memory`), with no lock held. True if memory is on its
 /// way back and the access may be tried again; false if `current` is to die

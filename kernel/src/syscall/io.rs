@@ -262,12 +262,7 @@ fn never_blocks(file: &OpenFile) -> bool {
 pub fn read(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Result<u64, i64> {
     let file = file_to_transfer(context, fd, OpenFile::readable)?;
     let length = transfer_length(address, length)?;
-    if let Some(result) = file.read_to(&mut UserBuffer::new(
-        &context.process.memory,
-        &|| crate::oom::reclaim_for(context.process),
-        address,
-        length as usize,
-    )) {
+    if let Some(result) = file.read_to(&mut UserBuffer::new(&context.process.memory, address, length as usize)) {
         return result.map(|count| count as u64);
     }
     read_to_user(context, &[Iovec { base: address, len: length }], never_blocks(&file), |buffer| file.read(buffer))
@@ -277,12 +272,7 @@ pub fn read(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Res
 pub fn write(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Result<u64, i64> {
     let file = file_to_transfer(context, fd, OpenFile::writable)?;
     let length = transfer_length(address, length)?;
-    if let Some(result) = file.write_from(&UserBuffer::new(
-        &context.process.memory,
-        &|| crate::oom::reclaim_for(context.process),
-        address,
-        length as usize,
-    )) {
+    if let Some(result) = file.write_from(&UserBuffer::new(&context.process.memory, address, length as usize)) {
         return result.map(|count| count as u64);
     }
     write_from_user(context, &file, &[Iovec { base: address, len: length }])

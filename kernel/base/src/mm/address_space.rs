@@ -559,6 +559,17 @@ impl Drop for AddressSpace {
     }
 }
 
+/// The kernel's OOM policy for the running process: true if memory is on its way
+/// back, false if the process is to die. (Registered, rather than carried by each
+/// `UserBuffer`, so that a buffer costs what its address space pointer does.)
+static RECLAIM_FOR_RUNNING: spin::Once<fn() -> bool> = spin::Once::new();
+
+/// Registers the kernel's OOM policy for the running process, which
+/// `UserBuffer::reclaimed_memory` runs. Once, at boot, before any program runs.
+pub fn register_reclaim_for_running(reclaim: fn() -> bool) {
+    RECLAIM_FOR_RUNNING.call_once(|| reclaim);
+}
+
 /// A buffer in a process's memory, checked to lie in user space, that a file
 /// copies straight to or from (`fs::File::read_to`, `write_from`): each copy
 /// locks the address space for its own length only, so the file may block
@@ -568,22 +579,15 @@ impl Drop for AddressSpace {
 /// go on.
 pub struct UserBuffer<'a> {
     memory: &'a Mutex<Option<AddressSpace>>,
-    /// The OOM policy, run for the buffer's owner: whether it freed memory.
-    reclaim: &'a dyn Fn() -> bool,
     address: u64,
     length: usize,
 }
 
 impl<'a> UserBuffer<'a> {
     /// The `length` bytes at `address` (in user space) of `memory`, the running
-    /// process's address space; `reclaim` runs the OOM policy for that process.
-    pub fn new(
-        memory: &'a Mutex<Option<AddressSpace>>,
-        reclaim: &'a dyn Fn() -> bool,
-        address: u64,
-        length: usize,
-    ) -> UserBuffer<'a> {
-        UserBuffer { memory, reclaim, address, length }
+    /// process's address space.
+    pub fn new(memory: &'a Mutex<Option<AddressSpace>>, address: u64, length: usize) -> UserBuffer<'a> {
+        UserBuffer { memory, address, length }
     }
 
     /// Its length in bytes.
@@ -613,7 +617,7 @@ impl<'a> UserBuffer<'a> {
     /// or the policy runs once more while memory is short anyway.)
     pub fn reclaimed_memory(&self) -> bool {
         let wanted = self.space(|memory| core::mem::take(&mut memory.wanted_frame));
-        wanted && (self.reclaim)()
+        wanted && RECLAIM_FOR_RUNNING.get().is_some_and(|reclaim| reclaim())
     }
 
     /// Runs `f` on the address space, locked.

@@ -33,6 +33,7 @@ const DIVIDE_BY_1: u32 = 0b1011;
 
 static BASE: AtomicU64 = AtomicU64::new(0);
 
+#[inline]
 fn write(register: u64, value: u32) {
     let address = BASE.load(Ordering::Relaxed) + register;
     // SAFETY: `init` stored the virtual address where memory::init mapped the APIC's

@@ -100,6 +100,7 @@ pub fn borrow_vector_registers() -> bool {
 }
 
 /// Size in bytes of one process's save area.
+#[inline]
 pub fn area_size() -> usize {
     LAYOUT.get().expect("fpu::init ran at boot").size
 }
@@ -114,6 +115,7 @@ pub fn components() -> u64 {
 /// The MXCSR bits this CPU supports: the MXCSR_MASK XSAVE stored in the initial
 /// state, or 0xffbf when it stored 0 (as the SDM says to assume). Loading MXCSR with
 /// any other bit set faults.
+#[inline]
 pub fn mxcsr_mask() -> u32 {
     let stored =
         initial_state().get(28..32).map_or(0, |bytes| u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]));

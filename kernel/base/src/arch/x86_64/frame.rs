@@ -102,7 +102,6 @@ impl TrapFrame {
 
     /// The general registers in the instruction encoding's order (rax, rcx, rdx,
     /// rbx, rsp, rbp, rsi, rdi, r8 .. r15).
-    #[inline]
     pub fn general_registers(&self) -> [u64; 16] {
         let mut frame = *self;
         core::array::from_fn(|number| *frame.general_register_mut(number as u8))

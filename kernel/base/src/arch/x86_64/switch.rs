@@ -83,6 +83,7 @@ impl KernelContext {
 ///
 /// Invariant (the scheduler's): `to` was saved by a previous `switch` or made by
 /// `KernelContext::new`, and is not running on any CPU; interrupts are off.
+#[inline]
 pub fn switch(from: &KernelContext, to: &KernelContext) {
     // SAFETY: `to` holds a valid suspended stack (invariant above); `from`'s cell is
     // ours to write since we are the thread running in it.
