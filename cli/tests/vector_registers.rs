@@ -1,5 +1,5 @@
 //! The kernel leaves a program's FPU/SSE/AVX registers live across a fast-path system
-//! call (kernel/src/arch/x86_64/fpu.rs). That is only right while no kernel code
+//! call (kernel/base/src/arch/x86_64/fpu.rs). That is only right while no kernel code
 //! touches them behind the FPU module's back: the compiler cannot (the kernel is built
 //! for the soft-float target), so this checks the hand-written code, in the built
 //! kernel itself. Every instruction that reads or writes vector or x87 state must come
@@ -11,7 +11,7 @@ use std::process::Command;
 
 /// Source files whose instructions may touch the vector state (by DWARF line info,
 /// which follows inlined code to where it was written).
-const ALLOWED_SOURCES: &[&str] = &["kernel/src/arch/x86_64/fpu.rs", "kernel/src/mm/frame.rs"];
+const ALLOWED_SOURCES: &[&str] = &["kernel/base/src/arch/x86_64/fpu.rs", "kernel/base/src/mm/frame.rs"];
 
 /// Labels of the entry code (`global_asm!`, without line info) that save or reload it.
 const ALLOWED_ENTRY_LABELS: &[&str] = &["arrived_from_user", "syscall_reload_fpu", "enter_user_mode"];

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::model::{Lane, Mark, Timeline};
 
-/// The names of the interrupt vectors the kernel uses (kernel/src/arch/x86_64/apic.rs).
+/// The names of the interrupt vectors the kernel uses (kernel/base/src/arch/x86_64/apic.rs).
 fn interrupt_name(vector: u64) -> String {
     match vector {
         32 => "timer interrupt".to_string(),
