@@ -44,7 +44,15 @@ static SLOTS: Mutex<Slots> = Mutex::new(Slots { next_unused: 0, released: Vec::n
 struct Crown {
     entry: StackHeader,
     owner: *const (),
-    owner_type: TypeId,
+    owner_type: &'static TypeId,
+}
+
+/// `T`'s `TypeId`, in a constant: the crown keeps a reference to it, so that the
+/// switch's check is one comparison of addresses (the same type's constant may be
+/// duplicated, hence the comparison of the ids behind unequal addresses).
+#[inline(always)]
+fn type_key<T: 'static>() -> &'static TypeId {
+    const { &TypeId::of::<T>() }
 }
 
 /// The owner type of a stack that has none yet (private: no `StackOwner`).
@@ -156,7 +164,7 @@ impl KernelStack {
             (self.frame_end() as *mut Crown).write(Crown {
                 entry: StackHeader::new(),
                 owner: core::ptr::null(),
-                owner_type: TypeId::of::<NoOwner>(),
+                owner_type: type_key::<NoOwner>(),
             });
             (self.frame_address() as *mut TrapFrame).write(*frame);
             core::ptr::copy_nonoverlapping(fpu_state.as_ptr(), self.fpu_area() as *mut u8, fpu_state.len());
@@ -175,7 +183,7 @@ impl KernelStack {
         unsafe {
             let crown = stack.frame_end() as *mut Crown;
             (*crown).owner = Arc::as_ptr(owner).cast();
-            (*crown).owner_type = TypeId::of::<T>();
+            (*crown).owner_type = type_key::<T>();
         }
     }
 
@@ -242,7 +250,8 @@ pub fn with_running_owner<T: StackOwner, R>(f: impl FnOnce(&T) -> R) -> Option<R
     // `StackOwner`: it reads as none.)
     let owner = unsafe {
         let crown = &*((frame + TRAP_FRAME_SIZE) as *const Crown);
-        if crown.owner_type != TypeId::of::<T>() {
+        let wanted = type_key::<T>();
+        if !core::ptr::eq(crown.owner_type, wanted) && *crown.owner_type != *wanted {
             return None;
         }
         &*crown.owner.cast::<T>()
