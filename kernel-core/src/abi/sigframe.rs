@@ -337,6 +337,8 @@ pub mod xstate {
     /// XSTATE_BV with x87 and SSE always marked present (so a handler that edits only
     /// the legacy region is heard), and MAGIC2 after it. Written in place rather than
     /// built in a buffer: the area (KiBs with AVX-512) is copied once, to its frame.
+    /// Inlined, as `restore`: the caller's `write` is the signal frame's copy.
+    #[inline]
     pub fn write_frame_image<E>(
         area: &[u8],
         features: u64,
@@ -385,6 +387,7 @@ pub mod xstate {
     /// (the remaining reserved header bytes are cleared, being ignored), MXCSR within
     /// `mxcsr_mask`. Alignment as the instructions require: 64 bytes for XRSTOR, 16
     /// for FXRSTOR.
+    #[inline]
     pub fn restore<E>(
         address: u64,
         area: &mut [u8],
@@ -404,6 +407,7 @@ pub mod xstate {
     }
 
     /// `restore` until its first refusal (None), which leaves `area` half written.
+    #[inline]
     fn read_checked<E>(
         address: u64,
         area: &mut [u8],
