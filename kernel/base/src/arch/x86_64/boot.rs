@@ -29,7 +29,8 @@ pvh_start:
     cld
     mov %ebx, %esi               /* start_info, kept for kernel_start */
 
-    /* CR4: PAE for long mode; OSFXSR and OSXMMEXCPT because precompiled core uses SSE */
+    /* CR4: PAE for long mode; OSFXSR and OSXMMEXCPT so that programs may use SSE (the
+       kernel itself, built soft-float, never does) */
     mov %cr4, %eax
     or $((1 << 5) | (1 << 9) | (1 << 10)), %eax
     mov %eax, %cr4
@@ -43,7 +44,8 @@ pvh_start:
     or $((1 << 0) | (1 << 8) | (1 << 11)), %eax
     wrmsr
 
-    /* CR0: PE, MP, NE, WP, PG; clear EM and TS so SSE instructions run */
+    /* CR0: PE, MP, NE, WP, PG; clear EM and TS so the programs' x87 and SSE
+       instructions run without trapping */
     mov %cr0, %eax
     and $~((1 << 2) | (1 << 3)), %eax
     or $((1 << 0) | (1 << 1) | (1 << 5) | (1 << 16) | (1 << 31)), %eax
