@@ -1,27 +1,29 @@
 //! Files and descriptors. A file is a `Box<dyn File>`: the console, a pipe end, a
 //! file, directory or device of the initrd. Opening one makes an open file
 //! description (`OpenFile`: the file, its status flags, its position); a process's
-//! descriptor table maps small integers to those. dup and fork share descriptions
+//! descriptor table (`fd_table.rs`) maps small integers to those. dup and fork share descriptions
 //! (so the position and the flags), as Linux does; exec keeps the table minus the
 //! close-on-exec descriptors.
 
 pub mod console;
+mod fd_table;
 pub mod initrd;
 pub mod open;
 pub mod pipe;
 
+pub use fd_table::FdTable;
+
 use alloc::boxed::Box;
 use alloc::sync::Arc;
-use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
 use spin::Mutex;
 
 use crate::mm::address_space::{AddressSpace, UserBuffer};
 use initrd::NodeId;
-use kernel_core::abi::errno::{EAGAIN, EBADF, EINVAL, EMFILE, ENFILE, ENOMEM, ENOTDIR, ENOTTY, ESPIPE};
+use kernel_core::abi::errno::{EAGAIN, EBADF, ENOTDIR, ENOTTY, ESPIPE};
 use kernel_core::abi::{
-    seek_directory, seek_file, set_status_flags, Stat, Whence, DEFAULT_POLLMASK, NOFILE_DEFAULT, O_ACCMODE, O_NONBLOCK,
-    O_PATH, O_RDONLY, O_RDWR, O_WRONLY, POLLERR, POLLHUP, POLLIN, POLLOUT,
+    seek_directory, seek_file, set_status_flags, Stat, Whence, DEFAULT_POLLMASK, O_ACCMODE, O_NONBLOCK, O_PATH,
+    O_RDONLY, O_RDWR, O_WRONLY, POLLERR, POLLHUP, POLLIN, POLLOUT,
 };
 
 /// A file. Access rights, O_NONBLOCK and the position are the open file
@@ -208,13 +210,6 @@ pub enum Positioning {
     Directory,
 }
 
-/// One descriptor: the open file and its close-on-exec flag.
-#[derive(Clone)]
-pub struct Descriptor {
-    pub file: Arc<OpenFile>,
-    pub close_on_exec: bool,
-}
-
 /// An open file description, shared by dup'ed and inherited descriptors: the
 /// file, its status flags (access mode, O_APPEND, O_NONBLOCK... as F_GETFL reports
 /// them) and its position. The file's `release` runs when the last descriptor
@@ -358,191 +353,5 @@ impl OpenFile {
 impl Drop for OpenFile {
     fn drop(&mut self) {
         self.file.release();
-    }
-}
-
-/// The slot of descriptor `fd`: a descriptor is a C `int` (or `unsigned int`), so
-/// only the low half of its register counts, as on Linux.
-fn index(fd: u64) -> usize {
-    fd as u32 as usize
-}
-
-/// A process's descriptor table. It grows as descriptors are opened, up to
-/// RLIMIT_NOFILE and to what the kernel heap can spare.
-pub struct FdTable {
-    slots: Vec<Option<Descriptor>>,
-    /// RLIMIT_NOFILE: new descriptors are below this.
-    limit: usize,
-    /// Every slot below this is in use (Linux's next_fd): the search for a free
-    /// one starts here, so opening descriptors one after another is not quadratic.
-    lowest_free: usize,
-}
-
-impl Default for FdTable {
-    fn default() -> FdTable {
-        FdTable { slots: Vec::new(), limit: NOFILE_DEFAULT.current as usize, lowest_free: 0 }
-    }
-}
-
-/// What one descriptor and its open file may take of the kernel heap.
-const DESCRIPTOR_HEAP_COST: usize = 512;
-
-/// The heap a table of `slots` slots takes.
-fn slots_size(slots: usize) -> usize {
-    slots.saturating_mul(core::mem::size_of::<Option<Descriptor>>())
-}
-
-impl FdTable {
-    /// A copy for a fork child, as far as the highest open descriptor (Linux's
-    /// `dup_fd`); ENOMEM when the kernel heap cannot spare it.
-    pub fn try_clone(&self) -> Result<FdTable, i64> {
-        let used = self.slots.iter().rposition(Option::is_some).map_or(0, |last| last + 1);
-        if crate::mm::heap::spare() < slots_size(used) {
-            return Err(ENOMEM);
-        }
-        let mut slots = Vec::new();
-        slots.try_reserve_exact(used).map_err(|_| ENOMEM)?;
-        slots.extend_from_slice(&self.slots[..used]);
-        Ok(FdTable { slots, limit: self.limit, lowest_free: self.lowest_free.min(used) })
-    }
-
-    /// The descriptors a process may have (RLIMIT_NOFILE's soft limit): poll takes
-    /// no more entries than this.
-    pub fn limit(&self) -> usize {
-        self.limit
-    }
-
-    /// One more than the highest descriptor the table has room for so far (never
-    /// less than any open descriptor): select looks no further.
-    pub fn size(&self) -> usize {
-        self.slots.len()
-    }
-
-    /// The open file of descriptor `fd`, for a call that uses the file (read,
-    /// ioctl, poll...): EBADF for a closed descriptor and for an O_PATH one, which
-    /// only names a file (Linux's `fdget`).
-    pub fn get(&self, fd: u64) -> Result<Arc<OpenFile>, i64> {
-        let file = self.get_path(fd)?;
-        if file.is_path_only() {
-            return Err(EBADF);
-        }
-        Ok(file)
-    }
-
-    /// The open file of descriptor `fd`, O_PATH ones included, for the calls that
-    /// only need to know which file it is (fstat, fchdir, a `*at` directory,
-    /// fcntl; Linux's `fdget_raw`).
-    pub fn get_path(&self, fd: u64) -> Result<Arc<OpenFile>, i64> {
-        Ok(self.descriptor(fd)?.file.clone())
-    }
-
-    fn descriptor(&self, fd: u64) -> Result<&Descriptor, i64> {
-        self.slots.get(index(fd)).and_then(Option::as_ref).ok_or(EBADF)
-    }
-
-    /// RLIMIT_NOFILE changed: new descriptors are below `limit` (those already
-    /// open above it stay).
-    pub fn set_limit(&mut self, limit: u64) {
-        self.limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    }
-
-    /// Makes room for descriptor `fd` (below the limit): ENFILE when the kernel
-    /// has no memory left for more open files (the system's file table is full),
-    /// also when the table itself would have to grow beyond what the heap spares.
-    fn make_room(&mut self, fd: usize) -> Result<(), i64> {
-        let spare = crate::mm::heap::spare();
-        if spare < DESCRIPTOR_HEAP_COST {
-            return Err(ENFILE);
-        }
-        if fd < self.slots.len() {
-            return Ok(());
-        }
-        if fd >= self.slots.capacity() {
-            // Grown by doubling, as a Vec would, so that opening one after another
-            // costs amortized constant time.
-            let capacity = (fd + 1).max(self.slots.capacity().saturating_mul(2)).min(self.limit);
-            if spare < slots_size(capacity).saturating_add(DESCRIPTOR_HEAP_COST) {
-                return Err(ENFILE);
-            }
-            self.slots.try_reserve_exact(capacity - self.slots.len()).map_err(|_| ENFILE)?;
-        }
-        self.slots.resize(fd + 1, None);
-        Ok(())
-    }
-
-    /// Installs `file` at the lowest free descriptor number ≥ `minimum`: EINVAL if
-    /// `minimum` is not below RLIMIT_NOFILE, EMFILE if every number from it up to
-    /// the limit is taken, ENFILE when the kernel has no memory left for more open
-    /// files (see `make_room`).
-    pub fn insert_from(&mut self, minimum: usize, file: Arc<OpenFile>, close_on_exec: bool) -> Result<u64, i64> {
-        if minimum >= self.limit {
-            return Err(EINVAL);
-        }
-        let start = minimum.max(self.lowest_free);
-        let fd = (start..self.limit).find(|&fd| self.slots.get(fd).is_none_or(Option::is_none)).ok_or(EMFILE)?;
-        self.make_room(fd)?;
-        self.slots[fd] = Some(Descriptor { file, close_on_exec });
-        if start == self.lowest_free {
-            self.lowest_free = fd + 1;
-        }
-        Ok(fd as u64)
-    }
-
-    /// Installs an open file at the lowest free number.
-    pub fn insert(&mut self, file: Arc<OpenFile>, close_on_exec: bool) -> Result<u64, i64> {
-        self.insert_from(0, file, close_on_exec)
-    }
-
-    /// Closes `fd`.
-    pub fn close(&mut self, fd: u64) -> Result<(), i64> {
-        self.descriptor(fd)?;
-        self.slots[index(fd)] = None;
-        self.lowest_free = self.lowest_free.min(index(fd));
-        Ok(())
-    }
-
-    /// dup: a new descriptor (≥ `minimum`) for the same open file.
-    pub fn duplicate(&mut self, fd: u64, minimum: usize, close_on_exec: bool) -> Result<u64, i64> {
-        let file = self.descriptor(fd)?.file.clone();
-        self.insert_from(minimum, file, close_on_exec)
-    }
-
-    /// dup2/dup3: makes `new` refer to the open file of `old`, closing `new` first.
-    pub fn duplicate_to(&mut self, old: u64, new: u64, close_on_exec: bool) -> Result<u64, i64> {
-        let file = self.descriptor(old)?.file.clone();
-        let new_index = Some(index(new)).filter(|&fd| fd < self.limit).ok_or(EBADF)?;
-        self.make_room(new_index)?;
-        self.slots[new_index] = Some(Descriptor { file, close_on_exec });
-        Ok(new_index as u64)
-    }
-
-    /// The close-on-exec flag of `fd`.
-    pub fn close_on_exec(&self, fd: u64) -> Result<bool, i64> {
-        Ok(self.descriptor(fd)?.close_on_exec)
-    }
-
-    /// Sets or clears the close-on-exec flag of `fd` (F_SETFD, FIOCLEX).
-    pub fn set_close_on_exec(&mut self, fd: u64, value: bool) -> Result<(), i64> {
-        self.descriptor(fd)?;
-        if let Some(Some(descriptor)) = self.slots.get_mut(index(fd)) {
-            descriptor.close_on_exec = value;
-        }
-        Ok(())
-    }
-
-    /// Closes every descriptor marked close-on-exec (execve).
-    pub fn close_on_exec_all(&mut self) {
-        for (fd, slot) in self.slots.iter_mut().enumerate() {
-            if slot.as_ref().is_some_and(|descriptor| descriptor.close_on_exec) {
-                *slot = None;
-                self.lowest_free = self.lowest_free.min(fd);
-            }
-        }
-    }
-
-    /// Closes everything (exit), and gives the table's memory back.
-    pub fn close_all(&mut self) {
-        self.slots = Vec::new();
-        self.lowest_free = 0;
     }
 }

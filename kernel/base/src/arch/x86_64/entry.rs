@@ -15,6 +15,10 @@
 //! fill exactly the TrapFrame. The entry code finds the header at a fixed offset
 //! from the trap frame, so what it holds follows the process across context
 //! switches with nothing copied.
+//!
+//! Over 500 lines with reason: it is one `global_asm!` block (entry and exit paths
+//! share its macros and labels) and the Rust interface bound to its layout, one
+//! contract that would be harder to check split in two.
 
 use core::arch::global_asm;
 use core::mem::offset_of;

@@ -1,0 +1,261 @@
+//! The user-memory copies: the one API through which the kernel reads and writes
+//! user memory (`AddressSpace::read`, `write`, `read_c_string`, the loader's `load`),
+//! and `UserBuffer`, through which a file copies straight to or from a process's
+//! memory. Each copy first tries the address space's cached translation
+//! (`cached_bytes`), then goes page by page through `user_frame`, which faults pages
+//! in; either way it copies through the direct map, never through a user address.
+
+use alloc::vec::Vec;
+
+use super::{allows, Access, AddressSpace, Fault, USER_END};
+use crate::mm::frame::{self, Frame};
+use crate::mm::PAGE_SIZE;
+use spin::Mutex;
+
+/// Why a user string could not be read.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum StringFault {
+    Fault(Fault),
+    TooLong,
+}
+
+impl AddressSpace {
+    /// Writes `bytes` at `address` for the loader, regardless of the region's write
+    /// permission (a read-only text segment still has to be filled once).
+    pub fn load(&mut self, address: u64, bytes: &[u8]) -> Result<(), Fault> {
+        self.copy_pages(address, bytes.len(), None, |frame, offset, range| {
+            let piece = &bytes[range];
+            // SAFETY: `frame` backs the page; the piece fits in it from `offset`.
+            unsafe { copy_bytes(piece.as_ptr(), frame.bytes().add(offset), piece.len()) };
+        })
+    }
+
+    /// Copies user memory at `address` into `buffer`.
+    #[inline]
+    pub fn read(&mut self, address: u64, buffer: &mut [u8]) -> Result<(), Fault> {
+        self.fetch(address, buffer).1
+    }
+
+    /// Copies `bytes` into user memory at `address`.
+    #[inline]
+    pub fn write(&mut self, address: u64, bytes: &[u8]) -> Result<(), Fault> {
+        self.store(address, bytes).1
+    }
+
+    /// `read`, and how many bytes it copied before a fault (all of them if none):
+    /// a read of a partly bad buffer takes the good part, as Linux's copies do.
+    #[inline(always)]
+    fn fetch(&mut self, address: u64, buffer: &mut [u8]) -> (usize, Result<(), Fault>) {
+        if let Some(source) = self.cached_bytes(address, buffer.len(), Access::Read) {
+            // SAFETY: `cached_bytes` gave the direct map's view of that much user
+            // memory, readable; `buffer` is kernel memory, apart from it.
+            unsafe { copy_bytes(source, buffer.as_mut_ptr(), buffer.len()) };
+            return (buffer.len(), Ok(()));
+        }
+        self.fetch_pages(address, buffer)
+    }
+
+    /// `fetch` page by page, faulting pages in: what the cached translation does
+    /// not cover.
+    #[inline(never)]
+    fn fetch_pages(&mut self, address: u64, buffer: &mut [u8]) -> (usize, Result<(), Fault>) {
+        let mut copied = 0;
+        let result = self.copy_pages(address, buffer.len(), Some(Access::Read), |frame, offset, range| {
+            copied = range.end;
+            let piece = &mut buffer[range];
+            // SAFETY: as in `load`, in the other direction.
+            unsafe { copy_bytes(frame.bytes().add(offset), piece.as_mut_ptr(), piece.len()) };
+        });
+        self.wanted_frame = result == Err(Fault::OutOfMemory);
+        (copied, result)
+    }
+
+    /// `write`, and how many bytes it copied before a fault (all of them if none).
+    #[inline(always)]
+    fn store(&mut self, address: u64, bytes: &[u8]) -> (usize, Result<(), Fault>) {
+        if let Some(target) = self.cached_bytes(address, bytes.len(), Access::Write) {
+            // SAFETY: `cached_bytes` gave the direct map's view of that much user
+            // memory, writable; `bytes` is kernel memory, apart from it.
+            unsafe { copy_bytes(bytes.as_ptr(), target, bytes.len()) };
+            return (bytes.len(), Ok(()));
+        }
+        self.store_pages(address, bytes)
+    }
+
+    /// `store` page by page, faulting pages in, as `fetch_pages`.
+    #[inline(never)]
+    fn store_pages(&mut self, address: u64, bytes: &[u8]) -> (usize, Result<(), Fault>) {
+        let mut copied = 0;
+        let result = self.copy_pages(address, bytes.len(), Some(Access::Write), |frame, offset, range| {
+            copied = range.end;
+            let piece = &bytes[range];
+            // SAFETY: as in `load`.
+            unsafe { copy_bytes(piece.as_ptr(), frame.bytes().add(offset), piece.len()) };
+        });
+        self.wanted_frame = result == Err(Fault::OutOfMemory);
+        (copied, result)
+    }
+
+    /// Where the direct map shows user memory `[address, address + length)`, if
+    /// it lies in one page whose translation is cached and that page takes
+    /// `access` as it is: most copies are small and hit a page used just before,
+    /// so they need no walk, no fault-in and no page loop.
+    #[inline(always)]
+    fn cached_bytes(&self, address: u64, length: usize, access: Access) -> Option<*mut u8> {
+        let (page, frame, flags) = self.last_translation;
+        let offset = address.wrapping_sub(page);
+        if offset >= PAGE_SIZE || length as u64 > PAGE_SIZE - offset || !allows(flags, Some(access)) {
+            return None;
+        }
+        Some(frame.bytes().wrapping_add(offset as usize))
+    }
+
+    /// Reads a NUL-terminated string of at most `max` bytes (without the NUL).
+    pub fn read_c_string(&mut self, address: u64, max: usize) -> Result<Vec<u8>, StringFault> {
+        let mut string = Vec::new();
+        let mut cursor = address;
+        loop {
+            let frame = self.user_frame(cursor, Some(Access::Read)).map_err(StringFault::Fault)?;
+            let offset = (cursor % PAGE_SIZE) as usize;
+            // SAFETY: the frame backs the page at `cursor`; we read within it.
+            let page = unsafe { core::slice::from_raw_parts(frame.bytes().add(offset), PAGE_SIZE as usize - offset) };
+            match page.iter().position(|&byte| byte == 0) {
+                Some(end) => {
+                    string.extend_from_slice(&page[..end]);
+                    return if string.len() > max { Err(StringFault::TooLong) } else { Ok(string) };
+                }
+                None => string.extend_from_slice(page),
+            }
+            if string.len() > max {
+                return Err(StringFault::TooLong);
+            }
+            cursor += page.len() as u64;
+        }
+    }
+
+    /// Runs `copy(frame, offset_in_frame, range_in_buffer)` for each page piece of
+    /// `[address, address + length)`, after checking `access` (None: the loader).
+    fn copy_pages(
+        &mut self,
+        address: u64,
+        length: usize,
+        access: Option<Access>,
+        mut copy: impl FnMut(Frame, usize, core::ops::Range<usize>),
+    ) -> Result<(), Fault> {
+        let end = address.checked_add(length as u64).ok_or(Fault::Unmapped)?;
+        if end > USER_END {
+            return Err(Fault::Unmapped);
+        }
+        let mut cursor = address;
+        while cursor < end {
+            let page_end = (cursor / PAGE_SIZE + 1) * PAGE_SIZE;
+            let piece_end = page_end.min(end);
+            let frame = self.user_frame(cursor, access)?;
+            let done = (cursor - address) as usize;
+            copy(frame, (cursor % PAGE_SIZE) as usize, done..done + (piece_end - cursor) as usize);
+            cursor = piece_end;
+        }
+        Ok(())
+    }
+}
+
+/// The kernel's OOM policy for the running process: true if memory is on its way
+/// back, false if the process is to die. (Registered, rather than carried by each
+/// `UserBuffer`, so that a buffer costs what its address space pointer does.)
+static RECLAIM_FOR_RUNNING: spin::Once<fn() -> bool> = spin::Once::new();
+
+/// Registers the kernel's OOM policy for the running process, which
+/// `UserBuffer::reclaimed_memory` runs. Once, at boot, before any program runs.
+pub fn register_reclaim_for_running(reclaim: fn() -> bool) {
+    RECLAIM_FOR_RUNNING.call_once(|| reclaim);
+}
+
+/// A buffer in a process's memory, checked to lie in user space, that a file
+/// copies straight to or from (`fs::File::read_to`, `write_from`): each copy
+/// locks the address space for its own length only, so the file may block
+/// between copies. A copy that finds no frame for a page stops there, as at a bad
+/// page: the file holds its own lock, under which the OOM policy (which gives the
+/// CPU away) cannot run; the file drops it and asks `reclaimed_memory` whether to
+/// go on.
+pub struct UserBuffer<'a> {
+    memory: &'a Mutex<Option<AddressSpace>>,
+    address: u64,
+    length: usize,
+}
+
+impl<'a> UserBuffer<'a> {
+    /// The `length` bytes at `address` (in user space) of `memory`, the running
+    /// process's address space.
+    pub fn new(memory: &'a Mutex<Option<AddressSpace>>, address: u64, length: usize) -> UserBuffer<'a> {
+        UserBuffer { memory, address, length }
+    }
+
+    /// Its length in bytes.
+    pub fn length(&self) -> usize {
+        self.length
+    }
+
+    /// Copies `bytes` in from byte `offset` on (within the length), page by page
+    /// until one refuses: how many it took.
+    #[inline(always)]
+    pub fn write_prefix(&self, offset: usize, bytes: &[u8]) -> usize {
+        self.space(|memory| memory.store(self.address + offset as u64, bytes).0)
+    }
+
+    /// Copies into `out` its bytes from `offset` on (within the length), page by
+    /// page until one refuses: how many it gave (a partly bad buffer gives the
+    /// good part, as Linux's copies do).
+    #[inline(always)]
+    pub fn read_prefix(&self, offset: usize, out: &mut [u8]) -> usize {
+        self.space(|memory| memory.fetch(self.address + offset as u64, out).0)
+    }
+
+    /// Right after a copy that stopped short: whether it was for want of a frame
+    /// and the OOM policy has freed memory since (as for the program's own fault),
+    /// so the copy may go on from where it stopped. Run with no lock held. (Another
+    /// thread's copy in between could change the answer: this copy then ends short,
+    /// or the policy runs once more while memory is short anyway.)
+    pub fn reclaimed_memory(&self) -> bool {
+        let wanted = self.space(|memory| core::mem::take(&mut memory.wanted_frame));
+        wanted && RECLAIM_FOR_RUNNING.get().is_some_and(|reclaim| reclaim())
+    }
+
+    /// Runs `f` on the address space, locked.
+    #[inline(always)]
+    fn space<T>(&self, f: impl FnOnce(&mut AddressSpace) -> T) -> T {
+        f(self.memory.lock().as_mut().expect("a running process has an address space"))
+    }
+}
+
+/// Copies `length` bytes from `from` to `to`: a few bytes with one `rep movsb`
+/// in place (a pipe's one-byte copy: memcpy's call and its two string
+/// instructions cost more than the copy), up to WIDE_COPY with memcpy (8 bytes a
+/// step), more with `frame::copy_wide`.
+///
+/// # Safety
+///
+/// `from` and `to` are valid for `length` bytes (kernel memory, or user memory
+/// through the direct map) and do not overlap.
+#[inline(always)]
+unsafe fn copy_bytes(from: *const u8, to: *mut u8, length: usize) {
+    if length <= SHORT_COPY {
+        // SAFETY: the caller's promise; DF is clear in the kernel.
+        unsafe {
+            core::arch::asm!("rep movsb", inout("rcx") length => _, inout("rsi") from => _, inout("rdi") to => _,
+                             options(nostack, preserves_flags));
+        }
+    } else if length < WIDE_COPY {
+        // SAFETY: the caller's promise.
+        unsafe { core::ptr::copy_nonoverlapping(from, to, length) }
+    } else {
+        // SAFETY: the caller's promise.
+        unsafe { frame::copy_wide(from, to, length) }
+    }
+}
+
+/// Copies of at most this many bytes are one `rep movsb`, which takes a step a
+/// byte: under `-icount` that beats memcpy's call up to about here.
+const SHORT_COPY: usize = 8;
+
+/// Copies at least this many bytes 128 at a time (see `frame::copy_wide`).
+const WIDE_COPY: usize = 256;

@@ -1,0 +1,93 @@
+//! Acting on pending signals, on the way back to user mode: a default action
+//! (terminate, stop, ignore), or a handler (entered by `frame::enter_handler`); and
+//! finishing the system call a signal cut short, by Linux's restart rules
+//! (`kernel_core::abi::signal::resumption`).
+
+use super::frame::enter_handler;
+use super::job::stop;
+use super::Interruption;
+use crate::arch::x86_64::frame::TrapFrame;
+use crate::mm::kstack::UserState;
+use crate::process::{self, ExitStatus, Process};
+use kernel_core::abi::errno::EINTR;
+use kernel_core::abi::signal::{resumption, DefaultAction, Disposition, Resumption, SigAction, SigInfo};
+use kernel_core::abi::signal::{SIGSEGV, SIGSTOP, SIG_DFL, SI_KERNEL};
+use kernel_core::abi::sysno;
+
+/// On the way back to user mode: acts on every pending signal that is not blocked,
+/// lowest first (faults before the rest). A handler gets a frame and the program
+/// resumes in it, with more frames on top for further signals; a default action may
+/// end the process (returns at once) or stop it (waits here until continued or
+/// killed). A system call a signal cut short fails with EINTR or runs again, as
+/// Linux decides from whether a handler runs and its SA_RESTART.
+pub fn deliver(process: &Process, user: &mut UserState) {
+    let mut interruption = process.signals.lock().interruption.take();
+    loop {
+        if process.exit_status().is_some() {
+            return;
+        }
+        let next = process.signals.lock().next_to_deliver();
+        let Some((info, action)) = next else { break };
+        let signal = info.signo();
+        match action.disposition(signal) {
+            Disposition::Handler(handler) => {
+                if let Some(call) = interruption.take() {
+                    resume(user.frame, call, Some(action.flags));
+                }
+                if enter_handler(process, user, handler, &info, &action).is_err() {
+                    force_sigsegv(process, signal);
+                }
+            }
+            Disposition::Ignore | Disposition::Default(DefaultAction::Ignore | DefaultAction::Continue) => {}
+            // timeshare writes no core files (RLIMIT_CORE is 0, as on a default
+            // Linux system), so a "core" signal terminates without the core flag.
+            Disposition::Default(DefaultAction::Terminate | DefaultAction::CoreDump) => {
+                process.begin_exit(ExitStatus::Killed { signal, core_dumped: false })
+            }
+            Disposition::Default(DefaultAction::Stop) => {
+                let group = process::group_and_session(process.pid).map_or(0, |(group, _)| group);
+                // The terminal's stop signals mean nothing to an orphaned group: no
+                // shell is left to continue it (SIGSTOP always stops).
+                if signal == SIGSTOP || !process::is_orphaned_group(group) {
+                    stop(process, signal);
+                }
+            }
+        }
+    }
+    if let Some(call) = interruption {
+        resume(user.frame, call, None);
+    }
+    let mut state = process.signals.lock();
+    if let Some(mask) = state.saved_mask.take() {
+        state.blocked = mask;
+    }
+}
+
+/// Finishes an interrupted system call as `resumption` says: EINTR in rax, or the
+/// `syscall` instruction (2 bytes) executed again, with its number back in rax (or
+/// `restart_syscall`'s).
+fn resume(frame: &mut TrapFrame, call: Interruption, handler_flags: Option<u64>) {
+    match resumption(call.errno, handler_flags) {
+        Some(Resumption::Interrupted) => frame.rax = (-EINTR) as u64,
+        Some(Resumption::Again) => {
+            frame.rax = call.number;
+            frame.rip = frame.rip.wrapping_sub(2);
+        }
+        Some(Resumption::RestartSyscall) => {
+            frame.rax = sysno::RESTART_SYSCALL as u64;
+            frame.rip = frame.rip.wrapping_sub(2);
+        }
+        None => {}
+    }
+}
+
+/// Linux's `force_sigsegv`: the frame for `signal` could not be built. A SIGSEGV
+/// handler is forgotten first, or the next attempt would fail the same way forever.
+fn force_sigsegv(process: &Process, signal: u8) {
+    let mut state = process.signals.lock();
+    if signal == SIGSEGV {
+        let action = state.action(SIGSEGV);
+        state.set_action(SIGSEGV, SigAction { handler: SIG_DFL, ..action });
+    }
+    state.force(SigInfo::sent(SIGSEGV, SI_KERNEL, 0, 0));
+}

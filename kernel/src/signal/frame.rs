@@ -1,0 +1,214 @@
+//! Entering a handler and leaving it: the signal frame (see
+//! `kernel_core::abi::sigframe`) built on the user stack for a handler, and
+//! rt_sigreturn, which restores the context the frame saved.
+//!
+//! The frame is built from, and sigreturn checks, what user memory holds: a forged
+//! frame cannot give the program kernel selectors, privileged RFLAGS bits or an XSAVE
+//! image the kernel's own XRSTOR would fault on; a non-canonical rip or rsp is
+//! caught by `enter_user`, as a #GP of the program.
+
+use super::SignalSet;
+use crate::arch::x86_64::frame::TrapFrame;
+use crate::arch::x86_64::{fpu, gdt};
+use crate::mm::address_space::Fault;
+use crate::mm::kstack::UserState;
+use crate::process::Process;
+use kernel_core::abi::sigframe::{self, xstate, AltStack, Registers, SigContext, UContext};
+use kernel_core::abi::sigframe::{SIGINFO_OFFSET, SS_AUTODISARM, SS_DISABLE, UCONTEXT_OFFSET, UCONTEXT_SIZE};
+use kernel_core::abi::sigframe::{UC_FP_XSTATE, UC_SIGCONTEXT_SS, UC_STRICT_RESTORE_SS};
+use kernel_core::abi::signal::{SigAction, SigInfo, SA_NODEFER, SA_ONSTACK, SA_RESTORER, SA_SIGINFO};
+
+/// RFLAGS bits a handler starts without: direction, resume and trap flags.
+const HANDLER_CLEARED_RFLAGS: u64 = (1 << 10) | (1 << 16) | (1 << 8);
+
+/// Builds the signal frame (see `kernel_core::abi::sigframe`) for a handler of
+/// `info`'s signal and points the program at the handler: rdi = signal, rsi =
+/// &siginfo, rdx = &ucontext, rax = 0, rsp = the frame (whose first word, the
+/// restorer, is the handler's return address), fresh FPU state. The handler runs
+/// with its sa_mask and (unless SA_NODEFER) its own signal blocked; an SS_AUTODISARM
+/// alternate stack is disarmed until sigreturn. Err (nothing changed but user
+/// memory) without SA_RESTORER, as Linux on x86_64, or when the stack cannot take
+/// the frame.
+///
+/// `#[inline]`: its one caller, `deliver`, is in another module, which may be
+/// compiled in another codegen unit, where a plain function is not inlined.
+#[inline]
+pub(super) fn enter_handler(
+    process: &Process,
+    user: &mut UserState,
+    handler: u64,
+    info: &SigInfo,
+    action: &SigAction,
+) -> Result<(), ()> {
+    if action.flags & SA_RESTORER == 0 {
+        return Err(());
+    }
+    let (alt_stack, mask, trap) = {
+        let state = process.signals.lock();
+        (state.alt_stack, state.saved_mask.unwrap_or(state.blocked), state.last_trap)
+    };
+    let image_size = (user.fpu().len() + xstate::MAGIC2_SIZE) as u64;
+    let place = sigframe::place(user.frame.rsp, action.flags & SA_ONSTACK != 0, &alt_stack, image_size).ok_or(())?;
+    let context = UContext {
+        flags: UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS,
+        link: 0,
+        stack: alt_stack.saved(),
+        mcontext: SigContext {
+            registers: registers_of(user.frame),
+            cs: user.frame.code_segment(),
+            gs: 0,
+            fs: 0,
+            ss: gdt::USER_DS,
+            err: trap.error_code,
+            trapno: trap.number,
+            oldmask: mask.0,
+            cr2: trap.address,
+            fpstate: place.fpstate,
+        },
+        sigmask: mask.0,
+    };
+    // A fresh stack page the frame needs goes through the OOM policy, as the
+    // program's own touch of it would.
+    crate::oom::retrying(process, || {
+        let mut memory = process.memory.lock();
+        let memory = memory.as_mut().ok_or(Fault::Unmapped)?;
+        xstate::write_frame_image(user.fpu(), fpu::components(), |offset, bytes| {
+            memory.write(place.fpstate + offset as u64, bytes)
+        })?;
+        memory.write(place.frame, &sigframe::frame_head(action.restorer, &context))?;
+        if action.flags & SA_SIGINFO != 0 {
+            memory.write(place.frame + SIGINFO_OFFSET, &info.to_bytes())?;
+        }
+        Ok::<(), Fault>(())
+    })
+    .map_err(drop)?;
+    let signal = info.signo();
+    let frame = &mut *user.frame;
+    frame.rdi = u64::from(signal);
+    frame.rsi = place.frame + SIGINFO_OFFSET;
+    frame.rdx = place.frame + UCONTEXT_OFFSET;
+    frame.rax = 0;
+    frame.rip = handler;
+    frame.rsp = place.frame;
+    // Handlers run in 64-bit code, whatever the program was running (as on Linux:
+    // the interrupted segment is in the frame, for rt_sigreturn).
+    frame.set_code_segment(gdt::USER_CS);
+    frame.set_user_rflags(frame.rflags & !HANDLER_CLEARED_RFLAGS);
+    user.fpu().copy_from_slice(fpu::initial_state());
+    let mut state = process.signals.lock();
+    state.saved_mask = None;
+    let mut blocked = state.blocked.union(action.mask);
+    if action.flags & SA_NODEFER == 0 {
+        blocked.insert(signal);
+    }
+    state.set_blocked(blocked);
+    if state.alt_stack.flags & SS_AUTODISARM != 0 {
+        state.alt_stack = AltStack { base: 0, size: 0, flags: SS_DISABLE };
+    }
+    Ok(())
+}
+
+/// rt_sigreturn: restores the context saved in the frame at rsp - 8 (the handler's
+/// `ret` popped the restorer address): registers, RFLAGS (the bits a program may
+/// set), mask, FPU state, alternate stack. Returns the restored rax; the return to
+/// user mode takes the IRETQ path, so rcx and r11 come back too. Err, with no
+/// register, mask or stack restored, when the frame cannot be read or would make the
+/// return fault: CS not one of the two user code segments (64- or 32-bit), SS not the user data one (Linux's IRET would fault on them),
+/// or an XSAVE image XRSTOR would refuse (see `xstate::restore`: the FPU state is
+/// then reset, as Linux resets it). The caller forces SIGSEGV.
+pub fn sigreturn(process: &Process, user: &mut UserState) -> Result<u64, ()> {
+    let frame = user.frame.rsp.wrapping_sub(8);
+    let mut raw = [0u8; UCONTEXT_SIZE];
+    read_user(process, frame.wrapping_add(UCONTEXT_OFFSET), &mut raw)?;
+    let context = UContext::from_bytes(&raw);
+    let saved = &context.mcontext;
+    let code_segment = saved.cs | 3;
+    if code_segment != gdt::USER_CS && code_segment != gdt::USER32_CS {
+        return Err(());
+    }
+    // Without UC_STRICT_RESTORE_SS (an old frame format) Linux repairs a bad SS.
+    if saved.ss | 3 != gdt::USER_DS && context.flags & UC_STRICT_RESTORE_SS != 0 {
+        return Err(());
+    }
+    match saved.fpstate {
+        0 => user.fpu().copy_from_slice(fpu::initial_state()),
+        address => restore_xstate(process, address, user.fpu())?,
+    }
+    set_registers(user.frame, &saved.registers);
+    user.frame.set_code_segment(code_segment);
+    user.frame.set_user_rflags(saved.registers.rflags);
+    user.frame.return_by_iret();
+    let mut state = process.signals.lock();
+    state.set_blocked(SignalSet(context.sigmask));
+    state.sleep_restart = None;
+    // Re-arms an SS_AUTODISARM stack; refusals (EPERM on the stack) are ignored, as
+    // Linux's restore_altstack ignores them.
+    if let Ok(stack) = state.alt_stack.replaced(context.stack, saved.registers.rsp) {
+        state.alt_stack = stack;
+    }
+    Ok(saved.registers.rax)
+}
+
+/// Installs in `area` the XSAVE image a frame's fpstate points to, read from user
+/// memory and checked (see `xstate::restore`; a refused image leaves the initial
+/// state).
+fn restore_xstate(process: &Process, address: u64, area: &mut [u8]) -> Result<(), ()> {
+    let mut memory = process.memory.lock();
+    let memory = memory.as_mut().ok_or(())?;
+    let read = |offset: usize, buffer: &mut [u8]| memory.read(address.wrapping_add(offset as u64), buffer);
+    xstate::restore(address, area, fpu::initial_state(), fpu::components(), fpu::mxcsr_mask(), read)
+        .then_some(())
+        .ok_or(())
+}
+
+fn read_user(process: &Process, address: u64, buffer: &mut [u8]) -> Result<(), ()> {
+    crate::oom::retrying(process, || {
+        let mut memory = process.memory.lock();
+        memory.as_mut().ok_or(Fault::Unmapped)?.read(address, buffer)
+    })
+    .map_err(drop)
+}
+
+fn registers_of(frame: &TrapFrame) -> Registers {
+    Registers {
+        r8: frame.r8,
+        r9: frame.r9,
+        r10: frame.r10,
+        r11: frame.r11,
+        r12: frame.r12,
+        r13: frame.r13,
+        r14: frame.r14,
+        r15: frame.r15,
+        rdi: frame.rdi,
+        rsi: frame.rsi,
+        rbp: frame.rbp,
+        rbx: frame.rbx,
+        rdx: frame.rdx,
+        rax: frame.rax,
+        rcx: frame.rcx,
+        rsp: frame.rsp,
+        rip: frame.rip,
+        rflags: frame.rflags,
+    }
+}
+
+/// Loads the general registers, rip and rsp (not RFLAGS: see `set_user_rflags`).
+fn set_registers(frame: &mut TrapFrame, registers: &Registers) {
+    frame.r8 = registers.r8;
+    frame.r9 = registers.r9;
+    frame.r10 = registers.r10;
+    frame.r11 = registers.r11;
+    frame.r12 = registers.r12;
+    frame.r13 = registers.r13;
+    frame.r14 = registers.r14;
+    frame.r15 = registers.r15;
+    frame.rdi = registers.rdi;
+    frame.rsi = registers.rsi;
+    frame.rbp = registers.rbp;
+    frame.rbx = registers.rbx;
+    frame.rdx = registers.rdx;
+    frame.rax = registers.rax;
+    frame.rcx = registers.rcx;
+    frame.rsp = registers.rsp;
+    frame.rip = registers.rip;
+}
