@@ -218,6 +218,8 @@ enum Leaving {
 /// Invariant: `me` is this CPU's current process, and the caller holds no lock.
 #[inline(always)]
 fn switch_away(me: &Process, leaving: Leaving) {
+    // As xv6's sched(): the one switching away is the one running here.
+    debug_assert_eq!(CURRENT[cpu_index()].load(Ordering::Relaxed), me.pid, "switch_away by another");
     let reason = match leaving {
         Leaving::Requeued(Arrival::Preempted) => SwitchReason::Preempted,
         Leaving::Requeued(_) => SwitchReason::Yielded,

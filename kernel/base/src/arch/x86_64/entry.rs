@@ -434,6 +434,11 @@ fn is_canonical(address: u64) -> bool {
 /// always canonical.
 pub fn enter_user<H: SystemCallHandler>(handler: &mut H) -> ReturnReason {
     let frame = handler.frame();
+    debug_assert_eq!(
+        frame as *const TrapFrame as u64,
+        percpu::PerCpu::this().trap_frame_address(),
+        "enter_user with a frame that is not the current process's"
+    );
     if !is_user_canonical(frame.rip) && frame.code_segment() != gdt::USER32_CS {
         return ReturnReason::Exception(Exception::GeneralProtection { error_code: 0 });
     }

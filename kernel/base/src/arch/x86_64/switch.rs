@@ -85,6 +85,8 @@ impl KernelContext {
 /// `KernelContext::new`, and is not running on any CPU; interrupts are off.
 #[inline]
 pub fn switch(from: &KernelContext, to: &KernelContext) {
+    debug_assert!(!x86_64::instructions::interrupts::are_enabled(), "a switch with interrupts on");
+    debug_assert!(!core::ptr::eq(from, to), "a switch to the running thread itself");
     // SAFETY: `to` holds a valid suspended stack (invariant above); `from`'s cell is
     // ours to write since we are the thread running in it.
     unsafe { switch_kernel_stacks(from.rsp.get(), *to.rsp.get()) }
