@@ -179,18 +179,7 @@ impl Regions {
         if !self.is_free(start, end) {
             return Err(MapError::Exists);
         }
-        // `change` for a free range, in fewer lookups (exec inserts every segment):
-        // the region goes in, and merges with alike neighbours.
-        let attributes = Attributes { protection, kind };
-        if self.by_start.len() >= self.max_count
-            && self.count_after(start, end, Change::Fill(attributes)) > self.max_count
-        {
-            return Err(MapError::NoMemory);
-        }
-        self.by_start.insert(start, Piece { end, attributes });
-        self.bytes += end - start;
-        self.merge(start.saturating_sub(1), end.saturating_add(1));
-        Ok(())
+        self.fill_free(start, end, Attributes { protection, kind })
     }
 
     /// Sets where the program break starts, and puts it there.
@@ -362,11 +351,14 @@ impl Regions {
     /// limit.
     fn change(&mut self, start: u64, end: u64, change: Change) -> Result<(), MapError> {
         debug_assert!(start <= end && end <= USER_END, "change of {start:#x}..{end:#x}");
+        let inside = self.bytes_in(start, end);
+        if let (0, Change::Fill(attributes)) = (inside, change) {
+            return self.fill_free(start, end, attributes);
+        }
         let after = self.count_after(start, end, change);
         if after > self.max_count {
             return Err(MapError::NoMemory);
         }
-        let inside = self.bytes_in(start, end);
         self.split_at(start);
         self.split_at(end);
         match change {
@@ -388,6 +380,21 @@ impl Regions {
         }
         self.merge(start.saturating_sub(1), end.saturating_add(1));
         debug_assert_eq!(self.by_start.len(), after);
+        Ok(())
+    }
+
+    /// `change` filling a free range (exec's segments, most mmaps): the region goes
+    /// in and merges with alike neighbours, in fewer lookups than the general case;
+    /// the count is computed only where the limit is near.
+    fn fill_free(&mut self, start: u64, end: u64, attributes: Attributes) -> Result<(), MapError> {
+        if self.by_start.len() >= self.max_count
+            && self.count_after(start, end, Change::Fill(attributes)) > self.max_count
+        {
+            return Err(MapError::NoMemory);
+        }
+        self.by_start.insert(start, Piece { end, attributes });
+        self.bytes += end - start;
+        self.merge(start.saturating_sub(1), end.saturating_add(1));
         Ok(())
     }
 
