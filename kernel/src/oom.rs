@@ -28,7 +28,7 @@ static VICTIMS: Mutex<Vec<Pid>> = Mutex::new(Vec::new());
 
 /// What the faulting process does next.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Verdict {
+enum Verdict {
     /// Memory is being freed (another process was killed, or is exiting): retry the
     /// access. The caller has already given the CPU away once.
     Retry,
@@ -38,7 +38,7 @@ pub enum Verdict {
 
 /// A page fault of `current` found no frame. Picks and kills a victim (see the
 /// module's comment) and says what `current` does.
-pub fn out_of_memory(current: &Process) -> Verdict {
+fn out_of_memory(current: &Process) -> Verdict {
     let live: Vec<(Pid, Arc<Process>)> = process::list()
         .into_iter()
         .filter(|&(_, _, zombie, _)| !zombie)
