@@ -77,18 +77,18 @@ fn is_elf(path: &Path) -> bool {
 }
 
 pub fn run(args: RunArgs) -> Result<u8, Failure> {
-    let shown = args.program.display().to_string();
-    let data = fs::read(&args.program).map_err(|e| usage(format!("{shown}: {}", describe(&e))))?;
+    let shown = args.program().display().to_string();
+    let data = fs::read(args.program()).map_err(|e| usage(format!("{shown}: {}", describe(&e))))?;
     check_program(&data).map_err(|reason| usage(format!("{shown}: {reason}")))?;
     let name = args
-        .program
+        .program()
         .file_name()
         .and_then(|n| n.to_str())
         .ok_or_else(|| usage(format!("{shown}: the file name must be valid UTF-8")))?;
     let init = format!("/bin/{name}");
     let mut initrd = Initrd::new();
     initrd.add_file(&init, 0o755, data).map_err(usage)?;
-    let init_args = args.args.iter().map(|a| a.as_encoded_bytes().to_vec()).collect();
+    let init_args = args.program_args().iter().map(|a| a.as_encoded_bytes().to_vec()).collect();
     let stats = if args.boot.stats { StatsTable::Stderr } else { StatsTable::None };
     boot(&args.boot, initrd, init, init_args, stats)
 }
