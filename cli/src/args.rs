@@ -132,6 +132,10 @@ pub struct BootArgs {
     /// Show the kernel log (and QEMU's own messages) on stderr
     #[arg(short, long)]
     pub verbose: bool,
+    /// Say nothing on stderr about the program's troubles: the signal that ended it,
+    /// the system calls it made that timeshare does not implement
+    #[arg(short, long)]
+    pub quiet: bool,
     /// Write the kernel log to FILE
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,

@@ -9,6 +9,7 @@
 mod args;
 mod bench;
 mod control;
+mod diagnostics;
 mod fuzz;
 mod initrd;
 mod linux;

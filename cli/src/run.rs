@@ -12,12 +12,13 @@ use kernel_core::bootargs;
 use kernel_core::cmdline::{self, ConsoleMode, KernelOptions, SchedPolicy, Switch};
 
 use crate::args::{BootArgs, DemoArgs, RunArgs};
+use crate::control::ProgramEnd;
 use crate::initrd::Initrd;
 use crate::outcome::{self, Verdict, EXIT_KERNEL_FAILURE, EXIT_USAGE};
 use crate::qemu::{self, Accel, Machine};
 use crate::session::{self, LogSink, Session};
 use crate::trace_ring::{self, GuestRam};
-use crate::{terminal, trace, usage, Failure};
+use crate::{diagnostics, terminal, trace, usage, Failure};
 
 /// The kernel and the Rust user programs, as built by build.rs.
 const KERNEL: &str = env!("TIMESHARE_KERNEL");
@@ -53,7 +54,8 @@ pub fn demo(args: DemoArgs) -> Result<u8, Failure> {
         let data = fs::read(path).map_err(|e| usage(format!("{}: {}", path.display(), describe(&e))))?;
         initrd.add_file(&format!("/bin/{name}"), 0o755, data).map_err(usage)?;
     }
-    boot(&args.boot, initrd, init, Vec::new(), StatsTable::Stdout)
+    let shown = init.clone();
+    boot(&args.boot, &shown, initrd, init, Vec::new(), StatsTable::Stdout)
 }
 
 /// The Rust user programs: the ELF executables directly in `dir`, by file name.
@@ -90,7 +92,7 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
     initrd.add_file(&init, 0o755, data).map_err(usage)?;
     let init_args = args.program_args().iter().map(|a| a.as_encoded_bytes().to_vec()).collect();
     let stats = if args.boot.stats { StatsTable::Stderr } else { StatsTable::None };
-    boot(&args.boot, initrd, init, init_args, stats)
+    boot(&args.boot, &shown, initrd, init, init_args, stats)
 }
 
 /// Refuse on the host what the kernel would refuse: not a static x86_64 executable.
@@ -136,9 +138,11 @@ fn kernel_options(boot: &BootArgs, init: String) -> KernelOptions {
     }
 }
 
-/// Add the `--add` files, pack the initrd, boot, and judge the run.
+/// Add the `--add` files, pack the initrd, boot, and judge the run. `shown` is the
+/// program as the user named it (for what is said about it on stderr).
 fn boot(
     boot: &BootArgs,
+    shown: &str,
     mut initrd: Initrd,
     init: String,
     init_args: Vec<Vec<u8>>,
@@ -260,6 +264,15 @@ fn boot(
                 print!("\nWhat the kernel counted for each process:\n{}", report.control.process_table())
             }
             StatsTable::Stderr => eprint!("{}", report.control.process_table()),
+        }
+    }
+    if !boot.quiet {
+        let died = match (&verdict, report.control.end) {
+            (Verdict::Program(_), Some(ProgramEnd::Signaled(signal))) => Some(signal),
+            _ => None,
+        };
+        for line in diagnostics::lines(shown, &report.control, died) {
+            eprintln!("{line}");
         }
     }
     match &verdict {

@@ -14,6 +14,7 @@ mod process;
 mod resource;
 mod signal;
 mod time;
+pub mod unimplemented;
 
 use alloc::vec::Vec;
 
@@ -327,6 +328,9 @@ fn serve(context: &mut Context, handler: Handler) {
 /// signal::deliver finishes it (restart or EINTR).
 #[cold]
 fn failed(process: &Process, number: u64, errno: i64) -> u64 {
+    if errno == ENOSYS {
+        unimplemented::called(process, number);
+    }
     crate::signal::note_result(process, number, errno);
     (-errno) as u64
 }
