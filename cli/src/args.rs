@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use kernel_core::cmdline::{self, SchedPolicy, QUANTUM_MS_RANGE};
 
+use crate::gdb::KernelProfile;
 use crate::initrd::AddSpec;
 use crate::qemu::Accel;
 use crate::{bench, fuzz, sched_sim};
@@ -132,6 +133,15 @@ pub struct BootArgs {
     /// Show the kernel log (and QEMU's own messages) on stderr
     #[arg(short, long)]
     pub verbose: bool,
+    /// Start the machine halted, with QEMU's gdb stub, and print the command that
+    /// attaches gdb with the kernel's and the program's symbols loaded
+    #[arg(long)]
+    pub gdb: bool,
+    /// The kernel to boot: release (the one `cargo build` made) or dev (debug
+    /// assertions, light optimization: values are not `<optimized out>` in gdb;
+    /// built on first use)
+    #[arg(long, value_enum, value_name = "PROFILE", default_value_t = KernelProfile::Release)]
+    pub kernel_profile: KernelProfile,
     /// Say nothing on stderr about the program's troubles: the signal that ended it,
     /// the system calls it made that timeshare does not implement
     #[arg(short, long)]

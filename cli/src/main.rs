@@ -11,6 +11,7 @@ mod bench;
 mod control;
 mod diagnostics;
 mod fuzz;
+mod gdb;
 mod initrd;
 mod linux;
 mod outcome;
