@@ -107,3 +107,35 @@ fn gdb_stops_in_main_and_sees_a_system_call_enter_the_kernel() {
         "{gdb_said}"
     );
 }
+
+#[test]
+fn the_dev_kernel_shows_values_that_release_optimizes_out() {
+    let diagnose = c_program("diagnose");
+    let (script, gdb_said, output) = debug_session(
+        &["--kernel-profile", "dev"],
+        &diagnose,
+        &["segv"],
+        &[
+            "break timeshare_kernel::process::lifecycle::report_fatal_signal",
+            "continue",
+            "continue",
+            "up",
+            "info locals",
+            "delete",
+            "continue",
+        ],
+    );
+    assert!(script.contains("/kernel-dev/kernel\n"), "{script}");
+    assert_status(&output, 128 + 11);
+    assert_stdout(&output, "before\n");
+    // The frame that decided the program dies, in signal::deliver: its register
+    // state and the locals the release kernel's gdb shows as `<optimized out>`.
+    let caller = gdb_said
+        .lines()
+        .find(|line| line.contains(" in timeshare_kernel::signal::deliver::deliver ("))
+        .unwrap_or_else(|| panic!("no deliver frame:\n{gdb_said}"));
+    assert!(caller.contains(", user=0x"), "{caller}");
+    for wanted in ["action = kernel_core::abi::signal::SigAction {", "interruption = core::option::Option"] {
+        assert!(gdb_said.contains(wanted), "no `{wanted}` in gdb's output:\n{gdb_said}");
+    }
+}
