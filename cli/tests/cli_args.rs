@@ -69,3 +69,12 @@ fn an_unknown_option_before_the_program_is_a_usage_error() {
     assert!(stderr(&output).contains("--frobnicate"), "{}", stderr(&output));
     assert!(output.stdout.is_empty());
 }
+
+#[test]
+fn help_names_the_debugging_and_diagnostics_options() {
+    let output = timeshare_with(&["run", "--help"]);
+    assert_status(&output, 0);
+    for option in ["--gdb", "--kernel-profile", "--quiet"] {
+        assert!(stdout(&output).contains(option), "{option} missing from:\n{}", stdout(&output));
+    }
+}
