@@ -39,6 +39,12 @@ pub struct Entry<'a> {
     /// only the last link of a group carries the data (the others are empty).
     pub data: &'a [u8],
     pub inode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    /// How many entries name this file (hard links share `inode`).
+    pub links: u32,
+    /// Modification time, seconds since the epoch.
+    pub mtime: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -160,9 +166,10 @@ fn read_entry(archive: &[u8], offset: usize) -> Result<Option<(Entry<'_>, usize)
         |field: &'static str| parse_hex(&fields.take::<8>()).ok_or(CpioError::BadHeaderField { offset, field });
     let inode = next_field("ino")?;
     let mode = next_field("mode")?;
-    for field in ["uid", "gid", "nlink", "mtime"] {
-        next_field(field)?;
-    }
+    let uid = next_field("uid")?;
+    let gid = next_field("gid")?;
+    let links = next_field("nlink")?;
+    let mtime = next_field("mtime")?;
     let filesize = next_field("filesize")?;
     for field in ["devmajor", "devminor", "rdevmajor", "rdevminor"] {
         next_field(field)?;
@@ -188,7 +195,7 @@ fn read_entry(archive: &[u8], offset: usize) -> Result<Option<(Entry<'_>, usize)
     let data = archive.get(data_start..data_end).ok_or_else(truncated)?;
     let path = normalize(name).ok_or_else(|| CpioError::BadPath { path: name.to_string() })?;
     let next_offset = align4(data_end).ok_or_else(truncated)?;
-    Ok(Some((Entry { path, mode, data, inode }, next_offset)))
+    Ok(Some((Entry { path, mode, data, inode, uid, gid, links, mtime }, next_offset)))
 }
 
 /// Eight ASCII hex digits (either case), nothing else.
