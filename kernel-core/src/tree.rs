@@ -104,6 +104,9 @@ const ALL_DEVICES: [(&str, Device, u32); 7] = [
     ("tty", Device::Tty, 0o666),
 ];
 
+/// /proc/mounts, which `df` and `mount` read: the one file system there is.
+const MOUNTS: &[u8] = b"rootfs / rootfs rw 0 0\n";
+
 /// A regular file's bytes.
 #[derive(Debug)]
 pub enum Contents<'a, P> {
@@ -248,7 +251,7 @@ impl<'a, P: Page> Tree<'a, P> {
     /// Builds the tree from `archive`; returns it and the number of archive entries
     /// it holds. Paths missing their parent directories get them created; entries
     /// sharing an inode number are hard links of one file; /dev gets the devices,
-    /// /proc gets self/exe. Entries of other types (devices, FIFOs in the archive)
+    /// /proc gets self/exe and mounts. Entries of other types (devices, FIFOs in the archive)
     /// are skipped. Times: atime and mtime from the archive, ctime `now`.
     pub fn from_archive(archive: &'a [u8], page_limit: usize, now: Timespec) -> Result<(Self, usize), CpioError> {
         let mut tree = Tree::new(page_limit, now);
@@ -290,6 +293,7 @@ impl<'a, P: Page> Tree<'a, P> {
             tree.insert(&alloc::format!("dev/{name}"), NodeKind::Device(device), S_IFCHR | permissions, now);
         }
         tree.insert("proc/self/exe", NodeKind::SelfExe, S_IFLNK | 0o777, now);
+        tree.insert("proc/mounts", NodeKind::File(Contents::Archive(MOUNTS)), S_IFREG | 0o444, now);
         Ok((tree, files))
     }
 

@@ -104,7 +104,7 @@ pub fn main(boot: BootInfo) -> ! {
         Ok(split) => split,
         Err(error) => fail(format_args!("bad initrd: {error}")),
     };
-    match fs::initrd::init(archive) {
+    match fs::rootfs::init(archive) {
         Ok(files) => info!("initrd: {files} entries"),
         Err(error) => fail(format_args!("bad initrd: {error}")),
     }

@@ -1,5 +1,5 @@
 //! Files and descriptors. A file is a `Box<dyn File>`: the console, a pipe end, a
-//! file, directory or device of the initrd. Opening one makes an open file
+//! file, directory or device of the root file system (`rootfs`). Opening one makes an open file
 //! description (`OpenFile`: the file, its status flags, its position); a process's
 //! descriptor table (`fd_table.rs`) maps small integers to those. dup and fork share descriptions
 //! (so the position and the flags), as Linux does; exec keeps the table minus the
@@ -7,9 +7,9 @@
 
 pub mod console;
 mod fd_table;
-pub mod initrd;
 pub mod open;
 pub mod pipe;
+pub mod rootfs;
 
 pub use fd_table::FdTable;
 
@@ -19,11 +19,11 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use spin::Mutex;
 
 use crate::mm::address_space::{AddressSpace, UserBuffer};
-use initrd::NodeId;
-use kernel_core::abi::errno::{EAGAIN, EBADF, ENOTDIR, ENOTTY, ESPIPE};
+use kernel_core::abi::errno::{EAGAIN, EBADF, EINVAL, ENOTDIR, ENOTTY, ESPIPE};
+use rootfs::NodeId;
 use kernel_core::abi::{
-    seek_directory, seek_file, set_status_flags, Stat, Whence, DEFAULT_POLLMASK, O_ACCMODE, O_NONBLOCK, O_PATH,
-    O_RDONLY, O_RDWR, O_WRONLY, POLLERR, POLLHUP, POLLIN, POLLOUT,
+    seek_directory, seek_file, set_status_flags, Stat, Whence, DEFAULT_POLLMASK, O_ACCMODE, O_APPEND, O_NONBLOCK,
+    O_PATH, O_RDONLY, O_RDWR, O_WRONLY, POLLERR, POLLHUP, POLLIN, POLLOUT,
 };
 
 /// A file. Access rights, O_NONBLOCK and the position are the open file
@@ -80,6 +80,23 @@ pub trait File: Send + Sync {
         Err(ESPIPE)
     }
 
+    /// The size, for files whose positioning is `Sized` (lseek's SEEK_END).
+    fn size(&self) -> u64 {
+        0
+    }
+
+    /// Writes at `at`, the write of files whose positioning is `Sized`, no further
+    /// than byte `size_limit` (RLIMIT_FSIZE: EFBIG at it); returns the count and
+    /// the position after the bytes written.
+    fn write_at(&self, _at: WriteAt, _bytes: &[u8], _size_limit: u64) -> Result<(usize, u64), i64> {
+        Err(EBADF)
+    }
+
+    /// ftruncate: EINVAL for all but regular files.
+    fn truncate(&self, _length: u64) -> Result<(), i64> {
+        Err(EINVAL)
+    }
+
     /// Fills `out` with `linux_dirent64` records from entry `*position` on,
     /// advancing it; returns the bytes used (0 at the end). EINVAL when not even
     /// one record fits; ENOTDIR for anything but a directory.
@@ -96,8 +113,9 @@ pub trait File: Send + Sync {
     /// What fstat reports.
     fn stat(&self) -> Stat;
 
-    /// The node of the initrd tree this file is (None for pipes and the console):
-    /// a directory fd names where `*at` paths start, and fchdir goes there.
+    /// The node of the root file system this file is (None for pipes and the
+    /// console): a directory fd names where `*at` paths start, fchdir goes there,
+    /// the f* calls (fchmod, futimens...) change it.
     fn node(&self) -> Option<NodeId> {
         None
     }
@@ -195,6 +213,14 @@ impl Source for UserBuffer<'_> {
     }
 }
 
+/// Where a write to a `Sized` file goes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum WriteAt {
+    Offset(u64),
+    /// The end, wherever it is when the bytes go in (O_APPEND).
+    End,
+}
+
 /// How a file's position behaves.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Positioning {
@@ -203,9 +229,9 @@ pub enum Positioning {
     /// Devices such as /dev/null: reads ignore the position, lseek leaves it at 0
     /// and pread reads as read does.
     Ignored,
-    /// A regular file of this many bytes: reads happen at the position, which lseek
-    /// moves anywhere from 0 (also past the end).
-    Sized(u64),
+    /// A regular file (`File::size` bytes): reads and writes happen at the
+    /// position, which lseek moves anywhere from 0 (also past the end).
+    Sized,
     /// A directory: the position counts the entries getdents64 has returned.
     Directory,
 }
@@ -214,9 +240,6 @@ pub enum Positioning {
 /// file, its status flags (access mode, O_APPEND, O_NONBLOCK... as F_GETFL reports
 /// them) and its position. The file's `release` runs when the last descriptor
 /// closes (pipes use it to signal EOF).
-///
-/// No file with a position is ever writable (the tree is read-only), so writes
-/// never use or move the position.
 pub struct OpenFile {
     /// Boxed, not shared: one open file description owns its file (descriptors
     /// share the description), and a box's contents need no offset worked out
@@ -280,7 +303,7 @@ impl OpenFile {
                 }
                 self.file.read(buffer)
             }
-            Positioning::Sized(_) | Positioning::Directory => {
+            Positioning::Sized | Positioning::Directory => {
                 let mut position = self.position.lock();
                 let count = self.file.read_at(*position, buffer)?;
                 *position += count as u64;
@@ -313,16 +336,42 @@ impl OpenFile {
     }
 
     /// write: EBADF unless open for writing; EAGAIN instead of blocking under
-    /// O_NONBLOCK.
-    pub fn write(&self, bytes: &[u8]) -> Result<usize, i64> {
+    /// O_NONBLOCK; for a regular file, at the position (which advances) or, with
+    /// O_APPEND, at the end, within `size_limit` (RLIMIT_FSIZE).
+    pub fn write(&self, bytes: &[u8], size_limit: u64) -> Result<usize, i64> {
         if !self.writable() {
             return Err(EBADF);
+        }
+        if self.file.positioning() == Positioning::Sized {
+            let mut position = self.position.lock();
+            let at = if self.status() & O_APPEND != 0 { WriteAt::End } else { WriteAt::Offset(*position) };
+            let (count, end) = self.file.write_at(at, bytes, size_limit)?;
+            *position = end;
+            return Ok(count);
         }
         if self.nonblocking() {
             self.file.write_nonblocking(bytes)
         } else {
             self.file.write(bytes)
         }
+    }
+
+    /// pwrite64: writes at `offset` without using or moving the position (ESPIPE
+    /// for anything without one; Linux's pwrite ignores O_APPEND's end only when
+    /// the file is not O_APPEND: with it, the bytes go at the end).
+    pub fn write_at(&self, offset: u64, bytes: &[u8], size_limit: u64) -> Result<usize, i64> {
+        let positioning = self.file.positioning();
+        if positioning == Positioning::Stream {
+            return Err(ESPIPE);
+        }
+        if !self.writable() {
+            return Err(EBADF);
+        }
+        if positioning != Positioning::Sized {
+            return self.file.write(bytes);
+        }
+        let at = if self.status() & O_APPEND != 0 { WriteAt::End } else { WriteAt::Offset(offset) };
+        Ok(self.file.write_at(at, bytes, size_limit)?.0)
     }
 
     /// `write` straight from the caller's memory, as `read_to` (the caller has
@@ -337,7 +386,7 @@ impl OpenFile {
         *position = match self.file.positioning() {
             Positioning::Stream => return Err(ESPIPE),
             Positioning::Ignored => 0,
-            Positioning::Sized(size) => seek_file(whence, offset, *position, size)?,
+            Positioning::Sized => seek_file(whence, offset, *position, self.file.size())?,
             Positioning::Directory => seek_directory(whence, offset, *position)?,
         };
         Ok(*position)

@@ -59,8 +59,8 @@ pub fn fork(parent: &Process, user: &mut UserState, setup: &ChildSetup) -> Resul
     let details = parent.details.lock();
     let creation = Creation {
         name: details.name.clone(),
-        cwd: details.cwd,
-        exe: details.exe,
+        cwd: details.cwd.clone(),
+        exe: details.exe.clone(),
         limits: details.limits,
         umask: details.umask,
         memory,

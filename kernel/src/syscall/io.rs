@@ -12,10 +12,11 @@ use super::Context;
 use crate::fs::{pipe, OpenFile, Positioning};
 use crate::mm::address_space::{Access, UserBuffer, USER_END};
 use crate::mm::PAGE_SIZE;
-use kernel_core::abi::errno::{EBADF, EFAULT, EINVAL, ESPIPE};
+use kernel_core::abi::errno::{EBADF, EFAULT, EFBIG, EINVAL, ESPIPE};
+use kernel_core::abi::signal::SIGXFSZ;
 use kernel_core::abi::{
     decode_fcntl, decode_whence, FcntlCommand, Iovec, Whence, FD_CLOEXEC, FIOCLEX, FIONBIO, FIONCLEX, IOV_MAX,
-    O_APPEND, O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_WRONLY,
+    O_APPEND, O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_WRONLY, RLIMIT_FSIZE,
 };
 
 /// Bytes moved through the kernel per step of a read or write.
@@ -32,6 +33,36 @@ pub(super) fn check_user_range(address: u64, length: u64) -> Result<(), i64> {
     } else {
         Err(EFAULT)
     }
+}
+
+/// RLIMIT_FSIZE: how far the caller may write a regular file.
+pub(super) fn file_size_limit(context: &Context) -> u64 {
+    context.process.details.lock().limits[RLIMIT_FSIZE as usize].current
+}
+
+/// A write or truncate went past RLIMIT_FSIZE: SIGXFSZ, as on Linux (the call
+/// fails with EFBIG).
+pub(super) fn note_size_limit_exceeded(context: &Context) {
+    crate::signal::send(context.process, SIGXFSZ);
+}
+
+/// The limit a write to `file` is under: RLIMIT_FSIZE for regular files, none
+/// for the others (pipes, devices).
+fn size_limit_for(context: &Context, file: &OpenFile) -> u64 {
+    if file.file.positioning() == Positioning::Sized {
+        file_size_limit(context)
+    } else {
+        u64::MAX
+    }
+}
+
+/// `OpenFile::write` under the caller's size limit, with SIGXFSZ at it.
+fn write_limited(context: &Context, file: &OpenFile, bytes: &[u8]) -> Result<usize, i64> {
+    let result = file.write(bytes, size_limit_for(context, file));
+    if result == Err(EFBIG) && size_limit_for(context, file) != u64::MAX {
+        note_size_limit_exceeded(context);
+    }
+    result
 }
 
 /// The open file of descriptor `fd` (not an O_PATH one: EBADF).
@@ -158,7 +189,7 @@ fn write_small(context: &Context, file: &OpenFile, buffer: &Iovec) -> Result<u64
     let mut bytes = [0u8; SMALL];
     let bytes = &mut bytes[..buffer.len as usize];
     context.copy_in(buffer.base, bytes)?;
-    Ok(file.write(bytes)? as u64)
+    Ok(write_limited(context, file, bytes)? as u64)
 }
 
 /// The user memory `length` bytes of `buffers` (taken as one sequence) occupy from
@@ -227,7 +258,7 @@ fn write_from_user(context: &Context, file: &OpenFile, buffers: &[Iovec]) -> Res
         if readable == 0 {
             return if done > 0 { Ok(done) } else { Err(EFAULT) };
         }
-        let written = match file.write(&buffer[..readable]) {
+        let written = match write_limited(context, file, &buffer[..readable]) {
             Ok(written) => written,
             Err(_) if done > 0 => break,
             Err(errno) => return Err(errno),
@@ -296,6 +327,43 @@ pub fn pread64(context: &mut Context, &[fd, address, length, offset, ..]: &[u64;
     })
 }
 
+/// pwrite64: writes at `offset` without moving the position (at the end for an
+/// O_APPEND file, as Linux). EINVAL for a negative offset, ESPIPE for pipes and
+/// terminals.
+pub fn pwrite64(context: &mut Context, &[fd, address, length, offset, ..]: &[u64; 6]) -> Result<u64, i64> {
+    let offset = u64::try_from(offset as i64).map_err(|_| EINVAL)?;
+    let file = file(context, fd)?;
+    let limit = size_limit_for(context, &file);
+    // An empty write makes the descriptor checks (ESPIPE, EBADF) before the buffer's.
+    file.write_at(offset, &[], limit)?;
+    let length = transfer_length(address, length)? as usize;
+    let mut bytes = Vec::new();
+    bytes.try_reserve_exact(length.min(CHUNK)).map_err(|_| kernel_core::abi::errno::ENOMEM)?;
+    let mut done = 0usize;
+    while done < length {
+        let chunk = (length - done).min(CHUNK);
+        bytes.resize(chunk, 0);
+        let readable = gather(context, &[Iovec { base: address, len: length as u64 }], done as u64, &mut bytes);
+        if readable == 0 {
+            return if done > 0 { Ok(done as u64) } else { Err(EFAULT) };
+        }
+        let written = match file.write_at(offset + done as u64, &bytes[..readable], limit) {
+            Ok(written) => written,
+            Err(_) if done > 0 => break,
+            Err(EFBIG) => {
+                note_size_limit_exceeded(context);
+                return Err(EFBIG);
+            }
+            Err(errno) => return Err(errno),
+        };
+        done += written;
+        if written < chunk {
+            break;
+        }
+    }
+    Ok(done as u64)
+}
+
 /// The iovec array of readv/writev.
 fn read_iovecs(context: &Context, address: u64, count: u64) -> Result<Vec<Iovec>, i64> {
     if count > IOV_MAX as u64 {
@@ -359,7 +427,7 @@ pub fn sendfile(context: &mut Context, &[out_fd, in_fd, offset_address, count, .
     if !output.writable() {
         return Err(EBADF);
     }
-    if output.status() & O_APPEND != 0 || !matches!(input.file.positioning(), Positioning::Sized(_)) {
+    if output.status() & O_APPEND != 0 || input.file.positioning() != Positioning::Sized {
         return Err(EINVAL);
     }
     let start = match offset {
@@ -375,7 +443,7 @@ pub fn sendfile(context: &mut Context, &[out_fd, in_fd, offset_address, count, .
         if read == 0 {
             break;
         }
-        let written = match output.write(&buffer[..read]) {
+        let written = match write_limited(context, &output, &buffer[..read]) {
             Ok(written) => written,
             Err(_) if done > 0 => break,
             Err(errno) => return Err(errno),
