@@ -348,7 +348,8 @@ impl<'a, P: Page> Tree<'a, P> {
     fn add_node(&mut self, kind: NodeKind<'a, P>, mode: u32, parent: NodeId, now: Timespec) -> NodeId {
         let inode = self.next_inode;
         self.next_inode += 1;
-        let node = Node { kind, mode, uid: 0, gid: 0, inode, links: 0, holds: 0, parent, atime: now, mtime: now, ctime: now };
+        let node =
+            Node { kind, mode, uid: 0, gid: 0, inode, links: 0, holds: 0, parent, atime: now, mtime: now, ctime: now };
         match self.free_slots.pop() {
             Some(id) => {
                 self.nodes[id] = Some(node);
@@ -919,7 +920,11 @@ impl<'a, P: Page> Tree<'a, P> {
 
     /// Pages in use, the limit, and live nodes (statfs).
     pub fn usage(&self) -> Usage {
-        Usage { pages_used: self.pages_used, page_limit: self.page_limit, nodes: self.nodes.len() - self.free_slots.len() }
+        Usage {
+            pages_used: self.pages_used,
+            page_limit: self.page_limit,
+            nodes: self.nodes.len() - self.free_slots.len(),
+        }
     }
 
     /// The absolute path of a node (getcwd, the target of /proc/self/exe): by
@@ -1462,7 +1467,10 @@ mod tests {
             assert_eq!(tree.path_of(sub), "/moved");
             let empty = mkdir(tree, "/empty");
             tree.rename(parent(tree, "/moved"), parent(tree, "/empty"), plain, LATER).unwrap();
-            assert_eq!(tree.resolve(at_root(), b"/empty/deeper", true).map(|id| tree.path_of(id)), Ok("/empty/deeper".to_string()));
+            assert_eq!(
+                tree.resolve(at_root(), b"/empty/deeper", true).map(|id| tree.path_of(id)),
+                Ok("/empty/deeper".to_string())
+            );
             assert!(tree.nodes.get(empty).is_none_or(Option::is_none), "the empty directory replaced is gone");
             let prog = tree.resolve(at_root(), b"/bin/prog", true).unwrap();
             tree.link(prog, ROOT, b"prog2", LATER).unwrap();
@@ -1484,7 +1492,8 @@ mod tests {
                 let name = entry.name.to_vec();
                 position = entry.next_offset as u64;
                 if name.starts_with(b"f") {
-                    tree.unlink(parent(tree, &format!("/d/{}", String::from_utf8(name.clone()).unwrap())), LATER).unwrap();
+                    tree.unlink(parent(tree, &format!("/d/{}", String::from_utf8(name.clone()).unwrap())), LATER)
+                        .unwrap();
                 }
                 seen.push(name);
             }

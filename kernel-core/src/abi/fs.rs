@@ -632,7 +632,10 @@ mod tests {
 
     #[test]
     fn change_link_unlink_and_rename_flags() {
-        assert_eq!(decode_change_flags(u64::from(AT_SYMLINK_NOFOLLOW)), Ok(AtFlags { follow: false, empty_path: false }));
+        assert_eq!(
+            decode_change_flags(u64::from(AT_SYMLINK_NOFOLLOW)),
+            Ok(AtFlags { follow: false, empty_path: false })
+        );
         assert_eq!(decode_change_flags(u64::from(AT_REMOVEDIR)), Err(EINVAL));
         assert_eq!(decode_linkat_flags(0), Ok(AtFlags { follow: false, empty_path: false }), "links are not followed");
         assert_eq!(decode_linkat_flags(u64::from(AT_SYMLINK_FOLLOW)).map(|flags| flags.follow), Ok(true));
@@ -665,9 +668,15 @@ mod tests {
             Ok((Some(now), None)),
             "the seconds do not matter with UTIME_NOW or UTIME_OMIT"
         );
-        assert_eq!(decode_utimens(pair((1, 5), (2, 6)), now), Ok((Some(Timespec { sec: 1, nsec: 5 }), Some(Timespec { sec: 2, nsec: 6 }))));
+        assert_eq!(
+            decode_utimens(pair((1, 5), (2, 6)), now),
+            Ok((Some(Timespec { sec: 1, nsec: 5 }), Some(Timespec { sec: 2, nsec: 6 })))
+        );
         assert_eq!(decode_utimens(pair((1, 1_000_000_000), (2, 6)), now), Err(EINVAL));
-        assert_eq!(decode_utimes(pair((3, 4), (5, 999_999)), now), Ok((Some(Timespec { sec: 3, nsec: 4000 }), Some(Timespec { sec: 5, nsec: 999_999_000 }))));
+        assert_eq!(
+            decode_utimes(pair((3, 4), (5, 999_999)), now),
+            Ok((Some(Timespec { sec: 3, nsec: 4000 }), Some(Timespec { sec: 5, nsec: 999_999_000 })))
+        );
         assert_eq!(decode_utimes(pair((3, 1_000_000), (5, 0)), now), Err(EINVAL));
         assert_eq!(decode_utimes(pair((-1, 0), (5, 0)), now), Err(EINVAL));
         assert_eq!(decode_utimes(None, now), Ok((Some(now), Some(now))));
@@ -675,10 +684,21 @@ mod tests {
 
     #[test]
     fn statfs_layout() {
-        let statfs = Statfs { kind: TMPFS_MAGIC, block_size: 4096, blocks: 100, blocks_free: 40, files: 9, files_free: 3, name_max: 255 };
+        let statfs = Statfs {
+            kind: TMPFS_MAGIC,
+            block_size: 4096,
+            blocks: 100,
+            blocks_free: 40,
+            files: 9,
+            files_free: 3,
+            name_max: 255,
+        };
         let bytes = statfs.to_bytes();
         let field = |index: usize| u64::from_le_bytes(bytes[index * 8..index * 8 + 8].try_into().unwrap());
-        assert_eq!((0..10).map(field).collect::<alloc::vec::Vec<_>>(), [TMPFS_MAGIC, 4096, 100, 40, 40, 9, 3, 0, 255, 4096]);
+        assert_eq!(
+            (0..10).map(field).collect::<alloc::vec::Vec<_>>(),
+            [TMPFS_MAGIC, 4096, 100, 40, 40, 9, 3, 0, 255, 4096]
+        );
         assert!(bytes[80..].iter().all(|&byte| byte == 0));
     }
 }

@@ -20,11 +20,11 @@ use spin::Mutex;
 
 use crate::mm::address_space::{AddressSpace, UserBuffer};
 use kernel_core::abi::errno::{EAGAIN, EBADF, EINVAL, ENOTDIR, ENOTTY, ESPIPE};
-use rootfs::NodeId;
 use kernel_core::abi::{
     seek_directory, seek_file, set_status_flags, Stat, Whence, DEFAULT_POLLMASK, O_ACCMODE, O_APPEND, O_NONBLOCK,
     O_PATH, O_RDONLY, O_RDWR, O_WRONLY, POLLERR, POLLHUP, POLLIN, POLLOUT,
 };
+use rootfs::NodeId;
 
 /// A file. Access rights, O_NONBLOCK and the position are the open file
 /// description's business (`OpenFile`), which calls these.

@@ -24,7 +24,13 @@ use kernel_core::tree::{empty_file, MODE_BITS};
 /// symlink not followed (O_NOFOLLOW) is ELOOP unless O_PATH; a directory opened
 /// for writing is EISDIR; O_TRUNC empties a regular file. O_TMPFILE is
 /// EOPNOTSUPP (in a directory). The caller drops the result after unlocking.
-pub fn open(tree: &mut Tree, origin: Origin, path: &[u8], request: &OpenRequest, mode: u32) -> Result<Arc<OpenFile>, i64> {
+pub fn open(
+    tree: &mut Tree,
+    origin: Origin,
+    path: &[u8],
+    request: &OpenRequest,
+    mode: u32,
+) -> Result<Arc<OpenFile>, i64> {
     if request.tmpfile && !request.write {
         return Err(EINVAL);
     }

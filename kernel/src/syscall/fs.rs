@@ -108,7 +108,11 @@ pub(super) fn on_target<T>(
 
 /// Runs `f` on the node `file` is (the tree locked), or on the file itself when
 /// it is none.
-pub(super) fn on_file<T>(context: &Context, file: &OpenFile, f: impl FnOnce(Target) -> Result<T, i64>) -> Result<T, i64> {
+pub(super) fn on_file<T>(
+    context: &Context,
+    file: &OpenFile,
+    f: impl FnOnce(Target) -> Result<T, i64>,
+) -> Result<T, i64> {
     match file.file.node() {
         Some(node) => rootfs::with_origin(context.process, |tree, origin| f(Target::Node(tree, node, origin))),
         None => f(Target::Other(file)),
@@ -204,12 +208,15 @@ pub fn readlinkat(context: &mut Context, &[dirfd, path, address, size, ..]: &[u6
     let size = usize::try_from(size as i32).ok().filter(|&size| size > 0).ok_or(EINVAL)?;
     let path = read_path(context, path)?;
     let not_link = if path.is_empty() { ENOENT } else { EINVAL };
-    let target = on_target(context, dirfd, &path, AtFlags { follow: false, empty_path: true }, |target| match target {
-        Target::Node(tree, node, origin) if matches!(tree.node(node).kind, NodeKind::Symlink(_) | NodeKind::SelfExe) => {
-            tree.link_target(node, origin)
-        }
-        _ => Err(not_link),
-    })?;
+    let target =
+        on_target(context, dirfd, &path, AtFlags { follow: false, empty_path: true }, |target| match target {
+            Target::Node(tree, node, origin)
+                if matches!(tree.node(node).kind, NodeKind::Symlink(_) | NodeKind::SelfExe) =>
+            {
+                tree.link_target(node, origin)
+            }
+            _ => Err(not_link),
+        })?;
     let count = target.len().min(size);
     context.copy_out(address, &target[..count])?;
     Ok(count as u64)

@@ -5,14 +5,14 @@
 //! and finds the errors (`kernel_core::tree`); these decode the arguments and
 //! take the lock.
 
-use super::fs::{at_path, on_file, on_target, read_path, start_file, origin_from, umask, Target};
+use super::fs::{at_path, on_file, on_target, origin_from, read_path, start_file, umask, Target};
 use super::io::{file_size_limit, note_size_limit_exceeded};
 use super::Context;
 use crate::fs::rootfs::{self, Device, NodeKind, Parent, Tree};
 use kernel_core::abi::errno::{EBADF, EEXIST, EFAULT, EFBIG, EINVAL, EISDIR, ENOENT, EOPNOTSUPP, EPERM};
 use kernel_core::abi::{
-    decode_change_flags, decode_linkat_flags, decode_rename_flags, decode_unlinkat_flags, decode_utimens,
-    decode_utimes, AtFlags, Statfs, TimeChange, AT_FDCWD, AT_SYMLINK_NOFOLLOW, TMPFS_MAGIC,
+    decode_change_flags, decode_dirfd, decode_linkat_flags, decode_rename_flags, decode_unlinkat_flags, decode_utimens,
+    decode_utimes, AtFlags, DirFd, Statfs, TimeChange, AT_FDCWD, AT_SYMLINK_NOFOLLOW, TMPFS_MAGIC,
 };
 use kernel_core::cpio::{S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
 use kernel_core::tree::{empty_directory, empty_file, RenameFlags, BLOCK_SIZE, MODE_BITS, NAME_MAX};
@@ -121,14 +121,14 @@ pub fn renameat2(context: &mut Context, &[old_dirfd, old, new_dirfd, new, flags,
     let flags: RenameFlags = decode_rename_flags(flags)?;
     let old = read_path(context, old)?;
     let new = read_path(context, new)?;
+    let old_start = start_file(context, old_dirfd, &old)?;
     let new_start = start_file(context, new_dirfd, &new)?;
-    at_path(context, old_dirfd, &old, |tree, old_origin| {
-        let new_origin = origin_from(tree, old_origin, &new_start)?;
-        let from = tree.resolve_parent(old_origin, &old)?;
-        let to = tree.resolve_parent(new_origin, &new)?;
+    rootfs::with_origin(context.process, |tree, origin| {
+        let from = tree.resolve_parent(origin_from(tree, origin, &old_start)?, &old)?;
+        let to = tree.resolve_parent(origin_from(tree, origin, &new_start)?, &new)?;
         tree.rename(from, to, flags, rootfs::now())
     })?;
-    drop(new_start);
+    drop((old_start, new_start));
     Ok(0)
 }
 
@@ -138,20 +138,31 @@ pub fn link(context: &mut Context, &[old, new, ..]: &[u64; 6]) -> Result<u64, i6
 }
 
 /// linkat: another name for the file `old` names (its final symlink itself,
-/// unless AT_SYMLINK_FOLLOW; with AT_EMPTY_PATH the file open as `old_dirfd`).
-/// EPERM for a directory.
+/// unless AT_SYMLINK_FOLLOW; with AT_EMPTY_PATH and an empty `old`, the file open
+/// as `old_dirfd`). EPERM for a directory.
 pub fn linkat(context: &mut Context, &[old_dirfd, old, new_dirfd, new, flags, ..]: &[u64; 6]) -> Result<u64, i64> {
     let flags = decode_linkat_flags(flags)?;
     let old = read_path(context, old)?;
     let new = read_path(context, new)?;
+    if old.is_empty() && !flags.empty_path {
+        return Err(ENOENT);
+    }
+    let old_start = match (old.is_empty(), decode_dirfd(old_dirfd)?) {
+        // Linking the cwd: a directory.
+        (true, DirFd::Cwd) => return Err(EPERM),
+        (true, DirFd::Fd(fd)) => Some(context.process.files.lock().get_path(u64::from(fd))?),
+        (false, _) => start_file(context, old_dirfd, &old)?,
+    };
     let new_start = start_file(context, new_dirfd, &new)?;
-    on_target(context, old_dirfd, &old, flags, |target| {
-        let Target::Node(tree, node, origin) = target else { return Err(ENOENT) };
-        let new_origin = origin_from(tree, origin, &new_start)?;
-        let parent = new_name(tree, tree.resolve_parent(new_origin, &new)?)?;
+    rootfs::with_origin(context.process, |tree, origin| {
+        let node = match &old_start {
+            Some(file) if old.is_empty() => file.file.node().ok_or(ENOENT)?,
+            _ => tree.resolve(origin_from(tree, origin, &old_start)?, &old, flags.follow)?,
+        };
+        let parent = new_name(tree, tree.resolve_parent(origin_from(tree, origin, &new_start)?, &new)?)?;
         tree.link(node, parent.directory, parent.name, rootfs::now())
     })?;
-    drop(new_start);
+    drop((old_start, new_start));
     Ok(0)
 }
 
