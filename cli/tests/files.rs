@@ -22,3 +22,49 @@ fn file_calls_as_on_linux() {
     );
     assert_status(&guest, 0);
 }
+
+/// A shell session with BusyBox's file applets, run by the host's BusyBox in a
+/// scratch directory and under timeshare in /tmp (paths relative, so both print
+/// the same).
+const APPLETS_SCRIPT: &str = r#"
+set -e
+cd "$1"; mkdir work; cd work
+touch empty; echo one > f; echo two >> f; cat f
+printf 'x\nrest\n' > rw; exec 3<>rw; echo Y >&3; exec 3>&-; cat rw
+set -C; if (echo no > f) 2>/dev/null; then echo clobbered; else echo noclobber; fi; set +C
+mkdir -p a/b/c; echo deep > a/b/c/file; cp -r a a2; cat a2/b/c/file
+mv a2 a3; ls; mv f a3/moved; cat a3/moved
+ln -s a3/moved sl; cat sl; readlink sl; ln a3/moved hl
+stat -c '%n %h %s %F %a' hl a3/moved sl a3 a3/b empty
+find . | sort
+seq 10 -1 1 > nums; sort -n -o nums nums; head -n 3 nums; tail -n 2 nums; wc -l nums
+md5sum nums
+dd if=/dev/zero of=zeros bs=512 count=9 2>/dev/null; wc -c zeros; du -k zeros a3/moved; du -sk a3
+cp -p nums kept; touch -d '2001-02-03 04:05:06' kept; stat -c '%n %Y %a' kept
+chmod 640 kept; stat -c '%a' kept
+if rmdir a3 2>/dev/null; then echo removed; else echo notempty; fi
+rm -r a3 a; ls
+rm hl sl; if rmdir nonexist 2>/dev/null; then echo huh; else echo nodir; fi
+mkdir -p x/y; mv x/y z; ls -d z x/y 2>/dev/null || true
+cat nums | sort -r | head -n 1 > top; cat top
+cd ..; rm -r work; ls work 2>/dev/null || echo gone
+"#;
+
+#[test]
+fn busybox_file_applets_as_on_linux() {
+    let dir = scratch_dir("files_applets");
+    let busybox = std::path::Path::new("/bin/busybox");
+    let host = host_run(busybox, &["sh", "-c", APPLETS_SCRIPT, "sh", dir.to_str().unwrap()]);
+    let guest = run(busybox, &["sh", "-c", APPLETS_SCRIPT, "sh", "/tmp"]);
+    assert_eq!(shell_status(host.status), 0, "on the host: {}", stderr(&host));
+    assert_eq!(stdout(&guest), stdout(&host), "timeshare (left), host (right)\n--- stderr ---\n{}", stderr(&guest));
+    assert_status(&guest, 0);
+}
+
+#[test]
+fn df_names_the_root_file_system() {
+    let output = run(std::path::Path::new("/bin/busybox"), &["df", "/"]);
+    assert_status(&output, 0);
+    let out = stdout(&output);
+    assert!(out.lines().nth(1).is_some_and(|line| line.starts_with("tmpfs") && line.ends_with(" /")), "{out}");
+}

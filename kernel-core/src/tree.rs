@@ -104,8 +104,9 @@ const ALL_DEVICES: [(&str, Device, u32); 7] = [
     ("tty", Device::Tty, 0o666),
 ];
 
-/// /proc/mounts, which `df` and `mount` read: the one file system there is.
-const MOUNTS: &[u8] = b"rootfs / rootfs rw 0 0\n";
+/// /proc/mounts, which `df` and `mount` read: the one file system there is, named
+/// as the tmpfs it behaves like (BusyBox's df skips an entry named "rootfs").
+const MOUNTS: &[u8] = b"tmpfs / tmpfs rw 0 0\n";
 
 /// A regular file's bytes.
 #[derive(Debug)]
