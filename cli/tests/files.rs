@@ -68,3 +68,20 @@ fn df_names_the_root_file_system() {
     let out = stdout(&output);
     assert!(out.lines().nth(1).is_some_and(|line| line.starts_with("tmpfs") && line.ends_with(" /")), "{out}");
 }
+
+#[test]
+fn a_file_filling_memory_gets_enospc_and_gives_it_back() {
+    let output = run_with(&["--memory", "64"], &c_program("files_fill"), &[]);
+    assert_status(&output, 0);
+    assert_stdout(
+        &output,
+        // errno 28 is ENOSPC.
+        "the file stopped with errno 28 after more than 1 MiB: yes\n\
+         statfs: no block free: yes\n\
+         another file's write = -1 errno 28\n\
+         the bystander: exited 0\n\
+         unlink the file = 0\n\
+         statfs: blocks free again: yes\n\
+         written again: errno 28, as much: yes\n",
+    );
+}
