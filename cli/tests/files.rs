@@ -85,3 +85,19 @@ fn a_file_filling_memory_gets_enospc_and_gives_it_back() {
          written again: errno 28, as much: yes\n",
     );
 }
+
+#[test]
+fn what_only_the_ram_root_file_system_answers() {
+    let output = run(&c_program("files_rootfs"), &[]);
+    assert_status(&output, 0);
+    assert_stdout(
+        &output,
+        "statfs / = 0\n\
+         f_type 0x1021994, f_bsize 4096\n\
+         O_TMPFILE in /tmp = -1 errno 95\n\
+         fallocate = -1 errno 95\n\
+         open /dev/tty = -1 ENXIO\n\
+         a new file's times are the wall clock's: yes\n\
+         /proc/mounts: tmpfs / tmpfs rw 0 0\n",
+    );
+}
