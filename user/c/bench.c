@@ -655,6 +655,62 @@ static void bench_boot(void)
     figure("boot-poweron", (double)boot_tsc / tsc_per_ns, "ns");
 }
 
+/* ---- files in the root file system (RAM on both kernels) ----------------------- */
+
+#define FILES_DIR "/bench-files"
+#define FILES_PATH FILES_DIR "/sub/file"
+
+/* Times N rounds of OP (a statement using i and bad) after a tenth as many
+ * untimed ones, and reports the figure per round. */
+#define TIME_ROUNDS(name, n, op)                                                        \
+    do {                                                                                \
+        long bad = 0;                                                                   \
+        for (long i = 0; i < (n) / 10 + 2; i++) {                                       \
+            op;                                                                         \
+        }                                                                               \
+        uint64_t t0 = now_ns(CLOCK_MONOTONIC);                                          \
+        for (long i = 0; i < (n); i++) {                                                \
+            op;                                                                         \
+        }                                                                               \
+        uint64_t t1 = now_ns(CLOCK_MONOTONIC);                                          \
+        if (bad)                                                                        \
+            FAIL(name, "%ld rounds went wrong", bad);                                   \
+        figure(name, (double)(t1 - t0) / (n), "ns");                                    \
+    } while (0)
+
+static void bench_files(void)
+{
+    static char page[PAGE], back[PAGE];
+    static char mib[1 << 20];
+    mkdir(FILES_DIR, 0755);
+    mkdir(FILES_DIR "/sub", 0755);
+    int fd = open(FILES_PATH, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        FAIL("file-create-delete", "create %s: %s", FILES_PATH, strerror(errno));
+    memset(page, 'p', sizeof page);
+    memset(mib, 'm', sizeof mib);
+
+    TIME_ROUNDS("file-create-delete", count(5000, 10), {
+        int created = creat(FILES_DIR "/sub/new", 0644);
+        bad += created < 0 || close(created) != 0 || unlink(FILES_DIR "/sub/new") != 0;
+    });
+    TIME_ROUNDS("file-write-read-4k", count(20000, 10), {
+        page[0] = (char)i;
+        bad += pwrite(fd, page, PAGE, 0) != PAGE || pread(fd, back, PAGE, 0) != PAGE || back[0] != (char)i;
+    });
+    TIME_ROUNDS("file-write-1m", count(200, 2), {
+        bad += ftruncate(fd, 0) != 0 || pwrite(fd, mib, sizeof mib, 0) != (ssize_t)sizeof mib;
+    });
+    struct stat st;
+    TIME_ROUNDS("stat-path", count(20000, 10), { bad += stat(FILES_PATH, &st) != 0 || st.st_size != sizeof mib; });
+    TIME_ROUNDS("open-close", count(20000, 10), {
+        int opened = open(FILES_PATH, O_RDONLY);
+        bad += opened < 0 || close(opened) != 0;
+    });
+    close(fd);
+    unlink(FILES_PATH);
+}
+
 /* ---- the table of benchmarks --------------------------------------------------- */
 
 struct group {
@@ -675,6 +731,7 @@ static const struct group groups[] = {
     {"fork-exec-wait", bench_exec, {"fork-exec-wait"}},
     {"signal-roundtrip", bench_signal, {"signal-roundtrip"}},
     {"timer-tick", bench_timer, {"timer-tick-share", "timer-tick-rate", "timer-tick-cost"}},
+    {"files", bench_files, {"file-create-delete", "file-write-read-4k", "file-write-1m", "stat-path", "open-close"}},
 };
 #define GROUPS (sizeof groups / sizeof groups[0])
 
