@@ -762,6 +762,25 @@ impl<'a, P: Page> Tree<'a, P> {
     /// at or past the end). Access time as Linux's relatime: moved when it is
     /// older than the last change.
     pub fn read(&mut self, id: NodeId, offset: u64, buffer: &mut [u8], now: Timespec) -> usize {
+        self.read_with(id, offset, buffer.len(), now, |done, bytes| {
+            buffer[done..done + bytes.len()].copy_from_slice(bytes);
+            bytes.len()
+        })
+    }
+
+    /// Reads up to `length` bytes of regular file `id` from `offset`, handing them
+    /// to `sink` a page's piece at a time (with the count handed so far), as long
+    /// as it takes all of each (it returns how many it took: user memory may
+    /// refuse); returns the count taken. A hole reads as zeros.
+    pub fn read_with(
+        &mut self,
+        id: NodeId,
+        offset: u64,
+        length: usize,
+        now: Timespec,
+        mut sink: impl FnMut(usize, &[u8]) -> usize,
+    ) -> usize {
+        const ZEROS: [u8; BLOCK_SIZE as usize] = [0; BLOCK_SIZE as usize];
         let node = self.node_mut(id);
         if node.atime.as_nanos() <= node.mtime.as_nanos().max(node.ctime.as_nanos()) {
             node.atime = now;
@@ -769,25 +788,27 @@ impl<'a, P: Page> Tree<'a, P> {
         match &node.kind {
             NodeKind::File(Contents::Archive(bytes)) => {
                 let start = usize::try_from(offset).unwrap_or(usize::MAX).min(bytes.len());
-                let count = buffer.len().min(bytes.len() - start);
-                buffer[..count].copy_from_slice(&bytes[start..start + count]);
-                count
+                let count = length.min(bytes.len() - start);
+                sink(0, &bytes[start..start + count])
             }
             NodeKind::File(Contents::Pages { size, pages }) => {
-                let count = size.saturating_sub(offset).min(buffer.len() as u64) as usize;
+                let count = size.saturating_sub(offset).min(length as u64) as usize;
                 let mut done = 0;
                 while done < count {
                     let at = offset + done as u64;
                     let (index, within) = ((at / BLOCK_SIZE) as usize, (at % BLOCK_SIZE) as usize);
-                    let length = (BLOCK_SIZE as usize - within).min(count - done);
-                    let out = &mut buffer[done..done + length];
-                    match pages.get(index).and_then(Option::as_ref) {
-                        Some(page) => out.copy_from_slice(&page.bytes()[within..within + length]),
-                        None => out.fill(0),
+                    let piece = (BLOCK_SIZE as usize - within).min(count - done);
+                    let bytes = match pages.get(index).and_then(Option::as_ref) {
+                        Some(page) => &page.bytes()[within..within + piece],
+                        None => &ZEROS[..piece],
+                    };
+                    let taken = sink(done, bytes);
+                    done += taken;
+                    if taken < piece {
+                        break;
                     }
-                    done += length;
                 }
-                count
+                done
             }
             _ => 0,
         }
@@ -822,16 +843,36 @@ impl<'a, P: Page> Tree<'a, P> {
     /// one byte fits), EFBIG at or past `MAX_FILE_SIZE`. mtime and ctime become
     /// `now`.
     pub fn write(&mut self, id: NodeId, offset: u64, bytes: &[u8], now: Timespec) -> Result<usize, i64> {
+        self.write_with(id, offset, bytes.len(), now, |done, page| {
+            page.copy_from_slice(&bytes[done..done + page.len()]);
+            page.len()
+        })
+    }
+
+    /// Writes up to `length` bytes into regular file `id` at `offset`, which
+    /// `source` copies into the file a page's piece at a time (given the count so
+    /// far; it returns how many it gave: user memory may refuse). As `write`: short
+    /// when pages or `source` run out, ENOSPC if no page could be had for the
+    /// first byte, EFBIG at or past `MAX_FILE_SIZE`.
+    pub fn write_with(
+        &mut self,
+        id: NodeId,
+        offset: u64,
+        length: usize,
+        now: Timespec,
+        mut source: impl FnMut(usize, &mut [u8]) -> usize,
+    ) -> Result<usize, i64> {
         if offset >= MAX_FILE_SIZE {
             return Err(EFBIG);
         }
-        let count = (bytes.len() as u64).min(MAX_FILE_SIZE - offset) as usize;
+        let count = (length as u64).min(MAX_FILE_SIZE - offset) as usize;
         self.materialize(id)?;
         let mut done = 0;
+        let mut out_of_pages = false;
         while done < count {
             let at = offset + done as u64;
             let (index, within) = ((at / BLOCK_SIZE) as usize, (at % BLOCK_SIZE) as usize);
-            let length = (BLOCK_SIZE as usize - within).min(count - done);
+            let piece = (BLOCK_SIZE as usize - within).min(count - done);
             let missing = match &self.node(id).kind {
                 NodeKind::File(Contents::Pages { pages, .. }) => pages.get(index).is_none_or(Option::is_none),
                 _ => return Err(EINVAL),
@@ -839,7 +880,10 @@ impl<'a, P: Page> Tree<'a, P> {
             let new_page = if missing {
                 match self.new_page() {
                     Some(page) => Some(page),
-                    None => break,
+                    None => {
+                        out_of_pages = true;
+                        break;
+                    }
                 }
             } else {
                 None
@@ -854,15 +898,20 @@ impl<'a, P: Page> Tree<'a, P> {
                 pages[index] = Some(page);
             }
             let page = pages[index].as_mut().expect("a page, present or just added");
-            page.bytes_mut()[within..within + length].copy_from_slice(&bytes[done..done + length]);
-            done += length;
-            *size = (*size).max(at + length as u64);
+            let given = source(done, &mut page.bytes_mut()[within..within + piece]);
+            done += given;
+            *size = (*size).max(at + given as u64);
+            if given < piece {
+                break;
+            }
         }
-        if done == 0 && count > 0 {
+        if done == 0 && out_of_pages {
             return Err(ENOSPC);
         }
-        let node = self.node_mut(id);
-        (node.mtime, node.ctime) = (now, now);
+        if done > 0 {
+            let node = self.node_mut(id);
+            (node.mtime, node.ctime) = (now, now);
+        }
         Ok(done)
     }
 

@@ -41,16 +41,18 @@ pub trait File: Send + Sync {
     }
 
     /// `read` straight into `out` (the caller's memory), for files that can copy
-    /// there themselves (pipes): one copy instead of two, and a bad buffer fails
-    /// the read (EFAULT) with the bytes left in the file. EAGAIN instead of waiting
-    /// if `nonblocking`. None: the file cannot, the caller reads into a buffer.
-    fn read_to(&self, _out: &mut UserBuffer, _nonblocking: bool) -> Option<Result<usize, i64>> {
+    /// there themselves (pipes, regular files): one copy instead of two, and a bad
+    /// buffer fails the read (EFAULT) with the bytes left in the file. EAGAIN
+    /// instead of waiting under O_NONBLOCK; a regular file reads at the
+    /// description's position and moves it. None: the file cannot, the caller reads
+    /// into a buffer.
+    fn read_to(&self, _out: &mut UserBuffer, _description: &Description) -> Option<Result<usize, i64>> {
         None
     }
 
     /// `write` straight from `from` (the caller's memory), as `read_to`: a fault
     /// part-way ends the write with the count so far (EFAULT if none).
-    fn write_from(&self, _from: &UserBuffer, _nonblocking: bool) -> Option<Result<usize, i64>> {
+    fn write_from(&self, _from: &UserBuffer, _description: &Description) -> Option<Result<usize, i64>> {
         None
     }
 
@@ -213,6 +215,18 @@ impl Source for UserBuffer<'_> {
     }
 }
 
+/// What `File::read_to` and `File::write_from` get of the open file description.
+pub struct Description<'a> {
+    /// O_NONBLOCK: EAGAIN instead of waiting.
+    pub nonblocking: bool,
+    /// O_APPEND: writes go at the end.
+    pub append: bool,
+    /// The position, for files that have one.
+    pub position: &'a Mutex<u64>,
+    /// RLIMIT_FSIZE, for writes to regular files (EFBIG at it).
+    pub size_limit: u64,
+}
+
 /// Where a write to a `Sized` file goes.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum WriteAt {
@@ -316,7 +330,32 @@ impl OpenFile {
     /// `File::read_to`); None for the others, which `read` serves. The caller
     /// has checked `readable` (before the buffer, as Linux does).
     pub fn read_to(&self, out: &mut UserBuffer) -> Option<Result<usize, i64>> {
-        self.file.read_to(out, self.nonblocking())
+        self.file.read_to(out, &self.description(u64::MAX))
+    }
+
+    /// pread64 straight into the caller's memory, at `offset` (the position
+    /// untouched), for the files that can; the caller has made pread's checks.
+    pub fn read_to_at(&self, offset: u64, out: &mut UserBuffer) -> Option<Result<usize, i64>> {
+        let position = Mutex::new(offset);
+        self.file.read_to(out, &Description { position: &position, ..self.description(u64::MAX) })
+    }
+
+    /// pwrite64 straight from the caller's memory, at `offset` (at the end under
+    /// O_APPEND, as Linux), as `read_to_at`.
+    pub fn write_from_at(&self, offset: u64, from: &UserBuffer, size_limit: u64) -> Option<Result<usize, i64>> {
+        let position = Mutex::new(offset);
+        self.file.write_from(from, &Description { position: &position, ..self.description(size_limit) })
+    }
+
+    /// What `File::read_to` and `File::write_from` need to know of this description.
+    fn description(&self, size_limit: u64) -> Description<'_> {
+        let status = self.status();
+        Description {
+            nonblocking: status & O_NONBLOCK != 0,
+            append: status & O_APPEND != 0,
+            position: &self.position,
+            size_limit,
+        }
     }
 
     /// pread64: like read at `offset`, without using or moving the position; ESPIPE
@@ -374,10 +413,10 @@ impl OpenFile {
         Ok(self.file.write_at(at, bytes, size_limit)?.0)
     }
 
-    /// `write` straight from the caller's memory, as `read_to` (the caller has
-    /// checked `writable`).
-    pub fn write_from(&self, from: &UserBuffer) -> Option<Result<usize, i64>> {
-        self.file.write_from(from, self.nonblocking())
+    /// `write` straight from the caller's memory, as `read_to`, within
+    /// `size_limit` (the caller has checked `writable`).
+    pub fn write_from(&self, from: &UserBuffer, size_limit: u64) -> Option<Result<usize, i64>> {
+        self.file.write_from(from, &self.description(size_limit))
     }
 
     /// lseek: moves the position `offset` from `whence` and returns it.

@@ -7,9 +7,9 @@ use alloc::sync::Arc;
 
 use super::console::{self, Output};
 use super::rootfs::{self, Device, Held, NodeId, NodeKind, Origin, Tree};
-use super::{File, OpenFile, Positioning, WriteAt};
+use super::{Description, File, OpenFile, Positioning, Sink, Source, WriteAt};
 use crate::mm::address_space::UserBuffer;
-use kernel_core::abi::errno::{EEXIST, EFBIG, EINVAL, EISDIR, ELOOP, ENOSPC, ENOTDIR, ENXIO, EOPNOTSUPP};
+use kernel_core::abi::errno::{EEXIST, EFAULT, EFBIG, EINVAL, EISDIR, ELOOP, ENOSPC, ENOTDIR, ENXIO, EOPNOTSUPP};
 use kernel_core::abi::{OpenRequest, Stat};
 use kernel_core::cpio::S_IFREG;
 use kernel_core::tree::{empty_file, MODE_BITS};
@@ -127,6 +127,68 @@ impl File for RegularFile {
         Ok((written, offset + written as u64))
     }
 
+    /// Straight from the file's pages into the caller's memory, at the position.
+    /// A page the caller's memory refuses for want of a frame is retried once the
+    /// OOM policy has freed some (no lock held meanwhile); a bad buffer ends the
+    /// read short (EFAULT if nothing was read).
+    fn read_to(&self, out: &mut UserBuffer, description: &Description) -> Option<Result<usize, i64>> {
+        let mut done = 0;
+        loop {
+            let mut refused = false;
+            {
+                let mut position = description.position.lock();
+                let wanted = out.length() - done;
+                let count = rootfs::lock().read_with(self.0.id(), *position, wanted, rootfs::now(), |at, bytes| {
+                    let taken = out.put(done + at, bytes);
+                    refused = taken < bytes.len();
+                    taken
+                });
+                *position += count as u64;
+                done += count;
+            }
+            if !refused || !out.reclaimed_memory() {
+                return Some(if refused && done == 0 { Err(EFAULT) } else { Ok(done) });
+            }
+        }
+    }
+
+    /// Straight from the caller's memory into the file's pages, at the position
+    /// or (O_APPEND) the end, within the size limit; faults as `read_to`.
+    fn write_from(&self, from: &UserBuffer, description: &Description) -> Option<Result<usize, i64>> {
+        let mut done = 0;
+        while done < from.length() {
+            let mut refused = false;
+            {
+                let mut position = description.position.lock();
+                let mut tree = rootfs::lock();
+                let offset = if description.append { tree.size(self.0.id()) } else { *position };
+                if offset >= description.size_limit {
+                    return Some(if done == 0 { Err(EFBIG) } else { Ok(done) });
+                }
+                let wanted = ((from.length() - done) as u64).min(description.size_limit - offset) as usize;
+                let written = tree.write_with(self.0.id(), offset, wanted, rootfs::now(), |at, page| {
+                    let given = from.get(done + at, page);
+                    refused = given < page.len();
+                    given
+                });
+                let written = match written {
+                    Ok(written) => written,
+                    Err(errno) => return Some(if done == 0 { Err(errno) } else { Ok(done) }),
+                };
+                *position = offset + written as u64;
+                done += written;
+                if !refused && written < wanted {
+                    // Out of pages part-way, or at the size limit: a short write.
+                    return Some(Ok(done));
+                }
+            }
+            if refused && !from.reclaimed_memory() {
+                return Some(if done == 0 { Err(EFAULT) } else { Ok(done) });
+            }
+        }
+        Some(Ok(done))
+    }
+
     fn truncate(&self, length: u64) -> Result<(), i64> {
         rootfs::lock().truncate(self.0.id(), length, rootfs::now())
     }
@@ -204,12 +266,12 @@ impl File for DataDevice {
 
     /// /dev/null's reads end without touching the buffer, as on Linux (which only
     /// checks that it lies in user space); the others fill it the usual way.
-    fn read_to(&self, _out: &mut UserBuffer, _nonblocking: bool) -> Option<Result<usize, i64>> {
+    fn read_to(&self, _out: &mut UserBuffer, _description: &Description) -> Option<Result<usize, i64>> {
         (self.device == Device::Null).then_some(Ok(0))
     }
 
     /// Writes vanish unread, as on Linux (/dev/full's fail unread).
-    fn write_from(&self, from: &UserBuffer, _nonblocking: bool) -> Option<Result<usize, i64>> {
+    fn write_from(&self, from: &UserBuffer, _description: &Description) -> Option<Result<usize, i64>> {
         Some(if self.device == Device::Full { Err(ENOSPC) } else { Ok(from.length()) })
     }
 

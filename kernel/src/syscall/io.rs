@@ -306,7 +306,13 @@ pub fn read(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Res
 pub fn write(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Result<u64, i64> {
     let file = file_to_transfer(context, fd, OpenFile::writable)?;
     let length = transfer_length(address, length)?;
-    if let Some(result) = file.write_from(&UserBuffer::new(&context.process.memory, address, length as usize)) {
+    let size_limit = size_limit_for(context, &file);
+    if let Some(result) =
+        file.write_from(&UserBuffer::new(&context.process.memory, address, length as usize), size_limit)
+    {
+        if result == Err(EFBIG) {
+            note_size_limit_exceeded(context);
+        }
         return result.map(|count| count as u64);
     }
     write_from_user(context, &file, &[Iovec { base: address, len: length }])
@@ -319,6 +325,11 @@ pub fn pread64(context: &mut Context, &[fd, address, length, offset, ..]: &[u64;
     let file = file(context, fd)?;
     // An empty read makes the descriptor checks (ESPIPE, EBADF) before the buffer's.
     file.read_at(offset, &mut [])?;
+    let length = transfer_length(address, length)?;
+    let mut out = UserBuffer::new(&context.process.memory, address, length as usize);
+    if let Some(result) = file.read_to_at(offset, &mut out) {
+        return result.map(|count| count as u64);
+    }
     let mut at = offset;
     read_to_user(context, &[Iovec { base: address, len: length }], true, |buffer| {
         let count = file.read_at(at, buffer)?;
@@ -336,32 +347,17 @@ pub fn pwrite64(context: &mut Context, &[fd, address, length, offset, ..]: &[u64
     let limit = size_limit_for(context, &file);
     // An empty write makes the descriptor checks (ESPIPE, EBADF) before the buffer's.
     file.write_at(offset, &[], limit)?;
-    let length = transfer_length(address, length)? as usize;
-    let mut bytes = Vec::new();
-    bytes.try_reserve_exact(length.min(CHUNK)).map_err(|_| kernel_core::abi::errno::ENOMEM)?;
-    let mut done = 0usize;
-    while done < length {
-        let chunk = (length - done).min(CHUNK);
-        bytes.resize(chunk, 0);
-        let readable = gather(context, &[Iovec { base: address, len: length as u64 }], done as u64, &mut bytes);
-        if readable == 0 {
-            return if done > 0 { Ok(done as u64) } else { Err(EFAULT) };
-        }
-        let written = match file.write_at(offset + done as u64, &bytes[..readable], limit) {
-            Ok(written) => written,
-            Err(_) if done > 0 => break,
-            Err(EFBIG) => {
-                note_size_limit_exceeded(context);
-                return Err(EFBIG);
-            }
-            Err(errno) => return Err(errno),
-        };
-        done += written;
-        if written < chunk {
-            break;
-        }
+    let length = transfer_length(address, length)?;
+    let from = UserBuffer::new(&context.process.memory, address, length as usize);
+    let result = match file.write_from_at(offset, &from, limit) {
+        Some(result) => result,
+        // Devices, whose writes ignore the offset.
+        None => return write_from_user(context, &file, &[Iovec { base: address, len: length }]),
+    };
+    if result == Err(EFBIG) {
+        note_size_limit_exceeded(context);
     }
-    Ok(done as u64)
+    result.map(|count| count as u64)
 }
 
 /// The iovec array of readv/writev.
