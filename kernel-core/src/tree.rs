@@ -113,8 +113,9 @@ const MOUNTS: &[u8] = b"tmpfs / tmpfs rw 0 0\n";
 pub enum Contents<'a, P> {
     /// As the archive holds them: read in place until the first change.
     Archive(&'a [u8]),
-    /// `size` bytes in pages; a missing page (a hole) reads as zeros.
-    Pages { size: u64, pages: Vec<Option<P>> },
+    /// `size` bytes in pages, `present` of them there; a missing page (a hole)
+    /// reads as zeros.
+    Pages { size: u64, pages: Vec<Option<P>>, present: usize },
 }
 
 /// A directory's entries, by name, each with a cookie: the entry's place in the
@@ -426,8 +427,8 @@ impl<'a, P: Page> Tree<'a, P> {
         if node.links > 0 || node.holds > 0 || id == ROOT {
             return;
         }
-        if let Some(Node { kind: NodeKind::File(Contents::Pages { pages, .. }), .. }) = self.nodes[id].take() {
-            self.pages_used -= pages.iter().flatten().count();
+        if let Some(Node { kind: NodeKind::File(Contents::Pages { present, .. }), .. }) = self.nodes[id].take() {
+            self.pages_used -= present;
         }
         self.free_slots.push(id);
     }
@@ -791,7 +792,7 @@ impl<'a, P: Page> Tree<'a, P> {
                 let count = length.min(bytes.len() - start);
                 sink(0, &bytes[start..start + count])
             }
-            NodeKind::File(Contents::Pages { size, pages }) => {
+            NodeKind::File(Contents::Pages { size, pages, .. }) => {
                 let count = size.saturating_sub(offset).min(length as u64) as usize;
                 let mut done = 0;
                 while done < count {
@@ -824,7 +825,8 @@ impl<'a, P: Page> Tree<'a, P> {
             page.bytes_mut()[..chunk.len()].copy_from_slice(chunk);
             pages.push(Some(page));
         }
-        self.node_mut(id).kind = NodeKind::File(Contents::Pages { size: bytes.len() as u64, pages });
+        let present = pages.len();
+        self.node_mut(id).kind = NodeKind::File(Contents::Pages { size: bytes.len() as u64, pages, present });
         Ok(())
     }
 
@@ -888,7 +890,7 @@ impl<'a, P: Page> Tree<'a, P> {
             } else {
                 None
             };
-            let NodeKind::File(Contents::Pages { size, pages }) = &mut self.node_mut(id).kind else {
+            let NodeKind::File(Contents::Pages { size, pages, present }) = &mut self.node_mut(id).kind else {
                 return Err(EINVAL);
             };
             if pages.len() <= index {
@@ -896,6 +898,7 @@ impl<'a, P: Page> Tree<'a, P> {
             }
             if let Some(page) = new_page {
                 pages[index] = Some(page);
+                *present += 1;
             }
             let page = pages[index].as_mut().expect("a page, present or just added");
             let given = source(done, &mut page.bytes_mut()[within..within + piece]);
@@ -928,9 +931,12 @@ impl<'a, P: Page> Tree<'a, P> {
             return Ok(());
         }
         self.materialize(id)?;
-        let NodeKind::File(Contents::Pages { size, pages }) = &mut self.node_mut(id).kind else { return Err(EINVAL) };
+        let NodeKind::File(Contents::Pages { size, pages, present }) = &mut self.node_mut(id).kind else {
+            return Err(EINVAL);
+        };
         let kept = length.div_ceil(BLOCK_SIZE) as usize;
         let freed = pages.iter().skip(kept).flatten().count();
+        *present -= freed;
         pages.truncate(kept);
         if let Some(Some(page)) = pages.get_mut(kept.wrapping_sub(1)) {
             let within = (length % BLOCK_SIZE) as usize;
@@ -1022,8 +1028,8 @@ impl<'a, P: Page> Tree<'a, P> {
             NodeKind::File(Contents::Archive(bytes)) => {
                 (node.links, bytes.len() as u64, 0, (bytes.len() as u64).div_ceil(BLOCK_SIZE) * (BLOCK_SIZE / 512))
             }
-            NodeKind::File(Contents::Pages { size, pages }) => {
-                (node.links, *size, 0, pages.iter().flatten().count() as u64 * (BLOCK_SIZE / 512))
+            NodeKind::File(Contents::Pages { size, present, .. }) => {
+                (node.links, *size, 0, *present as u64 * (BLOCK_SIZE / 512))
             }
             NodeKind::Symlink(target) => (node.links, target.len() as u64, 0, 0),
             NodeKind::Device(device) => (node.links, 0, device.number(), 0),
@@ -1079,7 +1085,7 @@ impl<'a, P: Page> Tree<'a, P> {
 
 /// A new, empty regular file's contents.
 pub fn empty_file<'a, P>() -> NodeKind<'a, P> {
-    NodeKind::File(Contents::Pages { size: 0, pages: vec![] })
+    NodeKind::File(Contents::Pages { size: 0, pages: vec![], present: 0 })
 }
 
 /// A new, empty directory.
