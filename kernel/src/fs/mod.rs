@@ -223,8 +223,14 @@ pub struct Description<'a> {
     pub append: bool,
     /// The position, for files that have one.
     pub position: &'a Mutex<u64>,
-    /// RLIMIT_FSIZE, for writes to regular files (EFBIG at it).
-    pub size_limit: u64,
+    /// RLIMIT_FSIZE, for writes to regular files (EFBIG at it): asked only by
+    /// them, so that other writes do not pay for the lookup.
+    pub size_limit: &'a dyn Fn() -> u64,
+}
+
+/// The size limit of reads, and of writes to files that have none.
+fn no_size_limit() -> u64 {
+    u64::MAX
 }
 
 /// Where a write to a `Sized` file goes.
@@ -330,25 +336,30 @@ impl OpenFile {
     /// `File::read_to`); None for the others, which `read` serves. The caller
     /// has checked `readable` (before the buffer, as Linux does).
     pub fn read_to(&self, out: &mut UserBuffer) -> Option<Result<usize, i64>> {
-        self.file.read_to(out, &self.description(u64::MAX))
+        self.file.read_to(out, &self.description(&no_size_limit))
     }
 
     /// pread64 straight into the caller's memory, at `offset` (the position
     /// untouched), for the files that can; the caller has made pread's checks.
     pub fn read_to_at(&self, offset: u64, out: &mut UserBuffer) -> Option<Result<usize, i64>> {
         let position = Mutex::new(offset);
-        self.file.read_to(out, &Description { position: &position, ..self.description(u64::MAX) })
+        self.file.read_to(out, &Description { position: &position, ..self.description(&no_size_limit) })
     }
 
     /// pwrite64 straight from the caller's memory, at `offset` (at the end under
     /// O_APPEND, as Linux), as `read_to_at`.
-    pub fn write_from_at(&self, offset: u64, from: &UserBuffer, size_limit: u64) -> Option<Result<usize, i64>> {
+    pub fn write_from_at(
+        &self,
+        offset: u64,
+        from: &UserBuffer,
+        size_limit: &dyn Fn() -> u64,
+    ) -> Option<Result<usize, i64>> {
         let position = Mutex::new(offset);
         self.file.write_from(from, &Description { position: &position, ..self.description(size_limit) })
     }
 
     /// What `File::read_to` and `File::write_from` need to know of this description.
-    fn description(&self, size_limit: u64) -> Description<'_> {
+    fn description<'a>(&'a self, size_limit: &'a dyn Fn() -> u64) -> Description<'a> {
         let status = self.status();
         Description {
             nonblocking: status & O_NONBLOCK != 0,
@@ -377,14 +388,14 @@ impl OpenFile {
     /// write: EBADF unless open for writing; EAGAIN instead of blocking under
     /// O_NONBLOCK; for a regular file, at the position (which advances) or, with
     /// O_APPEND, at the end, within `size_limit` (RLIMIT_FSIZE).
-    pub fn write(&self, bytes: &[u8], size_limit: u64) -> Result<usize, i64> {
+    pub fn write(&self, bytes: &[u8], size_limit: &dyn Fn() -> u64) -> Result<usize, i64> {
         if !self.writable() {
             return Err(EBADF);
         }
         if self.file.positioning() == Positioning::Sized {
             let mut position = self.position.lock();
             let at = if self.status() & O_APPEND != 0 { WriteAt::End } else { WriteAt::Offset(*position) };
-            let (count, end) = self.file.write_at(at, bytes, size_limit)?;
+            let (count, end) = self.file.write_at(at, bytes, size_limit())?;
             *position = end;
             return Ok(count);
         }
@@ -398,7 +409,7 @@ impl OpenFile {
     /// pwrite64: writes at `offset` without using or moving the position (ESPIPE
     /// for anything without one; Linux's pwrite ignores O_APPEND's end only when
     /// the file is not O_APPEND: with it, the bytes go at the end).
-    pub fn write_at(&self, offset: u64, bytes: &[u8], size_limit: u64) -> Result<usize, i64> {
+    pub fn write_at(&self, offset: u64, bytes: &[u8], size_limit: &dyn Fn() -> u64) -> Result<usize, i64> {
         let positioning = self.file.positioning();
         if positioning == Positioning::Stream {
             return Err(ESPIPE);
@@ -410,12 +421,12 @@ impl OpenFile {
             return self.file.write(bytes);
         }
         let at = if self.status() & O_APPEND != 0 { WriteAt::End } else { WriteAt::Offset(offset) };
-        Ok(self.file.write_at(at, bytes, size_limit)?.0)
+        Ok(self.file.write_at(at, bytes, size_limit())?.0)
     }
 
     /// `write` straight from the caller's memory, as `read_to`, within
     /// `size_limit` (the caller has checked `writable`).
-    pub fn write_from(&self, from: &UserBuffer, size_limit: u64) -> Option<Result<usize, i64>> {
+    pub fn write_from(&self, from: &UserBuffer, size_limit: &dyn Fn() -> u64) -> Option<Result<usize, i64>> {
         self.file.write_from(from, &self.description(size_limit))
     }
 

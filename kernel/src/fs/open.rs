@@ -162,10 +162,11 @@ impl File for RegularFile {
                 let mut position = description.position.lock();
                 let mut tree = rootfs::lock();
                 let offset = if description.append { tree.size(self.0.id()) } else { *position };
-                if offset >= description.size_limit {
+                let size_limit = (description.size_limit)();
+                if offset >= size_limit {
                     return Some(if done == 0 { Err(EFBIG) } else { Ok(done) });
                 }
-                let wanted = ((from.length() - done) as u64).min(description.size_limit - offset) as usize;
+                let wanted = ((from.length() - done) as u64).min(size_limit - offset) as usize;
                 let written = tree.write_with(self.0.id(), offset, wanted, rootfs::now(), |at, page| {
                     let given = from.get(done + at, page);
                     refused = given < page.len();

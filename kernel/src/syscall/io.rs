@@ -42,27 +42,23 @@ pub(super) fn file_size_limit(context: &Context) -> u64 {
 
 /// A write or truncate went past RLIMIT_FSIZE: SIGXFSZ, as on Linux (the call
 /// fails with EFBIG).
+#[cold]
 pub(super) fn note_size_limit_exceeded(context: &Context) {
     crate::signal::send(context.process, SIGXFSZ);
 }
 
-/// The limit a write to `file` is under: RLIMIT_FSIZE for regular files, none
-/// for the others (pipes, devices).
-fn size_limit_for(context: &Context, file: &OpenFile) -> u64 {
-    if file.file.positioning() == Positioning::Sized {
-        file_size_limit(context)
-    } else {
-        u64::MAX
+/// `result` of a write: SIGXFSZ if it is EFBIG (only a regular file's write past
+/// RLIMIT_FSIZE fails so).
+fn noting_size_limit(context: &Context, result: Result<usize, i64>) -> Result<usize, i64> {
+    if result == Err(EFBIG) {
+        note_size_limit_exceeded(context);
     }
+    result
 }
 
 /// `OpenFile::write` under the caller's size limit, with SIGXFSZ at it.
 fn write_limited(context: &Context, file: &OpenFile, bytes: &[u8]) -> Result<usize, i64> {
-    let result = file.write(bytes, size_limit_for(context, file));
-    if result == Err(EFBIG) && size_limit_for(context, file) != u64::MAX {
-        note_size_limit_exceeded(context);
-    }
-    result
+    noting_size_limit(context, file.write(bytes, &|| file_size_limit(context)))
 }
 
 /// The open file of descriptor `fd` (not an O_PATH one: EBADF).
@@ -302,18 +298,16 @@ pub fn read(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Res
     read_to_user(context, &[Iovec { base: address, len: length }], never_blocks(&file), |buffer| file.read(buffer))
 }
 
-/// write: see `OpenFile::write`; as read, straight from the buffer for pipes.
+/// write: see `OpenFile::write`; as read, straight from the buffer for pipes and
+/// regular files.
 pub fn write(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Result<u64, i64> {
     let file = file_to_transfer(context, fd, OpenFile::writable)?;
     let length = transfer_length(address, length)?;
-    let size_limit = size_limit_for(context, &file);
+    let size_limit = || file_size_limit(context);
     if let Some(result) =
-        file.write_from(&UserBuffer::new(&context.process.memory, address, length as usize), size_limit)
+        file.write_from(&UserBuffer::new(&context.process.memory, address, length as usize), &size_limit)
     {
-        if result == Err(EFBIG) {
-            note_size_limit_exceeded(context);
-        }
-        return result.map(|count| count as u64);
+        return noting_size_limit(context, result).map(|count| count as u64);
     }
     write_from_user(context, &file, &[Iovec { base: address, len: length }])
 }
@@ -344,20 +338,17 @@ pub fn pread64(context: &mut Context, &[fd, address, length, offset, ..]: &[u64;
 pub fn pwrite64(context: &mut Context, &[fd, address, length, offset, ..]: &[u64; 6]) -> Result<u64, i64> {
     let offset = u64::try_from(offset as i64).map_err(|_| EINVAL)?;
     let file = file(context, fd)?;
-    let limit = size_limit_for(context, &file);
+    let limit = || file_size_limit(context);
     // An empty write makes the descriptor checks (ESPIPE, EBADF) before the buffer's.
-    file.write_at(offset, &[], limit)?;
+    file.write_at(offset, &[], &limit)?;
     let length = transfer_length(address, length)?;
     let from = UserBuffer::new(&context.process.memory, address, length as usize);
-    let result = match file.write_from_at(offset, &from, limit) {
+    let result = match file.write_from_at(offset, &from, &limit) {
         Some(result) => result,
         // Devices, whose writes ignore the offset.
         None => return write_from_user(context, &file, &[Iovec { base: address, len: length }]),
     };
-    if result == Err(EFBIG) {
-        note_size_limit_exceeded(context);
-    }
-    result.map(|count| count as u64)
+    noting_size_limit(context, result).map(|count| count as u64)
 }
 
 /// The iovec array of readv/writev.
