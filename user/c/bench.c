@@ -659,58 +659,81 @@ static void bench_boot(void)
 
 #define FILES_DIR "/bench-files"
 #define FILES_PATH FILES_DIR "/sub/file"
+#define MIB (1 << 20)
 
-/* Times N rounds of OP (a statement using i and bad) after a tenth as many
- * untimed ones, and reports the figure per round. */
-#define TIME_ROUNDS(name, n, op)                                                        \
-    do {                                                                                \
-        long bad = 0;                                                                   \
-        for (long i = 0; i < (n) / 10 + 2; i++) {                                       \
-            op;                                                                         \
-        }                                                                               \
-        uint64_t t0 = now_ns(CLOCK_MONOTONIC);                                          \
-        for (long i = 0; i < (n); i++) {                                                \
-            op;                                                                         \
-        }                                                                               \
-        uint64_t t1 = now_ns(CLOCK_MONOTONIC);                                          \
-        if (bad)                                                                        \
-            FAIL(name, "%ld rounds went wrong", bad);                                   \
-        figure(name, (double)(t1 - t0) / (n), "ns");                                    \
-    } while (0)
+/* The buffers and the open file the rounds use: mapped, not static, since a larger
+ * bss would slow every fork of the program. */
+static char *file_data, *file_back;
+static int file_fd;
+
+/* Times N calls of ROUND (nonzero: it went wrong) after a tenth as many untimed
+ * ones, and reports the figure per call. */
+static void time_rounds(const char *name, long n, int (*round)(long))
+{
+    long bad = 0;
+    for (long i = 0; i < n / 10 + 2; i++)
+        bad += round(i);
+    uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+    for (long i = 0; i < n; i++)
+        bad += round(i);
+    uint64_t t1 = now_ns(CLOCK_MONOTONIC);
+    if (bad)
+        FAIL(name, "%ld rounds went wrong", bad);
+    figure(name, (double)(t1 - t0) / n, "ns");
+}
+
+static int create_delete(long i)
+{
+    (void)i;
+    int created = creat(FILES_DIR "/sub/new", 0644);
+    return created < 0 || close(created) != 0 || unlink(FILES_DIR "/sub/new") != 0;
+}
+
+static int write_read_4k(long i)
+{
+    file_data[0] = (char)i;
+    return pwrite(file_fd, file_data, PAGE, 0) != PAGE || pread(file_fd, file_back, PAGE, 0) != PAGE ||
+           file_back[0] != (char)i;
+}
+
+static int write_1m(long i)
+{
+    (void)i;
+    return ftruncate(file_fd, 0) != 0 || pwrite(file_fd, file_data, MIB, 0) != MIB;
+}
+
+static int stat_path(long i)
+{
+    (void)i;
+    struct stat st;
+    return stat(FILES_PATH, &st) != 0 || st.st_size != MIB;
+}
+
+static int open_close(long i)
+{
+    (void)i;
+    int opened = open(FILES_PATH, O_RDONLY);
+    return opened < 0 || close(opened) != 0;
+}
 
 static void bench_files(void)
 {
-    static char page[PAGE], back[PAGE];
-    /* Mapped here, not static: a larger bss would slow every fork of the program. */
-    char *mib = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    file_data = mmap(NULL, MIB + PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (file_data == MAP_FAILED)
+        FAIL("file-create-delete", "mmap: %s", strerror(errno));
+    file_back = file_data + MIB;
+    memset(file_data, 'm', MIB);
     mkdir(FILES_DIR, 0755);
     mkdir(FILES_DIR "/sub", 0755);
-    int fd = open(FILES_PATH, O_RDWR | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0)
+    file_fd = open(FILES_PATH, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    if (file_fd < 0)
         FAIL("file-create-delete", "create %s: %s", FILES_PATH, strerror(errno));
-    memset(page, 'p', sizeof page);
-    if (mib == MAP_FAILED)
-        FAIL("file-write-1m", "mmap: %s", strerror(errno));
-    memset(mib, 'm', 1 << 20);
-
-    TIME_ROUNDS("file-create-delete", count(5000, 10), {
-        int created = creat(FILES_DIR "/sub/new", 0644);
-        bad += created < 0 || close(created) != 0 || unlink(FILES_DIR "/sub/new") != 0;
-    });
-    TIME_ROUNDS("file-write-read-4k", count(20000, 10), {
-        page[0] = (char)i;
-        bad += pwrite(fd, page, PAGE, 0) != PAGE || pread(fd, back, PAGE, 0) != PAGE || back[0] != (char)i;
-    });
-    TIME_ROUNDS("file-write-1m", count(200, 2), {
-        bad += ftruncate(fd, 0) != 0 || pwrite(fd, mib, 1 << 20, 0) != 1 << 20;
-    });
-    struct stat st;
-    TIME_ROUNDS("stat-path", count(20000, 10), { bad += stat(FILES_PATH, &st) != 0 || st.st_size != 1 << 20; });
-    TIME_ROUNDS("open-close", count(20000, 10), {
-        int opened = open(FILES_PATH, O_RDONLY);
-        bad += opened < 0 || close(opened) != 0;
-    });
-    close(fd);
+    time_rounds("file-create-delete", count(5000, 10), create_delete);
+    time_rounds("file-write-read-4k", count(20000, 10), write_read_4k);
+    time_rounds("file-write-1m", count(200, 2), write_1m);
+    time_rounds("stat-path", count(20000, 10), stat_path);
+    time_rounds("open-close", count(20000, 10), open_close);
+    close(file_fd);
     unlink(FILES_PATH);
 }
 

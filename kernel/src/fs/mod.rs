@@ -46,13 +46,23 @@ pub trait File: Send + Sync {
     /// instead of waiting under O_NONBLOCK; a regular file reads at the
     /// description's position and moves it. None: the file cannot, the caller reads
     /// into a buffer.
-    fn read_to(&self, _out: &mut UserBuffer, _description: &Description) -> Option<Result<usize, i64>> {
+    fn read_to(&self, _out: &mut UserBuffer, _open: &OpenFile) -> Option<Result<usize, i64>> {
+        None
+    }
+
+    /// pread64 straight into `out`, at `offset`, for the regular files.
+    fn read_to_at(&self, _offset: u64, _out: &mut UserBuffer) -> Option<Result<usize, i64>> {
         None
     }
 
     /// `write` straight from `from` (the caller's memory), as `read_to`: a fault
     /// part-way ends the write with the count so far (EFAULT if none).
-    fn write_from(&self, _from: &UserBuffer, _description: &Description) -> Option<Result<usize, i64>> {
+    fn write_from(&self, _from: &UserBuffer, _open: &OpenFile, _limit: &dyn SizeLimit) -> Option<Result<usize, i64>> {
+        None
+    }
+
+    /// pwrite64 straight from `from`, at `at`, for the regular files.
+    fn write_from_at(&self, _at: WriteAt, _from: &UserBuffer, _limit: &dyn SizeLimit) -> Option<Result<usize, i64>> {
         None
     }
 
@@ -88,9 +98,9 @@ pub trait File: Send + Sync {
     }
 
     /// Writes at `at`, the write of files whose positioning is `Sized`, no further
-    /// than byte `size_limit` (RLIMIT_FSIZE: EFBIG at it); returns the count and
-    /// the position after the bytes written.
-    fn write_at(&self, _at: WriteAt, _bytes: &[u8], _size_limit: u64) -> Result<(usize, u64), i64> {
+    /// than `limit` (RLIMIT_FSIZE: EFBIG at it); returns the count and the position
+    /// after the bytes written.
+    fn write_at(&self, _at: WriteAt, _bytes: &[u8], _limit: &dyn SizeLimit) -> Result<(usize, u64), i64> {
         Err(EBADF)
     }
 
@@ -215,22 +225,14 @@ impl Source for UserBuffer<'_> {
     }
 }
 
-/// What `File::read_to` and `File::write_from` get of the open file description.
-pub struct Description<'a> {
-    /// O_NONBLOCK: EAGAIN instead of waiting.
-    pub nonblocking: bool,
-    /// O_APPEND: writes go at the end.
-    pub append: bool,
-    /// The position, for files that have one.
-    pub position: &'a Mutex<u64>,
-    /// RLIMIT_FSIZE, for writes to regular files (EFBIG at it): asked only by
-    /// them, so that other writes do not pay for the lookup.
-    pub size_limit: &'a dyn Fn() -> u64,
-}
+/// RLIMIT_FSIZE as a write to a regular file sees it: looked up only by those
+/// writes, so that the others do not pay for it.
+pub trait SizeLimit {
+    /// The size no write may reach.
+    fn limit(&self) -> u64;
 
-/// The size limit of reads, and of writes to files that have none.
-fn no_size_limit() -> u64 {
-    u64::MAX
+    /// A write was refused for reaching it (EFBIG): Linux sends SIGXFSZ.
+    fn exceeded(&self);
 }
 
 /// Where a write to a `Sized` file goes.
@@ -336,37 +338,20 @@ impl OpenFile {
     /// `File::read_to`); None for the others, which `read` serves. The caller
     /// has checked `readable` (before the buffer, as Linux does).
     pub fn read_to(&self, out: &mut UserBuffer) -> Option<Result<usize, i64>> {
-        self.file.read_to(out, &self.description(&no_size_limit))
+        self.file.read_to(out, self)
     }
 
     /// pread64 straight into the caller's memory, at `offset` (the position
     /// untouched), for the files that can; the caller has made pread's checks.
     pub fn read_to_at(&self, offset: u64, out: &mut UserBuffer) -> Option<Result<usize, i64>> {
-        let position = Mutex::new(offset);
-        self.file.read_to(out, &Description { position: &position, ..self.description(&no_size_limit) })
+        self.file.read_to_at(offset, out)
     }
 
     /// pwrite64 straight from the caller's memory, at `offset` (at the end under
     /// O_APPEND, as Linux), as `read_to_at`.
-    pub fn write_from_at(
-        &self,
-        offset: u64,
-        from: &UserBuffer,
-        size_limit: &dyn Fn() -> u64,
-    ) -> Option<Result<usize, i64>> {
-        let position = Mutex::new(offset);
-        self.file.write_from(from, &Description { position: &position, ..self.description(size_limit) })
-    }
-
-    /// What `File::read_to` and `File::write_from` need to know of this description.
-    fn description<'a>(&'a self, size_limit: &'a dyn Fn() -> u64) -> Description<'a> {
-        let status = self.status();
-        Description {
-            nonblocking: status & O_NONBLOCK != 0,
-            append: status & O_APPEND != 0,
-            position: &self.position,
-            size_limit,
-        }
+    pub fn write_from_at(&self, offset: u64, from: &UserBuffer, limit: &dyn SizeLimit) -> Option<Result<usize, i64>> {
+        let at = if self.status() & O_APPEND != 0 { WriteAt::End } else { WriteAt::Offset(offset) };
+        self.file.write_from_at(at, from, limit)
     }
 
     /// pread64: like read at `offset`, without using or moving the position; ESPIPE
@@ -388,14 +373,14 @@ impl OpenFile {
     /// write: EBADF unless open for writing; EAGAIN instead of blocking under
     /// O_NONBLOCK; for a regular file, at the position (which advances) or, with
     /// O_APPEND, at the end, within `size_limit` (RLIMIT_FSIZE).
-    pub fn write(&self, bytes: &[u8], size_limit: &dyn Fn() -> u64) -> Result<usize, i64> {
+    pub fn write(&self, bytes: &[u8], limit: &dyn SizeLimit) -> Result<usize, i64> {
         if !self.writable() {
             return Err(EBADF);
         }
         if self.file.positioning() == Positioning::Sized {
             let mut position = self.position.lock();
             let at = if self.status() & O_APPEND != 0 { WriteAt::End } else { WriteAt::Offset(*position) };
-            let (count, end) = self.file.write_at(at, bytes, size_limit())?;
+            let (count, end) = self.file.write_at(at, bytes, limit)?;
             *position = end;
             return Ok(count);
         }
@@ -409,7 +394,7 @@ impl OpenFile {
     /// pwrite64: writes at `offset` without using or moving the position (ESPIPE
     /// for anything without one; Linux's pwrite ignores O_APPEND's end only when
     /// the file is not O_APPEND: with it, the bytes go at the end).
-    pub fn write_at(&self, offset: u64, bytes: &[u8], size_limit: &dyn Fn() -> u64) -> Result<usize, i64> {
+    pub fn write_at(&self, offset: u64, bytes: &[u8], limit: &dyn SizeLimit) -> Result<usize, i64> {
         let positioning = self.file.positioning();
         if positioning == Positioning::Stream {
             return Err(ESPIPE);
@@ -421,13 +406,13 @@ impl OpenFile {
             return self.file.write(bytes);
         }
         let at = if self.status() & O_APPEND != 0 { WriteAt::End } else { WriteAt::Offset(offset) };
-        Ok(self.file.write_at(at, bytes, size_limit())?.0)
+        Ok(self.file.write_at(at, bytes, limit)?.0)
     }
 
     /// `write` straight from the caller's memory, as `read_to`, within
-    /// `size_limit` (the caller has checked `writable`).
-    pub fn write_from(&self, from: &UserBuffer, size_limit: &dyn Fn() -> u64) -> Option<Result<usize, i64>> {
-        self.file.write_from(from, &self.description(size_limit))
+    /// `limit` (the caller has checked `writable`).
+    pub fn write_from(&self, from: &UserBuffer, limit: &dyn SizeLimit) -> Option<Result<usize, i64>> {
+        self.file.write_from(from, self, limit)
     }
 
     /// lseek: moves the position `offset` from `whence` and returns it.

@@ -7,7 +7,9 @@ use alloc::sync::Arc;
 
 use super::console::{self, Output};
 use super::rootfs::{self, Device, Held, NodeId, NodeKind, Origin, Tree};
-use super::{Description, File, OpenFile, Positioning, Sink, Source, WriteAt};
+use super::{File, OpenFile, Positioning, SizeLimit, Sink, Source, WriteAt};
+use kernel_core::abi::O_APPEND;
+use spin::Mutex;
 use crate::mm::address_space::UserBuffer;
 use kernel_core::abi::errno::{EEXIST, EFAULT, EFBIG, EINVAL, EISDIR, ELOOP, ENOSPC, ENOTDIR, ENXIO, EOPNOTSUPP};
 use kernel_core::abi::{OpenRequest, Stat};
@@ -86,6 +88,7 @@ pub fn open(
         Some(Device::Console) => console::open(Output::Terminal),
         Some(Device::Tty) if console::is_terminal() => console::open(Output::Terminal),
         Some(Device::Tty) => return Err(ENXIO),
+        Some(Device::Full) => Box::new(FullDevice(Held::new(tree, node))),
         Some(device) => Box::new(DataDevice { node: Held::new(tree, node), device }),
     };
     Ok(OpenFile::new(file, request.status))
@@ -93,6 +96,79 @@ pub fn open(
 
 /// An open regular file of the root file system.
 struct RegularFile(Held);
+
+impl RegularFile {
+    /// Reads straight from the file's pages into the caller's memory, at
+    /// `position`, which moves past the bytes read. A page the caller's memory
+    /// refuses for want of a frame is retried once the OOM policy has freed some
+    /// (no lock held meanwhile); a bad buffer ends the read short (EFAULT if
+    /// nothing was read).
+    fn read_into(&self, out: &mut UserBuffer, position: &Mutex<u64>) -> Result<usize, i64> {
+        let mut done = 0;
+        loop {
+            let mut refused = false;
+            {
+                let mut position = position.lock();
+                let wanted = out.length() - done;
+                let count = rootfs::lock().read_with(self.0.id(), *position, wanted, rootfs::now(), |at, bytes| {
+                    let taken = out.put(done + at, bytes);
+                    refused = taken < bytes.len();
+                    taken
+                });
+                *position += count as u64;
+                done += count;
+            }
+            if !refused || !out.reclaimed_memory() {
+                return if refused && done == 0 { Err(EFAULT) } else { Ok(done) };
+            }
+        }
+    }
+
+    /// Writes straight from the caller's memory into the file's pages, at
+    /// `position` (or, for `WriteAt::End`, the end, under the tree's lock), which
+    /// moves past the bytes written, short of `limit`; faults as `read_into`.
+    fn write_into(&self, from: &UserBuffer, position: &Mutex<u64>, at: WriteAt, limit: &dyn SizeLimit) -> Result<usize, i64> {
+        let mut done = 0;
+        while done < from.length() {
+            let mut refused = false;
+            {
+                let mut position = position.lock();
+                let mut tree = rootfs::lock();
+                let offset = if at == WriteAt::End { tree.size(self.0.id()) } else { *position };
+                let size_limit = limit.limit();
+                if offset >= size_limit {
+                    if done > 0 {
+                        return Ok(done);
+                    }
+                    drop(tree);
+                    limit.exceeded();
+                    return Err(EFBIG);
+                }
+                let wanted = ((from.length() - done) as u64).min(size_limit - offset) as usize;
+                let written = tree.write_with(self.0.id(), offset, wanted, rootfs::now(), |at, page| {
+                    let given = from.get(done + at, page);
+                    refused = given < page.len();
+                    given
+                });
+                let written = match written {
+                    Ok(written) => written,
+                    Err(_) if done > 0 => return Ok(done),
+                    Err(errno) => return Err(errno),
+                };
+                *position = offset + written as u64;
+                done += written;
+                if !refused && written < wanted {
+                    // Out of pages part-way, or at the size limit: a short write.
+                    return Ok(done);
+                }
+            }
+            if refused && !from.reclaimed_memory() {
+                return if done == 0 { Err(EFAULT) } else { Ok(done) };
+            }
+        }
+        Ok(done)
+    }
+}
 
 impl File for RegularFile {
     fn positioning(&self) -> Positioning {
@@ -108,9 +184,9 @@ impl File for RegularFile {
     }
 
     /// At `at` (the end for O_APPEND, looked up under the same lock as the write,
-    /// so appenders never overwrite each other), no further than `size_limit`
-    /// (RLIMIT_FSIZE: EFBIG at it).
-    fn write_at(&self, at: WriteAt, bytes: &[u8], size_limit: u64) -> Result<(usize, u64), i64> {
+    /// so appenders never overwrite each other), short of `limit` (RLIMIT_FSIZE:
+    /// EFBIG at it).
+    fn write_at(&self, at: WriteAt, bytes: &[u8], limit: &dyn SizeLimit) -> Result<(usize, u64), i64> {
         let mut tree = rootfs::lock();
         let offset = match at {
             WriteAt::Offset(offset) => offset,
@@ -119,7 +195,10 @@ impl File for RegularFile {
         if bytes.is_empty() {
             return Ok((0, offset));
         }
+        let size_limit = limit.limit();
         if offset >= size_limit {
+            drop(tree);
+            limit.exceeded();
             return Err(EFBIG);
         }
         let allowed = (bytes.len() as u64).min(size_limit - offset) as usize;
@@ -127,67 +206,22 @@ impl File for RegularFile {
         Ok((written, offset + written as u64))
     }
 
-    /// Straight from the file's pages into the caller's memory, at the position.
-    /// A page the caller's memory refuses for want of a frame is retried once the
-    /// OOM policy has freed some (no lock held meanwhile); a bad buffer ends the
-    /// read short (EFAULT if nothing was read).
-    fn read_to(&self, out: &mut UserBuffer, description: &Description) -> Option<Result<usize, i64>> {
-        let mut done = 0;
-        loop {
-            let mut refused = false;
-            {
-                let mut position = description.position.lock();
-                let wanted = out.length() - done;
-                let count = rootfs::lock().read_with(self.0.id(), *position, wanted, rootfs::now(), |at, bytes| {
-                    let taken = out.put(done + at, bytes);
-                    refused = taken < bytes.len();
-                    taken
-                });
-                *position += count as u64;
-                done += count;
-            }
-            if !refused || !out.reclaimed_memory() {
-                return Some(if refused && done == 0 { Err(EFAULT) } else { Ok(done) });
-            }
-        }
+    fn read_to(&self, out: &mut UserBuffer, open: &OpenFile) -> Option<Result<usize, i64>> {
+        Some(self.read_into(out, &open.position))
     }
 
-    /// Straight from the caller's memory into the file's pages, at the position
-    /// or (O_APPEND) the end, within the size limit; faults as `read_to`.
-    fn write_from(&self, from: &UserBuffer, description: &Description) -> Option<Result<usize, i64>> {
-        let mut done = 0;
-        while done < from.length() {
-            let mut refused = false;
-            {
-                let mut position = description.position.lock();
-                let mut tree = rootfs::lock();
-                let offset = if description.append { tree.size(self.0.id()) } else { *position };
-                let size_limit = (description.size_limit)();
-                if offset >= size_limit {
-                    return Some(if done == 0 { Err(EFBIG) } else { Ok(done) });
-                }
-                let wanted = ((from.length() - done) as u64).min(size_limit - offset) as usize;
-                let written = tree.write_with(self.0.id(), offset, wanted, rootfs::now(), |at, page| {
-                    let given = from.get(done + at, page);
-                    refused = given < page.len();
-                    given
-                });
-                let written = match written {
-                    Ok(written) => written,
-                    Err(errno) => return Some(if done == 0 { Err(errno) } else { Ok(done) }),
-                };
-                *position = offset + written as u64;
-                done += written;
-                if !refused && written < wanted {
-                    // Out of pages part-way, or at the size limit: a short write.
-                    return Some(Ok(done));
-                }
-            }
-            if refused && !from.reclaimed_memory() {
-                return Some(if done == 0 { Err(EFAULT) } else { Ok(done) });
-            }
-        }
-        Some(Ok(done))
+    fn read_to_at(&self, offset: u64, out: &mut UserBuffer) -> Option<Result<usize, i64>> {
+        Some(self.read_into(out, &Mutex::new(offset)))
+    }
+
+    fn write_from(&self, from: &UserBuffer, open: &OpenFile, limit: &dyn SizeLimit) -> Option<Result<usize, i64>> {
+        let at = if open.status() & O_APPEND != 0 { WriteAt::End } else { WriteAt::Offset(0) };
+        Some(self.write_into(from, &open.position, at, limit))
+    }
+
+    fn write_from_at(&self, at: WriteAt, from: &UserBuffer, limit: &dyn SizeLimit) -> Option<Result<usize, i64>> {
+        let offset = if let WriteAt::Offset(offset) = at { offset } else { 0 };
+        Some(self.write_into(from, &Mutex::new(offset), at, limit))
     }
 
     fn truncate(&self, length: u64) -> Result<(), i64> {
@@ -240,9 +274,8 @@ impl File for Directory {
 }
 
 /// /dev/null (reads end at once, writes vanish), /dev/zero (reads give zeros,
-/// writes vanish), /dev/full (reads give zeros, writes fail with ENOSPC),
-/// /dev/random and /dev/urandom (reads give random bytes, writes vanish: the
-/// kernel's generator takes no seed from programs).
+/// writes vanish), /dev/random and /dev/urandom (reads give random bytes, writes
+/// vanish: the kernel's generator takes no seed from programs).
 struct DataDevice {
     node: Held,
     device: Device,
@@ -259,21 +292,18 @@ impl File for DataDevice {
     }
 
     fn write(&self, bytes: &[u8]) -> Result<usize, i64> {
-        if self.device == Device::Full {
-            return Err(ENOSPC);
-        }
         Ok(bytes.len())
     }
 
     /// /dev/null's reads end without touching the buffer, as on Linux (which only
     /// checks that it lies in user space); the others fill it the usual way.
-    fn read_to(&self, _out: &mut UserBuffer, _description: &Description) -> Option<Result<usize, i64>> {
+    fn read_to(&self, _out: &mut UserBuffer, _open: &OpenFile) -> Option<Result<usize, i64>> {
         (self.device == Device::Null).then_some(Ok(0))
     }
 
-    /// Writes vanish unread, as on Linux (/dev/full's fail unread).
-    fn write_from(&self, from: &UserBuffer, _description: &Description) -> Option<Result<usize, i64>> {
-        Some(if self.device == Device::Full { Err(ENOSPC) } else { Ok(from.length()) })
+    /// Writes vanish unread, as on Linux.
+    fn write_from(&self, from: &UserBuffer, _open: &OpenFile, _limit: &dyn SizeLimit) -> Option<Result<usize, i64>> {
+        Some(Ok(from.length()))
     }
 
     fn positioning(&self) -> Positioning {
@@ -286,6 +316,37 @@ impl File for DataDevice {
 
     fn node(&self) -> Option<NodeId> {
         Some(self.node.id())
+    }
+}
+
+/// /dev/full: reads give zeros, writes fail with ENOSPC.
+struct FullDevice(Held);
+
+impl File for FullDevice {
+    fn read(&self, buffer: &mut [u8]) -> Result<usize, i64> {
+        buffer.fill(0);
+        Ok(buffer.len())
+    }
+
+    fn write(&self, _bytes: &[u8]) -> Result<usize, i64> {
+        Err(ENOSPC)
+    }
+
+    /// Writes fail unread, as on Linux.
+    fn write_from(&self, _from: &UserBuffer, _open: &OpenFile, _limit: &dyn SizeLimit) -> Option<Result<usize, i64>> {
+        Some(Err(ENOSPC))
+    }
+
+    fn positioning(&self) -> Positioning {
+        Positioning::Ignored
+    }
+
+    fn stat(&self) -> Stat {
+        rootfs::lock().stat(self.0.id())
+    }
+
+    fn node(&self) -> Option<NodeId> {
+        Some(self.0.id())
     }
 }
 

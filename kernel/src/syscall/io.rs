@@ -9,10 +9,10 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use super::Context;
-use crate::fs::{pipe, OpenFile, Positioning};
+use crate::fs::{pipe, OpenFile, Positioning, SizeLimit};
 use crate::mm::address_space::{Access, UserBuffer, USER_END};
 use crate::mm::PAGE_SIZE;
-use kernel_core::abi::errno::{EBADF, EFAULT, EFBIG, EINVAL, ESPIPE};
+use kernel_core::abi::errno::{EBADF, EFAULT, EINVAL, ESPIPE};
 use kernel_core::abi::signal::SIGXFSZ;
 use kernel_core::abi::{
     decode_fcntl, decode_whence, FcntlCommand, Iovec, Whence, FD_CLOEXEC, FIOCLEX, FIONBIO, FIONCLEX, IOV_MAX,
@@ -42,23 +42,21 @@ pub(super) fn file_size_limit(context: &Context) -> u64 {
 
 /// A write or truncate went past RLIMIT_FSIZE: SIGXFSZ, as on Linux (the call
 /// fails with EFBIG).
-#[cold]
 pub(super) fn note_size_limit_exceeded(context: &Context) {
     crate::signal::send(context.process, SIGXFSZ);
 }
 
-/// `result` of a write: SIGXFSZ if it is EFBIG (only a regular file's write past
-/// RLIMIT_FSIZE fails so).
-fn noting_size_limit(context: &Context, result: Result<usize, i64>) -> Result<usize, i64> {
-    if result == Err(EFBIG) {
-        note_size_limit_exceeded(context);
-    }
-    result
-}
+/// The caller's RLIMIT_FSIZE, for its writes.
+struct CallerLimit<'c, 'a, 'u>(&'c Context<'a, 'u>);
 
-/// `OpenFile::write` under the caller's size limit, with SIGXFSZ at it.
-fn write_limited(context: &Context, file: &OpenFile, bytes: &[u8]) -> Result<usize, i64> {
-    noting_size_limit(context, file.write(bytes, &|| file_size_limit(context)))
+impl SizeLimit for CallerLimit<'_, '_, '_> {
+    fn limit(&self) -> u64 {
+        file_size_limit(self.0)
+    }
+
+    fn exceeded(&self) {
+        note_size_limit_exceeded(self.0);
+    }
 }
 
 /// The open file of descriptor `fd` (not an O_PATH one: EBADF).
@@ -185,7 +183,7 @@ fn write_small(context: &Context, file: &OpenFile, buffer: &Iovec) -> Result<u64
     let mut bytes = [0u8; SMALL];
     let bytes = &mut bytes[..buffer.len as usize];
     context.copy_in(buffer.base, bytes)?;
-    Ok(write_limited(context, file, bytes)? as u64)
+    Ok(file.write(bytes, &CallerLimit(context))? as u64)
 }
 
 /// The user memory `length` bytes of `buffers` (taken as one sequence) occupy from
@@ -254,7 +252,7 @@ fn write_from_user(context: &Context, file: &OpenFile, buffers: &[Iovec]) -> Res
         if readable == 0 {
             return if done > 0 { Ok(done) } else { Err(EFAULT) };
         }
-        let written = match write_limited(context, file, &buffer[..readable]) {
+        let written = match file.write(&buffer[..readable], &CallerLimit(context)) {
             Ok(written) => written,
             Err(_) if done > 0 => break,
             Err(errno) => return Err(errno),
@@ -303,11 +301,10 @@ pub fn read(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Res
 pub fn write(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Result<u64, i64> {
     let file = file_to_transfer(context, fd, OpenFile::writable)?;
     let length = transfer_length(address, length)?;
-    let size_limit = || file_size_limit(context);
     if let Some(result) =
-        file.write_from(&UserBuffer::new(&context.process.memory, address, length as usize), &size_limit)
+        file.write_from(&UserBuffer::new(&context.process.memory, address, length as usize), &CallerLimit(context))
     {
-        return noting_size_limit(context, result).map(|count| count as u64);
+        return result.map(|count| count as u64);
     }
     write_from_user(context, &file, &[Iovec { base: address, len: length }])
 }
@@ -338,7 +335,7 @@ pub fn pread64(context: &mut Context, &[fd, address, length, offset, ..]: &[u64;
 pub fn pwrite64(context: &mut Context, &[fd, address, length, offset, ..]: &[u64; 6]) -> Result<u64, i64> {
     let offset = u64::try_from(offset as i64).map_err(|_| EINVAL)?;
     let file = file(context, fd)?;
-    let limit = || file_size_limit(context);
+    let limit = CallerLimit(context);
     // An empty write makes the descriptor checks (ESPIPE, EBADF) before the buffer's.
     file.write_at(offset, &[], &limit)?;
     let length = transfer_length(address, length)?;
@@ -348,7 +345,7 @@ pub fn pwrite64(context: &mut Context, &[fd, address, length, offset, ..]: &[u64
         // Devices, whose writes ignore the offset.
         None => return write_from_user(context, &file, &[Iovec { base: address, len: length }]),
     };
-    noting_size_limit(context, result).map(|count| count as u64)
+    result.map(|count| count as u64)
 }
 
 /// The iovec array of readv/writev.
@@ -430,7 +427,7 @@ pub fn sendfile(context: &mut Context, &[out_fd, in_fd, offset_address, count, .
         if read == 0 {
             break;
         }
-        let written = match write_limited(context, &output, &buffer[..read]) {
+        let written = match output.write(&buffer[..read], &CallerLimit(context)) {
             Ok(written) => written,
             Err(_) if done > 0 => break,
             Err(errno) => return Err(errno),
