@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -464,6 +465,28 @@ static void removal_while_listing(void)
     printf("removed while listing: %d; rmdir: %d\n", removed, rmdir("many"));
 }
 
+static void bad_buffers(void)
+{
+    int fd = open("bb", O_RDWR | O_CREAT | O_TRUNC, 0644);
+    char *pages = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    memset(pages, 'b', 8192);
+    munmap(pages + 4096, 4096);
+    show("write from a buffer half unmapped", write(fd, pages + 4000, 200));
+    show("write from a bad pointer", write(fd, (void *)8, 10));
+    show("pwrite from a bad pointer", pwrite(fd, (void *)8, 10, 0));
+    show("position", lseek(fd, 0, SEEK_CUR));
+    lseek(fd, 0, SEEK_SET);
+    show("read into a buffer half unmapped", read(fd, pages + 4000, 200));
+    show("position", lseek(fd, 0, SEEK_CUR));
+    show("read into a bad pointer", read(fd, (void *)8, 10));
+    show("pread into a bad pointer", pread(fd, (void *)8, 10, 0));
+    show("position", lseek(fd, 0, SEEK_CUR));
+    struct stat st;
+    fstat(fd, &st);
+    printf("size %lld\n", (long long)st.st_size);
+    close(fd);
+}
+
 static void removed_cwd(void)
 {
     mkdir("gone", 0755);
@@ -497,6 +520,7 @@ int main(int argc, char **argv)
     file_size_limit();
     appenders();
     removal_while_listing();
+    bad_buffers();
     removed_cwd();
     return 0;
 }
