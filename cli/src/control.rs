@@ -17,6 +17,8 @@ pub enum Record {
     Process(ProcessRecord),
     /// `trace ...`: about the event trace (see `TraceRecord`).
     Trace(TraceRecord),
+    /// `copyout ...`: a file sent back for `--copy-out` (see `kernel_core::copyout`).
+    CopyOut(kernel_core::copyout::Record),
     /// Anything else (a kind this CLI does not know, or a malformed known kind).
     Other(String),
 }
@@ -45,6 +47,10 @@ impl Record {
             },
             ("trace", Some(_)) => match TraceRecord::parse(line) {
                 Some(record) => Record::Trace(record),
+                None => Record::Other(line.to_string()),
+            },
+            ("copyout", Some(_)) => match kernel_core::copyout::Record::parse(line) {
+                Some(record) => Record::CopyOut(record),
                 None => Record::Other(line.to_string()),
             },
             _ => Record::Other(line.to_string()),
@@ -149,6 +155,8 @@ pub struct Summary {
     pub processes: Vec<ProcessRecord>,
     /// The trace's totals at power-off (`trace events=N dropped=M`), when traced.
     pub trace_totals: Option<(u64, u64)>,
+    /// What the guest sent back for `--copy-out`, in order.
+    pub copy_out: Vec<kernel_core::copyout::Record>,
 }
 
 impl Summary {
@@ -201,6 +209,7 @@ impl Summary {
             Record::Process(ref process) => self.processes.push(process.clone()),
             Record::Trace(TraceRecord::Totals { recorded, dropped }) => self.trace_totals = Some((recorded, dropped)),
             Record::Ready => self.ready = true,
+            Record::CopyOut(ref record) => self.copy_out.push(record.clone()),
             Record::Trace(_) | Record::Other(_) => {}
         }
     }
@@ -296,10 +305,13 @@ mod tests {
                 panicked: false,
                 ready: false,
                 processes: Vec::new(),
-                trace_totals: None
+                trace_totals: None,
+                copy_out: Vec::new(),
             }
         );
         s.add(&Record::Panic);
         assert!(s.panicked);
+        s.add(&Record::parse("copyout 0 end\n"));
+        assert_eq!(s.copy_out, [kernel_core::copyout::Record { index: 0, item: kernel_core::copyout::Item::End }]);
     }
 }

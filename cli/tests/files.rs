@@ -101,3 +101,45 @@ fn what_only_the_ram_root_file_system_answers() {
          /proc/mounts: tmpfs / tmpfs rw 0 0\n",
     );
 }
+
+#[test]
+fn copy_out_brings_back_a_file_and_a_directory() {
+    let dir = scratch_dir("files_copy_out");
+    let out = |name: &str| format!("{}:{}", name, dir.join(name.trim_start_matches("/tmp/")).display());
+    let script = "mkdir -p /tmp/tree/sub && echo hi > /tmp/tree/a && echo deep > /tmp/tree/sub/b \
+                  && chmod 600 /tmp/tree/sub/b && ln -s a /tmp/tree/link && printf single > /tmp/one; exit 3";
+    let output = run_with(
+        &["--copy-out", &out("/tmp/tree"), "--copy-out", &out("/tmp/one"), "--copy-out", &out("/tmp/nothing")],
+        std::path::Path::new("/bin/busybox"),
+        &["sh", "-c", script],
+    );
+    assert_status(&output, 3);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::read_to_string(dir.join("one")).unwrap(), "single");
+    assert_eq!(std::fs::read_to_string(dir.join("tree/a")).unwrap(), "hi\n");
+    assert_eq!(std::fs::read_to_string(dir.join("tree/sub/b")).unwrap(), "deep\n");
+    assert_eq!(std::fs::metadata(dir.join("tree/sub/b")).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(std::fs::read_link(dir.join("tree/link")).unwrap(), std::path::Path::new("a"));
+    assert!(
+        stderr(&output).contains("--copy-out /tmp/nothing: no such file or directory in the guest"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn add_puts_a_host_directory_in_the_initrd() {
+    let dir = scratch_dir("files_add_dir");
+    std::fs::create_dir_all(dir.join("data/sub")).unwrap();
+    std::fs::write(dir.join("data/x.txt"), "ex\n").unwrap();
+    std::fs::write(dir.join("data/sub/y.txt"), "why\n").unwrap();
+    std::os::unix::fs::symlink("x.txt", dir.join("data/link")).unwrap();
+    let add = format!("{}:/srv/data", dir.join("data").display());
+    let output = run_with(
+        &["--add", &add],
+        std::path::Path::new("/bin/busybox"),
+        &["sh", "-c", "cd /srv/data && cat x.txt sub/y.txt link && readlink link && find . | sort"],
+    );
+    assert_status(&output, 0);
+    assert_stdout(&output, "ex\nwhy\nex\nx.txt\n.\n./link\n./sub\n./sub/y.txt\n./x.txt\n");
+}

@@ -108,6 +108,7 @@ pub fn main(boot: BootInfo) -> ! {
         Ok(files) => info!("initrd: {files} entries"),
         Err(error) => fail(format_args!("bad initrd: {error}")),
     }
+    fs::copy_out::init(options.copy_out.clone());
 
     // `selftest=`: a forbidden access on purpose, which must end the machine.
     if let Some(test) = options.selftest {

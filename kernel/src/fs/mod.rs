@@ -6,6 +6,7 @@
 //! close-on-exec descriptors.
 
 pub mod console;
+pub mod copy_out;
 mod fd_table;
 pub mod open;
 pub mod pipe;

@@ -7,14 +7,14 @@ use alloc::sync::Arc;
 
 use super::console::{self, Output};
 use super::rootfs::{self, Device, Held, NodeId, NodeKind, Origin, Tree};
-use super::{File, OpenFile, Positioning, SizeLimit, Sink, Source, WriteAt};
-use kernel_core::abi::O_APPEND;
-use spin::Mutex;
+use super::{File, OpenFile, Positioning, Sink, SizeLimit, Source, WriteAt};
 use crate::mm::address_space::UserBuffer;
 use kernel_core::abi::errno::{EEXIST, EFAULT, EFBIG, EINVAL, EISDIR, ELOOP, ENOSPC, ENOTDIR, ENXIO, EOPNOTSUPP};
+use kernel_core::abi::O_APPEND;
 use kernel_core::abi::{OpenRequest, Stat};
 use kernel_core::cpio::S_IFREG;
 use kernel_core::tree::{empty_file, MODE_BITS};
+use spin::Mutex;
 
 /// Opens `path` as `request` asks, relative to `origin`, in the locked `tree`; a
 /// file it creates gets permissions `mode` (the caller's umask applied). The
@@ -127,7 +127,13 @@ impl RegularFile {
     /// Writes straight from the caller's memory into the file's pages, at
     /// `position` (or, for `WriteAt::End`, the end, under the tree's lock), which
     /// moves past the bytes written, short of `limit`; faults as `read_into`.
-    fn write_into(&self, from: &UserBuffer, position: &Mutex<u64>, at: WriteAt, limit: &dyn SizeLimit) -> Result<usize, i64> {
+    fn write_into(
+        &self,
+        from: &UserBuffer,
+        position: &Mutex<u64>,
+        at: WriteAt,
+        limit: &dyn SizeLimit,
+    ) -> Result<usize, i64> {
         let mut done = 0;
         while done < from.length() {
             let mut refused = false;

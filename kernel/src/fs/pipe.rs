@@ -15,7 +15,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 use spin::Mutex;
 
-use super::{File, OpenFile, SizeLimit, Sink, Source};
+use super::{File, OpenFile, Sink, SizeLimit, Source};
 use crate::mm::address_space::{AddressSpace, UserBuffer};
 use crate::sched::{self, WaitChannel};
 use crate::signal;

@@ -146,8 +146,10 @@ fn report_accounting(process: &Process, status: ExitStatus) {
     debugcon::write(Channel::Control, record.line());
 }
 
-/// Tells the host how init ended, then powers off.
+/// Sends the host the files it asked for and tells it how init ended, then
+/// powers off.
 fn report_and_power_off(status: ExitStatus) -> ! {
+    crate::fs::copy_out::send();
     let record = match status {
         ExitStatus::Exited(code) => alloc::format!("exit {code}\n"),
         ExitStatus::Killed { signal, .. } => alloc::format!("signal {signal}\n"),
