@@ -1098,7 +1098,7 @@ mod tests {
     use super::*;
     use crate::abi::errno::EINVAL;
     use crate::abi::{DT_CHR, DT_DIR, DT_LNK, DT_REG};
-    use crate::cpio::Writer;
+    use crate::cpio::{Header, Writer};
     use alloc::boxed::Box;
     use alloc::string::ToString;
     use alloc::vec;
@@ -1576,26 +1576,11 @@ mod tests {
 
     #[test]
     fn archive_metadata_and_hard_links() {
-        let header = |ino: u32, mode: u32, links: u32, mtime: u32, name: &str, data: &[u8]| {
-            let mut bytes = b"070701".to_vec();
-            let namesize = name.len() as u32 + 1;
-            for value in [ino, mode, 7, 8, links, mtime, data.len() as u32, 0, 0, 0, 0, namesize, 0] {
-                bytes.extend_from_slice(format!("{value:08X}").as_bytes());
-            }
-            bytes.extend_from_slice(name.as_bytes());
-            bytes.push(0);
-            while bytes.len() % 4 != 0 {
-                bytes.push(0);
-            }
-            bytes.extend_from_slice(data);
-            while bytes.len() % 4 != 0 {
-                bytes.push(0);
-            }
-            bytes
-        };
-        let mut archive = header(5, S_IFREG | 0o640, 2, 1234, "one", b"");
-        archive.extend(header(5, S_IFREG | 0o640, 2, 1234, "two", b"shared"));
-        archive.extend(header(0, 0, 1, 0, "TRAILER!!!", b""));
+        let mut writer = Writer::new();
+        let header = Header { inode: 5, mode: S_IFREG | 0o640, uid: 7, gid: 8, links: 2, mtime: 1234 };
+        writer.add_entry("one", header, b"").unwrap();
+        writer.add_entry("two", header, b"shared").unwrap();
+        let archive = writer.finish();
         let (mut tree, files) = from_archive(&archive).unwrap();
         assert_eq!(files, 2);
         let one = tree.resolve(at_root(), b"/one", true).unwrap();
