@@ -6,10 +6,15 @@
 //! most half of memory (as tmpfs's default size), so a full file system leaves
 //! programs room to run: a write that finds no frame fails with ENOSPC.
 //!
-//! One lock guards the whole tree. Lock order: a process's `details` (cwd and
-//! program), then the tree, then the frame allocator and the heap; the tree lock
-//! is never held while blocking, faulting in user memory or taking a process's
-//! locks, and a `Held` is never dropped under it (its drop takes it).
+//! One lock guards the whole tree (a second CPU's lookups wait; the tree is small
+//! and its operations short). Lock order: a process's `details` (cwd and program)
+//! or its descriptor table (closing a file lets go of its node), then an open
+//! file's position, then the tree, then the caller's address space (a regular
+//! file's read and write copy between its pages and user memory under the tree
+//! lock), then the frame allocator and the heap. The tree lock is never held
+//! while blocking or running the OOM policy (a copy user memory refuses for want
+//! of a frame is retried after unlocking), and a `Held` is never dropped under it
+//! (its drop takes it).
 
 use spin::{Mutex, MutexGuard, Once};
 
