@@ -20,7 +20,7 @@ pub enum Support {
 use Support::{Full, Partial};
 
 const OPEN_LIMITS: &str =
-    "O_TMPFILE is EOPNOTSUPP; O_CREAT through a dangling symlink is ENOENT (Linux creates the link's target)";
+    "O_TMPFILE is EOPNOTSUPP; O_CREAT through a dangling symlink is ENOENT (Linux creates the link's target); a running program's file may be opened for writing (no ETXTBSY)";
 const MKNOD_TYPES: &str =
     "regular files and the character devices the kernel has (null, zero, full, random, urandom, tty, console); other devices, FIFOs and sockets are EPERM";
 const NODELESS: &str = "on a pipe or the console the call succeeds but fstat does not show the change";
@@ -151,7 +151,7 @@ pub const SUPPORT: &[(usize, Support)] = &[
     (FACCESSAT, Full),
     (PSELECT6, Full),
     (PPOLL, Full),
-    (UTIMENSAT, Full),
+    (UTIMENSAT, Partial(NODELESS)),
     (FALLOCATE, Partial("EOPNOTSUPP, as Linux's ramfs")),
     (DUP3, Full),
     (PIPE2, Full),
