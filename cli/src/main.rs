@@ -10,6 +10,7 @@ mod args;
 mod bench;
 mod control;
 mod diagnostics;
+mod copy_out;
 mod fuzz;
 mod gdb;
 mod initrd;

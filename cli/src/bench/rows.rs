@@ -123,6 +123,23 @@ pub const ROWS: &[Row] = &[
     row("timer-tick-share", "timer-tick", "%", "share of the CPU a lone spinner loses (default quantum / HZ)"),
     row("timer-tick-rate", "timer-tick", "Hz", "interruptions of the spinner per second"),
     row("timer-tick-cost", "timer-tick", "ns", "time lost per interruption"),
+    Row {
+        goal: Some(Goal::Ratio(0.25)),
+        ..row("file-create-delete", "files", "ns", "creat, close and unlink of one file in the root file system")
+    },
+    Row {
+        goal: Some(Goal::Ratio(0.25)),
+        ..row("file-write-read-4k", "files", "ns", "pwrite 4 KiB into a file, pread it back")
+    },
+    Row {
+        goal: Some(Goal::Ratio(0.25)),
+        ..row("file-write-1m", "files", "ns", "ftruncate a file to 0, pwrite 1 MiB into it (fresh pages)")
+    },
+    Row { goal: Some(Goal::Ratio(0.25)), ..row("stat-path", "files", "ns", "stat of a three-component path") },
+    Row {
+        goal: Some(Goal::Ratio(0.25)),
+        ..row("open-close", "files", "ns", "open and close a file by a three-component path")
+    },
 ];
 
 /// A figure with a unit a person reads at a glance.

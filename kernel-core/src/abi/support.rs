@@ -19,9 +19,11 @@ pub enum Support {
 
 use Support::{Full, Partial};
 
-const READ_ONLY_FS: &str =
-    "the file system is the read-only initrd: creating files or opening them for writing is EROFS";
-const TIMES_ZERO: &str = "file timestamps are 0";
+const OPEN_LIMITS: &str =
+    "O_TMPFILE is EOPNOTSUPP; O_CREAT through a dangling symlink is ENOENT (Linux creates the link's target); a running program's file may be opened for writing (no ETXTBSY)";
+const MKNOD_TYPES: &str =
+    "regular files and the character devices the kernel has (null, zero, full, random, urandom, tty, console); other devices, FIFOs and sockets are EPERM";
+const NODELESS: &str = "on a pipe or the console the call succeeds but fstat does not show the change";
 const RUSAGE: &str =
     "rusage counts CPU times, maximum resident size, minor faults and context switches; the other fields are 0";
 const LIMITS: &str =
@@ -31,11 +33,11 @@ const LIMITS: &str =
 pub const SUPPORT: &[(usize, Support)] = &[
     (READ, Full),
     (WRITE, Full),
-    (OPEN, Partial(READ_ONLY_FS)),
+    (OPEN, Partial(OPEN_LIMITS)),
     (CLOSE, Full),
-    (STAT, Partial(TIMES_ZERO)),
-    (FSTAT, Partial(TIMES_ZERO)),
-    (LSTAT, Partial(TIMES_ZERO)),
+    (STAT, Full),
+    (FSTAT, Full),
+    (LSTAT, Full),
     (POLL, Full),
     (LSEEK, Full),
     (MMAP, Partial("anonymous private mappings; file-backed and shared mappings are ENODEV")),
@@ -47,9 +49,10 @@ pub const SUPPORT: &[(usize, Support)] = &[
     (RT_SIGRETURN, Full),
     (IOCTL, Partial("terminal (TCGETS, TCSETS*, TIOCGWINSZ, TIOCGPGRP, TIOCSPGRP), FIONREAD, FIONBIO, FIOCLEX, FIONCLEX; anything else ENOTTY")),
     (PREAD64, Full),
+    (PWRITE64, Full),
     (READV, Full),
     (WRITEV, Full),
-    (ACCESS, Partial(READ_ONLY_FS)),
+    (ACCESS, Full),
     (PIPE, Full),
     (SELECT, Full),
     (SCHED_YIELD, Full),
@@ -68,10 +71,26 @@ pub const SUPPORT: &[(usize, Support)] = &[
     (KILL, Full),
     (UNAME, Full),
     (FCNTL, Partial("F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL (O_APPEND, O_NONBLOCK); locks, owners, leases and pipe sizes are EINVAL")),
+    (FSYNC, Full),
+    (FDATASYNC, Full),
+    (TRUNCATE, Full),
+    (FTRUNCATE, Full),
     (GETCWD, Full),
     (CHDIR, Full),
     (FCHDIR, Full),
+    (RENAME, Full),
+    (MKDIR, Full),
+    (RMDIR, Full),
+    (CREAT, Full),
+    (LINK, Full),
+    (UNLINK, Full),
+    (SYMLINK, Full),
     (READLINK, Full),
+    (CHMOD, Full),
+    (FCHMOD, Partial(NODELESS)),
+    (CHOWN, Full),
+    (FCHOWN, Partial(NODELESS)),
+    (LCHOWN, Full),
     (UMASK, Full),
     (GETTIMEOFDAY, Full),
     (GETRLIMIT, Full),
@@ -93,11 +112,16 @@ pub const SUPPORT: &[(usize, Support)] = &[
     (RT_SIGQUEUEINFO, Partial("real-time signals do not queue: one sent while the same one is pending is lost, as for standard signals")),
     (RT_SIGSUSPEND, Full),
     (SIGALTSTACK, Full),
+    (UTIME, Full),
+    (MKNOD, Partial(MKNOD_TYPES)),
+    (STATFS, Full),
+    (FSTATFS, Partial("pipes and the console report the root file system")),
     (GETPRIORITY, Full),
     (SETPRIORITY, Full),
     (PRCTL, Partial("PR_SET_NAME and PR_GET_NAME; other options are EINVAL")),
     (ARCH_PRCTL, Partial("ARCH_SET_FS, ARCH_GET_FS, ARCH_SET_GS, ARCH_GET_GS; other codes are EINVAL")),
     (SETRLIMIT, Partial(LIMITS)),
+    (SYNC, Full),
     (GETTID, Full),
     (TKILL, Full),
     (TIME, Full),
@@ -111,17 +135,31 @@ pub const SUPPORT: &[(usize, Support)] = &[
     (CLOCK_NANOSLEEP, Full),
     (EXIT_GROUP, Full),
     (TGKILL, Full),
-    (OPENAT, Partial(READ_ONLY_FS)),
-    (NEWFSTATAT, Partial(TIMES_ZERO)),
+    (UTIMES, Full),
+    (OPENAT, Partial(OPEN_LIMITS)),
+    (MKDIRAT, Full),
+    (MKNODAT, Partial(MKNOD_TYPES)),
+    (FCHOWNAT, Full),
+    (FUTIMESAT, Full),
+    (NEWFSTATAT, Full),
+    (UNLINKAT, Full),
+    (RENAMEAT, Full),
+    (LINKAT, Full),
+    (SYMLINKAT, Full),
     (READLINKAT, Full),
-    (FACCESSAT, Partial(READ_ONLY_FS)),
+    (FCHMODAT, Full),
+    (FACCESSAT, Full),
     (PSELECT6, Full),
     (PPOLL, Full),
+    (UTIMENSAT, Partial(NODELESS)),
+    (FALLOCATE, Partial("EOPNOTSUPP, as Linux's ramfs")),
     (DUP3, Full),
     (PIPE2, Full),
     (PRLIMIT64, Partial(LIMITS)),
+    (SYNCFS, Full),
+    (RENAMEAT2, Full),
     (GETRANDOM, Full),
-    (FACCESSAT2, Partial(READ_ONLY_FS)),
+    (FACCESSAT2, Full),
 ];
 
 /// How `number` is supported; None: not implemented (ENOSYS).

@@ -59,8 +59,8 @@ pub fn fork(parent: &Process, user: &mut UserState, setup: &ChildSetup) -> Resul
     let details = parent.details.lock();
     let creation = Creation {
         name: details.name.clone(),
-        cwd: details.cwd,
-        exe: details.exe,
+        cwd: details.cwd.clone(),
+        exe: details.exe.clone(),
         limits: details.limits,
         umask: details.umask,
         memory,
@@ -168,8 +168,10 @@ pub fn report_fatal_signal(info: &SigInfo, rip: u64) {
     debugcon::write(Channel::Control, record.line());
 }
 
-/// Tells the host how init ended, then powers off.
+/// Sends the host the files it asked for and tells it how init ended, then
+/// powers off.
 fn report_and_power_off(status: ExitStatus) -> ! {
+    crate::fs::copy_out::send();
     let record = match status {
         ExitStatus::Exited(code) => alloc::format!("exit {code}\n"),
         ExitStatus::Killed { signal, .. } => alloc::format!("signal {signal}\n"),

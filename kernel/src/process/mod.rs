@@ -129,9 +129,9 @@ pub struct Process {
 pub struct Details {
     /// The program's name (the file name of the last exec), as in `ps`.
     pub name: String,
-    pub cwd: crate::fs::initrd::NodeId,
+    pub cwd: crate::fs::rootfs::Held,
     /// The program file it runs: where /proc/self/exe leads.
-    pub exe: crate::fs::initrd::NodeId,
+    pub exe: crate::fs::rootfs::Held,
     /// set_tid_address: zeroed at exit.
     pub clear_child_tid: u64,
     /// CLONE_CHILD_SETTID: where the child writes its tid before it first runs
@@ -192,12 +192,6 @@ impl Process {
 
     pub fn name(&self) -> String {
         self.details.lock().name.clone()
-    }
-
-    /// What its path lookups start from: its cwd, and its program for /proc/self/exe.
-    pub fn origin(&self) -> crate::fs::initrd::Origin {
-        let details = self.details.lock();
-        crate::fs::initrd::Origin { start: details.cwd, exe: Some(details.exe) }
     }
 
     /// Charges the CPU time since the last accounting point to `mode` (at each
@@ -342,8 +336,8 @@ pub fn table_dump() -> String {
 /// Everything a new process starts with.
 pub struct Creation<'a> {
     pub name: String,
-    pub cwd: crate::fs::initrd::NodeId,
-    pub exe: crate::fs::initrd::NodeId,
+    pub cwd: crate::fs::rootfs::Held,
+    pub exe: crate::fs::rootfs::Held,
     pub memory: AddressSpace,
     pub files: FdTable,
     pub signals: SignalState,
