@@ -8,8 +8,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use kernel_core::cmdline::{self, SchedPolicy, QUANTUM_MS_RANGE};
 
-use crate::gdb::KernelProfile;
 use crate::copy_out::CopyOutSpec;
+use crate::gdb::KernelProfile;
 use crate::initrd::AddSpec;
 use crate::qemu::Accel;
 use crate::{bench, fuzz, sched_sim};

@@ -9,8 +9,8 @@
 mod args;
 mod bench;
 mod control;
-mod diagnostics;
 mod copy_out;
+mod diagnostics;
 mod fuzz;
 mod gdb;
 mod initrd;
