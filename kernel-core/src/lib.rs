@@ -20,6 +20,7 @@ mod bytes;
 pub mod cmdline;
 pub mod cpio;
 pub mod elf;
+pub mod hostio;
 pub mod initstack;
 pub mod record;
 pub mod region;
