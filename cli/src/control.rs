@@ -17,6 +17,9 @@ pub enum Record {
     Process(ProcessRecord),
     /// `trace ...`: about the event trace (see `TraceRecord`).
     Trace(TraceRecord),
+    /// `console ring=PHYS capacity=WORDS`: the console's channel is at guest
+    /// physical address PHYS, each ring WORDS words (`kernel_core::hostio`).
+    Console { physical: u64, capacity: usize },
     /// Anything else (a kind this CLI does not know, or a malformed known kind).
     Other(String),
 }
@@ -43,6 +46,10 @@ impl Record {
                 Some(record) => Record::Process(record),
                 None => Record::Other(line.to_string()),
             },
+            ("console", Some(_)) => match parse_console(line) {
+                Some((physical, capacity)) => Record::Console { physical, capacity },
+                None => Record::Other(line.to_string()),
+            },
             ("trace", Some(_)) => match TraceRecord::parse(line) {
                 Some(record) => Record::Trace(record),
                 None => Record::Other(line.to_string()),
@@ -50,6 +57,14 @@ impl Record {
             _ => Record::Other(line.to_string()),
         }
     }
+}
+
+/// `console ring=0xPHYS capacity=N`.
+fn parse_console(line: &str) -> Option<(u64, usize)> {
+    let mut words = line.split_ascii_whitespace().skip(1);
+    let physical = u64::from_str_radix(words.next()?.strip_prefix("ring=0x")?, 16).ok()?;
+    let capacity = words.next()?.strip_prefix("capacity=")?.parse().ok()?;
+    words.next().is_none().then_some((physical, capacity))
 }
 
 /// One process's accounting, as the kernel reports it when the process exits.
@@ -201,7 +216,7 @@ impl Summary {
             Record::Process(ref process) => self.processes.push(process.clone()),
             Record::Trace(TraceRecord::Totals { recorded, dropped }) => self.trace_totals = Some((recorded, dropped)),
             Record::Ready => self.ready = true,
-            Record::Trace(_) | Record::Other(_) => {}
+            Record::Trace(_) | Record::Console { .. } | Record::Other(_) => {}
         }
     }
 }
@@ -263,6 +278,17 @@ mod tests {
         let mut summary = Summary::default();
         summary.add(&Record::parse("trace events=10 dropped=2"));
         assert_eq!(summary.trace_totals, Some((10, 2)));
+    }
+
+    #[test]
+    fn console_records_parse() {
+        assert_eq!(
+            Record::parse("console ring=0x1f3000 capacity=16384\n"),
+            Record::Console { physical: 0x1f_3000, capacity: 16384 }
+        );
+        for bad in ["console ring=12 capacity=1", "console ring=0x10", "console ring=0x10 capacity=1 more"] {
+            assert!(matches!(Record::parse(bad), Record::Other(_)), "{bad}");
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod args;
 mod bench;
 mod control;
 mod fuzz;
+mod host_io;
 mod initrd;
 mod linux;
 mod outcome;

@@ -288,6 +288,26 @@ impl Ring<'_> {
         count
     }
 
+    /// Consumer: the bytes of every published record of `kind`, less `offset`
+    /// already read of the first (FIONREAD).
+    pub fn unread_bytes(&self, kind: Kind, offset: usize) -> usize {
+        let head = self.head();
+        let mut position = self.header[TAIL].load(Ordering::Relaxed);
+        let mut unread = 0usize;
+        while position != head {
+            let word = self.word(position).load(Ordering::Relaxed);
+            let length = (word >> 32) as usize;
+            if word as u8 == kind as u8 {
+                unread = unread.saturating_add(length);
+            }
+            position = position.wrapping_add(record_words(length) as u64);
+            if position.wrapping_sub(head) < self.data.len() as u64 && position != head {
+                break; // past the head: not a record boundary (corrupt)
+            }
+        }
+        unread.saturating_sub(offset)
+    }
+
     /// Consumer: done with `record` (and every record before it). Returns whether
     /// the producer's doorbell must be rung.
     pub fn consume(&self, record: &Record) -> bool {
@@ -382,6 +402,8 @@ mod tests {
         assert_eq!(ring.push(Kind::Stdout, b"x"), None);
         assert_eq!(ring.push(Kind::EndOfInput, b""), None);
         let record = ring.peek().unwrap().unwrap();
+        assert_eq!(ring.unread_bytes(Kind::Stdout, 3), 16);
+        assert_eq!(ring.unread_bytes(Kind::Stderr, 0), 0);
         let mut part = [0u8; 5];
         assert_eq!(ring.copy_out(&record, 11, &mut part), 5);
         assert_eq!(&part, b"bcdef");

@@ -6,7 +6,7 @@
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 
-use super::console::{self, Output};
+use super::console::{self, Stream};
 use super::initrd::{self, Device, NodeId, NodeKind, Origin};
 use super::{File, OpenFile, Positioning};
 use crate::mm::address_space::UserBuffer;
@@ -65,7 +65,7 @@ pub fn open(origin: Origin, path: &[u8], request: &OpenRequest) -> Result<Arc<Op
         NodeKind::File(_) if request.needs_write => return Err(EROFS),
         NodeKind::Directory(_) => Box::new(Directory(node)),
         NodeKind::File(bytes) => Box::new(RegularFile { node, bytes }),
-        NodeKind::Device(Device::Console | Device::Tty) => console::open(Output::Terminal),
+        NodeKind::Device(Device::Console | Device::Tty) => console::open(Stream::Device),
         NodeKind::Device(device @ (Device::Null | Device::Zero)) => Box::new(DataDevice { node, device: *device }),
     };
     Ok(OpenFile::new(file, request.status))
