@@ -123,6 +123,13 @@ pub const ROWS: &[Row] = &[
     row("timer-tick-share", "timer-tick", "%", "share of the CPU a lone spinner loses (default quantum / HZ)"),
     row("timer-tick-rate", "timer-tick", "Hz", "interruptions of the spinner per second"),
     row("timer-tick-cost", "timer-tick", "ns", "time lost per interruption"),
+    row(
+        "console-throughput",
+        "console-throughput",
+        "ns",
+        "per KiB of 8 MiB written to stdout, read by the host (timeshare: shared-memory ring to `timeshare run`; \
+         Linux: its serial console, ttyS0, to QEMU's stdout)",
+    ),
 ];
 
 /// A figure with a unit a person reads at a glance.
