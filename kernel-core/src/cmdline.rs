@@ -64,8 +64,8 @@ keyword_enum! {
 keyword_enum! {
     /// What the console's input is on the host, which decides what the program's
     /// standard input is: a terminal (line editing, echo, Ctrl-C, Ctrl-D as end of
-    /// input, the terminal ioctls) or a plain byte stream that ends when the host's
-    /// input ends (a pipe or a file: no echo, not a tty).
+    /// input) or a plain byte stream that ends when the host's input ends (a pipe or
+    /// a file: no echo). Which descriptors are ttys is `ttys=`.
     pub enum ConsoleMode {
         Terminal => "tty",
         Stream => "pipe",

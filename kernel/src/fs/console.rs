@@ -18,7 +18,7 @@
 //!
 //! Lock order: `WRITER`, then `OUTPUT` (a write's turn, then one record at a time);
 //! `INPUT` is never held with either (echo is collected under `INPUT` and written
-//! after).
+//! after), nor while signals are sent or the process table is read.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -154,9 +154,7 @@ pub fn receive() {
     let mut echo = Vec::new();
     let mut signals = Vec::new();
     let mut input = INPUT.lock();
-    if is_terminal() {
-        take_typed_input(&channel, &mut input, &mut echo, &mut signals);
-    }
+    let table_requested = is_terminal() && take_typed_input(&channel, &mut input, &mut echo, &mut signals);
     let window = channel.window();
     if window != input.window {
         input.window = window;
@@ -165,6 +163,9 @@ pub fn receive() {
         }
     }
     drop(input);
+    if table_requested {
+        echo.extend_from_slice(process::table_dump().as_bytes());
+    }
     if !echo.is_empty() {
         write_record(&channel, Kind::Terminal, &echo);
     }
@@ -176,13 +177,16 @@ pub fn receive() {
 
 /// Terminal mode: every byte in the input ring through the line discipline (echo
 /// into `echo`, signal keys into `signals`), then a doorbell asked for the next.
+/// Returns whether the process table key was typed (the caller prints the table
+/// once it holds no console lock: the table takes the process list's).
 fn take_typed_input(
     channel: &hostio::Channel<'static>,
     input: &mut Input,
     echo: &mut Vec<u8>,
     signals: &mut Vec<(u8, Pid)>,
-) {
+) -> bool {
     let mut room_doorbell = false;
+    let mut table_requested = false;
     loop {
         let record = match channel.input.peek() {
             Ok(Some(record)) => record,
@@ -200,7 +204,7 @@ fn take_typed_input(
             offset += count;
             for &byte in &bytes[..count] {
                 if input.discipline.is_process_table_key(byte) {
-                    echo.extend_from_slice(process::table_dump().as_bytes());
+                    table_requested = true;
                 } else if let Some(signal) = input.discipline.receive(byte, echo) {
                     signals.push((signal, input.foreground_group));
                 }
@@ -214,6 +218,7 @@ fn take_typed_input(
     if room_doorbell {
         debugcon::write(Port::InputDoorbell, &[1]);
     }
+    table_requested
 }
 
 /// Puts one record out if it fits whole or in part; how many bytes it took (None:

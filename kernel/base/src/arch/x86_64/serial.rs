@@ -22,12 +22,8 @@ pub fn init() {
     ioapic::route(COM1_IRQ, apic::CONSOLE_VECTOR, 0);
 }
 
-/// Takes every doorbell byte waiting; whether there was any.
-pub fn drain_doorbell() -> bool {
+/// Takes every doorbell byte waiting, so that the next one raises the interrupt again.
+pub fn drain_doorbell() {
     let mut port = DOORBELL.lock();
-    let mut rung = false;
-    while port.try_receive().is_ok() {
-        rung = true;
-    }
-    rung
+    while port.try_receive().is_ok() {}
 }
