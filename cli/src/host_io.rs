@@ -54,7 +54,7 @@ impl HostIo {
     fn channel(&self) -> Option<Channel<'_>> {
         let &(physical, capacity) = self.location.get()?;
         let words = self.ram.words(physical, hostio::channel_words(capacity))?;
-        Channel::new(words, capacity).filter(Channel::is_initialized)
+        Channel::new(words, capacity, hostio::cpu_fence).filter(Channel::is_initialized)
     }
 
     fn ring_guest(&self) {

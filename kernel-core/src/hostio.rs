@@ -125,6 +125,14 @@ pub struct Corrupt;
 pub struct Ring<'a> {
     header: &'a [AtomicU64],
     data: &'a [AtomicU64],
+    /// A full barrier that orders this side's stores before its later loads as the
+    /// other side sees them.
+    fence: fn(),
+}
+
+/// The host's fence: its CPU's.
+pub fn cpu_fence() {
+    fence(Ordering::SeqCst);
 }
 
 /// The channel's two rings and its header, in a channel's words (see the layout).
@@ -137,8 +145,8 @@ pub struct Channel<'a> {
 
 impl<'a> Channel<'a> {
     /// The channel laid out in `words` (`channel_words(capacity)` of them), or None
-    /// if they are too few.
-    pub fn new(words: &'a [AtomicU64], capacity: usize) -> Option<Channel<'a>> {
+    /// if they are too few; `fence` is this side's full barrier (see the module).
+    pub fn new(words: &'a [AtomicU64], capacity: usize, fence: fn()) -> Option<Channel<'a>> {
         if capacity < 2 || words.len() < channel_words(capacity) {
             return None;
         }
@@ -149,8 +157,8 @@ impl<'a> Channel<'a> {
         let input_data = rest.get(..capacity)?;
         Some(Channel {
             header,
-            output: Ring { header: output_header, data: output_data },
-            input: Ring { header: input_header, data: input_data },
+            output: Ring { header: output_header, data: output_data, fence },
+            input: Ring { header: input_header, data: input_data, fence },
         })
     }
 
@@ -241,7 +249,7 @@ impl Ring<'_> {
             position += 1;
         }
         self.header[HEAD].store(position, Ordering::Release);
-        fence(Ordering::SeqCst);
+        (self.fence)();
         let doorbell = crosses(self.header[CONSUMER_WAIT].load(Ordering::Relaxed), head, position);
         Some((taken.len(), doorbell))
     }
@@ -251,7 +259,7 @@ impl Ring<'_> {
     /// of `length` bytes (else do not sleep: look again).
     pub fn wait_for_room(&self, length: usize) -> bool {
         self.header[PRODUCER_WAIT].store(self.tail(), Ordering::Relaxed);
-        fence(Ordering::SeqCst);
+        (self.fence)();
         self.room() < record_words(length.min(8))
     }
 
@@ -313,7 +321,7 @@ impl Ring<'_> {
     pub fn consume(&self, record: &Record) -> bool {
         let old = self.header[TAIL].load(Ordering::Relaxed);
         self.header[TAIL].store(record.end, Ordering::Release);
-        fence(Ordering::SeqCst);
+        (self.fence)();
         crosses(self.header[PRODUCER_WAIT].load(Ordering::Relaxed), old, record.end)
     }
 
@@ -323,7 +331,7 @@ impl Ring<'_> {
     pub fn wait_for_records(&self) -> bool {
         let tail = self.header[TAIL].load(Ordering::Relaxed);
         self.header[CONSUMER_WAIT].store(tail, Ordering::Relaxed);
-        fence(Ordering::SeqCst);
+        (self.fence)();
         self.head() == tail
     }
 }
@@ -363,7 +371,7 @@ mod tests {
     #[test]
     fn records_keep_their_kind_order_and_bytes_across_the_wrap() {
         let words = zeroed_channel(8);
-        let channel = Channel::new(&words, 8).unwrap();
+        let channel = Channel::new(&words, 8, cpu_fence).unwrap();
         channel.initialize();
         assert!(channel.is_initialized());
         let ring = channel.output;
@@ -396,7 +404,7 @@ mod tests {
     #[test]
     fn a_record_takes_what_fits_and_never_more_than_the_room() {
         let words = zeroed_channel(4);
-        let ring = Channel::new(&words, 4).unwrap().output;
+        let ring = Channel::new(&words, 4, cpu_fence).unwrap().output;
         assert_eq!(ring.push(Kind::Stdout, b"0123456789abcdefXYZ"), Some((19, true)));
         assert_eq!(ring.room(), 0);
         assert_eq!(ring.push(Kind::Stdout, b"x"), None);
@@ -416,7 +424,7 @@ mod tests {
     #[test]
     fn doorbells_ring_once_per_sleep() {
         let words = zeroed_channel(16);
-        let ring = Channel::new(&words, 16).unwrap().input;
+        let ring = Channel::new(&words, 16, cpu_fence).unwrap().input;
         // The consumer sleeps on an empty ring: the next push rings, the one after not.
         assert!(ring.wait_for_records());
         assert_eq!(ring.push(Kind::Input, b"a"), Some((1, true)));
@@ -438,7 +446,7 @@ mod tests {
     #[test]
     fn the_host_sees_garbage_as_corrupt() {
         let words = zeroed_channel(8);
-        let ring = Channel::new(&words, 8).unwrap().output;
+        let ring = Channel::new(&words, 8, cpu_fence).unwrap().output;
         ring.push(Kind::Stdout, b"abc").unwrap();
         words[HEADER_WORDS + 2 * RING_HEADER_WORDS].store(0xff, Ordering::Relaxed);
         assert_eq!(ring.peek(), Err(Corrupt));
@@ -453,8 +461,8 @@ mod tests {
     #[test]
     fn channel_header_fields() {
         let words = zeroed_channel(8);
-        assert!(Channel::new(&words, 9).is_none());
-        let channel = Channel::new(&words, 8).unwrap();
+        assert!(Channel::new(&words, 9, cpu_fence).is_none());
+        let channel = Channel::new(&words, 8, cpu_fence).unwrap();
         assert!(!channel.is_initialized());
         channel.close(STDOUT_CLOSED);
         channel.close(STDERR_CLOSED);
@@ -477,7 +485,7 @@ mod tests {
         let producer = {
             let (words, consumer_bell, producer_bell) = (words.clone(), consumer_bell.clone(), producer_bell.clone());
             std::thread::spawn(move || {
-                let ring = Channel::new(&words, 64).unwrap().output;
+                let ring = Channel::new(&words, 64, cpu_fence).unwrap().output;
                 let data: Vec<u8> = (0..total).map(|i| (i * 7 % 251) as u8).collect();
                 let mut sent = 0;
                 while sent < total {
@@ -500,7 +508,7 @@ mod tests {
                 }
             })
         };
-        let ring = Channel::new(&words, 64).unwrap().output;
+        let ring = Channel::new(&words, 64, cpu_fence).unwrap().output;
         let mut received = Vec::new();
         while received.len() < total {
             match ring.peek().unwrap() {

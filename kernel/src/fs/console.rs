@@ -27,7 +27,7 @@ use spin::{Lazy, Mutex, Once};
 
 use super::File;
 use crate::arch::x86_64::debugcon::{self, Channel as Port};
-use crate::arch::x86_64::serial;
+use crate::arch::x86_64::{port, serial};
 use crate::mm::address_space::AddressSpace;
 use crate::process::{self, Pid, INIT_PID};
 use crate::sched::{self, WaitChannel};
@@ -107,7 +107,8 @@ pub fn init(options: &KernelOptions) -> Result<(), &'static str> {
     words.try_reserve_exact(length).map_err(|_| "no memory for the console's rings")?;
     words.extend((0..length).map(|_| AtomicU64::new(0)));
     let words: &'static [AtomicU64] = words.leak();
-    let channel = *CHANNEL.call_once(|| hostio::Channel::new(words, hostio::CAPACITY).expect("sized above"));
+    let channel = *CHANNEL
+        .call_once(|| hostio::Channel::new(words, hostio::CAPACITY, port::shared_memory_fence).expect("sized above"));
     let window = Winsize { rows: options.window.rows, cols: options.window.cols, xpixel: 0, ypixel: 0 };
     INPUT.lock().window = window;
     channel.set_window(window);
