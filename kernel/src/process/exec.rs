@@ -6,7 +6,7 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use super::{Creation, Process};
+use super::{Belongings, Creation, Details, Process};
 use crate::arch::x86_64::frame::TrapFrame;
 use crate::arch::x86_64::tls::UserSegments;
 use crate::arch::x86_64::{cpu, fpu};
@@ -149,15 +149,15 @@ pub fn replace_image(process: &Process, user: &mut UserState, mut image: Image) 
     process.segments.change_running(|segments| *segments = UserSegments::new());
     process.files.lock().close_on_exec_all();
     process.signals.lock().reset_for_exec();
-    crate::trace::record(process.pid, || kernel_core::trace::What::Exec);
-    crate::trace::record_name(process.pid, &image.name);
+    crate::trace::record(process.tid, || kernel_core::trace::What::Exec);
+    crate::trace::record_name(process.tid, &image.name);
+    process.thread.lock().name = image.name;
     {
         let mut details = process.details.lock();
-        details.name = image.name;
         details.exe = image.node;
         details.execed = true;
     }
-    sched::wake_all(WaitChannel::VforkDone(process.pid));
+    sched::wake_all(WaitChannel::VforkDone(process.pid()));
 }
 
 /// Creates the first process: `path` with its argv and envp `strings`, descriptors 0 and 1 on
@@ -174,12 +174,17 @@ pub fn spawn_init(path: &[u8], strings: Strings) -> Result<Arc<Process>, i64> {
         0,
         Creation {
             name: image.name,
-            cwd: initrd::ROOT,
-            exe: image.node,
-            limits: super::default_limits(),
-            umask: super::DEFAULT_UMASK,
-            memory: image.memory,
-            files,
+            belongings: Belongings::Own {
+                memory: image.memory,
+                files,
+                details: Details {
+                    cwd: initrd::ROOT,
+                    exe: image.node,
+                    execed: false,
+                    limits: super::default_limits(),
+                    umask: super::DEFAULT_UMASK,
+                },
+            },
             signals: SignalState::for_init(),
             frame: &frame,
             fpu_state: fpu::initial_state(),

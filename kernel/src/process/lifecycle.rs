@@ -5,7 +5,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use super::{Creation, Entry, ExitStatus, Pid, Process, Stats, Table, INIT_PID, TABLE};
+use super::{Belongings, Creation, Details, Entry, ExitStatus, Pid, Process, Stats, Table, INIT_PID, TABLE};
 use crate::arch::x86_64::debugcon::{self, Channel};
 use crate::arch::x86_64::power::{self, Shutdown};
 use crate::mm::kstack::UserState;
@@ -56,15 +56,13 @@ pub fn fork(parent: &Process, user: &mut UserState, setup: &ChildSetup) -> Resul
     if let Some(stack) = setup.stack {
         frame.rsp = stack;
     }
-    let details = parent.details.lock();
+    let details = {
+        let details = parent.details.lock();
+        Details { cwd: details.cwd, exe: details.exe, execed: false, limits: details.limits, umask: details.umask }
+    };
     let creation = Creation {
-        name: details.name.clone(),
-        cwd: details.cwd,
-        exe: details.exe,
-        limits: details.limits,
-        umask: details.umask,
-        memory,
-        files: parent.files.lock().try_clone()?,
+        name: parent.name(),
+        belongings: Belongings::Own { memory, files: parent.files.lock().try_clone()?, details },
         signals: parent.signals.lock().for_child(),
         frame: &frame,
         fpu_state: user.fpu(),
@@ -81,39 +79,88 @@ pub fn fork(parent: &Process, user: &mut UserState, setup: &ChildSetup) -> Resul
         set_child_tid: setup.set_child_tid,
         clear_child_tid: setup.clear_child_tid,
     };
-    drop(details);
-    super::create(parent.pid, creation)
+    super::create(parent.pid(), creation)
 }
 
-/// Ends the current process after its thread left the user loop: closes its files,
-/// frees its memory, hands its children to init, becomes a zombie for its parent
-/// and gives up the CPU for good. When init itself ends, the machine powers off with
-/// its status (the host CLI turns that into its own exit status).
+/// Ends the whole process of `process` (exit_group, a fatal signal): the first
+/// reason is its status, and every thread, woken if it waits, leaves for good.
+pub fn exit_group(process: &Process, status: ExitStatus) {
+    {
+        let mut exit = process.group.exit_status.lock();
+        if exit.is_none() {
+            *exit = Some(status);
+        }
+    }
+    let status = process.group.exit_status().unwrap_or(status);
+    process.begin_exit(status);
+    for tid in process.group.threads() {
+        if tid == process.tid {
+            continue;
+        }
+        if let Some(thread) = super::find(tid) {
+            thread.begin_exit(status);
+            sched::interrupt(tid);
+        }
+    }
+}
+
+/// Ends the current thread after it left the user loop, and gives up the CPU for
+/// good. The last thread of its process ends the process: closes its files, frees
+/// its memory, hands its children to init and makes it a zombie for its parent.
+/// When init itself ends, the machine powers off with its status (the host CLI
+/// turns that into its own exit status).
 pub fn finish_exit() -> ! {
     {
         let process = sched::current();
-        let status = process.exit_status().unwrap_or(ExitStatus::Exited(0));
+        let thread_status = process.exit_status().unwrap_or(ExitStatus::Exited(0));
         crate::log::write(
             crate::log::LogLevel::Debug,
-            format_args!("pid {} ({}) exits: {:?}", process.pid, process.name(), status),
+            format_args!("tid {} ({}) exits: {:?}", process.tid, process.name(), thread_status),
         );
-        process.files.lock().close_all();
-        crate::mm::activate_kernel_tree();
-        if let Some(memory) = process.memory.lock().take() {
-            process.stats.record_peak(&memory);
+        let last = process.group.leave(process.tid);
+        // As Linux, the process's status is exit_group's or the fatal signal's, or
+        // else its leader's own.
+        let status = process
+            .group
+            .exit_status()
+            .or_else(|| super::find(process.pid()).and_then(|leader| leader.exit_status()))
+            .unwrap_or(thread_status);
+        if last {
+            process.files.lock().close_all();
+            crate::mm::activate_kernel_tree();
+            if let Some(memory) = process.memory.lock().take() {
+                process.stats.record_peak(&memory);
+            }
         }
         if ACCOUNTING.load(Ordering::Relaxed) {
-            report_accounting(&process, status);
+            report_accounting(&process, thread_status);
         }
-        crate::trace::record(process.pid, || kernel_core::trace::What::Exit { status: status.wait_status() as u64 });
-        if process.pid == INIT_PID {
-            report_and_power_off(status);
+        crate::trace::record(process.tid, || kernel_core::trace::What::Exit {
+            status: thread_status.wait_status() as u64,
+        });
+        if !process.is_leader() {
+            release_thread(process.tid);
         }
-        if let Some((parent, exit_signal)) = become_zombie(process.pid, status) {
-            signal::notify_exit(&parent, &process, status, exit_signal);
+        if last {
+            if process.pid() == INIT_PID {
+                report_and_power_off(status);
+            }
+            if let Some((parent, exit_signal)) = become_zombie(process.pid(), status) {
+                let leader = super::find(process.pid()).unwrap_or(process);
+                signal::notify_exit(&parent, &leader, status, exit_signal);
+            }
         }
     }
     sched::exit_current()
+}
+
+/// A thread other than its process's leader has exited: nobody waits for it, so
+/// its row goes as soon as its kernel stack is no longer in use (`release_detached`).
+fn release_thread(tid: Pid) {
+    if let Some(entry) = TABLE.lock().entries.get_mut(&tid) {
+        entry.zombie = Some(ExitStatus::Exited(0));
+        entry.parent = DETACHED;
+    }
 }
 
 /// Whether exits are reported to the host (the `accounting=` kernel option).
@@ -129,7 +176,7 @@ pub fn report_exits(on: bool) {
 fn report_accounting(process: &Process, status: ExitStatus) {
     let stats = &process.stats;
     let mut record = Record::new("process");
-    record.number("pid", u64::from(process.pid)).number("ppid", u64::from(super::parent_of(process.pid)));
+    record.number("pid", u64::from(process.tid)).number("ppid", u64::from(super::parent_of(process.pid())));
     match status {
         ExitStatus::Exited(code) => record.number("exit", u64::from(code)),
         ExitStatus::Killed { signal, .. } => record.number("signal", u64::from(signal)),
@@ -142,7 +189,7 @@ fn report_accounting(process: &Process, status: ExitStatus) {
         .number("syscalls", Stats::load(&stats.system_calls))
         .number("faults", Stats::load(&stats.faults))
         .number("peak_kib", Stats::load(&stats.peak_pages) * 4)
-        .text("name", process.details.lock().name.as_bytes());
+        .text("name", process.name().as_bytes());
     debugcon::write(Channel::Control, record.line());
 }
 

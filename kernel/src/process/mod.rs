@@ -91,20 +91,63 @@ pub enum Mode {
     Kernel,
 }
 
-/// A process: one address space, one kernel thread on its own kernel stack.
+/// What the threads of one process (a thread group, made by clone with
+/// CLONE_THREAD) have in common beyond the address space, descriptors and details
+/// they share by `Arc`: the process id, who is still alive, and how the whole
+/// process ended if one of them ended it (exit_group, a fatal signal).
+pub struct ThreadGroup {
+    /// The process id: the tid of its first thread (the leader), which getpid
+    /// answers in every thread.
+    pub tgid: Pid,
+    /// The threads that have not finished exiting, oldest first. The last one to
+    /// leave releases what they share and makes the process a zombie.
+    threads: Mutex<Vec<Pid>>,
+    /// Set by the first exit_group or fatal signal: the whole process's status.
+    exit_status: Mutex<Option<ExitStatus>>,
+}
+
+impl ThreadGroup {
+    /// The live threads (a snapshot: one may be exiting by the time it is used).
+    pub fn threads(&self) -> Vec<Pid> {
+        self.threads.lock().clone()
+    }
+
+    /// The status exit_group or a fatal signal gave the whole process, if any.
+    pub fn exit_status(&self) -> Option<ExitStatus> {
+        *self.exit_status.lock()
+    }
+
+    /// Takes `tid` off the live threads; true if it was the last.
+    fn leave(&self, tid: Pid) -> bool {
+        let mut threads = self.threads.lock();
+        threads.retain(|&thread| thread != tid);
+        threads.is_empty()
+    }
+}
+
+/// A thread: the schedulable unit (Linux's task), with its own tid, kernel stack,
+/// registers, signal mask and pending signals; the memory, descriptors, details
+/// and thread group it shares with the other threads of its process. A process with
+/// one thread is what fork makes.
 pub struct Process {
-    pub pid: Pid,
+    /// Its thread id; for the first thread of a process, also the process id.
+    pub tid: Pid,
+    pub group: Arc<ThreadGroup>,
     kernel_stack: KernelStack,
     /// Its kernel stack's trap-frame end and FPU area (see `kernel_stack_layout`), worked out
     /// once: every switch to the process hands them to the CPU.
     kernel_stack_layout: (u64, u64),
     /// The kernel registers saved when this process's thread is switched out.
     pub context: KernelContext,
-    /// None once the process has exited.
-    pub memory: Mutex<Option<AddressSpace>>,
-    pub files: Mutex<FdTable>,
+    /// Shared by the threads of the process; None once the last one has exited.
+    pub memory: Arc<Mutex<Option<AddressSpace>>>,
+    /// Shared by the threads of the process; closed when the last one exits.
+    pub files: Arc<Mutex<FdTable>>,
     pub signals: Signals,
-    pub details: Mutex<Details>,
+    /// Shared by the threads of the process.
+    pub details: Arc<Mutex<Details>>,
+    /// This thread's own.
+    pub thread: Mutex<ThreadDetails>,
     /// The program's segment selectors and FS/GS bases (its TLS pointer) while it
     /// is not running: its own thread saves them when it switches away.
     pub segments: SavedSegments,
@@ -116,22 +159,27 @@ pub struct Process {
     /// Its nice value, -20..=19 (setpriority); inherited across fork, kept by exec,
     /// and told to the scheduling policy (`sched::set_nice`).
     pub nice: AtomicI8,
-    /// Set once the process has decided to exit; its thread leaves `trap::serve`.
+    /// Set once the thread has decided to exit; it leaves `trap::serve`.
     exit_status: Mutex<Option<ExitStatus>>,
 }
 
-/// Descriptive state, changed rarely.
-pub struct Details {
-    /// The program's name (the file name of the last exec), as in `ps`.
+/// What each thread has of its own beyond registers and signals.
+pub struct ThreadDetails {
+    /// Its name (comm): the file name of the last exec, or what prctl(PR_SET_NAME)
+    /// gave this thread, as in `ps`.
     pub name: String,
+    /// set_tid_address, CLONE_CHILD_CLEARTID: zeroed, and its futex woken, at exit.
+    pub clear_child_tid: u64,
+    /// CLONE_CHILD_SETTID: where the thread writes its tid before it first runs
+    /// (0: nowhere).
+    pub set_child_tid: u64,
+}
+
+/// Descriptive state of a process, changed rarely.
+pub struct Details {
     pub cwd: crate::fs::initrd::NodeId,
     /// The program file it runs: where /proc/self/exe leads.
     pub exe: crate::fs::initrd::NodeId,
-    /// set_tid_address: zeroed at exit.
-    pub clear_child_tid: u64,
-    /// CLONE_CHILD_SETTID: where the child writes its tid before it first runs
-    /// (0: nowhere).
-    pub set_child_tid: u64,
     /// Whether it has exec'd since it was created (ends a vfork parent's wait).
     pub execed: bool,
     /// Inherited across fork and exec.
@@ -165,8 +213,18 @@ impl StackOwner for Process {
 }
 
 impl Process {
-    /// Records that the process is ending; the first reason wins (exit_group racing
-    /// a fatal signal, for instance).
+    /// The process id (getpid): its thread group's.
+    pub fn pid(&self) -> Pid {
+        self.group.tgid
+    }
+
+    /// Whether it is the first thread of its process (the one the process id names).
+    pub fn is_leader(&self) -> bool {
+        self.tid == self.group.tgid
+    }
+
+    /// Records that the thread is ending (exit, or its process ending); the first
+    /// reason wins.
     pub fn begin_exit(&self, status: ExitStatus) {
         let mut exit = self.exit_status.lock();
         if exit.is_none() {
@@ -186,7 +244,7 @@ impl Process {
     }
 
     pub fn name(&self) -> String {
-        self.details.lock().name.clone()
+        self.thread.lock().name.clone()
     }
 
     /// What its path lookups start from: its cwd, and its program for /proc/self/exe.
@@ -236,7 +294,10 @@ impl Process {
     }
 }
 
-/// One row of the process table: the relations that outlive a process's run.
+/// One row of the process table, one per thread: the relations that outlive a
+/// process's run. Those of a process (parent, children, process group, session)
+/// are kept in its leader's row; the other threads' rows have none (0), so that
+/// no search for a process or group finds them.
 struct Entry {
     process: Arc<Process>,
     parent: Pid,
@@ -297,7 +358,7 @@ static TABLE: Mutex<Table> =
 
 /// The process with `pid`, if it exists (zombies included).
 pub fn find(pid: Pid) -> Option<Arc<Process>> {
-    TABLE.lock().by_slot[slot(pid)].as_ref().filter(|process| process.pid == pid).cloned()
+    TABLE.lock().by_slot[slot(pid)].as_ref().filter(|process| process.tid == pid).cloned()
 }
 
 /// How many processes exist (zombies included).
@@ -310,7 +371,8 @@ pub fn parent_of(pid: Pid) -> Pid {
     TABLE.lock().entries.get(&pid).map_or(0, |entry| entry.parent)
 }
 
-/// The pids and names of every process, for the process-table dump.
+/// Every thread: its tid, its process's parent (0 for a thread that is not its
+/// process's leader), whether it is a zombie, and itself.
 pub fn list() -> Vec<(Pid, Pid, bool, Arc<Process>)> {
     TABLE
         .lock()
@@ -334,16 +396,19 @@ pub fn table_dump() -> String {
     text
 }
 
-/// Everything a new process starts with.
+/// What a new thread shares, or a new process starts with.
+pub enum Belongings {
+    /// A new process, with its own copies.
+    Own { memory: AddressSpace, files: FdTable, details: Details },
+    /// A new thread in the process of this (running) thread.
+    ThreadOf(Arc<Process>),
+}
+
+/// Everything a new thread starts with.
 pub struct Creation<'a> {
     pub name: String,
-    pub cwd: crate::fs::initrd::NodeId,
-    pub exe: crate::fs::initrd::NodeId,
-    pub memory: AddressSpace,
-    pub files: FdTable,
+    pub belongings: Belongings,
     pub signals: SignalState,
-    pub limits: Limits,
-    pub umask: u32,
     pub frame: &'a TrapFrame,
     pub fpu_state: &'a [u8],
     pub segments: UserSegments,
@@ -352,9 +417,11 @@ pub struct Creation<'a> {
     pub clear_child_tid: u64,
 }
 
-/// Creates a process under `parent` (0 for init): its kernel stack with the
-/// initial trap frame and FPU state, an entry in the table, and a place in the run
-/// queue. It starts by returning from the trap into `frame`.
+/// Creates a thread: a new process under `parent` (0 for init), or a new thread
+/// of a process (`Belongings::ThreadOf`; `parent` is then the creating thread,
+/// whose nice value it inherits); its kernel stack with the initial trap frame
+/// and FPU state, an entry in the table, and a place in the run queue. It starts
+/// by returning from the trap into `frame`.
 pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
     let kernel_stack = KernelStack::new().ok_or(ENOMEM)?;
     let context = kernel_stack.prepare(creation.frame, creation.fpu_state, kernel_thread);
@@ -362,27 +429,36 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
     if table.entries.len() >= MAX_PROCESSES {
         return Err(EAGAIN);
     }
-    let pid = table.allocate_pid();
-    crate::trace::record(pid, || kernel_core::trace::What::Create { parent });
-    crate::trace::record_name(pid, &creation.name);
+    let tid = table.allocate_pid();
+    crate::trace::record(tid, || kernel_core::trace::What::Create { parent });
+    crate::trace::record_name(tid, &creation.name);
     let nice = table.entries.get(&parent).map_or(0, |entry| entry.process.nice.load(Ordering::Relaxed));
+    let (group, memory, files, details) = match creation.belongings {
+        Belongings::Own { memory, files, details } => (
+            Arc::new(ThreadGroup { tgid: tid, threads: Mutex::new(Vec::new()), exit_status: Mutex::new(None) }),
+            Arc::new(Mutex::new(Some(memory))),
+            Arc::new(Mutex::new(files)),
+            Arc::new(Mutex::new(details)),
+        ),
+        Belongings::ThreadOf(creator) => {
+            (creator.group.clone(), creator.memory.clone(), creator.files.clone(), creator.details.clone())
+        }
+    };
+    group.threads.lock().push(tid);
     let process = Arc::new(Process {
-        pid,
+        tid,
+        group,
         kernel_stack_layout: (kernel_stack.frame_end(), kernel_stack.fpu_area()),
         kernel_stack,
         context,
-        memory: Mutex::new(Some(creation.memory)),
-        files: Mutex::new(creation.files),
+        memory,
+        files,
         signals: Signals::new(creation.signals),
-        details: Mutex::new(Details {
+        details,
+        thread: Mutex::new(ThreadDetails {
             name: creation.name,
-            cwd: creation.cwd,
-            exe: creation.exe,
             clear_child_tid: creation.clear_child_tid,
             set_child_tid: creation.set_child_tid,
-            execed: false,
-            limits: creation.limits,
-            umask: creation.umask,
         }),
         segments: SavedSegments::new(creation.segments),
         stats: Stats::default(),
@@ -392,15 +468,14 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
         exit_status: Mutex::new(None),
     });
     KernelStack::set_owner(&process);
-    let (process_group, session) = match table.entries.get_mut(&parent) {
-        Some(parent_entry) => {
-            parent_entry.children.push(pid);
-            (parent_entry.process_group, parent_entry.session)
-        }
-        None => (pid, pid),
-    };
-    table.insert(
-        pid,
+    let entry = if process.is_leader() {
+        let (process_group, session) = match table.entries.get_mut(&parent) {
+            Some(parent_entry) => {
+                parent_entry.children.push(tid);
+                (parent_entry.process_group, parent_entry.session)
+            }
+            None => (tid, tid),
+        };
         Entry {
             process: process.clone(),
             parent,
@@ -409,11 +484,22 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
             session,
             exit_signal: creation.exit_signal,
             zombie: None,
-        },
-    );
+        }
+    } else {
+        Entry {
+            process: process.clone(),
+            parent: 0,
+            children: Vec::new(),
+            process_group: 0,
+            session: 0,
+            exit_signal: 0,
+            zombie: None,
+        }
+    };
+    table.insert(tid, entry);
     drop(table);
-    sched::set_nice(pid, nice);
-    sched::make_runnable(pid, kernel_core::sched::Arrival::New);
+    sched::set_nice(tid, nice);
+    sched::make_runnable(tid, kernel_core::sched::Arrival::New);
     Ok(process)
 }
 
@@ -423,12 +509,12 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
 extern "C" fn kernel_thread() -> ! {
     {
         let process = sched::current();
-        let set_child_tid = core::mem::take(&mut process.details.lock().set_child_tid);
+        let set_child_tid = core::mem::take(&mut process.thread.lock().set_child_tid);
         if set_child_tid != 0 {
             // As Linux's schedule_tail, a bad address is the program's problem: the
             // write is skipped.
             if let Some(memory) = process.memory.lock().as_mut() {
-                let _ = memory.write(set_child_tid, &process.pid.to_le_bytes());
+                let _ = memory.write(set_child_tid, &process.tid.to_le_bytes());
             }
         }
         let mut user = process.kernel_stack.claim_user_state();

@@ -45,7 +45,7 @@ pub fn deliver(process: &Process, user: &mut UserState) {
                 process.begin_exit(ExitStatus::Killed { signal, core_dumped: false })
             }
             Disposition::Default(DefaultAction::Stop) => {
-                let group = process::group_and_session(process.pid).map_or(0, |(group, _)| group);
+                let group = process::group_and_session(process.pid()).map_or(0, |(group, _)| group);
                 // The terminal's stop signals mean nothing to an orphaned group: no
                 // shell is left to continue it (SIGSTOP always stops).
                 if signal == SIGSTOP || !process::is_orphaned_group(group) {

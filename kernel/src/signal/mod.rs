@@ -312,7 +312,7 @@ pub fn send_info(target: &Process, info: SigInfo) {
         (continued, queued && !state.blocked.contains(signal))
     };
     if continued || wake {
-        sched::interrupt(target.pid);
+        sched::interrupt(target.tid);
     }
 }
 

@@ -122,7 +122,7 @@ system_calls! {
     PRCTL => process::prctl,
     ARCH_PRCTL => process::arch_prctl,
     SETRLIMIT => resource::setrlimit,
-    GETTID => process::getpid,
+    GETTID => process::gettid,
     TKILL => signal::tkill,
     TIME => time::time,
     SCHED_SETAFFINITY => resource::sched_setaffinity,
@@ -133,7 +133,7 @@ system_calls! {
     CLOCK_GETTIME => time::clock_gettime,
     CLOCK_GETRES => time::clock_getres,
     CLOCK_NANOSLEEP => time::clock_nanosleep,
-    EXIT_GROUP => process::exit,
+    EXIT_GROUP => process::exit_group,
     TGKILL => signal::tgkill,
     OPENAT => fs::openat,
     NEWFSTATAT => fs::newfstatat,
@@ -266,7 +266,7 @@ impl FastPath<'_, '_> {
         dispatch_recorded(&mut self.0, true);
         let exit = self.exit();
         if exit == SyscallExit::Resume {
-            crate::trace::record(self.0.process.pid, || What::TrapExit);
+            crate::trace::record(self.0.process.tid, || What::TrapExit);
         }
         exit
     }
@@ -288,7 +288,7 @@ impl FastPath<'_, '_> {
 pub fn dispatch_recorded(context: &mut Context, tracing: bool) {
     let (number, args) = context.user.frame.syscall_args();
     if tracing {
-        crate::trace::record(context.process.pid, || What::TrapEnter {
+        crate::trace::record(context.process.tid, || What::TrapEnter {
             reason: TrapReason::SystemCall,
             number,
             argument: args[0],
@@ -296,7 +296,7 @@ pub fn dispatch_recorded(context: &mut Context, tracing: bool) {
     }
     dispatch(context);
     if tracing {
-        crate::trace::record(context.process.pid, || What::SyscallExit {
+        crate::trace::record(context.process.tid, || What::SyscallExit {
             number,
             result: context.user.frame.rax as i64,
         });

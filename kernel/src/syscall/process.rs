@@ -20,11 +20,15 @@ use kernel_core::initstack::{self, ArgSpace, StackError, Strings, MAX_ARG_STRLEN
 use kernel_core::sched::Arrival;
 
 pub fn getpid(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
-    Ok(u64::from(context.process.pid))
+    Ok(u64::from(context.process.pid()))
+}
+
+pub fn gettid(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
+    Ok(u64::from(context.process.tid))
 }
 
 pub fn getppid(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
-    Ok(u64::from(process::parent_of(context.process.pid)))
+    Ok(u64::from(process::parent_of(context.process.pid())))
 }
 
 pub fn sched_yield(_context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
@@ -32,14 +36,21 @@ pub fn sched_yield(_context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64>
     Ok(0)
 }
 
+/// exit: ends the calling thread only (its process ends with its last thread).
 pub fn exit(context: &mut Context, &[status, ..]: &[u64; 6]) -> Result<u64, i64> {
     context.process.begin_exit(ExitStatus::Exited(status as u8));
     Ok(0)
 }
 
+/// exit_group: ends every thread of the process.
+pub fn exit_group(context: &mut Context, &[status, ..]: &[u64; 6]) -> Result<u64, i64> {
+    lifecycle::exit_group(context.process, ExitStatus::Exited(status as u8));
+    Ok(0)
+}
+
 pub fn set_tid_address(context: &mut Context, &[address, ..]: &[u64; 6]) -> Result<u64, i64> {
-    context.process.details.lock().clear_child_tid = address;
-    Ok(u64::from(context.process.pid))
+    context.process.thread.lock().clear_child_tid = address;
+    Ok(u64::from(context.process.tid))
 }
 
 /// A base for FS or GS (arch_prctl, CLONE_SETTLS) must be a user address below the
@@ -76,7 +87,7 @@ pub fn arch_prctl(context: &mut Context, &[code, address, ..]: &[u64; 6]) -> Res
 
 pub fn fork(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
     let child = lifecycle::fork(context.process, &mut context.user, &ChildSetup::FORK)?;
-    Ok(u64::from(child.pid))
+    Ok(u64::from(child.tid))
 }
 
 /// vfork, as a fork whose parent then waits until the child execs or exits: the
@@ -84,8 +95,8 @@ pub fn fork(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
 /// (the child only calls execve or _exit), without sharing the address space.
 pub fn vfork(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
     let child = lifecycle::fork(context.process, &mut context.user, &ChildSetup::FORK)?;
-    wait_for_vfork_child(child.pid);
-    Ok(u64::from(child.pid))
+    wait_for_vfork_child(child.tid);
+    Ok(u64::from(child.tid))
 }
 
 fn wait_for_vfork_child(child: Pid) {
@@ -128,12 +139,12 @@ pub fn clone(
     if request.parent_settid {
         // As Linux, the child exists by now: a bad address loses the tid, not the
         // child (clone still returns its pid).
-        let _ = context.copy_out(parent_tid, &child.pid.to_le_bytes());
+        let _ = context.copy_out(parent_tid, &child.tid.to_le_bytes());
     }
     if request.kind == CloneKind::Vfork {
-        wait_for_vfork_child(child.pid);
+        wait_for_vfork_child(child.tid);
     }
-    Ok(u64::from(child.pid))
+    Ok(u64::from(child.tid))
 }
 
 /// Counts the pointers of a NULL-terminated array (argv or envp), as Linux does
@@ -220,11 +231,11 @@ pub fn wait4(context: &mut Context, &[pid, status_address, options, usage_addres
         // -INT_MIN names no process group (Linux's check).
         i32::MIN => return Err(ESRCH),
         -1 => WaitTarget::Any,
-        0 => WaitTarget::Group(process::group_and_session(context.process.pid).map_or(0, |(group, _)| group)),
+        0 => WaitTarget::Group(process::group_and_session(context.process.pid()).map_or(0, |(group, _)| group)),
         pid if pid > 0 => WaitTarget::Pid(pid as Pid),
         pid => WaitTarget::Group(pid.unsigned_abs()),
     };
-    let Some(report) = lifecycle::wait(context.process.pid, target, options)? else { return Ok(0) };
+    let Some(report) = lifecycle::wait(context.process.pid(), target, options)? else { return Ok(0) };
     if status_address != 0 {
         context.copy_out(status_address, &report.status.to_le_bytes())?;
     }
@@ -250,13 +261,15 @@ pub fn kill(context: &mut Context, &[pid, signal_number, ..]: &[u64; 6]) -> Resu
         return Ok(0);
     }
     let targets: Vec<Pid> = match pid as i32 {
-        0 => process::group_and_session(context.process.pid)
+        0 => process::group_and_session(context.process.pid())
             .map(|(group, _)| process::members_of_group(group))
             .unwrap_or_default(),
-        // Everyone but init and the caller, as Linux.
+        // Every process but init and the caller's, as Linux.
         -1 => process::list()
             .into_iter()
-            .filter(|&(pid, _, zombie, _)| pid != process::INIT_PID && pid != context.process.pid && !zombie)
+            .filter(|(pid, _, zombie, target)| {
+                target.is_leader() && *pid != process::INIT_PID && *pid != context.process.pid() && !zombie
+            })
             .map(|(pid, ..)| pid)
             .collect(),
         group => process::members_of_group(group.unsigned_abs()),
@@ -299,7 +312,7 @@ pub fn prctl(context: &mut Context, &[option, address, ..]: &[u64; 6]) -> Result
                 }
                 length
             };
-            context.process.details.lock().name = alloc::string::String::from_utf8_lossy(&name[..length]).into_owned();
+            context.process.thread.lock().name = alloc::string::String::from_utf8_lossy(&name[..length]).into_owned();
             Ok(0)
         }
         PR_GET_NAME => {

@@ -15,7 +15,7 @@ use kernel_core::abi::{
 pub fn prlimit64(context: &mut Context, &[pid, resource, new_address, old_address, ..]: &[u64; 6]) -> Result<u64, i64> {
     let resource = decode_resource(resource)?;
     let pid = match pid as i32 {
-        0 => context.process.pid,
+        0 => context.process.pid(),
         pid if pid > 0 => pid as u32,
         _ => return Err(EINVAL),
     };
