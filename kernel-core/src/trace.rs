@@ -123,6 +123,8 @@ pub enum WaitKind {
     Stopped = 6,
     /// Any of the files a poll or select watches.
     Poll = 7,
+    /// A futex word to be woken (futex WAIT).
+    Futex = 8,
     /// A channel this decoder does not know.
     Other = 255,
 }
@@ -138,6 +140,7 @@ impl WaitKind {
             5 => WaitKind::ConsoleInput,
             6 => WaitKind::Stopped,
             7 => WaitKind::Poll,
+            8 => WaitKind::Futex,
             _ => WaitKind::Other,
         }
     }
@@ -153,6 +156,7 @@ impl WaitKind {
             WaitKind::ConsoleInput => "console input",
             WaitKind::Stopped => "stopped",
             WaitKind::Poll => "poll",
+            WaitKind::Futex => "futex",
             WaitKind::Other => "other",
         }
     }

@@ -61,6 +61,8 @@ pub enum WaitChannel {
     /// cost, waking every poller on any pipe or console activity, is small for the
     /// handful of processes timeshare runs.
     Poll,
+    /// This thread waits on a futex word (`futex::wait`), until its waker wakes it.
+    Futex(Pid),
 }
 
 impl WaitChannel {
@@ -81,6 +83,7 @@ impl WaitChannel {
             WaitChannel::ConsoleInput => (WaitKind::ConsoleInput, 0),
             WaitChannel::Stopped(pid) => (WaitKind::Stopped, u64::from(pid)),
             WaitChannel::Poll => (WaitKind::Poll, 0),
+            WaitChannel::Futex(tid) => (WaitKind::Futex, u64::from(tid)),
         }
     }
 }

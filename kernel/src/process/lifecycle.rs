@@ -7,11 +7,12 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 use super::{Belongings, Creation, Details, Entry, ExitStatus, Pid, Process, Stats, Table, INIT_PID, TABLE};
 use crate::arch::x86_64::debugcon::{self, Channel};
+use crate::arch::x86_64::frame::TrapFrame;
 use crate::arch::x86_64::power::{self, Shutdown};
 use crate::mm::kstack::UserState;
 use crate::sched::{self, WaitChannel};
 use crate::signal::{self, JobEvent};
-use kernel_core::abi::errno::{ECHILD, ENOMEM};
+use kernel_core::abi::errno::{EAGAIN, ECHILD, ENOMEM};
 use kernel_core::abi::signal::{ERESTARTSYS, SIGCHLD};
 use kernel_core::abi::wait::{self as wait_status, WaitOptions};
 use kernel_core::abi::Rusage;
@@ -42,6 +43,35 @@ impl ChildSetup {
 /// that the system call returns 0 in the child, shaped by `setup` before it can
 /// run. Returns the child.
 pub fn fork(parent: &Process, user: &mut UserState, setup: &ChildSetup) -> Result<Arc<Process>, i64> {
+    make_room();
+    let memory = parent.memory.lock().as_mut().ok_or(ENOMEM)?.fork().map_err(|_| ENOMEM)?;
+    let details = {
+        let details = parent.details.lock();
+        Details { cwd: details.cwd, exe: details.exe, execed: false, limits: details.limits, umask: details.umask }
+    };
+    let belongings = Belongings::Own { memory, files: parent.files.lock().try_clone()?, details };
+    let signals = parent.signals.lock().for_child();
+    let frame = child_frame(user, setup);
+    super::create(parent.pid(), copy_of(parent, &frame, user.fpu(), setup, belongings, signals))
+}
+
+/// Creates a thread in `creator`'s process (clone with CLONE_THREAD): the same
+/// memory, descriptors and details, its registers the creator's except that the
+/// system call returns 0 in it, on the stack, with the TLS and tid addresses of
+/// `setup`. EAGAIN once the process is ending.
+pub fn spawn_thread(creator: &Process, user: &mut UserState, setup: &ChildSetup) -> Result<Arc<Process>, i64> {
+    make_room();
+    if creator.group.exit_status().is_some() {
+        return Err(EAGAIN);
+    }
+    let signals = creator.signals.lock().for_thread();
+    let frame = child_frame(user, setup);
+    super::create(creator.tid, copy_of(creator, &frame, user.fpu(), setup, Belongings::ThreadOf(creator), signals))
+}
+
+/// Frees the rows of exited threads and processes nobody waits for, before a
+/// creation takes one.
+fn make_room() {
     release_detached();
     if super::count() >= super::MAX_PROCESSES {
         // Children that only wait for the CPU to exit hold slots (a parent that
@@ -50,22 +80,35 @@ pub fn fork(parent: &Process, user: &mut UserState, setup: &ChildSetup) -> Resul
         sched::yield_cpu(kernel_core::sched::Arrival::Yielded);
         release_detached();
     }
-    let memory = parent.memory.lock().as_mut().ok_or(ENOMEM)?.fork().map_err(|_| ENOMEM)?;
+}
+
+/// The registers a fork child or a new thread starts with: the caller's, but the
+/// system call returns 0, on the stack `setup` gives.
+fn child_frame(user: &UserState, setup: &ChildSetup) -> TrapFrame {
     let mut frame = *user.frame;
     frame.rax = 0;
     if let Some(stack) = setup.stack {
         frame.rsp = stack;
     }
-    let details = {
-        let details = parent.details.lock();
-        Details { cwd: details.cwd, exe: details.exe, execed: false, limits: details.limits, umask: details.umask }
-    };
-    let creation = Creation {
+    frame
+}
+
+/// What a fork child or a new thread starts as: `frame` and `fpu_state`, the
+/// running `parent`'s segments with `setup`'s TLS, and `setup`'s tid addresses.
+fn copy_of<'a>(
+    parent: &Process,
+    frame: &'a TrapFrame,
+    fpu_state: &'a [u8],
+    setup: &ChildSetup,
+    belongings: Belongings<'a>,
+    signals: crate::signal::SignalState,
+) -> Creation<'a> {
+    Creation {
         name: parent.name(),
-        belongings: Belongings::Own { memory, files: parent.files.lock().try_clone()?, details },
-        signals: parent.signals.lock().for_child(),
-        frame: &frame,
-        fpu_state: user.fpu(),
+        belongings,
+        signals,
+        frame,
+        fpu_state,
         segments: {
             // The parent runs: its registers are the state to copy.
             parent.segments.save_running();
@@ -78,8 +121,7 @@ pub fn fork(parent: &Process, user: &mut UserState, setup: &ChildSetup) -> Resul
         exit_signal: setup.exit_signal,
         set_child_tid: setup.set_child_tid,
         clear_child_tid: setup.clear_child_tid,
-    };
-    super::create(parent.pid(), creation)
+    }
 }
 
 /// Ends the whole process of `process` (exit_group, a fatal signal): the first
@@ -117,6 +159,7 @@ pub fn finish_exit() -> ! {
             crate::log::LogLevel::Debug,
             format_args!("tid {} ({}) exits: {:?}", process.tid, process.name(), thread_status),
         );
+        release_user_words(&process);
         let last = process.group.leave(process.tid);
         // As Linux, the process's status is exit_group's or the fatal signal's, or
         // else its leader's own.
@@ -152,6 +195,26 @@ pub fn finish_exit() -> ! {
         }
     }
     sched::exit_current()
+}
+
+/// What an exiting thread owes the threads it leaves behind in its memory: the
+/// owner-died mark on the robust futexes it holds, then CLONE_CHILD_CLEARTID's
+/// zero and wake (pthread_join). Only when another thread lives on: the memory
+/// is about to go otherwise, as Linux's mm_release.
+fn release_user_words(process: &Process) {
+    if process.group.threads().len() < 2 {
+        return;
+    }
+    let (robust_list, clear_child_tid) = {
+        let thread = process.thread.lock();
+        (thread.robust_list, thread.clear_child_tid)
+    };
+    if robust_list != 0 {
+        crate::futex::release_robust_list(process, robust_list);
+    }
+    if clear_child_tid != 0 {
+        crate::futex::clear_child_tid(process, clear_child_tid);
+    }
 }
 
 /// A thread other than its process's leader has exited: nobody waits for it, so

@@ -173,6 +173,9 @@ pub struct ThreadDetails {
     /// CLONE_CHILD_SETTID: where the thread writes its tid before it first runs
     /// (0: nowhere).
     pub set_child_tid: u64,
+    /// set_robust_list: the head of its list of robust futexes (0: none), walked
+    /// at its exit.
+    pub robust_list: u64,
 }
 
 /// Descriptive state of a process, changed rarely.
@@ -397,17 +400,17 @@ pub fn table_dump() -> String {
 }
 
 /// What a new thread shares, or a new process starts with.
-pub enum Belongings {
+pub enum Belongings<'a> {
     /// A new process, with its own copies.
     Own { memory: AddressSpace, files: FdTable, details: Details },
     /// A new thread in the process of this (running) thread.
-    ThreadOf(Arc<Process>),
+    ThreadOf(&'a Process),
 }
 
 /// Everything a new thread starts with.
 pub struct Creation<'a> {
     pub name: String,
-    pub belongings: Belongings,
+    pub belongings: Belongings<'a>,
     pub signals: SignalState,
     pub frame: &'a TrapFrame,
     pub fpu_state: &'a [u8],
@@ -459,6 +462,7 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
             name: creation.name,
             clear_child_tid: creation.clear_child_tid,
             set_child_tid: creation.set_child_tid,
+            robust_list: 0,
         }),
         segments: SavedSegments::new(creation.segments),
         stats: Stats::default(),

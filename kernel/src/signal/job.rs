@@ -64,7 +64,7 @@ pub(super) fn stop(process: &Process, signal: u8) {
             if !state.stopped {
                 break;
             }
-            if state.pending.contains(SIGKILL) {
+            if state.pending.contains(SIGKILL) || process.exit_status().is_some() {
                 state.stopped = false;
                 return;
             }

@@ -122,6 +122,13 @@ impl SignalState {
         }
     }
 
+    /// What a new thread starts with: the creating thread's dispositions and mask,
+    /// nothing pending, and no alternate stack (Linux clears it for a child that
+    /// shares the memory, where the creator's stack would be used by both).
+    pub fn for_thread(&self) -> SignalState {
+        SignalState { alt_stack: AltStack::default(), ..self.for_child() }
+    }
+
     /// execve: handlers become SIG_DFL (ignored signals stay ignored), the alternate
     /// stack is forgotten; the mask and the pending signals survive.
     pub fn reset_for_exec(&mut self) {

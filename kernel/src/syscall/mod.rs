@@ -13,6 +13,7 @@ mod priority;
 mod process;
 mod resource;
 mod signal;
+mod thread;
 mod time;
 
 use alloc::vec::Vec;
@@ -125,6 +126,7 @@ system_calls! {
     GETTID => process::gettid,
     TKILL => signal::tkill,
     TIME => time::time,
+    FUTEX => thread::futex,
     SCHED_SETAFFINITY => resource::sched_setaffinity,
     SCHED_GETAFFINITY => resource::sched_getaffinity,
     GETDENTS64 => fs::getdents64,
@@ -141,6 +143,8 @@ system_calls! {
     FACCESSAT => fs::faccessat,
     PSELECT6 => poll::pselect6,
     PPOLL => poll::ppoll,
+    SET_ROBUST_LIST => thread::set_robust_list,
+    GET_ROBUST_LIST => thread::get_robust_list,
     DUP3 => io::dup3,
     PIPE2 => io::pipe2,
     PRLIMIT64 => resource::prlimit64,

@@ -112,11 +112,12 @@ fn child_has_execed(child: &process::Process) -> bool {
     child.details.lock().execed
 }
 
-/// clone with the fork-like flags: a new process (optionally on a new stack, with a
+/// clone: a new process with the fork-like flags (optionally on a new stack, with a
 /// TLS pointer, writing its tid where asked, and reporting its exit with the signal
-/// of the flags' low byte). Threads and shared-memory clones are not supported:
-/// ENOSYS; flags that need sharing timeshare does not do: EINVAL; a TLS pointer
-/// outside user space: EPERM, and no child.
+/// of the flags' low byte), or a new thread with CLONE_THREAD (the same, in the
+/// caller's process). Shared-memory processes are not supported: ENOSYS; flags
+/// that need sharing timeshare does not do: EINVAL; a TLS pointer outside user
+/// space: EPERM, and no child.
 pub fn clone(
     context: &mut Context,
     &[flags, stack, parent_tid, child_tid, tls_pointer, _]: &[u64; 6],
@@ -125,7 +126,7 @@ pub fn clone(
     if request.unsupported_flags != 0 {
         return Err(EINVAL);
     }
-    if matches!(request.kind, CloneKind::Thread | CloneKind::SharedMemory) {
+    if request.kind == CloneKind::SharedMemory {
         return Err(ENOSYS);
     }
     let setup = ChildSetup {
@@ -135,7 +136,11 @@ pub fn clone(
         set_child_tid: if request.child_settid { child_tid } else { 0 },
         clear_child_tid: if request.child_cleartid { child_tid } else { 0 },
     };
-    let child = lifecycle::fork(context.process, &mut context.user, &setup)?;
+    let child = if request.kind == CloneKind::Thread {
+        lifecycle::spawn_thread(context.process, &mut context.user, &setup)?
+    } else {
+        lifecycle::fork(context.process, &mut context.user, &setup)?
+    };
     if request.parent_settid {
         // As Linux, the child exists by now: a bad address loses the tid, not the
         // child (clone still returns its pid).
