@@ -29,7 +29,7 @@ pub fn key(process: &Process, address: u64) -> Result<FutexKey, i64> {
     }
     // The identity of the shared address space: every thread of the process holds
     // the same one, which outlives all of them.
-    let space = alloc::sync::Arc::as_ptr(&process.memory) as u64;
+    let space = core::ptr::from_ref(&process.group.memory) as u64;
     Ok(FutexKey { space, address })
 }
 
@@ -37,7 +37,7 @@ pub fn key(process: &Process, address: u64) -> Result<FutexKey, i64> {
 pub fn read_word(process: &Process, address: u64) -> Result<u32, i64> {
     let mut bytes = [0u8; 4];
     crate::oom::retrying(process, || {
-        process.memory.lock().as_mut().expect("a running thread has an address space").read(address, &mut bytes)
+        process.group.memory.lock().as_mut().expect("a running thread has an address space").read(address, &mut bytes)
     })
     .map_err(|_| EFAULT)?;
     Ok(u32::from_le_bytes(bytes))
@@ -55,7 +55,7 @@ pub fn wait(process: &Process, address: u64, expected: u32, bitset: u32, deadlin
         // slip in between.
         let mut queue = QUEUE.lock();
         let mut bytes = [0u8; 4];
-        let read = process.memory.lock().as_mut().map(|memory| memory.read(address, &mut bytes));
+        let read = process.group.memory.lock().as_mut().map(|memory| memory.read(address, &mut bytes));
         if !matches!(read, Some(Ok(_))) {
             // Not resident (or no frame to fault it in with): fault it in without
             // the lock, which the OOM policy may need to give up the CPU.
@@ -108,7 +108,7 @@ pub fn requeue(
     let mut queue = QUEUE.lock();
     if let Some(expected) = expected {
         let mut bytes = [0u8; 4];
-        let read = process.memory.lock().as_mut().map(|memory| memory.read(from_address, &mut bytes));
+        let read = process.group.memory.lock().as_mut().map(|memory| memory.read(from_address, &mut bytes));
         if !matches!(read, Some(Ok(_))) {
             drop(queue);
             read_word(process, from_address)?;
@@ -130,7 +130,7 @@ fn wake_waiter(tid: u32) {
 /// bad address is ignored, as Linux (a detached thread may have unmapped it).
 pub fn clear_child_tid(process: &Process, address: u64) {
     let written =
-        process.memory.lock().as_mut().is_some_and(|memory| memory.write(address, &0u32.to_le_bytes()).is_ok());
+        process.group.memory.lock().as_mut().is_some_and(|memory| memory.write(address, &0u32.to_le_bytes()).is_ok());
     if written {
         if let Ok(key) = key(process, address) {
             wake(key, 1, FUTEX_BITSET_MATCH_ANY);
@@ -147,7 +147,7 @@ pub fn clear_child_tid(process: &Process, address: u64) {
 pub fn release_robust_list(process: &Process, head: u64) {
     let read_u64 = |address: u64| {
         let mut bytes = [0u8; 8];
-        let read = process.memory.lock().as_mut().map(|memory| memory.read(address, &mut bytes));
+        let read = process.group.memory.lock().as_mut().map(|memory| memory.read(address, &mut bytes));
         matches!(read, Some(Ok(_))).then(|| u64::from_le_bytes(bytes))
     };
     // struct robust_list_head { next; long futex_offset; list_op_pending; }
@@ -177,7 +177,7 @@ fn owner_died(process: &Process, address: u64) {
     let Ok(key) = key(process, address) else { return };
     let mut bytes = [0u8; 4];
     let waiters = {
-        let mut memory = process.memory.lock();
+        let mut memory = process.group.memory.lock();
         let Some(memory) = memory.as_mut() else { return };
         if memory.read(address, &mut bytes).is_err() {
             return;

@@ -47,7 +47,7 @@ fn out_of_memory(current: &Process) -> Verdict {
     // Victims still exiting: their memory is about to come back.
     let pending = {
         let mut victims = VICTIMS.lock();
-        victims.retain(|pid| live.iter().any(|(live, process)| live == pid && process.memory.lock().is_some()));
+        victims.retain(|pid| live.iter().any(|(live, process)| live == pid && process.group.memory.lock().is_some()));
         !victims.is_empty()
     };
     if pending {
@@ -55,7 +55,7 @@ fn out_of_memory(current: &Process) -> Verdict {
         return Verdict::Retry;
     }
     // The biggest by resident pages; init only if no one else holds any.
-    let size = |process: &Process| process.memory.lock().as_ref().map_or(0, |memory| memory.resident_pages().0);
+    let size = |process: &Process| process.group.memory.lock().as_ref().map_or(0, |memory| memory.resident_pages().0);
     let victim = live
         .iter()
         .filter(|(_, process)| process.exit_status().is_none())

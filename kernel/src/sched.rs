@@ -190,7 +190,7 @@ fn load_process(next: &Process, now: u64, previous: Option<&Process>) {
     next.resume_accounting(now);
     let (frame_end, fpu_area) = next.kernel_stack_layout();
     PerCpu::this().set_user_context(frame_end, fpu_area);
-    if let Some(memory) = next.memory.lock().as_ref() {
+    if let Some(memory) = next.group.memory.lock().as_ref() {
         memory.activate();
     }
     match previous {

@@ -95,7 +95,7 @@ fn fault(process: &Process, user: &mut UserState, exception: Exception) {
             let resolved = if implicit {
                 Some(Err(Fault::Protection))
             } else {
-                process.memory.lock().as_mut().map(|memory| memory.fault_in(address, Some(kind)))
+                process.group.memory.lock().as_mut().map(|memory| memory.fault_in(address, Some(kind)))
             };
             let code = match resolved {
                 Some(Ok(_)) => return,
@@ -161,7 +161,7 @@ fn emulate_umip_instruction(process: &Process, user: &mut UserState) -> bool {
     let rip = user.frame.rip;
     let mut code = [0u8; umip::MAX_INSTRUCTION_LENGTH];
     // The instruction may end where its mapping does: then read up to the page's end.
-    let fetched = process.memory.lock().as_mut().map_or(0, |memory| {
+    let fetched = process.group.memory.lock().as_mut().map_or(0, |memory| {
         let to_page_end = code.len().min((PAGE_SIZE - rip % PAGE_SIZE) as usize);
         [code.len(), to_page_end].into_iter().find(|&length| memory.read(rip, &mut code[..length]).is_ok()).unwrap_or(0)
     });
@@ -178,8 +178,12 @@ fn emulate_umip_instruction(process: &Process, user: &mut UserState) -> bool {
         Operand::Memory(operand) => {
             let registers = user.frame.general_registers();
             let address = operand.address(&registers, next_rip, tls::running_fs_base(), tls::running_gs_base());
-            let written =
-                process.memory.lock().as_mut().is_some_and(|memory| memory.write(address, &bytes[..size]).is_ok());
+            let written = process
+                .group
+                .memory
+                .lock()
+                .as_mut()
+                .is_some_and(|memory| memory.write(address, &bytes[..size]).is_ok());
             if !written {
                 const PF_WRITE_USER: u64 = 0x6;
                 let trap =

@@ -133,27 +133,27 @@ fn page_regions(segments: &[Segment]) -> Vec<(u64, u64, Protection)> {
 /// state, no TLS, close-on-exec descriptors closed, caught signals back to SIG_DFL.
 pub fn replace_image(process: &Process, user: &mut UserState, mut image: Image) {
     let (size_limit, stack_limit) = {
-        let details = process.details.lock();
+        let details = process.group.details.lock();
         let limit = |resource: u32| details.limits[resource as usize].current;
         (limit(kernel_core::abi::RLIMIT_AS), limit(kernel_core::abi::RLIMIT_STACK))
     };
     image.memory.set_size_limit(size_limit);
     image.memory.set_stack_limit(stack_limit);
     image.memory.activate();
-    let old = process.memory.lock().replace(image.memory);
+    let old = process.group.memory.lock().replace(image.memory);
     if let Some(old) = old {
         process.stats.record_peak(&old);
     }
     *user.frame = TrapFrame::new_user(image.entry, image.stack_pointer);
     user.fpu().copy_from_slice(fpu::initial_state());
     process.segments.change_running(|segments| *segments = UserSegments::new());
-    process.files.lock().close_on_exec_all();
+    process.group.files.lock().close_on_exec_all();
     process.signals.lock().reset_for_exec();
     crate::trace::record(process.tid, || kernel_core::trace::What::Exec);
     crate::trace::record_name(process.tid, &image.name);
     process.thread.lock().name = image.name;
     {
-        let mut details = process.details.lock();
+        let mut details = process.group.details.lock();
         details.exe = image.node;
         details.execed = true;
     }

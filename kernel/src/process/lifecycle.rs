@@ -44,12 +44,12 @@ impl ChildSetup {
 /// run. Returns the child.
 pub fn fork(parent: &Process, user: &mut UserState, setup: &ChildSetup) -> Result<Arc<Process>, i64> {
     make_room();
-    let memory = parent.memory.lock().as_mut().ok_or(ENOMEM)?.fork().map_err(|_| ENOMEM)?;
+    let memory = parent.group.memory.lock().as_mut().ok_or(ENOMEM)?.fork().map_err(|_| ENOMEM)?;
     let details = {
-        let details = parent.details.lock();
+        let details = parent.group.details.lock();
         Details { cwd: details.cwd, exe: details.exe, execed: false, limits: details.limits, umask: details.umask }
     };
-    let belongings = Belongings::Own { memory, files: parent.files.lock().try_clone()?, details };
+    let belongings = Belongings::Own { memory, files: parent.group.files.lock().try_clone()?, details };
     let signals = parent.signals.lock().for_child();
     let frame = child_frame(user, setup);
     super::create(parent.pid(), copy_of(parent, &frame, user.fpu(), setup, belongings, signals))
@@ -135,15 +135,36 @@ pub fn exit_group(process: &Process, status: ExitStatus) {
     }
     let status = process.group.exit_status().unwrap_or(status);
     process.begin_exit(status);
-    for tid in process.group.threads() {
-        if tid == process.tid {
-            continue;
-        }
-        if let Some(thread) = super::find(tid) {
+    if !process.group.has_other_threads() {
+        return;
+    }
+    for thread in super::threads_of(&process.group) {
+        if thread.tid != process.tid {
             thread.begin_exit(status);
-            sched::interrupt(tid);
+            sched::interrupt(thread.tid);
         }
     }
+}
+
+/// execve's de_thread: every other thread of `process`'s process is ended, and
+/// `process` waits until they all have, then stands for the process (its exit
+/// status will be the process's). Returns early if `process` itself is killed
+/// meanwhile.
+pub fn end_other_threads(process: &Process) {
+    if !process.group.has_other_threads() {
+        return;
+    }
+    let killed = ExitStatus::Killed { signal: kernel_core::abi::signal::SIGKILL, core_dumped: false };
+    for thread in super::threads_of(&process.group) {
+        if thread.tid != process.tid {
+            thread.begin_exit(killed);
+            sched::interrupt(thread.tid);
+        }
+    }
+    while process.group.has_other_threads() && process.exit_status().is_none() {
+        sched::block_ignoring_signals(WaitChannel::Children(process.pid()));
+    }
+    process.group.lead(process.tid);
 }
 
 /// Ends the current thread after it left the user loop, and gives up the CPU for
@@ -160,18 +181,22 @@ pub fn finish_exit() -> ! {
             format_args!("tid {} ({}) exits: {:?}", process.tid, process.name(), thread_status),
         );
         release_user_words(&process);
-        let last = process.group.leave(process.tid);
+        let last = process.group.leave();
         // As Linux, the process's status is exit_group's or the fatal signal's, or
         // else its leader's own.
+        let leader = match process.group.leader() {
+            leader if leader == process.tid => Some(process.clone()),
+            leader => super::find(leader),
+        };
         let status = process
             .group
             .exit_status()
-            .or_else(|| super::find(process.pid()).and_then(|leader| leader.exit_status()))
+            .or_else(|| leader.as_ref().and_then(|leader| leader.exit_status()))
             .unwrap_or(thread_status);
         if last {
-            process.files.lock().close_all();
+            process.group.files.lock().close_all();
             crate::mm::activate_kernel_tree();
-            if let Some(memory) = process.memory.lock().take() {
+            if let Some(memory) = process.group.memory.lock().take() {
                 process.stats.record_peak(&memory);
             }
         }
@@ -184,12 +209,16 @@ pub fn finish_exit() -> ! {
         if !process.is_leader() {
             release_thread(process.tid);
         }
+        if !last {
+            // A thread that execs waits for the others to be gone (`end_other_threads`).
+            sched::wake_all(WaitChannel::Children(process.pid()));
+        }
         if last {
             if process.pid() == INIT_PID {
                 report_and_power_off(status);
             }
             if let Some((parent, exit_signal)) = become_zombie(process.pid(), status) {
-                let leader = super::find(process.pid()).unwrap_or(process);
+                let leader = leader.unwrap_or(process);
                 signal::notify_exit(&parent, &leader, status, exit_signal);
             }
         }
@@ -202,7 +231,7 @@ pub fn finish_exit() -> ! {
 /// zero and wake (pthread_join). Only when another thread lives on: the memory
 /// is about to go otherwise, as Linux's mm_release.
 fn release_user_words(process: &Process) {
-    if process.group.threads().len() < 2 {
+    if !process.group.has_other_threads() {
         return;
     }
     let (robust_list, clear_child_tid) = {

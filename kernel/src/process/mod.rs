@@ -12,7 +12,7 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicI8, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI8, AtomicU32, AtomicU64, Ordering};
 use spin::Mutex;
 
 use crate::arch::x86_64::frame::TrapFrame;
@@ -91,38 +91,67 @@ pub enum Mode {
     Kernel,
 }
 
-/// What the threads of one process (a thread group, made by clone with
-/// CLONE_THREAD) have in common beyond the address space, descriptors and details
-/// they share by `Arc`: the process id, who is still alive, and how the whole
-/// process ended if one of them ended it (exit_group, a fatal signal).
+/// A process as its threads (a thread group, made by clone with CLONE_THREAD)
+/// share it, by `Arc`: the process id, the address space, the descriptors, the
+/// details, how many threads are still alive, and how the whole process ended if
+/// one of them ended it (exit_group, a fatal signal). One allocation for all of
+/// it: fork makes one per process.
 pub struct ThreadGroup {
     /// The process id: the tid of its first thread (the leader), which getpid
     /// answers in every thread.
     pub tgid: Pid,
-    /// The threads that have not finished exiting, oldest first. The last one to
-    /// leave releases what they share and makes the process a zombie.
-    threads: Mutex<Vec<Pid>>,
+    /// None once the last thread has exited.
+    pub memory: Mutex<Option<AddressSpace>>,
+    /// Closed when the last thread exits.
+    pub files: Mutex<FdTable>,
+    pub details: Mutex<Details>,
+    /// The threads that have not finished exiting. The last one to leave releases
+    /// what they share and makes the process a zombie.
+    live_threads: AtomicU32,
+    /// The thread whose own exit status is the process's when no exit_group or
+    /// fatal signal gave one (Linux's group leader): the first thread, or the one
+    /// that exec'd since.
+    leader: AtomicU32,
     /// Set by the first exit_group or fatal signal: the whole process's status.
     exit_status: Mutex<Option<ExitStatus>>,
 }
 
 impl ThreadGroup {
-    /// The live threads (a snapshot: one may be exiting by the time it is used).
-    pub fn threads(&self) -> Vec<Pid> {
-        self.threads.lock().clone()
-    }
-
     /// The status exit_group or a fatal signal gave the whole process, if any.
     pub fn exit_status(&self) -> Option<ExitStatus> {
         *self.exit_status.lock()
     }
 
-    /// Takes `tid` off the live threads; true if it was the last.
-    fn leave(&self, tid: Pid) -> bool {
-        let mut threads = self.threads.lock();
-        threads.retain(|&thread| thread != tid);
-        threads.is_empty()
+    /// Whether more than one of its threads is alive.
+    pub fn has_other_threads(&self) -> bool {
+        self.live_threads.load(Ordering::Relaxed) > 1
     }
+
+    /// `thread` becomes the one whose exit status is the process's (it exec'd).
+    fn lead(&self, thread: Pid) {
+        self.leader.store(thread, Ordering::Relaxed);
+    }
+
+    fn leader(&self) -> Pid {
+        self.leader.load(Ordering::Relaxed)
+    }
+
+    /// A thread has finished exiting; true if it was the last.
+    fn leave(&self) -> bool {
+        self.live_threads.fetch_sub(1, Ordering::Relaxed) == 1
+    }
+}
+
+/// The live threads of the process whose group is `group`, oldest first (a
+/// snapshot: one may be exiting by the time it is used).
+pub fn threads_of(group: &ThreadGroup) -> Vec<Arc<Process>> {
+    TABLE
+        .lock()
+        .entries
+        .values()
+        .filter(|entry| core::ptr::eq(&*entry.process.group, group) && entry.zombie.is_none())
+        .map(|entry| entry.process.clone())
+        .collect()
 }
 
 /// A thread: the schedulable unit (Linux's task), with its own tid, kernel stack,
@@ -139,13 +168,7 @@ pub struct Process {
     kernel_stack_layout: (u64, u64),
     /// The kernel registers saved when this process's thread is switched out.
     pub context: KernelContext,
-    /// Shared by the threads of the process; None once the last one has exited.
-    pub memory: Arc<Mutex<Option<AddressSpace>>>,
-    /// Shared by the threads of the process; closed when the last one exits.
-    pub files: Arc<Mutex<FdTable>>,
     pub signals: Signals,
-    /// Shared by the threads of the process.
-    pub details: Arc<Mutex<Details>>,
     /// This thread's own.
     pub thread: Mutex<ThreadDetails>,
     /// The program's segment selectors and FS/GS bases (its TLS pointer) while it
@@ -221,7 +244,8 @@ impl Process {
         self.group.tgid
     }
 
-    /// Whether it is the first thread of its process (the one the process id names).
+    /// Whether it is the first thread of its process, the one the process id names
+    /// (whose table row holds the process's relations).
     pub fn is_leader(&self) -> bool {
         self.tid == self.group.tgid
     }
@@ -252,7 +276,7 @@ impl Process {
 
     /// What its path lookups start from: its cwd, and its program for /proc/self/exe.
     pub fn origin(&self) -> crate::fs::initrd::Origin {
-        let details = self.details.lock();
+        let details = self.group.details.lock();
         crate::fs::initrd::Origin { start: details.cwd, exe: Some(details.exe) }
     }
 
@@ -279,7 +303,7 @@ impl Process {
     /// Its resource usage so far (getrusage, wait4).
     pub fn usage(&self) -> Rusage {
         let stats = &self.stats;
-        let resident_now = self.memory.lock().as_ref().map_or(0, |memory| memory.resident_pages().1 as u64);
+        let resident_now = self.group.memory.lock().as_ref().map_or(0, |memory| memory.resident_pages().1 as u64);
         Rusage {
             user_ns: crate::time::cycles_to_ns(Stats::load(&stats.user_cycles)),
             system_ns: crate::time::cycles_to_ns(Stats::load(&stats.system_cycles)),
@@ -436,28 +460,26 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
     crate::trace::record(tid, || kernel_core::trace::What::Create { parent });
     crate::trace::record_name(tid, &creation.name);
     let nice = table.entries.get(&parent).map_or(0, |entry| entry.process.nice.load(Ordering::Relaxed));
-    let (group, memory, files, details) = match creation.belongings {
-        Belongings::Own { memory, files, details } => (
-            Arc::new(ThreadGroup { tgid: tid, threads: Mutex::new(Vec::new()), exit_status: Mutex::new(None) }),
-            Arc::new(Mutex::new(Some(memory))),
-            Arc::new(Mutex::new(files)),
-            Arc::new(Mutex::new(details)),
-        ),
-        Belongings::ThreadOf(creator) => {
-            (creator.group.clone(), creator.memory.clone(), creator.files.clone(), creator.details.clone())
-        }
+    let group = match creation.belongings {
+        Belongings::Own { memory, files, details } => Arc::new(ThreadGroup {
+            tgid: tid,
+            memory: Mutex::new(Some(memory)),
+            files: Mutex::new(files),
+            details: Mutex::new(details),
+            live_threads: AtomicU32::new(0),
+            leader: AtomicU32::new(tid),
+            exit_status: Mutex::new(None),
+        }),
+        Belongings::ThreadOf(creator) => creator.group.clone(),
     };
-    group.threads.lock().push(tid);
+    group.live_threads.fetch_add(1, Ordering::Relaxed);
     let process = Arc::new(Process {
         tid,
         group,
         kernel_stack_layout: (kernel_stack.frame_end(), kernel_stack.fpu_area()),
         kernel_stack,
         context,
-        memory,
-        files,
         signals: Signals::new(creation.signals),
-        details,
         thread: Mutex::new(ThreadDetails {
             name: creation.name,
             clear_child_tid: creation.clear_child_tid,
@@ -517,7 +539,7 @@ extern "C" fn kernel_thread() -> ! {
         if set_child_tid != 0 {
             // As Linux's schedule_tail, a bad address is the program's problem: the
             // write is skipped.
-            if let Some(memory) = process.memory.lock().as_mut() {
+            if let Some(memory) = process.group.memory.lock().as_mut() {
                 let _ = memory.write(set_child_tid, &process.tid.to_le_bytes());
             }
         }

@@ -11,7 +11,7 @@ use crate::mm::kstack::UserState;
 use crate::process::{self, ExitStatus, Process};
 use kernel_core::abi::errno::EINTR;
 use kernel_core::abi::signal::{resumption, DefaultAction, Disposition, Resumption, SigAction, SigInfo};
-use kernel_core::abi::signal::{SIGSEGV, SIGSTOP, SIG_DFL, SI_KERNEL};
+use kernel_core::abi::signal::{SA_RESETHAND, SIGSEGV, SIGSTOP, SIG_DFL, SI_KERNEL};
 use kernel_core::abi::sysno;
 
 /// On the way back to user mode: acts on every pending signal that is not blocked,
@@ -31,6 +31,10 @@ pub fn deliver(process: &Process, user: &mut UserState) {
         let signal = info.signo();
         match action.disposition(signal) {
             Disposition::Handler(handler) => {
+                if action.flags & SA_RESETHAND != 0 && process.group.has_other_threads() {
+                    // The one-shot handler is gone for the whole process.
+                    super::set_action_in_process(process, signal, SigAction { handler: SIG_DFL, ..action });
+                }
                 if let Some(call) = interruption.take() {
                     resume(user.frame, call, Some(action.flags));
                 }

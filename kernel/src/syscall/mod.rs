@@ -338,7 +338,7 @@ fn failed(process: &Process, number: u64, errno: i64) -> u64 {
 impl Context<'_, '_> {
     /// Runs `f` on the caller's address space.
     pub fn memory<T>(&self, f: impl FnOnce(&mut AddressSpace) -> T) -> T {
-        let mut memory = self.process.memory.lock();
+        let mut memory = self.process.group.memory.lock();
         f(memory.as_mut().expect("a running process has an address space"))
     }
 

@@ -109,7 +109,7 @@ fn wait_for_vfork_child(child: Pid) {
 }
 
 fn child_has_execed(child: &process::Process) -> bool {
-    child.details.lock().execed
+    child.group.details.lock().execed
 }
 
 /// clone: a new process with the fork-like flags (optionally on a new stack, with a
@@ -226,6 +226,11 @@ pub fn execve(context: &mut Context, &[path, argv, envp, ..]: &[u64; 6]) -> Resu
     read_strings(context, envp, envc, &mut space, &mut strings)?;
     let strings = Strings::new(&strings, argc.max(1), envc).expect("one NUL-terminated string for each");
     let image = exec::load(&path, context.process.origin(), strings)?;
+    lifecycle::end_other_threads(context.process);
+    if context.process.exit_status().is_some() {
+        // Killed while the others ended: the process ends instead.
+        return Ok(0);
+    }
     exec::replace_image(context.process, &mut context.user, image);
     Ok(0)
 }
@@ -257,7 +262,7 @@ pub fn kill(context: &mut Context, &[pid, signal_number, ..]: &[u64; 6]) -> Resu
     };
     let send = |target: &process::Process| {
         if let Some(signal_number) = signal_number {
-            signal::send(target, signal_number);
+            signal::send(target, signal_number, context.process);
         }
     };
     if pid as i32 > 0 {

@@ -36,14 +36,10 @@ pub fn rt_sigaction(context: &mut Context, &[signal, new, old, set_size, ..]: &[
     } else {
         None
     };
-    let previous = {
-        let mut state = context.process.signals.lock();
-        let previous = state.action(signal);
-        if let Some(action) = requested {
-            state.set_action(signal, action);
-        }
-        previous
-    };
+    let previous = context.process.signals.lock().action(signal);
+    if let Some(action) = requested {
+        signal::set_action_in_process(context.process, signal, action);
+    }
     if old != 0 {
         context.copy_out(old, &previous.to_bytes())?;
     }
@@ -193,7 +189,7 @@ fn send_to_thread(group: Option<u64>, tid: u64, info: Option<SigInfo>) -> Result
         return Err(ESRCH);
     }
     if let Some(info) = info {
-        signal::send_info(&target, info);
+        signal::send_to_thread(&target, info);
     }
     Ok(0)
 }
