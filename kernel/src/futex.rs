@@ -66,15 +66,15 @@ pub fn wait(process: &Process, address: u64, expected: u32, bitset: u32, deadlin
         if u32::from_le_bytes(bytes) != expected {
             return Err(EAGAIN);
         }
-        queue.wait(key, process.tid, bitset);
+        queue.wait(key, process.tid(), bitset);
     }
     loop {
-        let channel = WaitChannel::Futex(process.tid);
+        let channel = WaitChannel::Futex(process.tid());
         let woke = match deadline_ns {
             Some(deadline) => sched::block_until(channel, deadline),
             None => sched::block(channel),
         };
-        let still_waiting = QUEUE.lock().cancel(process.tid);
+        let still_waiting = QUEUE.lock().cancel(process.tid());
         if !still_waiting {
             return Ok(0);
         }
@@ -83,7 +83,7 @@ pub fn wait(process: &Process, address: u64, expected: u32, bitset: u32, deadlin
             (Err(_), Some(_)) => return Err(EINTR),
             (Ok(()), Some(deadline)) if time::monotonic_ns() >= deadline => return Err(ETIMEDOUT),
             // Woken for something else: wait on.
-            (Ok(()), _) => QUEUE.lock().wait(key, process.tid, bitset),
+            (Ok(()), _) => QUEUE.lock().wait(key, process.tid(), bitset),
         }
     }
 }
@@ -183,7 +183,7 @@ fn owner_died(process: &Process, address: u64) {
             return;
         }
         let word = u32::from_le_bytes(bytes);
-        if word & FUTEX_TID_MASK != process.tid {
+        if word & FUTEX_TID_MASK != process.tid() {
             return;
         }
         let marked = (word & FUTEX_WAITERS) | FUTEX_OWNER_DIED;

@@ -25,7 +25,7 @@ use kernel_core::trace::{TrapReason, What};
 pub fn serve(process: &Arc<Process>, user: &mut UserState) {
     loop {
         process.charge(Mode::Kernel);
-        trace::record(process.tid, || What::TrapExit);
+        trace::record(process.tid(), || What::TrapExit);
         let reason = entry::enter_user(&mut syscall::FastPath(syscall::Context { process, user: user.reborrow() }));
         process.charge(Mode::User);
         if trace::enabled() {
@@ -60,7 +60,7 @@ fn record_entry(process: &Process, reason: ReturnReason) {
         }
         ReturnReason::Interrupt(vector) => (TrapReason::Interrupt, vector, 0),
     };
-    trace::record(process.tid, || What::TrapEnter { reason, number: u64::from(number), argument });
+    trace::record(process.tid(), || What::TrapEnter { reason, number: u64::from(number), argument });
 }
 
 /// A CPU exception in user mode. A page fault the address space can resolve
@@ -137,7 +137,7 @@ fn fault(process: &Process, user: &mut UserState, exception: Exception) {
     };
     info!(
         "pid {} ({}): {exception} at rip {:#x}: {}",
-        process.tid,
+        process.tid(),
         process.name(),
         rip,
         kernel_core::abi::signal::name(info.signo()).unwrap_or("signal")

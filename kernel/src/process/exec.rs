@@ -149,8 +149,8 @@ pub fn replace_image(process: &Process, user: &mut UserState, mut image: Image) 
     process.segments.change_running(|segments| *segments = UserSegments::new());
     process.group.files.lock().close_on_exec_all();
     process.signals.lock().reset_for_exec();
-    crate::trace::record(process.tid, || kernel_core::trace::What::Exec);
-    crate::trace::record_name(process.tid, &image.name);
+    crate::trace::record(process.tid(), || kernel_core::trace::What::Exec);
+    crate::trace::record_name(process.tid(), &image.name);
     process.thread.lock().name = image.name;
     {
         let mut details = process.group.details.lock();

@@ -66,7 +66,7 @@ pub fn spawn_thread(creator: &Process, user: &mut UserState, setup: &ChildSetup)
     }
     let signals = creator.signals.lock().for_thread();
     let frame = child_frame(user, setup);
-    super::create(creator.tid, copy_of(creator, &frame, user.fpu(), setup, Belongings::ThreadOf(creator), signals))
+    super::create(creator.tid(), copy_of(creator, &frame, user.fpu(), setup, Belongings::ThreadOf(creator), signals))
 }
 
 /// Frees the rows of exited threads and processes nobody waits for, before a
@@ -139,32 +139,33 @@ pub fn exit_group(process: &Process, status: ExitStatus) {
         return;
     }
     for thread in super::threads_of(&process.group) {
-        if thread.tid != process.tid {
+        if thread.tid() != process.tid() {
             thread.begin_exit(status);
-            sched::interrupt(thread.tid);
+            sched::interrupt(thread.tid());
         }
     }
 }
 
 /// execve's de_thread: every other thread of `process`'s process is ended, and
-/// `process` waits until they all have, then stands for the process (its exit
-/// status will be the process's). Returns early if `process` itself is killed
-/// meanwhile.
+/// `process` waits until they all have, then takes the process id as its tid.
+/// Returns early if `process` itself is killed meanwhile.
 pub fn end_other_threads(process: &Process) {
     if !process.group.has_other_threads() {
         return;
     }
     let killed = ExitStatus::Killed { signal: kernel_core::abi::signal::SIGKILL, core_dumped: false };
     for thread in super::threads_of(&process.group) {
-        if thread.tid != process.tid {
+        if thread.tid() != process.tid() {
             thread.begin_exit(killed);
-            sched::interrupt(thread.tid);
+            sched::interrupt(thread.tid());
         }
     }
     while process.group.has_other_threads() && process.exit_status().is_none() {
         sched::block_ignoring_signals(WaitChannel::Children(process.pid()));
     }
-    process.group.lead(process.tid);
+    if process.exit_status().is_none() {
+        super::take_over(process);
+    }
 }
 
 /// Ends the current thread after it left the user loop, and gives up the CPU for
@@ -178,21 +179,13 @@ pub fn finish_exit() -> ! {
         let thread_status = process.exit_status().unwrap_or(ExitStatus::Exited(0));
         crate::log::write(
             crate::log::LogLevel::Debug,
-            format_args!("tid {} ({}) exits: {:?}", process.tid, process.name(), thread_status),
+            format_args!("tid {} ({}) exits: {:?}", process.tid(), process.name(), thread_status),
         );
         release_user_words(&process);
         let last = process.group.leave();
         // As Linux, the process's status is exit_group's or the fatal signal's, or
-        // else its leader's own.
-        let leader = match process.group.leader() {
-            leader if leader == process.tid => Some(process.clone()),
-            leader => super::find(leader),
-        };
-        let status = process
-            .group
-            .exit_status()
-            .or_else(|| leader.as_ref().and_then(|leader| leader.exit_status()))
-            .unwrap_or(thread_status);
+        // else its last thread's own.
+        let status = process.group.exit_status().unwrap_or(thread_status);
         if last {
             process.group.files.lock().close_all();
             crate::mm::activate_kernel_tree();
@@ -203,11 +196,11 @@ pub fn finish_exit() -> ! {
         if ACCOUNTING.load(Ordering::Relaxed) {
             report_accounting(&process, thread_status);
         }
-        crate::trace::record(process.tid, || kernel_core::trace::What::Exit {
+        crate::trace::record(process.tid(), || kernel_core::trace::What::Exit {
             status: thread_status.wait_status() as u64,
         });
         if !process.is_leader() {
-            release_thread(process.tid);
+            release_thread(process.tid());
         }
         if !last {
             // A thread that execs waits for the others to be gone (`end_other_threads`).
@@ -218,8 +211,7 @@ pub fn finish_exit() -> ! {
                 report_and_power_off(status);
             }
             if let Some((parent, exit_signal)) = become_zombie(process.pid(), status) {
-                let leader = leader.unwrap_or(process);
-                signal::notify_exit(&parent, &leader, status, exit_signal);
+                signal::notify_exit(&parent, &process, status, exit_signal);
             }
         }
     }
@@ -249,10 +241,13 @@ fn release_user_words(process: &Process) {
 /// A thread other than its process's leader has exited: nobody waits for it, so
 /// its row goes as soon as its kernel stack is no longer in use (`release_detached`).
 fn release_thread(tid: Pid) {
-    if let Some(entry) = TABLE.lock().entries.get_mut(&tid) {
+    let mut table = TABLE.lock();
+    if let Some(entry) = table.entries.get_mut(&tid) {
         entry.zombie = Some(ExitStatus::Exited(0));
         entry.parent = DETACHED;
     }
+    // As Linux reaps it at once: no call finds it any more (ESRCH).
+    table.unlist(tid);
 }
 
 /// Whether exits are reported to the host (the `accounting=` kernel option).
@@ -268,7 +263,7 @@ pub fn report_exits(on: bool) {
 fn report_accounting(process: &Process, status: ExitStatus) {
     let stats = &process.stats;
     let mut record = Record::new("process");
-    record.number("pid", u64::from(process.tid)).number("ppid", u64::from(super::parent_of(process.pid())));
+    record.number("pid", u64::from(process.tid())).number("ppid", u64::from(super::parent_of(process.pid())));
     match status {
         ExitStatus::Exited(code) => record.number("exit", u64::from(code)),
         ExitStatus::Killed { signal, .. } => record.number("signal", u64::from(signal)),

@@ -108,10 +108,6 @@ pub struct ThreadGroup {
     /// The threads that have not finished exiting. The last one to leave releases
     /// what they share and makes the process a zombie.
     live_threads: AtomicU32,
-    /// The thread whose own exit status is the process's when no exit_group or
-    /// fatal signal gave one (Linux's group leader): the first thread, or the one
-    /// that exec'd since.
-    leader: AtomicU32,
     /// Set by the first exit_group or fatal signal: the whole process's status.
     exit_status: Mutex<Option<ExitStatus>>,
 }
@@ -125,15 +121,6 @@ impl ThreadGroup {
     /// Whether more than one of its threads is alive.
     pub fn has_other_threads(&self) -> bool {
         self.live_threads.load(Ordering::Relaxed) > 1
-    }
-
-    /// `thread` becomes the one whose exit status is the process's (it exec'd).
-    fn lead(&self, thread: Pid) {
-        self.leader.store(thread, Ordering::Relaxed);
-    }
-
-    fn leader(&self) -> Pid {
-        self.leader.load(Ordering::Relaxed)
     }
 
     /// A thread has finished exiting; true if it was the last.
@@ -159,8 +146,9 @@ pub fn threads_of(group: &ThreadGroup) -> Vec<Arc<Process>> {
 /// and thread group it shares with the other threads of its process. A process with
 /// one thread is what fork makes.
 pub struct Process {
-    /// Its thread id; for the first thread of a process, also the process id.
-    pub tid: Pid,
+    /// Its thread id; for the first thread of a process, also the process id. It
+    /// changes once at most: a thread that execs takes the process id (`take_over`).
+    tid: AtomicU32,
     pub group: Arc<ThreadGroup>,
     kernel_stack: KernelStack,
     /// Its kernel stack's trap-frame end and FPU area (see `kernel_stack_layout`), worked out
@@ -239,6 +227,10 @@ impl StackOwner for Process {
 }
 
 impl Process {
+    pub fn tid(&self) -> Pid {
+        self.tid.load(Ordering::Relaxed)
+    }
+
     /// The process id (getpid): its thread group's.
     pub fn pid(&self) -> Pid {
         self.group.tgid
@@ -247,7 +239,7 @@ impl Process {
     /// Whether it is the first thread of its process, the one the process id names
     /// (whose table row holds the process's relations).
     pub fn is_leader(&self) -> bool {
-        self.tid == self.group.tgid
+        self.tid() == self.group.tgid
     }
 
     /// Records that the thread is ending (exit, or its process ending); the first
@@ -375,8 +367,17 @@ impl Table {
     /// Takes `pid`'s row out of the table, freeing its slot.
     fn remove(&mut self, pid: Pid) -> Option<Entry> {
         let entry = self.entries.remove(&pid)?;
-        self.by_slot[slot(pid)] = None;
+        self.unlist(pid);
         Some(entry)
+    }
+
+    /// Makes `pid` unfindable (`find`) while its row stays, and frees its slot (an
+    /// exited thread: see `lifecycle::release_thread`). The slot may be another
+    /// pid's by the time the row goes.
+    fn unlist(&mut self, pid: Pid) {
+        if self.by_slot[slot(pid)].as_ref().is_some_and(|process| process.tid() == pid) {
+            self.by_slot[slot(pid)] = None;
+        }
     }
 }
 
@@ -385,7 +386,7 @@ static TABLE: Mutex<Table> =
 
 /// The process with `pid`, if it exists (zombies included).
 pub fn find(pid: Pid) -> Option<Arc<Process>> {
-    TABLE.lock().by_slot[slot(pid)].as_ref().filter(|process| process.tid == pid).cloned()
+    TABLE.lock().by_slot[slot(pid)].as_ref().filter(|process| process.tid() == pid).cloned()
 }
 
 /// How many processes exist (zombies included).
@@ -431,6 +432,31 @@ pub enum Belongings<'a> {
     ThreadOf(&'a Process),
 }
 
+/// The running thread `process`, the only one left of its process, takes the
+/// process id as its tid (execve from a thread other than the first, as Linux's
+/// de_thread): its row moves to the process's, whose relations it keeps, and the
+/// first thread's row, which has exited for good, goes.
+pub fn take_over(process: &Process) {
+    let (old, tgid) = (process.tid(), process.pid());
+    if old == tgid {
+        return;
+    }
+    let mut table = TABLE.lock();
+    // The process's row lives until the process is reaped, after its last thread.
+    if !table.entries.contains_key(&tgid) {
+        return;
+    }
+    let Some(own) = table.remove(old) else { return };
+    table.by_slot[slot(tgid)] = Some(own.process.clone());
+    if let Some(record) = table.entries.get_mut(&tgid) {
+        record.process = own.process;
+    }
+    process.tid.store(tgid, Ordering::Relaxed);
+    drop(table);
+    crate::trace::record_name(tgid, &process.name());
+    sched::renumber_current(old, tgid, process.nice.load(Ordering::Relaxed));
+}
+
 /// Everything a new thread starts with.
 pub struct Creation<'a> {
     pub name: String,
@@ -467,14 +493,13 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
             files: Mutex::new(files),
             details: Mutex::new(details),
             live_threads: AtomicU32::new(0),
-            leader: AtomicU32::new(tid),
             exit_status: Mutex::new(None),
         }),
         Belongings::ThreadOf(creator) => creator.group.clone(),
     };
     group.live_threads.fetch_add(1, Ordering::Relaxed);
     let process = Arc::new(Process {
-        tid,
+        tid: AtomicU32::new(tid),
         group,
         kernel_stack_layout: (kernel_stack.frame_end(), kernel_stack.fpu_area()),
         kernel_stack,
@@ -540,7 +565,7 @@ extern "C" fn kernel_thread() -> ! {
             // As Linux's schedule_tail, a bad address is the program's problem: the
             // write is skipped.
             if let Some(memory) = process.group.memory.lock().as_mut() {
-                let _ = memory.write(set_child_tid, &process.tid.to_le_bytes());
+                let _ = memory.write(set_child_tid, &process.tid().to_le_bytes());
             }
         }
         let mut user = process.kernel_stack.claim_user_state();

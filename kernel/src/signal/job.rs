@@ -69,7 +69,7 @@ pub(super) fn stop(process: &Process, signal: u8) {
                 return;
             }
         }
-        sched::block_ignoring_signals(WaitChannel::Stopped(process.tid));
+        sched::block_ignoring_signals(WaitChannel::Stopped(process.tid()));
     }
     // Like Linux, the continued process itself tells its parent, once it runs (even
     // if SIGKILL followed SIGCONT: the parent hears of both).

@@ -324,7 +324,7 @@ pub fn send_info(target: &Process, info: SigInfo) {
     }
     let unblocking = |thread: &&alloc::sync::Arc<Process>| !thread.signals.lock().blocked().contains(signal);
     let chosen = live()
-        .find(|thread| thread.tid == target.tid)
+        .find(|thread| thread.tid() == target.tid())
         .filter(unblocking)
         .or_else(|| live().find(unblocking))
         .or_else(|| live().next());
@@ -340,7 +340,7 @@ pub fn set_action_in_process(process: &Process, signal: u8, action: SigAction) {
     process.signals.lock().set_action(signal, action);
     if process.group.has_other_threads() {
         for thread in process::threads_of(&process.group) {
-            if thread.tid != process.tid {
+            if thread.tid() != process.tid() {
                 thread.signals.lock().set_action(signal, action);
             }
         }
@@ -361,7 +361,7 @@ pub fn send_to_thread(target: &Process, info: SigInfo) {
         (continued, queued && !state.blocked.contains(signal))
     };
     if continued || wake {
-        sched::interrupt(target.tid);
+        sched::interrupt(target.tid());
     }
 }
 

@@ -270,7 +270,7 @@ impl FastPath<'_, '_> {
         dispatch_recorded(&mut self.0, true);
         let exit = self.exit();
         if exit == SyscallExit::Resume {
-            crate::trace::record(self.0.process.tid, || What::TrapExit);
+            crate::trace::record(self.0.process.tid(), || What::TrapExit);
         }
         exit
     }
@@ -292,7 +292,7 @@ impl FastPath<'_, '_> {
 pub fn dispatch_recorded(context: &mut Context, tracing: bool) {
     let (number, args) = context.user.frame.syscall_args();
     if tracing {
-        crate::trace::record(context.process.tid, || What::TrapEnter {
+        crate::trace::record(context.process.tid(), || What::TrapEnter {
             reason: TrapReason::SystemCall,
             number,
             argument: args[0],
@@ -300,7 +300,7 @@ pub fn dispatch_recorded(context: &mut Context, tracing: bool) {
     }
     dispatch(context);
     if tracing {
-        crate::trace::record(context.process.tid, || What::SyscallExit {
+        crate::trace::record(context.process.tid(), || What::SyscallExit {
             number,
             result: context.user.frame.rax as i64,
         });

@@ -24,7 +24,7 @@ pub fn getpid(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
 }
 
 pub fn gettid(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
-    Ok(u64::from(context.process.tid))
+    Ok(u64::from(context.process.tid()))
 }
 
 pub fn getppid(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
@@ -50,7 +50,7 @@ pub fn exit_group(context: &mut Context, &[status, ..]: &[u64; 6]) -> Result<u64
 
 pub fn set_tid_address(context: &mut Context, &[address, ..]: &[u64; 6]) -> Result<u64, i64> {
     context.process.thread.lock().clear_child_tid = address;
-    Ok(u64::from(context.process.tid))
+    Ok(u64::from(context.process.tid()))
 }
 
 /// A base for FS or GS (arch_prctl, CLONE_SETTLS) must be a user address below the
@@ -87,7 +87,7 @@ pub fn arch_prctl(context: &mut Context, &[code, address, ..]: &[u64; 6]) -> Res
 
 pub fn fork(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
     let child = lifecycle::fork(context.process, &mut context.user, &ChildSetup::FORK)?;
-    Ok(u64::from(child.tid))
+    Ok(u64::from(child.tid()))
 }
 
 /// vfork, as a fork whose parent then waits until the child execs or exits: the
@@ -95,8 +95,8 @@ pub fn fork(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
 /// (the child only calls execve or _exit), without sharing the address space.
 pub fn vfork(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
     let child = lifecycle::fork(context.process, &mut context.user, &ChildSetup::FORK)?;
-    wait_for_vfork_child(child.tid);
-    Ok(u64::from(child.tid))
+    wait_for_vfork_child(child.tid());
+    Ok(u64::from(child.tid()))
 }
 
 fn wait_for_vfork_child(child: Pid) {
@@ -144,12 +144,12 @@ pub fn clone(
     if request.parent_settid {
         // As Linux, the child exists by now: a bad address loses the tid, not the
         // child (clone still returns its pid).
-        let _ = context.copy_out(parent_tid, &child.tid.to_le_bytes());
+        let _ = context.copy_out(parent_tid, &child.tid().to_le_bytes());
     }
     if request.kind == CloneKind::Vfork {
-        wait_for_vfork_child(child.tid);
+        wait_for_vfork_child(child.tid());
     }
-    Ok(u64::from(child.tid))
+    Ok(u64::from(child.tid()))
 }
 
 /// Counts the pointers of a NULL-terminated array (argv or envp), as Linux does

@@ -86,7 +86,7 @@ pub fn rt_sigreturn(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64>
         Err(()) => {
             info!(
                 "pid {} ({}): bad signal frame at rsp {:#x}",
-                context.process.tid,
+                context.process.tid(),
                 context.process.name(),
                 context.user.frame.rsp
             );
