@@ -263,7 +263,10 @@ pub fn report_exits(on: bool) {
 fn report_accounting(process: &Process, status: ExitStatus) {
     let stats = &process.stats;
     let mut record = Record::new("process");
-    record.number("pid", u64::from(process.tid())).number("ppid", u64::from(super::parent_of(process.pid())));
+    record
+        .number("pid", u64::from(process.pid()))
+        .number("tid", u64::from(process.tid()))
+        .number("ppid", u64::from(super::parent_of(process.pid())));
     match status {
         ExitStatus::Exited(code) => record.number("exit", u64::from(code)),
         ExitStatus::Killed { signal, .. } => record.number("signal", u64::from(signal)),

@@ -483,8 +483,6 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
         return Err(EAGAIN);
     }
     let tid = table.allocate_pid();
-    crate::trace::record(tid, || kernel_core::trace::What::Create { parent });
-    crate::trace::record_name(tid, &creation.name);
     let nice = table.entries.get(&parent).map_or(0, |entry| entry.process.nice.load(Ordering::Relaxed));
     let group = match creation.belongings {
         Belongings::Own { memory, files, details } => Arc::new(ThreadGroup {
@@ -498,6 +496,8 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
         Belongings::ThreadOf(creator) => creator.group.clone(),
     };
     group.live_threads.fetch_add(1, Ordering::Relaxed);
+    crate::trace::record(tid, || kernel_core::trace::What::Create { parent, process: group.tgid });
+    crate::trace::record_name(tid, &creation.name);
     let process = Arc::new(Process {
         tid: AtomicU32::new(tid),
         group,

@@ -322,7 +322,9 @@ pub fn prctl(context: &mut Context, &[option, address, ..]: &[u64; 6]) -> Result
                 }
                 length
             };
-            context.process.thread.lock().name = alloc::string::String::from_utf8_lossy(&name[..length]).into_owned();
+            let name = alloc::string::String::from_utf8_lossy(&name[..length]).into_owned();
+            crate::trace::record_name(context.process.tid(), &name);
+            context.process.thread.lock().name = name;
             Ok(0)
         }
         PR_GET_NAME => {
