@@ -26,15 +26,20 @@ pub fn serve(process: &Arc<Process>, user: &mut UserState) {
     loop {
         process.charge(Mode::Kernel);
         trace::record(process.tid(), || What::TrapExit);
-        let reason = entry::enter_user(&mut syscall::FastPath(syscall::Context { process, user: user.reborrow() }));
+        let reason = entry::enter_user(&mut syscall::FastPath(syscall::Context {
+            process,
+            group: &process.group,
+            user: user.reborrow(),
+        }));
         process.charge(Mode::User);
         if trace::enabled() {
             record_entry(process, reason);
         }
         match reason {
-            ReturnReason::SystemCall { served: false } => {
-                syscall::dispatch_recorded(&mut syscall::Context { process, user: user.reborrow() }, trace::enabled())
-            }
+            ReturnReason::SystemCall { served: false } => syscall::dispatch_recorded(
+                &mut syscall::Context { process, group: &process.group, user: user.reborrow() },
+                trace::enabled(),
+            ),
             ReturnReason::SystemCall { served: true } => {}
             ReturnReason::Exception(exception) => fault(process, user, exception),
             ReturnReason::Interrupt(vector) => interrupt_from_user(vector),

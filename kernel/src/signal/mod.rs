@@ -311,10 +311,19 @@ impl SignalState {
 /// thread (the whole process dies, stops or continues); any other signal to one
 /// thread that does not block it, `target` first, else `target` (where it stays
 /// pending until unblocked). A thread that is exiting takes none.
+#[inline]
 pub fn send_info(target: &Process, info: SigInfo) {
-    if !target.group.has_other_threads() && !target.signals.exiting() {
-        return send_to_thread(target, info);
+    if target.group.has_other_threads() || target.signals.exiting() {
+        return send_to_some_thread(target, info);
     }
+    send_to_thread(target, info)
+}
+
+/// `send_info` to a process with several threads (or whose thread `target` is
+/// exiting): the choice of the thread.
+#[cold]
+#[inline(never)]
+fn send_to_some_thread(target: &Process, info: SigInfo) {
     let signal = info.signo();
     let threads = process::threads_of(&target.group);
     let live = || threads.iter().filter(|thread| !thread.signals.exiting());

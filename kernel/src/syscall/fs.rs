@@ -37,7 +37,7 @@ fn origin(context: &Context, dirfd: u64, path: &[u8]) -> Result<Origin, i64> {
         return Ok(origin);
     }
     if let DirFd::Fd(fd) = decode_dirfd(dirfd)? {
-        let file = context.process.group.files.lock().get_path(u64::from(fd))?;
+        let file = context.group.files.lock().get_path(u64::from(fd))?;
         origin.start = file.file.node().filter(|&node| initrd::tree().is_directory(node)).ok_or(ENOTDIR)?;
     }
     Ok(origin)
@@ -77,8 +77,8 @@ fn lookup(context: &Context, dirfd: u64, path: &[u8], flags: AtFlags) -> Result<
             return Err(ENOENT);
         }
         return match decode_dirfd(dirfd)? {
-            DirFd::Cwd => Ok(Target::Node(context.process.group.details.lock().cwd)),
-            DirFd::Fd(fd) => Ok(Target::File(context.process.group.files.lock().get_path(u64::from(fd))?)),
+            DirFd::Cwd => Ok(Target::Node(context.group.details.lock().cwd)),
+            DirFd::Fd(fd) => Ok(Target::File(context.group.files.lock().get_path(u64::from(fd))?)),
         };
     }
     let origin = origin(context, dirfd, path)?;
@@ -101,7 +101,7 @@ pub fn openat(context: &mut Context, &[dirfd, path, flags, _mode, ..]: &[u64; 6]
     }
     let origin = origin(context, dirfd, &path)?;
     let file = open::open(origin, &path, &request)?;
-    context.process.group.files.lock().insert(file, request.close_on_exec)
+    context.group.files.lock().insert(file, request.close_on_exec)
 }
 
 /// Copies `stat` to user address `address`.
@@ -122,7 +122,7 @@ pub fn lstat(context: &mut Context, &[path, address, ..]: &[u64; 6]) -> Result<u
 
 /// fstat: works on every descriptor, O_PATH ones included.
 pub fn fstat(context: &mut Context, &[fd, address, ..]: &[u64; 6]) -> Result<u64, i64> {
-    let file = context.process.group.files.lock().get_path(fd)?;
+    let file = context.group.files.lock().get_path(fd)?;
     copy_stat(context, address, &file.file.stat())
 }
 
@@ -138,7 +138,7 @@ pub fn newfstatat(context: &mut Context, &[dirfd, path, address, flags, ..]: &[u
 /// directory's position on (`.` and `..` first). EFAULT for a buffer outside user
 /// space, ENOTDIR for anything but a directory, EINVAL when not one record fits.
 pub fn getdents64(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Result<u64, i64> {
-    let file = context.process.group.files.lock().get(fd)?;
+    let file = context.group.files.lock().get(fd)?;
     let length = u64::from(length as u32);
     check_user_range(address, length)?;
     let mut buffer = vec![0u8; (length as usize).min(DIRENT_CHUNK)];
@@ -201,7 +201,7 @@ pub fn faccessat2(context: &mut Context, &[dirfd, path, mode, flags, ..]: &[u64;
 /// getcwd: the absolute path with its NUL; ERANGE when `size` is too small.
 /// Returns the length copied, NUL included (the system call's convention).
 pub fn getcwd(context: &mut Context, &[address, size, ..]: &[u64; 6]) -> Result<u64, i64> {
-    let cwd = context.process.group.details.lock().cwd;
+    let cwd = context.group.details.lock().cwd;
     let mut path = initrd::tree().path_of(cwd).into_bytes();
     path.push(0);
     if (size as usize) < path.len() {
@@ -214,7 +214,7 @@ pub fn getcwd(context: &mut Context, &[address, size, ..]: &[u64; 6]) -> Result<
 /// Makes `node` the cwd; ENOTDIR unless it is a directory.
 fn change_directory(context: &Context, node: Option<NodeId>) -> Result<u64, i64> {
     let node = node.filter(|&node| initrd::tree().is_directory(node)).ok_or(ENOTDIR)?;
-    context.process.group.details.lock().cwd = node;
+    context.group.details.lock().cwd = node;
     Ok(0)
 }
 
@@ -227,6 +227,6 @@ pub fn chdir(context: &mut Context, &[path, ..]: &[u64; 6]) -> Result<u64, i64> 
 
 /// fchdir: to the directory a descriptor (O_PATH ones included) names.
 pub fn fchdir(context: &mut Context, &[fd, ..]: &[u64; 6]) -> Result<u64, i64> {
-    let file = context.process.group.files.lock().get_path(fd)?;
+    let file = context.group.files.lock().get_path(fd)?;
     change_directory(context, file.file.node())
 }

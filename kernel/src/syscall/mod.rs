@@ -22,15 +22,18 @@ use crate::arch::x86_64::entry::{SyscallExit, SystemCallEntry, SystemCallHandler
 use crate::arch::x86_64::frame::TrapFrame;
 use crate::mm::address_space::{AddressSpace, StringFault};
 use crate::mm::kstack::UserState;
-use crate::process::{Process, Stats};
+use crate::process::{Process, Stats, ThreadGroup};
 use kernel_core::abi::errno::{EFAULT, ENAMETOOLONG, ENOSYS};
 use kernel_core::abi::support::SUPPORT;
 use kernel_core::abi::sysno;
 use kernel_core::trace::{TrapReason, What};
 
-/// What a handler gets: the calling process and its saved user state.
+/// What a handler gets: the calling thread, its process (`process.group`, one
+/// load nearer for the calls that use the descriptors or the memory on every
+/// transfer), and its saved user state.
 pub struct Context<'a, 'u> {
     pub process: &'a Process,
+    pub group: &'a ThreadGroup,
     pub user: UserState<'u>,
 }
 
@@ -338,7 +341,7 @@ fn failed(process: &Process, number: u64, errno: i64) -> u64 {
 impl Context<'_, '_> {
     /// Runs `f` on the caller's address space.
     pub fn memory<T>(&self, f: impl FnOnce(&mut AddressSpace) -> T) -> T {
-        let mut memory = self.process.group.memory.lock();
+        let mut memory = self.group.memory.lock();
         f(memory.as_mut().expect("a running process has an address space"))
     }
 

@@ -110,7 +110,7 @@ pub fn times(context: &mut Context, &[address, ..]: &[u64; 6]) -> Result<u64, i6
 }
 
 pub fn umask(context: &mut Context, &[mask, ..]: &[u64; 6]) -> Result<u64, i64> {
-    let mut details = context.process.group.details.lock();
+    let mut details = context.group.details.lock();
     let old = details.umask;
     details.umask = mask as u32 & 0o777;
     Ok(u64::from(old))
