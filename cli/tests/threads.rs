@@ -178,3 +178,26 @@ fn raw_clone_of_a_thread_robust_lists_and_per_thread_attributes_as_linux() {
         ],
     );
 }
+
+#[test]
+fn a_rust_std_program_with_threads_runs_as_on_linux() {
+    // std::thread (spawn, scope, Builder names, a panicking thread's Err), std::sync
+    // (Mutex, Condvar, mpsc, RwLock, Barrier, Arc, atomics), park/unpark and
+    // thread_local!, ending with process::exit(3) from a thread.
+    let program = std::path::Path::new(env!("TIMESHARE_USER_STD_DIR")).join("std_threads");
+    assert!(program.is_file(), "{} was not built (see cli/build.rs)", program.display());
+    let (_, guest) = same_as_host(&[], &program, &[]);
+    assert_status(&guest, 3);
+    let out = stdout(&guest);
+    assert_has(
+        &out,
+        &[
+            "Mutex: 8 threads x 5000 increments: 40000; AtomicUsize: 40000; Arc strong count back to 1",
+            "Condvar queue: 2000 items, their sum 11001000, 2002 taken in all",
+            "sync_channel(2): 500 sent, their sum received 124750",
+            "thread::Builder::name: Some(\"worker-7\"); main's name: Some(\"main\")",
+            "a thread that panics: join is Err: true, with the payload Some(\"on purpose\")",
+            "exiting with 3 from a thread",
+        ],
+    );
+}
