@@ -8,6 +8,7 @@
 #ifndef RAWTHREAD_H
 #define RAWTHREAD_H
 
+#include <sched.h> /* CLONE_*: the includer defines _GNU_SOURCE */
 #include <stdint.h>
 
 /* A system call by the SYSCALL instruction: the kernel's result, -errno on failure. */
@@ -68,8 +69,7 @@ static inline long raw_thread(unsigned long flags, void *stack_end, int *parent_
 /* The flags musl's pthread_create passes (less CLONE_SETTLS: a raw thread uses its
  * creator's TLS pointer, and touches nothing through it). */
 #define RAW_THREAD_FLAGS                                                                                   \
-    (0x100 /* CLONE_VM */ | 0x200 /* CLONE_FS */ | 0x400 /* CLONE_FILES */ | 0x800 /* CLONE_SIGHAND */ |    \
-     0x10000 /* CLONE_THREAD */ | 0x40000 /* CLONE_SYSVSEM */ | 0x100000 /* CLONE_PARENT_SETTID */ |       \
-     0x200000 /* CLONE_CHILD_CLEARTID */)
+    (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM | CLONE_PARENT_SETTID |  \
+     CLONE_CHILD_CLEARTID)
 
 #endif
