@@ -754,22 +754,28 @@ static void bench_futex_pingpong(void)
 static pthread_mutex_t contended = PTHREAD_MUTEX_INITIALIZER;
 static long contended_count;
 
+/* Each holds the mutex across a sched_yield, so that on one CPU the other thread
+ * runs while it is held, finds it taken and sleeps in the kernel (FUTEX_WAIT) until
+ * the unlock wakes it: every round is contended, not just the few a timer tick
+ * happens to split. */
 static void *lock_unlock(void *arg)
 {
     for (long i = 0; i < (long)arg; i++) {
         pthread_mutex_lock(&contended);
         contended_count++;
+        sched_yield();
         pthread_mutex_unlock(&contended);
     }
     return NULL;
 }
 
-/* Two threads lock and unlock one mutex N times each. Figure: per lock/unlock pair
- * (elapsed / 2N), the threads' creation included (a small share of it). */
+/* Two threads lock and unlock one mutex N times each, yielding the CPU while they
+ * hold it. Figure: per lock/unlock pair (elapsed / 2N), the threads' creation
+ * included (a small share of it). */
 static void bench_mutex_contended(void)
 {
     const char *name = "mutex-contended";
-    long n = count(200000, 100);
+    long n = count(10000, 50);
     lock_unlock((void *)(n / 10)); /* warm up, alone */
     contended_count = 0;
     uint64_t t0 = now_ns(CLOCK_MONOTONIC);

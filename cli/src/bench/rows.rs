@@ -143,7 +143,12 @@ pub const ROWS: &[Row] = &[
     },
     Row {
         goal: Some(Goal::Ratio(0.15)),
-        ..row("mutex-contended", "mutex-contended", "ns", "2 threads lock and unlock one pthread mutex: per pair")
+        ..row(
+            "mutex-contended",
+            "mutex-contended",
+            "ns",
+            "2 threads lock and unlock one pthread mutex, yielding while they hold it: per pair",
+        )
     },
 ];
 
