@@ -102,8 +102,102 @@ fn a_process_with_threads_ends_execs_and_forks_as_on_linux() {
             "pthread_exit from main, the last thread returns: exited 0",
             "after execve from a thread: getpid is the old pid: yes",
             "execve from a thread, 2 others running: exited 4",
+            "fork from a thread, a spinning thread beside it: the child (one thread, its own main, can make \
+             threads) exited 3",
             "the parent's spinning thread still runs: yes",
             "a thread with a 64 KiB stack recurses without end: killed by SIGSEGV",
+        ],
+    );
+}
+
+#[track_caller]
+fn threads_sys_same_as_host(cases: &[&str]) -> String {
+    let mut args = vec!["same"];
+    args.extend_from_slice(cases);
+    compare_with_host(&[], "threads_sys", &args, &[], passed)
+}
+
+#[test]
+fn futex_errors_and_timeouts_as_linux() {
+    let out = threads_sys_same_as_host(&["futex-errors", "futex-interrupted"]);
+    assert_has(
+        &out,
+        &[
+            "WAIT, the word not the value: EAGAIN",
+            "WAIT 10 ms: ETIMEDOUT",
+            "  at least 10 ms went by: yes",
+            "WAIT, unaligned: EINVAL",
+            "WAIT at an unmapped address: EFAULT",
+            "WAKE, no waiter: 0",
+            "a signal with a handler during WAIT: EINTR",
+        ],
+    );
+}
+
+#[test]
+fn futex_wake_requeue_wake_op_and_bitsets_count_as_linux() {
+    let out = threads_sys_same_as_host(&["futex-wake", "futex-requeue", "futex-wake-op", "futex-bitset"]);
+    assert_has(
+        &out,
+        &[
+            "5 waiters; WAKE 1: 1",
+            "WAKE INT_MAX: 2",
+            "2 private and 2 shared waiters; shared WAKE INT_MAX: 2",
+            "6 waiters on A; REQUEUE wake 1, move 2 to B: 3",
+            "CMP_REQUEUE wake 1, move 1 to B, A is 0: 2",
+            "WAKE INT_MAX on B: 3",
+            "2 waiters on A, 2 on B; WAKE_OP 1 on A, B = 1, 1 on B if B was 0: 2",
+            "  B: 16",
+            "WAIT_BITSET until CLOCK_REALTIME + 30 ms: ETIMEDOUT",
+            "  at least 30 ms went by: yes",
+            "WAKE_BITSET 0x2: 1",
+        ],
+    );
+    assert!(!out.contains("every waiter's WAIT returned 0: no"), "{out}");
+}
+
+#[test]
+fn raw_clone_of_a_thread_robust_lists_and_per_thread_attributes_as_linux() {
+    let out = threads_sys_same_as_host(&["raw-clone", "robust", "per-thread", "libc-probes"]);
+    assert_has(
+        &out,
+        &[
+            "clone with the flags of a thread: a thread; CLONE_PARENT_SETTID wrote its tid: yes",
+            "  its getpid ours: yes; its gettid what clone returned: yes",
+            "  CLONE_CHILD_CLEARTID: the word cleared at its exit: yes",
+            "  wait4 for it: ECHILD",
+            "CLONE_CHILD_SETTID: the child found its tid there: yes",
+            "clone with CLONE_THREAD without CLONE_SIGHAND: EINVAL",
+            "a robust mutex whose owner thread ended: lock: EOWNERDEAD",
+            "a raw thread exits owning a lock word on its robust list: the word 0x40000000",
+            "  the same with FUTEX_WAITERS set: the word 0xc0000000",
+            "the thread's name: worker-one; the main thread's: main-thread",
+            "the thread's nice after setpriority(its tid, 5): 5; the main thread's: 0",
+            "sched_getaffinity: ok",
+            "clone3: ENOSYS, or EINVAL for no arguments and a child for a fork's: yes",
+        ],
+    );
+}
+
+#[test]
+fn a_rust_std_program_with_threads_runs_as_on_linux() {
+    // std::thread (spawn, scope, Builder names, a panicking thread's Err), std::sync
+    // (Mutex, Condvar, mpsc, RwLock, Barrier, Arc, atomics), park/unpark and
+    // thread_local!, ending with process::exit(3) from a thread.
+    let program = std::path::Path::new(env!("TIMESHARE_USER_STD_DIR")).join("std_threads");
+    assert!(program.is_file(), "{} was not built (see cli/build.rs)", program.display());
+    let (_, guest) = same_as_host(&[], &program, &[]);
+    assert_status(&guest, 3);
+    let out = stdout(&guest);
+    assert_has(
+        &out,
+        &[
+            "Mutex: 8 threads x 5000 increments: 40000; AtomicUsize: 40000; Arc strong count back to 1",
+            "Condvar queue: 2000 items, their sum 11001000, 2002 taken in all",
+            "sync_channel(2): 500 sent, their sum received 124750",
+            "thread::Builder::name: Some(\"worker-7\"); main's name: Some(\"main\")",
+            "a thread that panics: join is Err: true, with the payload Some(\"on purpose\")",
+            "exiting with 3 from a thread",
         ],
     );
 }
