@@ -1,8 +1,8 @@
 //! Futexes: threads sleeping on a word of their memory until another thread wakes
 //! that word (the mechanism under every pthread mutex, condition variable, join
-//! and semaphore). A word is keyed by its address space and address, so a private
-//! and a shared wait on the same word meet (the exit wake of CLONE_CHILD_CLEARTID
-//! is a shared wake that musl waits for privately). The waiter list and its
+//! and semaphore). A word is keyed by its address space and address, and by
+//! whether the operation was private, as Linux keys them (a shared wake, such as
+//! CLONE_CHILD_CLEARTID's at a thread's exit, meets shared waits only). The waiter list and its
 //! policy are `kernel_core::abi::futex::FutexQueue`; each waiter blocks on its own
 //! wait channel, which its waker wakes.
 //!
@@ -21,16 +21,16 @@ use kernel_core::abi::signal::ERESTARTSYS;
 
 static QUEUE: Mutex<FutexQueue> = Mutex::new(FutexQueue::new());
 
-/// The key of the word at `address` in `process`'s memory: EINVAL unless it is
-/// 4-byte aligned, as Linux.
-pub fn key(process: &Process, address: u64) -> Result<FutexKey, i64> {
+/// The key of the word at `address` in `process`'s memory, for a private
+/// operation or not: EINVAL unless it is 4-byte aligned, as Linux.
+pub fn key(process: &Process, address: u64, private: bool) -> Result<FutexKey, i64> {
     if address % 4 != 0 {
         return Err(EINVAL);
     }
     // The identity of the shared address space: every thread of the process holds
     // the same one, which outlives all of them.
     let space = core::ptr::from_ref(&process.group.memory) as u64;
-    Ok(FutexKey { space, address })
+    Ok(FutexKey { space, address, private })
 }
 
 /// Reads the word at `address`; EFAULT if it is not readable.
@@ -47,8 +47,14 @@ pub fn read_word(process: &Process, address: u64) -> Result<u32, i64> {
 /// bitset meets `bitset`, a signal (ERESTARTSYS without a deadline, as Linux; EINTR
 /// with one) or monotonic time `deadline_ns` (ETIMEDOUT); EAGAIN at once if the
 /// word holds something else.
-pub fn wait(process: &Process, address: u64, expected: u32, bitset: u32, deadline_ns: Option<u64>) -> Result<u64, i64> {
-    let key = key(process, address)?;
+pub fn wait(
+    process: &Process,
+    key: FutexKey,
+    expected: u32,
+    bitset: u32,
+    deadline_ns: Option<u64>,
+) -> Result<u64, i64> {
+    let address = key.address;
     {
         // The value check and the queueing under one hold of the queue lock: a
         // waker changes the word first and takes the lock to wake, so it cannot
@@ -61,7 +67,7 @@ pub fn wait(process: &Process, address: u64, expected: u32, bitset: u32, deadlin
             // the lock, which the OOM policy may need to give up the CPU.
             drop(queue);
             read_word(process, address)?;
-            return wait(process, address, expected, bitset, deadline_ns);
+            return wait(process, key, expected, bitset, deadline_ns);
         }
         if u32::from_le_bytes(bytes) != expected {
             return Err(EAGAIN);
@@ -132,7 +138,7 @@ pub fn clear_child_tid(process: &Process, address: u64) {
     let written =
         process.group.memory.lock().as_mut().is_some_and(|memory| memory.write(address, &0u32.to_le_bytes()).is_ok());
     if written {
-        if let Ok(key) = key(process, address) {
+        if let Ok(key) = key(process, address, false) {
             wake(key, 1, FUTEX_BITSET_MATCH_ANY);
         }
     }
@@ -174,7 +180,7 @@ pub fn release_robust_list(process: &Process, head: u64) {
 /// Marks the robust futex word at `address` owner-died if `process` owns it, and
 /// wakes one waiter if it has any.
 fn owner_died(process: &Process, address: u64) {
-    let Ok(key) = key(process, address) else { return };
+    let Ok(key) = key(process, address, false) else { return };
     let mut bytes = [0u8; 4];
     let waiters = {
         let mut memory = process.group.memory.lock();

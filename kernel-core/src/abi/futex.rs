@@ -12,8 +12,8 @@ pub const FUTEX_CMP_REQUEUE: u32 = 4;
 pub const FUTEX_WAKE_OP: u32 = 5;
 pub const FUTEX_WAIT_BITSET: u32 = 9;
 pub const FUTEX_WAKE_BITSET: u32 = 10;
-/// The same word in every address space that maps it, or only in this one: the
-/// same key here, as timeshare has no memory shared between address spaces.
+/// The word is private to the process: its waits and wakes meet only waits and
+/// wakes with the flag (as Linux keys the two kinds apart, even on private memory).
 pub const FUTEX_PRIVATE_FLAG: u32 = 128;
 pub const FUTEX_CLOCK_REALTIME: u32 = 256;
 /// The bitset of FUTEX_WAIT and FUTEX_WAKE: every waiter matches.
@@ -147,12 +147,20 @@ impl WakeOperation {
     }
 }
 
-/// Which futex word: its address space (an identity the kernel picks) and its
-/// address.
+/// Which futex word: its address space (an identity the kernel picks), its
+/// address, and whether the operation was private (FUTEX_PRIVATE_FLAG): Linux
+/// keys a shared operation on private memory apart from a private one, so they
+/// do not meet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FutexKey {
     pub space: u64,
     pub address: u64,
+    pub private: bool,
+}
+
+/// Whether futex's `op` has FUTEX_PRIVATE_FLAG.
+pub fn is_private(op: u64) -> bool {
+    op as u32 & FUTEX_PRIVATE_FLAG != 0
 }
 
 /// One thread waiting on a futex word.
@@ -226,9 +234,10 @@ mod tests {
     use super::*;
     use alloc::vec;
 
-    const A: FutexKey = FutexKey { space: 1, address: 0x1000 };
-    const B: FutexKey = FutexKey { space: 1, address: 0x2000 };
-    const OTHER_SPACE: FutexKey = FutexKey { space: 2, address: 0x1000 };
+    const A: FutexKey = FutexKey { space: 1, address: 0x1000, private: true };
+    const B: FutexKey = FutexKey { space: 1, address: 0x2000, private: true };
+    const OTHER_SPACE: FutexKey = FutexKey { space: 2, address: 0x1000, private: true };
+    const A_SHARED: FutexKey = FutexKey { private: false, ..A };
 
     #[test]
     fn operations_as_musl_and_glibc_issue_them() {
@@ -312,7 +321,12 @@ mod tests {
         assert_eq!(queue.wake(A, u32::MAX, FUTEX_BITSET_MATCH_ANY, |tid| woken.push(tid)), 1);
         assert_eq!(woken, [10, 12, 14]);
         assert_eq!(queue.wake(A, 1, FUTEX_BITSET_MATCH_ANY, |_| ()), 0);
-        // The same address in another address space is another word.
+        // The same address in another address space is another word, and a shared
+        // wake does not meet a private wait.
+        queue.wait(A, 15, FUTEX_BITSET_MATCH_ANY);
+        assert_eq!(queue.wake(A_SHARED, 1, FUTEX_BITSET_MATCH_ANY, |_| ()), 0);
+        assert!(is_private(128) && !is_private(0));
+        assert!(queue.cancel(15));
         assert!(queue.cancel(13) && !queue.cancel(13));
         assert_eq!(queue.wake(B, 0, FUTEX_BITSET_MATCH_ANY, |_| ()), 0);
         assert!(queue.cancel(11));

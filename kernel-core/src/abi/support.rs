@@ -101,7 +101,7 @@ pub const SUPPORT: &[(usize, Support)] = &[
     (GETTID, Full),
     (TKILL, Full),
     (TIME, Full),
-    (FUTEX, Partial("WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, WAIT_BITSET, WAKE_BITSET, with FUTEX_PRIVATE_FLAG (the same key as a shared wait: no memory is shared between processes) and FUTEX_CLOCK_REALTIME; the priority-inheritance operations are ENOSYS; a wait with a timeout that a signal interrupts is EINTR, not restarted")),
+    (FUTEX, Partial("WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, WAIT_BITSET, WAKE_BITSET, with FUTEX_PRIVATE_FLAG (keyed apart from shared operations, as Linux) and FUTEX_CLOCK_REALTIME; the priority-inheritance operations are ENOSYS; a wait with a timeout that a signal interrupts is EINTR, not restarted")),
     (SCHED_SETAFFINITY, Partial("one CPU: a mask must include CPU 0")),
     (SCHED_GETAFFINITY, Full),
     (GETDENTS64, Full),

@@ -5,12 +5,13 @@ use crate::futex;
 use crate::process::{self, Pid};
 use crate::time;
 use kernel_core::abi::errno::{EINVAL, ESRCH};
-use kernel_core::abi::futex::{decode_futex_op, FutexOp, FUTEX_BITSET_MATCH_ANY, ROBUST_LIST_HEAD_SIZE};
+use kernel_core::abi::futex::{decode_futex_op, is_private, FutexOp, FUTEX_BITSET_MATCH_ANY, ROBUST_LIST_HEAD_SIZE};
 
 /// futex(uaddr, op, val, timeout or val2, uaddr2, val3), as Linux's do_futex.
 pub fn futex(context: &mut Context, &[address, op, value, timeout, address2, value3]: &[u64; 6]) -> Result<u64, i64> {
     let process = context.process;
     let value = value as u32;
+    let private = is_private(op);
     match decode_futex_op(op, value3)? {
         FutexOp::Wait { bitset, absolute, realtime } => {
             let deadline_ns = match timeout {
@@ -24,24 +25,24 @@ pub fn futex(context: &mut Context, &[address, op, value, timeout, address2, val
                     })
                 }
             };
-            futex::wait(process, address, value, bitset, deadline_ns)
+            futex::wait(process, futex::key(process, address, private)?, value, bitset, deadline_ns)
         }
         FutexOp::Wake { bitset } => {
-            Ok(u64::from(futex::wake(futex::key(process, address)?, wake_count(value), bitset)))
+            Ok(u64::from(futex::wake(futex::key(process, address, private)?, wake_count(value), bitset)))
         }
         FutexOp::Requeue { compare } => {
             let (count, requeue) = (value as i32, timeout as i32);
             if count < 0 || requeue < 0 {
                 return Err(EINVAL);
             }
-            let from = futex::key(process, address)?;
-            let to = futex::key(process, address2)?;
+            let from = futex::key(process, address, private)?;
+            let to = futex::key(process, address2, private)?;
             let expected = compare.then_some(value3 as u32);
             futex::requeue(process, (from, address), to, count as u32, requeue as u32, expected)
         }
         FutexOp::WakeOp(operation) => {
-            let first = futex::key(process, address)?;
-            let second = futex::key(process, address2)?;
+            let first = futex::key(process, address, private)?;
+            let second = futex::key(process, address2, private)?;
             let old = futex::read_word(process, address2)?;
             context.copy_out(address2, &operation.apply(old).to_le_bytes())?;
             let mut woken = futex::wake(first, wake_count(value), FUTEX_BITSET_MATCH_ANY);
