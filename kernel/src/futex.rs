@@ -80,6 +80,11 @@ pub fn wait(
             Some(deadline) => sched::block_until(channel, deadline),
             None => sched::block(channel),
         };
+        // Only a waker wakes this channel, after taking the waiter off the queue:
+        // without a deadline, an uninterrupted wait was a wake.
+        if woke.is_ok() && deadline_ns.is_none() {
+            return Ok(0);
+        }
         let still_waiting = QUEUE.lock().cancel(process.tid());
         if !still_waiting {
             return Ok(0);
