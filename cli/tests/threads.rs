@@ -211,3 +211,23 @@ fn a_rust_std_program_with_threads_runs_as_on_linux() {
         ],
     );
 }
+
+#[test]
+fn every_scheduling_policy_runs_threads_as_on_linux() {
+    // Each policy schedules threads as its tasks: the programs' hand-offs (locks,
+    // condition variables, a broadcast, futex wake counts, signals to one thread)
+    // come out as on Linux under every one of them.
+    for policy in ["rr", "mlfq", "stride", "lottery", "fair"] {
+        let options = ["--sched", policy];
+        let out = compare_with_host(
+            &options,
+            "threads",
+            &["same", "create-join", "mutex", "condvar", "broadcast", "thread-signal"],
+            &[],
+            passed,
+        );
+        assert_has(&out, &["woken by one broadcast: 16", "handled in the thread it was sent to: yes"]);
+        let out = compare_with_host(&options, "threads_sys", &["same", "futex-requeue"], FUTEX_KINDS_MEET, passed);
+        assert_has(&out, &["WAKE INT_MAX on B: 3"]);
+    }
+}
