@@ -231,3 +231,36 @@ fn every_scheduling_policy_runs_threads_as_on_linux() {
         assert_has(&out, &["WAKE INT_MAX on B: 3"]);
     }
 }
+
+#[test]
+fn stats_and_the_trace_show_each_thread_named_under_its_process() {
+    // Guest-only: --stats has a row per thread (its process's pid, its own tid, the
+    // name prctl(PR_SET_NAME) gave it), and the trace a track per thread, named and
+    // labelled with its process. The case's process is pid 2 (the runner is pid 1),
+    // its thread the next tid.
+    let trace = scratch_dir("threads-trace").join("trace.json");
+    let output =
+        run_with(&["--stats", "--trace", trace.to_str().unwrap()], &c_program("threads_sys"), &["same", "per-thread"]);
+    assert_status(&output, 0);
+    assert_has(&stdout(&output), &["the thread's name: worker-one; the main thread's: main-thread"]);
+    let stats = stderr(&output);
+    let row = |name: &str| -> Vec<String> {
+        stats
+            .lines()
+            .map(|line| line.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+            .find(|words| words.get(3).map(String::as_str) == Some(name))
+            .unwrap_or_else(|| panic!("no --stats row for {name}\n{stats}"))
+    };
+    assert_eq!(row("main-thread")[..3], ["2", "2", "1"], "pid, tid, ppid\n{stats}");
+    assert_eq!(row("worker-one")[..3], ["2", "3", "1"], "pid, tid, ppid\n{stats}");
+    let trace: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&trace).expect("the trace file")).expect("valid JSON");
+    let names: Vec<&str> = trace["traceEvents"]
+        .as_array()
+        .expect("traceEvents")
+        .iter()
+        .filter(|event| event["name"] == "thread_name")
+        .filter_map(|event| event["args"]["name"].as_str())
+        .collect();
+    assert!(names.iter().any(|name| name.ends_with("worker-one (tid 3 of pid 2)")), "{names:?}");
+}
