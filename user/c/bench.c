@@ -754,10 +754,11 @@ static void bench_futex_pingpong(void)
 static pthread_mutex_t contended = PTHREAD_MUTEX_INITIALIZER;
 static long contended_count;
 
-/* Each holds the mutex across a sched_yield, so that on one CPU the other thread
- * runs while it is held, finds it taken and sleeps in the kernel (FUTEX_WAIT) until
- * the unlock wakes it: every round is contended, not just the few a timer tick
- * happens to split. */
+/* Each yields the CPU while it holds the mutex, so that on one CPU the other thread
+ * runs, finds it taken and sleeps in the kernel (FUTEX_WAIT) until the unlock wakes
+ * it; and yields again after the unlock, so that the one woken takes the mutex
+ * before the unlocker comes back for it. The two then alternate, and every
+ * acquisition is contended, not just the few a timer tick happens to split. */
 static void *lock_unlock(void *arg)
 {
     for (long i = 0; i < (long)arg; i++) {
@@ -765,6 +766,7 @@ static void *lock_unlock(void *arg)
         contended_count++;
         sched_yield();
         pthread_mutex_unlock(&contended);
+        sched_yield();
     }
     return NULL;
 }
