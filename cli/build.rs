@@ -4,7 +4,7 @@
 //! 1. the kernel (`kernel/`, its own workspace with its own `.cargo/config.toml`), always in
 //!    release mode, into `<root>/target/kernel`;
 //! 2. the Rust user programs (`user/`, likewise), into `<root>/target/user`;
-//! 3. every `user/c/*.c` with `musl-gcc -static -O2`, into `<root>/target/user-c`;
+//! 3. every `user/c/*.c` with `musl-gcc -static -O2 -g` (debug info, for `timeshare run --gdb`), into `<root>/target/user-c`;
 //! 4. the Rust programs that use std (`user/std/`, its own workspace, for the
 //!    `x86_64-unknown-linux-musl` target), into `<root>/target/user-std`.
 //!
@@ -210,7 +210,7 @@ fn build_target(config: &str) -> Option<String> {
     None
 }
 
-/// `musl-gcc -static -O2 -o <out_dir>/NAME user/c/NAME.c` for every C program, when the
+/// `musl-gcc -static -O2 -g -o <out_dir>/NAME user/c/NAME.c` for every C program, when the
 /// output is missing or older than anything in `user/c` (headers included, such as the
 /// shared `user/c/include/testlib.h`).
 fn build_c_programs(root: &Path, out_dir: &Path) {
@@ -238,7 +238,9 @@ fn build_c_programs(root: &Path, out_dir: &Path) {
     let musl_gcc = find_musl_gcc().unwrap_or_else(|| {
         fail("musl-gcc not found: the C test programs in user/c need it. Install it with `apt-get install musl-tools`.")
     });
-    let newest_input = newest_mtime(&c_dir);
+    // This script holds the compiler flags: a program built before they changed is stale.
+    let this_script = fs::metadata(root.join("cli/build.rs")).and_then(|m| m.modified()).ok();
+    let newest_input = newest_mtime(&c_dir).max(this_script);
     for source in &sources {
         let name = source.strip_suffix(".c").expect("filtered on .c");
         let output = out_dir.join(name);
@@ -249,8 +251,8 @@ fn build_c_programs(root: &Path, out_dir: &Path) {
             continue;
         }
         let mut cmd = Command::new(&musl_gcc);
-        cmd.current_dir(root).args(["-static", "-O2", "-o"]).arg(&output).arg(format!("user/c/{source}"));
-        let shown = format!("musl-gcc -static -O2 -o {} user/c/{source}", output.display());
+        cmd.current_dir(root).args(["-static", "-O2", "-g", "-o"]).arg(&output).arg(format!("user/c/{source}"));
+        let shown = format!("musl-gcc -static -O2 -g -o {} user/c/{source}", output.display());
         let out = run(&mut cmd, &format!("user/c/{source}"), &shown);
         eprint!("{}", String::from_utf8_lossy(&out.stderr));
     }

@@ -2,12 +2,13 @@
 //! parsers of their values, with the tests of how command lines parse.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use kernel_core::cmdline::{self, SchedPolicy, QUANTUM_MS_RANGE};
 
+use crate::gdb::KernelProfile;
 use crate::initrd::AddSpec;
 use crate::qemu::Accel;
 use crate::{bench, fuzz, sched_sim};
@@ -37,7 +38,9 @@ pub enum Command {
     /// Run a static x86_64 Linux program as the first process (pid 1)
     #[command(after_help = "PROGRAM is placed in the initrd at /bin/<name> and runs with ARGS, cwd /, and the \
                       environment PATH=/bin. Its stdout is the host's stdout, byte for byte; its stderr is the \
-                      host's stderr. Options go before PROGRAM: everything after it is passed to the program.")]
+                      host's stderr. Options go before PROGRAM: everything after it is passed to the program, options and `--` \
+                      included (`timeshare run ./prog -v` runs prog with argv [prog, -v]); `--` before PROGRAM \
+                      ends timeshare's options.")]
     Run(RunArgs),
     /// Simulate the scheduling policies on the host and draw the textbook's figures as SVG
     #[command(after_help = "Drives the kernel's own policy code (kernel-core/src/sched) over synthetic workloads \
@@ -72,12 +75,26 @@ pub struct DemoArgs {
 pub struct RunArgs {
     #[command(flatten)]
     pub boot: BootArgs,
-    /// A static x86_64 Linux executable on the host
-    #[arg(value_name = "PROGRAM")]
-    pub program: PathBuf,
-    /// Arguments for PROGRAM (argv[1..])
-    #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
-    pub args: Vec<OsString>,
+    /// A static x86_64 Linux executable on the host, then its arguments (argv[1..]):
+    /// everything after PROGRAM is the program's, options and `--` included
+    // One positional for both: clap's trailing_var_arg takes every word as is only once
+    // its positional has started, so a separate ARGS would leave `./prog -v` to timeshare.
+    // No allow_hyphen_values: before PROGRAM, an unknown option stays a usage error
+    // (`--` before PROGRAM lets a program's name start with `-`).
+    #[arg(value_names = ["PROGRAM", "ARGS"], required = true, num_args = 1.., trailing_var_arg = true)]
+    command: Vec<OsString>,
+}
+
+impl RunArgs {
+    /// The program to run, as given on the host.
+    pub fn program(&self) -> &Path {
+        Path::new(&self.command[0])
+    }
+
+    /// The program's arguments (argv[1..]).
+    pub fn program_args(&self) -> &[OsString] {
+        &self.command[1..]
+    }
 }
 
 /// The options of every boot.
@@ -116,6 +133,19 @@ pub struct BootArgs {
     /// Show the kernel log (and QEMU's own messages) on stderr
     #[arg(short, long)]
     pub verbose: bool,
+    /// Start the machine halted, with QEMU's gdb stub, and print the command that
+    /// attaches gdb with the kernel's and the program's symbols loaded
+    #[arg(long)]
+    pub gdb: bool,
+    /// The kernel to boot: release (the one `cargo build` made) or dev (debug
+    /// assertions, light optimization: values are not `<optimized out>` in gdb;
+    /// built on first use)
+    #[arg(long, value_enum, value_name = "PROFILE", default_value_t = KernelProfile::Release)]
+    pub kernel_profile: KernelProfile,
+    /// Say nothing on stderr about the program's troubles: the signal that ended it,
+    /// the system calls it made that timeshare does not implement
+    #[arg(short, long)]
+    pub quiet: bool,
     /// Write the kernel log to FILE
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
@@ -220,8 +250,6 @@ impl BootArgs {
 
 #[cfg(test)]
 pub mod tests {
-    use std::path::Path;
-
     use super::*;
     use crate::outcome::EXIT_USAGE;
 
@@ -290,8 +318,8 @@ pub mod tests {
         assert_eq!(boot.log.as_deref(), Some(Path::new("k.log")));
         assert_eq!(boot.memory, 512);
         assert_eq!(boot.qemu_arg, ["-d", "int"]);
-        assert_eq!(run.program, Path::new("./prog"));
-        assert_eq!(run.args, ["a", "-b", "--timeout", "--", "c"]);
+        assert_eq!(run.program(), Path::new("./prog"));
+        assert_eq!(run.program_args(), ["a", "-b", "--timeout", "--", "c"]);
     }
 
     #[test]
@@ -317,6 +345,27 @@ pub mod tests {
         ] {
             let error = parse(args).expect_err(&format!("{args:?}"));
             assert_eq!(error.exit_code(), i32::from(EXIT_USAGE), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn everything_after_the_program_is_the_programs() {
+        let command = |args: &[&str]| {
+            let run = run_args(args);
+            (run.boot.verbose, run.boot.timeout, run.program().to_path_buf(), run.program_args().to_vec())
+        };
+        let words = |list: &[&str]| list.iter().map(OsString::from).collect::<Vec<_>>();
+        assert_eq!(command(&["run", "./p", "-v"]), (false, None, "./p".into(), words(&["-v"])));
+        assert_eq!(command(&["run", "-v", "./p", "--help"]), (true, None, "./p".into(), words(&["--help"])));
+        assert_eq!(command(&["run", "./p", "--", "x"]), (false, None, "./p".into(), words(&["--", "x"])));
+        assert_eq!(command(&["run", "--", "-p", "-v"]), (false, None, "-p".into(), words(&["-v"])));
+        assert_eq!(
+            command(&["run", "--timeout", "3", "./p", "--timeout", "5", "--sched", "rr", "-x=1"]),
+            (false, Some(Duration::from_secs(3)), "./p".into(), words(&["--timeout", "5", "--sched", "rr", "-x=1"]))
+        );
+        // Before PROGRAM, a word that looks like an option is one, known or not.
+        for args in [&["run", "-x", "./p"][..], &["run", "--bogus", "./p"], &["run", "-v"]] {
+            assert_eq!(parse(args).unwrap_err().exit_code(), i32::from(EXIT_USAGE), "{args:?}");
         }
     }
 

@@ -17,6 +17,14 @@ pub enum Record {
     Process(ProcessRecord),
     /// `trace ...`: about the event trace (see `TraceRecord`).
     Trace(TraceRecord),
+    /// `killed signal=N ...`: what raised the signal that is ending the first process.
+    Killed(Death),
+    /// `unimplemented pid=P number=N name=..`: process P called system call N, which
+    /// returned ENOSYS, for the first time.
+    Unimplemented(UnimplementedCall),
+    /// `unimplemented-total number=N calls=C`: at power-off, C calls of N in all
+    /// returned ENOSYS.
+    UnimplementedTotal { number: u32, calls: u64 },
     /// Anything else (a kind this CLI does not know, or a malformed known kind).
     Other(String),
 }
@@ -47,6 +55,21 @@ impl Record {
                 Some(record) => Record::Trace(record),
                 None => Record::Other(line.to_string()),
             },
+            ("killed", Some(_)) => match Death::parse(line) {
+                Some(death) => Record::Killed(death),
+                None => Record::Other(line.to_string()),
+            },
+            ("unimplemented", Some(_)) => match UnimplementedCall::parse(line) {
+                Some(call) => Record::Unimplemented(call),
+                None => Record::Other(line.to_string()),
+            },
+            ("unimplemented-total", Some(_)) => {
+                let fields = Fields::of(line);
+                match (fields.number("number").and_then(|n| u32::try_from(n).ok()), fields.number("calls")) {
+                    (Some(number), Some(calls)) if fields.0.len() == 2 => Record::UnimplementedTotal { number, calls },
+                    _ => Record::Other(line.to_string()),
+                }
+            }
             _ => Record::Other(line.to_string()),
         }
     }
@@ -75,15 +98,14 @@ impl ProcessRecord {
     /// Parses `process pid=.. [tid=..] ppid=.. exit=N|signal=N user_ns=.. ... name=..`
     /// (the name percent-encoded as kernel_core::cmdline::encode_arg writes it).
     fn parse(line: &str) -> Option<ProcessRecord> {
-        let fields: std::collections::HashMap<&str, &str> =
-            line.split_ascii_whitespace().skip(1).filter_map(|word| word.split_once('=')).collect();
-        let number = |key: &str| fields.get(key)?.parse::<u64>().ok();
+        let fields = Fields::of(line);
+        let number = |key: &str| fields.number(key);
         let end = match (number("exit"), number("signal")) {
             (Some(code), None) => ProgramEnd::Exited(u8::try_from(code).ok()?),
             (None, Some(signal)) => ProgramEnd::Signaled(u8::try_from(signal).ok()?),
             _ => return None,
         };
-        let name = kernel_core::cmdline::decode_arg(fields.get("name")?).ok()?;
+        let name = fields.text("name")?;
         let pid = u32::try_from(number("pid")?).ok()?;
         Some(ProcessRecord {
             pid,
@@ -97,7 +119,80 @@ impl ProcessRecord {
             syscalls: number("syscalls")?,
             faults: number("faults")?,
             peak_kib: number("peak_kib")?,
-            name: String::from_utf8_lossy(&name).into_owned(),
+            name,
+        })
+    }
+}
+
+/// The `key=value` words of a record after its kind.
+struct Fields<'a>(std::collections::HashMap<&'a str, &'a str>);
+
+impl<'a> Fields<'a> {
+    fn of(line: &'a str) -> Fields<'a> {
+        Fields(line.split_ascii_whitespace().skip(1).filter_map(|word| word.split_once('=')).collect())
+    }
+
+    fn number(&self, key: &str) -> Option<u64> {
+        self.0.get(key)?.parse().ok()
+    }
+
+    fn text(&self, key: &str) -> Option<String> {
+        let bytes = kernel_core::cmdline::decode_arg(self.0.get(key)?).ok()?;
+        Some(String::from_utf8_lossy(&bytes).into_owned())
+    }
+}
+
+/// What raised the signal that ended the first process (kernel/src/process/lifecycle.rs
+/// `report_fatal_signal`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Death {
+    pub signal: u8,
+    pub cause: DeathCause,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeathCause {
+    /// The program's instruction at `rip` faulted, at `address` when the fault has one.
+    Fault { rip: u64, address: Option<u64> },
+    /// Process `pid` sent it.
+    Sent { pid: u32 },
+    /// The kernel raised it for another reason.
+    Kernel,
+}
+
+impl Death {
+    fn parse(line: &str) -> Option<Death> {
+        let fields = Fields::of(line);
+        let signal = u8::try_from(fields.number("signal")?).ok().filter(|n| (1..=127).contains(n))?;
+        let (rip, address, sender) = (fields.number("rip"), fields.number("addr"), fields.number("sender"));
+        let cause = match (rip, address, sender) {
+            (Some(rip), address, None) => DeathCause::Fault { rip, address },
+            (None, None, Some(pid)) => DeathCause::Sent { pid: u32::try_from(pid).ok()? },
+            (None, None, None) => DeathCause::Kernel,
+            _ => return None,
+        };
+        let known = 1 + usize::from(rip.is_some()) + usize::from(address.is_some()) + usize::from(sender.is_some());
+        (fields.0.len() == known).then_some(Death { signal, cause })
+    }
+}
+
+/// A process's first call of a system call that returned ENOSYS
+/// (kernel/src/syscall/unimplemented.rs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnimplementedCall {
+    pub pid: u32,
+    pub number: u32,
+    /// The process's name.
+    pub name: String,
+}
+
+impl UnimplementedCall {
+    fn parse(line: &str) -> Option<UnimplementedCall> {
+        let fields = Fields::of(line);
+        Some(UnimplementedCall {
+            pid: u32::try_from(fields.number("pid")?).ok()?,
+            number: u32::try_from(fields.number("number")?).ok()?,
+            name: fields.text("name")?,
         })
     }
 }
@@ -154,6 +249,12 @@ pub struct Summary {
     pub processes: Vec<ProcessRecord>,
     /// The trace's totals at power-off (`trace events=N dropped=M`), when traced.
     pub trace_totals: Option<(u64, u64)>,
+    /// What raised the signal that ended the first process, if one did.
+    pub death: Option<Death>,
+    /// Each process's first call of each system call that returned ENOSYS, in order.
+    pub unimplemented: Vec<UnimplementedCall>,
+    /// How many calls of each number returned ENOSYS in all (told at power-off).
+    pub unimplemented_totals: Vec<(u32, u64)>,
 }
 
 impl Summary {
@@ -208,6 +309,11 @@ impl Summary {
             Record::Process(ref process) => self.processes.push(process.clone()),
             Record::Trace(TraceRecord::Totals { recorded, dropped }) => self.trace_totals = Some((recorded, dropped)),
             Record::Ready => self.ready = true,
+            Record::Killed(death) => {
+                self.death.get_or_insert(death);
+            }
+            Record::Unimplemented(ref call) => self.unimplemented.push(call.clone()),
+            Record::UnimplementedTotal { number, calls } => self.unimplemented_totals.push((number, calls)),
             Record::Trace(_) | Record::Other(_) => {}
         }
     }
@@ -278,6 +384,55 @@ mod tests {
     }
 
     #[test]
+    fn deaths_and_unimplemented_calls_parse() {
+        assert_eq!(
+            Record::parse("killed signal=11 rip=4198902 addr=16\n"),
+            Record::Killed(Death { signal: 11, cause: DeathCause::Fault { rip: 0x4011f6, address: Some(16) } })
+        );
+        assert_eq!(
+            Record::parse("killed signal=11 rip=4198902"),
+            Record::Killed(Death { signal: 11, cause: DeathCause::Fault { rip: 0x4011f6, address: None } })
+        );
+        assert_eq!(
+            Record::parse("killed signal=15 sender=3"),
+            Record::Killed(Death { signal: 15, cause: DeathCause::Sent { pid: 3 } })
+        );
+        assert_eq!(Record::parse("killed signal=9"), Record::Killed(Death { signal: 9, cause: DeathCause::Kernel }));
+        assert_eq!(
+            Record::parse("unimplemented pid=3 number=435 name=my%20prog"),
+            Record::Unimplemented(UnimplementedCall { pid: 3, number: 435, name: "my prog".into() })
+        );
+        assert_eq!(
+            Record::parse("unimplemented-total number=83 calls=7"),
+            Record::UnimplementedTotal { number: 83, calls: 7 }
+        );
+        for bad in [
+            "killed",
+            "killed signal=0",
+            "killed signal=11 addr=16",
+            "killed signal=11 rip=1 sender=2",
+            "killed signal=11 rip=1 bogus=2",
+            "unimplemented pid=3 number=1",
+            "unimplemented-total number=83",
+            "unimplemented-total number=83 calls=1 more=2",
+        ] {
+            assert!(matches!(Record::parse(bad), Record::Other(_)), "{bad}");
+        }
+        let mut summary = Summary::default();
+        for line in [
+            "killed signal=11 rip=1",
+            "killed signal=9",
+            "unimplemented pid=1 number=2 name=a",
+            "unimplemented-total number=2 calls=3",
+        ] {
+            summary.add(&Record::parse(line));
+        }
+        assert_eq!(summary.death, Some(Death { signal: 11, cause: DeathCause::Fault { rip: 1, address: None } }));
+        assert_eq!(summary.unimplemented.len(), 1);
+        assert_eq!(summary.unimplemented_totals, [(2, 3)]);
+    }
+
+    #[test]
     fn unknown_and_malformed_lines_are_other() {
         for line in [
             "",
@@ -308,7 +463,8 @@ mod tests {
                 panicked: false,
                 ready: false,
                 processes: Vec::new(),
-                trace_totals: None
+                trace_totals: None,
+                ..Summary::default()
             }
         );
         s.add(&Record::Panic);

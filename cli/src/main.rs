@@ -9,7 +9,9 @@
 mod args;
 mod bench;
 mod control;
+mod diagnostics;
 mod fuzz;
+mod gdb;
 mod initrd;
 mod linux;
 mod outcome;

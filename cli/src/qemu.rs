@@ -47,6 +47,8 @@ pub struct Machine {
     pub memory_mib: u32,
     pub accel: Accel,
     pub icount: bool,
+    /// `--gdb`: start halted, with the gdb stub listening on this Unix socket.
+    pub gdb_socket: Option<PathBuf>,
     /// `--qemu-arg`s, appended last.
     pub extra: Vec<OsString>,
 }
@@ -95,6 +97,10 @@ pub fn arguments(machine: &Machine, fds: ChannelFds) -> Vec<OsString> {
     if machine.icount {
         push(&["-icount", "shift=0,sleep=off"]);
     }
+    if let Some(socket) = &machine.gdb_socket {
+        push(&["-chardev", &format!("socket,id=gdb,path={},server=on,wait=off", socket.display())]);
+        push(&["-gdb", "chardev:gdb", "-S"]);
+    }
     args.push("-kernel".into());
     args.push(machine.kernel.clone().into());
     args.push("-initrd".into());
@@ -133,6 +139,7 @@ mod tests {
             memory_mib: 256,
             accel: Accel::Tcg,
             icount: false,
+            gdb_socket: None,
             extra: vec![],
         }
     }
@@ -165,12 +172,17 @@ mod tests {
         m.memory_mib = 1024;
         m.accel = Accel::Kvm;
         m.icount = true;
+        m.gdb_socket = Some("/tmp/x/gdb.socket".into());
         m.extra = vec!["-d".into(), "int".into()];
         let line = joined(&m);
         assert!(line.contains("-accel kvm "), "{line}");
         assert!(line.contains("-m 1024M "), "{line}");
         assert!(line.contains(" -icount shift=0,sleep=off "), "{line}");
         assert!(line.ends_with(" -append init=/bin/hello -d int"), "{line}");
+        assert!(
+            line.contains(" -chardev socket,id=gdb,path=/tmp/x/gdb.socket,server=on,wait=off -gdb chardev:gdb -S "),
+            "{line}"
+        );
     }
 
     #[test]

@@ -12,12 +12,14 @@ use kernel_core::bootargs;
 use kernel_core::cmdline::{self, ConsoleMode, KernelOptions, SchedPolicy, Switch};
 
 use crate::args::{BootArgs, DemoArgs, RunArgs};
+use crate::control::ProgramEnd;
+use crate::gdb::{self, GdbStub, KernelProfile};
 use crate::initrd::Initrd;
 use crate::outcome::{self, Verdict, EXIT_KERNEL_FAILURE, EXIT_USAGE};
 use crate::qemu::{self, Accel, Machine};
 use crate::session::{self, LogSink, Session};
 use crate::trace_ring::{self, GuestRam};
-use crate::{terminal, trace, usage, Failure};
+use crate::{diagnostics, terminal, trace, usage, Failure};
 
 /// The kernel and the Rust user programs, as built by build.rs.
 const KERNEL: &str = env!("TIMESHARE_KERNEL");
@@ -53,7 +55,9 @@ pub fn demo(args: DemoArgs) -> Result<u8, Failure> {
         let data = fs::read(path).map_err(|e| usage(format!("{}: {}", path.display(), describe(&e))))?;
         initrd.add_file(&format!("/bin/{name}"), 0o755, data).map_err(usage)?;
     }
-    boot(&args.boot, initrd, init, Vec::new(), StatsTable::Stdout)
+    let host = programs.iter().find(|(name, _)| init.rsplit('/').next() == Some(name.as_str())).map(|(_, path)| path);
+    let program = FirstProgram { shown: &init, host: host.expect("demo_init found it among the programs") };
+    boot(&args.boot, &program, initrd, init.clone(), Vec::new(), StatsTable::Stdout)
 }
 
 /// The Rust user programs: the ELF executables directly in `dir`, by file name.
@@ -77,20 +81,20 @@ fn is_elf(path: &Path) -> bool {
 }
 
 pub fn run(args: RunArgs) -> Result<u8, Failure> {
-    let shown = args.program.display().to_string();
-    let data = fs::read(&args.program).map_err(|e| usage(format!("{shown}: {}", describe(&e))))?;
+    let shown = args.program().display().to_string();
+    let data = fs::read(args.program()).map_err(|e| usage(format!("{shown}: {}", describe(&e))))?;
     check_program(&data).map_err(|reason| usage(format!("{shown}: {reason}")))?;
     let name = args
-        .program
+        .program()
         .file_name()
         .and_then(|n| n.to_str())
         .ok_or_else(|| usage(format!("{shown}: the file name must be valid UTF-8")))?;
     let init = format!("/bin/{name}");
     let mut initrd = Initrd::new();
     initrd.add_file(&init, 0o755, data).map_err(usage)?;
-    let init_args = args.args.iter().map(|a| a.as_encoded_bytes().to_vec()).collect();
+    let init_args = args.program_args().iter().map(|a| a.as_encoded_bytes().to_vec()).collect();
     let stats = if args.boot.stats { StatsTable::Stderr } else { StatsTable::None };
-    boot(&args.boot, initrd, init, init_args, stats)
+    boot(&args.boot, &FirstProgram { shown: &shown, host: args.program() }, initrd, init, init_args, stats)
 }
 
 /// Refuse on the host what the kernel would refuse: not a static x86_64 executable.
@@ -136,9 +140,18 @@ fn kernel_options(boot: &BootArgs, init: String) -> KernelOptions {
     }
 }
 
+/// The first program as the user knows it.
+struct FirstProgram<'a> {
+    /// As they named it (for what is said about it on stderr).
+    shown: &'a str,
+    /// Its file on the host (for gdb's symbols).
+    host: &'a Path,
+}
+
 /// Add the `--add` files, pack the initrd, boot, and judge the run.
 fn boot(
     boot: &BootArgs,
+    program: &FirstProgram,
     mut initrd: Initrd,
     init: String,
     init_args: Vec<Vec<u8>>,
@@ -209,9 +222,22 @@ fn boot(
         status: EXIT_KERNEL_FAILURE,
         message: format!("{}: {}", initrd_path.display(), describe(&e)),
     })?;
-    let program = init.rsplit('/').next().unwrap_or(&init).to_string();
+    let title = init.rsplit('/').next().unwrap_or(&init).to_string();
+    let kernel = match boot.kernel_profile {
+        KernelProfile::Release => PathBuf::from(KERNEL),
+        KernelProfile::Dev => gdb::dev_kernel().map_err(usage)?,
+    };
+    let gdb_stub = if boot.gdb {
+        let stub = GdbStub::prepare(workdir.path(), &kernel, program.host).map_err(|e| Failure {
+            status: EXIT_KERNEL_FAILURE,
+            message: format!("--gdb: cannot write the gdb script: {e}"),
+        })?;
+        Some(stub)
+    } else {
+        None
+    };
     let machine = Machine {
-        kernel: PathBuf::from(KERNEL),
+        kernel,
         initrd: initrd_path,
         cmdline: cmdline::render(&KernelOptions {
             accounting: if matches!(stats, StatsTable::None) { Switch::Off } else { Switch::On },
@@ -220,8 +246,12 @@ fn boot(
         memory_mib: boot.memory,
         accel: boot.accel,
         icount: boot.icount,
+        gdb_socket: gdb_stub.as_ref().map(|stub| stub.socket.clone()),
         extra: boot.qemu_arg.clone(),
     };
+    if let Some(stub) = &gdb_stub {
+        eprintln!("timeshare: the machine waits, halted, for gdb; attach with:\n  {}", stub.attach_command());
+    }
 
     terminal::catch_signals();
     if terminal::stdin_is_our_terminal() {
@@ -249,7 +279,7 @@ fn boot(
     let verdict = outcome::judge(report.end, &report.control, !report.qemu_stderr.trim().is_empty());
     let trace_written = match &report.trace {
         Some(capture) => {
-            write_trace(capture, report.control.trace_totals, json_file, svg_file, &program, &scheduler(boot))
+            write_trace(capture, report.control.trace_totals, json_file, svg_file, &title, &scheduler(boot))
         }
         None => true,
     };
@@ -260,6 +290,15 @@ fn boot(
                 print!("\nWhat the kernel counted for each process:\n{}", report.control.process_table())
             }
             StatsTable::Stderr => eprint!("{}", report.control.process_table()),
+        }
+    }
+    if !boot.quiet {
+        let died = match (&verdict, report.control.end) {
+            (Verdict::Program(_), Some(ProgramEnd::Signaled(signal))) => Some(signal),
+            _ => None,
+        };
+        for line in diagnostics::lines(program.shown, &report.control, died) {
+            eprintln!("{line}");
         }
     }
     match &verdict {

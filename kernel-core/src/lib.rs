@@ -21,6 +21,7 @@ pub mod cmdline;
 pub mod cpio;
 pub mod elf;
 pub mod initstack;
+pub mod numberset;
 pub mod record;
 pub mod region;
 pub mod sched;

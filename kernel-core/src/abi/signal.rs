@@ -363,6 +363,32 @@ impl SigInfo {
     pub fn to_bytes(&self) -> [u8; Self::SIZE] {
         self.0
     }
+
+    /// Who or what raised the signal, as its code says (what a host reports when
+    /// the signal ends a program).
+    pub fn cause(&self) -> Cause {
+        let code = self.code();
+        let mut union = Fields::new(&self.0[16..]);
+        match (self.signo(), code) {
+            (_, SI_USER | SI_QUEUE | SI_TKILL) => Cause::Sent { pid: union.u32() },
+            (SIGSEGV | SIGBUS | SIGILL | SIGFPE | SIGTRAP, SI_KERNEL) => Cause::Fault { address: None },
+            (SIGSEGV | SIGBUS | SIGILL | SIGFPE | SIGTRAP, 1..) => Cause::Fault { address: Some(union.u64()) },
+            _ => Cause::Kernel,
+        }
+    }
+}
+
+/// What raised a signal (`SigInfo::cause`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cause {
+    /// The program's own instruction faulted; `si_addr` when the code carries one
+    /// (a page fault's address; the instruction's for SIGILL and SIGFPE), none for
+    /// the faults Linux reports as SI_KERNEL (a general protection fault).
+    Fault { address: Option<u64> },
+    /// kill, tkill, tgkill or rt_sigqueueinfo by process `pid`.
+    Sent { pid: u32 },
+    /// The kernel for some other reason (the terminal's keys, a child's exit, ...).
+    Kernel,
 }
 
 // Kernel-internal results of a system call a signal cut short (never seen by a
@@ -414,6 +440,21 @@ mod tests {
         assert_eq!((SIGHUP, SIGINT, SIGKILL, SIGSEGV, SIGPIPE), (1, 2, 9, 11, 13));
         assert_eq!((SIGTERM, SIGCHLD, SIGCONT, SIGSTOP, SIGSYS), (15, 17, 18, 19, 31));
         assert_eq!((SIGRTMIN, SIGRTMAX, NSIG, SIGIOT, SIGPOLL), (32, 64, 64, 6, 29));
+    }
+
+    #[test]
+    fn causes_follow_the_code() {
+        assert_eq!(SigInfo::fault(SIGSEGV, SEGV_MAPERR, 0x10).cause(), Cause::Fault { address: Some(0x10) });
+        assert_eq!(SigInfo::fault(SIGFPE, FPE_INTDIV, 0x401000).cause(), Cause::Fault { address: Some(0x401000) });
+        assert_eq!(SigInfo::sent(SIGSEGV, SI_KERNEL, 0, 0).cause(), Cause::Fault { address: None });
+        assert_eq!(SigInfo::sent(SIGSEGV, SI_USER, 7, 0).cause(), Cause::Sent { pid: 7 });
+        assert_eq!(SigInfo::sent(SIGTERM, SI_TKILL, 3, 0).cause(), Cause::Sent { pid: 3 });
+        let mut queued = [0u8; SigInfo::SIZE];
+        queued[8..12].copy_from_slice(&SI_QUEUE.to_le_bytes());
+        queued[16..20].copy_from_slice(&9u32.to_le_bytes());
+        assert_eq!(SigInfo::queued(SIGUSR1, queued).cause(), Cause::Sent { pid: 9 });
+        assert_eq!(SigInfo::sent(SIGINT, SI_KERNEL, 0, 0).cause(), Cause::Kernel);
+        assert_eq!(SigInfo::child(SIGCHLD, CLD_EXITED, 4, 0, 0, 0, 0).cause(), Cause::Kernel);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::mm::kstack::UserState;
 use crate::sched::{self, WaitChannel};
 use crate::signal::{self, JobEvent};
 use kernel_core::abi::errno::{EAGAIN, ECHILD, ENOMEM};
-use kernel_core::abi::signal::{ERESTARTSYS, SIGCHLD};
+use kernel_core::abi::signal::{Cause, SigInfo, ERESTARTSYS, SIGCHLD};
 use kernel_core::abi::wait::{self as wait_status, WaitOptions};
 use kernel_core::abi::Rusage;
 use kernel_core::record::Record;
@@ -283,12 +283,35 @@ fn report_accounting(process: &Process, status: ExitStatus) {
     debugcon::write(Channel::Control, record.line());
 }
 
+/// Tells the host the cause of the signal that is ending init, so that it can say
+/// it as a shell would (`killed signal=N` with `rip=R addr=A` for a fault at
+/// address A, `rip=R` for a fault without one, `sender=PID` for a signal a process
+/// sent); `rip` is where the program was.
+pub fn report_fatal_signal(info: &SigInfo, rip: u64) {
+    let mut record = Record::new("killed");
+    record.number("signal", u64::from(info.signo()));
+    match info.cause() {
+        Cause::Fault { address } => {
+            record.number("rip", rip);
+            if let Some(address) = address {
+                record.number("addr", address);
+            }
+        }
+        Cause::Sent { pid } => {
+            record.number("sender", u64::from(pid));
+        }
+        Cause::Kernel => {}
+    }
+    debugcon::write(Channel::Control, record.line());
+}
+
 /// Tells the host how init ended, then powers off.
 fn report_and_power_off(status: ExitStatus) -> ! {
     let record = match status {
         ExitStatus::Exited(code) => alloc::format!("exit {code}\n"),
         ExitStatus::Killed { signal, .. } => alloc::format!("signal {signal}\n"),
     };
+    crate::syscall::unimplemented::report_totals();
     debugcon::write(Channel::Control, record.as_bytes());
     crate::trace::finish();
     power::shutdown(Shutdown::PowerOff)

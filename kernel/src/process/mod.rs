@@ -15,6 +15,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicI8, AtomicU32, AtomicU64, Ordering};
 use spin::Mutex;
 
+use crate::arch::x86_64::entry::SYSCALL_TABLE_SIZE;
 use crate::arch::x86_64::frame::TrapFrame;
 use crate::arch::x86_64::switch::KernelContext;
 use crate::arch::x86_64::tls::{SavedSegments, UserSegments};
@@ -27,6 +28,7 @@ use kernel_core::abi::errno::{EAGAIN, ENOMEM};
 use kernel_core::abi::{
     Rlimit, Rusage, NOFILE_DEFAULT, RLIMIT_CORE, RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_STACK, RLIM_INFINITY, RLIM_NLIMITS,
 };
+use kernel_core::numberset::AtomicNumberSet;
 
 pub type Pid = u32;
 
@@ -172,6 +174,9 @@ pub struct Process {
     pub nice: AtomicI8,
     /// Set once the thread has decided to exit; it leaves `trap::serve`.
     exit_status: Mutex<Option<ExitStatus>>,
+    /// The system call numbers whose ENOSYS the host was told about for this process
+    /// (`syscall::unimplemented`): one bit per number of the dispatch table.
+    pub unimplemented_reported: AtomicNumberSet<{ SYSCALL_TABLE_SIZE.div_ceil(64) }>,
 }
 
 /// What each thread has of its own beyond registers and signals.
@@ -517,6 +522,7 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
         interrupted: AtomicBool::new(false),
         nice: AtomicI8::new(nice),
         exit_status: Mutex::new(None),
+        unimplemented_reported: AtomicNumberSet::new(),
     });
     KernelStack::set_owner(&process);
     let entry = if process.is_leader() {

@@ -46,7 +46,10 @@ pub fn deliver(process: &Process, user: &mut UserState) {
             // timeshare writes no core files (RLIMIT_CORE is 0, as on a default
             // Linux system), so a "core" signal terminates without the core flag.
             Disposition::Default(DefaultAction::Terminate | DefaultAction::CoreDump) => {
-                process::lifecycle::exit_group(process, ExitStatus::Killed { signal, core_dumped: false })
+                process::lifecycle::exit_group(process, ExitStatus::Killed { signal, core_dumped: false });
+                if process.pid() == process::INIT_PID {
+                    process::lifecycle::report_fatal_signal(&info, user.frame.rip);
+                }
             }
             Disposition::Default(DefaultAction::Stop) => {
                 let group = process::group_and_session(process.pid()).map_or(0, |(group, _)| group);

@@ -15,6 +15,7 @@ mod resource;
 mod signal;
 mod thread;
 mod time;
+pub mod unimplemented;
 
 use alloc::vec::Vec;
 
@@ -334,6 +335,9 @@ fn serve(context: &mut Context, handler: Handler) {
 /// signal::deliver finishes it (restart or EINTR).
 #[cold]
 fn failed(process: &Process, number: u64, errno: i64) -> u64 {
+    if errno == ENOSYS {
+        unimplemented::called(process, number);
+    }
     crate::signal::note_result(process, number, errno);
     (-errno) as u64
 }
