@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use kernel_core::cmdline::{self, SchedPolicy, QUANTUM_MS_RANGE};
 
+use crate::copy_out::CopyOutSpec;
 use crate::gdb::KernelProfile;
 use crate::initrd::AddSpec;
 use crate::qemu::Accel;
@@ -103,6 +104,9 @@ pub struct BootArgs {
     /// Put the host file HOST in the initrd at GUEST (default /bin/<file name>); repeatable
     #[arg(long = "add", value_name = "HOST[:GUEST]", value_parser = AddSpec::parse)]
     pub add: Vec<AddSpec>,
+    /// After the program ends, copy the guest's file or directory GUEST to HOST (default: its name, here); repeatable
+    #[arg(long = "copy-out", value_name = "GUEST[:HOST]", value_parser = CopyOutSpec::parse)]
+    pub copy_out: Vec<CopyOutSpec>,
     /// Kill the machine after SECS seconds (exit status 124)
     #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,

@@ -25,6 +25,8 @@ pub enum Record {
     /// `unimplemented-total number=N calls=C`: at power-off, C calls of N in all
     /// returned ENOSYS.
     UnimplementedTotal { number: u32, calls: u64 },
+    /// `copyout ...`: a file sent back for `--copy-out` (see `kernel_core::copyout`).
+    CopyOut(kernel_core::copyout::Record),
     /// Anything else (a kind this CLI does not know, or a malformed known kind).
     Other(String),
 }
@@ -70,6 +72,10 @@ impl Record {
                     _ => Record::Other(line.to_string()),
                 }
             }
+            ("copyout", Some(_)) => match kernel_core::copyout::Record::parse(line) {
+                Some(record) => Record::CopyOut(record),
+                None => Record::Other(line.to_string()),
+            },
             _ => Record::Other(line.to_string()),
         }
     }
@@ -255,6 +261,8 @@ pub struct Summary {
     pub unimplemented: Vec<UnimplementedCall>,
     /// How many calls of each number returned ENOSYS in all (told at power-off).
     pub unimplemented_totals: Vec<(u32, u64)>,
+    /// What the guest sent back for `--copy-out`, in order.
+    pub copy_out: Vec<kernel_core::copyout::Record>,
 }
 
 impl Summary {
@@ -314,6 +322,7 @@ impl Summary {
             }
             Record::Unimplemented(ref call) => self.unimplemented.push(call.clone()),
             Record::UnimplementedTotal { number, calls } => self.unimplemented_totals.push((number, calls)),
+            Record::CopyOut(ref record) => self.copy_out.push(record.clone()),
             Record::Trace(_) | Record::Other(_) => {}
         }
     }
@@ -469,5 +478,7 @@ mod tests {
         );
         s.add(&Record::Panic);
         assert!(s.panicked);
+        s.add(&Record::parse("copyout 0 end\n"));
+        assert_eq!(s.copy_out, [kernel_core::copyout::Record { index: 0, item: kernel_core::copyout::Item::End }]);
     }
 }

@@ -83,6 +83,7 @@ pub fn normalize_guest(guest: &str) -> Result<String, String> {
 enum Entry {
     Dir { mode: u32 },
     File { mode: u32, data: Vec<u8> },
+    Symlink { target: String },
 }
 
 /// The initrd's contents before packing. Paths are archive paths (no leading `/`).
@@ -104,6 +105,26 @@ impl Initrd {
     /// Add a file at absolute `guest` path, creating its parent directories. Two files at
     /// one path, or a file where a directory is, is an error.
     pub fn add_file(&mut self, guest: &str, mode: u32, data: Vec<u8>) -> Result<(), String> {
+        self.add(guest, Entry::File { mode: mode & 0o7777, data })
+    }
+
+    /// Add a symbolic link at absolute `guest` path, as `add_file`.
+    pub fn add_symlink(&mut self, guest: &str, target: &str) -> Result<(), String> {
+        self.add(guest, Entry::Symlink { target: target.to_string() })
+    }
+
+    /// Add a directory at absolute `guest` path (its mode, if it is there already).
+    pub fn add_directory(&mut self, guest: &str, mode: u32) -> Result<(), String> {
+        let path = normalize_guest(guest)?;
+        if let Some(Entry::Dir { mode: existing }) = self.entries.get_mut(&path) {
+            *existing = mode & 0o7777;
+            return Ok(());
+        }
+        self.add(guest, Entry::Dir { mode: mode & 0o7777 })
+    }
+
+    /// Add `entry` at `guest`, creating its parent directories.
+    fn add(&mut self, guest: &str, entry: Entry) -> Result<(), String> {
         let path = normalize_guest(guest)?;
         let mut parent = String::new();
         let components: Vec<&str> = path.split('/').collect();
@@ -117,16 +138,16 @@ impl Initrd {
                     self.entries.insert(parent.clone(), Entry::Dir { mode: 0o755 });
                 }
                 Some(Entry::Dir { .. }) => {}
-                Some(Entry::File { .. }) => return Err(format!("/{parent} is a file in the initrd, not a directory")),
+                Some(_) => return Err(format!("/{parent} is a file in the initrd, not a directory")),
             }
         }
         match self.entries.get(&path) {
             None => {
-                self.entries.insert(path, Entry::File { mode: mode & 0o7777, data });
+                self.entries.insert(path, entry);
                 Ok(())
             }
             Some(Entry::Dir { .. }) => Err(format!("{guest} is a directory in the initrd")),
-            Some(Entry::File { .. }) => Err(format!("{guest} is given twice")),
+            Some(_) => Err(format!("{guest} is given twice")),
         }
     }
 
@@ -137,6 +158,7 @@ impl Initrd {
             match entry {
                 Entry::Dir { mode } => writer.add_directory(path, *mode),
                 Entry::File { mode, data } => writer.add_file(path, *mode, data),
+                Entry::Symlink { target } => writer.add_symlink(path, target),
             }
             .map_err(|e| format!("packing the initrd: {e}"))?;
         }
@@ -198,6 +220,12 @@ mod tests {
         assert!(initrd.add_file("/bin/hello", 0o755, vec![]).is_err());
         assert!(initrd.add_file("/bin", 0o755, vec![]).is_err());
         assert!(initrd.add_file("/bin/hello/x", 0o755, vec![]).is_err());
+        initrd.add_directory("/data/sub", 0o700).unwrap();
+        initrd.add_symlink("/data/sub/link", "../x").unwrap();
+        initrd.add_directory("/data", 0o750).unwrap();
+        assert!(initrd.add_symlink("/data/sub/link", "y").is_err());
+        assert!(initrd.add_directory("/bin/hello", 0o755).is_err());
+        assert_eq!(initrd.entries.get("data"), Some(&Entry::Dir { mode: 0o750 }));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 mod args;
 mod bench;
 mod control;
+mod copy_out;
 mod diagnostics;
 mod fuzz;
 mod gdb;

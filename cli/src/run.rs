@@ -136,6 +136,7 @@ fn kernel_options(boot: &BootArgs, init: String) -> KernelOptions {
         console: if terminal::stdin_is_our_terminal() { ConsoleMode::Terminal } else { ConsoleMode::Stream },
         trace_events: if boot.tracing() { boot.trace_buffer } else { 0 },
         selftest: boot.kernel_arg.iter().filter_map(|word| cmdline::parse(word).ok()?.selftest).last(),
+        copy_out: boot.copy_out.iter().map(|spec| spec.guest.as_bytes().to_vec()).collect(),
         ..defaults
     }
 }
@@ -146,6 +147,40 @@ struct FirstProgram<'a> {
     shown: &'a str,
     /// Its file on the host (for gdb's symbols).
     host: &'a Path,
+}
+
+/// Adds host file `host` to the initrd at `guest`; a directory with everything in
+/// it (files, directories, symbolic links, their modes), recursively. A link
+/// given itself is followed; one found in a directory is added as a link.
+fn add_host_path(initrd: &mut Initrd, host: &Path, guest: &str, in_directory: bool) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let shown = host.display();
+    let failed = |e: std::io::Error| format!("{shown}: {}", describe(&e));
+    if in_directory && fs::symlink_metadata(host).map_err(failed)?.file_type().is_symlink() {
+        let target = fs::read_link(host).map_err(failed)?;
+        let target = target.to_str().ok_or_else(|| format!("{shown}: the link's target is not UTF-8"))?;
+        return initrd.add_symlink(guest, target).map_err(|e| format!("{shown}: {e}"));
+    }
+    let meta = fs::metadata(host).map_err(failed)?;
+    let mode = meta.permissions().mode();
+    if meta.is_dir() {
+        initrd.add_directory(guest, mode).map_err(|e| format!("{shown}: {e}"))?;
+        let mut names: Vec<_> = fs::read_dir(host)
+            .and_then(|entries| entries.map(|entry| entry.map(|entry| entry.file_name())).collect())
+            .map_err(failed)?;
+        names.sort();
+        for name in names {
+            let path = host.join(&name);
+            let name = name.to_str().ok_or_else(|| format!("{}: the name is not UTF-8", path.display()))?;
+            add_host_path(initrd, &path, &format!("{guest}/{name}"), true)?;
+        }
+        return Ok(());
+    }
+    if !meta.is_file() {
+        return Err(format!("{shown}: not a regular file or a directory"));
+    }
+    let data = fs::read(host).map_err(failed)?;
+    initrd.add_file(guest, mode, data).map_err(|e| format!("{shown}: {e}"))
 }
 
 /// Add the `--add` files, pack the initrd, boot, and judge the run.
@@ -169,16 +204,7 @@ fn boot(
             .map_err(|e| usage(format!("--accel kvm: /dev/kvm: {} (use --accel tcg)", describe(&e))))?;
     }
     for spec in &boot.add {
-        let shown = spec.host.display();
-        let meta = fs::metadata(&spec.host).map_err(|e| usage(format!("--add {shown}: {}", describe(&e))))?;
-        if !meta.is_file() {
-            return Err(usage(format!("--add {shown}: not a regular file")));
-        }
-        let data = fs::read(&spec.host).map_err(|e| usage(format!("--add {shown}: {}", describe(&e))))?;
-        use std::os::unix::fs::PermissionsExt;
-        initrd
-            .add_file(&spec.guest, meta.permissions().mode(), data)
-            .map_err(|e| usage(format!("--add {shown}: {e}")))?;
+        add_host_path(&mut initrd, &spec.host, &spec.guest, false).map_err(|e| usage(format!("--add {e}")))?;
     }
     let mut archive = initrd.pack().map_err(usage)?;
     let argv: Vec<&[u8]> = std::iter::once(init.as_bytes()).chain(init_args.iter().map(Vec::as_slice)).collect();
@@ -283,6 +309,9 @@ fn boot(
         }
         None => true,
     };
+    for problem in crate::copy_out::write(&boot.copy_out, &report.control.copy_out) {
+        eprintln!("timeshare: {problem}");
+    }
     if !report.control.processes.is_empty() {
         match stats {
             StatsTable::None => {}

@@ -58,6 +58,7 @@ fn help_names_every_option() {
     let help = stdout(&output);
     for option in [
         "--add",
+        "--copy-out",
         "--timeout",
         "--sched",
         "--quantum-ms",

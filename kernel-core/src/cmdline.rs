@@ -149,6 +149,8 @@ pub struct KernelOptions {
     pub accounting: Switch,
     /// A self-test to fail on purpose before the first process (none normally).
     pub selftest: Option<SelfTest>,
+    /// Paths sent back to the host at power-off (`crate::copyout`), in order.
+    pub copy_out: Vec<Vec<u8>>,
 }
 
 /// The ring sizes `trace` accepts besides 0 (off).
@@ -187,6 +189,7 @@ impl Default for KernelOptions {
             trace_events: 0,
             accounting: Switch::Off,
             selftest: None,
+            copy_out: Vec::new(),
         }
     }
 }
@@ -194,7 +197,7 @@ impl Default for KernelOptions {
 /// The word that makes the environment empty.
 const NO_ENV: &str = "noenv";
 /// Every option key.
-const KEYS: [&str; 14] = [
+const KEYS: [&str; 15] = [
     "init",
     "log",
     "quantum_ms",
@@ -209,6 +212,7 @@ const KEYS: [&str; 14] = [
     "selftest",
     "env",
     NO_ENV,
+    "copyout",
 ];
 /// The word that ends the options; every later word is an argument of init.
 const ARGS_SEPARATOR: &str = "--";
@@ -281,7 +285,7 @@ pub fn parse(cmdline: &str) -> Result<KernelOptions, CmdlineError> {
             None => (word, None),
         };
         let key = known_key(key).ok_or_else(|| CmdlineError::UnknownOption { word: word.to_string() })?;
-        if key != "env" {
+        if key != "env" && key != "copyout" {
             if seen.contains(&key) {
                 return Err(CmdlineError::DuplicateOption { key });
             }
@@ -353,6 +357,7 @@ pub fn parse(cmdline: &str) -> Result<KernelOptions, CmdlineError> {
                     .filter(|&n| n == 0 || (TRACE_EVENTS_RANGE.contains(&n) && n.is_power_of_two()))
                     .ok_or_else(|| bad_value(key, value, "0 (off) or a power of two from 8 to 4194304"))?;
             }
+            "copyout" => options.copy_out.push(decode_arg(value)?),
             _ => {
                 if seen.contains(&NO_ENV) {
                     return Err(CmdlineError::ConflictingOptions { first: NO_ENV, second: "env" });
@@ -497,6 +502,7 @@ pub fn render(options: &KernelOptions) -> String {
         words.push(NO_ENV.to_string());
     }
     words.extend(options.init_env.iter().map(|var| alloc::format!("env={}", encode_arg(var))));
+    words.extend(options.copy_out.iter().map(|path| alloc::format!("copyout={}", encode_arg(path))));
     if !options.init_args.is_empty() {
         words.push(ARGS_SEPARATOR.to_string());
         words.extend(options.init_args.iter().map(|arg| encode_arg(arg)));
@@ -544,6 +550,7 @@ mod tests {
                 mlfq_levels: 3,
                 mlfq_quanta_ms: vec![10, 20, 40],
                 mlfq_boost_ms: 100,
+                copy_out: Vec::new(),
             }
         );
     }
@@ -580,7 +587,7 @@ mod tests {
         assert_eq!(error, CmdlineError::UnknownOption { word: "foo".into() });
         assert_eq!(
             error.to_string(),
-            "unknown kernel option `foo` (known: init, log, quantum_ms, sched, seed, console, trace, accounting, mlfq_levels, mlfq_quanta_ms, mlfq_boost_ms, selftest, env, noenv)"
+            "unknown kernel option `foo` (known: init, log, quantum_ms, sched, seed, console, trace, accounting, mlfq_levels, mlfq_quanta_ms, mlfq_boost_ms, selftest, env, noenv, copyout)"
         );
         assert!(matches!(parse("quantum=5"), Err(CmdlineError::UnknownOption { word }) if word == "quantum=5"));
         assert!(matches!(parse("=5"), Err(CmdlineError::UnknownOption { .. })));
@@ -673,6 +680,7 @@ mod tests {
     #[test]
     fn environment_options() {
         assert_eq!(parse("env=A=1 env=A=1").unwrap().init_env, [b"A=1".to_vec(), b"A=1".to_vec()]);
+        assert_eq!(parse("copyout=/tmp/a copyout=/b%20c").unwrap().copy_out, [b"/tmp/a".to_vec(), b"/b c".to_vec()]);
         assert_eq!(parse("env=%_").unwrap().init_env, [Vec::new()]);
         assert_eq!(parse("env=").unwrap().init_env, [Vec::new()], "an empty value is an empty string");
         assert!(parse("noenv").unwrap().init_env.is_empty());
@@ -748,6 +756,7 @@ mod tests {
                 mlfq_levels: 16,
                 mlfq_quanta_ms: vec![1],
                 mlfq_boost_ms: 0,
+                copy_out: vec![b"/tmp/out dir".to_vec(), Vec::new()],
             },
         ];
         let mut rng = Rng::new(5);
@@ -771,6 +780,7 @@ mod tests {
                 mlfq_levels: 1 + rng.below(16) as u32,
                 mlfq_quanta_ms: (0..1 + rng.below(16)).map(|_| 1 + rng.below(1000) as u32).collect(),
                 mlfq_boost_ms: rng.below(u64::from(MLFQ_BOOST_MS_MAX) + 1) as u32,
+                copy_out: (0..rng.below(3)).map(|_| random_bytes(&mut rng)).collect(),
             });
         }
         for options in cases {

@@ -39,6 +39,12 @@ pub struct Entry<'a> {
     /// only the last link of a group carries the data (the others are empty).
     pub data: &'a [u8],
     pub inode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    /// How many entries name this file (hard links share `inode`).
+    pub links: u32,
+    /// Modification time, seconds since the epoch.
+    pub mtime: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -160,9 +166,10 @@ fn read_entry(archive: &[u8], offset: usize) -> Result<Option<(Entry<'_>, usize)
         |field: &'static str| parse_hex(&fields.take::<8>()).ok_or(CpioError::BadHeaderField { offset, field });
     let inode = next_field("ino")?;
     let mode = next_field("mode")?;
-    for field in ["uid", "gid", "nlink", "mtime"] {
-        next_field(field)?;
-    }
+    let uid = next_field("uid")?;
+    let gid = next_field("gid")?;
+    let links = next_field("nlink")?;
+    let mtime = next_field("mtime")?;
     let filesize = next_field("filesize")?;
     for field in ["devmajor", "devminor", "rdevmajor", "rdevminor"] {
         next_field(field)?;
@@ -188,7 +195,7 @@ fn read_entry(archive: &[u8], offset: usize) -> Result<Option<(Entry<'_>, usize)
     let data = archive.get(data_start..data_end).ok_or_else(truncated)?;
     let path = normalize(name).ok_or_else(|| CpioError::BadPath { path: name.to_string() })?;
     let next_offset = align4(data_end).ok_or_else(truncated)?;
-    Ok(Some((Entry { path, mode, data, inode }, next_offset)))
+    Ok(Some((Entry { path, mode, data, inode, uid, gid, links, mtime }, next_offset)))
 }
 
 /// Eight ASCII hex digits (either case), nothing else.
@@ -217,6 +224,19 @@ fn normalize(name: &str) -> Option<&str> {
         return Some("");
     }
     path.split('/').all(|component| !matches!(component, "" | "." | "..")).then_some(path)
+}
+
+/// The header fields of an entry `Writer::add_entry` writes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Header {
+    pub inode: u32,
+    /// File type and permissions.
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub links: u32,
+    /// Seconds since the epoch.
+    pub mtime: u32,
 }
 
 /// Builds a newc archive. Paths are normalized as `Entry::path` is (so `/bin/sh`
@@ -253,13 +273,29 @@ impl Writer {
         self.add(path, S_IFLNK | 0o777, 1, target.as_bytes())
     }
 
+    /// Adds an entry with every header field given (hard links share `inode`, the
+    /// data on the last one, as newc has it). Fails as `add_file`.
+    pub fn add_entry(&mut self, path: &str, header: Header, data: &[u8]) -> Result<(), CpioError> {
+        let name = self.checked_name(path, data)?;
+        self.push_entry(&name, &header, data);
+        Ok(())
+    }
+
     /// The archive, ended with its trailer.
     pub fn finish(mut self) -> Vec<u8> {
-        self.push_entry(TRAILER, 0, 0, 1, &[]);
+        self.push_entry(TRAILER, &Header { links: 1, ..Header::default() }, &[]);
         self.bytes
     }
 
-    fn add(&mut self, path: &str, mode: u32, nlink: u32, data: &[u8]) -> Result<(), CpioError> {
+    fn add(&mut self, path: &str, mode: u32, links: u32, data: &[u8]) -> Result<(), CpioError> {
+        let name = self.checked_name(path, data)?;
+        self.entry_count = self.entry_count.saturating_add(1);
+        self.push_entry(&name, &Header { inode: self.entry_count, mode, links, ..Header::default() }, data);
+        Ok(())
+    }
+
+    /// The name `path` is stored under, after checking that it and `data` fit.
+    fn checked_name(&self, path: &str, data: &[u8]) -> Result<String, CpioError> {
         let bad_path = || CpioError::BadPath { path: path.to_string() };
         let normalized = normalize(path).filter(|p| !p.contains('\0') && *p != TRAILER).ok_or_else(bad_path)?;
         let name = if normalized.is_empty() { "." } else { normalized };
@@ -267,18 +303,17 @@ impl Writer {
         if u32::try_from(data.len()).is_err() || !name_fits {
             return Err(CpioError::TooLarge { path: path.to_string() });
         }
-        self.entry_count = self.entry_count.saturating_add(1);
-        self.push_entry(name, self.entry_count, mode, nlink, data);
-        Ok(())
+        Ok(name.to_string())
     }
 
     /// Appends one entry; the sizes were checked to fit 32 bits.
-    fn push_entry(&mut self, name: &str, inode: u32, mode: u32, nlink: u32, data: &[u8]) {
+    fn push_entry(&mut self, name: &str, header: &Header, data: &[u8]) {
         let namesize = u32::try_from(name.len().saturating_add(1)).unwrap_or(u32::MAX);
         let filesize = u32::try_from(data.len()).unwrap_or(u32::MAX);
         self.bytes.extend_from_slice(&MAGIC);
+        let Header { inode, mode, uid, gid, links, mtime } = *header;
         // ino mode uid gid nlink mtime filesize devmajor devminor rdevmajor rdevminor namesize check
-        for value in [inode, mode, 0, 0, nlink, 0, filesize, 0, 0, 0, 0, namesize, 0] {
+        for value in [inode, mode, uid, gid, links, mtime, filesize, 0, 0, 0, 0, namesize, 0] {
             self.bytes.extend_from_slice(alloc::format!("{value:08X}").as_bytes());
         }
         self.bytes.extend_from_slice(name.as_bytes());

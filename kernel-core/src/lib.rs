@@ -18,6 +18,7 @@ pub mod abi;
 pub mod bootargs;
 mod bytes;
 pub mod cmdline;
+pub mod copyout;
 pub mod cpio;
 pub mod elf;
 pub mod initstack;

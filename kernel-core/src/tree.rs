@@ -1,19 +1,31 @@
-//! The file system's tree: the directories, files and symlinks of a newc cpio
-//! archive (the initrd), plus the device nodes under /dev and `/proc/self/exe`,
-//! and path resolution over it with Linux's rules. File contents are never copied:
-//! nodes borrow them from the archive.
+//! The root file system: a RAM file system as Linux's rootfs, filled at boot from
+//! a newc cpio archive (the initrd), plus the device nodes under /dev and
+//! `/proc/self/exe`; path resolution with Linux's rules, and the changes Linux's
+//! calls make (create, link, unlink, rmdir, rename, write, truncate, chmod...).
+//!
+//! Nodes live in an arena and are named by index (`NodeId`); a node is freed when
+//! it has neither a name (`links`) nor a holder (`holds`: an open file, a cwd, a
+//! running program), so an unlinked open file lives until its last close. Inode
+//! numbers come from a counter and are never reused.
+//!
+//! File data is either still the archive's bytes (borrowed, never copied while
+//! only read: exec of an initrd program reads it in place) or page-sized pages of
+//! type `P` (frames in the kernel), taken as writes need them, at most
+//! `page_limit` of them: a write that cannot get one fails with ENOSPC.
 //!
 //! It presents itself as one in-memory file system would on Linux: one device
-//! number, inode numbers from 1 (the root), times 0 (the archive's are not kept),
-//! everything owned by root. Directories report 4096 bytes in 8 blocks, as ext4's
-//! small directories do, so `ls -l` and `stat` print what they print on a host.
+//! number, directories of 4096 bytes in 8 blocks as ext4's small ones, so `ls -l`
+//! and `stat` print what they print on a host.
 
 use alloc::collections::BTreeMap;
-use alloc::string::{String, ToString};
+use alloc::string::String;
+use alloc::vec;
 use alloc::vec::Vec;
 
-use crate::abi::errno::{EINVAL, ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR};
-use crate::abi::{dirent_type, makedev, Dirent64, Stat};
+use crate::abi::errno::{
+    EBUSY, EEXIST, EFBIG, EINVAL, EISDIR, ELOOP, ENAMETOOLONG, ENOENT, ENOSPC, ENOTDIR, ENOTEMPTY, EPERM,
+};
+use crate::abi::{dirent_type, makedev, Dirent64, Stat, Timespec};
 use crate::cpio::{self, CpioError, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
 
 /// Index of a node in the tree.
@@ -29,18 +41,35 @@ pub const NAME_MAX: usize = 255;
 pub const ROOT: NodeId = 0;
 /// The device number of the tree (`st_dev`): an anonymous device, as an in-memory
 /// file system has on Linux.
-const TREE_DEVICE: u64 = makedev(0, 1);
-/// `st_blksize`: the page size, as Linux reports for in-memory files.
+pub const TREE_DEVICE: u64 = makedev(0, 1);
+/// `st_blksize`, and the size of a page of file data.
 pub const BLOCK_SIZE: u64 = 4096;
+/// The largest file (Linux's MAX_LFS_FILESIZE on 64-bit): writes past it are EFBIG.
+pub const MAX_FILE_SIZE: u64 = i64::MAX as u64;
+/// The permission bits chmod changes (with set-id and sticky).
+pub const MODE_BITS: u32 = 0o7777;
+
+/// A page of file data: `BLOCK_SIZE` bytes, zeroed when new, given back when
+/// dropped.
+pub trait Page: Sized {
+    /// A new page of zeros; None when memory has none left.
+    fn zeroed() -> Option<Self>;
+    fn bytes(&self) -> &[u8];
+    fn bytes_mut(&mut self) -> &mut [u8];
+}
 
 /// A character device node.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Device {
     Null,
     Zero,
+    /// /dev/full: reads zeros, writes ENOSPC.
+    Full,
+    Random,
+    Urandom,
     /// /dev/console.
     Console,
-    /// /dev/tty: the console too (the only terminal), with its own device number.
+    /// /dev/tty: the caller's controlling terminal.
     Tty,
 }
 
@@ -50,17 +79,91 @@ impl Device {
         match self {
             Device::Null => makedev(1, 3),
             Device::Zero => makedev(1, 5),
+            Device::Full => makedev(1, 7),
+            Device::Random => makedev(1, 8),
+            Device::Urandom => makedev(1, 9),
             Device::Console => makedev(5, 1),
             Device::Tty => makedev(5, 0),
+        }
+    }
+
+    /// The device with number `number`, if it is one of these.
+    pub fn from_number(number: u64) -> Option<Device> {
+        ALL_DEVICES.iter().map(|&(_, device, _)| device).find(|device| device.number() == number)
+    }
+}
+
+/// Every device: its name under /dev and its permissions.
+const ALL_DEVICES: [(&str, Device, u32); 7] = [
+    ("null", Device::Null, 0o666),
+    ("zero", Device::Zero, 0o666),
+    ("full", Device::Full, 0o666),
+    ("random", Device::Random, 0o666),
+    ("urandom", Device::Urandom, 0o666),
+    ("console", Device::Console, 0o600),
+    ("tty", Device::Tty, 0o666),
+];
+
+/// /proc/mounts, which `df` and `mount` read: the one file system there is, named
+/// as the tmpfs it behaves like (BusyBox's df skips an entry named "rootfs").
+const MOUNTS: &[u8] = b"tmpfs / tmpfs rw 0 0\n";
+
+/// A regular file's bytes.
+#[derive(Debug)]
+pub enum Contents<'a, P> {
+    /// As the archive holds them: read in place until the first change.
+    Archive(&'a [u8]),
+    /// `size` bytes in pages, `present` of them there; a missing page (a hole)
+    /// reads as zeros.
+    Pages { size: u64, pages: Vec<Option<P>>, present: usize },
+}
+
+/// A directory's entries, by name, each with a cookie: the entry's place in the
+/// listing, which stays put while other entries come and go, so a program that
+/// unlinks entries between getdents64 calls (`rm -r`) misses none.
+#[derive(Debug, Default)]
+pub struct Directory {
+    entries: BTreeMap<Vec<u8>, (NodeId, u64)>,
+    order: BTreeMap<u64, Vec<u8>>,
+    next_cookie: u64,
+    subdirectories: u64,
+}
+
+impl Directory {
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn get(&self, name: &[u8]) -> Option<NodeId> {
+        self.entries.get(name).map(|&(node, _)| node)
+    }
+
+    fn insert(&mut self, name: &[u8], node: NodeId) {
+        let cookie = self.next_cookie;
+        self.next_cookie += 1;
+        self.entries.insert(name.to_vec(), (node, cookie));
+        self.order.insert(cookie, name.to_vec());
+    }
+
+    fn remove(&mut self, name: &[u8]) -> Option<NodeId> {
+        let (node, cookie) = self.entries.remove(name)?;
+        self.order.remove(&cookie);
+        Some(node)
+    }
+
+    /// Points the existing entry `name` at `node` (its place in the listing kept).
+    fn replace(&mut self, name: &[u8], node: NodeId) {
+        if let Some(entry) = self.entries.get_mut(name) {
+            entry.0 = node;
         }
     }
 }
 
 #[derive(Debug)]
-pub enum NodeKind<'a> {
-    Directory(BTreeMap<String, NodeId>),
-    File(&'a [u8]),
-    Symlink(String),
+pub enum NodeKind<'a, P> {
+    Directory(Directory),
+    File(Contents<'a, P>),
+    Symlink(Vec<u8>),
     Device(Device),
     /// `/proc/self/exe`: a link to the program the looking-up process runs, which
     /// lookups follow to that file itself (a "magic link"), not by a path.
@@ -76,33 +179,85 @@ pub struct Origin {
 }
 
 #[derive(Debug)]
-pub struct Node<'a> {
-    pub kind: NodeKind<'a>,
+pub struct Node<'a, P> {
+    pub kind: NodeKind<'a, P>,
+    /// Type and permission bits.
     pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
     pub inode: u64,
-    /// The directory holding it (the root's is itself). Always a smaller id: a
-    /// node is added after its parent, so walking up always ends at the root.
+    /// Directory entries naming it (a directory: 1 while it has a name).
+    links: u64,
+    /// Open files, cwds and programs holding it.
+    holds: u64,
+    /// The directory holding it (the root's, and a removed directory's, is itself);
+    /// for a file with several names, the last one it got.
     pub parent: NodeId,
+    pub atime: Timespec,
+    pub mtime: Timespec,
+    pub ctime: Timespec,
 }
 
-/// The tree, borrowing file contents from the archive it was built from.
-pub struct Tree<'a> {
-    nodes: Vec<Node<'a>>,
+/// The last component of a path and the directory it is in, for the calls that
+/// create, remove or rename it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Parent<'p> {
+    pub directory: NodeId,
+    /// The name; empty for `/`, and `.` or `..` as given (the calls refuse those,
+    /// each with its own errno).
+    pub name: &'p [u8],
+    /// The path ended in `/`: the name must be a directory.
+    pub trailing_slash: bool,
 }
 
-impl<'a> Tree<'a> {
+impl Parent<'_> {
+    /// The name is `.`, `..` or none at all (`/`): nothing to create or remove.
+    pub fn is_special(&self) -> bool {
+        matches!(self.name, b"" | b"." | b"..")
+    }
+}
+
+/// RENAME_NOREPLACE and RENAME_EXCHANGE.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RenameFlags {
+    pub no_replace: bool,
+    pub exchange: bool,
+}
+
+/// What statfs reports of the tree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Usage {
+    pub pages_used: usize,
+    pub page_limit: usize,
+    pub nodes: usize,
+}
+
+/// The tree.
+pub struct Tree<'a, P> {
+    nodes: Vec<Option<Node<'a, P>>>,
+    free_slots: Vec<NodeId>,
+    next_inode: u64,
+    pages_used: usize,
+    page_limit: usize,
+}
+
+impl<'a, P: Page> Tree<'a, P> {
+    /// An empty tree (a root directory) whose files may take `page_limit` pages.
+    pub fn new(page_limit: usize, now: Timespec) -> Self {
+        let mut tree = Tree { nodes: Vec::new(), free_slots: Vec::new(), next_inode: 1, pages_used: 0, page_limit };
+        tree.add_node(NodeKind::Directory(Directory::default()), S_IFDIR | 0o755, ROOT, now);
+        tree.nodes[ROOT].as_mut().expect("the root").links = 1;
+        tree
+    }
+
     /// Builds the tree from `archive`; returns it and the number of archive entries
-    /// it holds. Paths missing their parent directories get them created; /dev gets
-    /// null, zero, console and tty, /proc gets self/exe. Entries of other types
-    /// (devices, FIFOs in the archive) are skipped.
-    pub fn from_archive(archive: &'a [u8]) -> Result<(Tree<'a>, usize), CpioError> {
-        let mut tree = Tree { nodes: Vec::new() };
-        tree.nodes.push(Node {
-            kind: NodeKind::Directory(BTreeMap::new()),
-            mode: S_IFDIR | 0o755,
-            inode: 1,
-            parent: ROOT,
-        });
+    /// it holds. Paths missing their parent directories get them created; entries
+    /// sharing an inode number are hard links of one file; /dev gets the devices,
+    /// /proc gets self/exe and mounts. Entries of other types (devices, FIFOs in the archive)
+    /// are skipped. Times: atime and mtime from the archive, ctime `now`.
+    pub fn from_archive(archive: &'a [u8], page_limit: usize, now: Timespec) -> Result<(Self, usize), CpioError> {
+        let mut tree = Tree::new(page_limit, now);
+        let mut files_by_inode: BTreeMap<u32, NodeId> = BTreeMap::new();
         let mut files = 0;
         for entry in cpio::entries(archive) {
             let entry = entry?;
@@ -110,79 +265,172 @@ impl<'a> Tree<'a> {
                 continue;
             }
             let kind = match entry.mode & S_IFMT {
-                S_IFDIR => NodeKind::Directory(BTreeMap::new()),
-                S_IFLNK => NodeKind::Symlink(String::from_utf8_lossy(entry.data).into_owned()),
-                S_IFREG => NodeKind::File(entry.data),
+                S_IFDIR => NodeKind::Directory(Directory::default()),
+                S_IFLNK => NodeKind::Symlink(entry.data.to_vec()),
+                S_IFREG => NodeKind::File(Contents::Archive(entry.data)),
                 _ => continue,
             };
             files += 1;
-            tree.insert(entry.path, kind, entry.mode);
+            let linked = files_by_inode.get(&entry.inode).copied();
+            let id = match (linked, &kind) {
+                (Some(existing), NodeKind::File(_)) if entry.links > 1 => {
+                    tree.insert_link(entry.path, existing);
+                    if !entry.data.is_empty() {
+                        tree.node_mut(existing).kind = kind;
+                    }
+                    Some(existing)
+                }
+                _ => tree.insert(entry.path, kind, entry.mode, now),
+            };
+            if let Some(id) = id {
+                let mtime = Timespec { sec: i64::from(entry.mtime), nsec: 0 };
+                let node = tree.node_mut(id);
+                (node.uid, node.gid, node.atime, node.mtime) = (entry.uid, entry.gid, mtime, mtime);
+                if entry.mode & S_IFMT == S_IFREG && entry.links > 1 {
+                    files_by_inode.insert(entry.inode, id);
+                }
+            }
         }
-        for (name, device, permissions) in [
-            ("dev/null", Device::Null, 0o666),
-            ("dev/zero", Device::Zero, 0o666),
-            ("dev/console", Device::Console, 0o600),
-            ("dev/tty", Device::Tty, 0o666),
-        ] {
-            tree.insert(name, NodeKind::Device(device), S_IFCHR | permissions);
+        for (name, device, permissions) in ALL_DEVICES {
+            tree.insert(&alloc::format!("dev/{name}"), NodeKind::Device(device), S_IFCHR | permissions, now);
         }
-        tree.insert("proc/self/exe", NodeKind::SelfExe, S_IFLNK | 0o777);
+        tree.insert("proc/self/exe", NodeKind::SelfExe, S_IFLNK | 0o777, now);
+        tree.insert("proc/mounts", NodeKind::File(Contents::Archive(MOUNTS)), S_IFREG | 0o444, now);
         Ok((tree, files))
     }
 
-    /// Adds the node at `path`, creating missing parent directories. An entry for a
-    /// directory that already exists (created implicitly) only sets its mode; an
-    /// entry whose parent is not a directory is dropped.
-    fn insert(&mut self, path: &str, kind: NodeKind<'a>, mode: u32) {
-        let components: Vec<&str> = path.split('/').filter(|component| !component.is_empty()).collect();
-        let Some((last, parents)) = components.split_last() else { return };
-        let mut directory = ROOT;
-        for name in parents {
-            directory = match self.child(directory, name) {
-                Some(id) if matches!(self.nodes[id].kind, NodeKind::Directory(_)) => id,
-                Some(_) => return,
-                None => self.add_child(directory, name, NodeKind::Directory(BTreeMap::new()), S_IFDIR | 0o755),
-            };
-        }
-        match self.child(directory, last) {
-            Some(id) if matches!((&kind, &self.nodes[id].kind), (NodeKind::Directory(_), NodeKind::Directory(_))) => {
-                self.nodes[id].mode = mode;
+    /// Adds the node at `path` (an archive path), creating missing parent
+    /// directories; returns it. An entry for a directory that already exists
+    /// (created implicitly) only sets its mode; an entry whose parent is not a
+    /// directory is dropped.
+    fn insert(&mut self, path: &str, kind: NodeKind<'a, P>, mode: u32, now: Timespec) -> Option<NodeId> {
+        let (directory, last) = self.archive_parent(path, now)?;
+        match self.child(directory, last.as_bytes()) {
+            Some(id) if matches!((&kind, &self.node(id).kind), (NodeKind::Directory(_), NodeKind::Directory(_))) => {
+                self.node_mut(id).mode = mode;
+                Some(id)
             }
             Some(id) => {
-                self.nodes[id].kind = kind;
-                self.nodes[id].mode = mode;
+                self.remove_entry(directory, last.as_bytes(), now);
+                self.release_name(id);
+                self.create(directory, last.as_bytes(), kind, mode, now).ok()
             }
-            None => {
-                self.add_child(directory, last, kind, mode);
+            None => self.create(directory, last.as_bytes(), kind, mode, now).ok(),
+        }
+    }
+
+    /// Another name, `path`, for archive file `existing`.
+    fn insert_link(&mut self, path: &str, existing: NodeId) {
+        let now = self.node(existing).ctime;
+        if let Some((directory, last)) = self.archive_parent(path, now) {
+            if self.child(directory, last.as_bytes()).is_none() {
+                let _ = self.link(existing, directory, last.as_bytes(), now);
             }
         }
     }
 
-    fn child(&self, directory: NodeId, name: &str) -> Option<NodeId> {
-        match &self.nodes[directory].kind {
-            NodeKind::Directory(children) => children.get(name).copied(),
+    /// The directory an archive path's last component goes in (created as
+    /// needed), and that component.
+    fn archive_parent<'p>(&mut self, path: &'p str, now: Timespec) -> Option<(NodeId, &'p str)> {
+        let components: Vec<&str> = path.split('/').filter(|component| !component.is_empty()).collect();
+        let (last, parents) = components.split_last()?;
+        let mut directory = ROOT;
+        for name in parents {
+            directory = match self.child(directory, name.as_bytes()) {
+                Some(id) if self.is_directory(id) => id,
+                Some(_) => return None,
+                None => self
+                    .create(directory, name.as_bytes(), NodeKind::Directory(Directory::default()), S_IFDIR | 0o755, now)
+                    .ok()?,
+            };
+        }
+        Some((directory, last))
+    }
+
+    fn add_node(&mut self, kind: NodeKind<'a, P>, mode: u32, parent: NodeId, now: Timespec) -> NodeId {
+        let inode = self.next_inode;
+        self.next_inode += 1;
+        let node =
+            Node { kind, mode, uid: 0, gid: 0, inode, links: 0, holds: 0, parent, atime: now, mtime: now, ctime: now };
+        match self.free_slots.pop() {
+            Some(id) => {
+                self.nodes[id] = Some(node);
+                id
+            }
+            None => {
+                self.nodes.push(Some(node));
+                self.nodes.len() - 1
+            }
+        }
+    }
+
+    /// The node `id`. Ids come from this tree (lookups, held nodes), so they
+    /// always name a live node.
+    pub fn node(&self, id: NodeId) -> &Node<'a, P> {
+        self.nodes[id].as_ref().expect("a live node")
+    }
+
+    fn node_mut(&mut self, id: NodeId) -> &mut Node<'a, P> {
+        self.nodes[id].as_mut().expect("a live node")
+    }
+
+    fn directory(&self, id: NodeId) -> Option<&Directory> {
+        match &self.node(id).kind {
+            NodeKind::Directory(directory) => Some(directory),
             _ => None,
         }
     }
 
-    fn add_child(&mut self, directory: NodeId, name: &str, kind: NodeKind<'a>, mode: u32) -> NodeId {
-        let id = self.nodes.len();
-        self.nodes.push(Node { kind, mode, inode: id as u64 + 1, parent: directory });
-        if let NodeKind::Directory(children) = &mut self.nodes[directory].kind {
-            children.insert(name.to_string(), id);
+    fn directory_mut(&mut self, id: NodeId) -> Option<&mut Directory> {
+        match &mut self.node_mut(id).kind {
+            NodeKind::Directory(directory) => Some(directory),
+            _ => None,
         }
-        id
-    }
-
-    /// The node `id`. Ids come from this tree (lookups, open files), so they are
-    /// always in range.
-    pub fn node(&self, id: NodeId) -> &Node<'a> {
-        &self.nodes[id]
     }
 
     /// Whether `id` is a directory.
     pub fn is_directory(&self, id: NodeId) -> bool {
-        matches!(self.nodes[id].kind, NodeKind::Directory(_))
+        matches!(self.node(id).kind, NodeKind::Directory(_))
+    }
+
+    /// Whether `id` has lost its last name (a removed directory, an unlinked file).
+    pub fn is_removed(&self, id: NodeId) -> bool {
+        self.node(id).links == 0
+    }
+
+    /// The entry `name` of directory `directory`.
+    pub fn child(&self, directory: NodeId, name: &[u8]) -> Option<NodeId> {
+        self.directory(directory)?.get(name)
+    }
+
+    /// One more holder of `id` (an open file, a cwd, a program): the node stays
+    /// until `release`, names or not.
+    pub fn hold(&mut self, id: NodeId) {
+        self.node_mut(id).holds += 1;
+    }
+
+    /// Ends a `hold`; frees the node if it was the last thing keeping it.
+    pub fn release(&mut self, id: NodeId) {
+        let node = self.node_mut(id);
+        node.holds -= 1;
+        self.free_if_unused(id);
+    }
+
+    fn release_name(&mut self, id: NodeId) {
+        let node = self.node_mut(id);
+        node.links = node.links.saturating_sub(1);
+        self.free_if_unused(id);
+    }
+
+    fn free_if_unused(&mut self, id: NodeId) {
+        let node = self.node(id);
+        if node.links > 0 || node.holds > 0 || id == ROOT {
+            return;
+        }
+        if let Some(Node { kind: NodeKind::File(Contents::Pages { present, .. }), .. }) = self.nodes[id].take() {
+            self.pages_used -= present;
+        }
+        self.free_slots.push(id);
     }
 
     /// Resolves `path` (relative to `origin.start` unless absolute), following
@@ -201,128 +449,648 @@ impl<'a> Tree<'a> {
         self.walk(origin, path, follow_last, &mut symlinks)
     }
 
+    /// Resolves all of `path` but its last component, which it returns with the
+    /// directory it would be in: ENOENT for an empty path, the directory part's
+    /// errors, ENOTDIR if that is not a directory, ENAMETOOLONG for a long name.
+    pub fn resolve_parent<'p>(&self, origin: Origin, path: &'p [u8]) -> Result<Parent<'p>, i64> {
+        if path.is_empty() {
+            return Err(ENOENT);
+        }
+        if path.len() >= PATH_MAX {
+            return Err(ENAMETOOLONG);
+        }
+        let trimmed = match path.iter().rposition(|&byte| byte != b'/') {
+            Some(last) => &path[..=last],
+            None => return Ok(Parent { directory: ROOT, name: b"", trailing_slash: true }),
+        };
+        let (directory, name) = match trimmed.iter().rposition(|&byte| byte == b'/') {
+            Some(slash) => {
+                let directory_path = &trimmed[..=slash];
+                let mut symlinks = 0;
+                (self.walk(origin, directory_path, true, &mut symlinks)?, &trimmed[slash + 1..])
+            }
+            None => (origin.start, trimmed),
+        };
+        if !self.is_directory(directory) {
+            return Err(ENOTDIR);
+        }
+        if name.len() > NAME_MAX {
+            return Err(ENAMETOOLONG);
+        }
+        Ok(Parent { directory, name, trailing_slash: trimmed.len() < path.len() })
+    }
+
     fn walk(&self, origin: Origin, path: &[u8], follow_last: bool, symlinks: &mut usize) -> Result<NodeId, i64> {
         let mut current = if path.first() == Some(&b'/') { ROOT } else { origin.start };
-        let components: Vec<&[u8]> =
-            path.split(|&byte| byte == b'/').filter(|component| !component.is_empty()).collect();
         let trailing_slash = path.last() == Some(&b'/');
-        for (index, component) in components.iter().enumerate() {
-            let NodeKind::Directory(children) = &self.nodes[current].kind else { return Err(ENOTDIR) };
+        let mut components = path.split(|&byte| byte == b'/').filter(|component| !component.is_empty()).peekable();
+        while let Some(component) = components.next() {
+            let Some(directory) = self.directory(current) else { return Err(ENOTDIR) };
             if component.len() > NAME_MAX {
                 return Err(ENAMETOOLONG);
             }
-            let next = match *component {
+            let next = match component {
                 b"." => current,
-                b".." => self.nodes[current].parent,
-                name => *core::str::from_utf8(name).ok().and_then(|name| children.get(name)).ok_or(ENOENT)?,
+                b".." => self.node(current).parent,
+                name => directory.get(name).ok_or(ENOENT)?,
             };
-            let follow = index + 1 < components.len() || follow_last || trailing_slash;
-            let link = matches!(self.nodes[next].kind, NodeKind::Symlink(_) | NodeKind::SelfExe);
-            if link && follow {
-                *symlinks += 1;
-                if *symlinks > MAX_SYMLINKS {
-                    return Err(ELOOP);
-                }
-            }
-            current = match &self.nodes[next].kind {
+            let follow = components.peek().is_some() || follow_last || trailing_slash;
+            current = match &self.node(next).kind {
                 NodeKind::Symlink(target) if follow => {
-                    self.walk(Origin { start: current, ..origin }, target.as_bytes(), true, symlinks)?
+                    *symlinks += 1;
+                    if *symlinks > MAX_SYMLINKS {
+                        return Err(ELOOP);
+                    }
+                    if target.is_empty() {
+                        return Err(ENOENT);
+                    }
+                    self.walk(Origin { start: current, ..origin }, target, true, symlinks)?
                 }
-                NodeKind::SelfExe if follow => origin.exe.ok_or(ENOENT)?,
+                NodeKind::SelfExe if follow => {
+                    *symlinks += 1;
+                    if *symlinks > MAX_SYMLINKS {
+                        return Err(ELOOP);
+                    }
+                    origin.exe.ok_or(ENOENT)?
+                }
                 _ => next,
             };
         }
-        if trailing_slash && !matches!(self.nodes[current].kind, NodeKind::Directory(_)) {
+        if trailing_slash && !self.is_directory(current) {
             return Err(ENOTDIR);
         }
         Ok(current)
     }
 
-    /// The absolute path of a node (getcwd, the target of /proc/self/exe). Every
-    /// node has exactly one, since the tree has no hard links.
+    /// Creates `name` in `directory` (mkdir, open's O_CREAT, symlink, mknod):
+    /// EEXIST if the name is taken (or is `.`, `..`), ENOENT in a removed
+    /// directory, ENAMETOOLONG past NAME_MAX. The directory's mtime and ctime
+    /// become `now`.
+    pub fn create(
+        &mut self,
+        directory: NodeId,
+        name: &[u8],
+        kind: NodeKind<'a, P>,
+        mode: u32,
+        now: Timespec,
+    ) -> Result<NodeId, i64> {
+        if matches!(name, b"" | b"." | b"..") || self.child(directory, name).is_some() {
+            return Err(EEXIST);
+        }
+        if name.len() > NAME_MAX {
+            return Err(ENAMETOOLONG);
+        }
+        if self.is_removed(directory) {
+            return Err(ENOENT);
+        }
+        let is_directory = matches!(kind, NodeKind::Directory(_));
+        let id = self.add_node(kind, mode, directory, now);
+        self.node_mut(id).links = 1;
+        self.add_entry(directory, name, id, is_directory, now);
+        Ok(id)
+    }
+
+    fn add_entry(&mut self, directory: NodeId, name: &[u8], id: NodeId, is_directory: bool, now: Timespec) {
+        let entries = self.directory_mut(directory).expect("a directory");
+        entries.insert(name, id);
+        if is_directory {
+            entries.subdirectories += 1;
+        }
+        let parent = self.node_mut(directory);
+        (parent.mtime, parent.ctime) = (now, now);
+    }
+
+    /// Removes entry `name` of `directory` (which exists), without touching the
+    /// node's link count; returns the node.
+    fn remove_entry(&mut self, directory: NodeId, name: &[u8], now: Timespec) -> NodeId {
+        let entries = self.directory_mut(directory).expect("a directory");
+        let id = entries.remove(name).expect("an existing entry");
+        let is_directory = self.is_directory(id);
+        let entries = self.directory_mut(directory).expect("a directory");
+        if is_directory {
+            entries.subdirectories -= 1;
+        }
+        let parent = self.node_mut(directory);
+        (parent.mtime, parent.ctime) = (now, now);
+        id
+    }
+
+    /// unlink: removes a name of a non-directory. EISDIR for `.`, `..` or a
+    /// directory; ENOTDIR for a file named with a trailing slash; ENOENT.
+    pub fn unlink(&mut self, parent: Parent, now: Timespec) -> Result<(), i64> {
+        if parent.is_special() {
+            return Err(EISDIR);
+        }
+        let id = self.child(parent.directory, parent.name).ok_or(ENOENT)?;
+        if self.is_directory(id) {
+            return Err(EISDIR);
+        }
+        if parent.trailing_slash {
+            return Err(ENOTDIR);
+        }
+        self.remove_entry(parent.directory, parent.name, now);
+        self.node_mut(id).ctime = now;
+        self.release_name(id);
+        Ok(())
+    }
+
+    /// rmdir: EINVAL for `.`, ENOTEMPTY for `..`, EBUSY for the root; ENOENT,
+    /// ENOTDIR, ENOTEMPTY.
+    pub fn rmdir(&mut self, parent: Parent, now: Timespec) -> Result<(), i64> {
+        match parent.name {
+            b"." => return Err(EINVAL),
+            b".." => return Err(ENOTEMPTY),
+            b"" => return Err(EBUSY),
+            _ => {}
+        }
+        let id = self.child(parent.directory, parent.name).ok_or(ENOENT)?;
+        let directory = self.directory(id).ok_or(ENOTDIR)?;
+        if !directory.is_empty() {
+            return Err(ENOTEMPTY);
+        }
+        self.remove_entry(parent.directory, parent.name, now);
+        self.remove_directory(id, now);
+        Ok(())
+    }
+
+    /// A directory lost its name: `..` in it leads nowhere else any more.
+    fn remove_directory(&mut self, id: NodeId, now: Timespec) {
+        let node = self.node_mut(id);
+        node.parent = id;
+        node.ctime = now;
+        self.release_name(id);
+    }
+
+    /// link: another name for `id`. EPERM for a directory, EEXIST for a taken
+    /// name, ENOENT for a file that has lost its last name.
+    pub fn link(&mut self, id: NodeId, directory: NodeId, name: &[u8], now: Timespec) -> Result<(), i64> {
+        if self.is_directory(id) {
+            return Err(EPERM);
+        }
+        if matches!(name, b"" | b"." | b"..") || self.child(directory, name).is_some() {
+            return Err(EEXIST);
+        }
+        if self.is_removed(id) || self.is_removed(directory) {
+            return Err(ENOENT);
+        }
+        self.add_entry(directory, name, id, false, now);
+        let node = self.node_mut(id);
+        node.links += 1;
+        node.ctime = now;
+        node.parent = directory;
+        Ok(())
+    }
+
+    /// Whether `ancestor` is `id` or one of the directories above it.
+    fn is_ancestor(&self, ancestor: NodeId, mut id: NodeId) -> bool {
+        loop {
+            if id == ancestor {
+                return true;
+            }
+            let parent = self.node(id).parent;
+            if parent == id {
+                return false;
+            }
+            id = parent;
+        }
+    }
+
+    /// rename/renameat2, in one step (no one sees the new name missing), with
+    /// Linux's checks: EBUSY for `.`/`..`, ENOENT, EEXIST (no-replace), ENOTDIR
+    /// and EISDIR for a directory against a non-directory, EINVAL for a directory
+    /// into its own subtree, ENOTEMPTY for a non-empty directory replaced. A file
+    /// renamed onto another name of itself is left alone.
+    pub fn rename(&mut self, from: Parent, to: Parent, flags: RenameFlags, now: Timespec) -> Result<(), i64> {
+        if from.is_special() || to.is_special() {
+            return Err(if flags.no_replace && !to.is_special() { EEXIST } else { EBUSY });
+        }
+        let source = self.child(from.directory, from.name).ok_or(ENOENT)?;
+        let target = self.child(to.directory, to.name);
+        if flags.no_replace && target.is_some() {
+            return Err(EEXIST);
+        }
+        if flags.exchange && target.is_none() {
+            return Err(ENOENT);
+        }
+        let source_is_directory = self.is_directory(source);
+        let target_is_directory = target.is_some_and(|target| self.is_directory(target));
+        if (!source_is_directory && (from.trailing_slash || (to.trailing_slash && !flags.exchange)))
+            || (flags.exchange && to.trailing_slash && !target_is_directory)
+        {
+            return Err(ENOTDIR);
+        }
+        if self.is_ancestor(source, to.directory) {
+            return Err(EINVAL);
+        }
+        if let Some(target) = target {
+            if self.is_ancestor(target, from.directory) {
+                return Err(if flags.exchange { EINVAL } else { ENOTEMPTY });
+            }
+        }
+        if target == Some(source) {
+            return Ok(());
+        }
+        if let (Some(target), false) = (target, flags.exchange) {
+            match (source_is_directory, self.directory(target)) {
+                (true, None) => return Err(ENOTDIR),
+                (false, Some(_)) => return Err(EISDIR),
+                (true, Some(directory)) if !directory.is_empty() => return Err(ENOTEMPTY),
+                _ => {}
+            }
+        }
+        match target {
+            Some(target) if flags.exchange => {
+                self.directory_mut(from.directory).expect("a directory").replace(from.name, target);
+                self.directory_mut(to.directory).expect("a directory").replace(to.name, source);
+                if source_is_directory != target_is_directory {
+                    let change = |tree: &mut Self, directory: NodeId, gained: bool| {
+                        let entries = tree.directory_mut(directory).expect("a directory");
+                        if gained {
+                            entries.subdirectories += 1;
+                        } else {
+                            entries.subdirectories -= 1;
+                        }
+                    };
+                    change(self, from.directory, target_is_directory);
+                    change(self, to.directory, source_is_directory);
+                }
+                self.node_mut(target).parent = from.directory;
+                self.node_mut(target).ctime = now;
+                for directory in [from.directory, to.directory] {
+                    let node = self.node_mut(directory);
+                    (node.mtime, node.ctime) = (now, now);
+                }
+            }
+            _ => {
+                if let Some(target) = target {
+                    self.remove_entry(to.directory, to.name, now);
+                    self.node_mut(target).ctime = now;
+                    if target_is_directory {
+                        self.remove_directory(target, now);
+                    } else {
+                        self.release_name(target);
+                    }
+                }
+                self.remove_entry(from.directory, from.name, now);
+                self.add_entry(to.directory, to.name, source, source_is_directory, now);
+            }
+        }
+        let node = self.node_mut(source);
+        node.parent = to.directory;
+        node.ctime = now;
+        Ok(())
+    }
+
+    /// The size of a regular file (0 for anything else).
+    pub fn size(&self, id: NodeId) -> u64 {
+        match &self.node(id).kind {
+            NodeKind::File(Contents::Archive(bytes)) => bytes.len() as u64,
+            NodeKind::File(Contents::Pages { size, .. }) => *size,
+            _ => 0,
+        }
+    }
+
+    /// The archive's bytes of a file not changed since boot (exec reads those in
+    /// place); None for any other node.
+    pub fn archive_bytes(&self, id: NodeId) -> Option<&'a [u8]> {
+        match self.node(id).kind {
+            NodeKind::File(Contents::Archive(bytes)) => Some(bytes),
+            _ => None,
+        }
+    }
+
+    /// Reads regular file `id` from `offset` into `buffer`; returns the count (0
+    /// at or past the end). Access time as Linux's relatime: moved when it is
+    /// older than the last change.
+    pub fn read(&mut self, id: NodeId, offset: u64, buffer: &mut [u8], now: Timespec) -> usize {
+        self.read_with(id, offset, buffer.len(), now, |done, bytes| {
+            buffer[done..done + bytes.len()].copy_from_slice(bytes);
+            bytes.len()
+        })
+    }
+
+    /// Reads up to `length` bytes of regular file `id` from `offset`, handing them
+    /// to `sink` a page's piece at a time (with the count handed so far), as long
+    /// as it takes all of each (it returns how many it took: user memory may
+    /// refuse); returns the count taken. A hole reads as zeros.
+    pub fn read_with(
+        &mut self,
+        id: NodeId,
+        offset: u64,
+        length: usize,
+        now: Timespec,
+        mut sink: impl FnMut(usize, &[u8]) -> usize,
+    ) -> usize {
+        const ZEROS: [u8; BLOCK_SIZE as usize] = [0; BLOCK_SIZE as usize];
+        let node = self.node_mut(id);
+        if node.atime.as_nanos() <= node.mtime.as_nanos().max(node.ctime.as_nanos()) {
+            node.atime = now;
+        }
+        match &node.kind {
+            NodeKind::File(Contents::Archive(bytes)) => {
+                let start = usize::try_from(offset).unwrap_or(usize::MAX).min(bytes.len());
+                let count = length.min(bytes.len() - start);
+                sink(0, &bytes[start..start + count])
+            }
+            NodeKind::File(Contents::Pages { size, pages, .. }) => {
+                let count = size.saturating_sub(offset).min(length as u64) as usize;
+                let mut done = 0;
+                while done < count {
+                    let at = offset + done as u64;
+                    let (index, within) = ((at / BLOCK_SIZE) as usize, (at % BLOCK_SIZE) as usize);
+                    let piece = (BLOCK_SIZE as usize - within).min(count - done);
+                    let bytes = match pages.get(index).and_then(Option::as_ref) {
+                        Some(page) => &page.bytes()[within..within + piece],
+                        None => &ZEROS[..piece],
+                    };
+                    let taken = sink(done, bytes);
+                    done += taken;
+                    if taken < piece {
+                        break;
+                    }
+                }
+                done
+            }
+            _ => 0,
+        }
+    }
+
+    /// Turns archive contents into pages, before a change: ENOSPC if there are not
+    /// enough.
+    fn materialize(&mut self, id: NodeId) -> Result<(), i64> {
+        let Some(bytes) = self.archive_bytes(id) else { return Ok(()) };
+        let mut pages = Vec::new();
+        for chunk in bytes.chunks(BLOCK_SIZE as usize) {
+            let mut page = self.new_page().ok_or(ENOSPC)?;
+            page.bytes_mut()[..chunk.len()].copy_from_slice(chunk);
+            pages.push(Some(page));
+        }
+        let present = pages.len();
+        self.node_mut(id).kind = NodeKind::File(Contents::Pages { size: bytes.len() as u64, pages, present });
+        Ok(())
+    }
+
+    /// A page for file data, within the limit; counted as used.
+    fn new_page(&mut self) -> Option<P> {
+        if self.pages_used >= self.page_limit {
+            return None;
+        }
+        let page = P::zeroed()?;
+        self.pages_used += 1;
+        Some(page)
+    }
+
+    /// Writes `bytes` into regular file `id` at `offset`, growing it as needed;
+    /// returns the count, short when the pages run out part-way (ENOSPC if not
+    /// one byte fits), EFBIG at or past `MAX_FILE_SIZE`. mtime and ctime become
+    /// `now`.
+    pub fn write(&mut self, id: NodeId, offset: u64, bytes: &[u8], now: Timespec) -> Result<usize, i64> {
+        self.write_with(id, offset, bytes.len(), now, |done, page| {
+            page.copy_from_slice(&bytes[done..done + page.len()]);
+            page.len()
+        })
+    }
+
+    /// Writes up to `length` bytes into regular file `id` at `offset`, which
+    /// `source` copies into the file a page's piece at a time (given the count so
+    /// far; it returns how many it gave: user memory may refuse). As `write`: short
+    /// when pages or `source` run out, ENOSPC if no page could be had for the
+    /// first byte, EFBIG at or past `MAX_FILE_SIZE`.
+    pub fn write_with(
+        &mut self,
+        id: NodeId,
+        offset: u64,
+        length: usize,
+        now: Timespec,
+        mut source: impl FnMut(usize, &mut [u8]) -> usize,
+    ) -> Result<usize, i64> {
+        if offset >= MAX_FILE_SIZE {
+            return Err(EFBIG);
+        }
+        let count = (length as u64).min(MAX_FILE_SIZE - offset) as usize;
+        self.materialize(id)?;
+        let mut done = 0;
+        let mut out_of_pages = false;
+        while done < count {
+            let at = offset + done as u64;
+            let (index, within) = ((at / BLOCK_SIZE) as usize, (at % BLOCK_SIZE) as usize);
+            let piece = (BLOCK_SIZE as usize - within).min(count - done);
+            let missing = match &self.node(id).kind {
+                NodeKind::File(Contents::Pages { pages, .. }) => pages.get(index).is_none_or(Option::is_none),
+                _ => return Err(EINVAL),
+            };
+            let new_page = if missing {
+                match self.new_page() {
+                    Some(page) => Some(page),
+                    None => {
+                        out_of_pages = true;
+                        break;
+                    }
+                }
+            } else {
+                None
+            };
+            let NodeKind::File(Contents::Pages { size, pages, present }) = &mut self.node_mut(id).kind else {
+                return Err(EINVAL);
+            };
+            if pages.len() <= index {
+                pages.resize_with(index + 1, || None);
+            }
+            if let Some(page) = new_page {
+                pages[index] = Some(page);
+                *present += 1;
+            }
+            let page = pages[index].as_mut().expect("a page, present or just added");
+            let given = source(done, &mut page.bytes_mut()[within..within + piece]);
+            done += given;
+            *size = (*size).max(at + given as u64);
+            if given < piece {
+                break;
+            }
+        }
+        if done == 0 && out_of_pages {
+            return Err(ENOSPC);
+        }
+        if done > 0 {
+            let node = self.node_mut(id);
+            (node.mtime, node.ctime) = (now, now);
+        }
+        Ok(done)
+    }
+
+    /// Sets regular file `id`'s size (truncate): pages past the end go back, the
+    /// tail of the last one is zeroed, growth leaves a hole. EFBIG past
+    /// `MAX_FILE_SIZE`; ENOSPC if archive contents cannot be copied into pages.
+    pub fn truncate(&mut self, id: NodeId, length: u64, now: Timespec) -> Result<(), i64> {
+        if length > MAX_FILE_SIZE {
+            return Err(EFBIG);
+        }
+        if self.archive_bytes(id).is_some_and(|bytes| bytes.len() as u64 == length) {
+            let node = self.node_mut(id);
+            (node.mtime, node.ctime) = (now, now);
+            return Ok(());
+        }
+        self.materialize(id)?;
+        let NodeKind::File(Contents::Pages { size, pages, present }) = &mut self.node_mut(id).kind else {
+            return Err(EINVAL);
+        };
+        let kept = length.div_ceil(BLOCK_SIZE) as usize;
+        let freed = pages.iter().skip(kept).flatten().count();
+        *present -= freed;
+        pages.truncate(kept);
+        if let Some(Some(page)) = pages.get_mut(kept.wrapping_sub(1)) {
+            let within = (length % BLOCK_SIZE) as usize;
+            if within > 0 {
+                page.bytes_mut()[within..].fill(0);
+            }
+        }
+        *size = length;
+        self.pages_used -= freed;
+        let node = self.node_mut(id);
+        (node.mtime, node.ctime) = (now, now);
+        Ok(())
+    }
+
+    /// chmod: the permission bits become `mode`'s; ctime `now`.
+    pub fn set_mode(&mut self, id: NodeId, mode: u32, now: Timespec) {
+        let node = self.node_mut(id);
+        node.mode = (node.mode & !MODE_BITS) | (mode & MODE_BITS);
+        node.ctime = now;
+    }
+
+    /// chown: each of `uid` and `gid` changes unless None; ctime `now`.
+    pub fn set_owner(&mut self, id: NodeId, uid: Option<u32>, gid: Option<u32>, now: Timespec) {
+        let node = self.node_mut(id);
+        node.uid = uid.unwrap_or(node.uid);
+        node.gid = gid.unwrap_or(node.gid);
+        node.ctime = now;
+    }
+
+    /// utimensat: each of the times changes unless None; ctime `now`.
+    pub fn set_times(&mut self, id: NodeId, atime: Option<Timespec>, mtime: Option<Timespec>, now: Timespec) {
+        let node = self.node_mut(id);
+        node.atime = atime.unwrap_or(node.atime);
+        node.mtime = mtime.unwrap_or(node.mtime);
+        node.ctime = now;
+    }
+
+    /// Pages in use, the limit, and live nodes (statfs).
+    pub fn usage(&self) -> Usage {
+        Usage {
+            pages_used: self.pages_used,
+            page_limit: self.page_limit,
+            nodes: self.nodes.len() - self.free_slots.len(),
+        }
+    }
+
+    /// The absolute path of a node (getcwd, the target of /proc/self/exe): by
+    /// its last name for a file with several, `(deleted)` added once it has none.
     pub fn path_of(&self, id: NodeId) -> String {
-        let mut names = Vec::new();
+        let mut names: Vec<&[u8]> = Vec::new();
         let mut current = id;
         while current != ROOT {
-            let parent = self.nodes[current].parent;
-            if let NodeKind::Directory(children) = &self.nodes[parent].kind {
-                if let Some((name, _)) = children.iter().find(|(_, &child)| child == current) {
-                    names.push(name.as_str());
+            let parent = self.node(current).parent;
+            let name = self
+                .directory(parent)
+                .and_then(|directory| directory.entries.iter().find(|(_, &(child, _))| child == current));
+            match name {
+                Some((name, _)) if parent != current => names.push(name),
+                _ => {
+                    let mut path = if names.is_empty() { String::from("/") } else { String::new() };
+                    for name in names.iter().rev() {
+                        path.push('/');
+                        path.push_str(&String::from_utf8_lossy(name));
+                    }
+                    path.push_str(" (deleted)");
+                    return path;
                 }
             }
             current = parent;
         }
         if names.is_empty() {
-            return "/".to_string();
+            return String::from("/");
         }
         names.iter().rev().fold(String::new(), |mut path, name| {
             path.push('/');
-            path.push_str(name);
+            path.push_str(&String::from_utf8_lossy(name));
             path
         })
     }
-}
 
-impl Tree<'_> {
     /// What `stat` reports for node `id` (see the module comment for the choices).
     pub fn stat(&self, id: NodeId) -> Stat {
-        let node = &self.nodes[id];
-        let (nlink, size, rdev) = match &node.kind {
-            NodeKind::Directory(children) => {
-                let subdirectories = children.values().filter(|&&child| self.is_directory(child)).count();
-                (2 + subdirectories as u64, BLOCK_SIZE, 0)
+        let node = self.node(id);
+        let (nlink, size, rdev, blocks) = match &node.kind {
+            NodeKind::Directory(directory) => {
+                let links = if node.links == 0 { 0 } else { 2 + directory.subdirectories };
+                (links, BLOCK_SIZE, 0, BLOCK_SIZE / 512)
             }
-            NodeKind::File(bytes) => (1, bytes.len() as u64, 0),
-            NodeKind::Symlink(target) => (1, target.len() as u64, 0),
-            NodeKind::Device(device) => (1, 0, device.number()),
+            NodeKind::File(Contents::Archive(bytes)) => {
+                (node.links, bytes.len() as u64, 0, (bytes.len() as u64).div_ceil(BLOCK_SIZE) * (BLOCK_SIZE / 512))
+            }
+            NodeKind::File(Contents::Pages { size, present, .. }) => {
+                (node.links, *size, 0, *present as u64 * (BLOCK_SIZE / 512))
+            }
+            NodeKind::Symlink(target) => (node.links, target.len() as u64, 0, 0),
+            NodeKind::Device(device) => (node.links, 0, device.number(), 0),
             // Linux's /proc links report size 0.
-            NodeKind::SelfExe => (1, 0, 0),
-        };
-        // Regular files and directories occupy whole pages; links and devices none.
-        let blocks = match node.kind {
-            NodeKind::Directory(_) | NodeKind::File(_) => size.div_ceil(BLOCK_SIZE) * (BLOCK_SIZE / 512),
-            _ => 0,
+            NodeKind::SelfExe => (node.links, 0, 0, 0),
         };
         Stat {
             dev: TREE_DEVICE,
             ino: node.inode,
             nlink,
             mode: node.mode,
+            uid: node.uid,
+            gid: node.gid,
             rdev,
             size: size as i64,
             blksize: BLOCK_SIZE as i64,
             blocks: blocks as i64,
-            ..Stat::default()
+            atime: node.atime,
+            mtime: node.mtime,
+            ctime: node.ctime,
         }
     }
 
     /// The entry at `position` of directory `directory` as `getdents64` lists it:
-    /// `.` (0), `..` (1), then the children in name order; None past the end (or for
-    /// a node that is not a directory).
+    /// `.` (0), `..` (1), then the entries in the order they were made (position
+    /// 2 + cookie); None past the end (or for a node that is not a directory). The
+    /// record's `next_offset` is where the listing goes on.
     pub fn directory_entry(&self, directory: NodeId, position: u64) -> Option<Dirent64<'_>> {
-        let NodeKind::Directory(children) = &self.nodes[directory].kind else { return None };
-        let (name, id): (&[u8], NodeId) = match position {
-            0 => (b".", directory),
-            1 => (b"..", self.nodes[directory].parent),
+        let entries = self.directory(directory)?;
+        let (name, id, next): (&[u8], NodeId, u64) = match position {
+            0 => (b".", directory, 1),
+            1 => (b"..", self.node(directory).parent, 2),
             _ => {
-                let (name, &id) = children.iter().nth(usize::try_from(position - 2).ok()?)?;
-                (name.as_bytes(), id)
+                let (&cookie, name) = entries.order.range(position - 2..).next()?;
+                (name, entries.get(name)?, cookie + 3)
             }
         };
-        let node = &self.nodes[id];
-        Some(Dirent64 { ino: node.inode, next_offset: position as i64 + 1, kind: dirent_type(node.mode), name })
+        let node = self.node(id);
+        Some(Dirent64 { ino: node.inode, next_offset: next as i64, kind: dirent_type(node.mode), name })
     }
 
     /// The target of link `id` as `readlink` reports it: EINVAL when `id` is no
     /// link. `/proc/self/exe` names the program of the process `origin` describes
     /// (ENOENT before there is one).
     pub fn link_target(&self, id: NodeId, origin: Origin) -> Result<Vec<u8>, i64> {
-        match &self.nodes[id].kind {
-            NodeKind::Symlink(target) => Ok(target.as_bytes().to_vec()),
+        match &self.node(id).kind {
+            NodeKind::Symlink(target) => Ok(target.clone()),
             NodeKind::SelfExe => origin.exe.map(|exe| self.path_of(exe).into_bytes()).ok_or(ENOENT),
             _ => Err(EINVAL),
         }
     }
+}
+
+/// A new, empty regular file's contents.
+pub fn empty_file<'a, P>() -> NodeKind<'a, P> {
+    NodeKind::File(Contents::Pages { size: 0, pages: vec![], present: 0 })
+}
+
+/// A new, empty directory.
+pub fn empty_directory<'a, P>() -> NodeKind<'a, P> {
+    NodeKind::Directory(Directory::default())
 }
 
 #[cfg(test)]
@@ -330,7 +1098,8 @@ mod tests {
     use super::*;
     use crate::abi::errno::EINVAL;
     use crate::abi::{DT_CHR, DT_DIR, DT_LNK, DT_REG};
-    use crate::cpio::Writer;
+    use crate::cpio::{Header, Writer};
+    use alloc::boxed::Box;
     use alloc::string::ToString;
     use alloc::vec;
     use std::format;
@@ -357,11 +1126,52 @@ mod tests {
         writer.finish()
     }
 
-    fn with_tree(test: impl FnOnce(&Tree)) {
+    /// A page of the host's heap; `PAGES_LEFT` bounds how many may exist.
+    struct TestPage(Box<[u8; 4096]>);
+
+    std::thread_local! {
+        static PAGES_LEFT: core::cell::Cell<usize> = const { core::cell::Cell::new(usize::MAX) };
+    }
+
+    impl Page for TestPage {
+        fn zeroed() -> Option<Self> {
+            let left = PAGES_LEFT.get();
+            if left == 0 {
+                return None;
+            }
+            PAGES_LEFT.set(left - 1);
+            Some(TestPage(Box::new([0; 4096])))
+        }
+
+        fn bytes(&self) -> &[u8] {
+            &self.0[..]
+        }
+
+        fn bytes_mut(&mut self) -> &mut [u8] {
+            &mut self.0[..]
+        }
+    }
+
+    impl Drop for TestPage {
+        fn drop(&mut self) {
+            PAGES_LEFT.set(PAGES_LEFT.get().saturating_add(1));
+        }
+    }
+
+    type Tree<'a> = super::Tree<'a, TestPage>;
+
+    const BOOT: Timespec = Timespec { sec: 1000, nsec: 0 };
+    const LATER: Timespec = Timespec { sec: 2000, nsec: 5 };
+
+    fn from_archive(archive: &[u8]) -> Result<(Tree<'_>, usize), CpioError> {
+        Tree::from_archive(archive, 64, BOOT)
+    }
+
+    fn with_tree(test: impl FnOnce(&mut Tree)) {
         let archive = archive();
-        let (tree, files) = Tree::from_archive(&archive).unwrap();
+        let (mut tree, files) = from_archive(&archive).unwrap();
         assert_eq!(files, 15);
-        test(&tree);
+        test(&mut tree);
     }
 
     fn at_root() -> Origin {
@@ -438,7 +1248,7 @@ mod tests {
             writer.add_symlink(&format!("l{index}"), &format!("l{}", index - 1)).unwrap();
         }
         let archive = writer.finish();
-        let (tree, _) = Tree::from_archive(&archive).unwrap();
+        let (tree, _) = from_archive(&archive).unwrap();
         assert_eq!(tree.resolve(at_root(), b"l39", true).map(|id| tree.path_of(id)), Ok("/target".to_string()));
         assert_eq!(tree.resolve(at_root(), b"l40", true), Err(ELOOP));
     }
@@ -509,8 +1319,8 @@ mod tests {
                 .map_while(|position| tree.directory_entry(etc, position))
                 .map(|entry| (entry.name.to_vec(), entry.kind))
                 .collect();
-            assert_eq!(kinds.first(), Some(&(b"abs".to_vec(), DT_LNK)), "sorted by name");
-            assert!(kinds.contains(&(b"motd".to_vec(), DT_REG)));
+            assert_eq!(kinds.first(), Some(&(b"motd".to_vec(), DT_REG)), "in the order they were made");
+            assert!(kinds.contains(&(b"abs".to_vec(), DT_LNK)));
             let dev = tree.resolve(at_root(), b"/dev", true).unwrap();
             assert_eq!(tree.directory_entry(dev, 2).map(|entry| entry.kind), Some(DT_CHR));
             assert_eq!(tree.directory_entry(etc, u64::MAX), None);
@@ -529,12 +1339,254 @@ mod tests {
         writer.add_file("proc", 0o644, b"where /proc would go").unwrap();
         writer.add_symlink("dev/null", "/a").unwrap();
         let archive = writer.finish();
-        let (tree, _) = Tree::from_archive(&archive).unwrap();
+        let (tree, _) = from_archive(&archive).unwrap();
         assert_eq!(tree.resolve(at_root(), b"/a/b", true), Err(ENOTDIR));
         assert_eq!(tree.stat(tree.resolve(at_root(), b"/d", true).unwrap()).mode, S_IFDIR | 0o755);
         assert_eq!(tree.resolve(at_root(), b"/proc/self/exe", false), Err(ENOTDIR));
         let null = tree.resolve(at_root(), b"/dev/null", false).unwrap();
         assert_eq!(tree.stat(null).mode & S_IFMT, S_IFCHR, "the device replaces what the archive put there");
-        assert!(Tree::from_archive(b"not an archive").is_err());
+        assert!(from_archive(b"not an archive").is_err());
+    }
+
+    fn parent<'p>(tree: &Tree, path: &'p str) -> Parent<'p> {
+        tree.resolve_parent(at_root(), path.as_bytes()).unwrap()
+    }
+
+    fn create_file(tree: &mut Tree, path: &str) -> NodeId {
+        let parent = parent(tree, path);
+        tree.create(parent.directory, parent.name, empty_file(), S_IFREG | 0o644, LATER).unwrap()
+    }
+
+    fn mkdir(tree: &mut Tree, path: &str) -> NodeId {
+        let parent = parent(tree, path);
+        tree.create(parent.directory, parent.name, empty_directory(), S_IFDIR | 0o755, LATER).unwrap()
+    }
+
+    fn contents(tree: &mut Tree, id: NodeId) -> Vec<u8> {
+        let mut buffer = vec![0; tree.size(id) as usize + 10];
+        let count = tree.read(id, 0, &mut buffer, LATER);
+        buffer.truncate(count);
+        buffer
+    }
+
+    #[test]
+    fn resolve_parent_splits_the_last_name() {
+        with_tree(|tree| {
+            let etc = tree.resolve(at_root(), b"/etc", true).unwrap();
+            let found = parent(tree, "/etc/new/");
+            assert_eq!((found.directory, found.name, found.trailing_slash), (etc, &b"new"[..], true));
+            assert_eq!(parent(tree, "/").name, b"");
+            assert_eq!(parent(tree, "etc/dir/x").directory, tree.resolve(at_root(), b"/etc/sub", true).unwrap());
+            assert_eq!(tree.resolve_parent(at_root(), b"/etc/motd/x").err(), Some(ENOTDIR));
+            assert_eq!(tree.resolve_parent(at_root(), b"/nope/x").err(), Some(ENOENT));
+            assert_eq!(tree.resolve_parent(at_root(), b"").err(), Some(ENOENT));
+            let long = format!("/etc/{}", "n".repeat(256));
+            assert_eq!(tree.resolve_parent(at_root(), long.as_bytes()).err(), Some(ENAMETOOLONG));
+        });
+    }
+
+    #[test]
+    fn files_are_written_read_truncated_and_use_pages() {
+        with_tree(|tree| {
+            let file = create_file(tree, "/etc/new");
+            assert_eq!(tree.write(file, 0, b"hello", LATER), Ok(5));
+            assert_eq!(tree.write(file, 8192 + 10, b"far", LATER), Ok(3));
+            assert_eq!(tree.size(file), 8192 + 13);
+            assert_eq!(tree.usage().pages_used, 2, "the hole in between takes no page");
+            let data = contents(tree, file);
+            assert_eq!(&data[..5], b"hello");
+            assert!(data[5..8202].iter().all(|&byte| byte == 0));
+            assert_eq!(tree.stat(file).blocks, 16);
+            tree.truncate(file, 3, LATER).unwrap();
+            assert_eq!(contents(tree, file), b"hel");
+            assert_eq!(tree.usage().pages_used, 1);
+            tree.truncate(file, 6, LATER).unwrap();
+            assert_eq!(contents(tree, file), b"hel\0\0\0", "bytes past a shrink read as zeros after growing");
+            assert_eq!(tree.write(file, MAX_FILE_SIZE, b"x", LATER), Err(EFBIG));
+            let motd = tree.resolve(at_root(), b"/etc/motd", true).unwrap();
+            assert!(tree.archive_bytes(motd).is_some());
+            assert_eq!(tree.write(motd, 5, b"!", LATER), Ok(1));
+            assert_eq!(tree.archive_bytes(motd), None, "changed: in pages now");
+            assert_eq!(contents(tree, motd), b"hello!");
+            assert_eq!(tree.stat(motd).mtime, LATER);
+        });
+    }
+
+    #[test]
+    fn pages_run_out_with_enospc_and_come_back() {
+        let archive = archive();
+        let (mut tree, _) = Tree::from_archive(&archive, 3, BOOT).unwrap();
+        let file = create_file(&mut tree, "/big");
+        let block = vec![7u8; 4096 * 2 + 100];
+        assert_eq!(tree.write(file, 0, &block, LATER), Ok(4096 * 2 + 100));
+        assert_eq!(tree.write(file, 3 * 4096, b"more", LATER), Err(ENOSPC), "the limit");
+        let other = create_file(&mut tree, "/other");
+        PAGES_LEFT.set(0);
+        assert_eq!(tree.write(other, 0, b"x", LATER), Err(ENOSPC), "memory itself");
+        PAGES_LEFT.set(usize::MAX);
+        tree.unlink(parent(&tree, "/big"), LATER).unwrap();
+        assert_eq!(tree.usage().pages_used, 0, "an unlinked file no one holds gives its pages back");
+        assert_eq!(tree.write(other, 0, b"x", LATER), Ok(1));
+    }
+
+    #[test]
+    fn an_unlinked_file_lives_while_held() {
+        with_tree(|tree| {
+            let file = create_file(tree, "/f");
+            tree.write(file, 0, b"data", LATER).unwrap();
+            tree.hold(file);
+            tree.unlink(parent(tree, "/f"), LATER).unwrap();
+            assert_eq!(tree.resolve(at_root(), b"/f", true), Err(ENOENT));
+            assert_eq!(contents(tree, file), b"data");
+            assert_eq!(tree.stat(file).nlink, 0);
+            assert_eq!(tree.usage().pages_used, 1);
+            let nodes = tree.usage().nodes;
+            tree.release(file);
+            assert_eq!((tree.usage().pages_used, tree.usage().nodes), (0, nodes - 1));
+            let again = create_file(tree, "/g");
+            assert_eq!(again, file, "the slot is reused");
+            assert_ne!(tree.stat(again).ino, tree.stat(ROOT).ino);
+        });
+    }
+
+    #[test]
+    fn unlink_rmdir_and_link_errors() {
+        with_tree(|tree| {
+            let etc = parent(tree, "/etc");
+            assert_eq!(tree.unlink(etc, LATER), Err(EISDIR));
+            assert_eq!(tree.unlink(parent(tree, "/etc/."), LATER), Err(EISDIR));
+            assert_eq!(tree.unlink(parent(tree, "/etc/motd/"), LATER), Err(ENOTDIR));
+            assert_eq!(tree.unlink(parent(tree, "/etc/none"), LATER), Err(ENOENT));
+            assert_eq!(tree.rmdir(etc, LATER), Err(ENOTEMPTY));
+            assert_eq!(tree.rmdir(parent(tree, "/etc/."), LATER), Err(EINVAL));
+            assert_eq!(tree.rmdir(parent(tree, "/etc/.."), LATER), Err(ENOTEMPTY));
+            assert_eq!(tree.rmdir(parent(tree, "/"), LATER), Err(EBUSY));
+            assert_eq!(tree.rmdir(parent(tree, "/etc/motd"), LATER), Err(ENOTDIR));
+            let etc_id = tree.resolve(at_root(), b"/etc", true).unwrap();
+            let before = tree.stat(etc_id).nlink;
+            let sub2 = mkdir(tree, "/etc/sub2");
+            assert_eq!(tree.stat(etc_id).nlink, before + 1, "2 + subdirectories");
+            assert_eq!(tree.stat(etc_id).mtime, LATER, "a new entry changes the directory");
+            tree.hold(sub2);
+            tree.rmdir(parent(tree, "/etc/sub2/"), LATER).unwrap();
+            assert_eq!(tree.stat(etc_id).nlink, before);
+            assert_eq!(tree.stat(sub2).nlink, 0);
+            let inside = Origin { start: sub2, exe: None };
+            assert_eq!(tree.resolve(inside, b"..", true), Ok(sub2), "a removed directory has no parent");
+            assert_eq!(tree.create(sub2, b"x", empty_file(), S_IFREG, LATER), Err(ENOENT));
+            tree.release(sub2);
+            let motd = tree.resolve(at_root(), b"/etc/motd", true).unwrap();
+            tree.link(motd, ROOT, b"motd2", LATER).unwrap();
+            assert_eq!(tree.stat(motd).nlink, 2);
+            assert_eq!(tree.resolve(at_root(), b"/motd2", true), Ok(motd));
+            assert_eq!(tree.link(motd, ROOT, b"motd2", LATER), Err(EEXIST));
+            assert_eq!(tree.link(etc_id, ROOT, b"etc2", LATER), Err(EPERM));
+            let name = "n".repeat(256);
+            assert_eq!(tree.create(ROOT, name.as_bytes(), empty_file(), S_IFREG, LATER), Err(ENAMETOOLONG));
+            assert_eq!(tree.create(ROOT, b"etc", empty_directory(), S_IFDIR, LATER), Err(EEXIST));
+        });
+    }
+
+    #[test]
+    fn rename_cases() {
+        with_tree(|tree| {
+            let plain = RenameFlags::default();
+            let a = create_file(tree, "/a");
+            let b = create_file(tree, "/b");
+            tree.hold(b);
+            tree.rename(parent(tree, "/a"), parent(tree, "/b"), plain, LATER).unwrap();
+            assert_eq!(tree.resolve(at_root(), b"/b", true), Ok(a), "replaced in one step");
+            assert_eq!(tree.resolve(at_root(), b"/a", true), Err(ENOENT));
+            assert_eq!(tree.stat(b).nlink, 0, "the replaced file lives on while held");
+            tree.release(b);
+            let c = create_file(tree, "/c");
+            let no_replace = RenameFlags { no_replace: true, exchange: false };
+            assert_eq!(tree.rename(parent(tree, "/b"), parent(tree, "/c"), no_replace, LATER), Err(EEXIST));
+            let exchange = RenameFlags { no_replace: false, exchange: true };
+            tree.rename(parent(tree, "/b"), parent(tree, "/c"), exchange, LATER).unwrap();
+            assert_eq!((tree.resolve(at_root(), b"/b", true), tree.resolve(at_root(), b"/c", true)), (Ok(c), Ok(a)));
+            assert_eq!(tree.rename(parent(tree, "/b"), parent(tree, "/none"), exchange, LATER), Err(ENOENT));
+            assert_eq!(tree.rename(parent(tree, "/etc"), parent(tree, "/etc/sub/x"), plain, LATER), Err(EINVAL));
+            assert_eq!(tree.rename(parent(tree, "/etc"), parent(tree, "/etc"), plain, LATER), Ok(()), "onto itself");
+            assert_eq!(tree.rename(parent(tree, "/etc"), parent(tree, "/b"), plain, LATER), Err(ENOTDIR));
+            assert_eq!(tree.rename(parent(tree, "/b"), parent(tree, "/etc"), plain, LATER), Err(EISDIR));
+            assert_eq!(tree.rename(parent(tree, "/bin"), parent(tree, "/etc"), plain, LATER), Err(ENOTEMPTY));
+            assert_eq!(tree.rename(parent(tree, "/b"), parent(tree, "/x/"), plain, LATER), Err(ENOTDIR));
+            assert_eq!(tree.rename(parent(tree, "/etc/."), parent(tree, "/y"), plain, LATER), Err(EBUSY));
+            assert_eq!(tree.rename(parent(tree, "/none"), parent(tree, "/y"), plain, LATER), Err(ENOENT));
+            let sub = tree.resolve(at_root(), b"/etc/sub", true).unwrap();
+            let etc = tree.resolve(at_root(), b"/etc", true).unwrap();
+            let links = (tree.stat(ROOT).nlink, tree.stat(etc).nlink);
+            tree.rename(parent(tree, "/etc/sub"), parent(tree, "/moved"), plain, LATER).unwrap();
+            assert_eq!((tree.stat(ROOT).nlink, tree.stat(etc).nlink), (links.0 + 1, links.1 - 1));
+            assert_eq!(tree.resolve(Origin { start: sub, exe: None }, b"..", true), Ok(ROOT));
+            assert_eq!(tree.path_of(sub), "/moved");
+            let empty = mkdir(tree, "/empty");
+            tree.rename(parent(tree, "/moved"), parent(tree, "/empty"), plain, LATER).unwrap();
+            assert_eq!(
+                tree.resolve(at_root(), b"/empty/deeper", true).map(|id| tree.path_of(id)),
+                Ok("/empty/deeper".to_string())
+            );
+            assert!(tree.nodes.get(empty).is_none_or(Option::is_none), "the empty directory replaced is gone");
+            let prog = tree.resolve(at_root(), b"/bin/prog", true).unwrap();
+            tree.link(prog, ROOT, b"prog2", LATER).unwrap();
+            tree.rename(parent(tree, "/bin/prog"), parent(tree, "/prog2"), plain, LATER).unwrap();
+            assert_eq!(tree.stat(prog).nlink, 2, "renaming onto another name of itself does nothing");
+        });
+    }
+
+    #[test]
+    fn listing_survives_removals() {
+        with_tree(|tree| {
+            let dir = mkdir(tree, "/d");
+            for index in 0..10 {
+                create_file(tree, &format!("/d/f{index}"));
+            }
+            let mut position = 0;
+            let mut seen = Vec::new();
+            while let Some(entry) = tree.directory_entry(dir, position) {
+                let name = entry.name.to_vec();
+                position = entry.next_offset as u64;
+                if name.starts_with(b"f") {
+                    tree.unlink(parent(tree, &format!("/d/{}", String::from_utf8(name.clone()).unwrap())), LATER)
+                        .unwrap();
+                }
+                seen.push(name);
+            }
+            assert_eq!(seen.len(), 12, "every entry once, though each was removed as it was listed");
+            assert_eq!(tree.directory_entry(dir, 2), None);
+        });
+    }
+
+    #[test]
+    fn times_owners_and_modes() {
+        with_tree(|tree| {
+            let file = create_file(tree, "/t");
+            assert_eq!(tree.stat(file).ctime, LATER);
+            let then = Timespec { sec: 3000, nsec: 0 };
+            tree.set_mode(file, 0o4755 | S_IFDIR, then);
+            assert_eq!(tree.stat(file).mode, S_IFREG | 0o4755, "the type never changes");
+            tree.set_owner(file, Some(5), None, then);
+            assert_eq!((tree.stat(file).uid, tree.stat(file).gid), (5, 0));
+            let old = Timespec { sec: 10, nsec: 1 };
+            tree.set_times(file, None, Some(old), then);
+            assert_eq!((tree.stat(file).mtime, tree.stat(file).atime, tree.stat(file).ctime), (old, LATER, then));
+        });
+    }
+
+    #[test]
+    fn archive_metadata_and_hard_links() {
+        let mut writer = Writer::new();
+        let header = Header { inode: 5, mode: S_IFREG | 0o640, uid: 7, gid: 8, links: 2, mtime: 1234 };
+        writer.add_entry("one", header, b"").unwrap();
+        writer.add_entry("two", header, b"shared").unwrap();
+        let archive = writer.finish();
+        let (mut tree, files) = from_archive(&archive).unwrap();
+        assert_eq!(files, 2);
+        let one = tree.resolve(at_root(), b"/one", true).unwrap();
+        assert_eq!(tree.resolve(at_root(), b"/two", true), Ok(one));
+        let stat = tree.stat(one);
+        assert_eq!((stat.nlink, stat.uid, stat.gid, stat.mtime.sec, stat.ctime), (2, 7, 8, 1234, BOOT));
+        assert_eq!(contents(&mut tree, one), b"shared");
     }
 }

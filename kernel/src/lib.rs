@@ -105,10 +105,11 @@ pub fn main(boot: BootInfo) -> ! {
         Ok(split) => split,
         Err(error) => fail(format_args!("bad initrd: {error}")),
     };
-    match fs::initrd::init(archive) {
+    match fs::rootfs::init(archive) {
         Ok(files) => info!("initrd: {files} entries"),
         Err(error) => fail(format_args!("bad initrd: {error}")),
     }
+    fs::copy_out::init(options.copy_out.clone());
 
     // `selftest=`: a forbidden access on purpose, which must end the machine.
     if let Some(test) = options.selftest {

@@ -799,6 +799,88 @@ static void bench_mutex_contended(void)
     figure(name, (double)(t1 - t0) / (2.0 * n), "ns");
 }
 
+/* ---- files in the root file system (RAM on both kernels) ----------------------- */
+
+#define FILES_DIR "/bench-files"
+#define FILES_PATH FILES_DIR "/sub/file"
+#define MIB (1 << 20)
+
+/* The buffers and the open file the rounds use: mapped, not static, since a larger
+ * bss would slow every fork of the program. */
+static char *file_data, *file_back;
+static int file_fd;
+
+/* Times N calls of ROUND (nonzero: it went wrong) after a tenth as many untimed
+ * ones, and reports the figure per call. */
+static void time_rounds(const char *name, long n, int (*round)(long))
+{
+    long bad = 0;
+    for (long i = 0; i < n / 10 + 2; i++)
+        bad += round(i);
+    uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+    for (long i = 0; i < n; i++)
+        bad += round(i);
+    uint64_t t1 = now_ns(CLOCK_MONOTONIC);
+    if (bad)
+        FAIL(name, "%ld rounds went wrong", bad);
+    figure(name, (double)(t1 - t0) / n, "ns");
+}
+
+static int create_delete(long i)
+{
+    (void)i;
+    int created = creat(FILES_DIR "/sub/new", 0644);
+    return created < 0 || close(created) != 0 || unlink(FILES_DIR "/sub/new") != 0;
+}
+
+static int write_read_4k(long i)
+{
+    file_data[0] = (char)i;
+    return pwrite(file_fd, file_data, PAGE, 0) != PAGE || pread(file_fd, file_back, PAGE, 0) != PAGE ||
+           file_back[0] != (char)i;
+}
+
+static int write_1m(long i)
+{
+    (void)i;
+    return ftruncate(file_fd, 0) != 0 || pwrite(file_fd, file_data, MIB, 0) != MIB;
+}
+
+static int stat_path(long i)
+{
+    (void)i;
+    struct stat st;
+    return stat(FILES_PATH, &st) != 0 || st.st_size != MIB;
+}
+
+static int open_close(long i)
+{
+    (void)i;
+    int opened = open(FILES_PATH, O_RDONLY);
+    return opened < 0 || close(opened) != 0;
+}
+
+static void bench_files(void)
+{
+    file_data = mmap(NULL, MIB + PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (file_data == MAP_FAILED)
+        FAIL("file-create-delete", "mmap: %s", strerror(errno));
+    file_back = file_data + MIB;
+    memset(file_data, 'm', MIB);
+    mkdir(FILES_DIR, 0755);
+    mkdir(FILES_DIR "/sub", 0755);
+    file_fd = open(FILES_PATH, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    if (file_fd < 0)
+        FAIL("file-create-delete", "create %s: %s", FILES_PATH, strerror(errno));
+    time_rounds("file-create-delete", count(5000, 10), create_delete);
+    time_rounds("file-write-read-4k", count(20000, 10), write_read_4k);
+    time_rounds("file-write-1m", count(200, 2), write_1m);
+    time_rounds("stat-path", count(20000, 10), stat_path);
+    time_rounds("open-close", count(20000, 10), open_close);
+    close(file_fd);
+    unlink(FILES_PATH);
+}
+
 /* ---- the table of benchmarks --------------------------------------------------- */
 
 struct group {
@@ -822,6 +904,7 @@ static const struct group groups[] = {
     {"thread-create-join", bench_thread_create, {"thread-create-join"}},
     {"futex-pingpong", bench_futex_pingpong, {"futex-pingpong"}},
     {"mutex-contended", bench_mutex_contended, {"mutex-contended"}},
+    {"files", bench_files, {"file-create-delete", "file-write-read-4k", "file-write-1m", "stat-path", "open-close"}},
 };
 #define GROUPS (sizeof groups / sizeof groups[0])
 

@@ -150,6 +150,23 @@ pub const ROWS: &[Row] = &[
             "2 threads lock and unlock one pthread mutex, yielding while they hold it: per pair",
         )
     },
+    Row {
+        goal: Some(Goal::Ratio(0.25)),
+        ..row("file-create-delete", "files", "ns", "creat, close and unlink of one file in the root file system")
+    },
+    Row {
+        goal: Some(Goal::Ratio(0.25)),
+        ..row("file-write-read-4k", "files", "ns", "pwrite 4 KiB into a file, pread it back")
+    },
+    Row {
+        goal: Some(Goal::Ratio(0.25)),
+        ..row("file-write-1m", "files", "ns", "ftruncate a file to 0, pwrite 1 MiB into it (fresh pages)")
+    },
+    Row { goal: Some(Goal::Ratio(0.25)), ..row("stat-path", "files", "ns", "stat of a three-component path") },
+    Row {
+        goal: Some(Goal::Ratio(0.25)),
+        ..row("open-close", "files", "ns", "open and close a file by a three-component path")
+    },
 ];
 
 /// A figure with a unit a person reads at a glance.

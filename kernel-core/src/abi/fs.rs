@@ -318,6 +318,129 @@ pub fn decode_faccessat2_flags(raw: u64) -> Result<AtFlags, i64> {
 pub fn decode_stat_flags(raw: u64) -> Result<AtFlags, i64> {
     decode_at_flags(raw, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT)
 }
+
+/// Decodes the flags of `fchownat` and `utimensat`: `AT_SYMLINK_NOFOLLOW` and
+/// `AT_EMPTY_PATH`.
+pub fn decode_change_flags(raw: u64) -> Result<AtFlags, i64> {
+    decode_at_flags(raw, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)
+}
+
+/// Decodes the flags of `linkat`: the old path's final symlink is followed only
+/// with `AT_SYMLINK_FOLLOW`; `AT_EMPTY_PATH` links the file open as `olddirfd`.
+pub fn decode_linkat_flags(raw: u64) -> Result<AtFlags, i64> {
+    let flags = super::uint_arg(raw);
+    if flags & !(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(EINVAL);
+    }
+    Ok(AtFlags { follow: flags & AT_SYMLINK_FOLLOW != 0, empty_path: flags & AT_EMPTY_PATH != 0 })
+}
+
+/// What `unlinkat` removes: a directory with `AT_REMOVEDIR` (rmdir), else a
+/// name of a non-directory (unlink); other bits are EINVAL.
+pub fn decode_unlinkat_flags(raw: u64) -> Result<bool, i64> {
+    match super::uint_arg(raw) {
+        0 => Ok(false),
+        AT_REMOVEDIR => Ok(true),
+        _ => Err(EINVAL),
+    }
+}
+
+pub const RENAME_NOREPLACE: u32 = 1;
+pub const RENAME_EXCHANGE: u32 = 2;
+pub const RENAME_WHITEOUT: u32 = 4;
+
+/// Decodes the flags of `renameat2`: RENAME_NOREPLACE or RENAME_EXCHANGE (not
+/// both); RENAME_WHITEOUT (overlay file systems' business) and unknown bits are
+/// EINVAL.
+pub fn decode_rename_flags(raw: u64) -> Result<crate::tree::RenameFlags, i64> {
+    let flags = super::uint_arg(raw);
+    if flags & !(RENAME_NOREPLACE | RENAME_EXCHANGE) != 0 || flags == RENAME_NOREPLACE | RENAME_EXCHANGE {
+        return Err(EINVAL);
+    }
+    Ok(crate::tree::RenameFlags { no_replace: flags & RENAME_NOREPLACE != 0, exchange: flags & RENAME_EXCHANGE != 0 })
+}
+
+/// `utimensat`'s `tv_nsec` meaning "the current time".
+pub const UTIME_NOW: i64 = (1 << 30) - 1;
+/// `utimensat`'s `tv_nsec` meaning "leave this time alone".
+pub const UTIME_OMIT: i64 = (1 << 30) - 2;
+
+/// One of the times `utimensat` sets: None leaves it alone.
+pub type TimeChange = Option<super::Timespec>;
+
+/// Decodes `utimensat`'s two timespecs (`raw` None: a null pointer, both now):
+/// UTIME_NOW is `now`, UTIME_OMIT leaves the time alone; any other nanoseconds
+/// outside 0..1e9 (or a negative second) are EINVAL.
+pub fn decode_utimens(raw: Option<[u8; 32]>, now: super::Timespec) -> Result<(TimeChange, TimeChange), i64> {
+    let Some(raw) = raw else { return Ok((Some(now), Some(now))) };
+    let decode = |bytes: &[u8]| -> Result<TimeChange, i64> {
+        let bytes: [u8; 16] = bytes.try_into().expect("16 bytes");
+        let nsec = i64::from_le_bytes(bytes[8..].try_into().expect("8 bytes"));
+        match nsec {
+            UTIME_NOW => Ok(Some(now)),
+            UTIME_OMIT => Ok(None),
+            _ => super::Timespec::from_bytes(bytes).map(Some),
+        }
+    };
+    Ok((decode(&raw[..16])?, decode(&raw[16..])?))
+}
+
+/// Decodes `utimes`/`futimesat`'s two timevals (None: a null pointer, both
+/// now): microseconds outside 0..1e6 or a negative second are EINVAL.
+pub fn decode_utimes(raw: Option<[u8; 32]>, now: super::Timespec) -> Result<(TimeChange, TimeChange), i64> {
+    let Some(raw) = raw else { return Ok((Some(now), Some(now))) };
+    let decode = |bytes: &[u8]| -> Result<TimeChange, i64> {
+        let sec = i64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
+        let usec = i64::from_le_bytes(bytes[8..16].try_into().expect("8 bytes"));
+        if sec < 0 || !(0..1_000_000).contains(&usec) {
+            return Err(EINVAL);
+        }
+        Ok(Some(super::Timespec { sec, nsec: usec * 1000 }))
+    };
+    Ok((decode(&raw[..16])?, decode(&raw[16..])?))
+}
+
+/// `struct statfs` of x86_64 (120 bytes), for a RAM file system.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Statfs {
+    pub kind: u64,
+    pub block_size: u64,
+    pub blocks: u64,
+    pub blocks_free: u64,
+    pub files: u64,
+    pub files_free: u64,
+    pub name_max: u64,
+}
+
+/// `f_type` of tmpfs, which the root file system is like (RAM, with a size limit).
+pub const TMPFS_MAGIC: u64 = 0x0102_1994;
+
+impl Statfs {
+    pub const SIZE: usize = 120;
+
+    /// The bytes the kernel copies to user memory: f_type, f_bsize, f_blocks,
+    /// f_bfree, f_bavail (= f_bfree: nothing is reserved), f_files, f_ffree,
+    /// f_fsid (0), f_namelen, f_frsize (= f_bsize), f_flags (0), f_spare.
+    pub fn to_bytes(&self) -> [u8; Self::SIZE] {
+        let mut bytes = [0u8; Self::SIZE];
+        let fields = [
+            self.kind,
+            self.block_size,
+            self.blocks,
+            self.blocks_free,
+            self.blocks_free,
+            self.files,
+            self.files_free,
+            0,
+            self.name_max,
+            self.block_size,
+        ];
+        for (slot, value) in bytes.chunks_exact_mut(8).zip(fields) {
+            slot.copy_from_slice(&value.to_le_bytes());
+        }
+        bytes
+    }
+}
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -505,5 +628,77 @@ mod tests {
     fn at_flag_values_match_linux() {
         assert_eq!((AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH, AT_REMOVEDIR), (0x100, 0x1000, 0x200));
         assert_eq!((O_CREAT, O_DIRECTORY, O_CLOEXEC, O_PATH), (0x40, 0x1_0000, 0x8_0000, 0x20_0000));
+    }
+
+    #[test]
+    fn change_link_unlink_and_rename_flags() {
+        assert_eq!(
+            decode_change_flags(u64::from(AT_SYMLINK_NOFOLLOW)),
+            Ok(AtFlags { follow: false, empty_path: false })
+        );
+        assert_eq!(decode_change_flags(u64::from(AT_REMOVEDIR)), Err(EINVAL));
+        assert_eq!(decode_linkat_flags(0), Ok(AtFlags { follow: false, empty_path: false }), "links are not followed");
+        assert_eq!(decode_linkat_flags(u64::from(AT_SYMLINK_FOLLOW)).map(|flags| flags.follow), Ok(true));
+        assert_eq!(decode_linkat_flags(u64::from(AT_SYMLINK_NOFOLLOW)), Err(EINVAL));
+        assert_eq!(decode_unlinkat_flags(0), Ok(false));
+        assert_eq!(decode_unlinkat_flags(u64::from(AT_REMOVEDIR)), Ok(true));
+        assert_eq!(decode_unlinkat_flags(1), Err(EINVAL));
+        assert_eq!(decode_rename_flags(0).map(|flags| (flags.no_replace, flags.exchange)), Ok((false, false)));
+        assert_eq!(decode_rename_flags(1).map(|flags| flags.no_replace), Ok(true));
+        assert_eq!(decode_rename_flags(2).map(|flags| flags.exchange), Ok(true));
+        assert_eq!(decode_rename_flags(3), Err(EINVAL));
+        assert_eq!(decode_rename_flags(4), Err(EINVAL));
+    }
+
+    #[test]
+    fn utime_arguments() {
+        use super::super::Timespec;
+        let now = Timespec { sec: 50, nsec: 7 };
+        let pair = |first: (i64, i64), second: (i64, i64)| {
+            let mut raw = [0u8; 32];
+            for (index, (sec, sub)) in [first, second].into_iter().enumerate() {
+                raw[index * 16..index * 16 + 8].copy_from_slice(&sec.to_le_bytes());
+                raw[index * 16 + 8..index * 16 + 16].copy_from_slice(&sub.to_le_bytes());
+            }
+            Some(raw)
+        };
+        assert_eq!(decode_utimens(None, now), Ok((Some(now), Some(now))));
+        assert_eq!(
+            decode_utimens(pair((1, UTIME_NOW), (2, UTIME_OMIT)), now),
+            Ok((Some(now), None)),
+            "the seconds do not matter with UTIME_NOW or UTIME_OMIT"
+        );
+        assert_eq!(
+            decode_utimens(pair((1, 5), (2, 6)), now),
+            Ok((Some(Timespec { sec: 1, nsec: 5 }), Some(Timespec { sec: 2, nsec: 6 })))
+        );
+        assert_eq!(decode_utimens(pair((1, 1_000_000_000), (2, 6)), now), Err(EINVAL));
+        assert_eq!(
+            decode_utimes(pair((3, 4), (5, 999_999)), now),
+            Ok((Some(Timespec { sec: 3, nsec: 4000 }), Some(Timespec { sec: 5, nsec: 999_999_000 })))
+        );
+        assert_eq!(decode_utimes(pair((3, 1_000_000), (5, 0)), now), Err(EINVAL));
+        assert_eq!(decode_utimes(pair((-1, 0), (5, 0)), now), Err(EINVAL));
+        assert_eq!(decode_utimes(None, now), Ok((Some(now), Some(now))));
+    }
+
+    #[test]
+    fn statfs_layout() {
+        let statfs = Statfs {
+            kind: TMPFS_MAGIC,
+            block_size: 4096,
+            blocks: 100,
+            blocks_free: 40,
+            files: 9,
+            files_free: 3,
+            name_max: 255,
+        };
+        let bytes = statfs.to_bytes();
+        let field = |index: usize| u64::from_le_bytes(bytes[index * 8..index * 8 + 8].try_into().unwrap());
+        assert_eq!(
+            (0..10).map(field).collect::<alloc::vec::Vec<_>>(),
+            [TMPFS_MAGIC, 4096, 100, 40, 40, 9, 3, 0, 255, 4096]
+        );
+        assert!(bytes[80..].iter().all(|&byte| byte == 0));
     }
 }

@@ -77,7 +77,9 @@ pub fn init(mode: ConsoleMode) {
     receive_host_control();
 }
 
-fn is_terminal() -> bool {
+/// Whether the console is a terminal (as the host's input is): then it is the
+/// controlling terminal /dev/tty opens.
+pub fn is_terminal() -> bool {
     MODE.get() == Some(&ConsoleMode::Terminal)
 }
 

@@ -1,15 +1,16 @@
 //! Files and descriptors. A file is a `Box<dyn File>`: the console, a pipe end, a
-//! file, directory or device of the initrd. Opening one makes an open file
+//! file, directory or device of the root file system (`rootfs`). Opening one makes an open file
 //! description (`OpenFile`: the file, its status flags, its position); a process's
 //! descriptor table (`fd_table.rs`) maps small integers to those. dup and fork share descriptions
 //! (so the position and the flags), as Linux does; exec keeps the table minus the
 //! close-on-exec descriptors.
 
 pub mod console;
+pub mod copy_out;
 mod fd_table;
-pub mod initrd;
 pub mod open;
 pub mod pipe;
+pub mod rootfs;
 
 pub use fd_table::FdTable;
 
@@ -19,12 +20,12 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use spin::Mutex;
 
 use crate::mm::address_space::{AddressSpace, UserBuffer};
-use initrd::NodeId;
-use kernel_core::abi::errno::{EAGAIN, EBADF, ENOTDIR, ENOTTY, ESPIPE};
+use kernel_core::abi::errno::{EAGAIN, EBADF, EINVAL, ENOTDIR, ENOTTY, ESPIPE};
 use kernel_core::abi::{
-    seek_directory, seek_file, set_status_flags, Stat, Whence, DEFAULT_POLLMASK, O_ACCMODE, O_NONBLOCK, O_PATH,
-    O_RDONLY, O_RDWR, O_WRONLY, POLLERR, POLLHUP, POLLIN, POLLOUT,
+    seek_directory, seek_file, set_status_flags, Stat, Whence, DEFAULT_POLLMASK, O_ACCMODE, O_APPEND, O_NONBLOCK,
+    O_PATH, O_RDONLY, O_RDWR, O_WRONLY, POLLERR, POLLHUP, POLLIN, POLLOUT,
 };
+use rootfs::NodeId;
 
 /// A file. Access rights, O_NONBLOCK and the position are the open file
 /// description's business (`OpenFile`), which calls these.
@@ -41,16 +42,28 @@ pub trait File: Send + Sync {
     }
 
     /// `read` straight into `out` (the caller's memory), for files that can copy
-    /// there themselves (pipes): one copy instead of two, and a bad buffer fails
-    /// the read (EFAULT) with the bytes left in the file. EAGAIN instead of waiting
-    /// if `nonblocking`. None: the file cannot, the caller reads into a buffer.
-    fn read_to(&self, _out: &mut UserBuffer, _nonblocking: bool) -> Option<Result<usize, i64>> {
+    /// there themselves (pipes, regular files): one copy instead of two, and a bad
+    /// buffer fails the read (EFAULT) with the bytes left in the file. EAGAIN
+    /// instead of waiting under O_NONBLOCK; a regular file reads at the
+    /// description's position and moves it. None: the file cannot, the caller reads
+    /// into a buffer.
+    fn read_to(&self, _out: &mut UserBuffer, _open: &OpenFile) -> Option<Result<usize, i64>> {
+        None
+    }
+
+    /// pread64 straight into `out`, at `offset`, for the regular files.
+    fn read_to_at(&self, _offset: u64, _out: &mut UserBuffer) -> Option<Result<usize, i64>> {
         None
     }
 
     /// `write` straight from `from` (the caller's memory), as `read_to`: a fault
     /// part-way ends the write with the count so far (EFAULT if none).
-    fn write_from(&self, _from: &UserBuffer, _nonblocking: bool) -> Option<Result<usize, i64>> {
+    fn write_from(&self, _from: &UserBuffer, _open: &OpenFile, _limit: &dyn SizeLimit) -> Option<Result<usize, i64>> {
+        None
+    }
+
+    /// pwrite64 straight from `from`, at `at`, for the regular files.
+    fn write_from_at(&self, _at: WriteAt, _from: &UserBuffer, _limit: &dyn SizeLimit) -> Option<Result<usize, i64>> {
         None
     }
 
@@ -80,6 +93,23 @@ pub trait File: Send + Sync {
         Err(ESPIPE)
     }
 
+    /// The size, for files whose positioning is `Sized` (lseek's SEEK_END).
+    fn size(&self) -> u64 {
+        0
+    }
+
+    /// Writes at `at`, the write of files whose positioning is `Sized`, no further
+    /// than `limit` (RLIMIT_FSIZE: EFBIG at it); returns the count and the position
+    /// after the bytes written.
+    fn write_at(&self, _at: WriteAt, _bytes: &[u8], _limit: &dyn SizeLimit) -> Result<(usize, u64), i64> {
+        Err(EBADF)
+    }
+
+    /// ftruncate: EINVAL for all but regular files.
+    fn truncate(&self, _length: u64) -> Result<(), i64> {
+        Err(EINVAL)
+    }
+
     /// Fills `out` with `linux_dirent64` records from entry `*position` on,
     /// advancing it; returns the bytes used (0 at the end). EINVAL when not even
     /// one record fits; ENOTDIR for anything but a directory.
@@ -96,8 +126,9 @@ pub trait File: Send + Sync {
     /// What fstat reports.
     fn stat(&self) -> Stat;
 
-    /// The node of the initrd tree this file is (None for pipes and the console):
-    /// a directory fd names where `*at` paths start, and fchdir goes there.
+    /// The node of the root file system this file is (None for pipes and the
+    /// console): a directory fd names where `*at` paths start, fchdir goes there,
+    /// the f* calls (fchmod, futimens...) change it.
     fn node(&self) -> Option<NodeId> {
         None
     }
@@ -195,6 +226,24 @@ impl Source for UserBuffer<'_> {
     }
 }
 
+/// RLIMIT_FSIZE as a write to a regular file sees it: looked up only by those
+/// writes, so that the others do not pay for it.
+pub trait SizeLimit {
+    /// The size no write may reach.
+    fn limit(&self) -> u64;
+
+    /// A write was refused for reaching it (EFBIG): Linux sends SIGXFSZ.
+    fn exceeded(&self);
+}
+
+/// Where a write to a `Sized` file goes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum WriteAt {
+    Offset(u64),
+    /// The end, wherever it is when the bytes go in (O_APPEND).
+    End,
+}
+
 /// How a file's position behaves.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Positioning {
@@ -203,9 +252,9 @@ pub enum Positioning {
     /// Devices such as /dev/null: reads ignore the position, lseek leaves it at 0
     /// and pread reads as read does.
     Ignored,
-    /// A regular file of this many bytes: reads happen at the position, which lseek
-    /// moves anywhere from 0 (also past the end).
-    Sized(u64),
+    /// A regular file (`File::size` bytes): reads and writes happen at the
+    /// position, which lseek moves anywhere from 0 (also past the end).
+    Sized,
     /// A directory: the position counts the entries getdents64 has returned.
     Directory,
 }
@@ -214,9 +263,6 @@ pub enum Positioning {
 /// file, its status flags (access mode, O_APPEND, O_NONBLOCK... as F_GETFL reports
 /// them) and its position. The file's `release` runs when the last descriptor
 /// closes (pipes use it to signal EOF).
-///
-/// No file with a position is ever writable (the tree is read-only), so writes
-/// never use or move the position.
 pub struct OpenFile {
     /// Boxed, not shared: one open file description owns its file (descriptors
     /// share the description), and a box's contents need no offset worked out
@@ -280,7 +326,7 @@ impl OpenFile {
                 }
                 self.file.read(buffer)
             }
-            Positioning::Sized(_) | Positioning::Directory => {
+            Positioning::Sized | Positioning::Directory => {
                 let mut position = self.position.lock();
                 let count = self.file.read_at(*position, buffer)?;
                 *position += count as u64;
@@ -293,7 +339,20 @@ impl OpenFile {
     /// `File::read_to`); None for the others, which `read` serves. The caller
     /// has checked `readable` (before the buffer, as Linux does).
     pub fn read_to(&self, out: &mut UserBuffer) -> Option<Result<usize, i64>> {
-        self.file.read_to(out, self.nonblocking())
+        self.file.read_to(out, self)
+    }
+
+    /// pread64 straight into the caller's memory, at `offset` (the position
+    /// untouched), for the files that can; the caller has made pread's checks.
+    pub fn read_to_at(&self, offset: u64, out: &mut UserBuffer) -> Option<Result<usize, i64>> {
+        self.file.read_to_at(offset, out)
+    }
+
+    /// pwrite64 straight from the caller's memory, at `offset` (at the end under
+    /// O_APPEND, as Linux), as `read_to_at`.
+    pub fn write_from_at(&self, offset: u64, from: &UserBuffer, limit: &dyn SizeLimit) -> Option<Result<usize, i64>> {
+        let at = if self.status() & O_APPEND != 0 { WriteAt::End } else { WriteAt::Offset(offset) };
+        self.file.write_from_at(at, from, limit)
     }
 
     /// pread64: like read at `offset`, without using or moving the position; ESPIPE
@@ -313,10 +372,18 @@ impl OpenFile {
     }
 
     /// write: EBADF unless open for writing; EAGAIN instead of blocking under
-    /// O_NONBLOCK.
-    pub fn write(&self, bytes: &[u8]) -> Result<usize, i64> {
+    /// O_NONBLOCK; for a regular file, at the position (which advances) or, with
+    /// O_APPEND, at the end, within `size_limit` (RLIMIT_FSIZE).
+    pub fn write(&self, bytes: &[u8], limit: &dyn SizeLimit) -> Result<usize, i64> {
         if !self.writable() {
             return Err(EBADF);
+        }
+        if self.file.positioning() == Positioning::Sized {
+            let mut position = self.position.lock();
+            let at = if self.status() & O_APPEND != 0 { WriteAt::End } else { WriteAt::Offset(*position) };
+            let (count, end) = self.file.write_at(at, bytes, limit)?;
+            *position = end;
+            return Ok(count);
         }
         if self.nonblocking() {
             self.file.write_nonblocking(bytes)
@@ -325,10 +392,28 @@ impl OpenFile {
         }
     }
 
-    /// `write` straight from the caller's memory, as `read_to` (the caller has
-    /// checked `writable`).
-    pub fn write_from(&self, from: &UserBuffer) -> Option<Result<usize, i64>> {
-        self.file.write_from(from, self.nonblocking())
+    /// pwrite64: writes at `offset` without using or moving the position (ESPIPE
+    /// for anything without one; Linux's pwrite ignores O_APPEND's end only when
+    /// the file is not O_APPEND: with it, the bytes go at the end).
+    pub fn write_at(&self, offset: u64, bytes: &[u8], limit: &dyn SizeLimit) -> Result<usize, i64> {
+        let positioning = self.file.positioning();
+        if positioning == Positioning::Stream {
+            return Err(ESPIPE);
+        }
+        if !self.writable() {
+            return Err(EBADF);
+        }
+        if positioning != Positioning::Sized {
+            return self.file.write(bytes);
+        }
+        let at = if self.status() & O_APPEND != 0 { WriteAt::End } else { WriteAt::Offset(offset) };
+        Ok(self.file.write_at(at, bytes, limit)?.0)
+    }
+
+    /// `write` straight from the caller's memory, as `read_to`, within
+    /// `limit` (the caller has checked `writable`).
+    pub fn write_from(&self, from: &UserBuffer, limit: &dyn SizeLimit) -> Option<Result<usize, i64>> {
+        self.file.write_from(from, self, limit)
     }
 
     /// lseek: moves the position `offset` from `whence` and returns it.
@@ -337,7 +422,7 @@ impl OpenFile {
         *position = match self.file.positioning() {
             Positioning::Stream => return Err(ESPIPE),
             Positioning::Ignored => 0,
-            Positioning::Sized(size) => seek_file(whence, offset, *position, size)?,
+            Positioning::Sized => seek_file(whence, offset, *position, self.file.size())?,
             Positioning::Directory => seek_directory(whence, offset, *position)?,
         };
         Ok(*position)

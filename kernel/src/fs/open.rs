@@ -1,28 +1,38 @@
-//! Opening a path of the tree (open/openat), with Linux's checks in Linux's order,
-//! and the files a node becomes once open: a regular file, a directory, a device,
-//! or an O_PATH handle. The tree is read-only: anything that would write to it
-//! fails with EROFS, after the errors Linux finds first.
+//! Opening a path of the root file system (open/openat, creat), with Linux's
+//! checks in Linux's order, and the files a node becomes once open: a regular
+//! file, a directory, a device, or an O_PATH handle.
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 
 use super::console::{self, Output};
-use super::initrd::{self, Device, NodeId, NodeKind, Origin};
-use super::{File, OpenFile, Positioning};
+use super::rootfs::{self, Device, Held, NodeId, NodeKind, Origin, Tree};
+use super::{File, OpenFile, Positioning, Sink, SizeLimit, Source, WriteAt};
 use crate::mm::address_space::UserBuffer;
-use kernel_core::abi::errno::{EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR, EROFS};
+use kernel_core::abi::errno::{EEXIST, EFAULT, EFBIG, EINVAL, EISDIR, ELOOP, ENOSPC, ENOTDIR, ENXIO, EOPNOTSUPP};
+use kernel_core::abi::O_APPEND;
 use kernel_core::abi::{OpenRequest, Stat};
+use kernel_core::cpio::S_IFREG;
+use kernel_core::tree::{empty_file, MODE_BITS};
+use spin::Mutex;
 
-/// Opens `path` as `request` asks, relative to `origin`. The checks, in Linux's
-/// order (`path_openat`): an O_TMPFILE without write access is EINVAL; the path
-/// must resolve (ENOENT, ENOTDIR, ELOOP, ENAMETOOLONG), except that O_CREAT on a
-/// missing last component in an existing directory would create a file (EROFS
-/// here); with O_CREAT, a trailing slash is EISDIR, an existing file with O_EXCL
-/// EEXIST, a directory EISDIR; O_DIRECTORY wants a directory (ENOTDIR); a final
-/// symlink not followed (O_NOFOLLOW) is ELOOP unless O_PATH; then, for anything
-/// that needs write permission, a directory is EISDIR and a regular file EROFS.
-pub fn open(origin: Origin, path: &[u8], request: &OpenRequest) -> Result<Arc<OpenFile>, i64> {
-    let tree = initrd::tree();
+/// Opens `path` as `request` asks, relative to `origin`, in the locked `tree`; a
+/// file it creates gets permissions `mode` (the caller's umask applied). The
+/// checks, in Linux's order (`path_openat`): an O_TMPFILE without write access is
+/// EINVAL; with O_CREAT, a trailing slash is EISDIR, then the directory part must
+/// resolve and a missing last name is created (an existing one with O_EXCL is
+/// EEXIST, a directory EISDIR); without it the path must resolve (ENOENT,
+/// ENOTDIR, ELOOP, ENAMETOOLONG); O_DIRECTORY wants a directory (ENOTDIR); a final
+/// symlink not followed (O_NOFOLLOW) is ELOOP unless O_PATH; a directory opened
+/// for writing is EISDIR; O_TRUNC empties a regular file. O_TMPFILE is
+/// EOPNOTSUPP (in a directory). The caller drops the result after unlocking.
+pub fn open(
+    tree: &mut Tree,
+    origin: Origin,
+    path: &[u8],
+    request: &OpenRequest,
+    mode: u32,
+) -> Result<Arc<OpenFile>, i64> {
     if request.tmpfile && !request.write {
         return Err(EINVAL);
     }
@@ -32,91 +42,209 @@ pub fn open(origin: Origin, path: &[u8], request: &OpenRequest) -> Result<Arc<Op
     }
     // O_CREAT|O_EXCL never follows a final symlink: an existing link is EEXIST.
     let follow = !request.no_follow && !request.exclusive;
-    let node = match tree.resolve(origin, path, follow) {
-        Ok(node) => node,
-        Err(ENOENT) if request.create => {
-            parent_exists(origin, path)?;
-            return Err(EROFS);
+    let node = if request.create {
+        let parent = tree.resolve_parent(origin, path)?;
+        if parent.is_special() {
+            return Err(EISDIR);
         }
-        Err(errno) => return Err(errno),
+        match tree.child(parent.directory, parent.name) {
+            Some(_) if request.exclusive => return Err(EEXIST),
+            Some(_) => tree.resolve(origin, path, follow)?,
+            None => {
+                let now = rootfs::now();
+                tree.create(parent.directory, parent.name, empty_file(), S_IFREG | (mode & MODE_BITS), now)?
+            }
+        }
+    } else {
+        tree.resolve(origin, path, follow)?
     };
     let is_directory = tree.is_directory(node);
     if request.tmpfile {
-        return Err(if is_directory { EROFS } else { ENOTDIR });
+        return Err(if is_directory { EOPNOTSUPP } else { ENOTDIR });
     }
-    if request.create {
-        if request.exclusive {
-            return Err(EEXIST);
-        }
-        if is_directory {
-            return Err(EISDIR);
-        }
+    if request.create && is_directory {
+        return Err(EISDIR);
     }
     if request.directory && !is_directory {
         return Err(ENOTDIR);
     }
-    let kind = &tree.node(node).kind;
     if request.path_only {
-        return Ok(OpenFile::new(Box::new(PathHandle(node)), request.status));
+        return Ok(OpenFile::new(Box::new(PathHandle(Held::new(tree, node))), request.status));
     }
-    let file: Box<dyn File> = match kind {
+    let device = match &tree.node(node).kind {
         NodeKind::Symlink(_) | NodeKind::SelfExe => return Err(ELOOP),
         NodeKind::Directory(_) if request.needs_write => return Err(EISDIR),
-        NodeKind::File(_) if request.needs_write => return Err(EROFS),
-        NodeKind::Directory(_) => Box::new(Directory(node)),
-        NodeKind::File(bytes) => Box::new(RegularFile { node, bytes }),
-        NodeKind::Device(Device::Console | Device::Tty) => console::open(Output::Terminal),
-        NodeKind::Device(device @ (Device::Null | Device::Zero)) => Box::new(DataDevice { node, device: *device }),
+        NodeKind::Device(device) => Some(*device),
+        _ => None,
+    };
+    let file: Box<dyn File> = match device {
+        None if is_directory => Box::new(Directory(Held::new(tree, node))),
+        None => {
+            if request.truncate {
+                tree.truncate(node, 0, rootfs::now())?;
+            }
+            Box::new(RegularFile(Held::new(tree, node)))
+        }
+        Some(Device::Console) => console::open(Output::Terminal),
+        Some(Device::Tty) if console::is_terminal() => console::open(Output::Terminal),
+        Some(Device::Tty) => return Err(ENXIO),
+        Some(Device::Full) => Box::new(FullDevice(Held::new(tree, node))),
+        Some(device) => Box::new(DataDevice { node: Held::new(tree, node), device }),
     };
     Ok(OpenFile::new(file, request.status))
 }
 
-/// For O_CREAT on a path that does not resolve: Ok when only the last component
-/// is missing (the directory it would go in exists), else the error of the
-/// directory part (ENOENT, ENOTDIR, ELOOP...).
-fn parent_exists(origin: Origin, path: &[u8]) -> Result<(), i64> {
-    let directory = match path.iter().rposition(|&byte| byte == b'/') {
-        Some(0) => return Ok(()),
-        Some(slash) => initrd::tree().resolve(origin, &path[..slash], true)?,
-        None => origin.start,
-    };
-    if initrd::tree().is_directory(directory) {
-        Ok(())
-    } else {
-        Err(ENOTDIR)
-    }
-}
+/// An open regular file of the root file system.
+struct RegularFile(Held);
 
-/// An open regular file of the initrd: its bytes, read in place.
-struct RegularFile {
-    node: NodeId,
-    bytes: &'static [u8],
+impl RegularFile {
+    /// Reads straight from the file's pages into the caller's memory, at
+    /// `position`, which moves past the bytes read. A page the caller's memory
+    /// refuses for want of a frame is retried once the OOM policy has freed some
+    /// (no lock held meanwhile); a bad buffer ends the read short (EFAULT if
+    /// nothing was read).
+    fn read_into(&self, out: &mut UserBuffer, position: &Mutex<u64>) -> Result<usize, i64> {
+        let mut done = 0;
+        loop {
+            let mut refused = false;
+            {
+                let mut position = position.lock();
+                let wanted = out.length() - done;
+                let count = rootfs::lock().read_with(self.0.id(), *position, wanted, rootfs::now(), |at, bytes| {
+                    let taken = out.put(done + at, bytes);
+                    refused = taken < bytes.len();
+                    taken
+                });
+                *position += count as u64;
+                done += count;
+            }
+            if !refused || !out.reclaimed_memory() {
+                return if refused && done == 0 { Err(EFAULT) } else { Ok(done) };
+            }
+        }
+    }
+
+    /// Writes straight from the caller's memory into the file's pages, at
+    /// `position` (or, for `WriteAt::End`, the end, under the tree's lock), which
+    /// moves past the bytes written, short of `limit`; faults as `read_into`.
+    fn write_into(
+        &self,
+        from: &UserBuffer,
+        position: &Mutex<u64>,
+        at: WriteAt,
+        limit: &dyn SizeLimit,
+    ) -> Result<usize, i64> {
+        let mut done = 0;
+        while done < from.length() {
+            let mut refused = false;
+            {
+                let mut position = position.lock();
+                let mut tree = rootfs::lock();
+                let offset = if at == WriteAt::End { tree.size(self.0.id()) } else { *position };
+                let size_limit = limit.limit();
+                if offset >= size_limit {
+                    if done > 0 {
+                        return Ok(done);
+                    }
+                    drop(tree);
+                    limit.exceeded();
+                    return Err(EFBIG);
+                }
+                let wanted = ((from.length() - done) as u64).min(size_limit - offset) as usize;
+                let written = tree.write_with(self.0.id(), offset, wanted, rootfs::now(), |at, page| {
+                    let given = from.get(done + at, page);
+                    refused = given < page.len();
+                    given
+                });
+                let written = match written {
+                    Ok(written) => written,
+                    Err(_) if done > 0 => return Ok(done),
+                    Err(errno) => return Err(errno),
+                };
+                *position = offset + written as u64;
+                done += written;
+                if !refused && written < wanted {
+                    // Out of pages part-way, or at the size limit: a short write.
+                    return Ok(done);
+                }
+            }
+            if refused && !from.reclaimed_memory() {
+                return if done == 0 { Err(EFAULT) } else { Ok(done) };
+            }
+        }
+        Ok(done)
+    }
 }
 
 impl File for RegularFile {
     fn positioning(&self) -> Positioning {
-        Positioning::Sized(self.bytes.len() as u64)
+        Positioning::Sized
     }
 
-    /// Copies from `offset` on; nothing at or past the end.
+    fn size(&self) -> u64 {
+        rootfs::lock().size(self.0.id())
+    }
+
     fn read_at(&self, offset: u64, buffer: &mut [u8]) -> Result<usize, i64> {
-        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(self.bytes.len());
-        let count = buffer.len().min(self.bytes.len() - start);
-        buffer[..count].copy_from_slice(&self.bytes[start..start + count]);
-        Ok(count)
+        Ok(rootfs::lock().read(self.0.id(), offset, buffer, rootfs::now()))
+    }
+
+    /// At `at` (the end for O_APPEND, looked up under the same lock as the write,
+    /// so appenders never overwrite each other), short of `limit` (RLIMIT_FSIZE:
+    /// EFBIG at it).
+    fn write_at(&self, at: WriteAt, bytes: &[u8], limit: &dyn SizeLimit) -> Result<(usize, u64), i64> {
+        let mut tree = rootfs::lock();
+        let offset = match at {
+            WriteAt::Offset(offset) => offset,
+            WriteAt::End => tree.size(self.0.id()),
+        };
+        if bytes.is_empty() {
+            return Ok((0, offset));
+        }
+        let size_limit = limit.limit();
+        if offset >= size_limit {
+            drop(tree);
+            limit.exceeded();
+            return Err(EFBIG);
+        }
+        let allowed = (bytes.len() as u64).min(size_limit - offset) as usize;
+        let written = tree.write(self.0.id(), offset, &bytes[..allowed], rootfs::now())?;
+        Ok((written, offset + written as u64))
+    }
+
+    fn read_to(&self, out: &mut UserBuffer, open: &OpenFile) -> Option<Result<usize, i64>> {
+        Some(self.read_into(out, &open.position))
+    }
+
+    fn read_to_at(&self, offset: u64, out: &mut UserBuffer) -> Option<Result<usize, i64>> {
+        Some(self.read_into(out, &Mutex::new(offset)))
+    }
+
+    fn write_from(&self, from: &UserBuffer, open: &OpenFile, limit: &dyn SizeLimit) -> Option<Result<usize, i64>> {
+        let at = if open.status() & O_APPEND != 0 { WriteAt::End } else { WriteAt::Offset(0) };
+        Some(self.write_into(from, &open.position, at, limit))
+    }
+
+    fn write_from_at(&self, at: WriteAt, from: &UserBuffer, limit: &dyn SizeLimit) -> Option<Result<usize, i64>> {
+        let offset = if let WriteAt::Offset(offset) = at { offset } else { 0 };
+        Some(self.write_into(from, &Mutex::new(offset), at, limit))
+    }
+
+    fn truncate(&self, length: u64) -> Result<(), i64> {
+        rootfs::lock().truncate(self.0.id(), length, rootfs::now())
     }
 
     fn stat(&self) -> Stat {
-        initrd::tree().stat(self.node)
+        rootfs::lock().stat(self.0.id())
     }
 
     fn node(&self) -> Option<NodeId> {
-        Some(self.node)
+        Some(self.0.id())
     }
 }
 
 /// An open directory: read with getdents64, never with read.
-struct Directory(NodeId);
+struct Directory(Held);
 
 impl File for Directory {
     fn positioning(&self) -> Positioning {
@@ -129,41 +257,43 @@ impl File for Directory {
 
     /// Packs as many whole records as fit; the position moves past them.
     fn read_directory(&self, position: &mut u64, out: &mut [u8]) -> Result<usize, i64> {
-        let tree = initrd::tree();
+        let tree = rootfs::lock();
         let mut used = 0;
-        while let Some(entry) = tree.directory_entry(self.0, *position) {
+        while let Some(entry) = tree.directory_entry(self.0.id(), *position) {
             match entry.write_to(&mut out[used..]) {
                 Some(length) => used += length,
                 None if used == 0 => return Err(EINVAL),
                 None => break,
             }
-            *position += 1;
+            *position = entry.next_offset as u64;
         }
         Ok(used)
     }
 
     fn stat(&self) -> Stat {
-        initrd::tree().stat(self.0)
+        rootfs::lock().stat(self.0.id())
     }
 
     fn node(&self) -> Option<NodeId> {
-        Some(self.0)
+        Some(self.0.id())
     }
 }
 
-/// /dev/null (reads end at once, writes vanish) or /dev/zero (reads give zeros,
-/// writes vanish).
+/// /dev/null (reads end at once, writes vanish), /dev/zero (reads give zeros,
+/// writes vanish), /dev/random and /dev/urandom (reads give random bytes, writes
+/// vanish: the kernel's generator takes no seed from programs).
 struct DataDevice {
-    node: NodeId,
+    node: Held,
     device: Device,
 }
 
 impl File for DataDevice {
     fn read(&self, buffer: &mut [u8]) -> Result<usize, i64> {
-        if self.device == Device::Null {
-            return Ok(0);
+        match self.device {
+            Device::Null => return Ok(0),
+            Device::Random | Device::Urandom => crate::random::fill(buffer),
+            _ => buffer.fill(0),
         }
-        buffer.fill(0);
         Ok(buffer.len())
     }
 
@@ -172,13 +302,13 @@ impl File for DataDevice {
     }
 
     /// /dev/null's reads end without touching the buffer, as on Linux (which only
-    /// checks that it lies in user space); /dev/zero's fill it the usual way.
-    fn read_to(&self, _out: &mut UserBuffer, _nonblocking: bool) -> Option<Result<usize, i64>> {
+    /// checks that it lies in user space); the others fill it the usual way.
+    fn read_to(&self, _out: &mut UserBuffer, _open: &OpenFile) -> Option<Result<usize, i64>> {
         (self.device == Device::Null).then_some(Ok(0))
     }
 
     /// Writes vanish unread, as on Linux.
-    fn write_from(&self, from: &UserBuffer, _nonblocking: bool) -> Option<Result<usize, i64>> {
+    fn write_from(&self, from: &UserBuffer, _open: &OpenFile, _limit: &dyn SizeLimit) -> Option<Result<usize, i64>> {
         Some(Ok(from.length()))
     }
 
@@ -187,24 +317,55 @@ impl File for DataDevice {
     }
 
     fn stat(&self) -> Stat {
-        initrd::tree().stat(self.node)
+        rootfs::lock().stat(self.node.id())
     }
 
     fn node(&self) -> Option<NodeId> {
-        Some(self.node)
+        Some(self.node.id())
+    }
+}
+
+/// /dev/full: reads give zeros, writes fail with ENOSPC.
+struct FullDevice(Held);
+
+impl File for FullDevice {
+    fn read(&self, buffer: &mut [u8]) -> Result<usize, i64> {
+        buffer.fill(0);
+        Ok(buffer.len())
+    }
+
+    fn write(&self, _bytes: &[u8]) -> Result<usize, i64> {
+        Err(ENOSPC)
+    }
+
+    /// Writes fail unread, as on Linux.
+    fn write_from(&self, _from: &UserBuffer, _open: &OpenFile, _limit: &dyn SizeLimit) -> Option<Result<usize, i64>> {
+        Some(Err(ENOSPC))
+    }
+
+    fn positioning(&self) -> Positioning {
+        Positioning::Ignored
+    }
+
+    fn stat(&self) -> Stat {
+        rootfs::lock().stat(self.0.id())
+    }
+
+    fn node(&self) -> Option<NodeId> {
+        Some(self.0.id())
     }
 }
 
 /// An O_PATH descriptor: names a node (for fstat, fchdir, `*at` calls) and does
 /// nothing else; its description is neither readable nor writable.
-struct PathHandle(NodeId);
+struct PathHandle(Held);
 
 impl File for PathHandle {
     fn stat(&self) -> Stat {
-        initrd::tree().stat(self.0)
+        rootfs::lock().stat(self.0.id())
     }
 
     fn node(&self) -> Option<NodeId> {
-        Some(self.0)
+        Some(self.0.id())
     }
 }

@@ -15,7 +15,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 use spin::Mutex;
 
-use super::{File, Sink, Source};
+use super::{File, OpenFile, Sink, SizeLimit, Source};
 use crate::mm::address_space::{AddressSpace, UserBuffer};
 use crate::sched::{self, WaitChannel};
 use crate::signal;
@@ -262,8 +262,8 @@ impl File for ReadEnd {
         self.read_into(buffer, false)
     }
 
-    fn read_to(&self, out: &mut UserBuffer, nonblocking: bool) -> Option<Result<usize, i64>> {
-        Some(self.read_into(out, nonblocking))
+    fn read_to(&self, out: &mut UserBuffer, open: &OpenFile) -> Option<Result<usize, i64>> {
+        Some(self.read_into(out, open.nonblocking()))
     }
 
     /// Readable with data; hung up once no writer is left. The caller may block on
@@ -428,8 +428,8 @@ impl File for WriteEnd {
         self.write_from_source(bytes, true)
     }
 
-    fn write_from(&self, from: &UserBuffer, nonblocking: bool) -> Option<Result<usize, i64>> {
-        Some(self.write_from_source(from, nonblocking))
+    fn write_from(&self, from: &UserBuffer, open: &OpenFile, _limit: &dyn SizeLimit) -> Option<Result<usize, i64>> {
+        Some(self.write_from_source(from, open.nonblocking()))
     }
 
     /// Writable while a PIPE_BUF write fits; in error once no reader is left. As

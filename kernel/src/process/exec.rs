@@ -2,6 +2,7 @@
 //! argv" steps of the LDE protocol, shared by the first process
 //! and execve.
 
+use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -11,7 +12,7 @@ use crate::arch::x86_64::frame::TrapFrame;
 use crate::arch::x86_64::tls::UserSegments;
 use crate::arch::x86_64::{cpu, fpu};
 use crate::fs::console::{self, Output};
-use crate::fs::initrd::{self, NodeId, NodeKind, Origin};
+use crate::fs::rootfs::{self, Held, NodeKind, Origin, Tree};
 use crate::fs::{FdTable, OpenFile};
 use crate::mm::address_space::{AddressSpace, Protection, STACK_TOP};
 use crate::mm::kstack::UserState;
@@ -32,21 +33,43 @@ pub struct Image {
     /// The file name, for the process's name.
     pub name: String,
     /// The program file (for /proc/self/exe).
-    pub node: NodeId,
+    pub node: Held,
 }
 
-/// Loads the executable at `path` (resolved from `origin`) with its argument
-/// and environment `strings`. Errors are Linux's: ENOENT/ENOTDIR/ELOOP from the path,
-/// EACCES for something that is not an executable file, ENOEXEC for a file that is
-/// not a static x86_64 ELF program (logged with the reason), E2BIG, ENOMEM.
-pub fn load(path: &[u8], origin: Origin, strings: Strings) -> Result<Image, i64> {
-    let tree = initrd::tree();
+/// Finds the program at `path` from `origin`: the file, held, and its bytes (in
+/// place for a file the initrd holds unchanged, else a copy). EACCES for
+/// something that is not an executable file.
+fn find_program(tree: &mut Tree, origin: Origin, path: &[u8]) -> Result<(Held, Cow<'static, [u8]>), i64> {
     let id = tree.resolve(origin, path, true)?;
     let node = tree.node(id);
-    let NodeKind::File(bytes) = node.kind else { return Err(EACCES) };
-    if node.mode & 0o111 == 0 {
+    if !matches!(node.kind, NodeKind::File(_)) || node.mode & 0o111 == 0 {
         return Err(EACCES);
     }
+    let bytes = match tree.archive_bytes(id) {
+        Some(bytes) => Cow::Borrowed(bytes),
+        None => {
+            let size = usize::try_from(tree.size(id)).map_err(|_| ENOMEM)?;
+            let mut bytes = Vec::new();
+            bytes.try_reserve_exact(size).map_err(|_| ENOMEM)?;
+            bytes.resize(size, 0);
+            tree.read(id, 0, &mut bytes, rootfs::now());
+            Cow::Owned(bytes)
+        }
+    };
+    Ok((Held::new(tree, id), bytes))
+}
+
+/// Loads the executable at `path` (resolved from `caller`'s cwd, from `/` for
+/// the first process) with its argument and environment `strings`. Errors are
+/// Linux's: ENOENT/ENOTDIR/ELOOP from the path, EACCES for something that is not
+/// an executable file, ENOEXEC for a file that is not a static x86_64 ELF program
+/// (logged with the reason), E2BIG, ENOMEM.
+pub fn load(path: &[u8], caller: Option<&Process>, strings: Strings) -> Result<Image, i64> {
+    let (node, bytes) = match caller {
+        Some(caller) => rootfs::with_origin(caller, |tree, origin| find_program(tree, origin, path))?,
+        None => find_program(&mut rootfs::lock(), Origin { start: rootfs::ROOT, exe: None }, path)?,
+    };
+    let bytes = &bytes[..];
     let program = elf::parse(bytes).map_err(|error| {
         info!("exec {}: {error}", String::from_utf8_lossy(path));
         ENOEXEC
@@ -88,7 +111,7 @@ pub fn load(path: &[u8], origin: Origin, strings: Strings) -> Result<Image, i64>
         entry: program.entry,
         stack_pointer: stack.initial_sp,
         name: String::from_utf8_lossy(name).into_owned(),
-        node: id,
+        node,
     })
 }
 
@@ -164,7 +187,7 @@ pub fn replace_image(process: &Process, user: &mut UserState, mut image: Image) 
 /// the terminal and 2 on the host's stderr channel (all open for reading and
 /// writing, as /dev/console is on Linux), cwd `/`.
 pub fn spawn_init(path: &[u8], strings: Strings) -> Result<Arc<Process>, i64> {
-    let image = load(path, Origin { start: initrd::ROOT, exe: None }, strings)?;
+    let image = load(path, None, strings)?;
     let mut files = FdTable::default();
     files.insert(OpenFile::new(console::open(Output::Terminal), O_RDWR | O_LARGEFILE), false)?;
     files.duplicate(0, 1, false)?;
@@ -178,7 +201,7 @@ pub fn spawn_init(path: &[u8], strings: Strings) -> Result<Arc<Process>, i64> {
                 memory: image.memory,
                 files,
                 details: Details {
-                    cwd: initrd::ROOT,
+                    cwd: Held::new(&mut rootfs::lock(), rootfs::ROOT),
                     exe: image.node,
                     execed: false,
                     limits: super::default_limits(),

@@ -47,7 +47,13 @@ pub fn fork(parent: &Process, user: &mut UserState, setup: &ChildSetup) -> Resul
     let memory = parent.group.memory.lock().as_mut().ok_or(ENOMEM)?.fork().map_err(|_| ENOMEM)?;
     let details = {
         let details = parent.group.details.lock();
-        Details { cwd: details.cwd, exe: details.exe, execed: false, limits: details.limits, umask: details.umask }
+        Details {
+            cwd: details.cwd.clone(),
+            exe: details.exe.clone(),
+            execed: false,
+            limits: details.limits,
+            umask: details.umask,
+        }
     };
     let belongings = Belongings::Own { memory, files: parent.group.files.lock().try_clone()?, details };
     let signals = parent.signals.lock().for_child();
@@ -305,8 +311,10 @@ pub fn report_fatal_signal(info: &SigInfo, rip: u64) {
     debugcon::write(Channel::Control, record.line());
 }
 
-/// Tells the host how init ended, then powers off.
+/// Sends the host the files it asked for and tells it how init ended, then
+/// powers off.
 fn report_and_power_off(status: ExitStatus) -> ! {
+    crate::fs::copy_out::send();
     let record = match status {
         ExitStatus::Exited(code) => alloc::format!("exit {code}\n"),
         ExitStatus::Killed { signal, .. } => alloc::format!("signal {signal}\n"),

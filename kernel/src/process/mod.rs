@@ -196,9 +196,9 @@ pub struct ThreadDetails {
 
 /// Descriptive state of a process, changed rarely.
 pub struct Details {
-    pub cwd: crate::fs::initrd::NodeId,
+    pub cwd: crate::fs::rootfs::Held,
     /// The program file it runs: where /proc/self/exe leads.
-    pub exe: crate::fs::initrd::NodeId,
+    pub exe: crate::fs::rootfs::Held,
     /// Whether it has exec'd since it was created (ends a vfork parent's wait).
     pub execed: bool,
     /// Inherited across fork and exec.
@@ -269,12 +269,6 @@ impl Process {
 
     pub fn name(&self) -> String {
         self.thread.lock().name.clone()
-    }
-
-    /// What its path lookups start from: its cwd, and its program for /proc/self/exe.
-    pub fn origin(&self) -> crate::fs::initrd::Origin {
-        let details = self.group.details.lock();
-        crate::fs::initrd::Origin { start: details.cwd, exe: Some(details.exe) }
     }
 
     /// Charges the CPU time since the last accounting point to `mode` (at each

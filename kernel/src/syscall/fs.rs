@@ -1,7 +1,8 @@
-//! Path calls on the read-only tree: open, stat and its relatives, getdents64,
-//! readlink, access, getcwd, chdir. Paths are resolved as Linux resolves them
-//! (`initrd::Tree::resolve`); a `*at` call's directory fd is ignored for an
-//! absolute path, as on Linux.
+//! Path calls that look: open, stat and its relatives, getdents64, readlink,
+//! access, getcwd, chdir (those that change the tree are in `fs_change.rs`).
+//! Paths are resolved as Linux resolves them (`kernel_core::tree::Tree::resolve`),
+//! under the root file system's lock (`rootfs::with_origin`); a `*at` call's
+//! directory fd is ignored for an absolute path, as on Linux.
 
 use alloc::sync::Arc;
 use alloc::vec;
@@ -9,14 +10,14 @@ use alloc::vec::Vec;
 
 use super::io::check_user_range;
 use super::Context;
-use crate::fs::initrd::{self, NodeId, NodeKind, Origin, PATH_MAX};
+use crate::fs::rootfs::{self, Held, NodeId, NodeKind, Origin, Tree, PATH_MAX};
 use crate::fs::{open, OpenFile};
-use kernel_core::abi::errno::{EACCES, EINVAL, ENOENT, ENOTDIR, ERANGE, EROFS};
+use kernel_core::abi::errno::{EACCES, EINVAL, ENOENT, ENOTDIR, ERANGE};
 use kernel_core::abi::{
     decode_access, decode_dirfd, decode_faccessat2_flags, decode_open, decode_stat_flags, AtFlags, DirFd, Stat,
-    AT_FDCWD, AT_SYMLINK_NOFOLLOW,
+    AT_FDCWD, AT_SYMLINK_NOFOLLOW, O_CREAT, O_TRUNC, O_WRONLY,
 };
-use kernel_core::cpio::{S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
+use kernel_core::cpio::{S_IFDIR, S_IFMT};
 
 /// The most a getdents64 call fills at once; a bigger buffer just gets this much.
 const DIRENT_CHUNK: usize = 64 * 1024;
@@ -24,65 +25,103 @@ const DIRENT_CHUNK: usize = 64 * 1024;
 /// Reads a path argument: EFAULT for a bad pointer, ENAMETOOLONG when it does not
 /// fit PATH_MAX bytes with its NUL. An empty path comes back as is: whether that is
 /// ENOENT or the directory fd itself (AT_EMPTY_PATH) is the caller's business.
-fn read_path(context: &Context, address: u64) -> Result<Vec<u8>, i64> {
+pub(super) fn read_path(context: &Context, address: u64) -> Result<Vec<u8>, i64> {
     context.read_string(address, PATH_MAX - 1)
 }
 
-/// Where a `*at` call resolves `path` from: for a relative path, the directory
-/// open as `dirfd` (EBADF if none, ENOTDIR if not a directory) or the cwd for
-/// AT_FDCWD; `dirfd` is not looked at for an absolute path.
-fn origin(context: &Context, dirfd: u64, path: &[u8]) -> Result<Origin, i64> {
-    let mut origin = context.process.origin();
+/// The directory a `*at` call's relative `path` starts from: None for the cwd
+/// (AT_FDCWD, or any absolute path), else the file open as `dirfd` (EBADF if
+/// none), whose node `at_path` checks is a directory. The open file is held by
+/// the caller until the tree is unlocked (dropping it may take the lock).
+pub(super) fn start_file(context: &Context, dirfd: u64, path: &[u8]) -> Result<Option<Arc<OpenFile>>, i64> {
     if path.first() == Some(&b'/') {
-        return Ok(origin);
+        return Ok(None);
     }
-    if let DirFd::Fd(fd) = decode_dirfd(dirfd)? {
-        let file = context.group.files.lock().get_path(u64::from(fd))?;
-        origin.start = file.file.node().filter(|&node| initrd::tree().is_directory(node)).ok_or(ENOTDIR)?;
+    match decode_dirfd(dirfd)? {
+        DirFd::Cwd => Ok(None),
+        DirFd::Fd(fd) => Ok(Some(context.group.files.lock().get_path(u64::from(fd))?)),
     }
-    Ok(origin)
 }
 
-/// What a path call acts on: a node of the tree, or (AT_EMPTY_PATH on a fd) an
-/// open file, which may be a pipe or the console.
-enum Target {
-    Node(NodeId),
-    File(Arc<OpenFile>),
-}
-
-impl Target {
-    /// What stat reports for it.
-    fn stat(&self) -> Stat {
-        match self {
-            Target::Node(node) => initrd::tree().stat(*node),
-            Target::File(file) => file.file.stat(),
-        }
-    }
-
-    /// The node, if the target is one of the tree's.
-    fn node(&self) -> Option<NodeId> {
-        match self {
-            Target::Node(node) => Some(*node),
-            Target::File(file) => file.file.node(),
+/// The origin `start` (from `start_file`) makes of the process's `origin`:
+/// ENOTDIR for a descriptor that is not a directory.
+pub(super) fn origin_from(tree: &Tree, origin: Origin, start: &Option<Arc<OpenFile>>) -> Result<Origin, i64> {
+    match start {
+        None => Ok(origin),
+        Some(file) => {
+            let node = file.file.node().filter(|&node| tree.is_directory(node)).ok_or(ENOTDIR)?;
+            Ok(Origin { start: node, ..origin })
         }
     }
 }
 
-/// Finds what `path` names for a `*at` call with `flags`. An empty path is
-/// ENOENT (before `dirfd` is looked at), unless AT_EMPTY_PATH makes it name
-/// `dirfd` itself (the cwd for AT_FDCWD).
-fn lookup(context: &Context, dirfd: u64, path: &[u8], flags: AtFlags) -> Result<Target, i64> {
-    if path.is_empty() {
-        if !flags.empty_path {
-            return Err(ENOENT);
-        }
-        return match decode_dirfd(dirfd)? {
-            DirFd::Cwd => Ok(Target::Node(context.group.details.lock().cwd)),
-            DirFd::Fd(fd) => Ok(Target::File(context.group.files.lock().get_path(u64::from(fd))?)),
-        };
+/// Runs `f` on the locked tree with the origin a `*at` call's `dirfd` and `path`
+/// give (see `start_file`).
+pub(super) fn at_path<T>(
+    context: &Context,
+    dirfd: u64,
+    path: &[u8],
+    f: impl FnOnce(&mut Tree, Origin) -> Result<T, i64>,
+) -> Result<T, i64> {
+    let start = start_file(context, dirfd, path)?;
+    let result = rootfs::with_origin(context.process, |tree, origin| f(tree, origin_from(tree, origin, &start)?));
+    drop(start);
+    result
+}
+
+/// What a path call acts on: a node of the tree, or (AT_EMPTY_PATH on a
+/// descriptor) an open file that is no node: a pipe or the console.
+pub(super) enum Target<'t> {
+    Node(&'t mut Tree, NodeId, Origin),
+    Other(&'t OpenFile),
+}
+
+/// Finds what `path` names for a `*at` call with `flags` and runs `f` on it, the
+/// tree locked for a node. An empty path is ENOENT (before `dirfd` is looked
+/// at), unless AT_EMPTY_PATH makes it name `dirfd` itself (the cwd for
+/// AT_FDCWD).
+pub(super) fn on_target<T>(
+    context: &Context,
+    dirfd: u64,
+    path: &[u8],
+    flags: AtFlags,
+    f: impl FnOnce(Target) -> Result<T, i64>,
+) -> Result<T, i64> {
+    if !path.is_empty() {
+        return at_path(context, dirfd, path, |tree, origin| {
+            let node = tree.resolve(origin, path, flags.follow)?;
+            f(Target::Node(tree, node, origin))
+        });
     }
-    let origin = origin(context, dirfd, path)?;
-    initrd::tree().resolve(origin, path, flags.follow).map(Target::Node)
+    if !flags.empty_path {
+        return Err(ENOENT);
+    }
+    match decode_dirfd(dirfd)? {
+        DirFd::Cwd => rootfs::with_origin(context.process, |tree, origin| f(Target::Node(tree, origin.start, origin))),
+        DirFd::Fd(fd) => {
+            // Bound first: the descriptor table's lock is not held across the tree's.
+            let file = context.group.files.lock().get_path(u64::from(fd))?;
+            on_file(context, &file, f)
+        }
+    }
+}
+
+/// Runs `f` on the node `file` is (the tree locked), or on the file itself when
+/// it is none.
+pub(super) fn on_file<T>(
+    context: &Context,
+    file: &OpenFile,
+    f: impl FnOnce(Target) -> Result<T, i64>,
+) -> Result<T, i64> {
+    match file.file.node() {
+        Some(node) => rootfs::with_origin(context.process, |tree, origin| f(Target::Node(tree, node, origin))),
+        None => f(Target::Other(file)),
+    }
+}
+
+/// The caller's umask.
+pub(super) fn umask(context: &Context) -> u32 {
+    context.group.details.lock().umask
 }
 
 /// open: openat relative to the cwd.
@@ -90,17 +129,22 @@ pub fn open(context: &mut Context, &[path, flags, mode, ..]: &[u64; 6]) -> Resul
     openat(context, &[AT_FDCWD as u64, path, flags, mode, 0, 0])
 }
 
+/// creat: open with O_CREAT|O_WRONLY|O_TRUNC.
+pub fn creat(context: &mut Context, &[path, mode, ..]: &[u64; 6]) -> Result<u64, i64> {
+    openat(context, &[AT_FDCWD as u64, path, u64::from(O_CREAT | O_WRONLY | O_TRUNC), mode, 0, 0])
+}
+
 /// openat: see `fs::open::open` for the checks; the new descriptor is the lowest
-/// free one, close-on-exec with O_CLOEXEC. The mode (for O_CREAT) never matters:
-/// nothing can be created.
-pub fn openat(context: &mut Context, &[dirfd, path, flags, _mode, ..]: &[u64; 6]) -> Result<u64, i64> {
+/// free one, close-on-exec with O_CLOEXEC. A file it creates gets `mode` less the
+/// umask.
+pub fn openat(context: &mut Context, &[dirfd, path, flags, mode, ..]: &[u64; 6]) -> Result<u64, i64> {
     let request = decode_open(flags);
     let path = read_path(context, path)?;
     if path.is_empty() {
         return Err(ENOENT);
     }
-    let origin = origin(context, dirfd, &path)?;
-    let file = open::open(origin, &path, &request)?;
+    let mode = mode as u32 & !umask(context);
+    let file = at_path(context, dirfd, &path, |tree, origin| open::open(tree, origin, &path, &request, mode))?;
     context.group.files.lock().insert(file, request.close_on_exec)
 }
 
@@ -130,8 +174,13 @@ pub fn fstat(context: &mut Context, &[fd, address, ..]: &[u64; 6]) -> Result<u64
 pub fn newfstatat(context: &mut Context, &[dirfd, path, address, flags, ..]: &[u64; 6]) -> Result<u64, i64> {
     let flags = decode_stat_flags(flags)?;
     let path = read_path(context, path)?;
-    let target = lookup(context, dirfd, &path, flags)?;
-    copy_stat(context, address, &target.stat())
+    let stat = on_target(context, dirfd, &path, flags, |target| {
+        Ok(match target {
+            Target::Node(tree, node, _) => tree.stat(node),
+            Target::Other(file) => file.file.stat(),
+        })
+    })?;
+    copy_stat(context, address, &stat)
 }
 
 /// getdents64: as many whole records as fit in `length` bytes, from the
@@ -158,11 +207,16 @@ pub fn readlink(context: &mut Context, &[path, address, size, ..]: &[u64; 6]) ->
 pub fn readlinkat(context: &mut Context, &[dirfd, path, address, size, ..]: &[u64; 6]) -> Result<u64, i64> {
     let size = usize::try_from(size as i32).ok().filter(|&size| size > 0).ok_or(EINVAL)?;
     let path = read_path(context, path)?;
-    let target = lookup(context, dirfd, &path, AtFlags { follow: false, empty_path: true })?;
-    let tree = initrd::tree();
-    let link = target.node().filter(|&node| matches!(tree.node(node).kind, NodeKind::Symlink(_) | NodeKind::SelfExe));
-    let Some(node) = link else { return Err(if path.is_empty() { ENOENT } else { EINVAL }) };
-    let target = tree.link_target(node, context.process.origin())?;
+    let not_link = if path.is_empty() { ENOENT } else { EINVAL };
+    let target =
+        on_target(context, dirfd, &path, AtFlags { follow: false, empty_path: true }, |target| match target {
+            Target::Node(tree, node, origin)
+                if matches!(tree.node(node).kind, NodeKind::Symlink(_) | NodeKind::SelfExe) =>
+            {
+                tree.link_target(node, origin)
+            }
+            _ => Err(not_link),
+        })?;
     let count = target.len().min(size);
     context.copy_out(address, &target[..count])?;
     Ok(count as u64)
@@ -179,19 +233,18 @@ pub fn faccessat(context: &mut Context, &[dirfd, path, mode, ..]: &[u64; 6]) -> 
 }
 
 /// faccessat2, for a process that is root (as every process is): reading and
-/// writing are allowed by permission bits, but writing a regular file, directory
-/// or link of the read-only tree is EROFS; executing needs an x bit somewhere,
-/// except for directories (EACCES).
+/// writing are allowed whatever the permission bits; executing needs an x bit
+/// somewhere, except for directories (EACCES).
 pub fn faccessat2(context: &mut Context, &[dirfd, path, mode, flags, ..]: &[u64; 6]) -> Result<u64, i64> {
     let wanted = decode_access(mode)?;
     let flags = decode_faccessat2_flags(flags)?;
     let path = read_path(context, path)?;
-    let target = lookup(context, dirfd, &path, flags)?;
-    let mode = target.stat().mode;
-    let in_tree_storage = target.node().is_some() && matches!(mode & S_IFMT, S_IFREG | S_IFDIR | S_IFLNK);
-    if wanted.write && in_tree_storage {
-        return Err(EROFS);
-    }
+    let mode = on_target(context, dirfd, &path, flags, |target| {
+        Ok(match target {
+            Target::Node(tree, node, _) => tree.node(node).mode,
+            Target::Other(file) => file.file.stat().mode,
+        })
+    })?;
     if wanted.execute && mode & S_IFMT != S_IFDIR && mode & 0o111 == 0 {
         return Err(EACCES);
     }
@@ -200,9 +253,14 @@ pub fn faccessat2(context: &mut Context, &[dirfd, path, mode, flags, ..]: &[u64;
 
 /// getcwd: the absolute path with its NUL; ERANGE when `size` is too small.
 /// Returns the length copied, NUL included (the system call's convention).
+/// ENOENT once the cwd has been removed, as on Linux.
 pub fn getcwd(context: &mut Context, &[address, size, ..]: &[u64; 6]) -> Result<u64, i64> {
-    let cwd = context.group.details.lock().cwd;
-    let mut path = initrd::tree().path_of(cwd).into_bytes();
+    let mut path = rootfs::with_origin(context.process, |tree, origin| {
+        if tree.is_removed(origin.start) {
+            return Err(ENOENT);
+        }
+        Ok(tree.path_of(origin.start).into_bytes())
+    })?;
     path.push(0);
     if (size as usize) < path.len() {
         return Err(ERANGE);
@@ -211,22 +269,26 @@ pub fn getcwd(context: &mut Context, &[address, size, ..]: &[u64; 6]) -> Result<
     Ok(path.len() as u64)
 }
 
-/// Makes `node` the cwd; ENOTDIR unless it is a directory.
-fn change_directory(context: &Context, node: Option<NodeId>) -> Result<u64, i64> {
-    let node = node.filter(|&node| initrd::tree().is_directory(node)).ok_or(ENOTDIR)?;
-    context.group.details.lock().cwd = node;
-    Ok(0)
+/// A hold on the directory `target` is, to be the cwd; ENOTDIR unless it is one.
+fn new_cwd(target: Target) -> Result<Held, i64> {
+    match target {
+        Target::Node(tree, node, _) if tree.is_directory(node) => Ok(Held::new(tree, node)),
+        _ => Err(ENOTDIR),
+    }
 }
 
 /// chdir: to the directory `path` names (symlinks followed).
 pub fn chdir(context: &mut Context, &[path, ..]: &[u64; 6]) -> Result<u64, i64> {
     let path = read_path(context, path)?;
-    let target = lookup(context, AT_FDCWD as u64, &path, AtFlags { follow: true, empty_path: false })?;
-    change_directory(context, target.node())
+    let cwd = on_target(context, AT_FDCWD as u64, &path, AtFlags { follow: true, empty_path: false }, new_cwd)?;
+    context.group.details.lock().cwd = cwd;
+    Ok(0)
 }
 
 /// fchdir: to the directory a descriptor (O_PATH ones included) names.
 pub fn fchdir(context: &mut Context, &[fd, ..]: &[u64; 6]) -> Result<u64, i64> {
     let file = context.group.files.lock().get_path(fd)?;
-    change_directory(context, file.file.node())
+    let cwd = on_file(context, &file, new_cwd)?;
+    context.group.details.lock().cwd = cwd;
+    Ok(0)
 }

@@ -9,13 +9,14 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use super::Context;
-use crate::fs::{pipe, OpenFile, Positioning};
+use crate::fs::{pipe, OpenFile, Positioning, SizeLimit};
 use crate::mm::address_space::{Access, UserBuffer, USER_END};
 use crate::mm::PAGE_SIZE;
 use kernel_core::abi::errno::{EBADF, EFAULT, EINVAL, ESPIPE};
+use kernel_core::abi::signal::{SigInfo, SIGXFSZ, SI_USER};
 use kernel_core::abi::{
     decode_fcntl, decode_whence, FcntlCommand, Iovec, Whence, FD_CLOEXEC, FIOCLEX, FIONBIO, FIONCLEX, IOV_MAX,
-    O_APPEND, O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_WRONLY,
+    O_APPEND, O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_WRONLY, RLIMIT_FSIZE,
 };
 
 /// Bytes moved through the kernel per step of a read or write.
@@ -31,6 +32,31 @@ pub(super) fn check_user_range(address: u64, length: u64) -> Result<(), i64> {
         Ok(())
     } else {
         Err(EFAULT)
+    }
+}
+
+/// RLIMIT_FSIZE: how far the caller may write a regular file.
+pub(super) fn file_size_limit(context: &Context) -> u64 {
+    context.group.details.lock().limits[RLIMIT_FSIZE as usize].current
+}
+
+/// A write or truncate went past RLIMIT_FSIZE: SIGXFSZ to the calling thread, as
+/// on Linux (the call fails with EFBIG).
+pub(super) fn note_size_limit_exceeded(context: &Context) {
+    let caller = context.process;
+    crate::signal::send_to_thread(caller, SigInfo::sent(SIGXFSZ, SI_USER, caller.pid(), 0));
+}
+
+/// The caller's RLIMIT_FSIZE, for its writes.
+struct CallerLimit<'c, 'a, 'u>(&'c Context<'a, 'u>);
+
+impl SizeLimit for CallerLimit<'_, '_, '_> {
+    fn limit(&self) -> u64 {
+        file_size_limit(self.0)
+    }
+
+    fn exceeded(&self) {
+        note_size_limit_exceeded(self.0);
     }
 }
 
@@ -158,7 +184,7 @@ fn write_small(context: &Context, file: &OpenFile, buffer: &Iovec) -> Result<u64
     let mut bytes = [0u8; SMALL];
     let bytes = &mut bytes[..buffer.len as usize];
     context.copy_in(buffer.base, bytes)?;
-    Ok(file.write(bytes)? as u64)
+    Ok(file.write(bytes, &CallerLimit(context))? as u64)
 }
 
 /// The user memory `length` bytes of `buffers` (taken as one sequence) occupy from
@@ -227,7 +253,7 @@ fn write_from_user(context: &Context, file: &OpenFile, buffers: &[Iovec]) -> Res
         if readable == 0 {
             return if done > 0 { Ok(done) } else { Err(EFAULT) };
         }
-        let written = match file.write(&buffer[..readable]) {
+        let written = match file.write(&buffer[..readable], &CallerLimit(context)) {
             Ok(written) => written,
             Err(_) if done > 0 => break,
             Err(errno) => return Err(errno),
@@ -271,11 +297,14 @@ pub fn read(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Res
     read_to_user(context, &[Iovec { base: address, len: length }], never_blocks(&file), |buffer| file.read(buffer))
 }
 
-/// write: see `OpenFile::write`; as read, straight from the buffer for pipes.
+/// write: see `OpenFile::write`; as read, straight from the buffer for pipes and
+/// regular files.
 pub fn write(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Result<u64, i64> {
     let file = file_to_transfer(context, fd, OpenFile::writable)?;
     let length = transfer_length(address, length)?;
-    if let Some(result) = file.write_from(&UserBuffer::new(&context.group.memory, address, length as usize)) {
+    if let Some(result) =
+        file.write_from(&UserBuffer::new(&context.group.memory, address, length as usize), &CallerLimit(context))
+    {
         return result.map(|count| count as u64);
     }
     write_from_user(context, &file, &[Iovec { base: address, len: length }])
@@ -288,12 +317,36 @@ pub fn pread64(context: &mut Context, &[fd, address, length, offset, ..]: &[u64;
     let file = file(context, fd)?;
     // An empty read makes the descriptor checks (ESPIPE, EBADF) before the buffer's.
     file.read_at(offset, &mut [])?;
+    let length = transfer_length(address, length)?;
+    let mut out = UserBuffer::new(&context.group.memory, address, length as usize);
+    if let Some(result) = file.read_to_at(offset, &mut out) {
+        return result.map(|count| count as u64);
+    }
     let mut at = offset;
     read_to_user(context, &[Iovec { base: address, len: length }], true, |buffer| {
         let count = file.read_at(at, buffer)?;
         at += count as u64;
         Ok(count)
     })
+}
+
+/// pwrite64: writes at `offset` without moving the position (at the end for an
+/// O_APPEND file, as Linux). EINVAL for a negative offset, ESPIPE for pipes and
+/// terminals.
+pub fn pwrite64(context: &mut Context, &[fd, address, length, offset, ..]: &[u64; 6]) -> Result<u64, i64> {
+    let offset = u64::try_from(offset as i64).map_err(|_| EINVAL)?;
+    let file = file(context, fd)?;
+    let limit = CallerLimit(context);
+    // An empty write makes the descriptor checks (ESPIPE, EBADF) before the buffer's.
+    file.write_at(offset, &[], &limit)?;
+    let length = transfer_length(address, length)?;
+    let from = UserBuffer::new(&context.group.memory, address, length as usize);
+    let result = match file.write_from_at(offset, &from, &limit) {
+        Some(result) => result,
+        // Devices, whose writes ignore the offset.
+        None => return write_from_user(context, &file, &[Iovec { base: address, len: length }]),
+    };
+    result.map(|count| count as u64)
 }
 
 /// The iovec array of readv/writev.
@@ -359,7 +412,7 @@ pub fn sendfile(context: &mut Context, &[out_fd, in_fd, offset_address, count, .
     if !output.writable() {
         return Err(EBADF);
     }
-    if output.status() & O_APPEND != 0 || !matches!(input.file.positioning(), Positioning::Sized(_)) {
+    if output.status() & O_APPEND != 0 || input.file.positioning() != Positioning::Sized {
         return Err(EINVAL);
     }
     let start = match offset {
@@ -375,7 +428,7 @@ pub fn sendfile(context: &mut Context, &[out_fd, in_fd, offset_address, count, .
         if read == 0 {
             break;
         }
-        let written = match output.write(&buffer[..read]) {
+        let written = match output.write(&buffer[..read], &CallerLimit(context)) {
             Ok(written) => written,
             Err(_) if done > 0 => break,
             Err(errno) => return Err(errno),

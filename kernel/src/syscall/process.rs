@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 
 use super::Context;
 use crate::arch::x86_64::tls;
-use crate::fs::initrd::PATH_MAX;
+use crate::fs::rootfs::PATH_MAX;
 use crate::mm::address_space::USER_END;
 use crate::process::lifecycle::{self, ChildSetup, WaitTarget};
 use crate::process::{self, exec, ExitStatus, Pid};
@@ -225,7 +225,7 @@ pub fn execve(context: &mut Context, &[path, argv, envp, ..]: &[u64; 6]) -> Resu
     }
     read_strings(context, envp, envc, &mut space, &mut strings)?;
     let strings = Strings::new(&strings, argc.max(1), envc).expect("one NUL-terminated string for each");
-    let image = exec::load(&path, context.process.origin(), strings)?;
+    let image = exec::load(&path, Some(context.process), strings)?;
     lifecycle::end_other_threads(context.process);
     if context.process.exit_status().is_some() {
         // Killed while the others ended: the process ends instead.

@@ -245,3 +245,33 @@ pub unsafe fn copy_wide(mut from: *const u8, mut to: *mut u8, length: usize) {
     // `from` and `to`.
     unsafe { core::ptr::copy_nonoverlapping(from, to, rest) };
 }
+
+/// A frame holding a page of a file's data: zeroed when taken (from the frames
+/// programs may use, so files and programs share one bound), its bytes reached
+/// only through this value, given back when it is dropped.
+pub struct FilePage(Frame);
+
+impl kernel_core::tree::Page for FilePage {
+    fn zeroed() -> Option<FilePage> {
+        alloc_for_user_zeroed().map(FilePage)
+    }
+
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: the frame is a whole page of RAM reached through the direct map,
+        // owned by this value alone (taken by `zeroed`, released by `drop`); the
+        // borrow of `self` keeps it alive and unchanged meanwhile.
+        unsafe { core::slice::from_raw_parts(self.0.bytes(), PAGE_SIZE as usize) }
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `bytes`; the exclusive borrow of `self` makes this the
+        // only reference to the page's bytes.
+        unsafe { core::slice::from_raw_parts_mut(self.0.bytes(), PAGE_SIZE as usize) }
+    }
+}
+
+impl Drop for FilePage {
+    fn drop(&mut self) {
+        release(self.0);
+    }
+}

@@ -1,0 +1,88 @@
+//! The root file system: a RAM file system (`kernel_core::tree`: the tree, path
+//! resolution and every change to it are policy there, unit-tested on the host),
+//! filled at boot from the initrd (a newc cpio archive the host CLI packs) and
+//! writable from then on, as Linux's rootfs. Files that are only read keep their
+//! bytes where QEMU loaded the archive; written ones hold frames (`FilePage`), at
+//! most half of memory (as tmpfs's default size), so a full file system leaves
+//! programs room to run: a write that finds no frame fails with ENOSPC.
+//!
+//! One lock guards the whole tree (a second CPU's lookups wait; the tree is small
+//! and its operations short). Lock order: a process's `details` (cwd and program)
+//! or its descriptor table (closing a file lets go of its node), then an open
+//! file's position, then the tree, then the caller's address space (a regular
+//! file's read and write copy between its pages and user memory under the tree
+//! lock), then the frame allocator and the heap. The tree lock is never held
+//! while blocking or running the OOM policy (a copy user memory refuses for want
+//! of a frame is retried after unlocking), and a `Held` is never dropped under it
+//! (its drop takes it).
+
+use spin::{Mutex, MutexGuard, Once};
+
+use crate::mm::frame::{self, FilePage};
+use crate::process::Process;
+use crate::time;
+use kernel_core::abi::Timespec;
+use kernel_core::cpio::CpioError;
+pub use kernel_core::tree::{Device, NodeId, NodeKind, Origin, Parent, PATH_MAX, ROOT};
+
+pub type Tree = kernel_core::tree::Tree<'static, FilePage>;
+
+static TREE: Once<Mutex<Tree>> = Once::new();
+
+/// Builds the tree from the archive, once, at boot; returns how many archive
+/// entries it holds.
+pub fn init(archive: &'static [u8]) -> Result<usize, CpioError> {
+    let (tree, files) = Tree::from_archive(archive, frame::total_count() / 2, now())?;
+    TREE.call_once(|| Mutex::new(tree));
+    Ok(files)
+}
+
+/// The tree, locked.
+pub fn lock() -> MutexGuard<'static, Tree> {
+    TREE.get().expect("rootfs::init ran at boot").lock()
+}
+
+/// The wall clock, for timestamps.
+pub fn now() -> Timespec {
+    Timespec::from_nanos(time::realtime_ns())
+}
+
+/// Runs `f` on the locked tree with `process`'s lookup origin (its cwd and
+/// program), which stay valid meanwhile: they are held by the process, and
+/// letting go of a hold takes the tree lock.
+pub fn with_origin<T>(process: &Process, f: impl FnOnce(&mut Tree, Origin) -> T) -> T {
+    let details = process.group.details.lock();
+    let mut tree = lock();
+    let origin = Origin { start: details.cwd.id(), exe: Some(details.exe.id()) };
+    drop(details);
+    f(&mut tree, origin)
+}
+
+/// A hold on a node (a process's cwd or program, an open file): the node lives,
+/// named or not, as long as this does.
+#[derive(Debug)]
+pub struct Held(NodeId);
+
+impl Held {
+    /// Holds `id` of the locked `tree`.
+    pub fn new(tree: &mut Tree, id: NodeId) -> Held {
+        tree.hold(id);
+        Held(id)
+    }
+
+    pub fn id(&self) -> NodeId {
+        self.0
+    }
+}
+
+impl Clone for Held {
+    fn clone(&self) -> Held {
+        Held::new(&mut lock(), self.0)
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        lock().release(self.0);
+    }
+}
