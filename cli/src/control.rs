@@ -27,6 +27,9 @@ pub enum Record {
     UnimplementedTotal { number: u32, calls: u64 },
     /// `copyout ...`: a file sent back for `--copy-out` (see `kernel_core::copyout`).
     CopyOut(kernel_core::copyout::Record),
+    /// `console ring=PHYS capacity=WORDS`: the console's channel is at guest
+    /// physical address PHYS, each ring WORDS words (`kernel_core::hostio`).
+    Console { physical: u64, capacity: usize },
     /// Anything else (a kind this CLI does not know, or a malformed known kind).
     Other(String),
 }
@@ -51,6 +54,10 @@ impl Record {
             ("ready", None) => Record::Ready,
             ("process", Some(_)) => match ProcessRecord::parse(line) {
                 Some(record) => Record::Process(record),
+                None => Record::Other(line.to_string()),
+            },
+            ("console", Some(_)) => match parse_console(line) {
+                Some((physical, capacity)) => Record::Console { physical, capacity },
                 None => Record::Other(line.to_string()),
             },
             ("trace", Some(_)) => match TraceRecord::parse(line) {
@@ -79,6 +86,14 @@ impl Record {
             _ => Record::Other(line.to_string()),
         }
     }
+}
+
+/// `console ring=0xPHYS capacity=N`.
+fn parse_console(line: &str) -> Option<(u64, usize)> {
+    let mut words = line.split_ascii_whitespace().skip(1);
+    let physical = u64::from_str_radix(words.next()?.strip_prefix("ring=0x")?, 16).ok()?;
+    let capacity = words.next()?.strip_prefix("capacity=")?.parse().ok()?;
+    words.next().is_none().then_some((physical, capacity))
 }
 
 /// One process's accounting, as the kernel reports it when the process exits.
@@ -323,7 +338,7 @@ impl Summary {
             Record::Unimplemented(ref call) => self.unimplemented.push(call.clone()),
             Record::UnimplementedTotal { number, calls } => self.unimplemented_totals.push((number, calls)),
             Record::CopyOut(ref record) => self.copy_out.push(record.clone()),
-            Record::Trace(_) | Record::Other(_) => {}
+            Record::Trace(_) | Record::Console { .. } | Record::Other(_) => {}
         }
     }
 }
@@ -439,6 +454,17 @@ mod tests {
         assert_eq!(summary.death, Some(Death { signal: 11, cause: DeathCause::Fault { rip: 1, address: None } }));
         assert_eq!(summary.unimplemented.len(), 1);
         assert_eq!(summary.unimplemented_totals, [(2, 3)]);
+    }
+
+    #[test]
+    fn console_records_parse() {
+        assert_eq!(
+            Record::parse("console ring=0x1f3000 capacity=16384\n"),
+            Record::Console { physical: 0x1f_3000, capacity: 16384 }
+        );
+        for bad in ["console ring=12 capacity=1", "console ring=0x10", "console ring=0x10 capacity=1 more"] {
+            assert!(matches!(Record::parse(bad), Record::Other(_)), "{bad}");
+        }
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod copy_out;
 mod diagnostics;
 mod fuzz;
 mod gdb;
+mod host_io;
 mod initrd;
 mod linux;
 mod outcome;

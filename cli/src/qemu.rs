@@ -1,24 +1,27 @@
-//! The QEMU command line: the machine, and the five channels the kernel is written
-//! against (see `session` for the host side of them).
+//! The QEMU command line: the machine, and the channels the kernel is written against
+//! (see `session` for the host side of them).
 //!
-//! | channel      | guest side              | chardev id | host side                          |
-//! |--------------|-------------------------|------------|------------------------------------|
-//! | console      | COM1, port 0x3f8        | `console`  | stdout (guest fd 1), stdin in      |
-//! | host control | COM2, port 0x2f8 (in)   | `hostctl`  | `e` once the host's stdin ended    |
-//! | stderr       | debugcon, port 0xe9     | `stderr`   | stderr (guest fd 2)                |
-//! | kernel log   | debugcon, port 0xea     | `klog`     | --verbose / --log FILE / in memory |
-//! | control      | debugcon, port 0xeb     | `control`  | parsed by `control`                |
+//! | channel         | guest side            | chardev id   | host side                          |
+//! |-----------------|-----------------------|--------------|------------------------------------|
+//! | guest RAM       | all of it             | (memfd)      | the console's rings, the trace     |
+//! | guest doorbell  | COM1, port 0x3f8 (in) | `doorbell`   | a byte: look at the console rings  |
+//! | output doorbell | debugcon, port 0xe9   | `output`     | a byte: output ring has records    |
+//! | input doorbell  | debugcon, port 0xec   | `input`      | a byte: input ring has room        |
+//! | kernel log      | debugcon, port 0xea   | `klog`       | --verbose / --log FILE / in memory |
+//! | control         | debugcon, port 0xeb   | `control`    | parsed by `control`                |
 //!
-//! Each chardev is one end of a socketpair inherited by QEMU (`socket,fd=N`), so nothing
-//! but the guest's bytes travels on it and nothing lands in the file system.
-//!
-//! When tracing, a sixth channel: the guest's RAM itself is a memory file (memfd) that
-//! QEMU inherits and maps shared (`memory-backend-file` on `/proc/self/fd/N`), so the
-//! host reads the kernel's trace ring while the machine runs (see `trace_reader`).
+//! Guest RAM is a memory file (memfd) that QEMU inherits and maps shared
+//! (`memory-backend-file` on `/proc/self/fd/N`), and that we map too: the program's
+//! stdin, stdout and stderr travel in the console's rings there (`host_io`), the
+//! trace in its ring (`trace_ring`). Each chardev is one end of a socketpair inherited
+//! by QEMU (`socket,fd=N`), so nothing but the guest's bytes travels on it and nothing
+//! lands in the file system.
 
 use std::ffi::OsString;
 use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
+
+use kernel_core::hostio;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Accel {
@@ -53,19 +56,18 @@ pub struct Machine {
     pub extra: Vec<OsString>,
 }
 
-/// The QEMU-side descriptors of the four channels (inherited by the QEMU process).
+/// The QEMU-side descriptors of the channels (inherited by the QEMU process).
 #[derive(Debug, Clone, Copy)]
 pub struct ChannelFds {
-    pub console: RawFd,
-    pub host_control: RawFd,
-    pub stderr: RawFd,
+    pub guest_doorbell: RawFd,
+    pub output_doorbell: RawFd,
+    pub input_doorbell: RawFd,
     pub klog: RawFd,
     pub control: RawFd,
-    /// The memory file that holds guest RAM, shared with the host (tracing only).
-    pub guest_ram: Option<RawFd>,
+    /// The memory file that holds guest RAM, shared with the host.
+    pub guest_ram: RawFd,
 }
 
-pub const PORT_STDERR: u16 = 0xe9;
 pub const PORT_KLOG: u16 = 0xea;
 pub const PORT_CONTROL: u16 = 0xeb;
 pub const PORT_DEBUG_EXIT: u16 = 0xf4;
@@ -76,21 +78,24 @@ pub fn arguments(machine: &Machine, fds: ChannelFds) -> Vec<OsString> {
     let mut push = |items: &[&str]| args.extend(items.iter().map(OsString::from));
     push(&["-M", "pc", "-cpu", "max", "-accel", machine.accel.as_str()]);
     push(&["-m", &format!("{}M", machine.memory_mib), "-smp", "1"]);
-    if let Some(fd) = fds.guest_ram {
-        push(&[
-            "-object",
-            &format!("memory-backend-file,id=ram,size={}M,mem-path=/proc/self/fd/{fd},share=on", machine.memory_mib),
-            "-machine",
-            "memory-backend=ram",
-        ]);
-    }
+    push(&[
+        "-object",
+        &format!(
+            "memory-backend-file,id=ram,size={}M,mem-path=/proc/self/fd/{},share=on",
+            machine.memory_mib, fds.guest_ram
+        ),
+        "-machine",
+        "memory-backend=ram",
+    ]);
     push(&["-display", "none", "-no-reboot", "-nodefaults", "-monitor", "none"]);
     push(&["-device", &format!("isa-debug-exit,iobase={PORT_DEBUG_EXIT:#x},iosize=0x04")]);
-    push(&["-chardev", &format!("socket,id=console,fd={}", fds.console), "-serial", "chardev:console"]);
-    push(&["-chardev", &format!("socket,id=hostctl,fd={}", fds.host_control), "-serial", "chardev:hostctl"]);
-    for (id, fd, port) in
-        [("stderr", fds.stderr, PORT_STDERR), ("klog", fds.klog, PORT_KLOG), ("control", fds.control, PORT_CONTROL)]
-    {
+    push(&["-chardev", &format!("socket,id=doorbell,fd={}", fds.guest_doorbell), "-serial", "chardev:doorbell"]);
+    for (id, fd, port) in [
+        ("output", fds.output_doorbell, hostio::OUTPUT_DOORBELL_PORT),
+        ("input", fds.input_doorbell, hostio::INPUT_DOORBELL_PORT),
+        ("klog", fds.klog, PORT_KLOG),
+        ("control", fds.control, PORT_CONTROL),
+    ] {
         push(&["-chardev", &format!("socket,id={id},fd={fd}")]);
         push(&["-device", &format!("isa-debugcon,iobase={port:#x},chardev={id}")]);
     }
@@ -144,8 +149,14 @@ mod tests {
         }
     }
 
-    const FDS: ChannelFds =
-        ChannelFds { console: 10, host_control: 14, stderr: 11, klog: 12, control: 13, guest_ram: None };
+    const FDS: ChannelFds = ChannelFds {
+        guest_doorbell: 10,
+        output_doorbell: 11,
+        input_doorbell: 14,
+        klog: 12,
+        control: 13,
+        guest_ram: 15,
+    };
 
     fn joined(m: &Machine) -> String {
         arguments(m, FDS).iter().map(|a| a.to_str().unwrap()).collect::<Vec<_>>().join(" ")
@@ -155,11 +166,13 @@ mod tests {
     fn the_default_machine() {
         assert_eq!(
             joined(&machine()),
-            "-M pc -cpu max -accel tcg -m 256M -smp 1 -display none -no-reboot -nodefaults -monitor none \
+            "-M pc -cpu max -accel tcg -m 256M -smp 1 \
+             -object memory-backend-file,id=ram,size=256M,mem-path=/proc/self/fd/15,share=on \
+             -machine memory-backend=ram -display none -no-reboot -nodefaults -monitor none \
              -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-             -chardev socket,id=console,fd=10 -serial chardev:console \
-             -chardev socket,id=hostctl,fd=14 -serial chardev:hostctl \
-             -chardev socket,id=stderr,fd=11 -device isa-debugcon,iobase=0xe9,chardev=stderr \
+             -chardev socket,id=doorbell,fd=10 -serial chardev:doorbell \
+             -chardev socket,id=output,fd=11 -device isa-debugcon,iobase=0xe9,chardev=output \
+             -chardev socket,id=input,fd=14 -device isa-debugcon,iobase=0xec,chardev=input \
              -chardev socket,id=klog,fd=12 -device isa-debugcon,iobase=0xea,chardev=klog \
              -chardev socket,id=control,fd=13 -device isa-debugcon,iobase=0xeb,chardev=control \
              -kernel /k/kernel -initrd /tmp/x/initrd.cpio -append init=/bin/hello"
@@ -181,19 +194,6 @@ mod tests {
         assert!(line.ends_with(" -append init=/bin/hello -d int"), "{line}");
         assert!(
             line.contains(" -chardev socket,id=gdb,path=/tmp/x/gdb.socket,server=on,wait=off -gdb chardev:gdb -S "),
-            "{line}"
-        );
-    }
-
-    #[test]
-    fn traced_machines_share_their_ram() {
-        let fds = ChannelFds { guest_ram: Some(15), ..FDS };
-        let line = arguments(&machine(), fds).iter().map(|a| a.to_str().unwrap()).collect::<Vec<_>>().join(" ");
-        assert!(
-            line.contains(
-                "-m 256M -smp 1 -object memory-backend-file,id=ram,size=256M,mem-path=/proc/self/fd/15,share=on \
-                 -machine memory-backend=ram "
-            ),
             "{line}"
         );
     }

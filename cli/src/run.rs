@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kernel_core::bootargs;
-use kernel_core::cmdline::{self, ConsoleMode, KernelOptions, SchedPolicy, Switch};
+use kernel_core::cmdline::{self, ConsoleMode, KernelOptions, SchedPolicy, Switch, WindowSize};
 
 use crate::args::{BootArgs, DemoArgs, RunArgs};
 use crate::control::ProgramEnd;
@@ -19,7 +19,7 @@ use crate::outcome::{self, Verdict, EXIT_KERNEL_FAILURE, EXIT_USAGE};
 use crate::qemu::{self, Accel, Machine};
 use crate::session::{self, LogSink, Session};
 use crate::trace_ring::{self, GuestRam};
-use crate::{diagnostics, terminal, trace, usage, Failure};
+use crate::{diagnostics, host_io, terminal, trace, usage, Failure};
 
 /// The kernel and the Rust user programs, as built by build.rs.
 const KERNEL: &str = env!("TIMESHARE_KERNEL");
@@ -134,6 +134,8 @@ fn kernel_options(boot: &BootArgs, init: String) -> KernelOptions {
         mlfq_quanta_ms: boot.mlfq_quanta_ms.clone().unwrap_or_else(|| defaults.mlfq_quanta_ms.clone()),
         mlfq_boost_ms: boot.mlfq_boost_ms.unwrap_or(defaults.mlfq_boost_ms),
         console: if terminal::stdin_is_our_terminal() { ConsoleMode::Terminal } else { ConsoleMode::Stream },
+        terminal_fds: [libc::STDIN_FILENO, libc::STDOUT_FILENO, libc::STDERR_FILENO].map(terminal::is_terminal),
+        window: host_io::window_size().map_or(defaults.window, |size| WindowSize { cols: size.cols, rows: size.rows }),
         trace_events: if boot.tracing() { boot.trace_buffer } else { 0 },
         selftest: boot.kernel_arg.iter().filter_map(|word| cmdline::parse(word).ok()?.selftest).last(),
         copy_out: boot.copy_out.iter().map(|spec| spec.guest.as_bytes().to_vec()).collect(),
@@ -229,15 +231,10 @@ fn boot(
     let [json_file, svg_file] = trace_files;
     let (json_file, svg_file) = (json_file?, svg_file?);
     let qemu = qemu::find().map_err(|message| Failure { status: EXIT_KERNEL_FAILURE, message })?;
-    let guest_ram = if boot.tracing() {
-        let ram = GuestRam::create(boot.memory).map_err(|e| Failure {
-            status: EXIT_KERNEL_FAILURE,
-            message: format!("cannot create the shared guest memory for the trace: {e}"),
-        })?;
-        Some(Arc::new(ram))
-    } else {
-        None
-    };
+    let guest_ram = Arc::new(GuestRam::create(boot.memory).map_err(|e| Failure {
+        status: EXIT_KERNEL_FAILURE,
+        message: format!("cannot create the guest memory shared with the host: {e}"),
+    })?);
 
     let workdir = TempDir::new().map_err(|e| Failure {
         status: EXIT_KERNEL_FAILURE,
@@ -280,6 +277,7 @@ fn boot(
     }
 
     terminal::catch_signals();
+    terminal::catch_window_changes();
     if terminal::stdin_is_our_terminal() {
         // Best effort: without raw mode the guest still runs, with the host's line editing.
         let _ = terminal::enter_raw_mode();
@@ -294,6 +292,7 @@ fn boot(
         log,
         verbose: boot.verbose,
         guest_ram,
+        tracing: boot.tracing(),
         boot_deadline,
     }
     .run()

@@ -1,12 +1,14 @@
-//! One QEMU run: start QEMU with the four channels, relay them, wait for the end.
+//! One QEMU run: start QEMU with its channels (`qemu`), serve them, wait for the end.
 //!
-//! Every channel is a socketpair: QEMU inherits one end (`-chardev socket,fd=N`), this
-//! process relays the other with one thread per channel. Relaying (rather than letting
-//! QEMU write to our stdout itself) is what guarantees that the host's stdout carries the
-//! guest's console bytes and nothing else: QEMU's own stdout goes to /dev/null, its stderr
-//! is captured and only shown when something went wrong (or with --verbose).
-//! When QEMU exits its ends close, so every relay thread sees EOF after the last byte:
-//! joining them guarantees that all output is out before `timeshare` exits.
+//! Guest RAM is a memory file we map: the program's stdin, stdout and stderr travel
+//! in the console's rings there, served by `host_io`'s threads. Every other channel
+//! is a socketpair: QEMU inherits one end (`-chardev socket,fd=N`), a thread of ours
+//! serves the other. QEMU itself never writes to our stdout (it goes to /dev/null), so
+//! the host's stdout carries the program's bytes and nothing else; its stderr is
+//! captured and only shown when something went wrong (or with --verbose). When QEMU
+//! exits its ends close, so every thread sees EOF: joining the output thread (which
+//! drains the ring one last time) guarantees that all output is out before
+//! `timeshare` exits.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -21,6 +23,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crate::control::{Record, Summary, TraceRecord};
+use crate::host_io::{self, HostIo};
 use crate::outcome::QemuEnd;
 use crate::qemu::{self, ChannelFds, Machine};
 use crate::terminal;
@@ -40,8 +43,10 @@ pub struct Session<'a> {
     pub log: LogSink,
     /// Pass QEMU's own stderr through as it comes (otherwise shown only on failure).
     pub verbose: bool,
-    /// Guest RAM shared with us, to read the kernel's trace ring (when tracing).
-    pub guest_ram: Option<Arc<GuestRam>>,
+    /// Guest RAM, shared with us: the console's rings are there, and the trace ring.
+    pub guest_ram: Arc<GuestRam>,
+    /// Whether to read the kernel's trace ring.
+    pub tracing: bool,
     /// Stop the machine if the kernel has not said `ready` by then (`--accel kvm`,
     /// where a host's KVM may accept the machine and never run the kernel).
     pub boot_deadline: Option<Duration>,
@@ -67,21 +72,21 @@ const POLL: Duration = Duration::from_millis(5);
 
 impl Session<'_> {
     pub fn run(self) -> io::Result<Report> {
-        let (console, console_guest) = socketpair()?;
-        let (host_control, host_control_guest) = socketpair()?;
-        let (stderr, stderr_guest) = socketpair()?;
+        let (guest_doorbell, guest_doorbell_qemu) = socketpair()?;
+        let (output_doorbell, output_doorbell_qemu) = socketpair()?;
+        let (input_doorbell, input_doorbell_qemu) = socketpair()?;
         let (klog, klog_guest) = socketpair()?;
         let (control, control_guest) = socketpair()?;
         let fds = ChannelFds {
-            console: console_guest.as_raw_fd(),
-            host_control: host_control_guest.as_raw_fd(),
-            stderr: stderr_guest.as_raw_fd(),
+            guest_doorbell: guest_doorbell_qemu.as_raw_fd(),
+            output_doorbell: output_doorbell_qemu.as_raw_fd(),
+            input_doorbell: input_doorbell_qemu.as_raw_fd(),
             klog: klog_guest.as_raw_fd(),
             control: control_guest.as_raw_fd(),
-            guest_ram: self.guest_ram.as_ref().map(|ram| ram.raw_fd()),
+            guest_ram: self.guest_ram.raw_fd(),
         };
-        let mut inherited = vec![fds.console, fds.host_control, fds.stderr, fds.klog, fds.control];
-        inherited.extend(fds.guest_ram);
+        let inherited =
+            [fds.guest_doorbell, fds.output_doorbell, fds.input_doorbell, fds.klog, fds.control, fds.guest_ram];
 
         let mut command = Command::new(&self.qemu);
         command
@@ -110,38 +115,39 @@ impl Session<'_> {
             .spawn()
             .map_err(|e| io::Error::new(e.kind(), format!("cannot start {}: {e}", self.qemu.display())))?;
         // Only QEMU holds the guest ends now: when it exits, our ends see EOF.
-        drop((console_guest, host_control_guest, stderr_guest, klog_guest, control_guest));
+        drop((guest_doorbell_qemu, output_doorbell_qemu, input_doorbell_qemu, klog_guest, control_guest));
 
         let escaped = Arc::new(AtomicBool::new(false));
         let ready = Arc::new(Ready::default());
         let booted = ready.clone();
-        let console_in = console.try_clone()?;
-        spawn_stdin_relay(console_in, host_control, ready.clone(), escaped.clone());
-        let relays = [spawn_relay("console", console, io::stdout), spawn_relay("stderr", stderr, io::stderr)];
+        let host_io = Arc::new(HostIo::new(self.guest_ram.clone(), guest_doorbell));
+        let (console_announce, console_announced) = std::sync::mpsc::channel();
+        let output_thread = host_io::spawn_output(host_io.clone(), console_announced, output_doorbell);
+        host_io::spawn_input(host_io.clone(), input_doorbell, ready.clone(), escaped.clone());
         let klog_thread = spawn_log(klog, self.log);
         let machine_stopped = Arc::new(AtomicBool::new(false));
-        let (trace_ring, trace_thread) = match self.guest_ram {
-            Some(ram) => {
-                let (announce, announced) = std::sync::mpsc::channel();
-                (Some(announce), Some(trace_ring::spawn_reader(ram, announced, machine_stopped.clone())))
-            }
-            None => (None, None),
+        let (trace_ring, trace_thread) = if self.tracing {
+            let (announce, announced) = std::sync::mpsc::channel();
+            (Some(announce), Some(trace_ring::spawn_reader(self.guest_ram, announced, machine_stopped.clone())))
+        } else {
+            (None, None)
         };
-        let control_thread =
-            thread::Builder::new().name("control".into()).spawn(move || read_control(control, &ready, trace_ring))?;
+        let control_io = host_io.clone();
+        let control_thread = thread::Builder::new().name("control".into()).spawn(move || {
+            let announced = Announced { ready: &ready, console: (&control_io, console_announce), trace_ring };
+            read_control(control, announced)
+        })?;
         let qemu_stderr = child.stderr.take().expect("stderr is piped");
         let verbose = self.verbose;
         let qemu_stderr_thread =
             thread::Builder::new().name("qemu-stderr".into()).spawn(move || read_qemu_stderr(qemu_stderr, verbose))?;
 
         let deadlines = Deadlines { run: self.timeout, boot: self.boot_deadline.map(|boot| (boot, booted)) };
-        let end = wait(&mut child, started, deadlines, &escaped);
+        let end = wait(&mut child, started, deadlines, &escaped, &host_io);
         machine_stopped.store(true, Ordering::SeqCst);
         let end = end?;
 
-        for relay in relays {
-            let _ = relay.join();
-        }
+        let _ = output_thread.join();
         let log_tail = klog_thread.join().unwrap_or_default();
         let control = control_thread.join().unwrap_or_default();
         let qemu_stderr = qemu_stderr_thread.join().unwrap_or_default();
@@ -178,9 +184,16 @@ struct Deadlines {
 }
 
 /// Wait for QEMU to exit, a deadline, a signal, or the console escape (all but the
-/// first kill QEMU).
-fn wait(child: &mut Child, started: Instant, deadlines: Deadlines, escaped: &AtomicBool) -> io::Result<QemuEnd> {
+/// first kill QEMU), passing the host terminal's resizes on meanwhile.
+fn wait(
+    child: &mut Child,
+    started: Instant,
+    deadlines: Deadlines,
+    escaped: &AtomicBool,
+    host_io: &HostIo,
+) -> io::Result<QemuEnd> {
     loop {
+        host_io::follow_resizes(host_io);
         if let Some(status) = child.try_wait()? {
             return Ok(QemuEnd::Exited(status.code()));
         }
@@ -207,31 +220,6 @@ fn wait(child: &mut Child, started: Instant, deadlines: Deadlines, escaped: &Ato
     }
 }
 
-/// Copy a channel to a host stream as the bytes come, flushing each time. If the host
-/// stream fails (a closed pipe), keep draining the channel so that QEMU never blocks.
-fn spawn_relay<W: Write + 'static>(name: &str, mut from: UnixStream, to: fn() -> W) -> JoinHandle<()> {
-    thread::Builder::new()
-        .name(name.into())
-        .spawn(move || {
-            let mut to = to();
-            let mut open = true;
-            let mut buf = [0u8; 8192];
-            loop {
-                match from.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => {
-                        if open && (to.write_all(&buf[..n]).is_err() || to.flush().is_err()) {
-                            open = false;
-                        }
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(_) => break,
-                }
-            }
-        })
-        .expect("spawn a relay thread")
-}
-
 /// Set once the kernel's `ready` record arrived: its console takes input from then on
 /// (bytes sent earlier could be lost when it resets the UART).
 #[derive(Default)]
@@ -250,60 +238,12 @@ impl Ready {
         *self.arrived.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn wait(&self) {
+    pub fn wait(&self) {
         let mut arrived = self.arrived.lock().unwrap_or_else(|e| e.into_inner());
         while !*arrived {
             arrived = self.changed.wait(arrived).unwrap_or_else(|e| e.into_inner());
         }
     }
-}
-
-/// The byte on the host-control channel that tells the kernel the host's input ended.
-const END_OF_INPUT: u8 = b'e';
-
-/// Host stdin to the console, once the kernel is ready for it. At EOF the kernel is
-/// told (host control `e`: a piped stdin then ends in the guest too), and the relay
-/// stops. On a terminal (when we are its foreground job; in the background stdin is
-/// not read at all), the escape Ctrl-A x asks to kill QEMU; Ctrl-A Ctrl-A sends one
-/// Ctrl-A.
-fn spawn_stdin_relay(mut to: UnixStream, mut host_control: UnixStream, ready: Arc<Ready>, escaped: Arc<AtomicBool>) {
-    let interactive = terminal::stdin_is_terminal();
-    if interactive && !terminal::stdin_is_our_terminal() {
-        // A background job reading the terminal would be stopped (SIGTTIN).
-        return;
-    }
-    // Detached: a read from the terminal cannot be interrupted, and the process exits
-    // when the run is over.
-    let _ = thread::Builder::new().name("stdin".into()).spawn(move || {
-        let mut stdin = io::stdin().lock();
-        let mut escape = Escape::default();
-        let mut buf = [0u8; 4096];
-        let mut out = Vec::with_capacity(buf.len() + 1);
-        ready.wait();
-        loop {
-            let n = match stdin.read(&mut buf) {
-                Ok(0) => {
-                    let _ = host_control.write_all(&[END_OF_INPUT]);
-                    return;
-                }
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => return,
-            };
-            out.clear();
-            if interactive {
-                if escape.filter(&buf[..n], &mut out) {
-                    escaped.store(true, Ordering::SeqCst);
-                    return;
-                }
-            } else {
-                out.extend_from_slice(&buf[..n]);
-            }
-            if to.write_all(&out).is_err() {
-                return;
-            }
-        }
-    });
 }
 
 /// The console escape: Ctrl-A x quits, Ctrl-A Ctrl-A is a literal Ctrl-A, Ctrl-A followed
@@ -406,9 +346,18 @@ impl Tail {
     }
 }
 
-/// Read the control channel to its end, announcing `ready` when it comes, and where
-/// the trace ring is (to the trace reader) when the kernel says.
-fn read_control(from: UnixStream, ready: &Ready, trace_ring: Option<std::sync::mpsc::Sender<(u64, u32)>>) -> Summary {
+/// Who waits for which of the kernel's announcements on the control channel.
+struct Announced<'a> {
+    ready: &'a Ready,
+    /// Where the console's channel is: set in `HostIo`, then said to the output thread.
+    console: (&'a HostIo, std::sync::mpsc::Sender<()>),
+    /// Where the trace ring is, for the trace reader (when tracing).
+    trace_ring: Option<std::sync::mpsc::Sender<(u64, u32)>>,
+}
+
+/// Read the control channel to its end, passing on the kernel's announcements.
+fn read_control(from: UnixStream, announced: Announced) -> Summary {
+    let Announced { ready, console: (host_io, console), trace_ring } = announced;
     let mut summary = Summary::default();
     let mut reader = io::BufReader::new(from);
     let mut line = Vec::new();
@@ -420,6 +369,10 @@ fn read_control(from: UnixStream, ready: &Ready, trace_ring: Option<std::sync::m
                 let record = Record::parse(&String::from_utf8_lossy(&line));
                 if record == Record::Ready {
                     ready.announce();
+                }
+                if let Record::Console { physical, capacity } = record {
+                    host_io.announce(physical, capacity);
+                    let _ = console.send(());
                 }
                 if let (Record::Trace(TraceRecord::Ring { physical, capacity }), Some(reader)) = (&record, &trace_ring)
                 {

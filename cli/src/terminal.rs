@@ -6,14 +6,18 @@
 //! are restored by `restore()`, which every way out calls (normal end, timeout, signal,
 //! panic).
 
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::Mutex;
 
 static SAVED: Mutex<Option<libc::termios>> = Mutex::new(None);
 
 pub fn stdin_is_terminal() -> bool {
+    is_terminal(libc::STDIN_FILENO)
+}
+
+pub fn is_terminal(fd: i32) -> bool {
     // SAFETY: isatty only inspects the descriptor.
-    unsafe { libc::isatty(libc::STDIN_FILENO) == 1 }
+    unsafe { libc::isatty(fd) == 1 }
 }
 
 /// Whether stdin is the controlling terminal and we are its foreground job (a background
@@ -79,6 +83,30 @@ pub fn catch_signals() {
             libc::sigaction(signal, &action, std::ptr::null_mut());
         }
     }
+}
+
+/// Set by SIGWINCH: the terminal was resized since `take_window_change` last looked.
+static WINDOW_CHANGED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_window_change(_: libc::c_int) {
+    WINDOW_CHANGED.store(true, Ordering::SeqCst);
+}
+
+/// Catch SIGWINCH, so that a resize of the host terminal reaches the guest.
+pub fn catch_window_changes() {
+    // SAFETY: the handler only stores into an atomic, which is async-signal-safe.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = on_window_change as extern "C" fn(libc::c_int) as usize;
+        action.sa_flags = libc::SA_RESTART;
+        libc::sigemptyset(&mut action.sa_mask);
+        libc::sigaction(libc::SIGWINCH, &action, std::ptr::null_mut());
+    }
+}
+
+/// Whether the terminal was resized since the last call.
+pub fn take_window_change() -> bool {
+    WINDOW_CHANGED.swap(false, Ordering::SeqCst)
 }
 
 pub fn received() -> Option<i32> {

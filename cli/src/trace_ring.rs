@@ -85,7 +85,7 @@ impl GuestRam {
 
     /// The 64-bit words `[physical, physical + 8 * count)` of guest RAM, if they are
     /// inside it and aligned.
-    fn words(&self, physical: u64, count: usize) -> Option<&[AtomicU64]> {
+    pub fn words(&self, physical: u64, count: usize) -> Option<&[AtomicU64]> {
         let start = usize::try_from(physical).ok()?;
         let end = count.checked_mul(8)?.checked_add(start)?;
         if start % 8 != 0 || end > self.bytes {

@@ -64,8 +64,8 @@ keyword_enum! {
 keyword_enum! {
     /// What the console's input is on the host, which decides what the program's
     /// standard input is: a terminal (line editing, echo, Ctrl-C, Ctrl-D as end of
-    /// input, the terminal ioctls) or a plain byte stream that ends when the host's
-    /// input ends (a pipe or a file: no echo, not a tty).
+    /// input) or a plain byte stream that ends when the host's input ends (a pipe or
+    /// a file: no echo). Which descriptors are ttys is `ttys=`.
     pub enum ConsoleMode {
         Terminal => "tty",
         Stream => "pipe",
@@ -133,6 +133,11 @@ pub struct KernelOptions {
     /// Seeds every pseudo-random choice, so runs are reproducible.
     pub seed: u64,
     pub console: ConsoleMode,
+    /// Which of the first program's descriptors 0, 1 and 2 are a terminal (those
+    /// of the host's that are one): `ttys=012`, `ttys=1`, `ttys=none`.
+    pub terminal_fds: [bool; 3],
+    /// The terminal's size at boot, the host terminal's (`winsize=COLSxROWS`).
+    pub window: WindowSize,
     /// MLFQ: the number of priority levels, `MLFQ_LEVELS_RANGE`.
     pub mlfq_levels: u32,
     /// MLFQ: the quantum (= allotment) of each level in ms, top level first; the
@@ -151,6 +156,13 @@ pub struct KernelOptions {
     pub selftest: Option<SelfTest>,
     /// Paths sent back to the host at power-off (`crate::copyout`), in order.
     pub copy_out: Vec<Vec<u8>>,
+}
+
+/// A terminal's size in characters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WindowSize {
+    pub cols: u16,
+    pub rows: u16,
 }
 
 /// The ring sizes `trace` accepts besides 0 (off).
@@ -183,6 +195,8 @@ impl Default for KernelOptions {
             sched: SchedPolicy::RoundRobin,
             seed: 1,
             console: ConsoleMode::Terminal,
+            terminal_fds: [true; 3],
+            window: WindowSize { cols: 80, rows: 24 },
             mlfq_levels: 3,
             mlfq_quanta_ms: vec![10, 20, 40],
             mlfq_boost_ms: 100,
@@ -197,13 +211,15 @@ impl Default for KernelOptions {
 /// The word that makes the environment empty.
 const NO_ENV: &str = "noenv";
 /// Every option key.
-const KEYS: [&str; 15] = [
+const KEYS: [&str; 17] = [
     "init",
     "log",
     "quantum_ms",
     "sched",
     "seed",
     "console",
+    "ttys",
+    "winsize",
     "trace",
     "accounting",
     "mlfq_levels",
@@ -326,6 +342,14 @@ pub fn parse(cmdline: &str) -> Result<KernelOptions, CmdlineError> {
                 options.console =
                     ConsoleMode::from_word(value).ok_or_else(|| bad_value(key, value, &one_of(ConsoleMode::WORDS)))?;
             }
+            "ttys" => {
+                options.terminal_fds = parse_terminal_fds(value)
+                    .ok_or_else(|| bad_value(key, value, "some of 0, 1, 2 (as 012), or none"))?;
+            }
+            "winsize" => {
+                options.window =
+                    parse_window(value).ok_or_else(|| bad_value(key, value, "COLSxROWS, such as 80x24"))?;
+            }
             "mlfq_levels" => {
                 options.mlfq_levels = parse_decimal(value)
                     .and_then(|n| u32::try_from(n).ok())
@@ -402,6 +426,40 @@ fn parse_quanta(value: &str) -> Option<Vec<u32>> {
         .map(|part| parse_decimal(part).and_then(|n| u32::try_from(n).ok()).filter(|n| QUANTUM_MS_RANGE.contains(n)))
         .collect::<Option<Vec<u32>>>()?;
     (quanta.len() <= MLFQ_MAX_LEVELS as usize).then_some(quanta)
+}
+
+/// `012`, `1`, `02`, ... (ascending, each at most once), or `none`.
+fn parse_terminal_fds(value: &str) -> Option<[bool; 3]> {
+    let mut fds = [false; 3];
+    if value == "none" {
+        return Some(fds);
+    }
+    let mut last = None;
+    for byte in value.bytes() {
+        let fd = usize::from(byte.checked_sub(b'0')?);
+        if fd > 2 || last.is_some_and(|last| fd <= last) {
+            return None;
+        }
+        fds[fd] = true;
+        last = Some(fd);
+    }
+    last.map(|_| fds)
+}
+
+fn render_terminal_fds(fds: [bool; 3]) -> String {
+    let listed: String = (0..3).filter(|&fd| fds[fd]).map(|fd| char::from(b'0' + fd as u8)).collect();
+    if listed.is_empty() {
+        "none".to_string()
+    } else {
+        listed
+    }
+}
+
+/// `COLSxROWS`, each a number up to 65535.
+fn parse_window(value: &str) -> Option<WindowSize> {
+    let (cols, rows) = value.split_once('x')?;
+    let number = |text: &str| parse_decimal(text).and_then(|n| u16::try_from(n).ok());
+    Some(WindowSize { cols: number(cols)?, rows: number(rows)? })
 }
 
 /// The init path: percent-decoded, UTF-8, absolute.
@@ -489,6 +547,8 @@ pub fn render(options: &KernelOptions) -> String {
         alloc::format!("sched={}", options.sched.word()),
         alloc::format!("seed={}", options.seed),
         alloc::format!("console={}", options.console.word()),
+        alloc::format!("ttys={}", render_terminal_fds(options.terminal_fds)),
+        alloc::format!("winsize={}x{}", options.window.cols, options.window.rows),
         alloc::format!("mlfq_levels={}", options.mlfq_levels),
         alloc::format!("mlfq_quanta_ms={}", join_numbers(&options.mlfq_quanta_ms)),
         alloc::format!("mlfq_boost_ms={}", options.mlfq_boost_ms),
@@ -531,7 +591,7 @@ mod tests {
     #[test]
     fn every_option() {
         let line = "init=/bin/sh log=trace quantum_ms=1000 sched=rr seed=18446744073709551615 console=pipe \
-                    trace=64 accounting=on env=HOME=/ env=A%20B=c -- -c echo%20hi %_";
+                    ttys=1 winsize=132x50 trace=64 accounting=on env=HOME=/ env=A%20B=c -- -c echo%20hi %_";
         let options = parse(line).unwrap();
         assert_eq!(
             options,
@@ -544,6 +604,8 @@ mod tests {
                 sched: SchedPolicy::RoundRobin,
                 seed: u64::MAX,
                 console: ConsoleMode::Stream,
+                terminal_fds: [false, true, false],
+                window: WindowSize { cols: 132, rows: 50 },
                 trace_events: 64,
                 accounting: Switch::On,
                 selftest: None,
@@ -553,6 +615,25 @@ mod tests {
                 copy_out: Vec::new(),
             }
         );
+    }
+
+    #[test]
+    fn terminal_fds_and_window_size() {
+        assert_eq!(parse("ttys=02").unwrap().terminal_fds, [true, false, true]);
+        assert_eq!(parse("ttys=none").unwrap().terminal_fds, [false; 3]);
+        for bad in ["", "3", "10", "00", "0,1", "none1", "x"] {
+            assert!(
+                matches!(parse(&alloc::format!("ttys={bad}")), Err(CmdlineError::BadValue { key: "ttys", .. })),
+                "{bad}"
+            );
+        }
+        assert_eq!(parse("winsize=200x60").unwrap().window, WindowSize { cols: 200, rows: 60 });
+        for bad in ["", "80", "80x", "x24", "65536x1", "80x24x1", "-1x2"] {
+            assert!(
+                matches!(parse(&alloc::format!("winsize={bad}")), Err(CmdlineError::BadValue { key: "winsize", .. })),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
@@ -587,7 +668,7 @@ mod tests {
         assert_eq!(error, CmdlineError::UnknownOption { word: "foo".into() });
         assert_eq!(
             error.to_string(),
-            "unknown kernel option `foo` (known: init, log, quantum_ms, sched, seed, console, trace, accounting, mlfq_levels, mlfq_quanta_ms, mlfq_boost_ms, selftest, env, noenv, copyout)"
+            "unknown kernel option `foo` (known: init, log, quantum_ms, sched, seed, console, ttys, winsize, trace, accounting, mlfq_levels, mlfq_quanta_ms, mlfq_boost_ms, selftest, env, noenv, copyout)"
         );
         assert!(matches!(parse("quantum=5"), Err(CmdlineError::UnknownOption { word }) if word == "quantum=5"));
         assert!(matches!(parse("=5"), Err(CmdlineError::UnknownOption { .. })));
@@ -750,6 +831,8 @@ mod tests {
                 sched: SchedPolicy::RoundRobin,
                 seed: 0,
                 console: ConsoleMode::Stream,
+                terminal_fds: [false; 3],
+                window: WindowSize { cols: 0, rows: 65535 },
                 trace_events: 1 << 22,
                 accounting: Switch::Off,
                 selftest: Some(SelfTest::Guard),
@@ -771,6 +854,8 @@ mod tests {
                 sched: SchedPolicy::from_word(SchedPolicy::WORDS[rng.below(5) as usize]).unwrap(),
                 seed: rng.next_u64(),
                 console: ConsoleMode::from_word(ConsoleMode::WORDS[rng.below(2) as usize]).unwrap(),
+                terminal_fds: [rng.below(2) == 0, rng.below(2) == 0, rng.below(2) == 0],
+                window: WindowSize { cols: rng.next_u64() as u16, rows: rng.next_u64() as u16 },
                 trace_events: if rng.below(2) == 0 { 0 } else { 8 << rng.below(20) },
                 accounting: Switch::from_word(Switch::WORDS[rng.below(2) as usize]).unwrap(),
                 selftest: match rng.below(7) as usize {
@@ -789,7 +874,7 @@ mod tests {
         }
         assert_eq!(
             render(&KernelOptions::default()),
-            "init=/bin/init log=info quantum_ms=10 sched=rr seed=1 console=tty mlfq_levels=3 mlfq_quanta_ms=10,20,40 mlfq_boost_ms=100 trace=0 accounting=off env=PATH=/bin"
+            "init=/bin/init log=info quantum_ms=10 sched=rr seed=1 console=tty ttys=012 winsize=80x24 mlfq_levels=3 mlfq_quanta_ms=10,20,40 mlfq_boost_ms=100 trace=0 accounting=off env=PATH=/bin"
         );
     }
 

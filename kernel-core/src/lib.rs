@@ -21,6 +21,7 @@ pub mod cmdline;
 pub mod copyout;
 pub mod cpio;
 pub mod elf;
+pub mod hostio;
 pub mod initstack;
 pub mod numberset;
 pub mod record;

@@ -123,8 +123,10 @@ pub enum WaitKind {
     Stopped = 6,
     /// Any of the files a poll or select watches.
     Poll = 7,
+    /// Room in the console's output ring, or the turn to write to it.
+    ConsoleOutput = 8,
     /// A futex word to be woken (futex WAIT).
-    Futex = 8,
+    Futex = 9,
     /// A channel this decoder does not know.
     Other = 255,
 }
@@ -138,9 +140,10 @@ impl WaitKind {
             3 => WaitKind::PipeReadable,
             4 => WaitKind::PipeWritable,
             5 => WaitKind::ConsoleInput,
+            8 => WaitKind::ConsoleOutput,
             6 => WaitKind::Stopped,
             7 => WaitKind::Poll,
-            8 => WaitKind::Futex,
+            9 => WaitKind::Futex,
             _ => WaitKind::Other,
         }
     }
@@ -154,6 +157,7 @@ impl WaitKind {
             WaitKind::PipeReadable => "pipe read",
             WaitKind::PipeWritable => "pipe write",
             WaitKind::ConsoleInput => "console input",
+            WaitKind::ConsoleOutput => "console output",
             WaitKind::Stopped => "stopped",
             WaitKind::Poll => "poll",
             WaitKind::Futex => "futex",

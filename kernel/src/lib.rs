@@ -95,7 +95,9 @@ pub fn main(boot: BootInfo) -> ! {
 
     // The console, by interrupt; then the host may start sending input.
     serial::init();
-    fs::console::init(options.console);
+    if let Err(error) = fs::console::init(&options) {
+        fail(format_args!("console: {error}"));
+    }
     debugcon::write(Channel::Control, b"ready\n");
 
     // The file system from the initrd: the archive, then maybe the first program's

@@ -52,6 +52,9 @@ pub enum WaitChannel {
     PipeWritable(u64),
     /// The console received input.
     ConsoleInput,
+    /// The console's output ring got room, or its writer finished (the turn to
+    /// write is free).
+    ConsoleOutput,
     /// This process is stopped (job control) until SIGCONT or SIGKILL.
     Stopped(Pid),
     /// A poll or select waits for any of its files. Rather than registering with
@@ -68,7 +71,13 @@ pub enum WaitChannel {
 impl WaitChannel {
     /// Whether waking this channel can make a file ready for poll.
     fn wakes_pollers(self) -> bool {
-        matches!(self, WaitChannel::PipeReadable(_) | WaitChannel::PipeWritable(_) | WaitChannel::ConsoleInput)
+        matches!(
+            self,
+            WaitChannel::PipeReadable(_)
+                | WaitChannel::PipeWritable(_)
+                | WaitChannel::ConsoleInput
+                | WaitChannel::ConsoleOutput
+        )
     }
 
     /// How the trace names this channel: its kind, and the pid or pipe it is about.
@@ -81,6 +90,7 @@ impl WaitChannel {
             WaitChannel::PipeReadable(pipe) => (WaitKind::PipeReadable, pipe),
             WaitChannel::PipeWritable(pipe) => (WaitKind::PipeWritable, pipe),
             WaitChannel::ConsoleInput => (WaitKind::ConsoleInput, 0),
+            WaitChannel::ConsoleOutput => (WaitKind::ConsoleOutput, 0),
             WaitChannel::Stopped(pid) => (WaitKind::Stopped, u64::from(pid)),
             WaitChannel::Poll => (WaitKind::Poll, 0),
             WaitChannel::Futex(tid) => (WaitKind::Futex, u64::from(tid)),

@@ -227,7 +227,6 @@ fn device_interrupt(vector: u8) {
     match vector {
         apic::SPURIOUS_VECTOR => return,
         apic::CONSOLE_VECTOR => console::receive(),
-        apic::HOST_CONTROL_VECTOR => console::receive_host_control(),
         apic::TIMER_VECTOR => {}
         other => debug!("unexpected interrupt vector {other}"),
     }

@@ -640,6 +640,45 @@ static void bench_timer(void)
     figure(cost, (double)lost / (double)gaps / tsc_per_ns, "ns");
 }
 
+/* ---- the console's throughput ---------------------------------------------------- */
+
+/* MiB written to stdout in 64 KiB writes, timed from the first write to the return of
+ * the last: the figure is ns per KiB (1e6 / it = MB/s). Stdout is the console on both
+ * kernels, but not the same path: on timeshare the bytes go through a ring in shared
+ * memory to `timeshare run`, which writes them to its stdout (the harness's pipe);
+ * Linux's console is its serial port (ttyS0), which QEMU writes to its stdout. Both
+ * block a writer when their buffers are full, so with many MiB the figure is the pace
+ * at which the host takes the bytes; what is still buffered when the last write
+ * returns is not counted (up to the ring's 128 KiB on timeshare, the tty's 4 KiB on
+ * Linux). The bytes are lines of spaces (1023 and a newline: the harness skips them;
+ * Linux's ONLCR adds one byte per KiB). */
+static void bench_console(void)
+{
+    const char *name = "console-throughput";
+    long kib = count(8192, 256) / 64 * 64;
+    /* Allocated here, not static: a larger program image would cost every other
+     * benchmark's fork a little. */
+    const size_t size = 64 * 1024;
+    char *block = malloc(size);
+    if (!block)
+        FAIL(name, "malloc: %s", strerror(errno));
+    for (size_t i = 0; i < size; i++)
+        block[i] = (i % 1024 == 1023) ? '\n' : ' ';
+    uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+    for (long written = 0; written < kib; written += 64) {
+        for (size_t done = 0; done < size;) {
+            ssize_t n = write(1, block + done, size - done);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                FAIL(name, "write: %s", n < 0 ? strerror(errno) : "wrote nothing");
+            done += (size_t)n;
+        }
+    }
+    uint64_t t1 = now_ns(CLOCK_MONOTONIC);
+    figure(name, (double)(t1 - t0) / (double)kib, "ns");
+}
+
 /* ---- boot ---------------------------------------------------------------------- */
 
 /* CLOCK_MONOTONIC as main began: both kernels start it at boot, so it is the time from
@@ -905,6 +944,7 @@ static const struct group groups[] = {
     {"futex-pingpong", bench_futex_pingpong, {"futex-pingpong"}},
     {"mutex-contended", bench_mutex_contended, {"mutex-contended"}},
     {"files", bench_files, {"file-create-delete", "file-write-read-4k", "file-write-1m", "stat-path", "open-close"}},
+    {"console-throughput", bench_console, {"console-throughput"}},
 };
 #define GROUPS (sizeof groups / sizeof groups[0])
 

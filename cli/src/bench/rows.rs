@@ -167,6 +167,13 @@ pub const ROWS: &[Row] = &[
         goal: Some(Goal::Ratio(0.25)),
         ..row("open-close", "files", "ns", "open and close a file by a three-component path")
     },
+    row(
+        "console-throughput",
+        "console-throughput",
+        "ns",
+        "per KiB of 8 MiB written to stdout, read by the host (timeshare: shared-memory ring to `timeshare run`; \
+         Linux: its serial console, ttyS0, to QEMU's stdout)",
+    ),
 ];
 
 /// A figure with a unit a person reads at a glance.

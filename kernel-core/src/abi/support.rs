@@ -47,7 +47,7 @@ pub const SUPPORT: &[(usize, Support)] = &[
     (RT_SIGACTION, Full),
     (RT_SIGPROCMASK, Full),
     (RT_SIGRETURN, Full),
-    (IOCTL, Partial("terminal (TCGETS, TCSETS*, TIOCGWINSZ, TIOCGPGRP, TIOCSPGRP), FIONREAD, FIONBIO, FIOCLEX, FIONCLEX; anything else ENOTTY")),
+    (IOCTL, Partial("terminal (TCGETS, TCSETS*, TIOCGWINSZ: the host terminal's size, TIOCGPGRP, TIOCSPGRP) on a console descriptor whose host side is a terminal, FIONREAD, FIONBIO, FIOCLEX, FIONCLEX; anything else (TIOCSWINSZ included) ENOTTY")),
     (PREAD64, Full),
     (PWRITE64, Full),
     (READV, Full),

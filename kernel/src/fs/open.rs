@@ -5,7 +5,7 @@
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 
-use super::console::{self, Output};
+use super::console::{self, Stream};
 use super::rootfs::{self, Device, Held, NodeId, NodeKind, Origin, Tree};
 use super::{File, OpenFile, Positioning, Sink, SizeLimit, Source, WriteAt};
 use crate::mm::address_space::UserBuffer;
@@ -85,8 +85,8 @@ pub fn open(
             }
             Box::new(RegularFile(Held::new(tree, node)))
         }
-        Some(Device::Console) => console::open(Output::Terminal),
-        Some(Device::Tty) if console::is_terminal() => console::open(Output::Terminal),
+        Some(Device::Console) => console::open(Stream::Device),
+        Some(Device::Tty) if console::has_terminal() => console::open(Stream::Device),
         Some(Device::Tty) => return Err(ENXIO),
         Some(Device::Full) => Box::new(FullDevice(Held::new(tree, node))),
         Some(device) => Box::new(DataDevice { node: Held::new(tree, node), device }),

@@ -20,7 +20,6 @@ use crate::mm::address_space::{AddressSpace, UserBuffer};
 use crate::sched::{self, WaitChannel};
 use crate::signal;
 use kernel_core::abi::errno::{EAGAIN, EFAULT, ENOMEM, ENOTTY, EPIPE};
-use kernel_core::abi::signal::{SigInfo, SI_USER};
 use kernel_core::abi::signal::{ERESTARTSYS, SIGPIPE};
 use kernel_core::abi::{makedev, Stat, FIONREAD, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM};
 use kernel_core::cpio::S_IFIFO;
@@ -414,8 +413,7 @@ impl WriteEnd {
 #[cold]
 #[inline(never)]
 fn broken_pipe() -> i64 {
-    let writer = sched::current();
-    signal::send_to_thread(&writer, SigInfo::sent(SIGPIPE, SI_USER, writer.pid(), 0));
+    signal::send_to_caller(&sched::current(), SIGPIPE);
     EPIPE
 }
 

@@ -11,7 +11,7 @@ use super::{Belongings, Creation, Details, Process};
 use crate::arch::x86_64::frame::TrapFrame;
 use crate::arch::x86_64::tls::UserSegments;
 use crate::arch::x86_64::{cpu, fpu};
-use crate::fs::console::{self, Output};
+use crate::fs::console::{self, Stream};
 use crate::fs::rootfs::{self, Held, NodeKind, Origin, Tree};
 use crate::fs::{FdTable, OpenFile};
 use crate::mm::address_space::{AddressSpace, Protection, STACK_TOP};
@@ -183,15 +183,15 @@ pub fn replace_image(process: &Process, user: &mut UserState, mut image: Image) 
     sched::wake_all(WaitChannel::VforkDone(process.pid()));
 }
 
-/// Creates the first process: `path` with its argv and envp `strings`, descriptors 0 and 1 on
-/// the terminal and 2 on the host's stderr channel (all open for reading and
-/// writing, as /dev/console is on Linux), cwd `/`.
+/// Creates the first process: `path` with its argv and envp `strings`, descriptors 0,
+/// 1 and 2 on the console as the host's stdin, stdout and stderr (each open for
+/// reading and writing, as /dev/console is on Linux), cwd `/`.
 pub fn spawn_init(path: &[u8], strings: Strings) -> Result<Arc<Process>, i64> {
     let image = load(path, None, strings)?;
     let mut files = FdTable::default();
-    files.insert(OpenFile::new(console::open(Output::Terminal), O_RDWR | O_LARGEFILE), false)?;
-    files.duplicate(0, 1, false)?;
-    files.insert(OpenFile::new(console::open(Output::ErrorChannel), O_RDWR | O_LARGEFILE), false)?;
+    for stream in [Stream::Stdin, Stream::Stdout, Stream::Stderr] {
+        files.insert(OpenFile::new(console::open(stream), O_RDWR | O_LARGEFILE), false)?;
+    }
     let frame = TrapFrame::new_user(image.entry, image.stack_pointer);
     super::create(
         0,

@@ -374,6 +374,13 @@ pub fn send_to_thread(target: &Process, info: SigInfo) {
     }
 }
 
+/// `signal` for the calling thread, from itself (SI_USER), as Linux's
+/// `send_sig(signal, current)`: a write with no reader left (SIGPIPE), past the
+/// file size limit (SIGXFSZ).
+pub fn send_to_caller(caller: &Process, signal: u8) {
+    send_to_thread(caller, SigInfo::sent(signal, SI_USER, caller.pid(), 0));
+}
+
 /// Sends `signal` to `target`'s process on behalf of `sender`, as kill does
 /// (SI_USER, the sender's pid).
 pub fn send(target: &Process, signal: u8, sender: &Process) {

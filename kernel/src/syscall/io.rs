@@ -13,7 +13,7 @@ use crate::fs::{pipe, OpenFile, Positioning, SizeLimit};
 use crate::mm::address_space::{Access, UserBuffer, USER_END};
 use crate::mm::PAGE_SIZE;
 use kernel_core::abi::errno::{EBADF, EFAULT, EINVAL, ESPIPE};
-use kernel_core::abi::signal::{SigInfo, SIGXFSZ, SI_USER};
+use kernel_core::abi::signal::SIGXFSZ;
 use kernel_core::abi::{
     decode_fcntl, decode_whence, FcntlCommand, Iovec, Whence, FD_CLOEXEC, FIOCLEX, FIONBIO, FIONCLEX, IOV_MAX,
     O_APPEND, O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_WRONLY, RLIMIT_FSIZE,
@@ -43,8 +43,7 @@ pub(super) fn file_size_limit(context: &Context) -> u64 {
 /// A write or truncate went past RLIMIT_FSIZE: SIGXFSZ to the calling thread, as
 /// on Linux (the call fails with EFBIG).
 pub(super) fn note_size_limit_exceeded(context: &Context) {
-    let caller = context.process;
-    crate::signal::send_to_thread(caller, SigInfo::sent(SIGXFSZ, SI_USER, caller.pid(), 0));
+    crate::signal::send_to_caller(context.process, SIGXFSZ);
 }
 
 /// The caller's RLIMIT_FSIZE, for its writes.

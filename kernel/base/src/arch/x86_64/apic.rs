@@ -9,9 +9,7 @@ use super::{cpu, port};
 
 /// The vector of the timer interrupt.
 pub const TIMER_VECTOR: u8 = 32;
-/// The vector of COM2 (the host's control input).
-pub const HOST_CONTROL_VECTOR: u8 = 35;
-/// The vector of COM1 (the console's input).
+/// The vector of COM1 (the host's doorbell for the console).
 pub const CONSOLE_VECTOR: u8 = 36;
 /// The vector the APIC uses for spurious interrupts (no EOI needed).
 pub const SPURIOUS_VECTOR: u8 = 255;

@@ -17,7 +17,6 @@ pub enum Shutdown {
 /// Ends the virtual machine. Never returns: if the exit device is missing, the CPU
 /// halts with interrupts off, which QEMU shows as a hang the CLI's timeout catches.
 pub fn shutdown(how: Shutdown) -> ! {
-    super::serial::drain();
     port::outl(DEBUG_EXIT_PORT, how as u32);
     loop {
         // SAFETY: halting with interrupts disabled only stops this CPU.
