@@ -133,13 +133,7 @@ fn copy_of<'a>(
 /// Ends the whole process of `process` (exit_group, a fatal signal): the first
 /// reason is its status, and every thread, woken if it waits, leaves for good.
 pub fn exit_group(process: &Process, status: ExitStatus) {
-    {
-        let mut exit = process.group.exit_status.lock();
-        if exit.is_none() {
-            *exit = Some(status);
-        }
-    }
-    let status = process.group.exit_status().unwrap_or(status);
+    let status = *process.group.exit_status.lock().get_or_insert(status);
     process.begin_exit(status);
     if !process.group.has_other_threads() {
         return;
@@ -430,7 +424,6 @@ pub fn wait(parent: Pid, target: WaitTarget, options: WaitOptions) -> Result<Opt
     loop {
         {
             let mut table = TABLE.lock();
-            let children = table.entries.get(&parent).map(|entry| entry.children.clone()).unwrap_or_default();
             let matches = |entry: &Entry, pid: Pid| {
                 options.accepts(entry.exit_signal)
                     && match target {
@@ -439,37 +432,18 @@ pub fn wait(parent: Pid, target: WaitTarget, options: WaitOptions) -> Result<Opt
                         WaitTarget::Group(group) => entry.process_group == group,
                     }
             };
-            let candidates: Vec<Pid> = children
-                .into_iter()
-                .filter(|pid| table.entries.get(pid).is_some_and(|entry| matches(entry, *pid)))
-                .collect();
-            if candidates.is_empty() {
-                return Err(ECHILD);
-            }
-            for pid in candidates {
-                let entry = &table.entries[&pid];
+            // The first child in creation order with something to report: a zombie
+            // to reap, or a stop or continue. Found in place (no copy of the list:
+            // fork-exit-wait reaps through here).
+            let mut matched = false;
+            let mut zombie = None;
+            let children = table.entries.get(&parent).map_or(&[][..], |entry| &entry.children[..]);
+            for &pid in children {
+                let Some(entry) = table.entries.get(&pid).filter(|entry| matches(entry, pid)) else { continue };
+                matched = true;
                 if entry.zombie.is_some() {
-                    let entry = table.remove(pid).expect("candidate is in the table");
-                    if let Some(parent_entry) = table.entries.get_mut(&parent) {
-                        parent_entry.children.retain(|&child| child != pid);
-                    }
-                    let parent_process = table.entries.get(&parent).map(|entry| entry.process.clone());
-                    drop(table);
-                    sched::forget(pid);
-                    let stats = &entry.process.stats;
-                    if let Some(parent_process) = parent_process {
-                        let totals = &parent_process.stats;
-                        Stats::add(
-                            &totals.children_user_cycles,
-                            Stats::load(&stats.user_cycles) + Stats::load(&stats.children_user_cycles),
-                        );
-                        Stats::add(
-                            &totals.children_system_cycles,
-                            Stats::load(&stats.system_cycles) + Stats::load(&stats.children_system_cycles),
-                        );
-                    }
-                    let status = entry.zombie.expect("found as a zombie").wait_status();
-                    return Ok(Some(ChildReport { pid, status, usage: entry.process.usage() }));
+                    zombie = Some(pid);
+                    break;
                 }
                 let event = entry.process.signals.lock().take_job_event(|event| match event {
                     JobEvent::Stopped(_) => options.untraced,
@@ -480,6 +454,32 @@ pub fn wait(parent: Pid, target: WaitTarget, options: WaitOptions) -> Result<Opt
                     Some(JobEvent::Continued) => wait_status::continued(),
                     None => continue,
                 };
+                return Ok(Some(ChildReport { pid, status, usage: entry.process.usage() }));
+            }
+            if !matched {
+                return Err(ECHILD);
+            }
+            if let Some(pid) = zombie {
+                let entry = table.remove(pid).expect("a child is in the table");
+                if let Some(parent_entry) = table.entries.get_mut(&parent) {
+                    parent_entry.children.retain(|&child| child != pid);
+                }
+                let parent_process = table.entries.get(&parent).map(|entry| entry.process.clone());
+                drop(table);
+                sched::forget(pid);
+                let stats = &entry.process.stats;
+                if let Some(parent_process) = parent_process {
+                    let totals = &parent_process.stats;
+                    Stats::add(
+                        &totals.children_user_cycles,
+                        Stats::load(&stats.user_cycles) + Stats::load(&stats.children_user_cycles),
+                    );
+                    Stats::add(
+                        &totals.children_system_cycles,
+                        Stats::load(&stats.system_cycles) + Stats::load(&stats.children_system_cycles),
+                    );
+                }
+                let status = entry.zombie.expect("found as a zombie").wait_status();
                 return Ok(Some(ChildReport { pid, status, usage: entry.process.usage() }));
             }
         }
