@@ -1,6 +1,11 @@
-//! Processes: the process-list entry of the LDE protocol, the
+//! Processes and their threads: the process-list entry of the LDE protocol (one
+//! per thread, the schedulable unit, sharing its process's `ThreadGroup`), the
 //! table that relates them (parents, children, zombies; process groups and sessions
 //! in `group.rs`), and the kernel thread each one runs in the kernel.
+//!
+//! Lock order: the table, then a thread's own state (its signals, its details);
+//! a thread group's locks (memory, descriptors, details, exit status) are taken
+//! after the table too, and never while another thread's is held.
 
 pub mod exec;
 mod group;
