@@ -4,10 +4,13 @@
 //! 1. the kernel (`kernel/`, its own workspace with its own `.cargo/config.toml`), always in
 //!    release mode, into `<root>/target/kernel`;
 //! 2. the Rust user programs (`user/`, likewise), into `<root>/target/user`;
-//! 3. every `user/c/*.c` with `musl-gcc -static -O2 -g` (debug info, for `timeshare run --gdb`), into `<root>/target/user-c`.
+//! 3. every `user/c/*.c` with `musl-gcc -static -O2 -g` (debug info, for `timeshare run --gdb`), into `<root>/target/user-c`;
+//! 4. the Rust programs that use std (`user/std/`, its own workspace, for the
+//!    `x86_64-unknown-linux-musl` target), into `<root>/target/user-std`.
 //!
 //! The results reach the CLI (and its tests) as `env!("TIMESHARE_KERNEL")`,
-//! `env!("TIMESHARE_USER_BIN_DIR")` and `env!("TIMESHARE_USER_C_DIR")`.
+//! `env!("TIMESHARE_USER_BIN_DIR")`, `env!("TIMESHARE_USER_C_DIR")` and
+//! `env!("TIMESHARE_USER_STD_DIR")`.
 //!
 //! The nested cargo runs with `current_dir` set to the sub-workspace so that its
 //! `.cargo/config.toml` applies, and with an environment scrubbed of everything the outer
@@ -59,6 +62,30 @@ fn main() {
     let user_c_dir = target.join("user-c");
     build_c_programs(&root, &user_c_dir);
     println!("cargo:rustc-env=TIMESHARE_USER_C_DIR={}", user_c_dir.display());
+
+    // 4. The Rust std programs (user/ is watched above, user/std with it).
+    let user_std = user.join("std");
+    let musl = "x86_64-unknown-linux-musl";
+    if !rust_target_installed(musl) {
+        fail(&format!(
+            "the Rust target {musl} is missing: user/std (Rust programs with std, for the thread tests) \
+             is built for it. Add it with `rustup target add {musl}`."
+        ));
+    }
+    let user_std_target = target.join("user-std");
+    cargo_build(&cargo, &user_std, &user_std_target, "the Rust std programs");
+    println!("cargo:rustc-env=TIMESHARE_USER_STD_DIR={}", release_dir(&user_std, &user_std_target).display());
+}
+
+/// Whether the toolchain that builds us has the standard library of `triple` (what
+/// `rustup target add` installs): `<sysroot>/lib/rustlib/<triple>/lib`.
+fn rust_target_installed(triple: &str) -> bool {
+    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let Ok(output) = Command::new(rustc).args(["--print", "sysroot"]).output() else {
+        return false;
+    };
+    let sysroot = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    Path::new(&sysroot).join("lib/rustlib").join(triple).join("lib").is_dir()
 }
 
 /// Tell cargo which sources the nested builds depend on. A directory given to

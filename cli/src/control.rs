@@ -100,6 +100,9 @@ fn parse_console(line: &str) -> Option<(u64, usize)> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcessRecord {
     pub pid: u32,
+    /// The thread the record is about (the kernel reports each thread as it exits);
+    /// the pid for a process's first thread.
+    pub tid: u32,
     pub ppid: u32,
     pub end: ProgramEnd,
     pub user_ns: u64,
@@ -113,8 +116,8 @@ pub struct ProcessRecord {
 }
 
 impl ProcessRecord {
-    /// Parses `process pid=.. ppid=.. exit=N|signal=N user_ns=.. ... name=..` (the
-    /// name percent-encoded as kernel_core::cmdline::encode_arg writes it).
+    /// Parses `process pid=.. [tid=..] ppid=.. exit=N|signal=N user_ns=.. ... name=..`
+    /// (the name percent-encoded as kernel_core::cmdline::encode_arg writes it).
     fn parse(line: &str) -> Option<ProcessRecord> {
         let fields = Fields::of(line);
         let number = |key: &str| fields.number(key);
@@ -124,8 +127,10 @@ impl ProcessRecord {
             _ => return None,
         };
         let name = fields.text("name")?;
+        let pid = u32::try_from(number("pid")?).ok()?;
         Some(ProcessRecord {
-            pid: u32::try_from(number("pid")?).ok()?,
+            pid,
+            tid: number("tid").map_or(Some(pid), |tid| u32::try_from(tid).ok())?,
             ppid: u32::try_from(number("ppid")?).ok()?,
             end,
             user_ns: number("user_ns")?,
@@ -276,11 +281,12 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// The per-process table (the demo's closing table, `--stats`).
+    /// The per-thread table, threads under their process (the demo's closing table,
+    /// `--stats`).
     pub fn process_table(&self) -> String {
-        let mut table = String::from("  pid  ppid  name          end        user ms   sys ms  switches (vol/invol)  syscalls  faults  peak KiB\n");
+        let mut table = String::from("  pid   tid  ppid  name          end        user ms   sys ms  switches (vol/invol)  syscalls  faults  peak KiB\n");
         let mut processes = self.processes.clone();
-        processes.sort_by_key(|process| process.pid);
+        processes.sort_by_key(|process| (process.pid, process.tid));
         for process in &processes {
             let end = match process.end {
                 ProgramEnd::Exited(code) => format!("exit {code}"),
@@ -288,8 +294,9 @@ impl Summary {
             };
             let ms = |ns: u64| ns as f64 / 1e6;
             table.push_str(&format!(
-                "{:>5} {:>5}  {:<12}  {:<9} {:>8.1} {:>8.1}  {:>9} / {:<9}  {:>8}  {:>6}  {:>8}\n",
+                "{:>5} {:>5} {:>5}  {:<12}  {:<9} {:>8.1} {:>8.1}  {:>9} / {:<9}  {:>8}  {:>6}  {:>8}\n",
                 process.pid,
+                process.tid,
                 process.ppid,
                 process.name,
                 end,
@@ -353,7 +360,12 @@ mod tests {
     fn process_records_parse_and_make_a_table() {
         let line = "process pid=3 ppid=1 exit=0 user_ns=183000000 system_ns=16500000 voluntary=0 involuntary=20 syscalls=43187 faults=1 peak_kib=28 name=my%20prog";
         let Record::Process(record) = Record::parse(line) else { panic!("a process record") };
-        assert_eq!((record.pid, record.ppid, record.end, record.involuntary), (3, 1, ProgramEnd::Exited(0), 20));
+        assert_eq!(
+            (record.pid, record.tid, record.ppid, record.end, record.involuntary),
+            (3, 3, 1, ProgramEnd::Exited(0), 20)
+        );
+        let thread = Record::parse("process pid=3 tid=7 ppid=1 exit=0 user_ns=1 system_ns=1 voluntary=0 involuntary=0 syscalls=1 faults=0 peak_kib=4 name=worker");
+        assert!(matches!(thread, Record::Process(ProcessRecord { pid: 3, tid: 7, .. })));
         assert_eq!(record.name, "my prog");
         let killed = Record::parse("process pid=2 ppid=1 signal=9 user_ns=1 system_ns=1 voluntary=0 involuntary=0 syscalls=1 faults=0 peak_kib=4 name=spin");
         assert!(matches!(killed, Record::Process(ProcessRecord { end: ProgramEnd::Signaled(9), .. })));

@@ -3,7 +3,8 @@
 //! Boots timeshare (through `timeshare run`, this very binary) with `user/c/fuzz.c`
 //! as the first process: it forks workers that issue `--calls` random system calls
 //! between them (and now and then goes into 32-bit code, loads segment registers,
-//! sets RFLAGS bits, or plays brk/mmap/munmap/mprotect/fork sequences), seeded by
+//! sets RFLAGS bits, plays brk/mmap/munmap/mprotect/fork sequences, or runs raw
+//! threads through clone, futex, tkill, munmap of their stacks and exits), seeded by
 //! `--seed`, then checks the kernel's invariants (every process reaped, the first
 //! process's own memory unchanged, free memory back to its baseline, the console
 //! still answers).

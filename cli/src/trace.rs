@@ -23,7 +23,7 @@ mod fixtures {
     }
 
     pub fn named(tsc: u64, pid: u32, parent: u32, name: &str) -> Vec<(u64, u32, What)> {
-        let mut events = vec![(tsc, pid, What::Create { parent })];
+        let mut events = vec![(tsc, pid, What::Create { parent, process: pid })];
         events.extend(name_chunks(name.as_bytes()).map(|what| (tsc, pid, what)));
         events
     }

@@ -55,6 +55,31 @@ fn the_fuzzer_replays_the_same_calls_on_paper() {
 }
 
 #[test]
+fn the_fuzzer_makes_raw_threads_now_and_then() {
+    // The thread family (clone with a raw stack, futexes, tkill, munmap of a running
+    // thread's stack, exit/exit_group from any thread): about 12 operations in 1000.
+    let output = std::process::Command::new(c_program("fuzz"))
+        .args(["print", "1", "0", "0", "0", "3000"])
+        .output()
+        .expect("run fuzz print");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let sequences =
+        text.lines().filter(|l| l.contains("a clone/futex/tkill/munmap/exit sequence of raw threads")).count();
+    assert!((15..=60).contains(&sequences), "{sequences} thread sequences in 3000 calls\n{text}");
+}
+
+#[test]
+fn thread_sequences_in_numbers_leave_the_kernel_intact() {
+    // Enough calls that each worker runs dozens of thread sequences (threads that
+    // exit_group while others wait on futexes, stacks unmapped under running
+    // threads, robust lists of garbage walked at exit).
+    let output = timeshare_with(&["fuzz", "--calls", "12000", "--seed", "4242", "--workers", "3"]);
+    let out = stdout(&output);
+    assert_status(&output, 0);
+    assert!(out.contains("every invariant held"), "{out}");
+}
+
+#[test]
 fn the_fuzzer_refuses_to_run_outside_timeshare() {
     // It kills every other process at the end: only as pid 1.
     let output = host_run(&c_program("fuzz"), &["run", "10", "1"]);

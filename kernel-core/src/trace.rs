@@ -125,6 +125,8 @@ pub enum WaitKind {
     Poll = 7,
     /// Room in the console's output ring, or the turn to write to it.
     ConsoleOutput = 8,
+    /// A futex word to be woken (futex WAIT).
+    Futex = 9,
     /// A channel this decoder does not know.
     Other = 255,
 }
@@ -141,6 +143,7 @@ impl WaitKind {
             8 => WaitKind::ConsoleOutput,
             6 => WaitKind::Stopped,
             7 => WaitKind::Poll,
+            9 => WaitKind::Futex,
             _ => WaitKind::Other,
         }
     }
@@ -157,6 +160,7 @@ impl WaitKind {
             WaitKind::ConsoleOutput => "console output",
             WaitKind::Stopped => "stopped",
             WaitKind::Poll => "poll",
+            WaitKind::Futex => "futex",
             WaitKind::Other => "other",
         }
     }
@@ -176,8 +180,10 @@ pub enum What {
     Schedule { chosen: u32, queued: u64 },
     /// Kind 5. Context switch from `pid` (0: idle) to `to` (0: idle) (aux: reason).
     Switch { to: u32, reason: SwitchReason },
-    /// Kind 6. Process `pid` was created by `parent` (0 for the first).
-    Create { parent: u32 },
+    /// Kind 6. Thread `pid` was created by `parent` (0 for the first) in process
+    /// `process` (arg0: parent, arg1: process): a new process when that is `pid`
+    /// itself (or 0, as recorded before threads), else a new thread of it.
+    Create { parent: u32, process: u32 },
     /// Kind 7. Process `pid` replaced its program (execve).
     Exec,
     /// Kind 8. Bytes `[chunk * 16, chunk * 16 + 16)` of `pid`'s program name, whose
@@ -219,7 +225,7 @@ impl Event {
             What::SyscallExit { number, result } => (3, 0, number, result as u64),
             What::Schedule { chosen, queued } => (4, 0, u64::from(chosen), queued),
             What::Switch { to, reason } => (5, reason as u16, u64::from(to), 0),
-            What::Create { parent } => (6, 0, u64::from(parent), 0),
+            What::Create { parent, process } => (6, 0, u64::from(parent), u64::from(process)),
             What::Exec => (7, 0, 0, 0),
             What::Name { chunk, length, bytes } => {
                 let (low, high) = bytes.split_at(8);
@@ -272,7 +278,7 @@ impl Event {
                     _ => return Err(bad),
                 },
             },
-            6 => What::Create { parent: small(arg0)? },
+            6 => What::Create { parent: small(arg0)?, process: small(arg1)? },
             7 => What::Exec,
             8 => {
                 let mut bytes = [0u8; NAME_CHUNK];
@@ -352,7 +358,7 @@ mod tests {
             What::Switch { to: 2, reason: SwitchReason::Yielded },
             What::Switch { to: 2, reason: SwitchReason::Exited },
             What::Switch { to: 2, reason: SwitchReason::Dispatched },
-            What::Create { parent: 1 },
+            What::Create { parent: 1, process: 2 },
             What::Exec,
             What::Name { chunk: 0, length: 4, bytes: name },
             What::Exit { status: 0x0900 },

@@ -14,6 +14,7 @@ extern crate alloc;
 extern crate timeshare_base;
 
 mod fs;
+mod futex;
 mod oom;
 mod process;
 mod random;

@@ -42,12 +42,12 @@ fn out_of_memory(current: &Process) -> Verdict {
     let live: Vec<(Pid, Arc<Process>)> = process::list()
         .into_iter()
         .filter(|&(_, _, zombie, _)| !zombie)
-        .map(|(pid, _, _, process)| (pid, process))
+        .map(|(_, _, _, process)| (process.pid(), process))
         .collect();
     // Victims still exiting: their memory is about to come back.
     let pending = {
         let mut victims = VICTIMS.lock();
-        victims.retain(|pid| live.iter().any(|(live, process)| live == pid && process.memory.lock().is_some()));
+        victims.retain(|pid| live.iter().any(|(live, process)| live == pid && process.group.memory.lock().is_some()));
         !victims.is_empty()
     };
     if pending {
@@ -55,7 +55,7 @@ fn out_of_memory(current: &Process) -> Verdict {
         return Verdict::Retry;
     }
     // The biggest by resident pages; init only if no one else holds any.
-    let size = |process: &Process| process.memory.lock().as_ref().map_or(0, |memory| memory.resident_pages().0);
+    let size = |process: &Process| process.group.memory.lock().as_ref().map_or(0, |memory| memory.resident_pages().0);
     let victim = live
         .iter()
         .filter(|(_, process)| process.exit_status().is_none())
@@ -63,10 +63,10 @@ fn out_of_memory(current: &Process) -> Verdict {
         .filter(|&(_, pages, _, _)| pages > 0)
         .max_by_key(|&(not_init, pages, _, _)| (not_init, pages));
     match victim {
-        Some((_, pages, pid, process)) if pid != current.pid => {
+        Some((_, pages, pid, process)) if pid != current.pid() => {
             info!(
                 "out of memory: pid {} ({}) faulted; killing pid {pid} ({}), {} KiB resident",
-                current.pid,
+                current.pid(),
                 current.name(),
                 process.name(),
                 pages * 4
@@ -77,7 +77,7 @@ fn out_of_memory(current: &Process) -> Verdict {
             Verdict::Retry
         }
         _ => {
-            info!("out of memory: killing pid {} ({}), the biggest", current.pid, current.name());
+            info!("out of memory: killing pid {} ({}), the biggest", current.pid(), current.name());
             Verdict::KillCurrent
         }
     }
@@ -128,7 +128,7 @@ pub fn reclaim_for_running() -> bool {
 /// (killed now, or already an OOM victim or exiting).
 #[inline(never)]
 pub fn reclaim_for(current: &Process) -> bool {
-    if current.exit_status().is_some() || VICTIMS.lock().contains(&current.pid) {
+    if current.exit_status().is_some() || VICTIMS.lock().contains(&current.pid()) {
         return false;
     }
     match out_of_memory(current) {

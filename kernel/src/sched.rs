@@ -64,6 +64,8 @@ pub enum WaitChannel {
     /// cost, waking every poller on any pipe or console activity, is small for the
     /// handful of processes timeshare runs.
     Poll,
+    /// This thread waits on a futex word (`futex::wait`), until its waker wakes it.
+    Futex(Pid),
 }
 
 impl WaitChannel {
@@ -91,6 +93,7 @@ impl WaitChannel {
             WaitChannel::ConsoleOutput => (WaitKind::ConsoleOutput, 0),
             WaitChannel::Stopped(pid) => (WaitKind::Stopped, u64::from(pid)),
             WaitChannel::Poll => (WaitKind::Poll, 0),
+            WaitChannel::Futex(tid) => (WaitKind::Futex, u64::from(tid)),
         }
     }
 }
@@ -197,7 +200,7 @@ fn load_process(next: &Process, now: u64, previous: Option<&Process>) {
     next.resume_accounting(now);
     let (frame_end, fpu_area) = next.kernel_stack_layout();
     PerCpu::this().set_user_context(frame_end, fpu_area);
-    if let Some(memory) = next.memory.lock().as_ref() {
+    if let Some(memory) = next.group.memory.lock().as_ref() {
         memory.activate();
     }
     match previous {
@@ -229,7 +232,7 @@ enum Leaving {
 #[inline(always)]
 fn switch_away(me: &Process, leaving: Leaving) {
     // As xv6's sched(): the one switching away is the one running here.
-    debug_assert_eq!(CURRENT[cpu_index()].load(Ordering::Relaxed), me.pid, "switch_away by another");
+    debug_assert_eq!(CURRENT[cpu_index()].load(Ordering::Relaxed), me.tid(), "switch_away by another");
     let reason = match leaving {
         Leaving::Requeued(Arrival::Preempted) => SwitchReason::Preempted,
         Leaving::Requeued(_) => SwitchReason::Yielded,
@@ -238,10 +241,10 @@ fn switch_away(me: &Process, leaving: Leaving) {
     let next = {
         let mut queue = QUEUE.lock();
         match leaving {
-            Leaving::Requeued(arrival) => queue.policy().enqueue(me.pid, arrival),
+            Leaving::Requeued(arrival) => queue.policy().enqueue(me.tid(), arrival),
             Leaving::Blocked(channel) => {
                 let key = channel.traced();
-                queue.blocked.push((me.pid, key));
+                queue.blocked.push((me.tid(), key));
                 queue.waiting |= summary_bit(key);
             }
         }
@@ -250,19 +253,19 @@ fn switch_away(me: &Process, leaving: Leaving) {
         if trace::enabled() {
             if let Leaving::Blocked(channel) = leaving {
                 let (wait, detail) = channel.traced();
-                trace::record(me.pid, || What::Block { wait, detail });
+                trace::record(me.tid(), || What::Block { wait, detail });
             }
-            trace::record(me.pid, || What::Schedule {
+            trace::record(me.tid(), || What::Schedule {
                 chosen: next.unwrap_or(0),
                 queued: queue.policy().queued() as u64,
             });
-            if next != Some(me.pid) {
-                trace::record(me.pid, || What::Switch { to: next.unwrap_or(0), reason });
+            if next != Some(me.tid()) {
+                trace::record(me.tid(), || What::Switch { to: next.unwrap_or(0), reason });
             }
         }
         next
     };
-    if next == Some(me.pid) {
+    if next == Some(me.tid()) {
         return;
     }
     let counter = match reason {
@@ -273,7 +276,7 @@ fn switch_away(me: &Process, leaving: Leaving) {
     let now = me.charge(Mode::Kernel);
     let next = next.and_then(process::find);
     let cpu = cpu_index();
-    CURRENT[cpu].store(next.as_ref().map_or(IDLING, |next| next.pid), Ordering::Relaxed);
+    CURRENT[cpu].store(next.as_ref().map_or(IDLING, |next| next.tid()), Ordering::Relaxed);
     match next {
         Some(next) => {
             load_process(&next, now, Some(me));
@@ -315,13 +318,13 @@ fn wait_on(me: &Process, channel: WaitChannel) -> bool {
 
 /// Blocks the current process until monotonic time `deadline_ns`.
 pub fn sleep_until(deadline_ns: u64) -> Result<(), Interrupted> {
-    block_until(WaitChannel::Sleep(current().pid), deadline_ns)
+    block_until(WaitChannel::Sleep(current().tid()), deadline_ns)
 }
 
 /// Blocks like `block`, but wakes by monotonic time `deadline_ns` at the latest
 /// (at once if it has passed). Ok does not say which of the two woke it.
 pub fn block_until(channel: WaitChannel, deadline_ns: u64) -> Result<(), Interrupted> {
-    let pid = current().pid;
+    let pid = current().tid();
     if time::monotonic_ns() >= deadline_ns {
         return Ok(());
     }
@@ -451,7 +454,7 @@ pub fn tick_while_running() {
     time::count_tick();
     wake_sleepers();
     with_current(|me| {
-        let expired = QUEUE.lock().policy().tick(me.pid);
+        let expired = QUEUE.lock().policy().tick(me.tid());
         if expired {
             switch_away(me, Leaving::Requeued(Arrival::Preempted));
         }
@@ -483,6 +486,17 @@ pub fn forget(pid: Pid) {
     QUEUE.lock().policy().remove(pid);
 }
 
+/// The running thread's tid changes from `old` to `new` (`process::take_over`):
+/// the policy forgets both (`new`'s former thread has exited for good) and knows
+/// it afresh, with its nice value, as `new`.
+pub fn renumber_current(old: Pid, new: Pid, nice: i8) {
+    CURRENT[cpu_index()].store(new, Ordering::Relaxed);
+    let mut queue = QUEUE.lock();
+    queue.policy().remove(old);
+    queue.policy().remove(new);
+    queue.policy().set_nice(new, nice);
+}
+
 /// The current process has exited: switch away for good, through the idle context.
 /// Its kernel stack stays allocated (the zombie's) until its parent reaps it, which
 /// cannot happen before this switch completes. The dead thread keeps no reference
@@ -505,9 +519,12 @@ pub fn run() -> ! {
         let next = QUEUE.lock().policy().pick_next().and_then(process::find);
         match next {
             Some(next) => {
-                trace::record(0, || What::Schedule { chosen: next.pid, queued: QUEUE.lock().policy().queued() as u64 });
-                trace::record(0, || What::Switch { to: next.pid, reason: SwitchReason::Dispatched });
-                CURRENT[cpu].store(next.pid, Ordering::Relaxed);
+                trace::record(0, || What::Schedule {
+                    chosen: next.tid(),
+                    queued: QUEUE.lock().policy().queued() as u64,
+                });
+                trace::record(0, || What::Switch { to: next.tid(), reason: SwitchReason::Dispatched });
+                CURRENT[cpu].store(next.tid(), Ordering::Relaxed);
                 load_process(&next, cpu::rdtsc(), None);
                 // `next` stays referenced from this frame until the CPU idles again;
                 // the idle thread never exits, so the reference is dropped then.

@@ -25,16 +25,21 @@ use kernel_core::trace::{TrapReason, What};
 pub fn serve(process: &Arc<Process>, user: &mut UserState) {
     loop {
         process.charge(Mode::Kernel);
-        trace::record(process.pid, || What::TrapExit);
-        let reason = entry::enter_user(&mut syscall::FastPath(syscall::Context { process, user: user.reborrow() }));
+        trace::record(process.tid(), || What::TrapExit);
+        let reason = entry::enter_user(&mut syscall::FastPath(syscall::Context {
+            process,
+            group: &process.group,
+            user: user.reborrow(),
+        }));
         process.charge(Mode::User);
         if trace::enabled() {
             record_entry(process, reason);
         }
         match reason {
-            ReturnReason::SystemCall { served: false } => {
-                syscall::dispatch_recorded(&mut syscall::Context { process, user: user.reborrow() }, trace::enabled())
-            }
+            ReturnReason::SystemCall { served: false } => syscall::dispatch_recorded(
+                &mut syscall::Context { process, group: &process.group, user: user.reborrow() },
+                trace::enabled(),
+            ),
             ReturnReason::SystemCall { served: true } => {}
             ReturnReason::Exception(exception) => fault(process, user, exception),
             ReturnReason::Interrupt(vector) => interrupt_from_user(vector),
@@ -60,7 +65,7 @@ fn record_entry(process: &Process, reason: ReturnReason) {
         }
         ReturnReason::Interrupt(vector) => (TrapReason::Interrupt, vector, 0),
     };
-    trace::record(process.pid, || What::TrapEnter { reason, number: u64::from(number), argument });
+    trace::record(process.tid(), || What::TrapEnter { reason, number: u64::from(number), argument });
 }
 
 /// A CPU exception in user mode. A page fault the address space can resolve
@@ -95,7 +100,7 @@ fn fault(process: &Process, user: &mut UserState, exception: Exception) {
             let resolved = if implicit {
                 Some(Err(Fault::Protection))
             } else {
-                process.memory.lock().as_mut().map(|memory| memory.fault_in(address, Some(kind)))
+                process.group.memory.lock().as_mut().map(|memory| memory.fault_in(address, Some(kind)))
             };
             let code = match resolved {
                 Some(Ok(_)) => return,
@@ -137,7 +142,7 @@ fn fault(process: &Process, user: &mut UserState, exception: Exception) {
     };
     info!(
         "pid {} ({}): {exception} at rip {:#x}: {}",
-        process.pid,
+        process.tid(),
         process.name(),
         rip,
         kernel_core::abi::signal::name(info.signo()).unwrap_or("signal")
@@ -161,7 +166,7 @@ fn emulate_umip_instruction(process: &Process, user: &mut UserState) -> bool {
     let rip = user.frame.rip;
     let mut code = [0u8; umip::MAX_INSTRUCTION_LENGTH];
     // The instruction may end where its mapping does: then read up to the page's end.
-    let fetched = process.memory.lock().as_mut().map_or(0, |memory| {
+    let fetched = process.group.memory.lock().as_mut().map_or(0, |memory| {
         let to_page_end = code.len().min((PAGE_SIZE - rip % PAGE_SIZE) as usize);
         [code.len(), to_page_end].into_iter().find(|&length| memory.read(rip, &mut code[..length]).is_ok()).unwrap_or(0)
     });
@@ -178,8 +183,12 @@ fn emulate_umip_instruction(process: &Process, user: &mut UserState) -> bool {
         Operand::Memory(operand) => {
             let registers = user.frame.general_registers();
             let address = operand.address(&registers, next_rip, tls::running_fs_base(), tls::running_gs_base());
-            let written =
-                process.memory.lock().as_mut().is_some_and(|memory| memory.write(address, &bytes[..size]).is_ok());
+            let written = process
+                .group
+                .memory
+                .lock()
+                .as_mut()
+                .is_some_and(|memory| memory.write(address, &bytes[..size]).is_ok());
             if !written {
                 const PF_WRITE_USER: u64 = 0x6;
                 let trap =

@@ -25,9 +25,11 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,12 +37,14 @@
 #include <sys/mman.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "include/futex.h"
 #include "include/testlib.h"
 
 /* ---- output -------------------------------------------------------------------- */
@@ -694,6 +698,146 @@ static void bench_boot(void)
     figure("boot-poweron", (double)boot_tsc / tsc_per_ns, "ns");
 }
 
+/* ---- threads: creation, a futex hand-off, a contended mutex -------------------- */
+
+/* A kernel without threads refuses pthread_create (musl reports EAGAIN): the rows
+ * say so rather than just "Resource temporarily unavailable". */
+static void no_thread(const char *name, int e)
+{
+    error(name, "pthread_create: %s (does the kernel have threads?)", strerror(e));
+}
+
+static void *return_arg(void *arg) { return arg; }
+
+/* pthread_create of a thread that returns at once, and pthread_join of it: per pair. */
+static void bench_thread_create(void)
+{
+    const char *name = "thread-create-join";
+    long n = count(2000, 10);
+    uint64_t t0 = 0;
+    for (long i = 0; i < n + 10; i++) {
+        if (i == 10)
+            t0 = now_ns(CLOCK_MONOTONIC);
+        pthread_t thread;
+        void *back = NULL;
+        int e = pthread_create(&thread, NULL, return_arg, (void *)i);
+        if (e) {
+            no_thread(name, e);
+            return;
+        }
+        if ((e = pthread_join(thread, &back)) != 0)
+            FAIL(name, "pthread_join: %s", strerror(e));
+        if (back != (void *)i)
+            FAIL(name, "thread %ld returned %ld", i, (long)back);
+    }
+    uint64_t t1 = now_ns(CLOCK_MONOTONIC);
+    figure(name, (double)(t1 - t0) / n, "ns");
+}
+
+/* The futex word the two threads of futex-pingpong hand back and forth: the main
+ * thread writes odd values, the partner the next even one. */
+static _Atomic int baton;
+static long pingpong_rounds, pingpong_wrong;
+
+static void futex_wait_while(_Atomic int *word, int value)
+{
+    while (atomic_load(word) == value)
+        syscall(SYS_futex, word, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, value, NULL, NULL, 0);
+}
+
+static void futex_store_wake(_Atomic int *word, int value)
+{
+    atomic_store(word, value);
+    syscall(SYS_futex, word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1, NULL, NULL, 0);
+}
+
+static void *pingpong_partner(void *arg)
+{
+    (void)arg;
+    for (long i = 0; i < pingpong_rounds; i++) {
+        futex_wait_while(&baton, 2 * (int)i);
+        pingpong_wrong += atomic_load(&baton) != 2 * (int)i + 1;
+        futex_store_wake(&baton, 2 * (int)i + 2);
+    }
+    return NULL;
+}
+
+/* Two threads hand a token through FUTEX_WAIT/FUTEX_WAKE; on one CPU each hand-off
+ * is a switch. Figure: per round trip (two switches). */
+static void bench_futex_pingpong(void)
+{
+    const char *name = "futex-pingpong";
+    long n = count(10000, 50), warm = n / 10 + 10;
+    pingpong_rounds = warm + n;
+    atomic_store(&baton, 0);
+    pthread_t partner;
+    int e = pthread_create(&partner, NULL, pingpong_partner, NULL);
+    if (e) {
+        no_thread(name, e);
+        return;
+    }
+    uint64_t t0 = 0;
+    for (long i = 0; i < warm + n; i++) {
+        if (i == warm)
+            t0 = now_ns(CLOCK_MONOTONIC);
+        futex_store_wake(&baton, 2 * (int)i + 1);
+        futex_wait_while(&baton, 2 * (int)i + 1);
+    }
+    uint64_t t1 = now_ns(CLOCK_MONOTONIC);
+    pthread_join(partner, NULL);
+    if (pingpong_wrong || atomic_load(&baton) != 2 * (int)(warm + n))
+        FAIL(name, "the token went astray (%ld wrong)", pingpong_wrong);
+    figure(name, (double)(t1 - t0) / n, "ns");
+}
+
+static pthread_mutex_t contended = PTHREAD_MUTEX_INITIALIZER;
+static long contended_count;
+
+/* Each yields the CPU while it holds the mutex, so that on one CPU the other thread
+ * runs, finds it taken and sleeps in the kernel (FUTEX_WAIT) until the unlock wakes
+ * it; and yields again after the unlock, so that the one woken takes the mutex
+ * before the unlocker comes back for it. The two then alternate, and every
+ * acquisition is contended, not just the few a timer tick happens to split. */
+static void *lock_unlock(void *arg)
+{
+    for (long i = 0; i < (long)arg; i++) {
+        pthread_mutex_lock(&contended);
+        contended_count++;
+        sched_yield();
+        pthread_mutex_unlock(&contended);
+        sched_yield();
+    }
+    return NULL;
+}
+
+/* Two threads lock and unlock one mutex N times each, yielding the CPU while they
+ * hold it. Figure: per lock/unlock pair (elapsed / 2N), the threads' creation
+ * included (a small share of it). */
+static void bench_mutex_contended(void)
+{
+    const char *name = "mutex-contended";
+    long n = count(10000, 50);
+    lock_unlock((void *)(n / 10)); /* warm up, alone */
+    contended_count = 0;
+    uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+    pthread_t threads[2];
+    for (int i = 0; i < 2; i++) {
+        int e = pthread_create(&threads[i], NULL, lock_unlock, (void *)n);
+        if (e) {
+            if (i == 1)
+                pthread_join(threads[0], NULL);
+            no_thread(name, e);
+            return;
+        }
+    }
+    for (int i = 0; i < 2; i++)
+        pthread_join(threads[i], NULL);
+    uint64_t t1 = now_ns(CLOCK_MONOTONIC);
+    if (contended_count != 2 * n)
+        FAIL(name, "%ld increments under the mutex, expected %ld", contended_count, 2 * n);
+    figure(name, (double)(t1 - t0) / (2.0 * n), "ns");
+}
+
 /* ---- files in the root file system (RAM on both kernels) ----------------------- */
 
 #define FILES_DIR "/bench-files"
@@ -796,6 +940,9 @@ static const struct group groups[] = {
     {"fork-exec-wait", bench_exec, {"fork-exec-wait"}},
     {"signal-roundtrip", bench_signal, {"signal-roundtrip"}},
     {"timer-tick", bench_timer, {"timer-tick-share", "timer-tick-rate", "timer-tick-cost"}},
+    {"thread-create-join", bench_thread_create, {"thread-create-join"}},
+    {"futex-pingpong", bench_futex_pingpong, {"futex-pingpong"}},
+    {"mutex-contended", bench_mutex_contended, {"mutex-contended"}},
     {"files", bench_files, {"file-create-delete", "file-write-read-4k", "file-write-1m", "stat-path", "open-close"}},
     {"console-throughput", bench_console, {"console-throughput"}},
 };

@@ -13,7 +13,11 @@
  *       frame, a trip into 32-bit code (with syscall, sysenter or int $0x80 there,
  *       or a loop the timer interrupts), a segment register load, RFLAGS games (TF,
  *       AC, NT, IOPL, DF), a sequence of brk/mmap/munmap/mprotect/fork with the
- *       kernel copying into and out of the pages. A worker that stops
+ *       kernel copying into and out of the pages, or a sequence of raw threads
+ *       (clone with its own asm entry, no libc in the threads) making futex calls
+ *       on shared and bad words, tkill-ing one another, having their stacks
+ *       unmapped under them, unmapping their own, and ending by exit or exit_group
+ *       at random points. A worker that stops
  *       making progress (blocked, stopped, looping) is killed from outside after
  *       WATCHDOG_MS and respawned. At the end every process is killed and reaped,
  *       and the invariants are checked: no child or zombie left (wait4: ECHILD;
@@ -44,6 +48,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -56,6 +61,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "include/futex.h"
+#include "include/rawthread.h"
 
 typedef uint64_t u64;
 
@@ -83,25 +91,7 @@ typedef uint64_t u64;
  * read-only (only `prepare` writes them); the other valid pointers go past them. */
 #define STRUCTURES_SIZE ((u64)0x4000)
 
-/* ---- Raw system calls: no libc wrapper, no errno ---- */
-
-static inline long sys6(long n, long a, long b, long c, long d, long e, long f)
-{
-    register long r10 __asm__("r10") = d;
-    register long r8 __asm__("r8") = e;
-    register long r9 __asm__("r9") = f;
-    long ret;
-    __asm__ volatile("syscall"
-                     : "=a"(ret)
-                     : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
-                     : "rcx", "r11", "memory");
-    return ret;
-}
-#define sys0(n) sys6(n, 0, 0, 0, 0, 0, 0)
-#define sys1(n, a) sys6(n, (long)(a), 0, 0, 0, 0, 0)
-#define sys2(n, a, b) sys6(n, (long)(a), (long)(b), 0, 0, 0, 0)
-#define sys3(n, a, b, c) sys6(n, (long)(a), (long)(b), (long)(c), 0, 0, 0)
-#define sys4(n, a, b, c, d) sys6(n, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
+/* ---- Raw system calls (include/rawthread.h): no libc wrapper, no errno ---- */
 
 static __attribute__((noreturn)) void raw_exit(int status)
 {
@@ -156,7 +146,7 @@ typedef struct {
 /* The operations besides a plain call, each but execve in a child of the worker:
  * a forged signal frame; a trip into 32-bit code (and a system call from there);
  * a segment register load; RFLAGS games; a sequence of memory calls. */
-enum { OP_CALL, OP_SIGRETURN, OP_EXECVE, OP_COMPAT, OP_SEGMENT, OP_RFLAGS, OP_MEMORY };
+enum { OP_CALL, OP_SIGRETURN, OP_EXECVE, OP_COMPAT, OP_SEGMENT, OP_RFLAGS, OP_MEMORY, OP_THREADS };
 
 typedef struct {
     int op;
@@ -596,6 +586,13 @@ static Call generate(Rng *r)
         call.fill = next(r);
         return call;
     }
+    if (special >= 32 && special < 44) {
+        /* 12 in 1000: threads made by raw clone, futexes, exits. */
+        call.op = OP_THREADS;
+        call.number = -1;
+        call.fill = next(r);
+        return call;
+    }
     if (special >= 8 && special < 32) {
         /* 4 in 1000 each, the memory sequences 12. */
         static const int ops[] = { OP_COMPAT, OP_SEGMENT, OP_RFLAGS, OP_MEMORY, OP_MEMORY, OP_MEMORY };
@@ -705,6 +702,7 @@ static void describe(char *out, size_t size, const Call *call)
         [OP_SEGMENT] = "a segment register load",
         [OP_RFLAGS] = "RFLAGS games",
         [OP_MEMORY] = "a brk/mmap/munmap/mprotect/fork sequence",
+        [OP_THREADS] = "a clone/futex/tkill/munmap/exit sequence of raw threads",
     };
     if (call->op != OP_CALL && call->op != OP_EXECVE) {
         snprintf(out, size, "%s (seeded %#llx), in a child", what[call->op], (unsigned long long)call->fill);
@@ -1066,6 +1064,248 @@ static void memory_sequence(u64 seed)
     }
 }
 
+/* ---- Threads: raw clone, futexes, signals, exits, stacks unmapped under them ---- */
+
+/* The raw threads' stacks, at fixed addresses of the child that runs a sequence. */
+#define THREAD_STACKS ((u64)0x60000000)
+#define THREAD_STACK_SIZE ((u64)16 * 4096)
+#define RAW_THREADS 6
+
+/* What the threads of a sequence share: futex words, each thread's CLONE_CHILD_*TID
+ * word (its tid while it runs, 0 once the kernel cleared it), a TLS area each
+ * (CLONE_SETTLS; the code never reads through it), robust-list heads, and the seed
+ * of each thread's own steps. */
+static _Atomic int thread_words[8];
+static _Atomic int thread_tids[RAW_THREADS];
+static unsigned char thread_tls[RAW_THREADS][256] __attribute__((aligned(64)));
+static u64 robust_heads[RAW_THREADS][3];
+static u64 thread_seeds[RAW_THREADS];
+
+/* munmap(base, length) then exit(0), without touching the stack in between: how
+ * musl ends a detached thread whose stack it mapped. */
+__asm__(".text\n"
+        "fuzz_unmap_self_exit:\n"
+        "  mov $11, %eax\n"
+        "  syscall\n"
+        "  mov $60, %eax\n"
+        "  xor %edi, %edi\n"
+        "  syscall\n"
+        "  ud2\n");
+extern __attribute__((noreturn)) void fuzz_unmap_self_exit(u64 base, u64 length);
+
+static u64 stack_base(int i) { return THREAD_STACKS + (u64)i * (THREAD_STACK_SIZE + 4096); }
+
+/* A futex word: a shared one mostly, else a thread's tid word, one off alignment, or
+ * one not mapped at all. */
+__attribute__((no_stack_protector)) static u64 futex_word(Rng *r)
+{
+    int which = (int)below(r, 20);
+    if (which < 14)
+        return (u64)(uintptr_t)&thread_words[below(r, 8)];
+    if (which < 17)
+        return (u64)(uintptr_t)&thread_tids[below(r, RAW_THREADS)];
+    if (which < 18)
+        return (u64)(uintptr_t)&thread_words[below(r, 8)] + 1 + below(r, 3);
+    return PICK(r, bads).address;
+}
+
+/* One futex call with arguments from `r`: waits always with a timeout of at most
+ * 3 ms (relative, or absolute by the clock FUTEX_CLOCK_REALTIME names), so that no
+ * step blocks for long. */
+__attribute__((no_stack_protector)) static void futex_step(Rng *r)
+{
+    u64 word = futex_word(r), other = futex_word(r);
+    int private_flag = chance(r, 50) ? FUTEX_PRIVATE_FLAG : 0;
+    struct timespec timeout = { 0, (long)below(r, 3000000) };
+    if (chance(r, 20) && (word & 3) == 0 && word >= (u64)(uintptr_t)thread_words &&
+        word < (u64)(uintptr_t)(thread_words + 8))
+        __atomic_store_n((int *)(uintptr_t)word, (int)below(r, 4), __ATOMIC_SEQ_CST);
+    int expected = (int)below(r, 4);
+    switch (below(r, 8)) {
+    case 0:
+    case 1:
+        sys6(SYS_futex, (long)word, FUTEX_WAIT | private_flag, expected, (long)&timeout, 0, 0);
+        break;
+    case 2: {
+        int realtime = chance(r, 50);
+        struct timespec now = { 0, 0 };
+        sys2(SYS_clock_gettime, realtime ? CLOCK_REALTIME : CLOCK_MONOTONIC, &now);
+        now.tv_nsec += timeout.tv_nsec;
+        if (now.tv_nsec >= 1000000000) {
+            now.tv_sec++;
+            now.tv_nsec -= 1000000000;
+        }
+        sys6(SYS_futex, (long)word, FUTEX_WAIT_BITSET | private_flag | (realtime ? FUTEX_CLOCK_REALTIME : 0), expected,
+             (long)&now, 0, chance(r, 80) ? (long)FUTEX_BITSET_MATCH_ANY : (long)below(r, 16));
+        break;
+    }
+    case 3:
+    case 4:
+        sys6(SYS_futex, (long)word, (chance(r, 80) ? FUTEX_WAKE : FUTEX_WAKE_BITSET) | private_flag,
+             chance(r, 50) ? 1 : (long)below(r, 0x80000000), 0, 0, (long)below(r, 16));
+        break;
+    case 5:
+        sys6(SYS_futex, (long)word, (chance(r, 50) ? FUTEX_REQUEUE : FUTEX_CMP_REQUEUE) | private_flag,
+             (long)below(r, 3), (long)below(r, 4) - (chance(r, 10) ? 2 : 0), (long)other, expected);
+        break;
+    case 6:
+        sys6(SYS_futex, (long)word, FUTEX_WAKE_OP | private_flag, (long)below(r, 3), (long)below(r, 3), (long)other,
+             (long)FUTEX_OP(below(r, 6) | (chance(r, 20) ? FUTEX_OP_OPARG_SHIFT : 0), below(r, 0x1000), below(r, 7),
+                            below(r, 0x1000)));
+        break;
+    default:
+        /* A robust list: empty, pointing at a futex word (with a futex_offset of 0 or
+         * garbage), or anywhere; the kernel walks it at the thread's exit. */
+        {
+            int me = (int)below(r, RAW_THREADS);
+            robust_heads[me][0] = chance(r, 30) ? (u64)(uintptr_t)robust_heads[me] : futex_word(r);
+            robust_heads[me][1] = chance(r, 70) ? 0 : next(r);
+            robust_heads[me][2] = chance(r, 70) ? 0 : futex_word(r);
+            sys2(SYS_set_robust_list, (long)robust_heads[me], chance(r, 90) ? 24 : (long)below(r, 64));
+        }
+        break;
+    }
+}
+
+/* A signal for tkill: none (a probe), ones ignored by default, or ones that end the
+ * whole thread group (its threads' script is then cut short). */
+static int thread_signal(Rng *r)
+{
+    static const int signals[] = { 0, 0, SIGURG, SIGCHLD, SIGWINCH, SIGUSR1, SIGKILL, SIGSEGV };
+    return PICK(r, signals);
+}
+
+/* The steps of raw thread `index`: futex calls, tkill of siblings, and an end: exit,
+ * exit_group, or munmap of its own stack then exit. */
+__attribute__((no_stack_protector)) static long thread_script(void *arg)
+{
+    int index = (int)(uintptr_t)arg;
+    Rng r = { thread_seeds[index] };
+    for (int step = 0, steps = 2 + (int)below(&r, 24); step < steps; step++) {
+        switch (below(&r, 10)) {
+        case 0:
+            sys0(chance(&r, 50) ? SYS_sched_yield : SYS_gettid);
+            break;
+        case 1: {
+            int target = __atomic_load_n(&thread_tids[below(&r, RAW_THREADS)], __ATOMIC_SEQ_CST);
+            sys3(SYS_tgkill, sys0(SYS_getpid), target > 0 ? target : (int)sys0(SYS_gettid), thread_signal(&r));
+            break;
+        }
+        default:
+            futex_step(&r);
+            break;
+        }
+    }
+    switch (below(&r, 10)) {
+    case 0:
+        sys1(SYS_exit_group, below(&r, 256));
+        break;
+    case 1:
+    case 2:
+        fuzz_unmap_self_exit(stack_base(index), THREAD_STACK_SIZE);
+    default:
+        break;
+    }
+    return (long)below(&r, 256);
+}
+
+/* A child of the worker makes raw threads (clone with musl's flags, some taken away
+ * or added, sometimes refused ones), and it and they make futex calls on shared and
+ * bad words, tkill one another, unmap stacks under running threads, and exit or
+ * exit_group at random points; the sequence ends with exit_group (or a plain exit,
+ * leaving the process to its last thread). Nothing blocks for long: every wait has a
+ * timeout, and the worker kills the child if it lingers. */
+__attribute__((no_stack_protector)) static void thread_sequence(u64 seed)
+{
+    Rng r = { seed };
+    for (int i = 0; i < RAW_THREADS; i++)
+        sys6(SYS_mmap, (long)stack_base(i), (long)THREAD_STACK_SIZE, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    for (int step = 0, steps = 4 + (int)below(&r, 40); step < steps; step++) {
+        int i = (int)below(&r, RAW_THREADS);
+        switch (below(&r, 12)) {
+        case 0:
+        case 1:
+        case 2: {
+            /* A stack still in use gets a second thread only now and then. */
+            if (__atomic_load_n(&thread_tids[i], __ATOMIC_SEQ_CST) != 0 && !chance(&r, 10))
+                break;
+            u64 flags = RAW_THREAD_FLAGS;
+            u64 tls = 0;
+            if (chance(&r, 20))
+                flags &= ~(u64)CLONE_CHILD_CLEARTID;
+            if (chance(&r, 20))
+                flags |= CLONE_CHILD_SETTID;
+            if (chance(&r, 20)) {
+                flags |= CLONE_SETTLS;
+                tls = (u64)(uintptr_t)thread_tls[i];
+            }
+            if (chance(&r, 10))
+                flags ^= 1ULL << below(&r, 32);
+            thread_seeds[i] = next(&r);
+            __atomic_store_n(&thread_tids[i], -1, __ATOMIC_SEQ_CST);
+            long tid = raw_thread(flags, (void *)(uintptr_t)(stack_base(i) + THREAD_STACK_SIZE), NULL,
+                                  (int *)&thread_tids[i], tls, thread_script, (void *)(uintptr_t)i);
+            if (tid < 0)
+                __atomic_store_n(&thread_tids[i], 0, __ATOMIC_SEQ_CST);
+            else if (tid > 0 && !(flags & CLONE_VM))
+                raw_exit(0); /* a flag flipped made it a process sharing nothing: leave it to its own */
+            break;
+        }
+        case 3:
+        case 4:
+        case 5:
+            futex_step(&r);
+            break;
+        case 6: {
+            /* Wait (briefly) for thread i's exit: the kernel clears its tid word and wakes. */
+            int tid = __atomic_load_n(&thread_tids[i], __ATOMIC_SEQ_CST);
+            struct timespec timeout = { 0, 2000000 };
+            if (tid != 0)
+                sys6(SYS_futex, (long)&thread_tids[i], FUTEX_WAIT, tid, (long)&timeout, 0, 0);
+            break;
+        }
+        case 7:
+            /* Unmap (or make unwritable) a stack, maybe under a running thread, and
+             * map it again later or not. */
+            if (chance(&r, 50))
+                sys2(SYS_munmap, stack_base(i), THREAD_STACK_SIZE);
+            else
+                sys3(SYS_mprotect, stack_base(i), THREAD_STACK_SIZE, chance(&r, 50) ? PROT_READ : PROT_NONE);
+            if (chance(&r, 50))
+                sys6(SYS_mmap, (long)stack_base(i), (long)THREAD_STACK_SIZE, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+            break;
+        case 8: {
+            /* At one of its own threads (running or ended), or at no task at all:
+             * never at another process (the runner is pid 1). */
+            int tid = __atomic_load_n(&thread_tids[i], __ATOMIC_SEQ_CST);
+            static const long nobody[] = { 0, -1, 0x3fffffff };
+            if (tid <= 0)
+                tid = chance(&r, 50) ? (int)sys0(SYS_gettid) : (int)PICK(&r, nobody);
+            if (chance(&r, 50))
+                sys2(SYS_tkill, tid, thread_signal(&r));
+            else
+                sys3(SYS_tgkill, chance(&r, 80) ? sys0(SYS_getpid) : PICK(&r, nobody), tid, thread_signal(&r));
+            break;
+        }
+        case 9:
+            sys0(SYS_sched_yield);
+            break;
+        case 10:
+            if (chance(&r, 30))
+                sys1(SYS_exit_group, below(&r, 256));
+            break;
+        default:
+            if (chance(&r, 30))
+                raw_exit((int)below(&r, 256)); /* the main thread alone: the rest run on */
+            break;
+        }
+    }
+    if (chance(&r, 80))
+        sys1(SYS_exit_group, 0);
+}
+
 /* The calls of one generation of worker `w`, `quota` of them, reporting progress
  * on PROGRESS_FD. */
 static __attribute__((noreturn)) void worker(u64 seed, int w, int gen, long quota)
@@ -1127,6 +1367,8 @@ static __attribute__((noreturn)) void worker(u64 seed, int w, int gen, long quot
             in_child(rflags_games, call.fill);
         } else if (call.op == OP_MEMORY) {
             in_child(memory_sequence, call.fill);
+        } else if (call.op == OP_THREADS) {
+            in_child(thread_sequence, call.fill);
         } else if (call.op == OP_EXECVE) {
             result = sys3(SYS_execve, a[0], a[1], a[2]);
         } else {

@@ -124,6 +124,33 @@ pub const ROWS: &[Row] = &[
     row("timer-tick-rate", "timer-tick", "Hz", "interruptions of the spinner per second"),
     row("timer-tick-cost", "timer-tick", "ns", "time lost per interruption"),
     Row {
+        goal: Some(Goal::Ratio(0.15)),
+        ..row(
+            "thread-create-join",
+            "thread-create-join",
+            "ns",
+            "pthread_create of a thread that returns at once, and pthread_join",
+        )
+    },
+    Row {
+        goal: Some(Goal::Ratio(0.15)),
+        ..row(
+            "futex-pingpong",
+            "futex-pingpong",
+            "ns",
+            "a token between 2 threads through futex wait/wake: round trip (two switches)",
+        )
+    },
+    Row {
+        goal: Some(Goal::Ratio(0.15)),
+        ..row(
+            "mutex-contended",
+            "mutex-contended",
+            "ns",
+            "2 threads lock and unlock one pthread mutex, yielding while they hold it: per pair",
+        )
+    },
+    Row {
         goal: Some(Goal::Ratio(0.25)),
         ..row("file-create-delete", "files", "ns", "creat, close and unlink of one file in the root file system")
     },

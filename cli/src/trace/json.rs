@@ -103,9 +103,11 @@ impl Serialize for TraceEvents<'_> {
 fn lane_events<'a>(timeline: &'a Timeline, lane: &'a Lane) -> impl Iterator<Item = Value> + 'a {
     let tid = lane.pid;
     let label = if tid == 0 { "idle".to_string() } else { lane.label() };
+    // Threads right under their process's first thread.
+    let sort_index = u64::from(lane.process_id()) << 32 | u64::from(tid);
     let track = [
         json!({"ph": "M", "name": "thread_name", "pid": MACHINE_PID, "tid": tid, "args": {"name": label}}),
-        json!({"ph": "M", "name": "thread_sort_index", "pid": MACHINE_PID, "tid": tid, "args": {"sort_index": tid}}),
+        json!({"ph": "M", "name": "thread_sort_index", "pid": MACHINE_PID, "tid": tid, "args": {"sort_index": sort_index}}),
     ];
     let slices = lane.slices.iter().map(move |slice| {
         let args = match slice.ended {

@@ -48,11 +48,16 @@ pub enum Mark {
     },
 }
 
-/// One process (or, with pid 0, the idle loop) over the whole trace.
+/// One thread (a process's first thread is the process; with pid 0, the idle
+/// loop) over the whole trace.
 #[derive(Debug, Clone, Default)]
 pub struct Lane {
+    /// Its tid (the pid for a process's first thread).
     pub pid: u32,
     pub parent: u32,
+    /// The process it is a thread of; 0 or `pid` itself for a process's first
+    /// thread.
+    pub process: u32,
     /// Its programs, in order (a fork keeps the parent's, an exec adds one).
     pub names: Vec<String>,
     pub slices: Vec<Slice>,
@@ -65,10 +70,23 @@ impl Lane {
         self.names.last().cloned().unwrap_or_else(|| format!("pid {}", self.pid))
     }
 
-    /// "demo → spin (pid 2)": every program it ran, and its pid.
+    /// "demo → spin (pid 2)": every program it ran, and its pid; for a thread,
+    /// "worker (tid 5 of pid 2)".
     pub fn label(&self) -> String {
         let names = if self.names.is_empty() { "?".to_string() } else { self.names.join(" → ") };
-        format!("{names} (pid {})", self.pid)
+        match self.process_id() {
+            process if process != self.pid => format!("{names} (tid {} of pid {process})", self.pid),
+            _ => format!("{names} (pid {})", self.pid),
+        }
+    }
+
+    /// The process it belongs to.
+    pub fn process_id(&self) -> u32 {
+        if self.process == 0 {
+            self.pid
+        } else {
+            self.process
+        }
     }
 }
 
@@ -89,7 +107,7 @@ pub struct Timeline {
     pub start: u64,
     pub end: u64,
     pub tsc_hz: u64,
-    /// Processes by pid.
+    /// Threads by process, then tid.
     pub lanes: Vec<Lane>,
     /// When the CPU idled (pid 0).
     pub idle: Lane,
@@ -120,7 +138,10 @@ impl Timeline {
             timeline.end = timeline.end.max(tsc);
             let lane = lanes.entry(pid).or_insert_with(|| Lane { pid, ..Lane::default() });
             match what {
-                What::Create { parent } => lane.parent = parent,
+                What::Create { parent, process } => {
+                    lane.parent = parent;
+                    lane.process = process;
+                }
                 What::Name { chunk, length, bytes } => {
                     if let Some(name) = names.entry(pid).or_default().push(chunk, length, &bytes) {
                         lane.names.push(String::from_utf8_lossy(&name).into_owned());
@@ -175,6 +196,8 @@ impl Timeline {
         timeline.idle = lanes.remove(&0).unwrap_or_default();
         timeline.idle.names = vec!["idle".to_string()];
         timeline.lanes = lanes.into_values().collect();
+        // Threads right under their process.
+        timeline.lanes.sort_by_key(|lane| (lane.process_id(), lane.pid));
         timeline
     }
 
@@ -240,6 +263,20 @@ mod tests {
         assert_eq!(first.marks[1], (2_000, Mark::Syscall { number: 24, result: Some(0) }));
         assert_eq!(timeline.switch_counts(), [1, 1, 1, 1, 2]);
         assert!((timeline.ms(2_000) - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn threads_are_lanes_of_their_own_under_their_process() {
+        // Process 1 and process 3; thread 4 of process 1, created after process 3 and
+        // named by prctl.
+        let mut events = named(0, 1, 0, "main");
+        events.extend(named(10, 3, 1, "child"));
+        events.push((20, 4, What::Create { parent: 1, process: 1 }));
+        events.extend(kernel_core::trace::name_chunks(b"worker").map(|what| (20, 4, what)));
+        events.push(switch(30, 0, 4, SwitchReason::Dispatched));
+        let timeline = Timeline::build(&raw(&events), 1_000_000, 0);
+        let labels: Vec<String> = timeline.lanes.iter().map(Lane::label).collect();
+        assert_eq!(labels, ["main (pid 1)", "worker (tid 4 of pid 1)", "child (pid 3)"]);
     }
 
     #[test]

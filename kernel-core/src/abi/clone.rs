@@ -45,6 +45,10 @@ const BEYOND_FORK: u32 = CLONE_FS
     | CLONE_NEWPID
     | CLONE_NEWNET;
 
+/// What a thread shares with the other threads of its process beyond memory and
+/// signal handlers (`CLONE_VM`, `CLONE_SIGHAND`, which `CLONE_THREAD` requires).
+pub const THREAD_SHARING: u32 = CLONE_FS | CLONE_FILES;
+
 /// What kind of task a `clone` creates, by what the child shares with its parent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CloneKind {
@@ -78,7 +82,10 @@ pub struct CloneRequest {
     /// On child exit, zero `child_tid` in its memory and futex-wake it.
     pub child_cleartid: bool,
     /// Requested flags outside the fork-like subset (sharing files, namespaces,
-    /// pidfds, ...), plus `CLONE_VFORK` when it comes without `CLONE_VM`. A kernel
+    /// pidfds, ...), plus `CLONE_VFORK` when it comes without `CLONE_VM`. For a
+    /// thread, the sharing threads do (`THREAD_SHARING`) is in the subset, and
+    /// what it lacks of it is reported instead: timeshare's threads always share
+    /// their descriptors and cwd, as every C library's threads do. A kernel
     /// that does not implement them must refuse a request where this is nonzero
     /// rather than quietly not share.
     pub unsupported_flags: u32,
@@ -115,6 +122,11 @@ pub fn decode_clone(flags: u64) -> Result<CloneRequest, i64> {
         CloneKind::Fork
     };
     let vfork_without_shared_memory = if kind == CloneKind::Fork { flags & CLONE_VFORK } else { 0 };
+    let unsupported_flags = if kind == CloneKind::Thread {
+        (flags & BEYOND_FORK & !(THREAD_SHARING | CLONE_SIGHAND)) | (THREAD_SHARING & !flags)
+    } else {
+        (flags & BEYOND_FORK) | vfork_without_shared_memory
+    };
     Ok(CloneRequest {
         kind,
         exit_signal: if kind == CloneKind::Thread { 0 } else { exit_signal },
@@ -122,7 +134,7 @@ pub fn decode_clone(flags: u64) -> Result<CloneRequest, i64> {
         parent_settid: has(CLONE_PARENT_SETTID),
         child_settid: has(CLONE_CHILD_SETTID),
         child_cleartid: has(CLONE_CHILD_CLEARTID),
-        unsupported_flags: (flags & BEYOND_FORK) | vfork_without_shared_memory,
+        unsupported_flags,
     })
 }
 
@@ -173,7 +185,7 @@ mod tests {
     }
 
     #[test]
-    fn threads_are_recognised_so_the_kernel_can_refuse_them() {
+    fn threads_as_libc_creates_them() {
         // glibc's pthread_create flags.
         let flags = CLONE_VM
             | CLONE_FS
@@ -188,7 +200,17 @@ mod tests {
         assert_eq!(request.kind, CloneKind::Thread);
         assert!(request.set_tls && request.parent_settid && request.child_cleartid);
         assert_eq!(request.exit_signal, 0);
-        assert_eq!(request.unsupported_flags, CLONE_FS | CLONE_FILES | CLONE_SIGHAND);
+        assert_eq!(request.unsupported_flags, 0);
+        // musl adds the legacy CLONE_DETACHED, which is ignored.
+        assert_eq!(decode(flags | CLONE_DETACHED).unwrap().unsupported_flags, 0);
+    }
+
+    #[test]
+    fn threads_that_would_not_share_descriptors_or_cwd_are_unsupported() {
+        let thread = CLONE_VM | CLONE_SIGHAND | CLONE_THREAD;
+        assert_eq!(decode(thread | CLONE_FS).unwrap().unsupported_flags, CLONE_FILES);
+        assert_eq!(decode(thread | CLONE_FILES).unwrap().unsupported_flags, CLONE_FS);
+        assert_eq!(decode(thread | THREAD_SHARING | CLONE_NEWUTS).unwrap().unsupported_flags, CLONE_NEWUTS);
     }
 
     #[test]

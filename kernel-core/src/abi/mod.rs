@@ -34,6 +34,7 @@ macro_rules! numbered_names {
 mod clone;
 pub mod errno;
 mod fs;
+pub mod futex;
 mod io;
 mod mmap;
 mod poll;

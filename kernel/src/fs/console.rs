@@ -297,7 +297,7 @@ fn write_stream(kind: Kind, bytes: &[u8]) -> Result<usize, i64> {
             if written > 0 {
                 return Ok(written);
             }
-            signal::send(&sched::current(), SIGPIPE);
+            signal::send_to_caller(&sched::current(), SIGPIPE);
             return Err(EPIPE);
         }
         let rest = &bytes[written..];

@@ -413,7 +413,7 @@ impl WriteEnd {
 #[cold]
 #[inline(never)]
 fn broken_pipe() -> i64 {
-    signal::send(&sched::current(), SIGPIPE);
+    signal::send_to_caller(&sched::current(), SIGPIPE);
     EPIPE
 }
 

@@ -51,7 +51,7 @@ pub fn now() -> Timespec {
 /// program), which stay valid meanwhile: they are held by the process, and
 /// letting go of a hold takes the tree lock.
 pub fn with_origin<T>(process: &Process, f: impl FnOnce(&mut Tree, Origin) -> T) -> T {
-    let details = process.details.lock();
+    let details = process.group.details.lock();
     let mut tree = lock();
     let origin = Origin { start: details.cwd.id(), exe: Some(details.exe.id()) };
     drop(details);

@@ -7,7 +7,7 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use super::{Creation, Process};
+use super::{Belongings, Creation, Details, Process};
 use crate::arch::x86_64::frame::TrapFrame;
 use crate::arch::x86_64::tls::UserSegments;
 use crate::arch::x86_64::{cpu, fpu};
@@ -156,31 +156,31 @@ fn page_regions(segments: &[Segment]) -> Vec<(u64, u64, Protection)> {
 /// state, no TLS, close-on-exec descriptors closed, caught signals back to SIG_DFL.
 pub fn replace_image(process: &Process, user: &mut UserState, mut image: Image) {
     let (size_limit, stack_limit) = {
-        let details = process.details.lock();
+        let details = process.group.details.lock();
         let limit = |resource: u32| details.limits[resource as usize].current;
         (limit(kernel_core::abi::RLIMIT_AS), limit(kernel_core::abi::RLIMIT_STACK))
     };
     image.memory.set_size_limit(size_limit);
     image.memory.set_stack_limit(stack_limit);
     image.memory.activate();
-    let old = process.memory.lock().replace(image.memory);
+    let old = process.group.memory.lock().replace(image.memory);
     if let Some(old) = old {
         process.stats.record_peak(&old);
     }
     *user.frame = TrapFrame::new_user(image.entry, image.stack_pointer);
     user.fpu().copy_from_slice(fpu::initial_state());
     process.segments.change_running(|segments| *segments = UserSegments::new());
-    process.files.lock().close_on_exec_all();
+    process.group.files.lock().close_on_exec_all();
     process.signals.lock().reset_for_exec();
-    crate::trace::record(process.pid, || kernel_core::trace::What::Exec);
-    crate::trace::record_name(process.pid, &image.name);
+    crate::trace::record(process.tid(), || kernel_core::trace::What::Exec);
+    crate::trace::record_name(process.tid(), &image.name);
+    process.thread.lock().name = image.name;
     {
-        let mut details = process.details.lock();
-        details.name = image.name;
+        let mut details = process.group.details.lock();
         details.exe = image.node;
         details.execed = true;
     }
-    sched::wake_all(WaitChannel::VforkDone(process.pid));
+    sched::wake_all(WaitChannel::VforkDone(process.pid()));
 }
 
 /// Creates the first process: `path` with its argv and envp `strings`, descriptors 0,
@@ -197,12 +197,17 @@ pub fn spawn_init(path: &[u8], strings: Strings) -> Result<Arc<Process>, i64> {
         0,
         Creation {
             name: image.name,
-            cwd: Held::new(&mut rootfs::lock(), rootfs::ROOT),
-            exe: image.node,
-            limits: super::default_limits(),
-            umask: super::DEFAULT_UMASK,
-            memory: image.memory,
-            files,
+            belongings: Belongings::Own {
+                memory: image.memory,
+                files,
+                details: Details {
+                    cwd: Held::new(&mut rootfs::lock(), rootfs::ROOT),
+                    exe: image.node,
+                    execed: false,
+                    limits: super::default_limits(),
+                    umask: super::DEFAULT_UMASK,
+                },
+            },
             signals: SignalState::for_init(),
             frame: &frame,
             fpu_state: fpu::initial_state(),

@@ -20,7 +20,7 @@ pub fn group_and_session(pid: Pid) -> Option<(Pid, Pid)> {
 pub fn set_process_group(caller: Pid, pid: Pid, group: Pid) -> Result<(), i64> {
     let pid = if pid == 0 { caller } else { pid };
     let group = if group == 0 { pid } else { group };
-    let execed = find(pid).is_some_and(|target| target.details.lock().execed);
+    let execed = find(pid).is_some_and(|target| target.group.details.lock().execed);
     let mut table = TABLE.lock();
     let caller_session = table.entries.get(&caller).ok_or(ESRCH)?.session;
     let target = table.entries.get(&pid).filter(|entry| entry.zombie.is_none()).ok_or(ESRCH)?;

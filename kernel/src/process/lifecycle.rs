@@ -5,13 +5,14 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use super::{Creation, Entry, ExitStatus, Pid, Process, Stats, Table, INIT_PID, TABLE};
+use super::{Belongings, Creation, Details, Entry, ExitStatus, Pid, Process, Stats, Table, INIT_PID, TABLE};
 use crate::arch::x86_64::debugcon::{self, Channel};
+use crate::arch::x86_64::frame::TrapFrame;
 use crate::arch::x86_64::power::{self, Shutdown};
 use crate::mm::kstack::UserState;
 use crate::sched::{self, WaitChannel};
 use crate::signal::{self, JobEvent};
-use kernel_core::abi::errno::{ECHILD, ENOMEM};
+use kernel_core::abi::errno::{EAGAIN, ECHILD, ENOMEM};
 use kernel_core::abi::signal::{Cause, SigInfo, ERESTARTSYS, SIGCHLD};
 use kernel_core::abi::wait::{self as wait_status, WaitOptions};
 use kernel_core::abi::Rusage;
@@ -42,6 +43,41 @@ impl ChildSetup {
 /// that the system call returns 0 in the child, shaped by `setup` before it can
 /// run. Returns the child.
 pub fn fork(parent: &Process, user: &mut UserState, setup: &ChildSetup) -> Result<Arc<Process>, i64> {
+    make_room();
+    let memory = parent.group.memory.lock().as_mut().ok_or(ENOMEM)?.fork().map_err(|_| ENOMEM)?;
+    let details = {
+        let details = parent.group.details.lock();
+        Details {
+            cwd: details.cwd.clone(),
+            exe: details.exe.clone(),
+            execed: false,
+            limits: details.limits,
+            umask: details.umask,
+        }
+    };
+    let belongings = Belongings::Own { memory, files: parent.group.files.lock().try_clone()?, details };
+    let signals = parent.signals.lock().for_child();
+    let frame = child_frame(user, setup);
+    super::create(parent.pid(), copy_of(parent, &frame, user.fpu(), setup, belongings, signals))
+}
+
+/// Creates a thread in `creator`'s process (clone with CLONE_THREAD): the same
+/// memory, descriptors and details, its registers the creator's except that the
+/// system call returns 0 in it, on the stack, with the TLS and tid addresses of
+/// `setup`. EAGAIN once the process is ending.
+pub fn spawn_thread(creator: &Process, user: &mut UserState, setup: &ChildSetup) -> Result<Arc<Process>, i64> {
+    make_room();
+    if creator.group.exit_status().is_some() {
+        return Err(EAGAIN);
+    }
+    let signals = creator.signals.lock().for_thread();
+    let frame = child_frame(user, setup);
+    super::create(creator.tid(), copy_of(creator, &frame, user.fpu(), setup, Belongings::ThreadOf(creator), signals))
+}
+
+/// Frees the rows of exited threads and processes nobody waits for, before a
+/// creation takes one.
+fn make_room() {
     release_detached();
     if super::count() >= super::MAX_PROCESSES {
         // Children that only wait for the CPU to exit hold slots (a parent that
@@ -50,24 +86,35 @@ pub fn fork(parent: &Process, user: &mut UserState, setup: &ChildSetup) -> Resul
         sched::yield_cpu(kernel_core::sched::Arrival::Yielded);
         release_detached();
     }
-    let memory = parent.memory.lock().as_mut().ok_or(ENOMEM)?.fork().map_err(|_| ENOMEM)?;
+}
+
+/// The registers a fork child or a new thread starts with: the caller's, but the
+/// system call returns 0, on the stack `setup` gives.
+fn child_frame(user: &UserState, setup: &ChildSetup) -> TrapFrame {
     let mut frame = *user.frame;
     frame.rax = 0;
     if let Some(stack) = setup.stack {
         frame.rsp = stack;
     }
-    let details = parent.details.lock();
-    let creation = Creation {
-        name: details.name.clone(),
-        cwd: details.cwd.clone(),
-        exe: details.exe.clone(),
-        limits: details.limits,
-        umask: details.umask,
-        memory,
-        files: parent.files.lock().try_clone()?,
-        signals: parent.signals.lock().for_child(),
-        frame: &frame,
-        fpu_state: user.fpu(),
+    frame
+}
+
+/// What a fork child or a new thread starts as: `frame` and `fpu_state`, the
+/// running `parent`'s segments with `setup`'s TLS, and `setup`'s tid addresses.
+fn copy_of<'a>(
+    parent: &Process,
+    frame: &'a TrapFrame,
+    fpu_state: &'a [u8],
+    setup: &ChildSetup,
+    belongings: Belongings<'a>,
+    signals: crate::signal::SignalState,
+) -> Creation<'a> {
+    Creation {
+        name: parent.name(),
+        belongings,
+        signals,
+        frame,
+        fpu_state,
         segments: {
             // The parent runs: its registers are the state to copy.
             parent.segments.save_running();
@@ -80,40 +127,127 @@ pub fn fork(parent: &Process, user: &mut UserState, setup: &ChildSetup) -> Resul
         exit_signal: setup.exit_signal,
         set_child_tid: setup.set_child_tid,
         clear_child_tid: setup.clear_child_tid,
-    };
-    drop(details);
-    super::create(parent.pid, creation)
+    }
 }
 
-/// Ends the current process after its thread left the user loop: closes its files,
-/// frees its memory, hands its children to init, becomes a zombie for its parent
-/// and gives up the CPU for good. When init itself ends, the machine powers off with
-/// its status (the host CLI turns that into its own exit status).
+/// Ends the whole process of `process` (exit_group, a fatal signal): the first
+/// reason is its status, and every thread, woken if it waits, leaves for good.
+pub fn exit_group(process: &Process, status: ExitStatus) {
+    let status = *process.group.exit_status.lock().get_or_insert(status);
+    process.begin_exit(status);
+    if !process.group.has_other_threads() {
+        return;
+    }
+    for thread in super::threads_of(&process.group) {
+        if thread.tid() != process.tid() {
+            thread.begin_exit(status);
+            sched::interrupt(thread.tid());
+        }
+    }
+}
+
+/// execve's de_thread: every other thread of `process`'s process is ended, and
+/// `process` waits until they all have, then takes the process id as its tid.
+/// Returns early if `process` itself is killed meanwhile.
+pub fn end_other_threads(process: &Process) {
+    if !process.group.has_other_threads() {
+        return;
+    }
+    let killed = ExitStatus::Killed { signal: kernel_core::abi::signal::SIGKILL, core_dumped: false };
+    for thread in super::threads_of(&process.group) {
+        if thread.tid() != process.tid() {
+            thread.begin_exit(killed);
+            sched::interrupt(thread.tid());
+        }
+    }
+    while process.group.has_other_threads() && process.exit_status().is_none() {
+        sched::block_ignoring_signals(WaitChannel::Children(process.pid()));
+    }
+    if process.exit_status().is_none() {
+        super::take_over(process);
+    }
+}
+
+/// Ends the current thread after it left the user loop, and gives up the CPU for
+/// good. The last thread of its process ends the process: closes its files, frees
+/// its memory, hands its children to init and makes it a zombie for its parent.
+/// When init itself ends, the machine powers off with its status (the host CLI
+/// turns that into its own exit status).
 pub fn finish_exit() -> ! {
     {
         let process = sched::current();
-        let status = process.exit_status().unwrap_or(ExitStatus::Exited(0));
+        let thread_status = process.exit_status().unwrap_or(ExitStatus::Exited(0));
         crate::log::write(
             crate::log::LogLevel::Debug,
-            format_args!("pid {} ({}) exits: {:?}", process.pid, process.name(), status),
+            format_args!("tid {} ({}) exits: {:?}", process.tid(), process.name(), thread_status),
         );
-        process.files.lock().close_all();
-        crate::mm::activate_kernel_tree();
-        if let Some(memory) = process.memory.lock().take() {
-            process.stats.record_peak(&memory);
+        release_user_words(&process);
+        let last = process.group.leave();
+        // As Linux, the process's status is exit_group's or the fatal signal's, or
+        // else its last thread's own.
+        let status = process.group.exit_status().unwrap_or(thread_status);
+        if last {
+            process.group.files.lock().close_all();
+            crate::mm::activate_kernel_tree();
+            if let Some(memory) = process.group.memory.lock().take() {
+                process.stats.record_peak(&memory);
+            }
         }
         if ACCOUNTING.load(Ordering::Relaxed) {
-            report_accounting(&process, status);
+            report_accounting(&process, thread_status);
         }
-        crate::trace::record(process.pid, || kernel_core::trace::What::Exit { status: status.wait_status() as u64 });
-        if process.pid == INIT_PID {
-            report_and_power_off(status);
+        crate::trace::record(process.tid(), || kernel_core::trace::What::Exit {
+            status: thread_status.wait_status() as u64,
+        });
+        if !process.is_leader() {
+            release_thread(process.tid());
         }
-        if let Some((parent, exit_signal)) = become_zombie(process.pid, status) {
-            signal::notify_exit(&parent, &process, status, exit_signal);
+        if !last {
+            // A thread that execs waits for the others to be gone (`end_other_threads`).
+            sched::wake_all(WaitChannel::Children(process.pid()));
+        }
+        if last {
+            if process.pid() == INIT_PID {
+                report_and_power_off(status);
+            }
+            if let Some((parent, exit_signal)) = become_zombie(process.pid(), status) {
+                signal::notify_exit(&parent, &process, status, exit_signal);
+            }
         }
     }
     sched::exit_current()
+}
+
+/// What an exiting thread owes the threads it leaves behind in its memory: the
+/// owner-died mark on the robust futexes it holds, then CLONE_CHILD_CLEARTID's
+/// zero and wake (pthread_join). Only when another thread lives on: the memory
+/// is about to go otherwise, as Linux's mm_release.
+fn release_user_words(process: &Process) {
+    if !process.group.has_other_threads() {
+        return;
+    }
+    let (robust_list, clear_child_tid) = {
+        let thread = process.thread.lock();
+        (thread.robust_list, thread.clear_child_tid)
+    };
+    if robust_list != 0 {
+        crate::futex::release_robust_list(process, robust_list);
+    }
+    if clear_child_tid != 0 {
+        crate::futex::clear_child_tid(process, clear_child_tid);
+    }
+}
+
+/// A thread other than its process's leader has exited: nobody waits for it, so
+/// its row goes as soon as its kernel stack is no longer in use (`release_detached`).
+fn release_thread(tid: Pid) {
+    let mut table = TABLE.lock();
+    if let Some(entry) = table.entries.get_mut(&tid) {
+        entry.zombie = Some(ExitStatus::Exited(0));
+        entry.parent = DETACHED;
+    }
+    // As Linux reaps it at once: no call finds it any more (ESRCH).
+    table.unlist(tid);
 }
 
 /// Whether exits are reported to the host (the `accounting=` kernel option).
@@ -129,7 +263,10 @@ pub fn report_exits(on: bool) {
 fn report_accounting(process: &Process, status: ExitStatus) {
     let stats = &process.stats;
     let mut record = Record::new("process");
-    record.number("pid", u64::from(process.pid)).number("ppid", u64::from(super::parent_of(process.pid)));
+    record
+        .number("pid", u64::from(process.pid()))
+        .number("tid", u64::from(process.tid()))
+        .number("ppid", u64::from(super::parent_of(process.pid())));
     match status {
         ExitStatus::Exited(code) => record.number("exit", u64::from(code)),
         ExitStatus::Killed { signal, .. } => record.number("signal", u64::from(signal)),
@@ -142,7 +279,7 @@ fn report_accounting(process: &Process, status: ExitStatus) {
         .number("syscalls", Stats::load(&stats.system_calls))
         .number("faults", Stats::load(&stats.faults))
         .number("peak_kib", Stats::load(&stats.peak_pages) * 4)
-        .text("name", process.details.lock().name.as_bytes());
+        .text("name", process.name().as_bytes());
     debugcon::write(Channel::Control, record.line());
 }
 
@@ -287,7 +424,6 @@ pub fn wait(parent: Pid, target: WaitTarget, options: WaitOptions) -> Result<Opt
     loop {
         {
             let mut table = TABLE.lock();
-            let children = table.entries.get(&parent).map(|entry| entry.children.clone()).unwrap_or_default();
             let matches = |entry: &Entry, pid: Pid| {
                 options.accepts(entry.exit_signal)
                     && match target {
@@ -296,37 +432,18 @@ pub fn wait(parent: Pid, target: WaitTarget, options: WaitOptions) -> Result<Opt
                         WaitTarget::Group(group) => entry.process_group == group,
                     }
             };
-            let candidates: Vec<Pid> = children
-                .into_iter()
-                .filter(|pid| table.entries.get(pid).is_some_and(|entry| matches(entry, *pid)))
-                .collect();
-            if candidates.is_empty() {
-                return Err(ECHILD);
-            }
-            for pid in candidates {
-                let entry = &table.entries[&pid];
+            // The first child in creation order with something to report: a zombie
+            // to reap, or a stop or continue. Found in place (no copy of the list:
+            // fork-exit-wait reaps through here).
+            let mut matched = false;
+            let mut zombie = None;
+            let children = table.entries.get(&parent).map_or(&[][..], |entry| &entry.children[..]);
+            for &pid in children {
+                let Some(entry) = table.entries.get(&pid).filter(|entry| matches(entry, pid)) else { continue };
+                matched = true;
                 if entry.zombie.is_some() {
-                    let entry = table.remove(pid).expect("candidate is in the table");
-                    if let Some(parent_entry) = table.entries.get_mut(&parent) {
-                        parent_entry.children.retain(|&child| child != pid);
-                    }
-                    let parent_process = table.entries.get(&parent).map(|entry| entry.process.clone());
-                    drop(table);
-                    sched::forget(pid);
-                    let stats = &entry.process.stats;
-                    if let Some(parent_process) = parent_process {
-                        let totals = &parent_process.stats;
-                        Stats::add(
-                            &totals.children_user_cycles,
-                            Stats::load(&stats.user_cycles) + Stats::load(&stats.children_user_cycles),
-                        );
-                        Stats::add(
-                            &totals.children_system_cycles,
-                            Stats::load(&stats.system_cycles) + Stats::load(&stats.children_system_cycles),
-                        );
-                    }
-                    let status = entry.zombie.expect("found as a zombie").wait_status();
-                    return Ok(Some(ChildReport { pid, status, usage: entry.process.usage() }));
+                    zombie = Some(pid);
+                    break;
                 }
                 let event = entry.process.signals.lock().take_job_event(|event| match event {
                     JobEvent::Stopped(_) => options.untraced,
@@ -337,6 +454,32 @@ pub fn wait(parent: Pid, target: WaitTarget, options: WaitOptions) -> Result<Opt
                     Some(JobEvent::Continued) => wait_status::continued(),
                     None => continue,
                 };
+                return Ok(Some(ChildReport { pid, status, usage: entry.process.usage() }));
+            }
+            if !matched {
+                return Err(ECHILD);
+            }
+            if let Some(pid) = zombie {
+                let entry = table.remove(pid).expect("a child is in the table");
+                if let Some(parent_entry) = table.entries.get_mut(&parent) {
+                    parent_entry.children.retain(|&child| child != pid);
+                }
+                let parent_process = table.entries.get(&parent).map(|entry| entry.process.clone());
+                drop(table);
+                sched::forget(pid);
+                let stats = &entry.process.stats;
+                if let Some(parent_process) = parent_process {
+                    let totals = &parent_process.stats;
+                    Stats::add(
+                        &totals.children_user_cycles,
+                        Stats::load(&stats.user_cycles) + Stats::load(&stats.children_user_cycles),
+                    );
+                    Stats::add(
+                        &totals.children_system_cycles,
+                        Stats::load(&stats.system_cycles) + Stats::load(&stats.children_system_cycles),
+                    );
+                }
+                let status = entry.zombie.expect("found as a zombie").wait_status();
                 return Ok(Some(ChildReport { pid, status, usage: entry.process.usage() }));
             }
         }

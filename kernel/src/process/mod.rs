@@ -1,6 +1,11 @@
-//! Processes: the process-list entry of the LDE protocol, the
+//! Processes and their threads: the process-list entry of the LDE protocol (one
+//! per thread, the schedulable unit, sharing its process's `ThreadGroup`), the
 //! table that relates them (parents, children, zombies; process groups and sessions
 //! in `group.rs`), and the kernel thread each one runs in the kernel.
+//!
+//! Lock order: the table, then a thread's own state (its signals, its details);
+//! a thread group's locks (memory, descriptors, details, exit status) are taken
+//! after the table too, and never while another thread's is held.
 
 pub mod exec;
 mod group;
@@ -12,7 +17,7 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicI8, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI8, AtomicU32, AtomicU64, Ordering};
 use spin::Mutex;
 
 use crate::arch::x86_64::entry::SYSCALL_TABLE_SIZE;
@@ -93,20 +98,74 @@ pub enum Mode {
     Kernel,
 }
 
-/// A process: one address space, one kernel thread on its own kernel stack.
+/// A process as its threads (a thread group, made by clone with CLONE_THREAD)
+/// share it, by `Arc`: the process id, the address space, the descriptors, the
+/// details, how many threads are still alive, and how the whole process ended if
+/// one of them ended it (exit_group, a fatal signal). One allocation for all of
+/// it: fork makes one per process.
+pub struct ThreadGroup {
+    /// The process id: the tid of its first thread (the leader), which getpid
+    /// answers in every thread.
+    pub tgid: Pid,
+    /// None once the last thread has exited.
+    pub memory: Mutex<Option<AddressSpace>>,
+    /// Closed when the last thread exits.
+    pub files: Mutex<FdTable>,
+    pub details: Mutex<Details>,
+    /// The threads that have not finished exiting. The last one to leave releases
+    /// what they share and makes the process a zombie.
+    live_threads: AtomicU32,
+    /// Set by the first exit_group or fatal signal: the whole process's status.
+    exit_status: Mutex<Option<ExitStatus>>,
+}
+
+impl ThreadGroup {
+    /// The status exit_group or a fatal signal gave the whole process, if any.
+    pub fn exit_status(&self) -> Option<ExitStatus> {
+        *self.exit_status.lock()
+    }
+
+    /// Whether more than one of its threads is alive.
+    pub fn has_other_threads(&self) -> bool {
+        self.live_threads.load(Ordering::Relaxed) > 1
+    }
+
+    /// A thread has finished exiting; true if it was the last.
+    fn leave(&self) -> bool {
+        self.live_threads.fetch_sub(1, Ordering::Relaxed) == 1
+    }
+}
+
+/// The live threads of the process whose group is `group`, oldest first (a
+/// snapshot: one may be exiting by the time it is used).
+pub fn threads_of(group: &ThreadGroup) -> Vec<Arc<Process>> {
+    TABLE
+        .lock()
+        .entries
+        .values()
+        .filter(|entry| core::ptr::eq(&*entry.process.group, group) && entry.zombie.is_none())
+        .map(|entry| entry.process.clone())
+        .collect()
+}
+
+/// A thread: the schedulable unit (Linux's task), with its own tid, kernel stack,
+/// registers, signal mask and pending signals; the memory, descriptors, details
+/// and thread group it shares with the other threads of its process. A process with
+/// one thread is what fork makes.
 pub struct Process {
-    pub pid: Pid,
+    /// Its thread id; for the first thread of a process, also the process id. It
+    /// changes once at most: a thread that execs takes the process id (`take_over`).
+    tid: AtomicU32,
+    pub group: Arc<ThreadGroup>,
     kernel_stack: KernelStack,
     /// Its kernel stack's trap-frame end and FPU area (see `kernel_stack_layout`), worked out
     /// once: every switch to the process hands them to the CPU.
     kernel_stack_layout: (u64, u64),
     /// The kernel registers saved when this process's thread is switched out.
     pub context: KernelContext,
-    /// None once the process has exited.
-    pub memory: Mutex<Option<AddressSpace>>,
-    pub files: Mutex<FdTable>,
     pub signals: Signals,
-    pub details: Mutex<Details>,
+    /// This thread's own.
+    pub thread: Mutex<ThreadDetails>,
     /// The program's segment selectors and FS/GS bases (its TLS pointer) while it
     /// is not running: its own thread saves them when it switches away.
     pub segments: SavedSegments,
@@ -118,25 +177,33 @@ pub struct Process {
     /// Its nice value, -20..=19 (setpriority); inherited across fork, kept by exec,
     /// and told to the scheduling policy (`sched::set_nice`).
     pub nice: AtomicI8,
-    /// Set once the process has decided to exit; its thread leaves `trap::serve`.
+    /// Set once the thread has decided to exit; it leaves `trap::serve`.
     exit_status: Mutex<Option<ExitStatus>>,
     /// The system call numbers whose ENOSYS the host was told about for this process
     /// (`syscall::unimplemented`): one bit per number of the dispatch table.
     pub unimplemented_reported: AtomicNumberSet<{ SYSCALL_TABLE_SIZE.div_ceil(64) }>,
 }
 
-/// Descriptive state, changed rarely.
-pub struct Details {
-    /// The program's name (the file name of the last exec), as in `ps`.
+/// What each thread has of its own beyond registers and signals.
+pub struct ThreadDetails {
+    /// Its name (comm): the file name of the last exec, or what prctl(PR_SET_NAME)
+    /// gave this thread, as in `ps`.
     pub name: String,
+    /// set_tid_address, CLONE_CHILD_CLEARTID: zeroed, and its futex woken, at exit.
+    pub clear_child_tid: u64,
+    /// CLONE_CHILD_SETTID: where the thread writes its tid before it first runs
+    /// (0: nowhere).
+    pub set_child_tid: u64,
+    /// set_robust_list: the head of its list of robust futexes (0: none), walked
+    /// at its exit.
+    pub robust_list: u64,
+}
+
+/// Descriptive state of a process, changed rarely.
+pub struct Details {
     pub cwd: crate::fs::rootfs::Held,
     /// The program file it runs: where /proc/self/exe leads.
     pub exe: crate::fs::rootfs::Held,
-    /// set_tid_address: zeroed at exit.
-    pub clear_child_tid: u64,
-    /// CLONE_CHILD_SETTID: where the child writes its tid before it first runs
-    /// (0: nowhere).
-    pub set_child_tid: u64,
     /// Whether it has exec'd since it was created (ends a vfork parent's wait).
     pub execed: bool,
     /// Inherited across fork and exec.
@@ -170,8 +237,23 @@ impl StackOwner for Process {
 }
 
 impl Process {
-    /// Records that the process is ending; the first reason wins (exit_group racing
-    /// a fatal signal, for instance).
+    pub fn tid(&self) -> Pid {
+        self.tid.load(Ordering::Relaxed)
+    }
+
+    /// The process id (getpid): its thread group's.
+    pub fn pid(&self) -> Pid {
+        self.group.tgid
+    }
+
+    /// Whether it is the first thread of its process, the one the process id names
+    /// (whose table row holds the process's relations).
+    pub fn is_leader(&self) -> bool {
+        self.tid() == self.group.tgid
+    }
+
+    /// Records that the thread is ending (exit, or its process ending); the first
+    /// reason wins.
     pub fn begin_exit(&self, status: ExitStatus) {
         let mut exit = self.exit_status.lock();
         if exit.is_none() {
@@ -191,7 +273,7 @@ impl Process {
     }
 
     pub fn name(&self) -> String {
-        self.details.lock().name.clone()
+        self.thread.lock().name.clone()
     }
 
     /// Charges the CPU time since the last accounting point to `mode` (at each
@@ -217,7 +299,7 @@ impl Process {
     /// Its resource usage so far (getrusage, wait4).
     pub fn usage(&self) -> Rusage {
         let stats = &self.stats;
-        let resident_now = self.memory.lock().as_ref().map_or(0, |memory| memory.resident_pages().1 as u64);
+        let resident_now = self.group.memory.lock().as_ref().map_or(0, |memory| memory.resident_pages().1 as u64);
         Rusage {
             user_ns: crate::time::cycles_to_ns(Stats::load(&stats.user_cycles)),
             system_ns: crate::time::cycles_to_ns(Stats::load(&stats.system_cycles)),
@@ -235,7 +317,10 @@ impl Process {
     }
 }
 
-/// One row of the process table: the relations that outlive a process's run.
+/// One row of the process table, one per thread: the relations that outlive a
+/// process's run. Those of a process (parent, children, process group, session)
+/// are kept in its leader's row; the other threads' rows have none (0), so that
+/// no search for a process or group finds them.
 struct Entry {
     process: Arc<Process>,
     parent: Pid,
@@ -286,8 +371,17 @@ impl Table {
     /// Takes `pid`'s row out of the table, freeing its slot.
     fn remove(&mut self, pid: Pid) -> Option<Entry> {
         let entry = self.entries.remove(&pid)?;
-        self.by_slot[slot(pid)] = None;
+        self.unlist(pid);
         Some(entry)
+    }
+
+    /// Makes `pid` unfindable (`find`) while its row stays, and frees its slot (an
+    /// exited thread: see `lifecycle::release_thread`). The slot may be another
+    /// pid's by the time the row goes.
+    fn unlist(&mut self, pid: Pid) {
+        if self.by_slot[slot(pid)].as_ref().is_some_and(|process| process.tid() == pid) {
+            self.by_slot[slot(pid)] = None;
+        }
     }
 }
 
@@ -296,7 +390,7 @@ static TABLE: Mutex<Table> =
 
 /// The process with `pid`, if it exists (zombies included).
 pub fn find(pid: Pid) -> Option<Arc<Process>> {
-    TABLE.lock().by_slot[slot(pid)].as_ref().filter(|process| process.pid == pid).cloned()
+    TABLE.lock().by_slot[slot(pid)].as_ref().filter(|process| process.tid() == pid).cloned()
 }
 
 /// How many processes exist (zombies included).
@@ -309,7 +403,8 @@ pub fn parent_of(pid: Pid) -> Pid {
     TABLE.lock().entries.get(&pid).map_or(0, |entry| entry.parent)
 }
 
-/// The pids and names of every process, for the process-table dump.
+/// Every thread: its tid, its process's parent (0 for a thread that is not its
+/// process's leader), whether it is a zombie, and itself.
 pub fn list() -> Vec<(Pid, Pid, bool, Arc<Process>)> {
     TABLE
         .lock()
@@ -333,16 +428,44 @@ pub fn table_dump() -> String {
     text
 }
 
-/// Everything a new process starts with.
+/// What a new thread shares, or a new process starts with.
+pub enum Belongings<'a> {
+    /// A new process, with its own copies.
+    Own { memory: AddressSpace, files: FdTable, details: Details },
+    /// A new thread in the process of this (running) thread.
+    ThreadOf(&'a Process),
+}
+
+/// The running thread `process`, the only one left of its process, takes the
+/// process id as its tid (execve from a thread other than the first, as Linux's
+/// de_thread): its row moves to the process's, whose relations it keeps, and the
+/// first thread's row, which has exited for good, goes.
+pub fn take_over(process: &Process) {
+    let (old, tgid) = (process.tid(), process.pid());
+    if old == tgid {
+        return;
+    }
+    let mut table = TABLE.lock();
+    // The process's row lives until the process is reaped, after its last thread.
+    if !table.entries.contains_key(&tgid) {
+        return;
+    }
+    let Some(own) = table.remove(old) else { return };
+    table.by_slot[slot(tgid)] = Some(own.process.clone());
+    if let Some(record) = table.entries.get_mut(&tgid) {
+        record.process = own.process;
+    }
+    process.tid.store(tgid, Ordering::Relaxed);
+    drop(table);
+    crate::trace::record_name(tgid, &process.name());
+    sched::renumber_current(old, tgid, process.nice.load(Ordering::Relaxed));
+}
+
+/// Everything a new thread starts with.
 pub struct Creation<'a> {
     pub name: String,
-    pub cwd: crate::fs::rootfs::Held,
-    pub exe: crate::fs::rootfs::Held,
-    pub memory: AddressSpace,
-    pub files: FdTable,
+    pub belongings: Belongings<'a>,
     pub signals: SignalState,
-    pub limits: Limits,
-    pub umask: u32,
     pub frame: &'a TrapFrame,
     pub fpu_state: &'a [u8],
     pub segments: UserSegments,
@@ -351,9 +474,11 @@ pub struct Creation<'a> {
     pub clear_child_tid: u64,
 }
 
-/// Creates a process under `parent` (0 for init): its kernel stack with the
-/// initial trap frame and FPU state, an entry in the table, and a place in the run
-/// queue. It starts by returning from the trap into `frame`.
+/// Creates a thread: a new process under `parent` (0 for init), or a new thread
+/// of a process (`Belongings::ThreadOf`; `parent` is then the creating thread,
+/// whose nice value it inherits); its kernel stack with the initial trap frame
+/// and FPU state, an entry in the table, and a place in the run queue. It starts
+/// by returning from the trap into `frame`.
 pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
     let kernel_stack = KernelStack::new().ok_or(ENOMEM)?;
     let context = kernel_stack.prepare(creation.frame, creation.fpu_state, kernel_thread);
@@ -361,27 +486,34 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
     if table.entries.len() >= MAX_PROCESSES {
         return Err(EAGAIN);
     }
-    let pid = table.allocate_pid();
-    crate::trace::record(pid, || kernel_core::trace::What::Create { parent });
-    crate::trace::record_name(pid, &creation.name);
+    let tid = table.allocate_pid();
     let nice = table.entries.get(&parent).map_or(0, |entry| entry.process.nice.load(Ordering::Relaxed));
+    let group = match creation.belongings {
+        Belongings::Own { memory, files, details } => Arc::new(ThreadGroup {
+            tgid: tid,
+            memory: Mutex::new(Some(memory)),
+            files: Mutex::new(files),
+            details: Mutex::new(details),
+            live_threads: AtomicU32::new(0),
+            exit_status: Mutex::new(None),
+        }),
+        Belongings::ThreadOf(creator) => creator.group.clone(),
+    };
+    group.live_threads.fetch_add(1, Ordering::Relaxed);
+    crate::trace::record(tid, || kernel_core::trace::What::Create { parent, process: group.tgid });
+    crate::trace::record_name(tid, &creation.name);
     let process = Arc::new(Process {
-        pid,
+        tid: AtomicU32::new(tid),
+        group,
         kernel_stack_layout: (kernel_stack.frame_end(), kernel_stack.fpu_area()),
         kernel_stack,
         context,
-        memory: Mutex::new(Some(creation.memory)),
-        files: Mutex::new(creation.files),
         signals: Signals::new(creation.signals),
-        details: Mutex::new(Details {
+        thread: Mutex::new(ThreadDetails {
             name: creation.name,
-            cwd: creation.cwd,
-            exe: creation.exe,
             clear_child_tid: creation.clear_child_tid,
             set_child_tid: creation.set_child_tid,
-            execed: false,
-            limits: creation.limits,
-            umask: creation.umask,
+            robust_list: 0,
         }),
         segments: SavedSegments::new(creation.segments),
         stats: Stats::default(),
@@ -392,15 +524,14 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
         unimplemented_reported: AtomicNumberSet::new(),
     });
     KernelStack::set_owner(&process);
-    let (process_group, session) = match table.entries.get_mut(&parent) {
-        Some(parent_entry) => {
-            parent_entry.children.push(pid);
-            (parent_entry.process_group, parent_entry.session)
-        }
-        None => (pid, pid),
-    };
-    table.insert(
-        pid,
+    let entry = if process.is_leader() {
+        let (process_group, session) = match table.entries.get_mut(&parent) {
+            Some(parent_entry) => {
+                parent_entry.children.push(tid);
+                (parent_entry.process_group, parent_entry.session)
+            }
+            None => (tid, tid),
+        };
         Entry {
             process: process.clone(),
             parent,
@@ -409,11 +540,22 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
             session,
             exit_signal: creation.exit_signal,
             zombie: None,
-        },
-    );
+        }
+    } else {
+        Entry {
+            process: process.clone(),
+            parent: 0,
+            children: Vec::new(),
+            process_group: 0,
+            session: 0,
+            exit_signal: 0,
+            zombie: None,
+        }
+    };
+    table.insert(tid, entry);
     drop(table);
-    sched::set_nice(pid, nice);
-    sched::make_runnable(pid, kernel_core::sched::Arrival::New);
+    sched::set_nice(tid, nice);
+    sched::make_runnable(tid, kernel_core::sched::Arrival::New);
     Ok(process)
 }
 
@@ -423,12 +565,12 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
 extern "C" fn kernel_thread() -> ! {
     {
         let process = sched::current();
-        let set_child_tid = core::mem::take(&mut process.details.lock().set_child_tid);
+        let set_child_tid = core::mem::take(&mut process.thread.lock().set_child_tid);
         if set_child_tid != 0 {
             // As Linux's schedule_tail, a bad address is the program's problem: the
             // write is skipped.
-            if let Some(memory) = process.memory.lock().as_mut() {
-                let _ = memory.write(set_child_tid, &process.pid.to_le_bytes());
+            if let Some(memory) = process.group.memory.lock().as_mut() {
+                let _ = memory.write(set_child_tid, &process.tid().to_le_bytes());
             }
         }
         let mut user = process.kernel_stack.claim_user_state();

@@ -11,7 +11,7 @@ use crate::mm::kstack::UserState;
 use crate::process::{self, ExitStatus, Process};
 use kernel_core::abi::errno::EINTR;
 use kernel_core::abi::signal::{resumption, DefaultAction, Disposition, Resumption, SigAction, SigInfo};
-use kernel_core::abi::signal::{SIGSEGV, SIGSTOP, SIG_DFL, SI_KERNEL};
+use kernel_core::abi::signal::{SA_RESETHAND, SIGSEGV, SIGSTOP, SIG_DFL, SI_KERNEL};
 use kernel_core::abi::sysno;
 
 /// On the way back to user mode: acts on every pending signal that is not blocked,
@@ -31,6 +31,10 @@ pub fn deliver(process: &Process, user: &mut UserState) {
         let signal = info.signo();
         match action.disposition(signal) {
             Disposition::Handler(handler) => {
+                if action.flags & SA_RESETHAND != 0 && process.group.has_other_threads() {
+                    // The one-shot handler is gone for the whole process.
+                    super::set_action_in_process(process, signal, SigAction { handler: SIG_DFL, ..action });
+                }
                 if let Some(call) = interruption.take() {
                     resume(user.frame, call, Some(action.flags));
                 }
@@ -42,13 +46,13 @@ pub fn deliver(process: &Process, user: &mut UserState) {
             // timeshare writes no core files (RLIMIT_CORE is 0, as on a default
             // Linux system), so a "core" signal terminates without the core flag.
             Disposition::Default(DefaultAction::Terminate | DefaultAction::CoreDump) => {
-                process.begin_exit(ExitStatus::Killed { signal, core_dumped: false });
-                if process.pid == process::INIT_PID {
+                process::lifecycle::exit_group(process, ExitStatus::Killed { signal, core_dumped: false });
+                if process.pid() == process::INIT_PID {
                     process::lifecycle::report_fatal_signal(&info, user.frame.rip);
                 }
             }
             Disposition::Default(DefaultAction::Stop) => {
-                let group = process::group_and_session(process.pid).map_or(0, |(group, _)| group);
+                let group = process::group_and_session(process.pid()).map_or(0, |(group, _)| group);
                 // The terminal's stop signals mean nothing to an orphaned group: no
                 // shell is left to continue it (SIGSTOP always stops).
                 if signal == SIGSTOP || !process::is_orphaned_group(group) {

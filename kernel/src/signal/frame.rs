@@ -70,7 +70,7 @@ pub(super) fn enter_handler(
     // A fresh stack page the frame needs goes through the OOM policy, as the
     // program's own touch of it would.
     crate::oom::retrying(process, || {
-        let mut memory = process.memory.lock();
+        let mut memory = process.group.memory.lock();
         let memory = memory.as_mut().ok_or(Fault::Unmapped)?;
         xstate::write_frame_image(user.fpu(), fpu::components(), |offset, bytes| {
             memory.write(place.fpstate + offset as u64, bytes)
@@ -153,7 +153,7 @@ pub fn sigreturn(process: &Process, user: &mut UserState) -> Result<u64, ()> {
 /// memory and checked (see `xstate::restore`; a refused image leaves the initial
 /// state).
 fn restore_xstate(process: &Process, address: u64, area: &mut [u8]) -> Result<(), ()> {
-    let mut memory = process.memory.lock();
+    let mut memory = process.group.memory.lock();
     let memory = memory.as_mut().ok_or(())?;
     let read = |offset: usize, buffer: &mut [u8]| memory.read(address.wrapping_add(offset as u64), buffer);
     xstate::restore(address, area, fpu::initial_state(), fpu::components(), fpu::mxcsr_mask(), read)
@@ -163,7 +163,7 @@ fn restore_xstate(process: &Process, address: u64, area: &mut [u8]) -> Result<()
 
 fn read_user(process: &Process, address: u64, buffer: &mut [u8]) -> Result<(), ()> {
     crate::oom::retrying(process, || {
-        let mut memory = process.memory.lock();
+        let mut memory = process.group.memory.lock();
         memory.as_mut().ok_or(Fault::Unmapped)?.read(address, buffer)
     })
     .map_err(drop)

@@ -64,12 +64,12 @@ pub(super) fn stop(process: &Process, signal: u8) {
             if !state.stopped {
                 break;
             }
-            if state.pending.contains(SIGKILL) {
+            if state.pending.contains(SIGKILL) || process.exit_status().is_some() {
                 state.stopped = false;
                 return;
             }
         }
-        sched::block_ignoring_signals(WaitChannel::Stopped(process.pid));
+        sched::block_ignoring_signals(WaitChannel::Stopped(process.tid()));
     }
     // Like Linux, the continued process itself tells its parent, once it runs (even
     // if SIGKILL followed SIGCONT: the parent hears of both).
@@ -79,11 +79,11 @@ pub(super) fn stop(process: &Process, signal: u8) {
 /// A child stopped or continued: SIGCHLD to the parent unless it asked not to hear
 /// of these (SA_NOCLDSTOP), and its wait4 is woken either way.
 fn notify_parent_of_job(child: &Process, code: i32, signal: u8) {
-    let Some(parent) = process::find(process::parent_of(child.pid)) else { return };
+    let Some(parent) = process::find(process::parent_of(child.pid())) else { return };
     if parent.signals.lock().action(SIGCHLD).flags & SA_NOCLDSTOP == 0 {
         send_info(&parent, child_info(child, SIGCHLD, code, i32::from(signal)));
     }
-    sched::wake_all(WaitChannel::Children(parent.pid));
+    sched::wake_all(WaitChannel::Children(parent.pid()));
 }
 
 /// Tells `parent` that `child` ended with `status`: `exit_signal` (SIGCHLD unless
@@ -104,5 +104,5 @@ fn child_info(child: &Process, signal: u8, code: i32, status: i32) -> SigInfo {
     let ticks = |cycles| crate::time::cycles_to_ns(cycles) / 10_000_000;
     let user = ticks(Stats::load(&child.stats.user_cycles));
     let system = ticks(Stats::load(&child.stats.system_cycles));
-    SigInfo::child(signal, code, child.pid, 0, status, user, system)
+    SigInfo::child(signal, code, child.pid(), 0, status, user, system)
 }

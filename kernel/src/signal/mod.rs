@@ -28,8 +28,8 @@ use crate::sched;
 use kernel_core::abi::sigframe::AltStack;
 pub use kernel_core::abi::signal::SignalSet;
 use kernel_core::abi::signal::{resumption, Disposition, SigAction, SigInfo};
-use kernel_core::abi::signal::{NSIG, SA_NOCLDWAIT, SA_RESETHAND};
-use kernel_core::abi::signal::{SIGCHLD, SIGKILL, SIG_DFL, SIG_IGN, SI_KERNEL, SI_USER};
+use kernel_core::abi::signal::{NSIG, SA_NOCLDWAIT, SA_RESETHAND, STOP_SIGNALS};
+use kernel_core::abi::signal::{SIGCHLD, SIGCONT, SIGKILL, SIG_DFL, SIG_IGN, SI_KERNEL, SI_USER};
 
 /// An interrupted relative sleep, which `restart_syscall` resumes.
 #[derive(Clone, Copy, Debug)]
@@ -120,6 +120,13 @@ impl SignalState {
             alt_stack: self.alt_stack,
             ..SignalState::default()
         }
+    }
+
+    /// What a new thread starts with: the creating thread's dispositions and mask,
+    /// nothing pending, and no alternate stack (Linux clears it for a child that
+    /// shares the memory, where the creator's stack would be used by both).
+    pub fn for_thread(&self) -> SignalState {
+        SignalState { alt_stack: AltStack::default(), ..self.for_child() }
     }
 
     /// execve: handlers become SIG_DFL (ignored signals stay ignored), the alternate
@@ -299,11 +306,62 @@ impl SignalState {
     }
 }
 
-/// Sends `info` to `target`, as Linux's `send_signal`: job control first (see
-/// `SignalState::prepare`); a signal the target ignores, or init has no handler
-/// for, is dropped unless blocked (see `SignalState::drops`). If the target will
-/// act on it, a blocking wait is cut short so it does so promptly.
+/// Sends `info` to the process of thread `target` (kill, the terminal, a child's
+/// end), as Linux's group signals: SIGKILL and the job-control signals to every
+/// thread (the whole process dies, stops or continues); any other signal to one
+/// thread that does not block it, `target` first, else `target` (where it stays
+/// pending until unblocked). A thread that is exiting takes none.
+#[inline]
 pub fn send_info(target: &Process, info: SigInfo) {
+    if target.group.has_other_threads() || target.signals.exiting() {
+        return send_to_some_thread(target, info);
+    }
+    send_to_thread(target, info)
+}
+
+/// `send_info` to a process with several threads (or whose thread `target` is
+/// exiting): the choice of the thread.
+#[cold]
+#[inline(never)]
+fn send_to_some_thread(target: &Process, info: SigInfo) {
+    let signal = info.signo();
+    let threads = process::threads_of(&target.group);
+    let live = || threads.iter().filter(|thread| !thread.signals.exiting());
+    if signal == SIGKILL || signal == SIGCONT || STOP_SIGNALS.contains(&signal) {
+        live().for_each(|thread| send_to_thread(thread, info));
+        return;
+    }
+    let unblocking = |thread: &&alloc::sync::Arc<Process>| !thread.signals.lock().blocked().contains(signal);
+    let chosen = live()
+        .find(|thread| thread.tid() == target.tid())
+        .filter(unblocking)
+        .or_else(|| live().find(unblocking))
+        .or_else(|| live().next());
+    if let Some(thread) = chosen {
+        send_to_thread(thread, info);
+    }
+}
+
+/// Sets the action of `signal` in every thread of `process`'s process: the
+/// threads' signal states each keep a copy of the process's actions, which only
+/// rt_sigaction and a one-shot handler's reset change.
+pub fn set_action_in_process(process: &Process, signal: u8, action: SigAction) {
+    process.signals.lock().set_action(signal, action);
+    if process.group.has_other_threads() {
+        for thread in process::threads_of(&process.group) {
+            if thread.tid() != process.tid() {
+                thread.signals.lock().set_action(signal, action);
+            }
+        }
+    }
+}
+
+/// Sends `info` to thread `target` only (tkill, tgkill, SIGPIPE), as Linux's
+/// `send_signal`: job control first (see `SignalState::prepare`); a signal the
+/// target ignores, or init has no handler for, is dropped unless blocked (see
+/// `SignalState::drops`). If the target will act on it, a blocking wait is cut
+/// short so it does so promptly.
+pub fn send_to_thread(target: &Process, info: SigInfo) {
     let signal = info.signo();
     let (continued, wake) = {
         let mut state = target.signals.lock();
@@ -312,19 +370,21 @@ pub fn send_info(target: &Process, info: SigInfo) {
         (continued, queued && !state.blocked.contains(signal))
     };
     if continued || wake {
-        sched::interrupt(target.pid);
+        sched::interrupt(target.tid());
     }
 }
 
-/// Sends `signal` to `target` on behalf of the running process, as kill does
-/// (SI_USER, the sender's pid); with no process running (an interrupt handler while
-/// the CPU idles) it comes from the kernel (SI_KERNEL).
-pub fn send(target: &Process, signal: u8) {
-    let info = match sched::current_pid() {
-        Some(pid) => SigInfo::sent(signal, SI_USER, pid, 0),
-        None => SigInfo::sent(signal, SI_KERNEL, 0, 0),
-    };
-    send_info(target, info);
+/// `signal` for the calling thread, from itself (SI_USER), as Linux's
+/// `send_sig(signal, current)`: a write with no reader left (SIGPIPE), past the
+/// file size limit (SIGXFSZ).
+pub fn send_to_caller(caller: &Process, signal: u8) {
+    send_to_thread(caller, SigInfo::sent(signal, SI_USER, caller.pid(), 0));
+}
+
+/// Sends `signal` to `target`'s process on behalf of `sender`, as kill does
+/// (SI_USER, the sender's pid).
+pub fn send(target: &Process, signal: u8, sender: &Process) {
+    send_info(target, SigInfo::sent(signal, SI_USER, sender.pid(), 0));
 }
 
 /// The OOM killer's SIGKILL, which even init does not refuse: the kernel picks it
@@ -393,6 +453,11 @@ impl Signals {
     /// `has_deliverable`, without taking the lock.
     pub fn deliverable(&self) -> bool {
         self.attention.load(Ordering::Relaxed) & DELIVERABLE != 0
+    }
+
+    /// Whether the thread is exiting (`Process::begin_exit`).
+    pub fn exiting(&self) -> bool {
+        self.attention.load(Ordering::Relaxed) & EXITING != 0
     }
 
     /// Records that the process is exiting, for `needs_attention`.

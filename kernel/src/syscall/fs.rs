@@ -39,7 +39,7 @@ pub(super) fn start_file(context: &Context, dirfd: u64, path: &[u8]) -> Result<O
     }
     match decode_dirfd(dirfd)? {
         DirFd::Cwd => Ok(None),
-        DirFd::Fd(fd) => Ok(Some(context.process.files.lock().get_path(u64::from(fd))?)),
+        DirFd::Fd(fd) => Ok(Some(context.group.files.lock().get_path(u64::from(fd))?)),
     }
 }
 
@@ -100,7 +100,7 @@ pub(super) fn on_target<T>(
         DirFd::Cwd => rootfs::with_origin(context.process, |tree, origin| f(Target::Node(tree, origin.start, origin))),
         DirFd::Fd(fd) => {
             // Bound first: the descriptor table's lock is not held across the tree's.
-            let file = context.process.files.lock().get_path(u64::from(fd))?;
+            let file = context.group.files.lock().get_path(u64::from(fd))?;
             on_file(context, &file, f)
         }
     }
@@ -121,7 +121,7 @@ pub(super) fn on_file<T>(
 
 /// The caller's umask.
 pub(super) fn umask(context: &Context) -> u32 {
-    context.process.details.lock().umask
+    context.group.details.lock().umask
 }
 
 /// open: openat relative to the cwd.
@@ -145,7 +145,7 @@ pub fn openat(context: &mut Context, &[dirfd, path, flags, mode, ..]: &[u64; 6])
     }
     let mode = mode as u32 & !umask(context);
     let file = at_path(context, dirfd, &path, |tree, origin| open::open(tree, origin, &path, &request, mode))?;
-    context.process.files.lock().insert(file, request.close_on_exec)
+    context.group.files.lock().insert(file, request.close_on_exec)
 }
 
 /// Copies `stat` to user address `address`.
@@ -166,7 +166,7 @@ pub fn lstat(context: &mut Context, &[path, address, ..]: &[u64; 6]) -> Result<u
 
 /// fstat: works on every descriptor, O_PATH ones included.
 pub fn fstat(context: &mut Context, &[fd, address, ..]: &[u64; 6]) -> Result<u64, i64> {
-    let file = context.process.files.lock().get_path(fd)?;
+    let file = context.group.files.lock().get_path(fd)?;
     copy_stat(context, address, &file.file.stat())
 }
 
@@ -187,7 +187,7 @@ pub fn newfstatat(context: &mut Context, &[dirfd, path, address, flags, ..]: &[u
 /// directory's position on (`.` and `..` first). EFAULT for a buffer outside user
 /// space, ENOTDIR for anything but a directory, EINVAL when not one record fits.
 pub fn getdents64(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Result<u64, i64> {
-    let file = context.process.files.lock().get(fd)?;
+    let file = context.group.files.lock().get(fd)?;
     let length = u64::from(length as u32);
     check_user_range(address, length)?;
     let mut buffer = vec![0u8; (length as usize).min(DIRENT_CHUNK)];
@@ -281,14 +281,14 @@ fn new_cwd(target: Target) -> Result<Held, i64> {
 pub fn chdir(context: &mut Context, &[path, ..]: &[u64; 6]) -> Result<u64, i64> {
     let path = read_path(context, path)?;
     let cwd = on_target(context, AT_FDCWD as u64, &path, AtFlags { follow: true, empty_path: false }, new_cwd)?;
-    context.process.details.lock().cwd = cwd;
+    context.group.details.lock().cwd = cwd;
     Ok(0)
 }
 
 /// fchdir: to the directory a descriptor (O_PATH ones included) names.
 pub fn fchdir(context: &mut Context, &[fd, ..]: &[u64; 6]) -> Result<u64, i64> {
-    let file = context.process.files.lock().get_path(fd)?;
+    let file = context.group.files.lock().get_path(fd)?;
     let cwd = on_file(context, &file, new_cwd)?;
-    context.process.details.lock().cwd = cwd;
+    context.group.details.lock().cwd = cwd;
     Ok(0)
 }

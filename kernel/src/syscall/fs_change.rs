@@ -150,7 +150,7 @@ pub fn linkat(context: &mut Context, &[old_dirfd, old, new_dirfd, new, flags, ..
     let old_start = match (old.is_empty(), decode_dirfd(old_dirfd)?) {
         // Linking the cwd: a directory.
         (true, DirFd::Cwd) => return Err(EPERM),
-        (true, DirFd::Fd(fd)) => Some(context.process.files.lock().get_path(u64::from(fd))?),
+        (true, DirFd::Fd(fd)) => Some(context.group.files.lock().get_path(u64::from(fd))?),
         (false, _) => start_file(context, old_dirfd, &old)?,
     };
     let new_start = start_file(context, new_dirfd, &new)?;
@@ -205,7 +205,7 @@ pub fn chmod(context: &mut Context, &[path, mode, ..]: &[u64; 6]) -> Result<u64,
 
 /// fchmod: on the file open as `fd` (not an O_PATH descriptor: EBADF).
 pub fn fchmod(context: &mut Context, &[fd, mode, ..]: &[u64; 6]) -> Result<u64, i64> {
-    let file = context.process.files.lock().get(fd)?;
+    let file = context.group.files.lock().get(fd)?;
     on_file(context, &file, |target| change(target, |tree, node| tree.set_mode(node, mode as u32, rootfs::now())))
 }
 
@@ -236,7 +236,7 @@ pub fn lchown(context: &mut Context, &[path, uid, gid, ..]: &[u64; 6]) -> Result
 
 /// fchown: on the file open as `fd`.
 pub fn fchown(context: &mut Context, &[fd, uid, gid, ..]: &[u64; 6]) -> Result<u64, i64> {
-    let file = context.process.files.lock().get(fd)?;
+    let file = context.group.files.lock().get(fd)?;
     on_file(context, &file, |target| change(target, |tree, node| set_owner(tree, node, uid, gid)))
 }
 
@@ -360,7 +360,7 @@ pub fn truncate(context: &mut Context, &[path, length, ..]: &[u64; 6]) -> Result
 
 /// ftruncate: as truncate, on a regular file open for writing (else EINVAL).
 pub fn ftruncate(context: &mut Context, &[fd, length, ..]: &[u64; 6]) -> Result<u64, i64> {
-    let file = context.process.files.lock().get(fd)?;
+    let file = context.group.files.lock().get(fd)?;
     let length = u64::try_from(length as i64).map_err(|_| EINVAL)?;
     if !file.writable() {
         return Err(EINVAL);
@@ -382,7 +382,7 @@ fn check_size_limit(context: &Context, length: u64) -> Result<(), i64> {
 /// fsync and fdatasync: the files are in memory, nothing to write back; EINVAL
 /// for descriptors with nothing to sync (pipes, terminals, devices), as Linux.
 pub fn fsync(context: &mut Context, &[fd, ..]: &[u64; 6]) -> Result<u64, i64> {
-    let file = context.process.files.lock().get(fd)?;
+    let file = context.group.files.lock().get(fd)?;
     on_file(context, &file, |target| match target {
         Target::Node(tree, node, _) if matches!(tree.node(node).kind, NodeKind::File(_) | NodeKind::Directory(_)) => {
             Ok(0)
@@ -398,14 +398,14 @@ pub fn sync(_context: &mut Context, _: &[u64; 6]) -> Result<u64, i64> {
 
 /// syncfs: nothing to write back, for any open descriptor.
 pub fn syncfs(context: &mut Context, &[fd, ..]: &[u64; 6]) -> Result<u64, i64> {
-    context.process.files.lock().get(fd)?;
+    context.group.files.lock().get(fd)?;
     Ok(0)
 }
 
 /// fallocate: EOPNOTSUPP (as Linux's ramfs) for a descriptor open for writing,
 /// EBADF otherwise.
 pub fn fallocate(context: &mut Context, &[fd, ..]: &[u64; 6]) -> Result<u64, i64> {
-    let file = context.process.files.lock().get(fd)?;
+    let file = context.group.files.lock().get(fd)?;
     if !file.writable() {
         return Err(EBADF);
     }
@@ -444,7 +444,7 @@ pub fn statfs(context: &mut Context, &[path, address, ..]: &[u64; 6]) -> Result<
 /// fstatfs: the file system of an open file (pipes and the console report the
 /// root's too; Linux's pipefs and devpts differ only in f_type).
 pub fn fstatfs(context: &mut Context, &[fd, address, ..]: &[u64; 6]) -> Result<u64, i64> {
-    context.process.files.lock().get_path(fd)?;
+    context.group.files.lock().get_path(fd)?;
     let statfs = statfs_of(&rootfs::lock());
     context.copy_out(address, &statfs.to_bytes())?;
     Ok(0)

@@ -10,7 +10,7 @@ use kernel_core::abi::int_arg;
 /// A pid argument (a C `pid_t`): 0 means the caller; a negative one names no process.
 fn target(context: &Context, pid: u64) -> Result<Pid, i64> {
     match int_arg(pid) {
-        0 => Ok(context.process.pid),
+        0 => Ok(context.process.pid()),
         pid => Pid::try_from(pid).map_err(|_| ESRCH),
     }
 }
@@ -19,7 +19,7 @@ fn target(context: &Context, pid: u64) -> Result<Pid, i64> {
 pub fn setpgid(context: &mut Context, &[pid, group, ..]: &[u64; 6]) -> Result<u64, i64> {
     let group = Pid::try_from(int_arg(group)).map_err(|_| EINVAL)?;
     let pid = target(context, pid)?;
-    process::set_process_group(context.process.pid, pid, group)?;
+    process::set_process_group(context.process.pid(), pid, group)?;
     Ok(0)
 }
 
@@ -38,5 +38,5 @@ pub fn getsid(context: &mut Context, &[pid, ..]: &[u64; 6]) -> Result<u64, i64> 
 }
 
 pub fn setsid(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
-    Ok(u64::from(process::create_session(context.process.pid)?))
+    Ok(u64::from(process::create_session(context.process.pid())?))
 }

@@ -37,13 +37,13 @@ pub(super) fn check_user_range(address: u64, length: u64) -> Result<(), i64> {
 
 /// RLIMIT_FSIZE: how far the caller may write a regular file.
 pub(super) fn file_size_limit(context: &Context) -> u64 {
-    context.process.details.lock().limits[RLIMIT_FSIZE as usize].current
+    context.group.details.lock().limits[RLIMIT_FSIZE as usize].current
 }
 
-/// A write or truncate went past RLIMIT_FSIZE: SIGXFSZ, as on Linux (the call
-/// fails with EFBIG).
+/// A write or truncate went past RLIMIT_FSIZE: SIGXFSZ to the calling thread, as
+/// on Linux (the call fails with EFBIG).
 pub(super) fn note_size_limit_exceeded(context: &Context) {
-    crate::signal::send(context.process, SIGXFSZ);
+    crate::signal::send_to_caller(context.process, SIGXFSZ);
 }
 
 /// The caller's RLIMIT_FSIZE, for its writes.
@@ -61,7 +61,7 @@ impl SizeLimit for CallerLimit<'_, '_, '_> {
 
 /// The open file of descriptor `fd` (not an O_PATH one: EBADF).
 fn file(context: &Context, fd: u64) -> Result<Arc<OpenFile>, i64> {
-    context.process.files.lock().get(fd)
+    context.group.files.lock().get(fd)
 }
 
 /// The open file of descriptor `fd` for read (`allowed`: `OpenFile::readable`)
@@ -69,7 +69,7 @@ fn file(context: &Context, fd: u64) -> Result<Arc<OpenFile>, i64> {
 /// as Linux's vfs_read and vfs_write do. The access check refuses an O_PATH
 /// descriptor with the same EBADF, so the lookup leaves that to it.
 fn file_to_transfer(context: &Context, fd: u64, allowed: fn(&OpenFile) -> bool) -> Result<Arc<OpenFile>, i64> {
-    let file = context.process.files.lock().get_path(fd)?;
+    let file = context.group.files.lock().get_path(fd)?;
     if allowed(&file) {
         Ok(file)
     } else {
@@ -290,7 +290,7 @@ fn never_blocks(file: &OpenFile) -> bool {
 pub fn read(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Result<u64, i64> {
     let file = file_to_transfer(context, fd, OpenFile::readable)?;
     let length = transfer_length(address, length)?;
-    if let Some(result) = file.read_to(&mut UserBuffer::new(&context.process.memory, address, length as usize)) {
+    if let Some(result) = file.read_to(&mut UserBuffer::new(&context.group.memory, address, length as usize)) {
         return result.map(|count| count as u64);
     }
     read_to_user(context, &[Iovec { base: address, len: length }], never_blocks(&file), |buffer| file.read(buffer))
@@ -302,7 +302,7 @@ pub fn write(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Re
     let file = file_to_transfer(context, fd, OpenFile::writable)?;
     let length = transfer_length(address, length)?;
     if let Some(result) =
-        file.write_from(&UserBuffer::new(&context.process.memory, address, length as usize), &CallerLimit(context))
+        file.write_from(&UserBuffer::new(&context.group.memory, address, length as usize), &CallerLimit(context))
     {
         return result.map(|count| count as u64);
     }
@@ -317,7 +317,7 @@ pub fn pread64(context: &mut Context, &[fd, address, length, offset, ..]: &[u64;
     // An empty read makes the descriptor checks (ESPIPE, EBADF) before the buffer's.
     file.read_at(offset, &mut [])?;
     let length = transfer_length(address, length)?;
-    let mut out = UserBuffer::new(&context.process.memory, address, length as usize);
+    let mut out = UserBuffer::new(&context.group.memory, address, length as usize);
     if let Some(result) = file.read_to_at(offset, &mut out) {
         return result.map(|count| count as u64);
     }
@@ -339,7 +339,7 @@ pub fn pwrite64(context: &mut Context, &[fd, address, length, offset, ..]: &[u64
     // An empty write makes the descriptor checks (ESPIPE, EBADF) before the buffer's.
     file.write_at(offset, &[], &limit)?;
     let length = transfer_length(address, length)?;
-    let from = UserBuffer::new(&context.process.memory, address, length as usize);
+    let from = UserBuffer::new(&context.group.memory, address, length as usize);
     let result = match file.write_from_at(offset, &from, &limit) {
         Some(result) => result,
         // Devices, whose writes ignore the offset.
@@ -453,7 +453,7 @@ pub fn ioctl(context: &mut Context, &[fd, request, argument, ..]: &[u64; 6]) -> 
     let file = file(context, fd)?;
     match request {
         FIOCLEX | FIONCLEX => {
-            context.process.files.lock().set_close_on_exec(fd, request == FIOCLEX)?;
+            context.group.files.lock().set_close_on_exec(fd, request == FIOCLEX)?;
             Ok(0)
         }
         FIONBIO => {
@@ -472,7 +472,7 @@ pub fn ioctl(context: &mut Context, &[fd, request, argument, ..]: &[u64; 6]) -> 
 /// (O_APPEND and O_NONBLOCK change; the access mode is reported); other commands
 /// are EINVAL. On an O_PATH descriptor all but F_SETFL work (that one is EBADF).
 pub fn fcntl(context: &mut Context, &[fd, command, argument, ..]: &[u64; 6]) -> Result<u64, i64> {
-    let mut files = context.process.files.lock();
+    let mut files = context.group.files.lock();
     let file = files.get_path(fd)?;
     let command = decode_fcntl(command)?;
     if file.is_path_only() && !command.allowed_on_path() {
@@ -495,17 +495,17 @@ pub fn fcntl(context: &mut Context, &[fd, command, argument, ..]: &[u64; 6]) -> 
 
 /// close: O_PATH descriptors included.
 pub fn close(context: &mut Context, &[fd, ..]: &[u64; 6]) -> Result<u64, i64> {
-    context.process.files.lock().close(fd).map(|()| 0)
+    context.group.files.lock().close(fd).map(|()| 0)
 }
 
 /// dup: the lowest free descriptor, sharing the open file description.
 pub fn dup(context: &mut Context, &[fd, ..]: &[u64; 6]) -> Result<u64, i64> {
-    context.process.files.lock().duplicate(fd, 0, false)
+    context.group.files.lock().duplicate(fd, 0, false)
 }
 
 /// dup2: onto `new` (closed first); onto itself only checks that `old` is open.
 pub fn dup2(context: &mut Context, &[old, new, ..]: &[u64; 6]) -> Result<u64, i64> {
-    let mut files = context.process.files.lock();
+    let mut files = context.group.files.lock();
     if old as u32 == new as u32 {
         files.get_path(old)?;
         return Ok(u64::from(new as u32));
@@ -518,7 +518,7 @@ pub fn dup3(context: &mut Context, &[old, new, flags, ..]: &[u64; 6]) -> Result<
     if old as u32 == new as u32 || flags & !u64::from(O_CLOEXEC) != 0 {
         return Err(EINVAL);
     }
-    context.process.files.lock().duplicate_to(old, new, flags != 0)
+    context.group.files.lock().duplicate_to(old, new, flags != 0)
 }
 
 /// pipe: pipe2 without flags.
@@ -535,7 +535,7 @@ pub fn pipe2(context: &mut Context, &[address, flags, ..]: &[u64; 6]) -> Result<
     let nonblocking = flags as u32 & O_NONBLOCK;
     let (read_end, write_end) = pipe::create();
     let (read_fd, write_fd) = {
-        let mut files = context.process.files.lock();
+        let mut files = context.group.files.lock();
         let read_fd = files.insert(OpenFile::new(read_end, O_RDONLY | nonblocking), close_on_exec)?;
         match files.insert(OpenFile::new(write_end, O_WRONLY | nonblocking), close_on_exec) {
             Ok(write_fd) => (read_fd, write_fd),
@@ -549,7 +549,7 @@ pub fn pipe2(context: &mut Context, &[address, flags, ..]: &[u64; 6]) -> Result<
     fds[..4].copy_from_slice(&(read_fd as u32).to_le_bytes());
     fds[4..].copy_from_slice(&(write_fd as u32).to_le_bytes());
     if let Err(errno) = context.copy_out(address, &fds) {
-        let mut files = context.process.files.lock();
+        let mut files = context.group.files.lock();
         files.close(read_fd)?;
         files.close(write_fd)?;
         return Err(errno);

@@ -14,6 +14,7 @@ mod priority;
 mod process;
 mod resource;
 mod signal;
+mod thread;
 mod time;
 pub mod unimplemented;
 
@@ -23,15 +24,18 @@ use crate::arch::x86_64::entry::{SyscallExit, SystemCallEntry, SystemCallHandler
 use crate::arch::x86_64::frame::TrapFrame;
 use crate::mm::address_space::{AddressSpace, StringFault};
 use crate::mm::kstack::UserState;
-use crate::process::{Process, Stats};
+use crate::process::{Process, Stats, ThreadGroup};
 use kernel_core::abi::errno::{EFAULT, ENAMETOOLONG, ENOSYS};
 use kernel_core::abi::support::SUPPORT;
 use kernel_core::abi::sysno;
 use kernel_core::trace::{TrapReason, What};
 
-/// What a handler gets: the calling process and its saved user state.
+/// What a handler gets: the calling thread, its process (`process.group`, one
+/// load nearer for the calls that use the descriptors or the memory on every
+/// transfer), and its saved user state.
 pub struct Context<'a, 'u> {
     pub process: &'a Process,
+    pub group: &'a ThreadGroup,
     pub user: UserState<'u>,
 }
 
@@ -146,9 +150,10 @@ system_calls! {
     ARCH_PRCTL => process::arch_prctl,
     SETRLIMIT => resource::setrlimit,
     SYNC => fs_change::sync,
-    GETTID => process::getpid,
+    GETTID => process::gettid,
     TKILL => signal::tkill,
     TIME => time::time,
+    FUTEX => thread::futex,
     SCHED_SETAFFINITY => resource::sched_setaffinity,
     SCHED_GETAFFINITY => resource::sched_getaffinity,
     GETDENTS64 => fs::getdents64,
@@ -157,7 +162,7 @@ system_calls! {
     CLOCK_GETTIME => time::clock_gettime,
     CLOCK_GETRES => time::clock_getres,
     CLOCK_NANOSLEEP => time::clock_nanosleep,
-    EXIT_GROUP => process::exit,
+    EXIT_GROUP => process::exit_group,
     TGKILL => signal::tgkill,
     UTIMES => fs_change::utimes,
     OPENAT => fs::openat,
@@ -175,6 +180,8 @@ system_calls! {
     FACCESSAT => fs::faccessat,
     PSELECT6 => poll::pselect6,
     PPOLL => poll::ppoll,
+    SET_ROBUST_LIST => thread::set_robust_list,
+    GET_ROBUST_LIST => thread::get_robust_list,
     UTIMENSAT => fs_change::utimensat,
     FALLOCATE => fs_change::fallocate,
     DUP3 => io::dup3,
@@ -304,7 +311,7 @@ impl FastPath<'_, '_> {
         dispatch_recorded(&mut self.0, true);
         let exit = self.exit();
         if exit == SyscallExit::Resume {
-            crate::trace::record(self.0.process.pid, || What::TrapExit);
+            crate::trace::record(self.0.process.tid(), || What::TrapExit);
         }
         exit
     }
@@ -326,7 +333,7 @@ impl FastPath<'_, '_> {
 pub fn dispatch_recorded(context: &mut Context, tracing: bool) {
     let (number, args) = context.user.frame.syscall_args();
     if tracing {
-        crate::trace::record(context.process.pid, || What::TrapEnter {
+        crate::trace::record(context.process.tid(), || What::TrapEnter {
             reason: TrapReason::SystemCall,
             number,
             argument: args[0],
@@ -334,7 +341,7 @@ pub fn dispatch_recorded(context: &mut Context, tracing: bool) {
     }
     dispatch(context);
     if tracing {
-        crate::trace::record(context.process.pid, || What::SyscallExit {
+        crate::trace::record(context.process.tid(), || What::SyscallExit {
             number,
             result: context.user.frame.rax as i64,
         });
@@ -375,7 +382,7 @@ fn failed(process: &Process, number: u64, errno: i64) -> u64 {
 impl Context<'_, '_> {
     /// Runs `f` on the caller's address space.
     pub fn memory<T>(&self, f: impl FnOnce(&mut AddressSpace) -> T) -> T {
-        let mut memory = self.process.memory.lock();
+        let mut memory = self.group.memory.lock();
         f(memory.as_mut().expect("a running process has an address space"))
     }
 

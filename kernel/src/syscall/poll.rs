@@ -134,7 +134,7 @@ fn write_remaining_timespec(
 /// Returns how many entries have revents, after writing them back.
 fn poll_files(context: &Context, address: u64, count: u64, deadline: Option<u64>) -> Result<u64, i64> {
     let count = count as u32 as usize;
-    if count > context.process.files.lock().limit() {
+    if count > context.group.files.lock().limit() {
         return Err(EINVAL);
     }
     // The entries, their copy and their files, on the kernel heap.
@@ -149,7 +149,7 @@ fn poll_files(context: &Context, address: u64, count: u64, deadline: Option<u64>
         .map(|bytes| Pollfd::from_bytes(bytes.try_into().expect("chunk of Pollfd::SIZE")))
         .collect();
     let files: Vec<Option<Arc<OpenFile>>> = {
-        let table = context.process.files.lock();
+        let table = context.group.files.lock();
         entries.iter().map(|entry| u64::try_from(entry.fd).ok().and_then(|fd| table.get(fd).ok())).collect()
     };
     let ready = wait_until_ready(deadline, || {
@@ -223,7 +223,7 @@ pub fn pselect6(
 /// rewritten with the ready descriptors, and the number of bits set is returned.
 fn select_files(context: &Context, count: u64, addresses: [u64; 3], deadline: Option<u64>) -> Result<u64, i64> {
     let most = {
-        let files = context.process.files.lock();
+        let files = context.group.files.lock();
         files.limit().max(files.size())
     };
     let count = usize::try_from(count as i32).map_err(|_| EINVAL)?.min(most);
@@ -244,7 +244,7 @@ fn select_files(context: &Context, count: u64, addresses: [u64; 3], deadline: Op
     }
     let mut watched: Vec<(usize, Arc<OpenFile>)> = Vec::new();
     {
-        let table = context.process.files.lock();
+        let table = context.group.files.lock();
         for fd in (0..count).filter(|&fd| sets.iter().any(|set| set.contains(fd))) {
             watched.push((fd, table.get_path(fd as u64)?));
         }

@@ -21,11 +21,11 @@ use kernel_core::abi::{decode_priority_target, nice_from_priority_arg, priority_
 fn targets(context: &Context, which: u64, who: u64) -> Result<Vec<Arc<Process>>, i64> {
     let live = |process: &Arc<Process>| process.exit_status().is_none();
     let found: Vec<Arc<Process>> = match decode_priority_target(which, who)? {
-        PriorityTarget::Process(0) => process::find(context.process.pid).into_iter().collect(),
+        PriorityTarget::Process(0) => process::find(context.process.tid()).into_iter().collect(),
         PriorityTarget::Process(pid) => process::find(pid).into_iter().collect(),
         PriorityTarget::Group(group) => {
             let group = if group == 0 {
-                process::group_and_session(context.process.pid).map_or(0, |(group, _)| group)
+                process::group_and_session(context.process.pid()).map_or(0, |(group, _)| group)
             } else {
                 group
             };
@@ -61,7 +61,7 @@ pub fn setpriority(context: &mut Context, &[which, who, prio, ..]: &[u64; 6]) ->
     let nice = nice_from_priority_arg(prio);
     for process in targets(context, which, who)? {
         process.nice.store(nice, Ordering::Relaxed);
-        sched::set_nice(process.pid, nice);
+        sched::set_nice(process.tid(), nice);
     }
     Ok(0)
 }

@@ -20,11 +20,15 @@ use kernel_core::initstack::{self, ArgSpace, StackError, Strings, MAX_ARG_STRLEN
 use kernel_core::sched::Arrival;
 
 pub fn getpid(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
-    Ok(u64::from(context.process.pid))
+    Ok(u64::from(context.process.pid()))
+}
+
+pub fn gettid(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
+    Ok(u64::from(context.process.tid()))
 }
 
 pub fn getppid(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
-    Ok(u64::from(process::parent_of(context.process.pid)))
+    Ok(u64::from(process::parent_of(context.process.pid())))
 }
 
 pub fn sched_yield(_context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
@@ -32,14 +36,21 @@ pub fn sched_yield(_context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64>
     Ok(0)
 }
 
+/// exit: ends the calling thread only (its process ends with its last thread).
 pub fn exit(context: &mut Context, &[status, ..]: &[u64; 6]) -> Result<u64, i64> {
     context.process.begin_exit(ExitStatus::Exited(status as u8));
     Ok(0)
 }
 
+/// exit_group: ends every thread of the process.
+pub fn exit_group(context: &mut Context, &[status, ..]: &[u64; 6]) -> Result<u64, i64> {
+    lifecycle::exit_group(context.process, ExitStatus::Exited(status as u8));
+    Ok(0)
+}
+
 pub fn set_tid_address(context: &mut Context, &[address, ..]: &[u64; 6]) -> Result<u64, i64> {
-    context.process.details.lock().clear_child_tid = address;
-    Ok(u64::from(context.process.pid))
+    context.process.thread.lock().clear_child_tid = address;
+    Ok(u64::from(context.process.tid()))
 }
 
 /// A base for FS or GS (arch_prctl, CLONE_SETTLS) must be a user address below the
@@ -76,7 +87,7 @@ pub fn arch_prctl(context: &mut Context, &[code, address, ..]: &[u64; 6]) -> Res
 
 pub fn fork(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
     let child = lifecycle::fork(context.process, &mut context.user, &ChildSetup::FORK)?;
-    Ok(u64::from(child.pid))
+    Ok(u64::from(child.tid()))
 }
 
 /// vfork, as a fork whose parent then waits until the child execs or exits: the
@@ -84,8 +95,8 @@ pub fn fork(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
 /// (the child only calls execve or _exit), without sharing the address space.
 pub fn vfork(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
     let child = lifecycle::fork(context.process, &mut context.user, &ChildSetup::FORK)?;
-    wait_for_vfork_child(child.pid);
-    Ok(u64::from(child.pid))
+    wait_for_vfork_child(child.tid());
+    Ok(u64::from(child.tid()))
 }
 
 fn wait_for_vfork_child(child: Pid) {
@@ -98,14 +109,15 @@ fn wait_for_vfork_child(child: Pid) {
 }
 
 fn child_has_execed(child: &process::Process) -> bool {
-    child.details.lock().execed
+    child.group.details.lock().execed
 }
 
-/// clone with the fork-like flags: a new process (optionally on a new stack, with a
+/// clone: a new process with the fork-like flags (optionally on a new stack, with a
 /// TLS pointer, writing its tid where asked, and reporting its exit with the signal
-/// of the flags' low byte). Threads and shared-memory clones are not supported:
-/// ENOSYS; flags that need sharing timeshare does not do: EINVAL; a TLS pointer
-/// outside user space: EPERM, and no child.
+/// of the flags' low byte), or a new thread with CLONE_THREAD (the same, in the
+/// caller's process). Shared-memory processes are not supported: ENOSYS; flags
+/// that need sharing timeshare does not do: EINVAL; a TLS pointer outside user
+/// space: EPERM, and no child.
 pub fn clone(
     context: &mut Context,
     &[flags, stack, parent_tid, child_tid, tls_pointer, _]: &[u64; 6],
@@ -114,7 +126,7 @@ pub fn clone(
     if request.unsupported_flags != 0 {
         return Err(EINVAL);
     }
-    if matches!(request.kind, CloneKind::Thread | CloneKind::SharedMemory) {
+    if request.kind == CloneKind::SharedMemory {
         return Err(ENOSYS);
     }
     let setup = ChildSetup {
@@ -124,16 +136,20 @@ pub fn clone(
         set_child_tid: if request.child_settid { child_tid } else { 0 },
         clear_child_tid: if request.child_cleartid { child_tid } else { 0 },
     };
-    let child = lifecycle::fork(context.process, &mut context.user, &setup)?;
+    let child = if request.kind == CloneKind::Thread {
+        lifecycle::spawn_thread(context.process, &mut context.user, &setup)?
+    } else {
+        lifecycle::fork(context.process, &mut context.user, &setup)?
+    };
     if request.parent_settid {
         // As Linux, the child exists by now: a bad address loses the tid, not the
         // child (clone still returns its pid).
-        let _ = context.copy_out(parent_tid, &child.pid.to_le_bytes());
+        let _ = context.copy_out(parent_tid, &child.tid().to_le_bytes());
     }
     if request.kind == CloneKind::Vfork {
-        wait_for_vfork_child(child.pid);
+        wait_for_vfork_child(child.tid());
     }
-    Ok(u64::from(child.pid))
+    Ok(u64::from(child.tid()))
 }
 
 /// Counts the pointers of a NULL-terminated array (argv or envp), as Linux does
@@ -210,6 +226,11 @@ pub fn execve(context: &mut Context, &[path, argv, envp, ..]: &[u64; 6]) -> Resu
     read_strings(context, envp, envc, &mut space, &mut strings)?;
     let strings = Strings::new(&strings, argc.max(1), envc).expect("one NUL-terminated string for each");
     let image = exec::load(&path, Some(context.process), strings)?;
+    lifecycle::end_other_threads(context.process);
+    if context.process.exit_status().is_some() {
+        // Killed while the others ended: the process ends instead.
+        return Ok(0);
+    }
     exec::replace_image(context.process, &mut context.user, image);
     Ok(0)
 }
@@ -220,11 +241,11 @@ pub fn wait4(context: &mut Context, &[pid, status_address, options, usage_addres
         // -INT_MIN names no process group (Linux's check).
         i32::MIN => return Err(ESRCH),
         -1 => WaitTarget::Any,
-        0 => WaitTarget::Group(process::group_and_session(context.process.pid).map_or(0, |(group, _)| group)),
+        0 => WaitTarget::Group(process::group_and_session(context.process.pid()).map_or(0, |(group, _)| group)),
         pid if pid > 0 => WaitTarget::Pid(pid as Pid),
         pid => WaitTarget::Group(pid.unsigned_abs()),
     };
-    let Some(report) = lifecycle::wait(context.process.pid, target, options)? else { return Ok(0) };
+    let Some(report) = lifecycle::wait(context.process.pid(), target, options)? else { return Ok(0) };
     if status_address != 0 {
         context.copy_out(status_address, &report.status.to_le_bytes())?;
     }
@@ -241,7 +262,7 @@ pub fn kill(context: &mut Context, &[pid, signal_number, ..]: &[u64; 6]) -> Resu
     };
     let send = |target: &process::Process| {
         if let Some(signal_number) = signal_number {
-            signal::send(target, signal_number);
+            signal::send(target, signal_number, context.process);
         }
     };
     if pid as i32 > 0 {
@@ -250,13 +271,15 @@ pub fn kill(context: &mut Context, &[pid, signal_number, ..]: &[u64; 6]) -> Resu
         return Ok(0);
     }
     let targets: Vec<Pid> = match pid as i32 {
-        0 => process::group_and_session(context.process.pid)
+        0 => process::group_and_session(context.process.pid())
             .map(|(group, _)| process::members_of_group(group))
             .unwrap_or_default(),
-        // Everyone but init and the caller, as Linux.
+        // Every process but init and the caller's, as Linux.
         -1 => process::list()
             .into_iter()
-            .filter(|&(pid, _, zombie, _)| pid != process::INIT_PID && pid != context.process.pid && !zombie)
+            .filter(|(pid, _, zombie, target)| {
+                target.is_leader() && *pid != process::INIT_PID && *pid != context.process.pid() && !zombie
+            })
             .map(|(pid, ..)| pid)
             .collect(),
         group => process::members_of_group(group.unsigned_abs()),
@@ -299,7 +322,9 @@ pub fn prctl(context: &mut Context, &[option, address, ..]: &[u64; 6]) -> Result
                 }
                 length
             };
-            context.process.details.lock().name = alloc::string::String::from_utf8_lossy(&name[..length]).into_owned();
+            let name = alloc::string::String::from_utf8_lossy(&name[..length]).into_owned();
+            crate::trace::record_name(context.process.tid(), &name);
+            context.process.thread.lock().name = name;
             Ok(0)
         }
         PR_GET_NAME => {

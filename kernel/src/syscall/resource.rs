@@ -15,7 +15,7 @@ use kernel_core::abi::{
 pub fn prlimit64(context: &mut Context, &[pid, resource, new_address, old_address, ..]: &[u64; 6]) -> Result<u64, i64> {
     let resource = decode_resource(resource)?;
     let pid = match pid as i32 {
-        0 => context.process.pid,
+        0 => context.process.pid(),
         pid if pid > 0 => pid as u32,
         _ => return Err(EINVAL),
     };
@@ -28,7 +28,7 @@ pub fn prlimit64(context: &mut Context, &[pid, resource, new_address, old_addres
         None
     };
     let old = {
-        let mut details = target.details.lock();
+        let mut details = target.group.details.lock();
         let old = details.limits[resource];
         if let Some(new) = new {
             details.limits[resource] = new;
@@ -38,15 +38,15 @@ pub fn prlimit64(context: &mut Context, &[pid, resource, new_address, old_addres
     // The limits the kernel enforces (as Linux does) take effect at once.
     if let Some(new) = new {
         if resource == RLIMIT_AS as usize {
-            if let Some(memory) = target.memory.lock().as_mut() {
+            if let Some(memory) = target.group.memory.lock().as_mut() {
                 memory.set_size_limit(new.current);
             }
         } else if resource == RLIMIT_STACK as usize {
-            if let Some(memory) = target.memory.lock().as_mut() {
+            if let Some(memory) = target.group.memory.lock().as_mut() {
                 memory.set_stack_limit(new.current);
             }
         } else if resource == RLIMIT_NOFILE as usize {
-            target.files.lock().set_limit(new.current);
+            target.group.files.lock().set_limit(new.current);
         }
     }
     if old_address != 0 {
@@ -110,7 +110,7 @@ pub fn times(context: &mut Context, &[address, ..]: &[u64; 6]) -> Result<u64, i6
 }
 
 pub fn umask(context: &mut Context, &[mask, ..]: &[u64; 6]) -> Result<u64, i64> {
-    let mut details = context.process.details.lock();
+    let mut details = context.group.details.lock();
     let old = details.umask;
     details.umask = mask as u32 & 0o777;
     Ok(u64::from(old))

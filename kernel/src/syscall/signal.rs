@@ -36,14 +36,10 @@ pub fn rt_sigaction(context: &mut Context, &[signal, new, old, set_size, ..]: &[
     } else {
         None
     };
-    let previous = {
-        let mut state = context.process.signals.lock();
-        let previous = state.action(signal);
-        if let Some(action) = requested {
-            state.set_action(signal, action);
-        }
-        previous
-    };
+    let previous = context.process.signals.lock().action(signal);
+    if let Some(action) = requested {
+        signal::set_action_in_process(context.process, signal, action);
+    }
     if old != 0 {
         context.copy_out(old, &previous.to_bytes())?;
     }
@@ -90,7 +86,7 @@ pub fn rt_sigreturn(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64>
         Err(()) => {
             info!(
                 "pid {} ({}): bad signal frame at rsp {:#x}",
-                context.process.pid,
+                context.process.tid(),
                 context.process.name(),
                 context.user.frame.rsp
             );
@@ -181,19 +177,19 @@ pub fn sigaltstack(context: &mut Context, &[new, old, ..]: &[u64; 6]) -> Result<
 }
 
 /// Sends `info` (signal 0: only checks) to thread `tid`, which must belong to
-/// thread group `group` when one is given. Every process is one thread whose tid is
-/// its pid. A zombie still counts (Linux pretends it died after receiving it).
+/// thread group `group` when one is given. A zombie still counts (Linux pretends it
+/// died after receiving it).
 fn send_to_thread(group: Option<u64>, tid: u64, info: Option<SigInfo>) -> Result<u64, i64> {
     let tid = int_arg(tid);
     if tid <= 0 || group.is_some_and(|group| int_arg(group) <= 0) {
         return Err(EINVAL);
     }
-    if group.is_some_and(|group| int_arg(group) != tid) {
+    let target = process::find(tid as Pid).ok_or(ESRCH)?;
+    if group.is_some_and(|group| int_arg(group) as Pid != target.pid()) {
         return Err(ESRCH);
     }
-    let target = process::find(tid as Pid).ok_or(ESRCH)?;
     if let Some(info) = info {
-        signal::send_info(&target, info);
+        signal::send_to_thread(&target, info);
     }
     Ok(0)
 }
@@ -205,7 +201,7 @@ fn thread_kill_info(context: &Context, signal: u64) -> Result<Option<SigInfo>, i
         0 => Ok(None),
         _ => {
             let signal = signals::decode(signal).ok_or(EINVAL)?;
-            Ok(Some(SigInfo::sent(signal, SI_TKILL, context.process.pid, 0)))
+            Ok(Some(SigInfo::sent(signal, SI_TKILL, context.process.pid(), 0)))
         }
     }
 }
@@ -232,7 +228,7 @@ pub fn rt_sigqueueinfo(context: &mut Context, &[pid, signal, info, ..]: &[u64; 6
         _ => Some(signals::decode(signal).ok_or(EINVAL)?),
     };
     let info = SigInfo::queued(signal.unwrap_or(0), raw);
-    if (info.code() >= 0 || info.code() == SI_TKILL) && pid != context.process.pid as i32 {
+    if (info.code() >= 0 || info.code() == SI_TKILL) && pid != context.process.pid() as i32 {
         return Err(EPERM);
     }
     let target = u32::try_from(pid).ok().filter(|&pid| pid > 0).and_then(process::find).ok_or(ESRCH)?;

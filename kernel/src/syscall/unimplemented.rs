@@ -31,7 +31,7 @@ pub fn called(process: &Process, number: u64) {
     if process.unimplemented_reported.insert(number) {
         let mut record = Record::new("unimplemented");
         record
-            .number("pid", u64::from(process.pid))
+            .number("pid", u64::from(process.pid()))
             .number("number", number as u64)
             .text("name", process.name().as_bytes());
         debugcon::write(Channel::Control, record.line());

@@ -97,6 +97,10 @@ static inline const char *errno_name(int e)
     case ENAMETOOLONG: return "ENAMETOOLONG";
     case ENOSYS: return "ENOSYS";
     case ELOOP: return "ELOOP";
+    case EBUSY: return "EBUSY";
+    case EDEADLK: return "EDEADLK";
+    case ETIMEDOUT: return "ETIMEDOUT";
+    case EOWNERDEAD: return "EOWNERDEAD";
     default: {
         static char text[32];
         snprintf(text, sizeof text, "errno %d", e);
