@@ -30,6 +30,9 @@ pub enum Record {
     /// `console ring=PHYS capacity=WORDS`: the console's channel is at guest
     /// physical address PHYS, each ring WORDS words (`kernel_core::hostio`).
     Console { physical: u64, capacity: usize },
+    /// `still-running exit=N|signal=N processes=..`: the first process has ended
+    /// so, and these processes keep the run going (sent every few seconds).
+    StillRunning { init: ProgramEnd, processes: String },
     /// Anything else (a kind this CLI does not know, or a malformed known kind).
     Other(String),
 }
@@ -76,6 +79,18 @@ impl Record {
                 let fields = Fields::of(line);
                 match (fields.number("number").and_then(|n| u32::try_from(n).ok()), fields.number("calls")) {
                     (Some(number), Some(calls)) if fields.0.len() == 2 => Record::UnimplementedTotal { number, calls },
+                    _ => Record::Other(line.to_string()),
+                }
+            }
+            ("still-running", Some(_)) => {
+                let fields = Fields::of(line);
+                let init = match (fields.number("exit"), fields.number("signal")) {
+                    (Some(code), None) => u8::try_from(code).ok().map(ProgramEnd::Exited),
+                    (None, Some(signal)) => u8::try_from(signal).ok().map(ProgramEnd::Signaled),
+                    _ => None,
+                };
+                match (init, fields.text("processes")) {
+                    (Some(init), Some(processes)) => Record::StillRunning { init, processes },
                     _ => Record::Other(line.to_string()),
                 }
             }
@@ -319,6 +334,16 @@ pub enum ProgramEnd {
     Signaled(u8),
 }
 
+/// What the user is told while the run goes on after the first process ended
+/// (a `still-running` record): why the command has not returned yet.
+pub fn still_running_line(init: ProgramEnd, processes: &str) -> String {
+    let end = match init {
+        ProgramEnd::Exited(code) => format!("status {code}"),
+        ProgramEnd::Signaled(signal) => format!("killed by signal {signal}"),
+    };
+    format!("timeshare: pid 1 exited ({end}); still running: {processes}")
+}
+
 impl Summary {
     pub fn add(&mut self, record: &Record) {
         match *record {
@@ -338,7 +363,7 @@ impl Summary {
             Record::Unimplemented(ref call) => self.unimplemented.push(call.clone()),
             Record::UnimplementedTotal { number, calls } => self.unimplemented_totals.push((number, calls)),
             Record::CopyOut(ref record) => self.copy_out.push(record.clone()),
-            Record::Trace(_) | Record::Console { .. } | Record::Other(_) => {}
+            Record::Trace(_) | Record::Console { .. } | Record::StillRunning { .. } | Record::Other(_) => {}
         }
     }
 }
@@ -354,6 +379,25 @@ mod tests {
         assert_eq!(Record::parse("signal 9\r\n"), Record::Signal(9));
         assert_eq!(Record::parse("panic"), Record::Panic);
         assert_eq!(Record::parse("panic at mm/frame.rs:12"), Record::Panic);
+    }
+
+    #[test]
+    fn still_running_records_say_who_keeps_the_run_going() {
+        let record = Record::parse("still-running exit=0 processes=pid%204%20(sleep),%20pid%205%20(sh)\n");
+        let Record::StillRunning { init, processes } = record else { panic!("not parsed: {record:?}") };
+        assert_eq!(
+            still_running_line(init, &processes),
+            "timeshare: pid 1 exited (status 0); still running: pid 4 (sleep), pid 5 (sh)"
+        );
+        let Record::StillRunning { init, processes } = Record::parse("still-running signal=9 processes=pid%202%20(x)")
+        else {
+            panic!("not parsed")
+        };
+        assert_eq!(
+            still_running_line(init, &processes),
+            "timeshare: pid 1 exited (killed by signal 9); still running: pid 2 (x)"
+        );
+        assert!(matches!(Record::parse("still-running processes=x"), Record::Other(_)));
     }
 
     #[test]

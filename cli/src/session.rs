@@ -370,6 +370,10 @@ fn read_control(from: UnixStream, announced: Announced) -> Summary {
                 if record == Record::Ready {
                     ready.announce();
                 }
+                // Always said, --quiet or not: it explains a run that does not end.
+                if let Record::StillRunning { init, ref processes } = record {
+                    eprintln!("{}", crate::control::still_running_line(init, processes));
+                }
                 if let Record::Console { physical, capacity } = record {
                     host_io.announce(physical, capacity);
                     let _ = console.send(());

@@ -453,6 +453,7 @@ fn wake_sleepers() {
 pub fn tick_while_running() {
     time::count_tick();
     wake_sleepers();
+    process::lifecycle::report_survivors_when_due();
     with_current(|me| {
         let expired = QUEUE.lock().policy().tick(me.tid());
         if expired {
@@ -461,10 +462,12 @@ pub fn tick_while_running() {
     });
 }
 
-/// The timer ticked while the CPU idled.
+/// The timer ticked while the CPU idled (perhaps with only blocked processes left
+/// after init's exit: they are reported).
 pub fn tick_while_idle() {
     time::count_tick();
     wake_sleepers();
+    process::lifecycle::report_survivors_when_due();
 }
 
 /// What `pid` is doing, for the process table: running on a CPU, blocked (and on

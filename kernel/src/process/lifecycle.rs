@@ -1,9 +1,11 @@
 //! Birth and death: fork, exit, wait, with Linux's semantics (zombies until the
-//! parent reaps them, orphans re-parented to init, SIGCHLD to the parent).
+//! parent reaps them, orphans re-parented to init or a subreaper, SIGCHLD to the
+//! parent), and the end of the run when the last process has ended.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use spin::Mutex;
 
 use super::{Belongings, Creation, Details, Entry, ExitStatus, Pid, Process, Stats, Table, INIT_PID, TABLE};
 use crate::arch::x86_64::debugcon::{self, Channel};
@@ -171,8 +173,8 @@ pub fn end_other_threads(process: &Process) {
 /// Ends the current thread after it left the user loop, and gives up the CPU for
 /// good. The last thread of its process ends the process: closes its files, frees
 /// its memory, hands its children to init and makes it a zombie for its parent.
-/// When init itself ends, the machine powers off with its status (the host CLI
-/// turns that into its own exit status).
+/// When the last process ends after init, the machine powers off with init's
+/// status (the host CLI turns that into its own exit status).
 pub fn finish_exit() -> ! {
     {
         let process = sched::current();
@@ -208,14 +210,76 @@ pub fn finish_exit() -> ! {
         }
         if last {
             if process.pid() == INIT_PID {
-                report_and_power_off(status);
+                init_ended(status);
             }
             if let Some((parent, exit_signal)) = become_zombie(process.pid(), status) {
                 signal::notify_exit(&parent, &process, status, exit_signal);
             }
+            let init_end = *INIT_END.lock();
+            if let Some(init_status) = init_end.filter(|_| !super::any_alive()) {
+                report_and_power_off(init_status);
+            }
         }
     }
     sched::exit_current()
+}
+
+/// How init ended, once it has: the run's status, told to the host when the last
+/// process is gone.
+static INIT_END: Mutex<Option<ExitStatus>> = Mutex::new(None);
+/// When the host is next told which processes are still alive after init's exit
+/// (monotonic ns; never while init runs).
+static NEXT_SURVIVOR_REPORT: AtomicU64 = AtomicU64::new(u64::MAX);
+/// Guest time between two of those reports: a run that goes on without its first
+/// process (a daemon blocked for good) says why it has not ended.
+const SURVIVOR_REPORT_INTERVAL_NS: u64 = 5_000_000_000;
+/// The most processes one report names (a record is one line of bounded length).
+const SURVIVORS_NAMED: usize = 8;
+
+/// Init's last thread has exited with `status`. Unlike Linux, whose namespace init
+/// takes every process of its namespace with it, the run goes on until the orphans
+/// have finished.
+fn init_ended(status: ExitStatus) {
+    *INIT_END.lock() = Some(status);
+    NEXT_SURVIVOR_REPORT.store(crate::time::monotonic_ns() + SURVIVOR_REPORT_INTERVAL_NS, Ordering::Relaxed);
+}
+
+/// At a timer tick: once init has exited, every `SURVIVOR_REPORT_INTERVAL_NS` tells
+/// the host how init ended and which processes keep the run going (a
+/// `still-running` record, which it prints).
+pub fn report_survivors_when_due() {
+    let due = NEXT_SURVIVOR_REPORT.load(Ordering::Relaxed);
+    if due == u64::MAX {
+        return;
+    }
+    let now = crate::time::monotonic_ns();
+    if now < due {
+        return;
+    }
+    NEXT_SURVIVOR_REPORT.store(now + SURVIVOR_REPORT_INTERVAL_NS, Ordering::Relaxed);
+    let Some(init_status) = *INIT_END.lock() else { return };
+    let survivors: Vec<(Pid, Arc<Process>)> = super::list()
+        .into_iter()
+        .filter(|(pid, _, zombie, process)| !zombie && *pid == process.pid())
+        .map(|(pid, _, _, process)| (pid, process))
+        .collect();
+    let mut named = alloc::string::String::new();
+    for (pid, process) in survivors.iter().take(SURVIVORS_NAMED) {
+        if !named.is_empty() {
+            named.push_str(", ");
+        }
+        named.push_str(&alloc::format!("pid {pid} ({})", process.name()));
+    }
+    if survivors.len() > SURVIVORS_NAMED {
+        named.push_str(&alloc::format!(" and {} more", survivors.len() - SURVIVORS_NAMED));
+    }
+    let mut record = Record::new("still-running");
+    match init_status {
+        ExitStatus::Exited(code) => record.number("exit", u64::from(code)),
+        ExitStatus::Killed { signal, .. } => record.number("signal", u64::from(signal)),
+    };
+    record.text("processes", named.as_bytes());
+    debugcon::write(Channel::Control, record.line());
 }
 
 /// What an exiting thread owes the threads it leaves behind in its memory: the
@@ -319,13 +383,15 @@ fn report_and_power_off(status: ExitStatus) -> ! {
     power::shutdown(Shutdown::PowerOff)
 }
 
-/// Marks `pid` a zombie, re-parents its children to init (which hears of their
-/// exits by SIGCHLD, whatever clone asked: Linux does not let them signal init
-/// anything else), and wakes the waiters. Returns the parent, to be signalled, and
-/// the signal. A zombie that reports with SIGCHLD to a (new) parent that ignores
-/// SIGCHLD or set SA_NOCLDWAIT is detached instead of waiting to be reaped: nobody
-/// will wait for it (Linux reaps it at once; here `release_detached` does, once
-/// its kernel stack is no longer in use).
+/// Marks `pid` a zombie, re-parents its children to their new reaper (the nearest
+/// live ancestor that is a child subreaper, else init; they hear of their exits by
+/// SIGCHLD, whatever clone asked, as on Linux), and wakes the waiters. Returns the
+/// parent, to be signalled, and the signal, unless the parent has exited (init).
+/// A zombie nobody will wait for is detached instead of waiting to be reaped: one
+/// that reports with SIGCHLD to a (new) parent that ignores SIGCHLD or set
+/// SA_NOCLDWAIT (Linux reaps it at once), and any whose parent is init after init
+/// has exited; `release_detached` removes it once its kernel stack is no longer in
+/// use.
 fn become_zombie(pid: Pid, status: ExitStatus) -> Option<(Arc<Process>, u8)> {
     let mut table = TABLE.lock();
     let (parent, children, exit_signal) = {
@@ -333,28 +399,36 @@ fn become_zombie(pid: Pid, status: ExitStatus) -> Option<(Arc<Process>, u8)> {
         entry.zombie = Some(status);
         (entry.parent, core::mem::take(&mut entry.children), entry.exit_signal)
     };
-    let ignores_children = |table: &Table, parent: Pid| {
-        table.entries.get(&parent).is_some_and(|entry| entry.process.signals.lock().ignores_children())
+    // Whether a zombie child of `parent` that reports with `exit_signal` will never
+    // be waited for.
+    let never_waited = |table: &Table, parent: Pid, exit_signal: u8| {
+        table.entries.get(&parent).is_some_and(|entry| {
+            entry.zombie.is_some() || (exit_signal == SIGCHLD && entry.process.signals.lock().ignores_children())
+        })
     };
-    let init_ignores = ignores_children(&table, INIT_PID);
     let mut orphan_zombies = false;
+    let reaper = if children.is_empty() { INIT_PID } else { reaper_for_orphans_of(&table, parent) };
+    let reaper_waits = table.entries.get(&reaper).is_some_and(|entry| entry.zombie.is_none());
+    let orphans_never_waited = never_waited(&table, reaper, SIGCHLD);
     let mut adopted = Vec::new();
     for child in children {
         if let Some(entry) = table.entries.get_mut(&child) {
             entry.exit_signal = SIGCHLD;
-            if entry.zombie.is_some() && init_ignores {
+            if entry.zombie.is_some() && orphans_never_waited {
                 entry.parent = DETACHED;
                 continue;
             }
-            entry.parent = INIT_PID;
+            entry.parent = reaper;
             orphan_zombies |= entry.zombie.is_some();
             adopted.push(child);
         }
     }
-    if let Some(init) = table.entries.get_mut(&INIT_PID) {
-        init.children.extend(adopted);
+    if reaper_waits {
+        if let Some(entry) = table.entries.get_mut(&reaper) {
+            entry.children.extend(adopted);
+        }
     }
-    if exit_signal == SIGCHLD && ignores_children(&table, parent) {
+    if never_waited(&table, parent, exit_signal) {
         if let Some(parent_entry) = table.entries.get_mut(&parent) {
             parent_entry.children.retain(|&child| child != pid);
         }
@@ -362,14 +436,33 @@ fn become_zombie(pid: Pid, status: ExitStatus) -> Option<(Arc<Process>, u8)> {
             entry.parent = DETACHED;
         }
     }
-    let parent_process = table.entries.get(&parent).map(|entry| (entry.process.clone(), exit_signal));
+    let parent_process = table
+        .entries
+        .get(&parent)
+        .filter(|entry| entry.zombie.is_none())
+        .map(|entry| (entry.process.clone(), exit_signal));
     drop(table);
     if orphan_zombies {
-        sched::wake_all(WaitChannel::Children(INIT_PID));
+        sched::wake_all(WaitChannel::Children(reaper));
     }
     sched::wake_all(WaitChannel::Children(parent));
     sched::wake_all(WaitChannel::VforkDone(pid));
     parent_process
+}
+
+/// Who adopts the orphans of a process whose parent is `parent`: as Linux's
+/// find_new_reaper, the nearest ancestor from `parent` up that is a child
+/// subreaper and has not exited, else init.
+fn reaper_for_orphans_of(table: &Table, parent: Pid) -> Pid {
+    let mut ancestor = parent;
+    while ancestor > INIT_PID {
+        let Some(entry) = table.entries.get(&ancestor) else { break };
+        if entry.zombie.is_none() && entry.process.group.is_child_subreaper() {
+            return ancestor;
+        }
+        ancestor = entry.parent;
+    }
+    INIT_PID
 }
 
 /// The parent of a zombie nobody will wait for.

@@ -37,7 +37,8 @@ use kernel_core::numberset::AtomicNumberSet;
 
 pub type Pid = u32;
 
-/// The first process; orphans are re-parented to it, and its exit ends the machine.
+/// The first process; orphans are re-parented to it (unless a subreaper adopts
+/// them), and its exit status is the run's, which ends when every process has.
 pub const INIT_PID: Pid = 1;
 /// More live processes than this and fork fails with EAGAIN (a fork bomb stops here).
 pub const MAX_PROCESSES: usize = 512;
@@ -117,6 +118,9 @@ pub struct ThreadGroup {
     live_threads: AtomicU32,
     /// Set by the first exit_group or fatal signal: the whole process's status.
     exit_status: Mutex<Option<ExitStatus>>,
+    /// prctl(PR_SET_CHILD_SUBREAPER): the orphans among its descendants are
+    /// re-parented to it rather than to init. Not inherited by fork, as on Linux.
+    child_subreaper: AtomicBool,
 }
 
 impl ThreadGroup {
@@ -128,6 +132,16 @@ impl ThreadGroup {
     /// Whether more than one of its threads is alive.
     pub fn has_other_threads(&self) -> bool {
         self.live_threads.load(Ordering::Relaxed) > 1
+    }
+
+    /// Whether it adopts its descendants' orphans (PR_GET_CHILD_SUBREAPER).
+    pub fn is_child_subreaper(&self) -> bool {
+        self.child_subreaper.load(Ordering::Relaxed)
+    }
+
+    /// Makes it adopt its descendants' orphans, or stop doing so (PR_SET_CHILD_SUBREAPER).
+    pub fn set_child_subreaper(&self, on: bool) {
+        self.child_subreaper.store(on, Ordering::Relaxed);
     }
 
     /// A thread has finished exiting; true if it was the last.
@@ -398,6 +412,11 @@ pub fn count() -> usize {
     TABLE.lock().entries.len()
 }
 
+/// Whether any thread has not exited yet.
+pub fn any_alive() -> bool {
+    TABLE.lock().entries.values().any(|entry| entry.zombie.is_none())
+}
+
 /// The parent of `pid` (0 for init).
 pub fn parent_of(pid: Pid) -> Pid {
     TABLE.lock().entries.get(&pid).map_or(0, |entry| entry.parent)
@@ -496,6 +515,7 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
             details: Mutex::new(details),
             live_threads: AtomicU32::new(0),
             exit_status: Mutex::new(None),
+            child_subreaper: AtomicBool::new(false),
         }),
         Belongings::ThreadOf(creator) => creator.group.clone(),
     };

@@ -301,10 +301,14 @@ pub fn kill(context: &mut Context, &[pid, signal_number, ..]: &[u64; 6]) -> Resu
 
 const PR_SET_NAME: u64 = 15;
 const PR_GET_NAME: u64 = 16;
+const PR_SET_CHILD_SUBREAPER: u64 = 36;
+const PR_GET_CHILD_SUBREAPER: u64 = 37;
 /// The size of a process name (comm), NUL included.
 const TASK_COMM_LEN: usize = 16;
 
-/// prctl: the process name (PR_SET_NAME/PR_GET_NAME); other options are EINVAL.
+/// prctl: the process name (PR_SET_NAME/PR_GET_NAME) and whether the process
+/// adopts its descendants' orphans (PR_SET/GET_CHILD_SUBREAPER); other options are
+/// EINVAL.
 pub fn prctl(context: &mut Context, &[option, address, ..]: &[u64; 6]) -> Result<u64, i64> {
     match option {
         PR_SET_NAME => {
@@ -333,6 +337,15 @@ pub fn prctl(context: &mut Context, &[option, address, ..]: &[u64; 6]) -> Result
             let length = current.len().min(TASK_COMM_LEN - 1);
             name[..length].copy_from_slice(&current.as_bytes()[..length]);
             context.copy_out(address, &name)?;
+            Ok(0)
+        }
+        PR_SET_CHILD_SUBREAPER => {
+            context.process.group.set_child_subreaper(address != 0);
+            Ok(0)
+        }
+        PR_GET_CHILD_SUBREAPER => {
+            let subreaper = i32::from(context.process.group.is_child_subreaper());
+            context.copy_out(address, &subreaper.to_ne_bytes())?;
             Ok(0)
         }
         _ => Err(EINVAL),
