@@ -174,17 +174,17 @@ pub struct BootArgs {
     #[arg(long, value_name = "EVENTS", default_value_t = DEFAULT_TRACE_EVENTS, value_parser = parse_trace_events)]
     pub trace_buffer: u32,
     /// Debug only: a kernel command-line option for testing the kernel itself, such as
-    /// `selftest=panic` (see kernel-core's cmdline); repeatable
+    /// `selftest=panic` or `pid_max=400` (see kernel-core's cmdline); repeatable
     #[arg(long = "kernel-arg", value_name = "KEY=VALUE", hide = true, value_parser = parse_kernel_arg)]
     pub kernel_arg: Vec<String>,
 }
 
 /// A `--kernel-arg`: one `key=value` word the kernel's command-line parser accepts
-/// (for the options the CLI has no flag of its own for: `selftest`).
+/// (for the options the CLI has no flag of its own for: `selftest`, `pid_max`).
 fn parse_kernel_arg(text: &str) -> Result<String, String> {
     let options = cmdline::parse(text).map_err(|e| e.to_string())?;
-    if options.selftest.is_none() {
-        return Err(format!("`{text}`: only selftest=... is passed this way"));
+    if options.selftest.is_none() && !text.starts_with("pid_max=") {
+        return Err(format!("`{text}`: only selftest=... and pid_max=... are passed this way"));
     }
     Ok(text.to_string())
 }

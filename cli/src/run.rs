@@ -138,6 +138,12 @@ fn kernel_options(boot: &BootArgs, init: String) -> KernelOptions {
         window: host_io::window_size().map_or(defaults.window, |size| WindowSize { cols: size.cols, rows: size.rows }),
         trace_events: if boot.tracing() { boot.trace_buffer } else { 0 },
         selftest: boot.kernel_arg.iter().filter_map(|word| cmdline::parse(word).ok()?.selftest).last(),
+        pid_max: boot
+            .kernel_arg
+            .iter()
+            .filter_map(|word| Some(cmdline::parse(word).ok()?.pid_max).filter(|&max| max != defaults.pid_max))
+            .last()
+            .unwrap_or(defaults.pid_max),
         copy_out: boot.copy_out.iter().map(|spec| spec.guest.as_bytes().to_vec()).collect(),
         ..defaults
     }

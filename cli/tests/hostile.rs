@@ -124,7 +124,8 @@ fn loops_resource_limits_and_fpu_isolation_same_as_host() {
 
 #[test]
 fn fork_bombs_memory_hogs_and_kernel_object_floods_are_contained() {
-    // timeshare's limits, which Linux's differ from by nature: 512 processes, a
+    // timeshare's limits, which Linux's differ from by nature: RLIMIT_NPROC (from
+    // memory as Linux's, but enforced for root too), a
     // reserve of memory for the kernel with an OOM killer for the biggest process,
     // 65530 mappings per process and a share of the kernel heap for all of them,
     // pipe buffers and descriptors within what the heap can spare.
@@ -133,7 +134,7 @@ fn fork_bombs_memory_hogs_and_kernel_object_floods_are_contained() {
     assert_stdout(
         &output,
         "fork until it fails: EAGAIN\n\
-         processes at the peak: the limit, 512: yes\n\
+         processes at the peak: the limit, RLIMIT_NPROC: yes\n\
          fork by another process meanwhile: EAGAIN\n\
          the bystander still answers: yes\n\
          the bomb killed and reaped all its children: yes\n\

@@ -156,6 +156,8 @@ pub struct KernelOptions {
     pub selftest: Option<SelfTest>,
     /// Paths sent back to the host at power-off (`crate::copyout`), in order.
     pub copy_out: Vec<Vec<u8>>,
+    /// Pids are below this (Linux's /proc/sys/kernel/pid_max), then wrap.
+    pub pid_max: u32,
 }
 
 /// A terminal's size in characters.
@@ -204,6 +206,7 @@ impl Default for KernelOptions {
             accounting: Switch::Off,
             selftest: None,
             copy_out: Vec::new(),
+            pid_max: crate::pids::PID_MAX_DEFAULT,
         }
     }
 }
@@ -211,7 +214,7 @@ impl Default for KernelOptions {
 /// The word that makes the environment empty.
 const NO_ENV: &str = "noenv";
 /// Every option key.
-const KEYS: [&str; 17] = [
+const KEYS: [&str; 18] = [
     "init",
     "log",
     "quantum_ms",
@@ -229,6 +232,7 @@ const KEYS: [&str; 17] = [
     "env",
     NO_ENV,
     "copyout",
+    "pid_max",
 ];
 /// The word that ends the options; every later word is an argument of init.
 const ARGS_SEPARATOR: &str = "--";
@@ -333,6 +337,13 @@ pub fn parse(cmdline: &str) -> Result<KernelOptions, CmdlineError> {
             "sched" => {
                 options.sched =
                     SchedPolicy::from_word(value).ok_or_else(|| bad_value(key, value, &one_of(SchedPolicy::WORDS)))?;
+            }
+            "pid_max" => {
+                use crate::pids::{PID_MAX_LIMIT, PID_MAX_MIN};
+                options.pid_max = parse_decimal(value)
+                    .and_then(|n| u32::try_from(n).ok())
+                    .filter(|n| (PID_MAX_MIN..=PID_MAX_LIMIT).contains(n))
+                    .ok_or_else(|| bad_value(key, value, "301..=4194304"))?;
             }
             "seed" => {
                 options.seed =
@@ -554,6 +565,7 @@ pub fn render(options: &KernelOptions) -> String {
         alloc::format!("mlfq_boost_ms={}", options.mlfq_boost_ms),
         alloc::format!("trace={}", options.trace_events),
         alloc::format!("accounting={}", options.accounting.word()),
+        alloc::format!("pid_max={}", options.pid_max),
     ];
     if let Some(test) = options.selftest {
         words.push(alloc::format!("selftest={}", test.word()));
@@ -613,6 +625,7 @@ mod tests {
                 mlfq_quanta_ms: vec![10, 20, 40],
                 mlfq_boost_ms: 100,
                 copy_out: Vec::new(),
+                pid_max: 32_768,
             }
         );
     }
@@ -668,7 +681,7 @@ mod tests {
         assert_eq!(error, CmdlineError::UnknownOption { word: "foo".into() });
         assert_eq!(
             error.to_string(),
-            "unknown kernel option `foo` (known: init, log, quantum_ms, sched, seed, console, ttys, winsize, trace, accounting, mlfq_levels, mlfq_quanta_ms, mlfq_boost_ms, selftest, env, noenv, copyout)"
+            "unknown kernel option `foo` (known: init, log, quantum_ms, sched, seed, console, ttys, winsize, trace, accounting, mlfq_levels, mlfq_quanta_ms, mlfq_boost_ms, selftest, env, noenv, copyout, pid_max)"
         );
         assert!(matches!(parse("quantum=5"), Err(CmdlineError::UnknownOption { word }) if word == "quantum=5"));
         assert!(matches!(parse("=5"), Err(CmdlineError::UnknownOption { .. })));
@@ -693,6 +706,10 @@ mod tests {
             "bad value `cfs` for sched: expected one of rr, mlfq, stride, lottery, fair"
         );
         assert!(matches!(parse("seed=0x10"), Err(CmdlineError::BadValue { key: "seed", .. })));
+        assert_eq!(parse("pid_max=400").unwrap().pid_max, 400);
+        assert_eq!(parse("").unwrap().pid_max, 32_768);
+        assert!(matches!(parse("pid_max=300"), Err(CmdlineError::BadValue { key: "pid_max", .. })));
+        assert!(matches!(parse("pid_max=4194305"), Err(CmdlineError::BadValue { key: "pid_max", .. })));
         assert!(matches!(parse("seed=18446744073709551616"), Err(CmdlineError::BadValue { .. })));
         assert!(matches!(parse("init=bin/sh"), Err(CmdlineError::BadValue { key: "init", .. })));
         assert!(matches!(parse("init=%_"), Err(CmdlineError::BadValue { key: "init", .. })));
@@ -840,6 +857,7 @@ mod tests {
                 mlfq_quanta_ms: vec![1],
                 mlfq_boost_ms: 0,
                 copy_out: vec![b"/tmp/out dir".to_vec(), Vec::new()],
+                pid_max: crate::pids::PID_MAX_MIN,
             },
         ];
         let mut rng = Rng::new(5);
@@ -866,6 +884,8 @@ mod tests {
                 mlfq_quanta_ms: (0..1 + rng.below(16)).map(|_| 1 + rng.below(1000) as u32).collect(),
                 mlfq_boost_ms: rng.below(u64::from(MLFQ_BOOST_MS_MAX) + 1) as u32,
                 copy_out: (0..rng.below(3)).map(|_| random_bytes(&mut rng)).collect(),
+                pid_max: crate::pids::PID_MAX_MIN
+                    + rng.below(u64::from(crate::pids::PID_MAX_LIMIT - crate::pids::PID_MAX_MIN) + 1) as u32,
             });
         }
         for options in cases {
@@ -874,7 +894,7 @@ mod tests {
         }
         assert_eq!(
             render(&KernelOptions::default()),
-            "init=/bin/init log=info quantum_ms=10 sched=rr seed=1 console=tty ttys=012 winsize=80x24 mlfq_levels=3 mlfq_quanta_ms=10,20,40 mlfq_boost_ms=100 trace=0 accounting=off env=PATH=/bin"
+            "init=/bin/init log=info quantum_ms=10 sched=rr seed=1 console=tty ttys=012 winsize=80x24 mlfq_levels=3 mlfq_quanta_ms=10,20,40 mlfq_boost_ms=100 trace=0 accounting=off pid_max=32768 env=PATH=/bin"
         );
     }
 

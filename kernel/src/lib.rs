@@ -70,6 +70,7 @@ pub fn main(boot: BootInfo) -> ! {
     log::set_level(options.log_level);
     process::lifecycle::report_exits(options.accounting == Switch::On);
     random::seed(options.seed);
+    process::set_limits(memory.total_frames as u64, options.pid_max);
     info!("timeshare: {} MiB free, command line `{cmdline}`", memory.total_frames * 4096 >> 20);
     // The protections limited direct execution relies on, checked where they live.
     mm::selftest::check();

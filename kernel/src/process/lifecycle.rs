@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use spin::Mutex;
 
-use super::{Belongings, Creation, Details, Entry, ExitStatus, Pid, Process, Stats, Table, INIT_PID, TABLE};
+use super::{Belongings, Creation, Details, Entry, ExitStatus, Pid, Process, Stats, Table, DETACHED, INIT_PID, TABLE};
 use crate::arch::x86_64::debugcon::{self, Channel};
 use crate::arch::x86_64::frame::TrapFrame;
 use crate::arch::x86_64::power::{self, Shutdown};
@@ -45,7 +45,7 @@ impl ChildSetup {
 /// that the system call returns 0 in the child, shaped by `setup` before it can
 /// run. Returns the child.
 pub fn fork(parent: &Process, user: &mut UserState, setup: &ChildSetup) -> Result<Arc<Process>, i64> {
-    make_room();
+    make_room(parent);
     let memory = parent.group.memory.lock().as_mut().ok_or(ENOMEM)?.fork().map_err(|_| ENOMEM)?;
     let details = {
         let details = parent.group.details.lock();
@@ -68,7 +68,7 @@ pub fn fork(parent: &Process, user: &mut UserState, setup: &ChildSetup) -> Resul
 /// system call returns 0 in it, on the stack, with the TLS and tid addresses of
 /// `setup`. EAGAIN once the process is ending.
 pub fn spawn_thread(creator: &Process, user: &mut UserState, setup: &ChildSetup) -> Result<Arc<Process>, i64> {
-    make_room();
+    make_room(creator);
     if creator.group.exit_status().is_some() {
         return Err(EAGAIN);
     }
@@ -79,9 +79,9 @@ pub fn spawn_thread(creator: &Process, user: &mut UserState, setup: &ChildSetup)
 
 /// Frees the rows of exited threads and processes nobody waits for, before a
 /// creation takes one.
-fn make_room() {
+fn make_room(creator: &Process) {
     release_detached();
-    if super::count() >= super::MAX_PROCESSES {
+    if super::count() >= super::creation_limit_of(&creator.group) {
         // Children that only wait for the CPU to exit hold slots (a parent that
         // ignores SIGCHLD forking in a loop): let them run once before refusing, as
         // a machine with more CPUs would have.
@@ -308,8 +308,8 @@ fn release_thread(tid: Pid) {
     let mut table = TABLE.lock();
     if let Some(entry) = table.entries.get_mut(&tid) {
         entry.zombie = Some(ExitStatus::Exited(0));
-        entry.parent = DETACHED;
     }
+    table.detach(tid);
     // As Linux reaps it at once: no call finds it any more (ESRCH).
     table.unlist(tid);
 }
@@ -415,7 +415,7 @@ fn become_zombie(pid: Pid, status: ExitStatus) -> Option<(Arc<Process>, u8)> {
         if let Some(entry) = table.entries.get_mut(&child) {
             entry.exit_signal = SIGCHLD;
             if entry.zombie.is_some() && orphans_never_waited {
-                entry.parent = DETACHED;
+                table.detach(child);
                 continue;
             }
             entry.parent = reaper;
@@ -432,9 +432,7 @@ fn become_zombie(pid: Pid, status: ExitStatus) -> Option<(Arc<Process>, u8)> {
         if let Some(parent_entry) = table.entries.get_mut(&parent) {
             parent_entry.children.retain(|&child| child != pid);
         }
-        if let Some(entry) = table.entries.get_mut(&pid) {
-            entry.parent = DETACHED;
-        }
+        table.detach(pid);
     }
     let parent_process = table
         .entries
@@ -465,25 +463,24 @@ fn reaper_for_orphans_of(table: &Table, parent: Pid) -> Pid {
     INIT_PID
 }
 
-/// The parent of a zombie nobody will wait for.
-const DETACHED: Pid = 0;
-
 /// Removes the detached zombies from the table (see `become_zombie`). Called where
 /// the current process is alive, so every zombie's thread has switched away for good
 /// and its kernel stack can go.
 fn release_detached() {
     let released: Vec<Pid> = {
         let mut table = TABLE.lock();
-        let detached: Vec<Pid> = table
-            .entries
-            .iter()
-            .filter(|(&pid, entry)| entry.zombie.is_some() && entry.parent == DETACHED && pid != INIT_PID)
-            .map(|(&pid, _)| pid)
-            .collect();
-        for pid in &detached {
-            table.remove(*pid);
+        if table.detached.is_empty() {
+            return;
         }
+        let detached = core::mem::take(&mut table.detached);
         detached
+            .into_iter()
+            .filter(|&pid| {
+                let gone = pid != INIT_PID
+                    && table.entries.get(&pid).is_some_and(|entry| entry.zombie.is_some() && entry.parent == DETACHED);
+                gone && table.remove(pid).is_some()
+            })
+            .collect()
     };
     for pid in released {
         sched::forget(pid);

@@ -40,8 +40,6 @@ pub type Pid = u32;
 /// The first process; orphans are re-parented to it (unless a subreaper adopts
 /// them), and its exit status is the run's, which ends when every process has.
 pub const INIT_PID: Pid = 1;
-/// More live processes than this and fork fails with EAGAIN (a fork bomb stops here).
-pub const MAX_PROCESSES: usize = 512;
 
 /// How a process ended.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -230,14 +228,15 @@ pub struct Details {
 pub type Limits = [Rlimit; RLIM_NLIMITS];
 
 /// The limits init starts with: Linux's defaults, with the descriptor and process
-/// limits timeshare enforces.
+/// limits timeshare enforces (RLIMIT_NPROC from memory, as Linux's).
 pub fn default_limits() -> Limits {
     let mut limits = [Rlimit::UNLIMITED; RLIM_NLIMITS];
     limits[RLIMIT_STACK as usize] =
         Rlimit { current: kernel_core::region::DEFAULT_STACK_LIMIT, maximum: RLIM_INFINITY };
     limits[RLIMIT_CORE as usize] = Rlimit { current: 0, maximum: RLIM_INFINITY };
     limits[RLIMIT_NOFILE as usize] = NOFILE_DEFAULT;
-    limits[RLIMIT_NPROC as usize] = Rlimit { current: MAX_PROCESSES as u64, maximum: MAX_PROCESSES as u64 };
+    let nproc = DEFAULT_NPROC.load(Ordering::Relaxed);
+    limits[RLIMIT_NPROC as usize] = Rlimit { current: nproc, maximum: nproc };
     limits
 }
 
@@ -348,37 +347,73 @@ struct Entry {
     zombie: Option<ExitStatus>,
 }
 
-/// Room in `Table::by_slot`: twice MAX_PROCESSES, so a free slot is always near.
-const SLOTS: usize = 2 * MAX_PROCESSES;
-
 struct Table {
     entries: BTreeMap<Pid, Entry>,
-    /// Every process of `entries` again, at index pid % SLOTS: `find` runs on every
-    /// context switch, and an index is cheaper than a tree search. Pids are handed
-    /// out so that no two processes share a slot.
-    by_slot: [Option<Arc<Process>>; SLOTS],
-    next_pid: Pid,
+    /// Every process of `entries` again, at index pid mod its length (a power of
+    /// two, at least twice the number of rows, so that a free slot is always near):
+    /// `find` runs on every context switch, and an index is cheaper than a tree
+    /// search. Pids are handed out so that no two processes share a slot; doubling
+    /// the length keeps them apart.
+    by_slot: Vec<Option<Arc<Process>>>,
+    /// The pid handed out last, where the search for the next one starts.
+    last_pid: Pid,
+    /// The highest pid ever handed out: a pid above it was never anybody's, and
+    /// only below it can a process group or session still be using it.
+    highest_pid: Pid,
+    /// Rows detached by `lifecycle::become_zombie` or `lifecycle::release_thread`
+    /// since `lifecycle::release_detached` last removed them.
+    detached: Vec<Pid>,
 }
 
-/// Where `pid` is kept in `Table::by_slot`.
-fn slot(pid: Pid) -> usize {
-    pid as usize % SLOTS
-}
+/// The fewest slots `Table::by_slot` has once a process exists.
+const MIN_SLOTS: usize = 64;
 
 impl Table {
-    /// The next unused pid whose slot is free (there are more slots than processes,
-    /// so the search ends), which it consumes.
-    fn allocate_pid(&mut self) -> Pid {
-        while self.by_slot[slot(self.next_pid)].is_some() {
-            self.next_pid += 1;
+    /// Where `pid` is kept in `by_slot`.
+    fn slot(&self, pid: Pid) -> usize {
+        pid as usize & self.by_slot.len().wrapping_sub(1)
+    }
+
+    /// The next pid below pid_max that no process, process group or session uses
+    /// and whose slot is free (making room for one more row first), which it
+    /// consumes. None when there is none, or no memory for the room.
+    fn allocate_pid(&mut self) -> Option<Pid> {
+        self.make_room_for_one_more()?;
+        let highest = self.highest_pid;
+        let in_use = |pid: Pid| {
+            self.by_slot[self.slot(pid)].is_some()
+                || (pid <= highest
+                    && (self.entries.contains_key(&pid)
+                        || self.entries.values().any(|entry| entry.process_group == pid || entry.session == pid)))
+        };
+        let pid = kernel_core::pids::next_free(self.last_pid, PID_MAX.load(Ordering::Relaxed), in_use)?;
+        self.last_pid = pid;
+        self.highest_pid = self.highest_pid.max(pid);
+        Some(pid)
+    }
+
+    /// Doubles `by_slot` if one more row would fill more than half of it. None
+    /// when the kernel heap has no room.
+    fn make_room_for_one_more(&mut self) -> Option<()> {
+        let wanted = (2 * (self.entries.len() + 1)).max(MIN_SLOTS).next_power_of_two();
+        if self.by_slot.len() >= wanted {
+            return Some(());
         }
-        self.next_pid += 1;
-        self.next_pid - 1
+        let mut grown = Vec::new();
+        grown.try_reserve_exact(wanted).ok()?;
+        grown.resize(wanted, None);
+        for process in core::mem::take(&mut self.by_slot).into_iter().flatten() {
+            let slot = process.tid() as usize & (wanted - 1);
+            grown[slot] = Some(process);
+        }
+        self.by_slot = grown;
+        Some(())
     }
 
     /// Adds `pid`'s row (its slot was reserved by `allocate_pid`).
     fn insert(&mut self, pid: Pid, entry: Entry) {
-        self.by_slot[slot(pid)] = Some(entry.process.clone());
+        let slot = self.slot(pid);
+        self.by_slot[slot] = Some(entry.process.clone());
         self.entries.insert(pid, entry);
     }
 
@@ -393,18 +428,73 @@ impl Table {
     /// exited thread: see `lifecycle::release_thread`). The slot may be another
     /// pid's by the time the row goes.
     fn unlist(&mut self, pid: Pid) {
-        if self.by_slot[slot(pid)].as_ref().is_some_and(|process| process.tid() == pid) {
-            self.by_slot[slot(pid)] = None;
+        let slot = self.slot(pid);
+        if self.by_slot.get(slot).and_then(Option::as_ref).is_some_and(|process| process.tid() == pid) {
+            self.by_slot[slot] = None;
+        }
+    }
+
+    /// Marks `pid`'s row as one nobody will wait for (see `lifecycle::release_detached`).
+    fn detach(&mut self, pid: Pid) {
+        if let Some(entry) = self.entries.get_mut(&pid) {
+            entry.parent = DETACHED;
+            self.detached.push(pid);
         }
     }
 }
 
-static TABLE: Mutex<Table> =
-    Mutex::new(Table { entries: BTreeMap::new(), by_slot: [const { None }; SLOTS], next_pid: INIT_PID });
+/// The parent of a zombie nobody will wait for.
+const DETACHED: Pid = 0;
+
+static TABLE: Mutex<Table> = Mutex::new(Table {
+    entries: BTreeMap::new(),
+    by_slot: Vec::new(),
+    last_pid: 0,
+    highest_pid: 0,
+    detached: Vec::new(),
+});
+
+/// Pids are below this (the `pid_max` kernel option, Linux's
+/// /proc/sys/kernel/pid_max), then wrap around.
+static PID_MAX: AtomicU32 = AtomicU32::new(kernel_core::pids::PID_MAX_DEFAULT);
+/// The most threads the machine holds, zombies included (Linux's threads-max),
+/// from its memory.
+static THREADS_MAX: AtomicU64 = AtomicU64::new(u64::MAX);
+/// The RLIMIT_NPROC init starts with, from the machine's memory.
+static DEFAULT_NPROC: AtomicU64 = AtomicU64::new(RLIM_INFINITY);
+
+/// Sizes the process table for a machine of `total_pages` pages with pids below
+/// `pid_max`, as Linux does (see `kernel_core::pids`). Called once at boot.
+pub fn set_limits(total_pages: u64, pid_max: u32) {
+    let threads_max = kernel_core::pids::threads_max(total_pages);
+    THREADS_MAX.store(threads_max, Ordering::Relaxed);
+    DEFAULT_NPROC.store(kernel_core::pids::default_nproc(threads_max), Ordering::Relaxed);
+    PID_MAX.store(pid_max, Ordering::Relaxed);
+}
+
+/// The most threads the machine holds (threads-max).
+pub fn threads_max() -> u64 {
+    THREADS_MAX.load(Ordering::Relaxed)
+}
+
+/// How many threads (zombies included) may exist when one with `limits` creates
+/// another: threads-max, or its RLIMIT_NPROC if lower (enforced for every
+/// process: timeshare's processes all run as root, which Linux exempts, but then
+/// a fork bomb would stop only at threads-max).
+fn creation_limit(limits: &Limits) -> usize {
+    let nproc = limits[RLIMIT_NPROC as usize].current;
+    usize::try_from(threads_max().min(nproc)).unwrap_or(usize::MAX)
+}
+
+/// How many threads may exist when a thread of `group` creates another.
+pub fn creation_limit_of(group: &ThreadGroup) -> usize {
+    creation_limit(&group.details.lock().limits)
+}
 
 /// The process with `pid`, if it exists (zombies included).
 pub fn find(pid: Pid) -> Option<Arc<Process>> {
-    TABLE.lock().by_slot[slot(pid)].as_ref().filter(|process| process.tid() == pid).cloned()
+    let table = TABLE.lock();
+    table.by_slot.get(table.slot(pid))?.as_ref().filter(|process| process.tid() == pid).cloned()
 }
 
 /// How many processes exist (zombies included).
@@ -470,7 +560,8 @@ pub fn take_over(process: &Process) {
         return;
     }
     let Some(own) = table.remove(old) else { return };
-    table.by_slot[slot(tgid)] = Some(own.process.clone());
+    let slot = table.slot(tgid);
+    table.by_slot[slot] = Some(own.process.clone());
     if let Some(record) = table.entries.get_mut(&tgid) {
         record.process = own.process;
     }
@@ -499,13 +590,17 @@ pub struct Creation<'a> {
 /// and FPU state, an entry in the table, and a place in the run queue. It starts
 /// by returning from the trap into `frame`.
 pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
+    let limit = match &creation.belongings {
+        Belongings::Own { details, .. } => creation_limit(&details.limits),
+        Belongings::ThreadOf(creator) => creation_limit_of(&creator.group),
+    };
     let kernel_stack = KernelStack::new().ok_or(ENOMEM)?;
     let context = kernel_stack.prepare(creation.frame, creation.fpu_state, kernel_thread);
     let mut table = TABLE.lock();
-    if table.entries.len() >= MAX_PROCESSES {
+    if table.entries.len() >= limit {
         return Err(EAGAIN);
     }
-    let tid = table.allocate_pid();
+    let tid = table.allocate_pid().ok_or(EAGAIN)?;
     let nice = table.entries.get(&parent).map_or(0, |entry| entry.process.nice.load(Ordering::Relaxed));
     let group = match creation.belongings {
         Belongings::Own { memory, files, details } => Arc::new(ThreadGroup {
