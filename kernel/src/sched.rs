@@ -102,10 +102,21 @@ impl WaitChannel {
 /// compare where the enum's comparison goes through a jump table.
 type WaitKey = (WaitKind, u64);
 
-/// This channel's bit in `RunQueue::waiting`: its detail and kind hashed, so that
-/// the channels of one kind (pipes by id, processes by pid) spread out.
-fn summary_bit((kind, detail): WaitKey) -> u64 {
-    1 << ((detail << 3 | kind as u64) % 64)
+/// How many lists the blocked processes are spread over (`RunQueue::blocked`).
+const BUCKETS: usize = 64;
+
+/// The list of `RunQueue::blocked` where the waiters on this channel are: by its
+/// detail, so that the channels of one kind (pipes by their consecutive ids,
+/// processes by pid) spread over all of them, offset by its kind.
+#[inline(always)]
+fn bucket_of((kind, detail): WaitKey) -> usize {
+    (detail.wrapping_add(kind as u64 * 8) % BUCKETS as u64) as usize
+}
+
+/// This channel's bit in `RunQueue::waiting`: its bucket's.
+#[inline(always)]
+fn summary_bit(key: WaitKey) -> u64 {
+    1 << bucket_of(key)
 }
 
 /// A wait cut short by a signal.
@@ -114,13 +125,14 @@ pub struct Interrupted;
 
 struct RunQueue {
     policy: Option<Box<dyn Scheduler>>,
-    /// Blocked processes and what each waits for, oldest first. A plain list: there
-    /// are few blocked processes, and blocking and waking (every pipe round trip)
-    /// then never allocate.
-    blocked: Vec<(Pid, WaitKey)>,
-    /// The `summary_bit`s of the blocked entries' channels, and perhaps a few more
-    /// (taking an entry off leaves its bit; `wake_waiters` recomputes them all): most
-    /// wakes, of a pipe nobody waits on, end at a test of it instead of a scan.
+    /// Blocked processes and what each waits for, oldest first, spread over lists
+    /// by channel (`bucket_of`): a wake looks only at the list of its channel, so
+    /// its cost does not grow with the number of blocked processes (a ring of 512
+    /// processes through pipes), and blocking and waking (every pipe round trip)
+    /// never allocate once the lists have grown.
+    blocked: [Vec<(Pid, WaitKey)>; BUCKETS],
+    /// Bit `i` set when `blocked[i]` is not empty: most wakes, of a pipe nobody
+    /// waits on, end at a test of it.
     waiting: u64,
     /// Deadlines (monotonic ns) of processes waiting with a timeout.
     sleepers: Vec<(u64, Pid)>,
@@ -138,7 +150,7 @@ fn installed(policy: &mut Option<Box<dyn Scheduler>>) -> &mut dyn Scheduler {
 }
 
 static QUEUE: Mutex<RunQueue> =
-    Mutex::new(RunQueue { policy: None, blocked: Vec::new(), waiting: 0, sleepers: Vec::new() });
+    Mutex::new(RunQueue { policy: None, blocked: [const { Vec::new() }; BUCKETS], waiting: 0, sleepers: Vec::new() });
 
 /// The pid of the process running on each CPU (`IDLING` while the CPU idles). A pid,
 /// not a reference: the process table keeps a running process alive (it is reaped
@@ -244,7 +256,7 @@ fn switch_away(me: &Process, leaving: Leaving) {
             Leaving::Requeued(arrival) => queue.policy().enqueue(me.tid(), arrival),
             Leaving::Blocked(channel) => {
                 let key = channel.traced();
-                queue.blocked.push((me.tid(), key));
+                queue.blocked[bucket_of(key)].push((me.tid(), key));
                 queue.waiting |= summary_bit(key);
             }
         }
@@ -351,52 +363,59 @@ pub fn wake_all(channel: WaitChannel) {
     }
 }
 
-/// `wake_all`'s scan, for when the summary says someone may wait on `channel`: wakes
-/// the entries that do, in the order they blocked, and recomputes the summary from
-/// the others.
+/// `wake_all`'s work, for when the summary says someone may wait on `channel`:
+/// wakes those who do, in the order they blocked, then the pollers if
+/// `pollers_too`.
 fn wake_waiters(queue: &mut RunQueue, channel: WaitKey, pollers_too: bool) {
-    let wakes = |waits_for: WaitKey| waits_for == channel || (pollers_too && waits_for.0 == WaitKind::Poll);
+    wake_bucket(queue, channel);
+    if pollers_too {
+        wake_bucket(queue, WaitChannel::Poll.traced());
+    }
+}
+
+/// Wakes the entries of `channel`'s bucket that wait for it, in the order they
+/// blocked, and clears the bucket's bit if none is left.
+#[inline(always)]
+fn wake_bucket(queue: &mut RunQueue, channel: WaitKey) {
+    let index = bucket_of(channel);
+    let RunQueue { policy, blocked, waiting, .. } = queue;
+    let bucket = &mut blocked[index];
     // Every transfer of a pipe ping-pong lands here to wake one process, its
     // partner, which blocked last: that case ends in the policy's call, with no
     // loop state to keep across it. (A look at the last entry is all it costs
     // the others.)
-    if let Some((&(pid, waits_for), others)) = queue.blocked.split_last() {
-        if wakes(waits_for) {
-            let mut summary = 0;
-            if others.iter().all(|&(_, waits_for)| {
-                summary |= summary_bit(waits_for);
-                !wakes(waits_for)
-            }) {
-                queue.waiting = summary;
-                queue.blocked.pop();
-                return wake(queue.policy(), pid, waits_for);
+    if let Some((&(pid, waits_for), others)) = bucket.split_last() {
+        if waits_for == channel && others.iter().all(|&(_, others_wait)| others_wait != channel) {
+            bucket.pop();
+            if bucket.is_empty() {
+                *waiting &= !(1 << index);
             }
+            return wake(installed(policy), pid, waits_for);
         }
     }
-    wake_in_order(queue, wakes);
+    wake_in_order(installed(policy), bucket, channel);
+    if bucket.is_empty() {
+        *waiting &= !(1 << index);
+    }
 }
 
-/// `wake_waiters`' general case: wakes the entries `wakes` picks and recomputes the
-/// summary from the others, which it moves up in place, in order (one pass, never
-/// a shift per woken entry). Out of line: its loop's registers would otherwise
-/// burden the common case.
+/// `wake_bucket`'s general case: wakes the entries of `bucket` that wait for
+/// `channel` and moves the others up in place, in order (one pass, never a shift
+/// per woken entry). Out of line: its loop's registers would otherwise burden the
+/// common case.
 #[inline(never)]
-fn wake_in_order(queue: &mut RunQueue, wakes: impl Fn(WaitKey) -> bool) {
-    let RunQueue { policy, blocked, waiting, .. } = queue;
-    let policy = installed(policy);
-    *waiting = 0;
+fn wake_in_order(policy: &mut dyn Scheduler, bucket: &mut Vec<(Pid, WaitKey)>, channel: WaitKey) {
     let mut kept = 0;
-    for index in 0..blocked.len() {
-        let (pid, waits_for) = blocked[index];
-        if wakes(waits_for) {
+    for index in 0..bucket.len() {
+        let (pid, waits_for) = bucket[index];
+        if waits_for == channel {
             wake(policy, pid, waits_for);
         } else {
-            blocked[kept] = blocked[index];
+            bucket[kept] = bucket[index];
             kept += 1;
-            *waiting |= summary_bit(waits_for);
         }
     }
-    blocked.truncate(kept);
+    bucket.truncate(kept);
 }
 
 /// Makes `pid`, which waited for `waits_for`, runnable again.
@@ -409,8 +428,13 @@ fn wake(policy: &mut dyn Scheduler, pid: Pid, waits_for: WaitKey) {
 /// Takes `pid` off whatever channel it is blocked on, whose kind it returns; None
 /// if it is not blocked.
 fn unblock(queue: &mut RunQueue, pid: Pid) -> Option<WaitKind> {
-    let index = queue.blocked.iter().position(|&(blocked, _)| blocked == pid)?;
-    let (_, (kind, _)) = queue.blocked.remove(index);
+    let (bucket, index) = queue.blocked.iter().enumerate().find_map(|(bucket, waiters)| {
+        waiters.iter().position(|&(blocked, _)| blocked == pid).map(|index| (bucket, index))
+    })?;
+    let (_, (kind, _)) = queue.blocked[bucket].remove(index);
+    if queue.blocked[bucket].is_empty() {
+        queue.waiting &= !(1 << bucket);
+    }
     Some(kind)
 }
 
@@ -477,7 +501,8 @@ pub fn state(pid: Pid) -> alloc::string::String {
     if CURRENT.iter().any(|current| current.load(Ordering::Relaxed) == pid) {
         return "running".into();
     }
-    let channel = QUEUE.lock().blocked.iter().find(|&&(blocked, _)| blocked == pid).map(|&(_, (kind, _))| kind);
+    let channel =
+        QUEUE.lock().blocked.iter().flatten().find(|&&(blocked, _)| blocked == pid).map(|&(_, (kind, _))| kind);
     match channel {
         Some(kind) => alloc::format!("blocked ({})", kind.describe()),
         None => "runnable".into(),

@@ -413,55 +413,67 @@ static void bench_pipe_pingpong(void)
 #define RING_MAX 16
 #define STOP 0xffffffffu
 
+/* Member m of a ring of MEMBERS: reads the token from IN and writes it, plus one, to
+ * OUT, until the STOP token has gone round; the token it sees must be m mod MEMBERS.
+ * Exits 1 if it was not, 2 or 3 if a read or write failed. */
+static void ring_member(int members, int m, int in, int out)
+{
+    long wrong = 0;
+    for (;;) {
+        uint32_t token;
+        if (read_full(in, &token, sizeof token) != 0)
+            _exit(2);
+        if (token != STOP) {
+            wrong += token % members != (uint32_t)m;
+            token++;
+        }
+        if (write_full(out, &token, sizeof token) != 0)
+            _exit(3);
+        if (token == STOP)
+            _exit(wrong ? 1 : 0);
+    }
+}
+
 /* Member i reads the token from pipe i and writes it, plus one, to pipe i+1 mod N; so
  * the token seen by member i is always i mod N. Member 0 is this process. Figure: per
  * hop (one pipe read + write + switch); lmbench's own lat_ctx subtracts the pipe
- * overhead and this does not. */
+ * overhead and this does not. The pipes are made one member at a time, so that no
+ * process holds more than a few descriptors, however long the ring. */
 static void bench_ring(int members)
 {
     char name[32];
     snprintf(name, sizeof name, "lat-ctx-%d", members);
     long rounds = count(20000 / members, 10);
-    int p[RING_MAX][2];
-    for (int i = 0; i < members; i++)
-        if (pipe(p[i]) != 0)
-            FAIL(name, "pipe: %s", strerror(errno));
-    pid_t pids[RING_MAX] = {0};
+    int first[2], second[2];
+    if (pipe(first) != 0 || pipe(second) != 0)
+        FAIL(name, "pipe: %s", strerror(errno));
+    /* This process reads pipe 0 and writes pipe 1; the last member writes pipe 0. */
+    int in = first[0], to = second[1], last_out = first[1];
+    int next_in = second[0];
+    pid_t *pids = calloc(members, sizeof *pids);
     for (int m = 1; m < members; m++) {
+        int member_in = next_in, member_out = last_out, made[2] = {-1, -1};
+        if (m + 1 < members) {
+            if (pipe(made) != 0)
+                FAIL(name, "pipe: %s", strerror(errno));
+            member_out = made[1];
+        }
         pids[m] = fork();
         if (pids[m] < 0)
             FAIL(name, "fork: %s", strerror(errno));
         if (pids[m] == 0) {
-            int in = p[m][0], to = p[(m + 1) % members][1];
-            for (int i = 0; i < members; i++) {
-                if (p[i][0] != in)
-                    close(p[i][0]);
-                if (p[i][1] != to)
-                    close(p[i][1]);
-            }
-            long wrong = 0;
-            for (;;) {
-                uint32_t token;
-                if (read_full(in, &token, sizeof token) != 0)
-                    _exit(2);
-                if (token != STOP) {
-                    wrong += token % members != (uint32_t)m;
-                    token++;
-                }
-                if (write_full(to, &token, sizeof token) != 0)
-                    _exit(3);
-                if (token == STOP)
-                    _exit(wrong ? 1 : 0);
-            }
+            int open_fds[] = {in, to, last_out, member_in, made[0], made[1]};
+            for (size_t i = 0; i < sizeof open_fds / sizeof open_fds[0]; i++)
+                if (open_fds[i] >= 0 && open_fds[i] != member_in && open_fds[i] != member_out)
+                    close(open_fds[i]);
+            ring_member(members, m, member_in, member_out);
         }
+        close(member_in);
+        if (made[1] >= 0)
+            close(made[1]);
+        next_in = made[0];
     }
-    int in = p[0][0], to = p[1 % members][1];
-    for (int i = 0; i < members; i++) {
-        if (p[i][0] != in)
-            close(p[i][0]);
-        if (p[i][1] != to)
-            close(p[i][1]);
-    }
+    close(last_out);
     uint32_t token = 1;
     long wrong = 0, broken = 0;
     uint64_t t0 = 0;
@@ -482,6 +494,7 @@ static void bench_ring(int members)
     int ok = 1;
     for (int m = 1; m < members; m++)
         ok &= reap(name, pids[m], 0);
+    free(pids);
     if (!ok)
         return;
     if (broken)
@@ -920,6 +933,46 @@ static void bench_files(void)
     unlink(FILES_PATH);
 }
 
+/* ---- many processes: the ring at scale, a thousand children at once ------------- */
+
+/* lat-ctx with 96 and 512 processes in the ring: the per-hop cost must not grow with
+ * the number of processes (the scheduler's pick and wake stay cheap). */
+static void bench_lat_ctx_many(void)
+{
+    bench_ring(96);
+    bench_ring(512);
+}
+
+/* fork 1,000 children (each exits at once), then reap them all: per round. */
+static void bench_fork_many(void)
+{
+    const char *name = "fork-1000";
+    enum { CHILDREN = 1000 };
+    static pid_t kids[CHILDREN];
+    /* Linux lets root past RLIMIT_NPROC; timeshare enforces it for everyone, and
+     * its default, from memory, is below 1,000 on a small machine. */
+    struct rlimit unlimited = {RLIM_INFINITY, RLIM_INFINITY};
+    setrlimit(RLIMIT_NPROC, &unlimited);
+    long rounds = count(5, 1);
+    uint64_t t0 = 0;
+    for (long r = 0; r < rounds + 1; r++) {
+        if (r == 1) /* round 0 warms up */
+            t0 = now_ns(CLOCK_MONOTONIC);
+        for (int i = 0; i < CHILDREN; i++) {
+            kids[i] = fork();
+            if (kids[i] < 0)
+                FAIL(name, "fork %d: %s", i, strerror(errno));
+            if (kids[i] == 0)
+                _exit(7);
+        }
+        for (int i = 0; i < CHILDREN; i++)
+            if (!reap(name, kids[i], 7))
+                return;
+    }
+    uint64_t t1 = now_ns(CLOCK_MONOTONIC);
+    figure(name, (double)(t1 - t0) / rounds, "ns");
+}
+
 /* ---- the table of benchmarks --------------------------------------------------- */
 
 struct group {
@@ -945,6 +998,8 @@ static const struct group groups[] = {
     {"mutex-contended", bench_mutex_contended, {"mutex-contended"}},
     {"files", bench_files, {"file-create-delete", "file-write-read-4k", "file-write-1m", "stat-path", "open-close"}},
     {"console-throughput", bench_console, {"console-throughput"}},
+    {"lat-ctx-many", bench_lat_ctx_many, {"lat-ctx-96", "lat-ctx-512"}},
+    {"fork-1000", bench_fork_many, {"fork-1000"}},
 };
 #define GROUPS (sizeof groups / sizeof groups[0])
 

@@ -174,6 +174,9 @@ pub const ROWS: &[Row] = &[
         "per KiB of 8 MiB written to stdout, read by the host (timeshare: shared-memory ring to `timeshare run`; \
          Linux: its serial console, ttyS0, to QEMU's stdout)",
     ),
+    row("lat-ctx-96", "lat-ctx-many", "ns", "a token around a ring of 96 processes through pipes: per hop"),
+    row("lat-ctx-512", "lat-ctx-many", "ns", "the same, 512 processes: per hop"),
+    row("fork-1000", "fork-1000", "ns", "fork 1,000 children that exit at once, then reap them all"),
 ];
 
 /// A figure with a unit a person reads at a glance.
