@@ -367,9 +367,12 @@ pub fn wake_all(channel: WaitChannel) {
 /// wakes those who do, in the order they blocked, then the pollers if
 /// `pollers_too`.
 fn wake_waiters(queue: &mut RunQueue, channel: WaitKey, pollers_too: bool) {
-    wake_bucket(queue, channel);
-    if pollers_too {
-        wake_bucket(queue, WaitChannel::Poll.traced());
+    if queue.waiting & summary_bit(channel) != 0 {
+        wake_bucket(queue, channel);
+    }
+    let pollers = WaitChannel::Poll.traced();
+    if pollers_too && queue.waiting & summary_bit(pollers) != 0 {
+        wake_bucket(queue, pollers);
     }
 }
 
