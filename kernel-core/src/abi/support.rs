@@ -27,7 +27,7 @@ const NODELESS: &str = "on a pipe or the console the call succeeds but fstat doe
 const RUSAGE: &str =
     "rusage counts CPU times, maximum resident size, minor faults and context switches; the other fields are 0";
 const LIMITS: &str =
-    "limits are recorded and reported; enforced are the descriptor (1024) and process (512) limits and the stack size";
+    "limits are recorded and reported; enforced are the descriptor (1024) and process (RLIMIT_NPROC, from memory as Linux's, for root too) limits and the stack size";
 
 /// Every implemented call, by number (strictly increasing).
 pub const SUPPORT: &[(usize, Support)] = &[
@@ -118,7 +118,7 @@ pub const SUPPORT: &[(usize, Support)] = &[
     (FSTATFS, Partial("pipes and the console report the root file system")),
     (GETPRIORITY, Full),
     (SETPRIORITY, Full),
-    (PRCTL, Partial("PR_SET_NAME and PR_GET_NAME; other options are EINVAL")),
+    (PRCTL, Partial("PR_SET_NAME and PR_GET_NAME; PR_SET_CHILD_SUBREAPER and PR_GET_CHILD_SUBREAPER (orphans among the descendants are re-parented to the nearest live subreaper, else to pid 1; not inherited by fork, as on Linux); other options are EINVAL")),
     (ARCH_PRCTL, Partial("ARCH_SET_FS, ARCH_GET_FS, ARCH_SET_GS, ARCH_GET_GS; other codes are EINVAL")),
     (SETRLIMIT, Partial(LIMITS)),
     (SYNC, Full),
