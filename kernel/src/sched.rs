@@ -200,8 +200,15 @@ fn load_process(next: &Process, now: u64, previous: Option<&Process>) {
     next.resume_accounting(now);
     let (frame_end, fpu_area) = next.kernel_stack_layout();
     PerCpu::this().set_user_context(frame_end, fpu_area);
-    if let Some(memory) = next.group.memory.lock().as_ref() {
-        memory.activate();
+    // Threads of one process share its address space, which is already this CPU's
+    // while one of them runs (exec activates its new one at once; only the last
+    // thread's exit takes it away): a switch between them needs neither its lock nor
+    // a CR3 write.
+    let same_space = previous.is_some_and(|previous| Arc::ptr_eq(&previous.group, &next.group));
+    if !same_space {
+        if let Some(memory) = next.group.memory.lock().as_ref() {
+            memory.activate();
+        }
     }
     match previous {
         Some(previous) => previous.segments.switch_to(&next.segments),
