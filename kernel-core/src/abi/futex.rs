@@ -210,7 +210,13 @@ impl FutexQueue {
         while done < count && index < self.waiters.len() {
             let waiter = self.waiters[index];
             if waiter.key == key && waiter.bitset & bitset != 0 {
-                self.waiters.remove(index);
+                // The newest waiter (a hand-off's partner) comes off without the
+                // call that moves the ones after it.
+                if index + 1 == self.waiters.len() {
+                    self.waiters.pop();
+                } else {
+                    self.waiters.remove(index);
+                }
                 done += 1;
                 woken(waiter.tid);
             } else {
