@@ -133,7 +133,7 @@ pub fn requeue(
 }
 
 fn wake_waiter(tid: u32) {
-    sched::wake_all(WaitChannel::Futex(tid));
+    sched::wake_blocked(tid, WaitChannel::Futex(tid));
 }
 
 /// A thread's exit with CLONE_CHILD_CLEARTID or set_tid_address: zero the word,

@@ -413,6 +413,23 @@ fn wake(policy: &mut dyn Scheduler, pid: Pid, waits_for: WaitKey) {
     policy.enqueue(pid, Arrival::Woken);
 }
 
+/// Makes `pid` runnable again if it is blocked on `channel`, a channel only it waits
+/// on and only one waker wakes (a futex waiter's own): no pass over the other
+/// blocked processes, whose summary bits stay as they are (a bit left set only costs
+/// a later `wake_all` of a channel that shares it one scan, which recomputes them).
+/// Searched from the newest entry: a hand-off's partner blocked last.
+pub fn wake_blocked(pid: Pid, channel: WaitChannel) {
+    let key = channel.traced();
+    let mut queue = QUEUE.lock();
+    let Some(index) = queue.blocked.iter().rposition(|&entry| entry == (pid, key)) else { return };
+    if index + 1 == queue.blocked.len() {
+        queue.blocked.pop();
+    } else {
+        queue.blocked.remove(index);
+    }
+    wake(queue.policy(), pid, key);
+}
+
 /// Takes `pid` off whatever channel it is blocked on, whose kind it returns; None
 /// if it is not blocked.
 fn unblock(queue: &mut RunQueue, pid: Pid) -> Option<WaitKind> {
