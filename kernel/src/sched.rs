@@ -417,7 +417,9 @@ fn wake(policy: &mut dyn Scheduler, pid: Pid, waits_for: WaitKey) {
 /// on and only one waker wakes (a futex waiter's own): no pass over the other
 /// blocked processes, whose summary bits stay as they are (a bit left set only costs
 /// a later `wake_all` of a channel that shares it one scan, which recomputes them).
-/// Searched from the newest entry: a hand-off's partner blocked last.
+/// Searched from the newest entry: a hand-off's partner blocked last. Inlined into
+/// the futex wake, where the channel's kind is a constant.
+#[inline]
 pub fn wake_blocked(pid: Pid, channel: WaitChannel) {
     let key = channel.traced();
     let mut queue = QUEUE.lock();
