@@ -5,8 +5,7 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::io::Write;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -64,44 +63,10 @@ fn a_shell_runs_its_children_and_waits_for_them() {
     assert_eq!(out, "waited 0\nchild gave 3\nself alive\nkilled child gave 143\n");
 }
 
-/// A pseudo-terminal pair: (the controller side, the terminal device).
-fn open_pty() -> (std::fs::File, OwnedFd) {
-    let (mut controller, mut device) = (0, 0);
-    // SAFETY: openpty writes two descriptors into the integers given; no names,
-    // termios or window size are passed.
-    let status = unsafe {
-        libc::openpty(&mut controller, &mut device, std::ptr::null_mut(), std::ptr::null(), std::ptr::null())
-    };
-    assert_eq!(status, 0, "openpty: {}", std::io::Error::last_os_error());
-    // SAFETY: both descriptors were just opened and are owned by nobody else.
-    unsafe { (std::fs::File::from_raw_fd(controller), OwnedFd::from_raw_fd(device)) }
-}
-
-/// Reads from the terminal until `wanted` appears in everything read so far (or the
-/// deadline passes), and returns all of it.
-fn read_until(terminal: &mut std::fs::File, seen: &mut Vec<u8>, wanted: &str, deadline: Instant) -> bool {
-    let mut buffer = [0u8; 4096];
-    while !String::from_utf8_lossy(seen).contains(wanted) {
-        if Instant::now() > deadline {
-            return false;
-        }
-        let mut poll = libc::pollfd { fd: std::os::fd::AsRawFd::as_raw_fd(terminal), events: libc::POLLIN, revents: 0 };
-        // SAFETY: one valid pollfd.
-        if unsafe { libc::poll(&mut poll, 1, 100) } <= 0 {
-            continue;
-        }
-        match terminal.read(&mut buffer) {
-            Ok(0) | Err(_) => return String::from_utf8_lossy(seen).contains(wanted),
-            Ok(n) => seen.extend_from_slice(&buffer[..n]),
-        }
-    }
-    true
-}
-
 #[test]
 fn an_interactive_shell_through_the_console() {
     use std::os::unix::process::CommandExt;
-    let (mut terminal, device) = open_pty();
+    let (mut terminal, device) = open_pty(80, 24);
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_timeshare"));
     command
         .args(["run", "--timeout", TIMEOUT_SECS, BUSYBOX, "sh"])

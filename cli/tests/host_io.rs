@@ -8,7 +8,7 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -226,18 +226,6 @@ fn a_slow_host_reader_blocks_the_program() {
     assert!(out.chunks(1 << 16).enumerate().all(|(i, chunk)| chunk.iter().all(|&b| b == (i % 251) as u8)));
 }
 
-/// A pseudo-terminal of `cols` x `rows`: (the controller side, the terminal device).
-fn open_pty(cols: u16, rows: u16) -> (std::fs::File, OwnedFd) {
-    let (mut controller, mut device) = (0, 0);
-    let size = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
-    // SAFETY: openpty writes two descriptors into the integers given and reads the
-    // window size given; no name or termios.
-    let status = unsafe { libc::openpty(&mut controller, &mut device, std::ptr::null_mut(), std::ptr::null(), &size) };
-    assert_eq!(status, 0, "openpty: {}", std::io::Error::last_os_error());
-    // SAFETY: both descriptors were just opened and are owned by nobody else.
-    unsafe { (std::fs::File::from_raw_fd(controller), OwnedFd::from_raw_fd(device)) }
-}
-
 /// Makes the child the leader of a new session whose controlling terminal is the pty
 /// `device` (when it is one of its standard descriptors, `fd`): it is then the
 /// terminal's foreground job, as a command typed in a terminal is.
@@ -256,26 +244,6 @@ fn in_session_of(command: &mut Command, fd: Option<i32>) {
             Ok(())
         });
     }
-}
-
-/// Reads the terminal until `wanted` appears in what was read (or the deadline).
-fn read_until(terminal: &mut std::fs::File, seen: &mut Vec<u8>, wanted: &str, deadline: Instant) -> bool {
-    let mut buffer = [0u8; 4096];
-    while !String::from_utf8_lossy(seen).contains(wanted) {
-        if Instant::now() > deadline {
-            return false;
-        }
-        let mut poll = libc::pollfd { fd: terminal.as_raw_fd(), events: libc::POLLIN, revents: 0 };
-        // SAFETY: one valid pollfd.
-        if unsafe { libc::poll(&mut poll, 1, 100) } <= 0 {
-            continue;
-        }
-        match terminal.read(&mut buffer) {
-            Ok(0) | Err(_) => return String::from_utf8_lossy(seen).contains(wanted),
-            Ok(n) => seen.extend_from_slice(&buffer[..n]),
-        }
-    }
-    true
 }
 
 /// Runs `command` with the standard descriptors in `on_terminal` on a 101x33 pty and

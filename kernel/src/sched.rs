@@ -212,8 +212,15 @@ fn load_process(next: &Process, now: u64, previous: Option<&Process>) {
     next.resume_accounting(now);
     let (frame_end, fpu_area) = next.kernel_stack_layout();
     PerCpu::this().set_user_context(frame_end, fpu_area);
-    if let Some(memory) = next.group.memory.lock().as_ref() {
-        memory.activate();
+    // Threads of one process share its address space, which is already this CPU's
+    // while one of them runs (exec activates its new one at once; only the last
+    // thread's exit takes it away): a switch between them needs neither its lock nor
+    // a CR3 write.
+    let same_space = previous.is_some_and(|previous| Arc::ptr_eq(&previous.group, &next.group));
+    if !same_space {
+        if let Some(memory) = next.group.memory.lock().as_ref() {
+            memory.activate();
+        }
     }
     match previous {
         Some(previous) => previous.segments.switch_to(&next.segments),
@@ -426,6 +433,30 @@ fn wake_in_order(policy: &mut dyn Scheduler, bucket: &mut Vec<(Pid, WaitKey)>, c
 fn wake(policy: &mut dyn Scheduler, pid: Pid, waits_for: WaitKey) {
     trace::record(pid, || What::Wake { wait: waits_for.0, interrupted: false });
     policy.enqueue(pid, Arrival::Woken);
+}
+
+/// Makes `pid` runnable again if it is blocked on `channel`, a channel only it waits
+/// on and only one waker wakes (a futex waiter's own): no pass over the other
+/// waiters of its list. Searched from the newest entry: a hand-off's partner
+/// blocked last. Inlined into the futex wake, where the channel's kind is a
+/// constant.
+#[inline]
+pub fn wake_blocked(pid: Pid, channel: WaitChannel) {
+    let key = channel.traced();
+    let index = bucket_of(key);
+    let mut queue = QUEUE.lock();
+    let RunQueue { policy, blocked, waiting, .. } = &mut *queue;
+    let bucket = &mut blocked[index];
+    let Some(position) = bucket.iter().rposition(|&entry| entry == (pid, key)) else { return };
+    if position + 1 == bucket.len() {
+        bucket.pop();
+    } else {
+        bucket.remove(position);
+    }
+    if bucket.is_empty() {
+        *waiting &= !(1 << index);
+    }
+    wake(installed(policy), pid, key);
 }
 
 /// Takes `pid` off whatever channel it is blocked on, whose kind it returns; None

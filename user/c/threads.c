@@ -28,26 +28,13 @@
 #include <unistd.h>
 
 #include "include/testlib.h"
+#include "include/threadlib.h"
 
 static const int named[] = { SIGSEGV, SIGKILL, SIGUSR1, 0 };
 
 static const char *status_words(int status) { return status_in_words(status, named); }
 
 static long tid(void) { return syscall(SYS_gettid); }
-
-/* pthread_create, or the program ends: "FAIL pthread_create: ERRNO", status 100 (the
- * line names the errno, so that a kernel without threads fails the same way in every
- * case). */
-static pthread_t spawn(void *(*body)(void *), void *arg)
-{
-    pthread_t thread;
-    int e = pthread_create(&thread, NULL, body, arg);
-    if (e) {
-        printf("FAIL pthread_create: %s\n", errno_name(e));
-        exit(100);
-    }
-    return thread;
-}
 
 static void *join(pthread_t thread)
 {

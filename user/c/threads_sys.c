@@ -26,6 +26,7 @@
 #include "include/futex.h"
 #include "include/rawthread.h"
 #include "include/testlib.h"
+#include "include/threadlib.h"
 
 static const int named[] = { SIGSEGV, SIGKILL, 0 };
 
@@ -44,17 +45,6 @@ static const char *result(long r)
         return errno_name(errno);
     snprintf(text, sizeof text, "%ld", r);
     return text;
-}
-
-static pthread_t spawn(void *(*body)(void *), void *arg)
-{
-    pthread_t thread;
-    int e = pthread_create(&thread, NULL, body, arg);
-    if (e) {
-        printf("FAIL pthread_create: %s\n", errno_name(e));
-        exit(100);
-    }
-    return thread;
 }
 
 static long join(pthread_t thread)

@@ -3,9 +3,11 @@
 //! programs that `cli/build.rs` built.
 #![allow(dead_code)]
 
-use std::io::Write;
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::time::Instant;
 
 /// The default `--timeout` of a test run, in seconds: generous, because tests run in
 /// parallel under QEMU's software CPU on small machines, but finite, so that a hung kernel
@@ -293,4 +295,37 @@ pub fn compare_with_host(
 /// A line's outcome, the part after the name.
 pub fn outcome(line: &str) -> &str {
     line.rsplit(": ").next().unwrap_or(line)
+}
+
+/// A pseudo-terminal of `cols` x `rows`: (the controller side, the terminal device).
+pub fn open_pty(cols: u16, rows: u16) -> (std::fs::File, OwnedFd) {
+    let (mut controller, mut device) = (0, 0);
+    let size = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+    // SAFETY: openpty writes two descriptors into the integers given and reads the
+    // window size given; no name or termios.
+    let status = unsafe { libc::openpty(&mut controller, &mut device, std::ptr::null_mut(), std::ptr::null(), &size) };
+    assert_eq!(status, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both descriptors were just opened and are owned by nobody else.
+    unsafe { (std::fs::File::from_raw_fd(controller), OwnedFd::from_raw_fd(device)) }
+}
+
+/// Reads the terminal until `wanted` appears in everything read so far (or the
+/// deadline passes); whether it did.
+pub fn read_until(terminal: &mut std::fs::File, seen: &mut Vec<u8>, wanted: &str, deadline: Instant) -> bool {
+    let mut buffer = [0u8; 4096];
+    while !String::from_utf8_lossy(seen).contains(wanted) {
+        if Instant::now() > deadline {
+            return false;
+        }
+        let mut poll = libc::pollfd { fd: terminal.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd.
+        if unsafe { libc::poll(&mut poll, 1, 100) } <= 0 {
+            continue;
+        }
+        match terminal.read(&mut buffer) {
+            Ok(0) | Err(_) => return String::from_utf8_lossy(seen).contains(wanted),
+            Ok(n) => seen.extend_from_slice(&buffer[..n]),
+        }
+    }
+    true
 }

@@ -53,6 +53,7 @@ pub enum FutexOp {
 /// do_futex: a bitset of 0 is EINVAL; FUTEX_CLOCK_REALTIME with anything but a
 /// bitset wait, an unknown operation, the priority-inheritance ones (timeshare has
 /// none) and a WAKE_OP operation it does not know are ENOSYS.
+#[inline]
 pub fn decode_futex_op(op: u64, val3: u64) -> Result<FutexOp, i64> {
     let op = op as u32;
     let command = op & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
@@ -185,6 +186,7 @@ impl FutexQueue {
     }
 
     /// Thread `tid` waits on `key` for a wake whose bitset meets `bitset`.
+    #[inline]
     pub fn wait(&mut self, key: FutexKey, tid: u32, bitset: u32) {
         self.waiters.push(Waiter { key, tid, bitset });
     }
@@ -198,17 +200,29 @@ impl FutexQueue {
 
     /// Takes up to `count` waiters of `key` whose bitset meets `bitset` off the
     /// queue, oldest first, calling `woken` with each; returns how many.
+    ///
+    /// The scan stops at the `count`th: a wake of one waiter (every mutex unlock,
+    /// every hand-off) ends where it finds it instead of passing over every waiter.
+    #[inline]
     pub fn wake(&mut self, key: FutexKey, count: u32, bitset: u32, mut woken: impl FnMut(u32)) -> u32 {
         let mut done = 0;
-        self.waiters.retain(|waiter| {
-            if done < count && waiter.key == key && waiter.bitset & bitset != 0 {
+        let mut index = 0;
+        while done < count && index < self.waiters.len() {
+            let waiter = self.waiters[index];
+            if waiter.key == key && waiter.bitset & bitset != 0 {
+                // The newest waiter (a hand-off's partner) comes off without the
+                // call that moves the ones after it.
+                if index + 1 == self.waiters.len() {
+                    self.waiters.pop();
+                } else {
+                    self.waiters.remove(index);
+                }
                 done += 1;
                 woken(waiter.tid);
-                false
             } else {
-                true
+                index += 1;
             }
-        });
+        }
         done
     }
 

@@ -5,9 +5,14 @@ use crate::futex;
 use crate::process::{self, Pid};
 use crate::time;
 use kernel_core::abi::errno::{EINVAL, ESRCH};
-use kernel_core::abi::futex::{decode_futex_op, is_private, FutexOp, FUTEX_BITSET_MATCH_ANY, ROBUST_LIST_HEAD_SIZE};
+use kernel_core::abi::futex::{
+    decode_futex_op, is_private, FutexOp, WakeOperation, FUTEX_BITSET_MATCH_ANY, ROBUST_LIST_HEAD_SIZE,
+};
 
-/// futex(uaddr, op, val, timeout or val2, uaddr2, val3), as Linux's do_futex.
+/// futex(uaddr, op, val, timeout or val2, uaddr2, val3), as Linux's do_futex. The
+/// waits and wakes every lock hand-off makes are served here; the rest of the
+/// operations (and a wait's deadline) out of line, so that their stack frames and
+/// saved registers do not burden those.
 pub fn futex(context: &mut Context, &[address, op, value, timeout, address2, value3]: &[u64; 6]) -> Result<u64, i64> {
     let process = context.process;
     let value = value as u32;
@@ -16,14 +21,7 @@ pub fn futex(context: &mut Context, &[address, op, value, timeout, address2, val
         FutexOp::Wait { bitset, absolute, realtime } => {
             let deadline_ns = match timeout {
                 0 => None,
-                timeout => {
-                    let nanos = super::time::read_timespec(context, timeout)?;
-                    Some(match (absolute, realtime) {
-                        (false, _) => time::monotonic_ns().saturating_add(nanos),
-                        (true, false) => nanos,
-                        (true, true) => nanos.saturating_sub(time::realtime_ns().saturating_sub(time::monotonic_ns())),
-                    })
-                }
+                timeout => Some(wait_deadline(context, timeout, absolute, realtime)?),
             };
             futex::wait(process, futex::key(process, address, private)?, value, bitset, deadline_ns)
         }
@@ -31,27 +29,66 @@ pub fn futex(context: &mut Context, &[address, op, value, timeout, address2, val
             Ok(u64::from(futex::wake(futex::key(process, address, private)?, wake_count(value), bitset)))
         }
         FutexOp::Requeue { compare } => {
-            let (count, requeue) = (value as i32, timeout as i32);
-            if count < 0 || requeue < 0 {
-                return Err(EINVAL);
-            }
-            let from = futex::key(process, address, private)?;
-            let to = futex::key(process, address2, private)?;
-            let expected = compare.then_some(value3 as u32);
-            futex::requeue(process, (from, address), to, count as u32, requeue as u32, expected)
+            requeue(context, (address, address2), private, (value, timeout), compare.then_some(value3 as u32))
         }
         FutexOp::WakeOp(operation) => {
-            let first = futex::key(process, address, private)?;
-            let second = futex::key(process, address2, private)?;
-            let old = futex::read_word(process, address2)?;
-            context.copy_out(address2, &operation.apply(old).to_le_bytes())?;
-            let mut woken = futex::wake(first, wake_count(value), FUTEX_BITSET_MATCH_ANY);
-            if operation.test(old) {
-                woken += futex::wake(second, wake_count(timeout as u32), FUTEX_BITSET_MATCH_ANY);
-            }
-            Ok(u64::from(woken))
+            wake_op(context, (address, address2), private, (value, timeout as u32), operation)
         }
     }
+}
+
+/// A wait's deadline in monotonic ns, from its timeout at `timeout`: relative
+/// (FUTEX_WAIT) or absolute on CLOCK_MONOTONIC or CLOCK_REALTIME.
+#[inline(never)]
+fn wait_deadline(context: &Context, timeout: u64, absolute: bool, realtime: bool) -> Result<u64, i64> {
+    let nanos = super::time::read_timespec(context, timeout)?;
+    Ok(match (absolute, realtime) {
+        (false, _) => time::monotonic_ns().saturating_add(nanos),
+        (true, false) => nanos,
+        (true, true) => nanos.saturating_sub(time::realtime_ns().saturating_sub(time::monotonic_ns())),
+    })
+}
+
+/// FUTEX_REQUEUE and FUTEX_CMP_REQUEUE (`expected`: the value the first word must
+/// still hold): `counts` are how many to wake and how many to move.
+#[inline(never)]
+fn requeue(
+    context: &Context,
+    (address, address2): (u64, u64),
+    private: bool,
+    (count, requeue): (u32, u64),
+    expected: Option<u32>,
+) -> Result<u64, i64> {
+    let process = context.process;
+    let (count, requeue) = (count as i32, requeue as i32);
+    if count < 0 || requeue < 0 {
+        return Err(EINVAL);
+    }
+    let from = futex::key(process, address, private)?;
+    let to = futex::key(process, address2, private)?;
+    futex::requeue(process, (from, address), to, count as u32, requeue as u32, expected)
+}
+
+/// FUTEX_WAKE_OP: `counts` are how many to wake on the first word and, if the
+/// second word's old value passes `operation`'s test, on the second.
+#[inline(never)]
+fn wake_op(
+    context: &Context,
+    (address, address2): (u64, u64),
+    private: bool,
+    (count, count2): (u32, u32),
+    operation: WakeOperation,
+) -> Result<u64, i64> {
+    let process = context.process;
+    let first = futex::key(process, address, private)?;
+    let second = futex::key(process, address2, private)?;
+    let old = futex::read_word(process, address2)?;
+    context.copy_out(address2, &operation.apply(old).to_le_bytes())?;
+    let mut woken = futex::wake(first, wake_count(count), FUTEX_BITSET_MATCH_ANY);
+    if operation.test(old) {
+        woken += futex::wake(second, wake_count(count2), FUTEX_BITSET_MATCH_ANY);
+    }
+    Ok(u64::from(woken))
 }
 
 /// How many waiters a wake count (an int) wakes: Linux's loop stops after the
