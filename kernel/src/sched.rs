@@ -80,6 +80,12 @@ impl WaitChannel {
         )
     }
 
+    /// Whether only `wake_blocked` wakes it (see `RunQueue::woken_directly`).
+    #[inline(always)]
+    fn wakes_directly(self) -> bool {
+        matches!(self, WaitChannel::Futex(_))
+    }
+
     /// How the trace names this channel: its kind, and the pid or pipe it is about.
     /// This pair is also how the blocked list keeps the channel (`WaitKey`).
     fn traced(self) -> WaitKey {
@@ -134,6 +140,10 @@ struct RunQueue {
     /// Bit `i` set when `blocked[i]` is not empty: most wakes, of a pipe nobody
     /// waits on, end at a test of it.
     waiting: u64,
+    /// Blocked processes whose channel only `wake_blocked` wakes (a futex waiter's
+    /// own, `wakes_directly`), oldest first: one list at a fixed place, which a
+    /// futex hand-off reaches without hashing its channel, and no `wake_all` scans.
+    woken_directly: Vec<(Pid, WaitKey)>,
     /// Deadlines (monotonic ns) of processes waiting with a timeout.
     sleepers: Vec<(u64, Pid)>,
 }
@@ -149,8 +159,13 @@ fn installed(policy: &mut Option<Box<dyn Scheduler>>) -> &mut dyn Scheduler {
     policy.as_deref_mut().expect("sched::init ran at boot")
 }
 
-static QUEUE: Mutex<RunQueue> =
-    Mutex::new(RunQueue { policy: None, blocked: [const { Vec::new() }; BUCKETS], waiting: 0, sleepers: Vec::new() });
+static QUEUE: Mutex<RunQueue> = Mutex::new(RunQueue {
+    policy: None,
+    blocked: [const { Vec::new() }; BUCKETS],
+    waiting: 0,
+    woken_directly: Vec::new(),
+    sleepers: Vec::new(),
+});
 
 /// The pid of the process running on each CPU (`IDLING` while the CPU idles). A pid,
 /// not a reference: the process table keeps a running process alive (it is reaped
@@ -263,8 +278,12 @@ fn switch_away(me: &Process, leaving: Leaving) {
             Leaving::Requeued(arrival) => queue.policy().enqueue(me.tid(), arrival),
             Leaving::Blocked(channel) => {
                 let key = channel.traced();
-                queue.blocked[bucket_of(key)].push((me.tid(), key));
-                queue.waiting |= summary_bit(key);
+                if channel.wakes_directly() {
+                    queue.woken_directly.push((me.tid(), key));
+                } else {
+                    queue.blocked[bucket_of(key)].push((me.tid(), key));
+                    queue.waiting |= summary_bit(key);
+                }
             }
         }
         let next = queue.policy().pick_next();
@@ -436,32 +455,30 @@ fn wake(policy: &mut dyn Scheduler, pid: Pid, waits_for: WaitKey) {
 }
 
 /// Makes `pid` runnable again if it is blocked on `channel`, a channel only it waits
-/// on and only one waker wakes (a futex waiter's own): no pass over the other
-/// waiters of its list. Searched from the newest entry: a hand-off's partner
-/// blocked last. Inlined into the futex wake, where the channel's kind is a
-/// constant.
+/// on and only one waker wakes (a futex waiter's own, `wakes_directly`). Searched
+/// from the newest entry: a hand-off's partner blocked last. Inlined into the futex
+/// wake, where the channel's kind is a constant.
 #[inline]
 pub fn wake_blocked(pid: Pid, channel: WaitChannel) {
+    debug_assert!(channel.wakes_directly(), "{channel:?} is not woken directly");
     let key = channel.traced();
-    let index = bucket_of(key);
     let mut queue = QUEUE.lock();
-    let RunQueue { policy, blocked, waiting, .. } = &mut *queue;
-    let bucket = &mut blocked[index];
-    let Some(position) = bucket.iter().rposition(|&entry| entry == (pid, key)) else { return };
-    if position + 1 == bucket.len() {
-        bucket.pop();
+    let Some(index) = queue.woken_directly.iter().rposition(|&entry| entry == (pid, key)) else { return };
+    if index + 1 == queue.woken_directly.len() {
+        queue.woken_directly.pop();
     } else {
-        bucket.remove(position);
+        queue.woken_directly.remove(index);
     }
-    if bucket.is_empty() {
-        *waiting &= !(1 << index);
-    }
-    wake(installed(policy), pid, key);
+    wake(queue.policy(), pid, key);
 }
 
 /// Takes `pid` off whatever channel it is blocked on, whose kind it returns; None
 /// if it is not blocked.
 fn unblock(queue: &mut RunQueue, pid: Pid) -> Option<WaitKind> {
+    if let Some(index) = queue.woken_directly.iter().position(|&(blocked, _)| blocked == pid) {
+        let (_, (kind, _)) = queue.woken_directly.remove(index);
+        return Some(kind);
+    }
     let (bucket, index) = queue.blocked.iter().enumerate().find_map(|(bucket, waiters)| {
         waiters.iter().position(|&(blocked, _)| blocked == pid).map(|index| (bucket, index))
     })?;
@@ -535,8 +552,11 @@ pub fn state(pid: Pid) -> alloc::string::String {
     if CURRENT.iter().any(|current| current.load(Ordering::Relaxed) == pid) {
         return "running".into();
     }
-    let channel =
-        QUEUE.lock().blocked.iter().flatten().find(|&&(blocked, _)| blocked == pid).map(|&(_, (kind, _))| kind);
+    let channel = {
+        let queue = QUEUE.lock();
+        let mut waiters = queue.blocked.iter().flatten().chain(&queue.woken_directly);
+        waiters.find(|&&(blocked, _)| blocked == pid).map(|&(_, (kind, _))| kind)
+    };
     match channel {
         Some(kind) => alloc::format!("blocked ({})", kind.describe()),
         None => "runnable".into(),
