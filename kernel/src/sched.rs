@@ -12,7 +12,7 @@
 //! with a check-then-block sequence; the locks here keep the data consistent for the
 //! day more CPUs share it.
 //!
-//! A little over 500 lines with reason: blocking, waking and the switch all work on
+//! Some 600 lines with reason: blocking, waking and the switch all work on
 //! the run queue and the per-CPU state private to this file, which a split would
 //! have to expose.
 
