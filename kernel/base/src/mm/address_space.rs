@@ -349,7 +349,7 @@ impl AddressSpace {
     /// Removes `[address, address + length)` from the address space (munmap).
     pub fn unmap(&mut self, address: u64, length: u64) -> Result<(), MapError> {
         // Unmapping the middle of a region leaves two.
-        if self.splits(address, length) == 2 && !self.room_for_regions(1) {
+        if !self.room_for_regions(1) && self.splits(address, length) == 2 {
             return Err(MapError::NoMemory);
         }
         let pages = self.regions.unmap(address, length)?;
@@ -360,7 +360,8 @@ impl AddressSpace {
     /// Changes the protection of `[address, address + length)` (mprotect). Every
     /// page of the range must be inside a region.
     pub fn protect(&mut self, address: u64, length: u64, protection: Protection) -> Result<(), MapError> {
-        if !self.room_for_regions(self.splits(address, length)) {
+        // The splits are counted only when the heap is short of the most they may take.
+        if !self.room_for_regions(2) && !self.room_for_regions(self.splits(address, length)) {
             return Err(MapError::NoMemory);
         }
         let pages = self.regions.protect(address, length, protection)?;
