@@ -461,8 +461,20 @@ impl Regions {
 
     /// Merges the alike neighbours among the regions overlapping `[start, end)`.
     fn merge(&mut self, start: u64, end: u64) {
-        let Some((&first, _)) = self.overlapping(start, end).next() else { return };
-        let mut cursor = first;
+        // Most changes leave nothing alike side by side: one walk finds the first
+        // pair, if any, before the lookups that joining takes.
+        let mut previous: Option<(u64, Piece)> = None;
+        let mut first_alike = None;
+        for (&piece_start, &piece) in self.overlapping(start, end) {
+            if let Some((previous_start, below)) = previous {
+                if below.end == piece_start && below.attributes == piece.attributes {
+                    first_alike = Some(previous_start);
+                    break;
+                }
+            }
+            previous = Some((piece_start, piece));
+        }
+        let Some(mut cursor) = first_alike else { return };
         loop {
             let mut from_cursor = self.by_start.range(cursor..);
             let (Some((_, &current)), Some((&next_start, &next))) = (from_cursor.next(), from_cursor.next()) else {
