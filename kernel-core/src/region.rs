@@ -97,6 +97,16 @@ enum Change {
     Protect(Protection),
 }
 
+/// What a change would do to the regions (`Regions::survey`).
+struct Survey {
+    /// Bytes of regions inside the range.
+    inside: u64,
+    /// How many regions there would be after it.
+    count_after: usize,
+    /// Whether two regions would be alike side by side after it (to be merged).
+    joins: bool,
+}
+
 /// The regions of one address space, the program break, and the limits on them.
 #[derive(Clone, Debug)]
 pub struct Regions {
@@ -354,7 +364,7 @@ impl Regions {
     /// limit, or for a protection change, if a page of the range is not mapped.
     fn change(&mut self, start: u64, end: u64, change: Change) -> Result<(), MapError> {
         debug_assert!(start <= end && end <= USER_END, "change of {start:#x}..{end:#x}");
-        let (inside, after) = self.survey(start, end, change);
+        let Survey { inside, count_after: after, joins } = self.survey(start, end, change);
         if let (Change::Protect(_), false) = (change, inside == end - start) {
             return Err(MapError::NoMemory);
         }
@@ -380,9 +390,7 @@ impl Regions {
                 }
             }
         }
-        // What is left of the regions a removal cuts was not alike its neighbours
-        // before and has no new ones: only a fill or a protection change merges.
-        if !matches!(change, Change::Remove) {
+        if joins {
             self.merge(start.saturating_sub(1), end.saturating_add(1));
         }
         debug_assert_eq!(self.by_start.len(), after);
@@ -393,7 +401,8 @@ impl Regions {
     /// in and merges with alike neighbours, in fewer lookups than the general case;
     /// the count is computed only where the limit is near.
     fn fill_free(&mut self, start: u64, end: u64, attributes: Attributes) -> Result<(), MapError> {
-        if self.by_start.len() >= self.max_count && self.survey(start, end, Change::Fill(attributes)).1 > self.max_count
+        if self.by_start.len() >= self.max_count
+            && self.survey(start, end, Change::Fill(attributes)).count_after > self.max_count
         {
             return Err(MapError::NoMemory);
         }
@@ -403,19 +412,20 @@ impl Regions {
         Ok(())
     }
 
-    /// Bytes of regions inside `[start, end)`, and how many regions there would
-    /// be after `change` to it: the ones touching the range are replaced by what
-    /// is left of them and the new pieces, alike neighbours counted once. One
-    /// walk over the regions touching the range, in order.
-    fn survey(&self, start: u64, end: u64, change: Change) -> (u64, usize) {
+    /// What `change` to `[start, end)` would do, found in one walk over the
+    /// regions touching the range, in order: the ones touching it are replaced by
+    /// what is left of them and the new pieces, alike neighbours joined.
+    fn survey(&self, start: u64, end: u64, change: Change) -> Survey {
         let mut inside = 0;
         let mut touched = 0;
+        let mut parts = 0;
         let mut pieces = 0;
         let mut last: Option<(u64, Attributes)> = None;
         let mut push = |piece_start: u64, piece_end: u64, attributes: Attributes| {
             if piece_start >= piece_end {
                 return;
             }
+            parts += 1;
             if last != Some((piece_start, attributes)) {
                 pieces += 1;
             }
@@ -444,7 +454,7 @@ impl Regions {
         if let (Change::Fill(attributes), false) = (change, filled) {
             push(start, end, attributes);
         }
-        (inside, self.by_start.len() - touched + pieces)
+        Survey { inside, count_after: self.by_start.len() - touched + pieces, joins: parts > pieces }
     }
 
     /// Splits the region containing `address` in two at it (nothing at a
