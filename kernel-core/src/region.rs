@@ -375,9 +375,7 @@ impl Regions {
         self.split_at(end);
         match change {
             Change::Remove | Change::Fill(_) => {
-                while let Some((&piece_start, _)) = self.by_start.range(start..end).next() {
-                    self.by_start.remove(&piece_start);
-                }
+                self.by_start.extract_if(start..end, |_, _| true).for_each(drop);
                 self.bytes -= inside;
                 if let Change::Fill(attributes) = change {
                     self.by_start.insert(start, Piece { end, attributes });
