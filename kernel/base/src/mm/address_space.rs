@@ -242,27 +242,34 @@ impl AddressSpace {
         }
         let page = address & !(PAGE_SIZE - 1);
         let wants_write = access == Some(Access::Write);
-        match self.tree.translate(page) {
-            None => {
-                let frame = frame::alloc_for_user_zeroed().ok_or(Fault::OutOfMemory)?;
-                if let Err(error) = self.tree.map(page, frame, leaf_flags(protection), &mut self.tables) {
-                    frame::release(frame);
-                    return Err(error.into());
-                }
-                self.count_mapped(1);
-                Ok(frame)
-            }
-            Some((frame, flags)) if wants_write && flags.contains(COPY_ON_WRITE) => {
-                self.break_sharing(page, frame, protection)
-            }
-            Some((frame, flags)) if access.is_none() || !wants_write || flags.contains(Flags::WRITABLE) => Ok(frame),
-            Some(_) => Err(Fault::Protection),
+        // One walk finds the entry, or builds the tables down to it, for every outcome.
+        let entry = self.tree.leaf(page, Some(&mut self.tables))?.ok_or(Fault::Unmapped)?;
+        if entry.is_unused() {
+            let frame = frame::alloc_for_user_zeroed().ok_or(Fault::OutOfMemory)?;
+            entry.set_addr(PhysAddr::new(frame.address()), leaf_flags(protection));
+            self.count_mapped(1);
+            return Ok(frame);
+        }
+        let (frame, flags) = (Frame::from_address(entry.addr().as_u64()), entry.flags());
+        if wants_write && flags.contains(COPY_ON_WRITE) {
+            self.break_sharing(page, entry, frame, protection)
+        } else if access.is_none() || !wants_write || flags.contains(Flags::WRITABLE) {
+            Ok(frame)
+        } else {
+            Err(Fault::Protection)
         }
     }
 
-    /// Gives the copy-on-write page at `page` a frame of its own (or takes back the
-    /// shared one if no one else holds it any more) and makes it writable.
-    fn break_sharing(&mut self, page: u64, shared: Frame, protection: Protection) -> Result<Frame, Fault> {
+    /// Gives the copy-on-write page at `page` (its leaf `entry`, mapping `shared`) a
+    /// frame of its own (or takes back the shared one if no one else holds it any
+    /// more) and makes it writable.
+    fn break_sharing(
+        &mut self,
+        page: u64,
+        entry: &mut PageTableEntry,
+        shared: Frame,
+        protection: Protection,
+    ) -> Result<Frame, Fault> {
         self.forget_translations();
         let own = if frame::references(shared) == 1 {
             shared
@@ -272,7 +279,6 @@ impl AddressSpace {
             frame::release(shared);
             copy
         };
-        let entry = self.tree.leaf(page, None)?.ok_or(Fault::Unmapped)?;
         entry.set_addr(PhysAddr::new(own.address()), leaf_flags(protection) | Flags::WRITABLE);
         paging::flush_page(page);
         Ok(own)
