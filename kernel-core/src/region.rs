@@ -97,6 +97,16 @@ enum Change {
     Protect(Protection),
 }
 
+/// What a change would do to the regions (`Regions::survey`).
+struct Survey {
+    /// Bytes of regions inside the range.
+    inside: u64,
+    /// How many regions there would be after it.
+    count_after: usize,
+    /// Whether two regions would be alike side by side after it (to be merged).
+    joins: bool,
+}
+
 /// The regions of one address space, the program break, and the limits on them.
 #[derive(Clone, Debug)]
 pub struct Regions {
@@ -219,7 +229,7 @@ impl Regions {
             if new_top + PAGE_SIZE > USER_END
                 || !self.is_free(old_top, new_top + PAGE_SIZE)
                 || !self.within_size_limit(new_top - old_top, 0)
-                || self.change(old_top, new_top, Change::Fill(heap)).is_err()
+                || self.fill_free(old_top, new_top, heap).is_err()
             {
                 return unchanged;
             }
@@ -252,10 +262,16 @@ impl Regions {
             }
         };
         let end = start + length;
-        if !self.within_size_limit(length, self.bytes_in(start, end)) {
+        let replaced = self.bytes_in(start, end);
+        if !self.within_size_limit(length, replaced) {
             return Err(MapError::NoMemory);
         }
-        self.change(start, end, Change::Fill(Attributes { protection, kind: Kind::Anonymous }))?;
+        let attributes = Attributes { protection, kind: Kind::Anonymous };
+        if replaced == 0 {
+            self.fill_free(start, end, attributes)?;
+        } else {
+            self.change(start, end, Change::Fill(attributes))?;
+        }
         Ok(start)
     }
 
@@ -278,9 +294,6 @@ impl Regions {
         let end = checked_range(address, length)?;
         if length == 0 {
             return Ok(address..address);
-        }
-        if self.bytes_in(address, end) != length {
-            return Err(MapError::NoMemory);
         }
         self.change(address, end, Change::Protect(protection))?;
         Ok(address..end)
@@ -348,14 +361,13 @@ impl Regions {
 
     /// Applies `change` to `[start, end)` (page-aligned), merging what becomes
     /// alike; refused (nothing changes) if the regions would be more than the
-    /// limit.
+    /// limit, or for a protection change, if a page of the range is not mapped.
     fn change(&mut self, start: u64, end: u64, change: Change) -> Result<(), MapError> {
         debug_assert!(start <= end && end <= USER_END, "change of {start:#x}..{end:#x}");
-        let inside = self.bytes_in(start, end);
-        if let (0, Change::Fill(attributes)) = (inside, change) {
-            return self.fill_free(start, end, attributes);
+        let Survey { inside, count_after: after, joins } = self.survey(start, end, change);
+        if let (Change::Protect(_), false) = (change, inside == end - start) {
+            return Err(MapError::NoMemory);
         }
-        let after = self.count_after(start, end, change);
         if after > self.max_count {
             return Err(MapError::NoMemory);
         }
@@ -363,9 +375,7 @@ impl Regions {
         self.split_at(end);
         match change {
             Change::Remove | Change::Fill(_) => {
-                while let Some((&piece_start, _)) = self.by_start.range(start..end).next() {
-                    self.by_start.remove(&piece_start);
-                }
+                self.by_start.extract_if(start..end, |_, _| true).for_each(drop);
                 self.bytes -= inside;
                 if let Change::Fill(attributes) = change {
                     self.by_start.insert(start, Piece { end, attributes });
@@ -378,7 +388,9 @@ impl Regions {
                 }
             }
         }
-        self.merge(start.saturating_sub(1), end.saturating_add(1));
+        if joins {
+            self.merge(start.saturating_sub(1), end.saturating_add(1));
+        }
         debug_assert_eq!(self.by_start.len(), after);
         Ok(())
     }
@@ -388,7 +400,7 @@ impl Regions {
     /// the count is computed only where the limit is near.
     fn fill_free(&mut self, start: u64, end: u64, attributes: Attributes) -> Result<(), MapError> {
         if self.by_start.len() >= self.max_count
-            && self.count_after(start, end, Change::Fill(attributes)) > self.max_count
+            && self.survey(start, end, Change::Fill(attributes)).count_after > self.max_count
         {
             return Err(MapError::NoMemory);
         }
@@ -398,67 +410,92 @@ impl Regions {
         Ok(())
     }
 
-    /// How many regions there would be after `change` to `[start, end)`: the ones
-    /// touching the range are replaced by what is left of them and the new
-    /// pieces, alike neighbours counted once.
-    fn count_after(&self, start: u64, end: u64, change: Change) -> usize {
-        let (around_start, around_end) = (start.saturating_sub(1), end.saturating_add(1));
-        let touched = self.overlapping(around_start, around_end).count();
+    /// What `change` to `[start, end)` would do, found in one walk over the
+    /// regions touching the range, in order: the ones touching it are replaced by
+    /// what is left of them and the new pieces, alike neighbours joined.
+    fn survey(&self, start: u64, end: u64, change: Change) -> Survey {
+        let mut inside = 0;
+        let mut touched = 0;
+        let mut parts = 0;
         let mut pieces = 0;
         let mut last: Option<(u64, Attributes)> = None;
         let mut push = |piece_start: u64, piece_end: u64, attributes: Attributes| {
             if piece_start >= piece_end {
                 return;
             }
+            parts += 1;
             if last != Some((piece_start, attributes)) {
                 pieces += 1;
             }
             last = Some((piece_end, attributes));
         };
-        if let Some((&s, piece)) = self.overlapping(around_start, start).next() {
+        let mut filled = false;
+        for (&s, piece) in self.overlapping(start.saturating_sub(1), end.saturating_add(1)) {
+            touched += 1;
+            inside += piece.end.min(end).saturating_sub(s.max(start));
             push(s, piece.end.min(start), piece.attributes);
-        }
-        match change {
-            Change::Remove => {}
-            Change::Fill(attributes) => push(start, end, attributes),
-            Change::Protect(protection) => {
-                for (&s, piece) in self.overlapping(start, end) {
-                    let attributes = Attributes { protection, ..piece.attributes };
-                    push(s.max(start), piece.end.min(end), attributes);
+            match change {
+                Change::Remove => {}
+                // The new region goes after what is left below it, before what is above.
+                Change::Fill(attributes) => {
+                    if !filled && piece.end > start {
+                        push(start, end, attributes);
+                        filled = true;
+                    }
+                }
+                Change::Protect(protection) => {
+                    push(s.max(start), piece.end.min(end), Attributes { protection, ..piece.attributes })
                 }
             }
-        }
-        if let Some((&s, piece)) = self.overlapping(end, around_end).next() {
             push(s.max(end), piece.end, piece.attributes);
         }
-        self.by_start.len() - touched + pieces
+        if let (Change::Fill(attributes), false) = (change, filled) {
+            push(start, end, attributes);
+        }
+        Survey { inside, count_after: self.by_start.len() - touched + pieces, joins: parts > pieces }
     }
 
     /// Splits the region containing `address` in two at it (nothing at a
     /// boundary).
     fn split_at(&mut self, address: u64) {
-        if let Some(found) = self.at(address) {
-            if found.start < address {
-                let piece = self.by_start[&found.start];
-                self.by_start.insert(found.start, Piece { end: address, ..piece });
-                self.by_start.insert(address, piece);
+        if let Some((_, piece)) = self.by_start.range_mut(..address).next_back() {
+            if piece.end > address {
+                let above = *piece;
+                piece.end = address;
+                self.by_start.insert(address, above);
             }
         }
     }
 
     /// Merges the alike neighbours among the regions overlapping `[start, end)`.
     fn merge(&mut self, start: u64, end: u64) {
-        let Some((&first, _)) = self.overlapping(start, end).next() else { return };
-        let mut cursor = first;
+        // Most changes leave nothing alike side by side: one walk finds the first
+        // pair, if any, before the lookups that joining takes.
+        let mut previous: Option<(u64, Piece)> = None;
+        let mut first_alike = None;
+        for (&piece_start, &piece) in self.overlapping(start, end) {
+            if let Some((previous_start, below)) = previous {
+                if below.end == piece_start && below.attributes == piece.attributes {
+                    first_alike = Some(previous_start);
+                    break;
+                }
+            }
+            previous = Some((piece_start, piece));
+        }
+        let Some(mut cursor) = first_alike else { return };
         loop {
-            let current = self.by_start[&cursor];
-            let Some((&next_start, &next)) = self.by_start.range(cursor + 1..).next() else { return };
+            let mut from_cursor = self.by_start.range(cursor..);
+            let (Some((_, &current)), Some((&next_start, &next))) = (from_cursor.next(), from_cursor.next()) else {
+                return;
+            };
             if next_start >= end {
                 return;
             }
             if next_start == current.end && next.attributes == current.attributes {
                 self.by_start.remove(&next_start);
-                self.by_start.insert(cursor, Piece { end: next.end, ..current });
+                if let Some(joined) = self.by_start.get_mut(&cursor) {
+                    joined.end = next.end;
+                }
             } else {
                 cursor = next_start;
             }

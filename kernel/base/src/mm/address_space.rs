@@ -242,27 +242,34 @@ impl AddressSpace {
         }
         let page = address & !(PAGE_SIZE - 1);
         let wants_write = access == Some(Access::Write);
-        match self.tree.translate(page) {
-            None => {
-                let frame = frame::alloc_for_user_zeroed().ok_or(Fault::OutOfMemory)?;
-                if let Err(error) = self.tree.map(page, frame, leaf_flags(protection), &mut self.tables) {
-                    frame::release(frame);
-                    return Err(error.into());
-                }
-                self.count_mapped(1);
-                Ok(frame)
-            }
-            Some((frame, flags)) if wants_write && flags.contains(COPY_ON_WRITE) => {
-                self.break_sharing(page, frame, protection)
-            }
-            Some((frame, flags)) if access.is_none() || !wants_write || flags.contains(Flags::WRITABLE) => Ok(frame),
-            Some(_) => Err(Fault::Protection),
+        // One walk finds the entry, or builds the tables down to it, for every outcome.
+        let entry = self.tree.leaf(page, Some(&mut self.tables))?.ok_or(Fault::Unmapped)?;
+        if entry.is_unused() {
+            let frame = frame::alloc_for_user_zeroed().ok_or(Fault::OutOfMemory)?;
+            entry.set_addr(PhysAddr::new(frame.address()), leaf_flags(protection));
+            self.count_mapped(1);
+            return Ok(frame);
+        }
+        let (frame, flags) = (Frame::from_address(entry.addr().as_u64()), entry.flags());
+        if wants_write && flags.contains(COPY_ON_WRITE) {
+            self.break_sharing(page, entry, frame, protection)
+        } else if access.is_none() || !wants_write || flags.contains(Flags::WRITABLE) {
+            Ok(frame)
+        } else {
+            Err(Fault::Protection)
         }
     }
 
-    /// Gives the copy-on-write page at `page` a frame of its own (or takes back the
-    /// shared one if no one else holds it any more) and makes it writable.
-    fn break_sharing(&mut self, page: u64, shared: Frame, protection: Protection) -> Result<Frame, Fault> {
+    /// Gives the copy-on-write page at `page` (its leaf `entry`, mapping `shared`) a
+    /// frame of its own (or takes back the shared one if no one else holds it any
+    /// more) and makes it writable.
+    fn break_sharing(
+        &mut self,
+        page: u64,
+        entry: &mut PageTableEntry,
+        shared: Frame,
+        protection: Protection,
+    ) -> Result<Frame, Fault> {
         self.forget_translations();
         let own = if frame::references(shared) == 1 {
             shared
@@ -272,7 +279,6 @@ impl AddressSpace {
             frame::release(shared);
             copy
         };
-        let entry = self.tree.leaf(page, None)?.ok_or(Fault::Unmapped)?;
         entry.set_addr(PhysAddr::new(own.address()), leaf_flags(protection) | Flags::WRITABLE);
         paging::flush_page(page);
         Ok(own)
@@ -349,7 +355,7 @@ impl AddressSpace {
     /// Removes `[address, address + length)` from the address space (munmap).
     pub fn unmap(&mut self, address: u64, length: u64) -> Result<(), MapError> {
         // Unmapping the middle of a region leaves two.
-        if self.splits(address, length) == 2 && !self.room_for_regions(1) {
+        if !self.room_for_regions(1) && self.splits(address, length) == 2 {
             return Err(MapError::NoMemory);
         }
         let pages = self.regions.unmap(address, length)?;
@@ -360,7 +366,8 @@ impl AddressSpace {
     /// Changes the protection of `[address, address + length)` (mprotect). Every
     /// page of the range must be inside a region.
     pub fn protect(&mut self, address: u64, length: u64, protection: Protection) -> Result<(), MapError> {
-        if !self.room_for_regions(self.splits(address, length)) {
+        // The splits are counted only when the heap is short of the most they may take.
+        if !self.room_for_regions(2) && !self.room_for_regions(self.splits(address, length)) {
             return Err(MapError::NoMemory);
         }
         let pages = self.regions.protect(address, length, protection)?;
