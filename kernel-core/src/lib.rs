@@ -24,6 +24,7 @@ pub mod elf;
 pub mod hostio;
 pub mod initstack;
 pub mod numberset;
+pub mod procfs;
 pub mod record;
 pub mod region;
 pub mod sched;
