@@ -74,7 +74,7 @@ pub const PROCESS_FILES: [(&str, ProcessFile); 9] = [
 ];
 
 /// How many of `PROCESS_FILES` a thread's directory (task/TID) has.
-const THREAD_FILES: usize = 7;
+pub const THREAD_FILES: usize = 7;
 
 /// What a path below /proc names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

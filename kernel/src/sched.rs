@@ -481,6 +481,11 @@ pub fn state(pid: Pid) -> alloc::string::String {
     }
 }
 
+/// Whether `pid` is blocked, waiting for something (/proc's state S).
+pub fn is_blocked(pid: Pid) -> bool {
+    QUEUE.lock().blocked.iter().any(|&(blocked, _)| blocked == pid)
+}
+
 /// Removes an exited process from the policy's records (wait4 reaped it).
 pub fn forget(pid: Pid) {
     QUEUE.lock().policy().remove(pid);

@@ -10,6 +10,7 @@ pub mod copy_out;
 mod fd_table;
 pub mod open;
 pub mod pipe;
+pub mod procfs;
 pub mod rootfs;
 
 pub use fd_table::FdTable;

@@ -10,6 +10,7 @@
 pub mod exec;
 mod group;
 pub mod lifecycle;
+pub mod view;
 
 pub use group::{create_session, group_and_session, is_orphaned_group, members_of_group, set_process_group};
 

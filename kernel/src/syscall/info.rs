@@ -9,7 +9,7 @@ use kernel_core::abi::Utsname;
 /// The identity timeshare reports. The system name is "Linux" because programs
 /// choose their system-call ABI by it (as gVisor and WSL do); the release says what
 /// kernel this really is.
-const UTSNAME: Utsname = Utsname {
+pub const UTSNAME: Utsname = Utsname {
     sysname: "Linux",
     nodename: "timeshare",
     release: "6.1.0-timeshare",

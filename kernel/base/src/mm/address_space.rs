@@ -158,6 +158,11 @@ impl AddressSpace {
         unsafe { paging::switch_address_space(self.tree.0, self.id) };
     }
 
+    /// Bytes its regions cover (the size of the address space /proc reports).
+    pub fn mapped_bytes(&self) -> u64 {
+        self.regions.bytes()
+    }
+
     /// Pages currently backed by frames, and the most there ever were.
     pub fn resident_pages(&self) -> (usize, usize) {
         (self.resident_pages, self.peak_resident_pages)
