@@ -46,6 +46,7 @@ pub enum ProcessFile {
     Status,
     Statm,
     Cmdline,
+    Environ,
     Comm,
     /// A link to its program.
     Exe,
@@ -61,11 +62,12 @@ pub enum ProcessFile {
 
 /// A process directory's entries, in listing order (a thread's, under task/,
 /// are those up to `cwd`).
-pub const PROCESS_FILES: [(&str, ProcessFile); 9] = [
+pub const PROCESS_FILES: [(&str, ProcessFile); 10] = [
     ("stat", ProcessFile::Stat),
     ("status", ProcessFile::Status),
     ("statm", ProcessFile::Statm),
     ("cmdline", ProcessFile::Cmdline),
+    ("environ", ProcessFile::Environ),
     ("comm", ProcessFile::Comm),
     ("exe", ProcessFile::Exe),
     ("cwd", ProcessFile::Cwd),
@@ -74,7 +76,7 @@ pub const PROCESS_FILES: [(&str, ProcessFile); 9] = [
 ];
 
 /// How many of `PROCESS_FILES` a thread's directory (task/TID) has.
-pub const THREAD_FILES: usize = 7;
+pub const THREAD_FILES: usize = 8;
 
 /// What a path below /proc names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -27,7 +27,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use crate::abi::errno::{
-    EACCES, EBUSY, EEXIST, EFBIG, EINVAL, EISDIR, ELOOP, ENAMETOOLONG, ENOENT, ENOSPC, ENOTDIR, ENOTEMPTY, EPERM,
+    EBUSY, EEXIST, EFBIG, EINVAL, EISDIR, ELOOP, ENAMETOOLONG, ENOENT, ENOSPC, ENOTDIR, ENOTEMPTY, EPERM,
 };
 use crate::abi::{dirent_type, makedev, Dirent64, Stat, Timespec};
 use crate::cpio::{self, CpioError, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
@@ -480,7 +480,7 @@ impl<'a, P: Page> Tree<'a, P> {
     /// Resolves all of `path` but its last component, which it returns with the
     /// directory it would be in: ENOENT for an empty path, the directory part's
     /// errors, ENOTDIR if that is not a directory, ENAMETOOLONG for a long name;
-    /// EACCES below the mount point, where nothing is made or removed.
+    /// ENOENT below the mount point, where nothing is made or removed.
     pub fn resolve_parent<'p>(&self, origin: Origin, path: &'p [u8]) -> Result<Parent<'p>, i64> {
         if path.is_empty() {
             return Err(ENOENT);
@@ -498,7 +498,7 @@ impl<'a, P: Page> Tree<'a, P> {
                 let mut symlinks = 0;
                 match self.walk(origin, directory_path, true, &mut symlinks)? {
                     Found::Node(directory) => (directory, &trimmed[slash + 1..]),
-                    Found::Mounted(_) => return Err(EACCES),
+                    Found::Mounted(_) => return Err(ENOENT),
                 }
             }
             None => (origin.start, trimmed),
@@ -555,9 +555,8 @@ impl<'a, P: Page> Tree<'a, P> {
 
     /// Creates `name` in `directory` (mkdir, open's O_CREAT, symlink, mknod):
     /// EEXIST if the name is taken (or is `.`, `..`), ENOENT in a removed
-    /// directory, ENAMETOOLONG past NAME_MAX; in the mount point, EPERM for a
-    /// directory and EACCES for the rest, as Linux's procfs. The directory's
-    /// mtime and ctime become `now`.
+    /// directory, ENAMETOOLONG past NAME_MAX; ENOENT in the mount point, as in
+    /// Linux's /proc. The directory's mtime and ctime become `now`.
     pub fn create(
         &mut self,
         directory: NodeId,
@@ -572,11 +571,8 @@ impl<'a, P: Page> Tree<'a, P> {
         if name.len() > NAME_MAX {
             return Err(ENAMETOOLONG);
         }
-        if self.is_removed(directory) {
+        if self.is_removed(directory) || self.is_mount_point(directory) {
             return Err(ENOENT);
-        }
-        if self.is_mount_point(directory) {
-            return Err(if matches!(kind, NodeKind::Directory(_)) { EPERM } else { EACCES });
         }
         let is_directory = matches!(kind, NodeKind::Directory(_));
         let id = self.add_node(kind, mode, directory, now);
@@ -1320,10 +1316,10 @@ mod tests {
                 tree.lookup(Origin { start: proc }, b"../etc/motd", true),
                 tree.lookup(at_root(), b"/etc/motd", true)
             );
-            assert_eq!(tree.resolve_parent(at_root(), b"/proc/1/new"), Err(EACCES));
+            assert_eq!(tree.resolve_parent(at_root(), b"/proc/1/new"), Err(ENOENT));
             let now = Timespec::default();
-            assert_eq!(tree.create(proc, b"new", empty_file(), S_IFREG | 0o644, now), Err(EACCES));
-            assert_eq!(tree.create(proc, b"new", empty_directory(), S_IFDIR | 0o755, now), Err(EPERM));
+            assert_eq!(tree.create(proc, b"new", empty_file(), S_IFREG | 0o644, now), Err(ENOENT));
+            assert_eq!(tree.create(proc, b"new", empty_directory(), S_IFDIR | 0o755, now), Err(ENOENT));
             let motd = tree.resolve(at_root(), b"/etc/motd", true).unwrap();
             tree.create(ROOT, b"fd", NodeKind::Symlink(b"/proc/self/fd".to_vec()), S_IFLNK | 0o777, now).unwrap();
             assert_eq!(tree.lookup(at_root(), b"/fd/3", true), mounted("self/fd/3"), "a link into /proc");

@@ -15,11 +15,11 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use super::rootfs::{self, Held};
-use super::{File, OpenFile, Positioning};
+use super::{File, OpenFile, Positioning, SizeLimit, WriteAt};
 use crate::mm::frame;
 use crate::process::{self, Pid, Process, Stats};
 use crate::{sched, time};
-use kernel_core::abi::errno::{EACCES, EINVAL, EISDIR, ELOOP, ENOENT};
+use kernel_core::abi::errno::{EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR};
 use kernel_core::abi::{makedev, Dirent64, OpenRequest, Stat, DT_DIR, DT_LNK, DT_REG};
 use kernel_core::cpio::{S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG};
 use kernel_core::procfs::{self as policy, ProcPath, ProcessFile, SystemFile, TaskFacts, PROCESS_FILES, SYSTEM_FILES};
@@ -150,8 +150,9 @@ fn describe_file(stat: &Stat) -> String {
     }
 }
 
-/// Opens `path` for `caller` as `request` asks: a directory is listed as it is
-/// now, a file's text written now; writing is EACCES, a link not followed ELOOP.
+/// Opens `path` as `request` asks: a directory is listed at each getdents64, a
+/// file's text is written now (writes to it fail with EINVAL, as Linux's files
+/// without a write method), a link not followed is ELOOP.
 pub fn open(path: ProcPath, request: &OpenRequest) -> Result<Arc<OpenFile>, i64> {
     if path.is_link() {
         return Err(ELOOP);
@@ -164,10 +165,7 @@ pub fn open(path: ProcPath, request: &OpenRequest) -> Result<Arc<OpenFile>, i64>
         return Ok(OpenFile::new(Box::new(Directory { path, node: None }), request.status));
     }
     if request.directory {
-        return Err(kernel_core::abi::errno::ENOTDIR);
-    }
-    if request.needs_write {
-        return Err(EACCES);
+        return Err(ENOTDIR);
     }
     let text = contents(path)?;
     Ok(OpenFile::new(Box::new(Text { path, text }), request.status))
@@ -259,15 +257,33 @@ fn contents(path: ProcPath) -> Result<Vec<u8>, i64> {
                 ProcessFile::Status => policy::status(&facts(&task)?),
                 ProcessFile::Statm => policy::statm(&facts(&task)?),
                 ProcessFile::Comm => format!("{}\n", task.name()),
-                // The arguments are not kept: an empty cmdline, as a kernel
-                // thread's, which ps shows as [comm].
-                ProcessFile::Cmdline => String::new(),
+                ProcessFile::Cmdline => return Ok(strings(&task, true)),
+                ProcessFile::Environ => return Ok(strings(&task, false)),
                 _ => return Err(ENOENT),
             }
         }
         _ => return Err(ENOENT),
     };
     Ok(text.into_bytes())
+}
+
+/// The most of a process's argv or envp strings its cmdline or environ shows.
+const STRINGS_SHOWN: u64 = 64 * 1024;
+
+/// `task`'s argv strings (`arguments`) or envp strings, each with its NUL, read
+/// from its memory now, as Linux does (a program that rewrites them is seen
+/// rewritten); nothing for a process whose memory is gone (a zombie) or where
+/// they no longer can be read.
+fn strings(task: &Process, arguments: bool) -> Vec<u8> {
+    let mut memory = task.group.memory.lock();
+    let Some(memory) = memory.as_mut() else { return Vec::new() };
+    let (argv, envp) = memory.string_areas();
+    let area = if arguments { argv } else { envp };
+    let mut bytes = alloc::vec![0; (area.end - area.start).min(STRINGS_SHOWN) as usize];
+    match memory.read(area.start, &mut bytes) {
+        Ok(()) => bytes,
+        Err(_) => Vec::new(),
+    }
 }
 
 /// A thread's facts for stat and status.
@@ -371,6 +387,10 @@ impl File for Text {
 
     fn size(&self) -> u64 {
         self.text.len() as u64
+    }
+
+    fn write_at(&self, _at: WriteAt, _bytes: &[u8], _limit: &dyn SizeLimit) -> Result<(usize, u64), i64> {
+        Err(EINVAL)
     }
 
     fn read_at(&self, offset: u64, buffer: &mut [u8]) -> Result<usize, i64> {

@@ -129,6 +129,7 @@ pub fn load(path: &[u8], caller: Option<&Process>, strings: Strings) -> Result<I
     };
     let stack = initstack::build(STACK_TOP, strings, path, random, &aux).map_err(initstack::StackError::errno)?;
     stack.store(|address, bytes| load_retrying(current, &mut memory, address, bytes))?;
+    memory.set_string_areas(stack.string_areas());
 
     let name = path.rsplit(|&byte| byte == b'/').next().unwrap_or(path);
     Ok(Image {
