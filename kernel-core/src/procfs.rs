@@ -118,11 +118,21 @@ impl ProcPath {
 
 /// Parses `path`, relative to the mount point (`.` and `..` already taken out
 /// by the caller's walk, components separated by `/`), for a caller whose
-/// process id is `self_pid`; `follow_last` makes a final `self` the caller's
-/// directory instead of the link. Whether the process exists is the caller's
-/// question: this only knows the shape. ENOENT for a name /proc does not have,
-/// ENOTDIR for a path through a file.
+/// process id is `self_pid`; `follow_last` (or a trailing `/`) makes a final
+/// `self` the caller's directory instead of the link. Whether the process
+/// exists is the caller's question: this only knows the shape. ENOENT for a name
+/// /proc does not have, ENOTDIR for a path through a file or a file named with a
+/// trailing `/`.
 pub fn parse(path: &[u8], self_pid: u32, follow_last: bool) -> Result<ProcPath, i64> {
+    let trailing_slash = path.last() == Some(&b'/');
+    let found = parse_components(path, self_pid, follow_last || trailing_slash)?;
+    if trailing_slash && !found.is_directory() && !found.is_link() {
+        return Err(ENOTDIR);
+    }
+    Ok(found)
+}
+
+fn parse_components(path: &[u8], self_pid: u32, follow_last: bool) -> Result<ProcPath, i64> {
     let components: Vec<&[u8]> = path.split(|&byte| byte == b'/').filter(|name| !name.is_empty()).collect();
     let mut rest = components.iter().copied();
     let Some(first) = rest.next() else { return Ok(ProcPath::Root) };
@@ -333,12 +343,15 @@ mod tests {
         assert_eq!(parse(b"self", 7, false), Ok(ProcPath::SelfLink));
         assert_eq!(parse(b"self", 7, true), process(7, None, ProcessFile::Directory));
         assert_eq!(parse(b"self/stat", 7, false), process(7, None, ProcessFile::Stat));
-        assert_eq!(parse(b"12//status/", 7, true), process(12, None, ProcessFile::Status));
+        assert_eq!(parse(b"12//status", 7, true), process(12, None, ProcessFile::Status));
         assert_eq!(parse(b"12/fd/3", 7, true), process(12, None, ProcessFile::Descriptor(3)));
         assert_eq!(parse(b"12/task/13/comm", 7, true), process(12, Some(13), ProcessFile::Comm));
         assert_eq!(parse(b"meminfo", 7, true), Ok(ProcPath::System(SystemFile::Meminfo)));
         assert_eq!(parse(b"meminfo/x", 7, true), Err(ENOTDIR));
         assert_eq!(parse(b"12/stat/x", 7, true), Err(ENOTDIR));
+        assert_eq!(parse(b"12/stat/", 7, true), Err(ENOTDIR));
+        assert_eq!(parse(b"self/", 7, false), process(7, None, ProcessFile::Directory));
+        assert_eq!(parse(b"12/exe/", 7, false), process(12, None, ProcessFile::Exe), "the caller follows it");
         assert_eq!(parse(b"012", 7, true), Err(ENOENT));
         assert_eq!(parse(b"12/nothing", 7, true), Err(ENOENT));
         assert_eq!(parse(b"12/task/13/task", 7, true), Err(ENOENT));

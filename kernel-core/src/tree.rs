@@ -175,7 +175,8 @@ pub struct Origin {
 
 /// What a lookup found: a node of the tree, or a path below the mount point
 /// (components separated by `/`, `.` and `..` taken out; `..` at its top stays
-/// there), which the file system mounted there resolves.
+/// there; a trailing `/` kept, as it asks for a directory), which the file
+/// system mounted there resolves.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Found {
     Node(NodeId),
@@ -518,7 +519,11 @@ impl<'a, P: Page> Tree<'a, P> {
         let mut components = path.split(|&byte| byte == b'/').filter(|component| !component.is_empty()).peekable();
         while let Some(component) = components.next() {
             if self.is_mount_point(current) && component != b".." {
-                return Ok(Found::Mounted(below_mount(Vec::new(), core::iter::once(component).chain(components))));
+                let mut below = below_mount(Vec::new(), core::iter::once(component).chain(components));
+                if trailing_slash {
+                    below.push(b'/');
+                }
+                return Ok(Found::Mounted(below));
             }
             let Some(directory) = self.directory(current) else { return Err(ENOTDIR) };
             if component.len() > NAME_MAX {
@@ -541,7 +546,13 @@ impl<'a, P: Page> Tree<'a, P> {
                     }
                     match self.walk(Origin { start: current }, target, true, symlinks)? {
                         Found::Node(id) => id,
-                        Found::Mounted(below) => return Ok(Found::Mounted(below_mount(below, components))),
+                        Found::Mounted(below) => {
+                            let mut below = below_mount(below, components);
+                            if trailing_slash {
+                                below.push(b'/');
+                            }
+                            return Ok(Found::Mounted(below));
+                        }
                     }
                 }
                 _ => next,
@@ -1306,7 +1317,8 @@ mod tests {
         with_tree(|tree| {
             let mounted = |path: &str| Ok(Found::Mounted(path.as_bytes().to_vec()));
             assert_eq!(tree.lookup(at_root(), b"/proc/self/exe", true), mounted("self/exe"));
-            assert_eq!(tree.lookup(at_root(), b"/proc/./1/../2/./fd/", false), mounted("2/fd"));
+            assert_eq!(tree.lookup(at_root(), b"/proc/./1/../2/./fd/", false), mounted("2/fd/"));
+            assert_eq!(tree.lookup(at_root(), b"/proc/./1/../2/./fd", false), mounted("2/fd"));
             assert_eq!(tree.lookup(at_root(), b"/proc/1/../..", true), mounted(""), ".. stays at the top");
             assert_eq!(tree.resolve(at_root(), b"/proc/self/exe", true), Err(ENOENT));
             let proc = tree.resolve(at_root(), b"/proc", true).unwrap();

@@ -41,8 +41,23 @@ pub enum Reached {
 /// Finds what `below` (a path below /proc) names for `caller`: ENOENT for a name
 /// /proc does not have or a process, thread or descriptor that does not exist,
 /// ENOTDIR for a path through a file. A final `exe`, `cwd` or `fd/N` is followed
-/// to what it names when `follow` says so (Linux's "magic links").
+/// to what it names when `follow` says so, or a trailing `/` (Linux's "magic
+/// links"); a trailing `/` wants a directory there too (ENOTDIR).
 pub fn reach(caller: &Process, below: &[u8], follow: bool) -> Result<Reached, i64> {
+    let wants_directory = below.last() == Some(&b'/');
+    let reached = reach_path(caller, below, follow || wants_directory)?;
+    let is_directory = match &reached {
+        Reached::Proc(path) => path.is_directory(),
+        Reached::Node(held) => rootfs::lock().is_directory(held.id()),
+        Reached::File(file) => file.file.stat().mode & S_IFMT == S_IFDIR,
+    };
+    if wants_directory && !is_directory {
+        return Err(ENOTDIR);
+    }
+    Ok(reached)
+}
+
+fn reach_path(caller: &Process, below: &[u8], follow: bool) -> Result<Reached, i64> {
     let path = policy::parse(below, caller.pid(), follow)?;
     let ProcPath::Process { pid, thread, file } = path else { return Ok(Reached::Proc(path)) };
     let task = task(pid, thread)?;
@@ -154,6 +169,10 @@ fn describe_file(stat: &Stat) -> String {
 /// file's text is written now (writes to it fail with EINVAL, as Linux's files
 /// without a write method), a link not followed is ELOOP.
 pub fn open(path: ProcPath, request: &OpenRequest) -> Result<Arc<OpenFile>, i64> {
+    if request.path_only {
+        // Names the file (for fstat and `*at` calls), reads nothing.
+        return Ok(OpenFile::new(Box::new(Text { path, text: Vec::new() }), request.status));
+    }
     if path.is_link() {
         return Err(ELOOP);
     }
