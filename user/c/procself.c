@@ -244,6 +244,9 @@ int main(void)
     double up = 0, idle_seconds = -1;
     slurp("/proc/uptime", text, sizeof text);
     CHECK("uptime", sscanf(text, "%lf %lf", &up, &idle_seconds) == 2 && up > 0.3 && idle_seconds >= 0);
+    stat_fields("/proc/self/stat", fields);
+    double running = up - field(fields, 22) / 100.0;
+    CHECK("starttime: ticks since boot, a moment ago", running >= 0.3 && running < 30);
     slurp("/proc/mounts", text, sizeof text);
     CHECK("mounts has /proc", strstr(text, " /proc proc ") != NULL);
     slurp("/proc/filesystems", text, sizeof text);

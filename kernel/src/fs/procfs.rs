@@ -337,7 +337,7 @@ fn facts(task: &Process) -> Result<TaskFacts, i64> {
         children_system_ns: ns(&stats.children_system_cycles),
         nice: task.nice.load(core::sync::atomic::Ordering::Relaxed),
         threads: process::threads_of(&task.group).len() as u32,
-        start_ns: 0,
+        start_ns: Stats::load(&stats.started_ns),
         virtual_bytes,
         resident_pages,
         peak_resident_pages: peak.max(Stats::load(&stats.peak_pages)),

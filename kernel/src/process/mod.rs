@@ -75,6 +75,8 @@ pub struct Stats {
     pub children_system_cycles: AtomicU64,
     /// Most pages ever resident in one of its address spaces.
     pub peak_pages: AtomicU64,
+    /// When it was created, in nanoseconds since boot (/proc's starttime).
+    pub started_ns: AtomicU64,
 }
 
 impl Stats {
@@ -517,7 +519,7 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
             robust_list: 0,
         }),
         segments: SavedSegments::new(creation.segments),
-        stats: Stats::default(),
+        stats: Stats { started_ns: AtomicU64::new(crate::time::monotonic_ns()), ..Stats::default() },
         accounted_until: AtomicU64::new(0),
         interrupted: AtomicBool::new(false),
         nice: AtomicI8::new(nice),
