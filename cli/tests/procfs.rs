@@ -96,3 +96,23 @@ fn busybox_tools_see_a_workload_of_known_processes() {
     assert_eq!(df.lines().count(), 2, "df leaves /proc out, as on Linux: {df}");
     assert_eq!(section(&out, "mount"), "tmpfs on / type tmpfs (rw)\nproc on /proc type proc (rw)\n");
 }
+
+#[test]
+fn the_load_average_follows_the_run_queue() {
+    // Two spinners for 11 s: two samples of at least 2 runnable tasks (the
+    // spinners; the shell sleeps), so the 1-minute average is at least
+    // 2 * (1 - (1884/2048)^2) = 0.31, and sysinfo's (uptime's) says the same.
+    let script = "sh -c 'while :; do :; done' & a=$!; sh -c 'while :; do :; done' & b=$!; \
+        sleep 11; cat /proc/loadavg; uptime; kill $a $b";
+    let output = run(Path::new(BUSYBOX), &["sh", "-c", script]);
+    let out = stdout(&output);
+    let fields: Vec<&str> = out.lines().next().unwrap().split_whitespace().collect();
+    let one_minute: f64 = fields[0].parse().unwrap();
+    assert!((0.31..1.0).contains(&one_minute), "{out}");
+    let (running, threads) = fields[3].split_once('/').unwrap();
+    assert!(running.parse::<u32>().unwrap() >= 2 && threads.parse::<u32>().unwrap() >= 3, "{out}");
+    // BusyBox truncates sysinfo's figure where /proc/loadavg rounds it, as on Linux.
+    let uptime = out.lines().nth(1).unwrap();
+    let from_sysinfo: f64 = uptime.split("load average: ").nth(1).unwrap().split(',').next().unwrap().parse().unwrap();
+    assert!((one_minute - from_sysinfo).abs() < 0.015, "{out}");
+}

@@ -19,7 +19,7 @@
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use spin::Mutex;
 
 use crate::arch::x86_64::cpu;
@@ -28,6 +28,7 @@ use crate::arch::x86_64::switch::{self, KernelContext};
 use crate::mm::kstack;
 use crate::process::{self, Mode, Pid, Process, Stats};
 use crate::{time, trace};
+use kernel_core::loadavg::{LoadAverage, LOAD_FREQ_NS};
 use kernel_core::sched::{Arrival, Scheduler};
 use kernel_core::trace::{SwitchReason, WaitKind, What};
 
@@ -448,10 +449,45 @@ fn wake_sleepers() {
     }
 }
 
+/// The load average, sampled by the timer every `LOAD_SAMPLE_NS`. Its own
+/// lock, taken with no other held.
+static LOAD: Mutex<LoadAverage> = Mutex::new(LoadAverage::new());
+
+/// When the next load sample is due (monotonic ns).
+static NEXT_LOAD_SAMPLE: AtomicU64 = AtomicU64::new(LOAD_SAMPLE_NS);
+
+/// Time between two load samples: 5 s and a tick, as Linux's LOAD_FREQ (so that
+/// the sample does not fall in step with work done every 5 s). By the clock, not
+/// by counting ticks: an emulator may deliver fewer ticks than were due.
+const LOAD_SAMPLE_NS: u64 = LOAD_FREQ_NS + TICK_NS;
+
+/// Once a sample is due, folds the number of tasks running or runnable into the
+/// load average.
+fn sample_load() {
+    let now = time::monotonic_ns();
+    let due = NEXT_LOAD_SAMPLE.load(Ordering::Relaxed);
+    if now >= due && NEXT_LOAD_SAMPLE.compare_exchange(due, now + LOAD_SAMPLE_NS, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+        let active = runnable_count();
+        LOAD.lock().sample(active as u64);
+    }
+}
+
+/// Tasks running on a CPU or waiting in the run queue, now.
+pub fn runnable_count() -> usize {
+    let queued = QUEUE.lock().policy().queued();
+    queued + CURRENT.iter().filter(|current| current.load(Ordering::Relaxed) != IDLING).count()
+}
+
+/// The load average as it is now.
+pub fn load_average() -> LoadAverage {
+    *LOAD.lock()
+}
+
 /// The timer ticked while a program ran: wake due sleepers, charge the tick to the
 /// running process, and preempt it if the policy says its quantum is used up.
 pub fn tick_while_running() {
     time::count_tick();
+    sample_load();
     wake_sleepers();
     with_current(|me| {
         let expired = QUEUE.lock().policy().tick(me.tid());
@@ -464,6 +500,7 @@ pub fn tick_while_running() {
 /// The timer ticked while the CPU idled.
 pub fn tick_while_idle() {
     time::count_tick();
+    sample_load();
     wake_sleepers();
 }
 

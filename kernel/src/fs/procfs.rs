@@ -361,11 +361,13 @@ fn system_file(file: SystemFile) -> String {
             let (up, _, (user, system), switches) = cpu_time();
             let idle = up.saturating_sub(user + system);
             let boot = (time::realtime_ns().saturating_sub(up)) / 1_000_000_000;
-            let running =
-                process::list().iter().filter(|(tid, _, zombie, _)| !zombie && !sched::is_blocked(*tid)).count();
-            policy::stat_file(&[(user, system, idle)], boot, switches, process::count() as u64, running)
+            let forks = u64::from(process::view::last_pid());
+            policy::stat_file(&[(user, system, idle)], boot, switches, forks, sched::runnable_count())
         }
-        SystemFile::Loadavg => String::from("0.00 0.00 0.00 1/1 1\n"),
+        SystemFile::Loadavg => {
+            let threads = process::list().iter().filter(|(_, _, zombie, _)| !zombie).count();
+            sched::load_average().proc_line(sched::runnable_count(), threads, process::view::last_pid())
+        }
         SystemFile::Version => {
             let uts = crate::syscall::info::UTSNAME;
             format!("{} version {} (timeshare) {}\n", uts.sysname, uts.release, uts.version)

@@ -11,6 +11,11 @@ pub struct Relations {
     pub zombie: bool,
 }
 
+/// The last pid handed out (/proc/loadavg's last field).
+pub fn last_pid() -> Pid {
+    TABLE.lock().next_pid - 1
+}
+
 /// The relations of thread `tid` of process `pid` (those of a process are kept
 /// in its leader's row); None once either row is gone.
 pub fn relations(pid: Pid, tid: Pid) -> Option<Relations> {
