@@ -59,7 +59,8 @@ fn busybox_tools_see_a_workload_of_known_processes() {
         kill $(pidof sleep) $spinner; wait; \
         echo == after; ps -o pid,comm; \
         echo == df; df; \
-        echo == mount; mount; echo == end";
+        echo == mount; mount; \
+        echo == sys; cat /proc/sys/kernel/hostname /proc/sys/kernel/threads-max; ls /proc/sys/kernel; echo == end";
     let output = run(Path::new(BUSYBOX), &["sh", "-c", script]);
     let out = stdout(&output);
     let ids: Vec<u32> = section(&out, "ids").split_whitespace().map(|id| id.parse().unwrap()).collect();
@@ -95,6 +96,7 @@ fn busybox_tools_see_a_workload_of_known_processes() {
     assert!(df.lines().nth(1).is_some_and(|line| line.starts_with("tmpfs ") && line.ends_with(" /")), "{df}");
     assert_eq!(df.lines().count(), 2, "df leaves /proc out, as on Linux: {df}");
     assert_eq!(section(&out, "mount"), "tmpfs on / type tmpfs (rw)\nproc on /proc type proc (rw)\n");
+    assert_eq!(section(&out, "sys"), "timeshare\n512\nhostname\npid_max\nthreads-max\n");
 }
 
 #[test]
@@ -115,4 +117,74 @@ fn the_load_average_follows_the_run_queue() {
     let uptime = out.lines().nth(1).unwrap();
     let from_sysinfo: f64 = uptime.split("load average: ").nth(1).unwrap().split(',').next().unwrap().parse().unwrap();
     assert!((one_minute - from_sysinfo).abs() < 0.015, "{out}");
+}
+
+/// `procsched NICE` under `--sched POLICY`: its /proc/self/sched before and after
+/// 200 ms of CPU, and /proc/timeshare/sched.
+fn policy_views(policy: &str, nice: &str) -> (String, String, String) {
+    let output = run_with(&["--sched", policy, "--mlfq-boost-ms", "10000"], &c_program("procsched"), &[nice]);
+    assert_status(&output, 0);
+    let out = stdout(&output);
+    (section(&out, "before").to_string(), section(&out, "after").to_string(), section(&out, "policy").to_string())
+}
+
+/// The number after `name: ` in a `name: value` text.
+fn value(text: &str, name: &str) -> u64 {
+    let line =
+        text.lines().find(|line| line.starts_with(&format!("{name}: "))).unwrap_or_else(|| panic!("{name} in {text}"));
+    line[name.len() + 2..].split_whitespace().next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn an_mlfq_hog_is_seen_moving_down() {
+    let (before, after, policy) = policy_views("mlfq", "0");
+    assert!(before.contains("policy: mlfq\nlevel: 0 of 3 (0 is the top)\n"), "{before}");
+    assert!(value(&before, "allotment left") <= 10, "{before}");
+    assert!(after.contains("level: 2 of 3 (0 is the top)\n"), "two allotments (10 + 20 ticks) spent: {after}");
+    assert!(value(&before, "next boost in") > value(&after, "next boost in"), "{before}{after}");
+    assert!(
+        policy.starts_with("policy: mlfq\nquanta: 10 20 40 ticks\n") && policy.contains("\nboosts: 0\n"),
+        "{policy}"
+    );
+}
+
+#[test]
+fn a_stride_task_is_seen_advancing_by_its_stride() {
+    let (before, after, policy) = policy_views("stride", "5");
+    // nice 5 weighs 335: a stride of 2^20 * 1024 / 335.
+    assert_eq!((value(&before, "stride"), value(&after, "stride")), (3_205_199, 3_205_199), "{before}");
+    let advanced = value(&after, "pass") - value(&before, "pass");
+    assert_eq!(advanced % 3_205_199, 0, "whole strides: {before}{after}");
+    assert!(advanced / 3_205_199 >= 100, "a stride per tick of 200 ms: {before}{after}");
+    assert!(policy.starts_with("policy: stride\nquantum: 10 ticks\n"), "{policy}");
+}
+
+#[test]
+fn lottery_fair_and_rr_show_their_own_view() {
+    let (before, after, _) = policy_views("lottery", "5");
+    assert_eq!(value(&before, "tickets"), 335, "{before}");
+    assert!(value(&after, "wins") > value(&before, "wins") + 5, "a draw won each quantum: {before}{after}");
+    let (before, after, policy) = policy_views("fair", "5");
+    assert_eq!(value(&before, "weight"), 335, "{before}");
+    let aged = value(&after, "vruntime") - value(&before, "vruntime");
+    assert!(aged % 3_205_199 == 0 && aged / 3_205_199 >= 100, "2^20 * 1024 / 335 a tick: {before}{after}");
+    assert!(policy.starts_with("policy: fair\nlatency: 10 ticks\n"), "{policy}");
+    let (before, _, policy) = policy_views("rr", "0");
+    assert!(before.contains("policy: rr\nposition: not queued (running or blocked)\n"), "{before}");
+    assert!(policy.contains("\nswitches: ") && policy.contains("\npreemptions: "), "{policy}");
+}
+
+#[test]
+fn the_policy_lists_its_run_queue_and_counts_switches() {
+    let script = "sh -c 'while :; do :; done' & a=$!; sh -c 'while :; do :; done' & b=$!; sleep 0.3; \
+        cat /proc/timeshare/sched; cat /proc/$a/sched; kill $a $b";
+    let output = run_with(&["--sched", "rr"], Path::new(BUSYBOX), &["sh", "-c", script]);
+    let out = stdout(&output);
+    // The reader runs; both spinners wait in the queue, in some order.
+    let queue = out.lines().find(|line| line.starts_with("queue: ")).unwrap();
+    let mut queued: Vec<&str> = queue["queue: ".len()..].split(' ').collect();
+    queued.sort();
+    assert_eq!(queued, ["2", "3"], "{out}");
+    assert!(value(&out, "preemptions") >= 20 && value(&out, "switches") >= value(&out, "preemptions"), "{out}");
+    assert!(out.contains("task: 2 (sh)\npolicy: rr\nposition: "), "{out}");
 }

@@ -13,7 +13,7 @@ use crate::abi::errno::{ENOENT, ENOTDIR};
 /// Clock ticks per second in the times /proc reports (Linux's USER_HZ).
 pub const USER_HZ: u64 = 100;
 
-/// The files of /proc itself, beside the process directories.
+/// The files and directories of /proc beside the process directories.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SystemFile {
     Stat,
@@ -24,10 +24,27 @@ pub enum SystemFile {
     Cpuinfo,
     Mounts,
     Filesystems,
+    /// sys/: the kernel's settings (read-only here).
+    Sys,
+    SysKernel,
+    PidMax,
+    ThreadsMax,
+    Hostname,
+    /// timeshare/: what Linux does not show.
+    Timeshare,
+    /// timeshare/sched: the scheduling policy, its run queue and its counts.
+    Scheduler,
 }
 
-/// /proc's fixed entries, in listing order.
-pub const SYSTEM_FILES: [(&str, SystemFile); 8] = [
+impl SystemFile {
+    pub fn is_directory(self) -> bool {
+        matches!(self, SystemFile::Sys | SystemFile::SysKernel | SystemFile::Timeshare)
+    }
+}
+
+/// /proc's fixed entries by path below it, each after its directory, in listing
+/// order.
+pub const SYSTEM_FILES: [(&str, SystemFile); 15] = [
     ("stat", SystemFile::Stat),
     ("meminfo", SystemFile::Meminfo),
     ("uptime", SystemFile::Uptime),
@@ -36,7 +53,32 @@ pub const SYSTEM_FILES: [(&str, SystemFile); 8] = [
     ("cpuinfo", SystemFile::Cpuinfo),
     ("mounts", SystemFile::Mounts),
     ("filesystems", SystemFile::Filesystems),
+    ("sys", SystemFile::Sys),
+    ("sys/kernel", SystemFile::SysKernel),
+    ("sys/kernel/pid_max", SystemFile::PidMax),
+    ("sys/kernel/threads-max", SystemFile::ThreadsMax),
+    ("sys/kernel/hostname", SystemFile::Hostname),
+    ("timeshare", SystemFile::Timeshare),
+    ("timeshare/sched", SystemFile::Scheduler),
 ];
+
+/// The entries of fixed directory `directory` ("" for /proc itself): name and
+/// file.
+pub fn system_entries(directory: &str) -> impl Iterator<Item = (&'static str, SystemFile)> + '_ {
+    SYSTEM_FILES.iter().filter_map(move |&(path, file)| {
+        let name = match path.rsplit_once('/') {
+            Some((parent, name)) if parent == directory => name,
+            None if directory.is_empty() => path,
+            _ => return None,
+        };
+        Some((name, file))
+    })
+}
+
+/// The path below /proc of fixed entry `file`.
+pub fn system_path(file: SystemFile) -> &'static str {
+    SYSTEM_FILES.iter().find(|&&(_, entry)| entry == file).map_or("", |&(path, _)| path)
+}
 
 /// What a process (or one of its threads) shows in its directory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,6 +90,8 @@ pub enum ProcessFile {
     Cmdline,
     Environ,
     Comm,
+    /// The scheduling policy's view of it (timeshare's own).
+    Sched,
     /// A link to its program.
     Exe,
     /// A link to its working directory.
@@ -62,13 +106,14 @@ pub enum ProcessFile {
 
 /// A process directory's entries, in listing order (a thread's, under task/,
 /// are those up to `cwd`).
-pub const PROCESS_FILES: [(&str, ProcessFile); 10] = [
+pub const PROCESS_FILES: [(&str, ProcessFile); 11] = [
     ("stat", ProcessFile::Stat),
     ("status", ProcessFile::Status),
     ("statm", ProcessFile::Statm),
     ("cmdline", ProcessFile::Cmdline),
     ("environ", ProcessFile::Environ),
     ("comm", ProcessFile::Comm),
+    ("sched", ProcessFile::Sched),
     ("exe", ProcessFile::Exe),
     ("cwd", ProcessFile::Cwd),
     ("fd", ProcessFile::Descriptors),
@@ -76,7 +121,7 @@ pub const PROCESS_FILES: [(&str, ProcessFile); 10] = [
 ];
 
 /// How many of `PROCESS_FILES` a thread's directory (task/TID) has.
-pub const THREAD_FILES: usize = 8;
+pub const THREAD_FILES: usize = 9;
 
 /// What a path below /proc names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,6 +141,9 @@ pub enum ProcPath {
 
 impl ProcPath {
     pub fn is_directory(self) -> bool {
+        if let ProcPath::System(file) = self {
+            return file.is_directory();
+        }
         matches!(
             self,
             ProcPath::Root
@@ -139,10 +187,9 @@ fn parse_components(path: &[u8], self_pid: u32, follow_last: bool) -> Result<Pro
     let pid = match first {
         b"self" if components.len() == 1 && !follow_last => return Ok(ProcPath::SelfLink),
         b"self" => self_pid,
-        name => match SYSTEM_FILES.iter().find(|(file, _)| file.as_bytes() == name) {
-            Some(&(_, file)) if components.len() == 1 => return Ok(ProcPath::System(file)),
-            Some(_) => return Err(ENOTDIR),
-            None => number(name).ok_or(ENOENT)?,
+        name => match number(name) {
+            Some(pid) => pid,
+            None => return system_file(&components),
         },
     };
     let mut thread = None;
@@ -162,6 +209,23 @@ fn parse_components(path: &[u8], self_pid: u32, follow_last: bool) -> Result<Pro
         };
     }
     Ok(ProcPath::Process { pid, thread, file })
+}
+
+/// The fixed entry `components` name: ENOTDIR through a file, ENOENT for none.
+fn system_file(components: &[&[u8]]) -> Result<ProcPath, i64> {
+    let mut path = Vec::new();
+    let mut found = None;
+    for component in components {
+        if found.is_some_and(|file: SystemFile| !file.is_directory()) {
+            return Err(ENOTDIR);
+        }
+        if !path.is_empty() {
+            path.push(b'/');
+        }
+        path.extend_from_slice(component);
+        found = Some(SYSTEM_FILES.iter().find(|(entry, _)| entry.as_bytes() == path).ok_or(ENOENT)?.1);
+    }
+    found.map(ProcPath::System).ok_or(ENOENT)
 }
 
 /// A decimal number without sign or leading zeros, as /proc names pids.
@@ -348,6 +412,16 @@ mod tests {
         assert_eq!(parse(b"12/task/13/comm", 7, true), process(12, Some(13), ProcessFile::Comm));
         assert_eq!(parse(b"meminfo", 7, true), Ok(ProcPath::System(SystemFile::Meminfo)));
         assert_eq!(parse(b"meminfo/x", 7, true), Err(ENOTDIR));
+        assert_eq!(parse(b"sys/kernel/pid_max", 7, true), Ok(ProcPath::System(SystemFile::PidMax)));
+        assert_eq!(parse(b"sys/kernel/", 7, true), Ok(ProcPath::System(SystemFile::SysKernel)));
+        assert_eq!(parse(b"sys/kernel/nothing", 7, true), Err(ENOENT));
+        assert_eq!(parse(b"sys/kernel/pid_max/x", 7, true), Err(ENOTDIR));
+        assert_eq!(parse(b"timeshare/sched", 7, true), Ok(ProcPath::System(SystemFile::Scheduler)));
+        let names = |directory| system_entries(directory).map(|(name, _)| name).collect::<Vec<_>>();
+        assert_eq!(names("sys/kernel"), ["pid_max", "threads-max", "hostname"]);
+        assert_eq!(names("timeshare"), ["sched"]);
+        assert_eq!(names("").len(), 10);
+        assert_eq!(system_path(SystemFile::ThreadsMax), "sys/kernel/threads-max");
         assert_eq!(parse(b"12/stat/x", 7, true), Err(ENOTDIR));
         assert_eq!(parse(b"12/stat/", 7, true), Err(ENOTDIR));
         assert_eq!(parse(b"self/", 7, false), process(7, None, ProcessFile::Directory));

@@ -270,10 +270,14 @@ fn switch_away(me: &Process, leaving: Leaving) {
         return;
     }
     let counter = match reason {
-        SwitchReason::Preempted => &me.stats.involuntary_switches,
+        SwitchReason::Preempted => {
+            PREEMPTIONS.fetch_add(1, Ordering::Relaxed);
+            &me.stats.involuntary_switches
+        }
         _ => &me.stats.voluntary_switches,
     };
     Stats::add(counter, 1);
+    SWITCHES.fetch_add(1, Ordering::Relaxed);
     let now = me.charge(Mode::Kernel);
     let next = next.and_then(process::find);
     let cpu = cpu_index();
@@ -447,6 +451,27 @@ fn wake_sleepers() {
         };
         wake_one(due);
     }
+}
+
+/// Context switches from one task to another (or to idle) since boot, and how
+/// many of them were preemptions (/proc/timeshare/sched).
+static SWITCHES: AtomicU64 = AtomicU64::new(0);
+static PREEMPTIONS: AtomicU64 = AtomicU64::new(0);
+
+/// The policy's view of task `pid` (/proc/PID/sched).
+pub fn describe(pid: Pid) -> alloc::string::String {
+    QUEUE.lock().policy().describe(pid)
+}
+
+/// The policy, its run queue and the switches so far (/proc/timeshare/sched).
+pub fn describe_policy() -> alloc::string::String {
+    let mut text = QUEUE.lock().policy().describe_policy();
+    text.push_str(&alloc::format!(
+        "switches: {}\npreemptions: {}\n",
+        SWITCHES.load(Ordering::Relaxed),
+        PREEMPTIONS.load(Ordering::Relaxed)
+    ));
+    text
 }
 
 /// The load average, sampled by the timer every `LOAD_SAMPLE_NS`. Its own

@@ -224,15 +224,22 @@ fn entries(path: ProcPath) -> Result<Vec<Entry>, i64> {
     };
     match path {
         ProcPath::Root => {
-            for (place, &(name, file)) in (2..).zip(&SYSTEM_FILES) {
+            let mut place = 2;
+            for (name, file) in policy::system_entries("") {
                 add(place, String::from(name), ProcPath::System(file));
+                place += 1;
             }
-            add(2 + SYSTEM_FILES.len() as u64, String::from("self"), ProcPath::SelfLink);
+            add(place, String::from("self"), ProcPath::SelfLink);
             for (tid, _, _, task) in process::list() {
                 if tid == task.pid() {
                     let directory = ProcPath::Process { pid: tid, thread: None, file: ProcessFile::Directory };
                     add(NUMBERED + u64::from(tid), format!("{tid}"), directory);
                 }
+            }
+        }
+        ProcPath::System(directory) if directory.is_directory() => {
+            for (place, (name, file)) in (2..).zip(policy::system_entries(policy::system_path(directory))) {
+                add(place, String::from(name), ProcPath::System(file));
             }
         }
         ProcPath::Process { pid, thread, file: ProcessFile::Directory } => {
@@ -276,6 +283,7 @@ fn contents(path: ProcPath) -> Result<Vec<u8>, i64> {
                 ProcessFile::Status => policy::status(&facts(&task)?),
                 ProcessFile::Statm => policy::statm(&facts(&task)?),
                 ProcessFile::Comm => format!("{}\n", task.name()),
+                ProcessFile::Sched => format!("task: {} ({})\n{}", task.tid(), task.name(), sched::describe(task.tid())),
                 ProcessFile::Cmdline => return Ok(strings(&task, true)),
                 ProcessFile::Environ => return Ok(strings(&task, false)),
                 _ => return Err(ENOENT),
@@ -375,6 +383,13 @@ fn system_file(file: SystemFile) -> String {
         SystemFile::Cpuinfo => String::from("processor\t: 0\nvendor_id\t: timeshare\nmodel name\t: QEMU TCG\n\n"),
         SystemFile::Mounts => String::from("tmpfs / tmpfs rw 0 0\nproc /proc proc rw 0 0\n"),
         SystemFile::Filesystems => String::from("nodev\ttmpfs\nnodev\tproc\n"),
+        // Pids are handed out in order and never wrap below the largest pid_t.
+        SystemFile::PidMax => format!("{}\n", i32::MAX),
+        SystemFile::ThreadsMax => format!("{}\n", process::MAX_PROCESSES),
+        SystemFile::Hostname => format!("{}\n", crate::syscall::info::UTSNAME.nodename),
+        SystemFile::Scheduler => sched::describe_policy(),
+        // Directories: opened as listings, never as text.
+        SystemFile::Sys | SystemFile::SysKernel | SystemFile::Timeshare => String::new(),
     }
 }
 
