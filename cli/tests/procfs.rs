@@ -188,3 +188,18 @@ fn the_policy_lists_its_run_queue_and_counts_switches() {
     assert!(value(&out, "preemptions") >= 20 && value(&out, "switches") >= value(&out, "preemptions"), "{out}");
     assert!(out.contains("task: 2 (sh)\npolicy: rr\nposition: "), "{out}");
 }
+
+#[test]
+fn dev_stdin_stdout_and_fd_lead_through_proc_as_on_linux() {
+    let (_, guest) = same_as_host(
+        &[],
+        Path::new(BUSYBOX),
+        &[
+            "sh",
+            "-c",
+            "echo to-stdout > /dev/stdout; echo via-fd > /dev/fd/1; readlink /dev/stdin; readlink /dev/fd; \
+             echo piped | cat /dev/stdin; echo to-stderr > /dev/stderr",
+        ],
+    );
+    assert_eq!(stdout(&guest), "to-stdout\nvia-fd\n/proc/self/fd/0\n/proc/self/fd\npiped\n");
+}

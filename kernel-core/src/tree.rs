@@ -108,6 +108,14 @@ const ALL_DEVICES: [(&str, Device, u32); 7] = [
     ("tty", Device::Tty, 0o666),
 ];
 
+/// The links of /dev into /proc, as udev makes them on Linux.
+const DEVICE_LINKS: [(&str, &str); 4] = [
+    ("fd", "/proc/self/fd"),
+    ("stdin", "/proc/self/fd/0"),
+    ("stdout", "/proc/self/fd/1"),
+    ("stderr", "/proc/self/fd/2"),
+];
+
 /// A regular file's bytes.
 #[derive(Debug)]
 pub enum Contents<'a, P> {
@@ -266,8 +274,8 @@ impl<'a, P: Page> Tree<'a, P> {
 
     /// Builds the tree from `archive`; returns it and the number of archive entries
     /// it holds. Paths missing their parent directories get them created; entries
-    /// sharing an inode number are hard links of one file; /dev gets the devices,
-    /// and /proc becomes the mount point (an archive's file there is replaced, its
+    /// sharing an inode number are hard links of one file; /dev gets the devices
+    /// and its links into /proc (fd, stdin, stdout, stderr), and /proc becomes the mount point (an archive's file there is replaced, its
     /// directory's entries hidden). Entries of other types (devices, FIFOs in the archive)
     /// are skipped. Times: atime and mtime from the archive, ctime `now`.
     pub fn from_archive(archive: &'a [u8], page_limit: usize, now: Timespec) -> Result<(Self, usize), CpioError> {
@@ -308,6 +316,14 @@ impl<'a, P: Page> Tree<'a, P> {
         }
         for (name, device, permissions) in ALL_DEVICES {
             tree.insert(&alloc::format!("dev/{name}"), NodeKind::Device(device), S_IFCHR | permissions, now);
+        }
+        for (name, target) in DEVICE_LINKS {
+            tree.insert(
+                &alloc::format!("dev/{name}"),
+                NodeKind::Symlink(target.as_bytes().to_vec()),
+                S_IFLNK | 0o777,
+                now,
+            );
         }
         tree.mount_point = tree.insert("proc", empty_directory(), S_IFDIR | 0o555, now);
         Ok((tree, files))
@@ -1335,6 +1351,10 @@ mod tests {
             let motd = tree.resolve(at_root(), b"/etc/motd", true).unwrap();
             tree.create(ROOT, b"fd", NodeKind::Symlink(b"/proc/self/fd".to_vec()), S_IFLNK | 0o777, now).unwrap();
             assert_eq!(tree.lookup(at_root(), b"/fd/3", true), mounted("self/fd/3"), "a link into /proc");
+            assert_eq!(tree.lookup(at_root(), b"/dev/stderr", true), mounted("self/fd/2"));
+            assert_eq!(tree.lookup(at_root(), b"/dev/fd/5", true), mounted("self/fd/5"));
+            let stdin = tree.resolve(at_root(), b"/dev/stdin", false).unwrap();
+            assert_eq!(tree.link_target(stdin), Ok(b"/proc/self/fd/0".to_vec()));
             let rel = tree.resolve(at_root(), b"/etc/rel", false).unwrap();
             assert_eq!(tree.link_target(rel), Ok(b"motd".to_vec()));
             assert_eq!(tree.link_target(motd), Err(EINVAL));

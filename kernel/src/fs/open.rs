@@ -11,7 +11,9 @@ use super::procfs;
 use super::rootfs::{self, Device, Found, Held, NodeId, NodeKind, Origin, Tree};
 use super::{File, OpenFile, Positioning, Sink, SizeLimit, Source, WriteAt};
 use crate::mm::address_space::UserBuffer;
-use kernel_core::abi::errno::{EEXIST, EFAULT, EFBIG, EINVAL, EISDIR, ELOOP, ENOSPC, ENOTDIR, ENXIO, EOPNOTSUPP};
+use kernel_core::abi::errno::{
+    EEXIST, EFAULT, EFBIG, EINVAL, EISDIR, ELOOP, ENOENT, ENOSPC, ENOTDIR, ENXIO, EOPNOTSUPP,
+};
 use kernel_core::abi::O_APPEND;
 use kernel_core::abi::{OpenRequest, Stat};
 use kernel_core::cpio::S_IFREG;
@@ -40,13 +42,25 @@ pub fn open(tree: &mut Tree, origin: Origin, path: &[u8], request: &OpenRequest,
     // O_CREAT|O_EXCL never follows a final symlink: an existing link is EEXIST.
     let follow = !request.no_follow && !request.exclusive;
     let node = if request.create {
-        let parent = tree.resolve_parent(origin, path)?;
+        let parent = match tree.resolve_parent(origin, path) {
+            Ok(parent) => parent,
+            // Nothing is created below /proc, but what is there opens (/dev/fd/1).
+            Err(ENOENT) => match tree.lookup(origin, path, follow) {
+                Ok(Found::Mounted(below)) => return Ok(Opened::Mounted(below)),
+                _ => return Err(ENOENT),
+            },
+            Err(errno) => return Err(errno),
+        };
         if parent.is_special() {
             return Err(EISDIR);
         }
         match tree.child(parent.directory, parent.name) {
             Some(_) if request.exclusive => return Err(EEXIST),
-            Some(_) => tree.resolve(origin, path, follow)?,
+            Some(_) => match tree.lookup(origin, path, follow)? {
+                Found::Node(node) => node,
+                // An existing link into /proc (/dev/stdout).
+                Found::Mounted(below) => return Ok(Opened::Mounted(below)),
+            },
             None => {
                 let now = rootfs::now();
                 tree.create(parent.directory, parent.name, empty_file(), S_IFREG | (mode & MODE_BITS), now)?
