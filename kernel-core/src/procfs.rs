@@ -92,6 +92,8 @@ pub enum ProcessFile {
     Comm,
     /// The scheduling policy's view of it (timeshare's own).
     Sched,
+    /// Its memory regions.
+    Maps,
     /// A link to its program.
     Exe,
     /// A link to its working directory.
@@ -100,13 +102,17 @@ pub enum ProcessFile {
     Descriptors,
     /// fd/N.
     Descriptor(u32),
+    /// fdinfo/: one file per descriptor.
+    DescriptorInfos,
+    /// fdinfo/N: its position and flags.
+    DescriptorInfo(u32),
     /// task/: one directory per thread.
     Tasks,
 }
 
 /// A process directory's entries, in listing order (a thread's, under task/,
 /// are those up to `cwd`).
-pub const PROCESS_FILES: [(&str, ProcessFile); 11] = [
+pub const PROCESS_FILES: [(&str, ProcessFile); 13] = [
     ("stat", ProcessFile::Stat),
     ("status", ProcessFile::Status),
     ("statm", ProcessFile::Statm),
@@ -114,14 +120,16 @@ pub const PROCESS_FILES: [(&str, ProcessFile); 11] = [
     ("environ", ProcessFile::Environ),
     ("comm", ProcessFile::Comm),
     ("sched", ProcessFile::Sched),
+    ("maps", ProcessFile::Maps),
     ("exe", ProcessFile::Exe),
     ("cwd", ProcessFile::Cwd),
     ("fd", ProcessFile::Descriptors),
+    ("fdinfo", ProcessFile::DescriptorInfos),
     ("task", ProcessFile::Tasks),
 ];
 
 /// How many of `PROCESS_FILES` a thread's directory (task/TID) has.
-pub const THREAD_FILES: usize = 9;
+pub const THREAD_FILES: usize = 10;
 
 /// What a path below /proc names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -148,7 +156,10 @@ impl ProcPath {
             self,
             ProcPath::Root
                 | ProcPath::Process {
-                    file: ProcessFile::Directory | ProcessFile::Descriptors | ProcessFile::Tasks,
+                    file: ProcessFile::Directory
+                        | ProcessFile::Descriptors
+                        | ProcessFile::DescriptorInfos
+                        | ProcessFile::Tasks,
                     ..
                 }
         )
@@ -201,6 +212,7 @@ fn parse_components(path: &[u8], self_pid: u32, follow_last: bool) -> Result<Pro
                 entries.iter().find(|(file, _)| file.as_bytes() == name).ok_or(ENOENT)?.1
             }
             (ProcessFile::Descriptors, _) => ProcessFile::Descriptor(number(name).ok_or(ENOENT)?),
+            (ProcessFile::DescriptorInfos, _) => ProcessFile::DescriptorInfo(number(name).ok_or(ENOENT)?),
             (ProcessFile::Tasks, None) => {
                 thread = Some(number(name).ok_or(ENOENT)?);
                 ProcessFile::Directory
@@ -409,6 +421,8 @@ mod tests {
         assert_eq!(parse(b"self/stat", 7, false), process(7, None, ProcessFile::Stat));
         assert_eq!(parse(b"12//status", 7, true), process(12, None, ProcessFile::Status));
         assert_eq!(parse(b"12/fd/3", 7, true), process(12, None, ProcessFile::Descriptor(3)));
+        assert_eq!(parse(b"12/fdinfo/3", 7, true), process(12, None, ProcessFile::DescriptorInfo(3)));
+        assert_eq!(parse(b"12/task/12/maps", 7, true), process(12, Some(12), ProcessFile::Maps));
         assert_eq!(parse(b"12/task/13/comm", 7, true), process(12, Some(13), ProcessFile::Comm));
         assert_eq!(parse(b"meminfo", 7, true), Ok(ProcPath::System(SystemFile::Meminfo)));
         assert_eq!(parse(b"meminfo/x", 7, true), Err(ENOTDIR));

@@ -491,7 +491,9 @@ const LOAD_SAMPLE_NS: u64 = LOAD_FREQ_NS + TICK_NS;
 fn sample_load() {
     let now = time::monotonic_ns();
     let due = NEXT_LOAD_SAMPLE.load(Ordering::Relaxed);
-    if now >= due && NEXT_LOAD_SAMPLE.compare_exchange(due, now + LOAD_SAMPLE_NS, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+    if now >= due
+        && NEXT_LOAD_SAMPLE.compare_exchange(due, now + LOAD_SAMPLE_NS, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+    {
         let active = runnable_count();
         LOAD.lock().sample(active as u64);
     }

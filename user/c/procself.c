@@ -186,6 +186,18 @@ int main(void)
     snprintf(path, sizeof path, "/proc/self/fd/%d", pipe_ends[0]);
     CHECK("stat follows fd/N", stat(path, &through) == 0 && through.st_ino == pipe_stat.st_ino);
 
+    slurp("/proc/self/maps", text, sizeof text);
+    CHECK("maps has the stack", strstr(text, "[stack]\n") != NULL);
+    CHECK("maps has the program's code", strstr(text, " r-xp ") != NULL);
+    int probe = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+    read(probe, value, 5);
+    snprintf(path, sizeof path, "/proc/self/fdinfo/%d", probe);
+    slurp(path, text, sizeof text);
+    unsigned flags = 0;
+    long position = -1;
+    CHECK("fdinfo", sscanf(text, "pos:\t%ld\nflags:\t%o", &position, &flags) == 2 && position == 5 &&
+                        (flags & O_CLOEXEC) && (flags & O_ACCMODE) == O_RDONLY);
+    close(probe);
     snprintf(path, sizeof path, "%d", getpid());
     CHECK("/proc lists the pid", directory_has("/proc", path));
     CHECK("/proc lists self", directory_has("/proc", "self"));

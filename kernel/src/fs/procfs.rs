@@ -20,7 +20,7 @@ use crate::mm::frame;
 use crate::process::{self, Pid, Process, Stats};
 use crate::{sched, time};
 use kernel_core::abi::errno::{EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR};
-use kernel_core::abi::{makedev, Dirent64, OpenRequest, Stat, DT_DIR, DT_LNK, DT_REG};
+use kernel_core::abi::{makedev, Dirent64, OpenRequest, Stat, DT_DIR, DT_LNK, DT_REG, O_CLOEXEC};
 use kernel_core::cpio::{S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG};
 use kernel_core::procfs::{self as policy, ProcPath, ProcessFile, SystemFile, TaskFacts, PROCESS_FILES, SYSTEM_FILES};
 
@@ -72,6 +72,10 @@ fn reach_path(caller: &Process, below: &[u8], follow: bool) -> Result<Reached, i
             let open = task.group.files.lock().get_path(u64::from(fd)).map_err(|_| ENOENT)?;
             Ok(if follow { Reached::File(open) } else { Reached::Proc(path) })
         }
+        ProcessFile::DescriptorInfo(fd) => {
+            task.group.files.lock().get_path(u64::from(fd)).map_err(|_| ENOENT)?;
+            Ok(Reached::Proc(path))
+        }
         _ => Ok(Reached::Proc(path)),
     }
 }
@@ -111,7 +115,8 @@ pub fn stat(path: ProcPath) -> Stat {
 fn inode(path: ProcPath) -> u64 {
     let which = |file: ProcessFile| match file {
         ProcessFile::Directory => 0,
-        ProcessFile::Descriptor(fd) => 0x100 + u64::from(fd),
+        ProcessFile::Descriptor(fd) => 0x1_0000 + u64::from(fd),
+        ProcessFile::DescriptorInfo(fd) => 0x2_0000 + u64::from(fd),
         file => 1 + PROCESS_FILES.iter().position(|&(_, entry)| entry == file).unwrap_or(0) as u64,
     };
     match path {
@@ -249,13 +254,21 @@ fn entries(path: ProcPath) -> Result<Vec<Entry>, i64> {
                 add(place, String::from(name), ProcPath::Process { pid, thread, file });
             }
         }
-        ProcPath::Process { pid, thread, file: ProcessFile::Descriptors } => {
+        ProcPath::Process {
+            pid,
+            thread,
+            file: listing @ (ProcessFile::Descriptors | ProcessFile::DescriptorInfos),
+        } => {
             let task = task(pid, thread)?;
             let files = task.group.files.lock();
             for fd in 0..files.size() as u32 {
                 if files.get_path(u64::from(fd)).is_ok() {
-                    let link = ProcPath::Process { pid, thread, file: ProcessFile::Descriptor(fd) };
-                    add(NUMBERED + u64::from(fd), format!("{fd}"), link);
+                    let file = if listing == ProcessFile::Descriptors {
+                        ProcessFile::Descriptor(fd)
+                    } else {
+                        ProcessFile::DescriptorInfo(fd)
+                    };
+                    add(NUMBERED + u64::from(fd), format!("{fd}"), ProcPath::Process { pid, thread, file });
                 }
             }
         }
@@ -283,7 +296,20 @@ fn contents(path: ProcPath) -> Result<Vec<u8>, i64> {
                 ProcessFile::Status => policy::status(&facts(&task)?),
                 ProcessFile::Statm => policy::statm(&facts(&task)?),
                 ProcessFile::Comm => format!("{}\n", task.name()),
-                ProcessFile::Sched => format!("task: {} ({})\n{}", task.tid(), task.name(), sched::describe(task.tid())),
+                ProcessFile::Sched => {
+                    format!("task: {} ({})\n{}", task.tid(), task.name(), sched::describe(task.tid()))
+                }
+                ProcessFile::Maps => task.group.memory.lock().as_ref().map_or(String::new(), |memory| memory.maps()),
+                ProcessFile::DescriptorInfo(fd) => {
+                    let (open, close_on_exec) = {
+                        let files = task.group.files.lock();
+                        let open = files.get_path(u64::from(fd)).map_err(|_| ENOENT)?;
+                        (open, files.close_on_exec(u64::from(fd)).unwrap_or(false))
+                    };
+                    let flags = open.status() | if close_on_exec { O_CLOEXEC } else { 0 };
+                    let position = *open.position.lock();
+                    format!("pos:\t{position}\nflags:\t0{flags:o}\nmnt_id:\t0\nino:\t{}\n", open.file.stat().ino)
+                }
                 ProcessFile::Cmdline => return Ok(strings(&task, true)),
                 ProcessFile::Environ => return Ok(strings(&task, false)),
                 _ => return Err(ENOENT),

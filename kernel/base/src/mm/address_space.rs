@@ -173,6 +173,11 @@ impl AddressSpace {
         self.string_areas.clone()
     }
 
+    /// /proc/PID/maps: its regions (`Regions::maps`).
+    pub fn maps(&self) -> alloc::string::String {
+        self.regions.maps()
+    }
+
     /// Bytes its regions cover (the size of the address space /proc reports).
     pub fn mapped_bytes(&self) -> u64 {
         self.regions.bytes()
