@@ -43,6 +43,8 @@ const MAX_SYMLINKS: usize = 40;
 pub const NAME_MAX: usize = 255;
 /// The root directory.
 pub const ROOT: NodeId = 0;
+/// No node at all.
+const NO_NODE: NodeId = usize::MAX;
 /// The device number of the tree (`st_dev`): an anonymous device, as an in-memory
 /// file system has on Linux.
 pub const TREE_DEVICE: u64 = makedev(0, 1);
@@ -252,8 +254,8 @@ pub struct Tree<'a, P> {
     next_inode: u64,
     pages_used: usize,
     page_limit: usize,
-    /// /proc, once made.
-    mount_point: Option<NodeId>,
+    /// /proc, once made (`NO_NODE` until then).
+    mount_point: NodeId,
 }
 
 impl<'a, P: Page> Tree<'a, P> {
@@ -265,7 +267,7 @@ impl<'a, P: Page> Tree<'a, P> {
             next_inode: 1,
             pages_used: 0,
             page_limit,
-            mount_point: None,
+            mount_point: NO_NODE,
         };
         tree.add_node(NodeKind::Directory(Directory::default()), S_IFDIR | 0o755, ROOT, now);
         tree.nodes[ROOT].as_mut().expect("the root").links = 1;
@@ -325,7 +327,7 @@ impl<'a, P: Page> Tree<'a, P> {
                 now,
             );
         }
-        tree.mount_point = tree.insert("proc", empty_directory(), S_IFDIR | 0o555, now);
+        tree.mount_point = tree.insert("proc", empty_directory(), S_IFDIR | 0o555, now).unwrap_or(NO_NODE);
         Ok((tree, files))
     }
 
@@ -469,16 +471,37 @@ impl<'a, P: Page> Tree<'a, P> {
     /// for a non-directory used as one, ELOOP after 40 links, ENAMETOOLONG for a
     /// path of PATH_MAX bytes or a name over NAME_MAX. A path below the mount
     /// point is ENOENT here: callers that reach into /proc use `lookup`.
+    #[inline]
     pub fn resolve(&self, origin: Origin, path: &[u8], follow_last: bool) -> Result<NodeId, i64> {
-        match self.lookup(origin, path, follow_last)? {
-            Found::Node(id) => Ok(id),
-            Found::Mounted(_) => Err(ENOENT),
+        match self.resolve_or_below(origin, path, follow_last, &mut Vec::new()) {
+            Err(CROSSES_MOUNT) => Err(ENOENT),
+            result => result,
         }
     }
 
     /// `resolve`, but a path that goes on below the mount point comes back as the
     /// rest of it (`Found::Mounted`) instead of ENOENT.
+    #[inline]
     pub fn lookup(&self, origin: Origin, path: &[u8], follow_last: bool) -> Result<Found, i64> {
+        let mut below = Vec::new();
+        match self.resolve_or_below(origin, path, follow_last, &mut below) {
+            Ok(id) => Ok(Found::Node(id)),
+            Err(CROSSES_MOUNT) => Ok(Found::Mounted(below)),
+            Err(errno) => Err(errno),
+        }
+    }
+
+    /// `lookup` for the callers that must not pay for a richer result: a path
+    /// that goes on below the mount point fails with `CROSSES_MOUNT`, the rest of
+    /// it in `below`.
+    #[inline]
+    pub fn resolve_or_below(
+        &self,
+        origin: Origin,
+        path: &[u8],
+        follow_last: bool,
+        below: &mut Vec<u8>,
+    ) -> Result<NodeId, i64> {
         if path.is_empty() {
             return Err(ENOENT);
         }
@@ -486,12 +509,13 @@ impl<'a, P: Page> Tree<'a, P> {
             return Err(ENAMETOOLONG);
         }
         let mut symlinks = 0;
-        self.walk(origin, path, follow_last, &mut symlinks)
+        self.walk(origin, path, follow_last, &mut symlinks, below)
     }
 
     /// Whether `id` is the mount point, /proc.
+    #[inline]
     pub fn is_mount_point(&self, id: NodeId) -> bool {
-        self.mount_point == Some(id)
+        self.mount_point == id
     }
 
     /// Resolves all of `path` but its last component, which it returns with the
@@ -513,9 +537,10 @@ impl<'a, P: Page> Tree<'a, P> {
             Some(slash) => {
                 let directory_path = &trimmed[..=slash];
                 let mut symlinks = 0;
-                match self.walk(origin, directory_path, true, &mut symlinks)? {
-                    Found::Node(directory) => (directory, &trimmed[slash + 1..]),
-                    Found::Mounted(_) => return Err(ENOENT),
+                match self.walk(origin, directory_path, true, &mut symlinks, &mut Vec::new()) {
+                    Ok(directory) => (directory, &trimmed[slash + 1..]),
+                    Err(CROSSES_MOUNT) => return Err(ENOENT),
+                    Err(errno) => return Err(errno),
                 }
             }
             None => (origin.start, trimmed),
@@ -529,17 +554,28 @@ impl<'a, P: Page> Tree<'a, P> {
         Ok(Parent { directory, name, trailing_slash: trimmed.len() < path.len() })
     }
 
-    fn walk(&self, origin: Origin, path: &[u8], follow_last: bool, symlinks: &mut usize) -> Result<Found, i64> {
+    /// Follows `path` from `origin`; a path that goes on below the mount point
+    /// fails with `CROSSES_MOUNT`, the rest of it in `below` (an out-parameter,
+    /// not a richer result: the lookups that stay in the tree, nearly all, pass
+    /// back a bare node id).
+    fn walk(
+        &self,
+        origin: Origin,
+        path: &[u8],
+        follow_last: bool,
+        symlinks: &mut usize,
+        below: &mut Vec<u8>,
+    ) -> Result<NodeId, i64> {
         let mut current = if path.first() == Some(&b'/') { ROOT } else { origin.start };
         let trailing_slash = path.last() == Some(&b'/');
         let mut components = path.split(|&byte| byte == b'/').filter(|component| !component.is_empty()).peekable();
         while let Some(component) = components.next() {
             if self.is_mount_point(current) && component != b".." {
-                let mut below = below_mount(Vec::new(), core::iter::once(component).chain(components));
+                below_mount(below, core::iter::once(component).chain(components));
                 if trailing_slash {
                     below.push(b'/');
                 }
-                return Ok(Found::Mounted(below));
+                return Err(CROSSES_MOUNT);
             }
             let Some(directory) = self.directory(current) else { return Err(ENOTDIR) };
             if component.len() > NAME_MAX {
@@ -560,15 +596,16 @@ impl<'a, P: Page> Tree<'a, P> {
                     if target.is_empty() {
                         return Err(ENOENT);
                     }
-                    match self.walk(Origin { start: current }, target, true, symlinks)? {
-                        Found::Node(id) => id,
-                        Found::Mounted(below) => {
-                            let mut below = below_mount(below, components);
+                    match self.walk(Origin { start: current }, target, true, symlinks, below) {
+                        Ok(id) => id,
+                        Err(CROSSES_MOUNT) => {
+                            below_mount(below, components);
                             if trailing_slash {
                                 below.push(b'/');
                             }
-                            return Ok(Found::Mounted(below));
+                            return Err(CROSSES_MOUNT);
                         }
+                        Err(errno) => return Err(errno),
                     }
                 }
                 _ => next,
@@ -577,7 +614,7 @@ impl<'a, P: Page> Tree<'a, P> {
         if trailing_slash && !self.is_directory(current) {
             return Err(ENOTDIR);
         }
-        Ok(Found::Node(current))
+        Ok(current)
     }
 
     /// Creates `name` in `directory` (mkdir, open's O_CREAT, symlink, mknod):
@@ -1137,9 +1174,16 @@ impl<'a, P: Page> Tree<'a, P> {
     }
 }
 
-/// `path` (a path below the mount point) with `components` added: `.` left out,
-/// `..` taking the last one off (none at the top: it stays there).
-fn below_mount<'c>(mut path: Vec<u8>, components: impl Iterator<Item = &'c [u8]>) -> Vec<u8> {
+/// `resolve_or_below`'s failure for a path that goes on below the mount point
+/// (no errno is this).
+pub const CROSSES_MOUNT: i64 = i64::MIN;
+
+/// Adds `components` to `path` (a path below the mount point): `.` left out,
+/// `..` taking the last one off (none at the top: it stays there). Out of line:
+/// `walk` rarely comes here.
+#[cold]
+#[inline(never)]
+fn below_mount<'c>(path: &mut Vec<u8>, components: impl Iterator<Item = &'c [u8]>) {
     for component in components {
         match component {
             b"." => {}
@@ -1155,7 +1199,6 @@ fn below_mount<'c>(mut path: Vec<u8>, components: impl Iterator<Item = &'c [u8]>
             }
         }
     }
-    path
 }
 
 /// A new, empty regular file's contents.

@@ -23,7 +23,7 @@ use crate::process::Process;
 use crate::time;
 use kernel_core::abi::Timespec;
 use kernel_core::cpio::CpioError;
-pub use kernel_core::tree::{Device, Found, NodeId, NodeKind, Origin, Parent, PATH_MAX, ROOT};
+pub use kernel_core::tree::{Device, Found, NodeId, NodeKind, Origin, Parent, CROSSES_MOUNT, PATH_MAX, ROOT};
 
 pub type Tree = kernel_core::tree::Tree<'static, FilePage>;
 

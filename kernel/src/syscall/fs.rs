@@ -12,7 +12,7 @@ use super::io::check_user_range;
 use super::Context;
 use crate::fs::open::Opened;
 use crate::fs::procfs::{self, Reached};
-use crate::fs::rootfs::{self, Found, Held, NodeId, NodeKind, Origin, Tree, PATH_MAX};
+use crate::fs::rootfs::{self, Held, NodeId, NodeKind, Origin, Tree, CROSSES_MOUNT, PATH_MAX};
 use crate::fs::{open, OpenFile};
 use kernel_core::abi::errno::{EACCES, EINVAL, ENOENT, ENOTDIR, ERANGE};
 use kernel_core::abi::{
@@ -90,24 +90,22 @@ pub(super) fn on_target<T>(
     dirfd: u64,
     path: &[u8],
     flags: AtFlags,
-    f: impl FnOnce(Target) -> Result<T, i64>,
+    mut f: impl FnMut(Target) -> Result<T, i64>,
 ) -> Result<T, i64> {
     if !path.is_empty() {
-        let mut f = Some(f);
-        let mut call = |target: Target| (f.take().expect("one target per call"))(target);
-        let below =
-            match at_path(context, dirfd, path, |tree, origin| match tree.lookup(origin, path, flags.follow)? {
-                Found::Node(node) => call(Target::Node(tree, node)).map(Ok),
-                Found::Mounted(below) => Ok(Err(below)),
-            })? {
-                Ok(result) => return Ok(result),
-                Err(below) => below,
-            };
+        let mut below = Vec::new();
+        let result = at_path(context, dirfd, path, |tree, origin| {
+            let node = tree.resolve_or_below(origin, path, flags.follow, &mut below)?;
+            f(Target::Node(tree, node))
+        });
+        if !matches!(result, Err(CROSSES_MOUNT)) {
+            return result;
+        }
         return match procfs::reach(context.process, &below, flags.follow)? {
-            Reached::Proc(path) => call(Target::Proc(path)),
-            Reached::File(file) => call(Target::Other(&file)),
+            Reached::Proc(path) => f(Target::Proc(path)),
+            Reached::File(file) => f(Target::Other(&file)),
             Reached::Node(held) => {
-                let result = call(Target::Node(&mut rootfs::lock(), held.id()));
+                let result = f(Target::Node(&mut rootfs::lock(), held.id()));
                 drop(held);
                 result
             }
