@@ -240,6 +240,32 @@ fn system_file(components: &[&[u8]]) -> Result<ProcPath, i64> {
     found.map(ProcPath::System).ok_or(ENOENT)
 }
 
+/// The absolute path of `path` (what /proc/PID/fd/N shows for it).
+pub fn path_name(path: ProcPath) -> String {
+    match path {
+        ProcPath::Root => String::from("/proc"),
+        ProcPath::SelfLink => String::from("/proc/self"),
+        ProcPath::System(file) => format!("/proc/{}", system_path(file)),
+        ProcPath::Process { pid, thread, file } => {
+            let mut name = format!("/proc/{pid}");
+            if let Some(tid) = thread {
+                name.push_str(&format!("/task/{tid}"));
+            }
+            match file {
+                ProcessFile::Directory => {}
+                ProcessFile::Descriptor(fd) => name.push_str(&format!("/fd/{fd}")),
+                ProcessFile::DescriptorInfo(fd) => name.push_str(&format!("/fdinfo/{fd}")),
+                file => {
+                    let entry = PROCESS_FILES.iter().find(|&&(_, entry)| entry == file).map_or("", |&(name, _)| name);
+                    name.push('/');
+                    name.push_str(entry);
+                }
+            }
+            name
+        }
+    }
+}
+
 /// A decimal number without sign or leading zeros, as /proc names pids.
 fn number(name: &[u8]) -> Option<u32> {
     if name.is_empty() || name.len() > 10 || (name[0] == b'0' && name.len() > 1) {
@@ -436,6 +462,14 @@ mod tests {
         assert_eq!(names("timeshare"), ["sched"]);
         assert_eq!(names("").len(), 10);
         assert_eq!(system_path(SystemFile::ThreadsMax), "sys/kernel/threads-max");
+        let name = |path: &[u8]| path_name(parse(path, 7, false).unwrap());
+        assert_eq!(name(b"sys/kernel/pid_max"), "/proc/sys/kernel/pid_max");
+        assert_eq!(name(b"self/task/8/stat"), "/proc/7/task/8/stat");
+        assert_eq!(
+            (name(b"9/fd/3"), name(b"9/fdinfo"), name(b"9")),
+            ("/proc/9/fd/3".into(), "/proc/9/fdinfo".into(), "/proc/9".into())
+        );
+        assert_eq!((name(b""), name(b"self")), ("/proc".into(), "/proc/self".into()));
         assert_eq!(parse(b"12/stat/x", 7, true), Err(ENOTDIR));
         assert_eq!(parse(b"12/stat/", 7, true), Err(ENOTDIR));
         assert_eq!(parse(b"self/", 7, false), process(7, None, ProcessFile::Directory));

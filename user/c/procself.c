@@ -197,6 +197,11 @@ int main(void)
     long position = -1;
     CHECK("fdinfo", sscanf(text, "pos:\t%ld\nflags:\t%o", &position, &flags) == 2 && position == 5 &&
                         (flags & O_CLOEXEC) && (flags & O_ACCMODE) == O_RDONLY);
+    snprintf(path, sizeof path, "/proc/self/fd/%d", probe);
+    length = readlink(path, value, sizeof value - 1);
+    value[length < 0 ? 0 : length] = 0;
+    snprintf(expected, sizeof expected, "/proc/%d/stat", getpid());
+    CHECK("fd/N of a /proc file names it", strcmp(value, expected) == 0);
     close(probe);
     snprintf(path, sizeof path, "%d", getpid());
     CHECK("/proc lists the pid", directory_has("/proc", path));

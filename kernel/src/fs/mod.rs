@@ -127,6 +127,12 @@ pub trait File: Send + Sync {
     /// What fstat reports.
     fn stat(&self) -> Stat;
 
+    /// What a /proc/PID/fd/N link names when the file is no node of the tree (a
+    /// node's is its path): Linux's name for it (`pipe:[N]`, `/dev/console`...).
+    fn link_name(&self) -> alloc::string::String {
+        alloc::string::String::new()
+    }
+
     /// The node of the root file system this file is (None for pipes and the
     /// console): a directory fd names where `*at` paths start, fchdir goes there,
     /// the f* calls (fchmod, futimens...) change it.

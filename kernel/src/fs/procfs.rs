@@ -21,7 +21,7 @@ use crate::process::{self, Pid, Process, Stats};
 use crate::{sched, time};
 use kernel_core::abi::errno::{EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR};
 use kernel_core::abi::{makedev, Dirent64, OpenRequest, Stat, DT_DIR, DT_LNK, DT_REG, O_CLOEXEC};
-use kernel_core::cpio::{S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG};
+use kernel_core::cpio::{S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
 use kernel_core::procfs::{self as policy, ProcPath, ProcessFile, SystemFile, TaskFacts, PROCESS_FILES, SYSTEM_FILES};
 
 /// /proc's device number (`st_dev`), apart from the root file system's.
@@ -144,7 +144,7 @@ pub fn link_target(caller: &Process, path: ProcPath) -> Result<Vec<u8>, i64> {
             let open = task.group.files.lock().get_path(u64::from(fd)).map_err(|_| ENOENT)?;
             match open.file.node() {
                 Some(node) => rootfs::lock().path_of(node),
-                None => return Ok(describe_file(&open.file.stat()).into_bytes()),
+                None => return Ok(open.file.link_name().into_bytes()),
             }
         }
         _ => {
@@ -158,16 +158,6 @@ pub fn link_target(caller: &Process, path: ProcPath) -> Result<Vec<u8>, i64> {
         }
     };
     Ok(node.into_bytes())
-}
-
-/// How Linux names an open file that has no path: a pipe by its inode, the
-/// console by its device.
-fn describe_file(stat: &Stat) -> String {
-    if stat.mode & S_IFMT == S_IFIFO {
-        format!("pipe:[{}]", stat.ino)
-    } else {
-        String::from("/dev/console")
-    }
 }
 
 /// Opens `path` as `request` asks: a directory is listed at each getdents64, a
@@ -465,6 +455,10 @@ impl File for Text {
     fn stat(&self) -> Stat {
         stat(self.path)
     }
+
+    fn link_name(&self) -> String {
+        policy::path_name(self.path)
+    }
 }
 
 /// An open directory of /proc, listed from the tables at each getdents64, as
@@ -506,6 +500,10 @@ impl File for Directory {
 
     fn stat(&self) -> Stat {
         stat(self.path)
+    }
+
+    fn link_name(&self) -> String {
+        policy::path_name(self.path)
     }
 
     fn node(&self) -> Option<rootfs::NodeId> {
