@@ -1,5 +1,6 @@
 //! Files and descriptors. A file is a `Box<dyn File>`: the console, a pipe end, a
-//! file, directory or device of the root file system (`rootfs`). Opening one makes an open file
+//! file, directory or device of the root file system (`rootfs`), a file or
+//! directory of /proc (`procfs`). Opening one makes an open file
 //! description (`OpenFile`: the file, its status flags, its position); a process's
 //! descriptor table (`fd_table.rs`) maps small integers to those. dup and fork share descriptions
 //! (so the position and the flags), as Linux does; exec keeps the table minus the

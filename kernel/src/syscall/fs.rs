@@ -53,7 +53,7 @@ pub(super) fn origin_from(tree: &Tree, origin: Origin, start: &Option<Arc<OpenFi
         None => Ok(origin),
         Some(file) => {
             let node = file.file.node().filter(|&node| tree.is_directory(node)).ok_or(ENOTDIR)?;
-            Ok(Origin { start: node, ..origin })
+            Ok(Origin { start: node })
         }
     }
 }
