@@ -98,7 +98,8 @@ fn what_only_the_ram_root_file_system_answers() {
          fallocate = -1 errno 95\n\
          open /dev/tty = -1 ENXIO\n\
          a new file's times are the wall clock's: yes\n\
-         /proc/mounts: tmpfs / tmpfs rw 0 0\n",
+         /proc/mounts: tmpfs / tmpfs rw 0 0\n\
+         proc /proc proc rw 0 0\n",
     );
 }
 

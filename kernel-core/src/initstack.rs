@@ -18,6 +18,7 @@
 //! ```
 
 use core::fmt;
+use core::ops::Range;
 
 /// Linux's room for the strings of an exec and their pointers: a quarter of the
 /// default 8 MiB stack limit (`bprm_stack_limits` in fs/exec.c). More is `E2BIG`.
@@ -270,6 +271,16 @@ pub fn build<'a>(
 }
 
 impl StackImage<'_> {
+    /// Where argv's strings lie, NULs included (Linux's arg_start..arg_end:
+    /// /proc/PID/cmdline), and envp's after them (env_start..env_end: environ).
+    pub fn string_areas(&self) -> (Range<u64>, Range<u64>) {
+        let bytes = self.strings.bytes;
+        let argv_length =
+            bytes.split_inclusive(|&byte| byte == 0).take(self.strings.argc).map(<[u8]>::len).sum::<usize>();
+        let middle = self.strings_address + argv_length as u64;
+        (self.strings_address..middle, middle..self.strings_address + bytes.len() as u64)
+    }
+
     /// Hands the image to `store` as (address, bytes) pieces, from `initial_sp`
     /// up, gaps included (as zeros): the tables in small chunks and the strings in
     /// one piece, so that no copy of the whole image is ever made.
@@ -328,6 +339,26 @@ mod tests {
     use alloc::vec::Vec;
 
     const TOP: u64 = 0x7fff_ffff_f000;
+
+    #[test]
+    fn the_string_areas_hold_argv_then_envp() {
+        let bytes = b"prog\0-x\0HOME=/\0";
+        let strings = Strings::new(bytes, 2, 1).unwrap();
+        let stack = build(TOP, strings, b"/bin/prog", [0; 16], &aux()).unwrap();
+        let (arguments, environment) = stack.string_areas();
+        assert_eq!(arguments.end - arguments.start, 8);
+        assert_eq!(environment, arguments.end..arguments.end + 7);
+        let mut stored = vec![0u8; (TOP - stack.initial_sp) as usize];
+        stack
+            .store(|address, piece| {
+                let at = (address - stack.initial_sp) as usize;
+                stored[at..at + piece.len()].copy_from_slice(piece);
+                Ok::<(), ()>(())
+            })
+            .unwrap();
+        let at = |address: u64| (address - stack.initial_sp) as usize;
+        assert_eq!(&stored[at(arguments.start)..at(environment.end)], bytes);
+    }
 
     fn aux() -> AuxValues {
         AuxValues {

@@ -9,6 +9,8 @@
 //! to `MAX_REGIONS`, Linux's vm.max_map_count) is what Linux would count.
 
 use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::String;
 use core::ops::Range;
 
 pub const PAGE_SIZE: u64 = 4096;
@@ -201,6 +203,39 @@ impl Regions {
     /// The program break.
     pub fn program_break(&self) -> u64 {
         self.break_end
+    }
+
+    /// /proc/PID/maps: a line per region, in Linux's layout (the address range,
+    /// the permissions, private, no file: offset 0, device 00:00, inode 0), the
+    /// stack named `[stack]` and the region the break is in `[heap]`.
+    pub fn maps(&self) -> String {
+        let mut text = String::new();
+        for region in self.iter() {
+            let flag = |allowed: bool, letter: char| if allowed { letter } else { '-' };
+            let protection = region.protection;
+            let in_heap =
+                self.break_end > self.break_start && region.start < self.break_end && region.end > self.break_start;
+            let name = match region.kind {
+                Kind::Stack => "[stack]",
+                Kind::Anonymous if in_heap => "[heap]",
+                Kind::Anonymous => "",
+            };
+            let line = format!(
+                "{:08x}-{:08x} {}{}{}p 00000000 00:00 0",
+                region.start,
+                region.end,
+                flag(protection.read, 'r'),
+                flag(protection.write, 'w'),
+                flag(protection.execute, 'x'),
+            );
+            if name.is_empty() {
+                text.push_str(&line);
+            } else {
+                text.push_str(&format!("{line:<73}{name}"));
+            }
+            text.push('\n');
+        }
+        text
     }
 
     /// Moves the program break, as Linux's brk: not below where it started; a
@@ -533,6 +568,22 @@ mod tests {
     use alloc::vec::Vec;
 
     const P: u64 = PAGE_SIZE;
+
+    #[test]
+    fn maps_lists_each_region_in_linux_layout() {
+        let mut regions = Regions::new();
+        let read_only = Protection { read: true, write: false, execute: true };
+        regions.insert(0x400000, 0x401000, read_only, Kind::Anonymous).unwrap();
+        regions.set_break_start(0x402000);
+        regions.set_break(0x403000);
+        regions.insert(0x7ffd_0000, 0x7ffe_0000, Protection::READ_WRITE, Kind::Stack).unwrap();
+        let expected = [
+            "00400000-00401000 r-xp 00000000 00:00 0\n",
+            "00402000-00403000 rw-p 00000000 00:00 0                                  [heap]\n",
+            "7ffd0000-7ffe0000 rw-p 00000000 00:00 0                                  [stack]\n",
+        ];
+        assert_eq!(regions.maps(), expected.concat());
+    }
     const BASE: u64 = 0x4000_0000;
     const RW: Protection = Protection::READ_WRITE;
     const RO: Protection = Protection { read: true, write: false, execute: false };

@@ -1,7 +1,11 @@
 //! The root file system: a RAM file system as Linux's rootfs, filled at boot from
-//! a newc cpio archive (the initrd), plus the device nodes under /dev and
-//! `/proc/self/exe`; path resolution with Linux's rules, and the changes Linux's
+//! a newc cpio archive (the initrd), plus the device nodes under /dev and the
+//! mount point /proc; path resolution with Linux's rules, and the changes Linux's
 //! calls make (create, link, unlink, rmdir, rename, write, truncate, chmod...).
+//!
+//! /proc is a mount point: a lookup that goes on below it leaves the tree and
+//! comes back as the rest of the path (`Found::Mounted`) for the kernel's procfs
+//! to answer; nothing can be created there.
 //!
 //! Nodes live in an arena and are named by index (`NodeId`); a node is freed when
 //! it has neither a name (`links`) nor a holder (`holds`: an open file, a cwd, a
@@ -39,6 +43,8 @@ const MAX_SYMLINKS: usize = 40;
 pub const NAME_MAX: usize = 255;
 /// The root directory.
 pub const ROOT: NodeId = 0;
+/// No node at all.
+const NO_NODE: NodeId = usize::MAX;
 /// The device number of the tree (`st_dev`): an anonymous device, as an in-memory
 /// file system has on Linux.
 pub const TREE_DEVICE: u64 = makedev(0, 1);
@@ -104,9 +110,13 @@ const ALL_DEVICES: [(&str, Device, u32); 7] = [
     ("tty", Device::Tty, 0o666),
 ];
 
-/// /proc/mounts, which `df` and `mount` read: the one file system there is, named
-/// as the tmpfs it behaves like (BusyBox's df skips an entry named "rootfs").
-const MOUNTS: &[u8] = b"tmpfs / tmpfs rw 0 0\n";
+/// The links of /dev into /proc, as udev makes them on Linux.
+const DEVICE_LINKS: [(&str, &str); 4] = [
+    ("fd", "/proc/self/fd"),
+    ("stdin", "/proc/self/fd/0"),
+    ("stdout", "/proc/self/fd/1"),
+    ("stderr", "/proc/self/fd/2"),
+];
 
 /// A regular file's bytes.
 #[derive(Debug)]
@@ -165,17 +175,22 @@ pub enum NodeKind<'a, P> {
     File(Contents<'a, P>),
     Symlink(Vec<u8>),
     Device(Device),
-    /// `/proc/self/exe`: a link to the program the looking-up process runs, which
-    /// lookups follow to that file itself (a "magic link"), not by a path.
-    SelfExe,
 }
 
-/// The per-process facts a lookup needs: where a relative path starts, and the
-/// program `/proc/self/exe` leads to (None before any program runs).
+/// Where a relative path starts.
 #[derive(Clone, Copy, Debug)]
 pub struct Origin {
     pub start: NodeId,
-    pub exe: Option<NodeId>,
+}
+
+/// What a lookup found: a node of the tree, or a path below the mount point
+/// (components separated by `/`, `.` and `..` taken out; `..` at its top stays
+/// there; a trailing `/` kept, as it asks for a directory), which the file
+/// system mounted there resolves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Found {
+    Node(NodeId),
+    Mounted(Vec<u8>),
 }
 
 #[derive(Debug)]
@@ -239,12 +254,21 @@ pub struct Tree<'a, P> {
     next_inode: u64,
     pages_used: usize,
     page_limit: usize,
+    /// /proc, once made (`NO_NODE` until then).
+    mount_point: NodeId,
 }
 
 impl<'a, P: Page> Tree<'a, P> {
     /// An empty tree (a root directory) whose files may take `page_limit` pages.
     pub fn new(page_limit: usize, now: Timespec) -> Self {
-        let mut tree = Tree { nodes: Vec::new(), free_slots: Vec::new(), next_inode: 1, pages_used: 0, page_limit };
+        let mut tree = Tree {
+            nodes: Vec::new(),
+            free_slots: Vec::new(),
+            next_inode: 1,
+            pages_used: 0,
+            page_limit,
+            mount_point: NO_NODE,
+        };
         tree.add_node(NodeKind::Directory(Directory::default()), S_IFDIR | 0o755, ROOT, now);
         tree.nodes[ROOT].as_mut().expect("the root").links = 1;
         tree
@@ -252,8 +276,9 @@ impl<'a, P: Page> Tree<'a, P> {
 
     /// Builds the tree from `archive`; returns it and the number of archive entries
     /// it holds. Paths missing their parent directories get them created; entries
-    /// sharing an inode number are hard links of one file; /dev gets the devices,
-    /// /proc gets self/exe and mounts. Entries of other types (devices, FIFOs in the archive)
+    /// sharing an inode number are hard links of one file; /dev gets the devices
+    /// and its links into /proc (fd, stdin, stdout, stderr), and /proc becomes the mount point (an archive's file there is replaced, its
+    /// directory's entries hidden). Entries of other types (devices, FIFOs in the archive)
     /// are skipped. Times: atime and mtime from the archive, ctime `now`.
     pub fn from_archive(archive: &'a [u8], page_limit: usize, now: Timespec) -> Result<(Self, usize), CpioError> {
         let mut tree = Tree::new(page_limit, now);
@@ -294,8 +319,15 @@ impl<'a, P: Page> Tree<'a, P> {
         for (name, device, permissions) in ALL_DEVICES {
             tree.insert(&alloc::format!("dev/{name}"), NodeKind::Device(device), S_IFCHR | permissions, now);
         }
-        tree.insert("proc/self/exe", NodeKind::SelfExe, S_IFLNK | 0o777, now);
-        tree.insert("proc/mounts", NodeKind::File(Contents::Archive(MOUNTS)), S_IFREG | 0o444, now);
+        for (name, target) in DEVICE_LINKS {
+            tree.insert(
+                &alloc::format!("dev/{name}"),
+                NodeKind::Symlink(target.as_bytes().to_vec()),
+                S_IFLNK | 0o777,
+                now,
+            );
+        }
+        tree.mount_point = tree.insert("proc", empty_directory(), S_IFDIR | 0o555, now).unwrap_or(NO_NODE);
         Ok((tree, files))
     }
 
@@ -437,8 +469,39 @@ impl<'a, P: Page> Tree<'a, P> {
     /// symlinks, and the last component's too when `follow_last` (or when the path
     /// ends in `/`). Errors are Linux's: ENOENT (also for an empty path), ENOTDIR
     /// for a non-directory used as one, ELOOP after 40 links, ENAMETOOLONG for a
-    /// path of PATH_MAX bytes or a name over NAME_MAX.
+    /// path of PATH_MAX bytes or a name over NAME_MAX. A path below the mount
+    /// point is ENOENT here: callers that reach into /proc use `lookup`.
+    #[inline]
     pub fn resolve(&self, origin: Origin, path: &[u8], follow_last: bool) -> Result<NodeId, i64> {
+        match self.resolve_or_below(origin, path, follow_last, &mut Vec::new()) {
+            Err(CROSSES_MOUNT) => Err(ENOENT),
+            result => result,
+        }
+    }
+
+    /// `resolve`, but a path that goes on below the mount point comes back as the
+    /// rest of it (`Found::Mounted`) instead of ENOENT.
+    #[inline]
+    pub fn lookup(&self, origin: Origin, path: &[u8], follow_last: bool) -> Result<Found, i64> {
+        let mut below = Vec::new();
+        match self.resolve_or_below(origin, path, follow_last, &mut below) {
+            Ok(id) => Ok(Found::Node(id)),
+            Err(CROSSES_MOUNT) => Ok(Found::Mounted(below)),
+            Err(errno) => Err(errno),
+        }
+    }
+
+    /// `lookup` for the callers that must not pay for a richer result: a path
+    /// that goes on below the mount point fails with `CROSSES_MOUNT`, the rest of
+    /// it in `below`.
+    #[inline]
+    pub fn resolve_or_below(
+        &self,
+        origin: Origin,
+        path: &[u8],
+        follow_last: bool,
+        below: &mut Vec<u8>,
+    ) -> Result<NodeId, i64> {
         if path.is_empty() {
             return Err(ENOENT);
         }
@@ -446,12 +509,19 @@ impl<'a, P: Page> Tree<'a, P> {
             return Err(ENAMETOOLONG);
         }
         let mut symlinks = 0;
-        self.walk(origin, path, follow_last, &mut symlinks)
+        self.walk(origin, path, follow_last, &mut symlinks, below)
+    }
+
+    /// Whether `id` is the mount point, /proc.
+    #[inline]
+    pub fn is_mount_point(&self, id: NodeId) -> bool {
+        self.mount_point == id
     }
 
     /// Resolves all of `path` but its last component, which it returns with the
     /// directory it would be in: ENOENT for an empty path, the directory part's
-    /// errors, ENOTDIR if that is not a directory, ENAMETOOLONG for a long name.
+    /// errors, ENOTDIR if that is not a directory, ENAMETOOLONG for a long name;
+    /// ENOENT below the mount point, where nothing is made or removed.
     pub fn resolve_parent<'p>(&self, origin: Origin, path: &'p [u8]) -> Result<Parent<'p>, i64> {
         if path.is_empty() {
             return Err(ENOENT);
@@ -467,7 +537,11 @@ impl<'a, P: Page> Tree<'a, P> {
             Some(slash) => {
                 let directory_path = &trimmed[..=slash];
                 let mut symlinks = 0;
-                (self.walk(origin, directory_path, true, &mut symlinks)?, &trimmed[slash + 1..])
+                match self.walk(origin, directory_path, true, &mut symlinks, &mut Vec::new()) {
+                    Ok(directory) => (directory, &trimmed[slash + 1..]),
+                    Err(CROSSES_MOUNT) => return Err(ENOENT),
+                    Err(errno) => return Err(errno),
+                }
             }
             None => (origin.start, trimmed),
         };
@@ -480,11 +554,29 @@ impl<'a, P: Page> Tree<'a, P> {
         Ok(Parent { directory, name, trailing_slash: trimmed.len() < path.len() })
     }
 
-    fn walk(&self, origin: Origin, path: &[u8], follow_last: bool, symlinks: &mut usize) -> Result<NodeId, i64> {
+    /// Follows `path` from `origin`; a path that goes on below the mount point
+    /// fails with `CROSSES_MOUNT`, the rest of it in `below` (an out-parameter,
+    /// not a richer result: the lookups that stay in the tree, nearly all, pass
+    /// back a bare node id).
+    fn walk(
+        &self,
+        origin: Origin,
+        path: &[u8],
+        follow_last: bool,
+        symlinks: &mut usize,
+        below: &mut Vec<u8>,
+    ) -> Result<NodeId, i64> {
         let mut current = if path.first() == Some(&b'/') { ROOT } else { origin.start };
         let trailing_slash = path.last() == Some(&b'/');
         let mut components = path.split(|&byte| byte == b'/').filter(|component| !component.is_empty()).peekable();
         while let Some(component) = components.next() {
+            if self.is_mount_point(current) && component != b".." {
+                below_mount(below, core::iter::once(component).chain(components));
+                if trailing_slash {
+                    below.push(b'/');
+                }
+                return Err(CROSSES_MOUNT);
+            }
             let Some(directory) = self.directory(current) else { return Err(ENOTDIR) };
             if component.len() > NAME_MAX {
                 return Err(ENAMETOOLONG);
@@ -504,14 +596,17 @@ impl<'a, P: Page> Tree<'a, P> {
                     if target.is_empty() {
                         return Err(ENOENT);
                     }
-                    self.walk(Origin { start: current, ..origin }, target, true, symlinks)?
-                }
-                NodeKind::SelfExe if follow => {
-                    *symlinks += 1;
-                    if *symlinks > MAX_SYMLINKS {
-                        return Err(ELOOP);
+                    match self.walk(Origin { start: current }, target, true, symlinks, below) {
+                        Ok(id) => id,
+                        Err(CROSSES_MOUNT) => {
+                            below_mount(below, components);
+                            if trailing_slash {
+                                below.push(b'/');
+                            }
+                            return Err(CROSSES_MOUNT);
+                        }
+                        Err(errno) => return Err(errno),
                     }
-                    origin.exe.ok_or(ENOENT)?
                 }
                 _ => next,
             };
@@ -524,8 +619,8 @@ impl<'a, P: Page> Tree<'a, P> {
 
     /// Creates `name` in `directory` (mkdir, open's O_CREAT, symlink, mknod):
     /// EEXIST if the name is taken (or is `.`, `..`), ENOENT in a removed
-    /// directory, ENAMETOOLONG past NAME_MAX. The directory's mtime and ctime
-    /// become `now`.
+    /// directory, ENAMETOOLONG past NAME_MAX; ENOENT in the mount point, as in
+    /// Linux's /proc. The directory's mtime and ctime become `now`.
     pub fn create(
         &mut self,
         directory: NodeId,
@@ -540,7 +635,7 @@ impl<'a, P: Page> Tree<'a, P> {
         if name.len() > NAME_MAX {
             return Err(ENAMETOOLONG);
         }
-        if self.is_removed(directory) {
+        if self.is_removed(directory) || self.is_mount_point(directory) {
             return Err(ENOENT);
         }
         let is_directory = matches!(kind, NodeKind::Directory(_));
@@ -1033,8 +1128,6 @@ impl<'a, P: Page> Tree<'a, P> {
             }
             NodeKind::Symlink(target) => (node.links, target.len() as u64, 0, 0),
             NodeKind::Device(device) => (node.links, 0, device.number(), 0),
-            // Linux's /proc links report size 0.
-            NodeKind::SelfExe => (node.links, 0, 0, 0),
         };
         Stat {
             dev: TREE_DEVICE,
@@ -1072,13 +1165,38 @@ impl<'a, P: Page> Tree<'a, P> {
     }
 
     /// The target of link `id` as `readlink` reports it: EINVAL when `id` is no
-    /// link. `/proc/self/exe` names the program of the process `origin` describes
-    /// (ENOENT before there is one).
-    pub fn link_target(&self, id: NodeId, origin: Origin) -> Result<Vec<u8>, i64> {
+    /// link.
+    pub fn link_target(&self, id: NodeId) -> Result<Vec<u8>, i64> {
         match &self.node(id).kind {
             NodeKind::Symlink(target) => Ok(target.clone()),
-            NodeKind::SelfExe => origin.exe.map(|exe| self.path_of(exe).into_bytes()).ok_or(ENOENT),
             _ => Err(EINVAL),
+        }
+    }
+}
+
+/// `resolve_or_below`'s failure for a path that goes on below the mount point
+/// (no errno is this).
+pub const CROSSES_MOUNT: i64 = i64::MIN;
+
+/// Adds `components` to `path` (a path below the mount point): `.` left out,
+/// `..` taking the last one off (none at the top: it stays there). Out of line:
+/// `walk` rarely comes here.
+#[cold]
+#[inline(never)]
+fn below_mount<'c>(path: &mut Vec<u8>, components: impl Iterator<Item = &'c [u8]>) {
+    for component in components {
+        match component {
+            b"." => {}
+            b".." => {
+                let cut = path.iter().rposition(|&byte| byte == b'/').unwrap_or(0);
+                path.truncate(cut);
+            }
+            name => {
+                if !path.is_empty() {
+                    path.push(b'/');
+                }
+                path.extend_from_slice(name);
+            }
         }
     }
 }
@@ -1175,7 +1293,7 @@ mod tests {
     }
 
     fn at_root() -> Origin {
-        Origin { start: ROOT, exe: None }
+        Origin { start: ROOT }
     }
 
     /// Resolves from the root, following the last link; the path of the result.
@@ -1194,7 +1312,7 @@ mod tests {
             assert_eq!(find(tree, "/etc/sub/"), Ok("/etc/sub".to_string()));
             assert_eq!(find(tree, "/deep/a/b/file"), Ok("/deep/a/b/file".to_string()), "parents created");
             let etc = tree.resolve(at_root(), b"/etc", true).unwrap();
-            let from_etc = Origin { start: etc, exe: None };
+            let from_etc = Origin { start: etc };
             assert_eq!(tree.resolve(from_etc, b"motd", true).map(|id| tree.path_of(id)), Ok("/etc/motd".to_string()));
             assert_eq!(tree.resolve(from_etc, b"/bin", true).map(|id| tree.path_of(id)), Ok("/bin".to_string()));
         });
@@ -1254,23 +1372,35 @@ mod tests {
     }
 
     #[test]
-    fn devices_and_proc_self_exe() {
+    fn devices_and_the_proc_mount_point() {
         with_tree(|tree| {
-            let prog = tree.resolve(at_root(), b"/bin/prog", true).unwrap();
-            let as_prog = Origin { start: ROOT, exe: Some(prog) };
-            let exe = tree.resolve(as_prog, b"/proc/self/exe", true).unwrap();
-            assert_eq!(exe, prog, "a magic link leads to the program itself");
-            let link = tree.resolve(as_prog, b"/proc/self/exe", false).unwrap();
-            assert_eq!(tree.link_target(link, as_prog), Ok(b"/bin/prog".to_vec()));
-            assert_eq!(tree.link_target(link, at_root()), Err(ENOENT), "no program yet");
+            let mounted = |path: &str| Ok(Found::Mounted(path.as_bytes().to_vec()));
+            assert_eq!(tree.lookup(at_root(), b"/proc/self/exe", true), mounted("self/exe"));
+            assert_eq!(tree.lookup(at_root(), b"/proc/./1/../2/./fd/", false), mounted("2/fd/"));
+            assert_eq!(tree.lookup(at_root(), b"/proc/./1/../2/./fd", false), mounted("2/fd"));
+            assert_eq!(tree.lookup(at_root(), b"/proc/1/../..", true), mounted(""), ".. stays at the top");
             assert_eq!(tree.resolve(at_root(), b"/proc/self/exe", true), Err(ENOENT));
-            assert_eq!(tree.resolve(at_root(), b"/proc/self/fd/0", true), Err(ENOENT));
-            assert_eq!(tree.stat(link).mode, S_IFLNK | 0o777);
-            assert_eq!(tree.stat(link).size, 0);
+            let proc = tree.resolve(at_root(), b"/proc", true).unwrap();
+            assert!(tree.is_mount_point(proc) && tree.is_directory(proc));
+            assert_eq!(tree.lookup(Origin { start: proc }, b"1/stat", true), mounted("1/stat"), "relative to /proc");
+            assert_eq!(
+                tree.lookup(Origin { start: proc }, b"../etc/motd", true),
+                tree.lookup(at_root(), b"/etc/motd", true)
+            );
+            assert_eq!(tree.resolve_parent(at_root(), b"/proc/1/new"), Err(ENOENT));
+            let now = Timespec::default();
+            assert_eq!(tree.create(proc, b"new", empty_file(), S_IFREG | 0o644, now), Err(ENOENT));
+            assert_eq!(tree.create(proc, b"new", empty_directory(), S_IFDIR | 0o755, now), Err(ENOENT));
             let motd = tree.resolve(at_root(), b"/etc/motd", true).unwrap();
-            assert_eq!(tree.link_target(motd, as_prog), Err(EINVAL));
+            tree.create(ROOT, b"fd", NodeKind::Symlink(b"/proc/self/fd".to_vec()), S_IFLNK | 0o777, now).unwrap();
+            assert_eq!(tree.lookup(at_root(), b"/fd/3", true), mounted("self/fd/3"), "a link into /proc");
+            assert_eq!(tree.lookup(at_root(), b"/dev/stderr", true), mounted("self/fd/2"));
+            assert_eq!(tree.lookup(at_root(), b"/dev/fd/5", true), mounted("self/fd/5"));
+            let stdin = tree.resolve(at_root(), b"/dev/stdin", false).unwrap();
+            assert_eq!(tree.link_target(stdin), Ok(b"/proc/self/fd/0".to_vec()));
             let rel = tree.resolve(at_root(), b"/etc/rel", false).unwrap();
-            assert_eq!(tree.link_target(rel, as_prog), Ok(b"motd".to_vec()));
+            assert_eq!(tree.link_target(rel), Ok(b"motd".to_vec()));
+            assert_eq!(tree.link_target(motd), Err(EINVAL));
             for (path, rdev) in
                 [("/dev/null", 0x103), ("/dev/zero", 0x105), ("/dev/console", 0x501), ("/dev/tty", 0x500)]
             {
@@ -1342,7 +1472,8 @@ mod tests {
         let (tree, _) = from_archive(&archive).unwrap();
         assert_eq!(tree.resolve(at_root(), b"/a/b", true), Err(ENOTDIR));
         assert_eq!(tree.stat(tree.resolve(at_root(), b"/d", true).unwrap()).mode, S_IFDIR | 0o755);
-        assert_eq!(tree.resolve(at_root(), b"/proc/self/exe", false), Err(ENOTDIR));
+        let proc = tree.resolve(at_root(), b"/proc", false).unwrap();
+        assert!(tree.is_mount_point(proc), "the mount point replaces the archive's file");
         let null = tree.resolve(at_root(), b"/dev/null", false).unwrap();
         assert_eq!(tree.stat(null).mode & S_IFMT, S_IFCHR, "the device replaces what the archive put there");
         assert!(from_archive(b"not an archive").is_err());
@@ -1471,7 +1602,7 @@ mod tests {
             tree.rmdir(parent(tree, "/etc/sub2/"), LATER).unwrap();
             assert_eq!(tree.stat(etc_id).nlink, before);
             assert_eq!(tree.stat(sub2).nlink, 0);
-            let inside = Origin { start: sub2, exe: None };
+            let inside = Origin { start: sub2 };
             assert_eq!(tree.resolve(inside, b"..", true), Ok(sub2), "a removed directory has no parent");
             assert_eq!(tree.create(sub2, b"x", empty_file(), S_IFREG, LATER), Err(ENOENT));
             tree.release(sub2);
@@ -1519,7 +1650,7 @@ mod tests {
             let links = (tree.stat(ROOT).nlink, tree.stat(etc).nlink);
             tree.rename(parent(tree, "/etc/sub"), parent(tree, "/moved"), plain, LATER).unwrap();
             assert_eq!((tree.stat(ROOT).nlink, tree.stat(etc).nlink), (links.0 + 1, links.1 - 1));
-            assert_eq!(tree.resolve(Origin { start: sub, exe: None }, b"..", true), Ok(ROOT));
+            assert_eq!(tree.resolve(Origin { start: sub }, b"..", true), Ok(ROOT));
             assert_eq!(tree.path_of(sub), "/moved");
             let empty = mkdir(tree, "/empty");
             tree.rename(parent(tree, "/moved"), parent(tree, "/empty"), plain, LATER).unwrap();

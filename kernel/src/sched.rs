@@ -19,7 +19,7 @@
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use spin::Mutex;
 
 use crate::arch::x86_64::cpu;
@@ -28,6 +28,7 @@ use crate::arch::x86_64::switch::{self, KernelContext};
 use crate::mm::kstack;
 use crate::process::{self, Mode, Pid, Process, Stats};
 use crate::{time, trace};
+use kernel_core::loadavg::{LoadAverage, LOAD_FREQ_NS};
 use kernel_core::sched::{Arrival, Scheduler};
 use kernel_core::trace::{SwitchReason, WaitKind, What};
 
@@ -307,10 +308,14 @@ fn switch_away(me: &Process, leaving: Leaving) {
         return;
     }
     let counter = match reason {
-        SwitchReason::Preempted => &me.stats.involuntary_switches,
+        SwitchReason::Preempted => {
+            PREEMPTIONS.fetch_add(1, Ordering::Relaxed);
+            &me.stats.involuntary_switches
+        }
         _ => &me.stats.voluntary_switches,
     };
     Stats::add(counter, 1);
+    SWITCHES.fetch_add(1, Ordering::Relaxed);
     let now = me.charge(Mode::Kernel);
     let next = next.and_then(process::find);
     let cpu = cpu_index();
@@ -523,10 +528,68 @@ fn wake_sleepers() {
     }
 }
 
+/// Context switches from one task to another (or to idle) since boot, and how
+/// many of them were preemptions (/proc/timeshare/sched).
+static SWITCHES: AtomicU64 = AtomicU64::new(0);
+static PREEMPTIONS: AtomicU64 = AtomicU64::new(0);
+
+/// The policy's view of task `pid` (/proc/PID/sched).
+pub fn describe(pid: Pid) -> alloc::string::String {
+    QUEUE.lock().policy().describe(pid)
+}
+
+/// The policy, its run queue and the switches so far (/proc/timeshare/sched).
+pub fn describe_policy() -> alloc::string::String {
+    let mut text = QUEUE.lock().policy().describe_policy();
+    text.push_str(&alloc::format!(
+        "switches: {}\npreemptions: {}\n",
+        SWITCHES.load(Ordering::Relaxed),
+        PREEMPTIONS.load(Ordering::Relaxed)
+    ));
+    text
+}
+
+/// The load average, sampled by the timer every `LOAD_SAMPLE_NS`. Its own
+/// lock, taken with no other held.
+static LOAD: Mutex<LoadAverage> = Mutex::new(LoadAverage::new());
+
+/// When the next load sample is due (monotonic ns).
+static NEXT_LOAD_SAMPLE: AtomicU64 = AtomicU64::new(LOAD_SAMPLE_NS);
+
+/// Time between two load samples: 5 s and a tick, as Linux's LOAD_FREQ (so that
+/// the sample does not fall in step with work done every 5 s). By the clock, not
+/// by counting ticks: an emulator may deliver fewer ticks than were due.
+const LOAD_SAMPLE_NS: u64 = LOAD_FREQ_NS + TICK_NS;
+
+/// Once a sample is due, folds the number of tasks running or runnable into the
+/// load average.
+fn sample_load() {
+    let now = time::monotonic_ns();
+    let due = NEXT_LOAD_SAMPLE.load(Ordering::Relaxed);
+    if now >= due
+        && NEXT_LOAD_SAMPLE.compare_exchange(due, now + LOAD_SAMPLE_NS, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+    {
+        let active = runnable_count();
+        LOAD.lock().sample(active as u64);
+    }
+}
+
+/// Tasks running on a CPU or waiting in the run queue, now.
+pub fn runnable_count() -> usize {
+    let queued = QUEUE.lock().policy().queued();
+    queued + CURRENT.iter().filter(|current| current.load(Ordering::Relaxed) != IDLING).count()
+}
+
+/// The load average as it is now.
+pub fn load_average() -> LoadAverage {
+    *LOAD.lock()
+}
+
 /// The timer ticked while a program ran: wake due sleepers, charge the tick to the
 /// running process, and preempt it if the policy says its quantum is used up.
 pub fn tick_while_running() {
     time::count_tick();
+    sample_load();
     wake_sleepers();
     process::lifecycle::report_survivors_when_due();
     with_current(|me| {
@@ -541,6 +604,7 @@ pub fn tick_while_running() {
 /// after init's exit: they are reported).
 pub fn tick_while_idle() {
     time::count_tick();
+    sample_load();
     wake_sleepers();
     process::lifecycle::report_survivors_when_due();
 }
@@ -561,6 +625,12 @@ pub fn state(pid: Pid) -> alloc::string::String {
         Some(kind) => alloc::format!("blocked ({})", kind.describe()),
         None => "runnable".into(),
     }
+}
+
+/// Whether `pid` is blocked, waiting for something (/proc's state S).
+pub fn is_blocked(pid: Pid) -> bool {
+    let queue = QUEUE.lock();
+    queue.blocked.iter().flatten().chain(&queue.woken_directly).any(|&(blocked, _)| blocked == pid)
 }
 
 /// Removes an exited process from the policy's records (wait4 reaped it).

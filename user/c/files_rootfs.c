@@ -2,7 +2,7 @@
  * host's file system or terminal would differ: it is a tmpfs-like RAM file system
  * (statfs's f_type), O_TMPFILE and fallocate are EOPNOTSUPP, /dev/tty is ENXIO
  * when the console is not a terminal (no controlling terminal), new files carry
- * the wall clock's time, and /proc/mounts names the one file system. Exit status
+ * the wall clock's time, and /proc/mounts names the root and /proc. Exit status
  * 0. */
 #define _GNU_SOURCE
 #include <errno.h>

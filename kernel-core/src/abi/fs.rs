@@ -414,6 +414,8 @@ pub struct Statfs {
 
 /// `f_type` of tmpfs, which the root file system is like (RAM, with a size limit).
 pub const TMPFS_MAGIC: u64 = 0x0102_1994;
+/// `f_type` of procfs.
+pub const PROC_SUPER_MAGIC: u64 = 0x9fa0;
 
 impl Statfs {
     pub const SIZE: usize = 120;

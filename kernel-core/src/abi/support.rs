@@ -20,7 +20,8 @@ pub enum Support {
 use Support::{Full, Partial};
 
 const OPEN_LIMITS: &str =
-    "O_TMPFILE is EOPNOTSUPP; O_CREAT through a dangling symlink is ENOENT (Linux creates the link's target); a running program's file may be opened for writing (no ETXTBSY)";
+    "O_TMPFILE is EOPNOTSUPP; O_CREAT through a dangling symlink is ENOENT (Linux creates the link's target); a running program's file may be opened for writing (no ETXTBSY); /proc/PID/fd/N (and /dev/stdin...) gives that descriptor's open file description itself (Linux opens the file anew, with a position of its own)";
+const PROC_CWD: &str = "a directory below /proc (other than /proc itself) cannot be the working directory: ENOTDIR";
 const MKNOD_TYPES: &str =
     "regular files and the character devices the kernel has (null, zero, full, random, urandom, tty, console); other devices, FIFOs and sockets are EPERM";
 const NODELESS: &str = "on a pipe or the console the call succeeds but fstat does not show the change";
@@ -76,8 +77,8 @@ pub const SUPPORT: &[(usize, Support)] = &[
     (TRUNCATE, Full),
     (FTRUNCATE, Full),
     (GETCWD, Full),
-    (CHDIR, Full),
-    (FCHDIR, Full),
+    (CHDIR, Partial(PROC_CWD)),
+    (FCHDIR, Partial(PROC_CWD)),
     (RENAME, Full),
     (MKDIR, Full),
     (RMDIR, Full),
@@ -95,7 +96,7 @@ pub const SUPPORT: &[(usize, Support)] = &[
     (GETTIMEOFDAY, Full),
     (GETRLIMIT, Full),
     (GETRUSAGE, Partial(RUSAGE)),
-    (SYSINFO, Partial("no load averages, swap, shared or buffer memory (0)")),
+    (SYSINFO, Partial("no swap, shared or buffer memory (0)")),
     (TIMES, Full),
     (GETUID, Full),
     (GETGID, Full),

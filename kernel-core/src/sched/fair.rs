@@ -24,7 +24,10 @@
 
 use alloc::collections::{BTreeMap, BTreeSet};
 
-use super::{virtual_tick, weight, Arrival, Scheduler, TaskId, VIRTUAL_TICK};
+use alloc::format;
+use alloc::string::String;
+
+use super::{queue_line, virtual_tick, weight, Arrival, Scheduler, TaskId, VIRTUAL_TICK};
 
 /// The knobs, in ticks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,6 +92,15 @@ impl Fair {
 
     pub fn min_vruntime(&self) -> u64 {
         self.min_vruntime
+    }
+
+    /// The ticks a task of `weight` is due per turn when the runnable tasks
+    /// weigh `total_weight` (itself included): its share of the latency, at least
+    /// the minimum granularity.
+    fn slice(&self, weight: u32, total_weight: u64) -> u64 {
+        (u64::from(self.config.latency_ticks) * u64::from(weight) / total_weight.max(1))
+            .max(u64::from(self.config.min_granularity_ticks))
+            .max(1)
     }
 
     fn new_task(&self) -> Task {
@@ -168,10 +180,7 @@ impl Scheduler for Fair {
         let woken = core::mem::take(&mut self.wakeup_pending);
         let Some(&(leftmost, _)) = self.queue.first() else { return false };
         let config = self.config;
-        let total_weight = self.queued_weight + u64::from(current.weight);
-        let slice = (u64::from(config.latency_ticks) * u64::from(current.weight) / total_weight.max(1))
-            .max(u64::from(config.min_granularity_ticks))
-            .max(1);
+        let slice = self.slice(current.weight, self.queued_weight + u64::from(current.weight));
         if u64::from(current.ran) >= slice {
             return true;
         }
@@ -208,6 +217,29 @@ impl Scheduler for Fair {
         }
         state.weight = new_weight;
     }
+
+    /// Its virtual runtime (the lowest runs next), weight and slice.
+    fn describe(&self, task: TaskId) -> String {
+        let Some(state) = self.tasks.get(&task) else { return String::from("policy: fair\nunknown to the policy\n") };
+        let others = if state.queued { 0 } else { u64::from(state.weight) };
+        format!(
+            "policy: fair\nvruntime: {}\nmin vruntime: {}\nweight: {}\nslice: {} ticks\nran: {} ticks\nqueued: {}\n",
+            state.vruntime,
+            self.min_vruntime,
+            state.weight,
+            self.slice(state.weight, self.queued_weight + others),
+            state.ran,
+            if state.queued { "yes" } else { "no" },
+        )
+    }
+
+    fn describe_policy(&self) -> String {
+        let queue = queue_line(self.queue.iter().map(|&(vruntime, task)| (task, Some(vruntime))));
+        format!(
+            "policy: fair\nlatency: {} ticks\nminimum granularity: {} ticks\nmin vruntime: {}\nqueue (vruntime): {queue}\n",
+            self.config.latency_ticks, self.config.min_granularity_ticks, self.min_vruntime
+        )
+    }
 }
 
 #[cfg(test)]
@@ -216,6 +248,30 @@ mod tests {
     use crate::sched::sim::checks::{hostile_calls, shares};
     use crate::sched::sim::{Job, Pattern, Simulation};
     use std::vec::Vec;
+
+    #[test]
+    fn a_task_is_described_by_its_vruntime_weight_and_slice() {
+        let mut policy = Fair::new(FairConfig::with_latency(8));
+        policy.set_nice(1, -5);
+        policy.enqueue(1, Arrival::New);
+        policy.enqueue(2, Arrival::New);
+        let heavy = weight(-5);
+        // Its share of 8 ticks of latency against a nice-0 task.
+        let slice = 8 * u64::from(heavy) / (u64::from(heavy) + 1024);
+        assert_eq!(
+            policy.describe(1),
+            format!("policy: fair\nvruntime: 0\nmin vruntime: 0\nweight: {heavy}\nslice: {slice} ticks\nran: 0 ticks\nqueued: yes\n")
+        );
+        assert_eq!(policy.pick_next(), Some(1));
+        policy.tick(1);
+        let after = virtual_tick(heavy);
+        assert!(policy.describe(1).starts_with(&format!("policy: fair\nvruntime: {after}\n")));
+        assert!(policy.describe(1).ends_with(&format!("slice: {slice} ticks\nran: 1 ticks\nqueued: no\n")));
+        assert_eq!(
+            policy.describe_policy(),
+            "policy: fair\nlatency: 8 ticks\nminimum granularity: 2 ticks\nmin vruntime: 0\nqueue (vruntime): 2(0)\n"
+        );
+    }
 
     fn fair() -> Fair {
         Fair::new(FairConfig::with_latency(10))

@@ -14,20 +14,24 @@
 //! Pick is O(n): a walk through the queue summing tickets until the winning one.
 
 use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::{weight, Arrival, Scheduler, TaskId};
+use super::{queue_line, weight, Arrival, Scheduler, TaskId};
 
 #[derive(Clone, Copy)]
 struct Task {
     tickets: u32,
     used: u32,
     queued: bool,
+    /// Draws it has won.
+    wins: u64,
 }
 
 impl Task {
     fn new() -> Task {
-        Task { tickets: weight(0), used: 0, queued: false }
+        Task { tickets: weight(0), used: 0, queued: false, wins: 0 }
     }
 }
 
@@ -95,6 +99,7 @@ impl Scheduler for Lottery {
         if let Some(state) = self.tasks.get_mut(&task) {
             state.queued = false;
             state.used = 0;
+            state.wins += 1;
             self.queued_tickets = self.queued_tickets.saturating_sub(u64::from(state.tickets));
         }
         Some(task)
@@ -133,6 +138,28 @@ impl Scheduler for Lottery {
         }
         state.tickets = tickets;
     }
+
+    /// Its tickets, against those of the queue's draw, and the draws it has won.
+    fn describe(&self, task: TaskId) -> String {
+        let Some(state) = self.tasks.get(&task) else {
+            return String::from("policy: lottery\nunknown to the policy\n");
+        };
+        format!(
+            "policy: lottery\ntickets: {}\nqueued tickets: {}\nwins: {}\nqueued: {}\n",
+            state.tickets,
+            self.queued_tickets,
+            state.wins,
+            if state.queued { "yes" } else { "no" },
+        )
+    }
+
+    fn describe_policy(&self) -> String {
+        let queue = queue_line(self.queue.iter().map(|&(task, tickets)| (task, Some(u64::from(tickets)))));
+        format!(
+            "policy: lottery\nquantum: {} ticks\nqueued tickets: {}\nqueue (tickets): {queue}\n",
+            self.quantum_ticks, self.queued_tickets
+        )
+    }
 }
 
 /// xorshift64*, seeded through splitmix64 (so every seed, 0 included, gives a
@@ -167,6 +194,31 @@ mod tests {
     use super::*;
     use crate::sched::sim::checks::{hostile_calls, shares};
     use crate::sched::sim::{Job, Simulation};
+
+    #[test]
+    fn a_task_is_described_by_its_tickets_and_wins() {
+        let mut policy = Lottery::new(1, 42);
+        policy.set_nice(1, -5);
+        policy.enqueue(1, Arrival::New);
+        policy.enqueue(2, Arrival::New);
+        let (mine, total) = (weight(-5), weight(-5) + weight(0));
+        assert_eq!(
+            policy.describe(1),
+            format!("policy: lottery\ntickets: {mine}\nqueued tickets: {total}\nwins: 0\nqueued: yes\n")
+        );
+        let mut wins = 0;
+        for _ in 0..100 {
+            let winner = policy.pick_next().unwrap();
+            wins += u64::from(winner == 1);
+            policy.enqueue(winner, Arrival::Preempted);
+        }
+        assert!(policy.describe(1).contains(&format!("\nwins: {wins}\n")));
+        assert!(policy.describe(2).contains(&format!("\nwins: {}\n", 100 - wins)));
+        assert!(wins > 60, "{wins} of 100 draws with three quarters of the tickets");
+        assert!(policy
+            .describe_policy()
+            .starts_with(&format!("policy: lottery\nquantum: 1 ticks\nqueued tickets: {total}\n")));
+    }
 
     /// Asserts `count` out of `n` draws is within 4.5 standard deviations of a
     /// fraction `p` (a false alarm about once in 150,000 runs; the seeds are fixed

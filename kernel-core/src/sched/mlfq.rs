@@ -23,9 +23,11 @@
 //! Pick is O(levels), enqueue and tick O(log n).
 
 use alloc::collections::{BTreeMap, VecDeque};
+use alloc::format;
+use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::{Arrival, Scheduler, TaskId};
+use super::{queue_line, Arrival, Scheduler, TaskId};
 
 /// How rule 4's allotment is kept.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,6 +104,14 @@ impl Mlfq {
     /// The quantum of each level, top first.
     pub fn quanta(&self) -> impl Iterator<Item = u32> + '_ {
         (0..self.levels()).map(|level| self.quantum(level))
+    }
+
+    /// Ticks of running tasks until the next boost, as text ("never" without one).
+    fn next_boost(&self) -> String {
+        match self.config.boost_ticks {
+            0 => String::from("never"),
+            boost => format!("{} ticks", boost.saturating_sub(self.ticks_since_boost)),
+        }
     }
 
     fn levels(&self) -> usize {
@@ -211,6 +221,36 @@ impl Scheduler for Mlfq {
     fn queued(&self) -> usize {
         self.queues.iter().map(VecDeque::len).sum()
     }
+
+    /// Its level, what is left of its allotment there, and the time to the next
+    /// boost (which would put it back at the top).
+    fn describe(&self, task: TaskId) -> String {
+        let Some(state) = self.tasks.get(&task) else { return String::from("policy: mlfq\nunknown to the policy\n") };
+        let quantum = self.quantum(state.level);
+        format!(
+            "policy: mlfq\nlevel: {} of {} (0 is the top)\nallotment left: {} of {} ticks\nnext boost in: {}\nqueued: {}\n",
+            state.level,
+            self.levels(),
+            quantum.saturating_sub(state.used),
+            quantum,
+            self.next_boost(),
+            if state.queued { "yes" } else { "no" },
+        )
+    }
+
+    fn describe_policy(&self) -> String {
+        let quanta: Vec<String> = self.quanta().map(|quantum| format!("{quantum}")).collect();
+        let mut text = format!(
+            "policy: mlfq\nquanta: {} ticks\nnext boost in: {}\nboosts: {}\n",
+            quanta.join(" "),
+            self.next_boost(),
+            self.boosts
+        );
+        for (level, queue) in self.queues.iter().enumerate() {
+            text.push_str(&format!("queue {level}: {}\n", queue_line(queue.iter().map(|&task| (task, None)))));
+        }
+        text
+    }
 }
 
 #[cfg(test)]
@@ -218,6 +258,27 @@ mod tests {
     use super::*;
     use crate::sched::sim::checks::{hostile_calls, shares};
     use crate::sched::sim::{Job, Pattern, Simulation};
+
+    #[test]
+    fn a_hog_is_described_moving_down_with_its_allotment_spent() {
+        let mut policy = Mlfq::new(MlfqConfig::new(3, &[2, 4], 20));
+        policy.enqueue(7, Arrival::New);
+        policy.enqueue(8, Arrival::New);
+        let fresh = "policy: mlfq\nlevel: 0 of 3 (0 is the top)\nallotment left: 2 of 2 ticks\nnext boost in: 20 ticks\nqueued: yes\n";
+        assert_eq!(policy.describe(7), fresh);
+        assert_eq!(policy.pick_next(), Some(7));
+        assert!(!policy.tick(7));
+        assert!(policy.describe(7).contains(
+            "level: 0 of 3 (0 is the top)\nallotment left: 1 of 2 ticks\nnext boost in: 19 ticks\nqueued: no\n"
+        ));
+        assert!(policy.tick(7), "its allotment is spent");
+        policy.enqueue(7, Arrival::Preempted);
+        assert!(policy
+            .describe(7)
+            .contains("level: 1 of 3 (0 is the top)\nallotment left: 4 of 4 ticks\nnext boost in: 18 ticks\n"));
+        assert_eq!(policy.describe_policy(), "policy: mlfq\nquanta: 2 4 4 ticks\nnext boost in: 18 ticks\nboosts: 0\nqueue 0: 8\nqueue 1: 7\nqueue 2: \n");
+        assert_eq!(policy.describe(9), "policy: mlfq\nunknown to the policy\n");
+    }
 
     fn three_levels(boost: u32) -> Mlfq {
         Mlfq::new(MlfqConfig::new(3, &[10, 20, 40], boost))

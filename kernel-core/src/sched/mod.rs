@@ -30,6 +30,8 @@ pub use mlfq::{Allotment, Mlfq, MlfqConfig};
 pub use round_robin::RoundRobin;
 pub use stride::Stride;
 
+use alloc::string::String;
+
 /// The policy the kernel command line asks for, with its knobs in ticks of a
 /// `tick_hz` clock (each at least one tick): `quantum_ms` is the quantum of rr,
 /// stride and lottery and fair's latency target; `mlfq_*` configure MLFQ; `seed`
@@ -98,6 +100,14 @@ pub trait Scheduler: Send {
     /// calls it before a new task's first `enqueue` (the nice value is inherited
     /// across fork) and on setpriority. Policies without priorities ignore it.
     fn set_nice(&mut self, _task: TaskId, _nice: i8) {}
+
+    /// The policy's own view of `task`, as lines of `name: value` (/proc/PID/sched):
+    /// what decides when it runs next.
+    fn describe(&self, task: TaskId) -> String;
+
+    /// The policy itself, as lines of `name: value`: its name, its knobs in ticks,
+    /// and the run queue in the order it would pick (/proc/timeshare/sched).
+    fn describe_policy(&self) -> String;
 }
 
 /// A boxed policy is a policy (so the simulator can drive `from_options`'s result).
@@ -120,6 +130,28 @@ impl<S: Scheduler + ?Sized> Scheduler for alloc::boxed::Box<S> {
     fn set_nice(&mut self, task: TaskId, nice: i8) {
         (**self).set_nice(task, nice)
     }
+    fn describe(&self, task: TaskId) -> String {
+        (**self).describe(task)
+    }
+    fn describe_policy(&self) -> String {
+        (**self).describe_policy()
+    }
+}
+
+/// `tasks` as a run queue line: each task, with what orders it when `key` gives
+/// something, separated by spaces.
+fn queue_line(tasks: impl Iterator<Item = (TaskId, Option<u64>)>) -> String {
+    let mut line = String::new();
+    for (task, key) in tasks {
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        match key {
+            Some(key) => line.push_str(&alloc::format!("{task}({key})")),
+            None => line.push_str(&alloc::format!("{task}")),
+        }
+    }
+    line
 }
 
 /// The nice values: -20 (most favoured) to 19 (least).

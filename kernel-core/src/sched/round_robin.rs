@@ -2,7 +2,10 @@
 
 use alloc::collections::VecDeque;
 
-use super::{Arrival, Scheduler, TaskId};
+use alloc::format;
+use alloc::string::String;
+
+use super::{queue_line, Arrival, Scheduler, TaskId};
 
 pub struct RoundRobin {
     queue: VecDeque<TaskId>,
@@ -40,6 +43,20 @@ impl Scheduler for RoundRobin {
     fn queued(&self) -> usize {
         self.queue.len()
     }
+
+    /// Its place in the queue (1 runs next), if it is queued.
+    fn describe(&self, task: TaskId) -> String {
+        let position = match self.queue.iter().position(|&queued| queued == task) {
+            Some(index) => format!("{} of {}", index + 1, self.queue.len()),
+            None => String::from("not queued (running or blocked)"),
+        };
+        format!("policy: rr\nposition: {position}\nquantum: {} ticks\n", self.quantum_ticks)
+    }
+
+    fn describe_policy(&self) -> String {
+        let queue = queue_line(self.queue.iter().map(|&task| (task, None)));
+        format!("policy: rr\nquantum: {} ticks\nqueue: {queue}\n", self.quantum_ticks)
+    }
 }
 
 #[cfg(test)]
@@ -61,6 +78,19 @@ mod tests {
             }
         }
         timeline
+    }
+
+    #[test]
+    fn it_describes_each_task_by_its_place_in_the_queue() {
+        let mut policy = RoundRobin::new(3);
+        for task in [4, 5, 6] {
+            policy.enqueue(task, Arrival::New);
+        }
+        assert_eq!(policy.describe(5), "policy: rr\nposition: 2 of 3\nquantum: 3 ticks\n");
+        assert_eq!(policy.pick_next(), Some(4));
+        assert_eq!(policy.describe(5), "policy: rr\nposition: 1 of 2\nquantum: 3 ticks\n");
+        assert_eq!(policy.describe(4), "policy: rr\nposition: not queued (running or blocked)\nquantum: 3 ticks\n");
+        assert_eq!(policy.describe_policy(), "policy: rr\nquantum: 3 ticks\nqueue: 5 6\n");
     }
 
     #[test]

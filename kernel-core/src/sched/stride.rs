@@ -15,7 +15,10 @@
 
 use alloc::collections::{BTreeMap, BTreeSet};
 
-use super::{virtual_tick, weight, Arrival, Scheduler, TaskId};
+use alloc::format;
+use alloc::string::String;
+
+use super::{queue_line, virtual_tick, weight, Arrival, Scheduler, TaskId};
 
 #[derive(Clone, Copy)]
 struct Task {
@@ -134,6 +137,28 @@ impl Scheduler for Stride {
         let state = self.tasks.entry(task).or_insert_with(|| Task::new(global));
         state.stride = virtual_tick(weight(nice));
     }
+
+    /// Its pass (the lowest runs next) and stride (what a tick adds to it).
+    fn describe(&self, task: TaskId) -> String {
+        let Some(state) = self.tasks.get(&task) else { return String::from("policy: stride\nunknown to the policy\n") };
+        format!(
+            "policy: stride\npass: {}\nstride: {}\nglobal pass: {}\nquantum used: {} of {} ticks\nqueued: {}\n",
+            state.pass,
+            state.stride,
+            self.global_pass,
+            state.used,
+            self.quantum_ticks,
+            if state.queued { "yes" } else { "no" },
+        )
+    }
+
+    fn describe_policy(&self) -> String {
+        let queue = queue_line(self.queue.iter().map(|&(pass, task)| (task, Some(pass))));
+        format!(
+            "policy: stride\nquantum: {} ticks\nglobal pass: {}\nqueue (pass): {queue}\n",
+            self.quantum_ticks, self.global_pass
+        )
+    }
 }
 
 #[cfg(test)]
@@ -141,6 +166,28 @@ mod tests {
     use super::*;
     use crate::sched::sim::checks::{hostile_calls, shares};
     use crate::sched::sim::{Job, Simulation};
+
+    #[test]
+    fn a_task_is_described_by_a_pass_that_grows_by_its_stride() {
+        let mut policy = Stride::new(2);
+        policy.set_nice(3, 5);
+        policy.enqueue(3, Arrival::New);
+        policy.enqueue(4, Arrival::New);
+        let stride = virtual_tick(weight(5));
+        assert_eq!(
+            policy.describe(3),
+            format!(
+                "policy: stride\npass: 0\nstride: {stride}\nglobal pass: 0\nquantum used: 0 of 2 ticks\nqueued: yes\n"
+            )
+        );
+        assert_eq!(policy.pick_next(), Some(3));
+        policy.tick(3);
+        assert!(policy.describe(3).starts_with(&format!("policy: stride\npass: {stride}\nstride: {stride}\n")));
+        policy.tick(3);
+        assert!(policy.describe(3).starts_with(&format!("policy: stride\npass: {}\n", 2 * stride)));
+        assert!(policy.describe(3).ends_with("quantum used: 2 of 2 ticks\nqueued: no\n"));
+        assert_eq!(policy.describe_policy(), "policy: stride\nquantum: 2 ticks\nglobal pass: 0\nqueue (pass): 4(0)\n");
+    }
 
     #[test]
     fn the_lowest_pass_runs_and_equal_tasks_alternate() {

@@ -419,6 +419,10 @@ impl File for Console {
         events
     }
 
+    fn link_name(&self) -> alloc::string::String {
+        alloc::string::String::from("/dev/console")
+    }
+
     /// What Linux reports for /dev/console: a character device, 5:1.
     fn stat(&self) -> Stat {
         Stat {

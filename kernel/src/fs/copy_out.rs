@@ -24,7 +24,7 @@ pub fn send() {
     let mut tree = rootfs::lock();
     for (index, path) in paths.iter().enumerate() {
         let index = index as u32;
-        match tree.resolve(Origin { start: ROOT, exe: None }, path, true) {
+        match tree.resolve(Origin { start: ROOT }, path, true) {
             Ok(node) => {
                 for (relative, node) in walk(&tree, node) {
                     send_node(&mut tree, index, relative, node);
@@ -82,8 +82,8 @@ fn send_node(tree: &mut Tree, index: u32, path: Vec<u8>, node: NodeId) {
                 offset += count as u64;
             }
         }
-        // Devices and /proc/self/exe stay in the guest.
-        NodeKind::Device(_) | NodeKind::SelfExe => {}
+        // Devices stay in the guest.
+        NodeKind::Device(_) => {}
     }
 }
 

@@ -1,5 +1,6 @@
 //! Files and descriptors. A file is a `Box<dyn File>`: the console, a pipe end, a
-//! file, directory or device of the root file system (`rootfs`). Opening one makes an open file
+//! file, directory or device of the root file system (`rootfs`), a file or
+//! directory of /proc (`procfs`). Opening one makes an open file
 //! description (`OpenFile`: the file, its status flags, its position); a process's
 //! descriptor table (`fd_table.rs`) maps small integers to those. dup and fork share descriptions
 //! (so the position and the flags), as Linux does; exec keeps the table minus the
@@ -10,6 +11,7 @@ pub mod copy_out;
 mod fd_table;
 pub mod open;
 pub mod pipe;
+pub mod procfs;
 pub mod rootfs;
 
 pub use fd_table::FdTable;
@@ -125,6 +127,12 @@ pub trait File: Send + Sync {
 
     /// What fstat reports.
     fn stat(&self) -> Stat;
+
+    /// What a /proc/PID/fd/N link names when the file is no node of the tree (a
+    /// node's is its path): Linux's name for it (`pipe:[N]`, `/dev/console`...).
+    fn link_name(&self) -> alloc::string::String {
+        alloc::string::String::new()
+    }
 
     /// The node of the root file system this file is (None for pipes and the
     /// console): a directory fd names where `*at` paths start, fchdir goes there,

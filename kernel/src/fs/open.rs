@@ -4,12 +4,16 @@
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 
 use super::console::{self, Stream};
-use super::rootfs::{self, Device, Held, NodeId, NodeKind, Origin, Tree};
+use super::procfs;
+use super::rootfs::{self, Device, Found, Held, NodeId, NodeKind, Origin, Tree};
 use super::{File, OpenFile, Positioning, Sink, SizeLimit, Source, WriteAt};
 use crate::mm::address_space::UserBuffer;
-use kernel_core::abi::errno::{EEXIST, EFAULT, EFBIG, EINVAL, EISDIR, ELOOP, ENOSPC, ENOTDIR, ENXIO, EOPNOTSUPP};
+use kernel_core::abi::errno::{
+    EEXIST, EFAULT, EFBIG, EINVAL, EISDIR, ELOOP, ENOENT, ENOSPC, ENOTDIR, ENXIO, EOPNOTSUPP,
+};
 use kernel_core::abi::O_APPEND;
 use kernel_core::abi::{OpenRequest, Stat};
 use kernel_core::cpio::S_IFREG;
@@ -25,14 +29,9 @@ use spin::Mutex;
 /// ENOTDIR, ELOOP, ENAMETOOLONG); O_DIRECTORY wants a directory (ENOTDIR); a final
 /// symlink not followed (O_NOFOLLOW) is ELOOP unless O_PATH; a directory opened
 /// for writing is EISDIR; O_TRUNC empties a regular file. O_TMPFILE is
-/// EOPNOTSUPP (in a directory). The caller drops the result after unlocking.
-pub fn open(
-    tree: &mut Tree,
-    origin: Origin,
-    path: &[u8],
-    request: &OpenRequest,
-    mode: u32,
-) -> Result<Arc<OpenFile>, i64> {
+/// EOPNOTSUPP (in a directory). A path below /proc comes back as the rest of it
+/// (`Opened::Mounted`), for procfs. The caller drops the result after unlocking.
+pub fn open(tree: &mut Tree, origin: Origin, path: &[u8], request: &OpenRequest, mode: u32) -> Result<Opened, i64> {
     if request.tmpfile && !request.write {
         return Err(EINVAL);
     }
@@ -43,21 +42,49 @@ pub fn open(
     // O_CREAT|O_EXCL never follows a final symlink: an existing link is EEXIST.
     let follow = !request.no_follow && !request.exclusive;
     let node = if request.create {
-        let parent = tree.resolve_parent(origin, path)?;
+        let parent = match tree.resolve_parent(origin, path) {
+            Ok(parent) => parent,
+            // Nothing is created below /proc, but what is there opens (/dev/fd/1).
+            Err(ENOENT) => match tree.lookup(origin, path, follow) {
+                Ok(Found::Mounted(below)) => return Ok(Opened::Mounted(below)),
+                _ => return Err(ENOENT),
+            },
+            Err(errno) => return Err(errno),
+        };
         if parent.is_special() {
             return Err(EISDIR);
         }
         match tree.child(parent.directory, parent.name) {
             Some(_) if request.exclusive => return Err(EEXIST),
-            Some(_) => tree.resolve(origin, path, follow)?,
+            Some(_) => match tree.lookup(origin, path, follow)? {
+                Found::Node(node) => node,
+                // An existing link into /proc (/dev/stdout).
+                Found::Mounted(below) => return Ok(Opened::Mounted(below)),
+            },
             None => {
                 let now = rootfs::now();
                 tree.create(parent.directory, parent.name, empty_file(), S_IFREG | (mode & MODE_BITS), now)?
             }
         }
     } else {
-        tree.resolve(origin, path, follow)?
+        match tree.lookup(origin, path, follow)? {
+            Found::Node(node) => node,
+            Found::Mounted(below) => return Ok(Opened::Mounted(below)),
+        }
     };
+    open_node(tree, node, request).map(Opened::File)
+}
+
+/// What `open` opened.
+pub enum Opened {
+    File(Arc<OpenFile>),
+    /// A path below /proc (the part below it).
+    Mounted(Vec<u8>),
+}
+
+/// Opens `node` of the locked `tree` as `request` asks, with `open`'s checks
+/// from O_TMPFILE on (the node is there: creating it is done).
+pub fn open_node(tree: &mut Tree, node: NodeId, request: &OpenRequest) -> Result<Arc<OpenFile>, i64> {
     let is_directory = tree.is_directory(node);
     if request.tmpfile {
         return Err(if is_directory { EOPNOTSUPP } else { ENOTDIR });
@@ -72,12 +99,13 @@ pub fn open(
         return Ok(OpenFile::new(Box::new(PathHandle(Held::new(tree, node))), request.status));
     }
     let device = match &tree.node(node).kind {
-        NodeKind::Symlink(_) | NodeKind::SelfExe => return Err(ELOOP),
+        NodeKind::Symlink(_) => return Err(ELOOP),
         NodeKind::Directory(_) if request.needs_write => return Err(EISDIR),
         NodeKind::Device(device) => Some(*device),
         _ => None,
     };
     let file: Box<dyn File> = match device {
+        None if tree.is_mount_point(node) => procfs::open_mount_point(Held::new(tree, node)),
         None if is_directory => Box::new(Directory(Held::new(tree, node))),
         None => {
             if request.truncate {

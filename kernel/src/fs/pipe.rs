@@ -288,6 +288,10 @@ impl File for ReadEnd {
         self.0.stat()
     }
 
+    fn link_name(&self) -> alloc::string::String {
+        alloc::format!("pipe:[{}]", self.0.id)
+    }
+
     fn release(&self) {
         let mut state = self.0.state.lock();
         state.reader_open = false;
@@ -451,6 +455,10 @@ impl File for WriteEnd {
 
     fn stat(&self) -> Stat {
         self.0.stat()
+    }
+
+    fn link_name(&self) -> alloc::string::String {
+        alloc::format!("pipe:[{}]", self.0.id)
     }
 
     fn release(&self) {

@@ -23,7 +23,7 @@ use crate::process::Process;
 use crate::time;
 use kernel_core::abi::Timespec;
 use kernel_core::cpio::CpioError;
-pub use kernel_core::tree::{Device, NodeId, NodeKind, Origin, Parent, PATH_MAX, ROOT};
+pub use kernel_core::tree::{Device, Found, NodeId, NodeKind, Origin, Parent, CROSSES_MOUNT, PATH_MAX, ROOT};
 
 pub type Tree = kernel_core::tree::Tree<'static, FilePage>;
 
@@ -47,13 +47,13 @@ pub fn now() -> Timespec {
     Timespec::from_nanos(time::realtime_ns())
 }
 
-/// Runs `f` on the locked tree with `process`'s lookup origin (its cwd and
-/// program), which stay valid meanwhile: they are held by the process, and
-/// letting go of a hold takes the tree lock.
+/// Runs `f` on the locked tree with `process`'s lookup origin (its cwd), which
+/// stays valid meanwhile: it is held by the process, and letting go of a hold
+/// takes the tree lock.
 pub fn with_origin<T>(process: &Process, f: impl FnOnce(&mut Tree, Origin) -> T) -> T {
     let details = process.group.details.lock();
     let mut tree = lock();
-    let origin = Origin { start: details.cwd.id(), exe: Some(details.exe.id()) };
+    let origin = Origin { start: details.cwd.id() };
     drop(details);
     f(&mut tree, origin)
 }

@@ -12,14 +12,15 @@ use crate::arch::x86_64::frame::TrapFrame;
 use crate::arch::x86_64::tls::UserSegments;
 use crate::arch::x86_64::{cpu, fpu};
 use crate::fs::console::{self, Stream};
-use crate::fs::rootfs::{self, Held, NodeKind, Origin, Tree};
+use crate::fs::procfs::{self, Reached};
+use crate::fs::rootfs::{self, Found, Held, NodeId, NodeKind, Origin, Tree};
 use crate::fs::{FdTable, OpenFile};
 use crate::mm::address_space::{AddressSpace, Protection, STACK_TOP};
 use crate::mm::kstack::UserState;
 use crate::mm::PAGE_SIZE;
 use crate::sched::{self, WaitChannel};
 use crate::signal::SignalState;
-use kernel_core::abi::errno::{EACCES, ENOEXEC, ENOMEM};
+use kernel_core::abi::errno::{EACCES, ENOENT, ENOEXEC, ENOMEM};
 use kernel_core::abi::signal::SIGCHLD;
 use kernel_core::abi::{O_LARGEFILE, O_RDWR};
 use kernel_core::elf::{self, Segment};
@@ -36,11 +37,22 @@ pub struct Image {
     pub node: Held,
 }
 
-/// Finds the program at `path` from `origin`: the file, held, and its bytes (in
-/// place for a file the initrd holds unchanged, else a copy). EACCES for
-/// something that is not an executable file.
-fn find_program(tree: &mut Tree, origin: Origin, path: &[u8]) -> Result<(Held, Cow<'static, [u8]>), i64> {
-    let id = tree.resolve(origin, path, true)?;
+/// A program file, held, and its bytes.
+type Program = (Held, Cow<'static, [u8]>);
+
+/// Finds the program at `path` from `origin` (see `read_program`); a path below
+/// /proc comes back as the rest of it, for procfs.
+fn find_program(tree: &mut Tree, origin: Origin, path: &[u8]) -> Result<Result<Program, Vec<u8>>, i64> {
+    match tree.lookup(origin, path, true)? {
+        Found::Node(id) => read_program(tree, id).map(Ok),
+        Found::Mounted(below) => Ok(Err(below)),
+    }
+}
+
+/// The program file `id`, held, and its bytes (in place for a file the initrd
+/// holds unchanged, else a copy). EACCES for something that is not an
+/// executable file.
+fn read_program(tree: &mut Tree, id: NodeId) -> Result<Program, i64> {
     let node = tree.node(id);
     if !matches!(node.kind, NodeKind::File(_)) || node.mode & 0o111 == 0 {
         return Err(EACCES);
@@ -65,9 +77,22 @@ fn find_program(tree: &mut Tree, origin: Origin, path: &[u8]) -> Result<(Held, C
 /// an executable file, ENOEXEC for a file that is not a static x86_64 ELF program
 /// (logged with the reason), E2BIG, ENOMEM.
 pub fn load(path: &[u8], caller: Option<&Process>, strings: Strings) -> Result<Image, i64> {
-    let (node, bytes) = match caller {
+    let found = match caller {
         Some(caller) => rootfs::with_origin(caller, |tree, origin| find_program(tree, origin, path))?,
-        None => find_program(&mut rootfs::lock(), Origin { start: rootfs::ROOT, exe: None }, path)?,
+        None => find_program(&mut rootfs::lock(), Origin { start: rootfs::ROOT }, path)?,
+    };
+    let (node, bytes) = match (found, caller) {
+        (Ok(program), _) => program,
+        // /proc/self/exe and /proc/PID/exe lead to a program; nothing else there does.
+        (Err(below), Some(caller)) => match procfs::reach(caller, &below, true)? {
+            Reached::Node(held) => {
+                let program = read_program(&mut rootfs::lock(), held.id());
+                drop(held);
+                program?
+            }
+            _ => return Err(EACCES),
+        },
+        (Err(_), None) => return Err(ENOENT),
     };
     let bytes = &bytes[..];
     let program = elf::parse(bytes).map_err(|error| {
@@ -104,6 +129,7 @@ pub fn load(path: &[u8], caller: Option<&Process>, strings: Strings) -> Result<I
     };
     let stack = initstack::build(STACK_TOP, strings, path, random, &aux).map_err(initstack::StackError::errno)?;
     stack.store(|address, bytes| load_retrying(current, &mut memory, address, bytes))?;
+    memory.set_string_areas(stack.string_areas());
 
     let name = path.rsplit(|&byte| byte == b'/').next().unwrap_or(path);
     Ok(Image {

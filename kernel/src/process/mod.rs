@@ -10,6 +10,7 @@
 pub mod exec;
 mod group;
 pub mod lifecycle;
+pub mod view;
 
 pub use group::{create_session, group_and_session, is_orphaned_group, members_of_group, set_process_group};
 
@@ -73,6 +74,8 @@ pub struct Stats {
     pub children_system_cycles: AtomicU64,
     /// Most pages ever resident in one of its address spaces.
     pub peak_pages: AtomicU64,
+    /// When it was created, in nanoseconds since boot (/proc's starttime).
+    pub started_ns: AtomicU64,
 }
 
 impl Stats {
@@ -472,6 +475,11 @@ pub fn set_limits(total_pages: u64, pid_max: u32) {
     PID_MAX.store(pid_max, Ordering::Relaxed);
 }
 
+/// Pids stay below this (/proc/sys/kernel/pid_max).
+pub fn pid_max() -> Pid {
+    PID_MAX.load(Ordering::Relaxed)
+}
+
 /// The most threads the machine holds (threads-max).
 pub fn threads_max() -> u64 {
     THREADS_MAX.load(Ordering::Relaxed)
@@ -631,7 +639,7 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
             robust_list: 0,
         }),
         segments: SavedSegments::new(creation.segments),
-        stats: Stats::default(),
+        stats: Stats { started_ns: AtomicU64::new(crate::time::monotonic_ns()), ..Stats::default() },
         accounted_until: AtomicU64::new(0),
         interrupted: AtomicBool::new(false),
         nice: AtomicI8::new(nice),

@@ -10,14 +10,17 @@ use alloc::vec::Vec;
 
 use super::io::check_user_range;
 use super::Context;
-use crate::fs::rootfs::{self, Held, NodeId, NodeKind, Origin, Tree, PATH_MAX};
+use crate::fs::open::Opened;
+use crate::fs::procfs::{self, Reached};
+use crate::fs::rootfs::{self, Held, NodeId, NodeKind, Origin, Tree, CROSSES_MOUNT, PATH_MAX};
 use crate::fs::{open, OpenFile};
 use kernel_core::abi::errno::{EACCES, EINVAL, ENOENT, ENOTDIR, ERANGE};
 use kernel_core::abi::{
-    decode_access, decode_dirfd, decode_faccessat2_flags, decode_open, decode_stat_flags, AtFlags, DirFd, Stat,
-    AT_FDCWD, AT_SYMLINK_NOFOLLOW, O_CREAT, O_TRUNC, O_WRONLY,
+    decode_access, decode_dirfd, decode_faccessat2_flags, decode_open, decode_stat_flags, AtFlags, DirFd, OpenRequest,
+    Stat, AT_FDCWD, AT_SYMLINK_NOFOLLOW, O_CREAT, O_TRUNC, O_WRONLY,
 };
 use kernel_core::cpio::{S_IFDIR, S_IFMT};
+use kernel_core::procfs::ProcPath;
 
 /// The most a getdents64 call fills at once; a bigger buffer just gets this much.
 const DIRENT_CHUNK: usize = 64 * 1024;
@@ -50,7 +53,7 @@ pub(super) fn origin_from(tree: &Tree, origin: Origin, start: &Option<Arc<OpenFi
         None => Ok(origin),
         Some(file) => {
             let node = file.file.node().filter(|&node| tree.is_directory(node)).ok_or(ENOTDIR)?;
-            Ok(Origin { start: node, ..origin })
+            Ok(Origin { start: node })
         }
     }
 }
@@ -69,11 +72,13 @@ pub(super) fn at_path<T>(
     result
 }
 
-/// What a path call acts on: a node of the tree, or (AT_EMPTY_PATH on a
-/// descriptor) an open file that is no node: a pipe or the console.
+/// What a path call acts on: a node of the tree, an open file that is no node
+/// (a pipe or the console: AT_EMPTY_PATH on a descriptor, or a /proc/PID/fd/N
+/// link followed), or a file, directory or link of /proc.
 pub(super) enum Target<'t> {
-    Node(&'t mut Tree, NodeId, Origin),
+    Node(&'t mut Tree, NodeId),
     Other(&'t OpenFile),
+    Proc(ProcPath),
 }
 
 /// Finds what `path` names for a `*at` call with `flags` and runs `f` on it, the
@@ -85,36 +90,45 @@ pub(super) fn on_target<T>(
     dirfd: u64,
     path: &[u8],
     flags: AtFlags,
-    f: impl FnOnce(Target) -> Result<T, i64>,
+    mut f: impl FnMut(Target) -> Result<T, i64>,
 ) -> Result<T, i64> {
     if !path.is_empty() {
-        return at_path(context, dirfd, path, |tree, origin| {
-            let node = tree.resolve(origin, path, flags.follow)?;
-            f(Target::Node(tree, node, origin))
+        let mut below = Vec::new();
+        let result = at_path(context, dirfd, path, |tree, origin| {
+            let node = tree.resolve_or_below(origin, path, flags.follow, &mut below)?;
+            f(Target::Node(tree, node))
         });
+        if !matches!(result, Err(CROSSES_MOUNT)) {
+            return result;
+        }
+        return match procfs::reach(context.process, &below, flags.follow)? {
+            Reached::Proc(path) => f(Target::Proc(path)),
+            Reached::File(file) => f(Target::Other(&file)),
+            Reached::Node(held) => {
+                let result = f(Target::Node(&mut rootfs::lock(), held.id()));
+                drop(held);
+                result
+            }
+        };
     }
     if !flags.empty_path {
         return Err(ENOENT);
     }
     match decode_dirfd(dirfd)? {
-        DirFd::Cwd => rootfs::with_origin(context.process, |tree, origin| f(Target::Node(tree, origin.start, origin))),
+        DirFd::Cwd => rootfs::with_origin(context.process, |tree, origin| f(Target::Node(tree, origin.start))),
         DirFd::Fd(fd) => {
             // Bound first: the descriptor table's lock is not held across the tree's.
             let file = context.group.files.lock().get_path(u64::from(fd))?;
-            on_file(context, &file, f)
+            on_file(&file, f)
         }
     }
 }
 
 /// Runs `f` on the node `file` is (the tree locked), or on the file itself when
 /// it is none.
-pub(super) fn on_file<T>(
-    context: &Context,
-    file: &OpenFile,
-    f: impl FnOnce(Target) -> Result<T, i64>,
-) -> Result<T, i64> {
+pub(super) fn on_file<T>(file: &OpenFile, f: impl FnOnce(Target) -> Result<T, i64>) -> Result<T, i64> {
     match file.file.node() {
-        Some(node) => rootfs::with_origin(context.process, |tree, origin| f(Target::Node(tree, node, origin))),
+        Some(node) => f(Target::Node(&mut rootfs::lock(), node)),
         None => f(Target::Other(file)),
     }
 }
@@ -144,8 +158,27 @@ pub fn openat(context: &mut Context, &[dirfd, path, flags, mode, ..]: &[u64; 6])
         return Err(ENOENT);
     }
     let mode = mode as u32 & !umask(context);
-    let file = at_path(context, dirfd, &path, |tree, origin| open::open(tree, origin, &path, &request, mode))?;
+    let file = match at_path(context, dirfd, &path, |tree, origin| open::open(tree, origin, &path, &request, mode))? {
+        Opened::File(file) => file,
+        Opened::Mounted(below) => open_below_proc(context, &below, &request)?,
+    };
     context.group.files.lock().insert(file, request.close_on_exec)
+}
+
+/// Opens `below` (a path below /proc). A followed `exe` or `cwd` opens the file
+/// it leads to; a followed `fd/N` gives that descriptor's open file description
+/// itself (Linux opens the file anew, with a description of its own).
+fn open_below_proc(context: &Context, below: &[u8], request: &OpenRequest) -> Result<Arc<OpenFile>, i64> {
+    let follow = !request.no_follow && !request.exclusive;
+    match procfs::reach(context.process, below, follow)? {
+        Reached::Proc(path) => procfs::open(path, request),
+        Reached::File(file) => Ok(file),
+        Reached::Node(held) => {
+            let file = rootfs::with_origin(context.process, |tree, _| open::open_node(tree, held.id(), request));
+            drop(held);
+            file
+        }
+    }
 }
 
 /// Copies `stat` to user address `address`.
@@ -176,8 +209,9 @@ pub fn newfstatat(context: &mut Context, &[dirfd, path, address, flags, ..]: &[u
     let path = read_path(context, path)?;
     let stat = on_target(context, dirfd, &path, flags, |target| {
         Ok(match target {
-            Target::Node(tree, node, _) => tree.stat(node),
+            Target::Node(tree, node) => tree.stat(node),
             Target::Other(file) => file.file.stat(),
+            Target::Proc(path) => procfs::stat(path),
         })
     })?;
     copy_stat(context, address, &stat)
@@ -210,11 +244,8 @@ pub fn readlinkat(context: &mut Context, &[dirfd, path, address, size, ..]: &[u6
     let not_link = if path.is_empty() { ENOENT } else { EINVAL };
     let target =
         on_target(context, dirfd, &path, AtFlags { follow: false, empty_path: true }, |target| match target {
-            Target::Node(tree, node, origin)
-                if matches!(tree.node(node).kind, NodeKind::Symlink(_) | NodeKind::SelfExe) =>
-            {
-                tree.link_target(node, origin)
-            }
+            Target::Node(tree, node) if matches!(tree.node(node).kind, NodeKind::Symlink(_)) => tree.link_target(node),
+            Target::Proc(path) if path.is_link() => procfs::link_target(context.process, path),
             _ => Err(not_link),
         })?;
     let count = target.len().min(size);
@@ -241,8 +272,9 @@ pub fn faccessat2(context: &mut Context, &[dirfd, path, mode, flags, ..]: &[u64;
     let path = read_path(context, path)?;
     let mode = on_target(context, dirfd, &path, flags, |target| {
         Ok(match target {
-            Target::Node(tree, node, _) => tree.node(node).mode,
+            Target::Node(tree, node) => tree.node(node).mode,
             Target::Other(file) => file.file.stat().mode,
+            Target::Proc(path) => procfs::stat(path).mode,
         })
     })?;
     if wanted.execute && mode & S_IFMT != S_IFDIR && mode & 0o111 == 0 {
@@ -272,7 +304,7 @@ pub fn getcwd(context: &mut Context, &[address, size, ..]: &[u64; 6]) -> Result<
 /// A hold on the directory `target` is, to be the cwd; ENOTDIR unless it is one.
 fn new_cwd(target: Target) -> Result<Held, i64> {
     match target {
-        Target::Node(tree, node, _) if tree.is_directory(node) => Ok(Held::new(tree, node)),
+        Target::Node(tree, node) if tree.is_directory(node) => Ok(Held::new(tree, node)),
         _ => Err(ENOTDIR),
     }
 }
@@ -288,7 +320,7 @@ pub fn chdir(context: &mut Context, &[path, ..]: &[u64; 6]) -> Result<u64, i64> 
 /// fchdir: to the directory a descriptor (O_PATH ones included) names.
 pub fn fchdir(context: &mut Context, &[fd, ..]: &[u64; 6]) -> Result<u64, i64> {
     let file = context.group.files.lock().get_path(fd)?;
-    let cwd = on_file(context, &file, new_cwd)?;
+    let cwd = on_file(&file, new_cwd)?;
     context.group.details.lock().cwd = cwd;
     Ok(0)
 }

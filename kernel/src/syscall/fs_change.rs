@@ -9,10 +9,10 @@ use super::fs::{at_path, on_file, on_target, origin_from, read_path, start_file,
 use super::io::{file_size_limit, note_size_limit_exceeded};
 use super::Context;
 use crate::fs::rootfs::{self, Device, NodeKind, Parent, Tree};
-use kernel_core::abi::errno::{EBADF, EEXIST, EFAULT, EFBIG, EINVAL, EISDIR, ENOENT, EOPNOTSUPP, EPERM};
+use kernel_core::abi::errno::{EACCES, EBADF, EEXIST, EFAULT, EFBIG, EINVAL, EISDIR, ENOENT, EOPNOTSUPP, EPERM};
 use kernel_core::abi::{
     decode_change_flags, decode_dirfd, decode_linkat_flags, decode_rename_flags, decode_unlinkat_flags, decode_utimens,
-    decode_utimes, AtFlags, DirFd, Statfs, TimeChange, AT_FDCWD, AT_SYMLINK_NOFOLLOW, TMPFS_MAGIC,
+    decode_utimes, AtFlags, DirFd, Statfs, TimeChange, AT_FDCWD, AT_SYMLINK_NOFOLLOW, PROC_SUPER_MAGIC, TMPFS_MAGIC,
 };
 use kernel_core::cpio::{S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
 use kernel_core::tree::{empty_directory, empty_file, RenameFlags, BLOCK_SIZE, MODE_BITS, NAME_MAX};
@@ -190,11 +190,13 @@ pub fn symlinkat(context: &mut Context, &[target, dirfd, path, ..]: &[u64; 6]) -
 /// fstat will not show the change.
 fn change(target: Target, change: impl FnOnce(&mut Tree, usize)) -> Result<u64, i64> {
     match target {
-        Target::Node(tree, node, _) => {
+        Target::Node(tree, node) => {
             change(tree, node);
             Ok(0)
         }
         Target::Other(_) => Ok(0),
+        // Linux's /proc refuses a change of mode, owner or times.
+        Target::Proc(_) => Err(EPERM),
     }
 }
 
@@ -206,7 +208,7 @@ pub fn chmod(context: &mut Context, &[path, mode, ..]: &[u64; 6]) -> Result<u64,
 /// fchmod: on the file open as `fd` (not an O_PATH descriptor: EBADF).
 pub fn fchmod(context: &mut Context, &[fd, mode, ..]: &[u64; 6]) -> Result<u64, i64> {
     let file = context.group.files.lock().get(fd)?;
-    on_file(context, &file, |target| change(target, |tree, node| tree.set_mode(node, mode as u32, rootfs::now())))
+    on_file(&file, |target| change(target, |tree, node| tree.set_mode(node, mode as u32, rootfs::now())))
 }
 
 /// fchmodat: the permission, set-id and sticky bits become `mode`'s (symlinks
@@ -237,7 +239,7 @@ pub fn lchown(context: &mut Context, &[path, uid, gid, ..]: &[u64; 6]) -> Result
 /// fchown: on the file open as `fd`.
 pub fn fchown(context: &mut Context, &[fd, uid, gid, ..]: &[u64; 6]) -> Result<u64, i64> {
     let file = context.group.files.lock().get(fd)?;
-    on_file(context, &file, |target| change(target, |tree, node| set_owner(tree, node, uid, gid)))
+    on_file(&file, |target| change(target, |tree, node| set_owner(tree, node, uid, gid)))
 }
 
 /// fchownat with AT_SYMLINK_NOFOLLOW and AT_EMPTY_PATH. Every process is root, so
@@ -349,12 +351,14 @@ pub fn truncate(context: &mut Context, &[path, length, ..]: &[u64; 6]) -> Result
     let length = u64::try_from(length as i64).map_err(|_| EINVAL)?;
     check_size_limit(context, length)?;
     on_target(context, CWD, &path, AtFlags { follow: true, empty_path: false }, |target| match target {
-        Target::Node(tree, node, _) => match tree.node(node).kind {
+        Target::Node(tree, node) => match tree.node(node).kind {
             NodeKind::File(_) => tree.truncate(node, length, rootfs::now()).map(|()| 0),
             NodeKind::Directory(_) => Err(EISDIR),
             _ => Err(EINVAL),
         },
         Target::Other(_) => Err(EINVAL),
+        Target::Proc(path) if path.is_directory() => Err(EISDIR),
+        Target::Proc(_) => Err(EACCES),
     })
 }
 
@@ -383,10 +387,8 @@ fn check_size_limit(context: &Context, length: u64) -> Result<(), i64> {
 /// for descriptors with nothing to sync (pipes, terminals, devices), as Linux.
 pub fn fsync(context: &mut Context, &[fd, ..]: &[u64; 6]) -> Result<u64, i64> {
     let file = context.group.files.lock().get(fd)?;
-    on_file(context, &file, |target| match target {
-        Target::Node(tree, node, _) if matches!(tree.node(node).kind, NodeKind::File(_) | NodeKind::Directory(_)) => {
-            Ok(0)
-        }
+    on_file(&file, |target| match target {
+        Target::Node(tree, node) if matches!(tree.node(node).kind, NodeKind::File(_) | NodeKind::Directory(_)) => Ok(0),
         _ => Err(EINVAL),
     })
 }
@@ -434,7 +436,14 @@ fn statfs_of(tree: &Tree) -> Statfs {
 pub fn statfs(context: &mut Context, &[path, address, ..]: &[u64; 6]) -> Result<u64, i64> {
     let path = read_path(context, path)?;
     let statfs = on_target(context, CWD, &path, AtFlags { follow: true, empty_path: false }, |target| match target {
-        Target::Node(tree, _, _) => Ok(statfs_of(tree)),
+        Target::Node(tree, node) if !tree.is_mount_point(node) => Ok(statfs_of(tree)),
+        // /proc: no blocks, no inodes to count (so df leaves it out, as on Linux).
+        Target::Node(..) | Target::Proc(_) => Ok(Statfs {
+            kind: PROC_SUPER_MAGIC,
+            block_size: BLOCK_SIZE,
+            name_max: NAME_MAX as u64,
+            ..Statfs::default()
+        }),
         Target::Other(_) => Err(ENOENT),
     })?;
     context.copy_out(address, &statfs.to_bytes())?;

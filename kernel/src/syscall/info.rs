@@ -5,11 +5,15 @@ use crate::mm::{frame, PAGE_SIZE};
 use crate::{process, time};
 use kernel_core::abi::errno::EINVAL;
 use kernel_core::abi::Utsname;
+use kernel_core::loadavg::FSHIFT;
+
+/// sysinfo's load averages have this many fractional bits.
+const SI_LOAD_SHIFT: u32 = 16;
 
 /// The identity timeshare reports. The system name is "Linux" because programs
 /// choose their system-call ABI by it (as gVisor and WSL do); the release says what
 /// kernel this really is.
-const UTSNAME: Utsname = Utsname {
+pub const UTSNAME: Utsname = Utsname {
     sysname: "Linux",
     nodename: "timeshare",
     release: "6.1.0-timeshare",
@@ -28,12 +32,17 @@ pub fn getuid(_context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
     Ok(0)
 }
 
-/// sysinfo: uptime, memory in pages of 4 KiB, and the number of processes (zombies
-/// included, as Linux counts them). timeshare has no load average or swap: 0.
+/// sysinfo: uptime, the load average (16 fractional bits), memory in pages of 4
+/// KiB, and the number of processes (zombies included, as Linux counts them).
+/// timeshare has no swap: 0.
 pub fn sysinfo(context: &mut Context, &[address, ..]: &[u64; 6]) -> Result<u64, i64> {
     let mut info = [0u8; 112];
     let mut put = |offset: usize, value: u64| info[offset..offset + 8].copy_from_slice(&value.to_le_bytes());
     put(0, time::monotonic_ns() / 1_000_000_000);
+    let loads = crate::sched::load_average().fixed_point();
+    for (index, load) in loads.into_iter().enumerate() {
+        put(8 + 8 * index, load << (SI_LOAD_SHIFT - FSHIFT));
+    }
     put(32, frame::total_count() as u64);
     put(40, frame::free_count() as u64);
     info[80..82].copy_from_slice(&(process::count() as u16).to_le_bytes());

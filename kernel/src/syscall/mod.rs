@@ -6,7 +6,7 @@
 mod fs;
 mod fs_change;
 mod group;
-mod info;
+pub(crate) mod info;
 mod io;
 mod memory;
 mod poll;

@@ -15,6 +15,7 @@ mod user_copy;
 pub use user_copy::{register_reclaim_for_running, StringFault, UserBuffer};
 
 use alloc::vec::Vec;
+use core::ops::Range;
 use core::sync::atomic::{AtomicU64, Ordering};
 use x86_64::structures::paging::page_table::PageTableEntry;
 use x86_64::structures::paging::PageTableFlags as Flags;
@@ -107,6 +108,9 @@ pub struct AddressSpace {
     regions: Regions,
     resident_pages: usize,
     peak_resident_pages: usize,
+    /// Where the program's argv strings lie, and its envp strings (Linux's
+    /// arg_start..arg_end and env_start..env_end), for /proc's cmdline and environ.
+    string_areas: (Range<u64>, Range<u64>),
     /// Whether the last copy that went page by page (`fetch_pages`, `store_pages`:
     /// every copy that stops short does) stopped for want of a frame: see
     /// `UserBuffer::reclaimed_memory`. Kept here, on that out-of-line path, so that
@@ -130,6 +134,7 @@ impl AddressSpace {
             regions: Regions::new(),
             resident_pages: 0,
             peak_resident_pages: 0,
+            string_areas: (0..0, 0..0),
             wanted_frame: false,
         })
     }
@@ -156,6 +161,26 @@ impl AddressSpace {
     pub fn activate(&self) {
         // SAFETY: the tree's upper half is the kernel's (copied in `new`).
         unsafe { paging::switch_address_space(self.tree.0, self.id) };
+    }
+
+    /// Records where the program's argv and envp strings are (exec).
+    pub fn set_string_areas(&mut self, areas: (Range<u64>, Range<u64>)) {
+        self.string_areas = areas;
+    }
+
+    /// Where the program's argv and envp strings are.
+    pub fn string_areas(&self) -> (Range<u64>, Range<u64>) {
+        self.string_areas.clone()
+    }
+
+    /// /proc/PID/maps: its regions (`Regions::maps`).
+    pub fn maps(&self) -> alloc::string::String {
+        self.regions.maps()
+    }
+
+    /// Bytes its regions cover (the size of the address space /proc reports).
+    pub fn mapped_bytes(&self) -> u64 {
+        self.regions.bytes()
     }
 
     /// Pages currently backed by frames, and the most there ever were.
@@ -294,6 +319,7 @@ impl AddressSpace {
         self.forget_translations();
         let mut child = AddressSpace::new()?;
         child.regions = self.regions.clone();
+        child.string_areas = self.string_areas.clone();
         let child_tree = child.tree;
         let child_tables = &mut child.tables;
         let mut result = Ok(());

@@ -1,0 +1,31 @@
+/* procsched: reads the scheduling policy's view of itself (/proc/self/sched)
+ * before and after spinning for 200 ms of CPU time, at the nice value given as
+ * argument, and the policy's own view (/proc/timeshare/sched) at the end. Prints
+ * the three texts, each after a line naming it. timeshare only: Linux has no such
+ * files. */
+#include <fcntl.h>
+
+#include "include/testlib.h"
+
+static void print_file(const char *title, const char *path)
+{
+    char text[4096];
+    int fd = open(path, O_RDONLY);
+    ssize_t length = fd < 0 ? -1 : read(fd, text, sizeof text - 1);
+    text[length < 0 ? 0 : length] = 0;
+    printf("== %s\n%s", title, text);
+    if (fd >= 0)
+        close(fd);
+}
+
+int main(int argc, char **argv)
+{
+    setpriority(PRIO_PROCESS, 0, argc > 1 ? atoi(argv[1]) : 0);
+    print_file("before", "/proc/self/sched");
+    uint64_t start = now_ns(CLOCK_PROCESS_CPUTIME_ID);
+    while (now_ns(CLOCK_PROCESS_CPUTIME_ID) - start < 200000000ULL)
+        ;
+    print_file("after", "/proc/self/sched");
+    print_file("policy", "/proc/timeshare/sched");
+    return 0;
+}
