@@ -484,14 +484,22 @@ fn unblock(queue: &mut RunQueue, pid: Pid) -> Option<WaitKind> {
         let (_, (kind, _)) = queue.woken_directly.remove(index);
         return Some(kind);
     }
-    let (bucket, index) = queue.blocked.iter().enumerate().find_map(|(bucket, waiters)| {
-        waiters.iter().position(|&(blocked, _)| blocked == pid).map(|index| (bucket, index))
-    })?;
-    let (_, (kind, _)) = queue.blocked[bucket].remove(index);
-    if queue.blocked[bucket].is_empty() {
-        queue.waiting &= !(1 << bucket);
+    // Only the lists `waiting` marks non-empty: a signal to a thread that is not
+    // blocked (kill of oneself, the common case) then costs a test, not a pass over
+    // every list.
+    let mut lists = queue.waiting;
+    while lists != 0 {
+        let bucket = lists.trailing_zeros() as usize;
+        lists &= lists - 1;
+        if let Some(index) = queue.blocked[bucket].iter().position(|&(blocked, _)| blocked == pid) {
+            let (_, (kind, _)) = queue.blocked[bucket].remove(index);
+            if queue.blocked[bucket].is_empty() {
+                queue.waiting &= !(1 << bucket);
+            }
+            return Some(kind);
+        }
     }
-    Some(kind)
+    None
 }
 
 /// Makes `pid` runnable again if it is blocked, whatever it waits for (its
