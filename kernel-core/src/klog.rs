@@ -131,6 +131,15 @@ impl<const N: usize> LogRing<N> {
         self.cleared = self.end;
     }
 
+    /// The bytes kept (READ_ALL never returns more).
+    pub fn len(&self) -> usize {
+        (self.end - self.oldest) as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.end == self.oldest
+    }
+
     /// SIZE_UNREAD: the bytes READ has yet to return.
     pub fn unread_len(&self) -> usize {
         (self.end - self.unread.max(self.oldest)) as usize
@@ -208,6 +217,7 @@ mod tests {
         assert_eq!(read_all(&mut ring, 64), "one\ntwo\nthree\n");
         ring.push(b"four\n");
         assert_eq!(read_all(&mut ring, 64), "two\nthree\nfour\n");
+        assert_eq!(ring.len(), 15);
         ring.push(b"a line too long for it\n");
         assert_eq!(read_all(&mut ring, 64), "too long for it\n");
     }

@@ -19,12 +19,12 @@ pub fn syslog(context: &mut Context, &[kind, buffer, length, ..]: &[u64; 6]) -> 
         // The text is taken out under the log's lock and copied to the caller
         // after it, since the copy may fault and the fault path may log.
         SyslogRequest::Read { buffer, length } => {
-            let mut text = vec![0; length.min(RecentLog::CAPACITY)];
+            let mut text = vec![0; length.min(log::with_recent(|recent| recent.len()))];
             let taken = log::with_recent(|recent| recent.read_unread(&mut text));
             (buffer, text, taken)
         }
         SyslogRequest::ReadAll { buffer, length, clear } => {
-            let mut text = vec![0; length.min(RecentLog::CAPACITY)];
+            let mut text = vec![0; length.min(log::with_recent(|recent| recent.len()))];
             let taken = log::with_recent(|recent| recent.read_all(&mut text, clear));
             (buffer, text, taken)
         }
