@@ -27,7 +27,7 @@ pub fn with_recent<R>(action: impl FnOnce(&mut RecentLog) -> R) -> R {
     action(&mut RECENT.lock())
 }
 
-/// Linux's longest record text (`PRINTKRNG_RECORD_MAX` is 1024 with its prefix);
+/// Linux's longest formatted record (`PRINTKRB_RECORD_MAX`, its prefix included);
 /// longer lines are kept cut there, with their newline.
 const RECORD_MAX: usize = 1024;
 

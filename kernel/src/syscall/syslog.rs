@@ -8,7 +8,7 @@ use crate::log::{self, RecentLog};
 use kernel_core::klog::SyslogRequest;
 
 pub fn syslog(context: &mut Context, &[kind, buffer, length, ..]: &[u64; 6]) -> Result<u64, i64> {
-    let copied = match SyslogRequest::decode(kind, buffer, length)? {
+    let (buffer, text, taken) = match SyslogRequest::decode(kind, buffer, length)? {
         SyslogRequest::Nothing => return Ok(0),
         SyslogRequest::Clear => {
             log::with_recent(|recent| recent.clear());
@@ -29,7 +29,6 @@ pub fn syslog(context: &mut Context, &[kind, buffer, length, ..]: &[u64; 6]) -> 
             (buffer, text, taken)
         }
     };
-    let (buffer, text, taken) = copied;
     context.copy_out(buffer, &text[..taken])?;
     Ok(taken as u64)
 }
