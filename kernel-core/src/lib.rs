@@ -23,6 +23,7 @@ pub mod cpio;
 pub mod elf;
 pub mod hostio;
 pub mod initstack;
+pub mod klog;
 pub mod loadavg;
 pub mod numberset;
 pub mod pids;

@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/klog.h>
 #include <sys/mman.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
@@ -973,6 +974,29 @@ static void bench_fork_many(void)
     figure(name, (double)(t1 - t0) / rounds, "ns");
 }
 
+/* ---- the kernel log through syslog(2) ------------------------------------------ */
+
+/* klogctl(READ_ALL) into a 16 KiB buffer (BusyBox dmesg's least), as dmesg reads
+ * the log: per KiB returned, since each kernel's boot log has its own length. */
+static void bench_syslog_read_all(void)
+{
+    const char *name = "syslog-read-all";
+    static char text[16 * 1024];
+    long n = count(2000, 10), bytes = 0;
+    for (long i = 0; i < n / 10 + 1; i++)
+        if (klogctl(3, text, sizeof text) <= 0)
+            FAIL(name, "klogctl READ_ALL: %s", errno ? strerror(errno) : "empty");
+    uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+    for (long i = 0; i < n; i++) {
+        int got = klogctl(3, text, sizeof text);
+        if (got <= 0 || text[got - 1] != '\n')
+            FAIL(name, "klogctl READ_ALL returned %d, not whole lines", got);
+        bytes += got;
+    }
+    uint64_t t1 = now_ns(CLOCK_MONOTONIC);
+    figure(name, (double)(t1 - t0) / ((double)bytes / 1024), "ns");
+}
+
 /* ---- the table of benchmarks --------------------------------------------------- */
 
 struct group {
@@ -1000,6 +1024,7 @@ static const struct group groups[] = {
     {"console-throughput", bench_console, {"console-throughput"}},
     {"lat-ctx-many", bench_lat_ctx_many, {"lat-ctx-96", "lat-ctx-512"}},
     {"fork-1000", bench_fork_many, {"fork-1000"}},
+    {"syslog-read-all", bench_syslog_read_all, {"syslog-read-all"}},
 };
 #define GROUPS (sizeof groups / sizeof groups[0])
 

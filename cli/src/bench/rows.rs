@@ -177,6 +177,12 @@ pub const ROWS: &[Row] = &[
     row("lat-ctx-96", "lat-ctx-many", "ns", "a token around a ring of 96 processes through pipes: per hop"),
     row("lat-ctx-512", "lat-ctx-many", "ns", "the same, 512 processes: per hop"),
     row("fork-1000", "fork-1000", "ns", "fork 1,000 children that exit at once, then reap them all"),
+    row(
+        "syslog-read-all",
+        "syslog-read-all",
+        "ns",
+        "per KiB of the kernel log read by klogctl(READ_ALL) into a 16 KiB buffer, as dmesg reads it",
+    ),
 ];
 
 /// A figure with a unit a person reads at a glance.

@@ -99,6 +99,7 @@ pub const SUPPORT: &[(usize, Support)] = &[
     (SYSINFO, Partial("no swap, shared or buffer memory (0)")),
     (TIMES, Full),
     (GETUID, Full),
+    (SYSLOG, Partial("the most recent 64 KiB of the kernel log as Linux's records read (`<6>[    1.234567] text`); READ does not wait for new lines (it returns 0 when nothing is unread); the console level actions succeed and change nothing (the log never goes to the console)")),
     (GETGID, Full),
     (GETEUID, Full),
     (GETEGID, Full),

@@ -2,12 +2,58 @@
 //! mixed with the program's output). `error!`, `warn!`, `info!`, `debug!`, `trace!`
 //! format into a fixed buffer, so logging works before the heap exists and cannot
 //! fail for lack of memory.
+//!
+//! Each line is also kept, as Linux's printk records read, in `RECENT` (the most
+//! recent 64 KiB) for syslog(2). Its lock is the innermost of all: held only to
+//! copy bytes in or out, never while formatting, faulting or logging.
 
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicU8, Ordering};
 
+use kernel_core::klog::{LogRing, RecordPrefix};
+use spin::Mutex;
+
 use crate::arch::x86_64::debugcon::{self, Channel};
 pub use kernel_core::cmdline::LogLevel;
+
+/// The kernel log syslog(2) reads (Linux's default `log_buf_len` is larger; 64 KiB
+/// holds far more than a timeshare boot logs).
+pub type RecentLog = LogRing<{ 64 * 1024 }>;
+
+static RECENT: Mutex<RecentLog> = Mutex::new(RecentLog::new());
+
+/// Runs `action` on the kept log under its lock; `action` must only copy.
+pub fn with_recent<R>(action: impl FnOnce(&mut RecentLog) -> R) -> R {
+    action(&mut RECENT.lock())
+}
+
+/// Linux's longest formatted record (`PRINTKRB_RECORD_MAX`, its prefix included);
+/// longer lines are kept cut there, with their newline.
+const RECORD_MAX: usize = 1024;
+
+/// One record being formatted, cut at `RECORD_MAX` bytes.
+struct RecordWriter {
+    buffer: [u8; RECORD_MAX],
+    length: usize,
+}
+
+impl Write for RecordWriter {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        let room = (RECORD_MAX - 1 - self.length).min(text.len());
+        self.buffer[self.length..self.length + room].copy_from_slice(&text.as_bytes()[..room]);
+        self.length += room;
+        Ok(())
+    }
+}
+
+/// Keeps one line in `RECENT`, formatted first so the lock covers only the copy.
+fn keep(level: LogLevel, args: fmt::Arguments) {
+    let mut record = RecordWriter { buffer: [0; RECORD_MAX], length: 0 };
+    let _ = write!(record, "{}{args}", RecordPrefix { level, uptime_ns: crate::time::monotonic_ns() });
+    record.buffer[record.length] = b'\n';
+    record.length += 1;
+    RECENT.lock().push(&record.buffer[..record.length]);
+}
 
 static MAX_LEVEL: AtomicU8 = AtomicU8::new(LogLevel::Info as u8);
 
@@ -63,6 +109,7 @@ pub fn write(level: LogLevel, args: fmt::Arguments) {
     let _ =
         write!(line, "[{:>6}.{:03}] {tag}: {args}\n", crate::time::uptime_ms() / 1000, crate::time::uptime_ms() % 1000);
     line.flush();
+    keep(level, args);
 }
 
 #[macro_export]

@@ -14,6 +14,7 @@ mod priority;
 mod process;
 mod resource;
 mod signal;
+mod syslog;
 mod thread;
 mod time;
 pub mod unimplemented;
@@ -126,6 +127,7 @@ system_calls! {
     SYSINFO => info::sysinfo,
     TIMES => resource::times,
     GETUID => info::getuid,
+    SYSLOG => syslog::syslog,
     GETGID => info::getuid,
     GETEUID => info::getuid,
     GETEGID => info::getuid,
