@@ -524,8 +524,7 @@ pub fn interrupt(pid: Pid) {
 }
 
 /// Wakes the sleepers whose deadline has passed.
-fn wake_sleepers() {
-    let now = time::monotonic_ns();
+fn wake_sleepers(now: u64) {
     loop {
         let due = {
             let mut queue = QUEUE.lock();
@@ -571,8 +570,7 @@ const LOAD_SAMPLE_NS: u64 = LOAD_FREQ_NS + TICK_NS;
 
 /// Once a sample is due, folds the number of tasks running or runnable into the
 /// load average.
-fn sample_load() {
-    let now = time::monotonic_ns();
+fn sample_load(now: u64) {
     let due = NEXT_LOAD_SAMPLE.load(Ordering::Relaxed);
     if now >= due
         && NEXT_LOAD_SAMPLE.compare_exchange(due, now + LOAD_SAMPLE_NS, Ordering::Relaxed, Ordering::Relaxed).is_ok()
@@ -596,10 +594,7 @@ pub fn load_average() -> LoadAverage {
 /// The timer ticked while a program ran: wake due sleepers, charge the tick to the
 /// running process, and preempt it if the policy says its quantum is used up.
 pub fn tick_while_running() {
-    time::count_tick();
-    sample_load();
-    wake_sleepers();
-    process::lifecycle::report_survivors_when_due();
+    on_every_tick();
     with_current(|me| {
         let expired = QUEUE.lock().policy().tick(me.tid());
         if expired {
@@ -611,10 +606,18 @@ pub fn tick_while_running() {
 /// The timer ticked while the CPU idled (perhaps with only blocked processes left
 /// after init's exit: they are reported).
 pub fn tick_while_idle() {
+    on_every_tick();
+}
+
+/// What every tick does, a program running or not: count it, sample the load,
+/// wake the sleepers whose deadline passed, report survivors of init when due;
+/// one read of the clock serves all three.
+fn on_every_tick() {
     time::count_tick();
-    sample_load();
-    wake_sleepers();
-    process::lifecycle::report_survivors_when_due();
+    let now = time::monotonic_ns();
+    sample_load(now);
+    wake_sleepers(now);
+    process::lifecycle::report_survivors_when_due(now);
 }
 
 /// What `pid` is doing, for the process table: running on a CPU, blocked (and on
@@ -624,12 +627,7 @@ pub fn state(pid: Pid) -> alloc::string::String {
     if CURRENT.iter().any(|current| current.load(Ordering::Relaxed) == pid) {
         return "running".into();
     }
-    let channel = {
-        let queue = QUEUE.lock();
-        let mut waiters = queue.blocked.iter().flatten().chain(&queue.woken_directly);
-        waiters.find(|&&(blocked, _)| blocked == pid).map(|&(_, (kind, _))| kind)
-    };
-    match channel {
+    match blocked_on(pid) {
         Some(kind) => alloc::format!("blocked ({})", kind.describe()),
         None => "runnable".into(),
     }
@@ -637,8 +635,14 @@ pub fn state(pid: Pid) -> alloc::string::String {
 
 /// Whether `pid` is blocked, waiting for something (/proc's state S).
 pub fn is_blocked(pid: Pid) -> bool {
+    blocked_on(pid).is_some()
+}
+
+/// The kind of channel `pid` is blocked on, if it is blocked.
+fn blocked_on(pid: Pid) -> Option<WaitKind> {
     let queue = QUEUE.lock();
-    queue.blocked.iter().flatten().chain(&queue.woken_directly).any(|&(blocked, _)| blocked == pid)
+    let mut waiters = queue.blocked.iter().flatten().chain(&queue.woken_directly);
+    waiters.find(|&&(blocked, _)| blocked == pid).map(|&(_, (kind, _))| kind)
 }
 
 /// Removes an exited process from the policy's records (wait4 reaped it).
