@@ -202,6 +202,11 @@ impl Pipe {
         }
     }
 
+    /// What /proc/PID/fd/N names either end as, Linux's `pipe:[INODE]`.
+    fn link_name(&self) -> alloc::string::String {
+        alloc::format!("pipe:[{}]", self.id)
+    }
+
     /// FIONREAD (on either end, as on Linux): the bytes waiting to be read.
     fn ioctl(&self, request: u64, argument: u64, memory: &mut AddressSpace) -> Result<u64, i64> {
         if request != FIONREAD {
@@ -289,7 +294,7 @@ impl File for ReadEnd {
     }
 
     fn link_name(&self) -> alloc::string::String {
-        alloc::format!("pipe:[{}]", self.0.id)
+        self.0.link_name()
     }
 
     fn release(&self) {
@@ -458,7 +463,7 @@ impl File for WriteEnd {
     }
 
     fn link_name(&self) -> alloc::string::String {
-        alloc::format!("pipe:[{}]", self.0.id)
+        self.0.link_name()
     }
 
     fn release(&self) {
