@@ -74,7 +74,7 @@ fn unimplemented_calls_are_named_once_per_process_and_counted() {
         "timeshare: pid 1 (diagnose) called io_setup: not implemented, returned ENOSYS\n\
          timeshare: pid 2 (diagnose) called io_setup: not implemented, returned ENOSYS\n\
          timeshare: pid 1 (diagnose) called io_destroy: not implemented, returned ENOSYS\n\
-         timeshare: 4 calls to unimplemented system calls (io_setup x3, io_destroy x1)\n"
+         timeshare: 5 calls to unimplemented system calls (io_setup x4, io_destroy x1)\n"
     );
 }
 

@@ -3,9 +3,11 @@
  *   diagnose segv    writes to address 0x10 (in crash_at_0x10): SIGSEGV, SEGV_MAPERR
  *   diagnose fpe     divides by zero (in divide): SIGFPE, FPE_INTDIV
  *   diagnose calls   makes calls timeshare does not implement (io_setup, io_destroy),
- *                    in itself and in a child, and one past Linux's last number;
+ *                    in itself, in a second thread (the same process: no new line)
+ *                    and in a child, and one past Linux's last number;
  *                    prints "done" and exits 3
  * On Linux the same calls fail with EINVAL instead of ENOSYS; the output is the same. */
+#include <pthread.h>
 #include <stdio.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -19,6 +21,13 @@ __attribute__((noinline)) void crash_at_0x10(void)
 __attribute__((noinline)) int divide(volatile int a, volatile int b)
 {
     return a / b;
+}
+
+static void *io_setup_in_a_thread(void *unused)
+{
+    (void)unused;
+    syscall(SYS_io_setup, 0, 0);
+    return NULL;
 }
 
 int main(int argc, char **argv)
@@ -45,6 +54,9 @@ int main(int argc, char **argv)
             _exit(0);
         }
         waitpid(child, 0, 0);
+        pthread_t thread;
+        if (pthread_create(&thread, NULL, io_setup_in_a_thread, NULL) == 0)
+            pthread_join(thread, NULL);
         syscall(SYS_io_destroy, 0);
         syscall(1000);
         printf("done\n");

@@ -122,6 +122,10 @@ pub struct ThreadGroup {
     /// prctl(PR_SET_CHILD_SUBREAPER): the orphans among its descendants are
     /// re-parented to it rather than to init. Not inherited by fork, as on Linux.
     child_subreaper: AtomicBool,
+    /// The system call numbers whose ENOSYS the host was told about for this process
+    /// (`syscall::unimplemented`), whichever thread called: one bit per number of the
+    /// dispatch table.
+    pub unimplemented_reported: AtomicNumberSet<{ SYSCALL_TABLE_SIZE.div_ceil(64) }>,
 }
 
 impl ThreadGroup {
@@ -194,9 +198,6 @@ pub struct Process {
     pub nice: AtomicI8,
     /// Set once the thread has decided to exit; it leaves `trap::serve`.
     exit_status: Mutex<Option<ExitStatus>>,
-    /// The system call numbers whose ENOSYS the host was told about for this process
-    /// (`syscall::unimplemented`): one bit per number of the dispatch table.
-    pub unimplemented_reported: AtomicNumberSet<{ SYSCALL_TABLE_SIZE.div_ceil(64) }>,
 }
 
 /// What each thread has of its own beyond registers and signals.
@@ -619,6 +620,7 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
             live_threads: AtomicU32::new(0),
             exit_status: Mutex::new(None),
             child_subreaper: AtomicBool::new(false),
+            unimplemented_reported: AtomicNumberSet::new(),
         }),
         Belongings::ThreadOf(creator) => creator.group.clone(),
     };
@@ -644,7 +646,6 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
         interrupted: AtomicBool::new(false),
         nice: AtomicI8::new(nice),
         exit_status: Mutex::new(None),
-        unimplemented_reported: AtomicNumberSet::new(),
     });
     KernelStack::set_owner(&process);
     let entry = if process.is_leader() {

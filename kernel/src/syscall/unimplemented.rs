@@ -28,7 +28,7 @@ pub fn called(process: &Process, number: u64) {
     }
     let Some(count) = CALLS.get(number) else { return };
     count.fetch_add(1, Ordering::Relaxed);
-    if process.unimplemented_reported.insert(number) {
+    if process.group.unimplemented_reported.insert(number) {
         let mut record = Record::new("unimplemented");
         record
             .number("pid", u64::from(process.pid()))
