@@ -207,13 +207,14 @@ static void c_futex_bitset(void)
 {
     static _Atomic int word;
     struct timespec deadline;
+    /* Before the deadline's base: the wait may end the moment the deadline passes. */
+    uint64_t start = now_ns(CLOCK_MONOTONIC);
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_nsec += 30000000;
     if (deadline.tv_nsec >= 1000000000) {
         deadline.tv_sec++;
         deadline.tv_nsec -= 1000000000;
     }
-    uint64_t start = now_ns(CLOCK_MONOTONIC);
     printf("WAIT_BITSET until CLOCK_REALTIME + 30 ms: %s\n",
            result(futex(&word, FUTEX_WAIT_BITSET | FUTEX_CLOCK_REALTIME, 0, &deadline, NULL, FUTEX_BITSET_MATCH_ANY)));
     printf("  at least 30 ms went by: %s\n", yes(now_ns(CLOCK_MONOTONIC) - start >= 30000000));
