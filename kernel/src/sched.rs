@@ -209,7 +209,15 @@ pub fn current_pid() -> Option<Pid> {
 
 /// Puts `pid` in the run queue.
 pub fn make_runnable(pid: Pid, arrival: Arrival) {
-    QUEUE.lock().policy().enqueue(pid, arrival);
+    let mut queue = QUEUE.lock();
+    queue.policy().enqueue(pid, arrival);
+    // The level a task starts at, for the trace's level band (later changes come
+    // from `tick_traced`).
+    if trace::enabled() {
+        if let Some(place) = queue.policy().level(pid) {
+            trace::record(pid, || What::Level { level: place.level });
+        }
+    }
 }
 
 /// Tells the policy the nice value of `pid` (before its first `make_runnable`, and
@@ -596,11 +604,36 @@ pub fn load_average() -> LoadAverage {
 pub fn tick_while_running() {
     on_every_tick();
     with_current(|me| {
-        let expired = QUEUE.lock().policy().tick(me.tid());
+        let expired = {
+            let mut queue = QUEUE.lock();
+            if trace::enabled() {
+                tick_traced(queue.policy(), me.tid())
+            } else {
+                queue.policy().tick(me.tid())
+            }
+        };
         if expired {
             switch_away(me, Leaving::Requeued(Arrival::Preempted));
         }
     });
+}
+
+/// The policy's tick for `task`, recording what it did to the levels: a boost, or
+/// `task` moving to another level. Out of line: only traced runs take it.
+#[cold]
+#[inline(never)]
+fn tick_traced(policy: &mut dyn Scheduler, task: Pid) -> bool {
+    let before = policy.level(task);
+    let expired = policy.tick(task);
+    let after = policy.level(task);
+    if let (Some(before), Some(after)) = (before, after) {
+        if after.boosts != before.boosts {
+            trace::record(task, || What::Boost { count: after.boosts });
+        } else if after.level != before.level {
+            trace::record(task, || What::Level { level: after.level });
+        }
+    }
+    expired
 }
 
 /// The timer ticked while the CPU idled (perhaps with only blocked processes left
