@@ -166,9 +166,22 @@ pub struct BootArgs {
     /// Chrome Trace Event Format JSON (open it in Perfetto or chrome://tracing)
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
-    /// Record the schedule and draw it as an SVG timeline in FILE: a lane per process
+    /// Stop writing the --trace file's events at SIZE bytes (such as 50M; K, M, G are
+    /// powers of 1000): the JSON stays valid and says what was cut
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub trace_limit: Option<u64>,
+    /// Record the schedule and draw it as an SVG timeline in FILE: a lane per thread
+    /// showing when it ran, was ready or blocked (and on what), its MLFQ level
     #[arg(long, value_name = "FILE.svg")]
     pub timeline: Option<PathBuf>,
+    /// Draw only this stretch of the --timeline: START:END in milliseconds since the
+    /// first process was created (either may be left out: `:50`, `120:`)
+    #[arg(long, value_name = "START:END", value_parser = parse_window)]
+    pub timeline_window: Option<TimelineWindow>,
+    /// The most intervals the --timeline draws; beyond, adjacent intervals of a lane
+    /// in the same state are merged (their totals kept) and the picture says so
+    #[arg(long, value_name = "INTERVALS", default_value_t = 20_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub timeline_budget: u32,
     /// The kernel's trace buffer, in events of 32 bytes (a power of two, 8..=4194304);
     /// events that find it full are dropped and counted
     #[arg(long, value_name = "EVENTS", default_value_t = DEFAULT_TRACE_EVENTS, value_parser = parse_trace_events)]
@@ -187,6 +200,50 @@ fn parse_kernel_arg(text: &str) -> Result<String, String> {
         return Err(format!("`{text}`: only selftest=... and pid_max=... are passed this way"));
     }
     Ok(text.to_string())
+}
+
+/// A stretch of the timeline, in milliseconds since the first process was created.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TimelineWindow {
+    pub from_ms: f64,
+    /// None: to the end.
+    pub to_ms: Option<f64>,
+}
+
+fn parse_window(text: &str) -> Result<TimelineWindow, String> {
+    let expected = || format!("`{text}`: expected START:END in milliseconds, such as 10:250, :50 or 120:");
+    let (from, to) = text.split_once(':').ok_or_else(expected)?;
+    let number = |part: &str| -> Result<Option<f64>, String> {
+        match part.trim() {
+            "" => Ok(None),
+            part => part.parse::<f64>().ok().filter(|ms| ms.is_finite() && *ms >= 0.0).map(Some).ok_or_else(expected),
+        }
+    };
+    let (from_ms, to_ms) = (number(from)?.unwrap_or(0.0), number(to)?);
+    if to_ms.is_some_and(|to| to <= from_ms) {
+        return Err(format!("`{text}`: the window ends before it starts"));
+    }
+    Ok(TimelineWindow { from_ms, to_ms })
+}
+
+/// A size in bytes: a number with an optional K, M or G (powers of 1000) and an
+/// optional B.
+fn parse_size(text: &str) -> Result<u64, String> {
+    let upper = text.trim().to_ascii_uppercase();
+    let digits = upper.strip_suffix('B').unwrap_or(&upper);
+    let (digits, unit) = match digits.char_indices().last() {
+        Some((at, 'K')) => (&digits[..at], 1_000),
+        Some((at, 'M')) => (&digits[..at], 1_000_000),
+        Some((at, 'G')) => (&digits[..at], 1_000_000_000),
+        _ => (digits, 1),
+    };
+    digits
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .and_then(|count| count.checked_mul(unit))
+        .filter(|&bytes| bytes > 0)
+        .ok_or_else(|| format!("`{text}`: expected a size such as 50M, 200K or 1G"))
 }
 
 /// The trace buffer's default size: 4 MiB of guest kernel heap, room for a few
@@ -379,5 +436,27 @@ pub mod tests {
             Some(Command::SchedSim(_)) => {}
             other => panic!("not sched-sim: {other:?}"),
         }
+    }
+
+    #[test]
+    fn timeline_windows_and_trace_limits_parse() {
+        let window = |text: &str| parse_window(text);
+        assert_eq!(window("10:250"), Ok(TimelineWindow { from_ms: 10.0, to_ms: Some(250.0) }));
+        assert_eq!(window(":50"), Ok(TimelineWindow { from_ms: 0.0, to_ms: Some(50.0) }));
+        assert_eq!(window("1.5:"), Ok(TimelineWindow { from_ms: 1.5, to_ms: None }));
+        for bad in ["", "10", "20:10", "5:5", "-1:3", "a:b", "1:inf"] {
+            assert!(window(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_size("50M"), Ok(50_000_000));
+        assert_eq!(parse_size("200k"), Ok(200_000));
+        assert_eq!(parse_size("1GB"), Ok(1_000_000_000));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        for bad in ["", "M", "0", "-5M", "5T", "99999999999999999999G"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+        let run = run_args(&["run", "--timeline-window", "5:9", "--trace-limit", "2M", "./p"]);
+        assert_eq!(run.boot.timeline_window, Some(TimelineWindow { from_ms: 5.0, to_ms: Some(9.0) }));
+        assert_eq!((run.boot.trace_limit, run.boot.timeline_budget), (Some(2_000_000), 20_000));
+        assert_eq!(parse(&["run", "--timeline-budget", "0", "./p"]).unwrap_err().exit_code(), i32::from(EXIT_USAGE));
     }
 }

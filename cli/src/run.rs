@@ -309,9 +309,7 @@ fn boot(
 
     let verdict = outcome::judge(report.end, &report.control, !report.qemu_stderr.trim().is_empty());
     let trace_written = match &report.trace {
-        Some(capture) => {
-            write_trace(capture, report.control.trace_totals, json_file, svg_file, &title, &scheduler(boot))
-        }
+        Some(capture) => write_trace(capture, report.control.trace_totals, json_file, svg_file, &title, boot),
         None => true,
     };
     for problem in crate::copy_out::write(&boot.copy_out, &report.control.copy_out) {
@@ -379,15 +377,16 @@ fn scheduler(boot: &BootArgs) -> String {
 
 /// Writes the trace's JSON and SVG files, and says on stderr what went wrong, if
 /// anything (no trace at all, events dropped or lost, a file that could not be
-/// written). `totals` is what the kernel said it recorded and dropped at power-off.
-/// Returns whether every file was written.
+/// written, a file cut at --trace-limit, a timeline merged to meet its budget).
+/// `totals` is what the kernel said it recorded and dropped at power-off. Returns
+/// whether every file was written.
 fn write_trace(
     capture: &trace_ring::Capture,
     totals: Option<(u64, u64)>,
     json: Option<(PathBuf, File)>,
     svg: Option<(PathBuf, File)>,
     title: &str,
-    scheduler: &str,
+    boot: &BootArgs,
 ) -> bool {
     if let Some(error) = &capture.error {
         eprintln!("timeshare: trace: {error}");
@@ -403,7 +402,7 @@ fn write_trace(
             capture.dropped, capture.capacity
         );
     }
-    let timeline = trace::Timeline::build(&capture.events, capture.tsc_hz, capture.dropped);
+    let mut timeline = trace::Timeline::build(&capture.events, capture.tsc_hz, capture.dropped);
     let written = |path: &Path, result: std::io::Result<()>| match result {
         Ok(()) => true,
         Err(e) => {
@@ -414,10 +413,36 @@ fn write_trace(
     let mut all_written = true;
     if let Some((path, file)) = json {
         let mut out = std::io::BufWriter::new(file);
-        all_written &= written(&path, trace::chrome_json(&timeline, &mut out).and_then(|()| out.flush()));
+        let warn = |left: usize| {
+            eprintln!(
+                "timeshare: trace: {} passes {} MB with {left} events still to write; --trace-limit SIZE caps it",
+                path.display(),
+                trace::WARN_BYTES / 1_000_000
+            )
+        };
+        let result = trace::chrome_json(&timeline, &mut out, boot.trace_limit, warn);
+        if let Ok(trace::Written { bytes, events, total, cut_at_ms: Some(at_ms) }) = result {
+            eprintln!(
+                "timeshare: trace: {} cut at --trace-limit: {bytes} bytes, {events} of {total} events; the {} events from {at_ms:.3} ms on were left out",
+                path.display(),
+                total - events
+            );
+        }
+        all_written &= written(&path, result.and_then(|_| out.flush()));
     }
     if let Some((path, mut file)) = svg {
-        let options = trace::SvgOptions { scheduler: scheduler.to_string(), title: title.to_string() };
+        if let Some(window) = boot.timeline_window {
+            let to_ms = window.to_ms.unwrap_or(timeline.ms(timeline.end));
+            timeline.window(window.from_ms, to_ms);
+        }
+        timeline.fit(boot.timeline_budget as usize);
+        if let Some(merging) = timeline.merging {
+            eprintln!(
+                "timeshare: timeline: {} intervals are more than --timeline-budget {}: adjacent ones in the same state merged into {} (each lane's totals kept)",
+                merging.before, merging.budget, merging.after
+            );
+        }
+        let options = trace::SvgOptions { scheduler: scheduler(boot), title: title.to_string() };
         all_written &= written(&path, file.write_all(trace::svg(&timeline, &options).as_bytes()));
     }
     all_written
