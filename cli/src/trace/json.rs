@@ -292,4 +292,25 @@ mod tests {
         assert_eq!(syscalls, ["fork", "sched_yield"]);
         assert_eq!(events.iter().filter(|e| e["name"] == "timer interrupt").count(), 2);
     }
+
+    #[test]
+    fn a_limit_cuts_the_events_and_keeps_the_json_valid() {
+        let timeline = crowd(5, 200, 1_000);
+        let mut whole = Vec::new();
+        let all = chrome_json(&timeline, &mut whole, None, |_| panic!("far below the warning")).unwrap();
+        let limit = whole.len() as u64 / 3;
+        let mut bytes = Vec::new();
+        let cut = chrome_json(&timeline, &mut bytes, Some(limit), |_| panic!("no warning with a limit")).unwrap();
+        assert!(bytes.len() as u64 <= limit, "{} bytes over a limit of {limit}", bytes.len());
+        assert_eq!(cut.bytes, bytes.len() as u64);
+        assert!(cut.events < all.events && cut.cut_at_ms.is_some(), "{cut:?}");
+        let json: serde_json::Value = serde_json::from_slice(&bytes).expect("valid JSON");
+        assert_eq!(json["traceEvents"].as_array().unwrap().len(), cut.events);
+        assert_eq!(json["otherData"]["cut"]["events_left_out"], all.total - cut.events);
+        assert_eq!(json["otherData"]["cut"]["limit_bytes"], limit);
+        // What was kept is the start: every kept timed event is before the cut.
+        let latest =
+            json["traceEvents"].as_array().unwrap().iter().filter_map(|e| e["ts"].as_f64()).fold(0.0, f64::max);
+        assert!(latest <= cut.cut_at_ms.unwrap() * 1e3 + 1e-6);
+    }
 }

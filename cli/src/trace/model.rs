@@ -524,4 +524,94 @@ mod tests {
         let empty = Timeline::build(&[], 0, 0);
         assert!(empty.lanes.is_empty());
     }
+
+    /// (start, end, state) of a lane's ready and blocked stretches.
+    fn waits(lane: &Lane) -> Vec<(u64, u64, State)> {
+        lane.waits.iter().map(|wait| (wait.start, wait.end, wait.state)).collect()
+    }
+
+    #[test]
+    fn ready_and_blocked_stretches_fill_the_gaps_between_runs() {
+        let timeline = two_processes();
+        let [first, second] = &timeline.lanes[..] else { panic!("two lanes") };
+        // pid 1: ready while 2 ran after its yield, blocked on its child, ready after
+        // the wake until the idle loop dispatched it.
+        assert_eq!(
+            waits(first),
+            [
+                (2_000, 3_000, State::Ready),
+                (3_500, 4_000, State::Blocked(WaitKind::Children)),
+                (4_000, 4_500, State::Ready)
+            ]
+        );
+        // pid 2: ready from its creation to its first run, and after its preemption.
+        assert_eq!(waits(second), [(1_200, 2_000, State::Ready), (3_000, 3_500, State::Ready)]);
+        assert_eq!(State::Blocked(WaitKind::Sleep).describe(), "blocked: sleep");
+        assert_eq!(second.current_label(), "a \"quoted\" <name> & more (pid 2)");
+    }
+
+    #[test]
+    fn levels_follow_the_events_and_a_boost_lifts_every_live_task() {
+        let mut events = named(0, 1, 0, "a");
+        events.push((0, 1, What::Level { level: 0 }));
+        events.extend(named(5, 2, 1, "b"));
+        events.push((5, 2, What::Level { level: 0 }));
+        events.push(switch(10, 0, 1, SwitchReason::Dispatched));
+        events.push((20, 1, What::Level { level: 1 }));
+        events.push(switch(20, 1, 2, SwitchReason::Preempted));
+        events.push((30, 2, What::Level { level: 1 }));
+        events.push((40, 2, What::Level { level: 2 }));
+        events.push((50, 2, What::Boost { count: 1 }));
+        events.push(switch(60, 2, 0, SwitchReason::Exited));
+        let timeline = Timeline::build(&raw(&events), 1_000, 0);
+        assert_eq!(timeline.lanes[0].levels, [(0, 0), (20, 1), (50, 0)]);
+        assert_eq!(timeline.lanes[1].levels, [(5, 0), (30, 1), (40, 2), (50, 0)]);
+        assert_eq!(timeline.boosts, [50]);
+    }
+
+    #[test]
+    fn a_window_keeps_its_stretch_and_the_level_at_its_start() {
+        let mut timeline = two_processes();
+        timeline.lanes[0].levels = vec![(1_000, 0), (2_500, 1), (4_200, 2)];
+        // 1 ms = 1 000 TSC ticks here; the trace starts at 1 000.
+        timeline.window(1.5, 3.0);
+        assert_eq!(timeline.view, (2_500, 4_000));
+        let [first, second] = &timeline.lanes[..] else { panic!("two lanes") };
+        let spans = |lane: &Lane| lane.slices.iter().map(|s| (s.start, s.end, s.busy)).collect::<Vec<_>>();
+        assert_eq!(spans(first), [(3_000, 3_500, 500)]);
+        assert_eq!(spans(second), [(2_500, 3_000, 500), (3_500, 4_000, 500)]);
+        assert_eq!(waits(first), [(2_500, 3_000, State::Ready), (3_500, 4_000, State::Blocked(WaitKind::Children))]);
+        assert_eq!(first.levels, [(2_500, 1)]);
+        assert!(first.marks.iter().all(|&(tsc, _)| (2_500..=4_000).contains(&tsc)));
+        assert_eq!(timeline.switches.len(), 3);
+    }
+
+    #[test]
+    fn fitting_a_budget_merges_neighbours_and_keeps_every_total() {
+        let mut timeline = crowd(3, 400, 1_000);
+        let totals = |timeline: &Timeline| {
+            timeline
+                .lanes
+                .iter()
+                .map(|lane| {
+                    let ready: u64 = lane.waits.iter().map(|wait| wait.busy).sum();
+                    let running: u64 = lane.slices.iter().map(|slice| slice.busy).sum();
+                    let count: u32 = lane.slices.iter().map(|slice| slice.merged).sum();
+                    (running, ready, count)
+                })
+                .collect::<Vec<_>>()
+        };
+        let before = totals(&timeline);
+        let intervals = timeline.intervals();
+        timeline.fit(intervals);
+        assert_eq!(timeline.merging, None, "within the budget: nothing merged");
+        timeline.fit(100);
+        let merging = timeline.merging.expect("merged");
+        assert_eq!((merging.before, merging.budget), (intervals, 100));
+        assert!(merging.after <= 100 && merging.after == timeline.intervals(), "{merging:?}");
+        assert_eq!(totals(&timeline), before, "running and ready time and interval counts are kept");
+        for lane in &timeline.lanes {
+            assert!(lane.slices.windows(2).all(|pair| pair[0].end <= pair[1].start), "still in order, no overlap");
+        }
+    }
 }
