@@ -384,10 +384,9 @@ impl Timeline {
         self.lanes.iter().chain(std::iter::once(&self.idle)).map(|lane| lane.slices.len() + lane.waits.len()).sum()
     }
 
-    /// Meets a budget of `budget` intervals: while there are more, adjacent
-    /// intervals of one lane in the same state (running, ready, or blocked on the
-    /// same kind of channel) that start in the same stretch of `grain` TSC ticks
-    /// become one, whose `merged` and `busy` keep the count and the time of what it
+    /// Meets a budget of `budget` intervals: while there are more, the intervals of
+    /// one lane in the same state (running, ready, or blocked on the same kind of
+    /// channel) that start in the same stretch of `grain` TSC ticks become one, whose `merged` and `busy` keep the count and the time of what it
     /// holds (so each lane's totals stay true); `grain` doubles until the budget is
     /// met or one stretch covers the whole view. Records what it did in `merging`.
     pub fn fit(&mut self, budget: usize) {
@@ -413,15 +412,7 @@ impl Timeline {
                         a.name = std::mem::take(&mut b.name);
                     },
                 );
-                lane.waits = merge_adjacent(
-                    std::mem::take(&mut lane.waits),
-                    |a, b| a.state == b.state && bucket(a.start) == bucket(b.start),
-                    |a, b| {
-                        a.end = b.end;
-                        a.busy += b.busy;
-                        a.merged += b.merged;
-                    },
-                );
+                lane.waits = merge_waits(std::mem::take(&mut lane.waits), bucket);
             }
             if self.intervals() <= budget || grain >= span {
                 break;
@@ -451,6 +442,35 @@ fn merge_adjacent<T>(items: Vec<T>, same: impl Fn(&T, &T) -> bool, fold: impl Fn
         match merged.last_mut() {
             Some(last) if same(last, &item) => fold(last, &mut item),
             _ => merged.push(item),
+        }
+    }
+    merged
+}
+
+/// `waits` with those in one state starting in one bucket folded into the first
+/// of them: ready and blocked stretches alternate, so that merged ones overlap
+/// (their `busy` says how much of their span they hold).
+fn merge_waits(waits: Vec<Wait>, bucket: impl Fn(u64) -> u64) -> Vec<Wait> {
+    let mut merged: Vec<Wait> = Vec::with_capacity(waits.len());
+    // Where each state's wait of the current bucket is in `merged`.
+    let mut current: Vec<(State, usize)> = Vec::new();
+    let mut current_bucket = None;
+    for wait in waits {
+        if current_bucket != Some(bucket(wait.start)) {
+            current_bucket = Some(bucket(wait.start));
+            current.clear();
+        }
+        match current.iter().find(|&&(state, _)| state == wait.state) {
+            Some(&(_, at)) => {
+                let into = &mut merged[at];
+                into.end = into.end.max(wait.end);
+                into.busy += wait.busy;
+                into.merged += wait.merged;
+            }
+            None => {
+                current.push((wait.state, merged.len()));
+                merged.push(wait);
+            }
         }
     }
     merged

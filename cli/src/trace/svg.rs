@@ -168,13 +168,14 @@ pub fn svg(timeline: &Timeline, options: &SvgOptions) -> String {
     // The time axis: grid lines and labels in ms.
     let step = nice_step(span_ms, 10.0);
     svg.element("g").attr("class", "axis").open();
-    let mut tick = (from_ms / step).ceil() * step;
-    while tick <= to_ms + 1e-9 {
+    // Counted in steps, so that sums of steps do not drift past the last tick.
+    let first = (from_ms / step - 1e-6).ceil() as i64;
+    let last = (to_ms / step + 1e-6).floor() as i64;
+    for tick in (first..=last).map(|index| index as f64 * step) {
         let tx = LABEL_WIDTH + (tick - from_ms) / span_ms * PLOT_WIDTH;
         let label = if step < 1.0 { format!("{tick:.1} ms") } else { format!("{tick:.0} ms") };
         svg.line((tx, TOP - 6.0), (tx, plot_bottom + 4.0), "#ddd").end();
         svg.text((tx, plot_bottom + 18.0), 12.0, "middle").attr("fill", "#444").text(&label);
-        tick += step;
     }
     svg.text((LABEL_WIDTH + PLOT_WIDTH / 2.0, plot_bottom + 36.0), 12.0, "middle")
         .attr("fill", "#444")
