@@ -116,10 +116,11 @@ impl Lane {
     /// Its current name with its pid, "spin (pid 2)"; for a thread, "worker (tid 5
     /// of pid 2)".
     pub fn current_label(&self) -> String {
-        self.identified(&self.name())
+        self.label_with(&self.name())
     }
 
-    fn identified(&self, names: &str) -> String {
+    /// `names` with its pid (and process, for a thread), as labels give them.
+    pub fn label_with(&self, names: &str) -> String {
         match self.process_id() {
             process if process != self.pid => format!("{names} (tid {} of pid {process})", self.pid),
             _ => format!("{names} (pid {})", self.pid),
@@ -135,7 +136,7 @@ impl Lane {
     /// "worker (tid 5 of pid 2)".
     pub fn label(&self) -> String {
         let names = if self.names.is_empty() { "?".to_string() } else { self.names.join(" → ") };
-        self.identified(&names)
+        self.label_with(&names)
     }
 
     /// The process it belongs to.

@@ -95,6 +95,8 @@ struct Piece {
     end: u64,
     busy: u64,
     merged: u32,
+    /// Its index in the lane's list.
+    index: usize,
 }
 
 /// Draws the timeline as an SVG: one lane per thread with its running intervals in
@@ -199,15 +201,15 @@ pub fn svg(timeline: &Timeline, options: &SvgOptions) -> String {
         }
         // The label, with every name the thread had in turn as its tooltip.
         svg.element("g").attr("class", "label").open();
-        svg.element("title").text(&format!("{}; names in turn: {}", lane.current_label(), lane.names.join(" → ")));
+        svg.element("title").text(&format!("{}: its names in turn", lane.label()));
         svg.text((LABEL_WIDTH - 8.0, top + (lane_height - band_height) / 2.0), 12.0, "end")
             .attr("dominant-baseline", "middle")
             .text(&label);
         svg.close("g");
         // Blocked under ready under running: thin to thick, so all stay visible.
         let mut by_state: BTreeMap<String, (State, Vec<Piece>)> = BTreeMap::new();
-        for wait in &lane.waits {
-            let piece = Piece { start: wait.start, end: wait.end, busy: wait.busy, merged: wait.merged };
+        for (index, wait) in lane.waits.iter().enumerate() {
+            let piece = Piece { start: wait.start, end: wait.end, busy: wait.busy, merged: wait.merged, index };
             by_state.entry(wait.state.describe()).or_insert((wait.state, Vec::new())).1.push(piece);
         }
         for (description, (state, pieces)) in by_state {
@@ -228,14 +230,32 @@ pub fn svg(timeline: &Timeline, options: &SvgOptions) -> String {
         let running: Vec<Piece> = lane
             .slices
             .iter()
-            .map(|slice| Piece { start: slice.start, end: slice.end, busy: slice.busy, merged: slice.merged })
+            .enumerate()
+            .map(|(index, slice)| Piece {
+                start: slice.start,
+                end: slice.end,
+                busy: slice.busy,
+                merged: slice.merged,
+                index,
+            })
             .collect();
         for bar in bars(&running, &x_of) {
+            // One interval: the name it ran under and why it stopped.
+            let tip = match lane.slices.get(bar.first).filter(|_| bar.shade.is_none()) {
+                Some(slice) => format!(
+                    "{}: {:.3} – {:.3} ms, {}",
+                    lane.label_with(&slice.name),
+                    timeline.ms(slice.start),
+                    timeline.ms(slice.end),
+                    slice.ended.map_or("still running", |(reason, _)| reason.describe())
+                ),
+                None => bar.describe(timeline, lane, "running"),
+            };
             svg.rect(bar.x, bar_top, bar.width, bar_height, colour)
                 .attr("class", "running")
                 .attr("data-merged", bar.count)
                 .optional_attr("fill-opacity", bar.opacity())
-                .tooltip(&bar.describe(timeline, lane, "running"));
+                .tooltip(&tip);
         }
         // Why each interval drawn on its own ended.
         for slice in
@@ -386,6 +406,8 @@ struct Bar {
     share: f64,
     /// How solid to draw it, 0 to 1, when it stands for several intervals.
     shade: Option<f64>,
+    /// The index of its first piece in the lane's list.
+    first: usize,
 }
 
 impl Bar {
@@ -441,6 +463,7 @@ fn bars(pieces: &[Piece], x_of: &dyn Fn(u64) -> f64) -> Vec<Bar> {
                     count: piece.merged,
                     share,
                     shade,
+                    first: piece.index,
                 }),
             }
         } else {
@@ -468,7 +491,7 @@ fn bars(pieces: &[Piece], x_of: &dyn Fn(u64) -> f64) -> Vec<Bar> {
                 run.count += count;
                 run.end = end;
             }
-            _ => runs.push((Bar { x, width: BUCKET_PX, start, end, count, share, shade: None }, level)),
+            _ => runs.push((Bar { x, width: BUCKET_PX, start, end, count, share, shade: None, first: 0 }, level)),
         }
         previous = Some(index);
     }
