@@ -420,7 +420,7 @@ fn write_trace(
                 trace::WARN_BYTES / 1_000_000
             )
         };
-        let result = trace::chrome_json(&timeline, &mut out, boot.trace_limit, warn);
+        let result = trace::chrome_json(&timeline, &mut out, boot.trace_limit, trace::WARN_BYTES, warn);
         if let Ok(trace::Written { bytes, events, total, cut_at_ms: Some(at_ms) }) = result {
             eprintln!(
                 "timeshare: trace: {} cut at --trace-limit: {bytes} bytes, {events} of {total} events; the {} events from {at_ms:.3} ms on were left out",

@@ -53,8 +53,8 @@ fn syscall_name(number: u64) -> String {
 /// The Chrome "pid" every track belongs to: the machine.
 const MACHINE_PID: u32 = 1;
 
-/// A trace file past this many bytes gets a warning on stderr, once, when no limit
-/// was given.
+/// A trace file past this many bytes gets a warning on stderr (`--trace`'s
+/// `warn_at`), once, when no limit was given.
 pub const WARN_BYTES: u64 = 100_000_000;
 /// Room kept under a limit for the document's end (`otherData`).
 const TAIL_BYTES: u64 = 512;
@@ -79,11 +79,13 @@ pub struct Written {
 /// and priority boosts; a counter ("C") for each level change under a policy with
 /// levels. With a `limit`, events stop before the file passes it and `otherData.cut`
 /// says from when on they were left out; the JSON stays valid. Without one, `warn`
-/// is called once when the file passes `WARN_BYTES`, with the events still to write.
+/// is called once when the file passes `warn_at` bytes, with the events still to
+/// write.
 pub fn chrome_json(
     timeline: &Timeline,
     out: &mut impl Write,
     limit: Option<u64>,
+    warn_at: u64,
     mut warn: impl FnMut(usize),
 ) -> io::Result<Written> {
     let order = time_order(timeline);
@@ -110,7 +112,7 @@ pub fn chrome_json(
             written.cut_at_ms = Some(tsc.map_or(0.0, |tsc| timeline.ms(tsc)));
             break;
         }
-        if limit.is_none() && !warned && after > WARN_BYTES {
+        if limit.is_none() && !warned && after > warn_at {
             warned = true;
             warn(total - written.events);
         }
@@ -259,7 +261,7 @@ mod tests {
     fn the_json_has_one_named_track_per_process() {
         let timeline = two_processes();
         let mut bytes = Vec::new();
-        let written = chrome_json(&timeline, &mut bytes, None, |_| panic!("no warning")).unwrap();
+        let written = chrome_json(&timeline, &mut bytes, None, WARN_BYTES, |_| panic!("no warning")).unwrap();
         assert_eq!(written.bytes, bytes.len() as u64);
         assert_eq!((written.events, written.total, written.cut_at_ms), (written.total, written.total, None));
         let json: serde_json::Value = serde_json::from_slice(&bytes).expect("valid JSON");
@@ -297,10 +299,10 @@ mod tests {
     fn a_limit_cuts_the_events_and_keeps_the_json_valid() {
         let timeline = crowd(5, 200, 1_000);
         let mut whole = Vec::new();
-        let all = chrome_json(&timeline, &mut whole, None, |_| panic!("far below the warning")).unwrap();
+        let all = chrome_json(&timeline, &mut whole, None, WARN_BYTES, |_| panic!("far below the warning")).unwrap();
         let limit = whole.len() as u64 / 3;
         let mut bytes = Vec::new();
-        let cut = chrome_json(&timeline, &mut bytes, Some(limit), |_| panic!("no warning with a limit")).unwrap();
+        let cut = chrome_json(&timeline, &mut bytes, Some(limit), 0, |_| panic!("no warning with a limit")).unwrap();
         assert!(bytes.len() as u64 <= limit, "{} bytes over a limit of {limit}", bytes.len());
         assert_eq!(cut.bytes, bytes.len() as u64);
         assert!(cut.events < all.events && cut.cut_at_ms.is_some(), "{cut:?}");
@@ -312,5 +314,17 @@ mod tests {
         let latest =
             json["traceEvents"].as_array().unwrap().iter().filter_map(|e| e["ts"].as_f64()).fold(0.0, f64::max);
         assert!(latest <= cut.cut_at_ms.unwrap() * 1e3 + 1e-6);
+    }
+
+    #[test]
+    fn a_big_file_is_warned_about_once_with_what_is_left() {
+        let timeline = crowd(5, 200, 1_000);
+        let mut warnings = Vec::new();
+        let mut bytes = Vec::new();
+        let written = chrome_json(&timeline, &mut bytes, None, 10_000, |left| warnings.push(left)).unwrap();
+        let [left] = warnings[..] else { panic!("one warning: {warnings:?}") };
+        assert!(left > 0 && left < written.total, "{left} of {}", written.total);
+        assert_eq!(written.events, written.total, "a warning cuts nothing");
+        serde_json::from_slice::<serde_json::Value>(&bytes).expect("valid JSON");
     }
 }
