@@ -168,7 +168,7 @@ pub struct BootArgs {
     pub trace: Option<PathBuf>,
     /// Stop writing the --trace file's events at SIZE bytes (such as 50M; K, M, G are
     /// powers of 1000): the JSON stays valid and says what was cut
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, requires = "trace")]
     pub trace_limit: Option<u64>,
     /// Record the schedule and draw it as an SVG timeline in FILE: a lane per thread
     /// showing when it ran, was ready or blocked (and on what), its MLFQ level
@@ -176,11 +176,17 @@ pub struct BootArgs {
     pub timeline: Option<PathBuf>,
     /// Draw only this stretch of the --timeline: START:END in milliseconds since the
     /// first process was created (either may be left out: `:50`, `120:`)
-    #[arg(long, value_name = "START:END", value_parser = parse_window)]
+    #[arg(long, value_name = "START:END", value_parser = parse_window, requires = "timeline")]
     pub timeline_window: Option<TimelineWindow>,
     /// The most intervals the --timeline draws; beyond, adjacent intervals of a lane
     /// in the same state are merged (their totals kept) and the picture says so
-    #[arg(long, value_name = "INTERVALS", default_value_t = 20_000, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(
+        long,
+        value_name = "INTERVALS",
+        default_value_t = 20_000,
+        value_parser = clap::value_parser!(u32).range(1..),
+        requires = "timeline"
+    )]
     pub timeline_budget: u32,
     /// The kernel's trace buffer, in events of 32 bytes (a power of two, 8..=4194304);
     /// events that find it full are dropped and counted
@@ -454,9 +460,27 @@ pub mod tests {
         for bad in ["", "M", "0", "-5M", "5T", "99999999999999999999G"] {
             assert!(parse_size(bad).is_err(), "{bad}");
         }
-        let run = run_args(&["run", "--timeline-window", "5:9", "--trace-limit", "2M", "./p"]);
+        let run = run_args(&[
+            "run",
+            "--timeline",
+            "t.svg",
+            "--timeline-window",
+            "5:9",
+            "--trace",
+            "t",
+            "--trace-limit",
+            "2M",
+            "./p",
+        ]);
         assert_eq!(run.boot.timeline_window, Some(TimelineWindow { from_ms: 5.0, to_ms: Some(9.0) }));
         assert_eq!((run.boot.trace_limit, run.boot.timeline_budget), (Some(2_000_000), 20_000));
-        assert_eq!(parse(&["run", "--timeline-budget", "0", "./p"]).unwrap_err().exit_code(), i32::from(EXIT_USAGE));
+        for args in [
+            &["run", "--timeline", "t.svg", "--timeline-budget", "0", "./p"][..],
+            &["run", "--timeline-window", "1:2", "./p"],
+            &["run", "--timeline-budget", "10", "./p"],
+            &["run", "--trace-limit", "1M", "--timeline", "t.svg", "./p"],
+        ] {
+            assert_eq!(parse(args).unwrap_err().exit_code(), i32::from(EXIT_USAGE), "{args:?}");
+        }
     }
 }
