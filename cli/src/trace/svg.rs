@@ -308,25 +308,41 @@ pub fn notices(timeline: &Timeline) -> Vec<String> {
 }
 
 /// The legend: the states, why intervals end, what the waits were for (the kinds
-/// this timeline has), the level band and the boosts.
+/// this timeline has), the level band and the boosts; entries flow into rows.
 fn legend(svg: &mut Svg, timeline: &Timeline, has_levels: bool) {
-    svg.element("g").attr("class", "legend").open();
-    let mut x = 12.0;
-    let mut y = 76.0;
-    let swatch = |svg: &mut Svg, x: &mut f64, y: f64, fill: &str, height: f64, label: &str| {
-        svg.rect(*x, y + (14.0 - height) / 2.0, 22.0, height, fill).end();
-        svg.text((*x + 27.0, y + 12.0), 12.0, "start").text(label);
-        *x += 40.0 + 6.6 * label.chars().count() as f64;
-    };
-    swatch(svg, &mut x, y, "#bab0ac", 14.0, "running");
-    swatch(svg, &mut x, y, READY_FILL, 8.0, "ready (runnable, waiting for the CPU)");
-    for reason in &REASONS[..4] {
-        svg.rect(x, y, 3.0, 14.0, reason_colour(*reason)).end();
-        svg.text((x + 7.0, y + 12.0), 12.0, "start").text(&format!("ran until {}", reason.describe()));
-        x += 24.0 + 6.6 * (reason.describe().len() + 10) as f64;
+    /// Where the next entry goes: a new row when it would not fit.
+    struct Flow {
+        x: f64,
+        y: f64,
     }
-    y += 22.0;
-    x = 12.0;
+    impl Flow {
+        /// The place of an entry with a 22 px key and `label`, and the label's x.
+        fn place(&mut self, label: &str) -> (f64, f64, f64) {
+            let width = 40.0 + 6.6 * label.chars().count() as f64;
+            if self.x > 12.0 && self.x + width > WIDTH - RIGHT_MARGIN {
+                self.x = 12.0;
+                self.y += 20.0;
+            }
+            let place = (self.x, self.y, self.x + 27.0);
+            self.x += width;
+            place
+        }
+    }
+    let mut flow = Flow { x: 12.0, y: 72.0 };
+    let swatch = |svg: &mut Svg, flow: &mut Flow, fill: &str, height: f64, label: &str| {
+        let (x, y, text_x) = flow.place(label);
+        svg.rect(x, y + (14.0 - height) / 2.0, 22.0, height, fill).end();
+        svg.text((text_x, y + 12.0), 12.0, "start").text(label);
+    };
+    svg.element("g").attr("class", "legend").open();
+    swatch(svg, &mut flow, "#bab0ac", 14.0, "running");
+    swatch(svg, &mut flow, READY_FILL, 8.0, "ready (runnable, waiting for the CPU)");
+    for reason in &REASONS[..4] {
+        let label = format!("ran until {}", reason.describe());
+        let (x, y, text_x) = flow.place(&label);
+        svg.rect(x + 19.0, y, 3.0, 14.0, reason_colour(*reason)).end();
+        svg.text((text_x, y + 12.0), 12.0, "start").text(&label);
+    }
     let mut waits: Vec<WaitKind> = Vec::new();
     for wait in timeline.lanes.iter().flat_map(|lane| &lane.waits) {
         if let State::Blocked(kind) = wait.state {
@@ -336,21 +352,27 @@ fn legend(svg: &mut Svg, timeline: &Timeline, has_levels: bool) {
         }
     }
     waits.sort_by_key(|&kind| kind as u8);
+    // The second row starts with what blocked.
+    flow.x = WIDTH;
     for kind in waits {
-        swatch(svg, &mut x, y, wait_colour(kind), 4.0, &format!("blocked: {}", kind.describe()));
+        swatch(svg, &mut flow, wait_colour(kind), 4.0, &format!("blocked: {}", kind.describe()));
     }
+    let label = "many short intervals (opacity: share of time)";
+    let (x, y, text_x) = flow.place(label);
     svg.rect(x, y, 22.0, 14.0, "#bab0ac").attr("fill-opacity", 0.4).end();
-    svg.text((x + 27.0, y + 12.0), 12.0, "start").text("many short intervals (opacity: share of time)");
-    x += 40.0 + 6.6 * 46.0;
+    svg.text((text_x, y + 12.0), 12.0, "start").text(label);
     if has_levels {
+        let label = "level band (dark: top level)";
+        let (x, y, text_x) = flow.place(label);
         for (level, colour) in LEVEL_COLOURS.iter().enumerate().take(3) {
-            svg.rect(x + 10.0 * level as f64, y + 5.0, 10.0, 5.0, colour).end();
+            svg.rect(x + 7.0 * level as f64, y + 5.0, 7.0, 5.0, colour).end();
         }
-        svg.text((x + 35.0, y + 12.0), 12.0, "start").text("level band (dark: top level)");
-        x += 40.0 + 6.6 * 30.0;
+        svg.text((text_x, y + 12.0), 12.0, "start").text(label);
         if !timeline.boosts.is_empty() {
+            let label = format!("priority boost ({})", timeline.boosts.len());
+            let (x, y, text_x) = flow.place(&label);
             svg.line((x + 11.0, y), (x + 11.0, y + 14.0), BOOST_COLOUR).attr("stroke-dasharray", "4 3").end();
-            svg.text((x + 27.0, y + 12.0), 12.0, "start").text(&format!("priority boost ({})", timeline.boosts.len()));
+            svg.text((text_x, y + 12.0), 12.0, "start").text(&label);
         }
     }
     svg.close("g");
@@ -561,5 +583,57 @@ mod tests {
         assert_eq!(nice_step(45.0, 10.0), 5.0);
         assert_eq!(nice_step(12.0, 10.0), 2.0);
         assert_eq!(nice_step(3.0, 10.0), 0.5);
+    }
+
+    #[test]
+    fn every_state_has_its_class_threads_sit_under_their_process_and_the_legend_fits() {
+        use kernel_core::trace::What;
+        let kinds = [
+            WaitKind::Children,
+            WaitKind::Sleep,
+            WaitKind::VforkDone,
+            WaitKind::PipeReadable,
+            WaitKind::PipeWritable,
+            WaitKind::ConsoleInput,
+            WaitKind::Stopped,
+            WaitKind::Poll,
+            WaitKind::ConsoleOutput,
+            WaitKind::Futex,
+        ];
+        let mut events = named(0, 1, 0, "main");
+        events.push((0, 2, What::Create { parent: 1, process: 1 }));
+        events.extend(kernel_core::trace::name_chunks(b"worker").map(|what| (0, 2, what)));
+        let mut tsc = 0;
+        for wait in kinds {
+            events.push(switch(tsc, 0, 1, SwitchReason::Dispatched));
+            events.push((tsc + 500, 1, What::Block { wait, detail: 0 }));
+            events.push(switch(tsc + 500, 1, 0, SwitchReason::Blocked));
+            events.push((tsc + 900, 1, What::Wake { wait, interrupted: false }));
+            tsc += 1_000;
+        }
+        events.push(switch(tsc, 0, 2, SwitchReason::Dispatched));
+        events.push(switch(tsc + 500, 2, 0, SwitchReason::Exited));
+        let timeline = Timeline::build(&raw(&events), 1_000_000, 0);
+        let text = svg(&timeline, &SvgOptions::default());
+        let document = roxmltree::Document::parse(&text).unwrap();
+        let waits: Vec<&str> = document.descendants().filter_map(|node| node.attribute("data-wait")).collect();
+        assert_eq!(waits.len(), kinds.len(), "one blocked bar per wait: {waits:?}");
+        for kind in kinds {
+            assert!(waits.contains(&kind.describe()), "{kind:?}");
+        }
+        assert!(text.contains(r#"class="ready""#) && text.contains(r#"class="running""#));
+        let labels: Vec<&str> = document
+            .descendants()
+            .filter(|node| node.attribute("class") == Some("label"))
+            .filter_map(|node| node.descendants().find(|n| n.tag_name().name() == "text")?.text())
+            .collect();
+        assert_eq!(labels, ["main (pid 1)", "↳ worker (tid 2 of pid 1)"]);
+        let legend = document.descendants().find(|node| node.attribute("class") == Some("legend")).unwrap();
+        for text in legend.descendants().filter(|node| node.tag_name().name() == "text") {
+            let x: f64 = text.attribute("x").unwrap().parse().unwrap();
+            let y: f64 = text.attribute("y").unwrap().parse().unwrap();
+            let width = 6.6 * text.text().unwrap().chars().count() as f64;
+            assert!(x + width <= WIDTH && y < TOP - 6.0, "{:?} at ({x}, {y}) leaves the legend", text.text());
+        }
     }
 }
