@@ -217,3 +217,25 @@ fn trace_limit_caps_the_json_which_stays_valid() {
     assert!(stderr.contains("cut at --trace-limit"), "{stderr}");
     assert!(json["traceEvents"].as_array().unwrap().iter().any(|event| event["name"] == "thread_name"));
 }
+
+#[test]
+fn events_the_kernel_dropped_are_counted_on_the_picture() {
+    let svg = output("dropped", "svg");
+    let run =
+        run_with(&["--trace-buffer", "8", "--timeline", svg.to_str().unwrap()], &c_program("nullcall"), &["20000"]);
+    assert_status(&run, 0);
+    let message = stderr(&run);
+    let dropped: u64 = message
+        .split("timeshare: trace: ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("stderr counts the dropped events: {message}"));
+    let text = std::fs::read_to_string(&svg).unwrap();
+    let document = roxmltree::Document::parse(&text).unwrap();
+    let notice = document.descendants().find(|node| node.attribute("class") == Some("notice")).expect("a notice");
+    assert!(
+        notice.text().unwrap().starts_with(&format!("{dropped} events dropped by the kernel")),
+        "{:?} (stderr: {message})",
+        notice.text()
+    );
+}
