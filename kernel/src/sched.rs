@@ -322,6 +322,9 @@ fn switch_away(me: &Process, leaving: Leaving) {
     CURRENT[cpu].store(next.as_ref().map_or(IDLING, |next| next.tid()), Ordering::Relaxed);
     match next {
         Some(next) => {
+            if trace::enabled() {
+                crate::explain::switching(me, &next, reason);
+            }
             load_process(&next, now, Some(me));
             switch::switch(&me.context, &next.context);
         }
