@@ -11,9 +11,8 @@ mod symbols;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use kernel_core::abi::sysno;
-
 use crate::control::ExplainRecord;
+use crate::trace::syscall_name;
 pub use html::{report, ReportParts};
 pub use symbols::Symbols;
 
@@ -147,11 +146,6 @@ fn source((path, what): (&str, &str)) -> Source {
             || line.strip_prefix(what).is_some_and(|rest| rest == ":")
     });
     Source { path: path.to_string(), line: line.map(|index| index as u32 + 1), what: what.to_string() }
-}
-
-/// A syscall's name for people.
-fn syscall_name(number: u64) -> String {
-    usize::try_from(number).ok().and_then(sysno::name).map_or_else(|| format!("system call {number}"), str::to_string)
 }
 
 /// A result as a C caller sees it: a value, or -1 with errno.

@@ -6,7 +6,7 @@ mod json;
 mod model;
 mod svg;
 
-pub use json::chrome_json;
+pub use json::{chrome_json, syscall_name};
 pub use model::Timeline;
 pub use svg::{svg, SvgOptions};
 

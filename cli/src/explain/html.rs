@@ -70,7 +70,7 @@ fn render_table(table: &Table, index: usize, out: &mut String) {
                     Some(lines) => {
                         let _ = write!(
                             out,
-                            "<details><summary><a href=\"#t{index}r{number}\">{shown}</a></summary><pre>{lines}</pre></details>"
+                            "<details open><summary><a href=\"#t{index}r{number}\">{shown}</a></summary><pre>{lines}</pre></details>"
                         );
                     }
                     None => {
@@ -102,7 +102,7 @@ pub fn report(parts: &ReportParts) -> String {
          .why {{ font-style: italic; color: #333; }}\n\
          pre {{ background: #f6f6f6; font-size: 0.8em; overflow-x: auto; }}\n\
          pre .hit {{ background: #ffe9a8; }}\n\
-         code {{ white-space: pre-wrap; word-break: break-all; }}\n\
+         code {{ white-space: pre-wrap; overflow-wrap: anywhere; }}\n\
          </style></head><body>\n<h1>timeshare: limited direct execution, live: {title}</h1>\n"
     );
     for (index, table) in parts.tables.iter().enumerate() {
@@ -141,7 +141,7 @@ pub fn report(parts: &ReportParts) -> String {
         let _ = writeln!(
             out,
             "<tr><td>{number}</td><td>{}</td><td>{calls}</td></tr>",
-            escape(&super::syscall_name(number))
+            escape(&crate::trace::syscall_name(number))
         );
     }
     out.push_str("</table>\n</body></html>\n");

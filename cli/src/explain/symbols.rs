@@ -54,9 +54,15 @@ impl Symbols {
     }
 
     /// The source line of `address`, from the line table, its path relative to the
-    /// repository when it lies there.
+    /// repository when it lies there. For code inlined there, the line in the
+    /// function the address belongs to (the outermost frame), where the call was.
     pub fn location(&self, address: u64) -> Option<Source> {
-        let location = self.lines.as_ref()?.find_location(address).ok()??;
+        let mut frames = self.lines.as_ref()?.find_frames(address).ok()?;
+        let mut outermost = None;
+        while let Ok(Some(frame)) = frames.next() {
+            outermost = frame.location.or(outermost);
+        }
+        let location = outermost?;
         let file = location.file?;
         let root = repository();
         let path = Path::new(file).strip_prefix(root).map_or_else(|_| file.to_string(), |p| p.display().to_string());
