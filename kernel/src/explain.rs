@@ -29,7 +29,6 @@ use crate::mm::kstack::StackOwner;
 use crate::process::{self, Pid, Process};
 use kernel_core::elf::Segment;
 use kernel_core::initstack::StackTables;
-use kernel_core::trace::SwitchReason;
 
 /// Set by `init` when the host asked for the explanation.
 static ON: AtomicBool = AtomicBool::new(false);
@@ -194,11 +193,11 @@ pub fn syscall_finished(call: SyscallEntry, process: &Process, frame: &TrapFrame
     ));
 }
 
-/// `me` is about to switch to `next`: the first half of the first preemption's
+/// The timer preempts `me` for `next`: the first half of the first preemption's
 /// explanation (what the timer interrupt's entry saved of `me`, why the policy
 /// chose another, where `next`'s kernel thread resumes).
-pub fn switching(me: &Process, next: &Process, reason: SwitchReason) {
-    if !on() || reason != SwitchReason::Preempted {
+pub fn switching(me: &Process, next: &Process) {
+    if !on() {
         return;
     }
     let mut state = STATE.lock();
