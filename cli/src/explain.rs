@@ -154,7 +154,7 @@ fn describe_result(result: u64) -> String {
     if (-4095..0).contains(&signed) {
         let errno = kernel_core::abi::errno::name(-signed).unwrap_or("an errno");
         format!("{signed} (-{errno})")
-    } else if signed >= 0 && signed < 1 << 20 {
+    } else if (0..1 << 20).contains(&signed) {
         format!("{signed}")
     } else {
         format!("{result:#x}")
