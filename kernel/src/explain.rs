@@ -197,16 +197,13 @@ pub fn syscall_finished(call: SyscallEntry, process: &Process, frame: &TrapFrame
 /// explanation (what the timer interrupt's entry saved of `me`, why the policy
 /// chose another, where `next`'s kernel thread resumes).
 pub fn switching(me: &Process, next: &Process) {
-    if !on() {
-        return;
-    }
-    let mut state = STATE.lock();
-    if !matches!(state.switch, SwitchStage::Waiting) {
+    if !on() || !matches!(STATE.lock().switch, SwitchStage::Waiting) {
         return;
     }
     // The per-CPU trap frame is still `me`'s: the timer's entry saved it there.
     let Some(frame) = entry::last_user_entry() else { return };
     let (policy, quantum_ms) = POLICY.get().copied().unwrap_or(("unknown", 0));
+    // Built before `STATE` is taken again: the names take the threads' locks.
     let first_half = format!(
         "from={} from_name={} to={} to_name={} user_rip={:#x} user_rsp={:#x} user_rflags={:#x} user_cs={:#x} \
          user_ss={:#x} frame={:#x} kstack_top={:#x} policy={policy} quantum_ms={quantum_ms} to_context_rsp={:#x} \
@@ -225,7 +222,10 @@ pub fn switching(me: &Process, next: &Process) {
         next.context.saved_stack_pointer(),
         next.context.saved_return_address().unwrap_or(0),
     );
-    state.switch = SwitchStage::Pending { from: me.tid(), to: next.tid(), first_half };
+    let mut state = STATE.lock();
+    if matches!(state.switch, SwitchStage::Waiting) {
+        state.switch = SwitchStage::Pending { from: me.tid(), to: next.tid(), first_half };
+    }
 }
 
 /// `process` returns to user mode with `frame`: if it is the process the first
