@@ -188,6 +188,20 @@ pub struct BootArgs {
         requires = "timeline"
     )]
     pub timeline_budget: u32,
+    /// Print the textbook's two LDE tables (without interrupts; with a timer
+    /// interrupt), each row filled with values from this run, on stderr
+    #[arg(long)]
+    pub explain: bool,
+    /// With --explain: write the tables to FILE instead of stderr
+    #[arg(long, value_name = "FILE")]
+    pub explain_out: Option<PathBuf>,
+    /// With --explain: how many system calls the tables follow
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=kernel_core::cmdline::EXPLAIN_SYSCALLS_MAX as i64))]
+    pub explain_syscalls: u32,
+    /// Write a self-contained HTML report to FILE: both LDE tables with the source
+    /// lines they name, the timeline, per-process statistics, system-call counts
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
     /// The kernel's trace buffer, in events of 32 bytes (a power of two, 8..=4194304);
     /// events that find it full are dropped and counted
     #[arg(long, value_name = "EVENTS", default_value_t = DEFAULT_TRACE_EVENTS, value_parser = parse_trace_events)]
@@ -311,7 +325,12 @@ impl Default for BootArgs {
 impl BootArgs {
     /// Whether the kernel must record its event trace.
     pub fn tracing(&self) -> bool {
-        self.trace.is_some() || self.timeline.is_some()
+        self.trace.is_some() || self.timeline.is_some() || self.explaining()
+    }
+
+    /// Whether the kernel must send the LDE explanation (which rides on the trace).
+    pub fn explaining(&self) -> bool {
+        self.explain || self.explain_out.is_some() || self.report.is_some()
     }
 }
 

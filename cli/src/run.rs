@@ -19,7 +19,7 @@ use crate::outcome::{self, Verdict, EXIT_KERNEL_FAILURE, EXIT_USAGE};
 use crate::qemu::{self, Accel, Machine};
 use crate::session::{self, LogSink, Session};
 use crate::trace_ring::{self, GuestRam};
-use crate::{diagnostics, host_io, terminal, trace, usage, Failure};
+use crate::{diagnostics, explain, host_io, terminal, trace, usage, Failure};
 
 /// The kernel and the Rust user programs, as built by build.rs.
 const KERNEL: &str = env!("TIMESHARE_KERNEL");
@@ -137,6 +137,7 @@ fn kernel_options(boot: &BootArgs, init: String) -> KernelOptions {
         terminal_fds: [libc::STDIN_FILENO, libc::STDOUT_FILENO, libc::STDERR_FILENO].map(terminal::is_terminal),
         window: host_io::window_size().map_or(defaults.window, |size| WindowSize { cols: size.cols, rows: size.rows }),
         trace_events: if boot.tracing() { boot.trace_buffer } else { 0 },
+        explain_syscalls: if boot.explaining() { boot.explain_syscalls } else { 0 },
         selftest: boot.kernel_arg.iter().filter_map(|word| cmdline::parse(word).ok()?.selftest).last(),
         pid_max: boot
             .kernel_arg
@@ -269,7 +270,11 @@ fn boot(
         kernel,
         initrd: initrd_path,
         cmdline: cmdline::render(&KernelOptions {
-            accounting: if matches!(stats, StatsTable::None) { Switch::Off } else { Switch::On },
+            accounting: if matches!(stats, StatsTable::None) && boot.report.is_none() {
+                Switch::Off
+            } else {
+                Switch::On
+            },
             ..kernel_options(boot, init)
         }),
         memory_mib: boot.memory,
@@ -312,6 +317,8 @@ fn boot(
         Some(capture) => write_trace(capture, report.control.trace_totals, json_file, svg_file, &title, boot),
         None => true,
     };
+    let explained =
+        !boot.explaining() || write_explanation(boot, program, &machine.kernel, &report, &title, &scheduler(boot));
     for problem in crate::copy_out::write(&boot.copy_out, &report.control.copy_out) {
         eprintln!("timeshare: {problem}");
     }
@@ -358,7 +365,7 @@ fn boot(
     }
     match verdict.exit_status() {
         // The program succeeded but what was asked of the run was not done.
-        0 if !trace_written => Ok(EXIT_USAGE),
+        0 if !trace_written || !explained => Ok(EXIT_USAGE),
         status => Ok(status),
     }
 }
@@ -446,6 +453,66 @@ fn write_trace(
         all_written &= written(&path, file.write_all(trace::svg(&timeline, &options).as_bytes()));
     }
     all_written
+}
+
+/// Writes the LDE tables (`--explain`: to stderr or `--explain-out`) and the HTML
+/// report (`--report`); says on stderr what could not be done. False if a file
+/// could not be written.
+fn write_explanation(
+    boot: &BootArgs,
+    program: &FirstProgram,
+    kernel: &Path,
+    report: &session::Report,
+    title: &str,
+    scheduler: &str,
+) -> bool {
+    let symbols = |path: &Path, lines: bool| {
+        explain::Symbols::open(path, lines).unwrap_or_else(|error| {
+            eprintln!("timeshare: explain: no symbols: {error}");
+            explain::Symbols::empty()
+        })
+    };
+    let tables = explain::tables(&report.control.explain, &symbols(kernel, true), &symbols(program.host, false));
+    let written = |path: &Path, result: std::io::Result<()>| {
+        result.map_err(|e| eprintln!("timeshare: {}: {}", path.display(), describe(&e))).is_ok()
+    };
+    let mut all_written = true;
+    if boot.explain || boot.explain_out.is_some() {
+        let text = explain::render_text(&tables);
+        match &boot.explain_out {
+            Some(path) => all_written &= written(path, fs::write(path, text)),
+            None => eprint!("{text}"),
+        }
+    }
+    if let Some(path) = &boot.report {
+        let events = report.trace.as_ref().map_or(&[][..], |capture| &capture.events[..]);
+        let (tsc_hz, dropped) = report.trace.as_ref().map_or((1, 0), |capture| (capture.tsc_hz, capture.dropped));
+        let timeline = trace::Timeline::build(events, tsc_hz, dropped);
+        let options = trace::SvgOptions { scheduler: scheduler.to_string(), title: title.to_string() };
+        let page = explain::report(&explain::ReportParts {
+            title,
+            tables: &tables,
+            timeline_svg: &trace::svg(&timeline, &options),
+            processes: &report.control.processes,
+            syscall_counts: &syscall_counts(events),
+        });
+        all_written &= written(path, fs::write(path, page));
+    }
+    all_written
+}
+
+/// How many times each system call was made, most made first, from the trace.
+fn syscall_counts(events: &[[u64; kernel_core::trace::EVENT_WORDS]]) -> Vec<(u64, u64)> {
+    use kernel_core::trace::{Event, TrapReason, What};
+    let mut counts = std::collections::BTreeMap::<u64, u64>::new();
+    for event in events.iter().filter_map(|words| Event::decode(*words).ok()) {
+        if let What::TrapEnter { reason: TrapReason::SystemCall, number, .. } = event.what {
+            *counts.entry(number).or_default() += 1;
+        }
+    }
+    let mut counts: Vec<(u64, u64)> = counts.into_iter().collect();
+    counts.sort_by_key(|&(number, calls)| (std::cmp::Reverse(calls), number));
+    counts
 }
 
 /// Tell the user why the kernel failed: the reason, the kernel log's tail (unless it was

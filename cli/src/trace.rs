@@ -7,7 +7,7 @@ mod json;
 mod model;
 mod svg;
 
-pub use json::{chrome_json, Written, WARN_BYTES};
+pub use json::{chrome_json, syscall_name, Written, WARN_BYTES};
 pub use model::Timeline;
 pub use svg::{svg, SvgOptions};
 

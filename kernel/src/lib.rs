@@ -13,6 +13,7 @@ extern crate alloc;
 #[macro_use]
 extern crate timeshare_base;
 
+mod explain;
 mod fs;
 mod futex;
 mod oom;
@@ -89,8 +90,20 @@ pub fn main(boot: BootInfo) -> ! {
         options.quantum_ms,
         options.sched.word()
     );
-    apic::start_periodic_timer((rates.apic_timer_hz / TICK_HZ) as u32);
+    let timer_counts = (rates.apic_timer_hz / TICK_HZ) as u32;
+    apic::start_periodic_timer(timer_counts);
     trace::init(options.trace_events, rates.tsc_hz);
+    explain::init(
+        options.explain_syscalls,
+        explain::Boot {
+            timer_vector: apic::TIMER_VECTOR,
+            timer_counts,
+            apic_timer_hz: rates.apic_timer_hz,
+            tick_hz: TICK_HZ,
+            policy: options.sched.word(),
+            quantum_ms: options.quantum_ms,
+        },
+    );
     // The scheduling policy (`sched=`, kernel-core/src/sched): who runs next.
     sched::init(kernel_core::sched::from_options(&options, TICK_HZ as u32));
 

@@ -330,6 +330,11 @@ fn switch_away(me: &Process, leaving: Leaving) {
     CURRENT[cpu].store(next.as_ref().map_or(IDLING, |next| next.tid()), Ordering::Relaxed);
     match next {
         Some(next) => {
+            // The blocking copies of this function fold the test away; the yield
+            // path pays one comparison (measured: 3 instructions a switch).
+            if matches!(leaving, Leaving::Requeued(Arrival::Preempted)) && trace::enabled() {
+                crate::explain::switching(me, &next);
+            }
             load_process(&next, now, Some(me));
             switch::switch(&me.context, &next.context);
         }

@@ -43,7 +43,7 @@ fn exception_name(vector: u64) -> String {
 }
 
 /// A system call's Linux name ("syscall N" for numbers Linux does not have).
-fn syscall_name(number: u64) -> String {
+pub fn syscall_name(number: u64) -> String {
     usize::try_from(number)
         .ok()
         .and_then(kernel_core::abi::sysno::name)

@@ -5,7 +5,7 @@
 
 use core::arch::global_asm;
 use core::mem::size_of;
-use x86_64::instructions::tables::lidt;
+use x86_64::instructions::tables::{lidt, sidt};
 use x86_64::structures::DescriptorTablePointer;
 use x86_64::VirtAddr;
 
@@ -94,4 +94,18 @@ pub fn load() {
             base: VirtAddr::new(&raw const IDT as u64),
         });
     }
+}
+
+/// The trap table as the CPU holds it (`sidt`): its base address and limit.
+pub fn installed() -> (u64, u16) {
+    let table = sidt();
+    (table.base.as_u64(), table.limit)
+}
+
+/// Where the gate of `vector` sends the CPU: the address of its stub.
+pub fn handler_address(vector: u8) -> u64 {
+    // SAFETY: the IDT is written only by `load`, at boot before any reader; this
+    // reads one gate of it by value.
+    let gate = unsafe { (*(&raw const IDT))[usize::from(vector)] };
+    u64::from(gate.offset_low) | u64::from(gate.offset_middle) << 16 | u64::from(gate.offset_high) << 32
 }
