@@ -156,6 +156,9 @@ pub struct BootArgs {
     /// Guest memory in MiB
     #[arg(long, value_name = "MIB", default_value_t = 256, value_parser = clap::value_parser!(u32).range(16..=1 << 20))]
     pub memory: u32,
+    /// CPUs of the machine (1..=16); the kernel brings them all up, and runs programs on the first
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = cpus_parser())]
+    pub cpus: u32,
     /// Pass ARG to QEMU as is (repeatable; after everything else)
     #[arg(long = "qemu-arg", value_name = "ARG", allow_hyphen_values = true)]
     pub qemu_arg: Vec<OsString>,
@@ -227,6 +230,11 @@ fn parse_mlfq_quanta(text: &str) -> Result<MlfqQuanta, String> {
     cmdline::parse(&format!("mlfq_quanta_ms={text}"))
         .map(|options| options.mlfq_quanta_ms)
         .map_err(|_| "expected 1 to 16 comma-separated milliseconds in 1..=1000, such as 10,20,40".to_string())
+}
+
+/// `--cpus`: 1 to the kernel's limit.
+pub fn cpus_parser() -> clap::builder::RangedI64ValueParser<u32> {
+    clap::value_parser!(u32).range(1..=kernel_core::acpi::MAX_CPUS as i64)
 }
 
 fn parse_quantum(text: &str) -> Result<u32, String> {

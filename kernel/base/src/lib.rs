@@ -62,7 +62,11 @@ pub fn register_panic_report(report: fn()) {
 
 #[panic_handler]
 fn panic(info: &PanicInfo) -> ! {
-    error!("kernel panic: {info}");
+    log::start_panic();
+    match arch::x86_64::percpu::current_id() {
+        Some(cpu) => error!("kernel panic on cpu {cpu}: {info}"),
+        None => error!("kernel panic: {info}"),
+    }
     if let Some(report) = PANIC_REPORT.get() {
         report();
     }
