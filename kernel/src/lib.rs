@@ -92,7 +92,7 @@ pub fn main(boot: BootInfo) -> ! {
     arch::x86_64::smp::boot_cpu_online();
     let online = arch::x86_64::smp::start_application_processors(&boot, smp::ap_main);
     let answered = smp::ping_application_processors();
-    info!("{online} cpus online, {answered} of {} answered the ping IPI", online - 1);
+    info!("cpus online: {online}; ping IPIs answered: {answered} of {}", online - 1);
     trace::init(options.trace_events, rates.tsc_hz);
     // The scheduling policy (`sched=`, kernel-core/src/sched): who runs next.
     sched::init(kernel_core::sched::from_options(&options, TICK_HZ as u32));

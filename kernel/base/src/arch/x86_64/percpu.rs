@@ -4,8 +4,8 @@
 //! keeps about that process's kernel thread is on the stack: `entry::StackHeader`).
 
 use core::cell::{Cell, UnsafeCell};
-use core::sync::atomic::{AtomicBool, Ordering};
 use core::mem::offset_of;
+use core::sync::atomic::{AtomicBool, Ordering};
 use x86_64::registers::model_specific::{GsBase, KernelGsBase};
 use x86_64::structures::gdt::GlobalDescriptorTable;
 use x86_64::structures::tss::TaskStateSegment;
@@ -197,7 +197,8 @@ impl PerCpu {
 /// base. Must run once per CPU, on that CPU, before its IDT is loaded and before
 /// anything calls `PerCpu::this`.
 pub fn load(cpu: &'static PerCpu) {
-    static LOADED: [AtomicBool; kernel_core::acpi::MAX_CPUS] = [const { AtomicBool::new(false) }; kernel_core::acpi::MAX_CPUS];
+    static LOADED: [AtomicBool; kernel_core::acpi::MAX_CPUS] =
+        [const { AtomicBool::new(false) }; kernel_core::acpi::MAX_CPUS];
     let first = LOADED.get(cpu.id).is_some_and(|loaded| !loaded.swap(true, Ordering::Relaxed));
     assert!(first, "per-CPU data {} loaded twice", cpu.id);
     cpu.self_address.set(cpu as *const PerCpu as u64);
