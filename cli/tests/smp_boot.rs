@@ -36,7 +36,7 @@ fn check_every_cpu_comes_online(options: &[&str], cpus: usize) {
         let line = format!("] cpu {n} online (apic id {n})");
         assert!(dmesg.lines().any(|l| l.ends_with(&line)), "no `{line}` in dmesg:\n{dmesg}");
     }
-    let summary = format!("] cpus online: {cpus}; ping IPIs answered: {0} of {0}", cpus - 1);
+    let summary = format!("] cpus online: {cpus}; ping IPIs answered: {0} of {0}, broadcast: {0} of {0}", cpus - 1);
     assert!(dmesg.lines().any(|l| l.ends_with(&summary)), "no `{summary}` in dmesg:\n{dmesg}");
     assert!(!dmesg.contains("did not"), "a CPU failed:\n{dmesg}");
 

@@ -91,8 +91,11 @@ pub fn main(boot: BootInfo) -> ! {
     // IPI; they idle (smp.rs) while this CPU runs the programs.
     arch::x86_64::smp::boot_cpu_online();
     let online = arch::x86_64::smp::start_application_processors(&boot, smp::ap_main);
-    let answered = smp::ping_application_processors();
-    info!("cpus online: {online}; ping IPIs answered: {answered} of {}", online - 1);
+    let (answered, broadcast_answered) = smp::ping_application_processors();
+    info!(
+        "cpus online: {online}; ping IPIs answered: {answered} of {0}, broadcast: {broadcast_answered} of {0}",
+        online - 1
+    );
     trace::init(options.trace_events, rates.tsc_hz);
     // The scheduling policy (`sched=`, kernel-core/src/sched): who runs next.
     sched::init(kernel_core::sched::from_options(&options, TICK_HZ as u32));

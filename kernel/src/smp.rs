@@ -39,28 +39,40 @@ pub fn on_boot_cpu() -> bool {
     PerCpu::this().id() == 0
 }
 
-/// Pings each application processor with an IPI and waits (with a timeout, and
-/// without blocking the others: they take interrupts while this CPU spins) until it
-/// answers; logs each CPU that is online and answered ("cpu N online (apic id X)").
-/// Returns how many answered.
-pub fn ping_application_processors() -> usize {
+/// Pings each application processor with an IPI addressed to it and waits (with a
+/// timeout, and without blocking the others: they take interrupts while this CPU
+/// spins) until it answers, logging each CPU that is online and answered ("cpu N
+/// online (apic id X)"); then pings them all at once (all-but-self) and waits for
+/// every one. Returns how many answered each way.
+pub fn ping_application_processors() -> (usize, usize) {
     let mut answered = 0;
     for number in 1..smp::online_count() {
         let apic_id = smp::apic_id(number).unwrap_or(u32::MAX);
         let before = IPIS_RECEIVED[number].load(Ordering::Relaxed);
         smp::send_ipi(number, apic::IPI_VECTOR);
-        let deadline = time::monotonic_ns() + PING_TIMEOUT_NS;
-        while IPIS_RECEIVED[number].load(Ordering::Relaxed) == before && time::monotonic_ns() < deadline {
-            core::hint::spin_loop();
-        }
-        if IPIS_RECEIVED[number].load(Ordering::Relaxed) == before {
-            warn!("cpu {number} (apic id {apic_id}) did not answer its ping IPI");
-        } else {
+        if wait_for_answers(&[(number, before)]) == 1 {
             answered += 1;
             info!("cpu {number} online (apic id {apic_id})");
+        } else {
+            warn!("cpu {number} (apic id {apic_id}) did not answer its ping IPI");
         }
     }
-    answered
+    let before: alloc::vec::Vec<(usize, u32)> =
+        (1..smp::online_count()).map(|number| (number, IPIS_RECEIVED[number].load(Ordering::Relaxed))).collect();
+    smp::send_ipi_all_but_self(apic::IPI_VECTOR);
+    (answered, wait_for_answers(&before))
+}
+
+/// Waits until each (CPU, count before the ping) has taken another IPI, or the
+/// timeout; returns how many did.
+fn wait_for_answers(pinged: &[(usize, u32)]) -> usize {
+    let answered =
+        || pinged.iter().filter(|&&(number, before)| IPIS_RECEIVED[number].load(Ordering::Relaxed) != before).count();
+    let deadline = time::monotonic_ns() + PING_TIMEOUT_NS;
+    while answered() < pinged.len() && time::monotonic_ns() < deadline {
+        core::hint::spin_loop();
+    }
+    answered()
 }
 
 /// The online CPUs: (number, local APIC id).
