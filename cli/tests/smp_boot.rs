@@ -96,3 +96,19 @@ fn cpu_counts_outside_1_to_16_are_usage_errors() {
     let output = timeshare_with(&["run", "--cpus", "17", &c_program("hello").to_string_lossy()]);
     assert!(stderr(&output).contains("17 is not in 1..=16"), "{}", stderr(&output));
 }
+
+/// The other CPUs' timer interrupts are traced too; the trace's totals, sent at
+/// power-off, must still count exactly what the host reads (an idle CPU's tick
+/// right after them once made the host read one event more than counted).
+#[test]
+fn the_trace_totals_hold_while_other_cpus_tick() {
+    let dir = scratch_dir("smp_trace_totals");
+    for attempt in 0..3 {
+        let trace = dir.join(format!("trace{attempt}.json"));
+        let guest = run_with(&["--cpus", "4", "--trace", trace.to_str().unwrap()], &c_program("forkwait"), &[]);
+        assert_status(&guest, 0);
+        let message = stderr(&guest);
+        assert!(!message.contains("timeshare: trace:"), "attempt {attempt}: {message}");
+        assert!(std::fs::metadata(&trace).is_ok_and(|m| m.len() > 0), "attempt {attempt}: no trace");
+    }
+}
