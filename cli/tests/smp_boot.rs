@@ -112,3 +112,19 @@ fn the_trace_totals_hold_while_other_cpus_tick() {
         assert!(std::fs::metadata(&trace).is_ok_and(|m| m.len() > 0), "attempt {attempt}: no trace");
     }
 }
+
+/// A panic on another CPU prints its report and fails the run, even while the boot
+/// CPU holds the kernel log's lock (`selftest=ap-panic`), instead of hanging.
+#[test]
+fn a_panic_on_another_cpu_prints_its_report() {
+    let output = run_with(&["--cpus", "2", "--kernel-arg", "selftest=ap-panic"], &c_program("hello"), &[]);
+    assert_status(&output, 125);
+    let err = stderr(&output);
+    assert!(err.contains("kernel panic on cpu 1: "), "{err}");
+    assert!(err.contains("selftest=ap-panic: a kernel panic on cpu 1 on purpose"), "{err}");
+
+    // With one CPU the self-test cannot run, and says so.
+    let output = run_with(&["--kernel-arg", "selftest=ap-panic"], &c_program("hello"), &[]);
+    assert_status(&output, 125);
+    assert!(stderr(&output).contains("selftest=ap-panic needs a second CPU"), "{}", stderr(&output));
+}

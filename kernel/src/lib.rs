@@ -32,7 +32,7 @@ use alloc::vec::Vec;
 use arch::x86_64::debugcon::{self, Channel};
 use arch::x86_64::{apic, entry, ioapic, percpu, pic, serial};
 use kernel_core::bootargs;
-use kernel_core::cmdline::{self, Switch};
+use kernel_core::cmdline::{self, SelfTest, Switch};
 use kernel_core::initstack::{self, Strings};
 use timeshare_base::BootInfo;
 
@@ -121,8 +121,10 @@ pub fn main(boot: BootInfo) -> ! {
     fs::copy_out::init(options.copy_out.clone());
 
     // `selftest=`: a forbidden access on purpose, which must end the machine.
-    if let Some(test) = options.selftest {
-        mm::selftest::run(test);
+    match options.selftest {
+        Some(SelfTest::ApPanic) => smp::panic_on_another_cpu(),
+        Some(test) => mm::selftest::run(test),
+        None => {}
     }
 
     // The first process: a process-list entry, memory, the program, its stack with

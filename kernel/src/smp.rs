@@ -7,10 +7,10 @@
 //! its tick (`trap::interrupt_in_kernel` checks the CPU). sched_getaffinity says so
 //! (CPU 0 only).
 
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use crate::arch::x86_64::{apic, cpu, percpu::PerCpu, smp};
-use crate::time;
+use crate::{fail, time};
 use kernel_core::acpi::MAX_CPUS;
 
 /// Interrupts on `apic::IPI_VECTOR` each CPU has taken.
@@ -29,9 +29,39 @@ pub fn ap_main(_cpu: usize) -> ! {
 
 /// The IPI's handler (on the CPU that received it): counts it.
 pub fn ipi_received() {
-    if let Some(count) = IPIS_RECEIVED.get(PerCpu::this().id()) {
+    let cpu = PerCpu::this().id();
+    if cpu == PANIC_ON_PING.load(Ordering::Relaxed) {
+        panic!("selftest=ap-panic: a kernel panic on cpu {cpu} on purpose");
+    }
+    if let Some(count) = IPIS_RECEIVED.get(cpu) {
         count.fetch_add(1, Ordering::Relaxed);
     }
+}
+
+/// The CPU that panics on its next IPI (`selftest=ap-panic`); 0 (the boot CPU,
+/// never pinged): none.
+static PANIC_ON_PING: AtomicUsize = AtomicUsize::new(0);
+
+/// `selftest=ap-panic`: CPU 1 panics while this CPU holds the kernel log's lock
+/// (which a panic's report would otherwise wait for, for ever); the report must
+/// print and end the machine. Fails the boot after a few seconds otherwise.
+pub fn panic_on_another_cpu() -> ! {
+    if smp::online_count() < 2 {
+        fail(format_args!("selftest=ap-panic needs a second CPU (--cpus 2)"));
+    }
+    PANIC_ON_PING.store(1, Ordering::Relaxed);
+    // The lock is held across a wait here, against its rule (only copies under
+    // it), exactly to show the panic path does not need it; it is never released.
+    crate::log::with_recent(|_| {
+        smp::send_ipi(1, apic::IPI_VECTOR);
+        let deadline = time::monotonic_ns() + 5 * PING_TIMEOUT_NS;
+        while time::monotonic_ns() < deadline {
+            core::hint::spin_loop();
+        }
+        // This CPU holds the lock its own report would wait for.
+        crate::log::start_panic();
+        fail(format_args!("selftest=ap-panic: cpu 1 did not end the machine"))
+    })
 }
 
 /// Whether this is the boot CPU (the one that runs the scheduler and its tick).
