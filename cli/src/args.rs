@@ -287,6 +287,20 @@ pub mod tests {
     }
 
     #[test]
+    fn cpus_default_to_one_and_go_up_to_the_kernels_limit() {
+        assert_eq!(BootArgs::default().cpus, 1);
+        assert_eq!(run_args(&["run", "--cpus", "16", "p"]).boot.cpus, 16);
+        for bad in ["0", "17"] {
+            let error = parse(&["run", "--cpus", bad, "p"]).unwrap_err();
+            assert_eq!(error.exit_code(), i32::from(EXIT_USAGE), "--cpus {bad}");
+        }
+        for command in ["demo", "fuzz", "bench"] {
+            assert!(parse(&[command, "--cpus", "4"]).is_ok(), "{command}");
+            assert!(parse(&[command, "--cpus", "17"]).is_err(), "{command}");
+        }
+    }
+
+    #[test]
     fn run_options_and_program_arguments() {
         let run = run_args(&[
             "run",
