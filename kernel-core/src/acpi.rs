@@ -119,7 +119,7 @@ pub fn cpus(memory: &impl PhysicalMemory, rsdp_address: u64) -> Result<Cpus, Err
 
 /// The table with `signature` listed by the RSDP's XSDT (or RSDT for ACPI 1.0),
 /// checked.
-fn find_table<'m>(memory: &'m impl PhysicalMemory, rsdp_address: u64, signature: [u8; 4]) -> Result<&'m [u8], Error> {
+fn find_table(memory: &impl PhysicalMemory, rsdp_address: u64, signature: [u8; 4]) -> Result<&[u8], Error> {
     if rsdp_address == 0 {
         return Err(Error::NoRsdp);
     }

@@ -76,9 +76,9 @@ pub fn on_boot_cpu() -> bool {
 /// every one. Returns how many answered each way.
 pub fn ping_application_processors() -> (usize, usize) {
     let mut answered = 0;
-    for number in 1..smp::online_count() {
+    for (number, received) in IPIS_RECEIVED.iter().enumerate().take(smp::online_count()).skip(1) {
         let apic_id = smp::apic_id(number).unwrap_or(u32::MAX);
-        let before = IPIS_RECEIVED[number].load(Ordering::Relaxed);
+        let before = received.load(Ordering::Relaxed);
         smp::send_ipi(number, apic::IPI_VECTOR);
         if wait_for_answers(&[(number, before)]) == 1 {
             answered += 1;
