@@ -156,6 +156,9 @@ pub struct BootArgs {
     /// Guest memory in MiB
     #[arg(long, value_name = "MIB", default_value_t = 256, value_parser = clap::value_parser!(u32).range(16..=1 << 20))]
     pub memory: u32,
+    /// CPUs of the machine (1..=16); the kernel brings them all up, and runs programs on the first
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = cpus_parser())]
+    pub cpus: u32,
     /// Pass ARG to QEMU as is (repeatable; after everything else)
     #[arg(long = "qemu-arg", value_name = "ARG", allow_hyphen_values = true)]
     pub qemu_arg: Vec<OsString>,
@@ -306,6 +309,11 @@ fn parse_mlfq_quanta(text: &str) -> Result<MlfqQuanta, String> {
         .map_err(|_| "expected 1 to 16 comma-separated milliseconds in 1..=1000, such as 10,20,40".to_string())
 }
 
+/// `--cpus`: 1 to the kernel's limit.
+pub fn cpus_parser() -> clap::builder::RangedI64ValueParser<u32> {
+    clap::value_parser!(u32).range(1..=kernel_core::acpi::MAX_CPUS as i64)
+}
+
 fn parse_quantum(text: &str) -> Result<u32, String> {
     text.parse::<u32>().ok().filter(|n| QUANTUM_MS_RANGE.contains(n)).ok_or_else(|| {
         format!("expected a number of milliseconds in {}..={}", QUANTUM_MS_RANGE.start(), QUANTUM_MS_RANGE.end())
@@ -358,6 +366,20 @@ pub mod tests {
         assert_eq!(boot.memory, 256);
         assert_eq!(boot.accel, Accel::Tcg);
         assert!(boot.timeout.is_none() && !boot.icount && !boot.verbose && boot.add.is_empty());
+    }
+
+    #[test]
+    fn cpus_default_to_one_and_go_up_to_the_kernels_limit() {
+        assert_eq!(BootArgs::default().cpus, 1);
+        assert_eq!(run_args(&["run", "--cpus", "16", "p"]).boot.cpus, 16);
+        for bad in ["0", "17"] {
+            let error = parse(&["run", "--cpus", bad, "p"]).unwrap_err();
+            assert_eq!(error.exit_code(), i32::from(EXIT_USAGE), "--cpus {bad}");
+        }
+        for command in ["demo", "fuzz", "bench"] {
+            assert!(parse(&[command, "--cpus", "4"]).is_ok(), "{command}");
+            assert!(parse(&[command, "--cpus", "17"]).is_err(), "{command}");
+        }
     }
 
     #[test]

@@ -278,6 +278,7 @@ fn boot(
             ..kernel_options(boot, init)
         }),
         memory_mib: boot.memory,
+        cpus: boot.cpus,
         accel: boot.accel,
         icount: boot.icount,
         gdb_socket: gdb_stub.as_ref().map(|stub| stub.socket.clone()),

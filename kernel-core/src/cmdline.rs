@@ -98,6 +98,9 @@ keyword_enum! {
         Text => "text",
         /// Write the guard page below a kernel stack: it is unmapped, it must fault.
         Guard => "guard",
+        /// Make CPU 1 panic while the boot CPU holds the kernel log's lock: the
+        /// report must still print (the panic path never waits for a lock).
+        ApPanic => "ap-panic",
     }
 }
 
@@ -907,7 +910,7 @@ mod tests {
                 trace_events: if rng.below(2) == 0 { 0 } else { 8 << rng.below(20) },
                 explain_syscalls: rng.below(u64::from(EXPLAIN_SYSCALLS_MAX) + 1) as u32,
                 accounting: Switch::from_word(Switch::WORDS[rng.below(2) as usize]).unwrap(),
-                selftest: match rng.below(7) as usize {
+                selftest: match rng.below(SelfTest::WORDS.len() as u64 + 1) as usize {
                     0 => None,
                     n => SelfTest::from_word(SelfTest::WORDS[n - 1]),
                 },

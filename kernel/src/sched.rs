@@ -28,15 +28,13 @@ use crate::arch::x86_64::switch::{self, KernelContext};
 use crate::mm::kstack;
 use crate::process::{self, Mode, Pid, Process, Stats};
 use crate::{time, trace};
+use kernel_core::acpi::MAX_CPUS;
 use kernel_core::loadavg::{LoadAverage, LOAD_FREQ_NS};
 use kernel_core::sched::{Arrival, Scheduler};
 use kernel_core::trace::{SwitchReason, WaitKind, What};
 
 /// Nanoseconds between timer ticks (the kernel's clock interrupt runs at 1 kHz).
 pub const TICK_NS: u64 = 1_000_000;
-
-/// CPUs the per-CPU tables have room for.
-const MAX_CPUS: usize = 8;
 
 /// What a blocked process waits for.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]

@@ -233,7 +233,8 @@ fn interrupt_from_user(vector: u8) {
 pub fn interrupt_in_kernel(vector: u8) {
     trace::record(0, || What::TrapEnter { reason: TrapReason::Interrupt, number: u64::from(vector), argument: 0 });
     device_interrupt(vector);
-    if vector == apic::TIMER_VECTOR {
+    // The other CPUs' ticks touch nothing shared until the scheduler runs there.
+    if vector == apic::TIMER_VECTOR && crate::smp::on_boot_cpu() {
         sched::tick_while_idle();
     }
 }
@@ -245,6 +246,7 @@ fn device_interrupt(vector: u8) {
         apic::SPURIOUS_VECTOR => return,
         apic::CONSOLE_VECTOR => console::receive(),
         apic::TIMER_VECTOR => {}
+        apic::IPI_VECTOR => crate::smp::ipi_received(),
         other => debug!("unexpected interrupt vector {other}"),
     }
     apic::end_of_interrupt();
