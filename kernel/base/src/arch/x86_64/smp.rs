@@ -162,12 +162,14 @@ pub fn start_application_processors(boot: &BootInfo, ap_main: fn(usize) -> !) ->
         write_mailbox(MAILBOX_CPU, number as u64);
         fence(Ordering::SeqCst);
 
-        // The MP specification's delays: 10 ms after INIT, 200 us after each SIPI.
+        // The MP specification asks for 10 ms after INIT and 200 us after each SIPI,
+        // for the CPUs of its day; Linux waits after INIT only on CPUs older than
+        // family 6 (every CPU with long mode is newer) and 10 us after each SIPI. The
+        // 10 ms made each CPU cost its own boot's worth of time.
         apic::send_init(apic_id);
-        delay_ns(10_000_000);
         for _ in 0..2 {
             apic::send_startup(apic_id, (TRAMPOLINE_PAGE >> 12) as u8);
-            delay_ns(200_000);
+            delay_ns(10_000);
         }
         let deadline = time::monotonic_ns() + START_TIMEOUT_NS;
         while online_count() == number && time::monotonic_ns() < deadline {
