@@ -143,7 +143,7 @@ pub fn exit_group(process: &Process, status: ExitStatus) {
     for thread in super::threads_of(&process.group) {
         if thread.tid() != process.tid() {
             thread.begin_exit(status);
-            sched::interrupt(thread.tid());
+            sched::interrupt(&thread);
         }
     }
 }
@@ -159,7 +159,7 @@ pub fn end_other_threads(process: &Process) {
     for thread in super::threads_of(&process.group) {
         if thread.tid() != process.tid() {
             thread.begin_exit(killed);
-            sched::interrupt(thread.tid());
+            sched::interrupt(&thread);
         }
     }
     while process.group.has_other_threads() && process.exit_status().is_none() {
