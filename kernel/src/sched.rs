@@ -372,21 +372,22 @@ fn with_deadline<R>(pid: Pid, deadline_ns: u64, wait: impl FnOnce() -> R) -> R {
     result
 }
 
-/// Gives the CPU away from the current thread, which its caller has queued on a
-/// futex (`futex::wait`, under the bucket's lock, after checking for signals):
-/// the scheduler keeps no record of it, and it runs again once whoever takes it off
-/// that queue calls `unpark`. True if a signal did (`interrupt`).
+/// Gives the CPU away from `me`, the current thread, which its caller has queued
+/// on a futex (`futex::wait`, under the bucket's lock, after checking for
+/// signals): the scheduler keeps no record of it, and it runs again once whoever
+/// takes it off that queue calls `unpark`. True if a signal did (`interrupt`).
+///
+/// Takes the thread from its caller (the futex handler has it at hand) rather than
+/// looking it up (`with_current`): every lock hand-off's wait comes here.
 #[inline]
-pub fn park() -> bool {
-    with_current(|me| {
-        switch_away(me, Leaving::Parked);
-        me.interrupted.swap(false, Ordering::Relaxed)
-    })
+pub fn park(me: &Process) -> bool {
+    switch_away(me, Leaving::Parked);
+    me.interrupted.swap(false, Ordering::Relaxed)
 }
 
 /// `park`, with monotonic time `deadline_ns` as the latest wake (`wake_one`).
-pub fn park_until(deadline_ns: u64) -> bool {
-    with_deadline(current().tid(), deadline_ns, park)
+pub fn park_until(me: &Process, deadline_ns: u64) -> bool {
+    with_deadline(me.tid(), deadline_ns, || park(me))
 }
 
 /// Makes `thread`, parked, runnable again: the caller took it off its futex queue,

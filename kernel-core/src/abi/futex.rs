@@ -172,11 +172,12 @@ pub const FUTEX_BUCKETS: usize = 64;
 /// The bucket of `key`'s waiters: a multiplicative (Fibonacci) hash of the
 /// word's address and its address space, whose top bits spread the words of one
 /// structure (a mutex and the condition variable next to it) over the buckets.
+/// (A private and a shared key of one word share a bucket: they differ only in
+/// what they meet.)
 #[inline(always)]
 pub fn bucket_of(key: &FutexKey) -> usize {
     const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mixed = (key.address >> 2) ^ key.space.rotate_left(29) ^ u64::from(key.private);
-    (mixed.wrapping_mul(GOLDEN) >> (64 - FUTEX_BUCKETS.trailing_zeros())) as usize
+    ((key.address ^ key.space) >> 2).wrapping_mul(GOLDEN) as usize >> (64 - FUTEX_BUCKETS.trailing_zeros())
 }
 
 /// One thread waiting on a futex word.
