@@ -322,10 +322,11 @@ fn switch_away(me: &Process, leaving: Leaving) {
     }
 }
 
-/// The current process gives up the CPU but stays runnable (sched_yield, or the
-/// timer's preemption with `Arrival::Preempted`).
-pub fn yield_cpu(arrival: Arrival) {
-    with_current(|me| switch_away(me, Leaving::Requeued(arrival)));
+/// `me`, the current thread, gives up the CPU but stays runnable (sched_yield).
+/// Its callers have it at hand: no lookup of the current thread (`with_current`)
+/// on every sched_yield.
+pub fn yield_cpu(me: &Process, arrival: Arrival) {
+    switch_away(me, Leaving::Requeued(arrival));
 }
 
 /// Blocks the current process until `wake_all(channel)`, or until a signal arrives
