@@ -167,7 +167,17 @@ fn interrupted_error(deadline_ns: Option<u64>) -> i64 {
 /// Takes `thread` off the futex queue it waits on, if it does, and makes it
 /// runnable: a signal (`interrupted`) or its deadline ended its wait. False if it
 /// was not waiting, or a waker took it first (and made it runnable).
+///
+/// Inlined test, out-of-line work: every signal comes here, mostly for a thread
+/// that waits on no futex.
+#[inline]
 pub fn cancel_wait(thread: &Process, interrupted: bool) -> bool {
+    thread.futex.bucket().is_some() && cancel_queued_wait(thread, interrupted)
+}
+
+/// `cancel_wait`'s work, for a thread that may wait on a futex.
+#[inline(never)]
+fn cancel_queued_wait(thread: &Process, interrupted: bool) -> bool {
     while let Some(bucket) = thread.futex.bucket() {
         let mut queue = BUCKETS[bucket].lock();
         if thread.futex.bucket() != Some(bucket) {
