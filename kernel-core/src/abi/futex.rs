@@ -226,7 +226,8 @@ impl FutexQueue {
     ///
     /// The scan stops at the `count`th: a wake of one waiter (every mutex unlock,
     /// every hand-off) ends where it finds it instead of passing over every waiter.
-    #[inline]
+    /// Inlined: the kernel's futex handler calls it on every lock hand-off.
+    #[inline(always)]
     pub fn wake(&mut self, key: FutexKey, count: u32, bitset: u32, mut woken: impl FnMut(u32)) -> u32 {
         let mut done = 0;
         let mut index = 0;
