@@ -12,6 +12,11 @@
 //! with a check-then-block sequence; the locks here keep the data consistent for the
 //! day more CPUs share it.
 //!
+//! A futex waiter is not on the blocked lists: its entry in its futex bucket is its
+//! whole record (`park`, see `futex`), and whoever takes it off there makes it
+//! runnable (`unpark`). Lock order: a futex bucket, then the process table, then
+//! the run queue (`QUEUE`), which is innermost.
+//!
 //! Some 600 lines with reason: blocking, waking and the switch all work on
 //! the run queue and the per-CPU state private to this file, which a split would
 //! have to expose.
@@ -63,8 +68,6 @@ pub enum WaitChannel {
     /// cost, waking every poller on any pipe or console activity, is small for the
     /// handful of processes timeshare runs.
     Poll,
-    /// This thread waits on a futex word (`futex::wait`), until its waker wakes it.
-    Futex(Pid),
 }
 
 impl WaitChannel {
@@ -77,12 +80,6 @@ impl WaitChannel {
                 | WaitChannel::ConsoleInput
                 | WaitChannel::ConsoleOutput
         )
-    }
-
-    /// Whether only `wake_blocked` wakes it (see `RunQueue::woken_directly`).
-    #[inline(always)]
-    fn wakes_directly(self) -> bool {
-        matches!(self, WaitChannel::Futex(_))
     }
 
     /// How the trace names this channel: its kind, and the pid or pipe it is about.
@@ -98,7 +95,6 @@ impl WaitChannel {
             WaitChannel::ConsoleOutput => (WaitKind::ConsoleOutput, 0),
             WaitChannel::Stopped(pid) => (WaitKind::Stopped, u64::from(pid)),
             WaitChannel::Poll => (WaitKind::Poll, 0),
-            WaitChannel::Futex(tid) => (WaitKind::Futex, u64::from(tid)),
         }
     }
 }
@@ -139,10 +135,6 @@ struct RunQueue {
     /// Bit `i` set when `blocked[i]` is not empty: most wakes, of a pipe nobody
     /// waits on, end at a test of it.
     waiting: u64,
-    /// Blocked processes whose channel only `wake_blocked` wakes (a futex waiter's
-    /// own, `wakes_directly`), oldest first: one list at a fixed place, which a
-    /// futex hand-off reaches without hashing its channel, and no `wake_all` scans.
-    woken_directly: Vec<(Pid, WaitKey)>,
     /// Deadlines (monotonic ns) of processes waiting with a timeout.
     sleepers: Vec<(u64, Pid)>,
 }
@@ -158,13 +150,8 @@ fn installed(policy: &mut Option<Box<dyn Scheduler>>) -> &mut dyn Scheduler {
     policy.as_deref_mut().expect("sched::init ran at boot")
 }
 
-static QUEUE: Mutex<RunQueue> = Mutex::new(RunQueue {
-    policy: None,
-    blocked: [const { Vec::new() }; BUCKETS],
-    waiting: 0,
-    woken_directly: Vec::new(),
-    sleepers: Vec::new(),
-});
+static QUEUE: Mutex<RunQueue> =
+    Mutex::new(RunQueue { policy: None, blocked: [const { Vec::new() }; BUCKETS], waiting: 0, sleepers: Vec::new() });
 
 /// The pid of the process running on each CPU (`IDLING` while the CPU idles). A pid,
 /// not a reference: the process table keeps a running process alive (it is reaped
@@ -260,6 +247,8 @@ enum Leaving {
     Requeued(Arrival),
     /// It waits on the channel until woken (see `wait_on`).
     Blocked(WaitChannel),
+    /// It waits on a futex, whose queue holds its record (see `park`).
+    Parked,
 }
 
 /// Gives the CPU away from `me`, which is re-queued or parked as `leaving` says, and
@@ -277,7 +266,7 @@ fn switch_away(me: &Process, leaving: Leaving) {
     let reason = match leaving {
         Leaving::Requeued(Arrival::Preempted) => SwitchReason::Preempted,
         Leaving::Requeued(_) => SwitchReason::Yielded,
-        Leaving::Blocked(_) => SwitchReason::Blocked,
+        Leaving::Blocked(_) | Leaving::Parked => SwitchReason::Blocked,
     };
     let next = {
         let mut queue = QUEUE.lock();
@@ -285,19 +274,20 @@ fn switch_away(me: &Process, leaving: Leaving) {
             Leaving::Requeued(arrival) => queue.policy().enqueue(me.tid(), arrival),
             Leaving::Blocked(channel) => {
                 let key = channel.traced();
-                if channel.wakes_directly() {
-                    queue.woken_directly.push((me.tid(), key));
-                } else {
-                    queue.blocked[bucket_of(key)].push((me.tid(), key));
-                    queue.waiting |= summary_bit(key);
-                }
+                queue.blocked[bucket_of(key)].push((me.tid(), key));
+                queue.waiting |= summary_bit(key);
             }
+            Leaving::Parked => {}
         }
         let next = queue.policy().pick_next();
         // The switch's events, in order, under one test of the trace switch.
         if trace::enabled() {
-            if let Leaving::Blocked(channel) = leaving {
-                let (wait, detail) = channel.traced();
+            let blocked = match leaving {
+                Leaving::Blocked(channel) => Some(channel.traced()),
+                Leaving::Parked => Some((WaitKind::Futex, u64::from(me.tid()))),
+                Leaving::Requeued(_) => None,
+            };
+            if let Some((wait, detail)) = blocked {
                 trace::record(me.tid(), || What::Block { wait, detail });
             }
             trace::record(me.tid(), || What::Schedule {
@@ -343,10 +333,11 @@ fn switch_away(me: &Process, leaving: Leaving) {
     }
 }
 
-/// The current process gives up the CPU but stays runnable (sched_yield, or the
-/// timer's preemption with `Arrival::Preempted`).
-pub fn yield_cpu(arrival: Arrival) {
-    with_current(|me| switch_away(me, Leaving::Requeued(arrival)));
+/// `me`, the current thread, gives up the CPU but stays runnable (sched_yield).
+/// Its callers have it at hand: no lookup of the current thread (`with_current`)
+/// on every sched_yield.
+pub fn yield_cpu(me: &Process, arrival: Arrival) {
+    switch_away(me, Leaving::Requeued(arrival));
 }
 
 /// Blocks the current process until `wake_all(channel)`, or until a signal arrives
@@ -378,14 +369,56 @@ pub fn sleep_until(deadline_ns: u64) -> Result<(), Interrupted> {
 /// Blocks like `block`, but wakes by monotonic time `deadline_ns` at the latest
 /// (at once if it has passed). Ok does not say which of the two woke it.
 pub fn block_until(channel: WaitChannel, deadline_ns: u64) -> Result<(), Interrupted> {
-    let pid = current().tid();
     if time::monotonic_ns() >= deadline_ns {
         return Ok(());
     }
+    with_deadline(current().tid(), deadline_ns, || block(channel))
+}
+
+/// Runs the wait `wait` of `pid` with `deadline_ns` among the sleepers, whose
+/// deadline wakes it (`wake_one`).
+fn with_deadline<R>(pid: Pid, deadline_ns: u64, wait: impl FnOnce() -> R) -> R {
     QUEUE.lock().sleepers.push((deadline_ns, pid));
-    let result = block(channel);
+    let result = wait();
     QUEUE.lock().sleepers.retain(|&(_, sleeper)| sleeper != pid);
     result
+}
+
+/// Gives the CPU away from `me`, the current thread, which its caller has queued
+/// on a futex (`futex::wait`, under the bucket's lock, after checking for
+/// signals): the scheduler keeps no record of it, and it runs again once whoever
+/// takes it off that queue calls `unpark`. True if a signal did (`interrupt`).
+///
+/// Takes the thread from its caller (the futex handler has it at hand) rather than
+/// looking it up (`with_current`): every lock hand-off's wait comes here.
+#[inline]
+pub fn park(me: &Process) -> bool {
+    switch_away(me, Leaving::Parked);
+    me.interrupted.swap(false, Ordering::Relaxed)
+}
+
+/// `park`, with monotonic time `deadline_ns` as the latest wake (`wake_one`).
+pub fn park_until(me: &Process, deadline_ns: u64) -> bool {
+    with_deadline(me.tid(), deadline_ns, || park(me))
+}
+
+/// Makes `thread`, parked, runnable again: the caller took it off its futex queue,
+/// because of a signal if `interrupted` (which `park` then returns).
+pub fn unpark(thread: &Process, interrupted: bool) {
+    if interrupted {
+        thread.interrupted.store(true, Ordering::Relaxed);
+    }
+    let mut queue = QUEUE.lock();
+    trace::record(thread.tid(), || What::Wake { wait: WaitKind::Futex, interrupted });
+    queue.policy().enqueue(thread.tid(), Arrival::Woken);
+}
+
+/// `unpark` for a futex waker, which knows the thread it woke by tid only.
+/// Inlined into the futex wake: every hand-off comes here.
+#[inline]
+pub fn unpark_woken(tid: Pid) {
+    let mut queue = QUEUE.lock();
+    wake(queue.policy(), tid, (WaitKind::Futex, u64::from(tid)));
 }
 
 /// Makes every process blocked on `channel` runnable again (and the pollers, for
@@ -470,31 +503,9 @@ fn wake(policy: &mut dyn Scheduler, pid: Pid, waits_for: WaitKey) {
     policy.enqueue(pid, Arrival::Woken);
 }
 
-/// Makes `pid` runnable again if it is blocked on `channel`, a channel only it waits
-/// on and only one waker wakes (a futex waiter's own, `wakes_directly`). Searched
-/// from the newest entry: a hand-off's partner blocked last. Inlined into the futex
-/// wake, where the channel's kind is a constant.
-#[inline]
-pub fn wake_blocked(pid: Pid, channel: WaitChannel) {
-    debug_assert!(channel.wakes_directly(), "{channel:?} is not woken directly");
-    let key = channel.traced();
-    let mut queue = QUEUE.lock();
-    let Some(index) = queue.woken_directly.iter().rposition(|&entry| entry == (pid, key)) else { return };
-    if index + 1 == queue.woken_directly.len() {
-        queue.woken_directly.pop();
-    } else {
-        queue.woken_directly.remove(index);
-    }
-    wake(queue.policy(), pid, key);
-}
-
 /// Takes `pid` off whatever channel it is blocked on, whose kind it returns; None
 /// if it is not blocked.
 fn unblock(queue: &mut RunQueue, pid: Pid) -> Option<WaitKind> {
-    if let Some(index) = queue.woken_directly.iter().position(|&(blocked, _)| blocked == pid) {
-        let (_, (kind, _)) = queue.woken_directly.remove(index);
-        return Some(kind);
-    }
     // Only the lists `waiting` marks non-empty: a signal to a thread that is not
     // blocked (kill of oneself, the common case) then costs a test, not a pass over
     // every list.
@@ -516,6 +527,9 @@ fn unblock(queue: &mut RunQueue, pid: Pid) -> Option<WaitKind> {
 /// Makes `pid` runnable again if it is blocked, whatever it waits for (its
 /// deadline passed).
 fn wake_one(pid: Pid) {
+    if process::find(pid).is_some_and(|thread| crate::futex::cancel_wait(&thread, false)) {
+        return;
+    }
     let mut queue = QUEUE.lock();
     if let Some(wait) = unblock(&mut queue, pid) {
         trace::record(pid, || What::Wake { wait, interrupted: false });
@@ -523,13 +537,16 @@ fn wake_one(pid: Pid) {
     }
 }
 
-/// A signal arrived for `pid`: if it is blocked, end its wait early.
-pub fn interrupt(pid: Pid) {
+/// A signal arrived for `target` (or it is to exit): if it is blocked, end its
+/// wait early.
+pub fn interrupt(target: &Process) {
+    if crate::futex::cancel_wait(target, true) {
+        return;
+    }
+    let pid = target.tid();
     let mut queue = QUEUE.lock();
     let Some(wait) = unblock(&mut queue, pid) else { return };
-    if let Some(process) = process::find(pid) {
-        process.interrupted.store(true, Ordering::Relaxed);
-    }
+    target.interrupted.store(true, Ordering::Relaxed);
     trace::record(pid, || What::Wake { wait, interrupted: true });
     queue.policy().enqueue(pid, Arrival::Woken);
 }
@@ -676,8 +693,11 @@ pub fn is_blocked(pid: Pid) -> bool {
 
 /// The kind of channel `pid` is blocked on, if it is blocked.
 fn blocked_on(pid: Pid) -> Option<WaitKind> {
+    if process::find(pid).is_some_and(|thread| crate::futex::is_waiting(&thread)) {
+        return Some(WaitKind::Futex);
+    }
     let queue = QUEUE.lock();
-    let mut waiters = queue.blocked.iter().flatten().chain(&queue.woken_directly);
+    let mut waiters = queue.blocked.iter().flatten();
     waiters.find(|&&(blocked, _)| blocked == pid).map(|&(_, (kind, _))| kind)
 }
 
