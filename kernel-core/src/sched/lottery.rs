@@ -1,4 +1,4 @@
-//! Lottery scheduling (Waldspurger & Weihl 1994; OSTEP ch. 9): probabilistic
+//! Lottery scheduling (Waldspurger & Weihl, OSDI'94; OSTEP ch. 9): probabilistic
 //! proportional share. Each task holds tickets (its nice value's weight); at every
 //! pick a winning ticket is drawn at random among the queued tasks' tickets, and
 //! its holder runs for one quantum. Over n draws a task with fraction p of the
@@ -7,9 +7,20 @@
 //! The generator is seeded (`seed=` on the kernel command line), so a run replays
 //! exactly when everything else is deterministic (`--icount`).
 //!
-//! - New and woken tasks simply join the draw: lottery keeps no history, so a
-//!   sleeper is neither punished nor rewarded.
-//! - sched_yield: the yielder sits out the next draw if any other task is queued.
+//! The paper's two mechanisms beyond the plain draw:
+//!
+//! - *Compensation tickets* (on unless `lottery_compensation=off`): a task that
+//!   blocked after using a fraction f of its quantum holds 1/f times its tickets
+//!   until it next wins, so that a task that sleeps often still gets its share of
+//!   the CPU, and wins its draws soon after waking. Usage is counted in ticks, so
+//!   f is at least half a tick's worth (a task that blocks before its first tick
+//!   is counted as having used half of one): the most a compensation multiplies
+//!   is twice the quantum in ticks.
+//! - *Ticket transfer*: a task that blocks waiting for a known task (`block`) lends
+//!   it its own tickets (not those it holds by compensation or borrowing) until it
+//!   wakes, so the task it waits for runs sooner.
+//!
+//! - A sched_yield: the yielder sits out the next draw if any other task is queued.
 //!
 //! Pick is O(n): a walk through the queue summing tickets until the winning one.
 
@@ -22,7 +33,14 @@ use super::{queue_line, weight, Arrival, Scheduler, TaskId};
 
 #[derive(Clone, Copy)]
 struct Task {
+    /// Its own tickets (its nice value's weight).
     tickets: u32,
+    /// Compensation tickets, held until it next wins.
+    compensation: u64,
+    /// Tickets lent to it by the tasks blocked waiting for it.
+    borrowed: u64,
+    /// The task it lends its tickets to while blocked, and how many.
+    lent: Option<(TaskId, u64)>,
     used: u32,
     queued: bool,
     /// Draws it has won.
@@ -31,17 +49,23 @@ struct Task {
 
 impl Task {
     fn new() -> Task {
-        Task { tickets: weight(0), used: 0, queued: false, wins: 0 }
+        Task { tickets: weight(0), compensation: 0, borrowed: 0, lent: None, used: 0, queued: false, wins: 0 }
+    }
+
+    /// The tickets it holds in the draw.
+    fn holding(&self) -> u64 {
+        u64::from(self.tickets).saturating_add(self.compensation).saturating_add(self.borrowed)
     }
 }
 
 pub struct Lottery {
     quantum_ticks: u32,
+    compensation: bool,
     rng: Rng,
     tasks: BTreeMap<TaskId, Task>,
-    /// The queued tasks with their tickets, in no particular order (the draw walks
-    /// this array, so the tickets are kept here, next to the task).
-    queue: Vec<(TaskId, u32)>,
+    /// The queued tasks with the tickets they hold, in no particular order (the
+    /// draw walks this array, so the tickets are kept here, next to the task).
+    queue: Vec<(TaskId, u64)>,
     /// Tickets held by the queued tasks.
     queued_tickets: u64,
     skip: Option<TaskId>,
@@ -49,10 +73,11 @@ pub struct Lottery {
 
 impl Lottery {
     /// A lottery policy with quanta of `quantum_ticks` (at least 1), drawing from a
-    /// generator seeded with `seed`.
+    /// generator seeded with `seed`, with compensation tickets.
     pub fn new(quantum_ticks: u32, seed: u64) -> Lottery {
         Lottery {
             quantum_ticks: quantum_ticks.max(1),
+            compensation: true,
             rng: Rng::new(seed),
             tasks: BTreeMap::new(),
             queue: Vec::new(),
@@ -60,24 +85,73 @@ impl Lottery {
             skip: None,
         }
     }
+
+    /// The same policy with compensation tickets on or off (off: the textbook's
+    /// plain draw).
+    pub fn with_compensation(self, compensation: bool) -> Lottery {
+        Lottery { compensation, ..self }
+    }
+
+    /// Applies `change` to `task`'s record, keeping the queue's copy of the tickets
+    /// it holds and the queue's total in step.
+    fn reweigh(&mut self, task: TaskId, change: impl FnOnce(&mut Task)) {
+        let Some(state) = self.tasks.get_mut(&task) else { return };
+        let before = state.holding();
+        change(state);
+        let after = state.holding();
+        if state.queued {
+            self.queued_tickets = self.queued_tickets.saturating_sub(before).saturating_add(after);
+            if let Some(entry) = self.queue.iter_mut().find(|(queued, _)| *queued == task) {
+                entry.1 = after;
+            }
+        }
+    }
+
+    /// `task`'s wait ended (or it exited): the tickets it lent go back.
+    fn repay(&mut self, task: TaskId) {
+        let Some((borrower, amount)) = self.tasks.get_mut(&task).and_then(|state| state.lent.take()) else { return };
+        self.reweigh(borrower, |state| state.borrowed = state.borrowed.saturating_sub(amount));
+    }
+
+    /// The compensation a task that used `used` ticks of its quantum earns: enough
+    /// to hold quantum/used times its tickets. Usage is sampled by the tick, so a
+    /// task no tick caught ran less than one: it is counted as half a tick, the
+    /// mean of a uniform share of one.
+    fn compensation_for(&self, tickets: u32, used: u32) -> u64 {
+        let quantum_halves = u64::from(self.quantum_ticks) * 2;
+        let used_halves = (u64::from(used) * 2).clamp(1, quantum_halves);
+        u64::from(tickets) * quantum_halves / used_halves - u64::from(tickets)
+    }
 }
 
 impl Scheduler for Lottery {
     fn enqueue(&mut self, task: TaskId, arrival: Arrival) {
         let state = self.tasks.entry(task).or_insert_with(Task::new);
+        if arrival == Arrival::Woken && !state.queued {
+            if self.compensation {
+                let (tickets, used) = (state.tickets, state.used);
+                let compensation = self.compensation_for(tickets, used);
+                if let Some(state) = self.tasks.get_mut(&task) {
+                    state.compensation = compensation;
+                }
+            }
+            self.repay(task);
+        }
         if arrival == Arrival::Yielded {
             self.skip = Some(task);
         }
+        let Some(state) = self.tasks.get_mut(&task) else { return };
         if !state.queued {
             state.queued = true;
-            self.queued_tickets += u64::from(state.tickets);
-            self.queue.push((task, state.tickets));
+            self.queued_tickets += state.holding();
+            self.queue.push((task, state.holding()));
         }
     }
 
     fn pick_next(&mut self) -> Option<TaskId> {
         let skip = self.skip.take().filter(|_| self.queue.len() > 1);
-        let skipped_tickets = skip.and_then(|task| self.tasks.get(&task)).map_or(0, |state| u64::from(state.tickets));
+        let skipped_tickets =
+            skip.and_then(|task| self.queue.iter().find(|&&(queued, _)| queued == task)).map_or(0, |&(_, t)| t);
         let pool = self.queued_tickets.saturating_sub(skipped_tickets);
         let mut winner = self.rng.below(pool);
         let mut chosen = None;
@@ -85,7 +159,6 @@ impl Scheduler for Lottery {
             if Some(task) == skip {
                 continue;
             }
-            let tickets = u64::from(tickets);
             if winner < tickets {
                 chosen = Some(index);
                 break;
@@ -95,12 +168,14 @@ impl Scheduler for Lottery {
         // Every queued task holds at least one ticket, so the walk always ends on
         // one; should it not, the first eligible task runs.
         let index = chosen.or_else(|| self.queue.iter().position(|&(task, _)| Some(task) != skip))?;
-        let (task, _) = self.queue.swap_remove(index);
+        let (task, held) = self.queue.swap_remove(index);
+        self.queued_tickets = self.queued_tickets.saturating_sub(held);
         if let Some(state) = self.tasks.get_mut(&task) {
             state.queued = false;
             state.used = 0;
             state.wins += 1;
-            self.queued_tickets = self.queued_tickets.saturating_sub(u64::from(state.tickets));
+            // Compensation lasts until the next win: the quantum starting now.
+            state.compensation = 0;
         }
         Some(task)
     }
@@ -112,10 +187,17 @@ impl Scheduler for Lottery {
     }
 
     fn remove(&mut self, task: TaskId) {
+        self.repay(task);
         if let Some(state) = self.tasks.remove(&task) {
             if state.queued {
                 self.queue.retain(|&(queued, _)| queued != task);
-                self.queued_tickets = self.queued_tickets.saturating_sub(u64::from(state.tickets));
+                self.queued_tickets = self.queued_tickets.saturating_sub(state.holding());
+            }
+        }
+        // Loans to an exited task are void (its pid may come back as another task).
+        for state in self.tasks.values_mut() {
+            if state.lent.is_some_and(|(borrower, _)| borrower == task) {
+                state.lent = None;
             }
         }
         if self.skip == Some(task) {
@@ -127,26 +209,39 @@ impl Scheduler for Lottery {
         self.queue.len()
     }
 
-    fn set_nice(&mut self, task: TaskId, nice: i8) {
-        let state = self.tasks.entry(task).or_insert_with(Task::new);
-        let tickets = weight(nice);
-        if state.queued {
-            self.queued_tickets = self.queued_tickets.saturating_sub(u64::from(state.tickets)) + u64::from(tickets);
-            if let Some(entry) = self.queue.iter_mut().find(|(queued, _)| *queued == task) {
-                entry.1 = tickets;
-            }
+    fn block(&mut self, task: TaskId, waiting_for: TaskId) {
+        if task == waiting_for || !self.tasks.contains_key(&waiting_for) {
+            return;
         }
-        state.tickets = tickets;
+        self.repay(task);
+        let Some(state) = self.tasks.get_mut(&task).filter(|state| !state.queued) else { return };
+        let amount = u64::from(state.tickets);
+        state.lent = Some((waiting_for, amount));
+        self.reweigh(waiting_for, |state| state.borrowed = state.borrowed.saturating_add(amount));
     }
 
-    /// Its tickets, against those of the queue's draw, and the draws it has won.
+    fn set_nice(&mut self, task: TaskId, nice: i8) {
+        self.tasks.entry(task).or_insert_with(Task::new);
+        self.reweigh(task, |state| state.tickets = weight(nice));
+    }
+
+    /// Its tickets (its own, by compensation, borrowed; lent), against those of the
+    /// queue's draw, and the draws it has won.
     fn describe(&self, task: TaskId) -> String {
         let Some(state) = self.tasks.get(&task) else {
             return String::from("policy: lottery\nunknown to the policy\n");
         };
+        let lent = match state.lent {
+            Some((borrower, amount)) => format!("{amount} to {borrower}"),
+            None => String::from("none"),
+        };
         format!(
-            "policy: lottery\ntickets: {}\nqueued tickets: {}\nwins: {}\nqueued: {}\n",
+            "policy: lottery\ntickets: {}\ncompensation tickets: {}\nborrowed tickets: {}\nlent tickets: {lent}\n\
+             holding: {}\nqueued tickets: {}\nwins: {}\nqueued: {}\n",
             state.tickets,
+            state.compensation,
+            state.borrowed,
+            state.holding(),
             self.queued_tickets,
             state.wins,
             if state.queued { "yes" } else { "no" },
@@ -154,10 +249,12 @@ impl Scheduler for Lottery {
     }
 
     fn describe_policy(&self) -> String {
-        let queue = queue_line(self.queue.iter().map(|&(task, tickets)| (task, Some(u64::from(tickets)))));
+        let queue = queue_line(self.queue.iter().map(|&(task, tickets)| (task, Some(tickets))));
         format!(
-            "policy: lottery\nquantum: {} ticks\nqueued tickets: {}\nqueue (tickets): {queue}\n",
-            self.quantum_ticks, self.queued_tickets
+            "policy: lottery\nquantum: {} ticks\ncompensation: {}\nqueued tickets: {}\nqueue (tickets): {queue}\n",
+            self.quantum_ticks,
+            if self.compensation { "on" } else { "off" },
+            self.queued_tickets
         )
     }
 }
@@ -193,7 +290,7 @@ impl Rng {
 mod tests {
     use super::*;
     use crate::sched::sim::checks::{hostile_calls, shares};
-    use crate::sched::sim::{Job, Simulation};
+    use crate::sched::sim::{Job, Pattern, Simulation};
 
     #[test]
     fn a_task_is_described_by_its_tickets_and_wins() {
@@ -204,7 +301,10 @@ mod tests {
         let (mine, total) = (weight(-5), weight(-5) + weight(0));
         assert_eq!(
             policy.describe(1),
-            format!("policy: lottery\ntickets: {mine}\nqueued tickets: {total}\nwins: 0\nqueued: yes\n")
+            format!(
+                "policy: lottery\ntickets: {mine}\ncompensation tickets: 0\nborrowed tickets: 0\nlent tickets: none\n\
+                 holding: {mine}\nqueued tickets: {total}\nwins: 0\nqueued: yes\n"
+            )
         );
         let mut wins = 0;
         for _ in 0..100 {
@@ -217,7 +317,7 @@ mod tests {
         assert!(wins > 60, "{wins} of 100 draws with three quarters of the tickets");
         assert!(policy
             .describe_policy()
-            .starts_with(&format!("policy: lottery\nquantum: 1 ticks\nqueued tickets: {total}\n")));
+            .starts_with(&format!("policy: lottery\nquantum: 1 ticks\ncompensation: on\nqueued tickets: {total}\n")));
     }
 
     /// Asserts `count` out of `n` draws is within 4.5 standard deviations of a
@@ -281,6 +381,90 @@ mod tests {
             policy.enqueue(first, Arrival::Yielded);
             assert_eq!(policy.pick_next(), Some(3 - first));
         }
+    }
+
+    /// A task that blocks after one tick of its 10-tick quantum, and at once can run
+    /// again (a short wait for a disk, say), beside two hogs.
+    fn sleeper_share(compensation: bool) -> f64 {
+        let sleeper = Job::cpu(3).pattern(Pattern::Interactive { run: 1, sleep: 0 });
+        let jobs = [Job::cpu(1), Job::cpu(2), sleeper];
+        let mut sim = Simulation::new(Lottery::new(10, 3).with_compensation(compensation), &jobs);
+        let got = shares(&sim.run(30_000), &[1, 2, 3]);
+        got[2] as f64 / 30_000.0
+    }
+
+    #[test]
+    fn compensation_tickets_give_a_sleeper_its_share() {
+        // It is entitled to a third: without compensation each win buys it one
+        // tick where a hog's buys ten, so it gets about 1/21 of the CPU.
+        let plain = sleeper_share(false);
+        assert!((0.03..0.1).contains(&plain), "{plain}");
+        let compensated = sleeper_share(true);
+        assert!((0.28..0.36).contains(&compensated), "{compensated}");
+    }
+
+    #[test]
+    fn compensation_inflates_by_the_unused_fraction_until_the_next_win() {
+        let mut policy = Lottery::new(4, 1);
+        policy.enqueue(1, Arrival::New);
+        assert_eq!(policy.pick_next(), Some(1));
+        policy.tick(1);
+        // Blocked after 1 of 4 ticks: four times its tickets.
+        policy.enqueue(1, Arrival::Woken);
+        assert!(policy.describe(1).contains(&format!("compensation tickets: {}\n", 3 * weight(0))));
+        assert!(policy.describe_policy().contains(&format!("queued tickets: {}\n", 4 * weight(0))));
+        assert_eq!(policy.pick_next(), Some(1));
+        assert!(policy.describe(1).contains("compensation tickets: 0\n"));
+        // Blocked before its first tick counts as half a tick; a full quantum earns none.
+        policy.enqueue(1, Arrival::Woken);
+        assert!(policy.describe(1).contains(&format!("compensation tickets: {}\n", 7 * weight(0))));
+        policy.pick_next();
+        (0..4).for_each(|_| {
+            policy.tick(1);
+        });
+        policy.enqueue(1, Arrival::Woken);
+        assert!(policy.describe(1).contains("compensation tickets: 0\n"));
+        let mut plain = Lottery::new(4, 1).with_compensation(false);
+        plain.enqueue(1, Arrival::New);
+        plain.pick_next();
+        plain.enqueue(1, Arrival::Woken);
+        assert!(plain.describe(1).contains("compensation tickets: 0\n"));
+    }
+
+    #[test]
+    fn a_blocked_task_lends_its_tickets_until_it_wakes() {
+        let mut policy = Lottery::new(1, 1).with_compensation(false);
+        for task in 1..=3 {
+            policy.enqueue(task, Arrival::New);
+        }
+        policy.set_nice(1, -10);
+        // Task 1 runs and blocks waiting for task 2.
+        while policy.pick_next() != Some(1) {}
+        policy.block(1, 2);
+        let lent = u64::from(weight(-10));
+        assert!(policy.describe(2).contains(&format!("borrowed tickets: {lent}\n")));
+        assert!(policy.describe(1).contains(&format!("lent tickets: {lent} to 2\n")));
+        let mut wins = [0u64; 2];
+        for _ in 0..1000 {
+            let winner = policy.pick_next().unwrap();
+            wins[winner as usize - 2] += 1;
+            policy.enqueue(winner, Arrival::Preempted);
+        }
+        // Task 2 holds 1024 + 9548 of 11596 tickets.
+        assert_binomial(wins[0], 1000, (1024.0 + 9548.0) / 11596.0);
+        policy.enqueue(1, Arrival::Woken);
+        assert!(policy.describe(2).contains("borrowed tickets: 0\n"));
+        assert!(policy.describe(1).contains("lent tickets: none\n"));
+        // A loan to a task that exits is void; lending to oneself or a stranger is nothing.
+        while policy.pick_next() != Some(1) {}
+        policy.block(1, 3);
+        policy.remove(3);
+        policy.enqueue(1, Arrival::Woken);
+        policy.block(2, 2);
+        policy.block(2, 99);
+        assert!(policy.describe(2).contains("borrowed tickets: 0\n"));
+        let total: u64 = u64::from(weight(-10) + weight(0));
+        assert!(policy.describe_policy().contains(&format!("queued tickets: {total}\n")));
     }
 
     #[test]
