@@ -218,6 +218,13 @@ pub fn set_nice(pid: Pid, nice: i8) {
     QUEUE.lock().policy().set_nice(pid, nice);
 }
 
+/// Tells the policy the slice of `pid` (sched_setattr's sched_runtime): its
+/// request size, in ticks rounded up.
+pub fn set_request(pid: Pid, slice_ns: u64) {
+    let ticks = slice_ns.div_ceil(TICK_NS).clamp(1, u64::from(u32::MAX)) as u32;
+    QUEUE.lock().policy().set_request(pid, ticks);
+}
+
 /// Points this CPU at `next`: kernel stack for traps (whose header says where its
 /// thread resumes and who serves its system calls), address space, segment
 /// registers (saving those of `previous`, the process switching away, if any); and

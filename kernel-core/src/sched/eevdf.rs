@@ -178,9 +178,10 @@ impl Scheduler for Eevdf {
                 .filter_map(|id| self.tasks.get(id))
                 .any(|other| other.vruntime <= virtual_time && other.deadline < deadline);
         }
-        // The request is served: the next one's deadline is a request later.
+        // The request is served: the next one starts now (as Linux's
+        // update_deadline), its deadline a request later.
         state.served = 0;
-        state.deadline += Eevdf::request_span(state);
+        state.deadline = state.vruntime + Eevdf::request_span(state);
         true
     }
 

@@ -1,0 +1,52 @@
+//! The schedulers of the papers, under QEMU: EEVDF's request size set through
+//! sched_setattr (user/c/schedattr.c, compared with the host's Linux; procsched.c
+//! shows it reaching the policy), and lottery's ticket transfer seen in
+//! /proc/PID/sched. The responsiveness and share tests of lottery and EEVDF are
+//! with the other policies' in sched.rs.
+
+mod common;
+
+use common::*;
+
+/// sched_setattr / sched_getattr answer as the host's Linux does (for root): sizes,
+/// errors, policies, clamped nice and slice, KEEP_POLICY / KEEP_PARAMS, and what a
+/// child inherits with and without RESET_ON_FORK.
+#[test]
+fn sched_setattr_and_getattr_as_on_linux() {
+    let (_, guest) = same_as_host(&[], &c_program("schedattr"), &[]);
+    let out = stdout(&guest);
+    assert!(out.contains("runtime: 5000000\n") && out.contains("child reset: size 48 policy 3 nice 0"), "{out}");
+}
+
+/// The text of `== NAME` up to the next section in procsched's output.
+fn section<'a>(out: &'a str, name: &str) -> &'a str {
+    let start = out.find(&format!("== {name}\n")).unwrap_or_else(|| panic!("no section {name} in\n{out}"));
+    let rest = &out[start + name.len() + 4..];
+    &rest[..rest.find("\n== ").map_or(rest.len(), |end| end + 1)]
+}
+
+/// The number after `name: ` in a `name: value` text.
+fn value(text: &str, name: &str) -> i128 {
+    let line =
+        text.lines().find(|line| line.starts_with(&format!("{name}: "))).unwrap_or_else(|| panic!("{name} in {text}"));
+    line[name.len() + 2..].split_whitespace().next().unwrap().parse().unwrap()
+}
+
+/// A slice set by sched_setattr is EEVDF's request, in ticks rounded up; the
+/// policy's view shows lag, deadline and eligibility.
+#[test]
+fn sched_runtime_is_the_eevdf_request() {
+    let output = run_with(&["--sched", "eevdf"], &c_program("procsched"), &["2", "7000000"]);
+    assert_status(&output, 0);
+    let out = stdout(&output);
+    let before = section(&out, "before");
+    assert!(before.contains("\npolicy: eevdf\nweight: 655\nrequest: 7 ticks\n"), "{before}");
+    for field in ["\nlag: ", "\ndeadline: ", "\neligible: yes\n"] {
+        assert!(before.contains(field), "{field} in {before}");
+    }
+    assert!(section(&out, "policy").starts_with("policy: eevdf\ndefault request: 3 ticks\n"), "{out}");
+    let (deadline, vruntime) = (value(section(&out, "after"), "deadline"), value(section(&out, "after"), "vruntime"));
+    assert!(deadline > vruntime, "a request in progress ends in the future: {out}");
+    let output = run_with(&["--sched", "eevdf"], &c_program("procsched"), &["0", "1500000"]);
+    assert!(stdout(&output).contains("\nrequest: 2 ticks\n"), "{}", stdout(&output));
+}
