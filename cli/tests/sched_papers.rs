@@ -50,3 +50,29 @@ fn sched_runtime_is_the_eevdf_request() {
     let output = run_with(&["--sched", "eevdf"], &c_program("procsched"), &["0", "1500000"]);
     assert!(stdout(&output).contains("\nrequest: 2 ticks\n"), "{}", stdout(&output));
 }
+
+/// BusyBox, on the host (the initrd gets it at /bin/busybox).
+const BUSYBOX: &str = "/bin/busybox";
+
+/// A shell waiting in wait4 for its one child lends it its tickets: the child sees
+/// them in its /proc/self/sched.
+#[test]
+fn a_waiting_parent_lends_its_lottery_tickets_to_the_child() {
+    let script = "renice -n -5 $$ >/dev/null; cat /proc/self/sched; true";
+    let output = run_with(&["--sched", "lottery"], std::path::Path::new(BUSYBOX), &["sh", "-c", script]);
+    let out = stdout(&output);
+    // The parent's nice -5 weighs 3121; the child inherited it.
+    assert!(out.contains("\ntickets: 3121\n") && out.contains("\nborrowed tickets: 3121\n"), "{out}");
+}
+
+/// A thread blocked on a mutex whose lock word holds its owner's tid (a musl
+/// recursive mutex) lends the owner its tickets until it has the lock.
+#[test]
+fn a_thread_waiting_for_a_mutex_lends_its_lottery_tickets_to_the_owner() {
+    let output = run_with(&["--sched", "lottery"], &c_program("lendlock"), &[]);
+    assert_status(&output, 0);
+    let out = stdout(&output);
+    // The waiter's nice -5 weighs 3121.
+    assert!(section(&out, "owner while the main thread waits").contains("\nborrowed tickets: 3121\n"), "{out}");
+    assert!(section(&out, "owner after").contains("\nborrowed tickets: 0\n"), "{out}");
+}

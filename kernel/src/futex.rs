@@ -43,6 +43,22 @@ pub fn read_word(process: &Process, address: u64) -> Result<u32, i64> {
     Ok(u32::from_le_bytes(bytes))
 }
 
+/// A lock word that holds its owner's tid in its low 30 bits (robust and PI
+/// mutexes, musl's recursive and error-checking ones) names the thread a waiter
+/// waits for: the scheduling policy may lend it the waiter's share. Only a thread
+/// of the waiter's own process counts (a word holding a small count or flag, such
+/// as 1 or 2, rarely names one of them). Out of line: a wait blocks anyway.
+#[inline(never)]
+fn lend_to_owner(waiter: &Process, word: u32) {
+    let owner = word & FUTEX_TID_MASK;
+    if owner == 0 || owner == waiter.tid() {
+        return;
+    }
+    if crate::process::find(owner).is_some_and(|owner| alloc::sync::Arc::ptr_eq(&owner.group, &waiter.group)) {
+        sched::waiting_for(owner);
+    }
+}
+
 /// FUTEX_WAIT: if the word at `address` holds `expected`, sleeps until a wake whose
 /// bitset meets `bitset`, a signal (ERESTARTSYS without a deadline, as Linux; EINTR
 /// with one) or monotonic time `deadline_ns` (ETIMEDOUT); EAGAIN at once if the
@@ -80,6 +96,7 @@ pub fn wait(
         queue.wait(key, process.tid(), bitset);
         break;
     }
+    lend_to_owner(process, expected);
     loop {
         let channel = WaitChannel::Futex(process.tid());
         let woke = match deadline_ns {

@@ -218,6 +218,15 @@ pub fn set_nice(pid: Pid, nice: i8) {
     QUEUE.lock().policy().set_nice(pid, nice);
 }
 
+/// The current thread is about to block until task `peer` acts (the child its
+/// wait4 waits for, the owner of the futex it waits on): the policy may lend `peer`
+/// the waiter's share until the waiter runs again (lottery's ticket transfer).
+pub fn waiting_for(peer: Pid) {
+    if let Some(me) = current_pid() {
+        QUEUE.lock().policy().waits_for(me, peer);
+    }
+}
+
 /// Tells the policy the slice of `pid` (sched_setattr's sched_runtime): its
 /// request size, in ticks rounded up.
 pub fn set_request(pid: Pid, slice_ns: u64) {

@@ -16,9 +16,10 @@
 //!   f is at least half a tick's worth (a task that blocks before its first tick
 //!   is counted as having used half of one): the most a compensation multiplies
 //!   is twice the quantum in ticks.
-//! - *Ticket transfer*: a task that blocks waiting for a known task (`block`) lends
-//!   it its own tickets (not those it holds by compensation or borrowing) until it
-//!   wakes, so the task it waits for runs sooner.
+//! - *Ticket transfer*: a task that blocks waiting for a known task (`waits_for`)
+//!   lends it its own tickets (not those it holds by compensation or borrowing)
+//!   until it wakes (or, should it not block after all, runs a tick or is
+//!   requeued), so the task it waits for runs sooner.
 //!
 //! - A sched_yield: the yielder sits out the next draw if any other task is queued.
 //!
@@ -113,12 +114,12 @@ impl Lottery {
         self.reweigh(borrower, |state| state.borrowed = state.borrowed.saturating_sub(amount));
     }
 
-    /// The compensation a task that used `used` ticks of its quantum earns: enough
-    /// to hold quantum/used times its tickets. Usage is sampled by the tick, so a
+    /// The compensation a task that used `used` ticks of its `quantum_ticks` earns:
+    /// enough to hold quantum/used times its tickets. Usage is sampled by the tick, so a
     /// task no tick caught ran less than one: it is counted as half a tick, the
     /// mean of a uniform share of one.
-    fn compensation_for(&self, tickets: u32, used: u32) -> u64 {
-        let quantum_halves = u64::from(self.quantum_ticks) * 2;
+    fn compensation_for(quantum_ticks: u32, tickets: u32, used: u32) -> u64 {
+        let quantum_halves = u64::from(quantum_ticks) * 2;
         let used_halves = (u64::from(used) * 2).clamp(1, quantum_halves);
         u64::from(tickets) * quantum_halves / used_halves - u64::from(tickets)
     }
@@ -127,16 +128,10 @@ impl Lottery {
 impl Scheduler for Lottery {
     fn enqueue(&mut self, task: TaskId, arrival: Arrival) {
         let state = self.tasks.entry(task).or_insert_with(Task::new);
-        if arrival == Arrival::Woken && !state.queued {
-            if self.compensation {
-                let (tickets, used) = (state.tickets, state.used);
-                let compensation = self.compensation_for(tickets, used);
-                if let Some(state) = self.tasks.get_mut(&task) {
-                    state.compensation = compensation;
-                }
-            }
-            self.repay(task);
+        if arrival == Arrival::Woken && !state.queued && self.compensation {
+            state.compensation = Lottery::compensation_for(self.quantum_ticks, state.tickets, state.used);
         }
+        self.repay(task);
         if arrival == Arrival::Yielded {
             self.skip = Some(task);
         }
@@ -183,7 +178,11 @@ impl Scheduler for Lottery {
     fn tick(&mut self, task: TaskId) -> bool {
         let Some(state) = self.tasks.get_mut(&task).filter(|state| !state.queued) else { return false };
         state.used = state.used.saturating_add(1);
-        state.used >= self.quantum_ticks
+        let expired = state.used >= self.quantum_ticks;
+        if state.lent.is_some() {
+            self.repay(task);
+        }
+        expired
     }
 
     fn remove(&mut self, task: TaskId) {
@@ -209,15 +208,15 @@ impl Scheduler for Lottery {
         self.queue.len()
     }
 
-    fn block(&mut self, task: TaskId, waiting_for: TaskId) {
-        if task == waiting_for || !self.tasks.contains_key(&waiting_for) {
+    fn waits_for(&mut self, task: TaskId, peer: TaskId) {
+        if task == peer || !self.tasks.contains_key(&peer) {
             return;
         }
         self.repay(task);
         let Some(state) = self.tasks.get_mut(&task).filter(|state| !state.queued) else { return };
         let amount = u64::from(state.tickets);
-        state.lent = Some((waiting_for, amount));
-        self.reweigh(waiting_for, |state| state.borrowed = state.borrowed.saturating_add(amount));
+        state.lent = Some((peer, amount));
+        self.reweigh(peer, |state| state.borrowed = state.borrowed.saturating_add(amount));
     }
 
     fn set_nice(&mut self, task: TaskId, nice: i8) {
@@ -440,7 +439,7 @@ mod tests {
         policy.set_nice(1, -10);
         // Task 1 runs and blocks waiting for task 2.
         while policy.pick_next() != Some(1) {}
-        policy.block(1, 2);
+        policy.waits_for(1, 2);
         let lent = u64::from(weight(-10));
         assert!(policy.describe(2).contains(&format!("borrowed tickets: {lent}\n")));
         assert!(policy.describe(1).contains(&format!("lent tickets: {lent} to 2\n")));
@@ -457,11 +456,17 @@ mod tests {
         assert!(policy.describe(1).contains("lent tickets: none\n"));
         // A loan to a task that exits is void; lending to oneself or a stranger is nothing.
         while policy.pick_next() != Some(1) {}
-        policy.block(1, 3);
+        policy.waits_for(1, 3);
         policy.remove(3);
         policy.enqueue(1, Arrival::Woken);
-        policy.block(2, 2);
-        policy.block(2, 99);
+        policy.waits_for(2, 2);
+        policy.waits_for(2, 99);
+        // A lender that runs a tick after all (it did not block) takes its loan back.
+        while policy.pick_next() != Some(1) {}
+        policy.waits_for(1, 2);
+        assert!(policy.describe(2).contains(&format!("borrowed tickets: {lent}\n")));
+        policy.tick(1);
+        policy.enqueue(1, Arrival::Preempted);
         assert!(policy.describe(2).contains("borrowed tickets: 0\n"));
         let total: u64 = u64::from(weight(-10) + weight(0));
         assert!(policy.describe_policy().contains(&format!("queued tickets: {total}\n")));

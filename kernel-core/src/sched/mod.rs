@@ -107,11 +107,11 @@ pub trait Scheduler: Send {
     /// Number of queued (runnable, not running) tasks.
     fn queued(&self) -> usize;
 
-    /// `task` left the CPU to wait, and the kernel knows the one task whose progress
-    /// ends the wait (`waiting_for`: the child a wait4 waits for, the owner of the
-    /// futex). Its next `enqueue(Woken)` ends the wait. Only lottery uses it (ticket
-    /// transfer); the kernel does not call it for waits it knows no such task of.
-    fn block(&mut self, _task: TaskId, _waiting_for: TaskId) {}
+    /// `task`, running, is about to block until `peer` acts (the child a wait4
+    /// waits for, the owner of a futex). The wait is over when `task` is next
+    /// enqueued, ticks or is removed. Only lottery uses it (ticket transfer); the
+    /// kernel does not call it for waits it knows no such task of.
+    fn waits_for(&mut self, _task: TaskId, _peer: TaskId) {}
 
     /// The size of the requests `task` makes for the CPU, in ticks (at least 1;
     /// sched_setattr's sched_runtime). Only EEVDF uses it: its virtual deadlines
@@ -152,8 +152,8 @@ impl<S: Scheduler + ?Sized> Scheduler for alloc::boxed::Box<S> {
     fn set_nice(&mut self, task: TaskId, nice: i8) {
         (**self).set_nice(task, nice)
     }
-    fn block(&mut self, task: TaskId, waiting_for: TaskId) {
-        (**self).block(task, waiting_for)
+    fn waits_for(&mut self, task: TaskId, peer: TaskId) {
+        (**self).waits_for(task, peer)
     }
     fn set_request(&mut self, task: TaskId, ticks: u32) {
         (**self).set_request(task, ticks)

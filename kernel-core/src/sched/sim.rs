@@ -250,7 +250,7 @@ pub(crate) mod checks {
         let mut queued: Vec<TaskId> = Vec::new();
         for _ in 0..20_000 {
             let task = rng.below(12) as TaskId;
-            match rng.below(7) {
+            match rng.below(9) {
                 0 => {
                     let arrival =
                         [Arrival::New, Arrival::Woken, Arrival::Preempted, Arrival::Yielded][rng.below(4) as usize];
@@ -276,6 +276,8 @@ pub(crate) mod checks {
                     queued.retain(|&t| t != task);
                 }
                 5 => policy.set_nice(task, rng.next_u64() as i8),
+                6 => policy.waits_for(task, rng.below(12) as TaskId),
+                7 => policy.set_request(task, rng.next_u64() as u32),
                 _ => assert_eq!(policy.queued(), queued.len()),
             }
         }
