@@ -43,14 +43,22 @@ pub fn read_word(process: &Process, address: u64) -> Result<u32, i64> {
     Ok(u32::from_le_bytes(bytes))
 }
 
-/// A lock word that holds its owner's tid in its low 30 bits (robust and PI
-/// mutexes, musl's recursive and error-checking ones) names the thread a waiter
-/// waits for: the scheduling policy may lend it the waiter's share. Only a thread
-/// of the waiter's own process counts (a word holding a small count or flag, such
-/// as 1 or 2, rarely names one of them). Out of line: a wait blocks anyway.
-#[inline(never)]
+/// A contended lock word that holds its owner's tid in its low 30 bits and the
+/// waiters bit (robust and PI mutexes, musl's recursive and error-checking ones)
+/// names the thread a waiter waits for: the scheduling policy may lend it the
+/// waiter's share. Only a thread of the waiter's own process counts. Words
+/// without the waiters bit (counters, sequence numbers, join's plain tid) cost
+/// no lookup.
+#[inline(always)]
 fn lend_to_owner(waiter: &Process, word: u32) {
-    let owner = word & FUTEX_TID_MASK;
+    if word & FUTEX_WAITERS != 0 {
+        lend_to_named_thread(waiter, word & FUTEX_TID_MASK);
+    }
+}
+
+/// `lend_to_owner`'s lookup, out of line: a wait blocks anyway.
+#[inline(never)]
+fn lend_to_named_thread(waiter: &Process, owner: u32) {
     if owner == 0 || owner == waiter.tid() {
         return;
     }
