@@ -76,3 +76,26 @@ fn a_thread_waiting_for_a_mutex_lends_its_lottery_tickets_to_the_owner() {
     assert!(section(&out, "owner while the main thread waits").contains("\nborrowed tickets: 3121\n"), "{out}");
     assert!(section(&out, "owner after").contains("\nborrowed tickets: 0\n"), "{out}");
 }
+
+/// `threadshare 1000 3` under `options` (and `--icount`): the CPU of a process of
+/// three spinning threads over that of a process of one.
+fn multi_over_single(options: &[&str]) -> f64 {
+    let options: Vec<&str> = std::iter::once("--icount").chain(options.iter().copied()).collect();
+    let output = run_with(&options, &c_program("threadshare"), &["1000", "3"]);
+    assert_status(&output, 0);
+    let out = stdout(&output);
+    eprintln!("{options:?} threadshare 1000 3:\n{out}");
+    let line = out.lines().find(|line| line.starts_with("multi/single ")).unwrap_or_else(|| panic!("{out}"));
+    line["multi/single ".len()..].parse().unwrap()
+}
+
+/// Lottery's currencies: a process's threads share its one pool of tickets, so a
+/// process of three busy threads gets the CPU of a process of one (round robin,
+/// which counts threads, gives it three times as much). 1 ms quanta: 1000 draws.
+#[test]
+fn a_process_s_threads_share_its_lottery_tickets() {
+    let lottery = multi_over_single(&["--sched", "lottery", "--quantum-ms", "1"]);
+    assert!((0.8..1.25).contains(&lottery), "lottery: three threads / one = {lottery}");
+    let rr = multi_over_single(&["--sched", "rr"]);
+    assert!(rr > 2.0, "rr: three threads / one = {rr}");
+}

@@ -227,6 +227,12 @@ pub fn waiting_for(peer: Pid) {
     }
 }
 
+/// Tells the policy that thread `tid` belongs to process `pid` (lottery funds a
+/// process's threads from one pool).
+pub fn set_group(tid: Pid, pid: Pid) {
+    QUEUE.lock().policy().set_group(tid, pid);
+}
+
 /// Tells the policy the slice of `pid` (sched_setattr's sched_runtime): its
 /// request size, in ticks rounded up.
 pub fn set_request(pid: Pid, slice_ns: u64) {
@@ -675,6 +681,7 @@ pub fn renumber_current(old: Pid, new: Pid, nice: i8) {
     queue.policy().remove(old);
     queue.policy().remove(new);
     queue.policy().set_nice(new, nice);
+    queue.policy().set_group(new, new);
 }
 
 /// The current process has exited: switch away for good, through the idle context.

@@ -21,6 +21,14 @@
 //!   until it wakes (or, should it not block after all, runs a tick or is
 //!   requeued), so the task it waits for runs sooner.
 //!
+//! - *Currencies*: a process's threads are funded from one pool, the weight of its
+//!   first thread's nice value (the thread whose tid is the process's id), divided
+//!   among its runnable (queued or running) threads in proportion to their own
+//!   nice weights. A process with four busy threads gets no more than one with a
+//!   single thread at the same nice value. A task's group is itself until
+//!   `set_group` says otherwise, so a policy told nothing of processes behaves as
+//!   the plain per-task draw.
+//!
 //! - A sched_yield: the yielder sits out the next draw if any other task is queued.
 //!
 //! Pick is O(n): a walk through the queue summing tickets until the winning one.
@@ -34,8 +42,14 @@ use super::{queue_line, weight, Arrival, Scheduler, TaskId};
 
 #[derive(Clone, Copy)]
 struct Task {
-    /// Its own tickets (its nice value's weight).
+    /// Its tickets: its share of its process's pool.
     tickets: u32,
+    /// Its nice value's weight: its part of the pool against its siblings'.
+    weight: u32,
+    /// The process (thread group) whose pool funds it.
+    group: TaskId,
+    /// Queued or running: it draws on its pool.
+    runnable: bool,
     /// Compensation tickets, held until it next wins.
     compensation: u64,
     /// Tickets lent to it by the tasks blocked waiting for it.
@@ -49,8 +63,19 @@ struct Task {
 }
 
 impl Task {
-    fn new() -> Task {
-        Task { tickets: weight(0), compensation: 0, borrowed: 0, lent: None, used: 0, queued: false, wins: 0 }
+    fn new(group: TaskId) -> Task {
+        Task {
+            tickets: weight(0),
+            weight: weight(0),
+            group,
+            runnable: false,
+            compensation: 0,
+            borrowed: 0,
+            lent: None,
+            used: 0,
+            queued: false,
+            wins: 0,
+        }
     }
 
     /// The tickets it holds in the draw.
@@ -59,12 +84,25 @@ impl Task {
     }
 }
 
+/// A process's currency: its pool of tickets and the threads it funds.
+struct Group {
+    /// The pool: the weight of the nice value of the thread whose tid is the group's.
+    funding: u32,
+    members: Vec<TaskId>,
+    /// The sum of the weights of its runnable members.
+    runnable_weight: u64,
+}
+
 pub struct Lottery {
     quantum_ticks: u32,
     compensation: bool,
     transfer: bool,
     rng: Rng,
     tasks: BTreeMap<TaskId, Task>,
+    groups: BTreeMap<TaskId, Group>,
+    /// The task `pick_next` last chose: if it is not queued again by the next pick,
+    /// it blocked (or exited), and no longer draws on its pool.
+    running: Option<TaskId>,
     /// The queued tasks with the tickets they hold, in no particular order (the
     /// draw walks this array, so the tickets are kept here, next to the task).
     queue: Vec<(TaskId, u64)>,
@@ -83,6 +121,8 @@ impl Lottery {
             transfer: true,
             rng: Rng::new(seed),
             tasks: BTreeMap::new(),
+            groups: BTreeMap::new(),
+            running: None,
             queue: Vec::new(),
             queued_tickets: 0,
             skip: None,
@@ -116,6 +156,69 @@ impl Lottery {
         }
     }
 
+    /// Makes sure `task` has a record, in a group (its own if it is new).
+    fn known(&mut self, task: TaskId) {
+        if self.tasks.contains_key(&task) {
+            return;
+        }
+        self.tasks.insert(task, Task::new(task));
+        self.join(task, task);
+    }
+
+    /// Adds `task` (not runnable) to `group`'s members, creating the group funded
+    /// as its own-numbered task says.
+    fn join(&mut self, task: TaskId, group: TaskId) {
+        let funding = self.tasks.get(&group).map_or(weight(0), |leader| leader.weight);
+        let entry = self.groups.entry(group).or_insert(Group { funding, members: Vec::new(), runnable_weight: 0 });
+        entry.members.push(task);
+        if let Some(state) = self.tasks.get_mut(&task) {
+            state.group = group;
+        }
+    }
+
+    /// Takes `task` (not runnable) out of its group, dropping the group once empty.
+    fn leave(&mut self, task: TaskId) {
+        let Some(group) = self.tasks.get(&task).map(|state| state.group) else { return };
+        if let Some(entry) = self.groups.get_mut(&group) {
+            entry.members.retain(|&member| member != task);
+            if entry.members.is_empty() {
+                self.groups.remove(&group);
+            }
+        }
+    }
+
+    /// `task` starts or stops drawing on its group's pool; the pool is shared
+    /// again.
+    fn set_runnable(&mut self, task: TaskId, runnable: bool) {
+        let Some(state) = self.tasks.get_mut(&task).filter(|state| state.runnable != runnable) else { return };
+        state.runnable = runnable;
+        let (group, weight) = (state.group, u64::from(state.weight));
+        if let Some(entry) = self.groups.get_mut(&group) {
+            entry.runnable_weight =
+                if runnable { entry.runnable_weight + weight } else { entry.runnable_weight.saturating_sub(weight) };
+        }
+        self.fund(group);
+    }
+
+    /// Divides `group`'s pool among its members by weight: a runnable member's
+    /// share of the runnable weight, a blocked one's of what it would be if it
+    /// woke (its tickets then, and what it lends).
+    fn fund(&mut self, group: TaskId) {
+        let Some(entry) = self.groups.get(&group) else { return };
+        let (funding, runnable_weight, count) = (u64::from(entry.funding), entry.runnable_weight, entry.members.len());
+        // By index, not over a copy: no allocation on a switch.
+        for index in 0..count {
+            let Some(member) = self.groups.get(&group).and_then(|entry| entry.members.get(index).copied()) else {
+                break;
+            };
+            let Some(state) = self.tasks.get(&member) else { continue };
+            let weight = u64::from(state.weight);
+            let sharing = if state.runnable { runnable_weight } else { runnable_weight + weight };
+            let tickets = (funding * weight / sharing.max(1)).clamp(1, u64::from(u32::MAX)) as u32;
+            self.reweigh(member, |state| state.tickets = tickets);
+        }
+    }
+
     /// `task`'s wait ended (or it exited): the tickets it lent go back.
     fn repay(&mut self, task: TaskId) {
         let Some((borrower, amount)) = self.tasks.get_mut(&task).and_then(|state| state.lent.take()) else { return };
@@ -135,7 +238,9 @@ impl Lottery {
 
 impl Scheduler for Lottery {
     fn enqueue(&mut self, task: TaskId, arrival: Arrival) {
-        let state = self.tasks.entry(task).or_insert_with(Task::new);
+        self.known(task);
+        self.set_runnable(task, true);
+        let Some(state) = self.tasks.get_mut(&task) else { return };
         if arrival == Arrival::Woken && !state.queued && self.compensation {
             state.compensation = Lottery::compensation_for(self.quantum_ticks, state.tickets, state.used);
         }
@@ -152,6 +257,11 @@ impl Scheduler for Lottery {
     }
 
     fn pick_next(&mut self) -> Option<TaskId> {
+        if let Some(previous) = self.running.take() {
+            if self.tasks.get(&previous).is_some_and(|state| !state.queued) {
+                self.set_runnable(previous, false);
+            }
+        }
         let skip = self.skip.take().filter(|_| self.queue.len() > 1);
         let skipped_tickets =
             skip.and_then(|task| self.queue.iter().find(|&&(queued, _)| queued == task)).map_or(0, |&(_, t)| t);
@@ -180,6 +290,7 @@ impl Scheduler for Lottery {
             // Compensation lasts until the next win: the quantum starting now.
             state.compensation = 0;
         }
+        self.running = Some(task);
         Some(task)
     }
 
@@ -195,6 +306,11 @@ impl Scheduler for Lottery {
 
     fn remove(&mut self, task: TaskId) {
         self.repay(task);
+        self.set_runnable(task, false);
+        self.leave(task);
+        if self.running == Some(task) {
+            self.running = None;
+        }
         if let Some(state) = self.tasks.remove(&task) {
             if state.queued {
                 self.queue.retain(|&(queued, _)| queued != task);
@@ -228,12 +344,34 @@ impl Scheduler for Lottery {
     }
 
     fn set_nice(&mut self, task: TaskId, nice: i8) {
-        self.tasks.entry(task).or_insert_with(Task::new);
-        self.reweigh(task, |state| state.tickets = weight(nice));
+        self.known(task);
+        let runnable = self.tasks.get(&task).is_some_and(|state| state.runnable);
+        self.set_runnable(task, false);
+        let Some(state) = self.tasks.get_mut(&task) else { return };
+        state.weight = weight(nice);
+        let group = state.group;
+        if let Some(entry) = self.groups.get_mut(&task) {
+            entry.funding = weight(nice);
+        }
+        self.set_runnable(task, runnable);
+        self.fund(group);
+        self.fund(task);
     }
 
-    /// Its tickets (its own, by compensation, borrowed; lent), against those of the
-    /// queue's draw, and the draws it has won.
+    fn set_group(&mut self, task: TaskId, group: TaskId) {
+        self.known(task);
+        let Some(state) = self.tasks.get(&task).filter(|state| state.group != group) else { return };
+        let (old, runnable) = (state.group, state.runnable);
+        self.set_runnable(task, false);
+        self.leave(task);
+        self.fund(old);
+        self.join(task, group);
+        self.set_runnable(task, runnable);
+        self.fund(group);
+    }
+
+    /// Its tickets (its share of its process's pool, by compensation, borrowed;
+    /// lent), against those of the queue's draw, and the draws it has won.
     fn describe(&self, task: TaskId) -> String {
         let Some(state) = self.tasks.get(&task) else {
             return String::from("policy: lottery\nunknown to the policy\n");
@@ -242,10 +380,14 @@ impl Scheduler for Lottery {
             Some((borrower, amount)) => format!("{amount} to {borrower}"),
             None => String::from("none"),
         };
+        let (funding, runnable_weight) =
+            self.groups.get(&state.group).map_or((0, 0), |group| (group.funding, group.runnable_weight));
         format!(
-            "policy: lottery\ntickets: {}\ncompensation tickets: {}\nborrowed tickets: {}\nlent tickets: {lent}\n\
+            "policy: lottery\ntickets: {}\nprocess: {} (pool {funding} tickets, runnable weight {runnable_weight})\n\
+             compensation tickets: {}\nborrowed tickets: {}\nlent tickets: {lent}\n\
              holding: {}\nqueued tickets: {}\nwins: {}\nqueued: {}\n",
             state.tickets,
+            state.group,
             state.compensation,
             state.borrowed,
             state.holding(),
@@ -309,7 +451,8 @@ mod tests {
         assert_eq!(
             policy.describe(1),
             format!(
-                "policy: lottery\ntickets: {mine}\ncompensation tickets: 0\nborrowed tickets: 0\nlent tickets: none\n\
+                "policy: lottery\ntickets: {mine}\nprocess: 1 (pool {mine} tickets, runnable weight {mine})\n\
+                 compensation tickets: 0\nborrowed tickets: 0\nlent tickets: none\n\
                  holding: {mine}\nqueued tickets: {total}\nwins: 0\nqueued: yes\n"
             )
         );
@@ -496,6 +639,40 @@ mod tests {
         // while the client waits); with it, two fifths while the client waits.
         let (plain, lent) = (requests_served(false), requests_served(true));
         assert!(lent as f64 > plain as f64 * 1.3, "{plain} requests without transfer, {lent} with");
+    }
+
+    #[test]
+    fn a_process_s_threads_share_its_pool() {
+        // Process 1 has three threads (1, 2, 3), process 4 one: each process gets
+        // half the CPU, each of process 1's threads a sixth.
+        let mut policy = Lottery::new(1, 5);
+        for thread in [2, 3] {
+            policy.set_group(thread, 1);
+        }
+        let mut sim = Simulation::new(policy, &[Job::cpu(1), Job::cpu(2), Job::cpu(3), Job::cpu(4)]);
+        let got = shares(&sim.run(30_000), &[1, 2, 3, 4]);
+        assert_binomial(got[0] + got[1] + got[2], 30_000, 0.5);
+        assert_binomial(got[1], 30_000, 1.0 / 6.0);
+        assert!(sim.policy.describe(2).contains("\nprocess: 1 (pool 1024 tickets, runnable weight 3072)\n"));
+        // The process's nice sets its pool; a thread's nice its part of it.
+        let mut policy = Lottery::new(1, 5);
+        policy.set_group(2, 1);
+        policy.set_nice(1, 5);
+        policy.set_nice(2, -5);
+        policy.enqueue(1, Arrival::New);
+        policy.enqueue(2, Arrival::New);
+        let (pool, own, sibling) = (u64::from(weight(5)), u64::from(weight(-5)), u64::from(weight(5)));
+        let expected = pool * own / (own + sibling);
+        assert!(policy.describe(2).contains(&format!("tickets: {expected}\n")), "{}", policy.describe(2));
+        // A thread that blocks leaves its share to the others.
+        assert_eq!(policy.pick_next().map(|_| ()), Some(()));
+        let blocked = policy.running.unwrap();
+        let other = 3 - blocked;
+        policy.pick_next();
+        assert!(policy.describe(other).contains(&format!("tickets: {pool}\n")), "{}", policy.describe(other));
+        // Moved to a process of its own, a thread is funded by its own nice.
+        policy.set_group(2, 2);
+        assert!(policy.describe(2).contains(&format!("tickets: {own}\n")), "{}", policy.describe(2));
     }
 
     #[test]

@@ -113,6 +113,11 @@ pub trait Scheduler: Send {
     /// kernel does not call it for waits it knows no such task of.
     fn waits_for(&mut self, _task: TaskId, _peer: TaskId) {}
 
+    /// `task` is a thread of the process `group` (its thread group id; a process's
+    /// first thread is its own group). Only lottery uses it (currencies: a
+    /// process's threads share one pool of tickets).
+    fn set_group(&mut self, _task: TaskId, _group: TaskId) {}
+
     /// The size of the requests `task` makes for the CPU, in ticks (at least 1;
     /// sched_setattr's sched_runtime). Only EEVDF uses it: its virtual deadlines
     /// are a request's length away.
@@ -157,6 +162,9 @@ impl<S: Scheduler + ?Sized> Scheduler for alloc::boxed::Box<S> {
     }
     fn set_request(&mut self, task: TaskId, ticks: u32) {
         (**self).set_request(task, ticks)
+    }
+    fn set_group(&mut self, task: TaskId, group: TaskId) {
+        (**self).set_group(task, group)
     }
     fn describe(&self, task: TaskId) -> String {
         (**self).describe(task)

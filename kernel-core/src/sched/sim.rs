@@ -271,7 +271,7 @@ pub(crate) mod checks {
         let mut queued: Vec<TaskId> = Vec::new();
         for _ in 0..20_000 {
             let task = rng.below(12) as TaskId;
-            match rng.below(9) {
+            match rng.below(10) {
                 0 => {
                     let arrival =
                         [Arrival::New, Arrival::Woken, Arrival::Preempted, Arrival::Yielded][rng.below(4) as usize];
@@ -299,6 +299,7 @@ pub(crate) mod checks {
                 5 => policy.set_nice(task, rng.next_u64() as i8),
                 6 => policy.waits_for(task, rng.below(12) as TaskId),
                 7 => policy.set_request(task, rng.next_u64() as u32),
+                8 => policy.set_group(task, rng.below(12) as TaskId),
                 _ => assert_eq!(policy.queued(), queued.len()),
             }
         }

@@ -691,6 +691,9 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
     table.insert(tid, entry);
     drop(table);
     sched::set_nice(tid, sched_settings.effective_nice(nice));
+    if process.group.tgid != tid {
+        sched::set_group(tid, process.group.tgid);
+    }
     if let Some(slice_ns) = sched_settings.custom_slice_ns {
         sched::set_request(tid, slice_ns);
     }
