@@ -754,6 +754,12 @@ mod tests {
         ] {
             assert_eq!(parse(&alloc::format!("sched={word}")).unwrap().sched, policy);
         }
+        assert_eq!(parse("").unwrap().lottery_compensation, Switch::On);
+        assert_eq!(parse("lottery_compensation=off").unwrap().lottery_compensation, Switch::Off);
+        assert!(matches!(
+            parse("lottery_compensation=no"),
+            Err(CmdlineError::BadValue { key: "lottery_compensation", .. })
+        ));
         let options = parse("sched=mlfq mlfq_levels=4 mlfq_quanta_ms=5,1000 mlfq_boost_ms=0").unwrap();
         assert_eq!((options.mlfq_levels, options.mlfq_boost_ms), (4, 0));
         assert_eq!(options.mlfq_quanta_ms, [5, 1000]);
