@@ -113,7 +113,7 @@ pub struct BootArgs {
     /// Scheduling policy
     #[arg(long, value_name = "POLICY", value_parser = sched_parser())]
     pub sched: Option<SchedPolicy>,
-    /// Scheduling quantum in milliseconds (1..=1000): rr, stride and lottery's quantum, fair's latency target
+    /// Scheduling quantum in milliseconds (1..=1000): rr, stride and lottery's quantum, fair's latency target (eevdf's requests are 3 ms unless sched_setattr sets one)
     #[arg(long, value_name = "N", value_parser = parse_quantum)]
     pub quantum_ms: Option<u32>,
     /// Seed of every pseudo-random choice in the kernel (lottery's draws): the same seed replays a run under --icount

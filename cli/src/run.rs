@@ -374,6 +374,9 @@ fn scheduler(boot: &BootArgs) -> String {
     match policy {
         SchedPolicy::Mlfq => format!("policy {}", policy.word()),
         SchedPolicy::Fair => format!("policy {}, latency target {quantum_ms} ms", policy.word()),
+        SchedPolicy::Eevdf => {
+            format!("policy {}, default request {} ms", policy.word(), kernel_core::sched::EEVDF_DEFAULT_REQUEST_MS)
+        }
         _ => format!("policy {}, quantum {quantum_ms} ms", policy.word()),
     }
 }
