@@ -159,6 +159,9 @@ pub struct BootArgs {
     /// Guest memory in MiB
     #[arg(long, value_name = "MIB", default_value_t = 256, value_parser = clap::value_parser!(u32).range(16..=1 << 20))]
     pub memory: u32,
+    /// CPUs of the machine (1..=16); the kernel brings them all up, and runs programs on the first
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = cpus_parser())]
+    pub cpus: u32,
     /// Pass ARG to QEMU as is (repeatable; after everything else)
     #[arg(long = "qemu-arg", value_name = "ARG", allow_hyphen_values = true)]
     pub qemu_arg: Vec<OsString>,
@@ -169,9 +172,42 @@ pub struct BootArgs {
     /// Chrome Trace Event Format JSON (open it in Perfetto or chrome://tracing)
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
-    /// Record the schedule and draw it as an SVG timeline in FILE: a lane per process
+    /// Stop writing the --trace file's events at SIZE bytes (such as 50M; K, M, G are
+    /// powers of 1000): the JSON stays valid and says what was cut
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, requires = "trace")]
+    pub trace_limit: Option<u64>,
+    /// Record the schedule and draw it as an SVG timeline in FILE: a lane per thread
+    /// showing when it ran, was ready or blocked (and on what), its MLFQ level
     #[arg(long, value_name = "FILE.svg")]
     pub timeline: Option<PathBuf>,
+    /// Draw only this stretch of the --timeline: START:END in milliseconds since the
+    /// first process was created (either may be left out: `:50`, `120:`)
+    #[arg(long, value_name = "START:END", value_parser = parse_window, requires = "timeline")]
+    pub timeline_window: Option<TimelineWindow>,
+    /// The most intervals the --timeline draws; beyond, adjacent intervals of a lane
+    /// in the same state are merged (their totals kept) and the picture says so
+    #[arg(
+        long,
+        value_name = "INTERVALS",
+        default_value_t = 20_000,
+        value_parser = clap::value_parser!(u32).range(1..),
+        requires = "timeline"
+    )]
+    pub timeline_budget: u32,
+    /// Print the textbook's two LDE tables (without interrupts; with a timer
+    /// interrupt), each row filled with values from this run, on stderr
+    #[arg(long)]
+    pub explain: bool,
+    /// With --explain: write the tables to FILE instead of stderr
+    #[arg(long, value_name = "FILE")]
+    pub explain_out: Option<PathBuf>,
+    /// With --explain: how many system calls the tables follow
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=kernel_core::cmdline::EXPLAIN_SYSCALLS_MAX as i64))]
+    pub explain_syscalls: u32,
+    /// Write a self-contained HTML report to FILE: both LDE tables with the source
+    /// lines they name, the timeline, per-process statistics, system-call counts
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
     /// The kernel's trace buffer, in events of 32 bytes (a power of two, 8..=4194304);
     /// events that find it full are dropped and counted
     #[arg(long, value_name = "EVENTS", default_value_t = DEFAULT_TRACE_EVENTS, value_parser = parse_trace_events)]
@@ -190,6 +226,50 @@ fn parse_kernel_arg(text: &str) -> Result<String, String> {
         return Err(format!("`{text}`: only selftest=... and pid_max=... are passed this way"));
     }
     Ok(text.to_string())
+}
+
+/// A stretch of the timeline, in milliseconds since the first process was created.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TimelineWindow {
+    pub from_ms: f64,
+    /// None: to the end.
+    pub to_ms: Option<f64>,
+}
+
+fn parse_window(text: &str) -> Result<TimelineWindow, String> {
+    let expected = || format!("`{text}`: expected START:END in milliseconds, such as 10:250, :50 or 120:");
+    let (from, to) = text.split_once(':').ok_or_else(expected)?;
+    let number = |part: &str| -> Result<Option<f64>, String> {
+        match part.trim() {
+            "" => Ok(None),
+            part => part.parse::<f64>().ok().filter(|ms| ms.is_finite() && *ms >= 0.0).map(Some).ok_or_else(expected),
+        }
+    };
+    let (from_ms, to_ms) = (number(from)?.unwrap_or(0.0), number(to)?);
+    if to_ms.is_some_and(|to| to <= from_ms) {
+        return Err(format!("`{text}`: the window ends before it starts"));
+    }
+    Ok(TimelineWindow { from_ms, to_ms })
+}
+
+/// A size in bytes: a number with an optional K, M or G (powers of 1000) and an
+/// optional B.
+fn parse_size(text: &str) -> Result<u64, String> {
+    let upper = text.trim().to_ascii_uppercase();
+    let digits = upper.strip_suffix('B').unwrap_or(&upper);
+    let (digits, unit) = match digits.char_indices().last() {
+        Some((at, 'K')) => (&digits[..at], 1_000),
+        Some((at, 'M')) => (&digits[..at], 1_000_000),
+        Some((at, 'G')) => (&digits[..at], 1_000_000_000),
+        _ => (digits, 1),
+    };
+    digits
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .and_then(|count| count.checked_mul(unit))
+        .filter(|&bytes| bytes > 0)
+        .ok_or_else(|| format!("`{text}`: expected a size such as 50M, 200K or 1G"))
 }
 
 /// The trace buffer's default size: 4 MiB of guest kernel heap, room for a few
@@ -239,6 +319,11 @@ fn parse_mlfq_quanta(text: &str) -> Result<MlfqQuanta, String> {
         .map_err(|_| "expected 1 to 16 comma-separated milliseconds in 1..=1000, such as 10,20,40".to_string())
 }
 
+/// `--cpus`: 1 to the kernel's limit.
+pub fn cpus_parser() -> clap::builder::RangedI64ValueParser<u32> {
+    clap::value_parser!(u32).range(1..=kernel_core::acpi::MAX_CPUS as i64)
+}
+
 fn parse_quantum(text: &str) -> Result<u32, String> {
     text.parse::<u32>().ok().filter(|n| QUANTUM_MS_RANGE.contains(n)).ok_or_else(|| {
         format!("expected a number of milliseconds in {}..={}", QUANTUM_MS_RANGE.start(), QUANTUM_MS_RANGE.end())
@@ -258,7 +343,12 @@ impl Default for BootArgs {
 impl BootArgs {
     /// Whether the kernel must record its event trace.
     pub fn tracing(&self) -> bool {
-        self.trace.is_some() || self.timeline.is_some()
+        self.trace.is_some() || self.timeline.is_some() || self.explaining()
+    }
+
+    /// Whether the kernel must send the LDE explanation (which rides on the trace).
+    pub fn explaining(&self) -> bool {
+        self.explain || self.explain_out.is_some() || self.report.is_some()
     }
 }
 
@@ -286,6 +376,20 @@ pub mod tests {
         assert_eq!(boot.memory, 256);
         assert_eq!(boot.accel, Accel::Tcg);
         assert!(boot.timeout.is_none() && !boot.icount && !boot.verbose && boot.add.is_empty());
+    }
+
+    #[test]
+    fn cpus_default_to_one_and_go_up_to_the_kernels_limit() {
+        assert_eq!(BootArgs::default().cpus, 1);
+        assert_eq!(run_args(&["run", "--cpus", "16", "p"]).boot.cpus, 16);
+        for bad in ["0", "17"] {
+            let error = parse(&["run", "--cpus", bad, "p"]).unwrap_err();
+            assert_eq!(error.exit_code(), i32::from(EXIT_USAGE), "--cpus {bad}");
+        }
+        for command in ["demo", "fuzz", "bench"] {
+            assert!(parse(&[command, "--cpus", "4"]).is_ok(), "{command}");
+            assert!(parse(&[command, "--cpus", "17"]).is_err(), "{command}");
+        }
     }
 
     #[test]
@@ -388,6 +492,46 @@ pub mod tests {
         match parse(&["sched-sim", "--out", "figs", "--seed", "3"]).unwrap().command {
             Some(Command::SchedSim(_)) => {}
             other => panic!("not sched-sim: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn timeline_windows_and_trace_limits_parse() {
+        let window = |text: &str| parse_window(text);
+        assert_eq!(window("10:250"), Ok(TimelineWindow { from_ms: 10.0, to_ms: Some(250.0) }));
+        assert_eq!(window(":50"), Ok(TimelineWindow { from_ms: 0.0, to_ms: Some(50.0) }));
+        assert_eq!(window("1.5:"), Ok(TimelineWindow { from_ms: 1.5, to_ms: None }));
+        for bad in ["", "10", "20:10", "5:5", "-1:3", "a:b", "1:inf"] {
+            assert!(window(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_size("50M"), Ok(50_000_000));
+        assert_eq!(parse_size("200k"), Ok(200_000));
+        assert_eq!(parse_size("1GB"), Ok(1_000_000_000));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        for bad in ["", "M", "0", "-5M", "5T", "99999999999999999999G"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+        let run = run_args(&[
+            "run",
+            "--timeline",
+            "t.svg",
+            "--timeline-window",
+            "5:9",
+            "--trace",
+            "t",
+            "--trace-limit",
+            "2M",
+            "./p",
+        ]);
+        assert_eq!(run.boot.timeline_window, Some(TimelineWindow { from_ms: 5.0, to_ms: Some(9.0) }));
+        assert_eq!((run.boot.trace_limit, run.boot.timeline_budget), (Some(2_000_000), 20_000));
+        for args in [
+            &["run", "--timeline", "t.svg", "--timeline-budget", "0", "./p"][..],
+            &["run", "--timeline-window", "1:2", "./p"],
+            &["run", "--timeline-budget", "10", "./p"],
+            &["run", "--trace-limit", "1M", "--timeline", "t.svg", "./p"],
+        ] {
+            assert_eq!(parse(args).unwrap_err().exit_code(), i32::from(EXIT_USAGE), "{args:?}");
         }
     }
 }

@@ -67,6 +67,9 @@ pub struct BenchArgs {
     /// default 1800, 300 with --quick
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: Option<u64>,
+    /// CPUs of timeshare's machine (1..=16; the reference Linux keeps one)
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = crate::args::cpus_parser())]
+    pub cpus: u32,
 }
 
 fn parse_only(name: &str) -> Result<String, String> {
@@ -168,15 +171,15 @@ pub fn main(args: BenchArgs) -> u8 {
             // icount figures do not depend on the host's load: both machines at once.
             (Ok(kernel), Some(initrd), Mode::Icount) => thread::scope(|s| {
                 let theirs = s.spawn(|| run_linux(kernel, &qemu, initrd, mode, scale, &args.only, timeout));
-                let ours = run_timeshare(mode, scale, &args.only, timeout);
+                let ours = run_timeshare(mode, scale, &args.only, timeout, args.cpus);
                 (ours, Some(theirs.join().unwrap_or_else(|_| RunResult::failed("panicked".into()))))
             }),
             // Wall time: one machine at a time.
             (Ok(kernel), Some(initrd), Mode::Tcg) => {
-                let ours = run_timeshare(mode, scale, &args.only, timeout);
+                let ours = run_timeshare(mode, scale, &args.only, timeout, args.cpus);
                 (ours, Some(run_linux(kernel, &qemu, initrd, mode, scale, &args.only, timeout)))
             }
-            _ => (run_timeshare(mode, scale, &args.only, timeout), None),
+            _ => (run_timeshare(mode, scale, &args.only, timeout, args.cpus), None),
         };
         runs.insert((mode.name(), System::Timeshare.name()), ours);
         if let Some(theirs) = theirs {

@@ -33,8 +33,45 @@ pub enum Record {
     /// `still-running exit=N|signal=N processes=..`: the first process has ended
     /// so, and these processes keep the run going (sent every few seconds).
     StillRunning { init: ProgramEnd, processes: String },
+    /// `explain KIND key=value...`: a value behind a row of the LDE tables
+    /// (kernel/src/explain.rs).
+    Explain(ExplainRecord),
     /// Anything else (a kind this CLI does not know, or a malformed known kind).
     Other(String),
+}
+
+/// One `explain` record: its kind (`boot`, `segment`, `stack`, `process`,
+/// `syscall`, `preempt`, `exception`) and its fields, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExplainRecord {
+    pub kind: String,
+    pub fields: Vec<(String, String)>,
+}
+
+impl ExplainRecord {
+    fn parse(line: &str) -> Option<ExplainRecord> {
+        let mut words = line.split_ascii_whitespace().skip(1);
+        let kind = words.next()?.to_string();
+        let fields = words
+            .map(|word| word.split_once('=').map(|(key, value)| (key.to_string(), value.to_string())))
+            .collect::<Option<Vec<_>>>()?;
+        Some(ExplainRecord { kind, fields })
+    }
+
+    /// The value of field `key`, as sent.
+    pub fn text(&self, key: &str) -> Option<&str> {
+        self.fields.iter().find(|(name, _)| name == key).map(|(_, value)| value.as_str())
+    }
+
+    /// The number in field `key`: hexadecimal with `0x`, else decimal (negative
+    /// ones, a system call's -errno, as their two's complement).
+    pub fn number(&self, key: &str) -> Option<u64> {
+        let text = self.text(key)?;
+        match text.strip_prefix("0x") {
+            Some(hex) => u64::from_str_radix(hex, 16).ok(),
+            None => text.parse::<u64>().ok().or_else(|| text.parse::<i64>().ok().map(|n| n as u64)),
+        }
+    }
 }
 
 impl Record {
@@ -94,6 +131,10 @@ impl Record {
                     _ => Record::Other(line.to_string()),
                 }
             }
+            ("explain", Some(_)) => match ExplainRecord::parse(line) {
+                Some(record) => Record::Explain(record),
+                None => Record::Other(line.to_string()),
+            },
             ("copyout", Some(_)) => match kernel_core::copyout::Record::parse(line) {
                 Some(record) => Record::CopyOut(record),
                 None => Record::Other(line.to_string()),
@@ -293,6 +334,8 @@ pub struct Summary {
     pub unimplemented_totals: Vec<(u32, u64)>,
     /// What the guest sent back for `--copy-out`, in order.
     pub copy_out: Vec<kernel_core::copyout::Record>,
+    /// The LDE explanation's records (`--explain`), in order.
+    pub explain: Vec<ExplainRecord>,
 }
 
 impl Summary {
@@ -363,6 +406,7 @@ impl Summary {
             Record::Unimplemented(ref call) => self.unimplemented.push(call.clone()),
             Record::UnimplementedTotal { number, calls } => self.unimplemented_totals.push((number, calls)),
             Record::CopyOut(ref record) => self.copy_out.push(record.clone()),
+            Record::Explain(ref record) => self.explain.push(record.clone()),
             Record::Trace(_) | Record::Console { .. } | Record::StillRunning { .. } | Record::Other(_) => {}
         }
     }
@@ -379,6 +423,22 @@ mod tests {
         assert_eq!(Record::parse("signal 9\r\n"), Record::Signal(9));
         assert_eq!(Record::parse("panic"), Record::Panic);
         assert_eq!(Record::parse("panic at mm/frame.rs:12"), Record::Panic);
+    }
+
+    #[test]
+    fn explain_records_keep_their_fields_in_order() {
+        let Record::Explain(record) = Record::parse("explain syscall pid=1 number=39 result=-14 handler=0xffff8000\n")
+        else {
+            panic!("an explain record")
+        };
+        assert_eq!(record.kind, "syscall");
+        assert_eq!(record.fields.first(), Some(&("pid".to_string(), "1".to_string())));
+        assert_eq!(record.number("number"), Some(39));
+        assert_eq!(record.number("result"), Some(-14i64 as u64));
+        assert_eq!(record.number("handler"), Some(0xffff_8000));
+        assert_eq!(record.number("missing"), None);
+        assert!(matches!(Record::parse("explain syscall pid"), Record::Other(_)), "a word without a value");
+        assert!(matches!(Record::parse("explain"), Record::Other(_)));
     }
 
     #[test]

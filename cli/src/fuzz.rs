@@ -46,6 +46,9 @@ pub struct FuzzArgs {
     /// Guest memory in MiB
     #[arg(long, value_name = "MIB", default_value_t = 256, value_parser = clap::value_parser!(u32).range(16..=1 << 20))]
     pub memory: u32,
+    /// CPUs of the machine (1..=16)
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = crate::args::cpus_parser())]
+    pub cpus: u32,
     /// Deterministic clock (QEMU -icount): the same seed then replays the same schedule too
     #[arg(long)]
     pub icount: bool,
@@ -182,6 +185,7 @@ fn fuzz(args: &FuzzArgs) -> Result<u8, String> {
 
     let mut command = Command::new(crate::bench::timeshare_binary()?);
     command.arg("run").arg("--timeout").arg(timeout.to_string()).arg("--memory").arg(args.memory.to_string());
+    command.arg("--cpus").arg(args.cpus.to_string());
     if args.icount {
         command.arg("--icount");
     }

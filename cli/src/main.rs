@@ -11,6 +11,7 @@ mod bench;
 mod control;
 mod copy_out;
 mod diagnostics;
+mod explain;
 mod fuzz;
 mod gdb;
 mod host_io;

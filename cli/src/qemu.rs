@@ -48,6 +48,8 @@ pub struct Machine {
     pub initrd: PathBuf,
     pub cmdline: String,
     pub memory_mib: u32,
+    /// `-smp`: how many CPUs.
+    pub cpus: u32,
     pub accel: Accel,
     pub icount: bool,
     /// `--gdb`: start halted, with the gdb stub listening on this Unix socket.
@@ -77,7 +79,7 @@ pub fn arguments(machine: &Machine, fds: ChannelFds) -> Vec<OsString> {
     let mut args: Vec<OsString> = Vec::new();
     let mut push = |items: &[&str]| args.extend(items.iter().map(OsString::from));
     push(&["-M", "pc", "-cpu", "max", "-accel", machine.accel.as_str()]);
-    push(&["-m", &format!("{}M", machine.memory_mib), "-smp", "1"]);
+    push(&["-m", &format!("{}M", machine.memory_mib), "-smp", &machine.cpus.to_string()]);
     push(&[
         "-object",
         &format!(
@@ -142,6 +144,7 @@ mod tests {
             initrd: "/tmp/x/initrd.cpio".into(),
             cmdline: "init=/bin/hello".into(),
             memory_mib: 256,
+            cpus: 1,
             accel: Accel::Tcg,
             icount: false,
             gdb_socket: None,

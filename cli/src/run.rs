@@ -19,7 +19,7 @@ use crate::outcome::{self, Verdict, EXIT_KERNEL_FAILURE, EXIT_USAGE};
 use crate::qemu::{self, Accel, Machine};
 use crate::session::{self, LogSink, Session};
 use crate::trace_ring::{self, GuestRam};
-use crate::{diagnostics, host_io, terminal, trace, usage, Failure};
+use crate::{diagnostics, explain, host_io, terminal, trace, usage, Failure};
 
 /// The kernel and the Rust user programs, as built by build.rs.
 const KERNEL: &str = env!("TIMESHARE_KERNEL");
@@ -138,6 +138,7 @@ fn kernel_options(boot: &BootArgs, init: String) -> KernelOptions {
         terminal_fds: [libc::STDIN_FILENO, libc::STDOUT_FILENO, libc::STDERR_FILENO].map(terminal::is_terminal),
         window: host_io::window_size().map_or(defaults.window, |size| WindowSize { cols: size.cols, rows: size.rows }),
         trace_events: if boot.tracing() { boot.trace_buffer } else { 0 },
+        explain_syscalls: if boot.explaining() { boot.explain_syscalls } else { 0 },
         selftest: boot.kernel_arg.iter().filter_map(|word| cmdline::parse(word).ok()?.selftest).last(),
         pid_max: boot
             .kernel_arg
@@ -270,10 +271,15 @@ fn boot(
         kernel,
         initrd: initrd_path,
         cmdline: cmdline::render(&KernelOptions {
-            accounting: if matches!(stats, StatsTable::None) { Switch::Off } else { Switch::On },
+            accounting: if matches!(stats, StatsTable::None) && boot.report.is_none() {
+                Switch::Off
+            } else {
+                Switch::On
+            },
             ..kernel_options(boot, init)
         }),
         memory_mib: boot.memory,
+        cpus: boot.cpus,
         accel: boot.accel,
         icount: boot.icount,
         gdb_socket: gdb_stub.as_ref().map(|stub| stub.socket.clone()),
@@ -310,11 +316,11 @@ fn boot(
 
     let verdict = outcome::judge(report.end, &report.control, !report.qemu_stderr.trim().is_empty());
     let trace_written = match &report.trace {
-        Some(capture) => {
-            write_trace(capture, report.control.trace_totals, json_file, svg_file, &title, &scheduler(boot))
-        }
+        Some(capture) => write_trace(capture, report.control.trace_totals, json_file, svg_file, &title, boot),
         None => true,
     };
+    let explained =
+        !boot.explaining() || write_explanation(boot, program, &machine.kernel, &report, &title, &scheduler(boot));
     for problem in crate::copy_out::write(&boot.copy_out, &report.control.copy_out) {
         eprintln!("timeshare: {problem}");
     }
@@ -361,7 +367,7 @@ fn boot(
     }
     match verdict.exit_status() {
         // The program succeeded but what was asked of the run was not done.
-        0 if !trace_written => Ok(EXIT_USAGE),
+        0 if !trace_written || !explained => Ok(EXIT_USAGE),
         status => Ok(status),
     }
 }
@@ -383,15 +389,16 @@ fn scheduler(boot: &BootArgs) -> String {
 
 /// Writes the trace's JSON and SVG files, and says on stderr what went wrong, if
 /// anything (no trace at all, events dropped or lost, a file that could not be
-/// written). `totals` is what the kernel said it recorded and dropped at power-off.
-/// Returns whether every file was written.
+/// written, a file cut at --trace-limit, a timeline merged to meet its budget).
+/// `totals` is what the kernel said it recorded and dropped at power-off. Returns
+/// whether every file was written.
 fn write_trace(
     capture: &trace_ring::Capture,
     totals: Option<(u64, u64)>,
     json: Option<(PathBuf, File)>,
     svg: Option<(PathBuf, File)>,
     title: &str,
-    scheduler: &str,
+    boot: &BootArgs,
 ) -> bool {
     if let Some(error) = &capture.error {
         eprintln!("timeshare: trace: {error}");
@@ -407,7 +414,7 @@ fn write_trace(
             capture.dropped, capture.capacity
         );
     }
-    let timeline = trace::Timeline::build(&capture.events, capture.tsc_hz, capture.dropped);
+    let mut timeline = trace::Timeline::build(&capture.events, capture.tsc_hz, capture.dropped);
     let written = |path: &Path, result: std::io::Result<()>| match result {
         Ok(()) => true,
         Err(e) => {
@@ -418,13 +425,99 @@ fn write_trace(
     let mut all_written = true;
     if let Some((path, file)) = json {
         let mut out = std::io::BufWriter::new(file);
-        all_written &= written(&path, trace::chrome_json(&timeline, &mut out).and_then(|()| out.flush()));
+        let warn = |left: usize| {
+            eprintln!(
+                "timeshare: trace: {} passes {} MB with {left} events still to write; --trace-limit SIZE caps it",
+                path.display(),
+                trace::WARN_BYTES / 1_000_000
+            )
+        };
+        let result = trace::chrome_json(&timeline, &mut out, boot.trace_limit, trace::WARN_BYTES, warn);
+        if let Ok(trace::Written { bytes, events, total, cut_at_ms: Some(at_ms) }) = result {
+            eprintln!(
+                "timeshare: trace: {} cut at --trace-limit: {bytes} bytes, {events} of {total} events; the {} events from {at_ms:.3} ms on were left out",
+                path.display(),
+                total - events
+            );
+        }
+        all_written &= written(&path, result.and_then(|_| out.flush()));
     }
     if let Some((path, mut file)) = svg {
-        let options = trace::SvgOptions { scheduler: scheduler.to_string(), title: title.to_string() };
+        if let Some(window) = boot.timeline_window {
+            let to_ms = window.to_ms.unwrap_or(timeline.ms(timeline.end));
+            timeline.window(window.from_ms, to_ms);
+        }
+        timeline.fit(boot.timeline_budget as usize);
+        if let Some(merging) = timeline.merging {
+            eprintln!(
+                "timeshare: timeline: {} intervals are more than --timeline-budget {}: adjacent ones in the same state merged into {} (each lane's totals kept)",
+                merging.before, merging.budget, merging.after
+            );
+        }
+        let options = trace::SvgOptions { scheduler: scheduler(boot), title: title.to_string() };
         all_written &= written(&path, file.write_all(trace::svg(&timeline, &options).as_bytes()));
     }
     all_written
+}
+
+/// Writes the LDE tables (`--explain`: to stderr or `--explain-out`) and the HTML
+/// report (`--report`); says on stderr what could not be done. False if a file
+/// could not be written.
+fn write_explanation(
+    boot: &BootArgs,
+    program: &FirstProgram,
+    kernel: &Path,
+    report: &session::Report,
+    title: &str,
+    scheduler: &str,
+) -> bool {
+    let symbols = |path: &Path, lines: bool| {
+        explain::Symbols::open(path, lines).unwrap_or_else(|error| {
+            eprintln!("timeshare: explain: no symbols: {error}");
+            explain::Symbols::empty()
+        })
+    };
+    let tables = explain::tables(&report.control.explain, &symbols(kernel, true), &symbols(program.host, false));
+    let written = |path: &Path, result: std::io::Result<()>| {
+        result.map_err(|e| eprintln!("timeshare: {}: {}", path.display(), describe(&e))).is_ok()
+    };
+    let mut all_written = true;
+    if boot.explain || boot.explain_out.is_some() {
+        let text = explain::render_text(&tables);
+        match &boot.explain_out {
+            Some(path) => all_written &= written(path, fs::write(path, text)),
+            None => eprint!("{text}"),
+        }
+    }
+    if let Some(path) = &boot.report {
+        let events = report.trace.as_ref().map_or(&[][..], |capture| &capture.events[..]);
+        let (tsc_hz, dropped) = report.trace.as_ref().map_or((1, 0), |capture| (capture.tsc_hz, capture.dropped));
+        let timeline = trace::Timeline::build(events, tsc_hz, dropped);
+        let options = trace::SvgOptions { scheduler: scheduler.to_string(), title: title.to_string() };
+        let page = explain::report(&explain::ReportParts {
+            title,
+            tables: &tables,
+            timeline_svg: &trace::svg(&timeline, &options),
+            processes: &report.control.processes,
+            syscall_counts: &syscall_counts(events),
+        });
+        all_written &= written(path, fs::write(path, page));
+    }
+    all_written
+}
+
+/// How many times each system call was made, most made first, from the trace.
+fn syscall_counts(events: &[[u64; kernel_core::trace::EVENT_WORDS]]) -> Vec<(u64, u64)> {
+    use kernel_core::trace::{Event, TrapReason, What};
+    let mut counts = std::collections::BTreeMap::<u64, u64>::new();
+    for event in events.iter().filter_map(|words| Event::decode(*words).ok()) {
+        if let What::TrapEnter { reason: TrapReason::SystemCall, number, .. } = event.what {
+            *counts.entry(number).or_default() += 1;
+        }
+    }
+    let mut counts: Vec<(u64, u64)> = counts.into_iter().collect();
+    counts.sort_by_key(|&(number, calls)| (std::cmp::Reverse(calls), number));
+    counts
 }
 
 /// Tell the user why the kernel failed: the reason, the kernel log's tail (unless it was

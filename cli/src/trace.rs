@@ -1,12 +1,13 @@
 //! From the kernel's event trace (`kernel_core::trace`) to what people look at: the
-//! model (`Timeline::build`: who held the CPU when, and what happened in between), its
-//! JSON for Perfetto (`chrome_json`) and its SVG picture (`svg`).
+//! model (`Timeline::build`: who held the CPU when, who was ready or blocked, and
+//! what happened in between), its JSON for Perfetto (`chrome_json`) and its SVG
+//! picture (`svg`).
 
 mod json;
 mod model;
 mod svg;
 
-pub use json::chrome_json;
+pub use json::{chrome_json, syscall_name, Written, WARN_BYTES};
 pub use model::Timeline;
 pub use svg::{svg, SvgOptions};
 

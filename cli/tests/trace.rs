@@ -27,7 +27,7 @@ fn slices(trace: &serde_json::Value) -> Vec<(u64, String, Option<u64>)> {
         .as_array()
         .expect("traceEvents")
         .iter()
-        .filter(|event| event["ph"] == "X")
+        .filter(|event| event["cat"] == "run")
         .map(|event| {
             (
                 event["ts"].as_f64().unwrap(),

@@ -98,6 +98,9 @@ keyword_enum! {
         Text => "text",
         /// Write the guard page below a kernel stack: it is unmapped, it must fault.
         Guard => "guard",
+        /// Make CPU 1 panic while the boot CPU holds the kernel log's lock: the
+        /// report must still print (the panic path never waits for a lock).
+        ApPanic => "ap-panic",
     }
 }
 
@@ -154,6 +157,9 @@ pub struct KernelOptions {
     /// The event trace's ring, in events (`TRACE_EVENTS_RANGE`, a power of two), or
     /// 0 for no trace (see `crate::trace`).
     pub trace_events: u32,
+    /// How many system calls the LDE explanation follows (`crate::explain`'s records
+    /// on the control channel), or 0 for no explanation at all.
+    pub explain_syscalls: u32,
     /// Whether each process's accounting goes to the host when it exits (the
     /// `process` control records behind the demo's table and `--stats`).
     pub accounting: Switch,
@@ -171,6 +177,9 @@ pub struct WindowSize {
     pub cols: u16,
     pub rows: u16,
 }
+
+/// The system call counts `explain` accepts (0: off).
+pub const EXPLAIN_SYSCALLS_MAX: u32 = 1000;
 
 /// The ring sizes `trace` accepts besides 0 (off).
 pub const TRACE_EVENTS_RANGE: core::ops::RangeInclusive<u32> = crate::trace::MIN_CAPACITY..=crate::trace::MAX_CAPACITY;
@@ -209,6 +218,7 @@ impl Default for KernelOptions {
             mlfq_quanta_ms: vec![10, 20, 40],
             mlfq_boost_ms: 100,
             trace_events: 0,
+            explain_syscalls: 0,
             accounting: Switch::Off,
             selftest: None,
             copy_out: Vec::new(),
@@ -220,7 +230,7 @@ impl Default for KernelOptions {
 /// The word that makes the environment empty.
 const NO_ENV: &str = "noenv";
 /// Every option key.
-const KEYS: [&str; 19] = [
+const KEYS: [&str; 20] = [
     "init",
     "log",
     "quantum_ms",
@@ -231,6 +241,7 @@ const KEYS: [&str; 19] = [
     "ttys",
     "winsize",
     "trace",
+    "explain",
     "accounting",
     "mlfq_levels",
     "mlfq_quanta_ms",
@@ -402,6 +413,12 @@ pub fn parse(cmdline: &str) -> Result<KernelOptions, CmdlineError> {
                     .and_then(|n| u32::try_from(n).ok())
                     .filter(|&n| n == 0 || (TRACE_EVENTS_RANGE.contains(&n) && n.is_power_of_two()))
                     .ok_or_else(|| bad_value(key, value, "0 (off) or a power of two from 8 to 4194304"))?;
+            }
+            "explain" => {
+                options.explain_syscalls = parse_decimal(value)
+                    .and_then(|n| u32::try_from(n).ok())
+                    .filter(|&n| n <= EXPLAIN_SYSCALLS_MAX)
+                    .ok_or_else(|| bad_value(key, value, "0 (off) to 1000 system calls"))?;
             }
             "copyout" => options.copy_out.push(decode_arg(value)?),
             _ => {
@@ -579,6 +596,9 @@ pub fn render(options: &KernelOptions) -> String {
         alloc::format!("accounting={}", options.accounting.word()),
         alloc::format!("pid_max={}", options.pid_max),
     ];
+    if options.explain_syscalls != 0 {
+        words.push(alloc::format!("explain={}", options.explain_syscalls));
+    }
     if let Some(test) = options.selftest {
         words.push(alloc::format!("selftest={}", test.word()));
     }
@@ -615,7 +635,7 @@ mod tests {
     #[test]
     fn every_option() {
         let line = "init=/bin/sh log=trace quantum_ms=1000 sched=rr seed=18446744073709551615 console=pipe \
-                    ttys=1 winsize=132x50 trace=64 accounting=on env=HOME=/ env=A%20B=c -- -c echo%20hi %_";
+                    ttys=1 winsize=132x50 trace=64 explain=3 accounting=on env=HOME=/ env=A%20B=c -- -c echo%20hi %_";
         let options = parse(line).unwrap();
         assert_eq!(
             options,
@@ -632,6 +652,7 @@ mod tests {
                 terminal_fds: [false, true, false],
                 window: WindowSize { cols: 132, rows: 50 },
                 trace_events: 64,
+                explain_syscalls: 3,
                 accounting: Switch::On,
                 selftest: None,
                 mlfq_levels: 3,
@@ -694,7 +715,7 @@ mod tests {
         assert_eq!(error, CmdlineError::UnknownOption { word: "foo".into() });
         assert_eq!(
             error.to_string(),
-            "unknown kernel option `foo` (known: init, log, quantum_ms, sched, seed, lottery_compensation, console, ttys, winsize, trace, accounting, mlfq_levels, mlfq_quanta_ms, mlfq_boost_ms, selftest, env, noenv, copyout, pid_max)"
+            "unknown kernel option `foo` (known: init, log, quantum_ms, sched, seed, lottery_compensation, console, ttys, winsize, trace, explain, accounting, mlfq_levels, mlfq_quanta_ms, mlfq_boost_ms, selftest, env, noenv, copyout, pid_max)"
         );
         assert!(matches!(parse("quantum=5"), Err(CmdlineError::UnknownOption { word }) if word == "quantum=5"));
         assert!(matches!(parse("=5"), Err(CmdlineError::UnknownOption { .. })));
@@ -739,6 +760,17 @@ mod tests {
         for bad in ["4", "12", "8388608", "-8", "x", "", "65536k"] {
             let line = alloc::format!("trace={bad}");
             assert!(matches!(parse(&line), Err(CmdlineError::BadValue { key: "trace", .. })), "{line}");
+        }
+    }
+
+    #[test]
+    fn explain_follows_up_to_a_thousand_calls() {
+        assert_eq!(parse("").unwrap().explain_syscalls, 0);
+        assert_eq!(parse("explain=3").unwrap().explain_syscalls, 3);
+        assert_eq!(parse("explain=1000").unwrap().explain_syscalls, 1000);
+        for bad in ["1001", "-1", "x", ""] {
+            let line = alloc::format!("explain={bad}");
+            assert!(matches!(parse(&line), Err(CmdlineError::BadValue { key: "explain", .. })), "{line}");
         }
     }
 
@@ -872,6 +904,7 @@ mod tests {
                 terminal_fds: [false; 3],
                 window: WindowSize { cols: 0, rows: 65535 },
                 trace_events: 1 << 22,
+                explain_syscalls: EXPLAIN_SYSCALLS_MAX,
                 accounting: Switch::Off,
                 selftest: Some(SelfTest::Guard),
                 mlfq_levels: 16,
@@ -897,8 +930,9 @@ mod tests {
                 terminal_fds: [rng.below(2) == 0, rng.below(2) == 0, rng.below(2) == 0],
                 window: WindowSize { cols: rng.next_u64() as u16, rows: rng.next_u64() as u16 },
                 trace_events: if rng.below(2) == 0 { 0 } else { 8 << rng.below(20) },
+                explain_syscalls: rng.below(u64::from(EXPLAIN_SYSCALLS_MAX) + 1) as u32,
                 accounting: Switch::from_word(Switch::WORDS[rng.below(2) as usize]).unwrap(),
-                selftest: match rng.below(7) as usize {
+                selftest: match rng.below(SelfTest::WORDS.len() as u64 + 1) as usize {
                     0 => None,
                     n => SelfTest::from_word(SelfTest::WORDS[n - 1]),
                 },

@@ -270,7 +270,25 @@ pub fn build<'a>(
     Ok(StackImage { initial_sp, strings, strings_address, execfn, random, random_address, auxv })
 }
 
+/// Where the initial stack's tables start: what a C runtime finds from its first
+/// rsp (argc there, then the NULL-terminated argv and envp, then auxv's pairs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StackTables {
+    pub argc: u64,
+    pub argv: u64,
+    pub envp: u64,
+    pub auxv: u64,
+}
+
 impl StackImage<'_> {
+    /// The addresses of argc, argv, envp and auxv in this image.
+    pub fn tables(&self) -> StackTables {
+        let argv = self.initial_sp + WORD;
+        let envp = argv + (self.strings.argc as u64 + 1) * WORD;
+        let auxv = envp + (self.strings.envc as u64 + 1) * WORD;
+        StackTables { argc: self.strings.argc as u64, argv, envp, auxv }
+    }
+
     /// Where argv's strings lie, NULs included (Linux's arg_start..arg_end:
     /// /proc/PID/cmdline), and envp's after them (env_start..env_end: environ).
     pub fn string_areas(&self) -> (Range<u64>, Range<u64>) {
@@ -358,6 +376,32 @@ mod tests {
             .unwrap();
         let at = |address: u64| (address - stack.initial_sp) as usize;
         assert_eq!(&stored[at(arguments.start)..at(environment.end)], bytes);
+    }
+
+    #[test]
+    fn the_tables_are_where_the_image_puts_them() {
+        let bytes = b"prog\0-x\0HOME=/\0";
+        let stack = build(TOP, Strings::new(bytes, 2, 1).unwrap(), b"/bin/prog", [0; 16], &aux()).unwrap();
+        let mut stored = vec![0u8; (TOP - stack.initial_sp) as usize];
+        stack
+            .store(|address, piece| {
+                let at = (address - stack.initial_sp) as usize;
+                stored[at..at + piece.len()].copy_from_slice(piece);
+                Ok::<(), ()>(())
+            })
+            .unwrap();
+        let word = |address: u64| {
+            let at = (address - stack.initial_sp) as usize;
+            u64::from_le_bytes(stored[at..at + 8].try_into().unwrap())
+        };
+        let tables = stack.tables();
+        assert_eq!((tables.argc, word(stack.initial_sp)), (2, 2));
+        let (arguments, environment) = stack.string_areas();
+        assert_eq!(word(tables.argv), arguments.start);
+        assert_eq!(word(tables.argv + 16), 0, "argv ends with NULL");
+        assert_eq!(word(tables.envp), environment.start);
+        assert_eq!(word(tables.envp + 8), 0, "envp ends with NULL");
+        assert_eq!(word(tables.auxv), AT_HWCAP, "auxv's first key");
     }
 
     fn aux() -> AuxValues {

@@ -15,6 +15,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod abi;
+pub mod acpi;
 pub mod bootargs;
 mod bytes;
 pub mod cmdline;

@@ -434,9 +434,33 @@ pub fn uptime(up_ns: u64, idle_ns: u64) -> String {
     )
 }
 
+/// /proc/cpuinfo for the online CPUs, given as (number, local APIC id): Linux's
+/// layout, a block per CPU with a blank line after each.
+pub fn cpuinfo(cpus: impl Iterator<Item = (usize, u32)>) -> String {
+    let mut text = String::new();
+    for (number, apic_id) in cpus {
+        let _ = write!(
+            text,
+            "processor\t: {number}\nvendor_id\t: timeshare\nmodel name\t: QEMU TCG\n\
+             apicid\t\t: {apic_id}\ninitial apicid\t: {apic_id}\n\n"
+        );
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpuinfo_has_a_block_per_online_cpu() {
+        let text = cpuinfo([(0, 0), (1, 3)].into_iter());
+        assert_eq!(
+            text,
+            "processor\t: 0\nvendor_id\t: timeshare\nmodel name\t: QEMU TCG\napicid\t\t: 0\ninitial apicid\t: 0\n\n\
+             processor\t: 1\nvendor_id\t: timeshare\nmodel name\t: QEMU TCG\napicid\t\t: 3\ninitial apicid\t: 3\n\n"
+        );
+    }
 
     #[test]
     fn paths_name_what_linux_has() {

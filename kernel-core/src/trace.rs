@@ -196,6 +196,12 @@ pub enum What {
     /// Kind 11. Process `pid` was made runnable again (aux: wait kind; arg0: 1 when a
     /// signal cut the wait short).
     Wake { wait: WaitKind, interrupted: bool },
+    /// Kind 12. A policy with priority levels put `pid` at `level` (aux; 0 is the
+    /// top): when it became runnable the first time and when a tick moved it.
+    Level { level: u8 },
+    /// Kind 13. The policy moved every task to the top level (a priority boost);
+    /// arg0: boosts so far. `pid` is the task that was running.
+    Boost { count: u64 },
 }
 
 /// One trace event.
@@ -239,6 +245,8 @@ impl Event {
             What::Exit { status } => (9, 0, status, 0),
             What::Block { wait, detail } => (10, wait as u16, detail, 0),
             What::Wake { wait, interrupted } => (11, wait as u16, u64::from(interrupted), 0),
+            What::Level { level } => (12, u16::from(level), 0, 0),
+            What::Boost { count } => (13, 0, count, 0),
         };
         let header = u64::from(kind) | u64::from(self.cpu) << 8 | u64::from(aux) << 16 | u64::from(self.pid) << 32;
         [self.tsc, header, arg0, arg1]
@@ -289,6 +297,8 @@ impl Event {
             9 => What::Exit { status: arg0 },
             10 => What::Block { wait: WaitKind::from_code(u64::from(aux)), detail: arg0 },
             11 => What::Wake { wait: WaitKind::from_code(u64::from(aux)), interrupted: arg0 != 0 },
+            12 => What::Level { level: u8::try_from(aux).map_err(|_| bad)? },
+            13 => What::Boost { count: arg0 },
             other => return Err(DecodeError::UnknownKind(other)),
         };
         Ok(Event { tsc, cpu, pid, what })
@@ -370,6 +380,9 @@ mod tests {
             What::Wake { wait: WaitKind::PipeWritable, interrupted: false },
             What::Block { wait: WaitKind::Stopped, detail: 3 },
             What::Wake { wait: WaitKind::Poll, interrupted: true },
+            What::Level { level: 0 },
+            What::Level { level: 255 },
+            What::Boost { count: u64::MAX },
         ])
     }
 
@@ -403,6 +416,7 @@ mod tests {
         assert_eq!(Event::decode([0, 1 | 9 << 16, 0, 0]), Err(DecodeError::BadField { kind: 1 }));
         assert_eq!(Event::decode([0, 5 | 9 << 16, 1, 0]), Err(DecodeError::BadField { kind: 5 }));
         assert_eq!(Event::decode([0, 5, 1 << 40, 0]), Err(DecodeError::BadField { kind: 5 }));
+        assert_eq!(Event::decode([0, 12 | 256 << 16, 0, 0]), Err(DecodeError::BadField { kind: 12 }));
         let mut rng = Rng::new(17);
         for _ in 0..50_000 {
             let words = [rng.next_u64(), rng.next_u64() & 0xffff_ffff_ffff_ff0f, rng.next_u64(), rng.below(1 << 33)];

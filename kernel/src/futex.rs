@@ -2,24 +2,77 @@
 //! that word (the mechanism under every pthread mutex, condition variable, join
 //! and semaphore). A word is keyed by its address space and address, and by
 //! whether the operation was private, as Linux keys them (a shared wake, such as
-//! CLONE_CHILD_CLEARTID's at a thread's exit, meets shared waits only). The waiter list and its
-//! policy are `kernel_core::abi::futex::FutexQueue`; each waiter blocks on its own
-//! wait channel, which its waker wakes.
+//! CLONE_CHILD_CLEARTID's at a thread's exit, meets shared waits only).
 //!
-//! Lock order: the futex queue, then an address space, then the run queue.
+//! A waiting thread's one record is its entry in the queue of its word's bucket
+//! (`kernel_core::abi::futex::FutexQueue`, hashed by key into `FUTEX_BUCKETS`,
+//! each with its own lock, as Linux's futex hash): the scheduler keeps no blocked
+//! entry for it (`sched::park`). Whoever takes the entry off under the bucket's
+//! lock, a waker, a signal (`sched::interrupt`) or the wait's deadline, is the one
+//! that makes the thread runnable, so a wake is never lost nor doubled: the waiter
+//! checks the word, queues itself and checks for a signal under that same lock, and
+//! a waker changes the word before it takes the lock. The waiter's
+//! `Process::futex` (`Parking`) says which bucket it is in, for the signal and the
+//! deadline, which know only the thread.
+//!
+//! Lock order: a futex bucket (two, for a requeue: the lower index first), then an
+//! address space, then the process table, then the run queue. No global lock is
+//! taken on the wake path but the run queue's.
 
+use core::sync::atomic::{AtomicUsize, Ordering};
 use spin::Mutex;
 
-use crate::process::Process;
-use crate::sched::{self, WaitChannel};
+use crate::process::{self, Pid, Process};
+use crate::sched;
 use crate::time;
 use kernel_core::abi::errno::{EAGAIN, EFAULT, EINTR, EINVAL, ETIMEDOUT};
 use kernel_core::abi::futex::{
-    FutexKey, FutexQueue, FUTEX_BITSET_MATCH_ANY, FUTEX_OWNER_DIED, FUTEX_TID_MASK, FUTEX_WAITERS, ROBUST_LIST_LIMIT,
+    bucket_of, FutexKey, FutexQueue, FUTEX_BITSET_MATCH_ANY, FUTEX_BUCKETS, FUTEX_OWNER_DIED, FUTEX_TID_MASK,
+    FUTEX_WAITERS, ROBUST_LIST_LIMIT,
 };
 use kernel_core::abi::signal::ERESTARTSYS;
 
-static QUEUE: Mutex<FutexQueue> = Mutex::new(FutexQueue::new());
+static BUCKETS: [Mutex<FutexQueue>; FUTEX_BUCKETS] = [const { Mutex::new(FutexQueue::new()) }; FUTEX_BUCKETS];
+
+/// Where a thread's futex wait stands (`Process::futex`): which bucket holds its
+/// entry, or that a signal or its deadline took the entry off. Written under the
+/// bucket's lock, but for the waiter's own reset when it runs again.
+pub struct Parking(AtomicUsize);
+
+/// `Parking`: the thread waits on no futex.
+const NOT_WAITING: usize = 0;
+/// `Parking`: a signal or the wait's deadline took the entry off (a waker leaves
+/// the bucket's number: the waiter tells the two apart by it).
+const CANCELLED: usize = usize::MAX;
+
+impl Parking {
+    pub const fn new() -> Parking {
+        Parking(AtomicUsize::new(NOT_WAITING))
+    }
+
+    /// The bucket holding the thread's entry, if it may still be waiting.
+    fn bucket(&self) -> Option<usize> {
+        match self.0.load(Ordering::Acquire) {
+            NOT_WAITING | CANCELLED => None,
+            parked => Some(parked - 1),
+        }
+    }
+
+    fn park_in(&self, bucket: usize) {
+        self.0.store(bucket + 1, Ordering::Release);
+    }
+
+    /// The waiter, running again: whether a signal or its deadline ended the wait
+    /// (else a waker did); resets the record.
+    fn was_cancelled(&self) -> bool {
+        self.0.swap(NOT_WAITING, Ordering::Acquire) == CANCELLED
+    }
+
+    /// The waiter took its own entry off (under the bucket's lock).
+    fn clear(&self) {
+        self.0.store(NOT_WAITING, Ordering::Release);
+    }
+}
 
 /// The key of the word at `address` in `process`'s memory, for a private
 /// operation or not: EINVAL unless it is 4-byte aligned, as Linux.
@@ -41,6 +94,14 @@ pub fn read_word(process: &Process, address: u64) -> Result<u32, i64> {
     })
     .map_err(|_| EFAULT)?;
     Ok(u32::from_le_bytes(bytes))
+}
+
+/// Reads the word at `address` if it is resident, without faulting it in (the
+/// caller holds a bucket lock, under which the OOM policy cannot give up the CPU).
+fn read_resident_word(process: &Process, address: u64) -> Option<u32> {
+    let mut bytes = [0u8; 4];
+    let read = process.group.memory.lock().as_mut().map(|memory| memory.read(address, &mut bytes));
+    matches!(read, Some(Ok(_))).then(|| u32::from_le_bytes(bytes))
 }
 
 /// A contended lock word that holds its owner's tid in its low 30 bits and the
@@ -82,58 +143,95 @@ pub fn wait(
     bitset: u32,
     deadline_ns: Option<u64>,
 ) -> Result<u64, i64> {
-    let address = key.address;
+    let bucket = bucket_of(&key);
     loop {
-        // The value check and the queueing under one hold of the queue lock: a
-        // waker changes the word first and takes the lock to wake, so it cannot
-        // slip in between.
-        let mut queue = QUEUE.lock();
-        let mut bytes = [0u8; 4];
-        let read = process.group.memory.lock().as_mut().map(|memory| memory.read(address, &mut bytes));
-        if !matches!(read, Some(Ok(_))) {
+        let mut queue = BUCKETS[bucket].lock();
+        let Some(word) = read_resident_word(process, key.address) else {
             // Not resident (or no frame to fault it in with): fault it in without
-            // the lock, which the OOM policy may need to give up the CPU; then
-            // check again.
+            // the lock, then check again.
             drop(queue);
-            read_word(process, address)?;
+            read_word(process, key.address)?;
             continue;
-        }
-        if u32::from_le_bytes(bytes) != expected {
+        };
+        if word != expected {
             return Err(EAGAIN);
         }
-        queue.wait(key, process.tid(), bitset);
+        let tid = process.tid();
+        queue.wait(key, tid, bitset);
+        process.futex.park_in(bucket);
+        // A signal (or an exit) that came before the entry was queued found none to
+        // take off: it is seen here, under the lock a later one would need.
+        let expired = deadline_ns.is_some_and(|deadline| time::monotonic_ns() >= deadline);
+        if process.signals.needs_attention() || expired {
+            queue.cancel(tid);
+            process.futex.clear();
+            return Err(if expired { ETIMEDOUT } else { interrupted_error(deadline_ns) });
+        }
         break;
     }
     lend_to_owner(process, expected);
-    loop {
-        let channel = WaitChannel::Futex(process.tid());
-        let woke = match deadline_ns {
-            Some(deadline) => sched::block_until(channel, deadline),
-            None => sched::block(channel),
-        };
-        // Only a waker wakes this channel, after taking the waiter off the queue:
-        // without a deadline, an uninterrupted wait was a wake.
-        if woke.is_ok() && deadline_ns.is_none() {
-            return Ok(0);
-        }
-        let still_waiting = QUEUE.lock().cancel(process.tid());
-        if !still_waiting {
-            return Ok(0);
-        }
-        match (woke, deadline_ns) {
-            (Err(_), None) => return Err(ERESTARTSYS),
-            (Err(_), Some(_)) => return Err(EINTR),
-            (Ok(()), Some(deadline)) if time::monotonic_ns() >= deadline => return Err(ETIMEDOUT),
-            // Woken for something else: wait on.
-            (Ok(()), _) => QUEUE.lock().wait(key, process.tid(), bitset),
-        }
+    let interrupted = match deadline_ns {
+        Some(deadline) => sched::park_until(process, deadline),
+        None => sched::park(process),
+    };
+    if !process.futex.was_cancelled() {
+        return Ok(0);
     }
+    Err(if interrupted { interrupted_error(deadline_ns) } else { ETIMEDOUT })
+}
+
+/// The error of a wait a signal ended: restarted without a deadline, as Linux.
+fn interrupted_error(deadline_ns: Option<u64>) -> i64 {
+    if deadline_ns.is_some() {
+        EINTR
+    } else {
+        ERESTARTSYS
+    }
+}
+
+/// Takes `thread` off the futex queue it waits on, if it does, and makes it
+/// runnable: a signal (`interrupted`) or its deadline ended its wait. False if it
+/// was not waiting, or a waker took it first (and made it runnable).
+///
+/// Inlined test, out-of-line work: every signal comes here, mostly for a thread
+/// that waits on no futex.
+#[inline]
+pub fn cancel_wait(thread: &Process, interrupted: bool) -> bool {
+    thread.futex.bucket().is_some() && cancel_queued_wait(thread, interrupted)
+}
+
+/// `cancel_wait`'s work, for a thread that may wait on a futex.
+#[inline(never)]
+fn cancel_queued_wait(thread: &Process, interrupted: bool) -> bool {
+    while let Some(bucket) = thread.futex.bucket() {
+        let mut queue = BUCKETS[bucket].lock();
+        if thread.futex.bucket() != Some(bucket) {
+            // A requeue moved it meanwhile: look again.
+            continue;
+        }
+        if !queue.cancel(thread.tid()) {
+            return false;
+        }
+        thread.futex.0.store(CANCELLED, Ordering::Release);
+        sched::unpark(thread, interrupted);
+        return true;
+    }
+    false
+}
+
+/// Whether `thread` waits on a futex (for /proc's state).
+pub fn is_waiting(thread: &Process) -> bool {
+    thread.futex.bucket().is_some_and(|bucket| BUCKETS[bucket].lock().contains(thread.tid()))
 }
 
 /// FUTEX_WAKE: wakes up to `count` waiters of the word whose bitset meets
 /// `bitset`; returns how many.
+///
+/// Inlined: in futex's handler, where every lock hand-off's wake comes, a call's
+/// frame would cost a sixth of the wake.
+#[inline(always)]
 pub fn wake(key: FutexKey, count: u32, bitset: u32) -> u32 {
-    QUEUE.lock().wake(key, count, bitset, wake_waiter)
+    BUCKETS[bucket_of(&key)].lock().wake(key, count, bitset, sched::unpark_woken)
 }
 
 /// FUTEX_REQUEUE: wakes up to `count` waiters of `from` and moves up to `requeue`
@@ -147,24 +245,37 @@ pub fn requeue(
     requeue: u32,
     expected: Option<u32>,
 ) -> Result<u64, i64> {
-    let mut queue = QUEUE.lock();
+    let (from_bucket, to_bucket) = (bucket_of(&from), bucket_of(&to));
+    let (mut first, mut second) = if from_bucket == to_bucket {
+        (BUCKETS[from_bucket].lock(), None)
+    } else {
+        // Two buckets, locked in index order (as every requeue does): two
+        // requeues between the same pair in opposite directions cannot deadlock.
+        let lower = BUCKETS[from_bucket.min(to_bucket)].lock();
+        let higher = BUCKETS[from_bucket.max(to_bucket)].lock();
+        if from_bucket < to_bucket {
+            (lower, Some(higher))
+        } else {
+            (higher, Some(lower))
+        }
+    };
     if let Some(expected) = expected {
-        let mut bytes = [0u8; 4];
-        let read = process.group.memory.lock().as_mut().map(|memory| memory.read(from_address, &mut bytes));
-        if !matches!(read, Some(Ok(_))) {
-            drop(queue);
+        let Some(word) = read_resident_word(process, from_address) else {
+            drop((first, second));
             read_word(process, from_address)?;
             return self::requeue(process, (from, from_address), to, count, requeue, Some(expected));
-        }
-        if u32::from_le_bytes(bytes) != expected {
+        };
+        if word != expected {
             return Err(EAGAIN);
         }
     }
-    Ok(u64::from(queue.requeue(from, to, count, requeue, wake_waiter)))
-}
-
-fn wake_waiter(tid: u32) {
-    sched::wake_blocked(tid, WaitChannel::Futex(tid));
+    let moved_to = |tid: Pid| {
+        if let Some(thread) = process::find(tid) {
+            thread.futex.park_in(to_bucket);
+        }
+    };
+    let counted = first.requeue(second.as_deref_mut(), (from, to), (count, requeue), sched::unpark_woken, moved_to);
+    Ok(u64::from(counted))
 }
 
 /// A thread's exit with CLONE_CHILD_CLEARTID or set_tid_address: zero the word,

@@ -13,6 +13,7 @@ extern crate alloc;
 #[macro_use]
 extern crate timeshare_base;
 
+mod explain;
 mod fs;
 mod futex;
 mod oom;
@@ -20,6 +21,7 @@ mod process;
 mod random;
 mod sched;
 mod signal;
+mod smp;
 mod syscall;
 mod trace;
 mod trap;
@@ -29,9 +31,9 @@ use timeshare_base::{arch, fail, log, mm, time};
 use alloc::vec::Vec;
 
 use arch::x86_64::debugcon::{self, Channel};
-use arch::x86_64::{apic, cpu, entry, fpu, idt, ioapic, percpu, pic, serial};
+use arch::x86_64::{apic, entry, ioapic, percpu, pic, serial};
 use kernel_core::bootargs;
-use kernel_core::cmdline::{self, Switch};
+use kernel_core::cmdline::{self, SelfTest, Switch};
 use kernel_core::initstack::{self, Strings};
 use timeshare_base::BootInfo;
 
@@ -48,15 +50,11 @@ pub fn main(boot: BootInfo) -> ! {
     let memory = mm::init(&boot);
     mm::address_space::register_reclaim_for_running(oom::reclaim_for_running);
 
-    // The trap table: segments and TSS, the IDT for all 256 vectors, SYSCALL.
-    percpu::init_boot_cpu();
-    idt::load();
-    entry::init_syscall();
+    // The trap table: segments and TSS, the IDT for all 256 vectors, SYSCALL; and
+    // the CPU features the kernel relies on (SMEP, SMAP, XSAVE for the user's FPU):
+    // what every CPU sets up for itself (arch/x86_64/smp.rs).
+    arch::x86_64::smp::init_this_cpu(percpu::PerCpu::boot_cpu());
     entry::register_kernel_interrupt(trap::interrupt_in_kernel);
-
-    // The CPU features the kernel relies on (SMEP, SMAP, XSAVE for the user's FPU).
-    cpu::enable_features();
-    fpu::init();
 
     let cmdline = mm::physical_bytes(boot.cmdline);
     if cmdline.len() > cmdline::MAX_LEN {
@@ -89,8 +87,29 @@ pub fn main(boot: BootInfo) -> ! {
         options.quantum_ms,
         options.sched.word()
     );
-    apic::start_periodic_timer((rates.apic_timer_hz / TICK_HZ) as u32);
+    let timer_counts = (rates.apic_timer_hz / TICK_HZ) as u32;
+    apic::start_periodic_timer(timer_counts);
+    // The other CPUs the firmware lists, each set up as this one and answering an
+    // IPI; they idle (smp.rs) while this CPU runs the programs.
+    arch::x86_64::smp::boot_cpu_online();
+    let online = arch::x86_64::smp::start_application_processors(&boot, smp::ap_main);
+    let (answered, broadcast_answered) = smp::ping_application_processors();
+    info!(
+        "cpus online: {online}; ping IPIs answered: {answered} of {0}, broadcast: {broadcast_answered} of {0}",
+        online - 1
+    );
     trace::init(options.trace_events, rates.tsc_hz);
+    explain::init(
+        options.explain_syscalls,
+        explain::Boot {
+            timer_vector: apic::TIMER_VECTOR,
+            timer_counts,
+            apic_timer_hz: rates.apic_timer_hz,
+            tick_hz: TICK_HZ,
+            policy: options.sched.word(),
+            quantum_ms: options.quantum_ms,
+        },
+    );
     // The scheduling policy (`sched=`, kernel-core/src/sched): who runs next.
     sched::init(kernel_core::sched::from_options(&options, TICK_HZ as u32));
 
@@ -115,8 +134,10 @@ pub fn main(boot: BootInfo) -> ! {
     fs::copy_out::init(options.copy_out.clone());
 
     // `selftest=`: a forbidden access on purpose, which must end the machine.
-    if let Some(test) = options.selftest {
-        mm::selftest::run(test);
+    match options.selftest {
+        Some(SelfTest::ApPanic) => smp::panic_on_another_cpu(),
+        Some(test) => mm::selftest::run(test),
+        None => {}
     }
 
     // The first process: a process-list entry, memory, the program, its stack with

@@ -51,7 +51,7 @@ fn out_of_memory(current: &Process) -> Verdict {
         !victims.is_empty()
     };
     if pending {
-        sched::yield_cpu(Arrival::Yielded);
+        sched::yield_cpu(current, Arrival::Yielded);
         return Verdict::Retry;
     }
     // The biggest by resident pages; init only if no one else holds any.
@@ -73,7 +73,7 @@ fn out_of_memory(current: &Process) -> Verdict {
             );
             VICTIMS.lock().push(pid);
             signal::kill_for_memory(process);
-            sched::yield_cpu(Arrival::Yielded);
+            sched::yield_cpu(current, Arrival::Yielded);
             Verdict::Retry
         }
         _ => {

@@ -12,6 +12,11 @@
 //! with a check-then-block sequence; the locks here keep the data consistent for the
 //! day more CPUs share it.
 //!
+//! A futex waiter is not on the blocked lists: its entry in its futex bucket is its
+//! whole record (`park`, see `futex`), and whoever takes it off there makes it
+//! runnable (`unpark`). Lock order: a futex bucket, then the process table, then
+//! the run queue (`QUEUE`), which is innermost.
+//!
 //! Some 600 lines with reason: blocking, waking and the switch all work on
 //! the run queue and the per-CPU state private to this file, which a split would
 //! have to expose.
@@ -28,15 +33,13 @@ use crate::arch::x86_64::switch::{self, KernelContext};
 use crate::mm::kstack;
 use crate::process::{self, Mode, Pid, Process, Stats};
 use crate::{time, trace};
+use kernel_core::acpi::MAX_CPUS;
 use kernel_core::loadavg::{LoadAverage, LOAD_FREQ_NS};
 use kernel_core::sched::{Arrival, Scheduler};
 use kernel_core::trace::{SwitchReason, WaitKind, What};
 
 /// Nanoseconds between timer ticks (the kernel's clock interrupt runs at 1 kHz).
 pub const TICK_NS: u64 = 1_000_000;
-
-/// CPUs the per-CPU tables have room for.
-const MAX_CPUS: usize = 8;
 
 /// What a blocked process waits for.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -65,8 +68,6 @@ pub enum WaitChannel {
     /// cost, waking every poller on any pipe or console activity, is small for the
     /// handful of processes timeshare runs.
     Poll,
-    /// This thread waits on a futex word (`futex::wait`), until its waker wakes it.
-    Futex(Pid),
 }
 
 impl WaitChannel {
@@ -79,12 +80,6 @@ impl WaitChannel {
                 | WaitChannel::ConsoleInput
                 | WaitChannel::ConsoleOutput
         )
-    }
-
-    /// Whether only `wake_blocked` wakes it (see `RunQueue::woken_directly`).
-    #[inline(always)]
-    fn wakes_directly(self) -> bool {
-        matches!(self, WaitChannel::Futex(_))
     }
 
     /// How the trace names this channel: its kind, and the pid or pipe it is about.
@@ -100,7 +95,6 @@ impl WaitChannel {
             WaitChannel::ConsoleOutput => (WaitKind::ConsoleOutput, 0),
             WaitChannel::Stopped(pid) => (WaitKind::Stopped, u64::from(pid)),
             WaitChannel::Poll => (WaitKind::Poll, 0),
-            WaitChannel::Futex(tid) => (WaitKind::Futex, u64::from(tid)),
         }
     }
 }
@@ -141,10 +135,6 @@ struct RunQueue {
     /// Bit `i` set when `blocked[i]` is not empty: most wakes, of a pipe nobody
     /// waits on, end at a test of it.
     waiting: u64,
-    /// Blocked processes whose channel only `wake_blocked` wakes (a futex waiter's
-    /// own, `wakes_directly`), oldest first: one list at a fixed place, which a
-    /// futex hand-off reaches without hashing its channel, and no `wake_all` scans.
-    woken_directly: Vec<(Pid, WaitKey)>,
     /// Deadlines (monotonic ns) of processes waiting with a timeout.
     sleepers: Vec<(u64, Pid)>,
 }
@@ -160,13 +150,8 @@ fn installed(policy: &mut Option<Box<dyn Scheduler>>) -> &mut dyn Scheduler {
     policy.as_deref_mut().expect("sched::init ran at boot")
 }
 
-static QUEUE: Mutex<RunQueue> = Mutex::new(RunQueue {
-    policy: None,
-    blocked: [const { Vec::new() }; BUCKETS],
-    waiting: 0,
-    woken_directly: Vec::new(),
-    sleepers: Vec::new(),
-});
+static QUEUE: Mutex<RunQueue> =
+    Mutex::new(RunQueue { policy: None, blocked: [const { Vec::new() }; BUCKETS], waiting: 0, sleepers: Vec::new() });
 
 /// The pid of the process running on each CPU (`IDLING` while the CPU idles). A pid,
 /// not a reference: the process table keeps a running process alive (it is reaped
@@ -209,7 +194,15 @@ pub fn current_pid() -> Option<Pid> {
 
 /// Puts `pid` in the run queue.
 pub fn make_runnable(pid: Pid, arrival: Arrival) {
-    QUEUE.lock().policy().enqueue(pid, arrival);
+    let mut queue = QUEUE.lock();
+    queue.policy().enqueue(pid, arrival);
+    // The level a task starts at, for the trace's level band (later changes come
+    // from `tick_traced`).
+    if trace::enabled() {
+        if let Some(place) = queue.policy().level(pid) {
+            trace::record(pid, || What::Level { level: place.level });
+        }
+    }
 }
 
 /// Tells the policy the nice value of `pid` (before its first `make_runnable`, and
@@ -276,6 +269,8 @@ enum Leaving {
     Requeued(Arrival),
     /// It waits on the channel until woken (see `wait_on`).
     Blocked(WaitChannel),
+    /// It waits on a futex, whose queue holds its record (see `park`).
+    Parked,
 }
 
 /// Gives the CPU away from `me`, which is re-queued or parked as `leaving` says, and
@@ -293,7 +288,7 @@ fn switch_away(me: &Process, leaving: Leaving) {
     let reason = match leaving {
         Leaving::Requeued(Arrival::Preempted) => SwitchReason::Preempted,
         Leaving::Requeued(_) => SwitchReason::Yielded,
-        Leaving::Blocked(_) => SwitchReason::Blocked,
+        Leaving::Blocked(_) | Leaving::Parked => SwitchReason::Blocked,
     };
     let next = {
         let mut queue = QUEUE.lock();
@@ -301,19 +296,20 @@ fn switch_away(me: &Process, leaving: Leaving) {
             Leaving::Requeued(arrival) => queue.policy().enqueue(me.tid(), arrival),
             Leaving::Blocked(channel) => {
                 let key = channel.traced();
-                if channel.wakes_directly() {
-                    queue.woken_directly.push((me.tid(), key));
-                } else {
-                    queue.blocked[bucket_of(key)].push((me.tid(), key));
-                    queue.waiting |= summary_bit(key);
-                }
+                queue.blocked[bucket_of(key)].push((me.tid(), key));
+                queue.waiting |= summary_bit(key);
             }
+            Leaving::Parked => {}
         }
         let next = queue.policy().pick_next();
         // The switch's events, in order, under one test of the trace switch.
         if trace::enabled() {
-            if let Leaving::Blocked(channel) = leaving {
-                let (wait, detail) = channel.traced();
+            let blocked = match leaving {
+                Leaving::Blocked(channel) => Some(channel.traced()),
+                Leaving::Parked => Some((WaitKind::Futex, u64::from(me.tid()))),
+                Leaving::Requeued(_) => None,
+            };
+            if let Some((wait, detail)) = blocked {
                 trace::record(me.tid(), || What::Block { wait, detail });
             }
             trace::record(me.tid(), || What::Schedule {
@@ -344,6 +340,11 @@ fn switch_away(me: &Process, leaving: Leaving) {
     CURRENT[cpu].store(next.as_ref().map_or(IDLING, |next| next.tid()), Ordering::Relaxed);
     match next {
         Some(next) => {
+            // The blocking copies of this function fold the test away; the yield
+            // path pays one comparison (measured: 3 instructions a switch).
+            if matches!(leaving, Leaving::Requeued(Arrival::Preempted)) && trace::enabled() {
+                crate::explain::switching(me, &next);
+            }
             load_process(&next, now, Some(me));
             switch::switch(&me.context, &next.context);
         }
@@ -354,10 +355,11 @@ fn switch_away(me: &Process, leaving: Leaving) {
     }
 }
 
-/// The current process gives up the CPU but stays runnable (sched_yield, or the
-/// timer's preemption with `Arrival::Preempted`).
-pub fn yield_cpu(arrival: Arrival) {
-    with_current(|me| switch_away(me, Leaving::Requeued(arrival)));
+/// `me`, the current thread, gives up the CPU but stays runnable (sched_yield).
+/// Its callers have it at hand: no lookup of the current thread (`with_current`)
+/// on every sched_yield.
+pub fn yield_cpu(me: &Process, arrival: Arrival) {
+    switch_away(me, Leaving::Requeued(arrival));
 }
 
 /// Blocks the current process until `wake_all(channel)`, or until a signal arrives
@@ -389,14 +391,56 @@ pub fn sleep_until(deadline_ns: u64) -> Result<(), Interrupted> {
 /// Blocks like `block`, but wakes by monotonic time `deadline_ns` at the latest
 /// (at once if it has passed). Ok does not say which of the two woke it.
 pub fn block_until(channel: WaitChannel, deadline_ns: u64) -> Result<(), Interrupted> {
-    let pid = current().tid();
     if time::monotonic_ns() >= deadline_ns {
         return Ok(());
     }
+    with_deadline(current().tid(), deadline_ns, || block(channel))
+}
+
+/// Runs the wait `wait` of `pid` with `deadline_ns` among the sleepers, whose
+/// deadline wakes it (`wake_one`).
+fn with_deadline<R>(pid: Pid, deadline_ns: u64, wait: impl FnOnce() -> R) -> R {
     QUEUE.lock().sleepers.push((deadline_ns, pid));
-    let result = block(channel);
+    let result = wait();
     QUEUE.lock().sleepers.retain(|&(_, sleeper)| sleeper != pid);
     result
+}
+
+/// Gives the CPU away from `me`, the current thread, which its caller has queued
+/// on a futex (`futex::wait`, under the bucket's lock, after checking for
+/// signals): the scheduler keeps no record of it, and it runs again once whoever
+/// takes it off that queue calls `unpark`. True if a signal did (`interrupt`).
+///
+/// Takes the thread from its caller (the futex handler has it at hand) rather than
+/// looking it up (`with_current`): every lock hand-off's wait comes here.
+#[inline]
+pub fn park(me: &Process) -> bool {
+    switch_away(me, Leaving::Parked);
+    me.interrupted.swap(false, Ordering::Relaxed)
+}
+
+/// `park`, with monotonic time `deadline_ns` as the latest wake (`wake_one`).
+pub fn park_until(me: &Process, deadline_ns: u64) -> bool {
+    with_deadline(me.tid(), deadline_ns, || park(me))
+}
+
+/// Makes `thread`, parked, runnable again: the caller took it off its futex queue,
+/// because of a signal if `interrupted` (which `park` then returns).
+pub fn unpark(thread: &Process, interrupted: bool) {
+    if interrupted {
+        thread.interrupted.store(true, Ordering::Relaxed);
+    }
+    let mut queue = QUEUE.lock();
+    trace::record(thread.tid(), || What::Wake { wait: WaitKind::Futex, interrupted });
+    queue.policy().enqueue(thread.tid(), Arrival::Woken);
+}
+
+/// `unpark` for a futex waker, which knows the thread it woke by tid only.
+/// Inlined into the futex wake: every hand-off comes here.
+#[inline]
+pub fn unpark_woken(tid: Pid) {
+    let mut queue = QUEUE.lock();
+    wake(queue.policy(), tid, (WaitKind::Futex, u64::from(tid)));
 }
 
 /// Makes every process blocked on `channel` runnable again (and the pollers, for
@@ -481,31 +525,9 @@ fn wake(policy: &mut dyn Scheduler, pid: Pid, waits_for: WaitKey) {
     policy.enqueue(pid, Arrival::Woken);
 }
 
-/// Makes `pid` runnable again if it is blocked on `channel`, a channel only it waits
-/// on and only one waker wakes (a futex waiter's own, `wakes_directly`). Searched
-/// from the newest entry: a hand-off's partner blocked last. Inlined into the futex
-/// wake, where the channel's kind is a constant.
-#[inline]
-pub fn wake_blocked(pid: Pid, channel: WaitChannel) {
-    debug_assert!(channel.wakes_directly(), "{channel:?} is not woken directly");
-    let key = channel.traced();
-    let mut queue = QUEUE.lock();
-    let Some(index) = queue.woken_directly.iter().rposition(|&entry| entry == (pid, key)) else { return };
-    if index + 1 == queue.woken_directly.len() {
-        queue.woken_directly.pop();
-    } else {
-        queue.woken_directly.remove(index);
-    }
-    wake(queue.policy(), pid, key);
-}
-
 /// Takes `pid` off whatever channel it is blocked on, whose kind it returns; None
 /// if it is not blocked.
 fn unblock(queue: &mut RunQueue, pid: Pid) -> Option<WaitKind> {
-    if let Some(index) = queue.woken_directly.iter().position(|&(blocked, _)| blocked == pid) {
-        let (_, (kind, _)) = queue.woken_directly.remove(index);
-        return Some(kind);
-    }
     // Only the lists `waiting` marks non-empty: a signal to a thread that is not
     // blocked (kill of oneself, the common case) then costs a test, not a pass over
     // every list.
@@ -527,6 +549,9 @@ fn unblock(queue: &mut RunQueue, pid: Pid) -> Option<WaitKind> {
 /// Makes `pid` runnable again if it is blocked, whatever it waits for (its
 /// deadline passed).
 fn wake_one(pid: Pid) {
+    if process::find(pid).is_some_and(|thread| crate::futex::cancel_wait(&thread, false)) {
+        return;
+    }
     let mut queue = QUEUE.lock();
     if let Some(wait) = unblock(&mut queue, pid) {
         trace::record(pid, || What::Wake { wait, interrupted: false });
@@ -534,13 +559,16 @@ fn wake_one(pid: Pid) {
     }
 }
 
-/// A signal arrived for `pid`: if it is blocked, end its wait early.
-pub fn interrupt(pid: Pid) {
+/// A signal arrived for `target` (or it is to exit): if it is blocked, end its
+/// wait early.
+pub fn interrupt(target: &Process) {
+    if crate::futex::cancel_wait(target, true) {
+        return;
+    }
+    let pid = target.tid();
     let mut queue = QUEUE.lock();
     let Some(wait) = unblock(&mut queue, pid) else { return };
-    if let Some(process) = process::find(pid) {
-        process.interrupted.store(true, Ordering::Relaxed);
-    }
+    target.interrupted.store(true, Ordering::Relaxed);
     trace::record(pid, || What::Wake { wait, interrupted: true });
     queue.policy().enqueue(pid, Arrival::Woken);
 }
@@ -618,11 +646,36 @@ pub fn load_average() -> LoadAverage {
 pub fn tick_while_running() {
     on_every_tick();
     with_current(|me| {
-        let expired = QUEUE.lock().policy().tick(me.tid());
+        let expired = {
+            let mut queue = QUEUE.lock();
+            if trace::enabled() {
+                tick_traced(queue.policy(), me.tid())
+            } else {
+                queue.policy().tick(me.tid())
+            }
+        };
         if expired {
             switch_away(me, Leaving::Requeued(Arrival::Preempted));
         }
     });
+}
+
+/// The policy's tick for `task`, recording what it did to the levels: a boost, or
+/// `task` moving to another level. Out of line: only traced runs take it.
+#[cold]
+#[inline(never)]
+fn tick_traced(policy: &mut dyn Scheduler, task: Pid) -> bool {
+    let before = policy.level(task);
+    let expired = policy.tick(task);
+    let after = policy.level(task);
+    if let (Some(before), Some(after)) = (before, after) {
+        if after.boosts != before.boosts {
+            trace::record(task, || What::Boost { count: after.boosts });
+        } else if after.level != before.level {
+            trace::record(task, || What::Level { level: after.level });
+        }
+    }
+    expired
 }
 
 /// The timer ticked while the CPU idled (perhaps with only blocked processes left
@@ -662,8 +715,11 @@ pub fn is_blocked(pid: Pid) -> bool {
 
 /// The kind of channel `pid` is blocked on, if it is blocked.
 fn blocked_on(pid: Pid) -> Option<WaitKind> {
+    if process::find(pid).is_some_and(|thread| crate::futex::is_waiting(&thread)) {
+        return Some(WaitKind::Futex);
+    }
     let queue = QUEUE.lock();
-    let mut waiters = queue.blocked.iter().flatten().chain(&queue.woken_directly);
+    let mut waiters = queue.blocked.iter().flatten();
     waiters.find(|&&(blocked, _)| blocked == pid).map(|&(_, (kind, _))| kind)
 }
 

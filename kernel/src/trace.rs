@@ -28,7 +28,7 @@ use crate::arch::x86_64::percpu::PerCpu;
 use crate::process::Pid;
 use kernel_core::trace::{self as format, Event, What};
 
-/// Set once the ring exists; never cleared.
+/// Set once the ring exists; cleared when the trace is finished (at power-off).
 static ENABLED: AtomicBool = AtomicBool::new(false);
 static RING: Once<Ring> = Once::new();
 
@@ -115,6 +115,10 @@ fn write(pid: Pid, what: What) {
     let Some(ring) = RING.get() else { return };
     let event = Event { tsc: cpu::rdtsc(), cpu: PerCpu::this().id() as u8, pid, what }.encode();
     let _writer = ring.writer.lock();
+    // Another CPU may have finished the trace since this one checked `enabled`.
+    if !enabled() {
+        return;
+    }
     let head = ring.head.load(Ordering::Relaxed);
     let tail = ring.tail.load(Ordering::Acquire);
     let capacity = ring.slots.len() as u64;
@@ -132,10 +136,14 @@ fn write(pid: Pid, what: What) {
 }
 
 /// Tells the host how many events were recorded and dropped (at power-off).
+/// Recording stops first, so the totals are final whatever the other CPUs do.
 pub fn finish() {
     let Some(ring) = RING.get() else { return };
-    let recorded = ring.head.load(Ordering::Relaxed);
-    let dropped = ring.dropped.load(Ordering::Relaxed);
+    let (recorded, dropped) = {
+        let _writer = ring.writer.lock();
+        ENABLED.store(false, Ordering::Relaxed);
+        (ring.head.load(Ordering::Relaxed), ring.dropped.load(Ordering::Relaxed))
+    };
     let record = alloc::format!("trace events={recorded} dropped={dropped}\n");
     debugcon::write(Channel::Control, record.as_bytes());
 }

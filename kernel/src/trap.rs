@@ -25,7 +25,10 @@ use kernel_core::trace::{TrapReason, What};
 pub fn serve(process: &Arc<Process>, user: &mut UserState) {
     loop {
         process.charge(Mode::Kernel);
-        trace::record(process.tid(), || What::TrapExit);
+        if trace::enabled() {
+            trace::record(process.tid(), || What::TrapExit);
+            crate::explain::returning_to_user(process, user.frame);
+        }
         let reason = entry::enter_user(&mut syscall::FastPath(syscall::Context {
             process,
             group: &process.group,
@@ -39,9 +42,21 @@ pub fn serve(process: &Arc<Process>, user: &mut UserState) {
             ReturnReason::SystemCall { served: false } => syscall::dispatch_recorded(
                 &mut syscall::Context { process, group: &process.group, user: user.reborrow() },
                 trace::enabled(),
+                false,
             ),
             ReturnReason::SystemCall { served: true } => {}
-            ReturnReason::Exception(exception) => fault(process, user, exception),
+            ReturnReason::Exception(exception) => {
+                let rip = user.frame.rip;
+                let signal = fault(process, user, exception);
+                if trace::enabled() {
+                    let address = match exception {
+                        Exception::PageFault { address, .. } => address,
+                        _ => 0,
+                    };
+                    let error_code = user.frame.error_code;
+                    crate::explain::exception(process, exception.vector(), address, rip, error_code, signal);
+                }
+            }
             ReturnReason::Interrupt(vector) => interrupt_from_user(vector),
         }
         signal::deliver(process, user);
@@ -73,10 +88,11 @@ fn record_entry(process: &Process, reason: ReturnReason) {
 /// else gets the signal, si_code and si_addr Linux sends for it (a page fault outside
 /// every region SEGV_MAPERR, one against a region's protection SEGV_ACCERR), and the
 /// trap number, error code and fault address go to the signal frame's sigcontext.
-fn fault(process: &Process, user: &mut UserState, exception: Exception) {
+/// Returns the signal sent (None: resolved, the instruction runs again).
+fn fault(process: &Process, user: &mut UserState, exception: Exception) -> Option<u8> {
     Stats::add(&process.stats.faults, 1);
     if matches!(exception, Exception::GeneralProtection { .. }) && emulate_umip_instruction(process, user) {
-        return;
+        return None;
     }
     let rip = user.frame.rip;
     let from_kernel = |signal| SigInfo::sent(signal, SI_KERNEL, 0, 0);
@@ -103,12 +119,12 @@ fn fault(process: &Process, user: &mut UserState, exception: Exception) {
                 process.group.memory.lock().as_mut().map(|memory| memory.fault_in(address, Some(kind)))
             };
             let code = match resolved {
-                Some(Ok(_)) => return,
+                Some(Ok(_)) => return None,
                 // No frame left for programs: the OOM killer frees some (the access
                 // is then retried) or ends this process.
                 Some(Err(Fault::OutOfMemory)) => {
                     crate::oom::reclaim_for(process);
-                    return;
+                    return None;
                 }
                 Some(Err(Fault::Protection)) => SEGV_ACCERR,
                 Some(Err(_)) | None => SEGV_MAPERR,
@@ -149,6 +165,7 @@ fn fault(process: &Process, user: &mut UserState, exception: Exception) {
     );
     let trap = signal::TrapRecord { number: u64::from(exception.vector()), error_code: user.frame.error_code, address };
     signal::force_fault(process, info, trap);
+    Some(info.signo())
 }
 
 /// A #GP from an instruction UMIP refuses in user mode (sgdt, sidt, smsw, sldt,
@@ -216,7 +233,8 @@ fn interrupt_from_user(vector: u8) {
 pub fn interrupt_in_kernel(vector: u8) {
     trace::record(0, || What::TrapEnter { reason: TrapReason::Interrupt, number: u64::from(vector), argument: 0 });
     device_interrupt(vector);
-    if vector == apic::TIMER_VECTOR {
+    // The other CPUs' ticks touch nothing shared until the scheduler runs there.
+    if vector == apic::TIMER_VECTOR && crate::smp::on_boot_cpu() {
         sched::tick_while_idle();
     }
 }
@@ -228,6 +246,7 @@ fn device_interrupt(vector: u8) {
         apic::SPURIOUS_VECTOR => return,
         apic::CONSOLE_VECTOR => console::receive(),
         apic::TIMER_VECTOR => {}
+        apic::IPI_VECTOR => crate::smp::ipi_received(),
         other => debug!("unexpected interrupt vector {other}"),
     }
     apic::end_of_interrupt();

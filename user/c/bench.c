@@ -852,6 +852,58 @@ static void bench_mutex_contended(void)
     figure(name, (double)(t1 - t0) / (2.0 * n), "ns");
 }
 
+/* futex-wake-crowd: 32 threads sleep, each on its own futex word, while the main
+ * thread wakes a word nobody waits on (an unlock that finds a stale waiters flag, a
+ * condition variable signalled with no waiter): what that wake costs next to a
+ * crowd of waiters on other words. */
+#define CROWD 32
+static _Atomic int crowd_words[CROWD], crowd_asleep, crowd_lonely_word;
+
+static void *crowd_waiter(void *arg)
+{
+    _Atomic int *word = arg;
+    atomic_fetch_add(&crowd_asleep, 1);
+    while (atomic_load(word) == 0)
+        syscall(SYS_futex, word, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, 0, NULL, NULL, 0);
+    return NULL;
+}
+
+static void bench_futex_wake_crowd(void)
+{
+    const char *name = "futex-wake-crowd";
+    long n = count(100000, 1000);
+    pthread_t threads[CROWD];
+    int started = 0;
+    for (; started < CROWD; started++) {
+        atomic_store(&crowd_words[started], 0);
+        int e = pthread_create(&threads[started], NULL, crowd_waiter, (void *)&crowd_words[started]);
+        if (e) {
+            no_thread(name, e);
+            break;
+        }
+    }
+    /* Every waiter into its FUTEX_WAIT: each has said so, then a sleep lets it go in. */
+    while (started == CROWD && atomic_load(&crowd_asleep) < CROWD)
+        sched_yield();
+    struct timespec settle = {0, 10000000};
+    nanosleep(&settle, NULL);
+    long woken = 0;
+    uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+    for (long i = 0; started == CROWD && i < n; i++)
+        woken += syscall(SYS_futex, &crowd_lonely_word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1, NULL, NULL, 0);
+    uint64_t t1 = now_ns(CLOCK_MONOTONIC);
+    for (int i = 0; i < started; i++) {
+        atomic_store(&crowd_words[i], 1);
+        syscall(SYS_futex, &crowd_words[i], FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1, NULL, NULL, 0);
+        pthread_join(threads[i], NULL);
+    }
+    if (started < CROWD)
+        return;
+    if (woken != 0)
+        FAIL(name, "a wake of a word nobody waits on woke %ld", woken);
+    figure(name, (double)(t1 - t0) / n, "ns");
+}
+
 /* ---- files in the root file system (RAM on both kernels) ----------------------- */
 
 #define FILES_DIR "/bench-files"
@@ -1044,6 +1096,7 @@ static const struct group groups[] = {
     {"thread-create-join", bench_thread_create, {"thread-create-join"}},
     {"futex-pingpong", bench_futex_pingpong, {"futex-pingpong"}},
     {"mutex-contended", bench_mutex_contended, {"mutex-contended"}},
+    {"futex-wake-crowd", bench_futex_wake_crowd, {"futex-wake-crowd"}},
     {"files", bench_files, {"file-create-delete", "file-write-read-4k", "file-write-1m", "stat-path", "open-close"}},
     {"console-throughput", bench_console, {"console-throughput"}},
     {"lat-ctx-many", bench_lat_ctx_many, {"lat-ctx-96", "lat-ctx-512"}},

@@ -171,13 +171,13 @@ fn program_args(scale: f64, only: &[String]) -> Vec<String> {
 }
 
 /// timeshare: `timeshare run [--icount] --timeout T bench ARGS` (this binary).
-pub fn run_timeshare(mode: Mode, scale: f64, only: &[String], timeout: Duration) -> RunResult {
+pub fn run_timeshare(mode: Mode, scale: f64, only: &[String], timeout: Duration, cpus: u32) -> RunResult {
     let exe = match timeshare_binary() {
         Ok(exe) => exe,
         Err(reason) => return RunResult::failed(reason),
     };
     let mut command = Command::new(exe);
-    command.arg("run").arg("--timeout").arg(timeout.as_secs().to_string());
+    command.arg("run").arg("--timeout").arg(timeout.as_secs().to_string()).arg("--cpus").arg(cpus.to_string());
     if mode == Mode::Icount {
         command.arg("--icount");
     }

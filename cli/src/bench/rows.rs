@@ -150,6 +150,12 @@ pub const ROWS: &[Row] = &[
             "2 threads lock and unlock one pthread mutex, yielding while they hold it: per pair",
         )
     },
+    row(
+        "futex-wake-crowd",
+        "futex-wake-crowd",
+        "ns",
+        "FUTEX_WAKE of a word nobody waits on while 32 threads wait, each on its own word",
+    ),
     Row {
         goal: Some(Goal::Ratio(0.25)),
         ..row("file-create-delete", "files", "ns", "creat, close and unlink of one file in the root file system")

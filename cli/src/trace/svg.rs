@@ -1,12 +1,19 @@
-//! The timeline drawn as an SVG: a lane per process with its running intervals, why
-//! each ended, a time axis and a legend, through the CLI's SVG writer (`crate::svg`).
+//! The timeline drawn as an SVG: a lane per thread (named by its current name, threads
+//! right under their process) showing when it ran, was ready (runnable, waiting for
+//! the CPU) or blocked (and on what), why each running interval ended, its priority
+//! level as a band under a policy with levels, the policy's boosts, a time axis and a
+//! legend, through the CLI's SVG writer (`crate::svg`).
+//!
+//! Every drawn element says what it is for programs too: `class` is `running`,
+//! `ready`, `blocked` (with `data-wait`), `level` (with `data-level`) or `boost`;
+//! lanes are `<g class="lane">` with `data-pid` and `data-name`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use kernel_core::trace::SwitchReason;
+use kernel_core::trace::{SwitchReason, WaitKind};
 
-use super::model::{Slice, Timeline, REASONS};
+use super::model::{Lane, State, Timeline, REASONS};
 use crate::svg::Svg;
 
 /// What the SVG says besides the timeline itself.
@@ -20,14 +27,21 @@ pub struct SvgOptions {
 
 /// Drawing area and lane geometry.
 const WIDTH: f64 = 1200.0;
-const LABEL_WIDTH: f64 = 190.0;
+const LABEL_WIDTH: f64 = 210.0;
 const RIGHT_MARGIN: f64 = 24.0;
 const PLOT_WIDTH: f64 = WIDTH - LABEL_WIDTH - RIGHT_MARGIN;
-const TOP: f64 = 96.0;
+const TOP: f64 = 136.0;
 /// Lane colours, by lane order: soft hues that keep clear of the reason colours
 /// (red, green, blue, black), so an interval's end tick always stands out.
 const PALETTE: [&str; 10] =
     ["#f28e2b", "#76b7b2", "#b07aa1", "#edc948", "#9c755f", "#ff9da7", "#a0cbe8", "#bab0ac", "#ffbe7d", "#d4a6c8"];
+/// The fill of ready intervals: grey hatching (a pattern defined in the document).
+const READY_FILL: &str = "url(#ready-hatch)";
+/// The level band's colours, top level first (levels below the last share its colour).
+const LEVEL_COLOURS: [&str; 5] = ["#08306b", "#2171b5", "#6baed6", "#9ecae1", "#deebf7"];
+const BOOST_COLOUR: &str = "#e6550d";
+/// Notices of what the picture does not show as it happened.
+const WARNING_COLOUR: &str = "#b30000";
 
 /// The colour marking a switch reason.
 fn reason_colour(reason: SwitchReason) -> &'static str {
@@ -38,6 +52,27 @@ fn reason_colour(reason: SwitchReason) -> &'static str {
         SwitchReason::Exited => "#111111",
         SwitchReason::Dispatched => "#999999",
     }
+}
+
+/// The colour of a blocked interval, by what it waited for.
+fn wait_colour(wait: WaitKind) -> &'static str {
+    match wait {
+        WaitKind::Children => "#8c564b",
+        WaitKind::Sleep => "#17becf",
+        WaitKind::VforkDone => "#7f7f7f",
+        WaitKind::PipeReadable => "#9467bd",
+        WaitKind::PipeWritable => "#c5b0d5",
+        WaitKind::ConsoleInput => "#bcbd22",
+        WaitKind::ConsoleOutput => "#dbdb8d",
+        WaitKind::Stopped => "#e377c2",
+        WaitKind::Poll => "#637939",
+        WaitKind::Futex => "#ff7f0e",
+        WaitKind::Other => "#555555",
+    }
+}
+
+fn level_colour(level: u8) -> &'static str {
+    LEVEL_COLOURS[usize::from(level).min(LEVEL_COLOURS.len() - 1)]
 }
 
 /// A step of 1, 2 or 5 times a power of ten giving at most about `ticks` ticks over
@@ -52,21 +87,53 @@ fn nice_step(span: f64, ticks: f64) -> f64 {
         .unwrap_or(10.0 * magnitude)
 }
 
-/// Draws the timeline as an SVG: one lane per process (in pid order) with its running
-/// intervals in the lane's colour, a tick at the end of each interval coloured by why
-/// it ended, a time axis in milliseconds, and a legend. Intervals too short to draw at
-/// this scale are aggregated (`aggregate`) into bars whose opacity is the share of
-/// that stretch the process ran (their tooltips say how many intervals they hold).
+/// One interval to draw: when, how long of it was spent in its state (less than its
+/// span when it stands for several merged ones), and how many it stands for.
+#[derive(Debug, Clone, Copy)]
+struct Piece {
+    start: u64,
+    end: u64,
+    busy: u64,
+    merged: u32,
+    /// Its index in the lane's list.
+    index: usize,
+}
+
+/// Draws the timeline as an SVG: one lane per thread with its running intervals in
+/// the lane's colour (a tick at the end of each coloured by why it ended), its ready
+/// intervals hatched and its blocked ones as a thin bar coloured by what it waited
+/// for; its level band under a policy with levels and the boosts as dashed lines; a
+/// time axis in milliseconds over `timeline.view`, and a legend. Intervals too
+/// short to draw at this scale are aggregated (`aggregate`) into bars whose opacity
+/// is the share of that stretch spent in that state (their tooltips say how many
+/// intervals they hold), and so are the intervals `Timeline::fit` merged.
 pub fn svg(timeline: &Timeline, options: &SvgOptions) -> String {
     let lanes = &timeline.lanes;
-    let lane_height = (560.0 / lanes.len().max(1) as f64).clamp(14.0, 36.0);
-    let bar_height = (lane_height * 0.68).round();
+    let has_levels = lanes.iter().any(|lane| !lane.levels.is_empty());
+    let lane_height = (560.0 / lanes.len().max(1) as f64).clamp(16.0, 40.0);
+    let band_height = if has_levels { (lane_height * 0.16).max(3.0).round() } else { 0.0 };
+    let bar_height = ((lane_height - band_height) * 0.72).round();
     let plot_bottom = TOP + lane_height * lanes.len() as f64;
     let height = plot_bottom + 44.0;
-    let span_ms = timeline.ms(timeline.end).max(1e-3);
-    let x_of = |tsc: u64| LABEL_WIDTH + timeline.ms(tsc) / span_ms * PLOT_WIDTH;
+    let (view_start, view_end) = timeline.view;
+    let view_tsc = view_end.saturating_sub(view_start).max(1) as f64;
+    let x_of = |tsc: u64| LABEL_WIDTH + tsc.saturating_sub(view_start) as f64 / view_tsc * PLOT_WIDTH;
+    let (from_ms, to_ms) = (timeline.ms(view_start), timeline.ms(view_end));
+    let span_ms = (to_ms - from_ms).max(1e-3);
 
     let mut svg = Svg::new(WIDTH, height);
+    svg.element("defs").open();
+    svg.element("pattern")
+        .attr("id", "ready-hatch")
+        .attr("patternUnits", "userSpaceOnUse")
+        .attr("width", 5)
+        .attr("height", 5)
+        .attr("patternTransform", "rotate(45)")
+        .open();
+    svg.rect(0.0, 0.0, 5.0, 5.0, "#f0f0f0").end();
+    svg.rect(0.0, 0.0, 2.0, 5.0, "#8a8a8a").end();
+    svg.close("pattern");
+    svg.close("defs");
     let title = if options.title.is_empty() {
         "who held the CPU".to_string()
     } else {
@@ -75,7 +142,7 @@ pub fn svg(timeline: &Timeline, options: &SvgOptions) -> String {
     svg.text((12.0, 24.0), 16.0, "start").attr("font-weight", "bold").text(&format!("timeshare — {title}"));
     let counts = timeline.switch_counts();
     let mut subtitle = format!(
-        "{} processes, {:.1} ms, {} context switches ({} preempted at the end of a quantum, {} yielded, {} blocked, {} exited)",
+        "{} threads, {:.1} ms, {} context switches ({} preempted at the end of a quantum, {} yielded, {} blocked, {} exited)",
         lanes.len(),
         span_ms,
         timeline.switches.len(),
@@ -87,35 +154,30 @@ pub fn svg(timeline: &Timeline, options: &SvgOptions) -> String {
     if !options.scheduler.is_empty() {
         let _ = write!(subtitle, "; {}", options.scheduler);
     }
-    if timeline.dropped > 0 {
-        let _ = write!(subtitle, "; {} events dropped (trace buffer full)", timeline.dropped);
+    if (view_start, view_end) != (timeline.start, timeline.end) {
+        let _ = write!(subtitle, "; window {from_ms:.1} – {to_ms:.1} ms of {:.1} ms", timeline.ms(timeline.end));
     }
     svg.text((12.0, 44.0), 12.0, "start").attr("fill", "#444").text(&subtitle);
-
-    // Legend: what the ticks at the end of an interval mean, and the aggregated bars.
-    let mut x = 12.0;
-    svg.element("g").attr("class", "legend").open();
-    for reason in &REASONS[..4] {
-        svg.rect(x, 58.0, 3.0, 14.0, reason_colour(*reason)).end();
-        svg.text((x + 7.0, 70.0), 12.0, "start").text(reason.describe());
-        x += 24.0 + 6.6 * reason.describe().len() as f64;
+    let notices = notices(timeline);
+    if !notices.is_empty() {
+        svg.text((12.0, 62.0), 12.0, "start")
+            .attr("class", "notice")
+            .attr("fill", WARNING_COLOUR)
+            .text(&notices.join("; "));
     }
-    svg.rect(x, 58.0, 22.0, 14.0, "#bab0ac").end();
-    svg.text((x + 27.0, 70.0), 12.0, "start").text("running");
-    svg.rect(x + 90.0, 58.0, 22.0, 14.0, "#bab0ac").attr("fill-opacity", 0.4).end();
-    svg.text((x + 117.0, 70.0), 12.0, "start").text("many short intervals (opacity: share of time running)");
-    svg.close("g");
+    legend(&mut svg, timeline, has_levels);
 
     // The time axis: grid lines and labels in ms.
     let step = nice_step(span_ms, 10.0);
     svg.element("g").attr("class", "axis").open();
-    let mut tick = 0.0;
-    while tick <= span_ms + 1e-9 {
-        let tx = LABEL_WIDTH + tick / span_ms * PLOT_WIDTH;
+    // Counted in steps, so that sums of steps do not drift past the last tick.
+    let first = (from_ms / step - 1e-6).ceil() as i64;
+    let last = (to_ms / step + 1e-6).floor() as i64;
+    for tick in (first..=last).map(|index| index as f64 * step) {
+        let tx = LABEL_WIDTH + (tick - from_ms) / span_ms * PLOT_WIDTH;
         let label = if step < 1.0 { format!("{tick:.1} ms") } else { format!("{tick:.0} ms") };
         svg.line((tx, TOP - 6.0), (tx, plot_bottom + 4.0), "#ddd").end();
         svg.text((tx, plot_bottom + 18.0), 12.0, "middle").attr("fill", "#444").text(&label);
-        tick += step;
     }
     svg.text((LABEL_WIDTH + PLOT_WIDTH / 2.0, plot_bottom + 36.0), 12.0, "middle")
         .attr("fill", "#444")
@@ -124,104 +186,340 @@ pub fn svg(timeline: &Timeline, options: &SvgOptions) -> String {
 
     for (index, lane) in lanes.iter().enumerate() {
         let top = TOP + lane_height * index as f64;
-        let bar_top = top + (lane_height - bar_height) / 2.0;
+        let bar_top = top + (lane_height - band_height - bar_height) / 2.0;
         let colour = PALETTE[index % PALETTE.len()];
-        svg.element("g").attr("class", "lane").attr("data-pid", lane.pid).open();
+        svg.element("g").attr("class", "lane").attr("data-pid", lane.pid).attr("data-name", lane.name()).open();
         if index % 2 == 1 {
             svg.rect(0.0, top, WIDTH, lane_height, "#f6f6f6").end();
         }
-        let mut label = lane.label();
-        if label.chars().count() > 28 {
-            label = format!("{}…", label.chars().take(27).collect::<String>());
+        let mut label = lane.current_label();
+        if lane.is_secondary_thread() {
+            label = format!("↳ {label}");
         }
-        svg.text((LABEL_WIDTH - 8.0, top + lane_height / 2.0), 12.0, "end")
+        if label.chars().count() > 32 {
+            label = format!("{}…", label.chars().take(31).collect::<String>());
+        }
+        // The label, with every name the thread had in turn as its tooltip.
+        svg.element("g").attr("class", "label").open();
+        svg.element("title").text(&format!("{}: its names in turn", lane.label()));
+        svg.text((LABEL_WIDTH - 8.0, top + (lane_height - band_height) / 2.0), 12.0, "end")
             .attr("dominant-baseline", "middle")
             .text(&label);
-        for slice in lane.slices.iter().filter(|slice| x_of(slice.end) - x_of(slice.start) >= WIDE_PX) {
-            let x0 = x_of(slice.start);
-            let width = x_of(slice.end) - x0;
-            let ended = slice.ended.map_or("still running", |(reason, _)| reason.describe());
-            svg.rect(x0, bar_top, width, bar_height, colour).tooltip(&format!(
-                "{} (pid {}): {:.3} – {:.3} ms, {ended}",
-                slice.name,
-                lane.pid,
-                timeline.ms(slice.start),
-                timeline.ms(slice.end)
-            ));
+        svg.close("g");
+        // Blocked under ready under running: thin to thick, so all stay visible.
+        let mut by_state: BTreeMap<String, (State, Vec<Piece>)> = BTreeMap::new();
+        for (index, wait) in lane.waits.iter().enumerate() {
+            let piece = Piece { start: wait.start, end: wait.end, busy: wait.busy, merged: wait.merged, index };
+            by_state.entry(wait.state.describe()).or_insert((wait.state, Vec::new())).1.push(piece);
+        }
+        for (description, (state, pieces)) in by_state {
+            let (fill, height, class, wait) = match state {
+                State::Ready => (READY_FILL, bar_height * 0.55, "ready", None),
+                State::Blocked(wait) => (wait_colour(wait), bar_height * 0.25, "blocked", Some(wait.describe())),
+            };
+            let y = bar_top + (bar_height - height) / 2.0;
+            for bar in bars(&pieces, &x_of) {
+                svg.rect(bar.x, y, bar.width, height, fill)
+                    .attr("class", class)
+                    .optional_attr("data-wait", wait)
+                    .attr("data-merged", bar.count)
+                    .optional_attr("fill-opacity", bar.opacity())
+                    .tooltip(&bar.describe(timeline, lane, &description));
+            }
+        }
+        let running: Vec<Piece> = lane
+            .slices
+            .iter()
+            .enumerate()
+            .map(|(index, slice)| Piece {
+                start: slice.start,
+                end: slice.end,
+                busy: slice.busy,
+                merged: slice.merged,
+                index,
+            })
+            .collect();
+        for bar in bars(&running, &x_of) {
+            // One interval: the name it ran under and why it stopped.
+            let tip = match lane.slices.get(bar.first).filter(|_| bar.shade.is_none()) {
+                Some(slice) => format!(
+                    "{}: {:.3} – {:.3} ms, {}",
+                    lane.label_with(&slice.name),
+                    timeline.ms(slice.start),
+                    timeline.ms(slice.end),
+                    slice.ended.map_or("still running", |(reason, _)| reason.describe())
+                ),
+                None => bar.describe(timeline, lane, "running"),
+            };
+            svg.rect(bar.x, bar_top, bar.width, bar_height, colour)
+                .attr("class", "running")
+                .attr("data-merged", bar.count)
+                .optional_attr("fill-opacity", bar.opacity())
+                .tooltip(&tip);
+        }
+        // Why each interval drawn on its own ended.
+        for slice in
+            lane.slices.iter().filter(|slice| slice.merged == 1 && x_of(slice.end) - x_of(slice.start) >= WIDE_PX)
+        {
             if let Some((reason, _)) = slice.ended.filter(|&(reason, _)| reason != SwitchReason::Dispatched) {
-                svg.rect(x0 + width - 2.0, bar_top - 2.0, 2.0, bar_height + 4.0, reason_colour(reason))
+                svg.rect(x_of(slice.end) - 2.0, bar_top - 2.0, 2.0, bar_height + 4.0, reason_colour(reason))
                     .attr("class", "reason")
                     .end();
             }
         }
-        for run in aggregate(&lane.slices, &x_of) {
-            svg.rect(run.x, bar_top, run.width, bar_height, colour)
-                .attr("fill-opacity", format_args!("{:.2}", 0.25 + 0.75 * run.level))
-                .tooltip(&format!(
-                    "{} (pid {}): {} intervals between {:.1} and {:.1} ms, running about {:.0}% of that time",
-                    lane.name(),
-                    lane.pid,
-                    run.count,
-                    (run.x - LABEL_WIDTH) / PLOT_WIDTH * span_ms,
-                    (run.x + run.width - LABEL_WIDTH) / PLOT_WIDTH * span_ms,
-                    run.share * 100.0
-                ));
+        if has_levels {
+            level_band(&mut svg, timeline, lane, top + lane_height - band_height - 1.0, band_height, &x_of);
         }
         svg.close("g");
+    }
+    for &boost in &timeline.boosts {
+        let x = x_of(boost);
+        svg.line((x, TOP - 4.0), (x, plot_bottom), BOOST_COLOUR)
+            .attr("class", "boost")
+            .attr("stroke-dasharray", "4 3")
+            .tooltip(&format!("priority boost at {:.3} ms: every task back to the top level", timeline.ms(boost)));
     }
     svg.finish()
 }
 
-/// Intervals at least this wide (pixels) are drawn one by one, with their end reason.
+/// What the picture does not show as it happened: events the kernel dropped,
+/// records that were not events, intervals merged to meet the budget.
+pub fn notices(timeline: &Timeline) -> Vec<String> {
+    let mut notices = Vec::new();
+    if timeline.dropped > 0 {
+        notices.push(format!(
+            "{} events dropped by the kernel (trace buffer full): the picture misses what they said",
+            timeline.dropped
+        ));
+    }
+    if timeline.undecodable > 0 {
+        notices.push(format!("{} records were not events", timeline.undecodable));
+    }
+    if let Some(merging) = timeline.merging {
+        notices.push(format!(
+            "{} intervals over the budget of {}: adjacent ones in the same state within {:.3} ms merged into {} (totals kept; opacity: share of time in that state)",
+            merging.before,
+            merging.budget,
+            merging.grain as f64 * 1e3 / timeline.tsc_hz as f64,
+            merging.after
+        ));
+    }
+    notices
+}
+
+/// The legend: the states, why intervals end, what the waits were for (the kinds
+/// this timeline has), the level band and the boosts; entries flow into rows.
+fn legend(svg: &mut Svg, timeline: &Timeline, has_levels: bool) {
+    /// Where the next entry goes: a new row when it would not fit.
+    struct Flow {
+        x: f64,
+        y: f64,
+    }
+    impl Flow {
+        /// The place of an entry with a 22 px key and `label`, and the label's x.
+        fn place(&mut self, label: &str) -> (f64, f64, f64) {
+            let width = 40.0 + 6.6 * label.chars().count() as f64;
+            if self.x > 12.0 && self.x + width > WIDTH - RIGHT_MARGIN {
+                self.x = 12.0;
+                self.y += 20.0;
+            }
+            let place = (self.x, self.y, self.x + 27.0);
+            self.x += width;
+            place
+        }
+    }
+    let mut flow = Flow { x: 12.0, y: 72.0 };
+    let swatch = |svg: &mut Svg, flow: &mut Flow, fill: &str, height: f64, label: &str| {
+        let (x, y, text_x) = flow.place(label);
+        svg.rect(x, y + (14.0 - height) / 2.0, 22.0, height, fill).end();
+        svg.text((text_x, y + 12.0), 12.0, "start").text(label);
+    };
+    svg.element("g").attr("class", "legend").open();
+    swatch(svg, &mut flow, "#bab0ac", 14.0, "running");
+    swatch(svg, &mut flow, READY_FILL, 8.0, "ready (runnable, waiting for the CPU)");
+    for reason in &REASONS[..4] {
+        let label = format!("ran until {}", reason.describe());
+        let (x, y, text_x) = flow.place(&label);
+        svg.rect(x + 19.0, y, 3.0, 14.0, reason_colour(*reason)).end();
+        svg.text((text_x, y + 12.0), 12.0, "start").text(&label);
+    }
+    let mut waits: Vec<WaitKind> = Vec::new();
+    for wait in timeline.lanes.iter().flat_map(|lane| &lane.waits) {
+        if let State::Blocked(kind) = wait.state {
+            if !waits.contains(&kind) {
+                waits.push(kind);
+            }
+        }
+    }
+    waits.sort_by_key(|&kind| kind as u8);
+    // The second row starts with what blocked.
+    flow.x = WIDTH;
+    for kind in waits {
+        swatch(svg, &mut flow, wait_colour(kind), 4.0, &format!("blocked: {}", kind.describe()));
+    }
+    let label = "many short intervals (opacity: share of time)";
+    let (x, y, text_x) = flow.place(label);
+    svg.rect(x, y, 22.0, 14.0, "#bab0ac").attr("fill-opacity", 0.4).end();
+    svg.text((text_x, y + 12.0), 12.0, "start").text(label);
+    if has_levels {
+        let label = "level band (dark: top level)";
+        let (x, y, text_x) = flow.place(label);
+        for (level, colour) in LEVEL_COLOURS.iter().enumerate().take(3) {
+            svg.rect(x + 7.0 * level as f64, y + 5.0, 7.0, 5.0, colour).end();
+        }
+        svg.text((text_x, y + 12.0), 12.0, "start").text(label);
+        if !timeline.boosts.is_empty() {
+            let label = format!("priority boost ({})", timeline.boosts.len());
+            let (x, y, text_x) = flow.place(&label);
+            svg.line((x + 11.0, y), (x + 11.0, y + 14.0), BOOST_COLOUR).attr("stroke-dasharray", "4 3").end();
+            svg.text((text_x, y + 12.0), 12.0, "start").text(&label);
+        }
+    }
+    svg.close("g");
+}
+
+/// A lane's level over time, as a band of `height` at `y`: one rectangle per stretch
+/// at one level, until the lane's last interval ends.
+fn level_band(svg: &mut Svg, timeline: &Timeline, lane: &Lane, y: f64, height: f64, x_of: &dyn Fn(u64) -> f64) {
+    let last = lane.slices.iter().map(|slice| slice.end).chain(lane.waits.iter().map(|wait| wait.end)).max();
+    let Some(last) = last else { return };
+    let mut stretches: Vec<(u64, u64, u8)> = Vec::new();
+    for (index, &(start, level)) in lane.levels.iter().enumerate() {
+        let end = lane.levels.get(index + 1).map_or(last, |&(next, _)| next).min(last);
+        match stretches.last_mut() {
+            Some(stretch) if stretch.2 == level => stretch.1 = end,
+            _ if end > start => stretches.push((start, end, level)),
+            _ => {}
+        }
+    }
+    for (start, end, level) in stretches {
+        svg.rect(x_of(start), y, x_of(end) - x_of(start), height, level_colour(level))
+            .attr("class", "level")
+            .attr("data-level", level)
+            .tooltip(&format!(
+                "{}: level {level} from {:.3} to {:.3} ms",
+                lane.current_label(),
+                timeline.ms(start),
+                timeline.ms(end)
+            ));
+    }
+}
+
+/// Intervals at least this wide (pixels) are drawn one by one, with their end reason ...
 const WIDE_PX: f64 = 3.0;
+/// ... unless less than this (pixels) apart, where they would look like one anyway.
+const GAP_PX: f64 = 1.0;
 /// Narrower ones are summed into buckets this wide (pixels) ...
 const BUCKET_PX: f64 = 8.0;
 /// ... whose shares of running time are rounded to this many levels, so that runs of
 /// buckets at the same level become one bar.
 const LEVELS: f64 = 8.0;
 
-/// Consecutive buckets of narrow intervals at the same level, drawn as one bar.
+/// One rectangle of a lane's state: one interval, or several (merged by
+/// `Timeline::fit`, or aggregated here because each is too narrow).
 #[derive(Debug)]
-struct Run {
+struct Bar {
     x: f64,
     width: f64,
-    /// Intervals it stands for, and the share of its time they ran.
-    count: usize,
+    start: u64,
+    end: u64,
+    /// Intervals it stands for, and the share of its time spent in the state.
+    count: u32,
     share: f64,
-    /// The share rounded up to one of `LEVELS` levels (0 < level <= 1).
-    level: f64,
+    /// How solid to draw it, 0 to 1, when it stands for several intervals.
+    shade: Option<f64>,
+    /// The index of its first piece in the lane's list.
+    first: usize,
 }
 
-/// Aggregates the intervals narrower than `WIDE_PX` at this scale: their running
-/// time is summed per `BUCKET_PX` bucket (by where they start), and adjacent buckets
-/// at the same level merge into one run.
-fn aggregate(slices: &[Slice], x_of: &dyn Fn(u64) -> f64) -> Vec<Run> {
-    let mut buckets: BTreeMap<i64, (f64, usize)> = BTreeMap::new();
-    for slice in slices {
-        let (x0, x1) = (x_of(slice.start), x_of(slice.end));
-        if x1 - x0 < WIDE_PX {
-            let bucket = buckets.entry(((x0 - LABEL_WIDTH) / BUCKET_PX).floor() as i64).or_default();
-            bucket.0 += x1 - x0;
-            bucket.1 += 1;
+impl Bar {
+    /// Opacity for a bar standing for several intervals: the share of its time in
+    /// the state, never fainter than a quarter.
+    fn opacity(&self) -> Option<String> {
+        self.shade.map(|shade| format!("{:.2}", 0.25 + 0.75 * shade.clamp(0.0, 1.0)))
+    }
+
+    fn describe(&self, timeline: &Timeline, lane: &Lane, state: &str) -> String {
+        let (from, to) = (timeline.ms(self.start), timeline.ms(self.end));
+        if self.shade.is_none() {
+            format!("{}: {state}, {from:.3} – {to:.3} ms", lane.current_label())
+        } else {
+            format!(
+                "{}: {state}, {} intervals between {from:.1} and {to:.1} ms, {:.0}% of that time",
+                lane.current_label(),
+                self.count,
+                self.share * 100.0
+            )
         }
     }
-    let mut runs: Vec<Run> = Vec::new();
+}
+
+/// The bars for one state of a lane: the pieces at least `WIDE_PX` wide each as
+/// one (those less than `GAP_PX` apart together); narrower ones aggregated: their
+/// time summed per `BUCKET_PX` bucket (by where they start), and adjacent buckets at
+/// the same rounded share merged into one bar.
+fn bars(pieces: &[Piece], x_of: &dyn Fn(u64) -> f64) -> Vec<Bar> {
+    let mut bars: Vec<Bar> = Vec::new();
+    let px_per_tsc =
+        |piece: &Piece| (x_of(piece.end) - x_of(piece.start)) / piece.end.saturating_sub(piece.start).max(1) as f64;
+    let mut buckets: BTreeMap<i64, (f64, u32, u64, u64)> = BTreeMap::new();
+    for piece in pieces {
+        let (x0, x1) = (x_of(piece.start), x_of(piece.end));
+        let share = piece.busy as f64 / piece.end.saturating_sub(piece.start).max(1) as f64;
+        if x1 - x0 >= WIDE_PX {
+            let shade = (piece.merged > 1).then_some(share);
+            match bars.last_mut() {
+                Some(bar) if x0 - (bar.x + bar.width) < GAP_PX => {
+                    let busy = bar.share * (bar.end - bar.start) as f64 + piece.busy as f64;
+                    bar.width = x1 - bar.x;
+                    bar.end = piece.end;
+                    bar.count += piece.merged;
+                    bar.share = busy / piece.end.saturating_sub(bar.start).max(1) as f64;
+                    bar.shade = Some(bar.share);
+                }
+                _ => bars.push(Bar {
+                    x: x0,
+                    width: x1 - x0,
+                    start: piece.start,
+                    end: piece.end,
+                    count: piece.merged,
+                    share,
+                    shade,
+                    first: piece.index,
+                }),
+            }
+        } else {
+            let bucket = buckets.entry(((x0 - LABEL_WIDTH) / BUCKET_PX).floor() as i64).or_insert((
+                0.0,
+                0,
+                piece.start,
+                piece.end,
+            ));
+            bucket.0 += piece.busy as f64 * px_per_tsc(piece);
+            bucket.1 += piece.merged;
+            bucket.3 = piece.end;
+        }
+    }
     let mut previous = None;
-    for (index, (busy, count)) in buckets {
+    let mut runs: Vec<(Bar, f64)> = Vec::new();
+    for (index, (busy, count, start, end)) in buckets {
         let share = (busy / BUCKET_PX).clamp(0.0, 1.0);
         let level = ((share * LEVELS).ceil() / LEVELS).max(1.0 / LEVELS);
         let x = LABEL_WIDTH + index as f64 * BUCKET_PX;
         match runs.last_mut() {
-            Some(run) if previous == Some(index - 1) && run.level == level => {
+            Some((run, run_level)) if previous == Some(index - 1) && *run_level == level => {
                 run.share = (run.share * run.width + share * BUCKET_PX) / (run.width + BUCKET_PX);
                 run.width += BUCKET_PX;
                 run.count += count;
+                run.end = end;
             }
-            _ => runs.push(Run { x, width: BUCKET_PX, count, share, level }),
+            _ => runs.push((Bar { x, width: BUCKET_PX, start, end, count, share, shade: None, first: 0 }, level)),
         }
         previous = Some(index);
     }
-    runs
+    // An aggregated bar is drawn at its rounded share.
+    bars.extend(runs.into_iter().map(|(bar, level)| Bar { shade: Some(level), ..bar }));
+    bars
 }
 
 #[cfg(test)]
@@ -269,7 +567,8 @@ mod tests {
         let text = svg(&timeline, &SvgOptions::default());
         assert_eq!(svg_lanes(&text), [1, 2]);
         assert_eq!(text.matches("intervals between").count(), 0);
-        assert_eq!(text.matches("<title>").count(), 20);
+        assert_eq!(text.matches(r#"class="running""#).count(), 20);
+        assert_eq!(text.matches(r#"class="running" data-merged="1""#).count(), 20, "each on its own");
     }
 
     #[test]
@@ -284,5 +583,57 @@ mod tests {
         assert_eq!(nice_step(45.0, 10.0), 5.0);
         assert_eq!(nice_step(12.0, 10.0), 2.0);
         assert_eq!(nice_step(3.0, 10.0), 0.5);
+    }
+
+    #[test]
+    fn every_state_has_its_class_threads_sit_under_their_process_and_the_legend_fits() {
+        use kernel_core::trace::What;
+        let kinds = [
+            WaitKind::Children,
+            WaitKind::Sleep,
+            WaitKind::VforkDone,
+            WaitKind::PipeReadable,
+            WaitKind::PipeWritable,
+            WaitKind::ConsoleInput,
+            WaitKind::Stopped,
+            WaitKind::Poll,
+            WaitKind::ConsoleOutput,
+            WaitKind::Futex,
+        ];
+        let mut events = named(0, 1, 0, "main");
+        events.push((0, 2, What::Create { parent: 1, process: 1 }));
+        events.extend(kernel_core::trace::name_chunks(b"worker").map(|what| (0, 2, what)));
+        let mut tsc = 0;
+        for wait in kinds {
+            events.push(switch(tsc, 0, 1, SwitchReason::Dispatched));
+            events.push((tsc + 500, 1, What::Block { wait, detail: 0 }));
+            events.push(switch(tsc + 500, 1, 0, SwitchReason::Blocked));
+            events.push((tsc + 900, 1, What::Wake { wait, interrupted: false }));
+            tsc += 1_000;
+        }
+        events.push(switch(tsc, 0, 2, SwitchReason::Dispatched));
+        events.push(switch(tsc + 500, 2, 0, SwitchReason::Exited));
+        let timeline = Timeline::build(&raw(&events), 1_000_000, 0);
+        let text = svg(&timeline, &SvgOptions::default());
+        let document = roxmltree::Document::parse(&text).unwrap();
+        let waits: Vec<&str> = document.descendants().filter_map(|node| node.attribute("data-wait")).collect();
+        assert_eq!(waits.len(), kinds.len(), "one blocked bar per wait: {waits:?}");
+        for kind in kinds {
+            assert!(waits.contains(&kind.describe()), "{kind:?}");
+        }
+        assert!(text.contains(r#"class="ready""#) && text.contains(r#"class="running""#));
+        let labels: Vec<&str> = document
+            .descendants()
+            .filter(|node| node.attribute("class") == Some("label"))
+            .filter_map(|node| node.descendants().find(|n| n.tag_name().name() == "text")?.text())
+            .collect();
+        assert_eq!(labels, ["main (pid 1)", "↳ worker (tid 2 of pid 1)"]);
+        let legend = document.descendants().find(|node| node.attribute("class") == Some("legend")).unwrap();
+        for text in legend.descendants().filter(|node| node.tag_name().name() == "text") {
+            let x: f64 = text.attribute("x").unwrap().parse().unwrap();
+            let y: f64 = text.attribute("y").unwrap().parse().unwrap();
+            let width = 6.6 * text.text().unwrap().chars().count() as f64;
+            assert!(x + width <= WIDTH && y < TOP - 6.0, "{:?} at ({x}, {y}) leaves the legend", text.text());
+        }
     }
 }

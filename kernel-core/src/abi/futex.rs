@@ -164,6 +164,22 @@ pub fn is_private(op: u64) -> bool {
     op as u32 & FUTEX_PRIVATE_FLAG != 0
 }
 
+/// How many buckets the waiters are hashed into by their word's key (`bucket_of`),
+/// each with its own lock in the kernel, as Linux's futex hash: waits and wakes on
+/// different words meet on a shared lock only when their keys collide.
+pub const FUTEX_BUCKETS: usize = 64;
+
+/// The bucket of `key`'s waiters: a multiplicative (Fibonacci) hash of the
+/// word's address and its address space, whose top bits spread the words of one
+/// structure (a mutex and the condition variable next to it) over the buckets.
+/// (A private and a shared key of one word share a bucket: they differ only in
+/// what they meet.)
+#[inline(always)]
+pub fn bucket_of(key: &FutexKey) -> usize {
+    const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
+    ((key.address ^ key.space) >> 2).wrapping_mul(GOLDEN) as usize >> (64 - FUTEX_BUCKETS.trailing_zeros())
+}
+
 /// One thread waiting on a futex word.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Waiter {
@@ -172,9 +188,11 @@ struct Waiter {
     bitset: u32,
 }
 
-/// Every waiting thread, in the order it started to wait (wakes are FIFO per
-/// word). A plain list: few threads wait at once, and waiting then never
-/// allocates beyond the list's high-water mark.
+/// The waiting threads of one bucket (`bucket_of`), in the order they started to
+/// wait (wakes are FIFO per word). A thread is on at most one queue while it
+/// waits, and a waker that takes it off is the one that makes it runnable: the
+/// entry is the thread's whole record of its wait. A plain list: few threads wait
+/// at once, and waiting then never allocates beyond the list's high-water mark.
 #[derive(Default, Debug)]
 pub struct FutexQueue {
     waiters: Vec<Waiter>,
@@ -193,9 +211,14 @@ impl FutexQueue {
 
     /// Takes `tid` off the queue; false if it was not on it (a wake took it).
     pub fn cancel(&mut self, tid: u32) -> bool {
-        let before = self.waiters.len();
-        self.waiters.retain(|waiter| waiter.tid != tid);
-        self.waiters.len() != before
+        let Some(index) = self.waiters.iter().position(|waiter| waiter.tid == tid) else { return false };
+        self.waiters.remove(index);
+        true
+    }
+
+    /// Whether `tid` waits on this queue.
+    pub fn contains(&self, tid: u32) -> bool {
+        self.waiters.iter().any(|waiter| waiter.tid == tid)
     }
 
     /// Takes up to `count` waiters of `key` whose bitset meets `bitset` off the
@@ -203,7 +226,8 @@ impl FutexQueue {
     ///
     /// The scan stops at the `count`th: a wake of one waiter (every mutex unlock,
     /// every hand-off) ends where it finds it instead of passing over every waiter.
-    #[inline]
+    /// Inlined: the kernel's futex handler calls it on every lock hand-off.
+    #[inline(always)]
     pub fn wake(&mut self, key: FutexKey, count: u32, bitset: u32, mut woken: impl FnMut(u32)) -> u32 {
         let mut done = 0;
         let mut index = 0;
@@ -226,20 +250,49 @@ impl FutexQueue {
         done
     }
 
-    /// FUTEX_REQUEUE: wakes up to `wake` waiters of `from` (as `wake`), then moves up
-    /// to `requeue` of the others to `to`; returns how many it woke plus how many it
-    /// moved, as Linux.
-    pub fn requeue(&mut self, from: FutexKey, to: FutexKey, wake: u32, requeue: u32, woken: impl FnMut(u32)) -> u32 {
+    /// FUTEX_REQUEUE from this queue, `from`'s bucket: wakes up to `wake` waiters
+    /// of `from` (as `wake`), then moves up to `requeue` of the others to `to`, in
+    /// their order, onto `to`'s bucket `elsewhere` (None: `to`'s bucket is this
+    /// one), calling `moved` with each moved waiter; returns how many it woke plus
+    /// how many it moved, as Linux.
+    pub fn requeue(
+        &mut self,
+        elsewhere: Option<&mut FutexQueue>,
+        (from, to): (FutexKey, FutexKey),
+        (wake, requeue): (u32, u32),
+        woken: impl FnMut(u32),
+        mut moved: impl FnMut(u32),
+    ) -> u32 {
         let woke = self.wake(from, wake, FUTEX_BITSET_MATCH_ANY, woken);
-        let mut moved = 0;
-        for waiter in self.waiters.iter_mut().filter(|waiter| waiter.key == from) {
-            if moved == requeue {
-                break;
+        let mut count = 0;
+        match elsewhere {
+            None => {
+                for waiter in self.waiters.iter_mut().filter(|waiter| waiter.key == from) {
+                    if count == requeue {
+                        break;
+                    }
+                    waiter.key = to;
+                    moved(waiter.tid);
+                    count += 1;
+                }
             }
-            waiter.key = to;
-            moved += 1;
+            Some(other) => {
+                let mut kept = 0;
+                for index in 0..self.waiters.len() {
+                    let waiter = self.waiters[index];
+                    if waiter.key == from && count < requeue {
+                        other.waiters.push(Waiter { key: to, ..waiter });
+                        moved(waiter.tid);
+                        count += 1;
+                    } else {
+                        self.waiters[kept] = waiter;
+                        kept += 1;
+                    }
+                }
+                self.waiters.truncate(kept);
+            }
         }
-        woke + moved
+        woke + count
     }
 }
 
@@ -363,12 +416,65 @@ mod tests {
         for tid in 1..=5 {
             queue.wait(A, tid, FUTEX_BITSET_MATCH_ANY);
         }
-        let mut woken = vec![];
-        assert_eq!(queue.requeue(A, B, 1, 2, |tid| woken.push(tid)), 3);
-        assert_eq!(woken, [1]);
+        let (mut woken, mut moved) = (vec![], vec![]);
+        assert_eq!(queue.requeue(None, (A, B), (1, 2), |tid| woken.push(tid), |tid| moved.push(tid)), 3);
+        assert_eq!((&woken[..], &moved[..]), (&[1][..], &[2, 3][..]));
         assert_eq!(queue.wake(B, 10, FUTEX_BITSET_MATCH_ANY, |tid| woken.push(tid)), 2);
         assert_eq!(woken, [1, 2, 3]);
         assert_eq!(queue.wake(A, 10, FUTEX_BITSET_MATCH_ANY, |tid| woken.push(tid)), 2);
         assert_eq!(woken, [1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn requeue_to_another_bucket_keeps_the_order_and_the_rest() {
+        let (mut from_bucket, mut to_bucket) = (FutexQueue::new(), FutexQueue::new());
+        for tid in 1..=4 {
+            from_bucket.wait(A, tid, FUTEX_BITSET_MATCH_ANY);
+        }
+        from_bucket.wait(OTHER_SPACE, 9, FUTEX_BITSET_MATCH_ANY);
+        from_bucket.wait(A, 5, FUTEX_BITSET_MATCH_ANY);
+        to_bucket.wait(B, 20, FUTEX_BITSET_MATCH_ANY);
+        let (mut woken, mut moved) = (vec![], vec![]);
+        let counted =
+            from_bucket.requeue(Some(&mut to_bucket), (A, B), (1, 3), |tid| woken.push(tid), |tid| moved.push(tid));
+        assert_eq!(counted, 4);
+        assert_eq!((&woken[..], &moved[..]), (&[1][..], &[2, 3, 4][..]));
+        // The moved waiters queue behind the word's own, in their order; the rest
+        // stay where they were.
+        let mut order = vec![];
+        assert_eq!(to_bucket.wake(B, 10, FUTEX_BITSET_MATCH_ANY, |tid| order.push(tid)), 4);
+        assert_eq!(order, [20, 2, 3, 4]);
+        assert!(from_bucket.contains(9) && from_bucket.contains(5) && !from_bucket.contains(2));
+        assert_eq!(from_bucket.wake(A, 10, FUTEX_BITSET_MATCH_ANY, |_| ()), 1);
+    }
+
+    #[test]
+    fn a_wait_is_one_record_that_one_party_takes() {
+        let mut queue = FutexQueue::new();
+        queue.wait(A, 7, FUTEX_BITSET_MATCH_ANY);
+        assert!(queue.contains(7));
+        // The waker takes it; a signal or timeout that comes after finds nothing,
+        // so the thread is made runnable once and its wait reads as a wake.
+        assert_eq!(queue.wake(A, 1, FUTEX_BITSET_MATCH_ANY, |_| ()), 1);
+        assert!(!queue.cancel(7) && !queue.contains(7));
+        // And the other way round.
+        queue.wait(A, 7, FUTEX_BITSET_MATCH_ANY);
+        assert!(queue.cancel(7));
+        assert_eq!(queue.wake(A, 1, FUTEX_BITSET_MATCH_ANY, |_| ()), 0);
+    }
+
+    #[test]
+    fn buckets_spread_words_and_keep_keys_apart() {
+        use alloc::collections::BTreeSet;
+        // The words of one structure and of neighbouring ones spread over most
+        // buckets, so unrelated locks rarely share a bucket's lock.
+        let words: BTreeSet<usize> =
+            (0..64).map(|word| bucket_of(&FutexKey { address: 0x40_1000 + 4 * word, ..A })).collect();
+        assert!(words.len() >= 40, "64 consecutive words in {} buckets", words.len());
+        // As do the same address in different address spaces.
+        let spaces: BTreeSet<usize> =
+            (0..64).map(|space| bucket_of(&FutexKey { space: 0xffff_8000_0010_0000 + 0x200 * space, ..A })).collect();
+        assert!(spaces.len() >= 40, "64 address spaces in {} buckets", spaces.len());
+        assert!((0..4096).all(|word| bucket_of(&FutexKey { address: 4 * word, ..A_SHARED }) < FUTEX_BUCKETS));
     }
 }

@@ -27,7 +27,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::{queue_line, Arrival, Scheduler, TaskId};
+use super::{queue_line, Arrival, Level, Scheduler, TaskId};
 
 /// How rule 4's allotment is kept.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -251,6 +251,11 @@ impl Scheduler for Mlfq {
         }
         text
     }
+
+    fn level(&self, task: TaskId) -> Option<Level> {
+        let level = self.level_of(task)?;
+        Some(Level { level: u8::try_from(level).unwrap_or(u8::MAX), boosts: self.boosts })
+    }
 }
 
 #[cfg(test)]
@@ -278,6 +283,29 @@ mod tests {
             .contains("level: 1 of 3 (0 is the top)\nallotment left: 4 of 4 ticks\nnext boost in: 18 ticks\n"));
         assert_eq!(policy.describe_policy(), "policy: mlfq\nquanta: 2 4 4 ticks\nnext boost in: 18 ticks\nboosts: 0\nqueue 0: 8\nqueue 1: 7\nqueue 2: \n");
         assert_eq!(policy.describe(9), "policy: mlfq\nunknown to the policy\n");
+    }
+
+    #[test]
+    fn the_level_follows_the_allotment_and_the_boost() {
+        let mut policy = Mlfq::new(MlfqConfig::new(3, &[1, 1], 3));
+        assert_eq!(policy.level(7), None, "unknown");
+        policy.enqueue(7, Arrival::New);
+        assert_eq!(policy.level(7), Some(Level { level: 0, boosts: 0 }));
+        assert_eq!(policy.pick_next(), Some(7));
+        assert!(policy.tick(7));
+        assert_eq!(policy.level(7), Some(Level { level: 1, boosts: 0 }));
+        policy.enqueue(7, Arrival::Preempted);
+        assert_eq!(policy.pick_next(), Some(7));
+        assert!(policy.tick(7));
+        assert_eq!(policy.level(7), Some(Level { level: 2, boosts: 0 }));
+        policy.enqueue(7, Arrival::Preempted);
+        assert_eq!(policy.pick_next(), Some(7));
+        assert!(policy.tick(7), "the third tick boosts");
+        assert_eq!(policy.level(7), Some(Level { level: 0, boosts: 1 }));
+        // Through a box too (the kernel holds its policy boxed).
+        let boxed: alloc::boxed::Box<dyn Scheduler> = alloc::boxed::Box::new(policy);
+        assert_eq!(alloc::boxed::Box::new(boxed).level(7), Some(Level { level: 0, boosts: 1 }));
+        assert_eq!(crate::sched::RoundRobin::new(5).level(7), None);
     }
 
     fn three_levels(boost: u32) -> Mlfq {

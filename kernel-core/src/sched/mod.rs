@@ -135,6 +135,22 @@ pub trait Scheduler: Send {
     /// The policy itself, as lines of `name: value`: its name, its knobs in ticks,
     /// and the run queue in the order it would pick (/proc/timeshare/sched).
     fn describe_policy(&self) -> String;
+
+    /// Where a policy with priority levels keeps `task` (the event trace draws it
+    /// over time); None for policies without levels and for unknown tasks.
+    fn level(&self, _task: TaskId) -> Option<Level> {
+        None
+    }
+}
+
+/// A task's place in a policy with priority levels.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Level {
+    /// 0 is the top (served first).
+    pub level: u8,
+    /// Priority boosts the policy has made so far: a change tells that every task
+    /// was moved to the top.
+    pub boosts: u64,
 }
 
 /// A boxed policy is a policy (so the simulator can drive `from_options`'s result).
@@ -171,6 +187,9 @@ impl<S: Scheduler + ?Sized> Scheduler for alloc::boxed::Box<S> {
     }
     fn describe_policy(&self) -> String {
         (**self).describe_policy()
+    }
+    fn level(&self, task: TaskId) -> Option<Level> {
+        (**self).level(task)
     }
 }
 

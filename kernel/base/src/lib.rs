@@ -4,11 +4,12 @@
 //! frames, page tables, the kernel heap, kernel stacks and the one API through which
 //! the kernel touches user memory (`mm`); the clock and the log.
 //!
-//! The base never names the kernel's types. It calls up into the kernel in three
+//! The base never names the kernel's types. It calls up into the kernel in four
 //! places only, each a function the kernel hands over: `kernel_main` at boot (defined
 //! by the image, which links the two), the interrupt-in-kernel handler
-//! (`arch::x86_64::entry::register_kernel_interrupt`), and the panic report's line
-//! about the current program (`register_panic_report`).
+//! (`arch::x86_64::entry::register_kernel_interrupt`), the panic report's line
+//! about the current program (`register_panic_report`), and what the other CPUs run
+//! once started (`arch::x86_64::smp::start_application_processors`).
 #![no_std]
 
 extern crate alloc;
@@ -62,7 +63,11 @@ pub fn register_panic_report(report: fn()) {
 
 #[panic_handler]
 fn panic(info: &PanicInfo) -> ! {
-    error!("kernel panic: {info}");
+    log::start_panic();
+    match arch::x86_64::percpu::current_id() {
+        Some(cpu) => error!("kernel panic on cpu {cpu}: {info}"),
+        None => error!("kernel panic: {info}"),
+    }
     if let Some(report) = PANIC_REPORT.get() {
         report();
     }

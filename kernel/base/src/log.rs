@@ -8,7 +8,7 @@
 //! copy bytes in or out, never while formatting, faulting or logging.
 
 use core::fmt::{self, Write};
-use core::sync::atomic::{AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use kernel_core::klog::{LogRing, RecordPrefix};
 use spin::Mutex;
@@ -52,7 +52,24 @@ fn keep(level: LogLevel, args: fmt::Arguments) {
     let _ = write!(record, "{}{args}", RecordPrefix { level, uptime_ns: crate::time::monotonic_ns() });
     record.buffer[record.length] = b'\n';
     record.length += 1;
+    if PANICKING.load(Ordering::Relaxed) {
+        // The CPU that holds the lock may be the one that panicked, or another that
+        // never lets go: the line is already on the log channel, so it is kept only
+        // if the lock is free.
+        if let Some(mut recent) = RECENT.try_lock() {
+            recent.push(&record.buffer[..record.length]);
+        }
+        return;
+    }
     RECENT.lock().push(&record.buffer[..record.length]);
+}
+
+/// Set when a CPU panics: from then on logging never waits for a lock.
+static PANICKING: AtomicBool = AtomicBool::new(false);
+
+/// Makes logging lock-free (a panic's report must print whatever another CPU holds).
+pub fn start_panic() {
+    PANICKING.store(true, Ordering::Relaxed);
 }
 
 static MAX_LEVEL: AtomicU8 = AtomicU8::new(LogLevel::Info as u8);
@@ -114,6 +131,8 @@ pub fn write(level: LogLevel, args: fmt::Arguments) {
 
 #[macro_export]
 macro_rules! error { ($($arg:tt)*) => { $crate::log::write($crate::log::LogLevel::Error, format_args!($($arg)*)) } }
+#[macro_export]
+macro_rules! warn { ($($arg:tt)*) => { $crate::log::write($crate::log::LogLevel::Warn, format_args!($($arg)*)) } }
 #[macro_export]
 macro_rules! info { ($($arg:tt)*) => { $crate::log::write($crate::log::LogLevel::Info, format_args!($($arg)*)) } }
 #[macro_export]

@@ -396,7 +396,7 @@ fn system_file(file: SystemFile) -> String {
             let uts = crate::syscall::info::UTSNAME;
             format!("{} version {} (timeshare) {}\n", uts.sysname, uts.release, uts.version)
         }
-        SystemFile::Cpuinfo => String::from("processor\t: 0\nvendor_id\t: timeshare\nmodel name\t: QEMU TCG\n\n"),
+        SystemFile::Cpuinfo => policy::cpuinfo(crate::smp::online()),
         SystemFile::Mounts => String::from("tmpfs / tmpfs rw 0 0\nproc /proc proc rw 0 0\n"),
         SystemFile::Filesystems => String::from("nodev\ttmpfs\nnodev\tproc\n"),
         SystemFile::PidMax => format!("{}\n", process::pid_max()),

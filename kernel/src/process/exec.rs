@@ -129,6 +129,9 @@ pub fn load(path: &[u8], caller: Option<&Process>, strings: Strings) -> Result<I
     };
     let stack = initstack::build(STACK_TOP, strings, path, random, &aux).map_err(initstack::StackError::errno)?;
     stack.store(|address, bytes| load_retrying(current, &mut memory, address, bytes))?;
+    if caller.is_none() {
+        crate::explain::first_image(&program.segments, STACK_TOP, stack.initial_sp, stack.tables());
+    }
     memory.set_string_areas(stack.string_areas());
 
     let name = path.rsplit(|&byte| byte == b'/').next().unwrap_or(path);
@@ -219,7 +222,7 @@ pub fn spawn_init(path: &[u8], strings: Strings) -> Result<Arc<Process>, i64> {
         files.insert(OpenFile::new(console::open(stream), O_RDWR | O_LARGEFILE), false)?;
     }
     let frame = TrapFrame::new_user(image.entry, image.stack_pointer);
-    super::create(
+    let process = super::create(
         0,
         Creation {
             name: image.name,
@@ -242,5 +245,7 @@ pub fn spawn_init(path: &[u8], strings: Strings) -> Result<Arc<Process>, i64> {
             set_child_tid: 0,
             clear_child_tid: 0,
         },
-    )
+    )?;
+    crate::explain::first_process(&process, &frame);
+    Ok(process)
 }

@@ -85,7 +85,7 @@ fn make_room(creator: &Process) {
         // Children that only wait for the CPU to exit hold slots (a parent that
         // ignores SIGCHLD forking in a loop): let them run once before refusing, as
         // a machine with more CPUs would have.
-        sched::yield_cpu(kernel_core::sched::Arrival::Yielded);
+        sched::yield_cpu(creator, kernel_core::sched::Arrival::Yielded);
         release_detached();
     }
 }
@@ -143,7 +143,7 @@ pub fn exit_group(process: &Process, status: ExitStatus) {
     for thread in super::threads_of(&process.group) {
         if thread.tid() != process.tid() {
             thread.begin_exit(status);
-            sched::interrupt(thread.tid());
+            sched::interrupt(&thread);
         }
     }
 }
@@ -159,7 +159,7 @@ pub fn end_other_threads(process: &Process) {
     for thread in super::threads_of(&process.group) {
         if thread.tid() != process.tid() {
             thread.begin_exit(killed);
-            sched::interrupt(thread.tid());
+            sched::interrupt(&thread);
         }
     }
     while process.group.has_other_threads() && process.exit_status().is_none() {

@@ -194,6 +194,8 @@ pub struct Process {
     accounted_until: AtomicU64,
     /// Set when a signal ends a blocking wait early (see `sched::block`).
     pub interrupted: AtomicBool,
+    /// Its futex wait, if it waits on one: where its record is (`futex::Parking`).
+    pub futex: crate::futex::Parking,
     /// Its nice value, -20..=19 (setpriority); inherited across fork, kept by exec,
     /// and told to the scheduling policy (`sched::set_nice`).
     pub nice: AtomicI8,
@@ -655,6 +657,7 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
         stats: Stats { started_ns: AtomicU64::new(crate::time::monotonic_ns()), ..Stats::default() },
         accounted_until: AtomicU64::new(0),
         interrupted: AtomicBool::new(false),
+        futex: crate::futex::Parking::new(),
         nice: AtomicI8::new(nice),
         sched_settings: Mutex::new(sched_settings),
         exit_status: Mutex::new(None),

@@ -370,7 +370,7 @@ pub fn send_to_thread(target: &Process, info: SigInfo) {
         (continued, queued && !state.blocked.contains(signal))
     };
     if continued || wake {
-        sched::interrupt(target.tid());
+        sched::interrupt(target);
     }
 }
 

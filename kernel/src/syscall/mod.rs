@@ -312,10 +312,11 @@ impl FastPath<'_, '_> {
 
     /// `serve` of whatever the number is, recorded in the trace.
     fn serve_traced(&mut self) -> SyscallExit {
-        dispatch_recorded(&mut self.0, true);
+        dispatch_recorded(&mut self.0, true, true);
         let exit = self.exit();
         if exit == SyscallExit::Resume {
             crate::trace::record(self.0.process.tid(), || What::TrapExit);
+            crate::explain::returning_to_user(self.0.process, self.0.user.frame);
         }
         exit
     }
@@ -332,16 +333,20 @@ impl FastPath<'_, '_> {
 }
 
 /// `dispatch`, with the call's entry (number, first argument) and its result in the
-/// event trace when `tracing` (`trace::enabled()`, read by the caller).
+/// event trace when `tracing` (`trace::enabled()`, read by the caller), and in the
+/// LDE explanation while it follows system calls (`fast_path`: called from the
+/// SYSCALL entry's table).
 #[inline(always)]
-pub fn dispatch_recorded(context: &mut Context, tracing: bool) {
+pub fn dispatch_recorded(context: &mut Context, tracing: bool, fast_path: bool) {
     let (number, args) = context.user.frame.syscall_args();
+    let mut explained = None;
     if tracing {
         crate::trace::record(context.process.tid(), || What::TrapEnter {
             reason: TrapReason::SystemCall,
             number,
             argument: args[0],
         });
+        explained = crate::explain::syscall_entered(context.user.frame, handler_of(number) as usize as u64);
     }
     dispatch(context);
     if tracing {
@@ -349,6 +354,9 @@ pub fn dispatch_recorded(context: &mut Context, tracing: bool) {
             number,
             result: context.user.frame.rax as i64,
         });
+        if let Some(call) = explained {
+            crate::explain::syscall_finished(call, context.process, context.user.frame, fast_path);
+        }
     }
 }
 

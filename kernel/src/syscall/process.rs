@@ -31,8 +31,8 @@ pub fn getppid(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
     Ok(u64::from(process::parent_of(context.process.pid())))
 }
 
-pub fn sched_yield(_context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
-    sched::yield_cpu(Arrival::Yielded);
+pub fn sched_yield(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
+    sched::yield_cpu(context.process, Arrival::Yielded);
     Ok(0)
 }
 

@@ -103,6 +103,8 @@ pub fn run(test: SelfTest) -> ! {
     const USER_PAGE: u64 = 0x40_0000;
     match test {
         SelfTest::Panic => panic!("selftest=panic: a kernel panic on purpose"),
+        // It needs the kernel's IPI handler: the kernel runs it (smp.rs).
+        SelfTest::ApPanic => crate::fail(format_args!("selftest=ap-panic is run by the kernel")),
         SelfTest::Smap | SelfTest::Smep => {
             // A user page (user-accessible, executable, holding `ret`) in an address
             // space of its own, made current.

@@ -3,7 +3,7 @@
 //! (the non-cooperative way to regain control). Programmed at boot with privileged
 //! MMIO writes.
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use super::{cpu, port};
 
@@ -11,14 +11,20 @@ use super::{cpu, port};
 pub const TIMER_VECTOR: u8 = 32;
 /// The vector of COM1 (the host's doorbell for the console).
 pub const CONSOLE_VECTOR: u8 = 36;
+/// The vector of the inter-processor interrupt one CPU sends another (the kernel's
+/// interrupt handler decides what it means).
+pub const IPI_VECTOR: u8 = 0xf0;
 /// The vector the APIC uses for spurious interrupts (no EOI needed).
 pub const SPURIOUS_VECTOR: u8 = 255;
 
 /// Physical address of the xAPIC registers on every PC (not relocated by QEMU).
 pub const PHYSICAL_BASE: u64 = 0xfee0_0000;
 
+const REGISTER_ID: u64 = 0x20;
 const REGISTER_EOI: u64 = 0xb0;
 const REGISTER_SPURIOUS: u64 = 0xf0;
+const REGISTER_INTERRUPT_COMMAND_LOW: u64 = 0x300;
+const REGISTER_INTERRUPT_COMMAND_HIGH: u64 = 0x310;
 const REGISTER_LVT_TIMER: u64 = 0x320;
 const REGISTER_TIMER_INITIAL: u64 = 0x380;
 const REGISTER_TIMER_CURRENT: u64 = 0x390;
@@ -29,7 +35,19 @@ const LVT_MASKED: u32 = 1 << 16;
 const LVT_PERIODIC: u32 = 1 << 17;
 const DIVIDE_BY_1: u32 = 0b1011;
 
+/// The interrupt command register's fields (Intel SDM vol. 3, "Issuing
+/// Interprocessor Interrupts").
+const DELIVERY_FIXED: u32 = 0b000 << 8;
+const DELIVERY_INIT: u32 = 0b101 << 8;
+const DELIVERY_STARTUP: u32 = 0b110 << 8;
+const DELIVERY_PENDING: u32 = 1 << 12;
+const LEVEL_ASSERT: u32 = 1 << 14;
+const TRIGGER_LEVEL: u32 = 1 << 15;
+const SHORTHAND_ALL_BUT_SELF: u32 = 0b11 << 18;
+
 static BASE: AtomicU64 = AtomicU64::new(0);
+/// The timer's period in APIC timer counts, the same on every CPU (calibrated once).
+static TIMER_PERIOD: AtomicU32 = AtomicU32::new(0);
 
 #[inline]
 fn write(register: u64, value: u32) {
@@ -45,11 +63,22 @@ fn read(register: u64) -> u32 {
     unsafe { (address as *const u32).read_volatile() }
 }
 
-/// Enables this CPU's APIC, whose registers are mapped at `virtual_base`.
+/// Enables the boot CPU's APIC, whose registers (every CPU sees its own there) are
+/// mapped at `virtual_base`.
 pub fn init(virtual_base: u64) {
     BASE.store(virtual_base, Ordering::Relaxed);
+    enable_this_cpu();
+}
+
+/// Enables this CPU's APIC, its timer masked.
+pub fn enable_this_cpu() {
     write(REGISTER_SPURIOUS, APIC_ENABLE | u32::from(SPURIOUS_VECTOR));
     write(REGISTER_LVT_TIMER, LVT_MASKED);
+}
+
+/// This CPU's local APIC id.
+pub fn id() -> u32 {
+    read(REGISTER_ID) >> 24
 }
 
 /// Clock rates measured against the PIT, whose 1.193182 MHz is the one frequency a
@@ -99,9 +128,11 @@ fn measure_window() -> (u64, u64) {
     (tsc_end - tsc_start, apic_elapsed)
 }
 
-/// Starts the periodic timer interrupt: `TIMER_VECTOR` every `period_counts` APIC
-/// timer counts.
+/// Starts the periodic timer interrupt on this CPU: `TIMER_VECTOR` every
+/// `period_counts` APIC timer counts. The other CPUs' timers take the same period
+/// (`start_timer_as_boot_cpu`).
 pub fn start_periodic_timer(period_counts: u32) {
+    TIMER_PERIOD.store(period_counts, Ordering::Relaxed);
     write(REGISTER_TIMER_DIVIDE, DIVIDE_BY_1);
     write(REGISTER_LVT_TIMER, LVT_PERIODIC | u32::from(TIMER_VECTOR));
     write(REGISTER_TIMER_INITIAL, period_counts.max(1));
@@ -111,4 +142,52 @@ pub fn start_periodic_timer(period_counts: u32) {
 #[inline]
 pub fn end_of_interrupt() {
     write(REGISTER_EOI, 0);
+}
+
+/// Starts this CPU's timer with the boot CPU's period (its calibration holds for
+/// every CPU: they share the bus clock).
+pub fn start_timer_as_boot_cpu() {
+    start_periodic_timer(TIMER_PERIOD.load(Ordering::Relaxed));
+}
+
+/// Where an inter-processor interrupt goes.
+#[derive(Clone, Copy, Debug)]
+pub enum Destination {
+    /// The CPU with this local APIC id (xAPIC: 0..=255).
+    ApicId(u8),
+    /// Every CPU but the sender.
+    AllButSelf,
+}
+
+/// Sends the fixed-vector interrupt `vector` to `destination`, and waits (briefly:
+/// the APIC accepts a command in a few bus cycles) until the APIC has sent it.
+pub fn send_ipi(destination: Destination, vector: u8) {
+    send_command(destination, DELIVERY_FIXED | u32::from(vector));
+}
+
+/// Sends INIT to the CPU with APIC id `apic_id` (assert, then deassert, as the MP
+/// specification's start-up sequence has it): the CPU resets and waits for a SIPI.
+pub fn send_init(apic_id: u8) {
+    send_command(Destination::ApicId(apic_id), DELIVERY_INIT | LEVEL_ASSERT | TRIGGER_LEVEL);
+    send_command(Destination::ApicId(apic_id), DELIVERY_INIT | TRIGGER_LEVEL);
+}
+
+/// Sends a start-up IPI: the CPU with APIC id `apic_id`, waiting after INIT, starts
+/// in real mode at physical address `page << 12`.
+pub fn send_startup(apic_id: u8, page: u8) {
+    send_command(Destination::ApicId(apic_id), DELIVERY_STARTUP | u32::from(page));
+}
+
+fn send_command(destination: Destination, command: u32) {
+    let (high, shorthand) = match destination {
+        Destination::ApicId(id) => (u32::from(id) << 24, 0),
+        Destination::AllButSelf => (0, SHORTHAND_ALL_BUT_SELF),
+    };
+    // The kernel runs with interrupts off, so no handler on this CPU can write the
+    // command registers between these two writes.
+    write(REGISTER_INTERRUPT_COMMAND_HIGH, high);
+    write(REGISTER_INTERRUPT_COMMAND_LOW, command | shorthand);
+    while read(REGISTER_INTERRUPT_COMMAND_LOW) & DELIVERY_PENDING != 0 {
+        core::hint::spin_loop();
+    }
 }

@@ -6,6 +6,11 @@
 //! direct map's base (so `mm::init` can build the real tables with the same code
 //! that later maintains them), and at KERNEL_VMA (so the Rust kernel, linked there,
 //! can run). `mm::init` replaces them before the first process exists.
+//!
+//! The application processors come through here too (`smp`'s trampoline brings them
+//! from real mode to 32-bit protected mode and jumps to `enter_long_mode` with EBP
+//! = 1): they share the way into long mode, then take the kernel's own tree and the
+//! stack the boot CPU left them in the trampoline page's mailbox.
 
 use core::arch::global_asm;
 
@@ -28,6 +33,11 @@ pvh_start:
     cli
     cld
     mov %ebx, %esi               /* start_info, kept for kernel_start */
+    xor %ebp, %ebp               /* the boot CPU */
+
+    /* 32-bit protected mode, paging off; EBP = 0 on the boot CPU, 1 on the others */
+    .global enter_long_mode
+enter_long_mode:
 
     /* CR4: PAE for long mode; OSFXSR and OSXMMEXCPT so that programs may use SSE (the
        kernel itself, built soft-float, never does) */
@@ -63,10 +73,30 @@ long_mode_start:
     xor %eax, %eax
     mov %eax, %fs
     mov %eax, %gs
+    test %ebp, %ebp
+    jnz ap_long_mode
     movabs $boot_stack_top, %rsp
     xor %ebp, %ebp
     mov %esi, %edi               /* zero-extends: the start info's physical address */
     movabs $kernel_start, %rax
+    call *%rax
+    ud2
+
+    /* An application processor: everything it needs from the mailbox while the
+       trampoline page is still identity-mapped, then up to the higher half, where
+       the kernel's tree maps the code that runs on. */
+ap_long_mode:
+    mov {mailbox_root}, %rax
+    mov {mailbox_stack}, %rsp
+    mov {mailbox_cpu}, %rdi
+    movabs $ap_higher_half, %rcx
+    jmp *%rcx
+
+    .section .text.ap_higher_half, "ax"
+ap_higher_half:
+    mov %rax, %cr3
+    xor %ebp, %ebp
+    movabs ${ap_entry}, %rax
     call *%rax
     ud2
 
@@ -111,5 +141,9 @@ boot_stack:
     .space 65536
 boot_stack_top:
     "#,
+    mailbox_root = const super::smp::MAILBOX_ROOT,
+    mailbox_stack = const super::smp::MAILBOX_STACK,
+    mailbox_cpu = const super::smp::MAILBOX_CPU,
+    ap_entry = sym super::smp::ap_entry,
     options(att_syntax)
 );

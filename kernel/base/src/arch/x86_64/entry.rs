@@ -362,6 +362,17 @@ pub fn init_syscall() {
     .expect("the GDT layout matches what SYSCALL/SYSRET require");
 }
 
+/// The SYSCALL machine registers as the CPU holds them: LSTAR (the entry's
+/// address), STAR (the kernel's and the user's selectors, bits 32..48 and 48..64)
+/// and FMASK (the RFLAGS bits SYSCALL clears).
+pub fn syscall_registers() -> (u64, u64, u64) {
+    // SAFETY: STAR exists on every x86_64 CPU; reading it changes nothing.
+    let star = unsafe { Msr::new(STAR).read() };
+    (LStar::read().as_u64(), star, SFMask::read().bits())
+}
+
+/// IA32_STAR.
+const STAR: u32 = 0xc000_0081;
 /// IA32_CSTAR, and IA32_SYSENTER_CS, _ESP and _EIP.
 const CSTAR: u32 = 0xc000_0083;
 const SYSENTER_CS: u32 = 0x174;

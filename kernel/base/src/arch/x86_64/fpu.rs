@@ -38,19 +38,20 @@ static LAYOUT: Once<Layout> = Once::new();
 /// Alignment XSAVE requires of its area.
 pub const AREA_ALIGN: usize = 64;
 
-/// Enables every supported component in XCR0 and records the initial state. Runs
-/// once at boot, after `cpu::enable_features` set CR4.OSXSAVE, and after the heap.
+/// Enables every supported component in XCR0 on this CPU; the first call (the
+/// boot CPU's) also records the initial state. Runs on each CPU after
+/// `cpu::enable_features` set CR4.OSXSAVE, and after the heap.
 pub fn init() {
     assert!(cpu::features().xsave, "this CPU lacks XSAVE; run QEMU with -cpu max");
+    let supported = __cpuid_count(0xd, 0);
+    let components = (u64::from(supported.edx) << 32 | u64::from(supported.eax)) & WANTED_COMPONENTS;
+    // SAFETY: CR4.OSXSAVE is set, and `components` only holds supported bits
+    // including x87 and SSE, which XSETBV requires.
+    unsafe {
+        asm!("xsetbv", in("ecx") 0, in("eax") components as u32, in("edx") (components >> 32) as u32,
+             options(nomem, nostack));
+    }
     LAYOUT.call_once(|| {
-        let supported = __cpuid_count(0xd, 0);
-        let components = (u64::from(supported.edx) << 32 | u64::from(supported.eax)) & WANTED_COMPONENTS;
-        // SAFETY: CR4.OSXSAVE is set, and `components` only holds supported bits
-        // including x87 and SSE, which XSETBV requires.
-        unsafe {
-            asm!("xsetbv", in("ecx") 0, in("eax") components as u32, in("edx") (components >> 32) as u32,
-                 options(nomem, nostack));
-        }
         // EBX of leaf 0xd now reports the size for the enabled set.
         let size = __cpuid_count(0xd, 0).ebx as usize;
         let mut initial = alloc::vec![0u8; size + AREA_ALIGN];

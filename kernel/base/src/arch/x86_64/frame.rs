@@ -92,6 +92,17 @@ impl TrapFrame {
         self.cs = u64::from(selector);
     }
 
+    /// The stack segment the program returns with.
+    pub fn stack_segment(&self) -> u16 {
+        self.ss as u16
+    }
+
+    /// Whether the next return to user mode is a SYSRET (else an IRETQ, which
+    /// restores every register from the frame).
+    pub fn returns_with_sysret(&self) -> bool {
+        self.vector >= SYSCALL_VECTOR
+    }
+
     /// Makes the next return to user mode restore every register from this frame
     /// with IRETQ. Needed when the frame no longer holds what SYSCALL left (rt_sigreturn
     /// installs a whole interrupted context): SYSRET would load rcx and r11 with rip

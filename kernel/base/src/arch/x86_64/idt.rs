@@ -5,7 +5,7 @@
 
 use core::arch::global_asm;
 use core::mem::size_of;
-use x86_64::instructions::tables::lidt;
+use x86_64::instructions::tables::{lidt, sidt};
 use x86_64::structures::DescriptorTablePointer;
 use x86_64::VirtAddr;
 
@@ -63,14 +63,17 @@ static mut IDT: [Gate; 256] =
     [Gate { offset_low: 0, selector: 0, ist: 0, type_attributes: 0, offset_middle: 0, offset_high: 0, reserved: 0 };
         256];
 
-/// Installs the trap table on this CPU. The gates are filled once (first call).
+/// Fills the gates, once, before any CPU loads the table.
+static FILLED: spin::Once = spin::Once::new();
+
+/// Installs the trap table on this CPU: every CPU shares the one table. The gates
+/// are filled by the first call (the boot CPU's).
 pub fn load() {
-    // SAFETY: `trap_stubs` is the label of the stub table above; the stubs are
-    // STUB_SIZE apart. The IDT is written only here, during boot on one CPU, before
-    // `lidt` hands it to the hardware; afterwards it is only read (by the CPU).
-    unsafe {
-        let stubs = &raw const trap_stubs as u64;
-        let idt = &mut *(&raw mut IDT);
+    FILLED.call_once(|| {
+        // SAFETY: `trap_stubs` is the label of the stub table above; the stubs are
+        // STUB_SIZE apart. The IDT is written only here, once, before `lidt` hands
+        // it to any CPU; afterwards it is only read (by the CPUs).
+        let (stubs, idt) = unsafe { (&raw const trap_stubs as u64, &mut *(&raw mut IDT)) };
         for (vector, gate) in idt.iter_mut().enumerate() {
             let handler = stubs + vector as u64 * STUB_SIZE;
             let ist = match vector {
@@ -89,9 +92,26 @@ pub fn load() {
                 reserved: 0,
             };
         }
+    });
+    // SAFETY: the table is filled (above) and static; no one writes it any more.
+    unsafe {
         lidt(&DescriptorTablePointer {
             limit: (size_of::<[Gate; 256]>() - 1) as u16,
             base: VirtAddr::new(&raw const IDT as u64),
         });
     }
+}
+
+/// The trap table as the CPU holds it (`sidt`): its base address and limit.
+pub fn installed() -> (u64, u16) {
+    let table = sidt();
+    (table.base.as_u64(), table.limit)
+}
+
+/// Where the gate of `vector` sends the CPU: the address of its stub.
+pub fn handler_address(vector: u8) -> u64 {
+    // SAFETY: the IDT is written only by `load`, at boot before any reader; this
+    // reads one gate of it by value.
+    let gate = unsafe { (*(&raw const IDT))[usize::from(vector)] };
+    u64::from(gate.offset_low) | u64::from(gate.offset_middle) << 16 | u64::from(gate.offset_high) << 32
 }

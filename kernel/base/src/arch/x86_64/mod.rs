@@ -20,5 +20,6 @@ pub mod power;
 pub mod pvh;
 pub mod rtc;
 pub mod serial;
+pub mod smp;
 pub mod switch;
 pub mod tls;

@@ -5,6 +5,7 @@
 
 use core::cell::{Cell, UnsafeCell};
 use core::mem::offset_of;
+use core::sync::atomic::{AtomicBool, Ordering};
 use x86_64::registers::model_specific::{GsBase, KernelGsBase};
 use x86_64::structures::gdt::GlobalDescriptorTable;
 use x86_64::structures::tss::TaskStateSegment;
@@ -20,6 +21,13 @@ pub const IST_MACHINE_CHECK: u16 = 3;
 
 #[repr(C, align(16))]
 struct IstStack([u8; IST_STACK_SIZE]);
+
+/// One CPU's emergency stacks: only the CPU writes them (through the TSS's IST
+/// pointers), never Rust code.
+struct IstStacks(UnsafeCell<[IstStack; 3]>);
+
+// SAFETY: Rust code only takes the stacks' addresses; the memory is the CPU's.
+unsafe impl Sync for IstStacks {}
 
 #[repr(C)]
 pub struct PerCpu {
@@ -41,7 +49,7 @@ pub struct PerCpu {
     pcid_owners: [Cell<u64>; paging::PCID_COUNT as usize],
     tss: UnsafeCell<TaskStateSegment>,
     gdt: UnsafeCell<GlobalDescriptorTable<10>>,
-    ist_stacks: UnsafeCell<[IstStack; 3]>,
+    ist_stacks: &'static IstStacks,
 }
 
 pub const OFFSET_USER_RSP_SCRATCH: usize = offset_of!(PerCpu, user_rsp_scratch);
@@ -54,25 +62,71 @@ const OFFSET_SELF_ADDRESS: usize = offset_of!(PerCpu, self_address);
 // so its cells are never accessed concurrently.
 unsafe impl Sync for PerCpu {}
 
-static BOOT_CPU: PerCpu = PerCpu {
-    user_rsp_scratch: Cell::new(0),
-    trap_frame: Cell::new(0),
-    fpu_area: Cell::new(0),
-    fpu_saved: Cell::new(1),
-    self_address: Cell::new(0),
-    id: 0,
-    pcid_owners: [const { Cell::new(0) }; paging::PCID_COUNT as usize],
-    tss: UnsafeCell::new(TaskStateSegment::new()),
-    gdt: UnsafeCell::new(GlobalDescriptorTable::empty()),
-    ist_stacks: UnsafeCell::new([const { IstStack([0; IST_STACK_SIZE]) }; 3]),
-};
+static BOOT_IST_STACKS: IstStacks = IstStacks(UnsafeCell::new([const { IstStack([0; IST_STACK_SIZE]) }; 3]));
+
+static BOOT_CPU: PerCpu = PerCpu::new(0, &BOOT_IST_STACKS);
 
 impl PerCpu {
-    /// This CPU's data. Valid after `init_boot_cpu`.
+    const fn new(id: usize, ist_stacks: &'static IstStacks) -> PerCpu {
+        PerCpu {
+            user_rsp_scratch: Cell::new(0),
+            trap_frame: Cell::new(0),
+            fpu_area: Cell::new(0),
+            fpu_saved: Cell::new(1),
+            self_address: Cell::new(0),
+            id,
+            pcid_owners: [const { Cell::new(0) }; paging::PCID_COUNT as usize],
+            tss: UnsafeCell::new(TaskStateSegment::new()),
+            gdt: UnsafeCell::new(GlobalDescriptorTable::empty()),
+            ist_stacks,
+        }
+    }
+
+    /// The boot CPU's data (CPU 0).
+    pub fn boot_cpu() -> &'static PerCpu {
+        &BOOT_CPU
+    }
+
+    /// New data for application processor `id`, on the heap for good (a CPU never
+    /// goes away). None when the heap is exhausted.
+    pub fn allocate(id: usize) -> Option<&'static PerCpu> {
+        use alloc::alloc::{alloc_zeroed, Layout};
+        // Allocated zeroed in place rather than built on the stack: the PCID table
+        // and the emergency stacks are 80 KiB, more than a boot stack should carry.
+        // SAFETY: the layouts are non-zero-sized; all-zero bytes are valid stacks.
+        let ist_stacks = unsafe {
+            let stacks = alloc_zeroed(Layout::new::<IstStacks>()) as *mut IstStacks;
+            stacks.as_ref()?
+        };
+        let layout = Layout::new::<PerCpu>();
+        // SAFETY: `allocation` is fresh, PerCpu-sized and aligned; every field is
+        // written before the reference is made (`write` on each: the zeroed bytes
+        // are not yet valid values for all of them), and the memory is never freed.
+        unsafe {
+            let allocation = alloc_zeroed(layout) as *mut PerCpu;
+            if allocation.is_null() {
+                return None;
+            }
+            use core::ptr::addr_of_mut;
+            addr_of_mut!((*allocation).user_rsp_scratch).write(Cell::new(0));
+            addr_of_mut!((*allocation).trap_frame).write(Cell::new(0));
+            addr_of_mut!((*allocation).fpu_area).write(Cell::new(0));
+            addr_of_mut!((*allocation).fpu_saved).write(Cell::new(1));
+            addr_of_mut!((*allocation).self_address).write(Cell::new(0));
+            addr_of_mut!((*allocation).id).write(id);
+            // pcid_owners: zero (no owner) is its initial value, left as allocated.
+            addr_of_mut!((*allocation).tss).write(UnsafeCell::new(TaskStateSegment::new()));
+            addr_of_mut!((*allocation).gdt).write(UnsafeCell::new(GlobalDescriptorTable::empty()));
+            addr_of_mut!((*allocation).ist_stacks).write(ist_stacks);
+            Some(&*allocation)
+        }
+    }
+
+    /// This CPU's data. Valid after `load`.
     pub fn this() -> &'static PerCpu {
         let address: u64;
         // SAFETY: in the kernel, GS base points at this CPU's PerCpu (set by
-        // `init_boot_cpu`, kept by swapgs discipline in the entry code).
+        // `load`, kept by swapgs discipline in the entry code).
         unsafe {
             core::arch::asm!("mov {}, gs:[{off}]", out(reg) address, off = const OFFSET_SELF_ADDRESS,
                              options(nostack, readonly, preserves_flags));
@@ -126,6 +180,11 @@ impl PerCpu {
     }
 }
 
+/// This CPU's number, or None before its per-CPU data is loaded (an early panic).
+pub fn current_id() -> Option<usize> {
+    (GsBase::read().as_u64() != 0).then(|| PerCpu::this().id())
+}
+
 impl PerCpu {
     /// Records that address space `owner` now uses `pcid` on this CPU, and says
     /// whether it already did (so the TLB entries tagged `pcid` are its own).
@@ -134,16 +193,21 @@ impl PerCpu {
     }
 }
 
-/// Sets up the boot CPU's GDT, TSS (with emergency stacks) and GS base. Must run
-/// once, before the IDT is loaded and before anything calls `PerCpu::this`.
-pub fn init_boot_cpu() {
-    let cpu = &BOOT_CPU;
+/// Makes `cpu` the running CPU's data: its GDT, TSS (with emergency stacks) and GS
+/// base. Must run once per CPU, on that CPU, before its IDT is loaded and before
+/// anything calls `PerCpu::this`.
+pub fn load(cpu: &'static PerCpu) {
+    static LOADED: [AtomicBool; kernel_core::acpi::MAX_CPUS] =
+        [const { AtomicBool::new(false) }; kernel_core::acpi::MAX_CPUS];
+    let first = LOADED.get(cpu.id).is_some_and(|loaded| !loaded.swap(true, Ordering::Relaxed));
+    assert!(first, "per-CPU data {} loaded twice", cpu.id);
     cpu.self_address.set(cpu as *const PerCpu as u64);
-    // SAFETY: boot runs once on one CPU; nothing else references the TSS, GDT or IST
-    // stacks yet, and they are static, so the addresses given to the CPU stay valid.
+    // SAFETY: this runs once per PerCpu (checked above), on the CPU it belongs to;
+    // nothing else references its TSS, GDT or IST stacks yet, and they live for good
+    // (static or leaked), so the addresses given to the CPU stay valid.
     unsafe {
         let tss = &mut *cpu.tss.get();
-        let stacks = &*cpu.ist_stacks.get();
+        let stacks = &*cpu.ist_stacks.0.get();
         for (index, stack) in [IST_DOUBLE_FAULT, IST_NMI, IST_MACHINE_CHECK].into_iter().zip(stacks) {
             let top = stack.0.as_ptr() as u64 + IST_STACK_SIZE as u64;
             tss.interrupt_stack_table[usize::from(index) - 1] = VirtAddr::new(top);

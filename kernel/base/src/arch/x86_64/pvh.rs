@@ -57,6 +57,8 @@ pub struct BootInfo {
     pub reserved_count: usize,
     pub cmdline: PhysRange,
     pub initrd: Option<PhysRange>,
+    /// The CPUs the ACPI MADT lists (reached from the start info's RSDP).
+    pub cpus: Result<acpi::Cpus, acpi::Error>,
 }
 
 impl BootInfo {
@@ -103,6 +105,7 @@ pub fn read(address: u64) -> BootInfo {
             reserved_count: 0,
             cmdline: PhysRange::default(),
             initrd: None,
+            cpus: Err(acpi::Error::NoRsdp),
         };
         boot.reserve(address, size_of::<StartInfo>() as u64);
 
@@ -139,8 +142,24 @@ pub fn read(address: u64) -> BootInfo {
             boot.initrd = Some(PhysRange { start: initrd.address, end: initrd.address + initrd.size });
             boot.reserve(initrd.address, initrd.size);
         }
+        boot.cpus = acpi::cpus(&IdentityMap, info.rsdp);
         boot
     }
 }
 
+/// Physical memory through the boot page tables' identity map of the first 4 GiB
+/// (where the firmware keeps its ACPI tables).
+struct IdentityMap;
+
+impl acpi::PhysicalMemory for IdentityMap {
+    fn read(&self, address: u64, length: usize) -> Option<&[u8]> {
+        let end = address.checked_add(length as u64)?;
+        // SAFETY: only within the identity map (checked), and only during boot
+        // (`read`'s invariant), of firmware tables nobody writes; address 0 is refused.
+        (address != 0 && end <= IDENTITY_MAPPED)
+            .then(|| unsafe { core::slice::from_raw_parts(address as *const u8, length) })
+    }
+}
+
 use core::mem::size_of;
+use kernel_core::acpi;

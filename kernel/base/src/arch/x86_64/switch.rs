@@ -78,6 +78,26 @@ impl KernelContext {
     }
 }
 
+impl KernelContext {
+    /// The stack pointer at which the thread was last suspended (or will start).
+    pub fn saved_stack_pointer(&self) -> u64 {
+        // SAFETY: a plain read of the cell; only the switch writes it, and only the
+        // thread that owns it runs that switch, on this CPU with interrupts off.
+        unsafe { *self.rsp.get() }
+    }
+
+    /// Where the suspended thread resumes: the return address `switch_kernel_stacks`
+    /// will `ret` to, above its six saved registers. None if that stack word is not
+    /// mapped (a context never saved).
+    pub fn saved_return_address(&self) -> Option<u64> {
+        let slot = self.saved_stack_pointer().checked_add(SAVED_REGISTERS as u64 * 8)?;
+        crate::mm::kernel_tree().translate(slot & !0xfff)?;
+        // SAFETY: the word is mapped (checked just above) and 8-byte aligned (the
+        // saved rsp is); it is read, not written, and any value is a valid u64.
+        Some(unsafe { core::ptr::read_volatile(slot as *const u64) })
+    }
+}
+
 /// Saves the running kernel thread into `from` and resumes `to`. Returns when some
 /// other thread switches back to `from`.
 ///

@@ -1,0 +1,130 @@
+//! The other CPUs: `--cpus N` gives the machine N CPUs and the kernel brings every
+//! one up (found in the ACPI MADT, started with INIT-SIPI-SIPI), each answering a
+//! ping IPI at boot; /proc/cpuinfo lists them. Programs still run on the boot CPU
+//! only, so sched_getaffinity (BusyBox's nproc) says 1, and a program's output and
+//! exit status do not depend on N.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+const BUSYBOX: &str = "/bin/busybox";
+
+/// Boots `cpus` CPUs (with `options`) and checks what the guest sees: a
+/// /proc/cpuinfo block per CPU, the boot log's line per CPU and its ping summary,
+/// and one CPU for programs.
+fn check_every_cpu_comes_online(options: &[&str], cpus: usize) {
+    let cpus_option = cpus.to_string();
+    let options: Vec<&str> = ["--cpus", cpus_option.as_str()].iter().chain(options).copied().collect();
+    let guest =
+        run_with(&options, Path::new(BUSYBOX), &["sh", "-c", "cat /proc/cpuinfo; echo ==; dmesg; echo ==; nproc"]);
+    assert_status(&guest, 0);
+    let out = stdout(&guest);
+    let mut sections = out.split("==\n");
+    let (cpuinfo, dmesg, nproc) = (sections.next().unwrap(), sections.next().unwrap_or(""), sections.next());
+
+    let processors: Vec<&str> = cpuinfo.lines().filter(|line| line.starts_with("processor")).collect();
+    let expected: Vec<String> = (0..cpus).map(|n| format!("processor\t: {n}")).collect();
+    assert_eq!(processors, expected, "/proc/cpuinfo:\n{cpuinfo}");
+    let apic_ids: Vec<&str> = cpuinfo.lines().filter(|line| line.starts_with("apicid")).collect();
+    assert_eq!(apic_ids.len(), cpus, "an apicid per CPU:\n{cpuinfo}");
+    assert_eq!(cpuinfo.matches("\n\n").count(), cpus, "a blank line after each CPU's block:\n{cpuinfo}");
+
+    for n in 1..cpus {
+        let line = format!("] cpu {n} online (apic id {n})");
+        assert!(dmesg.lines().any(|l| l.ends_with(&line)), "no `{line}` in dmesg:\n{dmesg}");
+    }
+    let summary = format!("] cpus online: {cpus}; ping IPIs answered: {0} of {0}, broadcast: {0} of {0}", cpus - 1);
+    assert!(dmesg.lines().any(|l| l.ends_with(&summary)), "no `{summary}` in dmesg:\n{dmesg}");
+    assert!(!dmesg.contains("did not"), "a CPU failed:\n{dmesg}");
+
+    // sched_getaffinity: the CPUs that run tasks, the boot CPU alone for now.
+    assert_eq!(nproc, Some("1\n"), "{out}");
+}
+
+#[test]
+fn one_cpu_by_default() {
+    check_every_cpu_comes_online(&[], 1);
+}
+
+#[test]
+fn two_cpus_come_online_and_answer_their_ping() {
+    check_every_cpu_comes_online(&[], 2);
+}
+
+#[test]
+fn four_cpus_come_online_and_answer_their_ping() {
+    check_every_cpu_comes_online(&[], 4);
+}
+
+/// Under -icount QEMU runs the CPUs one after the other on one thread: every wait
+/// for another CPU must let it run (none may spin forever with the others stopped).
+#[test]
+fn four_cpus_come_online_under_icount() {
+    check_every_cpu_comes_online(&["--icount"], 4);
+}
+
+#[test]
+fn the_most_cpus_come_online() {
+    check_every_cpu_comes_online(&[], 16);
+}
+
+#[test]
+fn programs_behave_the_same_on_one_two_and_four_cpus() {
+    for cpus in ["1", "2", "4"] {
+        let options = ["--cpus", cpus];
+        same_as_host(&options, &c_program("args"), &["a", "b c", ""]);
+        same_as_host(&options, &c_program("fdjuggle"), &[]);
+        same_as_host(&options, &c_program("polltest"), &[]);
+        // Ended by SIGSEGV: status 139 on every side.
+        let (_, guest) = same_as_host(&["-q", "--cpus", cpus], &c_program("diagnose"), &["segv"]);
+        assert_eq!(guest.status.code(), Some(139), "--cpus {cpus}");
+    }
+}
+
+#[test]
+fn cpu_counts_outside_1_to_16_are_usage_errors() {
+    for bad in ["0", "17", "99", "two"] {
+        let output = timeshare_with(&["run", "--cpus", bad, &c_program("hello").to_string_lossy()]);
+        assert_eq!(output.status.code(), Some(2), "--cpus {bad}");
+        let message = stderr(&output);
+        assert!(message.contains("--cpus"), "--cpus {bad}: {message}");
+        assert!(stdout(&output).is_empty(), "--cpus {bad}");
+    }
+    let output = timeshare_with(&["run", "--cpus", "17", &c_program("hello").to_string_lossy()]);
+    assert!(stderr(&output).contains("17 is not in 1..=16"), "{}", stderr(&output));
+}
+
+/// The other CPUs' timer interrupts are traced too; the trace's totals, sent at
+/// power-off, must still count exactly what the host reads (an idle CPU's tick
+/// right after them once made the host read one event more than counted).
+#[test]
+fn the_trace_totals_hold_while_other_cpus_tick() {
+    let dir = scratch_dir("smp_trace_totals");
+    for attempt in 0..3 {
+        let trace = dir.join(format!("trace{attempt}.json"));
+        let guest = run_with(&["--cpus", "4", "--trace", trace.to_str().unwrap()], &c_program("forkwait"), &[]);
+        assert_status(&guest, 0);
+        let message = stderr(&guest);
+        assert!(!message.contains("timeshare: trace:"), "attempt {attempt}: {message}");
+        assert!(std::fs::metadata(&trace).is_ok_and(|m| m.len() > 0), "attempt {attempt}: no trace");
+    }
+}
+
+/// A panic on another CPU prints its report and fails the run, even while the boot
+/// CPU holds the kernel log's lock (`selftest=ap-panic`), instead of hanging.
+#[test]
+fn a_panic_on_another_cpu_prints_its_report() {
+    let output = run_with(&["--cpus", "2", "--kernel-arg", "selftest=ap-panic"], &c_program("hello"), &[]);
+    assert_status(&output, 125);
+    let err = stderr(&output);
+    assert!(err.contains("kernel panic on cpu 1: "), "{err}");
+    assert!(err.contains("selftest=ap-panic: a kernel panic on cpu 1 on purpose"), "{err}");
+
+    // With one CPU the self-test cannot run, and says so.
+    let output = run_with(&["--kernel-arg", "selftest=ap-panic"], &c_program("hello"), &[]);
+    assert_status(&output, 125);
+    assert!(stderr(&output).contains("selftest=ap-panic needs a second CPU"), "{}", stderr(&output));
+}

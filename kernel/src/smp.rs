@@ -1,0 +1,111 @@
+//! The other CPUs, once the base has started them (`arch::x86_64::smp`): what they
+//! run, and the inter-processor interrupt's meaning.
+//!
+//! This stage brings them up and proves each answers an IPI; it does not yet run
+//! processes there: an application processor idles (`ap_main`), taking its own
+//! timer interrupt and nothing else, and only the boot CPU runs the scheduler and
+//! its tick (`trap::interrupt_in_kernel` checks the CPU). sched_getaffinity says so
+//! (CPU 0 only).
+
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+
+use crate::arch::x86_64::{apic, cpu, percpu::PerCpu, smp};
+use crate::{fail, time};
+use kernel_core::acpi::MAX_CPUS;
+
+/// Interrupts on `apic::IPI_VECTOR` each CPU has taken.
+static IPIS_RECEIVED: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(0) }; MAX_CPUS];
+
+/// How long the boot CPU waits for a CPU to answer its ping.
+const PING_TIMEOUT_NS: u64 = 1_000_000_000;
+
+/// What an application processor runs once it is set up, interrupts still off: the
+/// idle loop, until the scheduler runs on it.
+pub fn ap_main(_cpu: usize) -> ! {
+    loop {
+        cpu::wait_for_interrupt();
+    }
+}
+
+/// The IPI's handler (on the CPU that received it): counts it.
+pub fn ipi_received() {
+    let cpu = PerCpu::this().id();
+    if cpu == PANIC_ON_PING.load(Ordering::Relaxed) {
+        panic!("selftest=ap-panic: a kernel panic on cpu {cpu} on purpose");
+    }
+    if let Some(count) = IPIS_RECEIVED.get(cpu) {
+        count.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The CPU that panics on its next IPI (`selftest=ap-panic`); 0 (the boot CPU,
+/// never pinged): none.
+static PANIC_ON_PING: AtomicUsize = AtomicUsize::new(0);
+
+/// `selftest=ap-panic`: CPU 1 panics while this CPU holds the kernel log's lock
+/// (which a panic's report would otherwise wait for, for ever); the report must
+/// print and end the machine. Fails the boot after a few seconds otherwise.
+pub fn panic_on_another_cpu() -> ! {
+    if smp::online_count() < 2 {
+        fail(format_args!("selftest=ap-panic needs a second CPU (--cpus 2)"));
+    }
+    PANIC_ON_PING.store(1, Ordering::Relaxed);
+    // The lock is held across a wait here, against its rule (only copies under
+    // it), exactly to show the panic path does not need it; it is never released.
+    crate::log::with_recent(|_| {
+        smp::send_ipi(1, apic::IPI_VECTOR);
+        let deadline = time::monotonic_ns() + 5 * PING_TIMEOUT_NS;
+        while time::monotonic_ns() < deadline {
+            core::hint::spin_loop();
+        }
+        // This CPU holds the lock its own report would wait for.
+        crate::log::start_panic();
+        fail(format_args!("selftest=ap-panic: cpu 1 did not end the machine"))
+    })
+}
+
+/// Whether this is the boot CPU (the one that runs the scheduler and its tick).
+pub fn on_boot_cpu() -> bool {
+    PerCpu::this().id() == 0
+}
+
+/// Pings each application processor with an IPI addressed to it and waits (with a
+/// timeout, and without blocking the others: they take interrupts while this CPU
+/// spins) until it answers, logging each CPU that is online and answered ("cpu N
+/// online (apic id X)"); then pings them all at once (all-but-self) and waits for
+/// every one. Returns how many answered each way.
+pub fn ping_application_processors() -> (usize, usize) {
+    let mut answered = 0;
+    for (number, received) in IPIS_RECEIVED.iter().enumerate().take(smp::online_count()).skip(1) {
+        let apic_id = smp::apic_id(number).unwrap_or(u32::MAX);
+        let before = received.load(Ordering::Relaxed);
+        smp::send_ipi(number, apic::IPI_VECTOR);
+        if wait_for_answers(&[(number, before)]) == 1 {
+            answered += 1;
+            info!("cpu {number} online (apic id {apic_id})");
+        } else {
+            warn!("cpu {number} (apic id {apic_id}) did not answer its ping IPI");
+        }
+    }
+    let before: alloc::vec::Vec<(usize, u32)> =
+        (1..smp::online_count()).map(|number| (number, IPIS_RECEIVED[number].load(Ordering::Relaxed))).collect();
+    smp::send_ipi_all_but_self(apic::IPI_VECTOR);
+    (answered, wait_for_answers(&before))
+}
+
+/// Waits until each (CPU, count before the ping) has taken another IPI, or the
+/// timeout; returns how many did.
+fn wait_for_answers(pinged: &[(usize, u32)]) -> usize {
+    let answered =
+        || pinged.iter().filter(|&&(number, before)| IPIS_RECEIVED[number].load(Ordering::Relaxed) != before).count();
+    let deadline = time::monotonic_ns() + PING_TIMEOUT_NS;
+    while answered() < pinged.len() && time::monotonic_ns() < deadline {
+        core::hint::spin_loop();
+    }
+    answered()
+}
+
+/// The online CPUs: (number, local APIC id).
+pub fn online() -> impl Iterator<Item = (usize, u32)> {
+    (0..smp::online_count()).filter_map(|number| Some((number, smp::apic_id(number)?)))
+}
