@@ -211,6 +211,28 @@ pub fn set_nice(pid: Pid, nice: i8) {
     QUEUE.lock().policy().set_nice(pid, nice);
 }
 
+/// The current thread is about to block until task `peer` acts (the child its
+/// wait4 waits for, the owner of the futex it waits on): the policy may lend `peer`
+/// the waiter's share until the waiter runs again (lottery's ticket transfer).
+pub fn waiting_for(peer: Pid) {
+    if let Some(me) = current_pid() {
+        QUEUE.lock().policy().waits_for(me, peer);
+    }
+}
+
+/// Tells the policy that thread `tid` belongs to process `pid` (lottery funds a
+/// process's threads from one pool).
+pub fn set_group(tid: Pid, pid: Pid) {
+    QUEUE.lock().policy().set_group(tid, pid);
+}
+
+/// Tells the policy the slice of `pid` (sched_setattr's sched_runtime): its
+/// request size, in ticks rounded up.
+pub fn set_request(pid: Pid, slice_ns: u64) {
+    let ticks = slice_ns.div_ceil(TICK_NS).clamp(1, u64::from(u32::MAX)) as u32;
+    QUEUE.lock().policy().set_request(pid, ticks);
+}
+
 /// Points this CPU at `next`: kernel stack for traps (whose header says where its
 /// thread resumes and who serves its system calls), address space, segment
 /// registers (saving those of `previous`, the process switching away, if any); and
@@ -715,6 +737,7 @@ pub fn renumber_current(old: Pid, new: Pid, nice: i8) {
     queue.policy().remove(old);
     queue.policy().remove(new);
     queue.policy().set_nice(new, nice);
+    queue.policy().set_group(new, new);
 }
 
 /// The current process has exited: switch away for good, through the idle context.

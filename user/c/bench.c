@@ -1049,6 +1049,30 @@ static void bench_syslog_read_all(void)
     figure(name, (double)(t1 - t0) / ((double)bytes / 1024), "ns");
 }
 
+/* ---- scheduling attributes: sched_setattr / sched_getattr ------------------------ */
+
+/* sched_setattr of the caller (SCHED_OTHER, a nice value, a 3 ms slice) and
+ * sched_getattr back, alternating two nice values so every set changes something:
+ * per pair. The first version of struct sched_attr, as 6 words. */
+static void bench_sched_setattr(void)
+{
+    const char *name = "sched-setattr";
+    long n = count(20000, 100);
+    uint64_t set[6] = { 48, 0, 0, 3000000, 0, 0 }, got[6];
+    uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+    for (long i = 0; i < n; i++) {
+        set[2] = (uint32_t)(i & 1);
+        if (syscall(SYS_sched_setattr, 0, set, 0) != 0 || syscall(SYS_sched_getattr, 0, got, 48, 0) != 0)
+            FAIL(name, "sched_setattr/getattr: %s", strerror(errno));
+        if ((uint32_t)got[2] != (uint32_t)(i & 1))
+            FAIL(name, "read back nice %d after setting %ld", (int)(uint32_t)got[2], i & 1);
+    }
+    uint64_t t1 = now_ns(CLOCK_MONOTONIC);
+    set[2] = 0;
+    syscall(SYS_sched_setattr, 0, set, 0);
+    figure(name, (double)(t1 - t0) / n, "ns");
+}
+
 /* ---- the table of benchmarks --------------------------------------------------- */
 
 struct group {
@@ -1078,6 +1102,7 @@ static const struct group groups[] = {
     {"lat-ctx-many", bench_lat_ctx_many, {"lat-ctx-96", "lat-ctx-512"}},
     {"fork-1000", bench_fork_many, {"fork-1000"}},
     {"syslog-read-all", bench_syslog_read_all, {"syslog-read-all"}},
+    {"sched-setattr", bench_sched_setattr, {"sched-setattr"}},
 };
 #define GROUPS (sizeof groups / sizeof groups[0])
 

@@ -189,6 +189,12 @@ pub const ROWS: &[Row] = &[
         "ns",
         "per KiB of the kernel log read by klogctl(READ_ALL) into a 16 KiB buffer, as dmesg reads it",
     ),
+    row(
+        "sched-setattr",
+        "sched-setattr",
+        "ns",
+        "sched_setattr of the caller (nice, 3 ms slice) and sched_getattr back: per pair",
+    ),
 ];
 
 /// A figure with a unit a person reads at a glance.

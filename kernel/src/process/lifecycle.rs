@@ -508,7 +508,9 @@ pub struct ChildReport {
 pub fn wait(parent: Pid, target: WaitTarget, options: WaitOptions) -> Result<Option<ChildReport>, i64> {
     release_detached();
     loop {
-        {
+        // The child the wait is for, when only one matches (the scheduling policy
+        // may lend it the waiter's share).
+        let waited_for = {
             let mut table = TABLE.lock();
             let matches = |entry: &Entry, pid: Pid| {
                 options.accepts(entry.exit_signal)
@@ -521,12 +523,14 @@ pub fn wait(parent: Pid, target: WaitTarget, options: WaitOptions) -> Result<Opt
             // The first child in creation order with something to report: a zombie
             // to reap, or a stop or continue. Found in place (no copy of the list:
             // fork-exit-wait reaps through here).
-            let mut matched = false;
+            let mut matched = None;
+            let mut several = false;
             let mut zombie = None;
             let children = table.entries.get(&parent).map_or(&[][..], |entry| &entry.children[..]);
             for &pid in children {
                 let Some(entry) = table.entries.get(&pid).filter(|entry| matches(entry, pid)) else { continue };
-                matched = true;
+                several |= matched.is_some();
+                matched = Some(pid);
                 if entry.zombie.is_some() {
                     zombie = Some(pid);
                     break;
@@ -542,7 +546,7 @@ pub fn wait(parent: Pid, target: WaitTarget, options: WaitOptions) -> Result<Opt
                 };
                 return Ok(Some(ChildReport { pid, status, usage: entry.process.usage() }));
             }
-            if !matched {
+            if matched.is_none() {
                 return Err(ECHILD);
             }
             if let Some(pid) = zombie {
@@ -568,9 +572,13 @@ pub fn wait(parent: Pid, target: WaitTarget, options: WaitOptions) -> Result<Opt
                 let status = entry.zombie.expect("found as a zombie").wait_status();
                 return Ok(Some(ChildReport { pid, status, usage: entry.process.usage() }));
             }
-        }
+            matched.filter(|_| !several)
+        };
         if options.no_hang {
             return Ok(None);
+        }
+        if let Some(child) = waited_for {
+            sched::waiting_for(child);
         }
         sched::block(WaitChannel::Children(parent)).map_err(|_| ERESTARTSYS)?;
     }

@@ -31,6 +31,7 @@ use crate::mm::kstack::{KernelStack, StackOwner};
 use crate::signal::{SignalState, Signals};
 use crate::{sched, trap};
 use kernel_core::abi::errno::{EAGAIN, ENOMEM};
+use kernel_core::abi::sched_attr::SchedSettings;
 use kernel_core::abi::{
     Rlimit, Rusage, NOFILE_DEFAULT, RLIMIT_CORE, RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_STACK, RLIM_INFINITY, RLIM_NLIMITS,
 };
@@ -198,6 +199,10 @@ pub struct Process {
     /// Its nice value, -20..=19 (setpriority); inherited across fork, kept by exec,
     /// and told to the scheduling policy (`sched::set_nice`).
     pub nice: AtomicI8,
+    /// Its scheduling policy, custom slice and reset-on-fork flag (sched_setattr),
+    /// inherited across fork as Linux's sched_fork says (`SchedSettings::forked`).
+    /// A leaf lock: nothing is locked while it is held.
+    pub sched_settings: Mutex<SchedSettings>,
     /// Set once the thread has decided to exit; it leaves `trap::serve`.
     exit_status: Mutex<Option<ExitStatus>>,
 }
@@ -579,7 +584,11 @@ pub fn take_over(process: &Process) {
     process.tid.store(tgid, Ordering::Relaxed);
     drop(table);
     crate::trace::record_name(tgid, &process.name());
-    sched::renumber_current(old, tgid, process.nice.load(Ordering::Relaxed));
+    let settings = *process.sched_settings.lock();
+    sched::renumber_current(old, tgid, settings.effective_nice(process.nice.load(Ordering::Relaxed)));
+    if let Some(slice_ns) = settings.custom_slice_ns {
+        sched::set_request(tgid, slice_ns);
+    }
 }
 
 /// Everything a new thread starts with.
@@ -612,7 +621,9 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
         return Err(EAGAIN);
     }
     let tid = table.allocate_pid().ok_or(EAGAIN)?;
-    let nice = table.entries.get(&parent).map_or(0, |entry| entry.process.nice.load(Ordering::Relaxed));
+    let (sched_settings, nice) = table.entries.get(&parent).map_or((SchedSettings::default(), 0), |entry| {
+        entry.process.sched_settings.lock().forked(entry.process.nice.load(Ordering::Relaxed))
+    });
     let group = match creation.belongings {
         Belongings::Own { memory, files, details } => Arc::new(ThreadGroup {
             tgid: tid,
@@ -648,6 +659,7 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
         interrupted: AtomicBool::new(false),
         futex: crate::futex::Parking::new(),
         nice: AtomicI8::new(nice),
+        sched_settings: Mutex::new(sched_settings),
         exit_status: Mutex::new(None),
     });
     KernelStack::set_owner(&process);
@@ -681,7 +693,13 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
     };
     table.insert(tid, entry);
     drop(table);
-    sched::set_nice(tid, nice);
+    sched::set_nice(tid, sched_settings.effective_nice(nice));
+    if process.group.tgid != tid {
+        sched::set_group(tid, process.group.tgid);
+    }
+    if let Some(slice_ns) = sched_settings.custom_slice_ns {
+        sched::set_request(tid, slice_ns);
+    }
     sched::make_runnable(tid, kernel_core::sched::Arrival::New);
     Ok(process)
 }
