@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 use super::console::{self, Stream};
 use super::procfs;
 use super::rootfs::{self, Device, Found, Held, NodeId, NodeKind, Origin, Tree};
-use super::{File, OpenFile, Positioning, Sink, SizeLimit, Source, WriteAt};
+use super::{File, MapSource, OpenFile, Positioning, Sink, SizeLimit, Source, WriteAt};
 use crate::mm::address_space::UserBuffer;
 use kernel_core::abi::errno::{
     EEXIST, EFAULT, EFBIG, EINVAL, EISDIR, ELOOP, ENOENT, ENOSPC, ENOTDIR, ENXIO, EOPNOTSUPP,
@@ -25,7 +25,7 @@ use spin::Mutex;
 /// checks, in Linux's order (`path_openat`): an O_TMPFILE without write access is
 /// EINVAL; with O_CREAT, a trailing slash is EISDIR, then the directory part must
 /// resolve and a missing last name is created (an existing one with O_EXCL is
-/// EEXIST, a directory EISDIR); without it the path must resolve (ENOENT,
+/// EEXIST, a directory EISDIR; a dangling symlink's target is created); without it the path must resolve (ENOENT,
 /// ENOTDIR, ELOOP, ENAMETOOLONG); O_DIRECTORY wants a directory (ENOTDIR); a final
 /// symlink not followed (O_NOFOLLOW) is ELOOP unless O_PATH; a directory opened
 /// for writing is EISDIR; O_TRUNC empties a regular file. O_TMPFILE is
@@ -56,10 +56,16 @@ pub fn open(tree: &mut Tree, origin: Origin, path: &[u8], request: &OpenRequest,
         }
         match tree.child(parent.directory, parent.name) {
             Some(_) if request.exclusive => return Err(EEXIST),
-            Some(_) => match tree.lookup(origin, path, follow)? {
-                Found::Node(node) => node,
+            Some(_) => match tree.lookup(origin, path, follow) {
+                Ok(Found::Node(node)) => node,
                 // An existing link into /proc (/dev/stdout).
-                Found::Mounted(below) => return Ok(Opened::Mounted(below)),
+                Ok(Found::Mounted(below)) => return Ok(Opened::Mounted(below)),
+                // A dangling symlink: the file it names is created, as on Linux.
+                Err(ENOENT) if follow => {
+                    let (directory, name) = tree.dangling_link_end(parent.directory, parent.name)?;
+                    tree.create(directory, &name, empty_file(), S_IFREG | (mode & MODE_BITS), rootfs::now())?
+                }
+                Err(errno) => return Err(errno),
             },
             None => {
                 let now = rootfs::now();
@@ -108,10 +114,18 @@ pub fn open_node(tree: &mut Tree, node: NodeId, request: &OpenRequest) -> Result
         None if tree.is_mount_point(node) => procfs::open_mount_point(Held::new(tree, node)),
         None if is_directory => Box::new(Directory(Held::new(tree, node))),
         None => {
-            if request.truncate {
-                tree.truncate(node, 0, rootfs::now())?;
+            // A writer, or a truncate, while a process executes the file: ETXTBSY.
+            let writes = request.write || request.truncate;
+            if writes {
+                tree.begin_write(node)?;
             }
-            Box::new(RegularFile(Held::new(tree, node)))
+            let truncated = if request.truncate { tree.truncate(node, 0, rootfs::now()) } else { Ok(()) };
+            // Only a description open for writing stays a writer (until dropped).
+            if writes && (!request.write || truncated.is_err()) {
+                tree.end_write(node);
+            }
+            truncated?;
+            Box::new(RegularFile { node: Held::new(tree, node), writer: request.write })
         }
         Some(Device::Console) => console::open(Stream::Device),
         Some(Device::Tty) if console::has_terminal() => console::open(Stream::Device),
@@ -122,8 +136,20 @@ pub fn open_node(tree: &mut Tree, node: NodeId, request: &OpenRequest) -> Result
     Ok(OpenFile::new(file, request.status))
 }
 
-/// An open regular file of the root file system.
-struct RegularFile(Held);
+/// An open regular file of the root file system; `writer`: it counts among the
+/// node's writers (`Tree::begin_write`) until dropped.
+struct RegularFile {
+    node: Held,
+    writer: bool,
+}
+
+impl Drop for RegularFile {
+    fn drop(&mut self) {
+        if self.writer {
+            rootfs::lock().end_write(self.node.id());
+        }
+    }
+}
 
 impl RegularFile {
     /// Reads straight from the file's pages into the caller's memory, at
@@ -138,7 +164,7 @@ impl RegularFile {
             {
                 let mut position = position.lock();
                 let wanted = out.length() - done;
-                let count = rootfs::lock().read_with(self.0.id(), *position, wanted, rootfs::now(), |at, bytes| {
+                let count = rootfs::lock().read_with(self.node.id(), *position, wanted, rootfs::now(), |at, bytes| {
                     let taken = out.put(done + at, bytes);
                     refused = taken < bytes.len();
                     taken
@@ -168,7 +194,7 @@ impl RegularFile {
             {
                 let mut position = position.lock();
                 let mut tree = rootfs::lock();
-                let offset = if at == WriteAt::End { tree.size(self.0.id()) } else { *position };
+                let offset = if at == WriteAt::End { tree.size(self.node.id()) } else { *position };
                 let size_limit = limit.limit();
                 if offset >= size_limit {
                     if done > 0 {
@@ -179,7 +205,7 @@ impl RegularFile {
                     return Err(EFBIG);
                 }
                 let wanted = ((from.length() - done) as u64).min(size_limit - offset) as usize;
-                let written = tree.write_with(self.0.id(), offset, wanted, rootfs::now(), |at, page| {
+                let written = tree.write_with(self.node.id(), offset, wanted, rootfs::now(), |at, page| {
                     let given = from.get(done + at, page);
                     refused = given < page.len();
                     given
@@ -210,11 +236,11 @@ impl File for RegularFile {
     }
 
     fn size(&self) -> u64 {
-        rootfs::lock().size(self.0.id())
+        rootfs::lock().size(self.node.id())
     }
 
     fn read_at(&self, offset: u64, buffer: &mut [u8]) -> Result<usize, i64> {
-        Ok(rootfs::lock().read(self.0.id(), offset, buffer, rootfs::now()))
+        Ok(rootfs::lock().read(self.node.id(), offset, buffer, rootfs::now()))
     }
 
     /// At `at` (the end for O_APPEND, looked up under the same lock as the write,
@@ -224,7 +250,7 @@ impl File for RegularFile {
         let mut tree = rootfs::lock();
         let offset = match at {
             WriteAt::Offset(offset) => offset,
-            WriteAt::End => tree.size(self.0.id()),
+            WriteAt::End => tree.size(self.node.id()),
         };
         if bytes.is_empty() {
             return Ok((0, offset));
@@ -236,7 +262,7 @@ impl File for RegularFile {
             return Err(EFBIG);
         }
         let allowed = (bytes.len() as u64).min(size_limit - offset) as usize;
-        let written = tree.write(self.0.id(), offset, &bytes[..allowed], rootfs::now())?;
+        let written = tree.write(self.node.id(), offset, &bytes[..allowed], rootfs::now())?;
         Ok((written, offset + written as u64))
     }
 
@@ -259,15 +285,19 @@ impl File for RegularFile {
     }
 
     fn truncate(&self, length: u64) -> Result<(), i64> {
-        rootfs::lock().truncate(self.0.id(), length, rootfs::now())
+        rootfs::lock().truncate(self.node.id(), length, rootfs::now())
     }
 
     fn stat(&self) -> Stat {
-        rootfs::lock().stat(self.0.id())
+        rootfs::lock().stat(self.node.id())
     }
 
     fn node(&self) -> Option<NodeId> {
-        Some(self.0.id())
+        Some(self.node.id())
+    }
+
+    fn mapping(&self) -> Option<MapSource> {
+        Some(MapSource::Pages(self.node.id()))
     }
 }
 
@@ -350,6 +380,10 @@ impl File for DataDevice {
 
     fn node(&self) -> Option<NodeId> {
         Some(self.node.id())
+    }
+
+    fn mapping(&self) -> Option<MapSource> {
+        (self.device == Device::Zero).then_some(MapSource::Zeros)
     }
 }
 

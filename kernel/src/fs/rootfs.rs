@@ -86,3 +86,36 @@ impl Drop for Held {
         lock().release(self.0);
     }
 }
+
+/// A process's program file (Linux's exe_file): held, and counted among the
+/// processes executing it while this lives (fork clones it), so that it cannot
+/// be opened for writing meanwhile (ETXTBSY).
+#[derive(Debug)]
+pub struct Program(Held);
+
+impl Program {
+    /// Executes `id` of the locked `tree`: ETXTBSY while it is open for writing.
+    pub fn new(tree: &mut Tree, id: NodeId) -> Result<Program, i64> {
+        tree.begin_execution(id)?;
+        Ok(Program(Held::new(tree, id)))
+    }
+
+    /// The hold on the file (/proc/PID/exe).
+    pub fn held(&self) -> &Held {
+        &self.0
+    }
+}
+
+impl Clone for Program {
+    fn clone(&self) -> Program {
+        let mut tree = lock();
+        tree.begin_execution(self.0.id()).expect("a file being executed has no writers");
+        Program(Held::new(&mut tree, self.0.id()))
+    }
+}
+
+impl Drop for Program {
+    fn drop(&mut self) {
+        lock().end_execution(self.0.id());
+    }
+}

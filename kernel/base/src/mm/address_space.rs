@@ -25,8 +25,8 @@ use super::frame::{self, Frame};
 use super::page_table::{OutOfMemory, PageTableTree};
 use super::{kernel_tree, PAGE_SIZE};
 use crate::arch::x86_64::paging;
-use kernel_core::region::{Kind, Regions};
-pub use kernel_core::region::{MapError, Placement, Protection, USER_END};
+use kernel_core::region::Regions;
+pub use kernel_core::region::{Kind, MapError, Placement, Protection, USER_END};
 
 /// The initial stack ends here, as on Linux with address randomisation off.
 pub const STACK_TOP: u64 = USER_END;
@@ -70,6 +70,9 @@ pub enum Fault {
     Protection,
     /// The access was allowed but no frame was left to back it.
     OutOfMemory,
+    /// A page of a file mapping past the file's end (SIGBUS with BUS_ADRERR;
+    /// -EFAULT).
+    PastEnd,
 }
 
 impl From<OutOfMemory> for Fault {
@@ -270,6 +273,10 @@ impl AddressSpace {
         // One walk finds the entry, or builds the tables down to it, for every outcome.
         let entry = self.tree.leaf(page, Some(&mut self.tables))?.ok_or(Fault::Unmapped)?;
         if entry.is_unused() {
+            // A file mapping's pages within the file's end were mapped with it.
+            if let Kind::File { .. } = region.kind {
+                return Err(Fault::PastEnd);
+            }
             let frame = frame::alloc_for_user_zeroed().ok_or(Fault::OutOfMemory)?;
             entry.set_addr(PhysAddr::new(frame.address()), leaf_flags(protection));
             self.count_mapped(1);
@@ -309,13 +316,15 @@ impl AddressSpace {
         Ok(own)
     }
 
-    /// A copy of this address space sharing every frame copy-on-write (fork). This
-    /// address space must be the current one: its own writable pages become
+    /// A copy of this address space sharing every frame: copy-on-write, but for
+    /// the shared mappings' pages (MAP_SHARED), which both write. This address
+    /// space must be the current one: its own writable private pages become
     /// read-only, and its TLB entries for them are flushed.
     pub fn fork(&mut self) -> Result<AddressSpace, OutOfMemory> {
         if super::heap::spare() < self.regions.count() * REGION_HEAP_COST + FORK_HEAP_COST {
             return Err(OutOfMemory);
         }
+        self.back_shared_anonymous_pages()?;
         self.forget_translations();
         let mut child = AddressSpace::new()?;
         child.regions = self.regions.clone();
@@ -324,27 +333,48 @@ impl AddressSpace {
         let child_tables = &mut child.tables;
         let mut result = Ok(());
         let mut shared = 0;
-        self.for_each_mapped_page(|address, entry| {
-            if result.is_err() {
-                return;
-            }
-            let mut flags = entry.flags();
-            if flags.contains(Flags::WRITABLE) {
-                flags = (flags - Flags::WRITABLE) | COPY_ON_WRITE;
-                entry.set_flags(flags);
-            }
-            let frame = Frame::from_address(entry.addr().as_u64());
-            match child_tree.map(address, frame, flags, child_tables) {
-                Ok(()) => {
-                    frame::share(frame);
-                    shared += 1;
+        for region in self.regions.iter() {
+            let copy_on_write = !region.kind.is_shared();
+            self.tree.for_each_leaf(region.start, region.end, |address, entry| {
+                if result.is_err() {
+                    return;
                 }
-                Err(error) => result = Err(error),
-            }
-        });
+                let mut flags = entry.flags();
+                if copy_on_write && flags.contains(Flags::WRITABLE) {
+                    flags = (flags - Flags::WRITABLE) | COPY_ON_WRITE;
+                    entry.set_flags(flags);
+                }
+                let frame = Frame::from_address(entry.addr().as_u64());
+                match child_tree.map(address, frame, flags, child_tables) {
+                    Ok(()) => {
+                        frame::share(frame);
+                        shared += 1;
+                    }
+                    Err(error) => result = Err(error),
+                }
+            });
+        }
         paging::flush_address_space();
         child.count_mapped(shared);
         result.map(|()| child)
+    }
+
+    /// Backs every untouched page of the shared anonymous regions with a zeroed
+    /// frame, before fork shares them: a page first touched afterwards would
+    /// otherwise be each process's own.
+    fn back_shared_anonymous_pages(&mut self) -> Result<(), OutOfMemory> {
+        let shared: Vec<(u64, u64)> = self
+            .regions
+            .iter()
+            .filter(|region| region.kind == Kind::SharedAnonymous)
+            .map(|region| (region.start, region.end))
+            .collect();
+        for (start, end) in shared {
+            for page in (start..end).step_by(PAGE_SIZE as usize) {
+                self.fault_in(page, None).map_err(|_| OutOfMemory)?;
+            }
+        }
+        Ok(())
     }
 
     /// Moves the program break (brk). Returns the new break, or the old one when the
@@ -360,22 +390,77 @@ impl AddressSpace {
         now
     }
 
-    /// Maps `length` bytes of zero-filled anonymous memory (mmap).
+    /// Maps `length` bytes of zero-filled anonymous memory (mmap), private or
+    /// shared (`Kind::Anonymous`, `Kind::SharedAnonymous`).
     pub fn map_anonymous(
         &mut self,
         placement: Placement,
         length: u64,
         protection: Protection,
+        kind: Kind,
     ) -> Result<u64, MapError> {
         // The new region, and the pieces of the ones a MAP_FIXED mapping cuts.
         if !self.room_for_regions(3) {
             return Err(MapError::NoMemory);
         }
-        let start = self.regions.map(placement, length, protection)?;
+        let start = self.regions.map(placement, length, protection, kind)?;
         if let Placement::Replace(_) = placement {
             self.unmap_pages(start, start + length.next_multiple_of(PAGE_SIZE));
         }
         Ok(start)
+    }
+
+    /// Maps `length` bytes of a file (mmap) as a region of `kind` (a
+    /// `Kind::File`), its pages at once: `file_page(n)` is the frame of the
+    /// mapping's page n, which the mapping shares (a reference each), None past
+    /// the file's end (those pages fault with `Fault::PastEnd`), Err when the file
+    /// has no page for it (the mapping is undone: ENOMEM). A shared mapping
+    /// writes the file's frames; a private one maps them copy-on-write, even
+    /// read-only, so that mprotect never lets a store reach the file.
+    pub fn map_file(
+        &mut self,
+        placement: Placement,
+        length: u64,
+        protection: Protection,
+        kind: Kind,
+        mut file_page: impl FnMut(u64) -> Result<Option<Frame>, ()>,
+    ) -> Result<u64, MapError> {
+        let start = self.map_anonymous(placement, length, protection, kind)?;
+        let end = start + length.next_multiple_of(PAGE_SIZE);
+        let mut flags = leaf_flags(protection);
+        if !kind.is_shared() {
+            flags = (flags - Flags::WRITABLE) | COPY_ON_WRITE;
+        }
+        let mut mapped = 0;
+        let mut result = Ok(start);
+        for (index, page) in (start..end).step_by(PAGE_SIZE as usize).enumerate() {
+            let frame = match file_page(index as u64) {
+                Ok(Some(frame)) => frame,
+                Ok(None) => break,
+                Err(()) => {
+                    result = Err(MapError::NoMemory);
+                    break;
+                }
+            };
+            if self.tree.map(page, frame, flags, &mut self.tables).is_err() {
+                result = Err(MapError::NoMemory);
+                break;
+            }
+            frame::share(frame);
+            mapped += 1;
+        }
+        self.count_mapped(mapped);
+        // Undone as munmap would; should the region limit refuse even that, the
+        // pages mapped so far stay, inside their region.
+        if result.is_err() && self.regions.unmap(start, end - start).is_ok() {
+            self.unmap_pages(start, end);
+        }
+        result
+    }
+
+    /// Whether every page of `[start, end)` is mapped (msync).
+    pub fn covers(&self, start: u64, end: u64) -> bool {
+        self.regions.covers(start, end)
     }
 
     /// Removes `[address, address + length)` from the address space (munmap).
