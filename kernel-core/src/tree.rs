@@ -984,31 +984,50 @@ impl<'a, P: Page> Tree<'a, P> {
         }
     }
 
-    /// Page `index` of regular file `id`, for a memory mapping, which shares it:
-    /// None past the file's end; archive contents are turned into pages first and
-    /// a hole gets a page of zeros (ENOSPC when there are not enough).
-    pub fn page_for_mapping(&mut self, id: NodeId, index: u64) -> Result<Option<&P>, i64> {
-        if index >= self.size(id).div_ceil(BLOCK_SIZE) {
-            return Ok(None);
+    /// Hands `visit` pages `first..first + count` of regular file `id` in order,
+    /// for a memory mapping, which shares them, as long as it returns true; the
+    /// pages stop at the file's end. Archive contents are turned into pages first
+    /// and holes get pages of zeros (ENOSPC when there are not enough).
+    pub fn pages_for_mapping(
+        &mut self,
+        id: NodeId,
+        first: u64,
+        count: u64,
+        mut visit: impl FnMut(&P) -> bool,
+    ) -> Result<(), i64> {
+        let end = first.saturating_add(count).min(self.size(id).div_ceil(BLOCK_SIZE));
+        if first >= end {
+            return Ok(());
         }
         self.materialize(id)?;
-        let index = index as usize;
-        let hole = match &self.node(id).kind {
-            NodeKind::File(Contents::Pages { pages, .. }) => pages.get(index).is_none_or(Option::is_none),
-            _ => return Ok(None),
-        };
-        let new_page = if hole { Some(self.new_page().ok_or(ENOSPC)?) } else { None };
-        let NodeKind::File(Contents::Pages { pages, present, .. }) = &mut self.node_mut(id).kind else {
-            return Ok(None);
-        };
-        if let Some(page) = new_page {
-            if pages.len() <= index {
-                pages.resize_with(index + 1, || None);
+        let (first, end) = (first as usize, end as usize);
+        let complete = matches!(&self.node(id).kind, NodeKind::File(Contents::Pages { pages, .. })
+            if pages.len() >= end && pages[first..end].iter().all(Option::is_some));
+        for index in (first..end).filter(|_| !complete) {
+            let hole = match &self.node(id).kind {
+                NodeKind::File(Contents::Pages { pages, .. }) => pages.get(index).is_none_or(Option::is_none),
+                _ => return Ok(()),
+            };
+            if !hole {
+                continue;
             }
-            pages[index] = Some(page);
-            *present += 1;
+            let page = self.new_page().ok_or(ENOSPC)?;
+            if let NodeKind::File(Contents::Pages { pages, present, .. }) = &mut self.node_mut(id).kind {
+                if pages.len() <= index {
+                    pages.resize_with(index + 1, || None);
+                }
+                pages[index] = Some(page);
+                *present += 1;
+            }
         }
-        Ok(pages[index].as_ref())
+        if let NodeKind::File(Contents::Pages { pages, .. }) = &self.node(id).kind {
+            for page in pages[first..end].iter().flatten() {
+                if !visit(page) {
+                    break;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Turns archive contents into pages, before a change: ENOSPC if there are not
@@ -1695,11 +1714,22 @@ mod tests {
             let id = create_file(tree, "/f");
             tree.write(id, 2 * BLOCK_SIZE + 5, b"end", LATER).unwrap();
             let used = tree.usage().pages_used;
-            assert_eq!(tree.page_for_mapping(id, 0).unwrap().map(|page| page.bytes()[0]), Some(0));
-            assert_eq!(tree.usage().pages_used, used + 1);
-            assert_eq!(tree.page_for_mapping(id, 2).unwrap().map(|page| page.bytes()[5]), Some(b'e'));
-            assert!(tree.page_for_mapping(id, 3).unwrap().is_none());
-            assert_eq!(tree.usage().pages_used, used + 1);
+            let mut seen = Vec::new();
+            tree.pages_for_mapping(id, 0, 10, |page| {
+                seen.push((page.bytes()[0], page.bytes()[5]));
+                true
+            })
+            .unwrap();
+            assert_eq!(seen, [(0, 0), (0, 0), (0, b'e')]);
+            assert_eq!(tree.usage().pages_used, used + 2, "the holes got pages");
+            seen.clear();
+            tree.pages_for_mapping(id, 2, 1, |page| {
+                seen.push((page.bytes()[0], page.bytes()[5]));
+                false
+            })
+            .unwrap();
+            assert_eq!(seen, [(0, b'e')]);
+            tree.pages_for_mapping(id, 3, 1, |_| panic!("past the end")).unwrap();
             assert_eq!(contents(tree, id).len() as u64, 2 * BLOCK_SIZE + 8);
         });
     }

@@ -81,11 +81,8 @@ pub fn mmap(context: &mut Context, &[address, length, prot, flags, fd, offset]: 
     let mut tree = rootfs::lock();
     context
         .memory(|memory| {
-            memory.map_file(placement, length, protection, kind, |index| {
-                match tree.page_for_mapping(node, first_page + index) {
-                    Ok(page) => Ok(page.map(|page| page.frame())),
-                    Err(_) => Err(()),
-                }
+            memory.map_file(placement, length, protection, kind, |pages, install| {
+                tree.pages_for_mapping(node, first_page, pages, |page| install(page.frame())).is_ok()
             })
         })
         .map_err(errno)

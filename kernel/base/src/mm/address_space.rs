@@ -22,7 +22,7 @@ use x86_64::structures::paging::PageTableFlags as Flags;
 use x86_64::PhysAddr;
 
 use super::frame::{self, Frame};
-use super::page_table::{OutOfMemory, PageTableTree};
+use super::page_table::{index as paging_index, OutOfMemory, PageTableTree};
 use super::{kernel_tree, PAGE_SIZE};
 use crate::arch::x86_64::paging;
 use kernel_core::region::Regions;
@@ -411,19 +411,21 @@ impl AddressSpace {
     }
 
     /// Maps `length` bytes of a file (mmap) as a region of `kind` (a
-    /// `Kind::File`), its pages at once: `file_page(n)` is the frame of the
-    /// mapping's page n, which the mapping shares (a reference each), None past
-    /// the file's end (those pages fault with `Fault::PastEnd`), Err when the file
-    /// has no page for it (the mapping is undone: ENOMEM). A shared mapping
-    /// writes the file's frames; a private one maps them copy-on-write, even
-    /// read-only, so that mprotect never lets a store reach the file.
+    /// `Kind::File`), its pages at once: `file_pages(n, install)` calls
+    /// `install(frame)` with the frames of the mapping's first pages, in order, at
+    /// most n, as long as it returns true (it refuses for want of a page table),
+    /// and stops at the file's end (the pages after fault with `Fault::PastEnd`);
+    /// it returns false when the file has no page to give (ENOMEM, the mapping
+    /// undone). The mapping shares each frame (a reference each). A shared
+    /// mapping writes the file's frames; a private one maps them copy-on-write,
+    /// even read-only, so that mprotect never lets a store reach the file.
     pub fn map_file(
         &mut self,
         placement: Placement,
         length: u64,
         protection: Protection,
         kind: Kind,
-        mut file_page: impl FnMut(u64) -> Result<Option<Frame>, ()>,
+        file_pages: impl FnOnce(u64, &mut dyn FnMut(Frame) -> bool) -> bool,
     ) -> Result<u64, MapError> {
         let start = self.map_anonymous(placement, length, protection, kind)?;
         let end = start + length.next_multiple_of(PAGE_SIZE);
@@ -431,31 +433,40 @@ impl AddressSpace {
         if !kind.is_shared() {
             flags = (flags - Flags::WRITABLE) | COPY_ON_WRITE;
         }
-        let mut mapped = 0;
-        let mut result = Ok(start);
-        for (index, page) in (start..end).step_by(PAGE_SIZE as usize).enumerate() {
-            let frame = match file_page(index as u64) {
-                Ok(Some(frame)) => frame,
-                Ok(None) => break,
-                Err(()) => {
-                    result = Err(MapError::NoMemory);
-                    break;
+        let (tree, tables) = (self.tree, &mut self.tables);
+        let mut page = start;
+        let mut leaf_table = None;
+        let mut out_of_tables = false;
+        let mut install = |frame: Frame| {
+            // One walk per page table: the next leaf is the next entry, until the
+            // page starts a new table.
+            if leaf_table.is_none() || paging_index(page, 1) == 0 {
+                match tree.leaf_table(page, tables) {
+                    Ok(table) => leaf_table = Some(table),
+                    Err(OutOfMemory) => {
+                        out_of_tables = true;
+                        return false;
+                    }
                 }
-            };
-            if self.tree.map(page, frame, flags, &mut self.tables).is_err() {
-                result = Err(MapError::NoMemory);
-                break;
+            }
+            if let Some(table) = leaf_table.as_deref_mut() {
+                table[paging_index(page, 1)].set_addr(PhysAddr::new(frame.address()), flags);
             }
             frame::share(frame);
-            mapped += 1;
+            page += PAGE_SIZE;
+            true
+        };
+        let complete = file_pages((end - start) / PAGE_SIZE, &mut install);
+        self.count_mapped(((page - start) / PAGE_SIZE) as isize);
+        if complete && !out_of_tables {
+            return Ok(start);
         }
-        self.count_mapped(mapped);
         // Undone as munmap would; should the region limit refuse even that, the
         // pages mapped so far stay, inside their region.
-        if result.is_err() && self.regions.unmap(start, end - start).is_ok() {
+        if self.regions.unmap(start, end - start).is_ok() {
             self.unmap_pages(start, end);
         }
-        result
+        Err(MapError::NoMemory)
     }
 
     /// Whether every page of `[start, end)` is mapped (msync).
@@ -507,16 +518,23 @@ impl AddressSpace {
         self.translations = [None; TRANSLATION_SLOTS];
     }
 
-    /// Unmaps and releases every page in `[start, end)`.
+    /// Unmaps and releases every page in `[start, end)` of this address space,
+    /// the current one.
     fn unmap_pages(&mut self, start: u64, end: u64) {
         self.forget_translations();
         let mut released = 0;
+        let flush_each = (end - start) / PAGE_SIZE <= FLUSH_EACH_PAGE_UP_TO;
         self.tree.for_each_leaf(start, end, |page, entry| {
             frame::release(Frame::from_address(entry.addr().as_u64()));
             entry.set_unused();
-            paging::flush_page(page);
+            if flush_each {
+                paging::flush_page(page);
+            }
             released += 1;
         });
+        if !flush_each && released > 0 {
+            paging::flush_address_space();
+        }
         self.count_mapped(-released);
     }
 }
@@ -544,6 +562,10 @@ impl Drop for AddressSpace {
 fn no_translation() -> (u64, Frame, Flags) {
     (!(PAGE_SIZE - 1), Frame::from_address(0), Flags::empty())
 }
+
+/// The most pages an unmap flushes from the TLB one by one; past them, one flush
+/// of the whole address space costs less (Linux's tlb_single_page_flush_ceiling).
+const FLUSH_EACH_PAGE_UP_TO: u64 = 33;
 
 /// Translations an address space keeps (a power of two).
 const TRANSLATION_SLOTS: usize = 4;
