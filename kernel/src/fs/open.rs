@@ -125,7 +125,12 @@ pub fn open_node(tree: &mut Tree, node: NodeId, request: &OpenRequest) -> Result
                 tree.end_write(node);
             }
             truncated?;
-            Box::new(RegularFile { node: Held::new(tree, node), writer: request.write })
+            let node = Held::new(tree, node);
+            if request.write {
+                Box::new(RegularFile::<true>(node))
+            } else {
+                Box::new(RegularFile::<false>(node))
+            }
         }
         Some(Device::Console) => console::open(Stream::Device),
         Some(Device::Tty) if console::has_terminal() => console::open(Stream::Device),
@@ -136,22 +141,22 @@ pub fn open_node(tree: &mut Tree, node: NodeId, request: &OpenRequest) -> Result
     Ok(OpenFile::new(file, request.status))
 }
 
-/// An open regular file of the root file system; `writer`: it counts among the
-/// node's writers (`Tree::begin_write`) until dropped.
-struct RegularFile {
-    node: Held,
-    writer: bool,
-}
+/// An open regular file of the root file system; `WRITER`: open for writing, it
+/// counts among the node's writers (`Tree::begin_write`) until dropped. A type
+/// parameter, not a field: a file opened only to be read stays one word, as
+/// cheap to allocate and drop as the hold itself (open and close are on every
+/// program's path).
+struct RegularFile<const WRITER: bool>(Held);
 
-impl Drop for RegularFile {
+impl<const WRITER: bool> Drop for RegularFile<WRITER> {
     fn drop(&mut self) {
-        if self.writer {
-            rootfs::lock().end_write(self.node.id());
+        if WRITER {
+            rootfs::lock().end_write(self.0.id());
         }
     }
 }
 
-impl RegularFile {
+impl<const WRITER: bool> RegularFile<WRITER> {
     /// Reads straight from the file's pages into the caller's memory, at
     /// `position`, which moves past the bytes read. A page the caller's memory
     /// refuses for want of a frame is retried once the OOM policy has freed some
@@ -164,7 +169,7 @@ impl RegularFile {
             {
                 let mut position = position.lock();
                 let wanted = out.length() - done;
-                let count = rootfs::lock().read_with(self.node.id(), *position, wanted, rootfs::now(), |at, bytes| {
+                let count = rootfs::lock().read_with(self.0.id(), *position, wanted, rootfs::now(), |at, bytes| {
                     let taken = out.put(done + at, bytes);
                     refused = taken < bytes.len();
                     taken
@@ -194,7 +199,7 @@ impl RegularFile {
             {
                 let mut position = position.lock();
                 let mut tree = rootfs::lock();
-                let offset = if at == WriteAt::End { tree.size(self.node.id()) } else { *position };
+                let offset = if at == WriteAt::End { tree.size(self.0.id()) } else { *position };
                 let size_limit = limit.limit();
                 if offset >= size_limit {
                     if done > 0 {
@@ -205,7 +210,7 @@ impl RegularFile {
                     return Err(EFBIG);
                 }
                 let wanted = ((from.length() - done) as u64).min(size_limit - offset) as usize;
-                let written = tree.write_with(self.node.id(), offset, wanted, rootfs::now(), |at, page| {
+                let written = tree.write_with(self.0.id(), offset, wanted, rootfs::now(), |at, page| {
                     let given = from.get(done + at, page);
                     refused = given < page.len();
                     given
@@ -230,17 +235,17 @@ impl RegularFile {
     }
 }
 
-impl File for RegularFile {
+impl<const WRITER: bool> File for RegularFile<WRITER> {
     fn positioning(&self) -> Positioning {
         Positioning::Sized
     }
 
     fn size(&self) -> u64 {
-        rootfs::lock().size(self.node.id())
+        rootfs::lock().size(self.0.id())
     }
 
     fn read_at(&self, offset: u64, buffer: &mut [u8]) -> Result<usize, i64> {
-        Ok(rootfs::lock().read(self.node.id(), offset, buffer, rootfs::now()))
+        Ok(rootfs::lock().read(self.0.id(), offset, buffer, rootfs::now()))
     }
 
     /// At `at` (the end for O_APPEND, looked up under the same lock as the write,
@@ -250,7 +255,7 @@ impl File for RegularFile {
         let mut tree = rootfs::lock();
         let offset = match at {
             WriteAt::Offset(offset) => offset,
-            WriteAt::End => tree.size(self.node.id()),
+            WriteAt::End => tree.size(self.0.id()),
         };
         if bytes.is_empty() {
             return Ok((0, offset));
@@ -262,7 +267,7 @@ impl File for RegularFile {
             return Err(EFBIG);
         }
         let allowed = (bytes.len() as u64).min(size_limit - offset) as usize;
-        let written = tree.write(self.node.id(), offset, &bytes[..allowed], rootfs::now())?;
+        let written = tree.write(self.0.id(), offset, &bytes[..allowed], rootfs::now())?;
         Ok((written, offset + written as u64))
     }
 
@@ -285,19 +290,19 @@ impl File for RegularFile {
     }
 
     fn truncate(&self, length: u64) -> Result<(), i64> {
-        rootfs::lock().truncate(self.node.id(), length, rootfs::now())
+        rootfs::lock().truncate(self.0.id(), length, rootfs::now())
     }
 
     fn stat(&self) -> Stat {
-        rootfs::lock().stat(self.node.id())
+        rootfs::lock().stat(self.0.id())
     }
 
     fn node(&self) -> Option<NodeId> {
-        Some(self.node.id())
+        Some(self.0.id())
     }
 
     fn mapping(&self) -> Option<MapSource> {
-        Some(MapSource::Pages(self.node.id()))
+        Some(MapSource::Pages(self.0.id()))
     }
 }
 

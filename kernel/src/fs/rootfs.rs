@@ -89,33 +89,42 @@ impl Drop for Held {
 
 /// A process's program file (Linux's exe_file): held, and counted among the
 /// processes executing it while this lives (fork clones it), so that it cannot
-/// be opened for writing meanwhile (ETXTBSY).
+/// be opened for writing meanwhile (ETXTBSY). Both counts change under one
+/// lock: the clone at fork and the drop at exit are on every process's path.
 #[derive(Debug)]
-pub struct Program(Held);
+pub struct Program(NodeId);
 
 impl Program {
     /// Executes `id` of the locked `tree`: ETXTBSY while it is open for writing.
     pub fn new(tree: &mut Tree, id: NodeId) -> Result<Program, i64> {
         tree.begin_execution(id)?;
-        Ok(Program(Held::new(tree, id)))
+        tree.hold(id);
+        Ok(Program(id))
     }
 
-    /// The hold on the file (/proc/PID/exe).
-    pub fn held(&self) -> &Held {
-        &self.0
+    pub fn id(&self) -> NodeId {
+        self.0
+    }
+
+    /// A hold of its own on the file (/proc/PID/exe leads there).
+    pub fn hold(&self) -> Held {
+        Held::new(&mut lock(), self.0)
     }
 }
 
 impl Clone for Program {
     fn clone(&self) -> Program {
         let mut tree = lock();
-        tree.begin_execution(self.0.id()).expect("a file being executed has no writers");
-        Program(Held::new(&mut tree, self.0.id()))
+        tree.begin_execution(self.0).expect("a file being executed has no writers");
+        tree.hold(self.0);
+        Program(self.0)
     }
 }
 
 impl Drop for Program {
     fn drop(&mut self) {
-        lock().end_execution(self.0.id());
+        let mut tree = lock();
+        tree.end_execution(self.0);
+        tree.release(self.0);
     }
 }

@@ -119,6 +119,9 @@ pub struct AddressSpace {
     /// `UserBuffer::reclaimed_memory`. Kept here, on that out-of-line path, so that
     /// the copies that succeed pay nothing for it.
     wanted_frame: bool,
+    /// Whether a shared anonymous region was ever mapped: only then has fork
+    /// pages to back before sharing (`back_shared_anonymous_pages`).
+    maps_shared_anonymous: bool,
 }
 
 impl AddressSpace {
@@ -139,6 +142,7 @@ impl AddressSpace {
             peak_resident_pages: 0,
             string_areas: (0..0, 0..0),
             wanted_frame: false,
+            maps_shared_anonymous: false,
         })
     }
 
@@ -324,10 +328,13 @@ impl AddressSpace {
         if super::heap::spare() < self.regions.count() * REGION_HEAP_COST + FORK_HEAP_COST {
             return Err(OutOfMemory);
         }
-        self.back_shared_anonymous_pages()?;
+        if self.maps_shared_anonymous {
+            self.back_shared_anonymous_pages()?;
+        }
         self.forget_translations();
         let mut child = AddressSpace::new()?;
         child.regions = self.regions.clone();
+        child.maps_shared_anonymous = self.maps_shared_anonymous;
         child.string_areas = self.string_areas.clone();
         let child_tree = child.tree;
         let child_tables = &mut child.tables;
@@ -404,6 +411,7 @@ impl AddressSpace {
             return Err(MapError::NoMemory);
         }
         let start = self.regions.map(placement, length, protection, kind)?;
+        self.maps_shared_anonymous |= kind == Kind::SharedAnonymous;
         if let Placement::Replace(_) = placement {
             self.unmap_pages(start, start + length.next_multiple_of(PAGE_SIZE));
         }
