@@ -26,6 +26,21 @@ fn mapped_files_as_on_linux() {
     assert_status(&guest, 0);
 }
 
+/// A truncate leaves the pages already mapped in place (Linux takes them away:
+/// SIGBUS), and never frees a frame still mapped: other files filling memory
+/// afterwards do not show through the mapping.
+#[test]
+fn a_truncated_mapped_file_keeps_its_mapped_frames() {
+    let output = run_with(&["--memory", "64"], &c_program("mmap_files"), &["--truncate", "/tmp"]);
+    assert_stdout(
+        &output,
+        "truncated: the mapped pages keep their bytes: yes\n\
+         truncated: stores reach no file: yes\n\
+         truncated: the file grown again reads zeros: yes\n",
+    );
+    assert_status(&output, 0);
+}
+
 /// BusyBox `vi` in a shell on a terminal (a pty, as a user's): it draws its
 /// screen, takes `ihello<Esc>:wq<Enter>`, writes the file; `cat` in the same
 /// session shows it, and `--copy-out` brings it back byte for byte.

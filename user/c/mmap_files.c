@@ -2,7 +2,9 @@
  * and O_CREAT through a dangling symlink, printed the same on Linux and under
  * timeshare. Run as `mmap_files DIR` (a scratch directory on the host, /tmp in
  * the guest); `mmap_files --hold` is the program a child runs to keep a copy of
- * it executing (it waits for its stdin to end). Exit status: the failed checks. */
+ * it executing (it waits for its stdin to end); `mmap_files --truncate DIR`
+ * checks what timeshare does where it differs from Linux, a truncate of a mapped
+ * file. Exit status: the failed checks. */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <sys/mman.h>
@@ -357,6 +359,35 @@ static void dangling_symlinks(void)
     expect_errno("symlink: O_CREAT|O_NOFOLLOW on a dangling link", open(path("dangling2"), O_WRONLY | O_CREAT | O_NOFOLLOW, 0600));
 }
 
+/* timeshare only (Linux sends SIGBUS for the truncated pages instead): a truncate
+ * leaves the pages already mapped in place, and their frames are never freed and
+ * reused while mapped, however much memory other files take afterwards. */
+static int truncated_while_mapped(void)
+{
+    int fd = make_file("truncated", 4, 0);
+    char *p = map(4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    p[PAGE] = 'T';
+    ftruncate(fd, 0);
+    int other = open(path("other"), O_RDWR | O_CREAT | O_TRUNC, 0644);
+    static char filler[64 * PAGE];
+    memset(filler, 'f', sizeof filler);
+    for (int i = 0; i < 64; i++)
+        write_full(other, filler, sizeof filler);
+    int kept = 1;
+    for (long i = 0; i < 4 * PAGE; i++)
+        kept &= p[i] == (i == PAGE ? 'T' : 'a' + i % 26);
+    report("truncated: the mapped pages keep their bytes", kept);
+    p[2 * PAGE] = 'U';
+    struct stat st;
+    report("truncated: stores reach no file", fstat(fd, &st) == 0 && st.st_size == 0 && file_byte(other, 0) == 'f');
+    ftruncate(fd, 2 * PAGE);
+    report("truncated: the file grown again reads zeros", file_byte(fd, PAGE) == 0);
+    munmap(p, 4 * PAGE);
+    close(other);
+    close(fd);
+    return failures;
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--hold") == 0) {
@@ -368,6 +399,10 @@ int main(int argc, char **argv)
     if (argc < 2) {
         fprintf(stderr, "usage: mmap_files DIR\n");
         return 2;
+    }
+    if (argc > 2 && strcmp(argv[1], "--truncate") == 0) {
+        dir = argv[2];
+        return truncated_while_mapped();
     }
     dir = argv[1];
     setvbuf(stdout, NULL, _IOLBF, 0);

@@ -41,7 +41,7 @@ pub const SUPPORT: &[(usize, Support)] = &[
     (LSTAT, Full),
     (POLL, Full),
     (LSEEK, Full),
-    (MMAP, Partial("anonymous (private and shared), regular files (MAP_SHARED writes the file's pages, MAP_PRIVATE copies on write) and /dev/zero; a file's pages within its end are mapped at once, so a page past the end at mmap time raises SIGBUS even after the file grows, and a truncate leaves mapped pages in place until munmap; other files are ENODEV")),
+    (MMAP, Partial("anonymous memory (private and shared), regular files and /dev/zero as Linux maps them, other files ENODEV; but a file's pages within its end are mapped when the mapping is made, so a page then past the end stays SIGBUS after the file grows, and a truncate leaves the pages already mapped in place until munmap (their frames are reference-counted, never freed while mapped); /proc/PID/maps names no file; mremap is ENOSYS")),
     (MPROTECT, Full),
     (MUNMAP, Full),
     (BRK, Full),
