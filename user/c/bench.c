@@ -1073,6 +1073,47 @@ static void bench_sched_setattr(void)
     figure(name, (double)(t1 - t0) / n, "ns");
 }
 
+/* ---- memory-mapped files ------------------------------------------------------- */
+
+/* mmap of a 4 MiB file (MAP_SHARED, read-only), a read of each page once, munmap:
+ * per page. What a program that maps a file to read it pays per page (the page
+ * faults, or whatever maps the pages instead of them, and the unmapping). */
+static void bench_mmap_file_fault(void)
+{
+    const char *name = "mmap-file-fault";
+    enum { FILE_PAGES = 1024 };
+    const char *path = "/mmap-file-fault";
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        FAIL(name, "create %s: %s", path, strerror(errno));
+    static char page[PAGE];
+    long expected = 0;
+    for (int i = 0; i < FILE_PAGES; i++) {
+        expected += 'a' + i % 26;
+        memset(page, 'a' + i % 26, PAGE);
+        if (write(fd, page, PAGE) != PAGE)
+            FAIL(name, "write: %s", strerror(errno));
+    }
+    long rounds = count(40, 4);
+    uint64_t t0 = 0;
+    for (long r = 0; r < rounds + 1; r++) {
+        if (r == 1) /* round 0 warms up */
+            t0 = now_ns(CLOCK_MONOTONIC);
+        volatile char *mapped = mmap(NULL, FILE_PAGES * PAGE, PROT_READ, MAP_SHARED, fd, 0);
+        if (mapped == MAP_FAILED)
+            FAIL(name, "mmap: %s", strerror(errno));
+        long sum = 0;
+        for (int i = 0; i < FILE_PAGES; i++)
+            sum += mapped[(long)i * PAGE + i % PAGE];
+        if (sum != expected || munmap((void *)mapped, FILE_PAGES * PAGE) != 0)
+            FAIL(name, "the mapping read %ld, not %ld", sum, expected);
+    }
+    uint64_t t1 = now_ns(CLOCK_MONOTONIC);
+    figure(name, (double)(t1 - t0) / ((double)rounds * FILE_PAGES), "ns");
+    close(fd);
+    unlink(path);
+}
+
 /* ---- the table of benchmarks --------------------------------------------------- */
 
 struct group {
@@ -1103,6 +1144,7 @@ static const struct group groups[] = {
     {"fork-1000", bench_fork_many, {"fork-1000"}},
     {"syslog-read-all", bench_syslog_read_all, {"syslog-read-all"}},
     {"sched-setattr", bench_sched_setattr, {"sched-setattr"}},
+    {"mmap-file-fault", bench_mmap_file_fault, {"mmap-file-fault"}},
 };
 #define GROUPS (sizeof groups / sizeof groups[0])
 

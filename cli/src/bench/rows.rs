@@ -195,6 +195,15 @@ pub const ROWS: &[Row] = &[
         "ns",
         "sched_setattr of the caller (nice, 3 ms slice) and sched_getattr back: per pair",
     ),
+    Row {
+        goal: Some(Goal::Ratio(0.25)),
+        ..row(
+            "mmap-file-fault",
+            "mmap-file-fault",
+            "ns",
+            "mmap a 4 MiB file MAP_SHARED read-only, read each page once, munmap: per page",
+        )
+    },
 ];
 
 /// A figure with a unit a person reads at a glance.

@@ -141,8 +141,23 @@ pub trait File: Send + Sync {
         None
     }
 
+    /// What mmap maps of it: None (the default) for files that cannot be mapped
+    /// (ENODEV: pipes, the console, directories, /proc).
+    fn mapping(&self) -> Option<MapSource> {
+        None
+    }
+
     /// Called when the last descriptor for this open file is closed.
     fn release(&self) {}
+}
+
+/// What mmap of a file maps.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum MapSource {
+    /// A regular file's pages.
+    Pages(NodeId),
+    /// /dev/zero: anonymous memory (shared or private as the mapping is).
+    Zeros,
 }
 
 /// Where a pipe's read puts bytes: a kernel buffer, or user memory.

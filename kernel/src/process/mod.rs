@@ -225,8 +225,9 @@ pub struct ThreadDetails {
 /// Descriptive state of a process, changed rarely.
 pub struct Details {
     pub cwd: crate::fs::rootfs::Held,
-    /// The program file it runs: where /proc/self/exe leads.
-    pub exe: crate::fs::rootfs::Held,
+    /// The program file it runs (no writer may open it: ETXTBSY): where
+    /// /proc/self/exe leads.
+    pub exe: crate::fs::rootfs::Program,
     /// Whether it has exec'd since it was created (ends a vfork parent's wait).
     pub execed: bool,
     /// Inherited across fork and exec.

@@ -85,6 +85,7 @@ system_calls! {
     PIPE => io::pipe,
     SELECT => poll::select,
     SCHED_YIELD => process::sched_yield,
+    MSYNC => memory::msync,
     DUP => io::dup,
     DUP2 => io::dup2,
     PAUSE => signal::pause,

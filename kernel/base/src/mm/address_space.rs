@@ -22,11 +22,11 @@ use x86_64::structures::paging::PageTableFlags as Flags;
 use x86_64::PhysAddr;
 
 use super::frame::{self, Frame};
-use super::page_table::{OutOfMemory, PageTableTree};
+use super::page_table::{index as paging_index, OutOfMemory, PageTableTree};
 use super::{kernel_tree, PAGE_SIZE};
 use crate::arch::x86_64::paging;
-use kernel_core::region::{Kind, Regions};
-pub use kernel_core::region::{MapError, Placement, Protection, USER_END};
+use kernel_core::region::Regions;
+pub use kernel_core::region::{Kind, MapError, Placement, Protection, USER_END};
 
 /// The initial stack ends here, as on Linux with address randomisation off.
 pub const STACK_TOP: u64 = USER_END;
@@ -70,6 +70,9 @@ pub enum Fault {
     Protection,
     /// The access was allowed but no frame was left to back it.
     OutOfMemory,
+    /// A page of a file mapping past the file's end (SIGBUS with BUS_ADRERR;
+    /// -EFAULT).
+    PastEnd,
 }
 
 impl From<OutOfMemory> for Fault {
@@ -116,6 +119,9 @@ pub struct AddressSpace {
     /// `UserBuffer::reclaimed_memory`. Kept here, on that out-of-line path, so that
     /// the copies that succeed pay nothing for it.
     wanted_frame: bool,
+    /// Whether a shared anonymous region was ever mapped: only then has fork
+    /// pages to back before sharing (`back_shared_anonymous_pages`).
+    maps_shared_anonymous: bool,
 }
 
 impl AddressSpace {
@@ -136,6 +142,7 @@ impl AddressSpace {
             peak_resident_pages: 0,
             string_areas: (0..0, 0..0),
             wanted_frame: false,
+            maps_shared_anonymous: false,
         })
     }
 
@@ -270,6 +277,10 @@ impl AddressSpace {
         // One walk finds the entry, or builds the tables down to it, for every outcome.
         let entry = self.tree.leaf(page, Some(&mut self.tables))?.ok_or(Fault::Unmapped)?;
         if entry.is_unused() {
+            // A file mapping's pages within the file's end were mapped with it.
+            if let Kind::File { .. } = region.kind {
+                return Err(Fault::PastEnd);
+            }
             let frame = frame::alloc_for_user_zeroed().ok_or(Fault::OutOfMemory)?;
             entry.set_addr(PhysAddr::new(frame.address()), leaf_flags(protection));
             self.count_mapped(1);
@@ -309,42 +320,68 @@ impl AddressSpace {
         Ok(own)
     }
 
-    /// A copy of this address space sharing every frame copy-on-write (fork). This
-    /// address space must be the current one: its own writable pages become
+    /// A copy of this address space sharing every frame: copy-on-write, but for
+    /// the shared mappings' pages (MAP_SHARED), which both write. This address
+    /// space must be the current one: its own writable private pages become
     /// read-only, and its TLB entries for them are flushed.
     pub fn fork(&mut self) -> Result<AddressSpace, OutOfMemory> {
         if super::heap::spare() < self.regions.count() * REGION_HEAP_COST + FORK_HEAP_COST {
             return Err(OutOfMemory);
         }
+        if self.maps_shared_anonymous {
+            self.back_shared_anonymous_pages()?;
+        }
         self.forget_translations();
         let mut child = AddressSpace::new()?;
         child.regions = self.regions.clone();
+        child.maps_shared_anonymous = self.maps_shared_anonymous;
         child.string_areas = self.string_areas.clone();
         let child_tree = child.tree;
         let child_tables = &mut child.tables;
         let mut result = Ok(());
         let mut shared = 0;
-        self.for_each_mapped_page(|address, entry| {
-            if result.is_err() {
-                return;
-            }
-            let mut flags = entry.flags();
-            if flags.contains(Flags::WRITABLE) {
-                flags = (flags - Flags::WRITABLE) | COPY_ON_WRITE;
-                entry.set_flags(flags);
-            }
-            let frame = Frame::from_address(entry.addr().as_u64());
-            match child_tree.map(address, frame, flags, child_tables) {
-                Ok(()) => {
-                    frame::share(frame);
-                    shared += 1;
+        for region in self.regions.iter() {
+            let copy_on_write = !region.kind.is_shared();
+            self.tree.for_each_leaf(region.start, region.end, |address, entry| {
+                if result.is_err() {
+                    return;
                 }
-                Err(error) => result = Err(error),
-            }
-        });
+                let mut flags = entry.flags();
+                if copy_on_write && flags.contains(Flags::WRITABLE) {
+                    flags = (flags - Flags::WRITABLE) | COPY_ON_WRITE;
+                    entry.set_flags(flags);
+                }
+                let frame = Frame::from_address(entry.addr().as_u64());
+                match child_tree.map(address, frame, flags, child_tables) {
+                    Ok(()) => {
+                        frame::share(frame);
+                        shared += 1;
+                    }
+                    Err(error) => result = Err(error),
+                }
+            });
+        }
         paging::flush_address_space();
         child.count_mapped(shared);
         result.map(|()| child)
+    }
+
+    /// Backs every untouched page of the shared anonymous regions with a zeroed
+    /// frame, before fork shares them: a page first touched afterwards would
+    /// otherwise be each process's own.
+    fn back_shared_anonymous_pages(&mut self) -> Result<(), OutOfMemory> {
+        let shared: Vec<(u64, u64)> = self
+            .regions
+            .iter()
+            .filter(|region| region.kind == Kind::SharedAnonymous)
+            .map(|region| (region.start, region.end))
+            .collect();
+        for (start, end) in shared {
+            for page in (start..end).step_by(PAGE_SIZE as usize) {
+                self.fault_in(page, None).map_err(|_| OutOfMemory)?;
+            }
+        }
+        Ok(())
     }
 
     /// Moves the program break (brk). Returns the new break, or the old one when the
@@ -360,22 +397,89 @@ impl AddressSpace {
         now
     }
 
-    /// Maps `length` bytes of zero-filled anonymous memory (mmap).
+    /// Maps `length` bytes of zero-filled anonymous memory (mmap), private or
+    /// shared (`Kind::Anonymous`, `Kind::SharedAnonymous`).
     pub fn map_anonymous(
         &mut self,
         placement: Placement,
         length: u64,
         protection: Protection,
+        kind: Kind,
     ) -> Result<u64, MapError> {
         // The new region, and the pieces of the ones a MAP_FIXED mapping cuts.
         if !self.room_for_regions(3) {
             return Err(MapError::NoMemory);
         }
-        let start = self.regions.map(placement, length, protection)?;
+        let start = self.regions.map(placement, length, protection, kind)?;
+        self.maps_shared_anonymous |= kind == Kind::SharedAnonymous;
         if let Placement::Replace(_) = placement {
             self.unmap_pages(start, start + length.next_multiple_of(PAGE_SIZE));
         }
         Ok(start)
+    }
+
+    /// Maps `length` bytes of a file (mmap) as a region of `kind` (a
+    /// `Kind::File`), its pages at once: `file_pages(n, install)` calls
+    /// `install(frame)` with the frames of the mapping's first pages, in order, at
+    /// most n, as long as it returns true (it refuses for want of a page table),
+    /// and stops at the file's end (the pages after fault with `Fault::PastEnd`);
+    /// it returns false when the file has no page to give (ENOMEM, the mapping
+    /// undone). The mapping shares each frame (a reference each). A shared
+    /// mapping writes the file's frames; a private one maps them copy-on-write,
+    /// even read-only, so that mprotect never lets a store reach the file.
+    pub fn map_file(
+        &mut self,
+        placement: Placement,
+        length: u64,
+        protection: Protection,
+        kind: Kind,
+        file_pages: impl FnOnce(u64, &mut dyn FnMut(Frame) -> bool) -> bool,
+    ) -> Result<u64, MapError> {
+        let start = self.map_anonymous(placement, length, protection, kind)?;
+        let end = start + length.next_multiple_of(PAGE_SIZE);
+        let mut flags = leaf_flags(protection);
+        if !kind.is_shared() {
+            flags = (flags - Flags::WRITABLE) | COPY_ON_WRITE;
+        }
+        let (tree, tables) = (self.tree, &mut self.tables);
+        let mut page = start;
+        let mut leaf_table = None;
+        let mut out_of_tables = false;
+        let mut install = |frame: Frame| {
+            // One walk per page table: the next leaf is the next entry, until the
+            // page starts a new table.
+            if leaf_table.is_none() || paging_index(page, 1) == 0 {
+                match tree.leaf_table(page, tables) {
+                    Ok(table) => leaf_table = Some(table),
+                    Err(OutOfMemory) => {
+                        out_of_tables = true;
+                        return false;
+                    }
+                }
+            }
+            if let Some(table) = leaf_table.as_deref_mut() {
+                table[paging_index(page, 1)].set_addr(PhysAddr::new(frame.address()), flags);
+            }
+            frame::share(frame);
+            page += PAGE_SIZE;
+            true
+        };
+        let complete = file_pages((end - start) / PAGE_SIZE, &mut install);
+        self.count_mapped(((page - start) / PAGE_SIZE) as isize);
+        if complete && !out_of_tables {
+            return Ok(start);
+        }
+        // Undone as munmap would; should the region limit refuse even that, the
+        // pages mapped so far stay, inside their region.
+        if self.regions.unmap(start, end - start).is_ok() {
+            self.unmap_pages(start, end);
+        }
+        Err(MapError::NoMemory)
+    }
+
+    /// Whether every page of `[start, end)` is mapped (msync).
+    pub fn covers(&self, start: u64, end: u64) -> bool {
+        self.regions.covers(start, end)
     }
 
     /// Removes `[address, address + length)` from the address space (munmap).
@@ -422,16 +526,23 @@ impl AddressSpace {
         self.translations = [None; TRANSLATION_SLOTS];
     }
 
-    /// Unmaps and releases every page in `[start, end)`.
+    /// Unmaps and releases every page in `[start, end)` of this address space,
+    /// the current one.
     fn unmap_pages(&mut self, start: u64, end: u64) {
         self.forget_translations();
         let mut released = 0;
+        let flush_each = (end - start) / PAGE_SIZE <= FLUSH_EACH_PAGE_UP_TO;
         self.tree.for_each_leaf(start, end, |page, entry| {
             frame::release(Frame::from_address(entry.addr().as_u64()));
             entry.set_unused();
-            paging::flush_page(page);
+            if flush_each {
+                paging::flush_page(page);
+            }
             released += 1;
         });
+        if !flush_each && released > 0 {
+            paging::flush_address_space();
+        }
         self.count_mapped(-released);
     }
 }
@@ -459,6 +570,10 @@ impl Drop for AddressSpace {
 fn no_translation() -> (u64, Frame, Flags) {
     (!(PAGE_SIZE - 1), Frame::from_address(0), Flags::empty())
 }
+
+/// The most pages an unmap flushes from the TLB one by one; past them, one flush
+/// of the whole address space costs less (Linux's tlb_single_page_flush_ceiling).
+const FLUSH_EACH_PAGE_UP_TO: u64 = 33;
 
 /// Translations an address space keeps (a power of two).
 const TRANSLATION_SLOTS: usize = 4;
