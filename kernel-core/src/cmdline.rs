@@ -101,6 +101,10 @@ keyword_enum! {
         /// Make CPU 1 panic while the boot CPU holds the kernel log's lock: the
         /// report must still print (the panic path never waits for a lock).
         ApPanic => "ap-panic",
+        /// The other CPUs read a user page in a loop (its translation cached) while
+        /// the boot CPU gives it a new frame with a new value, over and over: after
+        /// each change's TLB shootdown no CPU may read the old value.
+        TlbShootdown => "tlb-shootdown",
     }
 }
 

@@ -24,7 +24,8 @@ use x86_64::PhysAddr;
 use super::frame::{self, Frame};
 use super::page_table::{index as paging_index, OutOfMemory, PageTableTree};
 use super::{kernel_tree, PAGE_SIZE};
-use crate::arch::x86_64::paging;
+use crate::arch::x86_64::tlb::{self, CpuSet};
+use crate::arch::x86_64::{paging, smp};
 use kernel_core::region::Regions;
 pub use kernel_core::region::{Kind, MapError, Placement, Protection, USER_END};
 
@@ -92,6 +93,9 @@ const FORK_HEAP_COST: usize = 64 << 10;
 pub struct AddressSpace {
     /// Unique for the kernel's lifetime (the PCID bookkeeping relies on it).
     id: u64,
+    /// The CPUs that may hold translations of it, which a change that removes or
+    /// narrows one must reach (`tlb`).
+    cpus: CpuSet,
     tree: PageTableTree,
     /// Every table of the lower half (the root excepted): what exit frees.
     tables: Vec<Frame>,
@@ -133,6 +137,7 @@ impl AddressSpace {
         frame::copy(Frame::from_address(kernel_tree().0), root);
         Ok(AddressSpace {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            cpus: CpuSet::new(),
             tree: PageTableTree(root.address()),
             tables: Vec::new(),
             last_translation: no_translation(),
@@ -166,6 +171,7 @@ impl AddressSpace {
     /// Makes this the CPU's address space.
     #[inline]
     pub fn activate(&self) {
+        self.cpus.add_this_cpu();
         // SAFETY: the tree's upper half is the kernel's (copied in `new`).
         unsafe { paging::switch_address_space(self.tree.0, self.id) };
     }
@@ -307,23 +313,28 @@ impl AddressSpace {
         protection: Protection,
     ) -> Result<Frame, Fault> {
         self.forget_translations();
-        let own = if frame::references(shared) == 1 {
-            shared
-        } else {
-            let copy = frame::alloc_for_user().ok_or(Fault::OutOfMemory)?;
-            frame::copy(shared, copy);
-            frame::release(shared);
-            copy
-        };
-        entry.set_addr(PhysAddr::new(own.address()), leaf_flags(protection) | Flags::WRITABLE);
-        paging::flush_page(page);
-        Ok(own)
+        if frame::references(shared) == 1 {
+            // Rights only widen: a stale read-only entry elsewhere faults, and the
+            // fault finds the page writable.
+            entry.set_addr(PhysAddr::new(shared.address()), leaf_flags(protection) | Flags::WRITABLE);
+            paging::flush_page(page);
+            return Ok(shared);
+        }
+        let copy = frame::alloc_for_user().ok_or(Fault::OutOfMemory)?;
+        frame::copy(shared, copy);
+        entry.set_addr(PhysAddr::new(copy.address()), leaf_flags(protection) | Flags::WRITABLE);
+        // Every CPU drops the shared frame's translation before this thread writes
+        // its copy (no other thread may read the old frame after that) and before
+        // the reference is given back.
+        self.flush(page..page + PAGE_SIZE);
+        frame::release(shared);
+        Ok(copy)
     }
 
     /// A copy of this address space sharing every frame: copy-on-write, but for
-    /// the shared mappings' pages (MAP_SHARED), which both write. This address
-    /// space must be the current one: its own writable private pages become
-    /// read-only, and its TLB entries for them are flushed.
+    /// the shared mappings' pages (MAP_SHARED), which both write. Its own writable
+    /// private pages become read-only, and every CPU's TLB entries for them are
+    /// flushed.
     pub fn fork(&mut self) -> Result<AddressSpace, OutOfMemory> {
         if super::heap::spare() < self.regions.count() * REGION_HEAP_COST + FORK_HEAP_COST {
             return Err(OutOfMemory);
@@ -361,7 +372,7 @@ impl AddressSpace {
                 }
             });
         }
-        paging::flush_address_space();
+        self.flush(0..USER_END);
         child.count_mapped(shared);
         result.map(|()| child)
     }
@@ -502,14 +513,14 @@ impl AddressSpace {
         }
         let pages = self.regions.protect(address, length, protection)?;
         self.forget_translations();
-        self.tree.for_each_leaf(pages.start, pages.end, |page, entry| {
+        self.tree.for_each_leaf(pages.start, pages.end, |_, entry| {
             let mut flags = leaf_flags(protection);
             if entry.flags().contains(COPY_ON_WRITE) {
                 flags = (flags - Flags::WRITABLE) | COPY_ON_WRITE;
             }
             entry.set_flags(flags);
-            paging::flush_page(page);
         });
+        self.flush(pages);
         Ok(())
     }
 
@@ -526,31 +537,50 @@ impl AddressSpace {
         self.translations = [None; TRANSLATION_SLOTS];
     }
 
-    /// Unmaps and releases every page in `[start, end)` of this address space,
-    /// the current one.
+    /// Unmaps and releases every page in `[start, end)`. A frame is released only
+    /// once no CPU can reach it: with other CPUs online, the pages are first made
+    /// not present (keeping their frames' addresses, which no other entry of the
+    /// tree has: an unused entry is zero), flushed everywhere at once, then
+    /// released; with one CPU the local flush comes first and nothing waits.
     fn unmap_pages(&mut self, start: u64, end: u64) {
         self.forget_translations();
+        if smp::online_count() > 1 {
+            self.tree.for_each_leaf(start, end, |_, entry| entry.set_flags(entry.flags() - Flags::PRESENT));
+            self.flush(start..end);
+        }
         let mut released = 0;
-        let flush_each = (end - start) / PAGE_SIZE <= FLUSH_EACH_PAGE_UP_TO;
+        let flush_each = (end - start) / PAGE_SIZE <= tlb::FULL_FLUSH_PAGES;
+        let one_cpu = smp::online_count() == 1;
         self.tree.for_each_leaf(start, end, |page, entry| {
             frame::release(Frame::from_address(entry.addr().as_u64()));
             entry.set_unused();
-            if flush_each {
+            if one_cpu && flush_each {
                 paging::flush_page(page);
             }
             released += 1;
         });
-        if !flush_each && released > 0 {
+        if one_cpu && !flush_each && released > 0 {
             paging::flush_address_space();
         }
         self.count_mapped(-released);
+    }
+
+    /// Makes a change to the translations of `pages` (already in the tree) seen by
+    /// every CPU that may have cached them, this one included, before it returns.
+    fn flush(&self, pages: Range<u64>) {
+        tlb::flush_space(self.id, &self.cpus, pages);
     }
 }
 
 impl Drop for AddressSpace {
     /// Releases every frame and table of the lower half. The address space must not
-    /// be live on any CPU (exit switches to the next one first).
+    /// be live on any CPU (exit switches to the next one first; exec activates the
+    /// new one); the CPUs that may still hold entries tagged with its PCID forget
+    /// them first, so none is reused for a frame freed here.
     fn drop(&mut self) {
+        if smp::online_count() > 1 {
+            self.flush(0..USER_END);
+        }
         let mut released = 0;
         self.for_each_mapped_page(|_, entry| {
             frame::release(Frame::from_address(entry.addr().as_u64()));
@@ -570,10 +600,6 @@ impl Drop for AddressSpace {
 fn no_translation() -> (u64, Frame, Flags) {
     (!(PAGE_SIZE - 1), Frame::from_address(0), Flags::empty())
 }
-
-/// The most pages an unmap flushes from the TLB one by one; past them, one flush
-/// of the whole address space costs less (Linux's tlb_single_page_flush_ceiling).
-const FLUSH_EACH_PAGE_UP_TO: u64 = 33;
 
 /// Translations an address space keeps (a power of two).
 const TRANSLATION_SLOTS: usize = 4;

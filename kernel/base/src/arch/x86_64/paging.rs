@@ -36,12 +36,20 @@ pub fn enable_pcid() {
 /// As for `activate`.
 #[inline]
 pub unsafe fn switch_address_space(root: u64, id: u64) {
-    // The id's low bits, with 0 (the kernel's PCID) folded onto 1: a mask rather
-    // than a division on every switch. Two spaces sharing a PCID only cost a flush.
-    let pcid = ((id % u64::from(PCID_COUNT)) as u16).max(1);
-    let keep_tlb = PerCpu::this().claim_pcid(pcid, id);
+    let pcid = pcid_of(id);
+    let this = PerCpu::this();
+    this.set_live_space(id);
+    let keep_tlb = this.claim_pcid(pcid, id);
     // SAFETY: the caller's contract.
     unsafe { activate(root, pcid, keep_tlb) };
+}
+
+/// The PCID of user address space `id`: the id's low bits, with 0 (the kernel's
+/// PCID) folded onto 1: a mask rather than a division on every switch. Two spaces
+/// sharing a PCID only cost a flush.
+#[inline]
+pub fn pcid_of(id: u64) -> u16 {
+    ((id % u64::from(PCID_COUNT)) as u16).max(1)
 }
 
 /// Makes the tree rooted at physical `root` the live one, tagged with `pcid`. With
