@@ -105,6 +105,9 @@ keyword_enum! {
         /// the boot CPU gives it a new frame with a new value, over and over: after
         /// each change's TLB shootdown no CPU may read the old value.
         TlbShootdown => "tlb-shootdown",
+        /// Take an address space's lock while holding the run queue's, against the
+        /// lock order: a debug kernel's checker must stop it, naming both.
+        LockOrder => "lock-order",
     }
 }
 

@@ -19,8 +19,8 @@
 //! address space, then the process table, then the run queue. No global lock is
 //! taken on the wake path but the run queue's.
 
+use crate::sync::{class, OrderedMutex};
 use core::sync::atomic::{AtomicUsize, Ordering};
-use spin::Mutex;
 
 use crate::process::{self, Pid, Process};
 use crate::sched;
@@ -32,7 +32,8 @@ use kernel_core::abi::futex::{
 };
 use kernel_core::abi::signal::ERESTARTSYS;
 
-static BUCKETS: [Mutex<FutexQueue>; FUTEX_BUCKETS] = [const { Mutex::new(FutexQueue::new()) }; FUTEX_BUCKETS];
+static BUCKETS: [OrderedMutex<FutexQueue>; FUTEX_BUCKETS] =
+    [const { OrderedMutex::new(class::FUTEX_BUCKET, FutexQueue::new()) }; FUTEX_BUCKETS];
 
 /// Where a thread's futex wait stands (`Process::futex`): which bucket holds its
 /// entry, or that a signal or its deadline took the entry off. Written under the

@@ -26,7 +26,7 @@ mod syscall;
 mod trace;
 mod trap;
 
-use timeshare_base::{arch, fail, log, mm, time};
+use timeshare_base::{arch, fail, log, mm, sync, time};
 
 use alloc::vec::Vec;
 

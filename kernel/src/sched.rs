@@ -21,6 +21,7 @@
 //! the run queue and the per-CPU state private to this file, which a split would
 //! have to expose.
 
+use crate::sync::{class, OrderedMutex};
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -150,8 +151,10 @@ fn installed(policy: &mut Option<Box<dyn Scheduler>>) -> &mut dyn Scheduler {
     policy.as_deref_mut().expect("sched::init ran at boot")
 }
 
-static QUEUE: Mutex<RunQueue> =
-    Mutex::new(RunQueue { policy: None, blocked: [const { Vec::new() }; BUCKETS], waiting: 0, sleepers: Vec::new() });
+static QUEUE: OrderedMutex<RunQueue> = OrderedMutex::new(
+    class::RUN_QUEUE,
+    RunQueue { policy: None, blocked: [const { Vec::new() }; BUCKETS], waiting: 0, sleepers: Vec::new() },
+);
 
 /// The pid of the process running on each CPU (`IDLING` while the CPU idles). A pid,
 /// not a reference: the process table keeps a running process alive (it is reaped
@@ -759,7 +762,10 @@ pub fn exit_current() -> ! {
 pub fn run() -> ! {
     let cpu = cpu_index();
     loop {
-        let next = QUEUE.lock().policy().pick_next().and_then(process::find);
+        // The queue's lock is let go before the process table's is taken (the lock
+        // order: the table, then the queue).
+        let next = QUEUE.lock().policy().pick_next();
+        let next = next.and_then(process::find);
         match next {
             Some(next) => {
                 trace::record(0, || What::Schedule {

@@ -29,6 +29,7 @@ use crate::fs::FdTable;
 use crate::mm::address_space::AddressSpace;
 use crate::mm::kstack::{KernelStack, StackOwner};
 use crate::signal::{SignalState, Signals};
+use crate::sync::{class, OrderedMutex};
 use crate::{sched, trap};
 use kernel_core::abi::errno::{EAGAIN, ENOMEM};
 use kernel_core::abi::sched_attr::SchedSettings;
@@ -111,7 +112,7 @@ pub struct ThreadGroup {
     /// answers in every thread.
     pub tgid: Pid,
     /// None once the last thread has exited.
-    pub memory: Mutex<Option<AddressSpace>>,
+    pub memory: OrderedMutex<Option<AddressSpace>>,
     /// Closed when the last thread exits.
     pub files: Mutex<FdTable>,
     pub details: Mutex<Details>,
@@ -458,13 +459,10 @@ impl Table {
 /// The parent of a zombie nobody will wait for.
 const DETACHED: Pid = 0;
 
-static TABLE: Mutex<Table> = Mutex::new(Table {
-    entries: BTreeMap::new(),
-    by_slot: Vec::new(),
-    last_pid: 0,
-    highest_pid: 0,
-    detached: Vec::new(),
-});
+static TABLE: OrderedMutex<Table> = OrderedMutex::new(
+    class::PROCESS_TABLE,
+    Table { entries: BTreeMap::new(), by_slot: Vec::new(), last_pid: 0, highest_pid: 0, detached: Vec::new() },
+);
 
 /// Pids are below this (the `pid_max` kernel option, Linux's
 /// /proc/sys/kernel/pid_max), then wrap around.
@@ -628,7 +626,7 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
     let group = match creation.belongings {
         Belongings::Own { memory, files, details } => Arc::new(ThreadGroup {
             tgid: tid,
-            memory: Mutex::new(Some(memory)),
+            memory: OrderedMutex::new(class::ADDRESS_SPACE, Some(memory)),
             files: Mutex::new(files),
             details: Mutex::new(details),
             live_threads: AtomicU32::new(0),

@@ -18,6 +18,7 @@ use super::kernel_tree;
 use super::kstack::KernelStack;
 use crate::arch::x86_64::percpu::PerCpu;
 use crate::arch::x86_64::{cpu, smp, tlb};
+use crate::sync::{class, OrderedMutex};
 use crate::time;
 use kernel_core::acpi::MAX_CPUS;
 use kernel_core::cmdline::SelfTest;
@@ -158,6 +159,17 @@ pub fn run(test: SelfTest) -> ! {
                 core::ptr::write_volatile(address as *mut u8, byte);
             }
             crate::fail(format_args!("selftest=text: the kernel wrote its own text: it is not read-only"));
+        }
+        SelfTest::LockOrder => {
+            let run_queue = OrderedMutex::new(class::RUN_QUEUE, ());
+            let address_space = OrderedMutex::new(class::ADDRESS_SPACE, ());
+            info!("selftest=lock-order: taking an address space's lock while holding the run queue's");
+            let _outer = run_queue.lock();
+            let _inner = address_space.lock();
+            crate::fail(format_args!(
+                "selftest=lock-order: two locks taken out of order unchecked (the lock order is checked \
+                 with debug assertions only: --kernel-profile dev)"
+            ));
         }
         SelfTest::Guard => {
             let stack = KernelStack::new().expect("memory for the self-test");

@@ -44,11 +44,11 @@ pub struct PerCpu {
     /// This structure's own address, so `PerCpu::this` is one load.
     self_address: Cell<u64>,
     id: usize,
+    /// The user address space (by unique id) whose tree is loaded; 0: the kernel's.
+    live_space: Cell<u64>,
     /// Which address space (by unique id) last used each PCID on this CPU: the TLB
     /// may hold its translations under that tag.
     pcid_owners: [Cell<u64>; paging::PCID_COUNT as usize],
-    /// The user address space (by unique id) whose tree is loaded; 0: the kernel's.
-    live_space: Cell<u64>,
     tss: UnsafeCell<TaskStateSegment>,
     gdt: UnsafeCell<GlobalDescriptorTable<10>>,
     ist_stacks: &'static IstStacks,
