@@ -549,17 +549,18 @@ impl AddressSpace {
             self.flush(start..end);
         }
         let mut released = 0;
-        let flush_each = (end - start) / PAGE_SIZE <= tlb::FULL_FLUSH_PAGES;
         let one_cpu = smp::online_count() == 1;
+        let few_pages = (end - start) / PAGE_SIZE <= tlb::FULL_FLUSH_PAGES;
+        let flush_each = one_cpu && few_pages;
         self.tree.for_each_leaf(start, end, |page, entry| {
             frame::release(Frame::from_address(entry.addr().as_u64()));
             entry.set_unused();
-            if one_cpu && flush_each {
+            if flush_each {
                 paging::flush_page(page);
             }
             released += 1;
         });
-        if one_cpu && !flush_each && released > 0 {
+        if one_cpu && !few_pages && released > 0 {
             paging::flush_address_space();
         }
         self.count_mapped(-released);
