@@ -14,8 +14,10 @@
 //!
 //! A futex waiter is not on the blocked lists: its entry in its futex bucket is its
 //! whole record (`park`, see `futex`), and whoever takes it off there makes it
-//! runnable (`unpark`). Lock order: a futex bucket, then the process table, then
-//! the run queue (`QUEUE`), which is innermost.
+//! runnable (`unpark`). Lock order (the whole of it in docs/locks.md, checked in
+//! debug kernels: `sync::OrderedMutex`): a futex bucket, then an address space,
+//! then the process table, then the run queue (`QUEUE`), then the trace writer and
+//! the kernel log.
 //!
 //! Some 600 lines with reason: blocking, waking and the switch all work on
 //! the run queue and the per-CPU state private to this file, which a split would
