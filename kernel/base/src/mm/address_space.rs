@@ -171,9 +171,8 @@ impl AddressSpace {
     /// Makes this the CPU's address space.
     #[inline]
     pub fn activate(&self) {
-        self.cpus.add_this_cpu();
         // SAFETY: the tree's upper half is the kernel's (copied in `new`).
-        unsafe { paging::switch_address_space(self.tree.0, self.id) };
+        unsafe { paging::switch_address_space(self.tree.0, self.id, &self.cpus) };
     }
 
     /// Records where the program's argv and envp strings are (exec).
@@ -513,14 +512,24 @@ impl AddressSpace {
         }
         let pages = self.regions.protect(address, length, protection)?;
         self.forget_translations();
-        self.tree.for_each_leaf(pages.start, pages.end, |_, entry| {
+        // One CPU: each changed page flushed here (a fresh range has none). More:
+        // one shootdown for the range, if a page changed.
+        let one_cpu = smp::online_count() == 1;
+        let mut changed = false;
+        self.tree.for_each_leaf(pages.start, pages.end, |page, entry| {
             let mut flags = leaf_flags(protection);
             if entry.flags().contains(COPY_ON_WRITE) {
                 flags = (flags - Flags::WRITABLE) | COPY_ON_WRITE;
             }
             entry.set_flags(flags);
+            if one_cpu {
+                paging::flush_page(page);
+            }
+            changed = true;
         });
-        self.flush(pages);
+        if changed && !one_cpu {
+            self.flush(pages);
+        }
         Ok(())
     }
 
@@ -569,7 +578,7 @@ impl AddressSpace {
     /// Makes a change to the translations of `pages` (already in the tree) seen by
     /// every CPU that may have cached them, this one included, before it returns.
     fn flush(&self, pages: Range<u64>) {
-        tlb::flush_space(self.id, &self.cpus, pages);
+        tlb::flush_space(self.id, self.tree.0, &self.cpus, pages);
     }
 }
 

@@ -249,7 +249,6 @@ pub fn kernel_tree() -> PageTableTree {
 /// Switches to the kernel's own tree (no user half), so the current address space
 /// can be freed (exit).
 pub fn activate_kernel_tree() {
-    crate::arch::x86_64::percpu::PerCpu::this().set_live_space(0);
     // SAFETY: the kernel tree maps the kernel, the same as every address space's
     // upper half.
     unsafe { paging::activate(kernel_tree().0, 0, false) };

@@ -44,8 +44,6 @@ pub struct PerCpu {
     /// This structure's own address, so `PerCpu::this` is one load.
     self_address: Cell<u64>,
     id: usize,
-    /// The user address space (by unique id) whose tree is loaded; 0: the kernel's.
-    live_space: Cell<u64>,
     /// Which address space (by unique id) last used each PCID on this CPU: the TLB
     /// may hold its translations under that tag.
     pcid_owners: [Cell<u64>; paging::PCID_COUNT as usize],
@@ -78,7 +76,6 @@ impl PerCpu {
             self_address: Cell::new(0),
             id,
             pcid_owners: [const { Cell::new(0) }; paging::PCID_COUNT as usize],
-            live_space: Cell::new(0),
             tss: UnsafeCell::new(TaskStateSegment::new()),
             gdt: UnsafeCell::new(GlobalDescriptorTable::empty()),
             ist_stacks,
@@ -118,7 +115,6 @@ impl PerCpu {
             addr_of_mut!((*allocation).self_address).write(Cell::new(0));
             addr_of_mut!((*allocation).id).write(id);
             // pcid_owners: zero (no owner) is its initial value, left as allocated.
-            addr_of_mut!((*allocation).live_space).write(Cell::new(0));
             addr_of_mut!((*allocation).tss).write(UnsafeCell::new(TaskStateSegment::new()));
             addr_of_mut!((*allocation).gdt).write(UnsafeCell::new(GlobalDescriptorTable::empty()));
             addr_of_mut!((*allocation).ist_stacks).write(ist_stacks);
@@ -203,17 +199,6 @@ impl PerCpu {
         if slot.get() == owner {
             slot.set(0);
         }
-    }
-
-    /// Records which address space's tree this CPU is about to load (0: the kernel's).
-    #[inline]
-    pub fn set_live_space(&self, id: u64) {
-        self.live_space.set(id);
-    }
-
-    /// The address space whose tree is loaded here (0: the kernel's).
-    pub fn live_space(&self) -> u64 {
-        self.live_space.get()
     }
 }
 

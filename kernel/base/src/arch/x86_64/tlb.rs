@@ -59,11 +59,12 @@ impl CpuSet {
         CpuSet(AtomicU64::new(0))
     }
 
-    /// Adds this CPU, before it loads the space's tree. A plain load first: the
-    /// bit is nearly always there already (every switch comes here).
+    /// Adds CPU `cpu` (the one running this), before it loads the space's tree. A
+    /// plain load first: the bit is nearly always there already (every switch
+    /// comes here).
     #[inline]
-    pub fn add_this_cpu(&self) {
-        let bit = 1u64 << PerCpu::this().id();
+    pub fn add(&self, cpu: usize) {
+        let bit = 1u64 << cpu;
         if self.0.load(Ordering::Relaxed) & bit == 0 {
             // SeqCst: ordered before this CPU's CR3 write, against a shooter's
             // change of the tree then read of the set.
@@ -94,6 +95,8 @@ struct Request {
     pending: AtomicU64,
     /// The address space's id, or `KERNEL_SPACE`.
     space: AtomicU64,
+    /// The physical root of its tree: where it is live, CR3 holds it.
+    root: AtomicU64,
     start: AtomicU64,
     end: AtomicU64,
     /// The address of the space's `CpuSet` (0 for the kernel's), alive until every
@@ -105,6 +108,7 @@ static REQUESTS: [Request; MAX_CPUS] = [const {
     Request {
         pending: AtomicU64::new(0),
         space: AtomicU64::new(0),
+        root: AtomicU64::new(0),
         start: AtomicU64::new(0),
         end: AtomicU64::new(0),
         cpus: AtomicU64::new(0),
@@ -116,18 +120,18 @@ static REQUESTS: [Request; MAX_CPUS] = [const {
 static ANSWERED: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 
 /// Makes the change just made to the translations of `pages` of address space
-/// `space` (its CPU set `cpus`) seen everywhere: flushed here, and on every other
+/// `space` (its tree rooted at `root`, its CPU set `cpus`) seen everywhere: flushed here, and on every other
 /// CPU of the set, which answered before this returns. The tree must already hold
 /// the change.
-pub fn flush_space(space: u64, cpus: &CpuSet, pages: Range<u64>) {
+pub fn flush_space(space: u64, root: u64, cpus: &CpuSet, pages: Range<u64>) {
     // The tree's change before the set's read: a CPU that joins after this read
     // walks the changed tree.
     fence(Ordering::SeqCst);
     let this = PerCpu::this().id();
-    flush_here(space, cpus, &pages);
+    flush_here(space, root, cpus, &pages);
     let others = cpus.mask() & !(1u64 << this);
     if others != 0 {
-        shoot(this, others, space, core::ptr::from_ref(cpus) as u64, &pages);
+        shoot(this, others, (space, root), core::ptr::from_ref(cpus) as u64, &pages);
     }
 }
 
@@ -141,15 +145,16 @@ pub fn flush_kernel(pages: Range<u64>) {
         fence(Ordering::SeqCst);
         let this = PerCpu::this().id();
         let others = ((1u64 << smp::online_count()) - 1) & !(1u64 << this);
-        shoot(this, others, KERNEL_SPACE, 0, &pages);
+        shoot(this, others, (KERNEL_SPACE, 0), 0, &pages);
     }
 }
 
 /// Sends this CPU's request to `targets` and waits for every answer, serving the
 /// requests addressed to this CPU meanwhile.
-fn shoot(this: usize, targets: u64, space: u64, cpus: u64, pages: &Range<u64>) {
+fn shoot(this: usize, targets: u64, (space, root): (u64, u64), cpus: u64, pages: &Range<u64>) {
     let request = &REQUESTS[this];
     request.space.store(space, Ordering::Relaxed);
+    request.root.store(root, Ordering::Relaxed);
     request.start.store(pages.start, Ordering::Relaxed);
     request.end.store(pages.end, Ordering::Relaxed);
     request.cpus.store(cpus, Ordering::Relaxed);
@@ -201,7 +206,7 @@ pub fn service() {
             // SAFETY: the sender keeps the address space, and so its set, alive
             // until this CPU's bit leaves `pending` (below).
             let cpus = unsafe { &*(request.cpus.load(Ordering::Relaxed) as *const CpuSet) };
-            flush_here(space, cpus, &pages);
+            flush_here(space, request.root.load(Ordering::Relaxed), cpus, &pages);
         }
         ANSWERED[this].fetch_add(1, Ordering::Relaxed);
         request.pending.fetch_and(!bit, Ordering::Release);
@@ -242,12 +247,13 @@ pub fn answered(cpu: usize) -> u64 {
     ANSWERED.get(cpu).map_or(0, |count| count.load(Ordering::Relaxed))
 }
 
-/// This CPU's part: if the space is live here, its pages' entries go (all of its
+/// This CPU's part: if the space is live here (CR3 holds its root: read only
+/// here, so that a switch records nothing), its pages' entries go (all of its
 /// entries past `FULL_FLUSH_PAGES`); if not, this CPU forgets it owns the space's
 /// PCID (the next switch-in flushes the tag) and leaves its set.
-fn flush_here(space: u64, cpus: &CpuSet, pages: &Range<u64>) {
+fn flush_here(space: u64, root: u64, cpus: &CpuSet, pages: &Range<u64>) {
     let this = PerCpu::this();
-    if this.live_space() == space {
+    if paging::live_root() == root {
         if (pages.end - pages.start) / PAGE_SIZE > FULL_FLUSH_PAGES {
             paging::flush_address_space();
         } else {
