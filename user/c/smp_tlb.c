@@ -16,6 +16,9 @@
  *              not move (the writer's next write faults; its handler waits until
  *              the page is writable again).
  *
+ * `smp_tlb spin MS` instead runs for MS milliseconds reading the clock (in user
+ * mode but for the system calls), so that a kernel's interrupts reach it there.
+ *
  * The output is Linux's; the last line is "still running". */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -24,6 +27,9 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 #include <sys/mman.h>
 
 #include "include/testlib.h"
@@ -142,8 +148,23 @@ static void protect_while_written(void)
            moved);
 }
 
-int main(void)
+static void spin(long ms)
 {
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    do
+        clock_gettime(CLOCK_MONOTONIC, &now);
+    while ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 < ms);
+    printf("spun %ld ms\n", ms);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "spin") == 0) {
+        spin(atol(argv[2]));
+        printf("still running\n");
+        return 0;
+    }
     remap_while_read();
     protect_while_written();
     printf("still running\n");

@@ -214,7 +214,8 @@ static READERS_DONE: AtomicU64 = AtomicU64::new(0);
 /// frame replaces the shared one), each change shot down before it returns. No
 /// reader may then read an older value through a translation it cached: that is a
 /// kernel failure naming the reader, the round and the value. Passes with a log
-/// line, and the boot goes on.
+/// line, and the boot goes on, while CPU 1 shoots at every other CPU until the
+/// machine stops (`shoot_until_power_off`).
 pub fn tlb_shootdown() {
     let readers = smp::online_count();
     if readers < 2 {
@@ -303,6 +304,38 @@ fn read_shootdown_page() {
     }
     super::activate_kernel_tree();
     READERS_DONE.fetch_add(1, Ordering::AcqRel);
+    if this == 1 {
+        shoot_until_power_off();
+    }
+}
+
+/// How often CPU 1 shoots at the others once the readers stopped.
+const SHOT_INTERVAL_NS: u64 = 100_000;
+/// The longest a shootdown of CPU 1's may wait for its answers: far more than a
+/// CPU takes from anywhere it may be (interrupts are off in the kernel only for
+/// short stretches), far less than a program that never enters the kernel runs.
+const SHOT_ANSWER_NS: u64 = 1_000_000_000;
+
+/// CPU 1, after the readers: a shootdown (of a kernel page: harmless) at every other
+/// CPU every `SHOT_INTERVAL_NS`, until power-off. The boot CPU answers wherever the
+/// boot took it (the first program in user mode, its system calls, the idle loop),
+/// and shoots back at this CPU (a kernel stack's release) while this one waits for
+/// its answers. An answer that takes longer than `SHOT_ANSWER_NS` is a kernel
+/// failure.
+fn shoot_until_power_off() -> ! {
+    let page = super::phys_to_virt(0);
+    loop {
+        let start = time::monotonic_ns();
+        tlb::flush_kernel(page..page + 4096);
+        let took = time::monotonic_ns() - start;
+        if took > SHOT_ANSWER_NS {
+            crate::fail(format_args!("selftest=tlb-shootdown: a shootdown from cpu 1 waited {} ms", took / 1_000_000));
+        }
+        let next = time::monotonic_ns() + SHOT_INTERVAL_NS;
+        while time::monotonic_ns() < next {
+            cpu::allow_interrupts_for_an_instruction();
+        }
+    }
 }
 
 /// Reads the user u64 at `address` from the kernel, through the live tree (and this
