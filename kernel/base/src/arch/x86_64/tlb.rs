@@ -13,9 +13,9 @@
 //! shot at once more on each CPU it left, and never after.
 //!
 //! The protocol: each CPU has one request slot (a CPU waits for its own request's
-//! acknowledgements, so it never has two). The sender writes the space, the range
-//! and the set into it, then the mask of CPUs that must answer (`pending`, with
-//! Release), sends them `apic::TLB_VECTOR`, flushes its own TLB, and spins until
+//! acknowledgements, so it never has two). The sender flushes its own TLB, writes
+//! the space, the range and the set into its slot, then the mask of CPUs that must
+//! answer (`pending`, with Release), sends them `apic::TLB_VECTOR`, and spins until
 //! every one has cleared its bit. A target flushes and clears its bit in the
 //! interrupt's handler (`service`), or while it spins itself: the kernel runs with
 //! interrupts off, so every wait on another CPU (this one, and a lock's:
