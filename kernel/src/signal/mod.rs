@@ -403,11 +403,14 @@ pub fn send_to_group(group: Pid, signal: u8) {
 }
 
 /// A fault of the program's own (`info` says which, `trap` where): delivered even if
-/// blocked or ignored (see `SignalState::force`).
-pub fn force_fault(target: &Process, info: SigInfo, trap: TrapRecord) {
+/// blocked or ignored (see `SignalState::force`). True when a handler of the
+/// program's will take it (Linux's `!unhandled_signal`), false when it gets the
+/// default action.
+pub fn force_fault(target: &Process, info: SigInfo, trap: TrapRecord) -> bool {
     let mut state = target.signals.lock();
     state.last_trap = trap;
     state.force(info);
+    state.action(info.signo()).handler != SIG_DFL
 }
 
 /// Forces `signal` from the kernel (SI_KERNEL): a signal frame that cannot be read
