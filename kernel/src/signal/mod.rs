@@ -342,11 +342,16 @@ fn send_to_some_thread(target: &Process, info: SigInfo) {
     }
 }
 
-/// Sets the action of `signal` in every thread of `process`'s process: the
-/// threads' signal states each keep a copy of the process's actions, which only
-/// rt_sigaction and a one-shot handler's reset change.
-pub fn set_action_in_process(process: &Process, signal: u8, action: SigAction) {
-    process.signals.lock().set_action(signal, action);
+/// Sets the action of `signal` in every thread of `process`'s process, and returns
+/// the one it replaces: the threads' signal states each keep a copy of the
+/// process's actions, which only rt_sigaction and a one-shot handler's reset change.
+pub fn set_action_in_process(process: &Process, signal: u8, action: SigAction) -> SigAction {
+    let previous = {
+        let mut state = process.signals.lock();
+        let previous = state.action(signal);
+        state.set_action(signal, action);
+        previous
+    };
     if process.group.has_other_threads() {
         for thread in process::threads_of(&process.group) {
             if thread.tid() != process.tid() {
@@ -354,6 +359,7 @@ pub fn set_action_in_process(process: &Process, signal: u8, action: SigAction) {
             }
         }
     }
+    previous
 }
 
 /// Sends `info` to thread `target` only (tkill, tgkill, SIGPIPE), as Linux's
