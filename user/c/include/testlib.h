@@ -118,6 +118,17 @@ static inline void show(const char *what, long result)
         printf("%s = %ld\n", what, result);
 }
 
+/* A call's result in words: the number it returned, or the errno's name (a
+ * static buffer: one result per expression). */
+static inline const char *call_result(long r)
+{
+    static char text[32];
+    if (r < 0)
+        return errno_name(errno);
+    snprintf(text, sizeof text, "%ld", r);
+    return text;
+}
+
 /* ---- Processes ---- */
 
 /* fork, with stdout flushed first (so that the child does not print the parent's
