@@ -28,7 +28,7 @@ pub fn gettid(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
 }
 
 pub fn getppid(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
-    Ok(u64::from(process::parent_of(context.process.pid())))
+    Ok(u64::from(context.group.parent()))
 }
 
 pub fn sched_yield(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
