@@ -38,6 +38,8 @@ static void parents(void)
     pthread_create(&thread, 0, thread_parent, (void *)(intptr_t)parent);
     pthread_join(thread, &same);
     line("getppid in a thread is the process's parent", yes(same != 0));
+    sleep_ms(10);
+    line("getppid after a thread has exited is the parent", yes(getppid() == parent));
 
     /* Orphans go to the nearest subreaper: this process, on both systems. */
     prctl(PR_SET_CHILD_SUBREAPER, 1);

@@ -370,10 +370,14 @@ struct Entry {
 }
 
 impl Entry {
-    /// Re-parents a leader's row, and its process's copy that getppid reads.
+    /// Re-parents a row, and, for a leader's, its process's copy that getppid
+    /// reads (another thread's row has no parent: its detaching leaves the
+    /// process's alone).
     fn set_parent(&mut self, parent: Pid) {
         self.parent = parent;
-        self.process.group.parent.store(parent, Ordering::Relaxed);
+        if self.process.is_leader() {
+            self.process.group.parent.store(parent, Ordering::Relaxed);
+        }
     }
 }
 
