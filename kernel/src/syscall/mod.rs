@@ -412,12 +412,15 @@ impl Context<'_, '_> {
         crate::oom::retrying(self.process, || self.memory(&mut access))
     }
 
-    /// Copies `buffer.len()` bytes from user address `address`.
+    /// Copies `buffer.len()` bytes from user address `address`. Inlined: most
+    /// copies are of a constant size (a struct, a word), which the copy then knows.
+    #[inline]
     pub fn copy_in(&self, address: u64, buffer: &mut [u8]) -> Result<(), i64> {
         self.user_memory(|memory| memory.read(address, buffer)).map_err(|_| EFAULT)
     }
 
     /// Copies `bytes` to user address `address`.
+    #[inline]
     pub fn copy_out(&self, address: u64, bytes: &[u8]) -> Result<(), i64> {
         self.user_memory(|memory| memory.write(address, bytes)).map_err(|_| EFAULT)
     }
