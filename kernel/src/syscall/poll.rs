@@ -90,17 +90,16 @@ fn remaining(deadline: u64) -> u64 {
 }
 
 /// poll: a timeout in milliseconds, negative for none.
-pub fn poll(context: &mut Context, &[address, count, timeout, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn poll(context: &mut Context) -> Result<u64, i64> {
+    let [address, count, timeout, ..] = context.arguments();
     let deadline = poll_timeout_ns(timeout).map(deadline_after);
     poll_files(context, address, count, deadline)
 }
 
 /// ppoll: poll with a timespec timeout (NULL: none), updated with the time left,
 /// and a signal mask for the wait (see `with_signal_mask`).
-pub fn ppoll(
-    context: &mut Context,
-    &[address, count, timeout_address, mask_address, mask_size, _]: &[u64; 6],
-) -> Result<u64, i64> {
+pub fn ppoll(context: &mut Context) -> Result<u64, i64> {
+    let [address, count, timeout_address, mask_address, mask_size, _] = context.arguments();
     let deadline = match timeout_address {
         0 => None,
         _ => Some(deadline_after(read_timespec(context, timeout_address)?)),
@@ -171,7 +170,8 @@ fn poll_files(context: &Context, address: u64, count: u64, deadline: Option<u64>
 
 /// select: waits on three `fd_set`s; the timeout (a timeval, NULL: none) is
 /// updated with the time left.
-pub fn select(context: &mut Context, &[count, read, write, except, timeout_address, _]: &[u64; 6]) -> Result<u64, i64> {
+pub fn select(context: &mut Context) -> Result<u64, i64> {
+    let [count, read, write, except, timeout_address, _] = context.arguments();
     let deadline = match timeout_address {
         0 => None,
         _ => {
@@ -191,10 +191,8 @@ pub fn select(context: &mut Context, &[count, read, write, except, timeout_addre
 
 /// pselect6: select with a timespec timeout (updated with the time left) and a
 /// signal mask for the wait, passed as a pointer to {mask pointer, mask size}.
-pub fn pselect6(
-    context: &mut Context,
-    &[count, read, write, except, timeout_address, mask_argument]: &[u64; 6],
-) -> Result<u64, i64> {
+pub fn pselect6(context: &mut Context) -> Result<u64, i64> {
+    let [count, read, write, except, timeout_address, mask_argument] = context.arguments();
     let deadline = match timeout_address {
         0 => None,
         _ => Some(deadline_after(read_timespec(context, timeout_address)?)),

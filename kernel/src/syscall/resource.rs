@@ -12,7 +12,13 @@ use kernel_core::abi::{
 /// prlimit64(pid, resource, new, old): reads and/or sets a limit of the caller or
 /// of another process (every process runs as root, so any may be changed). Raising
 /// a hard limit is allowed (root), as on Linux, RLIMIT_NOFILE's up to `NR_OPEN`.
-pub fn prlimit64(context: &mut Context, &[pid, resource, new_address, old_address, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn prlimit64(context: &mut Context) -> Result<u64, i64> {
+    let arguments = context.arguments();
+    prlimit64_of(context, arguments)
+}
+
+/// `prlimit64` of `arguments`: also the older calls it extends, with theirs.
+fn prlimit64_of(context: &mut Context, [pid, resource, new_address, old_address, ..]: [u64; 6]) -> Result<u64, i64> {
     let resource = decode_resource(resource)?;
     let pid = match pid as i32 {
         0 => context.process.pid(),
@@ -55,19 +61,21 @@ pub fn prlimit64(context: &mut Context, &[pid, resource, new_address, old_addres
     Ok(0)
 }
 
-pub fn getrlimit(context: &mut Context, &[resource, address, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn getrlimit(context: &mut Context) -> Result<u64, i64> {
+    let [resource, address, ..] = context.arguments();
     // Unlike prlimit64's, getrlimit's pointer is not optional.
     if address == 0 {
         return Err(EFAULT);
     }
-    prlimit64(context, &[0, resource, 0, address, 0, 0])
+    prlimit64_of(context, [0, resource, 0, address, 0, 0])
 }
 
-pub fn setrlimit(context: &mut Context, &[resource, address, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn setrlimit(context: &mut Context) -> Result<u64, i64> {
+    let [resource, address, ..] = context.arguments();
     if address == 0 {
         return Err(EFAULT);
     }
-    prlimit64(context, &[0, resource, address, 0, 0, 0])
+    prlimit64_of(context, [0, resource, address, 0, 0, 0])
 }
 
 /// The usage of the reaped children of `process`.
@@ -79,7 +87,8 @@ fn children_usage(process: &process::Process) -> Rusage {
     }
 }
 
-pub fn getrusage(context: &mut Context, &[who, address, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn getrusage(context: &mut Context) -> Result<u64, i64> {
+    let [who, address, ..] = context.arguments();
     let usage = match who as i32 {
         RUSAGE_SELF | RUSAGE_THREAD => context.process.usage(),
         RUSAGE_CHILDREN => children_usage(context.process),
@@ -93,7 +102,8 @@ pub fn getrusage(context: &mut Context, &[who, address, ..]: &[u64; 6]) -> Resul
 const USER_HZ: u64 = 100;
 
 /// times: CPU times in clock ticks; returns ticks since boot.
-pub fn times(context: &mut Context, &[address, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn times(context: &mut Context) -> Result<u64, i64> {
+    let [address, ..] = context.arguments();
     if address != 0 {
         let own = context.process.usage();
         let children = children_usage(context.process);
@@ -109,7 +119,8 @@ pub fn times(context: &mut Context, &[address, ..]: &[u64; 6]) -> Result<u64, i6
     Ok(time::monotonic_ns() / (1_000_000_000 / USER_HZ))
 }
 
-pub fn umask(context: &mut Context, &[mask, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn umask(context: &mut Context) -> Result<u64, i64> {
+    let [mask, ..] = context.arguments();
     let mut details = context.group.details.lock();
     let old = details.umask;
     details.umask = mask as u32 & 0o777;
@@ -120,7 +131,8 @@ pub fn umask(context: &mut Context, &[mask, ..]: &[u64; 6]) -> Result<u64, i64> 
 const CPU_MASK: u64 = 1;
 
 /// sched_getaffinity: writes the mask (8 bytes) and returns its size, as Linux does.
-pub fn sched_getaffinity(context: &mut Context, &[pid, length, address, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn sched_getaffinity(context: &mut Context) -> Result<u64, i64> {
+    let [pid, length, address, ..] = context.arguments();
     if pid != 0 && process::find(pid as u32).is_none() {
         return Err(ESRCH);
     }
@@ -132,7 +144,8 @@ pub fn sched_getaffinity(context: &mut Context, &[pid, length, address, ..]: &[u
 }
 
 /// sched_setaffinity: accepted when the mask includes the one CPU.
-pub fn sched_setaffinity(context: &mut Context, &[pid, length, address, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn sched_setaffinity(context: &mut Context) -> Result<u64, i64> {
+    let [pid, length, address, ..] = context.arguments();
     if pid != 0 && process::find(pid as u32).is_none() {
         return Err(ESRCH);
     }
