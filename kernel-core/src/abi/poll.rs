@@ -48,6 +48,24 @@ impl Pollfd {
     }
 }
 
+/// Answers, in place, the `struct pollfd` entries of `entries` (as copied from user
+/// memory, `Pollfd::SIZE` bytes each; a partial last entry is left alone): an entry
+/// with a negative fd gets revents 0, any other `revents_of(fd, events)`. Returns
+/// how many entries have revents. The bytes go back to the caller as they are: one
+/// buffer, no entry decoded into another.
+pub fn answer_entries(entries: &mut [u8], mut revents_of: impl FnMut(i32, u16) -> u16) -> usize {
+    let mut ready = 0;
+    for entry in entries.chunks_exact_mut(Pollfd::SIZE) {
+        // One load for fd and events.
+        let word = u64::from_le_bytes([entry[0], entry[1], entry[2], entry[3], entry[4], entry[5], entry[6], entry[7]]);
+        let fd = word as u32 as i32;
+        let revents = if fd < 0 { 0 } else { revents_of(fd, (word >> 32) as u16) };
+        entry[6..8].copy_from_slice(&revents.to_le_bytes());
+        ready += usize::from(revents != 0);
+    }
+    ready
+}
+
 /// `poll`'s timeout (a C `int`, milliseconds) in nanoseconds; `None` for a
 /// negative one, which means "wait forever".
 pub fn poll_timeout_ns(raw: u64) -> Option<u64> {
@@ -84,27 +102,47 @@ impl FdSet {
         Self { words: (0..bytes.len() / 8).map(|_| fields.u64()).collect() }
     }
 
-    /// Every descriptor below `count` in at least one of `sets` (up to 8), in
-    /// increasing order, with which of them hold it (bit i: `sets[i]`); the bits of a
-    /// last word past `count` are not looked at, as on Linux. One pass over their
-    /// words, 64 descriptors at a time and only the bits set, as Linux's `do_select`:
-    /// a select of a few high descriptors costs no step per number below them.
-    pub fn members<const N: usize>(sets: &[FdSet; N], count: usize) -> impl Iterator<Item = (usize, u8)> + '_ {
-        const { assert!(N <= 8, "holders has a bit per set") };
-        let words = count.div_ceil(64);
-        (0..words).flat_map(move |index| {
-            let of_sets: [u64; N] = core::array::from_fn(|set| sets[set].words.get(index).copied().unwrap_or(0));
-            let mut left = of_sets.iter().fold(0, |any, word| any | word);
-            core::iter::from_fn(move || {
+    /// One pass of select: `events_of(fd)` for every descriptor below `count` in at
+    /// least one of `sets` (read, write, except), in increasing order; each set's
+    /// result gets the descriptors whose events it wants (`SELECT_READ`...).
+    /// Returns how many bits the results have, or the first error of `events_of`.
+    /// Word by word, only the bits set (trailing_zeros), as Linux's `do_select`: a
+    /// select of a few high descriptors costs no step per number below them; the
+    /// bits of a last word past `count` are not looked at, as on Linux.
+    pub fn select_pass<E>(
+        sets: &[FdSet; 3],
+        count: usize,
+        results: &mut [FdSet; 3],
+        mut events_of: impl FnMut(usize) -> Result<u16, E>,
+    ) -> Result<usize, E> {
+        const WANTED: [u16; 3] = [SELECT_READ, SELECT_WRITE, SELECT_EXCEPT];
+        let mut ready = 0;
+        for index in 0..count.div_ceil(64) {
+            let below_count = count - index * 64;
+            let in_range = if below_count >= 64 { u64::MAX } else { (1 << below_count) - 1 };
+            let words: [u64; 3] =
+                core::array::from_fn(|set| sets[set].words.get(index).map_or(0, |word| word & in_range));
+            let mut left = words[0] | words[1] | words[2];
+            while left != 0 {
                 let bit = left.trailing_zeros();
-                if left == 0 || index * 64 + bit as usize >= count {
-                    return None;
-                }
                 left &= left - 1;
-                let holders = (0..N).fold(0u8, |holders, set| holders | (((of_sets[set] >> bit) & 1) as u8) << set);
-                Some((index * 64 + bit as usize, holders))
-            })
-        })
+                let events = events_of(index * 64 + bit as usize)?;
+                for set in 0..3 {
+                    if words[set] >> bit & 1 != 0 && events & WANTED[set] != 0 {
+                        if let Some(word) = results[set].words.get_mut(index) {
+                            *word |= 1 << bit;
+                            ready += 1;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(ready)
+    }
+
+    /// Empties the set, keeping its size.
+    pub fn clear(&mut self) {
+        self.words.fill(0);
     }
 
     /// Adds `fd` (ignored past the set's end).
@@ -147,6 +185,33 @@ mod tests {
     }
 
     #[test]
+    fn entries_are_answered_in_place() {
+        let mut entries = [0u8; 3 * Pollfd::SIZE + 3];
+        entries[..8].copy_from_slice(&Pollfd { fd: 4, events: POLLIN, revents: 0x7777 }.to_bytes());
+        entries[8..16].copy_from_slice(&Pollfd { fd: -1, events: POLLIN, revents: 0x7777 }.to_bytes());
+        entries[16..24].copy_from_slice(&Pollfd { fd: 9, events: POLLOUT, revents: 0x7777 }.to_bytes());
+        entries[24..].copy_from_slice(&[1, 2, 3]);
+        let mut asked = alloc::vec::Vec::new();
+        let ready = answer_entries(&mut entries, |fd, events| {
+            asked.push((fd, events));
+            if fd == 4 {
+                POLLIN
+            } else {
+                0
+            }
+        });
+        assert_eq!(ready, 1);
+        assert_eq!(asked, [(4, POLLIN), (9, POLLOUT)], "negative descriptors are skipped");
+        assert_eq!(Pollfd::from_bytes(entries[..8].try_into().unwrap()).revents, POLLIN);
+        assert_eq!(
+            Pollfd::from_bytes(entries[8..16].try_into().unwrap()),
+            Pollfd { fd: -1, events: POLLIN, revents: 0 }
+        );
+        assert_eq!(Pollfd::from_bytes(entries[16..24].try_into().unwrap()).revents, 0);
+        assert_eq!(entries[24..], [1, 2, 3]);
+    }
+
+    #[test]
     fn timeouts() {
         assert_eq!(poll_timeout_ns(0), Some(0));
         assert_eq!(poll_timeout_ns(1500), Some(1_500_000_000));
@@ -165,19 +230,43 @@ mod tests {
         bytes[0] = 0b101;
         bytes[8] = 1;
         let set = FdSet::from_bytes(&bytes);
-        let members: alloc::vec::Vec<(usize, u8)> = FdSet::members(&[set], 128).collect();
-        assert_eq!(members, [(0, 1), (2, 1), (64, 1)]);
+        assert_eq!(passed(&[set, FdSet::default(), FdSet::default()], 128), [(0, 1), (2, 1), (64, 1)]);
         let mut out = FdSet::empty(65);
         out.insert(64);
         out.insert(2);
         out.insert(0);
         out.insert(5000);
         assert_eq!(out.to_bytes(), bytes);
+        out.clear();
+        assert_eq!(out, FdSet::empty(65));
         assert_eq!(FdSet::from_bytes(&[1, 2, 3]), FdSet::default(), "a partial word is not read");
     }
 
+    /// The descriptors one `select_pass` asks about, with which sets hold them (bit
+    /// i: `sets[i]`), checked against the results a file ready for everything gives.
+    fn passed(sets: &[FdSet; 3], count: usize) -> alloc::vec::Vec<(usize, u8)> {
+        let mut asked = alloc::vec::Vec::new();
+        let mut results = [FdSet::empty(count), FdSet::empty(count), FdSet::empty(count)];
+        let ready = FdSet::select_pass(sets, count, &mut results, |fd| {
+            asked.push(fd);
+            Ok::<u16, ()>(SELECT_READ | SELECT_WRITE | SELECT_EXCEPT)
+        })
+        .unwrap();
+        let holders: alloc::vec::Vec<(usize, u8)> = asked
+            .iter()
+            .map(|&fd| {
+                let holds = |set: &FdSet| set.words.get(fd / 64).is_some_and(|word| word >> (fd % 64) & 1 != 0);
+                let of = |sets: &[FdSet; 3]| (0..3).fold(0u8, |bits, i| bits | u8::from(holds(&sets[i])) << i);
+                assert_eq!(of(sets), of(&results), "a ready descriptor goes in each set that holds it");
+                (fd, of(sets))
+            })
+            .collect();
+        assert_eq!(ready, holders.iter().map(|(_, bits)| bits.count_ones() as usize).sum::<usize>());
+        holders
+    }
+
     #[test]
-    fn members_of_several_sets_say_which_hold_them() {
+    fn select_passes_over_several_sets() {
         let mut read = FdSet::empty(200);
         let mut write = FdSet::empty(130);
         let except = FdSet::empty(0);
@@ -188,11 +277,33 @@ mod tests {
             write.insert(fd);
         }
         let sets = [read, write, except];
-        let members: alloc::vec::Vec<(usize, u8)> = FdSet::members(&sets, 200).collect();
-        assert_eq!(members, [(3, 0b11), (5, 0b10), (63, 0b01), (64, 0b01), (127, 0b10), (128, 0b10), (199, 0b01)]);
-        let below: alloc::vec::Vec<usize> = FdSet::members(&sets, 128).map(|(fd, _)| fd).collect();
+        assert_eq!(
+            passed(&sets, 200),
+            [(3, 0b11), (5, 0b10), (63, 0b01), (64, 0b01), (127, 0b10), (128, 0b10), (199, 0b01)]
+        );
+        let below: alloc::vec::Vec<usize> = passed(&sets, 128).iter().map(|&(fd, _)| fd).collect();
         assert_eq!(below, [3, 5, 63, 64, 127], "bits at or past the count are not looked at");
-        assert_eq!(FdSet::members(&[FdSet::empty(500), FdSet::default()], 500).count(), 0);
-        assert_eq!(FdSet::members::<0>(&[], 64).count(), 0);
+        let full = FdSet { words: alloc::vec![u64::MAX; 2] };
+        assert_eq!(passed(&[full.clone(), FdSet::default(), FdSet::default()], 65).len(), 65);
+        assert_eq!(passed(&[full.clone(), FdSet::default(), FdSet::default()], 64).len(), 64);
+        assert_eq!(passed(&[full, FdSet::default(), FdSet::default()], 1), [(0, 1)]);
+        assert!(passed(&[FdSet::empty(500), FdSet::default(), FdSet::default()], 500).is_empty());
+    }
+
+    #[test]
+    fn select_passes_report_only_wanted_events_and_stop_at_errors() {
+        let mut read = FdSet::empty(64);
+        let mut write = FdSet::empty(64);
+        read.insert(1);
+        read.insert(2);
+        write.insert(2);
+        let sets = [read, write, FdSet::empty(64)];
+        let mut results = [FdSet::empty(64), FdSet::empty(64), FdSet::empty(64)];
+        let ready =
+            FdSet::select_pass(&sets, 64, &mut results, |fd| Ok::<u16, ()>(if fd == 2 { POLLOUT } else { POLLIN }));
+        assert_eq!(ready, Ok(2));
+        assert_eq!(results[0].to_bytes()[0], 0b010);
+        assert_eq!(results[1].to_bytes()[0], 0b100);
+        assert_eq!(FdSet::select_pass(&sets, 64, &mut results, |fd| if fd == 2 { Err(9) } else { Ok(0) }), Err(9));
     }
 }

@@ -79,7 +79,14 @@ impl FdTable {
     /// ioctl, poll...): EBADF for a closed descriptor and for an O_PATH one, which
     /// only names a file (Linux's `fdget`).
     pub fn get(&self, fd: u64) -> Result<Arc<OpenFile>, i64> {
-        let file = self.get_path(fd)?;
+        self.borrow(fd).cloned()
+    }
+
+    /// `get` without taking a reference: for a caller that uses the file under the
+    /// table's lock (poll's scan), which a reference count's two atomic updates per
+    /// descriptor would outweigh.
+    pub fn borrow(&self, fd: u64) -> Result<&Arc<OpenFile>, i64> {
+        let file = self.borrow_path(fd)?;
         if file.is_path_only() {
             return Err(EBADF);
         }
@@ -90,7 +97,12 @@ impl FdTable {
     /// only need to know which file it is (fstat, fchdir, a `*at` directory,
     /// fcntl; Linux's `fdget_raw`).
     pub fn get_path(&self, fd: u64) -> Result<Arc<OpenFile>, i64> {
-        Ok(self.descriptor(fd)?.file.clone())
+        self.borrow_path(fd).cloned()
+    }
+
+    /// `get_path` without taking a reference (see `borrow`).
+    pub fn borrow_path(&self, fd: u64) -> Result<&Arc<OpenFile>, i64> {
+        Ok(&self.descriptor(fd)?.file)
     }
 
     fn descriptor(&self, fd: u64) -> Result<&Descriptor, i64> {
