@@ -55,9 +55,9 @@ impl Pollfd {
 /// buffer, no entry decoded into another.
 pub fn answer_entries(entries: &mut [u8], mut revents_of: impl FnMut(i32, u16) -> u16) -> usize {
     let mut ready = 0;
-    for entry in entries.chunks_exact_mut(Pollfd::SIZE) {
+    for entry in entries.as_chunks_mut::<{ Pollfd::SIZE }>().0 {
         // One load for fd and events.
-        let word = u64::from_le_bytes([entry[0], entry[1], entry[2], entry[3], entry[4], entry[5], entry[6], entry[7]]);
+        let word = u64::from_le_bytes(*entry);
         let fd = word as u32 as i32;
         let revents = if fd < 0 { 0 } else { revents_of(fd, (word >> 32) as u16) };
         entry[6..8].copy_from_slice(&revents.to_le_bytes());
