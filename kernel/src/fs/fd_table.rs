@@ -3,6 +3,10 @@
 //! descriptors, and its close-on-exec flag. The system calls look descriptors up
 //! here (`get`, `get_path`); open, pipe, dup and fcntl add them, close and exec
 //! remove them; fork copies the table.
+//!
+//! Lock order: the table (`ThreadGroup::files`) comes before every lock of
+//! docs/locks.md's table: poll and select call `File::poll` under it, and a close
+//! releases a file (a pipe end takes its pipe's lock) under it.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
