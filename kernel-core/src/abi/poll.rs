@@ -78,28 +78,79 @@ pub const SELECT_READ: u16 = POLLRDNORM | POLLRDBAND | POLLIN | POLLHUP | POLLER
 pub const SELECT_WRITE: u16 = POLLWRBAND | POLLWRNORM | POLLOUT | POLLERR;
 pub const SELECT_EXCEPT: u16 = POLLPRI;
 
+/// The descriptors a C `fd_set` holds (glibc's and musl's `FD_SETSIZE`).
+pub const FD_SETSIZE: usize = 1024;
+
 /// An `fd_set` of `select`, as many 64-bit words as `nfds` needs (the kernel only
 /// reads and writes that prefix of the caller's bitmap, as Linux does).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FdSet {
-    words: alloc::vec::Vec<u64>,
+    words: Words,
+}
+
+/// The words of an `FdSet`: in place up to `FD_SETSIZE` (1024) descriptors, the
+/// size of every `fd_set` a C program declares, so an ordinary select takes
+/// nothing from the heap; on the heap past it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Words {
+    Inline { words: [u64; Words::INLINE], len: usize },
+    Heap(alloc::vec::Vec<u64>),
+}
+
+impl Words {
+    const INLINE: usize = FD_SETSIZE / 64;
+
+    fn zeroed(len: usize) -> Self {
+        match len {
+            0..=Self::INLINE => Words::Inline { words: [0; Self::INLINE], len },
+            _ => Words::Heap(alloc::vec![0; len]),
+        }
+    }
+}
+
+impl Default for Words {
+    fn default() -> Self {
+        Words::zeroed(0)
+    }
+}
+
+impl core::ops::Deref for Words {
+    type Target = [u64];
+
+    fn deref(&self) -> &[u64] {
+        match self {
+            Words::Inline { words, len } => &words[..*len],
+            Words::Heap(words) => words,
+        }
+    }
+}
+
+impl core::ops::DerefMut for Words {
+    fn deref_mut(&mut self) -> &mut [u64] {
+        match self {
+            Words::Inline { words, len } => &mut words[..*len],
+            Words::Heap(words) => words,
+        }
+    }
 }
 
 impl FdSet {
     /// The bytes of a bitmap covering `nfds` descriptors.
-    pub fn byte_len(nfds: usize) -> usize {
+    pub const fn byte_len(nfds: usize) -> usize {
         nfds.div_ceil(64) * 8
     }
 
     /// An empty set covering `nfds` descriptors.
     pub fn empty(nfds: usize) -> Self {
-        Self { words: alloc::vec![0; nfds.div_ceil(64)] }
+        Self { words: Words::zeroed(nfds.div_ceil(64)) }
     }
 
     /// Reads a bitmap as copied from user memory (`byte_len(nfds)` bytes).
     pub fn from_bytes(bytes: &[u8]) -> Self {
+        let mut words = Words::zeroed(bytes.len() / 8);
         let mut fields = Fields::new(bytes);
-        Self { words: (0..bytes.len() / 8).map(|_| fields.u64()).collect() }
+        words.iter_mut().for_each(|word| *word = fields.u64());
+        Self { words }
     }
 
     /// One pass of select: `events_of(fd)` for every descriptor below `count` in at
@@ -152,9 +203,12 @@ impl FdSet {
         }
     }
 
-    /// The bytes copied back to user memory.
-    pub fn to_bytes(&self) -> alloc::vec::Vec<u8> {
-        self.words.iter().flat_map(|word| word.to_le_bytes()).collect()
+    /// Writes the bitmap into `bytes` (`byte_len(nfds)` long: what is copied back
+    /// to user memory).
+    pub fn write_bytes(&self, bytes: &mut [u8]) {
+        for (chunk, word) in bytes.chunks_exact_mut(8).zip(self.words.iter()) {
+            chunk.copy_from_slice(&word.to_le_bytes());
+        }
     }
 }
 
@@ -236,10 +290,29 @@ mod tests {
         out.insert(2);
         out.insert(0);
         out.insert(5000);
-        assert_eq!(out.to_bytes(), bytes);
+        let mut written = [0xffu8; 16];
+        out.write_bytes(&mut written);
+        assert_eq!(written, bytes);
         out.clear();
         assert_eq!(out, FdSet::empty(65));
         assert_eq!(FdSet::from_bytes(&[1, 2, 3]), FdSet::default(), "a partial word is not read");
+    }
+
+    #[test]
+    fn fd_sets_up_to_fd_setsize_are_in_place_and_larger_ones_alike() {
+        assert!(matches!(FdSet::empty(1024).words, Words::Inline { len: 16, .. }));
+        assert!(matches!(FdSet::from_bytes(&[0; 128]).words, Words::Inline { len: 16, .. }));
+        assert!(matches!(FdSet::empty(1025).words, Words::Heap(ref words) if words.len() == 17));
+        for nfds in [1, 1024, 1025, 5000] {
+            let bytes: alloc::vec::Vec<u8> = (0..FdSet::byte_len(nfds)).map(|i| (i * 7 + 1) as u8).collect();
+            let set = FdSet::from_bytes(&bytes);
+            let mut written = alloc::vec![0; bytes.len()];
+            set.write_bytes(&mut written);
+            assert_eq!(written, bytes, "{nfds} descriptors");
+            let mut last = FdSet::empty(nfds);
+            last.insert(nfds - 1);
+            assert_eq!(passed(&[last, FdSet::default(), FdSet::default()], nfds), [(nfds - 1, 1)]);
+        }
     }
 
     /// The descriptors one `select_pass` asks about, with which sets hold them (bit
@@ -283,7 +356,7 @@ mod tests {
         );
         let below: alloc::vec::Vec<usize> = passed(&sets, 128).iter().map(|&(fd, _)| fd).collect();
         assert_eq!(below, [3, 5, 63, 64, 127], "bits at or past the count are not looked at");
-        let full = FdSet { words: alloc::vec![u64::MAX; 2] };
+        let full = FdSet::from_bytes(&[0xff; 16]);
         assert_eq!(passed(&[full.clone(), FdSet::default(), FdSet::default()], 65).len(), 65);
         assert_eq!(passed(&[full.clone(), FdSet::default(), FdSet::default()], 64).len(), 64);
         assert_eq!(passed(&[full, FdSet::default(), FdSet::default()], 1), [(0, 1)]);
@@ -302,8 +375,8 @@ mod tests {
         let ready =
             FdSet::select_pass(&sets, 64, &mut results, |fd| Ok::<u16, ()>(if fd == 2 { POLLOUT } else { POLLIN }));
         assert_eq!(ready, Ok(2));
-        assert_eq!(results[0].to_bytes()[0], 0b010);
-        assert_eq!(results[1].to_bytes()[0], 0b100);
+        assert_eq!(results[0].words[0], 0b010);
+        assert_eq!(results[1].words[0], 0b100);
         assert_eq!(FdSet::select_pass(&sets, 64, &mut results, |fd| if fd == 2 { Err(9) } else { Ok(0) }), Err(9));
     }
 }

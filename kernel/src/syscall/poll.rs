@@ -19,7 +19,9 @@ use crate::signal::SignalSet;
 use crate::time;
 use kernel_core::abi::errno::{EINVAL, ENOMEM};
 use kernel_core::abi::signal::ERESTARTNOHAND;
-use kernel_core::abi::{answer_entries, poll_timeout_ns, reported, FdSet, Pollfd, Timespec, Timeval, POLLNVAL};
+use kernel_core::abi::{
+    answer_entries, poll_timeout_ns, reported, FdSet, Pollfd, Timespec, Timeval, FD_SETSIZE, POLLNVAL,
+};
 
 /// The size of the signal set ppoll and pselect6 take (64 signals).
 const SIGSET_SIZE: u64 = 8;
@@ -227,19 +229,19 @@ fn select_files(context: &Context, count: u64, addresses: [u64; 3], deadline: De
         files.limit().max(files.size())
     };
     let count = usize::try_from(count as i32).map_err(|_| EINVAL)?.min(most);
-    // The three sets, their copies in and the results, on the kernel heap.
-    if crate::mm::heap::spare() < FdSet::byte_len(count).saturating_mul(9) {
+    // Sets larger than a C program's `fd_set`, their copies in and the results, are
+    // on the kernel heap.
+    if count > FD_SETSIZE && crate::mm::heap::spare() < FdSet::byte_len(count).saturating_mul(9) {
         return Err(ENOMEM);
     }
     let mut sets: [FdSet; 3] = Default::default();
     for (set, &address) in sets.iter_mut().zip(&addresses) {
         *set = match address {
             0 => FdSet::empty(count),
-            _ => {
-                let mut raw = alloc::vec![0u8; FdSet::byte_len(count)];
-                context.copy_in(address, &mut raw)?;
-                FdSet::from_bytes(&raw)
-            }
+            _ => with_set_bytes(count, |raw| {
+                context.copy_in(address, raw)?;
+                Ok(FdSet::from_bytes(raw))
+            })?,
         };
     }
     let mut results = [FdSet::empty(count), FdSet::empty(count), FdSet::empty(count)];
@@ -262,8 +264,22 @@ fn select_files(context: &Context, count: u64, addresses: [u64; 3], deadline: De
     })?;
     for (result, &address) in results.iter().zip(&addresses) {
         if address != 0 {
-            context.copy_out(address, &result.to_bytes())?;
+            with_set_bytes(count, |raw| {
+                result.write_bytes(raw);
+                context.copy_out(address, raw)
+            })?;
         }
     }
     Ok(ready as u64)
+}
+
+/// `f` with a buffer for the bytes of an `fd_set` of `count` descriptors: on the
+/// stack up to `FD_SETSIZE`, on the heap past it.
+fn with_set_bytes<T>(count: usize, f: impl FnOnce(&mut [u8]) -> Result<T, i64>) -> Result<T, i64> {
+    let len = FdSet::byte_len(count);
+    let mut in_place = [0u8; FdSet::byte_len(FD_SETSIZE)];
+    match in_place.get_mut(..len) {
+        Some(raw) => f(raw),
+        None => f(&mut alloc::vec![0u8; len]),
+    }
 }
