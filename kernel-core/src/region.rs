@@ -56,12 +56,25 @@ pub enum Kind {
     /// its first write. `may_write`: whether mprotect may add PROT_WRITE (never to
     /// a shared mapping of a descriptor not open for writing: EACCES).
     File { shared: bool, may_write: bool },
+    /// The clock page the vDSO reads (Linux's `[vvar]`): the kernel's, mapped
+    /// with the image, never writable nor executable (mprotect: EACCES).
+    Vvar,
+    /// The vDSO's image (`[vdso]`): the kernel's pages, mapped at exec, shared
+    /// by every process; a store (after mprotect) copies the page first.
+    Vdso,
 }
 
 impl Kind {
     /// Whether fork shares the pages (no copy on write).
     pub fn is_shared(self) -> bool {
         matches!(self, Kind::SharedAnonymous | Kind::File { shared: true, .. })
+    }
+
+    /// Whether every page that can be is mapped when the region is made (a
+    /// file's, the vDSO's), so that a fault on an empty one is a page past the
+    /// end, not a page to zero.
+    pub fn maps_its_pages_at_once(self) -> bool {
+        matches!(self, Kind::File { .. } | Kind::Vvar | Kind::Vdso)
     }
 }
 
@@ -239,6 +252,8 @@ impl Regions {
                 Kind::Anonymous if in_heap => "[heap]",
                 Kind::Anonymous | Kind::File { .. } => "",
                 Kind::SharedAnonymous => "/dev/zero (deleted)",
+                Kind::Vvar => "[vvar]",
+                Kind::Vdso => "[vdso]",
             };
             let line = format!(
                 "{:08x}-{:08x} {}{}{}{} 00000000 00:00 0",
@@ -352,18 +367,20 @@ impl Regions {
     /// Changes the protection of `[address, address + length)` (mprotect), every
     /// page of which must be mapped (else ENOMEM and nothing changes), and none of
     /// which may be a shared file mapping that may not be written if `protection`
-    /// writes (else EACCES): the pages whose entries change.
+    /// writes, nor the clock page if it writes or executes (else EACCES): the
+    /// pages whose entries change.
     pub fn protect(&mut self, address: u64, length: u64, protection: Protection) -> Result<Range<u64>, MapError> {
         let length = length.checked_next_multiple_of(PAGE_SIZE).ok_or(MapError::NoMemory)?;
         let end = checked_range(address, length)?;
         if length == 0 {
             return Ok(address..address);
         }
-        if protection.write
-            && self
-                .overlapping(address, end)
-                .any(|(_, piece)| matches!(piece.attributes.kind, Kind::File { may_write: false, .. }))
-        {
+        let refuses = |kind: Kind| match kind {
+            Kind::File { may_write: false, .. } => protection.write,
+            Kind::Vvar => protection.write || protection.execute,
+            _ => false,
+        };
+        if self.overlapping(address, end).any(|(_, piece)| refuses(piece.attributes.kind)) {
             return Err(MapError::Access);
         }
         self.change(address, end, Change::Protect(protection))?;

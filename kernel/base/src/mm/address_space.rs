@@ -228,6 +228,31 @@ impl AddressSpace {
         self.regions.insert(top - INITIAL_STACK_SIZE, top, Protection::READ_WRITE, Kind::Stack)
     }
 
+    /// Maps the vDSO (`crate::vdso`) where mmap would put it: the clock page,
+    /// read-only, and the image right above it (its code finds the page there),
+    /// readable and executable, its pages copy-on-write should mprotect make them
+    /// writable. Returns the image's address (AT_SYSINFO_EHDR).
+    pub fn map_vdso(&mut self) -> Result<u64, MapError> {
+        let pages = crate::vdso::pages().ok_or(MapError::NoMemory)?;
+        let image_length = pages.image.len() as u64 * PAGE_SIZE;
+        let read_only = Protection { read: true, write: false, execute: false };
+        let start = self.regions.map(Placement::Hint(0), PAGE_SIZE + image_length, read_only, Kind::Vvar)?;
+        let image_start = start + PAGE_SIZE;
+        let read_execute = Protection { read: true, write: false, execute: true };
+        self.regions.map(Placement::Replace(image_start), image_length, read_execute, Kind::Vdso)?;
+        let clock = (start, pages.clock, leaf_flags(read_only));
+        let image_flags = leaf_flags(read_execute) | COPY_ON_WRITE;
+        let image = pages.image.iter().zip((image_start..).step_by(PAGE_SIZE as usize));
+        for (address, frame, flags) in
+            core::iter::once(clock).chain(image.map(|(&frame, address)| (address, frame, image_flags)))
+        {
+            self.tree.map(address, frame, flags, &mut self.tables).map_err(|OutOfMemory| MapError::NoMemory)?;
+            frame::share(frame);
+            self.count_mapped(1);
+        }
+        Ok(image_start)
+    }
+
     /// Sets where the program break starts (the page after the loaded image).
     pub fn set_heap_start(&mut self, address: u64) {
         self.regions.set_break_start(address);
@@ -282,8 +307,9 @@ impl AddressSpace {
         // One walk finds the entry, or builds the tables down to it, for every outcome.
         let entry = self.tree.leaf(page, Some(&mut self.tables))?.ok_or(Fault::Unmapped)?;
         if entry.is_unused() {
-            // A file mapping's pages within the file's end were mapped with it.
-            if let Kind::File { .. } = region.kind {
+            // A file mapping's pages within the file's end were mapped with it,
+            // and the vDSO's all.
+            if region.kind.maps_its_pages_at_once() {
                 return Err(Fault::PastEnd);
             }
             let frame = frame::alloc_for_user_zeroed().ok_or(Fault::OutOfMemory)?;
