@@ -15,7 +15,10 @@ use crate::mm::PAGE_SIZE;
 use kernel_core::clock::ClockPage;
 
 /// The shared object, as the linker wrote it (file offsets are its addresses).
-static IMAGE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/vdso.so"));
+const IMAGE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/vdso.so"));
+
+/// The bytes the vDSO takes in every address space: the clock page and the image.
+pub const FOOTPRINT: u64 = (1 + IMAGE.len().div_ceil(PAGE_SIZE as usize)) as u64 * PAGE_SIZE;
 
 pub(crate) struct Pages {
     pub(crate) clock: Frame,

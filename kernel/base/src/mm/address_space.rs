@@ -29,8 +29,9 @@ use crate::arch::x86_64::{paging, smp};
 use kernel_core::region::Regions;
 pub use kernel_core::region::{Kind, MapError, Placement, Protection, USER_END};
 
-/// The initial stack ends here, as on Linux with address randomisation off.
-pub const STACK_TOP: u64 = USER_END;
+/// The initial stack ends here, right below the vDSO (`map_vdso`), which ends
+/// where user space does. (Linux randomises both.)
+pub const STACK_TOP: u64 = USER_END - crate::vdso::FOOTPRINT;
 /// The stack region's size at exec; it grows down on demand within RLIMIT_STACK,
 /// so only the part a program uses is ever walked (fork, exit).
 const INITIAL_STACK_SIZE: u64 = 128 << 10;
@@ -228,18 +229,24 @@ impl AddressSpace {
         self.regions.insert(top - INITIAL_STACK_SIZE, top, Protection::READ_WRITE, Kind::Stack)
     }
 
-    /// Maps the vDSO (`crate::vdso`) where mmap would put it: the clock page,
-    /// read-only, and the image right above it (its code finds the page there),
-    /// readable and executable, its pages copy-on-write should mprotect make them
-    /// writable. Returns the image's address (AT_SYSINFO_EHDR).
+    /// Maps the vDSO (`crate::vdso`) above the stack, at `STACK_TOP`: the clock
+    /// page, read-only, and the image right above it (its code finds the page
+    /// there), readable and executable, its pages copy-on-write should mprotect
+    /// make them writable. Returns the image's address (AT_SYSINFO_EHDR).
+    ///
+    /// Beside the stack's top, its entries share the stack's page table (as on
+    /// Linux before it moved the vDSO to the mmap area): placed anywhere else it
+    /// would cost every exec and fork a table of its own to zero, and every exit
+    /// one to free.
     pub fn map_vdso(&mut self) -> Result<u64, MapError> {
         let pages = crate::vdso::pages().ok_or(MapError::NoMemory)?;
         let image_length = pages.image.len() as u64 * PAGE_SIZE;
         let read_only = Protection { read: true, write: false, execute: false };
-        let start = self.regions.map(Placement::Hint(0), PAGE_SIZE + image_length, read_only, Kind::Vvar)?;
+        let start = STACK_TOP;
         let image_start = start + PAGE_SIZE;
+        self.regions.insert(start, image_start, read_only, Kind::Vvar)?;
         let read_execute = Protection { read: true, write: false, execute: true };
-        self.regions.map(Placement::Replace(image_start), image_length, read_execute, Kind::Vdso)?;
+        self.regions.insert(image_start, image_start + image_length, read_execute, Kind::Vdso)?;
         let clock = (start, pages.clock, leaf_flags(read_only));
         let image_flags = leaf_flags(read_execute) | COPY_ON_WRITE;
         let image = pages.image.iter().zip((image_start..).step_by(PAGE_SIZE as usize));
