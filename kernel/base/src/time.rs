@@ -38,8 +38,12 @@ pub fn init(tsc_hz: u64) {
     page.publish(&values);
 }
 
-/// The clock page's values (None before calibration).
-#[inline]
+/// The clock page's values (None before calibration). Out of line: the
+/// seqlock's retry loop (inlined into the vDSO, where every instruction counts)
+/// would otherwise be copied into every kernel function that reads the time, and
+/// their callers', swelling them and their register pressure for a read that
+/// costs a system call anyway.
+#[inline(never)]
 fn clock() -> Option<ClockValues> {
     vdso::clock_page().map(|page| page.read())
 }
