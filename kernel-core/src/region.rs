@@ -205,6 +205,28 @@ impl Regions {
         self.by_start.iter().map(|(&start, piece)| region(start, piece))
     }
 
+    /// The regions joined where they touch and fork treats them alike: each run
+    /// as `(start, end, shared)` (`Kind::is_shared`), by address. A walk of the
+    /// page tables per run rather than per region (fork, exit) descends from the
+    /// root once for neighbours such as the stack, `[vvar]` and `[vdso]`.
+    pub fn runs(&self) -> impl Iterator<Item = (u64, u64, bool)> + '_ {
+        let mut pieces = self.by_start.iter();
+        let mut next_run = pieces.next();
+        core::iter::from_fn(move || {
+            let (&start, first) = next_run.take()?;
+            let shared = first.attributes.kind.is_shared();
+            let mut end = first.end;
+            for (next_start, next) in pieces.by_ref() {
+                if *next_start != end || next.attributes.kind.is_shared() != shared {
+                    next_run = Some((next_start, next));
+                    break;
+                }
+                end = next.end;
+            }
+            Some((start, end, shared))
+        })
+    }
+
     /// The region holding `address`.
     pub fn at(&self, address: u64) -> Option<Region> {
         self.by_start
@@ -815,6 +837,8 @@ mod tests {
         // Alike neighbours of other kinds stay apart.
         regions.map(Placement::Replace(page(8)), P, RO, Kind::Anonymous).unwrap();
         assert_eq!(regions.count(), 4);
+        // Fork walks the neighbours it treats alike (shared or copy-on-write) at once.
+        assert_eq!(regions.runs().collect::<Vec<_>>(), [(page(0), page(6), true), (page(6), page(9), false)]);
         assert!(READ_ONLY_FILE.is_shared() && Kind::SharedAnonymous.is_shared());
         assert!(!PRIVATE_FILE.is_shared() && !Kind::Anonymous.is_shared());
         // A shared mapping of a file not open for writing never becomes writable,
@@ -1047,6 +1071,14 @@ mod tests {
         let listed: Vec<Region> = regions.iter().collect();
         assert_eq!(listed, Model::runs(&model.pages), "step {step}: the regions differ from the pages");
         assert_eq!(regions.bytes(), model.bytes(), "step {step}");
+        let mut runs: Vec<(u64, u64, bool)> = Vec::new();
+        for (&at, &(_, kind)) in &model.pages {
+            match runs.last_mut() {
+                Some(last) if last.1 == at && last.2 == kind.is_shared() => last.1 += P,
+                _ => runs.push((at, at + P, kind.is_shared())),
+            }
+        }
+        assert_eq!(regions.runs().collect::<Vec<_>>(), runs, "step {step}: the runs differ from the pages");
         assert_eq!(regions.program_break(), model.break_end, "step {step}");
         assert!(regions.count() <= model.max_count, "step {step}");
     }

@@ -207,8 +207,8 @@ impl AddressSpace {
     /// tables hold thousands of empty entries, which fork and exit would otherwise
     /// read each time.
     fn for_each_mapped_page(&self, mut visit: impl FnMut(u64, &mut PageTableEntry)) {
-        for region in self.regions.iter() {
-            self.tree.for_each_leaf(region.start, region.end, &mut visit);
+        for (start, end, _) in self.regions.runs() {
+            self.tree.for_each_leaf(start, end, &mut visit);
         }
     }
 
@@ -383,9 +383,9 @@ impl AddressSpace {
         let child_tables = &mut child.tables;
         let mut result = Ok(());
         let mut shared = 0;
-        for region in self.regions.iter() {
-            let copy_on_write = !region.kind.is_shared();
-            self.tree.for_each_leaf(region.start, region.end, |address, entry| {
+        for (start, end, is_shared) in self.regions.runs() {
+            let copy_on_write = !is_shared;
+            self.tree.for_each_leaf(start, end, |address, entry| {
                 if result.is_err() {
                     return;
                 }
