@@ -163,12 +163,18 @@ pub const SUPPORT: &[(usize, Support)] = &[
     (PIPE2, Full),
     (PRLIMIT64, Partial(LIMITS)),
     (SYNCFS, Full),
+    (GETCPU, Full),
     (SCHED_SETATTR, Partial("SCHED_OTHER, SCHED_BATCH and SCHED_IDLE with sched_nice and sched_runtime (the slice, as Linux 6.12+; EEVDF's request size), SCHED_FLAG_RESET_ON_FORK, KEEP_POLICY and KEEP_PARAMS; SCHED_FIFO, SCHED_RR and SCHED_DEADLINE are EPERM (as for a process without CAP_SYS_NICE), utilization clamps EOPNOTSUPP (as a Linux without uclamp); SCHED_BATCH is scheduled as SCHED_OTHER, SCHED_IDLE with the weight of nice 19")),
     (SCHED_GETATTR, Full),
     (RENAMEAT2, Full),
     (GETRANDOM, Full),
     (FACCESSAT2, Full),
 ];
+
+/// The calls the vDSO serves too: through the C library they make no system
+/// call (clock_gettime's CPU-time clocks and bad ids excepted, which the vDSO
+/// passes on).
+pub const SERVED_BY_THE_VDSO: &[usize] = &[GETTIMEOFDAY, TIME, CLOCK_GETTIME, GETCPU];
 
 /// How `number` is supported; None: not implemented (ENOSYS).
 pub fn support(number: usize) -> Option<Support> {
@@ -192,10 +198,12 @@ pub fn compatibility_table() -> String {
         full,
         SUPPORT.len() - full
     ));
+    page.push_str("The vDSO (mapped in every process, as Linux's) serves gettimeofday, time, clock_gettime and getcpu without a system call when a program calls them through its C library; clock_gettime passes the CPU-time clocks and bad ids on to the system call.\n\n");
     page.push_str("| nr | name | status | what is missing |\n|---:|---|---|---|\n");
     for number in 0..=LAST_NUMBER {
         let Some(name) = sysno::name(number) else { continue };
         let (status, note) = match support(number) {
+            Some(Full) if SERVED_BY_THE_VDSO.contains(&number) => ("full", "(also in the vDSO)"),
             Some(Full) => ("full", ""),
             Some(Partial(note)) => ("partial", note),
             None => ("absent", "ENOSYS"),
