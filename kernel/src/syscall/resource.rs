@@ -146,7 +146,8 @@ pub fn sched_getaffinity(context: &mut Context) -> Result<u64, i64> {
 /// getcpu(cpu, node, cache): the CPU the caller runs on, and its NUMA node
 /// (always 0), each stored if its pointer is not null; the cache argument is
 /// unused, as on Linux. The vDSO's getcpu answers the same without the call.
-pub fn getcpu(context: &mut Context, &[cpu_address, node_address, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn getcpu(context: &mut Context) -> Result<u64, i64> {
+    let [cpu_address, node_address, ..] = context.arguments();
     let cpu = crate::arch::x86_64::percpu::current_id().unwrap_or(0) as u32;
     if cpu_address != 0 {
         context.copy_out(cpu_address, &cpu.to_le_bytes())?;
