@@ -112,7 +112,7 @@ pub const SUPPORT: &[(usize, Support)] = &[
     (GETSID, Full),
     (RT_SIGPENDING, Full),
     (RT_SIGTIMEDWAIT, Full),
-    (RT_SIGQUEUEINFO, Partial("real-time signals do not queue: one sent while the same one is pending is lost, as for standard signals")),
+    (RT_SIGQUEUEINFO, Partial("real-time signals do not queue: one sent while the same one is pending is lost, as for standard signals; the handler gets the sender's header and the union's first 32 bytes, the rest zero (as Linux for every known layout; Linux's E2BIG for nonzero bytes there with an unknown code is not done)")),
     (RT_SIGSUSPEND, Full),
     (SIGALTSTACK, Full),
     (UTIME, Full),
