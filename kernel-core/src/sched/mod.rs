@@ -17,6 +17,7 @@
 //! Time is counted in ticks: a policy learns how long a task ran only from the
 //! `tick` calls made while it was running (sampled accounting, as in classic Unix).
 
+pub mod balance;
 mod fair;
 mod lottery;
 mod mlfq;
