@@ -90,7 +90,7 @@ pub fn main(boot: BootInfo) -> ! {
     let timer_counts = (rates.apic_timer_hz / TICK_HZ) as u32;
     apic::start_periodic_timer(timer_counts);
     // The other CPUs the firmware lists, each set up as this one and answering an
-    // IPI; they idle (smp.rs) while this CPU runs the programs.
+    // IPI; they run the scheduler once it is set up (smp.rs).
     arch::x86_64::smp::boot_cpu_online();
     let online = arch::x86_64::smp::start_application_processors(&boot, smp::ap_main);
     let (answered, broadcast_answered) = smp::ping_application_processors();
@@ -111,7 +111,7 @@ pub fn main(boot: BootInfo) -> ! {
         },
     );
     // The scheduling policy (`sched=`, kernel-core/src/sched): who runs next.
-    sched::init(kernel_core::sched::from_options(&options, TICK_HZ as u32));
+    sched::init(|| kernel_core::sched::from_options(&options, TICK_HZ as u32));
 
     // The console, by interrupt; then the host may start sending input.
     serial::init();

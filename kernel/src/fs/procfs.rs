@@ -287,7 +287,7 @@ fn contents(path: ProcPath) -> Result<Vec<u8>, i64> {
                 ProcessFile::Statm => policy::statm(&facts(&task)?),
                 ProcessFile::Comm => format!("{}\n", task.name()),
                 ProcessFile::Sched => {
-                    format!("task: {} ({})\n{}", task.tid(), task.name(), sched::describe(task.tid()))
+                    format!("task: {} ({})\n{}", task.tid(), task.name(), sched::describe(&task))
                 }
                 ProcessFile::Maps => task.group.memory.lock().as_ref().map_or(String::new(), |memory| memory.maps()),
                 ProcessFile::DescriptorInfo(fd) => {

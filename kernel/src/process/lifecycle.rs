@@ -66,7 +66,9 @@ pub fn fork(parent: &Process, user: &mut UserState, setup: &ChildSetup) -> Resul
 /// Creates a thread in `creator`'s process (clone with CLONE_THREAD): the same
 /// memory, descriptors and details, its registers the creator's except that the
 /// system call returns 0 in it, on the stack, with the TLS and tid addresses of
-/// `setup`. EAGAIN once the process is ending.
+/// `setup`. EAGAIN once the process is ending. Out of line: inlined into clone,
+/// its frame (the FPU state it copies) would add to fork's on the same stack.
+#[inline(never)]
 pub fn spawn_thread(creator: &Process, user: &mut UserState, setup: &ChildSetup) -> Result<Arc<Process>, i64> {
     make_room(creator);
     if creator.group.exit_status().is_some() {
@@ -162,8 +164,12 @@ pub fn end_other_threads(process: &Process) {
             sched::interrupt(&thread);
         }
     }
-    while process.group.has_other_threads() && process.exit_status().is_none() {
-        sched::block_ignoring_signals(WaitChannel::Children(process.pid()));
+    loop {
+        let wait = sched::prepare(WaitChannel::Children(process.pid()));
+        if !process.group.has_other_threads() || process.exit_status().is_some() {
+            break;
+        }
+        wait.block_ignoring_signals();
     }
     if process.exit_status().is_none() {
         super::take_over(process);
@@ -459,11 +465,11 @@ fn reaper_for_orphans_of(table: &Table, parent: Pid) -> Pid {
     INIT_PID
 }
 
-/// Removes the detached zombies from the table (see `become_zombie`). Called where
-/// the current process is alive, so every zombie's thread has switched away for good
-/// and its kernel stack can go.
+/// Removes the detached zombies from the table (see `become_zombie`); each one's
+/// kernel stack goes once its thread has switched away for good (`sched::forget`:
+/// on another CPU, its final switch may still be under way).
 fn release_detached() {
-    let released: Vec<Pid> = {
+    let released: Vec<Entry> = {
         let mut table = TABLE.lock();
         if table.detached.is_empty() {
             return;
@@ -471,15 +477,19 @@ fn release_detached() {
         let detached = core::mem::take(&mut table.detached);
         detached
             .into_iter()
-            .filter(|&pid| {
+            .filter_map(|pid| {
                 let gone = pid != INIT_PID
                     && table.entries.get(&pid).is_some_and(|entry| entry.zombie.is_some() && entry.parent == DETACHED);
-                gone && table.remove(pid).is_some()
+                if gone {
+                    table.remove(pid)
+                } else {
+                    None
+                }
             })
             .collect()
     };
-    for pid in released {
-        sched::forget(pid);
+    for entry in released {
+        sched::forget(&entry.process);
     }
 }
 
@@ -508,6 +518,7 @@ pub struct ChildReport {
 pub fn wait(parent: Pid, target: WaitTarget, options: WaitOptions) -> Result<Option<ChildReport>, i64> {
     release_detached();
     loop {
+        let wait = sched::prepare(WaitChannel::Children(parent));
         {
             let mut table = TABLE.lock();
             let matches = |entry: &Entry, pid: Pid| {
@@ -552,7 +563,7 @@ pub fn wait(parent: Pid, target: WaitTarget, options: WaitOptions) -> Result<Opt
                 }
                 let parent_process = table.entries.get(&parent).map(|entry| entry.process.clone());
                 drop(table);
-                sched::forget(pid);
+                sched::forget(&entry.process);
                 let stats = &entry.process.stats;
                 if let Some(parent_process) = parent_process {
                     let totals = &parent_process.stats;
@@ -572,6 +583,6 @@ pub fn wait(parent: Pid, target: WaitTarget, options: WaitOptions) -> Result<Opt
         if options.no_hang {
             return Ok(None);
         }
-        sched::block(WaitChannel::Children(parent)).map_err(|_| ERESTARTSYS)?;
+        wait.block().map_err(|_| ERESTARTSYS)?;
     }
 }

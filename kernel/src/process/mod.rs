@@ -18,7 +18,7 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicI8, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI8, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use spin::Mutex;
 
 use crate::arch::x86_64::entry::SYSCALL_TABLE_SIZE;
@@ -35,6 +35,7 @@ use kernel_core::abi::{
     Rlimit, Rusage, NOFILE_DEFAULT, RLIMIT_CORE, RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_STACK, RLIM_INFINITY, RLIM_NLIMITS,
 };
 use kernel_core::numberset::AtomicNumberSet;
+use kernel_core::sched::balance::CpuMask;
 
 pub type Pid = u32;
 
@@ -193,6 +194,13 @@ pub struct Process {
     accounted_until: AtomicU64,
     /// Set when a signal ends a blocking wait early (see `sched::block`).
     pub interrupted: AtomicBool,
+    /// Set when `sched::interrupt` found the thread not yet blocked (it may be about
+    /// to, on another CPU): its next `block_ignoring_signals` returns at once.
+    pub interrupt_pending: AtomicBool,
+    /// The CPU it last ran on, whose run queue's policy knows it (`sched`).
+    pub last_cpu: AtomicU8,
+    /// The CPUs it may run on (sched_setaffinity); inherited across fork and clone.
+    pub affinity: AtomicU32,
     /// Its futex wait, if it waits on one: where its record is (`futex::Parking`).
     pub futex: crate::futex::Parking,
     /// Its nice value, -20..=19 (setpriority); inherited across fork, kept by exec,
@@ -612,7 +620,9 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
         return Err(EAGAIN);
     }
     let tid = table.allocate_pid().ok_or(EAGAIN)?;
-    let nice = table.entries.get(&parent).map_or(0, |entry| entry.process.nice.load(Ordering::Relaxed));
+    let creator = table.entries.get(&parent).map(|entry| &entry.process);
+    let nice = creator.map_or(0, |creator| creator.nice.load(Ordering::Relaxed));
+    let affinity = creator.map_or(CpuMask::MAX, |creator| creator.affinity.load(Ordering::Relaxed));
     let group = match creation.belongings {
         Belongings::Own { memory, files, details } => Arc::new(ThreadGroup {
             tgid: tid,
@@ -646,6 +656,9 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
         stats: Stats { started_ns: AtomicU64::new(crate::time::monotonic_ns()), ..Stats::default() },
         accounted_until: AtomicU64::new(0),
         interrupted: AtomicBool::new(false),
+        interrupt_pending: AtomicBool::new(false),
+        last_cpu: AtomicU8::new(0),
+        affinity: AtomicU32::new(affinity),
         futex: crate::futex::Parking::new(),
         nice: AtomicI8::new(nice),
         exit_status: Mutex::new(None),
@@ -681,8 +694,7 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
     };
     table.insert(tid, entry);
     drop(table);
-    sched::set_nice(tid, nice);
-    sched::make_runnable(tid, kernel_core::sched::Arrival::New);
+    sched::start(&process);
     Ok(process)
 }
 

@@ -36,14 +36,15 @@ const SIGSET_SIZE: u64 = 8;
 /// Returns the last scan's count: 0 means the time ran out.
 fn wait_until_ready(deadline: Option<u64>, mut scan: impl FnMut() -> usize) -> Result<usize, i64> {
     loop {
+        let wait = sched::prepare(WaitChannel::Poll);
         let ready = scan();
         if ready > 0 {
             return Ok(ready);
         }
         let woken = match deadline {
-            None => sched::block(WaitChannel::Poll),
+            None => wait.block(),
             Some(deadline) if time::monotonic_ns() >= deadline => return Ok(0),
-            Some(deadline) => sched::block_until(WaitChannel::Poll, deadline),
+            Some(deadline) => wait.block_until(deadline),
         };
         woken.map_err(|_| ERESTARTNOHAND)?;
     }

@@ -61,7 +61,7 @@ pub fn setpriority(context: &mut Context, &[which, who, prio, ..]: &[u64; 6]) ->
     let nice = nice_from_priority_arg(prio);
     for process in targets(context, which, who)? {
         process.nice.store(nice, Ordering::Relaxed);
-        sched::set_nice(process.tid(), nice);
+        sched::set_nice(&process, nice);
     }
     Ok(0)
 }

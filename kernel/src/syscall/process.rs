@@ -101,8 +101,12 @@ pub fn vfork(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
 
 fn wait_for_vfork_child(child: Pid) {
     // The child may already have exec'd or exited; its table entry then says so.
-    while process::find(child).is_some_and(|child| child.exit_status().is_none() && !child_has_execed(&child)) {
-        if sched::block(WaitChannel::VforkDone(child)).is_err() {
+    loop {
+        let wait = sched::prepare(WaitChannel::VforkDone(child));
+        if !process::find(child).is_some_and(|child| child.exit_status().is_none() && !child_has_execed(&child)) {
+            break;
+        }
+        if wait.block().is_err() {
             break;
         }
     }

@@ -16,7 +16,7 @@ pub use user_copy::{register_reclaim_for_running, StringFault, UserBuffer};
 
 use alloc::vec::Vec;
 use core::ops::Range;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use x86_64::structures::paging::page_table::PageTableEntry;
 use x86_64::structures::paging::PageTableFlags as Flags;
 use x86_64::PhysAddr;
@@ -116,6 +116,10 @@ pub struct AddressSpace {
     /// `UserBuffer::reclaimed_memory`. Kept here, on that out-of-line path, so that
     /// the copies that succeed pay nothing for it.
     wanted_frame: bool,
+    /// The CPU it was last made live on (`activate`). Its changes flush only the
+    /// TLB of the CPU that makes them: another CPU that used it before keeps no
+    /// entry of it once it has been live elsewhere since.
+    live_on: AtomicUsize,
 }
 
 impl AddressSpace {
@@ -136,6 +140,7 @@ impl AddressSpace {
             peak_resident_pages: 0,
             string_areas: (0..0, 0..0),
             wanted_frame: false,
+            live_on: AtomicUsize::new(usize::MAX),
         })
     }
 
@@ -159,8 +164,13 @@ impl AddressSpace {
     /// Makes this the CPU's address space.
     #[inline]
     pub fn activate(&self) {
+        let here = crate::arch::x86_64::percpu::PerCpu::this().id();
+        let moved = self.live_on.load(Ordering::Relaxed) != here;
+        if moved {
+            self.live_on.store(here, Ordering::Relaxed);
+        }
         // SAFETY: the tree's upper half is the kernel's (copied in `new`).
-        unsafe { paging::switch_address_space(self.tree.0, self.id) };
+        unsafe { paging::switch_address_space(self.tree.0, self.id, moved) };
     }
 
     /// Records where the program's argv and envp strings are (exec).

@@ -27,19 +27,20 @@ pub fn enable_pcid() {
 /// Makes the user address space `id` (unique, never reused, non-zero), whose tree
 /// is rooted at physical `root`, the live one. Its PCID is derived from the id; the
 /// TLB entries tagged with that PCID are kept only if this CPU last used the PCID for
-/// this same address space (every change to a live tree flushes the pages it
-/// touches, so those entries are current).
+/// this same address space and it was not live on another CPU since (`moved`: every
+/// change to a live tree flushes the pages it touches on the CPU where it is live,
+/// so those entries are current).
 ///
 /// Inlined: every context switch comes here.
 ///
 /// # Safety
 /// As for `activate`.
 #[inline]
-pub unsafe fn switch_address_space(root: u64, id: u64) {
+pub unsafe fn switch_address_space(root: u64, id: u64, moved: bool) {
     // The id's low bits, with 0 (the kernel's PCID) folded onto 1: a mask rather
     // than a division on every switch. Two spaces sharing a PCID only cost a flush.
     let pcid = ((id % u64::from(PCID_COUNT)) as u16).max(1);
-    let keep_tlb = PerCpu::this().claim_pcid(pcid, id);
+    let keep_tlb = PerCpu::this().claim_pcid(pcid, id) && !moved;
     // SAFETY: the caller's contract.
     unsafe { activate(root, pcid, keep_tlb) };
 }
