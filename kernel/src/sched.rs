@@ -153,13 +153,9 @@ impl Home {
         }
     }
 
-    /// The home of a thread known by tid only: looked up where there are CPUs to
-    /// choose from (on one, every task's home is CPU 0).
+    /// The home of a thread known by tid only (anywhere, if it is gone).
     fn of_tid(tid: Pid) -> Home {
         let anywhere = Home { cpu: 0, nice: 0, allowed: CpuMask::MAX };
-        if single_cpu() {
-            return anywhere;
-        }
         process::find(tid).map_or(anywhere, |thread| Home::of(&thread))
     }
 }
@@ -322,11 +318,22 @@ fn placement(home: Home) -> usize {
     balance::place(usize::from(home.cpu), home.allowed, &loads[..online])
 }
 
-/// Makes `pid`, whose home is `home`, runnable: into the queue `placement` chooses.
-/// A policy that is not its home's learns it (its nice value) and the home's
-/// forgets it.
+/// Makes `pid`, whose home `home` says, runnable: into the queue `placement`
+/// chooses. On one CPU that is the one queue (every wake comes here: a few
+/// instructions, and no look-up of the home).
 #[inline(always)]
-fn make_ready(pid: Pid, home: Home, arrival: Arrival) {
+fn make_ready(pid: Pid, home: impl FnOnce() -> Home, arrival: Arrival) {
+    if single_cpu() {
+        QUEUES[0].lock().policy().enqueue(pid, arrival);
+    } else {
+        place_and_queue(pid, home(), arrival);
+    }
+}
+
+/// `make_ready` with CPUs to choose from. A policy that is not the task's home's
+/// learns it (its nice value) and the home's forgets it.
+#[inline(never)]
+fn place_and_queue(pid: Pid, home: Home, arrival: Arrival) {
     let cpu = placement(home);
     let moved = cpu != usize::from(home.cpu);
     if moved {
@@ -626,14 +633,15 @@ pub fn unpark(thread: &Process, interrupted: bool) {
         thread.interrupted.store(true, Ordering::Relaxed);
     }
     trace::record(thread.tid(), || What::Wake { wait: WaitKind::Futex, interrupted });
-    make_ready(thread.tid(), Home::of(thread), Arrival::Woken);
+    make_ready(thread.tid(), || Home::of(thread), Arrival::Woken);
 }
 
 /// `unpark` for a futex waker, which knows the thread it woke by tid only.
 /// Inlined into the futex wake: every hand-off comes here.
 #[inline]
 pub fn unpark_woken(tid: Pid) {
-    wake(tid, (WaitKind::Futex, u64::from(tid)), Home::of_tid(tid));
+    trace::record(tid, || What::Wake { wait: WaitKind::Futex, interrupted: false });
+    make_ready(tid, || Home::of_tid(tid), Arrival::Woken);
 }
 
 /// Makes every process blocked on `channel` runnable again (and the pollers, for
@@ -725,7 +733,7 @@ fn wake_in_order(bucket: &mut Vec<Blocked>, channel: WaitKey) {
 #[inline(always)]
 fn wake(pid: Pid, waits_for: WaitKey, home: Home) {
     trace::record(pid, || What::Wake { wait: waits_for.0, interrupted: false });
-    make_ready(pid, home, Arrival::Woken);
+    make_ready(pid, || home, Arrival::Woken);
 }
 
 /// Takes `pid` off whatever channel it is blocked on, whose entry it returns; None
@@ -758,7 +766,7 @@ fn wake_one(pid: Pid) {
     let mut waiters = WAITERS.lock();
     if let Some(entry) = unblock(&mut waiters, pid) {
         trace::record(pid, || What::Wake { wait: entry.waits_for.0, interrupted: false });
-        make_ready(pid, entry.home, Arrival::Woken);
+        make_ready(pid, || entry.home, Arrival::Woken);
     }
 }
 
@@ -776,7 +784,7 @@ pub fn interrupt(target: &Process) {
     };
     target.interrupted.store(true, Ordering::Relaxed);
     trace::record(pid, || What::Wake { wait: entry.waits_for.0, interrupted: true });
-    make_ready(pid, entry.home, Arrival::Woken);
+    make_ready(pid, || entry.home, Arrival::Woken);
 }
 
 /// Wakes the sleepers whose deadline has passed.

@@ -90,8 +90,18 @@ impl KernelContext {
 impl KernelContext {
     /// Waits until no CPU runs this thread any more: its last switch away saved it.
     /// The reaper of an exited thread waits so before freeing its stack, on which
-    /// the thread's final switch may still be running on another CPU.
+    /// the thread's final switch may still be running on another CPU. Inlined (a
+    /// test, on every switch), the wait itself out of line.
+    #[inline(always)]
     pub fn wait_until_switched_out(&self) {
+        if self.running.load(Ordering::Acquire) {
+            self.spin_until_switched_out();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn spin_until_switched_out(&self) {
         while self.running.load(Ordering::Acquire) {
             core::hint::spin_loop();
         }
@@ -125,7 +135,7 @@ impl KernelContext {
 /// Invariant (the scheduler's): `to` was saved by a previous `switch` or made by
 /// `KernelContext::new`, or is being saved by one now, and only this CPU resumes
 /// it; interrupts are off.
-#[inline]
+#[inline(always)]
 pub fn switch(from: &KernelContext, to: &KernelContext) {
     debug_assert!(!x86_64::instructions::interrupts::are_enabled(), "a switch with interrupts on");
     debug_assert!(!core::ptr::eq(from, to), "a switch to the running thread itself");
