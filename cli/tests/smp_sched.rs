@@ -59,3 +59,25 @@ fn fifty_runs_on_four_cpus_never_hang() {
         assert!(stdout(&guest).ends_with(": yes\n"), "run {run}: {}", stdout(&guest));
     }
 }
+
+/// sched_setaffinity to one CPU moves the caller there at once and keeps it there:
+/// /proc/self/stat's processor field (39) says so after each stretch of work.
+#[test]
+fn sched_setaffinity_pins_a_task_to_its_cpu() {
+    for cpu in ["0", "1", "3"] {
+        let out = smp("4", &["pinned", cpu]);
+        assert_eq!(out, format!("processor: {cpu}\n").repeat(5), "pinned to {cpu}");
+    }
+}
+
+/// BusyBox: nproc counts the CPUs sched_getaffinity allows, taskset pins a
+/// command to a CPU, and an affinity with no online CPU is EINVAL as on Linux.
+#[test]
+fn nproc_and_taskset_see_every_cpu() {
+    let script = "nproc; taskset -c 1 cat /proc/self/stat | cut -d' ' -f39; \
+                  taskset -p 4 $$ >/dev/null 2>&1; echo no online cpu: $?; \
+                  grep -c '^cpu[0-9]' /proc/stat";
+    let guest = run_with(&["--cpus", "2"], std::path::Path::new("/bin/busybox"), &["sh", "-c", script]);
+    assert_status(&guest, 0);
+    assert_eq!(stdout(&guest), "2\n1\nno online cpu: 1\n2\n");
+}

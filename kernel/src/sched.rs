@@ -404,6 +404,8 @@ enum Leaving {
     Blocked(WaitChannel),
     /// It waits on a futex, whose queue holds its record (see `park`).
     Parked,
+    /// It is queued on another CPU already (`leave_disallowed_cpu`).
+    Moved,
 }
 
 /// Gives the CPU away from `me`, which is re-queued or already waits as `leaving`
@@ -421,7 +423,7 @@ fn switch_away(me: &Process, leaving: Leaving) {
     debug_assert_eq!(CURRENT[cpu].load(Ordering::Relaxed), me.tid(), "switch_away by another");
     let reason = match leaving {
         Leaving::Requeued(Arrival::Preempted) => SwitchReason::Preempted,
-        Leaving::Requeued(_) => SwitchReason::Yielded,
+        Leaving::Requeued(_) | Leaving::Moved => SwitchReason::Yielded,
         Leaving::Blocked(_) | Leaving::Parked => SwitchReason::Blocked,
     };
     let next = {
@@ -436,7 +438,7 @@ fn switch_away(me: &Process, leaving: Leaving) {
             let blocked = match leaving {
                 Leaving::Blocked(channel) => Some(channel.traced()),
                 Leaving::Parked => Some((WaitKind::Futex, u64::from(me.tid()))),
-                Leaving::Requeued(_) => None,
+                Leaving::Requeued(_) | Leaving::Moved => None,
             };
             if let Some((wait, detail)) = blocked {
                 trace::record(me.tid(), || What::Block { wait, detail });
@@ -870,24 +872,36 @@ pub fn load_average() -> LoadAverage {
 }
 
 /// Ticks between two balancing steps of a busy CPU (an idle one looks at every
-/// tick, and whenever it would halt).
+/// tick, and whenever it would halt); also the longest a task runs on a CPU its
+/// new affinity excludes (sched_setaffinity of another task), as each tick checks.
 const BALANCE_TICKS: u32 = 4;
 
-/// Each CPU's ticks, counted for `BALANCE_TICKS`.
-static CPU_TICKS: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(0) }; MAX_CPUS];
+/// Each CPU's ticks while it ran a task, and while it idled (/proc/stat's cpuN
+/// lines, sampled as classic Unix did).
+static BUSY_TICKS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+static IDLE_TICKS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+/// Each online CPU's (busy, 0, idle) time in nanoseconds, from its ticks.
+pub fn cpu_ticks() -> Vec<(u64, u64, u64)> {
+    let online = smp::online_count().max(1);
+    let ns = |ticks: &AtomicU64| ticks.load(Ordering::Relaxed) * TICK_NS;
+    (0..online).map(|cpu| (ns(&BUSY_TICKS[cpu]), 0, ns(&IDLE_TICKS[cpu]))).collect()
+}
 
 /// The timer ticked while a program ran: wake due sleepers, charge the tick to the
-/// running process, and preempt it if the policy says its quantum is used up.
+/// running process, and preempt it if the policy says its quantum is used up (or
+/// move it if its affinity no longer allows this CPU).
 pub fn tick_while_running() {
     let cpu = cpu_index();
     on_every_tick(cpu);
-    if !single_cpu() {
-        let ticks = CPU_TICKS[cpu].fetch_add(1, Ordering::Relaxed);
-        if ticks % BALANCE_TICKS == 0 {
-            pull_task(cpu);
-        }
+    let ticks = BUSY_TICKS[cpu].fetch_add(1, Ordering::Relaxed);
+    if !single_cpu() && ticks % u64::from(BALANCE_TICKS) == 0 {
+        pull_task(cpu);
     }
     with_current(|me| {
+        if !single_cpu() && me.affinity.load(Ordering::Relaxed) & (1 << cpu) == 0 {
+            return leave_disallowed_cpu(me);
+        }
         let expired = {
             let mut queue = QUEUES[cpu].lock();
             if trace::enabled() {
@@ -924,7 +938,36 @@ fn tick_traced(policy: &mut dyn Scheduler, task: Pid) -> bool {
 /// after init's exit: they are reported). The idle loop then looks for work.
 pub fn tick_while_idle() {
     if STARTED.load(Ordering::Relaxed) {
-        on_every_tick(cpu_index());
+        let cpu = cpu_index();
+        IDLE_TICKS[cpu].fetch_add(1, Ordering::Relaxed);
+        on_every_tick(cpu);
+    }
+}
+
+/// `me`, the current thread, may no longer run on this CPU (sched_setaffinity):
+/// it goes to the queue of one it may run on and this CPU runs another task.
+pub fn leave_disallowed_cpu(me: &Process) {
+    let cpu = cpu_index();
+    if single_cpu() || me.affinity.load(Ordering::Relaxed) & (1 << cpu) != 0 {
+        return;
+    }
+    place_and_queue(me.tid(), Home { cpu: cpu as u8, ..Home::of(me) }, Arrival::Yielded);
+    switch_away(me, Leaving::Moved);
+}
+
+/// `thread`'s affinity changed (sched_setaffinity by another thread): if it is
+/// blocked, its wake will place it by the new one. (Running or queued on a CPU
+/// the new one excludes, it moves at its next tick there.)
+pub fn affinity_changed(thread: &Process) {
+    let allowed = thread.affinity.load(Ordering::Relaxed);
+    let mut waiters = WAITERS.lock();
+    let mut lists = waiters.waiting;
+    while lists != 0 {
+        let bucket = lists.trailing_zeros() as usize;
+        lists &= lists - 1;
+        for entry in waiters.blocked[bucket].iter_mut().filter(|entry| entry.pid == thread.tid()) {
+            entry.home.allowed = allowed;
+        }
     }
 }
 

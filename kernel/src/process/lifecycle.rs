@@ -189,6 +189,11 @@ pub fn finish_exit() -> ! {
             crate::log::LogLevel::Debug,
             format_args!("tid {} ({}) exits: {:?}", process.tid(), process.name(), thread_status),
         );
+        // Gone from the table before CLONE_CHILD_CLEARTID's wake: a joiner on
+        // another CPU may call tgkill the moment it wakes (ESRCH).
+        if !process.is_leader() {
+            release_thread(process.tid());
+        }
         release_user_words(&process);
         let last = process.group.leave();
         // As Linux, the process's status is exit_group's or the fatal signal's, or
@@ -207,9 +212,6 @@ pub fn finish_exit() -> ! {
         crate::trace::record(process.tid(), || kernel_core::trace::What::Exit {
             status: thread_status.wait_status() as u64,
         });
-        if !process.is_leader() {
-            release_thread(process.tid());
-        }
         if !last {
             // A thread that execs waits for the others to be gone (`end_other_threads`).
             sched::wake_all(WaitChannel::Children(process.pid()));
