@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use kernel_core::cmdline::{self, SchedPolicy, QUANTUM_MS_RANGE};
+use kernel_core::cmdline::{self, SchedPolicy, Switch, QUANTUM_MS_RANGE};
 
 use crate::copy_out::CopyOutSpec;
 use crate::gdb::KernelProfile;
@@ -113,12 +113,15 @@ pub struct BootArgs {
     /// Scheduling policy
     #[arg(long, value_name = "POLICY", value_parser = sched_parser())]
     pub sched: Option<SchedPolicy>,
-    /// Scheduling quantum in milliseconds (1..=1000): rr, stride and lottery's quantum, fair's latency target
+    /// Scheduling quantum in milliseconds (1..=1000): rr, stride and lottery's quantum, fair's latency target (eevdf's requests are 3 ms unless sched_setattr sets one)
     #[arg(long, value_name = "N", value_parser = parse_quantum)]
     pub quantum_ms: Option<u32>,
     /// Seed of every pseudo-random choice in the kernel (lottery's draws): the same seed replays a run under --icount
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// Lottery: compensation tickets (a task that blocked after a fraction f of its quantum holds 1/f times its tickets until it next wins); off is the plain draw (default on)
+    #[arg(long, value_name = "on|off", value_parser = switch_parser())]
+    pub lottery_compensation: Option<Switch>,
     /// MLFQ: number of priority levels (1..=16; default 3)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=16))]
     pub mlfq_levels: Option<u32>,
@@ -298,6 +301,13 @@ fn sched_parser() -> impl clap::builder::TypedValueParser<Value = SchedPolicy> {
     use clap::builder::TypedValueParser;
     clap::builder::PossibleValuesParser::new(SchedPolicy::WORDS.iter().copied())
         .map(|word| SchedPolicy::from_word(&word).expect("one of SchedPolicy::WORDS"))
+}
+
+/// `on` or `off`.
+fn switch_parser() -> impl clap::builder::TypedValueParser<Value = Switch> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Switch::WORDS.iter().copied())
+        .map(|word| Switch::from_word(&word).expect("one of Switch::WORDS"))
 }
 
 /// One value holding a list (an alias, so that clap does not take `Vec` for "repeatable").

@@ -130,6 +130,7 @@ fn kernel_options(boot: &BootArgs, init: String) -> KernelOptions {
         quantum_ms: boot.quantum_ms.unwrap_or(defaults.quantum_ms),
         sched: boot.sched.unwrap_or(defaults.sched),
         seed: boot.seed.unwrap_or(defaults.seed),
+        lottery_compensation: boot.lottery_compensation.unwrap_or(defaults.lottery_compensation),
         mlfq_levels: boot.mlfq_levels.unwrap_or(defaults.mlfq_levels),
         mlfq_quanta_ms: boot.mlfq_quanta_ms.clone().unwrap_or_else(|| defaults.mlfq_quanta_ms.clone()),
         mlfq_boost_ms: boot.mlfq_boost_ms.unwrap_or(defaults.mlfq_boost_ms),
@@ -379,6 +380,9 @@ fn scheduler(boot: &BootArgs) -> String {
     match policy {
         SchedPolicy::Mlfq => format!("policy {}", policy.word()),
         SchedPolicy::Fair => format!("policy {}, latency target {quantum_ms} ms", policy.word()),
+        SchedPolicy::Eevdf => {
+            format!("policy {}, default request {} ms", policy.word(), kernel_core::sched::EEVDF_DEFAULT_REQUEST_MS)
+        }
         _ => format!("policy {}, quantum {quantum_ms} ms", policy.word()),
     }
 }
@@ -601,6 +605,8 @@ mod tests {
             "mlfq",
             "--seed",
             "7",
+            "--lottery-compensation",
+            "off",
             "--mlfq-levels",
             "4",
             "--mlfq-quanta-ms",
@@ -612,10 +618,12 @@ mod tests {
         let options = kernel_options(&run.boot, "/bin/p".into());
         assert_eq!(options.sched, SchedPolicy::Mlfq);
         assert_eq!(options.seed, 7);
+        assert_eq!(options.lottery_compensation, Switch::Off);
         assert_eq!((options.mlfq_levels, options.mlfq_boost_ms), (4, 0));
         assert_eq!(options.mlfq_quanta_ms, [5, 50]);
         let defaults = kernel_options(&run_args(&["run", "./p"]).boot, "/bin/p".into());
         assert_eq!(defaults.sched, SchedPolicy::RoundRobin);
+        assert_eq!(defaults.lottery_compensation, Switch::On);
         assert_eq!(defaults.mlfq_quanta_ms, KernelOptions::default().mlfq_quanta_ms);
         for word in SchedPolicy::WORDS {
             assert_eq!(run_args(&["run", "--sched", word, "./p"]).boot.sched.map(SchedPolicy::word), Some(*word));

@@ -37,8 +37,14 @@ pub struct SimArgs {
 }
 
 /// The policies, in the order the figures and tables list them.
-const POLICIES: [SchedPolicy; 5] =
-    [SchedPolicy::RoundRobin, SchedPolicy::Mlfq, SchedPolicy::Stride, SchedPolicy::Lottery, SchedPolicy::Fair];
+const POLICIES: [SchedPolicy; 6] = [
+    SchedPolicy::RoundRobin,
+    SchedPolicy::Mlfq,
+    SchedPolicy::Stride,
+    SchedPolicy::Lottery,
+    SchedPolicy::Fair,
+    SchedPolicy::Eevdf,
+];
 
 /// A policy as the kernel builds it from its command line (the defaults: 10 ms
 /// quantum, MLFQ 10/20/40 ms with a 100 ms boost), with a 1 kHz tick.

@@ -66,6 +66,29 @@ fn nice_0_gets_about_three_times_the_cpu_of_nice_5_under_fair() {
 }
 
 #[test]
+fn nice_0_gets_about_three_times_the_cpu_of_nice_5_under_eevdf() {
+    assert_nice_ratio(&["--sched", "eevdf"]);
+}
+
+/// Three nice values share 2 s under EEVDF within 10% of what their weights
+/// promise (nicehogs prints both).
+#[test]
+fn eevdf_shares_follow_nice_within_10_percent_over_2_s() {
+    let output = nicehogs(&["--sched", "eevdf"], "2000", &["0", "5", "-3"]);
+    let text = stdout(&output);
+    let children: Vec<&str> = text.lines().filter(|line| line.starts_with("child ")).collect();
+    assert_eq!(children.len(), 3, "{text}");
+    for line in children {
+        // child 0 nice 0: 745 ms cpu, 74.6% (weight 75.3%)
+        let percent = |after: &str| -> f64 {
+            line.split(after).nth(1).and_then(|rest| rest.split('%').next()).unwrap().trim().parse().unwrap()
+        };
+        let (got, promised) = (percent("cpu, "), percent("weight "));
+        assert!((got - promised).abs() <= promised * 0.10, "{line}\n{text}");
+    }
+}
+
+#[test]
 fn round_robin_and_mlfq_ignore_nice() {
     for policy in ["rr", "mlfq"] {
         let output = nicehogs(&["--sched", policy], "1000", &["0", "5"]);
@@ -107,39 +130,69 @@ fn three_equal_processes_share_within_1_5x_under_fair() {
     assert_equal_shares(&["--sched", "fair"]);
 }
 
-/// `wakeup 1000`: a process sleeping 5 ms at a time beside two CPU hogs.
-#[track_caller]
-fn assert_prompt_wakeups(policy: &str) {
-    let output = run_with(&["--icount", "--sched", policy], &c_program("wakeup"), &["1000"]);
+/// What `wakeup 1000` measured: a process sleeping 5 ms at a time beside two CPU
+/// hogs.
+struct Wakeups {
+    worst_us: f64,
+    count: u64,
+    /// The CPU time each hog got, in ms.
+    hogs_ms: Vec<u64>,
+}
+
+/// `wakeup 1000` under `options` (and `--icount`).
+fn wakeups(options: &[&str]) -> Wakeups {
+    let options: Vec<&str> = std::iter::once("--icount").chain(options.iter().copied()).collect();
+    let output = run_with(&options, &c_program("wakeup"), &["1000"]);
     assert_status(&output, 0);
-    eprintln!("{policy} wakeup 1000:\n{}", stdout(&output));
-    let worst_us = number(&output, "worst_us");
-    assert!(worst_us < 40_000.0, "{policy}: worst wake-up delay {worst_us} us\n{}", stdout(&output));
+    eprintln!("{options:?} wakeup 1000:\n{}", stdout(&output));
     let text = stdout(&output);
-    let wakeups: u64 =
-        text.split_whitespace().nth(1).and_then(|n| n.trim_end_matches(',').parse().ok()).expect("wakeups N");
-    // 1000 ms in periods of at least 5 ms: near 166 when every wake-up is prompt.
-    assert!(wakeups >= 100, "{policy}: only {wakeups} wake-ups");
-    // The hogs did compete: each got a good part of the CPU.
-    let hogs: Vec<u64> = text
-        .lines()
-        .find(|l| l.starts_with("hogs cpu_ms"))
-        .unwrap()
-        .split_whitespace()
-        .skip(2)
-        .map(|n| n.parse().unwrap())
-        .collect();
-    assert!(hogs.iter().all(|&ms| ms >= 300), "{policy}: hogs got {hogs:?} ms");
+    let count = text.split_whitespace().nth(1).and_then(|n| n.trim_end_matches(',').parse().ok()).expect("wakeups N");
+    let hogs_line = text.lines().find(|l| l.starts_with("hogs cpu_ms")).expect("hogs cpu_ms");
+    let hogs_ms = hogs_line.split_whitespace().skip(2).map(|n| n.parse().unwrap()).collect();
+    Wakeups { worst_us: number(&output, "worst_us"), count, hogs_ms }
+}
+
+/// The sleeper of `wakeup 1000` is woken within 40 ms every time, at least
+/// `min_wakeups` times (1000 ms in periods of at least 5 ms: near 166 when every
+/// wake-up is prompt), and the hogs did compete (each got a good part of the CPU).
+#[track_caller]
+fn assert_prompt_wakeups(options: &[&str], min_wakeups: u64) {
+    let Wakeups { worst_us, count, hogs_ms } = wakeups(options);
+    assert!(worst_us < 40_000.0, "{options:?}: worst wake-up delay {worst_us} us");
+    assert!(count >= min_wakeups, "{options:?}: only {count} wake-ups");
+    assert!(hogs_ms.iter().all(|&ms| ms >= 300), "{options:?}: hogs got {hogs_ms:?} ms");
 }
 
 #[test]
 fn a_sleeper_beside_two_hogs_is_woken_within_40_ms_under_mlfq() {
-    assert_prompt_wakeups("mlfq");
+    assert_prompt_wakeups(&["--sched", "mlfq"], 100);
 }
 
 #[test]
 fn a_sleeper_beside_two_hogs_is_woken_within_40_ms_under_fair() {
-    assert_prompt_wakeups("fair");
+    assert_prompt_wakeups(&["--sched", "fair"], 100);
+}
+
+#[test]
+fn a_sleeper_beside_two_hogs_is_woken_within_40_ms_under_eevdf() {
+    assert_prompt_wakeups(&["--sched", "eevdf"], 100);
+}
+
+/// Lottery never preempts on a wake-up, so each sleep also waits out the rest of a
+/// hog's 10 ms quantum (near 5 ms): about 90 wake-ups, not 166. Compensation
+/// tickets make the sleeper, which uses a sliver of each quantum, win nearly
+/// every draw it enters; the plain draw (a third of the tickets) makes it lose
+/// several in a row.
+#[test]
+fn a_sleeper_beside_two_hogs_is_woken_within_40_ms_under_lottery_by_compensation() {
+    assert_prompt_wakeups(&["--sched", "lottery"], 80);
+    let plain = wakeups(&["--sched", "lottery", "--lottery-compensation", "off"]);
+    assert!(
+        plain.worst_us > 40_000.0 && plain.count < 60,
+        "the plain draw: {} us worst, {} wake-ups",
+        plain.worst_us,
+        plain.count
+    );
 }
 
 #[test]

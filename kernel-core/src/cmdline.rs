@@ -101,6 +101,13 @@ keyword_enum! {
         /// Make CPU 1 panic while the boot CPU holds the kernel log's lock: the
         /// report must still print (the panic path never waits for a lock).
         ApPanic => "ap-panic",
+        /// The other CPUs read a user page in a loop (its translation cached) while
+        /// the boot CPU gives it a new frame with a new value, over and over: after
+        /// each change's TLB shootdown no CPU may read the old value.
+        TlbShootdown => "tlb-shootdown",
+        /// Take an address space's lock while holding the run queue's, against the
+        /// lock order: a debug kernel's checker must stop it, naming both.
+        LockOrder => "lock-order",
     }
 }
 
@@ -117,6 +124,8 @@ keyword_enum! {
         Lottery => "lottery",
         /// Virtual-runtime fair share (CFS-like), weighted by nice.
         Fair => "fair",
+        /// Earliest eligible virtual deadline first (Linux 6.6's fair class).
+        Eevdf => "eevdf",
     }
 }
 
@@ -135,6 +144,9 @@ pub struct KernelOptions {
     pub sched: SchedPolicy,
     /// Seeds every pseudo-random choice, so runs are reproducible.
     pub seed: u64,
+    /// Lottery: whether a task that blocked after a fraction f of its quantum
+    /// holds 1/f times its tickets until it next wins (compensation tickets).
+    pub lottery_compensation: Switch,
     pub console: ConsoleMode,
     /// Which of the first program's descriptors 0, 1 and 2 are a terminal (those
     /// of the host's that are one): `ttys=012`, `ttys=1`, `ttys=none`.
@@ -205,6 +217,7 @@ impl Default for KernelOptions {
             quantum_ms: 10,
             sched: SchedPolicy::RoundRobin,
             seed: 1,
+            lottery_compensation: Switch::On,
             console: ConsoleMode::Terminal,
             terminal_fds: [true; 3],
             window: WindowSize { cols: 80, rows: 24 },
@@ -224,12 +237,13 @@ impl Default for KernelOptions {
 /// The word that makes the environment empty.
 const NO_ENV: &str = "noenv";
 /// Every option key.
-const KEYS: [&str; 19] = [
+const KEYS: [&str; 20] = [
     "init",
     "log",
     "quantum_ms",
     "sched",
     "seed",
+    "lottery_compensation",
     "console",
     "ttys",
     "winsize",
@@ -388,6 +402,10 @@ pub fn parse(cmdline: &str) -> Result<KernelOptions, CmdlineError> {
                     .and_then(|n| u32::try_from(n).ok())
                     .filter(|n| *n <= MLFQ_BOOST_MS_MAX)
                     .ok_or_else(|| bad_value(key, value, "0..=3600000 (0: never)"))?;
+            }
+            "lottery_compensation" => {
+                options.lottery_compensation =
+                    Switch::from_word(value).ok_or_else(|| bad_value(key, value, &one_of(Switch::WORDS)))?;
             }
             "accounting" => {
                 options.accounting =
@@ -574,6 +592,7 @@ pub fn render(options: &KernelOptions) -> String {
         alloc::format!("quantum_ms={}", options.quantum_ms),
         alloc::format!("sched={}", options.sched.word()),
         alloc::format!("seed={}", options.seed),
+        alloc::format!("lottery_compensation={}", options.lottery_compensation.word()),
         alloc::format!("console={}", options.console.word()),
         alloc::format!("ttys={}", render_terminal_fds(options.terminal_fds)),
         alloc::format!("winsize={}x{}", options.window.cols, options.window.rows),
@@ -635,6 +654,7 @@ mod tests {
                 quantum_ms: 1000,
                 sched: SchedPolicy::RoundRobin,
                 seed: u64::MAX,
+                lottery_compensation: Switch::On,
                 console: ConsoleMode::Stream,
                 terminal_fds: [false, true, false],
                 window: WindowSize { cols: 132, rows: 50 },
@@ -702,7 +722,7 @@ mod tests {
         assert_eq!(error, CmdlineError::UnknownOption { word: "foo".into() });
         assert_eq!(
             error.to_string(),
-            "unknown kernel option `foo` (known: init, log, quantum_ms, sched, seed, console, ttys, winsize, trace, explain, accounting, mlfq_levels, mlfq_quanta_ms, mlfq_boost_ms, selftest, env, noenv, copyout, pid_max)"
+            "unknown kernel option `foo` (known: init, log, quantum_ms, sched, seed, lottery_compensation, console, ttys, winsize, trace, explain, accounting, mlfq_levels, mlfq_quanta_ms, mlfq_boost_ms, selftest, env, noenv, copyout, pid_max)"
         );
         assert!(matches!(parse("quantum=5"), Err(CmdlineError::UnknownOption { word }) if word == "quantum=5"));
         assert!(matches!(parse("=5"), Err(CmdlineError::UnknownOption { .. })));
@@ -724,7 +744,7 @@ mod tests {
         );
         assert_eq!(
             parse("sched=cfs").unwrap_err().to_string(),
-            "bad value `cfs` for sched: expected one of rr, mlfq, stride, lottery, fair"
+            "bad value `cfs` for sched: expected one of rr, mlfq, stride, lottery, fair, eevdf"
         );
         assert!(matches!(parse("seed=0x10"), Err(CmdlineError::BadValue { key: "seed", .. })));
         assert_eq!(parse("pid_max=400").unwrap().pid_max, 400);
@@ -769,9 +789,16 @@ mod tests {
             ("stride", SchedPolicy::Stride),
             ("lottery", SchedPolicy::Lottery),
             ("fair", SchedPolicy::Fair),
+            ("eevdf", SchedPolicy::Eevdf),
         ] {
             assert_eq!(parse(&alloc::format!("sched={word}")).unwrap().sched, policy);
         }
+        assert_eq!(parse("").unwrap().lottery_compensation, Switch::On);
+        assert_eq!(parse("lottery_compensation=off").unwrap().lottery_compensation, Switch::Off);
+        assert!(matches!(
+            parse("lottery_compensation=no"),
+            Err(CmdlineError::BadValue { key: "lottery_compensation", .. })
+        ));
         let options = parse("sched=mlfq mlfq_levels=4 mlfq_quanta_ms=5,1000 mlfq_boost_ms=0").unwrap();
         assert_eq!((options.mlfq_levels, options.mlfq_boost_ms), (4, 0));
         assert_eq!(options.mlfq_quanta_ms, [5, 1000]);
@@ -879,6 +906,7 @@ mod tests {
                 quantum_ms: 1,
                 sched: SchedPolicy::RoundRobin,
                 seed: 0,
+                lottery_compensation: Switch::Off,
                 console: ConsoleMode::Stream,
                 terminal_fds: [false; 3],
                 window: WindowSize { cols: 0, rows: 65535 },
@@ -902,8 +930,9 @@ mod tests {
                 init_env: (0..rng.below(4)).map(|_| random_bytes(&mut rng)).collect(),
                 log_level: LogLevel::from_word(LogLevel::WORDS[rng.below(5) as usize]).unwrap(),
                 quantum_ms: 1 + rng.below(1000) as u32,
-                sched: SchedPolicy::from_word(SchedPolicy::WORDS[rng.below(5) as usize]).unwrap(),
+                sched: SchedPolicy::from_word(SchedPolicy::WORDS[rng.below(6) as usize]).unwrap(),
                 seed: rng.next_u64(),
+                lottery_compensation: Switch::from_word(Switch::WORDS[rng.below(2) as usize]).unwrap(),
                 console: ConsoleMode::from_word(ConsoleMode::WORDS[rng.below(2) as usize]).unwrap(),
                 terminal_fds: [rng.below(2) == 0, rng.below(2) == 0, rng.below(2) == 0],
                 window: WindowSize { cols: rng.next_u64() as u16, rows: rng.next_u64() as u16 },
@@ -928,7 +957,7 @@ mod tests {
         }
         assert_eq!(
             render(&KernelOptions::default()),
-            "init=/bin/init log=info quantum_ms=10 sched=rr seed=1 console=tty ttys=012 winsize=80x24 mlfq_levels=3 mlfq_quanta_ms=10,20,40 mlfq_boost_ms=100 trace=0 accounting=off pid_max=32768 env=PATH=/bin"
+            "init=/bin/init log=info quantum_ms=10 sched=rr seed=1 lottery_compensation=on console=tty ttys=012 winsize=80x24 mlfq_levels=3 mlfq_quanta_ms=10,20,40 mlfq_boost_ms=100 trace=0 accounting=off pid_max=32768 env=PATH=/bin"
         );
     }
 

@@ -46,6 +46,23 @@ pub enum Kind {
     Anonymous,
     /// The stack: a fault just below it extends it down, within RLIMIT_STACK.
     Stack,
+    /// Shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS, MAP_SHARED of
+    /// /dev/zero): zero-filled on first touch, and fork shares its pages rather
+    /// than copying them on write.
+    SharedAnonymous,
+    /// A file's pages: those within the file's end are mapped when the mapping is
+    /// made, a page past it faults with SIGBUS. `shared` (MAP_SHARED): stores
+    /// reach the file's pages, and fork shares them; else each page is copied on
+    /// its first write. `may_write`: whether mprotect may add PROT_WRITE (never to
+    /// a shared mapping of a descriptor not open for writing: EACCES).
+    File { shared: bool, may_write: bool },
+}
+
+impl Kind {
+    /// Whether fork shares the pages (no copy on write).
+    pub fn is_shared(self) -> bool {
+        matches!(self, Kind::SharedAnonymous | Kind::File { shared: true, .. })
+    }
 }
 
 /// One region.
@@ -74,6 +91,8 @@ pub enum MapError {
     InvalidArgument,
     NoMemory,
     Exists,
+    /// mprotect asked for PROT_WRITE on a shared mapping that may not be written.
+    Access,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -218,15 +237,17 @@ impl Regions {
             let name = match region.kind {
                 Kind::Stack => "[stack]",
                 Kind::Anonymous if in_heap => "[heap]",
-                Kind::Anonymous => "",
+                Kind::Anonymous | Kind::File { .. } => "",
+                Kind::SharedAnonymous => "/dev/zero (deleted)",
             };
             let line = format!(
-                "{:08x}-{:08x} {}{}{}p 00000000 00:00 0",
+                "{:08x}-{:08x} {}{}{}{} 00000000 00:00 0",
                 region.start,
                 region.end,
                 flag(protection.read, 'r'),
                 flag(protection.write, 'w'),
                 flag(protection.execute, 'x'),
+                if region.kind.is_shared() { 's' } else { 'p' },
             );
             if name.is_empty() {
                 text.push_str(&line);
@@ -273,9 +294,16 @@ impl Regions {
         (requested, None)
     }
 
-    /// Places `length` bytes of new mapping (mmap): where it went. The pages of a
-    /// MAP_FIXED mapping's range that were mapped go (the caller unmaps them).
-    pub fn map(&mut self, placement: Placement, length: u64, protection: Protection) -> Result<u64, MapError> {
+    /// Places `length` bytes of new mapping (mmap) of `kind`: where it went. The
+    /// pages of a MAP_FIXED mapping's range that were mapped go (the caller unmaps
+    /// them).
+    pub fn map(
+        &mut self,
+        placement: Placement,
+        length: u64,
+        protection: Protection,
+        kind: Kind,
+    ) -> Result<u64, MapError> {
         if length == 0 {
             return Err(MapError::InvalidArgument);
         }
@@ -301,7 +329,7 @@ impl Regions {
         if !self.within_size_limit(length, replaced) {
             return Err(MapError::NoMemory);
         }
-        let attributes = Attributes { protection, kind: Kind::Anonymous };
+        let attributes = Attributes { protection, kind };
         if replaced == 0 {
             self.fill_free(start, end, attributes)?;
         } else {
@@ -322,13 +350,21 @@ impl Regions {
     }
 
     /// Changes the protection of `[address, address + length)` (mprotect), every
-    /// page of which must be mapped (else ENOMEM and nothing changes): the pages
-    /// whose entries change.
+    /// page of which must be mapped (else ENOMEM and nothing changes), and none of
+    /// which may be a shared file mapping that may not be written if `protection`
+    /// writes (else EACCES): the pages whose entries change.
     pub fn protect(&mut self, address: u64, length: u64, protection: Protection) -> Result<Range<u64>, MapError> {
         let length = length.checked_next_multiple_of(PAGE_SIZE).ok_or(MapError::NoMemory)?;
         let end = checked_range(address, length)?;
         if length == 0 {
             return Ok(address..address);
+        }
+        if protection.write
+            && self
+                .overlapping(address, end)
+                .any(|(_, piece)| matches!(piece.attributes.kind, Kind::File { may_write: false, .. }))
+        {
+            return Err(MapError::Access);
         }
         self.change(address, end, Change::Protect(protection))?;
         Ok(address..end)
@@ -356,6 +392,11 @@ impl Regions {
         // It may now touch a piece of itself that mprotect split off below.
         self.merge(page.saturating_sub(1), page + 1);
         self.at(page)
+    }
+
+    /// Whether regions cover every page of `[start, end)` (msync's check).
+    pub fn covers(&self, start: u64, end: u64) -> bool {
+        self.bytes_in(start, end) == end.saturating_sub(start)
     }
 
     /// Whether no region overlaps `[start, end)`.
@@ -622,7 +663,7 @@ mod tests {
             ]
         );
         regions.protect(page(6), P, RW).unwrap();
-        regions.map(Placement::Replace(page(4)), P, RW).unwrap();
+        regions.map(Placement::Replace(page(4)), P, RW, Kind::Anonymous).unwrap();
         assert_eq!(list(&regions), [(0, 2, RX, Kind::Anonymous), (2, 10, RW, Kind::Anonymous)]);
         assert_eq!(regions.bytes(), 10 * P);
     }
@@ -654,7 +695,7 @@ mod tests {
         assert_eq!(regions.set_break(page(2) - 1), (page(2), None));
         assert_eq!(regions.set_break(page(2) + 100), (page(2) + 100, None));
         assert_eq!(regions.program_break(), page(2) + 100);
-        regions.map(Placement::Replace(page(10)), P, RO).unwrap();
+        regions.map(Placement::Replace(page(10)), P, RO, Kind::Anonymous).unwrap();
         // A page must stay free between the break and the next mapping.
         assert_eq!(regions.set_break(page(10)).0, page(2) + 100);
         assert_eq!(regions.set_break(page(9) + 1).0, page(2) + 100);
@@ -667,8 +708,8 @@ mod tests {
     fn map_fixed_over_pieces_replaces_them() {
         let mut regions = heap_of(8);
         regions.protect(page(5), 2 * P, RO).unwrap();
-        assert_eq!(regions.map(Placement::NoReplace(page(4)), 4 * P, NONE), Err(MapError::Exists));
-        assert_eq!(regions.map(Placement::Replace(page(4)), 4 * P, NONE), Ok(page(4)));
+        assert_eq!(regions.map(Placement::NoReplace(page(4)), 4 * P, NONE, Kind::Anonymous), Err(MapError::Exists));
+        assert_eq!(regions.map(Placement::Replace(page(4)), 4 * P, NONE, Kind::Anonymous), Ok(page(4)));
         assert_eq!(
             list(&regions),
             [
@@ -679,18 +720,21 @@ mod tests {
             ]
         );
         assert_eq!(regions.bytes(), 10 * P);
-        assert_eq!(regions.map(Placement::Replace(page(4) + 1), P, RW), Err(MapError::InvalidArgument));
-        assert_eq!(regions.map(Placement::Replace(USER_END), P, RW), Err(MapError::NoMemory));
-        assert_eq!(regions.map(Placement::Hint(0), 0, RW), Err(MapError::InvalidArgument));
+        assert_eq!(
+            regions.map(Placement::Replace(page(4) + 1), P, RW, Kind::Anonymous),
+            Err(MapError::InvalidArgument)
+        );
+        assert_eq!(regions.map(Placement::Replace(USER_END), P, RW, Kind::Anonymous), Err(MapError::NoMemory));
+        assert_eq!(regions.map(Placement::Hint(0), 0, RW, Kind::Anonymous), Err(MapError::InvalidArgument));
     }
 
     #[test]
     fn mmap_places_top_down_and_takes_a_free_hint() {
         let mut regions = Regions::new();
-        assert_eq!(regions.map(Placement::Hint(0), 2 * P, RW), Ok(MMAP_TOP - 2 * P));
-        assert_eq!(regions.map(Placement::Hint(0), P, RO), Ok(MMAP_TOP - 3 * P));
-        assert_eq!(regions.map(Placement::Hint(MMAP_TOP - 2 * P), P, RO), Ok(MMAP_TOP - 4 * P));
-        assert_eq!(regions.map(Placement::Hint(page(3) + 5), P, RO), Ok(page(3)));
+        assert_eq!(regions.map(Placement::Hint(0), 2 * P, RW, Kind::Anonymous), Ok(MMAP_TOP - 2 * P));
+        assert_eq!(regions.map(Placement::Hint(0), P, RO, Kind::Anonymous), Ok(MMAP_TOP - 3 * P));
+        assert_eq!(regions.map(Placement::Hint(MMAP_TOP - 2 * P), P, RO, Kind::Anonymous), Ok(MMAP_TOP - 4 * P));
+        assert_eq!(regions.map(Placement::Hint(page(3) + 5), P, RO, Kind::Anonymous), Ok(page(3)));
         assert_eq!(regions.count(), 3);
     }
 
@@ -700,10 +744,17 @@ mod tests {
         let before = list(&regions);
         for length in [u64::MAX, u64::MAX - P + 1, 1 << 63, USER_END, USER_END - MMAP_MIN + P] {
             for hint in [0, page(0), page(1) + 0x0d000, MMAP_TOP] {
-                assert_eq!(regions.map(Placement::Hint(hint), length, RW), Err(MapError::NoMemory), "{length:#x}");
+                assert_eq!(
+                    regions.map(Placement::Hint(hint), length, RW, Kind::Anonymous),
+                    Err(MapError::NoMemory),
+                    "{length:#x}"
+                );
             }
-            assert_eq!(regions.map(Placement::Replace(page(0)), length, RW), Err(MapError::NoMemory));
-            assert_eq!(regions.map(Placement::NoReplace(page(0)), length, RW), Err(MapError::NoMemory));
+            assert_eq!(regions.map(Placement::Replace(page(0)), length, RW, Kind::Anonymous), Err(MapError::NoMemory));
+            assert_eq!(
+                regions.map(Placement::NoReplace(page(0)), length, RW, Kind::Anonymous),
+                Err(MapError::NoMemory)
+            );
             assert!(regions.unmap(page(0), length).is_err());
             assert!(regions.protect(page(0), length, RO).is_err());
         }
@@ -730,10 +781,38 @@ mod tests {
         assert_eq!(regions.count(), 2);
         // Cutting the end off, or a mapping that merges, adds none.
         assert_eq!(regions.unmap(page(9), P), Ok(page(9)..page(10)));
-        assert_eq!(regions.map(Placement::Replace(page(9)), P, RW), Ok(page(9)));
-        assert_eq!(regions.map(Placement::Replace(page(10)), P, RW), Ok(page(10)));
-        assert_eq!(regions.map(Placement::Replace(page(20)), P, RW), Err(MapError::NoMemory));
+        assert_eq!(regions.map(Placement::Replace(page(9)), P, RW, Kind::Anonymous), Ok(page(9)));
+        assert_eq!(regions.map(Placement::Replace(page(10)), P, RW, Kind::Anonymous), Ok(page(10)));
+        assert_eq!(regions.map(Placement::Replace(page(20)), P, RW, Kind::Anonymous), Err(MapError::NoMemory));
         assert_eq!(regions.count(), 2);
+    }
+
+    #[test]
+    fn shared_and_file_mappings_keep_their_kind_and_write_permission() {
+        const READ_ONLY_FILE: Kind = Kind::File { shared: true, may_write: false };
+        const PRIVATE_FILE: Kind = Kind::File { shared: false, may_write: true };
+        let mut regions = Regions::new();
+        regions.map(Placement::Replace(page(0)), 4 * P, RO, READ_ONLY_FILE).unwrap();
+        regions.map(Placement::Replace(page(4)), 2 * P, RW, Kind::SharedAnonymous).unwrap();
+        regions.map(Placement::Replace(page(6)), 2 * P, RO, PRIVATE_FILE).unwrap();
+        // Alike neighbours of other kinds stay apart.
+        regions.map(Placement::Replace(page(8)), P, RO, Kind::Anonymous).unwrap();
+        assert_eq!(regions.count(), 4);
+        assert!(READ_ONLY_FILE.is_shared() && Kind::SharedAnonymous.is_shared());
+        assert!(!PRIVATE_FILE.is_shared() && !Kind::Anonymous.is_shared());
+        // A shared mapping of a file not open for writing never becomes writable,
+        // not even in part, and nothing changes; a private one does.
+        assert_eq!(regions.protect(page(3), 2 * P, RW), Err(MapError::Access));
+        assert_eq!(list(&regions)[0], (0, 4, RO, READ_ONLY_FILE));
+        assert_eq!(regions.protect(page(0), P, NONE), Ok(page(0)..page(1)));
+        assert_eq!(regions.protect(page(6), P, RW), Ok(page(6)..page(7)));
+        assert_eq!(list(&regions)[2..4], [(4, 6, RW, Kind::SharedAnonymous), (6, 7, RW, PRIVATE_FILE)]);
+        // Unmapping splits a file mapping into pieces of the same kind.
+        regions.unmap(page(2), P).unwrap();
+        assert_eq!(list(&regions)[1..3], [(1, 2, RO, READ_ONLY_FILE), (3, 4, RO, READ_ONLY_FILE)]);
+        assert!(regions.covers(page(3), page(9)));
+        assert!(!regions.covers(page(1), page(4)));
+        assert!(regions.maps().lines().nth(3).unwrap().contains(" rw-s "));
     }
 
     #[test]
@@ -748,7 +827,7 @@ mod tests {
         assert_eq!(regions.region_or_stack_growth(page(88) - 1), None);
         assert_eq!(regions.bytes(), 16 * P);
         // Not below another mapping.
-        regions.map(Placement::Replace(page(80)), P, RW).unwrap();
+        regions.map(Placement::Replace(page(80)), P, RW, Kind::Anonymous).unwrap();
         assert_eq!(regions.region_or_stack_growth(page(79)), None);
         // Within RLIMIT_AS.
         regions.set_stack_limit(u64::MAX);
@@ -763,8 +842,8 @@ mod tests {
         regions.set_size_limit(8 * P);
         assert_eq!(regions.set_break(page(9)).0, page(4));
         assert_eq!(regions.set_break(page(8)).0, page(8));
-        assert_eq!(regions.map(Placement::Hint(0), P, RW), Err(MapError::NoMemory));
-        assert_eq!(regions.map(Placement::Replace(page(4)), 2 * P, RO), Ok(page(4)));
+        assert_eq!(regions.map(Placement::Hint(0), P, RW, Kind::Anonymous), Err(MapError::NoMemory));
+        assert_eq!(regions.map(Placement::Replace(page(4)), 2 * P, RO, Kind::Anonymous), Ok(page(4)));
     }
 
     // ---- The model: a page-by-page account, checked against the regions ----
@@ -996,7 +1075,7 @@ mod tests {
                         };
                         let prot = protection(&mut rng);
                         assert_eq!(
-                            regions.map(placement, length, prot),
+                            regions.map(placement, length, prot, Kind::Anonymous),
                             model.map(placement, length, prot),
                             "step {step}"
                         );

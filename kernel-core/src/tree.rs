@@ -27,7 +27,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use crate::abi::errno::{
-    EBUSY, EEXIST, EFBIG, EINVAL, EISDIR, ELOOP, ENAMETOOLONG, ENOENT, ENOSPC, ENOTDIR, ENOTEMPTY, EPERM,
+    EBUSY, EEXIST, EFBIG, EINVAL, EISDIR, ELOOP, ENAMETOOLONG, ENOENT, ENOSPC, ENOTDIR, ENOTEMPTY, EPERM, ETXTBSY,
 };
 use crate::abi::{dirent_type, makedev, Dirent64, Stat, Timespec};
 use crate::cpio::{self, CpioError, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
@@ -205,6 +205,11 @@ pub struct Node<'a, P> {
     links: u64,
     /// Open files, cwds and programs holding it.
     holds: u64,
+    /// Open files that may write it (`begin_write`), and processes executing it
+    /// (`begin_execution`): never both at once (ETXTBSY), as Linux's
+    /// i_writecount.
+    writers: u64,
+    executions: u64,
     /// The directory holding it (the root's, and a removed directory's, is itself);
     /// for a file with several names, the last one it got.
     pub parent: NodeId,
@@ -382,8 +387,21 @@ impl<'a, P: Page> Tree<'a, P> {
     fn add_node(&mut self, kind: NodeKind<'a, P>, mode: u32, parent: NodeId, now: Timespec) -> NodeId {
         let inode = self.next_inode;
         self.next_inode += 1;
-        let node =
-            Node { kind, mode, uid: 0, gid: 0, inode, links: 0, holds: 0, parent, atime: now, mtime: now, ctime: now };
+        let node = Node {
+            kind,
+            mode,
+            uid: 0,
+            gid: 0,
+            inode,
+            links: 0,
+            holds: 0,
+            writers: 0,
+            executions: 0,
+            parent,
+            atime: now,
+            mtime: now,
+            ctime: now,
+        };
         match self.free_slots.pop() {
             Some(id) => {
                 self.nodes[id] = Some(node);
@@ -446,6 +464,62 @@ impl<'a, P: Page> Tree<'a, P> {
         let node = self.node_mut(id);
         node.holds -= 1;
         self.free_if_unused(id);
+    }
+
+    /// Where O_CREAT through the symlink `name` of `directory` creates its file,
+    /// when the chain of links it starts ends at a name that does not exist
+    /// (Linux creates that): the directory holding that name, and the name.
+    /// ENOENT when the chain ends at no link, ELOOP past `MAX_SYMLINKS`, EISDIR for
+    /// a target ending in `/`, and the errors of looking up a target's directory.
+    pub fn dangling_link_end(&self, directory: NodeId, name: &[u8]) -> Result<(NodeId, Vec<u8>), i64> {
+        let (mut directory, mut name) = (directory, name.to_vec());
+        for _ in 0..MAX_SYMLINKS {
+            let link = self.child(directory, &name).ok_or(ENOENT)?;
+            let NodeKind::Symlink(target) = &self.node(link).kind else { return Err(ENOENT) };
+            let parent = self.resolve_parent(Origin { start: directory }, target)?;
+            if parent.trailing_slash || parent.is_special() {
+                return Err(EISDIR);
+            }
+            if self.child(parent.directory, parent.name).is_none() {
+                return Ok((parent.directory, parent.name.to_vec()));
+            }
+            (directory, name) = (parent.directory, parent.name.to_vec());
+        }
+        Err(ELOOP)
+    }
+
+    /// One more writer of `id` (a file opened for writing, a truncate by path):
+    /// ETXTBSY while a process executes it.
+    pub fn begin_write(&mut self, id: NodeId) -> Result<(), i64> {
+        let node = self.node_mut(id);
+        if node.executions > 0 {
+            return Err(ETXTBSY);
+        }
+        node.writers += 1;
+        Ok(())
+    }
+
+    /// Ends a `begin_write`.
+    pub fn end_write(&mut self, id: NodeId) {
+        let node = self.node_mut(id);
+        node.writers -= 1;
+    }
+
+    /// One more process executing `id` (execve, and fork of a process that
+    /// does): ETXTBSY while it is open for writing.
+    pub fn begin_execution(&mut self, id: NodeId) -> Result<(), i64> {
+        let node = self.node_mut(id);
+        if node.writers > 0 {
+            return Err(ETXTBSY);
+        }
+        node.executions += 1;
+        Ok(())
+    }
+
+    /// Ends a `begin_execution`.
+    pub fn end_execution(&mut self, id: NodeId) {
+        let node = self.node_mut(id);
+        node.executions -= 1;
     }
 
     fn release_name(&mut self, id: NodeId) {
@@ -908,6 +982,52 @@ impl<'a, P: Page> Tree<'a, P> {
             }
             _ => 0,
         }
+    }
+
+    /// Hands `visit` pages `first..first + count` of regular file `id` in order,
+    /// for a memory mapping, which shares them, as long as it returns true; the
+    /// pages stop at the file's end. Archive contents are turned into pages first
+    /// and holes get pages of zeros (ENOSPC when there are not enough).
+    pub fn pages_for_mapping(
+        &mut self,
+        id: NodeId,
+        first: u64,
+        count: u64,
+        mut visit: impl FnMut(&P) -> bool,
+    ) -> Result<(), i64> {
+        let end = first.saturating_add(count).min(self.size(id).div_ceil(BLOCK_SIZE));
+        if first >= end {
+            return Ok(());
+        }
+        self.materialize(id)?;
+        let (first, end) = (first as usize, end as usize);
+        let complete = matches!(&self.node(id).kind, NodeKind::File(Contents::Pages { pages, .. })
+            if pages.len() >= end && pages[first..end].iter().all(Option::is_some));
+        for index in (first..end).filter(|_| !complete) {
+            let hole = match &self.node(id).kind {
+                NodeKind::File(Contents::Pages { pages, .. }) => pages.get(index).is_none_or(Option::is_none),
+                _ => return Ok(()),
+            };
+            if !hole {
+                continue;
+            }
+            let page = self.new_page().ok_or(ENOSPC)?;
+            if let NodeKind::File(Contents::Pages { pages, present, .. }) = &mut self.node_mut(id).kind {
+                if pages.len() <= index {
+                    pages.resize_with(index + 1, || None);
+                }
+                pages[index] = Some(page);
+                *present += 1;
+            }
+        }
+        if let NodeKind::File(Contents::Pages { pages, .. }) = &self.node(id).kind {
+            for page in pages[first..end].iter().flatten() {
+                if !visit(page) {
+                    break;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Turns archive contents into pages, before a change: ENOSPC if there are not
@@ -1540,6 +1660,77 @@ mod tests {
             assert_eq!(tree.archive_bytes(motd), None, "changed: in pages now");
             assert_eq!(contents(tree, motd), b"hello!");
             assert_eq!(tree.stat(motd).mtime, LATER);
+        });
+    }
+
+    #[test]
+    fn a_dangling_link_chain_ends_where_o_creat_creates() {
+        with_tree(|tree| {
+            let dir = mkdir(tree, "/d");
+            let link = |tree: &mut Tree, at: &str, target: &[u8]| {
+                let parent = parent(tree, at);
+                tree.create(parent.directory, parent.name, NodeKind::Symlink(target.to_vec()), 0o120777, LATER)
+                    .unwrap();
+            };
+            link(tree, "/d/one", b"two");
+            link(tree, "/d/two", b"/new");
+            assert_eq!(tree.dangling_link_end(dir, b"one"), Ok((ROOT, b"new".to_vec())));
+            link(tree, "/d/rel", b"../d/made");
+            assert_eq!(tree.dangling_link_end(dir, b"rel"), Ok((dir, b"made".to_vec())));
+            link(tree, "/d/slash", b"x/");
+            assert_eq!(tree.dangling_link_end(dir, b"slash"), Err(EISDIR));
+            link(tree, "/d/nodir", b"missing/x");
+            assert_eq!(tree.dangling_link_end(dir, b"nodir"), Err(ENOENT));
+            link(tree, "/d/loop", b"loop");
+            assert_eq!(tree.dangling_link_end(dir, b"loop"), Err(ELOOP));
+            create_file(tree, "/d/file");
+            assert_eq!(tree.dangling_link_end(dir, b"file"), Err(ENOENT));
+        });
+    }
+
+    #[test]
+    fn a_file_is_written_or_executed_never_both() {
+        with_tree(|tree| {
+            let id = create_file(tree, "/prog");
+            tree.begin_write(id).unwrap();
+            tree.begin_write(id).unwrap();
+            assert_eq!(tree.begin_execution(id), Err(ETXTBSY));
+            tree.end_write(id);
+            assert_eq!(tree.begin_execution(id), Err(ETXTBSY));
+            tree.end_write(id);
+            tree.begin_execution(id).unwrap();
+            tree.begin_execution(id).unwrap();
+            assert_eq!(tree.begin_write(id), Err(ETXTBSY));
+            tree.end_execution(id);
+            assert_eq!(tree.begin_write(id), Err(ETXTBSY));
+            tree.end_execution(id);
+            assert_eq!(tree.begin_write(id), Ok(()));
+        });
+    }
+
+    #[test]
+    fn pages_for_mappings_fill_holes_and_stop_at_the_end() {
+        with_tree(|tree| {
+            let id = create_file(tree, "/f");
+            tree.write(id, 2 * BLOCK_SIZE + 5, b"end", LATER).unwrap();
+            let used = tree.usage().pages_used;
+            let mut seen = Vec::new();
+            tree.pages_for_mapping(id, 0, 10, |page| {
+                seen.push((page.bytes()[0], page.bytes()[5]));
+                true
+            })
+            .unwrap();
+            assert_eq!(seen, [(0, 0), (0, 0), (0, b'e')]);
+            assert_eq!(tree.usage().pages_used, used + 2, "the holes got pages");
+            seen.clear();
+            tree.pages_for_mapping(id, 2, 1, |page| {
+                seen.push((page.bytes()[0], page.bytes()[5]));
+                false
+            })
+            .unwrap();
+            assert_eq!(seen, [(0, b'e')]);
+            tree.pages_for_mapping(id, 3, 1, |_| panic!("past the end")).unwrap();
+            assert_eq!(contents(tree, id).len() as u64, 2 * BLOCK_SIZE + 8);
         });
     }
 

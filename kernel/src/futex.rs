@@ -19,8 +19,8 @@
 //! address space, then the process table, then the run queue. No global lock is
 //! taken on the wake path but the run queue's.
 
+use crate::sync::{class, OrderedMutex};
 use core::sync::atomic::{AtomicUsize, Ordering};
-use spin::Mutex;
 
 use crate::process::{self, Pid, Process};
 use crate::sched;
@@ -32,7 +32,8 @@ use kernel_core::abi::futex::{
 };
 use kernel_core::abi::signal::ERESTARTSYS;
 
-static BUCKETS: [Mutex<FutexQueue>; FUTEX_BUCKETS] = [const { Mutex::new(FutexQueue::new()) }; FUTEX_BUCKETS];
+static BUCKETS: [OrderedMutex<FutexQueue>; FUTEX_BUCKETS] =
+    [const { OrderedMutex::new(class::FUTEX_BUCKET, FutexQueue::new()) }; FUTEX_BUCKETS];
 
 /// Where a thread's futex wait stands (`Process::futex`): which bucket holds its
 /// entry, or that a signal or its deadline took the entry off. Written under the
@@ -104,6 +105,32 @@ fn read_resident_word(process: &Process, address: u64) -> Option<u32> {
     matches!(read, Some(Ok(_))).then(|| u32::from_le_bytes(bytes))
 }
 
+/// A contended lock word that holds its owner's tid in its low 30 bits and the
+/// waiters bit (robust and PI mutexes, musl's recursive and error-checking ones)
+/// names the thread a waiter waits for: the scheduling policy may lend it the
+/// waiter's share. Only a thread of the waiter's own process counts. Words
+/// without the waiters bit (counters, sequence numbers, join's plain tid) cost
+/// no lookup.
+#[inline(always)]
+fn lend_to_owner(waiter: &Process, word: u32) {
+    if word & FUTEX_WAITERS != 0 {
+        lend_to_named_thread(waiter, word & FUTEX_TID_MASK);
+    }
+}
+
+/// `lend_to_owner`'s lookup, out of line: a wait blocks anyway.
+#[inline(never)]
+fn lend_to_named_thread(waiter: &Process, owner: u32) {
+    if owner == 0 || owner == waiter.tid() {
+        return;
+    }
+    if let Some(owner) =
+        crate::process::find(owner).filter(|owner| alloc::sync::Arc::ptr_eq(&owner.group, &waiter.group))
+    {
+        sched::waiting_for(&owner);
+    }
+}
+
 /// FUTEX_WAIT: if the word at `address` holds `expected`, sleeps until a wake whose
 /// bitset meets `bitset`, a signal (ERESTARTSYS without a deadline, as Linux; EINTR
 /// with one) or monotonic time `deadline_ns` (ETIMEDOUT); EAGAIN at once if the
@@ -145,6 +172,7 @@ pub fn wait(
         }
         break;
     }
+    lend_to_owner(process, expected);
     let interrupted = match deadline_ns {
         Some(deadline) => sched::park_until(process, deadline),
         None => sched::park(process),

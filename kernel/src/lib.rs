@@ -26,7 +26,7 @@ mod syscall;
 mod trace;
 mod trap;
 
-use timeshare_base::{arch, fail, log, mm, time};
+use timeshare_base::{arch, fail, log, mm, sync, time};
 
 use alloc::vec::Vec;
 
@@ -136,6 +136,7 @@ pub fn main(boot: BootInfo) -> ! {
     // `selftest=`: a forbidden access on purpose, which must end the machine.
     match options.selftest {
         Some(SelfTest::ApPanic) => smp::panic_on_another_cpu(),
+        Some(SelfTest::TlbShootdown) => mm::selftest::tlb_shootdown(),
         Some(test) => mm::selftest::run(test),
         None => {}
     }

@@ -23,12 +23,16 @@
 //! whole record (`park`, see `futex`), and whoever takes it off there makes it
 //! runnable (`unpark`).
 //!
-//! Lock order: a futex bucket, then an address space, then the process table, then
-//! the waiters (`WAITERS`: blocked lists and sleepers), then one run queue
-//! (`QUEUES[cpu]`; never two at once: a task moving between queues leaves one
-//! before it enters the other), then the trace writer, then the kernel log.
-//! `LOAD` is taken with no other held.
+//! Lock order (the whole of it in docs/locks.md, checked in debug kernels:
+//! `sync::OrderedMutex`): a futex bucket, then an address space, then the process
+//! table, then the waiters (`WAITERS`: blocked lists and sleepers), then one run
+//! queue (`QUEUES[cpu]`; never two at once: a task moving between queues leaves one
+//! before it enters the other; code that ever needs two must take them in CPU
+//! order, which is their address order, the one the checker accepts for two locks
+//! of one class), then the trace writer, then the kernel log. `LOAD` is taken with
+//! no other held.
 
+use crate::sync::{class, OrderedMutex};
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -136,28 +140,55 @@ pub struct Interrupted;
 /// What placing a task that becomes runnable needs to know of it, kept where it
 /// waits (the process itself may not be at hand there, and the process table's
 /// lock comes before the waiters'): the CPU whose policy knows it, the CPUs it may
-/// run on, and its nice value for a policy that does not know it yet.
+/// run on, and what a policy that does not know it yet must be told (its effective
+/// nice value, its process, its request size if sched_setattr set one). A lottery
+/// loan (`waiting_for`) is not carried: it ends when its lender or borrower moves.
 #[derive(Clone, Copy)]
 struct Home {
     cpu: u8,
     nice: i8,
     allowed: CpuMask,
+    group: Pid,
+    request_ticks: Option<u32>,
 }
 
 impl Home {
+    /// Where a task goes with one CPU online: the only queue, whose policy knows
+    /// it already.
+    const ONLY_CPU: Home = Home { cpu: 0, nice: 0, allowed: CpuMask::MAX, group: 0, request_ticks: None };
+
     fn of(thread: &Process) -> Home {
+        let settings = *thread.sched_settings.lock();
         Home {
             cpu: thread.last_cpu.load(Ordering::Relaxed),
-            nice: thread.nice.load(Ordering::Relaxed),
+            nice: settings.effective_nice(thread.nice.load(Ordering::Relaxed)),
             allowed: thread.affinity.load(Ordering::Relaxed),
+            group: thread.group.tgid,
+            request_ticks: settings.custom_slice_ns.map(request_ticks),
         }
     }
 
     /// The home of a thread known by tid only (anywhere, if it is gone).
     fn of_tid(tid: Pid) -> Home {
-        let anywhere = Home { cpu: 0, nice: 0, allowed: CpuMask::MAX };
-        process::find(tid).map_or(anywhere, |thread| Home::of(&thread))
+        process::find(tid).map_or(Home { group: tid, ..Home::ONLY_CPU }, |thread| Home::of(&thread))
     }
+
+    /// Tells `policy`, which did not know the task `pid` yet, what it must know.
+    fn introduce(&self, pid: Pid, policy: &mut dyn Scheduler) {
+        policy.set_nice(pid, self.nice);
+        if self.group != pid {
+            policy.set_group(pid, self.group);
+        }
+        if let Some(ticks) = self.request_ticks {
+            policy.set_request(pid, ticks);
+        }
+    }
+}
+
+/// A slice (sched_setattr's sched_runtime) as a policy's request size: ticks,
+/// rounded up.
+fn request_ticks(slice_ns: u64) -> u32 {
+    slice_ns.div_ceil(TICK_NS).clamp(1, u64::from(u32::MAX)) as u32
 }
 
 /// A blocked thread's entry in its list: who, waiting for what, and its home.
@@ -182,8 +213,10 @@ struct Waiters {
     sleepers: Vec<(u64, Pid)>,
 }
 
-static WAITERS: Mutex<Waiters> =
-    Mutex::new(Waiters { blocked: [const { Vec::new() }; BUCKETS], waiting: 0, sleepers: Vec::new() });
+static WAITERS: OrderedMutex<Waiters> = OrderedMutex::new(
+    class::WAITERS,
+    Waiters { blocked: [const { Vec::new() }; BUCKETS], waiting: 0, sleepers: Vec::new() },
+);
 
 /// Wakes of each list of `Waiters::blocked` so far, counted under `WAITERS`'s lock
 /// and read without it by `prepare`: a wait compares the two counts before it
@@ -201,7 +234,8 @@ impl RunQueue {
     }
 }
 
-static QUEUES: [Mutex<RunQueue>; MAX_CPUS] = [const { Mutex::new(RunQueue { policy: None }) }; MAX_CPUS];
+static QUEUES: [OrderedMutex<RunQueue>; MAX_CPUS] =
+    [const { OrderedMutex::new(class::RUN_QUEUE, RunQueue { policy: None }) }; MAX_CPUS];
 
 /// How many tasks wait in each CPU's queue, as the balancer reads it without the
 /// queue's lock (written under it, by `note_load`).
@@ -294,7 +328,7 @@ pub fn start(thread: &Process) {
     thread.last_cpu.store(cpu as u8, Ordering::Relaxed);
     {
         let mut queue = QUEUES[cpu].lock();
-        queue.policy().set_nice(thread.tid(), here.nice);
+        here.introduce(thread.tid(), queue.policy());
         queue.policy().enqueue(thread.tid(), Arrival::New);
         note_load(cpu, queue.policy());
         // The level a task starts at, for the trace's level band (later changes come
@@ -331,7 +365,7 @@ fn make_ready(pid: Pid, home: impl FnOnce() -> Home, arrival: Arrival) {
 }
 
 /// `make_ready` with CPUs to choose from. A policy that is not the task's home's
-/// learns it (its nice value) and the home's forgets it.
+/// learns it (`Home::introduce`) and the home's forgets it.
 #[inline(never)]
 fn place_and_queue(pid: Pid, home: Home, arrival: Arrival) {
     let cpu = placement(home);
@@ -342,7 +376,7 @@ fn place_and_queue(pid: Pid, home: Home, arrival: Arrival) {
     {
         let mut queue = QUEUES[cpu].lock();
         if moved {
-            queue.policy().set_nice(pid, home.nice);
+            home.introduce(pid, queue.policy());
         }
         queue.policy().enqueue(pid, arrival);
         note_load(cpu, queue.policy());
@@ -359,10 +393,29 @@ fn kick(cpu: usize) {
     }
 }
 
-/// Tells the policy the nice value of `thread` (setpriority); what it does with
-/// it is the policy's business.
+/// Tells the policy of `thread`'s CPU its effective nice value (setpriority,
+/// sched_setattr); what it does with it is the policy's business. A thread that
+/// moves carries it (`Home::introduce`).
 pub fn set_nice(thread: &Process, nice: i8) {
     QUEUES[cpu_of(thread)].lock().policy().set_nice(thread.tid(), nice);
+}
+
+/// The current thread is about to block until `peer` acts (the child its wait4
+/// waits for, the owner of the futex it waits on): the policy may lend `peer` the
+/// waiter's share until the waiter runs again (lottery's ticket transfer). Only a
+/// policy that knows both can: with `peer` in another CPU's queue, no loan.
+pub fn waiting_for(peer: &Process) {
+    let cpu = cpu_index();
+    if let Some(me) = current_pid().filter(|_| cpu_of(peer) == cpu) {
+        QUEUES[cpu].lock().policy().waits_for(me, peer.tid());
+    }
+}
+
+/// Tells the policy of `thread`'s CPU the slice sched_setattr gave it
+/// (sched_runtime): its request size, in ticks rounded up. A thread that moves
+/// carries it (`Home::introduce`).
+pub fn set_request(thread: &Process, slice_ns: u64) {
+    QUEUES[cpu_of(thread)].lock().policy().set_request(thread.tid(), request_ticks(slice_ns));
 }
 
 /// Points this CPU at `next`: kernel stack for traps (whose header says where its
@@ -565,6 +618,7 @@ impl Wait {
     fn wait(self, me: &Process, signals: Signals, deadline_ns: Option<u64>) -> bool {
         let key = self.channel.traced();
         let bucket = bucket_of(key);
+        let home = if single_cpu() { Home::ONLY_CPU } else { Home::of(me) };
         {
             let mut waiters = WAITERS.lock();
             if WAKES[bucket].load(Ordering::Relaxed) != self.wakes {
@@ -591,7 +645,7 @@ impl Wait {
                 }
                 waiters.sleepers.push((deadline, me.tid()));
             }
-            waiters.blocked[bucket].push(Blocked { pid: me.tid(), waits_for: key, home: Home::of(me) });
+            waiters.blocked[bucket].push(Blocked { pid: me.tid(), waits_for: key, home });
             waiters.waiting |= summary_bit(key);
         }
         switch_away(me, Leaving::Blocked(self.channel));
@@ -1009,7 +1063,7 @@ fn pull_task(cpu: usize) -> bool {
     let target = if home.allowed & (1 << cpu) != 0 { cpu } else { source };
     {
         let mut queue = QUEUES[target].lock();
-        queue.policy().set_nice(task, home.nice);
+        home.introduce(task, queue.policy());
         queue.policy().enqueue(task, Arrival::Woken);
         note_load(target, queue.policy());
     }
@@ -1070,7 +1124,9 @@ pub fn renumber_current(old: Pid, new: Pid, nice: i8) {
     CURRENT[cpu].store(new, Ordering::Relaxed);
     forget_everywhere(old);
     forget_everywhere(new);
-    QUEUES[cpu].lock().policy().set_nice(new, nice);
+    let mut queue = QUEUES[cpu].lock();
+    queue.policy().set_nice(new, nice);
+    queue.policy().set_group(new, new);
 }
 
 /// The current process has exited: switch away for good, through the idle context.
@@ -1098,6 +1154,8 @@ pub fn run() -> ! {
     }
     let cpu = cpu_index();
     loop {
+        // The queue's lock is let go before the process table's is taken (the lock
+        // order: the table, then the queue).
         let next = {
             let mut queue = QUEUES[cpu].lock();
             let next = queue.policy().pick_next();

@@ -18,9 +18,10 @@
 //! took 162 instructions with the hooks compiled out, 173 with tracing off and 392
 //! with it on: about 73 instructions per event.
 
+use crate::sync::{class, OrderedMutex};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use spin::{Mutex, Once};
+use spin::Once;
 
 use crate::arch::x86_64::cpu;
 use crate::arch::x86_64::debugcon::{self, Channel};
@@ -42,7 +43,7 @@ struct Ring {
     slots: &'static [[AtomicU64; format::EVENT_WORDS]],
     /// Serializes writers (one per CPU some day): a slot is filled and `HEAD`
     /// published under it.
-    writer: Mutex<()>,
+    writer: OrderedMutex<()>,
 }
 
 /// Creates the ring of `capacity` events (0: tracing stays off) and announces it to
@@ -73,7 +74,7 @@ pub fn init(capacity: u32, tsc_hz: u64) {
         tail: &header[format::TAIL_WORD],
         dropped: &header[format::DROPPED_WORD],
         slots: slots.as_chunks().0,
-        writer: Mutex::new(()),
+        writer: OrderedMutex::new(class::TRACE_WRITER, ()),
     });
     ENABLED.store(true, Ordering::Release);
     info!("trace: {capacity} events at physical {physical:#x}");

@@ -15,7 +15,7 @@ use crate::mm::PAGE_SIZE;
 use crate::process::{Mode, Process, Stats};
 use crate::{sched, signal, syscall, trace};
 use kernel_core::abi::signal::{fpe_code, SigInfo, SIGBUS, SIGFPE, SIGILL, SIGSEGV, SIGTRAP, SI_KERNEL};
-use kernel_core::abi::signal::{BUS_ADRALN, FPE_INTDIV, ILL_ILLOPN, SEGV_ACCERR, SEGV_MAPERR, TRAP_TRACE};
+use kernel_core::abi::signal::{BUS_ADRALN, BUS_ADRERR, FPE_INTDIV, ILL_ILLOPN, SEGV_ACCERR, SEGV_MAPERR, TRAP_TRACE};
 use kernel_core::trace::{TrapReason, What};
 
 /// Runs the program until it exits: return to user mode, take the next trap, handle
@@ -86,7 +86,8 @@ fn record_entry(process: &Process, reason: ReturnReason) {
 /// A CPU exception in user mode. A page fault the address space can resolve
 /// (demand paging, copy-on-write) is fixed and the instruction retried; anything
 /// else gets the signal, si_code and si_addr Linux sends for it (a page fault outside
-/// every region SEGV_MAPERR, one against a region's protection SEGV_ACCERR), and the
+/// every region SEGV_MAPERR, one against a region's protection SEGV_ACCERR, one
+/// past the end of a mapped file SIGBUS with BUS_ADRERR), and the
 /// trap number, error code and fault address go to the signal frame's sigcontext.
 /// Returns the signal sent (None: resolved, the instruction runs again).
 fn fault(process: &Process, user: &mut UserState, exception: Exception) -> Option<u8> {
@@ -118,7 +119,7 @@ fn fault(process: &Process, user: &mut UserState, exception: Exception) -> Optio
             } else {
                 process.group.memory.lock().as_mut().map(|memory| memory.fault_in(address, Some(kind)))
             };
-            let code = match resolved {
+            let info = match resolved {
                 Some(Ok(_)) => return None,
                 // No frame left for programs: the OOM killer frees some (the access
                 // is then retried) or ends this process.
@@ -126,10 +127,11 @@ fn fault(process: &Process, user: &mut UserState, exception: Exception) -> Optio
                     crate::oom::reclaim_for(process);
                     return None;
                 }
-                Some(Err(Fault::Protection)) => SEGV_ACCERR,
-                Some(Err(_)) | None => SEGV_MAPERR,
+                Some(Err(Fault::PastEnd)) => SigInfo::fault(SIGBUS, BUS_ADRERR, address),
+                Some(Err(Fault::Protection)) => SigInfo::fault(SIGSEGV, SEGV_ACCERR, address),
+                Some(Err(Fault::Unmapped)) | None => SigInfo::fault(SIGSEGV, SEGV_MAPERR, address),
             };
-            (SigInfo::fault(SIGSEGV, code, address), address)
+            (info, address)
         }
         Exception::DivideError => (SigInfo::fault(SIGFPE, FPE_INTDIV, rip), 0),
         Exception::X87Floating => {

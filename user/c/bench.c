@@ -1049,6 +1049,71 @@ static void bench_syslog_read_all(void)
     figure(name, (double)(t1 - t0) / ((double)bytes / 1024), "ns");
 }
 
+/* ---- scheduling attributes: sched_setattr / sched_getattr ------------------------ */
+
+/* sched_setattr of the caller (SCHED_OTHER, a nice value, a 3 ms slice) and
+ * sched_getattr back, alternating two nice values so every set changes something:
+ * per pair. The first version of struct sched_attr, as 6 words. */
+static void bench_sched_setattr(void)
+{
+    const char *name = "sched-setattr";
+    long n = count(20000, 100);
+    uint64_t set[6] = { 48, 0, 0, 3000000, 0, 0 }, got[6];
+    uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+    for (long i = 0; i < n; i++) {
+        set[2] = (uint32_t)(i & 1);
+        if (syscall(SYS_sched_setattr, 0, set, 0) != 0 || syscall(SYS_sched_getattr, 0, got, 48, 0) != 0)
+            FAIL(name, "sched_setattr/getattr: %s", strerror(errno));
+        if ((uint32_t)got[2] != (uint32_t)(i & 1))
+            FAIL(name, "read back nice %d after setting %ld", (int)(uint32_t)got[2], i & 1);
+    }
+    uint64_t t1 = now_ns(CLOCK_MONOTONIC);
+    set[2] = 0;
+    syscall(SYS_sched_setattr, 0, set, 0);
+    figure(name, (double)(t1 - t0) / n, "ns");
+}
+
+/* ---- memory-mapped files ------------------------------------------------------- */
+
+/* mmap of a 4 MiB file (MAP_SHARED, read-only), a read of each page once, munmap:
+ * per page. What a program that maps a file to read it pays per page (the page
+ * faults, or whatever maps the pages instead of them, and the unmapping). */
+static void bench_mmap_file_fault(void)
+{
+    const char *name = "mmap-file-fault";
+    enum { FILE_PAGES = 1024 };
+    const char *path = "/mmap-file-fault";
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        FAIL(name, "create %s: %s", path, strerror(errno));
+    static char page[PAGE];
+    long expected = 0;
+    for (int i = 0; i < FILE_PAGES; i++) {
+        expected += 'a' + i % 26;
+        memset(page, 'a' + i % 26, PAGE);
+        if (write(fd, page, PAGE) != PAGE)
+            FAIL(name, "write: %s", strerror(errno));
+    }
+    long rounds = count(40, 4);
+    uint64_t t0 = 0;
+    for (long r = 0; r < rounds + 1; r++) {
+        if (r == 1) /* round 0 warms up */
+            t0 = now_ns(CLOCK_MONOTONIC);
+        volatile char *mapped = mmap(NULL, FILE_PAGES * PAGE, PROT_READ, MAP_SHARED, fd, 0);
+        if (mapped == MAP_FAILED)
+            FAIL(name, "mmap: %s", strerror(errno));
+        long sum = 0;
+        for (int i = 0; i < FILE_PAGES; i++)
+            sum += mapped[(long)i * PAGE + i % PAGE];
+        if (sum != expected || munmap((void *)mapped, FILE_PAGES * PAGE) != 0)
+            FAIL(name, "the mapping read %ld, not %ld", sum, expected);
+    }
+    uint64_t t1 = now_ns(CLOCK_MONOTONIC);
+    figure(name, (double)(t1 - t0) / ((double)rounds * FILE_PAGES), "ns");
+    close(fd);
+    unlink(path);
+}
+
 /* ---- the table of benchmarks --------------------------------------------------- */
 
 struct group {
@@ -1078,6 +1143,8 @@ static const struct group groups[] = {
     {"lat-ctx-many", bench_lat_ctx_many, {"lat-ctx-96", "lat-ctx-512"}},
     {"fork-1000", bench_fork_many, {"fork-1000"}},
     {"syslog-read-all", bench_syslog_read_all, {"syslog-read-all"}},
+    {"sched-setattr", bench_sched_setattr, {"sched-setattr"}},
+    {"mmap-file-fault", bench_mmap_file_fault, {"mmap-file-fault"}},
 };
 #define GROUPS (sizeof groups / sizeof groups[0])
 

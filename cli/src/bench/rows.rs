@@ -189,6 +189,21 @@ pub const ROWS: &[Row] = &[
         "ns",
         "per KiB of the kernel log read by klogctl(READ_ALL) into a 16 KiB buffer, as dmesg reads it",
     ),
+    row(
+        "sched-setattr",
+        "sched-setattr",
+        "ns",
+        "sched_setattr of the caller (nice, 3 ms slice) and sched_getattr back: per pair",
+    ),
+    Row {
+        goal: Some(Goal::Ratio(0.25)),
+        ..row(
+            "mmap-file-fault",
+            "mmap-file-fault",
+            "ns",
+            "mmap a 4 MiB file MAP_SHARED read-only, read each page once, munmap: per page",
+        )
+    },
 ];
 
 /// A figure with a unit a person reads at a glance.

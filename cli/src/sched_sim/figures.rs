@@ -1,17 +1,19 @@
 //! The textbook's scheduling figures (OSTEP ch. 8 and 9), drawn from simulations of the
 //! kernel's own policies: lottery's unfairness, MLFQ's levels, boost and gaming, stride
-//! against lottery, the share by nice value, and the wake-up delay.
+//! against lottery, the share by nice value, and the wake-up delay; and the papers'
+//! mechanisms: lottery's compensation tickets and ticket transfer (Waldspurger &
+//! Weihl), EEVDF against fair for a latency-sensitive task.
 
 use kernel_core::cmdline::SchedPolicy;
 use kernel_core::sched::sim::{Job, Pattern, Simulation};
-use kernel_core::sched::{weight, Allotment, Mlfq, MlfqConfig, TaskId};
+use kernel_core::sched::{weight, Allotment, Eevdf, Lottery, Mlfq, MlfqConfig, Scheduler, TaskId};
 
 use super::plot::{box_legend, line_legend, ticks, Axis, Plot, GRAY, PALETTE};
 use super::{policy, shares, wake_delays, POLICIES};
 use crate::svg::Svg;
 
 /// Every figure, by its file name; the lottery's draws seeded from `seed`.
-pub fn all(seed: u64) -> [(&'static str, String); 7] {
+pub fn all(seed: u64) -> [(&'static str, String); 10] {
     [
         ("lottery-unfairness.svg", lottery_unfairness(seed)),
         ("mlfq-basics.svg", mlfq_basics()),
@@ -20,6 +22,9 @@ pub fn all(seed: u64) -> [(&'static str, String); 7] {
         ("stride-vs-lottery.svg", stride_vs_lottery(seed)),
         ("share-by-nice.svg", share_by_nice(seed)),
         ("wakeup-delay.svg", wakeup_delay(seed)),
+        ("lottery-compensation.svg", lottery_compensation(seed)),
+        ("lottery-transfer.svg", lottery_transfer(seed)),
+        ("eevdf-vs-fair.svg", eevdf_vs_fair(seed)),
     ]
 }
 
@@ -385,7 +390,7 @@ fn share_by_nice(seed: u64) -> String {
         .end();
     let mut legend = vec![("#000000", Some("2 3"), "weights")];
     // Overlapping lines stay visible: rr under mlfq, stride under fair.
-    let styles = [(4.5, None), (2.0, Some("6 3")), (4.5, None), (2.0, None), (2.0, Some("6 3"))];
+    let styles = [(4.5, None), (2.0, Some("6 3")), (4.5, None), (2.0, None), (2.0, Some("6 3")), (2.0, Some("2 3"))];
     for (index, sched) in POLICIES.into_iter().enumerate() {
         let (width, dash) = styles[index];
         let points: Vec<(f64, f64)> = (0..=10i8)
@@ -448,6 +453,159 @@ fn wakeup_delay(seed: u64) -> String {
         svg.text((x, plot.bottom() + 16.0), 12.0, "middle").text(sched.word());
     }
     box_legend(&mut svg, (plot.left + 20.0, plot.top + 4.0), &[(PALETTE[0], "mean"), (PALETTE[3], "worst")]);
+    svg.finish()
+}
+
+/// Compensation tickets: a job that uses r ticks of its 10-tick quantum, then
+/// blocks briefly (it is runnable again at once), beside two CPU hogs, with equal
+/// tickets: its share of the CPU against r, with and without compensation.
+fn lottery_compensation(seed: u64) -> String {
+    let mut svg = Svg::new(640.0, 420.0);
+    svg.text((320.0, 24.0), 15.0, "middle")
+        .attr("font-weight", "bold")
+        .text("Lottery's compensation tickets (Waldspurger & Weihl 1994)");
+    svg.text((320.0, 40.0), 11.0, "middle")
+        .text("a job runs r ticks of its 10-tick quantum, then blocks; two CPU hogs; equal tickets; 20 s");
+    let plot = Plot {
+        left: 70.0,
+        top: 55.0,
+        width: 520.0,
+        height: 300.0,
+        x: Axis::linear(1.0, 10.0),
+        y: Axis::linear(0.0, 0.5),
+    };
+    plot.axes(
+        &mut svg,
+        &ticks(1.0, 10.0, 1.0, 0),
+        &ticks(0.0, 0.5, 0.1, 1),
+        "ticks r used of each quantum",
+        "its share of the CPU",
+    );
+    let entitled = [plot.at(1.0, 1.0 / 3.0), plot.at(10.0, 1.0 / 3.0)];
+    svg.polyline(&entitled, "#000000").attr("stroke-width", 1.5).attr("stroke-dasharray", "2 3").end();
+    let mut legend = vec![("#000000", Some("2 3"), "its tickets' share (1/3)")];
+    for (index, (compensation, label)) in
+        [(true, "compensation on"), (false, "compensation off")].into_iter().enumerate()
+    {
+        let points: Vec<(f64, f64)> = (1..=10u32)
+            .map(|run| {
+                let blocker = Job::cpu(3).pattern(Pattern::Interactive { run, sleep: 0 });
+                let lottery = Lottery::new(10, seed).with_compensation(compensation);
+                let got = shares(Box::new(lottery), &[Job::cpu(1), Job::cpu(2), blocker], 20_000);
+                plot.at(f64::from(run), got[2] as f64 / 20_000.0)
+            })
+            .collect();
+        svg.polyline(&points, PALETTE[index]).attr("stroke-width", 2.0).attr("stroke-linejoin", "round").end();
+        for &point in &points {
+            svg.circle(point, 2.5, PALETTE[index]);
+        }
+        legend.push((PALETTE[index], None, label));
+    }
+    line_legend(&mut svg, (plot.left + 200.0, plot.bottom() - 60.0), &legend);
+    svg.finish()
+}
+
+/// Ticket transfer: a client runs 1 tick, then waits for its server to work 3
+/// ticks for it; beside n CPU hogs, all with equal tickets, quantum 1 tick: the
+/// requests it completes per second, with and without transfer.
+fn lottery_transfer(seed: u64) -> String {
+    let mut svg = Svg::new(640.0, 420.0);
+    svg.text((320.0, 24.0), 15.0, "middle")
+        .attr("font-weight", "bold")
+        .text("Lottery's ticket transfer: a client and its server beside n hogs");
+    svg.text((320.0, 40.0), 11.0, "middle")
+        .text("client: 1 tick, then waits for 3 ticks of the server's work; equal tickets; quantum 1 tick; 20 s");
+    let requests = |hogs: u32, transfer: bool| -> f64 {
+        let mut jobs: Vec<Job> = (1..=hogs).map(Job::cpu).collect();
+        let (server, client) = (100, 101);
+        jobs.push(Job::cpu(server));
+        jobs.push(Job::cpu(client).pattern(Pattern::Client { run: 1, peer: server, work: 3 }));
+        let lottery = Lottery::new(1, seed).with_transfer(transfer);
+        let mut sim = Simulation::new(lottery, &jobs);
+        sim.run(20_000);
+        sim.wake_delays().iter().filter(|&&(task, _)| task == client).count() as f64 / 20.0
+    };
+    let plot = Plot {
+        left: 70.0,
+        top: 55.0,
+        width: 520.0,
+        height: 300.0,
+        x: Axis::linear(0.0, 6.0),
+        y: Axis::linear(0.0, 250.0),
+    };
+    plot.axes(
+        &mut svg,
+        &ticks(0.0, 6.0, 1.0, 0),
+        &ticks(0.0, 250.0, 50.0, 0),
+        "CPU hogs n",
+        "requests completed per second",
+    );
+    let mut legend = Vec::new();
+    for (index, (transfer, label)) in [(true, "transfer on"), (false, "transfer off")].into_iter().enumerate() {
+        let points: Vec<(f64, f64)> =
+            (0..=6u32).map(|hogs| plot.at(f64::from(hogs), requests(hogs, transfer))).collect();
+        svg.polyline(&points, PALETTE[index]).attr("stroke-width", 2.0).attr("stroke-linejoin", "round").end();
+        for &point in &points {
+            svg.circle(point, 2.5, PALETTE[index]);
+        }
+        legend.push((PALETTE[index], None, label));
+    }
+    line_legend(&mut svg, (plot.left + plot.width - 150.0, plot.top + 18.0), &legend);
+    svg.finish()
+}
+
+/// A latency-sensitive job (1 ms of CPU, then 5 ms of sleep) beside three CPU-bound
+/// batch jobs: its mean and worst wake-up delay under fair, and under EEVDF with
+/// its request at the default 3 ticks and at 1 tick (sched_setattr's sched_runtime).
+fn eevdf_vs_fair(seed: u64) -> String {
+    let mut svg = Svg::new(640.0, 400.0);
+    svg.text((320.0, 24.0), 15.0, "middle")
+        .attr("font-weight", "bold")
+        .text("A latency-sensitive job beside three batch jobs (simulated, 10 s)");
+    svg.text((320.0, 40.0), 11.0, "middle")
+        .text("it runs 1 ms, sleeps 5 ms; delay = end of its sleep to running again; and its share of the CPU");
+    let latency = Job::cpu(4).pattern(Pattern::Interactive { run: 1, sleep: 5 });
+    let jobs = [Job::cpu(1), Job::cpu(2), Job::cpu(3), latency];
+    let run = |mut policy: Box<dyn Scheduler>, request: Option<u32>| {
+        if let Some(ticks) = request {
+            policy.set_request(4, ticks);
+        }
+        let mut sim = Simulation::new(policy, &jobs);
+        sim.run(10_000);
+        let delays: Vec<u64> = sim.wake_delays().iter().map(|&(_, d)| d).collect();
+        let mean = delays.iter().sum::<u64>() as f64 / delays.len().max(1) as f64;
+        (mean, delays.iter().copied().max().unwrap_or(0) as f64, sim.cpu(4) as f64 / 100.0)
+    };
+    let results = [
+        ("fair", run(policy(SchedPolicy::Fair, 10, seed), None)),
+        ("eevdf, request 3", run(Box::new(Eevdf::new(3)), None)),
+        ("eevdf, request 1", run(Box::new(Eevdf::new(3)), Some(1))),
+    ];
+    let plot = Plot {
+        left: 70.0,
+        top: 60.0,
+        width: 520.0,
+        height: 280.0,
+        x: Axis::linear(0.0, 3.0),
+        y: Axis::linear(0.0, 20.0),
+    };
+    plot.axes(&mut svg, &[], &ticks(0.0, 20.0, 5.0, 0), "", "delay (ms), share (%)");
+    for (index, (name, (mean, worst, share))) in results.iter().enumerate() {
+        let x = plot.px(index as f64 + 0.5);
+        for (offset, value, color) in
+            [(-34.0, *mean, PALETTE[0]), (-10.0, *worst, PALETTE[3]), (14.0, *share, PALETTE[2])]
+        {
+            let y = plot.py(value.min(20.0));
+            svg.rect(x + offset, y, 20.0, plot.bottom() - y, color).end();
+            svg.text((x + offset + 10.0, y - 4.0), 10.0, "middle").text(&format!("{value:.1}"));
+        }
+        svg.text((x, plot.bottom() + 16.0), 12.0, "middle").text(name);
+    }
+    box_legend(
+        &mut svg,
+        (plot.left + 20.0, plot.top + 4.0),
+        &[(PALETTE[0], "mean delay"), (PALETTE[3], "worst delay"), (PALETTE[2], "CPU share %")],
+    );
     svg.finish()
 }
 

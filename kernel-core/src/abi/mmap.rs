@@ -1,7 +1,9 @@
-//! `mmap` and `mprotect` arguments, decoded as Linux's `do_mmap` and
-//! `do_mprotect_pkey` do.
+//! `mmap`, `mprotect` and `msync` arguments, decoded as Linux's `do_mmap`,
+//! `do_mprotect_pkey` and `msync` do.
 
-use super::errno::{EINVAL, ENOMEM, EOPNOTSUPP};
+use core::ops::Range;
+
+use super::errno::{EINVAL, ENOMEM, EOPNOTSUPP, EOVERFLOW};
 
 pub const PROT_NONE: u64 = 0x0;
 pub const PROT_READ: u64 = 0x1;
@@ -143,6 +145,52 @@ pub fn decode_mprotect(prot: u64) -> Result<Prot, i64> {
     Ok(Prot::from_bits(prot))
 }
 
+pub const MS_ASYNC: u64 = 1;
+pub const MS_INVALIDATE: u64 = 2;
+pub const MS_SYNC: u64 = 4;
+
+const PAGE_SIZE: u64 = 4096;
+
+/// Checks `mmap`'s file `offset` (EINVAL unless page-aligned: Linux checks it
+/// first, for anonymous mappings too).
+pub fn check_mmap_offset(offset: u64) -> Result<(), i64> {
+    if offset % PAGE_SIZE != 0 {
+        return Err(EINVAL);
+    }
+    Ok(())
+}
+
+/// Checks a file mapping of `length` bytes (not 0) at page-aligned `offset` as
+/// Linux's `file_mmap_ok` does for a regular file: EOVERFLOW when its end lies
+/// past the largest file offset (`i64::MAX`).
+pub fn check_file_mapping(offset: u64, length: u64) -> Result<(), i64> {
+    let length = length.checked_next_multiple_of(PAGE_SIZE).ok_or(ENOMEM)?;
+    match (i64::MAX as u64).checked_sub(length) {
+        Some(room) if offset <= room => Ok(()),
+        _ => Err(EOVERFLOW),
+    }
+}
+
+/// Decodes `msync`'s arguments as Linux does: flags other than `MS_ASYNC`,
+/// `MS_INVALIDATE`, `MS_SYNC`, an address not page-aligned, and `MS_ASYNC` with
+/// `MS_SYNC` are EINVAL; the length is rounded up to pages (wrapping, as
+/// Linux's does), a range that then wraps is ENOMEM. Returns the pages
+/// `[start, end)`, every one of which must be mapped (ENOMEM).
+pub fn decode_msync(address: u64, length: u64, flags: u64) -> Result<Range<u64>, i64> {
+    if flags & !(MS_ASYNC | MS_INVALIDATE | MS_SYNC) != 0
+        || address % PAGE_SIZE != 0
+        || (flags & MS_ASYNC != 0 && flags & MS_SYNC != 0)
+    {
+        return Err(EINVAL);
+    }
+    let length = length.wrapping_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+    let end = address.wrapping_add(length);
+    if end < address {
+        return Err(ENOMEM);
+    }
+    Ok(address..end)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,5 +274,22 @@ mod tests {
         assert_eq!(decode_mprotect(PROT_READ | PROT_GROWSDOWN), Err(EINVAL));
         assert_eq!(decode_mprotect(PROT_GROWSDOWN | PROT_GROWSUP), Err(EINVAL));
         assert_eq!(decode_mprotect(1 << 63), Err(EINVAL));
+    }
+
+    #[test]
+    fn msync_and_file_mapping_checks_are_linuxs() {
+        assert_eq!(decode_msync(0x1000, 1, MS_SYNC), Ok(0x1000..0x2000));
+        assert_eq!(decode_msync(0x1000, 0, 0), Ok(0x1000..0x1000));
+        assert_eq!(decode_msync(0x1001, 1, 0), Err(EINVAL));
+        assert_eq!(decode_msync(0x1000, 1, MS_ASYNC | MS_SYNC), Err(EINVAL));
+        assert_eq!(decode_msync(0x1000, 1, 8), Err(EINVAL));
+        assert_eq!(decode_msync(0x2000, u64::MAX - 0x1000, MS_ASYNC), Err(ENOMEM));
+        assert_eq!(decode_msync(0x1000, u64::MAX, MS_INVALIDATE), Ok(0x1000..0x1000));
+        assert_eq!(check_mmap_offset(4095), Err(EINVAL));
+        assert_eq!(check_mmap_offset(8192), Ok(()));
+        assert_eq!(check_file_mapping(0, 1), Ok(()));
+        assert_eq!(check_file_mapping(i64::MAX as u64 & !4095, 4096), Err(EOVERFLOW));
+        assert_eq!(check_file_mapping(1 << 62, 1 << 62), Err(EOVERFLOW));
+        assert_eq!(check_file_mapping(0, u64::MAX), Err(ENOMEM));
     }
 }

@@ -39,6 +39,7 @@ mod io;
 mod mmap;
 mod poll;
 mod resource;
+pub mod sched_attr;
 pub mod sigframe;
 pub mod signal;
 mod stat;

@@ -255,6 +255,8 @@ pub const FPE_FLTINV: i32 = 7;
 pub const SEGV_MAPERR: i32 = 1;
 pub const SEGV_ACCERR: i32 = 2;
 pub const BUS_ADRALN: i32 = 1;
+/// A nonexistent physical address: a page of a file mapping past the file's end.
+pub const BUS_ADRERR: i32 = 2;
 pub const TRAP_BRKPT: i32 = 1;
 pub const TRAP_TRACE: i32 = 2;
 pub const CLD_EXITED: i32 = 1;

@@ -1,4 +1,4 @@
-//! Lottery scheduling (Waldspurger & Weihl 1994; OSTEP ch. 9): probabilistic
+//! Lottery scheduling (Waldspurger & Weihl, OSDI'94; OSTEP ch. 9): probabilistic
 //! proportional share. Each task holds tickets (its nice value's weight); at every
 //! pick a winning ticket is drawn at random among the queued tasks' tickets, and
 //! its holder runs for one quantum. Over n draws a task with fraction p of the
@@ -7,9 +7,29 @@
 //! The generator is seeded (`seed=` on the kernel command line), so a run replays
 //! exactly when everything else is deterministic (`--icount`).
 //!
-//! - New and woken tasks simply join the draw: lottery keeps no history, so a
-//!   sleeper is neither punished nor rewarded.
-//! - sched_yield: the yielder sits out the next draw if any other task is queued.
+//! The paper's two mechanisms beyond the plain draw:
+//!
+//! - *Compensation tickets* (on unless `lottery_compensation=off`): a task that
+//!   blocked after using a fraction f of its quantum holds 1/f times its tickets
+//!   until it next wins, so that a task that sleeps often still gets its share of
+//!   the CPU, and wins its draws soon after waking. Usage is counted in ticks, so
+//!   f is at least half a tick's worth (a task that blocks before its first tick
+//!   is counted as having used half of one): the most a compensation multiplies
+//!   is twice the quantum in ticks.
+//! - *Ticket transfer*: a task that blocks waiting for a known task (`waits_for`)
+//!   lends it its own tickets (not those it holds by compensation or borrowing)
+//!   until it wakes (or, should it not block after all, runs a tick or is
+//!   requeued), so the task it waits for runs sooner.
+//!
+//! - *Currencies*: a process's threads are funded from one pool, the weight of its
+//!   first thread's nice value (the thread whose tid is the process's id), divided
+//!   among its runnable (queued or running) threads in proportion to their own
+//!   nice weights. A process with four busy threads gets no more than one with a
+//!   single thread at the same nice value. A task's group is itself until
+//!   `set_group` says otherwise, so a policy told nothing of processes behaves as
+//!   the plain per-task draw.
+//!
+//! - A sched_yield: the yielder sits out the next draw if any other task is queued.
 //!
 //! Pick is O(n): a walk through the queue summing tickets until the winning one.
 
@@ -22,7 +42,20 @@ use super::{queue_line, weight, Arrival, Scheduler, TaskId};
 
 #[derive(Clone, Copy)]
 struct Task {
+    /// Its tickets: its share of its process's pool.
     tickets: u32,
+    /// Its nice value's weight: its part of the pool against its siblings'.
+    weight: u32,
+    /// The process (thread group) whose pool funds it.
+    group: TaskId,
+    /// Queued or running: it draws on its pool.
+    runnable: bool,
+    /// Compensation tickets, held until it next wins.
+    compensation: u64,
+    /// Tickets lent to it by the tasks blocked waiting for it.
+    borrowed: u64,
+    /// The task it lends its tickets to while blocked, and how many.
+    lent: Option<(TaskId, u64)>,
     used: u32,
     queued: bool,
     /// Draws it has won.
@@ -30,18 +63,49 @@ struct Task {
 }
 
 impl Task {
-    fn new() -> Task {
-        Task { tickets: weight(0), used: 0, queued: false, wins: 0 }
+    fn new(group: TaskId) -> Task {
+        Task {
+            tickets: weight(0),
+            weight: weight(0),
+            group,
+            runnable: false,
+            compensation: 0,
+            borrowed: 0,
+            lent: None,
+            used: 0,
+            queued: false,
+            wins: 0,
+        }
     }
+
+    /// The tickets it holds in the draw.
+    fn holding(&self) -> u64 {
+        u64::from(self.tickets).saturating_add(self.compensation).saturating_add(self.borrowed)
+    }
+}
+
+/// A process's currency: its pool of tickets and the threads it funds.
+struct Group {
+    /// The pool: the weight of the nice value of the thread whose tid is the group's.
+    funding: u32,
+    members: Vec<TaskId>,
+    /// The sum of the weights of its runnable members.
+    runnable_weight: u64,
 }
 
 pub struct Lottery {
     quantum_ticks: u32,
+    compensation: bool,
+    transfer: bool,
     rng: Rng,
     tasks: BTreeMap<TaskId, Task>,
-    /// The queued tasks with their tickets, in no particular order (the draw walks
-    /// this array, so the tickets are kept here, next to the task).
-    queue: Vec<(TaskId, u32)>,
+    groups: BTreeMap<TaskId, Group>,
+    /// The task `pick_next` last chose: if it is not queued again by the next pick,
+    /// it blocked (or exited), and no longer draws on its pool.
+    running: Option<TaskId>,
+    /// The queued tasks with the tickets they hold, in no particular order (the
+    /// draw walks this array, so the tickets are kept here, next to the task).
+    queue: Vec<(TaskId, u64)>,
     /// Tickets held by the queued tasks.
     queued_tickets: u64,
     skip: Option<TaskId>,
@@ -49,35 +113,158 @@ pub struct Lottery {
 
 impl Lottery {
     /// A lottery policy with quanta of `quantum_ticks` (at least 1), drawing from a
-    /// generator seeded with `seed`.
+    /// generator seeded with `seed`, with compensation tickets.
     pub fn new(quantum_ticks: u32, seed: u64) -> Lottery {
         Lottery {
             quantum_ticks: quantum_ticks.max(1),
+            compensation: true,
+            transfer: true,
             rng: Rng::new(seed),
             tasks: BTreeMap::new(),
+            groups: BTreeMap::new(),
+            running: None,
             queue: Vec::new(),
             queued_tickets: 0,
             skip: None,
         }
     }
+
+    /// The same policy with compensation tickets on or off (off: the textbook's
+    /// plain draw).
+    pub fn with_compensation(self, compensation: bool) -> Lottery {
+        Lottery { compensation, ..self }
+    }
+
+    /// The same policy with ticket transfer on or off (off: `waits_for` is
+    /// ignored; the kernel always has it on, the simulator compares).
+    pub fn with_transfer(self, transfer: bool) -> Lottery {
+        Lottery { transfer, ..self }
+    }
+
+    /// Applies `change` to `task`'s record, keeping the queue's copy of the tickets
+    /// it holds and the queue's total in step.
+    fn reweigh(&mut self, task: TaskId, change: impl FnOnce(&mut Task)) {
+        let Some(state) = self.tasks.get_mut(&task) else { return };
+        let before = state.holding();
+        change(state);
+        let after = state.holding();
+        if state.queued {
+            self.queued_tickets = self.queued_tickets.saturating_sub(before).saturating_add(after);
+            if let Some(entry) = self.queue.iter_mut().find(|(queued, _)| *queued == task) {
+                entry.1 = after;
+            }
+        }
+    }
+
+    /// Makes sure `task` has a record, in a group (its own if it is new).
+    fn known(&mut self, task: TaskId) {
+        if self.tasks.contains_key(&task) {
+            return;
+        }
+        self.tasks.insert(task, Task::new(task));
+        self.join(task, task);
+    }
+
+    /// Adds `task` (not runnable) to `group`'s members, creating the group funded
+    /// as its own-numbered task says.
+    fn join(&mut self, task: TaskId, group: TaskId) {
+        let funding = self.tasks.get(&group).map_or(weight(0), |leader| leader.weight);
+        let entry = self.groups.entry(group).or_insert(Group { funding, members: Vec::new(), runnable_weight: 0 });
+        entry.members.push(task);
+        if let Some(state) = self.tasks.get_mut(&task) {
+            state.group = group;
+        }
+    }
+
+    /// Takes `task` (not runnable) out of its group, dropping the group once empty.
+    fn leave(&mut self, task: TaskId) {
+        let Some(group) = self.tasks.get(&task).map(|state| state.group) else { return };
+        if let Some(entry) = self.groups.get_mut(&group) {
+            entry.members.retain(|&member| member != task);
+            if entry.members.is_empty() {
+                self.groups.remove(&group);
+            }
+        }
+    }
+
+    /// `task` starts or stops drawing on its group's pool; the pool is shared
+    /// again.
+    fn set_runnable(&mut self, task: TaskId, runnable: bool) {
+        let Some(state) = self.tasks.get_mut(&task).filter(|state| state.runnable != runnable) else { return };
+        state.runnable = runnable;
+        let (group, weight) = (state.group, u64::from(state.weight));
+        if let Some(entry) = self.groups.get_mut(&group) {
+            entry.runnable_weight =
+                if runnable { entry.runnable_weight + weight } else { entry.runnable_weight.saturating_sub(weight) };
+        }
+        self.fund(group);
+    }
+
+    /// Divides `group`'s pool among its members by weight: a runnable member's
+    /// share of the runnable weight, a blocked one's of what it would be if it
+    /// woke (its tickets then, and what it lends).
+    fn fund(&mut self, group: TaskId) {
+        let Some(entry) = self.groups.get(&group) else { return };
+        let (funding, runnable_weight, count) = (u64::from(entry.funding), entry.runnable_weight, entry.members.len());
+        // By index, not over a copy: no allocation on a switch.
+        for index in 0..count {
+            let Some(member) = self.groups.get(&group).and_then(|entry| entry.members.get(index).copied()) else {
+                break;
+            };
+            let Some(state) = self.tasks.get(&member) else { continue };
+            let weight = u64::from(state.weight);
+            let sharing = if state.runnable { runnable_weight } else { runnable_weight + weight };
+            let tickets = (funding * weight / sharing.max(1)).clamp(1, u64::from(u32::MAX)) as u32;
+            self.reweigh(member, |state| state.tickets = tickets);
+        }
+    }
+
+    /// `task`'s wait ended (or it exited): the tickets it lent go back.
+    fn repay(&mut self, task: TaskId) {
+        let Some((borrower, amount)) = self.tasks.get_mut(&task).and_then(|state| state.lent.take()) else { return };
+        self.reweigh(borrower, |state| state.borrowed = state.borrowed.saturating_sub(amount));
+    }
+
+    /// The compensation a task that used `used` ticks of its `quantum_ticks` earns:
+    /// enough to hold quantum/used times its tickets. Usage is sampled by the tick, so a
+    /// task no tick caught ran less than one: it is counted as half a tick, the
+    /// mean of a uniform share of one.
+    fn compensation_for(quantum_ticks: u32, tickets: u32, used: u32) -> u64 {
+        let quantum_halves = u64::from(quantum_ticks) * 2;
+        let used_halves = (u64::from(used) * 2).clamp(1, quantum_halves);
+        u64::from(tickets) * quantum_halves / used_halves - u64::from(tickets)
+    }
 }
 
 impl Scheduler for Lottery {
     fn enqueue(&mut self, task: TaskId, arrival: Arrival) {
-        let state = self.tasks.entry(task).or_insert_with(Task::new);
+        self.known(task);
+        self.set_runnable(task, true);
+        let Some(state) = self.tasks.get_mut(&task) else { return };
+        if arrival == Arrival::Woken && !state.queued && self.compensation {
+            state.compensation = Lottery::compensation_for(self.quantum_ticks, state.tickets, state.used);
+        }
+        self.repay(task);
         if arrival == Arrival::Yielded {
             self.skip = Some(task);
         }
+        let Some(state) = self.tasks.get_mut(&task) else { return };
         if !state.queued {
             state.queued = true;
-            self.queued_tickets += u64::from(state.tickets);
-            self.queue.push((task, state.tickets));
+            self.queued_tickets += state.holding();
+            self.queue.push((task, state.holding()));
         }
     }
 
     fn pick_next(&mut self) -> Option<TaskId> {
+        if let Some(previous) = self.running.take() {
+            if self.tasks.get(&previous).is_some_and(|state| !state.queued) {
+                self.set_runnable(previous, false);
+            }
+        }
         let skip = self.skip.take().filter(|_| self.queue.len() > 1);
-        let skipped_tickets = skip.and_then(|task| self.tasks.get(&task)).map_or(0, |state| u64::from(state.tickets));
+        let skipped_tickets =
+            skip.and_then(|task| self.queue.iter().find(|&&(queued, _)| queued == task)).map_or(0, |&(_, t)| t);
         let pool = self.queued_tickets.saturating_sub(skipped_tickets);
         let mut winner = self.rng.below(pool);
         let mut chosen = None;
@@ -85,7 +272,6 @@ impl Scheduler for Lottery {
             if Some(task) == skip {
                 continue;
             }
-            let tickets = u64::from(tickets);
             if winner < tickets {
                 chosen = Some(index);
                 break;
@@ -95,27 +281,46 @@ impl Scheduler for Lottery {
         // Every queued task holds at least one ticket, so the walk always ends on
         // one; should it not, the first eligible task runs.
         let index = chosen.or_else(|| self.queue.iter().position(|&(task, _)| Some(task) != skip))?;
-        let (task, _) = self.queue.swap_remove(index);
+        let (task, held) = self.queue.swap_remove(index);
+        self.queued_tickets = self.queued_tickets.saturating_sub(held);
         if let Some(state) = self.tasks.get_mut(&task) {
             state.queued = false;
             state.used = 0;
             state.wins += 1;
-            self.queued_tickets = self.queued_tickets.saturating_sub(u64::from(state.tickets));
+            // Compensation lasts until the next win: the quantum starting now.
+            state.compensation = 0;
         }
+        self.running = Some(task);
         Some(task)
     }
 
     fn tick(&mut self, task: TaskId) -> bool {
         let Some(state) = self.tasks.get_mut(&task).filter(|state| !state.queued) else { return false };
         state.used = state.used.saturating_add(1);
-        state.used >= self.quantum_ticks
+        let expired = state.used >= self.quantum_ticks;
+        if state.lent.is_some() {
+            self.repay(task);
+        }
+        expired
     }
 
     fn remove(&mut self, task: TaskId) {
+        self.repay(task);
+        self.set_runnable(task, false);
+        self.leave(task);
+        if self.running == Some(task) {
+            self.running = None;
+        }
         if let Some(state) = self.tasks.remove(&task) {
             if state.queued {
                 self.queue.retain(|&(queued, _)| queued != task);
-                self.queued_tickets = self.queued_tickets.saturating_sub(u64::from(state.tickets));
+                self.queued_tickets = self.queued_tickets.saturating_sub(state.holding());
+            }
+        }
+        // Loans to an exited task are void (its pid may come back as another task).
+        for state in self.tasks.values_mut() {
+            if state.lent.is_some_and(|(borrower, _)| borrower == task) {
+                state.lent = None;
             }
         }
         if self.skip == Some(task) {
@@ -127,26 +332,65 @@ impl Scheduler for Lottery {
         self.queue.len()
     }
 
-    fn set_nice(&mut self, task: TaskId, nice: i8) {
-        let state = self.tasks.entry(task).or_insert_with(Task::new);
-        let tickets = weight(nice);
-        if state.queued {
-            self.queued_tickets = self.queued_tickets.saturating_sub(u64::from(state.tickets)) + u64::from(tickets);
-            if let Some(entry) = self.queue.iter_mut().find(|(queued, _)| *queued == task) {
-                entry.1 = tickets;
-            }
+    fn waits_for(&mut self, task: TaskId, peer: TaskId) {
+        if !self.transfer || task == peer || !self.tasks.contains_key(&peer) {
+            return;
         }
-        state.tickets = tickets;
+        self.repay(task);
+        let Some(state) = self.tasks.get_mut(&task).filter(|state| !state.queued) else { return };
+        let amount = u64::from(state.tickets);
+        state.lent = Some((peer, amount));
+        self.reweigh(peer, |state| state.borrowed = state.borrowed.saturating_add(amount));
     }
 
-    /// Its tickets, against those of the queue's draw, and the draws it has won.
+    fn set_nice(&mut self, task: TaskId, nice: i8) {
+        self.known(task);
+        let runnable = self.tasks.get(&task).is_some_and(|state| state.runnable);
+        self.set_runnable(task, false);
+        let Some(state) = self.tasks.get_mut(&task) else { return };
+        state.weight = weight(nice);
+        let group = state.group;
+        if let Some(entry) = self.groups.get_mut(&task) {
+            entry.funding = weight(nice);
+        }
+        self.set_runnable(task, runnable);
+        self.fund(group);
+        self.fund(task);
+    }
+
+    fn set_group(&mut self, task: TaskId, group: TaskId) {
+        self.known(task);
+        let Some(state) = self.tasks.get(&task).filter(|state| state.group != group) else { return };
+        let (old, runnable) = (state.group, state.runnable);
+        self.set_runnable(task, false);
+        self.leave(task);
+        self.fund(old);
+        self.join(task, group);
+        self.set_runnable(task, runnable);
+        self.fund(group);
+    }
+
+    /// Its tickets (its share of its process's pool, by compensation, borrowed;
+    /// lent), against those of the queue's draw, and the draws it has won.
     fn describe(&self, task: TaskId) -> String {
         let Some(state) = self.tasks.get(&task) else {
             return String::from("policy: lottery\nunknown to the policy\n");
         };
+        let lent = match state.lent {
+            Some((borrower, amount)) => format!("{amount} to {borrower}"),
+            None => String::from("none"),
+        };
+        let (funding, runnable_weight) =
+            self.groups.get(&state.group).map_or((0, 0), |group| (group.funding, group.runnable_weight));
         format!(
-            "policy: lottery\ntickets: {}\nqueued tickets: {}\nwins: {}\nqueued: {}\n",
+            "policy: lottery\ntickets: {}\nprocess: {} (pool {funding} tickets, runnable weight {runnable_weight})\n\
+             compensation tickets: {}\nborrowed tickets: {}\nlent tickets: {lent}\n\
+             holding: {}\nqueued tickets: {}\nwins: {}\nqueued: {}\n",
             state.tickets,
+            state.group,
+            state.compensation,
+            state.borrowed,
+            state.holding(),
             self.queued_tickets,
             state.wins,
             if state.queued { "yes" } else { "no" },
@@ -154,10 +398,12 @@ impl Scheduler for Lottery {
     }
 
     fn describe_policy(&self) -> String {
-        let queue = queue_line(self.queue.iter().map(|&(task, tickets)| (task, Some(u64::from(tickets)))));
+        let queue = queue_line(self.queue.iter().map(|&(task, tickets)| (task, Some(tickets))));
         format!(
-            "policy: lottery\nquantum: {} ticks\nqueued tickets: {}\nqueue (tickets): {queue}\n",
-            self.quantum_ticks, self.queued_tickets
+            "policy: lottery\nquantum: {} ticks\ncompensation: {}\nqueued tickets: {}\nqueue (tickets): {queue}\n",
+            self.quantum_ticks,
+            if self.compensation { "on" } else { "off" },
+            self.queued_tickets
         )
     }
 }
@@ -193,7 +439,7 @@ impl Rng {
 mod tests {
     use super::*;
     use crate::sched::sim::checks::{hostile_calls, shares};
-    use crate::sched::sim::{Job, Simulation};
+    use crate::sched::sim::{Job, Pattern, Simulation};
 
     #[test]
     fn a_task_is_described_by_its_tickets_and_wins() {
@@ -204,7 +450,11 @@ mod tests {
         let (mine, total) = (weight(-5), weight(-5) + weight(0));
         assert_eq!(
             policy.describe(1),
-            format!("policy: lottery\ntickets: {mine}\nqueued tickets: {total}\nwins: 0\nqueued: yes\n")
+            format!(
+                "policy: lottery\ntickets: {mine}\nprocess: 1 (pool {mine} tickets, runnable weight {mine})\n\
+                 compensation tickets: 0\nborrowed tickets: 0\nlent tickets: none\n\
+                 holding: {mine}\nqueued tickets: {total}\nwins: 0\nqueued: yes\n"
+            )
         );
         let mut wins = 0;
         for _ in 0..100 {
@@ -217,7 +467,7 @@ mod tests {
         assert!(wins > 60, "{wins} of 100 draws with three quarters of the tickets");
         assert!(policy
             .describe_policy()
-            .starts_with(&format!("policy: lottery\nquantum: 1 ticks\nqueued tickets: {total}\n")));
+            .starts_with(&format!("policy: lottery\nquantum: 1 ticks\ncompensation: on\nqueued tickets: {total}\n")));
     }
 
     /// Asserts `count` out of `n` draws is within 4.5 standard deviations of a
@@ -281,6 +531,148 @@ mod tests {
             policy.enqueue(first, Arrival::Yielded);
             assert_eq!(policy.pick_next(), Some(3 - first));
         }
+    }
+
+    /// A task that blocks after one tick of its 10-tick quantum, and at once can run
+    /// again (a short wait for a disk, say), beside two hogs.
+    fn sleeper_share(compensation: bool) -> f64 {
+        let sleeper = Job::cpu(3).pattern(Pattern::Interactive { run: 1, sleep: 0 });
+        let jobs = [Job::cpu(1), Job::cpu(2), sleeper];
+        let mut sim = Simulation::new(Lottery::new(10, 3).with_compensation(compensation), &jobs);
+        let got = shares(&sim.run(30_000), &[1, 2, 3]);
+        got[2] as f64 / 30_000.0
+    }
+
+    #[test]
+    fn compensation_tickets_give_a_sleeper_its_share() {
+        // It is entitled to a third: without compensation each win buys it one
+        // tick where a hog's buys ten, so it gets about 1/21 of the CPU.
+        let plain = sleeper_share(false);
+        assert!((0.03..0.1).contains(&plain), "{plain}");
+        let compensated = sleeper_share(true);
+        assert!((0.28..0.36).contains(&compensated), "{compensated}");
+    }
+
+    #[test]
+    fn compensation_inflates_by_the_unused_fraction_until_the_next_win() {
+        let mut policy = Lottery::new(4, 1);
+        policy.enqueue(1, Arrival::New);
+        assert_eq!(policy.pick_next(), Some(1));
+        policy.tick(1);
+        // Blocked after 1 of 4 ticks: four times its tickets.
+        policy.enqueue(1, Arrival::Woken);
+        assert!(policy.describe(1).contains(&format!("compensation tickets: {}\n", 3 * weight(0))));
+        assert!(policy.describe_policy().contains(&format!("queued tickets: {}\n", 4 * weight(0))));
+        assert_eq!(policy.pick_next(), Some(1));
+        assert!(policy.describe(1).contains("compensation tickets: 0\n"));
+        // Blocked before its first tick counts as half a tick; a full quantum earns none.
+        policy.enqueue(1, Arrival::Woken);
+        assert!(policy.describe(1).contains(&format!("compensation tickets: {}\n", 7 * weight(0))));
+        policy.pick_next();
+        (0..4).for_each(|_| {
+            policy.tick(1);
+        });
+        policy.enqueue(1, Arrival::Woken);
+        assert!(policy.describe(1).contains("compensation tickets: 0\n"));
+        let mut plain = Lottery::new(4, 1).with_compensation(false);
+        plain.enqueue(1, Arrival::New);
+        plain.pick_next();
+        plain.enqueue(1, Arrival::Woken);
+        assert!(plain.describe(1).contains("compensation tickets: 0\n"));
+    }
+
+    #[test]
+    fn a_blocked_task_lends_its_tickets_until_it_wakes() {
+        let mut policy = Lottery::new(1, 1).with_compensation(false);
+        for task in 1..=3 {
+            policy.enqueue(task, Arrival::New);
+        }
+        policy.set_nice(1, -10);
+        // Task 1 runs and blocks waiting for task 2.
+        while policy.pick_next() != Some(1) {}
+        policy.waits_for(1, 2);
+        let lent = u64::from(weight(-10));
+        assert!(policy.describe(2).contains(&format!("borrowed tickets: {lent}\n")));
+        assert!(policy.describe(1).contains(&format!("lent tickets: {lent} to 2\n")));
+        let mut wins = [0u64; 2];
+        for _ in 0..1000 {
+            let winner = policy.pick_next().unwrap();
+            wins[winner as usize - 2] += 1;
+            policy.enqueue(winner, Arrival::Preempted);
+        }
+        // Task 2 holds 1024 + 9548 of 11596 tickets.
+        assert_binomial(wins[0], 1000, (1024.0 + 9548.0) / 11596.0);
+        policy.enqueue(1, Arrival::Woken);
+        assert!(policy.describe(2).contains("borrowed tickets: 0\n"));
+        assert!(policy.describe(1).contains("lent tickets: none\n"));
+        // A loan to a task that exits is void; lending to oneself or a stranger is nothing.
+        while policy.pick_next() != Some(1) {}
+        policy.waits_for(1, 3);
+        policy.remove(3);
+        policy.enqueue(1, Arrival::Woken);
+        policy.waits_for(2, 2);
+        policy.waits_for(2, 99);
+        // A lender that runs a tick after all (it did not block) takes its loan back.
+        while policy.pick_next() != Some(1) {}
+        policy.waits_for(1, 2);
+        assert!(policy.describe(2).contains(&format!("borrowed tickets: {lent}\n")));
+        policy.tick(1);
+        policy.enqueue(1, Arrival::Preempted);
+        assert!(policy.describe(2).contains("borrowed tickets: 0\n"));
+        let total: u64 = u64::from(weight(-10) + weight(0));
+        assert!(policy.describe_policy().contains(&format!("queued tickets: {total}\n")));
+    }
+
+    /// A client that runs one tick, then waits for its server to work 3 ticks for
+    /// it, beside three hogs: how many requests it completes in 20,000 ticks.
+    fn requests_served(transfer: bool) -> usize {
+        let client = Job::cpu(5).pattern(Pattern::Client { run: 1, peer: 4, work: 3 });
+        let jobs = [Job::cpu(1), Job::cpu(2), Job::cpu(3), Job::cpu(4), client];
+        let mut sim = Simulation::new(Lottery::new(1, 9).with_transfer(transfer), &jobs);
+        sim.run(20_000);
+        sim.wake_delays().iter().filter(|&&(task, _)| task == 5).count()
+    }
+
+    #[test]
+    fn ticket_transfer_speeds_up_the_server_a_client_waits_for() {
+        // Without transfer the server holds a fifth of the tickets (a quarter
+        // while the client waits); with it, two fifths while the client waits.
+        let (plain, lent) = (requests_served(false), requests_served(true));
+        assert!(lent as f64 > plain as f64 * 1.3, "{plain} requests without transfer, {lent} with");
+    }
+
+    #[test]
+    fn a_process_s_threads_share_its_pool() {
+        // Process 1 has three threads (1, 2, 3), process 4 one: each process gets
+        // half the CPU, each of process 1's threads a sixth.
+        let mut policy = Lottery::new(1, 5);
+        for thread in [2, 3] {
+            policy.set_group(thread, 1);
+        }
+        let mut sim = Simulation::new(policy, &[Job::cpu(1), Job::cpu(2), Job::cpu(3), Job::cpu(4)]);
+        let got = shares(&sim.run(30_000), &[1, 2, 3, 4]);
+        assert_binomial(got[0] + got[1] + got[2], 30_000, 0.5);
+        assert_binomial(got[1], 30_000, 1.0 / 6.0);
+        assert!(sim.policy.describe(2).contains("\nprocess: 1 (pool 1024 tickets, runnable weight 3072)\n"));
+        // The process's nice sets its pool; a thread's nice its part of it.
+        let mut policy = Lottery::new(1, 5);
+        policy.set_group(2, 1);
+        policy.set_nice(1, 5);
+        policy.set_nice(2, -5);
+        policy.enqueue(1, Arrival::New);
+        policy.enqueue(2, Arrival::New);
+        let (pool, own, sibling) = (u64::from(weight(5)), u64::from(weight(-5)), u64::from(weight(5)));
+        let expected = pool * own / (own + sibling);
+        assert!(policy.describe(2).contains(&format!("tickets: {expected}\n")), "{}", policy.describe(2));
+        // A thread that blocks leaves its share to the others.
+        assert_eq!(policy.pick_next().map(|_| ()), Some(()));
+        let blocked = policy.running.unwrap();
+        let other = 3 - blocked;
+        policy.pick_next();
+        assert!(policy.describe(other).contains(&format!("tickets: {pool}\n")), "{}", policy.describe(other));
+        // Moved to a process of its own, a thread is funded by its own nice.
+        policy.set_group(2, 2);
+        assert!(policy.describe(2).contains(&format!("tickets: {own}\n")), "{}", policy.describe(2));
     }
 
     #[test]

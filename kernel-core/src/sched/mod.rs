@@ -10,6 +10,7 @@
 //! | stride | `stride.rs` | lowest pass runs; pass grows by 2^30 / weight per tick |
 //! | lottery | `lottery.rs` | a seeded draw among the queued tasks' tickets (= weight) |
 //! | fair | `fair.rs` | lowest virtual runtime runs (CFS-like), with a minimum granularity |
+//! | eevdf | `eevdf.rs` | earliest virtual deadline among the eligible (lag >= 0) tasks |
 //!
 //! Weights come from the nice value through Linux's `sched_prio_to_weight` table
 //! (`weight`): nice 0 is 1024 and each step is about 1.25x.
@@ -18,6 +19,7 @@
 //! `tick` calls made while it was running (sampled accounting, as in classic Unix).
 
 pub mod balance;
+mod eevdf;
 mod fair;
 mod lottery;
 mod mlfq;
@@ -25,6 +27,7 @@ mod round_robin;
 pub mod sim;
 mod stride;
 
+pub use eevdf::Eevdf;
 pub use fair::{Fair, FairConfig};
 pub use lottery::Lottery;
 pub use mlfq::{Allotment, Mlfq, MlfqConfig};
@@ -36,7 +39,8 @@ use alloc::string::String;
 /// The policy the kernel command line asks for, with its knobs in ticks of a
 /// `tick_hz` clock (each at least one tick): `quantum_ms` is the quantum of rr,
 /// stride and lottery and fair's latency target; `mlfq_*` configure MLFQ; `seed`
-/// seeds lottery's draws.
+/// seeds lottery's draws; `lottery_compensation` turns its compensation tickets
+/// on; EEVDF's default request is `EEVDF_DEFAULT_REQUEST_MS`.
 pub fn from_options(options: &crate::cmdline::KernelOptions, tick_hz: u32) -> alloc::boxed::Box<dyn Scheduler> {
     use crate::cmdline::SchedPolicy;
     use alloc::boxed::Box;
@@ -51,10 +55,17 @@ pub fn from_options(options: &crate::cmdline::KernelOptions, tick_hz: u32) -> al
             Box::new(Mlfq::new(MlfqConfig::new(options.mlfq_levels as usize, &quanta, boost)))
         }
         SchedPolicy::Stride => Box::new(Stride::new(quantum)),
-        SchedPolicy::Lottery => Box::new(Lottery::new(quantum, options.seed)),
+        SchedPolicy::Lottery => {
+            let compensation = options.lottery_compensation == crate::cmdline::Switch::On;
+            Box::new(Lottery::new(quantum, options.seed).with_compensation(compensation))
+        }
         SchedPolicy::Fair => Box::new(Fair::new(FairConfig::with_latency(quantum))),
+        SchedPolicy::Eevdf => Box::new(Eevdf::new(ticks(EEVDF_DEFAULT_REQUEST_MS))),
     }
 }
+
+/// EEVDF's request size when sched_setattr set none: Linux's base slice (3 ms).
+pub const EEVDF_DEFAULT_REQUEST_MS: u32 = 3;
 
 /// A task, as the kernel names it to the policy (its pid).
 pub type TaskId = u32;
@@ -96,6 +107,22 @@ pub trait Scheduler: Send {
 
     /// Number of queued (runnable, not running) tasks.
     fn queued(&self) -> usize;
+
+    /// `task`, running, is about to block until `peer` acts (the child a wait4
+    /// waits for, the owner of a futex). The wait is over when `task` is next
+    /// enqueued, ticks or is removed. Only lottery uses it (ticket transfer); the
+    /// kernel does not call it for waits it knows no such task of.
+    fn waits_for(&mut self, _task: TaskId, _peer: TaskId) {}
+
+    /// `task` is a thread of the process `group` (its thread group id; a process's
+    /// first thread is its own group). Only lottery uses it (currencies: a
+    /// process's threads share one pool of tickets).
+    fn set_group(&mut self, _task: TaskId, _group: TaskId) {}
+
+    /// The size of the requests `task` makes for the CPU, in ticks (at least 1;
+    /// sched_setattr's sched_runtime). Only EEVDF uses it: its virtual deadlines
+    /// are a request's length away.
+    fn set_request(&mut self, _task: TaskId, _ticks: u32) {}
 
     /// The nice value of `task` is now `nice` (clamped to `NICE_RANGE`). The kernel
     /// calls it before a new task's first `enqueue` (the nice value is inherited
@@ -146,6 +173,15 @@ impl<S: Scheduler + ?Sized> Scheduler for alloc::boxed::Box<S> {
     }
     fn set_nice(&mut self, task: TaskId, nice: i8) {
         (**self).set_nice(task, nice)
+    }
+    fn waits_for(&mut self, task: TaskId, peer: TaskId) {
+        (**self).waits_for(task, peer)
+    }
+    fn set_request(&mut self, task: TaskId, ticks: u32) {
+        (**self).set_request(task, ticks)
+    }
+    fn set_group(&mut self, task: TaskId, group: TaskId) {
+        (**self).set_group(task, group)
     }
     fn describe(&self, task: TaskId) -> String {
         (**self).describe(task)
@@ -228,7 +264,7 @@ mod tests {
             policy.enqueue(1, Arrival::New);
             assert_eq!(policy.pick_next(), Some(1), "{word}");
             // A 1 ms quantum, and zero-tick knobs at a slow clock, are one tick.
-            assert!(policy.tick(1) || *word == "fair", "{word}");
+            assert!(policy.tick(1) || *word == "fair" || *word == "eevdf", "{word}");
             let _ = from_options(&parse(&line).unwrap(), 1);
         }
     }

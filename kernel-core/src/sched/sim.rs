@@ -20,6 +20,10 @@ pub enum Pattern {
     Interactive { run: u32, sleep: u32 },
     /// Runs `run` ticks, then calls sched_yield (a job that tries to game a policy).
     Yielder { run: u32 },
+    /// Runs `run` ticks, then blocks waiting for job `peer` (telling the policy,
+    /// `waits_for`) until `peer` has run `work` more ticks: a client waiting for
+    /// its server's answer.
+    Client { run: u32, peer: TaskId, work: u64 },
 }
 
 /// One job of a workload.
@@ -64,6 +68,11 @@ enum State {
     Running,
     /// Sleeping until the tick it holds.
     Sleeping(u64),
+    /// Waiting until job `peer` has had `until` ticks of CPU.
+    Waiting {
+        peer: TaskId,
+        until: u64,
+    },
     Done,
 }
 
@@ -128,6 +137,11 @@ impl<P: Scheduler> Simulation<P> {
         }
         self.admit();
         let expired = self.policy.tick(id);
+        let peer_cpu = |peer| self.jobs.iter().find(|job| job.job.id == peer).map_or(0, |job| job.cpu);
+        let client_peer_cpu = match self.jobs.get(index).map(|job| job.job.pattern) {
+            Some(Pattern::Client { peer, .. }) => peer_cpu(peer),
+            _ => 0,
+        };
         let Some(job) = self.jobs.get_mut(index) else { return Some(id) };
         let finished = job.job.work.is_some_and(|work| job.cpu >= work);
         let (next_state, arrival) = if finished {
@@ -139,6 +153,9 @@ impl<P: Scheduler> Simulation<P> {
                     (State::Sleeping(self.now + u64::from(sleep)), None)
                 }
                 Pattern::Yielder { run } if job.burst >= run => (State::Queued, Some(Arrival::Yielded)),
+                Pattern::Client { run, peer, work } if job.burst >= run => {
+                    (State::Waiting { peer, until: client_peer_cpu + work }, None)
+                }
                 _ if expired => (State::Queued, Some(Arrival::Preempted)),
                 _ => (State::Running, None),
             }
@@ -149,10 +166,11 @@ impl<P: Scheduler> Simulation<P> {
                 job.burst = 0;
             }
             self.running = None;
-            match arrival {
-                Some(arrival) => self.policy.enqueue(id, arrival),
-                None if next_state == State::Done => self.policy.remove(id),
-                None => {}
+            match (arrival, next_state) {
+                (Some(arrival), _) => self.policy.enqueue(id, arrival),
+                (None, State::Done) => self.policy.remove(id),
+                (None, State::Waiting { peer, .. }) => self.policy.waits_for(id, peer),
+                (None, _) => {}
             }
             // A sleep of 0 ticks: awake again at once.
             self.admit();
@@ -195,10 +213,13 @@ impl<P: Scheduler> Simulation<P> {
     /// Enqueues the jobs that arrive or wake up now.
     fn admit(&mut self) {
         let now = self.now;
+        let cpu: Vec<(TaskId, u64)> = self.jobs.iter().map(|job| (job.job.id, job.cpu)).collect();
+        let cpu_of = |peer| cpu.iter().find(|&&(id, _)| id == peer).map_or(0, |&(_, ticks)| ticks);
         for job in &mut self.jobs {
             let arrival = match job.state {
                 State::NotYet if job.job.arrival <= now => Arrival::New,
                 State::Sleeping(until) if until <= now => Arrival::Woken,
+                State::Waiting { peer, until } if cpu_of(peer) >= until => Arrival::Woken,
                 _ => continue,
             };
             if arrival == Arrival::New {
@@ -250,7 +271,7 @@ pub(crate) mod checks {
         let mut queued: Vec<TaskId> = Vec::new();
         for _ in 0..20_000 {
             let task = rng.below(12) as TaskId;
-            match rng.below(7) {
+            match rng.below(10) {
                 0 => {
                     let arrival =
                         [Arrival::New, Arrival::Woken, Arrival::Preempted, Arrival::Yielded][rng.below(4) as usize];
@@ -276,6 +297,9 @@ pub(crate) mod checks {
                     queued.retain(|&t| t != task);
                 }
                 5 => policy.set_nice(task, rng.next_u64() as i8),
+                6 => policy.waits_for(task, rng.below(12) as TaskId),
+                7 => policy.set_request(task, rng.next_u64() as u32),
+                8 => policy.set_group(task, rng.below(12) as TaskId),
                 _ => assert_eq!(policy.queued(), queued.len()),
             }
         }

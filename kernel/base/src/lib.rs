@@ -19,6 +19,7 @@ extern crate freestanding;
 pub mod log;
 pub mod arch;
 pub mod mm;
+pub mod sync;
 pub mod time;
 
 use core::panic::PanicInfo;

@@ -11,16 +11,16 @@ use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use kernel_core::klog::{LogRing, RecordPrefix};
-use spin::Mutex;
 
 use crate::arch::x86_64::debugcon::{self, Channel};
+use crate::sync::{class, OrderedMutex};
 pub use kernel_core::cmdline::LogLevel;
 
 /// The kernel log syslog(2) reads (Linux's default `log_buf_len` is larger; 64 KiB
 /// holds far more than a timeshare boot logs).
 pub type RecentLog = LogRing<{ 64 * 1024 }>;
 
-static RECENT: Mutex<RecentLog> = Mutex::new(RecentLog::new());
+static RECENT: OrderedMutex<RecentLog> = OrderedMutex::new(class::KERNEL_LOG, RecentLog::new());
 
 /// Runs `action` on the kept log under its lock; `action` must only copy.
 pub fn with_recent<R>(action: impl FnOnce(&mut RecentLog) -> R) -> R {

@@ -25,14 +25,13 @@ use alloc::vec::Vec;
 use core::sync::atomic::AtomicU64;
 use spin::{Lazy, Mutex, Once};
 
-use super::File;
+use super::{File, IoctlArgument};
 use crate::arch::x86_64::debugcon::{self, Channel as Port};
 use crate::arch::x86_64::{port, serial};
-use crate::mm::address_space::AddressSpace;
 use crate::process::{self, Pid, INIT_PID};
 use crate::sched::{self, WaitChannel};
 use crate::signal;
-use kernel_core::abi::errno::{EFAULT, EINVAL, EIO, ENOTTY, EPERM, EPIPE};
+use kernel_core::abi::errno::{EINVAL, EIO, ENOTTY, EPERM, EPIPE};
 use kernel_core::abi::signal::{ERESTARTSYS, SIGPIPE, SIGWINCH};
 use kernel_core::abi::{makedev, Stat, POLLERR, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM};
 use kernel_core::abi::{
@@ -443,8 +442,7 @@ impl File for Console {
         write_stream(self.output_kind(), bytes)
     }
 
-    fn ioctl(&self, request: u64, argument: u64, memory: &mut AddressSpace) -> Result<u64, i64> {
-        let write = |memory: &mut AddressSpace, bytes: &[u8]| memory.write(argument, bytes).map_err(|_| EFAULT);
+    fn ioctl(&self, request: u64, argument: &IoctlArgument) -> Result<u64, i64> {
         if request == FIONREAD {
             let input = INPUT.lock();
             let unread = if is_terminal() {
@@ -453,7 +451,7 @@ impl File for Console {
                 channel().map_or(0, |channel| channel.input.unread_bytes(Kind::Input, input.offset))
             };
             drop(input);
-            write(memory, &(unread.min(i32::MAX as usize) as i32).to_le_bytes())?;
+            argument.write(&(unread.min(i32::MAX as usize) as i32).to_le_bytes())?;
             return Ok(0);
         }
         if !self.tty {
@@ -462,24 +460,24 @@ impl File for Console {
         match request {
             TIOCGWINSZ => {
                 let window = INPUT.lock().window;
-                write(memory, &window.to_bytes())?
+                argument.write(&window.to_bytes())?
             }
             TCGETS => {
                 let settings = INPUT.lock().discipline.settings();
-                write(memory, &settings.to_bytes())?;
+                argument.write(&settings.to_bytes())?;
             }
             TCSETS | TCSETSW | TCSETSF => {
                 let mut raw = [0u8; Termios::SIZE];
-                memory.read(argument, &mut raw).map_err(|_| EFAULT)?;
+                argument.read(&mut raw)?;
                 INPUT.lock().discipline.set_settings(Termios::from_bytes(raw), request == TCSETSF);
             }
             TIOCGPGRP => {
                 let group = INPUT.lock().foreground_group;
-                write(memory, &group.to_le_bytes())?;
+                argument.write(&group.to_le_bytes())?;
             }
             TIOCSPGRP => {
                 let mut raw = [0u8; 4];
-                memory.read(argument, &mut raw).map_err(|_| EFAULT)?;
+                argument.read(&mut raw)?;
                 let group = i32::from_le_bytes(raw);
                 if group < 0 {
                     return Err(EINVAL);

@@ -22,7 +22,8 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use spin::Mutex;
 
 use crate::mm::address_space::{AddressSpace, UserBuffer};
-use kernel_core::abi::errno::{EAGAIN, EBADF, EINVAL, ENOTDIR, ENOTTY, ESPIPE};
+use crate::sync::OrderedMutex;
+use kernel_core::abi::errno::{EAGAIN, EBADF, EFAULT, EINVAL, ENOTDIR, ENOTTY, ESPIPE};
 use kernel_core::abi::{
     seek_directory, seek_file, set_status_flags, Stat, Whence, DEFAULT_POLLMASK, O_ACCMODE, O_APPEND, O_NONBLOCK,
     O_PATH, O_RDONLY, O_RDWR, O_WRONLY, POLLERR, POLLHUP, POLLIN, POLLOUT,
@@ -79,8 +80,8 @@ pub trait File: Send + Sync {
         self.write(bytes)
     }
 
-    /// A device-specific request; `memory` is the caller's, for the argument.
-    fn ioctl(&self, _request: u64, _argument: u64, _memory: &mut AddressSpace) -> Result<u64, i64> {
+    /// A device-specific request, with its argument in the caller's memory.
+    fn ioctl(&self, _request: u64, _argument: &IoctlArgument) -> Result<u64, i64> {
         Err(ENOTTY)
     }
 
@@ -141,8 +142,23 @@ pub trait File: Send + Sync {
         None
     }
 
+    /// What mmap maps of it: None (the default) for files that cannot be mapped
+    /// (ENODEV: pipes, the console, directories, /proc).
+    fn mapping(&self) -> Option<MapSource> {
+        None
+    }
+
     /// Called when the last descriptor for this open file is closed.
     fn release(&self) {}
+}
+
+/// What mmap of a file maps.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum MapSource {
+    /// A regular file's pages.
+    Pages(NodeId),
+    /// /dev/zero: anonymous memory (shared or private as the mapping is).
+    Zeros,
 }
 
 /// Where a pipe's read puts bytes: a kernel buffer, or user memory.
@@ -446,5 +462,34 @@ impl OpenFile {
 impl Drop for OpenFile {
     fn drop(&mut self) {
         self.file.release();
+    }
+}
+
+/// An ioctl's argument: a user address, and the caller's memory, locked for each
+/// copy only. A file takes its own lock before an address space's (a read or
+/// write copies under it: the lock order, `sync`), so an ioctl may not be called
+/// with the address space locked, nor lock it while holding its own lock.
+pub struct IoctlArgument<'a> {
+    memory: &'a OrderedMutex<Option<AddressSpace>>,
+    address: u64,
+}
+
+impl<'a> IoctlArgument<'a> {
+    pub fn new(memory: &'a OrderedMutex<Option<AddressSpace>>, address: u64) -> IoctlArgument<'a> {
+        IoctlArgument { memory, address }
+    }
+
+    /// Copies the argument's first `out.len()` bytes in; EFAULT if it cannot.
+    pub fn read(&self, out: &mut [u8]) -> Result<(), i64> {
+        self.with_memory(|memory| memory.read(self.address, out))
+    }
+
+    /// Copies `bytes` out to the argument; EFAULT if it cannot.
+    pub fn write(&self, bytes: &[u8]) -> Result<(), i64> {
+        self.with_memory(|memory| memory.write(self.address, bytes))
+    }
+
+    fn with_memory<E>(&self, copy: impl FnOnce(&mut AddressSpace) -> Result<(), E>) -> Result<(), i64> {
+        copy(self.memory.lock().as_mut().expect("a running process has an address space")).map_err(|_| EFAULT)
     }
 }

@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 use super::console::{self, Stream};
 use super::procfs;
 use super::rootfs::{self, Device, Found, Held, NodeId, NodeKind, Origin, Tree};
-use super::{File, OpenFile, Positioning, Sink, SizeLimit, Source, WriteAt};
+use super::{File, MapSource, OpenFile, Positioning, Sink, SizeLimit, Source, WriteAt};
 use crate::mm::address_space::UserBuffer;
 use kernel_core::abi::errno::{
     EEXIST, EFAULT, EFBIG, EINVAL, EISDIR, ELOOP, ENOENT, ENOSPC, ENOTDIR, ENXIO, EOPNOTSUPP,
@@ -25,7 +25,7 @@ use spin::Mutex;
 /// checks, in Linux's order (`path_openat`): an O_TMPFILE without write access is
 /// EINVAL; with O_CREAT, a trailing slash is EISDIR, then the directory part must
 /// resolve and a missing last name is created (an existing one with O_EXCL is
-/// EEXIST, a directory EISDIR); without it the path must resolve (ENOENT,
+/// EEXIST, a directory EISDIR; a dangling symlink's target is created); without it the path must resolve (ENOENT,
 /// ENOTDIR, ELOOP, ENAMETOOLONG); O_DIRECTORY wants a directory (ENOTDIR); a final
 /// symlink not followed (O_NOFOLLOW) is ELOOP unless O_PATH; a directory opened
 /// for writing is EISDIR; O_TRUNC empties a regular file. O_TMPFILE is
@@ -56,10 +56,16 @@ pub fn open(tree: &mut Tree, origin: Origin, path: &[u8], request: &OpenRequest,
         }
         match tree.child(parent.directory, parent.name) {
             Some(_) if request.exclusive => return Err(EEXIST),
-            Some(_) => match tree.lookup(origin, path, follow)? {
-                Found::Node(node) => node,
+            Some(_) => match tree.lookup(origin, path, follow) {
+                Ok(Found::Node(node)) => node,
                 // An existing link into /proc (/dev/stdout).
-                Found::Mounted(below) => return Ok(Opened::Mounted(below)),
+                Ok(Found::Mounted(below)) => return Ok(Opened::Mounted(below)),
+                // A dangling symlink: the file it names is created, as on Linux.
+                Err(ENOENT) if follow => {
+                    let (directory, name) = tree.dangling_link_end(parent.directory, parent.name)?;
+                    tree.create(directory, &name, empty_file(), S_IFREG | (mode & MODE_BITS), rootfs::now())?
+                }
+                Err(errno) => return Err(errno),
             },
             None => {
                 let now = rootfs::now();
@@ -108,10 +114,23 @@ pub fn open_node(tree: &mut Tree, node: NodeId, request: &OpenRequest) -> Result
         None if tree.is_mount_point(node) => procfs::open_mount_point(Held::new(tree, node)),
         None if is_directory => Box::new(Directory(Held::new(tree, node))),
         None => {
-            if request.truncate {
-                tree.truncate(node, 0, rootfs::now())?;
+            // A writer, or a truncate, while a process executes the file: ETXTBSY.
+            let writes = request.write || request.truncate;
+            if writes {
+                tree.begin_write(node)?;
             }
-            Box::new(RegularFile(Held::new(tree, node)))
+            let truncated = if request.truncate { tree.truncate(node, 0, rootfs::now()) } else { Ok(()) };
+            // Only a description open for writing stays a writer (until dropped).
+            if writes && (!request.write || truncated.is_err()) {
+                tree.end_write(node);
+            }
+            truncated?;
+            let node = Held::new(tree, node);
+            if request.write {
+                Box::new(RegularFile::<true>(node))
+            } else {
+                Box::new(RegularFile::<false>(node))
+            }
         }
         Some(Device::Console) => console::open(Stream::Device),
         Some(Device::Tty) if console::has_terminal() => console::open(Stream::Device),
@@ -122,10 +141,22 @@ pub fn open_node(tree: &mut Tree, node: NodeId, request: &OpenRequest) -> Result
     Ok(OpenFile::new(file, request.status))
 }
 
-/// An open regular file of the root file system.
-struct RegularFile(Held);
+/// An open regular file of the root file system; `WRITER`: open for writing, it
+/// counts among the node's writers (`Tree::begin_write`) until dropped. A type
+/// parameter, not a field: a file opened only to be read stays one word, as
+/// cheap to allocate and drop as the hold itself (open and close are on every
+/// program's path).
+struct RegularFile<const WRITER: bool>(Held);
 
-impl RegularFile {
+impl<const WRITER: bool> Drop for RegularFile<WRITER> {
+    fn drop(&mut self) {
+        if WRITER {
+            rootfs::lock().end_write(self.0.id());
+        }
+    }
+}
+
+impl<const WRITER: bool> RegularFile<WRITER> {
     /// Reads straight from the file's pages into the caller's memory, at
     /// `position`, which moves past the bytes read. A page the caller's memory
     /// refuses for want of a frame is retried once the OOM policy has freed some
@@ -204,7 +235,7 @@ impl RegularFile {
     }
 }
 
-impl File for RegularFile {
+impl<const WRITER: bool> File for RegularFile<WRITER> {
     fn positioning(&self) -> Positioning {
         Positioning::Sized
     }
@@ -268,6 +299,10 @@ impl File for RegularFile {
 
     fn node(&self) -> Option<NodeId> {
         Some(self.0.id())
+    }
+
+    fn mapping(&self) -> Option<MapSource> {
+        Some(MapSource::Pages(self.0.id()))
     }
 }
 
@@ -350,6 +385,10 @@ impl File for DataDevice {
 
     fn node(&self) -> Option<NodeId> {
         Some(self.node.id())
+    }
+
+    fn mapping(&self) -> Option<MapSource> {
+        (self.device == Device::Zero).then_some(MapSource::Zeros)
     }
 }
 

@@ -8,15 +8,15 @@
 //! (`File::read_to`, `File::write_from`), holding the pipe's lock: one copy, and a
 //! bad buffer leaves the bytes where they were.
 
+use crate::sync::{class, OrderedMutex};
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
-use spin::Mutex;
 
-use super::{File, OpenFile, Sink, SizeLimit, Source};
-use crate::mm::address_space::{AddressSpace, UserBuffer};
+use super::{File, IoctlArgument, OpenFile, Sink, SizeLimit, Source};
+use crate::mm::address_space::UserBuffer;
 use crate::sched::{self, WaitChannel};
 use crate::signal;
 use kernel_core::abi::errno::{EAGAIN, EFAULT, ENOMEM, ENOTTY, EPIPE};
@@ -166,7 +166,7 @@ impl State {
 
 struct Pipe {
     id: u64,
-    state: Mutex<State>,
+    state: OrderedMutex<State>,
 }
 
 struct ReadEnd(Arc<Pipe>);
@@ -178,13 +178,16 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 pub fn create() -> (Box<dyn File>, Box<dyn File>) {
     let pipe = Arc::new(Pipe {
         id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-        state: Mutex::new(State {
-            bytes: Ring::default(),
-            reader_open: true,
-            writer_open: true,
-            readers_wait: false,
-            writers_wait: false,
-        }),
+        state: OrderedMutex::new(
+            class::PIPE,
+            State {
+                bytes: Ring::default(),
+                reader_open: true,
+                writer_open: true,
+                readers_wait: false,
+                writers_wait: false,
+            },
+        ),
     });
     (Box::new(ReadEnd(pipe.clone())), Box::new(WriteEnd(pipe)))
 }
@@ -207,13 +210,15 @@ impl Pipe {
         alloc::format!("pipe:[{}]", self.id)
     }
 
-    /// FIONREAD (on either end, as on Linux): the bytes waiting to be read.
-    fn ioctl(&self, request: u64, argument: u64, memory: &mut AddressSpace) -> Result<u64, i64> {
+    /// FIONREAD (on either end, as on Linux): the bytes waiting to be read,
+    /// counted under the pipe's lock and copied out after it (the address space's
+    /// lock comes after a pipe's, never before).
+    fn ioctl(&self, request: u64, argument: &IoctlArgument) -> Result<u64, i64> {
         if request != FIONREAD {
             return Err(ENOTTY);
         }
         let unread = self.state.lock().bytes.len as i32;
-        memory.write(argument, &unread.to_le_bytes()).map_err(|_| EFAULT)?;
+        argument.write(&unread.to_le_bytes())?;
         Ok(0)
     }
 }
@@ -287,8 +292,8 @@ impl File for ReadEnd {
         events
     }
 
-    fn ioctl(&self, request: u64, argument: u64, memory: &mut AddressSpace) -> Result<u64, i64> {
-        self.0.ioctl(request, argument, memory)
+    fn ioctl(&self, request: u64, argument: &IoctlArgument) -> Result<u64, i64> {
+        self.0.ioctl(request, argument)
     }
 
     fn stat(&self) -> Stat {
@@ -457,8 +462,8 @@ impl File for WriteEnd {
         events
     }
 
-    fn ioctl(&self, request: u64, argument: u64, memory: &mut AddressSpace) -> Result<u64, i64> {
-        self.0.ioctl(request, argument, memory)
+    fn ioctl(&self, request: u64, argument: &IoctlArgument) -> Result<u64, i64> {
+        self.0.ioctl(request, argument)
     }
 
     fn stat(&self) -> Stat {

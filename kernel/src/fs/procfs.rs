@@ -64,9 +64,9 @@ fn reach_path(caller: &Process, below: &[u8], follow: bool) -> Result<Reached, i
     match file {
         ProcessFile::Exe | ProcessFile::Cwd if follow => {
             let details = task.group.details.lock();
-            let held = if file == ProcessFile::Exe { &details.exe } else { &details.cwd };
-            // Cloned (the tree's lock) after the details' lock, in the lock order.
-            Ok(Reached::Node(held.clone()))
+            // Held anew (the tree's lock) after the details' lock, in the lock order.
+            let held = if file == ProcessFile::Exe { details.exe.hold() } else { details.cwd.clone() };
+            Ok(Reached::Node(held))
         }
         ProcessFile::Descriptor(fd) => {
             let open = task.group.files.lock().get_path(u64::from(fd)).map_err(|_| ENOENT)?;
@@ -149,8 +149,7 @@ pub fn link_target(caller: &Process, path: ProcPath) -> Result<Vec<u8>, i64> {
         }
         _ => {
             let details = task.group.details.lock();
-            let held = if file == ProcessFile::Exe { &details.exe } else { &details.cwd };
-            let id = held.id();
+            let id = if file == ProcessFile::Exe { details.exe.id() } else { details.cwd.id() };
             // The node stays while held by the process; the tree is locked after.
             let path = rootfs::lock().path_of(id);
             drop(details);

@@ -86,3 +86,45 @@ impl Drop for Held {
         lock().release(self.0);
     }
 }
+
+/// A process's program file (Linux's exe_file): held, and counted among the
+/// processes executing it while this lives (fork clones it), so that it cannot
+/// be opened for writing meanwhile (ETXTBSY). Both counts change under one
+/// lock: the clone at fork and the drop at exit are on every process's path.
+#[derive(Debug)]
+pub struct Program(NodeId);
+
+impl Program {
+    /// Executes `id` of the locked `tree`: ETXTBSY while it is open for writing.
+    pub fn new(tree: &mut Tree, id: NodeId) -> Result<Program, i64> {
+        tree.begin_execution(id)?;
+        tree.hold(id);
+        Ok(Program(id))
+    }
+
+    pub fn id(&self) -> NodeId {
+        self.0
+    }
+
+    /// A hold of its own on the file (/proc/PID/exe leads there).
+    pub fn hold(&self) -> Held {
+        Held::new(&mut lock(), self.0)
+    }
+}
+
+impl Clone for Program {
+    fn clone(&self) -> Program {
+        let mut tree = lock();
+        tree.begin_execution(self.0).expect("a file being executed has no writers");
+        tree.hold(self.0);
+        Program(self.0)
+    }
+}
+
+impl Drop for Program {
+    fn drop(&mut self) {
+        let mut tree = lock();
+        tree.end_execution(self.0);
+        tree.release(self.0);
+    }
+}

@@ -13,7 +13,7 @@ use crate::arch::x86_64::tls::UserSegments;
 use crate::arch::x86_64::{cpu, fpu};
 use crate::fs::console::{self, Stream};
 use crate::fs::procfs::{self, Reached};
-use crate::fs::rootfs::{self, Found, Held, NodeId, NodeKind, Origin, Tree};
+use crate::fs::rootfs::{self, Found, Held, NodeId, NodeKind, Origin, Program, Tree};
 use crate::fs::{FdTable, OpenFile};
 use crate::mm::address_space::{AddressSpace, Protection, STACK_TOP};
 use crate::mm::kstack::UserState;
@@ -34,25 +34,25 @@ pub struct Image {
     /// The file name, for the process's name.
     pub name: String,
     /// The program file (for /proc/self/exe).
-    pub node: Held,
+    pub node: Program,
 }
 
-/// A program file, held, and its bytes.
-type Program = (Held, Cow<'static, [u8]>);
+/// A program file, held and executing, and its bytes.
+type ProgramFile = (Program, Cow<'static, [u8]>);
 
 /// Finds the program at `path` from `origin` (see `read_program`); a path below
 /// /proc comes back as the rest of it, for procfs.
-fn find_program(tree: &mut Tree, origin: Origin, path: &[u8]) -> Result<Result<Program, Vec<u8>>, i64> {
+fn find_program(tree: &mut Tree, origin: Origin, path: &[u8]) -> Result<Result<ProgramFile, Vec<u8>>, i64> {
     match tree.lookup(origin, path, true)? {
         Found::Node(id) => read_program(tree, id).map(Ok),
         Found::Mounted(below) => Ok(Err(below)),
     }
 }
 
-/// The program file `id`, held, and its bytes (in place for a file the initrd
-/// holds unchanged, else a copy). EACCES for something that is not an
-/// executable file.
-fn read_program(tree: &mut Tree, id: NodeId) -> Result<Program, i64> {
+/// The program file `id`, held and executing, and its bytes (in place for a
+/// file the initrd holds unchanged, else a copy). EACCES for something that is
+/// not an executable file, ETXTBSY for one open for writing.
+fn read_program(tree: &mut Tree, id: NodeId) -> Result<ProgramFile, i64> {
     let node = tree.node(id);
     if !matches!(node.kind, NodeKind::File(_)) || node.mode & 0o111 == 0 {
         return Err(EACCES);
@@ -68,7 +68,7 @@ fn read_program(tree: &mut Tree, id: NodeId) -> Result<Program, i64> {
             Cow::Owned(bytes)
         }
     };
-    Ok((Held::new(tree, id), bytes))
+    Ok((Program::new(tree, id)?, bytes))
 }
 
 /// Loads the executable at `path` (resolved from `caller`'s cwd, from `/` for

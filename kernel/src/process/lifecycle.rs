@@ -521,7 +521,9 @@ pub fn wait(parent: Pid, target: WaitTarget, options: WaitOptions) -> Result<Opt
     release_detached();
     loop {
         let wait = sched::prepare(WaitChannel::Children(parent));
-        {
+        // The child the wait is for, when only one matches (the scheduling policy
+        // may lend it the waiter's share).
+        let waited_for = {
             let mut table = TABLE.lock();
             let matches = |entry: &Entry, pid: Pid| {
                 options.accepts(entry.exit_signal)
@@ -534,12 +536,14 @@ pub fn wait(parent: Pid, target: WaitTarget, options: WaitOptions) -> Result<Opt
             // The first child in creation order with something to report: a zombie
             // to reap, or a stop or continue. Found in place (no copy of the list:
             // fork-exit-wait reaps through here).
-            let mut matched = false;
+            let mut matched = None;
+            let mut several = false;
             let mut zombie = None;
             let children = table.entries.get(&parent).map_or(&[][..], |entry| &entry.children[..]);
             for &pid in children {
                 let Some(entry) = table.entries.get(&pid).filter(|entry| matches(entry, pid)) else { continue };
-                matched = true;
+                several |= matched.is_some();
+                matched = Some(pid);
                 if entry.zombie.is_some() {
                     zombie = Some(pid);
                     break;
@@ -555,7 +559,7 @@ pub fn wait(parent: Pid, target: WaitTarget, options: WaitOptions) -> Result<Opt
                 };
                 return Ok(Some(ChildReport { pid, status, usage: entry.process.usage() }));
             }
-            if !matched {
+            if matched.is_none() {
                 return Err(ECHILD);
             }
             if let Some(pid) = zombie {
@@ -581,9 +585,13 @@ pub fn wait(parent: Pid, target: WaitTarget, options: WaitOptions) -> Result<Opt
                 let status = entry.zombie.expect("found as a zombie").wait_status();
                 return Ok(Some(ChildReport { pid, status, usage: entry.process.usage() }));
             }
-        }
+            matched.filter(|_| !several)
+        };
         if options.no_hang {
             return Ok(None);
+        }
+        if let Some(child) = waited_for.and_then(super::find) {
+            sched::waiting_for(&child);
         }
         wait.block().map_err(|_| ERESTARTSYS)?;
     }

@@ -29,8 +29,10 @@ use crate::fs::FdTable;
 use crate::mm::address_space::AddressSpace;
 use crate::mm::kstack::{KernelStack, StackOwner};
 use crate::signal::{SignalState, Signals};
+use crate::sync::{class, OrderedMutex};
 use crate::{sched, trap};
 use kernel_core::abi::errno::{EAGAIN, ENOMEM};
+use kernel_core::abi::sched_attr::SchedSettings;
 use kernel_core::abi::{
     Rlimit, Rusage, NOFILE_DEFAULT, RLIMIT_CORE, RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_STACK, RLIM_INFINITY, RLIM_NLIMITS,
 };
@@ -111,7 +113,7 @@ pub struct ThreadGroup {
     /// answers in every thread.
     pub tgid: Pid,
     /// None once the last thread has exited.
-    pub memory: Mutex<Option<AddressSpace>>,
+    pub memory: OrderedMutex<Option<AddressSpace>>,
     /// Closed when the last thread exits.
     pub files: Mutex<FdTable>,
     pub details: Mutex<Details>,
@@ -206,6 +208,10 @@ pub struct Process {
     /// Its nice value, -20..=19 (setpriority); inherited across fork, kept by exec,
     /// and told to the scheduling policy (`sched::set_nice`).
     pub nice: AtomicI8,
+    /// Its scheduling policy, custom slice and reset-on-fork flag (sched_setattr),
+    /// inherited across fork as Linux's sched_fork says (`SchedSettings::forked`).
+    /// A leaf lock: nothing is locked while it is held.
+    pub sched_settings: Mutex<SchedSettings>,
     /// Set once the thread has decided to exit; it leaves `trap::serve`.
     exit_status: Mutex<Option<ExitStatus>>,
 }
@@ -228,8 +234,9 @@ pub struct ThreadDetails {
 /// Descriptive state of a process, changed rarely.
 pub struct Details {
     pub cwd: crate::fs::rootfs::Held,
-    /// The program file it runs: where /proc/self/exe leads.
-    pub exe: crate::fs::rootfs::Held,
+    /// The program file it runs (no writer may open it: ETXTBSY): where
+    /// /proc/self/exe leads.
+    pub exe: crate::fs::rootfs::Program,
     /// Whether it has exec'd since it was created (ends a vfork parent's wait).
     pub execed: bool,
     /// Inherited across fork and exec.
@@ -460,13 +467,10 @@ impl Table {
 /// The parent of a zombie nobody will wait for.
 const DETACHED: Pid = 0;
 
-static TABLE: Mutex<Table> = Mutex::new(Table {
-    entries: BTreeMap::new(),
-    by_slot: Vec::new(),
-    last_pid: 0,
-    highest_pid: 0,
-    detached: Vec::new(),
-});
+static TABLE: OrderedMutex<Table> = OrderedMutex::new(
+    class::PROCESS_TABLE,
+    Table { entries: BTreeMap::new(), by_slot: Vec::new(), last_pid: 0, highest_pid: 0, detached: Vec::new() },
+);
 
 /// Pids are below this (the `pid_max` kernel option, Linux's
 /// /proc/sys/kernel/pid_max), then wrap around.
@@ -587,7 +591,11 @@ pub fn take_over(process: &Process) {
     process.tid.store(tgid, Ordering::Relaxed);
     drop(table);
     crate::trace::record_name(tgid, &process.name());
-    sched::renumber_current(old, tgid, process.nice.load(Ordering::Relaxed));
+    let settings = *process.sched_settings.lock();
+    sched::renumber_current(old, tgid, settings.effective_nice(process.nice.load(Ordering::Relaxed)));
+    if let Some(slice_ns) = settings.custom_slice_ns {
+        sched::set_request(&process, slice_ns);
+    }
 }
 
 /// Everything a new thread starts with.
@@ -621,12 +629,14 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
     }
     let tid = table.allocate_pid().ok_or(EAGAIN)?;
     let creator = table.entries.get(&parent).map(|entry| &entry.process);
-    let nice = creator.map_or(0, |creator| creator.nice.load(Ordering::Relaxed));
+    let (sched_settings, nice) = creator.map_or((SchedSettings::default(), 0), |creator| {
+        creator.sched_settings.lock().forked(creator.nice.load(Ordering::Relaxed))
+    });
     let affinity = creator.map_or(CpuMask::MAX, |creator| creator.affinity.load(Ordering::Relaxed));
     let group = match creation.belongings {
         Belongings::Own { memory, files, details } => Arc::new(ThreadGroup {
             tgid: tid,
-            memory: Mutex::new(Some(memory)),
+            memory: OrderedMutex::new(class::ADDRESS_SPACE, Some(memory)),
             files: Mutex::new(files),
             details: Mutex::new(details),
             live_threads: AtomicU32::new(0),
@@ -661,6 +671,7 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
         affinity: AtomicU32::new(affinity),
         futex: crate::futex::Parking::new(),
         nice: AtomicI8::new(nice),
+        sched_settings: Mutex::new(sched_settings),
         exit_status: Mutex::new(None),
     });
     KernelStack::set_owner(&process);

@@ -352,7 +352,13 @@ pub fn truncate(context: &mut Context, &[path, length, ..]: &[u64; 6]) -> Result
     check_size_limit(context, length)?;
     on_target(context, CWD, &path, AtFlags { follow: true, empty_path: false }, |target| match target {
         Target::Node(tree, node) => match tree.node(node).kind {
-            NodeKind::File(_) => tree.truncate(node, length, rootfs::now()).map(|()| 0),
+            NodeKind::File(_) => {
+                // A writer for the time of the change: ETXTBSY while executed.
+                tree.begin_write(node)?;
+                let result = tree.truncate(node, length, rootfs::now()).map(|()| 0);
+                tree.end_write(node);
+                result
+            }
             NodeKind::Directory(_) => Err(EISDIR),
             _ => Err(EINVAL),
         },

@@ -9,7 +9,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use super::Context;
-use crate::fs::{pipe, OpenFile, Positioning, SizeLimit};
+use crate::fs::{pipe, IoctlArgument, OpenFile, Positioning, SizeLimit};
 use crate::mm::address_space::{Access, UserBuffer, USER_END};
 use crate::mm::PAGE_SIZE;
 use kernel_core::abi::errno::{EBADF, EFAULT, EINVAL, ESPIPE};
@@ -464,7 +464,7 @@ pub fn ioctl(context: &mut Context, &[fd, request, argument, ..]: &[u64; 6]) -> 
             file.set_status(u64::from(others | nonblocking));
             Ok(0)
         }
-        _ => context.memory(|memory| file.file.ioctl(request, argument, memory)),
+        _ => file.file.ioctl(request, &IoctlArgument::new(&context.group.memory, argument)),
     }
 }
 

@@ -16,17 +16,18 @@ pub use user_copy::{register_reclaim_for_running, StringFault, UserBuffer};
 
 use alloc::vec::Vec;
 use core::ops::Range;
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU64, Ordering};
 use x86_64::structures::paging::page_table::PageTableEntry;
 use x86_64::structures::paging::PageTableFlags as Flags;
 use x86_64::PhysAddr;
 
 use super::frame::{self, Frame};
-use super::page_table::{OutOfMemory, PageTableTree};
+use super::page_table::{index as paging_index, OutOfMemory, PageTableTree};
 use super::{kernel_tree, PAGE_SIZE};
-use crate::arch::x86_64::paging;
-use kernel_core::region::{Kind, Regions};
-pub use kernel_core::region::{MapError, Placement, Protection, USER_END};
+use crate::arch::x86_64::tlb::{self, CpuSet};
+use crate::arch::x86_64::{paging, smp};
+use kernel_core::region::Regions;
+pub use kernel_core::region::{Kind, MapError, Placement, Protection, USER_END};
 
 /// The initial stack ends here, as on Linux with address randomisation off.
 pub const STACK_TOP: u64 = USER_END;
@@ -70,6 +71,9 @@ pub enum Fault {
     Protection,
     /// The access was allowed but no frame was left to back it.
     OutOfMemory,
+    /// A page of a file mapping past the file's end (SIGBUS with BUS_ADRERR;
+    /// -EFAULT).
+    PastEnd,
 }
 
 impl From<OutOfMemory> for Fault {
@@ -89,6 +93,9 @@ const FORK_HEAP_COST: usize = 64 << 10;
 pub struct AddressSpace {
     /// Unique for the kernel's lifetime (the PCID bookkeeping relies on it).
     id: u64,
+    /// The CPUs that may hold translations of it, which a change that removes or
+    /// narrows one must reach (`tlb`).
+    cpus: CpuSet,
     tree: PageTableTree,
     /// Every table of the lower half (the root excepted): what exit frees.
     tables: Vec<Frame>,
@@ -116,10 +123,9 @@ pub struct AddressSpace {
     /// `UserBuffer::reclaimed_memory`. Kept here, on that out-of-line path, so that
     /// the copies that succeed pay nothing for it.
     wanted_frame: bool,
-    /// The CPU it was last made live on (`activate`). Its changes flush only the
-    /// TLB of the CPU that makes them: another CPU that used it before keeps no
-    /// entry of it once it has been live elsewhere since.
-    live_on: AtomicUsize,
+    /// Whether a shared anonymous region was ever mapped: only then has fork
+    /// pages to back before sharing (`back_shared_anonymous_pages`).
+    maps_shared_anonymous: bool,
 }
 
 impl AddressSpace {
@@ -131,6 +137,7 @@ impl AddressSpace {
         frame::copy(Frame::from_address(kernel_tree().0), root);
         Ok(AddressSpace {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            cpus: CpuSet::new(),
             tree: PageTableTree(root.address()),
             tables: Vec::new(),
             last_translation: no_translation(),
@@ -140,7 +147,7 @@ impl AddressSpace {
             peak_resident_pages: 0,
             string_areas: (0..0, 0..0),
             wanted_frame: false,
-            live_on: AtomicUsize::new(usize::MAX),
+            maps_shared_anonymous: false,
         })
     }
 
@@ -164,13 +171,8 @@ impl AddressSpace {
     /// Makes this the CPU's address space.
     #[inline]
     pub fn activate(&self) {
-        let here = crate::arch::x86_64::percpu::PerCpu::this().id();
-        let moved = self.live_on.load(Ordering::Relaxed) != here;
-        if moved {
-            self.live_on.store(here, Ordering::Relaxed);
-        }
         // SAFETY: the tree's upper half is the kernel's (copied in `new`).
-        unsafe { paging::switch_address_space(self.tree.0, self.id, moved) };
+        unsafe { paging::switch_address_space(self.tree.0, self.id, &self.cpus) };
     }
 
     /// Records where the program's argv and envp strings are (exec).
@@ -280,6 +282,10 @@ impl AddressSpace {
         // One walk finds the entry, or builds the tables down to it, for every outcome.
         let entry = self.tree.leaf(page, Some(&mut self.tables))?.ok_or(Fault::Unmapped)?;
         if entry.is_unused() {
+            // A file mapping's pages within the file's end were mapped with it.
+            if let Kind::File { .. } = region.kind {
+                return Err(Fault::PastEnd);
+            }
             let frame = frame::alloc_for_user_zeroed().ok_or(Fault::OutOfMemory)?;
             entry.set_addr(PhysAddr::new(frame.address()), leaf_flags(protection));
             self.count_mapped(1);
@@ -306,55 +312,86 @@ impl AddressSpace {
         protection: Protection,
     ) -> Result<Frame, Fault> {
         self.forget_translations();
-        let own = if frame::references(shared) == 1 {
-            shared
-        } else {
-            let copy = frame::alloc_for_user().ok_or(Fault::OutOfMemory)?;
-            frame::copy(shared, copy);
-            frame::release(shared);
-            copy
-        };
-        entry.set_addr(PhysAddr::new(own.address()), leaf_flags(protection) | Flags::WRITABLE);
-        paging::flush_page(page);
-        Ok(own)
+        if frame::references(shared) == 1 {
+            // Rights only widen: a stale read-only entry elsewhere faults, and the
+            // fault finds the page writable.
+            entry.set_addr(PhysAddr::new(shared.address()), leaf_flags(protection) | Flags::WRITABLE);
+            paging::flush_page(page);
+            return Ok(shared);
+        }
+        let copy = frame::alloc_for_user().ok_or(Fault::OutOfMemory)?;
+        frame::copy(shared, copy);
+        entry.set_addr(PhysAddr::new(copy.address()), leaf_flags(protection) | Flags::WRITABLE);
+        // Every CPU drops the shared frame's translation before this thread writes
+        // its copy (no other thread may read the old frame after that) and before
+        // the reference is given back.
+        self.flush(page..page + PAGE_SIZE);
+        frame::release(shared);
+        Ok(copy)
     }
 
-    /// A copy of this address space sharing every frame copy-on-write (fork). This
-    /// address space must be the current one: its own writable pages become
-    /// read-only, and its TLB entries for them are flushed.
+    /// A copy of this address space sharing every frame: copy-on-write, but for
+    /// the shared mappings' pages (MAP_SHARED), which both write. Its own writable
+    /// private pages become read-only, and every CPU's TLB entries for them are
+    /// flushed.
     pub fn fork(&mut self) -> Result<AddressSpace, OutOfMemory> {
         if super::heap::spare() < self.regions.count() * REGION_HEAP_COST + FORK_HEAP_COST {
             return Err(OutOfMemory);
         }
+        if self.maps_shared_anonymous {
+            self.back_shared_anonymous_pages()?;
+        }
         self.forget_translations();
         let mut child = AddressSpace::new()?;
         child.regions = self.regions.clone();
+        child.maps_shared_anonymous = self.maps_shared_anonymous;
         child.string_areas = self.string_areas.clone();
         let child_tree = child.tree;
         let child_tables = &mut child.tables;
         let mut result = Ok(());
         let mut shared = 0;
-        self.for_each_mapped_page(|address, entry| {
-            if result.is_err() {
-                return;
-            }
-            let mut flags = entry.flags();
-            if flags.contains(Flags::WRITABLE) {
-                flags = (flags - Flags::WRITABLE) | COPY_ON_WRITE;
-                entry.set_flags(flags);
-            }
-            let frame = Frame::from_address(entry.addr().as_u64());
-            match child_tree.map(address, frame, flags, child_tables) {
-                Ok(()) => {
-                    frame::share(frame);
-                    shared += 1;
+        for region in self.regions.iter() {
+            let copy_on_write = !region.kind.is_shared();
+            self.tree.for_each_leaf(region.start, region.end, |address, entry| {
+                if result.is_err() {
+                    return;
                 }
-                Err(error) => result = Err(error),
-            }
-        });
-        paging::flush_address_space();
+                let mut flags = entry.flags();
+                if copy_on_write && flags.contains(Flags::WRITABLE) {
+                    flags = (flags - Flags::WRITABLE) | COPY_ON_WRITE;
+                    entry.set_flags(flags);
+                }
+                let frame = Frame::from_address(entry.addr().as_u64());
+                match child_tree.map(address, frame, flags, child_tables) {
+                    Ok(()) => {
+                        frame::share(frame);
+                        shared += 1;
+                    }
+                    Err(error) => result = Err(error),
+                }
+            });
+        }
+        self.flush(0..USER_END);
         child.count_mapped(shared);
         result.map(|()| child)
+    }
+
+    /// Backs every untouched page of the shared anonymous regions with a zeroed
+    /// frame, before fork shares them: a page first touched afterwards would
+    /// otherwise be each process's own.
+    fn back_shared_anonymous_pages(&mut self) -> Result<(), OutOfMemory> {
+        let shared: Vec<(u64, u64)> = self
+            .regions
+            .iter()
+            .filter(|region| region.kind == Kind::SharedAnonymous)
+            .map(|region| (region.start, region.end))
+            .collect();
+        for (start, end) in shared {
+            for page in (start..end).step_by(PAGE_SIZE as usize) {
+                self.fault_in(page, None).map_err(|_| OutOfMemory)?;
+            }
+        }
+        Ok(())
     }
 
     /// Moves the program break (brk). Returns the new break, or the old one when the
@@ -370,22 +407,89 @@ impl AddressSpace {
         now
     }
 
-    /// Maps `length` bytes of zero-filled anonymous memory (mmap).
+    /// Maps `length` bytes of zero-filled anonymous memory (mmap), private or
+    /// shared (`Kind::Anonymous`, `Kind::SharedAnonymous`).
     pub fn map_anonymous(
         &mut self,
         placement: Placement,
         length: u64,
         protection: Protection,
+        kind: Kind,
     ) -> Result<u64, MapError> {
         // The new region, and the pieces of the ones a MAP_FIXED mapping cuts.
         if !self.room_for_regions(3) {
             return Err(MapError::NoMemory);
         }
-        let start = self.regions.map(placement, length, protection)?;
+        let start = self.regions.map(placement, length, protection, kind)?;
+        self.maps_shared_anonymous |= kind == Kind::SharedAnonymous;
         if let Placement::Replace(_) = placement {
             self.unmap_pages(start, start + length.next_multiple_of(PAGE_SIZE));
         }
         Ok(start)
+    }
+
+    /// Maps `length` bytes of a file (mmap) as a region of `kind` (a
+    /// `Kind::File`), its pages at once: `file_pages(n, install)` calls
+    /// `install(frame)` with the frames of the mapping's first pages, in order, at
+    /// most n, as long as it returns true (it refuses for want of a page table),
+    /// and stops at the file's end (the pages after fault with `Fault::PastEnd`);
+    /// it returns false when the file has no page to give (ENOMEM, the mapping
+    /// undone). The mapping shares each frame (a reference each). A shared
+    /// mapping writes the file's frames; a private one maps them copy-on-write,
+    /// even read-only, so that mprotect never lets a store reach the file.
+    pub fn map_file(
+        &mut self,
+        placement: Placement,
+        length: u64,
+        protection: Protection,
+        kind: Kind,
+        file_pages: impl FnOnce(u64, &mut dyn FnMut(Frame) -> bool) -> bool,
+    ) -> Result<u64, MapError> {
+        let start = self.map_anonymous(placement, length, protection, kind)?;
+        let end = start + length.next_multiple_of(PAGE_SIZE);
+        let mut flags = leaf_flags(protection);
+        if !kind.is_shared() {
+            flags = (flags - Flags::WRITABLE) | COPY_ON_WRITE;
+        }
+        let (tree, tables) = (self.tree, &mut self.tables);
+        let mut page = start;
+        let mut leaf_table = None;
+        let mut out_of_tables = false;
+        let mut install = |frame: Frame| {
+            // One walk per page table: the next leaf is the next entry, until the
+            // page starts a new table.
+            if leaf_table.is_none() || paging_index(page, 1) == 0 {
+                match tree.leaf_table(page, tables) {
+                    Ok(table) => leaf_table = Some(table),
+                    Err(OutOfMemory) => {
+                        out_of_tables = true;
+                        return false;
+                    }
+                }
+            }
+            if let Some(table) = leaf_table.as_deref_mut() {
+                table[paging_index(page, 1)].set_addr(PhysAddr::new(frame.address()), flags);
+            }
+            frame::share(frame);
+            page += PAGE_SIZE;
+            true
+        };
+        let complete = file_pages((end - start) / PAGE_SIZE, &mut install);
+        self.count_mapped(((page - start) / PAGE_SIZE) as isize);
+        if complete && !out_of_tables {
+            return Ok(start);
+        }
+        // Undone as munmap would; should the region limit refuse even that, the
+        // pages mapped so far stay, inside their region.
+        if self.regions.unmap(start, end - start).is_ok() {
+            self.unmap_pages(start, end);
+        }
+        Err(MapError::NoMemory)
+    }
+
+    /// Whether every page of `[start, end)` is mapped (msync).
+    pub fn covers(&self, start: u64, end: u64) -> bool {
+        self.regions.covers(start, end)
     }
 
     /// Removes `[address, address + length)` from the address space (munmap).
@@ -408,14 +512,24 @@ impl AddressSpace {
         }
         let pages = self.regions.protect(address, length, protection)?;
         self.forget_translations();
+        // One CPU: each changed page flushed here (a fresh range has none). More:
+        // one shootdown for the range, if a page changed.
+        let one_cpu = smp::online_count() == 1;
+        let mut changed = false;
         self.tree.for_each_leaf(pages.start, pages.end, |page, entry| {
             let mut flags = leaf_flags(protection);
             if entry.flags().contains(COPY_ON_WRITE) {
                 flags = (flags - Flags::WRITABLE) | COPY_ON_WRITE;
             }
             entry.set_flags(flags);
-            paging::flush_page(page);
+            if one_cpu {
+                paging::flush_page(page);
+            }
+            changed = true;
         });
+        if changed && !one_cpu {
+            self.flush(pages);
+        }
         Ok(())
     }
 
@@ -432,24 +546,51 @@ impl AddressSpace {
         self.translations = [None; TRANSLATION_SLOTS];
     }
 
-    /// Unmaps and releases every page in `[start, end)`.
+    /// Unmaps and releases every page in `[start, end)`. A frame is released only
+    /// once no CPU can reach it: with other CPUs online, the pages are first made
+    /// not present (keeping their frames' addresses, which no other entry of the
+    /// tree has: an unused entry is zero), flushed everywhere at once, then
+    /// released; with one CPU the local flush comes first and nothing waits.
     fn unmap_pages(&mut self, start: u64, end: u64) {
         self.forget_translations();
+        if smp::online_count() > 1 {
+            self.tree.for_each_leaf(start, end, |_, entry| entry.set_flags(entry.flags() - Flags::PRESENT));
+            self.flush(start..end);
+        }
         let mut released = 0;
+        let one_cpu = smp::online_count() == 1;
+        let few_pages = (end - start) / PAGE_SIZE <= tlb::FULL_FLUSH_PAGES;
+        let flush_each = one_cpu && few_pages;
         self.tree.for_each_leaf(start, end, |page, entry| {
             frame::release(Frame::from_address(entry.addr().as_u64()));
             entry.set_unused();
-            paging::flush_page(page);
+            if flush_each {
+                paging::flush_page(page);
+            }
             released += 1;
         });
+        if one_cpu && !few_pages && released > 0 {
+            paging::flush_address_space();
+        }
         self.count_mapped(-released);
+    }
+
+    /// Makes a change to the translations of `pages` (already in the tree) seen by
+    /// every CPU that may have cached them, this one included, before it returns.
+    fn flush(&self, pages: Range<u64>) {
+        tlb::flush_space(self.id, self.tree.0, &self.cpus, pages);
     }
 }
 
 impl Drop for AddressSpace {
     /// Releases every frame and table of the lower half. The address space must not
-    /// be live on any CPU (exit switches to the next one first).
+    /// be live on any CPU (exit switches to the next one first; exec activates the
+    /// new one); the CPUs that may still hold entries tagged with its PCID forget
+    /// them first, so none is reused for a frame freed here.
     fn drop(&mut self) {
+        if smp::online_count() > 1 {
+            self.flush(0..USER_END);
+        }
         let mut released = 0;
         self.for_each_mapped_page(|_, entry| {
             frame::release(Frame::from_address(entry.addr().as_u64()));

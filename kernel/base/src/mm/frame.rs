@@ -251,6 +251,14 @@ pub unsafe fn copy_wide(mut from: *const u8, mut to: *mut u8, length: usize) {
 /// only through this value, given back when it is dropped.
 pub struct FilePage(Frame);
 
+impl FilePage {
+    /// The frame, for a memory mapping to share (`frame::share` takes its own
+    /// reference, so the page outlives the file's hold on it while mapped).
+    pub fn frame(&self) -> Frame {
+        self.0
+    }
+}
+
 impl kernel_core::tree::Page for FilePage {
     fn zeroed() -> Option<FilePage> {
         alloc_for_user_zeroed().map(FilePage)

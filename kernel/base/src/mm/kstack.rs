@@ -20,9 +20,9 @@ use super::{kernel_tree, KERNEL_STACKS_BASE, PAGE_SIZE};
 use crate::arch::x86_64::entry::StackHeader;
 use crate::arch::x86_64::fpu;
 use crate::arch::x86_64::frame::{TrapFrame, TRAP_FRAME_SIZE};
-use crate::arch::x86_64::paging;
 use crate::arch::x86_64::percpu::PerCpu;
 use crate::arch::x86_64::switch::KernelContext;
+use crate::arch::x86_64::tlb;
 
 /// 16 KiB of stack per process.
 const STACK_PAGES: u64 = 4;
@@ -204,14 +204,17 @@ impl KernelStack {
 }
 
 impl Drop for KernelStack {
-    /// Unmaps and frees the stack. The owner guarantees no thread runs on it anymore.
+    /// Unmaps and frees the stack. The owner guarantees no thread runs on it
+    /// anymore; its frames are released once every CPU has dropped their
+    /// translations (another CPU may have run the thread).
     fn drop(&mut self) {
-        for page in 0..STACK_PAGES {
-            let address = self.bottom() + page * PAGE_SIZE;
-            if let Some((frame, _)) = kernel_tree().unmap(address) {
-                paging::flush_page(address);
-                frame::release(frame);
-            }
+        let mut frames = [None; STACK_PAGES as usize];
+        for (page, frame) in frames.iter_mut().enumerate() {
+            *frame = kernel_tree().unmap(self.bottom() + page as u64 * PAGE_SIZE).map(|(frame, _)| frame);
+        }
+        tlb::flush_kernel(self.bottom()..self.bottom() + STACK_PAGES * PAGE_SIZE);
+        for frame in frames.into_iter().flatten() {
+            frame::release(frame);
         }
         SLOTS.lock().released.push(self.slot);
     }

@@ -57,8 +57,31 @@ impl PageTableTree {
         self,
         address: u64,
         level: u32,
-        mut tables: Option<&mut Vec<Frame>>,
+        tables: Option<&mut Vec<Frame>>,
     ) -> Result<Option<&'static mut PageTableEntry>, OutOfMemory> {
+        let Some(table_address) = self.table_of(address, level, tables)? else { return Ok(None) };
+        // SAFETY: a page table of this tree (`table_of`); the one reference made to it here.
+        Ok(Some(unsafe { &mut table(table_address)[index(address, level)] }))
+    }
+
+    /// The page table (1 = PT) holding `address`'s leaf, created with the tables
+    /// above it as `leaf` does: for a caller that fills many neighbouring leaves
+    /// with one walk.
+    pub fn leaf_table(self, address: u64, tables: &mut Vec<Frame>) -> Result<&'static mut PageTable, OutOfMemory> {
+        let table_address = self.table_of(address, 1, Some(tables))?.ok_or(OutOfMemory)?;
+        // SAFETY: a page table of this tree (`table_of`); the caller holds the only
+        // reference made to it, as `entry`'s callers hold theirs.
+        Ok(unsafe { table(table_address) })
+    }
+
+    /// The physical address of the table of `level` on `address`'s walk, as
+    /// `entry` finds (and with `tables`, builds) it.
+    fn table_of(
+        self,
+        address: u64,
+        level: u32,
+        mut tables: Option<&mut Vec<Frame>>,
+    ) -> Result<Option<u64>, OutOfMemory> {
         let table_flags = if address >> 47 == 0 { USER_TABLE } else { KERNEL_TABLE };
         let mut table_address = self.0;
         for upper in (level + 1..=4).rev() {
@@ -75,8 +98,7 @@ impl PageTableTree {
             }
             table_address = entry.addr().as_u64();
         }
-        // SAFETY: as above, for the last level.
-        Ok(Some(unsafe { &mut table(table_address)[index(address, level)] }))
+        Ok(Some(table_address))
     }
 
     /// Maps the 4 KiB page at `address` to `frame` with `flags`, creating the tables

@@ -14,6 +14,8 @@ pub const CONSOLE_VECTOR: u8 = 36;
 /// The vector of the inter-processor interrupt one CPU sends another (the kernel's
 /// interrupt handler decides what it means).
 pub const IPI_VECTOR: u8 = 0xf0;
+/// The vector of a TLB shootdown request (`tlb`), served by the base itself.
+pub const TLB_VECTOR: u8 = 0xf1;
 /// The vector the APIC uses for spurious interrupts (no EOI needed).
 pub const SPURIOUS_VECTOR: u8 = 255;
 

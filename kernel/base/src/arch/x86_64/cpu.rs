@@ -102,6 +102,15 @@ pub fn wait_for_interrupt() {
     unsafe { asm!("sti", "hlt", "cli", options(nomem, nostack)) };
 }
 
+/// Lets the interrupts pending on this CPU in, then goes back to interrupts off:
+/// a kernel loop that must answer them as a program would (a self-test's).
+pub fn allow_interrupts_for_an_instruction() {
+    // SAFETY: STI takes effect after the next instruction, so the NOP is the one
+    // window; `cli` restores the kernel's interrupts-off invariant. No red zone, as
+    // for `wait_for_interrupt`.
+    unsafe { asm!("sti", "nop", "cli", options(nomem, nostack)) };
+}
+
 /// The faulting linear address of the last page fault.
 pub fn read_cr2() -> u64 {
     let value: u64;

@@ -28,7 +28,7 @@ use x86_64::registers::segmentation::SegmentSelector;
 use x86_64::{PrivilegeLevel, VirtAddr};
 
 use super::frame::{Exception, ReturnReason, TrapFrame, SYSCALL_SERVED_VECTOR, SYSCALL_VECTOR, TRAP_FRAME_SIZE};
-use super::{cpu, gdt, percpu};
+use super::{apic, cpu, gdt, percpu, tlb};
 
 global_asm!(
     r#"
@@ -487,6 +487,14 @@ pub fn enter_user<H: SystemCallHandler>(handler: &mut H) -> ReturnReason {
     // process's (this function's invariant). enter_user_mode returns like a normal
     // function (callee-saved registers restored) when the program traps.
     unsafe { enter_user_mode(frame) };
+    // A TLB shootdown request is the base's own: served, and straight back to the
+    // program, which the kernel never hears of.
+    while handler.frame().vector == u64::from(apic::TLB_VECTOR) {
+        tlb::interrupt();
+        let frame: *mut TrapFrame = handler.frame();
+        // SAFETY: as above; the frame is as the interrupt left it.
+        unsafe { enter_user_mode(frame) };
+    }
     handler.frame().return_reason()
 }
 
@@ -518,6 +526,10 @@ pub fn register_kernel_interrupt(handler: fn(u8)) {
 /// are handed to the kernel; an exception is a kernel bug and ends the machine with
 /// a register dump, never a silent hang.
 extern "C" fn kernel_trap(frame: &mut TrapFrame) {
+    if frame.vector == u64::from(apic::TLB_VECTOR) {
+        tlb::interrupt();
+        return;
+    }
     if frame.vector >= 32 {
         let handler = KERNEL_INTERRUPT.get().expect("an interrupt in the kernel before its handler is registered");
         handler(frame.vector as u8);

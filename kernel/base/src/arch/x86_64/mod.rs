@@ -22,4 +22,5 @@ pub mod rtc;
 pub mod serial;
 pub mod smp;
 pub mod switch;
+pub mod tlb;
 pub mod tls;

@@ -8,6 +8,7 @@ use x86_64::registers::control::{Cr4, Cr4Flags};
 
 use super::cpu;
 use super::percpu::PerCpu;
+use super::tlb::CpuSet;
 
 /// Number of distinct PCIDs (12 bits). PCID 0 is the kernel's own tree's.
 pub const PCID_COUNT: u16 = 4096;
@@ -25,24 +26,32 @@ pub fn enable_pcid() {
 }
 
 /// Makes the user address space `id` (unique, never reused, non-zero), whose tree
-/// is rooted at physical `root`, the live one. Its PCID is derived from the id; the
+/// is rooted at physical `root` and whose CPU set is `cpus`, the live one (this CPU
+/// joins the set first, see `tlb`). Its PCID is derived from the id; the
 /// TLB entries tagged with that PCID are kept only if this CPU last used the PCID for
-/// this same address space and it was not live on another CPU since (`moved`: every
-/// change to a live tree flushes the pages it touches on the CPU where it is live,
-/// so those entries are current).
+/// this same address space (every change to a live tree flushes the pages it
+/// touches, so those entries are current).
 ///
 /// Inlined: every context switch comes here.
 ///
 /// # Safety
 /// As for `activate`.
 #[inline]
-pub unsafe fn switch_address_space(root: u64, id: u64, moved: bool) {
-    // The id's low bits, with 0 (the kernel's PCID) folded onto 1: a mask rather
-    // than a division on every switch. Two spaces sharing a PCID only cost a flush.
-    let pcid = ((id % u64::from(PCID_COUNT)) as u16).max(1);
-    let keep_tlb = PerCpu::this().claim_pcid(pcid, id) && !moved;
+pub unsafe fn switch_address_space(root: u64, id: u64, cpus: &CpuSet) {
+    let pcid = pcid_of(id);
+    let this = PerCpu::this();
+    cpus.add(this.id());
+    let keep_tlb = this.claim_pcid(pcid, id);
     // SAFETY: the caller's contract.
     unsafe { activate(root, pcid, keep_tlb) };
+}
+
+/// The PCID of user address space `id`: the id's low bits, with 0 (the kernel's
+/// PCID) folded onto 1: a mask rather than a division on every switch. Two spaces
+/// sharing a PCID only cost a flush.
+#[inline]
+pub fn pcid_of(id: u64) -> u16 {
+    ((id % u64::from(PCID_COUNT)) as u16).max(1)
 }
 
 /// Makes the tree rooted at physical `root` the live one, tagged with `pcid`. With
@@ -59,6 +68,14 @@ pub unsafe fn activate(root: u64, pcid: u16, keep_tlb: bool) {
     };
     // SAFETY: the caller guarantees the kernel stays mapped; the value is a valid CR3.
     unsafe { asm!("mov cr3, {}", in(reg) value, options(nostack, preserves_flags)) };
+}
+
+/// The physical root of the tree this CPU has loaded.
+pub fn live_root() -> u64 {
+    let value: u64;
+    // SAFETY: reading CR3 has no side effects.
+    unsafe { asm!("mov {}, cr3", out(reg) value, options(nomem, nostack, preserves_flags)) };
+    value & 0x000f_ffff_ffff_f000
 }
 
 /// Drops the TLB entry for one page of the current address space.

@@ -194,6 +194,15 @@ impl PerCpu {
     pub fn claim_pcid(&self, pcid: u16, owner: u64) -> bool {
         self.pcid_owners[usize::from(pcid)].replace(owner) == owner
     }
+
+    /// Forgets that address space `owner` used `pcid` here (if it was the last to):
+    /// its next switch-in flushes the entries tagged `pcid`.
+    pub fn forget_pcid(&self, pcid: u16, owner: u64) {
+        let slot = &self.pcid_owners[usize::from(pcid)];
+        if slot.get() == owner {
+            slot.set(0);
+        }
+    }
 }
 
 /// Makes `cpu` the running CPU's data: its GDT, TSS (with emergency stacks) and GS

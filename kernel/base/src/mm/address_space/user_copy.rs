@@ -10,7 +10,7 @@ use alloc::vec::Vec;
 use super::{allows, Access, AddressSpace, Fault, USER_END};
 use crate::mm::frame::{self, Frame};
 use crate::mm::PAGE_SIZE;
-use spin::Mutex;
+use crate::sync::OrderedMutex;
 
 /// Why a user string could not be read.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -178,7 +178,7 @@ pub fn register_reclaim_for_running(reclaim: fn() -> bool) {
 /// CPU away) cannot run; the file drops it and asks `reclaimed_memory` whether to
 /// go on.
 pub struct UserBuffer<'a> {
-    memory: &'a Mutex<Option<AddressSpace>>,
+    memory: &'a OrderedMutex<Option<AddressSpace>>,
     address: u64,
     length: usize,
 }
@@ -186,7 +186,7 @@ pub struct UserBuffer<'a> {
 impl<'a> UserBuffer<'a> {
     /// The `length` bytes at `address` (in user space) of `memory`, the running
     /// process's address space.
-    pub fn new(memory: &'a Mutex<Option<AddressSpace>>, address: u64, length: usize) -> UserBuffer<'a> {
+    pub fn new(memory: &'a OrderedMutex<Option<AddressSpace>>, address: u64, length: usize) -> UserBuffer<'a> {
         UserBuffer { memory, address, length }
     }
 
