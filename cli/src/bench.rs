@@ -39,6 +39,10 @@ pub fn program() -> PathBuf {
     Path::new(env!("TIMESHARE_USER_C_DIR")).join("bench")
 }
 
+/// The host's BusyBox (a static binary), /bin/sh in both guests for fork-exec-sh; without
+/// it that row reports an error.
+pub const SHELL: &str = "/bin/busybox";
+
 #[derive(Args, Debug)]
 pub struct BenchArgs {
     /// Also write every figure (date, versions, both systems, both modes) to FILE as JSON
@@ -141,7 +145,11 @@ pub fn main(args: BenchArgs) -> u8 {
     let initrd = match &linux {
         Ok(_) => {
             let scratch = std::env::temp_dir().join(format!("timeshare-bench-{}-initramfs.cpio", std::process::id()));
-            match std::fs::read(&bench).map(|data| linux::initramfs(&data)).and_then(|a| std::fs::write(&scratch, a)) {
+            let shell = std::fs::read(SHELL).ok();
+            match std::fs::read(&bench)
+                .map(|data| linux::initramfs(&data, shell.as_deref()))
+                .and_then(|a| std::fs::write(&scratch, a))
+            {
                 Ok(()) => Some(scratch),
                 Err(e) => {
                     eprintln!("timeshare bench: cannot write the Linux initramfs {}: {e}", scratch.display());

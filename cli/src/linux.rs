@@ -196,9 +196,10 @@ fn tail_of(stderr: &[u8]) -> String {
 }
 
 /// The initramfs: `/init` = `program` (a static binary), `/dev/console` (the kernel opens
-/// it for init's stdio) and `/dev/null`. newc format, written here because the initrd
-/// writer for timeshare has no device nodes.
-pub fn initramfs(program: &[u8]) -> Vec<u8> {
+/// it for init's stdio), `/dev/null`, `/dev/zero` and, when given, `/bin/sh` = `shell` (a
+/// static binary). newc format, written here because the initrd writer for timeshare has
+/// no device nodes.
+pub fn initramfs(program: &[u8], shell: Option<&[u8]>) -> Vec<u8> {
     let mut out = Vec::new();
     let mut ino = 1;
     let mut entry = |name: &str, mode: u32, rdev: (u32, u32), data: &[u8]| {
@@ -232,6 +233,11 @@ pub fn initramfs(program: &[u8]) -> Vec<u8> {
     entry("dev", 0o040755, (0, 0), &[]);
     entry("dev/console", 0o020600, (5, 1), &[]);
     entry("dev/null", 0o020666, (1, 3), &[]);
+    entry("dev/zero", 0o020666, (1, 5), &[]);
+    if let Some(shell) = shell {
+        entry("bin", 0o040755, (0, 0), &[]);
+        entry("bin/sh", 0o100755, (0, 0), shell);
+    }
     entry("init", 0o100755, (0, 0), program);
     entry("TRAILER!!!", 0, (0, 0), &[]);
     out
@@ -296,13 +302,19 @@ mod tests {
 
     #[test]
     fn the_initramfs_is_newc_with_init_and_devices() {
-        let archive = initramfs(b"\x7fELF-ish");
+        let archive = initramfs(b"\x7fELF-ish", None);
         let entries: Vec<_> =
             kernel_core::cpio::entries(&archive).collect::<Result<Vec<_>, _>>().expect("a valid newc archive");
         let names: Vec<&str> = entries.iter().map(|e| e.path).collect();
-        assert_eq!(names, ["dev", "dev/console", "dev/null", "init"]);
-        assert_eq!(entries[3].data, b"\x7fELF-ish");
+        assert_eq!(names, ["dev", "dev/console", "dev/null", "dev/zero", "init"]);
+        assert_eq!(entries[4].data, b"\x7fELF-ish");
         assert_eq!(archive.len() % 4, 0);
+
+        let archive = initramfs(b"\x7fELF-ish", Some(b"\x7fELF-shell"));
+        let entries: Vec<_> =
+            kernel_core::cpio::entries(&archive).collect::<Result<Vec<_>, _>>().expect("a valid newc archive");
+        let shell = entries.iter().find(|e| e.path == "bin/sh").expect("/bin/sh");
+        assert_eq!(shell.data, b"\x7fELF-shell");
     }
 
     #[test]

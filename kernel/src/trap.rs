@@ -158,15 +158,20 @@ fn fault(process: &Process, user: &mut UserState, exception: Exception) -> Optio
         Exception::InvalidTss => (from_kernel(SIGSEGV), 0),
         Exception::Other { .. } => (from_kernel(SIGSEGV), 0),
     };
-    info!(
-        "pid {} ({}): {exception} at rip {:#x}: {}",
-        process.tid(),
-        process.name(),
-        rip,
-        kernel_core::abi::signal::name(info.signo()).unwrap_or("signal")
-    );
     let trap = signal::TrapRecord { number: u64::from(exception.vector()), error_code: user.frame.error_code, address };
-    signal::force_fault(process, info, trap);
+    // As Linux's show_unhandled_signals: only a fault that ends the program is
+    // logged. One its handler takes is the program's business (a garbage collector's
+    // write barrier, a JIT's guard page), and logging it would cost more than the
+    // fault and its delivery together.
+    if !signal::force_fault(process, info, trap) {
+        info!(
+            "pid {} ({}): {exception} at rip {:#x}: {}",
+            process.tid(),
+            process.name(),
+            rip,
+            kernel_core::abi::signal::name(info.signo()).unwrap_or("signal")
+        );
+    }
     Some(info.signo())
 }
 

@@ -25,6 +25,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -37,6 +38,7 @@
 #include <sys/klog.h>
 #include <sys/mman.h>
 #include <sys/reboot.h>
+#include <sys/select.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -411,7 +413,6 @@ static void bench_pipe_pingpong(void)
 
 /* ---- lmbench lat_ctx: a token around a ring of processes ----------------------- */
 
-#define RING_MAX 16
 #define STOP 0xffffffffu
 
 /* Member m of a ring of MEMBERS: reads the token from IN and writes it, plus one, to
@@ -507,8 +508,9 @@ static void bench_ring(int members)
 
 static void bench_lat_ctx(void)
 {
-    for (int members = 2; members <= RING_MAX; members *= 2)
-        bench_ring(members);
+    static const int rings[] = {2, 4, 8, 16, 24, 32, 64};
+    for (size_t i = 0; i < sizeof rings / sizeof rings[0]; i++)
+        bench_ring(rings[i]);
 }
 
 /* ---- process creation ---------------------------------------------------------- */
@@ -1114,12 +1116,288 @@ static void bench_mmap_file_fault(void)
     unlink(path);
 }
 
+/* ---- common paths, lmbench's lat_syscall / lat_sig / lat_select / bw_* ---------- */
+
+/* One call per round, through musl's wrappers (what programs call), not an inline
+ * SYSCALL: each a path lmbench times. (Not gettid: musl answers it from the thread
+ * descriptor, without a system call.) */
+static pid_t parent_pid;
+static int zero_fd, stat_fd;
+static struct sigaction install_action;
+
+static int getppid_round(long i)
+{
+    (void)i;
+    return getppid() != parent_pid;
+}
+
+static int read_zero_round(long i)
+{
+    char byte = (char)(i | 1);
+    return read(zero_fd, &byte, 1) != 1 || byte != 0;
+}
+
+static int fstat_round(long i)
+{
+    (void)i;
+    struct stat st;
+    return fstat(stat_fd, &st) != 0 || !S_ISREG(st.st_mode);
+}
+
+static int sigaction_round(long i)
+{
+    (void)i;
+    struct sigaction old;
+    return sigaction(SIGUSR1, &install_action, &old) != 0 || old.sa_handler != on_signal;
+}
+
+static void bench_libc_calls(void)
+{
+    parent_pid = getppid();
+    time_rounds("getppid-libc", count(200000, 100), getppid_round);
+    /* The Linux initramfs has /dev/zero too (linux::initramfs). */
+    zero_fd = open("/dev/zero", O_RDONLY);
+    if (zero_fd < 0)
+        error("read-devzero-1", "open /dev/zero: %s", strerror(errno));
+    else
+        time_rounds("read-devzero-1", count(100000, 100), read_zero_round);
+    stat_fd = open("/bench-fstat", O_RDWR | O_CREAT | O_TRUNC, 0644);
+    if (stat_fd < 0)
+        error("fstat", "create /bench-fstat: %s", strerror(errno));
+    else
+        time_rounds("fstat", count(100000, 100), fstat_round);
+    unlink("/bench-fstat");
+    install_action.sa_handler = on_signal;
+    sigemptyset(&install_action.sa_mask);
+    if (sigaction(SIGUSR1, &install_action, NULL) != 0)
+        FAIL("sigaction-install", "sigaction: %s", strerror(errno));
+    time_rounds("sigaction-install", count(100000, 100), sigaction_round);
+}
+
+/* lmbench's "prot fault": a write to a read-only page raises SIGSEGV, whose handler
+ * makes the page writable and returns, and the write is retried. Per round: the
+ * mprotect that makes the page read-only again, the fault, the delivery, the
+ * handler's mprotect and the sigreturn. */
+static char *prot_page;
+static volatile long prot_faults;
+
+static void on_prot_fault(int sig, siginfo_t *info, void *context)
+{
+    (void)context;
+    if (sig == SIGSEGV && info->si_addr == prot_page) {
+        prot_faults++;
+        mprotect(prot_page, PAGE, PROT_READ | PROT_WRITE);
+    }
+}
+
+static int prot_fault_round(long i)
+{
+    long before = prot_faults;
+    if (mprotect(prot_page, PAGE, PROT_READ) != 0)
+        return 1;
+    *(volatile char *)prot_page = (char)i;
+    return prot_faults != before + 1 || prot_page[0] != (char)i;
+}
+
+static void bench_prot_fault(void)
+{
+    const char *name = "prot-fault-signal";
+    prot_page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (prot_page == MAP_FAILED)
+        FAIL(name, "mmap: %s", strerror(errno));
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_prot_fault;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGSEGV, &sa, 0) != 0)
+        FAIL(name, "sigaction: %s", strerror(errno));
+    time_rounds(name, count(20000, 50), prot_fault_round);
+}
+
+/* poll and select of 100 pipe read ends, none ready, zero timeout: lmbench's
+ * lat_select, the per-descriptor cost of both calls. */
+#define WATCHED 100
+static struct pollfd watched[WATCHED];
+static fd_set watched_set;
+static int watched_max;
+
+static int poll_round(long i)
+{
+    (void)i;
+    return poll(watched, WATCHED, 0) != 0;
+}
+
+static int select_round(long i)
+{
+    (void)i;
+    fd_set readable = watched_set;
+    struct timeval zero = {0, 0};
+    return select(watched_max + 1, &readable, NULL, NULL, &zero) != 0;
+}
+
+static void bench_poll_select(void)
+{
+    FD_ZERO(&watched_set);
+    for (int i = 0; i < WATCHED; i++) {
+        int p[2];
+        if (pipe(p) != 0) {
+            error("poll-100", "pipe: %s", strerror(errno));
+            FAIL("select-100", "pipe: %s", strerror(errno));
+        }
+        watched[i] = (struct pollfd){.fd = p[0], .events = POLLIN};
+        FD_SET(p[0], &watched_set);
+        if (p[0] > watched_max)
+            watched_max = p[0];
+    }
+    time_rounds("poll-100", count(20000, 50), poll_round);
+    time_rounds("select-100", count(20000, 50), select_round);
+}
+
+/* mmap of 512 KiB anonymous memory, nothing touched, munmap: lmbench's lat_mmap
+ * without the file. */
+static int mmap_round(long i)
+{
+    (void)i;
+    void *mapped = mmap(NULL, 512 * 1024, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return mapped == MAP_FAILED || munmap(mapped, 512 * 1024) != 0;
+}
+
+static void bench_mmap_512k(void)
+{
+    time_rounds("mmap-512k", count(20000, 50), mmap_round);
+}
+
+/* Bandwidth as ns per KiB (lower is better like every other row; MB/s = 1e6 / it),
+ * in lmbench's 64 KiB transfers. */
+#define CHUNK (64 * 1024)
+
+/* bw_pipe: a child reads 64 KiB at a time what the parent writes 64 KiB at a time;
+ * timed from the first write to the child's exit, which checks every byte's count. */
+static void bench_pipe_bandwidth(void)
+{
+    const char *name = "pipe-bandwidth";
+    long chunks = count(1024, 16);
+    char *buf = mmap(NULL, CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (buf == MAP_FAILED)
+        FAIL(name, "mmap: %s", strerror(errno));
+    memset(buf, 'p', CHUNK);
+    int p[2];
+    if (pipe(p) != 0)
+        FAIL(name, "pipe: %s", strerror(errno));
+    pid_t pid = fork();
+    if (pid < 0)
+        FAIL(name, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        close(p[1]);
+        long total = 0, wrong = 0;
+        for (;;) {
+            ssize_t got = read(p[0], buf, CHUNK);
+            if (got < 0 && errno == EINTR)
+                continue;
+            if (got <= 0)
+                break;
+            wrong += buf[0] != 'p' || buf[got - 1] != 'p';
+            total += got;
+        }
+        _exit(total == chunks * CHUNK && !wrong ? 0 : 1);
+    }
+    close(p[0]);
+    uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+    for (long i = 0; i < chunks; i++)
+        if (write_full(p[1], buf, CHUNK) != 0) {
+            close(p[1]);
+            reap(name, pid, 0);
+            FAIL(name, "write: %s", strerror(errno));
+        }
+    close(p[1]);
+    if (!reap(name, pid, 0))
+        return;
+    uint64_t t1 = now_ns(CLOCK_MONOTONIC);
+    figure(name, (double)(t1 - t0) / ((double)chunks * CHUNK / 1024), "ns");
+}
+
+/* bw_file_rd: a 4 MiB file read from the start in 64 KiB reads, again and again. */
+static void bench_file_read_bandwidth(void)
+{
+    const char *name = "file-read-bandwidth";
+    enum { FILE_CHUNKS = 64 };
+    const char *path = "/bench-read-bandwidth";
+    char *buf = mmap(NULL, CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (buf == MAP_FAILED)
+        FAIL(name, "mmap: %s", strerror(errno));
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        FAIL(name, "create %s: %s", path, strerror(errno));
+    for (int i = 0; i < FILE_CHUNKS; i++) {
+        memset(buf, 'a' + i % 26, CHUNK);
+        if (write_full(fd, buf, CHUNK) != 0)
+            FAIL(name, "write: %s", strerror(errno));
+    }
+    long rounds = count(16, 2), wrong = 0;
+    uint64_t t0 = 0;
+    for (long r = 0; r < rounds + 1; r++) {
+        if (r == 1) /* round 0 warms up */
+            t0 = now_ns(CLOCK_MONOTONIC);
+        if (lseek(fd, 0, SEEK_SET) != 0)
+            FAIL(name, "lseek: %s", strerror(errno));
+        for (int i = 0; i < FILE_CHUNKS; i++)
+            wrong += read(fd, buf, CHUNK) != CHUNK || buf[i] != 'a' + i % 26;
+    }
+    uint64_t t1 = now_ns(CLOCK_MONOTONIC);
+    close(fd);
+    unlink(path);
+    if (wrong)
+        FAIL(name, "%ld 64 KiB reads were short or wrong", wrong);
+    figure(name, (double)(t1 - t0) / ((double)rounds * FILE_CHUNKS * CHUNK / 1024), "ns");
+}
+
+static void bench_bandwidth(void)
+{
+    bench_pipe_bandwidth();
+    bench_file_read_bandwidth();
+}
+
+/* lmbench's lat_proc shell: fork, and the child execs /bin/sh -c "this program
+ * --exit-now" (the shell execs it in turn), the parent waits. Both kernels' initrds
+ * have BusyBox as /bin/sh. */
+static void bench_exec_sh(void)
+{
+    const char *name = "fork-exec-sh";
+    long n = count(200, 5);
+    /* In the shell, /proc/self/exe would be the shell: name this program's file. */
+    char program[400] = {0}, command[512];
+    if (strcmp(self_path, "/proc/self/exe") != 0 || readlink(self_path, program, sizeof program - 1) < 0)
+        snprintf(program, sizeof program, "%s", self_path);
+    snprintf(command, sizeof command, "%s --exit-now", program);
+    char *argv[] = {"sh", "-c", command, 0};
+    uint64_t t0 = 0;
+    for (long i = 0; i < n + 2; i++) {
+        if (i == 2)
+            t0 = now_ns(CLOCK_MONOTONIC);
+        pid_t pid = fork();
+        if (pid < 0)
+            FAIL(name, "fork: %s", strerror(errno));
+        if (pid == 0) {
+            execve("/bin/sh", argv, self_envp);
+            _exit(127);
+        }
+        if (!reap(name, pid, 42))
+            return;
+    }
+    uint64_t t1 = now_ns(CLOCK_MONOTONIC);
+    figure(name, (double)(t1 - t0) / n, "ns");
+}
+
 /* ---- the table of benchmarks --------------------------------------------------- */
+
+/* The most rows one group reports (lat-ctx). */
+#define GROUP_ROWS 7
 
 struct group {
     const char *name;
     void (*run)(void);
-    const char *rows[5];
+    const char *rows[GROUP_ROWS];
 };
 
 static const struct group groups[] = {
@@ -1129,7 +1407,9 @@ static const struct group groups[] = {
     {"pipe-4k", bench_pipe_4k, {"pipe-write-read-4k", "pipe-read-4k"}},
     {"yield-switch", bench_yield, {"yield-switch"}},
     {"pipe-pingpong", bench_pipe_pingpong, {"pipe-pingpong"}},
-    {"lat-ctx", bench_lat_ctx, {"lat-ctx-2", "lat-ctx-4", "lat-ctx-8", "lat-ctx-16"}},
+    {"lat-ctx",
+     bench_lat_ctx,
+     {"lat-ctx-2", "lat-ctx-4", "lat-ctx-8", "lat-ctx-16", "lat-ctx-24", "lat-ctx-32", "lat-ctx-64"}},
     {"fork-exit-wait", bench_fork, {"fork-exit-wait"}},
     {"fork-exec-wait", bench_exec, {"fork-exec-wait"}},
     {"signal-roundtrip", bench_signal, {"signal-roundtrip"}},
@@ -1145,6 +1425,12 @@ static const struct group groups[] = {
     {"syslog-read-all", bench_syslog_read_all, {"syslog-read-all"}},
     {"sched-setattr", bench_sched_setattr, {"sched-setattr"}},
     {"mmap-file-fault", bench_mmap_file_fault, {"mmap-file-fault"}},
+    {"libc-calls", bench_libc_calls, {"getppid-libc", "read-devzero-1", "fstat", "sigaction-install"}},
+    {"prot-fault-signal", bench_prot_fault, {"prot-fault-signal"}},
+    {"poll-select", bench_poll_select, {"poll-100", "select-100"}},
+    {"mmap-512k", bench_mmap_512k, {"mmap-512k"}},
+    {"bandwidth", bench_bandwidth, {"pipe-bandwidth", "file-read-bandwidth"}},
+    {"fork-exec-sh", bench_exec_sh, {"fork-exec-sh"}},
 };
 #define GROUPS (sizeof groups / sizeof groups[0])
 
@@ -1156,7 +1442,7 @@ static int selected(const struct group *g, char **names, int count)
     for (int i = 0; i < count; i++) {
         if (strcmp(names[i], g->name) == 0)
             return 1;
-        for (int r = 0; r < 5 && g->rows[r]; r++)
+        for (int r = 0; r < GROUP_ROWS && g->rows[r]; r++)
             if (strcmp(names[i], g->rows[r]) == 0)
                 return 1;
     }
@@ -1188,7 +1474,7 @@ static int run_group(const struct group *g)
         return 0;
     if (got == pid && WIFEXITED(status) && WEXITSTATUS(status) == 3)
         return 1; /* it said what failed */
-    for (int r = 0; r < 5 && g->rows[r]; r++)
+    for (int r = 0; r < GROUP_ROWS && g->rows[r]; r++)
         out("bench-error %s the benchmark process %s", g->rows[r],
             got == pid ? describe_as(status, "wait status") : "could not be waited for");
     return 1;
@@ -1227,7 +1513,7 @@ int main(int argc, char **argv, char **envp)
             }
         } else if (strcmp(argv[i], "--list") == 0) {
             for (size_t g = 0; g < GROUPS; g++)
-                for (int r = 0; r < 5 && groups[g].rows[r]; r++)
+                for (int r = 0; r < GROUP_ROWS && groups[g].rows[r]; r++)
                     out("%s", groups[g].rows[r]);
             return 0;
         } else if (argv[i][0] == '-' || named == 64) {

@@ -11,8 +11,8 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::program;
 use super::rows::{format_value, Mode};
+use super::{program, SHELL};
 use crate::linux;
 
 /// What one machine reported: each row's figure or why there is none.
@@ -180,6 +180,9 @@ pub fn run_timeshare(mode: Mode, scale: f64, only: &[String], timeout: Duration,
     command.arg("run").arg("--timeout").arg(timeout.as_secs().to_string()).arg("--cpus").arg(cpus.to_string());
     if mode == Mode::Icount {
         command.arg("--icount");
+    }
+    if Path::new(SHELL).is_file() {
+        command.arg("--add").arg(format!("{SHELL}:/bin/sh"));
     }
     command.arg(program()).args(program_args(scale, only));
     drive(command, &format!("{} timeshare", mode.name()), timeout + Duration::from_secs(30))

@@ -106,9 +106,12 @@ pub const ROWS: &[Row] = &[
         )
     },
     row("lat-ctx-2", "lat-ctx", "ns", "a token around a ring of 2 processes through pipes: per hop"),
-    row("lat-ctx-4", "lat-ctx", "ns", "the same, 4 processes: per hop"),
-    row("lat-ctx-8", "lat-ctx", "ns", "the same, 8 processes: per hop"),
-    row("lat-ctx-16", "lat-ctx", "ns", "the same, 16 processes: per hop"),
+    Row { goal: Some(Goal::Ratio(0.3)), ..row("lat-ctx-4", "lat-ctx", "ns", "the same, 4 processes: per hop") },
+    Row { goal: Some(Goal::Ratio(0.3)), ..row("lat-ctx-8", "lat-ctx", "ns", "the same, 8 processes: per hop") },
+    Row { goal: Some(Goal::Ratio(0.3)), ..row("lat-ctx-16", "lat-ctx", "ns", "the same, 16 processes: per hop") },
+    Row { goal: Some(Goal::Ratio(0.3)), ..row("lat-ctx-24", "lat-ctx", "ns", "the same, 24 processes: per hop") },
+    Row { goal: Some(Goal::Ratio(0.3)), ..row("lat-ctx-32", "lat-ctx", "ns", "the same, 32 processes: per hop") },
+    Row { goal: Some(Goal::Ratio(0.3)), ..row("lat-ctx-64", "lat-ctx", "ns", "the same, 64 processes: per hop") },
     Row {
         goal: Some(Goal::Ratio(0.15)),
         ..row("fork-exit-wait", "fork-exit-wait", "ns", "fork, the child _exits, the parent waits")
@@ -202,6 +205,67 @@ pub const ROWS: &[Row] = &[
             "mmap-file-fault",
             "ns",
             "mmap a 4 MiB file MAP_SHARED read-only, read each page once, munmap: per page",
+        )
+    },
+    Row {
+        goal: Some(Goal::Ratio(0.15)),
+        ..row("getppid-libc", "libc-calls", "ns", "getppid through musl's wrapper (lmbench's null call)")
+    },
+    Row {
+        goal: Some(Goal::Ratio(0.3)),
+        ..row("read-devzero-1", "libc-calls", "ns", "read(2) of 1 byte from /dev/zero (lmbench's null read)")
+    },
+    Row { goal: Some(Goal::Ratio(0.3)), ..row("fstat", "libc-calls", "ns", "fstat of an open regular file") },
+    Row {
+        goal: Some(Goal::Ratio(0.3)),
+        ..row("sigaction-install", "libc-calls", "ns", "sigaction of SIGUSR1's handler, the old action returned")
+    },
+    Row {
+        goal: Some(Goal::Ratio(0.3)),
+        ..row(
+            "prot-fault-signal",
+            "prot-fault-signal",
+            "ns",
+            "mprotect a page read-only, write it: SIGSEGV, the handler mprotects it writable, sigreturn, the write",
+        )
+    },
+    Row {
+        goal: Some(Goal::Ratio(0.3)),
+        ..row("poll-100", "poll-select", "ns", "poll of 100 pipe read ends, none ready, zero timeout")
+    },
+    Row {
+        goal: Some(Goal::Ratio(0.3)),
+        ..row("select-100", "poll-select", "ns", "select of the same 100 read ends, zero timeout")
+    },
+    Row {
+        goal: Some(Goal::Ratio(0.3)),
+        ..row("mmap-512k", "mmap-512k", "ns", "mmap 512 KiB of anonymous memory, touch nothing, munmap")
+    },
+    Row {
+        goal: Some(Goal::Ratio(0.3)),
+        ..row(
+            "pipe-bandwidth",
+            "bandwidth",
+            "ns",
+            "per KiB through a pipe to a child in 64 KiB writes and reads (MB/s = 1e6 / it)",
+        )
+    },
+    Row {
+        goal: Some(Goal::Ratio(0.3)),
+        ..row(
+            "file-read-bandwidth",
+            "bandwidth",
+            "ns",
+            "per KiB of a 4 MiB file read again and again in 64 KiB reads (MB/s = 1e6 / it)",
+        )
+    },
+    Row {
+        goal: Some(Goal::Ratio(0.3)),
+        ..row(
+            "fork-exec-sh",
+            "fork-exec-sh",
+            "ns",
+            "fork, the child execs /bin/sh -c (BusyBox) of the bench binary (exits at once), the parent waits",
         )
     },
 ];

@@ -342,11 +342,16 @@ fn send_to_some_thread(target: &Process, info: SigInfo) {
     }
 }
 
-/// Sets the action of `signal` in every thread of `process`'s process: the
-/// threads' signal states each keep a copy of the process's actions, which only
-/// rt_sigaction and a one-shot handler's reset change.
-pub fn set_action_in_process(process: &Process, signal: u8, action: SigAction) {
-    process.signals.lock().set_action(signal, action);
+/// Sets the action of `signal` in every thread of `process`'s process, and returns
+/// the one it replaces: the threads' signal states each keep a copy of the
+/// process's actions, which only rt_sigaction and a one-shot handler's reset change.
+pub fn set_action_in_process(process: &Process, signal: u8, action: SigAction) -> SigAction {
+    let previous = {
+        let mut state = process.signals.lock();
+        let previous = state.action(signal);
+        state.set_action(signal, action);
+        previous
+    };
     if process.group.has_other_threads() {
         for thread in process::threads_of(&process.group) {
             if thread.tid() != process.tid() {
@@ -354,6 +359,7 @@ pub fn set_action_in_process(process: &Process, signal: u8, action: SigAction) {
             }
         }
     }
+    previous
 }
 
 /// Sends `info` to thread `target` only (tkill, tgkill, SIGPIPE), as Linux's
@@ -403,11 +409,14 @@ pub fn send_to_group(group: Pid, signal: u8) {
 }
 
 /// A fault of the program's own (`info` says which, `trap` where): delivered even if
-/// blocked or ignored (see `SignalState::force`).
-pub fn force_fault(target: &Process, info: SigInfo, trap: TrapRecord) {
+/// blocked or ignored (see `SignalState::force`). True when a handler of the
+/// program's will take it (Linux's `!unhandled_signal`), false when it gets the
+/// default action.
+pub fn force_fault(target: &Process, info: SigInfo, trap: TrapRecord) -> bool {
     let mut state = target.signals.lock();
     state.last_trap = trap;
     state.force(info);
+    state.action(info.signo()).handler != SIG_DFL
 }
 
 /// Forces `signal` from the kernel (SI_KERNEL): a signal frame that cannot be read

@@ -243,11 +243,12 @@ fn select_files(context: &Context, count: u64, addresses: [u64; 3], deadline: Op
             }
         };
     }
-    let mut watched: Vec<(usize, Arc<OpenFile>)> = Vec::new();
+    // Each watched descriptor with its file and which sets hold it (bit i: sets[i]).
+    let mut watched: Vec<(usize, Arc<OpenFile>, u8)> = Vec::with_capacity(FdSet::members(&sets, count).count());
     {
         let table = context.group.files.lock();
-        for fd in (0..count).filter(|&fd| sets.iter().any(|set| set.contains(fd))) {
-            watched.push((fd, table.get_path(fd as u64)?));
+        for (fd, holders) in FdSet::members(&sets, count) {
+            watched.push((fd, table.get_path(fd as u64)?, holders));
         }
     }
     let wanted = [SELECT_READ, SELECT_WRITE, SELECT_EXCEPT];
@@ -255,11 +256,11 @@ fn select_files(context: &Context, count: u64, addresses: [u64; 3], deadline: Op
     let ready = wait_until_ready(deadline, || {
         results = [FdSet::empty(count), FdSet::empty(count), FdSet::empty(count)];
         let mut ready = 0;
-        for (fd, file) in &watched {
+        for (fd, file, holders) in &watched {
             // An O_PATH descriptor is in the table but has nothing to poll.
             let events = if file.is_path_only() { 0 } else { file.file.poll() };
-            for ((set, result), mask) in sets.iter().zip(results.iter_mut()).zip(wanted) {
-                if set.contains(*fd) && events & mask != 0 {
+            for (set, (result, mask)) in results.iter_mut().zip(wanted).enumerate() {
+                if holders & (1 << set) != 0 && events & mask != 0 {
                     result.insert(*fd);
                     ready += 1;
                 }

@@ -36,10 +36,10 @@ pub fn rt_sigaction(context: &mut Context, &[signal, new, old, set_size, ..]: &[
     } else {
         None
     };
-    let previous = context.process.signals.lock().action(signal);
-    if let Some(action) = requested {
-        signal::set_action_in_process(context.process, signal, action);
-    }
+    let previous = match requested {
+        Some(action) => signal::set_action_in_process(context.process, signal, action),
+        None => context.process.signals.lock().action(signal),
+    };
     if old != 0 {
         context.copy_out(old, &previous.to_bytes())?;
     }
