@@ -255,7 +255,8 @@ const IDLING: Pid = 0;
 /// Each CPU's idle context: its boot stack, where `run` loops.
 static IDLE: [KernelContext; MAX_CPUS] = [const { KernelContext::empty() }; MAX_CPUS];
 
-fn cpu_index() -> usize {
+/// The CPU this code runs on.
+pub fn cpu_index() -> usize {
     PerCpu::this().id()
 }
 
@@ -425,6 +426,10 @@ pub fn set_request(thread: &Process, slice_ns: u64) {
 /// process switching away was charged up to it). Inlined: it is on every switch.
 #[inline(always)]
 fn load_process(next: &Process, now: u64, previous: Option<&Process>, cpu: usize) {
+    // A task woken while it was still switching away on another CPU: that CPU
+    // records its segment selectors (and saves its FPU state) during the switch, so
+    // they are read here only once the switch is done, not just before the resume.
+    next.context.wait_until_switched_out();
     next.resume_accounting(now);
     next.last_cpu.store(cpu as u8, Ordering::Relaxed);
     let (frame_end, fpu_area) = next.kernel_stack_layout();
@@ -1042,36 +1047,38 @@ fn on_every_tick(cpu: usize) {
 
 /// Moves one waiting task to `cpu`'s queue from another's, if the balancer says
 /// one should move (`balance::pull_from`); true if one did. The task leaves its
-/// queue before it enters this one (one queue lock at a time); one whose affinity
-/// excludes `cpu` goes back.
+/// queue before it enters this one (one queue lock at a time). The source's policy
+/// is asked for its candidate without disturbing it; one whose affinity excludes
+/// `cpu` stays where it is (taking it out and back would reset its history there
+/// at every tick of an idle CPU).
 fn pull_task(cpu: usize) -> bool {
     let (loads, online) = loads();
     let Some(source) = balance::pull_from(cpu, &loads[..online]) else { return false };
-    let taken = {
-        let mut queue = QUEUES[source].lock();
-        let taken = queue.policy().pick_next();
-        if let Some(task) = taken {
-            queue.policy().remove(task);
-        }
-        note_load(source, queue.policy());
-        taken
-    };
-    let Some(task) = taken else { return false };
-    // A queued task is alive: its exit needs it to run first.
-    let Some(thread) = process::find(task) else { return false };
+    let Some(candidate) = QUEUES[source].lock().policy().migration_candidate() else { return false };
+    // The process table's lock before a queue's (the lock order): looked up in
+    // between, and taken only if still the candidate (not picked meanwhile).
+    let Some(thread) = process::find(candidate) else { return false };
     let home = Home::of(&thread);
-    let target = if home.allowed & (1 << cpu) != 0 { cpu } else { source };
+    if home.allowed & (1 << cpu) == 0 {
+        return false;
+    }
     {
-        let mut queue = QUEUES[target].lock();
-        home.introduce(task, queue.policy());
-        queue.policy().enqueue(task, Arrival::Woken);
-        note_load(target, queue.policy());
+        let mut queue = QUEUES[source].lock();
+        if queue.policy().migration_candidate() != Some(candidate) {
+            return false;
+        }
+        queue.policy().remove(candidate);
+        note_load(source, queue.policy());
     }
-    thread.last_cpu.store(target as u8, Ordering::Relaxed);
-    if target == cpu {
-        MIGRATIONS.fetch_add(1, Ordering::Relaxed);
+    {
+        let mut queue = QUEUES[cpu].lock();
+        home.introduce(candidate, queue.policy());
+        queue.policy().enqueue(candidate, Arrival::Woken);
+        note_load(cpu, queue.policy());
     }
-    target == cpu
+    thread.last_cpu.store(cpu as u8, Ordering::Relaxed);
+    MIGRATIONS.fetch_add(1, Ordering::Relaxed);
+    true
 }
 
 /// What `pid` is doing, for the process table: running on a CPU, blocked (and on
