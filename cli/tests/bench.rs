@@ -64,7 +64,11 @@ fn assert_checks_passed(output: &Output, context: &str) {
 #[test]
 fn the_benchmark_checks_pass_on_timeshare() {
     // BusyBox as /bin/sh for fork-exec-sh, as `timeshare bench` adds it.
-    let output = run_with(&["--add", "/bin/busybox:/bin/sh"], &c_program("bench"), &["--check", "--scale", "0.02"]);
+    let output = run_with(
+        &["--cpus", "1", "--add", "/bin/busybox:/bin/sh"],
+        &c_program("bench"),
+        &["--check", "--scale", "0.02"],
+    );
     assert_checks_passed(&output, "timeshare");
 }
 
