@@ -74,6 +74,13 @@ fn moved_threads_stay_funded_by_their_process() {
     assert!(out.ends_with("two moved threads' process against a one-thread process, about even: yes\n"), "{out}");
 }
 
+/// getcpu names the CPU its caller runs on (and NUMA node 0).
+#[test]
+fn getcpu_names_the_cpu_the_caller_is_pinned_to() {
+    let out = stress(&["--cpus", "4"], &["getcpu", "4"]);
+    assert_eq!(out, "getcpu names the CPU the caller is pinned to: yes\n");
+}
+
 /// Two tasks pinned to CPU 0 share it while CPU 1 idles, under every policy: the
 /// idle CPU looking at CPU 0's queue for work does not restart the running task's
 /// quantum (when it did, the first ran to its end before the second started).

@@ -17,6 +17,7 @@
  *                      currencies both processes get about the same CPU time (a
  *                      policy that lost the threads' process would give the two
  *                      threads two shares).
+ *   getcpu CPUS        pinned to each of CPUS CPUs in turn, getcpu names it.
  *   pinned MS          two processes pinned to CPU 0 spin at once while CPU 1 idles:
  *                      they share CPU 0.
  *   unmap ROUNDS       one thread maps a page, another (on another CPU) reads it, the
@@ -291,6 +292,22 @@ static int share(const char *kind, uint64_t ms)
     return !ok;
 }
 
+/* --- getcpu --- */
+
+/* Pinned to each of the first `cpus` CPUs in turn, getcpu says that CPU (and node 0). */
+static int getcpu_pinned(int cpus)
+{
+    int ok = 1;
+    for (int cpu = 0; cpu < cpus; cpu++) {
+        pin_to(cpu);
+        unsigned here = 99, node = 99;
+        if (syscall(SYS_getcpu, &here, &node, NULL) != 0 || here != (unsigned)cpu || node != 0)
+            ok = 0;
+    }
+    printf("getcpu names the CPU the caller is pinned to: %s\n", yes(ok));
+    return !ok;
+}
+
 /* --- pinned --- */
 
 /* Two processes pinned to CPU 0 spin for MS ms each, at once, while CPU 1 idles:
@@ -484,6 +501,8 @@ static int run_case(int argc, char **argv)
         return selectors(atoi(argv[1]));
     if (argc == 3 && strcmp(argv[0], "share") == 0)
         return share(argv[1], strtoull(argv[2], NULL, 10));
+    if (argc == 2 && strcmp(argv[0], "getcpu") == 0)
+        return getcpu_pinned(atoi(argv[1]));
     if (argc == 2 && strcmp(argv[0], "pinned") == 0)
         return pinned_pair(strtoull(argv[1], NULL, 10));
     if (argc == 2 && strcmp(argv[0], "unmap") == 0)
@@ -491,7 +510,7 @@ static int run_case(int argc, char **argv)
     if (argc == 3 && strcmp(argv[0], "wakes") == 0)
         return wakes(atoi(argv[1]), atoi(argv[2]));
     fprintf(stderr, "usage: smp_stress [repeat COUNT] settid ROUNDS | selectors ROUNDS | share nice|currency MS | "
-                    "pinned MS | unmap ROUNDS | wakes N ROUNDS\n");
+                    "getcpu CPUS | pinned MS | unmap ROUNDS | wakes N ROUNDS\n");
     return 2;
 }
 
