@@ -39,6 +39,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use spin::Mutex;
 
+use crate::arch::x86_64::debugcon::{self, Channel};
 use crate::arch::x86_64::percpu::PerCpu;
 use crate::arch::x86_64::switch::{self, KernelContext};
 use crate::arch::x86_64::{cpu, fpu, smp};
@@ -47,6 +48,7 @@ use crate::process::{self, Mode, Pid, Process, Stats};
 use crate::{time, trace};
 use kernel_core::acpi::MAX_CPUS;
 use kernel_core::loadavg::{LoadAverage, LOAD_FREQ_NS};
+use kernel_core::record::Record;
 use kernel_core::sched::balance::{self, CpuLoad, CpuMask};
 use kernel_core::sched::{Arrival, Scheduler};
 use kernel_core::trace::{SwitchReason, WaitKind, What};
@@ -372,6 +374,7 @@ fn place_and_queue(pid: Pid, home: Home, arrival: Arrival) {
     let moved = cpu != usize::from(home.cpu);
     if moved {
         QUEUES[usize::from(home.cpu)].lock().policy().remove(pid);
+        MIGRATIONS[cpu].fetch_add(1, Ordering::Relaxed);
     }
     {
         let mut queue = QUEUES[cpu].lock();
@@ -518,7 +521,7 @@ fn switch_away(me: &Process, leaving: Leaving) {
         _ => &me.stats.voluntary_switches,
     };
     Stats::add(counter, 1);
-    SWITCHES.fetch_add(1, Ordering::Relaxed);
+    SWITCHES[cpu].fetch_add(1, Ordering::Relaxed);
     let now = me.charge(Mode::Kernel);
     let next = next.and_then(process::find);
     CURRENT[cpu].store(next.as_ref().map_or(IDLING, |next| next.tid()), Ordering::Relaxed);
@@ -855,12 +858,36 @@ fn wake_sleepers(now: u64) {
     }
 }
 
-/// Context switches from one task to another (or to idle) since boot, and how
-/// many of them were preemptions (/proc/timeshare/sched).
-static SWITCHES: AtomicU64 = AtomicU64::new(0);
+/// Context switches from one task to another (or to idle) since boot, by the CPU
+/// that made them, and how many of them were preemptions (/proc/timeshare/sched,
+/// the `cpu` records at power-off).
+static SWITCHES: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 static PREEMPTIONS: AtomicU64 = AtomicU64::new(0);
-/// Tasks moved from one CPU's queue to another's by the balancer.
-static MIGRATIONS: AtomicU64 = AtomicU64::new(0);
+/// Tasks moved to each CPU's queue from another's: pulled by the balancer, or
+/// placed there when they became runnable (a wake, an affinity that excludes
+/// their CPU).
+static MIGRATIONS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+/// The sum of a per-CPU counter over the CPUs.
+fn total(counters: &[AtomicU64]) -> u64 {
+    counters.iter().map(|counter| counter.load(Ordering::Relaxed)).sum()
+}
+
+/// At power-off: one `cpu id=N busy_ns=.. idle_ns=.. switches=.. migrations=..`
+/// record per online CPU (its ticks running a task and idling, the switches it
+/// made, the tasks moved to it), for `--stats`.
+pub fn report_cpus() {
+    for (cpu, (busy_ns, _, idle_ns)) in cpu_ticks().into_iter().enumerate() {
+        let mut record = Record::new("cpu");
+        record
+            .number("id", cpu as u64)
+            .number("busy_ns", busy_ns)
+            .number("idle_ns", idle_ns)
+            .number("switches", SWITCHES[cpu].load(Ordering::Relaxed))
+            .number("migrations", MIGRATIONS[cpu].load(Ordering::Relaxed));
+        debugcon::write(Channel::Control, record.line());
+    }
+}
 
 /// The policy's view of task `thread` (/proc/PID/sched).
 pub fn describe(thread: &Process) -> alloc::string::String {
@@ -880,11 +907,11 @@ pub fn describe_policy() -> alloc::string::String {
     }
     text.push_str(&alloc::format!(
         "switches: {}\npreemptions: {}\n",
-        SWITCHES.load(Ordering::Relaxed),
+        total(&SWITCHES),
         PREEMPTIONS.load(Ordering::Relaxed)
     ));
     if online > 1 {
-        text.push_str(&alloc::format!("migrations: {}\n", MIGRATIONS.load(Ordering::Relaxed)));
+        text.push_str(&alloc::format!("migrations: {}\n", total(&MIGRATIONS)));
     }
     text
 }
@@ -1069,7 +1096,7 @@ fn pull_task(cpu: usize) -> bool {
     }
     thread.last_cpu.store(target as u8, Ordering::Relaxed);
     if target == cpu {
-        MIGRATIONS.fetch_add(1, Ordering::Relaxed);
+        MIGRATIONS[cpu].fetch_add(1, Ordering::Relaxed);
     }
     target == cpu
 }
