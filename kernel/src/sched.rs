@@ -49,7 +49,7 @@ use crate::{time, trace};
 use kernel_core::acpi::MAX_CPUS;
 use kernel_core::loadavg::{LoadAverage, LOAD_FREQ_NS};
 use kernel_core::record::Record;
-use kernel_core::sched::balance::{self, CpuLoad, CpuMask};
+use kernel_core::sched::balance::{self, CpuLoad, CpuMask, BALANCE_TICKS};
 use kernel_core::sched::{Arrival, Scheduler};
 use kernel_core::trace::{SwitchReason, WaitKind, What};
 
@@ -951,11 +951,6 @@ pub fn runnable_count() -> usize {
 pub fn load_average() -> LoadAverage {
     *LOAD.lock()
 }
-
-/// Ticks between two balancing steps of a busy CPU (an idle one looks at every
-/// tick, and whenever it would halt); also the longest a task runs on a CPU its
-/// new affinity excludes (sched_setaffinity of another task), as each tick checks.
-const BALANCE_TICKS: u32 = 4;
 
 /// Each CPU's ticks while it ran a task, and while it idled (/proc/stat's cpuN
 /// lines, sampled as classic Unix did).
