@@ -858,8 +858,8 @@ fn wake_sleepers(now: u64) {
     }
 }
 
-/// Context switches from one task to another (or to idle) since boot, by the CPU
-/// that made them, and how many of them were preemptions (/proc/timeshare/sched,
+/// Context switches from one task to another, to idle or from idle since boot, by
+/// the CPU that made them, and how many of them were preemptions (/proc/timeshare/sched,
 /// the `cpu` records at power-off).
 static SWITCHES: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 static PREEMPTIONS: AtomicU64 = AtomicU64::new(0);
@@ -873,11 +873,22 @@ fn total(counters: &[AtomicU64]) -> u64 {
     counters.iter().map(|counter| counter.load(Ordering::Relaxed)).sum()
 }
 
+/// When each CPU's idle loop began serving its queue, and the time stamp cycles
+/// it spent halted since, waiting for work (by the clock: an emulator may deliver
+/// fewer ticks than were due, so ticks undercount).
+static SERVING_SINCE: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+static HALTED_CYCLES: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
 /// At power-off: one `cpu id=N busy_ns=.. idle_ns=.. switches=.. migrations=..`
-/// record per online CPU (its ticks running a task and idling, the switches it
-/// made, the tasks moved to it), for `--stats`.
+/// record per online CPU (the time it served its queue, halted or not; the
+/// switches it made; the tasks moved to it), for `--stats`.
 pub fn report_cpus() {
-    for (cpu, (busy_ns, _, idle_ns)) in cpu_ticks().into_iter().enumerate() {
+    let now = cpu::rdtsc();
+    for cpu in 0..smp::online_count().max(1) {
+        let since = SERVING_SINCE[cpu].load(Ordering::Relaxed);
+        let serving = if since == 0 { 0 } else { now.wrapping_sub(since) };
+        let halted = HALTED_CYCLES[cpu].load(Ordering::Relaxed).min(serving);
+        let (busy_ns, idle_ns) = (time::cycles_to_ns(serving - halted), time::cycles_to_ns(halted));
         let mut record = Record::new("cpu");
         record
             .number("id", cpu as u64)
@@ -1175,6 +1186,7 @@ pub fn run() -> ! {
         cpu::wait_for_interrupt();
     }
     let cpu = cpu_index();
+    SERVING_SINCE[cpu].store(cpu::rdtsc(), Ordering::Relaxed);
     loop {
         // The queue's lock is let go before the process table's is taken (the lock
         // order: the table, then the queue).
@@ -1191,13 +1203,18 @@ pub fn run() -> ! {
                     queued: QUEUES[cpu].lock().policy().queued() as u64,
                 });
                 trace::record(0, || What::Switch { to: next.tid(), reason: SwitchReason::Dispatched });
+                SWITCHES[cpu].fetch_add(1, Ordering::Relaxed);
                 CURRENT[cpu].store(next.tid(), Ordering::Relaxed);
                 load_process(&next, cpu::rdtsc(), None, cpu);
                 // `next` stays referenced from this frame until the CPU idles again;
                 // the idle thread never exits, so the reference is dropped then.
                 switch::switch(&IDLE[cpu], &next.context);
             }
-            None if next.is_none() && (single_cpu() || !pull_task(cpu)) => cpu::wait_for_interrupt(),
+            None if next.is_none() && (single_cpu() || !pull_task(cpu)) => {
+                let halted = cpu::rdtsc();
+                cpu::wait_for_interrupt();
+                HALTED_CYCLES[cpu].fetch_add(cpu::rdtsc().wrapping_sub(halted), Ordering::Relaxed);
+            }
             None => {}
         }
     }
