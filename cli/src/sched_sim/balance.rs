@@ -62,7 +62,7 @@ pub fn figure(cpus: usize) -> String {
     let colour = |task: TaskId| PALETTE[(task as usize - 1) % PALETTE.len()];
     let (left, width, lane_height) = (90.0, 640.0, 34.0);
     let top = 70.0;
-    let height = top + lane_height * cpus as f64 + 110.0;
+    let height = top + lane_height * cpus as f64 + 130.0;
     let mut svg = Svg::new(760.0, height);
     svg.text((380.0, 22.0), 15.0, "middle").attr("font-weight", "bold").text(&format!(
         "{} tasks on {cpus} CPUs: the kernel's placement and pulls (round robin, 10 ms quantum)",
@@ -114,9 +114,9 @@ pub fn figure(cpus: usize) -> String {
     let labels: Vec<String> = jobs.iter().map(describe).collect();
     let entries: Vec<(&str, &str)> =
         jobs.iter().zip(&labels).map(|(job, label)| (colour(job.id), label.as_str())).collect();
-    let (first, second) = entries.split_at(entries.len().div_ceil(2));
-    box_legend(&mut svg, (left, axis_y + 52.0), first);
-    box_legend(&mut svg, (left, axis_y + 70.0), second);
+    for (row, pair) in entries.chunks(2).enumerate() {
+        box_legend(&mut svg, (left, axis_y + 52.0 + 18.0 * row as f64), pair);
+    }
     svg.finish()
 }
 
