@@ -210,7 +210,7 @@ impl SmpSimulation {
             if idle && self.dispatch(cpu) {
                 continue;
             }
-            if idle || self.now % u64::from(BALANCE_TICKS) == 0 {
+            if idle || self.now.is_multiple_of(u64::from(BALANCE_TICKS)) {
                 self.pull(cpu);
                 if idle {
                     self.dispatch(cpu);
