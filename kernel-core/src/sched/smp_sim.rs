@@ -13,32 +13,12 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use super::balance::{self, CpuLoad, BALANCE_TICKS};
-use super::sim::{Job, Pattern};
+use super::sim::{after_tick, ticks_of, Job, JobState, State};
 use super::{Arrival, Scheduler, TaskId};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum State {
-    NotYet,
-    Queued,
-    Running,
-    /// Sleeping until the tick it holds.
-    Sleeping(u64),
-    /// Waiting until job `peer` has had `until` ticks of CPU.
-    Waiting {
-        peer: TaskId,
-        until: u64,
-    },
-    Done,
-}
-
+/// What only `SmpSimulation` records about a job.
 #[derive(Clone, Debug)]
-struct JobState {
-    job: Job,
-    state: State,
-    /// Ticks of CPU received so far.
-    cpu: u64,
-    /// Ticks run since it last got the CPU after a block or yield.
-    burst: u32,
+struct Placement {
     /// The CPU whose queue holds it or that runs it, or where it ran last.
     home: usize,
 }
@@ -57,7 +37,7 @@ pub struct SmpSimulation {
     policies: Vec<Box<dyn Scheduler>>,
     /// The job each CPU runs (an index into `jobs`).
     running: Vec<Option<usize>>,
-    jobs: Vec<JobState>,
+    jobs: Vec<JobState<Placement>>,
     now: u64,
     moves: Vec<Move>,
     /// The ticks at whose start some CPU idled while another CPU's queue held a
@@ -70,7 +50,7 @@ impl SmpSimulation {
     /// `cpus` CPUs, each with a policy from `policy`, running `jobs`.
     pub fn new(cpus: usize, policy: impl Fn() -> Box<dyn Scheduler>, jobs: &[Job]) -> Self {
         let cpus = cpus.max(1);
-        let jobs = jobs.iter().map(|&job| JobState { job, state: State::NotYet, cpu: 0, burst: 0, home: 0 }).collect();
+        let jobs = jobs.iter().map(|&job| JobState::new(job, Placement { home: 0 })).collect();
         let mut simulation = SmpSimulation {
             policies: (0..cpus).map(|_| policy()).collect(),
             running: alloc::vec![None; cpus],
@@ -107,7 +87,7 @@ impl SmpSimulation {
 
     /// Ticks of CPU `id` has received.
     pub fn cpu(&self, id: TaskId) -> u64 {
-        self.jobs.iter().find(|job| job.job.id == id).map_or(0, |job| job.cpu)
+        ticks_of(&self.jobs, id)
     }
 
     /// Every move of a task between CPUs' queues so far.
@@ -126,41 +106,9 @@ impl SmpSimulation {
     fn charge(&mut self, cpu: usize, index: usize) {
         let id = self.jobs[index].job.id;
         let expired = self.policies[cpu].tick(id);
-        let peer_cpu =
-            |jobs: &[JobState], peer: TaskId| jobs.iter().find(|job| job.job.id == peer).map_or(0, |job| job.cpu);
-        let client_peer = match self.jobs[index].job.pattern {
-            Pattern::Client { peer, .. } => peer_cpu(&self.jobs, peer),
-            _ => 0,
-        };
-        let job = &mut self.jobs[index];
-        job.cpu += 1;
-        job.burst = job.burst.saturating_add(1);
-        let (state, arrival) = if job.job.work.is_some_and(|work| job.cpu >= work) {
-            (State::Done, None)
-        } else {
-            match job.job.pattern {
-                Pattern::Interactive { run, sleep } if job.burst >= run => {
-                    (State::Sleeping(self.now + u64::from(sleep)), None)
-                }
-                Pattern::Yielder { run } if job.burst >= run => (State::Queued, Some(Arrival::Yielded)),
-                Pattern::Client { run, peer, work } if job.burst >= run => {
-                    (State::Waiting { peer, until: client_peer + work }, None)
-                }
-                _ if expired => (State::Queued, Some(Arrival::Preempted)),
-                _ => return,
-            }
-        };
-        job.state = state;
-        if arrival != Some(Arrival::Preempted) {
-            job.burst = 0;
-        }
-        self.running[cpu] = None;
-        let policy = &mut self.policies[cpu];
-        match (arrival, state) {
-            (Some(arrival), _) => policy.enqueue(id, arrival),
-            (None, State::Done) => policy.remove(id),
-            (None, State::Waiting { peer, .. }) => policy.waits_for(id, peer),
-            (None, _) => {}
+        self.jobs[index].ran_tick();
+        if after_tick(&mut self.jobs, index, self.now, expired, self.policies[cpu].as_mut()).is_some() {
+            self.running[cpu] = None;
         }
     }
 
@@ -175,19 +123,12 @@ impl SmpSimulation {
     /// Places the jobs that arrive or wake up now, as the kernel's `place_and_queue`:
     /// a job placed away from its home leaves its home's policy.
     fn admit(&mut self) {
-        let ticks: Vec<(TaskId, u64)> = self.jobs.iter().map(|job| (job.job.id, job.cpu)).collect();
-        let cpu_of = |peer| ticks.iter().find(|&&(id, _)| id == peer).map_or(0, |&(_, cpu)| cpu);
         for index in 0..self.jobs.len() {
             let job = &self.jobs[index];
-            let arrival = match job.state {
-                State::NotYet if job.job.arrival <= self.now => Arrival::New,
-                State::Sleeping(until) if until <= self.now => Arrival::Woken,
-                State::Waiting { peer, until } if cpu_of(peer) >= until => Arrival::Woken,
-                _ => continue,
-            };
+            let Some(arrival) = job.due(self.now, |peer| ticks_of(&self.jobs, peer)) else { continue };
             let loads = self.loads();
-            let target = balance::place(job.home, balance::all_cpus(loads.len()), &loads);
-            let (id, nice, home) = (job.job.id, job.job.nice, job.home);
+            let target = balance::place(job.local.home, balance::all_cpus(loads.len()), &loads);
+            let (id, nice, home) = (job.job.id, job.job.nice, job.local.home);
             if arrival == Arrival::New {
                 self.policies[target].set_nice(id, nice);
             } else if target != home {
@@ -196,7 +137,7 @@ impl SmpSimulation {
                 self.moves.push(Move { tick: self.now, task: id, from: home, to: target });
             }
             self.jobs[index].state = State::Queued;
-            self.jobs[index].home = target;
+            self.jobs[index].local.home = target;
             self.policies[target].enqueue(id, arrival);
         }
     }
@@ -236,7 +177,7 @@ impl SmpSimulation {
         let Some(index) = self.jobs.iter().position(|job| job.job.id == id) else { return };
         self.policies[cpu].set_nice(id, self.jobs[index].job.nice);
         self.policies[cpu].enqueue(id, Arrival::Woken);
-        self.jobs[index].home = cpu;
+        self.jobs[index].local.home = cpu;
         self.moves.push(Move { tick: self.now, task: id, from: source, to: cpu });
     }
 
@@ -245,7 +186,7 @@ impl SmpSimulation {
         let Some(id) = self.policies[cpu].pick_next() else { return false };
         let Some(index) = self.jobs.iter().position(|job| job.job.id == id) else { return false };
         self.jobs[index].state = State::Running;
-        self.jobs[index].home = cpu;
+        self.jobs[index].local.home = cpu;
         self.running[cpu] = Some(index);
         true
     }
@@ -253,6 +194,7 @@ impl SmpSimulation {
 
 #[cfg(test)]
 mod tests {
+    use super::super::sim::Pattern;
     use super::*;
     use crate::cmdline::{KernelOptions, SchedPolicy};
     use crate::test_support::Rng;
