@@ -39,6 +39,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use spin::Mutex;
 
+use crate::arch::x86_64::debugcon::{self, Channel};
 use crate::arch::x86_64::percpu::PerCpu;
 use crate::arch::x86_64::switch::{self, KernelContext};
 use crate::arch::x86_64::{cpu, fpu, smp};
@@ -47,7 +48,8 @@ use crate::process::{self, Mode, Pid, Process, Stats};
 use crate::{time, trace};
 use kernel_core::acpi::MAX_CPUS;
 use kernel_core::loadavg::{LoadAverage, LOAD_FREQ_NS};
-use kernel_core::sched::balance::{self, CpuLoad, CpuMask};
+use kernel_core::record::Record;
+use kernel_core::sched::balance::{self, CpuLoad, CpuMask, BALANCE_TICKS};
 use kernel_core::sched::{Arrival, Scheduler};
 use kernel_core::trace::{SwitchReason, WaitKind, What};
 
@@ -373,6 +375,7 @@ fn place_and_queue(pid: Pid, home: Home, arrival: Arrival) {
     let moved = cpu != usize::from(home.cpu);
     if moved {
         QUEUES[usize::from(home.cpu)].lock().policy().remove(pid);
+        MIGRATIONS[cpu].fetch_add(1, Ordering::Relaxed);
     }
     {
         let mut queue = QUEUES[cpu].lock();
@@ -523,7 +526,7 @@ fn switch_away(me: &Process, leaving: Leaving) {
         _ => &me.stats.voluntary_switches,
     };
     Stats::add(counter, 1);
-    SWITCHES.fetch_add(1, Ordering::Relaxed);
+    SWITCHES[cpu].fetch_add(1, Ordering::Relaxed);
     let now = me.charge(Mode::Kernel);
     let next = next.and_then(process::find);
     CURRENT[cpu].store(next.as_ref().map_or(IDLING, |next| next.tid()), Ordering::Relaxed);
@@ -860,12 +863,47 @@ fn wake_sleepers(now: u64) {
     }
 }
 
-/// Context switches from one task to another (or to idle) since boot, and how
-/// many of them were preemptions (/proc/timeshare/sched).
-static SWITCHES: AtomicU64 = AtomicU64::new(0);
+/// Context switches from one task to another, to idle or from idle since boot, by
+/// the CPU that made them, and how many of them were preemptions (/proc/timeshare/sched,
+/// the `cpu` records at power-off).
+static SWITCHES: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 static PREEMPTIONS: AtomicU64 = AtomicU64::new(0);
-/// Tasks moved from one CPU's queue to another's by the balancer.
-static MIGRATIONS: AtomicU64 = AtomicU64::new(0);
+/// Tasks moved to each CPU's queue from another's: pulled by the balancer, or
+/// placed there when they became runnable (a wake, an affinity that excludes
+/// their CPU).
+static MIGRATIONS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+/// The sum of a per-CPU counter over the CPUs.
+fn total(counters: &[AtomicU64]) -> u64 {
+    counters.iter().map(|counter| counter.load(Ordering::Relaxed)).sum()
+}
+
+/// When each CPU's idle loop began serving its queue, and the time stamp cycles
+/// it spent halted since, waiting for work (by the clock: an emulator may deliver
+/// fewer ticks than were due, so ticks undercount).
+static SERVING_SINCE: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+static HALTED_CYCLES: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+/// At power-off: one `cpu id=N busy_ns=.. idle_ns=.. switches=.. migrations=..`
+/// record per online CPU (the time it served its queue, halted or not; the
+/// switches it made; the tasks moved to it), for `--stats`.
+pub fn report_cpus() {
+    let now = cpu::rdtsc();
+    for cpu in 0..smp::online_count().max(1) {
+        let since = SERVING_SINCE[cpu].load(Ordering::Relaxed);
+        let serving = if since == 0 { 0 } else { now.wrapping_sub(since) };
+        let halted = HALTED_CYCLES[cpu].load(Ordering::Relaxed).min(serving);
+        let (busy_ns, idle_ns) = (time::cycles_to_ns(serving - halted), time::cycles_to_ns(halted));
+        let mut record = Record::new("cpu");
+        record
+            .number("id", cpu as u64)
+            .number("busy_ns", busy_ns)
+            .number("idle_ns", idle_ns)
+            .number("switches", SWITCHES[cpu].load(Ordering::Relaxed))
+            .number("migrations", MIGRATIONS[cpu].load(Ordering::Relaxed));
+        debugcon::write(Channel::Control, record.line());
+    }
+}
 
 /// The policy's view of task `thread` (/proc/PID/sched).
 pub fn describe(thread: &Process) -> alloc::string::String {
@@ -885,11 +923,11 @@ pub fn describe_policy() -> alloc::string::String {
     }
     text.push_str(&alloc::format!(
         "switches: {}\npreemptions: {}\n",
-        SWITCHES.load(Ordering::Relaxed),
+        total(&SWITCHES),
         PREEMPTIONS.load(Ordering::Relaxed)
     ));
     if online > 1 {
-        text.push_str(&alloc::format!("migrations: {}\n", MIGRATIONS.load(Ordering::Relaxed)));
+        text.push_str(&alloc::format!("migrations: {}\n", total(&MIGRATIONS)));
     }
     text
 }
@@ -929,11 +967,6 @@ pub fn runnable_count() -> usize {
 pub fn load_average() -> LoadAverage {
     *LOAD.lock()
 }
-
-/// Ticks between two balancing steps of a busy CPU (an idle one looks at every
-/// tick, and whenever it would halt); also the longest a task runs on a CPU its
-/// new affinity excludes (sched_setaffinity of another task), as each tick checks.
-const BALANCE_TICKS: u32 = 4;
 
 /// Each CPU's ticks while it ran a task, and while it idled (/proc/stat's cpuN
 /// lines, sampled as classic Unix did).
@@ -1077,7 +1110,7 @@ fn pull_task(cpu: usize) -> bool {
         note_load(cpu, queue.policy());
     }
     thread.last_cpu.store(cpu as u8, Ordering::Relaxed);
-    MIGRATIONS.fetch_add(1, Ordering::Relaxed);
+    MIGRATIONS[cpu].fetch_add(1, Ordering::Relaxed);
     true
 }
 
@@ -1160,6 +1193,7 @@ pub fn run() -> ! {
         cpu::wait_for_interrupt();
     }
     let cpu = cpu_index();
+    SERVING_SINCE[cpu].store(cpu::rdtsc(), Ordering::Relaxed);
     loop {
         // The queue's lock is let go before the process table's is taken (the lock
         // order: the table, then the queue).
@@ -1176,13 +1210,18 @@ pub fn run() -> ! {
                     queued: QUEUES[cpu].lock().policy().queued() as u64,
                 });
                 trace::record(0, || What::Switch { to: next.tid(), reason: SwitchReason::Dispatched });
+                SWITCHES[cpu].fetch_add(1, Ordering::Relaxed);
                 CURRENT[cpu].store(next.tid(), Ordering::Relaxed);
                 load_process(&next, cpu::rdtsc(), None, cpu);
                 // `next` stays referenced from this frame until the CPU idles again;
                 // the idle thread never exits, so the reference is dropped then.
                 switch::switch(&IDLE[cpu], &next.context);
             }
-            None if next.is_none() && (single_cpu() || !pull_task(cpu)) => cpu::wait_for_interrupt(),
+            None if next.is_none() && (single_cpu() || !pull_task(cpu)) => {
+                let halted = cpu::rdtsc();
+                cpu::wait_for_interrupt();
+                HALTED_CYCLES[cpu].fetch_add(cpu::rdtsc().wrapping_sub(halted), Ordering::Relaxed);
+            }
             None => {}
         }
     }

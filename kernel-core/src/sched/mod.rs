@@ -25,6 +25,7 @@ mod lottery;
 mod mlfq;
 mod round_robin;
 pub mod sim;
+pub mod smp_sim;
 mod stride;
 
 pub use eevdf::Eevdf;

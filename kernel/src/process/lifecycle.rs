@@ -392,6 +392,7 @@ fn report_and_power_off(status: ExitStatus) -> ! {
         ExitStatus::Killed { signal, .. } => alloc::format!("signal {signal}\n"),
     };
     crate::syscall::unimplemented::report_totals();
+    crate::sched::report_cpus();
     debugcon::write(Channel::Control, record.as_bytes());
     crate::trace::finish();
     power::shutdown(Shutdown::PowerOff)
