@@ -113,8 +113,30 @@ fn the_trace_totals_hold_while_other_cpus_tick() {
     }
 }
 
+/// The failure report's "CPUs:" section after `selftest=ap-panic` on `cpus` CPUs:
+/// cpu 1 failed; the boot CPU, spinning with interrupts off, took the stop NMI in
+/// kernel mode; the others, idle, too; every line comes after the panic's.
+fn assert_every_cpu_stopped(err: &str, cpus: usize) {
+    let section = err.split_once("CPUs:\n").map(|(before, after)| {
+        assert!(before.contains("kernel panic on cpu 1: "), "{err}");
+        after
+    });
+    let section = section.unwrap_or_else(|| panic!("no CPUs: section in\n{err}"));
+    let lines: Vec<&str> = section.lines().take(cpus).collect();
+    assert_eq!(lines.len(), cpus, "{err}");
+    for (cpu, line) in lines.iter().enumerate() {
+        let expected = if cpu == 1 { "failed (this report), no process" } else { "stopped in kernel mode at rip 0x" };
+        assert!(line.contains(&format!("cpu {cpu}: {expected}")), "line {cpu}: {line}\n{err}");
+        if cpu != 1 {
+            assert!(line.contains("cs 0x10, no process"), "line {cpu}: {line}\n{err}");
+        }
+    }
+    assert!(!err.contains("did not answer"), "{err}");
+}
+
 /// A panic on another CPU prints its report and fails the run, even while the boot
-/// CPU holds the kernel log's lock (`selftest=ap-panic`), instead of hanging.
+/// CPU holds the kernel log's lock (`selftest=ap-panic`), instead of hanging; it
+/// stops every other CPU first, and its report shows each one's state.
 #[test]
 fn a_panic_on_another_cpu_prints_its_report() {
     let output = run_with(&["--cpus", "2", "--kernel-arg", "selftest=ap-panic"], &c_program("hello"), &[]);
@@ -122,6 +144,15 @@ fn a_panic_on_another_cpu_prints_its_report() {
     let err = stderr(&output);
     assert!(err.contains("kernel panic on cpu 1: "), "{err}");
     assert!(err.contains("selftest=ap-panic: a kernel panic on cpu 1 on purpose"), "{err}");
+    assert_every_cpu_stopped(&err, 2);
+
+    let started = std::time::Instant::now();
+    let output = run_with(&["--cpus", "4", "--kernel-arg", "selftest=ap-panic"], &c_program("hello"), &[]);
+    assert_status(&output, 125);
+    assert_every_cpu_stopped(&stderr(&output), 4);
+    // The stopped CPUs end nothing: the failing CPU's wait for them is bounded and
+    // it ends the machine (the boot CPU alone would spin 5 s and fail differently).
+    assert!(started.elapsed() < std::time::Duration::from_secs(4), "{:?}", started.elapsed());
 
     // With one CPU the self-test cannot run, and says so.
     let output = run_with(&["--kernel-arg", "selftest=ap-panic"], &c_program("hello"), &[]);

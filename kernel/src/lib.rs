@@ -45,6 +45,7 @@ const TICK_HZ: u64 = 1000;
 /// returns.
 pub fn main(boot: BootInfo) -> ! {
     timeshare_base::register_panic_report(report_current_program);
+    arch::x86_64::stop::register_running_pid(sched::current_pid);
 
     // Memory: frames, the kernel heap, and page tables of our own.
     let memory = mm::init(&boot);
