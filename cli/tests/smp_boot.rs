@@ -159,3 +159,45 @@ fn a_panic_on_another_cpu_prints_its_report() {
     assert_status(&output, 125);
     assert!(stderr(&output).contains("selftest=ap-panic needs a second CPU"), "{}", stderr(&output));
 }
+
+/// CPUs that fail at the same moment (`selftest=panic-all`: every CPU but the boot
+/// CPU panics at once, at a tick that interrupted one of the spinning programs,
+/// `spinall`)
+/// stop the machine once: one panic's report, no other printed over it, and one
+/// line per CPU: the boot CPU, running a program, stopped by the NMI in user mode
+/// (with interrupts on, but the same entry as any other mode); the other
+/// failing CPUs stopped, having failed too or taken the NMI first (spinning with
+/// interrupts off); the run ends promptly though the programs never would.
+#[test]
+fn cpus_failing_at_once_stop_the_machine_once() {
+    for cpus in [3, 4] {
+        let started = std::time::Instant::now();
+        let cpus_option = cpus.to_string();
+        let output = run_with(
+            &["--cpus", &cpus_option, "--kernel-arg", "selftest=panic-all"],
+            &c_program("spinall"),
+            &[&cpus_option],
+        );
+        assert_status(&output, 125);
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "{:?}", started.elapsed());
+        let err = stderr(&output);
+        assert_eq!(err.matches("kernel panic on cpu").count(), 1, "{err}");
+        assert!(err.contains("fails with the others on purpose"), "{err}");
+        let (_, section) = err.split_once("CPUs:\n").unwrap_or_else(|| panic!("no CPUs: section in\n{err}"));
+        let lines: Vec<&str> = section.lines().take(cpus).collect();
+        assert_eq!(lines.len(), cpus, "{err}");
+        // Its program spins in user mode, never entering the kernel but for ticks.
+        assert!(lines[0].contains("cpu 0: stopped in user mode at rip 0x4"), "{err}");
+        assert!(lines[0].contains("cs 0x33"), "{err}");
+        assert_eq!(lines.iter().filter(|line| line.contains(": failed (this report)")).count(), 1, "{err}");
+        for (cpu, line) in lines.iter().enumerate().skip(1) {
+            let stopped = line.contains(&format!("cpu {cpu}: failed (this report)"))
+                || line.contains(&format!("cpu {cpu}: failed too (its report withheld), stopped in kernel mode"))
+                || line.contains(&format!("cpu {cpu}: stopped in kernel mode"));
+            assert!(stopped, "line {cpu}: {line}\n{err}");
+        }
+        for line in &lines {
+            assert!(line.contains("running pid "), "{line}\n{err}");
+        }
+    }
+}

@@ -137,6 +137,7 @@ pub fn main(boot: BootInfo) -> ! {
     // `selftest=`: a forbidden access on purpose, which must end the machine.
     match options.selftest {
         Some(SelfTest::ApPanic) => smp::panic_on_another_cpu(),
+        Some(SelfTest::PanicAll) => smp::arm_panic_all(),
         Some(SelfTest::TlbShootdown) => mm::selftest::tlb_shootdown(),
         Some(test) => mm::selftest::run(test),
         None => {}
