@@ -45,6 +45,7 @@ const TICK_HZ: u64 = 1000;
 /// returns.
 pub fn main(boot: BootInfo) -> ! {
     timeshare_base::register_panic_report(report_current_program);
+    arch::x86_64::stop::register_running_pid(sched::current_pid);
 
     // Memory: frames, the kernel heap, and page tables of our own.
     let memory = mm::init(&boot);
@@ -136,6 +137,7 @@ pub fn main(boot: BootInfo) -> ! {
     // `selftest=`: a forbidden access on purpose, which must end the machine.
     match options.selftest {
         Some(SelfTest::ApPanic) => smp::panic_on_another_cpu(),
+        Some(SelfTest::PanicAll) => smp::arm_panic_all(),
         Some(SelfTest::TlbShootdown) => mm::selftest::tlb_shootdown(),
         Some(test) => mm::selftest::run(test),
         None => {}

@@ -3,7 +3,7 @@
 //! interrupt's meaning: each CPU has a word of reasons (`REASONS`) the sender sets
 //! before the IPI and the receiver takes in its handler.
 
-use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use crate::arch::x86_64::{apic, percpu::PerCpu, smp};
 use crate::{fail, time};
@@ -77,6 +77,47 @@ pub fn panic_on_another_cpu() -> ! {
         crate::log::start_panic();
         fail(format_args!("selftest=ap-panic: cpu 1 did not end the machine"))
     })
+}
+
+/// `selftest=panic-all`: when (monotonic ns) the application processors fail, set
+/// at boot; 0: never.
+static PANIC_ALL_AT: AtomicU64 = AtomicU64::new(0);
+/// How long after boot `panic-all` strikes: long enough for the first program to
+/// have started the processes that keep every CPU busy in user mode.
+const PANIC_ALL_DELAY_NS: u64 = 1_000_000_000;
+/// The application processors that reached the failure point of `panic-all`.
+static PANIC_ALL_ARRIVED: AtomicUsize = AtomicUsize::new(0);
+/// How long an application processor at the failure point waits for the others
+/// (one that runs no program never comes): then it fails alone.
+const PANIC_ALL_GATHER_NS: u64 = 1_000_000_000;
+
+/// `selftest=panic-all`: the application processors fail together once programs
+/// run (`panic_all_if_armed`); needs two of them, so that two failures race.
+pub fn arm_panic_all() {
+    if smp::online_count() < 3 {
+        fail(format_args!("selftest=panic-all needs three CPUs (--cpus 3)"));
+    }
+    PANIC_ALL_AT.store(time::monotonic_ns() + PANIC_ALL_DELAY_NS, Ordering::Relaxed);
+}
+
+/// At a timer tick that interrupted a program: under `selftest=panic-all`, once its
+/// time has come, an application processor waits (interrupts off) until the others are here too,
+/// then all panic at once.
+pub fn panic_all_if_armed() {
+    let at = PANIC_ALL_AT.load(Ordering::Relaxed);
+    if at == 0 || time::monotonic_ns() < at {
+        return;
+    }
+    let cpu = PerCpu::this().id();
+    if cpu == 0 {
+        return;
+    }
+    PANIC_ALL_ARRIVED.fetch_add(1, Ordering::AcqRel);
+    let deadline = time::monotonic_ns() + PANIC_ALL_GATHER_NS;
+    while PANIC_ALL_ARRIVED.load(Ordering::Acquire) < smp::online_count() - 1 && time::monotonic_ns() < deadline {
+        core::hint::spin_loop();
+    }
+    panic!("selftest=panic-all: cpu {cpu} fails with the others on purpose");
 }
 
 /// Pings each application processor with an IPI addressed to it and waits (with a

@@ -231,6 +231,7 @@ fn emulate_umip_instruction(process: &Process, user: &mut UserState) -> bool {
 fn interrupt_from_user(vector: u8) {
     device_interrupt(vector);
     if vector == apic::TIMER_VECTOR {
+        crate::smp::panic_all_if_armed();
         sched::tick_while_running();
     }
 }
