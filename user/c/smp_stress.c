@@ -259,23 +259,25 @@ static pid_t spawn_spinners(int start_fd, int result_fd, int threads, int compet
 static int share(const char *kind, uint64_t ms)
 {
     int currency = strcmp(kind, "currency") == 0;
-    int start[2], results[2];
-    if (pipe(start) != 0 || pipe(results) != 0)
+    /* A result pipe each: the competitor often ends first, so one shared pipe would
+     * hand its figure to the read meant for the mover's. */
+    int start[2], mover_result[2], competitor_result[2];
+    if (pipe(start) != 0 || pipe(mover_result) != 0 || pipe(competitor_result) != 0)
         return 1;
     int mover_nice = currency ? 0 : 10;
-    pid_t mover = spawn_spinners(start[0], results[1], currency ? 2 : 1, 0, mover_nice, ms);
-    pid_t competitor = spawn_spinners(start[0], results[1], 1, 1, 0, ms);
+    pid_t mover = spawn_spinners(start[0], mover_result[1], currency ? 2 : 1, 0, mover_nice, ms);
+    pid_t competitor = spawn_spinners(start[0], competitor_result[1], 1, 1, 0, ms);
     if (write(start[1], "gg", 2) != 2)
         return 1;
     int status, failed = 0;
     uint64_t mover_ns = 0, competitor_ns = 0;
     waitpid(mover, &status, 0);
     failed |= !WIFEXITED(status) || WEXITSTATUS(status) != 0;
-    if (read(results[0], &mover_ns, sizeof mover_ns) != sizeof mover_ns)
+    if (read(mover_result[0], &mover_ns, sizeof mover_ns) != sizeof mover_ns)
         failed = 1;
     waitpid(competitor, &status, 0);
     failed |= !WIFEXITED(status) || WEXITSTATUS(status) != 0;
-    if (read(results[0], &competitor_ns, sizeof competitor_ns) != sizeof competitor_ns)
+    if (read(competitor_result[0], &competitor_ns, sizeof competitor_ns) != sizeof competitor_ns)
         failed = 1;
     if (failed) {
         printf("a spinner failed\n");

@@ -317,6 +317,46 @@ mod tests {
         }
     }
 
+    /// A nice 10 task that moves (`remove` from one policy instance, then `set_nice`
+    /// and `enqueue` in another, as the kernel's migrations do) onto a CPU whose
+    /// nice 0 task has run for a long time gets its weight's share there, about a
+    /// tenth, not a burst: it joins at the new policy's clock, whatever its own was.
+    #[test]
+    fn a_moved_nice_task_gets_its_share_on_a_long_running_cpu() {
+        use crate::cmdline::parse;
+        for word in ["stride", "lottery", "fair", "eevdf"] {
+            for arrival in [Arrival::Yielded, Arrival::Woken, Arrival::Preempted] {
+                let line = alloc::format!("sched={word} quantum_ms=1 seed=3");
+                let (mut old, mut new) =
+                    (from_options(&parse(&line).unwrap(), 1000), from_options(&parse(&line).unwrap(), 1000));
+                let run = |policy: &mut dyn Scheduler, mut running: TaskId, ticks: u32, counted: TaskId| {
+                    let mut count = 0;
+                    for _ in 0..ticks {
+                        count += u32::from(running == counted);
+                        if policy.tick(running) {
+                            policy.enqueue(running, Arrival::Preempted);
+                            running = policy.pick_next().unwrap_or(running);
+                        }
+                    }
+                    (running, count)
+                };
+                new.enqueue(1, Arrival::New);
+                let running = new.pick_next().unwrap();
+                let (running, _) = run(&mut new, running, 5_000, 0);
+                old.set_nice(2, 10);
+                old.enqueue(2, Arrival::New);
+                let mover = old.pick_next().unwrap();
+                run(&mut old, mover, 20, 0);
+                old.remove(2);
+                new.set_nice(2, 10);
+                new.enqueue(2, arrival);
+                let (_, moved_ticks) = run(&mut new, running, 1_000, 2);
+                // Its weight's share is 110 / 1134 (about 97 ticks of 1,000).
+                assert!((40..200).contains(&moved_ticks), "{word} {arrival:?}: {moved_ticks} of 1000 ticks");
+            }
+        }
+    }
+
     #[test]
     fn weights_follow_linux() {
         assert_eq!(weight(0), 1024);
