@@ -65,26 +65,10 @@ fn a_shell_runs_its_children_and_waits_for_them() {
 
 #[test]
 fn an_interactive_shell_through_the_console() {
-    use std::os::unix::process::CommandExt;
     let (mut terminal, device) = open_pty(80, 24);
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_timeshare"));
-    command
-        .args(["run", "--timeout", TIMEOUT_SECS, BUSYBOX, "sh"])
-        .stdin(Stdio::from(device.try_clone().unwrap()))
-        .stdout(Stdio::from(device.try_clone().unwrap()))
-        .stderr(Stdio::from(device));
-    // SAFETY: only async-signal-safe calls between fork and exec: a new session whose
-    // controlling terminal is the pty (stdin), so timeshare is its foreground job,
-    // as when a user types the command in a terminal.
-    unsafe {
-        command.pre_exec(|| {
-            if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let mut child = command.spawn().expect("start timeshare");
+    command.args(["run", "--timeout", TIMEOUT_SECS, BUSYBOX, "sh"]);
+    let mut child = spawn_on_terminal(&mut command, device);
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut seen = Vec::new();
     let transcript = |seen: &[u8]| String::from_utf8_lossy(seen).into_owned();

@@ -46,7 +46,6 @@ fn a_truncated_mapped_file_keeps_its_mapped_frames() {
 /// session shows it, and `--copy-out` brings it back byte for byte.
 #[test]
 fn vi_edits_a_file_through_the_terminal() {
-    use std::os::unix::process::CommandExt;
     let dir = scratch_dir("mmap_files_vi");
     let copied = dir.join("edited");
     let (mut terminal, device) = open_pty(80, 24);
@@ -54,21 +53,8 @@ fn vi_edits_a_file_through_the_terminal() {
     command
         .args(["run", "--timeout", "120", "--copy-out"])
         .arg(format!("/tmp/edited:{}", copied.display()))
-        .args(["/bin/busybox", "sh"])
-        .stdin(Stdio::from(device.try_clone().unwrap()))
-        .stdout(Stdio::from(device.try_clone().unwrap()))
-        .stderr(Stdio::from(device));
-    // SAFETY: only async-signal-safe calls between fork and exec: a new session whose
-    // controlling terminal is the pty, so timeshare is its foreground job.
-    unsafe {
-        command.pre_exec(|| {
-            if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let mut child = command.spawn().expect("start timeshare");
+        .args(["/bin/busybox", "sh"]);
+    let mut child = spawn_on_terminal(&mut command, device);
     let deadline = Instant::now() + Duration::from_secs(90);
     let mut seen = Vec::new();
     let transcript = |seen: &[u8]| String::from_utf8_lossy(seen).into_owned();

@@ -366,14 +366,7 @@ mod tests {
         let (arguments, environment) = stack.string_areas();
         assert_eq!(arguments.end - arguments.start, 8);
         assert_eq!(environment, arguments.end..arguments.end + 7);
-        let mut stored = vec![0u8; (TOP - stack.initial_sp) as usize];
-        stack
-            .store(|address, piece| {
-                let at = (address - stack.initial_sp) as usize;
-                stored[at..at + piece.len()].copy_from_slice(piece);
-                Ok::<(), ()>(())
-            })
-            .unwrap();
+        let stored = stored(&stack);
         let at = |address: u64| (address - stack.initial_sp) as usize;
         assert_eq!(&stored[at(arguments.start)..at(environment.end)], bytes);
     }
@@ -382,14 +375,7 @@ mod tests {
     fn the_tables_are_where_the_image_puts_them() {
         let bytes = b"prog\0-x\0HOME=/\0";
         let stack = build(TOP, Strings::new(bytes, 2, 1).unwrap(), b"/bin/prog", [0; 16], &aux()).unwrap();
-        let mut stored = vec![0u8; (TOP - stack.initial_sp) as usize];
-        stack
-            .store(|address, piece| {
-                let at = (address - stack.initial_sp) as usize;
-                stored[at..at + piece.len()].copy_from_slice(piece);
-                Ok::<(), ()>(())
-            })
-            .unwrap();
+        let stored = stored(&stack);
         let word = |address: u64| {
             let at = (address - stack.initial_sp) as usize;
             u64::from_le_bytes(stored[at..at + 8].try_into().unwrap())
@@ -431,8 +417,7 @@ mod tests {
         initial_sp: u64,
     }
 
-    /// `build` from separate strings, and the image stored into one buffer (each
-    /// piece must follow the one before).
+    /// `build` from separate strings, and the image stored into one buffer.
     fn image(
         top: u64,
         argv: &[&[u8]],
@@ -447,6 +432,12 @@ mod tests {
         }
         let strings = Strings::new(&bytes, argv.len(), envp.len()).expect("well-formed strings");
         let stack = build(top, strings, execfn, random, aux)?;
+        Ok(Image { bytes: stored(&stack), initial_sp: stack.initial_sp })
+    }
+
+    /// The image stored into one buffer, from its initial sp up (each piece must
+    /// follow the one before).
+    fn stored(stack: &StackImage) -> Vec<u8> {
         let mut stored = Vec::new();
         stack
             .store(|address, piece| {
@@ -455,7 +446,7 @@ mod tests {
                 Ok::<(), ()>(())
             })
             .unwrap();
-        Ok(Image { bytes: stored, initial_sp: stack.initial_sp })
+        stored
     }
 
     struct Reader<'a> {

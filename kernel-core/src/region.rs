@@ -366,8 +366,34 @@ impl Regions {
         {
             return Err(MapError::Access);
         }
-        self.change(address, end, Change::Protect(protection))?;
+        if !self.protect_whole_region(address, end, protection) {
+            self.change(address, end, Change::Protect(protection))?;
+        }
         Ok(address..end)
+    }
+
+    /// mprotect's common case, in one walk down from `end` and one update: exactly
+    /// one whole region changes, and neither neighbour becomes alike (no split, no
+    /// merge, the count unchanged). False (nothing changed) otherwise, for `change`.
+    fn protect_whole_region(&mut self, start: u64, end: u64, protection: Protection) -> bool {
+        let mut down = self.by_start.range(..=end).rev();
+        let mut next = down.next();
+        let above = next.filter(|(&above_start, _)| above_start == end).map(|(_, above)| above.attributes);
+        if above.is_some() {
+            next = down.next();
+        }
+        let Some((&piece_start, piece)) = next.filter(|(&s, piece)| s == start && piece.end == end) else {
+            return false;
+        };
+        let changed = Attributes { protection, ..piece.attributes };
+        let below = down.next().filter(|(_, below)| below.end == start).map(|(_, below)| below.attributes);
+        if above == Some(changed) || below == Some(changed) {
+            return false;
+        }
+        if let Some(piece) = self.by_start.get_mut(&piece_start) {
+            piece.attributes = changed;
+        }
+        true
     }
 
     /// The region holding `address`, after extending the stack down to it if
@@ -759,6 +785,26 @@ mod tests {
             assert!(regions.protect(page(0), length, RO).is_err());
         }
         assert_eq!(list(&regions), before);
+    }
+
+    #[test]
+    fn mprotect_of_one_whole_region_changes_it_in_place_or_merges() {
+        let mut regions = heap_of(10);
+        regions.map(Placement::NoReplace(page(20)), P, RW, Kind::Anonymous).unwrap();
+        regions.map(Placement::NoReplace(page(21)), P, RO, Kind::Anonymous).unwrap();
+        regions.map(Placement::NoReplace(page(22)), P, RW, Kind::Anonymous).unwrap();
+        let count = regions.count();
+        assert_eq!(regions.protect(page(20), P, Protection { read: false, ..RO }), Ok(page(20)..page(21)));
+        assert_eq!(
+            regions.at(page(20)).map(|r| (r.start, r.end, r.protection.read)),
+            Some((page(20), page(21), false))
+        );
+        assert_eq!(regions.count(), count, "alone: changed in place");
+        assert_eq!(regions.protect(page(21), P, RW), Ok(page(21)..page(22)));
+        assert_eq!(regions.at(page(21)).map(|r| (r.start, r.end)), Some((page(21), page(23))), "joined above");
+        assert_eq!(regions.protect(page(20), P, RW), Ok(page(20)..page(21)));
+        assert_eq!(regions.at(page(22)).map(|r| (r.start, r.end)), Some((page(20), page(23))), "joined below");
+        assert_eq!(regions.count(), count - 2);
     }
 
     #[test]

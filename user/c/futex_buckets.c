@@ -25,21 +25,6 @@ static const int named[] = { SIGKILL, 0 };
 
 static const char *status_words(int status) { return status_in_words(status, named); }
 
-static long futex(void *word, int op, long val, const struct timespec *timeout, void *word2, long val3)
-{
-    return syscall(SYS_futex, word, op, val, timeout, word2, val3);
-}
-
-/* A futex call's result in words: the count, or the errno's name. */
-static const char *result(long r)
-{
-    static char text[32];
-    if (r < 0)
-        return errno_name(errno);
-    snprintf(text, sizeof text, "%ld", r);
-    return text;
-}
-
 struct waiter {
     _Atomic int *word;
     struct timespec timeout; /* { 0, 0 }: none */
@@ -91,11 +76,11 @@ static void c_requeued_then_signalled(void)
         struct waiter w;
         start_waiters(&thread, &w, 1, &from_word, 1, no_timeout);
         printf("a waiter on A; REQUEUE wake 0, move 1 to B%zu: %s\n", t,
-               result(futex(&from_word, FUTEX_REQUEUE_PRIVATE, 0, (void *)1L, targets[t], 0)));
+               call_result(futex(&from_word, FUTEX_REQUEUE_PRIVATE, 0, (void *)1L, targets[t], 0)));
         pthread_kill(thread, SIGUSR1);
         pthread_join(thread, NULL);
         printf("  then a signal with a handler (no SA_RESTART): its WAIT returned %s\n", errno_name((int)-w.result));
-        printf("  then WAKE on B%zu: %s\n", t, result(futex(targets[t], FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0)));
+        printf("  then WAKE on B%zu: %s\n", t, call_result(futex(targets[t], FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0)));
     }
 }
 
@@ -106,10 +91,10 @@ static void c_requeued_then_timed_out(void)
         struct waiter w;
         start_waiters(&thread, &w, 1, &from_word, 1, (struct timespec){ 0, 300000000 });
         printf("a waiter on A for 300 ms; REQUEUE wake 0, move 1 to B%zu: %s\n", t,
-               result(futex(&from_word, FUTEX_REQUEUE_PRIVATE, 0, (void *)1L, targets[t], 0)));
+               call_result(futex(&from_word, FUTEX_REQUEUE_PRIVATE, 0, (void *)1L, targets[t], 0)));
         pthread_join(thread, NULL);
         printf("  its WAIT returned %s\n", errno_name((int)-w.result));
-        printf("  then WAKE on B%zu: %s\n", t, result(futex(targets[t], FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0)));
+        printf("  then WAKE on B%zu: %s\n", t, call_result(futex(targets[t], FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0)));
     }
 }
 
@@ -120,9 +105,9 @@ static void c_requeued_then_woken(void)
     struct waiter waiters[N];
     start_waiters(threads, waiters, N, &from_word, 1, no_timeout);
     printf("3 waiters on A; CMP_REQUEUE wake 1, move 2 to B: %s\n",
-           result(futex(&from_word, FUTEX_CMP_REQUEUE_PRIVATE, 1, (void *)2L, targets[2], 0)));
-    printf("WAKE 1 on A: %s\n", result(futex(&from_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0)));
-    printf("WAKE INT_MAX on B: %s\n", result(futex(targets[2], FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0)));
+           call_result(futex(&from_word, FUTEX_CMP_REQUEUE_PRIVATE, 1, (void *)2L, targets[2], 0)));
+    printf("WAKE 1 on A: %s\n", call_result(futex(&from_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0)));
+    printf("WAKE INT_MAX on B: %s\n", call_result(futex(targets[2], FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0)));
     int zero = 1;
     for (int i = 0; i < N; i++) {
         pthread_join(threads[i], NULL);
@@ -139,7 +124,7 @@ static void c_requeued_then_exit(void)
     struct waiter w;
     start_waiters(&thread, &w, 1, &from_word, 1, no_timeout);
     printf("a waiter on A; REQUEUE wake 0, move 1 to B, then exit: %s\n",
-           result(futex(&from_word, FUTEX_REQUEUE_PRIVATE, 0, (void *)1L, targets[1], 0)));
+           call_result(futex(&from_word, FUTEX_REQUEUE_PRIVATE, 0, (void *)1L, targets[1], 0)));
 }
 
 /* 64 waiters, each on its own word of one array: 64 words over fewer buckets, so

@@ -20,14 +20,9 @@ static atomic_int locked, reported;
 
 static void print_own_sched(const char *title)
 {
-    char path[64], text[2048];
+    char path[64];
     snprintf(path, sizeof path, "/proc/self/task/%ld/sched", (long)syscall(SYS_gettid));
-    int fd = open(path, O_RDONLY);
-    ssize_t length = fd < 0 ? -1 : read(fd, text, sizeof text - 1);
-    text[length < 0 ? 0 : length] = 0;
-    printf("== %s\n%s", title, text);
-    if (fd >= 0)
-        close(fd);
+    print_file(title, path);
 }
 
 static void *owner(void *unused)

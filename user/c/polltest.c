@@ -100,9 +100,11 @@ static void polling(void)
     int a[2], b[2];
     pipe(a);
     pipe(b);
+    /* The clock starts before the fork: the child's 100 ms count from then, and a
+     * parent that runs late after the fork must not see the write come early. */
+    start = now_ms();
     pid_t child = write_later(b[1], 100);
     struct pollfd two[2] = {{a[0], POLLIN, 0}, {b[0], POLLIN, 0}};
-    start = now_ms();
     show_poll("two pipes, forever, the child writes the second", two, 2, -1);
     printf("woken after at least 100 ms: %s\n", now_ms() - start >= 100 ? "yes" : "no");
     waitpid(child, NULL, 0);

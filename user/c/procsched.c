@@ -9,17 +9,6 @@
 
 #include "include/testlib.h"
 
-static void print_file(const char *title, const char *path)
-{
-    char text[4096];
-    int fd = open(path, O_RDONLY);
-    ssize_t length = fd < 0 ? -1 : read(fd, text, sizeof text - 1);
-    text[length < 0 ? 0 : length] = 0;
-    printf("== %s\n%s", title, text);
-    if (fd >= 0)
-        close(fd);
-}
-
 int main(int argc, char **argv)
 {
     setpriority(PRIO_PROCESS, 0, argc > 1 ? atoi(argv[1]) : 0);

@@ -32,21 +32,6 @@ static const int named[] = { SIGSEGV, SIGKILL, 0 };
 
 static const char *status_words(int status) { return status_in_words(status, named); }
 
-static long futex(void *word, int op, long val, const struct timespec *timeout, void *word2, long val3)
-{
-    return syscall(SYS_futex, word, op, val, timeout, word2, val3);
-}
-
-/* A futex call's result in words: the count, or the errno's name. */
-static const char *result(long r)
-{
-    static char text[32];
-    if (r < 0)
-        return errno_name(errno);
-    snprintf(text, sizeof text, "%ld", r);
-    return text;
-}
-
 static long join(pthread_t thread)
 {
     void *value = NULL;
@@ -62,38 +47,38 @@ static void c_futex_errors(void)
     struct timespec zero = { 0, 0 }, ten_ms = { 0, 10000000 }, bad_ns = { 0, 1000000000 }, negative = { -1, 0 };
     void *unmapped = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     munmap(unmapped, 4096);
-    printf("WAIT, the word not the value: %s\n", result(futex(word, FUTEX_WAIT, 1, NULL, NULL, 0)));
+    printf("WAIT, the word not the value: %s\n", call_result(futex(word, FUTEX_WAIT, 1, NULL, NULL, 0)));
     printf("WAIT_PRIVATE, the word not the value: %s\n",
-           result(futex(word, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, 1, NULL, NULL, 0)));
+           call_result(futex(word, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, 1, NULL, NULL, 0)));
     uint64_t start = now_ns(CLOCK_MONOTONIC);
-    printf("WAIT 10 ms: %s\n", result(futex(word, FUTEX_WAIT, 0, &ten_ms, NULL, 0)));
+    printf("WAIT 10 ms: %s\n", call_result(futex(word, FUTEX_WAIT, 0, &ten_ms, NULL, 0)));
     printf("  at least 10 ms went by: %s\n", yes(now_ns(CLOCK_MONOTONIC) - start >= 10000000));
-    printf("WAIT 0 ns: %s\n", result(futex(word, FUTEX_WAIT, 0, &zero, NULL, 0)));
-    printf("WAIT, tv_nsec 1e9: %s\n", result(futex(word, FUTEX_WAIT, 0, &bad_ns, NULL, 0)));
-    printf("WAIT, tv_sec -1: %s\n", result(futex(word, FUTEX_WAIT, 0, &negative, NULL, 0)));
-    printf("WAIT, the timeout at an unmapped address: %s\n", result(futex(word, FUTEX_WAIT, 0, unmapped, NULL, 0)));
-    printf("WAIT, unaligned: %s\n", result(futex((char *)word + 1, FUTEX_WAIT, 0, &zero, NULL, 0)));
-    printf("WAKE, unaligned: %s\n", result(futex((char *)word + 2, FUTEX_WAKE, 1, NULL, NULL, 0)));
-    printf("WAIT at NULL: %s\n", result(futex(NULL, FUTEX_WAIT, 0, &zero, NULL, 0)));
-    printf("WAIT at an unmapped address: %s\n", result(futex(unmapped, FUTEX_WAIT, 0, &zero, NULL, 0)));
+    printf("WAIT 0 ns: %s\n", call_result(futex(word, FUTEX_WAIT, 0, &zero, NULL, 0)));
+    printf("WAIT, tv_nsec 1e9: %s\n", call_result(futex(word, FUTEX_WAIT, 0, &bad_ns, NULL, 0)));
+    printf("WAIT, tv_sec -1: %s\n", call_result(futex(word, FUTEX_WAIT, 0, &negative, NULL, 0)));
+    printf("WAIT, the timeout at an unmapped address: %s\n", call_result(futex(word, FUTEX_WAIT, 0, unmapped, NULL, 0)));
+    printf("WAIT, unaligned: %s\n", call_result(futex((char *)word + 1, FUTEX_WAIT, 0, &zero, NULL, 0)));
+    printf("WAKE, unaligned: %s\n", call_result(futex((char *)word + 2, FUTEX_WAKE, 1, NULL, NULL, 0)));
+    printf("WAIT at NULL: %s\n", call_result(futex(NULL, FUTEX_WAIT, 0, &zero, NULL, 0)));
+    printf("WAIT at an unmapped address: %s\n", call_result(futex(unmapped, FUTEX_WAIT, 0, &zero, NULL, 0)));
     printf("WAIT at a kernel address: %s\n",
-           result(futex((void *)0xffffffff80000000UL, FUTEX_WAIT, 0, &zero, NULL, 0)));
+           call_result(futex((void *)0xffffffff80000000UL, FUTEX_WAIT, 0, &zero, NULL, 0)));
     printf("WAKE_PRIVATE at an unmapped address: %s\n",
-           result(futex(unmapped, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1, NULL, NULL, 0)));
-    printf("WAKE, no waiter: %s\n", result(futex(word, FUTEX_WAKE, 1, NULL, NULL, 0)));
-    printf("WAKE 0, no waiter: %s\n", result(futex(word, FUTEX_WAKE, 0, NULL, NULL, 0)));
+           call_result(futex(unmapped, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1, NULL, NULL, 0)));
+    printf("WAKE, no waiter: %s\n", call_result(futex(word, FUTEX_WAKE, 1, NULL, NULL, 0)));
+    printf("WAKE 0, no waiter: %s\n", call_result(futex(word, FUTEX_WAKE, 0, NULL, NULL, 0)));
     printf("WAKE with FUTEX_CLOCK_REALTIME: %s\n",
-           result(futex(word, FUTEX_WAKE | FUTEX_CLOCK_REALTIME, 1, NULL, NULL, 0)));
-    printf("WAIT_BITSET, bitset 0: %s\n", result(futex(word, FUTEX_WAIT_BITSET, 0, &zero, NULL, 0)));
-    printf("WAKE_BITSET, bitset 0: %s\n", result(futex(word, FUTEX_WAKE_BITSET, 1, NULL, NULL, 0)));
-    printf("REQUEUE, nr_wake -1: %s\n", result(futex(word, FUTEX_REQUEUE, -1, (void *)1, word + 1, 0)));
+           call_result(futex(word, FUTEX_WAKE | FUTEX_CLOCK_REALTIME, 1, NULL, NULL, 0)));
+    printf("WAIT_BITSET, bitset 0: %s\n", call_result(futex(word, FUTEX_WAIT_BITSET, 0, &zero, NULL, 0)));
+    printf("WAKE_BITSET, bitset 0: %s\n", call_result(futex(word, FUTEX_WAKE_BITSET, 1, NULL, NULL, 0)));
+    printf("REQUEUE, nr_wake -1: %s\n", call_result(futex(word, FUTEX_REQUEUE, -1, (void *)1, word + 1, 0)));
     printf("CMP_REQUEUE, the word not val3: %s\n",
-           result(futex(word, FUTEX_CMP_REQUEUE, 1, (void *)1, word + 1, 5)));
+           call_result(futex(word, FUTEX_CMP_REQUEUE, 1, (void *)1, word + 1, 5)));
     printf("WAKE_OP, operation 7: %s\n",
-           result(futex(word, FUTEX_WAKE_OP, 1, (void *)1, word + 1, FUTEX_OP(7, 0, FUTEX_OP_CMP_EQ, 0))));
+           call_result(futex(word, FUTEX_WAKE_OP, 1, (void *)1, word + 1, FUTEX_OP(7, 0, FUTEX_OP_CMP_EQ, 0))));
     printf("WAKE_OP, the second word unmapped: %s\n",
-           result(futex(word, FUTEX_WAKE_OP, 1, (void *)1, unmapped, FUTEX_OP(FUTEX_OP_SET, 0, FUTEX_OP_CMP_EQ, 0))));
-    printf("operation 99: %s\n", result(futex(word, 99, 0, NULL, NULL, 0)));
+           call_result(futex(word, FUTEX_WAKE_OP, 1, (void *)1, unmapped, FUTEX_OP(FUTEX_OP_SET, 0, FUTEX_OP_CMP_EQ, 0))));
+    printf("operation 99: %s\n", call_result(futex(word, 99, 0, NULL, NULL, 0)));
 }
 
 /* ---- futex: waiters woken, requeued ---- */
@@ -149,10 +134,10 @@ static void c_futex_wake(void)
     pthread_t threads[N];
     struct waiter waiters[N];
     start_waiters(threads, waiters, N, &word, FUTEX_WAIT_PRIVATE, 0);
-    printf("5 waiters; WAKE 1: %s\n", result(futex(&word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0)));
-    printf("WAKE 2: %s\n", result(futex(&word, FUTEX_WAKE_PRIVATE, 2, NULL, NULL, 0)));
-    printf("WAKE INT_MAX: %s\n", result(futex(&word, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0)));
-    printf("WAKE INT_MAX again: %s\n", result(futex(&word, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0)));
+    printf("5 waiters; WAKE 1: %s\n", call_result(futex(&word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0)));
+    printf("WAKE 2: %s\n", call_result(futex(&word, FUTEX_WAKE_PRIVATE, 2, NULL, NULL, 0)));
+    printf("WAKE INT_MAX: %s\n", call_result(futex(&word, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0)));
+    printf("WAKE INT_MAX again: %s\n", call_result(futex(&word, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0)));
     printf("every waiter's WAIT returned 0: %s\n", all_returned_zero(threads, waiters, N));
 
     /* The thread exit's wake is a shared FUTEX_WAKE, which waiters of either kind
@@ -160,8 +145,8 @@ static void c_futex_wake(void)
     start_waiters(threads, waiters, 2, &word, FUTEX_WAIT_PRIVATE, 0);
     start_waiters(threads + 2, waiters + 2, 2, &word, FUTEX_WAIT, 0);
     printf("2 private and 2 shared waiters; shared WAKE INT_MAX: %s\n",
-           result(futex(&word, FUTEX_WAKE, 0x7fffffff, NULL, NULL, 0)));
-    printf("private WAKE INT_MAX: %s\n", result(futex(&word, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0)));
+           call_result(futex(&word, FUTEX_WAKE, 0x7fffffff, NULL, NULL, 0)));
+    printf("private WAKE INT_MAX: %s\n", call_result(futex(&word, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0)));
     printf("every waiter's WAIT returned 0: %s\n", all_returned_zero(threads, waiters, 4));
 }
 
@@ -173,13 +158,13 @@ static void c_futex_requeue(void)
     struct waiter waiters[N];
     start_waiters(threads, waiters, N, &a, FUTEX_WAIT_PRIVATE, 0);
     printf("6 waiters on A; REQUEUE wake 1, move 2 to B: %s\n",
-           result(futex(&a, FUTEX_REQUEUE_PRIVATE, 1, (void *)2L, &b, 0)));
-    printf("CMP_REQUEUE, A is not 1: %s\n", result(futex(&a, FUTEX_CMP_REQUEUE_PRIVATE, 1, (void *)1L, &b, 1)));
+           call_result(futex(&a, FUTEX_REQUEUE_PRIVATE, 1, (void *)2L, &b, 0)));
+    printf("CMP_REQUEUE, A is not 1: %s\n", call_result(futex(&a, FUTEX_CMP_REQUEUE_PRIVATE, 1, (void *)1L, &b, 1)));
     printf("CMP_REQUEUE wake 1, move 1 to B, A is 0: %s\n",
-           result(futex(&a, FUTEX_CMP_REQUEUE_PRIVATE, 1, (void *)1L, &b, 0)));
-    printf("CMP_REQUEUE wake 0, move 0: %s\n", result(futex(&a, FUTEX_CMP_REQUEUE_PRIVATE, 0, (void *)0L, &b, 0)));
-    printf("WAKE INT_MAX on A: %s\n", result(futex(&a, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0)));
-    printf("WAKE INT_MAX on B: %s\n", result(futex(&b, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0)));
+           call_result(futex(&a, FUTEX_CMP_REQUEUE_PRIVATE, 1, (void *)1L, &b, 0)));
+    printf("CMP_REQUEUE wake 0, move 0: %s\n", call_result(futex(&a, FUTEX_CMP_REQUEUE_PRIVATE, 0, (void *)0L, &b, 0)));
+    printf("WAKE INT_MAX on A: %s\n", call_result(futex(&a, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0)));
+    printf("WAKE INT_MAX on B: %s\n", call_result(futex(&b, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0)));
     printf("every waiter's WAIT returned 0: %s\n", all_returned_zero(threads, waiters, N));
 }
 
@@ -191,13 +176,13 @@ static void c_futex_wake_op(void)
     start_waiters(threads, waiters, 2, &a, FUTEX_WAIT_PRIVATE, 0);
     start_waiters(threads + 2, waiters + 2, 2, &b, FUTEX_WAIT_PRIVATE, 0);
     printf("2 waiters on A, 2 on B; WAKE_OP 1 on A, B = 1, 1 on B if B was 0: %s\n",
-           result(futex(&a, FUTEX_WAKE_OP_PRIVATE, 1, (void *)1L, &b, FUTEX_OP(FUTEX_OP_SET, 1, FUTEX_OP_CMP_EQ, 0))));
+           call_result(futex(&a, FUTEX_WAKE_OP_PRIVATE, 1, (void *)1L, &b, FUTEX_OP(FUTEX_OP_SET, 1, FUTEX_OP_CMP_EQ, 0))));
     printf("  B: %d\n", atomic_load(&b));
     printf("WAKE_OP 1 on A, B += 5, 1 on B if B was > 100: %s\n",
-           result(futex(&a, FUTEX_WAKE_OP_PRIVATE, 1, (void *)1L, &b, FUTEX_OP(FUTEX_OP_ADD, 5, FUTEX_OP_CMP_GT, 100))));
+           call_result(futex(&a, FUTEX_WAKE_OP_PRIVATE, 1, (void *)1L, &b, FUTEX_OP(FUTEX_OP_ADD, 5, FUTEX_OP_CMP_GT, 100))));
     printf("  B: %d\n", atomic_load(&b));
     printf("WAKE_OP 1 on A, B = 1<<4 (OPARG_SHIFT), 1 on B if B was > 5: %s\n",
-           result(futex(&a, FUTEX_WAKE_OP_PRIVATE, 1, (void *)1L, &b,
+           call_result(futex(&a, FUTEX_WAKE_OP_PRIVATE, 1, (void *)1L, &b,
                         FUTEX_OP(FUTEX_OP_SET | FUTEX_OP_OPARG_SHIFT, 4, FUTEX_OP_CMP_GT, 5))));
     printf("  B: %d\n", atomic_load(&b));
     printf("every waiter's WAIT returned 0: %s\n", all_returned_zero(threads, waiters, 4));
@@ -216,7 +201,7 @@ static void c_futex_bitset(void)
         deadline.tv_nsec -= 1000000000;
     }
     printf("WAIT_BITSET until CLOCK_REALTIME + 30 ms: %s\n",
-           result(futex(&word, FUTEX_WAIT_BITSET | FUTEX_CLOCK_REALTIME, 0, &deadline, NULL, FUTEX_BITSET_MATCH_ANY)));
+           call_result(futex(&word, FUTEX_WAIT_BITSET | FUTEX_CLOCK_REALTIME, 0, &deadline, NULL, FUTEX_BITSET_MATCH_ANY)));
     printf("  at least 30 ms went by: %s\n", yes(now_ns(CLOCK_MONOTONIC) - start >= 30000000));
     struct timespec monotonic;
     clock_gettime(CLOCK_MONOTONIC, &monotonic);
@@ -224,21 +209,21 @@ static void c_futex_bitset(void)
     monotonic.tv_nsec = monotonic.tv_nsec >= 980000000 ? 999999999 : monotonic.tv_nsec + 20000000;
     start = now_ns(CLOCK_MONOTONIC);
     printf("WAIT_BITSET until CLOCK_MONOTONIC + up to 20 ms: %s\n",
-           result(futex(&word, FUTEX_WAIT_BITSET, 0, &monotonic, NULL, FUTEX_BITSET_MATCH_ANY)));
+           call_result(futex(&word, FUTEX_WAIT_BITSET, 0, &monotonic, NULL, FUTEX_BITSET_MATCH_ANY)));
     struct timespec past = { 1, 0 };
     printf("WAIT_BITSET until a CLOCK_REALTIME past: %s\n",
-           result(futex(&word, FUTEX_WAIT_BITSET | FUTEX_CLOCK_REALTIME, 0, &past, NULL, FUTEX_BITSET_MATCH_ANY)));
+           call_result(futex(&word, FUTEX_WAIT_BITSET | FUTEX_CLOCK_REALTIME, 0, &past, NULL, FUTEX_BITSET_MATCH_ANY)));
     printf("WAIT_BITSET until a CLOCK_MONOTONIC past: %s\n",
-           result(futex(&word, FUTEX_WAIT_BITSET, 0, &past, NULL, FUTEX_BITSET_MATCH_ANY)));
+           call_result(futex(&word, FUTEX_WAIT_BITSET, 0, &past, NULL, FUTEX_BITSET_MATCH_ANY)));
 
     pthread_t threads[2];
     struct waiter waiters[2];
     start_waiters(threads, waiters, 1, &word, FUTEX_WAIT_BITSET_PRIVATE, 0x1);
     start_waiters(threads + 1, waiters + 1, 1, &word, FUTEX_WAIT_BITSET_PRIVATE, 0x6);
     printf("waiters with bitsets 0x1 and 0x6; WAKE_BITSET 0x8: %s\n",
-           result(futex(&word, FUTEX_WAKE_BITSET_PRIVATE, 2, NULL, NULL, 0x8)));
-    printf("WAKE_BITSET 0x2: %s\n", result(futex(&word, FUTEX_WAKE_BITSET_PRIVATE, 2, NULL, NULL, 0x2)));
-    printf("plain WAKE (every bit): %s\n", result(futex(&word, FUTEX_WAKE_PRIVATE, 2, NULL, NULL, 0)));
+           call_result(futex(&word, FUTEX_WAKE_BITSET_PRIVATE, 2, NULL, NULL, 0x8)));
+    printf("WAKE_BITSET 0x2: %s\n", call_result(futex(&word, FUTEX_WAKE_BITSET_PRIVATE, 2, NULL, NULL, 0x2)));
+    printf("plain WAKE (every bit): %s\n", call_result(futex(&word, FUTEX_WAKE_PRIVATE, 2, NULL, NULL, 0)));
     printf("every waiter's WAIT returned 0: %s\n", all_returned_zero(threads, waiters, 2));
 }
 

@@ -322,6 +322,27 @@ pub fn open_pty(cols: u16, rows: u16) -> (std::fs::File, OwnedFd) {
     unsafe { (std::fs::File::from_raw_fd(controller), OwnedFd::from_raw_fd(device)) }
 }
 
+/// Starts `command` on the terminal `device` (stdin, stdout, stderr) as a user types it
+/// in a terminal: in a new session whose controlling terminal is that device, so that
+/// it is the terminal's foreground job.
+pub fn spawn_on_terminal(command: &mut Command, device: OwnedFd) -> std::process::Child {
+    use std::os::unix::process::CommandExt;
+    command
+        .stdin(Stdio::from(device.try_clone().unwrap()))
+        .stdout(Stdio::from(device.try_clone().unwrap()))
+        .stderr(Stdio::from(device));
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    command.spawn().expect("start timeshare on the terminal")
+}
+
 /// Reads the terminal until `wanted` appears in everything read so far (or the
 /// deadline passes); whether it did.
 pub fn read_until(terminal: &mut std::fs::File, seen: &mut Vec<u8>, wanted: &str, deadline: Instant) -> bool {

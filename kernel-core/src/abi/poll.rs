@@ -48,6 +48,24 @@ impl Pollfd {
     }
 }
 
+/// Answers, in place, the `struct pollfd` entries of `entries` (as copied from user
+/// memory, `Pollfd::SIZE` bytes each; a partial last entry is left alone): an entry
+/// with a negative fd gets revents 0, any other `revents_of(fd, events)`. Returns
+/// how many entries have revents. The bytes go back to the caller as they are: one
+/// buffer, no entry decoded into another.
+pub fn answer_entries(entries: &mut [u8], mut revents_of: impl FnMut(i32, u16) -> u16) -> usize {
+    let mut ready = 0;
+    for entry in entries.as_chunks_mut::<{ Pollfd::SIZE }>().0 {
+        // One load for fd and events.
+        let word = u64::from_le_bytes(*entry);
+        let fd = word as u32 as i32;
+        let revents = if fd < 0 { 0 } else { revents_of(fd, (word >> 32) as u16) };
+        entry[6..8].copy_from_slice(&revents.to_le_bytes());
+        ready += usize::from(revents != 0);
+    }
+    ready
+}
+
 /// `poll`'s timeout (a C `int`, milliseconds) in nanoseconds; `None` for a
 /// negative one, which means "wait forever".
 pub fn poll_timeout_ns(raw: u64) -> Option<u64> {
@@ -60,51 +78,122 @@ pub const SELECT_READ: u16 = POLLRDNORM | POLLRDBAND | POLLIN | POLLHUP | POLLER
 pub const SELECT_WRITE: u16 = POLLWRBAND | POLLWRNORM | POLLOUT | POLLERR;
 pub const SELECT_EXCEPT: u16 = POLLPRI;
 
+/// The descriptors a C `fd_set` holds (glibc's and musl's `FD_SETSIZE`).
+pub const FD_SETSIZE: usize = 1024;
+
 /// An `fd_set` of `select`, as many 64-bit words as `nfds` needs (the kernel only
 /// reads and writes that prefix of the caller's bitmap, as Linux does).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FdSet {
-    words: alloc::vec::Vec<u64>,
+    words: Words,
+}
+
+/// The words of an `FdSet`: in place up to `FD_SETSIZE` (1024) descriptors, the
+/// size of every `fd_set` a C program declares, so an ordinary select takes
+/// nothing from the heap; on the heap past it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Words {
+    Inline { words: [u64; Words::INLINE], len: usize },
+    Heap(alloc::vec::Vec<u64>),
+}
+
+impl Words {
+    const INLINE: usize = FD_SETSIZE / 64;
+
+    fn zeroed(len: usize) -> Self {
+        match len {
+            0..=Self::INLINE => Words::Inline { words: [0; Self::INLINE], len },
+            _ => Words::Heap(alloc::vec![0; len]),
+        }
+    }
+}
+
+impl Default for Words {
+    fn default() -> Self {
+        Words::zeroed(0)
+    }
+}
+
+impl core::ops::Deref for Words {
+    type Target = [u64];
+
+    fn deref(&self) -> &[u64] {
+        match self {
+            Words::Inline { words, len } => &words[..*len],
+            Words::Heap(words) => words,
+        }
+    }
+}
+
+impl core::ops::DerefMut for Words {
+    fn deref_mut(&mut self) -> &mut [u64] {
+        match self {
+            Words::Inline { words, len } => &mut words[..*len],
+            Words::Heap(words) => words,
+        }
+    }
 }
 
 impl FdSet {
     /// The bytes of a bitmap covering `nfds` descriptors.
-    pub fn byte_len(nfds: usize) -> usize {
+    pub const fn byte_len(nfds: usize) -> usize {
         nfds.div_ceil(64) * 8
     }
 
     /// An empty set covering `nfds` descriptors.
     pub fn empty(nfds: usize) -> Self {
-        Self { words: alloc::vec![0; nfds.div_ceil(64)] }
+        Self { words: Words::zeroed(nfds.div_ceil(64)) }
     }
 
     /// Reads a bitmap as copied from user memory (`byte_len(nfds)` bytes).
     pub fn from_bytes(bytes: &[u8]) -> Self {
+        let mut words = Words::zeroed(bytes.len() / 8);
         let mut fields = Fields::new(bytes);
-        Self { words: (0..bytes.len() / 8).map(|_| fields.u64()).collect() }
+        words.iter_mut().for_each(|word| *word = fields.u64());
+        Self { words }
     }
 
-    /// Every descriptor below `count` in at least one of `sets` (up to 8), in
-    /// increasing order, with which of them hold it (bit i: `sets[i]`); the bits of a
-    /// last word past `count` are not looked at, as on Linux. One pass over their
-    /// words, 64 descriptors at a time and only the bits set, as Linux's `do_select`:
-    /// a select of a few high descriptors costs no step per number below them.
-    pub fn members<const N: usize>(sets: &[FdSet; N], count: usize) -> impl Iterator<Item = (usize, u8)> + '_ {
-        const { assert!(N <= 8, "holders has a bit per set") };
-        let words = count.div_ceil(64);
-        (0..words).flat_map(move |index| {
-            let of_sets: [u64; N] = core::array::from_fn(|set| sets[set].words.get(index).copied().unwrap_or(0));
-            let mut left = of_sets.iter().fold(0, |any, word| any | word);
-            core::iter::from_fn(move || {
+    /// One pass of select: `events_of(fd)` for every descriptor below `count` in at
+    /// least one of `sets` (read, write, except), in increasing order; each set's
+    /// result gets the descriptors whose events it wants (`SELECT_READ`...).
+    /// Returns how many bits the results have, or the first error of `events_of`.
+    /// Word by word, only the bits set (trailing_zeros), as Linux's `do_select`: a
+    /// select of a few high descriptors costs no step per number below them; the
+    /// bits of a last word past `count` are not looked at, as on Linux.
+    pub fn select_pass<E>(
+        sets: &[FdSet; 3],
+        count: usize,
+        results: &mut [FdSet; 3],
+        mut events_of: impl FnMut(usize) -> Result<u16, E>,
+    ) -> Result<usize, E> {
+        const WANTED: [u16; 3] = [SELECT_READ, SELECT_WRITE, SELECT_EXCEPT];
+        let mut ready = 0;
+        for index in 0..count.div_ceil(64) {
+            let below_count = count - index * 64;
+            let in_range = if below_count >= 64 { u64::MAX } else { (1 << below_count) - 1 };
+            let words: [u64; 3] =
+                core::array::from_fn(|set| sets[set].words.get(index).map_or(0, |word| word & in_range));
+            let mut left = words[0] | words[1] | words[2];
+            while left != 0 {
                 let bit = left.trailing_zeros();
-                if left == 0 || index * 64 + bit as usize >= count {
-                    return None;
-                }
                 left &= left - 1;
-                let holders = (0..N).fold(0u8, |holders, set| holders | (((of_sets[set] >> bit) & 1) as u8) << set);
-                Some((index * 64 + bit as usize, holders))
-            })
-        })
+                let events = events_of(index * 64 + bit as usize)?;
+                for set in 0..3 {
+                    if words[set] >> bit & 1 != 0 && events & WANTED[set] != 0 {
+                        if let Some(word) = results[set].words.get_mut(index) {
+                            *word |= 1 << bit;
+                            ready += 1;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(ready)
+    }
+
+    /// Empties the set, keeping its size.
+    pub fn clear(&mut self) {
+        self.words.fill(0);
     }
 
     /// Adds `fd` (ignored past the set's end).
@@ -114,9 +203,12 @@ impl FdSet {
         }
     }
 
-    /// The bytes copied back to user memory.
-    pub fn to_bytes(&self) -> alloc::vec::Vec<u8> {
-        self.words.iter().flat_map(|word| word.to_le_bytes()).collect()
+    /// Writes the bitmap into `bytes` (`byte_len(nfds)` long: what is copied back
+    /// to user memory).
+    pub fn write_bytes(&self, bytes: &mut [u8]) {
+        for (chunk, word) in bytes.chunks_exact_mut(8).zip(self.words.iter()) {
+            chunk.copy_from_slice(&word.to_le_bytes());
+        }
     }
 }
 
@@ -147,6 +239,33 @@ mod tests {
     }
 
     #[test]
+    fn entries_are_answered_in_place() {
+        let mut entries = [0u8; 3 * Pollfd::SIZE + 3];
+        entries[..8].copy_from_slice(&Pollfd { fd: 4, events: POLLIN, revents: 0x7777 }.to_bytes());
+        entries[8..16].copy_from_slice(&Pollfd { fd: -1, events: POLLIN, revents: 0x7777 }.to_bytes());
+        entries[16..24].copy_from_slice(&Pollfd { fd: 9, events: POLLOUT, revents: 0x7777 }.to_bytes());
+        entries[24..].copy_from_slice(&[1, 2, 3]);
+        let mut asked = alloc::vec::Vec::new();
+        let ready = answer_entries(&mut entries, |fd, events| {
+            asked.push((fd, events));
+            if fd == 4 {
+                POLLIN
+            } else {
+                0
+            }
+        });
+        assert_eq!(ready, 1);
+        assert_eq!(asked, [(4, POLLIN), (9, POLLOUT)], "negative descriptors are skipped");
+        assert_eq!(Pollfd::from_bytes(entries[..8].try_into().unwrap()).revents, POLLIN);
+        assert_eq!(
+            Pollfd::from_bytes(entries[8..16].try_into().unwrap()),
+            Pollfd { fd: -1, events: POLLIN, revents: 0 }
+        );
+        assert_eq!(Pollfd::from_bytes(entries[16..24].try_into().unwrap()).revents, 0);
+        assert_eq!(entries[24..], [1, 2, 3]);
+    }
+
+    #[test]
     fn timeouts() {
         assert_eq!(poll_timeout_ns(0), Some(0));
         assert_eq!(poll_timeout_ns(1500), Some(1_500_000_000));
@@ -165,19 +284,62 @@ mod tests {
         bytes[0] = 0b101;
         bytes[8] = 1;
         let set = FdSet::from_bytes(&bytes);
-        let members: alloc::vec::Vec<(usize, u8)> = FdSet::members(&[set], 128).collect();
-        assert_eq!(members, [(0, 1), (2, 1), (64, 1)]);
+        assert_eq!(passed(&[set, FdSet::default(), FdSet::default()], 128), [(0, 1), (2, 1), (64, 1)]);
         let mut out = FdSet::empty(65);
         out.insert(64);
         out.insert(2);
         out.insert(0);
         out.insert(5000);
-        assert_eq!(out.to_bytes(), bytes);
+        let mut written = [0xffu8; 16];
+        out.write_bytes(&mut written);
+        assert_eq!(written, bytes);
+        out.clear();
+        assert_eq!(out, FdSet::empty(65));
         assert_eq!(FdSet::from_bytes(&[1, 2, 3]), FdSet::default(), "a partial word is not read");
     }
 
     #[test]
-    fn members_of_several_sets_say_which_hold_them() {
+    fn fd_sets_up_to_fd_setsize_are_in_place_and_larger_ones_alike() {
+        assert!(matches!(FdSet::empty(1024).words, Words::Inline { len: 16, .. }));
+        assert!(matches!(FdSet::from_bytes(&[0; 128]).words, Words::Inline { len: 16, .. }));
+        assert!(matches!(FdSet::empty(1025).words, Words::Heap(ref words) if words.len() == 17));
+        for nfds in [1, 1024, 1025, 5000] {
+            let bytes: alloc::vec::Vec<u8> = (0..FdSet::byte_len(nfds)).map(|i| (i * 7 + 1) as u8).collect();
+            let set = FdSet::from_bytes(&bytes);
+            let mut written = alloc::vec![0; bytes.len()];
+            set.write_bytes(&mut written);
+            assert_eq!(written, bytes, "{nfds} descriptors");
+            let mut last = FdSet::empty(nfds);
+            last.insert(nfds - 1);
+            assert_eq!(passed(&[last, FdSet::default(), FdSet::default()], nfds), [(nfds - 1, 1)]);
+        }
+    }
+
+    /// The descriptors one `select_pass` asks about, with which sets hold them (bit
+    /// i: `sets[i]`), checked against the results a file ready for everything gives.
+    fn passed(sets: &[FdSet; 3], count: usize) -> alloc::vec::Vec<(usize, u8)> {
+        let mut asked = alloc::vec::Vec::new();
+        let mut results = [FdSet::empty(count), FdSet::empty(count), FdSet::empty(count)];
+        let ready = FdSet::select_pass(sets, count, &mut results, |fd| {
+            asked.push(fd);
+            Ok::<u16, ()>(SELECT_READ | SELECT_WRITE | SELECT_EXCEPT)
+        })
+        .unwrap();
+        let holders: alloc::vec::Vec<(usize, u8)> = asked
+            .iter()
+            .map(|&fd| {
+                let holds = |set: &FdSet| set.words.get(fd / 64).is_some_and(|word| word >> (fd % 64) & 1 != 0);
+                let of = |sets: &[FdSet; 3]| (0..3).fold(0u8, |bits, i| bits | u8::from(holds(&sets[i])) << i);
+                assert_eq!(of(sets), of(&results), "a ready descriptor goes in each set that holds it");
+                (fd, of(sets))
+            })
+            .collect();
+        assert_eq!(ready, holders.iter().map(|(_, bits)| bits.count_ones() as usize).sum::<usize>());
+        holders
+    }
+
+    #[test]
+    fn select_passes_over_several_sets() {
         let mut read = FdSet::empty(200);
         let mut write = FdSet::empty(130);
         let except = FdSet::empty(0);
@@ -188,11 +350,33 @@ mod tests {
             write.insert(fd);
         }
         let sets = [read, write, except];
-        let members: alloc::vec::Vec<(usize, u8)> = FdSet::members(&sets, 200).collect();
-        assert_eq!(members, [(3, 0b11), (5, 0b10), (63, 0b01), (64, 0b01), (127, 0b10), (128, 0b10), (199, 0b01)]);
-        let below: alloc::vec::Vec<usize> = FdSet::members(&sets, 128).map(|(fd, _)| fd).collect();
+        assert_eq!(
+            passed(&sets, 200),
+            [(3, 0b11), (5, 0b10), (63, 0b01), (64, 0b01), (127, 0b10), (128, 0b10), (199, 0b01)]
+        );
+        let below: alloc::vec::Vec<usize> = passed(&sets, 128).iter().map(|&(fd, _)| fd).collect();
         assert_eq!(below, [3, 5, 63, 64, 127], "bits at or past the count are not looked at");
-        assert_eq!(FdSet::members(&[FdSet::empty(500), FdSet::default()], 500).count(), 0);
-        assert_eq!(FdSet::members::<0>(&[], 64).count(), 0);
+        let full = FdSet::from_bytes(&[0xff; 16]);
+        assert_eq!(passed(&[full.clone(), FdSet::default(), FdSet::default()], 65).len(), 65);
+        assert_eq!(passed(&[full.clone(), FdSet::default(), FdSet::default()], 64).len(), 64);
+        assert_eq!(passed(&[full, FdSet::default(), FdSet::default()], 1), [(0, 1)]);
+        assert!(passed(&[FdSet::empty(500), FdSet::default(), FdSet::default()], 500).is_empty());
+    }
+
+    #[test]
+    fn select_passes_report_only_wanted_events_and_stop_at_errors() {
+        let mut read = FdSet::empty(64);
+        let mut write = FdSet::empty(64);
+        read.insert(1);
+        read.insert(2);
+        write.insert(2);
+        let sets = [read, write, FdSet::empty(64)];
+        let mut results = [FdSet::empty(64), FdSet::empty(64), FdSet::empty(64)];
+        let ready =
+            FdSet::select_pass(&sets, 64, &mut results, |fd| Ok::<u16, ()>(if fd == 2 { POLLOUT } else { POLLIN }));
+        assert_eq!(ready, Ok(2));
+        assert_eq!(results[0].words[0], 0b010);
+        assert_eq!(results[1].words[0], 0b100);
+        assert_eq!(FdSet::select_pass(&sets, 64, &mut results, |fd| if fd == 2 { Err(9) } else { Ok(0) }), Err(9));
     }
 }

@@ -331,33 +331,65 @@ pub mod xstate {
         }
     }
 
+    /// Bytes of the legacy region that hold x87 state (not MXCSR and its mask, at
+    /// 24..32, which belong to SSE and AVX too) and SSE state (xmm0-15).
+    const X87_RANGES: [core::ops::Range<usize>; 2] = [0..MXCSR, 32..160];
+    const XMM_RANGE: core::ops::Range<usize> = 160..416;
+
     /// Writes, through `write(offset, bytes)`, the image a signal frame gets from a
     /// process's XSAVE `area` (XCR0 = `features`): the area, then over it Linux's
-    /// software bytes in the legacy region (magic1, the image's sizes and features),
-    /// XSTATE_BV with x87 and SSE always marked present (so a handler that edits only
-    /// the legacy region is heard), and MAGIC2 after it. Written in place rather than
-    /// built in a buffer: the area (KiBs with AVX-512) is copied once, to its frame.
+    /// software bytes in the legacy region (magic1, the image's sizes and features)
+    /// and XSTATE_BV with x87 and SSE always marked present (so a handler that edits
+    /// only the legacy region is heard), one write for both, and MAGIC2 after it.
+    /// Written in place rather than built in a buffer: the area (KiBs with
+    /// AVX-512) is copied once, to its frame. An area whose XSTATE_BV says x87 or
+    /// SSE is in its initial state (`reset`) may hold stale bytes there: the image
+    /// gets those registers from `initial`, as marking them present requires.
     /// Inlined, as `restore`: the caller's `write` is the signal frame's copy.
     #[inline]
     pub fn write_frame_image<E>(
         area: &[u8],
+        initial: &[u8],
         features: u64,
         mut write: impl FnMut(usize, &[u8]) -> Result<(), E>,
     ) -> Result<(), E> {
         write(0, area)?;
         let size = area.len() as u32;
-        if area.len() >= MIN_SIZE {
-            let sw: [u8; 48] = pack(&[
+        if area.len() >= MIN_SIZE && initial.len() >= MIN_SIZE {
+            let present = u64_at(area, XSTATE_BV);
+            if present & 0b01 == 0 {
+                for range in X87_RANGES {
+                    write(range.start, &initial[range])?;
+                }
+            }
+            if present & 0b10 == 0 {
+                write(XMM_RANGE.start, &initial[XMM_RANGE])?;
+            }
+            let software_bytes_and_header: [u8; XSTATE_BV + 8 - SW_BYTES] = pack(&[
                 &MAGIC1.to_le_bytes(),
                 &size.saturating_add(MAGIC2_SIZE as u32).to_le_bytes(),
                 &features.to_le_bytes(),
                 &size.to_le_bytes(),
+                &[0; 28],
+                &(present | FP_SSE).to_le_bytes(),
             ]);
-            write(SW_BYTES, &sw)?;
-            let present = u64_at(area, XSTATE_BV) | FP_SSE;
-            write(XSTATE_BV, &present.to_le_bytes())?;
+            write(SW_BYTES, &software_bytes_and_header)?;
         }
         write(area.len(), &MAGIC2.to_le_bytes())
+    }
+
+    /// Puts `area` (a process's XSAVE area, standard format) in the state a signal
+    /// handler starts with, `initial`'s, without copying it: XSTATE_BV 0 makes
+    /// XRSTOR put every component in its initial state, and MXCSR, which XRSTOR
+    /// loads whatever XSTATE_BV says, is `initial`'s. The other bytes are stale
+    /// until the next XSAVE: readers go by XSTATE_BV (`write_frame_image`).
+    #[inline]
+    pub fn reset(area: &mut [u8], initial: &[u8]) {
+        if area.len() < MIN_SIZE || initial.len() < MIN_SIZE {
+            return;
+        }
+        area[MXCSR..MXCSR + 4].copy_from_slice(&initial[MXCSR..MXCSR + 4]);
+        area[XSTATE_BV..XSTATE_BV + 8].fill(0);
     }
 
     /// Whether a frame's legacy region declares a full XSAVE image of exactly
@@ -611,7 +643,7 @@ mod tests {
     /// The image `write_frame_image` writes, gathered in one buffer.
     fn frame_image(area: &[u8], features: u64) -> Vec<u8> {
         let mut image = alloc::vec![0u8; area.len() + MAGIC2_SIZE];
-        write_frame_image(area, features, |at, bytes| {
+        write_frame_image(area, &initial(), features, |at, bytes| {
             image[at..at + bytes.len()].copy_from_slice(bytes);
             Ok::<(), ()>(())
         })
@@ -652,6 +684,40 @@ mod tests {
         assert!(declares_full_image(&image, AREA));
         assert!(!declares_full_image(&image, AREA + 64));
         assert!(!declares_full_image(&area, AREA));
+    }
+
+    #[test]
+    fn a_reset_area_frames_and_restores_as_the_initial_state() {
+        let mut area = initial();
+        area[0..2].copy_from_slice(&0x1234u16.to_le_bytes()); // FCW
+        area[24..28].copy_from_slice(&0x9f80u32.to_le_bytes()); // MXCSR
+        area[40] = 0x11; // st0
+        area[160..176].copy_from_slice(&[7; 16]); // xmm0
+        area[512] = 0b111;
+        area[600] = 0x42; // ymm0's upper half
+        reset(&mut area, &initial());
+        assert_eq!(&area[24..28], &0x1f80u32.to_le_bytes());
+        assert_eq!(&area[512..520], &[0; 8], "XRSTOR puts every component in its initial state");
+        // A second frame built before the handler ran (the area not saved again):
+        // the image holds the initial registers, not the stale ones, marked present.
+        let image = frame_image(&area, FEATURES);
+        assert_eq!(&image[..464], &initial()[..464]);
+        assert_eq!(image[512], 0b011);
+        let restored = restore_from(0x7000_0000, &image, &initial(), FEATURES, MASK).unwrap();
+        assert_eq!(&restored[..464], &initial()[..464]);
+        assert_eq!(restored[512], 0b011, "the upper halves stay in their initial state");
+        // Only the component in its initial state comes from `initial`.
+        let mut sse_only = initial();
+        sse_only[0..2].copy_from_slice(&0x1234u16.to_le_bytes());
+        sse_only[160..176].copy_from_slice(&[7; 16]);
+        sse_only[512] = 0b010;
+        let image = frame_image(&sse_only, FEATURES);
+        assert_eq!(&image[0..2], &initial()[0..2]);
+        assert_eq!(&image[160..176], &[7; 16]);
+        // Too small an area is left alone.
+        let mut short = alloc::vec![0x5a; 100];
+        reset(&mut short, &initial());
+        assert!(short.iter().all(|&byte| byte == 0x5a));
     }
 
     #[test]

@@ -280,11 +280,18 @@ pub fn fpe_code(x87: Option<(u16, u16)>, mxcsr: u32) -> i32 {
         .map_or(0, |&(_, code)| code)
 }
 
-/// A `siginfo_t`: 128 bytes, `si_signo`, `si_errno`, `si_code`, then a union whose
-/// member depends on the signal and the code. Kept in its user form: the kernel only
-/// builds it (or takes it from `rt_sigqueueinfo`) and copies it out.
+/// A `siginfo_t` as the kernel keeps it: the signal, the code, and the union's
+/// first 32 bytes (every member the kernel fills fits there, as in Linux's
+/// `kernel_siginfo`), `si_errno` only for what `rt_sigqueueinfo` brings. 48 bytes
+/// moved through the queue instead of 128; `to_bytes` expands it to the 128-byte
+/// `siginfo_t` at the copy to the program.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub struct SigInfo([u8; SigInfo::SIZE]);
+pub struct SigInfo {
+    signo: u8,
+    errno: i32,
+    code: i32,
+    union: [u8; SigInfo::UNION_SIZE],
+}
 
 impl core::fmt::Debug for SigInfo {
     fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
@@ -294,27 +301,28 @@ impl core::fmt::Debug for SigInfo {
 
 impl SigInfo {
     pub const SIZE: usize = 128;
+    const UNION_OFFSET: usize = 16;
+    const UNION_SIZE: usize = 32;
 
-    /// Header and union fields, the union starting at byte 16.
+    /// `union`'s fields laid end to end from the union's start.
     fn build(signal: u8, code: i32, union: &[&[u8]]) -> SigInfo {
-        let head: [u8; 16] = pack(&[&i32::from(signal).to_le_bytes(), &0i32.to_le_bytes(), &code.to_le_bytes()]);
-        let mut parts: [&[u8]; 8] = [&[]; 8];
-        parts[0] = &head;
-        for (slot, part) in parts[1..].iter_mut().zip(union) {
-            *slot = part;
-        }
-        SigInfo(pack(&parts))
+        SigInfo { signo: signal, errno: 0, code, union: pack(union) }
     }
 
     /// A signal sent by a process (kill: `SI_USER`, tkill: `SI_TKILL`) or by the
     /// kernel (`SI_KERNEL`, pid and uid 0): `si_pid`, `si_uid`.
     pub fn sent(signal: u8, code: i32, pid: u32, uid: u32) -> SigInfo {
-        SigInfo::build(signal, code, &[&pid.to_le_bytes(), &uid.to_le_bytes()])
+        let mut union = [0; Self::UNION_SIZE];
+        union[..4].copy_from_slice(&pid.to_le_bytes());
+        union[4..8].copy_from_slice(&uid.to_le_bytes());
+        SigInfo { signo: signal, errno: 0, code, union }
     }
 
     /// A signal the program caused by faulting: `si_addr`.
     pub fn fault(signal: u8, code: i32, address: u64) -> SigInfo {
-        SigInfo::build(signal, code, &[&address.to_le_bytes()])
+        let mut union = [0; Self::UNION_SIZE];
+        union[..8].copy_from_slice(&address.to_le_bytes());
+        SigInfo { signo: signal, errno: 0, code, union }
     }
 
     /// `signal` (SIGCHLD, or the exit signal clone chose) about a child: `si_pid`,
@@ -344,34 +352,41 @@ impl SigInfo {
     }
 
     /// What `rt_sigqueueinfo` gives: the program's own bytes, with `si_signo` set
-    /// to the signal actually sent (as Linux does).
+    /// to the signal actually sent (as Linux does). Bytes past the union's first 32
+    /// are not kept (nor by Linux, whose known layouts all end there): the handler
+    /// sees zeros.
     pub fn queued(signal: u8, raw: [u8; Self::SIZE]) -> SigInfo {
-        let mut info = SigInfo(raw);
-        info.0[..4].copy_from_slice(&i32::from(signal).to_le_bytes());
-        info
+        let mut header = Fields::new(&raw[4..]);
+        let errno = header.u32() as i32;
+        let code = header.u32() as i32;
+        let mut union = [0; Self::UNION_SIZE];
+        union.copy_from_slice(&raw[Self::UNION_OFFSET..][..Self::UNION_SIZE]);
+        SigInfo { signo: signal, errno, code, union }
     }
 
     pub fn signo(&self) -> u8 {
-        let raw = Fields::new(&self.0).u32();
-        u8::try_from(raw).unwrap_or(0)
+        self.signo
     }
 
     pub fn code(&self) -> i32 {
-        let mut fields = Fields::new(&self.0);
-        fields.u64();
-        fields.u32() as i32
+        self.code
     }
 
+    /// The 128-byte `siginfo_t` the program reads.
     pub fn to_bytes(&self) -> [u8; Self::SIZE] {
-        self.0
+        let mut bytes = [0; Self::SIZE];
+        bytes[..4].copy_from_slice(&i32::from(self.signo).to_le_bytes());
+        bytes[4..8].copy_from_slice(&self.errno.to_le_bytes());
+        bytes[8..12].copy_from_slice(&self.code.to_le_bytes());
+        bytes[Self::UNION_OFFSET..][..Self::UNION_SIZE].copy_from_slice(&self.union);
+        bytes
     }
 
     /// Who or what raised the signal, as its code says (what a host reports when
     /// the signal ends a program).
     pub fn cause(&self) -> Cause {
-        let code = self.code();
-        let mut union = Fields::new(&self.0[16..]);
-        match (self.signo(), code) {
+        let mut union = Fields::new(&self.union);
+        match (self.signo, self.code) {
             (_, SI_USER | SI_QUEUE | SI_TKILL) => Cause::Sent { pid: union.u32() },
             (SIGSEGV | SIGBUS | SIGILL | SIGFPE | SIGTRAP, SI_KERNEL) => Cause::Fault { address: None },
             (SIGSEGV | SIGBUS | SIGILL | SIGFPE | SIGTRAP, 1..) => Cause::Fault { address: Some(union.u64()) },
@@ -576,11 +591,34 @@ mod tests {
         assert_eq!(&child[24..28], &3i32.to_le_bytes());
         assert_eq!(&child[32..40], &11u64.to_le_bytes());
         assert_eq!(&child[40..48], &22u64.to_le_bytes());
-        let tkill = SigInfo::sent(SIGTERM, SI_TKILL, 1, 0);
-        assert_eq!(tkill.code(), -6);
-        let queued = SigInfo::queued(SIGUSR2, [0xff; 128]);
+        assert_eq!(child[20..24], [0; 4]);
+        assert_eq!(child[28..32], [0; 4]);
+        assert!(child[48..].iter().all(|&b| b == 0));
+        let tkill = SigInfo::sent(SIGTERM, SI_TKILL, 1, 2).to_bytes();
+        assert_eq!(&tkill[..16], &[15, 0, 0, 0, 0, 0, 0, 0, 0xfa, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
+        assert_eq!(&tkill[16..24], &[1, 0, 0, 0, 2, 0, 0, 0]);
+        assert!(tkill[24..].iter().all(|&b| b == 0));
+        // A timer's expiry (alarm, setitimer) comes from the kernel: pid and uid 0.
+        let timer = SigInfo::sent(SIGALRM, SI_KERNEL, 0, 0).to_bytes();
+        assert_eq!(&timer[..12], &[14, 0, 0, 0, 0, 0, 0, 0, 0x80, 0, 0, 0]);
+        assert!(timer[12..].iter().all(|&b| b == 0));
+        let fault = fault.to_bytes();
+        assert_eq!(&fault[..12], &[11, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0]);
+        assert!(fault[24..].iter().all(|&b| b == 0));
+        // sigqueue: the program's header and union come back, signo replaced, the
+        // bytes past the union's 32 dropped.
+        let mut raw: [u8; 128] = core::array::from_fn(|i| i as u8 + 1);
+        raw[8..12].copy_from_slice(&SI_QUEUE.to_le_bytes());
+        let queued = SigInfo::queued(SIGUSR2, raw);
         assert_eq!(queued.signo(), SIGUSR2);
-        assert_eq!(queued.code(), -1);
+        assert_eq!(queued.code(), SI_QUEUE);
+        let expanded = queued.to_bytes();
+        assert_eq!(&expanded[..4], &12i32.to_le_bytes());
+        assert_eq!(&expanded[4..8], &raw[4..8]);
+        assert_eq!(&expanded[8..12], &raw[8..12]);
+        assert_eq!(&expanded[12..16], &[0; 4]);
+        assert_eq!(&expanded[16..48], &raw[16..48]);
+        assert!(expanded[48..].iter().all(|&b| b == 0));
         assert_eq!(SigInfo::queued(0, [0xff; 128]).signo(), 0);
     }
 

@@ -2,7 +2,7 @@
 //! `struct linux_dirent64`, and the device numbers in them.
 
 use super::time::Timespec;
-use crate::bytes::pack;
+use crate::bytes::pack_words;
 use crate::cpio::{S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK};
 
 /// A device number as Linux encodes `dev_t` for user space (`new_encode_dev`): the
@@ -38,23 +38,27 @@ pub struct Stat {
 impl Stat {
     pub const SIZE: usize = 144;
 
-    /// The bytes the kernel copies to user memory.
+    /// The bytes the kernel copies to user memory. Inlined, so they are built in
+    /// the caller's buffer from the fields' registers.
+    #[inline]
     pub fn to_bytes(&self) -> [u8; Self::SIZE] {
-        pack(&[
-            &self.dev.to_le_bytes(),
-            &self.ino.to_le_bytes(),
-            &self.nlink.to_le_bytes(),
-            &self.mode.to_le_bytes(),
-            &self.uid.to_le_bytes(),
-            &self.gid.to_le_bytes(),
-            &[0; 4],
-            &self.rdev.to_le_bytes(),
-            &self.size.to_le_bytes(),
-            &self.blksize.to_le_bytes(),
-            &self.blocks.to_le_bytes(),
-            &self.atime.to_bytes(),
-            &self.mtime.to_bytes(),
-            &self.ctime.to_bytes(),
+        pack_words(&[
+            self.dev,
+            self.ino,
+            self.nlink,
+            u64::from(self.mode) | u64::from(self.uid) << 32,
+            // gid, then 4 bytes of padding.
+            u64::from(self.gid),
+            self.rdev,
+            self.size as u64,
+            self.blksize as u64,
+            self.blocks as u64,
+            self.atime.sec as u64,
+            self.atime.nsec as u64,
+            self.mtime.sec as u64,
+            self.mtime.nsec as u64,
+            self.ctime.sec as u64,
+            self.ctime.nsec as u64,
         ])
     }
 }

@@ -3,6 +3,10 @@
 //! descriptors, and its close-on-exec flag. The system calls look descriptors up
 //! here (`get`, `get_path`); open, pipe, dup and fcntl add them, close and exec
 //! remove them; fork copies the table.
+//!
+//! Lock order: the table (`ThreadGroup::files`) comes before every lock of
+//! docs/locks.md's table: poll and select call `File::poll` under it, and a close
+//! releases a file (a pipe end takes its pipe's lock) under it.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -79,7 +83,14 @@ impl FdTable {
     /// ioctl, poll...): EBADF for a closed descriptor and for an O_PATH one, which
     /// only names a file (Linux's `fdget`).
     pub fn get(&self, fd: u64) -> Result<Arc<OpenFile>, i64> {
-        let file = self.get_path(fd)?;
+        self.borrow(fd).cloned()
+    }
+
+    /// `get` without taking a reference: for a caller that uses the file under the
+    /// table's lock (poll's scan), which a reference count's two atomic updates per
+    /// descriptor would outweigh.
+    pub fn borrow(&self, fd: u64) -> Result<&Arc<OpenFile>, i64> {
+        let file = self.borrow_path(fd)?;
         if file.is_path_only() {
             return Err(EBADF);
         }
@@ -90,7 +101,12 @@ impl FdTable {
     /// only need to know which file it is (fstat, fchdir, a `*at` directory,
     /// fcntl; Linux's `fdget_raw`).
     pub fn get_path(&self, fd: u64) -> Result<Arc<OpenFile>, i64> {
-        Ok(self.descriptor(fd)?.file.clone())
+        self.borrow_path(fd).cloned()
+    }
+
+    /// `get_path` without taking a reference (see `borrow`).
+    pub fn borrow_path(&self, fd: u64) -> Result<&Arc<OpenFile>, i64> {
+        Ok(&self.descriptor(fd)?.file)
     }
 
     fn descriptor(&self, fd: u64) -> Result<&Descriptor, i64> {

@@ -11,6 +11,7 @@ use super::procfs;
 use super::rootfs::{self, Device, Found, Held, NodeId, NodeKind, Origin, Tree};
 use super::{File, MapSource, OpenFile, Positioning, Sink, SizeLimit, Source, WriteAt};
 use crate::mm::address_space::UserBuffer;
+use crate::mm::PAGE_SIZE;
 use kernel_core::abi::errno::{
     EEXIST, EFAULT, EFBIG, EINVAL, EISDIR, ELOOP, ENOENT, ENOSPC, ENOTDIR, ENXIO, EOPNOTSUPP,
 };
@@ -365,9 +366,14 @@ impl File for DataDevice {
     }
 
     /// /dev/null's reads end without touching the buffer, as on Linux (which only
-    /// checks that it lies in user space); the others fill it the usual way.
-    fn read_to(&self, _out: &mut UserBuffer, _open: &OpenFile) -> Option<Result<usize, i64>> {
-        (self.device == Device::Null).then_some(Ok(0))
+    /// checks that it lies in user space); /dev/zero's clear it in place; random
+    /// bytes go through a kernel buffer.
+    fn read_to(&self, out: &mut UserBuffer, _open: &OpenFile) -> Option<Result<usize, i64>> {
+        match self.device {
+            Device::Null => Some(Ok(0)),
+            Device::Zero => Some(read_zeros(out)),
+            _ => None,
+        }
     }
 
     /// Writes vanish unread, as on Linux.
@@ -392,6 +398,25 @@ impl File for DataDevice {
     }
 }
 
+/// What reads of /dev/zero and /dev/full copy from, a page at a time.
+static ZEROS: [u8; PAGE_SIZE as usize] = [0; PAGE_SIZE as usize];
+
+/// Zeros straight into the caller's memory, as Linux's clear_user: no kernel
+/// buffer to fill first and copy from. A partly bad buffer gets the good part
+/// (EFAULT when that is nothing).
+fn read_zeros(out: &mut UserBuffer) -> Result<usize, i64> {
+    let mut done = 0;
+    while done < out.length() {
+        let wanted = (out.length() - done).min(ZEROS.len());
+        let taken = out.write_prefix(done, &ZEROS[..wanted]);
+        done += taken;
+        if taken < wanted && !out.reclaimed_memory() {
+            return if done == 0 { Err(EFAULT) } else { Ok(done) };
+        }
+    }
+    Ok(done)
+}
+
 /// /dev/full: reads give zeros, writes fail with ENOSPC.
 struct FullDevice(Held);
 
@@ -399,6 +424,10 @@ impl File for FullDevice {
     fn read(&self, buffer: &mut [u8]) -> Result<usize, i64> {
         buffer.fill(0);
         Ok(buffer.len())
+    }
+
+    fn read_to(&self, out: &mut UserBuffer, _open: &OpenFile) -> Option<Result<usize, i64>> {
+        Some(read_zeros(out))
     }
 
     fn write(&self, _bytes: &[u8]) -> Result<usize, i64> {

@@ -8,7 +8,7 @@
 //! (`File::read_to`, `File::write_from`), holding the pipe's lock: one copy, and a
 //! bad buffer leaves the bytes where they were.
 
-use crate::sync::{class, OrderedMutex};
+use crate::sync::{class, OrderedMutex, OrderedMutexGuard};
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec;
@@ -193,6 +193,23 @@ pub fn create() -> (Box<dyn File>, Box<dyn File>) {
 }
 
 impl Pipe {
+    /// The state, for a poll: a free lock is one compare-exchange, and the wait for
+    /// a held one is out of line, so that a poll (one per descriptor per pass of
+    /// poll or select) keeps no registers for the wait's calls.
+    #[inline(always)]
+    fn state_for_poll(&self) -> OrderedMutexGuard<'_, State> {
+        match self.state.try_lock() {
+            Some(state) => state,
+            None => self.wait_for_state(),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn wait_for_state(&self) -> OrderedMutexGuard<'_, State> {
+        self.state.lock()
+    }
+
     /// What fstat reports for either end: a FIFO whose inode number is the pipe's.
     fn stat(&self) -> Stat {
         Stat {
@@ -280,7 +297,7 @@ impl File for ReadEnd {
     /// Readable with data; hung up once no writer is left. The caller may block on
     /// `WaitChannel::Poll` next: new data or the last writer leaving must wake it.
     fn poll(&self) -> u16 {
-        let mut state = self.0.state.lock();
+        let mut state = self.0.state_for_poll();
         state.readers_wait = true;
         let mut events = 0;
         if state.bytes.len > 0 {
@@ -450,7 +467,7 @@ impl File for WriteEnd {
     /// Writable while a PIPE_BUF write fits; in error once no reader is left. As
     /// for the read end, what changes that must wake the caller.
     fn poll(&self) -> u16 {
-        let mut state = self.0.state.lock();
+        let mut state = self.0.state_for_poll();
         state.writers_wait = true;
         let mut events = 0;
         if CAPACITY - state.bytes.len >= PIPE_BUF {

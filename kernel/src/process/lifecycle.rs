@@ -344,7 +344,7 @@ fn report_accounting(process: &Process, status: ExitStatus) {
     record
         .number("pid", u64::from(process.pid()))
         .number("tid", u64::from(process.tid()))
-        .number("ppid", u64::from(super::parent_of(process.pid())));
+        .number("ppid", u64::from(process.group.parent()));
     match status {
         ExitStatus::Exited(code) => record.number("exit", u64::from(code)),
         ExitStatus::Killed { signal, .. } => record.number("signal", u64::from(signal)),
@@ -433,7 +433,7 @@ fn become_zombie(pid: Pid, status: ExitStatus) -> Option<(Arc<Process>, u8)> {
                 table.detach(child);
                 continue;
             }
-            entry.parent = reaper;
+            entry.set_parent(reaper);
             orphan_zombies |= entry.zombie.is_some();
             adopted.push(child);
         }

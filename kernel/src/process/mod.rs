@@ -125,6 +125,10 @@ pub struct ThreadGroup {
     /// prctl(PR_SET_CHILD_SUBREAPER): the orphans among its descendants are
     /// re-parented to it rather than to init. Not inherited by fork, as on Linux.
     child_subreaper: AtomicBool,
+    /// Its parent's pid, as its leader's table row has it (written with the row,
+    /// under the table's lock: `Entry::set_parent`), so that getppid reads it
+    /// without the lock or a search.
+    parent: AtomicU32,
     /// The system call numbers whose ENOSYS the host was told about for this process
     /// (`syscall::unimplemented`), whichever thread called: one bit per number of the
     /// dispatch table.
@@ -132,6 +136,11 @@ pub struct ThreadGroup {
 }
 
 impl ThreadGroup {
+    /// Its parent's pid (0 for init, and for a zombie nobody will wait for).
+    pub fn parent(&self) -> Pid {
+        self.parent.load(Ordering::Relaxed)
+    }
+
     /// The status exit_group or a fatal signal gave the whole process, if any.
     pub fn exit_status(&self) -> Option<ExitStatus> {
         *self.exit_status.lock()
@@ -368,6 +377,18 @@ struct Entry {
     zombie: Option<ExitStatus>,
 }
 
+impl Entry {
+    /// Re-parents a row, and, for a leader's, its process's copy that getppid
+    /// reads (another thread's row has no parent: its detaching leaves the
+    /// process's alone).
+    fn set_parent(&mut self, parent: Pid) {
+        self.parent = parent;
+        if self.process.is_leader() {
+            self.process.group.parent.store(parent, Ordering::Relaxed);
+        }
+    }
+}
+
 struct Table {
     entries: BTreeMap<Pid, Entry>,
     /// Every process of `entries` again, at index pid mod its length (a power of
@@ -458,7 +479,7 @@ impl Table {
     /// Marks `pid`'s row as one nobody will wait for (see `lifecycle::release_detached`).
     fn detach(&mut self, pid: Pid) {
         if let Some(entry) = self.entries.get_mut(&pid) {
-            entry.parent = DETACHED;
+            entry.set_parent(DETACHED);
             self.detached.push(pid);
         }
     }
@@ -528,11 +549,6 @@ pub fn count() -> usize {
 /// Whether any thread has not exited yet.
 pub fn any_alive() -> bool {
     TABLE.lock().entries.values().any(|entry| entry.zombie.is_none())
-}
-
-/// The parent of `pid` (0 for init).
-pub fn parent_of(pid: Pid) -> Pid {
-    TABLE.lock().entries.get(&pid).map_or(0, |entry| entry.parent)
 }
 
 /// Every thread: its tid, its process's parent (0 for a thread that is not its
@@ -645,6 +661,7 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
             live_threads: AtomicU32::new(0),
             exit_status: Mutex::new(None),
             child_subreaper: AtomicBool::new(false),
+            parent: AtomicU32::new(parent),
             unimplemented_reported: AtomicNumberSet::new(),
         }),
         Belongings::ThreadOf(creator) => creator.group.clone(),

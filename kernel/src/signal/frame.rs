@@ -24,7 +24,8 @@ const HANDLER_CLEARED_RFLAGS: u64 = (1 << 10) | (1 << 16) | (1 << 8);
 /// Builds the signal frame (see `kernel_core::abi::sigframe`) for a handler of
 /// `info`'s signal and points the program at the handler: rdi = signal, rsi =
 /// &siginfo, rdx = &ucontext, rax = 0, rsp = the frame (whose first word, the
-/// restorer, is the handler's return address), fresh FPU state. The handler runs
+/// restorer, is the handler's return address), fresh FPU state (`xstate::reset`:
+/// the save area's header says so, no copy of the initial state). The handler runs
 /// with its sa_mask and (unless SA_NODEFER) its own signal blocked; an SS_AUTODISARM
 /// alternate stack is disarmed until sigreturn. Err (nothing changed but user
 /// memory) without SA_RESTORER, as Linux on x86_64, or when the stack cannot take
@@ -72,7 +73,7 @@ pub(super) fn enter_handler(
     crate::oom::retrying(process, || {
         let mut memory = process.group.memory.lock();
         let memory = memory.as_mut().ok_or(Fault::Unmapped)?;
-        xstate::write_frame_image(user.fpu(), fpu::components(), |offset, bytes| {
+        xstate::write_frame_image(user.fpu(), fpu::initial_state(), fpu::components(), |offset, bytes| {
             memory.write(place.fpstate + offset as u64, bytes)
         })?;
         memory.write(place.frame, &sigframe::frame_head(action.restorer, &context))?;
@@ -94,7 +95,7 @@ pub(super) fn enter_handler(
     // the interrupted segment is in the frame, for rt_sigreturn).
     frame.set_code_segment(gdt::USER_CS);
     frame.set_user_rflags(frame.rflags & !HANDLER_CLEARED_RFLAGS);
-    user.fpu().copy_from_slice(fpu::initial_state());
+    xstate::reset(user.fpu(), fpu::initial_state());
     let mut state = process.signals.lock();
     state.saved_mask = None;
     let mut blocked = state.blocked.union(action.mask);

@@ -139,19 +139,27 @@ pub(super) fn umask(context: &Context) -> u32 {
 }
 
 /// open: openat relative to the cwd.
-pub fn open(context: &mut Context, &[path, flags, mode, ..]: &[u64; 6]) -> Result<u64, i64> {
-    openat(context, &[AT_FDCWD as u64, path, flags, mode, 0, 0])
+pub fn open(context: &mut Context) -> Result<u64, i64> {
+    let [path, flags, mode, ..] = context.arguments();
+    openat_of(context, [AT_FDCWD as u64, path, flags, mode, 0, 0])
 }
 
 /// creat: open with O_CREAT|O_WRONLY|O_TRUNC.
-pub fn creat(context: &mut Context, &[path, mode, ..]: &[u64; 6]) -> Result<u64, i64> {
-    openat(context, &[AT_FDCWD as u64, path, u64::from(O_CREAT | O_WRONLY | O_TRUNC), mode, 0, 0])
+pub fn creat(context: &mut Context) -> Result<u64, i64> {
+    let [path, mode, ..] = context.arguments();
+    openat_of(context, [AT_FDCWD as u64, path, u64::from(O_CREAT | O_WRONLY | O_TRUNC), mode, 0, 0])
 }
 
 /// openat: see `fs::open::open` for the checks; the new descriptor is the lowest
 /// free one, close-on-exec with O_CLOEXEC. A file it creates gets `mode` less the
 /// umask.
-pub fn openat(context: &mut Context, &[dirfd, path, flags, mode, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn openat(context: &mut Context) -> Result<u64, i64> {
+    let arguments = context.arguments();
+    openat_of(context, arguments)
+}
+
+/// `openat` of `arguments`: also the older calls it extends, with theirs.
+fn openat_of(context: &mut Context, [dirfd, path, flags, mode, ..]: [u64; 6]) -> Result<u64, i64> {
     let request = decode_open(flags);
     let path = read_path(context, path)?;
     if path.is_empty() {
@@ -188,23 +196,32 @@ fn copy_stat(context: &Context, address: u64, stat: &Stat) -> Result<u64, i64> {
 }
 
 /// stat: newfstatat relative to the cwd, following a final symlink.
-pub fn stat(context: &mut Context, &[path, address, ..]: &[u64; 6]) -> Result<u64, i64> {
-    newfstatat(context, &[AT_FDCWD as u64, path, address, 0, 0, 0])
+pub fn stat(context: &mut Context) -> Result<u64, i64> {
+    let [path, address, ..] = context.arguments();
+    newfstatat_of(context, [AT_FDCWD as u64, path, address, 0, 0, 0])
 }
 
 /// lstat: newfstatat relative to the cwd, not following a final symlink.
-pub fn lstat(context: &mut Context, &[path, address, ..]: &[u64; 6]) -> Result<u64, i64> {
-    newfstatat(context, &[AT_FDCWD as u64, path, address, u64::from(AT_SYMLINK_NOFOLLOW), 0, 0])
+pub fn lstat(context: &mut Context) -> Result<u64, i64> {
+    let [path, address, ..] = context.arguments();
+    newfstatat_of(context, [AT_FDCWD as u64, path, address, u64::from(AT_SYMLINK_NOFOLLOW), 0, 0])
 }
 
 /// fstat: works on every descriptor, O_PATH ones included.
-pub fn fstat(context: &mut Context, &[fd, address, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn fstat(context: &mut Context) -> Result<u64, i64> {
+    let [fd, address, ..] = context.arguments();
     let file = context.group.files.lock().get_path(fd)?;
     copy_stat(context, address, &file.file.stat())
 }
 
 /// newfstatat with AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH and AT_NO_AUTOMOUNT.
-pub fn newfstatat(context: &mut Context, &[dirfd, path, address, flags, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn newfstatat(context: &mut Context) -> Result<u64, i64> {
+    let arguments = context.arguments();
+    newfstatat_of(context, arguments)
+}
+
+/// `newfstatat` of `arguments`: also the older calls it extends, with theirs.
+fn newfstatat_of(context: &mut Context, [dirfd, path, address, flags, ..]: [u64; 6]) -> Result<u64, i64> {
     let flags = decode_stat_flags(flags)?;
     let path = read_path(context, path)?;
     let stat = on_target(context, dirfd, &path, flags, |target| {
@@ -220,7 +237,8 @@ pub fn newfstatat(context: &mut Context, &[dirfd, path, address, flags, ..]: &[u
 /// getdents64: as many whole records as fit in `length` bytes, from the
 /// directory's position on (`.` and `..` first). EFAULT for a buffer outside user
 /// space, ENOTDIR for anything but a directory, EINVAL when not one record fits.
-pub fn getdents64(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn getdents64(context: &mut Context) -> Result<u64, i64> {
+    let [fd, address, length, ..] = context.arguments();
     let file = context.group.files.lock().get(fd)?;
     let length = u64::from(length as u32);
     check_user_range(address, length)?;
@@ -231,14 +249,21 @@ pub fn getdents64(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) 
 }
 
 /// readlink: readlinkat relative to the cwd.
-pub fn readlink(context: &mut Context, &[path, address, size, ..]: &[u64; 6]) -> Result<u64, i64> {
-    readlinkat(context, &[AT_FDCWD as u64, path, address, size, 0, 0])
+pub fn readlink(context: &mut Context) -> Result<u64, i64> {
+    let [path, address, size, ..] = context.arguments();
+    readlinkat_of(context, [AT_FDCWD as u64, path, address, size, 0, 0])
 }
 
 /// readlinkat: the link's target, truncated to `size` bytes, without a NUL.
 /// EINVAL for a size ≤ 0 or a path that is no link; an empty path names `dirfd`
 /// (ENOENT unless that is an O_PATH descriptor of a link).
-pub fn readlinkat(context: &mut Context, &[dirfd, path, address, size, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn readlinkat(context: &mut Context) -> Result<u64, i64> {
+    let arguments = context.arguments();
+    readlinkat_of(context, arguments)
+}
+
+/// `readlinkat` of `arguments`: also the older calls it extends, with theirs.
+fn readlinkat_of(context: &mut Context, [dirfd, path, address, size, ..]: [u64; 6]) -> Result<u64, i64> {
     let size = usize::try_from(size as i32).ok().filter(|&size| size > 0).ok_or(EINVAL)?;
     let path = read_path(context, path)?;
     let not_link = if path.is_empty() { ENOENT } else { EINVAL };
@@ -254,19 +279,27 @@ pub fn readlinkat(context: &mut Context, &[dirfd, path, address, size, ..]: &[u6
 }
 
 /// access: faccessat2 relative to the cwd, without flags.
-pub fn access(context: &mut Context, &[path, mode, ..]: &[u64; 6]) -> Result<u64, i64> {
-    faccessat2(context, &[AT_FDCWD as u64, path, mode, 0, 0, 0])
+pub fn access(context: &mut Context) -> Result<u64, i64> {
+    let [path, mode, ..] = context.arguments();
+    faccessat2_of(context, [AT_FDCWD as u64, path, mode, 0, 0, 0])
 }
 
 /// faccessat: faccessat2 without flags (the system call has none).
-pub fn faccessat(context: &mut Context, &[dirfd, path, mode, ..]: &[u64; 6]) -> Result<u64, i64> {
-    faccessat2(context, &[dirfd, path, mode, 0, 0, 0])
+pub fn faccessat(context: &mut Context) -> Result<u64, i64> {
+    let [dirfd, path, mode, ..] = context.arguments();
+    faccessat2_of(context, [dirfd, path, mode, 0, 0, 0])
 }
 
 /// faccessat2, for a process that is root (as every process is): reading and
 /// writing are allowed whatever the permission bits; executing needs an x bit
 /// somewhere, except for directories (EACCES).
-pub fn faccessat2(context: &mut Context, &[dirfd, path, mode, flags, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn faccessat2(context: &mut Context) -> Result<u64, i64> {
+    let arguments = context.arguments();
+    faccessat2_of(context, arguments)
+}
+
+/// `faccessat2` of `arguments`: also the older calls it extends, with theirs.
+fn faccessat2_of(context: &mut Context, [dirfd, path, mode, flags, ..]: [u64; 6]) -> Result<u64, i64> {
     let wanted = decode_access(mode)?;
     let flags = decode_faccessat2_flags(flags)?;
     let path = read_path(context, path)?;
@@ -286,7 +319,8 @@ pub fn faccessat2(context: &mut Context, &[dirfd, path, mode, flags, ..]: &[u64;
 /// getcwd: the absolute path with its NUL; ERANGE when `size` is too small.
 /// Returns the length copied, NUL included (the system call's convention).
 /// ENOENT once the cwd has been removed, as on Linux.
-pub fn getcwd(context: &mut Context, &[address, size, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn getcwd(context: &mut Context) -> Result<u64, i64> {
+    let [address, size, ..] = context.arguments();
     let mut path = rootfs::with_origin(context.process, |tree, origin| {
         if tree.is_removed(origin.start) {
             return Err(ENOENT);
@@ -310,7 +344,8 @@ fn new_cwd(target: Target) -> Result<Held, i64> {
 }
 
 /// chdir: to the directory `path` names (symlinks followed).
-pub fn chdir(context: &mut Context, &[path, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn chdir(context: &mut Context) -> Result<u64, i64> {
+    let [path, ..] = context.arguments();
     let path = read_path(context, path)?;
     let cwd = on_target(context, AT_FDCWD as u64, &path, AtFlags { follow: true, empty_path: false }, new_cwd)?;
     context.group.details.lock().cwd = cwd;
@@ -318,7 +353,8 @@ pub fn chdir(context: &mut Context, &[path, ..]: &[u64; 6]) -> Result<u64, i64> 
 }
 
 /// fchdir: to the directory a descriptor (O_PATH ones included) names.
-pub fn fchdir(context: &mut Context, &[fd, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn fchdir(context: &mut Context) -> Result<u64, i64> {
+    let [fd, ..] = context.arguments();
     let file = context.group.files.lock().get_path(fd)?;
     let cwd = on_file(&file, new_cwd)?;
     context.group.details.lock().cwd = cwd;

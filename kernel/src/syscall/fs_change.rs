@@ -33,12 +33,19 @@ fn new_name<'p>(tree: &Tree, parent: Parent<'p>) -> Result<Parent<'p>, i64> {
 }
 
 /// mkdir: mkdirat relative to the cwd.
-pub fn mkdir(context: &mut Context, &[path, mode, ..]: &[u64; 6]) -> Result<u64, i64> {
-    mkdirat(context, &[CWD, path, mode, 0, 0, 0])
+pub fn mkdir(context: &mut Context) -> Result<u64, i64> {
+    let [path, mode, ..] = context.arguments();
+    mkdirat_of(context, [CWD, path, mode, 0, 0, 0])
 }
 
 /// mkdirat: a directory with `mode`'s permission and sticky bits less the umask.
-pub fn mkdirat(context: &mut Context, &[dirfd, path, mode, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn mkdirat(context: &mut Context) -> Result<u64, i64> {
+    let arguments = context.arguments();
+    mkdirat_of(context, arguments)
+}
+
+/// `mkdirat` of `arguments`: also the older calls it extends, with theirs.
+fn mkdirat_of(context: &mut Context, [dirfd, path, mode, ..]: [u64; 6]) -> Result<u64, i64> {
     let path = read_path(context, path)?;
     let mode = S_IFDIR | (mode as u32 & 0o1777 & !umask(context));
     at_path(context, dirfd, &path, |tree, origin| {
@@ -49,15 +56,22 @@ pub fn mkdirat(context: &mut Context, &[dirfd, path, mode, ..]: &[u64; 6]) -> Re
 }
 
 /// mknod: mknodat relative to the cwd.
-pub fn mknod(context: &mut Context, &[path, mode, device, ..]: &[u64; 6]) -> Result<u64, i64> {
-    mknodat(context, &[CWD, path, mode, device, 0, 0])
+pub fn mknod(context: &mut Context) -> Result<u64, i64> {
+    let [path, mode, device, ..] = context.arguments();
+    mknodat_of(context, [CWD, path, mode, device, 0, 0])
 }
 
 /// mknodat: a regular file (type 0 or S_IFREG), or a node of one of the
 /// character devices the kernel has (/dev's: null, zero, full, random, urandom,
 /// tty, console). EPERM for other devices, FIFOs and sockets (timeshare has no
 /// such files) and for a directory, as Linux; EINVAL for an unknown type.
-pub fn mknodat(context: &mut Context, &[dirfd, path, mode, device, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn mknodat(context: &mut Context) -> Result<u64, i64> {
+    let arguments = context.arguments();
+    mknodat_of(context, arguments)
+}
+
+/// `mknodat` of `arguments`: also the older calls it extends, with theirs.
+fn mknodat_of(context: &mut Context, [dirfd, path, mode, device, ..]: [u64; 6]) -> Result<u64, i64> {
     let path = read_path(context, path)?;
     let mode = mode as u32;
     let permissions = mode & MODE_BITS & !umask(context);
@@ -76,19 +90,27 @@ pub fn mknodat(context: &mut Context, &[dirfd, path, mode, device, ..]: &[u64; 6
 }
 
 /// unlink: unlinkat relative to the cwd, without flags.
-pub fn unlink(context: &mut Context, &[path, ..]: &[u64; 6]) -> Result<u64, i64> {
-    unlinkat(context, &[CWD, path, 0, 0, 0, 0])
+pub fn unlink(context: &mut Context) -> Result<u64, i64> {
+    let [path, ..] = context.arguments();
+    unlinkat_of(context, [CWD, path, 0, 0, 0, 0])
 }
 
 /// rmdir: unlinkat relative to the cwd with AT_REMOVEDIR.
-pub fn rmdir(context: &mut Context, &[path, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn rmdir(context: &mut Context) -> Result<u64, i64> {
+    let [path, ..] = context.arguments();
     let path = read_path(context, path)?;
     remove(context, CWD, &path, true)
 }
 
 /// unlinkat: removes a name (a file open elsewhere lives on until its last
 /// close), or with AT_REMOVEDIR an empty directory.
-pub fn unlinkat(context: &mut Context, &[dirfd, path, flags, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn unlinkat(context: &mut Context) -> Result<u64, i64> {
+    let arguments = context.arguments();
+    unlinkat_of(context, arguments)
+}
+
+/// `unlinkat` of `arguments`: also the older calls it extends, with theirs.
+fn unlinkat_of(context: &mut Context, [dirfd, path, flags, ..]: [u64; 6]) -> Result<u64, i64> {
     let directory = decode_unlinkat_flags(flags)?;
     let path = read_path(context, path)?;
     remove(context, dirfd, &path, directory)
@@ -107,17 +129,25 @@ fn remove(context: &Context, dirfd: u64, path: &[u8], directory: bool) -> Result
 }
 
 /// rename: renameat2 relative to the cwd, without flags.
-pub fn rename(context: &mut Context, &[old, new, ..]: &[u64; 6]) -> Result<u64, i64> {
-    renameat2(context, &[CWD, old, CWD, new, 0, 0])
+pub fn rename(context: &mut Context) -> Result<u64, i64> {
+    let [old, new, ..] = context.arguments();
+    renameat2_of(context, [CWD, old, CWD, new, 0, 0])
 }
 
 /// renameat: renameat2 without flags.
-pub fn renameat(context: &mut Context, &[old_dirfd, old, new_dirfd, new, ..]: &[u64; 6]) -> Result<u64, i64> {
-    renameat2(context, &[old_dirfd, old, new_dirfd, new, 0, 0])
+pub fn renameat(context: &mut Context) -> Result<u64, i64> {
+    let [old_dirfd, old, new_dirfd, new, ..] = context.arguments();
+    renameat2_of(context, [old_dirfd, old, new_dirfd, new, 0, 0])
 }
 
 /// renameat2 with RENAME_NOREPLACE or RENAME_EXCHANGE: see `Tree::rename`.
-pub fn renameat2(context: &mut Context, &[old_dirfd, old, new_dirfd, new, flags, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn renameat2(context: &mut Context) -> Result<u64, i64> {
+    let arguments = context.arguments();
+    renameat2_of(context, arguments)
+}
+
+/// `renameat2` of `arguments`: also the older calls it extends, with theirs.
+fn renameat2_of(context: &mut Context, [old_dirfd, old, new_dirfd, new, flags, ..]: [u64; 6]) -> Result<u64, i64> {
     let flags: RenameFlags = decode_rename_flags(flags)?;
     let old = read_path(context, old)?;
     let new = read_path(context, new)?;
@@ -133,14 +163,21 @@ pub fn renameat2(context: &mut Context, &[old_dirfd, old, new_dirfd, new, flags,
 }
 
 /// link: linkat relative to the cwd, without flags.
-pub fn link(context: &mut Context, &[old, new, ..]: &[u64; 6]) -> Result<u64, i64> {
-    linkat(context, &[CWD, old, CWD, new, 0, 0])
+pub fn link(context: &mut Context) -> Result<u64, i64> {
+    let [old, new, ..] = context.arguments();
+    linkat_of(context, [CWD, old, CWD, new, 0, 0])
 }
 
 /// linkat: another name for the file `old` names (its final symlink itself,
 /// unless AT_SYMLINK_FOLLOW; with AT_EMPTY_PATH and an empty `old`, the file open
 /// as `old_dirfd`). EPERM for a directory.
-pub fn linkat(context: &mut Context, &[old_dirfd, old, new_dirfd, new, flags, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn linkat(context: &mut Context) -> Result<u64, i64> {
+    let arguments = context.arguments();
+    linkat_of(context, arguments)
+}
+
+/// `linkat` of `arguments`: also the older calls it extends, with theirs.
+fn linkat_of(context: &mut Context, [old_dirfd, old, new_dirfd, new, flags, ..]: [u64; 6]) -> Result<u64, i64> {
     let flags = decode_linkat_flags(flags)?;
     let old = read_path(context, old)?;
     let new = read_path(context, new)?;
@@ -167,12 +204,19 @@ pub fn linkat(context: &mut Context, &[old_dirfd, old, new_dirfd, new, flags, ..
 }
 
 /// symlink: symlinkat relative to the cwd.
-pub fn symlink(context: &mut Context, &[target, path, ..]: &[u64; 6]) -> Result<u64, i64> {
-    symlinkat(context, &[target, CWD, path, 0, 0, 0])
+pub fn symlink(context: &mut Context) -> Result<u64, i64> {
+    let [target, path, ..] = context.arguments();
+    symlinkat_of(context, [target, CWD, path, 0, 0, 0])
 }
 
 /// symlinkat: a link holding `target` (ENOENT if empty), mode 0777.
-pub fn symlinkat(context: &mut Context, &[target, dirfd, path, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn symlinkat(context: &mut Context) -> Result<u64, i64> {
+    let arguments = context.arguments();
+    symlinkat_of(context, arguments)
+}
+
+/// `symlinkat` of `arguments`: also the older calls it extends, with theirs.
+fn symlinkat_of(context: &mut Context, [target, dirfd, path, ..]: [u64; 6]) -> Result<u64, i64> {
     let target = read_path(context, target)?;
     let path = read_path(context, path)?;
     if target.is_empty() {
@@ -201,19 +245,27 @@ fn change(target: Target, change: impl FnOnce(&mut Tree, usize)) -> Result<u64, 
 }
 
 /// chmod: fchmodat relative to the cwd.
-pub fn chmod(context: &mut Context, &[path, mode, ..]: &[u64; 6]) -> Result<u64, i64> {
-    fchmodat(context, &[CWD, path, mode, 0, 0, 0])
+pub fn chmod(context: &mut Context) -> Result<u64, i64> {
+    let [path, mode, ..] = context.arguments();
+    fchmodat_of(context, [CWD, path, mode, 0, 0, 0])
 }
 
 /// fchmod: on the file open as `fd` (not an O_PATH descriptor: EBADF).
-pub fn fchmod(context: &mut Context, &[fd, mode, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn fchmod(context: &mut Context) -> Result<u64, i64> {
+    let [fd, mode, ..] = context.arguments();
     let file = context.group.files.lock().get(fd)?;
     on_file(&file, |target| change(target, |tree, node| tree.set_mode(node, mode as u32, rootfs::now())))
 }
 
 /// fchmodat: the permission, set-id and sticky bits become `mode`'s (symlinks
 /// followed; the call has no flags).
-pub fn fchmodat(context: &mut Context, &[dirfd, path, mode, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn fchmodat(context: &mut Context) -> Result<u64, i64> {
+    let arguments = context.arguments();
+    fchmodat_of(context, arguments)
+}
+
+/// `fchmodat` of `arguments`: also the older calls it extends, with theirs.
+fn fchmodat_of(context: &mut Context, [dirfd, path, mode, ..]: [u64; 6]) -> Result<u64, i64> {
     let path = read_path(context, path)?;
     let flags = AtFlags { follow: true, empty_path: false };
     on_target(context, dirfd, &path, flags, |target| {
@@ -227,24 +279,33 @@ fn owner(id: u64) -> Option<u32> {
 }
 
 /// chown: fchownat relative to the cwd, following a final symlink.
-pub fn chown(context: &mut Context, &[path, uid, gid, ..]: &[u64; 6]) -> Result<u64, i64> {
-    fchownat(context, &[CWD, path, uid, gid, 0, 0])
+pub fn chown(context: &mut Context) -> Result<u64, i64> {
+    let [path, uid, gid, ..] = context.arguments();
+    fchownat_of(context, [CWD, path, uid, gid, 0, 0])
 }
 
 /// lchown: fchownat relative to the cwd, on a final symlink itself.
-pub fn lchown(context: &mut Context, &[path, uid, gid, ..]: &[u64; 6]) -> Result<u64, i64> {
-    fchownat(context, &[CWD, path, uid, gid, u64::from(AT_SYMLINK_NOFOLLOW), 0])
+pub fn lchown(context: &mut Context) -> Result<u64, i64> {
+    let [path, uid, gid, ..] = context.arguments();
+    fchownat_of(context, [CWD, path, uid, gid, u64::from(AT_SYMLINK_NOFOLLOW), 0])
 }
 
 /// fchown: on the file open as `fd`.
-pub fn fchown(context: &mut Context, &[fd, uid, gid, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn fchown(context: &mut Context) -> Result<u64, i64> {
+    let [fd, uid, gid, ..] = context.arguments();
     let file = context.group.files.lock().get(fd)?;
     on_file(&file, |target| change(target, |tree, node| set_owner(tree, node, uid, gid)))
 }
 
 /// fchownat with AT_SYMLINK_NOFOLLOW and AT_EMPTY_PATH. Every process is root, so
 /// any owner may be given; the ids are recorded, and stat reports them.
-pub fn fchownat(context: &mut Context, &[dirfd, path, uid, gid, flags, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn fchownat(context: &mut Context) -> Result<u64, i64> {
+    let arguments = context.arguments();
+    fchownat_of(context, arguments)
+}
+
+/// `fchownat` of `arguments`: also the older calls it extends, with theirs.
+fn fchownat_of(context: &mut Context, [dirfd, path, uid, gid, flags, ..]: [u64; 6]) -> Result<u64, i64> {
     let flags = decode_change_flags(flags)?;
     let path = read_path(context, path)?;
     on_target(context, dirfd, &path, flags, |target| change(target, |tree, node| set_owner(tree, node, uid, gid)))
@@ -294,7 +355,8 @@ fn set_times(
 
 /// utime: `struct utimbuf` (access then modification time, whole seconds), or
 /// now for a null pointer.
-pub fn utime(context: &mut Context, &[path, address, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn utime(context: &mut Context) -> Result<u64, i64> {
+    let [path, address, ..] = context.arguments();
     let path = read_path(context, path)?;
     let times = if address == 0 {
         let now = rootfs::now();
@@ -310,12 +372,19 @@ pub fn utime(context: &mut Context, &[path, address, ..]: &[u64; 6]) -> Result<u
 }
 
 /// utimes: futimesat relative to the cwd.
-pub fn utimes(context: &mut Context, &[path, address, ..]: &[u64; 6]) -> Result<u64, i64> {
-    futimesat(context, &[CWD, path, address, 0, 0, 0])
+pub fn utimes(context: &mut Context) -> Result<u64, i64> {
+    let [path, address, ..] = context.arguments();
+    futimesat_of(context, [CWD, path, address, 0, 0, 0])
 }
 
 /// futimesat: two timevals (access, modification), or now for a null pointer.
-pub fn futimesat(context: &mut Context, &[dirfd, path, address, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn futimesat(context: &mut Context) -> Result<u64, i64> {
+    let arguments = context.arguments();
+    futimesat_of(context, arguments)
+}
+
+/// `futimesat` of `arguments`: also the older calls it extends, with theirs.
+fn futimesat_of(context: &mut Context, [dirfd, path, address, ..]: [u64; 6]) -> Result<u64, i64> {
     let times = decode_utimes(read_times(context, address)?, rootfs::now())?;
     let path = read_path(context, path)?;
     set_times(context, dirfd, &path, AtFlags { follow: true, empty_path: false }, times)
@@ -324,7 +393,8 @@ pub fn futimesat(context: &mut Context, &[dirfd, path, address, ..]: &[u64; 6]) 
 /// utimensat: two timespecs with UTIME_NOW and UTIME_OMIT, or now for a null
 /// pointer; a null path means `dirfd` itself (futimens; EINVAL with
 /// AT_SYMLINK_NOFOLLOW).
-pub fn utimensat(context: &mut Context, &[dirfd, path, address, flags, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn utimensat(context: &mut Context) -> Result<u64, i64> {
+    let [dirfd, path, address, flags, ..] = context.arguments();
     let mut flags = decode_change_flags(flags)?;
     let times = decode_utimens(read_times(context, address)?, rootfs::now())?;
     let path = if path == 0 {
@@ -346,7 +416,8 @@ pub fn utimensat(context: &mut Context, &[dirfd, path, address, flags, ..]: &[u6
 /// truncate: the regular file `path` names (symlinks followed) gets `length`
 /// bytes. EISDIR for a directory, EINVAL for other non-files or a negative
 /// length, EFBIG (with SIGXFSZ) past RLIMIT_FSIZE.
-pub fn truncate(context: &mut Context, &[path, length, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn truncate(context: &mut Context) -> Result<u64, i64> {
+    let [path, length, ..] = context.arguments();
     let path = read_path(context, path)?;
     let length = u64::try_from(length as i64).map_err(|_| EINVAL)?;
     check_size_limit(context, length)?;
@@ -369,7 +440,8 @@ pub fn truncate(context: &mut Context, &[path, length, ..]: &[u64; 6]) -> Result
 }
 
 /// ftruncate: as truncate, on a regular file open for writing (else EINVAL).
-pub fn ftruncate(context: &mut Context, &[fd, length, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn ftruncate(context: &mut Context) -> Result<u64, i64> {
+    let [fd, length, ..] = context.arguments();
     let file = context.group.files.lock().get(fd)?;
     let length = u64::try_from(length as i64).map_err(|_| EINVAL)?;
     if !file.writable() {
@@ -391,7 +463,8 @@ fn check_size_limit(context: &Context, length: u64) -> Result<(), i64> {
 
 /// fsync and fdatasync: the files are in memory, nothing to write back; EINVAL
 /// for descriptors with nothing to sync (pipes, terminals, devices), as Linux.
-pub fn fsync(context: &mut Context, &[fd, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn fsync(context: &mut Context) -> Result<u64, i64> {
+    let [fd, ..] = context.arguments();
     let file = context.group.files.lock().get(fd)?;
     on_file(&file, |target| match target {
         Target::Node(tree, node) if matches!(tree.node(node).kind, NodeKind::File(_) | NodeKind::Directory(_)) => Ok(0),
@@ -400,19 +473,21 @@ pub fn fsync(context: &mut Context, &[fd, ..]: &[u64; 6]) -> Result<u64, i64> {
 }
 
 /// sync: nothing to write back.
-pub fn sync(_context: &mut Context, _: &[u64; 6]) -> Result<u64, i64> {
+pub fn sync(_context: &mut Context) -> Result<u64, i64> {
     Ok(0)
 }
 
 /// syncfs: nothing to write back, for any open descriptor.
-pub fn syncfs(context: &mut Context, &[fd, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn syncfs(context: &mut Context) -> Result<u64, i64> {
+    let [fd, ..] = context.arguments();
     context.group.files.lock().get(fd)?;
     Ok(0)
 }
 
 /// fallocate: EOPNOTSUPP (as Linux's ramfs) for a descriptor open for writing,
 /// EBADF otherwise.
-pub fn fallocate(context: &mut Context, &[fd, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn fallocate(context: &mut Context) -> Result<u64, i64> {
+    let [fd, ..] = context.arguments();
     let file = context.group.files.lock().get(fd)?;
     if !file.writable() {
         return Err(EBADF);
@@ -439,7 +514,8 @@ fn statfs_of(tree: &Tree) -> Statfs {
 }
 
 /// statfs: the file system `path` is on (there is one).
-pub fn statfs(context: &mut Context, &[path, address, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn statfs(context: &mut Context) -> Result<u64, i64> {
+    let [path, address, ..] = context.arguments();
     let path = read_path(context, path)?;
     let statfs = on_target(context, CWD, &path, AtFlags { follow: true, empty_path: false }, |target| match target {
         Target::Node(tree, node) if !tree.is_mount_point(node) => Ok(statfs_of(tree)),
@@ -458,7 +534,8 @@ pub fn statfs(context: &mut Context, &[path, address, ..]: &[u64; 6]) -> Result<
 
 /// fstatfs: the file system of an open file (pipes and the console report the
 /// root's too; Linux's pipefs and devpts differ only in f_type).
-pub fn fstatfs(context: &mut Context, &[fd, address, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn fstatfs(context: &mut Context) -> Result<u64, i64> {
+    let [fd, address, ..] = context.arguments();
     context.group.files.lock().get_path(fd)?;
     let statfs = statfs_of(&rootfs::lock());
     context.copy_out(address, &statfs.to_bytes())?;

@@ -16,27 +16,35 @@ fn target(context: &Context, pid: u64) -> Result<Pid, i64> {
 }
 
 /// setpgid(pid, pgid): EINVAL for a negative group; see `process::set_process_group`.
-pub fn setpgid(context: &mut Context, &[pid, group, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn setpgid(context: &mut Context) -> Result<u64, i64> {
+    let [pid, group, ..] = context.arguments();
     let group = Pid::try_from(int_arg(group)).map_err(|_| EINVAL)?;
     let pid = target(context, pid)?;
     process::set_process_group(context.process.pid(), pid, group)?;
     Ok(0)
 }
 
-pub fn getpgid(context: &mut Context, &[pid, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn getpgid(context: &mut Context) -> Result<u64, i64> {
+    let arguments = context.arguments();
+    getpgid_of(context, arguments)
+}
+
+/// `getpgid` of `arguments`: also the older calls it extends, with theirs.
+fn getpgid_of(context: &mut Context, [pid, ..]: [u64; 6]) -> Result<u64, i64> {
     let (group, _) = process::group_and_session(target(context, pid)?).ok_or(ESRCH)?;
     Ok(u64::from(group))
 }
 
-pub fn getpgrp(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
-    getpgid(context, &[0; 6])
+pub fn getpgrp(context: &mut Context) -> Result<u64, i64> {
+    getpgid_of(context, [0; 6])
 }
 
-pub fn getsid(context: &mut Context, &[pid, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn getsid(context: &mut Context) -> Result<u64, i64> {
+    let [pid, ..] = context.arguments();
     let (_, session) = process::group_and_session(target(context, pid)?).ok_or(ESRCH)?;
     Ok(u64::from(session))
 }
 
-pub fn setsid(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
+pub fn setsid(context: &mut Context) -> Result<u64, i64> {
     Ok(u64::from(process::create_session(context.process.pid())?))
 }

@@ -22,20 +22,22 @@ pub const UTSNAME: Utsname = Utsname {
     domainname: "(none)",
 };
 
-pub fn uname(context: &mut Context, &[address, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn uname(context: &mut Context) -> Result<u64, i64> {
+    let [address, ..] = context.arguments();
     context.copy_out(address, &UTSNAME.to_bytes())?;
     Ok(0)
 }
 
 /// Every process runs as root (uid = euid = gid = egid = 0, as the auxv says).
-pub fn getuid(_context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
+pub fn getuid(_context: &mut Context) -> Result<u64, i64> {
     Ok(0)
 }
 
 /// sysinfo: uptime, the load average (16 fractional bits), memory in pages of 4
 /// KiB, and the number of processes (zombies included, as Linux counts them).
 /// timeshare has no swap: 0.
-pub fn sysinfo(context: &mut Context, &[address, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn sysinfo(context: &mut Context) -> Result<u64, i64> {
+    let [address, ..] = context.arguments();
     let mut info = [0u8; 112];
     let mut put = |offset: usize, value: u64| info[offset..offset + 8].copy_from_slice(&value.to_le_bytes());
     put(0, time::monotonic_ns() / 1_000_000_000);
@@ -57,7 +59,8 @@ const GRND_INSECURE: u64 = 0x4;
 
 /// getrandom: fills the buffer (the generator never blocks). Linux's limits: one
 /// call returns at most 32 MiB - 1 bytes; GRND_RANDOM with GRND_INSECURE is EINVAL.
-pub fn getrandom(context: &mut Context, &[address, length, flags, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn getrandom(context: &mut Context) -> Result<u64, i64> {
+    let [address, length, flags, ..] = context.arguments();
     if flags & !(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) != 0
         || flags & (GRND_RANDOM | GRND_INSECURE) == (GRND_RANDOM | GRND_INSECURE)
     {

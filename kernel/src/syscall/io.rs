@@ -287,7 +287,8 @@ fn never_blocks(file: &OpenFile) -> bool {
 
 /// read: see `OpenFile::read` (access mode, O_NONBLOCK, the position). Files that
 /// can (pipes) copy straight into the buffer, the others through the kernel.
-pub fn read(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn read(context: &mut Context) -> Result<u64, i64> {
+    let [fd, address, length, ..] = context.arguments();
     let file = file_to_transfer(context, fd, OpenFile::readable)?;
     let length = transfer_length(address, length)?;
     if let Some(result) = file.read_to(&mut UserBuffer::new(&context.group.memory, address, length as usize)) {
@@ -298,7 +299,8 @@ pub fn read(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Res
 
 /// write: see `OpenFile::write`; as read, straight from the buffer for pipes and
 /// regular files.
-pub fn write(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn write(context: &mut Context) -> Result<u64, i64> {
+    let [fd, address, length, ..] = context.arguments();
     let file = file_to_transfer(context, fd, OpenFile::writable)?;
     let length = transfer_length(address, length)?;
     if let Some(result) =
@@ -311,7 +313,8 @@ pub fn write(context: &mut Context, &[fd, address, length, ..]: &[u64; 6]) -> Re
 
 /// pread64: reads at `offset` without moving the position. EINVAL for a negative
 /// offset, ESPIPE for pipes and terminals.
-pub fn pread64(context: &mut Context, &[fd, address, length, offset, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn pread64(context: &mut Context) -> Result<u64, i64> {
+    let [fd, address, length, offset, ..] = context.arguments();
     let offset = u64::try_from(offset as i64).map_err(|_| EINVAL)?;
     let file = file(context, fd)?;
     // An empty read makes the descriptor checks (ESPIPE, EBADF) before the buffer's.
@@ -332,7 +335,8 @@ pub fn pread64(context: &mut Context, &[fd, address, length, offset, ..]: &[u64;
 /// pwrite64: writes at `offset` without moving the position (at the end for an
 /// O_APPEND file, as Linux). EINVAL for a negative offset, ESPIPE for pipes and
 /// terminals.
-pub fn pwrite64(context: &mut Context, &[fd, address, length, offset, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn pwrite64(context: &mut Context) -> Result<u64, i64> {
+    let [fd, address, length, offset, ..] = context.arguments();
     let offset = u64::try_from(offset as i64).map_err(|_| EINVAL)?;
     let file = file(context, fd)?;
     let limit = CallerLimit(context);
@@ -367,21 +371,24 @@ fn read_iovecs(context: &Context, address: u64, count: u64) -> Result<Vec<Iovec>
 }
 
 /// readv: one read spread over the buffers, in order.
-pub fn readv(context: &mut Context, &[fd, address, count, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn readv(context: &mut Context) -> Result<u64, i64> {
+    let [fd, address, count, ..] = context.arguments();
     let file = file(context, fd)?;
     let iovecs = read_iovecs(context, address, count)?;
     read_to_user(context, &iovecs, never_blocks(&file), |buffer| file.read(buffer))
 }
 
 /// writev: the buffers, in order, written as one sequence.
-pub fn writev(context: &mut Context, &[fd, address, count, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn writev(context: &mut Context) -> Result<u64, i64> {
+    let [fd, address, count, ..] = context.arguments();
     let file = file(context, fd)?;
     let iovecs = read_iovecs(context, address, count)?;
     write_from_user(context, &file, &iovecs)
 }
 
 /// lseek: EINVAL for an unknown `whence` (checked before ESPIPE, as Linux does).
-pub fn lseek(context: &mut Context, &[fd, offset, whence, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn lseek(context: &mut Context) -> Result<u64, i64> {
+    let [fd, offset, whence, ..] = context.arguments();
     let file = file(context, fd)?;
     let whence = decode_whence(whence)?;
     file.seek(whence, offset as i64)
@@ -392,7 +399,8 @@ pub fn lseek(context: &mut Context, &[fd, offset, whence, ..]: &[u64; 6]) -> Res
 /// `out_fd`. EINVAL for an input that is not a regular file (BusyBox then falls
 /// back on read and write), ESPIPE for an offset on a stream, EINVAL for an output
 /// opened with O_APPEND, as Linux answers.
-pub fn sendfile(context: &mut Context, &[out_fd, in_fd, offset_address, count, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn sendfile(context: &mut Context) -> Result<u64, i64> {
+    let [out_fd, in_fd, offset_address, count, ..] = context.arguments();
     // The checks in Linux's order (do_sendfile, then do_splice_direct).
     let input = file(context, in_fd)?;
     if !input.readable() {
@@ -449,7 +457,8 @@ pub fn sendfile(context: &mut Context, &[out_fd, in_fd, offset_address, count, .
 /// ioctl: the requests Linux serves for every descriptor (FIOCLEX and FIONCLEX
 /// set and clear close-on-exec, FIONBIO sets O_NONBLOCK from an int), then the
 /// file's own.
-pub fn ioctl(context: &mut Context, &[fd, request, argument, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn ioctl(context: &mut Context) -> Result<u64, i64> {
+    let [fd, request, argument, ..] = context.arguments();
     let file = file(context, fd)?;
     match request {
         FIOCLEX | FIONCLEX => {
@@ -471,7 +480,8 @@ pub fn ioctl(context: &mut Context, &[fd, request, argument, ..]: &[u64; 6]) -> 
 /// fcntl: F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD/F_SETFD (FD_CLOEXEC), F_GETFL/F_SETFL
 /// (O_APPEND and O_NONBLOCK change; the access mode is reported); other commands
 /// are EINVAL. On an O_PATH descriptor all but F_SETFL work (that one is EBADF).
-pub fn fcntl(context: &mut Context, &[fd, command, argument, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn fcntl(context: &mut Context) -> Result<u64, i64> {
+    let [fd, command, argument, ..] = context.arguments();
     let mut files = context.group.files.lock();
     let file = files.get_path(fd)?;
     let command = decode_fcntl(command)?;
@@ -494,17 +504,20 @@ pub fn fcntl(context: &mut Context, &[fd, command, argument, ..]: &[u64; 6]) -> 
 }
 
 /// close: O_PATH descriptors included.
-pub fn close(context: &mut Context, &[fd, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn close(context: &mut Context) -> Result<u64, i64> {
+    let [fd, ..] = context.arguments();
     context.group.files.lock().close(fd).map(|()| 0)
 }
 
 /// dup: the lowest free descriptor, sharing the open file description.
-pub fn dup(context: &mut Context, &[fd, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn dup(context: &mut Context) -> Result<u64, i64> {
+    let [fd, ..] = context.arguments();
     context.group.files.lock().duplicate(fd, 0, false)
 }
 
 /// dup2: onto `new` (closed first); onto itself only checks that `old` is open.
-pub fn dup2(context: &mut Context, &[old, new, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn dup2(context: &mut Context) -> Result<u64, i64> {
+    let [old, new, ..] = context.arguments();
     let mut files = context.group.files.lock();
     if old as u32 == new as u32 {
         files.get_path(old)?;
@@ -514,7 +527,8 @@ pub fn dup2(context: &mut Context, &[old, new, ..]: &[u64; 6]) -> Result<u64, i6
 }
 
 /// dup3: dup2 with O_CLOEXEC; onto itself is EINVAL.
-pub fn dup3(context: &mut Context, &[old, new, flags, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn dup3(context: &mut Context) -> Result<u64, i64> {
+    let [old, new, flags, ..] = context.arguments();
     if old as u32 == new as u32 || flags & !u64::from(O_CLOEXEC) != 0 {
         return Err(EINVAL);
     }
@@ -522,12 +536,19 @@ pub fn dup3(context: &mut Context, &[old, new, flags, ..]: &[u64; 6]) -> Result<
 }
 
 /// pipe: pipe2 without flags.
-pub fn pipe(context: &mut Context, &[address, ..]: &[u64; 6]) -> Result<u64, i64> {
-    pipe2(context, &[address, 0, 0, 0, 0, 0])
+pub fn pipe(context: &mut Context) -> Result<u64, i64> {
+    let [address, ..] = context.arguments();
+    pipe2_of(context, [address, 0, 0, 0, 0, 0])
 }
 
 /// pipe2 with O_CLOEXEC and O_NONBLOCK (on both ends); other flags are EINVAL.
-pub fn pipe2(context: &mut Context, &[address, flags, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn pipe2(context: &mut Context) -> Result<u64, i64> {
+    let arguments = context.arguments();
+    pipe2_of(context, arguments)
+}
+
+/// `pipe2` of `arguments`: also the older calls it extends, with theirs.
+fn pipe2_of(context: &mut Context, [address, flags, ..]: [u64; 6]) -> Result<u64, i64> {
     if flags & !u64::from(O_CLOEXEC | O_NONBLOCK) != 0 {
         return Err(EINVAL);
     }

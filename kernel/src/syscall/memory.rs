@@ -32,7 +32,8 @@ fn errno(error: MapError) -> i64 {
     }
 }
 
-pub fn brk(context: &mut Context, &[address, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn brk(context: &mut Context) -> Result<u64, i64> {
+    let [address, ..] = context.arguments();
     Ok(context.memory(|memory| memory.set_break(address)))
 }
 
@@ -42,7 +43,8 @@ pub fn brk(context: &mut Context, &[address, ..]: &[u64; 6]) -> Result<u64, i64>
 /// (ENOMEM, EEXIST), a file range past the largest offset (EOVERFLOW), a shared
 /// writable mapping of a descriptor not open for writing or any mapping of one not
 /// open for reading (EACCES), then a file that cannot be mapped (ENODEV).
-pub fn mmap(context: &mut Context, &[address, length, prot, flags, fd, offset]: &[u64; 6]) -> Result<u64, i64> {
+pub fn mmap(context: &mut Context) -> Result<u64, i64> {
+    let [address, length, prot, flags, fd, offset] = context.arguments();
     let request = decode_mmap(prot, flags)?;
     check_mmap_offset(offset)?;
     let placement = match request.fixed {
@@ -88,11 +90,13 @@ pub fn mmap(context: &mut Context, &[address, length, prot, flags, fd, offset]: 
         .map_err(errno)
 }
 
-pub fn munmap(context: &mut Context, &[address, length, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn munmap(context: &mut Context) -> Result<u64, i64> {
+    let [address, length, ..] = context.arguments();
     context.memory(|memory| memory.unmap(address, length)).map(|()| 0).map_err(errno)
 }
 
-pub fn mprotect(context: &mut Context, &[address, length, prot, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn mprotect(context: &mut Context) -> Result<u64, i64> {
+    let [address, length, prot, ..] = context.arguments();
     let prot = decode_mprotect(prot)?;
     context.memory(|memory| memory.protect(address, length, protection(prot))).map(|()| 0).map_err(errno)
 }
@@ -100,7 +104,8 @@ pub fn mprotect(context: &mut Context, &[address, length, prot, ..]: &[u64; 6]) 
 /// msync: the arguments checked as Linux does (`decode_msync`), ENOMEM when a
 /// page of the range is not mapped. Nothing to write back: a shared mapping's
 /// pages are the file's own, in RAM.
-pub fn msync(context: &mut Context, &[address, length, flags, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn msync(context: &mut Context) -> Result<u64, i64> {
+    let [address, length, flags, ..] = context.arguments();
     let range = decode_msync(address, length, flags)?;
     if range.is_empty() || context.memory(|memory| memory.covers(range.start, range.end)) {
         Ok(0)

@@ -21,7 +21,7 @@ pub mod unimplemented;
 
 use alloc::vec::Vec;
 
-use crate::arch::x86_64::entry::{SyscallExit, SystemCallEntry, SystemCallHandler, SYSCALL_TABLE_SIZE};
+use crate::arch::x86_64::entry::{Served, SyscallExit, SystemCallEntry, SystemCallHandler, SYSCALL_TABLE_SIZE};
 use crate::arch::x86_64::frame::TrapFrame;
 use crate::mm::address_space::{AddressSpace, StringFault};
 use crate::mm::kstack::UserState;
@@ -40,8 +40,9 @@ pub struct Context<'a, 'u> {
     pub user: UserState<'u>,
 }
 
-/// A handler: the six argument registers in, the result or a (positive) errno out.
-type Handler = fn(&mut Context, &[u64; 6]) -> Result<u64, i64>;
+/// A handler: the result or a (positive) errno out. It reads its arguments from the
+/// caller's registers (`Context::arguments`), each only if it uses it.
+type Handler = fn(&mut Context) -> Result<u64, i64>;
 
 /// Defines `HANDLERS`, every implemented call by number (keep sorted), and
 /// `FAST_ENTRIES`, the same calls as fast-path table entries: each entry is its own
@@ -51,7 +52,7 @@ macro_rules! system_calls {
     ($($number:ident => $handler:path,)*) => {
         const HANDLERS: &[(usize, Handler)] = &[$((sysno::$number, $handler),)*];
         const FAST_ENTRIES: &[(usize, FastEntry)] = &[$((sysno::$number, {
-            extern "C" fn entry(path: &mut FastPath) -> SyscallExit {
+            extern "C" fn entry(path: &mut FastPath) -> Served {
                 path.serve($handler)
             }
             entry
@@ -228,13 +229,13 @@ static TABLE: [Handler; TABLE_SIZE] = {
 };
 
 /// A fast-path table entry (`SystemCallEntry` of `FastPath`, for any lifetimes).
-type FastEntry = for<'r, 'a, 'u> extern "C" fn(&'r mut FastPath<'a, 'u>) -> SyscallExit;
+type FastEntry = for<'r, 'a, 'u> extern "C" fn(&'r mut FastPath<'a, 'u>) -> Served;
 
 /// A fast-path table: `calls` by number, `Defer` for the calls that need the full
 /// frame (`FULL_FRAME`), `others` for every other number.
 const fn fast_table(calls: &[(usize, FastEntry)], others: FastEntry) -> [FastEntry; TABLE_SIZE] {
-    extern "C" fn defer(_: &mut FastPath) -> SyscallExit {
-        SyscallExit::Defer
+    extern "C" fn defer(_: &mut FastPath) -> Served {
+        Served::DEFER
     }
     let mut table = [others; TABLE_SIZE];
     let mut index = 0;
@@ -252,7 +253,7 @@ const fn fast_table(calls: &[(usize, FastEntry)], others: FastEntry) -> [FastEnt
 
 /// The fast path's table: `FAST_ENTRIES`, and -ENOSYS for numbers without a call.
 static FAST_TABLE: [FastEntry; TABLE_SIZE] = {
-    extern "C" fn unknown(path: &mut FastPath) -> SyscallExit {
+    extern "C" fn unknown(path: &mut FastPath) -> Served {
         path.serve(not_implemented)
     }
     fast_table(FAST_ENTRIES, unknown)
@@ -261,7 +262,7 @@ static FAST_TABLE: [FastEntry; TABLE_SIZE] = {
 /// The fast path's table with tracing on: every number through the recorded
 /// dispatch (tracing is switched on at boot, before any program runs).
 static TRACED_TABLE: [FastEntry; TABLE_SIZE] = {
-    extern "C" fn traced(path: &mut FastPath) -> SyscallExit {
+    extern "C" fn traced(path: &mut FastPath) -> Served {
         path.serve_traced()
     }
     fast_table(&[], traced)
@@ -274,7 +275,7 @@ fn handler_of(number: u64) -> Handler {
 }
 
 /// What every number without a call of its own answers, as on Linux.
-fn not_implemented(_: &mut Context, _: &[u64; 6]) -> Result<u64, i64> {
+fn not_implemented(_: &mut Context) -> Result<u64, i64> {
     Err(ENOSYS)
 }
 
@@ -304,23 +305,25 @@ impl SystemCallHandler for FastPath<'_, '_> {
 }
 
 impl FastPath<'_, '_> {
-    /// Serves the call with `handler`, and says whether the program may go straight
-    /// back. Inlined into every table entry, where `handler` is a constant.
+    /// Serves the call with `handler`: its result for rax (the entry code puts it
+    /// there, and in the frame only for the full path), and whether the program
+    /// may go straight back. Inlined into every table entry, where `handler` is a
+    /// constant.
     #[inline(always)]
-    fn serve(&mut self, handler: Handler) -> SyscallExit {
-        serve(&mut self.0, handler);
-        self.exit()
+    fn serve(&mut self, handler: Handler) -> Served {
+        let rax = result_of(&mut self.0, handler);
+        Served { rax, exit: self.exit() }
     }
 
     /// `serve` of whatever the number is, recorded in the trace.
-    fn serve_traced(&mut self) -> SyscallExit {
+    fn serve_traced(&mut self) -> Served {
         dispatch_recorded(&mut self.0, true, true);
         let exit = self.exit();
         if exit == SyscallExit::Resume {
             crate::trace::record(self.0.process.tid(), || What::TrapExit);
             crate::explain::returning_to_user(self.0.process, self.0.user.frame);
         }
-        exit
+        Served { rax: self.0.user.frame.rax, exit }
     }
 
     /// Straight back with SYSRET, unless the kernel must act first (a signal, an exit).
@@ -368,18 +371,19 @@ pub fn dispatch(context: &mut Context) {
 }
 
 /// Runs `handler` on the caller's registers; the result goes in rax.
-#[inline(always)]
 fn serve(context: &mut Context, handler: Handler) {
+    context.user.frame.rax = result_of(context, handler);
+}
+
+/// Runs `handler` on the caller's registers: the rax it returns.
+#[inline(always)]
+fn result_of(context: &mut Context, handler: Handler) -> u64 {
     Stats::add(&context.process.stats.system_calls, 1);
-    let (number, arguments) = context.user.frame.syscall_args();
-    // A copy (the adjacent registers make it three vector moves): handlers such as
-    // execve and sigreturn rewrite the frame the arguments came from.
-    let arguments = *arguments;
-    let result = handler(context, &arguments);
-    context.user.frame.rax = match result {
+    let number = context.user.frame.rax;
+    match handler(context) {
         Ok(value) => value,
         Err(errno) => failed(context.process, number, errno),
-    };
+    }
 }
 
 /// The rax of a failed call; a signal may have cut it short, and then
@@ -394,6 +398,15 @@ fn failed(process: &Process, number: u64, errno: i64) -> u64 {
 }
 
 impl Context<'_, '_> {
+    /// The six argument registers, as the program left them. A copy: handlers
+    /// such as execve and sigreturn rewrite the frame they came from. Inlined, so
+    /// a handler loads only the arguments it uses (a copy made for every call
+    /// before the handler ran cost it twelve moves).
+    #[inline(always)]
+    pub fn arguments(&self) -> [u64; 6] {
+        *self.user.frame.syscall_args().1
+    }
+
     /// Runs `f` on the caller's address space.
     pub fn memory<T>(&self, f: impl FnOnce(&mut AddressSpace) -> T) -> T {
         let mut memory = self.group.memory.lock();
@@ -407,12 +420,15 @@ impl Context<'_, '_> {
         crate::oom::retrying(self.process, || self.memory(&mut access))
     }
 
-    /// Copies `buffer.len()` bytes from user address `address`.
+    /// Copies `buffer.len()` bytes from user address `address`. Inlined: most
+    /// copies are of a constant size (a struct, a word), which the copy then knows.
+    #[inline]
     pub fn copy_in(&self, address: u64, buffer: &mut [u8]) -> Result<(), i64> {
         self.user_memory(|memory| memory.read(address, buffer)).map_err(|_| EFAULT)
     }
 
     /// Copies `bytes` to user address `address`.
+    #[inline]
     pub fn copy_out(&self, address: u64, bytes: &[u8]) -> Result<(), i64> {
         self.user_memory(|memory| memory.write(address, bytes)).map_err(|_| EFAULT)
     }

@@ -12,39 +12,63 @@
 //! then written the time left back into their timeout; poll starts over with its
 //! whole timeout, where Linux would resume with what was left).
 
-use alloc::sync::Arc;
-use alloc::vec::Vec;
-
 use super::time::read_timespec;
 use super::Context;
-use crate::fs::OpenFile;
 use crate::sched::{self, WaitChannel};
 use crate::signal::SignalSet;
 use crate::time;
 use kernel_core::abi::errno::{EINVAL, ENOMEM};
 use kernel_core::abi::signal::ERESTARTNOHAND;
 use kernel_core::abi::{
-    poll_timeout_ns, reported, FdSet, Pollfd, Timespec, Timeval, POLLNVAL, SELECT_EXCEPT, SELECT_READ, SELECT_WRITE,
+    answer_entries, poll_timeout_ns, reported, FdSet, Pollfd, Timespec, Timeval, FD_SETSIZE, POLLNVAL,
 };
 
 /// The size of the signal set ppoll and pselect6 take (64 signals).
 const SIGSET_SIZE: u64 = 8;
 
+/// How long a poll or select may wait.
+#[derive(Clone, Copy)]
+enum Deadline {
+    Never,
+    /// A zero timeout: one scan, and no clock read to learn that it is over.
+    Now,
+    /// The monotonic time the wait ends at.
+    At(u64),
+}
+
+impl Deadline {
+    /// The deadline `timeout_ns` from now.
+    fn after(timeout_ns: u64) -> Deadline {
+        match timeout_ns {
+            0 => Deadline::Now,
+            _ => Deadline::At(time::monotonic_ns().saturating_add(timeout_ns)),
+        }
+    }
+
+    /// The time left, in nanoseconds (0 once passed).
+    fn remaining(self) -> u64 {
+        match self {
+            Deadline::Never | Deadline::Now => 0,
+            Deadline::At(deadline) => deadline.saturating_sub(time::monotonic_ns()),
+        }
+    }
+}
+
 /// Scans with `scan` (which returns how many descriptors are ready) until one is,
-/// the monotonic `deadline` passes (None: never) or a signal arrives
-/// (ERESTARTNOHAND).
+/// the `deadline` passes or a signal arrives (ERESTARTNOHAND).
 /// Returns the last scan's count: 0 means the time ran out.
-fn wait_until_ready(deadline: Option<u64>, mut scan: impl FnMut() -> usize) -> Result<usize, i64> {
+fn wait_until_ready(deadline: Deadline, mut scan: impl FnMut() -> Result<usize, i64>) -> Result<usize, i64> {
     loop {
         let wait = sched::prepare(WaitChannel::Poll);
-        let ready = scan();
+        let ready = scan()?;
         if ready > 0 {
             return Ok(ready);
         }
         let woken = match deadline {
-            None => wait.block(),
-            Some(deadline) if time::monotonic_ns() >= deadline => return Ok(0),
-            Some(deadline) => wait.block_until(deadline),
+            Deadline::Never => wait.block(),
+            Deadline::Now => return Ok(0),
+            Deadline::At(deadline) if time::monotonic_ns() >= deadline => return Ok(0),
+            Deadline::At(deadline) => wait.block_until(deadline),
         };
         woken.map_err(|_| ERESTARTNOHAND)?;
     }
@@ -80,35 +104,24 @@ fn with_signal_mask(
     result
 }
 
-/// The monotonic deadline `timeout_ns` from now.
-fn deadline_after(timeout_ns: u64) -> u64 {
-    time::monotonic_ns().saturating_add(timeout_ns)
-}
-
-/// The time left until `deadline`, in nanoseconds (0 once passed).
-fn remaining(deadline: u64) -> u64 {
-    deadline.saturating_sub(time::monotonic_ns())
-}
-
 /// poll: a timeout in milliseconds, negative for none.
-pub fn poll(context: &mut Context, &[address, count, timeout, ..]: &[u64; 6]) -> Result<u64, i64> {
-    let deadline = poll_timeout_ns(timeout).map(deadline_after);
+pub fn poll(context: &mut Context) -> Result<u64, i64> {
+    let [address, count, timeout, ..] = context.arguments();
+    let deadline = poll_timeout_ns(timeout).map_or(Deadline::Never, Deadline::after);
     poll_files(context, address, count, deadline)
 }
 
 /// ppoll: poll with a timespec timeout (NULL: none), updated with the time left,
 /// and a signal mask for the wait (see `with_signal_mask`).
-pub fn ppoll(
-    context: &mut Context,
-    &[address, count, timeout_address, mask_address, mask_size, _]: &[u64; 6],
-) -> Result<u64, i64> {
+pub fn ppoll(context: &mut Context) -> Result<u64, i64> {
+    let [address, count, timeout_address, mask_address, mask_size, _] = context.arguments();
     let deadline = match timeout_address {
-        0 => None,
-        _ => Some(deadline_after(read_timespec(context, timeout_address)?)),
+        0 => Deadline::Never,
+        _ => Deadline::after(read_timespec(context, timeout_address)?),
     };
     let mask = read_signal_mask(context, mask_address, mask_size)?;
     let result = with_signal_mask(context, mask, || poll_files(context, address, count, deadline));
-    if let Some(deadline) = deadline {
+    if timeout_address != 0 {
         write_remaining_timespec(context, timeout_address, deadline, &result)?;
     }
     result
@@ -119,11 +132,11 @@ pub fn ppoll(
 fn write_remaining_timespec(
     context: &Context,
     address: u64,
-    deadline: u64,
+    deadline: Deadline,
     result: &Result<u64, i64>,
 ) -> Result<(), i64> {
     if matches!(result, Ok(_) | Err(ERESTARTNOHAND)) {
-        context.copy_out(address, &Timespec::from_nanos(remaining(deadline)).to_bytes())?;
+        context.copy_out(address, &Timespec::from_nanos(deadline.remaining()).to_bytes())?;
     }
     Ok(())
 }
@@ -133,72 +146,59 @@ fn write_remaining_timespec(
 /// negative fd is skipped (revents 0), a closed (or O_PATH) one gets
 /// POLLNVAL; otherwise revents are the events asked for plus POLLERR and POLLHUP.
 /// Returns how many entries have revents, after writing them back.
-fn poll_files(context: &Context, address: u64, count: u64, deadline: Option<u64>) -> Result<u64, i64> {
+///
+/// Each pass looks the descriptors up again under one lock of the table, as Linux's
+/// `do_poll` does per pass: no file is held between passes, and one closed during
+/// the wait reads POLLNVAL.
+fn poll_files(context: &Context, address: u64, count: u64, deadline: Deadline) -> Result<u64, i64> {
     let count = count as u32 as usize;
     if count > context.group.files.lock().limit() {
         return Err(EINVAL);
     }
-    // The entries, their copy and their files, on the kernel heap.
-    let bytes = count.saturating_mul(Pollfd::SIZE + core::mem::size_of::<Pollfd>() + core::mem::size_of::<usize>());
+    // The entries, answered in place in their copy on the kernel heap.
+    let bytes = count * Pollfd::SIZE;
     if crate::mm::heap::spare() < bytes {
         return Err(ENOMEM);
     }
-    let mut raw = alloc::vec![0u8; count * Pollfd::SIZE];
-    context.copy_in(address, &mut raw)?;
-    let mut entries: Vec<Pollfd> = raw
-        .chunks_exact(Pollfd::SIZE)
-        .map(|bytes| Pollfd::from_bytes(bytes.try_into().expect("chunk of Pollfd::SIZE")))
-        .collect();
-    let files: Vec<Option<Arc<OpenFile>>> = {
-        let table = context.group.files.lock();
-        entries.iter().map(|entry| u64::try_from(entry.fd).ok().and_then(|fd| table.get(fd).ok())).collect()
-    };
+    let mut entries = alloc::vec![0u8; bytes];
+    context.copy_in(address, &mut entries)?;
     let ready = wait_until_ready(deadline, || {
-        let mut ready = 0;
-        for (entry, file) in entries.iter_mut().zip(&files) {
-            entry.revents = match file {
-                _ if entry.fd < 0 => 0,
-                None => POLLNVAL,
-                Some(file) => reported(entry.events, file.file.poll()),
-            };
-            ready += usize::from(entry.revents != 0);
-        }
-        ready
+        let table = context.group.files.lock();
+        Ok(answer_entries(&mut entries, |fd, events| match table.borrow(fd as u64) {
+            Ok(file) => reported(events, file.file.poll()),
+            Err(_) => POLLNVAL,
+        }))
     })?;
-    let raw: Vec<u8> = entries.iter().flat_map(Pollfd::to_bytes).collect();
-    context.copy_out(address, &raw)?;
+    context.copy_out(address, &entries)?;
     Ok(ready as u64)
 }
 
 /// select: waits on three `fd_set`s; the timeout (a timeval, NULL: none) is
 /// updated with the time left.
-pub fn select(context: &mut Context, &[count, read, write, except, timeout_address, _]: &[u64; 6]) -> Result<u64, i64> {
+pub fn select(context: &mut Context) -> Result<u64, i64> {
+    let [count, read, write, except, timeout_address, _] = context.arguments();
     let deadline = match timeout_address {
-        0 => None,
+        0 => Deadline::Never,
         _ => {
             let mut raw = [0u8; 16];
             context.copy_in(timeout_address, &mut raw)?;
-            Some(deadline_after(Timeval::from_bytes(raw)?.as_nanos()))
+            Deadline::after(Timeval::from_bytes(raw)?.as_nanos())
         }
     };
     let result = select_files(context, count, [read, write, except], deadline);
-    if let Some(deadline) = deadline {
-        if matches!(result, Ok(_) | Err(ERESTARTNOHAND)) {
-            context.copy_out(timeout_address, &Timeval::from_nanos(remaining(deadline)).to_bytes())?;
-        }
+    if timeout_address != 0 && matches!(result, Ok(_) | Err(ERESTARTNOHAND)) {
+        context.copy_out(timeout_address, &Timeval::from_nanos(deadline.remaining()).to_bytes())?;
     }
     result
 }
 
 /// pselect6: select with a timespec timeout (updated with the time left) and a
 /// signal mask for the wait, passed as a pointer to {mask pointer, mask size}.
-pub fn pselect6(
-    context: &mut Context,
-    &[count, read, write, except, timeout_address, mask_argument]: &[u64; 6],
-) -> Result<u64, i64> {
+pub fn pselect6(context: &mut Context) -> Result<u64, i64> {
+    let [count, read, write, except, timeout_address, mask_argument] = context.arguments();
     let deadline = match timeout_address {
-        0 => None,
-        _ => Some(deadline_after(read_timespec(context, timeout_address)?)),
+        0 => Deadline::Never,
+        _ => Deadline::after(read_timespec(context, timeout_address)?),
     };
     let mask = match mask_argument {
         0 => None,
@@ -211,7 +211,7 @@ pub fn pselect6(
         }
     };
     let result = with_signal_mask(context, mask, || select_files(context, count, [read, write, except], deadline));
-    if let Some(deadline) = deadline {
+    if timeout_address != 0 {
         write_remaining_timespec(context, timeout_address, deadline, &result)?;
     }
     result
@@ -222,56 +222,63 @@ pub fn pselect6(
 /// kernel heap cannot spare the sets. A set at address 0 is empty. A
 /// descriptor in a set that is not open is EBADF. On success the sets are
 /// rewritten with the ready descriptors, and the number of bits set is returned.
-fn select_files(context: &Context, count: u64, addresses: [u64; 3], deadline: Option<u64>) -> Result<u64, i64> {
+fn select_files(context: &Context, count: u64, addresses: [u64; 3], deadline: Deadline) -> Result<u64, i64> {
     let most = {
         let files = context.group.files.lock();
         files.limit().max(files.size())
     };
     let count = usize::try_from(count as i32).map_err(|_| EINVAL)?.min(most);
-    // The three sets, their copies in and the results, on the kernel heap.
-    if crate::mm::heap::spare() < FdSet::byte_len(count).saturating_mul(9) {
+    // Sets larger than a C program's `fd_set`, their copies in and the results, are
+    // on the kernel heap.
+    if count > FD_SETSIZE && crate::mm::heap::spare() < FdSet::byte_len(count).saturating_mul(9) {
         return Err(ENOMEM);
     }
     let mut sets: [FdSet; 3] = Default::default();
     for (set, &address) in sets.iter_mut().zip(&addresses) {
         *set = match address {
             0 => FdSet::empty(count),
-            _ => {
-                let mut raw = alloc::vec![0u8; FdSet::byte_len(count)];
-                context.copy_in(address, &mut raw)?;
-                FdSet::from_bytes(&raw)
-            }
+            _ => with_set_bytes(count, |raw| {
+                context.copy_in(address, raw)?;
+                Ok(FdSet::from_bytes(raw))
+            })?,
         };
     }
-    // Each watched descriptor with its file and which sets hold it (bit i: sets[i]).
-    let mut watched: Vec<(usize, Arc<OpenFile>, u8)> = Vec::with_capacity(FdSet::members(&sets, count).count());
-    {
-        let table = context.group.files.lock();
-        for (fd, holders) in FdSet::members(&sets, count) {
-            watched.push((fd, table.get_path(fd as u64)?, holders));
-        }
-    }
-    let wanted = [SELECT_READ, SELECT_WRITE, SELECT_EXCEPT];
-    let mut results: [FdSet; 3] = Default::default();
+    let mut results = [FdSet::empty(count), FdSet::empty(count), FdSet::empty(count)];
+    // Each pass looks the descriptors up again under one lock of the table, as
+    // Linux's `do_select`: a descriptor not open is EBADF on the first pass, and has
+    // no events on a later one (it was closed during the wait).
+    let mut first_pass = true;
     let ready = wait_until_ready(deadline, || {
-        results = [FdSet::empty(count), FdSet::empty(count), FdSet::empty(count)];
-        let mut ready = 0;
-        for (fd, file, holders) in &watched {
+        results.iter_mut().for_each(FdSet::clear);
+        let table = context.group.files.lock();
+        let ready = FdSet::select_pass(&sets, count, &mut results, |fd| match table.borrow_path(fd as u64) {
             // An O_PATH descriptor is in the table but has nothing to poll.
-            let events = if file.is_path_only() { 0 } else { file.file.poll() };
-            for (set, (result, mask)) in results.iter_mut().zip(wanted).enumerate() {
-                if holders & (1 << set) != 0 && events & mask != 0 {
-                    result.insert(*fd);
-                    ready += 1;
-                }
-            }
-        }
+            Ok(file) if file.is_path_only() => Ok(0),
+            Ok(file) => Ok(file.file.poll()),
+            Err(errno) if first_pass => Err(errno),
+            Err(_) => Ok(0),
+        });
+        first_pass = false;
         ready
     })?;
     for (result, &address) in results.iter().zip(&addresses) {
         if address != 0 {
-            context.copy_out(address, &result.to_bytes())?;
+            with_set_bytes(count, |raw| {
+                result.write_bytes(raw);
+                context.copy_out(address, raw)
+            })?;
         }
     }
     Ok(ready as u64)
+}
+
+/// `f` with a buffer for the bytes of an `fd_set` of `count` descriptors: on the
+/// stack up to `FD_SETSIZE`, on the heap past it.
+fn with_set_bytes<T>(count: usize, f: impl FnOnce(&mut [u8]) -> Result<T, i64>) -> Result<T, i64> {
+    let len = FdSet::byte_len(count);
+    let mut in_place = [0u8; FdSet::byte_len(FD_SETSIZE)];
+    match in_place.get_mut(..len) {
+        Some(raw) => f(raw),
+        None => f(&mut alloc::vec![0u8; len]),
+    }
 }

@@ -56,7 +56,8 @@ fn targets(context: &Context, which: u64, who: u64) -> Result<Vec<Arc<Process>>,
 
 /// getpriority(which, who): `20 - nice` of the most favoured target (1..=40), as the
 /// raw system call returns it (the C library's wrapper returns `20 - result`).
-pub fn getpriority(context: &mut Context, &[which, who, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn getpriority(context: &mut Context) -> Result<u64, i64> {
+    let [which, who, ..] = context.arguments();
     let lowest =
         targets(context, which, who)?.iter().map(|process| process.nice.load(Ordering::Relaxed)).min().unwrap_or(0);
     Ok(priority_result(lowest))
@@ -64,7 +65,8 @@ pub fn getpriority(context: &mut Context, &[which, who, ..]: &[u64; 6]) -> Resul
 
 /// setpriority(which, who, nice): sets the nice value (clamped to -20..=19) of every
 /// target and tells the policy.
-pub fn setpriority(context: &mut Context, &[which, who, prio, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn setpriority(context: &mut Context) -> Result<u64, i64> {
+    let [which, who, prio, ..] = context.arguments();
     let nice = nice_from_priority_arg(prio);
     for process in targets(context, which, who)? {
         process.nice.store(nice, Ordering::Relaxed);
@@ -85,7 +87,8 @@ fn thread_named(context: &Context, pid: i32) -> Result<Arc<Process>, i64> {
 
 /// sched_setattr(pid, attr, flags): sets the policy, nice value and slice of the
 /// thread `pid` and tells the scheduling policy.
-pub fn sched_setattr(context: &mut Context, &[pid, address, flags, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn sched_setattr(context: &mut Context) -> Result<u64, i64> {
+    let [pid, address, flags, ..] = context.arguments();
     let pid = int_arg(pid);
     if address == 0 || pid < 0 || flags as u32 != 0 {
         return Err(EINVAL);
@@ -126,7 +129,8 @@ pub fn sched_setattr(context: &mut Context, &[pid, address, flags, ..]: &[u64; 6
 /// sched_getattr(pid, attr, size, flags): the policy, nice value and slice of the
 /// thread `pid`, in as much of the structure as `size` asks (its size field says
 /// how much was written).
-pub fn sched_getattr(context: &mut Context, &[pid, address, size, flags, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn sched_getattr(context: &mut Context) -> Result<u64, i64> {
+    let [pid, address, size, flags, ..] = context.arguments();
     let (pid, size) = (int_arg(pid), size as u32);
     check_getattr(address, pid, size, flags as u32)?;
     let target = thread_named(context, pid)?;

@@ -19,36 +19,39 @@ use kernel_core::abi::{
 use kernel_core::initstack::{self, ArgSpace, StackError, Strings, MAX_ARG_STRLEN};
 use kernel_core::sched::Arrival;
 
-pub fn getpid(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
+pub fn getpid(context: &mut Context) -> Result<u64, i64> {
     Ok(u64::from(context.process.pid()))
 }
 
-pub fn gettid(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
+pub fn gettid(context: &mut Context) -> Result<u64, i64> {
     Ok(u64::from(context.process.tid()))
 }
 
-pub fn getppid(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
-    Ok(u64::from(process::parent_of(context.process.pid())))
+pub fn getppid(context: &mut Context) -> Result<u64, i64> {
+    Ok(u64::from(context.group.parent()))
 }
 
-pub fn sched_yield(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
+pub fn sched_yield(context: &mut Context) -> Result<u64, i64> {
     sched::yield_cpu(context.process, Arrival::Yielded);
     Ok(0)
 }
 
 /// exit: ends the calling thread only (its process ends with its last thread).
-pub fn exit(context: &mut Context, &[status, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn exit(context: &mut Context) -> Result<u64, i64> {
+    let [status, ..] = context.arguments();
     context.process.begin_exit(ExitStatus::Exited(status as u8));
     Ok(0)
 }
 
 /// exit_group: ends every thread of the process.
-pub fn exit_group(context: &mut Context, &[status, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn exit_group(context: &mut Context) -> Result<u64, i64> {
+    let [status, ..] = context.arguments();
     lifecycle::exit_group(context.process, ExitStatus::Exited(status as u8));
     Ok(0)
 }
 
-pub fn set_tid_address(context: &mut Context, &[address, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn set_tid_address(context: &mut Context) -> Result<u64, i64> {
+    let [address, ..] = context.arguments();
     context.process.thread.lock().clear_child_tid = address;
     Ok(u64::from(context.process.tid()))
 }
@@ -62,7 +65,8 @@ fn check_segment_base(address: u64) -> Result<u64, i64> {
     Ok(address)
 }
 
-pub fn arch_prctl(context: &mut Context, &[code, address, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn arch_prctl(context: &mut Context) -> Result<u64, i64> {
+    let [code, address, ..] = context.arguments();
     let process = context.process;
     match code {
         ARCH_SET_FS | ARCH_SET_GS => {
@@ -85,7 +89,7 @@ pub fn arch_prctl(context: &mut Context, &[code, address, ..]: &[u64; 6]) -> Res
     }
 }
 
-pub fn fork(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
+pub fn fork(context: &mut Context) -> Result<u64, i64> {
     let child = lifecycle::fork(context.process, &mut context.user, &ChildSetup::FORK)?;
     Ok(u64::from(child.tid()))
 }
@@ -93,7 +97,7 @@ pub fn fork(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
 /// vfork, as a fork whose parent then waits until the child execs or exits: the
 /// same observable behaviour for every program that uses vfork as POSIX allows
 /// (the child only calls execve or _exit), without sharing the address space.
-pub fn vfork(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
+pub fn vfork(context: &mut Context) -> Result<u64, i64> {
     let child = lifecycle::fork(context.process, &mut context.user, &ChildSetup::FORK)?;
     wait_for_vfork_child(child.tid());
     Ok(u64::from(child.tid()))
@@ -122,10 +126,8 @@ fn child_has_execed(child: &process::Process) -> bool {
 /// caller's process). Shared-memory processes are not supported: ENOSYS; flags
 /// that need sharing timeshare does not do: EINVAL; a TLS pointer outside user
 /// space: EPERM, and no child.
-pub fn clone(
-    context: &mut Context,
-    &[flags, stack, parent_tid, child_tid, tls_pointer, _]: &[u64; 6],
-) -> Result<u64, i64> {
+pub fn clone(context: &mut Context) -> Result<u64, i64> {
+    let [flags, stack, parent_tid, child_tid, tls_pointer, _] = context.arguments();
     let request = decode_clone(flags)?;
     if request.unsupported_flags != 0 {
         return Err(EINVAL);
@@ -209,7 +211,8 @@ fn read_strings(
     Ok(())
 }
 
-pub fn execve(context: &mut Context, &[path, argv, envp, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn execve(context: &mut Context) -> Result<u64, i64> {
+    let [path, argv, envp, ..] = context.arguments();
     let path = context.read_string(path, PATH_MAX - 1)?;
     let argc = count_pointers(context, argv)?;
     let envc = count_pointers(context, envp)?;
@@ -235,7 +238,8 @@ pub fn execve(context: &mut Context, &[path, argv, envp, ..]: &[u64; 6]) -> Resu
     Ok(0)
 }
 
-pub fn wait4(context: &mut Context, &[pid, status_address, options, usage_address, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn wait4(context: &mut Context) -> Result<u64, i64> {
+    let [pid, status_address, options, usage_address, ..] = context.arguments();
     let options = decode_wait4_options(options)?;
     let target = match pid as i32 {
         // -INT_MIN names no process group (Linux's check).
@@ -255,7 +259,8 @@ pub fn wait4(context: &mut Context, &[pid, status_address, options, usage_addres
     Ok(u64::from(report.pid))
 }
 
-pub fn kill(context: &mut Context, &[pid, signal_number, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn kill(context: &mut Context) -> Result<u64, i64> {
+    let [pid, signal_number, ..] = context.arguments();
     let signal_number = match signal_number as i32 {
         0 => None,
         _ => Some(signals::decode(signal_number).ok_or(EINVAL)?),
@@ -309,7 +314,8 @@ const TASK_COMM_LEN: usize = 16;
 /// prctl: the process name (PR_SET_NAME/PR_GET_NAME) and whether the process
 /// adopts its descendants' orphans (PR_SET/GET_CHILD_SUBREAPER); other options are
 /// EINVAL.
-pub fn prctl(context: &mut Context, &[option, address, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn prctl(context: &mut Context) -> Result<u64, i64> {
+    let [option, address, ..] = context.arguments();
     match option {
         PR_SET_NAME => {
             let mut name = [0u8; TASK_COMM_LEN];

@@ -17,7 +17,13 @@ use kernel_core::sched::balance::{all_cpus, CpuMask};
 /// prlimit64(pid, resource, new, old): reads and/or sets a limit of the caller or
 /// of another process (every process runs as root, so any may be changed). Raising
 /// a hard limit is allowed (root), as on Linux, RLIMIT_NOFILE's up to `NR_OPEN`.
-pub fn prlimit64(context: &mut Context, &[pid, resource, new_address, old_address, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn prlimit64(context: &mut Context) -> Result<u64, i64> {
+    let arguments = context.arguments();
+    prlimit64_of(context, arguments)
+}
+
+/// `prlimit64` of `arguments`: also the older calls it extends, with theirs.
+fn prlimit64_of(context: &mut Context, [pid, resource, new_address, old_address, ..]: [u64; 6]) -> Result<u64, i64> {
     let resource = decode_resource(resource)?;
     let pid = match pid as i32 {
         0 => context.process.pid(),
@@ -60,19 +66,21 @@ pub fn prlimit64(context: &mut Context, &[pid, resource, new_address, old_addres
     Ok(0)
 }
 
-pub fn getrlimit(context: &mut Context, &[resource, address, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn getrlimit(context: &mut Context) -> Result<u64, i64> {
+    let [resource, address, ..] = context.arguments();
     // Unlike prlimit64's, getrlimit's pointer is not optional.
     if address == 0 {
         return Err(EFAULT);
     }
-    prlimit64(context, &[0, resource, 0, address, 0, 0])
+    prlimit64_of(context, [0, resource, 0, address, 0, 0])
 }
 
-pub fn setrlimit(context: &mut Context, &[resource, address, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn setrlimit(context: &mut Context) -> Result<u64, i64> {
+    let [resource, address, ..] = context.arguments();
     if address == 0 {
         return Err(EFAULT);
     }
-    prlimit64(context, &[0, resource, address, 0, 0, 0])
+    prlimit64_of(context, [0, resource, address, 0, 0, 0])
 }
 
 /// The usage of the reaped children of `process`.
@@ -84,7 +92,8 @@ fn children_usage(process: &process::Process) -> Rusage {
     }
 }
 
-pub fn getrusage(context: &mut Context, &[who, address, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn getrusage(context: &mut Context) -> Result<u64, i64> {
+    let [who, address, ..] = context.arguments();
     let usage = match who as i32 {
         RUSAGE_SELF | RUSAGE_THREAD => context.process.usage(),
         RUSAGE_CHILDREN => children_usage(context.process),
@@ -98,7 +107,8 @@ pub fn getrusage(context: &mut Context, &[who, address, ..]: &[u64; 6]) -> Resul
 const USER_HZ: u64 = 100;
 
 /// times: CPU times in clock ticks; returns ticks since boot.
-pub fn times(context: &mut Context, &[address, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn times(context: &mut Context) -> Result<u64, i64> {
+    let [address, ..] = context.arguments();
     if address != 0 {
         let own = context.process.usage();
         let children = children_usage(context.process);
@@ -114,7 +124,8 @@ pub fn times(context: &mut Context, &[address, ..]: &[u64; 6]) -> Result<u64, i6
     Ok(time::monotonic_ns() / (1_000_000_000 / USER_HZ))
 }
 
-pub fn umask(context: &mut Context, &[mask, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn umask(context: &mut Context) -> Result<u64, i64> {
+    let [mask, ..] = context.arguments();
     let mut details = context.group.details.lock();
     let old = details.umask;
     details.umask = mask as u32 & 0o777;
@@ -131,7 +142,8 @@ fn affinity_target(context: &Context, tid: u64) -> Result<Arc<Process>, i64> {
 
 /// sched_getaffinity: writes the thread's mask of online CPUs (8 bytes: up to 64
 /// CPUs, as Linux's cpumask_size) and returns its size, as Linux does.
-pub fn sched_getaffinity(context: &mut Context, &[tid, length, address, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn sched_getaffinity(context: &mut Context) -> Result<u64, i64> {
+    let [tid, length, address, ..] = context.arguments();
     let target = affinity_target(context, tid)?;
     if length < 8 || length % 8 != 0 {
         return Err(EINVAL);
@@ -144,7 +156,8 @@ pub fn sched_getaffinity(context: &mut Context, &[tid, length, address, ..]: &[u
 /// getcpu(cpu, node, cache): the CPU the caller runs on (it may be elsewhere by the
 /// time it reads it, as on Linux) and NUMA node 0; the third argument is unused
 /// since Linux 2.6.24.
-pub fn getcpu(context: &mut Context, &[cpu, node, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn getcpu(context: &mut Context) -> Result<u64, i64> {
+    let [cpu, node, ..] = context.arguments();
     if cpu != 0 {
         context.copy_out(cpu, &(sched::cpu_index() as u32).to_le_bytes())?;
     }
@@ -157,7 +170,8 @@ pub fn getcpu(context: &mut Context, &[cpu, node, ..]: &[u64; 6]) -> Result<u64,
 /// sched_setaffinity: the thread may run on the online CPUs of the mask (of which
 /// the first 8 bytes count, as Linux reads cpumask_size), EINVAL if none; a caller
 /// the mask excludes from its CPU moves to another at once.
-pub fn sched_setaffinity(context: &mut Context, &[tid, length, address, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn sched_setaffinity(context: &mut Context) -> Result<u64, i64> {
+    let [tid, length, address, ..] = context.arguments();
     let target = affinity_target(context, tid)?;
     let mut bytes = [0u8; 8];
     let read = (length as usize).min(bytes.len());

@@ -24,7 +24,8 @@ const SIGSET_SIZE: u64 = 8;
 
 /// rt_sigaction(signal, act, oldact, sigsetsize): EINVAL for a bad signal or size,
 /// or for changing SIGKILL/SIGSTOP (reading them is fine).
-pub fn rt_sigaction(context: &mut Context, &[signal, new, old, set_size, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn rt_sigaction(context: &mut Context) -> Result<u64, i64> {
+    let [signal, new, old, set_size, ..] = context.arguments();
     let signal = signals::decode(signal).ok_or(EINVAL)?;
     if set_size != SIGSET_SIZE || (new != 0 && matches!(signal, SIGKILL | SIGSTOP)) {
         return Err(EINVAL);
@@ -46,7 +47,8 @@ pub fn rt_sigaction(context: &mut Context, &[signal, new, old, set_size, ..]: &[
     Ok(0)
 }
 
-pub fn rt_sigprocmask(context: &mut Context, &[how, set, old_set, set_size, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn rt_sigprocmask(context: &mut Context) -> Result<u64, i64> {
+    let [how, set, old_set, set_size, ..] = context.arguments();
     if set_size != SIGSET_SIZE {
         return Err(EINVAL);
     }
@@ -69,7 +71,8 @@ pub fn rt_sigprocmask(context: &mut Context, &[how, set, old_set, set_size, ..]:
 
 /// rt_sigpending(set, sigsetsize): the pending signals that are blocked; as Linux,
 /// a size up to 8 bytes writes that many.
-pub fn rt_sigpending(context: &mut Context, &[set, set_size, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn rt_sigpending(context: &mut Context) -> Result<u64, i64> {
+    let [set, set_size, ..] = context.arguments();
     if set_size > SIGSET_SIZE {
         return Err(EINVAL);
     }
@@ -80,7 +83,7 @@ pub fn rt_sigpending(context: &mut Context, &[set, set_size, ..]: &[u64; 6]) -> 
 
 /// rt_sigreturn: back from a handler (see `signal::sigreturn`). A frame that cannot
 /// be restored is a SIGSEGV, as on Linux.
-pub fn rt_sigreturn(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
+pub fn rt_sigreturn(context: &mut Context) -> Result<u64, i64> {
     match signal::sigreturn(context.process, &mut context.user) {
         Ok(rax) => Ok(rax),
         Err(()) => {
@@ -103,13 +106,14 @@ fn sleep_until_signal() -> Result<u64, i64> {
     Err(ERESTARTNOHAND)
 }
 
-pub fn pause(_context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
+pub fn pause(_context: &mut Context) -> Result<u64, i64> {
     sleep_until_signal()
 }
 
 /// rt_sigsuspend(mask, sigsetsize): waits for a signal with `mask` as the mask; the
 /// old mask comes back once the handler returns.
-pub fn rt_sigsuspend(context: &mut Context, &[mask, set_size, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn rt_sigsuspend(context: &mut Context) -> Result<u64, i64> {
+    let [mask, set_size, ..] = context.arguments();
     if set_size != SIGSET_SIZE {
         return Err(EINVAL);
     }
@@ -122,7 +126,8 @@ pub fn rt_sigsuspend(context: &mut Context, &[mask, set_size, ..]: &[u64; 6]) ->
 /// (blocked or not) without running its handler, waiting up to `timeout` (forever if
 /// null) with `set` unblocked. EAGAIN when the time runs out, EINTR when another
 /// signal arrives (it is then delivered).
-pub fn rt_sigtimedwait(context: &mut Context, &[set, info, timeout, set_size, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn rt_sigtimedwait(context: &mut Context) -> Result<u64, i64> {
+    let [set, info, timeout, set_size, ..] = context.arguments();
     if set_size != SIGSET_SIZE {
         return Err(EINVAL);
     }
@@ -155,7 +160,8 @@ pub fn rt_sigtimedwait(context: &mut Context, &[set, info, timeout, set_size, ..
 
 /// sigaltstack(new, old): see `AltStack::replaced` for the rules; the program's
 /// stack pointer decides whether it runs on the alternate stack now.
-pub fn sigaltstack(context: &mut Context, &[new, old, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn sigaltstack(context: &mut Context) -> Result<u64, i64> {
+    let [new, old, ..] = context.arguments();
     let sp = context.user.frame.rsp;
     let requested = if new != 0 {
         let mut raw = [0u8; StackT::SIZE];
@@ -206,12 +212,14 @@ fn thread_kill_info(context: &Context, signal: u64) -> Result<Option<SigInfo>, i
     }
 }
 
-pub fn tkill(context: &mut Context, &[tid, signal, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn tkill(context: &mut Context) -> Result<u64, i64> {
+    let [tid, signal, ..] = context.arguments();
     let info = thread_kill_info(context, signal)?;
     send_to_thread(None, tid, info)
 }
 
-pub fn tgkill(context: &mut Context, &[group, tid, signal, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn tgkill(context: &mut Context) -> Result<u64, i64> {
+    let [group, tid, signal, ..] = context.arguments();
     let info = thread_kill_info(context, signal)?;
     send_to_thread(Some(group), tid, info)
 }
@@ -219,7 +227,8 @@ pub fn tgkill(context: &mut Context, &[group, tid, signal, ..]: &[u64; 6]) -> Re
 /// rt_sigqueueinfo(pid, signal, info): sends the program's own siginfo. As Linux, a
 /// process may only claim to be the kernel or kill (si_code >= 0, or SI_TKILL) to
 /// itself: EPERM otherwise.
-pub fn rt_sigqueueinfo(context: &mut Context, &[pid, signal, info, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn rt_sigqueueinfo(context: &mut Context) -> Result<u64, i64> {
+    let [pid, signal, info, ..] = context.arguments();
     let mut raw = [0u8; SigInfo::SIZE];
     context.copy_in(info, &mut raw)?;
     let pid = int_arg(pid);

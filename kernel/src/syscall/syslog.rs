@@ -7,7 +7,8 @@ use super::Context;
 use crate::log::{self, RecentLog};
 use kernel_core::klog::SyslogRequest;
 
-pub fn syslog(context: &mut Context, &[kind, buffer, length, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn syslog(context: &mut Context) -> Result<u64, i64> {
+    let [kind, buffer, length, ..] = context.arguments();
     let (buffer, text, taken) = match SyslogRequest::decode(kind, buffer, length)? {
         SyslogRequest::Nothing => return Ok(0),
         SyslogRequest::Clear => {

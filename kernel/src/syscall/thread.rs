@@ -13,7 +13,8 @@ use kernel_core::abi::futex::{
 /// waits and wakes every lock hand-off makes are served here; the rest of the
 /// operations (and a wait's deadline) out of line, so that their stack frames and
 /// saved registers do not burden those.
-pub fn futex(context: &mut Context, &[address, op, value, timeout, address2, value3]: &[u64; 6]) -> Result<u64, i64> {
+pub fn futex(context: &mut Context) -> Result<u64, i64> {
+    let [address, op, value, timeout, address2, value3] = context.arguments();
     let process = context.process;
     let value = value as u32;
     let private = is_private(op);
@@ -99,7 +100,8 @@ fn wake_count(value: u32) -> u32 {
 
 /// set_robust_list(head, len): the calling thread's list, walked at its death;
 /// EINVAL unless `len` is the size of the head, as Linux.
-pub fn set_robust_list(context: &mut Context, &[head, length, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn set_robust_list(context: &mut Context) -> Result<u64, i64> {
+    let [head, length, ..] = context.arguments();
     if length != ROBUST_LIST_HEAD_SIZE {
         return Err(EINVAL);
     }
@@ -109,7 +111,8 @@ pub fn set_robust_list(context: &mut Context, &[head, length, ..]: &[u64; 6]) ->
 
 /// get_robust_list(tid, &head, &len): the list of thread `tid` (0: the caller);
 /// ESRCH if there is no such thread.
-pub fn get_robust_list(context: &mut Context, &[tid, head_address, length_address, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn get_robust_list(context: &mut Context) -> Result<u64, i64> {
+    let [tid, head_address, length_address, ..] = context.arguments();
     let head = match tid as i32 {
         0 => context.process.thread.lock().robust_list,
         tid if tid > 0 => process::find(tid as Pid).ok_or(ESRCH)?.thread.lock().robust_list,

@@ -27,13 +27,15 @@ fn now(context: &Context, clock: ClockId) -> u64 {
     }
 }
 
-pub fn clock_gettime(context: &mut Context, &[clock, address, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn clock_gettime(context: &mut Context) -> Result<u64, i64> {
+    let [clock, address, ..] = context.arguments();
     let clock = decode_clock(clock)?;
     context.copy_out(address, &Timespec::from_nanos(now(context, clock)).to_bytes())?;
     Ok(0)
 }
 
-pub fn gettimeofday(context: &mut Context, &[time_address, zone_address, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn gettimeofday(context: &mut Context) -> Result<u64, i64> {
+    let [time_address, zone_address, ..] = context.arguments();
     if time_address != 0 {
         context.copy_out(time_address, &Timeval::from_nanos(time::realtime_ns()).to_bytes())?;
     }
@@ -45,7 +47,8 @@ pub fn gettimeofday(context: &mut Context, &[time_address, zone_address, ..]: &[
 
 /// clock_getres: 1 ns for the clocks read from the TSC, one timer tick for the
 /// coarse ones.
-pub fn clock_getres(context: &mut Context, &[clock, address, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn clock_getres(context: &mut Context) -> Result<u64, i64> {
+    let [clock, address, ..] = context.arguments();
     let clock = decode_clock(clock)?;
     let resolution = match clock {
         ClockId::RealtimeCoarse | ClockId::MonotonicCoarse => crate::sched::TICK_NS,
@@ -58,7 +61,8 @@ pub fn clock_getres(context: &mut Context, &[clock, address, ..]: &[u64; 6]) -> 
 }
 
 /// time: seconds since the epoch, also stored at `address` if given.
-pub fn time(context: &mut Context, &[address, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn time(context: &mut Context) -> Result<u64, i64> {
+    let [address, ..] = context.arguments();
     let seconds = time::realtime_ns() / 1_000_000_000;
     if address != 0 {
         context.copy_out(address, &seconds.to_le_bytes())?;
@@ -103,7 +107,8 @@ fn sleep(context: &Context, deadline: u64, kind: Sleep) -> Result<u64, i64> {
     }
 }
 
-pub fn nanosleep(context: &mut Context, &[request, remaining, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn nanosleep(context: &mut Context) -> Result<u64, i64> {
+    let [request, remaining, ..] = context.arguments();
     let duration = read_timespec(context, request)?;
     sleep(context, time::monotonic_ns().saturating_add(duration), Sleep::Relative { remaining })
 }
@@ -111,7 +116,7 @@ pub fn nanosleep(context: &mut Context, &[request, remaining, ..]: &[u64; 6]) ->
 /// restart_syscall: what the kernel substitutes for an interrupted relative sleep
 /// when no handler ran: it sleeps on to the original deadline. With nothing to
 /// resume (a handler's rt_sigreturn cancels it), EINTR, as Linux.
-pub fn restart_syscall(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i64> {
+pub fn restart_syscall(context: &mut Context) -> Result<u64, i64> {
     let restart = context.process.signals.lock().sleep_restart.take();
     match restart {
         Some(restart) => sleep(context, restart.deadline_ns, Sleep::Relative { remaining: restart.remaining }),
@@ -119,7 +124,8 @@ pub fn restart_syscall(context: &mut Context, _args: &[u64; 6]) -> Result<u64, i
     }
 }
 
-pub fn clock_nanosleep(context: &mut Context, &[clock, flags, request, remaining, ..]: &[u64; 6]) -> Result<u64, i64> {
+pub fn clock_nanosleep(context: &mut Context) -> Result<u64, i64> {
+    let [clock, flags, request, remaining, ..] = context.arguments();
     let clock = decode_clock(clock)?;
     if matches!(
         clock,

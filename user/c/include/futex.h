@@ -3,6 +3,16 @@
 #ifndef FUTEX_H
 #define FUTEX_H
 
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The futex call with every argument spelled out. */
+static inline long futex(void *word, int op, long val, const struct timespec *timeout, void *word2, long val3)
+{
+    return syscall(SYS_futex, word, op, val, timeout, word2, val3);
+}
+
 #define FUTEX_WAIT 0
 #define FUTEX_WAKE 1
 #define FUTEX_REQUEUE 3

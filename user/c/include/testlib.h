@@ -6,6 +6,7 @@
 #define TESTLIB_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -116,6 +117,30 @@ static inline void show(const char *what, long result)
         printf("%s = -1 %s\n", what, errno_name(errno));
     else
         printf("%s = %ld\n", what, result);
+}
+
+/* A call's result in words: the number it returned, or the errno's name (a
+ * static buffer: one result per expression). */
+static inline const char *call_result(long r)
+{
+    static char text[32];
+    if (r < 0)
+        return errno_name(errno);
+    snprintf(text, sizeof text, "%ld", r);
+    return text;
+}
+
+/* Prints "== title" and the file's text (what one read of up to 4 KiB returns;
+ * nothing if it cannot be opened): /proc files, which are read whole. */
+static inline void print_file(const char *title, const char *path)
+{
+    char text[4096];
+    int fd = open(path, O_RDONLY);
+    ssize_t length = fd < 0 ? -1 : read(fd, text, sizeof text - 1);
+    text[length < 0 ? 0 : length] = 0;
+    printf("== %s\n%s", title, text);
+    if (fd >= 0)
+        close(fd);
 }
 
 /* ---- Processes ---- */

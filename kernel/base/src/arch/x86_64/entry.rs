@@ -124,18 +124,17 @@ syscall_entry:
     mov {h_handler}(%rsp), %rdi
     mov {h_table}(%rsp), %rcx
     mov {h_resume}(%rsp), %rsp
-    mov %eax, %eax               /* the number is an int: rax's upper half is not part of it */
     cmp ${table_size}, %rax
     jae syscall_past_table
 syscall_call:
+    /* The entry returns a `Served`: the result in rax, how to return in dl. */
     call *(%rcx,%rax,8)
     mov %gs:{trap_frame}, %rsp
-    test %al, %al
+    test %dl, %dl
     jnz syscall_slow_return
     cmpb $0, %gs:{fpu_saved}
     jne syscall_reload_fpu
 syscall_sysret:
-    mov {f_rax}(%rsp), %rax
     mov {f_rdi}(%rsp), %rdi
     mov {f_rsi}(%rsp), %rsi
     mov {f_rdx}(%rsp), %rdx
@@ -149,10 +148,17 @@ syscall_sysret:
     sysretq
     /* The handler gave the vector registers away (it blocked, or copied with AVX). */
 syscall_reload_fpu:
+    mov %rax, {f_rax}(%rsp)
     restore_user_fpu %rdi
+    mov {f_rax}(%rsp), %rax
     jmp syscall_sysret
-    /* A number past the table's end: no call has one; the last entry is for such. */
+    /* The number is an int, as on Linux: rax's upper half is not part of it (checked
+       here only, so that a number in the table costs one compare). Past the table's
+       end, no call has one: the last entry is for such. */
 syscall_past_table:
+    mov %eax, %eax
+    cmp ${table_size}, %rax
+    jb syscall_call
     mov ${table_last}, %eax
     jmp syscall_call
 
@@ -171,10 +177,11 @@ syscall_slow_return:
     mov {f_rflags}(%rsp), %rcx
     mov %rcx, {f_r11}(%rsp)
     movq $0, {f_error}(%rsp)
-    movq ${served_vector}, {f_vector}(%rsp)
-    cmp ${exit_defer}, %al
-    jne 1f
     movq ${syscall_vector}, {f_vector}(%rsp)
+    cmp ${exit_defer}, %dl
+    je 1f
+    mov %rax, {f_rax}(%rsp)      /* served: its result */
+    movq ${served_vector}, {f_vector}(%rsp)
 1:
     cmpb $0, %gs:{fpu_saved}
     je arrived_from_user         /* still live: save it, as every full path does */
@@ -419,15 +426,33 @@ pub enum SyscallExit {
 /// the end is served by the last entry, which no call's number reaches.
 pub const SYSCALL_TABLE_SIZE: usize = 512;
 
-/// A table entry: serves the call in the handler's frame (number in rax, result to
-/// rax). The frame's callee-saved slots (rbx, rbp, r12-r15) are *not* filled on this
-/// path: a call that needs them must answer `Defer` without doing anything.
+/// What a table entry answers: the call's result, which the entry code returns
+/// in rax (and stores in the frame only when it takes the full path: a SYSRET
+/// straight back needs no store and no load of it), and how to return. Returned in
+/// rax and rdx (a 16-byte aggregate of integers, in the C calling convention).
+#[repr(C)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Served {
+    pub rax: u64,
+    pub exit: SyscallExit,
+}
+
+impl Served {
+    /// Not served: the full path does it (`SyscallExit::Defer`), with the frame's
+    /// rax still the number.
+    pub const DEFER: Served = Served { rax: 0, exit: SyscallExit::Defer };
+}
+
+/// A table entry: serves the call in the handler's frame (number in rax) and
+/// answers its result. The frame's callee-saved slots (rbx, rbp, r12-r15) are *not*
+/// filled on this path, nor is its rax the result: a call that needs them must
+/// answer `Served::DEFER` without doing anything.
 ///
 /// The entry code calls it with the handler `enter_user` registered, as the only
 /// live reference to it: `enter_user` holds the `&mut` for as long as the program
 /// runs, the program cannot run during the call, and the entry code has finished
 /// writing the frame.
-pub type SystemCallEntry<H> = extern "C" fn(&mut H) -> SyscallExit;
+pub type SystemCallEntry<H> = extern "C" fn(&mut H) -> Served;
 
 /// What serves system calls while `enter_user` runs the program: it holds the
 /// program's trap frame, which the entry code fills, and the table the entry code
