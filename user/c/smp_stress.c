@@ -60,11 +60,6 @@ static void pin_to(int cpu)
     }
 }
 
-static long futex(atomic_int *word, int op, int value)
-{
-    return syscall(SYS_futex, word, op, value, NULL, NULL, 0);
-}
-
 /* --- settid --- */
 
 static atomic_int settid_word;
@@ -96,7 +91,7 @@ static int settid(int rounds)
         /* CLONE_CHILD_CLEARTID zeroes the word and wakes it once the child is gone
          * (and its stack free for the next round). */
         while (atomic_load(&settid_child_done) != 0)
-            futex(&settid_child_done, FUTEX_WAIT, 1);
+            futex(&settid_child_done, FUTEX_WAIT, 1, NULL, NULL, 0);
     }
     int mismatches = atomic_load(&settid_mismatches);
     printf("every new thread found its tid at the CLONE_PARENT_SETTID address: %s\n", yes(mismatches == 0));
@@ -433,10 +428,10 @@ static void *ring_thread(void *argument)
             if (have > 0 && atomic_compare_exchange_weak(&tokens[me], &have, have - 1))
                 break;
             if (have == 0)
-                futex(&tokens[me], FUTEX_WAIT_PRIVATE, 0);
+                futex(&tokens[me], FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
         }
         atomic_fetch_add(&tokens[next], 1);
-        futex(&tokens[next], FUTEX_WAKE_PRIVATE, 1);
+        futex(&tokens[next], FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
     }
     return NULL;
 }
