@@ -255,15 +255,23 @@ const IDLING: Pid = 0;
 /// Each CPU's idle context: its boot stack, where `run` loops.
 static IDLE: [KernelContext; MAX_CPUS] = [const { KernelContext::empty() }; MAX_CPUS];
 
+/// This CPU's number, an index into the per-CPU arrays. Numbers are below
+/// `MAX_CPUS` (a power of two) by construction: the mask says so to the compiler,
+/// which then drops the arrays' bounds checks from the switch path.
+#[inline(always)]
 fn cpu_index() -> usize {
-    PerCpu::this().id()
+    const _: () = assert!(MAX_CPUS.is_power_of_two());
+    PerCpu::this().id() & (MAX_CPUS - 1)
 }
 
+/// Set by `init` when more than one CPU is online (they all are by then).
+static SEVERAL_CPUS: AtomicBool = AtomicBool::new(false);
+
 /// Whether only one CPU is online: placement and balancing then have nothing to
-/// decide, and the paths every switch takes skip them.
+/// decide, and the paths every switch takes skip them (one test of a byte).
 #[inline(always)]
 fn single_cpu() -> bool {
-    smp::online_count() <= 1
+    !SEVERAL_CPUS.load(Ordering::Relaxed)
 }
 
 /// Installs the scheduling policy, an instance of it per online CPU (`policy`
@@ -272,6 +280,7 @@ pub fn init(policy: impl Fn() -> Box<dyn Scheduler>) {
     for queue in QUEUES.iter().take(smp::online_count().max(1)) {
         queue.lock().policy = Some(policy());
     }
+    SEVERAL_CPUS.store(smp::online_count() > 1, Ordering::Relaxed);
     STARTED.store(true, Ordering::Release);
 }
 
