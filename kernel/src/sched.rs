@@ -490,11 +490,13 @@ fn switch_away(me: &Process, leaving: Leaving) {
     };
     let next = {
         let mut queue = QUEUES[cpu].lock();
+        // One look-up of the policy for the whole hold (each `policy()` is a test).
+        let policy = queue.policy();
         if let Leaving::Requeued(arrival) = leaving {
-            queue.policy().enqueue(me.tid(), arrival);
+            policy.enqueue(me.tid(), arrival);
         }
-        let next = queue.policy().pick_next();
-        note_load(cpu, queue.policy());
+        let next = policy.pick_next();
+        note_load(cpu, policy);
         // The switch's events, in order, under one test of the trace switch.
         if trace::enabled() {
             let blocked = match leaving {
@@ -505,10 +507,7 @@ fn switch_away(me: &Process, leaving: Leaving) {
             if let Some((wait, detail)) = blocked {
                 trace::record(me.tid(), || What::Block { wait, detail });
             }
-            trace::record(me.tid(), || What::Schedule {
-                chosen: next.unwrap_or(0),
-                queued: queue.policy().queued() as u64,
-            });
+            trace::record(me.tid(), || What::Schedule { chosen: next.unwrap_or(0), queued: policy.queued() as u64 });
             if next != Some(me.tid()) {
                 trace::record(me.tid(), || What::Switch { to: next.unwrap_or(0), reason });
             }
