@@ -71,8 +71,9 @@ pub struct BenchArgs {
     /// default 1800, 300 with --quick
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: Option<u64>,
-    /// CPUs of both machines, timeshare's and the reference Linux's (1..=16); the rows
-    /// of several CPUs (smp-cross-cpu, smp-scaling) run only with 2 or more
+    /// CPUs of both machines, timeshare's and the reference Linux's (1..=16; Linux keeps
+    /// one under icount, where it cannot bring a second up); the rows of several CPUs
+    /// (smp-cross-cpu, smp-scaling) run only with 2 or more
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = crate::args::cpus_parser())]
     pub cpus: u32,
 }
