@@ -357,6 +357,9 @@ fn placement(home: Home) -> usize {
     if single_cpu() {
         return 0;
     }
+    if let Some(cpu) = balance::only_cpu(home.allowed, smp::online_count()) {
+        return cpu;
+    }
     let (loads, online) = loads();
     balance::place(usize::from(home.cpu), home.allowed, &loads[..online])
 }
