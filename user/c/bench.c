@@ -766,6 +766,7 @@ static void bench_thread_create(void)
  * thread writes odd values, the partner the next even one. */
 static _Atomic int baton;
 static long pingpong_rounds, pingpong_wrong;
+static int pingpong_unpinned; /* the partner could not be pinned to CPU 1 */
 
 static void futex_wait_while(_Atomic int *word, int value)
 {
@@ -782,7 +783,7 @@ static void futex_store_wake(_Atomic int *word, int value)
 static void *pingpong_partner(void *arg)
 {
     if (arg && pin_to_cpu(1) != 0)
-        pingpong_wrong = 1;
+        pingpong_unpinned = 1;
     for (long i = 0; i < pingpong_rounds; i++) {
         futex_wait_while(&baton, 2 * (int)i);
         pingpong_wrong += atomic_load(&baton) != 2 * (int)i + 1;
@@ -798,7 +799,7 @@ static void futex_pingpong(const char *name, int apart)
 {
     long n = count(10000, 50), warm = n / 10 + 10;
     pingpong_rounds = warm + n;
-    pingpong_wrong = 0;
+    pingpong_wrong = pingpong_unpinned = 0;
     atomic_store(&baton, 0);
     if (apart && pin_to_cpu(0) != 0)
         FAIL(name, "sched_setaffinity: %s", strerror(errno));
@@ -817,6 +818,8 @@ static void futex_pingpong(const char *name, int apart)
     }
     uint64_t t1 = now_ns(CLOCK_MONOTONIC);
     pthread_join(partner, NULL);
+    if (pingpong_unpinned)
+        FAIL(name, "sched_setaffinity to CPU 1 failed");
     if (pingpong_wrong || atomic_load(&baton) != 2 * (int)(warm + n))
         FAIL(name, "the token went astray (%ld wrong)", pingpong_wrong);
     figure(name, (double)(t1 - t0) / n, "ns");
