@@ -33,11 +33,6 @@ fn rows_on(cpus: u32) -> Vec<String> {
     rows().into_iter().filter(|row| cpus >= 2 || !SEVERAL_CPU_ROWS.contains(&row.as_str())).collect()
 }
 
-/// The CPUs the tests' machines have (`TIMESHARE_TEST_CPUS`, else one).
-fn machine_cpus() -> u32 {
-    std::env::var("TIMESHARE_TEST_CPUS").ok().and_then(|cpus| cpus.parse().ok()).unwrap_or(1)
-}
-
 /// The rows the program said it skipped (`bench-skip NAME REASON`).
 fn skipped(text: &str) -> Vec<String> {
     text.lines().filter_map(|line| line.strip_prefix("bench-skip ")?.split(' ').next().map(str::to_string)).collect()
@@ -92,8 +87,12 @@ fn assert_checks_passed(output: &Output, context: &str, cpus: u32) {
 #[test]
 fn the_benchmark_checks_pass_on_timeshare() {
     // BusyBox as /bin/sh for fork-exec-sh, as `timeshare bench` adds it.
-    let output = run_with(&["--add", "/bin/busybox:/bin/sh"], &c_program("bench"), &["--check", "--scale", "0.02"]);
-    assert_checks_passed(&output, "timeshare", machine_cpus());
+    let output = run_with(
+        &["--cpus", "1", "--add", "/bin/busybox:/bin/sh"],
+        &c_program("bench"),
+        &["--check", "--scale", "0.02"],
+    );
+    assert_checks_passed(&output, "timeshare", 1);
 }
 
 #[test]

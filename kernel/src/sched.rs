@@ -39,6 +39,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use spin::Mutex;
 
+use crate::arch::x86_64::debugcon::{self, Channel};
 use crate::arch::x86_64::percpu::PerCpu;
 use crate::arch::x86_64::switch::{self, KernelContext};
 use crate::arch::x86_64::{cpu, fpu, smp};
@@ -47,7 +48,8 @@ use crate::process::{self, Mode, Pid, Process, Stats};
 use crate::{time, trace};
 use kernel_core::acpi::MAX_CPUS;
 use kernel_core::loadavg::{LoadAverage, LOAD_FREQ_NS};
-use kernel_core::sched::balance::{self, CpuLoad, CpuMask};
+use kernel_core::record::Record;
+use kernel_core::sched::balance::{self, CpuLoad, CpuMask, BALANCE_TICKS};
 use kernel_core::sched::{Arrival, Scheduler};
 use kernel_core::trace::{SwitchReason, WaitKind, What};
 
@@ -259,7 +261,7 @@ static IDLE: [KernelContext; MAX_CPUS] = [const { KernelContext::empty() }; MAX_
 /// `MAX_CPUS` (a power of two) by construction: the mask says so to the compiler,
 /// which then drops the arrays' bounds checks from the switch path.
 #[inline(always)]
-fn cpu_index() -> usize {
+pub fn cpu_index() -> usize {
     const _: () = assert!(MAX_CPUS.is_power_of_two());
     PerCpu::this().id() & (MAX_CPUS - 1)
 }
@@ -384,6 +386,7 @@ fn place_and_queue(pid: Pid, home: Home, arrival: Arrival) {
     let moved = cpu != usize::from(home.cpu);
     if moved {
         QUEUES[usize::from(home.cpu)].lock().policy().remove(pid);
+        MIGRATIONS[cpu].fetch_add(1, Ordering::Relaxed);
     }
     {
         let mut queue = QUEUES[cpu].lock();
@@ -437,6 +440,10 @@ pub fn set_request(thread: &Process, slice_ns: u64) {
 /// process switching away was charged up to it). Inlined: it is on every switch.
 #[inline(always)]
 fn load_process(next: &Process, now: u64, previous: Option<&Process>, cpu: usize) {
+    // A task woken while it was still switching away on another CPU: that CPU
+    // records its segment selectors (and saves its FPU state) during the switch, so
+    // they are read here only once the switch is done, not just before the resume.
+    next.context.wait_until_switched_out();
     next.resume_accounting(now);
     next.last_cpu.store(cpu as u8, Ordering::Relaxed);
     let (frame_end, fpu_area) = next.kernel_stack_layout();
@@ -529,7 +536,7 @@ fn switch_away(me: &Process, leaving: Leaving) {
         _ => &me.stats.voluntary_switches,
     };
     Stats::add(counter, 1);
-    SWITCHES.fetch_add(1, Ordering::Relaxed);
+    SWITCHES[cpu].fetch_add(1, Ordering::Relaxed);
     let now = me.charge(Mode::Kernel);
     let next = next.and_then(process::find);
     CURRENT[cpu].store(next.as_ref().map_or(IDLING, |next| next.tid()), Ordering::Relaxed);
@@ -866,12 +873,47 @@ fn wake_sleepers(now: u64) {
     }
 }
 
-/// Context switches from one task to another (or to idle) since boot, and how
-/// many of them were preemptions (/proc/timeshare/sched).
-static SWITCHES: AtomicU64 = AtomicU64::new(0);
+/// Context switches from one task to another, to idle or from idle since boot, by
+/// the CPU that made them, and how many of them were preemptions (/proc/timeshare/sched,
+/// the `cpu` records at power-off).
+static SWITCHES: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 static PREEMPTIONS: AtomicU64 = AtomicU64::new(0);
-/// Tasks moved from one CPU's queue to another's by the balancer.
-static MIGRATIONS: AtomicU64 = AtomicU64::new(0);
+/// Tasks moved to each CPU's queue from another's: pulled by the balancer, or
+/// placed there when they became runnable (a wake, an affinity that excludes
+/// their CPU).
+static MIGRATIONS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+/// The sum of a per-CPU counter over the CPUs.
+fn total(counters: &[AtomicU64]) -> u64 {
+    counters.iter().map(|counter| counter.load(Ordering::Relaxed)).sum()
+}
+
+/// When each CPU's idle loop began serving its queue, and the time stamp cycles
+/// it spent halted since, waiting for work (by the clock: an emulator may deliver
+/// fewer ticks than were due, so ticks undercount).
+static SERVING_SINCE: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+static HALTED_CYCLES: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+/// At power-off: one `cpu id=N busy_ns=.. idle_ns=.. switches=.. migrations=..`
+/// record per online CPU (the time it served its queue, halted or not; the
+/// switches it made; the tasks moved to it), for `--stats`.
+pub fn report_cpus() {
+    let now = cpu::rdtsc();
+    for cpu in 0..smp::online_count().max(1) {
+        let since = SERVING_SINCE[cpu].load(Ordering::Relaxed);
+        let serving = if since == 0 { 0 } else { now.wrapping_sub(since) };
+        let halted = HALTED_CYCLES[cpu].load(Ordering::Relaxed).min(serving);
+        let (busy_ns, idle_ns) = (time::cycles_to_ns(serving - halted), time::cycles_to_ns(halted));
+        let mut record = Record::new("cpu");
+        record
+            .number("id", cpu as u64)
+            .number("busy_ns", busy_ns)
+            .number("idle_ns", idle_ns)
+            .number("switches", SWITCHES[cpu].load(Ordering::Relaxed))
+            .number("migrations", MIGRATIONS[cpu].load(Ordering::Relaxed));
+        debugcon::write(Channel::Control, record.line());
+    }
+}
 
 /// The policy's view of task `thread` (/proc/PID/sched).
 pub fn describe(thread: &Process) -> alloc::string::String {
@@ -891,11 +933,11 @@ pub fn describe_policy() -> alloc::string::String {
     }
     text.push_str(&alloc::format!(
         "switches: {}\npreemptions: {}\n",
-        SWITCHES.load(Ordering::Relaxed),
+        total(&SWITCHES),
         PREEMPTIONS.load(Ordering::Relaxed)
     ));
     if online > 1 {
-        text.push_str(&alloc::format!("migrations: {}\n", MIGRATIONS.load(Ordering::Relaxed)));
+        text.push_str(&alloc::format!("migrations: {}\n", total(&MIGRATIONS)));
     }
     text
 }
@@ -935,11 +977,6 @@ pub fn runnable_count() -> usize {
 pub fn load_average() -> LoadAverage {
     *LOAD.lock()
 }
-
-/// Ticks between two balancing steps of a busy CPU (an idle one looks at every
-/// tick, and whenever it would halt); also the longest a task runs on a CPU its
-/// new affinity excludes (sched_setaffinity of another task), as each tick checks.
-const BALANCE_TICKS: u32 = 4;
 
 /// Each CPU's ticks while it ran a task, and while it idled (/proc/stat's cpuN
 /// lines, sampled as classic Unix did).
@@ -1053,36 +1090,38 @@ fn on_every_tick(cpu: usize) {
 
 /// Moves one waiting task to `cpu`'s queue from another's, if the balancer says
 /// one should move (`balance::pull_from`); true if one did. The task leaves its
-/// queue before it enters this one (one queue lock at a time); one whose affinity
-/// excludes `cpu` goes back.
+/// queue before it enters this one (one queue lock at a time). The source's policy
+/// is asked for its candidate without disturbing it; one whose affinity excludes
+/// `cpu` stays where it is (taking it out and back would reset its history there
+/// at every tick of an idle CPU).
 fn pull_task(cpu: usize) -> bool {
     let (loads, online) = loads();
     let Some(source) = balance::pull_from(cpu, &loads[..online]) else { return false };
-    let taken = {
-        let mut queue = QUEUES[source].lock();
-        let taken = queue.policy().pick_next();
-        if let Some(task) = taken {
-            queue.policy().remove(task);
-        }
-        note_load(source, queue.policy());
-        taken
-    };
-    let Some(task) = taken else { return false };
-    // A queued task is alive: its exit needs it to run first.
-    let Some(thread) = process::find(task) else { return false };
+    let Some(candidate) = QUEUES[source].lock().policy().migration_candidate() else { return false };
+    // The process table's lock before a queue's (the lock order): looked up in
+    // between, and taken only if still the candidate (not picked meanwhile).
+    let Some(thread) = process::find(candidate) else { return false };
     let home = Home::of(&thread);
-    let target = if home.allowed & (1 << cpu) != 0 { cpu } else { source };
+    if home.allowed & (1 << cpu) == 0 {
+        return false;
+    }
     {
-        let mut queue = QUEUES[target].lock();
-        home.introduce(task, queue.policy());
-        queue.policy().enqueue(task, Arrival::Woken);
-        note_load(target, queue.policy());
+        let mut queue = QUEUES[source].lock();
+        if queue.policy().migration_candidate() != Some(candidate) {
+            return false;
+        }
+        queue.policy().remove(candidate);
+        note_load(source, queue.policy());
     }
-    thread.last_cpu.store(target as u8, Ordering::Relaxed);
-    if target == cpu {
-        MIGRATIONS.fetch_add(1, Ordering::Relaxed);
+    {
+        let mut queue = QUEUES[cpu].lock();
+        home.introduce(candidate, queue.policy());
+        queue.policy().enqueue(candidate, Arrival::Woken);
+        note_load(cpu, queue.policy());
     }
-    target == cpu
+    thread.last_cpu.store(cpu as u8, Ordering::Relaxed);
+    MIGRATIONS[cpu].fetch_add(1, Ordering::Relaxed);
+    true
 }
 
 /// What `pid` is doing, for the process table: running on a CPU, blocked (and on
@@ -1164,6 +1203,7 @@ pub fn run() -> ! {
         cpu::wait_for_interrupt();
     }
     let cpu = cpu_index();
+    SERVING_SINCE[cpu].store(cpu::rdtsc(), Ordering::Relaxed);
     loop {
         // The queue's lock is let go before the process table's is taken (the lock
         // order: the table, then the queue).
@@ -1180,13 +1220,18 @@ pub fn run() -> ! {
                     queued: QUEUES[cpu].lock().policy().queued() as u64,
                 });
                 trace::record(0, || What::Switch { to: next.tid(), reason: SwitchReason::Dispatched });
+                SWITCHES[cpu].fetch_add(1, Ordering::Relaxed);
                 CURRENT[cpu].store(next.tid(), Ordering::Relaxed);
                 load_process(&next, cpu::rdtsc(), None, cpu);
                 // `next` stays referenced from this frame until the CPU idles again;
                 // the idle thread never exits, so the reference is dropped then.
                 switch::switch(&IDLE[cpu], &next.context);
             }
-            None if next.is_none() && (single_cpu() || !pull_task(cpu)) => cpu::wait_for_interrupt(),
+            None if next.is_none() && (single_cpu() || !pull_task(cpu)) => {
+                let halted = cpu::rdtsc();
+                cpu::wait_for_interrupt();
+                HALTED_CYCLES[cpu].fetch_add(cpu::rdtsc().wrapping_sub(halted), Ordering::Relaxed);
+            }
             None => {}
         }
     }

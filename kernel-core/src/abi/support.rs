@@ -163,6 +163,7 @@ pub const SUPPORT: &[(usize, Support)] = &[
     (PIPE2, Full),
     (PRLIMIT64, Partial(LIMITS)),
     (SYNCFS, Full),
+    (GETCPU, Full),
     (SCHED_SETATTR, Partial("SCHED_OTHER, SCHED_BATCH and SCHED_IDLE with sched_nice and sched_runtime (the slice, as Linux 6.12+; EEVDF's request size), SCHED_FLAG_RESET_ON_FORK, KEEP_POLICY and KEEP_PARAMS; SCHED_FIFO, SCHED_RR and SCHED_DEADLINE are EPERM (as for a process without CAP_SYS_NICE), utilization clamps EOPNOTSUPP (as a Linux without uclamp); SCHED_BATCH is scheduled as SCHED_OTHER, SCHED_IDLE with the weight of nice 19")),
     (SCHED_GETATTR, Full),
     (RENAMEAT2, Full),

@@ -9,6 +9,12 @@
 //! checks it): after one balancing round, no CPU idles while another CPU has a
 //! runnable task waiting in its queue.
 
+/// Ticks between two balancing steps of a busy CPU (an idle one looks at every
+/// tick, and whenever it would halt); in the kernel also the longest a task runs
+/// on a CPU its new affinity excludes (sched_setaffinity of another task), as each
+/// tick checks.
+pub const BALANCE_TICKS: u32 = 4;
+
 /// A set of CPUs, bit `n` for CPU `n` (an affinity mask).
 pub type CpuMask = u32;
 

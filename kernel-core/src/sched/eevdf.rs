@@ -190,6 +190,10 @@ impl Scheduler for Eevdf {
         self.queue.retain(|&queued| queued != task);
     }
 
+    fn migration_candidate(&self) -> Option<TaskId> {
+        self.queue.last().copied()
+    }
+
     fn queued(&self) -> usize {
         self.queue.len()
     }

@@ -28,6 +28,9 @@ pub struct ChildSetup {
     pub stack: Option<u64>,
     /// The child's FS base (TLS pointer), checked by the caller.
     pub fs_base: Option<u64>,
+    /// Where the creator's memory gets the child's tid before the child runs (0:
+    /// nowhere).
+    pub parent_tid: u64,
     /// Where the child writes its tid before it first runs (0: nowhere).
     pub set_child_tid: u64,
     /// Where its tid is zeroed at exit (0: nowhere).
@@ -36,8 +39,14 @@ pub struct ChildSetup {
 
 impl ChildSetup {
     /// fork and vfork: SIGCHLD at exit, nothing else.
-    pub const FORK: ChildSetup =
-        ChildSetup { exit_signal: SIGCHLD, stack: None, fs_base: None, set_child_tid: 0, clear_child_tid: 0 };
+    pub const FORK: ChildSetup = ChildSetup {
+        exit_signal: SIGCHLD,
+        stack: None,
+        fs_base: None,
+        parent_tid: 0,
+        set_child_tid: 0,
+        clear_child_tid: 0,
+    };
 }
 
 /// Creates a child that is a copy of `parent` (fork): its memory shared
@@ -129,6 +138,7 @@ fn copy_of<'a>(
             segments
         },
         exit_signal: setup.exit_signal,
+        parent_tid: setup.parent_tid,
         set_child_tid: setup.set_child_tid,
         clear_child_tid: setup.clear_child_tid,
     }
@@ -382,6 +392,7 @@ fn report_and_power_off(status: ExitStatus) -> ! {
         ExitStatus::Killed { signal, .. } => alloc::format!("signal {signal}\n"),
     };
     crate::syscall::unimplemented::report_totals();
+    crate::sched::report_cpus();
     debugcon::write(Channel::Control, record.as_bytes());
     crate::trace::finish();
     power::shutdown(Shutdown::PowerOff)

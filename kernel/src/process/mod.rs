@@ -607,6 +607,8 @@ pub struct Creation<'a> {
     pub fpu_state: &'a [u8],
     pub segments: UserSegments,
     pub exit_signal: u8,
+    /// CLONE_PARENT_SETTID: where in the creator's memory its tid goes (0: nowhere).
+    pub parent_tid: u64,
     pub set_child_tid: u64,
     pub clear_child_tid: u64,
 }
@@ -633,6 +635,7 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
         creator.sched_settings.lock().forked(creator.nice.load(Ordering::Relaxed))
     });
     let affinity = creator.map_or(CpuMask::MAX, |creator| creator.affinity.load(Ordering::Relaxed));
+    let parent_tid_space = creator.filter(|_| creation.parent_tid != 0).map(|creator| creator.group.clone());
     let group = match creation.belongings {
         Belongings::Own { memory, files, details } => Arc::new(ThreadGroup {
             tgid: tid,
@@ -705,6 +708,15 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
     };
     table.insert(tid, entry);
     drop(table);
+    if let Some(space) = parent_tid_space {
+        // Before the child can run, as Linux: a thread reads its own tid from there
+        // at once (musl's thread-list lock compares it with the lock's owner), and
+        // on another CPU it may start before its creator returns. A bad address
+        // loses the tid, not the child.
+        if let Some(memory) = space.memory.lock().as_mut() {
+            let _ = memory.write(creation.parent_tid, &tid.to_le_bytes());
+        }
+    }
     sched::start(&process);
     Ok(process)
 }

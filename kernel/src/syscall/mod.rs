@@ -191,6 +191,7 @@ system_calls! {
     PIPE2 => io::pipe2,
     PRLIMIT64 => resource::prlimit64,
     SYNCFS => fs_change::syncfs,
+    GETCPU => resource::getcpu,
     SCHED_SETATTR => priority::sched_setattr,
     SCHED_GETATTR => priority::sched_getattr,
     RENAMEAT2 => fs_change::renameat2,

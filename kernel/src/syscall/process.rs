@@ -137,6 +137,7 @@ pub fn clone(
         exit_signal: request.exit_signal,
         stack: Some(stack).filter(|&stack| stack != 0),
         fs_base: if request.set_tls { Some(check_segment_base(tls_pointer)?) } else { None },
+        parent_tid: if request.parent_settid { parent_tid } else { 0 },
         set_child_tid: if request.child_settid { child_tid } else { 0 },
         clear_child_tid: if request.child_cleartid { child_tid } else { 0 },
     };
@@ -145,11 +146,6 @@ pub fn clone(
     } else {
         lifecycle::fork(context.process, &mut context.user, &setup)?
     };
-    if request.parent_settid {
-        // As Linux, the child exists by now: a bad address loses the tid, not the
-        // child (clone still returns its pid).
-        let _ = context.copy_out(parent_tid, &child.tid().to_le_bytes());
-    }
     if request.kind == CloneKind::Vfork {
         wait_for_vfork_child(child.tid());
     }

@@ -141,6 +141,19 @@ pub fn sched_getaffinity(context: &mut Context, &[tid, length, address, ..]: &[u
     Ok(8)
 }
 
+/// getcpu(cpu, node, cache): the CPU the caller runs on (it may be elsewhere by the
+/// time it reads it, as on Linux) and NUMA node 0; the third argument is unused
+/// since Linux 2.6.24.
+pub fn getcpu(context: &mut Context, &[cpu, node, ..]: &[u64; 6]) -> Result<u64, i64> {
+    if cpu != 0 {
+        context.copy_out(cpu, &(sched::cpu_index() as u32).to_le_bytes())?;
+    }
+    if node != 0 {
+        context.copy_out(node, &0u32.to_le_bytes())?;
+    }
+    Ok(0)
+}
+
 /// sched_setaffinity: the thread may run on the online CPUs of the mask (of which
 /// the first 8 bytes count, as Linux reads cpumask_size), EINVAL if none; a caller
 /// the mask excludes from its CPU moves to another at once.
