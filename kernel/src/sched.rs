@@ -36,6 +36,7 @@ use crate::sync::{class, OrderedMutex};
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::num::NonZeroU32;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use spin::Mutex;
 
@@ -151,7 +152,7 @@ struct Home {
     nice: i8,
     allowed: CpuMask,
     group: Pid,
-    request_ticks: Option<u32>,
+    request_ticks: Option<NonZeroU32>,
 }
 
 impl Home {
@@ -182,15 +183,15 @@ impl Home {
             policy.set_group(pid, self.group);
         }
         if let Some(ticks) = self.request_ticks {
-            policy.set_request(pid, ticks);
+            policy.set_request(pid, ticks.get());
         }
     }
 }
 
 /// A slice (sched_setattr's sched_runtime) as a policy's request size: ticks,
-/// rounded up.
-fn request_ticks(slice_ns: u64) -> u32 {
-    slice_ns.div_ceil(TICK_NS).clamp(1, u64::from(u32::MAX)) as u32
+/// rounded up. Never zero: `Home` keeps it in four bytes, None in the zero.
+fn request_ticks(slice_ns: u64) -> NonZeroU32 {
+    NonZeroU32::new(slice_ns.div_ceil(TICK_NS).clamp(1, u64::from(u32::MAX)) as u32).unwrap_or(NonZeroU32::MIN)
 }
 
 /// A blocked thread's entry in its list: who, waiting for what, and its home.
@@ -430,7 +431,7 @@ pub fn waiting_for(peer: &Process) {
 /// (sched_runtime): its request size, in ticks rounded up. A thread that moves
 /// carries it (`Home::introduce`).
 pub fn set_request(thread: &Process, slice_ns: u64) {
-    QUEUES[cpu_of(thread)].lock().policy().set_request(thread.tid(), request_ticks(slice_ns));
+    QUEUES[cpu_of(thread)].lock().policy().set_request(thread.tid(), request_ticks(slice_ns).get());
 }
 
 /// Points this CPU at `next`: kernel stack for traps (whose header says where its
