@@ -473,8 +473,9 @@ fn load_process(next: &Process, now: u64, previous: Option<&Process>, cpu: usize
 enum Leaving {
     /// It stays runnable: back into the policy's queue.
     Requeued(Arrival),
-    /// It waits on the channel until woken (see `Wait`), already on its list.
-    Blocked(WaitChannel),
+    /// It waits on the channel (as its list keeps it) until woken (see `Wait`),
+    /// already on its list.
+    Blocked(WaitKey),
     /// It waits on a futex, whose queue holds its record (see `park`).
     Parked,
     /// It is queued on another CPU already (`leave_disallowed_cpu`).
@@ -511,7 +512,7 @@ fn switch_away(me: &Process, leaving: Leaving) {
         // The switch's events, in order, under one test of the trace switch.
         if trace::enabled() {
             let blocked = match leaving {
-                Leaving::Blocked(channel) => Some(channel.traced()),
+                Leaving::Blocked(key) => Some(key),
                 Leaving::Parked => Some((WaitKind::Futex, u64::from(me.tid()))),
                 Leaving::Requeued(_) | Leaving::Moved => None,
             };
@@ -577,14 +578,19 @@ pub fn yield_cpu(me: &Process, arrival: Arrival) {
 /// callers re-check in a loop.
 #[must_use = "a prepared wait blocks only through one of its methods"]
 pub struct Wait {
-    channel: WaitChannel,
+    /// The channel as its list keeps it, made where the channel's kind is a
+    /// constant (`prepare` is inlined): the block then does not decode the channel.
+    key: WaitKey,
+    bucket: usize,
     wakes: u32,
 }
 
 /// Begins a wait on `channel`; call before checking the condition it waits for.
 #[inline(always)]
 pub fn prepare(channel: WaitChannel) -> Wait {
-    Wait { channel, wakes: WAKES[bucket_of(channel.traced())].load(Ordering::Acquire) }
+    let key = channel.traced();
+    let bucket = bucket_of(key);
+    Wait { key, bucket, wakes: WAKES[bucket].load(Ordering::Acquire) }
 }
 
 /// How a wait treats signals and interrupts before it sleeps.
@@ -635,12 +641,11 @@ impl Wait {
     /// every blocking pipe transfer goes through.
     #[inline(always)]
     fn wait(self, me: &Process, signals: Signals, deadline_ns: Option<u64>) -> bool {
-        let key = self.channel.traced();
-        let bucket = bucket_of(key);
+        let Wait { key, bucket, wakes } = self;
         let home = if single_cpu() { Home::ONLY_CPU } else { Home::of(me) };
         {
             let mut waiters = WAITERS.lock();
-            if WAKES[bucket].load(Ordering::Relaxed) != self.wakes {
+            if WAKES[bucket].load(Ordering::Relaxed) != wakes {
                 return false;
             }
             match signals {
@@ -665,9 +670,9 @@ impl Wait {
                 waiters.sleepers.push((deadline, me.tid()));
             }
             waiters.blocked[bucket].push(Blocked { pid: me.tid(), waits_for: key, home });
-            waiters.waiting |= summary_bit(key);
+            waiters.waiting |= 1 << bucket;
         }
-        switch_away(me, Leaving::Blocked(self.channel));
+        switch_away(me, Leaving::Blocked(key));
         me.interrupted.swap(false, Ordering::Relaxed)
     }
 }
