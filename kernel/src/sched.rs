@@ -36,6 +36,7 @@ use crate::sync::{class, OrderedMutex};
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::num::NonZeroU32;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use spin::Mutex;
 
@@ -151,7 +152,7 @@ struct Home {
     nice: i8,
     allowed: CpuMask,
     group: Pid,
-    request_ticks: Option<u32>,
+    request_ticks: Option<NonZeroU32>,
 }
 
 impl Home {
@@ -182,15 +183,15 @@ impl Home {
             policy.set_group(pid, self.group);
         }
         if let Some(ticks) = self.request_ticks {
-            policy.set_request(pid, ticks);
+            policy.set_request(pid, ticks.get());
         }
     }
 }
 
 /// A slice (sched_setattr's sched_runtime) as a policy's request size: ticks,
-/// rounded up.
-fn request_ticks(slice_ns: u64) -> u32 {
-    slice_ns.div_ceil(TICK_NS).clamp(1, u64::from(u32::MAX)) as u32
+/// rounded up. Never zero: `Home` keeps it in four bytes, None in the zero.
+fn request_ticks(slice_ns: u64) -> NonZeroU32 {
+    NonZeroU32::new(slice_ns.div_ceil(TICK_NS).clamp(1, u64::from(u32::MAX)) as u32).unwrap_or(NonZeroU32::MIN)
 }
 
 /// A blocked thread's entry in its list: who, waiting for what, and its home.
@@ -257,16 +258,23 @@ const IDLING: Pid = 0;
 /// Each CPU's idle context: its boot stack, where `run` loops.
 static IDLE: [KernelContext; MAX_CPUS] = [const { KernelContext::empty() }; MAX_CPUS];
 
-/// The CPU this code runs on.
+/// This CPU's number, an index into the per-CPU arrays. Numbers are below
+/// `MAX_CPUS` (a power of two) by construction: the mask says so to the compiler,
+/// which then drops the arrays' bounds checks from the switch path.
+#[inline(always)]
 pub fn cpu_index() -> usize {
-    PerCpu::this().id()
+    const _: () = assert!(MAX_CPUS.is_power_of_two());
+    PerCpu::this().id() & (MAX_CPUS - 1)
 }
 
+/// Set by `init` when more than one CPU is online (they all are by then).
+static SEVERAL_CPUS: AtomicBool = AtomicBool::new(false);
+
 /// Whether only one CPU is online: placement and balancing then have nothing to
-/// decide, and the paths every switch takes skip them.
+/// decide, and the paths every switch takes skip them (one test of a byte).
 #[inline(always)]
 fn single_cpu() -> bool {
-    smp::online_count() <= 1
+    !SEVERAL_CPUS.load(Ordering::Relaxed)
 }
 
 /// Installs the scheduling policy, an instance of it per online CPU (`policy`
@@ -275,6 +283,7 @@ pub fn init(policy: impl Fn() -> Box<dyn Scheduler>) {
     for queue in QUEUES.iter().take(smp::online_count().max(1)) {
         queue.lock().policy = Some(policy());
     }
+    SEVERAL_CPUS.store(smp::online_count() > 1, Ordering::Relaxed);
     STARTED.store(true, Ordering::Release);
 }
 
@@ -351,6 +360,9 @@ fn placement(home: Home) -> usize {
     if single_cpu() {
         return 0;
     }
+    if let Some(cpu) = balance::only_cpu(home.allowed, smp::online_count()) {
+        return cpu;
+    }
     let (loads, online) = loads();
     balance::place(usize::from(home.cpu), home.allowed, &loads[..online])
 }
@@ -419,7 +431,7 @@ pub fn waiting_for(peer: &Process) {
 /// (sched_runtime): its request size, in ticks rounded up. A thread that moves
 /// carries it (`Home::introduce`).
 pub fn set_request(thread: &Process, slice_ns: u64) {
-    QUEUES[cpu_of(thread)].lock().policy().set_request(thread.tid(), request_ticks(slice_ns));
+    QUEUES[cpu_of(thread)].lock().policy().set_request(thread.tid(), request_ticks(slice_ns).get());
 }
 
 /// Points this CPU at `next`: kernel stack for traps (whose header says where its
@@ -461,8 +473,9 @@ fn load_process(next: &Process, now: u64, previous: Option<&Process>, cpu: usize
 enum Leaving {
     /// It stays runnable: back into the policy's queue.
     Requeued(Arrival),
-    /// It waits on the channel until woken (see `Wait`), already on its list.
-    Blocked(WaitChannel),
+    /// It waits on the channel (as its list keeps it) until woken (see `Wait`),
+    /// already on its list.
+    Blocked(WaitKey),
     /// It waits on a futex, whose queue holds its record (see `park`).
     Parked,
     /// It is queued on another CPU already (`leave_disallowed_cpu`).
@@ -489,25 +502,24 @@ fn switch_away(me: &Process, leaving: Leaving) {
     };
     let next = {
         let mut queue = QUEUES[cpu].lock();
+        // One look-up of the policy for the whole hold (each `policy()` is a test).
+        let policy = queue.policy();
         if let Leaving::Requeued(arrival) = leaving {
-            queue.policy().enqueue(me.tid(), arrival);
+            policy.enqueue(me.tid(), arrival);
         }
-        let next = queue.policy().pick_next();
-        note_load(cpu, queue.policy());
+        let next = policy.pick_next();
+        note_load(cpu, policy);
         // The switch's events, in order, under one test of the trace switch.
         if trace::enabled() {
             let blocked = match leaving {
-                Leaving::Blocked(channel) => Some(channel.traced()),
+                Leaving::Blocked(key) => Some(key),
                 Leaving::Parked => Some((WaitKind::Futex, u64::from(me.tid()))),
                 Leaving::Requeued(_) | Leaving::Moved => None,
             };
             if let Some((wait, detail)) = blocked {
                 trace::record(me.tid(), || What::Block { wait, detail });
             }
-            trace::record(me.tid(), || What::Schedule {
-                chosen: next.unwrap_or(0),
-                queued: queue.policy().queued() as u64,
-            });
+            trace::record(me.tid(), || What::Schedule { chosen: next.unwrap_or(0), queued: policy.queued() as u64 });
             if next != Some(me.tid()) {
                 trace::record(me.tid(), || What::Switch { to: next.unwrap_or(0), reason });
             }
@@ -566,14 +578,19 @@ pub fn yield_cpu(me: &Process, arrival: Arrival) {
 /// callers re-check in a loop.
 #[must_use = "a prepared wait blocks only through one of its methods"]
 pub struct Wait {
-    channel: WaitChannel,
+    /// The channel as its list keeps it, made where the channel's kind is a
+    /// constant (`prepare` is inlined): the block then does not decode the channel.
+    key: WaitKey,
+    bucket: usize,
     wakes: u32,
 }
 
 /// Begins a wait on `channel`; call before checking the condition it waits for.
 #[inline(always)]
 pub fn prepare(channel: WaitChannel) -> Wait {
-    Wait { channel, wakes: WAKES[bucket_of(channel.traced())].load(Ordering::Acquire) }
+    let key = channel.traced();
+    let bucket = bucket_of(key);
+    Wait { key, bucket, wakes: WAKES[bucket].load(Ordering::Acquire) }
 }
 
 /// How a wait treats signals and interrupts before it sleeps.
@@ -624,12 +641,11 @@ impl Wait {
     /// every blocking pipe transfer goes through.
     #[inline(always)]
     fn wait(self, me: &Process, signals: Signals, deadline_ns: Option<u64>) -> bool {
-        let key = self.channel.traced();
-        let bucket = bucket_of(key);
+        let Wait { key, bucket, wakes } = self;
         let home = if single_cpu() { Home::ONLY_CPU } else { Home::of(me) };
         {
             let mut waiters = WAITERS.lock();
-            if WAKES[bucket].load(Ordering::Relaxed) != self.wakes {
+            if WAKES[bucket].load(Ordering::Relaxed) != wakes {
                 return false;
             }
             match signals {
@@ -654,9 +670,9 @@ impl Wait {
                 waiters.sleepers.push((deadline, me.tid()));
             }
             waiters.blocked[bucket].push(Blocked { pid: me.tid(), waits_for: key, home });
-            waiters.waiting |= summary_bit(key);
+            waiters.waiting |= 1 << bucket;
         }
-        switch_away(me, Leaving::Blocked(self.channel));
+        switch_away(me, Leaving::Blocked(key));
         me.interrupted.swap(false, Ordering::Relaxed)
     }
 }

@@ -48,6 +48,14 @@ impl CpuLoad {
     }
 }
 
+/// The one CPU of `online` a task whose affinity is `allowed` may run on, if it may
+/// run on one only: `place` would choose it whatever the loads, so a pinned task's
+/// wake need not read them.
+pub fn only_cpu(allowed: CpuMask, online: usize) -> Option<usize> {
+    let allowed = allowed & all_cpus(online);
+    allowed.is_power_of_two().then(|| allowed.trailing_zeros() as usize)
+}
+
 /// The CPU a task that becomes runnable goes to: `last` (where it ran, whose
 /// caches may still hold its data) if it is idle, else an idle CPU, else the least
 /// loaded (`last` among equals), all within `allowed`. A mask with no CPU of
@@ -88,6 +96,24 @@ mod tests {
 
     fn load(busy: bool, queued: u32) -> CpuLoad {
         CpuLoad { busy, queued }
+    }
+
+    #[test]
+    fn a_pinned_task_has_one_cpu_and_place_agrees_whatever_the_loads() {
+        assert_eq!(only_cpu(0b10, 2), Some(1));
+        assert_eq!(only_cpu(0b110, 2), Some(1), "CPU 2 is not online");
+        assert_eq!(only_cpu(0b11, 2), None);
+        assert_eq!(only_cpu(0b100, 2), None, "no online CPU: place decides");
+        let mut rng = Rng::new(7);
+        for _ in 0..1000 {
+            let online = 1 + rng.below(8) as usize;
+            let loads: alloc::vec::Vec<CpuLoad> =
+                (0..online).map(|_| load(rng.below(2) == 1, rng.below(3) as u32)).collect();
+            let cpu = rng.below(online as u64) as usize;
+            let last = rng.below(online as u64) as usize;
+            assert_eq!(only_cpu(1 << cpu, online), Some(cpu));
+            assert_eq!(place(last, 1 << cpu, &loads), cpu, "{loads:?}");
+        }
     }
 
     #[test]

@@ -10,10 +10,13 @@ use core::sync::atomic::{AtomicBool, Ordering};
 global_asm!(
     r#"
     .section .text.switch, "ax"
-    /* switch_kernel_stacks(save_rsp_to: rdi, new_rsp: rsi, running: rdx): the System V
-       callee-saved registers go on the old stack, its rsp into *rdi, then the byte at
-       rdx (the old context's `running`) is cleared: from then on another CPU may
-       resume it (x86 keeps the two stores in order). Then the new stack's. */
+    /* switch_kernel_stacks(from: rdi, to: rsi), two KernelContexts (rsp at 0, the
+       `running` byte at 8): the System V callee-saved registers go on the old stack,
+       its rsp into from's slot, then from's `running` is cleared: from then on another
+       CPU may resume it (x86 keeps the two stores in order; nothing below touches
+       this stack again). If `to` is still being saved by another CPU (made runnable
+       before that CPU's switch away from it finished), wait for its `running` to
+       clear; then mark it running and take its stack. */
     .global switch_kernel_stacks
 switch_kernel_stacks:
     push %rbp
@@ -23,8 +26,11 @@ switch_kernel_stacks:
     push %r14
     push %r15
     mov %rsp, (%rdi)
-    movb $0, (%rdx)
-    mov %rsi, %rsp
+    movb $0, 8(%rdi)
+1:  cmpb $0, 8(%rsi)
+    jne 2f
+    movb $1, 8(%rsi)
+    mov (%rsi), %rsp
     pop %r15
     pop %r14
     pop %r13
@@ -32,16 +38,20 @@ switch_kernel_stacks:
     pop %rbx
     pop %rbp
     ret
+2:  pause
+    jmp 1b
     "#,
     options(att_syntax)
 );
 
 extern "C" {
-    fn switch_kernel_stacks(save_rsp_to: *mut u64, new_rsp: u64, running: *mut bool);
+    fn switch_kernel_stacks(from: *const KernelContext, to: *const KernelContext);
 }
 
 /// A suspended kernel thread: the stack pointer at which `switch_kernel_stacks`
-/// left its callee-saved registers and return address.
+/// left its callee-saved registers and return address. Its layout is the switch's
+/// (`rsp` at offset 0, `running` at 8).
+#[repr(C)]
 pub struct KernelContext {
     rsp: UnsafeCell<u64>,
     /// Set while a CPU runs the thread, from the switch to it until its next switch
@@ -139,10 +149,14 @@ impl KernelContext {
 pub fn switch(from: &KernelContext, to: &KernelContext) {
     debug_assert!(!x86_64::instructions::interrupts::are_enabled(), "a switch with interrupts on");
     debug_assert!(!core::ptr::eq(from, to), "a switch to the running thread itself");
-    to.wait_until_switched_out();
-    to.running.store(true, Ordering::Relaxed);
-    // SAFETY: `to` holds a valid suspended stack (invariant above, and its save is
-    // complete: `running` was clear); `from`'s cells are ours to write since we are
-    // the thread running in it.
-    unsafe { switch_kernel_stacks(from.rsp.get(), *to.rsp.get(), from.running.as_ptr()) }
+    // SAFETY: `to` holds a valid suspended stack (invariant above), whose save the
+    // switch waits to be complete (`running` clear) before it takes it; `from`'s cells
+    // are ours to write since we are the thread running in it. The offsets the
+    // assembly uses are the `repr(C)` layout's (checked below).
+    unsafe { switch_kernel_stacks(from, to) }
 }
+
+const _: () = {
+    assert!(core::mem::offset_of!(KernelContext, rsp) == 0);
+    assert!(core::mem::offset_of!(KernelContext, running) == 8);
+};
