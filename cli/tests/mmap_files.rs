@@ -6,7 +6,6 @@
 mod common;
 
 use std::io::Write;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::*;

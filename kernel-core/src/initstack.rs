@@ -46,13 +46,14 @@ const AT_SECURE: u64 = 23;
 const AT_RANDOM: u64 = 25;
 const AT_HWCAP2: u64 = 26;
 const AT_EXECFN: u64 = 31;
+const AT_SYSINFO_EHDR: u64 = 33;
 
 const PLATFORM: &[u8] = b"x86_64\0";
 const END_MARKER: [u8; 8] = [0; 8];
 const WORD: u64 = 8;
 const STACK_ALIGN: u64 = 16;
 /// The auxiliary vector entries `build` writes, AT_NULL included.
-const AUX_ENTRIES: usize = 19;
+const AUX_ENTRIES: usize = 20;
 
 /// The per-program values of the auxiliary vector.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -70,6 +71,8 @@ pub struct AuxValues {
     pub hwcap: u64,
     /// The `times()` tick rate; 100 on Linux.
     pub clock_ticks: u64,
+    /// Where the vDSO's ELF header is mapped.
+    pub sysinfo_ehdr: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -246,7 +249,9 @@ pub fn build<'a>(
     let random_address = below(platform_address, random.len())?;
     let word_count = 1 + (strings.argc + 1) + (strings.envc + 1) + 2 * AUX_ENTRIES;
     let initial_sp = align_down(below(random_address, word_count * WORD as usize)?);
+    // Linux's order: the architecture's entries (the vDSO) first.
     let auxv = [
+        (AT_SYSINFO_EHDR, aux.sysinfo_ehdr),
         (AT_HWCAP, aux.hwcap),
         (AT_PAGESZ, crate::elf::PAGE_SIZE),
         (AT_CLKTCK, aux.clock_ticks),
@@ -387,7 +392,7 @@ mod tests {
         assert_eq!(word(tables.argv + 16), 0, "argv ends with NULL");
         assert_eq!(word(tables.envp), environment.start);
         assert_eq!(word(tables.envp + 8), 0, "envp ends with NULL");
-        assert_eq!(word(tables.auxv), AT_HWCAP, "auxv's first key");
+        assert_eq!(word(tables.auxv), AT_SYSINFO_EHDR, "auxv's first key");
     }
 
     fn aux() -> AuxValues {
@@ -401,6 +406,7 @@ mod tests {
             gid: 100,
             hwcap: 0x178b_fbff,
             clock_ticks: 100,
+            sysinfo_ehdr: 0x7fff_f7ff_c000,
         }
     }
 
@@ -528,7 +534,8 @@ mod tests {
         assert_eq!(parsed.argv, argv.map(<[u8]>::to_vec));
         assert_eq!(parsed.envp, envp.map(<[u8]>::to_vec));
         let keys: Vec<u64> = parsed.auxv.iter().map(|(k, _)| *k).collect();
-        assert_eq!(keys, [16, 6, 17, 3, 4, 5, 7, 8, 9, 11, 12, 13, 14, 23, 25, 26, 31, 15, 0]);
+        assert_eq!(keys, [33, 16, 6, 17, 3, 4, 5, 7, 8, 9, 11, 12, 13, 14, 23, 25, 26, 31, 15, 0]);
+        assert_eq!(aux_value(&parsed, AT_SYSINFO_EHDR), 0x7fff_f7ff_c000);
         assert_eq!(aux_value(&parsed, AT_HWCAP), 0x178b_fbff);
         assert_eq!(aux_value(&parsed, AT_PAGESZ), 4096);
         assert_eq!(aux_value(&parsed, AT_CLKTCK), 100);
@@ -573,8 +580,8 @@ mod tests {
         let envp_pointers: Vec<u64> =
             (5..=6).map(|i| Reader { image: &image }.word(image.initial_sp + 8 * i)).collect();
         assert_eq!(envp_pointers.iter().map(|&p| distance(p)).collect::<Vec<_>>(), [23, 19]);
-        // Linux has four more auxv entries (vDSO, MINSIGSTKSZ, two rseq): sp was 512 there.
-        assert_eq!(distance(image.initial_sp), 512 - 4 * 16);
+        // Linux has three more auxv entries (MINSIGSTKSZ, two rseq): sp was 512 there.
+        assert_eq!(distance(image.initial_sp), 512 - 3 * 16);
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod abi;
 pub mod acpi;
 pub mod bootargs;
 mod bytes;
+pub mod clock;
 pub mod cmdline;
 pub mod copyout;
 pub mod cpio;

@@ -56,12 +56,25 @@ pub enum Kind {
     /// its first write. `may_write`: whether mprotect may add PROT_WRITE (never to
     /// a shared mapping of a descriptor not open for writing: EACCES).
     File { shared: bool, may_write: bool },
+    /// The clock page the vDSO reads (Linux's `[vvar]`): the kernel's, mapped
+    /// with the image, never writable nor executable (mprotect: EACCES).
+    Vvar,
+    /// The vDSO's image (`[vdso]`): the kernel's pages, mapped at exec, shared
+    /// by every process; a store (after mprotect) copies the page first.
+    Vdso,
 }
 
 impl Kind {
     /// Whether fork shares the pages (no copy on write).
     pub fn is_shared(self) -> bool {
         matches!(self, Kind::SharedAnonymous | Kind::File { shared: true, .. })
+    }
+
+    /// Whether every page that can be is mapped when the region is made (a
+    /// file's, the vDSO's), so that a fault on an empty one is a page past the
+    /// end, not a page to zero.
+    pub fn maps_its_pages_at_once(self) -> bool {
+        matches!(self, Kind::File { .. } | Kind::Vvar | Kind::Vdso)
     }
 }
 
@@ -192,6 +205,28 @@ impl Regions {
         self.by_start.iter().map(|(&start, piece)| region(start, piece))
     }
 
+    /// The regions joined where they touch and fork treats them alike: each run
+    /// as `(start, end, shared)` (`Kind::is_shared`), by address. A walk of the
+    /// page tables per run rather than per region (fork, exit) descends from the
+    /// root once for neighbours such as the stack, `[vvar]` and `[vdso]`.
+    pub fn runs(&self) -> impl Iterator<Item = (u64, u64, bool)> + '_ {
+        let mut pieces = self.by_start.iter();
+        let mut next_run = pieces.next();
+        core::iter::from_fn(move || {
+            let (&start, first) = next_run.take()?;
+            let shared = first.attributes.kind.is_shared();
+            let mut end = first.end;
+            for (next_start, next) in pieces.by_ref() {
+                if *next_start != end || next.attributes.kind.is_shared() != shared {
+                    next_run = Some((next_start, next));
+                    break;
+                }
+                end = next.end;
+            }
+            Some((start, end, shared))
+        })
+    }
+
     /// The region holding `address`.
     pub fn at(&self, address: u64) -> Option<Region> {
         self.by_start
@@ -239,6 +274,8 @@ impl Regions {
                 Kind::Anonymous if in_heap => "[heap]",
                 Kind::Anonymous | Kind::File { .. } => "",
                 Kind::SharedAnonymous => "/dev/zero (deleted)",
+                Kind::Vvar => "[vvar]",
+                Kind::Vdso => "[vdso]",
             };
             let line = format!(
                 "{:08x}-{:08x} {}{}{}{} 00000000 00:00 0",
@@ -352,18 +389,20 @@ impl Regions {
     /// Changes the protection of `[address, address + length)` (mprotect), every
     /// page of which must be mapped (else ENOMEM and nothing changes), and none of
     /// which may be a shared file mapping that may not be written if `protection`
-    /// writes (else EACCES): the pages whose entries change.
+    /// writes, nor the clock page if it writes or executes (else EACCES): the
+    /// pages whose entries change.
     pub fn protect(&mut self, address: u64, length: u64, protection: Protection) -> Result<Range<u64>, MapError> {
         let length = length.checked_next_multiple_of(PAGE_SIZE).ok_or(MapError::NoMemory)?;
         let end = checked_range(address, length)?;
         if length == 0 {
             return Ok(address..address);
         }
-        if protection.write
-            && self
-                .overlapping(address, end)
-                .any(|(_, piece)| matches!(piece.attributes.kind, Kind::File { may_write: false, .. }))
-        {
+        let refuses = |kind: Kind| match kind {
+            Kind::File { may_write: false, .. } => protection.write,
+            Kind::Vvar => protection.write || protection.execute,
+            _ => false,
+        };
+        if self.overlapping(address, end).any(|(_, piece)| refuses(piece.attributes.kind)) {
             return Err(MapError::Access);
         }
         if !self.protect_whole_region(address, end, protection) {
@@ -844,6 +883,8 @@ mod tests {
         // Alike neighbours of other kinds stay apart.
         regions.map(Placement::Replace(page(8)), P, RO, Kind::Anonymous).unwrap();
         assert_eq!(regions.count(), 4);
+        // Fork walks the neighbours it treats alike (shared or copy-on-write) at once.
+        assert_eq!(regions.runs().collect::<Vec<_>>(), [(page(0), page(6), true), (page(6), page(9), false)]);
         assert!(READ_ONLY_FILE.is_shared() && Kind::SharedAnonymous.is_shared());
         assert!(!PRIVATE_FILE.is_shared() && !Kind::Anonymous.is_shared());
         // A shared mapping of a file not open for writing never becomes writable,
@@ -1076,6 +1117,14 @@ mod tests {
         let listed: Vec<Region> = regions.iter().collect();
         assert_eq!(listed, Model::runs(&model.pages), "step {step}: the regions differ from the pages");
         assert_eq!(regions.bytes(), model.bytes(), "step {step}");
+        let mut runs: Vec<(u64, u64, bool)> = Vec::new();
+        for (&at, &(_, kind)) in &model.pages {
+            match runs.last_mut() {
+                Some(last) if last.1 == at && last.2 == kind.is_shared() => last.1 += P,
+                _ => runs.push((at, at + P, kind.is_shared())),
+            }
+        }
+        assert_eq!(regions.runs().collect::<Vec<_>>(), runs, "step {step}: the runs differ from the pages");
         assert_eq!(regions.program_break(), model.break_end, "step {step}");
         assert!(regions.count() <= model.max_count, "step {step}");
     }

@@ -1198,6 +1198,34 @@ static void bench_libc_calls(void)
     time_rounds("sigaction-install", count(100000, 100), sigaction_round);
 }
 
+/* ---- the vDSO's clocks: what programs call, through musl (Linux's vDSO there too) -- */
+
+static uint64_t last_clock_ns;
+
+static int clock_gettime_round(long i)
+{
+    (void)i;
+    struct timespec t;
+    uint64_t before = last_clock_ns;
+    if (clock_gettime(CLOCK_MONOTONIC, &t) != 0)
+        return 1;
+    last_clock_ns = (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
+    return last_clock_ns < before;
+}
+
+static int gettimeofday_round(long i)
+{
+    (void)i;
+    struct timeval tv;
+    return gettimeofday(&tv, NULL) != 0 || tv.tv_usec >= 1000000;
+}
+
+static void bench_vdso_clocks(void)
+{
+    time_rounds("clock_gettime", count(1000000, 100), clock_gettime_round);
+    time_rounds("gettimeofday", count(1000000, 100), gettimeofday_round);
+}
+
 /* lmbench's "prot fault": a write to a read-only page raises SIGSEGV, whose handler
  * makes the page writable and returns, and the write is retried. Per round: the
  * mprotect that makes the page read-only again, the fault, the delivery, the
@@ -1627,6 +1655,7 @@ static const struct group groups[] = {
     {"sched-setattr", bench_sched_setattr, {"sched-setattr"}},
     {"mmap-file-fault", bench_mmap_file_fault, {"mmap-file-fault"}},
     {"libc-calls", bench_libc_calls, {"getppid-libc", "read-devzero-1", "fstat", "sigaction-install"}},
+    {"vdso-clocks", bench_vdso_clocks, {"clock_gettime", "gettimeofday"}},
     {"prot-fault-signal", bench_prot_fault, {"prot-fault-signal"}},
     {"poll-select", bench_poll_select, {"poll-100", "select-100"}},
     {"mmap-512k", bench_mmap_512k, {"mmap-512k"}},

@@ -231,6 +231,19 @@ pub const ROWS: &[Row] = &[
     Row {
         goal: Some(Goal::Ratio(0.3)),
         ..row(
+            "clock_gettime",
+            "vdso-clocks",
+            "ns",
+            "clock_gettime(CLOCK_MONOTONIC) through musl: the vDSO, no system call",
+        )
+    },
+    Row {
+        goal: Some(Goal::Ratio(0.3)),
+        ..row("gettimeofday", "vdso-clocks", "ns", "gettimeofday through musl: the vDSO, no system call")
+    },
+    Row {
+        goal: Some(Goal::Ratio(0.3)),
+        ..row(
             "prot-fault-signal",
             "prot-fault-signal",
             "ns",

@@ -112,7 +112,7 @@ pub const SUPPORT: &[(usize, Support)] = &[
     (GETSID, Full),
     (RT_SIGPENDING, Full),
     (RT_SIGTIMEDWAIT, Full),
-    (RT_SIGQUEUEINFO, Partial("real-time signals do not queue: one sent while the same one is pending is lost, as for standard signals")),
+    (RT_SIGQUEUEINFO, Partial("real-time signals do not queue: one sent while the same one is pending is lost, as for standard signals; the handler gets the sender's header and the union's first 32 bytes, the rest zero (as Linux for every known layout; Linux's E2BIG for nonzero bytes there with an unknown code is not done)")),
     (RT_SIGSUSPEND, Full),
     (SIGALTSTACK, Full),
     (UTIME, Full),
@@ -171,6 +171,11 @@ pub const SUPPORT: &[(usize, Support)] = &[
     (FACCESSAT2, Full),
 ];
 
+/// The calls the vDSO serves too: through the C library they make no system
+/// call (clock_gettime's CPU-time clocks and bad ids excepted, which the vDSO
+/// passes on).
+pub const SERVED_BY_THE_VDSO: &[usize] = &[GETTIMEOFDAY, TIME, CLOCK_GETTIME, GETCPU];
+
 /// How `number` is supported; None: not implemented (ENOSYS).
 pub fn support(number: usize) -> Option<Support> {
     SUPPORT.iter().find(|&&(implemented, _)| implemented == number).map(|&(_, support)| support)
@@ -193,10 +198,12 @@ pub fn compatibility_table() -> String {
         full,
         SUPPORT.len() - full
     ));
+    page.push_str("The vDSO (mapped in every process, as Linux's) serves gettimeofday, time, clock_gettime and getcpu without a system call when a program calls them through its C library; clock_gettime passes the CPU-time clocks and bad ids on to the system call.\n\n");
     page.push_str("| nr | name | status | what is missing |\n|---:|---|---|---|\n");
     for number in 0..=LAST_NUMBER {
         let Some(name) = sysno::name(number) else { continue };
         let (status, note) = match support(number) {
+            Some(Full) if SERVED_BY_THE_VDSO.contains(&number) => ("full", "(also in the vDSO)"),
             Some(Full) => ("full", ""),
             Some(Partial(note)) => ("partial", note),
             None => ("absent", "ENOSYS"),

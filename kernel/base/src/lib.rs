@@ -23,6 +23,7 @@ pub mod arch;
 pub mod mm;
 pub mod sync;
 pub mod time;
+pub mod vdso;
 
 use core::panic::PanicInfo;
 

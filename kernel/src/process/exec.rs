@@ -113,6 +113,7 @@ pub fn load(path: &[u8], caller: Option<&Process>, strings: Strings) -> Result<I
     }
     memory.set_heap_start(program.image_end);
     memory.add_stack(STACK_TOP).map_err(|_| ENOMEM)?;
+    let vdso = memory.map_vdso().map_err(|_| ENOMEM)?;
 
     let mut random = [0u8; 16];
     crate::random::fill(&mut random);
@@ -126,6 +127,7 @@ pub fn load(path: &[u8], caller: Option<&Process>, strings: Strings) -> Result<I
         gid: 0,
         hwcap: cpu::features().hwcap,
         clock_ticks: 100,
+        sysinfo_ehdr: vdso,
     };
     let stack = initstack::build(STACK_TOP, strings, path, random, &aux).map_err(initstack::StackError::errno)?;
     stack.store(|address, bytes| load_retrying(current, &mut memory, address, bytes))?;

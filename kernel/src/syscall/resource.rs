@@ -1,4 +1,4 @@
-//! Resources: limits, usage, the file-creation mask, CPU affinity.
+//! Resources: limits, usage, the file-creation mask, CPU affinity, which CPU.
 
 use super::Context;
 use crate::arch::x86_64::smp;
@@ -155,7 +155,7 @@ pub fn sched_getaffinity(context: &mut Context) -> Result<u64, i64> {
 
 /// getcpu(cpu, node, cache): the CPU the caller runs on (it may be elsewhere by the
 /// time it reads it, as on Linux) and NUMA node 0; the third argument is unused
-/// since Linux 2.6.24.
+/// since Linux 2.6.24. The vDSO's getcpu answers the same without the call.
 pub fn getcpu(context: &mut Context) -> Result<u64, i64> {
     let [cpu, node, ..] = context.arguments();
     if cpu != 0 {

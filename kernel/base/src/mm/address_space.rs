@@ -29,8 +29,9 @@ use crate::arch::x86_64::{paging, smp};
 use kernel_core::region::Regions;
 pub use kernel_core::region::{Kind, MapError, Placement, Protection, USER_END};
 
-/// The initial stack ends here, as on Linux with address randomisation off.
-pub const STACK_TOP: u64 = USER_END;
+/// The initial stack ends here, right below the vDSO (`map_vdso`), which ends
+/// where user space does. (Linux randomises both.)
+pub const STACK_TOP: u64 = USER_END - crate::vdso::FOOTPRINT;
 /// The stack region's size at exec; it grows down on demand within RLIMIT_STACK,
 /// so only the part a program uses is ever walked (fork, exit).
 const INITIAL_STACK_SIZE: u64 = 128 << 10;
@@ -206,8 +207,8 @@ impl AddressSpace {
     /// tables hold thousands of empty entries, which fork and exit would otherwise
     /// read each time.
     fn for_each_mapped_page(&self, mut visit: impl FnMut(u64, &mut PageTableEntry)) {
-        for region in self.regions.iter() {
-            self.tree.for_each_leaf(region.start, region.end, &mut visit);
+        for (start, end, _) in self.regions.runs() {
+            self.tree.for_each_leaf(start, end, &mut visit);
         }
     }
 
@@ -226,6 +227,37 @@ impl AddressSpace {
     /// within RLIMIT_STACK.
     pub fn add_stack(&mut self, top: u64) -> Result<(), MapError> {
         self.regions.insert(top - INITIAL_STACK_SIZE, top, Protection::READ_WRITE, Kind::Stack)
+    }
+
+    /// Maps the vDSO (`crate::vdso`) above the stack, at `STACK_TOP`: the clock
+    /// page, read-only, and the image right above it (its code finds the page
+    /// there), readable and executable, its pages copy-on-write should mprotect
+    /// make them writable. Returns the image's address (AT_SYSINFO_EHDR).
+    ///
+    /// Beside the stack's top, its entries share the stack's page table (as on
+    /// Linux before it moved the vDSO to the mmap area): placed anywhere else it
+    /// would cost every exec and fork a table of its own to zero, and every exit
+    /// one to free.
+    pub fn map_vdso(&mut self) -> Result<u64, MapError> {
+        let pages = crate::vdso::pages().ok_or(MapError::NoMemory)?;
+        let image_length = pages.image.len() as u64 * PAGE_SIZE;
+        let read_only = Protection { read: true, write: false, execute: false };
+        let start = STACK_TOP;
+        let image_start = start + PAGE_SIZE;
+        self.regions.insert(start, image_start, read_only, Kind::Vvar)?;
+        let read_execute = Protection { read: true, write: false, execute: true };
+        self.regions.insert(image_start, image_start + image_length, read_execute, Kind::Vdso)?;
+        let clock = (start, pages.clock, leaf_flags(read_only));
+        let image_flags = leaf_flags(read_execute) | COPY_ON_WRITE;
+        let image = pages.image.iter().zip((image_start..).step_by(PAGE_SIZE as usize));
+        for (address, frame, flags) in
+            core::iter::once(clock).chain(image.map(|(&frame, address)| (address, frame, image_flags)))
+        {
+            self.tree.map(address, frame, flags, &mut self.tables).map_err(|OutOfMemory| MapError::NoMemory)?;
+            frame::share(frame);
+            self.count_mapped(1);
+        }
+        Ok(image_start)
     }
 
     /// Sets where the program break starts (the page after the loaded image).
@@ -282,8 +314,9 @@ impl AddressSpace {
         // One walk finds the entry, or builds the tables down to it, for every outcome.
         let entry = self.tree.leaf(page, Some(&mut self.tables))?.ok_or(Fault::Unmapped)?;
         if entry.is_unused() {
-            // A file mapping's pages within the file's end were mapped with it.
-            if let Kind::File { .. } = region.kind {
+            // A file mapping's pages within the file's end were mapped with it,
+            // and the vDSO's all.
+            if region.kind.maps_its_pages_at_once() {
                 return Err(Fault::PastEnd);
             }
             let frame = frame::alloc_for_user_zeroed().ok_or(Fault::OutOfMemory)?;
@@ -350,9 +383,9 @@ impl AddressSpace {
         let child_tables = &mut child.tables;
         let mut result = Ok(());
         let mut shared = 0;
-        for region in self.regions.iter() {
-            let copy_on_write = !region.kind.is_shared();
-            self.tree.for_each_leaf(region.start, region.end, |address, entry| {
+        for (start, end, is_shared) in self.regions.runs() {
+            let copy_on_write = !is_shared;
+            self.tree.for_each_leaf(start, end, |address, entry| {
                 if result.is_err() {
                     return;
                 }

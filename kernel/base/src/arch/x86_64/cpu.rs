@@ -15,6 +15,9 @@ pub struct Features {
     /// User-Mode Instruction Prevention: sgdt, sidt, sldt, smsw and str fault in
     /// user mode (and are emulated with harmless values: `kernel_core::umip`).
     pub umip: bool,
+    /// RDTSCP, through which the vDSO's getcpu reads the CPU's number from
+    /// IA32_TSC_AUX (`set_cpu_number`).
+    pub rdtscp: bool,
     /// AT_HWCAP for user programs: CPUID.1:EDX, as Linux reports it.
     pub hwcap: u64,
 }
@@ -26,6 +29,8 @@ static FEATURES: Once<Features> = Once::new();
 pub fn features() -> &'static Features {
     FEATURES.call_once(|| {
         let (leaf1, leaf7) = (__cpuid(1), __cpuid_count(7, 0));
+        let extended = __cpuid(0x8000_0000).eax >= 0x8000_0001;
+        let extended_leaf1 = if extended { __cpuid(0x8000_0001).edx } else { 0 };
         Features {
             pcid: leaf1.ecx & (1 << 17) != 0,
             smep: leaf7.ebx & (1 << 7) != 0,
@@ -33,6 +38,7 @@ pub fn features() -> &'static Features {
             xsave: leaf1.ecx & (1 << 26) != 0,
             rdrand: leaf1.ecx & (1 << 30) != 0,
             umip: leaf7.ecx & (1 << 2) != 0,
+            rdtscp: extended_leaf1 & (1 << 27) != 0,
             hwcap: u64::from(leaf1.edx),
         }
     })
@@ -65,6 +71,19 @@ pub fn enable_features() {
     // SAFETY: every flag set is supported (checked above) and compatible with the
     // kernel's code; PCIDE is set separately once CR3's low bits are known to be zero.
     unsafe { Cr4::write(flags) };
+}
+
+/// IA32_TSC_AUX: what RDTSCP returns in ECX.
+const TSC_AUX: u32 = 0xc000_0103;
+
+/// Makes RDTSCP (and RDPID) in user mode say which CPU this is, as Linux does
+/// for getcpu (its node, in bits 12 and up, is always 0 here). Each CPU, once.
+pub fn set_cpu_number(number: usize) {
+    if features().rdtscp {
+        // SAFETY: the MSR exists when RDTSCP does; its value only feeds RDTSCP
+        // and RDPID.
+        unsafe { x86_64::registers::model_specific::Msr::new(TSC_AUX).write(number as u64) };
+    }
 }
 
 /// Reads the time-stamp counter.

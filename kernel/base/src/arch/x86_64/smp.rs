@@ -96,13 +96,14 @@ const START_TIMEOUT_NS: u64 = 1_000_000_000;
 
 /// What `init_this_cpu` sets up, on `cpu`, which must be the CPU running it: its
 /// segments and TSS, its GS base, the shared trap table, the SYSCALL MSRs, the
-/// control-register features and XCR0. The boot CPU runs it once (with
+/// control-register features and XCR0, its number for RDTSCP. The boot CPU runs it once (with
 /// `PerCpu::boot_cpu`), each application processor once in `ap_entry`.
 pub fn init_this_cpu(cpu: &'static PerCpu) {
     percpu::load(cpu);
     idt::load();
     entry::init_syscall();
     cpu::enable_features();
+    cpu::set_cpu_number(cpu.id());
     fpu::init();
 }
 
