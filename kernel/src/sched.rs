@@ -25,14 +25,15 @@
 //!
 //! Lock order (the whole of it in docs/locks.md, checked in debug kernels:
 //! `sync::OrderedMutex`): a futex bucket, then an address space, then the process
-//! table, then the waiters (`WAITERS`: blocked lists and sleepers), then one run
+//! table, then the waiters (`WAITERS`: blocked lists and sleepers; with one CPU
+//! online they live under the one run queue's lock instead, `lock_waiters`), then one run
 //! queue (`QUEUES[cpu]`; never two at once: a task moving between queues leaves one
 //! before it enters the other; code that ever needs two must take them in CPU
 //! order, which is their address order, the one the checker accepts for two locks
 //! of one class), then the trace writer, then the kernel log. `LOAD` is taken with
 //! no other held.
 
-use crate::sync::{class, OrderedMutex};
+use crate::sync::{class, OrderedMutex, OrderedMutexGuard};
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -194,12 +195,14 @@ fn request_ticks(slice_ns: u64) -> NonZeroU32 {
     NonZeroU32::new(slice_ns.div_ceil(TICK_NS).clamp(1, u64::from(u32::MAX)) as u32).unwrap_or(NonZeroU32::MIN)
 }
 
-/// A blocked thread's entry in its list: who, waiting for what, and its home.
+/// A blocked thread's entry in its list: who, waiting for what, and its home with
+/// several CPUs online (with one, the only queue is every task's home, and a block
+/// stores one byte for it rather than a whole `Home`).
 #[derive(Clone, Copy)]
 struct Blocked {
     pid: Pid,
     waits_for: WaitKey,
-    home: Home,
+    home: Option<Home>,
 }
 
 struct Waiters {
@@ -216,19 +219,77 @@ struct Waiters {
     sleepers: Vec<(u64, Pid)>,
 }
 
-static WAITERS: OrderedMutex<Waiters> = OrderedMutex::new(
-    class::WAITERS,
-    Waiters { blocked: [const { Vec::new() }; BUCKETS], waiting: 0, sleepers: Vec::new() },
-);
+impl Waiters {
+    const fn new() -> Waiters {
+        Waiters { blocked: [const { Vec::new() }; BUCKETS], waiting: 0, sleepers: Vec::new() }
+    }
+}
+
+/// The blocked lists and sleepers when several CPUs are online (with one, CPU 0's
+/// run queue keeps them: `lock_waiters`).
+static WAITERS: OrderedMutex<Waiters> = OrderedMutex::new(class::WAITERS, Waiters::new());
+
+/// The blocked lists and sleepers, locked (`lock_waiters`).
+enum WaitersGuard {
+    /// One CPU online: under the one run queue's lock, whose policy a wake then
+    /// queues the woken in and a block picks the next task from, in the same hold.
+    WithOnlyQueue(OrderedMutexGuard<'static, RunQueue>),
+    /// Several: under `WAITERS`'s, taken before any run queue's.
+    Shared(OrderedMutexGuard<'static, Waiters>),
+}
+
+/// Locks the blocked lists and sleepers: where they are kept depends on how many
+/// CPUs are online, which is settled before any process runs.
+#[inline(always)]
+fn lock_waiters() -> WaitersGuard {
+    if single_cpu() {
+        WaitersGuard::WithOnlyQueue(QUEUES[0].lock())
+    } else {
+        WaitersGuard::Shared(WAITERS.lock())
+    }
+}
+
+impl WaitersGuard {
+    /// The lists, and the one queue's policy when it is held with them.
+    #[inline(always)]
+    fn parts(&mut self) -> (&mut Waiters, Option<&mut (dyn Scheduler + 'static)>) {
+        match self {
+            WaitersGuard::WithOnlyQueue(queue) => {
+                let RunQueue { policy, waiters } = &mut **queue;
+                (waiters, Some(policy.as_deref_mut().expect("sched::init ran at boot")))
+            }
+            WaitersGuard::Shared(waiters) => (waiters, None),
+        }
+    }
+}
+
+impl core::ops::Deref for WaitersGuard {
+    type Target = Waiters;
+    fn deref(&self) -> &Waiters {
+        match self {
+            WaitersGuard::WithOnlyQueue(queue) => &queue.waiters,
+            WaitersGuard::Shared(waiters) => waiters,
+        }
+    }
+}
+
+impl core::ops::DerefMut for WaitersGuard {
+    fn deref_mut(&mut self) -> &mut Waiters {
+        self.parts().0
+    }
+}
 
 /// Wakes of each list of `Waiters::blocked` so far, counted under `WAITERS`'s lock
 /// and read without it by `prepare`: a wait compares the two counts before it
 /// sleeps (see the module's doc).
 static WAKES: [AtomicU32; BUCKETS] = [const { AtomicU32::new(0) }; BUCKETS];
 
-/// One CPU's run queue: its own instance of the policy.
+/// One CPU's run queue: its own instance of the policy. With one CPU online, CPU
+/// 0's also keeps the blocked lists and sleepers (`lock_waiters`): a block and a
+/// wake then take one lock, as they need the queue anyway.
 struct RunQueue {
     policy: Option<Box<dyn Scheduler>>,
+    waiters: Waiters,
 }
 
 impl RunQueue {
@@ -238,7 +299,7 @@ impl RunQueue {
 }
 
 static QUEUES: [OrderedMutex<RunQueue>; MAX_CPUS] =
-    [const { OrderedMutex::new(class::RUN_QUEUE, RunQueue { policy: None }) }; MAX_CPUS];
+    [const { OrderedMutex::new(class::RUN_QUEUE, RunQueue { policy: None, waiters: Waiters::new() }) }; MAX_CPUS];
 
 /// How many tasks wait in each CPU's queue, as the balancer reads it without the
 /// queue's lock (written under it, by `note_load`).
@@ -369,10 +430,18 @@ fn placement(home: Home) -> usize {
 
 /// Makes `pid`, whose home `home` says, runnable: into the queue `placement`
 /// chooses. On one CPU that is the one queue (every wake comes here: a few
-/// instructions, and no look-up of the home).
+/// instructions, and no look-up of the home), whose policy the caller may hold
+/// already (`only_queue`, with the blocked lists).
 #[inline(always)]
-fn make_ready(pid: Pid, home: impl FnOnce() -> Home, arrival: Arrival) {
-    if single_cpu() {
+fn make_ready(
+    pid: Pid,
+    home: impl FnOnce() -> Home,
+    arrival: Arrival,
+    only_queue: Option<&mut (dyn Scheduler + 'static)>,
+) {
+    if let Some(policy) = only_queue {
+        policy.enqueue(pid, arrival);
+    } else if single_cpu() {
         QUEUES[0].lock().policy().enqueue(pid, arrival);
     } else {
         place_and_queue(pid, home(), arrival);
@@ -490,8 +559,10 @@ enum Leaving {
 /// matches on it then fold away.
 ///
 /// Invariant: `me` is this CPU's current process, and the caller holds no lock.
+/// `held` is this CPU's queue when the caller holds it already (a block on one
+/// CPU: the blocked lists are under it).
 #[inline(always)]
-fn switch_away(me: &Process, leaving: Leaving) {
+fn switch_away(me: &Process, leaving: Leaving, held: Option<OrderedMutexGuard<'static, RunQueue>>) {
     let cpu = cpu_index();
     // As xv6's sched(): the one switching away is the one running here.
     debug_assert_eq!(CURRENT[cpu].load(Ordering::Relaxed), me.tid(), "switch_away by another");
@@ -501,7 +572,7 @@ fn switch_away(me: &Process, leaving: Leaving) {
         Leaving::Blocked(_) | Leaving::Parked => SwitchReason::Blocked,
     };
     let next = {
-        let mut queue = QUEUES[cpu].lock();
+        let mut queue = held.unwrap_or_else(|| QUEUES[cpu].lock());
         // One look-up of the policy for the whole hold (each `policy()` is a test).
         let policy = queue.policy();
         if let Leaving::Requeued(arrival) = leaving {
@@ -568,7 +639,7 @@ fn switch_away(me: &Process, leaving: Leaving) {
 /// Its callers have it at hand: no lookup of the current thread (`with_current`)
 /// on every sched_yield.
 pub fn yield_cpu(me: &Process, arrival: Arrival) {
-    switch_away(me, Leaving::Requeued(arrival));
+    switch_away(me, Leaving::Requeued(arrival), None);
 }
 
 /// A wait about to begin on a channel: made by `prepare` before the caller checks
@@ -626,7 +697,7 @@ impl Wait {
     pub fn block_until(self, deadline_ns: u64) -> Result<(), Interrupted> {
         with_current(|me| {
             let interrupted = self.wait(me, Signals::Honoured, Some(deadline_ns));
-            WAITERS.lock().sleepers.retain(|&(_, sleeper)| sleeper != me.tid());
+            lock_waiters().sleepers.retain(|&(_, sleeper)| sleeper != me.tid());
             if interrupted {
                 Err(Interrupted)
             } else {
@@ -641,39 +712,66 @@ impl Wait {
     /// every blocking pipe transfer goes through.
     #[inline(always)]
     fn wait(self, me: &Process, signals: Signals, deadline_ns: Option<u64>) -> bool {
-        let Wait { key, bucket, wakes } = self;
-        let home = if single_cpu() { Home::ONLY_CPU } else { Home::of(me) };
-        {
-            let mut waiters = WAITERS.lock();
-            if WAKES[bucket].load(Ordering::Relaxed) != wakes {
-                return false;
+        let key = self.key;
+        // One CPU: the lists are under the one queue's lock, which the switch
+        // then goes on holding (one lock for the block, as for its wake).
+        let held = if single_cpu() {
+            let mut queue = QUEUES[0].lock();
+            if let Some(ended) = self.enlist(&mut queue.waiters, me, signals, deadline_ns, None) {
+                return ended;
             }
-            match signals {
-                // A sender posts the signal before its `interrupt` takes this lock:
-                // either it is visible here or this thread is on the list then.
-                Signals::Honoured => {
-                    if me.signals.needs_attention() {
-                        return true;
-                    }
-                    me.interrupt_pending.store(false, Ordering::Relaxed);
-                }
-                Signals::Ignored => {
-                    if me.interrupt_pending.swap(false, Ordering::Relaxed) {
-                        return true;
-                    }
-                }
+            Some(queue)
+        } else {
+            let home = Home::of(me);
+            if let Some(ended) = self.enlist(&mut WAITERS.lock(), me, signals, deadline_ns, Some(home)) {
+                return ended;
             }
-            if let Some(deadline) = deadline_ns {
-                if time::monotonic_ns() >= deadline {
-                    return false;
-                }
-                waiters.sleepers.push((deadline, me.tid()));
-            }
-            waiters.blocked[bucket].push(Blocked { pid: me.tid(), waits_for: key, home });
-            waiters.waiting |= 1 << bucket;
-        }
-        switch_away(me, Leaving::Blocked(key));
+            None
+        };
+        switch_away(me, Leaving::Blocked(key), held);
         me.interrupted.swap(false, Ordering::Relaxed)
+    }
+
+    /// Puts `me` on the channel's list in `waiters` (locked) with `home`, unless a
+    /// wake, a signal (as `signals` says) or the deadline came already: then
+    /// Some(whether a signal or `interrupt` ended the wait).
+    #[inline(always)]
+    fn enlist(
+        self,
+        waiters: &mut Waiters,
+        me: &Process,
+        signals: Signals,
+        deadline_ns: Option<u64>,
+        home: Option<Home>,
+    ) -> Option<bool> {
+        let Wait { key, bucket, wakes } = self;
+        if WAKES[bucket].load(Ordering::Relaxed) != wakes {
+            return Some(false);
+        }
+        match signals {
+            // A sender posts the signal before its `interrupt` takes this lock:
+            // either it is visible here or this thread is on the list then.
+            Signals::Honoured => {
+                if me.signals.needs_attention() {
+                    return Some(true);
+                }
+                me.interrupt_pending.store(false, Ordering::Relaxed);
+            }
+            Signals::Ignored => {
+                if me.interrupt_pending.swap(false, Ordering::Relaxed) {
+                    return Some(true);
+                }
+            }
+        }
+        if let Some(deadline) = deadline_ns {
+            if time::monotonic_ns() >= deadline {
+                return Some(false);
+            }
+            waiters.sleepers.push((deadline, me.tid()));
+        }
+        waiters.blocked[bucket].push(Blocked { pid: me.tid(), waits_for: key, home });
+        waiters.waiting |= 1 << bucket;
+        None
     }
 }
 
@@ -694,15 +792,15 @@ pub fn sleep_until(deadline_ns: u64) -> Result<(), Interrupted> {
 /// looking it up (`with_current`): every lock hand-off's wait comes here.
 #[inline]
 pub fn park(me: &Process) -> bool {
-    switch_away(me, Leaving::Parked);
+    switch_away(me, Leaving::Parked, None);
     me.interrupted.swap(false, Ordering::Relaxed)
 }
 
 /// `park`, with monotonic time `deadline_ns` as the latest wake (`wake_one`).
 pub fn park_until(me: &Process, deadline_ns: u64) -> bool {
-    WAITERS.lock().sleepers.push((deadline_ns, me.tid()));
+    lock_waiters().sleepers.push((deadline_ns, me.tid()));
     let interrupted = park(me);
-    WAITERS.lock().sleepers.retain(|&(_, sleeper)| sleeper != me.tid());
+    lock_waiters().sleepers.retain(|&(_, sleeper)| sleeper != me.tid());
     interrupted
 }
 
@@ -713,7 +811,7 @@ pub fn unpark(thread: &Process, interrupted: bool) {
         thread.interrupted.store(true, Ordering::Relaxed);
     }
     trace::record(thread.tid(), || What::Wake { wait: WaitKind::Futex, interrupted });
-    make_ready(thread.tid(), || Home::of(thread), Arrival::Woken);
+    make_ready(thread.tid(), || Home::of(thread), Arrival::Woken, None);
 }
 
 /// `unpark` for a futex waker, which knows the thread it woke by tid only.
@@ -721,7 +819,7 @@ pub fn unpark(thread: &Process, interrupted: bool) {
 #[inline]
 pub fn unpark_woken(tid: Pid) {
     trace::record(tid, || What::Wake { wait: WaitKind::Futex, interrupted: false });
-    make_ready(tid, || Home::of_tid(tid), Arrival::Woken);
+    make_ready(tid, || Home::of_tid(tid), Arrival::Woken, None);
 }
 
 /// Makes every process blocked on `channel` runnable again (and the pollers, for
@@ -730,18 +828,47 @@ pub fn unpark_woken(tid: Pid) {
 /// Every pipe transfer calls this, mostly for a channel nobody waits on: inlined,
 /// the test of `waiting` that ends those calls folds the channel's bit into a
 /// constant at each call site.
-#[inline]
+#[inline(always)]
 pub fn wake_all(channel: WaitChannel) {
     let pollers_too = channel.wakes_pollers();
     let key = channel.traced();
     let wanted = summary_bit(key) | if pollers_too { summary_bit(WaitChannel::Poll.traced()) } else { 0 };
+    if single_cpu() {
+        let mut queue = QUEUES[0].lock();
+        let RunQueue { policy, waiters } = &mut *queue;
+        let policy = policy.as_deref_mut().expect("sched::init ran at boot");
+        wake_listed(waiters, key, pollers_too, wanted, &mut |pid, _| policy.enqueue(pid, Arrival::Woken));
+    } else {
+        wake_all_shared(key, pollers_too, wanted);
+    }
+}
+
+/// `wake_all` with several CPUs online: each woken task goes where `placement`
+/// says. Out of line, so that the one-CPU path inlined at every call is short.
+#[inline(never)]
+fn wake_all_shared(key: WaitKey, pollers_too: bool, wanted: u64) {
     let mut waiters = WAITERS.lock();
+    wake_listed(&mut waiters, key, pollers_too, wanted, &mut |pid, home: Option<Home>| {
+        place_and_queue(pid, home.unwrap_or(Home::ONLY_CPU), Arrival::Woken);
+    });
+}
+
+/// `wake_all` under the lists' lock: counts the wake, and wakes the waiters (and
+/// pollers, if `pollers_too`) into `ready` if `wanted` says some may wait.
+#[inline(always)]
+fn wake_listed(
+    waiters: &mut Waiters,
+    key: WaitKey,
+    pollers_too: bool,
+    wanted: u64,
+    ready: &mut impl FnMut(Pid, Option<Home>),
+) {
     count_wake(key);
     if pollers_too {
         count_wake(WaitChannel::Poll.traced());
     }
     if waiters.waiting & wanted != 0 {
-        wake_waiters(&mut waiters, key, pollers_too);
+        wake_waiters(waiters, ready, key, pollers_too);
     }
 }
 
@@ -755,20 +882,20 @@ fn count_wake(channel: WaitKey) {
 /// `wake_all`'s work, for when the summary says someone may wait on `channel`:
 /// wakes those who do, in the order they blocked, then the pollers if
 /// `pollers_too`.
-fn wake_waiters(waiters: &mut Waiters, channel: WaitKey, pollers_too: bool) {
+fn wake_waiters(waiters: &mut Waiters, ready: &mut impl FnMut(Pid, Option<Home>), channel: WaitKey, pollers_too: bool) {
     if waiters.waiting & summary_bit(channel) != 0 {
-        wake_bucket(waiters, channel);
+        wake_bucket(waiters, ready, channel);
     }
     let pollers = WaitChannel::Poll.traced();
     if pollers_too && waiters.waiting & summary_bit(pollers) != 0 {
-        wake_bucket(waiters, pollers);
+        wake_bucket(waiters, ready, pollers);
     }
 }
 
 /// Wakes the entries of `channel`'s bucket that wait for it, in the order they
 /// blocked, and clears the bucket's bit if none is left.
 #[inline(always)]
-fn wake_bucket(waiters: &mut Waiters, channel: WaitKey) {
+fn wake_bucket(waiters: &mut Waiters, ready: &mut impl FnMut(Pid, Option<Home>), channel: WaitKey) {
     let index = bucket_of(channel);
     let Waiters { blocked, waiting, .. } = waiters;
     let bucket = &mut blocked[index];
@@ -781,10 +908,10 @@ fn wake_bucket(waiters: &mut Waiters, channel: WaitKey) {
             if bucket.is_empty() {
                 *waiting &= !(1 << index);
             }
-            return wake(last.pid, last.waits_for, last.home);
+            return wake(last, ready);
         }
     }
-    wake_in_order(bucket, channel);
+    wake_in_order(bucket, ready, channel);
     if bucket.is_empty() {
         *waiting &= !(1 << index);
     }
@@ -795,12 +922,12 @@ fn wake_bucket(waiters: &mut Waiters, channel: WaitKey) {
 /// per woken entry). Out of line: its loop's registers would otherwise burden the
 /// common case.
 #[inline(never)]
-fn wake_in_order(bucket: &mut Vec<Blocked>, channel: WaitKey) {
+fn wake_in_order(bucket: &mut Vec<Blocked>, ready: &mut impl FnMut(Pid, Option<Home>), channel: WaitKey) {
     let mut kept = 0;
     for index in 0..bucket.len() {
         let entry = bucket[index];
         if entry.waits_for == channel {
-            wake(entry.pid, entry.waits_for, entry.home);
+            wake(entry, ready);
         } else {
             bucket[kept] = entry;
             kept += 1;
@@ -809,11 +936,11 @@ fn wake_in_order(bucket: &mut Vec<Blocked>, channel: WaitKey) {
     bucket.truncate(kept);
 }
 
-/// Makes `pid`, which waited for `waits_for`, runnable again.
+/// Makes the task of `entry` runnable again, through `ready` (which queues it).
 #[inline(always)]
-fn wake(pid: Pid, waits_for: WaitKey, home: Home) {
-    trace::record(pid, || What::Wake { wait: waits_for.0, interrupted: false });
-    make_ready(pid, || home, Arrival::Woken);
+fn wake(entry: Blocked, ready: &mut impl FnMut(Pid, Option<Home>)) {
+    trace::record(entry.pid, || What::Wake { wait: entry.waits_for.0, interrupted: false });
+    ready(entry.pid, entry.home);
 }
 
 /// Takes `pid` off whatever channel it is blocked on, whose entry it returns; None
@@ -843,10 +970,11 @@ fn wake_one(pid: Pid) {
     if process::find(pid).is_some_and(|thread| crate::futex::cancel_wait(&thread, false)) {
         return;
     }
-    let mut waiters = WAITERS.lock();
-    if let Some(entry) = unblock(&mut waiters, pid) {
+    let mut waiters = lock_waiters();
+    let (waiters, only_queue) = waiters.parts();
+    if let Some(entry) = unblock(waiters, pid) {
         trace::record(pid, || What::Wake { wait: entry.waits_for.0, interrupted: false });
-        make_ready(pid, || entry.home, Arrival::Woken);
+        make_ready(pid, || entry.home.unwrap_or(Home::ONLY_CPU), Arrival::Woken, only_queue);
     }
 }
 
@@ -857,21 +985,22 @@ pub fn interrupt(target: &Process) {
         return;
     }
     let pid = target.tid();
-    let mut waiters = WAITERS.lock();
-    let Some(entry) = unblock(&mut waiters, pid) else {
+    let mut waiters = lock_waiters();
+    let (waiters, only_queue) = waiters.parts();
+    let Some(entry) = unblock(waiters, pid) else {
         target.interrupt_pending.store(true, Ordering::Relaxed);
         return;
     };
     target.interrupted.store(true, Ordering::Relaxed);
     trace::record(pid, || What::Wake { wait: entry.waits_for.0, interrupted: true });
-    make_ready(pid, || entry.home, Arrival::Woken);
+    make_ready(pid, || entry.home.unwrap_or(Home::ONLY_CPU), Arrival::Woken, only_queue);
 }
 
 /// Wakes the sleepers whose deadline has passed.
 fn wake_sleepers(now: u64) {
     loop {
         let due = {
-            let mut waiters = WAITERS.lock();
+            let mut waiters = lock_waiters();
             let Some(index) = waiters.sleepers.iter().position(|&(deadline, _)| deadline <= now) else { return };
             waiters.sleepers.swap_remove(index).1
         };
@@ -1019,7 +1148,7 @@ pub fn tick_while_running() {
             }
         };
         if expired {
-            switch_away(me, Leaving::Requeued(Arrival::Preempted));
+            switch_away(me, Leaving::Requeued(Arrival::Preempted), None);
         }
     });
 }
@@ -1060,7 +1189,7 @@ pub fn leave_disallowed_cpu(me: &Process) {
         return;
     }
     place_and_queue(me.tid(), Home { cpu: cpu as u8, ..Home::of(me) }, Arrival::Yielded);
-    switch_away(me, Leaving::Moved);
+    switch_away(me, Leaving::Moved, None);
 }
 
 /// `thread`'s affinity changed (sched_setaffinity by another thread): if it is
@@ -1068,13 +1197,15 @@ pub fn leave_disallowed_cpu(me: &Process) {
 /// the new one excludes, it moves at its next tick there.)
 pub fn affinity_changed(thread: &Process) {
     let allowed = thread.affinity.load(Ordering::Relaxed);
-    let mut waiters = WAITERS.lock();
+    let mut waiters = lock_waiters();
     let mut lists = waiters.waiting;
     while lists != 0 {
         let bucket = lists.trailing_zeros() as usize;
         lists &= lists - 1;
         for entry in waiters.blocked[bucket].iter_mut().filter(|entry| entry.pid == thread.tid()) {
-            entry.home.allowed = allowed;
+            if let Some(home) = &mut entry.home {
+                home.allowed = allowed;
+            }
         }
     }
 }
@@ -1153,7 +1284,7 @@ fn blocked_on(pid: Pid) -> Option<WaitKind> {
     if process::find(pid).is_some_and(|thread| crate::futex::is_waiting(&thread)) {
         return Some(WaitKind::Futex);
     }
-    let waiters = WAITERS.lock();
+    let waiters = lock_waiters();
     let mut entries = waiters.blocked.iter().flatten();
     entries.find(|entry| entry.pid == pid).map(|entry| entry.waits_for.0)
 }

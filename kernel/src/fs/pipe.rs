@@ -133,6 +133,7 @@ impl State {
     }
 
     /// Wakes the readers and pollers if any may wait (see `readers_wait`).
+    #[inline(always)]
     fn wake_readers(&mut self, id: u64) {
         if core::mem::take(&mut self.readers_wait) {
             sched::wake_all(WaitChannel::PipeReadable(id));
@@ -157,6 +158,7 @@ impl State {
     }
 
     /// Wakes the writers and pollers if any may wait (see `writers_wait`).
+    #[inline(always)]
     fn wake_writers(&mut self, id: u64) {
         if core::mem::take(&mut self.writers_wait) {
             sched::wake_all(WaitChannel::PipeWritable(id));
