@@ -281,7 +281,9 @@ impl core::ops::DerefMut for WaitersGuard {
 
 /// Wakes of each list of `Waiters::blocked` so far, counted under `WAITERS`'s lock
 /// and read without it by `prepare`: a wait compares the two counts before it
-/// sleeps (see the module's doc).
+/// sleeps (see the module's doc). Counted only with several CPUs online: with one,
+/// nothing runs between a waiter's check and its block (interrupts are off in the
+/// kernel), and the count it compares never moves.
 static WAKES: [AtomicU32; BUCKETS] = [const { AtomicU32::new(0) }; BUCKETS];
 
 /// One CPU's run queue: its own instance of the policy. With one CPU online, CPU
@@ -732,9 +734,9 @@ impl Wait {
         me.interrupted.swap(false, Ordering::Relaxed)
     }
 
-    /// Puts `me` on the channel's list in `waiters` (locked) with `home`, unless a
-    /// wake, a signal (as `signals` says) or the deadline came already: then
-    /// Some(whether a signal or `interrupt` ended the wait).
+    /// Puts `me` on the channel's list in `waiters` (locked) with `home` (None with
+    /// one CPU online), unless a wake, a signal (as `signals` says) or the deadline
+    /// came already: then Some(whether a signal or `interrupt` ended the wait).
     #[inline(always)]
     fn enlist(
         self,
@@ -745,7 +747,8 @@ impl Wait {
         home: Option<Home>,
     ) -> Option<bool> {
         let Wait { key, bucket, wakes } = self;
-        if WAKES[bucket].load(Ordering::Relaxed) != wakes {
+        // Only with several CPUs can a wake have come since `prepare` (`WAKES`).
+        if home.is_some() && WAKES[bucket].load(Ordering::Relaxed) != wakes {
             return Some(false);
         }
         match signals {
@@ -837,7 +840,11 @@ pub fn wake_all(channel: WaitChannel) {
         let mut queue = QUEUES[0].lock();
         let RunQueue { policy, waiters } = &mut *queue;
         let policy = policy.as_deref_mut().expect("sched::init ran at boot");
-        wake_listed(waiters, key, pollers_too, wanted, &mut |pid, _| policy.enqueue(pid, Arrival::Woken));
+        // No wake count: with one CPU nothing runs between a waiter's check and its
+        // block, so no wake can come in between (`WAKES`).
+        if waiters.waiting & wanted != 0 {
+            wake_waiters(waiters, &mut |pid, _| policy.enqueue(pid, Arrival::Woken), key, pollers_too);
+        }
     } else {
         wake_all_shared(key, pollers_too, wanted);
     }
@@ -848,27 +855,13 @@ pub fn wake_all(channel: WaitChannel) {
 #[inline(never)]
 fn wake_all_shared(key: WaitKey, pollers_too: bool, wanted: u64) {
     let mut waiters = WAITERS.lock();
-    wake_listed(&mut waiters, key, pollers_too, wanted, &mut |pid, home: Option<Home>| {
-        place_and_queue(pid, home.unwrap_or(Home::ONLY_CPU), Arrival::Woken);
-    });
-}
-
-/// `wake_all` under the lists' lock: counts the wake, and wakes the waiters (and
-/// pollers, if `pollers_too`) into `ready` if `wanted` says some may wait.
-#[inline(always)]
-fn wake_listed(
-    waiters: &mut Waiters,
-    key: WaitKey,
-    pollers_too: bool,
-    wanted: u64,
-    ready: &mut impl FnMut(Pid, Option<Home>),
-) {
     count_wake(key);
     if pollers_too {
         count_wake(WaitChannel::Poll.traced());
     }
     if waiters.waiting & wanted != 0 {
-        wake_waiters(waiters, ready, key, pollers_too);
+        let mut ready = |pid, home: Option<Home>| place_and_queue(pid, home.unwrap_or(Home::ONLY_CPU), Arrival::Woken);
+        wake_waiters(&mut waiters, &mut ready, key, pollers_too);
     }
 }
 
