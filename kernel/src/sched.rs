@@ -14,7 +14,10 @@
 //! a wake may come between a caller's check ("the pipe is empty") and its block. A
 //! wait therefore begins with `prepare`, before the check, which reads the wake
 //! count of the channel's list; the block compares it again under the waiters' lock
-//! and does not sleep if a wake came in between (the caller re-checks). Signals are
+//! and does not sleep if a wake came in between (the caller re-checks). With one
+//! CPU online nothing runs between the check and the block: wakes count nothing,
+//! blocks compare nothing, and the lists live under the one run queue's lock, so
+//! that a block and a wake each take one lock. Signals are
 //! checked under that lock too, and `interrupt` leaves a note for a thread it finds
 //! not yet blocked. A task made runnable while still switching away on its CPU is
 //! resumed elsewhere only once that switch saved it (`switch::switch` waits).
