@@ -71,7 +71,9 @@ pub struct BenchArgs {
     /// default 1800, 300 with --quick
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: Option<u64>,
-    /// CPUs of timeshare's machine (1..=16; the reference Linux keeps one)
+    /// CPUs of both machines, timeshare's and the reference Linux's (1..=16; Linux keeps
+    /// one under icount, where it cannot bring a second up); the rows of several CPUs
+    /// (smp-cross-cpu, smp-scaling) run only with 2 or more
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = crate::args::cpus_parser())]
     pub cpus: u32,
 }
@@ -121,8 +123,14 @@ pub fn main(args: BenchArgs) -> u8 {
         Some(mode) => vec![mode],
         None => vec![Mode::Icount, Mode::Tcg],
     };
-    let rows: Vec<&'static Row> =
-        ROWS.iter().filter(|r| args.only.is_empty() || args.only.iter().any(|o| o == r.name || o == r.group)).collect();
+    let (rows, too_few_cpus): (Vec<&'static Row>, Vec<&'static Row>) = ROWS
+        .iter()
+        .filter(|r| args.only.is_empty() || args.only.iter().any(|o| o == r.name || o == r.group))
+        .partition(|r| r.min_cpus <= args.cpus);
+    if !too_few_cpus.is_empty() && !args.only.is_empty() {
+        let names: Vec<&str> = too_few_cpus.iter().map(|r| r.name).collect();
+        eprintln!("timeshare bench: not run, as they need --cpus 2 or more: {}", names.join(", "));
+    }
     let timeout = Duration::from_secs(args.timeout.unwrap_or(if args.quick { 300 } else { 1800 }));
 
     let linux: Result<linux::Kernel, String> = if args.quick || args.no_linux {
@@ -178,14 +186,14 @@ pub fn main(args: BenchArgs) -> u8 {
         let (ours, theirs) = match (&linux, &initrd, mode) {
             // icount figures do not depend on the host's load: both machines at once.
             (Ok(kernel), Some(initrd), Mode::Icount) => thread::scope(|s| {
-                let theirs = s.spawn(|| run_linux(kernel, &qemu, initrd, mode, scale, &args.only, timeout));
+                let theirs = s.spawn(|| run_linux(kernel, &qemu, initrd, mode, scale, &args.only, timeout, args.cpus));
                 let ours = run_timeshare(mode, scale, &args.only, timeout, args.cpus);
                 (ours, Some(theirs.join().unwrap_or_else(|_| RunResult::failed("panicked".into()))))
             }),
             // Wall time: one machine at a time.
             (Ok(kernel), Some(initrd), Mode::Tcg) => {
                 let ours = run_timeshare(mode, scale, &args.only, timeout, args.cpus);
-                (ours, Some(run_linux(kernel, &qemu, initrd, mode, scale, &args.only, timeout)))
+                (ours, Some(run_linux(kernel, &qemu, initrd, mode, scale, &args.only, timeout, args.cpus)))
             }
             _ => (run_timeshare(mode, scale, &args.only, timeout, args.cpus), None),
         };

@@ -17,6 +17,9 @@ pub enum Record {
     Process(ProcessRecord),
     /// `trace ...`: about the event trace (see `TraceRecord`).
     Trace(TraceRecord),
+    /// `cpu id=N busy_ns=.. idle_ns=.. switches=.. migrations=..`: at power-off,
+    /// what one CPU did.
+    Cpu(CpuRecord),
     /// `killed signal=N ...`: what raised the signal that is ending the first process.
     Killed(Death),
     /// `unimplemented pid=P number=N name=..`: process P called system call N, which
@@ -102,6 +105,10 @@ impl Record {
             },
             ("trace", Some(_)) => match TraceRecord::parse(line) {
                 Some(record) => Record::Trace(record),
+                None => Record::Other(line.to_string()),
+            },
+            ("cpu", Some(_)) => match CpuRecord::parse(line) {
+                Some(record) => Record::Cpu(record),
                 None => Record::Other(line.to_string()),
             },
             ("killed", Some(_)) => match Death::parse(line) {
@@ -198,6 +205,32 @@ impl ProcessRecord {
             peak_kib: number("peak_kib")?,
             name,
         })
+    }
+}
+
+/// What one CPU did from boot to power-off (kernel/src/sched.rs `report_cpus`):
+/// its time running tasks and idling (counted in timer ticks), the context
+/// switches it made, and the tasks moved to it from another CPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CpuRecord {
+    pub id: u32,
+    pub busy_ns: u64,
+    pub idle_ns: u64,
+    pub switches: u64,
+    pub migrations: u64,
+}
+
+impl CpuRecord {
+    fn parse(line: &str) -> Option<CpuRecord> {
+        let fields = Fields::of(line);
+        let record = CpuRecord {
+            id: u32::try_from(fields.number("id")?).ok()?,
+            busy_ns: fields.number("busy_ns")?,
+            idle_ns: fields.number("idle_ns")?,
+            switches: fields.number("switches")?,
+            migrations: fields.number("migrations")?,
+        };
+        (fields.0.len() == 5).then_some(record)
     }
 }
 
@@ -324,6 +357,8 @@ pub struct Summary {
     pub ready: bool,
     /// Every process that exited, in order.
     pub processes: Vec<ProcessRecord>,
+    /// What each CPU did, told at power-off.
+    pub cpus: Vec<CpuRecord>,
     /// The trace's totals at power-off (`trace events=N dropped=M`), when traced.
     pub trace_totals: Option<(u64, u64)>,
     /// What raised the signal that ended the first process, if one did.
@@ -369,6 +404,37 @@ impl Summary {
         }
         table
     }
+
+    /// The per-CPU table (`--stats`, the demo): busy and idle time, the share
+    /// busy, switches, and tasks moved in from another CPU; a line of totals under
+    /// several CPUs. Empty when the kernel told nothing.
+    pub fn cpu_table(&self) -> String {
+        if self.cpus.is_empty() {
+            return String::new();
+        }
+        let mut table = String::from("  cpu   busy ms   idle ms  busy %  switches  migrations in\n");
+        let row = |name: &str, busy: u64, idle: u64, switches: u64, migrations: u64| {
+            let share = busy as f64 * 100.0 / (busy + idle).max(1) as f64;
+            let ms = |ns: u64| ns as f64 / 1e6;
+            format!("{name:>5} {:>9.1} {:>9.1} {share:>6.1}  {switches:>8}  {migrations:>13}\n", ms(busy), ms(idle))
+        };
+        let mut cpus = self.cpus.clone();
+        cpus.sort_by_key(|cpu| cpu.id);
+        for cpu in &cpus {
+            table.push_str(&row(&cpu.id.to_string(), cpu.busy_ns, cpu.idle_ns, cpu.switches, cpu.migrations));
+        }
+        if cpus.len() > 1 {
+            let sum = |field: fn(&CpuRecord) -> u64| cpus.iter().map(field).sum::<u64>();
+            table.push_str(&row(
+                "all",
+                sum(|cpu| cpu.busy_ns),
+                sum(|cpu| cpu.idle_ns),
+                sum(|cpu| cpu.switches),
+                sum(|cpu| cpu.migrations),
+            ));
+        }
+        table
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -398,6 +464,7 @@ impl Summary {
             }
             Record::Panic => self.panicked = true,
             Record::Process(ref process) => self.processes.push(process.clone()),
+            Record::Cpu(cpu) => self.cpus.push(cpu),
             Record::Trace(TraceRecord::Totals { recorded, dropped }) => self.trace_totals = Some((recorded, dropped)),
             Record::Ready => self.ready = true,
             Record::Killed(death) => {
@@ -484,6 +551,25 @@ mod tests {
                 .is_some_and(|row| row.contains("my prog") && row.contains("exit 0") && row.contains("183.0")),
             "{table}"
         );
+    }
+
+    #[test]
+    fn cpu_records_parse_and_make_a_table() {
+        let line = "cpu id=1 busy_ns=900000000 idle_ns=100000000 switches=42 migrations=3";
+        let record = CpuRecord { id: 1, busy_ns: 900_000_000, idle_ns: 100_000_000, switches: 42, migrations: 3 };
+        assert_eq!(Record::parse(line), Record::Cpu(record));
+        assert!(matches!(Record::parse("cpu id=1 busy_ns=1"), Record::Other(_)));
+        assert!(matches!(Record::parse(&format!("{line} extra=1")), Record::Other(_)));
+        let mut summary = Summary::default();
+        assert_eq!(summary.cpu_table(), "");
+        summary.add(&Record::Cpu(CpuRecord { id: 0, busy_ns: 500_000_000, idle_ns: 500_000_000, ..record }));
+        assert_eq!(summary.cpu_table().lines().count(), 2, "one CPU: no totals");
+        summary.add(&Record::Cpu(record));
+        let table = summary.cpu_table();
+        let rows: Vec<Vec<&str>> = table.lines().skip(1).map(|row| row.split_whitespace().collect()).collect();
+        assert_eq!(rows[0], ["0", "500.0", "500.0", "50.0", "42", "3"]);
+        assert_eq!(rows[1], ["1", "900.0", "100.0", "90.0", "42", "3"]);
+        assert_eq!(rows[2], ["all", "1400.0", "600.0", "70.0", "84", "6"]);
     }
 
     #[test]

@@ -243,16 +243,19 @@ pub fn initramfs(program: &[u8], shell: Option<&[u8]>) -> Vec<u8> {
     out
 }
 
+/// The machine Linux boots on, as timeshare's: memory, CPUs, and whether QEMU counts
+/// instructions (-icount) or follows the wall clock.
+#[derive(Clone, Copy, Debug)]
+pub struct Machine {
+    pub memory_mib: u32,
+    pub cpus: u32,
+    pub icount: bool,
+}
+
 /// The QEMU arguments that boot `kernel` with `initrd` like timeshare's machine (same
-/// CPU model, memory, one CPU, TCG), the console (ttyS0) on QEMU's stdout, and
+/// CPU model, memory, CPUs, TCG), the console (ttyS0) on QEMU's stdout, and
 /// `init_args` as init's arguments (after `--` on the kernel command line).
-pub fn qemu_arguments(
-    kernel: &Path,
-    initrd: &Path,
-    memory_mib: u32,
-    icount: bool,
-    init_args: &[String],
-) -> Vec<OsString> {
+pub fn qemu_arguments(kernel: &Path, initrd: &Path, machine: Machine, init_args: &[String]) -> Vec<OsString> {
     let mut args: Vec<OsString> = [
         "-M",
         "pc",
@@ -261,9 +264,9 @@ pub fn qemu_arguments(
         "-accel",
         "tcg",
         "-m",
-        &format!("{memory_mib}M"),
+        &format!("{}M", machine.memory_mib),
         "-smp",
-        "1",
+        &machine.cpus.to_string(),
         "-display",
         "none",
         "-no-reboot",
@@ -276,7 +279,7 @@ pub fn qemu_arguments(
     .iter()
     .map(OsString::from)
     .collect();
-    if icount {
+    if machine.icount {
         args.extend(["-icount", "shift=0,sleep=off"].map(OsString::from));
     }
     args.push("-kernel".into());
@@ -319,12 +322,14 @@ mod tests {
 
     #[test]
     fn the_command_line_passes_init_arguments_after_dashes() {
-        let args = qemu_arguments(Path::new("/k"), Path::new("/i"), 256, true, &["--scale".into(), "0.5".into()]);
+        let machine = Machine { memory_mib: 256, cpus: 2, icount: true };
+        let args = qemu_arguments(Path::new("/k"), Path::new("/i"), machine, &["--scale".into(), "0.5".into()]);
         let line: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
         let at = line.iter().position(|a| a == "-append").unwrap();
         assert_eq!(line[at + 1], "console=ttyS0 quiet loglevel=0 panic=-1 -- --scale 0.5");
         assert!(line.windows(2).any(|w| w == ["-icount", "shift=0,sleep=off"]));
         assert!(line.windows(2).any(|w| w == ["-serial", "stdio"]));
+        assert!(line.windows(2).any(|w| w == ["-smp", "2"]));
     }
 
     #[test]

@@ -333,6 +333,14 @@ fn boot(
             StatsTable::Stderr => eprint!("{}", report.control.process_table()),
         }
     }
+    let cpu_table = report.control.cpu_table();
+    if !cpu_table.is_empty() {
+        match stats {
+            StatsTable::None => {}
+            StatsTable::Stdout => print!("\nWhat each CPU did:\n{cpu_table}"),
+            StatsTable::Stderr => eprint!("{cpu_table}"),
+        }
+    }
     if !boot.quiet {
         let died = match (&verdict, report.control.end) {
             (Verdict::Program(_), Some(ProgramEnd::Signaled(signal))) => Some(signal),

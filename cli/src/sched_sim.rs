@@ -6,9 +6,13 @@
 //! With `--bench`, it also times `pick_next` and `tick` of each policy with many
 //! runnable tasks (build with `--release` for meaningful numbers).
 //!
+//! With `--cpus N`, the multiprocessor figure (smp-balance.svg, `balance`) shows N
+//! CPUs sharing more tasks than CPUs with the kernel's own placement and pulls.
+//!
 //! This file holds the command, the tables and the timing; `figures` draws the figures
 //! with `plot`'s axes and legends.
 
+mod balance;
 mod figures;
 mod plot;
 
@@ -34,6 +38,10 @@ pub struct SimArgs {
     /// with TASKS runnable tasks (default 1000); build with --release
     #[arg(long, value_name = "TASKS", num_args = 0..=1, default_missing_value = "1000")]
     bench: Option<usize>,
+    /// CPUs of the multiprocessor figure (smp-balance.svg): each with its own run
+    /// queue, sharing the work with the kernel's placement and pulls
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = crate::args::cpus_parser())]
+    cpus: u32,
 }
 
 /// The policies, in the order the figures and tables list them.
@@ -59,13 +67,17 @@ pub fn run(args: SimArgs) -> Result<u8, String> {
         return Ok(0);
     }
     fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
-    for (name, contents) in &figures::all(args.seed) {
+    let cpus = args.cpus as usize;
+    let smp = ("smp-balance.svg", balance::figure(cpus));
+    for (name, contents) in figures::all(args.seed).iter().chain(std::iter::once(&smp)) {
         let path = args.out.join(name);
         fs::write(&path, contents).map_err(|e| format!("{}: {e}", path.display()))?;
         println!("wrote {}", path.display());
     }
     println!();
     print!("{}", tables(args.seed));
+    println!();
+    print!("{}", balance::table(cpus));
     Ok(0)
 }
 

@@ -18,9 +18,30 @@ mod fixtures {
 
     use super::Timeline;
 
-    /// Builds raw events: `(tsc, pid, what)`.
+    /// Builds raw events: `(tsc, pid, what)`, all on CPU 0.
     pub fn raw(events: &[(u64, u32, What)]) -> Vec<[u64; EVENT_WORDS]> {
         events.iter().map(|&(tsc, pid, what)| Event { tsc, cpu: 0, pid, what }.encode()).collect()
+    }
+
+    /// Two CPU-bound processes on two CPUs: pid 2 exits at 1 000, and pid 1,
+    /// preempted on CPU 0 then, resumes on CPU 1 at 1 100 (a migration) and exits at
+    /// 2 000.
+    pub fn two_cpus() -> Timeline {
+        let mut events: Vec<(u64, u8, u32, What)> = Vec::new();
+        for pid in [1, 2] {
+            events.extend(named(0, pid, 1, "spin").into_iter().map(|(tsc, pid, what)| (tsc, 0, pid, what)));
+        }
+        let on = |cpu: u8, (tsc, pid, what): (u64, u32, What)| (tsc, cpu, pid, what);
+        events.push(on(0, switch(100, 0, 1, SwitchReason::Dispatched)));
+        events.push(on(1, switch(100, 0, 2, SwitchReason::Dispatched)));
+        events.push(on(1, (1_000, 2, What::Exit { status: 0 })));
+        events.push(on(1, switch(1_000, 2, 0, SwitchReason::Exited)));
+        events.push(on(0, switch(1_000, 1, 0, SwitchReason::Preempted)));
+        events.push(on(1, switch(1_100, 0, 1, SwitchReason::Dispatched)));
+        events.push(on(1, (2_000, 1, What::Exit { status: 0 })));
+        events.push(on(1, switch(2_000, 1, 0, SwitchReason::Exited)));
+        let raw: Vec<_> = events.iter().map(|&(tsc, cpu, pid, what)| Event { tsc, cpu, pid, what }.encode()).collect();
+        Timeline::build(&raw, 1_000_000, 0)
     }
 
     pub fn named(tsc: u64, pid: u32, parent: u32, name: &str) -> Vec<(u64, u32, What)> {

@@ -18,6 +18,26 @@ fn rows() -> Vec<String> {
     rows
 }
 
+/// The rows that need two CPUs or more: with one, the program skips them
+/// (`bench-skip NAME ...`) and `timeshare bench` leaves them out.
+const SEVERAL_CPU_ROWS: [&str; 5] = [
+    "pipe-pingpong-cross-cpu",
+    "futex-wake-cross-cpu",
+    "ipi-wakeup-latency",
+    "smp-scaling-procs",
+    "smp-scaling-threads",
+];
+
+/// The rows the program reports on `cpus` CPUs.
+fn rows_on(cpus: u32) -> Vec<String> {
+    rows().into_iter().filter(|row| cpus >= 2 || !SEVERAL_CPU_ROWS.contains(&row.as_str())).collect()
+}
+
+/// The rows the program said it skipped (`bench-skip NAME REASON`).
+fn skipped(text: &str) -> Vec<String> {
+    text.lines().filter_map(|line| line.strip_prefix("bench-skip ")?.split(' ').next().map(str::to_string)).collect()
+}
+
 /// The program's output: each row's figure, or its error; and the bench-done count.
 fn figures(text: &str) -> (Vec<(String, Result<f64, String>)>, Option<u32>) {
     let mut figures = Vec::new();
@@ -38,10 +58,11 @@ fn figures(text: &str) -> (Vec<(String, Result<f64, String>)>, Option<u32>) {
     (figures, done)
 }
 
-/// The program's checks passed: exit 0, `bench-done 0`, every row once with a finite,
-/// non-negative figure.
+/// The program's checks passed on `cpus` CPUs: exit 0, `bench-done 0`, every row
+/// once with a finite, non-negative figure, but those that need more CPUs, which it
+/// skipped.
 #[track_caller]
-fn assert_checks_passed(output: &Output, context: &str) {
+fn assert_checks_passed(output: &Output, context: &str, cpus: u32) {
     let text = stdout(output);
     let (figures, done) = figures(&text);
     assert_eq!(
@@ -52,7 +73,9 @@ fn assert_checks_passed(output: &Output, context: &str) {
     );
     assert_eq!(done, Some(0), "{context}: no `bench-done 0`\n{text}");
     let names: Vec<&str> = figures.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, rows(), "{context}: rows missing, repeated or out of order\n{text}");
+    assert_eq!(names, rows_on(cpus), "{context}: rows missing, repeated or out of order\n{text}");
+    let expected_skips: Vec<String> = rows().into_iter().filter(|row| !rows_on(cpus).contains(row)).collect();
+    assert_eq!(skipped(&text), expected_skips, "{context}: skipped rows\n{text}");
     for (name, figure) in &figures {
         match figure {
             Ok(v) => assert!(v.is_finite() && *v >= 0.0, "{context}: {name} = {v}\n{text}"),
@@ -64,8 +87,47 @@ fn assert_checks_passed(output: &Output, context: &str) {
 #[test]
 fn the_benchmark_checks_pass_on_timeshare() {
     // BusyBox as /bin/sh for fork-exec-sh, as `timeshare bench` adds it.
-    let output = run_with(&["--add", "/bin/busybox:/bin/sh"], &c_program("bench"), &["--check", "--scale", "0.02"]);
-    assert_checks_passed(&output, "timeshare");
+    let output = run_with(
+        &["--cpus", "1", "--add", "/bin/busybox:/bin/sh"],
+        &c_program("bench"),
+        &["--check", "--scale", "0.02"],
+    );
+    assert_checks_passed(&output, "timeshare", 1);
+}
+
+#[test]
+fn the_rows_of_several_cpus_run_on_two() {
+    // The cross-CPU hand-offs (pinned apart), the wake of an idle CPU and the scaling
+    // of CPU-bound work, with their checks, on a machine of two CPUs.
+    let output = run_with(
+        &["--cpus", "2"],
+        &c_program("bench"),
+        &["--check", "--scale", "0.02", "smp-cross-cpu", "smp-scaling"],
+    );
+    let text = stdout(&output);
+    assert_eq!(shell_status(output.status), 0, "{text}\n{}", stderr(&output));
+    let (figures, done) = figures(&text);
+    assert_eq!(done, Some(0), "{text}");
+    let names: Vec<&str> = figures.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, SEVERAL_CPU_ROWS, "{text}");
+    for (name, figure) in &figures {
+        assert!(figure.as_ref().is_ok_and(|v| v.is_finite() && *v > 0.0), "{name}: {figure:?}\n{text}");
+    }
+}
+
+#[test]
+fn bench_leaves_the_rows_of_several_cpus_out_on_one() {
+    let output =
+        timeshare_with(&["bench", "--quick", "--mode", "icount", "--only", "smp-scaling", "--only", "null-syscall"]);
+    assert_status(&output, 0);
+    let table = stdout(&output);
+    assert!(table.lines().any(|l| l.starts_with("null-syscall")), "{table}");
+    assert!(!table.lines().any(|l| l.starts_with("smp-scaling")), "{table}");
+    assert!(
+        stderr(&output).contains("need --cpus 2 or more: smp-scaling-procs, smp-scaling-threads"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -74,7 +136,7 @@ fn the_benchmark_checks_pass_on_the_host() {
     // (ping-pong bytes in order, the ring's token, exit statuses, every signal handled,
     // sched_yield alternating the two processes) hold there too.
     let output = host_run(&c_program("bench"), &["--check", "--scale", "0.02"]);
-    assert_checks_passed(&output, "host");
+    assert_checks_passed(&output, "host", 1);
 }
 
 #[test]
@@ -101,7 +163,7 @@ fn bench_quick_reports_every_row_in_both_modes() {
     let table = stdout(&output);
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).expect("the JSON file")).expect("valid JSON");
-    for row in rows() {
+    for row in rows_on(1) {
         let line = table
             .lines()
             .find(|l| l.split_whitespace().next() == Some(row.as_str()))
@@ -116,6 +178,9 @@ fn bench_quick_reports_every_row_in_both_modes() {
     assert!(report["date"].as_str().is_some_and(|d| d.ends_with('Z')));
     assert!(report["qemu"].as_str().is_some_and(|q| q.contains("QEMU")));
     assert!(report["linux"]["unavailable"].is_string(), "--quick runs no Linux");
+    for row in SEVERAL_CPU_ROWS {
+        assert!(!table.contains(row), "{row} needs two CPUs\n{table}");
+    }
     // Progress went to stderr, the table to stdout.
     assert!(stderr(&output).contains("[icount timeshare]"), "{}", stderr(&output));
 }

@@ -62,7 +62,8 @@ fn busybox_tools_see_a_workload_of_known_processes() {
         echo == mount; mount; \
         echo == sys; cat /proc/sys/kernel/hostname /proc/sys/kernel/pid_max; ls /proc/sys/kernel; \
         echo == threads-max; cat /proc/sys/kernel/threads-max; ulimit -u; echo == end";
-    let output = run(Path::new(BUSYBOX), &["sh", "-c", script]);
+    // One CPU: top shows the spinner taking most of it.
+    let output = run_with(&["--cpus", "1"], Path::new(BUSYBOX), &["sh", "-c", script]);
     let out = stdout(&output);
     let ids: Vec<u32> = section(&out, "ids").split_whitespace().map(|id| id.parse().unwrap()).collect();
     let (shell, sleeper, spinner) = (ids[0], ids[1], ids[2]);
@@ -127,7 +128,8 @@ fn the_load_average_follows_the_run_queue() {
 /// `procsched NICE` under `--sched POLICY`: its /proc/self/sched before and after
 /// 200 ms of CPU, and /proc/timeshare/sched.
 fn policy_views(policy: &str, nice: &str) -> (String, String, String) {
-    let output = run_with(&["--sched", policy, "--mlfq-boost-ms", "10000"], &c_program("procsched"), &[nice]);
+    let output =
+        run_with(&["--cpus", "1", "--sched", policy, "--mlfq-boost-ms", "10000"], &c_program("procsched"), &[nice]);
     assert_status(&output, 0);
     let out = stdout(&output);
     (section(&out, "before").to_string(), section(&out, "after").to_string(), section(&out, "policy").to_string())
@@ -183,7 +185,7 @@ fn lottery_fair_and_rr_show_their_own_view() {
 fn the_policy_lists_its_run_queue_and_counts_switches() {
     let script = "sh -c 'while :; do :; done' & a=$!; sh -c 'while :; do :; done' & b=$!; sleep 0.3; \
         cat /proc/timeshare/sched; cat /proc/$a/sched; kill $a $b";
-    let output = run_with(&["--sched", "rr"], Path::new(BUSYBOX), &["sh", "-c", script]);
+    let output = run_with(&["--cpus", "1", "--sched", "rr"], Path::new(BUSYBOX), &["sh", "-c", script]);
     let out = stdout(&output);
     // The reader runs; both spinners wait in the queue, in some order.
     let queue = out.lines().find(|line| line.starts_with("queue: ")).unwrap();

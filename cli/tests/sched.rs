@@ -30,7 +30,7 @@ fn number(output: &Output, key: &str) -> f64 {
 /// `nicehogs MS NICE...` under `options`; returns its output after checking it ran.
 fn nicehogs(options: &[&str], ms: &str, nices: &[&str]) -> Output {
     let args: Vec<&str> = std::iter::once(ms).chain(nices.iter().copied()).collect();
-    let options: Vec<&str> = std::iter::once("--icount").chain(options.iter().copied()).collect();
+    let options: Vec<&str> = ["--cpus", "1", "--icount"].into_iter().chain(options.iter().copied()).collect();
     let output = run_with(&options, &c_program("nicehogs"), &args);
     assert_status(&output, 0);
     eprintln!("{options:?} nicehogs {args:?}:\n{}", stdout(&output));
@@ -141,7 +141,7 @@ struct Wakeups {
 
 /// `wakeup 1000` under `options` (and `--icount`).
 fn wakeups(options: &[&str]) -> Wakeups {
-    let options: Vec<&str> = std::iter::once("--icount").chain(options.iter().copied()).collect();
+    let options: Vec<&str> = ["--cpus", "1", "--icount"].into_iter().chain(options.iter().copied()).collect();
     let output = run_with(&options, &c_program("wakeup"), &["1000"]);
     assert_status(&output, 0);
     eprintln!("{options:?} wakeup 1000:\n{}", stdout(&output));
@@ -197,7 +197,7 @@ fn a_sleeper_beside_two_hogs_is_woken_within_40_ms_under_lottery_by_compensation
 
 #[test]
 fn nice_values_through_getpriority_and_setpriority() {
-    let output = run_with(&["--sched", "fair"], &c_program("priority"), &[]);
+    let output = run_with(&["--cpus", "1", "--sched", "fair"], &c_program("priority"), &[]);
     assert_status(&output, 0);
     let text = stdout(&output);
     assert!(text.lines().filter(|l| l.contains(": ")).all(|l| l.ends_with(": yes")), "{text}");
@@ -222,6 +222,8 @@ fn mlfq_knobs_reach_the_kernel() {
     // which policy the kernel built.
     let output = run_with(
         &[
+            "--cpus",
+            "1",
             "--icount",
             "--sched",
             "mlfq",

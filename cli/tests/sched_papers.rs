@@ -36,7 +36,7 @@ fn value(text: &str, name: &str) -> i128 {
 /// policy's view shows lag, deadline and eligibility.
 #[test]
 fn sched_runtime_is_the_eevdf_request() {
-    let output = run_with(&["--sched", "eevdf"], &c_program("procsched"), &["2", "7000000"]);
+    let output = run_with(&["--cpus", "1", "--sched", "eevdf"], &c_program("procsched"), &["2", "7000000"]);
     assert_status(&output, 0);
     let out = stdout(&output);
     let before = section(&out, "before");
@@ -47,7 +47,7 @@ fn sched_runtime_is_the_eevdf_request() {
     assert!(section(&out, "policy").starts_with("policy: eevdf\ndefault request: 3 ticks\n"), "{out}");
     let (deadline, vruntime) = (value(section(&out, "after"), "deadline"), value(section(&out, "after"), "vruntime"));
     assert!(deadline > vruntime, "a request in progress ends in the future: {out}");
-    let output = run_with(&["--sched", "eevdf"], &c_program("procsched"), &["0", "1500000"]);
+    let output = run_with(&["--cpus", "1", "--sched", "eevdf"], &c_program("procsched"), &["0", "1500000"]);
     assert!(stdout(&output).contains("\nrequest: 2 ticks\n"), "{}", stdout(&output));
 }
 
@@ -59,7 +59,7 @@ const BUSYBOX: &str = "/bin/busybox";
 #[test]
 fn a_waiting_parent_lends_its_lottery_tickets_to_the_child() {
     let script = "renice -n -5 $$ >/dev/null; cat /proc/self/sched; true";
-    let output = run_with(&["--sched", "lottery"], std::path::Path::new(BUSYBOX), &["sh", "-c", script]);
+    let output = run_with(&["--cpus", "1", "--sched", "lottery"], std::path::Path::new(BUSYBOX), &["sh", "-c", script]);
     let out = stdout(&output);
     // The parent's nice -5 weighs 3121; the child inherited it.
     assert!(out.contains("\ntickets: 3121\n") && out.contains("\nborrowed tickets: 3121\n"), "{out}");
@@ -69,7 +69,7 @@ fn a_waiting_parent_lends_its_lottery_tickets_to_the_child() {
 /// recursive mutex) lends the owner its tickets until it has the lock.
 #[test]
 fn a_thread_waiting_for_a_mutex_lends_its_lottery_tickets_to_the_owner() {
-    let output = run_with(&["--sched", "lottery"], &c_program("lendlock"), &[]);
+    let output = run_with(&["--cpus", "1", "--sched", "lottery"], &c_program("lendlock"), &[]);
     assert_status(&output, 0);
     let out = stdout(&output);
     // The waiter's nice -5 weighs 3121.
@@ -80,7 +80,7 @@ fn a_thread_waiting_for_a_mutex_lends_its_lottery_tickets_to_the_owner() {
 /// `threadshare 1000 3` under `options` (and `--icount`): the CPU of a process of
 /// three spinning threads over that of a process of one.
 fn multi_over_single(options: &[&str]) -> f64 {
-    let options: Vec<&str> = std::iter::once("--icount").chain(options.iter().copied()).collect();
+    let options: Vec<&str> = ["--cpus", "1", "--icount"].into_iter().chain(options.iter().copied()).collect();
     let output = run_with(&options, &c_program("threadshare"), &["1000", "3"]);
     assert_status(&output, 0);
     let out = stdout(&output);

@@ -1,8 +1,8 @@
 //! The other CPUs: `--cpus N` gives the machine N CPUs and the kernel brings every
 //! one up (found in the ACPI MADT, started with INIT-SIPI-SIPI), each answering a
-//! ping IPI at boot; /proc/cpuinfo lists them. Programs still run on the boot CPU
-//! only, so sched_getaffinity (BusyBox's nproc) says 1, and a program's output and
-//! exit status do not depend on N.
+//! ping IPI at boot; /proc/cpuinfo lists them, sched_getaffinity (BusyBox's
+//! nproc) allows them all, and a program's output and exit status do not depend
+//! on N (how they run there: smp_sched.rs).
 
 mod common;
 
@@ -14,7 +14,7 @@ const BUSYBOX: &str = "/bin/busybox";
 
 /// Boots `cpus` CPUs (with `options`) and checks what the guest sees: a
 /// /proc/cpuinfo block per CPU, the boot log's line per CPU and its ping summary,
-/// and one CPU for programs.
+/// and every CPU for programs.
 fn check_every_cpu_comes_online(options: &[&str], cpus: usize) {
     let cpus_option = cpus.to_string();
     let options: Vec<&str> = ["--cpus", cpus_option.as_str()].iter().chain(options).copied().collect();
@@ -40,8 +40,8 @@ fn check_every_cpu_comes_online(options: &[&str], cpus: usize) {
     assert!(dmesg.lines().any(|l| l.ends_with(&summary)), "no `{summary}` in dmesg:\n{dmesg}");
     assert!(!dmesg.contains("did not"), "a CPU failed:\n{dmesg}");
 
-    // sched_getaffinity: the CPUs that run tasks, the boot CPU alone for now.
-    assert_eq!(nproc, Some("1\n"), "{out}");
+    // sched_getaffinity: the CPUs that run tasks, all of them.
+    assert_eq!(nproc, Some(format!("{cpus}\n").as_str()), "{out}");
 }
 
 #[test]
@@ -113,8 +113,30 @@ fn the_trace_totals_hold_while_other_cpus_tick() {
     }
 }
 
+/// The failure report's "CPUs:" section after `selftest=ap-panic` on `cpus` CPUs:
+/// cpu 1 failed; the boot CPU, spinning with interrupts off, took the stop NMI in
+/// kernel mode; the others, idle, too; every line comes after the panic's.
+fn assert_every_cpu_stopped(err: &str, cpus: usize) {
+    let section = err.split_once("CPUs:\n").map(|(before, after)| {
+        assert!(before.contains("kernel panic on cpu 1: "), "{err}");
+        after
+    });
+    let section = section.unwrap_or_else(|| panic!("no CPUs: section in\n{err}"));
+    let lines: Vec<&str> = section.lines().take(cpus).collect();
+    assert_eq!(lines.len(), cpus, "{err}");
+    for (cpu, line) in lines.iter().enumerate() {
+        let expected = if cpu == 1 { "failed (this report), no process" } else { "stopped in kernel mode at rip 0x" };
+        assert!(line.contains(&format!("cpu {cpu}: {expected}")), "line {cpu}: {line}\n{err}");
+        if cpu != 1 {
+            assert!(line.contains("cs 0x10, no process"), "line {cpu}: {line}\n{err}");
+        }
+    }
+    assert!(!err.contains("did not answer"), "{err}");
+}
+
 /// A panic on another CPU prints its report and fails the run, even while the boot
-/// CPU holds the kernel log's lock (`selftest=ap-panic`), instead of hanging.
+/// CPU holds the kernel log's lock (`selftest=ap-panic`), instead of hanging; it
+/// stops every other CPU first, and its report shows each one's state.
 #[test]
 fn a_panic_on_another_cpu_prints_its_report() {
     let output = run_with(&["--cpus", "2", "--kernel-arg", "selftest=ap-panic"], &c_program("hello"), &[]);
@@ -122,9 +144,60 @@ fn a_panic_on_another_cpu_prints_its_report() {
     let err = stderr(&output);
     assert!(err.contains("kernel panic on cpu 1: "), "{err}");
     assert!(err.contains("selftest=ap-panic: a kernel panic on cpu 1 on purpose"), "{err}");
+    assert_every_cpu_stopped(&err, 2);
+
+    let started = std::time::Instant::now();
+    let output = run_with(&["--cpus", "4", "--kernel-arg", "selftest=ap-panic"], &c_program("hello"), &[]);
+    assert_status(&output, 125);
+    assert_every_cpu_stopped(&stderr(&output), 4);
+    // The stopped CPUs end nothing: the failing CPU's wait for them is bounded and
+    // it ends the machine (the boot CPU alone would spin 5 s and fail differently).
+    assert!(started.elapsed() < std::time::Duration::from_secs(4), "{:?}", started.elapsed());
 
     // With one CPU the self-test cannot run, and says so.
     let output = run_with(&["--kernel-arg", "selftest=ap-panic"], &c_program("hello"), &[]);
     assert_status(&output, 125);
     assert!(stderr(&output).contains("selftest=ap-panic needs a second CPU"), "{}", stderr(&output));
+}
+
+/// CPUs that fail at the same moment (`selftest=panic-all`: every CPU but the boot
+/// CPU panics at once, at a tick that interrupted one of the spinning programs,
+/// `spinall`)
+/// stop the machine once: one panic's report, no other printed over it, and one
+/// line per CPU: the boot CPU, running a program, stopped by the NMI in user mode
+/// (with interrupts on, but the same entry as any other mode); the other
+/// failing CPUs stopped, having failed too or taken the NMI first (spinning with
+/// interrupts off); the run ends promptly though the programs never would.
+#[test]
+fn cpus_failing_at_once_stop_the_machine_once() {
+    for cpus in [3, 4] {
+        let started = std::time::Instant::now();
+        let cpus_option = cpus.to_string();
+        let output = run_with(
+            &["--cpus", &cpus_option, "--kernel-arg", "selftest=panic-all"],
+            &c_program("spinall"),
+            &[&cpus_option],
+        );
+        assert_status(&output, 125);
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "{:?}", started.elapsed());
+        let err = stderr(&output);
+        assert_eq!(err.matches("kernel panic on cpu").count(), 1, "{err}");
+        assert!(err.contains("fails with the others on purpose"), "{err}");
+        let (_, section) = err.split_once("CPUs:\n").unwrap_or_else(|| panic!("no CPUs: section in\n{err}"));
+        let lines: Vec<&str> = section.lines().take(cpus).collect();
+        assert_eq!(lines.len(), cpus, "{err}");
+        // Its program spins in user mode, never entering the kernel but for ticks.
+        assert!(lines[0].contains("cpu 0: stopped in user mode at rip 0x4"), "{err}");
+        assert!(lines[0].contains("cs 0x33"), "{err}");
+        assert_eq!(lines.iter().filter(|line| line.contains(": failed (this report)")).count(), 1, "{err}");
+        for (cpu, line) in lines.iter().enumerate().skip(1) {
+            let stopped = line.contains(&format!("cpu {cpu}: failed (this report)"))
+                || line.contains(&format!("cpu {cpu}: failed too (its report withheld), stopped in kernel mode"))
+                || line.contains(&format!("cpu {cpu}: stopped in kernel mode"));
+            assert!(stopped, "line {cpu}: {line}\n{err}");
+        }
+        for line in &lines {
+            assert!(line.contains("running pid "), "{line}\n{err}");
+        }
+    }
 }

@@ -5,9 +5,8 @@
 //! The kernel's self-test (`selftest=tlb-shootdown`) proves it with the other CPUs
 //! reading a page through their own TLBs while the boot CPU replaces its frame.
 //! The user-level test (`user/c/smp_tlb.c`: threads of one process remapping,
-//! protecting and reading each other's pages) passes trivially for now, since
-//! tasks run on the boot CPU only: it becomes meaningful when the scheduler runs
-//! threads on every CPU.
+//! protecting and reading each other's pages) runs them on two CPUs, each with its
+//! run queue, where a reader keeps its TLB while another CPU changes the tables.
 
 mod common;
 
@@ -54,12 +53,11 @@ fn the_boot_cpu_answers_shootdowns_while_it_runs_a_program() {
 
 #[test]
 fn the_shootdown_self_test_needs_a_second_cpu() {
-    let output = run_with(&["--kernel-arg", "selftest=tlb-shootdown"], &c_program("hello"), &[]);
+    let output = run_with(&["--cpus", "1", "--kernel-arg", "selftest=tlb-shootdown"], &c_program("hello"), &[]);
     assert_status(&output, 125);
     assert!(stderr(&output).contains("selftest=tlb-shootdown needs a second CPU"), "{}", stderr(&output));
 }
 
-/// Trivially true while tasks run on the boot CPU only (see the module's doc).
 #[test]
 fn threads_remapping_and_protecting_pages_never_see_a_stale_translation_same_as_host() {
     let out = compare_with_host(&["--cpus", "2"], "smp_tlb", &[], &[], |line| {

@@ -210,7 +210,7 @@ fn parent_sleeps_then_kills_a_spinning_child_same_as_host() {
 
 #[test]
 fn three_cpu_bound_processes_share_fairly_same_as_host() {
-    let (host, output) = same_as_host(&[], &c_program("shares"), &[]);
+    let (host, output) = same_as_host(&["--cpus", "1"], &c_program("shares"), &[]);
     // For the record (`cargo test -- --nocapture`): the shares, in ms of CPU time.
     eprint!("timeshare {}host (CPU 0) {}", stderr(&output), stderr(&host));
     assert_status(&output, 0);

@@ -23,7 +23,7 @@ fn output(test: &str, extension: &str) -> PathBuf {
 fn run_namedload(options: &[&str], svg: &PathBuf, spins: &str) -> (String, String) {
     let program = c_program("namedload");
     let host = host_run(&program, &["1", "3"]);
-    let mut all = vec!["--timeline", svg.to_str().unwrap()];
+    let mut all = vec!["--cpus", "1", "--timeline", svg.to_str().unwrap()];
     all.extend_from_slice(options);
     let guest = run_with(&all, &program, &[spins, "30"]);
     assert_eq!(stdout(&guest), stdout(&host), "namedload's output differs from the host's: {}", stderr(&guest));
@@ -221,8 +221,11 @@ fn trace_limit_caps_the_json_which_stays_valid() {
 #[test]
 fn events_the_kernel_dropped_are_counted_on_the_picture() {
     let svg = output("dropped", "svg");
-    let run =
-        run_with(&["--trace-buffer", "8", "--timeline", svg.to_str().unwrap()], &c_program("nullcall"), &["20000"]);
+    let run = run_with(
+        &["--cpus", "1", "--trace-buffer", "8", "--timeline", svg.to_str().unwrap()],
+        &c_program("nullcall"),
+        &["20000"],
+    );
     assert_status(&run, 0);
     let message = stderr(&run);
     let dropped: u64 = message

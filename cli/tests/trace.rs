@@ -71,6 +71,8 @@ fn two_processes_yielding_to_each_other_switch_exactly_as_expected() {
     let timeline = output("pingpong", "svg");
     let output = run_with(
         &[
+            "--cpus",
+            "1",
             "--sched",
             "rr",
             "--quantum-ms",
@@ -131,7 +133,7 @@ fn the_demo_timeline_has_a_lane_per_process() {
 #[test]
 fn without_tracing_the_kernel_records_nothing() {
     let log = output("off", "log");
-    let output = run_with(&["--log", log.to_str().unwrap()], &c_program("pingpong"), &["3"]);
+    let output = run_with(&["--cpus", "1", "--log", log.to_str().unwrap()], &c_program("pingpong"), &["3"]);
     assert_status(&output, 0);
     let log = std::fs::read_to_string(&log).unwrap();
     assert!(log.contains(" trace=0 "), "the kernel is told not to trace: {log}");
@@ -142,8 +144,11 @@ fn without_tracing_the_kernel_records_nothing() {
 #[test]
 fn a_full_buffer_reports_how_many_events_it_dropped() {
     let trace = output("tiny", "json");
-    let output =
-        run_with(&["--trace-buffer", "8", "--trace", trace.to_str().unwrap()], &c_program("nullcall"), &["20000"]);
+    let output = run_with(
+        &["--cpus", "1", "--trace-buffer", "8", "--trace", trace.to_str().unwrap()],
+        &c_program("nullcall"),
+        &["20000"],
+    );
     assert_status(&output, 0);
     let message = stderr(&output);
     assert!(message.contains("events dropped because the trace buffer (8 events) was full"), "{message}");
@@ -161,7 +166,7 @@ fn bad_trace_options_are_usage_errors() {
     ] {
         assert_status(&timeshare_with(args), 2);
     }
-    let output = run_with(&["--trace", "/nonexistent/dir/t.json"], &c_program("pingpong"), &[]);
+    let output = run_with(&["--cpus", "1", "--trace", "/nonexistent/dir/t.json"], &c_program("pingpong"), &[]);
     assert_status(&output, 2);
     assert!(stderr(&output).contains("--trace /nonexistent/dir/t.json"), "{}", stderr(&output));
 }

@@ -101,6 +101,11 @@ keyword_enum! {
         /// Make CPU 1 panic while the boot CPU holds the kernel log's lock: the
         /// report must still print (the panic path never waits for a lock).
         ApPanic => "ap-panic",
+        /// Once the first program runs, make every CPU but the boot CPU fail at
+        /// the same moment (at a timer tick that interrupted a program): the
+        /// first failure stops the machine, the others must not deadlock or
+        /// print over it, and the boot CPU, running the program, is stopped too.
+        PanicAll => "panic-all",
         /// The other CPUs read a user page in a loop (its translation cached) while
         /// the boot CPU gives it a new frame with a new value, over and over: after
         /// each change's TLB shootdown no CPU may read the old value.

@@ -300,6 +300,8 @@ pub struct TaskFacts {
     pub peak_resident_pages: u64,
     pub voluntary_switches: u64,
     pub involuntary_switches: u64,
+    /// The CPU it last ran on (field 39 of stat).
+    pub processor: u32,
 }
 
 /// Nanoseconds in clock ticks of USER_HZ.
@@ -333,9 +335,13 @@ pub fn stat_line(task: &TaskFacts) -> String {
         task.virtual_bytes,
         task.resident_pages,
     );
-    // startcode ... exit_code: fields 26 to 52.
-    for _ in 26..=52 {
-        line.push_str(" 0");
+    // startcode ... exit_code: fields 26 to 52, of which 39 is the processor.
+    for field in 26..=52 {
+        if field == 39 {
+            let _ = write!(line, " {}", task.processor);
+        } else {
+            line.push_str(" 0");
+        }
     }
     line.push('\n');
     line
@@ -552,6 +558,10 @@ mod tests {
         assert!(stat.starts_with("cpu  100 0 2 300 0 0 0 0 0 0\ncpu0 100 0 2 300 0 0 0 0 0 0\n"));
         assert!(stat.contains("\nctxt 9\n") && stat.contains("\nprocesses 4\n"));
         assert_eq!(uptime(12_345_678_901, 5_000_000), "12.34 0.00\n");
+        let line = stat_line(&TaskFacts { processor: 3, ..Default::default() });
+        let fields: Vec<&str> = line.rsplit(')').next().unwrap().split_whitespace().collect();
+        assert_eq!(fields.len(), 50, "fields 3 to 52: {line}");
+        assert_eq!(fields[39 - 3], "3", "field 39, the processor: {line}");
         assert_eq!(
             statm(&TaskFacts { virtual_bytes: 16384, resident_pages: 2, ..Default::default() }),
             "4 2 0 0 0 0 0\n"

@@ -124,8 +124,10 @@ fn lend_to_named_thread(waiter: &Process, owner: u32) {
     if owner == 0 || owner == waiter.tid() {
         return;
     }
-    if crate::process::find(owner).is_some_and(|owner| alloc::sync::Arc::ptr_eq(&owner.group, &waiter.group)) {
-        sched::waiting_for(owner);
+    if let Some(owner) =
+        crate::process::find(owner).filter(|owner| alloc::sync::Arc::ptr_eq(&owner.group, &waiter.group))
+    {
+        sched::waiting_for(&owner);
     }
 }
 

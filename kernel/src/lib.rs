@@ -45,6 +45,7 @@ const TICK_HZ: u64 = 1000;
 /// returns.
 pub fn main(boot: BootInfo) -> ! {
     timeshare_base::register_panic_report(report_current_program);
+    arch::x86_64::stop::register_running_pid(sched::current_pid);
 
     // Memory: frames, the kernel heap, and page tables of our own.
     let memory = mm::init(&boot);
@@ -90,7 +91,7 @@ pub fn main(boot: BootInfo) -> ! {
     let timer_counts = (rates.apic_timer_hz / TICK_HZ) as u32;
     apic::start_periodic_timer(timer_counts);
     // The other CPUs the firmware lists, each set up as this one and answering an
-    // IPI; they idle (smp.rs) while this CPU runs the programs.
+    // IPI; they run the scheduler once it is set up (smp.rs).
     arch::x86_64::smp::boot_cpu_online();
     let online = arch::x86_64::smp::start_application_processors(&boot, smp::ap_main);
     let (answered, broadcast_answered) = smp::ping_application_processors();
@@ -111,7 +112,7 @@ pub fn main(boot: BootInfo) -> ! {
         },
     );
     // The scheduling policy (`sched=`, kernel-core/src/sched): who runs next.
-    sched::init(kernel_core::sched::from_options(&options, TICK_HZ as u32));
+    sched::init(|| kernel_core::sched::from_options(&options, TICK_HZ as u32));
 
     // The console, by interrupt; then the host may start sending input.
     serial::init();
@@ -136,6 +137,7 @@ pub fn main(boot: BootInfo) -> ! {
     // `selftest=`: a forbidden access on purpose, which must end the machine.
     match options.selftest {
         Some(SelfTest::ApPanic) => smp::panic_on_another_cpu(),
+        Some(SelfTest::PanicAll) => smp::arm_panic_all(),
         Some(SelfTest::TlbShootdown) => mm::selftest::tlb_shootdown(),
         Some(test) => mm::selftest::run(test),
         None => {}

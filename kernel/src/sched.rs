@@ -1,43 +1,60 @@
-//! The scheduler's mechanism: which process runs on this CPU, the run queue (whose
-//! order is the policy's business, see `kernel_core::sched`), blocking and waking,
-//! and the context switch itself.
+//! The scheduler's mechanism: which process runs on each CPU, the run queues (one
+//! per CPU, whose order is the policy's business, see `kernel_core::sched`; where a
+//! task goes and when one moves is `kernel_core::sched::balance`'s), blocking and
+//! waking, and the context switch itself.
 //!
-//! Every switch goes through `switch_away`: the policy picks the next process, the
-//! CPU is pointed at that process's kernel stack, address space and TLS, and the
-//! kernel registers are swapped. The final return-from-trap, later, then resumes the
-//! *other* program. When nothing is runnable, the CPU switches to its idle context
-//! (the boot stack), which halts until an interrupt.
+//! Every switch goes through `switch_away`: the policy of this CPU's queue picks
+//! the next process, the CPU is pointed at that process's kernel stack, address
+//! space and TLS, and the kernel registers are swapped. The final return-from-trap,
+//! later, then resumes the *other* program. When nothing is runnable, the CPU
+//! switches to its idle context (its boot stack), which takes a task from the
+//! busiest queue if any waits, or else halts until an interrupt.
 //!
-//! Interrupts are off whenever the kernel runs, so on one CPU nothing interleaves
-//! with a check-then-block sequence; the locks here keep the data consistent for the
-//! day more CPUs share it.
+//! Interrupts are off whenever the kernel runs, but other CPUs run at the same time:
+//! a wake may come between a caller's check ("the pipe is empty") and its block. A
+//! wait therefore begins with `prepare`, before the check, which reads the wake
+//! count of the channel's list; the block compares it again under the waiters' lock
+//! and does not sleep if a wake came in between (the caller re-checks). With one
+//! CPU online nothing runs between the check and the block: wakes count nothing,
+//! blocks compare nothing, and the lists live under the one run queue's lock, so
+//! that a block and a wake each take one lock. Signals are
+//! checked under that lock too, and `interrupt` leaves a note for a thread it finds
+//! not yet blocked. A task made runnable while still switching away on its CPU is
+//! resumed elsewhere only once that switch saved it (`switch::switch` waits).
 //!
 //! A futex waiter is not on the blocked lists: its entry in its futex bucket is its
 //! whole record (`park`, see `futex`), and whoever takes it off there makes it
-//! runnable (`unpark`). Lock order (the whole of it in docs/locks.md, checked in
-//! debug kernels: `sync::OrderedMutex`): a futex bucket, then an address space,
-//! then the process table, then the run queue (`QUEUE`), then the trace writer and
-//! the kernel log.
+//! runnable (`unpark`).
 //!
-//! Some 600 lines with reason: blocking, waking and the switch all work on
-//! the run queue and the per-CPU state private to this file, which a split would
-//! have to expose.
+//! Lock order (the whole of it in docs/locks.md, checked in debug kernels:
+//! `sync::OrderedMutex`): a futex bucket, then an address space, then the process
+//! table, then the waiters (`WAITERS`: blocked lists and sleepers; with one CPU
+//! online they live under the one run queue's lock instead, `lock_waiters`), then one run
+//! queue (`QUEUES[cpu]`; never two at once: a task moving between queues leaves one
+//! before it enters the other; code that ever needs two must take them in CPU
+//! order, which is their address order, the one the checker accepts for two locks
+//! of one class), then the trace writer, then the kernel log. `LOAD` is taken with
+//! no other held.
 
-use crate::sync::{class, OrderedMutex};
+use crate::sync::{class, OrderedMutex, OrderedMutexGuard};
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use core::num::NonZeroU32;
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use spin::Mutex;
 
-use crate::arch::x86_64::cpu;
+use crate::arch::x86_64::debugcon::{self, Channel};
 use crate::arch::x86_64::percpu::PerCpu;
 use crate::arch::x86_64::switch::{self, KernelContext};
+use crate::arch::x86_64::{cpu, fpu, smp};
 use crate::mm::kstack;
 use crate::process::{self, Mode, Pid, Process, Stats};
 use crate::{time, trace};
 use kernel_core::acpi::MAX_CPUS;
 use kernel_core::loadavg::{LoadAverage, LOAD_FREQ_NS};
+use kernel_core::record::Record;
+use kernel_core::sched::balance::{self, CpuLoad, CpuMask, BALANCE_TICKS};
 use kernel_core::sched::{Arrival, Scheduler};
 use kernel_core::trace::{SwitchReason, WaitKind, What};
 
@@ -106,10 +123,10 @@ impl WaitChannel {
 /// compare where the enum's comparison goes through a jump table.
 type WaitKey = (WaitKind, u64);
 
-/// How many lists the blocked processes are spread over (`RunQueue::blocked`).
+/// How many lists the blocked processes are spread over (`Waiters::blocked`).
 const BUCKETS: usize = 64;
 
-/// The list of `RunQueue::blocked` where the waiters on this channel are: by its
+/// The list of `Waiters::blocked` where the waiters on this channel are: by its
 /// detail, so that the channels of one kind (pipes by their consecutive ids,
 /// processes by pid) spread over all of them, offset by its kind.
 #[inline(always)]
@@ -117,7 +134,7 @@ fn bucket_of((kind, detail): WaitKey) -> usize {
     (detail.wrapping_add(kind as u64 * 8) % BUCKETS as u64) as usize
 }
 
-/// This channel's bit in `RunQueue::waiting`: its bucket's.
+/// This channel's bit in `Waiters::waiting`: its bucket's.
 #[inline(always)]
 fn summary_bit(key: WaitKey) -> u64 {
     1 << bucket_of(key)
@@ -127,14 +144,77 @@ fn summary_bit(key: WaitKey) -> u64 {
 #[derive(Debug)]
 pub struct Interrupted;
 
-struct RunQueue {
-    policy: Option<Box<dyn Scheduler>>,
+/// What placing a task that becomes runnable needs to know of it, kept where it
+/// waits (the process itself may not be at hand there, and the process table's
+/// lock comes before the waiters'): the CPU whose policy knows it, the CPUs it may
+/// run on, and what a policy that does not know it yet must be told (its effective
+/// nice value, its process, its request size if sched_setattr set one). A lottery
+/// loan (`waiting_for`) is not carried: it ends when its lender or borrower moves.
+#[derive(Clone, Copy)]
+struct Home {
+    cpu: u8,
+    nice: i8,
+    allowed: CpuMask,
+    group: Pid,
+    request_ticks: Option<NonZeroU32>,
+}
+
+impl Home {
+    /// Where a task goes with one CPU online: the only queue, whose policy knows
+    /// it already.
+    const ONLY_CPU: Home = Home { cpu: 0, nice: 0, allowed: CpuMask::MAX, group: 0, request_ticks: None };
+
+    fn of(thread: &Process) -> Home {
+        let settings = *thread.sched_settings.lock();
+        Home {
+            cpu: thread.last_cpu.load(Ordering::Relaxed),
+            nice: settings.effective_nice(thread.nice.load(Ordering::Relaxed)),
+            allowed: thread.affinity.load(Ordering::Relaxed),
+            group: thread.group.tgid,
+            request_ticks: settings.custom_slice_ns.map(request_ticks),
+        }
+    }
+
+    /// The home of a thread known by tid only (anywhere, if it is gone).
+    fn of_tid(tid: Pid) -> Home {
+        process::find(tid).map_or(Home { group: tid, ..Home::ONLY_CPU }, |thread| Home::of(&thread))
+    }
+
+    /// Tells `policy`, which did not know the task `pid` yet, what it must know.
+    fn introduce(&self, pid: Pid, policy: &mut dyn Scheduler) {
+        policy.set_nice(pid, self.nice);
+        if self.group != pid {
+            policy.set_group(pid, self.group);
+        }
+        if let Some(ticks) = self.request_ticks {
+            policy.set_request(pid, ticks.get());
+        }
+    }
+}
+
+/// A slice (sched_setattr's sched_runtime) as a policy's request size: ticks,
+/// rounded up. Never zero: `Home` keeps it in four bytes, None in the zero.
+fn request_ticks(slice_ns: u64) -> NonZeroU32 {
+    NonZeroU32::new(slice_ns.div_ceil(TICK_NS).clamp(1, u64::from(u32::MAX)) as u32).unwrap_or(NonZeroU32::MIN)
+}
+
+/// A blocked thread's entry in its list: who, waiting for what, and its home with
+/// several CPUs online (with one, the only queue is every task's home, and a block
+/// stores one byte for it rather than a whole `Home`).
+#[derive(Clone, Copy)]
+struct Blocked {
+    pid: Pid,
+    waits_for: WaitKey,
+    home: Option<Home>,
+}
+
+struct Waiters {
     /// Blocked processes and what each waits for, oldest first, spread over lists
     /// by channel (`bucket_of`): a wake looks only at the list of its channel, so
     /// its cost does not grow with the number of blocked processes (a ring of 512
     /// processes through pipes), and blocking and waking (every pipe round trip)
     /// never allocate once the lists have grown.
-    blocked: [Vec<(Pid, WaitKey)>; BUCKETS],
+    blocked: [Vec<Blocked>; BUCKETS],
     /// Bit `i` set when `blocked[i]` is not empty: most wakes, of a pipe nobody
     /// waits on, end at a test of it.
     waiting: u64,
@@ -142,21 +222,97 @@ struct RunQueue {
     sleepers: Vec<(u64, Pid)>,
 }
 
-impl RunQueue {
-    fn policy(&mut self) -> &mut dyn Scheduler {
-        installed(&mut self.policy)
+impl Waiters {
+    const fn new() -> Waiters {
+        Waiters { blocked: [const { Vec::new() }; BUCKETS], waiting: 0, sleepers: Vec::new() }
     }
 }
 
-/// The policy `init` installed (a separate borrow from the blocked list's).
-fn installed(policy: &mut Option<Box<dyn Scheduler>>) -> &mut dyn Scheduler {
-    policy.as_deref_mut().expect("sched::init ran at boot")
+/// The blocked lists and sleepers when several CPUs are online (with one, CPU 0's
+/// run queue keeps them: `lock_waiters`).
+static WAITERS: OrderedMutex<Waiters> = OrderedMutex::new(class::WAITERS, Waiters::new());
+
+/// The blocked lists and sleepers, locked (`lock_waiters`).
+enum WaitersGuard {
+    /// One CPU online: under the one run queue's lock, whose policy a wake then
+    /// queues the woken in and a block picks the next task from, in the same hold.
+    WithOnlyQueue(OrderedMutexGuard<'static, RunQueue>),
+    /// Several: under `WAITERS`'s, taken before any run queue's.
+    Shared(OrderedMutexGuard<'static, Waiters>),
 }
 
-static QUEUE: OrderedMutex<RunQueue> = OrderedMutex::new(
-    class::RUN_QUEUE,
-    RunQueue { policy: None, blocked: [const { Vec::new() }; BUCKETS], waiting: 0, sleepers: Vec::new() },
-);
+/// Locks the blocked lists and sleepers: where they are kept depends on how many
+/// CPUs are online, which is settled before any process runs.
+#[inline(always)]
+fn lock_waiters() -> WaitersGuard {
+    if single_cpu() {
+        WaitersGuard::WithOnlyQueue(QUEUES[0].lock())
+    } else {
+        WaitersGuard::Shared(WAITERS.lock())
+    }
+}
+
+impl WaitersGuard {
+    /// The lists, and the one queue's policy when it is held with them.
+    #[inline(always)]
+    fn parts(&mut self) -> (&mut Waiters, Option<&mut (dyn Scheduler + 'static)>) {
+        match self {
+            WaitersGuard::WithOnlyQueue(queue) => {
+                let RunQueue { policy, waiters } = &mut **queue;
+                (waiters, Some(policy.as_deref_mut().expect("sched::init ran at boot")))
+            }
+            WaitersGuard::Shared(waiters) => (waiters, None),
+        }
+    }
+}
+
+impl core::ops::Deref for WaitersGuard {
+    type Target = Waiters;
+    fn deref(&self) -> &Waiters {
+        match self {
+            WaitersGuard::WithOnlyQueue(queue) => &queue.waiters,
+            WaitersGuard::Shared(waiters) => waiters,
+        }
+    }
+}
+
+impl core::ops::DerefMut for WaitersGuard {
+    fn deref_mut(&mut self) -> &mut Waiters {
+        self.parts().0
+    }
+}
+
+/// Wakes of each list of `Waiters::blocked` so far, counted under `WAITERS`'s lock
+/// and read without it by `prepare`: a wait compares the two counts before it
+/// sleeps (see the module's doc). Counted only with several CPUs online: with one,
+/// nothing runs between a waiter's check and its block (interrupts are off in the
+/// kernel), and the count it compares never moves.
+static WAKES: [AtomicU32; BUCKETS] = [const { AtomicU32::new(0) }; BUCKETS];
+
+/// One CPU's run queue: its own instance of the policy. With one CPU online, CPU
+/// 0's also keeps the blocked lists and sleepers (`lock_waiters`): a block and a
+/// wake then take one lock, as they need the queue anyway.
+struct RunQueue {
+    policy: Option<Box<dyn Scheduler>>,
+    waiters: Waiters,
+}
+
+impl RunQueue {
+    fn policy(&mut self) -> &mut dyn Scheduler {
+        self.policy.as_deref_mut().expect("sched::init ran at boot")
+    }
+}
+
+static QUEUES: [OrderedMutex<RunQueue>; MAX_CPUS] =
+    [const { OrderedMutex::new(class::RUN_QUEUE, RunQueue { policy: None, waiters: Waiters::new() }) }; MAX_CPUS];
+
+/// How many tasks wait in each CPU's queue, as the balancer reads it without the
+/// queue's lock (written under it, by `note_load`).
+static QUEUED: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(0) }; MAX_CPUS];
+
+/// Set once every CPU has its queue (`init`): the application processors wait for
+/// it before they run the scheduler.
+static STARTED: AtomicBool = AtomicBool::new(false);
 
 /// The pid of the process running on each CPU (`IDLING` while the CPU idles). A pid,
 /// not a reference: the process table keeps a running process alive (it is reaped
@@ -167,16 +323,34 @@ static CURRENT: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(IDLING) }; MAX_C
 const IDLING: Pid = 0;
 /// Each CPU's idle context: its boot stack, where `run` loops.
 static IDLE: [KernelContext; MAX_CPUS] = [const { KernelContext::empty() }; MAX_CPUS];
-/// Where a dead thread's last switch saves its registers, never to be used again.
-static DEAD: [KernelContext; MAX_CPUS] = [const { KernelContext::empty() }; MAX_CPUS];
 
-fn cpu_index() -> usize {
-    PerCpu::this().id()
+/// This CPU's number, an index into the per-CPU arrays. Numbers are below
+/// `MAX_CPUS` (a power of two) by construction: the mask says so to the compiler,
+/// which then drops the arrays' bounds checks from the switch path.
+#[inline(always)]
+pub fn cpu_index() -> usize {
+    const _: () = assert!(MAX_CPUS.is_power_of_two());
+    PerCpu::this().id() & (MAX_CPUS - 1)
 }
 
-/// Installs the scheduling policy. Called once at boot.
-pub fn init(policy: Box<dyn Scheduler>) {
-    QUEUE.lock().policy = Some(policy);
+/// Set by `init` when more than one CPU is online (they all are by then).
+static SEVERAL_CPUS: AtomicBool = AtomicBool::new(false);
+
+/// Whether only one CPU is online: placement and balancing then have nothing to
+/// decide, and the paths every switch takes skip them (one test of a byte).
+#[inline(always)]
+fn single_cpu() -> bool {
+    !SEVERAL_CPUS.load(Ordering::Relaxed)
+}
+
+/// Installs the scheduling policy, an instance of it per online CPU (`policy`
+/// makes one). Called once at boot, after the other CPUs came online.
+pub fn init(policy: impl Fn() -> Box<dyn Scheduler>) {
+    for queue in QUEUES.iter().take(smp::online_count().max(1)) {
+        queue.lock().policy = Some(policy());
+    }
+    SEVERAL_CPUS.store(smp::online_count() > 1, Ordering::Relaxed);
+    STARTED.store(true, Ordering::Release);
 }
 
 /// The process whose kernel thread is running on this CPU.
@@ -197,45 +371,141 @@ pub fn current_pid() -> Option<Pid> {
     Some(CURRENT[cpu_index()].load(Ordering::Relaxed)).filter(|&pid| pid != IDLING)
 }
 
-/// Puts `pid` in the run queue.
-pub fn make_runnable(pid: Pid, arrival: Arrival) {
-    let mut queue = QUEUE.lock();
-    queue.policy().enqueue(pid, arrival);
-    // The level a task starts at, for the trace's level band (later changes come
-    // from `tick_traced`).
-    if trace::enabled() {
-        if let Some(place) = queue.policy().level(pid) {
-            trace::record(pid, || What::Level { level: place.level });
+/// The CPU `pid` last ran on (/proc/PID/stat's processor), 0 if it is gone.
+pub fn cpu_of(thread: &Process) -> usize {
+    usize::from(thread.last_cpu.load(Ordering::Relaxed))
+}
+
+/// Publishes the length of `cpu`'s queue for the balancer (only it reads it: on
+/// one CPU, nothing to do).
+#[inline(always)]
+fn note_load(cpu: usize, policy: &dyn Scheduler) {
+    if !single_cpu() {
+        QUEUED[cpu].store(policy.queued() as u32, Ordering::Relaxed);
+    }
+}
+
+/// The online CPUs' loads, as the balancer sees them (without locks).
+fn loads() -> ([CpuLoad; MAX_CPUS], usize) {
+    let online = smp::online_count().clamp(1, MAX_CPUS);
+    let mut loads = [CpuLoad::default(); MAX_CPUS];
+    for (cpu, load) in loads.iter_mut().enumerate().take(online) {
+        *load = CpuLoad {
+            busy: CURRENT[cpu].load(Ordering::Relaxed) != IDLING,
+            queued: QUEUED[cpu].load(Ordering::Relaxed),
+        };
+    }
+    (loads, online)
+}
+
+/// Puts the new thread `thread` in a run queue: the creator's CPU if it is idle,
+/// else an idle CPU, else the least loaded (its affinity, inherited, allowing).
+pub fn start(thread: &Process) {
+    let here = Home { cpu: cpu_index() as u8, ..Home::of(thread) };
+    let cpu = placement(here);
+    thread.last_cpu.store(cpu as u8, Ordering::Relaxed);
+    {
+        let mut queue = QUEUES[cpu].lock();
+        here.introduce(thread.tid(), queue.policy());
+        queue.policy().enqueue(thread.tid(), Arrival::New);
+        note_load(cpu, queue.policy());
+        // The level a task starts at, for the trace's level band (later changes come
+        // from `tick_traced`).
+        if trace::enabled() {
+            if let Some(place) = queue.policy().level(thread.tid()) {
+                trace::record(thread.tid(), || What::Level { level: place.level });
+            }
         }
     }
+    kick(cpu);
 }
 
-/// Tells the policy the nice value of `pid` (before its first `make_runnable`, and
-/// on setpriority); what it does with it is the policy's business.
-pub fn set_nice(pid: Pid, nice: i8) {
-    QUEUE.lock().policy().set_nice(pid, nice);
+/// Where a task with home `home` goes when it becomes runnable.
+#[inline(always)]
+fn placement(home: Home) -> usize {
+    if single_cpu() {
+        return 0;
+    }
+    if let Some(cpu) = balance::only_cpu(home.allowed, smp::online_count()) {
+        return cpu;
+    }
+    let (loads, online) = loads();
+    balance::place(usize::from(home.cpu), home.allowed, &loads[..online])
 }
 
-/// The current thread is about to block until task `peer` acts (the child its
-/// wait4 waits for, the owner of the futex it waits on): the policy may lend `peer`
-/// the waiter's share until the waiter runs again (lottery's ticket transfer).
-pub fn waiting_for(peer: Pid) {
-    if let Some(me) = current_pid() {
-        QUEUE.lock().policy().waits_for(me, peer);
+/// Makes `pid`, whose home `home` says, runnable: into the queue `placement`
+/// chooses. On one CPU that is the one queue (every wake comes here: a few
+/// instructions, and no look-up of the home), whose policy the caller may hold
+/// already (`only_queue`, with the blocked lists).
+#[inline(always)]
+fn make_ready(
+    pid: Pid,
+    home: impl FnOnce() -> Home,
+    arrival: Arrival,
+    only_queue: Option<&mut (dyn Scheduler + 'static)>,
+) {
+    if let Some(policy) = only_queue {
+        policy.enqueue(pid, arrival);
+    } else if single_cpu() {
+        QUEUES[0].lock().policy().enqueue(pid, arrival);
+    } else {
+        place_and_queue(pid, home(), arrival);
     }
 }
 
-/// Tells the policy that thread `tid` belongs to process `pid` (lottery funds a
-/// process's threads from one pool).
-pub fn set_group(tid: Pid, pid: Pid) {
-    QUEUE.lock().policy().set_group(tid, pid);
+/// `make_ready` with CPUs to choose from. A policy that is not the task's home's
+/// learns it (`Home::introduce`) and the home's forgets it.
+#[inline(never)]
+fn place_and_queue(pid: Pid, home: Home, arrival: Arrival) {
+    let cpu = placement(home);
+    let moved = cpu != usize::from(home.cpu);
+    if moved {
+        QUEUES[usize::from(home.cpu)].lock().policy().remove(pid);
+        MIGRATIONS[cpu].fetch_add(1, Ordering::Relaxed);
+    }
+    {
+        let mut queue = QUEUES[cpu].lock();
+        if moved {
+            home.introduce(pid, queue.policy());
+        }
+        queue.policy().enqueue(pid, arrival);
+        note_load(cpu, queue.policy());
+    }
+    kick(cpu);
 }
 
-/// Tells the policy the slice of `pid` (sched_setattr's sched_runtime): its
-/// request size, in ticks rounded up.
-pub fn set_request(pid: Pid, slice_ns: u64) {
-    let ticks = slice_ns.div_ceil(TICK_NS).clamp(1, u64::from(u32::MAX)) as u32;
-    QUEUE.lock().policy().set_request(pid, ticks);
+/// A task was queued on `cpu`: if that is another CPU and it idles, it is told at
+/// once (the reschedule IPI) rather than at its next tick.
+#[inline(always)]
+fn kick(cpu: usize) {
+    if !single_cpu() && cpu != cpu_index() && CURRENT[cpu].load(Ordering::Relaxed) == IDLING {
+        crate::smp::request_reschedule(cpu);
+    }
+}
+
+/// Tells the policy of `thread`'s CPU its effective nice value (setpriority,
+/// sched_setattr); what it does with it is the policy's business. A thread that
+/// moves carries it (`Home::introduce`).
+pub fn set_nice(thread: &Process, nice: i8) {
+    QUEUES[cpu_of(thread)].lock().policy().set_nice(thread.tid(), nice);
+}
+
+/// The current thread is about to block until `peer` acts (the child its wait4
+/// waits for, the owner of the futex it waits on): the policy may lend `peer` the
+/// waiter's share until the waiter runs again (lottery's ticket transfer). Only a
+/// policy that knows both can: with `peer` in another CPU's queue, no loan.
+pub fn waiting_for(peer: &Process) {
+    let cpu = cpu_index();
+    if let Some(me) = current_pid().filter(|_| cpu_of(peer) == cpu) {
+        QUEUES[cpu].lock().policy().waits_for(me, peer.tid());
+    }
+}
+
+/// Tells the policy of `thread`'s CPU the slice sched_setattr gave it
+/// (sched_runtime): its request size, in ticks rounded up. A thread that moves
+/// carries it (`Home::introduce`).
+pub fn set_request(thread: &Process, slice_ns: u64) {
+    QUEUES[cpu_of(thread)].lock().policy().set_request(thread.tid(), request_ticks(slice_ns).get());
 }
 
 /// Points this CPU at `next`: kernel stack for traps (whose header says where its
@@ -244,8 +514,13 @@ pub fn set_request(pid: Pid, slice_ns: u64) {
 /// starts `next`'s clock at time stamp `now` (the switch's one clock read: the
 /// process switching away was charged up to it). Inlined: it is on every switch.
 #[inline(always)]
-fn load_process(next: &Process, now: u64, previous: Option<&Process>) {
+fn load_process(next: &Process, now: u64, previous: Option<&Process>, cpu: usize) {
+    // A task woken while it was still switching away on another CPU: that CPU
+    // records its segment selectors (and saves its FPU state) during the switch, so
+    // they are read here only once the switch is done, not just before the resume.
+    next.context.wait_until_switched_out();
     next.resume_accounting(now);
+    next.last_cpu.store(cpu as u8, Ordering::Relaxed);
     let (frame_end, fpu_area) = next.kernel_stack_layout();
     PerCpu::this().set_user_context(frame_end, fpu_area);
     // Threads of one process share its address space, which is already this CPU's
@@ -272,61 +547,62 @@ fn load_process(next: &Process, now: u64, previous: Option<&Process>) {
 enum Leaving {
     /// It stays runnable: back into the policy's queue.
     Requeued(Arrival),
-    /// It waits on the channel until woken (see `wait_on`).
-    Blocked(WaitChannel),
+    /// It waits on the channel (as its list keeps it) until woken (see `Wait`),
+    /// already on its list.
+    Blocked(WaitKey),
     /// It waits on a futex, whose queue holds its record (see `park`).
     Parked,
+    /// It is queued on another CPU already (`leave_disallowed_cpu`).
+    Moved,
 }
 
-/// Gives the CPU away from `me`, which is re-queued or parked as `leaving` says, and
-/// returns when `me` is scheduled again. Parking `me` and picking the next process
-/// share one hold of the queue lock.
+/// Gives the CPU away from `me`, which is re-queued or already waits as `leaving`
+/// says, and returns when `me` is scheduled again. Re-queueing `me` and picking the
+/// next process share one hold of this CPU's queue lock.
 ///
 /// Inlined into its three callers, each of which passes one kind of `leaving`: the
 /// matches on it then fold away.
 ///
 /// Invariant: `me` is this CPU's current process, and the caller holds no lock.
+/// `held` is this CPU's queue when the caller holds it already (a block on one
+/// CPU: the blocked lists are under it).
 #[inline(always)]
-fn switch_away(me: &Process, leaving: Leaving) {
+fn switch_away(me: &Process, leaving: Leaving, held: Option<OrderedMutexGuard<'static, RunQueue>>) {
+    let cpu = cpu_index();
     // As xv6's sched(): the one switching away is the one running here.
-    debug_assert_eq!(CURRENT[cpu_index()].load(Ordering::Relaxed), me.tid(), "switch_away by another");
+    debug_assert_eq!(CURRENT[cpu].load(Ordering::Relaxed), me.tid(), "switch_away by another");
     let reason = match leaving {
         Leaving::Requeued(Arrival::Preempted) => SwitchReason::Preempted,
-        Leaving::Requeued(_) => SwitchReason::Yielded,
+        Leaving::Requeued(_) | Leaving::Moved => SwitchReason::Yielded,
         Leaving::Blocked(_) | Leaving::Parked => SwitchReason::Blocked,
     };
     let next = {
-        let mut queue = QUEUE.lock();
-        match leaving {
-            Leaving::Requeued(arrival) => queue.policy().enqueue(me.tid(), arrival),
-            Leaving::Blocked(channel) => {
-                let key = channel.traced();
-                queue.blocked[bucket_of(key)].push((me.tid(), key));
-                queue.waiting |= summary_bit(key);
-            }
-            Leaving::Parked => {}
+        let mut queue = held.unwrap_or_else(|| QUEUES[cpu].lock());
+        // One look-up of the policy for the whole hold (each `policy()` is a test).
+        let policy = queue.policy();
+        if let Leaving::Requeued(arrival) = leaving {
+            policy.enqueue(me.tid(), arrival);
         }
-        let next = queue.policy().pick_next();
+        let next = policy.pick_next();
+        note_load(cpu, policy);
         // The switch's events, in order, under one test of the trace switch.
         if trace::enabled() {
             let blocked = match leaving {
-                Leaving::Blocked(channel) => Some(channel.traced()),
+                Leaving::Blocked(key) => Some(key),
                 Leaving::Parked => Some((WaitKind::Futex, u64::from(me.tid()))),
-                Leaving::Requeued(_) => None,
+                Leaving::Requeued(_) | Leaving::Moved => None,
             };
             if let Some((wait, detail)) = blocked {
                 trace::record(me.tid(), || What::Block { wait, detail });
             }
-            trace::record(me.tid(), || What::Schedule {
-                chosen: next.unwrap_or(0),
-                queued: queue.policy().queued() as u64,
-            });
+            trace::record(me.tid(), || What::Schedule { chosen: next.unwrap_or(0), queued: policy.queued() as u64 });
             if next != Some(me.tid()) {
                 trace::record(me.tid(), || What::Switch { to: next.unwrap_or(0), reason });
             }
         }
         next
     };
+    // Woken already (another CPU's wake queued it here), or the policy keeps it.
     if next == Some(me.tid()) {
         return;
     }
@@ -338,10 +614,9 @@ fn switch_away(me: &Process, leaving: Leaving) {
         _ => &me.stats.voluntary_switches,
     };
     Stats::add(counter, 1);
-    SWITCHES.fetch_add(1, Ordering::Relaxed);
+    SWITCHES[cpu].fetch_add(1, Ordering::Relaxed);
     let now = me.charge(Mode::Kernel);
     let next = next.and_then(process::find);
-    let cpu = cpu_index();
     CURRENT[cpu].store(next.as_ref().map_or(IDLING, |next| next.tid()), Ordering::Relaxed);
     match next {
         Some(next) => {
@@ -350,11 +625,16 @@ fn switch_away(me: &Process, leaving: Leaving) {
             if matches!(leaving, Leaving::Requeued(Arrival::Preempted)) && trace::enabled() {
                 crate::explain::switching(me, &next);
             }
-            load_process(&next, now, Some(me));
+            load_process(&next, now, Some(me), cpu);
             switch::switch(&me.context, &next.context);
         }
         None => {
+            // Its registers leave this CPU now: it may resume on another. So may
+            // its address space, which it may then free (exec, exit) while this
+            // CPU idles: the idle CPU runs on the kernel's own tree.
             me.segments.save_running();
+            fpu::save_live();
+            crate::mm::activate_kernel_tree();
             switch::switch(&me.context, &IDLE[cpu])
         }
     }
@@ -364,51 +644,149 @@ fn switch_away(me: &Process, leaving: Leaving) {
 /// Its callers have it at hand: no lookup of the current thread (`with_current`)
 /// on every sched_yield.
 pub fn yield_cpu(me: &Process, arrival: Arrival) {
-    switch_away(me, Leaving::Requeued(arrival));
+    switch_away(me, Leaving::Requeued(arrival), None);
 }
 
-/// Blocks the current process until `wake_all(channel)`, or until a signal arrives
-/// (Err(Interrupted): the system call then fails with EINTR or restarts).
-pub fn block(channel: WaitChannel) -> Result<(), Interrupted> {
-    with_current(|me| if me.signals.deliverable() || wait_on(me, channel) { Err(Interrupted) } else { Ok(()) })
+/// A wait about to begin on a channel: made by `prepare` before the caller checks
+/// whether it must wait at all, it then blocks only if no wake of the channel came
+/// since (a wake on another CPU between the check and the block would otherwise
+/// be lost). A wake of another channel of the same list also ends it early: the
+/// callers re-check in a loop.
+#[must_use = "a prepared wait blocks only through one of its methods"]
+pub struct Wait {
+    /// The channel as its list keeps it, made where the channel's kind is a
+    /// constant (`prepare` is inlined): the block then does not decode the channel.
+    key: WaitKey,
+    bucket: usize,
+    wakes: u32,
 }
 
-/// Blocks the current process until `wake_all(channel)` or `interrupt`, whatever
-/// signals are pending: how a stopped process waits, which only SIGCONT and SIGKILL
-/// resume (its caller checks why it woke).
-pub fn block_ignoring_signals(channel: WaitChannel) {
-    with_current(|me| wait_on(me, channel));
-}
-
-/// Parks `me` on `channel` until it is woken; true if `interrupt` woke it.
-/// Inlined into `block`, which every blocking pipe transfer goes through.
+/// Begins a wait on `channel`; call before checking the condition it waits for.
 #[inline(always)]
-fn wait_on(me: &Process, channel: WaitChannel) -> bool {
-    switch_away(me, Leaving::Blocked(channel));
-    me.interrupted.swap(false, Ordering::Relaxed)
+pub fn prepare(channel: WaitChannel) -> Wait {
+    let key = channel.traced();
+    let bucket = bucket_of(key);
+    Wait { key, bucket, wakes: WAKES[bucket].load(Ordering::Acquire) }
+}
+
+/// How a wait treats signals and interrupts before it sleeps.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Signals {
+    /// A deliverable signal or an exit in progress ends it (`Wait::block`).
+    Honoured,
+    /// Only `interrupt` ends it (`Wait::block_ignoring_signals`).
+    Ignored,
+}
+
+impl Wait {
+    /// Blocks the current process until `wake_all(channel)`, or until a signal
+    /// arrives (Err(Interrupted): the system call then fails with EINTR or
+    /// restarts). Returns at once if the channel was woken since `prepare`. Out of
+    /// line, as the switch it holds has a large frame its callers need not carry.
+    #[inline(never)]
+    pub fn block(self) -> Result<(), Interrupted> {
+        with_current(|me| if self.wait(me, Signals::Honoured, None) { Err(Interrupted) } else { Ok(()) })
+    }
+
+    /// Blocks the current process until `wake_all(channel)` or `interrupt`,
+    /// whatever signals are pending: how a stopped process waits, which only
+    /// SIGCONT and SIGKILL resume (its caller checks why it woke).
+    #[inline(never)]
+    pub fn block_ignoring_signals(self) {
+        with_current(|me| self.wait(me, Signals::Ignored, None));
+    }
+
+    /// Blocks like `block`, but wakes by monotonic time `deadline_ns` at the
+    /// latest (at once if it has passed). Ok does not say which of the two woke it.
+    #[inline(never)]
+    pub fn block_until(self, deadline_ns: u64) -> Result<(), Interrupted> {
+        with_current(|me| {
+            let interrupted = self.wait(me, Signals::Honoured, Some(deadline_ns));
+            lock_waiters().sleepers.retain(|&(_, sleeper)| sleeper != me.tid());
+            if interrupted {
+                Err(Interrupted)
+            } else {
+                Ok(())
+            }
+        })
+    }
+
+    /// Puts `me` on the channel's list unless a wake, a signal (as `signals`
+    /// says) or the deadline came already, and gives the CPU away until woken;
+    /// true if a signal or `interrupt` ended the wait. Inlined into `block`, which
+    /// every blocking pipe transfer goes through.
+    #[inline(always)]
+    fn wait(self, me: &Process, signals: Signals, deadline_ns: Option<u64>) -> bool {
+        let key = self.key;
+        // One CPU: the lists are under the one queue's lock, which the switch
+        // then goes on holding (one lock for the block, as for its wake).
+        let held = if single_cpu() {
+            let mut queue = QUEUES[0].lock();
+            if let Some(ended) = self.enlist(&mut queue.waiters, me, signals, deadline_ns, None) {
+                return ended;
+            }
+            Some(queue)
+        } else {
+            let home = Home::of(me);
+            if let Some(ended) = self.enlist(&mut WAITERS.lock(), me, signals, deadline_ns, Some(home)) {
+                return ended;
+            }
+            None
+        };
+        switch_away(me, Leaving::Blocked(key), held);
+        me.interrupted.swap(false, Ordering::Relaxed)
+    }
+
+    /// Puts `me` on the channel's list in `waiters` (locked) with `home` (None with
+    /// one CPU online), unless a wake, a signal (as `signals` says) or the deadline
+    /// came already: then Some(whether a signal or `interrupt` ended the wait).
+    #[inline(always)]
+    fn enlist(
+        self,
+        waiters: &mut Waiters,
+        me: &Process,
+        signals: Signals,
+        deadline_ns: Option<u64>,
+        home: Option<Home>,
+    ) -> Option<bool> {
+        let Wait { key, bucket, wakes } = self;
+        // Only with several CPUs can a wake have come since `prepare` (`WAKES`).
+        if home.is_some() && WAKES[bucket].load(Ordering::Relaxed) != wakes {
+            return Some(false);
+        }
+        match signals {
+            // A sender posts the signal before its `interrupt` takes this lock:
+            // either it is visible here or this thread is on the list then.
+            Signals::Honoured => {
+                if me.signals.needs_attention() {
+                    return Some(true);
+                }
+                me.interrupt_pending.store(false, Ordering::Relaxed);
+            }
+            Signals::Ignored => {
+                if me.interrupt_pending.swap(false, Ordering::Relaxed) {
+                    return Some(true);
+                }
+            }
+        }
+        if let Some(deadline) = deadline_ns {
+            if time::monotonic_ns() >= deadline {
+                return Some(false);
+            }
+            waiters.sleepers.push((deadline, me.tid()));
+        }
+        waiters.blocked[bucket].push(Blocked { pid: me.tid(), waits_for: key, home });
+        waiters.waiting |= 1 << bucket;
+        None
+    }
 }
 
 /// Blocks the current process until monotonic time `deadline_ns`.
 pub fn sleep_until(deadline_ns: u64) -> Result<(), Interrupted> {
-    block_until(WaitChannel::Sleep(current().tid()), deadline_ns)
-}
-
-/// Blocks like `block`, but wakes by monotonic time `deadline_ns` at the latest
-/// (at once if it has passed). Ok does not say which of the two woke it.
-pub fn block_until(channel: WaitChannel, deadline_ns: u64) -> Result<(), Interrupted> {
     if time::monotonic_ns() >= deadline_ns {
         return Ok(());
     }
-    with_deadline(current().tid(), deadline_ns, || block(channel))
-}
-
-/// Runs the wait `wait` of `pid` with `deadline_ns` among the sleepers, whose
-/// deadline wakes it (`wake_one`).
-fn with_deadline<R>(pid: Pid, deadline_ns: u64, wait: impl FnOnce() -> R) -> R {
-    QUEUE.lock().sleepers.push((deadline_ns, pid));
-    let result = wait();
-    QUEUE.lock().sleepers.retain(|&(_, sleeper)| sleeper != pid);
-    result
+    prepare(WaitChannel::Sleep(current().tid())).block_until(deadline_ns)
 }
 
 /// Gives the CPU away from `me`, the current thread, which its caller has queued
@@ -420,13 +798,16 @@ fn with_deadline<R>(pid: Pid, deadline_ns: u64, wait: impl FnOnce() -> R) -> R {
 /// looking it up (`with_current`): every lock hand-off's wait comes here.
 #[inline]
 pub fn park(me: &Process) -> bool {
-    switch_away(me, Leaving::Parked);
+    switch_away(me, Leaving::Parked, None);
     me.interrupted.swap(false, Ordering::Relaxed)
 }
 
 /// `park`, with monotonic time `deadline_ns` as the latest wake (`wake_one`).
 pub fn park_until(me: &Process, deadline_ns: u64) -> bool {
-    with_deadline(me.tid(), deadline_ns, || park(me))
+    lock_waiters().sleepers.push((deadline_ns, me.tid()));
+    let interrupted = park(me);
+    lock_waiters().sleepers.retain(|&(_, sleeper)| sleeper != me.tid());
+    interrupted
 }
 
 /// Makes `thread`, parked, runnable again: the caller took it off its futex queue,
@@ -435,17 +816,16 @@ pub fn unpark(thread: &Process, interrupted: bool) {
     if interrupted {
         thread.interrupted.store(true, Ordering::Relaxed);
     }
-    let mut queue = QUEUE.lock();
     trace::record(thread.tid(), || What::Wake { wait: WaitKind::Futex, interrupted });
-    queue.policy().enqueue(thread.tid(), Arrival::Woken);
+    make_ready(thread.tid(), || Home::of(thread), Arrival::Woken, None);
 }
 
 /// `unpark` for a futex waker, which knows the thread it woke by tid only.
 /// Inlined into the futex wake: every hand-off comes here.
 #[inline]
 pub fn unpark_woken(tid: Pid) {
-    let mut queue = QUEUE.lock();
-    wake(queue.policy(), tid, (WaitKind::Futex, u64::from(tid)));
+    trace::record(tid, || What::Wake { wait: WaitKind::Futex, interrupted: false });
+    make_ready(tid, || Home::of_tid(tid), Arrival::Woken, None);
 }
 
 /// Makes every process blocked on `channel` runnable again (and the pollers, for
@@ -454,51 +834,80 @@ pub fn unpark_woken(tid: Pid) {
 /// Every pipe transfer calls this, mostly for a channel nobody waits on: inlined,
 /// the test of `waiting` that ends those calls folds the channel's bit into a
 /// constant at each call site.
-#[inline]
+#[inline(always)]
 pub fn wake_all(channel: WaitChannel) {
     let pollers_too = channel.wakes_pollers();
     let key = channel.traced();
     let wanted = summary_bit(key) | if pollers_too { summary_bit(WaitChannel::Poll.traced()) } else { 0 };
-    let mut queue = QUEUE.lock();
-    if queue.waiting & wanted != 0 {
-        wake_waiters(&mut queue, key, pollers_too);
+    if single_cpu() {
+        let mut queue = QUEUES[0].lock();
+        let RunQueue { policy, waiters } = &mut *queue;
+        let policy = policy.as_deref_mut().expect("sched::init ran at boot");
+        // No wake count: with one CPU nothing runs between a waiter's check and its
+        // block, so no wake can come in between (`WAKES`).
+        if waiters.waiting & wanted != 0 {
+            wake_waiters(waiters, &mut |pid, _| policy.enqueue(pid, Arrival::Woken), key, pollers_too);
+        }
+    } else {
+        wake_all_shared(key, pollers_too, wanted);
     }
+}
+
+/// `wake_all` with several CPUs online: each woken task goes where `placement`
+/// says. Out of line, so that the one-CPU path inlined at every call is short.
+#[inline(never)]
+fn wake_all_shared(key: WaitKey, pollers_too: bool, wanted: u64) {
+    let mut waiters = WAITERS.lock();
+    count_wake(key);
+    if pollers_too {
+        count_wake(WaitChannel::Poll.traced());
+    }
+    if waiters.waiting & wanted != 0 {
+        let mut ready = |pid, home: Option<Home>| place_and_queue(pid, home.unwrap_or(Home::ONLY_CPU), Arrival::Woken);
+        wake_waiters(&mut waiters, &mut ready, key, pollers_too);
+    }
+}
+
+/// Counts a wake of `channel`'s list (`WAKES`), under the waiters' lock.
+#[inline(always)]
+fn count_wake(channel: WaitKey) {
+    let wakes = &WAKES[bucket_of(channel)];
+    wakes.store(wakes.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
 }
 
 /// `wake_all`'s work, for when the summary says someone may wait on `channel`:
 /// wakes those who do, in the order they blocked, then the pollers if
 /// `pollers_too`.
-fn wake_waiters(queue: &mut RunQueue, channel: WaitKey, pollers_too: bool) {
-    if queue.waiting & summary_bit(channel) != 0 {
-        wake_bucket(queue, channel);
+fn wake_waiters(waiters: &mut Waiters, ready: &mut impl FnMut(Pid, Option<Home>), channel: WaitKey, pollers_too: bool) {
+    if waiters.waiting & summary_bit(channel) != 0 {
+        wake_bucket(waiters, ready, channel);
     }
     let pollers = WaitChannel::Poll.traced();
-    if pollers_too && queue.waiting & summary_bit(pollers) != 0 {
-        wake_bucket(queue, pollers);
+    if pollers_too && waiters.waiting & summary_bit(pollers) != 0 {
+        wake_bucket(waiters, ready, pollers);
     }
 }
 
 /// Wakes the entries of `channel`'s bucket that wait for it, in the order they
 /// blocked, and clears the bucket's bit if none is left.
 #[inline(always)]
-fn wake_bucket(queue: &mut RunQueue, channel: WaitKey) {
+fn wake_bucket(waiters: &mut Waiters, ready: &mut impl FnMut(Pid, Option<Home>), channel: WaitKey) {
     let index = bucket_of(channel);
-    let RunQueue { policy, blocked, waiting, .. } = queue;
+    let Waiters { blocked, waiting, .. } = waiters;
     let bucket = &mut blocked[index];
     // Every transfer of a pipe ping-pong lands here to wake one process, its
-    // partner, which blocked last: that case ends in the policy's call, with no
-    // loop state to keep across it. (A look at the last entry is all it costs
-    // the others.)
-    if let Some((&(pid, waits_for), others)) = bucket.split_last() {
-        if waits_for == channel && others.iter().all(|&(_, others_wait)| others_wait != channel) {
+    // partner, which blocked last: that case ends in the wake, with no loop state
+    // to keep across it. (A look at the last entry is all it costs the others.)
+    if let Some((&last, others)) = bucket.split_last() {
+        if last.waits_for == channel && others.iter().all(|other| other.waits_for != channel) {
             bucket.pop();
             if bucket.is_empty() {
                 *waiting &= !(1 << index);
             }
-            return wake(installed(policy), pid, waits_for);
+            return wake(last, ready);
         }
     }
-    wake_in_order(installed(policy), bucket, channel);
+    wake_in_order(bucket, ready, channel);
     if bucket.is_empty() {
         *waiting &= !(1 << index);
     }
@@ -509,43 +918,43 @@ fn wake_bucket(queue: &mut RunQueue, channel: WaitKey) {
 /// per woken entry). Out of line: its loop's registers would otherwise burden the
 /// common case.
 #[inline(never)]
-fn wake_in_order(policy: &mut dyn Scheduler, bucket: &mut Vec<(Pid, WaitKey)>, channel: WaitKey) {
+fn wake_in_order(bucket: &mut Vec<Blocked>, ready: &mut impl FnMut(Pid, Option<Home>), channel: WaitKey) {
     let mut kept = 0;
     for index in 0..bucket.len() {
-        let (pid, waits_for) = bucket[index];
-        if waits_for == channel {
-            wake(policy, pid, waits_for);
+        let entry = bucket[index];
+        if entry.waits_for == channel {
+            wake(entry, ready);
         } else {
-            bucket[kept] = bucket[index];
+            bucket[kept] = entry;
             kept += 1;
         }
     }
     bucket.truncate(kept);
 }
 
-/// Makes `pid`, which waited for `waits_for`, runnable again.
+/// Makes the task of `entry` runnable again, through `ready` (which queues it).
 #[inline(always)]
-fn wake(policy: &mut dyn Scheduler, pid: Pid, waits_for: WaitKey) {
-    trace::record(pid, || What::Wake { wait: waits_for.0, interrupted: false });
-    policy.enqueue(pid, Arrival::Woken);
+fn wake(entry: Blocked, ready: &mut impl FnMut(Pid, Option<Home>)) {
+    trace::record(entry.pid, || What::Wake { wait: entry.waits_for.0, interrupted: false });
+    ready(entry.pid, entry.home);
 }
 
-/// Takes `pid` off whatever channel it is blocked on, whose kind it returns; None
+/// Takes `pid` off whatever channel it is blocked on, whose entry it returns; None
 /// if it is not blocked.
-fn unblock(queue: &mut RunQueue, pid: Pid) -> Option<WaitKind> {
+fn unblock(waiters: &mut Waiters, pid: Pid) -> Option<Blocked> {
     // Only the lists `waiting` marks non-empty: a signal to a thread that is not
     // blocked (kill of oneself, the common case) then costs a test, not a pass over
     // every list.
-    let mut lists = queue.waiting;
+    let mut lists = waiters.waiting;
     while lists != 0 {
         let bucket = lists.trailing_zeros() as usize;
         lists &= lists - 1;
-        if let Some(index) = queue.blocked[bucket].iter().position(|&(blocked, _)| blocked == pid) {
-            let (_, (kind, _)) = queue.blocked[bucket].remove(index);
-            if queue.blocked[bucket].is_empty() {
-                queue.waiting &= !(1 << bucket);
+        if let Some(index) = waiters.blocked[bucket].iter().position(|entry| entry.pid == pid) {
+            let entry = waiters.blocked[bucket].remove(index);
+            if waiters.blocked[bucket].is_empty() {
+                waiters.waiting &= !(1 << bucket);
             }
-            return Some(kind);
+            return Some(entry);
         }
     }
     None
@@ -557,57 +966,110 @@ fn wake_one(pid: Pid) {
     if process::find(pid).is_some_and(|thread| crate::futex::cancel_wait(&thread, false)) {
         return;
     }
-    let mut queue = QUEUE.lock();
-    if let Some(wait) = unblock(&mut queue, pid) {
-        trace::record(pid, || What::Wake { wait, interrupted: false });
-        queue.policy().enqueue(pid, Arrival::Woken);
+    let mut waiters = lock_waiters();
+    let (waiters, only_queue) = waiters.parts();
+    if let Some(entry) = unblock(waiters, pid) {
+        trace::record(pid, || What::Wake { wait: entry.waits_for.0, interrupted: false });
+        make_ready(pid, || entry.home.unwrap_or(Home::ONLY_CPU), Arrival::Woken, only_queue);
     }
 }
 
 /// A signal arrived for `target` (or it is to exit): if it is blocked, end its
-/// wait early.
+/// wait early; if not, it may be about to block (on another CPU): leave it a note.
 pub fn interrupt(target: &Process) {
     if crate::futex::cancel_wait(target, true) {
         return;
     }
     let pid = target.tid();
-    let mut queue = QUEUE.lock();
-    let Some(wait) = unblock(&mut queue, pid) else { return };
+    let mut waiters = lock_waiters();
+    let (waiters, only_queue) = waiters.parts();
+    let Some(entry) = unblock(waiters, pid) else {
+        target.interrupt_pending.store(true, Ordering::Relaxed);
+        return;
+    };
     target.interrupted.store(true, Ordering::Relaxed);
-    trace::record(pid, || What::Wake { wait, interrupted: true });
-    queue.policy().enqueue(pid, Arrival::Woken);
+    trace::record(pid, || What::Wake { wait: entry.waits_for.0, interrupted: true });
+    make_ready(pid, || entry.home.unwrap_or(Home::ONLY_CPU), Arrival::Woken, only_queue);
 }
 
 /// Wakes the sleepers whose deadline has passed.
 fn wake_sleepers(now: u64) {
     loop {
         let due = {
-            let mut queue = QUEUE.lock();
-            let Some(index) = queue.sleepers.iter().position(|&(deadline, _)| deadline <= now) else { return };
-            queue.sleepers.swap_remove(index).1
+            let mut waiters = lock_waiters();
+            let Some(index) = waiters.sleepers.iter().position(|&(deadline, _)| deadline <= now) else { return };
+            waiters.sleepers.swap_remove(index).1
         };
         wake_one(due);
     }
 }
 
-/// Context switches from one task to another (or to idle) since boot, and how
-/// many of them were preemptions (/proc/timeshare/sched).
-static SWITCHES: AtomicU64 = AtomicU64::new(0);
+/// Context switches from one task to another, to idle or from idle since boot, by
+/// the CPU that made them, and how many of them were preemptions (/proc/timeshare/sched,
+/// the `cpu` records at power-off).
+static SWITCHES: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 static PREEMPTIONS: AtomicU64 = AtomicU64::new(0);
+/// Tasks moved to each CPU's queue from another's: pulled by the balancer, or
+/// placed there when they became runnable (a wake, an affinity that excludes
+/// their CPU).
+static MIGRATIONS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 
-/// The policy's view of task `pid` (/proc/PID/sched).
-pub fn describe(pid: Pid) -> alloc::string::String {
-    QUEUE.lock().policy().describe(pid)
+/// The sum of a per-CPU counter over the CPUs.
+fn total(counters: &[AtomicU64]) -> u64 {
+    counters.iter().map(|counter| counter.load(Ordering::Relaxed)).sum()
 }
 
-/// The policy, its run queue and the switches so far (/proc/timeshare/sched).
+/// When each CPU's idle loop began serving its queue, and the time stamp cycles
+/// it spent halted since, waiting for work (by the clock: an emulator may deliver
+/// fewer ticks than were due, so ticks undercount).
+static SERVING_SINCE: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+static HALTED_CYCLES: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+/// At power-off: one `cpu id=N busy_ns=.. idle_ns=.. switches=.. migrations=..`
+/// record per online CPU (the time it served its queue, halted or not; the
+/// switches it made; the tasks moved to it), for `--stats`.
+pub fn report_cpus() {
+    let now = cpu::rdtsc();
+    for cpu in 0..smp::online_count().max(1) {
+        let since = SERVING_SINCE[cpu].load(Ordering::Relaxed);
+        let serving = if since == 0 { 0 } else { now.wrapping_sub(since) };
+        let halted = HALTED_CYCLES[cpu].load(Ordering::Relaxed).min(serving);
+        let (busy_ns, idle_ns) = (time::cycles_to_ns(serving - halted), time::cycles_to_ns(halted));
+        let mut record = Record::new("cpu");
+        record
+            .number("id", cpu as u64)
+            .number("busy_ns", busy_ns)
+            .number("idle_ns", idle_ns)
+            .number("switches", SWITCHES[cpu].load(Ordering::Relaxed))
+            .number("migrations", MIGRATIONS[cpu].load(Ordering::Relaxed));
+        debugcon::write(Channel::Control, record.line());
+    }
+}
+
+/// The policy's view of task `thread` (/proc/PID/sched).
+pub fn describe(thread: &Process) -> alloc::string::String {
+    QUEUES[cpu_of(thread)].lock().policy().describe(thread.tid())
+}
+
+/// The policy, its run queues and the switches so far (/proc/timeshare/sched):
+/// with several CPUs, each queue under a `cpu: N` line.
 pub fn describe_policy() -> alloc::string::String {
-    let mut text = QUEUE.lock().policy().describe_policy();
+    let online = smp::online_count().max(1);
+    let mut text = alloc::string::String::new();
+    for (cpu, queue) in QUEUES.iter().enumerate().take(online) {
+        if online > 1 {
+            text.push_str(&alloc::format!("cpu: {cpu}\n"));
+        }
+        text.push_str(&queue.lock().policy().describe_policy());
+    }
     text.push_str(&alloc::format!(
         "switches: {}\npreemptions: {}\n",
-        SWITCHES.load(Ordering::Relaxed),
+        total(&SWITCHES),
         PREEMPTIONS.load(Ordering::Relaxed)
     ));
+    if online > 1 {
+        text.push_str(&alloc::format!("migrations: {}\n", total(&MIGRATIONS)));
+    }
     text
 }
 
@@ -635,9 +1097,10 @@ fn sample_load(now: u64) {
     }
 }
 
-/// Tasks running on a CPU or waiting in the run queue, now.
+/// Tasks running on a CPU or waiting in a run queue, now.
 pub fn runnable_count() -> usize {
-    let queued = QUEUE.lock().policy().queued();
+    let online = smp::online_count().max(1);
+    let queued: usize = QUEUES.iter().take(online).map(|queue| queue.lock().policy().queued()).sum();
     queued + CURRENT.iter().filter(|current| current.load(Ordering::Relaxed) != IDLING).count()
 }
 
@@ -646,13 +1109,34 @@ pub fn load_average() -> LoadAverage {
     *LOAD.lock()
 }
 
+/// Each CPU's ticks while it ran a task, and while it idled (/proc/stat's cpuN
+/// lines, sampled as classic Unix did).
+static BUSY_TICKS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+static IDLE_TICKS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+/// Each online CPU's (busy, 0, idle) time in nanoseconds, from its ticks.
+pub fn cpu_ticks() -> Vec<(u64, u64, u64)> {
+    let online = smp::online_count().max(1);
+    let ns = |ticks: &AtomicU64| ticks.load(Ordering::Relaxed) * TICK_NS;
+    (0..online).map(|cpu| (ns(&BUSY_TICKS[cpu]), 0, ns(&IDLE_TICKS[cpu]))).collect()
+}
+
 /// The timer ticked while a program ran: wake due sleepers, charge the tick to the
-/// running process, and preempt it if the policy says its quantum is used up.
+/// running process, and preempt it if the policy says its quantum is used up (or
+/// move it if its affinity no longer allows this CPU).
 pub fn tick_while_running() {
-    on_every_tick();
+    let cpu = cpu_index();
+    on_every_tick(cpu);
+    let ticks = BUSY_TICKS[cpu].fetch_add(1, Ordering::Relaxed);
+    if !single_cpu() && ticks % u64::from(BALANCE_TICKS) == 0 {
+        pull_task(cpu);
+    }
     with_current(|me| {
+        if !single_cpu() && me.affinity.load(Ordering::Relaxed) & (1 << cpu) == 0 {
+            return leave_disallowed_cpu(me);
+        }
         let expired = {
-            let mut queue = QUEUE.lock();
+            let mut queue = QUEUES[cpu].lock();
             if trace::enabled() {
                 tick_traced(queue.policy(), me.tid())
             } else {
@@ -660,7 +1144,7 @@ pub fn tick_while_running() {
             }
         };
         if expired {
-            switch_away(me, Leaving::Requeued(Arrival::Preempted));
+            switch_away(me, Leaving::Requeued(Arrival::Preempted), None);
         }
     });
 }
@@ -684,20 +1168,93 @@ fn tick_traced(policy: &mut dyn Scheduler, task: Pid) -> bool {
 }
 
 /// The timer ticked while the CPU idled (perhaps with only blocked processes left
-/// after init's exit: they are reported).
+/// after init's exit: they are reported). The idle loop then looks for work.
 pub fn tick_while_idle() {
-    on_every_tick();
+    if STARTED.load(Ordering::Relaxed) {
+        let cpu = cpu_index();
+        IDLE_TICKS[cpu].fetch_add(1, Ordering::Relaxed);
+        on_every_tick(cpu);
+    }
 }
 
-/// What every tick does, a program running or not: count it, sample the load,
-/// wake the sleepers whose deadline passed, report survivors of init when due;
-/// one read of the clock serves all three.
-fn on_every_tick() {
+/// `me`, the current thread, may no longer run on this CPU (sched_setaffinity):
+/// it goes to the queue of one it may run on and this CPU runs another task.
+pub fn leave_disallowed_cpu(me: &Process) {
+    let cpu = cpu_index();
+    if single_cpu() || me.affinity.load(Ordering::Relaxed) & (1 << cpu) != 0 {
+        return;
+    }
+    place_and_queue(me.tid(), Home { cpu: cpu as u8, ..Home::of(me) }, Arrival::Yielded);
+    switch_away(me, Leaving::Moved, None);
+}
+
+/// `thread`'s affinity changed (sched_setaffinity by another thread): if it is
+/// blocked, its wake will place it by the new one. (Running or queued on a CPU
+/// the new one excludes, it moves at its next tick there.)
+pub fn affinity_changed(thread: &Process) {
+    let allowed = thread.affinity.load(Ordering::Relaxed);
+    let mut waiters = lock_waiters();
+    let mut lists = waiters.waiting;
+    while lists != 0 {
+        let bucket = lists.trailing_zeros() as usize;
+        lists &= lists - 1;
+        for entry in waiters.blocked[bucket].iter_mut().filter(|entry| entry.pid == thread.tid()) {
+            if let Some(home) = &mut entry.home {
+                home.allowed = allowed;
+            }
+        }
+    }
+}
+
+/// What every tick does, a program running or not, on the boot CPU (the others'
+/// ticks serve their own queues only): count it, sample the load, wake the
+/// sleepers whose deadline passed, report survivors of init when due; one read of
+/// the clock serves all three.
+fn on_every_tick(cpu: usize) {
+    if cpu != 0 {
+        return;
+    }
     time::count_tick();
     let now = time::monotonic_ns();
     sample_load(now);
     wake_sleepers(now);
     process::lifecycle::report_survivors_when_due(now);
+}
+
+/// Moves one waiting task to `cpu`'s queue from another's, if the balancer says
+/// one should move (`balance::pull_from`); true if one did. The task leaves its
+/// queue before it enters this one (one queue lock at a time). The source's policy
+/// is asked for its candidate without disturbing it; one whose affinity excludes
+/// `cpu` stays where it is (taking it out and back would reset its history there
+/// at every tick of an idle CPU).
+fn pull_task(cpu: usize) -> bool {
+    let (loads, online) = loads();
+    let Some(source) = balance::pull_from(cpu, &loads[..online]) else { return false };
+    let Some(candidate) = QUEUES[source].lock().policy().migration_candidate() else { return false };
+    // The process table's lock before a queue's (the lock order): looked up in
+    // between, and taken only if still the candidate (not picked meanwhile).
+    let Some(thread) = process::find(candidate) else { return false };
+    let home = Home::of(&thread);
+    if home.allowed & (1 << cpu) == 0 {
+        return false;
+    }
+    {
+        let mut queue = QUEUES[source].lock();
+        if queue.policy().migration_candidate() != Some(candidate) {
+            return false;
+        }
+        queue.policy().remove(candidate);
+        note_load(source, queue.policy());
+    }
+    {
+        let mut queue = QUEUES[cpu].lock();
+        home.introduce(candidate, queue.policy());
+        queue.policy().enqueue(candidate, Arrival::Woken);
+        note_load(cpu, queue.policy());
+    }
+    thread.last_cpu.store(cpu as u8, Ordering::Relaxed);
+    MIGRATIONS[cpu].fetch_add(1, Ordering::Relaxed);
+    true
 }
 
 /// What `pid` is doing, for the process table: running on a CPU, blocked (and on
@@ -723,65 +1280,92 @@ fn blocked_on(pid: Pid) -> Option<WaitKind> {
     if process::find(pid).is_some_and(|thread| crate::futex::is_waiting(&thread)) {
         return Some(WaitKind::Futex);
     }
-    let queue = QUEUE.lock();
-    let mut waiters = queue.blocked.iter().flatten();
-    waiters.find(|&&(blocked, _)| blocked == pid).map(|&(_, (kind, _))| kind)
+    let waiters = lock_waiters();
+    let mut entries = waiters.blocked.iter().flatten();
+    entries.find(|entry| entry.pid == pid).map(|entry| entry.waits_for.0)
 }
 
-/// Removes an exited process from the policy's records (wait4 reaped it).
-pub fn forget(pid: Pid) {
-    QUEUE.lock().policy().remove(pid);
+/// Removes a reaped thread from the policies' records, once its last switch (on
+/// whichever CPU it ran) has left its kernel stack, which its caller may free.
+pub fn forget(thread: &Process) {
+    thread.context.wait_until_switched_out();
+    forget_everywhere(thread.tid());
+}
+
+/// Every CPU's policy forgets `pid`.
+fn forget_everywhere(pid: Pid) {
+    for queue in QUEUES.iter().take(smp::online_count().max(1)) {
+        queue.lock().policy().remove(pid);
+    }
 }
 
 /// The running thread's tid changes from `old` to `new` (`process::take_over`):
-/// the policy forgets both (`new`'s former thread has exited for good) and knows
-/// it afresh, with its nice value, as `new`.
+/// the policies forget both (`new`'s former thread has exited for good) and this
+/// CPU's knows it afresh, with its nice value, as `new`.
 pub fn renumber_current(old: Pid, new: Pid, nice: i8) {
-    CURRENT[cpu_index()].store(new, Ordering::Relaxed);
-    let mut queue = QUEUE.lock();
-    queue.policy().remove(old);
-    queue.policy().remove(new);
+    let cpu = cpu_index();
+    CURRENT[cpu].store(new, Ordering::Relaxed);
+    forget_everywhere(old);
+    forget_everywhere(new);
+    let mut queue = QUEUES[cpu].lock();
     queue.policy().set_nice(new, nice);
     queue.policy().set_group(new, new);
 }
 
 /// The current process has exited: switch away for good, through the idle context.
-/// Its kernel stack stays allocated (the zombie's) until its parent reaps it, which
-/// cannot happen before this switch completes. The dead thread keeps no reference
-/// to any process on its stack, so nothing it held is leaked.
+/// Its kernel stack stays allocated (the zombie's) until its reaper has seen this
+/// switch complete (`forget`). The dead thread keeps no reference to any process
+/// on its stack, so nothing it held is leaked: the switch borrows its context.
 pub fn exit_current() -> ! {
     let cpu = cpu_index();
     let me = CURRENT[cpu].swap(IDLING, Ordering::Relaxed);
     if me != IDLING {
         trace::record(me, || What::Switch { to: 0, reason: SwitchReason::Exited });
     }
-    switch::switch(&DEAD[cpu], &IDLE[cpu]);
+    // Its process's other threads may free the address space once it is gone.
+    crate::mm::activate_kernel_tree();
+    with_current(|thread| switch::switch(&thread.context, &IDLE[cpu]));
     unreachable!("a dead kernel thread was resumed");
 }
 
-/// The idle loop of a CPU, on its boot stack: run whatever is runnable, otherwise
-/// halt until the next interrupt. Never returns.
+/// The idle loop of a CPU, on its boot stack: run whatever its queue holds, else
+/// take a task from the busiest queue, otherwise halt until the next interrupt.
+/// Never returns.
 pub fn run() -> ! {
+    while !STARTED.load(Ordering::Acquire) {
+        cpu::wait_for_interrupt();
+    }
     let cpu = cpu_index();
+    SERVING_SINCE[cpu].store(cpu::rdtsc(), Ordering::Relaxed);
     loop {
         // The queue's lock is let go before the process table's is taken (the lock
         // order: the table, then the queue).
-        let next = QUEUE.lock().policy().pick_next();
-        let next = next.and_then(process::find);
-        match next {
+        let next = {
+            let mut queue = QUEUES[cpu].lock();
+            let next = queue.policy().pick_next();
+            note_load(cpu, queue.policy());
+            next
+        };
+        match next.and_then(process::find) {
             Some(next) => {
                 trace::record(0, || What::Schedule {
                     chosen: next.tid(),
-                    queued: QUEUE.lock().policy().queued() as u64,
+                    queued: QUEUES[cpu].lock().policy().queued() as u64,
                 });
                 trace::record(0, || What::Switch { to: next.tid(), reason: SwitchReason::Dispatched });
+                SWITCHES[cpu].fetch_add(1, Ordering::Relaxed);
                 CURRENT[cpu].store(next.tid(), Ordering::Relaxed);
-                load_process(&next, cpu::rdtsc(), None);
+                load_process(&next, cpu::rdtsc(), None, cpu);
                 // `next` stays referenced from this frame until the CPU idles again;
                 // the idle thread never exits, so the reference is dropped then.
                 switch::switch(&IDLE[cpu], &next.context);
             }
-            None => cpu::wait_for_interrupt(),
+            None if next.is_none() && (single_cpu() || !pull_task(cpu)) => {
+                let halted = cpu::rdtsc();
+                cpu::wait_for_interrupt();
+                HALTED_CYCLES[cpu].fetch_add(cpu::rdtsc().wrapping_sub(halted), Ordering::Relaxed);
+            }
+            None => {}
         }
     }
 }

@@ -1,15 +1,11 @@
 //! The other CPUs, once the base has started them (`arch::x86_64::smp`): what they
-//! run, and the inter-processor interrupt's meaning.
-//!
-//! This stage brings them up and proves each answers an IPI; it does not yet run
-//! processes there: an application processor idles (`ap_main`), taking its own
-//! timer interrupt and nothing else, and only the boot CPU runs the scheduler and
-//! its tick (`trap::interrupt_in_kernel` checks the CPU). sched_getaffinity says so
-//! (CPU 0 only).
+//! run (the scheduler's idle loop, as the boot CPU), and the inter-processor
+//! interrupt's meaning: each CPU has a word of reasons (`REASONS`) the sender sets
+//! before the IPI and the receiver takes in its handler.
 
-use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
-use crate::arch::x86_64::{apic, cpu, percpu::PerCpu, smp};
+use crate::arch::x86_64::{apic, percpu::PerCpu, smp};
 use crate::{fail, time};
 use kernel_core::acpi::MAX_CPUS;
 
@@ -20,14 +16,30 @@ static IPIS_RECEIVED: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(0) }; MAX_
 const PING_TIMEOUT_NS: u64 = 1_000_000_000;
 
 /// What an application processor runs once it is set up, interrupts still off: the
-/// idle loop, until the scheduler runs on it.
+/// scheduler's idle loop (which halts until the scheduler is set up).
 pub fn ap_main(_cpu: usize) -> ! {
-    loop {
-        cpu::wait_for_interrupt();
+    crate::sched::run()
+}
+
+/// Why each CPU was sent an IPI, bits of `RESCHEDULE` and the like; a ping carries
+/// none.
+static REASONS: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(0) }; MAX_CPUS];
+
+/// A task was queued for the CPU while it idled: its idle loop is to look at its
+/// queue now rather than at its next tick. The interrupt itself does that (it ends
+/// the halt), so the handler has nothing more to do for it.
+const RESCHEDULE: u32 = 1 << 0;
+
+/// Asks `cpu`, idle, to look at its run queue now: an IPI, unless one asking so is
+/// already on its way.
+pub fn request_reschedule(cpu: usize) {
+    if REASONS[cpu].fetch_or(RESCHEDULE, Ordering::AcqRel) & RESCHEDULE == 0 {
+        smp::send_ipi(cpu, apic::IPI_VECTOR);
     }
 }
 
-/// The IPI's handler (on the CPU that received it): counts it.
+/// The IPI's handler (on the CPU that received it): counts it and takes its
+/// reasons.
 pub fn ipi_received() {
     let cpu = PerCpu::this().id();
     if cpu == PANIC_ON_PING.load(Ordering::Relaxed) {
@@ -36,11 +48,14 @@ pub fn ipi_received() {
     if let Some(count) = IPIS_RECEIVED.get(cpu) {
         count.fetch_add(1, Ordering::Relaxed);
     }
+    if let Some(reasons) = REASONS.get(cpu) {
+        // RESCHEDULE: the interrupt has ended the idle loop's halt already.
+        reasons.swap(0, Ordering::AcqRel);
+    }
 }
 
-/// The CPU that panics on its next IPI (`selftest=ap-panic`); 0 (the boot CPU,
-/// never pinged): none.
-static PANIC_ON_PING: AtomicUsize = AtomicUsize::new(0);
+/// The CPU that panics on its next IPI (`selftest=ap-panic`); `usize::MAX`: none.
+static PANIC_ON_PING: AtomicUsize = AtomicUsize::new(usize::MAX);
 
 /// `selftest=ap-panic`: CPU 1 panics while this CPU holds the kernel log's lock
 /// (which a panic's report would otherwise wait for, for ever); the report must
@@ -64,9 +79,45 @@ pub fn panic_on_another_cpu() -> ! {
     })
 }
 
-/// Whether this is the boot CPU (the one that runs the scheduler and its tick).
-pub fn on_boot_cpu() -> bool {
-    PerCpu::this().id() == 0
+/// `selftest=panic-all`: when (monotonic ns) the application processors fail, set
+/// at boot; 0: never.
+static PANIC_ALL_AT: AtomicU64 = AtomicU64::new(0);
+/// How long after boot `panic-all` strikes: long enough for the first program to
+/// have started the processes that keep every CPU busy in user mode.
+const PANIC_ALL_DELAY_NS: u64 = 1_000_000_000;
+/// The application processors that reached the failure point of `panic-all`.
+static PANIC_ALL_ARRIVED: AtomicUsize = AtomicUsize::new(0);
+/// How long an application processor at the failure point waits for the others
+/// (one that runs no program never comes): then it fails alone.
+const PANIC_ALL_GATHER_NS: u64 = 1_000_000_000;
+
+/// `selftest=panic-all`: the application processors fail together once programs
+/// run (`panic_all_if_armed`); needs two of them, so that two failures race.
+pub fn arm_panic_all() {
+    if smp::online_count() < 3 {
+        fail(format_args!("selftest=panic-all needs three CPUs (--cpus 3)"));
+    }
+    PANIC_ALL_AT.store(time::monotonic_ns() + PANIC_ALL_DELAY_NS, Ordering::Relaxed);
+}
+
+/// At a timer tick that interrupted a program: under `selftest=panic-all`, once its
+/// time has come, an application processor waits (interrupts off) until the others are here too,
+/// then all panic at once.
+pub fn panic_all_if_armed() {
+    let at = PANIC_ALL_AT.load(Ordering::Relaxed);
+    if at == 0 || time::monotonic_ns() < at {
+        return;
+    }
+    let cpu = PerCpu::this().id();
+    if cpu == 0 {
+        return;
+    }
+    PANIC_ALL_ARRIVED.fetch_add(1, Ordering::AcqRel);
+    let deadline = time::monotonic_ns() + PANIC_ALL_GATHER_NS;
+    while PANIC_ALL_ARRIVED.load(Ordering::Acquire) < smp::online_count() - 1 && time::monotonic_ns() < deadline {
+        core::hint::spin_loop();
+    }
+    panic!("selftest=panic-all: cpu {cpu} fails with the others on purpose");
 }
 
 /// Pings each application processor with an IPI addressed to it and waits (with a

@@ -231,6 +231,7 @@ fn emulate_umip_instruction(process: &Process, user: &mut UserState) -> bool {
 fn interrupt_from_user(vector: u8) {
     device_interrupt(vector);
     if vector == apic::TIMER_VECTOR {
+        crate::smp::panic_all_if_armed();
         sched::tick_while_running();
     }
 }
@@ -240,8 +241,7 @@ fn interrupt_from_user(vector: u8) {
 pub fn interrupt_in_kernel(vector: u8) {
     trace::record(0, || What::TrapEnter { reason: TrapReason::Interrupt, number: u64::from(vector), argument: 0 });
     device_interrupt(vector);
-    // The other CPUs' ticks touch nothing shared until the scheduler runs there.
-    if vector == apic::TIMER_VECTOR && crate::smp::on_boot_cpu() {
+    if vector == apic::TIMER_VECTOR {
         sched::tick_while_idle();
     }
 }

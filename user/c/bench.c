@@ -362,17 +362,24 @@ static void bench_yield(void)
 /* A byte goes to the child through one pipe and comes back through another: a round
  * trip is two switches and four system calls. The child checks the sequence it
  * receives, the parent the sequence it gets back. */
-static void bench_pipe_pingpong(void)
+static int pin_to_cpu(int cpu);
+
+/* One byte there and back between two processes; with APART, the parent on CPU 0
+ * and the child on CPU 1 (pipe-pingpong-cross-cpu). */
+static void pipe_pingpong(const char *name, int apart)
 {
-    const char *name = "pipe-pingpong";
     long n = count(10000, 50), warm = n / 10 + 10;
     int down[2], up[2];
     if (pipe(down) != 0 || pipe(up) != 0)
         FAIL(name, "pipe: %s", strerror(errno));
+    if (apart && pin_to_cpu(0) != 0)
+        FAIL(name, "sched_setaffinity: %s", strerror(errno));
     pid_t pid = fork();
     if (pid < 0)
         FAIL(name, "fork: %s", strerror(errno));
     if (pid == 0) {
+        if (apart && pin_to_cpu(1) != 0)
+            _exit(4);
         close(down[1]);
         close(up[0]);
         long wrong = 0;
@@ -409,6 +416,11 @@ static void bench_pipe_pingpong(void)
     if (wrong)
         FAIL(name, "%ld bytes came back wrong or out of order", wrong);
     figure(name, (double)(t1 - t0) / n, "ns");
+}
+
+static void bench_pipe_pingpong(void)
+{
+    pipe_pingpong("pipe-pingpong", 0);
 }
 
 /* ---- lmbench lat_ctx: a token around a ring of processes ----------------------- */
@@ -754,6 +766,7 @@ static void bench_thread_create(void)
  * thread writes odd values, the partner the next even one. */
 static _Atomic int baton;
 static long pingpong_rounds, pingpong_wrong;
+static int pingpong_unpinned; /* the partner could not be pinned to CPU 1 */
 
 static void futex_wait_while(_Atomic int *word, int value)
 {
@@ -769,7 +782,8 @@ static void futex_store_wake(_Atomic int *word, int value)
 
 static void *pingpong_partner(void *arg)
 {
-    (void)arg;
+    if (arg && pin_to_cpu(1) != 0)
+        pingpong_unpinned = 1;
     for (long i = 0; i < pingpong_rounds; i++) {
         futex_wait_while(&baton, 2 * (int)i);
         pingpong_wrong += atomic_load(&baton) != 2 * (int)i + 1;
@@ -779,15 +793,18 @@ static void *pingpong_partner(void *arg)
 }
 
 /* Two threads hand a token through FUTEX_WAIT/FUTEX_WAKE; on one CPU each hand-off
- * is a switch. Figure: per round trip (two switches). */
-static void bench_futex_pingpong(void)
+ * is a switch; with APART, the threads are pinned to CPUs 0 and 1 and each hand-off
+ * wakes the other CPU. Figure: per round trip (two switches). */
+static void futex_pingpong(const char *name, int apart)
 {
-    const char *name = "futex-pingpong";
     long n = count(10000, 50), warm = n / 10 + 10;
     pingpong_rounds = warm + n;
+    pingpong_wrong = pingpong_unpinned = 0;
     atomic_store(&baton, 0);
+    if (apart && pin_to_cpu(0) != 0)
+        FAIL(name, "sched_setaffinity: %s", strerror(errno));
     pthread_t partner;
-    int e = pthread_create(&partner, NULL, pingpong_partner, NULL);
+    int e = pthread_create(&partner, NULL, pingpong_partner, apart ? &baton : NULL);
     if (e) {
         no_thread(name, e);
         return;
@@ -801,9 +818,16 @@ static void bench_futex_pingpong(void)
     }
     uint64_t t1 = now_ns(CLOCK_MONOTONIC);
     pthread_join(partner, NULL);
+    if (pingpong_unpinned)
+        FAIL(name, "sched_setaffinity to CPU 1 failed");
     if (pingpong_wrong || atomic_load(&baton) != 2 * (int)(warm + n))
         FAIL(name, "the token went astray (%ld wrong)", pingpong_wrong);
     figure(name, (double)(t1 - t0) / n, "ns");
+}
+
+static void bench_futex_pingpong(void)
+{
+    futex_pingpong("futex-pingpong", 0);
 }
 
 static pthread_mutex_t contended = PTHREAD_MUTEX_INITIALIZER;
@@ -1417,6 +1441,183 @@ static void bench_exec_sh(void)
     figure(name, (double)(t1 - t0) / n, "ns");
 }
 
+/* ---- several CPUs: cross-CPU wakes, scaling ----------------------------------- */
+
+/* These rows need two CPUs or more: with one, each says so on a line of its own
+ * ("bench-skip NAME ..."), which is neither a figure nor an error. */
+
+/* The CPUs this process may run on. */
+static int usable_cpus(void)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) != 0)
+        return 1;
+    return CPU_COUNT(&set);
+}
+
+/* Pins the calling thread to CPU (-1: every CPU the machine has, up to 64). */
+static int pin_to_cpu(int cpu)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (cpu >= 0)
+        CPU_SET(cpu, &set);
+    else
+        for (int c = 0; c < 64; c++)
+            CPU_SET(c, &set);
+    return sched_setaffinity(0, sizeof set, &set);
+}
+
+/* True if there are at least two CPUs; else the ROWS say why they have no figure. */
+static int two_cpus_or_skip(const char *const *rows, int count, int cpus)
+{
+    if (cpus >= 2)
+        return 1;
+    for (int r = 0; r < count; r++)
+        out("bench-skip %s needs 2 CPUs (%d usable)", rows[r], cpus);
+    return 0;
+}
+
+/* ipi-wakeup-latency: a thread pinned to CPU 1 waits on a futex (CPU 1 idles);
+ * the main thread, on CPU 0, reads the TSC and wakes it; the woken thread reads the
+ * TSC first thing. The TSCs of the CPUs agree (QEMU keeps them in step). */
+static _Atomic int wakeup_word;
+static long wakeup_rounds;
+static _Atomic uint64_t wakeup_sent;
+static uint64_t wakeup_ticks;
+static int wakeup_unpinned;
+
+static void *wakeup_sleeper(void *arg)
+{
+    (void)arg;
+    wakeup_unpinned = pin_to_cpu(1) != 0;
+    for (long i = 0; i < wakeup_rounds; i++) {
+        futex_wait_while(&wakeup_word, 2 * (int)i);
+        uint64_t woke = rdtsc();
+        if (i > 0) /* the first wake found the thread not yet asleep */
+            wakeup_ticks += woke - atomic_load(&wakeup_sent);
+        futex_store_wake(&wakeup_word, 2 * (int)i + 2);
+    }
+    return NULL;
+}
+
+static void bench_ipi_wakeup(const char *name)
+{
+    long n = count(2000, 20);
+    wakeup_rounds = n + 1;
+    wakeup_ticks = 0;
+    atomic_store(&wakeup_word, 0);
+    if (pin_to_cpu(0) != 0)
+        FAIL(name, "sched_setaffinity: %s", strerror(errno));
+    pthread_t sleeper;
+    int e = pthread_create(&sleeper, NULL, wakeup_sleeper, NULL);
+    if (e) {
+        no_thread(name, e);
+        return;
+    }
+    uint64_t t0 = now_ns(CLOCK_MONOTONIC), c0 = rdtsc();
+    for (long i = 0; i < n + 1; i++) {
+        /* Time for the sleeper to block and its CPU to go idle. */
+        uint64_t settle = now_ns(CLOCK_MONOTONIC) + 50000;
+        while (now_ns(CLOCK_MONOTONIC) < settle)
+            ;
+        atomic_store(&wakeup_sent, rdtsc());
+        futex_store_wake(&wakeup_word, 2 * (int)i + 1);
+        futex_wait_while(&wakeup_word, 2 * (int)i + 1);
+    }
+    uint64_t t1 = now_ns(CLOCK_MONOTONIC), c1 = rdtsc();
+    pthread_join(sleeper, NULL);
+    if (wakeup_unpinned)
+        FAIL(name, "sched_setaffinity to CPU 1 failed");
+    if (atomic_load(&wakeup_word) != 2 * (int)(n + 1))
+        FAIL(name, "the wakes went astray");
+    double tsc_per_ns = t1 > t0 ? (double)(c1 - c0) / (double)(t1 - t0) : 0;
+    if (tsc_per_ns <= 0)
+        FAIL(name, "the TSC did not advance");
+    figure(name, (double)wakeup_ticks / tsc_per_ns / n, "ns");
+}
+
+static void bench_cross_cpu(void)
+{
+    static const char *const rows[] = {"pipe-pingpong-cross-cpu", "futex-wake-cross-cpu", "ipi-wakeup-latency"};
+    if (!two_cpus_or_skip(rows, 3, usable_cpus()))
+        return;
+    pipe_pingpong(rows[0], 1);
+    futex_pingpong(rows[1], 1);
+    bench_ipi_wakeup(rows[2]);
+}
+
+/* smp-scaling: the same CPU-bound work, one share per CPU, done by as many
+ * processes (or threads) all pinned to CPU 0, then free to run on every CPU. */
+static long scaling_work;
+
+static void *spin_work(void *arg)
+{
+    for (volatile long i = 0; i < scaling_work; i++)
+        ;
+    return arg;
+}
+
+/* Wall time of WORKERS processes (THREADS: threads of this one) each spinning
+ * scaling_work rounds, on CPU 0 only (ONE_CPU) or anywhere. 0 on failure. */
+static uint64_t time_workers(const char *name, int workers, int threads, int one_cpu)
+{
+    if (pin_to_cpu(one_cpu ? 0 : -1) != 0) {
+        error(name, "sched_setaffinity: %s", strerror(errno));
+        return 0;
+    }
+    uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+    pid_t pids[64];
+    pthread_t tids[64];
+    for (int w = 0; w < workers; w++) {
+        if (threads) {
+            int e = pthread_create(&tids[w], NULL, spin_work, NULL);
+            if (e) {
+                no_thread(name, e);
+                return 0;
+            }
+            continue;
+        }
+        pids[w] = fork();
+        if (pids[w] < 0) {
+            error(name, "fork: %s", strerror(errno));
+            return 0;
+        }
+        if (pids[w] == 0) {
+            spin_work(NULL);
+            _exit(0);
+        }
+    }
+    for (int w = 0; w < workers; w++) {
+        if (threads)
+            pthread_join(tids[w], NULL);
+        else if (!reap(name, pids[w], 0))
+            return 0;
+    }
+    return now_ns(CLOCK_MONOTONIC) - t0;
+}
+
+/* The figure: how many times the work goes faster on every CPU than on one. */
+static void scaling(const char *name, int workers, int threads)
+{
+    uint64_t one = time_workers(name, workers, threads, 1);
+    uint64_t all = one ? time_workers(name, workers, threads, 0) : 0;
+    if (one && all)
+        figure(name, (double)one / (double)all, "x");
+}
+
+static void bench_smp_scaling(void)
+{
+    static const char *const rows[] = {"smp-scaling-procs", "smp-scaling-threads"};
+    int cpus = usable_cpus();
+    if (!two_cpus_or_skip(rows, 2, cpus))
+        return;
+    scaling_work = count(20000000, 100000);
+    scaling(rows[0], cpus > 64 ? 64 : cpus, 0);
+    scaling(rows[1], cpus > 64 ? 64 : cpus, 1);
+}
+
 /* ---- the table of benchmarks --------------------------------------------------- */
 
 /* The most rows one group reports (lat-ctx). */
@@ -1460,6 +1661,8 @@ static const struct group groups[] = {
     {"mmap-512k", bench_mmap_512k, {"mmap-512k"}},
     {"bandwidth", bench_bandwidth, {"pipe-bandwidth", "file-read-bandwidth"}},
     {"fork-exec-sh", bench_exec_sh, {"fork-exec-sh"}},
+    {"smp-cross-cpu", bench_cross_cpu, {"pipe-pingpong-cross-cpu", "futex-wake-cross-cpu", "ipi-wakeup-latency"}},
+    {"smp-scaling", bench_smp_scaling, {"smp-scaling-procs", "smp-scaling-threads"}},
 };
 #define GROUPS (sizeof groups / sizeof groups[0])
 

@@ -199,7 +199,9 @@ pub fn timeshare_binary() -> Result<PathBuf, String> {
     }
 }
 
-/// Linux: QEMU with the program as /init, its console on QEMU's stdout.
+/// Linux: QEMU with the program as /init, its console on QEMU's stdout, on as many
+/// CPUs as timeshare's machine (in plain TCG).
+#[allow(clippy::too_many_arguments)]
 pub fn run_linux(
     kernel: &linux::Kernel,
     qemu: &Path,
@@ -208,9 +210,16 @@ pub fn run_linux(
     scale: f64,
     only: &[String],
     timeout: Duration,
+    cpus: u32,
 ) -> RunResult {
     let mut command = Command::new(qemu);
-    command.args(linux::qemu_arguments(&kernel.vmlinuz, initrd, 256, mode == Mode::Icount, &program_args(scale, only)));
+    let icount = mode == Mode::Icount;
+    // Under -icount QEMU 7.2 runs the CPUs in turn, and Linux's bring-up of a second
+    // CPU never ends there (the boot CPU spins for it, the guest clock stopped): Linux
+    // keeps one CPU in that mode, and the rows of several CPUs have no Linux figure.
+    let cpus = if icount { 1 } else { cpus };
+    let machine = linux::Machine { memory_mib: 256, cpus, icount };
+    command.args(linux::qemu_arguments(&kernel.vmlinuz, initrd, machine, &program_args(scale, only)));
     drive(command, &format!("{} linux", mode.name()), timeout)
 }
 

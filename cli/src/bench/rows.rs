@@ -49,6 +49,9 @@ pub enum Goal {
     Ratio(f64),
     /// timeshare's figure below this many ns.
     BelowNs(f64),
+    /// timeshare's figure at least this, judged on plain TCG's (the CPUs run in
+    /// parallel there; under -icount QEMU runs them in turn on one host thread).
+    AtLeastInTcg(f64),
 }
 
 impl Goal {
@@ -56,6 +59,7 @@ impl Goal {
         match self {
             Goal::Ratio(r) => format!("<= {r:.2}x"),
             Goal::BelowNs(ns) => format!("< {}", format_value(ns, "ns")),
+            Goal::AtLeastInTcg(x) => format!(">= {x:.2} (tcg)"),
         }
     }
 
@@ -63,6 +67,7 @@ impl Goal {
         match self {
             Goal::Ratio(r) => ratio.map(|x| x <= r),
             Goal::BelowNs(ns) => timeshare.map(|x| x < ns),
+            Goal::AtLeastInTcg(at_least) => timeshare.map(|x| x >= at_least),
         }
     }
 }
@@ -75,10 +80,13 @@ pub struct Row {
     pub unit: &'static str,
     pub what: &'static str,
     pub goal: Option<Goal>,
+    /// The CPUs the row needs (`bench --cpus`): with fewer, the program skips it
+    /// and the report leaves it out.
+    pub min_cpus: u32,
 }
 
 const fn row(name: &'static str, group: &'static str, unit: &'static str, what: &'static str) -> Row {
-    Row { name, group, unit, what, goal: None }
+    Row { name, group, unit, what, goal: None, min_cpus: 1 }
 }
 
 /// Every row, in the program's order (`bench --list`; a unit test keeps them equal).
@@ -281,6 +289,51 @@ pub const ROWS: &[Row] = &[
             "fork, the child execs /bin/sh -c (BusyBox) of the bench binary (exits at once), the parent waits",
         )
     },
+    Row {
+        goal: Some(Goal::Ratio(0.3)),
+        min_cpus: 2,
+        ..row(
+            "pipe-pingpong-cross-cpu",
+            "smp-cross-cpu",
+            "ns",
+            "pipe-pingpong with the two processes pinned to CPUs 0 and 1: round trip",
+        )
+    },
+    Row {
+        goal: Some(Goal::Ratio(0.3)),
+        min_cpus: 2,
+        ..row(
+            "futex-wake-cross-cpu",
+            "smp-cross-cpu",
+            "ns",
+            "futex-pingpong with the two threads pinned to CPUs 0 and 1: round trip",
+        )
+    },
+    Row {
+        goal: Some(Goal::Ratio(0.3)),
+        min_cpus: 2,
+        ..row(
+            "ipi-wakeup-latency",
+            "smp-cross-cpu",
+            "ns",
+            "TSC before a FUTEX_WAKE on CPU 0 to the TSC the woken thread reads first thing on idle CPU 1",
+        )
+    },
+    Row {
+        goal: Some(Goal::AtLeastInTcg(1.8)),
+        min_cpus: 2,
+        ..row(
+            "smp-scaling-procs",
+            "smp-scaling",
+            "x",
+            "N CPU-bound processes (N = the CPUs): wall time all pinned to CPU 0 / free on N CPUs",
+        )
+    },
+    Row {
+        goal: Some(Goal::AtLeastInTcg(1.8)),
+        min_cpus: 2,
+        ..row("smp-scaling-threads", "smp-scaling", "x", "the same with N threads of one process")
+    },
 ];
 
 /// A figure with a unit a person reads at a glance.
@@ -302,6 +355,7 @@ pub fn format_value(value: f64, unit: &str) -> String {
         }
         "%" => format!("{value:.3} %"),
         "Hz" => format!("{value:.0} Hz"),
+        "x" => format!("{value:.2}x"),
         other => format!("{value} {other}"),
     }
 }
@@ -329,6 +383,8 @@ mod tests {
         assert_eq!(Goal::Ratio(0.2).met(Some(50.0), Some(0.21)), Some(false));
         assert_eq!(Goal::Ratio(0.2).met(Some(50.0), None), None);
         assert_eq!(Goal::BelowNs(20e6).met(Some(2e6), None), Some(true));
+        assert_eq!(Goal::AtLeastInTcg(1.8).met(Some(1.9), Some(1.0)), Some(true));
+        assert_eq!(Goal::AtLeastInTcg(1.8).met(Some(1.5), Some(0.5)), Some(false));
     }
 
     #[test]
@@ -337,5 +393,6 @@ mod tests {
         assert_eq!(format_value(12_400.0, "ns"), "12.40 us");
         assert_eq!(format_value(1.58e9, "ns"), "1.580 s");
         assert_eq!(format_value(0.0371, "%"), "0.037 %");
+        assert_eq!(format_value(1.874, "x"), "1.87x");
     }
 }

@@ -1,6 +1,6 @@
 //! The timeline in the Chrome Trace Event Format, which Perfetto and chrome://tracing
 //! open: a track per process, its running intervals, and its instants named as Linux
-//! and the x86 manuals name them.
+//! and the x86 manuals name them; with several CPUs, a track per CPU too.
 
 use std::io::{self, Write};
 
@@ -50,8 +50,11 @@ pub fn syscall_name(number: u64) -> String {
         .map_or_else(|| format!("syscall {number}"), str::to_string)
 }
 
-/// The Chrome "pid" every track belongs to: the machine.
+/// The Chrome "pid" every thread's track belongs to: the machine.
 const MACHINE_PID: u32 = 1;
+/// The Chrome "pid" of the CPUs' tracks (one per CPU, its number as the tid), when
+/// there are several.
+const CPUS_PID: u32 = 2;
 
 /// A trace file past this many bytes gets a warning on stderr (`--trace`'s
 /// `warn_at`), once, when no limit was given.
@@ -77,7 +80,10 @@ pub struct Written {
 /// running (category `run`), ready and blocked (category `state`) interval; instant
 /// events ("i") for system calls, interrupts, faults, blocks, wake-ups, execs, exits
 /// and priority boosts; a counter ("C") for each level change under a policy with
-/// levels. With a `limit`, events stop before the file passes it and `otherData.cut`
+/// levels. With several CPUs, a second process, "CPUs", has a track per CPU (tid:
+/// its number) with what ran there and its idle time (category `cpu`), and an
+/// instant where a thread arrived from another CPU (`migration`); the idle loop's
+/// intervals are there only, as the CPUs idle at once. With a `limit`, events stop before the file passes it and `otherData.cut`
 /// says from when on they were left out; the JSON stays valid. Without one, `warn`
 /// is called once when the file passes `warn_at` bytes, with the events still to
 /// write.
@@ -90,12 +96,20 @@ pub fn chrome_json(
 ) -> io::Result<Written> {
     let order = time_order(timeline);
     let lanes: Vec<&Lane> = std::iter::once(&timeline.idle).chain(&timeline.lanes).collect();
-    let machine = json!({
-        "ph": "M", "name": "process_name", "pid": MACHINE_PID, "args": {"name": "timeshare (CPU 0)"}
-    });
-    let tracks = std::iter::once(machine).chain(lanes.iter().flat_map(|lane| track(lane)));
+    let several = timeline.several_cpus();
+    let machine_name = if several { "timeshare (threads)" } else { "timeshare (CPU 0)" };
+    let machine = json!({"ph": "M", "name": "process_name", "pid": MACHINE_PID, "args": {"name": machine_name}});
+    let cpus: &[u8] = if several { &timeline.cpus } else { &[] };
+    let cpu_process =
+        several.then(|| json!({"ph": "M", "name": "process_name", "pid": CPUS_PID, "args": {"name": "CPUs"}}));
+    let tracks: Vec<Value> = std::iter::once(machine)
+        .chain(lanes.iter().flat_map(|lane| track(lane)))
+        .chain(cpu_process)
+        .chain(cpus.iter().flat_map(|&cpu| cpu_track(cpu)))
+        .collect();
     let timed = order.iter().map(|&(tsc, lane, item)| (tsc, event(timeline, lanes[lane], item)));
-    let total = 1 + 2 * lanes.len() + order.len();
+    let total = tracks.len() + order.len();
+    let tracks = tracks.into_iter();
     let head = br#"{"displayTimeUnit":"ms","traceEvents":["#;
     out.write_all(head)?;
     let mut written = Written { bytes: head.len() as u64, total, ..Written::default() };
@@ -147,20 +161,31 @@ enum Item {
     Level(usize),
     /// A priority boost, by its index in `Timeline::boosts`.
     Boost(usize),
+    /// A slice of the lane on its CPU's track.
+    CpuRun(usize),
+    /// A migration, by its index in `Timeline::migrations`.
+    Migration(usize),
 }
 
 /// Every timed thing of the timeline as (when, lane, what), in time order (lane 0
 /// is the idle loop, then `timeline.lanes`; the boosts go with the idle lane).
 fn time_order(timeline: &Timeline) -> Vec<(u64, usize, Item)> {
     let lanes = std::iter::once(&timeline.idle).chain(&timeline.lanes);
+    let several = timeline.several_cpus();
     let mut order: Vec<(u64, usize, Item)> = Vec::new();
     for (index, lane) in lanes.enumerate() {
-        order.extend(lane.slices.iter().enumerate().map(|(at, slice)| (slice.start, index, Item::Slice(at))));
+        if !several || index != 0 {
+            order.extend(lane.slices.iter().enumerate().map(|(at, slice)| (slice.start, index, Item::Slice(at))));
+        }
+        if several {
+            order.extend(lane.slices.iter().enumerate().map(|(at, slice)| (slice.start, index, Item::CpuRun(at))));
+        }
         order.extend(lane.waits.iter().enumerate().map(|(at, wait)| (wait.start, index, Item::Wait(at))));
         order.extend(lane.marks.iter().enumerate().map(|(at, &(tsc, _))| (tsc, index, Item::Mark(at))));
         order.extend(lane.levels.iter().enumerate().map(|(at, &(tsc, _))| (tsc, index, Item::Level(at))));
     }
     order.extend(timeline.boosts.iter().enumerate().map(|(at, &tsc)| (tsc, 0, Item::Boost(at))));
+    order.extend(timeline.migrations.iter().enumerate().map(|(at, migration)| (migration.tsc, 0, Item::Migration(at))));
     // Stable: a lane's things keep their order at one instant.
     order.sort_by_key(|&(tsc, ..)| tsc);
     order
@@ -175,6 +200,14 @@ fn track(lane: &Lane) -> [Value; 2] {
     [
         json!({"ph": "M", "name": "thread_name", "pid": MACHINE_PID, "tid": tid, "args": {"name": label}}),
         json!({"ph": "M", "name": "thread_sort_index", "pid": MACHINE_PID, "tid": tid, "args": {"sort_index": sort_index}}),
+    ]
+}
+
+/// A CPU's track: its name and place.
+fn cpu_track(cpu: u8) -> [Value; 2] {
+    [
+        json!({"ph": "M", "name": "thread_name", "pid": CPUS_PID, "tid": cpu, "args": {"name": format!("CPU {cpu}")}}),
+        json!({"ph": "M", "name": "thread_sort_index", "pid": CPUS_PID, "tid": cpu, "args": {"sort_index": cpu}}),
     ]
 }
 
@@ -222,6 +255,23 @@ fn event(timeline: &Timeline, lane: &Lane, item: Item) -> Value {
             json!({
                 "ph": "i", "s": "g", "cat": "sched", "name": "priority boost", "pid": MACHINE_PID,
                 "ts": to_ns_precision(timeline.us(tsc)),
+            })
+        }
+        Item::CpuRun(at) => {
+            let slice = &lane.slices[at];
+            let (start, end) = (timeline.us(slice.start), timeline.us(slice.end));
+            let name = if tid == 0 { "idle".to_string() } else { lane.label_with(&slice.name) };
+            json!({
+                "ph": "X", "cat": "cpu", "name": name, "pid": CPUS_PID, "tid": slice.cpu,
+                "ts": to_ns_precision(start), "dur": to_ns_precision(end - start), "args": {"tid": tid},
+            })
+        }
+        Item::Migration(at) => {
+            let migration = timeline.migrations[at];
+            json!({
+                "ph": "i", "s": "t", "cat": "migration", "name": format!("tid {} from CPU {}", migration.pid, migration.from),
+                "pid": CPUS_PID, "tid": migration.to, "ts": to_ns_precision(timeline.us(migration.tsc)),
+                "args": {"tid": migration.pid, "from": migration.from, "to": migration.to},
             })
         }
         Item::Mark(at) => {
@@ -293,6 +343,39 @@ mod tests {
             events.iter().filter(|e| e["cat"] == "syscall").map(|e| e["name"].as_str().unwrap()).collect();
         assert_eq!(syscalls, ["fork", "sched_yield"]);
         assert_eq!(events.iter().filter(|e| e["name"] == "timer interrupt").count(), 2);
+    }
+
+    #[test]
+    fn several_cpus_have_a_track_each() {
+        let mut bytes = Vec::new();
+        chrome_json(&two_cpus(), &mut bytes, None, WARN_BYTES, |_| panic!("no warning")).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&bytes).expect("valid JSON");
+        let events = json["traceEvents"].as_array().unwrap();
+        let cpu_names: Vec<&str> = events
+            .iter()
+            .filter(|e| e["name"] == "thread_name" && e["pid"] == CPUS_PID)
+            .map(|e| e["args"]["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(cpu_names, ["CPU 0", "CPU 1"]);
+        let on_cpu = |cpu: u64| -> Vec<(u64, f64)> {
+            events
+                .iter()
+                .filter(|e| e["cat"] == "cpu" && e["tid"] == cpu)
+                .map(|e| (e["args"]["tid"].as_u64().unwrap(), e["ts"].as_f64().unwrap()))
+                .collect()
+        };
+        assert_eq!(on_cpu(0), [(1, 100.0), (0, 1_000.0)]);
+        assert_eq!(on_cpu(1), [(2, 100.0), (0, 1_000.0), (1, 1_100.0), (0, 2_000.0)]);
+        let migrations: Vec<&serde_json::Value> = events.iter().filter(|e| e["cat"] == "migration").collect();
+        assert_eq!(migrations.len(), 1);
+        assert_eq!((&migrations[0]["tid"], &migrations[0]["args"]["from"]), (&json!(1), &json!(0)));
+        // The idle loop's intervals are on the CPUs' tracks only: on one track they
+        // would overlap.
+        assert!(!events.iter().any(|e| e["cat"] == "run" && e["tid"] == 0));
+        // One CPU: no CPU track.
+        let mut one = Vec::new();
+        chrome_json(&two_processes(), &mut one, None, WARN_BYTES, |_| panic!("no warning")).unwrap();
+        assert!(!String::from_utf8(one).unwrap().contains("\"CPU 0\""));
     }
 
     #[test]

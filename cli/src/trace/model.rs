@@ -16,6 +16,8 @@ pub struct Slice {
     /// TSC when it got the CPU and when it gave it up.
     pub start: u64,
     pub end: u64,
+    /// The CPU it ran on.
+    pub cpu: u8,
     /// Its program then.
     pub name: String,
     /// Why it stopped, and who got the CPU then (0: idle); None when the trace
@@ -149,10 +151,34 @@ impl Lane {
     }
 }
 
+/// A thread whose run began on another CPU than its previous run: marked on both
+/// CPUs' lanes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Migration {
+    /// When its run on `to` began.
+    pub tsc: u64,
+    pub pid: u32,
+    pub from: u8,
+    pub to: u8,
+}
+
+/// What one CPU did over the view: time running threads and idling, switches it
+/// made, migrations to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CpuTotals {
+    pub cpu: u8,
+    pub busy: u64,
+    pub idle: u64,
+    pub switches: usize,
+    pub migrations_in: usize,
+}
+
 /// A context switch, as the trace recorded it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Switch {
     pub tsc: u64,
+    /// The CPU it happened on.
+    pub cpu: u8,
     /// 0 stands for the idle loop.
     pub from: u32,
     pub to: u32,
@@ -175,6 +201,10 @@ pub struct Timeline {
     /// When the CPU idled (pid 0).
     pub idle: Lane,
     pub switches: Vec<Switch>,
+    /// The CPUs the trace saw switch, in order (one CPU: `[0]`).
+    pub cpus: Vec<u8>,
+    /// Threads that moved between CPUs, in time order.
+    pub migrations: Vec<Migration>,
     /// Events the kernel dropped (ring full) and records that were not events.
     pub dropped: u64,
     pub undecodable: usize,
@@ -216,6 +246,8 @@ impl Timeline {
         let mut names: BTreeMap<u32, NameAssembler> = BTreeMap::new();
         // Per CPU: who runs there, since when, under which name.
         let mut running: BTreeMap<u8, (u32, u64, String)> = BTreeMap::new();
+        // Per thread: the CPU of its last run.
+        let mut ran_on: BTreeMap<u32, u8> = BTreeMap::new();
         // Per pid: where its system call in progress is in its marks.
         let mut in_syscall: BTreeMap<u32, usize> = BTreeMap::new();
         let mut pending = Pending::new();
@@ -287,7 +319,7 @@ impl Timeline {
                     }
                 }
                 What::Switch { to, reason } => {
-                    timeline.switches.push(Switch { tsc, from: pid, to, reason });
+                    timeline.switches.push(Switch { tsc, cpu, from: pid, to, reason });
                     settle(&mut lanes, &mut pending, to, tsc);
                     if pid != 0 {
                         match reason {
@@ -301,8 +333,15 @@ impl Timeline {
                         }
                     }
                     if let Some((holder, start, name)) = running.remove(&cpu) {
-                        let slice =
-                            Slice { start, end: tsc, name, ended: Some((reason, to)), merged: 1, busy: tsc - start };
+                        let slice = Slice {
+                            start,
+                            end: tsc,
+                            cpu,
+                            name,
+                            ended: Some((reason, to)),
+                            merged: 1,
+                            busy: tsc.saturating_sub(start),
+                        };
                         lanes
                             .entry(holder)
                             .or_insert_with(|| Lane { pid: holder, ..Lane::default() })
@@ -312,6 +351,11 @@ impl Timeline {
                     let next = lanes.entry(to).or_insert_with(|| Lane { pid: to, ..Lane::default() });
                     let name = if to == 0 { "idle".to_string() } else { next.name() };
                     running.insert(cpu, (to, tsc, name));
+                    if to != 0 {
+                        if let Some(from) = ran_on.insert(to, cpu).filter(|&from| from != cpu) {
+                            timeline.migrations.push(Migration { tsc, pid: to, from, to: cpu });
+                        }
+                    }
                 }
                 What::TrapExit | What::Schedule { .. } => {}
             }
@@ -319,11 +363,13 @@ impl Timeline {
         for pid in pending.keys().copied().collect::<Vec<_>>() {
             settle(&mut lanes, &mut pending, pid, timeline.end);
         }
-        for (_, (holder, start, name)) in running {
+        for (cpu, (holder, start, name)) in running {
             let busy = timeline.end.saturating_sub(start);
-            let slice = Slice { start, end: timeline.end, name, ended: None, merged: 1, busy };
+            let slice = Slice { start, end: timeline.end, cpu, name, ended: None, merged: 1, busy };
             lanes.entry(holder).or_insert_with(|| Lane { pid: holder, ..Lane::default() }).slices.push(slice);
         }
+        timeline.cpus =
+            timeline.switches.iter().map(|switch| switch.cpu).collect::<BTreeSet<u8>>().into_iter().collect();
         timeline.start = first.unwrap_or(0);
         timeline.view = (timeline.start, timeline.end);
         timeline.idle = lanes.remove(&0).unwrap_or_default();
@@ -378,6 +424,34 @@ impl Timeline {
         }
         self.boosts.retain(|tsc| (from..=to).contains(tsc));
         self.switches.retain(|switch| (from..=to).contains(&switch.tsc));
+        self.migrations.retain(|migration| (from..=to).contains(&migration.tsc));
+    }
+
+    /// Whether the trace saw more than one CPU at work (the pictures then show a
+    /// lane per CPU).
+    pub fn several_cpus(&self) -> bool {
+        self.cpus.len() > 1
+    }
+
+    /// Each CPU's running and idle time, switches and incoming migrations over the
+    /// view.
+    pub fn cpu_totals(&self) -> Vec<CpuTotals> {
+        let mut totals: BTreeMap<u8, CpuTotals> =
+            self.cpus.iter().map(|&cpu| (cpu, CpuTotals { cpu, ..CpuTotals::default() })).collect();
+        for lane in self.lanes.iter().chain(std::iter::once(&self.idle)) {
+            for slice in &lane.slices {
+                if let Some(total) = totals.get_mut(&slice.cpu) {
+                    *if lane.pid == 0 { &mut total.idle } else { &mut total.busy } += slice.busy;
+                }
+            }
+        }
+        for switch in &self.switches {
+            totals.entry(switch.cpu).and_modify(|total| total.switches += 1);
+        }
+        for migration in &self.migrations {
+            totals.entry(migration.to).and_modify(|total| total.migrations_in += 1);
+        }
+        totals.into_values().collect()
     }
 
     /// Running, ready and blocked intervals in all lanes (idle included).
@@ -404,7 +478,7 @@ impl Timeline {
             for lane in self.lanes.iter_mut().chain(std::iter::once(&mut self.idle)) {
                 lane.slices = merge_adjacent(
                     std::mem::take(&mut lane.slices),
-                    |a, b| bucket(a.start) == bucket(b.start),
+                    |a, b| a.cpu == b.cpu && bucket(a.start) == bucket(b.start),
                     |a, b| {
                         a.end = b.end;
                         a.busy += b.busy;
@@ -517,6 +591,29 @@ mod tests {
         assert_eq!(first.marks[1], (2_000, Mark::Syscall { number: 24, result: Some(0) }));
         assert_eq!(timeline.switch_counts(), [1, 1, 1, 1, 2]);
         assert!((timeline.ms(2_000) - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn each_cpu_keeps_its_own_runs_and_a_move_between_cpus_is_a_migration() {
+        let timeline = two_cpus();
+        assert_eq!(timeline.cpus, [0, 1]);
+        assert!(timeline.several_cpus() && !two_processes().several_cpus());
+        let runs = |lane: &Lane| lane.slices.iter().map(|s| (s.cpu, s.start, s.end)).collect::<Vec<_>>();
+        assert_eq!(runs(&timeline.lanes[0]), [(0, 100, 1_000), (1, 1_100, 2_000)]);
+        assert_eq!(runs(&timeline.lanes[1]), [(1, 100, 1_000)]);
+        assert_eq!(runs(&timeline.idle), [(1, 1_000, 1_100), (0, 1_000, 2_000), (1, 2_000, 2_000)]);
+        assert_eq!(timeline.migrations, [Migration { tsc: 1_100, pid: 1, from: 0, to: 1 }]);
+        assert_eq!(
+            timeline.cpu_totals(),
+            [
+                CpuTotals { cpu: 0, busy: 900, idle: 1_000, switches: 2, migrations_in: 0 },
+                CpuTotals { cpu: 1, busy: 1_800, idle: 100, switches: 4, migrations_in: 1 },
+            ]
+        );
+        // Merging keeps each CPU's runs apart.
+        let mut fitted = timeline.clone();
+        fitted.fit(1);
+        assert_eq!(fitted.lanes[0].slices.iter().map(|s| s.cpu).collect::<Vec<_>>(), [0, 1]);
     }
 
     #[test]

@@ -7,13 +7,20 @@
 //! Every drawn element says what it is for programs too: `class` is `running`,
 //! `ready`, `blocked` (with `data-wait`), `level` (with `data-level`) or `boost`;
 //! lanes are `<g class="lane">` with `data-pid` and `data-name`.
+//!
+//! With several CPUs at work, a lane per CPU comes first (`<g class="cpu-lane">`
+//! with `data-cpu`): the threads it ran, in their lanes' colours (`running`, with
+//! `data-pid`), its idle time (`idle`), and a `migration` mark (with `data-pid`,
+//! `data-from`, `data-to`) on both CPUs' lanes where a thread's run began on
+//! another CPU than its previous one. One CPU gets no CPU lane: it would repeat
+//! the process lanes.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use kernel_core::trace::{SwitchReason, WaitKind};
 
-use super::model::{Lane, State, Timeline, REASONS};
+use super::model::{CpuTotals, Lane, State, Timeline, REASONS};
 use crate::svg::Svg;
 
 /// What the SVG says besides the timeline itself.
@@ -40,6 +47,9 @@ const READY_FILL: &str = "url(#ready-hatch)";
 /// The level band's colours, top level first (levels below the last share its colour).
 const LEVEL_COLOURS: [&str; 5] = ["#08306b", "#2171b5", "#6baed6", "#9ecae1", "#deebf7"];
 const BOOST_COLOUR: &str = "#e6550d";
+/// A CPU's idle time, and the marks of threads moving between CPUs.
+const IDLE_COLOUR: &str = "#e4e4e4";
+const MIGRATION_COLOUR: &str = "#222222";
 /// Notices of what the picture does not show as it happened.
 const WARNING_COLOUR: &str = "#b30000";
 
@@ -109,11 +119,14 @@ struct Piece {
 /// intervals they hold), and so are the intervals `Timeline::fit` merged.
 pub fn svg(timeline: &Timeline, options: &SvgOptions) -> String {
     let lanes = &timeline.lanes;
+    let cpu_lanes = if timeline.several_cpus() { timeline.cpu_totals() } else { Vec::new() };
     let has_levels = lanes.iter().any(|lane| !lane.levels.is_empty());
-    let lane_height = (560.0 / lanes.len().max(1) as f64).clamp(16.0, 40.0);
+    let rows = lanes.len() + cpu_lanes.len();
+    let lane_height = (560.0 / rows.max(1) as f64).clamp(16.0, 40.0);
     let band_height = if has_levels { (lane_height * 0.16).max(3.0).round() } else { 0.0 };
     let bar_height = ((lane_height - band_height) * 0.72).round();
-    let plot_bottom = TOP + lane_height * lanes.len() as f64;
+    let lanes_top = TOP + lane_height * cpu_lanes.len() as f64;
+    let plot_bottom = lanes_top + lane_height * lanes.len() as f64;
     let height = plot_bottom + 44.0;
     let (view_start, view_end) = timeline.view;
     let view_tsc = view_end.saturating_sub(view_start).max(1) as f64;
@@ -141,8 +154,9 @@ pub fn svg(timeline: &Timeline, options: &SvgOptions) -> String {
     };
     svg.text((12.0, 24.0), 16.0, "start").attr("font-weight", "bold").text(&format!("timeshare — {title}"));
     let counts = timeline.switch_counts();
+    let cpus = if cpu_lanes.is_empty() { String::new() } else { format!("{} CPUs, ", cpu_lanes.len()) };
     let mut subtitle = format!(
-        "{} threads, {:.1} ms, {} context switches ({} preempted at the end of a quantum, {} yielded, {} blocked, {} exited)",
+        "{cpus}{} threads, {:.1} ms, {} context switches ({} preempted at the end of a quantum, {} yielded, {} blocked, {} exited)",
         lanes.len(),
         span_ms,
         timeline.switches.len(),
@@ -165,7 +179,7 @@ pub fn svg(timeline: &Timeline, options: &SvgOptions) -> String {
             .attr("fill", WARNING_COLOUR)
             .text(&notices.join("; "));
     }
-    legend(&mut svg, timeline, has_levels);
+    legend(&mut svg, timeline, has_levels, !cpu_lanes.is_empty());
 
     // The time axis: grid lines and labels in ms.
     let step = nice_step(span_ms, 10.0);
@@ -184,8 +198,16 @@ pub fn svg(timeline: &Timeline, options: &SvgOptions) -> String {
         .text("time since the first process was created");
     svg.close("g");
 
+    for (row, totals) in cpu_lanes.iter().enumerate() {
+        let top = TOP + lane_height * row as f64;
+        let bar_top = top + (lane_height - bar_height) / 2.0;
+        cpu_lane(&mut svg, timeline, totals, (top, bar_top, bar_height), &x_of);
+    }
+    if !cpu_lanes.is_empty() {
+        svg.line((12.0, lanes_top), (WIDTH - RIGHT_MARGIN, lanes_top), "#999").end();
+    }
     for (index, lane) in lanes.iter().enumerate() {
-        let top = TOP + lane_height * index as f64;
+        let top = lanes_top + lane_height * index as f64;
         let bar_top = top + (lane_height - band_height - bar_height) / 2.0;
         let colour = PALETTE[index % PALETTE.len()];
         svg.element("g").attr("class", "lane").attr("data-pid", lane.pid).attr("data-name", lane.name()).open();
@@ -282,6 +304,92 @@ pub fn svg(timeline: &Timeline, options: &SvgOptions) -> String {
     svg.finish()
 }
 
+/// One CPU's lane (geometry: lane top, bar top, bar height): its idle time under
+/// the threads it ran, each in its lane's colour, and a mark where a thread moved
+/// to or from it.
+fn cpu_lane(
+    svg: &mut Svg,
+    timeline: &Timeline,
+    totals: &CpuTotals,
+    (top, bar_top, bar_height): (f64, f64, f64),
+    x_of: &dyn Fn(u64) -> f64,
+) {
+    let cpu = totals.cpu;
+    svg.element("g").attr("class", "cpu-lane").attr("data-cpu", cpu).open();
+    svg.rect(0.0, top, WIDTH, bar_height + (bar_top - top) * 2.0, "#eef3fa").end();
+    let seen = (totals.busy + totals.idle).max(1) as f64;
+    let label = format!("CPU {cpu} ({:.0}% busy)", totals.busy as f64 * 100.0 / seen);
+    svg.element("g").attr("class", "label").open();
+    svg.element("title").text(&format!(
+        "CPU {cpu}: {:.3} ms running threads, {:.3} ms idle, {} switches, {} threads arrived from another CPU",
+        totals.busy as f64 * 1e3 / timeline.tsc_hz as f64,
+        totals.idle as f64 * 1e3 / timeline.tsc_hz as f64,
+        totals.switches,
+        totals.migrations_in
+    ));
+    svg.text((LABEL_WIDTH - 8.0, bar_top + bar_height / 2.0), 12.0, "end")
+        .attr("font-weight", "bold")
+        .attr("dominant-baseline", "middle")
+        .text(&label);
+    svg.close("g");
+    let pieces_on = |lane: &Lane| -> Vec<Piece> {
+        let on_cpu = lane.slices.iter().enumerate().filter(|(_, slice)| slice.cpu == cpu);
+        on_cpu
+            .map(|(index, slice)| Piece {
+                start: slice.start,
+                end: slice.end,
+                busy: slice.busy,
+                merged: slice.merged,
+                index,
+            })
+            .collect()
+    };
+    let idle_height = bar_height * 0.4;
+    for bar in bars(&pieces_on(&timeline.idle), x_of) {
+        svg.rect(bar.x, bar_top + (bar_height - idle_height) / 2.0, bar.width, idle_height, IDLE_COLOUR)
+            .attr("class", "idle")
+            .optional_attr("fill-opacity", bar.opacity())
+            .tooltip(&format!("CPU {cpu}: idle, {:.3} – {:.3} ms", timeline.ms(bar.start), timeline.ms(bar.end)));
+    }
+    for (index, lane) in timeline.lanes.iter().enumerate() {
+        for bar in bars(&pieces_on(lane), x_of) {
+            svg.rect(bar.x, bar_top, bar.width, bar_height, PALETTE[index % PALETTE.len()])
+                .attr("class", "running")
+                .attr("data-pid", lane.pid)
+                .attr("data-merged", bar.count)
+                .optional_attr("fill-opacity", bar.opacity())
+                .tooltip(&bar.describe(timeline, lane, &format!("running on CPU {cpu}")));
+        }
+    }
+    for migration in timeline.migrations.iter().filter(|migration| migration.from == cpu || migration.to == cpu) {
+        let x = x_of(migration.tsc);
+        let (direction, y) =
+            if migration.to == cpu { ("arrived from", bar_top) } else { ("left for", bar_top + bar_height) };
+        let other = if migration.to == cpu { migration.from } else { migration.to };
+        let name = timeline
+            .lanes
+            .iter()
+            .find(|lane| lane.pid == migration.pid)
+            .map_or_else(|| format!("pid {}", migration.pid), |lane| lane.current_label());
+        // A triangle pointing into the lane it arrived at, out of the one it left.
+        let tip = if migration.to == cpu { y + 6.0 } else { y - 6.0 };
+        let base = if migration.to == cpu { y - 2.0 } else { y + 2.0 };
+        triangle(svg, [(x - 5.0, base), (x + 5.0, base), (x, tip)])
+            .attr("class", "migration")
+            .attr("data-pid", migration.pid)
+            .attr("data-from", migration.from)
+            .attr("data-to", migration.to)
+            .tooltip(&format!("{name} {direction} CPU {other} at {:.3} ms (a migration)", timeline.ms(migration.tsc)));
+    }
+    svg.close("g");
+}
+
+/// A filled migration mark through `corners`; the caller adds attributes and ends it.
+fn triangle(svg: &mut Svg, corners: [(f64, f64); 3]) -> crate::svg::Element<'_> {
+    let points: Vec<String> = corners.iter().map(|(x, y)| format!("{x:.2},{y:.2}")).collect();
+    svg.element("polygon").attr("points", points.join(" ")).attr("fill", MIGRATION_COLOUR)
+}
+
 /// What the picture does not show as it happened: events the kernel dropped,
 /// records that were not events, intervals merged to meet the budget.
 pub fn notices(timeline: &Timeline) -> Vec<String> {
@@ -309,7 +417,7 @@ pub fn notices(timeline: &Timeline) -> Vec<String> {
 
 /// The legend: the states, why intervals end, what the waits were for (the kinds
 /// this timeline has), the level band and the boosts; entries flow into rows.
-fn legend(svg: &mut Svg, timeline: &Timeline, has_levels: bool) {
+fn legend(svg: &mut Svg, timeline: &Timeline, has_levels: bool, cpu_lanes: bool) {
     /// Where the next entry goes: a new row when it would not fit.
     struct Flow {
         x: f64,
@@ -356,6 +464,13 @@ fn legend(svg: &mut Svg, timeline: &Timeline, has_levels: bool) {
     flow.x = WIDTH;
     for kind in waits {
         swatch(svg, &mut flow, wait_colour(kind), 4.0, &format!("blocked: {}", kind.describe()));
+    }
+    if cpu_lanes {
+        swatch(svg, &mut flow, IDLE_COLOUR, 6.0, "CPU idle");
+        let label = "migration (a thread's run on another CPU than its last)";
+        let (x, y, text_x) = flow.place(label);
+        triangle(svg, [(x + 6.0, y + 3.0), (x + 16.0, y + 3.0), (x + 11.0, y + 11.0)]).end();
+        svg.text((text_x, y + 12.0), 12.0, "start").text(label);
     }
     let label = "many short intervals (opacity: share of time)";
     let (x, y, text_x) = flow.place(label);
@@ -569,6 +684,40 @@ mod tests {
         assert_eq!(text.matches("intervals between").count(), 0);
         assert_eq!(text.matches(r#"class="running""#).count(), 20);
         assert_eq!(text.matches(r#"class="running" data-merged="1""#).count(), 20, "each on its own");
+    }
+
+    #[test]
+    fn several_cpus_get_a_lane_each_with_their_runs_idle_time_and_migrations() {
+        let text = svg(&two_cpus(), &SvgOptions::default());
+        assert_eq!(svg_lanes(&text), [1, 2], "the process lanes stay");
+        let document = roxmltree::Document::parse(&text).unwrap();
+        let cpu_lanes: Vec<_> =
+            document.descendants().filter(|node| node.attribute("class") == Some("cpu-lane")).collect();
+        assert_eq!(cpu_lanes.iter().map(|node| node.attribute("data-cpu").unwrap()).collect::<Vec<_>>(), ["0", "1"]);
+        let in_lane = |lane: &roxmltree::Node, class: &str| -> Vec<(String, String)> {
+            lane.descendants()
+                .filter(|node| node.attribute("class") == Some(class))
+                .map(|node| {
+                    (
+                        node.attribute("data-pid").unwrap_or("").to_string(),
+                        node.attribute("data-to").unwrap_or("").to_string(),
+                    )
+                })
+                .collect()
+        };
+        let pids =
+            |lane: &roxmltree::Node| in_lane(lane, "running").into_iter().map(|(pid, _)| pid).collect::<Vec<_>>();
+        assert_eq!(pids(&cpu_lanes[0]), ["1"]);
+        assert_eq!(pids(&cpu_lanes[1]), ["1", "2"]);
+        assert!(!in_lane(&cpu_lanes[0], "idle").is_empty() && !in_lane(&cpu_lanes[1], "idle").is_empty());
+        // The move of pid 1 from CPU 0 to CPU 1, on both lanes.
+        for lane in &cpu_lanes {
+            assert_eq!(in_lane(lane, "migration"), [("1".to_string(), "1".to_string())]);
+        }
+        assert!(text.contains("CPU 0 (47% busy)") && text.contains("CPU 1 (95% busy)"), "{text}");
+        // One CPU: no CPU lane.
+        let one = svg(&two_processes(), &SvgOptions::default());
+        assert!(!one.contains("cpu-lane") && !one.contains("migration"));
     }
 
     #[test]

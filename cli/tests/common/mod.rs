@@ -36,6 +36,17 @@ fn existing(path: PathBuf) -> PathBuf {
     path
 }
 
+/// The `--cpus N` every run of a test gets when the environment variable
+/// `TIMESHARE_TEST_CPUS` is N (to run an existing test file on several CPUs:
+/// `TIMESHARE_TEST_CPUS=2 cargo test --test threads`), unless the test chose its
+/// own `--cpus`.
+pub fn test_cpus(options: &[&str]) -> Vec<String> {
+    match std::env::var("TIMESHARE_TEST_CPUS") {
+        Ok(cpus) if !options.contains(&"--cpus") => vec!["--cpus".to_string(), cpus],
+        _ => Vec::new(),
+    }
+}
+
 /// `timeshare run --timeout TIMEOUT_SECS PROGRAM ARGS...`
 pub fn run(program: &Path, args: &[&str]) -> Output {
     run_with(&[], program, args)
@@ -46,6 +57,7 @@ pub fn run(program: &Path, args: &[&str]) -> Output {
 pub fn run_with(options: &[&str], program: &Path, args: &[&str]) -> Output {
     timeshare()
         .args(["run", "--timeout", TIMEOUT_SECS])
+        .args(test_cpus(options))
         .args(options)
         .arg(program)
         .args(args)
@@ -57,6 +69,7 @@ pub fn run_with(options: &[&str], program: &Path, args: &[&str]) -> Output {
 pub fn run_with_input(options: &[&str], program: &Path, args: &[&str], input: &[u8]) -> Output {
     let mut child = timeshare()
         .args(["run", "--timeout", TIMEOUT_SECS])
+        .args(test_cpus(options))
         .args(options)
         .arg(program)
         .args(args)

@@ -129,7 +129,7 @@ pub const SUPPORT: &[(usize, Support)] = &[
     (TKILL, Full),
     (TIME, Full),
     (FUTEX, Partial("WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, WAIT_BITSET, WAKE_BITSET, with FUTEX_PRIVATE_FLAG (keyed apart from shared operations, as Linux) and FUTEX_CLOCK_REALTIME; the priority-inheritance operations are ENOSYS; a wait with a timeout that a signal interrupts is EINTR, not restarted")),
-    (SCHED_SETAFFINITY, Partial("tasks run on CPU 0 only (with `--cpus N` the other CPUs are up but idle, and sched_getaffinity answers CPU 0 alone): a mask must include CPU 0")),
+    (SCHED_SETAFFINITY, Partial("the first 8 bytes of the mask count (up to 64 CPUs, as Linux's cpumask_size); EINVAL if it names no online CPU; the caller leaves a CPU it excludes at once, another thread at its next tick there (or its next wake)")),
     (SCHED_GETAFFINITY, Full),
     (GETDENTS64, Full),
     (SET_TID_ADDRESS, Full),

@@ -126,9 +126,13 @@ impl Scheduler for Eevdf {
         let fresh = self.new_task();
         let virtual_time = self.virtual_time();
         let state = self.tasks.entry(task).or_insert(fresh);
+        // A task that was not running here (a newcomer, a sleeper, or one moved in
+        // from another CPU's policy, whatever its arrival there) joins at this
+        // policy's V: a virtual runtime from another clock, or none, means nothing.
+        let joining = matches!(arrival, Arrival::New | Arrival::Woken) || blocked;
         match arrival {
             // A newcomer is owed nothing; a sleeper rejoins with the lag it kept.
-            Arrival::New | Arrival::Woken => {
+            _ if joining => {
                 state.vruntime = virtual_time - state.kept_lag;
                 state.served = 0;
                 state.deadline = state.vruntime + Eevdf::request_span(state);
@@ -138,7 +142,7 @@ impl Scheduler for Eevdf {
                 state.served = 0;
                 state.deadline = state.vruntime + Eevdf::request_span(state);
             }
-            Arrival::Preempted => {}
+            Arrival::New | Arrival::Woken | Arrival::Preempted => {}
         }
         state.running = false;
         state.queued = true;
@@ -188,6 +192,10 @@ impl Scheduler for Eevdf {
     fn remove(&mut self, task: TaskId) {
         self.tasks.remove(&task);
         self.queue.retain(|&queued| queued != task);
+    }
+
+    fn migration_candidate(&self) -> Option<TaskId> {
+        self.queue.last().copied()
     }
 
     fn queued(&self) -> usize {

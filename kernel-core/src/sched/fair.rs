@@ -204,6 +204,10 @@ impl Scheduler for Fair {
         }
     }
 
+    fn migration_candidate(&self) -> Option<TaskId> {
+        self.queue.last().map(|&(_, task)| task)
+    }
+
     fn queued(&self) -> usize {
         self.queue.len()
     }

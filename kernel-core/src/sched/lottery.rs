@@ -328,6 +328,10 @@ impl Scheduler for Lottery {
         }
     }
 
+    fn migration_candidate(&self) -> Option<TaskId> {
+        self.queue.last().map(|&(task, _)| task)
+    }
+
     fn queued(&self) -> usize {
         self.queue.len()
     }

@@ -218,6 +218,10 @@ impl Scheduler for Mlfq {
         }
     }
 
+    fn migration_candidate(&self) -> Option<TaskId> {
+        self.queues.iter().rev().find_map(|queue| queue.back().copied())
+    }
+
     fn queued(&self) -> usize {
         self.queues.iter().map(VecDeque::len).sum()
     }

@@ -18,12 +18,14 @@
 //! Time is counted in ticks: a policy learns how long a task ran only from the
 //! `tick` calls made while it was running (sampled accounting, as in classic Unix).
 
+pub mod balance;
 mod eevdf;
 mod fair;
 mod lottery;
 mod mlfq;
 mod round_robin;
 pub mod sim;
+pub mod smp_sim;
 mod stride;
 
 pub use eevdf::Eevdf;
@@ -107,6 +109,12 @@ pub trait Scheduler: Send {
     /// Number of queued (runnable, not running) tasks.
     fn queued(&self) -> usize;
 
+    /// The queued task another CPU should take, if any: the one that would run
+    /// last here. Unlike `pick_next` it changes nothing (the task running here
+    /// keeps its quantum, the policy its clock); the caller takes the task with
+    /// `remove`.
+    fn migration_candidate(&self) -> Option<TaskId>;
+
     /// `task`, running, is about to block until `peer` acts (the child a wait4
     /// waits for, the owner of a futex). The wait is over when `task` is next
     /// enqueued, ticks or is removed. Only lottery uses it (ticket transfer); the
@@ -169,6 +177,9 @@ impl<S: Scheduler + ?Sized> Scheduler for alloc::boxed::Box<S> {
     }
     fn queued(&self) -> usize {
         (**self).queued()
+    }
+    fn migration_candidate(&self) -> Option<TaskId> {
+        (**self).migration_candidate()
     }
     fn set_nice(&mut self, task: TaskId, nice: i8) {
         (**self).set_nice(task, nice)
@@ -265,6 +276,84 @@ mod tests {
             // A 1 ms quantum, and zero-tick knobs at a slow clock, are one tick.
             assert!(policy.tick(1) || *word == "fair" || *word == "eevdf", "{word}");
             let _ = from_options(&parse(&line).unwrap(), 1);
+        }
+    }
+
+    /// Another CPU taking a queued task (`migration_candidate`, then `remove`)
+    /// leaves the running task's quantum alone: it expires at the same tick as
+    /// without the steal (fair's slice grows with fewer tasks queued: it may only
+    /// expire later).
+    #[test]
+    fn a_task_taken_by_another_cpu_leaves_the_running_quantum_alone() {
+        use crate::cmdline::{parse, SchedPolicy};
+        let ticks_to_expiry = |word: &str, steal_after: Option<u32>| {
+            let line = alloc::format!("sched={word} quantum_ms=4 mlfq_quanta_ms=4 mlfq_boost_ms=0 seed=7");
+            let mut policy = from_options(&parse(&line).unwrap(), 1000);
+            for task in 1..=3 {
+                policy.enqueue(task, Arrival::New);
+            }
+            let running = policy.pick_next().unwrap();
+            for tick in 1..=100 {
+                if steal_after == Some(tick) {
+                    let taken = policy.migration_candidate().expect("two tasks queued");
+                    assert_ne!(taken, running, "{word}");
+                    policy.remove(taken);
+                    assert_eq!(policy.queued(), 1, "{word}");
+                }
+                if policy.tick(running) {
+                    return tick;
+                }
+            }
+            panic!("{word}: the running task never expired");
+        };
+        for word in SchedPolicy::WORDS {
+            let alone = ticks_to_expiry(word, None);
+            let stolen = ticks_to_expiry(word, Some(alone.saturating_sub(1).max(1)));
+            if *word == "fair" {
+                assert!(stolen >= alone, "{word}");
+            } else {
+                assert_eq!(stolen, alone, "{word}");
+            }
+        }
+    }
+
+    /// A nice 10 task that moves (`remove` from one policy instance, then `set_nice`
+    /// and `enqueue` in another, as the kernel's migrations do) onto a CPU whose
+    /// nice 0 task has run for a long time gets its weight's share there, about a
+    /// tenth, not a burst: it joins at the new policy's clock, whatever its own was.
+    #[test]
+    fn a_moved_nice_task_gets_its_share_on_a_long_running_cpu() {
+        use crate::cmdline::parse;
+        for word in ["stride", "lottery", "fair", "eevdf"] {
+            for arrival in [Arrival::Yielded, Arrival::Woken, Arrival::Preempted] {
+                let line = alloc::format!("sched={word} quantum_ms=1 seed=3");
+                let (mut old, mut new) =
+                    (from_options(&parse(&line).unwrap(), 1000), from_options(&parse(&line).unwrap(), 1000));
+                let run = |policy: &mut dyn Scheduler, mut running: TaskId, ticks: u32, counted: TaskId| {
+                    let mut count = 0;
+                    for _ in 0..ticks {
+                        count += u32::from(running == counted);
+                        if policy.tick(running) {
+                            policy.enqueue(running, Arrival::Preempted);
+                            running = policy.pick_next().unwrap_or(running);
+                        }
+                    }
+                    (running, count)
+                };
+                new.enqueue(1, Arrival::New);
+                let running = new.pick_next().unwrap();
+                let (running, _) = run(&mut new, running, 5_000, 0);
+                old.set_nice(2, 10);
+                old.enqueue(2, Arrival::New);
+                let mover = old.pick_next().unwrap();
+                run(&mut old, mover, 20, 0);
+                old.remove(2);
+                new.set_nice(2, 10);
+                new.enqueue(2, arrival);
+                let (_, moved_ticks) = run(&mut new, running, 1_000, 2);
+                // Its weight's share is 110 / 1134 (about 97 ticks of 1,000).
+                assert!((40..200).contains(&moved_ticks), "{word} {arrival:?}: {moved_ticks} of 1000 ticks");
+            }
         }
     }
 

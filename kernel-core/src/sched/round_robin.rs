@@ -40,6 +40,10 @@ impl Scheduler for RoundRobin {
         self.queue.retain(|&queued| queued != task);
     }
 
+    fn migration_candidate(&self) -> Option<TaskId> {
+        self.queue.iter().next_back().copied()
+    }
+
     fn queued(&self) -> usize {
         self.queue.len()
     }

@@ -61,8 +61,11 @@ impl Job {
     }
 }
 
+/// Where a job stands. `Simulation` and `SmpSimulation` share it, and the
+/// decisions below, so that one CPU and several run a workload's jobs alike and
+/// differ only in how CPUs are given out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum State {
+pub(super) enum State {
     NotYet,
     Queued,
     Running,
@@ -76,14 +79,94 @@ enum State {
     Done,
 }
 
+/// A job and its progress; `Local` is what only one simulation records about it.
 #[derive(Clone, Debug)]
-struct JobState {
-    job: Job,
-    state: State,
+pub(super) struct JobState<Local> {
+    pub(super) job: Job,
+    pub(super) state: State,
     /// Ticks of CPU received so far.
-    cpu: u64,
+    pub(super) cpu: u64,
     /// Ticks run since it last got the CPU after a block or yield.
-    burst: u32,
+    pub(super) burst: u32,
+    pub(super) local: Local,
+}
+
+impl<Local> JobState<Local> {
+    pub(super) fn new(job: Job, local: Local) -> Self {
+        JobState { job, state: State::NotYet, cpu: 0, burst: 0, local }
+    }
+
+    /// Counts the tick it has just run.
+    pub(super) fn ran_tick(&mut self) {
+        self.cpu += 1;
+        self.burst = self.burst.saturating_add(1);
+    }
+
+    /// How it enters a run queue now, if it arrives or wakes up now; `cpu_of`
+    /// gives a job's ticks so far, which a waiting client's wake-up depends on.
+    pub(super) fn due(&self, now: u64, cpu_of: impl Fn(TaskId) -> u64) -> Option<Arrival> {
+        match self.state {
+            State::NotYet if self.job.arrival <= now => Some(Arrival::New),
+            State::Sleeping(until) if until <= now => Some(Arrival::Woken),
+            State::Waiting { peer, until } if cpu_of(peer) >= until => Some(Arrival::Woken),
+            _ => None,
+        }
+    }
+}
+
+/// Ticks of CPU job `id` has received (0 for a job not in `jobs`).
+pub(super) fn ticks_of<Local>(jobs: &[JobState<Local>], id: TaskId) -> u64 {
+    jobs.iter().find(|job| job.job.id == id).map_or(0, |job| job.cpu)
+}
+
+/// After job `index` has run a tick that `policy` judged `expired`: whether it
+/// keeps the CPU. Its job's end or pattern comes first (it finishes, sleeps,
+/// yields or waits for its peer's answer), then the policy's preemption. If it
+/// leaves, `policy` hears of it as the kernel would tell it, and the state it
+/// left in is returned. A preempted job keeps its burst: it did not choose to
+/// stop, so its pattern's next block or yield is not postponed.
+pub(super) fn after_tick<Local>(
+    jobs: &mut [JobState<Local>],
+    index: usize,
+    now: u64,
+    expired: bool,
+    policy: &mut dyn Scheduler,
+) -> Option<State> {
+    let client_peer_cpu = match jobs.get(index)?.job.pattern {
+        Pattern::Client { peer, .. } => ticks_of(jobs, peer),
+        _ => 0,
+    };
+    let job = jobs.get_mut(index)?;
+    let (state, arrival) = if job.job.work.is_some_and(|work| job.cpu >= work) {
+        (State::Done, None)
+    } else {
+        match job.job.pattern {
+            Pattern::Interactive { run, sleep } if job.burst >= run => (State::Sleeping(now + u64::from(sleep)), None),
+            Pattern::Yielder { run } if job.burst >= run => (State::Queued, Some(Arrival::Yielded)),
+            Pattern::Client { run, peer, work } if job.burst >= run => {
+                (State::Waiting { peer, until: client_peer_cpu + work }, None)
+            }
+            _ if expired => (State::Queued, Some(Arrival::Preempted)),
+            _ => return None,
+        }
+    };
+    job.state = state;
+    if arrival != Some(Arrival::Preempted) {
+        job.burst = 0;
+    }
+    let id = job.job.id;
+    match (arrival, state) {
+        (Some(arrival), _) => policy.enqueue(id, arrival),
+        (None, State::Done) => policy.remove(id),
+        (None, State::Waiting { peer, .. }) => policy.waits_for(id, peer),
+        (None, _) => {}
+    }
+    Some(state)
+}
+
+/// What only `Simulation` records about a job.
+#[derive(Clone, Debug)]
+struct Times {
     finished_at: Option<u64>,
     /// When it last woke from a sleep, until it runs again.
     woke_at: Option<u64>,
@@ -92,7 +175,7 @@ struct JobState {
 /// A policy, a workload, and a clock.
 pub struct Simulation<P: Scheduler> {
     pub policy: P,
-    jobs: Vec<JobState>,
+    jobs: Vec<JobState<Times>>,
     now: u64,
     running: Option<usize>,
     /// Ticks between a wake-up and the next run, for every wake-up.
@@ -101,10 +184,7 @@ pub struct Simulation<P: Scheduler> {
 
 impl<P: Scheduler> Simulation<P> {
     pub fn new(policy: P, jobs: &[Job]) -> Self {
-        let jobs = jobs
-            .iter()
-            .map(|&job| JobState { job, state: State::NotYet, cpu: 0, burst: 0, finished_at: None, woke_at: None })
-            .collect();
+        let jobs = jobs.iter().map(|&job| JobState::new(job, Times { finished_at: None, woke_at: None })).collect();
         let mut simulation = Simulation { policy, jobs, now: 0, running: None, wake_delays: Vec::new() };
         simulation.admit();
         simulation
@@ -132,50 +212,22 @@ impl<P: Scheduler> Simulation<P> {
         let id = self.jobs.get(index)?.job.id;
         self.now += 1;
         if let Some(job) = self.jobs.get_mut(index) {
-            job.cpu += 1;
-            job.burst = job.burst.saturating_add(1);
+            job.ran_tick();
         }
         self.admit();
         let expired = self.policy.tick(id);
-        let peer_cpu = |peer| self.jobs.iter().find(|job| job.job.id == peer).map_or(0, |job| job.cpu);
-        let client_peer_cpu = match self.jobs.get(index).map(|job| job.job.pattern) {
-            Some(Pattern::Client { peer, .. }) => peer_cpu(peer),
-            _ => 0,
+        let Some(left) = after_tick(&mut self.jobs, index, self.now, expired, &mut self.policy) else {
+            return Some(id);
         };
-        let Some(job) = self.jobs.get_mut(index) else { return Some(id) };
-        let finished = job.job.work.is_some_and(|work| job.cpu >= work);
-        let (next_state, arrival) = if finished {
-            job.finished_at = Some(self.now);
-            (State::Done, None)
-        } else {
-            match job.job.pattern {
-                Pattern::Interactive { run, sleep } if job.burst >= run => {
-                    (State::Sleeping(self.now + u64::from(sleep)), None)
-                }
-                Pattern::Yielder { run } if job.burst >= run => (State::Queued, Some(Arrival::Yielded)),
-                Pattern::Client { run, peer, work } if job.burst >= run => {
-                    (State::Waiting { peer, until: client_peer_cpu + work }, None)
-                }
-                _ if expired => (State::Queued, Some(Arrival::Preempted)),
-                _ => (State::Running, None),
+        if left == State::Done {
+            if let Some(job) = self.jobs.get_mut(index) {
+                job.local.finished_at = Some(self.now);
             }
-        };
-        if next_state != State::Running {
-            job.state = next_state;
-            if !matches!(arrival, Some(Arrival::Preempted)) {
-                job.burst = 0;
-            }
-            self.running = None;
-            match (arrival, next_state) {
-                (Some(arrival), _) => self.policy.enqueue(id, arrival),
-                (None, State::Done) => self.policy.remove(id),
-                (None, State::Waiting { peer, .. }) => self.policy.waits_for(id, peer),
-                (None, _) => {}
-            }
-            // A sleep of 0 ticks: awake again at once.
-            self.admit();
-            self.dispatch();
         }
+        self.running = None;
+        // A sleep of 0 ticks: awake again at once.
+        self.admit();
+        self.dispatch();
         Some(id)
     }
 
@@ -193,12 +245,12 @@ impl<P: Scheduler> Simulation<P> {
 
     /// Ticks of CPU `id` has received.
     pub fn cpu(&self, id: TaskId) -> u64 {
-        self.job(id).map_or(0, |job| job.cpu)
+        ticks_of(&self.jobs, id)
     }
 
     /// When `id` finished, if it has.
     pub fn finished_at(&self, id: TaskId) -> Option<u64> {
-        self.job(id).and_then(|job| job.finished_at)
+        self.job(id).and_then(|job| job.local.finished_at)
     }
 
     /// (task, ticks from waking to running) for every wake-up so far.
@@ -206,29 +258,27 @@ impl<P: Scheduler> Simulation<P> {
         &self.wake_delays
     }
 
-    fn job(&self, id: TaskId) -> Option<&JobState> {
+    fn job(&self, id: TaskId) -> Option<&JobState<Times>> {
         self.jobs.iter().find(|job| job.job.id == id)
     }
 
     /// Enqueues the jobs that arrive or wake up now.
     fn admit(&mut self) {
         let now = self.now;
-        let cpu: Vec<(TaskId, u64)> = self.jobs.iter().map(|job| (job.job.id, job.cpu)).collect();
-        let cpu_of = |peer| cpu.iter().find(|&&(id, _)| id == peer).map_or(0, |&(_, ticks)| ticks);
-        for job in &mut self.jobs {
-            let arrival = match job.state {
-                State::NotYet if job.job.arrival <= now => Arrival::New,
-                State::Sleeping(until) if until <= now => Arrival::Woken,
-                State::Waiting { peer, until } if cpu_of(peer) >= until => Arrival::Woken,
-                _ => continue,
-            };
+        for index in 0..self.jobs.len() {
+            let Some(job) = self.jobs.get(index) else { continue };
+            let Some(arrival) = job.due(now, |peer| ticks_of(&self.jobs, peer)) else { continue };
+            let (id, nice) = (job.job.id, job.job.nice);
             if arrival == Arrival::New {
-                self.policy.set_nice(job.job.id, job.job.nice);
-            } else {
-                job.woke_at = Some(now);
+                self.policy.set_nice(id, nice);
             }
-            job.state = State::Queued;
-            self.policy.enqueue(job.job.id, arrival);
+            if let Some(job) = self.jobs.get_mut(index) {
+                if arrival != Arrival::New {
+                    job.local.woke_at = Some(now);
+                }
+                job.state = State::Queued;
+            }
+            self.policy.enqueue(id, arrival);
         }
     }
 
@@ -241,7 +291,7 @@ impl<P: Scheduler> Simulation<P> {
         let Some(index) = self.jobs.iter().position(|job| job.job.id == id) else { return };
         if let Some(job) = self.jobs.get_mut(index) {
             job.state = State::Running;
-            if let Some(woke) = job.woke_at.take() {
+            if let Some(woke) = job.local.woke_at.take() {
                 self.wake_delays.push((id, now_minus(self.now, woke)));
             }
         }

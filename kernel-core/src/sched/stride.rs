@@ -128,6 +128,10 @@ impl Scheduler for Stride {
         }
     }
 
+    fn migration_candidate(&self) -> Option<TaskId> {
+        self.queue.last().map(|&(_, task)| task)
+    }
+
     fn queued(&self) -> usize {
         self.queue.len()
     }

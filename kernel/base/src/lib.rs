@@ -4,12 +4,14 @@
 //! frames, page tables, the kernel heap, kernel stacks and the one API through which
 //! the kernel touches user memory (`mm`); the clock and the log.
 //!
-//! The base never names the kernel's types. It calls up into the kernel in four
+//! The base never names the kernel's types. It calls up into the kernel in five
 //! places only, each a function the kernel hands over: `kernel_main` at boot (defined
 //! by the image, which links the two), the interrupt-in-kernel handler
 //! (`arch::x86_64::entry::register_kernel_interrupt`), the panic report's line
-//! about the current program (`register_panic_report`), and what the other CPUs run
-//! once started (`arch::x86_64::smp::start_application_processors`).
+//! about the current program (`register_panic_report`), the pid a CPU stopped by
+//! a kernel failure was running (`arch::x86_64::stop::register_running_pid`), and
+//! what the other CPUs run once started
+//! (`arch::x86_64::smp::start_application_processors`).
 #![no_std]
 
 extern crate alloc;
@@ -27,8 +29,8 @@ use core::panic::PanicInfo;
 
 use arch::x86_64::debugcon::{self, Channel};
 use arch::x86_64::power::{self, Shutdown};
-use arch::x86_64::pvh;
 pub use arch::x86_64::pvh::BootInfo;
+use arch::x86_64::{pvh, stop};
 
 extern "Rust" {
     /// The kernel's boot sequence, after the base read what the machine has. The
@@ -50,7 +52,17 @@ extern "C" fn kernel_start(start_info: u64) -> ! {
 
 /// Ends the boot with a clear message (on the log and the control channel).
 pub fn fail(message: core::fmt::Arguments) -> ! {
-    error!("{message}");
+    end_in_failure(|| error!("{message}"))
+}
+
+/// A kernel failure on this CPU: stops the other CPUs (or, if one failed first,
+/// stops this one silently), logs `report` and every CPU's state, and ends the
+/// machine.
+fn end_in_failure(report: impl FnOnce()) -> ! {
+    log::start_panic();
+    let stop = stop::stop_other_cpus();
+    report();
+    stop.report_cpus();
     debugcon::write(Channel::Control, b"panic\n");
     power::shutdown(Shutdown::Failure)
 }
@@ -65,14 +77,13 @@ pub fn register_panic_report(report: fn()) {
 
 #[panic_handler]
 fn panic(info: &PanicInfo) -> ! {
-    log::start_panic();
-    match arch::x86_64::percpu::current_id() {
-        Some(cpu) => error!("kernel panic on cpu {cpu}: {info}"),
-        None => error!("kernel panic: {info}"),
-    }
-    if let Some(report) = PANIC_REPORT.get() {
-        report();
-    }
-    debugcon::write(Channel::Control, b"panic\n");
-    power::shutdown(Shutdown::Failure)
+    end_in_failure(|| {
+        match arch::x86_64::percpu::current_id() {
+            Some(cpu) => error!("kernel panic on cpu {cpu}: {info}"),
+            None => error!("kernel panic: {info}"),
+        }
+        if let Some(report) = PANIC_REPORT.get() {
+            report();
+        }
+    })
 }

@@ -72,6 +72,12 @@ pub fn start_panic() {
     PANICKING.store(true, Ordering::Relaxed);
 }
 
+/// Whether a CPU panicked: locks shared with the panic's report are no longer
+/// waited for.
+pub fn panicking() -> bool {
+    PANICKING.load(Ordering::Relaxed)
+}
+
 static MAX_LEVEL: AtomicU8 = AtomicU8::new(LogLevel::Info as u8);
 
 /// Sets the most verbose level that is written.

@@ -252,6 +252,7 @@ impl WriterTurn {
     fn take() -> Result<WriterTurn, i64> {
         let me = sched::current_pid();
         loop {
+            let wait = sched::prepare(WaitChannel::ConsoleOutput);
             {
                 let mut writer = WRITER.lock();
                 if writer.is_none() {
@@ -259,7 +260,7 @@ impl WriterTurn {
                     return Ok(WriterTurn);
                 }
             }
-            sched::block(WaitChannel::ConsoleOutput).map_err(|_| ERESTARTSYS)?;
+            wait.block().map_err(|_| ERESTARTSYS)?;
         }
     }
 }
@@ -300,10 +301,11 @@ fn write_stream(kind: Kind, bytes: &[u8]) -> Result<usize, i64> {
             return Err(EPIPE);
         }
         let rest = &bytes[written..];
+        let wait = sched::prepare(WaitChannel::ConsoleOutput);
         match write_record(&channel, kind, rest) {
             Some(taken) => written += taken,
             None => {
-                if channel.output.wait_for_room(rest.len()) && sched::block(WaitChannel::ConsoleOutput).is_err() {
+                if channel.output.wait_for_room(rest.len()) && wait.block().is_err() {
                     return if written > 0 { Ok(written) } else { Err(ERESTARTSYS) };
                 }
             }
@@ -394,10 +396,11 @@ impl File for Console {
             return Ok(0);
         }
         loop {
+            let wait = sched::prepare(WaitChannel::ConsoleInput);
             if let Some(count) = try_read(buffer) {
                 return Ok(count);
             }
-            sched::block(WaitChannel::ConsoleInput).map_err(|_| ERESTARTSYS)?;
+            wait.block().map_err(|_| ERESTARTSYS)?;
         }
     }
 

@@ -133,6 +133,7 @@ impl State {
     }
 
     /// Wakes the readers and pollers if any may wait (see `readers_wait`).
+    #[inline(always)]
     fn wake_readers(&mut self, id: u64) {
         if core::mem::take(&mut self.readers_wait) {
             sched::wake_all(WaitChannel::PipeReadable(id));
@@ -157,6 +158,7 @@ impl State {
     }
 
     /// Wakes the writers and pollers if any may wait (see `writers_wait`).
+    #[inline(always)]
     fn wake_writers(&mut self, id: u64) {
         if core::mem::take(&mut self.writers_wait) {
             sched::wake_all(WaitChannel::PipeWritable(id));
@@ -252,7 +254,7 @@ impl ReadEnd {
         let length = out.len();
         let mut done = 0;
         loop {
-            {
+            let wait = {
                 let mut state = pipe.state.lock();
                 if state.bytes.len > 0 || length == 0 {
                     let count = (length - done).min(state.bytes.len);
@@ -277,8 +279,10 @@ impl ReadEnd {
                     return Err(EAGAIN);
                 }
                 state.readers_wait = true;
-            }
-            sched::block(WaitChannel::PipeReadable(pipe.id)).map_err(|_| ERESTARTSYS)?;
+                // Under the pipe's lock: a writer's wake comes after it.
+                sched::prepare(WaitChannel::PipeReadable(pipe.id))
+            };
+            wait.block().map_err(|_| ERESTARTSYS)?;
         }
     }
 }
@@ -418,6 +422,7 @@ impl WriteEnd {
         let length = from.len();
         let whole = length <= PIPE_BUF;
         loop {
+            let wait = sched::prepare(WaitChannel::PipeWritable(self.0.id));
             let ended = match self.try_write(from, written, length - written, whole) {
                 Ok(attempt) => {
                     written += attempt.taken;
@@ -428,7 +433,7 @@ impl WriteEnd {
                         (true, _) if from.reclaimed_memory() => None,
                         (true, _) => Some(EFAULT),
                         (false, true) => Some(EAGAIN),
-                        (false, false) => sched::block(WaitChannel::PipeWritable(self.0.id)).err().map(|_| ERESTARTSYS),
+                        (false, false) => wait.block().err().map(|_| ERESTARTSYS),
                     }
                 }
                 Err(errno) => Some(errno),

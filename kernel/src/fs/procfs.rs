@@ -286,7 +286,7 @@ fn contents(path: ProcPath) -> Result<Vec<u8>, i64> {
                 ProcessFile::Statm => policy::statm(&facts(&task)?),
                 ProcessFile::Comm => format!("{}\n", task.name()),
                 ProcessFile::Sched => {
-                    format!("task: {} ({})\n{}", task.tid(), task.name(), sched::describe(task.tid()))
+                    format!("task: {} ({})\n{}", task.tid(), task.name(), sched::describe(&task))
                 }
                 ProcessFile::Maps => task.group.memory.lock().as_ref().map_or(String::new(), |memory| memory.maps()),
                 ProcessFile::DescriptorInfo(fd) => {
@@ -366,6 +366,7 @@ fn facts(task: &Process) -> Result<TaskFacts, i64> {
         peak_resident_pages: peak.max(Stats::load(&stats.peak_pages)),
         voluntary_switches: Stats::load(&stats.voluntary_switches),
         involuntary_switches: Stats::load(&stats.involuntary_switches),
+        processor: sched::cpu_of(task) as u32,
     })
 }
 
@@ -382,10 +383,15 @@ fn system_file(file: SystemFile) -> String {
         }
         SystemFile::Stat => {
             let (up, _, (user, system), switches) = cpu_time();
-            let idle = up.saturating_sub(user + system);
             let boot = (time::realtime_ns().saturating_sub(up)) / 1_000_000_000;
             let forks = u64::from(process::view::last_pid());
-            policy::stat_file(&[(user, system, idle)], boot, switches, forks, sched::runnable_count())
+            // One CPU: its time from the processes' own accounting; several: each
+            // CPU's from its ticks, busy (as user time) or idle.
+            let cpus = match sched::cpu_ticks() {
+                per_cpu if per_cpu.len() > 1 => per_cpu,
+                _ => alloc::vec![(user, system, up.saturating_sub(user + system))],
+            };
+            policy::stat_file(&cpus, boot, switches, forks, sched::runnable_count())
         }
         SystemFile::Loadavg => {
             let threads = process::list().iter().filter(|(_, _, zombie, _)| !zombie).count();

@@ -244,6 +244,7 @@ pub fn spawn_init(path: &[u8], strings: Strings) -> Result<Arc<Process>, i64> {
             fpu_state: fpu::initial_state(),
             segments: UserSegments::new(),
             exit_signal: SIGCHLD,
+            parent_tid: 0,
             set_child_tid: 0,
             clear_child_tid: 0,
         },

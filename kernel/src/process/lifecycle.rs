@@ -28,6 +28,9 @@ pub struct ChildSetup {
     pub stack: Option<u64>,
     /// The child's FS base (TLS pointer), checked by the caller.
     pub fs_base: Option<u64>,
+    /// Where the creator's memory gets the child's tid before the child runs (0:
+    /// nowhere).
+    pub parent_tid: u64,
     /// Where the child writes its tid before it first runs (0: nowhere).
     pub set_child_tid: u64,
     /// Where its tid is zeroed at exit (0: nowhere).
@@ -36,8 +39,14 @@ pub struct ChildSetup {
 
 impl ChildSetup {
     /// fork and vfork: SIGCHLD at exit, nothing else.
-    pub const FORK: ChildSetup =
-        ChildSetup { exit_signal: SIGCHLD, stack: None, fs_base: None, set_child_tid: 0, clear_child_tid: 0 };
+    pub const FORK: ChildSetup = ChildSetup {
+        exit_signal: SIGCHLD,
+        stack: None,
+        fs_base: None,
+        parent_tid: 0,
+        set_child_tid: 0,
+        clear_child_tid: 0,
+    };
 }
 
 /// Creates a child that is a copy of `parent` (fork): its memory shared
@@ -66,7 +75,9 @@ pub fn fork(parent: &Process, user: &mut UserState, setup: &ChildSetup) -> Resul
 /// Creates a thread in `creator`'s process (clone with CLONE_THREAD): the same
 /// memory, descriptors and details, its registers the creator's except that the
 /// system call returns 0 in it, on the stack, with the TLS and tid addresses of
-/// `setup`. EAGAIN once the process is ending.
+/// `setup`. EAGAIN once the process is ending. Out of line: inlined into clone,
+/// its frame (the FPU state it copies) would add to fork's on the same stack.
+#[inline(never)]
 pub fn spawn_thread(creator: &Process, user: &mut UserState, setup: &ChildSetup) -> Result<Arc<Process>, i64> {
     make_room(creator);
     if creator.group.exit_status().is_some() {
@@ -127,6 +138,7 @@ fn copy_of<'a>(
             segments
         },
         exit_signal: setup.exit_signal,
+        parent_tid: setup.parent_tid,
         set_child_tid: setup.set_child_tid,
         clear_child_tid: setup.clear_child_tid,
     }
@@ -162,8 +174,12 @@ pub fn end_other_threads(process: &Process) {
             sched::interrupt(&thread);
         }
     }
-    while process.group.has_other_threads() && process.exit_status().is_none() {
-        sched::block_ignoring_signals(WaitChannel::Children(process.pid()));
+    loop {
+        let wait = sched::prepare(WaitChannel::Children(process.pid()));
+        if !process.group.has_other_threads() || process.exit_status().is_some() {
+            break;
+        }
+        wait.block_ignoring_signals();
     }
     if process.exit_status().is_none() {
         super::take_over(process);
@@ -183,6 +199,11 @@ pub fn finish_exit() -> ! {
             crate::log::LogLevel::Debug,
             format_args!("tid {} ({}) exits: {:?}", process.tid(), process.name(), thread_status),
         );
+        // Gone from the table before CLONE_CHILD_CLEARTID's wake: a joiner on
+        // another CPU may call tgkill the moment it wakes (ESRCH).
+        if !process.is_leader() {
+            release_thread(process.tid());
+        }
         release_user_words(&process);
         let last = process.group.leave();
         // As Linux, the process's status is exit_group's or the fatal signal's, or
@@ -201,9 +222,6 @@ pub fn finish_exit() -> ! {
         crate::trace::record(process.tid(), || kernel_core::trace::What::Exit {
             status: thread_status.wait_status() as u64,
         });
-        if !process.is_leader() {
-            release_thread(process.tid());
-        }
         if !last {
             // A thread that execs waits for the others to be gone (`end_other_threads`).
             sched::wake_all(WaitChannel::Children(process.pid()));
@@ -374,6 +392,7 @@ fn report_and_power_off(status: ExitStatus) -> ! {
         ExitStatus::Killed { signal, .. } => alloc::format!("signal {signal}\n"),
     };
     crate::syscall::unimplemented::report_totals();
+    crate::sched::report_cpus();
     debugcon::write(Channel::Control, record.as_bytes());
     crate::trace::finish();
     power::shutdown(Shutdown::PowerOff)
@@ -459,11 +478,11 @@ fn reaper_for_orphans_of(table: &Table, parent: Pid) -> Pid {
     INIT_PID
 }
 
-/// Removes the detached zombies from the table (see `become_zombie`). Called where
-/// the current process is alive, so every zombie's thread has switched away for good
-/// and its kernel stack can go.
+/// Removes the detached zombies from the table (see `become_zombie`); each one's
+/// kernel stack goes once its thread has switched away for good (`sched::forget`:
+/// on another CPU, its final switch may still be under way).
 fn release_detached() {
-    let released: Vec<Pid> = {
+    let released: Vec<Entry> = {
         let mut table = TABLE.lock();
         if table.detached.is_empty() {
             return;
@@ -471,15 +490,19 @@ fn release_detached() {
         let detached = core::mem::take(&mut table.detached);
         detached
             .into_iter()
-            .filter(|&pid| {
+            .filter_map(|pid| {
                 let gone = pid != INIT_PID
                     && table.entries.get(&pid).is_some_and(|entry| entry.zombie.is_some() && entry.parent == DETACHED);
-                gone && table.remove(pid).is_some()
+                if gone {
+                    table.remove(pid)
+                } else {
+                    None
+                }
             })
             .collect()
     };
-    for pid in released {
-        sched::forget(pid);
+    for entry in released {
+        sched::forget(&entry.process);
     }
 }
 
@@ -508,6 +531,7 @@ pub struct ChildReport {
 pub fn wait(parent: Pid, target: WaitTarget, options: WaitOptions) -> Result<Option<ChildReport>, i64> {
     release_detached();
     loop {
+        let wait = sched::prepare(WaitChannel::Children(parent));
         // The child the wait is for, when only one matches (the scheduling policy
         // may lend it the waiter's share).
         let waited_for = {
@@ -556,7 +580,7 @@ pub fn wait(parent: Pid, target: WaitTarget, options: WaitOptions) -> Result<Opt
                 }
                 let parent_process = table.entries.get(&parent).map(|entry| entry.process.clone());
                 drop(table);
-                sched::forget(pid);
+                sched::forget(&entry.process);
                 let stats = &entry.process.stats;
                 if let Some(parent_process) = parent_process {
                     let totals = &parent_process.stats;
@@ -577,9 +601,9 @@ pub fn wait(parent: Pid, target: WaitTarget, options: WaitOptions) -> Result<Opt
         if options.no_hang {
             return Ok(None);
         }
-        if let Some(child) = waited_for {
-            sched::waiting_for(child);
+        if let Some(child) = waited_for.and_then(super::find) {
+            sched::waiting_for(&child);
         }
-        sched::block(WaitChannel::Children(parent)).map_err(|_| ERESTARTSYS)?;
+        wait.block().map_err(|_| ERESTARTSYS)?;
     }
 }

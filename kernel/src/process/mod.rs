@@ -18,7 +18,7 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicI8, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI8, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use spin::Mutex;
 
 use crate::arch::x86_64::entry::SYSCALL_TABLE_SIZE;
@@ -37,6 +37,7 @@ use kernel_core::abi::{
     Rlimit, Rusage, NOFILE_DEFAULT, RLIMIT_CORE, RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_STACK, RLIM_INFINITY, RLIM_NLIMITS,
 };
 use kernel_core::numberset::AtomicNumberSet;
+use kernel_core::sched::balance::CpuMask;
 
 pub type Pid = u32;
 
@@ -204,6 +205,13 @@ pub struct Process {
     accounted_until: AtomicU64,
     /// Set when a signal ends a blocking wait early (see `sched::block`).
     pub interrupted: AtomicBool,
+    /// Set when `sched::interrupt` found the thread not yet blocked (it may be about
+    /// to, on another CPU): its next `block_ignoring_signals` returns at once.
+    pub interrupt_pending: AtomicBool,
+    /// The CPU it last ran on, whose run queue's policy knows it (`sched`).
+    pub last_cpu: AtomicU8,
+    /// The CPUs it may run on (sched_setaffinity); inherited across fork and clone.
+    pub affinity: AtomicU32,
     /// Its futex wait, if it waits on one: where its record is (`futex::Parking`).
     pub futex: crate::futex::Parking,
     /// Its nice value, -20..=19 (setpriority); inherited across fork, kept by exec,
@@ -602,7 +610,7 @@ pub fn take_over(process: &Process) {
     let settings = *process.sched_settings.lock();
     sched::renumber_current(old, tgid, settings.effective_nice(process.nice.load(Ordering::Relaxed)));
     if let Some(slice_ns) = settings.custom_slice_ns {
-        sched::set_request(tgid, slice_ns);
+        sched::set_request(&process, slice_ns);
     }
 }
 
@@ -615,6 +623,8 @@ pub struct Creation<'a> {
     pub fpu_state: &'a [u8],
     pub segments: UserSegments,
     pub exit_signal: u8,
+    /// CLONE_PARENT_SETTID: where in the creator's memory its tid goes (0: nowhere).
+    pub parent_tid: u64,
     pub set_child_tid: u64,
     pub clear_child_tid: u64,
 }
@@ -636,9 +646,12 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
         return Err(EAGAIN);
     }
     let tid = table.allocate_pid().ok_or(EAGAIN)?;
-    let (sched_settings, nice) = table.entries.get(&parent).map_or((SchedSettings::default(), 0), |entry| {
-        entry.process.sched_settings.lock().forked(entry.process.nice.load(Ordering::Relaxed))
+    let creator = table.entries.get(&parent).map(|entry| &entry.process);
+    let (sched_settings, nice) = creator.map_or((SchedSettings::default(), 0), |creator| {
+        creator.sched_settings.lock().forked(creator.nice.load(Ordering::Relaxed))
     });
+    let affinity = creator.map_or(CpuMask::MAX, |creator| creator.affinity.load(Ordering::Relaxed));
+    let parent_tid_space = creator.filter(|_| creation.parent_tid != 0).map(|creator| creator.group.clone());
     let group = match creation.belongings {
         Belongings::Own { memory, files, details } => Arc::new(ThreadGroup {
             tgid: tid,
@@ -673,6 +686,9 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
         stats: Stats { started_ns: AtomicU64::new(crate::time::monotonic_ns()), ..Stats::default() },
         accounted_until: AtomicU64::new(0),
         interrupted: AtomicBool::new(false),
+        interrupt_pending: AtomicBool::new(false),
+        last_cpu: AtomicU8::new(0),
+        affinity: AtomicU32::new(affinity),
         futex: crate::futex::Parking::new(),
         nice: AtomicI8::new(nice),
         sched_settings: Mutex::new(sched_settings),
@@ -709,14 +725,16 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
     };
     table.insert(tid, entry);
     drop(table);
-    sched::set_nice(tid, sched_settings.effective_nice(nice));
-    if process.group.tgid != tid {
-        sched::set_group(tid, process.group.tgid);
+    if let Some(space) = parent_tid_space {
+        // Before the child can run, as Linux: a thread reads its own tid from there
+        // at once (musl's thread-list lock compares it with the lock's owner), and
+        // on another CPU it may start before its creator returns. A bad address
+        // loses the tid, not the child.
+        if let Some(memory) = space.memory.lock().as_mut() {
+            let _ = memory.write(creation.parent_tid, &tid.to_le_bytes());
+        }
     }
-    if let Some(slice_ns) = sched_settings.custom_slice_ns {
-        sched::set_request(tid, slice_ns);
-    }
-    sched::make_runnable(tid, kernel_core::sched::Arrival::New);
+    sched::start(&process);
     Ok(process)
 }
 

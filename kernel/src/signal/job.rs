@@ -59,6 +59,7 @@ pub(super) fn stop(process: &Process, signal: u8) {
     }
     notify_parent_of_job(process, CLD_STOPPED, signal);
     loop {
+        let wait = sched::prepare(WaitChannel::Stopped(process.tid()));
         {
             let mut state = process.signals.lock();
             if !state.stopped {
@@ -69,7 +70,7 @@ pub(super) fn stop(process: &Process, signal: u8) {
                 return;
             }
         }
-        sched::block_ignoring_signals(WaitChannel::Stopped(process.tid()));
+        wait.block_ignoring_signals();
     }
     // Like Linux, the continued process itself tells its parent, once it runs (even
     // if SIGKILL followed SIGCONT: the parent hears of both).

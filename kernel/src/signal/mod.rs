@@ -459,11 +459,6 @@ impl Signals {
         SignalsGuard { state: self.state.lock(), attention: &self.attention }
     }
 
-    /// `has_deliverable`, without taking the lock.
-    pub fn deliverable(&self) -> bool {
-        self.attention.load(Ordering::Relaxed) & DELIVERABLE != 0
-    }
-
     /// Whether the thread is exiting (`Process::begin_exit`).
     pub fn exiting(&self) -> bool {
         self.attention.load(Ordering::Relaxed) & EXITING != 0

@@ -4,8 +4,8 @@
 //! Each pass asks every file what it is ready for (`File::poll`); when none is, the
 //! caller blocks on the one poll channel that every pipe and console event also
 //! wakes (see `sched::WaitChannel::Poll`), with its deadline if it has one, and
-//! scans again when woken. Interrupts are off in the kernel, so nothing can become
-//! ready between a scan and the block that follows it.
+//! scans again when woken. The wait is prepared before each scan (`sched::prepare`),
+//! so an event on another CPU between the scan and the block ends the block at once.
 //!
 //! A signal ends the wait with ERESTARTNOHAND, as on Linux: the program sees EINTR
 //! if a handler runs, else the call starts again (ppoll, select and pselect6 have
@@ -59,15 +59,16 @@ impl Deadline {
 /// Returns the last scan's count: 0 means the time ran out.
 fn wait_until_ready(deadline: Deadline, mut scan: impl FnMut() -> Result<usize, i64>) -> Result<usize, i64> {
     loop {
+        let wait = sched::prepare(WaitChannel::Poll);
         let ready = scan()?;
         if ready > 0 {
             return Ok(ready);
         }
         let woken = match deadline {
-            Deadline::Never => sched::block(WaitChannel::Poll),
+            Deadline::Never => wait.block(),
             Deadline::Now => return Ok(0),
             Deadline::At(deadline) if time::monotonic_ns() >= deadline => return Ok(0),
-            Deadline::At(deadline) => sched::block_until(WaitChannel::Poll, deadline),
+            Deadline::At(deadline) => wait.block_until(deadline),
         };
         woken.map_err(|_| ERESTARTNOHAND)?;
     }

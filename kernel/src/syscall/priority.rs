@@ -71,7 +71,7 @@ pub fn setpriority(context: &mut Context) -> Result<u64, i64> {
     for process in targets(context, which, who)? {
         process.nice.store(nice, Ordering::Relaxed);
         let effective = process.sched_settings.lock().effective_nice(nice);
-        sched::set_nice(process.tid(), effective);
+        sched::set_nice(&process, effective);
     }
     Ok(0)
 }
@@ -121,8 +121,8 @@ pub fn sched_setattr(context: &mut Context) -> Result<u64, i64> {
         target.nice.store(nice, Ordering::Relaxed);
         (changed, nice)
     };
-    sched::set_nice(target.tid(), settings.effective_nice(nice));
-    sched::set_request(target.tid(), settings.slice_ns(DEFAULT_SLICE_NS));
+    sched::set_nice(&target, settings.effective_nice(nice));
+    sched::set_request(&target, settings.slice_ns(DEFAULT_SLICE_NS));
     Ok(0)
 }
 

@@ -105,8 +105,12 @@ pub fn vfork(context: &mut Context) -> Result<u64, i64> {
 
 fn wait_for_vfork_child(child: Pid) {
     // The child may already have exec'd or exited; its table entry then says so.
-    while process::find(child).is_some_and(|child| child.exit_status().is_none() && !child_has_execed(&child)) {
-        if sched::block(WaitChannel::VforkDone(child)).is_err() {
+    loop {
+        let wait = sched::prepare(WaitChannel::VforkDone(child));
+        if !process::find(child).is_some_and(|child| child.exit_status().is_none() && !child_has_execed(&child)) {
+            break;
+        }
+        if wait.block().is_err() {
             break;
         }
     }
@@ -135,6 +139,7 @@ pub fn clone(context: &mut Context) -> Result<u64, i64> {
         exit_signal: request.exit_signal,
         stack: Some(stack).filter(|&stack| stack != 0),
         fs_base: if request.set_tls { Some(check_segment_base(tls_pointer)?) } else { None },
+        parent_tid: if request.parent_settid { parent_tid } else { 0 },
         set_child_tid: if request.child_settid { child_tid } else { 0 },
         clear_child_tid: if request.child_cleartid { child_tid } else { 0 },
     };
@@ -143,11 +148,6 @@ pub fn clone(context: &mut Context) -> Result<u64, i64> {
     } else {
         lifecycle::fork(context.process, &mut context.user, &setup)?
     };
-    if request.parent_settid {
-        // As Linux, the child exists by now: a bad address loses the tid, not the
-        // child (clone still returns its pid).
-        let _ = context.copy_out(parent_tid, &child.tid().to_le_bytes());
-    }
     if request.kind == CloneKind::Vfork {
         wait_for_vfork_child(child.tid());
     }

@@ -1,13 +1,18 @@
 //! Resources: limits, usage, the file-creation mask, CPU affinity, which CPU.
 
 use super::Context;
-use crate::process::{self, Stats};
+use crate::arch::x86_64::smp;
+use crate::process::{self, Process, Stats};
+use crate::sched;
 use crate::time;
+use alloc::sync::Arc;
+use core::sync::atomic::Ordering;
 use kernel_core::abi::errno::{EFAULT, EINVAL, ESRCH};
 use kernel_core::abi::{
     check_new_limit, decode_resource, Rlimit, Rusage, RLIMIT_AS, RLIMIT_NOFILE, RLIMIT_STACK, RUSAGE_CHILDREN,
     RUSAGE_SELF, RUSAGE_THREAD,
 };
+use kernel_core::sched::balance::{all_cpus, CpuMask};
 
 /// prlimit64(pid, resource, new, old): reads and/or sets a limit of the caller or
 /// of another process (every process runs as root, so any may be changed). Raising
@@ -127,50 +132,59 @@ pub fn umask(context: &mut Context) -> Result<u64, i64> {
     Ok(u64::from(old))
 }
 
-/// The CPUs a process may run on: the one CPU there is.
-const CPU_MASK: u64 = 1;
-
-/// sched_getaffinity: writes the mask (8 bytes) and returns its size, as Linux does.
-pub fn sched_getaffinity(context: &mut Context) -> Result<u64, i64> {
-    let [pid, length, address, ..] = context.arguments();
-    if pid != 0 && process::find(pid as u32).is_none() {
-        return Err(ESRCH);
+/// The thread `tid` names for the affinity calls: the caller for 0.
+fn affinity_target(context: &Context, tid: u64) -> Result<Arc<Process>, i64> {
+    match tid {
+        0 => process::find(context.process.tid()).ok_or(ESRCH),
+        tid => u32::try_from(tid).ok().and_then(process::find).ok_or(ESRCH),
     }
+}
+
+/// sched_getaffinity: writes the thread's mask of online CPUs (8 bytes: up to 64
+/// CPUs, as Linux's cpumask_size) and returns its size, as Linux does.
+pub fn sched_getaffinity(context: &mut Context) -> Result<u64, i64> {
+    let [tid, length, address, ..] = context.arguments();
+    let target = affinity_target(context, tid)?;
     if length < 8 || length % 8 != 0 {
         return Err(EINVAL);
     }
-    context.copy_out(address, &CPU_MASK.to_le_bytes())?;
+    let mask = target.affinity.load(Ordering::Relaxed) & all_cpus(smp::online_count());
+    context.copy_out(address, &u64::from(mask).to_le_bytes())?;
     Ok(8)
 }
 
-/// getcpu(cpu, node, cache): the CPU the caller runs on, and its NUMA node
-/// (always 0), each stored if its pointer is not null; the cache argument is
-/// unused, as on Linux. The vDSO's getcpu answers the same without the call.
+/// getcpu(cpu, node, cache): the CPU the caller runs on (it may be elsewhere by the
+/// time it reads it, as on Linux) and NUMA node 0; the third argument is unused
+/// since Linux 2.6.24. The vDSO's getcpu answers the same without the call.
 pub fn getcpu(context: &mut Context) -> Result<u64, i64> {
-    let [cpu_address, node_address, ..] = context.arguments();
-    let cpu = crate::arch::x86_64::percpu::current_id().unwrap_or(0) as u32;
-    if cpu_address != 0 {
-        context.copy_out(cpu_address, &cpu.to_le_bytes())?;
+    let [cpu, node, ..] = context.arguments();
+    if cpu != 0 {
+        context.copy_out(cpu, &(sched::cpu_index() as u32).to_le_bytes())?;
     }
-    if node_address != 0 {
-        context.copy_out(node_address, &0u32.to_le_bytes())?;
+    if node != 0 {
+        context.copy_out(node, &0u32.to_le_bytes())?;
     }
     Ok(0)
 }
 
-/// sched_setaffinity: accepted when the mask includes the one CPU.
+/// sched_setaffinity: the thread may run on the online CPUs of the mask (of which
+/// the first 8 bytes count, as Linux reads cpumask_size), EINVAL if none; a caller
+/// the mask excludes from its CPU moves to another at once.
 pub fn sched_setaffinity(context: &mut Context) -> Result<u64, i64> {
-    let [pid, length, address, ..] = context.arguments();
-    if pid != 0 && process::find(pid as u32).is_none() {
-        return Err(ESRCH);
-    }
-    if length == 0 {
+    let [tid, length, address, ..] = context.arguments();
+    let target = affinity_target(context, tid)?;
+    let mut bytes = [0u8; 8];
+    let read = (length as usize).min(bytes.len());
+    context.copy_in(address, &mut bytes[..read])?;
+    let mask = (u64::from_le_bytes(bytes) & u64::from(all_cpus(smp::online_count()))) as CpuMask;
+    if mask == 0 {
         return Err(EINVAL);
     }
-    let mut first = [0u8; 1];
-    context.copy_in(address, &mut first)?;
-    if u64::from(first[0]) & CPU_MASK == 0 {
-        return Err(EINVAL);
+    target.affinity.store(mask, Ordering::Relaxed);
+    if target.tid() == context.process.tid() {
+        sched::leave_disallowed_cpu(&target);
+    } else {
+        sched::affinity_changed(&target);
     }
     Ok(0)
 }

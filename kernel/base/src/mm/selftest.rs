@@ -111,7 +111,9 @@ pub fn run(test: SelfTest) -> ! {
     match test {
         SelfTest::Panic => panic!("selftest=panic: a kernel panic on purpose"),
         // It needs the kernel's IPI handler: the kernel runs it (smp.rs).
-        SelfTest::ApPanic => crate::fail(format_args!("selftest=ap-panic is run by the kernel")),
+        SelfTest::ApPanic | SelfTest::PanicAll => {
+            crate::fail(format_args!("selftest={} is run by the kernel", test.word()))
+        }
         // It passes and the boot goes on: the kernel calls `tlb_shootdown`.
         SelfTest::TlbShootdown => crate::fail(format_args!("selftest=tlb-shootdown is run by `tlb_shootdown`")),
         SelfTest::Smap | SelfTest::Smep => {

@@ -40,6 +40,7 @@ const DIVIDE_BY_1: u32 = 0b1011;
 /// The interrupt command register's fields (Intel SDM vol. 3, "Issuing
 /// Interprocessor Interrupts").
 const DELIVERY_FIXED: u32 = 0b000 << 8;
+const DELIVERY_NMI: u32 = 0b100 << 8;
 const DELIVERY_INIT: u32 = 0b101 << 8;
 const DELIVERY_STARTUP: u32 = 0b110 << 8;
 const DELIVERY_PENDING: u32 = 1 << 12;
@@ -165,6 +166,12 @@ pub enum Destination {
 /// the APIC accepts a command in a few bus cycles) until the APIC has sent it.
 pub fn send_ipi(destination: Destination, vector: u8) {
     send_command(destination, DELIVERY_FIXED | u32::from(vector));
+}
+
+/// Sends a non-maskable interrupt to `destination` (it ignores the vector field:
+/// the CPU takes vector 2, whatever its interrupt flag).
+pub fn send_nmi(destination: Destination) {
+    send_command(destination, DELIVERY_NMI);
 }
 
 /// Sends INIT to the CPU with APIC id `apic_id` (assert, then deassert, as the MP

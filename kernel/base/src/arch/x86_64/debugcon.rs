@@ -19,8 +19,21 @@ pub enum Channel {
     InputDoorbell = kernel_core::hostio::INPUT_DOORBELL_PORT as isize,
 }
 
-/// Sends bytes to a channel.
+/// Held while a control record's bytes go out: each record is one line, and two
+/// CPUs writing at once would interleave their bytes into lines the host cannot
+/// parse (two processes exiting together lose their accounting). A leaf lock:
+/// nothing is taken while it is held, and the kernel runs with interrupts off, so
+/// no handler on this CPU can want it meanwhile.
+static CONTROL: spin::Mutex<()> = spin::Mutex::new(());
+
+/// Sends bytes to a channel; what goes to the control channel in one call arrives
+/// whole. After a panic began, without waiting for the lock (the CPU holding it
+/// may have been stopped).
 pub fn write(channel: Channel, bytes: &[u8]) {
+    let _whole = match channel {
+        Channel::Control if !crate::log::panicking() => Some(CONTROL.lock()),
+        _ => None,
+    };
     for &byte in bytes {
         port::outb(channel as u16, byte);
     }

@@ -215,6 +215,8 @@ syscall32_entry:
     /* Every IDT stub jumps here with [rsp] = vector, error code, then the CPU's frame. */
     .global trap_common
 trap_common:
+    cmpq ${nmi_vector}, (%rsp)
+    je nmi_entry
     testb $3, 24(%rsp)           /* CS of the interrupted code: ring 3? */
     jz trap_in_kernel
     swapgs
@@ -267,6 +269,24 @@ trap_in_kernel:
     pop_general_registers
     add $16, %rsp
     iretq
+
+    /* An NMI (on its IST stack), which never returns: it can come at any
+       instruction, also between SYSCALL and SWAPGS or between SWAPGS and the
+       return to user mode, so the ring of the interrupted code does not tell which
+       GS is live; the GS base does (the kernel's per-CPU data is in the upper half,
+       a user GS base never is). */
+nmi_entry:
+    push_general_registers
+    cld
+    mov $0xc0000101, %ecx        /* IA32_GS_BASE */
+    rdmsr
+    test %edx, %edx
+    js 1f
+    swapgs
+1:
+    mov %rsp, %rdi
+    call {nmi_received}
+    ud2
     "#,
     user_rsp = const percpu::OFFSET_USER_RSP_SCRATCH,
     fpu_area = const percpu::OFFSET_FPU_AREA,
@@ -305,6 +325,8 @@ trap_in_kernel:
     f_r14 = const offset_of!(TrapFrame, r14),
     f_r15 = const offset_of!(TrapFrame, r15),
     kernel_trap = sym kernel_trap,
+    nmi_received = sym super::stop::nmi_received,
+    nmi_vector = const super::stop::NMI_VECTOR,
     options(att_syntax)
 );
 

@@ -21,6 +21,7 @@ pub mod pvh;
 pub mod rtc;
 pub mod serial;
 pub mod smp;
+pub mod stop;
 pub mod switch;
 pub mod tlb;
 pub mod tls;

@@ -122,7 +122,9 @@ impl PerCpu {
         }
     }
 
-    /// This CPU's data. Valid after `load`.
+    /// This CPU's data. Valid after `load`. Inlined (one load) into the other
+    /// crates too: the scheduler asks on every switch.
+    #[inline]
     pub fn this() -> &'static PerCpu {
         let address: u64;
         // SAFETY: in the kernel, GS base points at this CPU's PerCpu (set by
@@ -135,6 +137,7 @@ impl PerCpu {
     }
 
     /// This CPU's number.
+    #[inline]
     pub fn id(&self) -> usize {
         self.id
     }

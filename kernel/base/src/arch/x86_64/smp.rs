@@ -185,7 +185,8 @@ pub fn start_application_processors(boot: &BootInfo, ap_main: fn(usize) -> !) ->
     online_count()
 }
 
-/// CPUs online (numbered 0..this).
+/// CPUs online (numbered 0..this). Inlined: the scheduler's paths test it.
+#[inline]
 pub fn online_count() -> usize {
     ONLINE.load(Ordering::Acquire)
 }

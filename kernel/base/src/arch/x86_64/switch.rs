@@ -5,12 +5,18 @@
 
 use core::arch::global_asm;
 use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 global_asm!(
     r#"
     .section .text.switch, "ax"
-    /* switch_kernel_stacks(save_rsp_to: rdi, new_rsp: rsi): the System V callee-saved
-       registers go on the old stack, its rsp into *rdi; then the new stack's. */
+    /* switch_kernel_stacks(from: rdi, to: rsi), two KernelContexts (rsp at 0, the
+       `running` byte at 8): the System V callee-saved registers go on the old stack,
+       its rsp into from's slot, then from's `running` is cleared: from then on another
+       CPU may resume it (x86 keeps the two stores in order; nothing below touches
+       this stack again). If `to` is still being saved by another CPU (made runnable
+       before that CPU's switch away from it finished), wait for its `running` to
+       clear; then mark it running and take its stack. */
     .global switch_kernel_stacks
 switch_kernel_stacks:
     push %rbp
@@ -20,7 +26,11 @@ switch_kernel_stacks:
     push %r14
     push %r15
     mov %rsp, (%rdi)
-    mov %rsi, %rsp
+    movb $0, 8(%rdi)
+1:  cmpb $0, 8(%rsi)
+    jne 2f
+    movb $1, 8(%rsi)
+    mov (%rsi), %rsp
     pop %r15
     pop %r14
     pop %r13
@@ -28,22 +38,31 @@ switch_kernel_stacks:
     pop %rbx
     pop %rbp
     ret
+2:  pause
+    jmp 1b
     "#,
     options(att_syntax)
 );
 
 extern "C" {
-    fn switch_kernel_stacks(save_rsp_to: *mut u64, new_rsp: u64);
+    fn switch_kernel_stacks(from: *const KernelContext, to: *const KernelContext);
 }
 
 /// A suspended kernel thread: the stack pointer at which `switch_kernel_stacks`
-/// left its callee-saved registers and return address.
+/// left its callee-saved registers and return address. Its layout is the switch's
+/// (`rsp` at offset 0, `running` at 8).
+#[repr(C)]
 pub struct KernelContext {
     rsp: UnsafeCell<u64>,
+    /// Set while a CPU runs the thread, from the switch to it until its next switch
+    /// away has saved `rsp` (Linux's `on_cpu`): a thread made runnable while it is
+    /// still switching away on one CPU is not resumed on another before that.
+    running: AtomicBool,
 }
 
 // SAFETY: a context is written only by the CPU switching away from it and read only by
-// the CPU switching to it; the scheduler never runs one thread on two CPUs.
+// the CPU switching to it, which waits for `running` to clear first (`switch`), so
+// no thread runs on two CPUs.
 unsafe impl Sync for KernelContext {}
 
 /// Number of registers `switch_kernel_stacks` pops before `ret`.
@@ -52,7 +71,7 @@ const SAVED_REGISTERS: usize = 6;
 impl KernelContext {
     /// A context that will not be switched to (the slot a switch saves into).
     pub const fn empty() -> KernelContext {
-        KernelContext { rsp: UnsafeCell::new(0) }
+        KernelContext { rsp: UnsafeCell::new(0), running: AtomicBool::new(false) }
     }
 
     /// A context that, when switched to, starts `entry` on the stack below
@@ -74,11 +93,30 @@ impl KernelContext {
             }
             (return_slot as *mut u64).write(entry as usize as u64);
         }
-        KernelContext { rsp: UnsafeCell::new(rsp) }
+        KernelContext { rsp: UnsafeCell::new(rsp), running: AtomicBool::new(false) }
     }
 }
 
 impl KernelContext {
+    /// Waits until no CPU runs this thread any more: its last switch away saved it.
+    /// The reaper of an exited thread waits so before freeing its stack, on which
+    /// the thread's final switch may still be running on another CPU. Inlined (a
+    /// test, on every switch), the wait itself out of line.
+    #[inline(always)]
+    pub fn wait_until_switched_out(&self) {
+        if self.running.load(Ordering::Acquire) {
+            self.spin_until_switched_out();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn spin_until_switched_out(&self) {
+        while self.running.load(Ordering::Acquire) {
+            core::hint::spin_loop();
+        }
+    }
+
     /// The stack pointer at which the thread was last suspended (or will start).
     pub fn saved_stack_pointer(&self) -> u64 {
         // SAFETY: a plain read of the cell; only the switch writes it, and only the
@@ -101,13 +139,24 @@ impl KernelContext {
 /// Saves the running kernel thread into `from` and resumes `to`. Returns when some
 /// other thread switches back to `from`.
 ///
+/// If `to` is still switching away on another CPU (it was made runnable before its
+/// switch saved it), waits until that switch has saved its registers.
+///
 /// Invariant (the scheduler's): `to` was saved by a previous `switch` or made by
-/// `KernelContext::new`, and is not running on any CPU; interrupts are off.
-#[inline]
+/// `KernelContext::new`, or is being saved by one now, and only this CPU resumes
+/// it; interrupts are off.
+#[inline(always)]
 pub fn switch(from: &KernelContext, to: &KernelContext) {
     debug_assert!(!x86_64::instructions::interrupts::are_enabled(), "a switch with interrupts on");
     debug_assert!(!core::ptr::eq(from, to), "a switch to the running thread itself");
-    // SAFETY: `to` holds a valid suspended stack (invariant above); `from`'s cell is
-    // ours to write since we are the thread running in it.
-    unsafe { switch_kernel_stacks(from.rsp.get(), *to.rsp.get()) }
+    // SAFETY: `to` holds a valid suspended stack (invariant above), whose save the
+    // switch waits to be complete (`running` clear) before it takes it; `from`'s cells
+    // are ours to write since we are the thread running in it. The offsets the
+    // assembly uses are the `repr(C)` layout's (checked below).
+    unsafe { switch_kernel_stacks(from, to) }
 }
+
+const _: () = {
+    assert!(core::mem::offset_of!(KernelContext, rsp) == 0);
+    assert!(core::mem::offset_of!(KernelContext, running) == 8);
+};

@@ -1,0 +1,544 @@
+/* smp_stress: what several CPUs running one program's threads and processes at once
+ * must not break. Each case prints lines ending in "yes" when it holds.
+ *
+ *   settid ROUNDS      raw clones with CLONE_PARENT_SETTID: the new thread reads its
+ *                      tid at that address as its first act (musl's threads do, to
+ *                      take the thread-list lock): it must be there already.
+ *   selectors ROUNDS   two threads hand a token back and forth through futexes with
+ *                      the user data selector loaded in ds, es and gs: after every
+ *                      wake (on whichever CPU) the selectors are still the thread's.
+ *   share nice MS      a nice 10 process with a sched_setattr request moves from CPU 0
+ *                      to CPU 1 (sched_setaffinity) and keeps its nice, request and
+ *                      process group there, and gets less than half the CPU of a
+ *                      nice 0 competitor pinned to CPU 1 (a policy that forgot its
+ *                      nice would share evenly).
+ *   share currency MS  a process of two busy threads moves from CPU 0 to CPU 1 and
+ *                      competes there with a process of one: with lottery's
+ *                      currencies both processes get about the same CPU time (a
+ *                      policy that lost the threads' process would give the two
+ *                      threads two shares).
+ *   getcpu CPUS        pinned to each of CPUS CPUs in turn, getcpu names it.
+ *   pinned MS          two processes pinned to CPU 0 spin at once while CPU 1 idles:
+ *                      they share CPU 0.
+ *   unmap ROUNDS       one thread maps a page, another (on another CPU) reads it, the
+ *                      first unmaps it: the second's next read must fault, every
+ *                      round (a stale translation would read the old page).
+ *   wakes N ROUNDS     N threads pass N/2 tokens around a ring through futexes, and N
+ *                      processes pass N/2 bytes around a ring of pipes, at once:
+ *                      every token and byte arrives, ROUNDS times each.
+ *   repeat COUNT CASE ARGS...  runs the case COUNT times, each in a new process.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "include/futex.h"
+#include "include/testlib.h"
+
+static void pin_to(int cpu)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (sched_setaffinity(0, sizeof set, &set) != 0) {
+        printf("sched_setaffinity to CPU %d: %s\n", cpu, strerror(errno));
+        exit(1);
+    }
+}
+
+/* --- settid --- */
+
+static atomic_int settid_word;
+static atomic_int settid_mismatches;
+static atomic_int settid_child_done;
+
+static int settid_child(void *unused)
+{
+    (void)unused;
+    if (atomic_load(&settid_word) != (int)syscall(SYS_gettid))
+        atomic_fetch_add(&settid_mismatches, 1);
+    return 0;
+}
+
+static int settid(int rounds)
+{
+    size_t size = 64 * 1024;
+    char *stack = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    int flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM |
+                CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID;
+    for (int i = 0; i < rounds; i++) {
+        atomic_store(&settid_word, 0);
+        atomic_store(&settid_child_done, 1);
+        int tid = clone(settid_child, stack + size, flags, NULL, &settid_word, NULL, &settid_child_done);
+        if (tid < 0) {
+            printf("clone: %s\n", strerror(errno));
+            return 1;
+        }
+        /* CLONE_CHILD_CLEARTID zeroes the word and wakes it once the child is gone
+         * (and its stack free for the next round). */
+        while (atomic_load(&settid_child_done) != 0)
+            futex(&settid_child_done, FUTEX_WAIT, 1, NULL, NULL, 0);
+    }
+    int mismatches = atomic_load(&settid_mismatches);
+    printf("every new thread found its tid at the CLONE_PARENT_SETTID address: %s\n", yes(mismatches == 0));
+    return mismatches != 0;
+}
+
+/* --- selectors --- */
+
+static atomic_int turn_word;
+static atomic_int selector_mismatches;
+static int selector_rounds;
+
+static unsigned short user_data_selector(void)
+{
+    unsigned short ss;
+    __asm__ volatile("mov %%ss, %0" : "=r"(ss));
+    return ss;
+}
+
+static void load_selectors(unsigned short selector)
+{
+    __asm__ volatile("mov %0, %%ds\n\tmov %0, %%es\n\tmov %0, %%gs" : : "r"(selector));
+}
+
+static int selectors_hold(unsigned short selector)
+{
+    unsigned short ds, es, gs;
+    __asm__ volatile("mov %%ds, %0\n\tmov %%es, %1\n\tmov %%gs, %2" : "=r"(ds), "=r"(es), "=r"(gs));
+    return ds == selector && es == selector && gs == selector;
+}
+
+/* Player `me` (0 or 1) waits for its turn, then gives the turn to the other. No
+ * libc call between the load and the checks: only raw futex system calls (musl
+ * keeps nothing in gs, and ds/es do not matter to 64-bit code). */
+static void *selector_player(void *argument)
+{
+    int me = (int)(intptr_t)argument;
+    unsigned short selector = user_data_selector();
+    load_selectors(selector);
+    int bad = 0;
+    for (int round = 0; round < selector_rounds; round++) {
+        int seen;
+        while ((seen = atomic_load(&turn_word)) % 2 != me)
+            syscall(SYS_futex, &turn_word, FUTEX_WAIT, seen, NULL, NULL, 0);
+        if (!selectors_hold(selector))
+            bad++;
+        atomic_fetch_add(&turn_word, 1);
+        syscall(SYS_futex, &turn_word, FUTEX_WAKE, 1, NULL, NULL, 0);
+    }
+    load_selectors(0);
+    atomic_fetch_add(&selector_mismatches, bad);
+    return NULL;
+}
+
+static int selectors(int rounds)
+{
+    selector_rounds = rounds;
+    pthread_t players[2];
+    for (int i = 0; i < 2; i++)
+        pthread_create(&players[i], NULL, selector_player, (void *)(intptr_t)i);
+    for (int i = 0; i < 2; i++)
+        pthread_join(players[i], NULL);
+    int bad = atomic_load(&selector_mismatches);
+    printf("ds, es and gs kept across %d cross-CPU wakes: %s\n", 2 * rounds, yes(bad == 0));
+    return bad != 0;
+}
+
+/* --- share --- */
+
+static uint64_t thread_cpu_ns(void) { return now_ns(CLOCK_THREAD_CPUTIME_ID); }
+
+static void spin_wall_ms(uint64_t ms)
+{
+    uint64_t end = now_ns(CLOCK_MONOTONIC) + ms * 1000000;
+    while (now_ns(CLOCK_MONOTONIC) < end)
+        ;
+}
+
+/* sched_attr's first version as words: size and policy, flags, nice and priority,
+ * runtime, deadline, period. */
+static int set_attr(int nice, uint64_t runtime)
+{
+    uint64_t attr[6] = { 48, 0, (uint32_t)nice, runtime, 0, 0 };
+    return (int)syscall(SYS_sched_setattr, 0, attr, 0);
+}
+
+static int read_attr(int *nice, uint64_t *runtime)
+{
+    uint64_t attr[6] = { 0 };
+    int result = (int)syscall(SYS_sched_getattr, 0, attr, 48, 0);
+    *nice = (int)(uint32_t)attr[2];
+    *runtime = attr[3];
+    return result;
+}
+
+struct spinner {
+    int start_fd;
+    uint64_t ms;
+    atomic_uint_least64_t cpu_ns;
+};
+
+static void *spin_and_measure(void *argument)
+{
+    struct spinner *spinner = argument;
+    pin_to(0);
+    spin_wall_ms(20);
+    /* The move: from here on CPU 1's policy schedules this thread. */
+    pin_to(1);
+    uint64_t before = thread_cpu_ns();
+    spin_wall_ms(spinner->ms);
+    atomic_fetch_add(&spinner->cpu_ns, thread_cpu_ns() - before);
+    return NULL;
+}
+
+/* A child that waits for the start byte, then runs `threads` spinners (moved from
+ * CPU 0 to CPU 1, or on CPU 1 from the start when `competitor`), and writes its CPU
+ * time in ns to `result_fd`. */
+static pid_t spawn_spinners(int start_fd, int result_fd, int threads, int competitor, int nice, uint64_t ms)
+{
+    pid_t pid = fork_or_die();
+    if (pid != 0)
+        return pid;
+    if (competitor)
+        pin_to(1);
+    else if (set_attr(nice, 6000000) != 0 || setpgid(0, 0) != 0) {
+        printf("sched_setattr/setpgid: %s\n", strerror(errno));
+        _exit(1);
+    }
+    char go;
+    if (read(start_fd, &go, 1) != 1)
+        _exit(1);
+    struct spinner spinner = { .start_fd = start_fd, .ms = ms };
+    uint64_t total = 0;
+    if (competitor) {
+        uint64_t before = thread_cpu_ns();
+        spin_wall_ms(ms + 20);
+        total = thread_cpu_ns() - before;
+    } else {
+        pthread_t workers[4];
+        for (int i = 0; i < threads; i++)
+            pthread_create(&workers[i], NULL, spin_and_measure, &spinner);
+        for (int i = 0; i < threads; i++)
+            pthread_join(workers[i], NULL);
+        total = atomic_load(&spinner.cpu_ns);
+        int kept_nice;
+        uint64_t kept_request;
+        pin_to(1);
+        read_attr(&kept_nice, &kept_request);
+        errno = 0;
+        int priority = getpriority(PRIO_PROCESS, 0);
+        printf("after the move: nice %d (getpriority %d), request %llu ns, own process group %s\n", kept_nice,
+               priority, (unsigned long long)kept_request, yes(getpgid(0) == getpid()));
+        fflush(stdout);
+    }
+    if (write(result_fd, &total, sizeof total) != sizeof total)
+        _exit(1);
+    _exit(0);
+}
+
+static int share(const char *kind, uint64_t ms)
+{
+    int currency = strcmp(kind, "currency") == 0;
+    /* A result pipe each: the competitor often ends first, so one shared pipe would
+     * hand its figure to the read meant for the mover's. */
+    int start[2], mover_result[2], competitor_result[2];
+    if (pipe(start) != 0 || pipe(mover_result) != 0 || pipe(competitor_result) != 0)
+        return 1;
+    int mover_nice = currency ? 0 : 10;
+    pid_t mover = spawn_spinners(start[0], mover_result[1], currency ? 2 : 1, 0, mover_nice, ms);
+    pid_t competitor = spawn_spinners(start[0], competitor_result[1], 1, 1, 0, ms);
+    if (write(start[1], "gg", 2) != 2)
+        return 1;
+    int status, failed = 0;
+    uint64_t mover_ns = 0, competitor_ns = 0;
+    waitpid(mover, &status, 0);
+    failed |= !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+    if (read(mover_result[0], &mover_ns, sizeof mover_ns) != sizeof mover_ns)
+        failed = 1;
+    waitpid(competitor, &status, 0);
+    failed |= !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+    if (read(competitor_result[0], &competitor_ns, sizeof competitor_ns) != sizeof competitor_ns)
+        failed = 1;
+    if (failed) {
+        printf("a spinner failed\n");
+        return 1;
+    }
+    double ratio = (double)mover_ns / (double)(competitor_ns ? competitor_ns : 1);
+    int ok = currency ? ratio > 0.6 && ratio < 1.5 : ratio < 0.5;
+    if (!ok)
+        fprintf(stderr, "share: mover %llu ns, competitor %llu ns, ratio %.2f\n", (unsigned long long)mover_ns,
+                (unsigned long long)competitor_ns, ratio);
+    printf(currency ? "two moved threads' process against a one-thread process, about even: %s\n"
+                    : "moved nice 10 task against nice 0, less than half: %s\n",
+           yes(ok));
+    return !ok;
+}
+
+/* --- getcpu --- */
+
+/* Pinned to each of the first `cpus` CPUs in turn, getcpu says that CPU (and node 0). */
+static int getcpu_pinned(int cpus)
+{
+    int ok = 1;
+    for (int cpu = 0; cpu < cpus; cpu++) {
+        pin_to(cpu);
+        unsigned here = 99, node = 99;
+        if (syscall(SYS_getcpu, &here, &node, NULL) != 0 || here != (unsigned)cpu || node != 0)
+            ok = 0;
+    }
+    printf("getcpu names the CPU the caller is pinned to: %s\n", yes(ok));
+    return !ok;
+}
+
+/* --- pinned --- */
+
+/* Two processes pinned to CPU 0 spin for MS ms each, at once, while CPU 1 idles:
+ * they must share CPU 0 (each gets well under its whole wall time). An idle CPU
+ * looking for work in CPU 0's queue must not disturb the running one's quantum. */
+static int pinned_pair(uint64_t ms)
+{
+    int start[2], results[2];
+    if (pipe(start) != 0 || pipe(results) != 0)
+        return 1;
+    for (int i = 0; i < 2; i++) {
+        if (fork_or_die() == 0) {
+            pin_to(0);
+            char go;
+            if (read(start[0], &go, 1) != 1)
+                _exit(1);
+            uint64_t cpu0 = thread_cpu_ns(), wall0 = now_ns(CLOCK_MONOTONIC);
+            spin_wall_ms(ms);
+            uint64_t percent = 100 * (thread_cpu_ns() - cpu0) / (now_ns(CLOCK_MONOTONIC) - wall0);
+            _exit(write(results[1], &percent, sizeof percent) != sizeof percent);
+        }
+    }
+    if (write(start[1], "gg", 2) != 2)
+        return 1;
+    int ok = 1;
+    for (int i = 0; i < 2; i++) {
+        uint64_t percent = 100;
+        int status;
+        wait(&status);
+        if (read(results[0], &percent, sizeof percent) != sizeof percent || percent > 75) {
+            fprintf(stderr, "pinned: a spinner had %llu%% of its wall time\n", (unsigned long long)percent);
+            ok = 0;
+        }
+    }
+    printf("two tasks pinned to one CPU share it: %s\n", yes(ok));
+    return !ok;
+}
+
+/* --- unmap --- */
+
+static _Atomic(volatile int *) shared_page;
+static atomic_int unmap_phase;
+static atomic_long stale_reads, faults_seen, good_reads;
+static int unmap_rounds;
+static __thread sigjmp_buf recover;
+
+static void on_segv(int signal, siginfo_t *info, void *context)
+{
+    (void)signal;
+    (void)info;
+    (void)context;
+    siglongjmp(recover, 1);
+}
+
+/* Phases of a round: 1 mapped and written (read it), 2 read, 3 unmapped (read:
+ * must fault), 0 done with the round. */
+static void *unmap_reader(void *unused)
+{
+    (void)unused;
+    pin_to(1);
+    for (int round = 1; round <= unmap_rounds; round++) {
+        while (atomic_load(&unmap_phase) != 1)
+            ;
+        volatile int *page = atomic_load(&shared_page);
+        if (*page == round)
+            atomic_fetch_add(&good_reads, 1);
+        atomic_store(&unmap_phase, 2);
+        while (atomic_load(&unmap_phase) != 3)
+            ;
+        if (sigsetjmp(recover, 1) == 0) {
+            (void)*page;
+            atomic_fetch_add(&stale_reads, 1);
+        } else {
+            atomic_fetch_add(&faults_seen, 1);
+        }
+        atomic_store(&unmap_phase, 0);
+    }
+    return NULL;
+}
+
+static int unmap(int rounds)
+{
+    unmap_rounds = rounds;
+    handle_signal(SIGSEGV, on_segv, SA_NODEFER);
+    pin_to(0);
+    pthread_t reader;
+    pthread_create(&reader, NULL, unmap_reader, NULL);
+    for (int round = 1; round <= rounds; round++) {
+        int *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        *page = round;
+        atomic_store(&shared_page, page);
+        atomic_store(&unmap_phase, 1);
+        while (atomic_load(&unmap_phase) != 2)
+            ;
+        munmap(page, 4096);
+        atomic_store(&unmap_phase, 3);
+        while (atomic_load(&unmap_phase) != 0)
+            ;
+    }
+    pthread_join(reader, NULL);
+    long good = atomic_load(&good_reads), faults = atomic_load(&faults_seen), stale = atomic_load(&stale_reads);
+    printf("each page read while mapped: %s\n", yes(good == rounds));
+    printf("each read after munmap returned faulted: %s\n", yes(faults == rounds && stale == 0));
+    if (stale)
+        fprintf(stderr, "unmap: %ld stale reads in %d rounds\n", stale, rounds);
+    return good != rounds || faults != rounds || stale != 0;
+}
+
+/* --- wakes --- */
+
+#define MAX_RING 64
+static atomic_int tokens[MAX_RING];
+static int ring_size, ring_rounds;
+
+static void *ring_thread(void *argument)
+{
+    int me = (int)(intptr_t)argument, next = (me + 1) % ring_size;
+    for (int round = 0; round < ring_rounds; round++) {
+        for (;;) {
+            int have = atomic_load(&tokens[me]);
+            if (have > 0 && atomic_compare_exchange_weak(&tokens[me], &have, have - 1))
+                break;
+            if (have == 0)
+                futex(&tokens[me], FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+        }
+        atomic_fetch_add(&tokens[next], 1);
+        futex(&tokens[next], FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    }
+    return NULL;
+}
+
+static int pipe_ring(int n, int rounds)
+{
+    int pipes[MAX_RING][2];
+    for (int i = 0; i < n; i++)
+        if (pipe(pipes[i]) != 0)
+            return 1;
+    for (int i = 0; i < n / 2; i++)
+        write_full(pipes[2 * i][1], "t", 1);
+    pid_t children[MAX_RING];
+    for (int i = 0; i < n; i++) {
+        children[i] = fork_or_die();
+        if (children[i] == 0) {
+            char token;
+            for (int round = 0; round < rounds; round++)
+                if (read_full(pipes[i][0], &token, 1) != 0 || write_full(pipes[(i + 1) % n][1], &token, 1) != 0)
+                    _exit(1);
+            _exit(0);
+        }
+    }
+    int failed = 0;
+    for (int i = 0; i < n; i++) {
+        int status;
+        waitpid(children[i], &status, 0);
+        failed += !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+    }
+    return failed;
+}
+
+static int wakes(int n, int rounds)
+{
+    if (n < 2 || n > MAX_RING)
+        return 2;
+    ring_size = n;
+    ring_rounds = rounds;
+    for (int i = 0; i < n / 2; i++)
+        atomic_store(&tokens[2 * i], 1);
+    pid_t pipes = fork_or_die();
+    if (pipes == 0)
+        _exit(pipe_ring(n, rounds) != 0);
+    pthread_t threads[MAX_RING];
+    for (int i = 0; i < n; i++)
+        pthread_create(&threads[i], NULL, ring_thread, (void *)(intptr_t)i);
+    for (int i = 0; i < n; i++)
+        pthread_join(threads[i], NULL);
+    int left = 0;
+    for (int i = 0; i < n; i++)
+        left += atomic_load(&tokens[i]);
+    int status;
+    waitpid(pipes, &status, 0);
+    printf("every futex token arrived: %s\n", yes(left == n / 2));
+    printf("every pipe byte arrived: %s\n", yes(WIFEXITED(status) && WEXITSTATUS(status) == 0));
+    return left != n / 2 || !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+}
+
+static int run_case(int argc, char **argv)
+{
+    if (argc == 2 && strcmp(argv[0], "settid") == 0)
+        return settid(atoi(argv[1]));
+    if (argc == 2 && strcmp(argv[0], "selectors") == 0)
+        return selectors(atoi(argv[1]));
+    if (argc == 3 && strcmp(argv[0], "share") == 0)
+        return share(argv[1], strtoull(argv[2], NULL, 10));
+    if (argc == 2 && strcmp(argv[0], "getcpu") == 0)
+        return getcpu_pinned(atoi(argv[1]));
+    if (argc == 2 && strcmp(argv[0], "pinned") == 0)
+        return pinned_pair(strtoull(argv[1], NULL, 10));
+    if (argc == 2 && strcmp(argv[0], "unmap") == 0)
+        return unmap(atoi(argv[1]));
+    if (argc == 3 && strcmp(argv[0], "wakes") == 0)
+        return wakes(atoi(argv[1]), atoi(argv[2]));
+    fprintf(stderr, "usage: smp_stress [repeat COUNT] settid ROUNDS | selectors ROUNDS | share nice|currency MS | "
+                    "getcpu CPUS | pinned MS | unmap ROUNDS | wakes N ROUNDS\n");
+    return 2;
+}
+
+/* Runs the case `count` times, each in a child whose output is kept only when it
+ * fails; prints how many runs passed. */
+static int repeat(int count, int argc, char **argv)
+{
+    int passed = 0;
+    for (int run = 0; run < count; run++) {
+        fflush(stdout);
+        pid_t child = fork_or_die();
+        if (child == 0) {
+            if (!freopen("/dev/null", "w", stdout))
+                _exit(3);
+            _exit(run_case(argc, argv));
+        }
+        int status;
+        waitpid(child, &status, 0);
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+            passed++;
+        else
+            printf("run %d: %s\n", run, describe(status));
+    }
+    printf("%d of %d runs passed: %s\n", passed, count, yes(passed == count));
+    return passed != count;
+}
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc >= 3 && strcmp(argv[1], "repeat") == 0)
+        return repeat(atoi(argv[2]), argc - 3, argv + 3);
+    return run_case(argc - 1, argv + 1);
+}
