@@ -82,11 +82,11 @@ fn two_hogs_on_two_cpus_show_two_busy_cpu_lanes_tracks_and_stats() {
     let (timeline, trace) = (output("hogs", "svg"), output("hogs", "json"));
     let guest = run_with(
         &["--cpus", "2", "--stats", "--timeline", timeline.to_str().unwrap(), "--trace", trace.to_str().unwrap()],
-        &c_program("cpuvis"),
+        &c_program("smp"),
         &["hogs", "2", "300"],
     );
     assert_status(&guest, 0);
-    assert_eq!(stdout(&guest), "hogs done\n");
+    assert_eq!(stdout(&guest), "parallel: yes\n");
     assert!(!stderr(&guest).contains("dropped"), "{}", stderr(&guest));
     let text = svg(&timeline);
     let lanes = cpu_lanes(&text);
@@ -128,11 +128,8 @@ fn two_hogs_on_two_cpus_show_two_busy_cpu_lanes_tracks_and_stats() {
 #[test]
 fn a_task_pinned_to_one_cpu_then_another_is_marked_on_both_lanes() {
     let timeline = output("migrate", "svg");
-    let (_, guest) = same_as_host(
-        &["--cpus", "2", "--timeline", timeline.to_str().unwrap()],
-        &c_program("cpuvis"),
-        &["migrate", "60"],
-    );
+    let (_, guest) =
+        same_as_host(&["--cpus", "2", "--timeline", timeline.to_str().unwrap()], &c_program("smp"), &["migrate", "60"]);
     assert_eq!(stdout(&guest), "allowed: 1\n");
     let text = svg(&timeline);
     let marks = migrations(&text);
@@ -146,7 +143,7 @@ fn a_task_pinned_to_one_cpu_then_another_is_marked_on_both_lanes() {
 fn one_cpu_keeps_todays_picture_without_cpu_lanes() {
     let timeline = output("one", "svg");
     let guest =
-        run_with(&["--stats", "--timeline", timeline.to_str().unwrap()], &c_program("cpuvis"), &["hogs", "2", "50"]);
+        run_with(&["--stats", "--timeline", timeline.to_str().unwrap()], &c_program("smp"), &["hogs", "2", "50"]);
     assert_status(&guest, 0);
     let text = svg(&timeline);
     assert!(cpu_lanes(&text).is_empty() && migrations(&text).is_empty());

@@ -12,6 +12,9 @@
  *                        whichever CPU it is); prints whether every byte arrived.
  *   smp pinned CPU       pins itself to CPU (sched_setaffinity), spins a while, and
  *                        prints the processor field of /proc/self/stat each time.
+ *   smp migrate MS       pins itself to CPU 0, spins MS ms of CPU, pins itself to
+ *                        CPU 1 and spins MS ms more (a task that must move between
+ *                        CPUs); prints the CPU set it ends with.
  * Exit status: failed checks. */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -25,11 +28,28 @@
 
 #include "include/testlib.h"
 
+/* Spins until the process has had `ms` ms of CPU, reading its CPU clock only every
+ * 200,000 iterations: a few system calls, so that a traced run stays short. */
 static void spin_cpu_ms(uint64_t ms)
 {
     uint64_t until = now_ns(CLOCK_PROCESS_CPUTIME_ID) + ms * 1000000ULL;
+    volatile uint64_t work = 0;
     while (now_ns(CLOCK_PROCESS_CPUTIME_ID) < until)
-        ;
+        for (int i = 0; i < 200000; i++)
+            work++;
+}
+
+/* Allows this thread only `cpu` (sched_setaffinity). */
+static int pin(int cpu)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (sched_setaffinity(0, sizeof set, &set) != 0) {
+        printf("sched_setaffinity to CPU %d: %s\n", cpu, strerror(errno));
+        return 1;
+    }
+    return 0;
 }
 
 static int hogs(int n, uint64_t ms)
@@ -165,17 +185,33 @@ static int processor(void)
 
 static int pinned(int cpu)
 {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    if (sched_setaffinity(0, sizeof set, &set) != 0) {
-        printf("sched_setaffinity: %s\n", strerror(errno));
+    if (pin(cpu) != 0)
         return 1;
-    }
     for (int i = 0; i < 5; i++) {
         spin_cpu_ms(20);
         printf("processor: %d\n", processor());
     }
+    return 0;
+}
+
+/* A task that must move: pinned to CPU 0 for `ms` ms of CPU, then to CPU 1 for as
+ * long; prints the CPUs it is allowed at the end. */
+static int migrate(uint64_t ms)
+{
+    if (pin(0) != 0)
+        return 1;
+    spin_cpu_ms(ms);
+    if (pin(1) != 0)
+        return 1;
+    spin_cpu_ms(ms);
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0)
+        return 1;
+    printf("allowed:");
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+        if (CPU_ISSET(cpu, &set))
+            printf(" %d", cpu);
+    printf("\n");
     return 0;
 }
 
@@ -189,6 +225,8 @@ int main(int argc, char **argv)
         return storm(atoi(argv[2]), atoi(argv[3]));
     if (argc == 3 && strcmp(argv[1], "pinned") == 0)
         return pinned(atoi(argv[2]));
-    fprintf(stderr, "usage: smp hogs N MS | threads N ITER | storm N ROUNDS | pinned CPU\n");
+    if (argc == 3 && strcmp(argv[1], "migrate") == 0)
+        return migrate(strtoull(argv[2], NULL, 10));
+    fprintf(stderr, "usage: smp hogs N MS | threads N ITER | storm N ROUNDS | pinned CPU | migrate MS\n");
     return 2;
 }
