@@ -109,6 +109,23 @@ fn a_storm_of_futex_and_pipe_wakes_loses_none() {
     }
 }
 
+/// Pipe pairs ping-ponging on four CPUs while, around them, a process is
+/// interrupted in ppoll by a signal per round trip of a handshake, one polls an
+/// idle pipe with a timeout until its hang-up, and one sleeps: the blocked lists,
+/// each under its own lock, and the sleepers lose no wake, no signal and no
+/// timeout (a lost one hangs the run, whose timeout fails it). Differential: the
+/// same lines on the host.
+#[test]
+fn pipe_pairs_ping_pong_while_others_block_time_out_and_are_signalled() {
+    let args = ["mixed", "12", "300"];
+    let host = stdout(&host_run(&c_program("smp_stress"), &args));
+    for cpus in ["2", "4"] {
+        let out = stress(&["--cpus", cpus], &args);
+        assert_every_line_holds(&out, 4);
+        assert_eq!(out, host, "on {cpus} CPUs, against the host's");
+    }
+}
+
 /// A hundred runs of the wake storm and the unmap race, one after the other in one
 /// boot of four CPUs: none hangs (the run's timeout would fail it) and all pass.
 #[test]
