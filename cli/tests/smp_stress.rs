@@ -124,6 +124,10 @@ fn pipe_pairs_ping_pong_while_others_block_time_out_and_are_signalled() {
         assert_every_line_holds(&out, 4);
         assert_eq!(out, host, "on {cpus} CPUs, against the host's");
     }
+    // The lock-order checker of a debug kernel watches the lists' and sleepers'
+    // locks under the same load.
+    let out = stress(&["--cpus", "4", "--kernel-profile", "dev"], &args);
+    assert_eq!(out, host, "on a debug kernel");
 }
 
 /// A hundred runs of the wake storm and the unmap race, one after the other in one

@@ -742,8 +742,9 @@ impl Wait {
     /// `enlist_on_only_cpu` with several CPUs online, under the channel's list's
     /// lock (`BLOCKED`): `me` goes on the list and its bit in `WAITING` is set
     /// first, and only then are the wake count, signals and deadline checked (see
-    /// `WAITING`); if one of them ends the wait, `me` leaves the list again.
-    #[inline(always)]
+    /// `WAITING`); if one of them ends the wait, `me` leaves the list again. Out of
+    /// line: inlined, its frame would burden the one-CPU block.
+    #[inline(never)]
     fn enlist_shared(self, me: &Process, signals: Signals, deadline_ns: Option<u64>) -> Option<bool> {
         let Wait { key, bucket, wakes } = self;
         let home = Home::of(me);
@@ -850,8 +851,8 @@ pub fn unpark_woken(tid: Pid) {
 pub fn wake_all(channel: WaitChannel) {
     let pollers_too = channel.wakes_pollers();
     let key = channel.traced();
+    let wanted = summary_bit(key) | if pollers_too { summary_bit(WaitChannel::Poll.traced()) } else { 0 };
     if single_cpu() {
-        let wanted = summary_bit(key) | if pollers_too { summary_bit(WaitChannel::Poll.traced()) } else { 0 };
         let mut queue = QUEUES[0].lock();
         let RunQueue { policy, waiters } = &mut *queue;
         let policy = policy.as_deref_mut().expect("sched::init ran at boot");
@@ -888,9 +889,9 @@ fn wake_list_shared(channel: WaitKey) {
     }
     let mut list = BLOCKED[index].lock();
     let mut ready = |pid, home: Option<Home>| place_and_queue(pid, home.unwrap_or(Home::ONLY_CPU), Arrival::Woken);
-    if wake_list(&mut list, &mut ready, channel) {
+    wake_list(&mut list, &mut ready, channel, || {
         WAITING.fetch_and(!(1 << index), Ordering::SeqCst);
-    }
+    });
 }
 
 /// `wake_all`'s work with one CPU online, for when the summary says someone may
@@ -911,27 +912,37 @@ fn wake_waiters(waiters: &mut Waiters, ready: &mut impl FnMut(Pid, Option<Home>)
 #[inline(always)]
 fn wake_bucket(waiters: &mut Waiters, ready: &mut impl FnMut(Pid, Option<Home>), channel: WaitKey) {
     let index = bucket_of(channel);
-    if wake_list(&mut waiters.blocked[index], ready, channel) {
-        waiters.waiting &= !(1 << index);
-    }
+    let Waiters { blocked, waiting, .. } = waiters;
+    wake_list(&mut blocked[index], ready, channel, || *waiting &= !(1 << index));
 }
 
 /// Wakes the entries of `list` that wait for `channel`, in the order they
-/// blocked; true if the list is left empty.
+/// blocked; calls `emptied` if none is left (before the wake: its mark is cleared
+/// while the list's lock is held, and on one CPU the compiler keeps the mark in a
+/// register across no call).
 #[inline(always)]
-fn wake_list(list: &mut Vec<Blocked>, ready: &mut impl FnMut(Pid, Option<Home>), channel: WaitKey) -> bool {
+fn wake_list(
+    list: &mut Vec<Blocked>,
+    ready: &mut impl FnMut(Pid, Option<Home>),
+    channel: WaitKey,
+    emptied: impl FnOnce(),
+) {
     // Every transfer of a pipe ping-pong lands here to wake one process, its
     // partner, which blocked last: that case ends in the wake, with no loop state
     // to keep across it. (A look at the last entry is all it costs the others.)
     if let Some((&last, others)) = list.split_last() {
         if last.waits_for == channel && others.iter().all(|other| other.waits_for != channel) {
             list.pop();
-            wake(last, ready);
-            return list.is_empty();
+            if list.is_empty() {
+                emptied();
+            }
+            return wake(last, ready);
         }
     }
     wake_in_order(list, ready, channel);
-    list.is_empty()
+    if list.is_empty() {
+        emptied();
+    }
 }
 
 /// `wake_list`'s general case: wakes the entries of `bucket` that wait for
