@@ -742,9 +742,8 @@ impl Wait {
     /// `enlist_on_only_cpu` with several CPUs online, under the channel's list's
     /// lock (`BLOCKED`): `me` goes on the list and its bit in `WAITING` is set
     /// first, and only then are the wake count, signals and deadline checked (see
-    /// `WAITING`); if one of them ends the wait, `me` leaves the list again. Out of
-    /// line: inlined, its frame would burden the one-CPU block.
-    #[inline(never)]
+    /// `WAITING`); if one of them ends the wait, `me` leaves the list again.
+    #[inline(always)]
     fn enlist_shared(self, me: &Process, signals: Signals, deadline_ns: Option<u64>) -> Option<bool> {
         let Wait { key, bucket, wakes } = self;
         let home = Home::of(me);
