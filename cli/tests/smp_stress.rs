@@ -1,8 +1,9 @@
 //! What several CPUs running at once must not break (`user/c/smp_stress.c`): a new
 //! thread's first look at its tid, segment selectors across cross-CPU wakes, a
 //! task's nice, request and process after a move, two tasks pinned to one CPU
-//! sharing it, unmapped pages on other CPUs, storms of futex and pipe wakes,
-//! hostile programs on every CPU at once, and a hundred runs on four CPUs.
+//! sharing it, unmapped pages on other CPUs, storms of futex and pipe wakes, pipe
+//! pairs among waiters that are signalled, time out and sleep, hostile programs on
+//! every CPU at once, and a hundred runs on four CPUs.
 
 mod common;
 
