@@ -1,8 +1,9 @@
 //! What several CPUs running at once must not break (`user/c/smp_stress.c`): a new
 //! thread's first look at its tid, segment selectors across cross-CPU wakes, a
 //! task's nice, request and process after a move, two tasks pinned to one CPU
-//! sharing it, unmapped pages on other CPUs, storms of futex and pipe wakes,
-//! hostile programs on every CPU at once, and a hundred runs on four CPUs.
+//! sharing it, unmapped pages on other CPUs, storms of futex and pipe wakes, pipe
+//! pairs among waiters that are signalled, time out and sleep, hostile programs on
+//! every CPU at once, and a hundred runs on four CPUs.
 
 mod common;
 
@@ -107,6 +108,27 @@ fn a_storm_of_futex_and_pipe_wakes_loses_none() {
         let out = stress(&["--cpus", cpus], &["wakes", "16", "400"]);
         assert_every_line_holds(&out, 2);
     }
+}
+
+/// Pipe pairs ping-ponging on four CPUs while, around them, a process is
+/// interrupted in ppoll by a signal per round trip of a handshake, one polls an
+/// idle pipe with a timeout until its hang-up, and one sleeps: the blocked lists,
+/// each under its own lock, and the sleepers lose no wake, no signal and no
+/// timeout (a lost one hangs the run, whose timeout fails it). Differential: the
+/// same lines on the host.
+#[test]
+fn pipe_pairs_ping_pong_while_others_block_time_out_and_are_signalled() {
+    let args = ["mixed", "12", "300"];
+    let host = stdout(&host_run(&c_program("smp_stress"), &args));
+    for cpus in ["2", "4"] {
+        let out = stress(&["--cpus", cpus], &args);
+        assert_every_line_holds(&out, 4);
+        assert_eq!(out, host, "on {cpus} CPUs, against the host's");
+    }
+    // The lock-order checker of a debug kernel watches the lists' and sleepers'
+    // locks under the same load.
+    let out = stress(&["--cpus", "4", "--kernel-profile", "dev"], &args);
+    assert_eq!(out, host, "on a debug kernel");
 }
 
 /// A hundred runs of the wake storm and the unmap race, one after the other in one

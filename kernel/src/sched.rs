@@ -13,14 +13,20 @@
 //! Interrupts are off whenever the kernel runs, but other CPUs run at the same time:
 //! a wake may come between a caller's check ("the pipe is empty") and its block. A
 //! wait therefore begins with `prepare`, before the check, which reads the wake
-//! count of the channel's list; the block compares it again under the waiters' lock
-//! and does not sleep if a wake came in between (the caller re-checks). With one
-//! CPU online nothing runs between the check and the block: wakes count nothing,
-//! blocks compare nothing, and the lists live under the one run queue's lock, so
-//! that a block and a wake each take one lock. Signals are
-//! checked under that lock too, and `interrupt` leaves a note for a thread it finds
-//! not yet blocked. A task made runnable while still switching away on its CPU is
-//! resumed elsewhere only once that switch saved it (`switch::switch` waits).
+//! count of the channel's list; the block, under that list's lock, puts the thread
+//! on the list, marks the list in `WAITING`, then compares the count again and does
+//! not sleep if a wake came in between (the caller re-checks). A wake counts first
+//! and then reads the marks: one of the two sees the other, and a wake of a channel
+//! nobody waits on (the pollers' on every pipe transfer, mostly) takes no lock at
+//! all. Each list has its own lock (`BLOCKED`): a block or a wake takes its
+//! channel's and a run queue's, and no lock is shared by all CPUs on that path.
+//! Signals are checked the same way, after the mark: `interrupt` leaves its note
+//! first, then looks at the marked lists. With one CPU online nothing runs between
+//! the check and the block: wakes count nothing, blocks compare nothing, and the
+//! lists live under the one run queue's lock (`Waiters`), so that a block and a
+//! wake each take one lock. A task made runnable while still switching away on
+//! its CPU is resumed elsewhere only once that switch saved it (`switch::switch`
+//! waits).
 //!
 //! A futex waiter is not on the blocked lists: its entry in its futex bucket is its
 //! whole record (`park`, see `futex`), and whoever takes it off there makes it
@@ -28,9 +34,9 @@
 //!
 //! Lock order (the whole of it in docs/locks.md, checked in debug kernels:
 //! `sync::OrderedMutex`): a futex bucket, then an address space, then the process
-//! table, then the waiters (`WAITERS`: blocked lists and sleepers; with one CPU
-//! online they live under the one run queue's lock instead, `lock_waiters`), then one run
-//! queue (`QUEUES[cpu]`; never two at once: a task moving between queues leaves one
+//! table, then one blocked list (`BLOCKED[bucket]`, never two at once), then the
+//! sleepers (`SLEEPERS`; with one CPU online lists and sleepers live under the one
+//! run queue's lock instead, `Waiters`), then one run queue (`QUEUES[cpu]`; never two at once: a task moving between queues leaves one
 //! before it enters the other; code that ever needs two must take them in CPU
 //! order, which is their address order, the one the checker accepts for two locks
 //! of one class), then the trace writer, then the kernel log. `LOAD` is taken with
@@ -41,7 +47,7 @@ use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::num::NonZeroU32;
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, Ordering};
 use spin::Mutex;
 
 use crate::arch::x86_64::debugcon::{self, Channel};
@@ -208,6 +214,8 @@ struct Blocked {
     home: Option<Home>,
 }
 
+/// The blocked lists and sleepers with one CPU online, kept in its run queue
+/// (`RunQueue::waiters`): a block and a wake then take one lock, the queue's.
 struct Waiters {
     /// Blocked processes and what each waits for, oldest first, spread over lists
     /// by channel (`bucket_of`): a wake looks only at the list of its channel, so
@@ -228,69 +236,46 @@ impl Waiters {
     }
 }
 
-/// The blocked lists and sleepers when several CPUs are online (with one, CPU 0's
-/// run queue keeps them: `lock_waiters`).
-static WAITERS: OrderedMutex<Waiters> = OrderedMutex::new(class::WAITERS, Waiters::new());
+/// The blocked lists with several CPUs online (`Waiters::blocked`'s), each under
+/// its own lock: a block or a wake takes only its channel's, so that two pipes in
+/// different lists never share a lock. Code that looks for a thread on every list
+/// (a signal, a deadline, /proc) takes them one at a time, never two at once.
+static BLOCKED: [OrderedMutex<Vec<Blocked>>; BUCKETS] =
+    [const { OrderedMutex::new(class::BLOCKED_LIST, Vec::new()) }; BUCKETS];
 
-/// The blocked lists and sleepers, locked (`lock_waiters`).
-enum WaitersGuard {
-    /// One CPU online: under the one run queue's lock, whose policy a wake then
-    /// queues the woken in and a block picks the next task from, in the same hold.
-    WithOnlyQueue(OrderedMutexGuard<'static, RunQueue>),
-    /// Several: under `WAITERS`'s, taken before any run queue's.
-    Shared(OrderedMutexGuard<'static, Waiters>),
-}
+/// Bit `i` set when `BLOCKED[i]` is not empty (`Waiters::waiting`'s), changed
+/// under that list's lock and read without it: a wake of a channel nobody waits
+/// on, and the pollers' list on every pipe wake, then take no lock. A waiter sets
+/// its bit before it checks its wake count, signals and deadline, and a waker,
+/// sender or the timer reads the bits only after its own news is out (`WAKES`,
+/// `interrupt`, `SLEEPERS`): either the waiter sees the news, or its bit is seen
+/// and its list looked at.
+static WAITING: AtomicU64 = AtomicU64::new(0);
 
-/// Locks the blocked lists and sleepers: where they are kept depends on how many
-/// CPUs are online, which is settled before any process runs.
-#[inline(always)]
-fn lock_waiters() -> WaitersGuard {
+/// Deadlines (monotonic ns) of processes waiting with a timeout, with several
+/// CPUs online (`Waiters::sleepers`'s). A blocked thread's is added under its
+/// list's lock, once it is on the list: the timer that finds it due finds the
+/// thread on its list.
+static SLEEPERS: OrderedMutex<Vec<(u64, Pid)>> = OrderedMutex::new(class::SLEEPERS, Vec::new());
+
+/// Runs `f` on the sleepers, wherever they are kept (with one CPU online, under
+/// the run queue's lock; see `Waiters`).
+fn with_sleepers<R>(f: impl FnOnce(&mut Vec<(u64, Pid)>) -> R) -> R {
     if single_cpu() {
-        WaitersGuard::WithOnlyQueue(QUEUES[0].lock())
+        f(&mut QUEUES[0].lock().waiters.sleepers)
     } else {
-        WaitersGuard::Shared(WAITERS.lock())
+        f(&mut SLEEPERS.lock())
     }
 }
 
-impl WaitersGuard {
-    /// The lists, and the one queue's policy when it is held with them.
-    #[inline(always)]
-    fn parts(&mut self) -> (&mut Waiters, Option<&mut (dyn Scheduler + 'static)>) {
-        match self {
-            WaitersGuard::WithOnlyQueue(queue) => {
-                let RunQueue { policy, waiters } = &mut **queue;
-                (waiters, Some(policy.as_deref_mut().expect("sched::init ran at boot")))
-            }
-            WaitersGuard::Shared(waiters) => (waiters, None),
-        }
-    }
-}
-
-impl core::ops::Deref for WaitersGuard {
-    type Target = Waiters;
-    fn deref(&self) -> &Waiters {
-        match self {
-            WaitersGuard::WithOnlyQueue(queue) => &queue.waiters,
-            WaitersGuard::Shared(waiters) => waiters,
-        }
-    }
-}
-
-impl core::ops::DerefMut for WaitersGuard {
-    fn deref_mut(&mut self) -> &mut Waiters {
-        self.parts().0
-    }
-}
-
-/// Wakes of each list of `Waiters::blocked` so far, counted under `WAITERS`'s lock
-/// and read without it by `prepare`: a wait compares the two counts before it
-/// sleeps (see the module's doc). Counted only with several CPUs online: with one,
-/// nothing runs between a waiter's check and its block (interrupts are off in the
-/// kernel), and the count it compares never moves.
+/// Wakes of each blocked list so far, read by `prepare`: a wait compares the two
+/// counts before it sleeps (see the module's doc). Counted only with several CPUs
+/// online: with one, nothing runs between a waiter's check and its block
+/// (interrupts are off in the kernel), and the count it compares never moves.
 static WAKES: [AtomicU32; BUCKETS] = [const { AtomicU32::new(0) }; BUCKETS];
 
 /// One CPU's run queue: its own instance of the policy. With one CPU online, CPU
-/// 0's also keeps the blocked lists and sleepers (`lock_waiters`): a block and a
+/// 0's also keeps the blocked lists and sleepers (`Waiters`): a block and a
 /// wake then take one lock, as they need the queue anyway.
 struct RunQueue {
     policy: Option<Box<dyn Scheduler>>,
@@ -435,18 +420,10 @@ fn placement(home: Home) -> usize {
 
 /// Makes `pid`, whose home `home` says, runnable: into the queue `placement`
 /// chooses. On one CPU that is the one queue (every wake comes here: a few
-/// instructions, and no look-up of the home), whose policy the caller may hold
-/// already (`only_queue`, with the blocked lists).
+/// instructions, and no look-up of the home).
 #[inline(always)]
-fn make_ready(
-    pid: Pid,
-    home: impl FnOnce() -> Home,
-    arrival: Arrival,
-    only_queue: Option<&mut (dyn Scheduler + 'static)>,
-) {
-    if let Some(policy) = only_queue {
-        policy.enqueue(pid, arrival);
-    } else if single_cpu() {
+fn make_ready(pid: Pid, home: impl FnOnce() -> Home, arrival: Arrival) {
+    if single_cpu() {
         QUEUES[0].lock().policy().enqueue(pid, arrival);
     } else {
         place_and_queue(pid, home(), arrival);
@@ -702,7 +679,7 @@ impl Wait {
     pub fn block_until(self, deadline_ns: u64) -> Result<(), Interrupted> {
         with_current(|me| {
             let interrupted = self.wait(me, Signals::Honoured, Some(deadline_ns));
-            lock_waiters().sleepers.retain(|&(_, sleeper)| sleeper != me.tid());
+            with_sleepers(|sleepers| sleepers.retain(|&(_, sleeper)| sleeper != me.tid()));
             if interrupted {
                 Err(Interrupted)
             } else {
@@ -722,13 +699,12 @@ impl Wait {
         // then goes on holding (one lock for the block, as for its wake).
         let held = if single_cpu() {
             let mut queue = QUEUES[0].lock();
-            if let Some(ended) = self.enlist(&mut queue.waiters, me, signals, deadline_ns, None) {
+            if let Some(ended) = self.enlist_on_only_cpu(&mut queue.waiters, me, signals, deadline_ns) {
                 return ended;
             }
             Some(queue)
         } else {
-            let home = Home::of(me);
-            if let Some(ended) = self.enlist(&mut WAITERS.lock(), me, signals, deadline_ns, Some(home)) {
+            if let Some(ended) = self.enlist_shared(me, signals, deadline_ns) {
                 return ended;
             }
             None
@@ -737,37 +713,20 @@ impl Wait {
         me.interrupted.swap(false, Ordering::Relaxed)
     }
 
-    /// Puts `me` on the channel's list in `waiters` (locked) with `home` (None with
-    /// one CPU online), unless a wake, a signal (as `signals` says) or the deadline
-    /// came already: then Some(whether a signal or `interrupt` ended the wait).
+    /// Puts `me` on the channel's list in `waiters` (the one CPU's, locked), unless
+    /// a signal (as `signals` says) or the deadline came already: then Some(whether
+    /// a signal or `interrupt` ended the wait).
     #[inline(always)]
-    fn enlist(
+    fn enlist_on_only_cpu(
         self,
         waiters: &mut Waiters,
         me: &Process,
         signals: Signals,
         deadline_ns: Option<u64>,
-        home: Option<Home>,
     ) -> Option<bool> {
-        let Wait { key, bucket, wakes } = self;
-        // Only with several CPUs can a wake have come since `prepare` (`WAKES`).
-        if home.is_some() && WAKES[bucket].load(Ordering::Relaxed) != wakes {
-            return Some(false);
-        }
-        match signals {
-            // A sender posts the signal before its `interrupt` takes this lock:
-            // either it is visible here or this thread is on the list then.
-            Signals::Honoured => {
-                if me.signals.needs_attention() {
-                    return Some(true);
-                }
-                me.interrupt_pending.store(false, Ordering::Relaxed);
-            }
-            Signals::Ignored => {
-                if me.interrupt_pending.swap(false, Ordering::Relaxed) {
-                    return Some(true);
-                }
-            }
+        let Wait { key, bucket, .. } = self;
+        if interrupted_before_sleep(me, signals) {
+            return Some(true);
         }
         if let Some(deadline) = deadline_ns {
             if time::monotonic_ns() >= deadline {
@@ -775,9 +734,62 @@ impl Wait {
             }
             waiters.sleepers.push((deadline, me.tid()));
         }
-        waiters.blocked[bucket].push(Blocked { pid: me.tid(), waits_for: key, home });
+        waiters.blocked[bucket].push(Blocked { pid: me.tid(), waits_for: key, home: None });
         waiters.waiting |= 1 << bucket;
         None
+    }
+
+    /// `enlist_on_only_cpu` with several CPUs online, under the channel's list's
+    /// lock (`BLOCKED`): `me` goes on the list and its bit in `WAITING` is set
+    /// first, and only then are the wake count, signals and deadline checked (see
+    /// `WAITING`); if one of them ends the wait, `me` leaves the list again.
+    #[inline(always)]
+    fn enlist_shared(self, me: &Process, signals: Signals, deadline_ns: Option<u64>) -> Option<bool> {
+        let Wait { key, bucket, wakes } = self;
+        let home = Home::of(me);
+        let mut list = BLOCKED[bucket].lock();
+        list.push(Blocked { pid: me.tid(), waits_for: key, home: Some(home) });
+        WAITING.fetch_or(1 << bucket, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        let ended = if WAKES[bucket].load(Ordering::SeqCst) != wakes {
+            Some(false)
+        } else if interrupted_before_sleep(me, signals) {
+            Some(true)
+        } else if deadline_ns.is_some_and(|deadline| time::monotonic_ns() >= deadline) {
+            Some(false)
+        } else {
+            None
+        };
+        match (ended, deadline_ns) {
+            (Some(_), _) => {
+                // Its own entry is the last: the lock was held since the push.
+                list.pop();
+                if list.is_empty() {
+                    WAITING.fetch_and(!(1 << bucket), Ordering::SeqCst);
+                }
+            }
+            (None, Some(deadline)) => SLEEPERS.lock().push((deadline, me.tid())),
+            (None, None) => {}
+        }
+        ended
+    }
+}
+
+/// Whether a signal (as `signals` says) ends a wait of `me` before it sleeps;
+/// checked where the wait cannot miss an `interrupt` (see its callers).
+#[inline(always)]
+fn interrupted_before_sleep(me: &Process, signals: Signals) -> bool {
+    match signals {
+        // A sender posts the signal before its `interrupt` looks for this thread:
+        // either it is visible here or this thread is found on its list.
+        Signals::Honoured => {
+            if me.signals.needs_attention() {
+                return true;
+            }
+            me.interrupt_pending.store(false, Ordering::Relaxed);
+            false
+        }
+        Signals::Ignored => me.interrupt_pending.swap(false, Ordering::Relaxed),
     }
 }
 
@@ -804,9 +816,9 @@ pub fn park(me: &Process) -> bool {
 
 /// `park`, with monotonic time `deadline_ns` as the latest wake (`wake_one`).
 pub fn park_until(me: &Process, deadline_ns: u64) -> bool {
-    lock_waiters().sleepers.push((deadline_ns, me.tid()));
+    with_sleepers(|sleepers| sleepers.push((deadline_ns, me.tid())));
     let interrupted = park(me);
-    lock_waiters().sleepers.retain(|&(_, sleeper)| sleeper != me.tid());
+    with_sleepers(|sleepers| sleepers.retain(|&(_, sleeper)| sleeper != me.tid()));
     interrupted
 }
 
@@ -817,7 +829,7 @@ pub fn unpark(thread: &Process, interrupted: bool) {
         thread.interrupted.store(true, Ordering::Relaxed);
     }
     trace::record(thread.tid(), || What::Wake { wait: WaitKind::Futex, interrupted });
-    make_ready(thread.tid(), || Home::of(thread), Arrival::Woken, None);
+    make_ready(thread.tid(), || Home::of(thread), Arrival::Woken);
 }
 
 /// `unpark` for a futex waker, which knows the thread it woke by tid only.
@@ -825,7 +837,7 @@ pub fn unpark(thread: &Process, interrupted: bool) {
 #[inline]
 pub fn unpark_woken(tid: Pid) {
     trace::record(tid, || What::Wake { wait: WaitKind::Futex, interrupted: false });
-    make_ready(tid, || Home::of_tid(tid), Arrival::Woken, None);
+    make_ready(tid, || Home::of_tid(tid), Arrival::Woken);
 }
 
 /// Makes every process blocked on `channel` runnable again (and the pollers, for
@@ -849,35 +861,41 @@ pub fn wake_all(channel: WaitChannel) {
             wake_waiters(waiters, &mut |pid, _| policy.enqueue(pid, Arrival::Woken), key, pollers_too);
         }
     } else {
-        wake_all_shared(key, pollers_too, wanted);
+        wake_all_shared(key, pollers_too);
     }
 }
 
 /// `wake_all` with several CPUs online: each woken task goes where `placement`
 /// says. Out of line, so that the one-CPU path inlined at every call is short.
 #[inline(never)]
-fn wake_all_shared(key: WaitKey, pollers_too: bool, wanted: u64) {
-    let mut waiters = WAITERS.lock();
-    count_wake(key);
+fn wake_all_shared(key: WaitKey, pollers_too: bool) {
+    wake_list_shared(key);
     if pollers_too {
-        count_wake(WaitChannel::Poll.traced());
-    }
-    if waiters.waiting & wanted != 0 {
-        let mut ready = |pid, home: Option<Home>| place_and_queue(pid, home.unwrap_or(Home::ONLY_CPU), Arrival::Woken);
-        wake_waiters(&mut waiters, &mut ready, key, pollers_too);
+        wake_list_shared(WaitChannel::Poll.traced());
     }
 }
 
-/// Counts a wake of `channel`'s list (`WAKES`), under the waiters' lock.
+/// Counts a wake of `channel`'s list (`WAKES`) and, if anyone waits there, wakes
+/// those who wait for `channel`, under that list's lock only. The count goes
+/// before the look at `WAITING`: a waiter sets its bit before it reads the count
+/// (`Wait::enlist_shared`), so either it sees this wake or this sees it waiting.
 #[inline(always)]
-fn count_wake(channel: WaitKey) {
-    let wakes = &WAKES[bucket_of(channel)];
-    wakes.store(wakes.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+fn wake_list_shared(channel: WaitKey) {
+    let index = bucket_of(channel);
+    WAKES[index].fetch_add(1, Ordering::SeqCst);
+    if WAITING.load(Ordering::SeqCst) & (1 << index) == 0 {
+        return;
+    }
+    let mut list = BLOCKED[index].lock();
+    let mut ready = |pid, home: Option<Home>| place_and_queue(pid, home.unwrap_or(Home::ONLY_CPU), Arrival::Woken);
+    wake_list(&mut list, &mut ready, channel, || {
+        WAITING.fetch_and(!(1 << index), Ordering::SeqCst);
+    });
 }
 
-/// `wake_all`'s work, for when the summary says someone may wait on `channel`:
-/// wakes those who do, in the order they blocked, then the pollers if
-/// `pollers_too`.
+/// `wake_all`'s work with one CPU online, for when the summary says someone may
+/// wait on `channel`: wakes those who do, in the order they blocked, then the
+/// pollers if `pollers_too`.
 fn wake_waiters(waiters: &mut Waiters, ready: &mut impl FnMut(Pid, Option<Home>), channel: WaitKey, pollers_too: bool) {
     if waiters.waiting & summary_bit(channel) != 0 {
         wake_bucket(waiters, ready, channel);
@@ -888,32 +906,45 @@ fn wake_waiters(waiters: &mut Waiters, ready: &mut impl FnMut(Pid, Option<Home>)
     }
 }
 
-/// Wakes the entries of `channel`'s bucket that wait for it, in the order they
-/// blocked, and clears the bucket's bit if none is left.
+/// Wakes the entries of `channel`'s list in `waiters` that wait for it, in the
+/// order they blocked, and clears the list's bit if none is left.
 #[inline(always)]
 fn wake_bucket(waiters: &mut Waiters, ready: &mut impl FnMut(Pid, Option<Home>), channel: WaitKey) {
     let index = bucket_of(channel);
     let Waiters { blocked, waiting, .. } = waiters;
-    let bucket = &mut blocked[index];
+    wake_list(&mut blocked[index], ready, channel, || *waiting &= !(1 << index));
+}
+
+/// Wakes the entries of `list` that wait for `channel`, in the order they
+/// blocked; calls `emptied` if none is left (before the wake: its mark is cleared
+/// while the list's lock is held, and on one CPU the compiler keeps the mark in a
+/// register across no call).
+#[inline(always)]
+fn wake_list(
+    list: &mut Vec<Blocked>,
+    ready: &mut impl FnMut(Pid, Option<Home>),
+    channel: WaitKey,
+    emptied: impl FnOnce(),
+) {
     // Every transfer of a pipe ping-pong lands here to wake one process, its
     // partner, which blocked last: that case ends in the wake, with no loop state
     // to keep across it. (A look at the last entry is all it costs the others.)
-    if let Some((&last, others)) = bucket.split_last() {
+    if let Some((&last, others)) = list.split_last() {
         if last.waits_for == channel && others.iter().all(|other| other.waits_for != channel) {
-            bucket.pop();
-            if bucket.is_empty() {
-                *waiting &= !(1 << index);
+            list.pop();
+            if list.is_empty() {
+                emptied();
             }
             return wake(last, ready);
         }
     }
-    wake_in_order(bucket, ready, channel);
-    if bucket.is_empty() {
-        *waiting &= !(1 << index);
+    wake_in_order(list, ready, channel);
+    if list.is_empty() {
+        emptied();
     }
 }
 
-/// `wake_bucket`'s general case: wakes the entries of `bucket` that wait for
+/// `wake_list`'s general case: wakes the entries of `bucket` that wait for
 /// `channel` and moves the others up in place, in order (one pass, never a shift
 /// per woken entry). Out of line: its loop's registers would otherwise burden the
 /// common case.
@@ -939,8 +970,8 @@ fn wake(entry: Blocked, ready: &mut impl FnMut(Pid, Option<Home>)) {
     ready(entry.pid, entry.home);
 }
 
-/// Takes `pid` off whatever channel it is blocked on, whose entry it returns; None
-/// if it is not blocked.
+/// Takes `pid` off whatever channel it is blocked on in `waiters` (the one CPU's),
+/// whose entry it returns; None if it is not blocked.
 fn unblock(waiters: &mut Waiters, pid: Pid) -> Option<Blocked> {
     // Only the lists `waiting` marks non-empty: a signal to a thread that is not
     // blocked (kill of oneself, the common case) then costs a test, not a pass over
@@ -960,17 +991,42 @@ fn unblock(waiters: &mut Waiters, pid: Pid) -> Option<Blocked> {
     None
 }
 
+/// `unblock` with several CPUs online: the lists `WAITING` marks, one lock at a
+/// time. The caller's news (a signal, a deadline) is out before: a thread that
+/// marks its list later sees it (`Wait::enlist_shared`).
+fn unblock_shared(pid: Pid) -> Option<Blocked> {
+    let mut lists = WAITING.load(Ordering::SeqCst);
+    while lists != 0 {
+        let bucket = lists.trailing_zeros() as usize;
+        lists &= lists - 1;
+        let mut list = BLOCKED[bucket].lock();
+        if let Some(index) = list.iter().position(|entry| entry.pid == pid) {
+            let entry = list.remove(index);
+            if list.is_empty() {
+                WAITING.fetch_and(!(1 << bucket), Ordering::SeqCst);
+            }
+            return Some(entry);
+        }
+    }
+    None
+}
+
 /// Makes `pid` runnable again if it is blocked, whatever it waits for (its
 /// deadline passed).
 fn wake_one(pid: Pid) {
     if process::find(pid).is_some_and(|thread| crate::futex::cancel_wait(&thread, false)) {
         return;
     }
-    let mut waiters = lock_waiters();
-    let (waiters, only_queue) = waiters.parts();
-    if let Some(entry) = unblock(waiters, pid) {
+    if single_cpu() {
+        let mut queue = QUEUES[0].lock();
+        let RunQueue { policy, waiters } = &mut *queue;
+        if let Some(entry) = unblock(waiters, pid) {
+            trace::record(pid, || What::Wake { wait: entry.waits_for.0, interrupted: false });
+            policy.as_deref_mut().expect("sched::init ran at boot").enqueue(pid, Arrival::Woken);
+        }
+    } else if let Some(entry) = unblock_shared(pid) {
         trace::record(pid, || What::Wake { wait: entry.waits_for.0, interrupted: false });
-        make_ready(pid, || entry.home.unwrap_or(Home::ONLY_CPU), Arrival::Woken, only_queue);
+        place_and_queue(pid, entry.home.unwrap_or(Home::ONLY_CPU), Arrival::Woken);
     }
 }
 
@@ -981,25 +1037,41 @@ pub fn interrupt(target: &Process) {
         return;
     }
     let pid = target.tid();
-    let mut waiters = lock_waiters();
-    let (waiters, only_queue) = waiters.parts();
-    let Some(entry) = unblock(waiters, pid) else {
-        target.interrupt_pending.store(true, Ordering::Relaxed);
-        return;
+    let woken = |entry: Blocked| {
+        target.interrupted.store(true, Ordering::Relaxed);
+        trace::record(pid, || What::Wake { wait: entry.waits_for.0, interrupted: true });
     };
-    target.interrupted.store(true, Ordering::Relaxed);
-    trace::record(pid, || What::Wake { wait: entry.waits_for.0, interrupted: true });
-    make_ready(pid, || entry.home.unwrap_or(Home::ONLY_CPU), Arrival::Woken, only_queue);
+    if single_cpu() {
+        let mut queue = QUEUES[0].lock();
+        let RunQueue { policy, waiters } = &mut *queue;
+        let Some(entry) = unblock(waiters, pid) else {
+            target.interrupt_pending.store(true, Ordering::Relaxed);
+            return;
+        };
+        woken(entry);
+        policy.as_deref_mut().expect("sched::init ran at boot").enqueue(pid, Arrival::Woken);
+    } else {
+        // The note goes before the look at the lists, as it cannot go under the
+        // lock of a list the target has yet to choose: a thread that marks its list
+        // later sees it. One found blocked may keep it: its next wait that ignores
+        // signals then ends at once, and its caller, which re-checks why it woke,
+        // waits again.
+        target.interrupt_pending.store(true, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        let Some(entry) = unblock_shared(pid) else { return };
+        woken(entry);
+        place_and_queue(pid, entry.home.unwrap_or(Home::ONLY_CPU), Arrival::Woken);
+    }
 }
 
 /// Wakes the sleepers whose deadline has passed.
 fn wake_sleepers(now: u64) {
     loop {
-        let due = {
-            let mut waiters = lock_waiters();
-            let Some(index) = waiters.sleepers.iter().position(|&(deadline, _)| deadline <= now) else { return };
-            waiters.sleepers.swap_remove(index).1
-        };
+        let due = with_sleepers(|sleepers| {
+            let index = sleepers.iter().position(|&(deadline, _)| deadline <= now)?;
+            Some(sleepers.swap_remove(index).1)
+        });
+        let Some(due) = due else { return };
         wake_one(due);
     }
 }
@@ -1192,13 +1264,16 @@ pub fn leave_disallowed_cpu(me: &Process) {
 /// blocked, its wake will place it by the new one. (Running or queued on a CPU
 /// the new one excludes, it moves at its next tick there.)
 pub fn affinity_changed(thread: &Process) {
+    // One CPU: every task's home is the only queue, and its entry keeps none.
+    if single_cpu() {
+        return;
+    }
     let allowed = thread.affinity.load(Ordering::Relaxed);
-    let mut waiters = lock_waiters();
-    let mut lists = waiters.waiting;
+    let mut lists = WAITING.load(Ordering::SeqCst);
     while lists != 0 {
         let bucket = lists.trailing_zeros() as usize;
         lists &= lists - 1;
-        for entry in waiters.blocked[bucket].iter_mut().filter(|entry| entry.pid == thread.tid()) {
+        for entry in BLOCKED[bucket].lock().iter_mut().filter(|entry| entry.pid == thread.tid()) {
             if let Some(home) = &mut entry.home {
                 home.allowed = allowed;
             }
@@ -1280,9 +1355,11 @@ fn blocked_on(pid: Pid) -> Option<WaitKind> {
     if process::find(pid).is_some_and(|thread| crate::futex::is_waiting(&thread)) {
         return Some(WaitKind::Futex);
     }
-    let waiters = lock_waiters();
-    let mut entries = waiters.blocked.iter().flatten();
-    entries.find(|entry| entry.pid == pid).map(|entry| entry.waits_for.0)
+    let of_pid = |list: &[Blocked]| list.iter().find(|entry| entry.pid == pid).map(|entry| entry.waits_for.0);
+    if single_cpu() {
+        return QUEUES[0].lock().waiters.blocked.iter().find_map(|list| of_pid(list));
+    }
+    BLOCKED.iter().find_map(|list| of_pid(&list.lock()))
 }
 
 /// Removes a reaped thread from the policies' records, once its last switch (on

@@ -26,10 +26,19 @@
  *   wakes N ROUNDS     N threads pass N/2 tokens around a ring through futexes, and N
  *                      processes pass N/2 bytes around a ring of pipes, at once:
  *                      every token and byte arrives, ROUNDS times each.
+ *   mixed PAIRS ROUNDS PAIRS pairs of processes ping-pong a byte through two pipes
+ *                      each, ROUNDS round trips, while other processes block and
+ *                      are woken around them: one is interrupted by a signal in
+ *                      ppoll (blocked otherwise) once per round trip of a handshake,
+ *                      one polls an idle pipe with a 1 ms timeout until its writer
+ *                      closes it, one sleeps 1 ms at a time: every byte arrives in
+ *                      order, every signal ends its ppoll, every timeout and the
+ *                      hang-up wake their waiter.
  *   repeat COUNT CASE ARGS...  runs the case COUNT times, each in a new process.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -490,6 +499,124 @@ static int wakes(int n, int rounds)
     return left != n / 2 || !WIFEXITED(status) || WEXITSTATUS(status) != 0;
 }
 
+/* One ping-pong pair: the child echoes each byte back incremented, the parent checks
+ * each answer; exits 0 when every round trip came back in order. */
+static void ping_pong_pair(int rounds)
+{
+    int there[2], back[2];
+    if (pipe(there) != 0 || pipe(back) != 0)
+        _exit(2);
+    if (fork_or_die() == 0) {
+        unsigned char byte;
+        for (int i = 0; i < rounds; i++) {
+            if (read(there[0], &byte, 1) != 1)
+                _exit(1);
+            byte++;
+            if (write(back[1], &byte, 1) != 1)
+                _exit(1);
+        }
+        _exit(0);
+    }
+    for (int i = 0; i < rounds; i++) {
+        unsigned char byte = (unsigned char)i, answer;
+        if (write(there[1], &byte, 1) != 1 || read(back[0], &answer, 1) != 1 || answer != (unsigned char)(i + 1))
+            _exit(1);
+    }
+    int status;
+    wait(&status);
+    _exit(WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1);
+}
+
+static void on_usr1(int signal) { (void)signal; }
+
+/* Waits in ppoll on a pipe nobody writes, SIGUSR1 let through only there: each signal
+ * must end one wait with EINTR (one sent before the wait ends it at once); answers
+ * each with a byte on `answers`. Exits 0 after `signals` of them. */
+static void interrupted_poller(int answers, int signals)
+{
+    int idle[2];
+    if (pipe(idle) != 0)
+        _exit(2);
+    struct pollfd poll_fd = {.fd = idle[0], .events = POLLIN};
+    sigset_t nothing_blocked;
+    sigemptyset(&nothing_blocked);
+    for (int i = 0; i < signals; i++) {
+        if (ppoll(&poll_fd, 1, NULL, &nothing_blocked) != -1 || errno != EINTR)
+            _exit(1);
+        if (write(answers, "!", 1) != 1)
+            _exit(1);
+    }
+    _exit(0);
+}
+
+static int mixed(int pairs, int rounds)
+{
+    pid_t players[MAX_RING];
+    if (pairs < 1 || pairs > MAX_RING)
+        return 2;
+    for (int i = 0; i < pairs; i++)
+        if ((players[i] = fork_or_die()) == 0)
+            ping_pong_pair(rounds);
+
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &usr1, NULL);
+    signal(SIGUSR1, on_usr1);
+    int answers[2];
+    if (pipe(answers) != 0)
+        return 2;
+    pid_t interrupted = fork_or_die();
+    if (interrupted == 0)
+        interrupted_poller(answers[1], rounds);
+
+    int idle[2];
+    if (pipe(idle) != 0)
+        return 2;
+    pid_t poller = fork_or_die();
+    if (poller == 0) {
+        close(idle[1]);
+        struct pollfd poll_fd = {.fd = idle[0], .events = POLLIN};
+        int timeouts = 0, ready;
+        while ((ready = poll(&poll_fd, 1, 1)) == 0)
+            timeouts++;
+        _exit(ready == 1 && (poll_fd.revents & POLLHUP) && timeouts > 0 ? 0 : 1);
+    }
+    close(idle[0]);
+
+    pid_t sleeper = fork_or_die();
+    if (sleeper == 0) {
+        struct timespec ms = {0, 1000000};
+        for (int i = 0; i < rounds / 4 + 1; i++)
+            if (nanosleep(&ms, NULL) != 0)
+                _exit(1);
+        _exit(0);
+    }
+
+    int answered = 0;
+    for (int i = 0; i < rounds; i++) {
+        char answer;
+        if (kill(interrupted, SIGUSR1) != 0 || read(answers[0], &answer, 1) != 1)
+            break;
+        answered++;
+    }
+
+    int pairs_done = 0, status;
+    for (int i = 0; i < pairs; i++)
+        if (waitpid(players[i], &status, 0) == players[i] && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+            pairs_done++;
+    int slept = waitpid(sleeper, &status, 0) == sleeper && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    close(idle[1]);
+    int hung_up = waitpid(poller, &status, 0) == poller && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    int interrupts = waitpid(interrupted, &status, 0) == interrupted && WIFEXITED(status) &&
+                     WEXITSTATUS(status) == 0 && answered == rounds;
+    printf("every pipe pair's bytes came back in order: %s\n", yes(pairs_done == pairs));
+    printf("every signal ended a ppoll with EINTR: %s\n", yes(interrupts));
+    printf("every sleep ended: %s\n", yes(slept));
+    printf("the poller timed out and then saw the hang-up: %s\n", yes(hung_up));
+    return !(pairs_done == pairs && interrupts && slept && hung_up);
+}
+
 static int run_case(int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[0], "settid") == 0)
@@ -506,8 +633,10 @@ static int run_case(int argc, char **argv)
         return unmap(atoi(argv[1]));
     if (argc == 3 && strcmp(argv[0], "wakes") == 0)
         return wakes(atoi(argv[1]), atoi(argv[2]));
+    if (argc == 3 && strcmp(argv[0], "mixed") == 0)
+        return mixed(atoi(argv[1]), atoi(argv[2]));
     fprintf(stderr, "usage: smp_stress [repeat COUNT] settid ROUNDS | selectors ROUNDS | share nice|currency MS | "
-                    "getcpu CPUS | pinned MS | unmap ROUNDS | wakes N ROUNDS\n");
+                    "getcpu CPUS | pinned MS | unmap ROUNDS | wakes N ROUNDS | mixed PAIRS ROUNDS\n");
     return 2;
 }
 

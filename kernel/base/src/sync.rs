@@ -10,7 +10,8 @@
 //! | 20 | a futex bucket (two: the lower index first) | kernel/src/futex.rs `BUCKETS` |
 //! | 30 | an address space | kernel/src/process `ThreadGroup::memory` |
 //! | 40 | the process table | kernel/src/process `TABLE` |
-//! | 45 | the waiters (blocked lists, sleepers) | kernel/src/sched.rs `WAITERS` |
+//! | 45 | a blocked list (one at a time) | kernel/src/sched.rs `BLOCKED` |
+//! | 47 | the sleepers | kernel/src/sched.rs `SLEEPERS` |
 //! | 50 | a run queue (one per CPU; two: the lower CPU first) | kernel/src/sched.rs `QUEUES` |
 //! | 60 | the trace ring's writer | kernel/src/trace.rs `Ring::writer` |
 //! | 70 | the kernel log | kernel/base/src/log.rs `RECENT` |
@@ -44,7 +45,8 @@ pub mod class {
     pub const FUTEX_BUCKET: LockClass = LockClass { rank: 20, name: "a futex bucket" };
     pub const ADDRESS_SPACE: LockClass = LockClass { rank: 30, name: "an address space" };
     pub const PROCESS_TABLE: LockClass = LockClass { rank: 40, name: "the process table" };
-    pub const WAITERS: LockClass = LockClass { rank: 45, name: "the waiters" };
+    pub const BLOCKED_LIST: LockClass = LockClass { rank: 45, name: "a blocked list" };
+    pub const SLEEPERS: LockClass = LockClass { rank: 47, name: "the sleepers" };
     pub const RUN_QUEUE: LockClass = LockClass { rank: 50, name: "the run queue" };
     pub const TRACE_WRITER: LockClass = LockClass { rank: 60, name: "the trace writer" };
     pub const KERNEL_LOG: LockClass = LockClass { rank: 70, name: "the kernel log" };
