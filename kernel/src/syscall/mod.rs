@@ -319,7 +319,7 @@ impl FastPath<'_, '_> {
     fn serve_traced(&mut self) -> Served {
         dispatch_recorded(&mut self.0, true, true);
         let exit = self.exit();
-        if exit == SyscallExit::Resume {
+        if exit.is_resume() {
             crate::trace::record(self.0.process.tid(), || What::TrapExit);
             crate::explain::returning_to_user(self.0.process, self.0.user.frame);
         }
@@ -329,11 +329,7 @@ impl FastPath<'_, '_> {
     /// Straight back with SYSRET, unless the kernel must act first (a signal, an exit).
     #[inline(always)]
     fn exit(&self) -> SyscallExit {
-        if self.0.process.needs_attention() {
-            SyscallExit::Finish
-        } else {
-            SyscallExit::Resume
-        }
+        self.0.process.signals.syscall_exit()
     }
 }
 
