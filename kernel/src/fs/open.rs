@@ -398,17 +398,15 @@ impl File for DataDevice {
     }
 }
 
-/// What reads of /dev/zero and /dev/full copy from, a page at a time.
-static ZEROS: [u8; PAGE_SIZE as usize] = [0; PAGE_SIZE as usize];
-
 /// Zeros straight into the caller's memory, as Linux's clear_user: no kernel
-/// buffer to fill first and copy from. A partly bad buffer gets the good part
-/// (EFAULT when that is nothing).
+/// buffer to fill first and copy from. A page at a time, each with the address
+/// space locked. A partly bad buffer gets the good part (EFAULT when that is
+/// nothing).
 fn read_zeros(out: &mut UserBuffer) -> Result<usize, i64> {
     let mut done = 0;
     while done < out.length() {
-        let wanted = (out.length() - done).min(ZEROS.len());
-        let taken = out.write_prefix(done, &ZEROS[..wanted]);
+        let wanted = (out.length() - done).min(PAGE_SIZE as usize);
+        let taken = out.clear_prefix(done, wanted);
         done += taken;
         if taken < wanted && !out.reclaimed_memory() {
             return if done == 0 { Err(EFAULT) } else { Ok(done) };

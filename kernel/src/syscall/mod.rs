@@ -429,6 +429,13 @@ impl Context<'_, '_> {
         self.user_memory(|memory| memory.write(address, bytes)).map_err(|_| EFAULT)
     }
 
+    /// Writes the words `words` makes to user address `address`, straight into
+    /// the page (`AddressSpace::write_words`).
+    #[inline]
+    pub fn write_words<const N: usize>(&self, address: u64, words: impl Fn() -> [u64; N]) -> Result<(), i64> {
+        self.user_memory(|memory| memory.write_words(address, &words)).map_err(|_| EFAULT)
+    }
+
     /// Reads a u64 from user memory.
     pub fn read_u64(&self, address: u64) -> Result<u64, i64> {
         let mut bytes = [0u8; 8];
