@@ -371,14 +371,16 @@ fn serve(context: &mut Context, handler: Handler) {
     context.user.frame.rax = result_of(context, handler);
 }
 
-/// Runs `handler` on the caller's registers: the rax it returns.
+/// Runs `handler` on the caller's registers: the rax it returns. The number is
+/// read from the frame only when the call failed: a handler returns its result
+/// and leaves the frame's rax alone (execve and rt_sigreturn rewrite the frame
+/// only once they cannot fail), so nothing holds it across the call.
 #[inline(always)]
 fn result_of(context: &mut Context, handler: Handler) -> u64 {
     Stats::add(&context.process.stats.system_calls, 1);
-    let number = context.user.frame.rax;
     match handler(context) {
         Ok(value) => value,
-        Err(errno) => failed(context.process, number, errno),
+        Err(errno) => failed(context.process, context.user.frame.rax, errno),
     }
 }
 
