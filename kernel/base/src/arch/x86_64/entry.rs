@@ -22,7 +22,7 @@
 
 use core::arch::global_asm;
 use core::mem::offset_of;
-use core::sync::atomic::{AtomicU8, Ordering};
+use core::sync::atomic::{AtomicU32, Ordering};
 use x86_64::registers::model_specific::{LStar, Msr, SFMask, Star};
 use x86_64::registers::rflags::RFlags;
 use x86_64::registers::segmentation::SegmentSelector;
@@ -413,10 +413,10 @@ const SYSENTER_EIP: u32 = 0x176;
 
 /// How a system call served on the fast path returns to the program: one byte,
 /// which the entry code tests in one instruction with the per-CPU FPU flag (0 or 1)
-/// ORed into its bit 0, so no exit uses that bit.
+/// ORed into its bit 0, so no exit uses that bit (nor any above bit 7).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 #[repr(transparent)]
-pub struct SyscallExit(u8);
+pub struct SyscallExit(u32);
 
 impl SyscallExit {
     /// Straight back with SYSRET: nothing else to do.
@@ -442,7 +442,7 @@ impl SyscallExit {
 /// Why a thread must not go straight back to user mode after a system call
 /// (`SyscallExit::after`): one bit of an `Attention` byte.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub struct AttentionReason(u8);
+pub struct AttentionReason(u32);
 
 impl AttentionReason {
     /// Reason `index` (0 to 5): the byte's bits 1 to 6, as the FPU flag and
@@ -454,12 +454,13 @@ impl AttentionReason {
 }
 
 /// The reasons a thread must not go straight back to user mode, in the encoding
-/// of `SyscallExit` (zero: none), so that the fast path's exit is one load of it.
-pub struct Attention(AtomicU8);
+/// of `SyscallExit` (zero: none), so that the fast path's exit is one load of it
+/// (a whole word: a byte's load would be widened again for the return register).
+pub struct Attention(AtomicU32);
 
 impl Attention {
     pub const fn new() -> Attention {
-        Attention(AtomicU8::new(0))
+        Attention(AtomicU32::new(0))
     }
 
     pub fn set(&self, reason: AttentionReason) {
