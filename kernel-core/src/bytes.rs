@@ -19,18 +19,6 @@ pub(crate) fn pack<const N: usize>(parts: &[&[u8]]) -> [u8; N] {
     out
 }
 
-/// `words` little-endian one after another, zeros after them: for layouts made of
-/// 8-byte fields, built a word store at a time (`pack`'s slices cost a copy each,
-/// which showed up in stat's instruction count).
-#[inline]
-pub(crate) fn pack_words<const N: usize>(words: &[u64]) -> [u8; N] {
-    let mut out = [0u8; N];
-    for (chunk, word) in out.chunks_exact_mut(8).zip(words) {
-        chunk.copy_from_slice(&word.to_le_bytes());
-    }
-    out
-}
-
 /// Reads consecutive fixed-width fields from the front of a byte slice.
 pub(crate) struct Fields<'a> {
     rest: &'a [u8],

@@ -171,7 +171,7 @@ pub fn syscall_entered(frame: &TrapFrame, handler: u64) -> Option<SyscallEntry> 
 pub fn syscall_finished(call: SyscallEntry, process: &Process, frame: &TrapFrame, fast_path: bool) {
     let args: String = call.args.iter().map(|arg| format!("{arg:#x}")).collect::<alloc::vec::Vec<_>>().join(",");
     // The fast path returns with SYSRET unless the kernel has work first, which
-    // sends the process through the serve loop (`SyscallExit::Finish`).
+    // sends the process through the serve loop (`SyscallExit::after`).
     let path = match (fast_path, process.needs_attention()) {
         (true, false) => "fast",
         (true, true) => "fast-then-full",

@@ -19,8 +19,8 @@
 //! address space, then the process table, then the run queue. No global lock is
 //! taken on the wake path but the run queue's.
 
-use crate::sync::{class, OrderedMutex};
-use core::sync::atomic::{AtomicUsize, Ordering};
+use crate::sync::{class, OrderedMutex, OrderedMutexGuard};
+use core::sync::atomic::{fence, AtomicUsize, Ordering};
 
 use crate::process::{self, Pid, Process};
 use crate::sched;
@@ -32,8 +32,73 @@ use kernel_core::abi::futex::{
 };
 use kernel_core::abi::signal::ERESTARTSYS;
 
-static BUCKETS: [OrderedMutex<FutexQueue>; FUTEX_BUCKETS] =
-    [const { OrderedMutex::new(class::FUTEX_BUCKET, FutexQueue::new()) }; FUTEX_BUCKETS];
+static BUCKETS: [Bucket; FUTEX_BUCKETS] = [const { Bucket::new() }; FUTEX_BUCKETS];
+
+/// One bucket: its queue behind its lock, and how many threads wait in it or are
+/// about to (`BucketGuard::expect_waiter`), for a wake to read without the lock,
+/// as Linux's `futex_hb_waiters_pending`: a wake of a word nobody waits on (a
+/// mutex released without contention by a program that still calls FUTEX_WAKE)
+/// then takes no lock.
+///
+/// No wake is lost by skipping the lock: a waiter counts itself before it reads
+/// the word, a waker reads the count after the word changed, each with a full
+/// barrier between (as Dekker's): if the waker sees no waiter, the waiter sees the
+/// new word and does not sleep.
+struct Bucket {
+    queue: OrderedMutex<FutexQueue>,
+    waiters: AtomicUsize,
+}
+
+impl Bucket {
+    const fn new() -> Bucket {
+        Bucket { queue: OrderedMutex::new(class::FUTEX_BUCKET, FutexQueue::new()), waiters: AtomicUsize::new(0) }
+    }
+
+    fn lock(&self) -> BucketGuard<'_> {
+        BucketGuard { queue: self.queue.lock(), waiters: &self.waiters }
+    }
+
+    /// Whether a thread may wait here: false only when none waits nor is about
+    /// to, as the caller's earlier change to a word is seen by any that comes.
+    #[inline(always)]
+    fn may_have_waiters(&self) -> bool {
+        fence(Ordering::SeqCst);
+        self.waiters.load(Ordering::Relaxed) != 0
+    }
+}
+
+/// A bucket's queue, locked; sets its count to the queue's length when dropped.
+struct BucketGuard<'a> {
+    queue: OrderedMutexGuard<'a, FutexQueue>,
+    waiters: &'a AtomicUsize,
+}
+
+impl BucketGuard<'_> {
+    /// Counts a thread about to read its word and queue itself (until the lock is
+    /// released): from now on a wake of any word of the bucket takes the lock.
+    fn expect_waiter(&self) {
+        self.waiters.store(self.queue.len() + 1, Ordering::SeqCst);
+    }
+}
+
+impl core::ops::Deref for BucketGuard<'_> {
+    type Target = FutexQueue;
+    fn deref(&self) -> &FutexQueue {
+        &self.queue
+    }
+}
+
+impl core::ops::DerefMut for BucketGuard<'_> {
+    fn deref_mut(&mut self) -> &mut FutexQueue {
+        &mut self.queue
+    }
+}
+
+impl Drop for BucketGuard<'_> {
+    fn drop(&mut self) {
+        self.waiters.store(self.queue.len(), Ordering::Release);
+    }
+}
 
 /// Where a thread's futex wait stands (`Process::futex`): which bucket holds its
 /// entry, or that a signal or its deadline took the entry off. Written under the
@@ -149,6 +214,7 @@ pub fn wait(
     let bucket = bucket_of(&key);
     loop {
         let mut queue = BUCKETS[bucket].lock();
+        queue.expect_waiter();
         let Some(word) = read_resident_word(process, key.address) else {
             // Not resident (or no frame to fault it in with): fault it in without
             // the lock, then check again.
@@ -234,7 +300,11 @@ pub fn is_waiting(thread: &Process) -> bool {
 /// frame would cost a sixth of the wake.
 #[inline(always)]
 pub fn wake(key: FutexKey, count: u32, bitset: u32) -> u32 {
-    BUCKETS[bucket_of(&key)].lock().wake(key, count, bitset, sched::unpark_woken)
+    let bucket = &BUCKETS[bucket_of(&key)];
+    if !bucket.may_have_waiters() {
+        return 0;
+    }
+    bucket.lock().wake(key, count, bitset, sched::unpark_woken)
 }
 
 /// FUTEX_REQUEUE: wakes up to `count` waiters of `from` and moves up to `requeue`

@@ -151,6 +151,33 @@ static void fstats(void)
     int path_only = open("/", O_PATH);
     line("fstat of an O_PATH descriptor",
          fstat(path_only, &st) == 0 && S_ISDIR(st.st_mode) ? "directory" : call_result(-1));
+    /* The struct written straight into the page, split across two pages, into a
+     * page not touched yet, and cut short by an inaccessible or read-only page:
+     * every field must be stat's (by path). */
+    long page = sysconf(_SC_PAGESIZE);
+    char *pages = mmap(0, 4 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    mprotect(pages + 2 * page, page, PROT_NONE);
+    mprotect(pages + 3 * page, page, PROT_READ);
+    struct stat by_path;
+    stat("/dev/zero", &by_path);
+    const struct {
+        const char *name;
+        long offset;
+    } places[] = {{"an untouched page", page + 8},
+                  {"a touched page", 16},
+                  {"two pages", page - 40},
+                  {"a page and an inaccessible one", 2 * page - 40},
+                  {"a read-only page", 3 * page + 8}};
+    for (unsigned i = 0; i < sizeof places / sizeof places[0]; i++) {
+        struct stat *into = (struct stat *)(pages + places[i].offset);
+        char what[80];
+        snprintf(what, sizeof what, "fstat into %s", places[i].name);
+        long result = syscall(SYS_fstat, zero, into);
+        line(what, result != 0                                 ? call_result(result)
+                   : memcmp(into, &by_path, sizeof by_path) == 0 ? "stat's fields"
+                                                               : "other fields");
+    }
+    munmap(pages, 4 * page);
     close(fd);
     close(zero);
     close(path_only);

@@ -216,6 +216,15 @@ impl FutexQueue {
         true
     }
 
+    /// How many threads wait on this queue.
+    pub fn len(&self) -> usize {
+        self.waiters.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.waiters.is_empty()
+    }
+
     /// Whether `tid` waits on this queue.
     pub fn contains(&self, tid: u32) -> bool {
         self.waiters.iter().any(|waiter| waiter.tid == tid)

@@ -2,7 +2,6 @@
 //! `struct linux_dirent64`, and the device numbers in them.
 
 use super::time::Timespec;
-use crate::bytes::pack_words;
 use crate::cpio::{S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK};
 
 /// A device number as Linux encodes `dev_t` for user space (`new_encode_dev`): the
@@ -38,11 +37,12 @@ pub struct Stat {
 impl Stat {
     pub const SIZE: usize = 144;
 
-    /// The bytes the kernel copies to user memory. Inlined, so they are built in
-    /// the caller's buffer from the fields' registers.
+    /// What the kernel writes to user memory, as the 18 little-endian words of
+    /// the C struct. Inlined, so the words go from the fields' registers straight
+    /// to the caller's memory (`AddressSpace::write_words`), with no image between.
     #[inline]
-    pub fn to_bytes(&self) -> [u8; Self::SIZE] {
-        pack_words(&[
+    pub fn to_words(&self) -> [u64; Self::SIZE / 8] {
+        [
             self.dev,
             self.ino,
             self.nlink,
@@ -59,7 +59,11 @@ impl Stat {
             self.mtime.nsec as u64,
             self.ctime.sec as u64,
             self.ctime.nsec as u64,
-        ])
+            // Reserved.
+            0,
+            0,
+            0,
+        ]
     }
 }
 
@@ -128,6 +132,7 @@ impl Dirent64<'_> {
 mod tests {
     use super::*;
     use std::vec;
+    use std::vec::Vec;
 
     #[test]
     fn device_numbers_as_linux_encodes_them() {
@@ -156,7 +161,7 @@ mod tests {
             mtime: Timespec { sec: 13, nsec: 14 },
             ctime: Timespec { sec: 15, nsec: 16 },
         };
-        let bytes = stat.to_bytes();
+        let bytes: Vec<u8> = stat.to_words().iter().flat_map(|word| word.to_le_bytes()).collect();
         let u64_at = |offset: usize| u64::from_le_bytes(bytes[offset..offset + 8].try_into().unwrap());
         let u32_at = |offset: usize| u32::from_le_bytes(bytes[offset..offset + 4].try_into().unwrap());
         assert_eq!((u64_at(0), u64_at(8), u64_at(16)), (1, 2, 3));

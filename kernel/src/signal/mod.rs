@@ -19,8 +19,8 @@ pub use deliver::deliver;
 pub use frame::sigreturn;
 pub use job::{notify_exit, JobEvent};
 
+use crate::arch::x86_64::entry::{Attention, AttentionReason, SyscallExit};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU8, Ordering};
 use spin::{Mutex, MutexGuard};
 
 use crate::process::{self, Pid, Process};
@@ -441,17 +441,20 @@ pub fn note_result(process: &Process, number: u64, errno: i64) {
 /// holds both so that after a system call one load tells whether the kernel must act.
 pub struct Signals {
     state: Mutex<SignalState>,
-    attention: AtomicU8,
+    attention: Attention,
 }
 
 /// `Signals::attention`: a signal is deliverable (`SignalState::has_deliverable`).
-const DELIVERABLE: u8 = 1;
+const DELIVERABLE: AttentionReason = AttentionReason::new(0);
 /// `Signals::attention`: the process is exiting (`Process::begin_exit`).
-const EXITING: u8 = 2;
+const EXITING: AttentionReason = AttentionReason::new(1);
 
 impl Signals {
     pub fn new(state: SignalState) -> Signals {
-        let attention = AtomicU8::new(if state.has_deliverable() { DELIVERABLE } else { 0 });
+        let attention = Attention::new();
+        if state.has_deliverable() {
+            attention.set(DELIVERABLE);
+        }
         Signals { state: Mutex::new(state), attention }
     }
 
@@ -461,17 +464,24 @@ impl Signals {
 
     /// Whether the thread is exiting (`Process::begin_exit`).
     pub fn exiting(&self) -> bool {
-        self.attention.load(Ordering::Relaxed) & EXITING != 0
+        self.attention.is_set(EXITING)
     }
 
     /// Records that the process is exiting, for `needs_attention`.
     pub fn set_exiting(&self) {
-        self.attention.fetch_or(EXITING, Ordering::Relaxed);
+        self.attention.set(EXITING);
     }
 
     /// A signal is deliverable or the process is exiting (`Process::needs_attention`).
     pub fn needs_attention(&self) -> bool {
-        self.attention.load(Ordering::Relaxed) != 0
+        self.attention.any()
+    }
+
+    /// How a system call on the fast path returns: straight back unless
+    /// `needs_attention` (one load).
+    #[inline(always)]
+    pub fn syscall_exit(&self) -> SyscallExit {
+        SyscallExit::after(&self.attention)
     }
 }
 
@@ -479,7 +489,7 @@ impl Signals {
 /// when dropped.
 pub struct SignalsGuard<'a> {
     state: MutexGuard<'a, SignalState>,
-    attention: &'a AtomicU8,
+    attention: &'a Attention,
 }
 
 impl core::ops::Deref for SignalsGuard<'_> {
@@ -500,9 +510,9 @@ impl Drop for SignalsGuard<'_> {
     /// its bit must survive.
     fn drop(&mut self) {
         if self.state.has_deliverable() {
-            self.attention.fetch_or(DELIVERABLE, Ordering::Relaxed);
+            self.attention.set(DELIVERABLE);
         } else {
-            self.attention.fetch_and(!DELIVERABLE, Ordering::Relaxed);
+            self.attention.clear(DELIVERABLE);
         }
     }
 }

@@ -189,9 +189,9 @@ fn open_below_proc(context: &Context, below: &[u8], request: &OpenRequest) -> Re
     }
 }
 
-/// Copies `stat` to user address `address`.
+/// Writes `stat` to user address `address`.
 fn copy_stat(context: &Context, address: u64, stat: &Stat) -> Result<u64, i64> {
-    context.copy_out(address, &stat.to_bytes())?;
+    context.write_words(address, || stat.to_words())?;
     Ok(0)
 }
 

@@ -319,7 +319,7 @@ impl FastPath<'_, '_> {
     fn serve_traced(&mut self) -> Served {
         dispatch_recorded(&mut self.0, true, true);
         let exit = self.exit();
-        if exit == SyscallExit::Resume {
+        if exit.is_resume() {
             crate::trace::record(self.0.process.tid(), || What::TrapExit);
             crate::explain::returning_to_user(self.0.process, self.0.user.frame);
         }
@@ -329,11 +329,7 @@ impl FastPath<'_, '_> {
     /// Straight back with SYSRET, unless the kernel must act first (a signal, an exit).
     #[inline(always)]
     fn exit(&self) -> SyscallExit {
-        if self.0.process.needs_attention() {
-            SyscallExit::Finish
-        } else {
-            SyscallExit::Resume
-        }
+        self.0.process.signals.syscall_exit()
     }
 }
 
@@ -375,14 +371,16 @@ fn serve(context: &mut Context, handler: Handler) {
     context.user.frame.rax = result_of(context, handler);
 }
 
-/// Runs `handler` on the caller's registers: the rax it returns.
+/// Runs `handler` on the caller's registers: the rax it returns. The number is
+/// read from the frame only when the call failed: a handler returns its result
+/// and leaves the frame's rax alone (execve and rt_sigreturn rewrite the frame
+/// only once they cannot fail), so nothing holds it across the call.
 #[inline(always)]
 fn result_of(context: &mut Context, handler: Handler) -> u64 {
     Stats::add(&context.process.stats.system_calls, 1);
-    let number = context.user.frame.rax;
     match handler(context) {
         Ok(value) => value,
-        Err(errno) => failed(context.process, number, errno),
+        Err(errno) => failed(context.process, context.user.frame.rax, errno),
     }
 }
 
@@ -431,6 +429,13 @@ impl Context<'_, '_> {
     #[inline]
     pub fn copy_out(&self, address: u64, bytes: &[u8]) -> Result<(), i64> {
         self.user_memory(|memory| memory.write(address, bytes)).map_err(|_| EFAULT)
+    }
+
+    /// Writes the words `words` makes to user address `address`, straight into
+    /// the page (`AddressSpace::write_words`).
+    #[inline]
+    pub fn write_words<const N: usize>(&self, address: u64, words: impl Fn() -> [u64; N]) -> Result<(), i64> {
+        self.user_memory(|memory| memory.write_words(address, &words)).map_err(|_| EFAULT)
     }
 
     /// Reads a u64 from user memory.

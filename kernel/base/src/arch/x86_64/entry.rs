@@ -22,6 +22,7 @@
 
 use core::arch::global_asm;
 use core::mem::offset_of;
+use core::sync::atomic::{AtomicU32, Ordering};
 use x86_64::registers::model_specific::{LStar, Msr, SFMask, Star};
 use x86_64::registers::rflags::RFlags;
 use x86_64::registers::segmentation::SegmentSelector;
@@ -130,10 +131,10 @@ syscall_call:
     /* The entry returns a `Served`: the result in rax, how to return in dl. */
     call *(%rcx,%rax,8)
     mov %gs:{trap_frame}, %rsp
-    test %dl, %dl
-    jnz syscall_slow_return
-    cmpb $0, %gs:{fpu_saved}
-    jne syscall_reload_fpu
+    /* One test for both reasons not to SYSRET at once: the exit byte leaves its
+       bit 0 to the FPU flag (0 or 1). */
+    or %gs:{fpu_saved}, %dl
+    jnz syscall_not_straight_back
 syscall_sysret:
     mov {f_rdi}(%rsp), %rdi
     mov {f_rsi}(%rsp), %rsi
@@ -146,8 +147,10 @@ syscall_sysret:
     mov {f_rsp}(%rsp), %rsp
     swapgs
     sysretq
+syscall_not_straight_back:
+    test $~1, %dl
+    jnz syscall_slow_return
     /* The handler gave the vector registers away (it blocked, or copied with AVX). */
-syscall_reload_fpu:
     mov %rax, {f_rax}(%rsp)
     restore_user_fpu %rdi
     mov {f_rax}(%rsp), %rax
@@ -178,8 +181,8 @@ syscall_slow_return:
     mov %rcx, {f_r11}(%rsp)
     movq $0, {f_error}(%rsp)
     movq ${syscall_vector}, {f_vector}(%rsp)
-    cmp ${exit_defer}, %dl
-    je 1f
+    test ${exit_defer}, %dl
+    jnz 1f
     mov %rax, {f_rax}(%rsp)      /* served: its result */
     movq ${served_vector}, {f_vector}(%rsp)
 1:
@@ -298,7 +301,7 @@ nmi_entry:
     table_last = const SYSCALL_TABLE_SIZE - 1,
     syscall_vector = const SYSCALL_VECTOR,
     served_vector = const SYSCALL_SERVED_VECTOR,
-    exit_defer = const SyscallExit::Defer as u8,
+    exit_defer = const SyscallExit::DEFER.0,
     trap_frame = const percpu::OFFSET_TRAP_FRAME,
     frame_size = const TRAP_FRAME_SIZE,
     user_ss = const gdt::USER_DS,
@@ -408,18 +411,74 @@ const SYSENTER_CS: u32 = 0x174;
 const SYSENTER_ESP: u32 = 0x175;
 const SYSENTER_EIP: u32 = 0x176;
 
-/// How a system call served on the fast path returns to the program.
+/// How a system call served on the fast path returns to the program: one byte,
+/// which the entry code tests in one instruction with the per-CPU FPU flag (0 or 1)
+/// ORed into its bit 0, so no exit uses that bit (nor any above bit 7).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-#[repr(u8)]
-pub enum SyscallExit {
+#[repr(transparent)]
+pub struct SyscallExit(u32);
+
+impl SyscallExit {
     /// Straight back with SYSRET: nothing else to do.
-    Resume = 0,
-    /// Served, but something needs the kernel first (a signal, an exit): return out
-    /// of `enter_user` with `SystemCall { served: true }`.
-    Finish = 1,
+    pub const RESUME: SyscallExit = SyscallExit(0);
     /// Not served: it needs the complete register frame (fork, execve, sigreturn):
     /// return out of `enter_user` with `SystemCall { served: false }`.
-    Defer = 2,
+    pub const DEFER: SyscallExit = SyscallExit(0x80);
+
+    /// Served: straight back, but for an `Attention` with a reason set: then the
+    /// kernel acts first (a signal, an exit), out of `enter_user` with `SystemCall {
+    /// served: true }`.
+    #[inline(always)]
+    pub fn after(attention: &Attention) -> SyscallExit {
+        SyscallExit(attention.0.load(Ordering::Relaxed))
+    }
+
+    /// Whether the program goes straight back.
+    pub fn is_resume(self) -> bool {
+        self == SyscallExit::RESUME
+    }
+}
+
+/// Why a thread must not go straight back to user mode after a system call
+/// (`SyscallExit::after`): one bit of an `Attention` byte.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct AttentionReason(u32);
+
+impl AttentionReason {
+    /// Reason `index` (0 to 5): the byte's bits 1 to 6, as the FPU flag and
+    /// `SyscallExit::DEFER` have bits 0 and 7.
+    pub const fn new(index: u32) -> AttentionReason {
+        assert!(index < 6, "an attention byte has six reasons");
+        AttentionReason(2 << index)
+    }
+}
+
+/// The reasons a thread must not go straight back to user mode, in the encoding
+/// of `SyscallExit` (zero: none), so that the fast path's exit is one load of it
+/// (a whole word: a byte's load would be widened again for the return register).
+pub struct Attention(AtomicU32);
+
+impl Attention {
+    pub const fn new() -> Attention {
+        Attention(AtomicU32::new(0))
+    }
+
+    pub fn set(&self, reason: AttentionReason) {
+        self.0.fetch_or(reason.0, Ordering::Relaxed);
+    }
+
+    pub fn clear(&self, reason: AttentionReason) {
+        self.0.fetch_and(!reason.0, Ordering::Relaxed);
+    }
+
+    pub fn is_set(&self, reason: AttentionReason) -> bool {
+        self.0.load(Ordering::Relaxed) & reason.0 != 0
+    }
+
+    /// Whether any reason is set.
+    pub fn any(&self) -> bool {
+        self.0.load(Ordering::Relaxed) != 0
+    }
 }
 
 /// Entries in a system-call table: one per number below it. A number at or past
@@ -438,9 +497,9 @@ pub struct Served {
 }
 
 impl Served {
-    /// Not served: the full path does it (`SyscallExit::Defer`), with the frame's
+    /// Not served: the full path does it (`SyscallExit::DEFER`), with the frame's
     /// rax still the number.
-    pub const DEFER: Served = Served { rax: 0, exit: SyscallExit::Defer };
+    pub const DEFER: Served = Served { rax: 0, exit: SyscallExit::DEFER };
 }
 
 /// A table entry: serves the call in the handler's frame (number in rax) and

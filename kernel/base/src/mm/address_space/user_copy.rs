@@ -42,6 +42,55 @@ impl AddressSpace {
         self.store(address, bytes).1
     }
 
+    /// Writes the words `words` makes (little-endian, as x86_64 keeps them) into
+    /// user memory at `address`: where they lie in the cached translation's page,
+    /// each straight into it as it is made, so a structure built from its fields
+    /// (`struct stat`) needs no image in kernel memory and no copy of one. Else
+    /// they are made into a buffer and copied page by page.
+    #[inline(always)]
+    pub fn write_words<const N: usize>(&mut self, address: u64, words: impl FnOnce() -> [u64; N]) -> Result<(), Fault> {
+        if let Some(target) = self.cached_bytes(address, N * 8, Access::Write) {
+            for (index, word) in words().into_iter().enumerate() {
+                // SAFETY: `cached_bytes` gave the direct map's view of N words of
+                // user memory, writable; any alignment will do.
+                unsafe { target.cast::<u64>().add(index).write_unaligned(word) };
+            }
+            return Ok(());
+        }
+        let words = words();
+        // SAFETY: N initialized words are N * 8 initialized bytes, which live as
+        // long as `words`.
+        let bytes = unsafe { core::slice::from_raw_parts(words.as_ptr().cast::<u8>(), N * 8) };
+        self.store_pages(address, bytes).1
+    }
+
+    /// Writes `length` zero bytes into user memory at `address` (Linux's
+    /// `clear_user`): how many it wrote before a fault (all of them if none). No
+    /// kernel buffer of zeros to fill or walk for short clears.
+    #[inline(always)]
+    fn clear(&mut self, address: u64, length: usize) -> usize {
+        if let Some(target) = self.cached_bytes(address, length, Access::Write) {
+            // SAFETY: `cached_bytes` gave the direct map's view of that much user
+            // memory, writable.
+            unsafe { clear_bytes(target, length) };
+            return length;
+        }
+        self.clear_pages(address, length)
+    }
+
+    /// `clear` page by page, faulting pages in, as `fetch_pages`.
+    #[inline(never)]
+    fn clear_pages(&mut self, address: u64, length: usize) -> usize {
+        let mut cleared = 0;
+        let result = self.copy_pages(address, length, Some(Access::Write), |frame, offset, range| {
+            cleared = range.end;
+            // SAFETY: `frame` backs the page; the piece fits in it from `offset`.
+            unsafe { clear_bytes(frame.bytes().add(offset), range.len()) };
+        });
+        self.wanted_frame = result == Err(Fault::OutOfMemory);
+        cleared
+    }
+
     /// `read`, and how many bytes it copied before a fault (all of them if none):
     /// a read of a partly bad buffer takes the good part, as Linux's copies do.
     #[inline(always)]
@@ -202,6 +251,13 @@ impl<'a> UserBuffer<'a> {
         self.space(|memory| memory.store(self.address + offset as u64, bytes).0)
     }
 
+    /// Zeros `length` of its bytes from `offset` on (within the length), page by
+    /// page until one refuses: how many it zeroed.
+    #[inline(always)]
+    pub fn clear_prefix(&self, offset: usize, length: usize) -> usize {
+        self.space(|memory| memory.clear(self.address + offset as u64, length))
+    }
+
     /// Copies into `out` its bytes from `offset` on (within the length), page by
     /// page until one refuses: how many it gave (a partly bad buffer gives the
     /// good part, as Linux's copies do).
@@ -252,6 +308,34 @@ unsafe fn copy_bytes(from: *const u8, to: *mut u8, length: usize) {
         unsafe { frame::copy_wide(from, to, length) }
     }
 }
+
+/// Writes `length` zero bytes (at most a page) at `to`, as `copy_bytes` copies:
+/// a few with one `rep stosb`, up to WIDE_COPY with memset, more with
+/// `frame::copy_wide` from a page of zeros.
+///
+/// # Safety
+///
+/// `to` is valid for `length` bytes (kernel memory, or user memory through the
+/// direct map), and `length` is at most PAGE_SIZE.
+#[inline(always)]
+unsafe fn clear_bytes(to: *mut u8, length: usize) {
+    if length <= SHORT_COPY {
+        // SAFETY: the caller's promise; DF is clear in the kernel.
+        unsafe {
+            core::arch::asm!("rep stosb", inout("rcx") length => _, inout("rdi") to => _, in("al") 0u8,
+                             options(nostack, preserves_flags));
+        }
+    } else if length < WIDE_COPY {
+        // SAFETY: the caller's promise.
+        unsafe { core::ptr::write_bytes(to, 0, length) }
+    } else {
+        // SAFETY: the caller's promise; ZEROS holds a page, apart from user memory.
+        unsafe { frame::copy_wide(ZEROS.as_ptr(), to, length) }
+    }
+}
+
+/// What long clears copy from.
+static ZEROS: [u8; PAGE_SIZE as usize] = [0; PAGE_SIZE as usize];
 
 /// Copies of at most this many bytes are one `rep movsb`, which takes a step a
 /// byte: under `-icount` that beats memcpy's call up to about here.
