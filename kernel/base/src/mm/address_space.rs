@@ -484,6 +484,45 @@ impl AddressSpace {
         if !kind.is_shared() {
             flags = (flags - Flags::WRITABLE) | COPY_ON_WRITE;
         }
+        if self.install_file_pages(start, end, flags, file_pages).1 {
+            return Ok(start);
+        }
+        // Undone as munmap would; should the region limit refuse even that, the
+        // pages mapped so far stay, inside their region.
+        if self.regions.unmap(start, end - start).is_ok() {
+            self.unmap_pages(start, end);
+        }
+        Err(MapError::NoMemory)
+    }
+
+    /// Maps the pages of `[start, end)`, inside a private region added by
+    /// `add_region` and not yet touched, from a file's frames as far as
+    /// `file_pages` gives them (as `map_file`'s), copy-on-write: exec shares a
+    /// program file's pages rather than copying them. Returns where the pages it
+    /// mapped end (`start` if none): the loader copies the rest. Nothing is
+    /// undone, so a short mapping costs nothing but the copy.
+    pub fn share_file_pages(
+        &mut self,
+        start: u64,
+        end: u64,
+        file_pages: impl FnOnce(u64, &mut dyn FnMut(Frame) -> bool) -> bool,
+    ) -> u64 {
+        let Some(region) = self.regions.at(start) else { return start };
+        let flags = (leaf_flags(region.protection) - Flags::WRITABLE) | COPY_ON_WRITE;
+        self.install_file_pages(start, end, flags, file_pages).0
+    }
+
+    /// Installs the frames `file_pages` hands over at `start` on, a reference
+    /// each, with leaf `flags`, up to `end` or a want of page tables. Returns
+    /// where the installed pages end, and whether all went in: `file_pages`
+    /// returned true and no page table was wanting.
+    fn install_file_pages(
+        &mut self,
+        start: u64,
+        end: u64,
+        flags: Flags,
+        file_pages: impl FnOnce(u64, &mut dyn FnMut(Frame) -> bool) -> bool,
+    ) -> (u64, bool) {
         let (tree, tables) = (self.tree, &mut self.tables);
         let mut page = start;
         let mut leaf_table = None;
@@ -509,15 +548,7 @@ impl AddressSpace {
         };
         let complete = file_pages((end - start) / PAGE_SIZE, &mut install);
         self.count_mapped(((page - start) / PAGE_SIZE) as isize);
-        if complete && !out_of_tables {
-            return Ok(start);
-        }
-        // Undone as munmap would; should the region limit refuse even that, the
-        // pages mapped so far stay, inside their region.
-        if self.regions.unmap(start, end - start).is_ok() {
-            self.unmap_pages(start, end);
-        }
-        Err(MapError::NoMemory)
+        (page, complete && !out_of_tables)
     }
 
     /// Whether every page of `[start, end)` is mapped (msync).
