@@ -39,3 +39,17 @@ fn running_copies_share_the_program_files_frames() {
         .unwrap_or_else(|| panic!("no memory line in {text}"));
     assert!(taken < 256, "each running copy took {taken} KiB of free memory: its read-only table was copied\n{text}");
 }
+
+/// A mapping keeps the open file description it was made from: one made through
+/// a descriptor open for writing keeps the file open for writing after the
+/// descriptor is closed, so exec of the file is ETXTBSY until the mapping is
+/// gone (munmap of all of it, the exit or exec of every process holding a copy:
+/// a forked child's counts); and while the file runs, nothing can open it for
+/// writing (ETXTBSY) nor map it writable through a read-only descriptor
+/// (EACCES), as on this host (`user/c/execwriter.c`).
+#[test]
+fn a_mapping_through_a_writable_descriptor_keeps_exec_out_as_on_linux() {
+    let out = compare_with_host(&[], "execwriter", &[], &[], |_| true);
+    assert!(out.contains("exec with a shared writable mapping: ETXTBSY\n"), "{out}");
+    assert!(out.contains("exec after unmapping all of it: exits 0\n"), "{out}");
+}
