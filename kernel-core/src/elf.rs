@@ -7,6 +7,7 @@
 //! never-panic guarantee local.
 
 use alloc::string::{String, ToString};
+use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -242,11 +243,31 @@ struct ProgramHeader {
 }
 
 impl ProgramHeader {
-    /// The file bytes `[offset, offset + file_size)`, if the file holds them all.
-    fn file_bytes<'a>(&self, file: &'a [u8]) -> Option<&'a [u8]> {
-        let start = usize::try_from(self.offset).ok()?;
-        let len = usize::try_from(self.file_size).ok()?;
-        file.get(start..start.checked_add(len)?)
+    /// Whether the file holds all of `[offset, offset + file_size)`.
+    fn inside(&self, file: &File) -> bool {
+        self.offset.checked_add(self.file_size).is_some_and(|end| end <= file.len)
+    }
+}
+
+/// The file being parsed: its length and a way to read it, so that the loader
+/// can parse a file it does not hold in one piece (the pages of a file system)
+/// while reading only the headers.
+struct File<'a> {
+    len: u64,
+    /// Fills the buffer from the offset; only called on ranges inside the file.
+    read: &'a mut dyn FnMut(u64, &mut [u8]),
+}
+
+impl File<'_> {
+    /// The `length` bytes at `offset`, if the file holds them all.
+    fn bytes(&mut self, offset: u64, length: usize) -> Option<Vec<u8>> {
+        let end = offset.checked_add(u64::try_from(length).ok()?)?;
+        if end > self.len {
+            return None;
+        }
+        let mut bytes = vec![0; length];
+        (self.read)(offset, &mut bytes);
+        Some(bytes)
     }
 }
 
@@ -256,6 +277,17 @@ impl ProgramHeader {
 /// USER_SPACE_END)`, segments do not overlap, no page would be both writable and
 /// executable, and the entry point lies in an executable segment.
 pub fn parse(file: &[u8]) -> Result<ElfImage, ElfError> {
+    parse_from(file.len() as u64, &mut |offset, buffer| {
+        let start = offset as usize;
+        buffer.copy_from_slice(&file[start..start + buffer.len()]);
+    })
+}
+
+/// `parse` of a file of `len` bytes that `read(offset, buffer)` fills `buffer`
+/// from (only ever inside the file): only the ELF header, the program header
+/// table and a `PT_INTERP` path are read.
+pub fn parse_from(len: u64, read: &mut dyn FnMut(u64, &mut [u8])) -> Result<ElfImage, ElfError> {
+    let file = &mut File { len, read };
     let header = read_header(file)?;
     let program_headers = read_program_headers(file, &header)?;
     if let Some(interp) = program_headers.iter().find(|p| p.kind == PT_INTERP) {
@@ -298,12 +330,13 @@ pub fn parse(file: &[u8]) -> Result<ElfImage, ElfError> {
 }
 
 /// Reads and checks the ELF header, up to (not including) the program headers.
-fn read_header(file: &[u8]) -> Result<Header, ElfError> {
-    if file.get(..ELF_MAGIC.len()) != Some(&ELF_MAGIC[..]) {
+fn read_header(file: &mut File) -> Result<Header, ElfError> {
+    if file.bytes(0, ELF_MAGIC.len()).as_deref() != Some(&ELF_MAGIC[..]) {
         return Err(ElfError::NotElf);
     }
-    let bytes = file.get(..ELF_HEADER_SIZE).ok_or(ElfError::TruncatedHeader { len: file.len() })?;
-    let mut fields = Fields::new(bytes);
+    let len = usize::try_from(file.len).unwrap_or(usize::MAX);
+    let bytes = file.bytes(0, ELF_HEADER_SIZE).ok_or(ElfError::TruncatedHeader { len })?;
+    let mut fields = Fields::new(&bytes);
     let [_, _, _, _, class, data, ident_version, ..] = fields.take::<16>();
     let file_type = fields.u16();
     let machine = fields.u16();
@@ -341,12 +374,9 @@ fn read_header(file: &[u8]) -> Result<Header, ElfError> {
 }
 
 /// Reads every program header; the table must lie inside the file.
-fn read_program_headers(file: &[u8], header: &Header) -> Result<Vec<ProgramHeader>, ElfError> {
+fn read_program_headers(file: &mut File, header: &Header) -> Result<Vec<ProgramHeader>, ElfError> {
     let table_len = usize::from(header.phnum) * usize::from(PROGRAM_HEADER_SIZE);
-    let table = usize::try_from(header.phoff)
-        .ok()
-        .and_then(|start| file.get(start..start.checked_add(table_len)?))
-        .ok_or(ElfError::ProgramHeadersOutsideFile)?;
+    let table = file.bytes(header.phoff, table_len).ok_or(ElfError::ProgramHeadersOutsideFile)?;
     let headers = table
         .chunks_exact(usize::from(PROGRAM_HEADER_SIZE))
         .enumerate()
@@ -376,19 +406,21 @@ fn read_program_headers(file: &[u8], header: &Header) -> Result<Vec<ProgramHeade
 }
 
 /// The interpreter path named by `PT_INTERP`, for the error message.
-fn interpreter_path(file: &[u8], interp: &ProgramHeader) -> String {
-    let Some(bytes) = interp.file_bytes(file) else {
+fn interpreter_path(file: &mut File, interp: &ProgramHeader) -> String {
+    if !interp.inside(file) {
         return "<outside the file>".to_string();
-    };
+    }
+    // Only what the message shows is read (the file holds it: the whole is inside).
+    let shown = interp.file_size.min(MAX_INTERPRETER_LEN as u64) as usize;
+    let bytes = file.bytes(interp.offset, shown).unwrap_or_default();
     let path = bytes.split(|&b| b == 0).next().unwrap_or_default();
-    let path = path.get(..MAX_INTERPRETER_LEN).unwrap_or(path);
     String::from_utf8_lossy(path).into_owned()
 }
 
 /// The checks on one `PT_LOAD` that do not depend on where it is placed.
-fn check_segment(file: &[u8], load: &ProgramHeader) -> Result<(), ElfError> {
+fn check_segment(file: &File, load: &ProgramHeader) -> Result<(), ElfError> {
     let index = load.index;
-    if load.file_bytes(file).is_none() {
+    if !load.inside(file) {
         return Err(ElfError::SegmentOutsideFile { index });
     }
     if load.file_size > load.mem_size {
@@ -1122,5 +1154,31 @@ mod tests {
         let image = parse(&file).unwrap_or_else(|e| panic!("musl static: {e}"));
         assert_eq!(image.kind, ImageKind::Executable);
         check_real_image(&image, &file);
+    }
+    #[test]
+    fn parse_from_reads_only_the_headers_and_agrees_with_parse() {
+        // A segment's bytes far past the headers: parsing must not read them (the
+        // loader maps a file's pages without copying them into one buffer first).
+        let elf = TestElf::valid().with(|elf| {
+            elf.phdrs = vec![load(RX, 0, 0x400000, 0x1000, 0x1000), load(RW, 0x7000, 0x407000, 0x900, 0x2000)];
+            elf.file_len = 0x7900;
+        });
+        let file = elf.build();
+        let mut reads = Vec::new();
+        let image = parse_from(file.len() as u64, &mut |offset, buffer| {
+            reads.push(offset..offset + buffer.len() as u64);
+            buffer.copy_from_slice(&file[offset as usize..offset as usize + buffer.len()]);
+        });
+        assert_eq!(image, parse(&file));
+        let headers_end = ELF_HEADER_SIZE as u64 + 2 * u64::from(PROGRAM_HEADER_SIZE);
+        assert!(reads.iter().all(|range| range.end <= headers_end), "read past the headers: {reads:?}");
+
+        let mut truncated = file[..0x7000].to_vec();
+        let error = parse_from(truncated.len() as u64, &mut |offset, buffer| {
+            buffer.copy_from_slice(&truncated[offset as usize..offset as usize + buffer.len()]);
+        });
+        assert_eq!(error, Err(ElfError::SegmentOutsideFile { index: 1 }));
+        truncated.truncate(10);
+        assert_eq!(parse(&truncated), Err(ElfError::TruncatedHeader { len: 10 }));
     }
 }

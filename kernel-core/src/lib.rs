@@ -30,6 +30,7 @@ pub mod loadavg;
 pub mod numberset;
 pub mod pids;
 pub mod procfs;
+pub mod range_holds;
 pub mod record;
 pub mod region;
 pub mod sched;

@@ -950,8 +950,17 @@ fn wake_list(
 /// common case.
 #[inline(never)]
 fn wake_in_order(bucket: &mut Vec<Blocked>, ready: &mut impl FnMut(Pid, Option<Home>), channel: WaitKey) {
-    let mut kept = 0;
-    for index in 0..bucket.len() {
+    let Some(first) = bucket.iter().position(|entry| entry.waits_for == channel) else { return };
+    // A lone waiter that is not the newest entry: a ring member (lat-ctx) blocked
+    // a whole turn ago, the oldest entry of a list it shares with the other
+    // channels of its bucket (8 of them in a ring of 512). Taking it out moves the
+    // newer entries up in one copy, where the loop below rewrites each.
+    if bucket[first + 1..].iter().all(|entry| entry.waits_for != channel) {
+        let entry = bucket.remove(first);
+        return wake(entry, ready);
+    }
+    let mut kept = first;
+    for index in first..bucket.len() {
         let entry = bucket[index];
         if entry.waits_for == channel {
             wake(entry, ready);

@@ -2,7 +2,6 @@
 //! argv" steps of the LDE protocol, shared by the first process
 //! and execve.
 
-use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -15,7 +14,7 @@ use crate::fs::console::{self, Stream};
 use crate::fs::procfs::{self, Reached};
 use crate::fs::rootfs::{self, Found, Held, NodeId, NodeKind, Origin, Program, Tree};
 use crate::fs::{FdTable, OpenFile};
-use crate::mm::address_space::{AddressSpace, Protection, STACK_TOP};
+use crate::mm::address_space::{AddressSpace, Fault, Protection, STACK_TOP};
 use crate::mm::kstack::UserState;
 use crate::mm::PAGE_SIZE;
 use crate::sched::{self, WaitChannel};
@@ -37,38 +36,23 @@ pub struct Image {
     pub node: Program,
 }
 
-/// A program file, held and executing, and its bytes.
-type ProgramFile = (Program, Cow<'static, [u8]>);
-
-/// Finds the program at `path` from `origin` (see `read_program`); a path below
+/// Finds the program at `path` from `origin` (see `open_program`); a path below
 /// /proc comes back as the rest of it, for procfs.
-fn find_program(tree: &mut Tree, origin: Origin, path: &[u8]) -> Result<Result<ProgramFile, Vec<u8>>, i64> {
+fn find_program(tree: &mut Tree, origin: Origin, path: &[u8]) -> Result<Result<Program, Vec<u8>>, i64> {
     match tree.lookup(origin, path, true)? {
-        Found::Node(id) => read_program(tree, id).map(Ok),
+        Found::Node(id) => open_program(tree, id).map(Ok),
         Found::Mounted(below) => Ok(Err(below)),
     }
 }
 
-/// The program file `id`, held and executing, and its bytes (in place for a
-/// file the initrd holds unchanged, else a copy). EACCES for something that is
-/// not an executable file, ETXTBSY for one open for writing.
-fn read_program(tree: &mut Tree, id: NodeId) -> Result<ProgramFile, i64> {
+/// The program file `id`, held and executing. EACCES for something that is not
+/// an executable file, ETXTBSY for one open for writing.
+fn open_program(tree: &mut Tree, id: NodeId) -> Result<Program, i64> {
     let node = tree.node(id);
     if !matches!(node.kind, NodeKind::File(_)) || node.mode & 0o111 == 0 {
         return Err(EACCES);
     }
-    let bytes = match tree.archive_bytes(id) {
-        Some(bytes) => Cow::Borrowed(bytes),
-        None => {
-            let size = usize::try_from(tree.size(id)).map_err(|_| ENOMEM)?;
-            let mut bytes = Vec::new();
-            bytes.try_reserve_exact(size).map_err(|_| ENOMEM)?;
-            bytes.resize(size, 0);
-            tree.read(id, 0, &mut bytes, rootfs::now());
-            Cow::Owned(bytes)
-        }
-    };
-    Ok((Program::new(tree, id)?, bytes))
+    Program::new(tree, id)
 }
 
 /// Loads the executable at `path` (resolved from `caller`'s cwd, from `/` for
@@ -81,12 +65,12 @@ pub fn load(path: &[u8], caller: Option<&Process>, strings: Strings) -> Result<I
         Some(caller) => rootfs::with_origin(caller, |tree, origin| find_program(tree, origin, path))?,
         None => find_program(&mut rootfs::lock(), Origin { start: rootfs::ROOT }, path)?,
     };
-    let (node, bytes) = match (found, caller) {
+    let node = match (found, caller) {
         (Ok(program), _) => program,
         // /proc/self/exe and /proc/PID/exe lead to a program; nothing else there does.
         (Err(below), Some(caller)) => match procfs::reach(caller, &below, true)? {
             Reached::Node(held) => {
-                let program = read_program(&mut rootfs::lock(), held.id());
+                let program = open_program(&mut rootfs::lock(), held.id());
                 drop(held);
                 program?
             }
@@ -94,8 +78,14 @@ pub fn load(path: &[u8], caller: Option<&Process>, strings: Strings) -> Result<I
         },
         (Err(_), None) => return Err(ENOENT),
     };
-    let bytes = &bytes[..];
-    let program = elf::parse(bytes).map_err(|error| {
+    let program = {
+        let mut tree = rootfs::lock();
+        let (id, now) = (node.id(), rootfs::now());
+        elf::parse_from(tree.size(id), &mut |offset, buffer| {
+            tree.read(id, offset, buffer, now);
+        })
+    }
+    .map_err(|error| {
         info!("exec {}: {error}", String::from_utf8_lossy(path));
         ENOEXEC
     })?;
@@ -103,14 +93,12 @@ pub fn load(path: &[u8], caller: Option<&Process>, strings: Strings) -> Result<I
     // execve's caller, for whom the frames are taken (None: the first process).
     let current = sched::current_pid().and_then(super::find);
     let current = current.as_deref();
-    let mut memory = AddressSpace::new().map_err(|_| ENOMEM)?;
-    for (start, end, protection) in page_regions(&program.segments) {
-        memory.add_region(start, end, protection).map_err(|_| ENOMEM)?;
+    let image = || build_image(node.id(), &program.segments);
+    let mut memory = match current {
+        Some(current) => crate::oom::retrying(current, image),
+        None => image(),
     }
-    for segment in &program.segments {
-        let file_bytes = &bytes[segment.file_offset as usize..(segment.file_offset + segment.file_size) as usize];
-        load_retrying(current, &mut memory, segment.vaddr, file_bytes)?;
-    }
+    .map_err(|_| ENOMEM)?;
     memory.set_heap_start(program.image_end);
     memory.add_stack(STACK_TOP).map_err(|_| ENOMEM)?;
     let vdso = memory.map_vdso().map_err(|_| ENOMEM)?;
@@ -144,6 +132,53 @@ pub fn load(path: &[u8], caller: Option<&Process>, strings: Strings) -> Result<I
         name: String::from_utf8_lossy(name).into_owned(),
         node,
     })
+}
+
+/// A fresh address space holding the `segments` of program file `id`. Each
+/// whole page of a read-only segment's file bytes is the file's own frame,
+/// mapped copy-on-write (the file's pages, made from the archive at its first
+/// mapping, are shared by every process running it, as Linux maps a program's
+/// text from its page cache); the rest (writable segments, which a program
+/// writes soon after it starts, and the partial pages at a segment's ends, whose
+/// other bytes are not the file's) is copied into frames of its own. Fails for
+/// want of a frame or a page table (`Fault::OutOfMemory`, with the tree unlocked
+/// for the OOM policy).
+fn build_image(id: NodeId, segments: &[Segment]) -> Result<AddressSpace, Fault> {
+    let mut memory = AddressSpace::new()?;
+    for (start, end, protection) in page_regions(segments) {
+        memory.add_region(start, end, protection).map_err(|_| Fault::OutOfMemory)?;
+    }
+    let mut tree = rootfs::lock();
+    let now = rootfs::now();
+    for segment in segments {
+        let file_end = segment.vaddr + segment.file_size;
+        let (whole_start, whole_end) = (segment.vaddr.next_multiple_of(PAGE_SIZE), file_end & !(PAGE_SIZE - 1));
+        let shared = if segment.flags.write || whole_start >= whole_end {
+            segment.vaddr..segment.vaddr
+        } else {
+            // ELF checks made file offsets and addresses congruent modulo the page size.
+            let first_page = (segment.file_offset + (whole_start - segment.vaddr)) / PAGE_SIZE;
+            let end = memory.share_file_pages(whole_start, whole_end, |count, install| {
+                tree.pages_for_mapping(id, first_page, count, |page| install(page.frame())).is_ok()
+            });
+            whole_start..end
+        };
+        for (start, end) in [(segment.vaddr, shared.start), (shared.end, file_end)] {
+            let offset = segment.file_offset + (start - segment.vaddr);
+            let mut refused = Ok(());
+            tree.read_with(id, offset, (end - start) as usize, now, |done, bytes| {
+                match memory.load(start + done as u64, bytes) {
+                    Ok(()) => bytes.len(),
+                    Err(fault) => {
+                        refused = Err(fault);
+                        0
+                    }
+                }
+            });
+            refused?;
+        }
+    }
+    Ok(memory)
 }
 
 /// `AddressSpace::load` into the new image of `current` (execve), the frames

@@ -212,8 +212,10 @@ pub fn finish_exit() -> ! {
         if last {
             process.group.files.lock().close_all();
             crate::mm::activate_kernel_tree();
-            if let Some(memory) = process.group.memory.lock().take() {
-                process.stats.record_peak(&memory);
+            // Dropped once unlocked: the open files its mappings keep may go with it.
+            let memory = process.group.memory.lock().take();
+            if let Some(memory) = &memory {
+                process.stats.record_peak(memory);
             }
         }
         if ACCOUNTING.load(Ordering::Relaxed) {

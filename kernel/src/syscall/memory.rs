@@ -56,9 +56,9 @@ pub fn mmap(context: &mut Context) -> Result<u64, i64> {
     let shared = request.sharing == Sharing::Shared;
     let anonymous_kind = if shared { Kind::SharedAnonymous } else { Kind::Anonymous };
     if request.anonymous {
-        return context
-            .memory(|memory| memory.map_anonymous(placement, length, protection, anonymous_kind))
-            .map_err(errno);
+        let (result, _released) =
+            context.memory(|memory| memory.map_anonymous(placement, length, protection, anonymous_kind));
+        return result.map_err(errno);
     }
     let file = context.group.files.lock().get(fd)?;
     if length == 0 {
@@ -70,29 +70,33 @@ pub fn mmap(context: &mut Context) -> Result<u64, i64> {
     }
     let node = match file.file.mapping().ok_or(ENODEV)? {
         MapSource::Zeros => {
-            return context
-                .memory(|memory| memory.map_anonymous(placement, length, protection, anonymous_kind))
-                .map_err(errno)
+            let (result, _released) =
+                context.memory(|memory| memory.map_anonymous(placement, length, protection, anonymous_kind));
+            return result.map_err(errno);
         }
         MapSource::Pages(node) => node,
     };
     let kind = Kind::File { shared, may_write: !shared || file.writable() };
     let first_page = offset / PAGE_SIZE;
     // The tree's lock before the address space's, and held while the mapping
-    // takes its references to the file's frames.
+    // takes its references to the file's frames. The mapping keeps the open file
+    // description, as Linux's: one open for writing stays a writer of the file
+    // (exec of it is ETXTBSY) until the last page of the mapping is gone.
     let mut tree = rootfs::lock();
-    context
-        .memory(|memory| {
-            memory.map_file(placement, length, protection, kind, |pages, install| {
-                tree.pages_for_mapping(node, first_page, pages, |page| install(page.frame())).is_ok()
-            })
+    let (result, released) = context.memory(|memory| {
+        memory.map_file(placement, length, protection, kind, file, |pages, install| {
+            tree.pages_for_mapping(node, first_page, pages, |page| install(page.frame())).is_ok()
         })
-        .map_err(errno)
+    });
+    drop(tree);
+    drop(released);
+    result.map_err(errno)
 }
 
 pub fn munmap(context: &mut Context) -> Result<u64, i64> {
     let [address, length, ..] = context.arguments();
-    context.memory(|memory| memory.unmap(address, length)).map(|()| 0).map_err(errno)
+    // What the unmapped file mappings held goes once no lock is held.
+    context.memory(|memory| memory.unmap(address, length)).map(|_released| 0).map_err(errno)
 }
 
 pub fn mprotect(context: &mut Context) -> Result<u64, i64> {

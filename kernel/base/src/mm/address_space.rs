@@ -14,6 +14,7 @@ mod user_copy;
 
 pub use user_copy::{register_reclaim_for_running, StringFault, UserBuffer};
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::ops::Range;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -26,6 +27,7 @@ use super::page_table::{index as paging_index, OutOfMemory, PageTableTree};
 use super::{kernel_tree, PAGE_SIZE};
 use crate::arch::x86_64::tlb::{self, CpuSet};
 use crate::arch::x86_64::{paging, smp};
+use kernel_core::range_holds::RangeHolds;
 use kernel_core::region::Regions;
 pub use kernel_core::region::{Kind, MapError, Placement, Protection, USER_END};
 
@@ -127,7 +129,16 @@ pub struct AddressSpace {
     /// Whether a shared anonymous region was ever mapped: only then has fork
     /// pages to back before sharing (`back_shared_anonymous_pages`).
     maps_shared_anonymous: bool,
+    /// What each file mapping keeps alive while any page of it is mapped: the
+    /// open file description it was made from (so one open for writing keeps the
+    /// file open for writing, as Linux's mappings do: exec of it is ETXTBSY).
+    /// Fork's copy holds them too. Given back to the caller when released (a
+    /// last reference may take locks ordered before this address space's).
+    file_holds: RangeHolds<FileHold>,
 }
+
+/// What a file mapping keeps alive (`AddressSpace::map_file`): opaque here.
+pub type FileHold = Arc<dyn Send + Sync>;
 
 impl AddressSpace {
     /// An empty address space: only the kernel's upper half is mapped.
@@ -149,6 +160,7 @@ impl AddressSpace {
             string_areas: (0..0, 0..0),
             wanted_frame: false,
             maps_shared_anonymous: false,
+            file_holds: RangeHolds::default(),
         })
     }
 
@@ -378,6 +390,7 @@ impl AddressSpace {
         let mut child = AddressSpace::new()?;
         child.regions = self.regions.clone();
         child.maps_shared_anonymous = self.maps_shared_anonymous;
+        child.file_holds = self.file_holds.clone();
         child.string_areas = self.string_areas.clone();
         let child_tree = child.tree;
         let child_tables = &mut child.tables;
@@ -441,24 +454,33 @@ impl AddressSpace {
     }
 
     /// Maps `length` bytes of zero-filled anonymous memory (mmap), private or
-    /// shared (`Kind::Anonymous`, `Kind::SharedAnonymous`).
+    /// shared (`Kind::Anonymous`, `Kind::SharedAnonymous`). Returns where (or
+    /// why not), and what the file mappings it replaced no longer hold, for the
+    /// caller to drop once it holds no lock: the last reference to an open file
+    /// may take locks ordered before this address space's.
     pub fn map_anonymous(
         &mut self,
         placement: Placement,
         length: u64,
         protection: Protection,
         kind: Kind,
-    ) -> Result<u64, MapError> {
+    ) -> (Result<u64, MapError>, Vec<FileHold>) {
         // The new region, and the pieces of the ones a MAP_FIXED mapping cuts.
         if !self.room_for_regions(3) {
-            return Err(MapError::NoMemory);
+            return (Err(MapError::NoMemory), Vec::new());
         }
-        let start = self.regions.map(placement, length, protection, kind)?;
+        let start = match self.regions.map(placement, length, protection, kind) {
+            Ok(start) => start,
+            Err(error) => return (Err(error), Vec::new()),
+        };
         self.maps_shared_anonymous |= kind == Kind::SharedAnonymous;
+        let mut released = Vec::new();
         if let Placement::Replace(_) = placement {
-            self.unmap_pages(start, start + length.next_multiple_of(PAGE_SIZE));
+            let end = start + length.next_multiple_of(PAGE_SIZE);
+            self.unmap_pages(start, end);
+            released = self.file_holds.release(start..end);
         }
-        Ok(start)
+        (Ok(start), released)
     }
 
     /// Maps `length` bytes of a file (mmap) as a region of `kind` (a
@@ -469,21 +491,67 @@ impl AddressSpace {
     /// it returns false when the file has no page to give (ENOMEM, the mapping
     /// undone). The mapping shares each frame (a reference each). A shared
     /// mapping writes the file's frames; a private one maps them copy-on-write,
-    /// even read-only, so that mprotect never lets a store reach the file.
+    /// even read-only, so that mprotect never lets a store reach the file. The
+    /// mapping keeps `hold` while any page of it is mapped. Returns as
+    /// `map_anonymous`.
     pub fn map_file(
         &mut self,
         placement: Placement,
         length: u64,
         protection: Protection,
         kind: Kind,
+        hold: FileHold,
         file_pages: impl FnOnce(u64, &mut dyn FnMut(Frame) -> bool) -> bool,
-    ) -> Result<u64, MapError> {
-        let start = self.map_anonymous(placement, length, protection, kind)?;
+    ) -> (Result<u64, MapError>, Vec<FileHold>) {
+        let (start, released) = match self.map_anonymous(placement, length, protection, kind) {
+            (Ok(start), released) => (start, released),
+            failed => return failed,
+        };
         let end = start + length.next_multiple_of(PAGE_SIZE);
         let mut flags = leaf_flags(protection);
         if !kind.is_shared() {
             flags = (flags - Flags::WRITABLE) | COPY_ON_WRITE;
         }
+        if self.install_file_pages(start, end, flags, file_pages).1 {
+            self.file_holds.hold(start..end, hold);
+            return (Ok(start), released);
+        }
+        // Undone as munmap would; should the region limit refuse even that, the
+        // pages mapped so far stay, inside their region.
+        if self.regions.unmap(start, end - start).is_ok() {
+            self.unmap_pages(start, end);
+        }
+        (Err(MapError::NoMemory), released)
+    }
+
+    /// Maps the pages of `[start, end)`, inside a private region added by
+    /// `add_region` and not yet touched, from a file's frames as far as
+    /// `file_pages` gives them (as `map_file`'s), copy-on-write: exec shares a
+    /// program file's pages rather than copying them. Returns where the pages it
+    /// mapped end (`start` if none): the loader copies the rest. Nothing is
+    /// undone, so a short mapping costs nothing but the copy.
+    pub fn share_file_pages(
+        &mut self,
+        start: u64,
+        end: u64,
+        file_pages: impl FnOnce(u64, &mut dyn FnMut(Frame) -> bool) -> bool,
+    ) -> u64 {
+        let Some(region) = self.regions.at(start) else { return start };
+        let flags = (leaf_flags(region.protection) - Flags::WRITABLE) | COPY_ON_WRITE;
+        self.install_file_pages(start, end, flags, file_pages).0
+    }
+
+    /// Installs the frames `file_pages` hands over at `start` on, a reference
+    /// each, with leaf `flags`, up to `end` or a want of page tables. Returns
+    /// where the installed pages end, and whether all went in: `file_pages`
+    /// returned true and no page table was wanting.
+    fn install_file_pages(
+        &mut self,
+        start: u64,
+        end: u64,
+        flags: Flags,
+        file_pages: impl FnOnce(u64, &mut dyn FnMut(Frame) -> bool) -> bool,
+    ) -> (u64, bool) {
         let (tree, tables) = (self.tree, &mut self.tables);
         let mut page = start;
         let mut leaf_table = None;
@@ -509,15 +577,7 @@ impl AddressSpace {
         };
         let complete = file_pages((end - start) / PAGE_SIZE, &mut install);
         self.count_mapped(((page - start) / PAGE_SIZE) as isize);
-        if complete && !out_of_tables {
-            return Ok(start);
-        }
-        // Undone as munmap would; should the region limit refuse even that, the
-        // pages mapped so far stay, inside their region.
-        if self.regions.unmap(start, end - start).is_ok() {
-            self.unmap_pages(start, end);
-        }
-        Err(MapError::NoMemory)
+        (page, complete && !out_of_tables)
     }
 
     /// Whether every page of `[start, end)` is mapped (msync).
@@ -526,14 +586,15 @@ impl AddressSpace {
     }
 
     /// Removes `[address, address + length)` from the address space (munmap).
-    pub fn unmap(&mut self, address: u64, length: u64) -> Result<(), MapError> {
+    /// Returns what the file mappings there no longer hold, as `map_anonymous`.
+    pub fn unmap(&mut self, address: u64, length: u64) -> Result<Vec<FileHold>, MapError> {
         // Unmapping the middle of a region leaves two.
         if !self.room_for_regions(1) && self.splits(address, length) == 2 {
             return Err(MapError::NoMemory);
         }
         let pages = self.regions.unmap(address, length)?;
         self.unmap_pages(pages.start, pages.end);
-        Ok(())
+        Ok(self.file_holds.release(pages))
     }
 
     /// Changes the protection of `[address, address + length)` (mprotect). Every
