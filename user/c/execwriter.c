@@ -108,6 +108,11 @@ static void writable_mappings_keep_a_writer(void)
     line("exec after unmapping part of it", exec_copy());
     munmap(at, LENGTH);
     line("exec after unmapping all of it", exec_copy());
+    at = map_copy(O_RDWR, PROT_READ | PROT_WRITE, MAP_SHARED);
+    if (at != MAP_FAILED)
+        mmap(at, LENGTH, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    line("exec after an anonymous MAP_FIXED mapping replaced it", exec_copy());
+    munmap(at, LENGTH);
 
     at = map_copy(O_RDWR, PROT_READ, MAP_SHARED);
     line("exec with a shared read-only mapping through a writable descriptor", exec_copy());

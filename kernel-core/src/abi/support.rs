@@ -20,7 +20,7 @@ pub enum Support {
 use Support::{Full, Partial};
 
 const OPEN_LIMITS: &str =
-    "O_TMPFILE is EOPNOTSUPP; O_CREAT through a dangling symlink is ENOENT (Linux creates the link's target); a running program's file may be opened for writing (no ETXTBSY); /proc/PID/fd/N (and /dev/stdin...) gives that descriptor's open file description itself (Linux opens the file anew, with a position of its own)";
+    "O_TMPFILE is EOPNOTSUPP; O_CREAT through a dangling symlink is ENOENT (Linux creates the link's target); /proc/PID/fd/N (and /dev/stdin...) gives that descriptor's open file description itself (Linux opens the file anew, with a position of its own)";
 const PROC_CWD: &str = "a directory below /proc (other than /proc itself) cannot be the working directory: ENOTDIR";
 const MKNOD_TYPES: &str =
     "regular files and the character devices the kernel has (null, zero, full, random, urandom, tty, console); other devices, FIFOs and sockets are EPERM";
