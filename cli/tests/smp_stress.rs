@@ -2,7 +2,8 @@
 //! thread's first look at its tid, segment selectors across cross-CPU wakes, a
 //! task's nice, request and process after a move, two tasks pinned to one CPU
 //! sharing it, unmapped pages on other CPUs, storms of futex and pipe wakes,
-//! hostile programs on every CPU at once, and a hundred runs on four CPUs.
+//! hostile programs on every CPU at once, threads trading CPUs at once, and a
+//! hundred runs on four CPUs.
 
 mod common;
 
@@ -71,6 +72,19 @@ fn a_moved_nice_task_gets_its_share_against_a_competitor() {
 fn moved_threads_stay_funded_by_their_process() {
     let out = stress(&["--cpus", "2", "--sched", "lottery", "--quantum-ms", "2"], &["share", "currency", "600"]);
     assert!(out.ends_with("two moved threads' process against a one-thread process, about even: yes\n"), "{out}");
+}
+
+/// Threads that all move themselves to the next CPU at once, thousands of times:
+/// each CPU then often picks the thread still switching away on the CPU before it,
+/// while its own thread is still switching away, and none may wait for the other
+/// with its own unsaved (two CPUs waiting for each other hung, interrupts off,
+/// within a few thousand rounds; the run's timeout would fail this).
+#[test]
+fn threads_trading_cpus_at_once_never_hang() {
+    for cpus in ["2", "4"] {
+        let out = stress(&["--cpus", cpus], &["swap", cpus, "20000"]);
+        assert_eq!(out, format!("{cpus} threads moved to the next CPU 20000 times each: yes\n"));
+    }
 }
 
 /// getcpu names the CPU its caller runs on (and NUMA node 0).

@@ -20,7 +20,11 @@
 //! that a block and a wake each take one lock. Signals are
 //! checked under that lock too, and `interrupt` leaves a note for a thread it finds
 //! not yet blocked. A task made runnable while still switching away on its CPU is
-//! resumed elsewhere only once that switch saved it (`switch::switch` waits).
+//! resumed elsewhere only once that switch saved it, and no CPU waits for that
+//! while its own leaving task is unsaved: two CPUs that each picked the other's
+//! leaving task would wait for each other for ever. A switch that finds its pick
+//! still running elsewhere goes through the idle context, which waits for it
+//! (`HANDED_TO_IDLE`); `switch::switch` lets its own task go before it waits.
 //!
 //! A futex waiter is not on the blocked lists: its entry in its futex bucket is its
 //! whole record (`park`, see `futex`), and whoever takes it off there makes it
@@ -323,6 +327,10 @@ static CURRENT: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(IDLING) }; MAX_C
 const IDLING: Pid = 0;
 /// Each CPU's idle context: its boot stack, where `run` loops.
 static IDLE: [KernelContext; MAX_CPUS] = [const { KernelContext::empty() }; MAX_CPUS];
+/// The task a CPU's `switch_away` picked, but found still switching away on
+/// another CPU: its idle loop runs it next, once saved (`IDLING`: none). Written
+/// and read only by its CPU.
+static HANDED_TO_IDLE: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(IDLING) }; MAX_CPUS];
 
 /// This CPU's number, an index into the per-CPU arrays. Numbers are below
 /// `MAX_CPUS` (a power of two) by construction: the mask says so to the compiler,
@@ -513,12 +521,13 @@ pub fn set_request(thread: &Process, slice_ns: u64) {
 /// registers (saving those of `previous`, the process switching away, if any); and
 /// starts `next`'s clock at time stamp `now` (the switch's one clock read: the
 /// process switching away was charged up to it). Inlined: it is on every switch.
+///
+/// `next` must be saved already (no CPU runs it): the CPU that switched it away
+/// recorded its segment selectors and saved its FPU state during that switch, and
+/// they are read here.
 #[inline(always)]
 fn load_process(next: &Process, now: u64, previous: Option<&Process>, cpu: usize) {
-    // A task woken while it was still switching away on another CPU: that CPU
-    // records its segment selectors (and saves its FPU state) during the switch, so
-    // they are read here only once the switch is done, not just before the resume.
-    next.context.wait_until_switched_out();
+    debug_assert!(!next.context.is_running(), "loading a thread another CPU still runs");
     next.resume_accounting(now);
     next.last_cpu.store(cpu as u8, Ordering::Relaxed);
     let (frame_end, fpu_area) = next.kernel_stack_layout();
@@ -616,7 +625,19 @@ fn switch_away(me: &Process, leaving: Leaving, held: Option<OrderedMutexGuard<'s
     Stats::add(counter, 1);
     SWITCHES[cpu].fetch_add(1, Ordering::Relaxed);
     let now = me.charge(Mode::Kernel);
-    let next = next.and_then(process::find);
+    // A task made runnable while it was still switching away on another CPU may be
+    // unsaved yet, and that CPU's pick may be `me`, unsaved too until the switch
+    // below: waiting here for `next` would have the two CPUs wait for each other
+    // for ever, interrupts off (each had queued its leaving task on the other).
+    // `me` is saved through the idle context instead, which no CPU ever waits for,
+    // and which waits there for `next` (`HANDED_TO_IDLE`).
+    let next = match next.and_then(process::find) {
+        Some(next) if next.context.is_running() => {
+            HANDED_TO_IDLE[cpu].store(next.tid(), Ordering::Relaxed);
+            None
+        }
+        next => next,
+    };
     CURRENT[cpu].store(next.as_ref().map_or(IDLING, |next| next.tid()), Ordering::Relaxed);
     match next {
         Some(next) => {
@@ -1340,7 +1361,10 @@ pub fn run() -> ! {
     loop {
         // The queue's lock is let go before the process table's is taken (the lock
         // order: the table, then the queue).
-        let next = {
+        let handed = HANDED_TO_IDLE[cpu].swap(IDLING, Ordering::Relaxed);
+        let next = if handed != IDLING {
+            Some(handed)
+        } else {
             let mut queue = QUEUES[cpu].lock();
             let next = queue.policy().pick_next();
             note_load(cpu, queue.policy());
@@ -1355,6 +1379,10 @@ pub fn run() -> ! {
                 trace::record(0, || What::Switch { to: next.tid(), reason: SwitchReason::Dispatched });
                 SWITCHES[cpu].fetch_add(1, Ordering::Relaxed);
                 CURRENT[cpu].store(next.tid(), Ordering::Relaxed);
+                // A task made runnable while still switching away on another CPU
+                // is waited for here, where this CPU leaves no thread unsaved that
+                // the other might wait for in turn.
+                next.context.wait_until_switched_out();
                 load_process(&next, cpu::rdtsc(), None, cpu);
                 // `next` stays referenced from this frame until the CPU idles again;
                 // the idle thread never exits, so the reference is dropped then.
