@@ -87,6 +87,16 @@ fn threads_trading_cpus_at_once_never_hang() {
     }
 }
 
+/// Lottery's pools after a move: the moved task is its process's second thread,
+/// funded from the pool its first thread's nice value sets, and the first thread
+/// stays on CPU 0, whose policy alone knew that nice value: the moved thread
+/// carries it (a short quantum, for enough draws that the check is steady).
+#[test]
+fn a_moved_nice_thread_keeps_its_process_pool_under_lottery() {
+    let out = stress(&["--cpus", "2", "--sched", "lottery", "--quantum-ms", "2"], &["share", "nice", "600"]);
+    assert!(out.ends_with("moved nice 10 task against nice 0, less than half: yes\n"), "{out}");
+}
+
 /// getcpu names the CPU its caller runs on (and NUMA node 0).
 #[test]
 fn getcpu_names_the_cpu_the_caller_is_pinned_to() {

@@ -152,7 +152,8 @@ pub struct Interrupted;
 /// waits (the process itself may not be at hand there, and the process table's
 /// lock comes before the waiters'): the CPU whose policy knows it, the CPUs it may
 /// run on, and what a policy that does not know it yet must be told (its effective
-/// nice value, its process, its request size if sched_setattr set one). A lottery
+/// nice value, its process and the nice value that funds the process's pool, its
+/// request size if sched_setattr set one). A lottery
 /// loan (`waiting_for`) is not carried: it ends when its lender or borrower moves.
 #[derive(Clone, Copy)]
 struct Home {
@@ -160,13 +161,14 @@ struct Home {
     nice: i8,
     allowed: CpuMask,
     group: Pid,
+    pool_nice: i8,
     request_ticks: Option<NonZeroU32>,
 }
 
 impl Home {
     /// Where a task goes with one CPU online: the only queue, whose policy knows
     /// it already.
-    const ONLY_CPU: Home = Home { cpu: 0, nice: 0, allowed: CpuMask::MAX, group: 0, request_ticks: None };
+    const ONLY_CPU: Home = Home { cpu: 0, nice: 0, allowed: CpuMask::MAX, group: 0, pool_nice: 0, request_ticks: None };
 
     fn of(thread: &Process) -> Home {
         let settings = *thread.sched_settings.lock();
@@ -175,6 +177,7 @@ impl Home {
             nice: settings.effective_nice(thread.nice.load(Ordering::Relaxed)),
             allowed: thread.affinity.load(Ordering::Relaxed),
             group: thread.group.tgid,
+            pool_nice: thread.group.pool_nice.load(Ordering::Relaxed),
             request_ticks: settings.custom_slice_ns.map(request_ticks),
         }
     }
@@ -189,6 +192,7 @@ impl Home {
         policy.set_nice(pid, self.nice);
         if self.group != pid {
             policy.set_group(pid, self.group);
+            policy.set_pool_nice(self.group, self.pool_nice);
         }
         if let Some(ticks) = self.request_ticks {
             policy.set_request(pid, ticks.get());
@@ -493,8 +497,12 @@ fn kick(cpu: usize) {
 
 /// Tells the policy of `thread`'s CPU its effective nice value (setpriority,
 /// sched_setattr); what it does with it is the policy's business. A thread that
-/// moves carries it (`Home::introduce`).
+/// moves carries it (`Home::introduce`), and its process's other threads carry a
+/// first thread's as their pool's (`ThreadGroup::pool_nice`).
 pub fn set_nice(thread: &Process, nice: i8) {
+    if thread.tid() == thread.group.tgid {
+        thread.group.pool_nice.store(nice, Ordering::Relaxed);
+    }
     QUEUES[cpu_of(thread)].lock().policy().set_nice(thread.tid(), nice);
 }
 
