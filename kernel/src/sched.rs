@@ -153,8 +153,8 @@ pub struct Interrupted;
 /// lock comes before the waiters'): the CPU whose policy knows it, the CPUs it may
 /// run on, and what a policy that does not know it yet must be told (its effective
 /// nice value, its process and the nice value that funds the process's pool, its
-/// request size if sched_setattr set one). A lottery
-/// loan (`waiting_for`) is not carried: it ends when its lender or borrower moves.
+/// request size if sched_setattr set one). A lottery loan (`waiting_for`) is not
+/// carried: it ends when its lender or borrower moves.
 #[derive(Clone, Copy)]
 struct Home {
     cpu: u8,
