@@ -3,7 +3,7 @@
 //! task's nice, request and process after a move, two tasks pinned to one CPU
 //! sharing it, unmapped pages on other CPUs, storms of futex and pipe wakes, pipe
 //! pairs among waiters that are signalled, time out and sleep, hostile programs on
-//! every CPU at once, and a hundred runs on four CPUs.
+//! every CPU at once, threads trading CPUs at once, and a hundred runs on four CPUs.
 
 mod common;
 
@@ -72,6 +72,29 @@ fn a_moved_nice_task_gets_its_share_against_a_competitor() {
 fn moved_threads_stay_funded_by_their_process() {
     let out = stress(&["--cpus", "2", "--sched", "lottery", "--quantum-ms", "2"], &["share", "currency", "600"]);
     assert!(out.ends_with("two moved threads' process against a one-thread process, about even: yes\n"), "{out}");
+}
+
+/// Threads that all move themselves to the next CPU at once, thousands of times:
+/// each CPU then often picks the thread still switching away on the CPU before it,
+/// while its own thread is still switching away, and none may wait for the other
+/// with its own unsaved (two CPUs waiting for each other hung, interrupts off,
+/// within a few thousand rounds; the run's timeout would fail this).
+#[test]
+fn threads_trading_cpus_at_once_never_hang() {
+    for cpus in ["2", "4"] {
+        let out = stress(&["--cpus", cpus], &["swap", cpus, "20000"]);
+        assert_eq!(out, format!("{cpus} threads moved to the next CPU 20000 times each: yes\n"));
+    }
+}
+
+/// Lottery's pools after a move: the moved task is its process's second thread,
+/// funded from the pool its first thread's nice value sets, and the first thread
+/// stays on CPU 0, whose policy alone knew that nice value: the moved thread
+/// carries it (a short quantum, for enough draws that the check is steady).
+#[test]
+fn a_moved_nice_thread_keeps_its_process_pool_under_lottery() {
+    let out = stress(&["--cpus", "2", "--sched", "lottery", "--quantum-ms", "2"], &["share", "nice", "600"]);
+    assert!(out.ends_with("moved nice 10 task against nice 0, less than half: yes\n"), "{out}");
 }
 
 /// getcpu names the CPU its caller runs on (and NUMA node 0).

@@ -24,9 +24,12 @@
 //! first, then looks at the marked lists. With one CPU online nothing runs between
 //! the check and the block: wakes count nothing, blocks compare nothing, and the
 //! lists live under the one run queue's lock (`Waiters`), so that a block and a
-//! wake each take one lock. A task made runnable while still switching away on
-//! its CPU is resumed elsewhere only once that switch saved it (`switch::switch`
-//! waits).
+//! wake each take one lock. A task made runnable while still switching away on its
+//! CPU is resumed elsewhere only once that switch saved it, and no CPU waits for
+//! that while its own leaving task is unsaved: two CPUs that each picked the
+//! other's leaving task would wait for each other for ever. A switch that finds its
+//! pick still running elsewhere goes through the idle context, which waits for it
+//! (`HANDED_TO_IDLE`); `switch::switch` lets its own task go before it waits.
 //!
 //! A futex waiter is not on the blocked lists: its entry in its futex bucket is its
 //! whole record (`park`, see `futex`), and whoever takes it off there makes it
@@ -154,21 +157,23 @@ pub struct Interrupted;
 /// waits (the process itself may not be at hand there, and the process table's
 /// lock comes before the waiters'): the CPU whose policy knows it, the CPUs it may
 /// run on, and what a policy that does not know it yet must be told (its effective
-/// nice value, its process, its request size if sched_setattr set one). A lottery
-/// loan (`waiting_for`) is not carried: it ends when its lender or borrower moves.
+/// nice value, its process and the nice value that funds the process's pool, its
+/// request size if sched_setattr set one). A lottery loan (`waiting_for`) is not
+/// carried: it ends when its lender or borrower moves.
 #[derive(Clone, Copy)]
 struct Home {
     cpu: u8,
     nice: i8,
     allowed: CpuMask,
     group: Pid,
+    pool_nice: i8,
     request_ticks: Option<NonZeroU32>,
 }
 
 impl Home {
     /// Where a task goes with one CPU online: the only queue, whose policy knows
     /// it already.
-    const ONLY_CPU: Home = Home { cpu: 0, nice: 0, allowed: CpuMask::MAX, group: 0, request_ticks: None };
+    const ONLY_CPU: Home = Home { cpu: 0, nice: 0, allowed: CpuMask::MAX, group: 0, pool_nice: 0, request_ticks: None };
 
     fn of(thread: &Process) -> Home {
         let settings = *thread.sched_settings.lock();
@@ -177,6 +182,7 @@ impl Home {
             nice: settings.effective_nice(thread.nice.load(Ordering::Relaxed)),
             allowed: thread.affinity.load(Ordering::Relaxed),
             group: thread.group.tgid,
+            pool_nice: thread.group.pool_nice.load(Ordering::Relaxed),
             request_ticks: settings.custom_slice_ns.map(request_ticks),
         }
     }
@@ -191,6 +197,7 @@ impl Home {
         policy.set_nice(pid, self.nice);
         if self.group != pid {
             policy.set_group(pid, self.group);
+            policy.set_pool_nice(self.group, self.pool_nice);
         }
         if let Some(ticks) = self.request_ticks {
             policy.set_request(pid, ticks.get());
@@ -308,6 +315,10 @@ static CURRENT: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(IDLING) }; MAX_C
 const IDLING: Pid = 0;
 /// Each CPU's idle context: its boot stack, where `run` loops.
 static IDLE: [KernelContext; MAX_CPUS] = [const { KernelContext::empty() }; MAX_CPUS];
+/// The task a CPU's `switch_away` picked, but found still switching away on
+/// another CPU: its idle loop runs it next, once saved (`IDLING`: none). Written
+/// and read only by its CPU.
+static HANDED_TO_IDLE: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(IDLING) }; MAX_CPUS];
 
 /// This CPU's number, an index into the per-CPU arrays. Numbers are below
 /// `MAX_CPUS` (a power of two) by construction: the mask says so to the compiler,
@@ -462,8 +473,12 @@ fn kick(cpu: usize) {
 
 /// Tells the policy of `thread`'s CPU its effective nice value (setpriority,
 /// sched_setattr); what it does with it is the policy's business. A thread that
-/// moves carries it (`Home::introduce`).
+/// moves carries it (`Home::introduce`), and its process's other threads carry a
+/// first thread's as their pool's (`ThreadGroup::pool_nice`).
 pub fn set_nice(thread: &Process, nice: i8) {
+    if thread.tid() == thread.group.tgid {
+        thread.group.pool_nice.store(nice, Ordering::Relaxed);
+    }
     QUEUES[cpu_of(thread)].lock().policy().set_nice(thread.tid(), nice);
 }
 
@@ -490,12 +505,13 @@ pub fn set_request(thread: &Process, slice_ns: u64) {
 /// registers (saving those of `previous`, the process switching away, if any); and
 /// starts `next`'s clock at time stamp `now` (the switch's one clock read: the
 /// process switching away was charged up to it). Inlined: it is on every switch.
+///
+/// `next` must be saved already (no CPU runs it): the CPU that switched it away
+/// recorded its segment selectors and saved its FPU state during that switch, and
+/// they are read here.
 #[inline(always)]
 fn load_process(next: &Process, now: u64, previous: Option<&Process>, cpu: usize) {
-    // A task woken while it was still switching away on another CPU: that CPU
-    // records its segment selectors (and saves its FPU state) during the switch, so
-    // they are read here only once the switch is done, not just before the resume.
-    next.context.wait_until_switched_out();
+    debug_assert!(!next.context.is_running(), "loading a thread another CPU still runs");
     next.resume_accounting(now);
     next.last_cpu.store(cpu as u8, Ordering::Relaxed);
     let (frame_end, fpu_area) = next.kernel_stack_layout();
@@ -593,7 +609,19 @@ fn switch_away(me: &Process, leaving: Leaving, held: Option<OrderedMutexGuard<'s
     Stats::add(counter, 1);
     SWITCHES[cpu].fetch_add(1, Ordering::Relaxed);
     let now = me.charge(Mode::Kernel);
-    let next = next.and_then(process::find);
+    // A task made runnable while it was still switching away on another CPU may be
+    // unsaved yet, and that CPU's pick may be `me`, unsaved too until the switch
+    // below: waiting here for `next` would have the two CPUs wait for each other
+    // for ever, interrupts off (each had queued its leaving task on the other).
+    // `me` is saved through the idle context instead, which no CPU ever waits for,
+    // and which waits there for `next` (`HANDED_TO_IDLE`).
+    let next = match next.and_then(process::find) {
+        Some(next) if next.context.is_running() => {
+            HANDED_TO_IDLE[cpu].store(next.tid(), Ordering::Relaxed);
+            None
+        }
+        next => next,
+    };
     CURRENT[cpu].store(next.as_ref().map_or(IDLING, |next| next.tid()), Ordering::Relaxed);
     match next {
         Some(next) => {
@@ -1426,7 +1454,10 @@ pub fn run() -> ! {
     loop {
         // The queue's lock is let go before the process table's is taken (the lock
         // order: the table, then the queue).
-        let next = {
+        let handed = HANDED_TO_IDLE[cpu].swap(IDLING, Ordering::Relaxed);
+        let next = if handed != IDLING {
+            Some(handed)
+        } else {
             let mut queue = QUEUES[cpu].lock();
             let next = queue.policy().pick_next();
             note_load(cpu, queue.policy());
@@ -1441,6 +1472,10 @@ pub fn run() -> ! {
                 trace::record(0, || What::Switch { to: next.tid(), reason: SwitchReason::Dispatched });
                 SWITCHES[cpu].fetch_add(1, Ordering::Relaxed);
                 CURRENT[cpu].store(next.tid(), Ordering::Relaxed);
+                // A task made runnable while still switching away on another CPU
+                // is waited for here, where this CPU leaves no thread unsaved that
+                // the other might wait for in turn.
+                next.context.wait_until_switched_out();
                 load_process(&next, cpu::rdtsc(), None, cpu);
                 // `next` stays referenced from this frame until the CPU idles again;
                 // the idle thread never exits, so the reference is dropped then.

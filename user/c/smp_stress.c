@@ -34,6 +34,10 @@
  *                      closes it, one sleeps 1 ms at a time: every byte arrives in
  *                      order, every signal ends its ppoll, every timeout and the
  *                      hang-up wake their waiter.
+ *   swap CPUS ROUNDS   CPUS threads, thread i starting on CPU i, each move itself
+ *                      (sched_setaffinity) to the next CPU at once, ROUNDS times: each
+ *                      CPU may pick the thread still switching away on the one before
+ *                      while its own thread is switching away too.
  *   repeat COUNT CASE ARGS...  runs the case COUNT times, each in a new process.
  */
 #define _GNU_SOURCE
@@ -617,6 +621,38 @@ static int mixed(int pairs, int rounds)
     return !(pairs_done == pairs && interrupts && slept && hung_up);
 }
 
+/* --- swap --- */
+
+static int swap_cpus_count, swap_rounds;
+
+/* Starts on CPU `(intptr_t)arg` and moves to the next CPU, ROUNDS times: all the
+ * threads leave their CPU for the next one at once. */
+static void *rotate_over_cpus(void *arg)
+{
+    int cpu = (int)(intptr_t)arg;
+    pin_to(cpu);
+    for (int round = 0; round < swap_rounds; round++) {
+        cpu = (cpu + 1) % swap_cpus_count;
+        pin_to(cpu);
+    }
+    return NULL;
+}
+
+static int swap(int cpus, int rounds)
+{
+    pthread_t threads[MAX_RING];
+    if (cpus < 2 || cpus > MAX_RING)
+        return 2;
+    swap_cpus_count = cpus;
+    swap_rounds = rounds;
+    for (int i = 0; i < cpus; i++)
+        pthread_create(&threads[i], NULL, rotate_over_cpus, (void *)(intptr_t)i);
+    for (int i = 0; i < cpus; i++)
+        pthread_join(threads[i], NULL);
+    printf("%d threads moved to the next CPU %d times each: yes\n", cpus, rounds);
+    return 0;
+}
+
 static int run_case(int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[0], "settid") == 0)
@@ -635,8 +671,10 @@ static int run_case(int argc, char **argv)
         return wakes(atoi(argv[1]), atoi(argv[2]));
     if (argc == 3 && strcmp(argv[0], "mixed") == 0)
         return mixed(atoi(argv[1]), atoi(argv[2]));
+    if (argc == 3 && strcmp(argv[0], "swap") == 0)
+        return swap(atoi(argv[1]), atoi(argv[2]));
     fprintf(stderr, "usage: smp_stress [repeat COUNT] settid ROUNDS | selectors ROUNDS | share nice|currency MS | "
-                    "getcpu CPUS | pinned MS | unmap ROUNDS | wakes N ROUNDS | mixed PAIRS ROUNDS\n");
+                    "getcpu CPUS | pinned MS | unmap ROUNDS | wakes N ROUNDS | mixed PAIRS ROUNDS | swap CPUS ROUNDS\n");
     return 2;
 }
 

@@ -374,6 +374,12 @@ impl Scheduler for Lottery {
         self.fund(group);
     }
 
+    fn set_pool_nice(&mut self, group: TaskId, nice: i8) {
+        let Some(entry) = self.groups.get_mut(&group) else { return };
+        entry.funding = weight(nice);
+        self.fund(group);
+    }
+
     /// Its tickets (its share of its process's pool, by compensation, borrowed;
     /// lent), against those of the queue's draw, and the draws it has won.
     fn describe(&self, task: TaskId) -> String {
@@ -677,6 +683,26 @@ mod tests {
         // Moved to a process of its own, a thread is funded by its own nice.
         policy.set_group(2, 2);
         assert!(policy.describe(2).contains(&format!("tickets: {own}\n")), "{}", policy.describe(2));
+    }
+
+    #[test]
+    fn a_thread_whose_first_thread_runs_elsewhere_is_funded_by_the_pool_it_was_told() {
+        // Thread 2 of process 1 (nice 10) moved to this CPU's policy, where thread 1
+        // never ran: the pool is nice 10's, not a nice 0 process's, against a nice 0
+        // process (3) that shares the CPU.
+        let mut policy = Lottery::new(1, 5);
+        policy.set_nice(2, 10);
+        policy.set_group(2, 1);
+        policy.set_pool_nice(1, 10);
+        let pool = weight(10);
+        assert!(policy.describe(2).contains(&format!("tickets: {pool}\n")), "{}", policy.describe(2));
+        let mut sim = Simulation::new(policy, &[Job::cpu(2), Job::cpu(3)]);
+        let got = shares(&sim.run(30_000), &[2, 3]);
+        let share = f64::from(pool) / f64::from(pool + weight(0));
+        assert_binomial(got[0], 30_000, share);
+        // A pool told of a process this policy has no thread of changes nothing.
+        sim.policy.set_pool_nice(7, -20);
+        assert!(sim.policy.describe(2).contains(&format!("tickets: {pool}\n")), "{}", sim.policy.describe(2));
     }
 
     #[test]

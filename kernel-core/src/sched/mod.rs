@@ -126,6 +126,11 @@ pub trait Scheduler: Send {
     /// process's threads share one pool of tickets).
     fn set_group(&mut self, _task: TaskId, _group: TaskId) {}
 
+    /// The nice value of the first thread of the process `group`, which funds its
+    /// threads' pool of tickets: told where that thread may not run (a CPU whose
+    /// policy another of the process's threads moved to). Only lottery uses it.
+    fn set_pool_nice(&mut self, _group: TaskId, _nice: i8) {}
+
     /// The size of the requests `task` makes for the CPU, in ticks (at least 1;
     /// sched_setattr's sched_runtime). Only EEVDF uses it: its virtual deadlines
     /// are a request's length away.
@@ -192,6 +197,9 @@ impl<S: Scheduler + ?Sized> Scheduler for alloc::boxed::Box<S> {
     }
     fn set_group(&mut self, task: TaskId, group: TaskId) {
         (**self).set_group(task, group)
+    }
+    fn set_pool_nice(&mut self, group: TaskId, nice: i8) {
+        (**self).set_pool_nice(group, nice)
     }
     fn describe(&self, task: TaskId) -> String {
         (**self).describe(task)

@@ -133,6 +133,10 @@ pub struct ThreadGroup {
     /// (`syscall::unimplemented`), whichever thread called: one bit per number of the
     /// dispatch table.
     pub unimplemented_reported: AtomicNumberSet<{ SYSCALL_TABLE_SIZE.div_ceil(64) }>,
+    /// The effective nice value of its first thread (the one whose tid is `tgid`),
+    /// kept by `sched::set_nice`: the pool lottery funds its threads from, which a
+    /// thread carries to a CPU its first thread may not run on (`sched::Home`).
+    pub pool_nice: AtomicI8,
 }
 
 impl ThreadGroup {
@@ -608,7 +612,9 @@ pub fn take_over(process: &Process) {
     drop(table);
     crate::trace::record_name(tgid, &process.name());
     let settings = *process.sched_settings.lock();
-    sched::renumber_current(old, tgid, settings.effective_nice(process.nice.load(Ordering::Relaxed)));
+    let nice = settings.effective_nice(process.nice.load(Ordering::Relaxed));
+    process.group.pool_nice.store(nice, Ordering::Relaxed);
+    sched::renumber_current(old, tgid, nice);
     if let Some(slice_ns) = settings.custom_slice_ns {
         sched::set_request(&process, slice_ns);
     }
@@ -663,6 +669,7 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
             child_subreaper: AtomicBool::new(false),
             parent: AtomicU32::new(parent),
             unimplemented_reported: AtomicNumberSet::new(),
+            pool_nice: AtomicI8::new(sched_settings.effective_nice(nice)),
         }),
         Belongings::ThreadOf(creator) => creator.group.clone(),
     };

@@ -109,6 +109,13 @@ impl KernelContext {
         }
     }
 
+    /// Whether a CPU still runs this thread: switched to it, and not yet through
+    /// its next switch away (which saves it).
+    #[inline(always)]
+    pub fn is_running(&self) -> bool {
+        self.running.load(Ordering::Acquire)
+    }
+
     #[cold]
     #[inline(never)]
     fn spin_until_switched_out(&self) {
