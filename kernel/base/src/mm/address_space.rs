@@ -107,8 +107,9 @@ pub struct AddressSpace {
     last_translation: (u64, Frame, Flags),
     /// The pages translated before it, each in the slot its page number picks
     /// (`translation_slot`), for calls that alternate between a few pages (a
-    /// 4 KiB buffer spans two; a read and a write of two buffers, four). Both
-    /// are forgotten by every change to an existing mapping (`forget_translations`).
+    /// 4 KiB buffer spans two; a read and a write of two buffers, four). A page's
+    /// translation is forgotten by every change to its mapping
+    /// (`forget_translations`).
     translations: [Option<(u64, Frame, Flags)>; TRANSLATION_SLOTS],
     /// Which pages the program may use and how, the break, and the limits on
     /// them: every mapped user page lies in a region (a page leaves the tree when
