@@ -20,3 +20,19 @@ fn handlers_start_with_fresh_ymm_registers_and_leave_the_interrupted_ones_intact
         assert!(output.lines().any(|l| l == line), "no line {line:?} in:\n{output}");
     }
 }
+
+/// A frame whose fpstate the handler set to NULL: sigreturn gives the interrupted
+/// code the initial FPU state (xmm/ymm zero, default MXCSR and x87 control word),
+/// as Linux does; with the fpstate kept, the code's own values come back.
+#[test]
+fn sigreturn_without_fpstate_resumes_with_the_initial_fpu_state() {
+    let (_, guest) = same_as_host(&[], &c_program("signofp"), &[]);
+    assert_status(&guest, 0);
+    let output = stdout(&guest);
+    for line in [
+        "with fpstate: xmm0 kept, ymm1 kept, mxcsr 0x7f80, fcw 0x7f",
+        "fpstate NULL: xmm0 zero, ymm1 zero, mxcsr 0x1f80, fcw 0x37f",
+    ] {
+        assert!(output.lines().any(|l| l == line), "no line {line:?} in:\n{output}");
+    }
+}

@@ -402,37 +402,47 @@ impl Regions {
             Kind::Vvar => protection.write || protection.execute,
             _ => false,
         };
+        if self.protect_whole_region(address, end, protection, refuses)? {
+            return Ok(address..end);
+        }
         if self.overlapping(address, end).any(|(_, piece)| refuses(piece.attributes.kind)) {
             return Err(MapError::Access);
         }
-        if !self.protect_whole_region(address, end, protection) {
-            self.change(address, end, Change::Protect(protection))?;
-        }
+        self.change(address, end, Change::Protect(protection))?;
         Ok(address..end)
     }
 
-    /// mprotect's common case, in one walk down from `end` and one update: exactly
-    /// one whole region changes, and neither neighbour becomes alike (no split, no
-    /// merge, the count unchanged). False (nothing changed) otherwise, for `change`.
-    fn protect_whole_region(&mut self, start: u64, end: u64, protection: Protection) -> bool {
-        let mut down = self.by_start.range(..=end).rev();
+    /// mprotect's common case, in one walk down from `end` that also makes the
+    /// change: exactly one whole region changes (Access if it `refuses` the
+    /// protection: the only region in the range), and neither neighbour becomes
+    /// alike (no split, no merge, the count unchanged). Ok(false), nothing
+    /// changed, otherwise, for `change`.
+    fn protect_whole_region(
+        &mut self,
+        start: u64,
+        end: u64,
+        protection: Protection,
+        refuses: impl Fn(Kind) -> bool,
+    ) -> Result<bool, MapError> {
+        let mut down = self.by_start.range_mut(..=end).rev();
         let mut next = down.next();
-        let above = next.filter(|(&above_start, _)| above_start == end).map(|(_, above)| above.attributes);
+        let above = next.as_ref().filter(|(&above_start, _)| above_start == end).map(|(_, above)| above.attributes);
         if above.is_some() {
             next = down.next();
         }
-        let Some((&piece_start, piece)) = next.filter(|(&s, piece)| s == start && piece.end == end) else {
-            return false;
+        let Some((_, piece)) = next.filter(|(&s, piece)| s == start && piece.end == end) else {
+            return Ok(false);
         };
+        if refuses(piece.attributes.kind) {
+            return Err(MapError::Access);
+        }
         let changed = Attributes { protection, ..piece.attributes };
         let below = down.next().filter(|(_, below)| below.end == start).map(|(_, below)| below.attributes);
         if above == Some(changed) || below == Some(changed) {
-            return false;
+            return Ok(false);
         }
-        if let Some(piece) = self.by_start.get_mut(&piece_start) {
-            piece.attributes = changed;
-        }
-        true
+        piece.attributes = changed;
+        Ok(true)
     }
 
     /// The region holding `address`, after extending the stack down to it if
@@ -890,6 +900,9 @@ mod tests {
         // A shared mapping of a file not open for writing never becomes writable,
         // not even in part, and nothing changes; a private one does.
         assert_eq!(regions.protect(page(3), 2 * P, RW), Err(MapError::Access));
+        assert_eq!(list(&regions)[0], (0, 4, RO, READ_ONLY_FILE));
+        // Nor does it as a whole (mprotect's one-region path).
+        assert_eq!(regions.protect(page(0), 4 * P, RW), Err(MapError::Access));
         assert_eq!(list(&regions)[0], (0, 4, RO, READ_ONLY_FILE));
         assert_eq!(regions.protect(page(0), P, NONE), Ok(page(0)..page(1)));
         assert_eq!(regions.protect(page(6), P, RW), Ok(page(6)..page(7)));

@@ -1070,6 +1070,12 @@ fn wake_one(pid: Pid) {
 /// A signal arrived for `target` (or it is to exit): if it is blocked, end its
 /// wait early; if not, it may be about to block (on another CPU): leave it a note.
 pub fn interrupt(target: &Process) {
+    // A thread signalling itself (kill of oneself, SIGPIPE) is running here, in
+    // no wait: the note alone, as for any thread that is not blocked.
+    if current_pid() == Some(target.tid()) {
+        target.interrupt_pending.store(true, Ordering::Relaxed);
+        return;
+    }
     if crate::futex::cancel_wait(target, true) {
         return;
     }

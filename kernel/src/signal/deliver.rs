@@ -21,10 +21,23 @@ use kernel_core::abi::sysno;
 /// killed). A system call a signal cut short fails with EINTR or runs again, as
 /// Linux decides from whether a handler runs and its SA_RESTART.
 pub fn deliver(process: &Process, user: &mut UserState) {
-    let mut interruption = process.signals.lock().interruption.take();
+    // The summary byte says whether there is anything to do (a mask to put back
+    // comes with the interrupted call that saved it: `SignalState::suspend_with`),
+    // so most trips back to user mode (every sigreturn) take no lock here.
+    if !process.signals.needs_attention() {
+        return;
+    }
+    let (mut interruption, restores_mask) = {
+        let mut state = process.signals.lock();
+        (state.interruption.take(), state.saved_mask.is_some())
+    };
     loop {
         if process.exit_status().is_some() {
             return;
+        }
+        // Refreshed at every unlock: after a handler's frame, nothing more to lock for.
+        if !process.signals.needs_attention() {
+            break;
         }
         let next = process.signals.lock().next_to_deliver();
         let Some((info, action)) = next else { break };
@@ -64,9 +77,11 @@ pub fn deliver(process: &Process, user: &mut UserState) {
     if let Some(call) = interruption {
         resume(user.frame, call, None);
     }
-    let mut state = process.signals.lock();
-    if let Some(mask) = state.saved_mask.take() {
-        state.blocked = mask;
+    if restores_mask {
+        let mut state = process.signals.lock();
+        if let Some(mask) = state.saved_mask.take() {
+            state.blocked = mask;
+        }
     }
 }
 

@@ -132,7 +132,8 @@ pub fn sigreturn(process: &Process, user: &mut UserState) -> Result<u64, ()> {
         return Err(());
     }
     match saved.fpstate {
-        0 => user.fpu().copy_from_slice(fpu::initial_state()),
+        // No image: the initial state, by the area's header as for a handler.
+        0 => xstate::reset(user.fpu(), fpu::initial_state()),
         address => restore_xstate(process, address, user.fpu())?,
     }
     set_registers(user.frame, &saved.registers);

@@ -109,8 +109,9 @@ pub struct AddressSpace {
     last_translation: (u64, Frame, Flags),
     /// The pages translated before it, each in the slot its page number picks
     /// (`translation_slot`), for calls that alternate between a few pages (a
-    /// 4 KiB buffer spans two; a read and a write of two buffers, four). Both
-    /// are forgotten by every change to an existing mapping (`forget_translations`).
+    /// 4 KiB buffer spans two; a read and a write of two buffers, four). A page's
+    /// translation is forgotten by every change to its mapping
+    /// (`forget_translations`).
     translations: [Option<(u64, Frame, Flags)>; TRANSLATION_SLOTS],
     /// Which pages the program may use and how, the break, and the limits on
     /// them: every mapped user page lies in a region (a page leaves the tree when
@@ -356,7 +357,7 @@ impl AddressSpace {
         shared: Frame,
         protection: Protection,
     ) -> Result<Frame, Fault> {
-        self.forget_translations();
+        self.forget_translations(page..page + PAGE_SIZE);
         if frame::references(shared) == 1 {
             // Rights only widen: a stale read-only entry elsewhere faults, and the
             // fault finds the page writable.
@@ -386,7 +387,7 @@ impl AddressSpace {
         if self.maps_shared_anonymous {
             self.back_shared_anonymous_pages()?;
         }
-        self.forget_translations();
+        self.forget_translations(0..USER_END);
         let mut child = AddressSpace::new()?;
         child.regions = self.regions.clone();
         child.maps_shared_anonymous = self.maps_shared_anonymous;
@@ -605,7 +606,7 @@ impl AddressSpace {
             return Err(MapError::NoMemory);
         }
         let pages = self.regions.protect(address, length, protection)?;
-        self.forget_translations();
+        self.forget_translations(pages.clone());
         // One CPU: each changed page flushed here (a fresh range has none). More:
         // one shootdown for the range, if a page changed.
         let one_cpu = smp::online_count() == 1;
@@ -634,10 +635,18 @@ impl AddressSpace {
         [address, end].iter().filter(|&&at| self.regions.at(at).is_some_and(|region| region.start < at)).count()
     }
 
-    /// Drops the cached translations: an existing mapping is about to change.
-    fn forget_translations(&mut self) {
-        self.last_translation = no_translation();
-        self.translations = [None; TRANSLATION_SLOTS];
+    /// Drops the cached translations of `pages`: their mappings are about to
+    /// change. The others stay: a signal handler's mprotect of one page keeps the
+    /// stack page its frame is read back from.
+    fn forget_translations(&mut self, pages: Range<u64>) {
+        if pages.contains(&self.last_translation.0) {
+            self.last_translation = no_translation();
+        }
+        for slot in &mut self.translations {
+            if slot.is_some_and(|(page, _, _)| pages.contains(&page)) {
+                *slot = None;
+            }
+        }
     }
 
     /// Unmaps and releases every page in `[start, end)`. A frame is released only
@@ -646,7 +655,7 @@ impl AddressSpace {
     /// tree has: an unused entry is zero), flushed everywhere at once, then
     /// released; with one CPU the local flush comes first and nothing waits.
     fn unmap_pages(&mut self, start: u64, end: u64) {
-        self.forget_translations();
+        self.forget_translations(start..end);
         if smp::online_count() > 1 {
             self.tree.for_each_leaf(start, end, |_, entry| entry.set_flags(entry.flags() - Flags::PRESENT));
             self.flush(start..end);

@@ -9,11 +9,13 @@ use x86_64::structures::paging::{PageTable, PageTableFlags as Flags};
 use x86_64::PhysAddr;
 
 use super::frame::{self, Frame};
-use super::phys_to_virt;
+use super::{phys_to_virt, PAGE_SIZE};
 
 /// Flags of the intermediate entries: leaf entries alone decide permissions.
 const USER_TABLE: Flags = Flags::PRESENT.union(Flags::WRITABLE).union(Flags::USER_ACCESSIBLE);
 const KERNEL_TABLE: Flags = Flags::PRESENT.union(Flags::WRITABLE);
+/// Bytes one page table (level 1) maps: 512 pages, 2 MiB.
+const LEAF_TABLE_SPAN: u64 = 512 * PAGE_SIZE;
 
 /// Out of physical memory while building a table.
 #[derive(Debug)]
@@ -133,8 +135,24 @@ impl PageTableTree {
     /// in `[start, end)` (a non-empty lower-half range), skipping absent subtrees
     /// whole and never looking at entries outside the range.
     pub fn for_each_leaf(self, start: u64, end: u64, mut visit: impl FnMut(u64, &mut PageTableEntry)) {
-        if start < end {
+        if start >= end {
+            return;
+        }
+        if start / LEAF_TABLE_SPAN != (end - 1) / LEAF_TABLE_SPAN {
             walk(self.0, 4, 0, start, end, &mut visit);
+            return;
+        }
+        // The range lies in one page table (an mprotect or munmap of a few pages, as
+        // most are): one descent to it rather than a scan of every level.
+        let Ok(Some(table_address)) = self.table_of(start, 1, None) else { return };
+        // SAFETY: a page table of this tree (`table_of`); the one reference made to it here.
+        let entries = unsafe { table(table_address) };
+        let table_start = start - start % LEAF_TABLE_SPAN;
+        for slot in index(start, 1)..=index(end - 1, 1) {
+            let entry = &mut entries[slot];
+            if !entry.is_unused() {
+                visit(table_start + slot as u64 * PAGE_SIZE, entry);
+            }
         }
     }
 }
