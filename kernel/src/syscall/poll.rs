@@ -57,10 +57,14 @@ impl Deadline {
 /// Scans with `scan` (which returns how many descriptors are ready) until one is,
 /// the `deadline` passes or a signal arrives (ERESTARTNOHAND).
 /// Returns the last scan's count: 0 means the time ran out.
-fn wait_until_ready(deadline: Deadline, mut scan: impl FnMut() -> Result<usize, i64>) -> Result<usize, i64> {
+///
+/// `scan` is told whether the caller blocks if nothing is ready: only then must
+/// it ask the files to wake it (`File::poll_to_block`); a zero timeout never blocks.
+fn wait_until_ready(deadline: Deadline, mut scan: impl FnMut(bool) -> Result<usize, i64>) -> Result<usize, i64> {
+    let blocks = !matches!(deadline, Deadline::Now);
     loop {
         let wait = sched::prepare(WaitChannel::Poll);
-        let ready = scan()?;
+        let ready = scan(blocks)?;
         if ready > 0 {
             return Ok(ready);
         }
@@ -162,9 +166,10 @@ fn poll_files(context: &Context, address: u64, count: u64, deadline: Deadline) -
     }
     let mut entries = alloc::vec![0u8; bytes];
     context.copy_in(address, &mut entries)?;
-    let ready = wait_until_ready(deadline, || {
+    let ready = wait_until_ready(deadline, |blocks| {
         let table = context.group.files.lock();
         Ok(answer_entries(&mut entries, |fd, events| match table.borrow(fd as u64) {
+            Ok(file) if blocks => reported(events, file.file.poll_to_block()),
             Ok(file) => reported(events, file.file.poll()),
             Err(_) => POLLNVAL,
         }))
@@ -248,12 +253,13 @@ fn select_files(context: &Context, count: u64, addresses: [u64; 3], deadline: De
     // Linux's `do_select`: a descriptor not open is EBADF on the first pass, and has
     // no events on a later one (it was closed during the wait).
     let mut first_pass = true;
-    let ready = wait_until_ready(deadline, || {
+    let ready = wait_until_ready(deadline, |blocks| {
         results.iter_mut().for_each(FdSet::clear);
         let table = context.group.files.lock();
         let ready = FdSet::select_pass(&sets, count, &mut results, |fd| match table.borrow_path(fd as u64) {
             // An O_PATH descriptor is in the table but has nothing to poll.
             Ok(file) if file.is_path_only() => Ok(0),
+            Ok(file) if blocks => Ok(file.file.poll_to_block()),
             Ok(file) => Ok(file.file.poll()),
             Err(errno) if first_pass => Err(errno),
             Err(_) => Ok(0),
