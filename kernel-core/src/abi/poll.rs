@@ -178,6 +178,10 @@ impl FdSet {
                 let bit = left.trailing_zeros();
                 left &= left - 1;
                 let events = events_of(index * 64 + bit as usize)?;
+                // Most descriptors of a select are not ready: no look at the sets.
+                if events == 0 {
+                    continue;
+                }
                 for set in 0..3 {
                     if words[set] >> bit & 1 != 0 && events & WANTED[set] != 0 {
                         if let Some(word) = results[set].words.get_mut(index) {
