@@ -159,24 +159,30 @@ fn poll_files(context: &Context, address: u64, count: u64, deadline: Deadline) -
     if count > context.group.files.lock().limit() {
         return Err(EINVAL);
     }
-    // The entries, answered in place in their copy on the kernel heap.
+    // The entries, answered in place in their copy (on the stack up to
+    // POLL_STACK_BYTES, as Linux's first POLL_STACK_ALLOC bytes, else on the heap).
     let bytes = count * Pollfd::SIZE;
-    if crate::mm::heap::spare() < bytes {
+    if bytes > POLL_STACK_BYTES && crate::mm::heap::spare() < bytes {
         return Err(ENOMEM);
     }
-    let mut entries = alloc::vec![0u8; bytes];
-    context.copy_in(address, &mut entries)?;
-    let ready = wait_until_ready(deadline, |blocks| {
-        let table = context.group.files.lock();
-        Ok(answer_entries(&mut entries, |fd, events| match table.borrow(fd as u64) {
-            Ok(file) if blocks => reported(events, file.file.poll_to_block()),
-            Ok(file) => reported(events, file.file.poll()),
-            Err(_) => POLLNVAL,
-        }))
-    })?;
-    context.copy_out(address, &entries)?;
-    Ok(ready as u64)
+    with_bytes::<POLL_STACK_BYTES, _>(bytes, |entries| {
+        context.copy_in(address, entries)?;
+        let ready = wait_until_ready(deadline, |blocks| {
+            let table = context.group.files.lock();
+            Ok(answer_entries(entries, |fd, events| match table.borrow(fd as u64) {
+                Ok(file) if blocks => reported(events, file.file.poll_to_block()),
+                Ok(file) => reported(events, file.file.poll()),
+                Err(_) => POLLNVAL,
+            }))
+        })?;
+        context.copy_out(address, entries)?;
+        Ok(ready as u64)
+    })
 }
+
+/// The poll entries kept on the kernel stack: 128, enough for most callers, in
+/// a quarter of the stack's 16 KiB.
+const POLL_STACK_BYTES: usize = 128 * Pollfd::SIZE;
 
 /// select: waits on three `fd_set`s; the timeout (a timeval, NULL: none) is
 /// updated with the time left.
@@ -242,7 +248,7 @@ fn select_files(context: &Context, count: u64, addresses: [u64; 3], deadline: De
     for (set, &address) in sets.iter_mut().zip(&addresses) {
         *set = match address {
             0 => FdSet::empty(count),
-            _ => with_set_bytes(count, |raw| {
+            _ => with_bytes::<SET_STACK_BYTES, _>(FdSet::byte_len(count), |raw| {
                 context.copy_in(address, raw)?;
                 Ok(FdSet::from_bytes(raw))
             })?,
@@ -269,7 +275,7 @@ fn select_files(context: &Context, count: u64, addresses: [u64; 3], deadline: De
     })?;
     for (result, &address) in results.iter().zip(&addresses) {
         if address != 0 {
-            with_set_bytes(count, |raw| {
+            with_bytes::<SET_STACK_BYTES, _>(FdSet::byte_len(count), |raw| {
                 result.write_bytes(raw);
                 context.copy_out(address, raw)
             })?;
@@ -278,11 +284,13 @@ fn select_files(context: &Context, count: u64, addresses: [u64; 3], deadline: De
     Ok(ready as u64)
 }
 
-/// `f` with a buffer for the bytes of an `fd_set` of `count` descriptors: on the
-/// stack up to `FD_SETSIZE`, on the heap past it.
-fn with_set_bytes<T>(count: usize, f: impl FnOnce(&mut [u8]) -> Result<T, i64>) -> Result<T, i64> {
-    let len = FdSet::byte_len(count);
-    let mut in_place = [0u8; FdSet::byte_len(FD_SETSIZE)];
+/// The bytes of a C program's `fd_set` (`FD_SETSIZE` descriptors), kept on the stack.
+const SET_STACK_BYTES: usize = FdSet::byte_len(FD_SETSIZE);
+
+/// `f` with a zeroed buffer of `len` bytes: on the stack up to `STACK` bytes, on
+/// the heap past it.
+fn with_bytes<const STACK: usize, T>(len: usize, f: impl FnOnce(&mut [u8]) -> Result<T, i64>) -> Result<T, i64> {
+    let mut in_place = [0u8; STACK];
     match in_place.get_mut(..len) {
         Some(raw) => f(raw),
         None => f(&mut alloc::vec![0u8; len]),
