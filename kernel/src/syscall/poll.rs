@@ -20,7 +20,8 @@ use crate::time;
 use kernel_core::abi::errno::{EINVAL, ENOMEM};
 use kernel_core::abi::signal::ERESTARTNOHAND;
 use kernel_core::abi::{
-    answer_entries, poll_timeout_ns, reported, FdSet, Pollfd, Timespec, Timeval, FD_SETSIZE, POLLNVAL,
+    answer_entries, fd_set_bytes, poll_timeout_ns, reported, select_pass, Pollfd, Timespec, Timeval, FD_SETSIZE,
+    POLLNVAL,
 };
 
 /// The size of the signal set ppoll and pselect6 take (64 signals).
@@ -239,53 +240,46 @@ fn select_files(context: &Context, count: u64, addresses: [u64; 3], deadline: De
         files.limit().max(files.size())
     };
     let count = usize::try_from(count as i32).map_err(|_| EINVAL)?.min(most);
-    // Sets larger than a C program's `fd_set`, their copies in and the results, are
-    // on the kernel heap.
-    if count > FD_SETSIZE && crate::mm::heap::spare() < FdSet::byte_len(count).saturating_mul(9) {
+    // The six bitmaps of `select_pass` (the sets, then their results), in one
+    // buffer: on the stack for a C program's `fd_set`, on the heap past it.
+    let set_bytes = fd_set_bytes(count);
+    if count > FD_SETSIZE && crate::mm::heap::spare() < set_bytes.saturating_mul(6) {
         return Err(ENOMEM);
     }
-    let mut sets: [FdSet; 3] = Default::default();
-    for (set, &address) in sets.iter_mut().zip(&addresses) {
-        *set = match address {
-            0 => FdSet::empty(count),
-            _ => with_bytes::<SET_STACK_BYTES, _>(FdSet::byte_len(count), |raw| {
-                context.copy_in(address, raw)?;
-                Ok(FdSet::from_bytes(raw))
-            })?,
-        };
-    }
-    let mut results = [FdSet::empty(count), FdSet::empty(count), FdSet::empty(count)];
-    // Each pass looks the descriptors up again under one lock of the table, as
-    // Linux's `do_select`: a descriptor not open is EBADF on the first pass, and has
-    // no events on a later one (it was closed during the wait).
-    let mut first_pass = true;
-    let ready = wait_until_ready(deadline, |blocks| {
-        results.iter_mut().for_each(FdSet::clear);
-        let table = context.group.files.lock();
-        let ready = FdSet::select_pass(&sets, count, &mut results, |fd| match table.borrow_path(fd as u64) {
-            // An O_PATH descriptor is in the table but has nothing to poll.
-            Ok(file) if file.is_path_only() => Ok(0),
-            Ok(file) if blocks => Ok(file.file.poll_to_block()),
-            Ok(file) => Ok(file.file.poll()),
-            Err(errno) if first_pass => Err(errno),
-            Err(_) => Ok(0),
-        });
-        first_pass = false;
-        ready
-    })?;
-    for (result, &address) in results.iter().zip(&addresses) {
-        if address != 0 {
-            with_bytes::<SET_STACK_BYTES, _>(FdSet::byte_len(count), |raw| {
-                result.write_bytes(raw);
-                context.copy_out(address, raw)
-            })?;
+    with_bytes::<{ 6 * SET_STACK_BYTES }, _>(6 * set_bytes, |bitmaps| {
+        for (set, &address) in addresses.iter().enumerate() {
+            if address != 0 {
+                context.copy_in(address, &mut bitmaps[set * set_bytes..(set + 1) * set_bytes])?;
+            }
         }
-    }
-    Ok(ready as u64)
+        // Each pass looks the descriptors up again under one lock of the table, as
+        // Linux's `do_select`: a descriptor not open is EBADF on the first pass, and
+        // has no events on a later one (it was closed during the wait).
+        let mut first_pass = true;
+        let ready = wait_until_ready(deadline, |blocks| {
+            let table = context.group.files.lock();
+            let ready = select_pass(bitmaps, count, |fd| match table.borrow_path(fd as u64) {
+                // An O_PATH descriptor is in the table but has nothing to poll.
+                Ok(file) if file.is_path_only() => Ok(0),
+                Ok(file) if blocks => Ok(file.file.poll_to_block()),
+                Ok(file) => Ok(file.file.poll()),
+                Err(errno) if first_pass => Err(errno),
+                Err(_) => Ok(0),
+            });
+            first_pass = false;
+            ready
+        })?;
+        for (set, &address) in addresses.iter().enumerate() {
+            if address != 0 {
+                context.copy_out(address, &bitmaps[(3 + set) * set_bytes..(4 + set) * set_bytes])?;
+            }
+        }
+        Ok(ready as u64)
+    })
 }
 
-/// The bytes of a C program's `fd_set` (`FD_SETSIZE` descriptors), kept on the stack.
-const SET_STACK_BYTES: usize = FdSet::byte_len(FD_SETSIZE);
+/// The bytes of a C program's `fd_set` (`FD_SETSIZE` descriptors).
+const SET_STACK_BYTES: usize = fd_set_bytes(FD_SETSIZE);
 
 /// `f` with a zeroed buffer of `len` bytes: on the stack up to `STACK` bytes, on
 /// the heap past it.
