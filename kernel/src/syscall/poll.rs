@@ -14,6 +14,7 @@
 
 use super::time::read_timespec;
 use super::Context;
+use crate::fs::{FdTable, File};
 use crate::sched::{self, WaitChannel};
 use crate::signal::SignalSet;
 use crate::time;
@@ -170,14 +171,22 @@ fn poll_files(context: &Context, address: u64, count: u64, deadline: Deadline) -
         context.copy_in(address, entries)?;
         let ready = wait_until_ready(deadline, |blocks| {
             let table = context.group.files.lock();
-            Ok(answer_entries(entries, |fd, events| match table.borrow(fd as u64) {
-                Ok(file) if blocks => reported(events, file.file.poll_to_block()),
-                Ok(file) => reported(events, file.file.poll()),
-                Err(_) => POLLNVAL,
-            }))
+            // One loop for each kind of look, not a choice per descriptor.
+            Ok(match blocks {
+                true => answer_with(&table, entries, |file| file.poll_to_block()),
+                false => answer_with(&table, entries, |file| file.poll()),
+            })
         })?;
         context.copy_out(address, entries)?;
         Ok(ready as u64)
+    })
+}
+
+/// One pass of poll over `entries`, each file asked with `poll`.
+fn answer_with(table: &FdTable, entries: &mut [u8], poll: impl Fn(&dyn File) -> u16) -> usize {
+    answer_entries(entries, |fd, events| match table.borrow(fd as u64) {
+        Ok(file) => reported(events, poll(&*file.file)),
+        Err(_) => POLLNVAL,
     })
 }
 
@@ -258,14 +267,10 @@ fn select_files(context: &Context, count: u64, addresses: [u64; 3], deadline: De
         let mut first_pass = true;
         let ready = wait_until_ready(deadline, |blocks| {
             let table = context.group.files.lock();
-            let ready = select_pass(bitmaps, count, |fd| match table.borrow_path(fd as u64) {
-                // An O_PATH descriptor is in the table but has nothing to poll.
-                Ok(file) if file.is_path_only() => Ok(0),
-                Ok(file) if blocks => Ok(file.file.poll_to_block()),
-                Ok(file) => Ok(file.file.poll()),
-                Err(errno) if first_pass => Err(errno),
-                Err(_) => Ok(0),
-            });
+            let ready = match blocks {
+                true => pass_with(&table, bitmaps, count, first_pass, |file| file.poll_to_block()),
+                false => pass_with(&table, bitmaps, count, first_pass, |file| file.poll()),
+            };
             first_pass = false;
             ready
         })?;
@@ -275,6 +280,25 @@ fn select_files(context: &Context, count: u64, addresses: [u64; 3], deadline: De
             }
         }
         Ok(ready as u64)
+    })
+}
+
+/// One pass of select over `bitmaps` (see `select_pass`), each file asked with
+/// `poll`: a descriptor not open is EBADF on the `first_pass`, and has no events
+/// on a later one.
+fn pass_with(
+    table: &FdTable,
+    bitmaps: &mut [u8],
+    count: usize,
+    first_pass: bool,
+    poll: impl Fn(&dyn File) -> u16,
+) -> Result<usize, i64> {
+    select_pass(bitmaps, count, |fd| match table.borrow_path(fd as u64) {
+        // An O_PATH descriptor is in the table but has nothing to poll.
+        Ok(file) if file.is_path_only() => Ok(0),
+        Ok(file) => Ok(poll(&*file.file)),
+        Err(errno) if first_pass => Err(errno),
+        Err(_) => Ok(0),
     })
 }
 
