@@ -13,7 +13,7 @@ use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering};
 
 use super::{File, IoctlArgument, OpenFile, Sink, SizeLimit, Source};
 use crate::mm::address_space::UserBuffer;
@@ -167,14 +167,17 @@ impl State {
 
 /// A pipe: its bytes and waiters under `state`'s lock, and what a poll that will
 /// not block reads without that lock (as Linux's `pipe_poll` reads the ring's
-/// head and tail): the count of unread bytes and which ends are open, stored under
-/// the lock whenever they change.
+/// head and tail): the count of unread bytes and what each end reports once the
+/// other has closed, stored under the lock whenever they change.
 struct Pipe {
     id: u64,
     state: OrderedMutex<State>,
     unread: AtomicUsize,
-    reader_open: AtomicBool,
-    writer_open: AtomicBool,
+    /// POLLHUP once the last writer has left, else 0: the bit itself, which a
+    /// poll ORs in.
+    read_end_hangup: AtomicU16,
+    /// POLLERR once the last reader has left, else 0.
+    write_end_error: AtomicU16,
 }
 
 struct ReadEnd(Arc<Pipe>);
@@ -191,8 +194,8 @@ pub fn create() -> (Box<dyn File>, Box<dyn File>) {
             State { bytes: Ring::default(), readers_wait: false, writers_wait: false },
         ),
         unread: AtomicUsize::new(0),
-        reader_open: AtomicBool::new(true),
-        writer_open: AtomicBool::new(true),
+        read_end_hangup: AtomicU16::new(0),
+        write_end_error: AtomicU16::new(0),
     });
     (Box::new(ReadEnd(pipe.clone())), Box::new(WriteEnd(pipe)))
 }
@@ -202,28 +205,24 @@ impl Pipe {
     /// writer is left.
     #[inline(always)]
     fn read_end_events(&self) -> u16 {
-        let mut events = 0;
-        if self.unread.load(Ordering::Relaxed) > 0 {
-            events |= POLLIN | POLLRDNORM;
-        }
-        if !self.writer_open.load(Ordering::Relaxed) {
-            events |= POLLHUP;
-        }
-        events
+        let readable = if self.unread.load(Ordering::Relaxed) > 0 { POLLIN | POLLRDNORM } else { 0 };
+        readable | self.read_end_hangup.load(Ordering::Relaxed)
     }
 
     /// What a poll of the write end reports: writable while a PIPE_BUF write
     /// fits; in error once no reader is left.
     #[inline(always)]
     fn write_end_events(&self) -> u16 {
-        let mut events = 0;
-        if CAPACITY - self.unread.load(Ordering::Relaxed) >= PIPE_BUF {
-            events |= POLLOUT | POLLWRNORM;
-        }
-        if !self.reader_open.load(Ordering::Relaxed) {
-            events |= POLLERR;
-        }
-        events
+        let writable = if CAPACITY - self.unread.load(Ordering::Relaxed) >= PIPE_BUF { POLLOUT | POLLWRNORM } else { 0 };
+        writable | self.write_end_error.load(Ordering::Relaxed)
+    }
+
+    fn writer_open(&self) -> bool {
+        self.read_end_hangup.load(Ordering::Relaxed) == 0
+    }
+
+    fn reader_open(&self) -> bool {
+        self.write_end_error.load(Ordering::Relaxed) == 0
     }
 
     /// The state, for a poll: a free lock is one compare-exchange, and the wait for
@@ -304,7 +303,7 @@ impl ReadEnd {
                     }
                     return Ok(done);
                 }
-                if !pipe.writer_open.load(Ordering::Relaxed) || done > 0 {
+                if !pipe.writer_open() || done > 0 {
                     return Ok(done);
                 }
                 if nonblocking {
@@ -356,7 +355,7 @@ impl File for ReadEnd {
 
     fn release(&self) {
         let mut state = self.0.state.lock();
-        self.0.reader_open.store(false, Ordering::Relaxed);
+        self.0.write_end_error.store(POLLERR, Ordering::Relaxed);
         state.wake_writers(self.0.id);
     }
 }
@@ -382,7 +381,7 @@ impl WriteEnd {
     ) -> Result<Attempt, i64> {
         let pipe = &self.0;
         let mut state = pipe.state.lock();
-        if !pipe.reader_open.load(Ordering::Relaxed) {
+        if !pipe.reader_open() {
             drop(state);
             return Err(broken_pipe());
         }
@@ -422,7 +421,7 @@ impl WriteEnd {
         let length = from.len();
         let pipe = &self.0;
         let mut state = pipe.state.lock();
-        if pipe.reader_open.load(Ordering::Relaxed) && length > 0 && length <= state.bytes.unused() {
+        if pipe.reader_open() && length > 0 && length <= state.bytes.unused() {
             // As `write_in_attempts` would end: all of it, or a fault part-way.
             let taken = state.append(from, 0, length, pipe);
             if taken == length {
@@ -523,7 +522,7 @@ impl File for WriteEnd {
 
     fn release(&self) {
         let mut state = self.0.state.lock();
-        self.0.writer_open.store(false, Ordering::Relaxed);
+        self.0.read_end_hangup.store(POLLHUP, Ordering::Relaxed);
         state.wake_readers(self.0.id);
     }
 }
