@@ -213,7 +213,8 @@ impl Pipe {
     /// fits; in error once no reader is left.
     #[inline(always)]
     fn write_end_events(&self) -> u16 {
-        let writable = if CAPACITY - self.unread.load(Ordering::Relaxed) >= PIPE_BUF { POLLOUT | POLLWRNORM } else { 0 };
+        let writable =
+            if CAPACITY - self.unread.load(Ordering::Relaxed) >= PIPE_BUF { POLLOUT | POLLWRNORM } else { 0 };
         writable | self.write_end_error.load(Ordering::Relaxed)
     }
 
