@@ -81,135 +81,68 @@ pub const SELECT_EXCEPT: u16 = POLLPRI;
 /// The descriptors a C `fd_set` holds (glibc's and musl's `FD_SETSIZE`).
 pub const FD_SETSIZE: usize = 1024;
 
-/// An `fd_set` of `select`, as many 64-bit words as `nfds` needs (the kernel only
-/// reads and writes that prefix of the caller's bitmap, as Linux does).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct FdSet {
-    words: Words,
+/// The bytes of an `fd_set` bitmap covering `nfds` descriptors: whole 64-bit words,
+/// the prefix of the caller's bitmap the kernel reads and writes, as Linux does.
+pub const fn fd_set_bytes(nfds: usize) -> usize {
+    nfds.div_ceil(64) * 8
 }
 
-/// The words of an `FdSet`: in place up to `FD_SETSIZE` (1024) descriptors, the
-/// size of every `fd_set` a C program declares, so an ordinary select takes
-/// nothing from the heap; on the heap past it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Words {
-    Inline { words: [u64; Words::INLINE], len: usize },
-    Heap(alloc::vec::Vec<u64>),
-}
-
-impl Words {
-    const INLINE: usize = FD_SETSIZE / 64;
-
-    fn zeroed(len: usize) -> Self {
-        match len {
-            0..=Self::INLINE => Words::Inline { words: [0; Self::INLINE], len },
-            _ => Words::Heap(alloc::vec![0; len]),
-        }
-    }
-}
-
-impl Default for Words {
-    fn default() -> Self {
-        Words::zeroed(0)
-    }
-}
-
-impl core::ops::Deref for Words {
-    type Target = [u64];
-
-    fn deref(&self) -> &[u64] {
-        match self {
-            Words::Inline { words, len } => &words[..*len],
-            Words::Heap(words) => words,
-        }
-    }
-}
-
-impl core::ops::DerefMut for Words {
-    fn deref_mut(&mut self) -> &mut [u64] {
-        match self {
-            Words::Inline { words, len } => &mut words[..*len],
-            Words::Heap(words) => words,
-        }
-    }
-}
-
-impl FdSet {
-    /// The bytes of a bitmap covering `nfds` descriptors.
-    pub const fn byte_len(nfds: usize) -> usize {
-        nfds.div_ceil(64) * 8
-    }
-
-    /// An empty set covering `nfds` descriptors.
-    pub fn empty(nfds: usize) -> Self {
-        Self { words: Words::zeroed(nfds.div_ceil(64)) }
-    }
-
-    /// Reads a bitmap as copied from user memory (`byte_len(nfds)` bytes).
-    pub fn from_bytes(bytes: &[u8]) -> Self {
-        let mut words = Words::zeroed(bytes.len() / 8);
-        let mut fields = Fields::new(bytes);
-        words.iter_mut().for_each(|word| *word = fields.u64());
-        Self { words }
-    }
-
-    /// One pass of select: `events_of(fd)` for every descriptor below `count` in at
-    /// least one of `sets` (read, write, except), in increasing order; each set's
-    /// result gets the descriptors whose events it wants (`SELECT_READ`...).
-    /// Returns how many bits the results have, or the first error of `events_of`.
-    /// Word by word, only the bits set (trailing_zeros), as Linux's `do_select`: a
-    /// select of a few high descriptors costs no step per number below them; the
-    /// bits of a last word past `count` are not looked at, as on Linux.
-    pub fn select_pass<E>(
-        sets: &[FdSet; 3],
-        count: usize,
-        results: &mut [FdSet; 3],
-        mut events_of: impl FnMut(usize) -> Result<u16, E>,
-    ) -> Result<usize, E> {
-        const WANTED: [u16; 3] = [SELECT_READ, SELECT_WRITE, SELECT_EXCEPT];
-        let mut ready = 0;
-        for index in 0..count.div_ceil(64) {
-            let below_count = count - index * 64;
-            let in_range = if below_count >= 64 { u64::MAX } else { (1 << below_count) - 1 };
-            let words: [u64; 3] =
-                core::array::from_fn(|set| sets[set].words.get(index).map_or(0, |word| word & in_range));
-            let mut left = words[0] | words[1] | words[2];
-            while left != 0 {
-                let bit = left.trailing_zeros();
-                left &= left - 1;
-                let events = events_of(index * 64 + bit as usize)?;
-                for set in 0..3 {
-                    if words[set] >> bit & 1 != 0 && events & WANTED[set] != 0 {
-                        if let Some(word) = results[set].words.get_mut(index) {
-                            *word |= 1 << bit;
-                            ready += 1;
-                        }
-                    }
+/// One pass of select over `bitmaps`: six bitmaps of `fd_set_bytes(count)` bytes
+/// each, back to back, as copied from and to user memory: the read, write and
+/// except sets asked about, then their results, which the pass rewrites.
+/// `events_of(fd)` is asked for every descriptor below `count` in at least one
+/// set, in increasing order; each result gets the descriptors whose events its set
+/// wants (`SELECT_READ`...). Returns how many bits the results have, or the first
+/// error of `events_of`.
+///
+/// Word by word, only the bits set (trailing_zeros), as Linux's `do_select`: a
+/// select of a few high descriptors costs no step per number below them, a
+/// descriptor with no events no look at the sets, and a result word is written
+/// only when it has a bit. The bits of a last word past `count` are not looked
+/// at, as on Linux.
+///
+/// Panics if `bitmaps` is shorter than the six bitmaps (the caller sizes it).
+pub fn select_pass<E>(
+    bitmaps: &mut [u8],
+    count: usize,
+    mut events_of: impl FnMut(usize) -> Result<u16, E>,
+) -> Result<usize, E> {
+    const WANTED: [u16; 3] = [SELECT_READ, SELECT_WRITE, SELECT_EXCEPT];
+    let set_bytes = fd_set_bytes(count);
+    let (sets, results) = bitmaps[..6 * set_bytes].split_at_mut(3 * set_bytes);
+    results.fill(0);
+    let mut ready = 0;
+    for index in 0..set_bytes / 8 {
+        let below_count = count - index * 64;
+        let in_range = if below_count >= 64 { u64::MAX } else { (1 << below_count) - 1 };
+        let words: [u64; 3] = core::array::from_fn(|set| {
+            let at = set * set_bytes + index * 8;
+            u64::from_le_bytes(sets[at..at + 8].try_into().expect("8 bytes")) & in_range
+        });
+        let mut left = words[0] | words[1] | words[2];
+        let mut found = [0u64; 3];
+        while left != 0 {
+            let bit = left.trailing_zeros();
+            left &= left - 1;
+            let events = events_of(index * 64 + bit as usize)?;
+            if events == 0 {
+                continue;
+            }
+            for set in 0..3 {
+                if words[set] >> bit & 1 != 0 && events & WANTED[set] != 0 {
+                    found[set] |= 1 << bit;
+                    ready += 1;
                 }
             }
         }
-        Ok(ready)
-    }
-
-    /// Empties the set, keeping its size.
-    pub fn clear(&mut self) {
-        self.words.fill(0);
-    }
-
-    /// Adds `fd` (ignored past the set's end).
-    pub fn insert(&mut self, fd: usize) {
-        if let Some(word) = self.words.get_mut(fd / 64) {
-            *word |= 1 << (fd % 64);
+        for (set, &word) in found.iter().enumerate() {
+            if word != 0 {
+                let at = set * set_bytes + index * 8;
+                results[at..at + 8].copy_from_slice(&word.to_le_bytes());
+            }
         }
     }
-
-    /// Writes the bitmap into `bytes` (`byte_len(nfds)` long: what is copied back
-    /// to user memory).
-    pub fn write_bytes(&self, bytes: &mut [u8]) {
-        for (chunk, word) in bytes.chunks_exact_mut(8).zip(self.words.iter()) {
-            chunk.copy_from_slice(&word.to_le_bytes());
-        }
-    }
+    Ok(ready)
 }
 
 #[cfg(test)]
@@ -276,107 +209,87 @@ mod tests {
     }
 
     #[test]
-    fn fd_sets() {
-        assert_eq!(FdSet::byte_len(0), 0);
-        assert_eq!(FdSet::byte_len(1), 8);
-        assert_eq!(FdSet::byte_len(65), 16);
-        let mut bytes = [0u8; 16];
-        bytes[0] = 0b101;
-        bytes[8] = 1;
-        let set = FdSet::from_bytes(&bytes);
-        assert_eq!(passed(&[set, FdSet::default(), FdSet::default()], 128), [(0, 1), (2, 1), (64, 1)]);
-        let mut out = FdSet::empty(65);
-        out.insert(64);
-        out.insert(2);
-        out.insert(0);
-        out.insert(5000);
-        let mut written = [0xffu8; 16];
-        out.write_bytes(&mut written);
-        assert_eq!(written, bytes);
-        out.clear();
-        assert_eq!(out, FdSet::empty(65));
-        assert_eq!(FdSet::from_bytes(&[1, 2, 3]), FdSet::default(), "a partial word is not read");
+    #[test]
+    fn fd_set_sizes() {
+        assert_eq!(fd_set_bytes(0), 0);
+        assert_eq!(fd_set_bytes(1), 8);
+        assert_eq!(fd_set_bytes(64), 8);
+        assert_eq!(fd_set_bytes(65), 16);
+        assert_eq!(fd_set_bytes(FD_SETSIZE), 128);
     }
 
-    #[test]
-    fn fd_sets_up_to_fd_setsize_are_in_place_and_larger_ones_alike() {
-        assert!(matches!(FdSet::empty(1024).words, Words::Inline { len: 16, .. }));
-        assert!(matches!(FdSet::from_bytes(&[0; 128]).words, Words::Inline { len: 16, .. }));
-        assert!(matches!(FdSet::empty(1025).words, Words::Heap(ref words) if words.len() == 17));
-        for nfds in [1, 1024, 1025, 5000] {
-            let bytes: alloc::vec::Vec<u8> = (0..FdSet::byte_len(nfds)).map(|i| (i * 7 + 1) as u8).collect();
-            let set = FdSet::from_bytes(&bytes);
-            let mut written = alloc::vec![0; bytes.len()];
-            set.write_bytes(&mut written);
-            assert_eq!(written, bytes, "{nfds} descriptors");
-            let mut last = FdSet::empty(nfds);
-            last.insert(nfds - 1);
-            assert_eq!(passed(&[last, FdSet::default(), FdSet::default()], nfds), [(nfds - 1, 1)]);
+    /// Six bitmaps of `count` descriptors (see `select_pass`): the three sets with
+    /// the descriptors of `members` (those at or past `count` left out), the
+    /// results filled with garbage the pass must clear.
+    fn bitmaps(count: usize, members: [&[usize]; 3]) -> alloc::vec::Vec<u8> {
+        let set_bytes = fd_set_bytes(count);
+        let mut bitmaps = alloc::vec![0xa5u8; 6 * set_bytes];
+        bitmaps[..3 * set_bytes].fill(0);
+        for (set, fds) in members.iter().enumerate() {
+            for &fd in fds.iter().filter(|&&fd| fd < set_bytes * 8) {
+                bitmaps[set * set_bytes + fd / 8] |= 1 << (fd % 8);
+            }
         }
+        bitmaps
     }
 
     /// The descriptors one `select_pass` asks about, with which sets hold them (bit
-    /// i: `sets[i]`), checked against the results a file ready for everything gives.
-    fn passed(sets: &[FdSet; 3], count: usize) -> alloc::vec::Vec<(usize, u8)> {
+    /// i: set i), checked against the results a file ready for everything gives.
+    fn passed(bitmaps: &mut [u8], count: usize) -> alloc::vec::Vec<(usize, u8)> {
         let mut asked = alloc::vec::Vec::new();
-        let mut results = [FdSet::empty(count), FdSet::empty(count), FdSet::empty(count)];
-        let ready = FdSet::select_pass(sets, count, &mut results, |fd| {
+        let ready = select_pass(bitmaps, count, |fd| {
             asked.push(fd);
             Ok::<u16, ()>(SELECT_READ | SELECT_WRITE | SELECT_EXCEPT)
         })
         .unwrap();
+        let set_bytes = fd_set_bytes(count);
+        let holds = |bitmap: usize, fd: usize| bitmaps[bitmap * set_bytes + fd / 8] >> (fd % 8) & 1 != 0;
         let holders: alloc::vec::Vec<(usize, u8)> = asked
             .iter()
             .map(|&fd| {
-                let holds = |set: &FdSet| set.words.get(fd / 64).is_some_and(|word| word >> (fd % 64) & 1 != 0);
-                let of = |sets: &[FdSet; 3]| (0..3).fold(0u8, |bits, i| bits | u8::from(holds(&sets[i])) << i);
-                assert_eq!(of(sets), of(&results), "a ready descriptor goes in each set that holds it");
-                (fd, of(sets))
+                let of = |first: usize| (0..3).fold(0u8, |bits, i| bits | u8::from(holds(first + i, fd)) << i);
+                assert_eq!(of(0), of(3), "a ready descriptor goes in each set that holds it");
+                (fd, of(0))
             })
             .collect();
         assert_eq!(ready, holders.iter().map(|(_, bits)| bits.count_ones() as usize).sum::<usize>());
+        let result_bits: u32 = bitmaps[3 * set_bytes..].iter().map(|byte| byte.count_ones()).sum();
+        assert_eq!(result_bits as usize, ready, "nothing else is left in the results");
         holders
     }
 
     #[test]
     fn select_passes_over_several_sets() {
-        let mut read = FdSet::empty(200);
-        let mut write = FdSet::empty(130);
-        let except = FdSet::empty(0);
-        for fd in [3, 63, 64, 199] {
-            read.insert(fd);
-        }
-        for fd in [3, 5, 127, 128] {
-            write.insert(fd);
-        }
-        let sets = [read, write, except];
+        let members: [&[usize]; 3] = [&[3, 63, 64, 199], &[3, 5, 127, 128], &[]];
         assert_eq!(
-            passed(&sets, 200),
+            passed(&mut bitmaps(200, members), 200),
             [(3, 0b11), (5, 0b10), (63, 0b01), (64, 0b01), (127, 0b10), (128, 0b10), (199, 0b01)]
         );
-        let below: alloc::vec::Vec<usize> = passed(&sets, 128).iter().map(|&(fd, _)| fd).collect();
+        let below: alloc::vec::Vec<usize> = passed(&mut bitmaps(128, members), 128).iter().map(|&(fd, _)| fd).collect();
         assert_eq!(below, [3, 5, 63, 64, 127], "bits at or past the count are not looked at");
-        let full = FdSet::from_bytes(&[0xff; 16]);
-        assert_eq!(passed(&[full.clone(), FdSet::default(), FdSet::default()], 65).len(), 65);
-        assert_eq!(passed(&[full.clone(), FdSet::default(), FdSet::default()], 64).len(), 64);
-        assert_eq!(passed(&[full, FdSet::default(), FdSet::default()], 1), [(0, 1)]);
-        assert!(passed(&[FdSet::empty(500), FdSet::default(), FdSet::default()], 500).is_empty());
+        let all: alloc::vec::Vec<usize> = (0..128).collect();
+        for (count, asked) in [(65, 65), (64, 64), (1, 1)] {
+            let mut full = bitmaps(count, [&all, &[], &[]]);
+            // Bits of the last word past the count are set too: not looked at.
+            full[..fd_set_bytes(count)].fill(0xff);
+            assert_eq!(passed(&mut full, count).len(), asked);
+        }
+        assert!(passed(&mut bitmaps(500, [&[], &[], &[]]), 500).is_empty());
+        assert!(passed(&mut bitmaps(0, [&[], &[], &[]]), 0).is_empty());
+        for nfds in [1, 1024, 1025, 5000] {
+            assert_eq!(passed(&mut bitmaps(nfds, [&[nfds - 1], &[], &[]]), nfds), [(nfds - 1, 1)]);
+        }
     }
 
     #[test]
     fn select_passes_report_only_wanted_events_and_stop_at_errors() {
-        let mut read = FdSet::empty(64);
-        let mut write = FdSet::empty(64);
-        read.insert(1);
-        read.insert(2);
-        write.insert(2);
-        let sets = [read, write, FdSet::empty(64)];
-        let mut results = [FdSet::empty(64), FdSet::empty(64), FdSet::empty(64)];
-        let ready =
-            FdSet::select_pass(&sets, 64, &mut results, |fd| Ok::<u16, ()>(if fd == 2 { POLLOUT } else { POLLIN }));
+        let mut sets = bitmaps(64, [&[1, 2], &[2], &[]]);
+        let ready = select_pass(&mut sets, 64, |fd| Ok::<u16, ()>(if fd == 2 { POLLOUT } else { POLLIN }));
         assert_eq!(ready, Ok(2));
-        assert_eq!(results[0].words[0], 0b010);
-        assert_eq!(results[1].words[0], 0b100);
-        assert_eq!(FdSet::select_pass(&sets, 64, &mut results, |fd| if fd == 2 { Err(9) } else { Ok(0) }), Err(9));
+        assert_eq!(sets[24..], [0b010, 0, 0, 0, 0, 0, 0, 0, 0b100, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(select_pass(&mut sets, 64, |fd| if fd == 2 { Err(9) } else { Ok(0) }), Err(9));
+        let mut none_ready = bitmaps(64, [&[1, 2], &[2], &[]]);
+        assert_eq!(select_pass(&mut none_ready, 64, |_| Ok::<u16, ()>(0)), Ok(0));
+        assert!(none_ready[24..].iter().all(|&byte| byte == 0), "results cleared");
     }
 }

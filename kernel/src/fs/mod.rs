@@ -126,6 +126,14 @@ pub trait File: Send + Sync {
         DEFAULT_POLLMASK
     }
 
+    /// `poll` for a caller that blocks on `WaitChannel::Poll` next if nothing is
+    /// ready: the file's next event must wake it (a pipe notes that a poller
+    /// waits). A poll that will not block (a zero timeout, an O_NONBLOCK check)
+    /// calls `poll` and leaves no such note, which would cost a needless wake later.
+    fn poll_to_block(&self) -> u16 {
+        self.poll()
+    }
+
     /// What fstat reports.
     fn stat(&self) -> Stat;
 

@@ -13,7 +13,7 @@ use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering};
 
 use super::{File, IoctlArgument, OpenFile, Sink, SizeLimit, Source};
 use crate::mm::address_space::UserBuffer;
@@ -108,8 +108,6 @@ impl Ring {
 
 struct State {
     bytes: Ring,
-    reader_open: bool,
-    writer_open: bool,
     /// Someone may wait for data or end of file: a reader blocked, or a poller
     /// asked (pollers block on `WaitChannel::Poll`, which the pipe's wake also
     /// wakes). Without it, new data wakes no one: most writes find no reader
@@ -124,10 +122,11 @@ impl State {
     /// `Ring::put`) and wakes the readers of pipe `id` if any went in; returns
     /// how many did.
     #[inline(always)]
-    fn append(&mut self, from: &(impl Source + ?Sized), offset: usize, count: usize, id: u64) -> usize {
+    fn append(&mut self, from: &(impl Source + ?Sized), offset: usize, count: usize, pipe: &Pipe) -> usize {
         let taken = self.bytes.put(from, offset, count);
         if taken > 0 {
-            self.wake_readers(id);
+            pipe.unread.store(self.bytes.len, Ordering::Relaxed);
+            self.wake_readers(pipe.id);
         }
         taken
     }
@@ -166,9 +165,19 @@ impl State {
     }
 }
 
+/// A pipe: its bytes and waiters under `state`'s lock, and what a poll that will
+/// not block reads without that lock (as Linux's `pipe_poll` reads the ring's
+/// head and tail): the count of unread bytes and what each end reports once the
+/// other has closed, stored under the lock whenever they change.
 struct Pipe {
     id: u64,
     state: OrderedMutex<State>,
+    unread: AtomicUsize,
+    /// POLLHUP once the last writer has left, else 0: the bit itself, which a
+    /// poll ORs in.
+    read_end_hangup: AtomicU16,
+    /// POLLERR once the last reader has left, else 0.
+    write_end_error: AtomicU16,
 }
 
 struct ReadEnd(Arc<Pipe>);
@@ -182,19 +191,41 @@ pub fn create() -> (Box<dyn File>, Box<dyn File>) {
         id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         state: OrderedMutex::new(
             class::PIPE,
-            State {
-                bytes: Ring::default(),
-                reader_open: true,
-                writer_open: true,
-                readers_wait: false,
-                writers_wait: false,
-            },
+            State { bytes: Ring::default(), readers_wait: false, writers_wait: false },
         ),
+        unread: AtomicUsize::new(0),
+        read_end_hangup: AtomicU16::new(0),
+        write_end_error: AtomicU16::new(0),
     });
     (Box::new(ReadEnd(pipe.clone())), Box::new(WriteEnd(pipe)))
 }
 
 impl Pipe {
+    /// What a poll of the read end reports: readable with data; hung up once no
+    /// writer is left.
+    #[inline(always)]
+    fn read_end_events(&self) -> u16 {
+        let readable = if self.unread.load(Ordering::Relaxed) > 0 { POLLIN | POLLRDNORM } else { 0 };
+        readable | self.read_end_hangup.load(Ordering::Relaxed)
+    }
+
+    /// What a poll of the write end reports: writable while a PIPE_BUF write
+    /// fits; in error once no reader is left.
+    #[inline(always)]
+    fn write_end_events(&self) -> u16 {
+        let writable =
+            if CAPACITY - self.unread.load(Ordering::Relaxed) >= PIPE_BUF { POLLOUT | POLLWRNORM } else { 0 };
+        writable | self.write_end_error.load(Ordering::Relaxed)
+    }
+
+    fn writer_open(&self) -> bool {
+        self.read_end_hangup.load(Ordering::Relaxed) == 0
+    }
+
+    fn reader_open(&self) -> bool {
+        self.write_end_error.load(Ordering::Relaxed) == 0
+    }
+
     /// The state, for a poll: a free lock is one compare-exchange, and the wait for
     /// a held one is out of line, so that a poll (one per descriptor per pass of
     /// poll or select) keeps no registers for the wait's calls.
@@ -260,6 +291,7 @@ impl ReadEnd {
                     let count = (length - done).min(state.bytes.len);
                     let taken = state.bytes.take(out, done, count);
                     if taken > 0 {
+                        pipe.unread.store(state.bytes.len, Ordering::Relaxed);
                         state.wake_writers(pipe.id);
                     }
                     done += taken;
@@ -272,7 +304,7 @@ impl ReadEnd {
                     }
                     return Ok(done);
                 }
-                if !state.writer_open || done > 0 {
+                if !pipe.writer_open() || done > 0 {
                     return Ok(done);
                 }
                 if nonblocking {
@@ -296,19 +328,18 @@ impl File for ReadEnd {
         Some(self.read_into(out, open.nonblocking()))
     }
 
-    /// Readable with data; hung up once no writer is left. The caller may block on
-    /// `WaitChannel::Poll` next: new data or the last writer leaving must wake it.
+    /// Without the lock (see `Pipe`).
     fn poll(&self) -> u16 {
+        self.0.read_end_events()
+    }
+
+    /// `poll`, leaving the caller registered: new data or the last writer leaving
+    /// must wake it. Under the lock, so that no such event falls between the look
+    /// and the registration.
+    fn poll_to_block(&self) -> u16 {
         let mut state = self.0.state_for_poll();
         state.readers_wait = true;
-        let mut events = 0;
-        if state.bytes.len > 0 {
-            events |= POLLIN | POLLRDNORM;
-        }
-        if !state.writer_open {
-            events |= POLLHUP;
-        }
-        events
+        self.0.read_end_events()
     }
 
     fn ioctl(&self, request: u64, argument: &IoctlArgument) -> Result<u64, i64> {
@@ -325,7 +356,7 @@ impl File for ReadEnd {
 
     fn release(&self) {
         let mut state = self.0.state.lock();
-        state.reader_open = false;
+        self.0.write_end_error.store(POLLERR, Ordering::Relaxed);
         state.wake_writers(self.0.id);
     }
 }
@@ -351,7 +382,7 @@ impl WriteEnd {
     ) -> Result<Attempt, i64> {
         let pipe = &self.0;
         let mut state = pipe.state.lock();
-        if !state.reader_open {
+        if !pipe.reader_open() {
             drop(state);
             return Err(broken_pipe());
         }
@@ -376,7 +407,7 @@ impl WriteEnd {
         if count == 0 {
             return Ok(nothing);
         }
-        let taken = state.append(from, offset, count, pipe.id);
+        let taken = state.append(from, offset, count, pipe);
         Ok(Attempt { taken, fault: taken < count })
     }
 
@@ -391,9 +422,9 @@ impl WriteEnd {
         let length = from.len();
         let pipe = &self.0;
         let mut state = pipe.state.lock();
-        if state.reader_open && length > 0 && length <= state.bytes.unused() {
+        if pipe.reader_open() && length > 0 && length <= state.bytes.unused() {
             // As `write_in_attempts` would end: all of it, or a fault part-way.
-            let taken = state.append(from, 0, length, pipe.id);
+            let taken = state.append(from, 0, length, pipe);
             if taken == length {
                 return Ok(taken);
             }
@@ -466,19 +497,16 @@ impl File for WriteEnd {
         Some(self.write_from_source(from, open.nonblocking()))
     }
 
-    /// Writable while a PIPE_BUF write fits; in error once no reader is left. As
-    /// for the read end, what changes that must wake the caller.
+    /// Without the lock (see `Pipe`).
     fn poll(&self) -> u16 {
+        self.0.write_end_events()
+    }
+
+    /// `poll`, leaving the caller registered for room or the last reader leaving.
+    fn poll_to_block(&self) -> u16 {
         let mut state = self.0.state_for_poll();
         state.writers_wait = true;
-        let mut events = 0;
-        if CAPACITY - state.bytes.len >= PIPE_BUF {
-            events |= POLLOUT | POLLWRNORM;
-        }
-        if !state.reader_open {
-            events |= POLLERR;
-        }
-        events
+        self.0.write_end_events()
     }
 
     fn ioctl(&self, request: u64, argument: &IoctlArgument) -> Result<u64, i64> {
@@ -495,7 +523,7 @@ impl File for WriteEnd {
 
     fn release(&self) {
         let mut state = self.0.state.lock();
-        state.writer_open = false;
+        self.0.read_end_hangup.store(POLLHUP, Ordering::Relaxed);
         state.wake_readers(self.0.id);
     }
 }

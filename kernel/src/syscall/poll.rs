@@ -14,13 +14,15 @@
 
 use super::time::read_timespec;
 use super::Context;
+use crate::fs::{FdTable, File};
 use crate::sched::{self, WaitChannel};
 use crate::signal::SignalSet;
 use crate::time;
 use kernel_core::abi::errno::{EINVAL, ENOMEM};
 use kernel_core::abi::signal::ERESTARTNOHAND;
 use kernel_core::abi::{
-    answer_entries, poll_timeout_ns, reported, FdSet, Pollfd, Timespec, Timeval, FD_SETSIZE, POLLNVAL,
+    answer_entries, fd_set_bytes, poll_timeout_ns, reported, select_pass, Pollfd, Timespec, Timeval, FD_SETSIZE,
+    POLLNVAL,
 };
 
 /// The size of the signal set ppoll and pselect6 take (64 signals).
@@ -57,10 +59,14 @@ impl Deadline {
 /// Scans with `scan` (which returns how many descriptors are ready) until one is,
 /// the `deadline` passes or a signal arrives (ERESTARTNOHAND).
 /// Returns the last scan's count: 0 means the time ran out.
-fn wait_until_ready(deadline: Deadline, mut scan: impl FnMut() -> Result<usize, i64>) -> Result<usize, i64> {
+///
+/// `scan` is told whether the caller blocks if nothing is ready: only then must
+/// it ask the files to wake it (`File::poll_to_block`); a zero timeout never blocks.
+fn wait_until_ready(deadline: Deadline, mut scan: impl FnMut(bool) -> Result<usize, i64>) -> Result<usize, i64> {
+    let blocks = !matches!(deadline, Deadline::Now);
     loop {
         let wait = sched::prepare(WaitChannel::Poll);
-        let ready = scan()?;
+        let ready = scan(blocks)?;
         if ready > 0 {
             return Ok(ready);
         }
@@ -155,23 +161,38 @@ fn poll_files(context: &Context, address: u64, count: u64, deadline: Deadline) -
     if count > context.group.files.lock().limit() {
         return Err(EINVAL);
     }
-    // The entries, answered in place in their copy on the kernel heap.
+    // The entries, answered in place in their copy (on the stack up to
+    // POLL_STACK_BYTES, as Linux's first POLL_STACK_ALLOC bytes, else on the heap).
     let bytes = count * Pollfd::SIZE;
-    if crate::mm::heap::spare() < bytes {
+    if bytes > POLL_STACK_BYTES && crate::mm::heap::spare() < bytes {
         return Err(ENOMEM);
     }
-    let mut entries = alloc::vec![0u8; bytes];
-    context.copy_in(address, &mut entries)?;
-    let ready = wait_until_ready(deadline, || {
-        let table = context.group.files.lock();
-        Ok(answer_entries(&mut entries, |fd, events| match table.borrow(fd as u64) {
-            Ok(file) => reported(events, file.file.poll()),
-            Err(_) => POLLNVAL,
-        }))
-    })?;
-    context.copy_out(address, &entries)?;
-    Ok(ready as u64)
+    with_bytes::<POLL_STACK_BYTES, _>(bytes, |entries| {
+        context.copy_in(address, entries)?;
+        let ready = wait_until_ready(deadline, |blocks| {
+            let table = context.group.files.lock();
+            // One loop for each kind of look, not a choice per descriptor.
+            Ok(match blocks {
+                true => answer_with(&table, entries, |file| file.poll_to_block()),
+                false => answer_with(&table, entries, |file| file.poll()),
+            })
+        })?;
+        context.copy_out(address, entries)?;
+        Ok(ready as u64)
+    })
 }
+
+/// One pass of poll over `entries`, each file asked with `poll`.
+fn answer_with(table: &FdTable, entries: &mut [u8], poll: impl Fn(&dyn File) -> u16) -> usize {
+    answer_entries(entries, |fd, events| match table.borrow(fd as u64) {
+        Ok(file) => reported(events, poll(&*file.file)),
+        Err(_) => POLLNVAL,
+    })
+}
+
+/// The poll entries kept on the kernel stack: 128, enough for most callers, in
+/// a quarter of the stack's 16 KiB.
+const POLL_STACK_BYTES: usize = 128 * Pollfd::SIZE;
 
 /// select: waits on three `fd_set`s; the timeout (a timeval, NULL: none) is
 /// updated with the time left.
@@ -228,55 +249,66 @@ fn select_files(context: &Context, count: u64, addresses: [u64; 3], deadline: De
         files.limit().max(files.size())
     };
     let count = usize::try_from(count as i32).map_err(|_| EINVAL)?.min(most);
-    // Sets larger than a C program's `fd_set`, their copies in and the results, are
-    // on the kernel heap.
-    if count > FD_SETSIZE && crate::mm::heap::spare() < FdSet::byte_len(count).saturating_mul(9) {
+    // The six bitmaps of `select_pass` (the sets, then their results), in one
+    // buffer: on the stack for a C program's `fd_set`, on the heap past it.
+    let set_bytes = fd_set_bytes(count);
+    if count > FD_SETSIZE && crate::mm::heap::spare() < set_bytes.saturating_mul(6) {
         return Err(ENOMEM);
     }
-    let mut sets: [FdSet; 3] = Default::default();
-    for (set, &address) in sets.iter_mut().zip(&addresses) {
-        *set = match address {
-            0 => FdSet::empty(count),
-            _ => with_set_bytes(count, |raw| {
-                context.copy_in(address, raw)?;
-                Ok(FdSet::from_bytes(raw))
-            })?,
-        };
-    }
-    let mut results = [FdSet::empty(count), FdSet::empty(count), FdSet::empty(count)];
-    // Each pass looks the descriptors up again under one lock of the table, as
-    // Linux's `do_select`: a descriptor not open is EBADF on the first pass, and has
-    // no events on a later one (it was closed during the wait).
-    let mut first_pass = true;
-    let ready = wait_until_ready(deadline, || {
-        results.iter_mut().for_each(FdSet::clear);
-        let table = context.group.files.lock();
-        let ready = FdSet::select_pass(&sets, count, &mut results, |fd| match table.borrow_path(fd as u64) {
-            // An O_PATH descriptor is in the table but has nothing to poll.
-            Ok(file) if file.is_path_only() => Ok(0),
-            Ok(file) => Ok(file.file.poll()),
-            Err(errno) if first_pass => Err(errno),
-            Err(_) => Ok(0),
-        });
-        first_pass = false;
-        ready
-    })?;
-    for (result, &address) in results.iter().zip(&addresses) {
-        if address != 0 {
-            with_set_bytes(count, |raw| {
-                result.write_bytes(raw);
-                context.copy_out(address, raw)
-            })?;
+    with_bytes::<{ 6 * SET_STACK_BYTES }, _>(6 * set_bytes, |bitmaps| {
+        for (set, &address) in addresses.iter().enumerate() {
+            if address != 0 {
+                context.copy_in(address, &mut bitmaps[set * set_bytes..(set + 1) * set_bytes])?;
+            }
         }
-    }
-    Ok(ready as u64)
+        // Each pass looks the descriptors up again under one lock of the table, as
+        // Linux's `do_select`: a descriptor not open is EBADF on the first pass, and
+        // has no events on a later one (it was closed during the wait).
+        let mut first_pass = true;
+        let ready = wait_until_ready(deadline, |blocks| {
+            let table = context.group.files.lock();
+            let ready = match blocks {
+                true => pass_with(&table, bitmaps, count, first_pass, |file| file.poll_to_block()),
+                false => pass_with(&table, bitmaps, count, first_pass, |file| file.poll()),
+            };
+            first_pass = false;
+            ready
+        })?;
+        for (set, &address) in addresses.iter().enumerate() {
+            if address != 0 {
+                context.copy_out(address, &bitmaps[(3 + set) * set_bytes..(4 + set) * set_bytes])?;
+            }
+        }
+        Ok(ready as u64)
+    })
 }
 
-/// `f` with a buffer for the bytes of an `fd_set` of `count` descriptors: on the
-/// stack up to `FD_SETSIZE`, on the heap past it.
-fn with_set_bytes<T>(count: usize, f: impl FnOnce(&mut [u8]) -> Result<T, i64>) -> Result<T, i64> {
-    let len = FdSet::byte_len(count);
-    let mut in_place = [0u8; FdSet::byte_len(FD_SETSIZE)];
+/// One pass of select over `bitmaps` (see `select_pass`), each file asked with
+/// `poll`: a descriptor not open is EBADF on the `first_pass`, and has no events
+/// on a later one.
+fn pass_with(
+    table: &FdTable,
+    bitmaps: &mut [u8],
+    count: usize,
+    first_pass: bool,
+    poll: impl Fn(&dyn File) -> u16,
+) -> Result<usize, i64> {
+    select_pass(bitmaps, count, |fd| match table.borrow_path(fd as u64) {
+        // An O_PATH descriptor is in the table but has nothing to poll.
+        Ok(file) if file.is_path_only() => Ok(0),
+        Ok(file) => Ok(poll(&*file.file)),
+        Err(errno) if first_pass => Err(errno),
+        Err(_) => Ok(0),
+    })
+}
+
+/// The bytes of a C program's `fd_set` (`FD_SETSIZE` descriptors).
+const SET_STACK_BYTES: usize = fd_set_bytes(FD_SETSIZE);
+
+/// `f` with a zeroed buffer of `len` bytes: on the stack up to `STACK` bytes, on
+/// the heap past it.
+fn with_bytes<const STACK: usize, T>(len: usize, f: impl FnOnce(&mut [u8]) -> Result<T, i64>) -> Result<T, i64> {
+    let mut in_place = [0u8; STACK];
     match in_place.get_mut(..len) {
         Some(raw) => f(raw),
         None => f(&mut alloc::vec![0u8; len]),
