@@ -3,7 +3,7 @@
 //! finishing the system call a signal cut short, by Linux's restart rules
 //! (`kernel_core::abi::signal::resumption`).
 
-use super::frame::enter_handler;
+use super::frame::{enter_handler, Recorded};
 use super::job::stop;
 use super::Interruption;
 use crate::arch::x86_64::frame::TrapFrame;
@@ -39,8 +39,11 @@ pub fn deliver(process: &Process, user: &mut UserState) {
         if !process.signals.needs_attention() {
             break;
         }
-        let next = process.signals.lock().next_to_deliver();
-        let Some((info, action)) = next else { break };
+        let next = {
+            let mut state = process.signals.lock();
+            state.next_to_deliver().map(|(info, action)| (info, action, Recorded::of(&state)))
+        };
+        let Some((info, action, recorded)) = next else { break };
         let signal = info.signo();
         match action.disposition(signal) {
             Disposition::Handler(handler) => {
@@ -51,7 +54,7 @@ pub fn deliver(process: &Process, user: &mut UserState) {
                 if let Some(call) = interruption.take() {
                     resume(user.frame, call, Some(action.flags));
                 }
-                if enter_handler(process, user, handler, &info, &action).is_err() {
+                if enter_handler(process, user, handler, &info, &action, &recorded).is_err() {
                     force_sigsegv(process, signal);
                 }
             }

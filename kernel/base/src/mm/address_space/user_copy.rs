@@ -64,6 +64,19 @@ impl AddressSpace {
         self.store_pages(address, bytes).1
     }
 
+    /// Reads N words (little-endian, as x86_64 keeps them) from user memory at
+    /// `address`: a structure decoded from its fields (a signal frame's
+    /// ucontext) needs no byte image to parse.
+    #[inline(always)]
+    pub fn read_words<const N: usize>(&mut self, address: u64) -> Result<[u64; N], Fault> {
+        let mut words = [0u64; N];
+        // SAFETY: N words are N * 8 bytes, any of whose values is a valid word;
+        // the slice lives no longer than `words`.
+        let bytes = unsafe { core::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), N * 8) };
+        self.read(address, bytes)?;
+        Ok(words)
+    }
+
     /// Writes `length` zero bytes into user memory at `address` (Linux's
     /// `clear_user`): how many it wrote before a fault (all of them if none). No
     /// kernel buffer of zeros to fill or walk for short clears.
