@@ -230,14 +230,14 @@ impl UContext {
 
     #[inline]
     pub fn from_words(w: &[u64; UCONTEXT_WORDS]) -> UContext {
-        let mut mcontext = [0; SIGCONTEXT_WORDS];
-        mcontext.copy_from_slice(&w[5..5 + SIGCONTEXT_WORDS]);
+        let (head, rest) = w.split_at(5);
+        let (mcontext, tail) = rest.split_at(SIGCONTEXT_WORDS);
         UContext {
-            flags: w[0],
-            link: w[1],
-            stack: StackT::from_words(&[w[2], w[3], w[4]]),
-            mcontext: SigContext::from_words(&mcontext),
-            sigmask: w[UCONTEXT_WORDS - 1],
+            flags: head[0],
+            link: head[1],
+            stack: StackT::from_words(&[head[2], head[3], head[4]]),
+            mcontext: mcontext.try_into().map_or_else(|_| SigContext::default(), SigContext::from_words),
+            sigmask: tail[0],
         }
     }
 }
@@ -364,14 +364,19 @@ pub mod xstate {
     const XSTATE_BV: usize = LEGACY_SIZE;
     const XCOMP_BV: usize = LEGACY_SIZE + 8;
 
+    // Inlined, as every helper of `write_frame_image` and `restore` (a call costs
+    // more than the load or store it makes).
+    #[inline]
     fn u32_at(bytes: &[u8], at: usize) -> u32 {
-        bytes.get(at..).map_or(0, |rest| Fields::new(rest).u32())
+        bytes.get(at..at.wrapping_add(4)).and_then(|word| word.try_into().ok()).map_or(0, u32::from_le_bytes)
     }
 
+    #[inline]
     fn u64_at(bytes: &[u8], at: usize) -> u64 {
-        bytes.get(at..).map_or(0, |rest| Fields::new(rest).u64())
+        bytes.get(at..at.wrapping_add(8)).and_then(|word| word.try_into().ok()).map_or(0, u64::from_le_bytes)
     }
 
+    #[inline]
     fn put(bytes: &mut [u8], at: usize, value: &[u8]) {
         if let Some(slot) = bytes.get_mut(at..at.saturating_add(value.len())) {
             slot.copy_from_slice(value);
@@ -442,6 +447,7 @@ pub mod xstate {
     /// Whether a frame's legacy region declares a full XSAVE image of exactly
     /// `area_size` bytes (then MAGIC2 is to be checked after it), rather than an
     /// FXSAVE-only one.
+    #[inline]
     pub fn declares_full_image(legacy: &[u8], area_size: usize) -> bool {
         let magic1 = u32_at(legacy, SW_BYTES);
         let extended_size = u32_at(legacy, SW_BYTES + 4) as usize;

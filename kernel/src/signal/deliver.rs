@@ -20,13 +20,22 @@ use kernel_core::abi::sysno;
 /// end the process (returns at once) or stop it (waits here until continued or
 /// killed). A system call a signal cut short fails with EINTR or runs again, as
 /// Linux decides from whether a handler runs and its SA_RESTART.
+///
+/// Inlined into its caller, the way back to user mode, with the work outlined: most
+/// trips back have nothing to do and pay one test, no call.
+#[inline]
 pub fn deliver(process: &Process, user: &mut UserState) {
     // The summary byte says whether there is anything to do (a mask to put back
     // comes with the interrupted call that saved it: `SignalState::suspend_with`),
     // so most trips back to user mode (every sigreturn) take no lock here.
-    if !process.signals.needs_attention() {
-        return;
+    if process.signals.needs_attention() {
+        deliver_pending(process, user);
     }
+}
+
+/// `deliver` when there may be something to do.
+#[inline(never)]
+fn deliver_pending(process: &Process, user: &mut UserState) {
     let (mut interruption, restores_mask) = {
         let mut state = process.signals.lock();
         (state.interruption.take(), state.saved_mask.is_some())
