@@ -264,6 +264,7 @@ pub struct AltStack {
 impl AltStack {
     /// Whether `sp` lies on the stack (`__on_sig_stack`: above the base, at most at
     /// its top, as a stack pointer that has pushed something would be).
+    #[inline]
     pub fn contains(&self, sp: u64) -> bool {
         sp > self.base && sp - self.base <= self.size
     }
@@ -271,11 +272,13 @@ impl AltStack {
     /// Whether a program running at `sp` counts as running on the stack
     /// (`on_sig_stack`): never with SS_AUTODISARM, which disarms the stack while a
     /// handler runs on it.
+    #[inline]
     pub fn is_on(&self, sp: u64) -> bool {
         self.flags & SS_AUTODISARM == 0 && self.contains(sp)
     }
 
     /// `sas_ss_flags(sp)`: SS_DISABLE, SS_ONSTACK, or 0 (usable).
+    #[inline]
     pub fn state_at(&self, sp: u64) -> i32 {
         if self.size == 0 {
             SS_DISABLE
@@ -328,6 +331,8 @@ pub struct Placement {
 /// frame so that `(frame + 8) % 16 == 0`, as right after a call. None when the frame
 /// would not fit (an address underflow, or an overflow of the alternate stack):
 /// the signal then becomes a SIGSEGV.
+/// Inlined: its one caller, signal delivery, is in the kernel crate.
+#[inline]
 pub fn place(sp: u64, on_stack: bool, alt: &AltStack, xstate_size: u64) -> Option<Placement> {
     let nested = alt.is_on(sp);
     let mut top = sp.checked_sub(RED_ZONE)?;
