@@ -23,10 +23,14 @@ use crate::bytes::{pack, Fields};
 pub const RED_ZONE: u64 = 128;
 pub const SIGCONTEXT_SIZE: usize = 256;
 pub const UCONTEXT_SIZE: usize = 304;
+pub const SIGCONTEXT_WORDS: usize = SIGCONTEXT_SIZE / 8;
+pub const UCONTEXT_WORDS: usize = UCONTEXT_SIZE / 8;
 /// Offset of `uc` in the frame (after pretcode).
 pub const UCONTEXT_OFFSET: u64 = 8;
 /// Offset of `info` in the frame.
 pub const SIGINFO_OFFSET: u64 = UCONTEXT_OFFSET + UCONTEXT_SIZE as u64;
+/// Words before the siginfo (`frame_head`).
+pub const FRAME_HEAD_WORDS: usize = SIGINFO_OFFSET as usize / 8;
 /// `sizeof(struct rt_sigframe)`.
 pub const FRAME_SIZE: u64 = SIGINFO_OFFSET + 128;
 
@@ -82,64 +86,83 @@ pub struct SigContext {
 }
 
 impl SigContext {
-    /// The 256 bytes, in Linux's field order; `reserved1[8]` is zero.
-    pub fn to_bytes(&self) -> [u8; SIGCONTEXT_SIZE] {
+    /// The 256 bytes as 32 words, in Linux's field order (the four selectors share
+    /// one word); `reserved1[8]` is zero.
+    #[inline]
+    pub fn to_words(&self) -> [u64; SIGCONTEXT_WORDS] {
         let r = &self.registers;
-        let words = [
-            r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rdi, r.rsi, r.rbp, r.rbx, r.rdx, r.rax, r.rcx,
-            r.rsp, r.rip, r.rflags,
-        ];
-        let mut registers = [0u8; 18 * 8];
-        for (chunk, word) in registers.chunks_exact_mut(8).zip(words) {
-            chunk.copy_from_slice(&word.to_le_bytes());
-        }
-        pack(&[
-            &registers,
-            &self.cs.to_le_bytes(),
-            &self.gs.to_le_bytes(),
-            &self.fs.to_le_bytes(),
-            &self.ss.to_le_bytes(),
-            &self.err.to_le_bytes(),
-            &self.trapno.to_le_bytes(),
-            &self.oldmask.to_le_bytes(),
-            &self.cr2.to_le_bytes(),
-            &self.fpstate.to_le_bytes(),
-        ])
+        let selectors =
+            u64::from(self.cs) | u64::from(self.gs) << 16 | u64::from(self.fs) << 32 | u64::from(self.ss) << 48;
+        [
+            r.r8,
+            r.r9,
+            r.r10,
+            r.r11,
+            r.r12,
+            r.r13,
+            r.r14,
+            r.r15,
+            r.rdi,
+            r.rsi,
+            r.rbp,
+            r.rbx,
+            r.rdx,
+            r.rax,
+            r.rcx,
+            r.rsp,
+            r.rip,
+            r.rflags,
+            selectors,
+            self.err,
+            self.trapno,
+            self.oldmask,
+            self.cr2,
+            self.fpstate,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+        ]
     }
 
-    pub fn from_bytes(raw: &[u8; SIGCONTEXT_SIZE]) -> SigContext {
-        let mut f = Fields::new(raw);
+    #[inline]
+    pub fn from_words(w: &[u64; SIGCONTEXT_WORDS]) -> SigContext {
         let registers = Registers {
-            r8: f.u64(),
-            r9: f.u64(),
-            r10: f.u64(),
-            r11: f.u64(),
-            r12: f.u64(),
-            r13: f.u64(),
-            r14: f.u64(),
-            r15: f.u64(),
-            rdi: f.u64(),
-            rsi: f.u64(),
-            rbp: f.u64(),
-            rbx: f.u64(),
-            rdx: f.u64(),
-            rax: f.u64(),
-            rcx: f.u64(),
-            rsp: f.u64(),
-            rip: f.u64(),
-            rflags: f.u64(),
+            r8: w[0],
+            r9: w[1],
+            r10: w[2],
+            r11: w[3],
+            r12: w[4],
+            r13: w[5],
+            r14: w[6],
+            r15: w[7],
+            rdi: w[8],
+            rsi: w[9],
+            rbp: w[10],
+            rbx: w[11],
+            rdx: w[12],
+            rax: w[13],
+            rcx: w[14],
+            rsp: w[15],
+            rip: w[16],
+            rflags: w[17],
         };
+        let selector = |index: u32| (w[18] >> (16 * index)) as u16;
         SigContext {
             registers,
-            cs: f.u16(),
-            gs: f.u16(),
-            fs: f.u16(),
-            ss: f.u16(),
-            err: f.u64(),
-            trapno: f.u64(),
-            oldmask: f.u64(),
-            cr2: f.u64(),
-            fpstate: f.u64(),
+            cs: selector(0),
+            gs: selector(1),
+            fs: selector(2),
+            ss: selector(3),
+            err: w[19],
+            trapno: w[20],
+            oldmask: w[21],
+            cr2: w[22],
+            fpstate: w[23],
         }
     }
 }
@@ -166,6 +189,18 @@ impl StackT {
         f.u32();
         StackT { sp, flags, size: f.u64() }
     }
+
+    /// The three words of `to_bytes` (the padding after the flags is zero).
+    #[inline]
+    pub fn to_words(&self) -> [u64; 3] {
+        [self.sp, u64::from(self.flags as u32), self.size]
+    }
+
+    /// `from_bytes` of the three words (the padding ignored).
+    #[inline]
+    pub fn from_words(words: &[u64; 3]) -> StackT {
+        StackT { sp: words[0], flags: words[1] as u32 as i32, size: words[2] }
+    }
 }
 
 /// The kernel's `struct ucontext` (x86_64): 304 bytes.
@@ -179,30 +214,42 @@ pub struct UContext {
 }
 
 impl UContext {
-    pub fn to_bytes(&self) -> [u8; UCONTEXT_SIZE] {
-        pack(&[
-            &self.flags.to_le_bytes(),
-            &self.link.to_le_bytes(),
-            &self.stack.to_bytes(),
-            &self.mcontext.to_bytes(),
-            &self.sigmask.to_le_bytes(),
-        ])
+    /// The 304 bytes as 38 words (x86_64 keeps them little-endian), in Linux's
+    /// field order: what the kernel stores into, and reads from, user memory
+    /// without a byte image in between.
+    #[inline]
+    pub fn to_words(&self) -> [u64; UCONTEXT_WORDS] {
+        let mut words = [0; UCONTEXT_WORDS];
+        words[0] = self.flags;
+        words[1] = self.link;
+        words[2..5].copy_from_slice(&self.stack.to_words());
+        words[5..5 + SIGCONTEXT_WORDS].copy_from_slice(&self.mcontext.to_words());
+        words[UCONTEXT_WORDS - 1] = self.sigmask;
+        words
     }
 
-    pub fn from_bytes(raw: &[u8; UCONTEXT_SIZE]) -> UContext {
-        let mut f = Fields::new(raw);
-        let flags = f.u64();
-        let link = f.u64();
-        let stack = StackT::from_bytes(&f.take());
-        let mcontext = SigContext::from_bytes(&f.take());
-        UContext { flags, link, stack, mcontext, sigmask: f.u64() }
+    #[inline]
+    pub fn from_words(w: &[u64; UCONTEXT_WORDS]) -> UContext {
+        let (head, rest) = w.split_at(5);
+        let (mcontext, tail) = rest.split_at(SIGCONTEXT_WORDS);
+        UContext {
+            flags: head[0],
+            link: head[1],
+            stack: StackT::from_words(&[head[2], head[3], head[4]]),
+            mcontext: mcontext.try_into().map_or_else(|_| SigContext::default(), SigContext::from_words),
+            sigmask: tail[0],
+        }
     }
 }
 
-/// The first `SIGINFO_OFFSET` bytes of a frame: pretcode and the ucontext. (The
-/// siginfo is written only for SA_SIGINFO handlers, as Linux does.)
-pub fn frame_head(restorer: u64, context: &UContext) -> [u8; SIGINFO_OFFSET as usize] {
-    pack(&[&restorer.to_le_bytes(), &context.to_bytes()])
+/// The first `SIGINFO_OFFSET` bytes of a frame, as words: pretcode and the
+/// ucontext. (The siginfo is written only for SA_SIGINFO handlers, as Linux does.)
+#[inline]
+pub fn frame_head(restorer: u64, context: &UContext) -> [u64; FRAME_HEAD_WORDS] {
+    let mut words = [0; FRAME_HEAD_WORDS];
+    words[0] = restorer;
+    words[1..].copy_from_slice(&context.to_words());
+    words
 }
 
 /// A process's alternate signal stack (sigaltstack), as Linux keeps it: base, size
@@ -217,6 +264,7 @@ pub struct AltStack {
 impl AltStack {
     /// Whether `sp` lies on the stack (`__on_sig_stack`: above the base, at most at
     /// its top, as a stack pointer that has pushed something would be).
+    #[inline]
     pub fn contains(&self, sp: u64) -> bool {
         sp > self.base && sp - self.base <= self.size
     }
@@ -224,11 +272,13 @@ impl AltStack {
     /// Whether a program running at `sp` counts as running on the stack
     /// (`on_sig_stack`): never with SS_AUTODISARM, which disarms the stack while a
     /// handler runs on it.
+    #[inline]
     pub fn is_on(&self, sp: u64) -> bool {
         self.flags & SS_AUTODISARM == 0 && self.contains(sp)
     }
 
     /// `sas_ss_flags(sp)`: SS_DISABLE, SS_ONSTACK, or 0 (usable).
+    #[inline]
     pub fn state_at(&self, sp: u64) -> i32 {
         if self.size == 0 {
             SS_DISABLE
@@ -281,6 +331,8 @@ pub struct Placement {
 /// frame so that `(frame + 8) % 16 == 0`, as right after a call. None when the frame
 /// would not fit (an address underflow, or an overflow of the alternate stack):
 /// the signal then becomes a SIGSEGV.
+/// Inlined: its one caller, signal delivery, is in the kernel crate.
+#[inline]
 pub fn place(sp: u64, on_stack: bool, alt: &AltStack, xstate_size: u64) -> Option<Placement> {
     let nested = alt.is_on(sp);
     let mut top = sp.checked_sub(RED_ZONE)?;
@@ -317,14 +369,19 @@ pub mod xstate {
     const XSTATE_BV: usize = LEGACY_SIZE;
     const XCOMP_BV: usize = LEGACY_SIZE + 8;
 
+    // Inlined, as every helper of `write_frame_image` and `restore` (a call costs
+    // more than the load or store it makes).
+    #[inline]
     fn u32_at(bytes: &[u8], at: usize) -> u32 {
-        bytes.get(at..).map_or(0, |rest| Fields::new(rest).u32())
+        bytes.get(at..at.wrapping_add(4)).and_then(|word| word.try_into().ok()).map_or(0, u32::from_le_bytes)
     }
 
+    #[inline]
     fn u64_at(bytes: &[u8], at: usize) -> u64 {
-        bytes.get(at..).map_or(0, |rest| Fields::new(rest).u64())
+        bytes.get(at..at.wrapping_add(8)).and_then(|word| word.try_into().ok()).map_or(0, u64::from_le_bytes)
     }
 
+    #[inline]
     fn put(bytes: &mut [u8], at: usize, value: &[u8]) {
         if let Some(slot) = bytes.get_mut(at..at.saturating_add(value.len())) {
             slot.copy_from_slice(value);
@@ -395,6 +452,7 @@ pub mod xstate {
     /// Whether a frame's legacy region declares a full XSAVE image of exactly
     /// `area_size` bytes (then MAGIC2 is to be checked after it), rather than an
     /// FXSAVE-only one.
+    #[inline]
     pub fn declares_full_image(legacy: &[u8], area_size: usize) -> bool {
         let magic1 = u32_at(legacy, SW_BYTES);
         let extended_size = u32_at(legacy, SW_BYTES + 4) as usize;
@@ -490,8 +548,8 @@ mod tests {
 
     #[test]
     fn structure_sizes_match_linux() {
-        assert_eq!(SigContext::default().to_bytes().len(), 256);
-        assert_eq!(UContext::default().to_bytes().len(), 304);
+        assert_eq!(SigContext::default().to_words().len() * 8, 256);
+        assert_eq!(UContext::default().to_words().len() * 8, 304);
         assert_eq!(FRAME_SIZE, 440);
         assert_eq!(SIGINFO_OFFSET, 312);
         assert_eq!(StackT::SIZE, 24);
@@ -531,7 +589,7 @@ mod tests {
             cr2: 22,
             fpstate: 23,
         };
-        let bytes = context.to_bytes();
+        let bytes = le_bytes(&context.to_words());
         let word = |offset: usize| u64::from_le_bytes(bytes[offset..offset + 8].try_into().unwrap());
         for index in 0..18 {
             assert_eq!(word(index * 8), index as u64 + 1, "register {index}");
@@ -539,7 +597,7 @@ mod tests {
         assert_eq!(&bytes[144..152], &[0x33, 0, 0, 0, 0, 0, 0x2b, 0]);
         assert_eq!((word(152), word(160), word(168), word(176), word(184)), (19, 20, 21, 22, 23));
         assert!(bytes[192..].iter().all(|&b| b == 0));
-        assert_eq!(SigContext::from_bytes(&bytes), context);
+        assert_eq!(SigContext::from_words(&context.to_words()), context);
     }
 
     #[test]
@@ -551,26 +609,34 @@ mod tests {
             mcontext: SigContext { cr2: 0xabc, ..SigContext::default() },
             sigmask: 0x8000_0000_0000_0001,
         };
-        let bytes = context.to_bytes();
+        let bytes = le_bytes(&context.to_words());
         assert_eq!(&bytes[..8], &7u64.to_le_bytes());
         assert_eq!(&bytes[16..24], &0x7000u64.to_le_bytes());
         assert_eq!(&bytes[24..28], &SS_AUTODISARM.to_le_bytes());
         assert_eq!(&bytes[32..40], &8192u64.to_le_bytes());
         assert_eq!(&bytes[40 + 176..40 + 184], &0xabcu64.to_le_bytes());
         assert_eq!(&bytes[296..304], &0x8000_0000_0000_0001u64.to_le_bytes());
-        assert_eq!(UContext::from_bytes(&bytes), context);
-        let head = frame_head(0x401234, &context);
+        assert_eq!(&bytes[24..32], &le_bytes(&context.stack.to_words())[8..16]);
+        assert_eq!(StackT::from_bytes(&context.stack.to_bytes()), StackT::from_words(&context.stack.to_words()));
+        assert_eq!(UContext::from_words(&context.to_words()), context);
+        let head = le_bytes(&frame_head(0x401234, &context));
         assert_eq!(&head[..8], &0x401234u64.to_le_bytes());
         assert_eq!(&head[8..], &bytes[..]);
     }
 
     #[test]
-    fn decoding_any_bytes_never_panics() {
-        for fill in [0u8, 0x55, 0xff] {
-            let context = UContext::from_bytes(&[fill; UCONTEXT_SIZE]);
-            assert_eq!(context.flags, u64::from_le_bytes([fill; 8]));
-            let _ = StackT::from_bytes(&[fill; 24]);
+    fn decoding_any_words_never_panics() {
+        for fill in [0u64, 0x5555_5555_5555_5555, u64::MAX] {
+            let context = UContext::from_words(&[fill; UCONTEXT_WORDS]);
+            assert_eq!(context.flags, fill);
+            assert_eq!(context.mcontext.ss, fill as u16);
+            let _ = StackT::from_bytes(&[fill as u8; 24]);
         }
+    }
+
+    /// What the words are in memory.
+    fn le_bytes(words: &[u64]) -> Vec<u8> {
+        words.iter().flat_map(|word| word.to_le_bytes()).collect()
     }
 
     #[test]

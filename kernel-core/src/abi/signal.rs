@@ -373,6 +373,7 @@ impl SigInfo {
     }
 
     /// The 128-byte `siginfo_t` the program reads.
+    #[inline]
     pub fn to_bytes(&self) -> [u8; Self::SIZE] {
         let mut bytes = [0; Self::SIZE];
         bytes[..4].copy_from_slice(&i32::from(self.signo).to_le_bytes());

@@ -3,7 +3,7 @@
 //! finishing the system call a signal cut short, by Linux's restart rules
 //! (`kernel_core::abi::signal::resumption`).
 
-use super::frame::enter_handler;
+use super::frame::{enter_handler, Recorded};
 use super::job::stop;
 use super::Interruption;
 use crate::arch::x86_64::frame::TrapFrame;
@@ -20,13 +20,22 @@ use kernel_core::abi::sysno;
 /// end the process (returns at once) or stop it (waits here until continued or
 /// killed). A system call a signal cut short fails with EINTR or runs again, as
 /// Linux decides from whether a handler runs and its SA_RESTART.
+///
+/// Inlined into its caller, the way back to user mode, with the work outlined: most
+/// trips back have nothing to do and pay one test, no call.
+#[inline]
 pub fn deliver(process: &Process, user: &mut UserState) {
     // The summary byte says whether there is anything to do (a mask to put back
     // comes with the interrupted call that saved it: `SignalState::suspend_with`),
     // so most trips back to user mode (every sigreturn) take no lock here.
-    if !process.signals.needs_attention() {
-        return;
+    if process.signals.needs_attention() {
+        deliver_pending(process, user);
     }
+}
+
+/// `deliver` when there may be something to do.
+#[inline(never)]
+fn deliver_pending(process: &Process, user: &mut UserState) {
     let (mut interruption, restores_mask) = {
         let mut state = process.signals.lock();
         (state.interruption.take(), state.saved_mask.is_some())
@@ -39,8 +48,11 @@ pub fn deliver(process: &Process, user: &mut UserState) {
         if !process.signals.needs_attention() {
             break;
         }
-        let next = process.signals.lock().next_to_deliver();
-        let Some((info, action)) = next else { break };
+        let next = {
+            let mut state = process.signals.lock();
+            state.next_to_deliver().map(|(info, action)| (info, action, Recorded::of(&state)))
+        };
+        let Some((info, action, recorded)) = next else { break };
         let signal = info.signo();
         match action.disposition(signal) {
             Disposition::Handler(handler) => {
@@ -51,7 +63,7 @@ pub fn deliver(process: &Process, user: &mut UserState) {
                 if let Some(call) = interruption.take() {
                     resume(user.frame, call, Some(action.flags));
                 }
-                if enter_handler(process, user, handler, &info, &action).is_err() {
+                if enter_handler(process, user, handler, &info, &action, &recorded).is_err() {
                     force_sigsegv(process, signal);
                 }
             }

@@ -7,14 +7,14 @@
 //! image the kernel's own XRSTOR would fault on; a non-canonical rip or rsp is
 //! caught by `enter_user`, as a #GP of the program.
 
-use super::SignalSet;
+use super::{SignalSet, SignalState, TrapRecord};
 use crate::arch::x86_64::frame::TrapFrame;
 use crate::arch::x86_64::{fpu, gdt};
 use crate::mm::address_space::Fault;
 use crate::mm::kstack::UserState;
 use crate::process::Process;
 use kernel_core::abi::sigframe::{self, xstate, AltStack, Registers, SigContext, UContext};
-use kernel_core::abi::sigframe::{SIGINFO_OFFSET, SS_AUTODISARM, SS_DISABLE, UCONTEXT_OFFSET, UCONTEXT_SIZE};
+use kernel_core::abi::sigframe::{SIGINFO_OFFSET, SS_AUTODISARM, SS_DISABLE, UCONTEXT_OFFSET};
 use kernel_core::abi::sigframe::{UC_FP_XSTATE, UC_SIGCONTEXT_SS, UC_STRICT_RESTORE_SS};
 use kernel_core::abi::signal::{SigAction, SigInfo, SA_NODEFER, SA_ONSTACK, SA_RESTORER, SA_SIGINFO};
 
@@ -31,6 +31,8 @@ const HANDLER_CLEARED_RFLAGS: u64 = (1 << 10) | (1 << 16) | (1 << 8);
 /// memory) without SA_RESTORER, as Linux on x86_64, or when the stack cannot take
 /// the frame.
 ///
+/// `recorded` was read with the signal under the lock that picked it.
+///
 /// `#[inline]`: its one caller, `deliver`, is in another module, which may be
 /// compiled in another codegen unit, where a plain function is not inlined.
 #[inline]
@@ -40,14 +42,12 @@ pub(super) fn enter_handler(
     handler: u64,
     info: &SigInfo,
     action: &SigAction,
+    recorded: &Recorded,
 ) -> Result<(), ()> {
     if action.flags & SA_RESTORER == 0 {
         return Err(());
     }
-    let (alt_stack, mask, trap) = {
-        let state = process.signals.lock();
-        (state.alt_stack, state.saved_mask.unwrap_or(state.blocked), state.last_trap)
-    };
+    let Recorded { alt_stack, mask, trap } = *recorded;
     let image_size = (user.fpu().len() + xstate::MAGIC2_SIZE) as u64;
     let place = sigframe::place(user.frame.rsp, action.flags & SA_ONSTACK != 0, &alt_stack, image_size).ok_or(())?;
     let context = UContext {
@@ -76,7 +76,7 @@ pub(super) fn enter_handler(
         xstate::write_frame_image(user.fpu(), fpu::initial_state(), fpu::components(), |offset, bytes| {
             memory.write(place.fpstate + offset as u64, bytes)
         })?;
-        memory.write(place.frame, &sigframe::frame_head(action.restorer, &context))?;
+        memory.write_words(place.frame, || sigframe::frame_head(action.restorer, &context))?;
         if action.flags & SA_SIGINFO != 0 {
             memory.write(place.frame + SIGINFO_OFFSET, &info.to_bytes())?;
         }
@@ -109,6 +109,23 @@ pub(super) fn enter_handler(
     Ok(())
 }
 
+/// What a handler's frame records of the signal state besides the registers:
+/// the alternate stack, the mask to restore, the last fault's trap. Read with the
+/// signal (`deliver`), under the lock that picked it, which nothing of this
+/// thread's changes before the frame is written, so as not to take it again.
+#[derive(Clone, Copy)]
+pub(super) struct Recorded {
+    alt_stack: AltStack,
+    mask: SignalSet,
+    trap: TrapRecord,
+}
+
+impl Recorded {
+    pub(super) fn of(state: &SignalState) -> Recorded {
+        Recorded { alt_stack: state.alt_stack, mask: state.saved_mask.unwrap_or(state.blocked), trap: state.last_trap }
+    }
+}
+
 /// rt_sigreturn: restores the context saved in the frame at rsp - 8 (the handler's
 /// `ret` popped the restorer address): registers, RFLAGS (the bits a program may
 /// set), mask, FPU state, alternate stack. Returns the restored rax; the return to
@@ -119,25 +136,37 @@ pub(super) fn enter_handler(
 /// then reset, as Linux resets it). The caller forces SIGSEGV.
 pub fn sigreturn(process: &Process, user: &mut UserState) -> Result<u64, ()> {
     let frame = user.frame.rsp.wrapping_sub(8);
-    let mut raw = [0u8; UCONTEXT_SIZE];
-    read_user(process, frame.wrapping_add(UCONTEXT_OFFSET), &mut raw)?;
-    let context = UContext::from_bytes(&raw);
+    // One lock for the ucontext and the XSAVE image it points to.
+    let context = crate::oom::retrying(process, || {
+        let mut memory = process.group.memory.lock();
+        let memory = memory.as_mut().ok_or(Refusal::Fault(Fault::Unmapped))?;
+        let context = UContext::from_words(&memory.read_words(frame.wrapping_add(UCONTEXT_OFFSET))?);
+        let saved = &context.mcontext;
+        let code_segment = saved.cs | 3;
+        if code_segment != gdt::USER_CS && code_segment != gdt::USER32_CS {
+            return Err(Refusal::Frame);
+        }
+        // Without UC_STRICT_RESTORE_SS (an old frame format) Linux repairs a bad SS.
+        if saved.ss | 3 != gdt::USER_DS && context.flags & UC_STRICT_RESTORE_SS != 0 {
+            return Err(Refusal::Frame);
+        }
+        match saved.fpstate {
+            // No image: the initial state, by the area's header as for a handler.
+            0 => xstate::reset(user.fpu(), fpu::initial_state()),
+            address => {
+                let read = |offset: usize, buffer: &mut [u8]| memory.read(address.wrapping_add(offset as u64), buffer);
+                let area = user.fpu();
+                if !xstate::restore(address, area, fpu::initial_state(), fpu::components(), fpu::mxcsr_mask(), read) {
+                    return Err(Refusal::Frame);
+                }
+            }
+        }
+        Ok(context)
+    })
+    .map_err(drop)?;
     let saved = &context.mcontext;
-    let code_segment = saved.cs | 3;
-    if code_segment != gdt::USER_CS && code_segment != gdt::USER32_CS {
-        return Err(());
-    }
-    // Without UC_STRICT_RESTORE_SS (an old frame format) Linux repairs a bad SS.
-    if saved.ss | 3 != gdt::USER_DS && context.flags & UC_STRICT_RESTORE_SS != 0 {
-        return Err(());
-    }
-    match saved.fpstate {
-        // No image: the initial state, by the area's header as for a handler.
-        0 => xstate::reset(user.fpu(), fpu::initial_state()),
-        address => restore_xstate(process, address, user.fpu())?,
-    }
     set_registers(user.frame, &saved.registers);
-    user.frame.set_code_segment(code_segment);
+    user.frame.set_code_segment(saved.cs | 3);
     user.frame.set_user_rflags(saved.registers.rflags);
     user.frame.return_by_iret();
     let mut state = process.signals.lock();
@@ -151,24 +180,23 @@ pub fn sigreturn(process: &Process, user: &mut UserState) -> Result<u64, ()> {
     Ok(saved.registers.rax)
 }
 
-/// Installs in `area` the XSAVE image a frame's fpstate points to, read from user
-/// memory and checked (see `xstate::restore`; a refused image leaves the initial
-/// state).
-fn restore_xstate(process: &Process, address: u64, area: &mut [u8]) -> Result<(), ()> {
-    let mut memory = process.group.memory.lock();
-    let memory = memory.as_mut().ok_or(())?;
-    let read = |offset: usize, buffer: &mut [u8]| memory.read(address.wrapping_add(offset as u64), buffer);
-    xstate::restore(address, area, fpu::initial_state(), fpu::components(), fpu::mxcsr_mask(), read)
-        .then_some(())
-        .ok_or(())
+/// Why sigreturn refuses a frame: its memory (a fault, perhaps for want of a
+/// frame, which the OOM policy may cure) or what it holds.
+enum Refusal {
+    Fault(Fault),
+    Frame,
 }
 
-fn read_user(process: &Process, address: u64, buffer: &mut [u8]) -> Result<(), ()> {
-    crate::oom::retrying(process, || {
-        let mut memory = process.group.memory.lock();
-        memory.as_mut().ok_or(Fault::Unmapped)?.read(address, buffer)
-    })
-    .map_err(drop)
+impl From<Fault> for Refusal {
+    fn from(fault: Fault) -> Refusal {
+        Refusal::Fault(fault)
+    }
+}
+
+impl crate::oom::Outcome for Result<UContext, Refusal> {
+    fn wants_frame(&self) -> bool {
+        matches!(self, Err(Refusal::Fault(Fault::OutOfMemory)))
+    }
 }
 
 fn registers_of(frame: &TrapFrame) -> Registers {

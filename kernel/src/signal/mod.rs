@@ -473,6 +473,7 @@ impl Signals {
     }
 
     /// A signal is deliverable or the process is exiting (`Process::needs_attention`).
+    #[inline]
     pub fn needs_attention(&self) -> bool {
         self.attention.any()
     }

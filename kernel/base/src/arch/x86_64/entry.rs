@@ -458,24 +458,30 @@ impl AttentionReason {
 /// (a whole word: a byte's load would be widened again for the return register).
 pub struct Attention(AtomicU32);
 
+/// Its methods are `#[inline]`: each is one atomic access, which the kernel crate
+/// would otherwise call across the crate boundary.
 impl Attention {
     pub const fn new() -> Attention {
         Attention(AtomicU32::new(0))
     }
 
+    #[inline]
     pub fn set(&self, reason: AttentionReason) {
         self.0.fetch_or(reason.0, Ordering::Relaxed);
     }
 
+    #[inline]
     pub fn clear(&self, reason: AttentionReason) {
         self.0.fetch_and(!reason.0, Ordering::Relaxed);
     }
 
+    #[inline]
     pub fn is_set(&self, reason: AttentionReason) -> bool {
         self.0.load(Ordering::Relaxed) & reason.0 != 0
     }
 
     /// Whether any reason is set.
+    #[inline]
     pub fn any(&self) -> bool {
         self.0.load(Ordering::Relaxed) != 0
     }

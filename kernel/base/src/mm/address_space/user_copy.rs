@@ -64,6 +64,23 @@ impl AddressSpace {
         self.store_pages(address, bytes).1
     }
 
+    /// Reads N words (little-endian, as x86_64 keeps them) from user memory at
+    /// `address`: a structure decoded from its fields (a signal frame's
+    /// ucontext) needs no byte image to parse.
+    #[inline(always)]
+    pub fn read_words<const N: usize>(&mut self, address: u64) -> Result<[u64; N], Fault> {
+        // Not zeroed first: the read fills every byte, or fails and the words are
+        // never looked at.
+        let mut words = core::mem::MaybeUninit::<[u64; N]>::uninit();
+        // SAFETY: the slice is the N * 8 bytes of `words`, and lives no longer; it
+        // is only written (`read` copies into it, never reads it).
+        let bytes = unsafe { core::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), N * 8) };
+        self.read(address, bytes)?;
+        // SAFETY: the read succeeded, so it wrote all N * 8 bytes, and any bytes
+        // make valid words.
+        Ok(unsafe { words.assume_init() })
+    }
+
     /// Writes `length` zero bytes into user memory at `address` (Linux's
     /// `clear_user`): how many it wrote before a fault (all of them if none). No
     /// kernel buffer of zeros to fill or walk for short clears.
