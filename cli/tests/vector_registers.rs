@@ -14,7 +14,7 @@ use std::process::Command;
 const ALLOWED_SOURCES: &[&str] = &["kernel/base/src/arch/x86_64/fpu.rs", "kernel/base/src/mm/frame.rs"];
 
 /// Labels of the entry code (`global_asm!`, without line info) that save or reload it.
-const ALLOWED_ENTRY_LABELS: &[&str] = &["arrived_from_user", "syscall_reload_fpu", "enter_user_mode"];
+const ALLOWED_ENTRY_LABELS: &[&str] = &["arrived_from_user", "syscall_not_straight_back", "enter_user_mode"];
 
 /// Whether a disassembled instruction (AT&T syntax, as objdump prints it) reads or
 /// writes vector, mask or x87 state.
