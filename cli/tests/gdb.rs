@@ -128,13 +128,13 @@ fn the_dev_kernel_shows_values_that_release_optimizes_out() {
     assert!(script.contains("/kernel-dev/kernel\n"), "{script}");
     assert_status(&output, 128 + 11);
     assert_stdout(&output, "before\n");
-    // The frame that decided the program dies, in signal::deliver: its register
-    // state and the locals the release kernel's gdb shows as `<optimized out>`. (gdb
-    // writes "#1  0x... in deliver (" or, when the return address starts a line of
-    // the line table, "#1  deliver (".)
+    // The frame that decided the program dies, signal::deliver's `deliver_pending`:
+    // its register state and the locals the release kernel's gdb shows as
+    // `<optimized out>`. (gdb writes "#1  0x... in deliver_pending (" or, when the
+    // return address starts a line of the line table, "#1  deliver_pending (".)
     let caller = gdb_said
         .lines()
-        .find(|line| line.starts_with('#') && line.contains("timeshare_kernel::signal::deliver::deliver ("))
+        .find(|line| line.starts_with('#') && line.contains("timeshare_kernel::signal::deliver::deliver_pending ("))
         .unwrap_or_else(|| panic!("no deliver frame:\n{gdb_said}"));
     assert!(caller.contains(", user=0x"), "{caller}");
     for wanted in ["action = kernel_core::abi::signal::SigAction {", "interruption = core::option::Option"] {
