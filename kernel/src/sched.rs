@@ -860,12 +860,31 @@ pub fn unpark(thread: &Process, interrupted: bool) {
     make_ready(thread.tid(), || Home::of(thread), Arrival::Woken);
 }
 
-/// `unpark` for a futex waker, which knows the thread it woke by tid only.
-/// Inlined into the futex wake: every hand-off comes here.
+/// What a futex waiter leaves in its queue entry for its waker (`unpark_woken`):
+/// nothing with one CPU, whose queue is every thread's home; with several, the
+/// thread itself, whose home the waker reads at the wake (so that a nice value or
+/// affinity changed while it waited counts) without looking it up in the process
+/// table, a lock every CPU's wakes would share.
+pub type WakeHome = Option<Arc<Process>>;
+
+/// `me`'s `WakeHome`, for the futex wait of `me`, the current thread.
+#[inline(always)]
+pub fn wake_home(me: &Process) -> WakeHome {
+    if single_cpu() {
+        return None;
+    }
+    kstack::running_owner::<Process>().filter(|owner| core::ptr::eq(Arc::as_ptr(owner), me))
+}
+
+/// `unpark` for a futex waker, which knows the thread it woke by tid and the
+/// `WakeHome` it left. Inlined into the futex wake: every hand-off comes here.
 #[inline]
-pub fn unpark_woken(tid: Pid) {
+pub fn unpark_woken(tid: Pid, home: WakeHome) {
     trace::record(tid, || What::Wake { wait: WaitKind::Futex, interrupted: false });
-    make_ready(tid, || Home::of_tid(tid), Arrival::Woken);
+    // The reference is dropped before the thread is queued: until then it cannot
+    // exit, so this is never the last one (whose drop would free the thread's
+    // stack under the bucket's lock).
+    make_ready(tid, move || home.map_or_else(|| Home::of_tid(tid), |thread| Home::of(&thread)), Arrival::Woken);
 }
 
 /// Makes every process blocked on `channel` runnable again (and the pollers, for
