@@ -776,7 +776,7 @@ static void bench_thread_create(void)
 static _Atomic int baton;
 static long pingpong_rounds, pingpong_wrong;
 static int pingpong_unpinned; /* the partner could not be pinned to CPU 1 */
-static int pingpong_partner_cpu; /* where the partner ran its last round */
+static int pingpong_left_cpu0; /* with --check: a thread ran a round off CPU 0 */
 
 static void futex_wait_while(_Atomic int *word, int value)
 {
@@ -798,8 +798,9 @@ static void *pingpong_partner(void *arg)
         futex_wait_while(&baton, 2 * (int)i);
         pingpong_wrong += atomic_load(&baton) != 2 * (int)i + 1;
         futex_store_wake(&baton, 2 * (int)i + 2);
+        if (check_mode && sched_getcpu() != 0)
+            pingpong_left_cpu0 = 1;
     }
-    pingpong_partner_cpu = sched_getcpu();
     return NULL;
 }
 
@@ -810,7 +811,7 @@ static void futex_pingpong(const char *name, int apart)
 {
     long n = count(10000, 50), warm = n / 10 + 10;
     pingpong_rounds = warm + n;
-    pingpong_wrong = pingpong_unpinned = 0;
+    pingpong_wrong = pingpong_unpinned = pingpong_left_cpu0 = 0;
     atomic_store(&baton, 0);
     if (apart && pin_to_cpu(0) != 0)
         FAIL(name, "sched_setaffinity: %s", strerror(errno));
@@ -826,15 +827,16 @@ static void futex_pingpong(const char *name, int apart)
             t0 = now_ns(CLOCK_MONOTONIC);
         futex_store_wake(&baton, 2 * (int)i + 1);
         futex_wait_while(&baton, 2 * (int)i + 1);
+        if (check_mode && sched_getcpu() != 0)
+            pingpong_left_cpu0 = 1;
     }
     uint64_t t1 = now_ns(CLOCK_MONOTONIC);
     pthread_join(partner, NULL);
     if (pingpong_unpinned)
         FAIL(name, "sched_setaffinity to CPU 1 failed");
     /* A row of one CPU stays on the CPU main pinned the run to. */
-    if (check_mode && !apart && usable_cpus() > 1 && (pingpong_partner_cpu != 0 || sched_getcpu() != 0))
-        FAIL(name, "the threads ran on CPUs %d and %d, not on CPU 0 where the run is pinned", sched_getcpu(),
-             pingpong_partner_cpu);
+    if (!apart && usable_cpus() > 1 && pingpong_left_cpu0)
+        FAIL(name, "a thread ran off CPU 0, where the run is pinned");
     if (pingpong_wrong || atomic_load(&baton) != 2 * (int)(warm + n))
         FAIL(name, "the token went astray (%ld wrong)", pingpong_wrong);
     figure(name, (double)(t1 - t0) / n, "ns");
