@@ -881,10 +881,22 @@ pub fn wake_home(me: &Process) -> WakeHome {
 #[inline]
 pub fn unpark_woken(tid: Pid, home: WakeHome) {
     trace::record(tid, || What::Wake { wait: WaitKind::Futex, interrupted: false });
-    // The reference is dropped before the thread is queued: until then it cannot
-    // exit, so this is never the last one (whose drop would free the thread's
-    // stack under the bucket's lock).
-    make_ready(tid, move || home.map_or_else(|| Home::of_tid(tid), |thread| Home::of(&thread)), Arrival::Woken);
+    // Matched rather than dropped: the wake with one CPU (None) carries no drop.
+    match home {
+        Some(thread) => place_woken(thread),
+        None => make_ready(tid, || Home::of_tid(tid), Arrival::Woken),
+    }
+}
+
+/// `unpark_woken` of a thread its entry carried, with several CPUs.
+#[inline(never)]
+fn place_woken(thread: Arc<Process>) {
+    let (tid, home) = (thread.tid(), Home::of(&thread));
+    // Dropped before the thread is queued: until then it cannot exit, so this is
+    // never the last reference (whose drop would free the thread's kernel stack
+    // under the bucket's lock).
+    drop(thread);
+    place_and_queue(tid, home, Arrival::Woken);
 }
 
 /// Makes every process blocked on `channel` runnable again (and the pollers, for

@@ -256,11 +256,9 @@ impl<P> FutexQueue<P> {
             if waiter.key == key && waiter.bitset & bitset != 0 {
                 // The newest waiter (a hand-off's partner) comes off without the
                 // call that moves the ones after it.
-                let waiter = if index + 1 == self.waiters.len() {
-                    self.waiters.swap_remove(index)
-                } else {
-                    self.waiters.remove(index)
-                };
+                let waiter =
+                    if index + 1 == self.waiters.len() { self.waiters.pop() } else { Some(self.waiters.remove(index)) };
+                let Some(waiter) = waiter else { break };
                 done += 1;
                 woken(waiter.tid, waiter.payload);
             } else {
