@@ -115,6 +115,18 @@ fn the_rows_of_several_cpus_run_on_two() {
     }
 }
 
+/// With several CPUs the rows of one CPU run pinned to CPU 0, as they would with
+/// one (futex-pingpong's check says where its two threads ran).
+#[test]
+fn the_rows_of_one_cpu_stay_on_cpu_0_with_two() {
+    let output = run_with(&["--cpus", "2"], &c_program("bench"), &["--check", "--scale", "0.02", "futex-pingpong"]);
+    let text = stdout(&output);
+    assert_eq!(shell_status(output.status), 0, "{text}\n{}", stderr(&output));
+    let (figures, done) = figures(&text);
+    assert_eq!(done, Some(0), "{text}");
+    assert!(matches!(&figures[..], [(name, Ok(_))] if name == "futex-pingpong"), "{text}");
+}
+
 #[test]
 fn bench_leaves_the_rows_of_several_cpus_out_on_one() {
     let output =

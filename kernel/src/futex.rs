@@ -15,9 +15,12 @@
 //! `Process::futex` (`Parking`) says which bucket it is in, for the signal and the
 //! deadline, which know only the thread.
 //!
+//! With several CPUs a waiter's entry also holds the thread (`sched::WakeHome`), for
+//! its waker to place it by without the process table.
+//!
 //! Lock order: a futex bucket (two, for a requeue: the lower index first), then an
-//! address space, then the process table, then the run queue. No global lock is
-//! taken on the wake path but the run queue's.
+//! address space, then the process table, then the run queue. A wake takes no lock
+//! shared by all CPUs: its bucket's, the woken thread's settings, a run queue's.
 
 use crate::sync::{class, OrderedMutex, OrderedMutexGuard};
 use core::sync::atomic::{fence, AtomicUsize, Ordering};
@@ -32,6 +35,9 @@ use kernel_core::abi::futex::{
 };
 use kernel_core::abi::signal::ERESTARTSYS;
 
+/// A bucket's waiters, each with what its waker places it by (`sched::WakeHome`).
+type Queue = FutexQueue<sched::WakeHome>;
+
 static BUCKETS: [Bucket; FUTEX_BUCKETS] = [const { Bucket::new() }; FUTEX_BUCKETS];
 
 /// One bucket: its queue behind its lock, and how many threads wait in it or are
@@ -45,7 +51,7 @@ static BUCKETS: [Bucket; FUTEX_BUCKETS] = [const { Bucket::new() }; FUTEX_BUCKET
 /// barrier between (as Dekker's): if the waker sees no waiter, the waiter sees the
 /// new word and does not sleep.
 struct Bucket {
-    queue: OrderedMutex<FutexQueue>,
+    queue: OrderedMutex<Queue>,
     waiters: AtomicUsize,
 }
 
@@ -69,7 +75,7 @@ impl Bucket {
 
 /// A bucket's queue, locked; sets its count to the queue's length when dropped.
 struct BucketGuard<'a> {
-    queue: OrderedMutexGuard<'a, FutexQueue>,
+    queue: OrderedMutexGuard<'a, Queue>,
     waiters: &'a AtomicUsize,
 }
 
@@ -82,14 +88,14 @@ impl BucketGuard<'_> {
 }
 
 impl core::ops::Deref for BucketGuard<'_> {
-    type Target = FutexQueue;
-    fn deref(&self) -> &FutexQueue {
+    type Target = Queue;
+    fn deref(&self) -> &Queue {
         &self.queue
     }
 }
 
 impl core::ops::DerefMut for BucketGuard<'_> {
-    fn deref_mut(&mut self) -> &mut FutexQueue {
+    fn deref_mut(&mut self) -> &mut Queue {
         &mut self.queue
     }
 }
@@ -226,7 +232,7 @@ pub fn wait(
             return Err(EAGAIN);
         }
         let tid = process.tid();
-        queue.wait(key, tid, bitset);
+        queue.wait(key, tid, bitset, sched::wake_home(process));
         process.futex.park_in(bucket);
         // A signal (or an exit) that came before the entry was queued found none to
         // take off: it is seen here, under the lock a later one would need.

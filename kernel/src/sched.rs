@@ -860,12 +860,43 @@ pub fn unpark(thread: &Process, interrupted: bool) {
     make_ready(thread.tid(), || Home::of(thread), Arrival::Woken);
 }
 
-/// `unpark` for a futex waker, which knows the thread it woke by tid only.
-/// Inlined into the futex wake: every hand-off comes here.
+/// What a futex waiter leaves in its queue entry for its waker (`unpark_woken`):
+/// nothing with one CPU, whose queue is every thread's home; with several, the
+/// thread itself, whose home the waker reads at the wake (so that a nice value or
+/// affinity changed while it waited counts) without looking it up in the process
+/// table, a lock every CPU's wakes would share.
+pub type WakeHome = Option<Arc<Process>>;
+
+/// `me`'s `WakeHome`, for the futex wait of `me`, the current thread.
+#[inline(always)]
+pub fn wake_home(me: &Process) -> WakeHome {
+    if single_cpu() {
+        return None;
+    }
+    kstack::running_owner::<Process>().filter(|owner| core::ptr::eq(Arc::as_ptr(owner), me))
+}
+
+/// `unpark` for a futex waker, which knows the thread it woke by tid and the
+/// `WakeHome` it left. Inlined into the futex wake: every hand-off comes here.
 #[inline]
-pub fn unpark_woken(tid: Pid) {
+pub fn unpark_woken(tid: Pid, home: WakeHome) {
     trace::record(tid, || What::Wake { wait: WaitKind::Futex, interrupted: false });
-    make_ready(tid, || Home::of_tid(tid), Arrival::Woken);
+    // Matched rather than dropped: the wake with one CPU (None) carries no drop.
+    match home {
+        Some(thread) => place_woken(thread),
+        None => make_ready(tid, || Home::of_tid(tid), Arrival::Woken),
+    }
+}
+
+/// `unpark_woken` of a thread its entry carried, with several CPUs.
+#[inline(never)]
+fn place_woken(thread: Arc<Process>) {
+    let (tid, home) = (thread.tid(), Home::of(&thread));
+    // Dropped before the thread is queued: until then it cannot exit, so this is
+    // never the last reference (whose drop would free the thread's kernel stack
+    // under the bucket's lock).
+    drop(thread);
+    place_and_queue(tid, home, Arrival::Woken);
 }
 
 /// Makes every process blocked on `channel` runnable again (and the pollers, for

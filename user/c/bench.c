@@ -359,10 +359,19 @@ static void bench_yield(void)
 
 /* ---- context switch: pipe ping-pong -------------------------------------------- */
 
+static int pin_to_cpu(int cpu);
+
+/* The CPUs the run may use: counted by main before it pins the run to CPU 0. */
+static int usable_cpus_at_start = 1;
+
+static int usable_cpus(void)
+{
+    return usable_cpus_at_start;
+}
+
 /* A byte goes to the child through one pipe and comes back through another: a round
  * trip is two switches and four system calls. The child checks the sequence it
  * receives, the parent the sequence it gets back. */
-static int pin_to_cpu(int cpu);
 
 /* One byte there and back between two processes; with APART, the parent on CPU 0
  * and the child on CPU 1 (pipe-pingpong-cross-cpu). */
@@ -767,6 +776,7 @@ static void bench_thread_create(void)
 static _Atomic int baton;
 static long pingpong_rounds, pingpong_wrong;
 static int pingpong_unpinned; /* the partner could not be pinned to CPU 1 */
+static int pingpong_left_cpu0; /* with --check: a thread ran a round off CPU 0 */
 
 static void futex_wait_while(_Atomic int *word, int value)
 {
@@ -788,6 +798,8 @@ static void *pingpong_partner(void *arg)
         futex_wait_while(&baton, 2 * (int)i);
         pingpong_wrong += atomic_load(&baton) != 2 * (int)i + 1;
         futex_store_wake(&baton, 2 * (int)i + 2);
+        if (check_mode && sched_getcpu() != 0)
+            pingpong_left_cpu0 = 1;
     }
     return NULL;
 }
@@ -799,7 +811,7 @@ static void futex_pingpong(const char *name, int apart)
 {
     long n = count(10000, 50), warm = n / 10 + 10;
     pingpong_rounds = warm + n;
-    pingpong_wrong = pingpong_unpinned = 0;
+    pingpong_wrong = pingpong_unpinned = pingpong_left_cpu0 = 0;
     atomic_store(&baton, 0);
     if (apart && pin_to_cpu(0) != 0)
         FAIL(name, "sched_setaffinity: %s", strerror(errno));
@@ -815,11 +827,16 @@ static void futex_pingpong(const char *name, int apart)
             t0 = now_ns(CLOCK_MONOTONIC);
         futex_store_wake(&baton, 2 * (int)i + 1);
         futex_wait_while(&baton, 2 * (int)i + 1);
+        if (check_mode && sched_getcpu() != 0)
+            pingpong_left_cpu0 = 1;
     }
     uint64_t t1 = now_ns(CLOCK_MONOTONIC);
     pthread_join(partner, NULL);
     if (pingpong_unpinned)
         FAIL(name, "sched_setaffinity to CPU 1 failed");
+    /* A row of one CPU stays on the CPU main pinned the run to. */
+    if (!apart && usable_cpus() > 1 && pingpong_left_cpu0)
+        FAIL(name, "a thread ran off CPU 0, where the run is pinned");
     if (pingpong_wrong || atomic_load(&baton) != 2 * (int)(warm + n))
         FAIL(name, "the token went astray (%ld wrong)", pingpong_wrong);
     figure(name, (double)(t1 - t0) / n, "ns");
@@ -1446,15 +1463,6 @@ static void bench_exec_sh(void)
 /* These rows need two CPUs or more: with one, each says so on a line of its own
  * ("bench-skip NAME ..."), which is neither a figure nor an error. */
 
-/* The CPUs this process may run on. */
-static int usable_cpus(void)
-{
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    if (sched_getaffinity(0, sizeof set, &set) != 0)
-        return 1;
-    return CPU_COUNT(&set);
-}
 
 /* Pins the calling thread to CPU (-1: every CPU the machine has, up to 64). */
 static int pin_to_cpu(int cpu)
@@ -1764,6 +1772,19 @@ int main(int argc, char **argv, char **envp)
             usage();
             return 2;
         }
+    }
+
+    /* With several CPUs the rows of one CPU run pinned to CPU 0, so that each figure
+     * is one CPU's cost, as with one CPU online, not wherever the scheduler puts the
+     * two sides; the rows of several CPUs pin each of their threads themselves
+     * (pin_to_cpu widens the set again). */
+    cpu_set_t start_set;
+    CPU_ZERO(&start_set);
+    if (sched_getaffinity(0, sizeof start_set, &start_set) == 0)
+        usable_cpus_at_start = CPU_COUNT(&start_set);
+    if (usable_cpus_at_start > 1 && pin_to_cpu(0) != 0) {
+        fprintf(stderr, "bench: sched_setaffinity to CPU 0: %s\n", strerror(errno));
+        return 1;
     }
 
     int failures = 0;

@@ -180,12 +180,15 @@ pub fn bucket_of(key: &FutexKey) -> usize {
     ((key.address ^ key.space) >> 2).wrapping_mul(GOLDEN) as usize >> (64 - FUTEX_BUCKETS.trailing_zeros())
 }
 
-/// One thread waiting on a futex word.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Waiter {
+/// One thread waiting on a futex word, with what its waker needs of it (`P`: the
+/// kernel keeps what places the thread once woken, so that the waker need not look
+/// the thread up).
+#[derive(Debug)]
+struct Waiter<P> {
     key: FutexKey,
     tid: u32,
     bitset: u32,
+    payload: P,
 }
 
 /// The waiting threads of one bucket (`bucket_of`), in the order they started to
@@ -193,20 +196,27 @@ struct Waiter {
 /// waits, and a waker that takes it off is the one that makes it runnable: the
 /// entry is the thread's whole record of its wait. A plain list: few threads wait
 /// at once, and waiting then never allocates beyond the list's high-water mark.
-#[derive(Default, Debug)]
-pub struct FutexQueue {
-    waiters: Vec<Waiter>,
+#[derive(Debug)]
+pub struct FutexQueue<P = ()> {
+    waiters: Vec<Waiter<P>>,
 }
 
-impl FutexQueue {
-    pub const fn new() -> FutexQueue {
+impl<P> Default for FutexQueue<P> {
+    fn default() -> Self {
+        FutexQueue::new()
+    }
+}
+
+impl<P> FutexQueue<P> {
+    pub const fn new() -> FutexQueue<P> {
         FutexQueue { waiters: Vec::new() }
     }
 
-    /// Thread `tid` waits on `key` for a wake whose bitset meets `bitset`.
+    /// Thread `tid` waits on `key` for a wake whose bitset meets `bitset`; its
+    /// waker gets `payload` with it.
     #[inline]
-    pub fn wait(&mut self, key: FutexKey, tid: u32, bitset: u32) {
-        self.waiters.push(Waiter { key, tid, bitset });
+    pub fn wait(&mut self, key: FutexKey, tid: u32, bitset: u32, payload: P) {
+        self.waiters.push(Waiter { key, tid, bitset, payload });
     }
 
     /// Takes `tid` off the queue; false if it was not on it (a wake took it).
@@ -231,27 +241,26 @@ impl FutexQueue {
     }
 
     /// Takes up to `count` waiters of `key` whose bitset meets `bitset` off the
-    /// queue, oldest first, calling `woken` with each; returns how many.
+    /// queue, oldest first, calling `woken` with each and its payload; returns how
+    /// many.
     ///
     /// The scan stops at the `count`th: a wake of one waiter (every mutex unlock,
     /// every hand-off) ends where it finds it instead of passing over every waiter.
     /// Inlined: the kernel's futex handler calls it on every lock hand-off.
     #[inline(always)]
-    pub fn wake(&mut self, key: FutexKey, count: u32, bitset: u32, mut woken: impl FnMut(u32)) -> u32 {
+    pub fn wake(&mut self, key: FutexKey, count: u32, bitset: u32, mut woken: impl FnMut(u32, P)) -> u32 {
         let mut done = 0;
         let mut index = 0;
         while done < count && index < self.waiters.len() {
-            let waiter = self.waiters[index];
+            let waiter = &self.waiters[index];
             if waiter.key == key && waiter.bitset & bitset != 0 {
                 // The newest waiter (a hand-off's partner) comes off without the
                 // call that moves the ones after it.
-                if index + 1 == self.waiters.len() {
-                    self.waiters.pop();
-                } else {
-                    self.waiters.remove(index);
-                }
+                let waiter =
+                    if index + 1 == self.waiters.len() { self.waiters.pop() } else { Some(self.waiters.remove(index)) };
+                let Some(waiter) = waiter else { break };
                 done += 1;
-                woken(waiter.tid);
+                woken(waiter.tid, waiter.payload);
             } else {
                 index += 1;
             }
@@ -266,10 +275,10 @@ impl FutexQueue {
     /// how many it moved, as Linux.
     pub fn requeue(
         &mut self,
-        elsewhere: Option<&mut FutexQueue>,
+        elsewhere: Option<&mut FutexQueue<P>>,
         (from, to): (FutexKey, FutexKey),
         (wake, requeue): (u32, u32),
-        woken: impl FnMut(u32),
+        woken: impl FnMut(u32, P),
         mut moved: impl FnMut(u32),
     ) -> u32 {
         let woke = self.wake(from, wake, FUTEX_BITSET_MATCH_ANY, woken);
@@ -286,19 +295,18 @@ impl FutexQueue {
                 }
             }
             Some(other) => {
-                let mut kept = 0;
-                for index in 0..self.waiters.len() {
-                    let waiter = self.waiters[index];
-                    if waiter.key == from && count < requeue {
-                        other.waiters.push(Waiter { key: to, ..waiter });
+                // One removal a moved waiter: few wait, and a requeue is rare.
+                let mut index = 0;
+                while count < requeue && index < self.waiters.len() {
+                    if self.waiters[index].key == from {
+                        let waiter = self.waiters.remove(index);
                         moved(waiter.tid);
+                        other.waiters.push(Waiter { key: to, ..waiter });
                         count += 1;
                     } else {
-                        self.waiters[kept] = waiter;
-                        kept += 1;
+                        index += 1;
                     }
                 }
-                self.waiters.truncate(kept);
             }
         }
         woke + count
@@ -386,35 +394,35 @@ mod tests {
     #[test]
     fn wakes_are_fifo_per_word_and_counted() {
         let mut queue = FutexQueue::new();
-        queue.wait(A, 10, FUTEX_BITSET_MATCH_ANY);
-        queue.wait(B, 11, FUTEX_BITSET_MATCH_ANY);
-        queue.wait(A, 12, FUTEX_BITSET_MATCH_ANY);
-        queue.wait(OTHER_SPACE, 13, FUTEX_BITSET_MATCH_ANY);
-        queue.wait(A, 14, FUTEX_BITSET_MATCH_ANY);
+        queue.wait(A, 10, FUTEX_BITSET_MATCH_ANY, ());
+        queue.wait(B, 11, FUTEX_BITSET_MATCH_ANY, ());
+        queue.wait(A, 12, FUTEX_BITSET_MATCH_ANY, ());
+        queue.wait(OTHER_SPACE, 13, FUTEX_BITSET_MATCH_ANY, ());
+        queue.wait(A, 14, FUTEX_BITSET_MATCH_ANY, ());
         let mut woken = vec![];
-        assert_eq!(queue.wake(A, 2, FUTEX_BITSET_MATCH_ANY, |tid| woken.push(tid)), 2);
+        assert_eq!(queue.wake(A, 2, FUTEX_BITSET_MATCH_ANY, |tid, ()| woken.push(tid)), 2);
         assert_eq!(woken, [10, 12]);
-        assert_eq!(queue.wake(A, u32::MAX, FUTEX_BITSET_MATCH_ANY, |tid| woken.push(tid)), 1);
+        assert_eq!(queue.wake(A, u32::MAX, FUTEX_BITSET_MATCH_ANY, |tid, ()| woken.push(tid)), 1);
         assert_eq!(woken, [10, 12, 14]);
-        assert_eq!(queue.wake(A, 1, FUTEX_BITSET_MATCH_ANY, |_| ()), 0);
+        assert_eq!(queue.wake(A, 1, FUTEX_BITSET_MATCH_ANY, |_, ()| ()), 0);
         // The same address in another address space is another word, and a shared
         // wake does not meet a private wait.
-        queue.wait(A, 15, FUTEX_BITSET_MATCH_ANY);
-        assert_eq!(queue.wake(A_SHARED, 1, FUTEX_BITSET_MATCH_ANY, |_| ()), 0);
+        queue.wait(A, 15, FUTEX_BITSET_MATCH_ANY, ());
+        assert_eq!(queue.wake(A_SHARED, 1, FUTEX_BITSET_MATCH_ANY, |_, ()| ()), 0);
         assert!(is_private(128) && !is_private(0));
         assert!(queue.cancel(15));
         assert!(queue.cancel(13) && !queue.cancel(13));
-        assert_eq!(queue.wake(B, 0, FUTEX_BITSET_MATCH_ANY, |_| ()), 0);
+        assert_eq!(queue.wake(B, 0, FUTEX_BITSET_MATCH_ANY, |_, ()| ()), 0);
         assert!(queue.cancel(11));
     }
 
     #[test]
     fn bitsets_select_waiters() {
         let mut queue = FutexQueue::new();
-        queue.wait(A, 1, 0b01);
-        queue.wait(A, 2, 0b10);
+        queue.wait(A, 1, 0b01, ());
+        queue.wait(A, 2, 0b10, ());
         let mut woken = vec![];
-        assert_eq!(queue.wake(A, 5, 0b10, |tid| woken.push(tid)), 1);
+        assert_eq!(queue.wake(A, 5, 0b10, |tid, ()| woken.push(tid)), 1);
         assert_eq!(woken, [2]);
         assert!(queue.cancel(1));
     }
@@ -423,14 +431,14 @@ mod tests {
     fn requeue_wakes_then_moves() {
         let mut queue = FutexQueue::new();
         for tid in 1..=5 {
-            queue.wait(A, tid, FUTEX_BITSET_MATCH_ANY);
+            queue.wait(A, tid, FUTEX_BITSET_MATCH_ANY, ());
         }
         let (mut woken, mut moved) = (vec![], vec![]);
-        assert_eq!(queue.requeue(None, (A, B), (1, 2), |tid| woken.push(tid), |tid| moved.push(tid)), 3);
+        assert_eq!(queue.requeue(None, (A, B), (1, 2), |tid, ()| woken.push(tid), |tid| moved.push(tid)), 3);
         assert_eq!((&woken[..], &moved[..]), (&[1][..], &[2, 3][..]));
-        assert_eq!(queue.wake(B, 10, FUTEX_BITSET_MATCH_ANY, |tid| woken.push(tid)), 2);
+        assert_eq!(queue.wake(B, 10, FUTEX_BITSET_MATCH_ANY, |tid, ()| woken.push(tid)), 2);
         assert_eq!(woken, [1, 2, 3]);
-        assert_eq!(queue.wake(A, 10, FUTEX_BITSET_MATCH_ANY, |tid| woken.push(tid)), 2);
+        assert_eq!(queue.wake(A, 10, FUTEX_BITSET_MATCH_ANY, |tid, ()| woken.push(tid)), 2);
         assert_eq!(woken, [1, 2, 3, 4, 5]);
     }
 
@@ -438,38 +446,59 @@ mod tests {
     fn requeue_to_another_bucket_keeps_the_order_and_the_rest() {
         let (mut from_bucket, mut to_bucket) = (FutexQueue::new(), FutexQueue::new());
         for tid in 1..=4 {
-            from_bucket.wait(A, tid, FUTEX_BITSET_MATCH_ANY);
+            from_bucket.wait(A, tid, FUTEX_BITSET_MATCH_ANY, ());
         }
-        from_bucket.wait(OTHER_SPACE, 9, FUTEX_BITSET_MATCH_ANY);
-        from_bucket.wait(A, 5, FUTEX_BITSET_MATCH_ANY);
-        to_bucket.wait(B, 20, FUTEX_BITSET_MATCH_ANY);
+        from_bucket.wait(OTHER_SPACE, 9, FUTEX_BITSET_MATCH_ANY, ());
+        from_bucket.wait(A, 5, FUTEX_BITSET_MATCH_ANY, ());
+        to_bucket.wait(B, 20, FUTEX_BITSET_MATCH_ANY, ());
         let (mut woken, mut moved) = (vec![], vec![]);
         let counted =
-            from_bucket.requeue(Some(&mut to_bucket), (A, B), (1, 3), |tid| woken.push(tid), |tid| moved.push(tid));
+            from_bucket.requeue(Some(&mut to_bucket), (A, B), (1, 3), |tid, ()| woken.push(tid), |tid| moved.push(tid));
         assert_eq!(counted, 4);
         assert_eq!((&woken[..], &moved[..]), (&[1][..], &[2, 3, 4][..]));
         // The moved waiters queue behind the word's own, in their order; the rest
         // stay where they were.
         let mut order = vec![];
-        assert_eq!(to_bucket.wake(B, 10, FUTEX_BITSET_MATCH_ANY, |tid| order.push(tid)), 4);
+        assert_eq!(to_bucket.wake(B, 10, FUTEX_BITSET_MATCH_ANY, |tid, ()| order.push(tid)), 4);
         assert_eq!(order, [20, 2, 3, 4]);
         assert!(from_bucket.contains(9) && from_bucket.contains(5) && !from_bucket.contains(2));
-        assert_eq!(from_bucket.wake(A, 10, FUTEX_BITSET_MATCH_ANY, |_| ()), 1);
+        assert_eq!(from_bucket.wake(A, 10, FUTEX_BITSET_MATCH_ANY, |_, ()| ()), 1);
+    }
+
+    #[test]
+    fn each_waiter_reaches_its_waker_with_its_payload_even_requeued() {
+        let (mut from_bucket, mut to_bucket) = (FutexQueue::new(), FutexQueue::new());
+        for tid in 1..=3 {
+            from_bucket.wait(A, tid, FUTEX_BITSET_MATCH_ANY, alloc::format!("waiter {tid}"));
+        }
+        let mut woken = vec![];
+        let counted = from_bucket.requeue(
+            Some(&mut to_bucket),
+            (A, B),
+            (1, 1),
+            |tid, payload| woken.push((tid, payload)),
+            |_| (),
+        );
+        assert_eq!(counted, 2);
+        to_bucket.wake(B, 1, FUTEX_BITSET_MATCH_ANY, |tid, payload| woken.push((tid, payload)));
+        from_bucket.wake(A, 1, FUTEX_BITSET_MATCH_ANY, |tid, payload| woken.push((tid, payload)));
+        let names = |tid: u32| alloc::format!("waiter {tid}");
+        assert_eq!(woken, [(1, names(1)), (2, names(2)), (3, names(3))]);
     }
 
     #[test]
     fn a_wait_is_one_record_that_one_party_takes() {
         let mut queue = FutexQueue::new();
-        queue.wait(A, 7, FUTEX_BITSET_MATCH_ANY);
+        queue.wait(A, 7, FUTEX_BITSET_MATCH_ANY, ());
         assert!(queue.contains(7));
         // The waker takes it; a signal or timeout that comes after finds nothing,
         // so the thread is made runnable once and its wait reads as a wake.
-        assert_eq!(queue.wake(A, 1, FUTEX_BITSET_MATCH_ANY, |_| ()), 1);
+        assert_eq!(queue.wake(A, 1, FUTEX_BITSET_MATCH_ANY, |_, ()| ()), 1);
         assert!(!queue.cancel(7) && !queue.contains(7));
         // And the other way round.
-        queue.wait(A, 7, FUTEX_BITSET_MATCH_ANY);
+        queue.wait(A, 7, FUTEX_BITSET_MATCH_ANY, ());
         assert!(queue.cancel(7));
-        assert_eq!(queue.wake(A, 1, FUTEX_BITSET_MATCH_ANY, |_| ()), 0);
+        assert_eq!(queue.wake(A, 1, FUTEX_BITSET_MATCH_ANY, |_, ()| ()), 0);
     }
 
     #[test]

@@ -261,3 +261,21 @@ pub fn with_running_owner<T: StackOwner, R>(f: impl FnOnce(&T) -> R) -> Option<R
     };
     Some(f(owner))
 }
+
+/// The owner of the kernel stack this CPU is on (`with_running_owner`), as a
+/// reference of the caller's own: what a thread leaves for another CPU to find it
+/// by without the kernel's process table (a futex waiter's entry, for its waker).
+#[inline(always)]
+pub fn running_owner<T: StackOwner>() -> Option<Arc<T>> {
+    with_running_owner(|owner: &T| {
+        let owner = core::ptr::from_ref(owner);
+        // SAFETY: `owner` is the pointer `set_owner` recorded, `Arc::as_ptr` of
+        // the `Arc` the owner lives in, alive for this call (`with_running_owner`):
+        // counting one more reference to it and taking that reference as an `Arc`
+        // keeps the counts balanced.
+        unsafe {
+            Arc::increment_strong_count(owner);
+            Arc::from_raw(owner)
+        }
+    })
+}
