@@ -289,9 +289,10 @@ static pid_t spawn_spinners(struct window_pipes *pipes, int result_fd, int threa
     pid_t pid = fork_or_die();
     if (pid != 0)
         return pid;
-    if (competitor)
-        pin_to(1);
-    else if (set_attr(nice, 6000000) != 0 || setpgid(0, 0) != 0) {
+    /* The mover's nice and request are set on CPU 0, where its first thread stays:
+     * CPU 1's policy learns them only from the moved threads. */
+    pin_to(competitor ? 1 : 0);
+    if (!competitor && (set_attr(nice, 6000000) != 0 || setpgid(0, 0) != 0)) {
         printf("sched_setattr/setpgid: %s\n", strerror(errno));
         _exit(1);
     }
