@@ -114,8 +114,9 @@ fn getcpu_names_the_cpu_the_caller_is_pinned_to() {
 /// Two tasks pinned to CPU 0 share it while CPU 1 idles, under every policy: the
 /// idle CPU looking at CPU 0's queue for work does not restart the running task's
 /// quantum (when it did, the first ran to its end before the second started).
-/// Each gets at most 75% of one window both spin through (about 50% measured), a
-/// margin a late timer on a loaded host does not use up over 600 ms.
+/// Neither gets over 75% of the CPU time the two had in one window both spin
+/// through (about 50% measured; a late timer on a loaded host charges its wait to
+/// one of them only, not enough over 600 ms).
 #[test]
 fn tasks_pinned_to_one_cpu_share_it_while_another_idles() {
     for policy in ["rr", "mlfq", "stride", "lottery", "fair", "eevdf"] {
