@@ -126,10 +126,12 @@ fn the_load_average_follows_the_run_queue() {
 }
 
 /// `procsched NICE` under `--sched POLICY`: its /proc/self/sched before and after
-/// 200 ms of CPU, and /proc/timeshare/sched.
+/// 200 ms of CPU, and /proc/timeshare/sched. Under `--icount`: the ticks in those
+/// 200 ms are the same every time (without it, a host that stops QEMU for a while
+/// lets the CPU time pass with fewer timer interrupts than its length holds).
 fn policy_views(policy: &str, nice: &str) -> (String, String, String) {
-    let output =
-        run_with(&["--cpus", "1", "--sched", policy, "--mlfq-boost-ms", "10000"], &c_program("procsched"), &[nice]);
+    let options = ["--cpus", "1", "--icount", "--sched", policy, "--mlfq-boost-ms", "10000"];
+    let output = run_with(&options, &c_program("procsched"), &[nice]);
     assert_status(&output, 0);
     let out = stdout(&output);
     (section(&out, "before").to_string(), section(&out, "after").to_string(), section(&out, "policy").to_string())
