@@ -258,7 +258,12 @@ int main(int argc, char **argv)
     long system_got = syscall(SYS_getcpu, &system_cpu, &system_node, NULL);
     report("__vdso_getcpu: the CPU the system call says, node 0",
            got == 0 && system_got == 0 && cpu == system_cpu && node == 0 && system_node == 0);
-    report("sched_getcpu is the CPU this program runs on (pinned to CPU 0)", sched_getcpu() == 0);
+    /* Pinned here, not by whoever started it: with several CPUs a task may have moved. */
+    cpu_set_t only_cpu_0;
+    CPU_ZERO(&only_cpu_0);
+    CPU_SET(0, &only_cpu_0);
+    report("sched_getcpu is the CPU this program runs on (pinned to CPU 0)",
+           sched_setaffinity(0, sizeof only_cpu_0, &only_cpu_0) == 0 && sched_getcpu() == 0);
 
     maps_checks();
 
