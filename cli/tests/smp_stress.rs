@@ -1,10 +1,10 @@
 //! What several CPUs running at once must not break (`user/c/smp_stress.c`): a new
 //! thread's first look at its tid, segment selectors across cross-CPU wakes, a
 //! task's nice, request and process after a move, two tasks pinned to one CPU
-//! sharing it, unmapped pages on other CPUs, storms of futex and pipe wakes, pipe
+//! sharing it, a task woken onto an idle CPU while the other spins (under
+//! `--icount`), unmapped pages on other CPUs, storms of futex and pipe wakes, pipe
 //! pairs among waiters that are signalled, time out and sleep, hostile programs on
 //! every CPU at once, threads trading CPUs at once, and a hundred runs on four CPUs.
-
 mod common;
 
 use common::*;
@@ -121,6 +121,20 @@ fn getcpu_names_the_cpu_the_caller_is_pinned_to() {
 fn tasks_pinned_to_one_cpu_share_it_while_another_idles() {
     for policy in ["rr", "mlfq", "stride", "lottery", "fair", "eevdf"] {
         let out = stress(&["--cpus", "2", "--sched", policy], &["pinned", "600"]);
+        assert_eq!(out, "two tasks pinned to one CPU share it: yes\n", "{policy}");
+    }
+}
+
+/// A task woken onto the queue of an idle CPU runs there while the other CPU never
+/// halts, under every policy: the parent, woken by a pipe its pinned children write
+/// to CPU 0, goes to idle CPU 1. Under `--icount` QEMU runs the CPUs in turn on one
+/// thread, each turn lasting until the next timer deadline unless the CPU halts or
+/// pauses, so CPU 1, told by IPI, never got a turn while the two children spun on
+/// CPU 0 (the run hung until its timeout).
+#[test]
+fn a_task_woken_onto_an_idle_cpu_runs_while_the_other_cpu_spins() {
+    for policy in ["rr", "mlfq", "stride", "lottery", "fair", "eevdf"] {
+        let out = stress(&["--cpus", "2", "--icount", "--sched", policy], &["pinned", "300"]);
         assert_eq!(out, "two tasks pinned to one CPU share it: yes\n", "{policy}");
     }
 }

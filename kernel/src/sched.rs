@@ -1274,8 +1274,14 @@ pub fn tick_while_running() {
     let cpu = cpu_index();
     on_every_tick(cpu);
     let ticks = BUSY_TICKS[cpu].fetch_add(1, Ordering::Relaxed);
-    if !single_cpu() && ticks % u64::from(BALANCE_TICKS) == 0 {
-        pull_task(cpu);
+    if !single_cpu() {
+        // A CPU that keeps running programs must not keep an emulator from
+        // running the others (a woken task on an idle CPU's queue, a task the
+        // other runs): see `smp::let_other_cpus_run`.
+        crate::smp::let_other_cpus_run();
+        if ticks % u64::from(BALANCE_TICKS) == 0 {
+            pull_task(cpu);
+        }
     }
     with_current(|me| {
         if !single_cpu() && me.affinity.load(Ordering::Relaxed) & (1 << cpu) == 0 {

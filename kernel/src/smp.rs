@@ -36,6 +36,22 @@ pub fn request_reschedule(cpu: usize) {
     if REASONS[cpu].fetch_or(RESCHEDULE, Ordering::AcqRel) & RESCHEDULE == 0 {
         smp::send_ipi(cpu, apic::IPI_VECTOR);
     }
+    // Even with the IPI sent earlier: the target may not have run since.
+    let_other_cpus_run();
+}
+
+/// Gives the other CPUs a turn now, should they be emulated in turn on one host
+/// thread. QEMU does that under `-icount` (single-threaded TCG, round robin),
+/// where a CPU's turn lasts until the next timer deadline unless it halts or
+/// pauses, and the CPUs after it in the round then get only what is left of that
+/// budget: a CPU that never halts (programs spinning on it) leaves none, and an
+/// idle CPU told by IPI that its queue holds a task would never run it. PAUSE ends
+/// the turn there (QEMU's "let another CPU run"); on hardware it is a spin-wait
+/// hint of a few cycles. Called where one CPU depends on another's progress: after
+/// a task was queued for an idle CPU, and on every tick of a busy CPU.
+#[inline(always)]
+pub fn let_other_cpus_run() {
+    core::hint::spin_loop();
 }
 
 /// The IPI's handler (on the CPU that received it): counts it and takes its
