@@ -209,7 +209,6 @@ mod tests {
     }
 
     #[test]
-    #[test]
     fn fd_set_sizes() {
         assert_eq!(fd_set_bytes(0), 0);
         assert_eq!(fd_set_bytes(1), 8);
