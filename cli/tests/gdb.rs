@@ -70,9 +70,13 @@ fn debug_session(options: &[&str], program: &Path, args: &[&str], commands: &[&s
 
 /// The commands that stop in main, then at the entry of getpid (its number, 39, in
 /// rax), then back in the program where the call returns, whose backtrace leads into
-/// main; then the program runs to its end.
+/// main; then the program runs to its end. main's breakpoint goes once it is hit: on
+/// a loaded host the next `continue` once stopped there again (gdb steps over the
+/// breakpoint to go on; an interrupt in that step would return to the same
+/// instruction, the likely cause).
 const GETPID_SESSION: &[&str] = &[
     "continue",
+    "delete 1",
     "condition 2 $rax == 39",
     "enable 2",
     "continue",
