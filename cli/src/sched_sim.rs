@@ -44,16 +44,6 @@ pub struct SimArgs {
     cpus: u32,
 }
 
-/// The policies, in the order the figures and tables list them.
-const POLICIES: [SchedPolicy; 6] = [
-    SchedPolicy::RoundRobin,
-    SchedPolicy::Mlfq,
-    SchedPolicy::Stride,
-    SchedPolicy::Lottery,
-    SchedPolicy::Fair,
-    SchedPolicy::Eevdf,
-];
-
 /// A policy as the kernel builds it from its command line (the defaults: 10 ms
 /// quantum, MLFQ 10/20/40 ms with a 100 ms boost), with a 1 kHz tick.
 fn policy(sched: SchedPolicy, quantum_ms: u32, seed: u64) -> Box<dyn Scheduler> {
@@ -98,7 +88,7 @@ fn tables(seed: u64) -> String {
         "{:<8} {:>16} {:>8} {:>18} {:>14} {:>10} {:>10}",
         "policy", "nice 0/5 cpu ms", "ratio", "3 equal cpu ms", "max/min", "wake mean", "wake worst"
     );
-    for sched in POLICIES {
+    for &sched in SchedPolicy::ALL {
         let pair = shares(policy(sched, 10, seed), &[Job::cpu(1), Job::cpu(2).nice(5)], 1000);
         let three = shares(policy(sched, 10, seed), &[Job::cpu(1), Job::cpu(2), Job::cpu(3)], 1000);
         let (mean, worst, _) = wake_delays(sched, seed, 1000);
@@ -141,7 +131,7 @@ fn bench(tasks: usize) {
     }
     println!("{tasks} runnable tasks, ns per operation:");
     println!("{:<8} {:>22} {:>22} {:>8}", "policy", "pick+enqueue (spread)", "pick+enqueue (nice 0)", "tick");
-    for sched in POLICIES {
+    for &sched in SchedPolicy::ALL {
         let (spread, tick) = time_policy(sched, tasks, true);
         let (flat, _) = time_policy(sched, tasks, false);
         println!("{:<8} {:>22.0} {:>22.0} {:>8.1}", sched.word(), spread, flat, tick);
@@ -188,7 +178,7 @@ mod tests {
     #[test]
     fn the_tables_show_every_policy() {
         let text = tables(1);
-        for sched in POLICIES {
+        for &sched in SchedPolicy::ALL {
             assert!(text.lines().any(|line| line.starts_with(sched.word())), "{text}");
         }
     }

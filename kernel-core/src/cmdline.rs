@@ -28,6 +28,9 @@ macro_rules! keyword_enum {
         }
 
         impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
             /// Every accepted word, in declaration order.
             pub const WORDS: &'static [&'static str] = &[$($word),+];
 

@@ -9,7 +9,7 @@ use kernel_core::sched::sim::{Job, Pattern, Simulation};
 use kernel_core::sched::{weight, Allotment, Eevdf, Lottery, Mlfq, MlfqConfig, Scheduler, TaskId};
 
 use super::plot::{box_legend, line_legend, ticks, Axis, Plot, GRAY, PALETTE};
-use super::{policy, shares, wake_delays, POLICIES};
+use super::{policy, shares, wake_delays};
 use crate::svg::Svg;
 
 /// Every figure, by its file name; the lottery's draws seeded from `seed`.
@@ -391,7 +391,7 @@ fn share_by_nice(seed: u64) -> String {
     let mut legend = vec![("#000000", Some("2 3"), "weights")];
     // Overlapping lines stay visible: rr under mlfq, stride under fair.
     let styles = [(4.5, None), (2.0, Some("6 3")), (4.5, None), (2.0, None), (2.0, Some("6 3")), (2.0, Some("2 3"))];
-    for (index, sched) in POLICIES.into_iter().enumerate() {
+    for (index, &sched) in SchedPolicy::ALL.iter().enumerate() {
         let (width, dash) = styles[index];
         let points: Vec<(f64, f64)> = (0..=10i8)
             .map(|d| {
@@ -421,8 +421,9 @@ fn wakeup_delay(seed: u64) -> String {
         .text("Waking up beside two CPU hogs (simulated, 10 s)");
     svg.text((320.0, 40.0), 11.0, "middle")
         .text("a job runs 1 ms, sleeps 5 ms; delay = end of its sleep to running again");
-    let results: Vec<(SchedPolicy, f64, u64)> = POLICIES
-        .into_iter()
+    let results: Vec<(SchedPolicy, f64, u64)> = SchedPolicy::ALL
+        .iter()
+        .copied()
         .map(|s| {
             let (mean, worst, _) = wake_delays(s, seed, 10_000);
             (s, mean, worst)
@@ -439,7 +440,7 @@ fn wakeup_delay(seed: u64) -> String {
         top: 60.0,
         width: 520.0,
         height: 280.0,
-        x: Axis::linear(0.0, POLICIES.len() as f64),
+        x: Axis::linear(0.0, SchedPolicy::ALL.len() as f64),
         y: Axis::linear(0.0, y_max),
     };
     plot.axes(&mut svg, &[], &ticks(0.0, y_max, step, 0), "", "delay (ms)");

@@ -20,7 +20,7 @@ use std::fmt::Write as _;
 
 use kernel_core::trace::{SwitchReason, WaitKind};
 
-use super::model::{CpuTotals, Lane, State, Timeline, REASONS};
+use super::model::{CpuTotals, Lane, Slice, State, Timeline, REASONS};
 use crate::svg::Svg;
 
 /// What the SVG says besides the timeline itself.
@@ -107,6 +107,13 @@ struct Piece {
     merged: u32,
     /// Its index in the lane's list.
     index: usize,
+}
+
+impl Piece {
+    /// The running interval `slice`, the `index`th of its lane.
+    fn of(index: usize, slice: &Slice) -> Piece {
+        Piece { start: slice.start, end: slice.end, busy: slice.busy, merged: slice.merged, index }
+    }
 }
 
 /// Draws the timeline as an SVG: one lane per thread with its running intervals in
@@ -249,18 +256,8 @@ pub fn svg(timeline: &Timeline, options: &SvgOptions) -> String {
                     .tooltip(&bar.describe(timeline, lane, &description));
             }
         }
-        let running: Vec<Piece> = lane
-            .slices
-            .iter()
-            .enumerate()
-            .map(|(index, slice)| Piece {
-                start: slice.start,
-                end: slice.end,
-                busy: slice.busy,
-                merged: slice.merged,
-                index,
-            })
-            .collect();
+        let running: Vec<Piece> =
+            lane.slices.iter().enumerate().map(|(index, slice)| Piece::of(index, slice)).collect();
         for bar in bars(&running, &x_of) {
             // One interval: the name it ran under and why it stopped.
             let tip = match lane.slices.get(bar.first).filter(|_| bar.shade.is_none()) {
@@ -334,15 +331,7 @@ fn cpu_lane(
     svg.close("g");
     let pieces_on = |lane: &Lane| -> Vec<Piece> {
         let on_cpu = lane.slices.iter().enumerate().filter(|(_, slice)| slice.cpu == cpu);
-        on_cpu
-            .map(|(index, slice)| Piece {
-                start: slice.start,
-                end: slice.end,
-                busy: slice.busy,
-                merged: slice.merged,
-                index,
-            })
-            .collect()
+        on_cpu.map(|(index, slice)| Piece::of(index, slice)).collect()
     };
     let idle_height = bar_height * 0.4;
     for bar in bars(&pieces_on(&timeline.idle), x_of) {

@@ -242,14 +242,7 @@ mod tests {
     #[test]
     fn no_cpu_idles_while_tasks_wait_longer_than_a_balancing_period() {
         let mut rng = Rng::new(11);
-        for sched in [
-            SchedPolicy::RoundRobin,
-            SchedPolicy::Mlfq,
-            SchedPolicy::Stride,
-            SchedPolicy::Lottery,
-            SchedPolicy::Fair,
-            SchedPolicy::Eevdf,
-        ] {
+        for &sched in SchedPolicy::ALL {
             for _ in 0..20 {
                 let cpus = 1 + rng.below(4) as usize;
                 let jobs: Vec<Job> = (1..=1 + rng.below(8) as TaskId)
