@@ -191,6 +191,10 @@ pub struct Process {
     /// Its thread id; for the first thread of a process, also the process id. It
     /// changes once at most: a thread that execs takes the process id (`take_over`).
     tid: AtomicU32,
+    /// Its process's id (`group.tgid`, which never changes), next to what every
+    /// system call reads of the thread (its call count, its attention word): getpid
+    /// then costs one load, not the group's pointer and then its field.
+    pid: Pid,
     pub group: Arc<ThreadGroup>,
     kernel_stack: KernelStack,
     /// Its kernel stack's trap-frame end and FPU area (see `kernel_stack_layout`), worked out
@@ -290,7 +294,7 @@ impl Process {
 
     /// The process id (getpid): its thread group's.
     pub fn pid(&self) -> Pid {
-        self.group.tgid
+        self.pid
     }
 
     /// Whether it is the first thread of its process, the one the process id names
@@ -678,6 +682,7 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
     crate::trace::record_name(tid, &creation.name);
     let process = Arc::new(Process {
         tid: AtomicU32::new(tid),
+        pid: group.tgid,
         group,
         kernel_stack_layout: (kernel_stack.frame_end(), kernel_stack.fpu_area()),
         kernel_stack,
