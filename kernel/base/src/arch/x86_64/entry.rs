@@ -517,22 +517,34 @@ pub const SYSCALL_TABLE_SIZE: usize = 512;
 /// `enter_user` (`install_table`). Zero until then, while no program has run.
 static SYSCALL_TABLE: [AtomicUsize; SYSCALL_TABLE_SIZE] = [const { AtomicUsize::new(0) }; SYSCALL_TABLE_SIZE];
 
-/// The table `SYSCALL_TABLE` is a copy of (its address): every `enter_user` must
-/// come with that same table, whose entries take its handler's type.
-static INSTALLED_TABLE: spin::Once<usize> = spin::Once::new();
+/// The table `SYSCALL_TABLE` is a copy of (its address; 0 before the copy): every
+/// `enter_user` must come with that same table, whose entries take its handler's
+/// type. Read on every way back to user mode, where one compare is all it costs.
+static INSTALLED_TABLE: AtomicUsize = AtomicUsize::new(0);
 
-/// Copies `table` into `SYSCALL_TABLE` on the first call; on every call, checks
-/// that it is the table installed, so that the entry code never hands a handler
-/// to an entry made for another type.
+/// Checks that `table` is the table installed, so that the entry code never hands
+/// a handler to an entry made for another type; the first call installs it.
+#[inline(always)]
 fn install_table<H>(table: &[SystemCallEntry<H>; SYSCALL_TABLE_SIZE]) {
+    if INSTALLED_TABLE.load(Ordering::Acquire) != table.as_ptr() as usize {
+        install_first_table(table);
+    }
+}
+
+/// Copies the first table any `enter_user` brings into `SYSCALL_TABLE` (once, even
+/// if several CPUs bring it at once), and refuses another one later.
+#[cold]
+fn install_first_table<H>(table: &[SystemCallEntry<H>; SYSCALL_TABLE_SIZE]) {
+    static COPIED: spin::Once<usize> = spin::Once::new();
     let address = table.as_ptr() as usize;
-    let installed = *INSTALLED_TABLE.call_once(|| {
+    let copied = *COPIED.call_once(|| {
         for (slot, entry) in SYSCALL_TABLE.iter().zip(table) {
             slot.store(*entry as usize, Ordering::Relaxed);
         }
         address
     });
-    assert_eq!(installed, address, "enter_user with a system-call table other than the one installed");
+    assert_eq!(copied, address, "enter_user with a system-call table other than the one installed");
+    INSTALLED_TABLE.store(address, Ordering::Release);
 }
 
 /// What a table entry answers: the call's result, which the entry code returns
