@@ -366,7 +366,8 @@ pub mod xstate {
     /// Where the legacy region's software-reserved bytes (`struct _fpx_sw_bytes`) are.
     const SW_BYTES: usize = 464;
     const MXCSR: usize = 24;
-    const XSTATE_BV: usize = LEGACY_SIZE;
+    /// Where the header's XSTATE_BV is: the components an image holds.
+    pub const XSTATE_BV: usize = LEGACY_SIZE;
     const XCOMP_BV: usize = LEGACY_SIZE + 8;
 
     // Inlined, as every helper of `write_frame_image` and `restore` (a call costs
@@ -394,14 +395,9 @@ pub mod xstate {
     const XMM_RANGE: core::ops::Range<usize> = 160..416;
 
     /// Writes, through `write(offset, bytes)`, the image a signal frame gets from a
-    /// process's XSAVE `area` (XCR0 = `features`): the area, then over it Linux's
-    /// software bytes in the legacy region (magic1, the image's sizes and features)
-    /// and XSTATE_BV with x87 and SSE always marked present (so a handler that edits
-    /// only the legacy region is heard), one write for both, and MAGIC2 after it.
-    /// Written in place rather than built in a buffer: the area (KiBs with
-    /// AVX-512) is copied once, to its frame. An area whose XSTATE_BV says x87 or
-    /// SSE is in its initial state (`reset`) may hold stale bytes there: the image
-    /// gets those registers from `initial`, as marking them present requires.
+    /// process's XSAVE `area` (XCR0 = `features`): the area, then Linux's parts of
+    /// the image over it (`complete_frame_image`). Written in place rather than
+    /// built in a buffer: the area (KiBs with AVX-512) is copied once, to its frame.
     /// Inlined, as `restore`: the caller's `write` is the signal frame's copy.
     #[inline]
     pub fn write_frame_image<E>(
@@ -411,9 +407,27 @@ pub mod xstate {
         mut write: impl FnMut(usize, &[u8]) -> Result<(), E>,
     ) -> Result<(), E> {
         write(0, area)?;
-        let size = area.len() as u32;
-        if area.len() >= MIN_SIZE && initial.len() >= MIN_SIZE {
-            let present = u64_at(area, XSTATE_BV);
+        complete_frame_image(u64_at(area, XSTATE_BV), area.len(), initial, features, write)
+    }
+
+    /// Makes an XSAVE image of `size` bytes already in a signal frame (XSAVE'd
+    /// there, or copied from the area), whose XSTATE_BV is `present`, the image
+    /// Linux gives a handler, through `write(offset, bytes)`: Linux's software
+    /// bytes in the legacy region (magic1, the image's sizes and features) and
+    /// XSTATE_BV with x87 and SSE always marked present (so a handler that edits
+    /// only the legacy region is heard), one write for both, and MAGIC2 after it.
+    /// An image whose XSTATE_BV says x87 or SSE is in its initial state (`reset`,
+    /// or XSAVE's init optimization) may hold stale bytes there: the image gets
+    /// those registers from `initial`, as marking them present requires.
+    #[inline]
+    pub fn complete_frame_image<E>(
+        present: u64,
+        size: usize,
+        initial: &[u8],
+        features: u64,
+        mut write: impl FnMut(usize, &[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        if size >= MIN_SIZE && initial.len() >= MIN_SIZE {
             if present & 0b01 == 0 {
                 for range in X87_RANGES {
                     write(range.start, &initial[range])?;
@@ -424,15 +438,15 @@ pub mod xstate {
             }
             let software_bytes_and_header: [u8; XSTATE_BV + 8 - SW_BYTES] = pack(&[
                 &MAGIC1.to_le_bytes(),
-                &size.saturating_add(MAGIC2_SIZE as u32).to_le_bytes(),
+                &(size as u32).saturating_add(MAGIC2_SIZE as u32).to_le_bytes(),
                 &features.to_le_bytes(),
-                &size.to_le_bytes(),
+                &(size as u32).to_le_bytes(),
                 &[0; 28],
                 &(present | FP_SSE).to_le_bytes(),
             ]);
             write(SW_BYTES, &software_bytes_and_header)?;
         }
-        write(area.len(), &MAGIC2.to_le_bytes())
+        write(size, &MAGIC2.to_le_bytes())
     }
 
     /// Puts `area` (a process's XSAVE area, standard format) in the state a signal

@@ -73,9 +73,20 @@ pub(super) fn enter_handler(
     crate::oom::retrying(process, || {
         let mut memory = process.group.memory.lock();
         let memory = memory.as_mut().ok_or(Fault::Unmapped)?;
-        xstate::write_frame_image(user.fpu(), fpu::initial_state(), fpu::components(), |offset, bytes| {
-            memory.write(place.fpstate + offset as u64, bytes)
-        })?;
+        // XSAVE straight into the frame where it can (one instruction); else the
+        // area is copied there.
+        let present = if memory.save_fpu_to(place.fpstate)? {
+            Some(memory.read_words::<1>(place.fpstate + xstate::XSTATE_BV as u64)?[0])
+        } else {
+            None
+        };
+        let write = |offset: usize, bytes: &[u8]| memory.write(place.fpstate + offset as u64, bytes);
+        match present {
+            Some(present) => {
+                xstate::complete_frame_image(present, fpu::area_size(), fpu::initial_state(), fpu::components(), write)
+            }
+            None => xstate::write_frame_image(user.fpu(), fpu::initial_state(), fpu::components(), write),
+        }?;
         memory.write_words(place.frame, || sigframe::frame_head(action.restorer, &context))?;
         if action.flags & SA_SIGINFO != 0 {
             memory.write(place.frame + SIGINFO_OFFSET, &info.to_bytes())?;

@@ -89,6 +89,41 @@ pub fn save_live() {
     cpu.set_fpu_saved();
 }
 
+/// Saves the running program's FPU state with one XSAVE (standard format, every
+/// enabled component) at `target`, wherever it is now: the registers, or its area
+/// (then reloaded from there first: XRSTOR and XSAVE are two instructions, where a
+/// copy of the area is one per 8 to 128 bytes under `-icount`). XSAVE writes only
+/// XSTATE_BV of the header, so the header's 64 bytes are cleared first (reserved
+/// bytes and XCOMP_BV must be zero for XRSTOR to take the image). The area and the
+/// per-CPU flag are left as they were: the state there is the same.
+///
+/// # Safety
+///
+/// `target` is 64-byte aligned and writable for `area_size` bytes, through a kernel
+/// mapping, and no Rust reference to those bytes is live.
+pub unsafe fn save_to(target: *mut u8) {
+    let cpu = PerCpu::this();
+    let header = target.wrapping_add(512).cast::<u64>();
+    for word in 0..8 {
+        // SAFETY: the header is bytes 512..576 of the caller's `area_size` bytes
+        // (at least 576: XSAVE's legacy region and header), 8-aligned.
+        unsafe { header.add(word).write(0) };
+    }
+    // SAFETY: when the flag is set the area (64-byte aligned, `area_size` bytes on
+    // the process's kernel stack) holds the program's state as XSAVE wrote it (or
+    // as `xstate::reset`/`restore` left it, which XRSTOR takes); loading it changes
+    // only the program's registers, which the kernel's soft-float code never uses.
+    // The caller's promise covers the XSAVE.
+    unsafe {
+        if cpu.fpu_saved() {
+            asm!("xrstor64 [{area}]", area = in(reg) cpu.fpu_area(), in("eax") u32::MAX, in("edx") u32::MAX,
+                 options(nostack, readonly));
+        }
+        asm!("xsave64 [{target}]", target = in(reg) target, in("eax") u32::MAX, in("edx") u32::MAX,
+             options(nostack));
+    }
+}
+
 /// Lends the vector registers to the kernel's own copies: true, with the program's
 /// state saved (`save_live`), when AVX is enabled (XCR0); false, touching nothing,
 /// when it is not (or before `init`).

@@ -8,6 +8,7 @@
 use alloc::vec::Vec;
 
 use super::{allows, Access, AddressSpace, Fault, USER_END};
+use crate::arch::x86_64::fpu;
 use crate::mm::frame::{self, Frame};
 use crate::mm::PAGE_SIZE;
 use crate::sync::OrderedMutex;
@@ -62,6 +63,27 @@ impl AddressSpace {
         // long as `words`.
         let bytes = unsafe { core::slice::from_raw_parts(words.as_ptr().cast::<u8>(), N * 8) };
         self.store_pages(address, bytes).1
+    }
+
+    /// Saves the running program's FPU state (`fpu::save_to`: one XSAVE, standard
+    /// format, its header cleared) straight into user memory at `address`, the
+    /// XSAVE image of a signal frame, instead of copying the process's area there.
+    /// Ok(false), writing nothing, where XSAVE cannot: an address that is not
+    /// 64-byte aligned or an image that would cross a page (the caller copies the
+    /// area instead). The write goes through the direct map under this address
+    /// space's lock, which keeps the page mapped meanwhile, so no fault can reach it.
+    pub fn save_fpu_to(&mut self, address: u64) -> Result<bool, Fault> {
+        let size = fpu::area_size() as u64;
+        let offset = address % PAGE_SIZE;
+        if address % fpu::AREA_ALIGN as u64 != 0 || offset + size > PAGE_SIZE {
+            return Ok(false);
+        }
+        let frame = self.user_frame(address, Some(Access::Write))?;
+        // SAFETY: `frame` backs the writable page at `address`, reached through the
+        // direct map; the image's `size` bytes fit in it from `offset`, which is
+        // 64-byte aligned as the page is; no reference to user memory is held.
+        unsafe { fpu::save_to(frame.bytes().add(offset as usize)) };
+        Ok(true)
     }
 
     /// Reads N words (little-endian, as x86_64 keeps them) from user memory at
