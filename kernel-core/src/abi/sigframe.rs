@@ -474,6 +474,30 @@ pub mod xstate {
         magic1 == MAGIC1 && xstate_size == area_size && extended_size == area_size + MAGIC2_SIZE
     }
 
+    /// Whether XRSTOR (standard format, every component of XCR0 = `features`)
+    /// straight from a frame's image, given as its words `word(offset)`, installs
+    /// exactly what `restore` would install from it, and cannot fault: a full
+    /// image of `area_size` bytes (Linux's markers, MAGIC2 after it) whose
+    /// XSTATE_BV names only components it declares and XCR0 enables, whose header
+    /// past XSTATE_BV is zero (`restore` would clear it), and whose MXCSR is within
+    /// `mxcsr_mask`. Any other image takes `restore`'s way.
+    #[inline]
+    pub fn restorable_in_place(word: impl Fn(usize) -> u64, area_size: usize, features: u64, mxcsr_mask: u32) -> bool {
+        let software = word(SW_BYTES);
+        let magic1 = software as u32;
+        let extended_size = (software >> 32) as usize;
+        let declared = word(SW_BYTES + 8);
+        let xstate_size = word(SW_BYTES + 16) as u32 as usize;
+        if magic1 != MAGIC1 || xstate_size != area_size || extended_size != area_size + MAGIC2_SIZE {
+            return false;
+        }
+        let present = word(XSTATE_BV);
+        word(area_size) as u32 == MAGIC2
+            && present & !(features & declared) == 0
+            && (XCOMP_BV..MIN_SIZE).step_by(8).all(|at| word(at) == 0)
+            && word(MXCSR) as u32 & !mxcsr_mask == 0
+    }
+
     /// Installs in `area` (a process's XSAVE area, as large as `initial`) the state
     /// `rt_sigreturn` takes from the frame image at user address `address`, read
     /// through `read(offset, buffer)`, and says whether it could. The image is full
@@ -831,6 +855,36 @@ mod tests {
         assert_eq!(restore_from(0x7000_0000, &image, &initial(), FEATURES, MASK).unwrap()[540], 0);
         // Misaligned for XRSTOR.
         assert_eq!(restore_from(0x7000_0010, &good, &initial(), FEATURES, MASK), None);
+    }
+
+    #[test]
+    fn only_images_restore_takes_unchanged_go_straight_to_xrstor() {
+        let mut area = initial();
+        area[512] = 0b111;
+        let good = frame_image(&area, FEATURES);
+        let in_place = |edit: &dyn Fn(&mut Vec<u8>)| {
+            let mut image = good.clone();
+            edit(&mut image);
+            // The frame goes on past MAGIC2: a word read there takes 4 more bytes.
+            image.extend_from_slice(&[0; 4]);
+            let word = |at: usize| image.get(at..at + 8).map_or(0, |w| u64::from_le_bytes(w.try_into().unwrap()));
+            restorable_in_place(word, AREA, FEATURES, MASK)
+        };
+        assert!(in_place(&|_| {}));
+        // What XRSTOR would fault on, as `restore` refuses it.
+        assert!(!in_place(&|image| image[24..28].copy_from_slice(&0xffff_ffffu32.to_le_bytes())));
+        assert!(!in_place(&|image| image[512] = 0b1111));
+        assert!(!in_place(&|image| image[520] = 1));
+        // What `restore` changes on its way: reserved header bytes it clears, a
+        // component present but not declared, which it drops.
+        assert!(!in_place(&|image| image[540] = 9));
+        assert!(!in_place(&|image| image[472..480].copy_from_slice(&0b011u64.to_le_bytes())));
+        // Not a full image of this size: markers or MAGIC2 missing.
+        assert!(!in_place(&|image| image[464] ^= 1));
+        assert!(!in_place(&|image| image[AREA] ^= 1));
+        assert!(!in_place(&|image| image[AREA..].fill(0)));
+        // x87 or SSE in their initial state: XRSTOR initializes them, as `restore`.
+        assert!(in_place(&|image| image[512] = 0b100));
     }
 
     #[test]

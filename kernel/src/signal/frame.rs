@@ -10,7 +10,7 @@
 use super::{SignalSet, SignalState, TrapRecord};
 use crate::arch::x86_64::frame::TrapFrame;
 use crate::arch::x86_64::{fpu, gdt};
-use crate::mm::address_space::Fault;
+use crate::mm::address_space::{Fault, ImageWords};
 use crate::mm::kstack::UserState;
 use crate::process::Process;
 use kernel_core::abi::sigframe::{self, xstate, AltStack, Registers, SigContext, UContext};
@@ -165,10 +165,32 @@ pub fn sigreturn(process: &Process, user: &mut UserState) -> Result<u64, ()> {
             // No image: the initial state, by the area's header as for a handler.
             0 => xstate::reset(user.fpu(), fpu::initial_state()),
             address => {
-                let read = |offset: usize, buffer: &mut [u8]| memory.read(address.wrapping_add(offset as u64), buffer);
-                let area = user.fpu();
-                if !xstate::restore(address, area, fpu::initial_state(), fpu::components(), fpu::mxcsr_mask(), read) {
-                    return Err(Refusal::Frame);
+                // XRSTOR straight from the frame where that is what `restore` would
+                // install; else the image is copied and checked into the area.
+                let in_place = |image: ImageWords| {
+                    xstate::restorable_in_place(
+                        |at| image.at(at),
+                        fpu::area_size(),
+                        fpu::components(),
+                        fpu::mxcsr_mask(),
+                    )
+                };
+                match memory.load_fpu_from(address, in_place)? {
+                    Some(true) => {}
+                    // Changed under the check by another thread: refused as
+                    // `restore` refuses, the FPU reset.
+                    Some(false) => {
+                        user.fpu().copy_from_slice(fpu::initial_state());
+                        return Err(Refusal::Frame);
+                    }
+                    None => {
+                        let read =
+                            |offset: usize, buffer: &mut [u8]| memory.read(address.wrapping_add(offset as u64), buffer);
+                        let (area, initial) = (user.fpu(), fpu::initial_state());
+                        if !xstate::restore(address, area, initial, fpu::components(), fpu::mxcsr_mask(), read) {
+                            return Err(Refusal::Frame);
+                        }
+                    }
                 }
             }
         }

@@ -86,6 +86,33 @@ impl AddressSpace {
         Ok(true)
     }
 
+    /// Loads the running program's FPU state straight from the XSAVE image in user
+    /// memory at `address` (`fpu::load_image`: one XRSTOR), where `accepts` says
+    /// XRSTOR may take it, given the image's words (`ImageWords`). None, loading
+    /// nothing, where it may not, or where the image is not 64-byte aligned or
+    /// crosses a page: the caller copies and checks it the long way. Some(false)
+    /// when XRSTOR refused the image all the same (another thread changed it after
+    /// `accepts` read it): the state is as it was. The image is read through the
+    /// direct map under this address space's lock, which keeps the page mapped.
+    pub fn load_fpu_from(
+        &mut self,
+        address: u64,
+        accepts: impl FnOnce(ImageWords) -> bool,
+    ) -> Result<Option<bool>, Fault> {
+        let offset = address % PAGE_SIZE;
+        let size = fpu::area_size() as u64;
+        if address % fpu::AREA_ALIGN as u64 != 0 || offset + size > PAGE_SIZE {
+            return Ok(None);
+        }
+        let image = self.user_frame(address, Some(Access::Read))?.bytes().wrapping_add(offset as usize);
+        if !accepts(ImageWords { image, in_page: (PAGE_SIZE - offset) as usize }) {
+            return Ok(None);
+        }
+        // SAFETY: the image is 64-byte aligned and its `size` bytes lie in the page,
+        // which the lock on this address space keeps mapped.
+        Ok(Some(unsafe { fpu::load_image(image) }))
+    }
+
     /// Reads N words (little-endian, as x86_64 keeps them) from user memory at
     /// `address`: a structure decoded from its fields (a signal frame's
     /// ucontext) needs no byte image to parse.
@@ -244,6 +271,33 @@ impl AddressSpace {
             cursor = piece_end;
         }
         Ok(())
+    }
+}
+
+/// An XSAVE image in user memory as `AddressSpace::load_fpu_from` shows it to
+/// its check: a word at a time, from the image to the end of its page, read
+/// through the direct map while the address space is locked.
+#[derive(Clone, Copy)]
+pub struct ImageWords {
+    image: *const u8,
+    in_page: usize,
+}
+
+impl ImageWords {
+    /// The word (little-endian) at byte `offset` of the image, a multiple of 8; 0
+    /// for any other offset or one past the image's page.
+    #[inline(always)]
+    pub fn at(self, offset: usize) -> u64 {
+        match offset.checked_add(8) {
+            // SAFETY: the 8 bytes at `offset` lie in the page, reached through the
+            // direct map and kept mapped by the lock `load_fpu_from` holds,
+            // 8-aligned as the image is; user memory may change under the read,
+            // hence volatile.
+            Some(end) if end <= self.in_page && offset % 8 == 0 => unsafe {
+                self.image.add(offset).cast::<u64>().read_volatile()
+            },
+            _ => 0,
+        }
     }
 }
 
