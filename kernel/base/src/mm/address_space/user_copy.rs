@@ -78,11 +78,14 @@ impl AddressSpace {
         if address % fpu::AREA_ALIGN as u64 != 0 || offset + size > PAGE_SIZE {
             return Ok(false);
         }
-        let frame = self.user_frame(address, Some(Access::Write))?;
-        // SAFETY: `frame` backs the writable page at `address`, reached through the
-        // direct map; the image's `size` bytes fit in it from `offset`, which is
-        // 64-byte aligned as the page is; no reference to user memory is held.
-        unsafe { fpu::save_to(frame.bytes().add(offset as usize)) };
+        let target = match self.cached_bytes(address, size as usize, Access::Write) {
+            Some(target) => target,
+            None => self.user_frame(address, Some(Access::Write))?.bytes().wrapping_add(offset as usize),
+        };
+        // SAFETY: `target` is the direct map's view of the writable page at
+        // `address` from `offset` on, where the image's `size` bytes fit, 64-byte
+        // aligned as `address` is; no reference to user memory is held.
+        unsafe { fpu::save_to(target) };
         Ok(true)
     }
 
@@ -104,7 +107,10 @@ impl AddressSpace {
         if address % fpu::AREA_ALIGN as u64 != 0 || offset + size > PAGE_SIZE {
             return Ok(None);
         }
-        let image = self.user_frame(address, Some(Access::Read))?.bytes().wrapping_add(offset as usize);
+        let image = match self.cached_bytes(address, size as usize, Access::Read) {
+            Some(image) => image,
+            None => self.user_frame(address, Some(Access::Read))?.bytes().wrapping_add(offset as usize),
+        };
         if !accepts(ImageWords { image, in_page: (PAGE_SIZE - offset) as usize }) {
             return Ok(None);
         }
