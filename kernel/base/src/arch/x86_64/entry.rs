@@ -693,7 +693,8 @@ pub fn register_kernel_interrupt(handler: fn(u8)) {
 
 /// A trap taken in ring 0. Interrupts (only possible inside `wait_for_interrupt`)
 /// are handed to the kernel; an exception is a kernel bug and ends the machine with
-/// a register dump, never a silent hang.
+/// a register dump, never a silent hang, but for the one fault the kernel expects
+/// (`fpu::fault_fixup`: an XRSTOR from user memory refusing its image).
 extern "C" fn kernel_trap(frame: &mut TrapFrame) {
     if frame.vector == u64::from(apic::TLB_VECTOR) {
         tlb::interrupt();
@@ -702,6 +703,10 @@ extern "C" fn kernel_trap(frame: &mut TrapFrame) {
     if frame.vector >= 32 {
         let handler = KERNEL_INTERRUPT.get().expect("an interrupt in the kernel before its handler is registered");
         handler(frame.vector as u8);
+        return;
+    }
+    if let Some(resume) = super::fpu::fault_fixup(frame.vector, frame.rip) {
+        frame.rip = resume;
         return;
     }
     let cr2 = cpu::read_cr2();
