@@ -6,6 +6,7 @@
 //! in; either way it copies through the direct map, never through a user address.
 
 use alloc::vec::Vec;
+use core::mem::MaybeUninit;
 
 use super::{allows, Access, AddressSpace, Fault, USER_END};
 use crate::arch::x86_64::fpu;
@@ -35,6 +36,29 @@ impl AddressSpace {
     #[inline]
     pub fn read(&mut self, address: u64, buffer: &mut [u8]) -> Result<(), Fault> {
         self.fetch(address, buffer).1
+    }
+
+    /// `read` into a buffer not yet initialized, for a caller that would
+    /// otherwise clear one only to overwrite it (poll's entries): the buffer as
+    /// bytes once read; on a fault, the fault and the buffer back, to try again.
+    #[inline]
+    pub fn read_uninit<'a>(
+        &mut self,
+        address: u64,
+        buffer: &'a mut [MaybeUninit<u8>],
+    ) -> Result<&'a mut [u8], (Fault, &'a mut [MaybeUninit<u8>])> {
+        // SAFETY: the slice is `buffer`'s bytes, for as long as `buffer` is
+        // borrowed; `read` only writes it (never reads it), and a failed read
+        // hands back the uninitialized view, never this one.
+        let bytes = unsafe { core::slice::from_raw_parts_mut(buffer.as_mut_ptr().cast::<u8>(), buffer.len()) };
+        match self.read(address, bytes) {
+            Ok(()) => Ok(bytes),
+            // SAFETY: as above, in the other direction: every byte is a valid
+            // MaybeUninit, and `bytes` is not used again.
+            Err(fault) => Err((fault, unsafe {
+                core::slice::from_raw_parts_mut(bytes.as_mut_ptr().cast::<MaybeUninit<u8>>(), bytes.len())
+            })),
+        }
     }
 
     /// Copies `bytes` into user memory at `address`.
