@@ -1054,9 +1054,9 @@ fn wake_list<H: Default>(
     // Every transfer of a pipe ping-pong lands here to wake one process, its
     // partner, which blocked last: that case ends in the wake, with no loop state
     // to keep across it. (A look at the last entry is all it costs the others.)
-    let lone_newest = list
-        .split_last()
-        .is_some_and(|(last, others)| last.waits_for == channel && others.iter().all(|other| other.waits_for != channel));
+    let lone_newest = list.split_last().is_some_and(|(last, others)| {
+        last.waits_for == channel && others.iter().all(|other| other.waits_for != channel)
+    });
     if let Some(last) = list.pop_if(|_| lone_newest) {
         if list.is_empty() {
             emptied();
