@@ -137,10 +137,11 @@ pub trait File: Send + Sync {
     /// What fstat reports.
     fn stat(&self) -> Stat;
 
-    /// The node whose `Tree::stat` is what `stat` reports (the tree's own files,
-    /// directories and devices: their `node`), for fstat to make the words it
-    /// copies out straight from the node's fields; None for a file that makes its
-    /// own (a /proc directory names a node but reports /proc's).
+    /// The node whose `Tree::stat` fstat reports (the tree's own files,
+    /// directories and devices, and the /proc mount point, which stat by path
+    /// reports as the tree's node too: their `node`), for fstat to make the words
+    /// it copies out straight from the node's fields; None for a file that makes
+    /// its own.
     fn stat_node(&self) -> Option<NodeId> {
         self.node()
     }

@@ -513,8 +513,4 @@ impl File for Directory {
     fn node(&self) -> Option<rootfs::NodeId> {
         self.node.as_ref().map(Held::id)
     }
-
-    fn stat_node(&self) -> Option<rootfs::NodeId> {
-        None
-    }
 }
