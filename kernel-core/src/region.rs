@@ -390,8 +390,16 @@ impl Regions {
     /// page of which must be mapped (else ENOMEM and nothing changes), and none of
     /// which may be a shared file mapping that may not be written if `protection`
     /// writes, nor the clock page if it writes or executes (else EACCES): the
-    /// pages whose entries change.
-    pub fn protect(&mut self, address: u64, length: u64, protection: Protection) -> Result<Range<u64>, MapError> {
+    /// pages whose entries change. A change that cuts regions asks `room_for`
+    /// whether that many more records fit (NoMemory if not); the common one,
+    /// a whole region changed in place, needs none and does not ask.
+    pub fn protect(
+        &mut self,
+        address: u64,
+        length: u64,
+        protection: Protection,
+        room_for: impl Fn(usize) -> bool,
+    ) -> Result<Range<u64>, MapError> {
         let length = length.checked_next_multiple_of(PAGE_SIZE).ok_or(MapError::NoMemory)?;
         let end = checked_range(address, length)?;
         if length == 0 {
@@ -408,8 +416,19 @@ impl Regions {
         if self.overlapping(address, end).any(|(_, piece)| refuses(piece.attributes.kind)) {
             return Err(MapError::Access);
         }
+        // The splits are counted only when the heap is short of the most they may take.
+        if !room_for(2) && !room_for(self.splits(address, length)) {
+            return Err(MapError::NoMemory);
+        }
         self.change(address, end, Change::Protect(protection))?;
         Ok(address..end)
+    }
+
+    /// How many regions a change to `[address, address + length)` would cut in
+    /// two (at most 2: one at each end).
+    pub fn splits(&self, address: u64, length: u64) -> usize {
+        let end = address.saturating_add(length).next_multiple_of(PAGE_SIZE);
+        [address, end].iter().filter(|&&at| self.at(at).is_some_and(|region| region.start < at)).count()
     }
 
     /// mprotect's common case, in one walk down from `end` that also makes the
@@ -726,7 +745,7 @@ mod tests {
     fn munmap_in_the_middle_splits_and_mprotect_back_merges() {
         let mut regions = heap_of(8);
         assert_eq!(regions.unmap(page(4), P), Ok(page(4)..page(5)));
-        assert_eq!(regions.protect(page(6), P, RO), Ok(page(6)..page(7)));
+        assert_eq!(regions.protect(page(6), P, RO, |_| true), Ok(page(6)..page(7)));
         assert_eq!(
             list(&regions),
             [
@@ -737,7 +756,7 @@ mod tests {
                 (7, 10, RW, Kind::Anonymous)
             ]
         );
-        regions.protect(page(6), P, RW).unwrap();
+        regions.protect(page(6), P, RW, |_| true).unwrap();
         regions.map(Placement::Replace(page(4)), P, RW, Kind::Anonymous).unwrap();
         assert_eq!(list(&regions), [(0, 2, RX, Kind::Anonymous), (2, 10, RW, Kind::Anonymous)]);
         assert_eq!(regions.bytes(), 10 * P);
@@ -747,7 +766,7 @@ mod tests {
     fn brk_grows_and_shrinks_only_between_the_old_and_new_break_after_a_cut() {
         let mut regions = heap_of(8);
         regions.unmap(page(4), P).unwrap();
-        regions.protect(page(6), P, RO).unwrap();
+        regions.protect(page(6), P, RO, |_| true).unwrap();
         // The regions above the cut stay as they are; the new pages join the last.
         assert_eq!(regions.set_break(page(14)), (page(14), None));
         assert_eq!(list(&regions)[4..], [(7, 14, RW, Kind::Anonymous)]);
@@ -782,7 +801,7 @@ mod tests {
     #[test]
     fn map_fixed_over_pieces_replaces_them() {
         let mut regions = heap_of(8);
-        regions.protect(page(5), 2 * P, RO).unwrap();
+        regions.protect(page(5), 2 * P, RO, |_| true).unwrap();
         assert_eq!(regions.map(Placement::NoReplace(page(4)), 4 * P, NONE, Kind::Anonymous), Err(MapError::Exists));
         assert_eq!(regions.map(Placement::Replace(page(4)), 4 * P, NONE, Kind::Anonymous), Ok(page(4)));
         assert_eq!(
@@ -831,7 +850,7 @@ mod tests {
                 Err(MapError::NoMemory)
             );
             assert!(regions.unmap(page(0), length).is_err());
-            assert!(regions.protect(page(0), length, RO).is_err());
+            assert!(regions.protect(page(0), length, RO, |_| true).is_err());
         }
         assert_eq!(list(&regions), before);
     }
@@ -843,15 +862,15 @@ mod tests {
         regions.map(Placement::NoReplace(page(21)), P, RO, Kind::Anonymous).unwrap();
         regions.map(Placement::NoReplace(page(22)), P, RW, Kind::Anonymous).unwrap();
         let count = regions.count();
-        assert_eq!(regions.protect(page(20), P, Protection { read: false, ..RO }), Ok(page(20)..page(21)));
+        assert_eq!(regions.protect(page(20), P, Protection { read: false, ..RO }, |_| true), Ok(page(20)..page(21)));
         assert_eq!(
             regions.at(page(20)).map(|r| (r.start, r.end, r.protection.read)),
             Some((page(20), page(21), false))
         );
         assert_eq!(regions.count(), count, "alone: changed in place");
-        assert_eq!(regions.protect(page(21), P, RW), Ok(page(21)..page(22)));
+        assert_eq!(regions.protect(page(21), P, RW, |_| true), Ok(page(21)..page(22)));
         assert_eq!(regions.at(page(21)).map(|r| (r.start, r.end)), Some((page(21), page(23))), "joined above");
-        assert_eq!(regions.protect(page(20), P, RW), Ok(page(20)..page(21)));
+        assert_eq!(regions.protect(page(20), P, RW, |_| true), Ok(page(20)..page(21)));
         assert_eq!(regions.at(page(22)).map(|r| (r.start, r.end)), Some((page(20), page(23))), "joined below");
         assert_eq!(regions.count(), count - 2);
     }
@@ -860,9 +879,9 @@ mod tests {
     fn mprotect_needs_every_page_mapped() {
         let mut regions = heap_of(4);
         regions.unmap(page(3), P).unwrap();
-        assert_eq!(regions.protect(page(2), 3 * P, RO), Err(MapError::NoMemory));
-        assert_eq!(regions.protect(page(2) + 1, P, RO), Err(MapError::InvalidArgument));
-        assert_eq!(regions.protect(page(2), 0, RO), Ok(page(2)..page(2)));
+        assert_eq!(regions.protect(page(2), 3 * P, RO, |_| true), Err(MapError::NoMemory));
+        assert_eq!(regions.protect(page(2) + 1, P, RO, |_| true), Err(MapError::InvalidArgument));
+        assert_eq!(regions.protect(page(2), 0, RO, |_| true), Ok(page(2)..page(2)));
         assert_eq!(list(&regions)[1], (2, 3, RW, Kind::Anonymous));
     }
 
@@ -872,7 +891,7 @@ mod tests {
         regions.max_count = 2;
         // A hole in the heap makes a third region: refused, nothing changed.
         assert_eq!(regions.unmap(page(4), P), Err(MapError::NoMemory));
-        assert_eq!(regions.protect(page(4), P, RO), Err(MapError::NoMemory));
+        assert_eq!(regions.protect(page(4), P, RO, |_| true), Err(MapError::NoMemory));
         assert_eq!(regions.count(), 2);
         // Cutting the end off, or a mapping that merges, adds none.
         assert_eq!(regions.unmap(page(9), P), Ok(page(9)..page(10)));
@@ -899,13 +918,13 @@ mod tests {
         assert!(!PRIVATE_FILE.is_shared() && !Kind::Anonymous.is_shared());
         // A shared mapping of a file not open for writing never becomes writable,
         // not even in part, and nothing changes; a private one does.
-        assert_eq!(regions.protect(page(3), 2 * P, RW), Err(MapError::Access));
+        assert_eq!(regions.protect(page(3), 2 * P, RW, |_| true), Err(MapError::Access));
         assert_eq!(list(&regions)[0], (0, 4, RO, READ_ONLY_FILE));
         // Nor does it as a whole (mprotect's one-region path).
-        assert_eq!(regions.protect(page(0), 4 * P, RW), Err(MapError::Access));
+        assert_eq!(regions.protect(page(0), 4 * P, RW, |_| true), Err(MapError::Access));
         assert_eq!(list(&regions)[0], (0, 4, RO, READ_ONLY_FILE));
-        assert_eq!(regions.protect(page(0), P, NONE), Ok(page(0)..page(1)));
-        assert_eq!(regions.protect(page(6), P, RW), Ok(page(6)..page(7)));
+        assert_eq!(regions.protect(page(0), P, NONE, |_| true), Ok(page(0)..page(1)));
+        assert_eq!(regions.protect(page(6), P, RW, |_| true), Ok(page(6)..page(7)));
         assert_eq!(list(&regions)[2..4], [(4, 6, RW, Kind::SharedAnonymous), (6, 7, RW, PRIVATE_FILE)]);
         // Unmapping splits a file mapping into pieces of the same kind.
         regions.unmap(page(2), P).unwrap();
@@ -1196,7 +1215,7 @@ mod tests {
                     3 | 4 => {
                         let prot = protection(&mut rng);
                         assert_eq!(
-                            regions.protect(address, length, prot).map(|_| ()),
+                            regions.protect(address, length, prot, |_| true).map(|_| ()),
                             model.protect(address, length, prot),
                             "step {step}"
                         );

@@ -176,12 +176,6 @@ impl AddressSpace {
         self.regions.set_stack_limit(bytes);
     }
 
-    /// Whether the kernel heap has room for `more` region records (see
-    /// `heap::spare`); their count limit is the regions' own.
-    fn room_for_regions(&self, more: usize) -> bool {
-        super::heap::spare() >= more * REGION_HEAP_COST
-    }
-
     /// Makes this the CPU's address space.
     #[inline]
     pub fn activate(&self) {
@@ -444,7 +438,7 @@ impl AddressSpace {
     /// Moves the program break (brk). Returns the new break, or the old one when the
     /// request cannot be met, as Linux does (see `Regions::set_break`).
     pub fn set_break(&mut self, requested: u64) -> u64 {
-        if !self.room_for_regions(1) {
+        if !room_for_regions(1) {
             return self.regions.program_break();
         }
         let (now, released) = self.regions.set_break(requested);
@@ -467,7 +461,7 @@ impl AddressSpace {
         kind: Kind,
     ) -> (Result<u64, MapError>, Vec<FileHold>) {
         // The new region, and the pieces of the ones a MAP_FIXED mapping cuts.
-        if !self.room_for_regions(3) {
+        if !room_for_regions(3) {
             return (Err(MapError::NoMemory), Vec::new());
         }
         let start = match self.regions.map(placement, length, protection, kind) {
@@ -590,7 +584,7 @@ impl AddressSpace {
     /// Returns what the file mappings there no longer hold, as `map_anonymous`.
     pub fn unmap(&mut self, address: u64, length: u64) -> Result<Vec<FileHold>, MapError> {
         // Unmapping the middle of a region leaves two.
-        if !self.room_for_regions(1) && self.splits(address, length) == 2 {
+        if !room_for_regions(1) && self.regions.splits(address, length) == 2 {
             return Err(MapError::NoMemory);
         }
         let pages = self.regions.unmap(address, length)?;
@@ -601,11 +595,7 @@ impl AddressSpace {
     /// Changes the protection of `[address, address + length)` (mprotect). Every
     /// page of the range must be inside a region.
     pub fn protect(&mut self, address: u64, length: u64, protection: Protection) -> Result<(), MapError> {
-        // The splits are counted only when the heap is short of the most they may take.
-        if !self.room_for_regions(2) && !self.room_for_regions(self.splits(address, length)) {
-            return Err(MapError::NoMemory);
-        }
-        let pages = self.regions.protect(address, length, protection)?;
+        let pages = self.regions.protect(address, length, protection, room_for_regions)?;
         self.forget_translations(pages.clone());
         // One CPU: each changed page flushed here (a fresh range has none). More:
         // one shootdown for the range, if a page changed.
@@ -626,13 +616,6 @@ impl AddressSpace {
             self.flush(pages);
         }
         Ok(())
-    }
-
-    /// How many regions a change to `[address, address + length)` would cut in
-    /// two (at most 2: one at each end).
-    fn splits(&self, address: u64, length: u64) -> usize {
-        let end = address.saturating_add(length).next_multiple_of(PAGE_SIZE);
-        [address, end].iter().filter(|&&at| self.regions.at(at).is_some_and(|region| region.start < at)).count()
     }
 
     /// Drops the cached translations of `pages`: their mappings are about to
@@ -731,4 +714,10 @@ fn allows(flags: Flags, access: Option<Access>) -> bool {
         Some(Access::Write) => flags.contains(Flags::WRITABLE | Flags::USER_ACCESSIBLE),
         Some(_) => flags.contains(Flags::USER_ACCESSIBLE),
     }
+}
+
+/// Whether the kernel heap has room for `more` region records (see
+/// `heap::spare`); their count limit is the regions' own.
+fn room_for_regions(more: usize) -> bool {
+    super::heap::spare() >= more * REGION_HEAP_COST
 }
