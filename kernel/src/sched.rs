@@ -362,8 +362,9 @@ pub fn current() -> Arc<Process> {
 
 /// Runs `f` with the process whose kernel thread is running on this CPU: like
 /// `current`, but borrowed from the kernel stack instead of looked up and counted,
-/// for the blocking and switching paths.
-fn with_current<R>(f: impl FnOnce(&Process) -> R) -> R {
+/// for the blocking and switching paths (lent as its `Arc`, uncounted, which a
+/// blocked list's entry clones).
+fn with_current<R>(f: impl FnOnce(&Arc<Process>) -> R) -> R {
     kstack::with_running_owner(f).expect("called from a process's kernel thread")
 }
 
@@ -755,7 +756,7 @@ impl Wait {
     /// true if a signal or `interrupt` ended the wait. Inlined into `block`, which
     /// every blocking pipe transfer goes through.
     #[inline(always)]
-    fn wait(self, me: &Process, signals: Signals, deadline_ns: Option<u64>) -> bool {
+    fn wait(self, me: &Arc<Process>, signals: Signals, deadline_ns: Option<u64>) -> bool {
         let key = self.key;
         // One CPU: the lists are under the one queue's lock, which the switch
         // then goes on holding (one lock for the block, as for its wake).
@@ -806,9 +807,11 @@ impl Wait {
     /// first, and only then are the wake count, signals and deadline checked (see
     /// `WAITING`); if one of them ends the wait, `me` leaves the list again.
     #[inline(always)]
-    fn enlist_shared(self, me: &Process, signals: Signals, deadline_ns: Option<u64>) -> Option<bool> {
+    fn enlist_shared(self, me: &Arc<Process>, signals: Signals, deadline_ns: Option<u64>) -> Option<bool> {
         let Wait { key, bucket, wakes } = self;
-        let home = wake_home(me);
+        // `me` is the current thread as its kernel stack lends it: its entry's
+        // home is a clone, not a second look-up (`wake_home`).
+        let home = Some(Arc::clone(me));
         let mut list = BLOCKED[bucket].lock();
         list.push(Blocked { pid: me.tid(), waits_for: key, home });
         // No fence after it: this read-modify-write and the read of the count are
