@@ -333,6 +333,10 @@ pub fn cpu_index() -> usize {
 /// Set by `init` when more than one CPU is online (they all are by then).
 static SEVERAL_CPUS: AtomicBool = AtomicBool::new(false);
 
+/// The online CPUs' mask, set by `init` (every CPU is online by then): each wake's
+/// `placement` reads it rather than building it from the count.
+static ONLINE_CPUS: AtomicU32 = AtomicU32::new(1);
+
 /// Whether only one CPU is online: placement and balancing then have nothing to
 /// decide, and the paths every switch takes skip them (one test of a byte).
 #[inline(always)]
@@ -346,6 +350,7 @@ pub fn init(policy: impl Fn() -> Box<dyn Scheduler>) {
     for queue in QUEUES.iter().take(smp::online_count().max(1)) {
         queue.lock().policy = Some(policy());
     }
+    ONLINE_CPUS.store(balance::all_cpus(smp::online_count().max(1)), Ordering::Relaxed);
     SEVERAL_CPUS.store(smp::online_count() > 1, Ordering::Relaxed);
     STARTED.store(true, Ordering::Release);
 }
@@ -357,8 +362,9 @@ pub fn current() -> Arc<Process> {
 
 /// Runs `f` with the process whose kernel thread is running on this CPU: like
 /// `current`, but borrowed from the kernel stack instead of looked up and counted,
-/// for the blocking and switching paths.
-fn with_current<R>(f: impl FnOnce(&Process) -> R) -> R {
+/// for the blocking and switching paths (lent as its `Arc`, uncounted, which a
+/// blocked list's entry clones).
+fn with_current<R>(f: impl FnOnce(&Arc<Process>) -> R) -> R {
     kstack::with_running_owner(f).expect("called from a process's kernel thread")
 }
 
@@ -427,7 +433,7 @@ pub fn start(thread: &Process) {
 /// becomes runnable, with several CPUs online.
 #[inline(always)]
 fn placement(home: usize, allowed: CpuMask) -> usize {
-    if let Some(cpu) = balance::only_cpu(allowed, smp::online_count()) {
+    if let Some(cpu) = balance::only_cpu(allowed, ONLINE_CPUS.load(Ordering::Relaxed)) {
         return cpu;
     }
     place_by_load(home, allowed)
@@ -750,7 +756,7 @@ impl Wait {
     /// true if a signal or `interrupt` ended the wait. Inlined into `block`, which
     /// every blocking pipe transfer goes through.
     #[inline(always)]
-    fn wait(self, me: &Process, signals: Signals, deadline_ns: Option<u64>) -> bool {
+    fn wait(self, me: &Arc<Process>, signals: Signals, deadline_ns: Option<u64>) -> bool {
         let key = self.key;
         // One CPU: the lists are under the one queue's lock, which the switch
         // then goes on holding (one lock for the block, as for its wake).
@@ -801,13 +807,17 @@ impl Wait {
     /// first, and only then are the wake count, signals and deadline checked (see
     /// `WAITING`); if one of them ends the wait, `me` leaves the list again.
     #[inline(always)]
-    fn enlist_shared(self, me: &Process, signals: Signals, deadline_ns: Option<u64>) -> Option<bool> {
+    fn enlist_shared(self, me: &Arc<Process>, signals: Signals, deadline_ns: Option<u64>) -> Option<bool> {
         let Wait { key, bucket, wakes } = self;
-        let home = wake_home(me);
+        // `me` is the current thread as its kernel stack lends it: its entry's
+        // home is a clone, not a second look-up (`wake_home`).
+        let home = Some(Arc::clone(me));
         let mut list = BLOCKED[bucket].lock();
         list.push(Blocked { pid: me.tid(), waits_for: key, home });
+        // No fence after it: this read-modify-write and the read of the count are
+        // SeqCst, as are the waker's count and its read of `WAITING`
+        // (`count_wake`), so one of the two sees the other's write.
         WAITING.fetch_or(1 << bucket, Ordering::SeqCst);
-        fence(Ordering::SeqCst);
         let ended = if WAKES[bucket].load(Ordering::SeqCst) != wakes {
             Some(false)
         } else if interrupted_before_sleep(me, signals) {
@@ -969,7 +979,7 @@ pub fn wake_all(channel: WaitChannel) {
         // No wake count: with one CPU nothing runs between a waiter's check and its
         // block, so no wake can come in between (`WAKES`).
         if waiters.waiting & wanted != 0 {
-            wake_waiters(waiters, &mut |pid, _| policy.enqueue(pid, Arrival::Woken), key, pollers_too);
+            wake_waiters(waiters, &mut IntoOnlyQueue(policy), key, pollers_too);
         }
     } else {
         wake_all_shared(key, pollers_too);
@@ -1005,7 +1015,7 @@ fn count_wake(index: usize) -> bool {
 #[inline(always)]
 fn wake_waiting_shared(index: usize, channel: WaitKey) {
     let mut list = BLOCKED[index].lock();
-    wake_list(&mut list, &mut ready_woken, channel, || {
+    wake_list(&mut list, &mut Placed, channel, || {
         WAITING.fetch_and(!(1 << index), Ordering::SeqCst);
     });
 }
@@ -1018,10 +1028,38 @@ fn wake_pollers_shared(pollers: WaitKey) {
     wake_waiting_shared(bucket_of(pollers), pollers);
 }
 
+/// What a wake does with each task it takes off a blocked list: queues it. A
+/// trait whose method is always inlined, rather than a closure or a function
+/// passed as one, whose call LLVM kept out of line (a frame and five saved
+/// registers on every wake).
+trait Ready<H> {
+    fn ready(&mut self, pid: Pid, home: H);
+}
+
+/// One CPU: into its queue's policy, which the waker holds.
+struct IntoOnlyQueue<'policy>(&'policy mut dyn Scheduler);
+
+impl Ready<()> for IntoOnlyQueue<'_> {
+    #[inline(always)]
+    fn ready(&mut self, pid: Pid, _: ()) {
+        self.0.enqueue(pid, Arrival::Woken);
+    }
+}
+
+/// Several CPUs: where `placement` says, as the entry's home reads now.
+struct Placed;
+
+impl Ready<WakeHome> for Placed {
+    #[inline(always)]
+    fn ready(&mut self, pid: Pid, home: WakeHome) {
+        ready_woken(pid, home);
+    }
+}
+
 /// `wake_all`'s work with one CPU online, for when the summary says someone may
 /// wait on `channel`: wakes those who do, in the order they blocked, then the
 /// pollers if `pollers_too`.
-fn wake_waiters(waiters: &mut Waiters, ready: &mut impl FnMut(Pid, ()), channel: WaitKey, pollers_too: bool) {
+fn wake_waiters(waiters: &mut Waiters, ready: &mut impl Ready<()>, channel: WaitKey, pollers_too: bool) {
     if waiters.waiting & summary_bit(channel) != 0 {
         wake_bucket(waiters, ready, channel);
     }
@@ -1034,7 +1072,7 @@ fn wake_waiters(waiters: &mut Waiters, ready: &mut impl FnMut(Pid, ()), channel:
 /// Wakes the entries of `channel`'s list in `waiters` that wait for it, in the
 /// order they blocked, and clears the list's bit if none is left.
 #[inline(always)]
-fn wake_bucket(waiters: &mut Waiters, ready: &mut impl FnMut(Pid, ()), channel: WaitKey) {
+fn wake_bucket(waiters: &mut Waiters, ready: &mut impl Ready<()>, channel: WaitKey) {
     let index = bucket_of(channel);
     let Waiters { blocked, waiting, .. } = waiters;
     wake_list(&mut blocked[index], ready, channel, || *waiting &= !(1 << index));
@@ -1047,7 +1085,7 @@ fn wake_bucket(waiters: &mut Waiters, ready: &mut impl FnMut(Pid, ()), channel: 
 #[inline(always)]
 fn wake_list<H: Default>(
     list: &mut Vec<Blocked<H>>,
-    ready: &mut impl FnMut(Pid, H),
+    ready: &mut impl Ready<H>,
     channel: WaitKey,
     emptied: impl FnOnce(),
 ) {
@@ -1074,7 +1112,7 @@ fn wake_list<H: Default>(
 /// per woken entry). Out of line: its loop's registers would otherwise burden the
 /// common case.
 #[inline(never)]
-fn wake_in_order<H: Default>(bucket: &mut Vec<Blocked<H>>, ready: &mut impl FnMut(Pid, H), channel: WaitKey) {
+fn wake_in_order<H: Default>(bucket: &mut Vec<Blocked<H>>, ready: &mut impl Ready<H>, channel: WaitKey) {
     let Some(first) = bucket.iter().position(|entry| entry.waits_for == channel) else { return };
     // A lone waiter that is not the newest entry: a ring member (lat-ctx) blocked
     // a whole turn ago, the oldest entry of a list it shares with the other
@@ -1095,9 +1133,9 @@ fn wake_in_order<H: Default>(bucket: &mut Vec<Blocked<H>>, ready: &mut impl FnMu
 
 /// Makes the task of `entry` runnable again, through `ready` (which queues it).
 #[inline(always)]
-fn wake<H>(entry: Blocked<H>, ready: &mut impl FnMut(Pid, H)) {
+fn wake<H>(entry: Blocked<H>, ready: &mut impl Ready<H>) {
     trace::record(entry.pid, || What::Wake { wait: entry.waits_for.0, interrupted: false });
-    ready(entry.pid, entry.home);
+    ready.ready(entry.pid, entry.home);
 }
 
 /// Takes `pid` off whatever channel it is blocked on in `waiters` (the one CPU's),

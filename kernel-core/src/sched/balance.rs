@@ -48,11 +48,11 @@ impl CpuLoad {
     }
 }
 
-/// The one CPU of `online` a task whose affinity is `allowed` may run on, if it may
-/// run on one only: `place` would choose it whatever the loads, so a pinned task's
-/// wake need not read them.
-pub fn only_cpu(allowed: CpuMask, online: usize) -> Option<usize> {
-    let allowed = allowed & all_cpus(online);
+/// The one CPU of `online` (a mask, as `all_cpus` makes) a task whose affinity is
+/// `allowed` may run on, if it may run on one only: `place` would choose it whatever
+/// the loads, so a pinned task's wake need not read them.
+pub fn only_cpu(allowed: CpuMask, online: CpuMask) -> Option<usize> {
+    let allowed = allowed & online;
     allowed.is_power_of_two().then(|| allowed.trailing_zeros() as usize)
 }
 
@@ -100,10 +100,10 @@ mod tests {
 
     #[test]
     fn a_pinned_task_has_one_cpu_and_place_agrees_whatever_the_loads() {
-        assert_eq!(only_cpu(0b10, 2), Some(1));
-        assert_eq!(only_cpu(0b110, 2), Some(1), "CPU 2 is not online");
-        assert_eq!(only_cpu(0b11, 2), None);
-        assert_eq!(only_cpu(0b100, 2), None, "no online CPU: place decides");
+        assert_eq!(only_cpu(0b10, all_cpus(2)), Some(1));
+        assert_eq!(only_cpu(0b110, all_cpus(2)), Some(1), "CPU 2 is not online");
+        assert_eq!(only_cpu(0b11, all_cpus(2)), None);
+        assert_eq!(only_cpu(0b100, all_cpus(2)), None, "no online CPU: place decides");
         let mut rng = Rng::new(7);
         for _ in 0..1000 {
             let online = 1 + rng.below(8) as usize;
@@ -111,7 +111,7 @@ mod tests {
                 (0..online).map(|_| load(rng.below(2) == 1, rng.below(3) as u32)).collect();
             let cpu = rng.below(online as u64) as usize;
             let last = rng.below(online as u64) as usize;
-            assert_eq!(only_cpu(1 << cpu, online), Some(cpu));
+            assert_eq!(only_cpu(1 << cpu, all_cpus(online)), Some(cpu));
             assert_eq!(place(last, 1 << cpu, &loads), cpu, "{loads:?}");
         }
     }

@@ -227,9 +227,11 @@ impl Drop for KernelStack {
 /// `set_user_context` and its stack swap.
 ///
 /// The stack is known as the one whose trap frame the per-CPU data names, checked
-/// to contain the stack pointer.
+/// to contain the stack pointer. The owner is lent as its `Arc`, uncounted: `f`
+/// clones it if it keeps a reference (a blocked thread's entry, for its waker),
+/// without a second look-up.
 #[inline(always)]
-pub fn with_running_owner<T: StackOwner, R>(f: impl FnOnce(&T) -> R) -> Option<R> {
+pub fn with_running_owner<T: StackOwner, R>(f: impl FnOnce(&Arc<T>) -> R) -> Option<R> {
     let frame = PerCpu::this().trap_frame_address();
     let rsp: u64;
     // SAFETY: reads the stack pointer, nothing else.
@@ -251,15 +253,18 @@ pub fn with_running_owner<T: StackOwner, R>(f: impl FnOnce(&T) -> R) -> Option<R
     // reference holds for all of `f`.
     // (A stack whose `set_owner` was missed has owner type `NoOwner`, which is no
     // `StackOwner`: it reads as none.)
+    // The owner pointer is `Arc::as_ptr` of the `Arc` it lives in (`set_owner`):
+    // taken back as an `Arc` that is never dropped (`ManuallyDrop`), it leaves the
+    // counts as they were, and a clone `f` makes counts one more.
     let owner = unsafe {
         let crown = &*((frame + TRAP_FRAME_SIZE) as *const Crown);
         let wanted = type_key::<T>();
         if !core::ptr::eq(crown.owner_type, wanted) && *crown.owner_type != *wanted {
             return None;
         }
-        &*crown.owner.cast::<T>()
+        core::mem::ManuallyDrop::new(Arc::from_raw(crown.owner.cast::<T>()))
     };
-    Some(f(owner))
+    Some(f(&owner))
 }
 
 /// The owner of the kernel stack this CPU is on (`with_running_owner`), as a
@@ -267,15 +272,5 @@ pub fn with_running_owner<T: StackOwner, R>(f: impl FnOnce(&T) -> R) -> Option<R
 /// by without the kernel's process table (a futex waiter's entry, for its waker).
 #[inline(always)]
 pub fn running_owner<T: StackOwner>() -> Option<Arc<T>> {
-    with_running_owner(|owner: &T| {
-        let owner = core::ptr::from_ref(owner);
-        // SAFETY: `owner` is the pointer `set_owner` recorded, `Arc::as_ptr` of
-        // the `Arc` the owner lives in, alive for this call (`with_running_owner`):
-        // counting one more reference to it and taking that reference as an `Arc`
-        // keeps the counts balanced.
-        unsafe {
-            Arc::increment_strong_count(owner);
-            Arc::from_raw(owner)
-        }
-    })
+    with_running_owner(Arc::clone)
 }
