@@ -23,32 +23,32 @@ use kernel_core::trace::{TrapReason, What};
 ///
 /// Invariant: `process` is the current process and `user` its own saved state.
 pub fn serve(process: &Arc<Process>, user: &mut UserState) {
+    // Built once: every trip lends the same handler to `enter_user` (which records
+    // its address in the stack header) and to the full path's dispatch.
+    let mut handler = syscall::FastPath(syscall::Context { process, group: &process.group, user: user.reborrow() });
     loop {
         process.charge(Mode::Kernel);
+        // Tracing is switched on before the first program runs and off at power-off:
+        // one read on each side of the program's run.
         if trace::enabled() {
             trace::record(process.tid(), || What::TrapExit);
-            crate::explain::returning_to_user(process, user.frame);
+            crate::explain::returning_to_user(process, handler.0.user.frame);
         }
-        let reason = entry::enter_user(&mut syscall::FastPath(syscall::Context {
-            process,
-            group: &process.group,
-            user: user.reborrow(),
-        }));
+        let reason = entry::enter_user(&mut handler);
         process.charge(Mode::User);
-        if trace::enabled() {
+        let traced = trace::enabled();
+        if traced {
             record_entry(process, reason);
         }
+        let context = &mut handler.0;
         match reason {
-            ReturnReason::SystemCall { served: false } => syscall::dispatch_recorded(
-                &mut syscall::Context { process, group: &process.group, user: user.reborrow() },
-                trace::enabled(),
-                false,
-            ),
+            ReturnReason::SystemCall { served: false } => syscall::dispatch_recorded(context, traced, false),
             ReturnReason::SystemCall { served: true } => {}
             ReturnReason::Exception(exception) => {
+                let user = &mut context.user;
                 let rip = user.frame.rip;
                 let signal = fault(process, user, exception);
-                if trace::enabled() {
+                if traced {
                     let address = match exception {
                         Exception::PageFault { address, .. } => address,
                         _ => 0,
@@ -59,8 +59,10 @@ pub fn serve(process: &Arc<Process>, user: &mut UserState) {
             }
             ReturnReason::Interrupt(vector) => interrupt_from_user(vector),
         }
-        signal::deliver(process, user);
-        if process.exit_status().is_some() {
+        signal::deliver(process, &mut context.user);
+        // The exiting bit is set with the exit status (`Process::begin_exit`), and
+        // stays: one load, where the status itself is behind a lock.
+        if process.signals.exiting() {
             return;
         }
     }

@@ -41,7 +41,7 @@ fn deliver_pending(process: &Process, user: &mut UserState) {
         (state.interruption.take(), state.saved_mask.is_some())
     };
     loop {
-        if process.exit_status().is_some() {
+        if process.signals.exiting() {
             return;
         }
         // Refreshed at every unlock: after a handler's frame, nothing more to lock for.

@@ -619,7 +619,12 @@ pub fn enter_user<H: SystemCallHandler>(handler: &mut H) -> ReturnReason {
         percpu::PerCpu::this().trap_frame_address(),
         "enter_user with a frame that is not the current process's"
     );
-    if !is_user_canonical(frame.rip) && frame.code_segment() != gdt::USER32_CS {
+    // Every writer of the code segment leaves 64-bit code's or 32-bit code's
+    // (`TrapFrame::set_code_segment`): one compare for the usual, 64-bit case.
+    if frame.code_segment() != gdt::USER_CS {
+        leave_for_other_code_segment(frame);
+    }
+    if !is_user_canonical(frame.rip) {
         return ReturnReason::Exception(Exception::GeneralProtection { error_code: 0 });
     }
     if !is_canonical(frame.rsp) {
@@ -628,15 +633,6 @@ pub fn enter_user<H: SystemCallHandler>(handler: &mut H) -> ReturnReason {
         // the kernel's half returns as is: IRETQ and SYSRET do not look at it, and
         // the program's first push page-faults in user mode, as on Linux.)
         return ReturnReason::Exception(Exception::StackSegment);
-    }
-    // In 32-bit code the instruction pointer is EIP: its upper half is not part of
-    // it (IRETQ would fault in ring 0 on a rip past the segment's 4 GiB limit; the
-    // CPU Linux runs on drops the upper half, and so does this), and only IRETQ
-    // returns to 32-bit code (SYSRET would resume it as 64-bit code).
-    frame.set_code_segment(frame.code_segment());
-    if frame.code_segment() == gdt::USER32_CS {
-        frame.rip &= u64::from(u32::MAX);
-        frame.return_by_iret();
     }
     frame.ss = u64::from(gdt::USER_DS);
     let frame: *mut TrapFrame = frame;
@@ -665,6 +661,21 @@ pub fn enter_user<H: SystemCallHandler>(handler: &mut H) -> ReturnReason {
         unsafe { enter_user_mode(frame) };
     }
     handler.frame().return_reason()
+}
+
+/// The way back to a frame whose code segment is not 64-bit code's: 32-bit code,
+/// or (never left by a writer, checked all the same) any other selector, which
+/// returns to 64-bit code. In 32-bit code the instruction pointer is EIP: its upper
+/// half is not part of it (IRETQ would fault in ring 0 on a rip past the segment's
+/// 4 GiB limit; the CPU Linux runs on drops the upper half, and so does this), and
+/// only IRETQ returns to 32-bit code (SYSRET would resume it as 64-bit code).
+#[cold]
+fn leave_for_other_code_segment(frame: &mut TrapFrame) {
+    frame.set_code_segment(frame.code_segment());
+    if frame.code_segment() == gdt::USER32_CS {
+        frame.rip &= u64::from(u32::MAX);
+        frame.return_by_iret();
+    }
 }
 
 /// The registers of the last entry from user mode on this CPU (the trap frame of
