@@ -146,6 +146,10 @@ struct Survey {
 pub struct Regions {
     /// By start address; never overlapping, never two adjacent alike.
     by_start: BTreeMap<u64, Piece>,
+    /// The start of the region a fault or an mprotect last found (a fault tends
+    /// to fall where the last one did): tried first by `region_or_stack_growth`,
+    /// trusted only if a region still starts there and holds the address.
+    last_found: u64,
     /// Bytes the regions cover.
     bytes: u64,
     /// RLIMIT_AS: the most bytes the regions may cover (u64::MAX: no limit).
@@ -169,6 +173,7 @@ impl Regions {
     pub fn new() -> Regions {
         Regions {
             by_start: BTreeMap::new(),
+            last_found: 0,
             bytes: 0,
             size_limit: u64::MAX,
             stack_limit: DEFAULT_STACK_LIMIT,
@@ -461,6 +466,7 @@ impl Regions {
             return Ok(false);
         }
         piece.attributes = changed;
+        self.last_found = start;
         Ok(true)
     }
 
@@ -469,7 +475,13 @@ impl Regions {
     /// RLIMIT_STACK of the stack's top (as Linux, the end of the region that
     /// grows) and RLIMIT_AS.
     pub fn region_or_stack_growth(&mut self, address: u64) -> Option<Region> {
+        let hinted =
+            self.by_start.get(&self.last_found).filter(|piece| self.last_found <= address && address < piece.end);
+        if let Some(piece) = hinted {
+            return Some(region(self.last_found, piece));
+        }
         if let Some(found) = self.at(address) {
+            self.last_found = found.start;
             return Some(found);
         }
         let (&start, &above) = self.by_start.range(address..).next()?;

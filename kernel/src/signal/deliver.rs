@@ -5,7 +5,7 @@
 
 use super::frame::{enter_handler, Recorded};
 use super::job::stop;
-use super::Interruption;
+use super::{Interruption, SignalState};
 use crate::arch::x86_64::frame::TrapFrame;
 use crate::mm::kstack::UserState;
 use crate::process::{self, ExitStatus, Process};
@@ -36,23 +36,17 @@ pub fn deliver(process: &Process, user: &mut UserState) {
 /// `deliver` when there may be something to do.
 #[inline(never)]
 fn deliver_pending(process: &Process, user: &mut UserState) {
-    let (mut interruption, restores_mask) = {
+    if process.signals.exiting() {
+        return;
+    }
+    // One lock for the first signal and for what the call it cuts short left.
+    let (mut interruption, restores_mask, mut next) = {
         let mut state = process.signals.lock();
-        (state.interruption.take(), state.saved_mask.is_some())
+        let interruption = state.interruption.take();
+        let restores_mask = state.saved_mask.is_some();
+        (interruption, restores_mask, next_with_record(&mut state))
     };
-    loop {
-        if process.signals.exiting() {
-            return;
-        }
-        // Refreshed at every unlock: after a handler's frame, nothing more to lock for.
-        if !process.signals.needs_attention() {
-            break;
-        }
-        let next = {
-            let mut state = process.signals.lock();
-            state.next_to_deliver().map(|(info, action)| (info, action, Recorded::of(&state)))
-        };
-        let Some((info, action, recorded)) = next else { break };
+    while let Some((info, action, recorded)) = next {
         let signal = info.signo();
         match action.disposition(signal) {
             Disposition::Handler(handler) => {
@@ -85,6 +79,11 @@ fn deliver_pending(process: &Process, user: &mut UserState) {
                 }
             }
         }
+        if process.signals.exiting() {
+            return;
+        }
+        // Refreshed at every unlock: after a handler's frame, nothing more to lock for.
+        next = if process.signals.needs_attention() { next_with_record(&mut process.signals.lock()) } else { None };
     }
     if let Some(call) = interruption {
         resume(user.frame, call, None);
@@ -95,6 +94,13 @@ fn deliver_pending(process: &Process, user: &mut UserState) {
             state.blocked = mask;
         }
     }
+}
+
+/// The next signal to act on (`SignalState::next_to_deliver`), with what its
+/// handler's frame records of the state under the same lock.
+#[inline(always)]
+fn next_with_record(state: &mut SignalState) -> Option<(SigInfo, SigAction, Recorded)> {
+    state.next_to_deliver().map(|(info, action)| (info, action, Recorded::of(state)))
 }
 
 /// Finishes an interrupted system call as `resumption` says: EINTR in rax, or the
