@@ -378,6 +378,7 @@ fn serve(context: &mut Context, handler: Handler) {
 #[inline(always)]
 fn result_of(context: &mut Context, handler: Handler) -> u64 {
     Stats::add(&context.process.stats.system_calls, 1);
+    crate::sched::end_tick_stretch();
     match handler(context) {
         Ok(value) => value,
         Err(errno) => failed(context.process, context.user.frame.rax, errno),
