@@ -59,6 +59,7 @@ use crate::arch::x86_64::switch::{self, KernelContext};
 use crate::arch::x86_64::{apic, cpu, fpu, smp};
 use crate::mm::kstack;
 use crate::process::{self, Mode, Pid, Process, Stats};
+use crate::syscall::Route;
 use crate::{time, trace};
 use kernel_core::acpi::MAX_CPUS;
 use kernel_core::loadavg::{LoadAverage, LOAD_FREQ_NS};
@@ -1414,6 +1415,7 @@ fn take_armed_ticks(cpu: usize) -> u32 {
         0 => 1,
         armed => {
             apic::restart_periodic_timer();
+            crate::syscall::set_route(Route::Fast);
             armed
         }
     }
@@ -1475,13 +1477,15 @@ fn stretch_tick(cpu: usize, running: Option<Pid>) {
     let ticks = due.into_iter().flatten().map(ticks_until).fold(promised, u32::min).min(u32::MAX / period.max(1));
     if ticks > 1 {
         TICKS_ARMED[cpu].store(ticks, Ordering::Relaxed);
+        crate::syscall::set_route(Route::EndingTickStretch);
         apic::arm_timer_once(period * ticks);
     }
 }
 
 /// Ends this CPU's stretched tick, if one is armed (see `TICKS_ARMED`): called on
 /// every kernel entry but the timer's, before anything the skipped ticks would
-/// have seen can change. One test of a per-CPU word when the timer is periodic.
+/// have seen can change (system calls come through a table that calls it only
+/// while a stretch is armed: `syscall::Route`).
 #[inline(always)]
 pub fn end_tick_stretch() {
     let cpu = cpu_index();
@@ -1498,6 +1502,7 @@ pub fn end_tick_stretch() {
 #[inline(never)]
 fn settle_stretch(cpu: usize) {
     let armed = TICKS_ARMED[cpu].load(Ordering::Relaxed);
+    crate::syscall::set_route(Route::Fast);
     let period = apic::timer_period().max(1);
     let left = apic::timer_counts_left();
     let elapsed = if left == 0 {

@@ -39,11 +39,14 @@ pub fn serve(process: &Arc<Process>, user: &mut UserState) {
             record_entry(process, reason);
         }
         match reason {
-            ReturnReason::SystemCall { served: false } => syscall::dispatch_recorded(
-                &mut syscall::Context { process, group: &process.group, user: user.reborrow() },
-                trace::enabled(),
-                false,
-            ),
+            ReturnReason::SystemCall { served: false } => {
+                sched::end_tick_stretch();
+                syscall::dispatch_recorded(
+                    &mut syscall::Context { process, group: &process.group, user: user.reborrow() },
+                    trace::enabled(),
+                    false,
+                )
+            }
             ReturnReason::SystemCall { served: true } => {}
             ReturnReason::Exception(exception) => {
                 sched::end_tick_stretch();
