@@ -68,7 +68,8 @@ use kernel_core::sched::balance::{self, CpuLoad, CpuMask, BALANCE_TICKS};
 use kernel_core::sched::{Arrival, Scheduler};
 use kernel_core::trace::{SwitchReason, WaitKind, What};
 
-/// Nanoseconds between timer ticks (the kernel's clock interrupt runs at 1 kHz).
+/// Nanoseconds between timer ticks (1 kHz; the interrupt may skip ticks nobody
+/// needs: see `TICKS_ARMED`).
 pub const TICK_NS: u64 = 1_000_000;
 
 /// What a blocked process waits for.
