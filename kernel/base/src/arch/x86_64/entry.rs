@@ -180,6 +180,9 @@ syscall_slow_return:
     mov {f_rflags}(%rsp), %rcx
     mov %rcx, {f_r11}(%rsp)
     movq $0, {f_error}(%rsp)
+    /* SYSCALL comes from 64-bit code only (CSTAR refuses 32-bit code's): the code
+       segment an earlier interrupt left in the frame may be 32-bit code's. */
+    movq ${user_cs}, {f_cs}(%rsp)
     movq ${syscall_vector}, {f_vector}(%rsp)
     test ${exit_defer}, %dl
     jnz 1f
@@ -306,10 +309,12 @@ nmi_entry:
     frame_size = const TRAP_FRAME_SIZE,
     user_ss = const gdt::USER_DS,
     user32_cs = const gdt::USER32_CS,
+    user_cs = const gdt::USER_CS,
     invalid_opcode = const Exception::InvalidOpcode.vector(),
     f_rip = const offset_of!(TrapFrame, rip),
     f_rflags = const offset_of!(TrapFrame, rflags),
     f_rsp = const offset_of!(TrapFrame, rsp),
+    f_cs = const offset_of!(TrapFrame, cs),
     f_vector = const offset_of!(TrapFrame, vector),
     f_error = const offset_of!(TrapFrame, error_code),
     f_rax = const offset_of!(TrapFrame, rax),
