@@ -13,8 +13,10 @@ use std::process::Command;
 /// which follows inlined code to where it was written).
 const ALLOWED_SOURCES: &[&str] = &["kernel/base/src/arch/x86_64/fpu.rs", "kernel/base/src/mm/frame.rs"];
 
-/// Labels of the entry code (`global_asm!`, without line info) that save or reload it.
-const ALLOWED_ENTRY_LABELS: &[&str] = &["arrived_from_user", "syscall_not_straight_back", "enter_user_mode"];
+/// Labels of the entry code and of fpu.rs's XRSTOR from a signal frame
+/// (`global_asm!`, without line info) that save or reload it.
+const ALLOWED_ENTRY_LABELS: &[&str] =
+    &["arrived_from_user", "syscall_not_straight_back", "enter_user_mode", "load_fpu_image_xrstor"];
 
 /// Whether a disassembled instruction (AT&T syntax, as objdump prints it) reads or
 /// writes vector, mask or x87 state.

@@ -23,15 +23,15 @@
 //! shared by all CPUs: its bucket's, the woken thread's settings, a run queue's.
 
 use crate::sync::{class, OrderedMutex, OrderedMutexGuard};
-use core::sync::atomic::{fence, AtomicUsize, Ordering};
+use core::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
 
 use crate::process::{self, Pid, Process};
 use crate::sched;
 use crate::time;
 use kernel_core::abi::errno::{EAGAIN, EFAULT, EINTR, EINVAL, ETIMEDOUT};
 use kernel_core::abi::futex::{
-    bucket_of, FutexKey, FutexQueue, FUTEX_BITSET_MATCH_ANY, FUTEX_BUCKETS, FUTEX_OWNER_DIED, FUTEX_TID_MASK,
-    FUTEX_WAITERS, ROBUST_LIST_LIMIT,
+    bucket_of, waiter_mark, FutexKey, FutexQueue, FUTEX_BITSET_MATCH_ANY, FUTEX_BUCKETS, FUTEX_OWNER_DIED,
+    FUTEX_TID_MASK, FUTEX_WAITERS, ROBUST_LIST_LIMIT,
 };
 use kernel_core::abi::signal::ERESTARTSYS;
 
@@ -40,50 +40,55 @@ type Queue = FutexQueue<sched::WakeHome>;
 
 static BUCKETS: [Bucket; FUTEX_BUCKETS] = [const { Bucket::new() }; FUTEX_BUCKETS];
 
-/// One bucket: its queue behind its lock, and how many threads wait in it or are
-/// about to (`BucketGuard::expect_waiter`), for a wake to read without the lock,
-/// as Linux's `futex_hb_waiters_pending`: a wake of a word nobody waits on (a
-/// mutex released without contention by a program that still calls FUTEX_WAKE)
-/// then takes no lock.
+/// One bucket: its queue behind its lock, and the `waiter_mark`s of the words its
+/// threads wait on or are about to (`BucketGuard::expect_waiter`), for a wake to
+/// read without the lock, as Linux's `futex_hb_waiters_pending` (a count there): a
+/// wake of a word nobody waits on (a mutex released without contention by a
+/// program that still calls FUTEX_WAKE) then takes no lock, even when another
+/// word's waiter shares the bucket, unless that word shares the mark too. The
+/// marks may hold more than the queue's words (a mark stays until the queue is
+/// empty): a stale one costs a wake the lock, never a missed waiter.
 ///
-/// No wake is lost by skipping the lock: a waiter counts itself before it reads
-/// the word, a waker reads the count after the word changed, each with a full
-/// barrier between (as Dekker's): if the waker sees no waiter, the waiter sees the
+/// No wake is lost by skipping the lock: a waiter marks its word before it reads
+/// the word, a waker reads the marks after the word changed, each with a full
+/// barrier between (as Dekker's): if the waker sees no mark, the waiter sees the
 /// new word and does not sleep.
 struct Bucket {
     queue: OrderedMutex<Queue>,
-    waiters: AtomicUsize,
+    waiter_marks: AtomicU64,
 }
 
 impl Bucket {
     const fn new() -> Bucket {
-        Bucket { queue: OrderedMutex::new(class::FUTEX_BUCKET, FutexQueue::new()), waiters: AtomicUsize::new(0) }
+        Bucket { queue: OrderedMutex::new(class::FUTEX_BUCKET, FutexQueue::new()), waiter_marks: AtomicU64::new(0) }
     }
 
     fn lock(&self) -> BucketGuard<'_> {
-        BucketGuard { queue: self.queue.lock(), waiters: &self.waiters }
+        BucketGuard { queue: self.queue.lock(), waiter_marks: &self.waiter_marks }
     }
 
-    /// Whether a thread may wait here: false only when none waits nor is about
-    /// to, as the caller's earlier change to a word is seen by any that comes.
+    /// Whether a thread may wait here on a word of `mark` (`waiter_mark`): false
+    /// only when none waits nor is about to, as the caller's earlier change to a
+    /// word is seen by any that comes.
     #[inline(always)]
-    fn may_have_waiters(&self) -> bool {
+    fn may_have_waiters(&self, mark: u64) -> bool {
         fence(Ordering::SeqCst);
-        self.waiters.load(Ordering::Relaxed) != 0
+        self.waiter_marks.load(Ordering::Relaxed) & mark != 0
     }
 }
 
-/// A bucket's queue, locked; sets its count to the queue's length when dropped.
+/// A bucket's queue, locked; clears its marks when it leaves the queue empty.
 struct BucketGuard<'a> {
     queue: OrderedMutexGuard<'a, Queue>,
-    waiters: &'a AtomicUsize,
+    waiter_marks: &'a AtomicU64,
 }
 
 impl BucketGuard<'_> {
-    /// Counts a thread about to read its word and queue itself (until the lock is
-    /// released): from now on a wake of any word of the bucket takes the lock.
-    fn expect_waiter(&self) {
-        self.waiters.store(self.queue.len() + 1, Ordering::SeqCst);
+    /// Marks the word of `mark` (`waiter_mark`) for a thread about to read it and
+    /// queue itself, or moved onto it by a requeue: from now on a wake of the word
+    /// takes the lock.
+    fn expect_waiter(&self, mark: u64) {
+        self.waiter_marks.fetch_or(mark, Ordering::SeqCst);
     }
 }
 
@@ -102,7 +107,9 @@ impl core::ops::DerefMut for BucketGuard<'_> {
 
 impl Drop for BucketGuard<'_> {
     fn drop(&mut self) {
-        self.waiters.store(self.queue.len(), Ordering::Release);
+        if self.queue.is_empty() {
+            self.waiter_marks.store(0, Ordering::Release);
+        }
     }
 }
 
@@ -217,10 +224,10 @@ pub fn wait(
     bitset: u32,
     deadline_ns: Option<u64>,
 ) -> Result<u64, i64> {
-    let bucket = bucket_of(&key);
+    let (bucket, mark) = (bucket_of(&key), waiter_mark(&key));
     loop {
         let mut queue = BUCKETS[bucket].lock();
-        queue.expect_waiter();
+        queue.expect_waiter(mark);
         let Some(word) = read_resident_word(process, key.address) else {
             // Not resident (or no frame to fault it in with): fault it in without
             // the lock, then check again.
@@ -307,7 +314,7 @@ pub fn is_waiting(thread: &Process) -> bool {
 #[inline(always)]
 pub fn wake(key: FutexKey, count: u32, bitset: u32) -> u32 {
     let bucket = &BUCKETS[bucket_of(&key)];
-    if !bucket.may_have_waiters() {
+    if !bucket.may_have_waiters(waiter_mark(&key)) {
         return 0;
     }
     bucket.lock().wake(key, count, bitset, sched::unpark_woken)
@@ -348,6 +355,8 @@ pub fn requeue(
             return Err(EAGAIN);
         }
     }
+    // Before any waiter moves: a wake of `to` from now on finds them.
+    second.as_ref().unwrap_or(&first).expect_waiter(waiter_mark(&to));
     let moved_to = |tid: Pid| {
         if let Some(thread) = process::find(tid) {
             thread.futex.park_in(to_bucket);

@@ -213,14 +213,15 @@ fn request_ticks(slice_ns: u64) -> NonZeroU32 {
     NonZeroU32::new(slice_ns.div_ceil(TICK_NS).clamp(1, u64::from(u32::MAX)) as u32).unwrap_or(NonZeroU32::MIN)
 }
 
-/// A blocked thread's entry in its list: who, waiting for what, and its home with
-/// several CPUs online (with one, the only queue is every task's home, and a block
-/// stores one byte for it rather than a whole `Home`).
-#[derive(Clone, Copy)]
-struct Blocked {
+/// A blocked thread's entry in its list: who, waiting for what, and what its
+/// wake places it by: with several CPUs online the thread itself (`WakeHome`),
+/// whose home the wake reads then (`place_woken`), so that a nice value, slice or
+/// affinity changed while it waited counts where it goes; with one, nothing (the
+/// only queue is every task's home), and the entry has nothing to drop.
+struct Blocked<H = WakeHome> {
     pid: Pid,
     waits_for: WaitKey,
-    home: Option<Home>,
+    home: H,
 }
 
 /// The blocked lists and sleepers with one CPU online, kept in its run queue
@@ -231,7 +232,7 @@ struct Waiters {
     /// its cost does not grow with the number of blocked processes (a ring of 512
     /// processes through pipes), and blocking and waking (every pipe round trip)
     /// never allocate once the lists have grown.
-    blocked: [Vec<Blocked>; BUCKETS],
+    blocked: [Vec<Blocked<()>>; BUCKETS],
     /// Bit `i` set when `blocked[i]` is not empty: most wakes, of a pipe nobody
     /// waits on, end at a test of it.
     waiting: u64,
@@ -379,8 +380,14 @@ pub fn cpu_of(thread: &Process) -> usize {
 #[inline(always)]
 fn note_load(cpu: usize, policy: &dyn Scheduler) {
     if !single_cpu() {
-        QUEUED[cpu].store(policy.queued() as u32, Ordering::Relaxed);
+        publish_load(cpu, policy);
     }
+}
+
+/// `note_load` where several CPUs are known to be online.
+#[inline(always)]
+fn publish_load(cpu: usize, policy: &dyn Scheduler) {
+    QUEUED[cpu].store(policy.queued() as u32, Ordering::Relaxed);
 }
 
 /// The online CPUs' loads, as the balancer sees them (without locks).
@@ -400,7 +407,7 @@ fn loads() -> ([CpuLoad; MAX_CPUS], usize) {
 /// else an idle CPU, else the least loaded (its affinity, inherited, allowing).
 pub fn start(thread: &Process) {
     let here = Home { cpu: cpu_index() as u8, ..Home::of(thread) };
-    let cpu = placement(here);
+    let cpu = if single_cpu() { 0 } else { placement(usize::from(here.cpu), here.allowed) };
     thread.last_cpu.store(cpu as u8, Ordering::Relaxed);
     {
         let mut queue = QUEUES[cpu].lock();
@@ -418,17 +425,23 @@ pub fn start(thread: &Process) {
     kick(cpu);
 }
 
-/// Where a task with home `home` goes when it becomes runnable.
+/// Where a task that last ran on `home` and may run on `allowed` goes when it
+/// becomes runnable, with several CPUs online.
 #[inline(always)]
-fn placement(home: Home) -> usize {
-    if single_cpu() {
-        return 0;
-    }
-    if let Some(cpu) = balance::only_cpu(home.allowed, smp::online_count()) {
+fn placement(home: usize, allowed: CpuMask) -> usize {
+    if let Some(cpu) = balance::only_cpu(allowed, smp::online_count()) {
         return cpu;
     }
+    place_by_load(home, allowed)
+}
+
+/// `placement` among several allowed CPUs, by their loads. Out of line: the
+/// copy of every CPU's load would otherwise burden a pinned task's wake with
+/// its stack frame.
+#[inline(never)]
+fn place_by_load(home: usize, allowed: CpuMask) -> usize {
     let (loads, online) = loads();
-    balance::place(usize::from(home.cpu), home.allowed, &loads[..online])
+    balance::place(home, allowed, &loads[..online])
 }
 
 /// Makes `pid`, whose home `home` says, runnable: into the queue `placement`
@@ -443,32 +456,48 @@ fn make_ready(pid: Pid, home: impl FnOnce() -> Home, arrival: Arrival) {
     }
 }
 
-/// `make_ready` with CPUs to choose from. A policy that is not the task's home's
-/// learns it (`Home::introduce`) and the home's forgets it.
+/// `make_ready` with CPUs to choose from.
 #[inline(never)]
 fn place_and_queue(pid: Pid, home: Home, arrival: Arrival) {
-    let cpu = placement(home);
-    let moved = cpu != usize::from(home.cpu);
-    if moved {
-        QUEUES[usize::from(home.cpu)].lock().policy().remove(pid);
+    let from = usize::from(home.cpu);
+    let cpu = placement(from, home.allowed);
+    queue_placed(pid, cpu, (cpu != from).then_some((from, home)), arrival);
+}
+
+/// Queues `pid` on `cpu`, which `placement` chose. A task that `moved` from
+/// another CPU's policy (the CPU and the task's home) leaves it, and `cpu`'s
+/// learns it (`Home::introduce`).
+#[inline(always)]
+fn queue_placed(pid: Pid, cpu: usize, moved: Option<(usize, Home)>, arrival: Arrival) {
+    if let Some((from, _)) = moved {
+        QUEUES[from].lock().policy().remove(pid);
         MIGRATIONS[cpu].fetch_add(1, Ordering::Relaxed);
     }
     {
         let mut queue = QUEUES[cpu].lock();
-        if moved {
-            home.introduce(pid, queue.policy());
+        let policy = queue.policy();
+        if let Some((_, home)) = moved {
+            home.introduce(pid, policy);
         }
-        queue.policy().enqueue(pid, arrival);
-        note_load(cpu, queue.policy());
+        policy.enqueue(pid, arrival);
+        publish_load(cpu, policy);
     }
-    kick(cpu);
+    kick_other(cpu);
 }
 
 /// A task was queued on `cpu`: if that is another CPU and it idles, it is told at
 /// once (the reschedule IPI) rather than at its next tick.
 #[inline(always)]
 fn kick(cpu: usize) {
-    if !single_cpu() && cpu != cpu_index() && CURRENT[cpu].load(Ordering::Relaxed) == IDLING {
+    if !single_cpu() {
+        kick_other(cpu);
+    }
+}
+
+/// `kick` where several CPUs are known to be online.
+#[inline(always)]
+fn kick_other(cpu: usize) {
+    if cpu != cpu_index() && CURRENT[cpu].load(Ordering::Relaxed) == IDLING {
         crate::smp::request_reschedule(cpu);
     }
 }
@@ -764,7 +793,7 @@ impl Wait {
             }
             waiters.sleepers.push((deadline, me.tid()));
         }
-        waiters.blocked[bucket].push(Blocked { pid: me.tid(), waits_for: key, home: None });
+        waiters.blocked[bucket].push(Blocked { pid: me.tid(), waits_for: key, home: () });
         waiters.waiting |= 1 << bucket;
         None
     }
@@ -776,9 +805,9 @@ impl Wait {
     #[inline(always)]
     fn enlist_shared(self, me: &Process, signals: Signals, deadline_ns: Option<u64>) -> Option<bool> {
         let Wait { key, bucket, wakes } = self;
-        let home = Home::of(me);
+        let home = wake_home(me);
         let mut list = BLOCKED[bucket].lock();
-        list.push(Blocked { pid: me.tid(), waits_for: key, home: Some(home) });
+        list.push(Blocked { pid: me.tid(), waits_for: key, home });
         WAITING.fetch_or(1 << bucket, Ordering::SeqCst);
         fence(Ordering::SeqCst);
         let ended = if WAKES[bucket].load(Ordering::SeqCst) != wakes {
@@ -883,6 +912,12 @@ pub fn wake_home(me: &Process) -> WakeHome {
 #[inline]
 pub fn unpark_woken(tid: Pid, home: WakeHome) {
     trace::record(tid, || What::Wake { wait: WaitKind::Futex, interrupted: false });
+    ready_woken(tid, home);
+}
+
+/// Makes `tid`, which left `home` where it waited, runnable.
+#[inline(always)]
+fn ready_woken(tid: Pid, home: WakeHome) {
     // Matched rather than dropped: the wake with one CPU (None) carries no drop.
     match home {
         Some(thread) => place_woken(thread),
@@ -890,15 +925,32 @@ pub fn unpark_woken(tid: Pid, home: WakeHome) {
     }
 }
 
-/// `unpark_woken` of a thread its entry carried, with several CPUs.
-#[inline(never)]
+/// `ready_woken` of a thread its entry carried, with several CPUs: placed by its
+/// CPU and affinity as they are now; the rest of its home (its nice value, slice,
+/// process) is read only if it moves to another CPU, whose policy must learn it.
+/// Inlined into the wakes (every pipe transfer's and futex hand-off's): a call
+/// would cost more than the rest of its work for a task pinned to one CPU.
+#[inline(always)]
 fn place_woken(thread: Arc<Process>) {
-    let (tid, home) = (thread.tid(), Home::of(&thread));
+    let (tid, from) = (thread.tid(), cpu_of(&thread));
+    let cpu = placement(from, thread.affinity.load(Ordering::Relaxed));
+    if cpu != from {
+        return move_woken(thread, from, cpu);
+    }
     // Dropped before the thread is queued: until then it cannot exit, so this is
     // never the last reference (whose drop would free the thread's kernel stack
-    // under the bucket's lock).
+    // under the list's lock).
     drop(thread);
-    place_and_queue(tid, home, Arrival::Woken);
+    queue_placed(tid, cpu, None, Arrival::Woken);
+}
+
+/// `place_woken` of a thread that moves from CPU `from` to `cpu`. Out of line:
+/// the reading of its whole home would otherwise weigh on every wake.
+#[inline(never)]
+fn move_woken(thread: Arc<Process>, from: usize, cpu: usize) {
+    let (tid, home) = (thread.tid(), Home::of(&thread));
+    drop(thread);
+    queue_placed(tid, cpu, Some((from, home)), Arrival::Woken);
 }
 
 /// Makes every process blocked on `channel` runnable again (and the pollers, for
@@ -930,34 +982,48 @@ pub fn wake_all(channel: WaitChannel) {
 /// says. Out of line, so that the one-CPU path inlined at every call is short.
 #[inline(never)]
 fn wake_all_shared(key: WaitKey, pollers_too: bool) {
-    wake_list_shared(key);
-    if pollers_too {
-        wake_list_shared(WaitChannel::Poll.traced());
+    let index = bucket_of(key);
+    if count_wake(index) {
+        wake_waiting_shared(index, key);
+    }
+    let pollers = WaitChannel::Poll.traced();
+    if pollers_too && count_wake(bucket_of(pollers)) {
+        wake_pollers_shared(pollers);
     }
 }
 
-/// Counts a wake of `channel`'s list (`WAKES`) and, if anyone waits there, wakes
-/// those who wait for `channel`, under that list's lock only. The count goes
-/// before the look at `WAITING`: a waiter sets its bit before it reads the count
-/// (`Wait::enlist_shared`), so either it sees this wake or this sees it waiting.
+/// Counts a wake of list `index` (`WAKES`); true if anyone may wait there. The
+/// count goes before the look at `WAITING`: a waiter sets its bit before it reads
+/// the count (`Wait::enlist_shared`), so either it sees this wake or this sees it
+/// waiting.
 #[inline(always)]
-fn wake_list_shared(channel: WaitKey) {
-    let index = bucket_of(channel);
+fn count_wake(index: usize) -> bool {
     WAKES[index].fetch_add(1, Ordering::SeqCst);
-    if WAITING.load(Ordering::SeqCst) & (1 << index) == 0 {
-        return;
-    }
+    WAITING.load(Ordering::SeqCst) & (1 << index) != 0
+}
+
+/// Wakes those who wait for `channel` on list `index`, its list, under that
+/// list's lock only.
+#[inline(always)]
+fn wake_waiting_shared(index: usize, channel: WaitKey) {
     let mut list = BLOCKED[index].lock();
-    let mut ready = |pid, home: Option<Home>| place_and_queue(pid, home.unwrap_or(Home::ONLY_CPU), Arrival::Woken);
-    wake_list(&mut list, &mut ready, channel, || {
+    wake_list(&mut list, &mut ready_woken, channel, || {
         WAITING.fetch_and(!(1 << index), Ordering::SeqCst);
     });
+}
+
+/// `wake_waiting_shared` of the pollers' list, which someone seldom waits on:
+/// out of line, so that the channel's own wake, in line, has the one call of
+/// `ready_woken` and inlines it.
+#[inline(never)]
+fn wake_pollers_shared(pollers: WaitKey) {
+    wake_waiting_shared(bucket_of(pollers), pollers);
 }
 
 /// `wake_all`'s work with one CPU online, for when the summary says someone may
 /// wait on `channel`: wakes those who do, in the order they blocked, then the
 /// pollers if `pollers_too`.
-fn wake_waiters(waiters: &mut Waiters, ready: &mut impl FnMut(Pid, Option<Home>), channel: WaitKey, pollers_too: bool) {
+fn wake_waiters(waiters: &mut Waiters, ready: &mut impl FnMut(Pid, ()), channel: WaitKey, pollers_too: bool) {
     if waiters.waiting & summary_bit(channel) != 0 {
         wake_bucket(waiters, ready, channel);
     }
@@ -970,7 +1036,7 @@ fn wake_waiters(waiters: &mut Waiters, ready: &mut impl FnMut(Pid, Option<Home>)
 /// Wakes the entries of `channel`'s list in `waiters` that wait for it, in the
 /// order they blocked, and clears the list's bit if none is left.
 #[inline(always)]
-fn wake_bucket(waiters: &mut Waiters, ready: &mut impl FnMut(Pid, Option<Home>), channel: WaitKey) {
+fn wake_bucket(waiters: &mut Waiters, ready: &mut impl FnMut(Pid, ()), channel: WaitKey) {
     let index = bucket_of(channel);
     let Waiters { blocked, waiting, .. } = waiters;
     wake_list(&mut blocked[index], ready, channel, || *waiting &= !(1 << index));
@@ -981,23 +1047,23 @@ fn wake_bucket(waiters: &mut Waiters, ready: &mut impl FnMut(Pid, Option<Home>),
 /// while the list's lock is held, and on one CPU the compiler keeps the mark in a
 /// register across no call).
 #[inline(always)]
-fn wake_list(
-    list: &mut Vec<Blocked>,
-    ready: &mut impl FnMut(Pid, Option<Home>),
+fn wake_list<H: Default>(
+    list: &mut Vec<Blocked<H>>,
+    ready: &mut impl FnMut(Pid, H),
     channel: WaitKey,
     emptied: impl FnOnce(),
 ) {
     // Every transfer of a pipe ping-pong lands here to wake one process, its
     // partner, which blocked last: that case ends in the wake, with no loop state
     // to keep across it. (A look at the last entry is all it costs the others.)
-    if let Some((&last, others)) = list.split_last() {
-        if last.waits_for == channel && others.iter().all(|other| other.waits_for != channel) {
-            list.pop();
-            if list.is_empty() {
-                emptied();
-            }
-            return wake(last, ready);
+    let lone_newest = list.split_last().is_some_and(|(last, others)| {
+        last.waits_for == channel && others.iter().all(|other| other.waits_for != channel)
+    });
+    if let Some(last) = list.pop_if(|_| lone_newest) {
+        if list.is_empty() {
+            emptied();
         }
+        return wake(last, ready);
     }
     wake_in_order(list, ready, channel);
     if list.is_empty() {
@@ -1010,7 +1076,7 @@ fn wake_list(
 /// per woken entry). Out of line: its loop's registers would otherwise burden the
 /// common case.
 #[inline(never)]
-fn wake_in_order(bucket: &mut Vec<Blocked>, ready: &mut impl FnMut(Pid, Option<Home>), channel: WaitKey) {
+fn wake_in_order<H: Default>(bucket: &mut Vec<Blocked<H>>, ready: &mut impl FnMut(Pid, H), channel: WaitKey) {
     let Some(first) = bucket.iter().position(|entry| entry.waits_for == channel) else { return };
     // A lone waiter that is not the newest entry: a ring member (lat-ctx) blocked
     // a whole turn ago, the oldest entry of a list it shares with the other
@@ -1020,29 +1086,25 @@ fn wake_in_order(bucket: &mut Vec<Blocked>, ready: &mut impl FnMut(Pid, Option<H
         let entry = bucket.remove(first);
         return wake(entry, ready);
     }
-    let mut kept = first;
-    for index in first..bucket.len() {
-        let entry = bucket[index];
-        if entry.waits_for == channel {
-            wake(entry, ready);
-        } else {
-            bucket[kept] = entry;
-            kept += 1;
+    bucket.retain_mut(|entry| {
+        let woken = entry.waits_for == channel;
+        if woken {
+            wake(Blocked { home: core::mem::take(&mut entry.home), ..*entry }, ready);
         }
-    }
-    bucket.truncate(kept);
+        !woken
+    });
 }
 
 /// Makes the task of `entry` runnable again, through `ready` (which queues it).
 #[inline(always)]
-fn wake(entry: Blocked, ready: &mut impl FnMut(Pid, Option<Home>)) {
+fn wake<H>(entry: Blocked<H>, ready: &mut impl FnMut(Pid, H)) {
     trace::record(entry.pid, || What::Wake { wait: entry.waits_for.0, interrupted: false });
     ready(entry.pid, entry.home);
 }
 
 /// Takes `pid` off whatever channel it is blocked on in `waiters` (the one CPU's),
 /// whose entry it returns; None if it is not blocked.
-fn unblock(waiters: &mut Waiters, pid: Pid) -> Option<Blocked> {
+fn unblock(waiters: &mut Waiters, pid: Pid) -> Option<Blocked<()>> {
     // Only the lists `waiting` marks non-empty: a signal to a thread that is not
     // blocked (kill of oneself, the common case) then costs a test, not a pass over
     // every list.
@@ -1096,7 +1158,7 @@ fn wake_one(pid: Pid) {
         }
     } else if let Some(entry) = unblock_shared(pid) {
         trace::record(pid, || What::Wake { wait: entry.waits_for.0, interrupted: false });
-        place_and_queue(pid, entry.home.unwrap_or(Home::ONLY_CPU), Arrival::Woken);
+        ready_woken(pid, entry.home);
     }
 }
 
@@ -1113,9 +1175,9 @@ pub fn interrupt(target: &Process) {
         return;
     }
     let pid = target.tid();
-    let woken = |entry: Blocked| {
+    let woken = |waits_for: WaitKey| {
         target.interrupted.store(true, Ordering::Relaxed);
-        trace::record(pid, || What::Wake { wait: entry.waits_for.0, interrupted: true });
+        trace::record(pid, || What::Wake { wait: waits_for.0, interrupted: true });
     };
     if single_cpu() {
         let mut queue = QUEUES[0].lock();
@@ -1124,7 +1186,7 @@ pub fn interrupt(target: &Process) {
             target.interrupt_pending.store(true, Ordering::Relaxed);
             return;
         };
-        woken(entry);
+        woken(entry.waits_for);
         policy.as_deref_mut().expect("sched::init ran at boot").enqueue(pid, Arrival::Woken);
     } else {
         // The note goes before the look at the lists, as it cannot go under the
@@ -1135,8 +1197,8 @@ pub fn interrupt(target: &Process) {
         target.interrupt_pending.store(true, Ordering::SeqCst);
         fence(Ordering::SeqCst);
         let Some(entry) = unblock_shared(pid) else { return };
-        woken(entry);
-        place_and_queue(pid, entry.home.unwrap_or(Home::ONLY_CPU), Arrival::Woken);
+        woken(entry.waits_for);
+        ready_woken(pid, entry.home);
     }
 }
 
@@ -1345,27 +1407,6 @@ pub fn leave_disallowed_cpu(me: &Process) {
     }
     place_and_queue(me.tid(), Home { cpu: cpu as u8, ..Home::of(me) }, Arrival::Yielded);
     switch_away(me, Leaving::Moved, None);
-}
-
-/// `thread`'s affinity changed (sched_setaffinity by another thread): if it is
-/// blocked, its wake will place it by the new one. (Running or queued on a CPU
-/// the new one excludes, it moves at its next tick there.)
-pub fn affinity_changed(thread: &Process) {
-    // One CPU: every task's home is the only queue, and its entry keeps none.
-    if single_cpu() {
-        return;
-    }
-    let allowed = thread.affinity.load(Ordering::Relaxed);
-    let mut lists = WAITING.load(Ordering::SeqCst);
-    while lists != 0 {
-        let bucket = lists.trailing_zeros() as usize;
-        lists &= lists - 1;
-        for entry in BLOCKED[bucket].lock().iter_mut().filter(|entry| entry.pid == thread.tid()) {
-            if let Some(home) = &mut entry.home {
-                home.allowed = allowed;
-            }
-        }
-    }
 }
 
 /// What every tick does, a program running or not, on the boot CPU (the others'
@@ -1577,11 +1618,13 @@ fn blocked_on(pid: Pid) -> Option<WaitKind> {
     if process::find(pid).is_some_and(|thread| crate::futex::is_waiting(&thread)) {
         return Some(WaitKind::Futex);
     }
-    let of_pid = |list: &[Blocked]| list.iter().find(|entry| entry.pid == pid).map(|entry| entry.waits_for.0);
-    if single_cpu() {
-        return QUEUES[0].lock().waiters.blocked.iter().find_map(|list| of_pid(list));
+    fn of_pid<H>(list: &[Blocked<H>], pid: Pid) -> Option<WaitKind> {
+        list.iter().find(|entry| entry.pid == pid).map(|entry| entry.waits_for.0)
     }
-    BLOCKED.iter().find_map(|list| of_pid(&list.lock()))
+    if single_cpu() {
+        return QUEUES[0].lock().waiters.blocked.iter().find_map(|list| of_pid(list, pid));
+    }
+    BLOCKED.iter().find_map(|list| of_pid(&list.lock(), pid))
 }
 
 /// Removes a reaped thread from the policies' records, once its last switch (on

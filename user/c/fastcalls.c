@@ -135,9 +135,10 @@ static void zero_devices(void)
 static void fstats(void)
 {
     struct stat st;
-    int fd = open("/bin/fastcalls", O_RDONLY);
+    const char *program = "/bin/fastcalls";
+    int fd = open(program, O_RDONLY);
     if (fd < 0)
-        fd = open("/proc/self/exe", O_RDONLY);
+        fd = open(program = "/proc/self/exe", O_RDONLY);
     line("fstat of a program", fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 ? "regular, sized"
                                                                                              : call_result(-1));
     int zero = open("/dev/zero", O_RDONLY);
@@ -151,6 +152,18 @@ static void fstats(void)
     int path_only = open("/", O_PATH);
     line("fstat of an O_PATH descriptor",
          fstat(path_only, &st) == 0 && S_ISDIR(st.st_mode) ? "directory" : call_result(-1));
+    /* Every field as stat reports them by path: the tree's files (made from the
+     * node) and a /proc directory (made by /proc, though it names a node). */
+    struct stat named;
+    line("fstat of a program is its stat",
+         fstat(fd, &st) == 0 && stat(program, &named) == 0 && memcmp(&st, &named, sizeof st) == 0 ? "yes" : "no");
+    int proc_dir = open("/proc", O_RDONLY | O_DIRECTORY);
+    line("fstat of /proc is its stat", fstat(proc_dir, &st) == 0 && stat("/proc", &named) == 0 &&
+                                                    st.st_ino == named.st_ino && st.st_dev == named.st_dev &&
+                                                    st.st_mode == named.st_mode
+                                                ? "yes"
+                                                : "no");
+    close(proc_dir);
     /* The struct written straight into the page, split across two pages, into a
      * page not touched yet, and cut short by an inaccessible or read-only page:
      * every field must be stat's (by path). */

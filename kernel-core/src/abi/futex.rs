@@ -167,20 +167,39 @@ pub fn is_private(op: u64) -> bool {
 /// How many buckets the waiters are hashed into by their word's key (`bucket_of`),
 /// each with its own lock in the kernel, as Linux's futex hash: waits and wakes on
 /// different words meet on a shared lock only when their keys collide. 256, as
-/// Linux has per CPU: a wake of a word nobody waits on takes no lock unless its
-/// bucket holds another word's waiter (with 32 threads asleep, 12 % of words do;
-/// with 64 buckets it was 40 %).
+/// Linux has per CPU (with 32 threads asleep, 12 % of words share a bucket with
+/// one of them; with 64 buckets it was 40 %).
 pub const FUTEX_BUCKETS: usize = 256;
 
-/// The bucket of `key`'s waiters: a multiplicative (Fibonacci) hash of the
-/// word's address and its address space, whose top bits spread the words of one
-/// structure (a mutex and the condition variable next to it) over the buckets.
-/// (A private and a shared key of one word share a bucket: they differ only in
-/// what they meet.)
+/// The multiplicative (Fibonacci) hash of a key's address and address space, whose
+/// top bits spread the words of one structure (a mutex and the condition variable
+/// next to it) over the buckets, and whose next bits pick the key's `waiter_mark`.
+/// (A private and a shared key of one word hash alike: they differ only in what
+/// they meet.)
+#[inline(always)]
+fn hash(key: &FutexKey) -> u64 {
+    const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
+    ((key.address ^ key.space) >> 2).wrapping_mul(GOLDEN)
+}
+
+const BUCKET_BITS: u32 = FUTEX_BUCKETS.trailing_zeros();
+
+/// The bucket of `key`'s waiters.
 #[inline(always)]
 pub fn bucket_of(key: &FutexKey) -> usize {
-    const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
-    ((key.address ^ key.space) >> 2).wrapping_mul(GOLDEN) as usize >> (64 - FUTEX_BUCKETS.trailing_zeros())
+    (hash(key) >> (64 - BUCKET_BITS)) as usize
+}
+
+/// `key`'s bit in its bucket's summary of the words its waiters wait on (the
+/// kernel's, beside the bucket's queue): one of 64, picked by the hash's six bits below
+/// the bucket's, so that the words sharing a bucket mostly differ in it too. A
+/// wake of a word whose bit is clear has no waiter to find (a word nobody waits on
+/// beside a crowd of waiters then takes no lock unless 1 in 64 of its bucket's
+/// words shares its bit as well).
+#[inline(always)]
+pub fn waiter_mark(key: &FutexKey) -> u64 {
+    // The shift takes its count modulo 64: the six bits below the bucket's.
+    1u64.wrapping_shl((hash(key) >> (64 - BUCKET_BITS - 6)) as u32)
 }
 
 /// One thread waiting on a futex word, with what its waker needs of it (`P`: the
@@ -227,11 +246,6 @@ impl<P> FutexQueue<P> {
         let Some(index) = self.waiters.iter().position(|waiter| waiter.tid == tid) else { return false };
         self.waiters.remove(index);
         true
-    }
-
-    /// How many threads wait on this queue.
-    pub fn len(&self) -> usize {
-        self.waiters.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -517,5 +531,23 @@ mod tests {
             (0..64).map(|space| bucket_of(&FutexKey { space: 0xffff_8000_0010_0000 + 0x200 * space, ..A })).collect();
         assert!(spaces.len() >= 40, "64 address spaces in {} buckets", spaces.len());
         assert!((0..4096).all(|word| bucket_of(&FutexKey { address: 4 * word, ..A_SHARED }) < FUTEX_BUCKETS));
+    }
+
+    #[test]
+    fn words_sharing_a_bucket_mostly_differ_in_their_waiter_mark() {
+        // Every pair of 4096 consecutive words that share a bucket.
+        let keys: Vec<FutexKey> = (0..4096).map(|word| FutexKey { address: 0x40_1000 + 4 * word, ..A }).collect();
+        let (mut sharing, mut same_mark) = (0, 0);
+        for (i, one) in keys.iter().enumerate() {
+            for other in keys[i + 1..].iter().filter(|other| bucket_of(other) == bucket_of(one)) {
+                sharing += 1;
+                same_mark += usize::from(waiter_mark(one) == waiter_mark(other));
+            }
+        }
+        assert!(
+            sharing > 0 && same_mark * 16 < sharing,
+            "{same_mark} of {sharing} pairs sharing a bucket share a mark"
+        );
+        assert!(keys.iter().all(|key| waiter_mark(key).count_ones() == 1));
     }
 }

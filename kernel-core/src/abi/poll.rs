@@ -49,21 +49,34 @@ impl Pollfd {
 }
 
 /// Answers, in place, the `struct pollfd` entries of `entries` (as copied from user
-/// memory, `Pollfd::SIZE` bytes each; a partial last entry is left alone): an entry
-/// with a negative fd gets revents 0, any other `revents_of(fd, events)`. Returns
-/// how many entries have revents. The bytes go back to the caller as they are: one
-/// buffer, no entry decoded into another.
-pub fn answer_entries(entries: &mut [u8], mut revents_of: impl FnMut(i32, u16) -> u16) -> usize {
+/// memory, `Pollfd::SIZE` bytes each; a partial last entry is left alone): each
+/// gets `revents_of(fd, events)`, its fd unsigned, a negative one included (2^31
+/// or more: no descriptor table is that large, so `revents_of` finds no file and
+/// answers `unopened_revents`, 0 for it). Returns how many entries have revents.
+/// The bytes go back to the caller as they are: one buffer, no entry decoded into
+/// another.
+pub fn answer_entries(entries: &mut [u8], mut revents_of: impl FnMut(u32, u16) -> u16) -> usize {
     let mut ready = 0;
     for entry in entries.as_chunks_mut::<{ Pollfd::SIZE }>().0 {
         // One load for fd and events.
         let word = u64::from_le_bytes(*entry);
-        let fd = word as u32 as i32;
-        let revents = if fd < 0 { 0 } else { revents_of(fd, (word >> 32) as u16) };
+        let revents = revents_of(word as u32, (word >> 32) as u16);
         entry[6..8].copy_from_slice(&revents.to_le_bytes());
         ready += usize::from(revents != 0);
     }
     ready
+}
+
+/// The revents of a poll entry whose fd names no open file: POLLNVAL, but 0 for a
+/// negative fd (as `answer_entries` hands it), which poll skips: how a program
+/// leaves an entry out. Asked only when the lookup failed, so that the common
+/// entry costs no test of the sign.
+pub fn unopened_revents(fd: u32) -> u16 {
+    if (fd as i32) < 0 {
+        0
+    } else {
+        POLLNVAL
+    }
 }
 
 /// `poll`'s timeout (a C `int`, milliseconds) in nanoseconds; `None` for a
@@ -107,7 +120,6 @@ pub fn select_pass<E>(
     count: usize,
     mut events_of: impl FnMut(usize) -> Result<u16, E>,
 ) -> Result<usize, E> {
-    const WANTED: [u16; 3] = [SELECT_READ, SELECT_WRITE, SELECT_EXCEPT];
     let set_bytes = fd_set_bytes(count);
     let (sets, results) = bitmaps[..6 * set_bytes].split_at_mut(3 * set_bytes);
     results.fill(0);
@@ -119,22 +131,7 @@ pub fn select_pass<E>(
             let at = set * set_bytes + index * 8;
             u64::from_le_bytes(sets[at..at + 8].try_into().expect("8 bytes")) & in_range
         });
-        let mut left = words[0] | words[1] | words[2];
-        let mut found = [0u64; 3];
-        while left != 0 {
-            let bit = left.trailing_zeros();
-            left &= left - 1;
-            let events = events_of(index * 64 + bit as usize)?;
-            if events == 0 {
-                continue;
-            }
-            for set in 0..3 {
-                if words[set] >> bit & 1 != 0 && events & WANTED[set] != 0 {
-                    found[set] |= 1 << bit;
-                    ready += 1;
-                }
-            }
-        }
+        let found = select_word(&words, index * 64, &mut ready, &mut events_of)?;
         for (set, &word) in found.iter().enumerate() {
             if word != 0 {
                 let at = set * set_bytes + index * 8;
@@ -143,6 +140,38 @@ pub fn select_pass<E>(
         }
     }
     Ok(ready)
+}
+
+/// One word of `select_pass`: the descriptors from `first_fd` on whose bits are
+/// set in any of the three `words`, asked in increasing order; returns the
+/// result words and adds their bits to `ready`. Out of line, so that its loop,
+/// one call of `events_of` a descriptor, has the callee-saved registers to itself
+/// (the sets and results are touched only for a descriptor with events).
+#[inline(never)]
+fn select_word<E>(
+    words: &[u64; 3],
+    first_fd: usize,
+    ready: &mut usize,
+    events_of: &mut impl FnMut(usize) -> Result<u16, E>,
+) -> Result<[u64; 3], E> {
+    const WANTED: [u16; 3] = [SELECT_READ, SELECT_WRITE, SELECT_EXCEPT];
+    let mut left = words[0] | words[1] | words[2];
+    let mut found = [0u64; 3];
+    while left != 0 {
+        let bit = left.trailing_zeros();
+        left &= left - 1;
+        let events = events_of(first_fd + bit as usize)?;
+        if events == 0 {
+            continue;
+        }
+        for set in 0..3 {
+            if words[set] >> bit & 1 != 0 && events & WANTED[set] != 0 {
+                found[set] |= 1 << bit;
+                *ready += 1;
+            }
+        }
+    }
+    Ok(found)
 }
 
 #[cfg(test)]
@@ -172,6 +201,14 @@ mod tests {
     }
 
     #[test]
+    fn unopened_descriptors_are_invalid_unless_negative() {
+        assert_eq!(unopened_revents(7), POLLNVAL);
+        assert_eq!(unopened_revents(i32::MAX as u32), POLLNVAL);
+        assert_eq!(unopened_revents(-1i32 as u32), 0);
+        assert_eq!(unopened_revents(i32::MIN as u32), 0);
+    }
+
+    #[test]
     fn entries_are_answered_in_place() {
         let mut entries = [0u8; 3 * Pollfd::SIZE + 3];
         entries[..8].copy_from_slice(&Pollfd { fd: 4, events: POLLIN, revents: 0x7777 }.to_bytes());
@@ -181,14 +218,15 @@ mod tests {
         let mut asked = alloc::vec::Vec::new();
         let ready = answer_entries(&mut entries, |fd, events| {
             asked.push((fd, events));
-            if fd == 4 {
-                POLLIN
-            } else {
-                0
+            match fd {
+                4 => POLLIN,
+                9 => 0,
+                // No file: how a table answers for every negative descriptor.
+                _ => unopened_revents(fd),
             }
         });
         assert_eq!(ready, 1);
-        assert_eq!(asked, [(4, POLLIN), (9, POLLOUT)], "negative descriptors are skipped");
+        assert_eq!(asked, [(4, POLLIN), (u32::MAX, POLLIN), (9, POLLOUT)], "each entry is asked, fd unsigned");
         assert_eq!(Pollfd::from_bytes(entries[..8].try_into().unwrap()).revents, POLLIN);
         assert_eq!(
             Pollfd::from_bytes(entries[8..16].try_into().unwrap()),

@@ -366,7 +366,8 @@ pub mod xstate {
     /// Where the legacy region's software-reserved bytes (`struct _fpx_sw_bytes`) are.
     const SW_BYTES: usize = 464;
     const MXCSR: usize = 24;
-    const XSTATE_BV: usize = LEGACY_SIZE;
+    /// Where the header's XSTATE_BV is: the components an image holds.
+    pub const XSTATE_BV: usize = LEGACY_SIZE;
     const XCOMP_BV: usize = LEGACY_SIZE + 8;
 
     // Inlined, as every helper of `write_frame_image` and `restore` (a call costs
@@ -394,14 +395,9 @@ pub mod xstate {
     const XMM_RANGE: core::ops::Range<usize> = 160..416;
 
     /// Writes, through `write(offset, bytes)`, the image a signal frame gets from a
-    /// process's XSAVE `area` (XCR0 = `features`): the area, then over it Linux's
-    /// software bytes in the legacy region (magic1, the image's sizes and features)
-    /// and XSTATE_BV with x87 and SSE always marked present (so a handler that edits
-    /// only the legacy region is heard), one write for both, and MAGIC2 after it.
-    /// Written in place rather than built in a buffer: the area (KiBs with
-    /// AVX-512) is copied once, to its frame. An area whose XSTATE_BV says x87 or
-    /// SSE is in its initial state (`reset`) may hold stale bytes there: the image
-    /// gets those registers from `initial`, as marking them present requires.
+    /// process's XSAVE `area` (XCR0 = `features`): the area, then Linux's parts of
+    /// the image over it (`complete_frame_image`). Written in place rather than
+    /// built in a buffer: the area (KiBs with AVX-512) is copied once, to its frame.
     /// Inlined, as `restore`: the caller's `write` is the signal frame's copy.
     #[inline]
     pub fn write_frame_image<E>(
@@ -411,9 +407,27 @@ pub mod xstate {
         mut write: impl FnMut(usize, &[u8]) -> Result<(), E>,
     ) -> Result<(), E> {
         write(0, area)?;
-        let size = area.len() as u32;
-        if area.len() >= MIN_SIZE && initial.len() >= MIN_SIZE {
-            let present = u64_at(area, XSTATE_BV);
+        complete_frame_image(u64_at(area, XSTATE_BV), area.len(), initial, features, write)
+    }
+
+    /// Makes an XSAVE image of `size` bytes already in a signal frame (XSAVE'd
+    /// there, or copied from the area), whose XSTATE_BV is `present`, the image
+    /// Linux gives a handler, through `write(offset, bytes)`: Linux's software
+    /// bytes in the legacy region (magic1, the image's sizes and features) and
+    /// XSTATE_BV with x87 and SSE always marked present (so a handler that edits
+    /// only the legacy region is heard), one write for both, and MAGIC2 after it.
+    /// An image whose XSTATE_BV says x87 or SSE is in its initial state (`reset`,
+    /// or XSAVE's init optimization) may hold stale bytes there: the image gets
+    /// those registers from `initial`, as marking them present requires.
+    #[inline]
+    pub fn complete_frame_image<E>(
+        present: u64,
+        size: usize,
+        initial: &[u8],
+        features: u64,
+        mut write: impl FnMut(usize, &[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        if size >= MIN_SIZE && initial.len() >= MIN_SIZE {
             if present & 0b01 == 0 {
                 for range in X87_RANGES {
                     write(range.start, &initial[range])?;
@@ -424,15 +438,15 @@ pub mod xstate {
             }
             let software_bytes_and_header: [u8; XSTATE_BV + 8 - SW_BYTES] = pack(&[
                 &MAGIC1.to_le_bytes(),
-                &size.saturating_add(MAGIC2_SIZE as u32).to_le_bytes(),
+                &(size as u32).saturating_add(MAGIC2_SIZE as u32).to_le_bytes(),
                 &features.to_le_bytes(),
-                &size.to_le_bytes(),
+                &(size as u32).to_le_bytes(),
                 &[0; 28],
                 &(present | FP_SSE).to_le_bytes(),
             ]);
             write(SW_BYTES, &software_bytes_and_header)?;
         }
-        write(area.len(), &MAGIC2.to_le_bytes())
+        write(size, &MAGIC2.to_le_bytes())
     }
 
     /// Puts `area` (a process's XSAVE area, standard format) in the state a signal
@@ -458,6 +472,42 @@ pub mod xstate {
         let extended_size = u32_at(legacy, SW_BYTES + 4) as usize;
         let xstate_size = u32_at(legacy, SW_BYTES + 16) as usize;
         magic1 == MAGIC1 && xstate_size == area_size && extended_size == area_size + MAGIC2_SIZE
+    }
+
+    /// The header's words after XSTATE_BV (XCOMP_BV and reserved): a constant list,
+    /// so that the check of them is straight-line code.
+    const RESERVED_HEADER_WORDS: [usize; 7] = {
+        let mut words = [0; 7];
+        let mut index = 0;
+        while index < 7 {
+            words[index] = XCOMP_BV + 8 * index;
+            index += 1;
+        }
+        words
+    };
+
+    /// Whether XRSTOR (standard format, every component of XCR0 = `features`)
+    /// straight from a frame's image, given as its words `word(offset)`, installs
+    /// exactly what `restore` would install from it, and cannot fault: a full
+    /// image of `area_size` bytes (Linux's markers, MAGIC2 after it) whose
+    /// XSTATE_BV names only components it declares and XCR0 enables, whose header
+    /// past XSTATE_BV is zero (`restore` would clear it), and whose MXCSR is within
+    /// `mxcsr_mask`. Any other image takes `restore`'s way.
+    #[inline]
+    pub fn restorable_in_place(word: impl Fn(usize) -> u64, area_size: usize, features: u64, mxcsr_mask: u32) -> bool {
+        let software = word(SW_BYTES);
+        let magic1 = software as u32;
+        let extended_size = (software >> 32) as usize;
+        let declared = word(SW_BYTES + 8);
+        let xstate_size = word(SW_BYTES + 16) as u32 as usize;
+        if magic1 != MAGIC1 || xstate_size != area_size || extended_size != area_size + MAGIC2_SIZE {
+            return false;
+        }
+        let present = word(XSTATE_BV);
+        word(area_size) as u32 == MAGIC2
+            && present & !(features & declared) == 0
+            && RESERVED_HEADER_WORDS.iter().fold(0, |any, &at| any | word(at)) == 0
+            && word(MXCSR) as u32 & !mxcsr_mask == 0
     }
 
     /// Installs in `area` (a process's XSAVE area, as large as `initial`) the state
@@ -817,6 +867,36 @@ mod tests {
         assert_eq!(restore_from(0x7000_0000, &image, &initial(), FEATURES, MASK).unwrap()[540], 0);
         // Misaligned for XRSTOR.
         assert_eq!(restore_from(0x7000_0010, &good, &initial(), FEATURES, MASK), None);
+    }
+
+    #[test]
+    fn only_images_restore_takes_unchanged_go_straight_to_xrstor() {
+        let mut area = initial();
+        area[512] = 0b111;
+        let good = frame_image(&area, FEATURES);
+        let in_place = |edit: &dyn Fn(&mut Vec<u8>)| {
+            let mut image = good.clone();
+            edit(&mut image);
+            // The frame goes on past MAGIC2: a word read there takes 4 more bytes.
+            image.extend_from_slice(&[0; 4]);
+            let word = |at: usize| image.get(at..at + 8).map_or(0, |w| u64::from_le_bytes(w.try_into().unwrap()));
+            restorable_in_place(word, AREA, FEATURES, MASK)
+        };
+        assert!(in_place(&|_| {}));
+        // What XRSTOR would fault on, as `restore` refuses it.
+        assert!(!in_place(&|image| image[24..28].copy_from_slice(&0xffff_ffffu32.to_le_bytes())));
+        assert!(!in_place(&|image| image[512] = 0b1111));
+        assert!(!in_place(&|image| image[520] = 1));
+        // What `restore` changes on its way: reserved header bytes it clears, a
+        // component present but not declared, which it drops.
+        assert!(!in_place(&|image| image[540] = 9));
+        assert!(!in_place(&|image| image[472..480].copy_from_slice(&0b011u64.to_le_bytes())));
+        // Not a full image of this size: markers or MAGIC2 missing.
+        assert!(!in_place(&|image| image[464] ^= 1));
+        assert!(!in_place(&|image| image[AREA] ^= 1));
+        assert!(!in_place(&|image| image[AREA..].fill(0)));
+        // x87 or SSE in their initial state: XRSTOR initializes them, as `restore`.
+        assert!(in_place(&|image| image[512] = 0b100));
     }
 
     #[test]

@@ -15,13 +15,6 @@ use super::OpenFile;
 use kernel_core::abi::errno::{EBADF, EINVAL, EMFILE, ENFILE, ENOMEM};
 use kernel_core::abi::NOFILE_DEFAULT;
 
-/// One descriptor: the open file and its close-on-exec flag.
-#[derive(Clone)]
-pub struct Descriptor {
-    pub file: Arc<OpenFile>,
-    pub close_on_exec: bool,
-}
-
 /// The slot of descriptor `fd`: a descriptor is a C `int` (or `unsigned int`), so
 /// only the low half of its register counts, as on Linux.
 fn index(fd: u64) -> usize {
@@ -31,7 +24,11 @@ fn index(fd: u64) -> usize {
 /// A process's descriptor table. It grows as descriptors are opened, up to
 /// RLIMIT_NOFILE and to what the kernel heap can spare.
 pub struct FdTable {
-    slots: Vec<Option<Descriptor>>,
+    /// Each descriptor's open file (None: not open). A slot is one word, so a
+    /// lookup is a load and a test (poll and select make one per descriptor).
+    files: Vec<Option<Arc<OpenFile>>>,
+    /// Each descriptor's close-on-exec flag, as long as `files`.
+    close_on_exec: Vec<bool>,
     /// RLIMIT_NOFILE: new descriptors are below this.
     limit: usize,
     /// Every slot below this is in use (Linux's next_fd): the search for a free
@@ -41,7 +38,7 @@ pub struct FdTable {
 
 impl Default for FdTable {
     fn default() -> FdTable {
-        FdTable { slots: Vec::new(), limit: NOFILE_DEFAULT.current as usize, lowest_free: 0 }
+        FdTable { files: Vec::new(), close_on_exec: Vec::new(), limit: NOFILE_DEFAULT.current as usize, lowest_free: 0 }
     }
 }
 
@@ -50,21 +47,23 @@ const DESCRIPTOR_HEAP_COST: usize = 512;
 
 /// The heap a table of `slots` slots takes.
 fn slots_size(slots: usize) -> usize {
-    slots.saturating_mul(core::mem::size_of::<Option<Descriptor>>())
+    slots.saturating_mul(core::mem::size_of::<Option<Arc<OpenFile>>>() + core::mem::size_of::<bool>())
 }
 
 impl FdTable {
     /// A copy for a fork child, as far as the highest open descriptor (Linux's
     /// `dup_fd`); ENOMEM when the kernel heap cannot spare it.
     pub fn try_clone(&self) -> Result<FdTable, i64> {
-        let used = self.slots.iter().rposition(Option::is_some).map_or(0, |last| last + 1);
+        let used = self.files.iter().rposition(Option::is_some).map_or(0, |last| last + 1);
         if crate::mm::heap::spare() < slots_size(used) {
             return Err(ENOMEM);
         }
-        let mut slots = Vec::new();
-        slots.try_reserve_exact(used).map_err(|_| ENOMEM)?;
-        slots.extend_from_slice(&self.slots[..used]);
-        Ok(FdTable { slots, limit: self.limit, lowest_free: self.lowest_free.min(used) })
+        let (mut files, mut close_on_exec) = (Vec::new(), Vec::new());
+        files.try_reserve_exact(used).map_err(|_| ENOMEM)?;
+        close_on_exec.try_reserve_exact(used).map_err(|_| ENOMEM)?;
+        files.extend_from_slice(&self.files[..used]);
+        close_on_exec.extend_from_slice(&self.close_on_exec[..used]);
+        Ok(FdTable { files, close_on_exec, limit: self.limit, lowest_free: self.lowest_free.min(used) })
     }
 
     /// The descriptors a process may have (RLIMIT_NOFILE's soft limit): poll takes
@@ -76,7 +75,7 @@ impl FdTable {
     /// One more than the highest descriptor the table has room for so far (never
     /// less than any open descriptor): select looks no further.
     pub fn size(&self) -> usize {
-        self.slots.len()
+        self.files.len()
     }
 
     /// The open file of descriptor `fd`, for a call that uses the file (read,
@@ -106,11 +105,7 @@ impl FdTable {
 
     /// `get_path` without taking a reference (see `borrow`).
     pub fn borrow_path(&self, fd: u64) -> Result<&Arc<OpenFile>, i64> {
-        Ok(&self.descriptor(fd)?.file)
-    }
-
-    fn descriptor(&self, fd: u64) -> Result<&Descriptor, i64> {
-        self.slots.get(index(fd)).and_then(Option::as_ref).ok_or(EBADF)
+        self.files.get(index(fd)).and_then(Option::as_ref).ok_or(EBADF)
     }
 
     /// RLIMIT_NOFILE changed: new descriptors are below `limit` (those already
@@ -127,19 +122,21 @@ impl FdTable {
         if spare < DESCRIPTOR_HEAP_COST {
             return Err(ENFILE);
         }
-        if fd < self.slots.len() {
+        if fd < self.files.len() {
             return Ok(());
         }
-        if fd >= self.slots.capacity() {
+        if fd >= self.files.capacity() {
             // Grown by doubling, as a Vec would, so that opening one after another
             // costs amortized constant time.
-            let capacity = (fd + 1).max(self.slots.capacity().saturating_mul(2)).min(self.limit);
+            let capacity = (fd + 1).max(self.files.capacity().saturating_mul(2)).min(self.limit);
             if spare < slots_size(capacity).saturating_add(DESCRIPTOR_HEAP_COST) {
                 return Err(ENFILE);
             }
-            self.slots.try_reserve_exact(capacity - self.slots.len()).map_err(|_| ENFILE)?;
+            self.files.try_reserve_exact(capacity - self.files.len()).map_err(|_| ENFILE)?;
+            self.close_on_exec.try_reserve_exact(capacity - self.close_on_exec.len()).map_err(|_| ENFILE)?;
         }
-        self.slots.resize(fd + 1, None);
+        self.files.resize(fd + 1, None);
+        self.close_on_exec.resize(fd + 1, false);
         Ok(())
     }
 
@@ -152,9 +149,9 @@ impl FdTable {
             return Err(EINVAL);
         }
         let start = minimum.max(self.lowest_free);
-        let fd = (start..self.limit).find(|&fd| self.slots.get(fd).is_none_or(Option::is_none)).ok_or(EMFILE)?;
+        let fd = (start..self.limit).find(|&fd| self.files.get(fd).is_none_or(Option::is_none)).ok_or(EMFILE)?;
         self.make_room(fd)?;
-        self.slots[fd] = Some(Descriptor { file, close_on_exec });
+        self.install(fd, file, close_on_exec);
         if start == self.lowest_free {
             self.lowest_free = fd + 1;
         }
@@ -166,48 +163,52 @@ impl FdTable {
         self.insert_from(0, file, close_on_exec)
     }
 
+    /// Puts `file` in slot `fd` (which `make_room` made), closing what was there.
+    fn install(&mut self, fd: usize, file: Arc<OpenFile>, close_on_exec: bool) {
+        self.files[fd] = Some(file);
+        self.close_on_exec[fd] = close_on_exec;
+    }
+
     /// Closes `fd`.
     pub fn close(&mut self, fd: u64) -> Result<(), i64> {
-        self.descriptor(fd)?;
-        self.slots[index(fd)] = None;
+        self.borrow_path(fd)?;
+        self.files[index(fd)] = None;
         self.lowest_free = self.lowest_free.min(index(fd));
         Ok(())
     }
 
     /// dup: a new descriptor (≥ `minimum`) for the same open file.
     pub fn duplicate(&mut self, fd: u64, minimum: usize, close_on_exec: bool) -> Result<u64, i64> {
-        let file = self.descriptor(fd)?.file.clone();
+        let file = self.borrow_path(fd)?.clone();
         self.insert_from(minimum, file, close_on_exec)
     }
 
     /// dup2/dup3: makes `new` refer to the open file of `old`, closing `new` first.
     pub fn duplicate_to(&mut self, old: u64, new: u64, close_on_exec: bool) -> Result<u64, i64> {
-        let file = self.descriptor(old)?.file.clone();
+        let file = self.borrow_path(old)?.clone();
         let new_index = Some(index(new)).filter(|&fd| fd < self.limit).ok_or(EBADF)?;
         self.make_room(new_index)?;
-        self.slots[new_index] = Some(Descriptor { file, close_on_exec });
+        self.install(new_index, file, close_on_exec);
         Ok(new_index as u64)
     }
 
     /// The close-on-exec flag of `fd`.
     pub fn close_on_exec(&self, fd: u64) -> Result<bool, i64> {
-        Ok(self.descriptor(fd)?.close_on_exec)
+        self.borrow_path(fd)?;
+        Ok(self.close_on_exec[index(fd)])
     }
 
     /// Sets or clears the close-on-exec flag of `fd` (F_SETFD, FIOCLEX).
     pub fn set_close_on_exec(&mut self, fd: u64, value: bool) -> Result<(), i64> {
-        self.descriptor(fd)?;
-        if let Some(Some(descriptor)) = self.slots.get_mut(index(fd)) {
-            descriptor.close_on_exec = value;
-        }
+        self.borrow_path(fd)?;
+        self.close_on_exec[index(fd)] = value;
         Ok(())
     }
 
     /// Closes every descriptor marked close-on-exec (execve).
     pub fn close_on_exec_all(&mut self) {
-        for (fd, slot) in self.slots.iter_mut().enumerate() {
-            if slot.as_ref().is_some_and(|descriptor| descriptor.close_on_exec) {
-                *slot = None;
+        for (fd, (file, &close_on_exec)) in self.files.iter_mut().zip(&self.close_on_exec).enumerate() {
+            if close_on_exec && file.take().is_some() {
                 self.lowest_free = self.lowest_free.min(fd);
             }
         }
@@ -215,7 +216,8 @@ impl FdTable {
 
     /// Closes everything (exit), and gives the table's memory back.
     pub fn close_all(&mut self) {
-        self.slots = Vec::new();
+        self.files = Vec::new();
+        self.close_on_exec = Vec::new();
         self.lowest_free = 0;
     }
 }

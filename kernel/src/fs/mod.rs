@@ -137,6 +137,15 @@ pub trait File: Send + Sync {
     /// What fstat reports.
     fn stat(&self) -> Stat;
 
+    /// The node whose `Tree::stat` fstat reports (the tree's own files,
+    /// directories and devices, and the /proc mount point, which stat by path
+    /// reports as the tree's node too: their `node`), for fstat to make the words
+    /// it copies out straight from the node's fields; None for a file that makes
+    /// its own.
+    fn stat_node(&self) -> Option<NodeId> {
+        self.node()
+    }
+
     /// What a /proc/PID/fd/N link names when the file is no node of the tree (a
     /// node's is its path): Linux's name for it (`pipe:[N]`, `/dev/console`...).
     fn link_name(&self) -> alloc::string::String {

@@ -352,7 +352,7 @@ fn report_accounting(process: &Process, status: ExitStatus) {
     record
         .number("pid", u64::from(process.pid()))
         .number("tid", u64::from(process.tid()))
-        .number("ppid", u64::from(process.group.parent()));
+        .number("ppid", u64::from(process.parent()));
     match status {
         ExitStatus::Exited(code) => record.number("exit", u64::from(code)),
         ExitStatus::Killed { signal, .. } => record.number("signal", u64::from(signal)),
@@ -441,8 +441,8 @@ fn become_zombie(pid: Pid, status: ExitStatus) -> Option<(Arc<Process>, u8)> {
                 table.detach(child);
                 continue;
             }
-            entry.set_parent(reaper);
             orphan_zombies |= entry.zombie.is_some();
+            table.set_parent(child, reaper);
             adopted.push(child);
         }
     }

@@ -125,10 +125,6 @@ pub struct ThreadGroup {
     /// prctl(PR_SET_CHILD_SUBREAPER): the orphans among its descendants are
     /// re-parented to it rather than to init. Not inherited by fork, as on Linux.
     child_subreaper: AtomicBool,
-    /// Its parent's pid, as its leader's table row has it (written with the row,
-    /// under the table's lock: `Entry::set_parent`), so that getppid reads it
-    /// without the lock or a search.
-    parent: AtomicU32,
     /// The system call numbers whose ENOSYS the host was told about for this process
     /// (`syscall::unimplemented`), whichever thread called: one bit per number of the
     /// dispatch table.
@@ -140,11 +136,6 @@ pub struct ThreadGroup {
 }
 
 impl ThreadGroup {
-    /// Its parent's pid (0 for init, and for a zombie nobody will wait for).
-    pub fn parent(&self) -> Pid {
-        self.parent.load(Ordering::Relaxed)
-    }
-
     /// The status exit_group or a fatal signal gave the whole process, if any.
     pub fn exit_status(&self) -> Option<ExitStatus> {
         *self.exit_status.lock()
@@ -191,6 +182,14 @@ pub struct Process {
     /// Its thread id; for the first thread of a process, also the process id. It
     /// changes once at most: a thread that execs takes the process id (`take_over`).
     tid: AtomicU32,
+    /// Its process's id (`group.tgid`, which never changes), next to what every
+    /// system call reads of the thread (its call count, its attention word): getpid
+    /// then costs one load, not the group's pointer and then its field.
+    pid: Pid,
+    /// Its process's parent's pid, as the leader's table row has it: written in
+    /// every thread with the row, under the table's lock (`Table::set_parent`), so
+    /// that getppid reads it without the lock, a search, or the group's pointer.
+    parent: AtomicU32,
     pub group: Arc<ThreadGroup>,
     kernel_stack: KernelStack,
     /// Its kernel stack's trap-frame end and FPU area (see `kernel_stack_layout`), worked out
@@ -290,7 +289,12 @@ impl Process {
 
     /// The process id (getpid): its thread group's.
     pub fn pid(&self) -> Pid {
-        self.group.tgid
+        self.pid
+    }
+
+    /// Its process's parent's pid (0 for init, and for a zombie nobody will wait for).
+    pub fn parent(&self) -> Pid {
+        self.parent.load(Ordering::Relaxed)
     }
 
     /// Whether it is the first thread of its process, the one the process id names
@@ -381,18 +385,6 @@ struct Entry {
     zombie: Option<ExitStatus>,
 }
 
-impl Entry {
-    /// Re-parents a row, and, for a leader's, its process's copy that getppid
-    /// reads (another thread's row has no parent: its detaching leaves the
-    /// process's alone).
-    fn set_parent(&mut self, parent: Pid) {
-        self.parent = parent;
-        if self.process.is_leader() {
-            self.process.group.parent.store(parent, Ordering::Relaxed);
-        }
-    }
-}
-
 struct Table {
     entries: BTreeMap<Pid, Entry>,
     /// Every process of `entries` again, at index pid mod its length (a power of
@@ -463,6 +455,28 @@ impl Table {
         self.entries.insert(pid, entry);
     }
 
+    /// Re-parents `pid`'s row, and, for a leader's, the copy each thread of its
+    /// process keeps for getppid (another thread's row has no parent: its
+    /// detaching leaves the process's alone). The other threads are searched for
+    /// only when the group has other holders than the leader.
+    fn set_parent(&mut self, pid: Pid, parent: Pid) {
+        let Some(entry) = self.entries.get_mut(&pid) else { return };
+        entry.parent = parent;
+        let leader = &entry.process;
+        if !leader.is_leader() {
+            return;
+        }
+        leader.parent.store(parent, Ordering::Relaxed);
+        if Arc::strong_count(&leader.group) > 1 {
+            let group = Arc::as_ptr(&leader.group);
+            for thread in self.entries.values().map(|entry| &entry.process) {
+                if Arc::as_ptr(&thread.group) == group {
+                    thread.parent.store(parent, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
     /// Takes `pid`'s row out of the table, freeing its slot.
     fn remove(&mut self, pid: Pid) -> Option<Entry> {
         let entry = self.entries.remove(&pid)?;
@@ -482,8 +496,8 @@ impl Table {
 
     /// Marks `pid`'s row as one nobody will wait for (see `lifecycle::release_detached`).
     fn detach(&mut self, pid: Pid) {
-        if let Some(entry) = self.entries.get_mut(&pid) {
-            entry.set_parent(DETACHED);
+        if self.entries.contains_key(&pid) {
+            self.set_parent(pid, DETACHED);
             self.detached.push(pid);
         }
     }
@@ -658,26 +672,32 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
     });
     let affinity = creator.map_or(CpuMask::MAX, |creator| creator.affinity.load(Ordering::Relaxed));
     let parent_tid_space = creator.filter(|_| creation.parent_tid != 0).map(|creator| creator.group.clone());
-    let group = match creation.belongings {
-        Belongings::Own { memory, files, details } => Arc::new(ThreadGroup {
-            tgid: tid,
-            memory: OrderedMutex::new(class::ADDRESS_SPACE, Some(memory)),
-            files: Mutex::new(files),
-            details: Mutex::new(details),
-            live_threads: AtomicU32::new(0),
-            exit_status: Mutex::new(None),
-            child_subreaper: AtomicBool::new(false),
-            parent: AtomicU32::new(parent),
-            unimplemented_reported: AtomicNumberSet::new(),
-            pool_nice: AtomicI8::new(sched_settings.effective_nice(nice)),
-        }),
-        Belongings::ThreadOf(creator) => creator.group.clone(),
+    // A thread's copy of its process's parent is taken under the table's lock, with
+    // which every re-parenting writes them all.
+    let (group, process_parent) = match creation.belongings {
+        Belongings::Own { memory, files, details } => (
+            Arc::new(ThreadGroup {
+                tgid: tid,
+                memory: OrderedMutex::new(class::ADDRESS_SPACE, Some(memory)),
+                files: Mutex::new(files),
+                details: Mutex::new(details),
+                live_threads: AtomicU32::new(0),
+                exit_status: Mutex::new(None),
+                child_subreaper: AtomicBool::new(false),
+                unimplemented_reported: AtomicNumberSet::new(),
+                pool_nice: AtomicI8::new(sched_settings.effective_nice(nice)),
+            }),
+            parent,
+        ),
+        Belongings::ThreadOf(creator) => (creator.group.clone(), creator.parent()),
     };
     group.live_threads.fetch_add(1, Ordering::Relaxed);
     crate::trace::record(tid, || kernel_core::trace::What::Create { parent, process: group.tgid });
     crate::trace::record_name(tid, &creation.name);
     let process = Arc::new(Process {
         tid: AtomicU32::new(tid),
+        pid: group.tgid,
+        parent: AtomicU32::new(process_parent),
         group,
         kernel_stack_layout: (kernel_stack.frame_end(), kernel_stack.fpu_area()),
         kernel_stack,

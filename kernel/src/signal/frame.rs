@@ -10,7 +10,7 @@
 use super::{SignalSet, SignalState, TrapRecord};
 use crate::arch::x86_64::frame::TrapFrame;
 use crate::arch::x86_64::{fpu, gdt};
-use crate::mm::address_space::Fault;
+use crate::mm::address_space::{Fault, ImageWords};
 use crate::mm::kstack::UserState;
 use crate::process::Process;
 use kernel_core::abi::sigframe::{self, xstate, AltStack, Registers, SigContext, UContext};
@@ -73,9 +73,20 @@ pub(super) fn enter_handler(
     crate::oom::retrying(process, || {
         let mut memory = process.group.memory.lock();
         let memory = memory.as_mut().ok_or(Fault::Unmapped)?;
-        xstate::write_frame_image(user.fpu(), fpu::initial_state(), fpu::components(), |offset, bytes| {
-            memory.write(place.fpstate + offset as u64, bytes)
-        })?;
+        // XSAVE straight into the frame where it can (one instruction); else the
+        // area is copied there.
+        let present = if memory.save_fpu_to(place.fpstate)? {
+            Some(memory.read_words::<1>(place.fpstate + xstate::XSTATE_BV as u64)?[0])
+        } else {
+            None
+        };
+        let write = |offset: usize, bytes: &[u8]| memory.write(place.fpstate + offset as u64, bytes);
+        match present {
+            Some(present) => {
+                xstate::complete_frame_image(present, fpu::area_size(), fpu::initial_state(), fpu::components(), write)
+            }
+            None => xstate::write_frame_image(user.fpu(), fpu::initial_state(), fpu::components(), write),
+        }?;
         memory.write_words(place.frame, || sigframe::frame_head(action.restorer, &context))?;
         if action.flags & SA_SIGINFO != 0 {
             memory.write(place.frame + SIGINFO_OFFSET, &info.to_bytes())?;
@@ -154,10 +165,32 @@ pub fn sigreturn(process: &Process, user: &mut UserState) -> Result<u64, ()> {
             // No image: the initial state, by the area's header as for a handler.
             0 => xstate::reset(user.fpu(), fpu::initial_state()),
             address => {
-                let read = |offset: usize, buffer: &mut [u8]| memory.read(address.wrapping_add(offset as u64), buffer);
-                let area = user.fpu();
-                if !xstate::restore(address, area, fpu::initial_state(), fpu::components(), fpu::mxcsr_mask(), read) {
-                    return Err(Refusal::Frame);
+                // XRSTOR straight from the frame where that is what `restore` would
+                // install; else the image is copied and checked into the area.
+                let in_place = |image: ImageWords| {
+                    xstate::restorable_in_place(
+                        |at| image.at(at),
+                        fpu::area_size(),
+                        fpu::components(),
+                        fpu::mxcsr_mask(),
+                    )
+                };
+                match memory.load_fpu_from(address, in_place)? {
+                    Some(true) => {}
+                    // Changed under the check by another thread: refused as
+                    // `restore` refuses, the FPU reset.
+                    Some(false) => {
+                        user.fpu().copy_from_slice(fpu::initial_state());
+                        return Err(Refusal::Frame);
+                    }
+                    None => {
+                        let read =
+                            |offset: usize, buffer: &mut [u8]| memory.read(address.wrapping_add(offset as u64), buffer);
+                        let (area, initial) = (user.fpu(), fpu::initial_state());
+                        if !xstate::restore(address, area, initial, fpu::components(), fpu::mxcsr_mask(), read) {
+                            return Err(Refusal::Frame);
+                        }
+                    }
                 }
             }
         }

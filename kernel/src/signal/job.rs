@@ -80,7 +80,7 @@ pub(super) fn stop(process: &Process, signal: u8) {
 /// A child stopped or continued: SIGCHLD to the parent unless it asked not to hear
 /// of these (SA_NOCLDSTOP), and its wait4 is woken either way.
 fn notify_parent_of_job(child: &Process, code: i32, signal: u8) {
-    let Some(parent) = process::find(child.group.parent()) else { return };
+    let Some(parent) = process::find(child.parent()) else { return };
     if parent.signals.lock().action(SIGCHLD).flags & SA_NOCLDSTOP == 0 {
         send_info(&parent, child_info(child, SIGCHLD, code, i32::from(signal)));
     }

@@ -211,7 +211,16 @@ pub fn lstat(context: &mut Context) -> Result<u64, i64> {
 pub fn fstat(context: &mut Context) -> Result<u64, i64> {
     let [fd, address, ..] = context.arguments();
     let file = context.group.files.lock().get_path(fd)?;
-    copy_stat(context, address, &file.file.stat())
+    match file.file.stat_node() {
+        // The words made from the node under the tree's lock, with no `Stat`
+        // between (the tree's lock comes before the address space's: it is let go
+        // before the copy, which may fault in a page of a file mapping).
+        Some(node) => {
+            let words = rootfs::lock().stat(node).to_words();
+            context.write_words(address, || words).map(|()| 0)
+        }
+        None => copy_stat(context, address, &file.file.stat()),
+    }
 }
 
 /// newfstatat with AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH and AT_NO_AUTOMOUNT.

@@ -69,9 +69,11 @@ fn file(context: &Context, fd: u64) -> Result<Arc<OpenFile>, i64> {
 /// as Linux's vfs_read and vfs_write do. The access check refuses an O_PATH
 /// descriptor with the same EBADF, so the lookup leaves that to it.
 fn file_to_transfer(context: &Context, fd: u64, allowed: fn(&OpenFile) -> bool) -> Result<Arc<OpenFile>, i64> {
-    let file = context.group.files.lock().get_path(fd)?;
-    if allowed(&file) {
-        Ok(file)
+    let files = context.group.files.lock();
+    let file = files.borrow_path(fd)?;
+    // Checked before a reference is taken: a refusal has none to give back.
+    if allowed(file) {
+        Ok(file.clone())
     } else {
         Err(EBADF)
     }

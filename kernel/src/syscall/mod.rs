@@ -20,12 +20,13 @@ mod time;
 pub mod unimplemented;
 
 use alloc::vec::Vec;
+use core::mem::MaybeUninit;
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::arch::x86_64::entry::{Served, SyscallExit, SystemCallEntry, SystemCallHandler, SYSCALL_TABLE_SIZE};
 use crate::arch::x86_64::frame::TrapFrame;
-use crate::mm::address_space::{AddressSpace, StringFault};
+use crate::mm::address_space::{AddressSpace, Fault, StringFault};
 use crate::mm::kstack::UserState;
 use crate::process::{Process, Stats, ThreadGroup};
 use kernel_core::abi::errno::{EFAULT, ENAMETOOLONG, ENOSYS};
@@ -459,6 +460,18 @@ impl Context<'_, '_> {
     #[inline]
     pub fn copy_in(&self, address: u64, buffer: &mut [u8]) -> Result<(), i64> {
         self.user_memory(|memory| memory.read(address, buffer)).map_err(|_| EFAULT)
+    }
+
+    /// `copy_in` into a buffer not yet initialized (`AddressSpace::read_uninit`):
+    /// the buffer as bytes once copied.
+    pub fn copy_in_uninit<'a>(&self, address: u64, mut buffer: &'a mut [MaybeUninit<u8>]) -> Result<&'a mut [u8], i64> {
+        loop {
+            match self.memory(|memory| memory.read_uninit(address, buffer)) {
+                Ok(bytes) => return Ok(bytes),
+                Err((Fault::OutOfMemory, back)) if crate::oom::reclaim_for(self.process) => buffer = back,
+                Err(_) => return Err(EFAULT),
+            }
+        }
     }
 
     /// Copies `bytes` to user address `address`.

@@ -18,11 +18,12 @@ use crate::fs::{FdTable, File};
 use crate::sched::{self, WaitChannel};
 use crate::signal::SignalSet;
 use crate::time;
+use core::mem::MaybeUninit;
 use kernel_core::abi::errno::{EINVAL, ENOMEM};
 use kernel_core::abi::signal::ERESTARTNOHAND;
 use kernel_core::abi::{
-    answer_entries, fd_set_bytes, poll_timeout_ns, reported, select_pass, Pollfd, Timespec, Timeval, FD_SETSIZE,
-    POLLNVAL,
+    answer_entries, fd_set_bytes, poll_timeout_ns, reported, select_pass, unopened_revents, Pollfd, Timespec, Timeval,
+    FD_SETSIZE,
 };
 
 /// The size of the signal set ppoll and pselect6 take (64 signals).
@@ -167,26 +168,33 @@ fn poll_files(context: &Context, address: u64, count: u64, deadline: Deadline) -
     if bytes > POLL_STACK_BYTES && crate::mm::heap::spare() < bytes {
         return Err(ENOMEM);
     }
-    with_bytes::<POLL_STACK_BYTES, _>(bytes, |entries| {
-        context.copy_in(address, entries)?;
-        let ready = wait_until_ready(deadline, |blocks| {
-            let table = context.group.files.lock();
-            // One loop for each kind of look, not a choice per descriptor.
-            Ok(match blocks {
-                true => answer_with(&table, entries, |file| file.poll_to_block()),
-                false => answer_with(&table, entries, |file| file.poll()),
-            })
-        })?;
-        context.copy_out(address, entries)?;
-        Ok(ready as u64)
-    })
+    // Not cleared first: the copy fills every byte.
+    with_bytes::<POLL_STACK_BYTES, _>(
+        bytes,
+        |raw| context.copy_in_uninit(address, raw),
+        |entries| {
+            let ready = wait_until_ready(deadline, |blocks| {
+                let table = context.group.files.lock();
+                // One loop for each kind of look, not a choice per descriptor.
+                Ok(match blocks {
+                    true => answer_with(&table, entries, |file| file.poll_to_block()),
+                    false => answer_with(&table, entries, |file| file.poll()),
+                })
+            })?;
+            context.copy_out(address, entries)?;
+            Ok(ready as u64)
+        },
+    )
 }
 
-/// One pass of poll over `entries`, each file asked with `poll`.
+/// One pass of poll over `entries`, each file asked with `poll`. Out of line, so
+/// that the loop has every callee-saved register for itself (the table's lock,
+/// held by the caller, would take one).
+#[inline(never)]
 fn answer_with(table: &FdTable, entries: &mut [u8], poll: impl Fn(&dyn File) -> u16) -> usize {
-    answer_entries(entries, |fd, events| match table.borrow(fd as u64) {
+    answer_entries(entries, |fd, events| match table.borrow(u64::from(fd)) {
         Ok(file) => reported(events, poll(&*file.file)),
-        Err(_) => POLLNVAL,
+        Err(_) => unopened_revents(fd),
     })
 }
 
@@ -255,32 +263,36 @@ fn select_files(context: &Context, count: u64, addresses: [u64; 3], deadline: De
     if count > FD_SETSIZE && crate::mm::heap::spare() < set_bytes.saturating_mul(6) {
         return Err(ENOMEM);
     }
-    with_bytes::<{ 6 * SET_STACK_BYTES }, _>(6 * set_bytes, |bitmaps| {
-        for (set, &address) in addresses.iter().enumerate() {
-            if address != 0 {
-                context.copy_in(address, &mut bitmaps[set * set_bytes..(set + 1) * set_bytes])?;
+    with_bytes::<{ 6 * SET_STACK_BYTES }, _>(
+        6 * set_bytes,
+        |raw| Ok(crate::mm::zeroed(raw)),
+        |bitmaps| {
+            for (set, &address) in addresses.iter().enumerate() {
+                if address != 0 {
+                    context.copy_in(address, &mut bitmaps[set * set_bytes..(set + 1) * set_bytes])?;
+                }
             }
-        }
-        // Each pass looks the descriptors up again under one lock of the table, as
-        // Linux's `do_select`: a descriptor not open is EBADF on the first pass, and
-        // has no events on a later one (it was closed during the wait).
-        let mut first_pass = true;
-        let ready = wait_until_ready(deadline, |blocks| {
-            let table = context.group.files.lock();
-            let ready = match blocks {
-                true => pass_with(&table, bitmaps, count, first_pass, |file| file.poll_to_block()),
-                false => pass_with(&table, bitmaps, count, first_pass, |file| file.poll()),
-            };
-            first_pass = false;
-            ready
-        })?;
-        for (set, &address) in addresses.iter().enumerate() {
-            if address != 0 {
-                context.copy_out(address, &bitmaps[(3 + set) * set_bytes..(4 + set) * set_bytes])?;
+            // Each pass looks the descriptors up again under one lock of the table, as
+            // Linux's `do_select`: a descriptor not open is EBADF on the first pass, and
+            // has no events on a later one (it was closed during the wait).
+            let mut first_pass = true;
+            let ready = wait_until_ready(deadline, |blocks| {
+                let table = context.group.files.lock();
+                let ready = match blocks {
+                    true => pass_with(&table, bitmaps, count, first_pass, |file| file.poll_to_block()),
+                    false => pass_with(&table, bitmaps, count, first_pass, |file| file.poll()),
+                };
+                first_pass = false;
+                ready
+            })?;
+            for (set, &address) in addresses.iter().enumerate() {
+                if address != 0 {
+                    context.copy_out(address, &bitmaps[(3 + set) * set_bytes..(4 + set) * set_bytes])?;
+                }
             }
-        }
-        Ok(ready as u64)
-    })
+            Ok(ready as u64)
+        },
+    )
 }
 
 /// One pass of select over `bitmaps` (see `select_pass`), each file asked with
@@ -293,7 +305,9 @@ fn pass_with(
     first_pass: bool,
     poll: impl Fn(&dyn File) -> u16,
 ) -> Result<usize, i64> {
-    select_pass(bitmaps, count, |fd| match table.borrow_path(fd as u64) {
+    // `move`: the closure keeps `first_pass` itself, not a register holding its
+    // address across every file's poll.
+    select_pass(bitmaps, count, move |fd| match table.borrow_path(fd as u64) {
         // An O_PATH descriptor is in the table but has nothing to poll.
         Ok(file) if file.is_path_only() => Ok(0),
         Ok(file) => Ok(poll(&*file.file)),
@@ -305,12 +319,19 @@ fn pass_with(
 /// The bytes of a C program's `fd_set` (`FD_SETSIZE` descriptors).
 const SET_STACK_BYTES: usize = fd_set_bytes(FD_SETSIZE);
 
-/// `f` with a zeroed buffer of `len` bytes: on the stack up to `STACK` bytes, on
-/// the heap past it.
-fn with_bytes<const STACK: usize, T>(len: usize, f: impl FnOnce(&mut [u8]) -> Result<T, i64>) -> Result<T, i64> {
-    let mut in_place = [0u8; STACK];
+/// `f` with a buffer of `len` bytes as `fill` initialized it: on the stack up to
+/// `STACK` bytes, on the heap past it. Only those `len` bytes are written.
+fn with_bytes<const STACK: usize, T>(
+    len: usize,
+    fill: impl FnOnce(&mut [MaybeUninit<u8>]) -> Result<&mut [u8], i64>,
+    f: impl FnOnce(&mut [u8]) -> Result<T, i64>,
+) -> Result<T, i64> {
+    let mut in_place = [const { MaybeUninit::uninit() }; STACK];
     match in_place.get_mut(..len) {
-        Some(raw) => f(raw),
-        None => f(&mut alloc::vec![0u8; len]),
+        Some(raw) => f(fill(raw)?),
+        None => {
+            let mut on_heap = alloc::vec::Vec::with_capacity(len);
+            f(fill(&mut on_heap.spare_capacity_mut()[..len])?)
+        }
     }
 }

@@ -28,7 +28,7 @@ pub fn gettid(context: &mut Context) -> Result<u64, i64> {
 }
 
 pub fn getppid(context: &mut Context) -> Result<u64, i64> {
-    Ok(u64::from(context.group.parent()))
+    Ok(u64::from(context.process.parent()))
 }
 
 pub fn sched_yield(context: &mut Context) -> Result<u64, i64> {

@@ -181,10 +181,10 @@ pub fn sched_setaffinity(context: &mut Context) -> Result<u64, i64> {
         return Err(EINVAL);
     }
     target.affinity.store(mask, Ordering::Relaxed);
+    // Another thread, blocked, is placed by its new affinity when woken (its
+    // home is read then); running or queued, it moves at its next tick.
     if target.tid() == context.process.tid() {
         sched::leave_disallowed_cpu(&target);
-    } else {
-        sched::affinity_changed(&target);
     }
     Ok(0)
 }

@@ -262,3 +262,14 @@ pub fn physical_bytes(range: PhysRange) -> &'static [u8] {
     // writes it.
     unsafe { core::slice::from_raw_parts(phys_to_virt(range.start) as *const u8, (range.end - range.start) as usize) }
 }
+
+/// `buffer` cleared, as bytes: for a buffer on the stack of which a caller uses
+/// only a part, so that only that part is cleared (`[0u8; N]` clears all N).
+pub fn zeroed(buffer: &mut [core::mem::MaybeUninit<u8>]) -> &mut [u8] {
+    // SAFETY: `buffer` is valid for writes of its length; once written with zeros
+    // every byte is initialized, and the slice borrows `buffer` for its lifetime.
+    unsafe {
+        core::ptr::write_bytes(buffer.as_mut_ptr(), 0, buffer.len());
+        core::slice::from_raw_parts_mut(buffer.as_mut_ptr().cast::<u8>(), buffer.len())
+    }
+}

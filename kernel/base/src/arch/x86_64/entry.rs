@@ -22,7 +22,7 @@
 
 use core::arch::global_asm;
 use core::mem::offset_of;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use x86_64::registers::model_specific::{LStar, Msr, SFMask, Star};
 use x86_64::registers::rflags::RFlags;
 use x86_64::registers::segmentation::SegmentSelector;
@@ -108,28 +108,29 @@ global_asm!(
 syscall_entry:
     swapgs
     mov %rsp, %gs:{user_rsp}
-    mov %gs:{trap_frame}, %rsp
-    mov %rcx, {f_rip}(%rsp)
-    mov %r11, {f_rflags}(%rsp)
-    mov %gs:{user_rsp}, %rcx
-    mov %rcx, {f_rsp}(%rsp)
-    mov %rax, {f_rax}(%rsp)
-    mov %rdi, {f_rdi}(%rsp)
-    mov %rsi, {f_rsi}(%rsp)
-    mov %rdx, {f_rdx}(%rsp)
-    mov %r10, {f_r10}(%rsp)
-    mov %r8, {f_r8}(%rsp)
-    mov %r9, {f_r9}(%rsp)
+    /* Just above the frame's rsp: two pushes store the user's rsp (memory to
+       memory, with no register free yet) and rflags; rsp is then at the frame's
+       rflags, which the offsets below are relative to. */
+    mov %gs:{syscall_stack}, %rsp
+    pushq %gs:{user_rsp}
+    push %r11
+    mov %rcx, {s_rip}(%rsp)
+    mov %rax, {s_rax}(%rsp)
+    mov %rdi, {s_rdi}(%rsp)
+    mov %rsi, {s_rsi}(%rsp)
+    mov %rdx, {s_rdx}(%rsp)
+    mov %r10, {s_r10}(%rsp)
+    mov %r8, {s_r8}(%rsp)
+    mov %r9, {s_r9}(%rsp)
     /* The entry runs below the serve loop's frames (the resume rsp is 16-byte
        aligned, as a call needs), given the handler, which holds the frame. */
-    mov {h_handler}(%rsp), %rdi
-    mov {h_table}(%rsp), %rcx
-    mov {h_resume}(%rsp), %rsp
+    mov {s_handler}(%rsp), %rdi
+    mov {s_resume}(%rsp), %rsp
     cmp ${table_size}, %rax
     jae syscall_past_table
 syscall_call:
     /* The entry returns a `Served`: the result in rax, how to return in dl. */
-    call *(%rcx,%rax,8)
+    call *{table}(,%rax,8)
     mov %gs:{trap_frame}, %rsp
     /* One test for both reasons not to SYSRET at once: the exit byte leaves its
        bit 0 to the FPU flag (0 or 1). */
@@ -298,8 +299,18 @@ nmi_entry:
     fpu_area = const percpu::OFFSET_FPU_AREA,
     fpu_saved = const percpu::OFFSET_FPU_SAVED,
     h_resume = const TRAP_FRAME_SIZE as usize + offset_of!(StackHeader, resume_rsp),
-    h_handler = const TRAP_FRAME_SIZE as usize + offset_of!(StackHeader, handler),
-    h_table = const TRAP_FRAME_SIZE as usize + offset_of!(StackHeader, table),
+    syscall_stack = const percpu::OFFSET_SYSCALL_STACK,
+    s_rip = const from_rflags(offset_of!(TrapFrame, rip)),
+    s_rax = const from_rflags(offset_of!(TrapFrame, rax)),
+    s_rdi = const from_rflags(offset_of!(TrapFrame, rdi)),
+    s_rsi = const from_rflags(offset_of!(TrapFrame, rsi)),
+    s_rdx = const from_rflags(offset_of!(TrapFrame, rdx)),
+    s_r10 = const from_rflags(offset_of!(TrapFrame, r10)),
+    s_r8 = const from_rflags(offset_of!(TrapFrame, r8)),
+    s_r9 = const from_rflags(offset_of!(TrapFrame, r9)),
+    s_handler = const from_rflags(TRAP_FRAME_SIZE as usize + offset_of!(StackHeader, handler)),
+    s_resume = const from_rflags(TRAP_FRAME_SIZE as usize + offset_of!(StackHeader, resume_rsp)),
+    table = sym SYSCALL_TABLE,
     table_size = const SYSCALL_TABLE_SIZE,
     table_last = const SYSCALL_TABLE_SIZE - 1,
     syscall_vector = const SYSCALL_VECTOR,
@@ -338,6 +349,17 @@ nmi_entry:
     options(att_syntax)
 );
 
+/// `offset` (into the frame, or past it into the header) from the frame's rflags,
+/// where the SYSCALL entry's rsp is once it has pushed the user's rsp and rflags.
+const fn from_rflags(offset: usize) -> isize {
+    offset as isize - offset_of!(TrapFrame, rflags) as isize
+}
+
+// The two pushes of the SYSCALL entry: from just above the frame's rsp
+// (`PerCpu::syscall_stack`), they fill its rsp and then its rflags.
+const _: () = assert!(offset_of!(TrapFrame, rsp) + 8 == offset_of!(TrapFrame, ss));
+const _: () = assert!(offset_of!(TrapFrame, rflags) + 8 == offset_of!(TrapFrame, rsp));
+
 /// What the entry code keeps about a process's kernel thread, just above its trap
 /// frame (see the module's stack layout): per process by construction, where the
 /// per-CPU data would have to be saved and restored at every switch.
@@ -346,15 +368,14 @@ pub struct StackHeader {
     /// Where the kernel thread waits in `enter_user_mode` while the program runs: a
     /// trap from user mode resumes there, and the fast path's handler runs below it.
     resume_rsp: u64,
-    /// The system-call handler `enter_user` registered, and its table of entries.
+    /// The system-call handler `enter_user` registered.
     handler: u64,
-    table: u64,
 }
 
 impl StackHeader {
     /// The header of a thread that has not entered user mode yet.
     pub const fn new() -> StackHeader {
-        StackHeader { resume_rsp: 0, handler: 0, table: 0 }
+        StackHeader { resume_rsp: 0, handler: 0 }
     }
 }
 
@@ -496,6 +517,41 @@ impl Attention {
 /// the end is served by the last entry, which no call's number reaches.
 pub const SYSCALL_TABLE_SIZE: usize = 512;
 
+/// The table the SYSCALL entry calls through, at an address the instruction
+/// carries (so no load of it per call): a copy of the handler's, made by the first
+/// `enter_user` (`install_table`). Zero until then, while no program has run.
+static SYSCALL_TABLE: [AtomicUsize; SYSCALL_TABLE_SIZE] = [const { AtomicUsize::new(0) }; SYSCALL_TABLE_SIZE];
+
+/// The table `SYSCALL_TABLE` is a copy of (its address; 0 before the copy): every
+/// `enter_user` must come with that same table, whose entries take its handler's
+/// type. Read on every way back to user mode, where one compare is all it costs.
+static INSTALLED_TABLE: AtomicUsize = AtomicUsize::new(0);
+
+/// Checks that `table` is the table installed, so that the entry code never hands
+/// a handler to an entry made for another type; the first call installs it.
+#[inline(always)]
+fn install_table<H>(table: &[SystemCallEntry<H>; SYSCALL_TABLE_SIZE]) {
+    if INSTALLED_TABLE.load(Ordering::Acquire) != table.as_ptr() as usize {
+        install_first_table(table);
+    }
+}
+
+/// Copies the first table any `enter_user` brings into `SYSCALL_TABLE` (once, even
+/// if several CPUs bring it at once), and refuses another one later.
+#[cold]
+fn install_first_table<H>(table: &[SystemCallEntry<H>; SYSCALL_TABLE_SIZE]) {
+    static COPIED: spin::Once<usize> = spin::Once::new();
+    let address = table.as_ptr() as usize;
+    let copied = *COPIED.call_once(|| {
+        for (slot, entry) in SYSCALL_TABLE.iter().zip(table) {
+            slot.store(*entry as usize, Ordering::Relaxed);
+        }
+        address
+    });
+    assert_eq!(copied, address, "enter_user with a system-call table other than the one installed");
+    INSTALLED_TABLE.store(address, Ordering::Release);
+}
+
 /// What a table entry answers: the call's result, which the entry code returns
 /// in rax (and stores in the frame only when it takes the full path: a SYSRET
 /// straight back needs no store and no load of it), and how to return. Returned in
@@ -531,8 +587,9 @@ pub trait SystemCallHandler: Sized {
     /// The trap frame at the top of the current process's kernel stack.
     fn frame(&mut self) -> &mut TrapFrame;
 
-    /// The entry of every number. The entry code keeps its address while the program
-    /// runs, during which the handler (and so whatever it lends) stays put.
+    /// The entry of every number: the same table on every call (the first
+    /// `enter_user` installs a copy the entry code calls through; another one later
+    /// is a kernel bug, and panics).
     fn table(&self) -> &[SystemCallEntry<Self>; SYSCALL_TABLE_SIZE];
 }
 
@@ -588,14 +645,14 @@ pub fn enter_user<H: SystemCallHandler>(handler: &mut H) -> ReturnReason {
     }
     frame.ss = u64::from(gdt::USER_DS);
     let frame: *mut TrapFrame = frame;
+    install_table(handler.table());
     // SAFETY: the frame is the current process's, at the top of its kernel stack
     // (invariant), and the stack keeps the header just above it; only this thread
-    // and the entry code, which cannot run now, touch that header. What it records
-    // (the handler, its table) outlives the program's run: `handler` is borrowed for
-    // all of this function.
+    // and the entry code, which cannot run now, touch that header. The handler it
+    // records outlives the program's run: `handler` is borrowed for all of this
+    // function. The installed table's entries take an `H` (`install_table`).
     unsafe {
         let header = &mut *(frame.byte_add(TRAP_FRAME_SIZE as usize) as *mut StackHeader);
-        header.table = handler.table().as_ptr() as u64;
         header.handler = handler as *mut H as u64;
     }
     // SAFETY: the frame holds a canonical user rip/rsp, user selectors and sanitized
@@ -641,7 +698,8 @@ pub fn register_kernel_interrupt(handler: fn(u8)) {
 
 /// A trap taken in ring 0. Interrupts (only possible inside `wait_for_interrupt`)
 /// are handed to the kernel; an exception is a kernel bug and ends the machine with
-/// a register dump, never a silent hang.
+/// a register dump, never a silent hang, but for the one fault the kernel expects
+/// (`fpu::fault_fixup`: an XRSTOR from user memory refusing its image).
 extern "C" fn kernel_trap(frame: &mut TrapFrame) {
     if frame.vector == u64::from(apic::TLB_VECTOR) {
         tlb::interrupt();
@@ -650,6 +708,10 @@ extern "C" fn kernel_trap(frame: &mut TrapFrame) {
     if frame.vector >= 32 {
         let handler = KERNEL_INTERRUPT.get().expect("an interrupt in the kernel before its handler is registered");
         handler(frame.vector as u8);
+        return;
+    }
+    if let Some(resume) = super::fpu::fault_fixup(frame.vector, frame.rip) {
+        frame.rip = resume;
         return;
     }
     let cr2 = cpu::read_cr2();

@@ -89,6 +89,102 @@ pub fn save_live() {
     cpu.set_fpu_saved();
 }
 
+/// Saves the running program's FPU state with one XSAVE (standard format, every
+/// enabled component) at `target`, wherever it is now: the registers, or its area
+/// (then reloaded from there first: XRSTOR and XSAVE are two instructions, where a
+/// copy of the area is one per 8 to 128 bytes under `-icount`). XSAVE writes only
+/// XSTATE_BV of the header, so the header's 64 bytes are cleared first (reserved
+/// bytes and XCOMP_BV must be zero for XRSTOR to take the image). The area and the
+/// per-CPU flag are left as they were: the state there is the same.
+///
+/// # Safety
+///
+/// `target` is 64-byte aligned and writable for `area_size` bytes, through a kernel
+/// mapping, and no Rust reference to those bytes is live.
+pub unsafe fn save_to(target: *mut u8) {
+    let cpu = PerCpu::this();
+    let header = target.wrapping_add(512).cast::<u64>();
+    for word in 0..8 {
+        // SAFETY: the header is bytes 512..576 of the caller's `area_size` bytes
+        // (at least 576: XSAVE's legacy region and header), 8-aligned.
+        unsafe { header.add(word).write(0) };
+    }
+    // SAFETY: when the flag is set the area (64-byte aligned, `area_size` bytes on
+    // the process's kernel stack) holds the program's state as XSAVE wrote it (or
+    // as `xstate::reset`/`restore` left it, which XRSTOR takes); loading it changes
+    // only the program's registers, which the kernel's soft-float code never uses.
+    // The caller's promise covers the XSAVE.
+    unsafe {
+        if cpu.fpu_saved() {
+            asm!("xrstor64 [{area}]", area = in(reg) cpu.fpu_area(), in("eax") u32::MAX, in("edx") u32::MAX,
+                 options(nostack, readonly));
+        }
+        asm!("xsave64 [{target}]", target = in(reg) target, in("eax") u32::MAX, in("edx") u32::MAX,
+             options(nostack));
+    }
+}
+
+// `load_image`'s XRSTOR straight from user memory, whose one possible fault (#GP:
+// an image another thread or process changed after it was checked) `kernel_trap`
+// turns into a return of 0 (`fault_fixup`), as Linux's exception table does for
+// its XRSTOR from a signal frame.
+core::arch::global_asm!(
+    r#"
+    .section .text.load_fpu_image, "ax"
+    .global load_fpu_image, load_fpu_image_xrstor, load_fpu_image_refused
+load_fpu_image:
+    mov $-1, %eax
+    mov $-1, %edx
+load_fpu_image_xrstor:
+    xrstor64 (%rdi)
+    xsave64 (%rsi)
+    mov $1, %eax
+    ret
+load_fpu_image_refused:
+    xor %eax, %eax
+    ret
+    "#,
+    options(att_syntax)
+);
+
+extern "C" {
+    /// XRSTOR from `image` (rdi), then XSAVE to `area` (rsi): 1, or 0 if the
+    /// XRSTOR faulted.
+    fn load_fpu_image(image: *const u8, area: *mut u8) -> u32;
+    static load_fpu_image_xrstor: u8;
+    static load_fpu_image_refused: u8;
+}
+
+/// Where a fault in kernel mode at `rip` resumes, if it is one the kernel expects:
+/// `load_image`'s XRSTOR refusing its image (#GP, vector 13).
+pub(super) fn fault_fixup(vector: u64, rip: u64) -> Option<u64> {
+    let xrstor = &raw const load_fpu_image_xrstor as u64;
+    (vector == 13 && rip == xrstor).then(|| &raw const load_fpu_image_refused as u64)
+}
+
+/// Loads the running program's FPU state from the XSAVE image (standard format) at
+/// `image` with one XRSTOR, then saves it to the process's area with one XSAVE
+/// (the way back to user mode loads from there): two instructions where copying
+/// the image into the area is one per 8 to 128 bytes under `-icount`. False, the
+/// registers and the area unchanged, when XRSTOR refused the image (`fault_fixup`).
+///
+/// # Safety
+///
+/// `image` is 64-byte aligned and readable for `area_size` bytes through a kernel
+/// mapping that stays mapped meanwhile (what it holds may change under it: XRSTOR
+/// checks it as it loads).
+pub unsafe fn load_image(image: *const u8) -> bool {
+    let cpu = PerCpu::this();
+    // SAFETY: the caller's promise covers the image; the area is the running
+    // process's (64-byte aligned, `area_size` bytes on its kernel stack), and is
+    // its state once written; the registers are the program's alone.
+    let loaded = unsafe { load_fpu_image(image, cpu.fpu_area() as *mut u8) } != 0;
+    if loaded {
+        cpu.set_fpu_saved();
+    }
+    loaded
+}
+
 /// Lends the vector registers to the kernel's own copies: true, with the program's
 /// state saved (`save_live`), when AVX is enabled (XCR0); false, touching nothing,
 /// when it is not (or before `init`).

@@ -36,6 +36,8 @@ pub struct PerCpu {
     /// The running process's trap frame (at the top of its kernel stack), where
     /// SYSCALL saves the registers.
     trap_frame: Cell<u64>,
+    /// Just above that frame's rsp (its ss): where the SYSCALL entry starts to push.
+    syscall_stack: Cell<u64>,
     /// The running process's FPU/SSE/AVX save area (on its kernel stack).
     fpu_area: Cell<u64>,
     /// 1 when the running program's FPU state is in `fpu_area` (and must be reloaded
@@ -54,6 +56,7 @@ pub struct PerCpu {
 
 pub const OFFSET_USER_RSP_SCRATCH: usize = offset_of!(PerCpu, user_rsp_scratch);
 pub const OFFSET_TRAP_FRAME: usize = offset_of!(PerCpu, trap_frame);
+pub const OFFSET_SYSCALL_STACK: usize = offset_of!(PerCpu, syscall_stack);
 pub const OFFSET_FPU_AREA: usize = offset_of!(PerCpu, fpu_area);
 pub const OFFSET_FPU_SAVED: usize = offset_of!(PerCpu, fpu_saved);
 const OFFSET_SELF_ADDRESS: usize = offset_of!(PerCpu, self_address);
@@ -71,6 +74,7 @@ impl PerCpu {
         PerCpu {
             user_rsp_scratch: Cell::new(0),
             trap_frame: Cell::new(0),
+            syscall_stack: Cell::new(0),
             fpu_area: Cell::new(0),
             fpu_saved: Cell::new(1),
             self_address: Cell::new(0),
@@ -110,6 +114,7 @@ impl PerCpu {
             use core::ptr::addr_of_mut;
             addr_of_mut!((*allocation).user_rsp_scratch).write(Cell::new(0));
             addr_of_mut!((*allocation).trap_frame).write(Cell::new(0));
+            addr_of_mut!((*allocation).syscall_stack).write(Cell::new(0));
             addr_of_mut!((*allocation).fpu_area).write(Cell::new(0));
             addr_of_mut!((*allocation).fpu_saved).write(Cell::new(1));
             addr_of_mut!((*allocation).self_address).write(Cell::new(0));
@@ -173,7 +178,9 @@ impl PerCpu {
     /// `fpu_area`, which is about to name the next process's.
     pub fn set_user_context(&self, frame_end: u64, fpu_area: u64) {
         super::fpu::save_live();
-        self.trap_frame.set(frame_end - super::frame::TRAP_FRAME_SIZE);
+        let frame = frame_end - super::frame::TRAP_FRAME_SIZE;
+        self.trap_frame.set(frame);
+        self.syscall_stack.set(frame + core::mem::offset_of!(super::frame::TrapFrame, ss) as u64);
         self.fpu_area.set(fpu_area);
         // Kernel stacks are canonical by construction: truncating costs no check on
         // this, every switch's, path.

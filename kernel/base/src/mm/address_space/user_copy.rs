@@ -6,8 +6,10 @@
 //! in; either way it copies through the direct map, never through a user address.
 
 use alloc::vec::Vec;
+use core::mem::MaybeUninit;
 
 use super::{allows, Access, AddressSpace, Fault, USER_END};
+use crate::arch::x86_64::fpu;
 use crate::mm::frame::{self, Frame};
 use crate::mm::PAGE_SIZE;
 use crate::sync::OrderedMutex;
@@ -36,6 +38,29 @@ impl AddressSpace {
         self.fetch(address, buffer).1
     }
 
+    /// `read` into a buffer not yet initialized, for a caller that would
+    /// otherwise clear one only to overwrite it (poll's entries): the buffer as
+    /// bytes once read; on a fault, the fault and the buffer back, to try again.
+    #[inline]
+    pub fn read_uninit<'a>(
+        &mut self,
+        address: u64,
+        buffer: &'a mut [MaybeUninit<u8>],
+    ) -> Result<&'a mut [u8], (Fault, &'a mut [MaybeUninit<u8>])> {
+        // SAFETY: the slice is `buffer`'s bytes, for as long as `buffer` is
+        // borrowed; `read` only writes it (never reads it), and a failed read
+        // hands back the uninitialized view, never this one.
+        let bytes = unsafe { core::slice::from_raw_parts_mut(buffer.as_mut_ptr().cast::<u8>(), buffer.len()) };
+        match self.read(address, bytes) {
+            Ok(()) => Ok(bytes),
+            // SAFETY: as above, in the other direction: every byte is a valid
+            // MaybeUninit, and `bytes` is not used again.
+            Err(fault) => Err((fault, unsafe {
+                core::slice::from_raw_parts_mut(bytes.as_mut_ptr().cast::<MaybeUninit<u8>>(), bytes.len())
+            })),
+        }
+    }
+
     /// Copies `bytes` into user memory at `address`.
     #[inline]
     pub fn write(&mut self, address: u64, bytes: &[u8]) -> Result<(), Fault> {
@@ -62,6 +87,60 @@ impl AddressSpace {
         // long as `words`.
         let bytes = unsafe { core::slice::from_raw_parts(words.as_ptr().cast::<u8>(), N * 8) };
         self.store_pages(address, bytes).1
+    }
+
+    /// Saves the running program's FPU state (`fpu::save_to`: one XSAVE, standard
+    /// format, its header cleared) straight into user memory at `address`, the
+    /// XSAVE image of a signal frame, instead of copying the process's area there.
+    /// Ok(false), writing nothing, where XSAVE cannot: an address that is not
+    /// 64-byte aligned or an image that would cross a page (the caller copies the
+    /// area instead). The write goes through the direct map under this address
+    /// space's lock, which keeps the page mapped meanwhile, so no fault can reach it.
+    pub fn save_fpu_to(&mut self, address: u64) -> Result<bool, Fault> {
+        let size = fpu::area_size() as u64;
+        let offset = address % PAGE_SIZE;
+        if address % fpu::AREA_ALIGN as u64 != 0 || offset + size > PAGE_SIZE {
+            return Ok(false);
+        }
+        let target = match self.cached_bytes(address, size as usize, Access::Write) {
+            Some(target) => target,
+            None => self.user_frame(address, Some(Access::Write))?.bytes().wrapping_add(offset as usize),
+        };
+        // SAFETY: `target` is the direct map's view of the writable page at
+        // `address` from `offset` on, where the image's `size` bytes fit, 64-byte
+        // aligned as `address` is; no reference to user memory is held.
+        unsafe { fpu::save_to(target) };
+        Ok(true)
+    }
+
+    /// Loads the running program's FPU state straight from the XSAVE image in user
+    /// memory at `address` (`fpu::load_image`: one XRSTOR), where `accepts` says
+    /// XRSTOR may take it, given the image's words (`ImageWords`). None, loading
+    /// nothing, where it may not, or where the image is not 64-byte aligned or
+    /// crosses a page: the caller copies and checks it the long way. Some(false)
+    /// when XRSTOR refused the image all the same (another thread changed it after
+    /// `accepts` read it): the state is as it was. The image is read through the
+    /// direct map under this address space's lock, which keeps the page mapped.
+    pub fn load_fpu_from(
+        &mut self,
+        address: u64,
+        accepts: impl FnOnce(ImageWords) -> bool,
+    ) -> Result<Option<bool>, Fault> {
+        let offset = address % PAGE_SIZE;
+        let size = fpu::area_size() as u64;
+        if address % fpu::AREA_ALIGN as u64 != 0 || offset + size > PAGE_SIZE {
+            return Ok(None);
+        }
+        let image = match self.cached_bytes(address, size as usize, Access::Read) {
+            Some(image) => image,
+            None => self.user_frame(address, Some(Access::Read))?.bytes().wrapping_add(offset as usize),
+        };
+        if !accepts(ImageWords { image, in_page: (PAGE_SIZE - offset) as usize }) {
+            return Ok(None);
+        }
+        // SAFETY: the image is 64-byte aligned and its `size` bytes lie in the page,
+        // which the lock on this address space keeps mapped.
+        Ok(Some(unsafe { fpu::load_image(image) }))
     }
 
     /// Reads N words (little-endian, as x86_64 keeps them) from user memory at
@@ -222,6 +301,33 @@ impl AddressSpace {
             cursor = piece_end;
         }
         Ok(())
+    }
+}
+
+/// An XSAVE image in user memory as `AddressSpace::load_fpu_from` shows it to
+/// its check: a word at a time, from the image to the end of its page, read
+/// through the direct map while the address space is locked.
+#[derive(Clone, Copy)]
+pub struct ImageWords {
+    image: *const u8,
+    in_page: usize,
+}
+
+impl ImageWords {
+    /// The word (little-endian) at byte `offset` of the image, a multiple of 8; 0
+    /// for any other offset or one past the image's page.
+    #[inline(always)]
+    pub fn at(self, offset: usize) -> u64 {
+        match offset.checked_add(8) {
+            // SAFETY: the 8 bytes at `offset` lie in the page, reached through the
+            // direct map and kept mapped by the lock `load_fpu_from` holds,
+            // 8-aligned as the image is; user memory may change under the read,
+            // hence volatile.
+            Some(end) if end <= self.in_page && offset % 8 == 0 => unsafe {
+                self.image.add(offset).cast::<u64>().read_volatile()
+            },
+            _ => 0,
+        }
     }
 }
 
