@@ -100,9 +100,6 @@ pub fn main(boot: BootInfo) -> ! {
         online - 1
     );
     trace::init(options.trace_events, rates.tsc_hz);
-    if trace::enabled() {
-        syscall::set_route(syscall::Route::Traced);
-    }
     explain::init(
         options.explain_syscalls,
         explain::Boot {

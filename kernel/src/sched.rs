@@ -56,10 +56,9 @@ use spin::Mutex;
 use crate::arch::x86_64::debugcon::{self, Channel};
 use crate::arch::x86_64::percpu::PerCpu;
 use crate::arch::x86_64::switch::{self, KernelContext};
-use crate::arch::x86_64::{apic, cpu, fpu, smp};
+use crate::arch::x86_64::{apic, cpu, entry, fpu, smp};
 use crate::mm::kstack;
 use crate::process::{self, Mode, Pid, Process, Stats};
-use crate::syscall::Route;
 use crate::{time, trace};
 use kernel_core::acpi::MAX_CPUS;
 use kernel_core::loadavg::{LoadAverage, LOAD_FREQ_NS};
@@ -1441,7 +1440,9 @@ fn on_every_tick(cpu: usize) {
 /// interrupt; the idle loop's wake-up), which ends the stretch first
 /// (`end_tick_stretch`): the ticks elapsed so far are charged, and the timer
 /// fires at the next tick's time and is periodic again. The kernel's state then
-/// is what the periodic tick would have made it.
+/// is what the periodic tick would have made it. A CPU's system calls are
+/// diverted to `end_tick_stretch` (`entry::divert_system_calls`) exactly while
+/// its count is above 1, so the fast path pays nothing for the stretch.
 static TICKS_ARMED: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(0) }; MAX_CPUS];
 
 /// The most ticks one interrupt stands for while a task runs.
@@ -1457,7 +1458,7 @@ fn take_armed_ticks(cpu: usize) -> u32 {
         0 => 1,
         armed => {
             apic::restart_periodic_timer();
-            crate::syscall::set_route(Route::Fast);
+            entry::divert_system_calls(false);
             armed
         }
     }
@@ -1519,15 +1520,15 @@ fn stretch_tick(cpu: usize, running: Option<Pid>) {
     let ticks = due.into_iter().flatten().map(ticks_until).fold(promised, u32::min).min(u32::MAX / period.max(1));
     if ticks > 1 {
         TICKS_ARMED[cpu].store(ticks, Ordering::Relaxed);
-        crate::syscall::set_route(Route::EndingTickStretch);
+        entry::divert_system_calls(true);
         apic::arm_timer_once(period * ticks);
     }
 }
 
 /// Ends this CPU's stretched tick, if one is armed (see `TICKS_ARMED`): called on
 /// every kernel entry but the timer's, before anything the skipped ticks would
-/// have seen can change (system calls come through a table that calls it only
-/// while a stretch is armed: `syscall::Route`).
+/// have seen can change (system calls come to it only while a stretch is armed:
+/// the CPU's SYSCALL entry diverts them then, `entry::divert_system_calls`).
 #[inline(always)]
 pub fn end_tick_stretch() {
     let cpu = cpu_index();
@@ -1544,7 +1545,7 @@ pub fn end_tick_stretch() {
 #[inline(never)]
 fn settle_stretch(cpu: usize) {
     let armed = TICKS_ARMED[cpu].load(Ordering::Relaxed);
-    crate::syscall::set_route(Route::Fast);
+    entry::divert_system_calls(false);
     let period = apic::timer_period().max(1);
     let left = apic::timer_counts_left();
     let elapsed = if left == 0 {

@@ -22,8 +22,6 @@ pub mod unimplemented;
 use alloc::vec::Vec;
 use core::mem::MaybeUninit;
 
-use core::sync::atomic::{AtomicUsize, Ordering};
-
 use crate::arch::x86_64::entry::{Served, SyscallExit, SystemCallEntry, SystemCallHandler, SYSCALL_TABLE_SIZE};
 use crate::arch::x86_64::frame::TrapFrame;
 use crate::mm::address_space::{AddressSpace, Fault, StringFault};
@@ -271,44 +269,6 @@ static TRACED_TABLE: [FastEntry; TABLE_SIZE] = {
     fast_table(&[], traced)
 };
 
-/// The table a system call is served from: the fast path's own, or one that does
-/// something first (`Route`).
-#[derive(Clone, Copy)]
-#[repr(usize)]
-pub enum Route {
-    Fast = 0,
-    /// Every call recorded in the event trace (`TRACED_TABLE`), from boot on.
-    Traced = 1,
-    /// The timer skips ticks nobody needs: each call ends that first
-    /// (`TICK_STRETCH_TABLE`).
-    EndingTickStretch = 2,
-}
-
-/// The route calls take now (a `Route`): one load on every call, however many
-/// reasons there are to leave the fast table.
-static ROUTE: AtomicUsize = AtomicUsize::new(Route::Fast as usize);
-
-/// The tables, by `Route` (a power of two of them: the index is masked).
-static ROUTES: [&[FastEntry; TABLE_SIZE]; 4] = [&FAST_TABLE, &TRACED_TABLE, &TICK_STRETCH_TABLE, &FAST_TABLE];
-
-/// Serves the calls to come by `route`.
-pub fn set_route(route: Route) {
-    ROUTE.store(route as usize, Ordering::Relaxed);
-}
-
-/// The fast path's table while the timer skips ticks: a call may change what the
-/// skipped ticks would have seen, so it ends the stretch first
-/// (`sched::end_tick_stretch`), then goes the full path (which serves it). The
-/// entry keeps the table it was given until the program next leaves by the full
-/// path: deferring this one call is what puts the fast table back for the next.
-static TICK_STRETCH_TABLE: [FastEntry; TABLE_SIZE] = {
-    extern "C" fn ending_tick_stretch(_: &mut FastPath) -> Served {
-        crate::sched::end_tick_stretch();
-        Served::DEFER
-    }
-    [ending_tick_stretch; TABLE_SIZE]
-};
-
 /// The handler of system call `number` (`not_implemented` for an unknown one). As
 /// on Linux, the number is an int: the upper half of rax is not part of it.
 fn handler_of(number: u64) -> Handler {
@@ -337,7 +297,19 @@ impl SystemCallHandler for FastPath<'_, '_> {
     }
 
     fn table(&self) -> &[SystemCallEntry<Self>; SYSCALL_TABLE_SIZE] {
-        ROUTES[ROUTE.load(Ordering::Relaxed) & (ROUTES.len() - 1)]
+        if crate::trace::enabled() {
+            &TRACED_TABLE
+        } else {
+            &FAST_TABLE
+        }
+    }
+
+    /// The timer skips ticks nobody needs (`sched::end_tick_stretch`): a call may
+    /// change what the skipped ticks would have seen, so it ends the stretch
+    /// first, which ends the diversion (the call is then made again, and served
+    /// as any other).
+    fn diverted(&mut self) {
+        crate::sched::end_tick_stretch();
     }
 }
 
