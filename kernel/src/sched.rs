@@ -1474,10 +1474,7 @@ fn charge_skipped_ticks(cpu: usize, ticks: u32) {
     match current_pid() {
         Some(running) => {
             let mut queue = QUEUES[cpu].lock();
-            let policy = queue.policy();
-            for _ in 0..ticks {
-                policy.tick(running);
-            }
+            queue.policy().charge_ticks(running, ticks);
             BUSY_TICKS[cpu].fetch_add(u64::from(ticks), Ordering::Relaxed);
         }
         None => {

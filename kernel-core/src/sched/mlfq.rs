@@ -223,6 +223,15 @@ impl Scheduler for Mlfq {
         allotment.min(until_boost).max(1)
     }
 
+    /// Within the promise nothing moves: the allotment and the boost's count go on.
+    fn charge_ticks(&mut self, task: TaskId, n: u32) {
+        let Some(state) = self.tasks.get_mut(&task).filter(|state| !state.queued) else { return };
+        state.used = state.used.saturating_add(n);
+        if self.config.boost_ticks > 0 {
+            self.ticks_since_boost = self.ticks_since_boost.saturating_add(n);
+        }
+    }
+
     fn remove(&mut self, task: TaskId) {
         if let Some(state) = self.tasks.remove(&task) {
             if state.queued {

@@ -112,6 +112,15 @@ pub trait Scheduler: Send {
         1
     }
 
+    /// `n` ticks passed while `task` ran, fewer than `ticks_before_expiry`
+    /// promised (none ends its quantum): the state `n` calls of `tick` would
+    /// leave, in one call where the policy can.
+    fn charge_ticks(&mut self, task: TaskId, n: u32) {
+        for _ in 0..n {
+            self.tick(task);
+        }
+    }
+
     /// `task` exited: drop it from the queue (if there) and forget its history.
     fn remove(&mut self, task: TaskId);
 
@@ -188,6 +197,9 @@ impl<S: Scheduler + ?Sized> Scheduler for alloc::boxed::Box<S> {
     }
     fn ticks_before_expiry(&self, task: TaskId) -> u32 {
         (**self).ticks_before_expiry(task)
+    }
+    fn charge_ticks(&mut self, task: TaskId, n: u32) {
+        (**self).charge_ticks(task, n)
     }
     fn remove(&mut self, task: TaskId) {
         (**self).remove(task)
@@ -283,6 +295,31 @@ pub fn virtual_tick(weight: u32) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn charging_ticks_at_once_leaves_what_as_many_ticks_leave() {
+        use crate::cmdline::{parse, SchedPolicy};
+        for word in SchedPolicy::WORDS {
+            let line = alloc::format!("sched={word}");
+            let build = || {
+                let mut policy = from_options(&parse(&line).unwrap(), 1000);
+                policy.enqueue(1, Arrival::New);
+                assert_eq!(policy.pick_next(), Some(1), "{word}");
+                policy
+            };
+            let promised = build().ticks_before_expiry(1).min(50);
+            for n in 0..promised {
+                let (mut ticked, mut charged) = (build(), build());
+                for _ in 0..n {
+                    assert!(!ticked.tick(1), "{word}: within the promise");
+                }
+                charged.charge_ticks(1, n);
+                assert_eq!(ticked.describe(1), charged.describe(1), "{word}, {n} ticks");
+                assert_eq!(ticked.ticks_before_expiry(1), charged.ticks_before_expiry(1), "{word}, {n} ticks");
+                assert_eq!(ticked.tick(1), charged.tick(1), "{word}: the tick after {n}");
+            }
+        }
+    }
 
     #[test]
     fn every_policy_can_be_built_from_the_command_line() {

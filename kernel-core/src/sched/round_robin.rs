@@ -40,6 +40,10 @@ impl Scheduler for RoundRobin {
         self.quantum_ticks.saturating_sub(self.used_ticks).max(1)
     }
 
+    fn charge_ticks(&mut self, _task: TaskId, n: u32) {
+        self.used_ticks += n;
+    }
+
     fn remove(&mut self, task: TaskId) {
         self.queue.retain(|&queued| queued != task);
     }
