@@ -56,7 +56,7 @@ use spin::Mutex;
 use crate::arch::x86_64::debugcon::{self, Channel};
 use crate::arch::x86_64::percpu::PerCpu;
 use crate::arch::x86_64::switch::{self, KernelContext};
-use crate::arch::x86_64::{cpu, fpu, smp};
+use crate::arch::x86_64::{apic, cpu, entry, fpu, smp};
 use crate::mm::kstack;
 use crate::process::{self, Mode, Pid, Process, Stats};
 use crate::{time, trace};
@@ -67,7 +67,8 @@ use kernel_core::sched::balance::{self, CpuLoad, CpuMask, BALANCE_TICKS};
 use kernel_core::sched::{Arrival, Scheduler};
 use kernel_core::trace::{SwitchReason, WaitKind, What};
 
-/// Nanoseconds between timer ticks (the kernel's clock interrupt runs at 1 kHz).
+/// Nanoseconds between timer ticks (1 kHz; the interrupt may skip ticks nobody
+/// needs: see `TICKS_ARMED`).
 pub const TICK_NS: u64 = 1_000_000;
 
 /// What a blocked process waits for.
@@ -1372,6 +1373,8 @@ pub fn cpu_ticks() -> Vec<(u64, u64, u64)> {
 /// move it if its affinity no longer allows this CPU).
 pub fn tick_while_running() {
     let cpu = cpu_index();
+    let ticks = take_armed_ticks(cpu);
+    charge_skipped_ticks(cpu, ticks - 1);
     on_every_tick(cpu);
     let ticks = BUSY_TICKS[cpu].fetch_add(1, Ordering::Relaxed);
     if !single_cpu() {
@@ -1398,6 +1401,7 @@ pub fn tick_while_running() {
         if expired {
             switch_away(me, Leaving::Requeued(Arrival::Preempted), None);
         }
+        stretch_tick(cpu_index(), Some(me.tid()));
     });
 }
 
@@ -1424,6 +1428,8 @@ fn tick_traced(policy: &mut dyn Scheduler, task: Pid) -> bool {
 pub fn tick_while_idle() {
     if STARTED.load(Ordering::Relaxed) {
         let cpu = cpu_index();
+        let ticks = take_armed_ticks(cpu);
+        charge_skipped_ticks(cpu, ticks - 1);
         IDLE_TICKS[cpu].fetch_add(1, Ordering::Relaxed);
         on_every_tick(cpu);
     }
@@ -1448,11 +1454,145 @@ fn on_every_tick(cpu: usize) {
     if cpu != 0 {
         return;
     }
-    time::count_tick();
+    time::count_ticks(1);
     let now = time::monotonic_ns();
     sample_load(now);
     wake_sleepers(now);
     process::lifecycle::report_survivors_when_due(now);
+}
+
+/// The tick on demand. The timer interrupts a CPU every tick (`TICK_NS`) only
+/// while it has something to decide at each: with one CPU online, when a task
+/// runs alone (nothing queued) or the CPU idles, and no event trace is kept, the
+/// next interrupt is armed one-shot for the first tick at which something may be
+/// due (`stretch_tick`): the running task's quantum ending (its policy's
+/// `ticks_before_expiry`), a sleeper's deadline, the load sample, the survivors
+/// report; at most `MAX_BUSY_STRETCH_TICKS` while a task runs (100 Hz, Linux's
+/// busy tick being 250 Hz) and `MAX_IDLE_STRETCH_TICKS` while the CPU idles.
+///
+/// Invariant: while a stretch is armed, each skipped tick would have done nothing
+/// but be charged (to the running task's policy, the CPU's busy or idle count,
+/// the tick count). The stretch's interrupt charges them, then does the last
+/// tick's work as any tick. Anything that could change what the skipped ticks
+/// would have done comes through a kernel entry (a system call, a fault, another
+/// interrupt; the idle loop's wake-up), which ends the stretch first
+/// (`end_tick_stretch`): the ticks elapsed so far are charged, and the timer
+/// fires at the next tick's time and is periodic again. The kernel's state then
+/// is what the periodic tick would have made it. A CPU's system calls are
+/// diverted to `end_tick_stretch` (`entry::divert_system_calls`) exactly while
+/// its count is above 1, so the fast path pays nothing for the stretch.
+static TICKS_ARMED: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(0) }; MAX_CPUS];
+
+/// The most ticks one interrupt stands for while a task runs.
+const MAX_BUSY_STRETCH_TICKS: u32 = 10;
+/// The most ticks one interrupt stands for while the CPU idles.
+const MAX_IDLE_STRETCH_TICKS: u32 = 1000;
+
+/// The timer interrupted: how many ticks this interrupt stands for (1 while the
+/// timer is periodic). A one-shot timer is periodic again from here: the
+/// interrupt's handler may switch to another task.
+fn take_armed_ticks(cpu: usize) -> u32 {
+    match TICKS_ARMED[cpu].swap(0, Ordering::Relaxed) {
+        0 => 1,
+        armed => {
+            apic::restart_periodic_timer();
+            entry::divert_system_calls(false);
+            armed
+        }
+    }
+}
+
+/// Charges `ticks` ticks the one-shot timer skipped as the periodic timer would
+/// have: to the running task's policy (they are within its promise: none ends
+/// its quantum) and busy count, or to the idle count; and to the tick count.
+fn charge_skipped_ticks(cpu: usize, ticks: u32) {
+    if ticks == 0 {
+        return;
+    }
+    match current_pid() {
+        Some(running) => {
+            let mut queue = QUEUES[cpu].lock();
+            queue.policy().charge_ticks(running, ticks);
+            BUSY_TICKS[cpu].fetch_add(u64::from(ticks), Ordering::Relaxed);
+        }
+        None => {
+            IDLE_TICKS[cpu].fetch_add(u64::from(ticks), Ordering::Relaxed);
+        }
+    }
+    if cpu == 0 {
+        time::count_ticks(u64::from(ticks));
+    }
+}
+
+/// Arms `cpu`'s next timer interrupt as late as nothing would be missed: the
+/// first tick at which something may be due, `running` (None: the CPU idles) the
+/// task about to run. Leaves the timer periodic when every tick matters, and
+/// leaves a timer already one-shot as it is (a tick's remainder after
+/// `end_tick_stretch`: its interrupt keeps the ticks in step).
+fn stretch_tick(cpu: usize, running: Option<Pid>) {
+    if !single_cpu() || trace::enabled() || TICKS_ARMED[cpu].load(Ordering::Relaxed) != 0 {
+        return;
+    }
+    let (promised, next_sleeper) = {
+        let mut queue = QUEUES[cpu].lock();
+        let RunQueue { policy, waiters } = &mut *queue;
+        let policy = policy.as_deref_mut().expect("sched::init ran at boot");
+        if policy.queued() != 0 {
+            return;
+        }
+        let promised =
+            running.map_or(MAX_IDLE_STRETCH_TICKS, |task| policy.ticks_before_expiry(task).min(MAX_BUSY_STRETCH_TICKS));
+        (promised, waiters.sleepers.iter().map(|&(deadline, _)| deadline).min())
+    };
+    let now = time::monotonic_ns();
+    let ticks_until = |due_ns: u64| due_ns.saturating_sub(now).div_ceil(TICK_NS).clamp(1, u64::from(u32::MAX)) as u32;
+    let due = [
+        next_sleeper,
+        Some(NEXT_LOAD_SAMPLE.load(Ordering::Relaxed)),
+        Some(process::lifecycle::next_survivor_report_ns()),
+    ];
+    let period = apic::timer_period();
+    let ticks = due.into_iter().flatten().map(ticks_until).fold(promised, u32::min).min(u32::MAX / period.max(1));
+    if ticks > 1 {
+        TICKS_ARMED[cpu].store(ticks, Ordering::Relaxed);
+        entry::divert_system_calls(true);
+        apic::arm_timer_once(period * ticks);
+    }
+}
+
+/// Ends this CPU's stretched tick, if one is armed (see `TICKS_ARMED`): called on
+/// every kernel entry but the timer's, before anything the skipped ticks would
+/// have seen can change (system calls come to it only while a stretch is armed:
+/// the CPU's SYSCALL entry diverts them then, `entry::divert_system_calls`).
+#[inline(always)]
+pub fn end_tick_stretch() {
+    let cpu = cpu_index();
+    if TICKS_ARMED[cpu].load(Ordering::Relaxed) > 1 {
+        settle_stretch(cpu);
+    }
+}
+
+/// Charges the whole ticks elapsed of `cpu`'s stretch, and arms the timer for the
+/// rest of the current tick; its interrupt is then an ordinary tick, and the timer
+/// periodic again. A stretch that has run out (its interrupt pending, delivered
+/// once interrupts are on) leaves that interrupt its last tick.
+#[cold]
+#[inline(never)]
+fn settle_stretch(cpu: usize) {
+    let armed = TICKS_ARMED[cpu].load(Ordering::Relaxed);
+    entry::divert_system_calls(false);
+    let period = apic::timer_period().max(1);
+    let left = apic::timer_counts_left();
+    let elapsed = if left == 0 {
+        TICKS_ARMED[cpu].store(0, Ordering::Relaxed);
+        apic::restart_periodic_timer();
+        armed - 1
+    } else {
+        TICKS_ARMED[cpu].store(1, Ordering::Relaxed);
+        apic::arm_timer_once((left - 1) % period + 1);
+        (armed - 1).saturating_sub((left - 1) / period)
+    };
+    charge_skipped_ticks(cpu, elapsed);
 }
 
 /// Moves one waiting task to `cpu`'s queue from another's, if the balancer says
@@ -1576,6 +1716,8 @@ pub fn run() -> ! {
     let cpu = cpu_index();
     SERVING_SINCE[cpu].store(cpu::rdtsc(), Ordering::Relaxed);
     loop {
+        // The task the timer was stretched for is gone (an exit by signal).
+        end_tick_stretch();
         // The queue's lock is let go before the process table's is taken (the lock
         // order: the table, then the queue).
         let handed = HANDED_TO_IDLE[cpu].swap(IDLING, Ordering::Relaxed);
@@ -1606,6 +1748,7 @@ pub fn run() -> ! {
                 switch::switch(&IDLE[cpu], &next.context);
             }
             None if next.is_none() && (single_cpu() || !pull_task(cpu)) => {
+                stretch_tick(cpu, None);
                 let halted = cpu::rdtsc();
                 cpu::wait_for_interrupt();
                 HALTED_CYCLES[cpu].fetch_add(cpu::rdtsc().wrapping_sub(halted), Ordering::Relaxed);

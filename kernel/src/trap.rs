@@ -42,9 +42,13 @@ pub fn serve(process: &Arc<Process>, user: &mut UserState) {
         }
         let context = &mut handler.0;
         match reason {
-            ReturnReason::SystemCall { served: false } => syscall::dispatch_recorded(context, traced, false),
+            ReturnReason::SystemCall { served: false } => {
+                sched::end_tick_stretch();
+                syscall::dispatch_recorded(context, traced, false)
+            }
             ReturnReason::SystemCall { served: true } => {}
             ReturnReason::Exception(exception) => {
+                sched::end_tick_stretch();
                 let user = &mut context.user;
                 let rip = user.frame.rip;
                 let signal = fault(process, user, exception);
@@ -231,10 +235,13 @@ fn emulate_umip_instruction(process: &Process, user: &mut UserState) -> bool {
 /// A device interrupt that arrived while the program ran. The timer may take the
 /// CPU away from it (preemption).
 fn interrupt_from_user(vector: u8) {
-    device_interrupt(vector);
     if vector == apic::TIMER_VECTOR {
+        device_interrupt(vector);
         crate::smp::panic_all_if_armed();
         sched::tick_while_running();
+    } else {
+        sched::end_tick_stretch();
+        device_interrupt(vector);
     }
 }
 

@@ -189,6 +189,13 @@ impl Scheduler for Eevdf {
         true
     }
 
+    fn ticks_before_expiry(&self, task: TaskId) -> u32 {
+        match self.tasks.get(&task) {
+            Some(state) if state.running && self.queue.is_empty() => state.request.saturating_sub(state.served).max(1),
+            _ => 1,
+        }
+    }
+
     fn remove(&mut self, task: TaskId) {
         self.tasks.remove(&task);
         self.queue.retain(|&queued| queued != task);

@@ -192,6 +192,15 @@ impl Scheduler for Fair {
             && current.vruntime.saturating_sub(leftmost) > slice.saturating_mul(VIRTUAL_TICK)
     }
 
+    /// Alone, a task is never preempted (`tick` compares it with the leftmost
+    /// queued task only).
+    fn ticks_before_expiry(&self, task: TaskId) -> u32 {
+        match self.tasks.get(&task) {
+            Some(state) if !state.queued && self.queue.is_empty() => u32::MAX,
+            _ => 1,
+        }
+    }
+
     fn remove(&mut self, task: TaskId) {
         if let Some(state) = self.tasks.remove(&task) {
             if state.queued {

@@ -304,6 +304,13 @@ impl Scheduler for Lottery {
         expired
     }
 
+    fn ticks_before_expiry(&self, task: TaskId) -> u32 {
+        match self.tasks.get(&task) {
+            Some(state) if !state.queued => self.quantum_ticks.saturating_sub(state.used).max(1),
+            _ => 1,
+        }
+    }
+
     fn remove(&mut self, task: TaskId) {
         self.repay(task);
         self.set_runnable(task, false);

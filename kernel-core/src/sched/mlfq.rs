@@ -210,6 +210,28 @@ impl Scheduler for Mlfq {
         exhausted || self.queues.iter().take(level).any(|queue| !queue.is_empty())
     }
 
+    fn ticks_before_expiry(&self, task: TaskId) -> u32 {
+        let Some(state) = self.tasks.get(&task).filter(|state| !state.queued) else { return 1 };
+        if self.queues.iter().any(|queue| !queue.is_empty()) {
+            return 1;
+        }
+        let allotment = self.quantum(state.level).saturating_sub(state.used);
+        let until_boost = match self.config.boost_ticks {
+            0 => u32::MAX,
+            boost_ticks => boost_ticks.saturating_sub(self.ticks_since_boost),
+        };
+        allotment.min(until_boost).max(1)
+    }
+
+    /// Within the promise nothing moves: the allotment and the boost's count go on.
+    fn charge_ticks(&mut self, task: TaskId, n: u32) {
+        let Some(state) = self.tasks.get_mut(&task).filter(|state| !state.queued) else { return };
+        state.used = state.used.saturating_add(n);
+        if self.config.boost_ticks > 0 {
+            self.ticks_since_boost = self.ticks_since_boost.saturating_add(n);
+        }
+    }
+
     fn remove(&mut self, task: TaskId) {
         if let Some(state) = self.tasks.remove(&task) {
             if state.queued {

@@ -103,6 +103,24 @@ pub trait Scheduler: Send {
     /// used up its quantum and should be preempted.
     fn tick(&mut self, task: TaskId) -> bool;
 
+    /// How many ticks `task`, running, can be charged before its quantum may end,
+    /// if nothing else happens meanwhile (no task queued, woken, changed): `tick`
+    /// then returns false for the first `n - 1` of the next `n` ticks. The kernel
+    /// lets the timer skip those interrupts and charges the ticks together. 1 (the
+    /// default) promises nothing.
+    fn ticks_before_expiry(&self, _task: TaskId) -> u32 {
+        1
+    }
+
+    /// `n` ticks passed while `task` ran, fewer than `ticks_before_expiry`
+    /// promised (none ends its quantum): the state `n` calls of `tick` would
+    /// leave, in one call where the policy can.
+    fn charge_ticks(&mut self, task: TaskId, n: u32) {
+        for _ in 0..n {
+            self.tick(task);
+        }
+    }
+
     /// `task` exited: drop it from the queue (if there) and forget its history.
     fn remove(&mut self, task: TaskId);
 
@@ -176,6 +194,12 @@ impl<S: Scheduler + ?Sized> Scheduler for alloc::boxed::Box<S> {
     }
     fn tick(&mut self, task: TaskId) -> bool {
         (**self).tick(task)
+    }
+    fn ticks_before_expiry(&self, task: TaskId) -> u32 {
+        (**self).ticks_before_expiry(task)
+    }
+    fn charge_ticks(&mut self, task: TaskId, n: u32) {
+        (**self).charge_ticks(task, n)
     }
     fn remove(&mut self, task: TaskId) {
         (**self).remove(task)
@@ -273,6 +297,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn charging_ticks_at_once_leaves_what_as_many_ticks_leave() {
+        use crate::cmdline::{parse, SchedPolicy};
+        for word in SchedPolicy::WORDS {
+            let line = alloc::format!("sched={word}");
+            let build = || {
+                let mut policy = from_options(&parse(&line).unwrap(), 1000);
+                policy.enqueue(1, Arrival::New);
+                assert_eq!(policy.pick_next(), Some(1), "{word}");
+                policy
+            };
+            let promised = build().ticks_before_expiry(1).min(50);
+            for n in 0..promised {
+                let (mut ticked, mut charged) = (build(), build());
+                for _ in 0..n {
+                    assert!(!ticked.tick(1), "{word}: within the promise");
+                }
+                charged.charge_ticks(1, n);
+                assert_eq!(ticked.describe(1), charged.describe(1), "{word}, {n} ticks");
+                assert_eq!(ticked.ticks_before_expiry(1), charged.ticks_before_expiry(1), "{word}, {n} ticks");
+                assert_eq!(ticked.tick(1), charged.tick(1), "{word}: the tick after {n}");
+            }
+        }
+    }
+
+    #[test]
     fn every_policy_can_be_built_from_the_command_line() {
         use crate::cmdline::{parse, SchedPolicy};
         for word in SchedPolicy::WORDS {
@@ -284,6 +333,44 @@ mod tests {
             // A 1 ms quantum, and zero-tick knobs at a slow clock, are one tick.
             assert!(policy.tick(1) || *word == "fair" || *word == "eevdf", "{word}");
             let _ = from_options(&parse(&line).unwrap(), 1);
+        }
+    }
+
+    /// A lone task's promised ticks (`ticks_before_expiry`) hold: none of the first
+    /// `n - 1` of them ends its quantum, and the promise reaches the quantum's end
+    /// (rr, stride and lottery to the tick; mlfq to its level's end or the boost),
+    /// so that a timer skipping those interrupts preempts at the same tick.
+    #[test]
+    fn a_lone_task_s_promised_ticks_hold_and_reach_its_quantum_s_end() {
+        use crate::cmdline::{parse, SchedPolicy};
+        for word in SchedPolicy::WORDS {
+            let line = alloc::format!("sched={word} quantum_ms=10 mlfq_boost_ms=50 seed=3");
+            let mut policy = from_options(&parse(&line).unwrap(), 1000);
+            policy.enqueue(1, Arrival::New);
+            assert_eq!(policy.pick_next(), Some(1), "{word}");
+            let mut expiries = 0;
+            for _ in 0..40 {
+                let promised = policy.ticks_before_expiry(1);
+                assert!(promised > 1, "{word}: a lone task with a 10-tick quantum is promised nothing");
+                for tick in 1..promised.min(200) {
+                    assert!(!policy.tick(1), "{word}: expired at tick {tick} of {promised} promised");
+                }
+                if promised > 200 {
+                    continue;
+                }
+                if policy.tick(1) {
+                    expiries += 1;
+                    policy.enqueue(1, Arrival::Preempted);
+                    assert_eq!(policy.pick_next(), Some(1), "{word}");
+                }
+            }
+            // Fair and EEVDF's lone task runs on; the others' quanta end.
+            assert!(expiries > 0 || *word == "fair", "{word}: the promise never reached an expiry");
+            // A second task queued: fair, mlfq and eevdf may preempt at any tick.
+            policy.enqueue(2, Arrival::Woken);
+            if matches!(*word, "fair" | "mlfq" | "eevdf") {
+                assert_eq!(policy.ticks_before_expiry(1), 1, "{word}");
+            }
         }
     }
 

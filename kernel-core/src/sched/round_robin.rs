@@ -36,6 +36,14 @@ impl Scheduler for RoundRobin {
         self.used_ticks >= self.quantum_ticks
     }
 
+    fn ticks_before_expiry(&self, _task: TaskId) -> u32 {
+        self.quantum_ticks.saturating_sub(self.used_ticks).max(1)
+    }
+
+    fn charge_ticks(&mut self, _task: TaskId, n: u32) {
+        self.used_ticks += n;
+    }
+
     fn remove(&mut self, task: TaskId) {
         self.queue.retain(|&queued| queued != task);
     }

@@ -72,8 +72,9 @@ pub fn uptime_ms() -> u64 {
     monotonic_ns() / 1_000_000
 }
 
-/// Counts one timer tick and returns the new count.
+/// Counts `ticks` timer ticks (more than one when the timer skipped interrupts
+/// nobody needed) and returns the new count.
 #[inline]
-pub fn count_tick() -> u64 {
-    TICKS.fetch_add(1, Ordering::Relaxed) + 1
+pub fn count_ticks(ticks: u64) -> u64 {
+    TICKS.fetch_add(ticks, Ordering::Relaxed) + ticks
 }

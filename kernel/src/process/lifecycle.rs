@@ -264,6 +264,12 @@ fn init_ended(status: ExitStatus) {
     NEXT_SURVIVOR_REPORT.store(crate::time::monotonic_ns() + SURVIVOR_REPORT_INTERVAL_NS, Ordering::Relaxed);
 }
 
+/// When the next survivors report is due (monotonic ns; `u64::MAX` while init
+/// runs): a timer skipping ticks wakes no later.
+pub fn next_survivor_report_ns() -> u64 {
+    NEXT_SURVIVOR_REPORT.load(Ordering::Relaxed)
+}
+
 /// At a timer tick: once init has exited, every `SURVIVOR_REPORT_INTERVAL_NS` tells
 /// the host how init ended and which processes keep the run going (a
 /// `still-running` record, which it prints).

@@ -303,6 +303,14 @@ impl SystemCallHandler for FastPath<'_, '_> {
             &FAST_TABLE
         }
     }
+
+    /// The timer skips ticks nobody needs (`sched::end_tick_stretch`): a call may
+    /// change what the skipped ticks would have seen, so it ends the stretch
+    /// first, which ends the diversion (the call is then made again, and served
+    /// as any other).
+    fn diverted(&mut self) {
+        crate::sched::end_tick_stretch();
+    }
 }
 
 impl FastPath<'_, '_> {

@@ -133,7 +133,7 @@ fn measure_window() -> (u64, u64) {
 
 /// Starts the periodic timer interrupt on this CPU: `TIMER_VECTOR` every
 /// `period_counts` APIC timer counts. The other CPUs' timers take the same period
-/// (`start_timer_as_boot_cpu`).
+/// (`restart_periodic_timer`).
 pub fn start_periodic_timer(period_counts: u32) {
     TIMER_PERIOD.store(period_counts, Ordering::Relaxed);
     write(REGISTER_TIMER_DIVIDE, DIVIDE_BY_1);
@@ -147,10 +147,29 @@ pub fn end_of_interrupt() {
     write(REGISTER_EOI, 0);
 }
 
-/// Starts this CPU's timer with the boot CPU's period (its calibration holds for
-/// every CPU: they share the bus clock).
-pub fn start_timer_as_boot_cpu() {
+/// (Re)starts this CPU's periodic timer with the boot CPU's period (its
+/// calibration holds for every CPU: they share the bus clock): at an application
+/// processor's start, and when a one-shot wait (`arm_timer_once`) ends. The first
+/// interrupt comes a period from now.
+pub fn restart_periodic_timer() {
     start_periodic_timer(TIMER_PERIOD.load(Ordering::Relaxed));
+}
+
+/// The periodic timer's period in APIC timer counts (0 before it started).
+pub fn timer_period() -> u32 {
+    TIMER_PERIOD.load(Ordering::Relaxed)
+}
+
+/// Replaces this CPU's periodic timer by a single interrupt `counts` APIC timer
+/// counts from now (one-shot mode); `restart_periodic_timer` goes back.
+pub fn arm_timer_once(counts: u32) {
+    write(REGISTER_LVT_TIMER, u32::from(TIMER_VECTOR));
+    write(REGISTER_TIMER_INITIAL, counts.max(1));
+}
+
+/// The counts left before this CPU's timer fires (0 once a one-shot has fired).
+pub fn timer_counts_left() -> u32 {
+    read(REGISTER_TIMER_CURRENT)
 }
 
 /// Where an inter-processor interrupt goes.

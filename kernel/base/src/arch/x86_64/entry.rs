@@ -97,15 +97,9 @@ global_asm!(
     movb $0, %gs:{fpu_saved}
     .endm
 
-    .section .text.entry, "ax"
-
-    /* SYSCALL: rcx = user rip, r11 = user rflags, rsp still the user's; interrupts
-       are off (FMASK). The fast path: save only what the kernel's Rust code may
-       clobber (the caller-saved general registers; it preserves the callee-saved
-       ones, and never touches the vector registers), call the entry for the number
-       in the table the serve loop registered, and SYSRET straight back. */
-    .global syscall_entry
-syscall_entry:
+    /* SYSCALL's way in, shared by both entries: the caller-saved registers to
+       the frame, rdi the handler and rsp below the serve loop's frames. */
+    .macro save_system_call_frame
     swapgs
     mov %rsp, %gs:{user_rsp}
     /* Just above the frame's rsp: two pushes store the user's rsp (memory to
@@ -126,11 +120,24 @@ syscall_entry:
        aligned, as a call needs), given the handler, which holds the frame. */
     mov {s_handler}(%rsp), %rdi
     mov {s_resume}(%rsp), %rsp
+    .endm
+
+    .section .text.entry, "ax"
+
+    /* SYSCALL: rcx = user rip, r11 = user rflags, rsp still the user's; interrupts
+       are off (FMASK). The fast path: save only what the kernel's Rust code may
+       clobber (the caller-saved general registers; it preserves the callee-saved
+       ones, and never touches the vector registers), call the entry for the number
+       in the table the serve loop registered, and SYSRET straight back. */
+    .global syscall_entry
+syscall_entry:
+    save_system_call_frame
     cmp ${table_size}, %rax
     jae syscall_past_table
 syscall_call:
     /* The entry returns a `Served`: the result in rax, how to return in dl. */
     call *{table}(,%rax,8)
+syscall_served:
     mov %gs:{trap_frame}, %rsp
     /* One test for both reasons not to SYSRET at once: the exit byte leaves its
        bit 0 to the FPU flag (0 or 1). */
@@ -166,6 +173,21 @@ syscall_past_table:
     mov ${table_last}, %eax
     jmp syscall_call
 
+    /* SYSCALL while this CPU diverts system calls (`divert_system_calls`): the
+       same frame, then the handler's `diverted`, which ends the diversion; then
+       back to the SYSCALL instruction with the registers it had (rcx and r11 are
+       SYSCALL's anyway), so the call comes in again, through `syscall_entry`,
+       as Linux restarts a call. */
+    .global syscall_diverted_entry
+syscall_diverted_entry:
+    save_system_call_frame
+    call *{diverted}(%rip)
+    mov %gs:{trap_frame}, %rsp
+    mov {f_rax}(%rsp), %rax      /* the number, for the call again */
+    subq $2, {f_rip}(%rsp)       /* SYSCALL is 2 bytes */
+    xor %edx, %edx               /* straight back (but for the FPU flag) */
+    jmp syscall_served
+
     /* The handler asked for the full path: complete the frame (the callee-saved
        registers still hold the program's values), note whether the call was already
        served, and return out of enter_user_mode into the serve loop. */
@@ -181,6 +203,9 @@ syscall_slow_return:
     mov {f_rflags}(%rsp), %rcx
     mov %rcx, {f_r11}(%rsp)
     movq $0, {f_error}(%rsp)
+    /* SYSCALL comes from 64-bit code only (CSTAR refuses 32-bit code's): the code
+       segment an earlier interrupt left in the frame may be 32-bit code's. */
+    movq ${user_cs}, {f_cs}(%rsp)
     movq ${syscall_vector}, {f_vector}(%rsp)
     test ${exit_defer}, %dl
     jnz 1f
@@ -308,6 +333,7 @@ nmi_entry:
     s_handler = const from_rflags(TRAP_FRAME_SIZE as usize + offset_of!(StackHeader, handler)),
     s_resume = const from_rflags(TRAP_FRAME_SIZE as usize + offset_of!(StackHeader, resume_rsp)),
     table = sym SYSCALL_TABLE,
+    diverted = sym DIVERTED_ENTRY,
     table_size = const SYSCALL_TABLE_SIZE,
     table_last = const SYSCALL_TABLE_SIZE - 1,
     syscall_vector = const SYSCALL_VECTOR,
@@ -317,10 +343,12 @@ nmi_entry:
     frame_size = const TRAP_FRAME_SIZE,
     user_ss = const gdt::USER_DS,
     user32_cs = const gdt::USER32_CS,
+    user_cs = const gdt::USER_CS,
     invalid_opcode = const Exception::InvalidOpcode.vector(),
     f_rip = const offset_of!(TrapFrame, rip),
     f_rflags = const offset_of!(TrapFrame, rflags),
     f_rsp = const offset_of!(TrapFrame, rsp),
+    f_cs = const offset_of!(TrapFrame, cs),
     f_vector = const offset_of!(TrapFrame, vector),
     f_error = const offset_of!(TrapFrame, error_code),
     f_rax = const offset_of!(TrapFrame, rax),
@@ -376,6 +404,7 @@ impl StackHeader {
 
 extern "C" {
     fn syscall_entry();
+    fn syscall_diverted_entry();
     fn syscall32_entry();
     fn enter_user_mode(frame: *mut TrapFrame);
 }
@@ -413,6 +442,18 @@ pub fn init_syscall() {
         SegmentSelector::new(gdt::KERNEL_DS >> 3, PrivilegeLevel::Ring0),
     )
     .expect("the GDT layout matches what SYSCALL/SYSRET require");
+}
+
+/// Sends this CPU's system calls to the handler's `diverted` first (`divert`), or
+/// straight to the table. LSTAR is per CPU: the calls of other CPUs,
+/// and this CPU's once the diversion ends, pay nothing for it (one write of the
+/// register each way instead of a test on every call).
+pub fn divert_system_calls(divert: bool) {
+    let entry: unsafe extern "C" fn() = if divert { syscall_diverted_entry } else { syscall_entry };
+    // Both entries trust nothing of the program's, as `init_syscall` requires;
+    // the diverting one calls the hook installed with the table, and SYSCALL only
+    // comes from a program `enter_user` (which installs both) runs.
+    LStar::write(VirtAddr::new(entry as *const () as u64));
 }
 
 /// The SYSCALL machine registers as the CPU holds them: LSTAR (the entry's
@@ -517,6 +558,15 @@ pub const SYSCALL_TABLE_SIZE: usize = 512;
 /// `enter_user` (`install_table`). Zero until then, while no program has run.
 static SYSCALL_TABLE: [AtomicUsize; SYSCALL_TABLE_SIZE] = [const { AtomicUsize::new(0) }; SYSCALL_TABLE_SIZE];
 
+/// What the diverting SYSCALL entry calls (`divert_system_calls`): the installed
+/// handler type's `diverted`, set with the table.
+static DIVERTED_ENTRY: AtomicUsize = AtomicUsize::new(0);
+
+/// `SystemCallHandler::diverted` as the entry code calls it.
+extern "C" fn diverted_entry<H: SystemCallHandler>(handler: &mut H) {
+    handler.diverted();
+}
+
 /// The table `SYSCALL_TABLE` is a copy of (its address; 0 before the copy): every
 /// `enter_user` must come with that same table, whose entries take its handler's
 /// type. Read on every way back to user mode, where one compare is all it costs.
@@ -525,22 +575,25 @@ static INSTALLED_TABLE: AtomicUsize = AtomicUsize::new(0);
 /// Checks that `table` is the table installed, so that the entry code never hands
 /// a handler to an entry made for another type; the first call installs it.
 #[inline(always)]
-fn install_table<H>(table: &[SystemCallEntry<H>; SYSCALL_TABLE_SIZE]) {
+fn install_table<H: SystemCallHandler>(table: &[SystemCallEntry<H>; SYSCALL_TABLE_SIZE]) {
     if INSTALLED_TABLE.load(Ordering::Acquire) != table.as_ptr() as usize {
         install_first_table(table);
     }
 }
 
-/// Copies the first table any `enter_user` brings into `SYSCALL_TABLE` (once, even
+/// Copies the first table any `enter_user` brings into `SYSCALL_TABLE`, and its
+/// handler's `diverted` into `DIVERTED_ENTRY` (once, even
 /// if several CPUs bring it at once), and refuses another one later.
 #[cold]
-fn install_first_table<H>(table: &[SystemCallEntry<H>; SYSCALL_TABLE_SIZE]) {
+fn install_first_table<H: SystemCallHandler>(table: &[SystemCallEntry<H>; SYSCALL_TABLE_SIZE]) {
     static COPIED: spin::Once<usize> = spin::Once::new();
     let address = table.as_ptr() as usize;
     let copied = *COPIED.call_once(|| {
         for (slot, entry) in SYSCALL_TABLE.iter().zip(table) {
             slot.store(*entry as usize, Ordering::Relaxed);
         }
+        let diverted: extern "C" fn(&mut H) = diverted_entry::<H>;
+        DIVERTED_ENTRY.store(diverted as usize, Ordering::Relaxed);
         address
     });
     assert_eq!(copied, address, "enter_user with a system-call table other than the one installed");
@@ -586,6 +639,12 @@ pub trait SystemCallHandler: Sized {
     /// `enter_user` installs a copy the entry code calls through; another one later
     /// is a kernel bug, and panics).
     fn table(&self) -> &[SystemCallEntry<Self>; SYSCALL_TABLE_SIZE];
+
+    /// Called, before the table, on a system call while this CPU diverts them
+    /// (`divert_system_calls`), with the frame as a table entry gets it: it must
+    /// end the diversion (and leave the frame as it is), and the program then
+    /// makes the same call again, which the table serves.
+    fn diverted(&mut self);
 }
 
 /// Whether `address` is a canonical lower-half (user) address.
