@@ -25,6 +25,7 @@ fn copies_see_each_page_s_mapping_change_at_once(args: &[&str]) {
     let output = stdout(&guest);
     for line in [
         "fill it made read-only: EFAULT",
+        "fill it right after a write from it: EFAULT",
         "fill it made writable again: ok",
         "fill it beside a PROT_NONE neighbour: ok",
         "drain the PROT_NONE neighbour: EFAULT",
