@@ -399,23 +399,22 @@ impl File for DataDevice {
 }
 
 /// Zeros straight into the caller's memory, as Linux's clear_user: no kernel
-/// buffer to fill first and copy from. A page at a time, each with the address
-/// space locked. A partly bad buffer gets the good part (EFAULT when that is
-/// nothing). The first page inline, straight back when it was all (the usual
-/// read: lmbench's "null read" is one byte), the rest out of line.
+/// buffer to fill first and copy from. A few bytes in a page just used inline
+/// with no call (the usual read: lmbench's "null read" is one byte), anything
+/// else out of line, so the inline path saves no registers.
 #[inline(always)]
 fn read_zeros(out: &mut UserBuffer) -> Result<usize, i64> {
-    let first = out.length().min(PAGE_SIZE as usize);
-    let taken = out.clear_prefix(0, first);
-    if taken == out.length() {
-        return Ok(taken);
+    match out.clear_short() {
+        Some(count) => Ok(count),
+        None => read_zeros_by_page(out),
     }
-    read_more_zeros(out, taken, first)
 }
 
-/// `read_zeros` on from `done` bytes, the last piece having wanted `wanted`.
+/// `read_zeros` a page at a time, each with the address space locked. A partly
+/// bad buffer gets the good part (EFAULT when that is nothing).
 #[inline(never)]
-fn read_more_zeros(out: &mut UserBuffer, mut done: usize, mut wanted: usize) -> Result<usize, i64> {
+fn read_zeros_by_page(out: &mut UserBuffer) -> Result<usize, i64> {
+    let (mut done, mut wanted) = (0, 0);
     loop {
         if done < wanted && !out.reclaimed_memory() {
             return if done == 0 { Err(EFAULT) } else { Ok(done) };
