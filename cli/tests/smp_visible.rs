@@ -133,8 +133,15 @@ fn a_task_pinned_to_one_cpu_then_another_is_marked_on_both_lanes() {
     assert_eq!(stdout(&guest), "allowed: 1\n");
     let text = svg(&timeline);
     let marks = migrations(&text);
-    // Once on the lane it left, once on the lane it arrived at.
-    assert_eq!(marks, [(1, 0, 1), (1, 0, 1)], "{text}");
+    // Each move is marked once on the lane it left and once on the lane it arrived
+    // at. pid 1 is free until it pins itself to CPU 0 (a wake may place it on the
+    // idle CPU 1 first, as on a loaded host), but the move its second pin forces,
+    // from CPU 0 to CPU 1, is there, once.
+    for mark in &marks {
+        assert_eq!(marks.iter().filter(|other| *other == mark).count() % 2, 0, "{mark:?} on one lane only: {text}");
+    }
+    assert_eq!(marks.iter().filter(|mark| **mark == (1, 0, 1)).count(), 2, "{text}");
+    assert!(marks.len() <= 4, "{marks:?}: {text}");
     let lanes = cpu_lanes(&text);
     assert!(lanes.iter().all(|(_, pids)| pids.contains(&1)), "pid 1 ran on both CPUs: {lanes:?}");
 }
