@@ -29,6 +29,8 @@ struct Layout {
     components: u64,
     /// Bytes the XSAVE area needs for the enabled components.
     size: usize,
+    /// `mxcsr_mask`, read from `initial` once.
+    mxcsr_mask: u32,
     /// The area as it is after `fninit` and a default MXCSR: a new program's state.
     initial: alloc::vec::Vec<u8>,
 }
@@ -66,7 +68,9 @@ pub fn init() {
         }
         initial.drain(..offset);
         initial.truncate(size);
-        Layout { components, size, initial }
+        let stored_mask = u32::from_le_bytes([initial[28], initial[29], initial[30], initial[31]]);
+        let mxcsr_mask = if stored_mask == 0 { 0xffbf } else { stored_mask };
+        Layout { components, size, mxcsr_mask, initial }
     });
 }
 
@@ -214,13 +218,7 @@ pub fn components() -> u64 {
 /// any other bit set faults.
 #[inline]
 pub fn mxcsr_mask() -> u32 {
-    let stored =
-        initial_state().get(28..32).map_or(0, |bytes| u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]));
-    if stored == 0 {
-        0xffbf
-    } else {
-        stored
-    }
+    LAYOUT.get().expect("fpu::init ran at boot").mxcsr_mask
 }
 
 /// The FPU state a freshly exec'd program starts with.
