@@ -174,6 +174,22 @@ static inline const char *describe_as(int status, const char *raw)
 
 static inline const char *describe(int status) { return describe_as(status, "status"); }
 
+/* Runs the rest of main in a child (the program itself may be init under timeshare,
+ * with no parent, every orphan's reaper): the parent waits for it, prints how it ended
+ * and the "still running" line the host comparison ends with, and gets 1 (main then
+ * returns 0); the child gets 0 and goes on. */
+static inline int ran_in_tester_child(void)
+{
+    pid_t tester = fork_or_die();
+    if (tester == 0)
+        return 0;
+    int status;
+    waitpid(tester, &status, 0);
+    printf("%s\n", describe(status));
+    printf("still running\n");
+    return 1;
+}
+
 /* No core files when a test kills its children on a Linux host (timeshare writes none
  * and has no setrlimit: ENOSYS, ignored). */
 static inline void no_core_files(void)
