@@ -42,10 +42,9 @@ pub fn serve(process: &Arc<Process>, user: &mut UserState) {
         }
         let context = &mut handler.0;
         match reason {
-            ReturnReason::SystemCall { served: false } => {
-                sched::end_tick_stretch();
-                syscall::dispatch_recorded(context, traced, false)
-            }
+            // No stretch of the tick is armed here: while one is, the CPU's SYSCALL
+            // entry diverts every call, and ends it, before any table entry runs.
+            ReturnReason::SystemCall { served: false } => syscall::dispatch_recorded(context, traced, false),
             ReturnReason::SystemCall { served: true } => {}
             ReturnReason::Exception(exception) => {
                 sched::end_tick_stretch();
