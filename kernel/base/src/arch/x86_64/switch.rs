@@ -116,10 +116,15 @@ impl KernelContext {
         self.running.load(Ordering::Acquire)
     }
 
+    /// Answers TLB shootdowns while it waits, as every wait with interrupts off
+    /// must: the CPU it waits for may be waiting for a lock whose holder waits for
+    /// this CPU's acknowledgement (seen: three CPUs deadlocked so until the
+    /// shootdown's 5 s timeout failed the kernel).
     #[cold]
     #[inline(never)]
     fn spin_until_switched_out(&self) {
         while self.running.load(Ordering::Acquire) {
+            super::tlb::service();
             core::hint::spin_loop();
         }
     }
