@@ -50,7 +50,8 @@ impl Default for FdTable {
 /// One bit per descriptor: the first 64 in a word of the table itself, the rest
 /// in words allocated only when a process opens more. A second allocation per
 /// table (a `Vec<bool>` beside `files`) cost each fork of a 1000-process run ~8k
-/// instructions in the buddy allocator, whose frees walk a size class's free list.
+/// instructions in the buddy allocator the kernel heap then was, whose frees walked a
+/// size class's free list.
 #[derive(Default)]
 struct FlagBits {
     low: u64,
