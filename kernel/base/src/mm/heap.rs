@@ -136,6 +136,37 @@ unsafe impl GlobalAlloc for Heap {
             None => unsafe { state.talc.deallocate(ptr, layout) },
         }
     }
+
+    /// In place when it can be (a class block already holds a size of its class;
+    /// talc grows or shrinks a large block into its neighbours when they are free):
+    /// a growing Vec (a pipe's buffer, a descriptor table) then copies nothing.
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let class = class_of(layout.size(), layout.align());
+        let new_class = class_of(new_size, layout.align());
+        if class.is_some() && class == new_class {
+            return ptr;
+        }
+        // SAFETY: the caller's: `ptr` is talc's (no class), allocated with `layout`,
+        // and `new_size` is not zero.
+        if class.is_none()
+            && new_class.is_none()
+            && unsafe { self.0.lock().talc.try_realloc_in_place(ptr, layout, new_size) }
+        {
+            return ptr;
+        }
+        // SAFETY: the caller's: `new_size`, rounded up to the alignment, does not overflow.
+        let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
+        // SAFETY: as the default `realloc`: a new block, the old bytes that fit
+        // copied, the old block freed.
+        unsafe {
+            let new = self.alloc(new_layout);
+            if !new.is_null() {
+                core::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size));
+                self.dealloc(ptr, layout);
+            }
+            new
+        }
+    }
 }
 
 /// Gives the allocator its region. Called once by `mm::init`.
