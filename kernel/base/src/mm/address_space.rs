@@ -600,18 +600,33 @@ impl AddressSpace {
         // One CPU: each changed page flushed here (a fresh range has none). More:
         // one shootdown for the range, if a page changed.
         let one_cpu = smp::online_count() == 1;
-        let mut changed = false;
-        self.tree.for_each_leaf(pages.start, pages.end, |page, entry| {
-            let mut flags = leaf_flags(protection);
+        let flags = leaf_flags(protection);
+        let reprotect = |page: u64, entry: &mut PageTableEntry| {
             if entry.flags().contains(COPY_ON_WRITE) {
-                flags = (flags - Flags::WRITABLE) | COPY_ON_WRITE;
+                entry.set_flags((flags - Flags::WRITABLE) | COPY_ON_WRITE);
+            } else {
+                entry.set_flags(flags);
             }
-            entry.set_flags(flags);
             if one_cpu {
                 paging::flush_page(page);
             }
-            changed = true;
-        });
+        };
+        let mut changed = false;
+        if pages.end - pages.start == PAGE_SIZE {
+            // One page (a guard page, lmbench's prot fault): its entry found
+            // straight, with no range walk.
+            if let Ok(Some(entry)) = self.tree.leaf(pages.start, None) {
+                if !entry.is_unused() {
+                    reprotect(pages.start, entry);
+                    changed = true;
+                }
+            }
+        } else {
+            self.tree.for_each_leaf(pages.start, pages.end, |page, entry| {
+                reprotect(page, entry);
+                changed = true;
+            });
+        }
         if changed && !one_cpu {
             self.flush(pages);
         }
