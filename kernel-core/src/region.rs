@@ -121,12 +121,13 @@ struct Piece {
 }
 
 /// `Regions::recent`: a region by its start and piece, and when known, the
-/// attributes of the regions right below and above it (None for either: a gap).
+/// protections that would make it alike the region right below or above it
+/// (`alike_protections`).
 #[derive(Clone, Copy, Debug)]
 struct Recent {
     start: u64,
     piece: Piece,
-    neighbours: Option<(Option<Attributes>, Option<Attributes>)>,
+    alike_neighbours: Option<u8>,
 }
 
 /// What an operation does to the pages of a range.
@@ -158,8 +159,8 @@ pub struct Regions {
     /// The region a fault or an mprotect last found (a fault tends to fall where
     /// the last one did; lmbench's prot fault mprotects one page back and forth),
     /// copied out of `by_start`: a hit costs no walk of the tree. While set it is
-    /// exactly `by_start`'s entry, and its neighbours, when recorded, are exactly
-    /// the regions touching it: every other change to `by_start` forgets it
+    /// exactly `by_start`'s entry, and its alike neighbours, when recorded, are
+    /// those of the regions touching it: every other change to `by_start` forgets it
     /// (`change`, `fill_free`, the stack's growth).
     recent: Option<Recent>,
     /// Bytes the regions cover.
@@ -462,14 +463,16 @@ impl Regions {
         refuses: impl Fn(Kind) -> bool,
     ) -> Result<bool, MapError> {
         if let Some(recent) = self.recent.as_mut().filter(|recent| recent.start == start && recent.piece.end == end) {
-            if let Some((below, above)) = recent.neighbours {
-                let Some(changed) = whole_region_change(recent.piece.attributes, protection, below, above, &refuses)?
-                else {
+            if let Some(alike) = recent.alike_neighbours {
+                if refuses(recent.piece.attributes.kind) {
+                    return Err(MapError::Access);
+                }
+                if alike & protection_bit(protection) != 0 {
                     return Ok(false);
-                };
-                recent.piece.attributes = changed;
+                }
+                recent.piece.attributes.protection = protection;
                 if let Some(piece) = self.by_start.get_mut(&start) {
-                    piece.attributes = changed;
+                    piece.attributes.protection = protection;
                 }
                 return Ok(true);
             }
@@ -483,13 +486,17 @@ impl Regions {
         let Some((_, piece)) = next.filter(|(&s, piece)| s == start && piece.end == end) else {
             return Ok(false);
         };
+        if refuses(piece.attributes.kind) {
+            return Err(MapError::Access);
+        }
         let below = down.next().filter(|(_, below)| below.end == start).map(|(_, below)| below.attributes);
-        let Some(changed) = whole_region_change(piece.attributes, protection, below, above, &refuses)? else {
+        let alike = alike_protections(piece.attributes.kind, below, above);
+        if alike & protection_bit(protection) != 0 {
             return Ok(false);
-        };
-        piece.attributes = changed;
+        }
+        piece.attributes.protection = protection;
         let piece = *piece;
-        self.recent = Some(Recent { start, piece, neighbours: Some((below, above)) });
+        self.recent = Some(Recent { start, piece, alike_neighbours: Some(alike) });
         Ok(true)
     }
 
@@ -503,7 +510,7 @@ impl Regions {
         }
         let found = self.by_start.range(..=address).next_back().filter(|(_, piece)| address < piece.end);
         if let Some((&start, &piece)) = found {
-            self.recent = Some(Recent { start, piece, neighbours: None });
+            self.recent = Some(Recent { start, piece, alike_neighbours: None });
             return Some(region(start, &piece));
         }
         let (&start, &above) = self.by_start.range(address..).next()?;
@@ -713,21 +720,19 @@ impl Regions {
 /// Linux's default RLIMIT_STACK.
 pub const DEFAULT_STACK_LIMIT: u64 = 8 << 20;
 
-/// What `attributes`, a whole region's, become with `protection`: Access if it
-/// `refuses` it; None if that makes it alike its neighbour `below` or `above`
-/// (a merge: not a change in place).
-fn whole_region_change(
-    attributes: Attributes,
-    protection: Protection,
-    below: Option<Attributes>,
-    above: Option<Attributes>,
-    refuses: impl Fn(Kind) -> bool,
-) -> Result<Option<Attributes>, MapError> {
-    if refuses(attributes.kind) {
-        return Err(MapError::Access);
-    }
-    let changed = Attributes { protection, ..attributes };
-    Ok((below != Some(changed) && above != Some(changed)).then_some(changed))
+/// One bit of a byte for each of the eight protections.
+fn protection_bit(protection: Protection) -> u8 {
+    1 << (u8::from(protection.read) | u8::from(protection.write) << 1 | u8::from(protection.execute) << 2)
+}
+
+/// The protections (`protection_bit`s) that would make a region of `kind`
+/// alike its neighbour `below` or `above` (None: a gap there).
+fn alike_protections(kind: Kind, below: Option<Attributes>, above: Option<Attributes>) -> u8 {
+    [below, above]
+        .into_iter()
+        .flatten()
+        .filter(|neighbour| neighbour.kind == kind)
+        .fold(0, |bits, neighbour| bits | protection_bit(neighbour.protection))
 }
 
 fn region(start: u64, piece: &Piece) -> Region {
@@ -1216,11 +1221,12 @@ mod tests {
         if let Some(recent) = regions.recent {
             let piece = regions.by_start.get(&recent.start).expect("the recent region is gone");
             assert_eq!((piece.end, piece.attributes), (recent.piece.end, recent.piece.attributes), "step {step}");
-            if let Some(neighbours) = recent.neighbours {
+            if let Some(alike) = recent.alike_neighbours {
                 let touching = |(_, piece): (&u64, &Piece)| piece.attributes;
                 let below = regions.by_start.range(..recent.start).next_back().filter(|(_, p)| p.end == recent.start);
                 let above = regions.by_start.get_key_value(&recent.piece.end);
-                assert_eq!(neighbours, (below.map(touching), above.map(touching)), "step {step}");
+                let kind = recent.piece.attributes.kind;
+                assert_eq!(alike, alike_protections(kind, below.map(touching), above.map(touching)), "step {step}");
             }
         }
     }

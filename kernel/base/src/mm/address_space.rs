@@ -633,12 +633,23 @@ impl AddressSpace {
         Ok(())
     }
 
-    /// Drops the cached translations of `pages`: their mappings are about to
-    /// change. The others stay: a signal handler's mprotect of one page keeps the
-    /// stack page its frame is read back from.
+    /// Drops the cached translations of `pages` (page-aligned): their mappings
+    /// are about to change. The others stay: a signal handler's mprotect of one
+    /// page keeps the stack page its frame is read back from.
     fn forget_translations(&mut self, pages: Range<u64>) {
         if pages.contains(&self.last_translation.0) {
             self.last_translation = no_translation();
+        }
+        // A page's translation can be only in the slot its number picks: a range
+        // of fewer pages than slots (an mprotect of one page) looks at theirs alone.
+        if pages.end.saturating_sub(pages.start) < TRANSLATION_SLOTS as u64 * PAGE_SIZE {
+            for page in pages.step_by(PAGE_SIZE as usize) {
+                let slot = &mut self.translations[translation_slot(page)];
+                if slot.is_some_and(|(cached, _, _)| cached == page) {
+                    *slot = None;
+                }
+            }
+            return;
         }
         for slot in &mut self.translations {
             if slot.is_some_and(|(page, _, _)| pages.contains(&page)) {
