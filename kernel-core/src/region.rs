@@ -505,8 +505,10 @@ impl Regions {
     /// RLIMIT_STACK of the stack's top (as Linux, the end of the region that
     /// grows) and RLIMIT_AS.
     pub fn region_or_stack_growth(&mut self, address: u64) -> Option<Region> {
-        if let Some(recent) = self.recent.filter(|recent| recent.start <= address && address < recent.piece.end) {
-            return Some(region(recent.start, &recent.piece));
+        if let Some(recent) = &self.recent {
+            if recent.start <= address && address < recent.piece.end {
+                return Some(region(recent.start, &recent.piece));
+            }
         }
         let found = self.by_start.range(..=address).next_back().filter(|(_, piece)| address < piece.end);
         if let Some((&start, &piece)) = found {
