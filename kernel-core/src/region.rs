@@ -120,6 +120,16 @@ struct Piece {
     attributes: Attributes,
 }
 
+/// `Regions::recent`: a region by its start and piece, and when known, the
+/// protections that would make it alike the region right below or above it
+/// (`alike_protections`).
+#[derive(Clone, Copy, Debug)]
+struct Recent {
+    start: u64,
+    piece: Piece,
+    alike_neighbours: Option<u8>,
+}
+
 /// What an operation does to the pages of a range.
 #[derive(Clone, Copy)]
 enum Change {
@@ -146,10 +156,13 @@ struct Survey {
 pub struct Regions {
     /// By start address; never overlapping, never two adjacent alike.
     by_start: BTreeMap<u64, Piece>,
-    /// The start of the region a fault or an mprotect last found (a fault tends
-    /// to fall where the last one did): tried first by `region_or_stack_growth`,
-    /// trusted only if a region still starts there and holds the address.
-    last_found: u64,
+    /// The region a fault or an mprotect last found (a fault tends to fall where
+    /// the last one did; lmbench's prot fault mprotects one page back and forth),
+    /// copied out of `by_start`: a hit costs no walk of the tree. While set it is
+    /// exactly `by_start`'s entry, and its alike neighbours, when recorded, are
+    /// those of the regions touching it: every other change to `by_start` forgets it
+    /// (`change`, `fill_free`, the stack's growth).
+    recent: Option<Recent>,
     /// Bytes the regions cover.
     bytes: u64,
     /// RLIMIT_AS: the most bytes the regions may cover (u64::MAX: no limit).
@@ -173,7 +186,7 @@ impl Regions {
     pub fn new() -> Regions {
         Regions {
             by_start: BTreeMap::new(),
-            last_found: 0,
+            recent: None,
             bytes: 0,
             size_limit: u64::MAX,
             stack_limit: DEFAULT_STACK_LIMIT,
@@ -436,11 +449,12 @@ impl Regions {
         [address, end].iter().filter(|&&at| self.at(at).is_some_and(|region| region.start < at)).count()
     }
 
-    /// mprotect's common case, in one walk down from `end` that also makes the
-    /// change: exactly one whole region changes (Access if it `refuses` the
-    /// protection: the only region in the range), and neither neighbour becomes
-    /// alike (no split, no merge, the count unchanged). Ok(false), nothing
-    /// changed, otherwise, for `change`.
+    /// mprotect's common case: exactly one whole region changes (Access if it
+    /// `refuses` the protection: the only region in the range), and neither
+    /// neighbour becomes alike (no split, no merge, the count unchanged). The
+    /// region `recent` holds with its neighbours takes one lookup, to change it;
+    /// any other one walk down from `end` that also makes the change. Ok(false),
+    /// nothing changed, otherwise, for `change`.
     fn protect_whole_region(
         &mut self,
         start: u64,
@@ -448,6 +462,21 @@ impl Regions {
         protection: Protection,
         refuses: impl Fn(Kind) -> bool,
     ) -> Result<bool, MapError> {
+        if let Some(recent) = self.recent.as_mut().filter(|recent| recent.start == start && recent.piece.end == end) {
+            if let Some(alike) = recent.alike_neighbours {
+                if refuses(recent.piece.attributes.kind) {
+                    return Err(MapError::Access);
+                }
+                if alike & protection_bit(protection) != 0 {
+                    return Ok(false);
+                }
+                recent.piece.attributes.protection = protection;
+                if let Some(piece) = self.by_start.get_mut(&start) {
+                    piece.attributes.protection = protection;
+                }
+                return Ok(true);
+            }
+        }
         let mut down = self.by_start.range_mut(..=end).rev();
         let mut next = down.next();
         let above = next.as_ref().filter(|(&above_start, _)| above_start == end).map(|(_, above)| above.attributes);
@@ -460,13 +489,14 @@ impl Regions {
         if refuses(piece.attributes.kind) {
             return Err(MapError::Access);
         }
-        let changed = Attributes { protection, ..piece.attributes };
         let below = down.next().filter(|(_, below)| below.end == start).map(|(_, below)| below.attributes);
-        if above == Some(changed) || below == Some(changed) {
+        let alike = alike_protections(piece.attributes.kind, below, above);
+        if alike & protection_bit(protection) != 0 {
             return Ok(false);
         }
-        piece.attributes = changed;
-        self.last_found = start;
+        piece.attributes.protection = protection;
+        let piece = *piece;
+        self.recent = Some(Recent { start, piece, alike_neighbours: Some(alike) });
         Ok(true)
     }
 
@@ -475,14 +505,15 @@ impl Regions {
     /// RLIMIT_STACK of the stack's top (as Linux, the end of the region that
     /// grows) and RLIMIT_AS.
     pub fn region_or_stack_growth(&mut self, address: u64) -> Option<Region> {
-        let hinted =
-            self.by_start.get(&self.last_found).filter(|piece| self.last_found <= address && address < piece.end);
-        if let Some(piece) = hinted {
-            return Some(region(self.last_found, piece));
+        if let Some(recent) = &self.recent {
+            if recent.start <= address && address < recent.piece.end {
+                return Some(region(recent.start, &recent.piece));
+            }
         }
-        if let Some(found) = self.at(address) {
-            self.last_found = found.start;
-            return Some(found);
+        let found = self.by_start.range(..=address).next_back().filter(|(_, piece)| address < piece.end);
+        if let Some((&start, &piece)) = found {
+            self.recent = Some(Recent { start, piece, alike_neighbours: None });
+            return Some(region(start, &piece));
         }
         let (&start, &above) = self.by_start.range(address..).next()?;
         let page = address & !(PAGE_SIZE - 1);
@@ -492,6 +523,7 @@ impl Regions {
         {
             return None;
         }
+        self.recent = None;
         self.by_start.remove(&start);
         self.by_start.insert(page, above);
         self.bytes += start - page;
@@ -546,6 +578,7 @@ impl Regions {
     /// limit, or for a protection change, if a page of the range is not mapped.
     fn change(&mut self, start: u64, end: u64, change: Change) -> Result<(), MapError> {
         debug_assert!(start <= end && end <= USER_END, "change of {start:#x}..{end:#x}");
+        self.recent = None;
         let Survey { inside, count_after: after, joins } = self.survey(start, end, change);
         if let (Change::Protect(_), false) = (change, inside == end - start) {
             return Err(MapError::NoMemory);
@@ -586,6 +619,7 @@ impl Regions {
         {
             return Err(MapError::NoMemory);
         }
+        self.recent = None;
         self.by_start.insert(start, Piece { end, attributes });
         self.bytes += end - start;
         self.merge(start.saturating_sub(1), end.saturating_add(1));
@@ -687,6 +721,21 @@ impl Regions {
 
 /// Linux's default RLIMIT_STACK.
 pub const DEFAULT_STACK_LIMIT: u64 = 8 << 20;
+
+/// One bit of a byte for each of the eight protections.
+fn protection_bit(protection: Protection) -> u8 {
+    1 << (u8::from(protection.read) | u8::from(protection.write) << 1 | u8::from(protection.execute) << 2)
+}
+
+/// The protections (`protection_bit`s) that would make a region of `kind`
+/// alike its neighbour `below` or `above` (None: a gap there).
+fn alike_protections(kind: Kind, below: Option<Attributes>, above: Option<Attributes>) -> u8 {
+    [below, above]
+        .into_iter()
+        .flatten()
+        .filter(|neighbour| neighbour.kind == kind)
+        .fold(0, |bits, neighbour| bits | protection_bit(neighbour.protection))
+}
 
 fn region(start: u64, piece: &Piece) -> Region {
     Region { start, end: piece.end, protection: piece.attributes.protection, kind: piece.attributes.kind }
@@ -1171,6 +1220,17 @@ mod tests {
         assert_eq!(regions.runs().collect::<Vec<_>>(), runs, "step {step}: the runs differ from the pages");
         assert_eq!(regions.program_break(), model.break_end, "step {step}");
         assert!(regions.count() <= model.max_count, "step {step}");
+        if let Some(recent) = regions.recent {
+            let piece = regions.by_start.get(&recent.start).expect("the recent region is gone");
+            assert_eq!((piece.end, piece.attributes), (recent.piece.end, recent.piece.attributes), "step {step}");
+            if let Some(alike) = recent.alike_neighbours {
+                let touching = |(_, piece): (&u64, &Piece)| piece.attributes;
+                let below = regions.by_start.range(..recent.start).next_back().filter(|(_, p)| p.end == recent.start);
+                let above = regions.by_start.get_key_value(&recent.piece.end);
+                let kind = recent.piece.attributes.kind;
+                assert_eq!(alike, alike_protections(kind, below.map(touching), above.map(touching)), "step {step}");
+            }
+        }
     }
 
     /// Random protection, address and length in a small window, so that
@@ -1205,7 +1265,7 @@ mod tests {
             for step in 1..=400 {
                 let address = page(rng.below(WINDOW + 4)) + if rng.below(16) == 0 { 1 + rng.below(P - 1) } else { 0 };
                 let length = rng.below(8) * P + if rng.below(8) == 0 { rng.below(P) } else { 0 };
-                match rng.below(9) {
+                match rng.below(10) {
                     0 | 1 => {
                         let placement = match rng.below(4) {
                             0 => Placement::Hint(if rng.below(2) == 0 { 0 } else { address }),
@@ -1243,6 +1303,30 @@ mod tests {
                             expected,
                             "step {step}"
                         );
+                    }
+                    // A whole region's protection changed back and forth, faulted
+                    // in between: the recent region's own path.
+                    8 => {
+                        let regions_now: Vec<Region> = regions.iter().collect();
+                        let Some(&whole) = regions_now.get(rng.below(regions_now.len() as u64 + 1) as usize) else {
+                            continue;
+                        };
+                        for _ in 0..2 {
+                            let prot = protection(&mut rng);
+                            let length = whole.end - whole.start;
+                            assert_eq!(
+                                regions.protect(whole.start, length, prot, |_| true).map(|_| ()),
+                                model.protect(whole.start, length, prot),
+                                "step {step}"
+                            );
+                            let inside = whole.start + rng.below(length / P) * P;
+                            let expected = model.fault(inside).map(|(protection, _)| protection);
+                            assert_eq!(
+                                regions.region_or_stack_growth(inside).map(|r| r.protection),
+                                expected,
+                                "step {step}"
+                            );
+                        }
                     }
                     _ => match rng.below(3) {
                         // fork: the copy goes on in place of the original.

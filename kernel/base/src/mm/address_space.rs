@@ -600,30 +600,56 @@ impl AddressSpace {
         // One CPU: each changed page flushed here (a fresh range has none). More:
         // one shootdown for the range, if a page changed.
         let one_cpu = smp::online_count() == 1;
-        let mut changed = false;
-        self.tree.for_each_leaf(pages.start, pages.end, |page, entry| {
-            let mut flags = leaf_flags(protection);
+        let flags = leaf_flags(protection);
+        let reprotect = |page: u64, entry: &mut PageTableEntry| {
             if entry.flags().contains(COPY_ON_WRITE) {
-                flags = (flags - Flags::WRITABLE) | COPY_ON_WRITE;
+                entry.set_flags((flags - Flags::WRITABLE) | COPY_ON_WRITE);
+            } else {
+                entry.set_flags(flags);
             }
-            entry.set_flags(flags);
             if one_cpu {
                 paging::flush_page(page);
             }
-            changed = true;
-        });
+        };
+        let mut changed = false;
+        if pages.end - pages.start == PAGE_SIZE {
+            // One page (a guard page, lmbench's prot fault): its entry found
+            // straight, with no range walk.
+            if let Ok(Some(entry)) = self.tree.leaf(pages.start, None) {
+                if !entry.is_unused() {
+                    reprotect(pages.start, entry);
+                    changed = true;
+                }
+            }
+        } else {
+            self.tree.for_each_leaf(pages.start, pages.end, |page, entry| {
+                reprotect(page, entry);
+                changed = true;
+            });
+        }
         if changed && !one_cpu {
             self.flush(pages);
         }
         Ok(())
     }
 
-    /// Drops the cached translations of `pages`: their mappings are about to
-    /// change. The others stay: a signal handler's mprotect of one page keeps the
-    /// stack page its frame is read back from.
+    /// Drops the cached translations of `pages` (page-aligned): their mappings
+    /// are about to change. The others stay: a signal handler's mprotect of one
+    /// page keeps the stack page its frame is read back from.
     fn forget_translations(&mut self, pages: Range<u64>) {
         if pages.contains(&self.last_translation.0) {
             self.last_translation = no_translation();
+        }
+        // A page's translation can be only in the slot its number picks: a range
+        // of fewer pages than slots (an mprotect of one page) looks at theirs alone.
+        if pages.end.saturating_sub(pages.start) < TRANSLATION_SLOTS as u64 * PAGE_SIZE {
+            for page in pages.step_by(PAGE_SIZE as usize) {
+                let slot = &mut self.translations[translation_slot(page)];
+                if slot.is_some_and(|(cached, _, _)| cached == page) {
+                    *slot = None;
+                }
+            }
+            return;
         }
         for slot in &mut self.translations {
             if slot.is_some_and(|(page, _, _)| pages.contains(&page)) {
