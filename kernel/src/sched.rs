@@ -334,6 +334,11 @@ pub fn cpu_index() -> usize {
 /// Set by `init` when more than one CPU is online (they all are by then).
 static SEVERAL_CPUS: AtomicBool = AtomicBool::new(false);
 
+/// Set by `init` when the policy lends a blocked thread's share to the thread it
+/// waits for (`Scheduler::lends_shares`): without it, a wait does not look that
+/// thread up (`waiting_for`).
+static LENDS_SHARES: AtomicBool = AtomicBool::new(false);
+
 /// The online CPUs' mask, set by `init` (every CPU is online by then): each wake's
 /// `placement` reads it rather than building it from the count.
 static ONLINE_CPUS: AtomicU32 = AtomicU32::new(1);
@@ -349,7 +354,9 @@ fn single_cpu() -> bool {
 /// makes one). Called once at boot, after the other CPUs came online.
 pub fn init(policy: impl Fn() -> Box<dyn Scheduler>) {
     for queue in QUEUES.iter().take(smp::online_count().max(1)) {
-        queue.lock().policy = Some(policy());
+        let policy = policy();
+        LENDS_SHARES.store(policy.lends_shares(), Ordering::Relaxed);
+        queue.lock().policy = Some(policy);
     }
     ONLINE_CPUS.store(balance::all_cpus(smp::online_count().max(1)), Ordering::Relaxed);
     SEVERAL_CPUS.store(smp::online_count() > 1, Ordering::Relaxed);
@@ -527,6 +534,13 @@ pub fn waiting_for(peer: &Process) {
     if let Some(me) = current_pid().filter(|_| cpu_of(peer) == cpu) {
         QUEUES[cpu].lock().policy().waits_for(me, peer.tid());
     }
+}
+
+/// Whether `waiting_for` may lend anything: its callers, which must look the peer
+/// up first, skip the lookup when not.
+#[inline(always)]
+pub fn lends_shares() -> bool {
+    LENDS_SHARES.load(Ordering::Relaxed)
 }
 
 /// Tells the policy of `thread`'s CPU the slice sched_setattr gave it
@@ -917,11 +931,22 @@ pub fn wake_home(me: &Process) -> WakeHome {
 }
 
 /// `unpark` for a futex waker, which knows the thread it woke by tid and the
-/// `WakeHome` it left. Inlined into the futex wake: every hand-off comes here.
-#[inline]
+/// `WakeHome` it left. Inlined into the futex wake, every hand-off's, with one CPU
+/// (a lock and the policy's enqueue); the placement among several is a call, as
+/// the whole of this was when it held both (34 instructions a wake on one CPU).
+#[inline(always)]
 pub fn unpark_woken(tid: Pid, home: WakeHome) {
     trace::record(tid, || What::Wake { wait: WaitKind::Futex, interrupted: false });
-    ready_woken(tid, home);
+    match home {
+        Some(thread) => place_futex_woken(thread),
+        None => make_ready(tid, || Home::of_tid(tid), Arrival::Woken),
+    }
+}
+
+/// `unpark_woken` with several CPUs, out of line (see there).
+#[inline(never)]
+fn place_futex_woken(thread: Arc<Process>) {
+    place_woken(thread);
 }
 
 /// Makes `tid`, which left `home` where it waited, runnable.

@@ -139,6 +139,13 @@ pub trait Scheduler: Send {
     /// kernel does not call it for waits it knows no such task of.
     fn waits_for(&mut self, _task: TaskId, _peer: TaskId) {}
 
+    /// Whether `waits_for` does anything: the kernel then looks up the peer a
+    /// blocking thread waits for (a futex owner by the tid its lock word names),
+    /// which no other policy needs on a contended lock's every wait.
+    fn lends_shares(&self) -> bool {
+        false
+    }
+
     /// `task` is a thread of the process `group` (its thread group id; a process's
     /// first thread is its own group). Only lottery uses it (currencies: a
     /// process's threads share one pool of tickets).
@@ -215,6 +222,9 @@ impl<S: Scheduler + ?Sized> Scheduler for alloc::boxed::Box<S> {
     }
     fn waits_for(&mut self, task: TaskId, peer: TaskId) {
         (**self).waits_for(task, peer)
+    }
+    fn lends_shares(&self) -> bool {
+        (**self).lends_shares()
     }
     fn set_request(&mut self, task: TaskId, ticks: u32) {
         (**self).set_request(task, ticks)

@@ -609,7 +609,7 @@ pub fn wait(parent: Pid, target: WaitTarget, options: WaitOptions) -> Result<Opt
         if options.no_hang {
             return Ok(None);
         }
-        if let Some(child) = waited_for.and_then(super::find) {
+        if let Some(child) = waited_for.filter(|_| sched::lends_shares()).and_then(super::find) {
             sched::waiting_for(&child);
         }
         wait.block().map_err(|_| ERESTARTSYS)?;
