@@ -623,10 +623,10 @@ fn switch_away(me: &Process, leaving: Leaving, held: Option<OrderedMutexGuard<'s
         let mut queue = held.unwrap_or_else(|| QUEUES[cpu].lock());
         // One look-up of the policy for the whole hold (each `policy()` is a test).
         let policy = queue.policy();
-        if let Leaving::Requeued(arrival) = leaving {
-            policy.enqueue(me.tid(), arrival);
-        }
-        let next = policy.pick_next();
+        let next = match leaving {
+            Leaving::Requeued(arrival) => policy.requeue_and_pick(me.tid(), arrival),
+            Leaving::Blocked(_) | Leaving::Parked | Leaving::Moved => policy.pick_next(),
+        };
         note_load(cpu, policy);
         // The switch's events, in order, under one test of the trace switch.
         if trace::enabled() {
@@ -697,9 +697,10 @@ fn switch_away(me: &Process, leaving: Leaving, held: Option<OrderedMutexGuard<'s
 
 /// `me`, the current thread, gives up the CPU but stays runnable (sched_yield).
 /// Its callers have it at hand: no lookup of the current thread (`with_current`)
-/// on every sched_yield.
-pub fn yield_cpu(me: &Process, arrival: Arrival) {
-    switch_away(me, Leaving::Requeued(arrival), None);
+/// on every sched_yield. Always a yield (a preemption switches away itself): the
+/// constant folds the switch's tests of why it leaves.
+pub fn yield_cpu(me: &Process) {
+    switch_away(me, Leaving::Requeued(Arrival::Yielded), None);
 }
 
 /// A wait about to begin on a channel: made by `prepare` before the caller checks

@@ -99,6 +99,15 @@ pub trait Scheduler: Send {
     /// Chooses the task to run next and takes it out of the queue.
     fn pick_next(&mut self) -> Option<TaskId>;
 
+    /// `task`, running, stays runnable but gives up the CPU (a yield, a
+    /// preemption): `enqueue(task, arrival)` then `pick_next()`, in one call, as
+    /// every such switch makes them. A policy may answer it more cheaply, with the
+    /// same result.
+    fn requeue_and_pick(&mut self, task: TaskId, arrival: Arrival) -> Option<TaskId> {
+        self.enqueue(task, arrival);
+        self.pick_next()
+    }
+
     /// One timer tick passed while `task` was running. Returns true when it has
     /// used up its quantum and should be preempted.
     fn tick(&mut self, task: TaskId) -> bool;
@@ -198,6 +207,9 @@ impl<S: Scheduler + ?Sized> Scheduler for alloc::boxed::Box<S> {
     }
     fn pick_next(&mut self) -> Option<TaskId> {
         (**self).pick_next()
+    }
+    fn requeue_and_pick(&mut self, task: TaskId, arrival: Arrival) -> Option<TaskId> {
+        (**self).requeue_and_pick(task, arrival)
     }
     fn tick(&mut self, task: TaskId) -> bool {
         (**self).tick(task)

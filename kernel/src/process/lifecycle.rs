@@ -96,7 +96,7 @@ fn make_room(creator: &Process) {
         // Children that only wait for the CPU to exit hold slots (a parent that
         // ignores SIGCHLD forking in a loop): let them run once before refusing, as
         // a machine with more CPUs would have.
-        sched::yield_cpu(creator, kernel_core::sched::Arrival::Yielded);
+        sched::yield_cpu(creator);
         release_detached();
     }
 }
