@@ -188,10 +188,10 @@ fn read_resident_word(process: &Process, address: u64) -> Option<u32> {
 /// names the thread a waiter waits for: the scheduling policy may lend it the
 /// waiter's share. Only a thread of the waiter's own process counts. Words
 /// without the waiters bit (counters, sequence numbers, join's plain tid) cost
-/// no lookup.
+/// no lookup, nor does any word when the policy lends nothing.
 #[inline(always)]
 fn lend_to_owner(waiter: &Process, word: u32) {
-    if word & FUTEX_WAITERS != 0 {
+    if word & FUTEX_WAITERS != 0 && sched::lends_shares() {
         lend_to_named_thread(waiter, word & FUTEX_TID_MASK);
     }
 }

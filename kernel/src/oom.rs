@@ -20,7 +20,6 @@ use crate::mm::address_space::{Fault, StringFault};
 use crate::process::{self, Pid, Process, INIT_PID};
 use crate::{sched, signal};
 use kernel_core::abi::signal::SIGKILL;
-use kernel_core::sched::Arrival;
 
 /// Processes killed for memory that have not finished exiting yet: their memory is
 /// on its way back, so no one else is killed meanwhile.
@@ -51,7 +50,7 @@ fn out_of_memory(current: &Process) -> Verdict {
         !victims.is_empty()
     };
     if pending {
-        sched::yield_cpu(current, Arrival::Yielded);
+        sched::yield_cpu(current);
         return Verdict::Retry;
     }
     // The biggest by resident pages; init only if no one else holds any.
@@ -73,7 +72,7 @@ fn out_of_memory(current: &Process) -> Verdict {
             );
             VICTIMS.lock().push(pid);
             signal::kill_for_memory(process);
-            sched::yield_cpu(current, Arrival::Yielded);
+            sched::yield_cpu(current);
             Verdict::Retry
         }
         _ => {

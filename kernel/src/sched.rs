@@ -334,6 +334,11 @@ pub fn cpu_index() -> usize {
 /// Set by `init` when more than one CPU is online (they all are by then).
 static SEVERAL_CPUS: AtomicBool = AtomicBool::new(false);
 
+/// Set by `init` when the policy lends a blocked thread's share to the thread it
+/// waits for (`Scheduler::lends_shares`): without it, a wait does not look that
+/// thread up (`waiting_for`).
+static LENDS_SHARES: AtomicBool = AtomicBool::new(false);
+
 /// The online CPUs' mask, set by `init` (every CPU is online by then): each wake's
 /// `placement` reads it rather than building it from the count.
 static ONLINE_CPUS: AtomicU32 = AtomicU32::new(1);
@@ -349,7 +354,9 @@ fn single_cpu() -> bool {
 /// makes one). Called once at boot, after the other CPUs came online.
 pub fn init(policy: impl Fn() -> Box<dyn Scheduler>) {
     for queue in QUEUES.iter().take(smp::online_count().max(1)) {
-        queue.lock().policy = Some(policy());
+        let policy = policy();
+        LENDS_SHARES.store(policy.lends_shares(), Ordering::Relaxed);
+        queue.lock().policy = Some(policy);
     }
     ONLINE_CPUS.store(balance::all_cpus(smp::online_count().max(1)), Ordering::Relaxed);
     SEVERAL_CPUS.store(smp::online_count() > 1, Ordering::Relaxed);
@@ -529,6 +536,13 @@ pub fn waiting_for(peer: &Process) {
     }
 }
 
+/// Whether `waiting_for` may lend anything: its callers, which must look the peer
+/// up first, skip the lookup when not.
+#[inline(always)]
+pub fn lends_shares() -> bool {
+    LENDS_SHARES.load(Ordering::Relaxed)
+}
+
 /// Tells the policy of `thread`'s CPU the slice sched_setattr gave it
 /// (sched_runtime): its request size, in ticks rounded up. A thread that moves
 /// carries it (`Home::introduce`).
@@ -609,10 +623,10 @@ fn switch_away(me: &Process, leaving: Leaving, held: Option<OrderedMutexGuard<'s
         let mut queue = held.unwrap_or_else(|| QUEUES[cpu].lock());
         // One look-up of the policy for the whole hold (each `policy()` is a test).
         let policy = queue.policy();
-        if let Leaving::Requeued(arrival) = leaving {
-            policy.enqueue(me.tid(), arrival);
-        }
-        let next = policy.pick_next();
+        let next = match leaving {
+            Leaving::Requeued(arrival) => policy.requeue_and_pick(me.tid(), arrival),
+            Leaving::Blocked(_) | Leaving::Parked | Leaving::Moved => policy.pick_next(),
+        };
         note_load(cpu, policy);
         // The switch's events, in order, under one test of the trace switch.
         if trace::enabled() {
@@ -683,9 +697,10 @@ fn switch_away(me: &Process, leaving: Leaving, held: Option<OrderedMutexGuard<'s
 
 /// `me`, the current thread, gives up the CPU but stays runnable (sched_yield).
 /// Its callers have it at hand: no lookup of the current thread (`with_current`)
-/// on every sched_yield.
-pub fn yield_cpu(me: &Process, arrival: Arrival) {
-    switch_away(me, Leaving::Requeued(arrival), None);
+/// on every sched_yield. Always a yield (a preemption switches away itself): the
+/// constant folds the switch's tests of why it leaves.
+pub fn yield_cpu(me: &Process) {
+    switch_away(me, Leaving::Requeued(Arrival::Yielded), None);
 }
 
 /// A wait about to begin on a channel: made by `prepare` before the caller checks
@@ -917,11 +932,22 @@ pub fn wake_home(me: &Process) -> WakeHome {
 }
 
 /// `unpark` for a futex waker, which knows the thread it woke by tid and the
-/// `WakeHome` it left. Inlined into the futex wake: every hand-off comes here.
-#[inline]
+/// `WakeHome` it left. Inlined into the futex wake, every hand-off's, with one CPU
+/// (a lock and the policy's enqueue); the placement among several is a call, as
+/// the whole of this was when it held both (34 instructions a wake on one CPU).
+#[inline(always)]
 pub fn unpark_woken(tid: Pid, home: WakeHome) {
     trace::record(tid, || What::Wake { wait: WaitKind::Futex, interrupted: false });
-    ready_woken(tid, home);
+    match home {
+        Some(thread) => place_futex_woken(thread),
+        None => make_ready(tid, || Home::of_tid(tid), Arrival::Woken),
+    }
+}
+
+/// `unpark_woken` with several CPUs, out of line (see there).
+#[inline(never)]
+fn place_futex_woken(thread: Arc<Process>) {
+    place_woken(thread);
 }
 
 /// Makes `tid`, which left `home` where it waited, runnable.

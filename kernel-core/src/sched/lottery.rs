@@ -343,6 +343,10 @@ impl Scheduler for Lottery {
         self.queue.len()
     }
 
+    fn lends_shares(&self) -> bool {
+        self.transfer
+    }
+
     fn waits_for(&mut self, task: TaskId, peer: TaskId) {
         if !self.transfer || task == peer || !self.tasks.contains_key(&peer) {
             return;
@@ -648,6 +652,13 @@ mod tests {
         let mut sim = Simulation::new(Lottery::new(1, 9).with_transfer(transfer), &jobs);
         sim.run(20_000);
         sim.wake_delays().iter().filter(|&&(task, _)| task == 5).count()
+    }
+
+    #[test]
+    fn it_says_it_lends_only_with_ticket_transfer_on() {
+        assert!(Lottery::new(1, 9).lends_shares());
+        assert!(!Lottery::new(1, 9).with_transfer(false).lends_shares());
+        assert!(!crate::sched::round_robin::RoundRobin::new(1).lends_shares());
     }
 
     #[test]

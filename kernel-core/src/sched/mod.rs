@@ -99,6 +99,15 @@ pub trait Scheduler: Send {
     /// Chooses the task to run next and takes it out of the queue.
     fn pick_next(&mut self) -> Option<TaskId>;
 
+    /// `task`, running, stays runnable but gives up the CPU (a yield, a
+    /// preemption): `enqueue(task, arrival)` then `pick_next()`, in one call, as
+    /// every such switch makes them. A policy may answer it more cheaply, with the
+    /// same result.
+    fn requeue_and_pick(&mut self, task: TaskId, arrival: Arrival) -> Option<TaskId> {
+        self.enqueue(task, arrival);
+        self.pick_next()
+    }
+
     /// One timer tick passed while `task` was running. Returns true when it has
     /// used up its quantum and should be preempted.
     fn tick(&mut self, task: TaskId) -> bool;
@@ -138,6 +147,13 @@ pub trait Scheduler: Send {
     /// enqueued, ticks or is removed. Only lottery uses it (ticket transfer); the
     /// kernel does not call it for waits it knows no such task of.
     fn waits_for(&mut self, _task: TaskId, _peer: TaskId) {}
+
+    /// Whether `waits_for` does anything: the kernel then looks up the peer a
+    /// blocking thread waits for (a futex owner by the tid its lock word names),
+    /// which no other policy needs on a contended lock's every wait.
+    fn lends_shares(&self) -> bool {
+        false
+    }
 
     /// `task` is a thread of the process `group` (its thread group id; a process's
     /// first thread is its own group). Only lottery uses it (currencies: a
@@ -192,6 +208,9 @@ impl<S: Scheduler + ?Sized> Scheduler for alloc::boxed::Box<S> {
     fn pick_next(&mut self) -> Option<TaskId> {
         (**self).pick_next()
     }
+    fn requeue_and_pick(&mut self, task: TaskId, arrival: Arrival) -> Option<TaskId> {
+        (**self).requeue_and_pick(task, arrival)
+    }
     fn tick(&mut self, task: TaskId) -> bool {
         (**self).tick(task)
     }
@@ -215,6 +234,9 @@ impl<S: Scheduler + ?Sized> Scheduler for alloc::boxed::Box<S> {
     }
     fn waits_for(&mut self, task: TaskId, peer: TaskId) {
         (**self).waits_for(task, peer)
+    }
+    fn lends_shares(&self) -> bool {
+        (**self).lends_shares()
     }
     fn set_request(&mut self, task: TaskId, ticks: u32) {
         (**self).set_request(task, ticks)

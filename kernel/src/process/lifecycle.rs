@@ -96,7 +96,7 @@ fn make_room(creator: &Process) {
         // Children that only wait for the CPU to exit hold slots (a parent that
         // ignores SIGCHLD forking in a loop): let them run once before refusing, as
         // a machine with more CPUs would have.
-        sched::yield_cpu(creator, kernel_core::sched::Arrival::Yielded);
+        sched::yield_cpu(creator);
         release_detached();
     }
 }
@@ -609,7 +609,7 @@ pub fn wait(parent: Pid, target: WaitTarget, options: WaitOptions) -> Result<Opt
         if options.no_hang {
             return Ok(None);
         }
-        if let Some(child) = waited_for.and_then(super::find) {
+        if let Some(child) = waited_for.filter(|_| sched::lends_shares()).and_then(super::find) {
             sched::waiting_for(&child);
         }
         wait.block().map_err(|_| ERESTARTSYS)?;

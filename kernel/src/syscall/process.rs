@@ -17,7 +17,6 @@ use kernel_core::abi::{
     decode_clone, signal as signals, CloneKind, ARCH_GET_FS, ARCH_GET_GS, ARCH_SET_FS, ARCH_SET_GS,
 };
 use kernel_core::initstack::{self, ArgSpace, StackError, Strings, MAX_ARG_STRLEN};
-use kernel_core::sched::Arrival;
 
 pub fn getpid(context: &mut Context) -> Result<u64, i64> {
     Ok(u64::from(context.process.pid()))
@@ -32,7 +31,7 @@ pub fn getppid(context: &mut Context) -> Result<u64, i64> {
 }
 
 pub fn sched_yield(context: &mut Context) -> Result<u64, i64> {
-    sched::yield_cpu(context.process, Arrival::Yielded);
+    sched::yield_cpu(context.process);
     Ok(0)
 }
 
