@@ -352,7 +352,6 @@ pub fn place(sp: u64, on_stack: bool, alt: &AltStack, xstate_size: u64) -> Optio
 /// The XSAVE image in signal frames, in the standard (non-compacted) format:
 /// the 512-byte legacy (FXSAVE) region, the 64-byte header, then the components.
 pub mod xstate {
-    use super::*;
 
     pub const MAGIC1: u32 = 0x4650_5853;
     pub const MAGIC2: u32 = 0x4650_5845;
@@ -436,14 +435,15 @@ pub mod xstate {
             if present & 0b10 == 0 {
                 write(XMM_RANGE.start, &initial[XMM_RANGE])?;
             }
-            let software_bytes_and_header: [u8; XSTATE_BV + 8 - SW_BYTES] = pack(&[
-                &MAGIC1.to_le_bytes(),
-                &(size as u32).saturating_add(MAGIC2_SIZE as u32).to_le_bytes(),
-                &features.to_le_bytes(),
-                &(size as u32).to_le_bytes(),
-                &[0; 28],
-                &(present | FP_SSE).to_le_bytes(),
-            ]);
+            // Filled at fixed offsets (each a store or two), not `pack`ed from
+            // slices: this is on every signal delivery.
+            let mut software_bytes_and_header = [0u8; XSTATE_BV + 8 - SW_BYTES];
+            let extended_size = (size as u32).saturating_add(MAGIC2_SIZE as u32);
+            software_bytes_and_header[0..4].copy_from_slice(&MAGIC1.to_le_bytes());
+            software_bytes_and_header[4..8].copy_from_slice(&extended_size.to_le_bytes());
+            software_bytes_and_header[8..16].copy_from_slice(&features.to_le_bytes());
+            software_bytes_and_header[16..20].copy_from_slice(&(size as u32).to_le_bytes());
+            software_bytes_and_header[48..56].copy_from_slice(&(present | FP_SSE).to_le_bytes());
             write(SW_BYTES, &software_bytes_and_header)?;
         }
         write(size, &MAGIC2.to_le_bytes())

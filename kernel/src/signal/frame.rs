@@ -75,11 +75,7 @@ pub(super) fn enter_handler(
         let memory = memory.as_mut().ok_or(Fault::Unmapped)?;
         // XSAVE straight into the frame where it can (one instruction); else the
         // area is copied there.
-        let present = if memory.save_fpu_to(place.fpstate)? {
-            Some(memory.read_words::<1>(place.fpstate + xstate::XSTATE_BV as u64)?[0])
-        } else {
-            None
-        };
+        let present = memory.save_fpu_to(place.fpstate)?;
         let write = |offset: usize, bytes: &[u8]| memory.write(place.fpstate + offset as u64, bytes);
         match present {
             Some(present) => {

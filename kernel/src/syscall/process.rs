@@ -271,6 +271,11 @@ pub fn kill(context: &mut Context) -> Result<u64, i64> {
     };
     if pid as i32 > 0 {
         // One process (the common case, kept free of the group lists' allocation).
+        // The caller's own tid is the thread `find` would return: no table lock.
+        if pid as i32 as Pid == context.process.tid() {
+            send(context.process);
+            return Ok(0);
+        }
         send(&*process::find(pid as i32 as Pid).ok_or(ESRCH)?);
         return Ok(0);
     }

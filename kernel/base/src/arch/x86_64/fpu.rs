@@ -99,13 +99,15 @@ pub fn save_live() {
 /// copy of the area is one per 8 to 128 bytes under `-icount`). XSAVE writes only
 /// XSTATE_BV of the header, so the header's 64 bytes are cleared first (reserved
 /// bytes and XCOMP_BV must be zero for XRSTOR to take the image). The area and the
-/// per-CPU flag are left as they were: the state there is the same.
+/// per-CPU flag are left as they were: the state there is the same. Returns the
+/// image's XSTATE_BV (the components it holds), read back from `target`, so that
+/// the caller needs no copy from it to learn that.
 ///
 /// # Safety
 ///
 /// `target` is 64-byte aligned and writable for `area_size` bytes, through a kernel
 /// mapping, and no Rust reference to those bytes is live.
-pub unsafe fn save_to(target: *mut u8) {
+pub unsafe fn save_to(target: *mut u8) -> u64 {
     let cpu = PerCpu::this();
     let header = target.wrapping_add(512).cast::<u64>();
     for word in 0..8 {
@@ -126,6 +128,9 @@ pub unsafe fn save_to(target: *mut u8) {
         asm!("xsave64 [{target}]", target = in(reg) target, in("eax") u32::MAX, in("edx") u32::MAX,
              options(nostack));
     }
+    // SAFETY: XSTATE_BV is the header's first word, which XSAVE just wrote
+    // (volatile: the bytes are the program's, which another thread may change).
+    unsafe { header.read_volatile() }
 }
 
 // `load_image`'s XRSTOR straight from user memory, whose one possible fault (#GP:

@@ -91,16 +91,17 @@ impl AddressSpace {
 
     /// Saves the running program's FPU state (`fpu::save_to`: one XSAVE, standard
     /// format, its header cleared) straight into user memory at `address`, the
-    /// XSAVE image of a signal frame, instead of copying the process's area there.
-    /// Ok(false), writing nothing, where XSAVE cannot: an address that is not
-    /// 64-byte aligned or an image that would cross a page (the caller copies the
-    /// area instead). The write goes through the direct map under this address
-    /// space's lock, which keeps the page mapped meanwhile, so no fault can reach it.
-    pub fn save_fpu_to(&mut self, address: u64) -> Result<bool, Fault> {
+    /// XSAVE image of a signal frame, instead of copying the process's area there:
+    /// the image's XSTATE_BV. Ok(None), writing nothing, where XSAVE cannot: an
+    /// address that is not 64-byte aligned or an image that would cross a page (the
+    /// caller copies the area instead). The write goes through the direct map under
+    /// this address space's lock, which keeps the page mapped meanwhile, so no fault
+    /// can reach it.
+    pub fn save_fpu_to(&mut self, address: u64) -> Result<Option<u64>, Fault> {
         let size = fpu::area_size() as u64;
         let offset = address % PAGE_SIZE;
         if address % fpu::AREA_ALIGN as u64 != 0 || offset + size > PAGE_SIZE {
-            return Ok(false);
+            return Ok(None);
         }
         let target = match self.cached_bytes(address, size as usize, Access::Write) {
             Some(target) => target,
@@ -109,8 +110,7 @@ impl AddressSpace {
         // SAFETY: `target` is the direct map's view of the writable page at
         // `address` from `offset` on, where the image's `size` bytes fit, 64-byte
         // aligned as `address` is; no reference to user memory is held.
-        unsafe { fpu::save_to(target) };
-        Ok(true)
+        Ok(Some(unsafe { fpu::save_to(target) }))
     }
 
     /// Loads the running program's FPU state straight from the XSAVE image in user
