@@ -24,7 +24,9 @@ use super::percpu::PerCpu;
 /// (opmask, upper ZMM halves, ZMM16-31). Glibc and musl read XCR0 to pick code paths.
 const WANTED_COMPONENTS: u64 = 0b1110_0111;
 
-struct Layout {
+/// The FPU parameters this CPU's XSAVE works with, found once at boot (`init`):
+/// read together (`layout`), so that a user of several pays one look-up.
+pub struct Layout {
     /// The components enabled in XCR0.
     components: u64,
     /// Bytes the XSAVE area needs for the enabled components.
@@ -205,29 +207,37 @@ pub fn borrow_vector_registers() -> bool {
     avx
 }
 
-/// Size in bytes of one process's save area.
+/// The FPU parameters (`init` ran at boot).
 #[inline]
-pub fn area_size() -> usize {
-    LAYOUT.get().expect("fpu::init ran at boot").size
+pub fn layout() -> &'static Layout {
+    LAYOUT.get().expect("fpu::init ran at boot")
 }
 
-/// The XSAVE components enabled in XCR0: what an XSAVE image may hold and what the
-/// entry code's XRSTOR restores.
-#[inline]
-pub fn components() -> u64 {
-    LAYOUT.get().expect("fpu::init ran at boot").components
-}
+impl Layout {
+    /// Size in bytes of one process's save area.
+    #[inline]
+    pub fn area_size(&self) -> usize {
+        self.size
+    }
 
-/// The MXCSR bits this CPU supports: the MXCSR_MASK XSAVE stored in the initial
-/// state, or 0xffbf when it stored 0 (as the SDM says to assume). Loading MXCSR with
-/// any other bit set faults.
-#[inline]
-pub fn mxcsr_mask() -> u32 {
-    LAYOUT.get().expect("fpu::init ran at boot").mxcsr_mask
-}
+    /// The XSAVE components enabled in XCR0: what an XSAVE image may hold and what
+    /// the entry code's XRSTOR restores.
+    #[inline]
+    pub fn components(&self) -> u64 {
+        self.components
+    }
 
-/// The FPU state a freshly exec'd program starts with.
-#[inline]
-pub fn initial_state() -> &'static [u8] {
-    &LAYOUT.get().expect("fpu::init ran at boot").initial
+    /// The MXCSR bits this CPU supports: the MXCSR_MASK XSAVE stored in the initial
+    /// state, or 0xffbf when it stored 0 (as the SDM says to assume). Loading MXCSR
+    /// with any other bit set faults.
+    #[inline]
+    pub fn mxcsr_mask(&self) -> u32 {
+        self.mxcsr_mask
+    }
+
+    /// The FPU state a freshly exec'd program starts with.
+    #[inline]
+    pub fn initial_state(&self) -> &[u8] {
+        &self.initial
+    }
 }
