@@ -42,6 +42,9 @@ static LAYOUT: Once<Layout> = Once::new();
 /// Alignment XSAVE requires of its area.
 pub const AREA_ALIGN: usize = 64;
 
+/// Bytes every XSAVE area has at least: the legacy region and the header.
+pub const MIN_AREA_SIZE: usize = 576;
+
 /// Enables every supported component in XCR0 on this CPU; the first call (the
 /// boot CPU's) also records the initial state. Runs on each CPU after
 /// `cpu::enable_features` set CR4.OSXSAVE, and after the heap.
@@ -58,6 +61,7 @@ pub fn init() {
     LAYOUT.call_once(|| {
         // EBX of leaf 0xd now reports the size for the enabled set.
         let size = __cpuid_count(0xd, 0).ebx as usize;
+        assert!(size >= MIN_AREA_SIZE, "XSAVE reports an area smaller than its legacy region and header");
         let mut initial = alloc::vec![0u8; size + AREA_ALIGN];
         let offset = initial.as_ptr().align_offset(AREA_ALIGN);
         // SAFETY: the area is `size` bytes at a 64-byte boundary inside `initial`;

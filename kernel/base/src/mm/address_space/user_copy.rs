@@ -335,16 +335,17 @@ impl ImageWords {
     /// for any other offset or one past the image's page.
     #[inline(always)]
     pub fn at(self, offset: usize) -> u64 {
-        match offset.checked_add(8) {
-            // SAFETY: the 8 bytes at `offset` lie in the page, reached through the
-            // direct map and kept mapped by the lock `load_fpu_from` holds,
-            // 8-aligned as the image is; user memory may change under the read,
-            // hence volatile.
-            Some(end) if end <= self.in_page && offset % 8 == 0 => unsafe {
-                self.image.add(offset).cast::<u64>().read_volatile()
-            },
-            _ => 0,
+        // The legacy region and header lie in the page (`load_fpu_from` saw the
+        // whole image there, at least MIN_AREA_SIZE bytes): the check's fixed
+        // offsets there need no test of the page's end.
+        let in_page = offset < fpu::MIN_AREA_SIZE || offset.checked_add(8).is_some_and(|end| end <= self.in_page);
+        if !in_page || offset % 8 != 0 {
+            return 0;
         }
+        // SAFETY: the 8 bytes at `offset` lie in the page, reached through the
+        // direct map and kept mapped by the lock `load_fpu_from` holds, 8-aligned
+        // as the image is; user memory may change under the read, hence volatile.
+        unsafe { self.image.add(offset).cast::<u64>().read_volatile() }
     }
 }
 
