@@ -129,40 +129,43 @@ impl SigContext {
         ]
     }
 
-    #[inline]
-    pub fn from_words(w: &[u64; SIGCONTEXT_WORDS]) -> SigContext {
+    /// The inverse of `to_words`, from `word(index)`: each word read once, so a
+    /// reader straight from user memory needs no copy of it first.
+    #[inline(always)]
+    pub fn decode(word: impl Fn(usize) -> u64) -> SigContext {
+        let selectors = word(18);
         let registers = Registers {
-            r8: w[0],
-            r9: w[1],
-            r10: w[2],
-            r11: w[3],
-            r12: w[4],
-            r13: w[5],
-            r14: w[6],
-            r15: w[7],
-            rdi: w[8],
-            rsi: w[9],
-            rbp: w[10],
-            rbx: w[11],
-            rdx: w[12],
-            rax: w[13],
-            rcx: w[14],
-            rsp: w[15],
-            rip: w[16],
-            rflags: w[17],
+            r8: word(0),
+            r9: word(1),
+            r10: word(2),
+            r11: word(3),
+            r12: word(4),
+            r13: word(5),
+            r14: word(6),
+            r15: word(7),
+            rdi: word(8),
+            rsi: word(9),
+            rbp: word(10),
+            rbx: word(11),
+            rdx: word(12),
+            rax: word(13),
+            rcx: word(14),
+            rsp: word(15),
+            rip: word(16),
+            rflags: word(17),
         };
-        let selector = |index: u32| (w[18] >> (16 * index)) as u16;
+        let selector = |index: u32| (selectors >> (16 * index)) as u16;
         SigContext {
             registers,
             cs: selector(0),
             gs: selector(1),
             fs: selector(2),
             ss: selector(3),
-            err: w[19],
-            trapno: w[20],
-            oldmask: w[21],
-            cr2: w[22],
-            fpstate: w[23],
+            err: word(19),
+            trapno: word(20),
+            oldmask: word(21),
+            cr2: word(22),
+            fpstate: word(23),
         }
     }
 }
@@ -228,16 +231,16 @@ impl UContext {
         words
     }
 
-    #[inline]
-    pub fn from_words(w: &[u64; UCONTEXT_WORDS]) -> UContext {
-        let (head, rest) = w.split_at(5);
-        let (mcontext, tail) = rest.split_at(SIGCONTEXT_WORDS);
+    /// The inverse of `to_words`, from `word(index)`: each word read once (see
+    /// `SigContext::decode`).
+    #[inline(always)]
+    pub fn decode(word: impl Fn(usize) -> u64) -> UContext {
         UContext {
-            flags: head[0],
-            link: head[1],
-            stack: StackT::from_words(&[head[2], head[3], head[4]]),
-            mcontext: mcontext.try_into().map_or_else(|_| SigContext::default(), SigContext::from_words),
-            sigmask: tail[0],
+            flags: word(0),
+            link: word(1),
+            stack: StackT::from_words(&[word(2), word(3), word(4)]),
+            mcontext: SigContext::decode(|index| word(5 + index)),
+            sigmask: word(UCONTEXT_WORDS - 1),
         }
     }
 }
@@ -635,7 +638,7 @@ mod tests {
         assert_eq!(&bytes[144..152], &[0x33, 0, 0, 0, 0, 0, 0x2b, 0]);
         assert_eq!((word(152), word(160), word(168), word(176), word(184)), (19, 20, 21, 22, 23));
         assert!(bytes[192..].iter().all(|&b| b == 0));
-        assert_eq!(SigContext::from_words(&context.to_words()), context);
+        assert_eq!(SigContext::decode(|index| context.to_words()[index]), context);
     }
 
     #[test]
@@ -656,16 +659,28 @@ mod tests {
         assert_eq!(&bytes[296..304], &0x8000_0000_0000_0001u64.to_le_bytes());
         assert_eq!(&bytes[24..32], &le_bytes(&context.stack.to_words())[8..16]);
         assert_eq!(StackT::from_bytes(&context.stack.to_bytes()), StackT::from_words(&context.stack.to_words()));
-        assert_eq!(UContext::from_words(&context.to_words()), context);
+        assert_eq!(UContext::decode(|index| context.to_words()[index]), context);
         let head = le_bytes(&frame_head(0x401234, &context));
         assert_eq!(&head[..8], &0x401234u64.to_le_bytes());
         assert_eq!(&head[8..], &bytes[..]);
     }
 
     #[test]
+    fn decoding_reads_no_word_twice() {
+        // A word read twice from user memory could differ between the reads (another
+        // thread writing the frame): what is checked must be what is used.
+        let reads = core::cell::RefCell::new([0u32; UCONTEXT_WORDS]);
+        UContext::decode(|index| {
+            reads.borrow_mut()[index] += 1;
+            index as u64
+        });
+        assert!(reads.into_inner().iter().all(|&count| count <= 1));
+    }
+
+    #[test]
     fn decoding_any_words_never_panics() {
         for fill in [0u64, 0x5555_5555_5555_5555, u64::MAX] {
-            let context = UContext::from_words(&[fill; UCONTEXT_WORDS]);
+            let context = UContext::decode(|_| fill);
             assert_eq!(context.flags, fill);
             assert_eq!(context.mcontext.ss, fill as u16);
             let _ = StackT::from_bytes(&[fill as u8; 24]);

@@ -234,7 +234,7 @@ pub fn replace_image(process: &Process, user: &mut UserState, mut image: Image) 
         process.stats.record_peak(&old);
     }
     *user.frame = TrapFrame::new_user(image.entry, image.stack_pointer);
-    user.fpu().copy_from_slice(fpu::initial_state());
+    user.fpu().copy_from_slice(fpu::layout().initial_state());
     process.segments.change_running(|segments| *segments = UserSegments::new());
     process.group.files.lock().close_on_exec_all();
     process.signals.lock().reset_for_exec();
@@ -276,7 +276,7 @@ pub fn spawn_init(path: &[u8], strings: Strings) -> Result<Arc<Process>, i64> {
             },
             signals: SignalState::for_init(),
             frame: &frame,
-            fpu_state: fpu::initial_state(),
+            fpu_state: fpu::layout().initial_state(),
             segments: UserSegments::new(),
             exit_signal: SIGCHLD,
             parent_tid: 0,

@@ -10,11 +10,11 @@
 use super::{SignalSet, SignalState, TrapRecord};
 use crate::arch::x86_64::frame::TrapFrame;
 use crate::arch::x86_64::{fpu, gdt};
-use crate::mm::address_space::{Fault, ImageWords};
+use crate::mm::address_space::{Fault, ImageWords, UserWords};
 use crate::mm::kstack::UserState;
 use crate::process::Process;
 use kernel_core::abi::sigframe::{self, xstate, AltStack, Registers, SigContext, UContext};
-use kernel_core::abi::sigframe::{SIGINFO_OFFSET, SS_AUTODISARM, SS_DISABLE, UCONTEXT_OFFSET};
+use kernel_core::abi::sigframe::{SIGINFO_OFFSET, SS_AUTODISARM, SS_DISABLE, UCONTEXT_OFFSET, UCONTEXT_WORDS};
 use kernel_core::abi::sigframe::{UC_FP_XSTATE, UC_SIGCONTEXT_SS, UC_STRICT_RESTORE_SS};
 use kernel_core::abi::signal::{SigAction, SigInfo, SA_NODEFER, SA_ONSTACK, SA_RESTORER, SA_SIGINFO};
 
@@ -48,6 +48,7 @@ pub(super) fn enter_handler(
         return Err(());
     }
     let Recorded { alt_stack, mask, trap } = *recorded;
+    let layout = fpu::layout();
     let image_size = (user.fpu().len() + xstate::MAGIC2_SIZE) as u64;
     let place = sigframe::place(user.frame.rsp, action.flags & SA_ONSTACK != 0, &alt_stack, image_size).ok_or(())?;
     let context = UContext {
@@ -79,9 +80,10 @@ pub(super) fn enter_handler(
         let write = |offset: usize, bytes: &[u8]| memory.write(place.fpstate + offset as u64, bytes);
         match present {
             Some(present) => {
-                xstate::complete_frame_image(present, fpu::area_size(), fpu::initial_state(), fpu::components(), write)
+                let initial = layout.initial_state();
+                xstate::complete_frame_image(present, layout.area_size(), initial, layout.components(), write)
             }
-            None => xstate::write_frame_image(user.fpu(), fpu::initial_state(), fpu::components(), write),
+            None => xstate::write_frame_image(user.fpu(), layout.initial_state(), layout.components(), write),
         }?;
         memory.write_words(place.frame, || sigframe::frame_head(action.restorer, &context))?;
         if action.flags & SA_SIGINFO != 0 {
@@ -102,7 +104,7 @@ pub(super) fn enter_handler(
     // the interrupted segment is in the frame, for rt_sigreturn).
     frame.set_code_segment(gdt::USER_CS);
     frame.set_user_rflags(frame.rflags & !HANDLER_CLEARED_RFLAGS);
-    xstate::reset(user.fpu(), fpu::initial_state());
+    xstate::reset(user.fpu(), layout.initial_state());
     let mut state = process.signals.lock();
     state.saved_mask = None;
     let mut blocked = state.blocked.union(action.mask);
@@ -143,11 +145,15 @@ impl Recorded {
 /// then reset, as Linux resets it). The caller forces SIGSEGV.
 pub fn sigreturn(process: &Process, user: &mut UserState) -> Result<u64, ()> {
     let frame = user.frame.rsp.wrapping_sub(8);
+    let layout = fpu::layout();
     // One lock for the ucontext and the XSAVE image it points to.
     let context = crate::oom::retrying(process, || {
         let mut memory = process.group.memory.lock();
         let memory = memory.as_mut().ok_or(Refusal::Fault(Fault::Unmapped))?;
-        let context = UContext::from_words(&memory.read_words(frame.wrapping_add(UCONTEXT_OFFSET))?);
+        let context = memory
+            .read_words_with(frame.wrapping_add(UCONTEXT_OFFSET), |words: UserWords<'_, UCONTEXT_WORDS>| {
+                UContext::decode(|index| words.at(index))
+            })?;
         let saved = &context.mcontext;
         let code_segment = saved.cs | 3;
         if code_segment != gdt::USER_CS && code_segment != gdt::USER32_CS {
@@ -159,16 +165,16 @@ pub fn sigreturn(process: &Process, user: &mut UserState) -> Result<u64, ()> {
         }
         match saved.fpstate {
             // No image: the initial state, by the area's header as for a handler.
-            0 => xstate::reset(user.fpu(), fpu::initial_state()),
+            0 => xstate::reset(user.fpu(), layout.initial_state()),
             address => {
                 // XRSTOR straight from the frame where that is what `restore` would
                 // install; else the image is copied and checked into the area.
                 let in_place = |image: ImageWords| {
                     xstate::restorable_in_place(
                         |at| image.at(at),
-                        fpu::area_size(),
-                        fpu::components(),
-                        fpu::mxcsr_mask(),
+                        layout.area_size(),
+                        layout.components(),
+                        layout.mxcsr_mask(),
                     )
                 };
                 match memory.load_fpu_from(address, in_place)? {
@@ -176,14 +182,14 @@ pub fn sigreturn(process: &Process, user: &mut UserState) -> Result<u64, ()> {
                     // Changed under the check by another thread: refused as
                     // `restore` refuses, the FPU reset.
                     Some(false) => {
-                        user.fpu().copy_from_slice(fpu::initial_state());
+                        user.fpu().copy_from_slice(layout.initial_state());
                         return Err(Refusal::Frame);
                     }
                     None => {
                         let read =
                             |offset: usize, buffer: &mut [u8]| memory.read(address.wrapping_add(offset as u64), buffer);
-                        let (area, initial) = (user.fpu(), fpu::initial_state());
-                        if !xstate::restore(address, area, initial, fpu::components(), fpu::mxcsr_mask(), read) {
+                        let (area, initial) = (user.fpu(), layout.initial_state());
+                        if !xstate::restore(address, area, initial, layout.components(), layout.mxcsr_mask(), read) {
                             return Err(Refusal::Frame);
                         }
                     }

@@ -12,7 +12,7 @@
 
 mod user_copy;
 
-pub use user_copy::{register_reclaim_for_running, ImageWords, StringFault, UserBuffer};
+pub use user_copy::{register_reclaim_for_running, ImageWords, StringFault, UserBuffer, UserWords};
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;

@@ -147,7 +147,7 @@ impl KernelStack {
     /// Where the FPU state is saved: 64-byte aligned, just below the trap frame.
     #[inline]
     pub fn fpu_area(&self) -> u64 {
-        (self.frame_address() - fpu::area_size() as u64) & !(fpu::AREA_ALIGN as u64 - 1)
+        (self.frame_address() - fpu::layout().area_size() as u64) & !(fpu::AREA_ALIGN as u64 - 1)
     }
 
     /// Writes the user state a new process starts with (and a header saying its
@@ -156,7 +156,7 @@ impl KernelStack {
     /// thread runs (panics if the state was already claimed).
     pub fn prepare(&self, frame: &TrapFrame, fpu_state: &[u8], entry: extern "C" fn() -> !) -> KernelContext {
         assert!(!self.claimed.load(Ordering::Relaxed), "preparing a running kernel stack");
-        assert_eq!(fpu_state.len(), fpu::area_size());
+        assert_eq!(fpu_state.len(), fpu::layout().area_size());
         // SAFETY: the stack is mapped and not in use by any thread (not claimed); the
         // header, frame and FPU area lie inside it and do not overlap; the context
         // goes below the FPU area.
@@ -197,7 +197,7 @@ impl KernelStack {
         unsafe {
             UserState {
                 frame: &mut *(self.frame_address() as *mut TrapFrame),
-                fpu: core::slice::from_raw_parts_mut(self.fpu_area() as *mut u8, fpu::area_size()),
+                fpu: core::slice::from_raw_parts_mut(self.fpu_area() as *mut u8, fpu::layout().area_size()),
             }
         }
     }

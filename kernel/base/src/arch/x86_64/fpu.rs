@@ -24,7 +24,9 @@ use super::percpu::PerCpu;
 /// (opmask, upper ZMM halves, ZMM16-31). Glibc and musl read XCR0 to pick code paths.
 const WANTED_COMPONENTS: u64 = 0b1110_0111;
 
-struct Layout {
+/// The FPU parameters this CPU's XSAVE works with, found once at boot (`init`):
+/// read together (`layout`), so that a user of several pays one look-up.
+pub struct Layout {
     /// The components enabled in XCR0.
     components: u64,
     /// Bytes the XSAVE area needs for the enabled components.
@@ -39,6 +41,9 @@ static LAYOUT: Once<Layout> = Once::new();
 
 /// Alignment XSAVE requires of its area.
 pub const AREA_ALIGN: usize = 64;
+
+/// Bytes every XSAVE area has at least: the legacy region and the header.
+pub const MIN_AREA_SIZE: usize = 576;
 
 /// Enables every supported component in XCR0 on this CPU; the first call (the
 /// boot CPU's) also records the initial state. Runs on each CPU after
@@ -56,6 +61,7 @@ pub fn init() {
     LAYOUT.call_once(|| {
         // EBX of leaf 0xd now reports the size for the enabled set.
         let size = __cpuid_count(0xd, 0).ebx as usize;
+        assert!(size >= MIN_AREA_SIZE, "XSAVE reports an area smaller than its legacy region and header");
         let mut initial = alloc::vec![0u8; size + AREA_ALIGN];
         let offset = initial.as_ptr().align_offset(AREA_ALIGN);
         // SAFETY: the area is `size` bytes at a 64-byte boundary inside `initial`;
@@ -205,29 +211,37 @@ pub fn borrow_vector_registers() -> bool {
     avx
 }
 
-/// Size in bytes of one process's save area.
+/// The FPU parameters (`init` ran at boot).
 #[inline]
-pub fn area_size() -> usize {
-    LAYOUT.get().expect("fpu::init ran at boot").size
+pub fn layout() -> &'static Layout {
+    LAYOUT.get().expect("fpu::init ran at boot")
 }
 
-/// The XSAVE components enabled in XCR0: what an XSAVE image may hold and what the
-/// entry code's XRSTOR restores.
-#[inline]
-pub fn components() -> u64 {
-    LAYOUT.get().expect("fpu::init ran at boot").components
-}
+impl Layout {
+    /// Size in bytes of one process's save area.
+    #[inline]
+    pub fn area_size(&self) -> usize {
+        self.size
+    }
 
-/// The MXCSR bits this CPU supports: the MXCSR_MASK XSAVE stored in the initial
-/// state, or 0xffbf when it stored 0 (as the SDM says to assume). Loading MXCSR with
-/// any other bit set faults.
-#[inline]
-pub fn mxcsr_mask() -> u32 {
-    LAYOUT.get().expect("fpu::init ran at boot").mxcsr_mask
-}
+    /// The XSAVE components enabled in XCR0: what an XSAVE image may hold and what
+    /// the entry code's XRSTOR restores.
+    #[inline]
+    pub fn components(&self) -> u64 {
+        self.components
+    }
 
-/// The FPU state a freshly exec'd program starts with.
-#[inline]
-pub fn initial_state() -> &'static [u8] {
-    &LAYOUT.get().expect("fpu::init ran at boot").initial
+    /// The MXCSR bits this CPU supports: the MXCSR_MASK XSAVE stored in the initial
+    /// state, or 0xffbf when it stored 0 (as the SDM says to assume). Loading MXCSR
+    /// with any other bit set faults.
+    #[inline]
+    pub fn mxcsr_mask(&self) -> u32 {
+        self.mxcsr_mask
+    }
+
+    /// The FPU state a freshly exec'd program starts with.
+    #[inline]
+    pub fn initial_state(&self) -> &[u8] {
+        &self.initial
+    }
 }

@@ -98,7 +98,7 @@ impl AddressSpace {
     /// this address space's lock, which keeps the page mapped meanwhile, so no fault
     /// can reach it.
     pub fn save_fpu_to(&mut self, address: u64) -> Result<Option<u64>, Fault> {
-        let size = fpu::area_size() as u64;
+        let size = fpu::layout().area_size() as u64;
         let offset = address % PAGE_SIZE;
         if address % fpu::AREA_ALIGN as u64 != 0 || offset + size > PAGE_SIZE {
             return Ok(None);
@@ -127,7 +127,7 @@ impl AddressSpace {
         accepts: impl FnOnce(ImageWords) -> bool,
     ) -> Result<Option<bool>, Fault> {
         let offset = address % PAGE_SIZE;
-        let size = fpu::area_size() as u64;
+        let size = fpu::layout().area_size() as u64;
         if address % fpu::AREA_ALIGN as u64 != 0 || offset + size > PAGE_SIZE {
             return Ok(None);
         }
@@ -143,18 +143,35 @@ impl AddressSpace {
         Ok(Some(unsafe { fpu::load_image(image) }))
     }
 
-    /// Reads N words (little-endian, as x86_64 keeps them) from user memory at
-    /// `address`: a structure decoded from its fields (a signal frame's
-    /// ucontext) needs no byte image to parse.
+    /// Decodes N words (little-endian, as x86_64 keeps them) of user memory at
+    /// `address` with `decode`, which reads each word it needs (`UserWords::at`):
+    /// where they lie in the cached translation's page, straight from it, so a
+    /// structure decoded from its fields (a signal frame's ucontext) needs no copy
+    /// in kernel memory; else they are copied page by page first.
     #[inline(always)]
-    pub fn read_words<const N: usize>(&mut self, address: u64) -> Result<[u64; N], Fault> {
+    pub fn read_words_with<const N: usize, R>(
+        &mut self,
+        address: u64,
+        decode: impl FnOnce(UserWords<'_, N>) -> R,
+    ) -> Result<R, Fault> {
+        if let Some(source) = self.cached_bytes(address, N * 8, Access::Read) {
+            return Ok(decode(UserWords { words: source, memory: core::marker::PhantomData }));
+        }
+        let words = self.read_words::<N>(address)?;
+        Ok(decode(UserWords { words: words.as_ptr().cast(), memory: core::marker::PhantomData }))
+    }
+
+    /// `read_words_with`'s copy, page by page, where the cached translation does
+    /// not cover the words.
+    #[inline(never)]
+    fn read_words<const N: usize>(&mut self, address: u64) -> Result<[u64; N], Fault> {
         // Not zeroed first: the read fills every byte, or fails and the words are
         // never looked at.
         let mut words = core::mem::MaybeUninit::<[u64; N]>::uninit();
         // SAFETY: the slice is the N * 8 bytes of `words`, and lives no longer; it
-        // is only written (`read` copies into it, never reads it).
+        // is only written (`fetch_pages` copies into it, never reads it).
         let bytes = unsafe { core::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), N * 8) };
-        self.read(address, bytes)?;
+        self.fetch_pages(address, bytes).1?;
         // SAFETY: the read succeeded, so it wrote all N * 8 bytes, and any bytes
         // make valid words.
         Ok(unsafe { words.assume_init() })
@@ -318,16 +335,44 @@ impl ImageWords {
     /// for any other offset or one past the image's page.
     #[inline(always)]
     pub fn at(self, offset: usize) -> u64 {
-        match offset.checked_add(8) {
-            // SAFETY: the 8 bytes at `offset` lie in the page, reached through the
-            // direct map and kept mapped by the lock `load_fpu_from` holds,
-            // 8-aligned as the image is; user memory may change under the read,
-            // hence volatile.
-            Some(end) if end <= self.in_page && offset % 8 == 0 => unsafe {
-                self.image.add(offset).cast::<u64>().read_volatile()
-            },
-            _ => 0,
+        // The legacy region and header lie in the page (`load_fpu_from` saw the
+        // whole image there, at least MIN_AREA_SIZE bytes): the check's fixed
+        // offsets there need no test of the page's end.
+        let in_page = offset < fpu::MIN_AREA_SIZE || offset.checked_add(8).is_some_and(|end| end <= self.in_page);
+        if !in_page || offset % 8 != 0 {
+            return 0;
         }
+        // SAFETY: the 8 bytes at `offset` lie in the page, reached through the
+        // direct map and kept mapped by the lock `load_fpu_from` holds, 8-aligned
+        // as the image is; user memory may change under the read, hence volatile.
+        unsafe { self.image.add(offset).cast::<u64>().read_volatile() }
+    }
+}
+
+/// N words of user memory (or of a kernel copy of them) as
+/// `AddressSpace::read_words_with` shows them to its decoder, for as long as it
+/// runs: with the address space borrowed, the page stays mapped.
+#[derive(Clone, Copy)]
+pub struct UserWords<'a, const N: usize> {
+    words: *const u8,
+    memory: core::marker::PhantomData<&'a [u64; N]>,
+}
+
+/// A word at any alignment: what a volatile read of one unaligned word takes.
+#[repr(C, packed)]
+struct UnalignedWord(u64);
+
+impl<const N: usize> UserWords<'_, N> {
+    /// Word `index` (little-endian); 0 past the N words.
+    #[inline(always)]
+    pub fn at(self, index: usize) -> u64 {
+        if index >= N {
+            return 0;
+        }
+        // SAFETY: the N words at `words` are readable while the borrow lasts (see
+        // the type); the packed type takes any alignment. User memory may change
+        // under the read (another thread), hence volatile: each read is one load.
+        unsafe { core::ptr::read_volatile(self.words.add(index * 8).cast::<UnalignedWord>()).0 }
     }
 }
 
