@@ -89,7 +89,7 @@ pub fn main(boot: BootInfo) -> ! {
         options.sched.word()
     );
     let timer_counts = (rates.apic_timer_hz / TICK_HZ) as u32;
-    apic::start_periodic_timer(timer_counts);
+    apic::start_periodic_timer(timer_counts, rates.tsc_hz / TICK_HZ);
     // The other CPUs the firmware lists, each set up as this one and answering an
     // IPI; they run the scheduler once it is set up (smp.rs).
     arch::x86_64::smp::boot_cpu_online();

@@ -1406,8 +1406,8 @@ pub fn tick_while_running() {
     if !single_cpu() {
         // A CPU that keeps running programs must not keep an emulator from
         // running the others (a woken task on an idle CPU's queue, a task the
-        // other runs): see `smp::let_other_cpus_run`.
-        crate::smp::let_other_cpus_run();
+        // other runs), nor give all its own time away: see `smp::take_turns`.
+        crate::smp::take_turns(cpu);
         if ticks % u64::from(BALANCE_TICKS) == 0 {
             pull_task(cpu);
         }

@@ -48,10 +48,29 @@ pub fn request_reschedule(cpu: usize) {
 /// idle CPU told by IPI that its queue holds a task would never run it. PAUSE ends
 /// the turn there (QEMU's "let another CPU run"); on hardware it is a spin-wait
 /// hint of a few cycles. Called where one CPU depends on another's progress: after
-/// a task was queued for an idle CPU, and on every tick of a busy CPU.
+/// a task was queued for an idle CPU, and on a busy CPU's ticks (`take_turns`).
 #[inline(always)]
 pub fn let_other_cpus_run() {
     core::hint::spin_loop();
+}
+
+/// At a tick of busy `cpu`: lets the other CPUs run, unless the stretch to the
+/// next tick is this CPU's. Under `-icount` QEMU starts each stretch between timer
+/// deadlines with the first CPU of its round, and a CPU that pauses gives the rest
+/// of the stretch to the CPUs after it; one that does not keeps it to the end. The
+/// CPUs' ticks fall together (`apic::start_timer_in_step`), so every busy CPU
+/// serves a tick at the start of the stretch it opens, and they take turns by the
+/// tick's number: the CPU whose turn it is keeps the stretch, the others pause.
+/// Each busy CPU so runs one stretch in as many as there are CPUs, wherever it is
+/// in the round. Had every CPU paused at each tick, the last in the round (CPU 1
+/// of two) would give away every stretch it ran in, its own tick being due at its
+/// start: a program on it ran only in scraps, tens of times slower than its peer,
+/// and a run waiting on it outlived its timeout.
+pub fn take_turns(cpu: usize) {
+    let online = smp::online_count().max(1) as u64;
+    if apic::ticks_since_start() % online != cpu as u64 {
+        let_other_cpus_run();
+    }
 }
 
 /// The IPI's handler (on the CPU that received it): counts it and takes its

@@ -51,6 +51,10 @@ const SHORTHAND_ALL_BUT_SELF: u32 = 0b11 << 18;
 static BASE: AtomicU64 = AtomicU64::new(0);
 /// The timer's period in APIC timer counts, the same on every CPU (calibrated once).
 static TIMER_PERIOD: AtomicU32 = AtomicU32::new(0);
+/// The timer's period in TSC cycles, and when the boot CPU's started: the phase
+/// the other CPUs' timers take (`start_timer_in_step`).
+static TIMER_PERIOD_TSC_CYCLES: AtomicU64 = AtomicU64::new(0);
+static TIMER_EPOCH_TSC: AtomicU64 = AtomicU64::new(0);
 
 #[inline]
 fn write(register: u64, value: u32) {
@@ -131,11 +135,39 @@ fn measure_window() -> (u64, u64) {
     (tsc_end - tsc_start, apic_elapsed)
 }
 
-/// Starts the periodic timer interrupt on this CPU: `TIMER_VECTOR` every
-/// `period_counts` APIC timer counts. The other CPUs' timers take the same period
-/// (`restart_periodic_timer`).
-pub fn start_periodic_timer(period_counts: u32) {
+/// Starts the periodic timer interrupt on the boot CPU: `TIMER_VECTOR` every
+/// `period_counts` APIC timer counts, which last `period_tsc_cycles` TSC cycles.
+/// The other CPUs' timers take the same period and phase (`start_timer_in_step`).
+pub fn start_periodic_timer(period_counts: u32, period_tsc_cycles: u64) {
     TIMER_PERIOD.store(period_counts, Ordering::Relaxed);
+    TIMER_PERIOD_TSC_CYCLES.store(period_tsc_cycles, Ordering::Relaxed);
+    TIMER_EPOCH_TSC.store(cpu::rdtsc(), Ordering::Relaxed);
+    program_periodic_timer(period_counts);
+}
+
+/// Starts an application processor's periodic timer in step with the boot CPU's:
+/// every CPU's ticks fall at the same instants, so that a tick's number since the
+/// boot CPU's timer started (`ticks_since_start`) is the same on each CPU that
+/// serves it. Waits at most a period, once, at the CPU's start.
+pub fn start_timer_in_step() {
+    let period = TIMER_PERIOD_TSC_CYCLES.load(Ordering::Relaxed).max(1);
+    let epoch = TIMER_EPOCH_TSC.load(Ordering::Relaxed);
+    let now = cpu::rdtsc();
+    let start = now.wrapping_add(period - now.wrapping_sub(epoch) % period);
+    while (cpu::rdtsc().wrapping_sub(start) as i64) < 0 {
+        core::hint::spin_loop();
+    }
+    restart_periodic_timer();
+}
+
+/// Whole timer periods since the boot CPU's timer started: at a tick, that tick's
+/// number, the same on every CPU (their timers are in step).
+pub fn ticks_since_start() -> u64 {
+    let period = TIMER_PERIOD_TSC_CYCLES.load(Ordering::Relaxed).max(1);
+    cpu::rdtsc().wrapping_sub(TIMER_EPOCH_TSC.load(Ordering::Relaxed)) / period
+}
+
+fn program_periodic_timer(period_counts: u32) {
     write(REGISTER_TIMER_DIVIDE, DIVIDE_BY_1);
     write(REGISTER_LVT_TIMER, LVT_PERIODIC | u32::from(TIMER_VECTOR));
     write(REGISTER_TIMER_INITIAL, period_counts.max(1));
@@ -149,10 +181,11 @@ pub fn end_of_interrupt() {
 
 /// (Re)starts this CPU's periodic timer with the boot CPU's period (its
 /// calibration holds for every CPU: they share the bus clock): at an application
-/// processor's start, and when a one-shot wait (`arm_timer_once`) ends. The first
+/// processor's start (at its phase), and when a one-shot wait (`arm_timer_once`)
+/// ends. The first
 /// interrupt comes a period from now.
 pub fn restart_periodic_timer() {
-    start_periodic_timer(TIMER_PERIOD.load(Ordering::Relaxed));
+    program_periodic_timer(TIMER_PERIOD.load(Ordering::Relaxed));
 }
 
 /// The periodic timer's period in APIC timer counts (0 before it started).

@@ -245,7 +245,7 @@ pub(super) extern "C" fn ap_entry(number: u64) -> ! {
     paging::enable_pcid();
     init_this_cpu(per_cpu);
     apic::enable_this_cpu();
-    apic::restart_periodic_timer();
+    apic::start_timer_in_step();
     ONLINE.store(number + 1, Ordering::Release);
     let ap_main = AP_MAIN.get().expect("registered before any CPU starts");
     ap_main(number)
