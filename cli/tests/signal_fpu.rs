@@ -36,3 +36,20 @@ fn sigreturn_without_fpstate_resumes_with_the_initial_fpu_state() {
         assert!(output.lines().any(|l| l == line), "no line {line:?} in:\n{output}");
     }
 }
+
+/// The frame's XSAVE image holds the interrupted code's own x87, SSE and MXCSR
+/// values (the image straight from XSAVE, its legacy region taken as XSAVE wrote
+/// it), and a handler interrupted in its fresh state gives the initial values, not
+/// the stale ones of the code before it; x87 and SSE are always marked present.
+#[test]
+fn handlers_see_the_interrupted_fpu_registers_in_their_fpstate() {
+    let (_, guest) = same_as_host(&[], &c_program("sigfpimage"), &[]);
+    assert_status(&guest, 0);
+    let output = stdout(&guest);
+    for line in [
+        "interrupted code: fcw 0x7f fsw 0x3800 ftw 0x80 mxcsr 0x7f80 st0 1.0 xmm0 pattern magic1 0x46505853 x87+sse present yes",
+        "fresh handler: fcw 0x37f fsw 0 ftw 0 mxcsr 0x1f80 st0 zero xmm0 zero magic1 0x46505853 x87+sse present yes",
+    ] {
+        assert!(output.lines().any(|l| l == line), "no line {line:?} in:\n{output}");
+    }
+}

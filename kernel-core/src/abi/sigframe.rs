@@ -400,6 +400,9 @@ pub mod xstate {
     /// process's XSAVE `area` (XCR0 = `features`): the area, then Linux's parts of
     /// the image over it (`complete_frame_image`). Written in place rather than
     /// built in a buffer: the area (KiBs with AVX-512) is copied once, to its frame.
+    /// An area whose XSTATE_BV says x87 or SSE is in its initial state (`reset`)
+    /// may hold stale bytes there: the image gets those registers from `initial`,
+    /// as XSAVE would have written them, since the frame marks them present.
     /// Inlined, as `restore`: the caller's `write` is the signal frame's copy.
     #[inline]
     pub fn write_frame_image<E>(
@@ -409,27 +412,8 @@ pub mod xstate {
         mut write: impl FnMut(usize, &[u8]) -> Result<(), E>,
     ) -> Result<(), E> {
         write(0, area)?;
-        complete_frame_image(u64_at(area, XSTATE_BV), area.len(), initial, features, write)
-    }
-
-    /// Makes an XSAVE image of `size` bytes already in a signal frame (XSAVE'd
-    /// there, or copied from the area), whose XSTATE_BV is `present`, the image
-    /// Linux gives a handler, through `write(offset, bytes)`: Linux's software
-    /// bytes in the legacy region (magic1, the image's sizes and features) and
-    /// XSTATE_BV with x87 and SSE always marked present (so a handler that edits
-    /// only the legacy region is heard), one write for both, and MAGIC2 after it.
-    /// An image whose XSTATE_BV says x87 or SSE is in its initial state (`reset`,
-    /// or XSAVE's init optimization) may hold stale bytes there: the image gets
-    /// those registers from `initial`, as marking them present requires.
-    #[inline]
-    pub fn complete_frame_image<E>(
-        present: u64,
-        size: usize,
-        initial: &[u8],
-        features: u64,
-        mut write: impl FnMut(usize, &[u8]) -> Result<(), E>,
-    ) -> Result<(), E> {
-        if size >= MIN_SIZE && initial.len() >= MIN_SIZE {
+        let present = u64_at(area, XSTATE_BV);
+        if area.len() >= MIN_SIZE && initial.len() >= MIN_SIZE {
             if present & 0b01 == 0 {
                 for range in X87_RANGES {
                     write(range.start, &initial[range])?;
@@ -438,6 +422,32 @@ pub mod xstate {
             if present & 0b10 == 0 {
                 write(XMM_RANGE.start, &initial[XMM_RANGE])?;
             }
+        }
+        complete_frame_image(present, area.len(), features, write)
+    }
+
+    /// Makes an XSAVE image of `size` bytes already in a signal frame (XSAVE'd
+    /// there, or copied from the area with its legacy region made whole by
+    /// `write_frame_image`), whose XSTATE_BV is `present`, the image Linux gives a
+    /// handler, through `write(offset, bytes)`: Linux's software bytes in the
+    /// legacy region (magic1, the image's sizes and features) and XSTATE_BV with
+    /// x87 and SSE always marked present (so a handler that edits only the legacy
+    /// region is heard), one write for both, and MAGIC2 after it.
+    ///
+    /// An image XSAVE (not XSAVEOPT, XSAVEC or XSAVES) wrote needs nothing more in
+    /// its legacy region: XSAVE has no init optimization, it writes every
+    /// requested component's registers, those in their initial configuration
+    /// included (XSTATE_BV then only says they were not in use). That is the image
+    /// Linux's own XSAVE to a signal frame leaves, before it marks x87 and SSE
+    /// present as here.
+    #[inline]
+    pub fn complete_frame_image<E>(
+        present: u64,
+        size: usize,
+        features: u64,
+        mut write: impl FnMut(usize, &[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        if size >= MIN_SIZE {
             // Filled at fixed offsets (each a store or two), not `pack`ed from
             // slices: this is on every signal delivery.
             let mut software_bytes_and_header = [0u8; XSTATE_BV + 8 - SW_BYTES];

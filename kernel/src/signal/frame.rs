@@ -79,10 +79,7 @@ pub(super) fn enter_handler(
         let present = memory.save_fpu_to(place.fpstate)?;
         let write = |offset: usize, bytes: &[u8]| memory.write(place.fpstate + offset as u64, bytes);
         match present {
-            Some(present) => {
-                let initial = layout.initial_state();
-                xstate::complete_frame_image(present, layout.area_size(), initial, layout.components(), write)
-            }
+            Some(present) => xstate::complete_frame_image(present, layout.area_size(), layout.components(), write),
             None => xstate::write_frame_image(user.fpu(), layout.initial_state(), layout.components(), write),
         }?;
         memory.write_words(place.frame, || sigframe::frame_head(action.restorer, &context))?;

@@ -107,7 +107,10 @@ pub fn save_live() {
 /// bytes and XCOMP_BV must be zero for XRSTOR to take the image). The area and the
 /// per-CPU flag are left as they were: the state there is the same. Returns the
 /// image's XSTATE_BV (the components it holds), read back from `target`, so that
-/// the caller needs no copy from it to learn that.
+/// the caller needs no copy from it to learn that. Plain XSAVE, never XSAVEOPT:
+/// it writes the registers of every component, those in their initial state
+/// too, so the image's legacy region is whole whatever XSTATE_BV says
+/// (`xstate::complete_frame_image` relies on that).
 ///
 /// # Safety
 ///
