@@ -128,45 +128,58 @@ impl SigContext {
             0,
         ]
     }
+}
 
-    /// The inverse of `to_words`, from `word(index)`: each word read once, so a
-    /// reader straight from user memory needs no copy of it first.
+/// One of `Registers`, as `Registers::decode_each` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Register {
+    R8,
+    R9,
+    R10,
+    R11,
+    R12,
+    R13,
+    R14,
+    R15,
+    Rdi,
+    Rsi,
+    Rbp,
+    Rbx,
+    Rdx,
+    Rax,
+    Rcx,
+    Rsp,
+    Rip,
+    Rflags,
+}
+
+impl Registers {
+    /// Decodes the registers of `SigContext::to_words` from `word(index)` (an
+    /// index in the sigcontext's words) a register at a time: `put(register,
+    /// value)` right after its word is read, each read once, in the words' order,
+    /// so that a reader straight from user memory stores each where it goes with
+    /// none held meanwhile (a volatile read keeps every later store behind it:
+    /// gathered in a `Registers` first, they would wait on the stack).
     #[inline(always)]
-    pub fn decode(word: impl Fn(usize) -> u64) -> SigContext {
-        let selectors = word(18);
-        let registers = Registers {
-            r8: word(0),
-            r9: word(1),
-            r10: word(2),
-            r11: word(3),
-            r12: word(4),
-            r13: word(5),
-            r14: word(6),
-            r15: word(7),
-            rdi: word(8),
-            rsi: word(9),
-            rbp: word(10),
-            rbx: word(11),
-            rdx: word(12),
-            rax: word(13),
-            rcx: word(14),
-            rsp: word(15),
-            rip: word(16),
-            rflags: word(17),
-        };
-        let selector = |index: u32| (selectors >> (16 * index)) as u16;
-        SigContext {
-            registers,
-            cs: selector(0),
-            gs: selector(1),
-            fs: selector(2),
-            ss: selector(3),
-            err: word(19),
-            trapno: word(20),
-            oldmask: word(21),
-            cr2: word(22),
-            fpstate: word(23),
-        }
+    pub fn decode_each(word: impl Fn(usize) -> u64, mut put: impl FnMut(Register, u64)) {
+        put(Register::R8, word(0));
+        put(Register::R9, word(1));
+        put(Register::R10, word(2));
+        put(Register::R11, word(3));
+        put(Register::R12, word(4));
+        put(Register::R13, word(5));
+        put(Register::R14, word(6));
+        put(Register::R15, word(7));
+        put(Register::Rdi, word(8));
+        put(Register::Rsi, word(9));
+        put(Register::Rbp, word(10));
+        put(Register::Rbx, word(11));
+        put(Register::Rdx, word(12));
+        put(Register::Rax, word(13));
+        put(Register::Rcx, word(14));
+        put(Register::Rsp, word(15));
+        put(Register::Rip, word(16));
+        put(Register::Rflags, word(17));
     }
 }
 
@@ -230,16 +243,38 @@ impl UContext {
         words[UCONTEXT_WORDS - 1] = self.sigmask;
         words
     }
+}
 
-    /// The inverse of `to_words`, from `word(index)`: each word read once (see
-    /// `SigContext::decode`).
+/// Where the sigcontext's registers start in the ucontext's words.
+pub const UCONTEXT_REGISTERS: usize = 5;
+
+/// What rt_sigreturn checks and restores of a ucontext besides the registers
+/// (`Registers::decode`, from word `UCONTEXT_REGISTERS` on): decoded apart, so
+/// that the checks and the FPU state come first and the registers can then go
+/// straight to where they are restored, with nothing held across.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReturnContext {
+    pub flags: u64,
+    pub stack: StackT,
+    pub cs: u16,
+    pub ss: u16,
+    /// Address of the XSAVE image, 0 for none.
+    pub fpstate: u64,
+    pub sigmask: u64,
+}
+
+impl ReturnContext {
+    /// Decodes the ucontext's words `word(index)` (of `UContext::to_words`) that
+    /// are not registers: each read once, and none of the registers' words.
     #[inline(always)]
-    pub fn decode(word: impl Fn(usize) -> u64) -> UContext {
-        UContext {
+    pub fn decode(word: impl Fn(usize) -> u64) -> ReturnContext {
+        let selectors = word(UCONTEXT_REGISTERS + 18);
+        ReturnContext {
             flags: word(0),
-            link: word(1),
             stack: StackT::from_words(&[word(2), word(3), word(4)]),
-            mcontext: SigContext::decode(|index| word(5 + index)),
+            cs: selectors as u16,
+            ss: (selectors >> 48) as u16,
+            fpstate: word(UCONTEXT_REGISTERS + 23),
             sigmask: word(UCONTEXT_WORDS - 1),
         }
     }
@@ -648,7 +683,7 @@ mod tests {
         assert_eq!(&bytes[144..152], &[0x33, 0, 0, 0, 0, 0, 0x2b, 0]);
         assert_eq!((word(152), word(160), word(168), word(176), word(184)), (19, 20, 21, 22, 23));
         assert!(bytes[192..].iter().all(|&b| b == 0));
-        assert_eq!(SigContext::decode(|index| context.to_words()[index]), context);
+        assert_eq!(decoded_registers(|index| context.to_words()[index]), registers);
     }
 
     #[test]
@@ -669,7 +704,18 @@ mod tests {
         assert_eq!(&bytes[296..304], &0x8000_0000_0000_0001u64.to_le_bytes());
         assert_eq!(&bytes[24..32], &le_bytes(&context.stack.to_words())[8..16]);
         assert_eq!(StackT::from_bytes(&context.stack.to_bytes()), StackT::from_words(&context.stack.to_words()));
-        assert_eq!(UContext::decode(|index| context.to_words()[index]), context);
+        let words = context.to_words();
+        let restored = ReturnContext::decode(|index| words[index]);
+        let expected = ReturnContext {
+            flags: context.flags,
+            stack: context.stack,
+            cs: context.mcontext.cs,
+            ss: context.mcontext.ss,
+            fpstate: context.mcontext.fpstate,
+            sigmask: context.sigmask,
+        };
+        assert_eq!(restored, expected);
+        assert_eq!(decoded_registers(|index| words[UCONTEXT_REGISTERS + index]), context.mcontext.registers);
         let head = le_bytes(&frame_head(0x401234, &context));
         assert_eq!(&head[..8], &0x401234u64.to_le_bytes());
         assert_eq!(&head[8..], &bytes[..]);
@@ -679,20 +725,24 @@ mod tests {
     fn decoding_reads_no_word_twice() {
         // A word read twice from user memory could differ between the reads (another
         // thread writing the frame): what is checked must be what is used.
+        // Nor between sigreturn's two decoders.
         let reads = core::cell::RefCell::new([0u32; UCONTEXT_WORDS]);
-        UContext::decode(|index| {
+        let word = |index: usize| {
             reads.borrow_mut()[index] += 1;
             index as u64
-        });
+        };
+        ReturnContext::decode(word);
+        decoded_registers(|index| word(UCONTEXT_REGISTERS + index));
         assert!(reads.into_inner().iter().all(|&count| count <= 1));
     }
 
     #[test]
     fn decoding_any_words_never_panics() {
         for fill in [0u64, 0x5555_5555_5555_5555, u64::MAX] {
-            let context = UContext::decode(|_| fill);
+            let context = ReturnContext::decode(|_| fill);
             assert_eq!(context.flags, fill);
-            assert_eq!(context.mcontext.ss, fill as u16);
+            assert_eq!(context.ss, fill as u16);
+            assert_eq!(decoded_registers(|_| fill).rflags, fill);
             let _ = StackT::from_bytes(&[fill as u8; 24]);
         }
     }
@@ -700,6 +750,35 @@ mod tests {
     /// What the words are in memory.
     fn le_bytes(words: &[u64]) -> Vec<u8> {
         words.iter().flat_map(|word| word.to_le_bytes()).collect()
+    }
+
+    /// The registers `Registers::decode_each` gives, gathered.
+    fn decoded_registers(word: impl Fn(usize) -> u64) -> Registers {
+        let mut registers = Registers::default();
+        Registers::decode_each(word, |register, value| {
+            let slot = match register {
+                Register::R8 => &mut registers.r8,
+                Register::R9 => &mut registers.r9,
+                Register::R10 => &mut registers.r10,
+                Register::R11 => &mut registers.r11,
+                Register::R12 => &mut registers.r12,
+                Register::R13 => &mut registers.r13,
+                Register::R14 => &mut registers.r14,
+                Register::R15 => &mut registers.r15,
+                Register::Rdi => &mut registers.rdi,
+                Register::Rsi => &mut registers.rsi,
+                Register::Rbp => &mut registers.rbp,
+                Register::Rbx => &mut registers.rbx,
+                Register::Rdx => &mut registers.rdx,
+                Register::Rax => &mut registers.rax,
+                Register::Rcx => &mut registers.rcx,
+                Register::Rsp => &mut registers.rsp,
+                Register::Rip => &mut registers.rip,
+                Register::Rflags => &mut registers.rflags,
+            };
+            *slot = value;
+        });
+        registers
     }
 
     #[test]

@@ -13,8 +13,10 @@ use crate::arch::x86_64::{fpu, gdt};
 use crate::mm::address_space::{Fault, ImageWords, UserWords};
 use crate::mm::kstack::UserState;
 use crate::process::Process;
-use kernel_core::abi::sigframe::{self, xstate, AltStack, Registers, SigContext, UContext};
-use kernel_core::abi::sigframe::{SIGINFO_OFFSET, SS_AUTODISARM, SS_DISABLE, UCONTEXT_OFFSET, UCONTEXT_WORDS};
+use kernel_core::abi::sigframe::{self, xstate, AltStack, Register, Registers, ReturnContext, SigContext, UContext};
+use kernel_core::abi::sigframe::{
+    SIGINFO_OFFSET, SS_AUTODISARM, SS_DISABLE, UCONTEXT_OFFSET, UCONTEXT_REGISTERS, UCONTEXT_WORDS,
+};
 use kernel_core::abi::sigframe::{UC_FP_XSTATE, UC_SIGCONTEXT_SS, UC_STRICT_RESTORE_SS};
 use kernel_core::abi::signal::{SigAction, SigInfo, SA_NODEFER, SA_ONSTACK, SA_RESTORER, SA_SIGINFO};
 
@@ -143,24 +145,25 @@ impl Recorded {
 pub fn sigreturn(process: &Process, user: &mut UserState) -> Result<u64, ()> {
     let frame = user.frame.rsp.wrapping_sub(8);
     let layout = fpu::layout();
-    // One lock for the ucontext and the XSAVE image it points to.
+    let ucontext = frame.wrapping_add(UCONTEXT_OFFSET);
+    // One lock for the ucontext and the XSAVE image it points to. What is checked
+    // (and the FPU state) comes first; the registers then go straight into the trap
+    // frame, once nothing can refuse the frame, with nothing held across the load.
     let context = crate::oom::retrying(process, || {
         let mut memory = process.group.memory.lock();
         let memory = memory.as_mut().ok_or(Refusal::Fault(Fault::Unmapped))?;
-        let context = memory
-            .read_words_with(frame.wrapping_add(UCONTEXT_OFFSET), |words: UserWords<'_, UCONTEXT_WORDS>| {
-                UContext::decode(|index| words.at(index))
-            })?;
-        let saved = &context.mcontext;
-        let code_segment = saved.cs | 3;
+        let context = memory.read_words_with(ucontext, |words: UserWords<'_, UCONTEXT_WORDS>| {
+            ReturnContext::decode(|index| words.at(index))
+        })?;
+        let code_segment = context.cs | 3;
         if code_segment != gdt::USER_CS && code_segment != gdt::USER32_CS {
             return Err(Refusal::Frame);
         }
         // Without UC_STRICT_RESTORE_SS (an old frame format) Linux repairs a bad SS.
-        if saved.ss | 3 != gdt::USER_DS && context.flags & UC_STRICT_RESTORE_SS != 0 {
+        if context.ss | 3 != gdt::USER_DS && context.flags & UC_STRICT_RESTORE_SS != 0 {
             return Err(Refusal::Frame);
         }
-        match saved.fpstate {
+        match context.fpstate {
             // No image: the initial state, by the area's header as for a handler.
             0 => xstate::reset(user.fpu(), layout.initial_state()),
             address => {
@@ -193,23 +196,27 @@ pub fn sigreturn(process: &Process, user: &mut UserState) -> Result<u64, ()> {
                 }
             }
         }
+        // The same words, read under the same lock (none of them read above).
+        let trap_frame = &mut *user.frame;
+        memory.read_words_with(ucontext, |words: UserWords<'_, UCONTEXT_WORDS>| {
+            set_registers(trap_frame, |index| words.at(UCONTEXT_REGISTERS + index))
+        })?;
         Ok(context)
     })
     .map_err(drop)?;
-    let saved = &context.mcontext;
-    set_registers(user.frame, &saved.registers);
-    user.frame.set_code_segment(saved.cs | 3);
-    user.frame.set_user_rflags(saved.registers.rflags);
-    user.frame.return_by_iret();
+    let restored = &mut *user.frame;
+    restored.set_code_segment(context.cs | 3);
+    restored.return_by_iret();
+    let (rax, rsp) = (restored.rax, restored.rsp);
     let mut state = process.signals.lock();
     state.set_blocked(SignalSet(context.sigmask));
     state.sleep_restart = None;
     // Re-arms an SS_AUTODISARM stack; refusals (EPERM on the stack) are ignored, as
     // Linux's restore_altstack ignores them.
-    if let Ok(stack) = state.alt_stack.replaced(context.stack, saved.registers.rsp) {
+    if let Ok(stack) = state.alt_stack.replaced(context.stack, rsp) {
         state.alt_stack = stack;
     }
-    Ok(saved.registers.rax)
+    Ok(rax)
 }
 
 /// Why sigreturn refuses a frame: its memory (a fault, perhaps for want of a
@@ -225,7 +232,7 @@ impl From<Fault> for Refusal {
     }
 }
 
-impl crate::oom::Outcome for Result<UContext, Refusal> {
+impl crate::oom::Outcome for Result<ReturnContext, Refusal> {
     fn wants_frame(&self) -> bool {
         matches!(self, Err(Refusal::Fault(Fault::OutOfMemory)))
     }
@@ -254,23 +261,29 @@ fn registers_of(frame: &TrapFrame) -> Registers {
     }
 }
 
-/// Loads the general registers, rip and rsp (not RFLAGS: see `set_user_rflags`).
-fn set_registers(frame: &mut TrapFrame, registers: &Registers) {
-    frame.r8 = registers.r8;
-    frame.r9 = registers.r9;
-    frame.r10 = registers.r10;
-    frame.r11 = registers.r11;
-    frame.r12 = registers.r12;
-    frame.r13 = registers.r13;
-    frame.r14 = registers.r14;
-    frame.r15 = registers.r15;
-    frame.rdi = registers.rdi;
-    frame.rsi = registers.rsi;
-    frame.rbp = registers.rbp;
-    frame.rbx = registers.rbx;
-    frame.rdx = registers.rdx;
-    frame.rax = registers.rax;
-    frame.rcx = registers.rcx;
-    frame.rsp = registers.rsp;
-    frame.rip = registers.rip;
+/// Loads the general registers, rip, rsp and RFLAGS (the bits a program may set:
+/// see `set_user_rflags`) from the sigcontext's words `word(index)`, each straight
+/// into the frame as it is read.
+#[inline(always)]
+fn set_registers(frame: &mut TrapFrame, word: impl Fn(usize) -> u64) {
+    Registers::decode_each(word, |register, value| match register {
+        Register::R8 => frame.r8 = value,
+        Register::R9 => frame.r9 = value,
+        Register::R10 => frame.r10 = value,
+        Register::R11 => frame.r11 = value,
+        Register::R12 => frame.r12 = value,
+        Register::R13 => frame.r13 = value,
+        Register::R14 => frame.r14 = value,
+        Register::R15 => frame.r15 = value,
+        Register::Rdi => frame.rdi = value,
+        Register::Rsi => frame.rsi = value,
+        Register::Rbp => frame.rbp = value,
+        Register::Rbx => frame.rbx = value,
+        Register::Rdx => frame.rdx = value,
+        Register::Rax => frame.rax = value,
+        Register::Rcx => frame.rcx = value,
+        Register::Rsp => frame.rsp = value,
+        Register::Rip => frame.rip = value,
+        Register::Rflags => frame.set_user_rflags(value),
+    });
 }
