@@ -79,14 +79,10 @@ static void print_view(const char *what, const struct image_view *view)
            view->swd, view->ftw, view->mxcsr, st0, xmm0, view->magic1, (view->xstate_bv & 3) == 3 ? "yes" : "no");
 }
 
+/* handle_signal, or the program ends: nothing below means anything without the handler. */
 static void handle(int signal, void (*handler)(int, siginfo_t *, void *))
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = handler;
-    sa.sa_flags = SA_SIGINFO;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(signal, &sa, 0) != 0) {
+    if (handle_signal(signal, handler, 0) != 0) {
         perror("sigaction");
         _exit(1);
     }

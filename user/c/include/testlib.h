@@ -90,6 +90,7 @@ static inline const char *errno_name(int e)
     case ENOTDIR: return "ENOTDIR";
     case EISDIR: return "EISDIR";
     case EINVAL: return "EINVAL";
+    case ENFILE: return "ENFILE";
     case EMFILE: return "EMFILE";
     case ENOTTY: return "ENOTTY";
     case ESPIPE: return "ESPIPE";
