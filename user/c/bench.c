@@ -625,14 +625,7 @@ static void bench_signal(void)
 static void bench_timer(void)
 {
     const char *share = "timer-tick-share", *rate = "timer-tick-rate", *cost = "timer-tick-cost";
-    /* The loop's own gap: the smallest of many. */
-    uint64_t prev = rdtsc(), small = ~0ULL;
-    for (int i = 0; i < 100000; i++) {
-        uint64_t t = rdtsc();
-        if (t - prev < small)
-            small = t - prev;
-        prev = t;
-    }
+    uint64_t small = smallest_tsc_gap();
     uint64_t t0 = now_ns(CLOCK_MONOTONIC), c0 = rdtsc();
     /* The spin's length in TSC ticks: calibrate on a first 10 ms (no clock calls
      * inside the measured loop: on a kernel without vDSO they are system calls). */
@@ -650,7 +643,7 @@ static void bench_timer(void)
     uint64_t length = (uint64_t)(spin_ns * tsc_per_ns);
     uint64_t lost = 0, gaps = 0;
     uint64_t s0 = now_ns(CLOCK_MONOTONIC), start = rdtsc();
-    prev = start;
+    uint64_t prev = start;
     for (;;) {
         uint64_t t = rdtsc();
         uint64_t gap = t - prev;

@@ -5,9 +5,6 @@
  * seldom gives a turn counts few rounds in the same window: the slowest spinner
  * must count at least a quarter of the fastest's rounds (about as many measured).
  * The counts go to stderr. */
-#define _GNU_SOURCE
-#include <errno.h>
-#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,13 +20,8 @@
 
 static uint64_t spin_through(int cpu, uint64_t open_ns, uint64_t close_ns)
 {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    if (sched_setaffinity(0, sizeof set, &set) != 0) {
-        printf("sched_setaffinity to CPU %d: %s\n", cpu, strerror(errno));
+    if (allow_only_cpu(cpu) != 0)
         _exit(1);
-    }
     while (now_ns(CLOCK_MONOTONIC) < open_ns)
         ;
     uint64_t rounds = 0;

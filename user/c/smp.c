@@ -42,14 +42,7 @@ static void spin_cpu_ms(uint64_t ms)
 /* Allows this thread only `cpu` (sched_setaffinity). */
 static int pin(int cpu)
 {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    if (sched_setaffinity(0, sizeof set, &set) != 0) {
-        printf("sched_setaffinity to CPU %d: %s\n", cpu, strerror(errno));
-        return 1;
-    }
-    return 0;
+    return allow_only_cpu(cpu) != 0;
 }
 
 static int hogs(int n, uint64_t ms)

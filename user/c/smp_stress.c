@@ -68,13 +68,8 @@
 
 static void pin_to(int cpu)
 {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    if (sched_setaffinity(0, sizeof set, &set) != 0) {
-        printf("sched_setaffinity to CPU %d: %s\n", cpu, strerror(errno));
+    if (allow_only_cpu(cpu) != 0)
         exit(1);
-    }
 }
 
 /* --- settid --- */

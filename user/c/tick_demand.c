@@ -37,19 +37,12 @@ static int compare_u64(const void *a, const void *b)
  * long gaps (ns), their number in *turn_count. */
 static uint64_t spin(double per_ns, long ms, uint64_t *turns, int *turn_count)
 {
-    uint64_t prev = rdtsc(), gap = ~0ULL;
-    for (int i = 0; i < 100000; i++) {
-        uint64_t t = rdtsc();
-        if (t - prev < gap)
-            gap = t - prev;
-        prev = t;
-    }
-    gap *= 20;
+    uint64_t gap = smallest_tsc_gap() * 20;
     if (gap < (uint64_t)(100 * per_ns))
         gap = (uint64_t)(100 * per_ns);
     uint64_t turn = (uint64_t)(TURN_NS * per_ns);
     uint64_t length = (uint64_t)(ms * 1e6 * per_ns), ran = 0, interruptions = 0;
-    prev = rdtsc();
+    uint64_t prev = rdtsc();
     uint64_t turn_start = prev;
     int count = 0;
     while (ran < length) {

@@ -47,6 +47,20 @@ static inline uint64_t rdtsc(void)
     return ((uint64_t)hi << 32) | lo;
 }
 
+/* The smallest gap between two back-to-back TSC reads (of 100,000): a spinning
+ * loop's own step, against which a longer gap is time the CPU spent elsewhere. */
+static inline uint64_t smallest_tsc_gap(void)
+{
+    uint64_t prev = rdtsc(), smallest = ~0ULL;
+    for (int i = 0; i < 100000; i++) {
+        uint64_t t = rdtsc();
+        if (t - prev < smallest)
+            smallest = t - prev;
+        prev = t;
+    }
+    return smallest;
+}
+
 /* getpid by the SYSCALL instruction itself: no libc wrapper, no caching. */
 static inline long raw_getpid(void)
 {
@@ -232,6 +246,18 @@ static inline int write_full(int fd, const void *buf, size_t n)
 }
 
 /* ---- Signals ---- */
+
+/* Allows the calling thread only CPU `cpu` (below 64): 0, or -1 after saying why. The
+ * raw call with a one-word mask, so that programs need no _GNU_SOURCE for it. */
+static inline int allow_only_cpu(int cpu)
+{
+    unsigned long mask = 1UL << cpu;
+    if (syscall(SYS_sched_setaffinity, 0, sizeof mask, &mask) != 0) {
+        printf("sched_setaffinity to CPU %d: %s\n", cpu, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
 
 /* sigaction(signal) with an SA_SIGINFO handler, `flags` added, an empty mask. */
 static inline int handle_signal(int signal, void (*handler)(int, siginfo_t *, void *), int flags)
