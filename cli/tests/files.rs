@@ -1,8 +1,8 @@
 //! The writable root file system: the calls that create, change and remove files
 //! (C programs run on this host in a scratch directory and under timeshare in
 //! /tmp, printing the same), BusyBox's file applets in a shell script compared
-//! with the host's BusyBox, a file that fills memory, and what only timeshare's
-//! root file system answers.
+//! with the host's BusyBox, a file that fills memory, a sparse file, names that
+//! fill the kernel's heap, and what only timeshare's root file system answers.
 
 mod common;
 
@@ -83,6 +83,58 @@ fn a_file_filling_memory_gets_enospc_and_gives_it_back() {
          unlink the file = 0\n\
          statfs: blocks free again: yes\n\
          written again: errno 28, as much: yes\n",
+    );
+}
+
+/// What `files_limits sparse` prints on Linux's tmpfs (checked against the host's
+/// /dev/shm where it has one) and must print under timeshare.
+const SPARSE_FILE: &str = "pwrite a TiB in = 3\n\
+    size 1099511627779, blocks 8\n\
+    pread across the hole's end = 5\n\
+    read: 0 0 far\n\
+    pread in the hole = 4\n\
+    read: 0 0 0 0\n\
+    pwrite just below the largest size = 3\n\
+    size 0x7fffffffffffffff, blocks 16\n\
+    ftruncate below the last page = 0\n\
+    size 1099511627777, blocks 8\n\
+    ftruncate to 0 = 0\n\
+    size 0, blocks 0\n";
+
+/// A write a TiB into a file, and one just below the largest size, take a page
+/// each, as on Linux's tmpfs: the file's pages are kept by index, so the hole
+/// before them costs nothing (a vector indexed by page asked the kernel heap for
+/// terabytes, and the kernel panicked).
+#[test]
+fn a_write_far_into_a_file_is_sparse_as_on_linux() {
+    let program = c_program("files_limits");
+    if std::path::Path::new("/dev/shm").is_dir() {
+        let host = host_run(&program, &["sparse", "/dev/shm"]);
+        assert_status(&host, 0);
+        assert_stdout(&host, SPARSE_FILE);
+    }
+    let guest = run(&program, &["sparse", "/tmp"]);
+    assert_status(&guest, 0);
+    assert_stdout(&guest, SPARSE_FILE);
+}
+
+/// Names the file system keeps on the kernel heap (long file names, symlinks with
+/// 4000-byte targets) stop with ENOSPC where the heap runs short, and leave room
+/// for processes and pipes; removing them gives the memory back (the kernel used to
+/// panic on a failed allocation after a few thousand symlinks).
+#[test]
+fn names_stop_with_enospc_before_the_kernel_runs_out() {
+    let output = run_with(&["--memory", "64"], &c_program("files_limits"), &["names", "/tmp"]);
+    assert_status(&output, 0);
+    assert_stdout(
+        &output,
+        // errno 28 is ENOSPC.
+        "files stopped with errno 28 after more than 1000: yes\n\
+         a child through a pipe: ok, exited 0\n\
+         after removing them, as many again: yes\n\
+         symlinks stopped with errno 28 after more than 100: yes\n\
+         a child through a pipe: ok, exited 0\n\
+         rmdir names = 0\n",
     );
 }
 

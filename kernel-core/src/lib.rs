@@ -23,6 +23,7 @@ pub mod cmdline;
 pub mod copyout;
 pub mod cpio;
 pub mod elf;
+pub mod file_pages;
 pub mod heap_class;
 pub mod hostio;
 pub mod initstack;

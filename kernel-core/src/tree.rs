@@ -23,14 +23,15 @@
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;
-use alloc::vec;
 use alloc::vec::Vec;
 
 use crate::abi::errno::{
-    EBUSY, EEXIST, EFBIG, EINVAL, EISDIR, ELOOP, ENAMETOOLONG, ENOENT, ENOSPC, ENOTDIR, ENOTEMPTY, EPERM, ETXTBSY,
+    EBUSY, EEXIST, EFBIG, EINVAL, EISDIR, ELOOP, ENAMETOOLONG, ENOENT, ENOMEM, ENOSPC, ENOTDIR, ENOTEMPTY, EPERM,
+    ETXTBSY,
 };
 use crate::abi::{dirent_type, makedev, Dirent64, Stat, Timespec};
 use crate::cpio::{self, CpioError, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
+use crate::file_pages::FilePages;
 
 /// Index of a node in the tree.
 pub type NodeId = usize;
@@ -123,9 +124,9 @@ const DEVICE_LINKS: [(&str, &str); 4] = [
 pub enum Contents<'a, P> {
     /// As the archive holds them: read in place until the first change.
     Archive(&'a [u8]),
-    /// `size` bytes in pages, `present` of them there; a missing page (a hole)
-    /// reads as zeros.
-    Pages { size: u64, pages: Vec<Option<P>>, present: usize },
+    /// `size` bytes in pages, by index (`FilePages`: a hole costs no memory); a
+    /// missing page reads as zeros.
+    Pages { size: u64, pages: FilePages<P> },
 }
 
 /// A directory's entries, by name, each with a cookie: the entry's place in the
@@ -261,7 +262,15 @@ pub struct Tree<'a, P> {
     page_limit: usize,
     /// /proc, once made (`NO_NODE` until then).
     mount_point: NodeId,
+    /// How much more memory the kernel can spare for what the tree keeps besides
+    /// pages: nodes and names (`room_for_name`). Unlimited until `set_spare_memory`.
+    spare_memory: fn() -> usize,
 }
+
+/// What a new name may take of the kernel's memory besides its own bytes, at most:
+/// the B-tree nodes its insertion into the directory's two maps may split (a few
+/// hundred bytes per level) and the node's record.
+const NAME_OVERHEAD: usize = 4096;
 
 impl<'a, P: Page> Tree<'a, P> {
     /// An empty tree (a root directory) whose files may take `page_limit` pages.
@@ -273,6 +282,7 @@ impl<'a, P: Page> Tree<'a, P> {
             pages_used: 0,
             page_limit,
             mount_point: NO_NODE,
+            spare_memory: || usize::MAX,
         };
         tree.add_node(NodeKind::Directory(Directory::default()), S_IFDIR | 0o755, ROOT, now);
         tree.nodes[ROOT].as_mut().expect("the root").links = 1;
@@ -384,6 +394,29 @@ impl<'a, P: Page> Tree<'a, P> {
         Some((directory, last))
     }
 
+    /// Bounds what programs can make the tree keep by the memory the kernel can
+    /// spare (`spare` answers how much more, now): past it, a new name fails with
+    /// ENOSPC, as on Linux's tmpfs out of inodes, and a rename with ENOMEM, rather
+    /// than exhausting the kernel's memory with names, nodes and symlink targets,
+    /// which unlike file pages take no frames the page limit would count.
+    pub fn set_spare_memory(&mut self, spare: fn() -> usize) {
+        self.spare_memory = spare;
+    }
+
+    /// Whether the kernel can spare what a new entry `name` takes (`extra` bytes
+    /// more: a symlink's target), with a new node if `new_node`: its name twice (a
+    /// directory keeps it by name and by place in its listing), `NAME_OVERHEAD`, and
+    /// for a new node the growth of the node arena and of its free list when they
+    /// are full (each doubles, the old one still held during the move).
+    fn room_for_name(&self, name: &[u8], new_node: bool, extra: usize) -> bool {
+        let mut needed = 2 * name.len() + extra + NAME_OVERHEAD;
+        if new_node && self.free_slots.is_empty() && self.nodes.len() == self.nodes.capacity() {
+            let slots = self.nodes.capacity().max(4) * 3;
+            needed += slots * (size_of::<Option<Node<'a, P>>>() + size_of::<NodeId>());
+        }
+        (self.spare_memory)() >= needed
+    }
+
     fn add_node(&mut self, kind: NodeKind<'a, P>, mode: u32, parent: NodeId, now: Timespec) -> NodeId {
         let inode = self.next_inode;
         self.next_inode += 1;
@@ -409,6 +442,9 @@ impl<'a, P: Page> Tree<'a, P> {
             }
             None => {
                 self.nodes.push(Some(node));
+                // Room on the free list for every slot, so that freeing a node (an
+                // unlink, which must not fail) never allocates.
+                self.free_slots.reserve(self.nodes.len() - self.free_slots.len());
                 self.nodes.len() - 1
             }
         }
@@ -533,8 +569,8 @@ impl<'a, P: Page> Tree<'a, P> {
         if node.links > 0 || node.holds > 0 || id == ROOT {
             return;
         }
-        if let Some(Node { kind: NodeKind::File(Contents::Pages { present, .. }), .. }) = self.nodes[id].take() {
-            self.pages_used -= present;
+        if let Some(Node { kind: NodeKind::File(Contents::Pages { pages, .. }), .. }) = self.nodes[id].take() {
+            self.pages_used -= pages.len();
         }
         self.free_slots.push(id);
     }
@@ -694,7 +730,8 @@ impl<'a, P: Page> Tree<'a, P> {
     /// Creates `name` in `directory` (mkdir, open's O_CREAT, symlink, mknod):
     /// EEXIST if the name is taken (or is `.`, `..`), ENOENT in a removed
     /// directory, ENAMETOOLONG past NAME_MAX; ENOENT in the mount point, as in
-    /// Linux's /proc. The directory's mtime and ctime become `now`.
+    /// Linux's /proc; ENOSPC when the kernel cannot spare the memory
+    /// (`set_spare_memory`). The directory's mtime and ctime become `now`.
     pub fn create(
         &mut self,
         directory: NodeId,
@@ -711,6 +748,13 @@ impl<'a, P: Page> Tree<'a, P> {
         }
         if self.is_removed(directory) || self.is_mount_point(directory) {
             return Err(ENOENT);
+        }
+        let target = match &kind {
+            NodeKind::Symlink(target) => target.len(),
+            _ => 0,
+        };
+        if !self.room_for_name(name, true, target) {
+            return Err(ENOSPC);
         }
         let is_directory = matches!(kind, NodeKind::Directory(_));
         let id = self.add_node(kind, mode, directory, now);
@@ -791,7 +835,7 @@ impl<'a, P: Page> Tree<'a, P> {
     }
 
     /// link: another name for `id`. EPERM for a directory, EEXIST for a taken
-    /// name, ENOENT for a file that has lost its last name.
+    /// name, ENOENT for a file that has lost its last name, ENOSPC as `create`.
     pub fn link(&mut self, id: NodeId, directory: NodeId, name: &[u8], now: Timespec) -> Result<(), i64> {
         if self.is_directory(id) {
             return Err(EPERM);
@@ -801,6 +845,9 @@ impl<'a, P: Page> Tree<'a, P> {
         }
         if self.is_removed(id) || self.is_removed(directory) {
             return Err(ENOENT);
+        }
+        if !self.room_for_name(name, false, 0) {
+            return Err(ENOSPC);
         }
         self.add_entry(directory, name, id, false, now);
         let node = self.node_mut(id);
@@ -827,8 +874,9 @@ impl<'a, P: Page> Tree<'a, P> {
     /// rename/renameat2, in one step (no one sees the new name missing), with
     /// Linux's checks: EBUSY for `.`/`..`, ENOENT, EEXIST (no-replace), ENOTDIR
     /// and EISDIR for a directory against a non-directory, EINVAL for a directory
-    /// into its own subtree, ENOTEMPTY for a non-empty directory replaced. A file
-    /// renamed onto another name of itself is left alone.
+    /// into its own subtree, ENOTEMPTY for a non-empty directory replaced, ENOMEM
+    /// when the kernel cannot spare the new entry's memory (`set_spare_memory`). A
+    /// file renamed onto another name of itself is left alone.
     pub fn rename(&mut self, from: Parent, to: Parent, flags: RenameFlags, now: Timespec) -> Result<(), i64> {
         if from.is_special() || to.is_special() {
             return Err(if flags.no_replace && !to.is_special() { EEXIST } else { EBUSY });
@@ -858,6 +906,9 @@ impl<'a, P: Page> Tree<'a, P> {
         }
         if target == Some(source) {
             return Ok(());
+        }
+        if !flags.exchange && !self.room_for_name(to.name, false, 0) {
+            return Err(ENOMEM);
         }
         if let (Some(target), false) = (target, flags.exchange) {
             match (source_is_directory, self.directory(target)) {
@@ -968,7 +1019,7 @@ impl<'a, P: Page> Tree<'a, P> {
                     let at = offset + done as u64;
                     let (index, within) = ((at / BLOCK_SIZE) as usize, (at % BLOCK_SIZE) as usize);
                     let piece = (BLOCK_SIZE as usize - within).min(count - done);
-                    let bytes = match pages.get(index).and_then(Option::as_ref) {
+                    let bytes = match pages.get(index) {
                         Some(page) => &page.bytes()[within..within + piece],
                         None => &ZEROS[..piece],
                     };
@@ -1002,26 +1053,22 @@ impl<'a, P: Page> Tree<'a, P> {
         self.materialize(id)?;
         let (first, end) = (first as usize, end as usize);
         let complete = matches!(&self.node(id).kind, NodeKind::File(Contents::Pages { pages, .. })
-            if pages.len() >= end && pages[first..end].iter().all(Option::is_some));
+            if pages.range(first, end).count() == end - first);
         for index in (first..end).filter(|_| !complete) {
             let hole = match &self.node(id).kind {
-                NodeKind::File(Contents::Pages { pages, .. }) => pages.get(index).is_none_or(Option::is_none),
+                NodeKind::File(Contents::Pages { pages, .. }) => !pages.contains(index),
                 _ => return Ok(()),
             };
             if !hole {
                 continue;
             }
             let page = self.new_page().ok_or(ENOSPC)?;
-            if let NodeKind::File(Contents::Pages { pages, present, .. }) = &mut self.node_mut(id).kind {
-                if pages.len() <= index {
-                    pages.resize_with(index + 1, || None);
-                }
-                pages[index] = Some(page);
-                *present += 1;
+            if let NodeKind::File(Contents::Pages { pages, .. }) = &mut self.node_mut(id).kind {
+                pages.insert(index, page);
             }
         }
         if let NodeKind::File(Contents::Pages { pages, .. }) = &self.node(id).kind {
-            for page in pages[first..end].iter().flatten() {
+            for page in pages.range(first, end) {
                 if !visit(page) {
                     break;
                 }
@@ -1034,14 +1081,13 @@ impl<'a, P: Page> Tree<'a, P> {
     /// enough.
     fn materialize(&mut self, id: NodeId) -> Result<(), i64> {
         let Some(bytes) = self.archive_bytes(id) else { return Ok(()) };
-        let mut pages = Vec::new();
-        for chunk in bytes.chunks(BLOCK_SIZE as usize) {
+        let mut pages = FilePages::default();
+        for (index, chunk) in bytes.chunks(BLOCK_SIZE as usize).enumerate() {
             let mut page = self.new_page().ok_or(ENOSPC)?;
             page.bytes_mut()[..chunk.len()].copy_from_slice(chunk);
-            pages.push(Some(page));
+            pages.insert(index, page);
         }
-        let present = pages.len();
-        self.node_mut(id).kind = NodeKind::File(Contents::Pages { size: bytes.len() as u64, pages, present });
+        self.node_mut(id).kind = NodeKind::File(Contents::Pages { size: bytes.len() as u64, pages });
         Ok(())
     }
 
@@ -1091,7 +1137,7 @@ impl<'a, P: Page> Tree<'a, P> {
             let (index, within) = ((at / BLOCK_SIZE) as usize, (at % BLOCK_SIZE) as usize);
             let piece = (BLOCK_SIZE as usize - within).min(count - done);
             let missing = match &self.node(id).kind {
-                NodeKind::File(Contents::Pages { pages, .. }) => pages.get(index).is_none_or(Option::is_none),
+                NodeKind::File(Contents::Pages { pages, .. }) => !pages.contains(index),
                 _ => return Err(EINVAL),
             };
             let new_page = if missing {
@@ -1105,17 +1151,13 @@ impl<'a, P: Page> Tree<'a, P> {
             } else {
                 None
             };
-            let NodeKind::File(Contents::Pages { size, pages, present }) = &mut self.node_mut(id).kind else {
+            let NodeKind::File(Contents::Pages { size, pages }) = &mut self.node_mut(id).kind else {
                 return Err(EINVAL);
             };
-            if pages.len() <= index {
-                pages.resize_with(index + 1, || None);
-            }
-            if let Some(page) = new_page {
-                pages[index] = Some(page);
-                *present += 1;
-            }
-            let page = pages[index].as_mut().expect("a page, present or just added");
+            let page = match new_page {
+                Some(page) => pages.insert(index, page),
+                None => pages.get_mut(index).expect("a page, present or just added"),
+            };
             let given = source(done, &mut page.bytes_mut()[within..within + piece]);
             done += given;
             *size = (*size).max(at + given as u64);
@@ -1146,14 +1188,12 @@ impl<'a, P: Page> Tree<'a, P> {
             return Ok(());
         }
         self.materialize(id)?;
-        let NodeKind::File(Contents::Pages { size, pages, present }) = &mut self.node_mut(id).kind else {
+        let NodeKind::File(Contents::Pages { size, pages }) = &mut self.node_mut(id).kind else {
             return Err(EINVAL);
         };
         let kept = length.div_ceil(BLOCK_SIZE) as usize;
-        let freed = pages.iter().skip(kept).flatten().count();
-        *present -= freed;
-        pages.truncate(kept);
-        if let Some(Some(page)) = pages.get_mut(kept.wrapping_sub(1)) {
+        let freed = pages.truncate(kept);
+        if let Some(page) = pages.get_mut(kept.wrapping_sub(1)) {
             let within = (length % BLOCK_SIZE) as usize;
             if within > 0 {
                 page.bytes_mut()[within..].fill(0);
@@ -1246,8 +1286,8 @@ impl<'a, P: Page> Tree<'a, P> {
             NodeKind::File(Contents::Archive(bytes)) => {
                 (node.links, bytes.len() as u64, 0, (bytes.len() as u64).div_ceil(BLOCK_SIZE) * (BLOCK_SIZE / 512))
             }
-            NodeKind::File(Contents::Pages { size, present, .. }) => {
-                (node.links, *size, 0, *present as u64 * (BLOCK_SIZE / 512))
+            NodeKind::File(Contents::Pages { size, pages }) => {
+                (node.links, *size, 0, pages.len() as u64 * (BLOCK_SIZE / 512))
             }
             NodeKind::Symlink(target) => (node.links, target.len() as u64, 0, 0),
             NodeKind::Device(device) => (node.links, 0, device.number(), 0),
@@ -1326,7 +1366,7 @@ fn below_mount<'c>(path: &mut Vec<u8>, components: impl Iterator<Item = &'c [u8]
 
 /// A new, empty regular file's contents.
 pub fn empty_file<'a, P>() -> NodeKind<'a, P> {
-    NodeKind::File(Contents::Pages { size: 0, pages: vec![], present: 0 })
+    NodeKind::File(Contents::Pages { size: 0, pages: FilePages::default() })
 }
 
 /// A new, empty directory.
@@ -1734,6 +1774,74 @@ mod tests {
             assert_eq!(seen, [(0, b'e')]);
             tree.pages_for_mapping(id, 3, 1, |_| panic!("past the end")).unwrap();
             assert_eq!(contents(tree, id).len() as u64, 2 * BLOCK_SIZE + 8);
+        });
+    }
+
+    #[test]
+    fn a_write_far_into_a_file_takes_one_page() {
+        with_tree(|tree| {
+            let id = create_file(tree, "/sparse");
+            let used = tree.usage().pages_used;
+            // A TiB in, and just below the largest size: one page each, the hole
+            // before them nothing (a page-indexed vector would take 2 GiB, 16 EiB).
+            for offset in [1u64 << 40, MAX_FILE_SIZE - 3] {
+                assert_eq!(tree.write(id, offset, b"far", LATER), Ok(3));
+                assert_eq!(tree.size(id), offset + 3);
+                let mut buffer = [1u8; 5];
+                assert_eq!(tree.read(id, offset - 2, &mut buffer, LATER), 5);
+                assert_eq!(&buffer, b"\0\0far");
+            }
+            assert_eq!(tree.usage().pages_used, used + 2);
+            assert_eq!(tree.stat(id).blocks, 2 * (BLOCK_SIZE as i64 / 512));
+            assert_eq!(tree.write(id, MAX_FILE_SIZE, b"x", LATER), Err(EFBIG));
+            // A mapping of the far page finds it; truncating below it gives it back.
+            let mut seen = Vec::new();
+            tree.pages_for_mapping(id, (1 << 40) / BLOCK_SIZE, 1, |page| {
+                seen.push(page.bytes()[0]);
+                true
+            })
+            .unwrap();
+            assert_eq!(seen, [b'f']);
+            tree.truncate(id, (1 << 40) + 1, LATER).unwrap();
+            assert_eq!(tree.usage().pages_used, used + 1);
+            let mut buffer = [1u8; 3];
+            assert_eq!(tree.read(id, 1 << 40, &mut buffer, LATER), 1);
+            assert_eq!(buffer[0], b'f');
+            tree.truncate(id, 0, LATER).unwrap();
+            assert_eq!(tree.usage().pages_used, used);
+        });
+    }
+
+    std::thread_local! {
+        static SPARE_MEMORY: core::cell::Cell<usize> = const { core::cell::Cell::new(usize::MAX) };
+    }
+
+    #[test]
+    fn names_stop_at_the_memory_the_kernel_can_spare() {
+        with_tree(|tree| {
+            tree.set_spare_memory(|| SPARE_MEMORY.get());
+            let file = create_file(tree, "/file");
+            let nodes = tree.usage().nodes;
+            SPARE_MEMORY.set(0);
+            let name = parent(tree, "/new");
+            assert_eq!(tree.create(name.directory, name.name, empty_file(), S_IFREG, LATER), Err(ENOSPC));
+            assert_eq!(tree.create(name.directory, name.name, empty_directory(), S_IFDIR, LATER), Err(ENOSPC));
+            assert_eq!(tree.link(file, name.directory, name.name, LATER), Err(ENOSPC));
+            let renamed = tree.rename(parent(tree, "/file"), parent(tree, "/new"), RenameFlags::default(), LATER);
+            assert_eq!(renamed, Err(ENOMEM));
+            assert_eq!(tree.usage().nodes, nodes, "nothing made");
+            // A symlink's target counts: room for a name is not room for 4 KiB more.
+            SPARE_MEMORY.set(NAME_OVERHEAD + 2 * name.name.len() + 100);
+            let target = vec![b't'; 4000];
+            assert_eq!(tree.create(name.directory, name.name, NodeKind::Symlink(target), S_IFLNK, LATER), Err(ENOSPC));
+            tree.create(name.directory, name.name, NodeKind::Symlink(b"file".to_vec()), S_IFLNK, LATER).unwrap();
+            // Taking names away needs no memory.
+            SPARE_MEMORY.set(0);
+            tree.unlink(parent(tree, "/new"), LATER).unwrap();
+            tree.unlink(parent(tree, "/file"), LATER).unwrap();
+            assert_eq!(tree.usage().nodes, nodes - 1);
+            SPARE_MEMORY.set(usize::MAX);
+            create_file(tree, "/again");
         });
     }
 

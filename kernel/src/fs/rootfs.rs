@@ -32,9 +32,23 @@ static TREE: Once<Mutex<Tree>> = Once::new();
 /// Builds the tree from the archive, once, at boot; returns how many archive
 /// entries it holds.
 pub fn init(archive: &'static [u8]) -> Result<usize, CpioError> {
-    let (tree, files) = Tree::from_archive(archive, frame::total_count() / 2, now())?;
+    let (mut tree, files) = Tree::from_archive(archive, frame::total_count() / 2, now())?;
+    HEAP_KEPT_FROM_NAMES.call_once(|| crate::mm::heap::usage().1 / 4);
+    tree.set_spare_memory(heap_for_names);
     TREE.call_once(|| Mutex::new(tree));
     Ok(files)
+}
+
+/// A quarter of the kernel heap, which names never take: kept for processes,
+/// pipes and descriptors, so that a program that fills the file system with names
+/// leaves the others able to fork.
+static HEAP_KEPT_FROM_NAMES: Once<usize> = Once::new();
+
+/// What the tree's names, nodes and symlink targets, which live on the kernel
+/// heap, may still take of it: what the heap can spare (`heap::spare`) less
+/// `HEAP_KEPT_FROM_NAMES`.
+fn heap_for_names() -> usize {
+    crate::mm::heap::spare().saturating_sub(HEAP_KEPT_FROM_NAMES.get().copied().unwrap_or(usize::MAX))
 }
 
 /// The tree, locked.
