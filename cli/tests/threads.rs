@@ -264,3 +264,19 @@ fn stats_and_the_trace_show_each_thread_named_under_its_process() {
         .collect();
     assert!(names.iter().any(|name| name.ends_with("worker-one (tid 3 of pid 2)")), "{names:?}");
 }
+
+/// A process's CPU time is its threads' together, those that ended too: the process
+/// clock, RUSAGE_SELF, times() and /proc/PID/stat; the thread's own clock,
+/// RUSAGE_THREAD and /proc/PID/task/TID/stat its own; wait4's rusage of a child
+/// whose main thread left first counts its threads and what it reaped, and so do
+/// RUSAGE_CHILDREN and times() (`user/c/cputime.c`).
+#[test]
+fn cpu_time_is_the_threads_together_as_on_linux() {
+    let (_, guest) =
+        same_as_host(&test_cpus(&[]).iter().map(String::as_str).collect::<Vec<_>>(), &c_program("cputime"), &[]);
+    let out = stdout(&guest);
+    assert!(
+        out.lines().count() == 11 && out.lines().all(|line| line.ends_with(": yes") || line == "the child: exited 0"),
+        "{out}"
+    );
+}

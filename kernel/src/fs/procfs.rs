@@ -281,9 +281,9 @@ fn contents(path: ProcPath) -> Result<Vec<u8>, i64> {
         ProcPath::Process { pid, thread, file } => {
             let task = task(pid, thread)?;
             match file {
-                ProcessFile::Stat => policy::stat_line(&facts(&task)?),
-                ProcessFile::Status => policy::status(&facts(&task)?),
-                ProcessFile::Statm => policy::statm(&facts(&task)?),
+                ProcessFile::Stat => policy::stat_line(&facts(&task, thread.is_none())?),
+                ProcessFile::Status => policy::status(&facts(&task, thread.is_none())?),
+                ProcessFile::Statm => policy::statm(&facts(&task, thread.is_none())?),
                 ProcessFile::Comm => format!("{}\n", task.name()),
                 ProcessFile::Sched => {
                     format!("task: {} ({})\n{}", task.tid(), task.name(), sched::describe(&task))
@@ -328,8 +328,10 @@ fn strings(task: &Process, arguments: bool) -> Vec<u8> {
     }
 }
 
-/// A thread's facts for stat and status.
-fn facts(task: &Process) -> Result<TaskFacts, i64> {
+/// A thread's facts for stat and status; its CPU time and faults are its whole
+/// process's when `whole` (/proc/PID, as Linux), else the thread's own
+/// (/proc/PID/task/TID).
+fn facts(task: &Process, whole: bool) -> Result<TaskFacts, i64> {
     let (pid, tid) = (task.pid(), task.tid());
     let relations = process::view::relations(pid, tid).ok_or(ENOENT)?;
     let state = if relations.zombie {
@@ -344,7 +346,8 @@ fn facts(task: &Process) -> Result<TaskFacts, i64> {
         (memory.mapped_bytes(), resident as u64, peak as u64)
     });
     let stats = &task.stats;
-    let ns = |counter| time::cycles_to_ns(Stats::load(counter));
+    let used = if whole { process::process_usage(task) } else { task.thread_usage() };
+    let children = task.group.children.load();
     Ok(TaskFacts {
         pid,
         tid,
@@ -353,17 +356,17 @@ fn facts(task: &Process) -> Result<TaskFacts, i64> {
         parent: relations.parent,
         process_group: relations.process_group,
         session: relations.session,
-        minor_faults: Stats::load(&stats.faults),
-        user_ns: ns(&stats.user_cycles),
-        system_ns: ns(&stats.system_cycles),
-        children_user_ns: ns(&stats.children_user_cycles),
-        children_system_ns: ns(&stats.children_system_cycles),
+        minor_faults: used.faults,
+        user_ns: time::cycles_to_ns(used.user_cycles),
+        system_ns: time::cycles_to_ns(used.system_cycles),
+        children_user_ns: time::cycles_to_ns(children.user_cycles),
+        children_system_ns: time::cycles_to_ns(children.system_cycles),
         nice: task.nice.load(core::sync::atomic::Ordering::Relaxed),
         threads: process::threads_of(&task.group).len() as u32,
         start_ns: Stats::load(&stats.started_ns),
         virtual_bytes,
         resident_pages,
-        peak_resident_pages: peak.max(Stats::load(&stats.peak_pages)),
+        peak_resident_pages: peak.max(used.peak_pages),
         voluntary_switches: Stats::load(&stats.voluntary_switches),
         involuntary_switches: Stats::load(&stats.involuntary_switches),
         processor: sched::cpu_of(task) as u32,
@@ -413,19 +416,24 @@ fn system_file(file: SystemFile) -> String {
     }
 }
 
-/// Nanoseconds since boot, CPU time of every process in the table (with what
-/// those reaped left their parents) in all and as (user, system), and the
-/// context switches they made.
+/// Nanoseconds since boot, CPU time of every thread in the table (with what
+/// those that ended and the processes reaped left their processes) in all and as
+/// (user, system), and the context switches they made.
 fn cpu_time() -> (u64, u64, (u64, u64), u64) {
-    let mut user = 0;
-    let mut system = 0;
-    let mut switches = 0;
-    for (_, _, _, task) in process::list() {
-        let stats = &task.stats;
-        user += Stats::load(&stats.user_cycles) + Stats::load(&stats.children_user_cycles);
-        system += Stats::load(&stats.system_cycles) + Stats::load(&stats.children_system_cycles);
-        switches += Stats::load(&stats.voluntary_switches) + Stats::load(&stats.involuntary_switches);
+    let mut used = process::Used::default();
+    for (row, _, zombie, task) in process::list() {
+        // A thread that ended left its row to its process's `ended`; a leader's
+        // row stays until its process is reaped.
+        let leader_row = row == task.pid();
+        if !zombie || leader_row {
+            used = used.plus(task.stats.used());
+        }
+        if leader_row {
+            used = used.plus(task.group.ended.load()).plus(task.group.children.load());
+        }
     }
+    let (user, system) = (used.user_cycles, used.system_cycles);
+    let switches = used.voluntary_switches + used.involuntary_switches;
     let (user, system) = (time::cycles_to_ns(user), time::cycles_to_ns(system));
     (time::monotonic_ns(), user + system, (user, system), switches)
 }

@@ -231,7 +231,7 @@ pub fn replace_image(process: &Process, user: &mut UserState, mut image: Image) 
     image.memory.activate();
     let old = process.group.memory.lock().replace(image.memory);
     if let Some(old) = old {
-        process.stats.record_peak(&old);
+        process.group.record_peak(&old);
     }
     *user.frame = TrapFrame::new_user(image.entry, image.stack_pointer);
     user.fpu().copy_from_slice(fpu::layout().initial_state());

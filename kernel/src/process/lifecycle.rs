@@ -7,7 +7,9 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use spin::Mutex;
 
-use super::{Belongings, Creation, Details, Entry, ExitStatus, Pid, Process, Stats, Table, DETACHED, INIT_PID, TABLE};
+use super::{
+    Belongings, Creation, Details, Entry, ExitStatus, Pid, Process, Stats, Table, Used, DETACHED, INIT_PID, TABLE,
+};
 use crate::arch::x86_64::debugcon::{self, Channel};
 use crate::arch::x86_64::frame::TrapFrame;
 use crate::arch::x86_64::power::{self, Shutdown};
@@ -215,7 +217,7 @@ pub fn finish_exit() -> ! {
             // Dropped once unlocked: the open files its mappings keep may go with it.
             let memory = process.group.memory.lock().take();
             if let Some(memory) = &memory {
-                process.stats.record_peak(memory);
+                process.group.record_peak(memory);
             }
         }
         if ACCOUNTING.load(Ordering::Relaxed) {
@@ -330,6 +332,9 @@ fn release_thread(tid: Pid) {
     let mut table = TABLE.lock();
     if let Some(entry) = table.entries.get_mut(&tid) {
         entry.zombie = Some(ExitStatus::Exited(0));
+        // Its process counts it among the threads that ended from now on, under the
+        // lock that `process_usage` sums the table's threads under.
+        entry.process.group.ended.add(entry.process.stats.used());
     }
     table.detach(tid);
     // As Linux reaps it at once: no call finds it any more (ESRCH).
@@ -364,7 +369,7 @@ fn report_accounting(process: &Process, status: ExitStatus) {
         .number("involuntary", Stats::load(&stats.involuntary_switches))
         .number("syscalls", Stats::load(&stats.system_calls))
         .number("faults", Stats::load(&stats.faults))
-        .number("peak_kib", Stats::load(&stats.peak_pages) * 4)
+        .number("peak_kib", process.thread_usage().peak_pages * 4)
         .text("name", process.name().as_bytes());
     debugcon::write(Channel::Control, record.line());
 }
@@ -522,6 +527,14 @@ pub enum WaitTarget {
     Group(Pid),
 }
 
+/// `threads`, what a child's threads in the table used, with what its ended
+/// threads and reaped children did: what wait4 reports of it, as Linux's
+/// RUSAGE_BOTH, and what its parent's children's count gets once it is reaped.
+fn with_ended_and_children(child: &Process, threads: Used) -> Used {
+    let group = &child.group;
+    threads.plus(group.ended.load()).plus(group.children.load())
+}
+
 /// What wait4 reports about a child: its pid, the status word and its resource
 /// usage.
 pub struct ChildReport {
@@ -576,7 +589,9 @@ pub fn wait(parent: Pid, target: WaitTarget, options: WaitOptions) -> Result<Opt
                     Some(JobEvent::Continued) => wait_status::continued(),
                     None => continue,
                 };
-                return Ok(Some(ChildReport { pid, status, usage: entry.process.usage() }));
+                let usage = table.threads_used(&entry.process.group);
+                let usage = with_ended_and_children(&entry.process, usage).rusage();
+                return Ok(Some(ChildReport { pid, status, usage }));
             }
             if matched.is_none() {
                 return Err(ECHILD);
@@ -589,20 +604,13 @@ pub fn wait(parent: Pid, target: WaitTarget, options: WaitOptions) -> Result<Opt
                 let parent_process = table.entries.get(&parent).map(|entry| entry.process.clone());
                 drop(table);
                 sched::forget(&entry.process);
-                let stats = &entry.process.stats;
+                // Its last thread is gone: the leader's row and what the others left.
+                let usage = with_ended_and_children(&entry.process, entry.process.stats.used());
                 if let Some(parent_process) = parent_process {
-                    let totals = &parent_process.stats;
-                    Stats::add(
-                        &totals.children_user_cycles,
-                        Stats::load(&stats.user_cycles) + Stats::load(&stats.children_user_cycles),
-                    );
-                    Stats::add(
-                        &totals.children_system_cycles,
-                        Stats::load(&stats.system_cycles) + Stats::load(&stats.children_system_cycles),
-                    );
+                    parent_process.group.children.add(usage);
                 }
                 let status = entry.zombie.expect("found as a zombie").wait_status();
-                return Ok(Some(ChildReport { pid, status, usage: entry.process.usage() }));
+                return Ok(Some(ChildReport { pid, status, usage: usage.rusage() }));
             }
             matched.filter(|_| !several)
         };

@@ -62,7 +62,8 @@ impl ExitStatus {
     }
 }
 
-/// What the process's kernel thread counts (MISSION: per-process accounting).
+/// What a thread counts (MISSION: per-process accounting; a process's figures
+/// are its threads' together, `process_usage`).
 #[derive(Default)]
 pub struct Stats {
     pub user_cycles: AtomicU64,
@@ -71,12 +72,6 @@ pub struct Stats {
     pub involuntary_switches: AtomicU64,
     pub system_calls: AtomicU64,
     pub faults: AtomicU64,
-    /// CPU time of the children it reaped (and their reaped children), for
-    /// RUSAGE_CHILDREN and times().
-    pub children_user_cycles: AtomicU64,
-    pub children_system_cycles: AtomicU64,
-    /// Most pages ever resident in one of its address spaces.
-    pub peak_pages: AtomicU64,
     /// When it was created, in nanoseconds since boot (/proc's starttime).
     pub started_ns: AtomicU64,
 }
@@ -86,13 +81,91 @@ impl Stats {
         counter.fetch_add(amount, Ordering::Relaxed);
     }
 
-    /// Notes the peak residency of an address space that is going away.
-    pub fn record_peak(&self, memory: &AddressSpace) {
-        self.peak_pages.fetch_max(memory.resident_pages().1 as u64, Ordering::Relaxed);
-    }
-
     pub fn load(counter: &AtomicU64) -> u64 {
         counter.load(Ordering::Relaxed)
+    }
+
+    /// What this thread used so far.
+    pub fn used(&self) -> Used {
+        Used {
+            user_cycles: Stats::load(&self.user_cycles),
+            system_cycles: Stats::load(&self.system_cycles),
+            faults: Stats::load(&self.faults),
+            voluntary_switches: Stats::load(&self.voluntary_switches),
+            involuntary_switches: Stats::load(&self.involuntary_switches),
+            peak_pages: 0,
+        }
+    }
+}
+
+/// CPU time and counts, of a thread, a process, or the children a process reaped;
+/// `peak_pages` is the most pages resident in one address space (a maximum, not a sum).
+#[derive(Clone, Copy, Default, Debug)]
+pub struct Used {
+    pub user_cycles: u64,
+    pub system_cycles: u64,
+    pub faults: u64,
+    pub voluntary_switches: u64,
+    pub involuntary_switches: u64,
+    pub peak_pages: u64,
+}
+
+impl Used {
+    pub fn plus(self, other: Used) -> Used {
+        Used {
+            user_cycles: self.user_cycles + other.user_cycles,
+            system_cycles: self.system_cycles + other.system_cycles,
+            faults: self.faults + other.faults,
+            voluntary_switches: self.voluntary_switches + other.voluntary_switches,
+            involuntary_switches: self.involuntary_switches + other.involuntary_switches,
+            peak_pages: self.peak_pages.max(other.peak_pages),
+        }
+    }
+
+    /// As getrusage and wait4 report it.
+    pub fn rusage(self) -> Rusage {
+        Rusage {
+            user_ns: crate::time::cycles_to_ns(self.user_cycles),
+            system_ns: crate::time::cycles_to_ns(self.system_cycles),
+            max_rss_kib: self.peak_pages * 4,
+            minor_faults: self.faults,
+            voluntary_switches: self.voluntary_switches,
+            involuntary_switches: self.involuntary_switches,
+        }
+    }
+}
+
+/// A `Used` that grows: what a process keeps of threads that have ended and of the
+/// children it reaped (Linux's signal_struct sums). Relaxed counters, as `Stats`.
+#[derive(Default)]
+pub struct Tally {
+    user_cycles: AtomicU64,
+    system_cycles: AtomicU64,
+    faults: AtomicU64,
+    voluntary_switches: AtomicU64,
+    involuntary_switches: AtomicU64,
+    peak_pages: AtomicU64,
+}
+
+impl Tally {
+    pub fn add(&self, used: Used) {
+        Stats::add(&self.user_cycles, used.user_cycles);
+        Stats::add(&self.system_cycles, used.system_cycles);
+        Stats::add(&self.faults, used.faults);
+        Stats::add(&self.voluntary_switches, used.voluntary_switches);
+        Stats::add(&self.involuntary_switches, used.involuntary_switches);
+        self.peak_pages.fetch_max(used.peak_pages, Ordering::Relaxed);
+    }
+
+    pub fn load(&self) -> Used {
+        Used {
+            user_cycles: Stats::load(&self.user_cycles),
+            system_cycles: Stats::load(&self.system_cycles),
+            faults: Stats::load(&self.faults),
+            voluntary_switches: Stats::load(&self.voluntary_switches),
+            involuntary_switches: Stats::load(&self.involuntary_switches),
+            peak_pages: Stats::load(&self.peak_pages),
+        }
     }
 }
 
@@ -129,6 +202,13 @@ pub struct ThreadGroup {
     /// (`syscall::unimplemented`), whichever thread called: one bit per number of the
     /// dispatch table.
     pub unimplemented_reported: AtomicNumberSet<{ SYSCALL_TABLE_SIZE.div_ceil(64) }>,
+    /// What its threads that have ended used (added as each leaves the table, under
+    /// its lock, so that `process_usage` counts every thread once), and the most
+    /// pages ever resident in one of its address spaces (`record_peak`).
+    pub ended: Tally,
+    /// What the children it reaped used, each with what it reaped (RUSAGE_CHILDREN,
+    /// times()).
+    pub children: Tally,
     /// The effective nice value of its first thread (the one whose tid is `tgid`),
     /// kept by `sched::set_nice`: the pool lottery funds its threads from, which a
     /// thread carries to a CPU its first thread may not run on (`sched::Home`).
@@ -146,6 +226,11 @@ impl ThreadGroup {
         self.live_threads.load(Ordering::Relaxed) > 1
     }
 
+    /// Notes the peak residency of one of its address spaces that is going away.
+    pub fn record_peak(&self, memory: &AddressSpace) {
+        self.ended.add(Used { peak_pages: memory.resident_pages().1 as u64, ..Used::default() });
+    }
+
     /// Whether it adopts its descendants' orphans (PR_GET_CHILD_SUBREAPER).
     pub fn is_child_subreaper(&self) -> bool {
         self.child_subreaper.load(Ordering::Relaxed)
@@ -158,7 +243,9 @@ impl ThreadGroup {
 
     /// A thread has finished exiting; true if it was the last.
     fn leave(&self) -> bool {
-        self.live_threads.fetch_sub(1, Ordering::Relaxed) == 1
+        // Release: what the thread left in `ended` before is seen by whoever sees
+        // it gone (`process_usage`).
+        self.live_threads.fetch_sub(1, Ordering::AcqRel) == 1
     }
 }
 
@@ -347,18 +434,17 @@ impl Process {
         self.accounted_until.store(now, Ordering::Relaxed);
     }
 
-    /// Its resource usage so far (getrusage, wait4).
-    pub fn usage(&self) -> Rusage {
-        let stats = &self.stats;
+    /// The most pages its process has had resident in one address space, now
+    /// included.
+    fn peak_pages(&self) -> u64 {
         let resident_now = self.group.memory.lock().as_ref().map_or(0, |memory| memory.resident_pages().1 as u64);
-        Rusage {
-            user_ns: crate::time::cycles_to_ns(Stats::load(&stats.user_cycles)),
-            system_ns: crate::time::cycles_to_ns(Stats::load(&stats.system_cycles)),
-            max_rss_kib: Stats::load(&stats.peak_pages).max(resident_now) * 4,
-            minor_faults: Stats::load(&stats.faults),
-            voluntary_switches: Stats::load(&stats.voluntary_switches),
-            involuntary_switches: Stats::load(&stats.involuntary_switches),
-        }
+        Stats::load(&self.group.ended.peak_pages).max(resident_now)
+    }
+
+    /// This thread's usage so far (RUSAGE_THREAD, /proc/PID/task/TID), with its
+    /// process's peak residency.
+    pub fn thread_usage(&self) -> Used {
+        Used { peak_pages: self.peak_pages(), ..self.stats.used() }
     }
 
     /// Where this process's trap frame ends on its kernel stack, and its FPU area,
@@ -406,7 +492,33 @@ struct Table {
 /// The fewest slots `Table::by_slot` has once a process exists.
 const MIN_SLOTS: usize = 64;
 
+/// What `process`'s whole process used so far (getrusage, times,
+/// CLOCK_PROCESS_CPUTIME_ID, /proc/PID/stat): every thread still in the table (a
+/// leader that exited first stays there until the process ends), and those that
+/// ended, as Linux's thread_group_cputime.
+pub fn process_usage(process: &Process) -> Used {
+    let group = &process.group;
+    let threads = if process.is_leader() && group.live_threads.load(Ordering::Acquire) == 1 {
+        // Alone: every other thread has left the table, and `ended` has it.
+        process.stats.used()
+    } else {
+        TABLE.lock().threads_used(group)
+    };
+    Used { peak_pages: process.peak_pages(), ..threads.plus(group.ended.load()) }
+}
+
 impl Table {
+    /// What the threads of `group` still in the table used (its leader's row even
+    /// once the process is a zombie; the others leave as they end).
+    fn threads_used(&self, group: &ThreadGroup) -> Used {
+        self.entries
+            .iter()
+            .filter(|(&pid, entry)| {
+                core::ptr::eq(&*entry.process.group, group) && (entry.zombie.is_none() || pid == group.tgid)
+            })
+            .fold(Used::default(), |used, (_, entry)| used.plus(entry.process.stats.used()))
+    }
+
     /// Where `pid` is kept in `by_slot`.
     fn slot(&self, pid: Pid) -> usize {
         pid as usize & self.by_slot.len().wrapping_sub(1)
@@ -587,7 +699,8 @@ pub fn table_dump() -> String {
     let mut text = String::from("\n  PID  PPID  STATE                 CPU ms  NAME\n");
     for (pid, parent, zombie, process) in list() {
         let state = if zombie { "zombie".into() } else { sched::state(pid) };
-        let cycles = Stats::load(&process.stats.user_cycles) + Stats::load(&process.stats.system_cycles);
+        let used = process.stats.used();
+        let cycles = used.user_cycles + used.system_cycles;
         let cpu_ms = crate::time::cycles_to_ns(cycles) as f64 / 1e6;
         let _ = writeln!(text, "{pid:>5} {parent:>5}  {state:<20} {cpu_ms:>7.1}  {}", process.name());
     }
@@ -620,6 +733,9 @@ pub fn take_over(process: &Process) {
     let slot = table.slot(tgid);
     table.by_slot[slot] = Some(own.process.clone());
     if let Some(record) = table.entries.get_mut(&tgid) {
+        // The old leader's row is now this thread's: what it used goes with the
+        // threads that ended.
+        process.group.ended.add(record.process.stats.used());
         record.process = own.process;
     }
     process.tid.store(tgid, Ordering::Relaxed);
@@ -685,6 +801,8 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
                 exit_status: Mutex::new(None),
                 child_subreaper: AtomicBool::new(false),
                 unimplemented_reported: AtomicNumberSet::new(),
+                ended: Tally::default(),
+                children: Tally::default(),
                 pool_nice: AtomicI8::new(sched_settings.effective_nice(nice)),
             }),
             parent,

@@ -5,7 +5,7 @@
 //! parent through `notify_exit`, from the exit path.
 
 use super::{send_info, SignalState};
-use crate::process::{self, ExitStatus, Process, Stats};
+use crate::process::{self, ExitStatus, Process};
 use crate::sched::{self, WaitChannel};
 use kernel_core::abi::signal::{SigInfo, SignalSet};
 use kernel_core::abi::signal::{CLD_CONTINUED, CLD_DUMPED, CLD_EXITED, CLD_KILLED, CLD_STOPPED, STOP_SIGNALS};
@@ -100,10 +100,11 @@ pub fn notify_exit(parent: &Process, child: &Process, status: ExitStatus, exit_s
     send_info(parent, child_info(child, signal, code, value));
 }
 
-/// The siginfo of `signal` about `child`; CPU times in clock ticks (USER_HZ = 100).
+/// The siginfo of `signal` about `child`; CPU times in clock ticks (USER_HZ = 100):
+/// its process's, as Linux's (its threads', not its children's).
 fn child_info(child: &Process, signal: u8, code: i32, status: i32) -> SigInfo {
     let ticks = |cycles| crate::time::cycles_to_ns(cycles) / 10_000_000;
-    let user = ticks(Stats::load(&child.stats.user_cycles));
-    let system = ticks(Stats::load(&child.stats.system_cycles));
+    let used = crate::process::process_usage(child);
+    let (user, system) = (ticks(used.user_cycles), ticks(used.system_cycles));
     SigInfo::child(signal, code, child.pid(), 0, status, user, system)
 }

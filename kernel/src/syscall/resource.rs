@@ -2,15 +2,15 @@
 
 use super::Context;
 use crate::arch::x86_64::smp;
-use crate::process::{self, Process, Stats};
+use crate::process::{self, Process};
 use crate::sched;
 use crate::time;
 use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
 use kernel_core::abi::errno::{EFAULT, EINVAL, ESRCH};
 use kernel_core::abi::{
-    check_new_limit, decode_resource, Rlimit, Rusage, RLIMIT_AS, RLIMIT_NOFILE, RLIMIT_STACK, RUSAGE_CHILDREN,
-    RUSAGE_SELF, RUSAGE_THREAD,
+    check_new_limit, decode_resource, Rlimit, RLIMIT_AS, RLIMIT_NOFILE, RLIMIT_STACK, RUSAGE_CHILDREN, RUSAGE_SELF,
+    RUSAGE_THREAD,
 };
 use kernel_core::sched::balance::{all_cpus, CpuMask};
 
@@ -83,20 +83,14 @@ pub fn setrlimit(context: &mut Context) -> Result<u64, i64> {
     prlimit64_of(context, [0, resource, address, 0, 0, 0])
 }
 
-/// The usage of the reaped children of `process`.
-fn children_usage(process: &process::Process) -> Rusage {
-    Rusage {
-        user_ns: time::cycles_to_ns(Stats::load(&process.stats.children_user_cycles)),
-        system_ns: time::cycles_to_ns(Stats::load(&process.stats.children_system_cycles)),
-        ..Rusage::default()
-    }
-}
-
+/// getrusage: the whole process's usage (its threads', those that ended too), the
+/// calling thread's, or its reaped children's (with what they reaped).
 pub fn getrusage(context: &mut Context) -> Result<u64, i64> {
     let [who, address, ..] = context.arguments();
     let usage = match who as i32 {
-        RUSAGE_SELF | RUSAGE_THREAD => context.process.usage(),
-        RUSAGE_CHILDREN => children_usage(context.process),
+        RUSAGE_SELF => process::process_usage(context.process).rusage(),
+        RUSAGE_THREAD => context.process.thread_usage().rusage(),
+        RUSAGE_CHILDREN => context.group.children.load().rusage(),
         _ => return Err(EINVAL),
     };
     context.copy_out(address, &usage.to_bytes())?;
@@ -110,8 +104,8 @@ const USER_HZ: u64 = 100;
 pub fn times(context: &mut Context) -> Result<u64, i64> {
     let [address, ..] = context.arguments();
     if address != 0 {
-        let own = context.process.usage();
-        let children = children_usage(context.process);
+        let own = process::process_usage(context.process).rusage();
+        let children = context.group.children.load().rusage();
         let ticks = |ns: u64| ns / (1_000_000_000 / USER_HZ);
         let mut buffer = [0u8; 32];
         for (slot, value) in

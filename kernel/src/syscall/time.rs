@@ -1,7 +1,5 @@
 //! Clocks and sleeping.
 
-use core::sync::atomic::Ordering;
-
 use super::Context;
 use crate::sched;
 use crate::signal::SleepRestart;
@@ -20,9 +18,13 @@ fn now(context: &Context, clock: ClockId) -> u64 {
         ClockId::Monotonic | ClockId::MonotonicRaw | ClockId::MonotonicCoarse | ClockId::Boottime => {
             time::monotonic_ns()
         }
-        ClockId::ProcessCputime | ClockId::ThreadCputime => {
-            let stats = &context.process.stats;
-            time::cycles_to_ns(stats.user_cycles.load(Ordering::Relaxed) + stats.system_cycles.load(Ordering::Relaxed))
+        ClockId::ProcessCputime => {
+            let used = crate::process::process_usage(context.process);
+            time::cycles_to_ns(used.user_cycles + used.system_cycles)
+        }
+        ClockId::ThreadCputime => {
+            let used = context.process.stats.used();
+            time::cycles_to_ns(used.user_cycles + used.system_cycles)
         }
     }
 }
