@@ -33,7 +33,9 @@ pub enum Verdict {
     Interrupted(i32),
     Escaped,
     /// QEMU refused to start the machine (a bad `--qemu-arg`, memory the host cannot
-    /// give, an initrd too large for the guest): its own message says why.
+    /// give, an initrd too large for the guest, or aborted on an accelerator that
+    /// cannot run its CPU: QEMU 7.2 under KVM on some AMD hosts asserts on an MSR):
+    /// its own message says why.
     QemuRefused,
     /// The machine started but the kernel never got as far as its console (a host
     /// whose KVM cannot run it): a usage error, like QEMU's refusals.
@@ -87,6 +89,7 @@ pub fn judge(qemu: QemuEnd, control: &Summary, qemu_complained: bool) -> Verdict
             "QEMU exited with status 0: the machine reset (a triple fault in the kernel?)".into(),
         ),
         QemuEnd::Exited(Some(status)) => Verdict::KernelFailure(format!("QEMU exited with status {status}")),
+        QemuEnd::Exited(None) if qemu_complained && !control.ready => Verdict::QemuRefused,
         QemuEnd::Exited(None) => Verdict::KernelFailure("QEMU was killed by a signal".into()),
     }
 }
@@ -150,6 +153,13 @@ mod tests {
     fn qemu_refusing_to_start_is_a_usage_error() {
         let v = judge(QemuEnd::Exited(Some(1)), &summary(None, false), true);
         assert_eq!((v.clone(), v.exit_status()), (Verdict::QemuRefused, EXIT_USAGE));
+        // Aborting (its own assertion) before the kernel said it was ready, with a
+        // message: a refusal too; killed silently or after the boot: a failure.
+        assert_eq!(judge(QemuEnd::Exited(None), &summary(None, false), true), Verdict::QemuRefused);
+        let failure = Verdict::KernelFailure("QEMU was killed by a signal".into());
+        assert_eq!(judge(QemuEnd::Exited(None), &summary(None, false), false), failure);
+        let booted = Summary { ready: true, ..summary(None, false) };
+        assert_eq!(judge(QemuEnd::Exited(None), &booted, true), failure);
     }
 
     #[test]

@@ -25,8 +25,10 @@ const PROC_CWD: &str = "a directory below /proc (other than /proc itself) cannot
 const MKNOD_TYPES: &str =
     "regular files and the character devices the kernel has (null, zero, full, random, urandom, tty, console); other devices, FIFOs and sockets are EPERM";
 const NODELESS: &str = "on a pipe or the console the call succeeds but fstat does not show the change";
-const RUSAGE: &str =
-    "rusage counts CPU times, maximum resident size, minor faults and context switches; the other fields are 0";
+const WAIT4_USAGE: &str =
+    "rusage counts CPU times, maximum resident size, minor faults and context switches of the child's threads and of the children it reaped (Linux's RUSAGE_BOTH); the other fields are 0";
+const GETRUSAGE_USAGE: &str =
+    "rusage counts CPU times, maximum resident size, minor faults and context switches (RUSAGE_SELF: every thread of the process, those that ended too; RUSAGE_THREAD: the caller's; RUSAGE_CHILDREN: the reaped children's, with what they reaped); the other fields are 0";
 const LIMITS: &str =
     "limits are recorded and reported; enforced are the descriptor (1024) and process (RLIMIT_NPROC, from memory as Linux's, for root too) limits and the stack size";
 
@@ -69,7 +71,7 @@ pub const SUPPORT: &[(usize, Support)] = &[
     (VFORK, Partial("the child gets a copy-on-write copy of the address space (not the parent's own), and the parent waits until it execs or exits")),
     (EXECVE, Full),
     (EXIT, Full),
-    (WAIT4, Partial(RUSAGE)),
+    (WAIT4, Partial(WAIT4_USAGE)),
     (KILL, Full),
     (UNAME, Full),
     (FCNTL, Partial("F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL (O_APPEND, O_NONBLOCK); locks, owners, leases and pipe sizes are EINVAL")),
@@ -96,7 +98,7 @@ pub const SUPPORT: &[(usize, Support)] = &[
     (UMASK, Full),
     (GETTIMEOFDAY, Full),
     (GETRLIMIT, Full),
-    (GETRUSAGE, Partial(RUSAGE)),
+    (GETRUSAGE, Partial(GETRUSAGE_USAGE)),
     (SYSINFO, Partial("no swap, shared or buffer memory (0)")),
     (TIMES, Full),
     (GETUID, Full),
