@@ -652,9 +652,9 @@ fn switch_away(me: &Process, leaving: Leaving, held: Option<OrderedMutexGuard<'s
     let counter = match reason {
         SwitchReason::Preempted => {
             PREEMPTIONS.fetch_add(1, Ordering::Relaxed);
-            &me.stats.involuntary_switches
+            &me.stats.counts.involuntary_switches
         }
-        _ => &me.stats.voluntary_switches,
+        _ => &me.stats.counts.voluntary_switches,
     };
     Stats::add(counter, 1);
     SWITCHES[cpu].fetch_add(1, Ordering::Relaxed);

@@ -96,7 +96,7 @@ fn record_entry(process: &Process, reason: ReturnReason) {
 /// trap number, error code and fault address go to the signal frame's sigcontext.
 /// Returns the signal sent (None: resolved, the instruction runs again).
 fn fault(process: &Process, user: &mut UserState, exception: Exception) -> Option<u8> {
-    Stats::add(&process.stats.faults, 1);
+    Stats::add(&process.stats.counts.faults, 1);
     if matches!(exception, Exception::GeneralProtection { .. }) && emulate_umip_instruction(process, user) {
         return None;
     }

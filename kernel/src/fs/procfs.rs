@@ -345,8 +345,9 @@ fn facts(task: &Process, whole: bool) -> Result<TaskFacts, i64> {
         let (resident, peak) = memory.resident_pages();
         (memory.mapped_bytes(), resident as u64, peak as u64)
     });
-    let stats = &task.stats;
-    let used = if whole { process::process_usage(task) } else { task.thread_usage() };
+    // Switches stay the thread's own, as Linux's status shows its task's.
+    let own = task.thread_usage();
+    let used = if whole { process::process_usage(task) } else { own };
     let children = task.group.children.load();
     Ok(TaskFacts {
         pid,
@@ -363,12 +364,12 @@ fn facts(task: &Process, whole: bool) -> Result<TaskFacts, i64> {
         children_system_ns: time::cycles_to_ns(children.system_cycles),
         nice: task.nice.load(core::sync::atomic::Ordering::Relaxed),
         threads: process::threads_of(&task.group).len() as u32,
-        start_ns: Stats::load(&stats.started_ns),
+        start_ns: Stats::load(&task.stats.started_ns),
         virtual_bytes,
         resident_pages,
         peak_resident_pages: peak.max(used.peak_pages),
-        voluntary_switches: Stats::load(&stats.voluntary_switches),
-        involuntary_switches: Stats::load(&stats.involuntary_switches),
+        voluntary_switches: own.voluntary_switches,
+        involuntary_switches: own.involuntary_switches,
         processor: sched::cpu_of(task) as u32,
     })
 }

@@ -352,7 +352,7 @@ pub fn report_exits(on: bool) {
 /// Sends the host the process's accounting (the closing table of the demo and of
 /// `--stats`), as one control record.
 fn report_accounting(process: &Process, status: ExitStatus) {
-    let stats = &process.stats;
+    let used = process.thread_usage();
     let mut record = Record::new("process");
     record
         .number("pid", u64::from(process.pid()))
@@ -363,13 +363,13 @@ fn report_accounting(process: &Process, status: ExitStatus) {
         ExitStatus::Killed { signal, .. } => record.number("signal", u64::from(signal)),
     };
     record
-        .number("user_ns", crate::time::cycles_to_ns(Stats::load(&stats.user_cycles)))
-        .number("system_ns", crate::time::cycles_to_ns(Stats::load(&stats.system_cycles)))
-        .number("voluntary", Stats::load(&stats.voluntary_switches))
-        .number("involuntary", Stats::load(&stats.involuntary_switches))
-        .number("syscalls", Stats::load(&stats.system_calls))
-        .number("faults", Stats::load(&stats.faults))
-        .number("peak_kib", process.thread_usage().peak_pages * 4)
+        .number("user_ns", crate::time::cycles_to_ns(used.user_cycles))
+        .number("system_ns", crate::time::cycles_to_ns(used.system_cycles))
+        .number("voluntary", used.voluntary_switches)
+        .number("involuntary", used.involuntary_switches)
+        .number("syscalls", Stats::load(&process.stats.system_calls))
+        .number("faults", used.faults)
+        .number("peak_kib", used.peak_pages * 4)
         .text("name", process.name().as_bytes());
     debugcon::write(Channel::Control, record.line());
 }

@@ -66,12 +66,10 @@ impl ExitStatus {
 /// are its threads' together, `process_usage`).
 #[derive(Default)]
 pub struct Stats {
-    pub user_cycles: AtomicU64,
-    pub system_cycles: AtomicU64,
-    pub voluntary_switches: AtomicU64,
-    pub involuntary_switches: AtomicU64,
+    /// Its CPU time, faults and switches (`peak_pages` stays 0: residency is its
+    /// process's, `ThreadGroup::ended`).
+    pub counts: Counters,
     pub system_calls: AtomicU64,
-    pub faults: AtomicU64,
     /// When it was created, in nanoseconds since boot (/proc's starttime).
     pub started_ns: AtomicU64,
 }
@@ -87,14 +85,7 @@ impl Stats {
 
     /// What this thread used so far.
     pub fn used(&self) -> Used {
-        Used {
-            user_cycles: Stats::load(&self.user_cycles),
-            system_cycles: Stats::load(&self.system_cycles),
-            faults: Stats::load(&self.faults),
-            voluntary_switches: Stats::load(&self.voluntary_switches),
-            involuntary_switches: Stats::load(&self.involuntary_switches),
-            peak_pages: 0,
-        }
+        self.counts.load()
     }
 }
 
@@ -135,19 +126,20 @@ impl Used {
     }
 }
 
-/// A `Used` that grows: what a process keeps of threads that have ended and of the
-/// children it reaped (Linux's signal_struct sums). Relaxed counters, as `Stats`.
+/// A `Used` that grows, in relaxed counters: a thread's own (`Stats::counts`), and
+/// what a process keeps of threads that have ended and of the children it reaped
+/// (Linux's signal_struct sums).
 #[derive(Default)]
-pub struct Tally {
-    user_cycles: AtomicU64,
-    system_cycles: AtomicU64,
-    faults: AtomicU64,
-    voluntary_switches: AtomicU64,
-    involuntary_switches: AtomicU64,
-    peak_pages: AtomicU64,
+pub struct Counters {
+    pub user_cycles: AtomicU64,
+    pub system_cycles: AtomicU64,
+    pub faults: AtomicU64,
+    pub voluntary_switches: AtomicU64,
+    pub involuntary_switches: AtomicU64,
+    pub peak_pages: AtomicU64,
 }
 
-impl Tally {
+impl Counters {
     pub fn add(&self, used: Used) {
         Stats::add(&self.user_cycles, used.user_cycles);
         Stats::add(&self.system_cycles, used.system_cycles);
@@ -205,10 +197,10 @@ pub struct ThreadGroup {
     /// What its threads that have ended used (added as each leaves the table, under
     /// its lock, so that `process_usage` counts every thread once), and the most
     /// pages ever resident in one of its address spaces (`record_peak`).
-    pub ended: Tally,
+    pub ended: Counters,
     /// What the children it reaped used, each with what it reaped (RUSAGE_CHILDREN,
     /// times()).
-    pub children: Tally,
+    pub children: Counters,
     /// The effective nice value of its first thread (the one whose tid is `tgid`),
     /// kept by `sched::set_nice`: the pool lottery funds its threads from, which a
     /// thread carries to a CPU its first thread may not run on (`sched::Home`).
@@ -421,8 +413,8 @@ impl Process {
         let now = crate::arch::x86_64::cpu::rdtsc();
         let elapsed = now.wrapping_sub(self.accounted_until.swap(now, Ordering::Relaxed));
         let counter = match mode {
-            Mode::User => &self.stats.user_cycles,
-            Mode::Kernel => &self.stats.system_cycles,
+            Mode::User => &self.stats.counts.user_cycles,
+            Mode::Kernel => &self.stats.counts.system_cycles,
         };
         Stats::add(counter, elapsed);
         now
@@ -801,8 +793,8 @@ pub fn create(parent: Pid, creation: Creation) -> Result<Arc<Process>, i64> {
                 exit_status: Mutex::new(None),
                 child_subreaper: AtomicBool::new(false),
                 unimplemented_reported: AtomicNumberSet::new(),
-                ended: Tally::default(),
-                children: Tally::default(),
+                ended: Counters::default(),
+                children: Counters::default(),
                 pool_nice: AtomicI8::new(sched_settings.effective_nice(nice)),
             }),
             parent,
