@@ -485,16 +485,18 @@ struct Table {
 const MIN_SLOTS: usize = 64;
 
 /// What `process`'s whole process used so far (getrusage, times,
-/// CLOCK_PROCESS_CPUTIME_ID, /proc/PID/stat): every thread still in the table (a
-/// leader that exited first stays there until the process ends), and those that
-/// ended, as Linux's thread_group_cputime.
+/// CLOCK_PROCESS_CPUTIME_ID, /proc/PID/stat, the SIGCHLD of its end): every thread
+/// still in the table (a leader that exited first stays there until the process
+/// ends), and those that ended, as Linux's thread_group_cputime. With one thread
+/// left or none, the leader's row is all that is left in the table; with more, the
+/// table is walked (Linux walks the process's own list of threads).
 pub fn process_usage(process: &Process) -> Used {
     let group = &process.group;
-    let threads = if process.is_leader() && group.live_threads.load(Ordering::Acquire) == 1 {
-        // Alone: every other thread has left the table, and `ended` has it.
-        process.stats.used()
-    } else {
-        TABLE.lock().threads_used(group)
+    let threads = match group.live_threads.load(Ordering::Acquire) {
+        0 | 1 if process.is_leader() => process.stats.used(),
+        // Ended, told by its last thread: the leader's row.
+        0 => TABLE.lock().entries.get(&group.tgid).map_or_else(Used::default, |entry| entry.process.stats.used()),
+        _ => TABLE.lock().threads_used(group),
     };
     Used { peak_pages: process.peak_pages(), ..threads.plus(group.ended.load()) }
 }
