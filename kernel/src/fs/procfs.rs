@@ -346,7 +346,7 @@ fn facts(task: &Process, whole: bool) -> Result<TaskFacts, i64> {
         (memory.mapped_bytes(), resident as u64, peak as u64)
     });
     // Switches stay the thread's own, as Linux's status shows its task's.
-    let own = task.thread_usage();
+    let own = task.stats.used();
     let used = if whole { process::process_usage(task) } else { own };
     let children = task.group.children.load();
     Ok(TaskFacts {
@@ -367,7 +367,8 @@ fn facts(task: &Process, whole: bool) -> Result<TaskFacts, i64> {
         start_ns: Stats::load(&task.stats.started_ns),
         virtual_bytes,
         resident_pages,
-        peak_resident_pages: peak.max(used.peak_pages),
+        // The address space's own peak (read above), or one exec replaced.
+        peak_resident_pages: peak.max(Stats::load(&task.group.ended.peak_pages)),
         voluntary_switches: own.voluntary_switches,
         involuntary_switches: own.involuntary_switches,
         processor: sched::cpu_of(task) as u32,
